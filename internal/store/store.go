@@ -1,0 +1,121 @@
+// Package store defines what a service node needs from its message storage:
+// a small interface over encrypted messages keyed by account, namespace and
+// hash, with expiry. internal/store/sqlite implements it; the node's RPC
+// handlers, replication and the sweeper use only this interface.
+//
+// # Order
+//
+// Messages of one account and namespace are listed in the swarm-wide order
+// (Timestamp, Hash): the deposit timestamp the client chose (bounded by the
+// node to at most a few seconds in the future), then the message hash. Every
+// member of a swarm that holds the same messages lists them in the same order,
+// so a client's [Cursor] is valid on any member (Session's last_hash is a
+// per-node insertion order instead). A message repaired late by anti-entropy
+// can land behind a cursor; clients re-read a lookback window and dedupe.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/hushnet/hush/identity"
+)
+
+// Message is one stored message. Data is opaque ciphertext to the node.
+type Message struct {
+	Account   identity.AccountID
+	Namespace int32
+	// Hash is the message hash as Session computes it: unpadded base64 of
+	// BLAKE2b-256 over prefix ‖ pubkey ‖ decimal namespace (omitted for 0) ‖ data.
+	Hash      string
+	Data      []byte
+	Timestamp time.Time // deposit timestamp chosen by the client, ms precision
+	Expiry    time.Time // when the message must stop being returned
+}
+
+// Cursor is a position in the (Timestamp, Hash) order. The zero Cursor is
+// before every message.
+type Cursor struct {
+	Timestamp time.Time
+	Hash      string
+}
+
+// Query selects messages to list.
+type Query struct {
+	Account   identity.AccountID
+	Namespace int32
+	After     Cursor // exclusive
+	Limit     int    // maximum number of messages; 0 means the store's default
+	MaxBytes  int    // maximum total Data bytes; 0 means the store's default; at least one message is returned if any matches
+	Now       time.Time
+}
+
+// ExpiryMode says how SetExpiry may move an expiry.
+type ExpiryMode int
+
+const (
+	ExpiryAny     ExpiryMode = iota // set to the given time
+	ExpiryShorten                   // only move earlier ("shorten" in Session's expire)
+	ExpiryExtend                    // only move later ("extend")
+)
+
+// Errors returned by Store implementations. Callers test them with errors.Is
+// and map them to stable RPC error codes.
+var (
+	// ErrAccountQuota: the account already holds its maximum bytes or messages
+	// and the store's policy is to refuse rather than evict.
+	ErrAccountQuota = errors.New("account storage quota exceeded")
+	// ErrStoreFull: the whole database reached its configured cap, or the disk
+	// is full. Nothing was written.
+	ErrStoreFull = errors.New("node storage is full")
+	// ErrClosed: the store was closed.
+	ErrClosed = errors.New("store is closed")
+)
+
+// Store holds messages durably. All methods are safe for concurrent use.
+// Every method that changes state returns only after the change is committed
+// to disk, so a caller may acknowledge it to a client.
+type Store interface {
+	// Put stores m. It reports false, and changes nothing, when a message with
+	// the same account, namespace and hash is already stored (duplicates are
+	// idempotent). It may evict other messages of the same account to stay
+	// within quota, depending on the implementation's documented policy.
+	Put(ctx context.Context, m Message) (added bool, err error)
+	// List returns messages matching q in (Timestamp, Hash) order, never one
+	// whose Expiry is at or before q.Now, and reports whether more remain.
+	List(ctx context.Context, q Query) (msgs []Message, more bool, err error)
+	// Delete removes the account's messages with the given hashes (in any
+	// namespace) and returns the hashes that existed and were removed.
+	Delete(ctx context.Context, account identity.AccountID, hashes []string) ([]string, error)
+	// DeleteBefore removes the account's messages whose Timestamp is before
+	// before, in one namespace or, when ns is nil, in all of them, and returns
+	// their hashes. delete_all uses before = the request's signed timestamp,
+	// so a replayed request cannot remove newer mail.
+	DeleteBefore(ctx context.Context, account identity.AccountID, ns *int32, before time.Time) ([]string, error)
+	// SetExpiry changes the expiry of the account's given messages (in any
+	// namespace) as mode allows and returns the resulting expiry of each
+	// message that exists and is not expired at now.
+	SetExpiry(ctx context.Context, account identity.AccountID, hashes []string, expiry time.Time, mode ExpiryMode, now time.Time) (map[string]time.Time, error)
+	// SetExpiryAll changes the expiry of every unexpired message of the
+	// account in ns (nil: all namespaces) as mode allows, returning the same
+	// map as SetExpiry.
+	SetExpiryAll(ctx context.Context, account identity.AccountID, ns *int32, expiry time.Time, mode ExpiryMode, now time.Time) (map[string]time.Time, error)
+	// Expiries returns the expiry of each given message that exists and is
+	// not expired at now.
+	Expiries(ctx context.Context, account identity.AccountID, hashes []string, now time.Time) (map[string]time.Time, error)
+	// Sweep deletes every message whose Expiry is at or before now and
+	// returns how many it deleted.
+	Sweep(ctx context.Context, now time.Time) (int, error)
+	// Stats reports totals for metrics and operators (no per-account data).
+	Stats(ctx context.Context) (Stats, error)
+	// Close releases the store. Methods called after Close return ErrClosed.
+	Close() error
+}
+
+// Stats are store-wide totals.
+type Stats struct {
+	Messages int64
+	Bytes    int64 // total Data bytes
+	Accounts int64
+}
