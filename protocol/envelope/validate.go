@@ -1,0 +1,315 @@
+package envelope
+
+import (
+	"fmt"
+
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// ValidateEnvelope checks the fields of e that MarshalEnvelope and
+// UnmarshalEnvelope require: a known type (ErrUnknownType) and non-empty
+// content (ErrEmptyContent). Both v1 and v2 are known here; whether this
+// client can open a type is the caller's decision.
+func ValidateEnvelope(e *Envelope) error {
+	if e == nil {
+		return fmt.Errorf("%w: nil envelope", ErrEmptyContent)
+	}
+	switch e.GetType() {
+	case Envelope_TYPE_SESSION_MESSAGE_V1, Envelope_TYPE_SESSION_MESSAGE_V2:
+	default:
+		return fmt.Errorf("%w: %d", ErrUnknownType, int32(e.GetType()))
+	}
+	if len(e.GetContent()) == 0 {
+		return fmt.Errorf("%w: envelope has no content bytes", ErrEmptyContent)
+	}
+	return nil
+}
+
+// ValidateContent checks every field of c whose shape this package knows.
+// It fails with ErrEmptyContent when c has no body, ErrUnknownContent when
+// the body or an enum value is from a newer version, and ErrInvalid (naming
+// the field) for anything else.
+func ValidateContent(c *Content) error {
+	if c == nil {
+		return fmt.Errorf("%w: nil content", ErrEmptyContent)
+	}
+	if c.GetBody() == nil {
+		// An unknown field may be a body added after this version.
+		if len(c.ProtoReflect().GetUnknown()) > 0 {
+			return fmt.Errorf("%w: no known body", ErrUnknownContent)
+		}
+		return fmt.Errorf("%w: content has no body", ErrEmptyContent)
+	}
+	if err := exactLen("message_id", c.GetMessageId(), MessageIDSize); err != nil {
+		return err
+	}
+	if c.GetSentAtMs() == 0 {
+		return invalid("sent_at_ms", "is unset")
+	}
+	switch b := c.GetBody().(type) {
+	case *Content_Data:
+		return validateData("data", b.Data)
+	case *Content_Receipt:
+		return validateReceipt("receipt", b.Receipt)
+	case *Content_Typing:
+		if b.Typing == nil {
+			return emptyBody("typing")
+		}
+		return knownEnum("typing.action", b.Typing.GetAction())
+	case *Content_Unsend:
+		return validateUnsend("unsend", b.Unsend)
+	case *Content_ExpirationSettings:
+		if b.ExpirationSettings == nil {
+			return emptyBody("expiration_settings")
+		}
+		return validateExpiration("expiration_settings", b.ExpirationSettings)
+	case *Content_Call:
+		return validateCall("call", b.Call)
+	case *Content_DeviceAnnouncement:
+		return validateDevice("device_announcement", b.DeviceAnnouncement)
+	case *Content_ConfigSync:
+		return validateConfig("config_sync", b.ConfigSync)
+	case *Content_HistoryShare:
+		return validateHistory("history_share", b.HistoryShare)
+	}
+	// Unreachable while every oneof case above is listed; a case added to the
+	// schema without one lands here instead of passing unchecked.
+	return fmt.Errorf("%w: body %T not validated", ErrInvalid, c.GetBody())
+}
+
+func validateData(path string, d *DataMessage) error {
+	if d == nil {
+		return emptyBody(path)
+	}
+	if d.GetBody() == "" && len(d.GetAttachments()) == 0 && d.GetProfile() == nil && d.GetExpiration() == nil {
+		if len(d.ProtoReflect().GetUnknown()) > 0 {
+			return fmt.Errorf("%w: %s has only unknown fields", ErrUnknownContent, path)
+		}
+		return fmt.Errorf("%w: %s has no text, attachment, profile or timer", ErrEmptyContent, path)
+	}
+	for i, a := range d.GetAttachments() {
+		if err := validateAttachment(fmt.Sprintf("%s.attachments[%d]", path, i), a, true); err != nil {
+			return err
+		}
+	}
+	if q := d.GetQuote(); q != nil {
+		if err := validateQuote(path+".quote", q); err != nil {
+			return err
+		}
+	}
+	if x := d.GetExpiration(); x != nil {
+		if err := validateExpiration(path+".expiration", x); err != nil {
+			return err
+		}
+		if len(x.GetChangedBy()) != 0 {
+			return invalid(path+".expiration.changed_by", "is set on a message's own setting")
+		}
+	}
+	if av := d.GetProfile().GetAvatar(); av != nil {
+		if err := validateAttachment(path+".profile.avatar", av, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validateAttachment requires what a receiver needs to fetch and open the
+// file. Only top-level attachments may carry a thumbnail, which keeps the
+// recursive message from nesting.
+func validateAttachment(path string, a *AttachmentPointer, thumbnailAllowed bool) error {
+	if a == nil {
+		return invalid(path, "is nil")
+	}
+	if a.GetId() == "" && a.GetUrl() == "" {
+		return invalid(path, "has neither id nor url")
+	}
+	if len(a.GetKey()) == 0 {
+		return invalid(path+".key", "is empty")
+	}
+	if err := exactLen(path+".digest", a.GetDigest(), DigestSize); err != nil {
+		return err
+	}
+	if t := a.GetThumbnail(); t != nil {
+		if !thumbnailAllowed {
+			return invalid(path+".thumbnail", "is not allowed here")
+		}
+		return validateAttachment(path+".thumbnail", t, false)
+	}
+	return nil
+}
+
+func validateQuote(path string, q *Quote) error {
+	if err := exactLen(path+".message_id", q.GetMessageId(), MessageIDSize); err != nil {
+		return err
+	}
+	if err := exactLen(path+".author", q.GetAuthor(), AccountIDSize); err != nil {
+		return err
+	}
+	for i, qa := range q.GetAttachments() {
+		if t := qa.GetThumbnail(); t != nil {
+			if err := validateAttachment(fmt.Sprintf("%s.attachments[%d].thumbnail", path, i), t, false); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func validateReceipt(path string, r *ReceiptMessage) error {
+	if r == nil {
+		return emptyBody(path)
+	}
+	if err := knownEnum(path+".type", r.GetType()); err != nil {
+		return err
+	}
+	if len(r.GetMessageIds()) == 0 && len(r.GetSentAtMs()) == 0 {
+		return invalid(path, "acknowledges no message")
+	}
+	for i, id := range r.GetMessageIds() {
+		if err := exactLen(fmt.Sprintf("%s.message_ids[%d]", path, i), id, MessageIDSize); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func validateUnsend(path string, u *UnsendRequest) error {
+	if u == nil {
+		return emptyBody(path)
+	}
+	if err := exactLen(path+".author", u.GetAuthor(), AccountIDSize); err != nil {
+		return err
+	}
+	return exactLen(path+".message_id", u.GetMessageId(), MessageIDSize)
+}
+
+func validateExpiration(path string, x *ExpirationSettings) error {
+	if err := knownEnum(path+".mode", x.GetMode()); err != nil {
+		return err
+	}
+	off := x.GetMode() == ExpirationSettings_MODE_OFF
+	switch {
+	case off && x.GetSeconds() != 0:
+		return invalid(path+".seconds", "is %d with mode off", x.GetSeconds())
+	case !off && x.GetSeconds() == 0:
+		return invalid(path+".seconds", "is 0 with mode %s", x.GetMode())
+	}
+	if len(x.GetChangedBy()) != 0 {
+		return exactLen(path+".changed_by", x.GetChangedBy(), AccountIDSize)
+	}
+	return nil
+}
+
+func validateCall(path string, c *CallMessage) error {
+	if c == nil {
+		return emptyBody(path)
+	}
+	if err := knownEnum(path+".type", c.GetType()); err != nil {
+		return err
+	}
+	if err := exactLen(path+".call_uuid", c.GetCallUuid(), CallUUIDSize); err != nil {
+		return err
+	}
+	switch c.GetType() {
+	case CallMessage_TYPE_OFFER, CallMessage_TYPE_ANSWER:
+		if c.GetSdp() == "" {
+			return invalid(path+".sdp", "is empty in %s", c.GetType())
+		}
+	case CallMessage_TYPE_ICE_CANDIDATES:
+		if len(c.GetCandidates()) == 0 {
+			return invalid(path+".candidates", "is empty in %s", c.GetType())
+		}
+	}
+	for i, cand := range c.GetCandidates() {
+		if cand.GetCandidate() == "" {
+			return invalid(fmt.Sprintf("%s.candidates[%d].candidate", path, i), "is empty")
+		}
+	}
+	return nil
+}
+
+func validateDevice(path string, d *DeviceAnnouncement) error {
+	if d == nil {
+		return emptyBody(path)
+	}
+	if err := exactLen(path+".device_id", d.GetDeviceId(), DeviceIDSize); err != nil {
+		return err
+	}
+	if err := exactLen(path+".device_public_key", d.GetDevicePublicKey(), DevicePublicKeySize); err != nil {
+		return err
+	}
+	if d.GetCreatedAtMs() == 0 {
+		return invalid(path+".created_at_ms", "is unset")
+	}
+	return nil
+}
+
+func validateConfig(path string, c *ConfigSync) error {
+	if c == nil {
+		return emptyBody(path)
+	}
+	if err := knownEnum(path+".kind", c.GetKind()); err != nil {
+		return err
+	}
+	if len(c.GetSealedConfig()) == 0 {
+		return invalid(path+".sealed_config", "is empty")
+	}
+	return nil
+}
+
+// validateHistory checks the batch framing and each entry's addressing. The
+// entries' contents are left encoded; the receiving device decodes each with
+// UnmarshalContent, so one bad entry does not discard the whole batch.
+func validateHistory(path string, h *HistoryShare) error {
+	if h == nil {
+		return emptyBody(path)
+	}
+	if err := exactLen(path+".share_id", h.GetShareId(), ShareIDSize); err != nil {
+		return err
+	}
+	if h.GetParts() == 0 || h.GetPart() >= h.GetParts() {
+		return invalid(path+".part", "is %d of %d", h.GetPart(), h.GetParts())
+	}
+	for i, m := range h.GetMessages() {
+		p := fmt.Sprintf("%s.messages[%d]", path, i)
+		if err := exactLen(p+".conversation", m.GetConversation(), AccountIDSize); err != nil {
+			return err
+		}
+		if err := exactLen(p+".author", m.GetAuthor(), AccountIDSize); err != nil {
+			return err
+		}
+		if len(m.GetContent()) == 0 {
+			return invalid(p+".content", "is empty")
+		}
+	}
+	return nil
+}
+
+func exactLen(path string, b []byte, want int) error {
+	if len(b) != want {
+		return invalid(path, "is %d bytes, want %d", len(b), want)
+	}
+	return nil
+}
+
+// knownEnum rejects an unset enum as invalid, and a value this version does
+// not define as unknown content: proto3 enums are open, so a newer sender's
+// values decode without error and must be caught here.
+func knownEnum(path string, v protoreflect.Enum) error {
+	n := v.Number()
+	if n == 0 {
+		return invalid(path, "is unset")
+	}
+	if v.Descriptor().Values().ByNumber(n) == nil {
+		return fmt.Errorf("%w: %s has unknown value %d", ErrUnknownContent, path, n)
+	}
+	return nil
+}
+
+func emptyBody(path string) error {
+	return fmt.Errorf("%w: %s body is nil", ErrEmptyContent, path)
+}
+
+func invalid(path, format string, args ...any) error {
+	return fmt.Errorf("%w: %s %s", ErrInvalid, path, fmt.Sprintf(format, args...))
+}
