@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"time"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // Sizes of the fixed-length fields and the limits the codecs enforce.
@@ -103,8 +105,8 @@ func UnmarshalEnvelope(b []byte) (*Envelope, error) {
 		return nil, fmt.Errorf("%w: envelope is %d bytes, limit %d", ErrOversized, len(b), MaxEnvelopeSize)
 	}
 	e := new(Envelope)
-	if err := unmarshalOptions.Unmarshal(b, e); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	if err := decode(b, e); err != nil {
+		return nil, err
 	}
 	if err := ValidateEnvelope(e); err != nil {
 		return nil, err
@@ -137,13 +139,55 @@ func UnmarshalContent(b []byte) (*Content, error) {
 		return nil, fmt.Errorf("%w: content is %d bytes, limit %d", ErrOversized, len(b), MaxContentSize)
 	}
 	c := new(Content)
-	if err := unmarshalOptions.Unmarshal(b, c); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	if err := decode(b, c); err != nil {
+		return nil, err
 	}
 	if err := ValidateContent(c); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// decode parses b into m and then looks for known field numbers among the
+// unknown fields. The protobuf library files a field that arrives with the
+// wrong wire type (message_id as a varint, say) as unknown instead of failing;
+// kept, it would make a corrupt message look like one from a newer client.
+func decode(b []byte, m proto.Message) error {
+	if err := unmarshalOptions.Unmarshal(b, m); err != nil {
+		return fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	return checkUnknown(m.ProtoReflect())
+}
+
+func checkUnknown(m protoreflect.Message) error {
+	fields := m.Descriptor().Fields()
+	for raw := m.GetUnknown(); len(raw) > 0; {
+		num, typ, n := protowire.ConsumeField(raw)
+		if n < 0 {
+			// The library has already checked the framing of unknown fields.
+			return fmt.Errorf("%w: %w", ErrMalformed, protowire.ParseError(n))
+		}
+		if fields.ByNumber(num) != nil {
+			return fmt.Errorf("%w: %s field %d has wire type %d", ErrMalformed, m.Descriptor().Name(), num, typ)
+		}
+		raw = raw[n:]
+	}
+	var err error
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		if fd.Kind() != protoreflect.MessageKind {
+			return true
+		}
+		if fd.IsList() {
+			l := v.List()
+			for i := 0; i < l.Len() && err == nil; i++ {
+				err = checkUnknown(l.Get(i).Message())
+			}
+		} else {
+			err = checkUnknown(v.Message())
+		}
+		return err == nil
+	})
+	return err
 }
 
 // CoarseTimestamp returns the value a sender puts in
