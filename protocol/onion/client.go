@@ -1,0 +1,215 @@
+package onion
+
+import (
+	"bytes"
+	"crypto/ecdh"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+)
+
+// Version is the only frame version this package speaks.
+const Version = 1
+
+// MaxLayers is the most layers one request may have, destination (or steward
+// server) included. Session's MAX_ONION_HOPS (session-storage-server
+// oxenss/rpc/onion_processing.h) is the same 15.
+const MaxLayers = 15
+
+// Hop is a node's public identity as published in the registry.
+type Hop struct {
+	Ed25519 ed25519.PublicKey // names the node to the hop before it
+	X25519  *ecdh.PublicKey   // the key its layer is encrypted to
+}
+
+// Destination is where a request ends.
+//
+// With Server nil, Node is the storage node that executes the payload as a
+// storage RPC. With Server set, the last entry of the hops given to [Build]
+// forwards to that steward server, and Node holds the server's X25519 key
+// (Ed25519 may be nil): the payload is encrypted to the server, not to the
+// node that forwards it.
+type Destination struct {
+	Node    Hop
+	Server  *ServerTarget
+	Headers map[string]string
+}
+
+// ClientState holds the per-layer keys of one request, for [OpenResponse].
+// It is secret: whoever holds it can read the response.
+type ClientState struct {
+	keys []*layerKeys
+}
+
+// Layers is the number of layers of the request.
+func (st *ClientState) Layers() int { return len(st.keys) }
+
+type wireHeader struct {
+	EphemeralKey string `json:"ephemeral_key"`
+	V            int    `json:"v"`
+}
+
+func marshalHeader(eph *ecdh.PublicKey) []byte {
+	b, _ := json.Marshal(wireHeader{hex.EncodeToString(eph.Bytes()), Version})
+	return b
+}
+
+// Build wraps payload in one layer per hop plus one for dest, and returns
+// the frame to send to hops[0] (or to dest.Node when hops is empty) with the
+// state needed to open the response. The frame is exactly one size class
+// long; the padding sits inside the innermost layer, so no relay learns the
+// payload's size beyond its class.
+//
+// Build returns [ErrTooManyLayers] beyond [MaxLayers], [ErrOversize] when the
+// onion does not fit the largest class, [ErrLowOrderKey] for a low-order hop
+// key, and [ErrBadInstruction] for an invalid key, header or server target.
+func Build(hops []Hop, dest Destination, payload []byte) (frame []byte, st *ClientState, err error) {
+	n := len(hops) + 1
+	if n > MaxLayers {
+		return nil, nil, fmt.Errorf("%w: %d layers, at most %d", ErrTooManyLayers, n, MaxLayers)
+	}
+	if dest.Server != nil && len(hops) == 0 {
+		return nil, nil, badInstruction("a server destination needs a node to forward it")
+	}
+	if len(payload) > MaxFrameSize {
+		return nil, nil, fmt.Errorf("%w: payload of %d bytes", ErrOversize, len(payload))
+	}
+	nodes := append(append(make([]Hop, 0, n), hops...), dest.Node)
+	for i, h := range nodes {
+		if err := checkX25519(h.X25519); err != nil {
+			return nil, nil, fmt.Errorf("hop %d: %w", i, err)
+		}
+	}
+
+	eph := make([]*ecdh.PrivateKey, n)
+	st = &ClientState{keys: make([]*layerKeys, n)}
+	for i := range nodes {
+		if eph[i], err = ecdh.X25519().GenerateKey(rand.Reader); err != nil {
+			return nil, nil, err
+		}
+		st.keys[i], err = deriveKeys(eph[i], nodes[i].X25519, eph[i].PublicKey().Bytes(), nodes[i].X25519.Bytes())
+		if err != nil {
+			return nil, nil, fmt.Errorf("hop %d: %w", i, err)
+		}
+	}
+
+	ctrl := make([][]byte, n)
+	for i := range nodes {
+		var in Instruction
+		switch {
+		case i == n-1:
+			in = Instruction{Kind: KindDestination, Headers: dest.Headers}
+		case i == n-2 && dest.Server != nil:
+			in = Instruction{Kind: KindServer, NextEphemeral: eph[i+1].PublicKey(), Server: *dest.Server}
+		default:
+			in = Instruction{Kind: KindRelay, Next: nodes[i+1].Ed25519, NextEphemeral: eph[i+1].PublicKey()}
+		}
+		if ctrl[i], err = in.marshal(); err != nil {
+			return nil, nil, fmt.Errorf("hop %d: %w", i, err)
+		}
+	}
+	header := marshalHeader(eph[0].PublicKey())
+
+	// Every size below is linear in the padding, so compute the unpadded
+	// total, pick its class, and give the difference to the innermost layer.
+	ct := sealOver + 4 + len(payload) + len(ctrl[n-1]) + 1
+	for i := n - 2; i >= 0; i-- {
+		ct = sealOver + 4 + ct + len(ctrl[i]) + 1
+	}
+	total := 4 + ct + len(header)
+	class, ok := sizeClass(total)
+	if !ok {
+		return nil, nil, fmt.Errorf("%w: onion of %d bytes", ErrOversize, total)
+	}
+
+	blob, err := seal(&st.keys[n-1].request, appendFrame(nil, payload, ctrl[n-1]),
+		sealOver+4+len(payload)+len(ctrl[n-1])+1+class-total)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := n - 2; i >= 0; i-- {
+		pt := appendFrame(nil, blob, ctrl[i])
+		if blob, err = seal(&st.keys[i].request, pt, len(pt)+1+sealOver); err != nil {
+			return nil, nil, err
+		}
+	}
+	frame = appendFrame(make([]byte, 0, class), blob, header)
+	if len(frame) != class {
+		panic(fmt.Sprintf("onion: built %d bytes for class %d", len(frame), class))
+	}
+	return frame, st, nil
+}
+
+type wireResponse struct {
+	Error  *string `json:"error,omitempty"`
+	Status *int    `json:"status"`
+	V      *int    `json:"v"`
+}
+
+// OpenResponse peels every layer of a response to the request st was made
+// for. It returns the destination's status and body, or a *[RelayError]
+// naming the hop that reported a failure (and that failure's status). It
+// returns [ErrResponseUndecryptable] when no layer key opens resp, which
+// is what any change to any byte of it causes.
+//
+// A response is sealed by the node that originates it and stream-encrypted
+// by each node before it on the way back, so OpenResponse removes the
+// streams from the outside in and tries each layer's response key from the
+// inside out: the destination first, as that is the common case.
+func OpenResponse(st *ClientState, resp []byte) (status int, body []byte, err error) {
+	if !isSizeClass(len(resp)) {
+		return 0, nil, fmt.Errorf("%w: %d bytes is not a size class", ErrResponseUndecryptable, len(resp))
+	}
+	n := len(st.keys)
+	cur := bytes.Clone(resp)
+	for j := 0; j < n-1; j++ {
+		xorWrap(&st.keys[j].wrap, cur)
+	}
+	for j := n - 1; j >= 0; j-- {
+		pt, err := open(&st.keys[j].response, cur)
+		switch {
+		case err == nil:
+			return parseResponse(pt, j, n)
+		case err != ErrUndecryptable:
+			return 0, nil, fmt.Errorf("%w: hop %d: %v", ErrMalformedFrame, j, err)
+		}
+		if j > 0 {
+			xorWrap(&st.keys[j-1].wrap, cur)
+		}
+	}
+	return 0, nil, ErrResponseUndecryptable
+}
+
+func parseResponse(pt []byte, hop, n int) (int, []byte, error) {
+	body, obj, err := DecodeFrame(pt)
+	if err != nil {
+		return 0, nil, fmt.Errorf("hop %d response: %w", hop, err)
+	}
+	var w wireResponse
+	if _, err := decodeStrict(obj, &w, "error", "status", "v"); err != nil {
+		return 0, nil, fmt.Errorf("hop %d response: %w", hop, err)
+	}
+	if w.V == nil || w.Status == nil {
+		return 0, nil, fmt.Errorf("%w: hop %d response lacks v or status", ErrMalformedFrame, hop)
+	}
+	if *w.V != Version {
+		return 0, nil, fmt.Errorf("%w: hop %d response has v %d", ErrUnknownVersion, hop, *w.V)
+	}
+	if *w.Status < 100 || *w.Status > 599 {
+		return 0, nil, fmt.Errorf("%w: hop %d response status %d", ErrMalformedFrame, hop, *w.Status)
+	}
+	if w.Error == nil {
+		if hop != n-1 {
+			return 0, nil, fmt.Errorf("%w: hop %d answered without an error code", ErrMalformedFrame, hop)
+		}
+		return *w.Status, body, nil
+	}
+	code := ErrorCode(*w.Error)
+	if code.Status() == 0 || code.Status() != *w.Status || len(body) != 0 {
+		return 0, nil, fmt.Errorf("%w: hop %d sent error %q with status %d and %d body bytes",
+			ErrMalformedFrame, hop, code, *w.Status, len(body))
+	}
+	return *w.Status, nil, &RelayError{Hop: hop, Code: code, Status: *w.Status}
+}

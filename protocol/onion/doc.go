@@ -1,0 +1,129 @@
+// Package onion is hush's onion request format: the frames a client builds
+// to reach a storage node or a steward server through a path of relays, the
+// per-layer cryptography, and the responses that travel back. It does no I/O
+// and reads no clock; internal/relay moves the bytes.
+//
+// The semantics follow Session's onion requests (session-storage-server
+// oxenss/rpc/onion_processing.cpp and oxenss/crypto/channel_encryption.cpp);
+// the differences are listed at the end.
+//
+// # Frame
+//
+// Every request on the wire (POST /onion_req/v2), and every decrypted layer,
+// is a frame:
+//
+//	[uint32 little-endian N][N bytes blob][UTF-8 JSON object][ASCII spaces]
+//
+// The JSON object starts right after the blob, is one object with no
+// duplicate keys, and is followed only by spaces (JSON whitespace; see
+// Padding). A request frame's object is
+//
+//	{"ephemeral_key": <64 lowercase hex>, "v": 1}
+//
+// and nothing else. "v" is read first: any value but 1 is [ErrUnknownVersion].
+//
+// # Layer keys (version 1)
+//
+// For each layer the client makes a fresh X25519 key pair (e, E) and, with
+// the hop's X25519 key N:
+//
+//	ss  = X25519(e, N)             all-zero (low-order N or E) is an error
+//	prk = HKDF-Extract(SHA-256, salt = E ‖ N, ikm = ss)
+//	Kreq  = HKDF-Expand(prk, "hush/1 onion layer v1", 32)
+//	Kresp = HKDF-Expand(prk, "hush/1 onion layer v1 response", 32)
+//	Kwrap = HKDF-Expand(prk, "hush/1 onion layer v1 response wrap", 32)
+//
+// The node computes ss = X25519(n, E). The blob of a request frame is
+//
+//	nonce(24, random) ‖ XChaCha20-Poly1305(Kreq, nonce, plaintext ‖ 0x80 ‖ 0x00*, ad = "")
+//
+// and the plaintext is itself a frame, [len][inner blob][control object].
+// One AEAD, no menu: XChaCha20-Poly1305 has nonces large enough to pick at
+// random and no timing pitfalls in software.
+//
+// Responses get their own keys rather than reusing Kreq: then a request
+// ciphertext reflected back at the client can never open as a response,
+// whatever the nonces, and the request and response directions are
+// independent by construction rather than by an argument about nonces.
+// An extra HKDF-Expand costs nothing next to the X25519.
+//
+// # Control objects
+//
+// The decrypted control object says what the node does; exactly one shape:
+//
+//	{"destination": <ed25519 hex>, "ephemeral_key": <hex>}    relay: send the inner
+//	    blob, in a frame carrying that ephemeral key, to that node
+//	{"headers": {<name>: <value>, ...}}                        destination: the inner
+//	    blob is the request body (a storage RPC, or the server's request)
+//	{"ephemeral_key", "host", "method", "port", "protocol", "target"}
+//	    steward: send the inner blob, in a frame carrying that key, to the
+//	    server; the node checks its allow-list, this package only the shapes
+//
+// They are parsed into an [Instruction]; unknown or missing keys, nulls,
+// uppercase hex, out-of-range ports, unknown protocols or methods, and
+// targets with a query, fragment or dot segment are [ErrBadInstruction].
+// For a steward the payload is encrypted to the server's own X25519 key (one
+// more layer), so the node that forwards it cannot read it.
+//
+// # Responses
+//
+// The node that originates a response (the destination, or any node that
+// fails) seals a response frame under its Kresp:
+//
+//	nonce(24) ‖ XChaCha20-Poly1305(Kresp, nonce, [len][body][{"status": s, "v": 1}] ‖ 0x80 ‖ 0x00*)
+//
+// Every node before it on the path then XORs it with XChaCha20(Kwrap, nonce =
+// 0) ([Responder.Wrap]): a length-preserving stream, so the response keeps
+// its size class at every hop, and so the guard never sees the bytes the
+// destination sent. The fixed nonce is safe because a wrap key encrypts one
+// response. Integrity is end to end: the client removes the streams and
+// checks the originator's tag, which fails if any node changed any byte.
+//
+// Relay errors use the same envelope with an "error" member and no body:
+//
+//	{"error": "timeout", "status": 504, "v": 1}
+//
+// The codes ([ErrorCode]) and their statuses are fixed for version 1. There
+// is no hop index in it: a node does not know its position, and a claimed
+// index could not be trusted. The client tries each layer's Kresp, from the
+// destination outwards, and the key that opens the response names the hop
+// ([RelayError.Hop]); no node can forge a report for another. All responses
+// look alike to the relays, failures included.
+//
+// # Padding
+//
+// Request frames and responses are exactly one of [SizeClasses] long at
+// every hop. Layers nest, so an inner frame is always shorter than the one
+// around it; no assignment of classes to layers can keep fifteen strictly
+// shrinking frames on six fixed sizes. Instead:
+//
+//   - The client puts all padding inside the innermost layer's plaintext
+//     (0x80 0x00…), sized so the outermost frame is exactly a class. No
+//     relay learns the payload size beyond the class.
+//   - A relay pads the frame it forwards with trailing spaces back to the
+//     length of the frame it received ([Layer.NextFrame]). These bytes are
+//     outside the AEAD, but they carry nothing: the relay knows them, and
+//     the next node strips them before anything else. They stop a link
+//     observer from pairing a node's input and output by their sizes.
+//   - Responses are sealed padded to a class and wrapped without growth.
+//
+// Nodes refuse frames and wrap only responses whose length is a class.
+//
+// Residual leak: a node can compute how many layers were peeled before it
+// from the number of padding spaces (equivalently, the size of its inner
+// blob), i.e. its distance from the client. Session reveals the same and
+// more (its "hop_no" travels in clear). Hiding it needs Sphinx-style
+// constant-size headers (katzenpost core/sphinx), a candidate for version 2.
+//
+// # Differences from Session
+//
+//   - One AEAD and one key schedule (HKDF-SHA256 over both public keys under
+//     a hush label), no enc_type menu, and a version in every frame.
+//   - Relays re-encrypt responses instead of passing them back unchanged.
+//   - Relay failures come back authenticated, as typed codes, attributable
+//     to a hop; Session's are plaintext HTTP statuses any hop could forge.
+//   - Padding to size classes; strict JSON; no defaults for missing fields.
+//   - The steward instruction carries the server's ephemeral key and the
+//     inner blob is a normal frame, not the whole decrypted layer re-parsed
+//     by the server.
+package onion

@@ -1,0 +1,335 @@
+package onion
+
+import (
+	"crypto/ecdh"
+	"crypto/ed25519"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+)
+
+// Kind says what a node must do with a peeled layer.
+type Kind int
+
+const (
+	// KindInvalid is the zero Kind: the layer decrypted but its instruction
+	// did not parse (see [ErrBadInstruction]).
+	KindInvalid Kind = iota
+	// KindRelay: send [Layer.NextFrame] to the node [Instruction.Next].
+	KindRelay
+	// KindDestination: this node is the destination; [Layer.Inner] is the
+	// request body (a storage RPC, or the steward server's own request).
+	KindDestination
+	// KindServer: send [Layer.NextFrame] to the steward server named by
+	// [Instruction.Server], if the node's allow-list has it.
+	KindServer
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindRelay:
+		return "relay"
+	case KindDestination:
+		return "destination"
+	case KindServer:
+		return "server"
+	}
+	return "invalid"
+}
+
+// Instruction is the control part of a peeled layer. Only the fields of its
+// Kind are set.
+type Instruction struct {
+	Kind Kind
+
+	// Next is the Ed25519 identity of the next node (KindRelay).
+	Next ed25519.PublicKey
+	// NextEphemeral is the client's ephemeral key for the next layer, which
+	// the node puts into the next frame (KindRelay, KindServer).
+	NextEphemeral *ecdh.PublicKey
+	// Headers are request headers for the destination (KindDestination).
+	// Empty for storage RPCs.
+	Headers map[string]string
+	// Server is where to forward (KindServer).
+	Server ServerTarget
+}
+
+// ServerTarget names a steward server (file server, push server) that the
+// last node forwards to. Its shape is checked here; whether the node may
+// reach it (an allow-list of hosts and targets) is the node's decision.
+type ServerTarget struct {
+	Host     string // lowercase DNS name or IP literal
+	Port     uint16 // 1–65535
+	Protocol string // "http" or "https"
+	Target   string // absolute path, no query or fragment
+	Method   string // GET, POST, PUT or DELETE
+}
+
+// Limits on instruction fields, generous for real use and small enough that
+// a hostile client cannot make a node store much.
+const (
+	maxHeaders     = 32
+	maxHeaderName  = 64
+	maxHeaderValue = 1024
+	maxTarget      = 512
+	maxHost        = 253
+)
+
+// The wire shapes, one per kind (field order is the encoding order).
+type (
+	wireRelay struct {
+		Destination  *string `json:"destination"`
+		EphemeralKey *string `json:"ephemeral_key"`
+	}
+	wireDestination struct {
+		Headers *map[string]string `json:"headers"`
+	}
+	wireServer struct {
+		EphemeralKey *string `json:"ephemeral_key"`
+		Host         *string `json:"host"`
+		Method       *string `json:"method"`
+		Port         *uint16 `json:"port"`
+		Protocol     *string `json:"protocol"`
+		Target       *string `json:"target"`
+	}
+)
+
+var (
+	keysRelay       = []string{"destination", "ephemeral_key"}
+	keysDestination = []string{"headers"}
+	keysServer      = []string{"ephemeral_key", "host", "method", "port", "protocol", "target"}
+)
+
+func badInstruction(format string, a ...any) error {
+	return fmt.Errorf("%w: %s", ErrBadInstruction, fmt.Sprintf(format, a...))
+}
+
+// marshal validates in and returns its wire JSON.
+func (in *Instruction) marshal() ([]byte, error) {
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	var v any
+	switch in.Kind {
+	case KindRelay:
+		d, e := hex.EncodeToString(in.Next), hex.EncodeToString(in.NextEphemeral.Bytes())
+		v = wireRelay{&d, &e}
+	case KindDestination:
+		h := in.Headers
+		if h == nil {
+			h = map[string]string{}
+		}
+		v = wireDestination{&h}
+	case KindServer:
+		s := in.Server
+		e := hex.EncodeToString(in.NextEphemeral.Bytes())
+		v = wireServer{&e, &s.Host, &s.Method, &s.Port, &s.Protocol, &s.Target}
+	}
+	return json.Marshal(v)
+}
+
+func (in *Instruction) validate() error {
+	switch in.Kind {
+	case KindRelay:
+		if len(in.Next) != ed25519.PublicKeySize {
+			return badInstruction("next node key is %d bytes", len(in.Next))
+		}
+		return checkX25519(in.NextEphemeral)
+	case KindDestination:
+		return checkHeaders(in.Headers)
+	case KindServer:
+		if err := checkX25519(in.NextEphemeral); err != nil {
+			return err
+		}
+		return in.Server.validate()
+	}
+	return badInstruction("kind %d", in.Kind)
+}
+
+func checkX25519(k *ecdh.PublicKey) error {
+	if k == nil || k.Curve() != ecdh.X25519() {
+		return badInstruction("missing x25519 key")
+	}
+	return nil
+}
+
+// parseInstruction reads a layer's control object. The kind follows from
+// which keys are present, as in Session's process_inner_request
+// (session-storage-server oxenss/rpc/onion_processing.cpp), but every kind
+// must carry exactly its own keys: Session's defaults for a missing port or
+// protocol, and its tolerance of extra keys, are not kept.
+func parseInstruction(obj []byte) (Instruction, error) {
+	keys, err := objectKeys(obj)
+	if err != nil {
+		return Instruction{}, fmt.Errorf("%w: %w", ErrBadInstruction, err)
+	}
+	exactly := func(want []string) error {
+		got := slices.Sorted(slices.Values(keys))
+		if !slices.Equal(got, want) {
+			return badInstruction("keys %q, want %q", got, want)
+		}
+		return nil
+	}
+	var in Instruction
+	switch {
+	case slices.Contains(keys, "headers"):
+		var w wireDestination
+		if err := exactly(keysDestination); err != nil {
+			return in, err
+		}
+		if err := json.Unmarshal(obj, &w); err != nil || w.Headers == nil {
+			return in, badInstruction("headers must be an object of strings")
+		}
+		in = Instruction{Kind: KindDestination, Headers: *w.Headers}
+	case slices.Contains(keys, "host"):
+		var w wireServer
+		if err := exactly(keysServer); err != nil {
+			return in, err
+		}
+		if err := json.Unmarshal(obj, &w); err != nil {
+			return in, badInstruction("server fields: %v", err)
+		}
+		if w.EphemeralKey == nil || w.Host == nil || w.Method == nil || w.Port == nil || w.Protocol == nil || w.Target == nil {
+			return in, badInstruction("null server field")
+		}
+		eph, err := parseX25519Hex(*w.EphemeralKey)
+		if err != nil {
+			return in, fmt.Errorf("%w: %w", ErrBadInstruction, err)
+		}
+		in = Instruction{Kind: KindServer, NextEphemeral: eph, Server: ServerTarget{
+			Host: *w.Host, Port: *w.Port, Protocol: *w.Protocol, Target: *w.Target, Method: *w.Method,
+		}}
+	case slices.Contains(keys, "destination"):
+		var w wireRelay
+		if err := exactly(keysRelay); err != nil {
+			return in, err
+		}
+		if err := json.Unmarshal(obj, &w); err != nil || w.Destination == nil || w.EphemeralKey == nil {
+			return in, badInstruction("relay fields must be strings")
+		}
+		next, err := parseHex32(*w.Destination)
+		if err != nil {
+			return in, fmt.Errorf("%w: destination: %w", ErrBadInstruction, err)
+		}
+		eph, err := parseX25519Hex(*w.EphemeralKey)
+		if err != nil {
+			return in, fmt.Errorf("%w: %w", ErrBadInstruction, err)
+		}
+		in = Instruction{Kind: KindRelay, Next: ed25519.PublicKey(next), NextEphemeral: eph}
+	default:
+		return in, badInstruction("no headers, host or destination key")
+	}
+	if err := in.validate(); err != nil {
+		return Instruction{}, err
+	}
+	return in, nil
+}
+
+// parseHex32 decodes exactly 64 lowercase hex digits (DESIGN.md §3: keys
+// are lowercase hex; one spelling per key keeps replay caches and logs honest).
+func parseHex32(s string) ([]byte, error) {
+	if len(s) != 64 || strings.ToLower(s) != s {
+		return nil, fmt.Errorf("want 64 lowercase hex digits, got %d characters", len(s))
+	}
+	return hex.DecodeString(s)
+}
+
+func parseX25519Hex(s string) (*ecdh.PublicKey, error) {
+	b, err := parseHex32(s)
+	if err != nil {
+		return nil, fmt.Errorf("ephemeral_key: %w", err)
+	}
+	return ecdh.X25519().NewPublicKey(b)
+}
+
+func (s *ServerTarget) validate() error {
+	if err := checkHost(s.Host); err != nil {
+		return err
+	}
+	if s.Port == 0 {
+		return badInstruction("port 0")
+	}
+	if s.Protocol != "http" && s.Protocol != "https" {
+		return badInstruction("protocol %q", s.Protocol)
+	}
+	switch s.Method {
+	case "GET", "POST", "PUT", "DELETE":
+	default:
+		return badInstruction("method %q", s.Method)
+	}
+	return checkTarget(s.Target)
+}
+
+func checkHost(h string) error {
+	if len(h) == 0 || len(h) > maxHost {
+		return badInstruction("host of %d bytes", len(h))
+	}
+	if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
+		if a, err := netip.ParseAddr(h[1 : len(h)-1]); err == nil && a.Is6() && a.Zone() == "" {
+			return nil
+		}
+		return badInstruction("host %q", h)
+	}
+	if a, err := netip.ParseAddr(h); err == nil && a.Is4() {
+		return nil
+	}
+	for _, label := range strings.Split(h, ".") {
+		if len(label) == 0 || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return badInstruction("host %q", h)
+		}
+		for _, c := range []byte(label) {
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return badInstruction("host %q", h)
+			}
+		}
+	}
+	return nil
+}
+
+// checkTarget accepts an absolute path of RFC 3986 path characters with no
+// query or fragment (Session's is_onion_url_target_allowed also refuses '?')
+// and no dot segments, so the allow-list sees the path the server will serve.
+func checkTarget(t string) error {
+	if len(t) == 0 || len(t) > maxTarget || t[0] != '/' {
+		return badInstruction("target must be an absolute path of at most %d bytes", maxTarget)
+	}
+	for _, c := range []byte(t) {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			strings.IndexByte("-._~%!$&'()*+,;=:@/", c) >= 0
+		if !ok {
+			return badInstruction("target has byte %q", c)
+		}
+	}
+	for _, seg := range strings.Split(t, "/") {
+		if seg == "." || seg == ".." {
+			return badInstruction("target has a dot segment")
+		}
+	}
+	return nil
+}
+
+func checkHeaders(h map[string]string) error {
+	if len(h) > maxHeaders {
+		return badInstruction("%d headers", len(h))
+	}
+	for k, v := range h {
+		if len(k) == 0 || len(k) > maxHeaderName || len(v) > maxHeaderValue {
+			return badInstruction("header %q too long or empty", k)
+		}
+		for _, c := range []byte(k) { // RFC 9110 token
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+				strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+				return badInstruction("header name %q", k)
+			}
+		}
+		for _, c := range []byte(v) {
+			if c < 0x20 && c != '\t' || c == 0x7f {
+				return badInstruction("control byte in header %q", k)
+			}
+		}
+	}
+	return nil
+}
