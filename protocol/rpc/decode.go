@@ -1,0 +1,261 @@
+package rpc
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/hushnet/hush/identity"
+)
+
+// Request is the body of POST /storage_rpc/v1 and one sub-request of a
+// batch or sequence.
+type Request struct {
+	Method string          `json:"method"`
+	Params json.RawMessage `json:"params,omitempty"`
+}
+
+// Method names.
+const (
+	MethodStore        = "store"
+	MethodRetrieve     = "retrieve"
+	MethodDelete       = "delete"
+	MethodDeleteAll    = "delete_all"
+	MethodDeleteBefore = "delete_before"
+	MethodExpire       = "expire"
+	MethodExpireAll    = "expire_all"
+	MethodGetExpiries  = "get_expiries"
+	MethodGetSwarm     = "get_swarm"
+	MethodInfo         = "info"
+	MethodBatch        = "batch"
+	MethodSequence     = "sequence"
+)
+
+// Methods lists every method name, for metrics labels and documentation.
+var Methods = []string{
+	MethodStore, MethodRetrieve, MethodDelete, MethodDeleteAll, MethodDeleteBefore,
+	MethodExpire, MethodExpireAll, MethodGetExpiries, MethodGetSwarm, MethodInfo,
+	MethodBatch, MethodSequence,
+}
+
+// IsPublicNamespace reports whether anyone may deposit into ns without a
+// signature: Session's rule, namespaces divisible by 10 (0 holds DMs).
+func IsPublicNamespace(ns int32) bool { return ns%10 == 0 }
+
+// DecodeRequest parses a request body strictly: one JSON object with a
+// string "method" and an optional "params", nothing else.
+func DecodeRequest(body []byte) (Request, error) {
+	var raw struct {
+		Method *string         `json:"method"`
+		Params json.RawMessage `json:"params"`
+	}
+	if err := decodeStrict(body, &raw, "request"); err != nil {
+		return Request{}, err
+	}
+	if raw.Method == nil {
+		return Request{}, Errorf(CodeMissingField, "method is required")
+	}
+	return Request{Method: *raw.Method, Params: raw.Params}, nil
+}
+
+// decodeStrict decodes one JSON object into v, refusing unknown fields and
+// trailing data, and turns decoder errors into coded errors that name the
+// field.
+func decodeStrict(b []byte, v any, what string) error {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || string(b) == "null" {
+		return Errorf(CodeMissingField, "%s is required", what)
+	}
+	if b[0] != '{' {
+		return Errorf(CodeBadJSON, "%s must be a JSON object", what)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err, what)
+	}
+	if _, err := dec.Token(); err == nil {
+		return Errorf(CodeBadJSON, "%s: trailing data after the JSON object", what)
+	}
+	return nil
+}
+
+func jsonError(err error, what string) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		if te.Field == "" {
+			return Errorf(CodeBadJSON, "%s must be a JSON object", what)
+		}
+		return Errorf(CodeBadField, "%s: field %q must be %s, not %s", what, te.Field, jsonTypeName(te.Type.Kind().String()), te.Value)
+	}
+	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return Errorf(CodeBadField, "%s: unknown field %s", what, f)
+	}
+	return Errorf(CodeBadJSON, "%s: malformed JSON", what)
+}
+
+func jsonTypeName(kind string) string {
+	switch {
+	case strings.HasPrefix(kind, "int"), strings.HasPrefix(kind, "uint"):
+		return "an integer in range"
+	case kind == "string":
+		return "a string"
+	case kind == "bool":
+		return "a boolean"
+	case kind == "slice":
+		return "an array"
+	}
+	return "a " + kind
+}
+
+// Auth is the checked identity and signature of a signed request.
+type Auth struct {
+	Account   identity.AccountID
+	Ed25519   identity.Ed25519PublicKey // converts to Account
+	Signature []byte                    // 64 bytes
+}
+
+// Verify reports whether a.Signature is a valid signature of msg by a.Ed25519.
+func (a *Auth) Verify(msg []byte) bool {
+	return ed25519.Verify(ed25519.PublicKey(a.Ed25519), msg, a.Signature)
+}
+
+// authFields are the parameters every signed request carries.
+type authFields struct {
+	Pubkey        *string `json:"pubkey"`
+	PubkeyEd25519 *string `json:"pubkey_ed25519"`
+	Signature     *string `json:"signature"`
+}
+
+func parseAccount(p *string) (identity.AccountID, error) {
+	if p == nil {
+		return identity.AccountID{}, Errorf(CodeMissingField, "pubkey is required")
+	}
+	id, err := identity.ParseAccountID(*p)
+	if err != nil {
+		return id, Errorf(CodeBadPubkey, "pubkey: %v", err)
+	}
+	return id, nil
+}
+
+// auth checks a signed request's keys: pubkey_ed25519 must convert to the
+// 05 Account ID in pubkey, since an X25519 key cannot verify a signature.
+func (f authFields) auth() (*Auth, error) {
+	id, err := parseAccount(f.Pubkey)
+	if err != nil {
+		return nil, err
+	}
+	if f.PubkeyEd25519 == nil {
+		return nil, Errorf(CodeMissingField, "pubkey_ed25519 is required for a signed request")
+	}
+	ed, err := identity.ParseEd25519PublicKey(*f.PubkeyEd25519)
+	if err != nil {
+		return nil, Errorf(CodeBadPubkey, "pubkey_ed25519: %v", err)
+	}
+	derived, err := ed.AccountID()
+	if err != nil {
+		return nil, Errorf(CodeBadPubkey, "pubkey_ed25519: %v", err)
+	}
+	if !derived.Equal(id) {
+		return nil, Errorf(CodeKeyMismatch, "pubkey_ed25519 does not belong to pubkey")
+	}
+	if f.Signature == nil {
+		return nil, Errorf(CodeMissingField, "signature is required")
+	}
+	sig, err := decodeBase64(*f.Signature)
+	if err != nil {
+		return nil, Errorf(CodeBadBase64, "signature: not base64")
+	}
+	if len(sig) != ed25519.SignatureSize {
+		return nil, Errorf(CodeBadField, "signature: want %d bytes, got %d", ed25519.SignatureSize, len(sig))
+	}
+	return &Auth{Account: id, Ed25519: ed, Signature: sig}, nil
+}
+
+// decodeBase64 accepts standard base64 with or without padding, as Session
+// clients send both.
+func decodeBase64(s string) ([]byte, error) {
+	if strings.HasSuffix(s, "=") {
+		return base64.StdEncoding.Strict().DecodeString(s)
+	}
+	return base64.RawStdEncoding.Strict().DecodeString(s)
+}
+
+func parseMs(name string, v *int64) (time.Time, error) {
+	if v == nil {
+		return time.Time{}, Errorf(CodeMissingField, "%s is required", name)
+	}
+	if *v <= 0 || *v > maxTimestampMs {
+		return time.Time{}, Errorf(CodeBadField, "%s: %d is not a time in ms since the Unix epoch", name, *v)
+	}
+	return time.UnixMilli(*v), nil
+}
+
+// parseNamespace checks Session's namespace range (a signed 16-bit integer).
+func parseNamespace(v *int32) (int32, error) {
+	if v == nil {
+		return 0, nil
+	}
+	if *v < math.MinInt16 || *v > math.MaxInt16 {
+		return 0, Errorf(CodeBadField, "namespace: %d is out of range %d…%d", *v, math.MinInt16, math.MaxInt16)
+	}
+	return *v, nil
+}
+
+// parseNamespaceVar parses a namespace that may also be "all" (nil
+// result). Omitted means namespace 0, as in Session.
+func parseNamespaceVar(raw json.RawMessage) (*int32, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		ns := int32(0)
+		return &ns, nil
+	}
+	if string(raw) == `"all"` {
+		return nil, nil
+	}
+	var n int32
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return nil, Errorf(CodeBadField, `namespace: must be an integer or "all"`)
+	}
+	ns, err := parseNamespace(&n)
+	return &ns, err
+}
+
+func parseHashes(v *[]string) ([]string, error) {
+	if v == nil {
+		return nil, Errorf(CodeMissingField, "messages is required")
+	}
+	hs := *v
+	if len(hs) == 0 {
+		return nil, Errorf(CodeBadField, "messages: at least one hash is required")
+	}
+	if len(hs) > MaxHashes {
+		return nil, Errorf(CodeTooLarge, "messages: at most %d hashes", MaxHashes)
+	}
+	for i, h := range hs {
+		if !ValidHash(h) {
+			return nil, Errorf(CodeBadField, "messages[%d]: not a message hash", i)
+		}
+	}
+	return hs, nil
+}
+
+// CheckSigTime checks a signed timestamp against the node's clock and
+// reports clock skew explicitly, with both times, so a client can correct
+// its clock instead of suspecting its key.
+func CheckSigTime(name string, ts, now time.Time) error {
+	d := ts.Sub(now)
+	if d > SigTolerance || d < -SigTolerance {
+		dir := "ahead of"
+		if d < 0 {
+			dir, d = "behind", -d
+		}
+		return Errorf(CodeClockSkew, "%s is %s %s node time %d (tolerance %s); check your clock",
+			name, d.Round(time.Millisecond), dir, now.UnixMilli(), SigTolerance)
+	}
+	return nil
+}

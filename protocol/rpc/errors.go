@@ -1,0 +1,85 @@
+package rpc
+
+import (
+	"fmt"
+	"net/http"
+)
+
+// Code is a stable, machine-readable error code. Clients switch on it; the
+// accompanying message is for people and may change.
+type Code string
+
+// Error codes. Each maps to one HTTP status ([Code.Status]); a client
+// error is always a 4xx.
+const (
+	CodeBadJSON       Code = "bad_json"       // body is not a JSON object of the expected shape
+	CodeMissingField  Code = "missing_field"  // a required parameter is absent
+	CodeBadField      Code = "bad_field"      // a parameter has the wrong type or an invalid value
+	CodeBadBase64     Code = "bad_base64"     // data or signature is not valid base64
+	CodeBadPubkey     Code = "bad_pubkey"     // pubkey or pubkey_ed25519 is not a valid key
+	CodeTooLarge      Code = "too_large"      // body, data or batch exceeds a limit
+	CodeUnknownMethod Code = "unknown_method" // no such method (or not allowed in a batch)
+	CodeKeyMismatch   Code = "key_mismatch"   // pubkey_ed25519 does not convert to pubkey
+	CodeBadSignature  Code = "bad_signature"  // signature does not verify
+	CodeReplayed      Code = "replayed"       // this signature was already used
+	CodeClockSkew     Code = "clock_skew"     // signed timestamp outside ±60 s of the node's clock
+	CodeBadTimestamp  Code = "bad_timestamp"  // deposit timestamp in the future or already expired
+	CodeBadTTL        Code = "bad_ttl"        // ttl or expiry out of the allowed range
+	CodeWrongSwarm    Code = "wrong_swarm"    // this node does not hold the account (421)
+	CodeRateLimited   Code = "rate_limited"   // per-IP limit; see Retry-After
+	CodeQuota         Code = "quota_exceeded" // the account holds its maximum
+	CodeMethodNotPost Code = "method_not_allowed"
+	CodeStoreFull     Code = "storage_full"   // node out of space (507)
+	CodeUnavailable   Code = "unavailable"    // node shutting down (503)
+	CodeInternal      Code = "internal_error" // a node fault; the message says nothing more
+)
+
+// Status returns the HTTP status a node answers with for c.
+func (c Code) Status() int {
+	switch c {
+	case CodeBadJSON, CodeMissingField, CodeBadField, CodeBadBase64, CodeBadPubkey, CodeUnknownMethod, CodeBadTTL:
+		return http.StatusBadRequest
+	case CodeTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case CodeKeyMismatch, CodeBadSignature, CodeReplayed:
+		return http.StatusUnauthorized
+	case CodeClockSkew, CodeBadTimestamp:
+		return http.StatusNotAcceptable // as Session, so clients can tell skew from forgery
+	case CodeWrongSwarm:
+		return http.StatusMisdirectedRequest
+	case CodeRateLimited:
+		return http.StatusTooManyRequests
+	case CodeQuota:
+		return http.StatusForbidden
+	case CodeMethodNotPost:
+		return http.StatusMethodNotAllowed
+	case CodeStoreFull:
+		return http.StatusInsufficientStorage
+	case CodeUnavailable:
+		return http.StatusServiceUnavailable
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// Error is an RPC failure: a stable code and a human message. It is what
+// the parsers here return for bad input and what a node sends back.
+type Error struct {
+	Code    Code   `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }
+
+// Errorf builds an *Error.
+func Errorf(c Code, format string, args ...any) *Error {
+	return &Error{Code: c, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorBody is the JSON body of a failed request.
+type ErrorBody struct {
+	Error *Error `json:"error"`
+	T     int64  `json:"t"` // node time, ms since the Unix epoch
+	// Swarm is set with CodeWrongSwarm: the swarm that holds the account.
+	Swarm *SwarmResult `json:"swarm,omitempty"`
+}

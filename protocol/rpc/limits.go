@@ -1,0 +1,37 @@
+package rpc
+
+import "time"
+
+// Limits and tolerances, from session-storage-server
+// (oxenss/rpc/request_handler.h, client_rpc_endpoints.h) unless noted.
+const (
+	// MaxDataSize is the largest message data, in decoded bytes.
+	MaxDataSize = 76_800
+	// MinTTL and MaxTTLPublic bound a deposit's time to live in a public
+	// namespace (divisible by 10); owner-only namespaces may live up to
+	// MaxTTLPrivate.
+	MinTTL        = 10 * time.Second
+	MaxTTLPublic  = 14 * 24 * time.Hour
+	MaxTTLPrivate = 30 * 24 * time.Hour
+	// SigTolerance is how far a signed timestamp may be from the node's clock.
+	SigTolerance = 60 * time.Second
+	// StoreTolerance is how far in the future a deposit timestamp may be.
+	StoreTolerance = 10 * time.Second
+	// RetrieveMaxSize caps the data bytes of one retrieve response.
+	RetrieveMaxSize = 7_800_000
+	// RetrieveMaxCount caps the messages of one retrieve response (hush's
+	// own limit: many tiny messages would otherwise cost a row each).
+	RetrieveMaxCount = 5_000
+	// MaxBatch is the most sub-requests a batch or sequence may hold.
+	MaxBatch = 20
+	// MaxHashes is the most message hashes one delete, expire or
+	// get_expiries may name (hush's limit; the body limit bounds it anyway).
+	MaxHashes = 1_000
+	// MaxBodySize is the largest request body a node reads: a batch of
+	// MaxBatch stores at full size, base64-encoded, with room for JSON.
+	MaxBodySize = MaxBatch*(MaxDataSize*4/3+1024) + 4096
+)
+
+// maxTimestampMs is the year 3000 in ms: larger values are refused before
+// they can overflow time arithmetic.
+const maxTimestampMs = 32_503_680_000_000
