@@ -1192,8 +1192,8 @@ type ExpirationSettings struct {
 	Mode  ExpirationSettings_Mode `protobuf:"varint,1,opt,name=mode,proto3,enum=hush.envelope.v1.ExpirationSettings_Mode" json:"mode,omitempty"`
 	// The timer; positive unless mode is MODE_OFF.
 	Seconds uint32 `protobuf:"varint,2,opt,name=seconds,proto3" json:"seconds,omitempty"`
-	// Who changed the setting, a 33-byte Account ID. Empty when the setting
-	// is attached to a DataMessage.
+	// Who changed the setting, a 33-byte Account ID. Required in a Content
+	// body, empty when the setting is attached to a DataMessage.
 	ChangedBy     []byte `protobuf:"bytes,3,opt,name=changed_by,json=changedBy,proto3" json:"changed_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

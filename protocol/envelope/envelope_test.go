@@ -100,6 +100,16 @@ func header() []byte {
 	return varint(field(nil, 1, fixedMessageID), 2, fixedSentAt)
 }
 
+// nestedThumbnails encodes an AttachmentPointer whose thumbnail has a
+// thumbnail, depth levels deep.
+func nestedThumbnails(depth int) []byte {
+	var b []byte
+	for range depth {
+		b = field(nil, 8, b)
+	}
+	return b
+}
+
 func TestUnmarshalContentErrors(t *testing.T) {
 	valid, err := MarshalContent(contentCases[1].content)
 	if err != nil {
@@ -131,8 +141,10 @@ func TestUnmarshalContentErrors(t *testing.T) {
 		{"receipt for nothing", field(header(), 11, varint(nil, 1, 1)), ErrInvalid},
 		{"receipt short id", field(header(), 11, field(varint(nil, 1, 1), 2, []byte{1, 2})), ErrInvalid},
 		{"unsend without author", field(header(), 13, field(nil, 2, fixedMessageID)), ErrInvalid},
-		{"expiration off with seconds", field(header(), 14, varint(varint(nil, 1, 1), 2, 60)), ErrInvalid},
-		{"expiration after send without seconds", field(header(), 14, varint(nil, 1, 2)), ErrInvalid},
+		{"expiration off with seconds", field(header(), 14, field(varint(varint(nil, 1, 1), 2, 60), 3, alice)), ErrInvalid},
+		{"expiration after send without seconds", field(header(), 14, field(varint(nil, 1, 2), 3, alice)), ErrInvalid},
+		{"expiration change without changed_by", field(header(), 14, varint(varint(nil, 1, 2), 2, 60)), ErrInvalid},
+		{"thumbnails nested too deep", field(header(), 10, field(nil, 2, nestedThumbnails(20))), ErrMalformed},
 		{"call without uuid", field(header(), 15, varint(nil, 1, 5)), ErrInvalid},
 		{"call offer without sdp", field(header(), 15, field(varint(nil, 1, 2), 2, fill(16, 0))), ErrInvalid},
 		{"device short key", field(header(), 16, field(field(nil, 1, fill(16, 0)), 2, fill(31, 0))), ErrInvalid},

@@ -62,6 +62,10 @@ func ValidateContent(c *Content) error {
 		if b.ExpirationSettings == nil {
 			return emptyBody("expiration_settings")
 		}
+		// As a body it announces a change, so it must say who made it.
+		if err := exactLen("expiration_settings.changed_by", b.ExpirationSettings.GetChangedBy(), AccountIDSize); err != nil {
+			return err
+		}
 		return validateExpiration("expiration_settings", b.ExpirationSettings)
 	case *Content_Call:
 		return validateCall("call", b.Call)
