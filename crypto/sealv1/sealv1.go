@@ -1,0 +1,227 @@
+// Package sealv1 encrypts a message to one account and authenticates its
+// sender, byte for byte as Session does (protocol v1: libsession-util
+// src/session_encrypt.cpp, encrypt_for_recipient and decrypt_incoming).
+//
+// # Layout
+//
+// Let M be the plaintext, A the sender's 32-byte Ed25519 public key and Y the
+// recipient's 32-byte X25519 public key (its Account ID without the 05
+// prefix). The sender signs M ‖ A ‖ Y with Ed25519 and seals
+//
+//	M ‖ A ‖ SIG(64)
+//
+// to Y with libsodium's crypto_box_seal, which gives
+//
+//	EPK(32) ‖ MAC(16) ‖ XSalsa20(M ‖ A ‖ SIG)
+//
+// where EPK is a fresh X25519 key, the box key is X25519(epk, Y) through
+// HSalsa20, and the nonce is BLAKE2b-192(EPK ‖ Y). A sealed message is
+// therefore len(M)+144 bytes. Y is under the signature, so a recipient cannot
+// re-seal a message it received to a third party and pass it off as sent to
+// them.
+//
+// The 05 prefix is never on the wire and never signed: libsession accepts the
+// recipient as a bare 32-byte key or a 33-byte Session ID starting with 05,
+// strips the prefix, and refuses any other prefix. [Seal] takes an Account ID
+// and likewise refuses any prefix but [identity.AccountPrefix].
+//
+// # Checks on opening
+//
+// [Open] refuses everything libsodium and libsession refuse: a low-order
+// ephemeral key (x/crypto's box accepts one, and its all-zero shared secret
+// lets anyone forge a box), a sender key that is non-canonical, of small order
+// or outside the prime-order subgroup (libsodium's crypto_sign_verify_detached
+// and crypto_sign_ed25519_pk_to_curve25519), and a signature whose R is of
+// small order. Each failure has its own error.
+//
+// # What v1 does not protect
+//
+// There is no forward secrecy: whoever obtains a recipient's seed, now or
+// later, opens every v1 message ever sealed to it. The seal hides the sender
+// from the network and from storage nodes, but not from the recipient, who
+// holds a signature it can show to others (v1 is not deniable). Lengths are
+// visible; callers pad the plaintext. Nothing stops replay: the same sealed
+// message opens every time, so callers deduplicate. Protocol v2 (DESIGN.md §6)
+// addresses the first two; v1 stays for Session interoperability and tooling.
+//
+// The package does no I/O; randomness comes from crypto/rand.
+package sealv1
+
+import (
+	"crypto/ecdh"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io"
+
+	"filippo.io/edwards25519"
+	"golang.org/x/crypto/blake2b"
+	"golang.org/x/crypto/nacl/box"
+	"golang.org/x/crypto/salsa20/salsa"
+
+	"github.com/hushnet/hush/identity"
+)
+
+// Overhead is how many bytes a sealed message has beyond its plaintext: the
+// sealed box's ephemeral key and MAC, the sender's key and the signature.
+const Overhead = box.AnonymousOverhead + ed25519.PublicKeySize + ed25519.SignatureSize
+
+// Errors returned by [Seal] and [Open]. Open's errors are distinct so that a
+// caller can tell a message for someone else (ErrDecrypt, the common case when
+// trying several keys) from a forgery (ErrBadSenderKey, ErrBadSignature).
+var (
+	// ErrBadRecipient: Seal was given an Account ID without the 05 prefix or
+	// whose key nobody can decrypt with (low order, non-canonical).
+	ErrBadRecipient = errors.New("recipient account ID is not usable")
+	// ErrTooShort: the sealed message is shorter than [Overhead].
+	ErrTooShort = errors.New("sealed message too short")
+	// ErrDecrypt: the sealed box does not open with the recipient's key: it was
+	// sealed to someone else, or altered, or truncated.
+	ErrDecrypt = errors.New("sealed message does not open with this key")
+	// ErrBadSenderKey: the sender's Ed25519 key inside is not one a real
+	// account can have.
+	ErrBadSenderKey = errors.New("sender key is not a valid Ed25519 key")
+	// ErrBadSignature: the signature does not cover this plaintext, this
+	// sender key and this recipient.
+	ErrBadSignature = errors.New("sender signature is not valid")
+)
+
+// Seal encrypts plaintext from sender to recipient. It returns
+// len(plaintext)+[Overhead] bytes, or [ErrBadRecipient].
+func Seal(sender *identity.Account, recipient identity.AccountID, plaintext []byte) ([]byte, error) {
+	return seal(nil, sender, recipient, plaintext)
+}
+
+// seal is Seal with the ephemeral key's 32 bytes read from rand (nil means
+// crypto/rand). Tests use it to reproduce libsession's deterministic vectors.
+func seal(rand io.Reader, sender *identity.Account, recipient identity.AccountID, plaintext []byte) ([]byte, error) {
+	if recipient[0] != identity.AccountPrefix {
+		return nil, fmt.Errorf("%w: prefix %02x, want %02x", ErrBadRecipient, recipient[0], identity.AccountPrefix)
+	}
+	// libsodium's crypto_box_seal fails for a low-order recipient key; x/crypto
+	// would seal to it with a key anyone can compute.
+	if _, err := recipient.X25519(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadRecipient, err)
+	}
+	y := recipient.PubKey()
+
+	n := len(plaintext)
+	inner := make([]byte, 0, n+ed25519.PublicKeySize+ed25519.SignatureSize)
+	inner = append(inner, plaintext...)
+	inner = append(inner, sender.Ed25519Public()...)
+	sig := sender.Sign(append(inner, y[:]...))
+	inner = append(inner[:n+ed25519.PublicKeySize], sig...)
+
+	out, err := box.SealAnonymous(nil, inner, &y, rand)
+	if err != nil {
+		return nil, fmt.Errorf("sealing: %w", err) // only a failing rand reader
+	}
+	return out, nil
+}
+
+// Open decrypts a message sealed to recipient, checks the sender's signature,
+// and returns the plaintext, the sender's Ed25519 key and the sender's Account
+// ID derived from it. It returns [ErrTooShort], [ErrDecrypt],
+// [ErrBadSenderKey] or [ErrBadSignature].
+func Open(recipient *identity.Account, sealed []byte) (plaintext []byte, sender identity.Ed25519PublicKey, senderID identity.AccountID, err error) {
+	if len(sealed) < Overhead {
+		return nil, nil, identity.AccountID{}, fmt.Errorf("%w: %d bytes, need at least %d", ErrTooShort, len(sealed), Overhead)
+	}
+	inner, ok := openAnonymous(recipient.X25519(), sealed)
+	if !ok {
+		return nil, nil, identity.AccountID{}, ErrDecrypt
+	}
+
+	n := len(inner) - ed25519.PublicKeySize - ed25519.SignatureSize
+	sender = identity.Ed25519PublicKey(append([]byte(nil), inner[n:n+ed25519.PublicKeySize]...))
+	var sig [ed25519.SignatureSize]byte
+	copy(sig[:], inner[n+ed25519.PublicKeySize:])
+
+	senderID, err = checkSenderKey(sender)
+	if err != nil {
+		return nil, nil, identity.AccountID{}, err
+	}
+
+	// Reuse the buffer: M ‖ A ‖ SIG becomes M ‖ A ‖ Y, what the sender signed.
+	signed := append(inner[:n+ed25519.PublicKeySize], recipient.X25519().PublicKey().Bytes()...)
+	if !smallOrderFree(sig[:32]) || !ed25519.Verify(ed25519.PublicKey(sender), signed, sig[:]) {
+		return nil, nil, identity.AccountID{}, ErrBadSignature
+	}
+	return signed[:n:n], sender, senderID, nil
+}
+
+// openAnonymous is box.OpenAnonymous except that the X25519 step refuses a
+// low-order ephemeral key, as libsodium's crypto_box_seal_open does.
+// box.Precompute uses curve25519.ScalarMult, which returns the all-zero secret
+// for such a key, so anyone could forge a box that x/crypto opens. crypto/ecdh
+// reports that all-zero secret as an error; the remaining steps (HSalsa20 of
+// the secret, the BLAKE2b-192 nonce, secretbox) are box.Precompute's and
+// sealNonce's, and a test checks the result against box.OpenAnonymous.
+func openAnonymous(priv *ecdh.PrivateKey, sealed []byte) ([]byte, bool) {
+	epk, err := ecdh.X25519().NewPublicKey(sealed[:32])
+	if err != nil {
+		return nil, false
+	}
+	shared, err := priv.ECDH(epk)
+	if err != nil {
+		return nil, false
+	}
+	var key [32]byte
+	copy(key[:], shared)
+	var zeros [16]byte
+	salsa.HSalsa20(&key, &zeros, &key, &salsa.Sigma)
+
+	h, _ := blake2b.New(24, nil) // size 24 without a key never fails
+	h.Write(sealed[:32])
+	h.Write(priv.PublicKey().Bytes())
+	var nonce [24]byte
+	h.Sum(nonce[:0])
+
+	return box.OpenAfterPrecomputation(nil, sealed[32:], &nonce, &key)
+}
+
+// checkSenderKey accepts exactly the Ed25519 keys that libsodium's
+// crypto_sign_ed25519_pk_to_curve25519 accepts (libsession derives the sender's
+// Session ID with it): canonical, not of small order, in the prime-order
+// subgroup. identity's AccountID checks the small order; the subgroup check is
+// ours. A key with a torsion component maps to a different Account ID than its
+// prime-order part while signing for the same secret, so one sender could
+// appear under eight IDs. edwards25519 accepts non-canonical encodings, but
+// each of them is of a small-order point or one outside the subgroup (a test
+// enumerates them), so these two checks refuse them as well.
+func checkSenderKey(k identity.Ed25519PublicKey) (identity.AccountID, error) {
+	p, err := new(edwards25519.Point).SetBytes(k)
+	if err != nil {
+		return identity.AccountID{}, fmt.Errorf("%w: not a curve point", ErrBadSenderKey)
+	}
+	id, err := k.AccountID()
+	if err != nil {
+		return identity.AccountID{}, fmt.Errorf("%w: %w", ErrBadSenderKey, err)
+	}
+	// P is in the prime-order subgroup iff [ℓ-1]P = -P.
+	q := new(edwards25519.Point).VarTimeDoubleScalarBaseMult(orderMinusOne, p, edwards25519.NewScalar())
+	if q.Equal(new(edwards25519.Point).Negate(p)) != 1 {
+		return identity.AccountID{}, fmt.Errorf("%w: not in the prime-order subgroup", ErrBadSenderKey)
+	}
+	return id, nil
+}
+
+// smallOrderFree reports whether the 32-byte encoding r (a signature's R)
+// decodes to a point not of small order. libsodium's verify refuses a
+// small-order R; crypto/ed25519 does not. An honest signer never makes one.
+func smallOrderFree(r []byte) bool {
+	p, err := new(edwards25519.Point).SetBytes(r)
+	if err != nil {
+		return false // crypto/ed25519 would refuse it too
+	}
+	return new(edwards25519.Point).MultByCofactor(p).Equal(edwards25519.NewIdentityPoint()) != 1
+}
+
+// orderMinusOne is ℓ-1, the group order minus one, computed as -1 mod ℓ.
+var orderMinusOne = func() *edwards25519.Scalar {
+	one, err := edwards25519.NewScalar().SetCanonicalBytes(append([]byte{1}, make([]byte, 31)...))
+	if err != nil {
+		panic("sealv1: scalar 1 rejected: " + err.Error()) // cannot happen
+	}
+	return edwards25519.NewScalar().Negate(one)
+}()
