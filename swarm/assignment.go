@@ -26,10 +26,10 @@ func (a Assignment) Swarms() map[ID][]NodeKey {
 
 // Members returns the nodes of swarm id in ascending key order.
 func (a Assignment) Members(id ID) []NodeKey {
-	var out []NodeKey
 	if id == Invalid {
 		return nil
 	}
+	var out []NodeKey
 	for k, s := range a {
 		if s == id {
 			out = append(out, k)
@@ -100,6 +100,24 @@ func Diff(before, after Assignment) []Move {
 	}
 	slices.SortFunc(moves, func(x, y Move) int { return x.Node.Compare(y.Node) })
 	return moves
+}
+
+// SwarmChanges lists the swarms that exist only after (created: their
+// members must be bootstrapped with the accounts now mapped to them) and
+// only before (dissolved: their members hand their data on), ascending.
+func SwarmChanges(before, after Assignment) (created, dissolved []ID) {
+	b, a := before.IDs(), after.IDs()
+	for _, id := range a {
+		if _, found := slices.BinarySearch(b, id); !found {
+			created = append(created, id)
+		}
+	}
+	for _, id := range b {
+		if _, found := slices.BinarySearch(a, id); !found {
+			dissolved = append(dissolved, id)
+		}
+	}
+	return created, dissolved
 }
 
 // Reassigned counts the moves in which a node went from one swarm to
