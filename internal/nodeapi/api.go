@@ -1,0 +1,280 @@
+package nodeapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/store"
+	"github.com/hushnet/hush/protocol/rpc"
+)
+
+// RPCPath is where the storage RPC is served.
+const RPCPath = "/storage_rpc/v1"
+
+// Membership says which accounts this node stores. The registry will
+// provide real swarms; a standalone node owns every account.
+type Membership interface {
+	// Owns reports whether this node stores id's messages.
+	Owns(id identity.AccountID) bool
+	// SwarmOf returns the swarm that stores id's messages.
+	SwarmOf(id identity.AccountID) Swarm
+}
+
+// Swarm is a swarm and its members.
+type Swarm struct {
+	ID      uint64
+	Members []Member
+}
+
+// Member is one node of a swarm.
+type Member struct {
+	Ed25519 identity.Ed25519PublicKey
+	X25519  [32]byte
+	Address string // host:port
+}
+
+// ReplayCache remembers signatures already used. Seen reports whether key
+// was seen within the cache's window before now, and records it. It must
+// be safe for concurrent use; internal/replay.Cache implements it.
+type ReplayCache interface {
+	Seen(key [32]byte, now time.Time) bool
+}
+
+// Limiter rate-limits client traffic by IP address. Allow reports whether
+// a request from addr may proceed at now and, if not, when to retry.
+// internal/ratelimit implements it.
+type Limiter interface {
+	Allow(addr netip.Addr, now time.Time) (ok bool, retryAfter time.Duration)
+}
+
+// Config holds a handler's dependencies. Store, Clock, Membership, Replay
+// and Logger are required.
+type Config struct {
+	Store      store.Store
+	Clock      func() time.Time
+	Membership Membership
+	Replay     ReplayCache
+	Limiter    Limiter // nil: no rate limit
+	Logger     *slog.Logger
+	// Metrics, when set, receives the handler's counters.
+	Metrics prometheus.Registerer
+
+	NetworkID string
+	Version   string
+	Ed25519   identity.Ed25519PublicKey // the node's keys, reported by info
+	X25519    [32]byte
+
+	// MaxBodySize caps a request body; 0 means rpc.MaxBodySize.
+	MaxBodySize int64
+	// LogPrivate allows IP addresses, Account IDs and sizes in logs.
+	LogPrivate bool
+}
+
+// Handler serves the node API. It is safe for concurrent use.
+type Handler struct {
+	cfg     Config
+	mux     *http.ServeMux
+	metrics *metrics
+	clock   *clockWatch
+}
+
+var _ http.Handler = (*Handler)(nil)
+
+// New returns the node's API handler.
+func New(cfg Config) (*Handler, error) {
+	switch {
+	case cfg.Store == nil:
+		return nil, errors.New("nodeapi: no store")
+	case cfg.Clock == nil:
+		return nil, errors.New("nodeapi: no clock")
+	case cfg.Membership == nil:
+		return nil, errors.New("nodeapi: no membership")
+	case cfg.Replay == nil:
+		return nil, errors.New("nodeapi: no replay cache")
+	case cfg.Logger == nil:
+		return nil, errors.New("nodeapi: no logger")
+	case len(cfg.Ed25519) != identity.Ed25519PublicKeySize:
+		return nil, errors.New("nodeapi: no node key")
+	case cfg.NetworkID == "":
+		return nil, errors.New("nodeapi: no network ID")
+	}
+	if cfg.MaxBodySize == 0 {
+		cfg.MaxBodySize = rpc.MaxBodySize
+	}
+	h := &Handler{cfg: cfg, mux: http.NewServeMux(), clock: newClockWatch(cfg.Logger)}
+	m, err := newMetrics(cfg.Metrics)
+	if err != nil {
+		return nil, err
+	}
+	h.metrics = m
+	h.mux.HandleFunc(RPCPath, h.serveRPC)
+	h.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, "ok\n")
+	})
+	return h, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+func (h *Handler) serveRPC(w http.ResponseWriter, r *http.Request) {
+	now := h.cfg.Clock()
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		h.writeError(w, now, rpc.Errorf(rpc.CodeMethodNotPost, "use POST"), "")
+		return
+	}
+	if h.cfg.Limiter != nil {
+		if addr, ok := remoteIP(r.RemoteAddr); ok {
+			if ok, retry := h.cfg.Limiter.Allow(addr, now); !ok {
+				secs := int64((retry + time.Second - 1) / time.Second)
+				w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
+				h.metrics.rateLimited.Inc()
+				h.writeError(w, now, rpc.Errorf(rpc.CodeRateLimited, "too many requests from your address; retry in %s", retry.Round(time.Millisecond)), "")
+				return
+			}
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodySize))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			h.writeError(w, now, rpc.Errorf(rpc.CodeTooLarge, "request body over %d bytes", h.cfg.MaxBodySize), "")
+		} else {
+			h.writeError(w, now, rpc.Errorf(rpc.CodeBadJSON, "could not read the request body"), "")
+		}
+		return
+	}
+	req, err := rpc.DecodeRequest(body)
+	if err != nil {
+		h.writeError(w, now, err, "")
+		return
+	}
+	start := time.Now()
+	status, resp := h.dispatch(r.Context(), req, now, true)
+	h.metrics.observe(req.Method, resp, time.Since(start))
+	if h.cfg.LogPrivate {
+		h.cfg.Logger.Debug("rpc", "method", req.Method, "status", status, "remote", r.RemoteAddr, "bytes", len(body))
+	} else {
+		h.cfg.Logger.Debug("rpc", "method", metricMethod(req.Method), "status", status)
+	}
+	writeJSON(w, status, resp)
+}
+
+func (h *Handler) writeError(w http.ResponseWriter, now time.Time, err error, method string) {
+	status, body := h.errorBody(err, now)
+	h.metrics.observe(method, body, 0)
+	writeJSON(w, status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only our own response types reach here; they always marshal.
+		status, b = http.StatusInternalServerError, []byte(`{"error":{"code":"internal_error","message":"response encoding failed"}}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+// errorBody turns any error from a request into a coded body. Store
+// failures become codes that say what a client can do; anything else is
+// an internal error whose detail stays in the log.
+func (h *Handler) errorBody(err error, now time.Time) (int, *rpc.ErrorBody) {
+	var e *rpc.Error
+	var ws *wrongSwarm
+	body := &rpc.ErrorBody{T: now.UnixMilli()}
+	switch {
+	case errors.As(err, &e):
+		body.Error = e
+	case errors.As(err, &ws):
+		body.Error = rpc.Errorf(rpc.CodeWrongSwarm, "this node does not store that account; use swarm %s", ws.swarm.SwarmID)
+		body.Swarm = &ws.swarm
+	case errors.Is(err, store.ErrAccountQuota):
+		body.Error = rpc.Errorf(rpc.CodeQuota, "the account's storage quota is full")
+	case errors.Is(err, store.ErrStoreFull):
+		body.Error = rpc.Errorf(rpc.CodeStoreFull, "this node's storage is full")
+	case errors.Is(err, store.ErrClosed), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		body.Error = rpc.Errorf(rpc.CodeUnavailable, "the node is shutting down or the request was cancelled")
+	default:
+		h.cfg.Logger.Error("rpc failed", "err", err)
+		body.Error = rpc.Errorf(rpc.CodeInternal, "internal error")
+	}
+	return body.Error.Code.Status(), body
+}
+
+type wrongSwarm struct{ swarm rpc.SwarmResult }
+
+func (*wrongSwarm) Error() string { return "wrong swarm" }
+
+func swarmResult(s Swarm) rpc.SwarmResult {
+	r := rpc.SwarmResult{SwarmID: fmt.Sprintf("%016x", s.ID), Members: make([]rpc.SwarmMember, len(s.Members))}
+	for i, m := range s.Members {
+		r.Members[i] = rpc.SwarmMember{PubkeyEd25519: m.Ed25519.String(), PubkeyX25519: hex.EncodeToString(m.X25519[:]), Address: m.Address}
+	}
+	return r
+}
+
+// owns answers 421 for an account another swarm stores.
+func (h *Handler) owns(id identity.AccountID) error {
+	if h.cfg.Membership.Owns(id) {
+		return nil
+	}
+	return &wrongSwarm{swarmResult(h.cfg.Membership.SwarmOf(id))}
+}
+
+// authorize verifies a signed request: the signature over msg, then the
+// replay cache. The cache is consulted only for valid signatures, so
+// forged ones cannot fill it.
+func (h *Handler) authorize(a *rpc.Auth, msg []byte, now time.Time) error {
+	if !a.Verify(msg) {
+		return rpc.Errorf(rpc.CodeBadSignature, "signature does not verify for pubkey_ed25519 on network %q", h.cfg.NetworkID)
+	}
+	k := sha256.New()
+	k.Write(a.Ed25519)
+	k.Write(a.Signature)
+	var key [32]byte
+	k.Sum(key[:0])
+	if h.cfg.Replay.Seen(key, now) {
+		return rpc.Errorf(rpc.CodeReplayed, "this signature was already used; sign the request again with a new timestamp")
+	}
+	return nil
+}
+
+// timeCheck runs a time rule and feeds the clock watch, which warns when
+// clients disagree with this node's clock.
+func (h *Handler) timeCheck(err error) error {
+	h.clock.record(err)
+	return err
+}
+
+// remoteIP is the client address to rate-limit. Proxy headers are not
+// trusted: a node faces clients directly.
+func remoteIP(remote string) (netip.Addr, bool) {
+	if ap, err := netip.ParseAddrPort(remote); err == nil {
+		return ap.Addr(), true
+	}
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	a, err := netip.ParseAddr(host)
+	return a, err == nil
+}

@@ -1,0 +1,28 @@
+// Package nodeapi is a service node's client-facing HTTP API: the storage
+// RPC at POST /storage_rpc/v1 (see protocol/rpc for the wire format) and
+// GET /healthz. [New] returns an http.Handler; it never listens, so the
+// wiring root (internal/node) decides on TLS, time-outs and shutdown.
+//
+// # Request path
+//
+// Each request is rate-limited per client IP, size-limited, decoded by
+// protocol/rpc, then handled in a fixed order: swarm membership (421 with
+// the right swarm), time rules (clock skew reported as such), signature,
+// replay cache, and only then the store. A check that fails changes
+// nothing. Every answer carries the node time "t".
+//
+// # Paging order
+//
+// retrieve lists messages in the (deposit timestamp, hash) order that
+// internal/store defines, the same on every member of a swarm that holds
+// the same messages; the cursor is the last message's timestamp and hash
+// (after_timestamp, after_hash), so a client may switch nodes mid-stream.
+// Messages repaired late can land behind a cursor; clients re-read a
+// lookback window and dedupe by hash.
+//
+// # Privacy
+//
+// Logs carry no IP address, Account ID or message size unless
+// [Config.LogPrivate] is set, and metrics carry no per-account or per-IP
+// labels.
+package nodeapi

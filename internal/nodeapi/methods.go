@@ -1,0 +1,339 @@
+package nodeapi
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hushnet/hush/internal/store"
+	"github.com/hushnet/hush/protocol/rpc"
+)
+
+// dispatch runs one request at node time now and returns its status and
+// response body. top is false for batch sub-requests.
+func (h *Handler) dispatch(ctx context.Context, req rpc.Request, now time.Time, top bool) (int, any) {
+	var (
+		resp any
+		err  error
+	)
+	switch req.Method {
+	case rpc.MethodStore:
+		resp, err = h.store(ctx, req.Params, now)
+	case rpc.MethodRetrieve:
+		resp, err = h.retrieve(ctx, req.Params, now)
+	case rpc.MethodDelete:
+		resp, err = h.delete(ctx, req.Params, now)
+	case rpc.MethodDeleteAll:
+		resp, err = h.deleteAll(ctx, req.Params, now)
+	case rpc.MethodDeleteBefore:
+		resp, err = h.deleteBefore(ctx, req.Params, now)
+	case rpc.MethodExpire:
+		resp, err = h.expire(ctx, req.Params, now)
+	case rpc.MethodExpireAll:
+		resp, err = h.expireAll(ctx, req.Params, now)
+	case rpc.MethodGetExpiries:
+		resp, err = h.getExpiries(ctx, req.Params, now)
+	case rpc.MethodGetSwarm:
+		resp, err = h.getSwarm(req.Params, now)
+	case rpc.MethodInfo:
+		resp, err = h.info(req.Params, now)
+	case rpc.MethodBatch, rpc.MethodSequence:
+		if !top {
+			err = rpc.Errorf(rpc.CodeUnknownMethod, "%s cannot be nested", req.Method)
+			break
+		}
+		resp, err = h.batch(ctx, req, now)
+	default:
+		err = rpc.Errorf(rpc.CodeUnknownMethod, "unknown method %q", truncate(req.Method, 64))
+	}
+	if err != nil {
+		return h.errorBody(err, now)
+	}
+	return http.StatusOK, resp
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+func (h *Handler) store(ctx context.Context, params json.RawMessage, now time.Time) (any, error) {
+	r, err := rpc.ParseStore(params)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.owns(r.Account); err != nil {
+		return nil, err
+	}
+	if err := h.timeCheck(r.CheckTime(now)); err != nil {
+		return nil, err
+	}
+	if r.Auth != nil {
+		if err := h.authorize(r.Auth, r.SigMessage(h.cfg.NetworkID), now); err != nil {
+			return nil, err
+		}
+	}
+	hash := rpc.MessageHash(r.Account, r.Namespace, r.Data)
+	added, err := h.cfg.Store.Put(ctx, store.Message{
+		Account:   r.Account,
+		Namespace: r.Namespace,
+		Hash:      hash,
+		Data:      r.Data,
+		Timestamp: r.Timestamp,
+		Expiry:    r.Timestamp.Add(r.TTL),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if h.cfg.LogPrivate {
+		h.cfg.Logger.Debug("stored", "account", r.Account.String(), "namespace", r.Namespace, "bytes", len(r.Data), "new", added)
+	}
+	return &rpc.StoreResult{Hash: hash, Already: !added, T: now.UnixMilli()}, nil
+}
+
+func (h *Handler) retrieve(ctx context.Context, params json.RawMessage, now time.Time) (any, error) {
+	r, err := rpc.ParseRetrieve(params)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.owns(r.Auth.Account); err != nil {
+		return nil, err
+	}
+	if err := h.timeCheck(rpc.CheckSigTime("timestamp", r.Timestamp, now)); err != nil {
+		return nil, err
+	}
+	if err := h.authorize(r.Auth, r.SigMessage(h.cfg.NetworkID), now); err != nil {
+		return nil, err
+	}
+	msgs, more, err := h.cfg.Store.List(ctx, store.Query{
+		Account:   r.Auth.Account,
+		Namespace: r.Namespace,
+		After:     store.Cursor{Timestamp: r.AfterTimestamp, Hash: r.AfterHash},
+		Limit:     r.MaxCount,
+		MaxBytes:  r.MaxSize,
+		Now:       now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	res := &rpc.RetrieveResult{Messages: make([]rpc.Message, len(msgs)), More: more, T: now.UnixMilli()}
+	for i, m := range msgs {
+		res.Messages[i] = rpc.Message{
+			Hash:       m.Hash,
+			Timestamp:  m.Timestamp.UnixMilli(),
+			Expiration: m.Expiry.UnixMilli(),
+			Data:       base64.StdEncoding.EncodeToString(m.Data),
+		}
+	}
+	return res, nil
+}
+
+func (h *Handler) delete(ctx context.Context, params json.RawMessage, now time.Time) (any, error) {
+	r, err := rpc.ParseDelete(params)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.owns(r.Auth.Account); err != nil {
+		return nil, err
+	}
+	if err := h.authorize(r.Auth, r.SigMessage(h.cfg.NetworkID), now); err != nil {
+		return nil, err
+	}
+	deleted, err := h.cfg.Store.Delete(ctx, r.Auth.Account, r.Hashes)
+	return deleteResult(deleted, now), err
+}
+
+func deleteResult(deleted []string, now time.Time) *rpc.DeleteResult {
+	deleted = slices.Clone(deleted)
+	if deleted == nil {
+		deleted = []string{}
+	}
+	slices.Sort(deleted)
+	return &rpc.DeleteResult{Deleted: deleted, T: now.UnixMilli()}
+}
+
+func (h *Handler) deleteAll(ctx context.Context, params json.RawMessage, now time.Time) (any, error) {
+	r, err := rpc.ParseDeleteAll(params)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.owns(r.Auth.Account); err != nil {
+		return nil, err
+	}
+	if err := h.timeCheck(rpc.CheckSigTime("timestamp", r.Timestamp, now)); err != nil {
+		return nil, err
+	}
+	if err := h.authorize(r.Auth, r.SigMessage(h.cfg.NetworkID), now); err != nil {
+		return nil, err
+	}
+	// Only what was deposited before the signed time: replaying this
+	// request within its window cannot erase newer mail.
+	deleted, err := h.cfg.Store.DeleteBefore(ctx, r.Auth.Account, r.Namespace, r.Timestamp)
+	return deleteResult(deleted, now), err
+}
+
+func (h *Handler) deleteBefore(ctx context.Context, params json.RawMessage, now time.Time) (any, error) {
+	r, err := rpc.ParseDeleteBefore(params)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.owns(r.Auth.Account); err != nil {
+		return nil, err
+	}
+	if err := h.timeCheck(r.CheckTime(now)); err != nil {
+		return nil, err
+	}
+	if err := h.authorize(r.Auth, r.SigMessage(h.cfg.NetworkID), now); err != nil {
+		return nil, err
+	}
+	deleted, err := h.cfg.Store.DeleteBefore(ctx, r.Auth.Account, r.Namespace, r.Before)
+	return deleteResult(deleted, now), err
+}
+
+var expiryModes = map[rpc.ExpireMode]store.ExpiryMode{
+	rpc.ExpireAny:     store.ExpiryAny,
+	rpc.ExpireShorten: store.ExpiryShorten,
+	rpc.ExpireExtend:  store.ExpiryExtend,
+}
+
+func expireResult(updated map[string]time.Time, expiry, now time.Time) *rpc.ExpireResult {
+	res := &rpc.ExpireResult{Updated: make(map[string]int64, len(updated)), Expiry: expiry.UnixMilli(), T: now.UnixMilli()}
+	for h, t := range updated {
+		res.Updated[h] = t.UnixMilli()
+	}
+	return res
+}
+
+func (h *Handler) expire(ctx context.Context, params json.RawMessage, now time.Time) (any, error) {
+	r, err := rpc.ParseExpire(params)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.owns(r.Auth.Account); err != nil {
+		return nil, err
+	}
+	expiry, err := rpc.CheckExpiry(r.Expiry, now)
+	if err := h.timeCheck(err); err != nil {
+		return nil, err
+	}
+	if err := h.authorize(r.Auth, r.SigMessage(h.cfg.NetworkID), now); err != nil {
+		return nil, err
+	}
+	updated, err := h.cfg.Store.SetExpiry(ctx, r.Auth.Account, r.Hashes, expiry, expiryModes[r.Mode], now)
+	if err != nil {
+		return nil, err
+	}
+	return expireResult(updated, expiry, now), nil
+}
+
+func (h *Handler) expireAll(ctx context.Context, params json.RawMessage, now time.Time) (any, error) {
+	r, err := rpc.ParseExpireAll(params)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.owns(r.Auth.Account); err != nil {
+		return nil, err
+	}
+	expiry, err := rpc.CheckExpiry(r.Expiry, now)
+	if err := h.timeCheck(err); err != nil {
+		return nil, err
+	}
+	if err := h.authorize(r.Auth, r.SigMessage(h.cfg.NetworkID), now); err != nil {
+		return nil, err
+	}
+	updated, err := h.cfg.Store.SetExpiryAll(ctx, r.Auth.Account, r.Namespace, expiry, store.ExpiryShorten, now)
+	if err != nil {
+		return nil, err
+	}
+	return expireResult(updated, expiry, now), nil
+}
+
+func (h *Handler) getExpiries(ctx context.Context, params json.RawMessage, now time.Time) (any, error) {
+	r, err := rpc.ParseGetExpiries(params)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.owns(r.Auth.Account); err != nil {
+		return nil, err
+	}
+	if err := h.timeCheck(rpc.CheckSigTime("timestamp", r.Timestamp, now)); err != nil {
+		return nil, err
+	}
+	if err := h.authorize(r.Auth, r.SigMessage(h.cfg.NetworkID), now); err != nil {
+		return nil, err
+	}
+	got, err := h.cfg.Store.Expiries(ctx, r.Auth.Account, r.Hashes, now)
+	if err != nil {
+		return nil, err
+	}
+	res := &rpc.ExpiriesResult{Expiries: make(map[string]int64, len(got)), T: now.UnixMilli()}
+	for h, t := range got {
+		res.Expiries[h] = t.UnixMilli()
+	}
+	return res, nil
+}
+
+func (h *Handler) getSwarm(params json.RawMessage, now time.Time) (any, error) {
+	id, err := rpc.ParseGetSwarm(params)
+	if err != nil {
+		return nil, err
+	}
+	res := swarmResult(h.cfg.Membership.SwarmOf(id))
+	res.T = now.UnixMilli()
+	return &res, nil
+}
+
+func (h *Handler) info(params json.RawMessage, now time.Time) (any, error) {
+	if err := rpc.ParseInfo(params); err != nil {
+		return nil, err
+	}
+	return &rpc.InfoResult{
+		Version:       h.cfg.Version,
+		NetworkID:     h.cfg.NetworkID,
+		PubkeyEd25519: h.cfg.Ed25519.String(),
+		PubkeyX25519:  hexKey(h.cfg.X25519),
+		T:             now.UnixMilli(),
+	}, nil
+}
+
+// batch runs sub-requests: all of them concurrently for batch, in order
+// until the first failure for sequence. All share the request's node time.
+func (h *Handler) batch(ctx context.Context, req rpc.Request, now time.Time) (any, error) {
+	subs, err := rpc.ParseBatch(req.Params)
+	if err != nil {
+		return nil, err
+	}
+	run := func(sub rpc.Request) rpc.SubResult {
+		status, body := h.dispatch(ctx, sub, now, false)
+		b, err := json.Marshal(body)
+		if err != nil {
+			status, b = http.StatusInternalServerError, []byte(`{"error":{"code":"internal_error","message":"encoding failed"}}`)
+		}
+		h.metrics.observe(sub.Method, body, 0)
+		return rpc.SubResult{Code: status, Body: b}
+	}
+	res := &rpc.BatchResult{T: now.UnixMilli()}
+	if req.Method == rpc.MethodSequence {
+		for _, sub := range subs {
+			r := run(sub)
+			res.Results = append(res.Results, r)
+			if r.Code < 200 || r.Code > 299 {
+				break
+			}
+		}
+		return res, nil
+	}
+	res.Results = make([]rpc.SubResult, len(subs))
+	var wg sync.WaitGroup
+	for i, sub := range subs {
+		wg.Go(func() { res.Results[i] = run(sub) })
+	}
+	wg.Wait()
+	return res, nil
+}
