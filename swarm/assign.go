@@ -19,6 +19,13 @@ import (
 // one swarm (oxen creates the first swarm for the first node, however
 // small), and, whenever there are two swarms or more, none is below
 // p.MinSize. Update returns an error wrapping [ErrInvalidParams] for bad p.
+//
+// Pass the previous result as current. A node that left is then absent
+// from it, so when it comes back it is placed afresh, as oxen-core puts a
+// decommissioned node back to UNASSIGNED_SWARM_ID (service_node_list.cpp).
+// Each newcomer costs a sort of the swarm sizes, and each new swarm a pass
+// over the nodes, so place newcomers as they arrive rather than thousands at
+// once (2,000 at once from nothing takes about a third of a second here).
 func Update(current Assignment, active []NodeKey, seed [32]byte, p Params) (Assignment, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err

@@ -18,6 +18,11 @@
 //     largest quarter, and a swarm that cannot be saved is dissolved into the
 //     smallest swarms.
 //
+// The sources were read at oxen-core b208672 (2024-10-24) and
+// session-foundation/session-storage-server 8616387 (2024-07-22); their unit
+// tests (tests/unit_tests/service_nodes_swarm.cpp, unit_test/swarm.cpp)
+// are replayed in this package's tests.
+//
 // # Determinism
 //
 // The registry runs [Update] inside a Raft state machine, so every replica
