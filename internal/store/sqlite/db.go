@@ -1,0 +1,433 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/hushnet/hush/internal/store"
+)
+
+// applicationID marks the file as a hush node store ("hush") in the SQLite
+// header, so that opening some other application's database fails instead of
+// migrating it.
+const applicationID = 0x68757368
+
+//go:embed sql/*.sql
+var migrationFiles embed.FS
+
+// Errors returned by [Open].
+var (
+	// ErrNewerSchema: the file was written by a newer version of hush; it is
+	// left untouched rather than used with a schema this binary does not know.
+	ErrNewerSchema = errors.New("database schema is newer than this binary")
+	// ErrForeignDatabase: the file is a SQLite database of another application.
+	ErrForeignDatabase = errors.New("database belongs to another application")
+)
+
+// ErrNoTime is returned by methods that take a now, or a [store.Query] with
+// Now, when it is the zero time: with it every stored message would count as
+// unexpired, so it is refused as a caller bug.
+var ErrNoTime = errors.New("now is the zero time")
+
+// FloodPolicy says what Put does when a message for a public namespace
+// (divisible by 10) would take an account over its quota.
+type FloodPolicy int
+
+const (
+	// EvictOldest deletes the namespace's oldest messages (in the swarm-wide
+	// order, and only those older than the new one) to make room. The default;
+	// the package documentation says why.
+	EvictOldest FloodPolicy = iota
+	// Refuse returns store.ErrAccountQuota and keeps the old messages.
+	Refuse
+)
+
+// Defaults used by [Open] when no option overrides them.
+const (
+	DefaultMaxAccountBytes    = 100 << 20 // about 1,300 messages of the 76,800-byte maximum
+	DefaultMaxAccountMessages = 10_000
+	// DefaultMaxTotalBytes is session-storage-server's Database::SIZE_LIMIT
+	// (oxenss/storage/database.hpp), 3.5 GiB.
+	DefaultMaxTotalBytes = 3584 << 20
+	DefaultListLimit     = 256
+	// DefaultListBytes keeps a retrieve response under the ~7.8 MB that
+	// DESIGN.md §4 allows once Data is base64-encoded (4/3 larger).
+	DefaultListBytes   = 5_800_000
+	DefaultBusyTimeout = 10 * time.Second
+)
+
+type config struct {
+	maxAccountBytes    int64
+	maxAccountMessages int64
+	maxTotalBytes      int64
+	flood              FloodPolicy
+	listLimit          int
+	listBytes          int
+	busyTimeout        time.Duration
+	readers            int
+	synchronous        string
+	clock              func() time.Time
+	logger             *slog.Logger
+	targetVersion      int // tests only: stop migrating at this version
+}
+
+// Option configures [Open].
+type Option func(*config)
+
+// WithAccountQuota sets the most Data bytes and the most messages one account
+// may hold across all its namespaces; zero keeps the default.
+func WithAccountQuota(maxBytes, maxMessages int64) Option {
+	return func(c *config) {
+		if maxBytes > 0 {
+			c.maxAccountBytes = maxBytes
+		}
+		if maxMessages > 0 {
+			c.maxAccountMessages = maxMessages
+		}
+	}
+}
+
+// WithMaxTotalBytes caps the size of the database file (rounded down to whole
+// pages). Put returns store.ErrStoreFull at the cap. SQLite never shrinks the
+// cap below the file's current size, so lowering it on a full database takes
+// effect only after the file shrinks. Zero keeps the default; negative means no
+// cap other than the disk.
+func WithMaxTotalBytes(n int64) Option {
+	return func(c *config) {
+		if n != 0 {
+			c.maxTotalBytes = n
+		}
+	}
+}
+
+// WithFloodPolicy sets what happens when a public namespace is over quota.
+func WithFloodPolicy(p FloodPolicy) Option { return func(c *config) { c.flood = p } }
+
+// WithListDefaults sets the limits List uses when a Query leaves Limit or
+// MaxBytes zero.
+func WithListDefaults(limit, maxBytes int) Option {
+	return func(c *config) {
+		if limit > 0 {
+			c.listLimit = limit
+		}
+		if maxBytes > 0 {
+			c.listBytes = maxBytes
+		}
+	}
+}
+
+// WithBusyTimeout sets how long a statement waits for a lock held by another
+// process (inside one DB, writes queue on the single writer connection).
+func WithBusyTimeout(d time.Duration) Option { return func(c *config) { c.busyTimeout = d } }
+
+// WithReaders sets the size of the read connection pool.
+func WithReaders(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.readers = n
+		}
+	}
+}
+
+// WithClock sets the clock Put uses to free an over-quota account's expired,
+// not yet swept messages before it evicts or refuses. Every other method takes
+// its now as an argument.
+func WithClock(now func() time.Time) Option { return func(c *config) { c.clock = now } }
+
+// WithLogger sets the logger of [DB.RunSweeper].
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// DB is a message store in one SQLite file. It implements [store.Store].
+type DB struct {
+	cfg config
+	// w is the only connection that writes (SetMaxOpenConns(1)): writers
+	// queue in database/sql, honouring their contexts, instead of spinning on
+	// SQLITE_BUSY.
+	w *sql.DB
+	r *sql.DB // read-only pool; WAL lets it read while w writes
+
+	// mu guards closed; every method holds it for reading while it runs,
+	// so Close waits for calls in flight and later calls see closed.
+	mu     sync.RWMutex
+	closed bool
+
+	evicted atomic.Int64
+}
+
+var _ store.Store = (*DB)(nil)
+
+// Open opens or creates the store at path and brings its schema up to date.
+func Open(path string, opts ...Option) (*DB, error) {
+	cfg := config{
+		maxAccountBytes:    DefaultMaxAccountBytes,
+		maxAccountMessages: DefaultMaxAccountMessages,
+		maxTotalBytes:      DefaultMaxTotalBytes,
+		listLimit:          DefaultListLimit,
+		listBytes:          DefaultListBytes,
+		busyTimeout:        DefaultBusyTimeout,
+		readers:            max(4, runtime.GOMAXPROCS(0)),
+		// FULL: in WAL mode every commit fsyncs the WAL, so an acknowledged
+		// store survives power loss, not only a crash of the process. NORMAL
+		// would fsync only at checkpoints: commits get several times cheaper
+		// (see BenchmarkPut/normal), but the last commits before a power cut
+		// are lost, after the node told the client they were stored.
+		synchronous: "FULL",
+		clock:       time.Now,
+		logger:      slog.New(slog.DiscardHandler),
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+
+	common := []string{
+		// busy_timeout first: the pragmas after it may need a lock.
+		fmt.Sprintf("busy_timeout(%d)", cfg.busyTimeout.Milliseconds()),
+		"foreign_keys(1)",
+	}
+	wpragmas := append(common[:len(common):len(common)],
+		"journal_mode(WAL)",
+		"synchronous("+cfg.synchronous+")",
+	)
+	// IMMEDIATE takes the write lock at BEGIN: a deferred transaction that
+	// reads first and then writes fails with SQLITE_BUSY_SNAPSHOT when another
+	// process committed in between, and busy_timeout cannot retry that.
+	mq := url.Values{"_pragma": wpragmas, "_txlock": {"immediate"}}
+	db := &DB{cfg: cfg}
+	pageSize, err := db.migrate(fileURI(path, mq))
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, db.wrap(err))
+	}
+	if cfg.maxTotalBytes > 0 {
+		// SQLite fails a write that would grow the file beyond max_page_count
+		// with SQLITE_FULL, as session-storage-server enforces its
+		// SIZE_LIMIT, so the cap and a really full disk share one error path.
+		// It is a per-connection setting: in the DSN, it also holds for a
+		// connection database/sql replaces.
+		wpragmas = append(wpragmas, fmt.Sprintf("max_page_count(%d)", max(cfg.maxTotalBytes/pageSize, 1)))
+	}
+	wq := url.Values{"_pragma": wpragmas, "_txlock": {"immediate"}}
+	if db.w, err = sql.Open("sqlite", fileURI(path, wq)); err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db.w.SetMaxOpenConns(1)
+	db.w.SetMaxIdleConns(1)
+	db.w.SetConnMaxLifetime(0)
+	db.w.SetConnMaxIdleTime(0)
+	// Fail now, not at the first Put, if the DSN is wrong.
+	if err := db.w.Ping(); err != nil {
+		db.w.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+
+	rq := url.Values{"_pragma": append(common, "query_only(1)")}
+	db.r, err = sql.Open("sqlite", fileURI(path, rq))
+	if err != nil {
+		db.w.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db.r.SetMaxOpenConns(cfg.readers)
+	db.r.SetMaxIdleConns(cfg.readers)
+	return db, nil
+}
+
+// fileURI builds the DSN as syncthing's basedb.go does, so that a path with
+// '?' or '#' in it is not mistaken for parameters.
+func fileURI(path string, q url.Values) string {
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(path), RawQuery: q.Encode()}
+	return u.String()
+}
+
+// migration is one numbered script from sql/.
+type migration struct {
+	version int
+	name    string
+}
+
+func migrations() ([]migration, error) {
+	names, err := fs.Glob(migrationFiles, "sql/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, n := range names {
+		num, _, ok := strings.Cut(filepath.Base(n), "-")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v < 1 {
+			return nil, fmt.Errorf("migration %s: name must start with its version number", n)
+		}
+		ms = append(ms, migration{version: v, name: n})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	for i, m := range ms {
+		if m.version != i+1 {
+			return nil, fmt.Errorf("migration %s: expected version %d", m.name, i+1)
+		}
+	}
+	return ms, nil
+}
+
+// schemaVersion is the version a fully migrated database has.
+func schemaVersion() int {
+	ms, err := migrations()
+	if err != nil {
+		panic("bug: embedded migrations: " + err.Error())
+	}
+	return len(ms)
+}
+
+// migrate runs, in one transaction, every migration newer than the file's
+// PRAGMA user_version and then sets it: a crash in the middle leaves the file
+// at the old version, and the next Open starts over. It uses a connection of
+// its own, closed before the store's pools open, and returns the page size.
+func (db *DB) migrate(dsn string) (pageSize int64, err error) {
+	c, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	c.SetMaxOpenConns(1)
+	if err := db.migrateConn(c); err != nil {
+		return 0, err
+	}
+	err = c.QueryRow("PRAGMA page_size").Scan(&pageSize)
+	return pageSize, err
+}
+
+func (db *DB) migrateConn(c *sql.DB) error {
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	target := len(ms)
+	if db.cfg.targetVersion > 0 {
+		target = db.cfg.targetVersion
+	}
+	tx, err := c.BeginTx(context.Background(), nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+
+	var appID, version int
+	if err := tx.QueryRow("PRAGMA application_id").Scan(&appID); err != nil {
+		return err
+	}
+	if err := tx.QueryRow("PRAGMA user_version").Scan(&version); err != nil {
+		return err
+	}
+	switch {
+	case appID == 0 && version == 0:
+		// A new file (or an empty one another program left): claim it.
+		if _, err := tx.Exec(fmt.Sprintf("PRAGMA application_id = %d", applicationID)); err != nil {
+			return err
+		}
+	case appID != applicationID:
+		return fmt.Errorf("%w: application_id %#x", ErrForeignDatabase, appID)
+	}
+	if version > len(ms) {
+		return fmt.Errorf("%w: version %d, this binary knows %d", ErrNewerSchema, version, len(ms))
+	}
+	if version >= target {
+		return nil
+	}
+	for _, m := range ms[version:target] {
+		script, err := fs.ReadFile(migrationFiles, m.name)
+		if err != nil {
+			return err
+		}
+		// The driver runs every statement of a multi-statement script.
+		if _, err := tx.Exec(string(script)); err != nil {
+			return fmt.Errorf("migration %s: %w", m.name, err)
+		}
+		db.cfg.logger.Info("applied store migration", "script", m.name)
+	}
+	if _, err := tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", target)); err != nil {
+		return err
+	}
+	if _, err := tx.Exec("PRAGMA foreign_key_check"); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// enter starts a method call; every successful enter needs a leave.
+func (db *DB) enter() error {
+	db.mu.RLock()
+	if db.closed {
+		db.mu.RUnlock()
+		return store.ErrClosed
+	}
+	return nil
+}
+
+func (db *DB) leave() { db.mu.RUnlock() }
+
+// Close waits for calls in flight and closes the database. Later calls, and
+// a second Close, return store.ErrClosed.
+func (db *DB) Close() error {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.closed {
+		return store.ErrClosed
+	}
+	db.closed = true
+	// Readers first: the last connection to close checkpoints the WAL into
+	// the main file and removes it, and that should be the writer.
+	return errors.Join(db.r.Close(), db.w.Close())
+}
+
+// wrap maps driver errors to the store's: SQLITE_FULL (the file reached
+// max_page_count or the disk is full) to store.ErrStoreFull.
+func (db *DB) wrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_FULL {
+		return fmt.Errorf("%w: %w", store.ErrStoreFull, err)
+	}
+	if errors.Is(err, sql.ErrConnDone) {
+		return fmt.Errorf("%w: %w", store.ErrClosed, err)
+	}
+	return err
+}
+
+// Evicted reports how many messages Put has evicted under [EvictOldest]
+// since Open, for metrics.
+func (db *DB) Evicted() int64 { return db.evicted.Load() }
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+func checkNow(now time.Time) error {
+	if now.IsZero() {
+		return ErrNoTime
+	}
+	return nil
+}
+
+// withSchemaVersion stops migrations at version v, so tests can build a
+// file as an older binary left it.
+func withSchemaVersion(v int) Option { return func(c *config) { c.targetVersion = v } }
+
+// withSynchronous overrides synchronous=FULL, so benchmarks can show what
+// NORMAL would buy.
+func withSynchronous(mode string) Option { return func(c *config) { c.synchronous = mode } }

@@ -1,0 +1,224 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/hushnet/hush/internal/store"
+)
+
+// errInvalidMessage is returned for a Message no RPC handler should pass on.
+var errInvalidMessage = errors.New("invalid message")
+
+// isPublic reports whether anyone may deposit into ns without the owner's
+// signature (DESIGN.md §4: namespaces divisible by 10).
+func isPublic(ns int32) bool { return ns%10 == 0 }
+
+// Put implements [store.Store]. A message whose hash has a live tombstone
+// (see [DB.Delete]) is not stored and Put reports false. Over quota, a
+// message for a public namespace evicts or is refused as the [FloodPolicy]
+// says; one for an owner-only namespace is always refused with
+// store.ErrAccountQuota: that is the owner's own data and only the owner may
+// decide what of it to drop.
+func (db *DB) Put(ctx context.Context, m store.Message) (bool, error) {
+	if err := db.enter(); err != nil {
+		return false, err
+	}
+	defer db.leave()
+	if err := validate(m); err != nil {
+		return false, fmt.Errorf("put: %w", err)
+	}
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("put: %w", db.wrap(err))
+	}
+	defer tx.Rollback()
+	added, evicted, err := db.put(ctx, tx, m)
+	if err != nil || !added {
+		return false, err
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("put: %w", db.wrap(err))
+	}
+	db.evicted.Add(int64(evicted))
+	return true, nil
+}
+
+// PutResult is the outcome of one message of [DB.PutBatch].
+type PutResult struct {
+	Added bool
+	// Err is nil or wraps store.ErrAccountQuota; errors that concern the
+	// whole batch are returned by PutBatch itself.
+	Err error
+}
+
+// PutBatch stores msgs in one transaction, so one commit (one fsync) covers
+// them all: group commit for replication and hand-off, where messages arrive
+// many at a time. Each message is treated as Put would, in order, later ones
+// seeing earlier ones. When PutBatch returns an error (store.ErrStoreFull,
+// a cancelled ctx, an invalid message...) nothing of the batch is stored.
+func (db *DB) PutBatch(ctx context.Context, msgs []store.Message) ([]PutResult, error) {
+	if err := db.enter(); err != nil {
+		return nil, err
+	}
+	defer db.leave()
+	for i, m := range msgs {
+		if err := validate(m); err != nil {
+			return nil, fmt.Errorf("put batch: message %d: %w", i, err)
+		}
+	}
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("put batch: %w", db.wrap(err))
+	}
+	defer tx.Rollback()
+	res := make([]PutResult, len(msgs))
+	evicted := 0
+	for i, m := range msgs {
+		added, ev, err := db.put(ctx, tx, m)
+		switch {
+		case errors.Is(err, store.ErrAccountQuota):
+			// Refused before anything of it was written.
+			res[i].Err = err
+		case err != nil:
+			return nil, fmt.Errorf("put batch: message %d: %w", i, err)
+		}
+		res[i].Added = added
+		evicted += ev
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("put batch: %w", db.wrap(err))
+	}
+	db.evicted.Add(int64(evicted))
+	return res, nil
+}
+
+func validate(m store.Message) error {
+	switch {
+	case m.Account.IsZero():
+		return fmt.Errorf("%w: zero account", errInvalidMessage)
+	case m.Hash == "":
+		return fmt.Errorf("%w: empty hash", errInvalidMessage)
+	case m.Timestamp.IsZero() || m.Expiry.IsZero():
+		return fmt.Errorf("%w: zero timestamp or expiry", errInvalidMessage)
+	}
+	return nil
+}
+
+// put does Put's work inside tx and reports how many messages it evicted.
+// Errors are already wrapped.
+func (db *DB) put(ctx context.Context, tx *sql.Tx, m store.Message) (added bool, evicted int, err error) {
+	fail := func(err error) (bool, int, error) { return false, 0, fmt.Errorf("put: %w", db.wrap(err)) }
+
+	var acct, count, bytes int64
+	err = tx.QueryRowContext(ctx, `SELECT id, messages, bytes FROM accounts WHERE account = ?`, m.Account[:]).Scan(&acct, &count, &bytes)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if err := tx.QueryRowContext(ctx, `INSERT INTO accounts (account) VALUES (?) RETURNING id`, m.Account[:]).Scan(&acct); err != nil {
+			return fail(err)
+		}
+	case err != nil:
+		return fail(err)
+	default:
+		var one int
+		err := tx.QueryRowContext(ctx, `
+			SELECT 1 FROM messages WHERE account_id = ?1 AND hash = ?2
+			UNION ALL
+			SELECT 1 FROM tombstones WHERE account_id = ?1 AND hash = ?2
+			LIMIT 1`, acct, m.Hash).Scan(&one)
+		if err == nil {
+			return false, 0, nil // stored already, or deleted
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return fail(err)
+		}
+	}
+
+	size := int64(len(m.Data))
+	if count+1 > db.cfg.maxAccountMessages || bytes+size > db.cfg.maxAccountBytes {
+		if evicted, err = db.makeRoom(ctx, tx, acct, m, count, bytes); err != nil {
+			return false, 0, err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO messages (account_id, namespace, hash, timestamp, expiry, size, data)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		acct, m.Namespace, m.Hash, ms(m.Timestamp), ms(m.Expiry), size, m.Data); err != nil {
+		return fail(err)
+	}
+	return true, evicted, nil
+}
+
+// makeRoom frees space in account acct for m or returns an error wrapping
+// store.ErrAccountQuota. It drops the account's expired messages first (List
+// no longer returns them anyway), then, for a public namespace under
+// EvictOldest, the namespace's oldest messages in (Timestamp, Hash) order.
+//
+// Only messages ordered before m are evicted: a message older than all that
+// the full namespace holds is refused instead. So the namespace keeps the
+// newest messages whatever order they arrived in, and swarm members that
+// received the same messages in different orders end up holding the same
+// ones, which keeps anti-entropy from shipping evicted mail back and forth.
+func (db *DB) makeRoom(ctx context.Context, tx *sql.Tx, acct int64, m store.Message, count, bytes int64) (int, error) {
+	maxN, maxB := db.cfg.maxAccountMessages, db.cfg.maxAccountBytes
+	size := int64(len(m.Data))
+	quota := func(what string) error {
+		return fmt.Errorf("put: %w: %s (account holds %d messages, %d bytes; limits %d, %d)",
+			store.ErrAccountQuota, what, count, bytes, maxN, maxB)
+	}
+	if size > maxB {
+		return 0, quota("message larger than the account quota")
+	}
+
+	if _, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE account_id = ? AND expiry <= ?`,
+		acct, ms(db.cfg.clock())); err != nil {
+		return 0, fmt.Errorf("put: %w", db.wrap(err))
+	}
+	if err := tx.QueryRowContext(ctx, `SELECT messages, bytes FROM accounts WHERE id = ?`, acct).Scan(&count, &bytes); err != nil {
+		return 0, fmt.Errorf("put: %w", db.wrap(err))
+	}
+	needN, needB := count+1-maxN, bytes+size-maxB
+	if needN <= 0 && needB <= 0 {
+		return 0, nil
+	}
+	if !isPublic(m.Namespace) {
+		return 0, quota("owner-only namespace")
+	}
+	if db.cfg.flood == Refuse {
+		return 0, quota("public namespace, policy refuse")
+	}
+
+	rows, err := tx.QueryContext(ctx, `
+		SELECT id, size FROM messages
+		WHERE account_id = ? AND namespace = ? AND (timestamp, hash) < (?, ?)
+		ORDER BY timestamp, hash`,
+		acct, m.Namespace, ms(m.Timestamp), m.Hash)
+	if err != nil {
+		return 0, fmt.Errorf("put: %w", db.wrap(err))
+	}
+	var victims []int64
+	for (needN > 0 || needB > 0) && rows.Next() {
+		var id, sz int64
+		if err := rows.Scan(&id, &sz); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("put: %w", db.wrap(err))
+		}
+		victims = append(victims, id)
+		needN--
+		needB -= sz
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return 0, fmt.Errorf("put: %w", db.wrap(err))
+	}
+	if needN > 0 || needB > 0 {
+		return 0, quota("public namespace holds too little older mail to evict")
+	}
+	for _, id := range victims {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE id = ?`, id); err != nil {
+			return 0, fmt.Errorf("put: %w", db.wrap(err))
+		}
+	}
+	return len(victims), nil
+}
