@@ -127,7 +127,7 @@ func hops(nodes []*testNode) []Hop {
 // sealLayer builds a one-layer frame of class size for node around an
 // arbitrary plaintext (already including its padding marker or not), so
 // tests can reach the instruction parser with contents Build never makes.
-func sealLayer(t testing.TB, node *ecdh.PublicKey, plaintext []byte, class int) []byte {
+func sealLayer(t testing.TB, node *ecdh.PublicKey, plaintext []byte, class int) ([]byte, *ClientState) {
 	t.Helper()
 	eph, err := ecdh.X25519().GenerateKey(rand.Reader)
 	if err != nil {
@@ -145,7 +145,7 @@ func sealLayer(t testing.TB, node *ecdh.PublicKey, plaintext []byte, class int) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return appendFrame(nil, ct, header)
+	return appendFrame(nil, ct, header), &ClientState{keys: []*layerKeys{k}}
 }
 
 // sealRaw is sealLayer without seal's padding: plaintext must be exactly

@@ -232,7 +232,7 @@ func parseInstruction(obj []byte) (Instruction, error) {
 // are lowercase hex; one spelling per key keeps replay caches and logs honest).
 func parseHex32(s string) ([]byte, error) {
 	if len(s) != 64 || strings.ToLower(s) != s {
-		return nil, fmt.Errorf("want 64 lowercase hex digits, got %d characters", len(s))
+		return nil, fmt.Errorf("not 64 lowercase hex digits (%d characters)", len(s))
 	}
 	return hex.DecodeString(s)
 }
