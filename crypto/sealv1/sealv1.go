@@ -28,33 +28,39 @@
 // # Checks on opening
 //
 // [Open] refuses everything libsodium and libsession refuse: a low-order
-// ephemeral key (x/crypto's box accepts one, and its all-zero shared secret
-// lets anyone forge a box), a sender key that is non-canonical, of small order
-// or outside the prime-order subgroup (libsodium's crypto_sign_verify_detached
-// and crypto_sign_ed25519_pk_to_curve25519), and a signature whose R is of
-// small order. Each failure has its own error.
+// ephemeral key, a sender key that is non-canonical, of small order or outside
+// the prime-order subgroup (libsodium's crypto_sign_verify_detached and
+// crypto_sign_ed25519_pk_to_curve25519), and a signature whose R is of small
+// order. Each failure has its own error. x/crypto's box accepts a low-order
+// ephemeral key, whose all-zero shared secret lets anyone forge a box, so the
+// X25519 step here is crypto/ecdh's, which refuses it; the rest is x/crypto's.
 //
 // # What v1 does not protect
 //
 // There is no forward secrecy: whoever obtains a recipient's seed, now or
-// later, opens every v1 message ever sealed to it. The seal hides the sender
+// later, opens every v1 message ever sealed to it (the sender's seed opens
+// nothing, since the ephemeral key is discarded). The seal hides the sender
 // from the network and from storage nodes, but not from the recipient, who
-// holds a signature it can show to others (v1 is not deniable). Lengths are
-// visible; callers pad the plaintext. Nothing stops replay: the same sealed
+// holds a signature it can show to others: v1 is not deniable. Lengths are
+// visible, so callers pad the plaintext. Nothing stops replay: a sealed
 // message opens every time, so callers deduplicate. Protocol v2 (DESIGN.md §6)
-// addresses the first two; v1 stays for Session interoperability and tooling.
+// adds forward secrecy and post-quantum security; v1 stays for Session
+// interoperability and tooling.
 //
 // The package does no I/O; randomness comes from crypto/rand.
 package sealv1
 
 import (
+	"bytes"
 	"crypto/ecdh"
 	"crypto/ed25519"
+	cryptorand "crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 
 	"filippo.io/edwards25519"
+	"filippo.io/edwards25519/field"
 	"golang.org/x/crypto/blake2b"
 	"golang.org/x/crypto/nacl/box"
 	"golang.org/x/crypto/salsa20/salsa"
@@ -92,18 +98,42 @@ func Seal(sender *identity.Account, recipient identity.AccountID, plaintext []by
 	return seal(nil, sender, recipient, plaintext)
 }
 
-// seal is Seal with the ephemeral key's 32 bytes read from rand (nil means
-// crypto/rand). Tests use it to reproduce libsession's deterministic vectors.
+// seal is Seal with the ephemeral private key's 32 bytes read from rand (nil
+// means crypto/rand), as box.SealAnonymous reads them. Tests use it to
+// reproduce libsession's deterministic vectors.
 func seal(rand io.Reader, sender *identity.Account, recipient identity.AccountID, plaintext []byte) ([]byte, error) {
 	if recipient[0] != identity.AccountPrefix {
 		return nil, fmt.Errorf("%w: prefix %02x, want %02x", ErrBadRecipient, recipient[0], identity.AccountPrefix)
 	}
-	// libsodium's crypto_box_seal fails for a low-order recipient key; x/crypto
-	// would seal to it with a key anyone can compute.
-	if _, err := recipient.X25519(); err != nil {
+	y := recipient.PubKey()
+	// The recipient verifies the signature against its own, canonical key, so
+	// a message sealed to a non-canonical alias of it could never be opened.
+	if fe, _ := new(field.Element).SetBytes(y[:]); !bytes.Equal(fe.Bytes(), y[:]) {
+		return nil, fmt.Errorf("%w: %w", ErrBadRecipient, identity.ErrNonCanonicalKey)
+	}
+	ypub, err := ecdh.X25519().NewPublicKey(y[:])
+	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadRecipient, err)
 	}
-	y := recipient.PubKey()
+
+	if rand == nil {
+		rand = cryptorand.Reader
+	}
+	var ephBytes [32]byte
+	if _, err := io.ReadFull(rand, ephBytes[:]); err != nil {
+		return nil, fmt.Errorf("reading randomness: %w", err)
+	}
+	eph, err := ecdh.X25519().NewPrivateKey(ephBytes[:])
+	if err != nil {
+		return nil, fmt.Errorf("ephemeral key: %w", err) // any 32 bytes are a key
+	}
+	key, err := boxKey(eph, ypub)
+	if err != nil {
+		// libsodium's crypto_box_seal fails the same way for a low-order key.
+		return nil, fmt.Errorf("%w: %w", ErrBadRecipient, identity.ErrLowOrderKey)
+	}
+	epk := eph.PublicKey().Bytes()
+	nonce := sealNonce(epk, y[:])
 
 	n := len(plaintext)
 	inner := make([]byte, 0, n+ed25519.PublicKeySize+ed25519.SignatureSize)
@@ -112,11 +142,9 @@ func seal(rand io.Reader, sender *identity.Account, recipient identity.AccountID
 	sig := sender.Sign(append(inner, y[:]...))
 	inner = append(inner[:n+ed25519.PublicKeySize], sig...)
 
-	out, err := box.SealAnonymous(nil, inner, &y, rand)
-	if err != nil {
-		return nil, fmt.Errorf("sealing: %w", err) // only a failing rand reader
-	}
-	return out, nil
+	out := make([]byte, 0, len(inner)+box.AnonymousOverhead)
+	out = append(out, epk...)
+	return box.SealAfterPrecomputation(out, inner, &nonce, &key), nil
 }
 
 // Open decrypts a message sealed to recipient, checks the sender's signature,
@@ -127,7 +155,17 @@ func Open(recipient *identity.Account, sealed []byte) (plaintext []byte, sender 
 	if len(sealed) < Overhead {
 		return nil, nil, identity.AccountID{}, fmt.Errorf("%w: %d bytes, need at least %d", ErrTooShort, len(sealed), Overhead)
 	}
-	inner, ok := openAnonymous(recipient.X25519(), sealed)
+	y := recipient.X25519().PublicKey().Bytes()
+	epk, err := ecdh.X25519().NewPublicKey(sealed[:32])
+	if err != nil {
+		return nil, nil, identity.AccountID{}, ErrDecrypt
+	}
+	key, err := boxKey(recipient.X25519(), epk)
+	if err != nil {
+		return nil, nil, identity.AccountID{}, ErrDecrypt // low-order ephemeral key
+	}
+	nonce := sealNonce(sealed[:32], y)
+	inner, ok := box.OpenAfterPrecomputation(nil, sealed[32:], &nonce, &key)
 	if !ok {
 		return nil, nil, identity.AccountID{}, ErrDecrypt
 	}
@@ -143,41 +181,40 @@ func Open(recipient *identity.Account, sealed []byte) (plaintext []byte, sender 
 	}
 
 	// Reuse the buffer: M ‖ A ‖ SIG becomes M ‖ A ‖ Y, what the sender signed.
-	signed := append(inner[:n+ed25519.PublicKeySize], recipient.X25519().PublicKey().Bytes()...)
+	signed := append(inner[:n+ed25519.PublicKeySize], y...)
 	if !smallOrderFree(sig[:32]) || !ed25519.Verify(ed25519.PublicKey(sender), signed, sig[:]) {
 		return nil, nil, identity.AccountID{}, ErrBadSignature
 	}
 	return signed[:n:n], sender, senderID, nil
 }
 
-// openAnonymous is box.OpenAnonymous except that the X25519 step refuses a
-// low-order ephemeral key, as libsodium's crypto_box_seal_open does.
-// box.Precompute uses curve25519.ScalarMult, which returns the all-zero secret
-// for such a key, so anyone could forge a box that x/crypto opens. crypto/ecdh
-// reports that all-zero secret as an error; the remaining steps (HSalsa20 of
-// the secret, the BLAKE2b-192 nonce, secretbox) are box.Precompute's and
-// sealNonce's, and a test checks the result against box.OpenAnonymous.
-func openAnonymous(priv *ecdh.PrivateKey, sealed []byte) ([]byte, bool) {
-	epk, err := ecdh.X25519().NewPublicKey(sealed[:32])
-	if err != nil {
-		return nil, false
-	}
-	shared, err := priv.ECDH(epk)
-	if err != nil {
-		return nil, false
-	}
+// boxKey is box.Precompute (crypto_box_beforenm) except that it refuses a
+// low-order peer key, as libsodium does. box.Precompute uses
+// curve25519.ScalarMult, which turns such a key into the all-zero secret, so
+// anyone could forge a box that x/crypto's OpenAnonymous opens; crypto/ecdh
+// reports that all-zero secret as an error. The key is HSalsa20 of the X25519
+// secret with a zero input, as in box.Precompute; tests check Seal and Open
+// against box.SealAnonymous and box.OpenAnonymous.
+func boxKey(priv *ecdh.PrivateKey, peer *ecdh.PublicKey) ([32]byte, error) {
 	var key [32]byte
+	shared, err := priv.ECDH(peer)
+	if err != nil {
+		return key, err
+	}
 	copy(key[:], shared)
 	var zeros [16]byte
 	salsa.HSalsa20(&key, &zeros, &key, &salsa.Sigma)
+	return key, nil
+}
 
+// sealNonce is crypto_box_seal's nonce: BLAKE2b-192(EPK ‖ recipient key).
+func sealNonce(epk, y []byte) [24]byte {
 	h, _ := blake2b.New(24, nil) // size 24 without a key never fails
-	h.Write(sealed[:32])
-	h.Write(priv.PublicKey().Bytes())
+	h.Write(epk)
+	h.Write(y)
 	var nonce [24]byte
 	h.Sum(nonce[:0])
-
-	return box.OpenAfterPrecomputation(nil, sealed[32:], &nonce, &key)
+	return nonce
 }
 
 // checkSenderKey accepts exactly the Ed25519 keys that libsodium's

@@ -287,26 +287,42 @@ func TestSealUsesGlobalRandom(t *testing.T) {
 	}
 }
 
-// TestOpenMatchesBox checks openAnonymous against x/crypto's OpenAnonymous,
-// from which it departs only for low-order ephemeral keys.
-func TestOpenMatchesBox(t *testing.T) {
+// TestMatchesBox checks Seal's and Open's sealed-box layer against
+// x/crypto's SealAnonymous and OpenAnonymous, from which they depart only for
+// low-order keys: with the same ephemeral bytes, Seal's output must open with
+// box.OpenAnonymous to M ‖ A ‖ SIG and match box.SealAnonymous of that; and
+// after a random bit flip, Open and box.OpenAnonymous must agree on failure.
+func TestMatchesBox(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		to := identity.FromSeed(identity.Seed(rapid.SliceOfN(rapid.Byte(), 16, 16).Draw(t, "seed")))
+		from := identity.FromSeed(identity.Seed(rapid.SliceOfN(rapid.Byte(), 16, 16).Draw(t, "from")))
+		to := identity.FromSeed(identity.Seed(rapid.SliceOfN(rapid.Byte(), 16, 16).Draw(t, "to")))
 		m := rapid.SliceOfN(rapid.Byte(), 0, 300).Draw(t, "m")
+		eph := rapid.SliceOfN(rapid.Byte(), 32, 32).Draw(t, "eph")
 		y := to.ID().PubKey()
-		sealed, err := box.SealAnonymous(nil, m, &y, rand.Reader)
+		var sk [32]byte
+		copy(sk[:], to.X25519().Bytes())
+
+		sealed, err := seal(bytes.NewReader(eph), from, to.ID(), m)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if flip := rapid.Bool().Draw(t, "flip"); flip {
-			sealed[rapid.IntRange(0, len(sealed)-1).Draw(t, "byte")] ^= 1 << rapid.IntRange(0, 7).Draw(t, "bit")
+		inner, ok := box.OpenAnonymous(nil, sealed, &y, &sk)
+		if !ok {
+			t.Fatal("box.OpenAnonymous refuses Seal's output")
 		}
-		var sk [32]byte
-		copy(sk[:], to.X25519().Bytes())
-		want, wantOK := box.OpenAnonymous(nil, sealed, &y, &sk)
-		got, gotOK := openAnonymous(to.X25519(), sealed)
-		if gotOK != wantOK || !bytes.Equal(got, want) {
-			t.Fatalf("openAnonymous = %x, %v; box.OpenAnonymous = %x, %v", got, gotOK, want, wantOK)
+		want, err := box.SealAnonymous(nil, inner, &y, bytes.NewReader(eph))
+		if err != nil || !bytes.Equal(sealed, want) {
+			t.Fatalf("Seal's sealed box differs from box.SealAnonymous's (%v)", err)
+		}
+
+		i := rapid.IntRange(-1, 8*len(sealed)-1).Draw(t, "flip bit (-1: none)")
+		if i >= 0 {
+			sealed[i/8] ^= 1 << (i % 8)
+		}
+		_, boxOK := box.OpenAnonymous(nil, sealed, &y, &sk)
+		_, _, _, err = Open(to, sealed)
+		if (err == nil) != boxOK {
+			t.Fatalf("Open err = %v, box.OpenAnonymous ok = %v", err, boxOK)
 		}
 	})
 }
@@ -601,6 +617,11 @@ func TestSealErrors(t *testing.T) {
 	lowOrder := identity.AccountID{identity.AccountPrefix} // u = 0
 	nonCanonical := valid
 	nonCanonical[32] |= 0x80
+	pPlus3 := identity.AccountID{identity.AccountPrefix, 0xed + 3} // u = 2^255-19+3 ≡ 3
+	for i := 2; i < 32; i++ {
+		pPlus3[i] = 0xff
+	}
+	pPlus3[32] = 0x7f
 
 	tests := []struct {
 		name string
@@ -611,7 +632,8 @@ func TestSealErrors(t *testing.T) {
 		{"blinded prefix 15", withPrefix(0x15), ErrBadRecipient},
 		{"group prefix 03", withPrefix(0x03), ErrBadRecipient},
 		{"low-order key", lowOrder, ErrBadRecipient},
-		{"non-canonical key", nonCanonical, ErrBadRecipient},
+		{"key with the top bit set", nonCanonical, ErrBadRecipient},
+		{"key not reduced mod p", pPlus3, ErrBadRecipient},
 		{"valid", valid, nil},
 	}
 	for _, tt := range tests {
@@ -624,6 +646,13 @@ func TestSealErrors(t *testing.T) {
 				t.Errorf("Seal returned %d bytes with err %v", len(out), err)
 			}
 		})
+	}
+}
+
+func TestSealRandomnessFailure(t *testing.T) {
+	from, to := account(t, libsessionSeed1), account(t, libsessionSeed2)
+	if out, err := seal(bytes.NewReader(make([]byte, 31)), from, to.ID(), []byte("x")); err == nil {
+		t.Fatalf("seal with 31 random bytes returned %x", out)
 	}
 }
 
