@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"filippo.io/edwards25519"
 	"pgregory.net/rapid"
 )
 
@@ -253,6 +255,9 @@ func TestEd25519ToAccountID(t *testing.T) {
 		{"not hex", strings.Repeat("zz", 32)},
 		{"not a point", "02" + strings.Repeat("00", 30) + "80"}, // y=2 with x sign: no such point
 		{"identity (small order)", "01" + strings.Repeat("00", 31)},
+		// libsession's key plus a point of order 2 (0,-1): on the curve, not
+		// small-order, but outside the prime-order subgroup.
+		{"mixed order", mixedOrderKey(t)},
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
@@ -323,4 +328,18 @@ func FuzzParseAccountID(f *testing.F) {
 			t.Fatalf("round trip failed: %v", err)
 		}
 	})
+}
+
+func mixedOrderKey(t *testing.T) string {
+	a := FromSeed(mustSeed(t, "0123456789abcdef0123456789abcdef"))
+	p, err := new(edwards25519.Point).SetBytes(a.Ed25519Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// (0, -1) has order 2: y = p-1 = ec ff .. 7f in little endian.
+	t2, err := new(edwards25519.Point).SetBytes(append([]byte{0xec}, append(bytes.Repeat([]byte{0xff}, 30), 0x7f)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(p.Add(p, t2).Bytes())
 }

@@ -134,7 +134,19 @@ func (k Ed25519PublicKey) AccountID() (AccountID, error) {
 	if new(edwards25519.Point).MultByCofactor(p).Equal(edwards25519.NewIdentityPoint()) == 1 {
 		return id, fmt.Errorf("%w: small-order point", ErrBadEd25519Key)
 	}
+	// libsodium also refuses points with a torsion component ([L]P ≠ O):
+	// otherwise one secret key would answer to eight Account IDs.
+	lp := new(edwards25519.Point).ScalarMult(minusOne, p)
+	if lp.Add(lp, p).Equal(edwards25519.NewIdentityPoint()) != 1 {
+		return id, fmt.Errorf("%w: not in the prime-order subgroup", ErrBadEd25519Key)
+	}
 	id[0] = AccountPrefix
 	copy(id[1:], p.BytesMontgomery())
 	return id, nil
 }
+
+// minusOne is L-1, the scalar with [L-1]P + P = [L]P.
+var minusOne = func() *edwards25519.Scalar {
+	one, _ := edwards25519.NewScalar().SetCanonicalBytes(append([]byte{1}, make([]byte, 31)...))
+	return edwards25519.NewScalar().Negate(one)
+}()
