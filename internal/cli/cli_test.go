@@ -1,7 +1,10 @@
 package cli
 
 import (
+	"encoding/hex"
+	"encoding/json"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -25,6 +28,34 @@ func TestScripts(t *testing.T) {
 			env.Setenv(envTestKDF, "1")
 			env.Setenv("XDG_DATA_HOME", env.WorkDir+"/xdg")
 			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// sealto HOME IDFILE TEXT: hush --home HOME tool seal $(cat IDFILE) TEXT
+			"sealto": func(ts *testscript.TestScript, neg bool, args []string) {
+				ts.Check(ts.Exec("hush", "--home", args[0], "tool", "seal", strings.TrimSpace(ts.ReadFile(args[1])), args[2]))
+			},
+			// openct HOME CTFILE: hush --home HOME --json tool open $(cat CTFILE)
+			"openct": func(ts *testscript.TestScript, neg bool, args []string) {
+				err := ts.Exec("hush", "--home", args[0], "--json", "tool", "open", strings.TrimSpace(ts.ReadFile(args[1])))
+				if neg != (err != nil) {
+					ts.Fatalf("openct: unexpected result %v", err)
+				}
+			},
+			// sendermatches JSONFILE IDFILE: the opened message's sender is that ID.
+			"sendermatches": func(ts *testscript.TestScript, neg bool, args []string) {
+				var v struct{ Sender string }
+				ts.Check(json.Unmarshal([]byte(ts.ReadFile(args[0])), &v))
+				if want := strings.TrimSpace(ts.ReadFile(args[1])); v.Sender != want {
+					ts.Fatalf("sender %s, want %s", v.Sender, want)
+				}
+			},
+			// flipbit FILE: flip one bit in the middle of a hex file's bytes.
+			"flipbit": func(ts *testscript.TestScript, neg bool, args []string) {
+				b, err := hex.DecodeString(strings.TrimSpace(ts.ReadFile(args[0])))
+				ts.Check(err)
+				b[len(b)/2] ^= 0x10
+				ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(hex.EncodeToString(b)), 0o600))
+			},
 		},
 	})
 }

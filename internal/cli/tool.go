@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hushnet/hush/crypto/sealv1"
 	"github.com/hushnet/hush/identity"
 )
 
@@ -15,7 +16,7 @@ func (a *app) toolCommand() *cobra.Command {
 		Use:   "tool",
 		Short: "Interop and debugging tools (raw v1 sealing, phrase conversion, raw RPC)",
 	}
-	cmd.AddCommand(a.toolPhraseCommand(), a.toolSeedCommand())
+	cmd.AddCommand(a.toolPhraseCommand(), a.toolSeedCommand(), a.toolSealCommand(), a.toolOpenCommand())
 	return cmd
 }
 
@@ -59,4 +60,61 @@ func (a *app) printSeed(s identity.Seed) error {
 	}
 	fmt.Fprintf(a.stdout, "Seed:            %x\nRecovery phrase: %s\nAccount ID:      %s\n", s[:], phrase, id)
 	return nil
+}
+
+func (a *app) toolSealCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "seal ACCOUNT_ID TEXT",
+		Short: "Seal TEXT to ACCOUNT_ID as a raw v1 message (hex; no envelope, no padding)",
+		Long: `Seal TEXT to ACCOUNT_ID with protocol v1 (Session's sealed box with an inner
+Ed25519 signature) and print the ciphertext as hex. This is for interop and
+debugging: it adds no envelope and no padding, and v1 has no forward secrecy.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			to, err := identity.ParseAccountID(args[0])
+			if err != nil {
+				return fmt.Errorf("recipient: %w", err)
+			}
+			s, err := a.unlock()
+			if err != nil {
+				return err
+			}
+			ct, err := sealv1.Seal(s.Account, to, []byte(args[1]))
+			if err != nil {
+				return err
+			}
+			if a.jsonOut {
+				return a.printJSON(map[string]string{"ciphertext": hex.EncodeToString(ct)})
+			}
+			fmt.Fprintln(a.stdout, hex.EncodeToString(ct))
+			return nil
+		},
+	}
+}
+
+func (a *app) toolOpenCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "open HEX",
+		Short: "Open a raw v1 message sealed to this account; print sender and text",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ct, err := hex.DecodeString(strings.TrimSpace(args[0]))
+			if err != nil {
+				return fmt.Errorf("ciphertext is not hex: %w", err)
+			}
+			s, err := a.unlock()
+			if err != nil {
+				return err
+			}
+			pt, _, sender, err := sealv1.Open(s.Account, ct)
+			if err != nil {
+				return err
+			}
+			if a.jsonOut {
+				return a.printJSON(map[string]string{"sender": sender.String(), "text": string(pt)})
+			}
+			fmt.Fprintf(a.stdout, "From: %s\n%s\n", sender, pt)
+			return nil
+		},
+	}
 }
