@@ -159,13 +159,16 @@ type wireResponse struct {
 // streams from the outside in and tries each layer's response key from the
 // inside out: the destination first, as that is the common case.
 func OpenResponse(st *ClientState, resp []byte) (status int, body []byte, err error) {
+	if st == nil || len(st.keys) == 0 {
+		return 0, nil, fmt.Errorf("%w: no client state", ErrResponseUndecryptable)
+	}
 	if !isSizeClass(len(resp)) {
 		return 0, nil, fmt.Errorf("%w: %d bytes is not a size class", ErrResponseUndecryptable, len(resp))
 	}
 	n := len(st.keys)
 	cur := bytes.Clone(resp)
 	for j := 0; j < n-1; j++ {
-		xorWrap(&st.keys[j].wrap, cur)
+		xorWrap(&st.keys[j].wrap, cur, cur)
 	}
 	for j := n - 1; j >= 0; j-- {
 		pt, err := open(&st.keys[j].response, cur)
@@ -176,14 +179,14 @@ func OpenResponse(st *ClientState, resp []byte) (status int, body []byte, err er
 			return 0, nil, fmt.Errorf("%w: hop %d: %v", ErrMalformedFrame, j, err)
 		}
 		if j > 0 {
-			xorWrap(&st.keys[j-1].wrap, cur)
+			xorWrap(&st.keys[j-1].wrap, cur, cur)
 		}
 	}
 	return 0, nil, ErrResponseUndecryptable
 }
 
 func parseResponse(pt []byte, hop, n int) (int, []byte, error) {
-	body, obj, err := DecodeFrame(pt)
+	body, obj, err := decodeFrame(pt, maxHeaderJSON)
 	if err != nil {
 		return 0, nil, fmt.Errorf("hop %d response: %w", hop, err)
 	}

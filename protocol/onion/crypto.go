@@ -120,13 +120,13 @@ func unpad(pt []byte) ([]byte, error) {
 // nonce, so the two outputs differ by pseudorandom bytes only.
 var wrapNonce [chacha20.NonceSizeX]byte
 
-// xorWrap applies (or removes: it is an involution) the wrap stream of key to b
-// in place. It preserves length, which is what keeps a response in its class
-// at every hop.
-func xorWrap(key *[keySize]byte, b []byte) {
+// xorWrap writes src XOR the wrap stream of key to dst (which may be src).
+// It is its own inverse, and preserves length, which is what keeps a
+// response in its class at every hop.
+func xorWrap(key *[keySize]byte, dst, src []byte) {
 	c, err := chacha20.NewUnauthenticatedCipher(key[:], wrapNonce[:])
 	if err != nil {
 		panic(err) // key and nonce sizes are constants
 	}
-	c.XORKeyStream(b, b)
+	c.XORKeyStream(dst, src)
 }

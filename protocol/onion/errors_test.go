@@ -88,6 +88,7 @@ func TestPeelErrors(t *testing.T) {
 		{"duplicate key", withHeader(t, frame, `{"ephemeral_key":"`+eph+`","v":1,"v":1}`), nodes[1].x, ErrMalformedFrame},
 		{"wrong node", frame, nodes[0].x, ErrUndecryptable},
 		{"another frame's ephemeral key", withHeader(t, frame, string(otherHdr)), nodes[1].x, ErrUndecryptable},
+		{"header json too long", withHeader(t, frame, `{"ephemeral_key":"`+eph+`","v":1,"x":"`+strings.Repeat("a", 200)+`"}`), nodes[1].x, ErrMalformedFrame},
 		{"blob too short", append(appendFrame(nil, make([]byte, 10), hdr), bytes.Repeat([]byte(" "), len(frame)-4-10-len(hdr))...), nodes[1].x, ErrUndecryptable},
 	}
 	for _, p := range lowOrderPoints {
@@ -134,6 +135,7 @@ func TestBadInstructions(t *testing.T) {
 		{name: "empty object", ctrl: `{}`},
 		{name: "unknown kind", ctrl: `{"forward":"x"}`},
 		{name: "mixed kinds", ctrl: `{"headers":{},"host":"a"}`},
+		{name: "control json over its limit", ctrl: `{"headers":{"a":"` + strings.Repeat("b", maxControlJSON) + `"}}`},
 		{name: "destination with extra key", ctrl: `{"headers":{},"json":true}`},
 		{name: "headers null", ctrl: `{"headers":null}`},
 		{name: "headers array", ctrl: `{"headers":[]}`},
@@ -167,9 +169,9 @@ func TestBadInstructions(t *testing.T) {
 		{name: "plaintext not a frame", raw: []byte("garbage")},
 		{name: "plaintext without padding marker", raw: nil},
 	}
-	class := SizeClasses[0]
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			class, _ := sizeClass(len(tt.ctrl) + len(tt.raw) + 100 + sealOver)
 			var frame []byte
 			var st *ClientState
 			switch {
@@ -301,6 +303,7 @@ func TestOpenResponseErrors(t *testing.T) {
 		{"random bytes", st, bytes.Repeat([]byte{0x5a}, SizeClasses[0]), ErrResponseUndecryptable},
 		{"another request's state", st2, resp, ErrResponseUndecryptable},
 		{"request reflected back", st, frame, ErrResponseUndecryptable},
+		{"nil state", nil, resp, ErrResponseUndecryptable},
 		{"destination bytes unwrapped", st, net.resps[2], ErrResponseUndecryptable},
 		{"success sealed by a relay", st, successFromGuard, ErrMalformedFrame},
 		{"unknown error code", st, viaPath(1, wireResponse{Error: s("teapot"), Status: ptr(418), V: ptr(1)}, nil), ErrMalformedFrame},

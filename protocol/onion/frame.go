@@ -63,6 +63,17 @@ func appendFrame(dst, blob, obj []byte) []byte {
 // a plain JSON parser reading the tail agrees with this one.
 // The returned slices alias frame.
 func DecodeFrame(frame []byte) (blob, obj []byte, err error) {
+	return decodeFrame(frame, MaxFrameSize)
+}
+
+// Limits on the JSON part where its shape is known, checked before any JSON
+// parsing so that a frame of megabytes of JSON costs a node nothing.
+const (
+	maxHeaderJSON  = 256      // {"ephemeral_key":…,"v":1} is 90 bytes
+	maxControlJSON = 64 << 10 // 32 headers of at most 1 KiB
+)
+
+func decodeFrame(frame []byte, maxObj int) (blob, obj []byte, err error) {
 	if len(frame) > MaxFrameSize {
 		return nil, nil, fmt.Errorf("%w: frame of %d bytes", ErrOversize, len(frame))
 	}
@@ -75,6 +86,9 @@ func DecodeFrame(frame []byte) (blob, obj []byte, err error) {
 		return nil, nil, fmt.Errorf("%w: blob length %d exceeds the %d bytes left", ErrMalformedFrame, n, len(rest))
 	}
 	blob, obj = rest[:n:n], bytes.TrimRight(rest[n:], " ")
+	if len(obj) > maxObj {
+		return nil, nil, fmt.Errorf("%w: json part of %d bytes", ErrMalformedFrame, len(obj))
+	}
 	if _, err := objectKeys(obj); err != nil {
 		return nil, nil, err
 	}

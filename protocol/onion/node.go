@@ -47,7 +47,7 @@ func Peel(nodeKey *ecdh.PrivateKey, frame []byte) (*Layer, error) {
 	if !isSizeClass(len(frame)) {
 		return nil, fmt.Errorf("%w: %d bytes is not a size class", ErrMalformedFrame, len(frame))
 	}
-	blob, obj, err := DecodeFrame(frame)
+	blob, obj, err := decodeFrame(frame, maxHeaderJSON)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +68,7 @@ func Peel(nodeKey *ecdh.PrivateKey, frame []byte) (*Layer, error) {
 	if err != nil {
 		return l, fmt.Errorf("%w: %v", ErrBadInstruction, err)
 	}
-	inner, ctrl, err := DecodeFrame(pt)
+	inner, ctrl, err := decodeFrame(pt, maxControlJSON)
 	if err != nil {
 		return l, fmt.Errorf("%w: %w", ErrBadInstruction, err)
 	}
@@ -193,8 +193,8 @@ func (r Responder) Wrap(inner []byte) ([]byte, error) {
 	if !isSizeClass(len(inner)) {
 		return nil, fmt.Errorf("%w: response of %d bytes is not a size class", ErrMalformedFrame, len(inner))
 	}
-	out := bytes.Clone(inner)
-	xorWrap(&r.wrap, out)
+	out := make([]byte, len(inner))
+	xorWrap(&r.wrap, out, inner)
 	return out, nil
 }
 

@@ -1,0 +1,118 @@
+package onion
+
+import (
+	"crypto/ecdh"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"fmt"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/chacha20poly1305"
+)
+
+var benchSizes = []int{2 << 10, 32 << 10, 512 << 10}
+
+// relayFixture is a guard's frame of one class from a 4-layer onion, and a
+// response of the same class from the next hop.
+type relayFixture struct {
+	guard *testNode
+	frame []byte
+	resp  []byte
+}
+
+func newRelayFixture(b *testing.B, size int) relayFixture {
+	nodes := path(b, "bench", 4)
+	frame, _, err := Build(hops(nodes[:3]), Destination{Node: nodes[3].hop}, make([]byte, max(size-2000, 0)))
+	if err != nil || len(frame) != size {
+		b.Fatalf("fixture frame %d bytes for class %d: %v", len(frame), size, err)
+	}
+	var r Responder
+	r.ok = true
+	resp, err := r.Seal(200, make([]byte, size-200))
+	if err != nil || len(resp) != size {
+		b.Fatalf("fixture response %d bytes for class %d: %v", len(resp), size, err)
+	}
+	return relayFixture{nodes[0], frame, resp}
+}
+
+// BenchmarkRelayHop is a relay's whole share of one request: peel the
+// layer, build the next frame, re-encrypt the response. It reports its cost
+// as a multiple of BenchmarkCryptoFloor's, measured in the same run
+// (x-floor).
+func BenchmarkRelayHop(b *testing.B) {
+	for _, size := range benchSizes {
+		b.Run(fmt.Sprintf("size=%d", size), func(b *testing.B) {
+			fx := newRelayFixture(b, size)
+			floor := newFloor(b, size)
+			b.SetBytes(int64(2 * size))
+			b.ResetTimer()
+			for b.Loop() {
+				l, err := Peel(fx.guard.x, fx.frame)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := l.NextFrame(); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := l.Responder.Wrap(fx.resp); err != nil {
+					b.Fatal(err)
+				}
+			}
+			// The baseline runs as many times in the same process right after;
+			// testing.Benchmark cannot be nested in a running benchmark.
+			relay := b.Elapsed()
+			start := time.Now()
+			for range b.N {
+				floor()
+			}
+			b.ReportMetric(float64(relay)/float64(time.Since(start)), "x-floor")
+		})
+	}
+}
+
+// BenchmarkCryptoFloor is the least any design must spend per hop: one
+// X25519, one HKDF, an AEAD open over the request's bytes and an AEAD seal
+// over the response's.
+func BenchmarkCryptoFloor(b *testing.B) {
+	for _, size := range benchSizes {
+		b.Run(fmt.Sprintf("size=%d", size), func(b *testing.B) {
+			op := newFloor(b, size)
+			b.SetBytes(int64(2 * size))
+			b.ResetTimer()
+			for b.Loop() {
+				op()
+			}
+		})
+	}
+}
+
+// newFloor returns one operation of the crypto floor for size-byte
+// requests and responses.
+func newFloor(b *testing.B, size int) func() {
+	node, _ := ecdh.X25519().GenerateKey(rand.Reader)
+	eph, _ := ecdh.X25519().GenerateKey(rand.Reader)
+	salt := append(eph.PublicKey().Bytes(), node.PublicKey().Bytes()...)
+	key := func() []byte {
+		ss, err := node.ECDH(eph.PublicKey())
+		if err != nil {
+			b.Fatal(err)
+		}
+		prk, _ := hkdf.Extract(sha256.New, ss, salt)
+		k, _ := hkdf.Expand(sha256.New, prk, labelRequest, keySize)
+		return k
+	}
+	aead, _ := chacha20poly1305.NewX(key())
+	nonce := make([]byte, nonceSize)
+	ct := aead.Seal(nil, nonce, make([]byte, size-sealOver-94), nil)
+	resp := make([]byte, size-sealOver)
+	out := make([]byte, 0, size)
+	return func() {
+		a, _ := chacha20poly1305.NewX(key())
+		if _, err := a.Open(nil, nonce, ct, nil); err != nil {
+			b.Fatal(err)
+		}
+		a.Seal(out[:0], nonce, resp, nil)
+	}
+}
