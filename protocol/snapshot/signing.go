@@ -101,8 +101,10 @@ func Sign(s *Snapshot, host ed25519.PrivateKey) error {
 // accepted again), issued no more than [MaxClockSkew] after now and not
 // expired at now.
 //
-// The checks run in that order, so an unauthenticated snapshot is never
-// reported as a rollback or as expired. The error wraps one of
+// The checks run in that order (except that the costly per-node key
+// checks of [Decode] wait until the signatures have been verified), so
+// an unauthenticated snapshot is never reported as a rollback or as
+// expired. The error wraps one of
 // [ErrMalformed], [ErrWrongNetwork], [ErrBadSignature],
 // [ErrTooFewSignatures], [ErrRollback], [ErrNotYetValid] or [ErrExpired];
 // a bad hosts list or networkID is reported with none of them.
@@ -120,7 +122,7 @@ func Verify(raw []byte, hosts []ed25519.PublicKey, networkID string, now time.Ti
 	if len(listed) == 0 {
 		return nil, errors.New("snapshot: verify: no registry hosts given")
 	}
-	s, err := Decode(raw)
+	s, err := decodeStructure(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -140,6 +142,9 @@ func Verify(raw []byte, hosts []ed25519.PublicKey, networkID string, now time.Ti
 	}
 	if need := len(listed)/2 + 1; valid < need {
 		return nil, fmt.Errorf("%w: %d of %d registry hosts signed, need %d", ErrTooFewSignatures, valid, len(listed), need)
+	}
+	if err := s.validateKeys(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	if s.Epoch < minEpoch {
 		return nil, fmt.Errorf("%w: epoch %d is older than epoch %d already accepted", ErrRollback, s.Epoch, minEpoch)

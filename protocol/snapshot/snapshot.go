@@ -195,6 +195,18 @@ func (s *sigHex) UnmarshalText(b []byte) error { return decodeHex("signature", s
 // network, epoch or time; use [Verify] for a snapshot from the network.
 // Every error wraps [ErrMalformed].
 func Decode(raw []byte) (*Snapshot, error) {
+	s, err := decodeStructure(raw)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.validateKeys(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	return s, nil
+}
+
+// decodeStructure is Decode without the per-node key checks.
+func decodeStructure(raw []byte) (*Snapshot, error) {
 	if len(raw) > MaxEncodedSize {
 		return nil, fmt.Errorf("%w: %d bytes exceeds the %d-byte limit", ErrMalformed, len(raw), MaxEncodedSize)
 	}
@@ -211,7 +223,7 @@ func Decode(raw []byte) (*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
-	if err := s.validate(); err != nil {
+	if err := s.validateStructure(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	return s, nil
@@ -331,6 +343,32 @@ func (s *Snapshot) sortInPlace() {
 // time. Order is always checked: callers that accept any order sort
 // first, so a duplicate shows up as two equal neighbours.
 func (s *Snapshot) validate() error {
+	if err := s.validateStructure(); err != nil {
+		return err
+	}
+	return s.validateKeys()
+}
+
+// validateKeys checks that every node key is a usable point. It costs
+// about one Ed25519 verification per node, so [Verify] runs it only after
+// the signatures check out: unauthenticated bytes cannot make a verifier
+// do 50,000 scalar multiplications.
+func (s *Snapshot) validateKeys() error {
+	for i := range s.Nodes {
+		n := &s.Nodes[i]
+		if err := CheckEd25519(n.Ed25519); err != nil {
+			return fmt.Errorf("nodes[%d].pubkey_ed25519: %w", i, err)
+		}
+		if err := CheckX25519(n.X25519); err != nil {
+			return fmt.Errorf("nodes[%d].pubkey_x25519: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// validateStructure checks everything validateKeys does not: syntax of
+// each field, order and uniqueness.
+func (s *Snapshot) validateStructure() error {
 	if err := CheckNetworkID(s.NetworkID); err != nil {
 		return fmt.Errorf("network_id: %w", err)
 	}
@@ -364,12 +402,6 @@ func (s *Snapshot) validate() error {
 			case c > 0:
 				return fmt.Errorf("nodes[%d].pubkey_ed25519: nodes not sorted by key", i)
 			}
-		}
-		if err := CheckEd25519(n.Ed25519); err != nil {
-			return fmt.Errorf("nodes[%d].pubkey_ed25519: %w", i, err)
-		}
-		if err := CheckX25519(n.X25519); err != nil {
-			return fmt.Errorf("nodes[%d].pubkey_x25519: %w", i, err)
 		}
 		if j, dup := x25519s[n.X25519]; dup {
 			return fmt.Errorf("nodes[%d].pubkey_x25519: same key as nodes[%d]", i, j)

@@ -23,7 +23,9 @@ func seed32(label string) []byte {
 	return h[:]
 }
 
-func testHost(i int) ed25519.PrivateKey { return ed25519.NewKeyFromSeed(seed32(fmt.Sprintf("host %d", i))) }
+func testHost(i int) ed25519.PrivateKey {
+	return ed25519.NewKeyFromSeed(seed32(fmt.Sprintf("host %d", i)))
+}
 
 func testHosts(n int) ([]ed25519.PrivateKey, []ed25519.PublicKey) {
 	var priv []ed25519.PrivateKey
@@ -174,6 +176,25 @@ func TestVerify(t *testing.T) {
 		{name: "forged and old reports forgery", raw: func() []byte {
 			return bytes.Replace(signed(t, base(), priv...), []byte(`"version":"0.1.0"`), []byte(`"version":"0.1.1"`), 1)
 		}, minEpoch: 100, want: ErrBadSignature},
+		{name: "signed low-order key", raw: func() []byte {
+			s := base()
+			s.sortInPlace()
+			s.Nodes[3].X25519 = lowOrderX25519
+			for _, h := range priv {
+				var hs HostSignature
+				copy(hs.Host[:], h.Public().(ed25519.PublicKey))
+				copy(hs.Signature[:], ed25519.Sign(h, s.signedBytes()))
+				s.Signatures = append(s.Signatures, hs)
+			}
+			s.sortInPlace()
+			return unchecked(t, s)
+		}, want: ErrMalformed},
+		{name: "unsigned low-order key fails on signatures first", raw: func() []byte {
+			s := base()
+			s.sortInPlace()
+			s.Nodes[3].X25519 = lowOrderX25519
+			return unchecked(t, s)
+		}, want: ErrTooFewSignatures},
 		{name: "garbage", raw: func() []byte { return []byte("not json") }, want: ErrMalformed},
 	}
 	for _, tt := range tests {
