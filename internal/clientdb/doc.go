@@ -1,0 +1,70 @@
+// Package clientdb is the hush client's local database: contacts,
+// conversations, messages with their attachments and delivery state, the
+// outbox, poll cursors, seen swarm hashes, tombstones and settings, in one
+// SQLite file per home (HOME/hush.db), encrypted at rest under the home's
+// database key.
+//
+// # Encryption at rest
+//
+// [Open] takes the 32-byte database key that internal/keystore unwraps with
+// the passphrase; this package never sees the passphrase. HKDF-SHA256 derives
+// from it one XChaCha20-Poly1305 key per purpose (contacts and peers,
+// messages, attachments, outbox, settings and cursors, the key check) and one
+// HMAC-SHA256 key for lookups. Stored only sealed: message bodies, senders
+// and message IDs; swarm hashes of message copies; attachment metadata and
+// keys; contacts' Account IDs, nicknames and display names; outbox payloads
+// and recipients; setting values and poll cursors. A sealed value is version
+// byte ‖ random 24-byte nonce ‖ ciphertext, and its associated data names its
+// table and column and the row's identity (a keyed hash or a random
+// reference unique to the row), so a value moved to another row or column
+// fails to open and is reported as [ErrCorrupt].
+//
+// Lookups by Account ID, nickname, (sender, message ID), swarm hash, setting
+// or cursor name go through keyed hashes (HMAC-SHA256, a domain label per
+// kind), which reveal equality only to someone holding the key.
+//
+// In the clear, on purpose: timestamps (sent, received, read, expiry, last
+// activity, outbox schedule), message direction and status, disappearing
+// settings, counts, attachment sizes, row IDs and which rows belong to one
+// conversation. Ordering, paging, expiry and the outbox need indexed queries
+// on them. A seized device therefore shows when and how much the user
+// messaged, and with how many distinct peers, but not what was said, to
+// whom, or under which names. Messages are ordered by the signed sent time
+// and, among equal times, by the keyed hash of (sender, message ID) rather
+// than by the raw ID, so two seized devices cannot be matched row by row.
+//
+// A wrong key is detected at Open by a sealed check value and reported as
+// [ErrWrongKey] before anything is written: the file stays byte for byte as
+// it was.
+//
+// # Deletion
+//
+// Every connection runs with PRAGMA secure_delete=ON, so SQLite overwrites
+// freed content with zeros, and every method that deletes ends with PRAGMA
+// wal_checkpoint(TRUNCATE), so the old page images leave the WAL as well.
+// Deleting a conversation or a message leaves a tombstone (a keyed hash and
+// a time bound) that [DB.InsertMessage] honours, so the next poll does not
+// bring a deleted chat back; tombstones and seen hashes expire
+// ([DB.ExpireDue]) once no swarm can still hold the message.
+//
+// # Concurrency
+//
+// The file is in WAL mode with a busy timeout (10 s by default), so `hush
+// receive --follow` and `hush send` can use one home at the same time, from
+// two processes or two DBs in one process. Each DB writes through one
+// connection in IMMEDIATE transactions and reads through a small read-only
+// pool.
+//
+// # Schema
+//
+// The schema is in sql/ as numbered scripts embedded in the binary; Open runs
+// the ones newer than the file's PRAGMA user_version in one transaction
+// (syncthing's internal/db/sqlite/basedb.go works the same way), and marks
+// the file with its own application_id so another program's database is not
+// taken for ours.
+//
+// # Time
+//
+// Methods take the times they need as arguments and read no clock. Times are
+// kept as Unix milliseconds and returned in UTC.
+package clientdb
