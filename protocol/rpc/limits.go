@@ -17,8 +17,10 @@ const (
 	SigTolerance = 60 * time.Second
 	// StoreTolerance is how far in the future a deposit timestamp may be.
 	StoreTolerance = 10 * time.Second
-	// RetrieveMaxSize caps the data bytes of one retrieve response.
-	RetrieveMaxSize = 7_800_000
+	// RetrieveMaxSize caps the data bytes of one retrieve response. Session
+	// allows 7,800,000 raw bytes; hush counts the base64 growth (4/3) so the
+	// response itself stays under DESIGN.md's ~7.8 MB.
+	RetrieveMaxSize = 5_850_000
 	// RetrieveMaxCount caps the messages of one retrieve response (hush's
 	// own limit: many tiny messages would otherwise cost a row each).
 	RetrieveMaxCount = 5_000
