@@ -105,7 +105,7 @@ func newFloor(b *testing.B, size int) func() {
 	}
 	aead, _ := chacha20poly1305.NewX(key())
 	nonce := make([]byte, nonceSize)
-	ct := aead.Seal(nil, nonce, make([]byte, size-sealOver-94), nil)
+	ct := aead.Seal(nil, nonce, make([]byte, size-sealOver-4-headerLen), nil)
 	resp := make([]byte, size-sealOver)
 	out := make([]byte, 0, size)
 	return func() {

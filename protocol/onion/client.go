@@ -48,11 +48,15 @@ func (st *ClientState) Layers() int { return len(st.keys) }
 
 type wireHeader struct {
 	EphemeralKey string `json:"ephemeral_key"`
+	Hop          *int   `json:"hop"`
 	V            int    `json:"v"`
 }
 
-func marshalHeader(eph *ecdh.PublicKey) []byte {
-	b, _ := json.Marshal(wireHeader{hex.EncodeToString(eph.Bytes()), Version})
+// headerLen is the length of a request frame's JSON for hops 0–9.
+const headerLen = len(`{"ephemeral_key":"","hop":0,"v":1}`) + 64
+
+func marshalHeader(eph *ecdh.PublicKey, hop int) []byte {
+	b, _ := json.Marshal(wireHeader{hex.EncodeToString(eph.Bytes()), &hop, Version})
 	return b
 }
 
@@ -110,7 +114,7 @@ func Build(hops []Hop, dest Destination, payload []byte) (frame []byte, st *Clie
 			return nil, nil, fmt.Errorf("hop %d: %w", i, err)
 		}
 	}
-	header := marshalHeader(eph[0].PublicKey())
+	header := marshalHeader(eph[0].PublicKey(), 0)
 
 	// Every size below is linear in the padding, so compute the unpadded
 	// total, pick its class, and give the difference to the innermost layer.
@@ -134,6 +138,9 @@ func Build(hops []Hop, dest Destination, payload []byte) (frame []byte, st *Clie
 		if blob, err = seal(&st.keys[i].request, pt, len(pt)+1+sealOver); err != nil {
 			return nil, nil, err
 		}
+	}
+	for _, k := range st.keys {
+		k.request = [keySize]byte{} // the response needs only the other two
 	}
 	frame = appendFrame(make([]byte, 0, class), blob, header)
 	if len(frame) != class {

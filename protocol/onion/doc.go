@@ -18,9 +18,17 @@
 // duplicate keys, and is followed only by spaces (JSON whitespace; see
 // Padding). A request frame's object is
 //
-//	{"ephemeral_key": <64 lowercase hex>, "v": 1}
+//	{"ephemeral_key": <64 lowercase hex>, "hop": <0–14>, "v": 1}
 //
 // and nothing else. "v" is read first: any value but 1 is [ErrUnknownVersion].
+// "hop" is the receiving node's position: the client sends 0 and each relay
+// writes its own plus one into the frame it forwards ([Layer.Hop]). A node
+// refuses hop 15 or more ([ErrTooManyLayers]), so a hand-built onion of
+// thousands of 200-byte layers cannot make the network carry its 2 MiB
+// thousands of times; the client cannot lower the count, only raise it.
+// This is Session's hop_no (session-storage-server oxenss/server/omq.cpp),
+// moved from the transport into the frame. The counter and the padding
+// spaces are the only bytes outside the AEAD, and both are set by relays.
 //
 // # Layer keys (version 1)
 //
@@ -109,11 +117,12 @@
 //
 // Nodes refuse frames and wrap only responses whose length is a class.
 //
-// Residual leak: a node can compute how many layers were peeled before it
-// from the number of padding spaces (equivalently, the size of its inner
-// blob), i.e. its distance from the client. Session reveals the same and
-// more (its "hop_no" travels in clear). Hiding it needs Sphinx-style
-// constant-size headers (katzenpost core/sphinx), a candidate for version 2.
+// Residual leak: a node knows its distance from the client, from the hop
+// counter and equally from the number of padding spaces. Session reveals
+// the same through hop_no. It cannot learn how many layers remain below it,
+// nor the payload size beyond the class. Hiding the position too needs
+// Sphinx-style constant-size headers (katzenpost core/sphinx), a candidate
+// for version 2.
 //
 // # Differences from Session
 //
@@ -123,6 +132,7 @@
 //   - Relay failures come back authenticated, as typed codes, attributable
 //     to a hop; Session's are plaintext HTTP statuses any hop could forge.
 //   - Padding to size classes; strict JSON; no defaults for missing fields.
+//   - The hop counter travels in the frame, checked by every node.
 //   - The steward instruction carries the server's ephemeral key and the
 //     inner blob is a normal frame, not the whole decrypted layer re-parsed
 //     by the server.

@@ -55,7 +55,7 @@ func TestPeelErrors(t *testing.T) {
 	other, _, _ := Build(nil, Destination{Node: nodes[1].hop}, nil)
 	_, hdr, _ := DecodeFrame(frame)
 	var h wireHeader
-	if _, err := decodeStrict(hdr, &h, "ephemeral_key", "v"); err != nil {
+	if _, err := decodeStrict(hdr, &h, "ephemeral_key", "hop", "v"); err != nil {
 		t.Fatal(err)
 	}
 	eph := h.EphemeralKey
@@ -71,28 +71,35 @@ func TestPeelErrors(t *testing.T) {
 		{"oversize", make([]byte, MaxFrameSize+1), nodes[1].x, ErrOversize},
 		{"not a size class", frame[:len(frame)-1], nodes[1].x, ErrMalformedFrame},
 		{"truncated", frame[:3], nodes[1].x, ErrMalformedFrame},
-		{"garbage after padding", append(withHeader(t, frame, `{"ephemeral_key":"`+eph+`","v":1}`)[:len(frame)-1], 'x'), nodes[1].x, ErrMalformedFrame},
-		{"version 2", withHeader(t, frame, `{"ephemeral_key":"`+eph+`","v":2}`), nodes[1].x, ErrUnknownVersion},
-		{"version 0", withHeader(t, frame, `{"ephemeral_key":"`+eph+`","v":0}`), nodes[1].x, ErrUnknownVersion},
+		{"garbage after padding", append(withHeader(t, frame, `{"ephemeral_key":"`+eph+`","hop":1,"v":1}`)[:len(frame)-1], 'x'), nodes[1].x, ErrMalformedFrame},
+		{"version 2", withHeader(t, frame, `{"ephemeral_key":"`+eph+`","hop":1,"v":2}`), nodes[1].x, ErrUnknownVersion},
+		{"version 0", withHeader(t, frame, `{"ephemeral_key":"`+eph+`","hop":1,"v":0}`), nodes[1].x, ErrUnknownVersion},
 		{"future version with other keys", withHeader(t, frame, `{"kem":"x","v":2}`), nodes[1].x, ErrUnknownVersion},
-		{"version as string", withHeader(t, frame, `{"ephemeral_key":"`+eph+`","v":"1"}`), nodes[1].x, ErrMalformedFrame},
-		{"version 1.0", withHeader(t, frame, `{"ephemeral_key":"`+eph+`","v":1.0}`), nodes[1].x, ErrMalformedFrame},
+		{"version as string", withHeader(t, frame, `{"ephemeral_key":"`+eph+`","hop":1,"v":"1"}`), nodes[1].x, ErrMalformedFrame},
+		{"version 1.0", withHeader(t, frame, `{"ephemeral_key":"`+eph+`","hop":1,"v":1.0}`), nodes[1].x, ErrMalformedFrame},
 		{"no version", withHeader(t, frame, `{"ephemeral_key":"`+eph+`"}`), nodes[1].x, ErrMalformedFrame},
 		{"capital V", withHeader(t, frame, `{"ephemeral_key":"`+eph+`","V":1}`), nodes[1].x, ErrMalformedFrame},
-		{"capitalised key name", withHeader(t, frame, `{"Ephemeral_Key":"`+eph+`","v":1}`), nodes[1].x, ErrMalformedFrame},
-		{"no ephemeral key", withHeader(t, frame, `{"v":1}`), nodes[1].x, ErrMalformedFrame},
+		{"capitalised key name", withHeader(t, frame, `{"Ephemeral_Key":"`+eph+`","hop":1,"v":1}`), nodes[1].x, ErrMalformedFrame},
+		{"hop 15", withHeader(t, frame, `{"ephemeral_key":"`+eph+`","hop":15,"v":1}`), nodes[1].x, ErrTooManyLayers},
+		{"hop 1000", withHeader(t, frame, `{"ephemeral_key":"`+eph+`","hop":1000,"v":1}`), nodes[1].x, ErrTooManyLayers},
+		{"negative hop", withHeader(t, frame, `{"ephemeral_key":"`+eph+`","hop":-1,"v":1}`), nodes[1].x, ErrMalformedFrame},
+		{"hop as string", withHeader(t, frame, `{"ephemeral_key":"`+eph+`","hop":"1","v":1}`), nodes[1].x, ErrMalformedFrame},
+		{"fractional hop", withHeader(t, frame, `{"ephemeral_key":"`+eph+`","hop":1.5,"v":1}`), nodes[1].x, ErrMalformedFrame},
+		{"no hop", withHeader(t, frame, `{"ephemeral_key":"`+eph+`","v":1}`), nodes[1].x, ErrMalformedFrame},
+		{"null hop", withHeader(t, frame, `{"ephemeral_key":"`+eph+`","hop":null,"v":1}`), nodes[1].x, ErrMalformedFrame},
+		{"no ephemeral key", withHeader(t, frame, `{"hop":1,"v":1}`), nodes[1].x, ErrMalformedFrame},
 		{"extra key", withHeader(t, frame, `{"ephemeral_key":"`+eph+`","hop_no":1,"v":1}`), nodes[1].x, ErrMalformedFrame},
-		{"uppercase hex", withHeader(t, frame, `{"ephemeral_key":"`+strings.ToUpper(eph)+`","v":1}`), nodes[1].x, ErrMalformedFrame},
-		{"short key", withHeader(t, frame, `{"ephemeral_key":"`+eph[:62]+`","v":1}`), nodes[1].x, ErrMalformedFrame},
-		{"key not hex", withHeader(t, frame, `{"ephemeral_key":"`+strings.Repeat("zz", 32)+`","v":1}`), nodes[1].x, ErrMalformedFrame},
-		{"duplicate key", withHeader(t, frame, `{"ephemeral_key":"`+eph+`","v":1,"v":1}`), nodes[1].x, ErrMalformedFrame},
+		{"uppercase hex", withHeader(t, frame, `{"ephemeral_key":"`+strings.ToUpper(eph)+`","hop":1,"v":1}`), nodes[1].x, ErrMalformedFrame},
+		{"short key", withHeader(t, frame, `{"ephemeral_key":"`+eph[:62]+`","hop":1,"v":1}`), nodes[1].x, ErrMalformedFrame},
+		{"key not hex", withHeader(t, frame, `{"ephemeral_key":"`+strings.Repeat("zz", 32)+`","hop":1,"v":1}`), nodes[1].x, ErrMalformedFrame},
+		{"duplicate key", withHeader(t, frame, `{"ephemeral_key":"`+eph+`","hop":1,"v":1,"v":1}`), nodes[1].x, ErrMalformedFrame},
 		{"wrong node", frame, nodes[0].x, ErrUndecryptable},
 		{"another frame's ephemeral key", withHeader(t, frame, string(otherHdr)), nodes[1].x, ErrUndecryptable},
-		{"header json too long", withHeader(t, frame, `{"ephemeral_key":"`+eph+`","v":1,"x":"`+strings.Repeat("a", 200)+`"}`), nodes[1].x, ErrMalformedFrame},
+		{"header json too long", withHeader(t, frame, `{"ephemeral_key":"`+eph+`","hop":1,"v":1,"x":"`+strings.Repeat("a", 200)+`"}`), nodes[1].x, ErrMalformedFrame},
 		{"blob too short", append(appendFrame(nil, make([]byte, 10), hdr), bytes.Repeat([]byte(" "), len(frame)-4-10-len(hdr))...), nodes[1].x, ErrUndecryptable},
 	}
 	for _, p := range lowOrderPoints {
-		tests = append(tests, tc{"low-order " + p[:8], withHeader(t, frame, `{"ephemeral_key":"`+p+`","v":1}`), nodes[1].x, ErrLowOrderKey})
+		tests = append(tests, tc{"low-order " + p[:8], withHeader(t, frame, `{"ephemeral_key":"`+p+`","hop":1,"v":1}`), nodes[1].x, ErrLowOrderKey})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -180,7 +187,7 @@ func TestBadInstructions(t *testing.T) {
 			case tt.raw != nil:
 				frame, st = sealLayer(t, node.x.PublicKey(), tt.raw, class)
 			default: // all zeros: authentic, but no 0x80 marker
-				frame = sealRaw(t, node.x.PublicKey(), make([]byte, class-4-90-sealOver))
+				frame = sealRaw(t, node.x.PublicKey(), make([]byte, class-4-headerLen-sealOver))
 			}
 			if len(frame) != class {
 				t.Fatalf("test frame is %d bytes", len(frame))

@@ -69,7 +69,7 @@ func DecodeFrame(frame []byte) (blob, obj []byte, err error) {
 // Limits on the JSON part where its shape is known, checked before any JSON
 // parsing so that a frame of megabytes of JSON costs a node nothing.
 const (
-	maxHeaderJSON  = 256      // {"ephemeral_key":…,"v":1} is 90 bytes
+	maxHeaderJSON  = 256      // a request header is 98 or 99 bytes
 	maxControlJSON = 64 << 10 // 32 headers of at most 1 KiB
 )
 

@@ -144,7 +144,7 @@ func FuzzPeelPlaintext(f *testing.F) {
 	f.Add(appendFrame(nil, nil, []byte(`{"ephemeral_key":"`+hex.EncodeToString(node.x.PublicKey().Bytes())+
 		`","host":"a.b","method":"GET","port":1,"protocol":"http","target":"/"}`)))
 	f.Fuzz(func(t *testing.T, plaintext []byte) {
-		class, ok := sizeClass(len(plaintext) + 1 + sealOver + 4 + 90)
+		class, ok := sizeClass(len(plaintext) + 1 + sealOver + 4 + headerLen)
 		if !ok {
 			return
 		}

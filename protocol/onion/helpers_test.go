@@ -137,7 +137,7 @@ func sealLayer(t testing.TB, node *ecdh.PublicKey, plaintext []byte, class int) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	header := marshalHeader(eph.PublicKey())
+	header := marshalHeader(eph.PublicKey(), 0)
 	ctLen := class - 4 - len(header)
 	// seal adds the 0x80 marker itself; strip it again when the test wants
 	// raw control over the padded plaintext.
@@ -157,7 +157,7 @@ func sealRaw(t testing.TB, node *ecdh.PublicKey, plaintext []byte) []byte {
 	aead, _ := chacha20poly1305.NewX(k.request[:])
 	nonce := make([]byte, nonceSize)
 	ct := aead.Seal(nonce, nonce, plaintext, nil)
-	return appendFrame(nil, ct, marshalHeader(eph.PublicKey()))
+	return appendFrame(nil, ct, marshalHeader(eph.PublicKey(), 0))
 }
 
 func flipBit(b []byte, i int) []byte {

@@ -22,7 +22,16 @@ type Layer struct {
 
 	ephemeral [32]byte
 	frameLen  int
+	hop       int
 }
+
+// Hop is this node's position on the path as the frame's "hop" counter
+// says: 0 for the first node. Each relay writes its own plus one into the
+// next frame, so a client can start it higher but never lower, and Peel
+// refuses a frame at [MaxLayers] or beyond; this is what bounds the work
+// one request can cause, as Session's hop_no does (session-storage-server
+// oxenss/server/omq.cpp, MAX_ONION_HOPS).
+func (l *Layer) Hop() int { return l.hop }
 
 // Ephemeral is the client's ephemeral key for this layer. Nodes remember it
 // in a replay cache (internal/replay): a fresh one is made per layer, so a
@@ -51,7 +60,7 @@ func Peel(nodeKey *ecdh.PrivateKey, frame []byte) (*Layer, error) {
 	if err != nil {
 		return nil, err
 	}
-	eph, err := parseHeader(obj)
+	eph, hop, err := parseHeader(obj)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +72,7 @@ func Peel(nodeKey *ecdh.PrivateKey, frame []byte) (*Layer, error) {
 	if errors.Is(err, ErrUndecryptable) {
 		return nil, err
 	}
-	l := &Layer{Responder: Responder{response: keys.response, wrap: keys.wrap, ok: true}, frameLen: len(frame)}
+	l := &Layer{Responder: Responder{response: keys.response, wrap: keys.wrap, ok: true}, frameLen: len(frame), hop: hop}
 	copy(l.ephemeral[:], eph.Bytes())
 	if err != nil {
 		return l, fmt.Errorf("%w: %v", ErrBadInstruction, err)
@@ -82,10 +91,10 @@ func Peel(nodeKey *ecdh.PrivateKey, frame []byte) (*Layer, error) {
 
 // parseHeader reads a frame's JSON. The version is read first, since the
 // other members' meaning depends on it.
-func parseHeader(obj []byte) (*ecdh.PublicKey, error) {
+func parseHeader(obj []byte) (*ecdh.PublicKey, int, error) {
 	keys, err := objectKeys(obj)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var probe struct {
 		V json.RawMessage `json:"v"`
@@ -93,27 +102,33 @@ func parseHeader(obj []byte) (*ecdh.PublicKey, error) {
 	// Unmarshal cannot fail on an object objectKeys accepted, but a "V" or
 	// "v" key spelled differently is not the version: insist on "v".
 	if err := json.Unmarshal(obj, &probe); err != nil || !slices.Contains(keys, "v") {
-		return nil, fmt.Errorf("%w: no version", ErrMalformedFrame)
+		return nil, 0, fmt.Errorf("%w: no version", ErrMalformedFrame)
 	}
 	var v int
 	if err := json.Unmarshal(probe.V, &v); err != nil {
-		return nil, fmt.Errorf("%w: version %s", ErrMalformedFrame, probe.V)
+		return nil, 0, fmt.Errorf("%w: version %s", ErrMalformedFrame, probe.V)
 	}
 	if v != Version {
-		return nil, fmt.Errorf("%w: %d", ErrUnknownVersion, v)
+		return nil, 0, fmt.Errorf("%w: %d", ErrUnknownVersion, v)
 	}
 	var h wireHeader
-	if _, err := decodeStrict(obj, &h, "ephemeral_key", "v"); err != nil {
-		return nil, err
+	if _, err := decodeStrict(obj, &h, "ephemeral_key", "hop", "v"); err != nil {
+		return nil, 0, err
 	}
-	if !slices.Contains(keys, "ephemeral_key") {
-		return nil, fmt.Errorf("%w: no ephemeral_key", ErrMalformedFrame)
+	if !slices.Contains(keys, "ephemeral_key") || h.Hop == nil {
+		return nil, 0, fmt.Errorf("%w: no ephemeral_key or hop", ErrMalformedFrame)
+	}
+	switch {
+	case *h.Hop < 0:
+		return nil, 0, fmt.Errorf("%w: hop %d", ErrMalformedFrame, *h.Hop)
+	case *h.Hop >= MaxLayers:
+		return nil, 0, fmt.Errorf("%w: frame at hop %d", ErrTooManyLayers, *h.Hop)
 	}
 	eph, err := parseX25519Hex(h.EphemeralKey)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMalformedFrame, err)
+		return nil, 0, fmt.Errorf("%w: %w", ErrMalformedFrame, err)
 	}
-	return eph, nil
+	return eph, *h.Hop, nil
 }
 
 // NextFrame is the frame to send on for KindRelay (to Instruction.Next) and
@@ -126,7 +141,10 @@ func (l *Layer) NextFrame() ([]byte, error) {
 	if k != KindRelay && k != KindServer {
 		return nil, fmt.Errorf("%w: no next frame for a %v layer", ErrBadInstruction, k)
 	}
-	f := appendFrame(make([]byte, 0, l.frameLen), l.Inner, marshalHeader(l.Instruction.NextEphemeral))
+	if l.hop+1 >= MaxLayers {
+		return nil, fmt.Errorf("%w: no hop after %d", ErrTooManyLayers, l.hop)
+	}
+	f := appendFrame(make([]byte, 0, l.frameLen), l.Inner, marshalHeader(l.Instruction.NextEphemeral, l.hop+1))
 	if len(f) > l.frameLen {
 		return nil, fmt.Errorf("%w: next frame of %d bytes", ErrOversize, len(f))
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"testing"
 )
@@ -42,6 +43,11 @@ func TestRoundTrip(t *testing.T) {
 				last := net.layers[layers-1]
 				if !bytes.Equal(last.Inner, payload) || last.Instruction.Headers["X-Test"] != "1" {
 					t.Errorf("destination saw %d bytes, headers %v", len(last.Inner), last.Instruction.Headers)
+				}
+				for i, l := range net.layers {
+					if l.Hop() != i {
+						t.Errorf("position %d has hop %d", i, l.Hop())
+					}
 				}
 				// Every hop sees the same class on the way in and on the way out.
 				for i, n := range net.frameLens {
@@ -203,14 +209,19 @@ func TestBitFlips(t *testing.T) {
 		name  string
 		frame []byte
 		node  *ecdh.PrivateKey
-	}{{"guard", frame, nodes[0].x}, {"middle", second, nodes[1].x}} {
+		hop   int
+	}{{"guard", frame, nodes[0].x, 0}, {"middle", second, nodes[1].x, 1}} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := Peel(tc.node, tc.frame); err != nil {
 				t.Fatal(err)
 			}
+			// The hop digit is the one byte outside the AEAD that may change
+			// (relays set it); a flip there may only yield another hop.
+			hopAt := bytes.Index(tc.frame, []byte(`"hop":`)) + len(`"hop":`)
 			for i := range len(tc.frame) {
-				if l, err := Peel(tc.node, flipBit(tc.frame, i*8+i%8)); err == nil {
-					t.Fatalf("bit %d: flipped frame peeled to %v", i, l.Instruction.Kind)
+				l, err := Peel(tc.node, flipBit(tc.frame, i*8+i%8))
+				if err == nil && (i != hopAt || l.Hop() == tc.hop) {
+					t.Fatalf("byte %d: flipped frame peeled to %v", i, l.Instruction.Kind)
 				}
 			}
 		})
@@ -257,4 +268,61 @@ func TestSizeClasses(t *testing.T) {
 			t.Fatalf("body %d: response of %d bytes, %v", n, len(resp), err)
 		}
 	}
+}
+
+// TestHopLimit checks that a relay refuses to forward past MaxLayers even
+// when a client hand-crafts a deeper onion than Build allows.
+func TestHopLimit(t *testing.T) {
+	nodes := path(t, "hop", 3)
+	frame, _, err := Build(hops(nodes[:2]), Destination{Node: nodes[2].hop}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	guard, err := Peel(nodes[0].x, frame)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := guard.NextFrame()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		hop     int
+		wantErr error
+	}{
+		{"hop 13 forwards to hop 14", 13, nil},
+		{"hop 14 is the last", 14, ErrTooManyLayers},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l, err := Peel(nodes[1].x, withHop(t, second, tt.hop))
+			if err != nil || l.Hop() != tt.hop {
+				t.Fatalf("peel: hop %d, %v", l.Hop(), err)
+			}
+			next, err := l.NextFrame()
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			if err != nil {
+				return
+			}
+			last, err := Peel(nodes[2].x, next)
+			if err != nil || last.Hop() != tt.hop+1 {
+				t.Errorf("next node: hop %d, %v", last.Hop(), err)
+			}
+		})
+	}
+}
+
+// withHop rewrites the hop counter of frame, keeping its length.
+func withHop(t *testing.T, frame []byte, hop int) []byte {
+	t.Helper()
+	blob, obj, err := DecodeFrame(frame)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj = regexp.MustCompile(`"hop":\d+`).ReplaceAll(bytes.Clone(obj), fmt.Appendf(nil, `"hop":%d`, hop))
+	f := appendFrame(nil, blob, obj)
+	return append(f, bytes.Repeat([]byte(" "), len(frame)-len(f))...)
 }
