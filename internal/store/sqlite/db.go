@@ -85,7 +85,7 @@ type config struct {
 	synchronous        string
 	clock              func() time.Time
 	logger             *slog.Logger
-	targetVersion      int // tests only: stop migrating at this version
+	targetVersion      int // tests only: migrate up to this version, not the latest
 }
 
 // Option configures [Open].
@@ -163,6 +163,8 @@ type DB struct {
 	w *sql.DB
 	r *sql.DB // read-only pool; WAL lets it read while w writes
 
+	puts putStatements
+
 	// mu guards closed; every method holds it for reading while it runs,
 	// so Close waits for calls in flight and later calls see closed.
 	mu     sync.RWMutex
@@ -230,8 +232,9 @@ func Open(path string, opts ...Option) (*DB, error) {
 	db.w.SetMaxIdleConns(1)
 	db.w.SetConnMaxLifetime(0)
 	db.w.SetConnMaxIdleTime(0)
-	// Fail now, not at the first Put, if the DSN is wrong.
-	if err := db.w.Ping(); err != nil {
+	// Also fails now, not at the first Put, if the DSN is wrong.
+	if err := db.puts.prepare(db.w); err != nil {
+		db.puts.close()
 		db.w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -239,6 +242,7 @@ func Open(path string, opts ...Option) (*DB, error) {
 	rq := url.Values{"_pragma": append(common, "query_only(1)")}
 	db.r, err = sql.Open("sqlite", fileURI(path, rq))
 	if err != nil {
+		db.puts.close()
 		db.w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -390,7 +394,7 @@ func (db *DB) Close() error {
 	db.closed = true
 	// Readers first: the last connection to close checkpoints the WAL into
 	// the main file and removes it, and that should be the writer.
-	return errors.Join(db.r.Close(), db.w.Close())
+	return errors.Join(db.r.Close(), db.puts.close(), db.w.Close())
 }
 
 // wrap maps driver errors to the store's: SQLITE_FULL (the file reached
@@ -423,10 +427,6 @@ func checkNow(now time.Time) error {
 	}
 	return nil
 }
-
-// withSchemaVersion stops migrations at version v, so tests can build a
-// file as an older binary left it.
-func withSchemaVersion(v int) Option { return func(c *config) { c.targetVersion = v } }
 
 // withSynchronous overrides synchronous=FULL, so benchmarks can show what
 // NORMAL would buy.

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"os/exec"
@@ -132,12 +133,24 @@ func TestMigration(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "store.db")
 
 	// A file as a binary that knew only the first migration left it.
-	old, err := Open(path, withSchemaVersion(1), WithClock(func() time.Time { return t0 }))
+	v1 := &DB{cfg: config{targetVersion: 1, logger: slog.New(slog.DiscardHandler)}}
+	if _, err := v1.migrate(fileURI(path, url.Values{"_pragma": {"journal_mode(WAL)"}})); err != nil {
+		t.Fatal(err)
+	}
+	c, err := sql.Open("sqlite", fileURI(path, url.Values{}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustPut(t, old, msg(a, 0, "old", 1, 10)) // a new account: no tombstone lookup
-	old.Close()
+	m := msg(a, 0, "old", 1, 10)
+	if _, err := c.Exec(`INSERT INTO accounts (id, account) VALUES (1, ?)`, a[:]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Exec(`
+		INSERT INTO messages (account_id, namespace, hash, timestamp, expiry, size, data)
+		VALUES (1, 0, 'old', ?, ?, 10, ?)`, ms(m.Timestamp), ms(m.Expiry), m.Data); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
 	if v1 := schemaDump(t, path); !strings.HasPrefix(v1, "user_version 1\n") || strings.Contains(v1, "tombstones") {
 		t.Fatalf("version 1 schema:\n%s", v1)
 	}

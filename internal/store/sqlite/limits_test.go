@@ -242,6 +242,7 @@ func TestDiskFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { db.Close() }) // before the umount, even if the test fails
 	acked, err := fillUntilFull(t, db, 10_000)
 	if !errors.Is(err, store.ErrStoreFull) {
 		t.Fatalf("Put on a full disk = %v, want ErrStoreFull", err)
@@ -252,10 +253,11 @@ func TestDiskFull(t *testing.T) {
 		t.Logf("Close on a full disk: %v", err) // the final checkpoint may not fit
 	}
 
-	db, err = Open(path, WithMaxTotalBytes(-1))
+	db2, err := Open(path, WithMaxTotalBytes(-1))
 	if err != nil {
 		t.Fatalf("reopen after disk full: %v", err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db2.Close() })
+	db = db2
 	checkUsable(t, db, acked)
 }
