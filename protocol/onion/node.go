@@ -35,7 +35,8 @@ func (l *Layer) Hop() int { return l.hop }
 
 // Ephemeral is the client's ephemeral key for this layer. Nodes remember it
 // in a replay cache (internal/replay): a fresh one is made per layer, so a
-// repeat is a replayed request.
+// repeat is a replayed request. Only a layer that Peel opened should go in,
+// so that forged frames cannot fill the cache.
 func (l *Layer) Ephemeral() [32]byte { return l.ephemeral }
 
 // Peel opens this node's layer of frame with its X25519 key. (The public
@@ -43,6 +44,7 @@ func (l *Layer) Ephemeral() [32]byte { return l.ephemeral }
 //
 // Peel returns [ErrOversize] or [ErrMalformedFrame] for a frame that is not
 // exactly a size class long or does not parse, [ErrUnknownVersion],
+// [ErrTooManyLayers] for a hop counter of [MaxLayers] or more,
 // [ErrLowOrderKey] for a low-order ephemeral key and [ErrUndecryptable] when
 // the AEAD fails; in those cases the node holds no key to answer with and
 // the Layer is nil. For [ErrBadInstruction] (the layer decrypted but its
