@@ -6,9 +6,12 @@
 // full the oldest entry is dropped to make room. The second bound keeps the
 // memory fixed under a flood, at a price: a value evicted before its window
 // ends can be replayed once more. Size the cache for the peak rate times the
-// window (e.g. 10,000 requests/s × 60 s = 600,000 entries, about 40 MB) and
-// pair it with a check that makes older requests useless anyway (signature
-// timestamps within ±60 s; see DESIGN.md §4).
+// window (10,000 requests/s × 60 s = 600,000 entries; an entry costs about
+// 170 bytes, so 100 MB), and pair it with a check that makes older requests
+// useless anyway: signature timestamps within ±60 s (DESIGN.md §4) make a
+// signed request replayed after the window fail on its own. Onion layers
+// carry no timestamp, so for them the window bounds how long a replay is
+// caught, and the storage RPC inside must be safe to repeat after that.
 //
 // The cache reads no clock: callers pass the time, which keeps it testable
 // and lets a node use one clock reading per request.
