@@ -1,0 +1,265 @@
+// Package nodeconfig is the configuration of `hushd node`, loaded in one
+// step: defaults, then a strict TOML file (unknown keys are refused), then
+// command-line flags, then [Config.Validate]. Every field is also a flag,
+// named after its TOML key with dashes (max_body_bytes → --max-body-bytes),
+// and every error names the field.
+//
+// The pattern follows katzenpost's server/config (strict TOML, validated in
+// one place) and syncthing's flags-override-file order.
+package nodeconfig
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+	"github.com/spf13/pflag"
+
+	"github.com/hushnet/hush/internal/ratelimit"
+	"github.com/hushnet/hush/protocol/rpc"
+	"github.com/hushnet/hush/protocol/snapshot"
+)
+
+// Config is everything `hushd node` can be told. The toml tag names the
+// key and the flag; help is the flag's usage text.
+type Config struct {
+	Data       string `toml:"data" help:"data directory (keys, database)"`
+	Listen     string `toml:"listen" help:"address to listen on for client and node traffic"`
+	Advertise  string `toml:"advertise" help:"host:port others should use to reach this node (default: listen address; required for a wildcard listen outside standalone)"`
+	Standalone bool   `toml:"standalone" help:"run a one-node network that owns every account"`
+	NetworkID  string `toml:"network_id" help:"network ID (standalone default: standalone-<first 8 hex of the node key>)"`
+	Metrics    string `toml:"metrics" help:"address for Prometheus metrics (empty: off)"`
+
+	InsecureHTTP    bool   `toml:"insecure_http" help:"serve plain HTTP instead of TLS (debugging only)"`
+	DebugLogPrivate bool   `toml:"debug_log_private" help:"allow IP addresses, Account IDs and sizes in logs"`
+	LogLevel        string `toml:"log_level" help:"debug, info, warn or error"`
+
+	RateLimitBurst     int     `toml:"rate_limit_burst" help:"per-IP burst of client requests"`
+	RateLimitPerSecond float64 `toml:"rate_limit_per_second" help:"per-IP sustained client requests per second (0: no limit)"`
+	MaxBodyBytes       int64   `toml:"max_body_bytes" help:"largest request body"`
+	MaxHeaderBytes     int     `toml:"max_header_bytes" help:"largest request header block"`
+
+	ReadHeaderTimeout Duration `toml:"read_header_timeout" help:"time to read request headers"`
+	ReadTimeout       Duration `toml:"read_timeout" help:"time to read a whole request"`
+	WriteTimeout      Duration `toml:"write_timeout" help:"time to write a response"`
+	IdleTimeout       Duration `toml:"idle_timeout" help:"keep-alive idle time"`
+	ShutdownTimeout   Duration `toml:"shutdown_timeout" help:"time in-flight requests get to finish on SIGTERM"`
+	SweepInterval     Duration `toml:"sweep_interval" help:"how often expired messages are deleted"`
+
+	AccountQuotaBytes    int64  `toml:"account_quota_bytes" help:"most data bytes one account may hold (0: store default)"`
+	AccountQuotaMessages int64  `toml:"account_quota_messages" help:"most messages one account may hold (0: store default)"`
+	MaxDBBytes           int64  `toml:"max_db_bytes" help:"database size cap (0: store default, negative: disk only)"`
+	FloodPolicy          string `toml:"flood_policy" help:"full public inbox: evict (oldest) or refuse"`
+	ReplayCacheSize      int    `toml:"replay_cache_size" help:"signatures remembered to refuse replays"`
+}
+
+// Duration is a time.Duration written as "10s" in TOML and flags.
+type Duration time.Duration
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration like 10s or 2m", b)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// String implements pflag.Value.
+func (d *Duration) String() string { return time.Duration(*d).String() }
+
+// Set implements pflag.Value.
+func (d *Duration) Set(s string) error { return d.UnmarshalText([]byte(s)) }
+
+// Type implements pflag.Value.
+func (d *Duration) Type() string { return "duration" }
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// DefaultPort is the port a node listens on by default (Session's storage
+// server HTTPS port).
+const DefaultPort = 22021
+
+// Default returns the defaults.
+func Default() Config {
+	data := "hushd-data"
+	if home, err := os.UserHomeDir(); err == nil {
+		data = filepath.Join(home, ".hushd", "node")
+	}
+	return Config{
+		Data:               data,
+		Listen:             ":" + strconv.Itoa(DefaultPort),
+		LogLevel:           "info",
+		RateLimitBurst:     ratelimit.DefaultBurst,
+		RateLimitPerSecond: ratelimit.DefaultRate,
+		MaxBodyBytes:       rpc.MaxBodySize,
+		MaxHeaderBytes:     16 << 10,
+		ReadHeaderTimeout:  Duration(5 * time.Second),
+		ReadTimeout:        Duration(30 * time.Second),
+		WriteTimeout:       Duration(30 * time.Second),
+		IdleTimeout:        Duration(2 * time.Minute),
+		ShutdownTimeout:    Duration(20 * time.Second),
+		SweepInterval:      Duration(time.Minute),
+		FloodPolicy:        "evict",
+		ReplayCacheSize:    1_000_000,
+	}
+}
+
+// Load returns the defaults overlaid with the TOML file at path. Unknown
+// keys and wrongly typed values are errors that name the key.
+func Load(path string) (Config, error) {
+	c := Default()
+	md, err := toml.DecodeFile(path, &c)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			if pe.LastKey != "" {
+				return c, fmt.Errorf("config %s: line %d: field %s: %s", path, pe.Position.Line, pe.LastKey, pe.Message)
+			}
+			return c, fmt.Errorf("config %s: line %d: %s", path, pe.Position.Line, pe.Message)
+		}
+		return c, fmt.Errorf("config %s: %w", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		return c, fmt.Errorf("config %s: unknown field %s", path, strings.Join(keys, ", "))
+	}
+	return c, nil
+}
+
+// RegisterFlags adds a flag for every field, bound to c's fields.
+func (c *Config) RegisterFlags(fs *pflag.FlagSet) {
+	v := reflect.ValueOf(c).Elem()
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, help := flagName(f), f.Tag.Get("help")
+		switch p := v.Field(i).Addr().Interface().(type) {
+		case *string:
+			fs.StringVar(p, name, *p, help)
+		case *bool:
+			fs.BoolVar(p, name, *p, help)
+		case *int:
+			fs.IntVar(p, name, *p, help)
+		case *int64:
+			fs.Int64Var(p, name, *p, help)
+		case *float64:
+			fs.Float64Var(p, name, *p, help)
+		case *Duration:
+			fs.Var(p, name, help)
+		default:
+			panic("nodeconfig: no flag type for " + f.Name)
+		}
+	}
+}
+
+func flagName(f reflect.StructField) string {
+	return strings.ReplaceAll(f.Tag.Get("toml"), "_", "-")
+}
+
+// ApplyFlags copies into dst every field whose flag was set on the command
+// line, from src (the Config the flags were registered on).
+func ApplyFlags(dst, src *Config, fs *pflag.FlagSet) {
+	dv, sv := reflect.ValueOf(dst).Elem(), reflect.ValueOf(src).Elem()
+	for i := range dv.NumField() {
+		if fs.Changed(flagName(dv.Type().Field(i))) {
+			dv.Field(i).Set(sv.Field(i))
+		}
+	}
+}
+
+// Validate checks every field and returns an error naming the first bad
+// one. It fills in what follows from other fields (advertise from listen).
+func (c *Config) Validate() error {
+	bad := func(field, format string, args ...any) error {
+		return fmt.Errorf("config field %s: %s", field, fmt.Sprintf(format, args...))
+	}
+	if c.Data == "" {
+		return bad("data", "required")
+	}
+	host, port, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		return bad("listen", "%q is not host:port", c.Listen)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return bad("listen", "bad port %q", port)
+	}
+	if c.Advertise == "" {
+		switch {
+		case host != "" && host != "0.0.0.0" && host != "::" && port != "0":
+			c.Advertise = c.Listen
+		case c.Standalone:
+			c.Advertise = net.JoinHostPort("127.0.0.1", port)
+		default:
+			return bad("advertise", "required when listening on a wildcard address (%q)", c.Listen)
+		}
+	}
+	if err := snapshot.CheckAddress(c.Advertise); err != nil && !(c.Standalone && strings.HasSuffix(c.Advertise, ":0")) {
+		return bad("advertise", "%v", err)
+	}
+	if !c.Standalone {
+		return bad("standalone", "only standalone nodes can run until the registry exists; set standalone = true or pass --standalone")
+	}
+	if c.NetworkID != "" {
+		if err := snapshot.CheckNetworkID(c.NetworkID); err != nil {
+			return bad("network_id", "%v", err)
+		}
+	}
+	if c.Metrics != "" {
+		if _, _, err := net.SplitHostPort(c.Metrics); err != nil {
+			return bad("metrics", "%q is not host:port", c.Metrics)
+		}
+		if c.Metrics == c.Listen {
+			return bad("metrics", "must differ from listen")
+		}
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {
+		return bad("log_level", "%q is not debug, info, warn or error", c.LogLevel)
+	}
+	if c.RateLimitPerSecond < 0 || (c.RateLimitPerSecond > 0 && c.RateLimitBurst < 1) {
+		return bad("rate_limit_burst", "must be at least 1 with a rate limit")
+	}
+	if c.MaxBodyBytes < 1024 {
+		return bad("max_body_bytes", "at least 1024")
+	}
+	if c.MaxHeaderBytes < 1024 {
+		return bad("max_header_bytes", "at least 1024")
+	}
+	for _, d := range []struct {
+		name string
+		d    Duration
+	}{
+		{"read_header_timeout", c.ReadHeaderTimeout}, {"read_timeout", c.ReadTimeout}, {"write_timeout", c.WriteTimeout},
+		{"idle_timeout", c.IdleTimeout}, {"shutdown_timeout", c.ShutdownTimeout}, {"sweep_interval", c.SweepInterval},
+	} {
+		if d.d <= 0 {
+			return bad(d.name, "must be positive")
+		}
+	}
+	if c.AccountQuotaBytes < 0 || c.AccountQuotaMessages < 0 {
+		return bad("account_quota_bytes", "must not be negative")
+	}
+	if c.FloodPolicy != "evict" && c.FloodPolicy != "refuse" {
+		return bad("flood_policy", "%q is not evict or refuse", c.FloodPolicy)
+	}
+	if c.ReplayCacheSize < 1000 {
+		return bad("replay_cache_size", "at least 1000")
+	}
+	return nil
+}

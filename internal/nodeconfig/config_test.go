@@ -1,0 +1,100 @@
+package nodeconfig
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+func writeFile(t *testing.T, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "node.toml")
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoad(t *testing.T) {
+	tests := []struct {
+		name    string
+		toml    string
+		wantErr string // substring; "" means success
+		check   func(t *testing.T, c Config)
+	}{
+		{name: "minimal standalone", toml: "standalone = true\nlisten = \"127.0.0.1:9000\"\n", check: func(t *testing.T, c Config) {
+			if c.Advertise != "127.0.0.1:9000" || c.RateLimitBurst != 600 || c.SweepInterval.D() != time.Minute {
+				t.Fatalf("%+v", c)
+			}
+		}},
+		{name: "durations", toml: "standalone = true\nread_timeout = \"3s\"\n", check: func(t *testing.T, c Config) {
+			if c.ReadTimeout.D() != 3*time.Second || c.Advertise != "127.0.0.1:22021" {
+				t.Fatalf("%+v", c)
+			}
+		}},
+		{name: "unknown key", toml: "standalone = true\nlisten_addr = \"x\"\n", wantErr: "unknown field listen_addr"},
+		{name: "wrong type", toml: "standalone = \"yes\"\n", wantErr: "standalone"},
+		{name: "bad duration", toml: "standalone = true\nread_timeout = \"soon\"\n", wantErr: "read_timeout"},
+		{name: "not standalone", toml: "listen = \"127.0.0.1:1\"\nnetwork_id = \"x\"\n", wantErr: "config field standalone"},
+		{name: "bad listen", toml: "standalone = true\nlisten = \"nowhere\"\n", wantErr: "config field listen"},
+		{name: "bad network id", toml: "standalone = true\nnetwork_id = \"Bad ID\"\n", wantErr: "config field network_id"},
+		{name: "bad advertise", toml: "standalone = true\nadvertise = \"example.com\"\n", wantErr: "config field advertise"},
+		{name: "bad log level", toml: "standalone = true\nlog_level = \"loud\"\n", wantErr: "config field log_level"},
+		{name: "bad flood policy", toml: "standalone = true\nflood_policy = \"drop\"\n", wantErr: "config field flood_policy"},
+		{name: "zero timeout", toml: "standalone = true\nwrite_timeout = \"0s\"\n", wantErr: "config field write_timeout"},
+		{name: "syntax error", toml: "standalone = \n", wantErr: "line 1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Load(writeFile(t, tt.toml))
+			if err == nil {
+				err = c.Validate()
+			}
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				tt.check(t, c)
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestFlagsOverrideFile(t *testing.T) {
+	file, err := Load(writeFile(t, "standalone = true\nlisten = \"127.0.0.1:9000\"\nlog_level = \"warn\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	flags := Default()
+	fs := pflag.NewFlagSet("node", pflag.ContinueOnError)
+	flags.RegisterFlags(fs)
+	if err := fs.Parse([]string{"--listen", "127.0.0.1:9001", "--read-timeout", "7s", "--debug-log-private"}); err != nil {
+		t.Fatal(err)
+	}
+	ApplyFlags(&file, &flags, fs)
+	if file.Listen != "127.0.0.1:9001" || file.ReadTimeout.D() != 7*time.Second || !file.DebugLogPrivate {
+		t.Fatalf("flags not applied: %+v", file)
+	}
+	if file.LogLevel != "warn" || !file.Standalone {
+		t.Fatalf("unset flags overrode the file: %+v", file)
+	}
+}
+
+func TestEveryFieldHasAFlag(t *testing.T) {
+	c := Default()
+	fs := pflag.NewFlagSet("node", pflag.ContinueOnError)
+	c.RegisterFlags(fs)
+	for _, name := range []string{"data", "listen", "advertise", "standalone", "metrics", "insecure-http", "debug-log-private", "validate-config"} {
+		if fs.Lookup(name) == nil && name != "validate-config" {
+			t.Errorf("no flag --%s", name)
+		}
+	}
+}
