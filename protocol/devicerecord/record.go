@@ -1,0 +1,292 @@
+package devicerecord
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/hpke"
+	"crypto/subtle"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"filippo.io/edwards25519"
+
+	"github.com/hushnet/hush/identity"
+)
+
+// Version is the first byte of every record this package writes and reads.
+const Version = 0x01
+
+// SignatureLabel starts every message an account signs to make a record. It
+// names no network: a record means the same on every hush network, and
+// nothing else hush signs starts with it.
+const SignatureLabel = "hush/1 device record"
+
+// Sizes of the record's parts, in bytes; docs/protocol-v2.md §4 has the
+// layout.
+const (
+	DeviceIDSize  = 16
+	PublicKeySize = 1216 // X-Wing: ML-KEM-768 encapsulation key (1184) ‖ X25519 (32)
+	headerSize    = 1 + 1 + ed25519.PublicKeySize + DeviceIDSize + ed25519.PublicKeySize + 8 + 8 + 1
+	prekeySize    = 8 + PublicKeySize
+	mlkemKeySize  = 1184
+)
+
+// MaxPrekeys bounds the prekeys in one record. 48 of them (58,752 bytes of
+// keys) still fit a 76,800-byte swarm message, and cover a Sync record (31)
+// with room for a longer TTL later.
+const MaxPrekeys = 48
+
+// Errors returned by [Parse], [Verify] and [Sign]. Each names one reason, so
+// that a client can tell a broken record (ErrMalformed, ErrVersion) from a
+// forged one (ErrBadSignature, ErrWrongAccount) from a stale one
+// (ErrExpired, ErrNoPrekey).
+var (
+	// ErrMalformed: the bytes are not a record: wrong length, an unknown
+	// class, keys that do not decode, epochs that are not consecutive, a
+	// validity period that the prekeys do not cover.
+	ErrMalformed = errors.New("malformed device record")
+	// ErrVersion: the record's version byte is not [Version].
+	ErrVersion = errors.New("unsupported device record version")
+	// ErrBadSignature: the account signature does not verify.
+	ErrBadSignature = errors.New("device record signature is not valid")
+	// ErrWrongAccount: the record is validly signed, but by another account
+	// than the one whose swarm it was fetched from.
+	ErrWrongAccount = errors.New("device record belongs to another account")
+	// ErrExpired: the record's expiry has passed.
+	ErrExpired = errors.New("device record has expired")
+	// ErrNotYetValid: the record was made later than now, beyond [ClockSkew].
+	ErrNotYetValid = errors.New("device record is from the future")
+	// ErrNoPrekey: the record has no prekey for the epoch asked for.
+	ErrNoPrekey = errors.New("device record has no prekey for this epoch")
+)
+
+// DeviceID is a device's random 16-byte identifier. It is public: records
+// carry it in the clear.
+type DeviceID [DeviceIDSize]byte
+
+// String returns the ID as lowercase hex.
+func (id DeviceID) String() string { return hex.EncodeToString(id[:]) }
+
+// Prekey is one epoch's public prekey.
+type Prekey struct {
+	Epoch uint64
+	Key   hpke.PublicKey // an MLKEM768X25519 key
+}
+
+// Record is a device's published prekey record. The zero value is not a valid
+// record; [Parse] and [Verify] return one that passed their checks.
+type Record struct {
+	Class     Class
+	Account   identity.Ed25519PublicKey // the account's key, which signs the record
+	DeviceID  DeviceID
+	DeviceKey identity.Ed25519PublicKey // the device's own signing key
+	CreatedAt time.Time                 // whole seconds
+	ExpiresAt time.Time                 // whole seconds; the record is valid before it
+	Prekeys   []Prekey                  // consecutive epochs, ascending
+}
+
+// AccountID returns the Account ID of the record's account key.
+func (r *Record) AccountID() (identity.AccountID, error) { return r.Account.AccountID() }
+
+// PrekeyFor returns the prekey for epoch e, or [ErrNoPrekey].
+func (r *Record) PrekeyFor(e uint64) (hpke.PublicKey, error) {
+	if len(r.Prekeys) == 0 || e < r.Prekeys[0].Epoch || e-r.Prekeys[0].Epoch >= uint64(len(r.Prekeys)) {
+		return nil, fmt.Errorf("%w: epoch %d", ErrNoPrekey, e)
+	}
+	return r.Prekeys[e-r.Prekeys[0].Epoch].Key, nil
+}
+
+// Sign encodes rec under acct's key and signs it. rec.Account is ignored: the
+// record always carries the key that signs it. Sign refuses (with
+// [ErrMalformed]) a record that [Parse] would refuse, so every record it
+// returns is one peers accept.
+func Sign(acct *identity.Account, rec *Record) ([]byte, error) {
+	if len(rec.Prekeys) == 0 || len(rec.Prekeys) > MaxPrekeys {
+		return nil, fmt.Errorf("%w: %d prekeys, want 1 to %d", ErrMalformed, len(rec.Prekeys), MaxPrekeys)
+	}
+	if len(rec.DeviceKey) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("%w: device key is %d bytes", ErrMalformed, len(rec.DeviceKey))
+	}
+	out := make([]byte, 0, headerSize+len(rec.Prekeys)*prekeySize+ed25519.SignatureSize)
+	out = append(out, Version, byte(rec.Class))
+	out = append(out, acct.Ed25519Public()...)
+	out = append(out, rec.DeviceID[:]...)
+	out = append(out, rec.DeviceKey...)
+	out = binary.BigEndian.AppendUint64(out, unixSeconds(rec.CreatedAt))
+	out = binary.BigEndian.AppendUint64(out, unixSeconds(rec.ExpiresAt))
+	out = append(out, byte(len(rec.Prekeys)))
+	for _, p := range rec.Prekeys {
+		if p.Key == nil || p.Key.KEM().ID() != hpke.MLKEM768X25519().ID() {
+			return nil, fmt.Errorf("%w: prekey for epoch %d is not an X-Wing key", ErrMalformed, p.Epoch)
+		}
+		out = binary.BigEndian.AppendUint64(out, p.Epoch)
+		out = append(out, p.Key.Bytes()...)
+	}
+	out = append(out, acct.Sign(signedMessage(out))...)
+	if _, err := Parse(out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Parse decodes a record and checks its format (docs/protocol-v2.md §4) but
+// not its signature, its account or its time: a parsed record is not yet to
+// be trusted. It returns [ErrVersion] or [ErrMalformed].
+func Parse(raw []byte) (*Record, error) {
+	if len(raw) < 1 {
+		return nil, fmt.Errorf("%w: empty", ErrMalformed)
+	}
+	if raw[0] != Version {
+		return nil, fmt.Errorf("%w: %d", ErrVersion, raw[0])
+	}
+	if len(raw) < headerSize+prekeySize+ed25519.SignatureSize {
+		return nil, fmt.Errorf("%w: %d bytes is too short", ErrMalformed, len(raw))
+	}
+	r := &Record{Class: Class(raw[1])}
+	if !r.Class.Valid() {
+		return nil, fmt.Errorf("%w: unknown class %d", ErrMalformed, raw[1])
+	}
+	p := raw[2:]
+	r.Account = identity.Ed25519PublicKey(bytes.Clone(p[:32]))
+	copy(r.DeviceID[:], p[32:48])
+	r.DeviceKey = identity.Ed25519PublicKey(bytes.Clone(p[48:80]))
+	created := binary.BigEndian.Uint64(p[80:88])
+	expires := binary.BigEndian.Uint64(p[88:96])
+	n := int(p[96])
+	p = p[97:]
+	if n == 0 || n > MaxPrekeys {
+		return nil, fmt.Errorf("%w: %d prekeys, want 1 to %d", ErrMalformed, n, MaxPrekeys)
+	}
+	if len(p) != n*prekeySize+ed25519.SignatureSize {
+		return nil, fmt.Errorf("%w: %d bytes for %d prekeys", ErrMalformed, len(raw), n)
+	}
+	if err := checkEd25519(r.Account); err != nil {
+		return nil, fmt.Errorf("%w: account key: %w", ErrMalformed, err)
+	}
+	if err := checkEd25519(r.DeviceKey); err != nil {
+		return nil, fmt.Errorf("%w: device key: %w", ErrMalformed, err)
+	}
+	// Bounding the times keeps every later conversion in range.
+	const maxSeconds = 1 << 40
+	if created >= expires || expires > maxSeconds {
+		return nil, fmt.Errorf("%w: validity %d to %d", ErrMalformed, created, expires)
+	}
+	r.CreatedAt, r.ExpiresAt = time.Unix(int64(created), 0).UTC(), time.Unix(int64(expires), 0).UTC()
+
+	r.Prekeys = make([]Prekey, n)
+	for i := range r.Prekeys {
+		e := binary.BigEndian.Uint64(p[:8])
+		if i > 0 && e != r.Prekeys[i-1].Epoch+1 {
+			return nil, fmt.Errorf("%w: epoch %d follows %d", ErrMalformed, e, r.Prekeys[i-1].Epoch)
+		}
+		key, err := parsePublicKey(p[8:prekeySize])
+		if err != nil {
+			return nil, fmt.Errorf("%w: prekey for epoch %d: %w", ErrMalformed, e, err)
+		}
+		r.Prekeys[i] = Prekey{Epoch: e, Key: key}
+		p = p[prekeySize:]
+	}
+	// The prekeys must cover the whole validity period, so that a sender who
+	// accepts the record at any moment of it finds that moment's prekey.
+	first, last := r.Prekeys[0].Epoch, r.Prekeys[n-1].Epoch
+	if first > EpochOf(r.CreatedAt) || r.ExpiresAt.After(EpochEnd(last)) {
+		return nil, fmt.Errorf("%w: prekeys for epochs %d to %d do not cover %d to %d", ErrMalformed, first, last, created, expires)
+	}
+	return r, nil
+}
+
+// Verify parses a record fetched for the account expected and checks it for
+// use at now: the account signature, that the signing key belongs to
+// expected, that now lies within the validity period (a record made up to
+// [ClockSkew] in the future is accepted), and that it has a prekey for now's
+// epoch. It returns [ErrVersion], [ErrMalformed], [ErrBadSignature],
+// [ErrWrongAccount], [ErrNotYetValid], [ErrExpired] or [ErrNoPrekey].
+func Verify(raw []byte, expected identity.AccountID, now time.Time) (*Record, error) {
+	r, err := Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	body, sig := raw[:len(raw)-ed25519.SignatureSize], raw[len(raw)-ed25519.SignatureSize:]
+	if !ed25519.Verify(ed25519.PublicKey(r.Account), signedMessage(body), sig) {
+		return nil, ErrBadSignature
+	}
+	id, err := r.Account.AccountID()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err) // Parse checked it
+	}
+	if !id.Equal(expected) {
+		return nil, fmt.Errorf("%w: signed by %s, fetched for %s", ErrWrongAccount, id.Short(), expected.Short())
+	}
+	if now.Add(ClockSkew).Before(r.CreatedAt) {
+		return nil, fmt.Errorf("%w: made at %s", ErrNotYetValid, r.CreatedAt.Format(time.RFC3339))
+	}
+	if !now.Before(r.ExpiresAt) {
+		return nil, fmt.Errorf("%w: at %s", ErrExpired, r.ExpiresAt.Format(time.RFC3339))
+	}
+	if _, err := r.PrekeyFor(EpochOf(now)); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func signedMessage(body []byte) []byte {
+	return append([]byte(SignatureLabel), body...)
+}
+
+// parsePublicKey decodes an X-Wing public key. hpke checks the ML-KEM part;
+// the X25519 part is checked as every X25519 key from outside is (DESIGN.md
+// §2): a low-order point there would silently drop the classical half of the
+// hybrid.
+func parsePublicKey(b []byte) (hpke.PublicKey, error) {
+	k, err := hpke.MLKEM768X25519().NewPublicKey(b)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := identity.ParseX25519PublicKey(b[mlkemKeySize:]); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+func unixSeconds(t time.Time) uint64 {
+	if s := t.Unix(); s > 0 {
+		return uint64(s)
+	}
+	return 0
+}
+
+// checkEd25519 accepts an Ed25519 public key only if it is canonical, not of
+// small order and in the prime-order subgroup (as libsodium's
+// crypto_sign_ed25519_pk_to_curve25519 does; crypto/sealv1 explains why). A
+// key with a torsion component signs for the same secret as its prime-order
+// part but maps to another Account ID.
+func checkEd25519(k identity.Ed25519PublicKey) error {
+	p, err := new(edwards25519.Point).SetBytes(k)
+	if err != nil || !bytes.Equal(p.Bytes(), k) {
+		return identity.ErrBadEd25519Key
+	}
+	if _, err := k.AccountID(); err != nil {
+		return err
+	}
+	// P is in the prime-order subgroup iff [ℓ-1]P = -P.
+	q := new(edwards25519.Point).VarTimeDoubleScalarBaseMult(orderMinusOne, p, edwards25519.NewScalar())
+	if q.Equal(new(edwards25519.Point).Negate(p)) != 1 {
+		return fmt.Errorf("%w: not in the prime-order subgroup", identity.ErrBadEd25519Key)
+	}
+	return nil
+}
+
+// orderMinusOne is ℓ-1, computed as -1 mod ℓ.
+var orderMinusOne = func() *edwards25519.Scalar {
+	one, err := edwards25519.NewScalar().SetCanonicalBytes(append([]byte{1}, make([]byte, 31)...))
+	if err != nil {
+		panic("devicerecord: scalar 1 rejected: " + err.Error()) // cannot happen
+	}
+	return edwards25519.NewScalar().Negate(one)
+}()
+
+// Equal reports whether two device IDs are equal, in constant time.
+func (id DeviceID) Equal(o DeviceID) bool { return subtle.ConstantTimeCompare(id[:], o[:]) == 1 }
