@@ -29,6 +29,10 @@ import (
 // migrating it.
 const applicationID = 0x68757368
 
+// migrationFiles are the schema, one script per version, named
+// NNNN-what.sql and run in order. A released script is never edited: a
+// change of schema is a new script.
+//
 //go:embed sql/*.sql
 var migrationFiles embed.FS
 
@@ -105,10 +109,12 @@ func WithAccountQuota(maxBytes, maxMessages int64) Option {
 }
 
 // WithMaxTotalBytes caps the size of the database file (rounded down to whole
-// pages). Put returns store.ErrStoreFull at the cap. SQLite never shrinks the
-// cap below the file's current size, so lowering it on a full database takes
-// effect only after the file shrinks. Zero keeps the default; negative means no
-// cap other than the disk.
+// pages). Put returns store.ErrStoreFull at the cap. The WAL beside the file
+// is not counted; it stays near 4 MiB (SQLite checkpoints at 1,000 pages)
+// unless long reads hold checkpoints back. SQLite never lowers the cap below
+// the file's current size, so shrinking it on a full database takes effect
+// only after the file shrinks. Zero keeps the default; negative means no cap
+// other than the disk.
 func WithMaxTotalBytes(n int64) Option {
 	return func(c *config) {
 		if n != 0 {

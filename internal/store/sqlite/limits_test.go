@@ -237,6 +237,12 @@ func TestDiskFull(t *testing.T) {
 	}
 	t.Cleanup(func() { exec.Command("umount", dir).Run() })
 
+	// Ballast to free later, showing that the store recovers once the disk
+	// has room again.
+	ballast := filepath.Join(dir, "ballast")
+	if err := os.WriteFile(ballast, make([]byte, 256<<10), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	path := filepath.Join(dir, "store.db")
 	db, err := Open(path, WithMaxTotalBytes(-1), WithClock(func() time.Time { return t0 }))
 	if err != nil {
@@ -248,6 +254,13 @@ func TestDiskFull(t *testing.T) {
 		t.Fatalf("Put on a full disk = %v, want ErrStoreFull", err)
 	}
 	t.Logf("%d messages acknowledged before: %v", len(acked), err)
+	checkUsable(t, db, acked)
+	if err := os.Remove(ballast); err != nil {
+		t.Fatal(err)
+	}
+	more := msg(acct(byte(len(acked)%200)), 0, "after-ballast", 1e6, 8<<10)
+	mustPut(t, db, more)
+	acked = append(acked, more.Hash)
 	checkUsable(t, db, acked)
 	if err := db.Close(); err != nil {
 		t.Logf("Close on a full disk: %v", err) // the final checkpoint may not fit

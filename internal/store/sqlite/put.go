@@ -17,7 +17,9 @@ var errInvalidMessage = errors.New("invalid message")
 func isPublic(ns int32) bool { return ns%10 == 0 }
 
 // Put implements [store.Store]. A message whose hash has a live tombstone
-// (see [DB.Delete]) is not stored and Put reports false. Over quota, a
+// (see [DB.Delete]) is not stored and Put reports false, as does one whose
+// hash the account holds in another namespace: the hash commits to the
+// namespace, so only a caller's bug can produce that. Over quota, a
 // message for a public namespace evicts or is refused as the [FloodPolicy]
 // says; one for an owner-only namespace is always refused with
 // store.ErrAccountQuota: that is the owner's own data and only the owner may
