@@ -1,0 +1,293 @@
+// Package netfile reads and writes the network file: the small JSON
+// document that tells a client or node which hush network it belongs to
+// and whom to trust there (DESIGN §3). It names the network ID, the
+// registry hosts whose signatures make a snapshot valid, the seed nodes a
+// fresh client fetches its first snapshot from, and the network-wide
+// limits. `hush devnet` writes one; users point hush at it. The package
+// does no I/O: callers read the file and pass its bytes.
+//
+// # Format
+//
+//	{
+//	  "format": 1,
+//	  "network_id": "devnet",
+//	  "registries": [{"address": "127.0.0.1:7100", "pubkey_ed25519": "<64 hex>"}],
+//	  "seeds": [{"address": "127.0.0.1:7200", "pubkey_ed25519": "<64 hex>", "pubkey_x25519": "<64 hex>"}],
+//	  "loopback": true,
+//	  "limits": {"swarm_min_size": 3, "swarm_ideal_size": 4,
+//	             "max_message_bytes": 76800, "max_ttl_ms": 1209600000},
+//	  "services": {"files": {"address": "127.0.0.1:7300", "pubkey_x25519": "<64 hex>"},
+//	               "push": {...}, "turn": {"address": "127.0.0.1:3478"}}
+//	}
+//
+// format is the version of this layout (1); a reader refuses versions it
+// does not know rather than misreading them. loopback permits several
+// hops of one onion path in the same /24, which a devnet on 127.0.0.1
+// needs and a real network must not allow. limits and services are
+// optional; missing limits take the defaults in [DefaultLimits].
+//
+// Beyond the fields the design names, the file carries two things a
+// client needs before it has a snapshot: the format version, and the
+// steward services (file server, push server, TURN) with the X25519 key
+// the final onion layer to each is sealed to (TURN is not reached through
+// onion paths and needs only an address). Everything else a client needs
+// (node list, swarms) comes from signed snapshots, never from this file.
+//
+// Parsing is strict: unknown or repeated keys, wrong JSON types, keys in
+// uppercase hex, duplicate hosts and out-of-range limits are rejected,
+// and every error names the offending field in JSON path form, e.g.
+// "registries[1].pubkey_ed25519: not lowercase hex". A network file is
+// trust configuration; a typo in it should stop the program, not be
+// guessed around.
+package netfile
+
+import (
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hushnet/hush/protocol/snapshot"
+)
+
+// Format is the network file layout version this package reads and writes.
+const Format = 1
+
+// Bounds on the lists in a network file.
+const (
+	MaxRegistries = 31 // Raft clusters are 3 to 5 hosts; this leaves room
+	MaxSeeds      = 64
+)
+
+// ErrInvalid is matched (with errors.Is) by every error [Parse],
+// [Marshal] and [Network.Validate] return. The concrete error is a
+// *[FieldError] naming the field.
+var ErrInvalid = errors.New("invalid network file")
+
+// FieldError reports a problem with one field of a network file.
+type FieldError struct {
+	// Field is the JSON path of the field, e.g. "seeds[0].address"; empty
+	// for the document as a whole.
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string {
+	if e.Field == "" {
+		return "network file: " + e.Err.Error()
+	}
+	return "network file: " + e.Field + ": " + e.Err.Error()
+}
+
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// Is makes every FieldError match [ErrInvalid].
+func (e *FieldError) Is(target error) bool { return target == ErrInvalid }
+
+func fieldErr(field string, format string, args ...any) error {
+	return &FieldError{Field: field, Err: fmt.Errorf(format, args...)}
+}
+
+// Network is a parsed network file.
+type Network struct {
+	ID string
+	// Registries are the registry hosts. A snapshot is valid when a
+	// strict majority of them signed it.
+	Registries []Registry
+	// Seeds are nodes a fresh client asks for its first snapshot.
+	Seeds []Seed
+	// Loopback allows several hops of one path in the same /24.
+	Loopback bool
+	Limits   Limits
+	Services Services
+}
+
+// Registry is one registry host.
+type Registry struct {
+	Address string
+	Ed25519 snapshot.Ed25519Key
+}
+
+// Seed is one seed node.
+type Seed struct {
+	Address string
+	Ed25519 snapshot.Ed25519Key
+	X25519  snapshot.X25519Key
+}
+
+// Limits are the network-wide parameters a client or node must agree on.
+type Limits struct {
+	// SwarmMinSize and SwarmIdealSize are the registry's swarm assignment
+	// parameters; a snapshot states the ones it was built with, which a
+	// caller may compare with these.
+	SwarmMinSize   int
+	SwarmIdealSize int
+	// MaxMessageBytes is the largest message data a node stores.
+	MaxMessageBytes int
+	// MaxTTL is the longest time-to-live a node grants a message in a
+	// public inbox; it bounds how long a client must keep keys to read
+	// its mail. Carried in milliseconds.
+	MaxTTL time.Duration
+}
+
+// DefaultLimits returns the limits of a network file that omits them:
+// oxen-core's swarm sizes (MIN_SWARM_SIZE 5, IDEAL_SWARM_SIZE 7 in
+// service_node_rules.h) and session-storage-server's message limits
+// (76,800 bytes of data, 14 days of TTL for public inboxes).
+func DefaultLimits() Limits {
+	return Limits{SwarmMinSize: 5, SwarmIdealSize: 7, MaxMessageBytes: 76_800, MaxTTL: 14 * 24 * time.Hour}
+}
+
+// Ranges the limits must fall in.
+const (
+	minMessageBytes = 1024
+	maxMessageBytes = 16 << 20
+	minTTL          = 10 * time.Second
+	maxTTL          = 30 * 24 * time.Hour
+)
+
+// Services are the optional steward servers. A nil entry means the
+// network offers no such service.
+type Services struct {
+	Files *Service
+	Push  *Service
+	TURN  *Service
+}
+
+// Service is one steward server: its address and, for servers reached
+// through onion paths (files, push), the X25519 key of the final layer.
+type Service struct {
+	Address string
+	X25519  *snapshot.X25519Key
+}
+
+// RegistryKeys returns the registry hosts' keys in the form
+// [snapshot.Verify] takes.
+func (n *Network) RegistryKeys() []ed25519.PublicKey {
+	keys := make([]ed25519.PublicKey, len(n.Registries))
+	for i := range n.Registries {
+		keys[i] = n.Registries[i].Ed25519.PublicKey()
+	}
+	return keys
+}
+
+// Validate checks n as [Parse] checks a file. Errors name fields by
+// their JSON path.
+func (n *Network) Validate() error {
+	if err := snapshot.CheckNetworkID(n.ID); err != nil {
+		return &FieldError{"network_id", err}
+	}
+	if len(n.Registries) == 0 || len(n.Registries) > MaxRegistries {
+		return fieldErr("registries", "want 1 to %d registry hosts, got %d", MaxRegistries, len(n.Registries))
+	}
+	seenKey := map[snapshot.Ed25519Key]string{}
+	seenAddr := map[string]string{}
+	for i, r := range n.Registries {
+		path := fmt.Sprintf("registries[%d]", i)
+		if err := checkAddress(path, r.Address, seenAddr); err != nil {
+			return err
+		}
+		if err := checkEd25519(path, r.Ed25519, seenKey); err != nil {
+			return err
+		}
+	}
+	if len(n.Seeds) == 0 || len(n.Seeds) > MaxSeeds {
+		return fieldErr("seeds", "want 1 to %d seed nodes, got %d", MaxSeeds, len(n.Seeds))
+	}
+	// Seeds are nodes, registries are not: they get their own namespaces
+	// for duplicates, so one machine may host both.
+	seenKey, seenAddr = map[snapshot.Ed25519Key]string{}, map[string]string{}
+	seenX := map[snapshot.X25519Key]string{}
+	for i, s := range n.Seeds {
+		path := fmt.Sprintf("seeds[%d]", i)
+		if err := checkAddress(path, s.Address, seenAddr); err != nil {
+			return err
+		}
+		if err := checkEd25519(path, s.Ed25519, seenKey); err != nil {
+			return err
+		}
+		if err := checkX25519(path, s.X25519, seenX); err != nil {
+			return err
+		}
+	}
+	if err := n.Limits.validate(); err != nil {
+		return err
+	}
+	return n.Services.validate()
+}
+
+func checkAddress(path, addr string, seen map[string]string) error {
+	if err := snapshot.CheckAddress(addr); err != nil {
+		return &FieldError{path + ".address", err}
+	}
+	if other, dup := seen[addr]; dup {
+		return fieldErr(path+".address", "%q already used by %s", addr, other)
+	}
+	seen[addr] = path
+	return nil
+}
+
+func checkEd25519(path string, k snapshot.Ed25519Key, seen map[snapshot.Ed25519Key]string) error {
+	if err := snapshot.CheckEd25519(k); err != nil {
+		return &FieldError{path + ".pubkey_ed25519", err}
+	}
+	if other, dup := seen[k]; dup {
+		return fieldErr(path+".pubkey_ed25519", "same key as %s", other)
+	}
+	seen[k] = path
+	return nil
+}
+
+func checkX25519(path string, k snapshot.X25519Key, seen map[snapshot.X25519Key]string) error {
+	if err := snapshot.CheckX25519(k); err != nil {
+		return &FieldError{path + ".pubkey_x25519", err}
+	}
+	if other, dup := seen[k]; dup {
+		return fieldErr(path+".pubkey_x25519", "same key as %s", other)
+	}
+	seen[k] = path
+	return nil
+}
+
+func (l Limits) validate() error {
+	switch {
+	case l.SwarmMinSize < snapshot.MinSwarmSize || l.SwarmMinSize > snapshot.MaxSwarmSize:
+		// Below 3 a store cannot collect two confirmations besides the
+		// receiving node (DESIGN §3).
+		return fieldErr("limits.swarm_min_size", "%d outside %d..%d", l.SwarmMinSize, snapshot.MinSwarmSize, snapshot.MaxSwarmSize)
+	case l.SwarmIdealSize < l.SwarmMinSize || l.SwarmIdealSize > snapshot.MaxSwarmSize:
+		return fieldErr("limits.swarm_ideal_size", "%d outside swarm_min_size (%d)..%d", l.SwarmIdealSize, l.SwarmMinSize, snapshot.MaxSwarmSize)
+	case l.MaxMessageBytes < minMessageBytes || l.MaxMessageBytes > maxMessageBytes:
+		return fieldErr("limits.max_message_bytes", "%d outside %d..%d", l.MaxMessageBytes, minMessageBytes, maxMessageBytes)
+	case l.MaxTTL < minTTL || l.MaxTTL > maxTTL || l.MaxTTL%time.Millisecond != 0:
+		return fieldErr("limits.max_ttl_ms", "%d outside %d..%d", l.MaxTTL.Milliseconds(), minTTL.Milliseconds(), maxTTL.Milliseconds())
+	}
+	return nil
+}
+
+func (s Services) validate() error {
+	for _, e := range []struct {
+		name    string
+		svc     *Service
+		onionTo bool
+	}{{"files", s.Files, true}, {"push", s.Push, true}, {"turn", s.TURN, false}} {
+		if e.svc == nil {
+			continue
+		}
+		path := "services." + e.name
+		if err := snapshot.CheckAddress(e.svc.Address); err != nil {
+			return &FieldError{path + ".address", err}
+		}
+		switch {
+		case e.svc.X25519 == nil && e.onionTo:
+			return fieldErr(path+".pubkey_x25519", "missing: the %s server is reached through onion paths sealed to this key", e.name)
+		case e.svc.X25519 != nil && !e.onionTo:
+			return fieldErr(path+".pubkey_x25519", "not used for %s; remove it", e.name)
+		case e.svc.X25519 != nil:
+			if err := snapshot.CheckX25519(*e.svc.X25519); err != nil {
+				return &FieldError{path + ".pubkey_x25519", err}
+			}
+		}
+	}
+	return nil
+}
