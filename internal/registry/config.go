@@ -1,0 +1,291 @@
+package registry
+
+import (
+	"crypto/ed25519"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/hushnet/hush/internal/registry/entry"
+	"github.com/hushnet/hush/protocol/snapshot"
+	"github.com/hushnet/hush/swarm"
+)
+
+// ErrConfig is wrapped by every error [LoadConfig] and [Config.Validate]
+// return; the message names the offending field.
+var ErrConfig = errors.New("invalid registry config")
+
+// Duration is a time.Duration written as "1m30s" in TOML.
+type Duration time.Duration
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// HostConfig names a registry host in a config file.
+type HostConfig struct {
+	Key         string `toml:"key"`
+	RaftAddress string `toml:"raft_address"`
+	APIAddress  string `toml:"api_address"`
+}
+
+// Config is one registry host's configuration. Only the genesis fields
+// (Hosts with Bootstrap, Stewards, OpenAdmission, swarm sizes) reach the
+// registry's state, through the genesis entry the first leader writes; a
+// host that joins later takes them from the log, not from its config.
+type Config struct {
+	NetworkID string `toml:"network_id"`
+	// DataDir holds the host key, the Raft log and stable store
+	// (raft.db), and Raft snapshots (snapshots/).
+	DataDir string `toml:"data_dir"`
+	// RaftListen and APIListen are bound; the advertised forms are what
+	// other hosts and nodes dial (default: the listen addresses).
+	RaftListen    string `toml:"raft_listen"`
+	RaftAdvertise string `toml:"raft_advertise"`
+	APIListen     string `toml:"api_listen"`
+	APIAdvertise  string `toml:"api_advertise"`
+
+	// Bootstrap founds a new registry whose first hosts are Hosts (this
+	// host among them; every founding host has the same list). Without
+	// it the host waits to be added with `hushd registry join` and
+	// trusts Hosts, the existing hosts, to replicate to it.
+	Bootstrap bool         `toml:"bootstrap"`
+	Hosts     []HostConfig `toml:"hosts"`
+	// Stewards may admit nodes (hex Ed25519 keys).
+	Stewards []string `toml:"stewards"`
+	// OpenAdmission registers nodes without an admission: devnets only.
+	OpenAdmission  bool `toml:"open_admission"`
+	SwarmMinSize   int  `toml:"swarm_min_size"`
+	SwarmIdealSize int  `toml:"swarm_ideal_size"`
+
+	// EpochInterval is the time between epochs (snapshots).
+	EpochInterval Duration `toml:"epoch_interval"`
+	// SnapshotLifetime is how long after issue a snapshot stays valid;
+	// several epochs, so a missed epoch does not strand clients.
+	SnapshotLifetime Duration `toml:"snapshot_lifetime"`
+	// ProbeInterval is how often this host tests every node.
+	ProbeInterval Duration `toml:"probe_interval"`
+	// UnreachableAfter is how long a node must fail every probe before
+	// this host votes it unreachable.
+	UnreachableAfter Duration `toml:"unreachable_after"`
+
+	Raft RaftConfig `toml:"raft"`
+}
+
+// RaftConfig are hashicorp/raft's timers; the defaults suit a WAN.
+type RaftConfig struct {
+	HeartbeatTimeout   Duration `toml:"heartbeat_timeout"`
+	ElectionTimeout    Duration `toml:"election_timeout"`
+	LeaderLeaseTimeout Duration `toml:"leader_lease_timeout"`
+	CommitTimeout      Duration `toml:"commit_timeout"`
+	// SnapshotThreshold is how many log entries trigger a Raft snapshot.
+	SnapshotThreshold uint64 `toml:"snapshot_threshold"`
+}
+
+// LoadConfig reads a TOML config, rejects keys it does not know (naming
+// them), fills defaults and validates.
+func LoadConfig(path string) (*Config, error) {
+	var c Config
+	md, err := toml.DecodeFile(path, &c)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		return nil, fmt.Errorf("%w: unknown key %s in %s", ErrConfig, strings.Join(keys, ", "), path)
+	}
+	if c.DataDir != "" && !filepath.IsAbs(c.DataDir) {
+		c.DataDir = filepath.Join(filepath.Dir(path), c.DataDir)
+	}
+	c.SetDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// SetDefaults fills every unset field that has a default.
+func (c *Config) SetDefaults() {
+	def := func(d *Duration, v time.Duration) {
+		if *d == 0 {
+			*d = Duration(v)
+		}
+	}
+	if c.SwarmMinSize == 0 && c.SwarmIdealSize == 0 {
+		p := swarm.DefaultParams()
+		c.SwarmMinSize, c.SwarmIdealSize = p.MinSize, p.IdealSize
+	}
+	if c.RaftAdvertise == "" {
+		c.RaftAdvertise = c.RaftListen
+	}
+	if c.APIAdvertise == "" {
+		c.APIAdvertise = c.APIListen
+	}
+	def(&c.EpochInterval, time.Minute)
+	def(&c.ProbeInterval, 30*time.Second)
+	def(&c.UnreachableAfter, 5*time.Minute)
+	def(&c.SnapshotLifetime, 10*time.Duration(c.EpochInterval))
+	def(&c.Raft.HeartbeatTimeout, time.Second)
+	def(&c.Raft.ElectionTimeout, time.Second)
+	def(&c.Raft.LeaderLeaseTimeout, 500*time.Millisecond)
+	def(&c.Raft.CommitTimeout, 50*time.Millisecond)
+	if c.Raft.SnapshotThreshold == 0 {
+		c.Raft.SnapshotThreshold = 8192
+	}
+}
+
+// Validate checks the config, naming the first bad field.
+func (c *Config) Validate() error {
+	bad := func(field, format string, a ...any) error {
+		return fmt.Errorf("%w: %s: %s", ErrConfig, field, fmt.Sprintf(format, a...))
+	}
+	if err := snapshot.CheckNetworkID(c.NetworkID); err != nil {
+		return bad("network_id", "%v", err)
+	}
+	if c.DataDir == "" {
+		return bad("data_dir", "required")
+	}
+	for _, a := range []struct{ field, addr string }{{"raft_advertise", c.RaftAdvertise}, {"api_advertise", c.APIAdvertise}} {
+		if err := snapshot.CheckAddress(a.addr); err != nil {
+			return bad(a.field, "%v", err)
+		}
+	}
+	if c.RaftListen == "" {
+		return bad("raft_listen", "required")
+	}
+	if c.APIListen == "" {
+		return bad("api_listen", "required")
+	}
+	if _, err := c.hostInfos(); err != nil {
+		return err
+	}
+	if _, err := c.stewardKeys(); err != nil {
+		return err
+	}
+	if err := (swarm.Params{MinSize: c.SwarmMinSize, IdealSize: c.SwarmIdealSize}).Validate(); err != nil {
+		return bad("swarm_min_size", "%v", err)
+	}
+	for _, d := range []struct {
+		field string
+		d     Duration
+	}{{"epoch_interval", c.EpochInterval}, {"probe_interval", c.ProbeInterval},
+		{"unreachable_after", c.UnreachableAfter}, {"snapshot_lifetime", c.SnapshotLifetime}} {
+		if d.d <= 0 {
+			return bad(d.field, "must be positive")
+		}
+	}
+	if c.SnapshotLifetime <= c.EpochInterval {
+		return bad("snapshot_lifetime", "must exceed epoch_interval")
+	}
+	return nil
+}
+
+func (c *Config) hostInfos() ([]entry.HostInfo, error) {
+	var out []entry.HostInfo
+	for i, h := range c.Hosts {
+		k, err := snapshot.ParseEd25519Key(h.Key)
+		if err != nil {
+			return nil, fmt.Errorf("%w: hosts[%d].key: %v", ErrConfig, i, err)
+		}
+		hi := entry.HostInfo{Key: k, RaftAddress: h.RaftAddress, APIAddress: h.APIAddress}
+		if err := hi.Check(); err != nil {
+			return nil, fmt.Errorf("%w: hosts[%d]: %v", ErrConfig, i, err)
+		}
+		out = append(out, hi)
+	}
+	if c.Bootstrap && len(out) == 0 {
+		return nil, fmt.Errorf("%w: hosts: bootstrap needs the founding hosts, this one included", ErrConfig)
+	}
+	return out, nil
+}
+
+func (c *Config) stewardKeys() ([]entry.Key, error) {
+	var out []entry.Key
+	for i, s := range c.Stewards {
+		k, err := snapshot.ParseEd25519Key(s)
+		if err != nil {
+			return nil, fmt.Errorf("%w: stewards[%d]: %v", ErrConfig, i, err)
+		}
+		if err := snapshot.CheckEd25519(k); err != nil {
+			return nil, fmt.Errorf("%w: stewards[%d]: %v", ErrConfig, i, err)
+		}
+		out = append(out, k)
+	}
+	return out, nil
+}
+
+// genesis is the founding entry this host's config describes.
+func (c *Config) genesis() (*entry.Genesis, error) {
+	hosts, err := c.hostInfos()
+	if err != nil {
+		return nil, err
+	}
+	stewards, err := c.stewardKeys()
+	if err != nil {
+		return nil, err
+	}
+	return &entry.Genesis{NetworkID: c.NetworkID, Hosts: hosts, Stewards: stewards, OpenAdmission: c.OpenAdmission,
+		SwarmMinSize: c.SwarmMinSize, SwarmIdealSize: c.SwarmIdealSize}, nil
+}
+
+// KeyFile is the host key's file name inside the data directory.
+const KeyFile = "host.key"
+
+// ErrNoKey is returned by [LoadKey] when the data directory has no key;
+// `hushd registry init` creates one.
+var ErrNoKey = errors.New("no registry host key (run `hushd registry init`)")
+
+// LoadKey reads the host key (the hex Ed25519 seed) from dataDir.
+func LoadKey(dataDir string) (ed25519.PrivateKey, error) {
+	b, err := os.ReadFile(filepath.Join(dataDir, KeyFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, ErrNoKey
+	}
+	if err != nil {
+		return nil, err
+	}
+	seed, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(seed) != ed25519.SeedSize {
+		return nil, fmt.Errorf("%s: want %d hex bytes", KeyFile, ed25519.SeedSize)
+	}
+	return ed25519.NewKeyFromSeed(seed), nil
+}
+
+// CreateKey writes a fresh host key into dataDir (mode 0600), refusing
+// to replace one that exists.
+func CreateKey(dataDir string) (ed25519.PrivateKey, error) {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, err
+	}
+	_, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(dataDir, KeyFile), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := fmt.Fprintf(f, "%x\n", priv.Seed()); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return priv, f.Close()
+}

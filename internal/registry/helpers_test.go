@@ -1,0 +1,259 @@
+package registry
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/registry/entry"
+	"github.com/hushnet/hush/internal/registry/registryclient"
+	"github.com/hushnet/hush/protocol/snapshot"
+)
+
+const testNet = "testnet"
+
+func testKey(label string) ed25519.PrivateKey {
+	s := sha256.Sum256([]byte(label))
+	return ed25519.NewKeyFromSeed(s[:])
+}
+
+var steward = testKey("steward")
+
+// fakeProber answers for nodes without dialling them; tests mark nodes
+// down per host.
+type fakeProber struct {
+	mu   sync.Mutex
+	down map[entry.Key]bool
+}
+
+func (p *fakeProber) Probe(ctx context.Context, addr string, k entry.Key) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.down[k] {
+		return fmt.Errorf("%w: test says down", entry.ErrUnreachable)
+	}
+	return nil
+}
+
+func (p *fakeProber) setDown(k entry.Key, down bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.down == nil {
+		p.down = map[entry.Key]bool{}
+	}
+	p.down[k] = down
+}
+
+type testHost struct {
+	h      *Host
+	key    ed25519.PrivateKey
+	cfg    *Config
+	prober *fakeProber
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func (th *testHost) client() *registryclient.Client {
+	return registryclient.New(th.cfg.APIAdvertise, entry.KeyOf(th.key))
+}
+
+// stop shuts the host down and waits for Run to return.
+func (th *testHost) stop(t *testing.T) {
+	t.Helper()
+	if th.cancel == nil {
+		return
+	}
+	th.cancel()
+	if err := <-th.done; err != nil {
+		t.Errorf("host Run: %v", err)
+	}
+	th.cancel = nil
+}
+
+type cluster struct {
+	t     *testing.T
+	hosts []*testHost
+}
+
+func fastConfig(dir string) *Config {
+	return &Config{
+		NetworkID: testNet, DataDir: dir, Stewards: []string{entry.KeyOf(steward).String()},
+		SwarmMinSize: 3, SwarmIdealSize: 4,
+		EpochInterval: Duration(40 * time.Millisecond), SnapshotLifetime: Duration(time.Hour),
+		ProbeInterval: Duration(10 * time.Millisecond), UnreachableAfter: Duration(30 * time.Millisecond),
+		Raft: RaftConfig{HeartbeatTimeout: Duration(50 * time.Millisecond), ElectionTimeout: Duration(50 * time.Millisecond),
+			LeaderLeaseTimeout: Duration(50 * time.Millisecond), CommitTimeout: Duration(5 * time.Millisecond)},
+	}
+}
+
+func listen(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	if os.Getenv("REGISTRY_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("t", t.Name())
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// prepareHost binds listeners and builds a config; founding lists the
+// hosts of a bootstrap (filled in by newCluster).
+func prepareHost(t *testing.T, label string) (*testHost, net.Listener, net.Listener) {
+	raftLn, apiLn := listen(t), listen(t)
+	cfg := fastConfig(t.TempDir())
+	cfg.RaftListen, cfg.APIListen = raftLn.Addr().String(), apiLn.Addr().String()
+	return &testHost{key: testKey(label), cfg: cfg, prober: &fakeProber{}}, raftLn, apiLn
+}
+
+func (c *cluster) start(th *testHost, raftLn, apiLn net.Listener) {
+	t := c.t
+	th.cfg.SetDefaults()
+	h, err := New(th.cfg, th.key, Options{Logger: testLogger(t), Prober: th.prober, RaftListener: raftLn, APIListener: apiLn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	th.h = h
+	ctx, cancel := context.WithCancel(context.Background())
+	th.cancel, th.done = cancel, make(chan error, 1)
+	go func() { th.done <- h.Run(ctx) }()
+	t.Cleanup(func() { th.stop(t) })
+}
+
+// newCluster founds a registry of n hosts.
+func newCluster(t *testing.T, n int) *cluster {
+	c := &cluster{t: t}
+	type pending struct{ raftLn, apiLn net.Listener }
+	var ps []pending
+	var founding []HostConfig
+	for i := range n {
+		th, r, a := prepareHost(t, fmt.Sprintf("host %d", i))
+		c.hosts = append(c.hosts, th)
+		ps = append(ps, pending{r, a})
+		founding = append(founding, HostConfig{Key: entry.KeyOf(th.key).String(), RaftAddress: r.Addr().String(), APIAddress: a.Addr().String()})
+	}
+	for i, th := range c.hosts {
+		th.cfg.Bootstrap, th.cfg.Hosts = true, founding
+		c.start(th, ps[i].raftLn, ps[i].apiLn)
+	}
+	return c
+}
+
+func (c *cluster) hostKeys() []ed25519.PublicKey {
+	var out []ed25519.PublicKey
+	for _, th := range c.hosts {
+		out = append(out, th.key.Public().(ed25519.PublicKey))
+	}
+	return out
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// leader waits for a live host to lead and returns it.
+func (c *cluster) leader() *testHost {
+	var l *testHost
+	eventually(c.t, "a leader", func() bool {
+		for _, th := range c.hosts {
+			if th.cancel != nil && th.h.Status().Role == "leader" && th.h.fsm.hasGenesis() {
+				l = th
+				return true
+			}
+		}
+		return false
+	})
+	return l
+}
+
+type testNode struct {
+	key  ed25519.PrivateKey
+	desc entry.SignedDescriptor
+}
+
+func newNode(t testing.TB, i int) testNode {
+	t.Helper()
+	k := testKey(fmt.Sprintf("node %d", i))
+	id, err := identity.Ed25519PublicKey(k.Public().(ed25519.PublicKey)).AccountID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := entry.Descriptor{Ed25519: entry.KeyOf(k), X25519: snapshot.X25519Key(id.PubKey()),
+		Address: fmt.Sprintf("127.0.0.1:%d", 20000+i), Version: "0.1.0", TimestampMs: time.Now().UnixMilli()}
+	sd, err := entry.SignDescriptor(testNet, d, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testNode{key: k, desc: sd}
+}
+
+func (n testNode) pub() entry.Key { return entry.KeyOf(n.key) }
+
+func (n testNode) admission() *entry.Admission {
+	a := entry.Admit(testNet, n.pub(), time.Now().UnixMilli(), steward)
+	return &a
+}
+
+// register registers n through th's API, retrying while the registry
+// has no leader (as a node would).
+func register(t *testing.T, th *testHost, n testNode) {
+	t.Helper()
+	c := th.client()
+	defer c.Close()
+	eventually(t, "registration", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err := c.Register(ctx, n.desc, n.admission())
+		if err != nil && !errors.Is(err, entry.ErrUnavailable) {
+			t.Fatalf("register: %v", err)
+		}
+		return err == nil
+	})
+}
+
+// verifiedSnapshot waits until th serves a majority-signed snapshot that
+// verifies against keys and satisfies cond.
+func verifiedSnapshot(t *testing.T, th *testHost, keys []ed25519.PublicKey, what string, cond func(*snapshot.Snapshot) bool) *snapshot.Snapshot {
+	t.Helper()
+	var got *snapshot.Snapshot
+	eventually(t, what, func() bool {
+		raw, _ := th.h.SignedSnapshot()
+		if raw == nil {
+			return false
+		}
+		s, err := snapshot.Verify(raw, keys, testNet, time.Now(), 0)
+		if err != nil {
+			t.Fatalf("served snapshot does not verify: %v", err)
+		}
+		got = s
+		return cond(s)
+	})
+	return got
+}
+
+func hasNode(s *snapshot.Snapshot, k entry.Key) bool {
+	n, ok := s.Node(k)
+	return ok && n.Swarm != snapshot.Unassigned
+}
