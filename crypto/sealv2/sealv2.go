@@ -1,0 +1,426 @@
+// Package sealv2 seals a message to every device of one account with forward
+// secrecy and post-quantum security (protocol v2, docs/protocol-v2.md).
+//
+// # Construction
+//
+// [Seal] encrypts the signed content once, with ChaCha20-Poly1305 under a
+// fresh 32-byte key, and wraps that key for each destination device with
+// HPKE (RFC 9180) in base mode: KEM MLKEM768-X25519 (X-Wing), KDF
+// HKDF-SHA256, AEAD ChaCha20-Poly1305, to the device's prekey for the
+// current epoch (protocol/devicerecord). The HPKE info is
+//
+//	"hush/1 seal v2 wrap" ‖ class ‖ recipient Account ID ‖ device ID ‖ epoch
+//
+// so a wrap opens only for the device, account, class and epoch it was made
+// for. The sender cannot be in the info, since a receiver learns who sent a
+// message only by opening it; the sender's Ed25519 key, the signed
+// timestamp, the recipient and the list of devices wrapped for are inside the
+// encrypted part, under the sender's Ed25519 signature (v1's inner signature,
+// extended). The outer header is the content AEAD's associated data, so a
+// change to any wrap, of any device, breaks the message for every device.
+//
+// # Layout (integers big-endian)
+//
+//	version(1)=2 ‖ class(1) ‖ epoch(8) ‖ n(1) ‖ n × wrap(1168) ‖ body
+//	wrap = X-Wing encapsulated key(1120) ‖ HPKE-sealed content key(48)
+//	body = ChaCha20-Poly1305(content key, zero nonce, aad = everything before body, inner)
+//	inner = sender Ed25519 key(32) ‖ recipient Account ID(33) ‖ signed time in ms(8) ‖
+//	        n(1) ‖ n × device ID(16), ascending ‖ content ‖ signature(64)
+//
+// The signature is Ed25519 over "hush/1 seal v2 message" ‖ version ‖ class ‖
+// epoch ‖ inner without the signature. A message costs [Overhead] bytes plus
+// [PerDevice] bytes per device.
+//
+// # Finding one's wrap
+//
+// Wraps carry no device ID: a storage node or relay that saw one would link
+// every message to a device. The wraps are in random order, and a device
+// tries each in turn (one X-Wing decapsulation and one AEAD check each) until
+// one opens. That costs a receiver up to n decapsulations (n ≤ [MaxDevices])
+// instead of one; docs/protocol-v2.md §7 discusses the trade-off.
+//
+// # What the caller does
+//
+// Seal takes records the caller has verified with devicerecord.Verify. The
+// content is expected to be padded (protocol/envelope.Pad). Open does not
+// deduplicate: a replayed message opens again until its prekey is deleted,
+// and the client drops it by message ID. Neither function does I/O or reads
+// the clock; randomness comes from crypto/rand.
+package sealv2
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/hpke"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"filippo.io/edwards25519"
+	"golang.org/x/crypto/chacha20poly1305"
+
+	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/protocol/devicerecord"
+)
+
+// Version is the first byte of a v2 sealed message.
+const Version = 0x02
+
+// Domain labels; nothing else hush derives or signs starts with them.
+const (
+	WrapLabel      = "hush/1 seal v2 wrap"
+	SignatureLabel = "hush/1 seal v2 message"
+)
+
+// Sizes, in bytes.
+const (
+	// MaxDevices bounds the devices one message is wrapped for.
+	MaxDevices = 16
+	// KeySize is the size of the content key.
+	KeySize = chacha20poly1305.KeySize
+	// EncSize is an X-Wing encapsulated key: ML-KEM-768 ciphertext ‖ X25519 key.
+	EncSize = 1088 + 32
+	// WrapSize is one device's wrap: encapsulated key and sealed content key.
+	WrapSize = EncSize + KeySize + chacha20poly1305.Overhead
+	// PerDevice is what each destination device adds to a message: its wrap
+	// and its ID in the signed list.
+	PerDevice = WrapSize + devicerecord.DeviceIDSize
+	// Overhead is what a message adds to its content besides PerDevice bytes
+	// per device.
+	Overhead = headerSize + chacha20poly1305.Overhead + innerFixed + ed25519.SignatureSize
+
+	headerSize = 1 + 1 + 8 + 1
+	innerFixed = ed25519.PublicKeySize + identity.AccountIDSize + 8 + 1
+)
+
+// Errors returned by [Seal].
+var (
+	// ErrNoDevices: Seal was given no records.
+	ErrNoDevices = errors.New("no device records to seal to")
+	// ErrTooManyDevices: Seal was given more than [MaxDevices] records.
+	ErrTooManyDevices = errors.New("too many devices to seal to")
+	// ErrBadRecord: a record does not fit this message: another account,
+	// the wrong class, a device listed twice, expired or without a prekey
+	// for now's epoch.
+	ErrBadRecord = errors.New("device record cannot be used for this message")
+	// ErrBadRecipient: the recipient is not a usable Account ID.
+	ErrBadRecipient = errors.New("recipient account ID is not usable")
+)
+
+// Errors returned by [Open], one per reason so that a client can report
+// "waiting for keys" apart from "forged".
+var (
+	// ErrMalformed: the message is not laid out as a v2 message.
+	ErrMalformed = errors.New("malformed v2 message")
+	// ErrVersion: the first byte is not [Version].
+	ErrVersion = errors.New("unsupported sealed message version")
+	// ErrNotForThisDevice: no wrap opens with this device's prekey, the
+	// message was sealed to the other class, or the signed device list does
+	// not name this device.
+	ErrNotForThisDevice = errors.New("message is not sealed to this device")
+	// ErrNoKeyForEpoch: the device holds no prekey for the message's epoch;
+	// if the epoch's deletion deadline has passed, the key is gone for
+	// forward secrecy and the message can never be opened.
+	ErrNoKeyForEpoch = errors.New("no prekey for the message's epoch")
+	// ErrDecrypt: a wrap opened but the body does not: the message was
+	// altered after sealing.
+	ErrDecrypt = errors.New("message body does not decrypt")
+	// ErrBadSignature: the sender's key is unusable or its signature does
+	// not verify.
+	ErrBadSignature = errors.New("sender signature is not valid")
+	// ErrWrongRecipient: the sender signed the message for another account.
+	ErrWrongRecipient = errors.New("message was signed for another recipient")
+	// ErrTimestamp: the signed time is after now (beyond the clock-skew
+	// margin) or outside the epoch the message was sealed in.
+	ErrTimestamp = errors.New("signed time is not plausible")
+)
+
+// Meta is what Open learns about a message besides its content; all of it
+// was signed by the sender.
+type Meta struct {
+	SenderKey identity.Ed25519PublicKey
+	SignedAt  time.Time // millisecond precision
+	Class     devicerecord.Class
+	Epoch     uint64
+	Devices   []devicerecord.DeviceID // the devices wrapped for, ascending
+}
+
+// Seal encrypts content from sender to the devices of recipient whose
+// verified records are given, at now. For a sync copy, recipient is the
+// sender's own account and the records are its other devices' Sync records;
+// otherwise they must be Inbox records. It returns [ErrBadRecipient],
+// [ErrNoDevices], [ErrTooManyDevices] or [ErrBadRecord].
+func Seal(sender *identity.Account, recipient identity.AccountID, records []*devicerecord.Record, now time.Time, content []byte) ([]byte, error) {
+	if _, err := recipient.X25519(); err != nil || recipient[0] != identity.AccountPrefix {
+		return nil, fmt.Errorf("%w: %s", ErrBadRecipient, recipient)
+	}
+	switch {
+	case len(records) == 0:
+		return nil, ErrNoDevices
+	case len(records) > MaxDevices:
+		return nil, fmt.Errorf("%w: %d, at most %d", ErrTooManyDevices, len(records), MaxDevices)
+	}
+	class := devicerecord.Inbox
+	if recipient.Equal(sender.ID()) {
+		class = devicerecord.Sync
+	}
+	epoch := devicerecord.EpochOf(now)
+
+	// The signed list is sorted, so it says nothing about wrap order.
+	recs := slices.Clone(records)
+	slices.SortFunc(recs, func(a, b *devicerecord.Record) int { return bytes.Compare(a.DeviceID[:], b.DeviceID[:]) })
+	keys := make([]hpke.PublicKey, len(recs))
+	for i, r := range recs {
+		if i > 0 && r.DeviceID == recs[i-1].DeviceID {
+			return nil, fmt.Errorf("%w: device %s twice", ErrBadRecord, r.DeviceID)
+		}
+		if err := usable(r, recipient, class, now); err != nil {
+			return nil, fmt.Errorf("%w: device %s: %w", ErrBadRecord, r.DeviceID, err)
+		}
+		k, err := r.PrekeyFor(epoch)
+		if err != nil {
+			return nil, fmt.Errorf("%w: device %s: %w", ErrBadRecord, r.DeviceID, err)
+		}
+		keys[i] = k
+	}
+
+	n := len(recs)
+	out := make([]byte, 0, Overhead+n*PerDevice+len(content))
+	out = append(out, Version, byte(class))
+	out = binary.BigEndian.AppendUint64(out, epoch)
+	out = append(out, byte(n))
+
+	var ck [KeySize]byte
+	rand.Read(ck[:]) // never returns an error (crypto/rand documents this)
+	for _, i := range shuffled(n) {
+		w, err := hpke.Seal(keys[i], hpke.HKDFSHA256(), hpke.ChaCha20Poly1305(), wrapInfo(class, recipient, recs[i].DeviceID, epoch), ck[:])
+		if err != nil {
+			return nil, fmt.Errorf("%w: device %s: %w", ErrBadRecord, recs[i].DeviceID, err)
+		}
+		out = append(out, w...)
+	}
+	header := out
+
+	inner := make([]byte, 0, innerFixed+n*devicerecord.DeviceIDSize+len(content)+ed25519.SignatureSize)
+	inner = append(inner, sender.Ed25519Public()...)
+	inner = append(inner, recipient[:]...)
+	inner = binary.BigEndian.AppendUint64(inner, uint64(now.UnixMilli()))
+	inner = append(inner, byte(n))
+	for _, r := range recs {
+		inner = append(inner, r.DeviceID[:]...)
+	}
+	inner = append(inner, content...)
+	inner = append(inner, sender.Sign(signedMessage(header[:10], inner))...)
+
+	aead, err := chacha20poly1305.New(ck[:])
+	if err != nil {
+		return nil, err // a 32-byte key cannot be refused
+	}
+	// The content key encrypts exactly one message, so a fixed nonce is safe.
+	var nonce [chacha20poly1305.NonceSize]byte
+	return aead.Seal(out, nonce[:], inner, header), nil
+}
+
+// usable checks a verified record against this message: it may have been
+// verified for another account, or long enough ago to have expired.
+func usable(r *devicerecord.Record, recipient identity.AccountID, class devicerecord.Class, now time.Time) error {
+	id, err := r.AccountID()
+	if err != nil {
+		return err
+	}
+	if !id.Equal(recipient) {
+		return fmt.Errorf("record of account %s, sealing to %s", id.Short(), recipient.Short())
+	}
+	if r.Class != class {
+		return fmt.Errorf("%s record, message needs %s", r.Class, class)
+	}
+	if !now.Before(r.ExpiresAt) {
+		return devicerecord.ErrExpired
+	}
+	return nil
+}
+
+// Open decrypts a message for the device whose prekeys of one class are
+// keys, belonging to the account recipient, and checks it at now. It returns
+// the content, the sender's Account ID and the signed metadata, or one of
+// [ErrMalformed], [ErrVersion], [ErrNotForThisDevice], [ErrNoKeyForEpoch],
+// [ErrDecrypt], [ErrBadSignature], [ErrWrongRecipient], [ErrTimestamp].
+//
+// A prekey whose deletion deadline (devicerecord.DeleteAfter) has passed is
+// not used even if still held, so a client that is late to prune still
+// behaves as the forward-secrecy rule says.
+func Open(recipient identity.AccountID, keys *devicerecord.DeviceKeys, sealed []byte, now time.Time) (content []byte, sender identity.AccountID, meta Meta, err error) {
+	fail := func(err error) ([]byte, identity.AccountID, Meta, error) {
+		return nil, identity.AccountID{}, Meta{}, err
+	}
+	if len(sealed) < 1 {
+		return fail(fmt.Errorf("%w: empty", ErrMalformed))
+	}
+	if sealed[0] != Version {
+		return fail(fmt.Errorf("%w: %d", ErrVersion, sealed[0]))
+	}
+	if len(sealed) < headerSize {
+		return fail(fmt.Errorf("%w: %d bytes", ErrMalformed, len(sealed)))
+	}
+	class := devicerecord.Class(sealed[1])
+	epoch := binary.BigEndian.Uint64(sealed[2:10])
+	n := int(sealed[10])
+	if !class.Valid() || n == 0 || n > MaxDevices {
+		return fail(fmt.Errorf("%w: class %d, %d devices", ErrMalformed, sealed[1], n))
+	}
+	if len(sealed) < Overhead+n*PerDevice {
+		return fail(fmt.Errorf("%w: %d bytes for %d devices", ErrMalformed, len(sealed), n))
+	}
+	if class != keys.Class() {
+		return fail(fmt.Errorf("%w: sealed to %s prekeys, these are %s", ErrNotForThisDevice, class, keys.Class()))
+	}
+	if !now.Before(devicerecord.DeleteAfter(class, epoch)) {
+		return fail(fmt.Errorf("%w: epoch %d was deleted for forward secrecy", ErrNoKeyForEpoch, epoch))
+	}
+	sk, ok := keys.PrivateKey(epoch)
+	if !ok {
+		return fail(fmt.Errorf("%w: epoch %d", ErrNoKeyForEpoch, epoch))
+	}
+
+	hlen := headerSize + n*WrapSize
+	header, body := sealed[:hlen], sealed[hlen:]
+	info := wrapInfo(class, recipient, keys.Device(), epoch)
+	var ck []byte
+	for w := sealed[headerSize:hlen]; len(w) > 0; w = w[WrapSize:] {
+		// X-Wing rejects implicitly: a wrap for another device decapsulates
+		// to a random secret, and only its AEAD check fails.
+		if k, err := hpke.Open(sk, hpke.HKDFSHA256(), hpke.ChaCha20Poly1305(), info, w[:WrapSize]); err == nil && len(k) == KeySize {
+			ck = k
+			break
+		}
+	}
+	if ck == nil {
+		return fail(ErrNotForThisDevice)
+	}
+	aead, err := chacha20poly1305.New(ck)
+	if err != nil {
+		return fail(ErrDecrypt)
+	}
+	var nonce [chacha20poly1305.NonceSize]byte
+	inner, err := aead.Open(nil, nonce[:], body, header)
+	if err != nil {
+		return fail(ErrDecrypt)
+	}
+
+	// Only the sender wrote inner, so its layout errors mean a broken or
+	// hostile sender; they are still checked before the signature is read.
+	if len(inner) < innerFixed+n*devicerecord.DeviceIDSize+ed25519.SignatureSize || int(inner[innerFixed-1]) != n {
+		return fail(fmt.Errorf("%w: signed part does not list %d devices", ErrMalformed, n))
+	}
+	meta = Meta{Class: class, Epoch: epoch}
+	meta.SenderKey = identity.Ed25519PublicKey(bytes.Clone(inner[:32]))
+	var signedFor identity.AccountID
+	copy(signedFor[:], inner[32:65])
+	meta.SignedAt = time.UnixMilli(int64(binary.BigEndian.Uint64(inner[65:73]))).UTC()
+	list := inner[innerFixed : innerFixed+n*devicerecord.DeviceIDSize]
+	signed, sig := inner[:len(inner)-ed25519.SignatureSize], inner[len(inner)-ed25519.SignatureSize:]
+
+	sender, err = checkEd25519(meta.SenderKey)
+	if err != nil {
+		return fail(fmt.Errorf("%w: %w", ErrBadSignature, err))
+	}
+	if !ed25519.Verify(ed25519.PublicKey(meta.SenderKey), signedMessage(header[:10], signed), sig) {
+		return fail(ErrBadSignature)
+	}
+	if !signedFor.Equal(recipient) {
+		return fail(fmt.Errorf("%w: signed for %s", ErrWrongRecipient, signedFor.Short()))
+	}
+	if (class == devicerecord.Sync) != sender.Equal(recipient) {
+		return fail(fmt.Errorf("%w: %s message from %s", ErrMalformed, class, sender.Short()))
+	}
+	self := keys.Device()
+	found := false
+	for i := range n {
+		var d devicerecord.DeviceID
+		copy(d[:], list[i*devicerecord.DeviceIDSize:])
+		if i > 0 && bytes.Compare(d[:], meta.Devices[i-1][:]) <= 0 {
+			return fail(fmt.Errorf("%w: device list not ascending", ErrMalformed))
+		}
+		found = found || d.Equal(self)
+		meta.Devices = append(meta.Devices, d)
+	}
+	if !found {
+		// Someone who could open the message re-wrapped its key for a device
+		// the sender did not choose.
+		return fail(fmt.Errorf("%w: device %s is not in the signed list", ErrNotForThisDevice, self))
+	}
+	if meta.SignedAt.After(now.Add(devicerecord.ClockSkew)) ||
+		meta.SignedAt.Before(devicerecord.EpochStart(epoch).Add(-devicerecord.ClockSkew)) ||
+		!meta.SignedAt.Before(devicerecord.EpochEnd(epoch).Add(devicerecord.ClockSkew)) {
+		return fail(fmt.Errorf("%w: signed at %s, epoch %d, now %s", ErrTimestamp, meta.SignedAt.Format(time.RFC3339), epoch, now.Format(time.RFC3339)))
+	}
+	content = signed[innerFixed+n*devicerecord.DeviceIDSize:]
+	return content[:len(content):len(content)], sender, meta, nil
+}
+
+// wrapInfo is the HPKE info of one wrap.
+func wrapInfo(class devicerecord.Class, recipient identity.AccountID, device devicerecord.DeviceID, epoch uint64) []byte {
+	info := make([]byte, 0, len(WrapLabel)+1+identity.AccountIDSize+devicerecord.DeviceIDSize+8)
+	info = append(info, WrapLabel...)
+	info = append(info, byte(class))
+	info = append(info, recipient[:]...)
+	info = append(info, device[:]...)
+	return binary.BigEndian.AppendUint64(info, epoch)
+}
+
+// signedMessage is what the sender signs: the label, the header's version,
+// class and epoch, and the inner part before the signature.
+func signedMessage(head, inner []byte) []byte {
+	m := make([]byte, 0, len(SignatureLabel)+len(head)+len(inner))
+	m = append(m, SignatureLabel...)
+	m = append(m, head...)
+	return append(m, inner...)
+}
+
+// shuffled returns a uniformly random permutation of 0..n-1 (Fisher-Yates
+// from crypto/rand; n ≤ MaxDevices, so the modulo bias is below 2⁻⁵⁹).
+func shuffled(n int) []int {
+	p := make([]int, n)
+	for i := range p {
+		p[i] = i
+	}
+	var b [8]byte
+	for i := n - 1; i > 0; i-- {
+		rand.Read(b[:])
+		j := int(binary.BigEndian.Uint64(b[:]) % uint64(i+1))
+		p[i], p[j] = p[j], p[i]
+	}
+	return p
+}
+
+// checkEd25519 accepts the sender keys crypto/sealv1 accepts: canonical, not
+// of small order, in the prime-order subgroup (a key with a torsion component
+// signs like its prime-order part but maps to another Account ID, so one
+// sender could appear under eight). It returns the key's Account ID.
+func checkEd25519(k identity.Ed25519PublicKey) (identity.AccountID, error) {
+	p, err := new(edwards25519.Point).SetBytes(k)
+	if err != nil || !bytes.Equal(p.Bytes(), k) {
+		return identity.AccountID{}, identity.ErrBadEd25519Key
+	}
+	id, err := k.AccountID()
+	if err != nil {
+		return identity.AccountID{}, err
+	}
+	q := new(edwards25519.Point).VarTimeDoubleScalarBaseMult(orderMinusOne, p, edwards25519.NewScalar())
+	if q.Equal(new(edwards25519.Point).Negate(p)) != 1 {
+		return identity.AccountID{}, fmt.Errorf("%w: not in the prime-order subgroup", identity.ErrBadEd25519Key)
+	}
+	return id, nil
+}
+
+// orderMinusOne is ℓ-1, computed as -1 mod ℓ.
+var orderMinusOne = func() *edwards25519.Scalar {
+	one, err := edwards25519.NewScalar().SetCanonicalBytes(append([]byte{1}, make([]byte, 31)...))
+	if err != nil {
+		panic("sealv2: scalar 1 rejected: " + err.Error()) // cannot happen
+	}
+	return edwards25519.NewScalar().Negate(one)
+}()
