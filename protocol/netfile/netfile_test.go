@@ -251,3 +251,50 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestVerifiesSnapshots shows the intended wiring: the registry keys of
+// a parsed network file decide which snapshots are valid.
+func TestVerifiesSnapshots(t *testing.T) {
+	n := testNetwork()
+	var hosts []ed25519.PrivateKey
+	for i := range n.Registries {
+		hosts = append(hosts, ed25519.NewKeyFromSeed(seed32(fmt.Sprintf("registry %d", i))))
+	}
+	raw, err := Marshal(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	issued := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name    string
+		signers []ed25519.PrivateKey
+		want    error
+	}{
+		{"majority", hosts[1:], nil},
+		{"minority", hosts[:1], snapshot.ErrTooFewSignatures},
+		{"strangers", []ed25519.PrivateKey{ed25519.NewKeyFromSeed(seed32("x")), ed25519.NewKeyFromSeed(seed32("y"))}, snapshot.ErrTooFewSignatures},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &snapshot.Snapshot{NetworkID: parsed.ID, Epoch: 1, IssuedAt: issued, ExpiresAt: issued.Add(time.Hour),
+				SwarmMinSize: parsed.Limits.SwarmMinSize, SwarmIdealSize: parsed.Limits.SwarmIdealSize}
+			for _, h := range tt.signers {
+				if err := snapshot.Sign(s, h); err != nil {
+					t.Fatal(err)
+				}
+			}
+			enc, err := snapshot.Encode(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = snapshot.Verify(enc, parsed.RegistryKeys(), parsed.ID, issued, 0)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("Verify error = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
