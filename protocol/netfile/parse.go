@@ -335,10 +335,10 @@ func Marshal(n *Network) ([]byte, error) {
 			n.Limits.MaxMessageBytes, n.Limits.MaxTTL.Milliseconds()},
 	}
 	for _, r := range n.Registries {
-		f.Registries = append(f.Registries, registry{r.Address, r.Ed25519})
+		f.Registries = append(f.Registries, registry(r))
 	}
 	for _, s := range n.Seeds {
-		f.Seeds = append(f.Seeds, seed{s.Address, s.Ed25519, s.X25519})
+		f.Seeds = append(f.Seeds, seed(s))
 	}
 	conv := func(s *Service) *service {
 		if s == nil {
