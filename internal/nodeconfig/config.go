@@ -225,7 +225,7 @@ func (c *Config) Validate() error {
 		if _, _, err := net.SplitHostPort(c.Metrics); err != nil {
 			return bad("metrics", "%q is not host:port", c.Metrics)
 		}
-		if c.Metrics == c.Listen {
+		if c.Metrics == c.Listen && port != "0" {
 			return bad("metrics", "must differ from listen")
 		}
 	}

@@ -1,0 +1,326 @@
+// Package node is the wiring root of a service node (`hushd node`): it
+// loads the node's keys, opens the store, builds the API handler with its
+// rate limiter and replay cache, serves it over TLS pinned to the node key,
+// serves metrics on a separate address, and sweeps expired messages.
+//
+// # Lifetime
+//
+// [New] acquires everything (keys, database, listeners) so that errors
+// surface before the node reports itself ready; [Node.Run] serves until its
+// context is cancelled and then stops in this order:
+//
+//  1. the API server stops accepting connections and waits, up to the
+//     shutdown timeout, for requests in flight; a store acknowledged to a
+//     client is already committed;
+//  2. the sweeper stops (after its current sweep);
+//  3. the metrics server stops;
+//  4. the database closes, after everything that used it.
+//
+// # Standalone
+//
+// A standalone node is a one-node network that owns every account, with a
+// network ID derived from its key ([Identity.StandaloneNetworkID]) unless
+// one is configured. The registry-backed mode plugs a real
+// [nodeapi.Membership] in here.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/nodeapi"
+	"github.com/hushnet/hush/internal/nodeconfig"
+	"github.com/hushnet/hush/internal/ratelimit"
+	"github.com/hushnet/hush/internal/replay"
+	"github.com/hushnet/hush/internal/store"
+	"github.com/hushnet/hush/internal/store/sqlite"
+	"github.com/hushnet/hush/protocol/rpc"
+)
+
+// Version is reported by info.
+const Version = "0.1.0-dev"
+
+// DBFile is the message database inside the data directory.
+const DBFile = "messages.db"
+
+// Node is a running service node's subsystems.
+type Node struct {
+	cfg       nodeconfig.Config
+	logger    *slog.Logger
+	id        *Identity
+	networkID string
+	db        *sqlite.DB
+
+	api, metrics *http.Server
+	apiLn        net.Listener
+	metricsLn    net.Listener // nil when metrics are off
+}
+
+// standalone owns every account: one swarm holding only this node.
+type standalone struct{ self nodeapi.Member }
+
+func (standalone) Owns(identity.AccountID) bool { return true }
+func (s standalone) SwarmOf(identity.AccountID) nodeapi.Swarm {
+	return nodeapi.Swarm{ID: 0, Members: []nodeapi.Member{s.self}}
+}
+
+// New prepares a node from a validated configuration: keys, database,
+// handler and listeners. On error everything acquired is released.
+func New(cfg nodeconfig.Config, logger *slog.Logger) (n *Node, err error) {
+	n = &Node{cfg: cfg, logger: logger}
+	defer func() {
+		if err != nil {
+			n.release()
+		}
+	}()
+	if n.id, err = LoadOrCreateIdentity(cfg.Data); err != nil {
+		return nil, err
+	}
+	n.networkID = cfg.NetworkID
+	if n.networkID == "" {
+		n.networkID = n.id.StandaloneNetworkID()
+	}
+	warnIfClockLooksWrong(logger, time.Now())
+
+	opts := []sqlite.Option{
+		sqlite.WithLogger(logger),
+		sqlite.WithAccountQuota(cfg.AccountQuotaBytes, cfg.AccountQuotaMessages),
+		sqlite.WithMaxTotalBytes(cfg.MaxDBBytes),
+	}
+	if cfg.FloodPolicy == "refuse" {
+		opts = append(opts, sqlite.WithFloodPolicy(sqlite.Refuse))
+	}
+	if n.db, err = sqlite.Open(n.dataPath(DBFile), opts...); err != nil {
+		return nil, err
+	}
+
+	if n.apiLn, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	advertise := cfg.Advertise
+	if host, port, _ := net.SplitHostPort(advertise); port == "0" {
+		// Listening on an ephemeral port (tests, devnets): advertise the
+		// port the system chose.
+		advertise = net.JoinHostPort(host, strconv.Itoa(n.apiLn.Addr().(*net.TCPAddr).Port))
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	n.registerStoreMetrics(reg)
+
+	var limiter nodeapi.Limiter
+	if cfg.RateLimitPerSecond > 0 {
+		limiter = ratelimit.New(cfg.RateLimitBurst, cfg.RateLimitPerSecond, 0)
+	}
+	self := nodeapi.Member{Ed25519: n.id.Ed25519Public(), X25519: n.id.X25519Public(), Address: advertise}
+	h, err := nodeapi.New(nodeapi.Config{
+		Store:      n.db,
+		Clock:      time.Now,
+		Membership: standalone{self},
+		// Entries must outlive the whole ±SigTolerance window of the
+		// signature they record.
+		Replay:      replay.New(cfg.ReplayCacheSize, 2*rpc.SigTolerance+time.Second),
+		Limiter:     limiter,
+		Logger:      logger,
+		Metrics:     reg,
+		NetworkID:   n.networkID,
+		Version:     Version,
+		Ed25519:     n.id.Ed25519Public(),
+		X25519:      n.id.X25519Public(),
+		MaxBodySize: cfg.MaxBodyBytes,
+		LogPrivate:  cfg.DebugLogPrivate,
+	})
+	if err != nil {
+		return nil, err
+	}
+	n.api = &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout.D(),
+		ReadTimeout:       cfg.ReadTimeout.D(),
+		WriteTimeout:      cfg.WriteTimeout.D(),
+		IdleTimeout:       cfg.IdleTimeout.D(),
+		MaxHeaderBytes:    cfg.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+	}
+	if !cfg.InsecureHTTP {
+		cert, err := Certificate(n.id.Ed25519, time.Now())
+		if err != nil {
+			return nil, fmt.Errorf("tls certificate: %w", err)
+		}
+		n.api.TLSConfig = ServerTLSConfig(cert)
+	}
+
+	if cfg.Metrics != "" {
+		if n.metricsLn, err = net.Listen("tcp", cfg.Metrics); err != nil {
+			return nil, fmt.Errorf("metrics listen: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		n.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	}
+	logger.Info("node ready",
+		"network_id", n.networkID, "ed25519", n.id.Ed25519Public().String(),
+		"listen", n.apiLn.Addr().String(), "advertise", advertise, "tls", !cfg.InsecureHTTP)
+	if cfg.InsecureHTTP {
+		logger.Warn("serving plain HTTP: clients cannot authenticate this node; use only for debugging")
+	}
+	return n, nil
+}
+
+func (n *Node) dataPath(name string) string { return filepath.Join(n.cfg.Data, name) }
+
+// Addr is the API listener's address.
+func (n *Node) Addr() net.Addr { return n.apiLn.Addr() }
+
+// MetricsAddr is the metrics listener's address, or nil.
+func (n *Node) MetricsAddr() net.Addr {
+	if n.metricsLn == nil {
+		return nil
+	}
+	return n.metricsLn.Addr()
+}
+
+// Identity returns the node's keys.
+func (n *Node) Identity() *Identity { return n.id }
+
+// NetworkID returns the network the node serves.
+func (n *Node) NetworkID() string { return n.networkID }
+
+// Run serves until ctx is cancelled, then stops in the order the package
+// documentation gives. It returns nil after a clean stop.
+func (n *Node) Run(ctx context.Context) error {
+	serveErr := make(chan error, 2)
+	go func() {
+		var err error
+		if n.api.TLSConfig != nil {
+			err = n.api.ServeTLS(n.apiLn, "", "")
+		} else {
+			err = n.api.Serve(n.apiLn)
+		}
+		serveErr <- err
+	}()
+	if n.metrics != nil {
+		go func() { serveErr <- n.metrics.Serve(n.metricsLn) }()
+	}
+	sweepCtx, stopSweep := context.WithCancel(context.Background())
+	var sweeper sync.WaitGroup
+	sweeper.Go(func() { n.sweep(sweepCtx) })
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			runErr = fmt.Errorf("serve: %w", err)
+		}
+	}
+	n.logger.Info("stopping")
+
+	// 1. Stop accepting; let requests in flight finish.
+	shutCtx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownTimeout.D())
+	defer cancel()
+	if err := n.api.Shutdown(shutCtx); err != nil {
+		n.logger.Warn("requests still running at shutdown timeout; closing them", "err", err)
+		n.api.Close()
+	}
+	// 2. Stop the sweeper.
+	stopSweep()
+	sweeper.Wait()
+	// 3. Stop metrics.
+	if n.metrics != nil {
+		n.metrics.Shutdown(shutCtx)
+	}
+	// 4. Close the database last: nothing uses it any more.
+	if err := n.db.Close(); err != nil && runErr == nil {
+		runErr = fmt.Errorf("close database: %w", err)
+	}
+	n.logger.Info("stopped")
+	return runErr
+}
+
+// release frees what New acquired when New fails.
+func (n *Node) release() {
+	if n.apiLn != nil {
+		n.apiLn.Close()
+	}
+	if n.metricsLn != nil {
+		n.metricsLn.Close()
+	}
+	if n.db != nil {
+		n.db.Close()
+	}
+}
+
+func (n *Node) sweep(ctx context.Context) {
+	t := time.NewTicker(n.cfg.SweepInterval.D())
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if k, err := n.db.Sweep(ctx, time.Now()); err != nil && ctx.Err() == nil {
+				n.logger.Error("sweep failed", "err", err)
+			} else if k > 0 {
+				n.logger.Debug("swept expired messages", "count", k)
+			}
+		}
+	}
+}
+
+// registerStoreMetrics exports store-wide totals, read at scrape time.
+func (n *Node) registerStoreMetrics(reg prometheus.Registerer) {
+	stat := func(pick func(s store.Stats) int64) func() float64 {
+		return func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			s, err := n.db.Stats(ctx)
+			if err != nil {
+				return 0
+			}
+			return float64(pick(s))
+		}
+	}
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "hush", Subsystem: "store", Name: "messages", Help: "Messages stored."},
+			stat(func(s store.Stats) int64 { return s.Messages })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "hush", Subsystem: "store", Name: "bytes", Help: "Message data bytes stored."},
+			stat(func(s store.Stats) int64 { return s.Bytes })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "hush", Subsystem: "store", Name: "accounts", Help: "Accounts with stored messages."},
+			stat(func(s store.Stats) int64 { return s.Accounts })),
+	)
+}
+
+// warnIfClockLooksWrong compares the clock with the time the binary was
+// built (from version control metadata): a clock before it is certainly
+// wrong, and would make the node refuse every signed request.
+func warnIfClockLooksWrong(logger *slog.Logger, now time.Time) {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return
+	}
+	for _, s := range info.Settings {
+		if s.Key != "vcs.time" {
+			continue
+		}
+		built, err := time.Parse(time.RFC3339, s.Value)
+		if err == nil && now.Before(built.Add(-24*time.Hour)) {
+			logger.Warn("system clock is before this binary's build time; the clock looks wrong and signed requests will be refused; check NTP",
+				"now", now.UTC().Format(time.RFC3339), "built", built.Format(time.RFC3339))
+		}
+	}
+}

@@ -1,0 +1,247 @@
+package nodeclient
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/protocol/rpc"
+)
+
+// Errors returned by [Client] methods.
+var (
+	// ErrWrongNodeKey: the node presented a key other than the pinned one
+	// (the TLS handshake fails), or info reported a key other than the one
+	// it presented.
+	ErrWrongNodeKey = errors.New("node key does not match")
+	// ErrNotEd25519: the node's certificate does not carry an Ed25519 key.
+	ErrNotEd25519 = errors.New("node certificate is not an Ed25519 key")
+)
+
+// maxResponse bounds how much of a reply the client reads (a full
+// retrieve is ~7.8 MB).
+const maxResponse = 16 << 20
+
+// Error is a storage RPC answered with a non-2xx status.
+type Error struct {
+	Status  int
+	Code    rpc.Code
+	Message string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("node answered %d %s: %s", e.Status, e.Code, e.Message)
+}
+
+// Client talks to one node. It is safe for concurrent use.
+type Client struct {
+	rpcURL string
+	tls    bool
+	hc     *http.Client
+
+	mu sync.Mutex // guards the fields below
+	// pinned is the node key every handshake must show; nil until known.
+	pinned identity.Ed25519PublicKey
+	// presented is the key of the last handshake, for TOFU.
+	presented identity.Ed25519PublicKey
+	info      *rpc.InfoResult
+	offset    time.Duration // node clock minus ours
+	lastMs    int64         // last timestamp handed out, to keep them unique
+}
+
+// New returns a client for the node at nodeURL (https://host:port, or
+// http:// for a node run with --insecure-http). With a nil nodeKey the
+// first node reached is trusted and its key pinned (TOFU); otherwise every
+// connection must present nodeKey.
+func New(nodeURL string, nodeKey identity.Ed25519PublicKey) (*Client, error) {
+	u, err := url.Parse(nodeURL)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, fmt.Errorf("node URL %q: want https://host:port", nodeURL)
+	}
+	if nodeKey != nil && len(nodeKey) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("node key: want %d bytes", ed25519.PublicKeySize)
+	}
+	c := &Client{rpcURL: u.Scheme + "://" + u.Host + "/storage_rpc/v1", tls: u.Scheme == "https", pinned: nodeKey}
+	tr := &http.Transport{
+		TLSClientConfig: &tls.Config{
+			MinVersion: tls.VersionTLS13,
+			// The chain is not checked against any CA: the node's
+			// certificate is self-signed, and VerifyConnection pins its key.
+			InsecureSkipVerify: true,
+			VerifyConnection:   c.verifyConnection,
+		},
+		ForceAttemptHTTP2:   true,
+		TLSHandshakeTimeout: 10 * time.Second,
+		MaxIdleConnsPerHost: 4,
+	}
+	c.hc = &http.Client{Transport: tr, Timeout: 60 * time.Second}
+	return c, nil
+}
+
+// verifyConnection runs in every handshake, resumed ones included. TLS 1.3
+// has already checked the CertificateVerify signature against the leaf's
+// key, so a matching key means the peer holds the node's secret key.
+func (c *Client) verifyConnection(cs tls.ConnectionState) error {
+	if len(cs.PeerCertificates) == 0 {
+		return ErrNotEd25519
+	}
+	pk, ok := cs.PeerCertificates[0].PublicKey.(ed25519.PublicKey)
+	if !ok {
+		return ErrNotEd25519
+	}
+	key := identity.Ed25519PublicKey(pk)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pinned != nil && !c.pinned.Equal(key) {
+		return fmt.Errorf("%w: node presented %s, expected %s", ErrWrongNodeKey, key, c.pinned)
+	}
+	c.presented = key
+	return nil
+}
+
+// NodeKey returns the pinned node key, nil before the first Info of a
+// TOFU client.
+func (c *Client) NodeKey() identity.Ed25519PublicKey {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pinned
+}
+
+// Info asks the node for its version, time, network ID and keys, checks
+// the reported key against the connection's, pins it, and measures the
+// node's clock offset.
+func (c *Client) Info(ctx context.Context) (*rpc.InfoResult, error) {
+	start := time.Now()
+	body, err := c.Call(ctx, rpc.MethodInfo, nil)
+	if err != nil {
+		return nil, err
+	}
+	rtt := time.Since(start)
+	var info rpc.InfoResult
+	if err := json.Unmarshal(body, &info); err != nil {
+		return nil, fmt.Errorf("info reply: %w", err)
+	}
+	key, err := identity.ParseEd25519PublicKey(info.PubkeyEd25519)
+	if err != nil {
+		return nil, fmt.Errorf("info reply: %w", err)
+	}
+	if err := rpcNetworkID(info.NetworkID); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.tls && !key.Equal(c.presented) {
+		return nil, fmt.Errorf("%w: info reports %s, TLS presented %s", ErrWrongNodeKey, key, c.presented)
+	}
+	if c.pinned != nil && !c.pinned.Equal(key) {
+		return nil, fmt.Errorf("%w: info reports %s, expected %s", ErrWrongNodeKey, key, c.pinned)
+	}
+	c.pinned = key
+	c.info = &info
+	// The node read its clock about halfway through the round trip.
+	c.offset = time.UnixMilli(info.T).Sub(start.Add(rtt / 2))
+	return &info, nil
+}
+
+func rpcNetworkID(id string) error {
+	if id == "" || len(id) > 255 {
+		return fmt.Errorf("info reply: bad network ID %q", id)
+	}
+	return nil
+}
+
+// Now returns the node's estimated time, strictly later than any time
+// returned before, so that no two signatures this client makes are equal.
+func (c *Client) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.nowLocked(1)
+}
+
+func (c *Client) nowLocked(reserve int64) time.Time {
+	ms := time.Now().Add(c.offset).UnixMilli()
+	if ms <= c.lastMs {
+		ms = c.lastMs + 1
+	}
+	c.lastMs = ms + reserve - 1
+	return time.UnixMilli(ms)
+}
+
+// Call sends one storage RPC with params as given and returns the reply
+// body. A non-2xx reply returns the body together with an *Error.
+func (c *Client) Call(ctx context.Context, method string, params json.RawMessage) (json.RawMessage, error) {
+	reqBody, err := json.Marshal(rpc.Request{Method: method, Params: params})
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.rpcURL, bytes.NewReader(reqBody))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return nil, fmt.Errorf("reading reply: %w", err)
+	}
+	if resp.StatusCode/100 == 2 {
+		return body, nil
+	}
+	e := &Error{Status: resp.StatusCode, Code: rpc.CodeInternal, Message: strings.TrimSpace(string(body))}
+	var eb rpc.ErrorBody
+	if json.Unmarshal(body, &eb) == nil && eb.Error != nil {
+		e.Code, e.Message = eb.Error.Code, eb.Error.Message
+	}
+	return body, e
+}
+
+// Signed signs params for acct (see [SignParams]) with the node's network
+// ID and clock, learning both from info first if needed, and sends them.
+func (c *Client) Signed(ctx context.Context, acct *identity.Account, method string, params json.RawMessage) (json.RawMessage, error) {
+	c.mu.Lock()
+	known := c.info != nil
+	c.mu.Unlock()
+	if !known {
+		if _, err := c.Info(ctx); err != nil {
+			return nil, err
+		}
+	}
+	c.mu.Lock()
+	netID := c.info.NetworkID
+	// A batch signs sub-request i at now + i ms: reserve them all.
+	now := c.nowLocked(rpc.MaxBatch)
+	c.mu.Unlock()
+	signed, err := SignParams(acct, netID, method, params, now)
+	if err != nil {
+		return nil, err
+	}
+	return c.Call(ctx, method, signed)
+}
+
+// SignedCall is what `hush tool rpc` runs: connect to the node at nodeURL
+// (pinned to nodeKey, or trusting the first key seen when nodeKey is nil),
+// sign params for acct and send them. On a non-2xx reply it returns the
+// reply body and an *Error.
+func SignedCall(ctx context.Context, acct *identity.Account, nodeURL string, nodeKey identity.Ed25519PublicKey, method string, params json.RawMessage) (json.RawMessage, error) {
+	c, err := New(nodeURL, nodeKey)
+	if err != nil {
+		return nil, err
+	}
+	defer c.hc.CloseIdleConnections()
+	return c.Signed(ctx, acct, method, params)
+}
