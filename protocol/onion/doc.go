@@ -9,8 +9,8 @@
 //
 // # Frame
 //
-// Every request on the wire (POST /onion_req/v2), and every decrypted layer,
-// is a frame:
+// Every request on the wire (POST /onion_req/v2), every decrypted layer and
+// every decrypted response is a frame:
 //
 //	[uint32 little-endian N][N bytes blob][UTF-8 JSON object][ASCII spaces]
 //
@@ -28,7 +28,8 @@
 // thousands of times; the client cannot lower the count, only raise it.
 // This is Session's hop_no (session-storage-server oxenss/server/omq.cpp),
 // moved from the transport into the frame. The counter and the padding
-// spaces are the only bytes outside the AEAD, and both are set by relays.
+// spaces are the only bytes whose change no AEAD detects (the key and the
+// version select the key schedule); both are set by relays.
 //
 // # Layer keys (version 1)
 //

@@ -70,6 +70,7 @@ func (n *testNet) deliver(to *testNode, frame []byte) []byte {
 	pos := len(n.frameLens)
 	n.frameLens = append(n.frameLens, len(frame))
 	n.resps = append(n.resps, nil)
+	n.respLens = append(n.respLens, 0)
 	l, err := Peel(to.x, frame)
 	if err != nil {
 		n.t.Fatalf("position %d: peel: %v", pos, err)
@@ -102,8 +103,7 @@ func (n *testNet) deliver(to *testNode, frame []byte) []byte {
 	if err != nil {
 		n.t.Fatalf("position %d: respond: %v", pos, err)
 	}
-	n.resps[pos] = resp
-	n.respLens = append(n.respLens, len(resp))
+	n.resps[pos], n.respLens[pos] = resp, len(resp)
 	return resp
 }
 

@@ -90,6 +90,12 @@ func TestServerDestination(t *testing.T) {
 	if got := net.layers[3].Instruction.Kind; got != KindDestination {
 		t.Errorf("server got %v", got)
 	}
+	for i := range net.frameLens {
+		if net.frameLens[i] != len(frame) || net.respLens[i] != len(resp) {
+			t.Errorf("position %d: frame %d, response %d bytes; guard %d, %d",
+				i, net.frameLens[i], net.respLens[i], len(frame), len(resp))
+		}
+	}
 }
 
 func TestRelayCannotOpenDeeperLayers(t *testing.T) {
