@@ -1,0 +1,143 @@
+package clientdb
+
+import (
+	"errors"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestOutboxBackoff(t *testing.T) {
+	db, _ := openTest(t, WithOutboxBackoff(10*time.Second, 80*time.Second, time.Hour))
+	mustInsert(t, db, alice, outgoing(1, 0, "hi"))
+	msg, _ := db.LookupMessage(me, mid(1))
+	id, err := db.EnqueueOutbox(OutboxItem{Message: msg.ID, To: alice, Namespace: 0, TTL: 14 * 24 * time.Hour, Payload: []byte("sealed envelope")}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each failure doubles the wait: 10, 20, 40, 80, then capped at 80 s.
+	now := t0
+	for i, wait := range []time.Duration{10, 20, 40, 80, 80} {
+		due, err := db.DueOutbox(now, 0)
+		if err != nil || len(due) != 1 || due[0].ID != id || due[0].Attempts != i {
+			t.Fatalf("attempt %d: due %+v, %v", i, due, err)
+		}
+		out, err := db.OutboxResult(id, errors.New("node unreachable"), now)
+		if err != nil || out != OutboxRetry {
+			t.Fatalf("attempt %d: %v, %v", i, out, err)
+		}
+		next := now.Add(wait * time.Second)
+		if due, _ := db.DueOutbox(next.Add(-time.Millisecond), 0); len(due) != 0 {
+			t.Fatalf("attempt %d: due %v before its backoff of %v", i, due, wait)
+		}
+		now = next
+	}
+	items, _ := db.Outbox()
+	if len(items) != 1 || items[0].LastError != "node unreachable" || items[0].Attempts != 5 ||
+		string(items[0].Payload) != "sealed envelope" || items[0].To != alice || items[0].TTL != 14*24*time.Hour {
+		t.Fatalf("item: %+v", items)
+	}
+	// Past the give-up age the next failure drops it and fails the message.
+	out, err := db.OutboxResult(id, errors.New("still down"), t0.Add(time.Hour))
+	if err != nil || out != OutboxGaveUp {
+		t.Fatalf("give up: %v, %v", out, err)
+	}
+	if m, _ := db.Message(msg.ID); m.Status != StatusFailed {
+		t.Fatalf("message status %v, want failed", m.Status)
+	}
+	if items, _ := db.Outbox(); len(items) != 0 {
+		t.Fatalf("outbox after give-up: %+v", items)
+	}
+	if _, err := db.OutboxResult(id, nil, now); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("result for a removed item: %v", err)
+	}
+}
+
+func TestOutbox(t *testing.T) {
+	tests := []struct {
+		name    string
+		item    OutboxItem
+		wantErr error
+	}{
+		{"plain", OutboxItem{To: alice, Payload: []byte("p")}, nil},
+		{"scheduled later", OutboxItem{To: alice, NextAttempt: at(100)}, nil},
+		{"no recipient", OutboxItem{Payload: []byte("p")}, ErrInvalid},
+		{"unknown message", OutboxItem{To: alice, Message: 77}, ErrNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db, _ := openTest(t)
+			id, err := db.EnqueueOutbox(tt.item, t0)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("EnqueueOutbox: %v, want %v", err, tt.wantErr)
+			}
+			if err != nil {
+				return
+			}
+			want := tt.item.NextAttempt
+			if want.IsZero() {
+				want = t0
+			}
+			if due, _ := db.DueOutbox(want.Add(-time.Millisecond), 0); len(due) != 0 {
+				t.Fatalf("due early: %+v", due)
+			}
+			due, _ := db.DueOutbox(want, 0)
+			if len(due) != 1 || due[0].ID != id || !due[0].Created.Equal(t0) || !slices.Equal(due[0].Payload, tt.item.Payload) {
+				t.Fatalf("due: %+v", due)
+			}
+			if out, err := db.OutboxResult(id, nil, want); err != nil || out != OutboxDone {
+				t.Fatalf("success: %v, %v", out, err)
+			}
+			if due, _ := db.DueOutbox(want.Add(time.Hour), 0); len(due) != 0 {
+				t.Fatalf("still queued after success: %+v", due)
+			}
+		})
+	}
+}
+
+func TestOutboxOrderLimitAndRestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), FileName)
+	db, err := Open(path, testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, next := range []int{30, 10, 20, 10} {
+		if _, err := db.EnqueueOutbox(OutboxItem{To: alice, Namespace: i, NextAttempt: at(next)}, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	// The queue survives a restart.
+	db, err = Open(path, testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	due, err := db.DueOutbox(at(20), 2)
+	if err != nil || len(due) != 2 || due[0].Namespace != 1 || due[1].Namespace != 3 {
+		t.Fatalf("first two due: %+v, %v", due, err)
+	}
+	all, _ := db.DueOutbox(at(30), 0)
+	var ns []int
+	for _, it := range all {
+		ns = append(ns, it.Namespace)
+	}
+	if !slices.Equal(ns, []int{1, 3, 2, 0}) {
+		t.Fatalf("due order %v", ns)
+	}
+}
+
+func TestOutboxDroppedWithMessage(t *testing.T) {
+	db, _ := openTest(t)
+	id := mustInsert(t, db, alice, outgoing(1, 0, "hi"))
+	if _, err := db.EnqueueOutbox(OutboxItem{Message: id, To: alice}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.DeleteMessage(id, at(1)); err != nil {
+		t.Fatal(err)
+	}
+	if items, _ := db.Outbox(); len(items) != 0 {
+		t.Fatalf("outbox keeps an item of a deleted message: %+v", items)
+	}
+}
