@@ -90,8 +90,10 @@ func fastConfig(dir string) *Config {
 		SwarmMinSize: 3, SwarmIdealSize: 4,
 		EpochInterval: Duration(40 * time.Millisecond), SnapshotLifetime: Duration(time.Hour),
 		ProbeInterval: Duration(10 * time.Millisecond), UnreachableAfter: Duration(30 * time.Millisecond),
-		Raft: RaftConfig{HeartbeatTimeout: Duration(50 * time.Millisecond), ElectionTimeout: Duration(50 * time.Millisecond),
-			LeaderLeaseTimeout: Duration(50 * time.Millisecond), CommitTimeout: Duration(5 * time.Millisecond)},
+		// Short enough for quick elections, long enough that a loaded
+		// machine running -race does not lose its leader every second.
+		Raft: RaftConfig{HeartbeatTimeout: Duration(200 * time.Millisecond), ElectionTimeout: Duration(200 * time.Millisecond),
+			LeaderLeaseTimeout: Duration(100 * time.Millisecond), CommitTimeout: Duration(5 * time.Millisecond)},
 	}
 }
 
@@ -245,7 +247,12 @@ func verifiedSnapshot(t *testing.T, th *testHost, keys []ed25519.PublicKey, what
 		}
 		s, err := snapshot.Verify(raw, keys, testNet, time.Now(), 0)
 		if err != nil {
-			t.Fatalf("served snapshot does not verify: %v", err)
+			// Until membership settles, the served snapshot may be signed
+			// by a host set other than keys; any other failure is a bug.
+			if !errors.Is(err, snapshot.ErrTooFewSignatures) {
+				t.Fatalf("served snapshot does not verify: %v", err)
+			}
+			return false
 		}
 		got = s
 		return cond(s)

@@ -37,3 +37,241 @@ func TestSingleHost(t *testing.T) {
 		t.Fatalf("long poll gave epoch %v after %d: %v", next, s.Epoch, err)
 	}
 }
+
+func TestLeaderKilled(t *testing.T) {
+	c := newCluster(t, 3)
+	old := c.leader()
+	n1, n2 := newNode(t, 1), newNode(t, 2)
+	register(t, c.hosts[0], n1) // through whichever host: followers forward
+	register(t, c.hosts[2], n2)
+	before := verifiedSnapshot(t, old, c.hostKeys(), "snapshot with both nodes", func(s *snapshot.Snapshot) bool {
+		return hasNode(s, n1.pub()) && hasNode(s, n2.pub())
+	})
+
+	old.stop(t)
+	now := c.leader()
+	if now == old {
+		t.Fatal("stopped host still leads")
+	}
+	var survivor *testHost
+	for _, th := range c.hosts {
+		if th != old && th != now {
+			survivor = th
+		}
+	}
+	n3 := newNode(t, 3)
+	register(t, survivor, n3)
+	after := verifiedSnapshot(t, survivor, c.hostKeys(), "snapshot with the new node after the leader died", func(s *snapshot.Snapshot) bool {
+		return s.Epoch > before.Epoch && hasNode(s, n1.pub()) && hasNode(s, n2.pub()) && hasNode(s, n3.pub())
+	})
+	// Two of three hosts are left: each snapshot carries exactly their
+	// signatures, and the dead host's is not among them.
+	if len(after.Signatures) != 2 {
+		t.Fatalf("%d signatures, want 2", len(after.Signatures))
+	}
+	for _, sg := range after.Signatures {
+		if sg.Host == entry.KeyOf(old.key) {
+			t.Fatal("stopped host signed a later snapshot")
+		}
+	}
+}
+
+func TestForgedEntryRejectedByApply(t *testing.T) {
+	c := newCluster(t, 3)
+	good := newNode(t, 1)
+	register(t, c.leader(), good)
+
+	forgedDesc := newNode(t, 2)
+	forgedDesc.desc.Address = "127.0.0.1:29999" // after signing
+	other := testKey("not a steward")
+	forgedAdm := entry.Admit(testNet, newNode(t, 3).pub(), time.Now().UnixMilli(), other)
+	tests := []struct {
+		name string
+		cmd  *entry.Command
+		want error
+	}{
+		{"descriptor altered after signing", &entry.Command{Type: entry.TypeRegister, Register: &entry.Register{
+			Descriptor: forgedDesc.desc, Admission: forgedDesc.admission(), ReceivedAtMs: time.Now().UnixMilli()}}, entry.ErrBadSignature},
+		{"admission by a non-steward", &entry.Command{Type: entry.TypeAdmit, Admit: &forgedAdm}, entry.ErrUnknownSteward},
+		{"vote signed by a non-host", &entry.Command{Type: entry.TypeVote, Vote: func() *entry.Vote {
+			v := entry.SignVote(testNet, entry.Vote{Node: good.pub(), Registration: good.desc.TimestampMs, Unreachable: true, TimestampMs: 1}, other)
+			return &v
+		}()}, entry.ErrUnknownHost},
+		{"second genesis", &entry.Command{Type: entry.TypeGenesis, Genesis: &entry.Genesis{NetworkID: testNet,
+			Hosts: []entry.HostInfo{{Key: entry.KeyOf(other), RaftAddress: "127.0.0.1:1", APIAddress: "127.0.0.1:2"}}, SwarmMinSize: 3, SwarmIdealSize: 4}}, entry.ErrConflict},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := make([]uint64, len(c.hosts))
+			for i, th := range c.hosts {
+				before[i] = th.h.fsm.stats().rejected
+			}
+			data, err := entry.Encode(tt.cmd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Straight into the log, past every check Submit makes; again
+			// if leadership moved before the entry was committed.
+			for {
+				err := c.leader().h.apply(c.leader().h.raftNode(), data)
+				if errors.Is(err, entry.ErrUnavailable) {
+					continue
+				}
+				if !errors.Is(err, tt.want) {
+					t.Fatalf("leader's Apply: %v, want %v", err, tt.want)
+				}
+				break
+			}
+			for i, th := range c.hosts {
+				eventually(t, "every replica to refuse the entry", func() bool { return th.h.fsm.stats().rejected > before[i] })
+			}
+			for _, th := range c.hosts {
+				if _, ok := th.h.Node(forgedDesc.pub()); ok {
+					t.Fatal("forged registration applied")
+				}
+				if _, ok := th.h.Node(good.pub()); !ok {
+					t.Fatal("good node lost")
+				}
+			}
+		})
+	}
+	// Replicas that refused the same entries agree on the whole history.
+	eventually(t, "replicas to agree", func() bool {
+		a, b, c3 := c.hosts[0].h.fsm.stats(), c.hosts[1].h.fsm.stats(), c.hosts[2].h.fsm.stats()
+		return a.chain == b.chain && b.chain == c3.chain
+	})
+}
+
+func TestDeregistrationNeedsMajority(t *testing.T) {
+	c := newCluster(t, 3)
+	c.leader()
+	n := newNode(t, 1)
+	register(t, c.hosts[0], n)
+	verifiedSnapshot(t, c.hosts[0], c.hostKeys(), "node in a snapshot", func(s *snapshot.Snapshot) bool { return hasNode(s, n.pub()) })
+
+	// One host of three finds the node unreachable: its vote is logged,
+	// and the node stays.
+	c.hosts[0].prober.setDown(n.pub(), true)
+	for _, th := range c.hosts {
+		eventually(t, "one unreachable vote on every replica", func() bool {
+			info, ok := th.h.Node(n.pub())
+			if !ok {
+				t.Fatal("node deregistered by one vote")
+			}
+			return info.UnreachableVotes == 1
+		})
+	}
+	// A second host agrees: a majority, and the node is gone everywhere.
+	c.hosts[1].prober.setDown(n.pub(), true)
+	for _, th := range c.hosts {
+		eventually(t, "deregistration on every replica", func() bool { _, ok := th.h.Node(n.pub()); return !ok })
+	}
+	verifiedSnapshot(t, c.hosts[2], c.hostKeys(), "snapshot without the node", func(s *snapshot.Snapshot) bool {
+		_, ok := s.Node(n.pub())
+		return !ok
+	})
+
+	// The node comes back and re-registers with a fresh descriptor.
+	c.hosts[0].prober.setDown(n.pub(), false)
+	c.hosts[1].prober.setDown(n.pub(), false)
+	back := newNode(t, 1)
+	register(t, c.hosts[1], back)
+	verifiedSnapshot(t, c.hosts[0], c.hostKeys(), "snapshot with the node back", func(s *snapshot.Snapshot) bool { return hasNode(s, n.pub()) })
+}
+
+func TestHostJoinAndLeave(t *testing.T) {
+	c := newCluster(t, 1)
+	first := c.leader()
+
+	// A second host starts without bootstrapping, trusting the first.
+	th, raftLn, apiLn := prepareHost(t, "joiner")
+	th.cfg.Hosts = []HostConfig{{Key: entry.KeyOf(first.key).String(), RaftAddress: first.cfg.RaftAdvertise, APIAddress: first.cfg.APIAdvertise}}
+	c.hosts = append(c.hosts, th)
+	c.start(th, raftLn, apiLn)
+
+	admin := NewAdmin(first.cfg, first.key)
+	defer admin.Close()
+	ctx := context.Background()
+	if err := admin.Join(ctx, th.cfg.APIAdvertise, entry.KeyOf(th.key)); err != nil {
+		t.Fatalf("join: %v", err)
+	}
+	eventually(t, "the joiner to replicate the host list", func() bool { return len(th.h.Status().Hosts) == 2 })
+	// With two hosts a snapshot needs both signatures.
+	verifiedSnapshot(t, th, c.hostKeys(), "a snapshot both hosts signed", func(s *snapshot.Snapshot) bool { return len(s.Signatures) == 2 })
+
+	if err := admin.Join(ctx, th.cfg.APIAdvertise, entry.KeyOf(th.key)); !errors.Is(err, entry.ErrConflict) {
+		t.Fatalf("joining twice: %v", err)
+	}
+	if err := admin.Leave(ctx, entry.KeyOf(testKey("stranger"))); !errors.Is(err, entry.ErrUnknownHost) {
+		t.Fatalf("removing an unknown host: %v", err)
+	}
+	if err := admin.Leave(ctx, entry.KeyOf(th.key)); err != nil {
+		t.Fatalf("leave: %v", err)
+	}
+	eventually(t, "the first host to stand alone", func() bool { return len(first.h.Status().Hosts) == 1 })
+	verifiedSnapshot(t, first, c.hostKeys()[:1], "a snapshot signed by the remaining host alone", func(s *snapshot.Snapshot) bool {
+		return len(s.Signatures) == 1 && s.Signatures[0].Host == entry.KeyOf(first.key)
+	})
+}
+
+func TestBadRequests(t *testing.T) {
+	c := newCluster(t, 1)
+	h := c.leader()
+	cl := h.client()
+	defer cl.Close()
+	ctx := context.Background()
+	n := newNode(t, 1)
+	register(t, h, n)
+
+	tampered := newNode(t, 2)
+	tampered.desc.Version = "9.9.9"
+	otherNet := newNode(t, 3)
+	otherNet.desc, _ = entry.SignDescriptor("othernet", otherNet.desc.Descriptor, otherNet.key)
+	clash := newNode(t, 4)
+	clash.desc.Address = n.desc.Address
+	clash.desc, _ = entry.SignDescriptor(testNet, clash.desc.Descriptor, clash.key)
+	old := newNode(t, 5)
+	old.desc.TimestampMs -= time.Hour.Milliseconds()
+	old.desc, _ = entry.SignDescriptor(testNet, old.desc.Descriptor, old.key)
+	forgedAdm := *newNode(t, 6).admission()
+	forgedAdm.Signature[0] ^= 1
+	strangerAdm := entry.Admit(testNet, newNode(t, 7).pub(), 1, testKey("stranger"))
+	unknownVote := entry.SignVote(testNet, entry.Vote{Node: newNode(t, 8).pub(), Registration: 1, Unreachable: true, TimestampMs: 1}, h.key)
+	strangerVote := entry.SignVote(testNet, entry.Vote{Node: n.pub(), Registration: n.desc.TimestampMs, Unreachable: true, TimestampMs: 1}, testKey("stranger"))
+	unadmitted := newNode(t, 9)
+
+	tests := []struct {
+		name string
+		call func() error
+		want error
+	}{
+		{"descriptor altered after signing", func() error { return cl.Register(ctx, tampered.desc, tampered.admission()) }, entry.ErrBadSignature},
+		{"descriptor for another network", func() error { return cl.Register(ctx, otherNet.desc, otherNet.admission()) }, entry.ErrBadSignature},
+		{"unknown node key", func() error { return cl.Register(ctx, unadmitted.desc, nil) }, entry.ErrNotAdmitted},
+		{"admission for another node", func() error { return cl.Register(ctx, unadmitted.desc, n.admission()) }, entry.ErrNotAdmitted},
+		{"address of another node", func() error { return cl.Register(ctx, clash.desc, clash.admission()) }, entry.ErrConflict},
+		{"old descriptor", func() error { return cl.Register(ctx, old.desc, old.admission()) }, entry.ErrStale},
+		{"replayed descriptor", func() error { return cl.Register(ctx, n.desc, nil) }, entry.ErrStale},
+		{"forged admission", func() error { return cl.Admit(ctx, forgedAdm) }, entry.ErrBadSignature},
+		{"admission by a non-steward", func() error { return cl.Admit(ctx, strangerAdm) }, entry.ErrUnknownSteward},
+		{"vote on an unknown node", func() error {
+			return cl.Submit(ctx, &entry.Command{Type: entry.TypeVote, Vote: &unknownVote})
+		}, entry.ErrUnknownNode},
+		{"vote by a non-host", func() error {
+			return cl.Submit(ctx, &entry.Command{Type: entry.TypeVote, Vote: &strangerVote})
+		}, entry.ErrUnknownHost},
+		{"tick from outside", func() error {
+			return cl.Submit(ctx, &entry.Command{Type: entry.TypeTick, Tick: &entry.Tick{IssuedAtMs: 1, ExpiresAtMs: 2}})
+		}, entry.ErrForbidden},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.call(); !errors.Is(err, tt.want) {
+				t.Fatalf("got %v, want %v", err, tt.want)
+			}
+		})
+	}
+	if st := h.h.Status(); st.Nodes != 1 {
+		t.Fatalf("%d nodes registered after bad requests, want 1", st.Nodes)
+	}
+}
