@@ -35,8 +35,14 @@ type device struct {
 	rec  *devicerecord.Record
 }
 
-// keys returns a private copy of the device's keys, for tests that delete.
-func (d *device) clone(t testing.TB) *devicerecord.DeviceKeys {
+// fataler is what clone needs of a *testing.T or a *rapid.T.
+type fataler interface {
+	Helper()
+	Fatal(args ...any)
+}
+
+// clone returns a private copy of the device's keys, for tests that delete.
+func (d *device) clone(t fataler) *devicerecord.DeviceKeys {
 	t.Helper()
 	b, err := d.keys.MarshalBinary()
 	if err != nil {
