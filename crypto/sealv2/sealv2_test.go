@@ -190,7 +190,10 @@ func TestOpenRefuses(t *testing.T) {
 		{"forged signature", edit(func(m *message) { m.sender = w.carol }), w.bob.ID(), bob0.keys, now, ErrBadSignature},
 		{"small-order sender key", edit(func(m *message) { m.senderKey = append([]byte{1}, make([]byte, 31)...) }), w.bob.ID(), bob0.keys, now, ErrBadSignature},
 		{"signed for another recipient", edit(func(m *message) { m.signedFor = w.carol.ID() }), w.bob.ID(), bob0.keys, now, ErrWrongRecipient},
-		{"not in the signed list", edit(func(m *message) { m.list = []devicerecord.DeviceID{w.bobDevs[1].dev.ID, w.bobDevs[4].dev.ID}; sortIDs(m.list) }), w.bob.ID(), bob0.keys, now, ErrNotForThisDevice},
+		{"not in the signed list", edit(func(m *message) {
+			m.list = []devicerecord.DeviceID{w.bobDevs[1].dev.ID, w.bobDevs[4].dev.ID}
+			sortIDs(m.list)
+		}), w.bob.ID(), bob0.keys, now, ErrNotForThisDevice},
 		{"list shorter than wraps", edit(func(m *message) { m.list = m.list[:1] }), w.bob.ID(), bob0.keys, now, ErrMalformed},
 		{"list not sorted", edit(func(m *message) { m.list[0], m.list[1] = m.list[1], m.list[0] }), w.bob.ID(), bob0.keys, now, ErrMalformed},
 		{"inbox message from self", edit(func(m *message) { m.sender, m.senderKey = w.bob, w.bob.Ed25519Public() }), w.bob.ID(), bob0.keys, now, ErrMalformed},
