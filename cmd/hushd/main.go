@@ -1,0 +1,122 @@
+// Command hushd runs hush's servers. `hushd node` is a service node (see
+// internal/node); registry, push, files and turn are not built yet.
+//
+// The main is thin: flags → config → node.New → Run(ctx) → exit.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hushnet/hush/internal/node"
+	"github.com/hushnet/hush/internal/nodeconfig"
+)
+
+func main() {
+	if err := rootCmd(os.Stdout, os.Stderr).Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "hushd:", err)
+		os.Exit(1)
+	}
+}
+
+func rootCmd(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "hushd",
+		Short:         "hush servers: service node, registry, push, files, turn",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(nodeCmd(stdout, stderr))
+	for _, name := range []string{"registry", "push", "files", "turn"} {
+		root.AddCommand(&cobra.Command{
+			Use:   name,
+			Short: "hushd " + name + " (not yet built)",
+			RunE: func(*cobra.Command, []string) error {
+				return fmt.Errorf("%s: not yet built", name)
+			},
+		})
+	}
+	return root
+}
+
+func nodeCmd(stdout, stderr io.Writer) *cobra.Command {
+	var (
+		configPath     string
+		showIdentity   bool
+		validateConfig bool
+	)
+	flags := nodeconfig.Default()
+	cmd := &cobra.Command{
+		Use:   "node",
+		Short: "run a service node",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg := nodeconfig.Default()
+			if configPath != "" {
+				var err error
+				if cfg, err = nodeconfig.Load(configPath); err != nil {
+					return err
+				}
+			}
+			nodeconfig.ApplyFlags(&cfg, &flags, cmd.Flags())
+			if showIdentity {
+				id, err := node.LoadOrCreateIdentity(cfg.Data)
+				if err != nil {
+					return err
+				}
+				netID := cfg.NetworkID
+				if netID == "" && cfg.Standalone {
+					netID = id.StandaloneNetworkID()
+				}
+				x := id.X25519Public()
+				fmt.Fprintf(stdout, "ed25519 %s\nx25519 %x\n", id.Ed25519Public(), x[:])
+				if netID != "" {
+					fmt.Fprintf(stdout, "network_id %s\n", netID)
+				}
+				return nil
+			}
+			if err := cfg.Validate(); err != nil {
+				return err
+			}
+			if validateConfig {
+				fmt.Fprintln(stdout, "config ok")
+				return nil
+			}
+			return run(cfg, stderr)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&configPath, "config", "", "TOML configuration file (flags override it)")
+	fs.BoolVar(&showIdentity, "show-identity", false, "print the node's keys (creating them on first use) and exit")
+	fs.BoolVar(&validateConfig, "validate-config", false, "check the configuration and exit")
+	flags.RegisterFlags(fs)
+	return cmd
+}
+
+func run(cfg nodeconfig.Config, stderr io.Writer) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	n, err := node.New(cfg, logger)
+	if err != nil {
+		return err
+	}
+	if err := n.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,311 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/nodeclient"
+	"github.com/hushnet/hush/protocol/rpc"
+)
+
+// hushdBin is the real binary, built once for this package's tests
+// (without -race, so the real-process tests stay fast).
+var hushdBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "hushd-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	hushdBin = filepath.Join(dir, "hushd")
+	if out, err := exec.Command("go", "build", "-o", hushdBin, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// proc is a running hushd node.
+type proc struct {
+	cmd  *exec.Cmd
+	addr string
+	done chan error
+
+	mu  sync.Mutex // guards log
+	log strings.Builder
+}
+
+var readyRE = regexp.MustCompile(`msg="node ready".* listen=(\S+)`)
+
+func startHushd(t *testing.T, dataDir string, args ...string) *proc {
+	t.Helper()
+	args = append([]string{"node", "--standalone", "--data", dataDir, "--listen", "127.0.0.1:0"}, args...)
+	p := &proc{cmd: exec.Command(hushdBin, args...), done: make(chan error, 1)}
+	stderr, err := p.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Text()
+			p.mu.Lock()
+			p.log.WriteString(line + "\n")
+			p.mu.Unlock()
+			if m := readyRE.FindStringSubmatch(line); m != nil {
+				ready <- m[1]
+			}
+		}
+		io.Copy(io.Discard, stderr)
+		p.done <- p.cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		select {
+		case <-p.done:
+		case <-time.After(10 * time.Second):
+		}
+	})
+	select {
+	case p.addr = <-ready:
+	case err := <-p.done:
+		t.Fatalf("hushd exited before ready: %v\n%s", err, p.logs())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("hushd not ready:\n%s", p.logs())
+	}
+	return p
+}
+
+func (p *proc) logs() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.log.String()
+}
+
+func (p *proc) url() string { return "https://" + p.addr }
+
+func (p *proc) wait(t *testing.T) error {
+	t.Helper()
+	select {
+	case err := <-p.done:
+		return err
+	case <-time.After(30 * time.Second):
+		t.Fatal("hushd did not exit")
+		return nil
+	}
+}
+
+func signed(t *testing.T, c *nodeclient.Client, acct *identity.Account, method, params string, out any) {
+	t.Helper()
+	body, err := c.Signed(context.Background(), acct, method, json.RawMessage(params))
+	if err != nil {
+		t.Fatalf("%s: %v %s", method, err, body)
+	}
+	if out != nil {
+		if err := json.Unmarshal(body, out); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func retrieveAll(t *testing.T, c *nodeclient.Client, acct *identity.Account, ns int) []rpc.Message {
+	t.Helper()
+	var all []rpc.Message
+	cursor := ""
+	for {
+		var res rpc.RetrieveResult
+		signed(t, c, acct, rpc.MethodRetrieve, fmt.Sprintf(`{"namespace":%d,"max_count":16%s}`, ns, cursor), &res)
+		all = append(all, res.Messages...)
+		if !res.More {
+			return all
+		}
+		last := res.Messages[len(res.Messages)-1]
+		cursor = fmt.Sprintf(`,"after_timestamp":%d,"after_hash":%q`, last.Timestamp, last.Hash)
+	}
+}
+
+// TestKill9Durability: every acknowledged store survives kill -9.
+func TestKill9Durability(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := startHushd(t, dir)
+	c, err := nodeclient.New(p.url(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct := identity.NewAccount()
+	const n = 60
+	want := map[string]bool{}
+	for i := range n {
+		var res rpc.StoreResult
+		signed(t, c, acct, rpc.MethodStore, fmt.Sprintf(`{"namespace":1,"ttl":3600000,"data":%q}`, base64.StdEncoding.EncodeToString([]byte(fmt.Sprint("msg ", i)))), &res)
+		want[res.Hash] = true
+	}
+	key := c.NodeKey()
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	p.wait(t)
+
+	p2 := startHushd(t, dir)
+	c2, err := nodeclient.New(p2.url(), key) // same data dir: same key
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := retrieveAll(t, c2, acct, 1)
+	if len(got) != n {
+		t.Fatalf("retrieved %d messages after kill -9, want %d", len(got), n)
+	}
+	for _, m := range got {
+		if !want[m.Hash] {
+			t.Fatalf("unexpected message %s", m.Hash)
+		}
+	}
+}
+
+// TestRealShortTTL waits out the shortest TTL allowed on a real node.
+func TestRealShortTTL(t *testing.T) {
+	t.Parallel()
+	p := startHushd(t, t.TempDir(), "--sweep-interval", "1s")
+	c, _ := nodeclient.New(p.url(), nil)
+	acct := identity.NewAccount()
+	signed(t, c, acct, rpc.MethodStore, `{"ttl":10000,"data":"c2hvcnQ="}`, nil)
+	signed(t, c, acct, rpc.MethodStore, `{"ttl":600000,"data":"bG9uZw=="}`, nil)
+	if got := retrieveAll(t, c, acct, 0); len(got) != 2 {
+		t.Fatalf("before expiry: %d messages", len(got))
+	}
+	time.Sleep(11 * time.Second)
+	got := retrieveAll(t, c, acct, 0)
+	if len(got) != 1 || got[0].Data != "bG9uZw==" {
+		t.Fatalf("after expiry: %+v", got)
+	}
+}
+
+// TestSIGTERM: a graceful stop exits 0 after closing everything.
+func TestSIGTERM(t *testing.T) {
+	t.Parallel()
+	p := startHushd(t, t.TempDir())
+	c, _ := nodeclient.New(p.url(), nil)
+	if _, err := c.Info(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if err := p.wait(t); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, p.logs())
+	}
+	if !strings.Contains(p.logs(), `msg=stopped`) {
+		t.Fatalf("no clean stop in logs:\n%s", p.logs())
+	}
+}
+
+// TestLogPrivacy: no Account ID, client address or size in logs unless
+// --debug-log-private.
+func TestLogPrivacy(t *testing.T) {
+	t.Parallel()
+	for _, private := range []bool{false, true} {
+		t.Run(fmt.Sprint("private=", private), func(t *testing.T) {
+			args := []string{"--log-level", "debug"}
+			if private {
+				args = append(args, "--debug-log-private")
+			}
+			p := startHushd(t, t.TempDir(), args...)
+			c, _ := nodeclient.New(p.url(), nil)
+			acct := identity.NewAccount()
+			signed(t, c, acct, rpc.MethodStore, `{"namespace":1,"ttl":60000,"data":"eA=="}`, nil)
+			p.cmd.Process.Signal(syscall.SIGTERM)
+			p.wait(t)
+			logs := p.logs()
+			leaks := strings.Contains(logs, acct.ID().String()) || strings.Contains(logs, "remote=")
+			if leaks != private {
+				t.Fatalf("private=%v but account/address in logs=%v:\n%s", private, leaks, logs)
+			}
+		})
+	}
+}
+
+func runHushd(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	out, err := exec.Command(hushdBin, args...).CombinedOutput()
+	return string(out), err
+}
+
+func TestValidateConfig(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(text), 0o600)
+		return p
+	}
+	good := write("good.toml", "standalone = true\nlisten = \"127.0.0.1:7000\"\n")
+	tests := []struct {
+		name    string
+		args    []string
+		wantOK  bool
+		wantOut string
+	}{
+		{"good file", []string{"--config", good}, true, "config ok"},
+		{"unknown key", []string{"--config", write("unknown.toml", "standalone = true\nlisten_port = 1\n")}, false, "unknown field listen_port"},
+		{"bad value named", []string{"--config", write("bad.toml", "standalone = true\nflood_policy = \"x\"\n")}, false, "config field flood_policy"},
+		{"flag overrides file", []string{"--config", good, "--listen", "bogus"}, false, "config field listen"},
+		{"flags only", []string{"--standalone", "--listen", "127.0.0.1:7001"}, true, "config ok"},
+		{"not standalone", []string{"--listen", "127.0.0.1:7001"}, false, "config field standalone"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := runHushd(t, append([]string{"node", "--validate-config", "--data", dir}, tt.args...)...)
+			if (err == nil) != tt.wantOK || !strings.Contains(out, tt.wantOut) {
+				t.Fatalf("err=%v out=%q, want ok=%v containing %q", err, out, tt.wantOK, tt.wantOut)
+			}
+		})
+	}
+}
+
+func TestShowIdentity(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "fresh")
+	a, err := runHushd(t, "node", "--standalone", "--data", dir, "--show-identity")
+	if err != nil {
+		t.Fatal(err, a)
+	}
+	b, _ := runHushd(t, "node", "--standalone", "--data", dir, "--show-identity")
+	if a != b || !regexp.MustCompile(`^ed25519 [0-9a-f]{64}\nx25519 [0-9a-f]{64}\nnetwork_id standalone-[0-9a-f]{8}\n$`).MatchString(a) {
+		t.Fatalf("identity output %q then %q", a, b)
+	}
+	st, err := os.Stat(filepath.Join(dir, "node_ed25519.key"))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v %v", st, err)
+	}
+}
+
+func TestNotYetBuilt(t *testing.T) {
+	t.Parallel()
+	for _, sub := range []string{"registry", "push", "files", "turn"} {
+		out, err := runHushd(t, sub)
+		if err == nil || !strings.Contains(out, "not yet built") {
+			t.Errorf("%s: err=%v out=%q", sub, err, out)
+		}
+	}
+}
