@@ -1,0 +1,118 @@
+package keytls
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"crypto/tls"
+	"errors"
+	"net"
+	"testing"
+
+	"github.com/hushnet/hush/internal/registry/entry"
+)
+
+func key(label string) ed25519.PrivateKey {
+	s := sha256.Sum256([]byte(label))
+	return ed25519.NewKeyFromSeed(s[:])
+}
+
+// serve answers TLS handshakes with priv's certificate until the test ends.
+func serve(t *testing.T, priv ed25519.PrivateKey) string {
+	t.Helper()
+	cert, err := Certificate(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", ServerConfig(cert, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { c.(*tls.Conn).Handshake(); c.Close() }()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func TestProbe(t *testing.T) {
+	node := key("node")
+	addr := serve(t, node)
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadAddr := closed.Addr().String()
+	closed.Close()
+	tests := []struct {
+		name    string
+		addr    string
+		key     entry.Key
+		wrong   bool
+		wantErr bool
+	}{
+		{"right key", addr, entry.KeyOf(node), false, false},
+		{"another node's key", addr, entry.KeyOf(key("other")), true, true},
+		{"nobody listening", deadAddr, entry.KeyOf(node), false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := TLSProber{}.Probe(context.Background(), tt.addr, tt.key)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("Probe: %v", err)
+			}
+			if err != nil && !errors.Is(err, entry.ErrUnreachable) {
+				t.Fatalf("error %v does not wrap ErrUnreachable", err)
+			}
+			if tt.wrong && !errors.Is(err, ErrWrongKey) {
+				t.Fatalf("error %v does not wrap ErrWrongKey", err)
+			}
+		})
+	}
+}
+
+func TestMutualPinning(t *testing.T) {
+	srvKey, good, bad := key("server"), key("trusted client"), key("untrusted client")
+	srvCert, _ := Certificate(srvKey)
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", ServerConfig(srvCert, Only(entry.KeyOf(good))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				// TLS 1.3 clients learn of a rejected certificate on read.
+				c.(*tls.Conn).Handshake()
+				c.Write([]byte("x"))
+				c.Close()
+			}()
+		}
+	}()
+	dial := func(client ed25519.PrivateKey) error {
+		cert, _ := Certificate(client)
+		c, err := tls.Dial("tcp", ln.Addr().String(), ClientConfig(&cert, Only(entry.KeyOf(srvKey))))
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		_, err = c.Read(make([]byte, 1))
+		return err
+	}
+	if err := dial(good); err != nil {
+		t.Fatalf("trusted client refused: %v", err)
+	}
+	if err := dial(bad); err == nil {
+		t.Fatal("untrusted client accepted")
+	}
+}
