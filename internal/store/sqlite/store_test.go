@@ -64,8 +64,15 @@ func mustPut(t testing.TB, db *DB, ms ...store.Message) {
 	}
 }
 
+// fatalTB is what listAll needs of a *testing.T or a *rapid.T.
+type fatalTB interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+}
+
 // listAll pages through everything of (a, n) with pages of limit messages.
-func listAll(t testing.TB, db *DB, a identity.AccountID, n int32, limit int, now time.Time) []string {
+func listAll(t fatalTB, db *DB, a identity.AccountID, n int32, limit int, now time.Time) []string {
 	t.Helper()
 	var (
 		out   []string
