@@ -193,12 +193,12 @@ func OpenResponse(st *ClientState, resp []byte) (status int, body []byte, err er
 }
 
 func parseResponse(pt []byte, hop, n int) (int, []byte, error) {
-	body, obj, err := decodeFrame(pt, maxHeaderJSON)
+	body, obj, keys, err := decodeFrame(pt, maxHeaderJSON)
 	if err != nil {
 		return 0, nil, fmt.Errorf("hop %d response: %w", hop, err)
 	}
 	var w wireResponse
-	if _, err := decodeStrict(obj, &w, "error", "status", "v"); err != nil {
+	if err := decodeStrict(obj, keys, &w, "error", "status", "v"); err != nil {
 		return 0, nil, fmt.Errorf("hop %d response: %w", hop, err)
 	}
 	if w.V == nil || w.Status == nil {

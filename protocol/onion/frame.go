@@ -63,7 +63,8 @@ func appendFrame(dst, blob, obj []byte) []byte {
 // a plain JSON parser reading the tail agrees with this one.
 // The returned slices alias frame.
 func DecodeFrame(frame []byte) (blob, obj []byte, err error) {
-	return decodeFrame(frame, MaxFrameSize)
+	blob, obj, _, err = decodeFrame(frame, MaxFrameSize)
+	return blob, obj, err
 }
 
 // Limits on the JSON part where its shape is known, checked before any JSON
@@ -73,26 +74,28 @@ const (
 	maxControlJSON = 64 << 10 // 32 headers of at most 1 KiB
 )
 
-func decodeFrame(frame []byte, maxObj int) (blob, obj []byte, err error) {
+// decodeFrame is DecodeFrame with a limit on the JSON part, also returning
+// the object's top-level keys so callers need not walk it again.
+func decodeFrame(frame []byte, maxObj int) (blob, obj []byte, keys []string, err error) {
 	if len(frame) > MaxFrameSize {
-		return nil, nil, fmt.Errorf("%w: frame of %d bytes", ErrOversize, len(frame))
+		return nil, nil, nil, fmt.Errorf("%w: frame of %d bytes", ErrOversize, len(frame))
 	}
 	if len(frame) < 4 {
-		return nil, nil, fmt.Errorf("%w: %d bytes, no length prefix", ErrMalformedFrame, len(frame))
+		return nil, nil, nil, fmt.Errorf("%w: %d bytes, no length prefix", ErrMalformedFrame, len(frame))
 	}
 	n := binary.LittleEndian.Uint32(frame)
 	rest := frame[4:]
 	if uint64(n) > uint64(len(rest)) {
-		return nil, nil, fmt.Errorf("%w: blob length %d exceeds the %d bytes left", ErrMalformedFrame, n, len(rest))
+		return nil, nil, nil, fmt.Errorf("%w: blob length %d exceeds the %d bytes left", ErrMalformedFrame, n, len(rest))
 	}
 	blob, obj = rest[:n:n], bytes.TrimRight(rest[n:], " ")
 	if len(obj) > maxObj {
-		return nil, nil, fmt.Errorf("%w: json part of %d bytes", ErrMalformedFrame, len(obj))
+		return nil, nil, nil, fmt.Errorf("%w: json part of %d bytes", ErrMalformedFrame, len(obj))
 	}
-	if _, err := objectKeys(obj); err != nil {
-		return nil, nil, err
+	if keys, err = objectKeys(obj); err != nil {
+		return nil, nil, nil, err
 	}
-	return blob, obj, nil
+	return blob, obj, keys, nil
 }
 
 // objectKeys checks that obj is exactly one JSON object, valid UTF-8, with
@@ -159,21 +162,17 @@ func objectKeys(obj []byte) ([]string, error) {
 	return top, nil
 }
 
-// decodeStrict checks obj with objectKeys, requires its top-level keys to be
-// a subset of allowed (case-sensitively: encoding/json alone would match
-// "Ephemeral_Key"), and unmarshals it into v.
-func decodeStrict(obj []byte, v any, allowed ...string) ([]string, error) {
-	keys, err := objectKeys(obj)
-	if err != nil {
-		return nil, err
-	}
+// decodeStrict requires the top-level keys of obj (as objectKeys returned
+// them) to be among allowed, case-sensitively (encoding/json alone would
+// match "Ephemeral_Key"), and unmarshals obj into v.
+func decodeStrict(obj []byte, keys []string, v any, allowed ...string) error {
 	for _, k := range keys {
 		if !slices.Contains(allowed, k) {
-			return nil, fmt.Errorf("%w: unexpected key %q", ErrMalformedFrame, k)
+			return fmt.Errorf("%w: unexpected key %q", ErrMalformedFrame, k)
 		}
 	}
 	if err := json.Unmarshal(obj, v); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformedFrame, err)
+		return fmt.Errorf("%w: %v", ErrMalformedFrame, err)
 	}
-	return keys, nil
+	return nil
 }

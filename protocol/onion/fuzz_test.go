@@ -100,7 +100,11 @@ func checkPeel(t *testing.T, node *testNode, frame []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := parseInstruction(obj)
+	keys, err := objectKeys(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := parseInstruction(obj, keys)
 	if err != nil {
 		t.Fatal(err)
 	}

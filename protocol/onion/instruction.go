@@ -161,11 +161,8 @@ func checkX25519(k *ecdh.PublicKey) error {
 // (session-storage-server oxenss/rpc/onion_processing.cpp), but every kind
 // must carry exactly its own keys: Session's defaults for a missing port or
 // protocol, and its tolerance of extra keys, are not kept.
-func parseInstruction(obj []byte) (Instruction, error) {
-	keys, err := objectKeys(obj)
-	if err != nil {
-		return Instruction{}, fmt.Errorf("%w: %w", ErrBadInstruction, err)
-	}
+// keys are obj's top-level keys from objectKeys.
+func parseInstruction(obj []byte, keys []string) (Instruction, error) {
 	exactly := func(want []string) error {
 		got := slices.Sorted(slices.Values(keys))
 		if !slices.Equal(got, want) {

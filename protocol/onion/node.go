@@ -58,32 +58,32 @@ func Peel(nodeKey *ecdh.PrivateKey, frame []byte) (*Layer, error) {
 	if !isSizeClass(len(frame)) {
 		return nil, fmt.Errorf("%w: %d bytes is not a size class", ErrMalformedFrame, len(frame))
 	}
-	blob, obj, err := decodeFrame(frame, maxHeaderJSON)
+	blob, obj, keys, err := decodeFrame(frame, maxHeaderJSON)
 	if err != nil {
 		return nil, err
 	}
-	eph, hop, err := parseHeader(obj)
+	eph, hop, err := parseHeader(obj, keys)
 	if err != nil {
 		return nil, err
 	}
-	keys, err := deriveKeys(nodeKey, eph, eph.Bytes(), nodeKey.PublicKey().Bytes())
+	lk, err := deriveKeys(nodeKey, eph, eph.Bytes(), nodeKey.PublicKey().Bytes())
 	if err != nil {
 		return nil, err
 	}
-	pt, err := open(&keys.request, blob)
+	pt, err := open(&lk.request, blob)
 	if errors.Is(err, ErrUndecryptable) {
 		return nil, err
 	}
-	l := &Layer{Responder: Responder{response: keys.response, wrap: keys.wrap, ok: true}, frameLen: len(frame), hop: hop}
+	l := &Layer{Responder: Responder{response: lk.response, wrap: lk.wrap, ok: true}, frameLen: len(frame), hop: hop}
 	copy(l.ephemeral[:], eph.Bytes())
 	if err != nil {
 		return l, fmt.Errorf("%w: %v", ErrBadInstruction, err)
 	}
-	inner, ctrl, err := decodeFrame(pt, maxControlJSON)
+	inner, ctrl, keys, err := decodeFrame(pt, maxControlJSON)
 	if err != nil {
 		return l, fmt.Errorf("%w: %w", ErrBadInstruction, err)
 	}
-	in, err := parseInstruction(ctrl)
+	in, err := parseInstruction(ctrl, keys)
 	if err != nil {
 		return l, err
 	}
@@ -93,16 +93,12 @@ func Peel(nodeKey *ecdh.PrivateKey, frame []byte) (*Layer, error) {
 
 // parseHeader reads a frame's JSON. The version is read first, since the
 // other members' meaning depends on it.
-func parseHeader(obj []byte) (*ecdh.PublicKey, int, error) {
-	keys, err := objectKeys(obj)
-	if err != nil {
-		return nil, 0, err
-	}
+func parseHeader(obj []byte, keys []string) (*ecdh.PublicKey, int, error) {
 	var probe struct {
 		V json.RawMessage `json:"v"`
 	}
-	// Unmarshal cannot fail on an object objectKeys accepted, but a "V" or
-	// "v" key spelled differently is not the version: insist on "v".
+	// Unmarshal cannot fail on an object objectKeys accepted, but it would
+	// take "V" for "v": insist on the exact key.
 	if err := json.Unmarshal(obj, &probe); err != nil || !slices.Contains(keys, "v") {
 		return nil, 0, fmt.Errorf("%w: no version", ErrMalformedFrame)
 	}
@@ -114,7 +110,7 @@ func parseHeader(obj []byte) (*ecdh.PublicKey, int, error) {
 		return nil, 0, fmt.Errorf("%w: %d", ErrUnknownVersion, v)
 	}
 	var h wireHeader
-	if _, err := decodeStrict(obj, &h, "ephemeral_key", "hop", "v"); err != nil {
+	if err := decodeStrict(obj, keys, &h, "ephemeral_key", "hop", "v"); err != nil {
 		return nil, 0, err
 	}
 	if !slices.Contains(keys, "ephemeral_key") || h.Hop == nil {
