@@ -8,7 +8,11 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/hushnet/hush/internal/replay"
 )
 
 func TestRoundTrip(t *testing.T) {
@@ -173,6 +177,9 @@ func TestRelayErrors(t *testing.T) {
 				if !errors.Is(err, sentinels[i]) {
 					t.Errorf("%v does not unwrap to %v", err, sentinels[i])
 				}
+				if msg := err.Error(); !strings.Contains(msg, fmt.Sprintf("hop %d", at)) || !strings.Contains(msg, string(code)) {
+					t.Errorf("message %q names neither hop nor code", msg)
+				}
 			})
 		}
 	}
@@ -331,4 +338,34 @@ func withHop(t *testing.T, frame []byte, hop int) []byte {
 	obj = regexp.MustCompile(`"hop":\d+`).ReplaceAll(bytes.Clone(obj), fmt.Appendf(nil, `"hop":%d`, hop))
 	f := appendFrame(nil, blob, obj)
 	return append(f, bytes.Repeat([]byte(" "), len(frame)-len(f))...)
+}
+
+// TestEphemeralForReplay checks what a node keys its replay cache on: the
+// same frame peeled twice gives the same value, every layer a different one.
+func TestEphemeralForReplay(t *testing.T) {
+	nodes := path(t, "replay", 3)
+	frame, _, err := Build(hops(nodes[:2]), Destination{Node: nodes[2].hop}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := replay.New(16, time.Minute)
+	now := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+	for i, want := range []bool{false, true} {
+		l, err := Peel(nodes[0].x, frame)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cache.Seen(l.Ephemeral(), now); got != want {
+			t.Errorf("peel %d: seen = %v, want %v", i, got, want)
+		}
+	}
+	net := newTestNet(t, nodes...)
+	net.deliver(nodes[0], frame)
+	seen := map[[32]byte]bool{}
+	for i, l := range net.layers {
+		if seen[l.Ephemeral()] {
+			t.Errorf("layer %d reuses an ephemeral key", i)
+		}
+		seen[l.Ephemeral()] = true
+	}
 }
