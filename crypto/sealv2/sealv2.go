@@ -154,8 +154,11 @@ type Meta struct {
 // otherwise they must be Inbox records. It returns [ErrBadRecipient],
 // [ErrNoDevices], [ErrTooManyDevices] or [ErrBadRecord].
 func Seal(sender *identity.Account, recipient identity.AccountID, records []*devicerecord.Record, now time.Time, content []byte) ([]byte, error) {
-	if _, err := recipient.X25519(); err != nil || recipient[0] != identity.AccountPrefix {
-		return nil, fmt.Errorf("%w: %s", ErrBadRecipient, recipient)
+	// Every record must belong to recipient (usable checks it), and a
+	// record's account key is a valid Ed25519 key, so the prefix is all that
+	// is left to check here.
+	if recipient[0] != identity.AccountPrefix {
+		return nil, fmt.Errorf("%w: prefix %02x", ErrBadRecipient, recipient[0])
 	}
 	switch {
 	case len(records) == 0:
@@ -399,20 +402,25 @@ func shuffled(n int) []int {
 // checkEd25519 accepts the sender keys crypto/sealv1 accepts: canonical, not
 // of small order, in the prime-order subgroup (a key with a torsion component
 // signs like its prime-order part but maps to another Account ID, so one
-// sender could appear under eight). It returns the key's Account ID.
+// sender could appear under eight). It returns the key's Account ID, as
+// identity.Ed25519PublicKey.AccountID would, from the one decoded point: a
+// point of the prime-order subgroup other than the identity is not of small
+// order. The subgroup check costs about half a signature verification.
 func checkEd25519(k identity.Ed25519PublicKey) (identity.AccountID, error) {
 	p, err := new(edwards25519.Point).SetBytes(k)
 	if err != nil || !bytes.Equal(p.Bytes(), k) {
 		return identity.AccountID{}, identity.ErrBadEd25519Key
 	}
-	id, err := k.AccountID()
-	if err != nil {
-		return identity.AccountID{}, err
+	if p.Equal(edwards25519.NewIdentityPoint()) == 1 {
+		return identity.AccountID{}, fmt.Errorf("%w: small-order point", identity.ErrBadEd25519Key)
 	}
+	// P is in the prime-order subgroup iff [ℓ-1]P = -P.
 	q := new(edwards25519.Point).VarTimeDoubleScalarBaseMult(orderMinusOne, p, edwards25519.NewScalar())
 	if q.Equal(new(edwards25519.Point).Negate(p)) != 1 {
 		return identity.AccountID{}, fmt.Errorf("%w: not in the prime-order subgroup", identity.ErrBadEd25519Key)
 	}
+	id := identity.AccountID{identity.AccountPrefix}
+	copy(id[1:], p.BytesMontgomery())
 	return id, nil
 }
 

@@ -569,3 +569,21 @@ func writeCorpus(t *testing.T, vs []vector) {
 		write("FuzzParseDeviceKeys", v.Name, kb)
 	}
 }
+
+// TestAccountIDCache: the Account ID Parse caches follows a later change of
+// Account, and matches identity's derivation.
+func TestAccountIDCache(t *testing.T) {
+	f := newFixture(t, Inbox)
+	r, err := Parse(f.raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, err := r.AccountID(); err != nil || id != f.acct.ID() {
+		t.Fatalf("AccountID = %s, %v", id, err)
+	}
+	other := account(t, 9)
+	r.Account = other.Ed25519Public()
+	if id, err := r.AccountID(); err != nil || id != other.ID() {
+		t.Fatalf("AccountID after change = %s, %v", id, err)
+	}
+}

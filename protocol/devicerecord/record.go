@@ -86,10 +86,20 @@ type Record struct {
 	CreatedAt time.Time                 // whole seconds
 	ExpiresAt time.Time                 // whole seconds; the record is valid before it
 	Prekeys   []Prekey                  // consecutive epochs, ascending
+
+	// accountID caches Account's Account ID, computed by Parse, while
+	// Account is still idOf: senders ask for it on every message.
+	accountID identity.AccountID
+	idOf      [32]byte
 }
 
 // AccountID returns the Account ID of the record's account key.
-func (r *Record) AccountID() (identity.AccountID, error) { return r.Account.AccountID() }
+func (r *Record) AccountID() (identity.AccountID, error) {
+	if !r.accountID.IsZero() && len(r.Account) == 32 && [32]byte(r.Account) == r.idOf {
+		return r.accountID, nil
+	}
+	return r.Account.AccountID()
+}
 
 // PrekeyFor returns the prekey for epoch e, or [ErrNoPrekey].
 func (r *Record) PrekeyFor(e uint64) (hpke.PublicKey, error) {
@@ -146,6 +156,7 @@ func Parse(raw []byte) (*Record, error) {
 		return nil, fmt.Errorf("%w: %d bytes is too short", ErrMalformed, len(raw))
 	}
 	r := &Record{Class: Class(raw[1])}
+	var err error
 	if !r.Class.Valid() {
 		return nil, fmt.Errorf("%w: unknown class %d", ErrMalformed, raw[1])
 	}
@@ -163,10 +174,11 @@ func Parse(raw []byte) (*Record, error) {
 	if len(p) != n*prekeySize+ed25519.SignatureSize {
 		return nil, fmt.Errorf("%w: %d bytes for %d prekeys", ErrMalformed, len(raw), n)
 	}
-	if err := checkEd25519(r.Account); err != nil {
+	if r.accountID, err = checkEd25519(r.Account); err != nil {
 		return nil, fmt.Errorf("%w: account key: %w", ErrMalformed, err)
 	}
-	if err := checkEd25519(r.DeviceKey); err != nil {
+	r.idOf = [32]byte(r.Account)
+	if _, err := checkEd25519(r.DeviceKey); err != nil {
 		return nil, fmt.Errorf("%w: device key: %w", ErrMalformed, err)
 	}
 	// Bounding the times keeps every later conversion in range.
@@ -213,7 +225,7 @@ func Verify(raw []byte, expected identity.AccountID, now time.Time) (*Record, er
 	if !ed25519.Verify(ed25519.PublicKey(r.Account), signedMessage(body), sig) {
 		return nil, ErrBadSignature
 	}
-	id, err := r.Account.AccountID()
+	id, err := r.AccountID()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err) // Parse checked it
 	}
@@ -260,23 +272,28 @@ func unixSeconds(t time.Time) uint64 {
 
 // checkEd25519 accepts an Ed25519 public key only if it is canonical, not of
 // small order and in the prime-order subgroup (as libsodium's
-// crypto_sign_ed25519_pk_to_curve25519 does; crypto/sealv1 explains why). A
+// crypto_sign_ed25519_pk_to_curve25519 does; crypto/sealv1 explains why: a
 // key with a torsion component signs for the same secret as its prime-order
-// part but maps to another Account ID.
-func checkEd25519(k identity.Ed25519PublicKey) error {
+// part but maps to another Account ID). It returns the key's Account ID, as
+// identity.Ed25519PublicKey.AccountID would, from the one decoded point.
+func checkEd25519(k identity.Ed25519PublicKey) (identity.AccountID, error) {
 	p, err := new(edwards25519.Point).SetBytes(k)
 	if err != nil || !bytes.Equal(p.Bytes(), k) {
-		return identity.ErrBadEd25519Key
+		return identity.AccountID{}, identity.ErrBadEd25519Key
 	}
-	if _, err := k.AccountID(); err != nil {
-		return err
+	// A point of the prime-order subgroup other than the identity is not of
+	// small order.
+	if p.Equal(edwards25519.NewIdentityPoint()) == 1 {
+		return identity.AccountID{}, fmt.Errorf("%w: small-order point", identity.ErrBadEd25519Key)
 	}
 	// P is in the prime-order subgroup iff [ℓ-1]P = -P.
 	q := new(edwards25519.Point).VarTimeDoubleScalarBaseMult(orderMinusOne, p, edwards25519.NewScalar())
 	if q.Equal(new(edwards25519.Point).Negate(p)) != 1 {
-		return fmt.Errorf("%w: not in the prime-order subgroup", identity.ErrBadEd25519Key)
+		return identity.AccountID{}, fmt.Errorf("%w: not in the prime-order subgroup", identity.ErrBadEd25519Key)
 	}
-	return nil
+	id := identity.AccountID{identity.AccountPrefix}
+	copy(id[1:], p.BytesMontgomery())
+	return id, nil
 }
 
 // orderMinusOne is ℓ-1, computed as -1 mod ℓ.
