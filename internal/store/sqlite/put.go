@@ -61,6 +61,10 @@ type PutResult struct {
 // many at a time. Each message is treated as Put would, in order, later ones
 // seeing earlier ones. When PutBatch returns an error (store.ErrStoreFull,
 // a cancelled ctx, an invalid message...) nothing of the batch is stored.
+//
+// In BenchmarkPutBatch a message in a batch of 10 cost 0.3 to 0.4 of a bare
+// one-row INSERT and commit, in a batch of 100 0.1 to 0.27, where Put costs
+// 0.9 to 1.2 of it: the fsync, not the store's checks, dominates a Put.
 func (db *DB) PutBatch(ctx context.Context, msgs []store.Message) ([]PutResult, error) {
 	if err := db.enter(); err != nil {
 		return nil, err
