@@ -143,7 +143,7 @@ func (db *DB) ExpireDue(now time.Time) (Expired, error) {
 func (db *DB) deleteMessages(tx *sql.Tx, where string, args ...any) (Deleted, error) {
 	var d Deleted
 	copies, err := db.queryCopies(tx, `SELECT c.message_id, c.hash_key, c.sealed FROM message_copies c
-		JOIN messages m ON m.id = c.message_id WHERE `+where+` ORDER BY c.rowid`, args...)
+		JOIN messages m ON m.id = c.message_id WHERE `+where+` ORDER BY c.message_id, c.hash_key`, args...)
 	if err != nil {
 		return d, err
 	}

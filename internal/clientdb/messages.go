@@ -134,7 +134,8 @@ type Message struct {
 	Disappearing Disappearing
 	ReadAt       time.Time // when an incoming message was first read here
 	ExpiresAt    time.Time // zero: never
-	// SwarmHashes are the hashes of the message's copies in swarms.
+	// SwarmHashes are the hashes of the message's copies in swarms, in no
+	// particular order.
 	SwarmHashes []string
 	Attachments []Attachment
 }
@@ -493,7 +494,7 @@ func (db *DB) queryMessages(q querier, query string, args ...any) ([]Message, er
 	}
 	in := "(" + strings.Repeat("?,", len(ids)-1) + "?)"
 
-	hashes, err := db.queryCopies(q, "SELECT message_id, hash_key, sealed FROM message_copies WHERE message_id IN "+in+" ORDER BY rowid", ids...)
+	hashes, err := db.queryCopies(q, "SELECT message_id, hash_key, sealed FROM message_copies WHERE message_id IN "+in+" ORDER BY message_id, hash_key", ids...)
 	if err != nil {
 		return nil, err
 	}

@@ -59,7 +59,7 @@ CREATE TABLE message_copies (
   hash_key   BLOB PRIMARY KEY,
   message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
   sealed     BLOB NOT NULL
-) STRICT;
+) STRICT, WITHOUT ROWID;
 CREATE INDEX message_copies_message ON message_copies(message_id);
 
 CREATE TABLE attachments (
