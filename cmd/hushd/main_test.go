@@ -47,7 +47,9 @@ func TestMain(m *testing.M) {
 type proc struct {
 	cmd  *exec.Cmd
 	addr string
-	done chan error
+	// done is closed when the process has exited; exitErr is then set.
+	done    chan struct{}
+	exitErr error
 
 	mu  sync.Mutex // guards log
 	log strings.Builder
@@ -58,7 +60,7 @@ var readyRE = regexp.MustCompile(`msg="node ready".* listen=(\S+)`)
 func startHushd(t *testing.T, dataDir string, args ...string) *proc {
 	t.Helper()
 	args = append([]string{"node", "--standalone", "--data", dataDir, "--listen", "127.0.0.1:0"}, args...)
-	p := &proc{cmd: exec.Command(hushdBin, args...), done: make(chan error, 1)}
+	p := &proc{cmd: exec.Command(hushdBin, args...), done: make(chan struct{})}
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +81,8 @@ func startHushd(t *testing.T, dataDir string, args ...string) *proc {
 			}
 		}
 		io.Copy(io.Discard, stderr)
-		p.done <- p.cmd.Wait()
+		p.exitErr = p.cmd.Wait()
+		close(p.done)
 	}()
 	t.Cleanup(func() {
 		p.cmd.Process.Kill()
@@ -90,8 +93,8 @@ func startHushd(t *testing.T, dataDir string, args ...string) *proc {
 	})
 	select {
 	case p.addr = <-ready:
-	case err := <-p.done:
-		t.Fatalf("hushd exited before ready: %v\n%s", err, p.logs())
+	case <-p.done:
+		t.Fatalf("hushd exited before ready: %v\n%s", p.exitErr, p.logs())
 	case <-time.After(30 * time.Second):
 		t.Fatalf("hushd not ready:\n%s", p.logs())
 	}
@@ -109,8 +112,8 @@ func (p *proc) url() string { return "https://" + p.addr }
 func (p *proc) wait(t *testing.T) error {
 	t.Helper()
 	select {
-	case err := <-p.done:
-		return err
+	case <-p.done:
+		return p.exitErr
 	case <-time.After(30 * time.Second):
 		t.Fatal("hushd did not exit")
 		return nil
