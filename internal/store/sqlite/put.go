@@ -139,6 +139,9 @@ func (db *DB) put(ctx context.Context, tx *sql.Tx, m store.Message) (added bool,
 	}
 
 	size := int64(len(m.Data))
+	if m.Data == nil {
+		m.Data = []byte{} // the driver binds nil as NULL
+	}
 	if count+1 > db.cfg.maxAccountMessages || bytes+size > db.cfg.maxAccountBytes {
 		if evicted, err = db.makeRoom(ctx, tx, acct, m, count, bytes); err != nil {
 			return false, 0, err

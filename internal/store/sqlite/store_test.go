@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"testing"
@@ -114,6 +115,7 @@ func TestPut(t *testing.T) {
 		{name: "same hash other account", before: []store.Message{msg(a, 0, "h1", 0, 10)}, put: msg(b, 0, "h1", 0, 10), want: true},
 		{name: "same hash other namespace", before: []store.Message{msg(a, 0, "h1", 0, 10)}, put: msg(a, 5, "h1", 0, 10), want: false},
 		{name: "empty data", put: msg(a, 0, "h1", 0, 0), want: true},
+		{name: "nil data", put: store.Message{Account: a, Hash: "h", Timestamp: t0, Expiry: t0.Add(time.Hour)}, want: true},
 		{name: "zero account", put: msg(identity.AccountID{}, 0, "h1", 0, 10), wantErr: true},
 		{name: "empty hash", put: msg(a, 0, "", 0, 10), wantErr: true},
 		{name: "zero timestamp", put: store.Message{Account: a, Hash: "h", Expiry: t0}, wantErr: true},
@@ -720,4 +722,31 @@ func TestRunSweeper(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("RunSweeper after cancel = %v, want nil", err)
 	}
+}
+
+func TestNoGoroutineLeak(t *testing.T) {
+	before := runtime.NumGoroutine()
+	db, err := Open(filepath.Join(t.TempDir(), "store.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- db.RunSweeper(ctx, time.Millisecond, func() time.Time { return t0 }) }()
+	mustPut(t, db, msg(acct(1), 0, "h", 0, 10))
+	listAll(t, db, acct(1), 0, 10, t0)
+	cancel()
+	<-done
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// database/sql's goroutines end shortly after Close, not during it.
+	for range 200 {
+		if runtime.NumGoroutine() <= before {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	buf := make([]byte, 1<<16)
+	t.Fatalf("%d goroutines before Open, %d after Close:\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
 }
