@@ -43,8 +43,8 @@
 //
 // A mailbox that keeps working is worth more to a messenger than one that
 // is preserved but closed; [WithFloodPolicy]([Refuse]) selects the other
-// trade-off. Only messages ordered before the new one are evicted (see
-// makeRoom), so members of a swarm converge on the same newest messages.
+// trade-off. Only messages ordered before the new one are evicted, so
+// members of a swarm converge on the same newest messages.
 // Owner-only namespaces hold the account's own data and are never evicted:
 // over quota, a Put into them fails with store.ErrAccountQuota.
 //
