@@ -26,6 +26,9 @@ func NewAdmin(cfg *Config, key ed25519.PrivateKey) *Admin {
 	return &Admin{cfg: cfg, key: key, c: registryclient.New(cfg.APIAdvertise, entry.KeyOf(key))}
 }
 
+// HostKey returns the host's private key, the default steward key.
+func (a *Admin) HostKey() ed25519.PrivateKey { return a.key }
+
 // Close releases the client's connections.
 func (a *Admin) Close() { a.c.Close() }
 

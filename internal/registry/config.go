@@ -35,7 +35,10 @@ func (d *Duration) UnmarshalText(b []byte) error {
 }
 
 // MarshalText implements encoding.TextMarshaler.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// String returns the duration as time.Duration writes it ("1m0s").
+func (d Duration) String() string { return time.Duration(d).String() }
 
 // HostConfig names a registry host in a config file.
 type HostConfig struct {
@@ -251,20 +254,26 @@ const KeyFile = "host.key"
 
 // ErrNoKey is returned by [LoadKey] when the data directory has no key;
 // `hushd registry init` creates one.
-var ErrNoKey = errors.New("no registry host key (run `hushd registry init`)")
+var ErrNoKey = errors.New("no key file (`hushd registry init` creates the host key)")
 
-// LoadKey reads the host key (the hex Ed25519 seed) from dataDir.
+// LoadKey reads the host key from dataDir.
 func LoadKey(dataDir string) (ed25519.PrivateKey, error) {
-	b, err := os.ReadFile(filepath.Join(dataDir, KeyFile))
+	return ReadKeyFile(filepath.Join(dataDir, KeyFile))
+}
+
+// ReadKeyFile reads an Ed25519 key stored as its hex seed, as host.key
+// and steward key files are; a missing file is [ErrNoKey].
+func ReadKeyFile(path string) (ed25519.PrivateKey, error) {
+	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, ErrNoKey
+		return nil, fmt.Errorf("%w: %s", ErrNoKey, path)
 	}
 	if err != nil {
 		return nil, err
 	}
 	seed, err := hex.DecodeString(strings.TrimSpace(string(b)))
 	if err != nil || len(seed) != ed25519.SeedSize {
-		return nil, fmt.Errorf("%s: want %d hex bytes", KeyFile, ed25519.SeedSize)
+		return nil, fmt.Errorf("%s: want a %d-byte hex seed", path, ed25519.SeedSize)
 	}
 	return ed25519.NewKeyFromSeed(seed), nil
 }

@@ -36,7 +36,7 @@ type Options struct {
 	// Logger receives the host's logs (default: none). Logs name hosts
 	// by key and nodes never by address.
 	Logger *slog.Logger
-	// Prober tests nodes' reachability (default keytls.TLSProber).
+	// Prober tests nodes' reachability (default: a [NodeProber]).
 	Prober keytls.Prober
 	// RaftListener and APIListener, when set, are used instead of
 	// binding the config's listen addresses; tests bind 127.0.0.1:0
@@ -84,7 +84,7 @@ func New(cfg *Config, key ed25519.PrivateKey, opts Options) (*Host, error) {
 		h.log = slog.New(slog.DiscardHandler)
 	}
 	if h.prober == nil {
-		h.prober = keytls.TLSProber{}
+		h.prober = &NodeProber{NetworkID: cfg.NetworkID}
 	}
 	for _, hi := range hosts {
 		h.seeds = append(h.seeds, hi.Key)

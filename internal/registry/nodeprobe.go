@@ -1,0 +1,67 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/nodeclient"
+	"github.com/hushnet/hush/internal/registry/entry"
+	"github.com/hushnet/hush/internal/registry/keytls"
+)
+
+// NodeProber is the registry's default prober: it asks the node for its
+// info over the storage RPC (internal/nodeclient), so a probe passes only
+// if the TLS handshake presents the node's key, the node reports that
+// same key, and it serves this registry's network.
+//
+// It keeps one client per node and address, because a nodeclient.Client
+// owns its connection pool and has no Close; the cache is bounded by the
+// registered nodes, and entries for a node's old address are replaced.
+type NodeProber struct {
+	NetworkID string
+
+	mu      sync.Mutex // guards clients
+	clients map[entry.Key]probeClient
+}
+
+type probeClient struct {
+	address string
+	c       *nodeclient.Client
+}
+
+var _ keytls.Prober = (*NodeProber)(nil)
+
+// Probe implements keytls.Prober.
+func (p *NodeProber) Probe(ctx context.Context, address string, key entry.Key) error {
+	c, err := p.client(address, key)
+	if err != nil {
+		return fmt.Errorf("%w: %v", entry.ErrUnreachable, err)
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("%w: %w", entry.ErrUnreachable, err)
+	}
+	if info.NetworkID != p.NetworkID {
+		return fmt.Errorf("%w: node serves network %q", entry.ErrUnreachable, info.NetworkID)
+	}
+	return nil
+}
+
+func (p *NodeProber) client(address string, key entry.Key) (*nodeclient.Client, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if pc, ok := p.clients[key]; ok && pc.address == address {
+		return pc.c, nil
+	}
+	c, err := nodeclient.New("https://"+address, identity.Ed25519PublicKey(key[:]))
+	if err != nil {
+		return nil, err
+	}
+	if p.clients == nil {
+		p.clients = map[entry.Key]probeClient{}
+	}
+	p.clients[key] = probeClient{address: address, c: c}
+	return c, nil
+}

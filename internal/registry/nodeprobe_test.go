@@ -1,0 +1,63 @@
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/hushnet/hush/internal/node"
+	"github.com/hushnet/hush/internal/registry/entry"
+	"github.com/hushnet/hush/protocol/rpc"
+)
+
+func TestNodeProber(t *testing.T) {
+	nodeKey, otherKey := testKey("node 1"), testKey("node 2")
+	serve := func(t *testing.T, reported entry.Key, netID string) string {
+		cert, err := node.Certificate(nodeKey, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			json.NewEncoder(w).Encode(rpc.InfoResult{Version: "0.1.0", NetworkID: netID, PubkeyEd25519: reported.String(), T: time.Now().UnixMilli()})
+		})}
+		srv.TLSConfig = node.ServerTLSConfig(cert)
+		go srv.ServeTLS(ln, "", "")
+		t.Cleanup(func() { srv.Close() })
+		return ln.Addr().String()
+	}
+	tests := []struct {
+		name     string
+		reported entry.Key
+		netID    string
+		probeKey entry.Key
+		ok       bool
+	}{
+		{"answers with its key", entry.KeyOf(nodeKey), testNet, entry.KeyOf(nodeKey), true},
+		{"another key in TLS", entry.KeyOf(nodeKey), testNet, entry.KeyOf(otherKey), false},
+		{"reports another key", entry.KeyOf(otherKey), testNet, entry.KeyOf(nodeKey), false},
+		{"another network", entry.KeyOf(nodeKey), "othernet", entry.KeyOf(nodeKey), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			addr := serve(t, tt.reported, tt.netID)
+			p := &NodeProber{NetworkID: testNet}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			err := p.Probe(ctx, addr, tt.probeKey)
+			if tt.ok != (err == nil) {
+				t.Fatalf("Probe: %v, want ok=%v", err, tt.ok)
+			}
+			if err != nil && !errors.Is(err, entry.ErrUnreachable) {
+				t.Fatalf("error %v does not wrap ErrUnreachable", err)
+			}
+		})
+	}
+}

@@ -1,0 +1,124 @@
+package registrycmd
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hushnet/hush/internal/registry/entry"
+	"github.com/hushnet/hush/internal/registry/registryapi"
+)
+
+// freeAddr returns a loopback address nothing listens on right now.
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func hushd(ctx context.Context, args ...string) (string, error) {
+	var out bytes.Buffer
+	cmd := New(&out, &out)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(ctx)
+	return out.String(), err
+}
+
+func TestCommands(t *testing.T) {
+	dir := t.TempDir()
+	out, err := hushd(context.Background(), "init", "--dir", dir, "--network", "clinet", "--raft-listen", freeAddr(t),
+		"--api-listen", freeAddr(t), "--swarm-min", "3", "--swarm-ideal", "4", "--epoch-interval", "50ms")
+	if err != nil {
+		t.Fatalf("init: %v\n%s", err, out)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "host.key")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("host key: %v %v", fi, err)
+	}
+	if _, err := hushd(context.Background(), "init", "--dir", dir); err == nil {
+		t.Fatal("second init overwrote the host")
+	}
+	cfg := filepath.Join(dir, ConfigFile)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := hushd(ctx, "run", "--config", cfg, "--log-level", "error")
+		done <- err
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	}()
+
+	var st registryapi.Status
+	deadline := time.Now().Add(20 * time.Second)
+	for st.SignedEpoch == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no signed epoch; last status %+v", st)
+		}
+		select {
+		case err := <-done:
+			done <- err
+			t.Fatalf("run stopped: %v", err)
+		default:
+		}
+		time.Sleep(10 * time.Millisecond)
+		out, err := hushd(context.Background(), "status", "--config", cfg, "--json", "--timeout", "2s")
+		if err != nil {
+			continue // not serving yet
+		}
+		if err := json.Unmarshal([]byte(out), &st); err != nil {
+			t.Fatalf("status --json: %v\n%s", err, out)
+		}
+	}
+	if st.NetworkID != "clinet" || st.Role != "leader" || len(st.Hosts) != 1 {
+		t.Fatalf("status %+v", st)
+	}
+
+	node := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, 32))
+	nodeKey := entry.KeyOf(node).String()
+	tests := []struct {
+		name    string
+		args    []string
+		wantOut string
+		wantErr string
+	}{
+		{"admit", []string{"admit", nodeKey}, "admitted " + nodeKey, ""},
+		{"admit a bad key", []string{"admit", "00"}, "", "NODE_KEY"},
+		{"admit with a non-steward key", []string{"admit", nodeKey, "--steward-key", writeKey(t, 9)}, "", "steward"},
+		{"leave the only host", []string{"leave", st.Host}, "", "last host"},
+		{"leave an unknown host", []string{"leave", nodeKey}, "", "not a registry host"},
+		{"status", []string{"status"}, "admitted 1", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := hushd(context.Background(), append(tt.args, "--config", cfg)...)
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("err %v, want %q\n%s", err, tt.wantErr, out)
+			}
+			if !strings.Contains(out, tt.wantOut) {
+				t.Fatalf("output %q lacks %q", out, tt.wantOut)
+			}
+		})
+	}
+}
+
+func writeKey(t *testing.T, b byte) string {
+	p := filepath.Join(t.TempDir(), "steward.key")
+	if err := os.WriteFile(p, []byte(strings.Repeat(string("0123456789"[b%10]), 64)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
