@@ -196,6 +196,9 @@ func Open(path string, key [32]byte, opts ...Option) (*DB, error) {
 	// process committed in between, which busy_timeout cannot retry.
 	wdsn := fileURI(path, url.Values{"_pragma": wpragmas, "_txlock": {"immediate"}})
 	db := &DB{path: path, cfg: cfg, k: k}
+	if err := db.precheck(path, common); err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
 	if err := db.migrate(wdsn); err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -253,6 +256,38 @@ func migrations() ([]migration, error) {
 		}
 	}
 	return ms, nil
+}
+
+// precheck verifies the key over a read-only connection before the writer
+// opens the file. migrate checks it again, but only a read-only connection
+// is sure to write nothing at all: after a crash the WAL may still hold
+// committed frames, and a read-write connection folds them into the main
+// file when it closes. A wrong key must leave every file as it found it.
+func (db *DB) precheck(path string, pragmas []string) error {
+	if size, err := fileSize(path); err != nil || size == 0 {
+		return err
+	}
+	c, err := sql.Open("sqlite", fileURI(path, url.Values{"_pragma": pragmas, "mode": {"ro"}}))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	tx, err := c.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var appID, version int
+	if err := tx.QueryRow("PRAGMA application_id").Scan(&appID); err != nil {
+		return err
+	}
+	if err := tx.QueryRow("PRAGMA user_version").Scan(&version); err != nil {
+		return err
+	}
+	if appID != applicationID || version == 0 {
+		return nil // migrate tells a foreign or new file
+	}
+	return db.verifyCheck(tx)
 }
 
 // migrate checks the key and runs, in one transaction, every migration newer

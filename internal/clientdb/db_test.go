@@ -298,3 +298,45 @@ func TestSealedValuesBoundToRows(t *testing.T) {
 		})
 	}
 }
+
+// TestWrongKeyAfterCrash opens, with a wrong key, a copy of a database taken
+// while it was open (as a crash leaves it: committed frames still in the
+// WAL). Neither the main file nor the WAL may change.
+func TestWrongKeyAfterCrash(t *testing.T) {
+	db, path := openTest(t)
+	for i := range 20 {
+		mustInsert(t, db, alice, incoming(byte(i+1), i, "in the WAL"))
+	}
+	crashed := filepath.Join(t.TempDir(), FileName)
+	for _, suffix := range []string{"", "-wal"} {
+		b, err := os.ReadFile(path + suffix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(crashed+suffix, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fi, _ := os.Stat(crashed + "-wal"); fi.Size() == 0 {
+		t.Fatal("the copied WAL is empty: the test would not test anything")
+	}
+	mainBefore, walBefore := fileHash(t, crashed), fileHash(t, crashed+"-wal")
+	if db, err := Open(crashed, otherKey); !errors.Is(err, ErrWrongKey) {
+		if db != nil {
+			db.Close()
+		}
+		t.Fatalf("Open with wrong key: %v", err)
+	}
+	if fileHash(t, crashed) != mainBefore || fileHash(t, crashed+"-wal") != walBefore {
+		t.Fatal("a wrong-key Open changed the files of a crashed database")
+	}
+	// With the right key, every committed message is there.
+	db2, err := Open(crashed, testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	if c, err := db2.Conversation(alice); err != nil || c.Messages != 20 {
+		t.Fatalf("recovered: %+v, %v", c, err)
+	}
+}

@@ -88,7 +88,7 @@ func (db *DB) DeleteMessageByID(sender identity.AccountID, msgID MessageID, now 
 func (db *DB) ClearMedia(conv ConversationID) ([]Attachment, error) {
 	var out []Attachment
 	err := db.write(true, func(tx *sql.Tx) error {
-		atts, err := db.queryAttachments(tx, nil, "m.conv_id = ?", conv)
+		atts, err := db.queryAttachments(tx, "m.conv_id = ?", conv)
 		if err != nil {
 			return err
 		}
@@ -150,7 +150,7 @@ func (db *DB) deleteMessages(tx *sql.Tx, where string, args ...any) (Deleted, er
 	for _, c := range copies {
 		d.SwarmHashes = append(d.SwarmHashes, c.hash)
 	}
-	atts, err := db.queryAttachments(tx, nil, where, args...)
+	atts, err := db.queryAttachments(tx, where, args...)
 	if err != nil {
 		return d, err
 	}

@@ -448,7 +448,6 @@ func (db *DB) queryMessages(q querier, query string, args ...any) ([]Message, er
 	}
 	var (
 		ms    []Message
-		keys  = map[LocalID][]byte{}
 		index = map[LocalID]int{}
 	)
 	for rows.Next() {
@@ -480,7 +479,6 @@ func (db *DB) queryMessages(q querier, query string, args ...any) ([]Message, er
 		m.SentAt, m.ReceivedAt = fromMS(sent), fromMS(recv)
 		m.Disappearing.After = time.Duration(secs) * time.Second
 		m.ReadAt, m.ExpiresAt = fromNullMS(readMS), fromNullMS(expMS)
-		keys[m.ID] = mk
 		index[m.ID] = len(ms)
 		ms = append(ms, m)
 	}
@@ -502,7 +500,7 @@ func (db *DB) queryMessages(q querier, query string, args ...any) ([]Message, er
 		m := &ms[index[h.msg]]
 		m.SwarmHashes = append(m.SwarmHashes, h.hash)
 	}
-	atts, err := db.queryAttachments(q, keys, "a.message_id IN "+in, ids...)
+	atts, err := db.queryAttachments(q, "a.message_id IN "+in, ids...)
 	if err != nil {
 		return nil, err
 	}
@@ -551,9 +549,8 @@ type attachmentRowData struct {
 }
 
 // queryAttachments returns the attachments matching where (over attachments
-// a joined with messages m), in message and index order. keys may hold the
-// messages' msg_keys already; missing ones come from the join.
-func (db *DB) queryAttachments(q querier, keys map[LocalID][]byte, where string, args ...any) ([]attachmentRowData, error) {
+// a joined with messages m), in message and index order.
+func (db *DB) queryAttachments(q querier, where string, args ...any) ([]attachmentRowData, error) {
 	rows, err := q.Query(`SELECT a.id, a.message_id, a.idx, m.msg_key, a.sealed FROM attachments a
 		JOIN messages m ON m.id = a.message_id WHERE `+where+` ORDER BY a.message_id, a.idx`, args...)
 	if err != nil {
@@ -588,7 +585,7 @@ func (db *DB) queryAttachments(q querier, keys map[LocalID][]byte, where string,
 // attachment.
 func (db *DB) SetAttachmentPath(id int64, path string) error {
 	return db.write(false, func(tx *sql.Tx) error {
-		atts, err := db.queryAttachments(tx, nil, "a.id = ?", id)
+		atts, err := db.queryAttachments(tx, "a.id = ?", id)
 		if err != nil {
 			return err
 		}
