@@ -208,13 +208,18 @@ func mustMigrations(t *testing.T) []migration {
 	return ms
 }
 
-// TestMigrateFromOlder builds a file as an older binary would leave it
-// (no migrations beyond the target) and checks a full Open migrates it.
+// TestMigrateFromOlder builds a file as the binary with only the first
+// migration left it, with data in it, and checks that a full Open migrates
+// it, keeps the data, and can use the new tables.
 func TestMigrateFromOlder(t *testing.T) {
 	path := filepath.Join(t.TempDir(), FileName)
 	db, err := Open(path, testKey, withSchemaVersion(1))
 	if err != nil {
 		t.Fatal(err)
+	}
+	mustInsert(t, db, alice, incoming(1, 0, "from version 1"))
+	if _, err := db.UpsertDevice(Device{Account: alice, ID: DeviceID{1}, PublicKey: []byte{1}}, t0); err == nil {
+		t.Fatal("the devices table exists at version 1: the test builds the wrong file")
 	}
 	db.Close()
 	db, err = Open(path, testKey)
@@ -222,8 +227,11 @@ func TestMigrateFromOlder(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.EnsureConversation(alice, t0); err != nil {
-		t.Fatal(err)
+	if m, err := db.LookupMessage(alice, mid(1)); err != nil || m.Body != "from version 1" {
+		t.Fatalf("message after migration: %+v, %v", m, err)
+	}
+	if _, err := db.UpsertDevice(Device{Account: alice, ID: DeviceID{1}, PublicKey: []byte{1}}, t0); err != nil {
+		t.Fatalf("devices after migration: %v", err)
 	}
 }
 

@@ -106,6 +106,7 @@ const (
 	lookupNickname = "nickname"
 	lookupSetting  = "setting"
 	lookupCursor   = "cursor"
+	lookupDevice   = "device"
 )
 
 // lookupKey returns HMAC-SHA256(lookup key, domain ‖ 0 ‖ parts...) cut to
