@@ -587,3 +587,24 @@ func TestAccountIDCache(t *testing.T) {
 		t.Fatalf("AccountID after change = %s, %v", id, err)
 	}
 }
+
+func TestNewestAndNewDevices(t *testing.T) {
+	mk := func(id byte, created time.Time) *Record {
+		return &Record{DeviceID: DeviceID{id}, CreatedAt: created}
+	}
+	a1, a2, b1, c1 := mk(1, now), mk(1, now.Add(time.Hour)), mk(2, now), mk(3, now.Add(-time.Hour))
+	got := Newest([]*Record{c1, a1, b1, a2})
+	if len(got) != 3 || got[0] != a2 || got[1] != b1 || got[2] != c1 {
+		t.Fatalf("Newest = %v", got)
+	}
+	if got := Newest([]*Record{a2, a1}); len(got) != 1 || got[0] != a2 {
+		t.Fatalf("Newest kept an older record: %v", got)
+	}
+	added := NewDevices([]DeviceID{{1}, {3}}, []*Record{a2, b1, c1})
+	if len(added) != 1 || added[0] != b1 {
+		t.Fatalf("NewDevices = %v", added)
+	}
+	if len(NewDevices(nil, []*Record{a1})) != 1 || len(NewDevices([]DeviceID{{1}}, nil)) != 0 {
+		t.Fatal("NewDevices edge cases")
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"filippo.io/edwards25519"
@@ -307,3 +308,36 @@ var orderMinusOne = func() *edwards25519.Scalar {
 
 // Equal reports whether two device IDs are equal, in constant time.
 func (id DeviceID) Equal(o DeviceID) bool { return subtle.ConstantTimeCompare(id[:], o[:]) == 1 }
+
+// Newest keeps, for each device, the record made last (by CreatedAt; on a
+// tie, the one that comes first in recs), and returns them ordered by device
+// ID. A device republishes its record at least once per epoch, so a swarm
+// usually holds several; the newest carries the prekeys it still has.
+func Newest(recs []*Record) []*Record {
+	byDevice := map[DeviceID]*Record{}
+	for _, r := range recs {
+		if cur, ok := byDevice[r.DeviceID]; !ok || r.CreatedAt.After(cur.CreatedAt) {
+			byDevice[r.DeviceID] = r
+		}
+	}
+	out := make([]*Record, 0, len(byDevice))
+	for _, r := range byDevice {
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(a, b *Record) int { return bytes.Compare(a.DeviceID[:], b.DeviceID[:]) })
+	return out
+}
+
+// NewDevices returns the records whose device is not among known, in the
+// order given. The client announces each to the user ("Bob has a new
+// device", "a new device was added to your account") before sealing to it,
+// since a new device means the account's seed is on it.
+func NewDevices(known []DeviceID, recs []*Record) []*Record {
+	var out []*Record
+	for _, r := range recs {
+		if !slices.Contains(known, r.DeviceID) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
