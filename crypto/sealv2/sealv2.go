@@ -37,7 +37,7 @@
 // every message to a device. The wraps are in random order, and a device
 // tries each in turn (one X-Wing decapsulation and one AEAD check each) until
 // one opens. That costs a receiver up to n decapsulations (n ≤ [MaxDevices])
-// instead of one; docs/protocol-v2.md §7 discusses the trade-off.
+// instead of one; docs/protocol-v2.md §7.1 discusses the trade-off.
 //
 // # What the caller does
 //
