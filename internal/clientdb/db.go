@@ -75,13 +75,16 @@ const (
 	DefaultOutboxBase   = 5 * time.Second
 	DefaultOutboxMax    = 10 * time.Minute
 	DefaultOutboxGiveUp = 24 * time.Hour
-	checkName           = "check"
-	tombstoneConv       = 1
-	tombstoneMessage    = 2
-	maxNicknameLen      = 64
-	maxDisplayNameLen   = 256
-	maxSettingNameLen   = 256
-	defaultReaderConns  = 4
+)
+
+const (
+	checkName          = "check" // meta row holding the sealed key check
+	tombstoneConv      = 1       // tombstones.kind values, stored
+	tombstoneMessage   = 2
+	maxNicknameLen     = 64
+	maxDisplayNameLen  = 256
+	maxSettingNameLen  = 256
+	defaultReaderConns = 4
 )
 
 type config struct {

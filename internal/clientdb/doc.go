@@ -47,6 +47,29 @@
 // bring a deleted chat back; tombstones and seen hashes expire
 // ([DB.ExpireDue]) once no swarm can still hold the message.
 //
+// # How the client uses it
+//
+//   - Receiving: poll with [DB.Cursor] and [Cursor.Resume]; keep the hashes
+//     [DB.Unseen] returns; open each message, drop it if
+//     [DB.ConversationDeleted] or the contact is blocked, store it with
+//     [DB.InsertMessage] (which also refuses tombstoned and duplicate
+//     messages), then [DB.MarkSeen] every fetched hash, openable or not, and
+//     [DB.SetCursor].
+//   - Sending: [DB.InsertMessage] (StatusQueued), [DB.EnqueueOutbox] one item
+//     per destination swarm; a flusher takes [DB.DueOutbox], and reports
+//     each attempt with [DB.OutboxResult]; on success it records the hashes
+//     with [DB.AddSwarmHashes] and moves the message on with
+//     [DB.SetMessageStatus].
+//   - Receipts and unsend requests find their message with
+//     [DB.LookupMessage]; [DB.DeleteMessageByID] tombstones a message that
+//     has not arrived yet.
+//   - Reading: [DB.MarkRead] returns the messages for read receipts and for
+//     shortening after-read swarm expiries.
+//   - Housekeeping: [DB.ExpireDue] on every run of the background duties.
+//   - Deleting: [DB.DeleteConversation], [DB.DeleteMessage] and
+//     [DB.ClearMedia] return the swarm hashes to delete remotely and the
+//     attachment files to remove.
+//
 // # Concurrency
 //
 // The file is in WAL mode with a busy timeout (10 s by default), so `hush
