@@ -90,6 +90,7 @@ type Handler struct {
 	mux     *http.ServeMux
 	metrics *metrics
 	clock   *clockWatch
+	keys    *keyCache
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -115,7 +116,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.MaxBodySize == 0 {
 		cfg.MaxBodySize = rpc.MaxBodySize
 	}
-	h := &Handler{cfg: cfg, mux: http.NewServeMux(), clock: newClockWatch(cfg.Logger)}
+	h := &Handler{cfg: cfg, mux: http.NewServeMux(), clock: newClockWatch(cfg.Logger), keys: newKeyCache(keyCacheSize)}
 	m, err := newMetrics(cfg.Metrics)
 	if err != nil {
 		return nil, err
@@ -240,12 +241,12 @@ func (h *Handler) owns(id identity.AccountID) error {
 	return &wrongSwarm{swarmResult(h.cfg.Membership.SwarmOf(id))}
 }
 
-// authorize verifies a signed request: the signature over msg, then the
-// replay cache. The cache is consulted only for valid signatures, so
-// forged ones cannot fill it.
+// authorize verifies a signed request (keys, then the signature over msg)
+// and then the replay cache. The cache is consulted only for valid
+// signatures, so forged ones cannot fill it.
 func (h *Handler) authorize(a *rpc.Auth, msg []byte, now time.Time) error {
-	if !a.Verify(msg) {
-		return rpc.Errorf(rpc.CodeBadSignature, "signature does not verify for pubkey_ed25519 on network %q", h.cfg.NetworkID)
+	if err := a.Verify(msg, h.keys.derive); err != nil {
+		return err
 	}
 	k := sha256.New()
 	k.Write(a.Ed25519)

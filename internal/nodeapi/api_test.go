@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/nodeclient"
 	"github.com/hushnet/hush/internal/ratelimit"
+	"github.com/hushnet/hush/internal/store/sqlite"
 	"github.com/hushnet/hush/protocol/rpc"
 )
 
@@ -537,5 +539,50 @@ func TestConcurrent(t *testing.T) {
 		if n := len(f.retrieveAll(t, a, 1)); n != each {
 			t.Fatalf("account holds %d messages, want %d", n, each)
 		}
+	}
+}
+
+// TestFloodPublicInbox: a flood into one public inbox keeps the node
+// answering under either store policy: evicting the oldest messages, or
+// refusing with a 4xx quota error while keeping what is stored.
+func TestFloodPublicInbox(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		policy sqlite.FloodPolicy
+		status int
+	}{{"evict oldest", sqlite.EvictOldest, 200}, {"refuse", sqlite.Refuse, 403}} {
+		t.Run(tt.name, func(t *testing.T) {
+			db, err := sqlite.Open(filepath.Join(t.TempDir(), "flood.db"), sqlite.WithAccountQuota(0, 5), sqlite.WithFloodPolicy(tt.policy))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			f := newFixture(t, func(c *Config) { c.Store = db })
+			f.db = db
+			victim := identity.NewAccount()
+			var last int
+			for i := range 12 {
+				p := fmt.Sprintf(`{"pubkey":%q,"data":%q,"ttl":60000,"timestamp":%d}`, victim.ID(), b64(fmt.Sprint("spam ", i)), f.clock().UnixMilli()+int64(i))
+				var body []byte
+				last, body = f.post(reqBody(rpc.MethodStore, json.RawMessage(p)))
+				if last != 200 && (last != tt.status || errCode(t, body) != rpc.CodeQuota) {
+					t.Fatalf("deposit %d: %d %s", i, last, body)
+				}
+			}
+			if last != tt.status {
+				t.Fatalf("last deposit: %d, want %d", last, tt.status)
+			}
+			msgs := f.retrieveAll(t, victim, 0)
+			if len(msgs) != 5 {
+				t.Fatalf("inbox holds %d messages, want the quota of 5", len(msgs))
+			}
+			wantFirst := b64("spam 0")
+			if tt.policy == sqlite.EvictOldest {
+				wantFirst = b64("spam 7")
+			}
+			if msgs[0].Data != wantFirst {
+				t.Fatalf("oldest kept message %s, want %s", msgs[0].Data, wantFirst)
+			}
+		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"math"
@@ -113,16 +114,43 @@ func jsonTypeName(kind string) string {
 	return "a " + kind
 }
 
-// Auth is the checked identity and signature of a signed request.
+// Auth is the identity and signature of a signed request, as sent: the
+// parsers check only their form. [Auth.Verify] checks that the keys belong
+// together and that the signature is valid; a request is authenticated
+// only after it returns nil.
 type Auth struct {
-	Account   identity.AccountID
-	Ed25519   identity.Ed25519PublicKey // converts to Account
+	Account   identity.AccountID        // from pubkey: 05 and 32 bytes
+	Ed25519   identity.Ed25519PublicKey // from pubkey_ed25519: 32 bytes
 	Signature []byte                    // 64 bytes
 }
 
-// Verify reports whether a.Signature is a valid signature of msg by a.Ed25519.
-func (a *Auth) Verify(msg []byte) bool {
-	return ed25519.Verify(ed25519.PublicKey(a.Ed25519), msg, a.Signature)
+// DeriveFunc converts an Ed25519 key to the Account ID it controls. nil
+// means [identity.Ed25519PublicKey.AccountID]; a node may pass a cached
+// version, since that conversion costs more than the signature check.
+type DeriveFunc func(identity.Ed25519PublicKey) (identity.AccountID, error)
+
+// Verify authenticates a request: pubkey_ed25519 must convert to the 05
+// Account ID in pubkey (an X25519 key cannot verify a signature, so the
+// client names the Ed25519 key it derives from), and the signature must be
+// valid for msg. It returns a *Error with CodeBadPubkey, CodeKeyMismatch or
+// CodeBadSignature.
+func (a *Auth) Verify(msg []byte, derive DeriveFunc) error {
+	if derive == nil {
+		derive = identity.Ed25519PublicKey.AccountID
+	}
+	derived, err := derive(a.Ed25519)
+	if err != nil {
+		return Errorf(CodeBadPubkey, "pubkey_ed25519: %v", err)
+	}
+	// The derived ID passed identity's checks (a prime-order point), so an
+	// equal pubkey needs no X25519 checks of its own.
+	if !derived.Equal(a.Account) {
+		return Errorf(CodeKeyMismatch, "pubkey_ed25519 does not belong to pubkey")
+	}
+	if !ed25519.Verify(ed25519.PublicKey(a.Ed25519), msg, a.Signature) {
+		return Errorf(CodeBadSignature, "signature does not verify for pubkey_ed25519")
+	}
+	return nil
 }
 
 // authFields are the parameters every signed request carries.
@@ -143,38 +171,40 @@ func parseAccount(p *string) (identity.AccountID, error) {
 	return id, nil
 }
 
-// auth checks a signed request's keys: pubkey_ed25519 must convert to the
-// 05 Account ID in pubkey, since an X25519 key cannot verify a signature.
+// auth checks the form of a signed request's keys and signature; the
+// curve checks happen in [Auth.Verify], once, on the derived key.
 func (f authFields) auth() (*Auth, error) {
-	id, err := parseAccount(f.Pubkey)
-	if err != nil {
-		return nil, err
+	if f.Pubkey == nil {
+		return nil, Errorf(CodeMissingField, "pubkey is required")
+	}
+	var a Auth
+	if len(*f.Pubkey) != 2*identity.AccountIDSize {
+		return nil, Errorf(CodeBadPubkey, "pubkey: want %d hex characters, got %d", 2*identity.AccountIDSize, len(*f.Pubkey))
+	}
+	if _, err := hex.Decode(a.Account[:], []byte(*f.Pubkey)); err != nil {
+		return nil, Errorf(CodeBadPubkey, "pubkey: not hex")
+	}
+	if a.Account[0] != identity.AccountPrefix {
+		return nil, Errorf(CodeBadPubkey, "pubkey: must start with 05")
 	}
 	if f.PubkeyEd25519 == nil {
 		return nil, Errorf(CodeMissingField, "pubkey_ed25519 is required for a signed request")
 	}
-	ed, err := identity.ParseEd25519PublicKey(*f.PubkeyEd25519)
-	if err != nil {
-		return nil, Errorf(CodeBadPubkey, "pubkey_ed25519: %v", err)
+	ed, err := hex.DecodeString(*f.PubkeyEd25519)
+	if err != nil || len(ed) != identity.Ed25519PublicKeySize {
+		return nil, Errorf(CodeBadPubkey, "pubkey_ed25519: want %d hex characters", 2*identity.Ed25519PublicKeySize)
 	}
-	derived, err := ed.AccountID()
-	if err != nil {
-		return nil, Errorf(CodeBadPubkey, "pubkey_ed25519: %v", err)
-	}
-	if !derived.Equal(id) {
-		return nil, Errorf(CodeKeyMismatch, "pubkey_ed25519 does not belong to pubkey")
-	}
+	a.Ed25519 = ed
 	if f.Signature == nil {
 		return nil, Errorf(CodeMissingField, "signature is required")
 	}
-	sig, err := decodeBase64(*f.Signature)
-	if err != nil {
+	if a.Signature, err = decodeBase64(*f.Signature); err != nil {
 		return nil, Errorf(CodeBadBase64, "signature: not base64")
 	}
-	if len(sig) != ed25519.SignatureSize {
-		return nil, Errorf(CodeBadField, "signature: want %d bytes, got %d", ed25519.SignatureSize, len(sig))
+	if len(a.Signature) != ed25519.SignatureSize {
+		return nil, Errorf(CodeBadField, "signature: want %d bytes, got %d", ed25519.SignatureSize, len(a.Signature))
 	}
-	return &Auth{Account: id, Ed25519: ed, Signature: sig}, nil
+	return &a, nil
 }
 
 // decodeBase64 accepts standard base64 with or without padding, as Session

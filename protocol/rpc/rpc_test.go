@@ -122,6 +122,9 @@ func TestParseStore(t *testing.T) {
 		want   Code
 	}{
 		{"signed ok", signedParams(acct, with(), sig), ""},
+		{"signature over other bytes", signedParams(acct, with(), SigStore("n", 3, ts.Add(time.Millisecond))), CodeBadSignature},
+		{"signed for another network", signedParams(acct, with(), SigStore("m", 3, ts)), CodeBadSignature},
+		{"small-order ed key", signedParams(acct, with("pubkey_ed25519", "0100000000000000000000000000000000000000000000000000000000000000"), sig), CodeBadPubkey},
 		{"public unsigned ok", json.RawMessage(fmt.Sprintf(`{"pubkey":%q,"data":%q,"ttl":10000,"timestamp":1}`, acct.ID(), data)), ""},
 		{"max data", signedParams(acct, with("data", max), sig), ""},
 		{"private unsigned", json.RawMessage(fmt.Sprintf(`{"pubkey":%q,"namespace":3,"data":%q,"ttl":10000,"timestamp":1}`, acct.ID(), data)), CodeMissingField},
@@ -142,6 +145,7 @@ func TestParseStore(t *testing.T) {
 		{"timestamp negative", signedParams(acct, with("timestamp", -1), sig), CodeBadField},
 		{"bad pubkey", signedParams(acct, with("pubkey", "05zz"), sig), CodeBadPubkey},
 		{"other's ed key", signedParams(acct, with("pubkey_ed25519", other.Ed25519Public().String()), sig), CodeKeyMismatch},
+		{"pubkey not 05", signedParams(acct, with("pubkey", "03"+acct.ID().String()[2:]), sig), CodeBadPubkey},
 		{"bad ed key", signedParams(acct, with("pubkey_ed25519", strings.Repeat("g", 64)), sig), CodeBadPubkey},
 		{"ed key missing", signedParams(acct, with("pubkey_ed25519", nil), sig), CodeMissingField},
 		{"short signature", signedParams(acct, with("signature", "AAAA"), sig), CodeBadField},
@@ -150,11 +154,11 @@ func TestParseStore(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r, err := ParseStore(tt.params)
+			if err == nil && r.Auth != nil {
+				err = r.Auth.Verify(r.SigMessage("n"), nil)
+			}
 			if got := codeOf(err); got != tt.want {
 				t.Fatalf("code = %q (%v), want %q", got, err, tt.want)
-			}
-			if err == nil && r.Auth != nil && !r.Auth.Verify(r.SigMessage("n")) {
-				t.Fatal("valid signature does not verify")
 			}
 		})
 	}
@@ -225,8 +229,8 @@ func TestParseRetrieveLimits(t *testing.T) {
 			if r.MaxCount != tt.wantCount || r.MaxSize != tt.wantSz {
 				t.Fatalf("count, size = %d, %d; want %d, %d", r.MaxCount, r.MaxSize, tt.wantCount, tt.wantSz)
 			}
-			if !r.Auth.Verify(r.SigMessage("n")) {
-				t.Fatal("signature does not verify")
+			if err := r.Auth.Verify(r.SigMessage("n"), nil); err != nil {
+				t.Fatal(err)
 			}
 		})
 	}

@@ -1,0 +1,53 @@
+package nodeapi
+
+import (
+	"sync"
+
+	"github.com/hushnet/hush/identity"
+)
+
+// keyCacheSize bounds the Ed25519 → Account ID cache (about 100 bytes an
+// entry).
+const keyCacheSize = 65_536
+
+// keyCache remembers Ed25519 keys already converted to Account IDs. The
+// conversion checks the key is in the prime-order subgroup, a full scalar
+// multiplication that costs more than verifying the signature; a client
+// signs many requests with one key. Only successful conversions are kept,
+// and the whole map is dropped when full, which bounds memory without
+// bookkeeping (a flood of fresh keys only costs the conversions it causes).
+type keyCache struct {
+	max int
+
+	mu sync.Mutex // guards m
+	m  map[[32]byte]identity.AccountID
+}
+
+func newKeyCache(max int) *keyCache {
+	return &keyCache{max: max, m: make(map[[32]byte]identity.AccountID)}
+}
+
+// derive is an rpc.DeriveFunc.
+func (c *keyCache) derive(k identity.Ed25519PublicKey) (identity.AccountID, error) {
+	if len(k) != 32 {
+		return k.AccountID() // reports the error
+	}
+	key := [32]byte(k)
+	c.mu.Lock()
+	id, ok := c.m[key]
+	c.mu.Unlock()
+	if ok {
+		return id, nil
+	}
+	id, err := k.AccountID()
+	if err != nil {
+		return id, err
+	}
+	c.mu.Lock()
+	if len(c.m) >= c.max {
+		clear(c.m)
+	}
+	c.m[key] = id
+	c.mu.Unlock()
+	return id, nil
+}
