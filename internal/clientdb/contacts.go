@@ -54,6 +54,9 @@ func (db *DB) UpsertContact(c Contact, now time.Time) error {
 	if err := checkTime("now", now); err != nil {
 		return err
 	}
+	if err := checkAccount(c.Account); err != nil {
+		return err
+	}
 	if err := checkNickname(c.Nickname); err != nil {
 		return err
 	}
@@ -96,6 +99,9 @@ func (db *DB) upsertContact(tx *sql.Tx, c Contact) error {
 // is unknown. It returns [ErrInvalid] for an over-long name or a zero now.
 func (db *DB) SetDisplayName(id identity.AccountID, name string, now time.Time) error {
 	if err := checkTime("now", now); err != nil {
+		return err
+	}
+	if err := checkAccount(id); err != nil {
 		return err
 	}
 	if !utf8.ValidString(name) || len(name) > maxDisplayNameLen {

@@ -72,6 +72,11 @@ func TestContacts(t *testing.T) {
 			},
 		},
 		{
+			name:    "zero account refused",
+			upserts: []Contact{{Nickname: "nobody"}},
+			wantErr: ErrInvalid,
+		},
+		{
 			name:    "blank nickname refused",
 			upserts: []Contact{{Account: alice, Nickname: "   "}},
 			wantErr: ErrInvalid,

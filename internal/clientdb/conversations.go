@@ -120,6 +120,9 @@ func (db *DB) EnsureConversation(peer identity.AccountID, now time.Time) (Conver
 	if err := checkTime("now", now); err != nil {
 		return Conversation{}, err
 	}
+	if err := checkAccount(peer); err != nil {
+		return Conversation{}, err
+	}
 	err := db.write(false, func(tx *sql.Tx) error {
 		_, err := db.ensureConversation(tx, peer, now)
 		return err
@@ -137,6 +140,9 @@ func (db *DB) EnsureConversation(peer identity.AccountID, now time.Time) (Conver
 // now.
 func (db *DB) SetDisappearing(peer identity.AccountID, d Disappearing, now time.Time) error {
 	if err := checkTime("now", now); err != nil {
+		return err
+	}
+	if err := checkAccount(peer); err != nil {
 		return err
 	}
 	if err := d.check(); err != nil {

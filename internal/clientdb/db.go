@@ -18,6 +18,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/hushnet/hush/identity"
 )
 
 // FileName is the database's file name inside a home directory.
@@ -492,6 +494,13 @@ func nullMS(t time.Time) sql.NullInt64 {
 func checkTime(name string, t time.Time) error {
 	if t.IsZero() {
 		return fmt.Errorf("%w: %s is the zero time", ErrInvalid, name)
+	}
+	return nil
+}
+
+func checkAccount(id identity.AccountID) error {
+	if id.IsZero() {
+		return fmt.Errorf("%w: zero Account ID", ErrInvalid)
 	}
 	return nil
 }

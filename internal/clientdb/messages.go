@@ -158,12 +158,6 @@ type Deleted struct {
 	Attachments []Attachment
 }
 
-func (d *Deleted) add(o Deleted) {
-	d.Messages += o.Messages
-	d.SwarmHashes = append(d.SwarmHashes, o.SwarmHashes...)
-	d.Attachments = append(d.Attachments, o.Attachments...)
-}
-
 // expiry computes a message's disappearing deadline from what is known now.
 func expiry(d Disappearing, dir Direction, sent, read time.Time) time.Time {
 	switch {
@@ -210,6 +204,9 @@ func (m *Message) check() error {
 // conversation was deleted at or after its sent time or which was itself
 // deleted, and [ErrInvalid] for a malformed m.
 func (db *DB) InsertMessage(peer identity.AccountID, m Message) (LocalID, bool, error) {
+	if err := checkAccount(peer); err != nil {
+		return 0, false, err
+	}
 	if m.Sender.IsZero() && m.Direction == Incoming {
 		m.Sender = peer
 	}
@@ -226,14 +223,14 @@ func (db *DB) InsertMessage(peer identity.AccountID, m Message) (LocalID, bool, 
 		m.ReadAt = m.ReceivedAt
 	}
 	var (
-		id  LocalID
-		new bool
+		id    LocalID
+		isNew bool
 	)
 	err := db.write(false, func(tx *sql.Tx) (err error) {
-		id, new, err = db.insertMessage(tx, peer, &m)
+		id, isNew, err = db.insertMessage(tx, peer, &m)
 		return err
 	})
-	return id, new, err
+	return id, isNew, err
 }
 
 func (db *DB) insertMessage(tx *sql.Tx, peer identity.AccountID, m *Message) (LocalID, bool, error) {

@@ -544,4 +544,10 @@ func TestConversations(t *testing.T) {
 	if _, err := db.Conversation(zero); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("zero peer: %v", err)
 	}
+	if _, err := db.EnsureConversation(zero, t0); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("EnsureConversation(zero): %v", err)
+	}
+	if _, _, err := db.InsertMessage(zero, incoming(9, 0, "x")); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("InsertMessage(zero peer): %v", err)
+	}
 }
