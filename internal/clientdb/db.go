@@ -426,9 +426,11 @@ func (db *DB) Close() error {
 	return errors.Join(errs...)
 }
 
-// write runs fn in an IMMEDIATE transaction on the writer connection; when
-// scrub is set it then checkpoints and truncates the WAL, so that pages
-// holding deleted values leave the WAL file as well as the main file.
+// write runs fn in an IMMEDIATE transaction on the writer connection. When
+// scrub is set and fn changed any row, it then checkpoints and truncates the
+// WAL, so that pages holding deleted values leave the WAL file as well as
+// the main file; a deletion that found nothing (ExpireDue on most runs)
+// skips the checkpoint and its wait for readers.
 func (db *DB) write(scrub bool, fn func(tx *sql.Tx) error) error {
 	if err := db.enter(); err != nil {
 		return err
@@ -439,13 +441,24 @@ func (db *DB) write(scrub bool, fn func(tx *sql.Tx) error) error {
 		return err
 	}
 	defer tx.Rollback()
+	var before, after int64
+	if scrub {
+		if err := tx.QueryRow("SELECT total_changes()").Scan(&before); err != nil {
+			return err
+		}
+	}
 	if err := fn(tx); err != nil {
 		return err
+	}
+	if scrub {
+		if err := tx.QueryRow("SELECT total_changes()").Scan(&after); err != nil {
+			return err
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return err
 	}
-	if scrub {
+	if after != before {
 		return db.checkpoint()
 	}
 	return nil

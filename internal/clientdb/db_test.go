@@ -348,3 +348,37 @@ func TestWrongKeyAfterCrash(t *testing.T) {
 		t.Fatalf("recovered: %+v, %v", c, err)
 	}
 }
+
+// TestCheckpointAfterDeletion checks the WAL is emptied after a deletion
+// (and only then): the at-rest guarantee for deleted rows depends on it.
+func TestCheckpointAfterDeletion(t *testing.T) {
+	db, path := openTest(t)
+	walSize := func() int64 {
+		n, err := fileSize(path + "-wal")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	id := mustInsert(t, db, alice, incoming(1, 0, "to delete"))
+	mustInsert(t, db, alice, incoming(2, 0, "to keep"))
+	tests := []struct {
+		name      string
+		op        func() error
+		wantEmpty bool
+	}{
+		{"insert leaves frames", func() error { _, _, err := db.InsertMessage(alice, incoming(3, 0, "x")); return err }, false},
+		{"expiry with nothing due keeps them", func() error { _, err := db.ExpireDue(at(1)); return err }, false},
+		{"deletion truncates", func() error { _, err := db.DeleteMessage(id, at(2)); return err }, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.op(); err != nil {
+				t.Fatal(err)
+			}
+			if got := walSize(); (got == 0) != tt.wantEmpty {
+				t.Fatalf("WAL has %d bytes, want empty=%v", got, tt.wantEmpty)
+			}
+		})
+	}
+}

@@ -114,6 +114,18 @@ func TestInsertMessageRoundTrip(t *testing.T) {
 	if _, err := db.LookupMessage(bob, mid(9)); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("LookupMessage with another sender: %v", err)
 	}
+	if err := db.AddSwarmHashes(id, "hashB", "hashC"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := db.Message(id); !slices.Equal(slices.Sorted(slices.Values(got.SwarmHashes)), []string{"hashA", "hashB", "hashC"}) {
+		t.Fatalf("after AddSwarmHashes: %q", got.SwarmHashes)
+	}
+	if err := db.AddSwarmHashes(id+100, "h"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("AddSwarmHashes(unknown): %v", err)
+	}
+	if err := db.AddSwarmHashes(id, ""); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("AddSwarmHashes(empty): %v", err)
+	}
 }
 
 func TestInsertMessageInvalid(t *testing.T) {
