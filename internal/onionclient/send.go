@@ -1,0 +1,116 @@
+package onionclient
+
+import (
+	"context"
+	"crypto/ecdh"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/hushnet/hush/protocol/onion"
+	"github.com/hushnet/hush/protocol/snapshot"
+)
+
+// Errors a *[HopError] wraps besides the relay errors of protocol/onion
+// (onion.ErrTimeout and its siblings, through *onion.RelayError) and
+// onion.ErrResponseUndecryptable.
+var (
+	// ErrUnreachable: the first hop could not be reached (connection,
+	// TLS pin, time-out).
+	ErrUnreachable = errors.New("onionclient: first hop unreachable")
+	// ErrRejected: the first hop answered with an HTTP error instead of
+	// an onion response: it could not peel the frame.
+	ErrRejected = errors.New("onionclient: first hop rejected the request")
+)
+
+// HopError is a failed onion request. Hop is the position charged with
+// the failure: 0 for the first hop, len(path) for the destination, and -1
+// when no position can be named (a response that does not decrypt could
+// have been damaged by any node).
+type HopError struct {
+	Hop int
+	// Node is the node at Hop (zero when Hop is -1).
+	Node snapshot.Ed25519Key
+	// Reporter is the position whose layer key authenticated a relay
+	// error; -1 when the failure was seen by this client directly.
+	Reporter int
+	Err      error
+}
+
+func (e *HopError) Error() string {
+	if e.Hop < 0 {
+		return fmt.Sprintf("onion path failed: %v", e.Err)
+	}
+	return fmt.Sprintf("onion hop %d (%s) failed: %v", e.Hop, short(e.Node), e.Err)
+}
+
+func (e *HopError) Unwrap() error { return e.Err }
+
+func short(k snapshot.Ed25519Key) string { return k.String()[:12] }
+
+// Send builds an onion request carrying payload through path to dest,
+// posts it to path[0] (or dest, with an empty path) and opens the
+// response. It returns the destination's status and body. Every failure
+// but a cancelled ctx and a request that cannot be built is a *HopError.
+func Send(ctx context.Context, p Poster, path []snapshot.Node, dest snapshot.Node, payload []byte) (int, []byte, error) {
+	hops := make([]onion.Hop, len(path))
+	for i, n := range path {
+		h, err := hop(n)
+		if err != nil {
+			return 0, nil, fmt.Errorf("hop %d: %w", i, err)
+		}
+		hops[i] = h
+	}
+	d, err := hop(dest)
+	if err != nil {
+		return 0, nil, fmt.Errorf("destination: %w", err)
+	}
+	frame, st, err := onion.Build(hops, onion.Destination{Node: d}, payload)
+	if err != nil {
+		return 0, nil, err
+	}
+	first := dest
+	if len(path) > 0 {
+		first = path[0]
+	}
+	at := func(i int) snapshot.Ed25519Key {
+		if i < len(path) {
+			return path[i].Ed25519
+		}
+		return dest.Ed25519
+	}
+	status, resp, err := p.Post(ctx, first.Ed25519, first.Address, OnionPath, frame, maxResponse)
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0, nil, ctx.Err()
+		}
+		return 0, nil, &HopError{Hop: 0, Node: first.Ed25519, Reporter: -1, Err: fmt.Errorf("%w: %w", ErrUnreachable, err)}
+	}
+	if status != http.StatusOK {
+		return 0, nil, &HopError{Hop: 0, Node: first.Ed25519, Reporter: -1, Err: fmt.Errorf("%w: HTTP %d", ErrRejected, status)}
+	}
+	st2, body, err := onion.OpenResponse(st, resp)
+	var re *onion.RelayError
+	switch {
+	case err == nil:
+		return st2, body, nil
+	case errors.As(err, &re):
+		h := re.Hop
+		switch re.Code {
+		case onion.CodeNextNodeNotFound, onion.CodeTimeout, onion.CodeDestinationFailed:
+			// The reporter is fine; the node after it is not.
+			h = min(h+1, len(path))
+		}
+		return 0, nil, &HopError{Hop: h, Node: at(h), Reporter: re.Hop, Err: err}
+	default:
+		return 0, nil, &HopError{Hop: -1, Reporter: -1, Err: err}
+	}
+}
+
+func hop(n snapshot.Node) (onion.Hop, error) {
+	x, err := ecdh.X25519().NewPublicKey(n.X25519[:])
+	if err != nil {
+		return onion.Hop{}, err
+	}
+	return onion.Hop{Ed25519: n.Ed25519.PublicKey(), X25519: x}, nil
+}

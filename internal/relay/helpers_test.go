@@ -1,0 +1,15 @@
+package relay_test
+
+import (
+	"crypto/tls"
+	"log/slog"
+	"time"
+)
+
+var discard = slog.New(slog.DiscardHandler)
+
+type nopReplay struct{}
+
+func (nopReplay) Seen([32]byte, time.Time) bool { return false }
+
+func tlsInsecure() *tls.Config { return &tls.Config{InsecureSkipVerify: true} }

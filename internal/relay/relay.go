@@ -1,0 +1,351 @@
+package relay
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdh"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/hushnet/hush/internal/onionclient"
+	"github.com/hushnet/hush/protocol/onion"
+	"github.com/hushnet/hush/protocol/snapshot"
+)
+
+// Path is where the wiring root mounts the relay.
+const Path = onionclient.OnionPath
+
+// Directory finds the next node of a path. Lookup returns the node's
+// advertised address and X25519 key, and false when the key is not in the
+// node's current verified snapshot. It must be safe for concurrent use.
+type Directory interface {
+	Lookup(key snapshot.Ed25519Key) (addr string, x25519 snapshot.X25519Key, ok bool)
+}
+
+// SnapshotDirectory is a [Directory] over the snapshot its function
+// returns (the node's newest verified one, or nil before it has any).
+type SnapshotDirectory func() *snapshot.Snapshot
+
+// Lookup implements [Directory].
+func (f SnapshotDirectory) Lookup(k snapshot.Ed25519Key) (string, snapshot.X25519Key, bool) {
+	s := f()
+	if s == nil {
+		return "", snapshot.X25519Key{}, false
+	}
+	n, ok := s.Node(k)
+	return n.Address, n.X25519, ok
+}
+
+// ReplayCache remembers ephemeral keys. internal/replay.Cache implements it.
+type ReplayCache interface {
+	Seen(key [32]byte, now time.Time) bool
+}
+
+// Steward sends a frame to a steward server (file server, push server)
+// and returns its HTTP status and at most limit bytes of answer. The relay
+// calls it only for targets on its allow-list. [HTTPSteward] implements it.
+type Steward interface {
+	Do(ctx context.Context, t onion.ServerTarget, frame []byte, limit int) (status int, resp []byte, err error)
+}
+
+// Config holds a relay's dependencies. X25519, Directory, Local,
+// Forwarder, Replay, Clock and Logger are required.
+type Config struct {
+	// X25519 is the node's onion key; Ed25519 its identity, used only to
+	// label observations.
+	X25519  *ecdh.PrivateKey
+	Ed25519 snapshot.Ed25519Key
+
+	Directory Directory
+	// Local serves the storage RPC (internal/nodeapi) when this node is
+	// the destination. It gets a POST to RPCPath whose RemoteAddr is the
+	// previous hop's, so it never learns the client's address.
+	Local http.Handler
+	// Forwarder carries frames to other nodes over connections pinned to
+	// their keys (onionclient.Pool).
+	Forwarder onionclient.Poster
+	// Steward forwards to steward servers; nil refuses every steward
+	// target, as does an empty StewardAllow.
+	Steward      Steward
+	StewardAllow []onion.ServerTarget
+
+	Replay ReplayCache
+	Clock  func() time.Time
+	Logger *slog.Logger
+	// Recorder, when set, observes every request; tests only.
+	Recorder Recorder
+
+	// MaxFrame caps a request body; 0 means onion.MaxFrameSize.
+	MaxFrame int
+	// HopTimeout is what the last relay waits for the destination, and
+	// the destination for its own storage RPC; 0 means 10 s. HopSlack is
+	// added per position that could follow this one; 0 means 1 s.
+	HopTimeout, HopSlack time.Duration
+}
+
+// RPCPath is the request path Local is called with.
+const RPCPath = onionclient.RPCPath
+
+// Relay is the onion relay handler. It is safe for concurrent use.
+type Relay struct {
+	cfg Config
+}
+
+var _ http.Handler = (*Relay)(nil)
+
+// New checks cfg and returns the relay.
+func New(cfg Config) (*Relay, error) {
+	switch {
+	case cfg.X25519 == nil || cfg.X25519.Curve() != ecdh.X25519():
+		return nil, errors.New("relay: no x25519 key")
+	case cfg.Directory == nil:
+		return nil, errors.New("relay: no directory")
+	case cfg.Local == nil:
+		return nil, errors.New("relay: no local storage handler")
+	case cfg.Forwarder == nil:
+		return nil, errors.New("relay: no forwarder")
+	case cfg.Replay == nil:
+		return nil, errors.New("relay: no replay cache")
+	case cfg.Clock == nil:
+		return nil, errors.New("relay: no clock")
+	case cfg.Logger == nil:
+		return nil, errors.New("relay: no logger")
+	case cfg.MaxFrame < 0 || cfg.MaxFrame > onion.MaxFrameSize:
+		return nil, fmt.Errorf("relay: max frame %d out of range", cfg.MaxFrame)
+	}
+	for i, t := range cfg.StewardAllow {
+		if t.Host == "" || t.Port == 0 || (t.Protocol != "http" && t.Protocol != "https") || t.Method == "" || t.Target == "" || t.Target[0] != '/' {
+			return nil, fmt.Errorf("relay: steward allow-list entry %d is incomplete", i)
+		}
+	}
+	if cfg.MaxFrame == 0 {
+		cfg.MaxFrame = onion.MaxFrameSize
+	}
+	if cfg.HopTimeout == 0 {
+		cfg.HopTimeout = 10 * time.Second
+	}
+	if cfg.HopSlack == 0 {
+		cfg.HopSlack = time.Second
+	}
+	return &Relay{cfg: cfg}, nil
+}
+
+// ServeHTTP implements http.Handler for POST /onion_req/v2.
+func (rl *Relay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	obs := Observation{Node: rl.cfg.Ed25519, Remote: r.RemoteAddr, Hop: -1}
+	status, resp := rl.serve(r, &obs)
+	obs.Status, obs.Response = status, resp
+	if rl.cfg.Recorder != nil {
+		rl.cfg.Recorder.Record(obs)
+	}
+	if status == http.StatusOK {
+		w.Header().Set("Content-Type", "application/octet-stream")
+	} else {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	}
+	w.WriteHeader(status)
+	w.Write(resp)
+}
+
+// Plain-text answers for frames the node cannot open. They name the
+// class of problem only: the sender is the previous hop or the client.
+var peelAnswers = []struct {
+	err    error
+	status int
+	text   string
+}{
+	{onion.ErrOversize, http.StatusRequestEntityTooLarge, "frame too large"},
+	{onion.ErrUnknownVersion, http.StatusBadRequest, "unknown onion version"},
+	{onion.ErrTooManyLayers, http.StatusBadRequest, "too many layers"},
+	{onion.ErrLowOrderKey, http.StatusBadRequest, "bad ephemeral key"},
+	{onion.ErrUndecryptable, http.StatusBadRequest, "layer does not decrypt"},
+	{onion.ErrMalformedFrame, http.StatusBadRequest, "malformed frame"},
+}
+
+func plain(status int, text string) (int, []byte) { return status, []byte(text + "\n") }
+
+func (rl *Relay) serve(r *http.Request, obs *Observation) (int, []byte) {
+	if r.Method != http.MethodPost {
+		return plain(http.StatusMethodNotAllowed, "use POST")
+	}
+	frame, err := io.ReadAll(io.LimitReader(r.Body, int64(rl.cfg.MaxFrame)+1))
+	if err != nil {
+		return plain(http.StatusBadRequest, "could not read the request")
+	}
+	obs.Request = frame
+	if len(frame) > rl.cfg.MaxFrame {
+		return plain(http.StatusRequestEntityTooLarge, "frame too large")
+	}
+	now := rl.cfg.Clock()
+	l, err := onion.Peel(rl.cfg.X25519, frame)
+	if l == nil {
+		for _, a := range peelAnswers {
+			if errors.Is(err, a.err) {
+				rl.cfg.Logger.Debug("onion frame refused", "err", err)
+				return plain(a.status, a.text)
+			}
+		}
+		rl.cfg.Logger.Debug("onion frame refused", "err", err)
+		return plain(http.StatusBadRequest, "malformed frame")
+	}
+	obs.Hop, obs.Kind = l.Hop(), l.Instruction.Kind
+	if rl.cfg.Replay.Seen(l.Ephemeral(), now) {
+		return rl.fail(l, onion.CodeReplay)
+	}
+	if err != nil {
+		rl.cfg.Logger.Debug("onion layer refused", "err", err)
+		return rl.fail(l, onion.CodeBadInstruction)
+	}
+	switch in := l.Instruction; in.Kind {
+	case onion.KindRelay:
+		return rl.relay(r.Context(), l, obs)
+	case onion.KindDestination:
+		return rl.local(r, l, obs)
+	case onion.KindServer:
+		return rl.steward(r.Context(), l, obs)
+	default:
+		return rl.fail(l, onion.CodeBadInstruction)
+	}
+}
+
+// fail answers with code under l's keys. Fail only errs on an unknown
+// code or a Responder without keys, both bugs here.
+func (rl *Relay) fail(l *onion.Layer, code onion.ErrorCode) (int, []byte) {
+	b, err := l.Responder.Fail(code)
+	if err != nil {
+		rl.cfg.Logger.Error("sealing a relay failure", "err", err)
+		return plain(http.StatusInternalServerError, "internal error")
+	}
+	return http.StatusOK, b
+}
+
+// deadline is how long this node waits for everything below it; see
+// "Deadlines" in the package doc.
+func (rl *Relay) deadline(hop int) time.Duration {
+	return rl.cfg.HopTimeout + time.Duration(onion.MaxLayers-2-hop)*rl.cfg.HopSlack
+}
+
+func (rl *Relay) relay(ctx context.Context, l *onion.Layer, obs *Observation) (int, []byte) {
+	var next snapshot.Ed25519Key
+	copy(next[:], l.Instruction.Next)
+	obs.Next = next
+	addr, _, ok := rl.cfg.Directory.Lookup(next)
+	if !ok {
+		return rl.fail(l, onion.CodeNextNodeNotFound)
+	}
+	frame, err := l.NextFrame()
+	if err != nil {
+		// The hop counter is at its limit: the path is too long.
+		return rl.fail(l, onion.CodeBadInstruction)
+	}
+	ctx, cancel := context.WithTimeout(ctx, rl.deadline(l.Hop()))
+	defer cancel()
+	status, resp, err := rl.cfg.Forwarder.Post(ctx, next, addr, Path, frame, onion.MaxFrameSize)
+	return rl.wrap(ctx, l, status, resp, err)
+}
+
+// wrap re-encrypts the next hop's answer, or reports why there is none.
+func (rl *Relay) wrap(ctx context.Context, l *onion.Layer, status int, resp []byte, err error) (int, []byte) {
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return rl.fail(l, onion.CodeTimeout)
+	case err != nil, status != http.StatusOK:
+		rl.cfg.Logger.Debug("next hop failed", "status", status, "err", err)
+		return rl.fail(l, onion.CodeDestinationFailed)
+	}
+	b, err := l.Responder.Wrap(resp)
+	if err != nil {
+		return rl.fail(l, onion.CodeDestinationFailed)
+	}
+	return http.StatusOK, b
+}
+
+func (rl *Relay) steward(ctx context.Context, l *onion.Layer, obs *Observation) (int, []byte) {
+	t := l.Instruction.Server
+	obs.Server = &t
+	if rl.cfg.Steward == nil || !rl.allowed(t) {
+		return rl.fail(l, onion.CodeTargetNotAllowed)
+	}
+	frame, err := l.NextFrame()
+	if err != nil {
+		return rl.fail(l, onion.CodeBadInstruction)
+	}
+	ctx, cancel := context.WithTimeout(ctx, rl.deadline(l.Hop()))
+	defer cancel()
+	status, resp, err := rl.cfg.Steward.Do(ctx, t, frame, onion.MaxFrameSize)
+	return rl.wrap(ctx, l, status, resp, err)
+}
+
+// allowed compares every field: a steward target is a fixed endpoint,
+// never a prefix, so the allow-list is exactly the set of requests the
+// operator agreed to carry.
+func (rl *Relay) allowed(t onion.ServerTarget) bool {
+	for _, a := range rl.cfg.StewardAllow {
+		if a == t {
+			return true
+		}
+	}
+	return false
+}
+
+// local runs the storage RPC in-process and seals its answer.
+func (rl *Relay) local(r *http.Request, l *onion.Layer, obs *Observation) (int, []byte) {
+	obs.Inner = l.Inner
+	ctx, cancel := context.WithTimeout(r.Context(), rl.cfg.HopTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, RPCPath, bytes.NewReader(l.Inner))
+	if err != nil {
+		return rl.fail(l, onion.CodeUnavailable)
+	}
+	req.RemoteAddr = r.RemoteAddr
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range l.Instruction.Headers {
+		req.Header.Set(k, v)
+	}
+	rec := &bufferedResponse{header: http.Header{}}
+	rl.cfg.Local.ServeHTTP(rec, req)
+	if rec.status == 0 {
+		rec.status = http.StatusOK
+	}
+	b, err := l.Responder.Seal(rec.status, rec.body.Bytes())
+	if errors.Is(err, onion.ErrOversize) {
+		// Paged methods can answer more than the largest class; tell the
+		// client to ask for less rather than failing the hop.
+		b, err = l.Responder.Seal(http.StatusRequestEntityTooLarge,
+			[]byte(`{"error":{"code":"too_large","message":"response exceeds the largest onion size class; ask for less"}}`))
+	}
+	if err != nil {
+		rl.cfg.Logger.Error("sealing a response", "err", err)
+		return rl.fail(l, onion.CodeUnavailable)
+	}
+	return http.StatusOK, b
+}
+
+// bufferedResponse is the smallest http.ResponseWriter that keeps the answer.
+type bufferedResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (w *bufferedResponse) Header() http.Header { return w.header }
+func (w *bufferedResponse) WriteHeader(s int) {
+	if w.status == 0 {
+		w.status = s
+	}
+}
+func (w *bufferedResponse) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	// The largest class bounds what can be sent back; stop buffering
+	// there rather than holding a runaway handler's output.
+	if w.body.Len()+len(b) > onion.MaxFrameSize {
+		return 0, onion.ErrOversize
+	}
+	return w.body.Write(b)
+}
