@@ -8,6 +8,31 @@
 // (oxenss/rpc/client_rpc_endpoints.h, oxenss/rpc/request_handler.cpp), with
 // the differences listed below.
 //
+// # Methods
+//
+// Request bodies are {"method": M, "params": {...}}; unknown fields are
+// refused. Keys and Account IDs are lowercase hex, signatures and data
+// standard base64, times integer ms since the Unix epoch. Signed requests
+// carry pubkey (05 Account ID), pubkey_ed25519 and signature.
+//
+//	store         pubkey, namespace?, data, ttl, timestamp; for a namespace not
+//	              divisible by 10 also pubkey_ed25519, sig_timestamp?, signature
+//	              → {hash, already, t}
+//	retrieve      namespace?, timestamp, after_timestamp?+after_hash?, max_count?,
+//	              max_size? → {messages: [{hash, timestamp, expiration, data}], more, t}
+//	delete        messages: [hash…] → {deleted, t}
+//	delete_all    namespace? (integer or "all"), timestamp → {deleted, t}
+//	delete_before namespace?, before → {deleted, t}
+//	expire        messages, expiry, shorten? | extend? → {updated: {hash: ms}, expiry, t}
+//	expire_all    namespace?, expiry (only shortens) → {updated, expiry, t}
+//	get_expiries  messages, timestamp → {expiries: {hash: ms}, t}
+//	get_swarm     pubkey → {swarm_id, members: [{pubkey_ed25519, pubkey_x25519, address}], t}
+//	info          (none) → {version, network_id, pubkey_ed25519, pubkey_x25519, t}
+//	batch, sequence  requests: [{method, params}…] (≤ 20) → {results: [{code, body}], t}
+//
+// Errors are {"error": {"code", "message"}, "t"} with the HTTP status of
+// [Code.Status]; a wrong_swarm error also carries "swarm".
+//
 // # Signatures
 //
 // Every signed string starts with a domain prefix, "hush/1" ‖ u8 len ‖
