@@ -312,3 +312,50 @@ func TestNotYetBuilt(t *testing.T) {
 		}
 	}
 }
+
+// TestDoneWhen is the issue's acceptance check on the real binary: an
+// account stores, retrieves, expires and deletes its own messages through
+// nodeclient.SignedCall (what `hush tool rpc` runs), and another account
+// can neither read nor delete them.
+func TestDoneWhen(t *testing.T) {
+	t.Parallel()
+	p := startHushd(t, t.TempDir())
+	ctx := context.Background()
+	alice, mallory := identity.NewAccount(), identity.NewAccount()
+	call := func(acct *identity.Account, method, params string, out any) {
+		t.Helper()
+		body, err := nodeclient.SignedCall(ctx, acct, p.url(), nil, method, json.RawMessage(params))
+		if err != nil {
+			t.Fatalf("%s: %v %s", method, err, body)
+		}
+		if err := json.Unmarshal(body, out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var st rpc.StoreResult
+	call(alice, rpc.MethodStore, `{"namespace":0,"ttl":600000,"data":"aGVsbG8="}`, &st)
+	var got rpc.RetrieveResult
+	call(alice, rpc.MethodRetrieve, `{"namespace":0}`, &got)
+	if len(got.Messages) != 1 || got.Messages[0].Hash != st.Hash || got.Messages[0].Data != "aGVsbG8=" {
+		t.Fatalf("retrieve: %+v", got)
+	}
+	var mal rpc.RetrieveResult
+	call(mallory, rpc.MethodRetrieve, `{"namespace":0}`, &mal)
+	var malDel rpc.DeleteResult
+	call(mallory, rpc.MethodDelete, `{"messages":["`+st.Hash+`"]}`, &malDel)
+	if len(mal.Messages) != 0 || len(malDel.Deleted) != 0 {
+		t.Fatalf("another account read %d / deleted %d", len(mal.Messages), len(malDel.Deleted))
+	}
+	var ex rpc.ExpireResult
+	call(alice, rpc.MethodExpire, fmt.Sprintf(`{"messages":[%q],"expiry":%d,"shorten":true}`, st.Hash, got.T+60_000), &ex)
+	if ex.Updated[st.Hash] != got.T+60_000 {
+		t.Fatalf("expire: %+v", ex)
+	}
+	var del rpc.DeleteResult
+	call(alice, rpc.MethodDelete, `{"messages":["`+st.Hash+`"]}`, &del)
+	var after rpc.RetrieveResult
+	call(alice, rpc.MethodRetrieve, `{"namespace":0}`, &after)
+	if len(del.Deleted) != 1 || len(after.Messages) != 0 {
+		t.Fatalf("delete: %+v, left %+v", del, after)
+	}
+}
