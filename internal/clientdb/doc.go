@@ -1,6 +1,7 @@
 // Package clientdb is the hush client's local database: contacts,
 // conversations, messages with their attachments and delivery state, the
-// outbox, poll cursors, seen swarm hashes, tombstones and settings, in one
+// outbox, poll cursors, seen swarm hashes, tombstones, known devices and
+// settings, in one
 // SQLite file per home (HOME/hush.db), encrypted at rest under the home's
 // database key.
 //
@@ -13,15 +14,17 @@
 // HMAC-SHA256 key for lookups. Stored only sealed: message bodies, senders
 // and message IDs; swarm hashes of message copies; attachment metadata and
 // keys; contacts' Account IDs, nicknames and display names; outbox payloads
-// and recipients; setting values and poll cursors. A sealed value is version
+// and recipients; device records; setting values and poll cursors. A sealed
+// value is version
 // byte ‖ random 24-byte nonce ‖ ciphertext, and its associated data names its
 // table and column and the row's identity (a keyed hash or a random
 // reference unique to the row), so a value moved to another row or column
 // fails to open and is reported as [ErrCorrupt].
 //
-// Lookups by Account ID, nickname, (sender, message ID), swarm hash, setting
-// or cursor name go through keyed hashes (HMAC-SHA256, a domain label per
-// kind), which reveal equality only to someone holding the key.
+// Lookups by Account ID, nickname, (sender, message ID), swarm hash, device,
+// setting or cursor name go through keyed hashes (HMAC-SHA256 with a domain
+// label per kind, cut to 16 bytes), which reveal equality only to someone
+// holding the key.
 //
 // In the clear, on purpose: timestamps (sent, received, read, expiry, last
 // activity, outbox schedule), message direction and status, disappearing
@@ -33,15 +36,18 @@
 // and, among equal times, by the keyed hash of (sender, message ID) rather
 // than by the raw ID, so two seized devices cannot be matched row by row.
 //
-// A wrong key is detected at Open by a sealed check value and reported as
-// [ErrWrongKey] before anything is written: the file stays byte for byte as
-// it was.
+// A wrong key is detected at Open by a sealed check value, read over a
+// read-only connection, and reported as [ErrWrongKey]: the main file and any
+// WAL a crash left stay byte for byte as they were.
 //
 // # Deletion
 //
 // Every connection runs with PRAGMA secure_delete=ON, so SQLite overwrites
-// freed content with zeros, and every method that deletes ends with PRAGMA
-// wal_checkpoint(TRUNCATE), so the old page images leave the WAL as well.
+// freed content with zeros, and every method that deleted rows ends with
+// PRAGMA wal_checkpoint(TRUNCATE), so the old page images leave the WAL as
+// well. (Flash wear levelling and file-system journals can still keep old
+// blocks below the file; full-disk encryption is the answer there, and
+// everything secret reaches the file sealed in the first place.)
 // Deleting a conversation or a message leaves a tombstone (a keyed hash and
 // a time bound) that [DB.InsertMessage] honours, so the next poll does not
 // bring a deleted chat back; tombstones and seen hashes expire
