@@ -228,6 +228,12 @@ func register(t *testing.T, th *testHost, n testNode) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		err := c.Register(ctx, n.desc, n.admission())
+		if errors.Is(err, entry.ErrStale) {
+			// An earlier attempt was committed after all, though its
+			// leader lost office before it could say so.
+			info, ok := th.h.Node(n.pub())
+			return ok && info.Descriptor.TimestampMs == n.desc.TimestampMs
+		}
 		if err != nil && !errors.Is(err, entry.ErrUnavailable) {
 			t.Fatalf("register: %v", err)
 		}
