@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -130,8 +131,21 @@ func New(cfg Config) (*Handler, error) {
 	return h, nil
 }
 
-// ServeHTTP implements http.Handler.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+// ServeHTTP implements http.Handler. A panic is a bug; it is logged and
+// answered with a coded 500 instead of a dropped connection, and the node
+// keeps serving.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			h.cfg.Logger.Error("panic in handler", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			writeJSON(w, http.StatusInternalServerError, &rpc.ErrorBody{Error: rpc.Errorf(rpc.CodeInternal, "internal error"), T: h.cfg.Clock().UnixMilli()})
+		}
+	}()
+	h.mux.ServeHTTP(w, r)
+}
 
 func (h *Handler) serveRPC(w http.ResponseWriter, r *http.Request) {
 	now := h.cfg.Clock()
