@@ -1,9 +1,6 @@
 package rpc
 
-import (
-	"fmt"
-	"net/http"
-)
+import "fmt"
 
 // Code is a stable, machine-readable error code. Clients switch on it; the
 // accompanying message is for people and may change.
@@ -34,31 +31,32 @@ const (
 	CodeInternal      Code = "internal_error" // a node fault; the message says nothing more
 )
 
-// Status returns the HTTP status a node answers with for c.
+// Status returns the HTTP status a node answers with for c. (Numbers, not
+// net/http's names, keep this package free of the HTTP stack.)
 func (c Code) Status() int {
 	switch c {
 	case CodeBadJSON, CodeMissingField, CodeBadField, CodeBadBase64, CodeBadPubkey, CodeUnknownMethod, CodeBadTTL:
-		return http.StatusBadRequest
+		return 400
 	case CodeTooLarge:
-		return http.StatusRequestEntityTooLarge
+		return 413
 	case CodeKeyMismatch, CodeBadSignature, CodeReplayed:
-		return http.StatusUnauthorized
+		return 401
 	case CodeClockSkew, CodeBadTimestamp:
-		return http.StatusNotAcceptable // as Session, so clients can tell skew from forgery
+		return 406 // as Session, so clients can tell skew from forgery
 	case CodeWrongSwarm:
-		return http.StatusMisdirectedRequest
+		return 421
 	case CodeRateLimited:
-		return http.StatusTooManyRequests
+		return 429
 	case CodeQuota:
-		return http.StatusForbidden
+		return 403
 	case CodeMethodNotPost:
-		return http.StatusMethodNotAllowed
+		return 405
 	case CodeStoreFull:
-		return http.StatusInsufficientStorage
+		return 507
 	case CodeUnavailable:
-		return http.StatusServiceUnavailable
+		return 503
 	default:
-		return http.StatusInternalServerError
+		return 500
 	}
 }
 
