@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/internal/registry/entry"
+	"github.com/hushnet/hush/internal/registry/registryclient"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
 
@@ -275,3 +276,50 @@ func TestBadRequests(t *testing.T) {
 		t.Fatalf("%d nodes registered after bad requests, want 1", st.Nodes)
 	}
 }
+
+func TestPoolFollow(t *testing.T) {
+	c := newCluster(t, 3)
+	c.leader()
+	dead := entry.HostInfo{Key: entry.KeyOf(testKey("dead")), APIAddress: "127.0.0.1:1"}
+	// A host that answers with another key is skipped like a dead one.
+	impostor := entry.HostInfo{Key: entry.KeyOf(testKey("impostor")), APIAddress: c.hosts[0].cfg.APIAdvertise}
+	hosts := []entry.HostInfo{dead, impostor}
+	for _, th := range c.hosts {
+		hosts = append(hosts, entry.HostInfo{Key: entry.KeyOf(th.key), APIAddress: th.cfg.APIAdvertise})
+	}
+	pool := registryclient.NewPool(hosts)
+	defer pool.Close()
+
+	n := newNode(t, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for {
+		err := pool.Register(ctx, n.desc, n.admission())
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, entry.ErrUnavailable) {
+			t.Fatalf("register through the pool: %v", err)
+		}
+	}
+
+	v := registryclient.Verifier{NetworkID: testNet, Hosts: c.hostKeys()}
+	var epochs []uint64
+	err := pool.Follow(ctx, v, 0, func(s *snapshot.Snapshot, raw []byte) error {
+		epochs = append(epochs, s.Epoch)
+		if hasNode(s, n.pub()) && len(epochs) >= 3 {
+			return errStop
+		}
+		return nil
+	})
+	if !errors.Is(err, errStop) {
+		t.Fatalf("Follow: %v", err)
+	}
+	for i := 1; i < len(epochs); i++ {
+		if epochs[i] <= epochs[i-1] {
+			t.Fatalf("epochs not increasing: %v", epochs)
+		}
+	}
+}
+
+var errStop = errors.New("stop")
