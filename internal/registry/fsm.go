@@ -47,7 +47,8 @@ func (f *fsm) Apply(l *raft.Log) any {
 	}
 	if err != nil {
 		f.rejected++
-		f.log.Warn("registry entry refused", "index", l.Index, "code", entry.Code(err), "err", err)
+		// The code only: the detail may name a node address.
+		f.log.Warn("registry entry refused", "index", l.Index, "code", entry.Code(err))
 		return err
 	}
 	close(f.changed)

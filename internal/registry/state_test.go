@@ -14,14 +14,14 @@ import (
 
 // machine drives a state as the FSM does, without Raft.
 type machine struct {
-	t     *testing.T
+	t     testing.TB
 	s     *state
 	index uint64
 	hosts []ed25519.PrivateKey
 	now   int64
 }
 
-func newMachine(t *testing.T, hosts int, open bool) *machine {
+func newMachine(t testing.TB, hosts int, open bool) *machine {
 	m := &machine{t: t, s: newState(), now: time.Now().UnixMilli()}
 	g := &entry.Genesis{NetworkID: testNet, Stewards: []entry.Key{entry.KeyOf(steward)}, OpenAdmission: open, SwarmMinSize: 3, SwarmIdealSize: 4}
 	for i := range hosts {
