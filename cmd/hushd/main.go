@@ -1,5 +1,6 @@
 // Command hushd runs hush's servers. `hushd node` is a service node (see
-// internal/node); registry, push, files and turn are not built yet.
+// internal/node) and `hushd registry` a network registry host (see
+// internal/registry); push, files and turn are not built yet.
 //
 // The main is thin: flags → config → node.New → Run(ctx) → exit.
 package main
@@ -18,6 +19,7 @@ import (
 
 	"github.com/hushnet/hush/internal/node"
 	"github.com/hushnet/hush/internal/nodeconfig"
+	"github.com/hushnet/hush/internal/registry/registrycmd"
 )
 
 func main() {
@@ -36,8 +38,8 @@ func rootCmd(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(nodeCmd(stdout, stderr))
-	for _, name := range []string{"registry", "push", "files", "turn"} {
+	root.AddCommand(nodeCmd(stdout, stderr), registrycmd.New(stdout, stderr))
+	for _, name := range []string{"push", "files", "turn"} {
 		root.AddCommand(&cobra.Command{
 			Use:   name,
 			Short: "hushd " + name + " (not yet built)",
