@@ -1,0 +1,60 @@
+package paths
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"time"
+
+	"github.com/hushnet/hush/internal/onionclient"
+	"github.com/hushnet/hush/protocol/snapshot"
+)
+
+// snapshotRequest asks a node for its newest snapshot. The method is not
+// yet in protocol/rpc: it is the storage RPC nodes will answer with the
+// snapshot's JSON (DESIGN.md §3 "Nodes serve the snapshot").
+var snapshotRequest = []byte(`{"method":"snapshot"}`)
+
+// FetchSnapshot asks a random node of the current snapshot for a newer
+// one, through a path, and verifies it against the registry keys (epoch
+// at least minEpoch). The node learns only that some relay asked.
+func (m *Manager) FetchSnapshot(ctx context.Context, minEpoch uint64) ([]byte, *snapshot.Snapshot, error) {
+	s := m.opts.Snapshot()
+	if s == nil || len(s.Nodes) == 0 {
+		return nil, nil, ErrNoSnapshot
+	}
+	n := s.Nodes[rand.IntN(len(s.Nodes))]
+	status, raw, err := m.Do(ctx, n, snapshotRequest)
+	if err != nil {
+		return nil, nil, err
+	}
+	if status != http.StatusOK {
+		return nil, nil, fmt.Errorf("paths: snapshot request answered %d", status)
+	}
+	got, err := snapshot.Verify(raw, m.opts.RegistryKeys, m.opts.NetworkID, m.Now(), minEpoch)
+	if err != nil {
+		return nil, nil, err
+	}
+	return raw, got, nil
+}
+
+// FetchFromSeed fetches a client's first snapshot directly from a seed
+// node of the network file (the only request a client sends outside a
+// path: it has no nodes to build one from), over a connection pinned to
+// the seed's key, and verifies it.
+func FetchFromSeed(ctx context.Context, p onionclient.Poster, seedKey snapshot.Ed25519Key, seedAddr string, hosts []ed25519.PublicKey, networkID string, now time.Time, minEpoch uint64) ([]byte, *snapshot.Snapshot, error) {
+	status, raw, err := p.Post(ctx, seedKey, seedAddr, onionclient.RPCPath, snapshotRequest, snapshot.MaxEncodedSize)
+	if err != nil {
+		return nil, nil, err
+	}
+	if status != http.StatusOK {
+		return nil, nil, fmt.Errorf("paths: seed answered %d", status)
+	}
+	s, err := snapshot.Verify(raw, hosts, networkID, now, minEpoch)
+	if err != nil {
+		return nil, nil, err
+	}
+	return raw, s, nil
+}

@@ -1,0 +1,363 @@
+package paths
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hushnet/hush/internal/onionclient"
+	"github.com/hushnet/hush/protocol/rpc"
+	"github.com/hushnet/hush/protocol/snapshot"
+)
+
+// Path shape and failure policy, from session-desktop
+// ts/session/onions/onionPath.ts (desiredGuardCount, ONION_REQUEST_HOPS,
+// pathFailureThreshold) and snode_api/onions.ts (snodeFailureThreshold).
+const (
+	Guards      = 2
+	Relays      = 3
+	MaxFailures = 3
+	// attempts is how often Do tries a request that failed before it
+	// reached the destination.
+	attempts = 3
+	// guardTestTimeout bounds the direct info request to a candidate.
+	guardTestTimeout = 5 * time.Second
+)
+
+// Errors returned by [Manager] methods.
+var (
+	// ErrNotEnoughNodes: the snapshot has too few usable nodes (or too
+	// few distinct /24 networks) for guards and paths.
+	ErrNotEnoughNodes = errors.New("paths: not enough nodes for onion paths")
+	// ErrNoSnapshot: the snapshot provider has no snapshot yet.
+	ErrNoSnapshot = errors.New("paths: no snapshot")
+	// ErrClockSkew: the destination refused a signed timestamp; the
+	// manager has adjusted its clock offset, so sign again with Now.
+	ErrClockSkew = errors.New("paths: clock out of sync with the network")
+)
+
+// WrongSwarmError is returned by [Manager.Do] with a 421 answer: the node
+// does not hold the account and named the swarm that does.
+type WrongSwarmError struct {
+	Swarm *rpc.SwarmResult // nil if the answer named none
+}
+
+func (e *WrongSwarmError) Error() string { return "paths: node is not in the account's swarm" }
+
+// Options configure a [Manager]. Snapshot and Transport are required.
+type Options struct {
+	// Snapshot returns the newest verified snapshot, or nil.
+	Snapshot func() *snapshot.Snapshot
+	// Loopback allows relays of one path in the same /24 (network file).
+	Loopback bool
+	// StateFile stores guards and paths; empty keeps them in memory only.
+	StateFile string
+	// Transport carries requests over connections pinned per node key
+	// (onionclient.Pool).
+	Transport onionclient.Poster
+	// Clock defaults to time.Now.
+	Clock  func() time.Time
+	Logger *slog.Logger
+	// RegistryKeys and NetworkID verify fetched snapshots.
+	RegistryKeys []ed25519.PublicKey
+	NetworkID    string
+}
+
+// Manager keeps a client's onion paths. It is safe for concurrent use:
+// requests share paths, and path building is serialized.
+type Manager struct {
+	opts Options
+
+	// buildMu serializes building, which does network I/O (guard tests)
+	// without holding mu.
+	buildMu sync.Mutex
+
+	mu sync.Mutex // guards everything below
+	// guards are the current guards' keys, in selection order.
+	guards []snapshot.Ed25519Key
+	paths  []*path
+	// fails counts a node's failures since it last worked.
+	fails map[snapshot.Ed25519Key]int
+	// avoid holds nodes dropped for failing, until the snapshot's epoch
+	// changes: a new snapshot is a fresh view of who is up.
+	avoid map[snapshot.Ed25519Key]bool
+	// epoch is the snapshot epoch paths were last checked against; 0
+	// before the first check (paths loaded from the state file hold keys
+	// and addresses only until then).
+	epoch   uint64
+	offset  time.Duration
+	savedAt time.Time
+
+	saveMu sync.Mutex // serializes state file writes, in order
+}
+
+// path is one path of relays; its slice is replaced, never modified, so
+// a request in flight keeps a consistent copy.
+type path struct {
+	nodes    []snapshot.Node
+	lastOK   time.Time
+	failures int
+}
+
+// New returns a manager, loading guards and paths from the state file if
+// it exists. Nothing is contacted until the first request.
+func New(opts Options) (*Manager, error) {
+	if opts.Snapshot == nil || opts.Transport == nil {
+		return nil, errors.New("paths: snapshot provider and transport are required")
+	}
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	m := &Manager{opts: opts, fails: map[snapshot.Ed25519Key]int{}, avoid: map[snapshot.Ed25519Key]bool{}}
+	if opts.StateFile != "" {
+		st, err := loadState(opts.StateFile)
+		if err != nil {
+			return nil, err
+		}
+		m.fromState(st)
+	}
+	return m, nil
+}
+
+// Now is the client's clock corrected by the offset learnt from nodes:
+// the time to put into signed requests.
+func (m *Manager) Now() time.Time {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.opts.Clock().Add(m.offset)
+}
+
+// ClockOffset is the network's time minus the client's.
+func (m *Manager) ClockOffset() time.Duration {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.offset
+}
+
+// Do sends one storage RPC body through a path to dest and returns the
+// destination's status and body. Failures are *onionclient.HopError
+// values naming the position that failed, a *WrongSwarmError (with the
+// 421 status and body), or an error wrapping ErrClockSkew (with the
+// status and body).
+func (m *Manager) Do(ctx context.Context, dest snapshot.Node, body []byte) (int, []byte, error) {
+	var lastErr error
+	for range attempts {
+		p, err := m.pick(ctx, dest)
+		if err != nil {
+			return 0, nil, err
+		}
+		start := m.opts.Clock()
+		status, resp, err := onionclient.Send(ctx, m.opts.Transport, p.nodes, dest, body)
+		if err == nil {
+			m.succeeded(p)
+			return status, resp, m.interpret(status, resp, start)
+		}
+		if ctx.Err() != nil {
+			return 0, nil, ctx.Err()
+		}
+		m.failed(p, err)
+		lastErr = err
+		var he *onionclient.HopError
+		if !errors.As(err, &he) || he.Hop < 0 || he.Hop >= len(p.nodes) {
+			// It may have reached the destination: repeating it is the
+			// caller's decision.
+			return 0, nil, err
+		}
+	}
+	return 0, nil, lastErr
+}
+
+// interpret turns the answers the manager acts on into errors.
+func (m *Manager) interpret(status int, resp []byte, start time.Time) error {
+	if status/100 == 2 {
+		return nil
+	}
+	var eb rpc.ErrorBody
+	if json.Unmarshal(resp, &eb) != nil {
+		return nil
+	}
+	switch {
+	case status == rpc.CodeWrongSwarm.Status() || (eb.Error != nil && eb.Error.Code == rpc.CodeWrongSwarm):
+		return &WrongSwarmError{Swarm: eb.Swarm}
+	case eb.Error != nil && eb.Error.Code == rpc.CodeClockSkew && eb.T > 0:
+		end := m.opts.Clock()
+		// The node read its clock somewhere in the round trip; the middle
+		// is the best guess, good to half the path's latency.
+		mid := start.Add(end.Sub(start) / 2)
+		off := time.UnixMilli(eb.T).Sub(mid)
+		m.mu.Lock()
+		m.offset = off
+		m.mu.Unlock()
+		m.save()
+		return fmt.Errorf("%w: offset now %v", ErrClockSkew, off.Round(time.Millisecond))
+	}
+	return nil
+}
+
+// pick returns a path that does not contain dest, building paths first
+// if needed.
+func (m *Manager) pick(ctx context.Context, dest snapshot.Node) (*path, error) {
+	if err := m.ensure(ctx); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var ok []*path
+	for _, p := range m.paths {
+		if !slices.ContainsFunc(p.nodes, func(n snapshot.Node) bool { return n.Ed25519 == dest.Ed25519 }) {
+			ok = append(ok, p)
+		}
+	}
+	if len(ok) > 0 {
+		return ok[rand.IntN(len(ok))], nil
+	}
+	// Every path runs through dest (a tiny network): make a one-off path
+	// with the first path's guard, as onionPath.ts getOnionPath does with
+	// toExclude.
+	s := m.opts.Snapshot()
+	if s == nil || len(m.paths) == 0 {
+		return nil, ErrNoSnapshot
+	}
+	g := m.paths[0].nodes[0]
+	if g.Ed25519 == dest.Ed25519 {
+		g = m.paths[len(m.paths)-1].nodes[0]
+	}
+	nodes, err := m.drawRelays(s, g, map[snapshot.Ed25519Key]bool{dest.Ed25519: true})
+	if err != nil {
+		return nil, err
+	}
+	return &path{nodes: nodes}, nil
+}
+
+// succeeded records that p carried a request to its destination.
+func (m *Manager) succeeded(p *path) {
+	m.mu.Lock()
+	now := m.opts.Clock()
+	p.lastOK, p.failures = now, 0
+	for _, n := range p.nodes {
+		delete(m.fails, n.Ed25519)
+	}
+	// Persist last_ok now and then, not on every request.
+	due := now.Sub(m.savedAt) > 30*time.Second
+	m.mu.Unlock()
+	if due {
+		m.save()
+	}
+}
+
+// failed charges a failure to the hop or path err names.
+func (m *Manager) failed(p *path, err error) {
+	m.mu.Lock()
+	changed := false
+	defer func() {
+		m.mu.Unlock()
+		if changed {
+			m.save()
+		}
+	}()
+	var he *onionclient.HopError
+	if !errors.As(err, &he) || he.Hop >= len(p.nodes) {
+		return // the destination failed, not the path
+	}
+	live := slices.Contains(m.paths, p)
+	if he.Hop < 0 {
+		p.failures++
+		if live && p.failures >= MaxFailures {
+			m.logf("dropping a path after %d failures", p.failures)
+			m.dropPath(p)
+			changed = true
+		}
+		return
+	}
+	k := p.nodes[he.Hop].Ed25519
+	m.fails[k]++
+	if m.fails[k] < MaxFailures {
+		return
+	}
+	delete(m.fails, k)
+	m.avoid[k] = true
+	changed = true
+	if he.Hop == 0 {
+		m.logf("dropping guard %s after %d failures", k.String()[:12], MaxFailures)
+		m.guards = slices.DeleteFunc(m.guards, func(g snapshot.Ed25519Key) bool { return g == k })
+		m.paths = slices.DeleteFunc(m.paths, func(q *path) bool { return q.nodes[0].Ed25519 == k })
+		return
+	}
+	// Drop whichever path holds the relay now; ensure rebuilds it around
+	// the same guard, without this node.
+	m.logf("replacing relay %s after %d failures", k.String()[:12], MaxFailures)
+	m.paths = slices.DeleteFunc(m.paths, func(q *path) bool {
+		return slices.ContainsFunc(q.nodes[1:], func(n snapshot.Node) bool { return n.Ed25519 == k })
+	})
+}
+
+func (m *Manager) dropPath(p *path) {
+	m.paths = slices.DeleteFunc(m.paths, func(q *path) bool { return q == p })
+}
+
+func (m *Manager) logf(format string, args ...any) {
+	m.opts.Logger.Info(fmt.Sprintf(format, args...))
+}
+
+// PathInfo describes one path for `hush path`.
+type PathInfo struct {
+	Hops []HopInfo `json:"hops"`
+	// LastOK is when the path last carried a request; nil if never.
+	LastOK *time.Time `json:"last_ok"`
+}
+
+// HopInfo is one relay of a path.
+type HopInfo struct {
+	Ed25519 snapshot.Ed25519Key `json:"pubkey_ed25519"`
+	Address string              `json:"address"`
+}
+
+// Paths returns the current paths, guard first in each.
+func (m *Manager) Paths() []PathInfo {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]PathInfo, 0, len(m.paths))
+	for _, p := range m.paths {
+		pi := PathInfo{}
+		for _, n := range p.nodes {
+			pi.Hops = append(pi.Hops, HopInfo{Ed25519: n.Ed25519, Address: n.Address})
+		}
+		if !p.lastOK.IsZero() {
+			t := p.lastOK
+			pi.LastOK = &t
+		}
+		out = append(out, pi)
+	}
+	return out
+}
+
+// network returns the group of addresses a path may use only once: the
+// /24 of an IPv4 address, the /48 of an IPv6 one, a DNS name itself.
+func network(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	bits := 24
+	if !ip.Unmap().Is4() {
+		bits = 48
+	}
+	p, _ := ip.Unmap().Prefix(bits)
+	return p.String()
+}
