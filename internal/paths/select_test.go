@@ -1,0 +1,179 @@
+package paths
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/hushnet/hush/protocol/snapshot"
+)
+
+func TestNetwork(t *testing.T) {
+	tests := []struct {
+		name, a, b string
+		same       bool
+	}{
+		{"same /24", "10.1.2.3:443", "10.1.2.200:443", true},
+		{"neighbouring /24", "10.1.2.3:443", "10.1.3.3:443", false},
+		{"mapped IPv4", "[::ffff:10.1.2.3]:443", "10.1.2.9:443", true},
+		{"same IPv6 /48", "[2001:db8:1::1]:443", "[2001:db8:1:ff::2]:443", true},
+		{"other IPv6 /48", "[2001:db8:1::1]:443", "[2001:db8:2::1]:443", false},
+		{"same name", "node.example:443", "node.example:8443", true},
+		{"other names", "a.example:443", "b.example:443", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := network(tc.a) == network(tc.b); got != tc.same {
+				t.Fatalf("network(%s)=%s network(%s)=%s", tc.a, network(tc.a), tc.b, network(tc.b))
+			}
+		})
+	}
+}
+
+// infoPoster answers info for every node except the dead ones.
+type infoPoster struct {
+	mu    sync.Mutex
+	dead  map[snapshot.Ed25519Key]bool
+	tests int
+}
+
+func (p *infoPoster) Post(_ context.Context, k snapshot.Ed25519Key, _, path string, _ []byte, _ int) (int, []byte, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.tests++
+	if p.dead[k] || path != "/storage_rpc/v1" {
+		return 0, nil, errors.New("connection refused")
+	}
+	return http.StatusOK, fmt.Appendf(nil, `{"pubkey_ed25519":%q}`, k.String()), nil
+}
+
+func fakeSnapshot(addrs ...string) *snapshot.Snapshot {
+	s := &snapshot.Snapshot{Epoch: 1}
+	for i, a := range addrs {
+		seed := sha256.Sum256([]byte{byte(i)})
+		var n snapshot.Node
+		copy(n.Ed25519[:], ed25519.NewKeyFromSeed(seed[:]).Public().(ed25519.PublicKey))
+		n.X25519[0] = byte(i + 1)
+		n.Address = a
+		s.Nodes = append(s.Nodes, n)
+	}
+	return s
+}
+
+func TestEnsureRespectsNetworks(t *testing.T) {
+	spread := []string{"10.0.1.1:1", "10.0.2.1:1", "10.0.3.1:1", "10.0.4.1:1", "10.0.5.1:1", "10.0.6.1:1"}
+	crowded := []string{"10.0.1.1:1", "10.0.1.2:1", "10.0.1.3:1", "10.0.1.4:1", "10.0.2.1:1", "10.0.2.2:1"}
+	tests := []struct {
+		name     string
+		addrs    []string
+		loopback bool
+		dead     int // how many nodes fail the guard test (the first ones)
+		wantErr  error
+	}{
+		{"six networks", spread, false, 0, nil},
+		{"two networks", crowded, false, 0, ErrNotEnoughNodes},
+		{"two networks, loopback", crowded, true, 0, nil},
+		{"dead candidates skipped", spread, false, 2, nil},
+		{"too many dead", spread, false, 5, ErrNotEnoughNodes},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := fakeSnapshot(tc.addrs...)
+			p := &infoPoster{dead: map[snapshot.Ed25519Key]bool{}}
+			for _, n := range s.Nodes[:tc.dead] {
+				p.dead[n.Ed25519] = true
+			}
+			m, err := New(Options{Snapshot: func() *snapshot.Snapshot { return s }, Transport: p, Loopback: tc.loopback})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = m.ensure(context.Background())
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("ensure: %v, want %v", err, tc.wantErr)
+			}
+			if err != nil {
+				return
+			}
+			for _, pi := range m.Paths() {
+				nets := map[string]bool{}
+				for i, h := range pi.Hops {
+					if p.dead[h.Ed25519] && i == 0 {
+						t.Errorf("dead node %s chosen as guard", h.Address)
+					}
+					if nets[network(h.Address)] && !tc.loopback {
+						t.Errorf("two relays in %s", network(h.Address))
+					}
+					nets[network(h.Address)] = true
+				}
+			}
+		})
+	}
+}
+
+func TestStateFile(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name    string
+		content string
+		ok      bool
+	}{
+		{"missing", "", true},
+		{"not json", "{", false},
+		{"unknown version", `{"version":9}`, false},
+		{"empty", `{"version":1}`, true},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(dir, fmt.Sprint(i))
+			if tc.content != "" {
+				os.WriteFile(file, []byte(tc.content), 0o600)
+			}
+			_, err := New(Options{Snapshot: func() *snapshot.Snapshot { return nil }, Transport: &infoPoster{}, StateFile: file})
+			if (err == nil) != tc.ok {
+				t.Fatalf("New: %v", err)
+			}
+		})
+	}
+	m, _ := New(Options{Snapshot: func() *snapshot.Snapshot { return nil }, Transport: &infoPoster{}})
+	if _, _, err := m.Do(context.Background(), snapshot.Node{}, nil); !errors.Is(err, ErrNoSnapshot) {
+		t.Fatalf("Do without a snapshot: %v", err)
+	}
+}
+
+func TestNewSnapshotDropsLeftNodes(t *testing.T) {
+	s := fakeSnapshot("10.0.1.1:1", "10.0.2.1:1", "10.0.3.1:1", "10.0.4.1:1", "10.0.5.1:1", "10.0.6.1:1", "10.0.7.1:1")
+	cur := s
+	p := &infoPoster{}
+	m, _ := New(Options{Snapshot: func() *snapshot.Snapshot { return cur }, Transport: p})
+	if err := m.ensure(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	gone := m.Paths()[0].Hops[0].Ed25519
+	next := &snapshot.Snapshot{Epoch: 2}
+	for _, n := range s.Nodes {
+		if n.Ed25519 != gone {
+			next.Nodes = append(next.Nodes, n)
+		}
+	}
+	cur = next
+	if err := m.ensure(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, pi := range m.Paths() {
+		for _, h := range pi.Hops {
+			if h.Ed25519 == gone {
+				t.Fatalf("node that left the snapshot still in a path")
+			}
+		}
+	}
+	if len(m.Paths()) != Guards {
+		t.Fatalf("%d paths after the snapshot changed", len(m.Paths()))
+	}
+}
