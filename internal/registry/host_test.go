@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"errors"
+	"net"
 	"testing"
 	"time"
 
@@ -323,3 +324,38 @@ func TestPoolFollow(t *testing.T) {
 }
 
 var errStop = errors.New("stop")
+
+func TestRestartRecoversFromDisk(t *testing.T) {
+	c := newCluster(t, 1)
+	th := c.leader()
+	n := newNode(t, 1)
+	register(t, th, n)
+	before := verifiedSnapshot(t, th, c.hostKeys(), "node in a snapshot", func(s *snapshot.Snapshot) bool { return hasNode(s, n.pub()) })
+	// A Raft snapshot of the state machine, then more log after it: the
+	// restart must restore the one and replay the other.
+	if err := th.h.raftNode().Snapshot().Error(); err != nil {
+		t.Fatal(err)
+	}
+	n2 := newNode(t, 2)
+	register(t, th, n2)
+	th.stop(t)
+
+	raftLn, err := net.Listen("tcp", th.cfg.RaftListen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apiLn, err := net.Listen("tcp", th.cfg.APIListen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.start(th, raftLn, apiLn)
+	eventually(t, "the log replayed", func() bool {
+		_, ok1 := th.h.Node(n.pub())
+		_, ok2 := th.h.Node(n2.pub())
+		return ok1 && ok2
+	})
+	// Epochs keep going up from where they were.
+	verifiedSnapshot(t, th, c.hostKeys(), "a newer epoch after the restart", func(s *snapshot.Snapshot) bool {
+		return s.Epoch > before.Epoch && hasNode(s, n.pub()) && hasNode(s, n2.pub())
+	})
+}
