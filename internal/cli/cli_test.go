@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+	"log/slog"
 	"encoding/hex"
 	"encoding/json"
 	"os"
@@ -8,6 +10,9 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/hushnet/hush/internal/node"
+	"github.com/hushnet/hush/internal/nodeconfig"
 )
 
 // TestMain lets the scripts in testdata/script run the real `hush` command:
@@ -20,6 +25,10 @@ func TestMain(m *testing.M) {
 }
 
 func TestScripts(t *testing.T) {
+	// One real standalone node serves the scripts that talk to the network.
+	n := startNode(t)
+	nodeURL := "https://" + n.Addr().String()
+	nodeKey := hex.EncodeToString(n.Identity().Ed25519Public())
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Setup: func(env *testscript.Env) error {
@@ -27,6 +36,8 @@ func TestScripts(t *testing.T) {
 			// keystore benchmark.
 			env.Setenv(envTestKDF, "1")
 			env.Setenv("XDG_DATA_HOME", env.WorkDir+"/xdg")
+			env.Setenv("NODE_URL", nodeURL)
+			env.Setenv("NODE_KEY", nodeKey)
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -58,4 +69,22 @@ func TestScripts(t *testing.T) {
 			},
 		},
 	})
+}
+
+func startNode(t *testing.T) *node.Node {
+	t.Helper()
+	c := nodeconfig.Default()
+	c.Data, c.Listen, c.Standalone = t.TempDir(), "127.0.0.1:0", true
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	n, err := node.New(c, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- n.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return n
 }
