@@ -2,9 +2,9 @@ package cli
 
 import (
 	"context"
-	"log/slog"
 	"encoding/hex"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"strings"
 	"testing"
