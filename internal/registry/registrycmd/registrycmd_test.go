@@ -122,3 +122,74 @@ func writeKey(t *testing.T, b byte) string {
 	}
 	return p
 }
+
+// runHost runs `registry run` for cfg until the test ends.
+func runHost(t *testing.T, cfg string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := hushd(ctx, "run", "--config", cfg, "--log-level", "error")
+		done <- err
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run %s: %v", cfg, err)
+		}
+	})
+}
+
+func initHost(t *testing.T, args ...string) (cfg, key, raft, api string) {
+	dir := t.TempDir()
+	raft, api = freeAddr(t), freeAddr(t)
+	out, err := hushd(context.Background(), append([]string{"init", "--dir", dir, "--network", "clinet", "--raft-listen", raft,
+		"--api-listen", api, "--swarm-min", "3", "--swarm-ideal", "4", "--epoch-interval", "50ms"}, args...)...)
+	if err != nil {
+		t.Fatalf("init: %v\n%s", err, out)
+	}
+	key, _, _ = strings.Cut(strings.TrimPrefix(out, "host key "), "\n")
+	return filepath.Join(dir, ConfigFile), key, raft, api
+}
+
+// status polls `registry status --json` until cond holds.
+func status(t *testing.T, cfg string, cond func(registryapi.Status) bool) registryapi.Status {
+	t.Helper()
+	var st registryapi.Status
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		out, err := hushd(context.Background(), "status", "--config", cfg, "--json", "--timeout", "2s")
+		if err == nil {
+			st = registryapi.Status{}
+			if err := json.Unmarshal([]byte(out), &st); err != nil {
+				t.Fatalf("status --json: %v\n%s", err, out)
+			}
+			if cond(st) {
+				return st
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status never satisfied the test; last %+v", st)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestJoinAndLeaveCommands(t *testing.T) {
+	aCfg, aKey, aRaft, aAPI := initHost(t)
+	bCfg, bKey, _, bAPI := initHost(t, "--join", "--peer", aKey+","+aRaft+","+aAPI)
+	runHost(t, aCfg)
+	runHost(t, bCfg)
+	status(t, aCfg, func(s registryapi.Status) bool { return s.SignedEpoch > 0 })
+
+	if out, err := hushd(context.Background(), "join", bAPI, bKey, "--config", aCfg); err != nil {
+		t.Fatalf("join: %v\n%s", err, out)
+	}
+	st := status(t, bCfg, func(s registryapi.Status) bool { return len(s.Hosts) == 2 && s.Role == "follower" })
+	if st.NetworkID != "clinet" {
+		t.Fatalf("joined host status %+v", st)
+	}
+	if out, err := hushd(context.Background(), "leave", bKey, "--config", aCfg); err != nil {
+		t.Fatalf("leave: %v\n%s", err, out)
+	}
+	status(t, aCfg, func(s registryapi.Status) bool { return len(s.Hosts) == 1 && s.Hosts[0].Key == aKey })
+}
