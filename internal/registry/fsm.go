@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
@@ -227,4 +228,26 @@ func (f *fsm) lastIssued() time.Time {
 		return time.Time{}
 	}
 	return f.st.pending.IssuedAt
+}
+
+// checkAdmitted reports whether a node may register as far as admission
+// goes: the same test Apply makes, run before the host probes the node,
+// so that nobody unadmitted can make registry hosts dial addresses of
+// their choosing.
+func (f *fsm) checkAdmitted(node key, adm *entry.Admission) error {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if f.st.genesis == nil {
+		return fmt.Errorf("%w: registry has no genesis yet", entry.ErrUnavailable)
+	}
+	if adm != nil {
+		if adm.Node != node {
+			return fmt.Errorf("%w: admission is for another node", entry.ErrNotAdmitted)
+		}
+		return f.st.checkAdmission(adm)
+	}
+	if _, ok := f.st.admitted[node]; !ok && !f.st.genesis.OpenAdmission {
+		return fmt.Errorf("%w: %s", entry.ErrNotAdmitted, node)
+	}
+	return nil
 }

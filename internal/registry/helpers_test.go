@@ -15,6 +15,7 @@ import (
 
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/registry/entry"
+	"github.com/hushnet/hush/internal/registry/keytls"
 	"github.com/hushnet/hush/internal/registry/registryclient"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
@@ -58,8 +59,10 @@ type testHost struct {
 	key    ed25519.PrivateKey
 	cfg    *Config
 	prober *fakeProber
-	cancel context.CancelFunc
-	done   chan error
+	// probeWith, if set, replaces prober as the host's Prober.
+	probeWith keytls.Prober
+	cancel    context.CancelFunc
+	done      chan error
 }
 
 func (th *testHost) client() *registryclient.Client {
@@ -125,7 +128,11 @@ func prepareHost(t *testing.T, label string) (*testHost, net.Listener, net.Liste
 func (c *cluster) start(th *testHost, raftLn, apiLn net.Listener) {
 	t := c.t
 	th.cfg.SetDefaults()
-	h, err := New(th.cfg, th.key, Options{Logger: testLogger(t), Prober: th.prober, RaftListener: raftLn, APIListener: apiLn})
+	var p keytls.Prober = th.prober
+	if th.probeWith != nil {
+		p = th.probeWith
+	}
+	h, err := New(th.cfg, th.key, Options{Logger: testLogger(t), Prober: p, RaftListener: raftLn, APIListener: apiLn})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -253,6 +253,9 @@ func (h *Host) Submit(ctx context.Context, c *entry.Command) error {
 			err = c.Register.Admission.Verify(netID)
 		}
 		if err == nil {
+			err = h.fsm.checkAdmitted(d.Ed25519, c.Register.Admission)
+		}
+		if err == nil {
 			err = h.prober.Probe(ctx, d.Address, d.Ed25519)
 		}
 	case entry.TypeAdmit:

@@ -359,3 +359,42 @@ func TestRestartRecoversFromDisk(t *testing.T) {
 		return s.Epoch > before.Epoch && hasNode(s, n.pub()) && hasNode(s, n2.pub())
 	})
 }
+
+// countingProber records every probe it is asked to make.
+type countingProber struct {
+	fakeProber
+	probed map[string]bool
+}
+
+func (p *countingProber) Probe(ctx context.Context, addr string, k entry.Key) error {
+	p.mu.Lock()
+	if p.probed == nil {
+		p.probed = map[string]bool{}
+	}
+	p.probed[addr] = true
+	p.mu.Unlock()
+	return p.fakeProber.Probe(ctx, addr, k)
+}
+
+func TestUnadmittedNodeIsNeverProbed(t *testing.T) {
+	th, raftLn, apiLn := prepareHost(t, "host 0")
+	th.cfg.Bootstrap = true
+	th.cfg.Hosts = []HostConfig{{Key: entry.KeyOf(th.key).String(), RaftAddress: th.cfg.RaftListen, APIAddress: th.cfg.APIListen}}
+	c := &cluster{t: t, hosts: []*testHost{th}}
+	p := &countingProber{}
+	th.probeWith = p
+	c.start(th, raftLn, apiLn)
+	c.leader()
+
+	cl := th.client()
+	defer cl.Close()
+	n := newNode(t, 1)
+	if err := cl.Register(context.Background(), n.desc, nil); !errors.Is(err, entry.ErrNotAdmitted) {
+		t.Fatalf("register: %v", err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.probed[n.desc.Address] {
+		t.Fatal("the host dialled an unadmitted node's address")
+	}
+}
