@@ -135,7 +135,7 @@ func (h *Host) raftNode() *raft.Raft {
 //  5. the bolt store closes last, once Raft no longer touches it.
 //
 // Run returns nil after a shutdown caused by ctx, or the error that made
-// it stop early.
+// it stop early. It may be called once.
 func (h *Host) Run(ctx context.Context) (err error) {
 	defer h.raftLn.Close()
 	defer h.apiLn.Close()

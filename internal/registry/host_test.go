@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"runtime"
 	"testing"
 	"time"
 
@@ -397,4 +398,16 @@ func TestUnadmittedNodeIsNeverProbed(t *testing.T) {
 	if p.probed[n.desc.Address] {
 		t.Fatal("the host dialled an unadmitted node's address")
 	}
+}
+
+func TestRunLeavesNoGoroutines(t *testing.T) {
+	before := runtime.NumGoroutine()
+	func() {
+		c := newCluster(t, 1)
+		th := c.leader()
+		register(t, th, newNode(t, 1))
+		th.stop(t)
+	}()
+	// Connections close asynchronously; give them a moment, no more.
+	eventually(t, "goroutines to wind down", func() bool { return runtime.NumGoroutine() <= before })
 }
