@@ -53,6 +53,32 @@ func short(k snapshot.Ed25519Key) string { return k.String()[:12] }
 // response. It returns the destination's status and body. Every failure
 // but a cancelled ctx and a request that cannot be built is a *HopError.
 func Send(ctx context.Context, p Poster, path []snapshot.Node, dest snapshot.Node, payload []byte) (int, []byte, error) {
+	d, err := hop(dest)
+	if err != nil {
+		return 0, nil, fmt.Errorf("destination: %w", err)
+	}
+	return send(ctx, p, path, onion.Destination{Node: d}, dest, payload)
+}
+
+// SendServer sends payload through path to a steward server (file or
+// push server): the last node of path forwards it to target, if that
+// node's allow-list has it, and the payload is sealed to serverKey, the
+// server's X25519 key from the network file. A *HopError with Hop equal
+// to len(path) blames the server.
+func SendServer(ctx context.Context, p Poster, path []snapshot.Node, target onion.ServerTarget, serverKey snapshot.X25519Key, payload []byte) (int, []byte, error) {
+	if len(path) == 0 {
+		return 0, nil, errors.New("onionclient: a steward server is reached through at least one node")
+	}
+	x, err := ecdh.X25519().NewPublicKey(serverKey[:])
+	if err != nil {
+		return 0, nil, fmt.Errorf("server key: %w", err)
+	}
+	return send(ctx, p, path, onion.Destination{Node: onion.Hop{X25519: x}, Server: &target}, snapshot.Node{}, payload)
+}
+
+// send does the work of Send and SendServer; last is the destination
+// node, zero for a server.
+func send(ctx context.Context, p Poster, path []snapshot.Node, dest onion.Destination, last snapshot.Node, payload []byte) (int, []byte, error) {
 	hops := make([]onion.Hop, len(path))
 	for i, n := range path {
 		h, err := hop(n)
@@ -61,23 +87,19 @@ func Send(ctx context.Context, p Poster, path []snapshot.Node, dest snapshot.Nod
 		}
 		hops[i] = h
 	}
-	d, err := hop(dest)
-	if err != nil {
-		return 0, nil, fmt.Errorf("destination: %w", err)
-	}
-	frame, st, err := onion.Build(hops, onion.Destination{Node: d}, payload)
+	frame, st, err := onion.Build(hops, dest, payload)
 	if err != nil {
 		return 0, nil, err
-	}
-	first := dest
-	if len(path) > 0 {
-		first = path[0]
 	}
 	at := func(i int) snapshot.Ed25519Key {
 		if i < len(path) {
 			return path[i].Ed25519
 		}
-		return dest.Ed25519
+		return last.Ed25519
+	}
+	first := last
+	if len(path) > 0 {
+		first = path[0]
 	}
 	status, resp, err := p.Post(ctx, first.Ed25519, first.Address, OnionPath, frame, maxResponse)
 	if err != nil {

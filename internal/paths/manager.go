@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/internal/onionclient"
+	"github.com/hushnet/hush/protocol/onion"
 	"github.com/hushnet/hush/protocol/rpc"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
@@ -152,20 +153,45 @@ func (m *Manager) ClockOffset() time.Duration {
 // 421 status and body), or an error wrapping ErrClockSkew (with the
 // status and body).
 func (m *Manager) Do(ctx context.Context, dest snapshot.Node, body []byte) (int, []byte, error) {
+	status, resp, start, err := m.do(ctx, dest.Ed25519, func(p *path) (int, []byte, error) {
+		return onionclient.Send(ctx, m.opts.Transport, p.nodes, dest, body)
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return status, resp, m.interpret(status, resp, start)
+}
+
+// DoServer sends body through a path to a steward server (file or push
+// server from the network file): target is its endpoint, which the last
+// relay must have on its allow-list, and serverKey its X25519 key. It
+// returns the server's status and body; failures are as for Do, a
+// *onionclient.HopError at position Relays blaming the server.
+func (m *Manager) DoServer(ctx context.Context, target onion.ServerTarget, serverKey snapshot.X25519Key, body []byte) (int, []byte, error) {
+	status, resp, _, err := m.do(ctx, snapshot.Ed25519Key{}, func(p *path) (int, []byte, error) {
+		return onionclient.SendServer(ctx, m.opts.Transport, p.nodes, target, serverKey, body)
+	})
+	return status, resp, err
+}
+
+// do runs send on a path, charging failures and retrying those that
+// happened before the destination on another path. It returns when the
+// last attempt started, for the clock offset.
+func (m *Manager) do(ctx context.Context, dest snapshot.Ed25519Key, send func(*path) (int, []byte, error)) (int, []byte, time.Time, error) {
 	var lastErr error
 	for range attempts {
 		p, err := m.pick(ctx, dest)
 		if err != nil {
-			return 0, nil, err
+			return 0, nil, time.Time{}, err
 		}
 		start := m.opts.Clock()
-		status, resp, err := onionclient.Send(ctx, m.opts.Transport, p.nodes, dest, body)
+		status, resp, err := send(p)
 		if err == nil {
 			m.succeeded(p)
-			return status, resp, m.interpret(status, resp, start)
+			return status, resp, start, nil
 		}
 		if ctx.Err() != nil {
-			return 0, nil, ctx.Err()
+			return 0, nil, start, ctx.Err()
 		}
 		m.failed(p, err)
 		lastErr = err
@@ -173,10 +199,10 @@ func (m *Manager) Do(ctx context.Context, dest snapshot.Node, body []byte) (int,
 		if !errors.As(err, &he) || he.Hop < 0 || he.Hop >= len(p.nodes) {
 			// It may have reached the destination: repeating it is the
 			// caller's decision.
-			return 0, nil, err
+			return 0, nil, start, err
 		}
 	}
-	return 0, nil, lastErr
+	return 0, nil, time.Time{}, lastErr
 }
 
 // interpret turns the answers the manager acts on into errors.
@@ -208,7 +234,7 @@ func (m *Manager) interpret(status int, resp []byte, start time.Time) error {
 
 // pick returns a path that does not contain dest, building paths first
 // if needed.
-func (m *Manager) pick(ctx context.Context, dest snapshot.Node) (*path, error) {
+func (m *Manager) pick(ctx context.Context, dest snapshot.Ed25519Key) (*path, error) {
 	if err := m.ensure(ctx); err != nil {
 		return nil, err
 	}
@@ -216,7 +242,7 @@ func (m *Manager) pick(ctx context.Context, dest snapshot.Node) (*path, error) {
 	defer m.mu.Unlock()
 	var ok []*path
 	for _, p := range m.paths {
-		if !slices.ContainsFunc(p.nodes, func(n snapshot.Node) bool { return n.Ed25519 == dest.Ed25519 }) {
+		if !slices.ContainsFunc(p.nodes, func(n snapshot.Node) bool { return n.Ed25519 == dest }) {
 			ok = append(ok, p)
 		}
 	}
@@ -231,10 +257,10 @@ func (m *Manager) pick(ctx context.Context, dest snapshot.Node) (*path, error) {
 		return nil, ErrNoSnapshot
 	}
 	g := m.paths[0].nodes[0]
-	if g.Ed25519 == dest.Ed25519 {
+	if g.Ed25519 == dest {
 		g = m.paths[len(m.paths)-1].nodes[0]
 	}
-	nodes, err := m.drawRelays(s, g, map[snapshot.Ed25519Key]bool{dest.Ed25519: true})
+	nodes, err := m.drawRelays(s, g, map[snapshot.Ed25519Key]bool{dest: true})
 	if err != nil {
 		return nil, err
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/hushnet/hush/internal/nodeclient"
 	"github.com/hushnet/hush/internal/onionclient"
 	"github.com/hushnet/hush/internal/paths"
+	"github.com/hushnet/hush/internal/relay"
 	"github.com/hushnet/hush/internal/relay/relaytest"
 	"github.com/hushnet/hush/protocol/onion"
 	"github.com/hushnet/hush/protocol/rpc"
@@ -415,3 +416,37 @@ func TestFetchSnapshot(t *testing.T) {
 type tlog struct{ t testing.TB }
 
 func (w tlog) Write(b []byte) (int, error) { w.t.Log(string(bytes.TrimSpace(b))); return len(b), nil }
+
+func TestDoServer(t *testing.T) {
+	st := relaytest.StartSteward(t, "/file")
+	f := newFixture(t, relaytest.Options{Nodes: 6, Steward: relay.HTTPSteward{}, StewardAllow: []onion.ServerTarget{st.Target}})
+	status, body, err := f.m.DoServer(context.Background(), st.Target, st.Key, []byte("upload 1"))
+	if err != nil || status != http.StatusOK || string(body) != "ok: upload 1" {
+		t.Fatalf("DoServer: %d %q %v", status, body, err)
+	}
+	if got := <-st.Seen; got != "POST /file upload 1" {
+		t.Fatalf("server saw %q", got)
+	}
+	obs := f.nw.Observations()
+	if len(obs) != 3 {
+		t.Fatalf("%d relays carried it, want 3", len(obs))
+	}
+	for _, o := range obs {
+		if bytes.Contains(o.Request, []byte("upload 1")) || bytes.Contains(o.Response, []byte("upload 1")) {
+			t.Errorf("relay at hop %d saw the payload", o.Hop)
+		}
+	}
+
+	other := st.Target
+	other.Target = "/admin"
+	_, _, err = f.m.DoServer(context.Background(), other, st.Key, []byte("upload 2"))
+	var he *onionclient.HopError
+	if !errors.Is(err, onion.ErrTargetNotAllowed) || !errors.As(err, &he) || he.Hop != paths.Relays-1 {
+		t.Fatalf("target off the allow-list: %v", err)
+	}
+	select {
+	case got := <-st.Seen:
+		t.Fatalf("refused request reached the server: %q", got)
+	default:
+	}
+}
