@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -401,6 +402,69 @@ func TestNewChecksConfig(t *testing.T) {
 			_, err := relay.New(c)
 			if (err == nil) != tc.ok {
 				t.Fatalf("New: %v", err)
+			}
+		})
+	}
+}
+
+// TestLongestPath sends a request over the most layers a path may have,
+// looping through three nodes, to show that the hop counter stops only
+// what is beyond the limit.
+func TestLongestPath(t *testing.T) {
+	nw := relaytest.Start(t, relaytest.Options{Nodes: 4})
+	acct := identity.NewAccount().ID()
+	var path []snapshot.Node
+	for len(path) < onion.MaxLayers-1 {
+		path = append(path, nw.Nodes[len(path)%3].Info)
+	}
+	status, body, err := onionclient.Send(context.Background(), nw.ClientPool(), path, nw.Nodes[3].Info, storeBody(t, acct, []byte("far")))
+	if err != nil || status != http.StatusOK {
+		t.Fatalf("%d %s %v", status, body, err)
+	}
+	obs := nw.Observations()
+	if len(obs) != onion.MaxLayers {
+		t.Fatalf("%d observations, want %d", len(obs), onion.MaxLayers)
+	}
+	checkPadding(t, obs)
+	if _, _, err := onionclient.Send(context.Background(), nw.ClientPool(), append(path, nw.Nodes[0].Info), nw.Nodes[3].Info, storeBody(t, acct, []byte("too far"))); !errors.Is(err, onion.ErrTooManyLayers) {
+		t.Fatalf("16 layers: %v", err)
+	}
+}
+
+func TestFrameCap(t *testing.T) {
+	x, _ := ecdh.X25519().GenerateKey(rand.Reader)
+	nx, _ := ecdh.X25519().GenerateKey(rand.Reader)
+	npub, _, _ := ed25519.GenerateKey(rand.Reader)
+	fw := &countingForwarder{resp: make([]byte, onion.SizeClasses[0])}
+	rl, err := relay.New(relay.Config{
+		X25519: x, Directory: everyone{}, Local: http.NotFoundHandler(), Forwarder: fw,
+		Replay: nopReplay{}, Clock: time.Now, Logger: discard, MaxFrame: onion.SizeClasses[1],
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := onion.Hop{Ed25519: make(ed25519.PublicKey, 32), X25519: x.PublicKey()}
+	next := onion.Hop{Ed25519: npub, X25519: nx.PublicKey()}
+	tests := []struct {
+		name    string
+		payload int
+		status  int
+		fwd     int64
+	}{
+		{"under the cap", onion.SizeClasses[0], http.StatusOK, 1},
+		{"over the cap", onion.SizeClasses[1], http.StatusRequestEntityTooLarge, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			frame, _, err := onion.Build([]onion.Hop{me}, onion.Destination{Node: next}, make([]byte, tc.payload))
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := fw.n.Load()
+			w := httptest.NewRecorder()
+			rl.ServeHTTP(w, httptest.NewRequest(http.MethodPost, relay.Path, bytes.NewReader(frame)))
+			if w.Code != tc.status || fw.n.Load()-before != tc.fwd {
+				t.Fatalf("%d-byte frame: status %d, %d forwards", len(frame), w.Code, fw.n.Load()-before)
 			}
 		})
 	}
