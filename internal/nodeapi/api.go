@@ -83,6 +83,9 @@ type Config struct {
 	MaxBodySize int64
 	// LogPrivate allows IP addresses, Account IDs and sizes in logs.
 	LogPrivate bool
+	// Snapshot, when set, serves the node's registry snapshot to clients
+	// (get_snapshot); a standalone node has none.
+	Snapshot SnapshotSource
 }
 
 // Handler serves the node API. It is safe for concurrent use.
@@ -203,6 +206,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		// Only our own response types reach here; they always marshal.
 		status, b = http.StatusInternalServerError, []byte(`{"error":{"code":"internal_error","message":"response encoding failed"}}`)
 	}
+	if status == http.StatusNoContent {
+		w.WriteHeader(status)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
 	w.WriteHeader(status)
@@ -247,8 +254,22 @@ func swarmResult(s Swarm) rpc.SwarmResult {
 	return r
 }
 
-// owns answers 421 for an account another swarm stores.
+// ready reports whether the membership can answer at now; see [Readiness].
+func (h *Handler) ready(now time.Time) error {
+	if r, ok := h.cfg.Membership.(Readiness); ok {
+		if err := r.Ready(now); err != nil {
+			return rpc.Errorf(rpc.CodeUnavailable, "%v", err)
+		}
+	}
+	return nil
+}
+
+// owns answers 421 for an account another swarm stores, and 503 while the
+// node has no current view of the swarms.
 func (h *Handler) owns(id identity.AccountID) error {
+	if err := h.ready(h.cfg.Clock()); err != nil {
+		return err
+	}
 	if h.cfg.Membership.Owns(id) {
 		return nil
 	}

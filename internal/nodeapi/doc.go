@@ -1,6 +1,7 @@
 // Package nodeapi is a service node's client-facing HTTP API: the storage
 // RPC at POST /storage_rpc/v1 (see protocol/rpc for the wire format) and
-// GET /healthz. [New] returns an http.Handler; it never listens, so the
+// GET /healthz, and the node's registry snapshot to clients
+// ([MethodGetSnapshot]). [New] returns an http.Handler; it never listens, so the
 // wiring root (internal/node) decides on TLS, time-outs and shutdown.
 //
 // # Request path

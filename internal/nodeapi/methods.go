@@ -41,6 +41,11 @@ func (h *Handler) dispatch(ctx context.Context, req rpc.Request, now time.Time, 
 		resp, err = h.getSwarm(req.Params, now)
 	case rpc.MethodInfo:
 		resp, err = h.info(req.Params, now)
+	case MethodGetSnapshot, MethodSnapshot:
+		var status int
+		if status, resp, err = h.getSnapshot(req.Params, now); err == nil {
+			return status, resp
+		}
 	case rpc.MethodBatch, rpc.MethodSequence:
 		if !top {
 			err = rpc.Errorf(rpc.CodeUnknownMethod, "%s cannot be nested", req.Method)
@@ -282,6 +287,9 @@ func (h *Handler) getExpiries(ctx context.Context, params json.RawMessage, now t
 func (h *Handler) getSwarm(params json.RawMessage, now time.Time) (any, error) {
 	id, err := rpc.ParseGetSwarm(params)
 	if err != nil {
+		return nil, err
+	}
+	if err := h.ready(now); err != nil {
 		return nil, err
 	}
 	res := swarmResult(h.cfg.Membership.SwarmOf(id))

@@ -47,8 +47,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 // metricMethod keeps label values to the known methods, so a client cannot
 // create series at will.
 func metricMethod(method string) string {
-	if slices.Contains(rpc.Methods, method) {
+	if slices.Contains(rpc.Methods, method) || method == MethodGetSnapshot {
 		return method
+	}
+	if method == MethodSnapshot {
+		return MethodGetSnapshot
 	}
 	return "unknown"
 }
