@@ -101,8 +101,9 @@ type RaftConfig struct {
 }
 
 // LoadConfig reads a TOML config, rejects keys it does not know (naming
-// them), fills defaults and validates.
-func LoadConfig(path string) (*Config, error) {
+// them), applies overrides (command-line flags) in order, fills defaults
+// and validates.
+func LoadConfig(path string, overrides ...func(*Config)) (*Config, error) {
 	var c Config
 	md, err := toml.DecodeFile(path, &c)
 	if err != nil {
@@ -117,6 +118,9 @@ func LoadConfig(path string) (*Config, error) {
 	}
 	if c.DataDir != "" && !filepath.IsAbs(c.DataDir) {
 		c.DataDir = filepath.Join(filepath.Dir(path), c.DataDir)
+	}
+	for _, o := range overrides {
+		o(&c)
 	}
 	c.SetDefaults()
 	if err := c.Validate(); err != nil {

@@ -9,15 +9,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hushnet/hush/internal/node"
 	"github.com/hushnet/hush/internal/registry/entry"
+	"github.com/hushnet/hush/internal/registry/keytls"
 	"github.com/hushnet/hush/protocol/rpc"
 )
 
 func TestNodeProber(t *testing.T) {
 	nodeKey, otherKey := testKey("node 1"), testKey("node 2")
 	serve := func(t *testing.T, reported entry.Key, netID string) string {
-		cert, err := node.Certificate(nodeKey, time.Now())
+		cert, err := keytls.Certificate(nodeKey) // what internal/node presents: a self-signed cert for its key
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -28,7 +28,7 @@ func TestNodeProber(t *testing.T) {
 		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			json.NewEncoder(w).Encode(rpc.InfoResult{Version: "0.1.0", NetworkID: netID, PubkeyEd25519: reported.String(), T: time.Now().UnixMilli()})
 		})}
-		srv.TLSConfig = node.ServerTLSConfig(cert)
+		srv.TLSConfig = keytls.ServerConfig(cert, nil)
 		go srv.ServeTLS(ln, "", "")
 		t.Cleanup(func() { srv.Close() })
 		return ln.Addr().String()

@@ -25,6 +25,9 @@ import (
 	"github.com/hushnet/hush/protocol/snapshot"
 )
 
+// loader loads the config file, applying overrides before defaults.
+type loader func(overrides ...func(*registry.Config)) (*registry.Config, error)
+
 // ConfigFile is the config's name in the directory init writes.
 const ConfigFile = "registry.toml"
 
@@ -43,7 +46,9 @@ the stake Session's network requires, so stewards decide who runs nodes.`,
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVar(&configPath, "config", ConfigFile, "registry host config (TOML)")
-	load := func() (*registry.Config, error) { return registry.LoadConfig(configPath) }
+	load := func(overrides ...func(*registry.Config)) (*registry.Config, error) {
+		return registry.LoadConfig(configPath, overrides...)
+	}
 	root.AddCommand(initCmd(stdout), runCmd(stderr, load))
 	root.AddCommand(adminCmds(stdout, load)...)
 	return root
@@ -158,14 +163,38 @@ to be added to the registry whose hosts are given with --peer.`,
 	return cmd
 }
 
-func runCmd(stderr io.Writer, load func() (*registry.Config, error)) *cobra.Command {
-	var logLevel string
+func runCmd(stderr io.Writer, load loader) *cobra.Command {
+	var (
+		logLevel string
+		flagCfg  registry.Config
+	)
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "run the registry host until SIGTERM or interrupt",
+		Long:  "run serves the host described by --config; the flags below override the file.",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := load()
+			fs := cmd.Flags()
+			cfg, err := load(func(c *registry.Config) {
+				str := func(name string, dst *string, v string) {
+					if fs.Changed(name) {
+						*dst = v
+					}
+				}
+				dur := func(name string, dst *registry.Duration, v registry.Duration) {
+					if fs.Changed(name) {
+						*dst = v
+					}
+				}
+				str("data-dir", &c.DataDir, flagCfg.DataDir)
+				str("raft-listen", &c.RaftListen, flagCfg.RaftListen)
+				str("raft-advertise", &c.RaftAdvertise, flagCfg.RaftAdvertise)
+				str("api-listen", &c.APIListen, flagCfg.APIListen)
+				str("api-advertise", &c.APIAdvertise, flagCfg.APIAdvertise)
+				dur("epoch-interval", &c.EpochInterval, flagCfg.EpochInterval)
+				dur("probe-interval", &c.ProbeInterval, flagCfg.ProbeInterval)
+				dur("unreachable-after", &c.UnreachableAfter, flagCfg.UnreachableAfter)
+			})
 			if err != nil {
 				return err
 			}
@@ -188,11 +217,20 @@ func runCmd(stderr io.Writer, load func() (*registry.Config, error)) *cobra.Comm
 			return h.Run(ctx)
 		},
 	}
-	cmd.Flags().StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	fs := cmd.Flags()
+	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&flagCfg.DataDir, "data-dir", "", "data directory (host key, raft.db, snapshots/)")
+	fs.StringVar(&flagCfg.RaftListen, "raft-listen", "", "address for Raft traffic")
+	fs.StringVar(&flagCfg.RaftAdvertise, "raft-advertise", "", "Raft address other hosts dial")
+	fs.StringVar(&flagCfg.APIListen, "api-listen", "", "address of the HTTPS API")
+	fs.StringVar(&flagCfg.APIAdvertise, "api-advertise", "", "API address nodes and hosts dial")
+	fs.DurationVar((*time.Duration)(&flagCfg.EpochInterval), "epoch-interval", 0, "time between epochs")
+	fs.DurationVar((*time.Duration)(&flagCfg.ProbeInterval), "probe-interval", 0, "time between probes of each node")
+	fs.DurationVar((*time.Duration)(&flagCfg.UnreachableAfter), "unreachable-after", 0, "failing time before an unreachable vote")
 	return cmd
 }
 
-func adminCmds(stdout io.Writer, load func() (*registry.Config, error)) []*cobra.Command {
+func adminCmds(stdout io.Writer, load loader) []*cobra.Command {
 	var timeout time.Duration
 	var stewardKeyFile string
 	var jsonOut bool

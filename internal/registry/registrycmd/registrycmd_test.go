@@ -193,3 +193,40 @@ func TestJoinAndLeaveCommands(t *testing.T) {
 	}
 	status(t, aCfg, func(s registryapi.Status) bool { return len(s.Hosts) == 1 && s.Hosts[0].Key == aKey })
 }
+
+func TestRunFlagsOverrideConfig(t *testing.T) {
+	cfg, _, _, _ := initHost(t)
+	// --api-listen moves the API away from the file's address.
+	api := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := hushd(ctx, "run", "--config", cfg, "--log-level", "error", "--api-listen", api)
+		done <- err
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", api, time.Second)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("host never served on the flag's address")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// status reads only the file, whose address nobody serves.
+	if out, err := hushd(context.Background(), "status", "--config", cfg, "--timeout", "2s"); err == nil {
+		t.Fatalf("status reached the file's API address:\n%s", out)
+	}
+	if _, err := hushd(context.Background(), "run", "--config", cfg, "--epoch-interval", "-1s"); err == nil || !strings.Contains(err.Error(), "epoch_interval") {
+		t.Fatalf("a bad flag value passed validation: %v", err)
+	}
+}
