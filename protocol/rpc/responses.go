@@ -10,6 +10,10 @@ type StoreResult struct {
 	Hash    string `json:"hash"`
 	Already bool   `json:"already"` // the message was stored before (idempotent duplicate)
 	T       int64  `json:"t"`
+	// Swarm holds each confirming member's signed confirmation, keyed by
+	// its Ed25519 key (hex), the answering node's own among them; see
+	// [VerifyConfirmation]. Empty from a node that does not replicate.
+	Swarm map[string]Confirmation `json:"swarm,omitempty"`
 }
 
 // Message is one message in a retrieve response.

@@ -1,0 +1,275 @@
+package rpc
+
+import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/hushnet/hush/identity"
+)
+
+// Node-to-node RPC: what members of a swarm send each other to replicate
+// (internal/replication). Requests are POST [NodeRPCPath] with a body
+// {"method": M, "params": {...}} and three headers naming the sender, the
+// time and the sender's Ed25519 signature over [SigNodeRequest]:
+//
+//	apply     ops: [NodeOp…], source: "forward" | "repair" | "handoff"
+//	          → {results: [{confirmation?, error?}…]}
+//	summary   (none) → {buckets: {"<byte>": digest hex}}
+//	accounts  buckets: [byte…] → {accounts: {"<account hex>": digest hex}}
+//	hashes    account → {messages: [{hash, namespace, expiry}], tombstones: [{hash, expiry}]}
+//	fetch     account, hashes (≤ MaxFetchHashes) → {messages: [NodeMessage…]} (bounded by bytes)
+//
+// Confirmations are the members' signatures over [SigConfirmation]; a
+// store reply carries them under "swarm" (see [StoreResult]).
+
+// NodeRPCPath is where a node serves node-to-node requests.
+const NodeRPCPath = "/node_rpc/v1"
+
+// Headers of a node-to-node request.
+const (
+	HeaderNode      = "Hush-Node"      // sender's Ed25519 key, hex
+	HeaderTimestamp = "Hush-Timestamp" // ms since the Unix epoch
+	HeaderSignature = "Hush-Signature" // base64 Ed25519 signature over SigNodeRequest
+)
+
+// Node RPC methods.
+const (
+	NodeApply    = "apply"
+	NodeSummary  = "summary"
+	NodeAccounts = "accounts"
+	NodeHashes   = "hashes"
+	NodeFetch    = "fetch"
+)
+
+// Sources of an apply: a forward of a client's request as it happens, a
+// repair by anti-entropy, or a hand-off of an account to its new swarm.
+const (
+	SourceForward = "forward"
+	SourceRepair  = "repair"
+	SourceHandoff = "handoff"
+)
+
+// Node operation kinds.
+const (
+	OpStore        = "store"
+	OpDelete       = "delete"        // Hashes, with Tombstones for those the sender held
+	OpDeleteBefore = "delete_before" // Namespace (nil: all), Before, Tombstones
+	OpExpire       = "expire"        // Hashes, Expiry, Mode
+	OpExpireAll    = "expire_all"    // Namespace (nil: all), Expiry, Mode
+)
+
+// Limits of node-to-node requests.
+const (
+	// MaxNodeOps bounds the operations of one apply.
+	MaxNodeOps = 512
+	// MaxFetchHashes bounds the hashes of one fetch.
+	MaxFetchHashes = 512
+	// MaxNodeBody bounds a node-to-node request or reply body.
+	MaxNodeBody = 16 << 20
+)
+
+// NodeOp is one replicated change to an account. Times are ms since the
+// Unix epoch.
+type NodeOp struct {
+	Kind       string             `json:"kind"`
+	Account    identity.AccountID `json:"account"`
+	Namespace  *int32             `json:"namespace,omitempty"`
+	Hash       string             `json:"hash,omitempty"`
+	Data       []byte             `json:"data,omitempty"` // standard base64 in JSON
+	Timestamp  int64              `json:"timestamp,omitempty"`
+	Expiry     int64              `json:"expiry,omitempty"`
+	Hashes     []string           `json:"hashes,omitempty"`
+	Before     int64              `json:"before,omitempty"`
+	Mode       ExpireMode         `json:"mode,omitempty"`
+	Tombstones []HashExpiry       `json:"tombstones,omitempty"`
+}
+
+// HashExpiry is a message hash with its expiry (ms), and the namespace
+// when it names a stored message.
+type HashExpiry struct {
+	Hash      string `json:"hash"`
+	Namespace int32  `json:"namespace,omitempty"`
+	Expiry    int64  `json:"expiry"`
+}
+
+// NodeMessage is a whole stored message, as fetch returns it.
+type NodeMessage struct {
+	Namespace int32  `json:"namespace"`
+	Hash      string `json:"hash"`
+	Data      []byte `json:"data"`
+	Timestamp int64  `json:"timestamp"`
+	Expiry    int64  `json:"expiry"`
+}
+
+// Check validates what a receiving node relies on before applying op:
+// a known kind, well-formed hashes, and for a store a hash that matches
+// the data (a member cannot store data under another message's hash).
+func (op *NodeOp) Check() error {
+	if op.Account.IsZero() {
+		return fmt.Errorf("op: no account")
+	}
+	checkHashes := func(hs []string) error {
+		for _, h := range hs {
+			if !ValidHash(h) {
+				return fmt.Errorf("op: malformed hash")
+			}
+		}
+		return nil
+	}
+	for _, t := range op.Tombstones {
+		if !ValidHash(t.Hash) || t.Expiry <= 0 {
+			return fmt.Errorf("op: malformed tombstone")
+		}
+	}
+	switch op.Kind {
+	case OpStore:
+		ns := int32(0)
+		if op.Namespace != nil {
+			ns = *op.Namespace
+		}
+		switch {
+		case len(op.Data) > MaxDataSize:
+			return fmt.Errorf("op: data over %d bytes", MaxDataSize)
+		case op.Timestamp <= 0 || op.Expiry <= op.Timestamp:
+			return fmt.Errorf("op: bad timestamp or expiry")
+		case op.Hash != MessageHash(op.Account, ns, op.Data):
+			return fmt.Errorf("op: hash does not match the data")
+		}
+		return nil
+	case OpDelete, OpExpire:
+		if op.Kind == OpExpire && op.Expiry <= 0 {
+			return fmt.Errorf("op: no expiry")
+		}
+		return checkHashes(op.Hashes)
+	case OpDeleteBefore:
+		if op.Before <= 0 {
+			return fmt.Errorf("op: no before")
+		}
+		return nil
+	case OpExpireAll:
+		if op.Expiry <= 0 {
+			return fmt.Errorf("op: no expiry")
+		}
+		return nil
+	}
+	return fmt.Errorf("op: unknown kind %q", truncateString(op.Kind, 32))
+}
+
+func truncateString(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// ApplyParams are apply's parameters.
+type ApplyParams struct {
+	Source string   `json:"source"`
+	Ops    []NodeOp `json:"ops"`
+}
+
+// ApplyResult is one op's outcome: a store's confirmation (base64), or
+// an error text.
+type ApplyResult struct {
+	Confirmation string `json:"confirmation,omitempty"`
+	Error        string `json:"error,omitempty"`
+}
+
+// ApplyReply answers apply, one result per op in order.
+type ApplyReply struct {
+	Results []ApplyResult `json:"results"`
+}
+
+// SummaryReply answers summary: a digest per non-empty bucket of accounts
+// (an account's bucket is its first key byte after the 05 prefix).
+type SummaryReply struct {
+	Buckets map[int]string `json:"buckets"`
+}
+
+// AccountsParams are accounts' parameters.
+type AccountsParams struct {
+	Buckets []int `json:"buckets"`
+}
+
+// AccountsReply answers accounts: the digest of each account in the
+// buckets asked for, keyed by Account ID hex.
+type AccountsReply struct {
+	Accounts map[string]string `json:"accounts"`
+}
+
+// HashesParams are hashes' and fetch's parameters.
+type HashesParams struct {
+	Account identity.AccountID `json:"account"`
+	Hashes  []string           `json:"hashes,omitempty"`
+}
+
+// HashesReply answers hashes.
+type HashesReply struct {
+	Messages   []HashExpiry `json:"messages"`
+	Tombstones []HashExpiry `json:"tombstones"`
+}
+
+// FetchReply answers fetch. It may hold fewer messages than asked for
+// (a byte bound, or messages gone meanwhile); the caller asks again for
+// the rest.
+type FetchReply struct {
+	Messages []NodeMessage `json:"messages"`
+}
+
+// Confirmation is a member's signed statement that it stored a message:
+// its Ed25519 signature over [SigConfirmation]. A store reply maps each
+// confirming member's Ed25519 key (hex) to one.
+type Confirmation struct {
+	Hash      string `json:"hash"`
+	Signature string `json:"signature"` // standard base64
+}
+
+// SigConfirmation is the string a member signs to confirm it stored a
+// message: "hush/1" ‖ u8 len ‖ network ID ‖ "stored" ‖ account (66 hex
+// digits) ‖ hash. The account is fixed-length and the hash the last
+// field, so the string is unambiguous.
+func SigConfirmation(networkID string, account identity.AccountID, hash string) []byte {
+	return newSig(networkID, "stored").str(account.String()).str(hash)
+}
+
+// VerifyConfirmation reports whether sig (raw 64 bytes) is nodeKey's
+// confirmation that it stored hash for account on networkID. A client
+// counts a message as stored once at least two members of the account's
+// swarm (per its verified snapshot) confirmed it.
+func VerifyConfirmation(networkID string, nodeKey identity.Ed25519PublicKey, account identity.AccountID, hash string, sig []byte) bool {
+	if len(nodeKey) != ed25519.PublicKeySize || len(sig) != ed25519.SignatureSize {
+		return false
+	}
+	return ed25519.Verify(ed25519.PublicKey(nodeKey), SigConfirmation(networkID, account, hash), sig)
+}
+
+// CountConfirmations returns how many entries of swarm are valid
+// confirmations of hash by keys that members accepts (the members of the
+// account's swarm). Entries under malformed keys or for other hashes do
+// not count.
+func CountConfirmations(networkID string, account identity.AccountID, hash string, swarm map[string]Confirmation, members func(identity.Ed25519PublicKey) bool) int {
+	n := 0
+	for k, c := range swarm {
+		key, err := identity.ParseEd25519PublicKey(k)
+		if err != nil || c.Hash != hash || !members(key) {
+			continue
+		}
+		sig, err := base64.StdEncoding.DecodeString(c.Signature)
+		if err == nil && VerifyConfirmation(networkID, key, account, hash, sig) {
+			n++
+		}
+	}
+	return n
+}
+
+// SigNodeRequest is the string a node signs to send a node-to-node
+// request: "hush/1" ‖ u8 len ‖ network ID ‖ "node_rpc" ‖ sender key hex ‖
+// recipient key hex ‖ timestamp ‖ "." ‖ SHA-256 of the body in hex. Naming
+// the recipient keeps a captured request from being replayed to another
+// member; the timestamp bounds how long a replay cache must remember it.
+func SigNodeRequest(networkID string, sender, recipient identity.Ed25519PublicKey, timestamp time.Time, bodySHA256 [32]byte) []byte {
+	return newSig(networkID, "node_rpc").str(sender.String()).str(recipient.String()).ms(timestamp).str(".").str(hex.EncodeToString(bodySHA256[:]))
+}
