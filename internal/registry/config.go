@@ -218,8 +218,11 @@ func (c *Config) hostInfos() ([]entry.HostInfo, error) {
 		}
 		out = append(out, hi)
 	}
-	if c.Bootstrap && len(out) == 0 {
+	switch {
+	case c.Bootstrap && len(out) == 0:
 		return nil, fmt.Errorf("%w: hosts: bootstrap needs the founding hosts, this one included", ErrConfig)
+	case !c.Bootstrap && len(out) == 0:
+		return nil, fmt.Errorf("%w: hosts: a joining host needs the existing hosts, to trust their Raft connections", ErrConfig)
 	}
 	return out, nil
 }

@@ -18,21 +18,24 @@ raft_listen = "127.0.0.1:7001"
 api_listen = "127.0.0.1:7002"
 `
 	host := "\n[[hosts]]\nkey = \"" + entry.KeyOf(testKey("h")).String() + "\"\nraft_address = \"127.0.0.1:7001\"\napi_address = \"127.0.0.1:7002\"\n"
+	// Tables come last in TOML, so each case's top-level keys go before the host.
+	with := func(extra string) string { return base + extra + host }
 	tests := []struct {
 		name    string
 		toml    string
 		wantErr string // a field name the error must mention; "" for success
 	}{
-		{"minimal", base, ""},
-		{"unknown key", base + "epoch_intervall = \"1s\"\n", "epoch_intervall"},
-		{"unknown nested key", base + "[raft]\nheartbeat = \"1s\"\n", "raft.heartbeat"},
-		{"bad duration", base + "probe_interval = \"soon\"\n", "probe_interval"},
-		{"bad network", strings.Replace(base, "testnet", "Test Net", 1), "network_id"},
+		{"minimal", with(""), ""},
+		{"joining without hosts", base, "hosts"},
+		{"unknown key", with("epoch_intervall = \"1s\"\n"), "epoch_intervall"},
+		{"unknown nested key", with("") + "[raft]\nheartbeat = \"1s\"\n", "raft.heartbeat"},
+		{"bad duration", with("probe_interval = \"soon\"\n"), "probe_interval"},
+		{"bad network", strings.Replace(with(""), "testnet", "Test Net", 1), "network_id"},
 		{"bootstrap without hosts", base + "bootstrap = true\n", "hosts"},
-		{"bootstrap", base + "bootstrap = true\n" + host, ""},
-		{"bad steward", base + "stewards = [\"zz\"]\n", "stewards[0]"},
-		{"swarm too small", base + "swarm_min_size = 2\nswarm_ideal_size = 2\n", "swarm_min_size"},
-		{"lifetime below epoch", base + "epoch_interval = \"1m\"\nsnapshot_lifetime = \"30s\"\n", "snapshot_lifetime"},
+		{"bootstrap", with("bootstrap = true\n"), ""},
+		{"bad steward", with("stewards = [\"zz\"]\n"), "stewards[0]"},
+		{"swarm too small", with("swarm_min_size = 2\nswarm_ideal_size = 2\n"), "swarm_min_size"},
+		{"lifetime below epoch", with("epoch_interval = \"1m\"\nsnapshot_lifetime = \"30s\"\n"), "snapshot_lifetime"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
