@@ -1,0 +1,115 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/store"
+)
+
+// This file holds what replication (internal/replication) needs beyond
+// store.Store: which accounts the node holds, messages by hash, and dropping
+// an account handed to another swarm.
+
+// Accounts returns every account holding messages or tombstones, in
+// ascending byte order.
+func (db *DB) Accounts(ctx context.Context) ([]identity.AccountID, error) {
+	if err := db.enter(); err != nil {
+		return nil, err
+	}
+	defer db.leave()
+	rows, err := db.r.QueryContext(ctx, `
+		SELECT account FROM accounts
+		WHERE messages > 0 OR EXISTS (SELECT 1 FROM tombstones WHERE account_id = accounts.id)
+		ORDER BY account`)
+	if err != nil {
+		return nil, fmt.Errorf("accounts: %w", db.wrap(err))
+	}
+	defer rows.Close()
+	var out []identity.AccountID
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			return nil, fmt.Errorf("accounts: %w", db.wrap(err))
+		}
+		id, err := identity.AccountIDFromBytes(b)
+		if err != nil {
+			return nil, fmt.Errorf("accounts: %w", err)
+		}
+		out = append(out, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("accounts: %w", db.wrap(err))
+	}
+	return out, nil
+}
+
+// Messages returns the account's messages with the given hashes that are
+// unexpired at now, data included, in the order of hashes; missing ones are
+// left out.
+func (db *DB) Messages(ctx context.Context, account identity.AccountID, hashes []string, now time.Time) ([]store.Message, error) {
+	if err := db.enter(); err != nil {
+		return nil, err
+	}
+	defer db.leave()
+	if err := checkNow(now); err != nil {
+		return nil, fmt.Errorf("messages: %w", err)
+	}
+	conn, err := db.r.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("messages: %w", db.wrap(err))
+	}
+	defer conn.Close()
+	stmt, err := conn.PrepareContext(ctx, `
+		SELECT namespace, timestamp, expiry, data FROM messages
+		WHERE account_id = (SELECT id FROM accounts WHERE account = ?) AND hash = ? AND expiry > ?`)
+	if err != nil {
+		return nil, fmt.Errorf("messages: %w", db.wrap(err))
+	}
+	defer stmt.Close()
+	out := make([]store.Message, 0, len(hashes))
+	for _, h := range hashes {
+		m := store.Message{Account: account, Hash: h}
+		var ts, exp int64
+		err := stmt.QueryRowContext(ctx, account[:], h, ms(now)).Scan(&m.Namespace, &ts, &exp, &m.Data)
+		switch {
+		case err == sql.ErrNoRows:
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("messages: %w", db.wrap(err))
+		}
+		m.Timestamp, m.Expiry = fromMS(ts), fromMS(exp)
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// DropAccount removes every message and tombstone of account without
+// leaving tombstones, and returns how many messages it removed. It is for
+// an account handed off to the swarm that now stores it: tombstones would
+// wrongly delete the messages should the account ever map back here.
+func (db *DB) DropAccount(ctx context.Context, account identity.AccountID) (int, error) {
+	var n int64
+	err := db.write(ctx, "drop account", func(tx *sql.Tx) error {
+		acct, ok, err := accountID(ctx, tx, account)
+		if !ok {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE account_id = ?`, acct)
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM tombstones WHERE account_id = ?`, acct); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM accounts WHERE id = ?`, acct)
+		return err
+	})
+	return int(n), err
+}
