@@ -1,7 +1,8 @@
 // Package node is the wiring root of a service node (`hushd node`): it
 // loads the node's keys, opens the store, builds the API handler with its
 // rate limiter and replay cache, serves it over TLS pinned to the node key,
-// serves metrics on a separate address, and sweeps expired messages.
+// serves metrics on a separate address, sweeps expired messages, and (in
+// a network) registers with the registry and follows its snapshots.
 //
 // # Lifetime
 //
@@ -9,19 +10,44 @@
 // surface before the node reports itself ready; [Node.Run] serves until its
 // context is cancelled and then stops in this order:
 //
-//  1. the API server stops accepting connections and waits, up to the
+//  1. registration and snapshot following stop, so no new view of the
+//     network arrives while the node winds down;
+//  2. the API server stops accepting connections and waits, up to the
 //     shutdown timeout, for requests in flight; a store acknowledged to a
 //     client is already committed;
-//  2. the sweeper stops (after its current sweep);
-//  3. the metrics server stops;
-//  4. the database closes, after everything that used it.
+//  3. the sweeper stops (after its current sweep);
+//  4. the metrics server stops;
+//  5. the database closes, after everything that used it.
 //
 // # Standalone
 //
 // A standalone node is a one-node network that owns every account, with a
 // network ID derived from its key ([Identity.StandaloneNetworkID]) unless
-// one is configured. The registry-backed mode plugs a real
-// [nodeapi.Membership] in here.
+// one is configured.
+//
+// # In a network
+//
+// With a network file (config field network) the node takes its network
+// ID and registry hosts from the file. Once it serves, it registers a
+// signed descriptor (with the steward admission named by the config field
+// registration, unless the registry admits every node, as a devnet's
+// does), long-polls the registry hosts for snapshots, verifies each
+// against the file's host keys, and answers from the newest: it owns the
+// accounts that map to its swarm, answers 421 with the right swarm for the
+// others and get_swarm for any account, and serves the snapshot's bytes to
+// clients (get_snapshot), so clients never contact a registry host.
+//
+// Epochs only go up: an older snapshot is refused, and the newest is
+// saved in the data directory ([SnapshotFile]) so a restart neither rolls
+// back nor starts blind. Through a registry outage the node keeps serving
+// its last snapshot until that snapshot expires; after that it answers
+// account requests with 503 "unavailable" (never a 421 built from an
+// expired view) until a newer snapshot arrives. A node the registry
+// dropped (voted unreachable) registers again when it sees a snapshot
+// without itself.
+//
+// Extra routes (the onion relay's /onion_req/v2) are mounted next to the
+// storage RPC with [WithRoutes].
 package node
 
 import (
@@ -44,6 +70,9 @@ import (
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/nodeapi"
 	"github.com/hushnet/hush/internal/nodeconfig"
+	"github.com/hushnet/hush/internal/registry/entry"
+	"github.com/hushnet/hush/protocol/netfile"
+	"github.com/hushnet/hush/protocol/snapshot"
 	"github.com/hushnet/hush/internal/ratelimit"
 	"github.com/hushnet/hush/internal/replay"
 	"github.com/hushnet/hush/internal/store"
@@ -68,6 +97,27 @@ type Node struct {
 	api, metrics *http.Server
 	apiLn        net.Listener
 	metricsLn    net.Listener // nil when metrics are off
+	advertise    string
+
+	network *netfile.Network    // nil when standalone
+	members *snapshotMembership // nil when standalone
+	link    *registryLink       // nil when standalone
+}
+
+// Option changes how [New] builds a node.
+type Option func(*options)
+
+type options struct {
+	mounts []func(mux *http.ServeMux, id *Identity, rpc http.Handler) error
+}
+
+// WithRoutes lets mount add routes to the node's HTTP mux, next to the
+// storage RPC at nodeapi.RPCPath (which it must not replace). mount gets
+// the node's keys and the storage RPC handler, for routes that pass
+// requests on to it, as the final hop of an onion request does. The
+// routes share the node's listener, TLS and time-outs.
+func WithRoutes(mount func(mux *http.ServeMux, id *Identity, rpc http.Handler) error) Option {
+	return func(o *options) { o.mounts = append(o.mounts, mount) }
 }
 
 // standalone owns every account: one swarm holding only this node.
@@ -80,7 +130,11 @@ func (s standalone) SwarmOf(identity.AccountID) nodeapi.Swarm {
 
 // New prepares a node from a validated configuration: keys, database,
 // handler and listeners. On error everything acquired is released.
-func New(cfg nodeconfig.Config, logger *slog.Logger) (n *Node, err error) {
+func New(cfg nodeconfig.Config, logger *slog.Logger, opts ...Option) (n *Node, err error) {
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
 	n = &Node{cfg: cfg, logger: logger}
 	defer func() {
 		if err != nil {
@@ -91,20 +145,35 @@ func New(cfg nodeconfig.Config, logger *slog.Logger) (n *Node, err error) {
 		return nil, err
 	}
 	n.networkID = cfg.NetworkID
+	var admission *entry.Admission
+	if cfg.Network != "" {
+		if n.network, err = LoadNetwork(cfg.Network); err != nil {
+			return nil, err
+		}
+		if n.networkID != "" && n.networkID != n.network.ID {
+			return nil, fmt.Errorf("config field network_id %q differs from the network file's %q; drop it", n.networkID, n.network.ID)
+		}
+		n.networkID = n.network.ID
+		if cfg.Registration != "" {
+			if admission, err = loadAdmission(cfg.Registration, entry.KeyOf(n.id.Ed25519)); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if n.networkID == "" {
 		n.networkID = n.id.StandaloneNetworkID()
 	}
 	warnIfClockLooksWrong(logger, time.Now())
 
-	opts := []sqlite.Option{
+	dbOpts := []sqlite.Option{
 		sqlite.WithLogger(logger),
 		sqlite.WithAccountQuota(cfg.AccountQuotaBytes, cfg.AccountQuotaMessages),
 		sqlite.WithMaxTotalBytes(cfg.MaxDBBytes),
 	}
 	if cfg.FloodPolicy == "refuse" {
-		opts = append(opts, sqlite.WithFloodPolicy(sqlite.Refuse))
+		dbOpts = append(dbOpts, sqlite.WithFloodPolicy(sqlite.Refuse))
 	}
-	if n.db, err = sqlite.Open(n.dataPath(DBFile), opts...); err != nil {
+	if n.db, err = sqlite.Open(n.dataPath(DBFile), dbOpts...); err != nil {
 		return nil, err
 	}
 
@@ -126,11 +195,21 @@ func New(cfg nodeconfig.Config, logger *slog.Logger) (n *Node, err error) {
 	if cfg.RateLimitPerSecond > 0 {
 		limiter = ratelimit.New(cfg.RateLimitBurst, cfg.RateLimitPerSecond, 0)
 	}
+	n.advertise = advertise
 	self := nodeapi.Member{Ed25519: n.id.Ed25519Public(), X25519: n.id.X25519Public(), Address: advertise}
+	var membership nodeapi.Membership = standalone{self}
+	var snapshots nodeapi.SnapshotSource
+	if n.network != nil {
+		n.members = &snapshotMembership{self: entry.KeyOf(n.id.Ed25519)}
+		membership, snapshots = n.members, n.members.snapshot
+		n.link = newRegistryLink(n.network, n.id, advertise, admission, n.members, logger, cfg.Data)
+		n.link.loadSaved()
+	}
 	h, err := nodeapi.New(nodeapi.Config{
 		Store:      n.db,
 		Clock:      time.Now,
-		Membership: standalone{self},
+		Membership: membership,
+		Snapshot:   snapshots,
 		// Entries must outlive the whole ±SigTolerance window of the
 		// signature they record.
 		Replay:      replay.New(cfg.ReplayCacheSize, 2*rpc.SigTolerance+time.Second),
@@ -147,8 +226,15 @@ func New(cfg nodeconfig.Config, logger *slog.Logger) (n *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
+	mux := http.NewServeMux()
+	mux.Handle("/", h)
+	for _, mount := range o.mounts {
+		if err := mount(mux, n.id, h); err != nil {
+			return nil, fmt.Errorf("mount routes: %w", err)
+		}
+	}
 	n.api = &http.Server{
-		Handler:           h,
+		Handler:           mux,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout.D(),
 		ReadTimeout:       cfg.ReadTimeout.D(),
 		WriteTimeout:      cfg.WriteTimeout.D(),
@@ -174,7 +260,7 @@ func New(cfg nodeconfig.Config, logger *slog.Logger) (n *Node, err error) {
 	}
 	logger.Info("node ready",
 		"network_id", n.networkID, "ed25519", n.id.Ed25519Public().String(),
-		"listen", n.apiLn.Addr().String(), "advertise", advertise, "tls", !cfg.InsecureHTTP)
+		"listen", n.apiLn.Addr().String(), "advertise", advertise, "tls", !cfg.InsecureHTTP, "registry", n.network != nil)
 	if cfg.InsecureHTTP {
 		logger.Warn("serving plain HTTP: clients cannot authenticate this node; use only for debugging")
 	}
@@ -192,6 +278,21 @@ func (n *Node) MetricsAddr() net.Addr {
 		return nil
 	}
 	return n.metricsLn.Addr()
+}
+
+// Advertise is the address the node tells the registry and clients.
+func (n *Node) Advertise() string { return n.advertise }
+
+// Network returns the node's network file, nil for a standalone node.
+func (n *Node) Network() *netfile.Network { return n.network }
+
+// Snapshot returns the newest verified snapshot the node serves, nil
+// before the first or for a standalone node.
+func (n *Node) Snapshot() *snapshot.Snapshot {
+	if n.members == nil {
+		return nil
+	}
+	return n.members.current()
 }
 
 // Identity returns the node's keys.
@@ -219,6 +320,13 @@ func (n *Node) Run(ctx context.Context) error {
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
 	var sweeper sync.WaitGroup
 	sweeper.Go(func() { n.sweep(sweepCtx) })
+	// The registry probes the node while accepting its registration, so
+	// the link starts after the API serves.
+	linkCtx, stopLink := context.WithCancel(context.Background())
+	var linker sync.WaitGroup
+	if n.link != nil {
+		linker.Go(func() { n.link.run(linkCtx) })
+	}
 
 	var runErr error
 	select {
@@ -230,21 +338,24 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	n.logger.Info("stopping")
 
-	// 1. Stop accepting; let requests in flight finish.
+	// 1. Stop following the registry.
+	stopLink()
+	linker.Wait()
+	// 2. Stop accepting; let requests in flight finish.
 	shutCtx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownTimeout.D())
 	defer cancel()
 	if err := n.api.Shutdown(shutCtx); err != nil {
 		n.logger.Warn("requests still running at shutdown timeout; closing them", "err", err)
 		n.api.Close()
 	}
-	// 2. Stop the sweeper.
+	// 3. Stop the sweeper.
 	stopSweep()
 	sweeper.Wait()
-	// 3. Stop metrics.
+	// 4. Stop metrics.
 	if n.metrics != nil {
 		n.metrics.Shutdown(shutCtx)
 	}
-	// 4. Close the database last: nothing uses it any more.
+	// 5. Close the database last: nothing uses it any more.
 	if err := n.db.Close(); err != nil && runErr == nil {
 		runErr = fmt.Errorf("close database: %w", err)
 	}

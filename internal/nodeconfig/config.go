@@ -37,6 +37,9 @@ type Config struct {
 	Standalone bool   `toml:"standalone" help:"run a one-node network that owns every account"`
 	NetworkID  string `toml:"network_id" help:"network ID (standalone default: standalone-<first 8 hex of the node key>)"`
 	Metrics    string `toml:"metrics" help:"address for Prometheus metrics (empty: off)"`
+	// Network and Registration make a registry-backed node.
+	Network      string `toml:"network" help:"network file (JSON) naming the registry hosts and seeds (default: $HUSH_NETWORK, else the default devnet's)"`
+	Registration string `toml:"registration" help:"file with a steward's signed admission of this node's key (JSON; not needed where the registry admits every node, as a devnet's does)"`
 
 	InsecureHTTP    bool   `toml:"insecure_http" help:"serve plain HTTP instead of TLS (debugging only)"`
 	DebugLogPrivate bool   `toml:"debug_log_private" help:"allow IP addresses, Account IDs and sizes in logs"`
@@ -213,8 +216,11 @@ func (c *Config) Validate() error {
 	if err := snapshot.CheckAddress(c.Advertise); err != nil && !(c.Standalone && strings.HasSuffix(c.Advertise, ":0")) {
 		return bad("advertise", "%v", err)
 	}
-	if !c.Standalone {
-		return bad("standalone", "only standalone nodes can run until the registry exists; set standalone = true or pass --standalone")
+	switch {
+	case c.Standalone && (c.Network != "" || c.Registration != ""):
+		return bad("network", "a standalone node has no network file or registration")
+	case !c.Standalone && c.Network == "":
+		return bad("network", "required unless standalone: pass --network FILE, set HUSH_NETWORK, or run --standalone")
 	}
 	if c.NetworkID != "" {
 		if err := snapshot.CheckNetworkID(c.NetworkID); err != nil {

@@ -39,7 +39,13 @@ func TestLoad(t *testing.T) {
 		{name: "unknown key", toml: "standalone = true\nlisten_addr = \"x\"\n", wantErr: "unknown field listen_addr"},
 		{name: "wrong type", toml: "standalone = \"yes\"\n", wantErr: "standalone"},
 		{name: "bad duration", toml: "standalone = true\nread_timeout = \"soon\"\n", wantErr: "read_timeout"},
-		{name: "not standalone", toml: "listen = \"127.0.0.1:1\"\nnetwork_id = \"x\"\n", wantErr: "config field standalone"},
+		{name: "no network file", toml: "listen = \"127.0.0.1:1\"\nnetwork_id = \"x\"\n", wantErr: "config field network"},
+		{name: "standalone with network file", toml: "standalone = true\nnetwork = \"n.json\"\n", wantErr: "config field network"},
+		{name: "network node", toml: "listen = \"127.0.0.1:1\"\nnetwork = \"n.json\"\n", check: func(t *testing.T, c Config) {
+			if c.Network != "n.json" || c.Advertise != "127.0.0.1:1" {
+				t.Fatalf("%+v", c)
+			}
+		}},
 		{name: "bad listen", toml: "standalone = true\nlisten = \"nowhere\"\n", wantErr: "config field listen"},
 		{name: "bad network id", toml: "standalone = true\nnetwork_id = \"Bad ID\"\n", wantErr: "config field network_id"},
 		{name: "bad advertise", toml: "standalone = true\nadvertise = \"example.com\"\n", wantErr: "config field advertise"},
