@@ -70,14 +70,14 @@ import (
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/nodeapi"
 	"github.com/hushnet/hush/internal/nodeconfig"
-	"github.com/hushnet/hush/internal/registry/entry"
-	"github.com/hushnet/hush/protocol/netfile"
-	"github.com/hushnet/hush/protocol/snapshot"
 	"github.com/hushnet/hush/internal/ratelimit"
+	"github.com/hushnet/hush/internal/registry/entry"
 	"github.com/hushnet/hush/internal/replay"
 	"github.com/hushnet/hush/internal/store"
 	"github.com/hushnet/hush/internal/store/sqlite"
+	"github.com/hushnet/hush/protocol/netfile"
 	"github.com/hushnet/hush/protocol/rpc"
+	"github.com/hushnet/hush/protocol/snapshot"
 )
 
 // Version is reported by info.

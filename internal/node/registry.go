@@ -76,7 +76,7 @@ type registryLink struct {
 
 	// regEpoch is the newest epoch known when the last registration
 	// succeeded; a later snapshot without this node means it was dropped.
-	regEpoch atomic.Int64 // -1 while not registered
+	regEpoch atomic.Int64  // -1 while not registered
 	again    chan struct{} // buffered 1: a registration is wanted
 }
 
