@@ -10,7 +10,7 @@
 //
 // A frame this node cannot open (wrong size, bad JSON, unknown version,
 // low-order or wrong ephemeral key, hop counter at the limit) gets a plain
-// HTTP 400 (413 when too large): the node holds no key to answer with, and
+// HTTP 400 (413 when too large, 503 when the relay is full): the node holds no key to answer with, and
 // only the previous hop or the client can have sent it. Everything after a
 // successful peel is answered with HTTP 200 and an onion response under
 // this layer's keys: the destination's answer, wrapped again by every
@@ -20,7 +20,8 @@
 //
 // # Checks, in order
 //
-//  1. method POST and a body no larger than [Config.MaxFrame];
+//  1. method POST, a free slot ([Config.MaxInFlight]) and a body no
+//     larger than [Config.MaxFrame];
 //  2. onion.Peel (frame syntax, version, hop counter, AEAD);
 //  3. the replay cache, keyed by the layer's ephemeral key, filled only by
 //     layers that decrypted so that forged frames cannot flush it;

@@ -81,6 +81,10 @@ type Config struct {
 
 	// MaxFrame caps a request body; 0 means onion.MaxFrameSize.
 	MaxFrame int
+	// MaxInFlight caps the requests handled at once; more are refused
+	// with 503 before their body is read, so that a flood of slow paths
+	// cannot hold unbounded memory. 0 means 1024.
+	MaxInFlight int
 	// HopTimeout is what the last relay waits for the destination, and
 	// the destination for its own storage RPC; 0 means 10 s. HopSlack is
 	// added per position that could follow this one; 0 means 1 s.
@@ -92,7 +96,8 @@ const RPCPath = onionclient.RPCPath
 
 // Relay is the onion relay handler. It is safe for concurrent use.
 type Relay struct {
-	cfg Config
+	cfg   Config
+	slots chan struct{} // one token per request in flight
 }
 
 var _ http.Handler = (*Relay)(nil)
@@ -131,7 +136,10 @@ func New(cfg Config) (*Relay, error) {
 	if cfg.HopSlack == 0 {
 		cfg.HopSlack = time.Second
 	}
-	return &Relay{cfg: cfg}, nil
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = 1024
+	}
+	return &Relay{cfg: cfg, slots: make(chan struct{}, cfg.MaxInFlight)}, nil
 }
 
 // ServeHTTP implements http.Handler for POST /onion_req/v2.
@@ -171,6 +179,12 @@ func plain(status int, text string) (int, []byte) { return status, []byte(text +
 func (rl *Relay) serve(r *http.Request, obs *Observation) (int, []byte) {
 	if r.Method != http.MethodPost {
 		return plain(http.StatusMethodNotAllowed, "use POST")
+	}
+	select {
+	case rl.slots <- struct{}{}:
+		defer func() { <-rl.slots }()
+	default:
+		return plain(http.StatusServiceUnavailable, "busy")
 	}
 	frame, err := io.ReadAll(io.LimitReader(r.Body, int64(rl.cfg.MaxFrame)+1))
 	if err != nil {

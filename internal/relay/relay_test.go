@@ -2,6 +2,7 @@ package relay_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdh"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -88,5 +89,55 @@ func TestFrameCap(t *testing.T) {
 				t.Fatalf("%d-byte frame: status %d, %d forwards", len(frame), w.Code, fw.n.Load()-before)
 			}
 		})
+	}
+}
+
+// blockingForwarder holds every forward until release is closed.
+type blockingForwarder struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (f blockingForwarder) Post(context.Context, snapshot.Ed25519Key, string, string, []byte, int) (int, []byte, error) {
+	f.entered <- struct{}{}
+	<-f.release
+	return http.StatusOK, make([]byte, onion.SizeClasses[0]), nil
+}
+
+func TestInFlightLimit(t *testing.T) {
+	x, _ := ecdh.X25519().GenerateKey(rand.Reader)
+	nx, _ := ecdh.X25519().GenerateKey(rand.Reader)
+	npub, _, _ := ed25519.GenerateKey(rand.Reader)
+	fw := blockingForwarder{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	rl, err := relay.New(relay.Config{
+		X25519: x, Directory: everyone{}, Local: http.NotFoundHandler(), Forwarder: fw,
+		Replay: nopReplay{}, Clock: time.Now, Logger: discard, MaxInFlight: 1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := onion.Hop{Ed25519: make(ed25519.PublicKey, 32), X25519: x.PublicKey()}
+	next := onion.Hop{Ed25519: npub, X25519: nx.PublicKey()}
+	send := func() int {
+		frame, _, err := onion.Build([]onion.Hop{me}, onion.Destination{Node: next}, []byte("x"))
+		if err != nil {
+			t.Error(err)
+		}
+		w := httptest.NewRecorder()
+		rl.ServeHTTP(w, httptest.NewRequest(http.MethodPost, relay.Path, bytes.NewReader(frame)))
+		return w.Code
+	}
+	first := make(chan int)
+	go func() { first <- send() }()
+	<-fw.entered
+	if got := send(); got != http.StatusServiceUnavailable {
+		t.Fatalf("second request while full: %d, want 503", got)
+	}
+	close(fw.release)
+	if got := <-first; got != http.StatusOK {
+		t.Fatalf("first request: %d", got)
+	}
+	if got := send(); got != http.StatusOK {
+		t.Fatalf("request after the slot freed: %d", got)
 	}
 }
