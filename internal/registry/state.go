@@ -42,6 +42,9 @@ type state struct {
 	// signatures; pendingHosts are the hosts that may sign it.
 	pending      *snapshot.Snapshot
 	pendingHosts []key
+	// pendingMsg caches snapshot.SignedBytes(pending), which validates
+	// every node key and so costs about as much as the rest of an epoch.
+	pendingMsg []byte
 	// signed is the newest snapshot a majority of its hosts signed.
 	signed      []byte
 	signedEpoch uint64
@@ -307,12 +310,13 @@ func (s *state) applyTick(t *entry.Tick) error {
 		body.Nodes = append(body.Nodes, snapshot.Node{Ed25519: k, X25519: n.desc.X25519, Address: n.desc.Address, Version: n.desc.Version, Swarm: uint64(id)})
 	}
 	slices.SortFunc(body.Nodes, func(a, b snapshot.Node) int { return bytes.Compare(a.Ed25519[:], b.Ed25519[:]) })
-	if _, err := snapshot.SignedBytes(body); err != nil {
+	msg, err := snapshot.SignedBytes(body)
+	if err != nil {
 		s.epoch--
 		return fmt.Errorf("%w: epoch snapshot: %v", entry.ErrMalformed, err)
 	}
 	s.assignment = next
-	s.pending = body
+	s.pending, s.pendingMsg = body, msg
 	s.pendingHosts = make([]key, len(s.hosts))
 	for i, h := range s.hosts {
 		s.pendingHosts[i] = h.Key
@@ -327,11 +331,14 @@ func (s *state) applyEpochSig(es *entry.EpochSignature) error {
 	if !slices.Contains(s.pendingHosts, es.Host) {
 		return fmt.Errorf("%w: %s did not host epoch %d", entry.ErrUnknownHost, es.Host, es.Epoch)
 	}
-	msg, err := snapshot.SignedBytes(s.pending)
-	if err != nil {
-		return fmt.Errorf("%w: epoch snapshot: %v", entry.ErrMalformed, err)
+	if s.pendingMsg == nil { // restored from a Raft snapshot
+		msg, err := snapshot.SignedBytes(s.pending)
+		if err != nil {
+			return fmt.Errorf("%w: epoch snapshot: %v", entry.ErrMalformed, err)
+		}
+		s.pendingMsg = msg
 	}
-	if !ed25519.Verify(es.Host.PublicKey(), msg, es.Signature[:]) {
+	if !ed25519.Verify(es.Host.PublicKey(), s.pendingMsg, es.Signature[:]) {
 		return fmt.Errorf("%w: epoch %d signature by %s", entry.ErrBadSignature, es.Epoch, es.Host)
 	}
 	i, found := slices.BinarySearchFunc(s.pending.Signatures, es.Host, func(h snapshot.HostSignature, k key) int { return bytes.Compare(h.Host[:], k[:]) })
