@@ -401,3 +401,27 @@ func TestLongestPath(t *testing.T) {
 }
 
 func tlsInsecure() *tls.Config { return &tls.Config{InsecureSkipVerify: true} }
+
+func TestConnectionsReused(t *testing.T) {
+	nw := relaytest.Start(t, relaytest.Options{Nodes: 4})
+	path := []snapshot.Node{nw.Nodes[0].Info, nw.Nodes[1].Info, nw.Nodes[2].Info}
+	pool := nw.ClientPool()
+	acct := identity.NewAccount().ID()
+	accepted := func() (n int64) {
+		for _, nd := range nw.Nodes {
+			n += nd.Accepted.Load()
+		}
+		return n
+	}
+	for i := range 10 {
+		if _, _, err := onionclient.Send(context.Background(), pool, path, nw.Nodes[3].Info, storeBody(t, acct, []byte{byte(i)})); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 && accepted() != 4 {
+			t.Fatalf("first request opened %d connections, want one per link (4)", accepted())
+		}
+	}
+	if got := accepted(); got != 4 {
+		t.Fatalf("10 requests opened %d connections, want the first request's 4", got)
+	}
+}

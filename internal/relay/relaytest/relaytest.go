@@ -26,6 +26,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -76,9 +77,26 @@ type Node struct {
 	// Pool is the node's connection pool to other nodes.
 	Pool *onionclient.Pool
 
+	// Accepted counts the TCP connections the node has accepted, to
+	// check that neighbours reuse theirs.
+	Accepted atomic.Int64
+
 	srv *http.Server
 	ln  net.Listener
 	net *Network
+}
+
+type countingListener struct {
+	net.Listener
+	n *atomic.Int64
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.n.Add(1)
+	}
+	return c, err
 }
 
 // Key is the node's Ed25519 key in snapshot form.
@@ -289,7 +307,7 @@ func (nw *Network) serve(t testing.TB, n *Node, o Options) {
 	mux.Handle(nodeapi.RPCPath, local)
 	mux.Handle(relay.Path, n.Relay)
 	n.srv = &http.Server{Handler: mux, TLSConfig: node.ServerTLSConfig(cert), ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug)}
-	go n.srv.ServeTLS(n.ln, "", "")
+	go n.srv.ServeTLS(countingListener{n.ln, &n.Accepted}, "", "")
 	t.Cleanup(func() {
 		n.Stop()
 		db.Close()
