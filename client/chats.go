@@ -1,0 +1,235 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/clientdb"
+)
+
+// looksLikeID reports whether s is meant as an Account ID rather than a
+// nickname: long runs of hex digits. Such strings are refused as
+// nicknames, so a nickname can never shadow an Account ID.
+func looksLikeID(s string) bool {
+	s = strings.TrimSpace(s)
+	if len(s) < 16 {
+		return false
+	}
+	for _, r := range s {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+			return false
+		}
+	}
+	return true
+}
+
+// Resolve turns what a user typed into an Account ID: a full Account ID,
+// or the nickname of a contact. It returns [ErrBadAccountID] for hex that
+// is not a valid Account ID and [ErrUnknownContact] for a name no contact
+// has. Display names the other side chose are never consulted.
+func (c *Client) Resolve(s string) (identity.AccountID, error) {
+	if id, err := identity.ParseAccountID(strings.TrimSpace(s)); err == nil {
+		return id, nil
+	} else if looksLikeID(s) {
+		return identity.AccountID{}, fmt.Errorf("%w: %w", ErrBadAccountID, err)
+	}
+	ct, err := c.db.ContactByNickname(s)
+	if errors.Is(err, clientdb.ErrNotFound) {
+		return identity.AccountID{}, fmt.Errorf("%w: %q", ErrUnknownContact, s)
+	} else if err != nil {
+		return identity.AccountID{}, err
+	}
+	return ct.Account, nil
+}
+
+// AddContact adds or renames a contact. It returns
+// clientdb.ErrNicknameTaken when another contact has the nickname, and
+// [ErrBadAccountID] for an unusable ID or a nickname that looks like one.
+func (c *Client) AddContact(id identity.AccountID, nickname string) error {
+	if _, err := id.X25519(); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadAccountID, err)
+	}
+	if looksLikeID(nickname) {
+		return fmt.Errorf("%w: a nickname must not look like an Account ID", clientdb.ErrInvalid)
+	}
+	ct, err := c.db.ContactByAccount(id)
+	if errors.Is(err, clientdb.ErrNotFound) {
+		ct = clientdb.Contact{Account: id}
+	} else if err != nil {
+		return err
+	}
+	ct.Nickname, ct.Accepted = strings.TrimSpace(nickname), true
+	return c.db.UpsertContact(ct, c.clock())
+}
+
+// Contacts returns every contact, in clientdb's order.
+func (c *Client) Contacts() ([]Contact, error) {
+	cs, err := c.db.Contacts()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Contact, len(cs))
+	for i, ct := range cs {
+		out[i] = Contact{Account: ct.Account, Nickname: ct.Nickname, Blocked: ct.Blocked, Created: ct.Created}
+	}
+	return out, nil
+}
+
+func (c *Client) nicknames() (map[identity.AccountID]string, error) {
+	cs, err := c.db.Contacts()
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[identity.AccountID]string, len(cs))
+	for _, ct := range cs {
+		m[ct.Account] = ct.Nickname
+	}
+	return m, nil
+}
+
+// Conversations lists the conversations, most recently active first.
+func (c *Client) Conversations() ([]Conversation, error) {
+	cs, err := c.db.Conversations()
+	if err != nil {
+		return nil, err
+	}
+	nicks, err := c.nicknames()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Conversation, len(cs))
+	for i, cv := range cs {
+		out[i] = Conversation{Peer: cv.Peer, Nickname: nicks[cv.Peer], Unread: cv.Unread, Messages: cv.Messages, LastActivity: cv.LastActivity}
+		if cv.Disappearing.Mode != clientdb.DisappearOff {
+			out[i].DisappearAfter = cv.Disappearing.After
+		}
+	}
+	return out, nil
+}
+
+// History returns the conversation with peer, oldest first (signed send
+// time). It returns clientdb.ErrNotFound when there is none.
+func (c *Client) History(peer identity.AccountID) ([]Message, error) {
+	cv, err := c.db.Conversation(peer)
+	if err != nil {
+		return nil, err
+	}
+	var all []clientdb.Message
+	p := clientdb.Page{Limit: clientdb.MaxPageSize}
+	for {
+		ms, err := c.db.Messages(cv.ID, p)
+		if err != nil {
+			return nil, err
+		}
+		all = append(ms, all...)
+		if len(ms) < clientdb.MaxPageSize {
+			break
+		}
+		p.Before = ms[0].ID
+	}
+	out := make([]Message, len(all))
+	for i, m := range all {
+		out[i] = toMessage(peer, m)
+	}
+	return out, nil
+}
+
+// pendingDeletes is the setting holding own-swarm hashes whose remote
+// deletion has not succeeded yet.
+const pendingDeletes = "client/pending-deletes"
+
+// DeleteChat deletes the conversation with peer: locally (with a
+// tombstone, so the next poll does not bring it back), its sync copies and
+// the incoming copies in the own swarm. Remote deletion that cannot reach
+// the network now is retried by later background duties; the returned
+// error then wraps [ErrUnreachable], while the local deletion is done.
+func (c *Client) DeleteChat(ctx context.Context, peer identity.AccountID) (int, error) {
+	d, err := c.db.DeleteConversation(peer, c.clock())
+	if err != nil {
+		return 0, err
+	}
+	if err := c.addPendingDeletes(d.SwarmHashes); err != nil {
+		return d.Messages, err
+	}
+	return d.Messages, c.retryDeletes(ctx)
+}
+
+func (c *Client) loadPending() ([]string, error) {
+	b, err := c.db.Setting(pendingDeletes)
+	if errors.Is(err, clientdb.ErrNotFound) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	var hs []string
+	if err := json.Unmarshal(b, &hs); err != nil {
+		return nil, fmt.Errorf("%w: pending deletions: %w", clientdb.ErrCorrupt, err)
+	}
+	return hs, nil
+}
+
+func (c *Client) addPendingDeletes(hs []string) error {
+	if len(hs) == 0 {
+		return nil
+	}
+	cur, err := c.loadPending()
+	if err != nil {
+		return err
+	}
+	cur = append(cur, hs...)
+	slices.Sort(cur)
+	b, _ := json.Marshal(slices.Compact(cur))
+	return c.db.SetSetting(pendingDeletes, b)
+}
+
+// retryDeletes deletes the pending hashes from the own swarm.
+func (c *Client) retryDeletes(ctx context.Context) error {
+	hs, err := c.loadPending()
+	if err != nil || len(hs) == 0 {
+		return err
+	}
+	if err := c.deleteOwn(ctx, hs); err != nil {
+		return err
+	}
+	// Keep hashes added meanwhile (by another process) for the next run.
+	now, err := c.loadPending()
+	if err != nil {
+		return err
+	}
+	rest := slices.DeleteFunc(now, func(h string) bool { _, found := slices.BinarySearch(hs, h); return found })
+	if len(rest) == 0 {
+		if err := c.db.DeleteSetting(pendingDeletes); err != nil && !errors.Is(err, clientdb.ErrNotFound) {
+			return err
+		}
+		return nil
+	}
+	b, _ := json.Marshal(rest)
+	return c.db.SetSetting(pendingDeletes, b)
+}
+
+// Usage reports the storage the home's messages and database use.
+func (c *Client) Usage() (Usage, error) {
+	u, err := c.db.Usage()
+	if err != nil {
+		return Usage{}, err
+	}
+	nicks, err := c.nicknames()
+	if err != nil {
+		return Usage{}, err
+	}
+	ob, err := c.db.Outbox()
+	if err != nil {
+		return Usage{}, err
+	}
+	out := Usage{MessageBytes: u.MessageBytes, DatabaseBytes: u.FileBytes + u.WALBytes, Outbox: len(ob),
+		Conversations: make([]ConversationUsage, len(u.Conversations))}
+	for i, cu := range u.Conversations {
+		out.Conversations[i] = ConversationUsage{Peer: cu.Peer, Nickname: nicks[cu.Peer], Messages: cu.Messages, MessageBytes: cu.MessageBytes}
+	}
+	return out, nil
+}

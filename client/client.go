@@ -1,0 +1,331 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/clientdb"
+	"github.com/hushnet/hush/internal/keystore"
+	"github.com/hushnet/hush/internal/onionclient"
+	"github.com/hushnet/hush/internal/paths"
+	"github.com/hushnet/hush/protocol/netfile"
+	"github.com/hushnet/hush/protocol/snapshot"
+)
+
+// Errors returned by the client. Methods document which they return;
+// keystore.ErrWrongPassphrase and keystore.ErrNoAccount come from [Open].
+var (
+	// ErrUnreachable: no node answered; queued work waits in the outbox.
+	ErrUnreachable = errors.New("network unreachable")
+	// ErrBadAccountID: text that looks like an Account ID is not a valid
+	// one. It wraps identity's error saying what is wrong.
+	ErrBadAccountID = errors.New("malformed Account ID")
+	// ErrUnknownContact: a name is neither an Account ID nor the nickname
+	// of a contact.
+	ErrUnknownContact = errors.New("no contact with that nickname")
+	// ErrTooLarge: the message does not fit the network's size limit.
+	ErrTooLarge = errors.New("message too large")
+	// ErrEmptyMessage: the text is empty.
+	ErrEmptyMessage = errors.New("message is empty")
+	// ErrNoNetwork: Options name neither a network file nor a node.
+	ErrNoNetwork = errors.New("no network: give a network file or a standalone node")
+	// ErrClosed: the client was closed.
+	ErrClosed = errors.New("client is closed")
+)
+
+// Defaults for [Options].
+const (
+	DefaultPollInterval = 3 * time.Second
+	// DefaultLookback re-reads this much before the poll cursor: anti-
+	// entropy repairs and deposits with late timestamps land behind it.
+	DefaultLookback = 5 * time.Minute
+	// InboxTTL is how long a message waits in a recipient's inbox and a
+	// sync copy in the sender's swarm (rpc.MaxTTLPublic).
+	InboxTTL = 14 * 24 * time.Hour
+	// NamespaceInbox holds 1:1 messages; anyone may deposit.
+	NamespaceInbox int32 = 0
+	// NamespaceSync is the owner-only namespace of the sender's sync
+	// copies (not divisible by 10, so deposits must be signed).
+	NamespaceSync int32 = 1
+)
+
+// Node names a standalone node: its address (host:port) and key.
+type Node struct {
+	Address string
+	Ed25519 snapshot.Ed25519Key
+}
+
+// Options configure [Open]. Home and Passphrase are required, and one of
+// Network, Standalone or Directory.
+type Options struct {
+	Home       string
+	Passphrase []byte
+	// Network is the parsed network file.
+	Network *netfile.Network
+	// Standalone is a single standalone node owning every account; it is
+	// always reached directly.
+	Standalone *Node
+	// Direct sends storage RPCs straight to nodes instead of through
+	// onion paths (debugging; the nodes see the client's address).
+	Direct bool
+	// Directory and Transport replace the ones built from the options
+	// above (tests).
+	Directory Directory
+	Transport Transport
+	// PollInterval is Receive's interval (DefaultPollInterval if zero);
+	// Lookback the window re-read before the cursor (DefaultLookback).
+	PollInterval time.Duration
+	Lookback     time.Duration
+	// DBOptions are passed to clientdb.Open.
+	DBOptions []clientdb.Option
+	Clock     func() time.Time
+	Logger    *slog.Logger
+}
+
+// Client is an open home. It is safe for concurrent use; several Clients,
+// in one process or several, may share a home.
+type Client struct {
+	acct  *identity.Account
+	db    *clientdb.DB
+	seal  sealer
+	dir   Directory
+	tr    Transport
+	pool  *onionclient.Pool // nil when the caller gave the transport
+	clock func() time.Time
+	log   *slog.Logger
+	home  string
+
+	interval, lookback time.Duration
+
+	mu      sync.Mutex // guards the fields below
+	offset  time.Duration
+	lastMs  int64
+	subs    map[int]chan Event
+	nextSub int
+	closed  bool
+
+	flushMu sync.Mutex // one outbox flush at a time per Client
+
+	dropped, received atomic.Int64
+}
+
+// Open unlocks the home with the passphrase and opens its database. It
+// contacts no node, except a standalone node's info to learn its network
+// ID. It returns keystore.ErrWrongPassphrase for a wrong passphrase and
+// [ErrNoNetwork] when the options name no network.
+func Open(ctx context.Context, o Options) (*Client, error) {
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = DefaultPollInterval
+	}
+	if o.Lookback <= 0 {
+		o.Lookback = DefaultLookback
+	}
+	if o.Directory == nil && o.Network == nil && o.Standalone == nil {
+		return nil, ErrNoNetwork
+	}
+	sec, err := keystore.Open(o.Home, o.Passphrase)
+	if err != nil {
+		return nil, err
+	}
+	db, err := clientdb.Open(clientdb.Path(o.Home), sec.DBKey, o.DBOptions...)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{
+		acct: sec.Account, db: db, seal: v1{sec.Account}, clock: o.Clock, log: o.Logger, home: o.Home,
+		interval: o.PollInterval, lookback: o.Lookback, subs: map[int]chan Event{},
+	}
+	if err := c.wire(ctx, o); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// wire builds the directory and transport: the one place that decides how
+// the client reaches the network.
+func (c *Client) wire(ctx context.Context, o Options) error {
+	c.dir, c.tr = o.Directory, o.Transport
+	if c.tr == nil && (o.Direct || o.Standalone != nil) {
+		c.pool = onionclient.NewPool(onionclient.PoolConfig{})
+		c.tr = &DirectTransport{Poster: c.pool}
+	}
+	if c.dir == nil && o.Standalone != nil {
+		sd, err := NewStandaloneDirectory(ctx, c.tr, o.Standalone.Address, o.Standalone.Ed25519)
+		if err != nil {
+			return err
+		}
+		c.dir = sd
+	}
+	if c.dir != nil && c.tr != nil {
+		return nil
+	}
+	if o.Network == nil {
+		return ErrNoNetwork
+	}
+	if c.pool == nil {
+		c.pool = onionclient.NewPool(onionclient.PoolConfig{})
+	}
+	sd := NewSnapshotDirectory(o.Network, o.Home, c.pool, o.Clock)
+	if c.dir == nil {
+		c.dir = sd
+	}
+	if c.tr == nil {
+		m, err := paths.New(paths.Options{
+			Snapshot:     sd.Current,
+			Loopback:     o.Network.Loopback,
+			StateFile:    filepath.Join(o.Home, PathsFile),
+			Transport:    c.pool,
+			Clock:        o.Clock,
+			Logger:       o.Logger,
+			RegistryKeys: o.Network.RegistryKeys(),
+			NetworkID:    o.Network.ID,
+		})
+		if err != nil {
+			return err
+		}
+		sd.Fetch = m.FetchSnapshot
+		c.tr = m
+	}
+	return nil
+}
+
+// PathsFile is the file in the home where the path manager keeps guards
+// and paths (public node keys and addresses only).
+const PathsFile = "paths.json"
+
+// Close closes the database and idle connections. Methods called after
+// Close return [ErrClosed] or clientdb.ErrClosed.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	for id, ch := range c.subs {
+		close(ch)
+		delete(c.subs, id)
+	}
+	c.mu.Unlock()
+	if c.pool != nil {
+		c.pool.Close()
+	}
+	return c.db.Close()
+}
+
+// Account returns the home's Account ID.
+func (c *Client) Account() identity.AccountID { return c.acct.ID() }
+
+// NetworkID returns the ID of the network the client uses.
+func (c *Client) NetworkID() string { return c.dir.NetworkID() }
+
+// now is the network's time as far as the client knows it: the local
+// clock corrected by the offset nodes' answers showed.
+func (c *Client) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.clock().Add(c.offset)
+}
+
+// signTime returns a network time strictly later than every one handed
+// out before, so no two signatures of this client are equal (nodes refuse
+// a repeated signature as a replay). reserve ms are kept for a batch.
+func (c *Client) signTime() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ms := c.clock().Add(c.offset).UnixMilli()
+	if ms <= c.lastMs {
+		ms = c.lastMs + 1
+	}
+	c.lastMs = ms
+	return time.UnixMilli(ms)
+}
+
+func (c *Client) setOffset(d time.Duration) {
+	c.mu.Lock()
+	c.offset = d
+	c.mu.Unlock()
+}
+
+// EventKind says what an [Event] reports.
+type EventKind int
+
+const (
+	// EventReceived: a new message arrived (incoming, or a sync copy of
+	// one sent from another device).
+	EventReceived EventKind = 1 + iota
+	// EventSent: an outgoing message was stored in its recipient's swarm.
+	EventSent
+	// EventFailed: the outbox gave an outgoing message up.
+	EventFailed
+	// EventDropped: a fetched message could not be opened or was invalid;
+	// Err says why.
+	EventDropped
+)
+
+// Event is something a UI may want to show.
+type Event struct {
+	Kind    EventKind
+	Message Message // unset for EventDropped
+	Err     error   // EventDropped only
+}
+
+// Subscribe returns a channel of events with room for buf of them and a
+// function that ends the subscription. Events that find the channel full
+// are dropped for that subscriber, so a slow UI never stalls receiving;
+// the database stays the source of truth.
+func (c *Client) Subscribe(buf int) (<-chan Event, func()) {
+	ch := make(chan Event, buf)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		close(ch)
+		return ch, func() {}
+	}
+	id := c.nextSub
+	c.nextSub++
+	c.subs[id] = ch
+	return ch, func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if ch, ok := c.subs[id]; ok {
+			close(ch)
+			delete(c.subs, id)
+		}
+	}
+}
+
+func (c *Client) emit(e Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, ch := range c.subs {
+		select {
+		case ch <- e:
+		default:
+		}
+	}
+}
+
+// Stats counts what this Client did since Open.
+type Stats struct {
+	Received int64 // new messages stored by polls
+	Dropped  int64 // fetched messages that did not open or validate
+}
+
+// Stats returns the counters.
+func (c *Client) Stats() Stats {
+	return Stats{Received: c.received.Load(), Dropped: c.dropped.Load()}
+}

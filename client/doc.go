@@ -1,0 +1,66 @@
+// Package client is the hush client library: a [Client] opened on a home
+// directory, a network and a passphrase sends 1:1 messages, receives them
+// by polling the account's own swarm, and keeps contacts, conversations and
+// messages in the home's encrypted database (internal/clientdb). The `hush`
+// command line and, later, the web UI are thin layers over it.
+//
+// # Reaching the network
+//
+// The client reaches nodes through two small interfaces. A [Transport]
+// carries one storage RPC to one node: onion paths (internal/paths) by
+// default, or [DirectTransport], a pinned HTTPS connection, for debugging
+// and for a standalone node. A [Directory] says which nodes hold an
+// account: [SnapshotDirectory] follows the registry's signed snapshots
+// (the first from a seed node, later ones through the transport, each
+// verified against the network file's registry keys, epochs never going
+// back), and [StandaloneDirectory] is a single `hushd node --standalone`
+// that owns every account.
+//
+// # Sending
+//
+// [Client.Send] builds a Content (random 16-byte message ID, the sender's
+// signed time in sent_at_ms), pads it, seals it with protocol v1 to the
+// recipient, and wraps it in an Envelope. A second, separate copy goes to
+// the sender's own swarm for its other devices: a Content carrying a
+// one-message HistoryShare (conversation = the recipient, author = the
+// sender, content = the original Content), sealed to the sender's own
+// account. The message is stored in the local database as queued and both
+// copies are put in the outbox; the outbox is flushed at once and by every
+// later command that reaches the network, with clientdb's backoff.
+//
+// A copy counts as stored once two members of the destination swarm
+// confirmed it (one, for a swarm of one). Until nodes list their peers'
+// signed confirmations in the store reply, the client obtains the second
+// confirmation itself by storing to a second member; see confirmations in
+// store.go, the one place to change when replication lands.
+//
+// # Namespaces and lifetimes
+//
+//   - 0: the account's public inbox (DMs), TTL 14 days, or the
+//     conversation's after-send disappearing timer when shorter.
+//   - 1 ([NamespaceSync]): owner-only, the sender's sync copies, TTL 14
+//     days. Later issues add config namespaces (2–5, as Session's).
+//
+// # Receiving
+//
+// [Client.Poll] asks two random members of the own swarm, through the
+// transport, for namespaces 0 and 1 from a cursor kept in the database
+// minus a lookback window ([Options.Lookback]), so messages repaired into
+// a swarm behind the cursor are still found; hashes already seen are
+// skipped. Each new message is opened (v1), its signature checked, its
+// Content validated and stored with the sender's signed time; an envelope
+// that does not open is dropped and counted ([Stats]) and the poll goes
+// on. [Client.Receive] polls in a loop; [Client.Subscribe] delivers
+// [Event]s to a UI.
+//
+// # Addressing
+//
+// A conversation is named by the peer's full Account ID or by a nickname
+// the user gave the contact locally ([Client.Resolve]); never by a display
+// name the other side chose.
+//
+// # Sealing
+//
+// Sealing goes through one small seam (seal.go), so protocol v2
+// (crypto/sealv2 with protocol/devicerecord) can replace v1 there.
+package client

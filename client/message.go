@@ -1,0 +1,76 @@
+package client
+
+import (
+	"encoding/hex"
+	"time"
+
+	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/clientdb"
+)
+
+// Message is one chat message as the client shows it.
+type Message struct {
+	// ID is the local ID, stable on this device only.
+	ID int64 `json:"local_id"`
+	// MessageID is the sender's random ID, as hex.
+	MessageID string `json:"id"`
+	// Peer is the other party of the conversation.
+	Peer identity.AccountID `json:"peer"`
+	// Sender is the author: Peer for incoming messages, the own account
+	// for outgoing ones.
+	Sender   identity.AccountID `json:"sender"`
+	Outgoing bool               `json:"outgoing"`
+	// SentAt is the sender's signed time: the order and the time shown.
+	SentAt     time.Time `json:"sent_at"`
+	ReceivedAt time.Time `json:"received_at"`
+	Text       string    `json:"text"`
+	// Status is queued, sent, delivered, read or failed for outgoing
+	// messages; received or read for incoming ones.
+	Status string `json:"status"`
+}
+
+func toMessage(peer identity.AccountID, m clientdb.Message) Message {
+	return Message{
+		ID: int64(m.ID), MessageID: hex.EncodeToString(m.MessageID[:]), Peer: peer, Sender: m.Sender,
+		Outgoing: m.Direction == clientdb.Outgoing, SentAt: m.SentAt, ReceivedAt: m.ReceivedAt,
+		Text: m.Body, Status: m.Status.String(),
+	}
+}
+
+// Contact is an account the user named.
+type Contact struct {
+	Account  identity.AccountID `json:"id"`
+	Nickname string             `json:"name"`
+	Blocked  bool               `json:"blocked,omitempty"`
+	Created  time.Time          `json:"created"`
+}
+
+// Conversation is a 1:1 conversation in the list of chats.
+type Conversation struct {
+	Peer identity.AccountID `json:"peer"`
+	// Nickname is the contact's local nickname, empty if none.
+	Nickname     string    `json:"name,omitempty"`
+	Unread       int       `json:"unread"`
+	Messages     int       `json:"messages"`
+	LastActivity time.Time `json:"last_activity"`
+	// DisappearAfter is the after-send timer, zero when off.
+	DisappearAfter time.Duration `json:"disappear_after_ns,omitempty"`
+}
+
+// ConversationUsage is one conversation's share of local storage.
+type ConversationUsage struct {
+	Peer         identity.AccountID `json:"peer"`
+	Nickname     string             `json:"name,omitempty"`
+	Messages     int                `json:"messages"`
+	MessageBytes int64              `json:"message_bytes"`
+}
+
+// Usage is the storage report.
+type Usage struct {
+	Conversations []ConversationUsage `json:"conversations"`
+	MessageBytes  int64               `json:"message_bytes"`
+	// DatabaseBytes is the database file plus its write-ahead log.
+	DatabaseBytes int64 `json:"database_bytes"`
+	// Outbox counts queued store requests.
+	Outbox int `json:"outbox"`
+}

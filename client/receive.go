@@ -1,0 +1,339 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/clientdb"
+	"github.com/hushnet/hush/protocol/envelope"
+	"github.com/hushnet/hush/protocol/rpc"
+	"github.com/hushnet/hush/protocol/snapshot"
+)
+
+// pollMembers is how many members of the own swarm one poll asks
+// (DESIGN.md §5): with a store confirmed by two, one slow member does not
+// hide a message.
+const pollMembers = 2
+
+// ErrDropped wraps why a fetched message was dropped (in [EventDropped]).
+var ErrDropped = errors.New("message dropped")
+
+// Poll fetches the own swarm's inbox and sync namespaces once, from two
+// random members, and stores what is new. It returns the messages stored
+// for the first time, in signed-time order. Messages that fail to open or
+// validate are dropped and counted ([Client.Stats]); they do not stop the
+// poll. It fails only when no member answered.
+func (c *Client) Poll(ctx context.Context) ([]Message, error) {
+	members, err := c.dir.SwarmFor(ctx, c.acct.ID())
+	if err != nil {
+		return nil, err
+	}
+	members = slices.Clone(members)
+	rand.Shuffle(len(members), func(i, j int) { members[i], members[j] = members[j], members[i] })
+	var out []Message
+	for _, ns := range []int32{NamespaceInbox, NamespaceSync} {
+		got, err := c.pollNamespace(ctx, members, ns)
+		out = append(out, got...)
+		if err != nil {
+			return out, err
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Message) int { return a.SentAt.Compare(b.SentAt) })
+	return out, nil
+}
+
+func (c *Client) pollNamespace(ctx context.Context, members []snapshot.Node, ns int32) ([]Message, error) {
+	name := fmt.Sprintf("own/%d", ns)
+	cur, err := c.db.Cursor(name)
+	if err != nil {
+		return nil, err
+	}
+	from := cur.Resume(c.lookback)
+	fetched := map[string]rpc.Message{}
+	answered := 0
+	var lastErr error
+	for _, n := range members {
+		if answered == pollMembers {
+			break
+		}
+		msgs, err := c.retrieve(ctx, n, ns, from, lowHash)
+		for _, m := range msgs {
+			fetched[m.Hash] = m
+		}
+		if err != nil {
+			lastErr = err
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			continue
+		}
+		answered++
+	}
+	if answered == 0 {
+		if lastErr == nil {
+			lastErr = ErrUnreachable
+		}
+		return nil, lastErr
+	}
+	all := make([]rpc.Message, 0, len(fetched))
+	for _, m := range fetched {
+		all = append(all, m)
+	}
+	// Swarm order: (timestamp, hash), the order the cursor follows.
+	slices.SortFunc(all, func(a, b rpc.Message) int {
+		if a.Timestamp != b.Timestamp {
+			return int(a.Timestamp - b.Timestamp)
+		}
+		return strings.Compare(a.Hash, b.Hash)
+	})
+	hashes := make([]string, len(all))
+	for i, m := range all {
+		hashes[i] = m.Hash
+	}
+	unseen, err := c.db.Unseen(hashes...)
+	if err != nil {
+		return nil, err
+	}
+	isNew := map[string]bool{}
+	for _, h := range unseen {
+		isNew[h] = true
+	}
+	var out []Message
+	for _, m := range all {
+		if !isNew[m.Hash] {
+			continue
+		}
+		got, err := c.accept(ns, m)
+		if err != nil {
+			if errors.Is(err, clientdb.ErrClosed) {
+				return out, err
+			}
+			c.dropped.Add(1)
+			c.log.Debug("dropped a fetched message", "namespace", ns, "err", err)
+			c.emit(Event{Kind: EventDropped, Err: err})
+		}
+		// Seen whether or not it opened: a bad message is dropped once.
+		exp := time.UnixMilli(m.Expiration)
+		if m.Expiration <= 0 {
+			exp = c.clock().Add(rpc.MaxTTLPrivate)
+		}
+		if err := c.db.MarkSeen(exp, m.Hash); err != nil {
+			return out, err
+		}
+		for _, msg := range got {
+			c.received.Add(1)
+			c.emit(Event{Kind: EventReceived, Message: msg})
+			out = append(out, msg)
+		}
+	}
+	if len(all) > 0 {
+		last := all[len(all)-1]
+		if t := time.UnixMilli(last.Timestamp); t.After(cur.Time) {
+			if err := c.db.SetCursor(name, clientdb.Cursor{Position: last.Hash, Time: t}); err != nil {
+				return out, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// accept opens one fetched message and stores what it carries. It
+// returns the messages stored for the first time; an error means the
+// message was dropped (ErrDropped) or the database failed.
+func (c *Client) accept(ns int32, m rpc.Message) ([]Message, error) {
+	data, err := base64.StdEncoding.DecodeString(m.Data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: data is not base64", ErrDropped)
+	}
+	if rpc.MessageHash(c.acct.ID(), ns, data) != m.Hash {
+		return nil, fmt.Errorf("%w: hash does not match the data", ErrDropped)
+	}
+	env, err := envelope.UnmarshalEnvelope(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrDropped, err)
+	}
+	padded, sender, err := c.seal.open(env.GetType(), env.GetContent())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrDropped, err)
+	}
+	plain, err := envelope.Unpad(padded)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrDropped, err)
+	}
+	content, err := envelope.UnmarshalContent(plain)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrDropped, err)
+	}
+	self := c.acct.ID()
+	switch {
+	case ns == NamespaceInbox && content.GetData() != nil:
+		msg, ok, err := c.storeData(sender, sender, content, m.Hash, clientdb.Incoming)
+		if err != nil || !ok {
+			return nil, err
+		}
+		return []Message{msg}, nil
+	case ns == NamespaceSync && content.GetHistoryShare() != nil:
+		// Only our own account can deposit here, but the seal is what
+		// proves it: a sync copy must be signed by us.
+		if !sender.Equal(self) {
+			return nil, fmt.Errorf("%w: sync copy signed by another account", ErrDropped)
+		}
+		var out []Message
+		for _, sm := range content.GetHistoryShare().GetMessages() {
+			peer, err1 := identity.AccountIDFromBytes(sm.GetConversation())
+			author, err2 := identity.AccountIDFromBytes(sm.GetAuthor())
+			inner, err3 := envelope.UnmarshalContent(sm.GetContent())
+			if err := errors.Join(err1, err2, err3); err != nil {
+				return out, fmt.Errorf("%w: shared message: %w", ErrDropped, err)
+			}
+			if inner.GetData() == nil {
+				continue
+			}
+			dir := clientdb.Incoming
+			if bytes.Equal(author[:], self[:]) {
+				dir = clientdb.Outgoing
+			} else if !author.Equal(peer) {
+				return out, fmt.Errorf("%w: shared message by a third account", ErrDropped)
+			}
+			msg, ok, err := c.storeData(peer, author, inner, m.Hash, dir)
+			if err != nil {
+				return out, err
+			}
+			if ok {
+				out = append(out, msg)
+			}
+		}
+		return out, nil
+	}
+	// Receipts, typing and the rest come with later issues.
+	return nil, nil
+}
+
+// storeData stores a data message of conversation peer written by author.
+// ok is false for a message already stored, deleted, or from a blocked
+// contact.
+func (c *Client) storeData(peer, author identity.AccountID, content *envelope.Content, hash string, dir clientdb.Direction) (Message, bool, error) {
+	sentAt := time.UnixMilli(int64(content.GetSentAtMs()))
+	if dir == clientdb.Incoming {
+		if ct, err := c.db.ContactByAccount(peer); err == nil && ct.Blocked {
+			return Message{}, false, nil
+		}
+	}
+	var mid clientdb.MessageID
+	copy(mid[:], content.GetMessageId())
+	data := content.GetData()
+	var d clientdb.Disappearing
+	if x := data.GetExpiration(); x != nil && x.GetSeconds() > 0 {
+		switch x.GetMode() {
+		case envelope.ExpirationSettings_MODE_AFTER_SEND:
+			d = clientdb.Disappearing{Mode: clientdb.DisappearAfterSend, After: time.Duration(x.GetSeconds()) * time.Second}
+		case envelope.ExpirationSettings_MODE_AFTER_READ:
+			d = clientdb.Disappearing{Mode: clientdb.DisappearAfterRead, After: time.Duration(x.GetSeconds()) * time.Second}
+		}
+	}
+	status := clientdb.StatusReceived
+	if dir == clientdb.Outgoing {
+		status = clientdb.StatusSent
+	}
+	id, isNew, err := c.db.InsertMessage(peer, clientdb.Message{
+		MessageID: mid, Direction: dir, Sender: author, SentAt: sentAt, ReceivedAt: c.clock(),
+		Body: data.GetBody(), Status: status, Disappearing: d, SwarmHashes: []string{hash},
+	})
+	switch {
+	case errors.Is(err, clientdb.ErrDeleted):
+		return Message{}, false, nil
+	case errors.Is(err, clientdb.ErrInvalid):
+		return Message{}, false, fmt.Errorf("%w: %w", ErrDropped, err)
+	case err != nil:
+		return Message{}, false, err
+	case !isNew:
+		return Message{}, false, nil
+	}
+	m, err := c.db.Message(id)
+	if err != nil {
+		return Message{}, false, err
+	}
+	return toMessage(peer, m), true, nil
+}
+
+// Sync runs the background duties once: send what the outbox holds,
+// retry pending remote deletions, poll, and drop expired data. It returns
+// the messages the poll stored for the first time. Every command that
+// reaches the network runs it.
+func (c *Client) Sync(ctx context.Context) ([]Message, error) {
+	_, flushErr := c.FlushOutbox(ctx)
+	delErr := c.retryDeletes(ctx)
+	got, pollErr := c.Poll(ctx)
+	if _, err := c.db.ExpireDue(c.clock()); err != nil {
+		return got, err
+	}
+	if pollErr != nil {
+		return got, pollErr
+	}
+	if flushErr != nil && !errors.Is(flushErr, ErrUnreachable) {
+		return got, flushErr
+	}
+	return got, delErr
+}
+
+// Receive runs the background duties every poll interval until ctx ends,
+// calling fn (if not nil) with each batch of new messages. Failures are
+// logged and retried at the next interval; it returns nil when ctx ends,
+// or fn's error.
+func (c *Client) Receive(ctx context.Context, fn func([]Message) error) error {
+	t := time.NewTicker(c.interval)
+	defer t.Stop()
+	for {
+		got, err := c.Sync(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			c.log.Warn("poll failed", "err", err)
+		}
+		if fn != nil && len(got) > 0 {
+			if err := fn(got); err != nil {
+				return err
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// TakeUnread marks every unread incoming message read and returns them in
+// signed-time order: what `hush receive` prints. Two processes sharing a
+// home never get the same message, since each is marked in one
+// transaction.
+func (c *Client) TakeUnread() ([]Message, error) {
+	convs, err := c.db.Conversations()
+	if err != nil {
+		return nil, err
+	}
+	var out []Message
+	for _, cv := range convs {
+		if cv.Unread == 0 {
+			continue
+		}
+		ms, err := c.db.MarkRead(cv.ID, c.clock())
+		if err != nil {
+			return out, err
+		}
+		for _, m := range ms {
+			out = append(out, toMessage(cv.Peer, m))
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Message) int { return a.SentAt.Compare(b.SentAt) })
+	return out, nil
+}

@@ -1,0 +1,222 @@
+package client
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/clientdb"
+	"github.com/hushnet/hush/protocol/envelope"
+	"github.com/hushnet/hush/protocol/rpc"
+)
+
+// Send queues text for peer and tries to deliver it at once. The returned
+// message is StatusSent when its copy reached the recipient's swarm, or
+// still queued when the network could not be reached: the outbox sends it
+// later, and the error is nil either way. It returns [ErrEmptyMessage],
+// [ErrTooLarge] for text that does not fit the size limit, and
+// [ErrBadAccountID] for an unusable peer.
+func (c *Client) Send(ctx context.Context, peer identity.AccountID, text string) (Message, error) {
+	id, err := c.Queue(peer, text)
+	if err != nil {
+		return Message{}, err
+	}
+	c.FlushOutbox(ctx)
+	return c.Message(id)
+}
+
+// Queue stores text for peer as a queued message with both copies in the
+// outbox, and returns its local ID; nothing is sent. Send and the next
+// [Client.FlushOutbox] send it.
+func (c *Client) Queue(peer identity.AccountID, text string) (int64, error) {
+	if strings.TrimSpace(text) == "" {
+		return 0, ErrEmptyMessage
+	}
+	if _, err := peer.X25519(); err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrBadAccountID, err)
+	}
+	self := c.acct.ID()
+	now := c.now()
+	conv, err := c.db.EnsureConversation(peer, c.clock())
+	if err != nil {
+		return 0, err
+	}
+	ttl := InboxTTL
+	var exp *envelope.ExpirationSettings
+	if d := conv.Disappearing; d.Mode != clientdb.DisappearOff {
+		mode := envelope.ExpirationSettings_MODE_AFTER_SEND
+		if d.Mode == clientdb.DisappearAfterRead {
+			mode = envelope.ExpirationSettings_MODE_AFTER_READ
+		}
+		exp = &envelope.ExpirationSettings{Mode: mode, Seconds: uint32(d.After / time.Second)}
+		if d.Mode == clientdb.DisappearAfterSend {
+			ttl = max(min(ttl, d.After), rpc.MinTTL)
+		}
+	}
+	var mid clientdb.MessageID
+	rand.Read(mid[:])
+	content := &envelope.Content{
+		MessageId: mid[:],
+		SentAtMs:  uint64(now.UnixMilli()),
+		Body:      &envelope.Content_Data{Data: &envelope.DataMessage{Body: text, Expiration: exp}},
+	}
+	encoded, err := envelope.MarshalContent(content)
+	if err != nil {
+		return 0, sizeErr(err)
+	}
+	toPeer, err := c.sealEnvelope(peer, encoded, now)
+	if err != nil {
+		return 0, err
+	}
+	// The sync copy: the same Content inside a one-message HistoryShare,
+	// sealed to our own account, so our other devices learn the peer.
+	shareID := make([]byte, envelope.ShareIDSize)
+	rand.Read(shareID)
+	syncID := make([]byte, envelope.MessageIDSize)
+	rand.Read(syncID)
+	sync := &envelope.Content{
+		MessageId: syncID,
+		SentAtMs:  uint64(now.UnixMilli()),
+		Body: &envelope.Content_HistoryShare{HistoryShare: &envelope.HistoryShare{
+			ShareId: shareID, Part: 0, Parts: 1,
+			Messages: []*envelope.HistoryShare_SharedMessage{{
+				Conversation: peer[:], Author: self[:], Content: encoded, ReceivedAtMs: uint64(now.UnixMilli()),
+			}},
+		}},
+	}
+	syncEncoded, err := envelope.MarshalContent(sync)
+	if err != nil {
+		return 0, sizeErr(err)
+	}
+	toSelf, err := c.sealEnvelope(self, syncEncoded, now)
+	if err != nil {
+		return 0, err
+	}
+	d := clientdb.Disappearing{}
+	if exp != nil {
+		d = conv.Disappearing
+	}
+	local, _, err := c.db.InsertMessage(peer, clientdb.Message{
+		MessageID: mid, Direction: clientdb.Outgoing, Sender: self, SentAt: now, ReceivedAt: c.clock(),
+		Body: text, Status: clientdb.StatusQueued, Disappearing: d,
+		// The sync copy's hash is known now; recording it lets the poll
+		// that fetches it back recognise it, and chat delete remove it.
+		SwarmHashes: []string{rpc.MessageHash(self, NamespaceSync, toSelf)},
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, it := range []clientdb.OutboxItem{
+		{Message: local, To: peer, Namespace: int(NamespaceInbox), TTL: ttl, Payload: toPeer},
+		{Message: local, To: self, Namespace: int(NamespaceSync), TTL: InboxTTL, Payload: toSelf},
+	} {
+		if _, err := c.db.EnqueueOutbox(it, c.clock()); err != nil {
+			return 0, err
+		}
+	}
+	return int64(local), nil
+}
+
+func sizeErr(err error) error {
+	if errors.Is(err, envelope.ErrOversized) {
+		return fmt.Errorf("%w: %w", ErrTooLarge, err)
+	}
+	return err
+}
+
+// sealEnvelope pads and seals encoded Content to account to and returns
+// the envelope's bytes, the data stored in the swarm.
+func (c *Client) sealEnvelope(to identity.AccountID, encoded []byte, now time.Time) ([]byte, error) {
+	typ, sealed, err := c.seal.seal(to, envelope.Pad(encoded))
+	if err != nil {
+		return nil, err
+	}
+	data, err := envelope.MarshalEnvelope(&envelope.Envelope{
+		Type: typ, CoarseTimestampS: envelope.CoarseTimestamp(now), Content: sealed,
+	})
+	if err != nil {
+		return nil, sizeErr(err)
+	}
+	if len(data) > rpc.MaxDataSize {
+		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, len(data), rpc.MaxDataSize)
+	}
+	return data, nil
+}
+
+// outboxBatch is how many due items one flush takes at a time.
+const outboxBatch = 64
+
+// FlushOutbox sends every due outbox item and reports how many went out.
+// Failed items wait for their next attempt (clientdb's backoff); an item
+// given up marks its message failed. It stops early when ctx ends or the
+// network looks unreachable, leaving the rest for the next flush.
+func (c *Client) FlushOutbox(ctx context.Context) (int, error) {
+	c.flushMu.Lock()
+	defer c.flushMu.Unlock()
+	sent := 0
+	done := map[int64]bool{}
+	for {
+		items, err := c.db.DueOutbox(c.clock(), outboxBatch)
+		if err != nil {
+			return sent, err
+		}
+		progress := false
+		for _, it := range items {
+			if done[it.ID] {
+				continue
+			}
+			done[it.ID] = true
+			progress = true
+			_, sendErr := c.store(ctx, it.To, int32(it.Namespace), it.TTL, it.Payload)
+			if ctx.Err() != nil {
+				return sent, ctx.Err()
+			}
+			out, err := c.db.OutboxResult(it.ID, sendErr, c.clock())
+			if errors.Is(err, clientdb.ErrNotFound) {
+				continue // another process finished or dropped it
+			} else if err != nil {
+				return sent, err
+			}
+			switch out {
+			case clientdb.OutboxDone:
+				sent++
+				if it.Namespace == int(NamespaceInbox) && it.Message != 0 {
+					if changed, err := c.db.SetMessageStatus(it.Message, clientdb.StatusSent, c.clock()); err == nil && changed {
+						if m, err := c.Message(int64(it.Message)); err == nil {
+							c.emit(Event{Kind: EventSent, Message: m})
+						}
+					}
+				}
+			case clientdb.OutboxGaveUp:
+				if m, err := c.Message(int64(it.Message)); err == nil {
+					c.emit(Event{Kind: EventFailed, Message: m})
+				}
+			}
+			if errors.Is(sendErr, ErrUnreachable) {
+				// Every member was out of reach: the next item would
+				// only fail the same way and count an attempt.
+				return sent, sendErr
+			}
+		}
+		if !progress || len(items) < outboxBatch {
+			return sent, nil
+		}
+	}
+}
+
+// Message returns the message with local ID id.
+func (c *Client) Message(id int64) (Message, error) {
+	m, err := c.db.Message(clientdb.LocalID(id))
+	if err != nil {
+		return Message{}, err
+	}
+	conv, err := c.db.ConversationByID(m.Conversation)
+	if err != nil {
+		return Message{}, err
+	}
+	return toMessage(conv.Peer, m), nil
+}

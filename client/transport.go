@@ -1,0 +1,43 @@
+package client
+
+import (
+	"context"
+
+	"github.com/hushnet/hush/internal/onionclient"
+	"github.com/hushnet/hush/internal/paths"
+	"github.com/hushnet/hush/protocol/snapshot"
+)
+
+// Transport carries one storage RPC (a JSON body for POST /storage_rpc/v1)
+// to one node and returns the node's HTTP status and body. An error means
+// no answer arrived; when an error comes with a non-zero status (a 421 or a
+// clock_skew answer through a path), the status and body are the node's
+// answer. Implementations must be safe for concurrent use.
+type Transport interface {
+	Do(ctx context.Context, node snapshot.Node, body []byte) (status int, resp []byte, err error)
+}
+
+var (
+	_ Transport = (*paths.Manager)(nil)
+	_ Transport = (*DirectTransport)(nil)
+)
+
+// DirectTransport sends storage RPCs straight to the node over HTTPS pinned
+// to its key: the node sees the client's address. It serves standalone
+// nodes, `--direct` debugging, and tests.
+type DirectTransport struct {
+	Poster onionclient.Poster
+}
+
+// NewDirectTransport returns a DirectTransport over a fresh connection pool.
+func NewDirectTransport() *DirectTransport {
+	return &DirectTransport{Poster: onionclient.NewPool(onionclient.PoolConfig{})}
+}
+
+// Do implements [Transport].
+func (d *DirectTransport) Do(ctx context.Context, n snapshot.Node, body []byte) (int, []byte, error) {
+	return d.Poster.Post(ctx, n.Ed25519, n.Address, onionclient.RPCPath, body, maxDirectResponse)
+}
+
+// maxDirectResponse bounds a direct reply: a full retrieve page is ~7.8 MB.
+const maxDirectResponse = 16 << 20
