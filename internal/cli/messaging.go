@@ -1,0 +1,456 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hushnet/hush/client"
+	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/keystore"
+	"github.com/hushnet/hush/protocol/netfile"
+	"github.com/hushnet/hush/protocol/snapshot"
+)
+
+// Environment variables of the messaging commands.
+const (
+	envNetwork = "HUSH_NETWORK"
+	envNode    = "HUSH_NODE"
+	envNodeKey = "HUSH_NODE_KEY"
+)
+
+// netFlags select the network a messaging command talks to.
+type netFlags struct {
+	network string
+	node    string
+	nodeKey string
+	direct  bool
+}
+
+func (f *netFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.network, "network", "", "network file (env "+envNetwork+")")
+	fl.StringVar(&f.node, "node", "", "a standalone node, https://host:port, instead of a network (env "+envNode+")")
+	fl.StringVar(&f.nodeKey, "node-key", "", "the standalone node's Ed25519 key, hex (env "+envNodeKey+")")
+	fl.BoolVar(&f.direct, "direct", false, "talk to nodes directly instead of through onion paths (debugging: nodes see your address)")
+}
+
+func envOr(v, env string) string {
+	if v != "" {
+		return v
+	}
+	return os.Getenv(env)
+}
+
+// options turns the flags into client options; network says whether the
+// command needs the network.
+func (f *netFlags) options(network bool) (client.Options, error) {
+	var o client.Options
+	if !network {
+		return o, nil
+	}
+	o.Direct = f.direct
+	if node := envOr(f.node, envNode); node != "" {
+		u, err := url.Parse(node)
+		if err != nil || u.Scheme != "https" || u.Host == "" {
+			return o, fmt.Errorf("--node %q: want https://host:port", node)
+		}
+		key, err := snapshot.ParseEd25519Key(envOr(f.nodeKey, envNodeKey))
+		if err != nil {
+			return o, fmt.Errorf("--node-key: %w", err)
+		}
+		o.Standalone = &client.Node{Address: u.Host, Ed25519: key}
+		return o, nil
+	}
+	file := envOr(f.network, envNetwork)
+	if file == "" {
+		return o, errors.New("no network: pass --network FILE or set " + envNetwork + " (or --node with --node-key for a standalone node)")
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return o, fmt.Errorf("read network file: %w", err)
+	}
+	if o.Network, err = netfile.Parse(b); err != nil {
+		return o, fmt.Errorf("network file %s: %w", file, err)
+	}
+	return o, nil
+}
+
+// openClient unlocks the home and opens the client library on it.
+func (a *app) openClient(ctx context.Context, f *netFlags, network bool) (*client.Client, error) {
+	o, err := f.options(network)
+	if err != nil {
+		return nil, err
+	}
+	home, err := a.homeDir()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := keystore.ReadAccountID(home); err != nil {
+		return nil, err
+	}
+	pass, err := a.passphrase("Passphrase", a.passphraseFile, envPassphrase, false)
+	if err != nil {
+		return nil, err
+	}
+	o.Home, o.Passphrase = home, pass
+	return client.Open(ctx, o)
+}
+
+// signalContext ends on Ctrl-C or SIGTERM.
+func signalContext(cmd *cobra.Command) (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+}
+
+func (a *app) sendCommand() *cobra.Command {
+	var f netFlags
+	cmd := &cobra.Command{
+		Use:   "send ID TEXT",
+		Short: "Send a message to an Account ID or a contact's nickname",
+		Long: `Send a message. ID is a full Account ID or the nickname you gave a contact.
+The message is sent at once when the network is reachable, else it waits in
+the outbox and goes out the next time a hush command reaches the network.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := signalContext(cmd)
+			defer cancel()
+			c, err := a.openClient(ctx, &f, true)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			peer, err := c.Resolve(args[0])
+			if err != nil {
+				return err
+			}
+			m, err := c.Send(ctx, peer, args[1])
+			if err != nil {
+				return err
+			}
+			// The background duties: receive what waits, retry the rest.
+			c.Sync(ctx)
+			if m2, err := c.Message(m.ID); err == nil {
+				m = m2
+			}
+			if a.jsonOut {
+				return a.printJSON(m)
+			}
+			fmt.Fprintf(a.stdout, "%s (%s)\n", m.Status, m.MessageID)
+			return nil
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+func (a *app) receiveCommand() *cobra.Command {
+	var (
+		f        netFlags
+		follow   bool
+		interval time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "receive",
+		Short: "Fetch new messages and print them",
+		Long: `Poll the network once and print every message not printed before (it then
+counts as read). With --follow, keep polling and print messages as they
+arrive, until interrupted. With --json, one JSON object per message.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := signalContext(cmd)
+			defer cancel()
+			c, err := a.openClient(ctx, &f, true)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			nicks := nicknames(c)
+			enc := json.NewEncoder(a.stdout)
+			print := func() error {
+				ms, err := c.TakeUnread()
+				for _, m := range ms {
+					if a.jsonOut {
+						if err := enc.Encode(m); err != nil {
+							return err
+						}
+						continue
+					}
+					fmt.Fprintf(a.stdout, "%s %s: %s\n", m.SentAt.Local().Format(time.DateTime), label(nicks, m.Sender), m.Text)
+				}
+				return err
+			}
+			if !follow {
+				_, syncErr := c.Sync(ctx)
+				if err := print(); err != nil {
+					return err
+				}
+				return syncErr
+			}
+			if interval <= 0 {
+				return errors.New("--interval must be positive")
+			}
+			for {
+				if _, err := c.Sync(ctx); err != nil && ctx.Err() == nil {
+					fmt.Fprintln(a.stderr, "hush: "+err.Error())
+				}
+				if ctx.Err() != nil {
+					return nil
+				}
+				if err := print(); err != nil {
+					return err
+				}
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-time.After(interval):
+				}
+			}
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().BoolVar(&follow, "follow", false, "keep polling and print messages as they arrive")
+	cmd.Flags().DurationVar(&interval, "interval", client.DefaultPollInterval, "time between polls with --follow")
+	return cmd
+}
+
+// nicknames maps contacts to their nicknames, for display.
+func nicknames(c *client.Client) map[identity.AccountID]string {
+	cs, _ := c.Contacts()
+	m := map[identity.AccountID]string{}
+	for _, ct := range cs {
+		if ct.Nickname != "" {
+			m[ct.Account] = ct.Nickname
+		}
+	}
+	return m
+}
+
+// label names an account by its nickname, or its full Account ID: never by
+// a name the account chose for itself.
+func label(nicks map[identity.AccountID]string, id identity.AccountID) string {
+	if n, ok := nicks[id]; ok {
+		return n
+	}
+	return id.String()
+}
+
+func (a *app) chatsCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "chats",
+		Short: "List conversations, most recent first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.openClient(cmd.Context(), &netFlags{}, false)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			cs, err := c.Conversations()
+			if err != nil {
+				return err
+			}
+			if a.jsonOut {
+				if cs == nil {
+					cs = []client.Conversation{}
+				}
+				return a.printJSON(cs)
+			}
+			if len(cs) == 0 {
+				fmt.Fprintln(a.stdout, "No conversations.")
+				return nil
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			for _, cv := range cs {
+				name := cv.Peer.String()
+				if cv.Nickname != "" {
+					name = cv.Nickname + " (" + cv.Peer.Short() + ")"
+				}
+				fmt.Fprintf(tw, "%s\t%d messages\t%d unread\t%s\n", name, cv.Messages, cv.Unread, cv.LastActivity.Local().Format(time.DateTime))
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func (a *app) chatCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "chat", Short: "Show or delete one conversation"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "show ID",
+		Short: "Print a conversation, oldest first, with each message's state",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.openClient(cmd.Context(), &netFlags{}, false)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			peer, err := c.Resolve(args[0])
+			if err != nil {
+				return err
+			}
+			h, err := c.History(peer)
+			if err != nil {
+				return fmt.Errorf("no conversation with %s: %w", args[0], err)
+			}
+			if a.jsonOut {
+				if h == nil {
+					h = []client.Message{}
+				}
+				return a.printJSON(h)
+			}
+			nicks := nicknames(c)
+			for _, m := range h {
+				who := label(nicks, m.Sender)
+				if m.Outgoing {
+					who = "me"
+				}
+				fmt.Fprintf(a.stdout, "%s %s: %s [%s]\n", m.SentAt.Local().Format(time.DateTime), who, m.Text, m.Status)
+			}
+			return nil
+		},
+	})
+	var f netFlags
+	del := &cobra.Command{
+		Use:   "delete ID",
+		Short: "Delete a conversation here and its copies in your swarm, for good",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := signalContext(cmd)
+			defer cancel()
+			c, err := a.openClient(ctx, &f, true)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			peer, err := c.Resolve(args[0])
+			if err != nil {
+				return err
+			}
+			n, err := c.DeleteChat(ctx, peer)
+			remote := err == nil
+			if err != nil && !errors.Is(err, client.ErrUnreachable) {
+				return err
+			}
+			c.Sync(ctx)
+			if a.jsonOut {
+				return a.printJSON(map[string]any{"deleted": n, "remote_done": remote})
+			}
+			fmt.Fprintf(a.stdout, "Deleted %d messages.\n", n)
+			if !remote {
+				fmt.Fprintln(a.stdout, "The copies in your swarm will be deleted when the network is reachable.")
+			}
+			return nil
+		},
+	}
+	f.register(del)
+	cmd.AddCommand(del)
+	return cmd
+}
+
+func (a *app) contactsCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "contacts",
+		Short: "List contacts, or add one",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.openClient(cmd.Context(), &netFlags{}, false)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			cs, err := c.Contacts()
+			if err != nil {
+				return err
+			}
+			if a.jsonOut {
+				if cs == nil {
+					cs = []client.Contact{}
+				}
+				return a.printJSON(cs)
+			}
+			if len(cs) == 0 {
+				fmt.Fprintln(a.stdout, "No contacts.")
+			}
+			for _, ct := range cs {
+				fmt.Fprintf(a.stdout, "%s\t%s\n", ct.Nickname, ct.Account)
+			}
+			return nil
+		},
+	}
+	var name string
+	add := &cobra.Command{
+		Use:   "add ID --name NICK",
+		Short: "Add a contact with a local nickname (or rename one)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if strings.TrimSpace(name) == "" {
+				return errors.New("--name is required")
+			}
+			id, err := identity.ParseAccountID(strings.TrimSpace(args[0]))
+			if err != nil {
+				return fmt.Errorf("%w: %w", client.ErrBadAccountID, err)
+			}
+			c, err := a.openClient(cmd.Context(), &netFlags{}, false)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			if err := c.AddContact(id, name); err != nil {
+				return err
+			}
+			if a.jsonOut {
+				return a.printJSON(client.Contact{Account: id, Nickname: strings.TrimSpace(name)})
+			}
+			fmt.Fprintf(a.stdout, "Added %s as %s.\n", id, strings.TrimSpace(name))
+			return nil
+		},
+	}
+	add.Flags().StringVar(&name, "name", "", "the nickname (local only; never sent)")
+	cmd.AddCommand(add)
+	return cmd
+}
+
+func (a *app) storageCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "storage",
+		Short: "Show the storage messages and the database use, per conversation",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.openClient(cmd.Context(), &netFlags{}, false)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			u, err := c.Usage()
+			if err != nil {
+				return err
+			}
+			if a.jsonOut {
+				if u.Conversations == nil {
+					u.Conversations = []client.ConversationUsage{}
+				}
+				return a.printJSON(u)
+			}
+			fmt.Fprintf(a.stdout, "Messages: %d bytes\nDatabase: %d bytes\nOutbox: %d items\n", u.MessageBytes, u.DatabaseBytes, u.Outbox)
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			for _, cu := range u.Conversations {
+				name := cu.Peer.String()
+				if cu.Nickname != "" {
+					name = cu.Nickname
+				}
+				fmt.Fprintf(tw, "%s\t%d messages\t%d bytes\n", name, cu.Messages, cu.MessageBytes)
+			}
+			return tw.Flush()
+		},
+	}
+}
