@@ -12,10 +12,11 @@ import (
 	"github.com/hushnet/hush/protocol/snapshot"
 )
 
-// snapshotRequest asks a node for its newest snapshot. The method is not
-// yet in protocol/rpc: it is the storage RPC nodes will answer with the
-// snapshot's JSON (DESIGN.md §3 "Nodes serve the snapshot").
-var snapshotRequest = []byte(`{"method":"snapshot"}`)
+// snapshotRequest asks a node for its newest snapshot, which it answers
+// with the registry's signed bytes verbatim (internal/nodeapi
+// get_snapshot; DESIGN.md §3 "Nodes serve the snapshot"). No "after"
+// parameter: the caller wants an answer to verify, not a 204.
+var snapshotRequest = []byte(`{"method":"get_snapshot"}`)
 
 // FetchSnapshot asks a random node of the current snapshot for a newer
 // one, through a path, and verifies it against the registry keys (epoch

@@ -6,10 +6,8 @@
 // Every node records what it receives, so tests can ask what each node
 // learned. It is a fake for tests, kept as its own package like
 // wireguard-go's conn/bindtest.
-//
-// Nodes also answer a storage RPC "snapshot" with the network's signed
-// snapshot, standing in for the node method that will serve snapshots
-// (DESIGN.md §3 "Nodes serve the snapshot") until protocol/rpc has one.
+// Nodes serve the network's signed snapshot (get_snapshot) as real nodes
+// do.
 package relaytest
 
 import (
@@ -18,7 +16,6 @@ import (
 	"crypto/ecdh"
 	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -49,9 +46,6 @@ const NetworkID = "relaytest"
 // ClientIP is the loopback address clients should dial from
 // ([Network.ClientPool]); nodes use 127.0.0.10 and up.
 const ClientIP = "127.0.0.2"
-
-// SnapshotMethod is the stand-in storage RPC that returns the snapshot.
-const SnapshotMethod = "snapshot"
 
 // Options shape a network. Zero values take the defaults noted.
 type Options struct {
@@ -271,11 +265,12 @@ func (nw *Network) serve(t testing.TB, n *Node, o Options) {
 		Version:    "test",
 		Ed25519:    self.Ed25519,
 		X25519:     self.X25519,
+		Snapshot:   func() ([]byte, uint64) { return nw.Raw, nw.Snapshot.Epoch },
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var local http.Handler = snapshotServer{raw: nw.Raw, next: api}
+	var local http.Handler = api
 	if o.Wrap != nil {
 		local = o.Wrap(n.Index, local)
 	}
@@ -324,30 +319,6 @@ func (nw *Network) watch(n *Node, h http.Handler) http.Handler {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		h.ServeHTTP(w, r)
 	})
-}
-
-// snapshotServer answers the stand-in "snapshot" method.
-type snapshotServer struct {
-	raw  []byte
-	next http.Handler
-}
-
-func (s snapshotServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, rpc.MaxBodySize+1))
-	if err != nil {
-		http.Error(w, "read", http.StatusBadRequest)
-		return
-	}
-	var req struct {
-		Method string `json:"method"`
-	}
-	if json.Unmarshal(body, &req) == nil && req.Method == SnapshotMethod {
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(s.raw)
-		return
-	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	s.next.ServeHTTP(w, r)
 }
 
 // membership places accounts by the snapshot's swarms, as a registry-

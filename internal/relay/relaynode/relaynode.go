@@ -1,0 +1,109 @@
+// Package relaynode mounts the onion relay (internal/relay) in a service
+// node (internal/node): [Routes] returns the function node.WithRoutes
+// takes, which serves POST /onion_req/v2 next to the storage RPC, with the
+// node's own keys, a replay cache, and a connection pool to other nodes
+// that presents the node's certificate and pins each peer's key.
+//
+// The node's snapshot only exists once node.New has returned, after the
+// routes are mounted, so the relay looks it up through a [Late] filled in
+// afterwards:
+//
+//	var late relaynode.Late
+//	n, err := node.New(cfg, logger, node.WithRoutes(relaynode.Routes(relaynode.Options{Snapshot: late.Snapshot, Logger: logger})))
+//	...
+//	late.Set(n)
+//
+// Until Set, and on a standalone node (no snapshot), the relay still
+// answers as a destination; relaying to a next node fails with
+// next_node_not_found.
+package relaynode
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/hushnet/hush/internal/node"
+	"github.com/hushnet/hush/internal/onionclient"
+	"github.com/hushnet/hush/internal/relay"
+	"github.com/hushnet/hush/internal/replay"
+	"github.com/hushnet/hush/protocol/onion"
+	"github.com/hushnet/hush/protocol/snapshot"
+)
+
+// Options configure the mounted relay. Snapshot and Logger are required.
+type Options struct {
+	// Snapshot returns the node's current verified snapshot, or nil.
+	Snapshot func() *snapshot.Snapshot
+	// StewardAllow lists the steward endpoints (file and push servers of
+	// the network file) this node forwards to; empty refuses them all.
+	StewardAllow []onion.ServerTarget
+	Logger       *slog.Logger
+	// ReplayEntries bounds the replay cache; 0 means 200,000 (about 35 MB,
+	// 3,300 layers a second over the window).
+	ReplayEntries int
+	// HopTimeout and HopSlack: see relay.Config.
+	HopTimeout, HopSlack time.Duration
+}
+
+// replayWindow is how long an ephemeral key is remembered. Onion layers
+// carry no timestamp (see internal/replay), so this is what bounds the
+// replay of a captured layer; a minute covers any honest retry by a relay
+// and keeps the cache small.
+const replayWindow = time.Minute
+
+// Routes returns the mount function for node.WithRoutes.
+func Routes(o Options) func(mux *http.ServeMux, id *node.Identity, rpc http.Handler) error {
+	return func(mux *http.ServeMux, id *node.Identity, rpc http.Handler) error {
+		if o.Snapshot == nil || o.Logger == nil {
+			return errors.New("relaynode: snapshot source and logger are required")
+		}
+		if o.ReplayEntries == 0 {
+			o.ReplayEntries = 200_000
+		}
+		cert, err := node.Certificate(id.Ed25519, time.Now())
+		if err != nil {
+			return err
+		}
+		var self snapshot.Ed25519Key
+		copy(self[:], id.Ed25519Public())
+		rl, err := relay.New(relay.Config{
+			X25519:       id.X25519,
+			Ed25519:      self,
+			Directory:    relay.SnapshotDirectory(o.Snapshot),
+			Local:        rpc,
+			Forwarder:    onionclient.NewPool(onionclient.PoolConfig{Cert: &cert}),
+			Steward:      relay.HTTPSteward{Client: &http.Client{}},
+			StewardAllow: o.StewardAllow,
+			Replay:       replay.New(o.ReplayEntries, replayWindow),
+			Clock:        time.Now,
+			Logger:       o.Logger,
+			HopTimeout:   o.HopTimeout,
+			HopSlack:     o.HopSlack,
+		})
+		if err != nil {
+			return err
+		}
+		mux.Handle(relay.Path, rl)
+		return nil
+	}
+}
+
+// Late is a snapshot source set once the node exists. It is safe for
+// concurrent use.
+type Late struct {
+	n atomic.Pointer[node.Node]
+}
+
+// Set makes Snapshot follow n.
+func (l *Late) Set(n *node.Node) { l.n.Store(n) }
+
+// Snapshot returns the node's current snapshot, nil before Set.
+func (l *Late) Snapshot() *snapshot.Snapshot {
+	if n := l.n.Load(); n != nil {
+		return n.Snapshot()
+	}
+	return nil
+}

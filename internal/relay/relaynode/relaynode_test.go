@@ -1,0 +1,67 @@
+package relaynode_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"testing"
+
+	"github.com/hushnet/hush/internal/node"
+	"github.com/hushnet/hush/internal/nodeconfig"
+	"github.com/hushnet/hush/internal/onionclient"
+	"github.com/hushnet/hush/internal/relay/relaynode"
+	"github.com/hushnet/hush/protocol/onion"
+	"github.com/hushnet/hush/protocol/rpc"
+	"github.com/hushnet/hush/protocol/snapshot"
+)
+
+// TestMountedInARealNode runs internal/node with the relay mounted and
+// sends onion requests to it.
+func TestMountedInARealNode(t *testing.T) {
+	cfg := nodeconfig.Default()
+	cfg.Data = t.TempDir()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.Standalone = true
+	cfg.Metrics = ""
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.DiscardHandler)
+	var late relaynode.Late
+	n, err := node.New(cfg, logger, node.WithRoutes(relaynode.Routes(relaynode.Options{Snapshot: late.Snapshot, Logger: logger})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	late.Set(n)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	var self snapshot.Node
+	copy(self.Ed25519[:], n.Identity().Ed25519Public())
+	self.X25519 = n.Identity().X25519Public()
+	self.Address = n.Addr().String()
+	pool := onionclient.NewPool(onionclient.PoolConfig{})
+
+	// The node as the destination of a one-layer onion.
+	status, body, err := onionclient.Send(ctx, pool, nil, self, []byte(`{"method":"info"}`))
+	var info rpc.InfoResult
+	if err != nil || status != http.StatusOK || json.Unmarshal(body, &info) != nil || info.PubkeyEd25519 != self.Ed25519.String() {
+		t.Fatalf("info through the mounted relay: %d %s %v", status, body, err)
+	}
+	// A standalone node has no snapshot, so it knows no next node.
+	other := self
+	other.Ed25519[0] ^= 1
+	_, _, err = onionclient.Send(ctx, pool, []snapshot.Node{self}, other, []byte(`{"method":"info"}`))
+	var he *onionclient.HopError
+	if !errors.Is(err, onion.ErrNextNodeNotFound) || !errors.As(err, &he) || he.Hop != 1 {
+		t.Fatalf("relay from a standalone node: %v", err)
+	}
+	// The storage RPC is still where it was.
+	if s, _, err := pool.Post(ctx, self.Ed25519, self.Address, onionclient.RPCPath, []byte(`{"method":"info"}`), 1<<20); err != nil || s != http.StatusOK {
+		t.Fatalf("storage RPC next to the relay: %d %v", s, err)
+	}
+}
