@@ -1,0 +1,496 @@
+package devnet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hushnet/hush/internal/node"
+	"github.com/hushnet/hush/internal/nodeconfig"
+	"github.com/hushnet/hush/internal/registry"
+	"github.com/hushnet/hush/internal/registry/entry"
+	"github.com/hushnet/hush/protocol/netfile"
+	"github.com/hushnet/hush/protocol/snapshot"
+	"github.com/hushnet/hush/swarm"
+)
+
+// Files inside a devnet's folder.
+const (
+	NetworkFile = "network.json"
+	LogFile     = "devnet.log"
+	markerFile  = ".hush-devnet"
+)
+
+// DefaultNetworkID names every devnet's network.
+const DefaultNetworkID = "devnet"
+
+// seedCount is how many nodes the network file names as seeds.
+const seedCount = 3
+
+// Options configure [Up]. Zero values take the defaults in brackets.
+type Options struct {
+	// Dir is the devnet's folder (required; see [DefaultDir]).
+	Dir string
+	// Nodes is the number of service nodes [12].
+	Nodes int
+	// Registries is the number of registry hosts, 1 or 3 [1].
+	Registries int
+	// Processes runs each host and node as its own hushd process.
+	Processes bool
+	// HushdPath is the hushd binary for Processes [FindHushd].
+	HushdPath string
+	// Params are the swarm sizes [swarm.DevnetParams: 3/4].
+	Params swarm.Params
+	// NetworkID [devnet].
+	NetworkID string
+	// Registry timers [500ms, 500ms, 3s, 1h].
+	EpochInterval, ProbeInterval, UnreachableAfter, SnapshotLifetime time.Duration
+	// Logger receives the in-process hosts' and nodes' logs [the
+	// folder's devnet.log].
+	Logger *slog.Logger
+	// Progress receives one line per step while starting [nothing].
+	Progress io.Writer
+}
+
+func (o *Options) setDefaults() error {
+	if o.Dir == "" {
+		return errors.New("devnet: no folder")
+	}
+	if o.Nodes == 0 {
+		o.Nodes = 12
+	}
+	if o.Registries == 0 {
+		o.Registries = 1
+	}
+	if o.Params == (swarm.Params{}) {
+		o.Params = swarm.DevnetParams()
+	}
+	if o.NetworkID == "" {
+		o.NetworkID = DefaultNetworkID
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&o.EpochInterval, 500*time.Millisecond)
+	def(&o.ProbeInterval, 500*time.Millisecond)
+	def(&o.UnreachableAfter, 3*time.Second)
+	def(&o.SnapshotLifetime, time.Hour)
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+	switch {
+	case o.Nodes < o.Params.MinSize:
+		return fmt.Errorf("devnet: %d nodes cannot fill one swarm of %d", o.Nodes, o.Params.MinSize)
+	case o.Registries != 1 && o.Registries != 3:
+		return fmt.Errorf("devnet: %d registry hosts; want 1 or 3", o.Registries)
+	}
+	return o.Params.Validate()
+}
+
+// Node describes one of the devnet's service nodes.
+type Node struct {
+	Index   int
+	Ed25519 snapshot.Ed25519Key
+	X25519  snapshot.X25519Key
+	Address string
+	Dir     string
+}
+
+// Registry describes one of the devnet's registry hosts.
+type Registry struct {
+	Key         snapshot.Ed25519Key
+	APIAddress  string
+	RaftAddress string
+	Dir         string
+}
+
+// runner is one running host or node, in-process or as a process.
+type runner interface {
+	// stop ends it gracefully and waits.
+	stop() error
+	// kill ends it at once (SIGKILL for a process) and waits.
+	kill()
+	// done is closed when it has exited.
+	done() <-chan struct{}
+}
+
+// Devnet is a running devnet. Its methods are safe for concurrent use.
+type Devnet struct {
+	opts    Options
+	net     *netfile.Network
+	netPath string
+	hushd   string
+	logFile *os.File // in-process logs; nil if Options.Logger was given
+
+	regs    []Registry
+	regCfgs []*registry.Config
+	nodes   []Node
+	nodeCfg []nodeconfig.Config
+
+	mu      sync.Mutex // guards the runners
+	hosts   []runner
+	members []runner // nil for a killed node
+	stopped bool
+}
+
+// Up starts a devnet as opts describe and returns once it has formed
+// (see [Devnet.Wait]). On error, or when ctx ends before then, it stops
+// whatever it started.
+func Up(ctx context.Context, opts Options) (d *Devnet, err error) {
+	if err := opts.setDefaults(); err != nil {
+		return nil, err
+	}
+	if err := prepareDir(ctx, opts.Dir, opts.Progress); err != nil {
+		return nil, err
+	}
+	d = &Devnet{opts: opts, netPath: filepath.Join(opts.Dir, NetworkFile)}
+	defer func() {
+		if err != nil {
+			d.Stop()
+		}
+	}()
+	if opts.Processes {
+		if d.hushd = opts.HushdPath; d.hushd == "" {
+			if d.hushd, err = FindHushd(ctx, opts.Dir, opts.Progress); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := d.prepare(); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(opts.Progress, "starting %d registry host(s)\n", opts.Registries)
+	for i := range d.regs {
+		r, err := d.startHost(i)
+		if err != nil {
+			return nil, err
+		}
+		d.mu.Lock()
+		d.hosts = append(d.hosts, r)
+		d.mu.Unlock()
+	}
+	if err := d.waitRegistry(ctx); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(opts.Progress, "starting %d nodes\n", opts.Nodes)
+	d.members = make([]runner, len(d.nodes))
+	for i := range d.nodes {
+		if err := d.Restart(i); err != nil {
+			return nil, err
+		}
+	}
+	if err := d.Wait(ctx); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// prepareDir makes dir ready for a new devnet: created if missing,
+// cleared if a previous devnet (that no longer runs) left it.
+func prepareDir(ctx context.Context, dir string, progress io.Writer) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) || (err == nil && len(entries) == 0) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("devnet: %w", err)
+		}
+		return os.WriteFile(filepath.Join(dir, markerFile), []byte("a hush devnet's folder: `hush devnet up` may clear it\n"), 0o600)
+	}
+	if err != nil {
+		return fmt.Errorf("devnet: %w", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, markerFile)); err != nil {
+		return fmt.Errorf("devnet: %s is not empty and is not a devnet's folder; choose another --dir", dir)
+	}
+	if n, err := node.LoadNetwork(filepath.Join(dir, NetworkFile)); err == nil {
+		ictx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_, _, ferr := FetchSnapshot(ictx, n)
+		cancel()
+		if ferr == nil {
+			return fmt.Errorf("devnet: a devnet is running from %s; stop it first (or use another --dir)", dir)
+		}
+	}
+	fmt.Fprintf(progress, "clearing the previous devnet in %s\n", dir)
+	for _, e := range entries {
+		if e.Name() == markerFile {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			return fmt.Errorf("devnet: %w", err)
+		}
+	}
+	return nil
+}
+
+// prepare creates every key, config and the network file.
+func (d *Devnet) prepare() error {
+	o := d.opts
+	switch {
+	case o.Logger != nil:
+	case o.Processes:
+		// Children write their own logs, each into its folder.
+		d.opts.Logger = slog.New(slog.DiscardHandler)
+	default:
+		f, err := os.OpenFile(filepath.Join(o.Dir, LogFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			return err
+		}
+		d.logFile = f
+		d.opts.Logger = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	ports, err := freePorts(2*o.Registries + o.Nodes)
+	if err != nil {
+		return err
+	}
+	addr := func() string {
+		p := ports[0]
+		ports = ports[1:]
+		return net.JoinHostPort("127.0.0.1", strconv.Itoa(p))
+	}
+	var hosts []registry.HostConfig
+	keys := make([][]byte, o.Registries)
+	for i := range o.Registries {
+		dir := filepath.Join(o.Dir, "registry-"+strconv.Itoa(i+1))
+		key, err := registry.CreateKey(dir)
+		if err != nil {
+			return fmt.Errorf("devnet: registry key: %w", err)
+		}
+		keys[i] = key
+		r := Registry{Key: entry.KeyOf(key), RaftAddress: addr(), APIAddress: addr(), Dir: dir}
+		d.regs = append(d.regs, r)
+		hosts = append(hosts, registry.HostConfig{Key: r.Key.String(), RaftAddress: r.RaftAddress, APIAddress: r.APIAddress})
+	}
+	for _, r := range d.regs {
+		c := &registry.Config{
+			NetworkID: o.NetworkID, DataDir: r.Dir,
+			RaftListen: r.RaftAddress, APIListen: r.APIAddress,
+			Bootstrap: true, Hosts: hosts, OpenAdmission: true,
+			Stewards:     []string{d.regs[0].Key.String()},
+			SwarmMinSize: o.Params.MinSize, SwarmIdealSize: o.Params.IdealSize,
+			EpochInterval: registry.Duration(o.EpochInterval), SnapshotLifetime: registry.Duration(o.SnapshotLifetime),
+			ProbeInterval: registry.Duration(o.ProbeInterval), UnreachableAfter: registry.Duration(o.UnreachableAfter),
+			Raft: registry.RaftConfig{
+				HeartbeatTimeout: registry.Duration(200 * time.Millisecond), ElectionTimeout: registry.Duration(200 * time.Millisecond),
+				LeaderLeaseTimeout: registry.Duration(100 * time.Millisecond), CommitTimeout: registry.Duration(5 * time.Millisecond),
+			},
+		}
+		c.SetDefaults()
+		if err := c.Validate(); err != nil {
+			return err
+		}
+		if err := writeRegistryConfig(c); err != nil {
+			return err
+		}
+		d.regCfgs = append(d.regCfgs, c)
+	}
+
+	net := &netfile.Network{ID: o.NetworkID, Loopback: true, Limits: netfile.DefaultLimits()}
+	net.Limits.SwarmMinSize, net.Limits.SwarmIdealSize = o.Params.MinSize, o.Params.IdealSize
+	for _, r := range d.regs {
+		net.Registries = append(net.Registries, netfile.Registry{Address: r.APIAddress, Ed25519: r.Key})
+	}
+	for i := range o.Nodes {
+		dir := filepath.Join(o.Dir, fmt.Sprintf("node-%02d", i+1))
+		id, err := node.LoadOrCreateIdentity(dir)
+		if err != nil {
+			return err
+		}
+		n := Node{Index: i, Ed25519: snapshot.Ed25519Key(id.Ed25519Public()), X25519: snapshot.X25519Key(id.X25519Public()), Address: addr(), Dir: dir}
+		d.nodes = append(d.nodes, n)
+		cfg := nodeconfig.Default()
+		cfg.Data, cfg.Listen, cfg.Advertise, cfg.Network = dir, n.Address, n.Address, d.netPath
+		cfg.ShutdownTimeout = nodeconfig.Duration(5 * time.Second)
+		if err := cfg.Validate(); err != nil {
+			return err
+		}
+		d.nodeCfg = append(d.nodeCfg, cfg)
+		if i < seedCount {
+			net.Seeds = append(net.Seeds, netfile.Seed{Address: n.Address, Ed25519: n.Ed25519, X25519: n.X25519})
+		}
+	}
+	b, err := netfile.Marshal(net)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(d.netPath, b, 0o644); err != nil {
+		return err
+	}
+	d.net = net
+	return nil
+}
+
+// freePorts returns n distinct free TCP ports on 127.0.0.1. They are
+// held open together so that none repeats, then released for the hosts
+// and nodes to bind; another program could take one in between, which
+// Up then reports.
+func freePorts(n int) ([]int, error) {
+	var lns []net.Listener
+	defer func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}()
+	ports := make([]int, n)
+	for i := range ports {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("devnet: free port: %w", err)
+		}
+		lns = append(lns, ln)
+		ports[i] = ln.Addr().(*net.TCPAddr).Port
+	}
+	return ports, nil
+}
+
+// Network returns the devnet's network file.
+func (d *Devnet) Network() *netfile.Network { return d.net }
+
+// NetworkPath returns the path of the devnet's network file.
+func (d *Devnet) NetworkPath() string { return d.netPath }
+
+// Nodes returns the devnet's nodes, running or not.
+func (d *Devnet) Nodes() []Node { return append([]Node(nil), d.nodes...) }
+
+// Registries returns the devnet's registry hosts.
+func (d *Devnet) Registries() []Registry { return append([]Registry(nil), d.regs...) }
+
+// Hushd returns the hushd binary in use; empty in-process.
+func (d *Devnet) Hushd() string { return d.hushd }
+
+// NodeConfig returns node i's configuration (for commands run against
+// its data directory, such as a decommission).
+func (d *Devnet) NodeConfig(i int) nodeconfig.Config { return d.nodeCfg[i] }
+
+// Running reports whether node i runs.
+func (d *Devnet) Running(i int) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.members[i] == nil {
+		return false
+	}
+	select {
+	case <-d.members[i].done():
+		return false
+	default:
+		return true
+	}
+}
+
+// Kill ends node i at once: SIGKILL for a process, cancellation
+// in-process. The registry notices only through its probes.
+func (d *Devnet) Kill(i int) error {
+	r, err := d.take(i)
+	if err != nil {
+		return err
+	}
+	r.kill()
+	return nil
+}
+
+// StopNode ends node i gracefully (SIGTERM for a process).
+func (d *Devnet) StopNode(i int) error {
+	r, err := d.take(i)
+	if err != nil {
+		return err
+	}
+	return r.stop()
+}
+
+func (d *Devnet) take(i int) (runner, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if i < 0 || i >= len(d.members) || d.members[i] == nil {
+		return nil, fmt.Errorf("devnet: node %d is not running", i)
+	}
+	r := d.members[i]
+	d.members[i] = nil
+	return r, nil
+}
+
+// Restart starts node i again (or the first time) with its data.
+func (d *Devnet) Restart(i int) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.stopped {
+		return errors.New("devnet: stopped")
+	}
+	if i < 0 || i >= len(d.nodes) {
+		return fmt.Errorf("devnet: no node %d", i)
+	}
+	if d.members[i] != nil {
+		return fmt.Errorf("devnet: node %d is running", i)
+	}
+	r, err := d.startNode(i)
+	if err != nil {
+		return err
+	}
+	d.members[i] = r
+	return nil
+}
+
+// Stop stops the nodes, then the registry hosts, and waits for all of
+// them. It is safe to call more than once.
+func (d *Devnet) Stop() error {
+	d.mu.Lock()
+	d.stopped = true
+	members, hosts := d.members, d.hosts
+	d.members, d.hosts = make([]runner, len(d.nodes)), nil
+	d.mu.Unlock()
+	var errs []error
+	var wg sync.WaitGroup
+	// Nodes first, so they do not spend their last moments retrying a
+	// registry that is already gone.
+	for _, r := range members {
+		if r != nil {
+			wg.Go(func() {
+				if err := r.stop(); err != nil {
+					d.mu.Lock()
+					errs = append(errs, err)
+					d.mu.Unlock()
+				}
+			})
+		}
+	}
+	wg.Wait()
+	for _, r := range hosts {
+		wg.Go(func() {
+			if err := r.stop(); err != nil {
+				d.mu.Lock()
+				errs = append(errs, err)
+				d.mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if d.logFile != nil {
+		d.logFile.Close()
+		d.logFile = nil
+	}
+	return errors.Join(errs...)
+}
+
+// Done is closed when any registry host exits on its own (a crash, or a
+// process killed from outside): the devnet cannot go on without it.
+func (d *Devnet) Done() <-chan struct{} {
+	d.mu.Lock()
+	hosts := append([]runner(nil), d.hosts...)
+	d.mu.Unlock()
+	ch := make(chan struct{})
+	var once sync.Once
+	for _, h := range hosts {
+		go func() {
+			<-h.done()
+			once.Do(func() { close(ch) })
+		}()
+	}
+	return ch
+}

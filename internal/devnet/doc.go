@@ -1,0 +1,38 @@
+// Package devnet runs a whole hush network on one machine: one or three
+// registry hosts and N service nodes on 127.0.0.1, each with its own data
+// directory under one folder, for trying hush (`hush devnet up`) and for
+// end-to-end tests.
+//
+// [Up] picks free ports, creates the keys, writes the registry configs
+// and the network file (network.json: the registry hosts, the first
+// nodes as seeds, loopback allowed, the swarm sizes), starts the hosts,
+// then the nodes, and returns once every node is registered, every node
+// is in a swarm, and every node serves the snapshot that says so
+// ([Devnet.Wait]). The registry admits every node (open admission), as
+// DESIGN §3 allows for devnets only.
+//
+// # In-process or processes
+//
+// By default hosts and nodes run as goroutines of the calling process:
+// fast to start, and enough to try hush. With [Options.Processes] each
+// runs as its own `hushd` process (own process group, so a terminal's
+// Ctrl-C reaches only the parent, which then stops them in order; killed
+// with the parent on Linux through Pdeathsig), so a test can `kill -9`
+// one with [Devnet.Kill] and bring it back with [Devnet.Restart].
+//
+// # Timers
+//
+// A devnet is small and local, so its timers are scaled down through
+// configuration, never by sleeping: epochs every 500 ms, probes every
+// 500 ms, a node voted unreachable after 3 s, Raft timeouts of 200 ms
+// (see [Options] to change them). Snapshots live for an hour, so a
+// devnet whose registry is paused keeps serving.
+//
+// # Folder
+//
+// A devnet's folder holds network.json, registry-N/ and node-NN/ (keys,
+// databases, and in processes mode each child's log), devnet.log for the
+// in-process logs, and a marker file. Up refuses a non-empty folder
+// without the marker, and clears a previous devnet's folder (it is
+// scratch data) unless that devnet still runs.
+package devnet

@@ -1,0 +1,156 @@
+package devnet
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/nodeapi"
+	"github.com/hushnet/hush/internal/nodeclient"
+	"github.com/hushnet/hush/internal/registry/registryclient"
+	"github.com/hushnet/hush/protocol/netfile"
+	"github.com/hushnet/hush/protocol/snapshot"
+)
+
+// pingTimeout bounds each reachability check in [Inspect].
+const pingTimeout = 2 * time.Second
+
+// FetchSnapshot fetches the current snapshot from the network file's
+// seed nodes, trying each in turn, over TLS pinned to the seed's key, and
+// verifies it against the file's registry keys. It never contacts a
+// registry host: this is how a fresh client gets its first snapshot.
+func FetchSnapshot(ctx context.Context, n *netfile.Network) ([]byte, *snapshot.Snapshot, error) {
+	var errs []error
+	for _, seed := range n.Seeds {
+		c, err := nodeclient.New("https://"+seed.Address, identity.Ed25519PublicKey(seed.Ed25519[:]))
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		raw, s, err := fetchFrom(ctx, c, n, 0)
+		if err == nil {
+			return raw, s, nil
+		}
+		errs = append(errs, fmt.Errorf("seed %s: %w", seed.Address, err))
+	}
+	return nil, nil, fmt.Errorf("no seed node served a valid snapshot: %w", errors.Join(errs...))
+}
+
+// fetchFrom asks one node for its snapshot and verifies it.
+func fetchFrom(ctx context.Context, c *nodeclient.Client, n *netfile.Network, minEpoch uint64) ([]byte, *snapshot.Snapshot, error) {
+	raw, err := c.Call(ctx, nodeapi.MethodGetSnapshot, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	// The node's JSON writer ends the document with a newline.
+	raw = bytes.TrimSpace(raw)
+	s, err := snapshot.Verify(raw, n.RegistryKeys(), n.ID, time.Now(), minEpoch)
+	if err != nil {
+		return nil, nil, err
+	}
+	return raw, s, nil
+}
+
+// Status is what `hush devnet status` shows: the registry hosts, the
+// nodes of the current snapshot with whether each answers, and the
+// swarms. Keys are lowercase hex; a swarm ID is 16 hex digits, as
+// get_swarm gives it.
+type Status struct {
+	NetworkID  string           `json:"network_id"`
+	Epoch      uint64           `json:"epoch"`
+	IssuedAt   time.Time        `json:"issued_at"`
+	ExpiresAt  time.Time        `json:"expires_at"`
+	Registries []RegistryStatus `json:"registries"`
+	Nodes      []NodeStatus     `json:"nodes"`
+	Swarms     []SwarmStatus    `json:"swarms"`
+}
+
+// RegistryStatus is one registry host. Role and Epoch are known only
+// when the host answered.
+type RegistryStatus struct {
+	Address       string `json:"address"`
+	PubkeyEd25519 string `json:"pubkey_ed25519"`
+	Up            bool   `json:"up"`
+	Role          string `json:"role,omitempty"`
+	Epoch         uint64 `json:"epoch,omitempty"`
+}
+
+// NodeStatus is one node of the snapshot. SwarmID is null for a node
+// in no swarm.
+type NodeStatus struct {
+	PubkeyEd25519 string  `json:"pubkey_ed25519"`
+	PubkeyX25519  string  `json:"pubkey_x25519"`
+	Address       string  `json:"address"`
+	Version       string  `json:"version"`
+	Up            bool    `json:"up"`
+	SwarmID       *string `json:"swarm_id"`
+}
+
+// SwarmStatus is one swarm and its members' Ed25519 keys.
+type SwarmStatus struct {
+	SwarmID string   `json:"swarm_id"`
+	Members []string `json:"members"`
+}
+
+// SwarmID formats a swarm ID as get_swarm does.
+func SwarmID(id uint64) string { return fmt.Sprintf("%016x", id) }
+
+// Inspect builds the status of the network n describes: the snapshot
+// from a seed node (see [FetchSnapshot]), each node's info for "up", and
+// each registry host's own status when it answers (optional: clients
+// need no registry contact, but the host list is worth showing).
+func Inspect(ctx context.Context, n *netfile.Network) (*Status, error) {
+	_, s, err := FetchSnapshot(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	st := &Status{NetworkID: s.NetworkID, Epoch: s.Epoch, IssuedAt: s.IssuedAt.UTC(), ExpiresAt: s.ExpiresAt.UTC(),
+		Registries: make([]RegistryStatus, len(n.Registries)), Nodes: make([]NodeStatus, len(s.Nodes)), Swarms: []SwarmStatus{}}
+	var wg sync.WaitGroup
+	for i, r := range n.Registries {
+		st.Registries[i] = RegistryStatus{Address: r.Address, PubkeyEd25519: r.Ed25519.String()}
+		wg.Go(func() {
+			c := registryclient.New(r.Address, r.Ed25519)
+			defer c.Close()
+			ctx, cancel := context.WithTimeout(ctx, pingTimeout)
+			defer cancel()
+			if rs, err := c.Status(ctx); err == nil {
+				st.Registries[i].Up, st.Registries[i].Role, st.Registries[i].Epoch = true, rs.Role, rs.SignedEpoch
+			}
+		})
+	}
+	for i, nd := range s.Nodes {
+		ns := NodeStatus{PubkeyEd25519: nd.Ed25519.String(), PubkeyX25519: nd.X25519.String(), Address: nd.Address, Version: nd.Version}
+		if nd.Swarm != snapshot.Unassigned {
+			id := SwarmID(nd.Swarm)
+			ns.SwarmID = &id
+		}
+		st.Nodes[i] = ns
+		wg.Go(func() { st.Nodes[i].Up = ping(ctx, nd) })
+	}
+	for _, id := range s.SwarmIDs() {
+		sw := SwarmStatus{SwarmID: SwarmID(id)}
+		for _, m := range s.Members(id) {
+			sw.Members = append(sw.Members, m.Ed25519.String())
+		}
+		st.Swarms = append(st.Swarms, sw)
+	}
+	wg.Wait()
+	return st, nil
+}
+
+// ping reports whether a node answers info with its key and network.
+func ping(ctx context.Context, n snapshot.Node) bool {
+	c, err := nodeclient.New("https://"+n.Address, identity.Ed25519PublicKey(n.Ed25519[:]))
+	if err != nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, pingTimeout)
+	defer cancel()
+	_, err = c.Info(ctx)
+	return err == nil
+}
