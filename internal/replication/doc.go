@@ -1,0 +1,77 @@
+// Package replication makes the members of a swarm one replicated store:
+// it forwards every write a member receives to the other members, repairs
+// what forwards missed by anti-entropy, and hands accounts over when the
+// registry moves them to another swarm. [New] returns a [Replicator]; the
+// node mounts [Replicator.Handler] at rpc.NodeRPCPath, calls
+// [Replicator.Forward] from its storage RPC handlers, and runs
+// [Replicator.RunAntiEntropy].
+//
+// # Forwarding
+//
+// As in session-storage-server (oxenss/snode/service_node.cpp, where a
+// stored message is relayed to every swarm peer and delete/expire requests
+// are re-sent to the swarm with recurse unset), a member forwards each
+// store, delete and expire at once, in parallel, to every other member,
+// over HTTPS pinned to the peer's Ed25519 key. Unlike Session, a store's
+// forward returns each member's signature over rpc.SigConfirmation, and
+// the member that received the client's request lists them in its reply,
+// so a client can count two confirmations before treating a message as
+// stored: losing one node right after it answered cannot lose the message.
+//
+// Deletions travel as tombstones (hash and expiry) together with the
+// client's intent (the hashes, or delete_before's time), so a member that
+// never held a message still refuses it later.
+//
+// # Authentication and limits
+//
+// Every node-to-node request carries the sender's key, a timestamp and an
+// Ed25519 signature over rpc.SigNodeRequest: network, sender, recipient,
+// time and the SHA-256 of the body (which holds a random nonce). The
+// receiver checks the time (±rpc.SigTolerance), the signature, a replay
+// cache of signatures, then a token bucket per sender key — node traffic
+// is limited per authenticated identity, never per IP — and finally, per
+// operation, that the sender is a current member of the account's swarm
+// (per the verified snapshot) and that the receiver is one too. Hand-offs
+// are also accepted from a node that was a member in the previous
+// snapshot, which is how a dissolved swarm's data reaches its new home.
+//
+// # Anti-entropy
+//
+// Session only forwards; a member down or partitioned during a forward
+// stays without the message. Here each member periodically reconciles
+// with each peer of its swarm, one peer at a time:
+//
+//  1. summary: the peer's digest per bucket (the first key byte of the
+//     account), each bucket digest a SHA-256 over its accounts' digests;
+//  2. accounts: for the buckets that differ, the digest of each account;
+//  3. hashes: for each account that differs, its message hashes with
+//     expiries and its tombstones;
+//  4. both directions at once: tombstones the other side lacks are
+//     applied or pushed, messages the other side lacks are fetched (in
+//     batches bounded by bytes) or pushed, and an expiry that differs is
+//     set to the earlier of the two on both sides.
+//
+// An account digest is SHA-256 over a domain label, each message hash with
+// its expiry, in hash order, then each tombstone hash. Expiries are in the
+// digest so that a lost expire converges too; the earlier expiry wins
+// because shortening is what a user does to make a message go away, and a
+// missed extension is repaired by the client renewing it, while a missed
+// shortening would keep a message the user wanted gone. A round stops
+// after [Config.RoundBytes] of message data, so a member far behind
+// catches up over several rounds without starving client traffic; one
+// round over identical stores costs a summary exchange and a local digest
+// of every account (measured in BenchmarkAntiEntropyRound).
+//
+// # Churn
+//
+// [Replicator.HandOff] runs after each new snapshot: accounts this node
+// holds but no longer stores are pushed to every member of their new swarm
+// and dropped here (without tombstones) only once at least two of those
+// members, or all of them if fewer, accepted them; accounts it still
+// stores are reconciled with the peers at once, which is how a newly
+// joined member receives the swarm's data (Session's on_swarm_update
+// relays everything to new nodes and bootstrap_swarms redistributes a
+// dissolved swarm's messages). [Replicator.Decommission] pushes every
+// account to its swarm's other members before the node leaves. Nothing
+// acknowledged is dropped before another member holds it.
+package replication

@@ -1,0 +1,146 @@
+package replication
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/protocol/rpc"
+)
+
+// ErrHandOffIncomplete: some account could not be handed to enough
+// members of its swarm; it is still held here.
+var ErrHandOffIncomplete = errors.New("hand-off incomplete")
+
+// HandOff runs after the membership moved to a new snapshot: it pushes the
+// accounts this node holds but no longer stores to their new swarm and
+// drops them here once enough of its members accepted them, then
+// reconciles with this node's peers at once, which brings newly joined
+// members the swarm's data. It returns [ErrHandOffIncomplete] when some
+// account must wait for a later round.
+func (r *Replicator) HandOff(ctx context.Context) (RoundStats, error) {
+	return r.Round(ctx)
+}
+
+// handOffStrays hands off every account held here whose swarm this node
+// is not a member of.
+func (r *Replicator) handOffStrays(ctx context.Context, budget *int64) (RoundStats, error) {
+	var st RoundStats
+	accts, err := r.cfg.Store.Accounts(ctx)
+	if err != nil {
+		return st, err
+	}
+	incomplete := 0
+	for _, a := range accts {
+		if r.cfg.Membership.Owns(a) {
+			continue
+		}
+		targets := r.others(a)
+		if len(targets) == 0 {
+			continue // no swarm at all: keep it until there is one
+		}
+		ok, err := r.pushAccount(ctx, a, targets, budget, &st)
+		if err != nil && !errors.Is(err, errBudget) {
+			return st, err
+		}
+		// Two copies elsewhere, as a client's store needs, before this
+		// one goes; all of them in a swarm smaller than that.
+		if ok < min(2, len(targets)) {
+			incomplete++
+			continue
+		}
+		if _, err := r.cfg.Store.DropAccount(ctx, a); err != nil {
+			return st, err
+		}
+		st.HandedOff++
+	}
+	if incomplete > 0 {
+		return st, fmt.Errorf("%w: %d accounts wait for their new swarm", ErrHandOffIncomplete, incomplete)
+	}
+	return st, nil
+}
+
+// pushAccount sends all of acct's tombstones and messages to each target
+// and returns how many accepted everything.
+func (r *Replicator) pushAccount(ctx context.Context, acct identity.AccountID, targets []Member, budget *int64, st *RoundStats) (int, error) {
+	now := r.cfg.Clock()
+	state, err := r.loadAccount(ctx, acct, now)
+	if err != nil {
+		return 0, err
+	}
+	errs := make([]error, len(targets))
+	if len(state.tombs) > 0 {
+		ts := make([]rpc.HashExpiry, len(state.tombs))
+		for i, t := range state.tombs {
+			ts[i] = rpc.HashExpiry{Hash: t.Hash, Expiry: t.Expiry.UnixMilli()}
+		}
+		op := rpc.NodeOp{Kind: rpc.OpDelete, Account: acct, Tombstones: ts}
+		for i, t := range targets {
+			errs[i] = r.push(ctx, t, rpc.SourceHandoff, []rpc.NodeOp{op})
+		}
+	}
+	hashes := make([]string, len(state.msgs))
+	for i, m := range state.msgs {
+		hashes[i] = m.Hash
+	}
+	// Targets that refused the tombstones are skipped for the messages.
+	live := make([]Member, 0, len(targets))
+	idx := make([]int, 0, len(targets))
+	for i, t := range targets {
+		if errs[i] == nil {
+			live = append(live, t)
+			idx = append(idx, i)
+		}
+	}
+	perr, err := r.pushMessages(ctx, live, acct, hashes, rpc.SourceHandoff, budget, st)
+	for j, e := range perr {
+		errs[idx[j]] = e
+	}
+	ok := 0
+	for i, e := range errs {
+		if e == nil {
+			ok++
+		} else {
+			r.cfg.Logger.Debug("hand-off to a member failed", "peer", targets[i].Key.String(), "err", e)
+		}
+	}
+	if err != nil {
+		return 0, err // budget spent or store failed: nobody got everything
+	}
+	return ok, nil
+}
+
+// Decommission hands every account this node holds to the other members
+// of its swarm before the node leaves, without dropping anything here. It
+// returns [ErrHandOffIncomplete] if some account reached fewer than two
+// other members (all of them, in a smaller swarm).
+func (r *Replicator) Decommission(ctx context.Context) (RoundStats, error) {
+	var st RoundStats
+	accts, err := r.cfg.Store.Accounts(ctx)
+	if err != nil {
+		return st, err
+	}
+	budget := int64(1) << 62 // leaving: no bandwidth bound, only ctx
+	incomplete := 0
+	for _, a := range accts {
+		targets := r.others(a)
+		if len(targets) == 0 {
+			incomplete++
+			continue
+		}
+		ok, err := r.pushAccount(ctx, a, targets, &budget, &st)
+		if err != nil {
+			return st, err
+		}
+		if ok < min(2, len(targets)) {
+			incomplete++
+			continue
+		}
+		st.HandedOff++
+	}
+	if incomplete > 0 {
+		return st, fmt.Errorf("%w: %d accounts not handed off", ErrHandOffIncomplete, incomplete)
+	}
+	return st, nil
+}

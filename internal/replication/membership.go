@@ -1,0 +1,174 @@
+package replication
+
+import (
+	"sync"
+
+	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/nodeapi"
+	"github.com/hushnet/hush/protocol/snapshot"
+	"github.com/hushnet/hush/swarm"
+)
+
+// SnapshotMembership answers [Membership] (and nodeapi.Membership) from
+// verified registry snapshots: the current one, and the one before it for
+// hand-offs. The caller verifies snapshots (snapshot.Verify) before
+// passing them to [SnapshotMembership.Update].
+type SnapshotMembership struct {
+	self snapshot.Ed25519Key
+
+	mu        sync.RWMutex // guards cur and prev
+	cur, prev *view
+}
+
+var (
+	_ Membership         = (*SnapshotMembership)(nil)
+	_ nodeapi.Membership = (*SnapshotMembership)(nil)
+)
+
+// view is one snapshot with its ring built once.
+type view struct {
+	snap *snapshot.Snapshot
+	ring swarm.Ring
+}
+
+func newView(s *snapshot.Snapshot) *view {
+	ids := s.SwarmIDs()
+	sw := make([]swarm.ID, len(ids))
+	for i, id := range ids {
+		sw[i] = swarm.ID(id)
+	}
+	return &view{snap: s, ring: swarm.NewRing(sw)}
+}
+
+// swarmOf returns acct's swarm ID and members in v.
+func (v *view) swarmOf(acct identity.AccountID) (uint64, []snapshot.Node) {
+	if v == nil {
+		return 0, nil
+	}
+	id, ok := v.ring.Lookup(acct.PubKey())
+	if !ok {
+		return 0, nil
+	}
+	return uint64(id), v.snap.Members(uint64(id))
+}
+
+func (v *view) isMember(k identity.Ed25519PublicKey, acct identity.AccountID) bool {
+	_, ms := v.swarmOf(acct)
+	for _, m := range ms {
+		if identity.Ed25519PublicKey(m.Ed25519[:]).Equal(k) {
+			return true
+		}
+	}
+	return false
+}
+
+// NewSnapshotMembership returns the membership of the node with key self
+// in the verified snapshot s.
+func NewSnapshotMembership(self identity.Ed25519PublicKey, s *snapshot.Snapshot) *SnapshotMembership {
+	m := &SnapshotMembership{cur: newView(s)}
+	copy(m.self[:], self)
+	return m
+}
+
+// Update makes s current and keeps the previous snapshot for hand-offs.
+// It ignores a snapshot whose epoch is not newer (epochs only go up).
+func (m *SnapshotMembership) Update(s *snapshot.Snapshot) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if s.Epoch <= m.cur.snap.Epoch {
+		return false
+	}
+	m.prev, m.cur = m.cur, newView(s)
+	return true
+}
+
+// Snapshot returns the current snapshot.
+func (m *SnapshotMembership) Snapshot() *snapshot.Snapshot {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.cur.snap
+}
+
+func (m *SnapshotMembership) views() (cur, prev *view) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.cur, m.prev
+}
+
+func members(ns []snapshot.Node) []Member {
+	out := make([]Member, len(ns))
+	for i, n := range ns {
+		out[i] = Member{Key: identity.Ed25519PublicKey(n.Ed25519[:]), Address: n.Address}
+	}
+	return out
+}
+
+// Members implements [Membership].
+func (m *SnapshotMembership) Members(acct identity.AccountID) []Member {
+	cur, _ := m.views()
+	_, ns := cur.swarmOf(acct)
+	return members(ns)
+}
+
+// Owns implements [Membership] and nodeapi.Membership.
+func (m *SnapshotMembership) Owns(acct identity.AccountID) bool {
+	cur, _ := m.views()
+	return cur.isMember(identity.Ed25519PublicKey(m.self[:]), acct)
+}
+
+// IsMember implements [Membership].
+func (m *SnapshotMembership) IsMember(k identity.Ed25519PublicKey, acct identity.AccountID) bool {
+	cur, _ := m.views()
+	return cur.isMember(k, acct)
+}
+
+// WasMember implements [Membership].
+func (m *SnapshotMembership) WasMember(k identity.Ed25519PublicKey, acct identity.AccountID) bool {
+	_, prev := m.views()
+	return prev != nil && prev.isMember(k, acct)
+}
+
+// Known implements [Membership].
+func (m *SnapshotMembership) Known(k identity.Ed25519PublicKey) bool {
+	if len(k) != len(snapshot.Ed25519Key{}) {
+		return false
+	}
+	var key snapshot.Ed25519Key
+	copy(key[:], k)
+	cur, prev := m.views()
+	if _, ok := cur.snap.Node(key); ok {
+		return true
+	}
+	if prev == nil {
+		return false
+	}
+	_, ok := prev.snap.Node(key)
+	return ok
+}
+
+// Peers implements [Membership].
+func (m *SnapshotMembership) Peers() []Member {
+	cur, _ := m.views()
+	me, ok := cur.snap.Node(m.self)
+	if !ok || me.Swarm == snapshot.Unassigned {
+		return nil
+	}
+	var out []Member
+	for _, n := range cur.snap.Members(me.Swarm) {
+		if n.Ed25519 != m.self {
+			out = append(out, Member{Key: identity.Ed25519PublicKey(n.Ed25519[:]), Address: n.Address})
+		}
+	}
+	return out
+}
+
+// SwarmOf implements nodeapi.Membership.
+func (m *SnapshotMembership) SwarmOf(acct identity.AccountID) nodeapi.Swarm {
+	cur, _ := m.views()
+	id, ns := cur.swarmOf(acct)
+	s := nodeapi.Swarm{ID: id}
+	for _, n := range ns {
+		s.Members = append(s.Members, nodeapi.Member{Ed25519: identity.Ed25519PublicKey(n.Ed25519[:]), X25519: n.X25519, Address: n.Address})
+	}
+	return s
+}

@@ -1,0 +1,182 @@
+package replication
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/replay"
+	"github.com/hushnet/hush/internal/store"
+	"github.com/hushnet/hush/internal/store/sqlite"
+	"github.com/hushnet/hush/protocol/rpc"
+)
+
+// Store is what replication needs of the node's message store: the
+// store.Store methods plus the listing and batch methods that
+// internal/store/sqlite provides for exactly this.
+type Store interface {
+	store.Store
+	PutBatch(ctx context.Context, msgs []store.Message) ([]sqlite.PutResult, error)
+	Hashes(ctx context.Context, account identity.AccountID, ns *int32, now time.Time) ([]sqlite.HashInfo, error)
+	Tombstones(ctx context.Context, account identity.AccountID, now time.Time) ([]sqlite.HashInfo, error)
+	ApplyTombstones(ctx context.Context, account identity.AccountID, ts []sqlite.HashInfo) ([]string, error)
+	Accounts(ctx context.Context) ([]identity.AccountID, error)
+	Messages(ctx context.Context, account identity.AccountID, hashes []string, now time.Time) ([]store.Message, error)
+	DropAccount(ctx context.Context, account identity.AccountID) (int, error)
+}
+
+var _ Store = (*sqlite.DB)(nil)
+
+// Member is a node of the network as replication reaches it.
+type Member struct {
+	Key     identity.Ed25519PublicKey
+	Address string // host:port
+}
+
+// Membership answers who stores what, from the current verified registry
+// snapshot. All methods must be safe for concurrent use and cheap: they
+// run on every request. [SnapshotMembership] implements it.
+type Membership interface {
+	// Members returns every member of the swarm that stores acct, this
+	// node included if it is one; nil when there is no swarm.
+	Members(acct identity.AccountID) []Member
+	// Owns reports whether this node is a member of acct's swarm.
+	Owns(acct identity.AccountID) bool
+	// IsMember reports whether node is a current member of acct's swarm.
+	IsMember(node identity.Ed25519PublicKey, acct identity.AccountID) bool
+	// WasMember reports whether node was a member of acct's swarm in the
+	// snapshot before the current one (hand-offs come from such nodes).
+	WasMember(node identity.Ed25519PublicKey, acct identity.AccountID) bool
+	// Known reports whether node is registered in the current or the
+	// previous snapshot.
+	Known(node identity.Ed25519PublicKey) bool
+	// Peers returns the other members of this node's swarm.
+	Peers() []Member
+}
+
+// Config holds a Replicator's dependencies and tunables. Key, NetworkID,
+// Store, Membership, Clock and Logger are required; zero tunables take
+// the defaults below.
+type Config struct {
+	Key        ed25519.PrivateKey // the node's identity key
+	NetworkID  string
+	Store      Store
+	Membership Membership
+	Clock      func() time.Time
+	Logger     *slog.Logger
+
+	// ForwardTimeout bounds one forward to all peers (default 3 s); a peer
+	// slower than that is left to anti-entropy.
+	ForwardTimeout time.Duration
+	// AntiEntropyInterval is the time between reconciliation rounds
+	// (default 30 s).
+	AntiEntropyInterval time.Duration
+	// RoundBytes bounds the message data one round moves (default 32 MiB).
+	RoundBytes int64
+	// BatchBytes bounds the message data of one fetch reply or push
+	// (default 1 MiB).
+	BatchBytes int
+	// PeerRate and PeerBurst are the token bucket of requests per peer
+	// node identity (default 2,000/s with a burst of 4,000).
+	PeerRate  float64
+	PeerBurst int
+	// PlainHTTP talks to peers over http:// (nodes run with
+	// --insecure-http, for debugging only).
+	PlainHTTP bool
+	// FaultDropForwards, when set and true, makes this node refuse
+	// incoming forwards (not repairs or hand-offs). Tests only: it shows
+	// that anti-entropy alone repairs what forwards missed.
+	FaultDropForwards *atomic.Bool
+}
+
+func (c *Config) setDefaults() {
+	if c.ForwardTimeout <= 0 {
+		c.ForwardTimeout = 3 * time.Second
+	}
+	if c.AntiEntropyInterval <= 0 {
+		c.AntiEntropyInterval = 30 * time.Second
+	}
+	if c.RoundBytes <= 0 {
+		c.RoundBytes = 32 << 20
+	}
+	if c.BatchBytes <= 0 {
+		c.BatchBytes = 1 << 20
+	}
+	if c.PeerRate <= 0 {
+		c.PeerRate = 2000
+	}
+	if c.PeerBurst <= 0 {
+		c.PeerBurst = 4000
+	}
+}
+
+// Replicator forwards, serves and repairs one node's share of its swarm.
+// It is safe for concurrent use.
+type Replicator struct {
+	cfg    Config
+	self   identity.Ed25519PublicKey
+	replay *replay.Cache
+
+	mu       sync.Mutex               // guards the maps below
+	clients  map[string]*peerClient   // by key hex + "@" + address
+	limiters map[string]*rate.Limiter // by sender key hex
+	handler  http.Handler
+}
+
+// maxPeerLimiters bounds the limiter table; only authenticated, registered
+// nodes get an entry, so this is far above any real network's size.
+const maxPeerLimiters = 10_000
+
+// New returns a Replicator.
+func New(cfg Config) (*Replicator, error) {
+	switch {
+	case len(cfg.Key) != ed25519.PrivateKeySize:
+		return nil, errors.New("replication: no node key")
+	case cfg.NetworkID == "":
+		return nil, errors.New("replication: no network ID")
+	case cfg.Store == nil:
+		return nil, errors.New("replication: no store")
+	case cfg.Membership == nil:
+		return nil, errors.New("replication: no membership")
+	case cfg.Clock == nil:
+		return nil, errors.New("replication: no clock")
+	case cfg.Logger == nil:
+		return nil, errors.New("replication: no logger")
+	}
+	cfg.setDefaults()
+	r := &Replicator{
+		cfg:  cfg,
+		self: identity.Ed25519PublicKey(cfg.Key.Public().(ed25519.PublicKey)),
+		// Entries outlive the whole ±SigTolerance window of a timestamp.
+		replay:   replay.New(1<<16, 2*rpc.SigTolerance+time.Second),
+		clients:  make(map[string]*peerClient),
+		limiters: make(map[string]*rate.Limiter),
+	}
+	r.handler = http.HandlerFunc(r.serve)
+	return r, nil
+}
+
+// Self returns this node's key.
+func (r *Replicator) Self() identity.Ed25519PublicKey { return r.self }
+
+// Close releases idle connections to peers.
+func (r *Replicator) Close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range r.clients {
+		c.hc.CloseIdleConnections()
+	}
+}
+
+// confirm signs this node's confirmation that it stores hash for acct.
+func (r *Replicator) confirm(acct identity.AccountID, hash string) []byte {
+	return ed25519.Sign(r.cfg.Key, rpc.SigConfirmation(r.cfg.NetworkID, acct, hash))
+}
