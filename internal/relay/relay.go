@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/hushnet/hush/internal/onionclient"
@@ -69,7 +70,8 @@ type Config struct {
 	// their keys (onionclient.Pool).
 	Forwarder onionclient.Poster
 	// Steward forwards to steward servers; nil refuses every steward
-	// target, as does an empty StewardAllow.
+	// target, as does an empty StewardAllow. An entry whose Target ends in
+	// "/" allows every path below it (a file server's /file/{id}).
 	Steward      Steward
 	StewardAllow []onion.ServerTarget
 
@@ -294,12 +296,17 @@ func (rl *Relay) steward(ctx context.Context, l *onion.Layer, obs *Observation) 
 	return rl.wrap(ctx, l, status, resp, err)
 }
 
-// allowed compares every field: a steward target is a fixed endpoint,
-// never a prefix, so the allow-list is exactly the set of requests the
-// operator agreed to carry.
+// allowed compares host, port, protocol and method exactly. The path is
+// compared exactly too, except that an entry ending in "/" allows every
+// path below it ("/file/" allows "/file/3f2a", for a file server's
+// per-file endpoints). That prefix cannot be escaped: protocol/onion
+// refuses targets with dot segments, queries or fragments.
 func (rl *Relay) allowed(t onion.ServerTarget) bool {
 	for _, a := range rl.cfg.StewardAllow {
-		if a == t {
+		if a.Host != t.Host || a.Port != t.Port || a.Protocol != t.Protocol || a.Method != t.Method {
+			continue
+		}
+		if a.Target == t.Target || (strings.HasSuffix(a.Target, "/") && len(t.Target) > len(a.Target) && strings.HasPrefix(t.Target, a.Target)) {
 			return true
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/ecdh"
 	"crypto/ed25519"
 	"crypto/rand"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -139,5 +140,60 @@ func TestInFlightLimit(t *testing.T) {
 	}
 	if got := send(); got != http.StatusOK {
 		t.Fatalf("request after the slot freed: %d", got)
+	}
+}
+
+func TestStewardAllowList(t *testing.T) {
+	x, _ := ecdh.X25519().GenerateKey(rand.Reader)
+	sx, _ := ecdh.X25519().GenerateKey(rand.Reader)
+	files := onion.ServerTarget{Host: "files.example", Port: 443, Protocol: "https", Target: "/file/", Method: http.MethodGet}
+	upload := onion.ServerTarget{Host: "files.example", Port: 443, Protocol: "https", Target: "/file", Method: http.MethodPost}
+	st := &countingSteward{}
+	rl, err := relay.New(relay.Config{
+		X25519: x, Directory: everyone{}, Local: http.NotFoundHandler(), Forwarder: &countingForwarder{},
+		Steward: st, StewardAllow: []onion.ServerTarget{files, upload},
+		Replay: nopReplay{}, Clock: time.Now, Logger: discard,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := onion.Hop{Ed25519: make(ed25519.PublicKey, 32), X25519: x.PublicKey()}
+	with := func(edit func(*onion.ServerTarget)) onion.ServerTarget {
+		t := files
+		edit(&t)
+		return t
+	}
+	tests := []struct {
+		name    string
+		target  onion.ServerTarget
+		allowed bool
+	}{
+		{"exact entry", upload, true},
+		{"below a prefix entry", with(func(t *onion.ServerTarget) { t.Target = "/file/3f2a" }), true},
+		{"deeper below a prefix entry", with(func(t *onion.ServerTarget) { t.Target = "/file/3f2a/info" }), true},
+		{"the prefix entry itself", files, true},
+		{"a sibling of the prefix", with(func(t *onion.ServerTarget) { t.Target = "/files/3f2a" }), false},
+		{"exact entry with a suffix", with(func(t *onion.ServerTarget) { t.Target = "/file2"; t.Method = http.MethodPost }), false},
+		{"other method", with(func(t *onion.ServerTarget) { t.Target = "/file/3f2a"; t.Method = http.MethodDelete }), false},
+		{"other host", with(func(t *onion.ServerTarget) { t.Target = "/file/3f2a"; t.Host = "evil.example" }), false},
+		{"other port", with(func(t *onion.ServerTarget) { t.Target = "/file/3f2a"; t.Port = 8443 }), false},
+		{"plain http", with(func(t *onion.ServerTarget) { t.Target = "/file/3f2a"; t.Protocol = "http" }), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			frame, cs, err := onion.Build([]onion.Hop{me}, onion.Destination{Node: onion.Hop{X25519: sx.PublicKey()}, Server: &tc.target}, []byte("x"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := st.n.Load()
+			w := httptest.NewRecorder()
+			rl.ServeHTTP(w, httptest.NewRequest(http.MethodPost, relay.Path, bytes.NewReader(frame)))
+			sent := st.n.Load() - before
+			_, _, err = onion.OpenResponse(cs, w.Body.Bytes())
+			refused := errors.Is(err, onion.ErrTargetNotAllowed)
+			if (sent == 1) != tc.allowed || refused == tc.allowed {
+				t.Fatalf("forwarded %d times, response %v; want allowed=%v", sent, err, tc.allowed)
+			}
+		})
 	}
 }
