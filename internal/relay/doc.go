@@ -27,8 +27,9 @@
 //     layers that decrypted so that forged frames cannot flush it;
 //  4. the instruction: a relay target must be in the [Directory] (the
 //     node's verified snapshot), a steward target must match an entry of
-//     [Config.StewardAllow] exactly (host, port, protocol, path, method);
-//     nothing else is ever contacted, and no URL comes from the request.
+//     [Config.StewardAllow] (host, port, protocol and method exactly; the
+//     path exactly, or below an entry ending in "/"); nothing else is
+//     ever contacted, and no URL comes from the request alone.
 //
 // # Deadlines
 //
