@@ -61,8 +61,9 @@ type Node struct {
 	Ed25519 snapshot.Ed25519Key
 }
 
-// Options configure [Open]. Home and Passphrase are required, and one of
-// Network, Standalone or Directory.
+// Options configure [Open]. Home and Passphrase are required. With none of
+// Network, Standalone or Directory the client works on the local database
+// only, and whatever needs the network returns [ErrNoNetwork].
 type Options struct {
 	Home       string
 	Passphrase []byte
@@ -117,8 +118,7 @@ type Client struct {
 
 // Open unlocks the home with the passphrase and opens its database. It
 // contacts no node, except a standalone node's info to learn its network
-// ID. It returns keystore.ErrWrongPassphrase for a wrong passphrase and
-// [ErrNoNetwork] when the options name no network.
+// ID. It returns keystore.ErrWrongPassphrase for a wrong passphrase.
 func Open(ctx context.Context, o Options) (*Client, error) {
 	if o.Clock == nil {
 		o.Clock = time.Now
@@ -132,9 +132,12 @@ func Open(ctx context.Context, o Options) (*Client, error) {
 	if o.Lookback <= 0 {
 		o.Lookback = DefaultLookback
 	}
-	if o.Directory == nil && o.Network == nil && o.Standalone == nil {
-		return nil, ErrNoNetwork
+	// clientdb opens the file through a URI, which needs an absolute path.
+	home, err := filepath.Abs(o.Home)
+	if err != nil {
+		return nil, err
 	}
+	o.Home = home
 	sec, err := keystore.Open(o.Home, o.Passphrase)
 	if err != nil {
 		return nil, err
@@ -173,7 +176,8 @@ func (c *Client) wire(ctx context.Context, o Options) error {
 		return nil
 	}
 	if o.Network == nil {
-		return ErrNoNetwork
+		c.dir = noNetwork{}
+		return nil
 	}
 	if c.pool == nil {
 		c.pool = onionclient.NewPool(onionclient.PoolConfig{})
@@ -329,3 +333,12 @@ type Stats struct {
 func (c *Client) Stats() Stats {
 	return Stats{Received: c.received.Load(), Dropped: c.dropped.Load()}
 }
+
+// noNetwork is the directory of a client opened without a network.
+type noNetwork struct{}
+
+func (noNetwork) NetworkID() string { return "" }
+func (noNetwork) SwarmFor(context.Context, identity.AccountID) ([]snapshot.Node, error) {
+	return nil, ErrNoNetwork
+}
+func (noNetwork) Invalidate() {}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/hushnet/hush/internal/keystore"
 	"github.com/hushnet/hush/internal/node"
 	"github.com/hushnet/hush/internal/nodeconfig"
 )
@@ -59,6 +60,12 @@ func TestScripts(t *testing.T) {
 				if want := strings.TrimSpace(ts.ReadFile(args[1])); v.Sender != want {
 					ts.Fatalf("sender %s, want %s", v.Sender, want)
 				}
+			},
+			// idvar HOME VAR: set VAR to the Account ID of the account in HOME.
+			"idvar": func(ts *testscript.TestScript, neg bool, args []string) {
+				id, err := keystore.ReadAccountID(ts.MkAbs(args[0]))
+				ts.Check(err)
+				ts.Setenv(args[1], id.String())
 			},
 			// flipbit FILE: flip one bit in the middle of a hex file's bytes.
 			"flipbit": func(ts *testscript.TestScript, neg bool, args []string) {
