@@ -150,6 +150,8 @@ func (s *state) applyRegister(r *entry.Register) error {
 	if _, ok := s.admitted[d.Ed25519]; !ok && r.Admission == nil && !s.genesis.OpenAdmission {
 		return fmt.Errorf("%w: %s", entry.ErrNotAdmitted, d.Ed25519)
 	}
+	// The log has no clock; the accepting host's reading, carried in the
+	// entry, stands in for one, identical on every replica.
 	skew := time.Duration(abs(d.TimestampMs-r.ReceivedAtMs)) * time.Millisecond
 	if skew > MaxDescriptorSkew {
 		return fmt.Errorf("%w: descriptor timestamp is %s from the registry's clock", entry.ErrStale, skew)
@@ -157,6 +159,8 @@ func (s *state) applyRegister(r *entry.Register) error {
 	if old, ok := s.nodes[d.Ed25519]; ok && old.desc.TimestampMs >= d.TimestampMs {
 		return fmt.Errorf("%w: descriptor is not newer than the registered one", entry.ErrStale)
 	}
+	// Two nodes at one address (or with one onion key) would make the
+	// epoch's snapshot invalid; the later registrant is refused instead.
 	for k, n := range s.nodes {
 		if k == d.Ed25519 {
 			continue
@@ -227,6 +231,8 @@ func (s *state) applyHost(c *entry.HostChange) error {
 	if err := c.Verify(s.networkID()); err != nil {
 		return err
 	}
+	// One counter for all changes: a replayed "add" cannot undo a later
+	// "remove" of the same host.
 	if c.TimestampMs <= s.lastHostChange {
 		return fmt.Errorf("%w: host change is not newer than the last one", entry.ErrStale)
 	}
@@ -275,6 +281,8 @@ func (s *state) applyTick(t *entry.Tick) error {
 	if t.IssuedAtMs <= 0 || t.ExpiresAtMs <= t.IssuedAtMs {
 		return fmt.Errorf("%w: tick expires before it is issued", entry.ErrMalformed)
 	}
+	// Issue times never go back, even across leaders with skewed clocks
+	// (the leader proposes max(now, previous)).
 	if s.pending != nil && t.IssuedAtMs < s.pending.IssuedAt.UnixMilli() {
 		return fmt.Errorf("%w: tick issued before the previous epoch", entry.ErrStale)
 	}
