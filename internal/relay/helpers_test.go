@@ -1,7 +1,6 @@
 package relay_test
 
 import (
-	"crypto/tls"
 	"log/slog"
 	"time"
 )
@@ -11,5 +10,3 @@ var discard = slog.New(slog.DiscardHandler)
 type nopReplay struct{}
 
 func (nopReplay) Seen([32]byte, time.Time) bool { return false }
-
-func tlsInsecure() *tls.Config { return &tls.Config{InsecureSkipVerify: true} }
