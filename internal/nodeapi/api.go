@@ -86,6 +86,9 @@ type Config struct {
 	// Snapshot, when set, serves the node's registry snapshot to clients
 	// (get_snapshot); a standalone node has none.
 	Snapshot SnapshotSource
+	// Replicator, when set, receives every committed store, delete and
+	// expire to forward to the swarm; a standalone node has none.
+	Replicator Replicator
 }
 
 // Handler serves the node API. It is safe for concurrent use.

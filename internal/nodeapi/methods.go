@@ -99,7 +99,11 @@ func (h *Handler) store(ctx context.Context, params json.RawMessage, now time.Ti
 	if h.cfg.LogPrivate {
 		h.cfg.Logger.Debug("stored", "account", r.Account.String(), "namespace", r.Namespace, "bytes", len(r.Data), "new", added)
 	}
-	return &rpc.StoreResult{Hash: hash, Already: !added, T: now.UnixMilli()}, nil
+	// Forwarded even when already stored: a client retrying wants the
+	// confirmations that its first attempt may have missed.
+	swarm := h.forward(ctx, &rpc.NodeOp{Kind: rpc.OpStore, Account: r.Account, Namespace: nsPtr(r.Namespace), Hash: hash,
+		Data: r.Data, Timestamp: r.Timestamp.UnixMilli(), Expiry: r.Timestamp.Add(r.TTL).UnixMilli()})
+	return &rpc.StoreResult{Hash: hash, Already: !added, T: now.UnixMilli(), Swarm: swarm}, nil
 }
 
 func (h *Handler) retrieve(ctx context.Context, params json.RawMessage, now time.Time) (any, error) {
@@ -151,6 +155,9 @@ func (h *Handler) delete(ctx context.Context, params json.RawMessage, now time.T
 		return nil, err
 	}
 	deleted, err := h.cfg.Store.Delete(ctx, r.Auth.Account, r.Hashes)
+	if err == nil {
+		h.forwardDeleted(ctx, rpc.NodeOp{Kind: rpc.OpDelete, Account: r.Auth.Account, Hashes: r.Hashes}, deleted)
+	}
 	return deleteResult(deleted, now), err
 }
 
@@ -180,6 +187,9 @@ func (h *Handler) deleteAll(ctx context.Context, params json.RawMessage, now tim
 	// Only what was deposited before the signed time: replaying this
 	// request within its window cannot erase newer mail.
 	deleted, err := h.cfg.Store.DeleteBefore(ctx, r.Auth.Account, r.Namespace, r.Timestamp)
+	if err == nil {
+		h.forwardDeleted(ctx, rpc.NodeOp{Kind: rpc.OpDeleteBefore, Account: r.Auth.Account, Namespace: r.Namespace, Before: r.Timestamp.UnixMilli()}, deleted)
+	}
 	return deleteResult(deleted, now), err
 }
 
@@ -198,6 +208,9 @@ func (h *Handler) deleteBefore(ctx context.Context, params json.RawMessage, now 
 		return nil, err
 	}
 	deleted, err := h.cfg.Store.DeleteBefore(ctx, r.Auth.Account, r.Namespace, r.Before)
+	if err == nil {
+		h.forwardDeleted(ctx, rpc.NodeOp{Kind: rpc.OpDeleteBefore, Account: r.Auth.Account, Namespace: r.Namespace, Before: r.Before.UnixMilli()}, deleted)
+	}
 	return deleteResult(deleted, now), err
 }
 
@@ -234,6 +247,7 @@ func (h *Handler) expire(ctx context.Context, params json.RawMessage, now time.T
 	if err != nil {
 		return nil, err
 	}
+	h.forward(ctx, &rpc.NodeOp{Kind: rpc.OpExpire, Account: r.Auth.Account, Hashes: r.Hashes, Expiry: expiry.UnixMilli(), Mode: r.Mode})
 	return expireResult(updated, expiry, now), nil
 }
 
@@ -256,6 +270,7 @@ func (h *Handler) expireAll(ctx context.Context, params json.RawMessage, now tim
 	if err != nil {
 		return nil, err
 	}
+	h.forward(ctx, &rpc.NodeOp{Kind: rpc.OpExpireAll, Account: r.Auth.Account, Namespace: r.Namespace, Expiry: expiry.UnixMilli(), Mode: rpc.ExpireShorten})
 	return expireResult(updated, expiry, now), nil
 }
 
