@@ -76,6 +76,7 @@ that never learn who talks to whom.`,
 		a.phraseCommand(),
 		a.passphraseCommand(),
 		a.toolCommand(),
+		a.devnetCommand(),
 		a.sendCommand(), a.receiveCommand(), a.chatsCommand(), a.chatCommand(), a.contactsCommand(), a.storageCommand(),
 	)
 	return root

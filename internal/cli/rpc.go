@@ -10,15 +10,17 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/devnet"
 	"github.com/hushnet/hush/internal/nodeclient"
+	"github.com/hushnet/hush/protocol/netfile"
 )
 
 func (a *app) toolRPCCommand() *cobra.Command {
-	var nodeURL, nodeKey string
+	var nodeURL, nodeKey, network string
 	var timeout time.Duration
 	cmd := &cobra.Command{
-		Use:   "rpc --node URL METHOD [PARAMS_JSON]",
-		Short: "Send a signed storage RPC for this account to a node and print the JSON reply",
+		Use:   "rpc [--network FILE | --node URL] METHOD [PARAMS_JSON]",
+		Short: "Send a signed storage RPC for this account to its swarm (or one node) and print the JSON reply",
 		Long: `Send one storage RPC to a service node and print its JSON reply. The
 command fills in pubkey, pubkey_ed25519, timestamps and signatures for the
 current account, so PARAMS_JSON holds only what the method is about, e.g.
@@ -26,12 +28,18 @@ current account, so PARAMS_JSON holds only what the method is about, e.g.
   hush tool rpc --node https://127.0.0.1:22021 store '{"namespace":0,"ttl":60000,"data":"aGk="}'
   hush tool rpc --node https://127.0.0.1:22021 retrieve '{"namespace":0}'
 
+Without --node the command finds the account's swarm: it fetches the
+current registry snapshot from a seed node of the network file (--network,
+else $HUSH_NETWORK, else the default devnet's), verifies its registry
+signatures, and sends the request to a member of the swarm, following
+421 answers to a newer snapshot.
+
 With --node the connection is direct. The node's key is learned from its
 info on first contact unless --node-key pins it, and then it must match.`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if nodeURL == "" {
-				return errors.New("--node URL is required (network-file lookup comes with the registry)")
+			if nodeURL != "" && network != "" {
+				return errors.New("--node and --network exclude each other")
 			}
 			params := json.RawMessage(`{}`)
 			if len(args) == 2 {
@@ -41,6 +49,9 @@ info on first contact unless --node-key pins it, and then it must match.`,
 				}
 			}
 			var key identity.Ed25519PublicKey
+			if nodeKey != "" && nodeURL == "" {
+				return errors.New("--node-key needs --node")
+			}
 			if nodeKey != "" {
 				k, err := identity.ParseEd25519PublicKey(nodeKey)
 				if err != nil {
@@ -48,13 +59,28 @@ info on first contact unless --node-key pins it, and then it must match.`,
 				}
 				key = k
 			}
+			var net *netfile.Network
+			if nodeURL == "" {
+				var err error
+				if net, _, err = loadNetwork(network); err != nil {
+					if errors.Is(err, devnet.ErrNoNetwork) {
+						return fmt.Errorf("--node URL or a network file is required: %w", err)
+					}
+					return err
+				}
+			}
 			s, err := a.unlock()
 			if err != nil {
 				return err
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
-			reply, err := nodeclient.SignedCall(ctx, s.Account, nodeURL, key, args[0], params)
+			var reply json.RawMessage
+			if net != nil {
+				reply, err = callInSwarm(ctx, s.Account, net, args[0], params)
+			} else {
+				reply, err = nodeclient.SignedCall(ctx, s.Account, nodeURL, key, args[0], params)
+			}
 			if len(reply) > 0 {
 				// The node's reply is the output, errors included: a script
 				// wants the stable error code in it.
@@ -65,6 +91,7 @@ info on first contact unless --node-key pins it, and then it must match.`,
 	}
 	cmd.Flags().StringVar(&nodeURL, "node", "", "node URL, e.g. https://127.0.0.1:22021")
 	cmd.Flags().StringVar(&nodeKey, "node-key", "", "the node's Ed25519 key (hex) to pin")
+	cmd.Flags().StringVar(&network, "network", "", "network file (default: $HUSH_NETWORK, else the default devnet's)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "give up after this long")
 	return cmd
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/hushnet/hush/internal/registry/registryclient"
 	"github.com/hushnet/hush/protocol/netfile"
 	"github.com/hushnet/hush/protocol/snapshot"
+	"github.com/hushnet/hush/swarm"
 )
 
 // pingTimeout bounds each reachability check in [Inspect].
@@ -31,7 +32,7 @@ func FetchSnapshot(ctx context.Context, n *netfile.Network) ([]byte, *snapshot.S
 			errs = append(errs, err)
 			continue
 		}
-		raw, s, err := fetchFrom(ctx, c, n, 0)
+		raw, s, err := FetchSnapshotFrom(ctx, c, n, 0)
 		if err == nil {
 			return raw, s, nil
 		}
@@ -40,8 +41,10 @@ func FetchSnapshot(ctx context.Context, n *netfile.Network) ([]byte, *snapshot.S
 	return nil, nil, fmt.Errorf("no seed node served a valid snapshot: %w", errors.Join(errs...))
 }
 
-// fetchFrom asks one node for its snapshot and verifies it.
-func fetchFrom(ctx context.Context, c *nodeclient.Client, n *netfile.Network, minEpoch uint64) ([]byte, *snapshot.Snapshot, error) {
+// FetchSnapshotFrom asks the node c talks to for its snapshot and
+// verifies it against n's registry keys, with an epoch of at least
+// minEpoch.
+func FetchSnapshotFrom(ctx context.Context, c *nodeclient.Client, n *netfile.Network, minEpoch uint64) ([]byte, *snapshot.Snapshot, error) {
 	raw, err := c.Call(ctx, nodeapi.MethodGetSnapshot, nil)
 	if err != nil {
 		return nil, nil, err
@@ -94,6 +97,19 @@ type NodeStatus struct {
 type SwarmStatus struct {
 	SwarmID string   `json:"swarm_id"`
 	Members []string `json:"members"`
+}
+
+// AccountSwarm returns the swarm of s that stores id's messages and its
+// members (the rule of swarm.ForKey); false when s has no swarms.
+func AccountSwarm(s *snapshot.Snapshot, id identity.AccountID) (uint64, []snapshot.Node, bool) {
+	return s.SwarmFor(id.PubKey(), func(pk [32]byte, ids []uint64) (uint64, bool) {
+		sw := make([]swarm.ID, len(ids))
+		for i, x := range ids {
+			sw[i] = swarm.ID(x)
+		}
+		got, ok := swarm.ForKey(pk, sw)
+		return uint64(got), ok
+	})
 }
 
 // SwarmID formats a swarm ID as get_swarm does.

@@ -154,7 +154,7 @@ func (d *Devnet) formed(ctx context.Context, pool *registryclient.Pool, v regist
 			clients[i] = c
 		}
 		cctx, cancel := context.WithTimeout(ctx, time.Second)
-		_, got, err := fetchFrom(cctx, c, d.net, s.Epoch)
+		_, got, err := FetchSnapshotFrom(cctx, c, d.net, s.Epoch)
 		cancel()
 		if err != nil || got == nil {
 			behind++
