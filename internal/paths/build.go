@@ -16,7 +16,7 @@ import (
 
 // ready reports whether the paths are complete and checked against s.
 func (m *Manager) ready(s *snapshot.Snapshot) bool {
-	return s.Epoch == m.epoch && len(m.paths) >= Guards && len(m.guards) >= Guards
+	return m.checked && s.Epoch == m.epoch && len(m.paths) >= Guards && len(m.guards) >= Guards
 }
 
 // ensure makes sure there are Guards tested guards and a path from each,
@@ -102,10 +102,10 @@ func maps(m map[snapshot.Ed25519Key]bool) map[snapshot.Ed25519Key]bool {
 // left are dropped (with their paths), addresses and keys are updated.
 // m.mu must be held.
 func (m *Manager) refresh(s *snapshot.Snapshot) {
-	if s.Epoch == m.epoch {
+	if m.checked && s.Epoch == m.epoch {
 		return
 	}
-	m.epoch = s.Epoch
+	m.epoch, m.checked = s.Epoch, true
 	clear(m.avoid)
 	m.guards = slices.DeleteFunc(m.guards, func(g snapshot.Ed25519Key) bool {
 		_, ok := s.Node(g)

@@ -91,10 +91,11 @@ type Manager struct {
 	// avoid holds nodes dropped for failing, until the snapshot's epoch
 	// changes: a new snapshot is a fresh view of who is up.
 	avoid map[snapshot.Ed25519Key]bool
-	// epoch is the snapshot epoch paths were last checked against; 0
-	// before the first check (paths loaded from the state file hold keys
-	// and addresses only until then).
+	// epoch is the snapshot epoch paths were last checked against, if
+	// checked; paths loaded from the state file hold keys and addresses
+	// only until the first check.
 	epoch   uint64
+	checked bool
 	offset  time.Duration
 	savedAt time.Time
 

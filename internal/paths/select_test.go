@@ -177,3 +177,36 @@ func TestNewSnapshotDropsLeftNodes(t *testing.T) {
 		t.Fatalf("%d paths after the snapshot changed", len(m.Paths()))
 	}
 }
+
+// TestRestoredPathsGetKeys checks that paths read back from the state
+// file, which holds no X25519 keys, take them from the snapshot before
+// use, whatever its epoch.
+func TestRestoredPathsGetKeys(t *testing.T) {
+	s := fakeSnapshot("10.0.1.1:1", "10.0.2.1:1", "10.0.3.1:1", "10.0.4.1:1", "10.0.5.1:1", "10.0.6.1:1")
+	s.Epoch = 0
+	file := filepath.Join(t.TempDir(), "paths.json")
+	opts := Options{Snapshot: func() *snapshot.Snapshot { return s }, Transport: &infoPoster{}, StateFile: file}
+	m, _ := New(opts)
+	if err := m.ensure(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	p := &infoPoster{}
+	opts.Transport = p
+	m2, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m2.ensure(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if p.tests != 0 {
+		t.Errorf("restored guards were tested again (%d requests)", p.tests)
+	}
+	for _, q := range m2.paths {
+		for _, n := range q.nodes {
+			if n.X25519 == (snapshot.X25519Key{}) {
+				t.Fatalf("restored path node %s has no X25519 key", n.Address)
+			}
+		}
+	}
+}
