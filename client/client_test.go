@@ -147,3 +147,5 @@ func TestExchange(t *testing.T) {
 		})
 	}
 }
+
+type snapshotNode = snapshot.Node
