@@ -52,6 +52,13 @@ func (v *view) swarmOf(acct identity.AccountID) (uint64, []snapshot.Node) {
 	return uint64(id), v.snap.Members(uint64(id))
 }
 
+func (v *view) node(k snapshot.Ed25519Key) (snapshot.Node, bool) {
+	if v == nil {
+		return snapshot.Node{}, false
+	}
+	return v.snap.Node(k)
+}
+
 func (v *view) isMember(k identity.Ed25519PublicKey, acct identity.AccountID) bool {
 	_, ms := v.swarmOf(acct)
 	for _, m := range ms {
@@ -63,9 +70,13 @@ func (v *view) isMember(k identity.Ed25519PublicKey, acct identity.AccountID) bo
 }
 
 // NewSnapshotMembership returns the membership of the node with key self
-// in the verified snapshot s.
+// in the verified snapshot s; with s nil the node stores nothing until
+// the first Update.
 func NewSnapshotMembership(self identity.Ed25519PublicKey, s *snapshot.Snapshot) *SnapshotMembership {
-	m := &SnapshotMembership{cur: newView(s)}
+	m := &SnapshotMembership{}
+	if s != nil {
+		m.cur = newView(s)
+	}
 	copy(m.self[:], self)
 	return m
 }
@@ -75,17 +86,20 @@ func NewSnapshotMembership(self identity.Ed25519PublicKey, s *snapshot.Snapshot)
 func (m *SnapshotMembership) Update(s *snapshot.Snapshot) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if s.Epoch <= m.cur.snap.Epoch {
+	if s == nil || (m.cur != nil && s.Epoch <= m.cur.snap.Epoch) {
 		return false
 	}
 	m.prev, m.cur = m.cur, newView(s)
 	return true
 }
 
-// Snapshot returns the current snapshot.
+// Snapshot returns the current snapshot, nil before the first.
 func (m *SnapshotMembership) Snapshot() *snapshot.Snapshot {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
+	if m.cur == nil {
+		return nil
+	}
 	return m.cur.snap
 }
 
@@ -136,20 +150,15 @@ func (m *SnapshotMembership) Known(k identity.Ed25519PublicKey) bool {
 	var key snapshot.Ed25519Key
 	copy(key[:], k)
 	cur, prev := m.views()
-	if _, ok := cur.snap.Node(key); ok {
-		return true
-	}
-	if prev == nil {
-		return false
-	}
-	_, ok := prev.snap.Node(key)
-	return ok
+	_, inCur := cur.node(key)
+	_, inPrev := prev.node(key)
+	return inCur || inPrev
 }
 
 // Peers implements [Membership].
 func (m *SnapshotMembership) Peers() []Member {
 	cur, _ := m.views()
-	me, ok := cur.snap.Node(m.self)
+	me, ok := cur.node(m.self)
 	if !ok || me.Swarm == snapshot.Unassigned {
 		return nil
 	}
