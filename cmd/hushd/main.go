@@ -3,6 +3,11 @@
 // internal/registry); push, files and turn are not built yet.
 //
 // The main is thin: flags → config → node.New → Run(ctx) → exit.
+//
+// A node in a network reads its network file from --network, else from
+// $HUSH_NETWORK, else from the default devnet's folder if there is one
+// (see internal/devnet); --standalone runs a one-node network instead.
+// --decommission takes a stopped node out of its network and exits.
 package main
 
 import (
@@ -17,6 +22,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hushnet/hush/internal/devnet"
 	"github.com/hushnet/hush/internal/node"
 	"github.com/hushnet/hush/internal/nodeconfig"
 	"github.com/hushnet/hush/internal/registry/registrycmd"
@@ -56,6 +62,7 @@ func nodeCmd(stdout, stderr io.Writer) *cobra.Command {
 		configPath     string
 		showIdentity   bool
 		validateConfig bool
+		decommission   bool
 	)
 	flags := nodeconfig.Default()
 	cmd := &cobra.Command{
@@ -71,6 +78,11 @@ func nodeCmd(stdout, stderr io.Writer) *cobra.Command {
 				}
 			}
 			nodeconfig.ApplyFlags(&cfg, &flags, cmd.Flags())
+			if !cfg.Standalone && cfg.Network == "" {
+				// Left empty when nothing names a file: Validate then
+				// says what to pass.
+				cfg.Network, _ = devnet.ResolveNetwork("")
+			}
 			if showIdentity {
 				id, err := node.LoadOrCreateIdentity(cfg.Data)
 				if err != nil {
@@ -94,6 +106,9 @@ func nodeCmd(stdout, stderr io.Writer) *cobra.Command {
 				fmt.Fprintln(stdout, "config ok")
 				return nil
 			}
+			if decommission {
+				return runDecommission(cfg, stderr)
+			}
 			return run(cfg, stderr)
 		},
 	}
@@ -101,16 +116,34 @@ func nodeCmd(stdout, stderr io.Writer) *cobra.Command {
 	fs.StringVar(&configPath, "config", "", "TOML configuration file (flags override it)")
 	fs.BoolVar(&showIdentity, "show-identity", false, "print the node's keys (creating them on first use) and exit")
 	fs.BoolVar(&validateConfig, "validate-config", false, "check the configuration and exit")
+	fs.BoolVar(&decommission, "decommission", false, "take this (stopped) node out of its network: wait until the registry drops it, then exit")
 	flags.RegisterFlags(fs)
 	return cmd
 }
 
-func run(cfg nodeconfig.Config, stderr io.Writer) error {
+func newLogger(cfg nodeconfig.Config, stderr io.Writer) (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		return nil, err
+	}
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})), nil
+}
+
+func runDecommission(cfg nodeconfig.Config, stderr io.Writer) error {
+	logger, err := newLogger(cfg, stderr)
+	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	return node.Decommission(ctx, cfg, logger)
+}
+
+func run(cfg nodeconfig.Config, stderr io.Writer) error {
+	logger, err := newLogger(cfg, stderr)
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	n, err := node.New(cfg, logger)

@@ -250,7 +250,10 @@ func TestLogPrivacy(t *testing.T) {
 
 func runHushd(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	out, err := exec.Command(hushdBin, args...).CombinedOutput()
+	cmd := exec.Command(hushdBin, args...)
+	// No network file from the environment or a devnet of the user's.
+	cmd.Env = append(os.Environ(), "HUSH_NETWORK=", "XDG_STATE_HOME="+t.TempDir())
+	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
 
@@ -274,7 +277,9 @@ func TestValidateConfig(t *testing.T) {
 		{"bad value named", []string{"--config", write("bad.toml", "standalone = true\nflood_policy = \"x\"\n")}, false, "config field flood_policy"},
 		{"flag overrides file", []string{"--config", good, "--listen", "bogus"}, false, "config field listen"},
 		{"flags only", []string{"--standalone", "--listen", "127.0.0.1:7001"}, true, "config ok"},
-		{"not standalone", []string{"--listen", "127.0.0.1:7001"}, false, "config field standalone"},
+		{"no network file", []string{"--listen", "127.0.0.1:7001"}, false, "config field network"},
+		{"network file", []string{"--listen", "127.0.0.1:7001", "--network", "n.json"}, true, "config ok"},
+		{"standalone with network file", []string{"--standalone", "--network", "n.json"}, false, "config field network"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
