@@ -149,3 +149,8 @@ func TestExchange(t *testing.T) {
 }
 
 type snapshotNode = snapshot.Node
+
+func newAccountID(t testing.TB) identity.AccountID {
+	t.Helper()
+	return identity.NewAccount().ID()
+}

@@ -1,0 +1,151 @@
+package client
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/hushnet/hush/internal/paths"
+	"github.com/hushnet/hush/internal/relay/relaytest"
+	"github.com/hushnet/hush/protocol/netfile"
+	"github.com/hushnet/hush/protocol/rpc"
+	"github.com/hushnet/hush/protocol/snapshot"
+)
+
+// testNetwork starts a relaytest network of two swarms of three nodes (six
+// nodes: the fewest that give two disjoint onion paths) and its network
+// file.
+func testNetwork(t testing.TB) (*relaytest.Network, *netfile.Network) {
+	t.Helper()
+	nw := relaytest.Start(t, relaytest.Options{Nodes: 6, Swarms: 2})
+	var reg snapshot.Ed25519Key
+	copy(reg[:], nw.RegistryKey.Public().(ed25519.PublicKey))
+	seed := nw.Nodes[0].Info
+	nf := &netfile.Network{
+		ID:         relaytest.NetworkID,
+		Registries: []netfile.Registry{{Address: "127.0.0.1:9", Ed25519: reg}},
+		Seeds:      []netfile.Seed{{Address: seed.Address, Ed25519: seed.Ed25519, X25519: seed.X25519}},
+		Loopback:   true,
+		Limits:     netfile.DefaultLimits(),
+	}
+	return nw, nf
+}
+
+// TestOnionPaths exchanges messages through onion paths with snapshots
+// from the network (the default transport), and checks that no storage
+// RPC reached a node straight from the client.
+func TestOnionPaths(t *testing.T) {
+	nw, nf := testNetwork(t)
+	aliceHome := newHome(t)
+	alice := open(t, aliceHome, Options{Network: nf})
+	bob := open(t, newHome(t), Options{Network: nf})
+	if _, ok := alice.tr.(*paths.Manager); !ok {
+		t.Fatalf("default transport is %T, want onion paths", alice.tr)
+	}
+	ctx := context.Background()
+	const n = 10
+	for i := range n {
+		for _, p := range []struct{ from, to *Client }{{alice, bob}, {bob, alice}} {
+			m, err := p.from.Send(ctx, p.to.Account(), fmt.Sprintf("%d", i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Status != "sent" {
+				t.Fatalf("status %s", m.Status)
+			}
+		}
+	}
+	for _, c := range []*Client{alice, bob} {
+		got, err := c.Poll(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != n {
+			t.Fatalf("received %d messages, want %d", len(got), n)
+		}
+		for i, m := range got {
+			if m.Text != fmt.Sprint(i) {
+				t.Fatalf("message %d is %q", i, m.Text)
+			}
+		}
+	}
+	// Nodes listen on 127.0.0.10 and up and relay from there; the client
+	// dials from 127.0.0.1. Only the first snapshot and the guard tests
+	// (info, to the guards, which see the client anyway) come straight.
+	for _, r := range nw.RPCs() {
+		host, _, _ := net.SplitHostPort(r.Remote)
+		var req rpc.Request
+		json.Unmarshal(r.Body, &req)
+		if host == "127.0.0.1" && req.Method != "snapshot" && req.Method != rpc.MethodInfo {
+			t.Errorf("a %s request reached node %s straight from the client", req.Method, r.Node)
+		}
+	}
+	// The snapshot is kept in the home for the next start.
+	if _, err := os.Stat(filepath.Join(aliceHome, snapshotFile)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(aliceHome, PathsFile)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSnapshotDirectory checks verification and the refusal to roll back.
+func TestSnapshotDirectory(t *testing.T) {
+	nw, nf := testNetwork(t)
+	home := t.TempDir()
+	pool := NewDirectTransport().Poster
+	d := NewSnapshotDirectory(nf, home, pool, nil)
+	acct := newAccountID(t)
+	members, err := d.SwarmFor(context.Background(), acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := nw.SwarmFor(acct)
+	if len(members) != len(want) {
+		t.Fatalf("swarm of %d members, want %d", len(members), len(want))
+	}
+	for i := range want {
+		if members[i].Ed25519 != want[i].Ed25519 {
+			t.Fatalf("member %d differs", i)
+		}
+	}
+
+	t.Run("wrong registry key", func(t *testing.T) {
+		bad := *nf
+		bad.Registries = []netfile.Registry{{Address: "127.0.0.1:9", Ed25519: snapshot.Ed25519Key{1}}}
+		d := NewSnapshotDirectory(&bad, "", pool, nil)
+		if _, err := d.SwarmFor(context.Background(), acct); err == nil {
+			t.Fatal("accepted a snapshot not signed by the network file's registry")
+		}
+	})
+	t.Run("no rollback", func(t *testing.T) {
+		// A home that has seen a later epoch refuses the network's.
+		s := *nw.Snapshot
+		s.Epoch = nw.Snapshot.Epoch + 5
+		s.Signatures = nil
+		if err := snapshot.Sign(&s, nw.RegistryKey); err != nil {
+			t.Fatal(err)
+		}
+		raw, err := snapshot.Encode(&s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := t.TempDir()
+		if err := os.WriteFile(filepath.Join(h, snapshotFile), raw, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		d := NewSnapshotDirectory(nf, h, pool, nil)
+		d.Invalidate() // force a fetch: the network still serves the old epoch
+		if _, err := d.SwarmFor(context.Background(), acct); err != nil {
+			t.Fatalf("kept snapshot unusable: %v", err)
+		}
+		if got := d.Current().Epoch; got != s.Epoch {
+			t.Fatalf("epoch %d after a refresh, want %d kept", got, s.Epoch)
+		}
+	})
+}
