@@ -1,6 +1,7 @@
 package paths
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 
@@ -64,6 +66,8 @@ func fakeSnapshot(addrs ...string) *snapshot.Snapshot {
 		n.Address = a
 		s.Nodes = append(s.Nodes, n)
 	}
+	// Lookups assume the canonical order Verify returns.
+	slices.SortFunc(s.Nodes, func(a, b snapshot.Node) int { return bytes.Compare(a.Ed25519[:], b.Ed25519[:]) })
 	return s
 }
 
