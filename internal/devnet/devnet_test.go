@@ -3,8 +3,20 @@ package devnet
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/nodeclient"
+	"github.com/hushnet/hush/protocol/rpc"
+	"github.com/hushnet/hush/protocol/snapshot"
 )
 
 // quick are timers for tests: everything the registry does, faster.
@@ -13,31 +25,167 @@ func quick(o Options) Options {
 	return o
 }
 
-func TestInProcessDevnetForms(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
-	defer cancel()
+func up(t *testing.T, ctx context.Context, o Options) *Devnet {
+	t.Helper()
 	var progress bytes.Buffer
-	d, err := Up(ctx, quick(Options{Dir: t.TempDir(), Nodes: 6, Progress: &progress}))
-	if err != nil {
-		t.Fatalf("%v\n%s", err, progress.String())
+	o.Progress = &progress
+	if o.Dir == "" {
+		o.Dir = t.TempDir()
 	}
-	defer d.Stop()
-	t.Log(progress.String())
-	st, err := Inspect(ctx, d.Network())
+	d, err := Up(ctx, quick(o))
+	if err != nil {
+		t.Fatalf("%v\nprogress:\n%s", err, progress.String())
+	}
+	t.Cleanup(func() {
+		if err := d.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	return d
+}
+
+func client(t *testing.T, n snapshot.Node) *nodeclient.Client {
+	t.Helper()
+	c, err := nodeclient.New("https://"+n.Address, identity.Ed25519PublicKey(n.Ed25519[:]))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(st.Nodes) != 6 || len(st.Swarms) == 0 {
-		t.Fatalf("status: %+v", st)
+	return c
+}
+
+func TestDevnetForms(t *testing.T) {
+	tests := []struct {
+		name              string
+		registries, nodes int
+	}{
+		{name: "one registry host", registries: 1, nodes: 6},
+		{name: "three registry hosts", registries: 3, nodes: 4},
 	}
-	for _, n := range st.Nodes {
-		if !n.Up || n.SwarmID == nil {
-			t.Fatalf("node %+v", n)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+			defer cancel()
+			d := up(t, ctx, Options{Nodes: tt.nodes, Registries: tt.registries})
+			st, err := Inspect(ctx, d.Network())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(st.Registries) != tt.registries || len(st.Nodes) != tt.nodes || len(st.Swarms) == 0 {
+				t.Fatalf("status: %+v", st)
+			}
+			leaders := 0
+			for _, r := range st.Registries {
+				if !r.Up {
+					t.Errorf("registry host %s down", r.Address)
+				}
+				if r.Role == "leader" {
+					leaders++
+				}
+			}
+			if leaders != 1 {
+				t.Errorf("%d leaders", leaders)
+			}
+			for _, n := range st.Nodes {
+				if !n.Up || n.SwarmID == nil {
+					t.Errorf("node %+v", n)
+				}
+			}
+			for _, s := range st.Swarms {
+				if len(s.Members) < 3 {
+					t.Errorf("swarm %s has %d members", s.SwarmID, len(s.Members))
+				}
+			}
+		})
+	}
+}
+
+// TestNodesFollowTheRegistry: every node serves a snapshot verified by
+// the registry keys with the same nodes and swarms; a store to a node
+// outside the account's swarm gets 421 naming the right swarm; a member
+// stores and returns it; get_swarm answers the same on every node.
+func TestNodesFollowTheRegistry(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	d := up(t, ctx, Options{Nodes: 8})
+	net := d.Network()
+	_, first, err := FetchSnapshot(ctx, net)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first.SwarmIDs()) < 2 {
+		t.Fatalf("8 nodes with swarms of 3/4 should make at least two swarms: %v", first.SwarmIDs())
+	}
+	for _, n := range first.Nodes {
+		_, s, err := FetchSnapshotFrom(ctx, client(t, n), net, 0)
+		if err != nil {
+			t.Fatalf("node %s: %v", n.Address, err)
+		}
+		if !reflect.DeepEqual(s.Nodes, first.Nodes) {
+			t.Fatalf("node %s serves epoch %d with other nodes or swarms than epoch %d", n.Address, s.Epoch, first.Epoch)
 		}
 	}
-	for _, s := range st.Swarms {
-		if len(s.Members) < 3 {
-			t.Fatalf("swarm %s has %d members", s.SwarmID, len(s.Members))
+
+	acct := identity.NewAccount()
+	swarmID, members, ok := AccountSwarm(first, acct.ID())
+	if !ok {
+		t.Fatal("no swarm")
+	}
+	isMember := func(k snapshot.Ed25519Key) bool {
+		return slices.ContainsFunc(members, func(m snapshot.Node) bool { return m.Ed25519 == k })
+	}
+	var outsider snapshot.Node
+	for _, n := range first.Nodes {
+		if !isMember(n.Ed25519) {
+			outsider = n
+			break
 		}
+	}
+	store := json.RawMessage(`{"namespace":0,"ttl":60000,"data":"aGk="}`)
+	body, err := client(t, outsider).Signed(ctx, acct, rpc.MethodStore, store)
+	var ne *nodeclient.Error
+	if !errors.As(err, &ne) || ne.Status != http.StatusMisdirectedRequest {
+		t.Fatalf("store to a non-member: %v %s", err, body)
+	}
+	var eb rpc.ErrorBody
+	if err := json.Unmarshal(body, &eb); err != nil || eb.Swarm == nil {
+		t.Fatalf("421 body %s: %v", body, err)
+	}
+	if eb.Swarm.SwarmID != SwarmID(swarmID) || len(eb.Swarm.Members) != len(members) {
+		t.Fatalf("421 names swarm %s with %d members, want %s with %d", eb.Swarm.SwarmID, len(eb.Swarm.Members), SwarmID(swarmID), len(members))
+	}
+	for _, m := range eb.Swarm.Members {
+		k, err := snapshot.ParseEd25519Key(m.PubkeyEd25519)
+		if err != nil || !isMember(k) {
+			t.Fatalf("421 names %s, not a member", m.PubkeyEd25519)
+		}
+	}
+
+	member := client(t, members[0])
+	if body, err := member.Signed(ctx, acct, rpc.MethodStore, store); err != nil {
+		t.Fatalf("store to a member: %v %s", err, body)
+	}
+	body, err = member.Signed(ctx, acct, rpc.MethodRetrieve, json.RawMessage(`{"namespace":0}`))
+	var got rpc.RetrieveResult
+	if err != nil || json.Unmarshal(body, &got) != nil || len(got.Messages) != 1 {
+		t.Fatalf("retrieve: %v %s", err, body)
+	}
+
+	for _, n := range first.Nodes {
+		body, err := client(t, n).Call(ctx, rpc.MethodGetSwarm, json.RawMessage(`{"pubkey":"`+acct.ID().String()+`"}`))
+		var sr rpc.SwarmResult
+		if err != nil || json.Unmarshal(body, &sr) != nil || sr.SwarmID != SwarmID(swarmID) {
+			t.Fatalf("get_swarm on %s: %v %s", n.Address, err, body)
+		}
+	}
+}
+
+func TestUpRefusesAFolderThatIsNotADevnet(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "precious.txt"), []byte("mine"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Up(context.Background(), Options{Dir: dir, Nodes: 3})
+	if err == nil {
+		t.Fatal("Up used a folder with someone else's files")
 	}
 }
