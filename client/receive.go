@@ -2,6 +2,7 @@ package client
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hushnet/hush/identity"
@@ -38,9 +40,28 @@ func (c *Client) Poll(ctx context.Context) ([]Message, error) {
 	}
 	members = slices.Clone(members)
 	rand.Shuffle(len(members), func(i, j int) { members[i], members[j] = members[j], members[i] })
+	// Both namespaces are fetched at once; storing is sequential.
+	type fetched struct {
+		msgs []rpc.Message
+		err  error
+	}
+	namespaces := []int32{NamespaceInbox, NamespaceSync}
+	res := make([]fetched, len(namespaces))
+	curs := make([]clientdb.Cursor, len(namespaces))
+	var wg sync.WaitGroup
+	for i, ns := range namespaces {
+		if curs[i], err = c.db.Cursor(cursorName(ns)); err != nil {
+			return nil, err
+		}
+		wg.Go(func() { res[i].msgs, res[i].err = c.fetch(ctx, members, ns, curs[i].Resume(c.lookback)) })
+	}
+	wg.Wait()
 	var out []Message
-	for _, ns := range []int32{NamespaceInbox, NamespaceSync} {
-		got, err := c.pollNamespace(ctx, members, ns)
+	for i, ns := range namespaces {
+		if res[i].err != nil {
+			return out, res[i].err
+		}
+		got, err := c.process(ns, curs[i], res[i].msgs)
 		out = append(out, got...)
 		if err != nil {
 			return out, err
@@ -50,32 +71,48 @@ func (c *Client) Poll(ctx context.Context) ([]Message, error) {
 	return out, nil
 }
 
-func (c *Client) pollNamespace(ctx context.Context, members []snapshot.Node, ns int32) ([]Message, error) {
-	name := fmt.Sprintf("own/%d", ns)
-	cur, err := c.db.Cursor(name)
-	if err != nil {
-		return nil, err
+func cursorName(ns int32) string { return fmt.Sprintf("own/%d", ns) }
+
+// fetch reads namespace ns from pollMembers members at once, replacing a
+// member that fails by the next, and returns the union in swarm order.
+func (c *Client) fetch(ctx context.Context, members []snapshot.Node, ns int32, from time.Time) ([]rpc.Message, error) {
+	type answer struct {
+		msgs []rpc.Message
+		err  error
 	}
-	from := cur.Resume(c.lookback)
+	results := make(chan answer, len(members))
+	next, inflight, answered := 0, 0, 0
+	launch := func() {
+		n := members[next]
+		next++
+		inflight++
+		go func() {
+			msgs, err := c.retrieve(ctx, n, ns, from, lowHash)
+			results <- answer{msgs, err}
+		}()
+	}
+	for inflight < pollMembers && next < len(members) {
+		launch()
+	}
 	fetched := map[string]rpc.Message{}
-	answered := 0
 	var lastErr error
-	for _, n := range members {
-		if answered == pollMembers {
-			break
-		}
-		msgs, err := c.retrieve(ctx, n, ns, from, lowHash)
-		for _, m := range msgs {
+	for inflight > 0 {
+		a := <-results
+		inflight--
+		for _, m := range a.msgs {
 			fetched[m.Hash] = m
 		}
-		if err != nil {
-			lastErr = err
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
+		if a.err == nil {
+			answered++
 			continue
 		}
-		answered++
+		lastErr = a.err
+		if ctx.Err() == nil && next < len(members) {
+			launch()
+		}
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
 	}
 	if answered == 0 {
 		if lastErr == nil {
@@ -90,10 +127,17 @@ func (c *Client) pollNamespace(ctx context.Context, members []snapshot.Node, ns 
 	// Swarm order: (timestamp, hash), the order the cursor follows.
 	slices.SortFunc(all, func(a, b rpc.Message) int {
 		if a.Timestamp != b.Timestamp {
-			return int(a.Timestamp - b.Timestamp)
+			return cmp.Compare(a.Timestamp, b.Timestamp)
 		}
 		return strings.Compare(a.Hash, b.Hash)
 	})
+	return all, nil
+}
+
+// process stores the new messages among all, fetched from namespace ns,
+// and moves the namespace's cursor past them.
+func (c *Client) process(ns int32, cur clientdb.Cursor, all []rpc.Message) ([]Message, error) {
+	name := cursorName(ns)
 	hashes := make([]string, len(all))
 	for i, m := range all {
 		hashes[i] = m.Hash

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hushnet/hush/identity"
@@ -147,8 +148,12 @@ func (c *Client) sealEnvelope(to identity.AccountID, encoded []byte, now time.Ti
 	return data, nil
 }
 
-// outboxBatch is how many due items one flush takes at a time.
-const outboxBatch = 64
+// outboxBatch is how many due items one flush takes at a time, and
+// outboxWorkers how many it sends at once.
+const (
+	outboxBatch   = 64
+	outboxWorkers = 8
+)
 
 // FlushOutbox sends every due outbox item and reports how many went out.
 // Failed items wait for their next attempt (clientdb's backoff); an item
@@ -157,55 +162,98 @@ const outboxBatch = 64
 func (c *Client) FlushOutbox(ctx context.Context) (int, error) {
 	c.flushMu.Lock()
 	defer c.flushMu.Unlock()
-	sent := 0
+	var (
+		mu      sync.Mutex // guards sent and stopErr
+		sent    int
+		stopErr error
+	)
 	done := map[int64]bool{}
 	for {
 		items, err := c.db.DueOutbox(c.clock(), outboxBatch)
 		if err != nil {
 			return sent, err
 		}
-		progress := false
+		var todo []clientdb.OutboxItem
 		for _, it := range items {
-			if done[it.ID] {
-				continue
-			}
-			done[it.ID] = true
-			progress = true
-			_, sendErr := c.store(ctx, it.To, int32(it.Namespace), it.TTL, it.Payload)
-			if ctx.Err() != nil {
-				return sent, ctx.Err()
-			}
-			out, err := c.db.OutboxResult(it.ID, sendErr, c.clock())
-			if errors.Is(err, clientdb.ErrNotFound) {
-				continue // another process finished or dropped it
-			} else if err != nil {
-				return sent, err
-			}
-			switch out {
-			case clientdb.OutboxDone:
-				sent++
-				if it.Namespace == int(NamespaceInbox) && it.Message != 0 {
-					if changed, err := c.db.SetMessageStatus(it.Message, clientdb.StatusSent, c.clock()); err == nil && changed {
-						if m, err := c.Message(int64(it.Message)); err == nil {
-							c.emit(Event{Kind: EventSent, Message: m})
-						}
-					}
-				}
-			case clientdb.OutboxGaveUp:
-				if m, err := c.Message(int64(it.Message)); err == nil {
-					c.emit(Event{Kind: EventFailed, Message: m})
-				}
-			}
-			if errors.Is(sendErr, ErrUnreachable) {
-				// Every member was out of reach: the next item would
-				// only fail the same way and count an attempt.
-				return sent, sendErr
+			if !done[it.ID] {
+				done[it.ID] = true
+				todo = append(todo, it)
 			}
 		}
-		if !progress || len(items) < outboxBatch {
+		if len(todo) == 0 {
+			return sent, nil
+		}
+		work := make(chan clientdb.OutboxItem)
+		var wg sync.WaitGroup
+		for range min(outboxWorkers, len(todo)) {
+			wg.Go(func() {
+				for it := range work {
+					ok, err := c.flushItem(ctx, it)
+					mu.Lock()
+					if ok {
+						sent++
+					}
+					if err != nil && stopErr == nil {
+						stopErr = err
+					}
+					mu.Unlock()
+				}
+			})
+		}
+		for _, it := range todo {
+			mu.Lock()
+			stop := stopErr != nil
+			mu.Unlock()
+			if stop {
+				break
+			}
+			work <- it
+		}
+		close(work)
+		wg.Wait()
+		if stopErr != nil {
+			return sent, stopErr
+		}
+		if len(items) < outboxBatch {
 			return sent, nil
 		}
 	}
+}
+
+// flushItem sends one outbox item and records the result. A non-nil error
+// stops the flush: ctx ended, the database failed, or the network is out
+// of reach (the next item would only fail the same way and count an
+// attempt).
+func (c *Client) flushItem(ctx context.Context, it clientdb.OutboxItem) (bool, error) {
+	_, sendErr := c.store(ctx, it.To, int32(it.Namespace), it.TTL, it.Payload)
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	out, err := c.db.OutboxResult(it.ID, sendErr, c.clock())
+	if errors.Is(err, clientdb.ErrNotFound) {
+		return false, nil // another process finished or dropped it
+	} else if err != nil {
+		return false, err
+	}
+	switch out {
+	case clientdb.OutboxDone:
+		if it.Namespace == int(NamespaceInbox) && it.Message != 0 {
+			if changed, err := c.db.SetMessageStatus(it.Message, clientdb.StatusSent, c.clock()); err == nil && changed {
+				if m, err := c.Message(int64(it.Message)); err == nil {
+					c.emit(Event{Kind: EventSent, Message: m})
+				}
+			}
+		}
+		return true, nil
+	case clientdb.OutboxGaveUp:
+		if m, err := c.Message(int64(it.Message)); err == nil {
+			c.emit(Event{Kind: EventFailed, Message: m})
+		}
+	}
+	if errors.Is(sendErr, ErrUnreachable) {
+		return false, sendErr
+	}
+	return false, nil
 }
 
 // Message returns the message with local ID id.

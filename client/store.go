@@ -95,8 +95,9 @@ func (c *Client) signedCall(ctx context.Context, n snapshot.Node, method string,
 func confirmations(members int) int { return min(2, members) }
 
 // store deposits data for account to in namespace ns with ttl and returns
-// its hash once enough members confirmed it. It tries members in random
-// order; a member that fails is skipped.
+// its hash once enough members confirmed it. It asks as many members at
+// once as confirmations are needed, in random order, and replaces each
+// member that fails by the next one.
 func (c *Client) store(ctx context.Context, to identity.AccountID, ns int32, ttl time.Duration, data []byte) (string, error) {
 	members, err := c.dir.SwarmFor(ctx, to)
 	if err != nil {
@@ -104,18 +105,33 @@ func (c *Client) store(ctx context.Context, to identity.AccountID, ns int32, ttl
 	}
 	need := confirmations(len(members))
 	order := rand.Perm(len(members))
-	got := 0
+	results := make(chan error, len(order)) // buffered: late answers never block
+	next, inflight, got := 0, 0, 0
+	launch := func() {
+		n := members[order[next]]
+		next++
+		inflight++
+		go func() { results <- c.storeOnce(ctx, n, to, ns, ttl, data) }()
+	}
+	for inflight < need && next < len(order) {
+		launch()
+	}
 	var lastErr error
-	for _, i := range order {
-		if err := c.storeOnce(ctx, members[i], to, ns, ttl, data); err != nil {
-			lastErr = err
-			if ctx.Err() != nil {
-				return "", ctx.Err()
+	for inflight > 0 {
+		err := <-results
+		inflight--
+		if err == nil {
+			if got++; got >= need {
+				return rpc.MessageHash(to, ns, data), nil
 			}
 			continue
 		}
-		if got++; got >= need {
-			return rpc.MessageHash(to, ns, data), nil
+		lastErr = err
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		if next < len(order) {
+			launch()
 		}
 	}
 	if lastErr == nil {
