@@ -77,6 +77,7 @@ that never learn who talks to whom.`,
 		a.passphraseCommand(),
 		a.toolCommand(),
 		a.devnetCommand(),
+		a.pathCommand(),
 		a.sendCommand(), a.receiveCommand(), a.chatsCommand(), a.chatCommand(), a.contactsCommand(), a.storageCommand(),
 	)
 	return root

@@ -1,0 +1,40 @@
+package cli
+
+import (
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hushnet/hush/client"
+	"github.com/hushnet/hush/internal/paths"
+)
+
+func (a *app) pathCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "path",
+		Short: "Show the onion paths this client uses to reach the network",
+		Long: `Show the current onion paths: guard → relay → relay, each hop with its short
+key and address, and when the path last worked. Every request to the network
+goes through one of them, then on to the node that holds the data; the guard
+sees your IP address but not what you ask, and the node that answers sees
+what you ask but not your address. Paths are built on the first request.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			home, err := a.homeDir()
+			if err != nil {
+				return err
+			}
+			// Paths are public facts about the network (no passphrase needed),
+			// stored beside the account by the client.
+			ps, err := paths.ReadPaths(filepath.Join(home, client.PathsFile))
+			if err != nil {
+				return err
+			}
+			if a.jsonOut {
+				return paths.WriteJSON(a.stdout, ps)
+			}
+			return paths.WriteText(a.stdout, ps, time.Now())
+		},
+	}
+}
