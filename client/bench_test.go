@@ -1,0 +1,200 @@
+package client
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/clientdb"
+	"github.com/hushnet/hush/protocol/rpc"
+)
+
+// BenchmarkSendReceiveLatency measures, through onion paths, the time from
+// Send to the recipient's immediate poll returning the message, against
+// twice the latency of one onion storage RPC (a store and a retrieve, the
+// floor) measured in the same run.
+func BenchmarkSendReceiveLatency(b *testing.B) {
+	_, nf := testNetwork(b)
+	alice := open(b, newHome(b), Options{Network: nf})
+	bob := open(b, newHome(b), Options{Network: nf})
+	ctx := context.Background()
+	// Warm up paths, snapshots and connections on both sides.
+	if _, err := alice.Send(ctx, bob.Account(), "warm-up"); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := bob.Poll(ctx); err != nil {
+		b.Fatal(err)
+	}
+	members, err := bob.dir.SwarmFor(ctx, bob.Account())
+	if err != nil {
+		b.Fatal(err)
+	}
+	var rpcTime, e2e time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		// The baseline: one signed retrieve through a path.
+		start := time.Now()
+		if _, err := bob.signedCall(ctx, members[i%len(members)], rpc.MethodRetrieve, []byte(`{"namespace":0,"max_count":1}`)); err != nil {
+			b.Fatal(err)
+		}
+		rpcTime += time.Since(start)
+
+		start = time.Now()
+		text := fmt.Sprint("latency ", i)
+		if _, err := alice.Send(ctx, bob.Account(), text); err != nil {
+			b.Fatal(err)
+		}
+		got, err := bob.Poll(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		e2e += time.Since(start)
+		if len(got) != 1 || got[0].Text != text {
+			b.Fatalf("poll returned %d messages", len(got))
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(e2e.Microseconds())/float64(b.N)/1000, "e2e-ms")
+	b.ReportMetric(float64(rpcTime.Microseconds())/float64(b.N)/1000, "onion-rpc-ms")
+	b.ReportMetric(float64(e2e)/float64(2*rpcTime), "ratio-vs-2rpc")
+}
+
+// BenchmarkSendThroughput queues b.N messages and flushes them through
+// onion paths: messages per second one client sends. The baseline is the
+// rate of bare onion store RPCs over the same paths and worker count in
+// this run; each message costs four (two copies, two members each).
+func BenchmarkSendThroughput(b *testing.B) {
+	_, nf := testNetwork(b)
+	alice := open(b, newHome(b), Options{Network: nf})
+	bob := open(b, newHome(b), Options{Network: nf})
+	ctx := context.Background()
+	if _, err := alice.Send(ctx, bob.Account(), "warm-up"); err != nil {
+		b.Fatal(err)
+	}
+	members, err := alice.dir.SwarmFor(ctx, bob.Account())
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Baseline: b.N*4 stores of fresh data, outboxWorkers at a time.
+	stores := 4 * b.N
+	work := make(chan int)
+	errs := make(chan error, stores)
+	start := time.Now()
+	go func() {
+		for i := range stores {
+			work <- i
+		}
+		close(work)
+	}()
+	done := make(chan struct{})
+	for range outboxWorkers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range work {
+				data := make([]byte, 400)
+				rand.Read(data)
+				errs <- alice.storeOnce(ctx, members[i%len(members)], bob.Account(), NamespaceInbox, time.Hour, data)
+			}
+		}()
+	}
+	for range outboxWorkers {
+		<-done
+	}
+	base := time.Since(start)
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+
+	b.ResetTimer()
+	start = time.Now()
+	for i := range b.N {
+		if _, err := alice.Queue(bob.Account(), fmt.Sprint("throughput ", i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	n, err := alice.FlushOutbox(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	el := time.Since(start)
+	b.StopTimer()
+	if n != 2*b.N {
+		b.Fatalf("flushed %d items, want %d", n, 2*b.N)
+	}
+	b.ReportMetric(float64(b.N)/el.Seconds(), "msgs/s")
+	b.ReportMetric(float64(stores)/base.Seconds(), "stores/s")
+	b.ReportMetric((float64(b.N)/el.Seconds())/(float64(stores)/base.Seconds()/4), "ratio-vs-stores")
+}
+
+// BenchmarkMemory100k opens a client on a home holding 100,000 messages
+// in 100 conversations, lists the conversations and reads one, and
+// reports the heap that takes against the same on an empty home.
+func BenchmarkMemory100k(b *testing.B) {
+	const convs, per = 100, 1000
+	nd := startStandalone(b)
+	full, empty := newHome(b), newHome(b)
+	c := open(b, full, Options{})
+	now := time.Now()
+	peers := make([]identity.AccountID, convs)
+	for i := range peers {
+		peers[i] = identity.NewAccount().ID()
+		for j := range per {
+			var mid clientdb.MessageID
+			rand.Read(mid[:])
+			_, _, err := c.db.InsertMessage(peers[i], clientdb.Message{
+				MessageID: mid, Direction: clientdb.Incoming, SentAt: now.Add(time.Duration(j) * time.Millisecond),
+				ReceivedAt: now, Body: fmt.Sprintf("message %d of conversation %d, with some ordinary text", j, i),
+				Status: clientdb.StatusRead,
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	c.Close()
+
+	heap := func(home string) uint64 {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		c, err := Open(context.Background(), Options{Home: home, Passphrase: []byte(testPass), Standalone: nd})
+		if err != nil {
+			b.Fatal(err)
+		}
+		cs, err := c.Conversations()
+		if err != nil {
+			b.Fatal(err)
+		}
+		var h []Message
+		if len(cs) > 0 {
+			if h, err = c.History(cs[0].Peer); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if _, err := c.Poll(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		runtime.KeepAlive(h)
+		runtime.KeepAlive(cs)
+		c.Close()
+		return after.HeapAlloc - min(after.HeapAlloc, before.HeapAlloc)
+	}
+	b.ResetTimer()
+	var fullHeap, emptyHeap uint64
+	for range b.N {
+		emptyHeap += heap(empty)
+		fullHeap += heap(full)
+	}
+	b.ReportMetric(float64(fullHeap)/float64(b.N)/(1<<20), "heap-MB")
+	b.ReportMetric(float64(emptyHeap)/float64(b.N)/(1<<20), "empty-heap-MB")
+	b.ReportMetric(float64(fullHeap)/float64(max(emptyHeap, 1)), "ratio")
+}
