@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"log/slog"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -66,6 +68,19 @@ func TestScripts(t *testing.T) {
 				id, err := keystore.ReadAccountID(ts.MkAbs(args[0]))
 				ts.Check(err)
 				ts.Setenv(args[1], id.String())
+			},
+			// countmatch N REGEXP FILE...: the files hold N matches in all.
+			"countmatch": func(ts *testscript.TestScript, neg bool, args []string) {
+				want, err := strconv.Atoi(args[0])
+				ts.Check(err)
+				re := regexp.MustCompile("(?m)" + args[1])
+				got := 0
+				for _, f := range args[2:] {
+					got += len(re.FindAllString(ts.ReadFile(f), -1))
+				}
+				if got != want {
+					ts.Fatalf("%d matches of %s, want %d", got, args[1], want)
+				}
 			},
 			// flipbit FILE: flip one bit in the middle of a hex file's bytes.
 			"flipbit": func(ts *testscript.TestScript, neg bool, args []string) {
