@@ -12,7 +12,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
@@ -147,7 +146,7 @@ func (c *cluster) startAll() {
 func (c *cluster) start(n *testNode) {
 	t := c.t
 	t.Helper()
-	logger := slog.New(slog.DiscardHandler)
+	logger := testLogger(n)
 	db, err := sqlite.Open(filepath.Join(n.dir, "messages.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -311,4 +310,3 @@ func nodeRequest(t testing.TB, n *testNode, key ed25519.PrivateKey, recipient id
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
-
