@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"path/filepath"
@@ -111,7 +112,11 @@ type Client struct {
 	nextSub int
 	closed  bool
 
-	flushMu sync.Mutex // one outbox flush at a time per Client
+	flushMu sync.Mutex // one outbox flush at a time per Client; guards flushed
+	// flushed is set after the first flush: that one sends every item,
+	// due or not, because a new command is a new chance to reach the
+	// network; the backoff paces retries within a long-running client.
+	flushed bool
 
 	dropped, received atomic.Int64
 }
@@ -166,7 +171,7 @@ func (c *Client) wire(ctx context.Context, o Options) error {
 		c.tr = &DirectTransport{Poster: c.pool}
 	}
 	if c.dir == nil && o.Standalone != nil {
-		sd, err := NewStandaloneDirectory(ctx, c.tr, o.Standalone.Address, o.Standalone.Ed25519)
+		sd, err := c.standalone(ctx, o.Standalone)
 		if err != nil {
 			return err
 		}
@@ -204,6 +209,36 @@ func (c *Client) wire(ctx context.Context, o Options) error {
 		c.tr = m
 	}
 	return nil
+}
+
+// standaloneSetting remembers what a standalone node's info said, so a
+// home can queue messages while the node is down.
+const standaloneSetting = "client/standalone-node"
+
+// standalone asks the node for its network ID and key, or, when it cannot
+// be reached, takes them from the last time it could.
+func (c *Client) standalone(ctx context.Context, n *Node) (*StandaloneDirectory, error) {
+	sd, err := NewStandaloneDirectory(ctx, c.tr, n.Address, n.Ed25519)
+	if err == nil {
+		if b, err := json.Marshal(sd); err == nil {
+			c.db.SetSetting(standaloneSetting, b) // best effort: a cache
+		}
+		return sd, nil
+	}
+	if !errors.Is(err, ErrUnreachable) {
+		return nil, err
+	}
+	b, serr := c.db.Setting(standaloneSetting)
+	if serr != nil {
+		return nil, err
+	}
+	var cached StandaloneDirectory
+	// The key is the node's identity; its address may have changed.
+	if json.Unmarshal(b, &cached) != nil || cached.Node.Ed25519 != n.Ed25519 {
+		return nil, err
+	}
+	cached.Node.Address = n.Address
+	return &cached, nil
 }
 
 // PathsFile is the file in the home where the path manager keeps guards
