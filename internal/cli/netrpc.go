@@ -1,13 +1,15 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"os"
+	"slices"
 
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/devnet"
@@ -34,6 +36,20 @@ func loadNetwork(flag string) (*netfile.Network, string, error) {
 	return n, path, nil
 }
 
+// preferred orders members by SHA-256 of the account's key and theirs.
+func preferred(id identity.AccountID, members []snapshot.Node) []snapshot.Node {
+	rank := func(n snapshot.Node) [32]byte {
+		pk := id.PubKey()
+		return sha256.Sum256(append(pk[:], n.Ed25519[:]...))
+	}
+	out := slices.Clone(members)
+	slices.SortFunc(out, func(a, b snapshot.Node) int {
+		ra, rb := rank(a), rank(b)
+		return bytes.Compare(ra[:], rb[:])
+	})
+	return out
+}
+
 // swarmRefreshes bounds how often one call follows a 421 to a newer
 // snapshot before giving up.
 const swarmRefreshes = 3
@@ -56,8 +72,7 @@ refresh:
 			return nil, fmt.Errorf("the network has no swarms yet (epoch %d); retry shortly", snap.Epoch)
 		}
 		var lastErr error
-		for _, i := range rand.Perm(len(members)) {
-			m := members[i]
+		for _, m := range preferred(acct.ID(), members) {
 			c, err := nodeclient.New("https://"+m.Address, identity.Ed25519PublicKey(m.Ed25519[:]))
 			if err != nil {
 				return nil, err

@@ -27,6 +27,10 @@ const (
 	NetworkFile = "network.json"
 	LogFile     = "devnet.log"
 	markerFile  = ".hush-devnet"
+	// nodesNetworkFile is the same network file for the devnet's own
+	// nodes, which need it before the network has formed; NetworkFile
+	// appears only once it has, so whoever finds it finds a network.
+	nodesNetworkFile = ".network-nodes.json"
 )
 
 // DefaultNetworkID names every devnet's network.
@@ -129,6 +133,7 @@ type Devnet struct {
 	opts    Options
 	net     *netfile.Network
 	netPath string
+	netRaw  []byte
 	hushd   string
 	logFile *os.File // in-process logs; nil if Options.Logger was given
 
@@ -146,53 +151,57 @@ type Devnet struct {
 // Up starts a devnet as opts describe and returns once it has formed
 // (see [Devnet.Wait]). On error, or when ctx ends before then, it stops
 // whatever it started.
-func Up(ctx context.Context, opts Options) (d *Devnet, err error) {
+func Up(ctx context.Context, opts Options) (*Devnet, error) {
 	if err := opts.setDefaults(); err != nil {
 		return nil, err
 	}
 	if err := prepareDir(ctx, opts.Dir, opts.Progress); err != nil {
 		return nil, err
 	}
-	d = &Devnet{opts: opts, netPath: filepath.Join(opts.Dir, NetworkFile)}
-	defer func() {
-		if err != nil {
-			d.Stop()
-		}
-	}()
+	d := &Devnet{opts: opts, netPath: filepath.Join(opts.Dir, NetworkFile)}
+	if err := d.up(ctx); err != nil {
+		d.Stop()
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *Devnet) up(ctx context.Context) (err error) {
+	opts := d.opts
 	if opts.Processes {
 		if d.hushd = opts.HushdPath; d.hushd == "" {
 			if d.hushd, err = FindHushd(ctx, opts.Dir, opts.Progress); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
 	if err := d.prepare(); err != nil {
-		return nil, err
+		return err
 	}
 	fmt.Fprintf(opts.Progress, "starting %d registry host(s)\n", opts.Registries)
 	for i := range d.regs {
 		r, err := d.startHost(i)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		d.mu.Lock()
 		d.hosts = append(d.hosts, r)
 		d.mu.Unlock()
 	}
 	if err := d.waitRegistry(ctx); err != nil {
-		return nil, err
+		return err
 	}
 	fmt.Fprintf(opts.Progress, "starting %d nodes\n", opts.Nodes)
 	d.members = make([]runner, len(d.nodes))
 	for i := range d.nodes {
 		if err := d.Restart(i); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if err := d.Wait(ctx); err != nil {
-		return nil, err
+		return err
 	}
-	return d, nil
+	return os.WriteFile(d.netPath, d.netRaw, 0o644)
 }
 
 // prepareDir makes dir ready for a new devnet: created if missing,
@@ -211,7 +220,7 @@ func prepareDir(ctx context.Context, dir string, progress io.Writer) error {
 	if _, err := os.Stat(filepath.Join(dir, markerFile)); err != nil {
 		return fmt.Errorf("devnet: %s is not empty and is not a devnet's folder; choose another --dir", dir)
 	}
-	if n, err := node.LoadNetwork(filepath.Join(dir, NetworkFile)); err == nil {
+	if n, err := node.LoadNetwork(filepath.Join(dir, nodesNetworkFile)); err == nil {
 		ictx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		_, _, ferr := FetchSnapshot(ictx, n)
 		cancel()
@@ -307,7 +316,7 @@ func (d *Devnet) prepare() error {
 		n := Node{Index: i, Ed25519: snapshot.Ed25519Key(id.Ed25519Public()), X25519: snapshot.X25519Key(id.X25519Public()), Address: addr(), Dir: dir}
 		d.nodes = append(d.nodes, n)
 		cfg := nodeconfig.Default()
-		cfg.Data, cfg.Listen, cfg.Advertise, cfg.Network = dir, n.Address, n.Address, d.netPath
+		cfg.Data, cfg.Listen, cfg.Advertise, cfg.Network = dir, n.Address, n.Address, filepath.Join(o.Dir, nodesNetworkFile)
 		cfg.ShutdownTimeout = nodeconfig.Duration(5 * time.Second)
 		if err := cfg.Validate(); err != nil {
 			return err
@@ -321,10 +330,10 @@ func (d *Devnet) prepare() error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(d.netPath, b, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(o.Dir, nodesNetworkFile), b, 0o644); err != nil {
 		return err
 	}
-	d.net = net
+	d.net, d.netRaw = net, b
 	return nil
 }
 
@@ -475,6 +484,9 @@ func (d *Devnet) Stop() error {
 		d.logFile.Close()
 		d.logFile = nil
 	}
+	// Clients find the default devnet by its file: once it is stopped,
+	// they should hear "no network", not time out on dead addresses.
+	os.Remove(d.netPath)
 	return errors.Join(errs...)
 }
 

@@ -4,11 +4,13 @@
 // end-to-end tests.
 //
 // [Up] picks free ports, creates the keys, writes the registry configs
-// and the network file (network.json: the registry hosts, the first
-// nodes as seeds, loopback allowed, the swarm sizes), starts the hosts,
-// then the nodes, and returns once every node is registered, every node
-// is in a swarm, and every node serves the snapshot that says so
-// ([Devnet.Wait]). The registry admits every node (open admission), as
+// and the network file (the registry hosts, the first nodes as seeds,
+// loopback allowed, the swarm sizes), starts the hosts, then the nodes,
+// waits until every node is registered, every node is in a swarm, and
+// every node serves the snapshot that says so ([Devnet.Wait]), and only
+// then writes network.json for clients: whoever finds that file finds a
+// formed network. [Devnet.Stop] removes it again, so clients looking for
+// the default devnet hear "no network" rather than time out. The registry admits every node (open admission), as
 // DESIGN §3 allows for devnets only.
 //
 // # In-process or processes

@@ -1,0 +1,122 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/hushnet/hush/internal/devnet"
+	"github.com/hushnet/hush/protocol/netfile"
+)
+
+// TestDevnetScripts runs `hush devnet up` as a real subprocess (the test
+// binary re-executed as hush) next to `hush devnet status` and `hush tool
+// rpc --network` against it.
+func TestDevnetScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/devnet",
+		Setup: func(env *testscript.Env) error {
+			env.Setenv(envTestKDF, "1")
+			env.Setenv("XDG_DATA_HOME", env.WorkDir+"/xdg")
+			env.Setenv("XDG_STATE_HOME", env.WorkDir+"/state")
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// devnetready NETFILE N: wait until the network file exists (Up
+			// writes it once the network has formed) and
+			// a seed serves a snapshot with N nodes, all up and in swarms.
+			"devnetready": func(ts *testscript.TestScript, neg bool, args []string) {
+				ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+				defer cancel()
+				want := atoi(ts, args[1])
+				for {
+					if st, err := readyStatus(ctx, ts.MkAbs(args[0])); err == nil && len(st.Nodes) == want && allPlaced(st) {
+						return
+					}
+					select {
+					case <-ctx.Done():
+						ts.Fatalf("devnet did not form")
+					case <-time.After(100 * time.Millisecond):
+					}
+				}
+			},
+			// statusjson N: stdout is devnet status JSON with N nodes, each
+			// up and in a listed swarm, and a registry host.
+			"statusjson": func(ts *testscript.TestScript, neg bool, args []string) {
+				var st struct {
+					Registries []struct {
+						Address       string `json:"address"`
+						PubkeyEd25519 string `json:"pubkey_ed25519"`
+						Up            bool   `json:"up"`
+					} `json:"registries"`
+					Nodes []struct {
+						PubkeyEd25519 string  `json:"pubkey_ed25519"`
+						Address       string  `json:"address"`
+						Up            *bool   `json:"up"`
+						SwarmID       *string `json:"swarm_id"`
+					} `json:"nodes"`
+					Swarms []struct {
+						SwarmID string   `json:"swarm_id"`
+						Members []string `json:"members"`
+					} `json:"swarms"`
+				}
+				ts.Check(json.Unmarshal([]byte(ts.ReadFile("stdout")), &st))
+				if len(st.Registries) != 1 || !st.Registries[0].Up || len(st.Registries[0].PubkeyEd25519) != 64 {
+					ts.Fatalf("registries: %+v", st.Registries)
+				}
+				if len(st.Nodes) != atoi(ts, args[0]) {
+					ts.Fatalf("%d nodes", len(st.Nodes))
+				}
+				members := map[string]string{}
+				for _, s := range st.Swarms {
+					if len(s.Members) < 3 {
+						ts.Fatalf("swarm %s: %d members", s.SwarmID, len(s.Members))
+					}
+					for _, m := range s.Members {
+						members[m] = s.SwarmID
+					}
+				}
+				for _, n := range st.Nodes {
+					if n.Up == nil || !*n.Up || n.SwarmID == nil || members[n.PubkeyEd25519] != *n.SwarmID || n.Address == "" {
+						ts.Fatalf("node %+v", n)
+					}
+				}
+			},
+		},
+	})
+}
+
+func readyStatus(ctx context.Context, path string) (*devnet.Status, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	n, err := netfile.Parse(b)
+	if err != nil {
+		return nil, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return devnet.Inspect(cctx, n)
+}
+
+func allPlaced(st *devnet.Status) bool {
+	for _, n := range st.Nodes {
+		if !n.Up || n.SwarmID == nil {
+			return false
+		}
+	}
+	return true
+}
+
+func atoi(ts *testscript.TestScript, s string) int {
+	var n int
+	if err := json.Unmarshal([]byte(s), &n); err != nil {
+		ts.Fatalf("not a number: %s", s)
+	}
+	return n
+}
