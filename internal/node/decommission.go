@@ -28,8 +28,10 @@ var ErrStillRunning = errors.New("the node is still running")
 // the registry hosts vote it unreachable after their unreachable_after
 // time, and the next epoch drops it. Decommission checks that nothing
 // answers at the node's address with its key (else [ErrStillRunning])
-// and then follows the snapshots until the node is gone. Its data stays
-// on disk; handing it to the swarm comes with replication.
+// and then follows the snapshots until the node is gone. Before that it
+// hands every account it holds to the other members of the account's
+// swarm (internal/replication), which accept it because the snapshot
+// still lists this node; the data also stays on disk.
 func Decommission(ctx context.Context, cfg nodeconfig.Config, logger *slog.Logger) error {
 	if cfg.Network == "" {
 		return errors.New("decommission: a standalone node has no network to leave")
@@ -64,6 +66,9 @@ func Decommission(ctx context.Context, cfg nodeconfig.Config, logger *slog.Logge
 		}
 		if answers(ctx, n) {
 			return fmt.Errorf("%w at %s; stop it first, then decommission", ErrStillRunning, n.Address)
+		}
+		if err := handOffBeforeLeaving(ctx, cfg, id, net.ID, s, logger); err != nil {
+			return err
 		}
 		after = s.Epoch
 		logger.Info("waiting for the registry to drop the node", "epoch", s.Epoch, "key", self.String())

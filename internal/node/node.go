@@ -15,6 +15,8 @@
 //  2. the API server stops accepting connections and waits, up to the
 //     shutdown timeout, for requests in flight; a store acknowledged to a
 //     client is already committed;
+//     2a. replication stops: anti-entropy and hand-offs, after the
+//     handlers that forward through it;
 //  3. the sweeper stops (after its current sweep);
 //  4. the metrics server stops;
 //  5. the database closes, after everything that used it.
@@ -73,6 +75,7 @@ import (
 	"github.com/hushnet/hush/internal/ratelimit"
 	"github.com/hushnet/hush/internal/registry/entry"
 	"github.com/hushnet/hush/internal/replay"
+	"github.com/hushnet/hush/internal/replication"
 	"github.com/hushnet/hush/internal/store"
 	"github.com/hushnet/hush/internal/store/sqlite"
 	"github.com/hushnet/hush/protocol/netfile"
@@ -102,13 +105,15 @@ type Node struct {
 	network *netfile.Network    // nil when standalone
 	members *snapshotMembership // nil when standalone
 	link    *registryLink       // nil when standalone
+	rep     *replicationState   // nil when standalone
 }
 
 // Option changes how [New] builds a node.
 type Option func(*options)
 
 type options struct {
-	mounts []func(mux *http.ServeMux, id *Identity, rpc http.Handler) error
+	mounts      []func(mux *http.ServeMux, id *Identity, rpc http.Handler) error
+	replication []func(*replication.Config)
 }
 
 // WithRoutes lets mount add routes to the node's HTTP mux, next to the
@@ -205,6 +210,9 @@ func New(cfg nodeconfig.Config, logger *slog.Logger, opts ...Option) (n *Node, e
 		n.link = newRegistryLink(n.network, n.id, advertise, admission, n.members, logger, cfg.Data)
 		n.link.loadSaved()
 	}
+	if err := n.setUpReplication(o); err != nil {
+		return nil, err
+	}
 	h, err := nodeapi.New(nodeapi.Config{
 		Store:      n.db,
 		Clock:      time.Now,
@@ -222,12 +230,14 @@ func New(cfg nodeconfig.Config, logger *slog.Logger, opts ...Option) (n *Node, e
 		X25519:      n.id.X25519Public(),
 		MaxBodySize: cfg.MaxBodyBytes,
 		LogPrivate:  cfg.DebugLogPrivate,
+		Replicator:  n.replicator(),
 	})
 	if err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/", h)
+	n.mountReplication(mux)
 	for _, mount := range o.mounts {
 		if err := mount(mux, n.id, h); err != nil {
 			return nil, fmt.Errorf("mount routes: %w", err)
@@ -327,6 +337,7 @@ func (n *Node) Run(ctx context.Context) error {
 	if n.link != nil {
 		linker.Go(func() { n.link.run(linkCtx) })
 	}
+	stopReplication := n.startReplication()
 
 	var runErr error
 	select {
@@ -348,6 +359,9 @@ func (n *Node) Run(ctx context.Context) error {
 		n.logger.Warn("requests still running at shutdown timeout; closing them", "err", err)
 		n.api.Close()
 	}
+	// 2a. Stop replication (anti-entropy, hand-offs) after the handlers
+	// that forward through it.
+	stopReplication()
 	// 3. Stop the sweeper.
 	stopSweep()
 	sweeper.Wait()

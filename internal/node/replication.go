@@ -1,0 +1,151 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/hushnet/hush/internal/nodeapi"
+	"github.com/hushnet/hush/internal/nodeconfig"
+	"github.com/hushnet/hush/internal/replication"
+	"github.com/hushnet/hush/internal/store/sqlite"
+	"github.com/hushnet/hush/protocol/rpc"
+	"github.com/hushnet/hush/protocol/snapshot"
+)
+
+// Replication wiring. A node in a network replicates its swarm's writes
+// (internal/replication): the storage RPC forwards every committed write,
+// the node-to-node route is mounted at rpc.NodeRPCPath on the same TLS
+// listener, anti-entropy runs in the background, and every newer snapshot
+// triggers a hand-off. A standalone node has no replication.
+
+// AntiEntropyEnv, when set to a Go duration, overrides the anti-entropy
+// interval: devnets and end-to-end tests scale it down with it.
+const AntiEntropyEnv = "HUSHD_ANTI_ENTROPY_INTERVAL"
+
+// snapshotPoll is how often the replicator looks for a newer snapshot
+// than the one it replicates by: a pointer load, so it costs nothing.
+const snapshotPoll = 250 * time.Millisecond
+
+// replicationState is the node's replication, nil when standalone.
+type replicationState struct {
+	repl    *replication.Replicator
+	members *replication.SnapshotMembership
+}
+
+// WithReplication lets tune adjust the replicator's configuration (time
+// intervals, the test-only fault hook) before the node builds it.
+func WithReplication(tune func(*replication.Config)) Option {
+	return func(o *options) { o.replication = append(o.replication, tune) }
+}
+
+// setUpReplication builds the replicator of a node in a network, after
+// the registry link loaded any saved snapshot.
+func (n *Node) setUpReplication(o options) error {
+	if n.members == nil {
+		return nil
+	}
+	m := replication.NewSnapshotMembership(n.id.Ed25519Public(), n.members.current())
+	cfg := replication.Config{
+		Key: n.id.Ed25519, NetworkID: n.networkID, Store: n.db, Membership: m,
+		Clock: time.Now, Logger: n.logger.With("subsystem", "replication"), PlainHTTP: n.cfg.InsecureHTTP,
+	}
+	if v := os.Getenv(AntiEntropyEnv); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("%s=%q: want a positive duration", AntiEntropyEnv, v)
+		}
+		cfg.AntiEntropyInterval = d
+	}
+	for _, tune := range o.replication {
+		tune(&cfg)
+	}
+	r, err := replication.New(cfg)
+	if err != nil {
+		return err
+	}
+	n.rep = &replicationState{repl: r, members: m}
+	return nil
+}
+
+// replicator is what the storage RPC forwards through; a nil interface
+// when standalone.
+func (n *Node) replicator() nodeapi.Replicator {
+	if n.rep == nil {
+		return nil
+	}
+	return n.rep.repl
+}
+
+func (n *Node) mountReplication(mux *http.ServeMux) {
+	if n.rep != nil {
+		mux.Handle(rpc.NodeRPCPath, n.rep.repl.Handler())
+	}
+}
+
+// startReplication runs anti-entropy and the hand-off on snapshot changes
+// until the returned stop is called; stop waits for both.
+func (n *Node) startReplication() (stop func()) {
+	if n.rep == nil {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { n.rep.repl.RunAntiEntropy(ctx) })
+	wg.Go(func() {
+		t := time.NewTicker(snapshotPoll)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if !n.rep.members.Update(n.members.current()) {
+				continue
+			}
+			st, err := n.rep.repl.HandOff(ctx)
+			if err != nil && ctx.Err() == nil {
+				n.logger.Warn("hand-off after a snapshot change incomplete; retried every anti-entropy round", "err", err)
+			} else if st.HandedOff > 0 {
+				n.logger.Info("handed accounts to their new swarm", "accounts", st.HandedOff, "messages", st.Pushed)
+			}
+		}
+	})
+	return func() {
+		cancel()
+		wg.Wait()
+		n.rep.repl.Close()
+	}
+}
+
+// handOffBeforeLeaving pushes everything the stopped node at cfg holds to
+// the other members of each account's swarm in s, the snapshot that still
+// lists it, so that leaving loses nothing. The peers accept it because
+// the node is still a member in their view.
+func handOffBeforeLeaving(ctx context.Context, cfg nodeconfig.Config, id *Identity, networkID string, s *snapshot.Snapshot, logger *slog.Logger) error {
+	db, err := sqlite.Open(filepath.Join(cfg.Data, DBFile), sqlite.WithLogger(logger))
+	if err != nil {
+		return fmt.Errorf("decommission: %w", err)
+	}
+	defer db.Close()
+	r, err := replication.New(replication.Config{
+		Key: id.Ed25519, NetworkID: networkID, Store: db, Clock: time.Now, Logger: logger,
+		Membership: replication.NewSnapshotMembership(id.Ed25519Public(), s), PlainHTTP: cfg.InsecureHTTP,
+	})
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	st, err := r.Decommission(ctx)
+	if err != nil {
+		return fmt.Errorf("decommission: handing data to the swarm: %w; nothing was dropped, run it again", err)
+	}
+	logger.Info("handed every account to its swarm", "accounts", st.HandedOff, "messages", st.Pushed)
+	return nil
+}
