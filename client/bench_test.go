@@ -97,7 +97,8 @@ func BenchmarkSendThroughput(b *testing.B) {
 			for i := range work {
 				data := make([]byte, 400)
 				rand.Read(data)
-				errs <- alice.storeOnce(ctx, members[i%len(members)], bob.Account(), NamespaceInbox, time.Hour, data)
+				_, err := alice.storeOnce(ctx, members[i%len(members)], bob.Account(), NamespaceInbox, time.Hour, data)
+				errs <- err
 			}
 		}()
 	}

@@ -29,10 +29,12 @@
 // later command that reaches the network, with clientdb's backoff.
 //
 // A copy counts as stored once two members of the destination swarm
-// confirmed it (one, for a swarm of one). Until nodes list their peers'
-// signed confirmations in the store reply, the client obtains the second
-// confirmation itself by storing to a second member; see confirmations in
-// store.go, the one place to change when replication lands.
+// confirmed it (one, for a swarm of one). The client stores to one random
+// member; a replicating node answers with its peers' signed
+// confirmations (rpc.StoreResult.Swarm), which are verified against the
+// snapshot's swarm. When they fall short (a member that does not
+// replicate, a forward that failed), the client stores to further
+// members itself until enough confirmed.
 //
 // # Namespaces and lifetimes
 //

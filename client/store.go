@@ -88,59 +88,96 @@ func (c *Client) signedCall(ctx context.Context, n snapshot.Node, method string,
 // confirm a copy before it counts as stored: two, as DESIGN.md §4 asks,
 // so the loss of one node right after its answer loses nothing; one for a
 // swarm of one (a standalone node).
-//
-// TODO(replication): nodes will list each member's signed confirmation
-// in the store reply; then count verified confirmations from one answer
-// (storeOnce) instead of storing to a second member ourselves.
 func confirmations(members int) int { return min(2, members) }
 
 // store deposits data for account to in namespace ns with ttl and returns
-// its hash once enough members confirmed it. It asks as many members at
-// once as confirmations are needed, in random order, and replaces each
-// member that fails by the next one.
+// its hash once enough members confirmed it. It stores to one random
+// member first: a replicating node answers with its peers' signed
+// confirmations, which are verified against the swarm and usually
+// suffice. When they do not (a member that does not replicate, or a
+// forward that failed), it stores to further members itself, as many at
+// once as confirmations are still missing, replacing each that fails.
 func (c *Client) store(ctx context.Context, to identity.AccountID, ns int32, ttl time.Duration, data []byte) (string, error) {
 	members, err := c.dir.SwarmFor(ctx, to)
 	if err != nil {
 		return "", err
 	}
+	hash := rpc.MessageHash(to, ns, data)
 	need := confirmations(len(members))
+	type answer struct {
+		from snapshot.Node
+		res  *rpc.StoreResult
+		err  error
+	}
 	order := rand.Perm(len(members))
-	results := make(chan error, len(order)) // buffered: late answers never block
-	next, inflight, got := 0, 0, 0
-	launch := func() {
-		n := members[order[next]]
-		next++
-		inflight++
-		go func() { results <- c.storeOnce(ctx, n, to, ns, ttl, data) }()
+	results := make(chan answer, len(order)) // buffered: late answers never block
+	confirmed := map[snapshot.Ed25519Key]bool{}
+	asked := map[snapshot.Ed25519Key]bool{}
+	next, inflight := 0, 0
+	launch := func(k int) {
+		for ; k > 0 && next < len(order); next++ {
+			n := members[order[next]]
+			if confirmed[n.Ed25519] || asked[n.Ed25519] {
+				continue
+			}
+			asked[n.Ed25519] = true
+			inflight++
+			k--
+			go func() {
+				res, err := c.storeOnce(ctx, n, to, ns, ttl, data)
+				results <- answer{n, res, err}
+			}()
+		}
 	}
-	for inflight < need && next < len(order) {
-		launch()
-	}
+	launch(1)
 	var lastErr error
 	for inflight > 0 {
-		err := <-results
+		a := <-results
 		inflight--
-		if err == nil {
-			if got++; got >= need {
-				return rpc.MessageHash(to, ns, data), nil
+		if a.err != nil {
+			lastErr = a.err
+			if ctx.Err() != nil {
+				return "", ctx.Err()
 			}
-			continue
+		} else {
+			c.countConfirmations(confirmed, members, a.from, to, hash, a.res)
+			if len(confirmed) >= need {
+				return hash, nil
+			}
 		}
-		lastErr = err
-		if ctx.Err() != nil {
-			return "", ctx.Err()
-		}
-		if next < len(order) {
-			launch()
+		if missing := need - len(confirmed) - inflight; missing > 0 {
+			launch(missing)
 		}
 	}
 	if lastErr == nil {
 		lastErr = ErrUnreachable
 	}
-	return "", fmt.Errorf("stored on %d of the %d members needed: %w", got, need, lastErr)
+	return "", fmt.Errorf("%d of the %d confirmations needed: %w", len(confirmed), need, lastErr)
 }
 
-func (c *Client) storeOnce(ctx context.Context, n snapshot.Node, to identity.AccountID, ns int32, ttl time.Duration, data []byte) error {
+// countConfirmations adds to confirmed the members that confirmed hash in
+// from's store reply. A reply without confirmations (a standalone or
+// non-replicating node) confirms from alone: it came over a connection or
+// onion layer bound to from's key. Confirmations are checked against the
+// verified swarm, never against keys the reply names.
+func (c *Client) countConfirmations(confirmed map[snapshot.Ed25519Key]bool, members []snapshot.Node, from snapshot.Node, to identity.AccountID, hash string, res *rpc.StoreResult) {
+	if len(res.Swarm) == 0 {
+		confirmed[from.Ed25519] = true
+		return
+	}
+	for _, m := range members {
+		conf, ok := res.Swarm[m.Ed25519.String()]
+		if !ok || conf.Hash != hash {
+			continue
+		}
+		sig, err := base64.StdEncoding.DecodeString(conf.Signature)
+		if err == nil && rpc.VerifyConfirmation(c.dir.NetworkID(), identity.Ed25519PublicKey(m.Ed25519.PublicKey()), to, hash, sig) {
+			confirmed[m.Ed25519] = true
+		}
+	}
+}
+
+func (c *Client) storeOnce(ctx context.Context, n snapshot.Node, to identity.AccountID, ns int32, ttl time.Duration, data []byte) (*rpc.StoreResult, error) {
 	params, _ := json.Marshal(map[string]any{
 		"pubkey":    to.String(),
 		"namespace": ns,
@@ -159,16 +196,16 @@ func (c *Client) storeOnce(ctx context.Context, n snapshot.Node, to identity.Acc
 		resp, err = c.signedCall(ctx, n, rpc.MethodStore, params)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var r rpc.StoreResult
 	if err := json.Unmarshal(resp, &r); err != nil {
-		return fmt.Errorf("store reply: %w", err)
+		return nil, fmt.Errorf("store reply: %w", err)
 	}
 	if want := rpc.MessageHash(to, ns, data); r.Hash != want {
-		return fmt.Errorf("store reply names hash %q, want %q", r.Hash, want)
+		return nil, fmt.Errorf("store reply names hash %q, want %q", r.Hash, want)
 	}
-	return nil
+	return &r, nil
 }
 
 // lowHash sorts before every message hash: with after_timestamp it makes a
