@@ -81,4 +81,3 @@ func FuzzAccept(f *testing.F) {
 		}
 	})
 }
-
