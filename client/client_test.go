@@ -154,3 +154,5 @@ func newAccountID(t testing.TB) identity.AccountID {
 	t.Helper()
 	return identity.NewAccount().ID()
 }
+
+type snapshotKey = snapshot.Ed25519Key

@@ -1,0 +1,104 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hushnet/hush/internal/devnet"
+)
+
+// startDevnet runs a whole network in-process: a registry host and eight
+// replicating nodes (two swarms of four), with fast registry timers.
+func startDevnet(t testing.TB) *devnet.Devnet {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	d, err := devnet.Up(ctx, devnet.Options{
+		Dir: t.TempDir(), Nodes: 8,
+		EpochInterval: 200 * time.Millisecond, ProbeInterval: 100 * time.Millisecond, UnreachableAfter: time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Stop() })
+	return d
+}
+
+// TestDevnet exchanges messages on a devnet, where snapshots come from
+// the network, nodes replicate, and a single store comes back with the
+// swarm's signed confirmations: directly, and through onion paths once
+// the devnet's nodes relay.
+func TestDevnet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a whole network")
+	}
+	d := startDevnet(t)
+	for _, tc := range []struct {
+		name   string
+		direct bool
+	}{{"direct", true}, {"onion paths", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			exchangeOn(t, d, tc.direct)
+		})
+	}
+}
+
+func exchangeOn(t *testing.T, d *devnet.Devnet, direct bool) {
+	alice := open(t, newHome(t), Options{Network: d.Network(), Direct: direct})
+	bob := open(t, newHome(t), Options{Network: d.Network(), Direct: direct})
+	ctx := context.Background()
+
+	// One store, verified confirmations from at least two members.
+	members, err := alice.dir.SwarmFor(ctx, bob.Account())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte("confirm me")
+	res, err := alice.storeOnce(ctx, members[0], bob.Account(), NamespaceInbox, time.Minute, data)
+	if err != nil && !direct && strings.Contains(err.Error(), "HTTP 404") {
+		// TODO(relay): remove once internal/node serves /onion_req/v2.
+		t.Skip("the devnet's nodes do not relay onion requests yet")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	confirmed := map[snapshotKey]bool{}
+	alice.countConfirmations(confirmed, members, members[0], bob.Account(), res.Hash, res)
+	if len(confirmed) < 2 {
+		t.Fatalf("one store gave %d verified confirmations, want at least 2 (reply: %+v)", len(confirmed), res.Swarm)
+	}
+
+	const n = 20
+	for i := range n {
+		for _, p := range []struct{ from, to *Client }{{alice, bob}, {bob, alice}} {
+			m, err := p.from.Send(ctx, p.to.Account(), fmt.Sprint(i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Status != "sent" {
+				t.Fatalf("status %s", m.Status)
+			}
+		}
+	}
+	for _, c := range []*Client{alice, bob} {
+		got, err := c.Poll(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Bob also gets the undecodable "confirm me" deposit: dropped.
+		if len(got) != n {
+			t.Fatalf("received %d messages, want %d", len(got), n)
+		}
+		for i, m := range got {
+			if m.Text != fmt.Sprint(i) {
+				t.Fatalf("message %d is %q", i, m.Text)
+			}
+		}
+	}
+	if d := bob.Stats().Dropped; d != 1 {
+		t.Fatalf("bob dropped %d messages, want 1", d)
+	}
+}
