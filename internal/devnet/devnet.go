@@ -425,6 +425,20 @@ func (d *Devnet) take(i int) (runner, error) {
 	return r, nil
 }
 
+// StopRegistry stops registry host i gracefully, as in an outage; the
+// nodes keep serving their last snapshot until it expires. [Devnet.Done]
+// then reports the devnet as ended.
+func (d *Devnet) StopRegistry(i int) error {
+	d.mu.Lock()
+	if i < 0 || i >= len(d.hosts) {
+		d.mu.Unlock()
+		return fmt.Errorf("devnet: no registry host %d", i)
+	}
+	r := d.hosts[i]
+	d.mu.Unlock()
+	return r.stop()
+}
+
 // Restart starts node i again (or the first time) with its data.
 func (d *Devnet) Restart(i int) error {
 	d.mu.Lock()

@@ -189,3 +189,44 @@ func TestUpRefusesAFolderThatIsNotADevnet(t *testing.T) {
 		t.Fatal("Up used a folder with someone else's files")
 	}
 }
+
+// TestRegistryOutage: with the registry gone, nodes keep serving from
+// their last snapshot until it expires, then refuse account requests
+// with 503 (never a 421 from an expired view).
+func TestRegistryOutage(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	d := up(t, ctx, Options{Nodes: 3, SnapshotLifetime: 4 * time.Second})
+	if err := d.StopRegistry(0); err != nil {
+		t.Fatal(err)
+	}
+	_, s, err := FetchSnapshot(ctx, d.Network())
+	if err != nil {
+		t.Fatalf("nodes stopped serving the snapshot when the registry went: %v", err)
+	}
+	acct := identity.NewAccount()
+	_, members, _ := AccountSwarm(s, acct.ID())
+	c := client(t, members[0])
+	store := json.RawMessage(`{"namespace":0,"ttl":60000,"data":"aGk="}`)
+	if body, err := c.Signed(ctx, acct, rpc.MethodStore, store); err != nil {
+		t.Fatalf("store during the outage, before expiry: %v %s", err, body)
+	}
+	for {
+		body, err := c.Signed(ctx, acct, rpc.MethodStore, store)
+		var ne *nodeclient.Error
+		if errors.As(err, &ne) {
+			if ne.Status != http.StatusServiceUnavailable || ne.Code != rpc.CodeUnavailable {
+				t.Fatalf("after expiry: %v %s", err, body)
+			}
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the node still stores after its snapshot expired at %s: %v", s.ExpiresAt, ctx.Err())
+		case <-time.After(pollEvery):
+		}
+	}
+}

@@ -1,12 +1,17 @@
 package node
 
 import (
+	"crypto/ed25519"
+	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/registry/entry"
 	"github.com/hushnet/hush/protocol/snapshot"
 	"github.com/hushnet/hush/swarm"
 )
@@ -90,5 +95,45 @@ func TestSnapshotMembership(t *testing.T) {
 	}
 	if err := m.Ready(now.Add(2 * time.Minute)); err == nil || !strings.Contains(err.Error(), "expired") {
 		t.Fatalf("Ready after expiry: %v", err)
+	}
+}
+
+func TestLoadAdmission(t *testing.T) {
+	_, steward, _ := ed25519.GenerateKey(nil)
+	self := entry.Key{7}
+	good := entry.Admit("devnet", self, 1, steward)
+	other := entry.Admit("devnet", entry.Key{8}, 1, steward)
+	dir := t.TempDir()
+	write := func(name string, v any) string {
+		b, _ := json.Marshal(v)
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tests := []struct {
+		name    string
+		path    string
+		wantErr string
+	}{
+		{name: "ours", path: write("good.json", good)},
+		{name: "another node's", path: write("other.json", other), wantErr: "not this node's"},
+		{name: "not json", path: write("bad.json", "x"), wantErr: "registration"},
+		{name: "missing", path: filepath.Join(dir, "none.json"), wantErr: "no such file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, err := loadAdmission(tt.path, self)
+			if tt.wantErr == "" {
+				if err != nil || a.Signature != good.Signature {
+					t.Fatalf("%v %+v", err, a)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err %v, want %q", err, tt.wantErr)
+			}
+		})
 	}
 }
