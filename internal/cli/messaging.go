@@ -18,13 +18,11 @@ import (
 	"github.com/hushnet/hush/client"
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/keystore"
-	"github.com/hushnet/hush/protocol/netfile"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
 
 // Environment variables of the messaging commands.
 const (
-	envNetwork = "HUSH_NETWORK"
 	envNode    = "HUSH_NODE"
 	envNodeKey = "HUSH_NODE_KEY"
 )
@@ -39,7 +37,7 @@ type netFlags struct {
 
 func (f *netFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVar(&f.network, "network", "", "network file (env "+envNetwork+")")
+	fl.StringVar(&f.network, "network", "", "network file (default: $HUSH_NETWORK, else the default devnet's)")
 	fl.StringVar(&f.node, "node", "", "a standalone node, https://host:port, instead of a network (env "+envNode+")")
 	fl.StringVar(&f.nodeKey, "node-key", "", "the standalone node's Ed25519 key, hex (env "+envNodeKey+")")
 	fl.BoolVar(&f.direct, "direct", false, "talk to nodes directly instead of through onion paths (debugging: nodes see your address)")
@@ -72,17 +70,11 @@ func (f *netFlags) options(network bool) (client.Options, error) {
 		o.Standalone = &client.Node{Address: u.Host, Ed25519: key}
 		return o, nil
 	}
-	file := envOr(f.network, envNetwork)
-	if file == "" {
-		return o, errors.New("no network: pass --network FILE or set " + envNetwork + " (or --node with --node-key for a standalone node)")
-	}
-	b, err := os.ReadFile(file)
+	n, _, err := loadNetwork(f.network)
 	if err != nil {
-		return o, fmt.Errorf("read network file: %w", err)
+		return o, err
 	}
-	if o.Network, err = netfile.Parse(b); err != nil {
-		return o, fmt.Errorf("network file %s: %w", file, err)
-	}
+	o.Network = n
 	return o, nil
 }
 
