@@ -1,0 +1,114 @@
+package replication_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/store"
+	"github.com/hushnet/hush/protocol/rpc"
+)
+
+// storeRate sends n stores into distinct accounts through node with
+// `workers` concurrent clients and returns stores per second.
+func storeRate(b *testing.B, node *testNode, n, workers int) float64 {
+	accts := make([]identity.AccountID, 64)
+	for i := range accts {
+		accts[i] = identity.NewAccount().ID()
+	}
+	var next atomic.Int64
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := next.Add(1)
+				if i > int64(n) {
+					return
+				}
+				storeMsg(b, node, accts[i%int64(len(accts))], fmt.Sprint("bench ", i, " ", start.UnixNano()), time.Now())
+			}
+		})
+	}
+	wg.Wait()
+	return float64(n) / time.Since(start).Seconds()
+}
+
+// BenchmarkReplicatedStore measures stores through one member of a swarm
+// of 3 (each forwarded to two peers and confirmed by them) against a
+// single node with no peers, in the same run. The ratio is the price of
+// replication; the goal is ≥ 3,000 replicated stores/s per swarm.
+func BenchmarkReplicatedStore(b *testing.B) {
+	single := newCluster(b, 1, nil)
+	single.oneSwarm()
+	single.startAll()
+	swarm := newCluster(b, 3, nil)
+	swarm.oneSwarm()
+	swarm.startAll()
+	const workers = 32
+	n := max(b.N, 200)
+	b.ResetTimer()
+	// Interleaved halves, so a slow phase of the machine hits both.
+	base := storeRate(b, single.nodes[0], n/2, workers)
+	repl := storeRate(b, swarm.nodes[0], n/2, workers)
+	base = (base + storeRate(b, single.nodes[0], n/2, workers)) / 2
+	repl = (repl + storeRate(b, swarm.nodes[0], n/2, workers)) / 2
+	b.StopTimer()
+	b.ReportMetric(base, "single_stores/s")
+	b.ReportMetric(repl, "swarm3_stores/s")
+	b.ReportMetric(repl/base, "swarm3/single")
+}
+
+// BenchmarkAntiEntropyRound measures one round between members holding
+// the same 10,000 messages (100 accounts of 100), the steady state, against
+// reading the same hashes locally once, in the same run.
+func BenchmarkAntiEntropyRound(b *testing.B) {
+	c := newCluster(b, 2, nil)
+	c.oneSwarm()
+	c.startAll()
+	ctx := context.Background()
+	now := time.Now()
+	var accts []identity.AccountID
+	var msgs []store.Message
+	for a := range 100 {
+		acct := identity.NewAccount().ID()
+		accts = append(accts, acct)
+		for i := range 100 {
+			data := []byte(fmt.Sprint("message ", a, " ", i))
+			msgs = append(msgs, store.Message{Account: acct, Hash: rpc.MessageHash(acct, 0, data), Data: data, Timestamp: now, Expiry: now.Add(time.Hour)})
+		}
+	}
+	for _, n := range c.nodes {
+		for i := 0; i < len(msgs); i += 1000 {
+			if _, err := n.db.PutBatch(ctx, msgs[i:i+1000]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	st, err := c.nodes[0].repl.Round(ctx)
+	if err != nil || st.Accounts != 0 {
+		b.Fatalf("first round: %+v, %v; want nothing to repair", st, err)
+	}
+	b.ResetTimer()
+	start := time.Now()
+	for range b.N {
+		if _, err := c.nodes[0].repl.Round(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	round := time.Since(start) / time.Duration(b.N)
+	b.StopTimer()
+	start = time.Now()
+	for _, a := range accts {
+		if _, err := c.nodes[0].db.Hashes(ctx, a, nil, time.Now()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	scan := time.Since(start)
+	b.ReportMetric(float64(round.Microseconds())/1000, "ms/round/10k_msgs")
+	b.ReportMetric(float64(round)/float64(scan), "round/local_scan")
+}
