@@ -418,3 +418,76 @@ func (n *Node) node(t testing.TB, c *Client) snapshotNode {
 	}
 	return ms[0]
 }
+
+// TestDisappearingTTL: a conversation's after-send timer bounds the swarm
+// TTL of the recipient's copy; the sync copy keeps the inbox TTL.
+func TestDisappearingTTL(t *testing.T) {
+	nd := startStandalone(t)
+	alice := open(t, newHome(t), Options{Standalone: nd})
+	bob := open(t, newHome(t), Options{Standalone: nd})
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		after time.Duration
+		want  time.Duration
+	}{
+		{"off", 0, InboxTTL},
+		{"one hour", time.Hour, time.Hour},
+		{"one second, raised to the minimum TTL", time.Second, 10 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := alice.SetDisappearAfterSend(bob.Account(), tc.after); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := alice.Send(ctx, bob.Account(), tc.name); err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range []struct {
+				c    *Client
+				ns   int32
+				want time.Duration
+			}{{bob, NamespaceInbox, tc.want}, {alice, NamespaceSync, InboxTTL}} {
+				msgs, err := p.c.retrieve(ctx, nd.node(t, p.c), p.ns, time.Time{}, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				last := msgs[len(msgs)-1]
+				if got := time.Duration(last.Expiration-last.Timestamp) * time.Millisecond; got != p.want {
+					t.Fatalf("namespace %d copy lives %v, want %v", p.ns, got, p.want)
+				}
+			}
+		})
+	}
+}
+
+// TestEvents: a subscriber sees its messages sent and received.
+func TestEvents(t *testing.T) {
+	nd := startStandalone(t)
+	alice := open(t, newHome(t), Options{Standalone: nd})
+	bob := open(t, newHome(t), Options{Standalone: nd})
+	ctx := context.Background()
+	aev, astop := alice.Subscribe(8)
+	bev, bstop := bob.Subscribe(8)
+	m, err := alice.Send(ctx, bob.Account(), "evented")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	astop()
+	bstop()
+	kinds := func(ch <-chan Event) map[EventKind][]Message {
+		out := map[EventKind][]Message{}
+		for e := range ch {
+			out[e.Kind] = append(out[e.Kind], e.Message)
+		}
+		return out
+	}
+	if got := kinds(aev)[EventSent]; len(got) != 1 || got[0].MessageID != m.MessageID {
+		t.Fatalf("alice's EventSent: %+v", got)
+	}
+	if got := kinds(bev)[EventReceived]; len(got) != 1 || got[0].MessageID != m.MessageID || !got[0].Sender.Equal(alice.Account()) {
+		t.Fatalf("bob's EventReceived: %+v", got)
+	}
+}

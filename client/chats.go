@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/clientdb"
@@ -232,4 +233,18 @@ func (c *Client) Usage() (Usage, error) {
 		out.Conversations[i] = ConversationUsage{Peer: cu.Peer, Nickname: nicks[cu.Peer], Messages: cu.Messages, MessageBytes: cu.MessageBytes}
 	}
 	return out, nil
+}
+
+// SetDisappearAfterSend sets the conversation with peer to disappear
+// after after (whole seconds), or turns it off with zero: later messages
+// carry the setting, and their swarm copies live no longer than it.
+func (c *Client) SetDisappearAfterSend(peer identity.AccountID, after time.Duration) error {
+	d := clientdb.Disappearing{}
+	if after != 0 {
+		d = clientdb.Disappearing{Mode: clientdb.DisappearAfterSend, After: after}
+	}
+	if _, err := c.db.EnsureConversation(peer, c.clock()); err != nil {
+		return err
+	}
+	return c.db.SetDisappearing(peer, d, c.clock())
 }
