@@ -26,7 +26,11 @@
 // sender, content = the original Content), sealed to the sender's own
 // account. The message is stored in the local database as queued and both
 // copies are put in the outbox; the outbox is flushed at once and by every
-// later command that reaches the network, with clientdb's backoff.
+// later command that reaches the network. A Client's first flush sends
+// every queued item, since a new command is a new chance to reach the
+// network; later flushes of a long-running Client (receive --follow)
+// follow clientdb's backoff. A standalone home remembers its node's
+// network ID and key, so it can queue while the node is down.
 //
 // A copy counts as stored once two members of the destination swarm
 // confirmed it (one, for a swarm of one). The client stores to one random
@@ -60,6 +64,14 @@
 // A conversation is named by the peer's full Account ID or by a nickname
 // the user gave the contact locally ([Client.Resolve]); never by a display
 // name the other side chose.
+//
+// # Files in the home
+//
+// Besides the key file (internal/keystore) and the database, the home
+// holds snapshot.json (the newest verified registry snapshot) and
+// paths.json ([PathsFile], guards and paths): public node keys and
+// addresses only, readable without the passphrase. Nothing in the home
+// holds a message, a contact's Account ID or a nickname in the clear.
 //
 // # Sealing
 //
