@@ -1,3 +1,5 @@
+//go:build unix
+
 package devnet
 
 import (
@@ -5,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -53,7 +56,8 @@ func swarmsAtLeast(t *testing.T, s *snapshot.Snapshot, min int) {
 // TestProcesses runs every node as a hushd process: one is killed with
 // SIGKILL and the registry drops it after its unreachable time, leaving
 // swarms of at least 3; restarted, it registers again; another is
-// stopped and decommissioned with `hushd node --decommission`, which
+// frozen with SIGSTOP until dropped registers again when thawed; another
+// is stopped and decommissioned with `hushd node --decommission`, which
 // refuses while the node still runs.
 func TestProcesses(t *testing.T) {
 	hushd := buildHushd(t)
@@ -80,6 +84,21 @@ func TestProcesses(t *testing.T) {
 	if err := d.Restart(6); err != nil {
 		t.Fatal(err)
 	}
+	if err := d.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// A node frozen long enough is dropped; thawed, it sees a snapshot
+	// without itself and registers again on its own.
+	pid := d.Pid(4)
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	waitSnapshot(t, ctx, d, "the frozen node to be dropped", gone(4))
+	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	waitSnapshot(t, ctx, d, "the thawed node to register again", listed(4))
 	if err := d.Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
