@@ -204,7 +204,13 @@ func (h *Handler) writeError(w http.ResponseWriter, now time.Time, err error, me
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
+	var b []byte
+	var err error
+	if raw, ok := v.(verbatim); ok {
+		b = raw
+	} else {
+		b, err = json.Marshal(v)
+	}
 	if err != nil {
 		// Only our own response types reach here; they always marshal.
 		status, b = http.StatusInternalServerError, []byte(`{"error":{"code":"internal_error","message":"response encoding failed"}}`)

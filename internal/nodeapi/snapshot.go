@@ -53,8 +53,16 @@ func (h *Handler) getSnapshot(params json.RawMessage, now time.Time) (int, any, 
 	if p.After != nil && epoch <= *p.After {
 		return http.StatusNoContent, nil, nil
 	}
-	return http.StatusOK, json.RawMessage(raw), nil
+	return http.StatusOK, verbatim(raw), nil
 }
+
+// verbatim is a JSON document written out byte for byte at the top
+// level; encoding/json would re-compact and HTML-escape it. Inside a
+// batch it is embedded like any JSON value.
+type verbatim []byte
+
+// MarshalJSON implements json.Marshaler.
+func (v verbatim) MarshalJSON() ([]byte, error) { return v, nil }
 
 func decodeParams(b []byte, v any) error {
 	if err := json.Unmarshal(b, v); err != nil {

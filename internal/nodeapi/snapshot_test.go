@@ -18,7 +18,9 @@ type notReady struct{ ownsAll }
 func (notReady) Ready(time.Time) error { return errors.New("no current registry snapshot") }
 
 func TestGetSnapshot(t *testing.T) {
-	raw := []byte(`{"network_id":"testnet","epoch":7}`)
+	// Spaces and an ampersand survive: the bytes are the registry's, not
+	// re-encoded.
+	raw := []byte(`{"network_id": "testnet", "epoch": 7, "version": "a&b"}`)
 	serving := func(c *Config) { c.Snapshot = func() ([]byte, uint64) { return raw, 7 } }
 	empty := func(c *Config) { c.Snapshot = func() ([]byte, uint64) { return nil, 0 } }
 	tests := []struct {
@@ -32,6 +34,8 @@ func TestGetSnapshot(t *testing.T) {
 		{name: "paths alias", opt: serving, body: `{"method":"snapshot"}`, wantCode: 200, wantBody: string(raw) + "\n"},
 		{name: "newer than after", opt: serving, body: `{"method":"get_snapshot","params":{"after":6}}`, wantCode: 200, wantBody: string(raw) + "\n"},
 		{name: "nothing newer", opt: serving, body: `{"method":"get_snapshot","params":{"after":7}}`, wantCode: 204, wantBody: ""},
+		{name: "in a batch", opt: serving, body: `{"method":"batch","params":{"requests":[{"method":"get_snapshot"}]}}`, wantCode: 200,
+			wantBody: `{"results":[{"code":200,"body":{"network_id":"testnet","epoch":7,"version":"a\u0026b"}}],"t":1800000000000}` + "\n"},
 		{name: "bad params", opt: serving, body: `{"method":"get_snapshot","params":{"after":"x"}}`, wantCode: 400, wantBody: string(rpc.CodeBadJSON)},
 		{name: "none yet", opt: empty, body: `{"method":"get_snapshot"}`, wantCode: 503, wantBody: string(rpc.CodeUnavailable)},
 		{name: "standalone", opt: func(*Config) {}, body: `{"method":"get_snapshot"}`, wantCode: 400, wantBody: string(rpc.CodeUnknownMethod)},
