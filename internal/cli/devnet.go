@@ -27,7 +27,6 @@ func (a *app) devnetCommand() *cobra.Command {
 
 func (a *app) devnetUpCommand() *cobra.Command {
 	var opts devnet.Options
-	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Start a devnet and run it until Ctrl-C or SIGTERM",
@@ -61,9 +60,7 @@ hushd is taken from next to this program, else from PATH, else built with
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			opts.Progress = prefixWriter{a.stderr, "hush devnet: "}
-			upCtx, cancel := context.WithTimeout(ctx, timeout)
-			defer cancel()
-			d, err := devnet.Up(upCtx, opts)
+			d, err := devnet.Up(ctx, opts)
 			if err != nil {
 				return err
 			}
@@ -87,7 +84,7 @@ hushd is taken from next to this program, else from PATH, else built with
 	f.IntVar(&opts.Registries, "registries", 1, "number of registry hosts: 1 or 3")
 	f.BoolVar(&opts.Processes, "processes", false, "run each host and node as its own hushd process")
 	f.StringVar(&opts.HushdPath, "hushd", "", "hushd binary for --processes (default: next to hush, PATH, or go build)")
-	f.DurationVar(&timeout, "timeout", 2*time.Minute, "give up if the devnet has not formed after this long")
+	f.DurationVar(&opts.Timeout, "timeout", 2*time.Minute, "give up if the devnet has not formed after this long (building hushd not counted)")
 	return cmd
 }
 

@@ -57,6 +57,9 @@ type Options struct {
 	NetworkID string
 	// Registry timers [500ms, 500ms, 3s, 1h].
 	EpochInterval, ProbeInterval, UnreachableAfter, SnapshotLifetime time.Duration
+	// Timeout bounds how long Up waits for the registry and then the
+	// network to form [2m]; building hushd does not count.
+	Timeout time.Duration
 	// Logger receives the in-process hosts' and nodes' logs [the
 	// folder's devnet.log].
 	Logger *slog.Logger
@@ -89,6 +92,7 @@ func (o *Options) setDefaults() error {
 	def(&o.ProbeInterval, 500*time.Millisecond)
 	def(&o.UnreachableAfter, 3*time.Second)
 	def(&o.SnapshotLifetime, time.Hour)
+	def(&o.Timeout, 2*time.Minute)
 	if o.Progress == nil {
 		o.Progress = io.Discard
 	}
@@ -178,6 +182,8 @@ func (d *Devnet) up(ctx context.Context) (err error) {
 	if err := d.prepare(); err != nil {
 		return err
 	}
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
 	fmt.Fprintf(opts.Progress, "starting %d registry host(s)\n", opts.Registries)
 	for i := range d.regs {
 		r, err := d.startHost(i)
