@@ -8,8 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/nodeapi"
 	"github.com/hushnet/hush/internal/nodeconfig"
 	"github.com/hushnet/hush/internal/replication"
@@ -28,15 +30,50 @@ import (
 // interval: devnets and end-to-end tests scale it down with it.
 const AntiEntropyEnv = "HUSHD_ANTI_ENTROPY_INTERVAL"
 
-// snapshotPoll is how often the replicator looks for a newer snapshot
-// than the one it replicates by: a pointer load, so it costs nothing.
+// snapshotPoll is how often the node looks for a newer snapshot to hand
+// off after: a pointer load, so it costs nothing.
 const snapshotPoll = 250 * time.Millisecond
 
 // replicationState is the node's replication, nil when standalone.
 type replicationState struct {
 	repl    *replication.Replicator
-	members *replication.SnapshotMembership
+	members *liveMembership
+	handed  uint64 // epoch of the last hand-off; only the poller uses it
 }
+
+// liveMembership answers replication's questions from the node's newest
+// snapshot: each call first adopts a newer snapshot if the registry link
+// installed one (a pointer comparison), so forwards and their checks never
+// lag behind the storage RPC's view. The previous snapshot is kept for
+// hand-offs.
+type liveMembership struct {
+	snap *replication.SnapshotMembership
+	src  *snapshotMembership
+	seen atomic.Pointer[snapshot.Snapshot]
+}
+
+var _ replication.Membership = (*liveMembership)(nil)
+
+func (l *liveMembership) sync() *replication.SnapshotMembership {
+	if s := l.src.current(); s != nil && l.seen.Load() != s {
+		l.snap.Update(s)
+		l.seen.Store(s)
+	}
+	return l.snap
+}
+
+func (l *liveMembership) Members(a identity.AccountID) []replication.Member {
+	return l.sync().Members(a)
+}
+func (l *liveMembership) Owns(a identity.AccountID) bool { return l.sync().Owns(a) }
+func (l *liveMembership) IsMember(k identity.Ed25519PublicKey, a identity.AccountID) bool {
+	return l.sync().IsMember(k, a)
+}
+func (l *liveMembership) WasMember(k identity.Ed25519PublicKey, a identity.AccountID) bool {
+	return l.sync().WasMember(k, a)
+}
+func (l *liveMembership) Known(k identity.Ed25519PublicKey) bool { return l.sync().Known(k) }
+func (l *liveMembership) Peers() []replication.Member            { return l.sync().Peers() }
 
 // WithReplication lets tune adjust the replicator's configuration (time
 // intervals, the test-only fault hook) before the node builds it.
@@ -50,7 +87,7 @@ func (n *Node) setUpReplication(o options) error {
 	if n.members == nil {
 		return nil
 	}
-	m := replication.NewSnapshotMembership(n.id.Ed25519Public(), n.members.current())
+	m := &liveMembership{snap: replication.NewSnapshotMembership(n.id.Ed25519Public(), nil), src: n.members}
 	cfg := replication.Config{
 		Key: n.id.Ed25519, NetworkID: n.networkID, Store: n.db, Membership: m,
 		Clock: time.Now, Logger: n.logger.With("subsystem", "replication"), PlainHTTP: n.cfg.InsecureHTTP,
@@ -106,8 +143,14 @@ func (n *Node) startReplication() (stop func()) {
 				return
 			case <-t.C:
 			}
-			if !n.rep.members.Update(n.members.current()) {
+			s := n.rep.members.sync().Snapshot()
+			if s == nil || s.Epoch == n.rep.handed {
 				continue
+			}
+			first := n.rep.handed == 0
+			n.rep.handed = s.Epoch
+			if first {
+				continue // nothing to hand off before a change
 			}
 			st, err := n.rep.repl.HandOff(ctx)
 			if err != nil && ctx.Err() == nil {

@@ -40,6 +40,8 @@ func (s *RoundStats) add(o RoundStats) {
 // errBudget ends a round whose byte budget is spent.
 var errBudget = errors.New("round byte budget spent")
 
+var errWrongResults = errors.New("peer answered apply with the wrong number of results")
+
 // RunAntiEntropy runs a round every [Config.AntiEntropyInterval] until ctx
 // is cancelled (a clean exit, nil). Each round first hands off accounts
 // this node no longer stores (a hand-off refused because a receiver had
@@ -314,7 +316,7 @@ func (r *Replicator) push(ctx context.Context, p Member, source string, ops []rp
 		return err
 	}
 	if len(reply.Results) != len(ops) {
-		return errors.New("peer answered apply with the wrong number of results")
+		return errWrongResults
 	}
 	for _, res := range reply.Results {
 		if res.Error != "" {

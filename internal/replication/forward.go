@@ -28,12 +28,7 @@ func (r *Replicator) Forward(ctx context.Context, op *rpc.NodeOp) map[string]rpc
 	if op.Kind == rpc.OpDelete || op.Kind == rpc.OpDeleteBefore {
 		r.fillTombstones(ctx, op)
 	}
-	var peers []Member
-	for _, m := range r.cfg.Membership.Members(op.Account) {
-		if !m.Key.Equal(r.self) {
-			peers = append(peers, m)
-		}
-	}
+	peers := r.others(op.Account)
 	if len(peers) == 0 {
 		return conf
 	}
@@ -43,18 +38,13 @@ func (r *Replicator) Forward(ctx context.Context, op *rpc.NodeOp) map[string]rpc
 		mu sync.Mutex // guards conf
 		wg sync.WaitGroup
 	)
-	params := rpc.ApplyParams{Source: rpc.SourceForward, Ops: []rpc.NodeOp{*op}}
 	for _, p := range peers {
 		wg.Go(func() {
-			var reply rpc.ApplyReply
-			if err := r.call(ctx, p, rpc.NodeApply, params, &reply); err != nil {
+			res, err := r.queue(p).send(ctx, *op)
+			if err != nil {
 				r.cfg.Logger.Debug("forward failed; anti-entropy will repair", "peer", p.Key.String(), "kind", op.Kind, "err", err)
 				return
 			}
-			if len(reply.Results) != 1 {
-				return
-			}
-			res := reply.Results[0]
 			if res.Error != "" {
 				r.cfg.Logger.Debug("peer refused a forward", "peer", p.Key.String(), "err", res.Error)
 				return

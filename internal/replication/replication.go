@@ -129,6 +129,8 @@ type Replicator struct {
 	clients  map[string]*peerClient   // by key hex + "@" + address
 	limiters map[string]*rate.Limiter // by sender key hex
 	handler  http.Handler
+	commits  *groupCommit
+	queues   map[string]*forwardQueue // by key hex + "@" + address
 }
 
 // maxPeerLimiters bounds the limiter table; only authenticated, registered
@@ -159,8 +161,10 @@ func New(cfg Config) (*Replicator, error) {
 		replay:   replay.New(1<<16, 2*rpc.SigTolerance+time.Second),
 		clients:  make(map[string]*peerClient),
 		limiters: make(map[string]*rate.Limiter),
+		queues:   make(map[string]*forwardQueue),
 	}
 	r.handler = http.HandlerFunc(r.serve)
+	r.commits = &groupCommit{store: cfg.Store}
 	return r, nil
 }
 
