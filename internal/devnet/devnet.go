@@ -294,8 +294,11 @@ func (d *Devnet) prepare() error {
 			EpochInterval: registry.Duration(o.EpochInterval), SnapshotLifetime: registry.Duration(o.SnapshotLifetime),
 			ProbeInterval: registry.Duration(o.ProbeInterval), UnreachableAfter: registry.Duration(o.UnreachableAfter),
 			Raft: registry.RaftConfig{
-				HeartbeatTimeout: registry.Duration(200 * time.Millisecond), ElectionTimeout: registry.Duration(200 * time.Millisecond),
-				LeaderLeaseTimeout: registry.Duration(100 * time.Millisecond), CommitTimeout: registry.Duration(5 * time.Millisecond),
+				// Short enough to elect a leader within a second, long
+				// enough that a busy 2-core machine does not make
+				// leadership flap.
+				HeartbeatTimeout: registry.Duration(500 * time.Millisecond), ElectionTimeout: registry.Duration(500 * time.Millisecond),
+				LeaderLeaseTimeout: registry.Duration(250 * time.Millisecond), CommitTimeout: registry.Duration(5 * time.Millisecond),
 			},
 		}
 		c.SetDefaults()

@@ -26,9 +26,9 @@
 //
 // A devnet is small and local, so its timers are scaled down through
 // configuration, never by sleeping: epochs every 500 ms, probes every
-// 500 ms, a node voted unreachable after 3 s, Raft timeouts of 200 ms
-// (see [Options] to change them). Snapshots live for an hour, so a
-// devnet whose registry is paused keeps serving.
+// 500 ms, a node voted unreachable after 3 s, Raft timeouts of 500 ms
+// ([Options] changes all but the last). Snapshots live for an hour, so
+// nodes keep serving through a registry pause.
 //
 // # Folder
 //
