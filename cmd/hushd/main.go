@@ -26,6 +26,7 @@ import (
 	"github.com/hushnet/hush/internal/node"
 	"github.com/hushnet/hush/internal/nodeconfig"
 	"github.com/hushnet/hush/internal/registry/registrycmd"
+	"github.com/hushnet/hush/internal/relay/relaynode"
 )
 
 func main() {
@@ -146,7 +147,7 @@ func run(cfg nodeconfig.Config, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	n, err := node.New(cfg, logger)
+	n, err := relaynode.NewNode(cfg, logger)
 	if err != nil {
 		return err
 	}

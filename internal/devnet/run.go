@@ -12,8 +12,8 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/hushnet/hush/internal/node"
 	"github.com/hushnet/hush/internal/registry"
+	"github.com/hushnet/hush/internal/relay/relaynode"
 )
 
 // registryConfigFile is a host's config inside its folder; hushd
@@ -60,7 +60,7 @@ func (d *Devnet) startNode(i int) (runner, error) {
 		return d.startProcess(cfg.Data, "node", "--network", cfg.Network, "--data", cfg.Data,
 			"--listen", cfg.Listen, "--advertise", cfg.Advertise, "--shutdown-timeout", cfg.ShutdownTimeout.D().String())
 	}
-	n, err := node.New(cfg, d.opts.Logger.With("node", fmt.Sprintf("%02d", i+1)))
+	n, err := relaynode.NewNode(cfg, d.opts.Logger.With("node", fmt.Sprintf("%02d", i+1)))
 	if err != nil {
 		return nil, err
 	}

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/internal/node"
+	"github.com/hushnet/hush/internal/nodeconfig"
 	"github.com/hushnet/hush/internal/onionclient"
 	"github.com/hushnet/hush/internal/relay"
 	"github.com/hushnet/hush/internal/replay"
@@ -106,4 +107,18 @@ func (l *Late) Snapshot() *snapshot.Snapshot {
 		return n.Snapshot()
 	}
 	return nil
+}
+
+// NewNode builds a service node with the onion relay mounted. It is the one
+// place that assembles a full node, shared by `hushd node` and the
+// in-process devnet, so both serve exactly the same routes.
+func NewNode(cfg nodeconfig.Config, logger *slog.Logger, opts ...node.Option) (*node.Node, error) {
+	var late Late
+	opts = append(opts, node.WithRoutes(Routes(Options{Snapshot: late.Snapshot, Logger: logger})))
+	n, err := node.New(cfg, logger, opts...)
+	if err != nil {
+		return nil, err
+	}
+	late.Set(n)
+	return n, nil
 }
