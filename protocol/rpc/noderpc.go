@@ -140,8 +140,8 @@ func (op *NodeOp) Check() error {
 		}
 		return nil
 	case OpDelete, OpExpire:
-		if op.Kind == OpExpire && op.Expiry <= 0 {
-			return fmt.Errorf("op: no expiry")
+		if op.Kind == OpExpire && (op.Expiry <= 0 || op.Mode < ExpireAny || op.Mode > ExpireExtend) {
+			return fmt.Errorf("op: no expiry or unknown mode")
 		}
 		return checkHashes(op.Hashes)
 	case OpDeleteBefore:
@@ -150,8 +150,8 @@ func (op *NodeOp) Check() error {
 		}
 		return nil
 	case OpExpireAll:
-		if op.Expiry <= 0 {
-			return fmt.Errorf("op: no expiry")
+		if op.Expiry <= 0 || op.Mode < ExpireAny || op.Mode > ExpireExtend {
+			return fmt.Errorf("op: no expiry or unknown mode")
 		}
 		return nil
 	}
