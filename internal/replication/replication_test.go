@@ -141,3 +141,73 @@ func TestRepairedLateIsDelivered(t *testing.T) {
 		t.Errorf("lookback re-read delivered %v, want exactly the late message %s", fresh, late.Hash)
 	}
 }
+
+// TestPagingOrderSameOnEveryMember pages through an inbox on each member,
+// two messages at a time, and expects the same sequence everywhere, even
+// for messages sent through different members with equal timestamps.
+func TestPagingOrderSameOnEveryMember(t *testing.T) {
+	c := newCluster(t, 3, nil)
+	c.oneSwarm()
+	c.startAll()
+	acct := identity.NewAccount()
+	ts := time.Now()
+	for i := range 9 {
+		storeMsg(t, c.nodes[i%3], acct.ID(), fmt.Sprint("same time ", i), ts.Add(time.Duration(i/3)*time.Millisecond))
+	}
+	var first []string
+	for i, n := range c.nodes {
+		var seq []string
+		cursor := store.Cursor{}
+		for {
+			page := retrieve(t, n, acct, cursor)
+			if len(page) == 0 {
+				break
+			}
+			for _, m := range page[:min(2, len(page))] {
+				seq = append(seq, m.Hash)
+			}
+			last := page[min(2, len(page))-1]
+			cursor = store.Cursor{Timestamp: time.UnixMilli(last.Timestamp), Hash: last.Hash}
+		}
+		if len(seq) != 9 {
+			t.Fatalf("node %d pages %d messages, want 9", i, len(seq))
+		}
+		if i == 0 {
+			first = seq
+		} else if fmt.Sprint(seq) != fmt.Sprint(first) {
+			t.Errorf("node %d pages in another order:\n%v\nnode 0:\n%v", i, seq, first)
+		}
+	}
+}
+
+// TestDecommissionHandsOff stores messages that only the leaving member
+// holds (the others drop forwards, and no anti-entropy runs), and checks
+// that Decommission alone puts them on every other member.
+func TestDecommissionHandsOff(t *testing.T) {
+	c := newCluster(t, 4, nil)
+	c.oneSwarm()
+	c.startAll()
+	leaving := c.nodes[3]
+	for _, n := range c.nodes[:3] {
+		n.fault.Store(true)
+	}
+	acct := identity.NewAccount()
+	for i := range 10 {
+		storeMsg(t, leaving, acct.ID(), fmt.Sprint("only on the leaver ", i), time.Now())
+	}
+	for i, n := range c.nodes[:3] {
+		if got := holds(t, n, acct.ID()); got != 0 {
+			t.Fatalf("node %d holds %d messages before the hand-off", i, got)
+		}
+	}
+	st, err := leaving.repl.Decommission(context.Background())
+	if err != nil || st.HandedOff != 1 {
+		t.Fatalf("Decommission = %+v, %v", st, err)
+	}
+	c.kill(leaving)
+	for i, n := range c.nodes[:3] {
+		if got := holds(t, n, acct.ID()); got != 10 {
+			t.Errorf("node %d holds %d messages after the hand-off, want 10", i, got)
+		}
+	}
+}
