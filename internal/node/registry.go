@@ -20,6 +20,9 @@ import (
 
 // SnapshotFile keeps the newest verified snapshot across restarts, so a
 // restarted node serves clients at once and still refuses older epochs.
+// Its epoch stays the floor even after it expires (epochs only go up), so
+// a node moved to a registry founded anew, whose epochs start again at 1,
+// needs this file deleted.
 const SnapshotFile = "snapshot.json"
 
 // Registration retries back off from the first to the last delay; the
