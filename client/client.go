@@ -259,6 +259,9 @@ func (c *Client) Close() error {
 		delete(c.subs, id)
 	}
 	c.mu.Unlock()
+	if f, ok := c.tr.(interface{ Flush() }); ok {
+		f.Flush() // the paths' last_ok, for `hush path`
+	}
 	if c.pool != nil {
 		c.pool.Close()
 	}

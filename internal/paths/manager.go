@@ -98,6 +98,8 @@ type Manager struct {
 	checked bool
 	offset  time.Duration
 	savedAt time.Time
+	// unsaved: a success since the last save is not on disk yet.
+	unsaved bool
 
 	saveMu sync.Mutex // serializes state file writes, in order
 }
@@ -276,8 +278,10 @@ func (m *Manager) succeeded(p *path) {
 	for _, n := range p.nodes {
 		delete(m.fails, n.Ed25519)
 	}
-	// Persist last_ok now and then, not on every request.
+	// Persist last_ok now and then, not on every request; Flush writes the
+	// rest when the client closes.
 	due := now.Sub(m.savedAt) > 30*time.Second
+	m.unsaved = !due
 	m.mu.Unlock()
 	if due {
 		m.save()

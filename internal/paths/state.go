@@ -93,7 +93,7 @@ func (m *Manager) save() {
 		}
 		st.Guards = append(st.Guards, h)
 	}
-	m.savedAt = m.opts.Clock()
+	m.savedAt, m.unsaved = m.opts.Clock(), false
 	m.mu.Unlock()
 	st.Paths = m.Paths()
 	if err := writeFile(m.opts.StateFile, &st); err != nil {
@@ -127,4 +127,15 @@ func writeFile(file string, st *state) error {
 		return err
 	}
 	return os.Rename(f.Name(), file)
+}
+
+// Flush writes the state file if a request succeeded since the last write,
+// so a short-lived command leaves `hush path` an accurate last_ok.
+func (m *Manager) Flush() {
+	m.mu.Lock()
+	unsaved := m.unsaved
+	m.mu.Unlock()
+	if unsaved {
+		m.save()
+	}
 }
