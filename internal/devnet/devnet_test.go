@@ -197,8 +197,9 @@ func TestUpRefusesAFolderThatIsNotADevnet(t *testing.T) {
 }
 
 // TestRegistryOutage: with the registry gone, nodes keep serving from
-// their last snapshot until it expires, then refuse account requests
-// with 503 (never a 421 from an expired view).
+// their last snapshot (also after a restart, from the saved copy) until
+// it expires, then refuse account requests with 503 (never a 421 from an
+// expired view).
 func TestRegistryOutage(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
@@ -210,6 +211,18 @@ func TestRegistryOutage(t *testing.T) {
 	if err != nil {
 		t.Fatalf("nodes stopped serving the snapshot when the registry went: %v", err)
 	}
+	// A node restarted during the outage serves the snapshot it saved.
+	if err := d.StopNode(1); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Restart(1); err != nil {
+		t.Fatal(err)
+	}
+	n1, _ := s.Node(d.Nodes()[1].Ed25519)
+	if _, got, err := FetchSnapshotFrom(ctx, client(t, n1), d.Network(), 0); err != nil || got.Epoch < s.Epoch {
+		t.Fatalf("restarted node: %v (epoch %v, want %d)", err, got, s.Epoch)
+	}
+
 	acct := identity.NewAccount()
 	_, members, _ := AccountSwarm(s, acct.ID())
 	c := client(t, members[0])
