@@ -165,7 +165,7 @@ func (c *cluster) start(n *testNode) {
 		t.Fatal(err)
 	}
 	api, err := nodeapi.New(nodeapi.Config{
-		Store: db, Clock: time.Now, Membership: n.mem, Replay: replay.New(1<<16, 2*rpc.SigTolerance+time.Second),
+		Store: replication.GroupCommitStore(db), Clock: time.Now, Membership: n.mem, Replay: replay.New(1<<16, 2*rpc.SigTolerance+time.Second),
 		Logger: logger, NetworkID: testNetwork, Version: "test", Ed25519: n.pub(), X25519: n.x, Replicator: n.repl,
 	})
 	if err != nil {

@@ -76,3 +76,26 @@ func (g *groupCommit) run() {
 		}
 	}
 }
+
+// GroupCommitStore returns s with Put going through group commit: the
+// Puts of concurrent client stores share one transaction and one fsync,
+// and each still returns only after its message is committed, so a store
+// acknowledged to a client is durable as before. The other methods are
+// s's own.
+func GroupCommitStore(s Store) store.Store {
+	return &groupStore{Store: s, g: &groupCommit{store: s}}
+}
+
+type groupStore struct {
+	Store
+	g *groupCommit
+}
+
+// Put implements store.Store.
+func (s *groupStore) Put(ctx context.Context, m store.Message) (bool, error) {
+	res, err := s.g.put(ctx, []store.Message{m})
+	if err != nil {
+		return false, err
+	}
+	return res[0].Added, res[0].Err
+}

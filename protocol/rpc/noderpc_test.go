@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -145,4 +146,30 @@ func FuzzNodeOp(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestNodeOpAccountDecoding(t *testing.T) {
+	acct := identity.NewAccount().ID()
+	tests := []struct {
+		name    string
+		account string
+		ok      bool
+	}{
+		{"valid", acct.String(), true},
+		{"other prefix", "15" + acct.String()[2:], false},
+		{"short", acct.String()[:64], false},
+		{"not hex", "05" + strings.Repeat("zz", 32), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var op NodeOp
+			err := json.Unmarshal([]byte(`{"kind":"delete","account":"`+tt.account+`"}`), &op)
+			if (err == nil) != tt.ok {
+				t.Fatalf("Unmarshal = %v, want ok=%v", err, tt.ok)
+			}
+			if tt.ok && op.Account != acct {
+				t.Errorf("account %s, want %s", op.Account, acct)
+			}
+		})
+	}
 }
