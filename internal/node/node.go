@@ -214,7 +214,7 @@ func New(cfg nodeconfig.Config, logger *slog.Logger, opts ...Option) (n *Node, e
 		return nil, err
 	}
 	h, err := nodeapi.New(nodeapi.Config{
-		Store:      n.db,
+		Store:      n.apiStore(),
 		Clock:      time.Now,
 		Membership: membership,
 		Snapshot:   snapshots,

@@ -15,6 +15,7 @@ import (
 	"github.com/hushnet/hush/internal/nodeapi"
 	"github.com/hushnet/hush/internal/nodeconfig"
 	"github.com/hushnet/hush/internal/replication"
+	"github.com/hushnet/hush/internal/store"
 	"github.com/hushnet/hush/internal/store/sqlite"
 	"github.com/hushnet/hush/protocol/rpc"
 	"github.com/hushnet/hush/protocol/snapshot"
@@ -191,4 +192,14 @@ func handOffBeforeLeaving(ctx context.Context, cfg nodeconfig.Config, id *Identi
 	}
 	logger.Info("handed every account to its swarm", "accounts", st.HandedOff, "messages", st.Pushed)
 	return nil
+}
+
+// apiStore is the store the storage RPC writes through: in a network,
+// concurrent client stores share a commit (replication.GroupCommitStore),
+// since each is forwarded and confirmed by the swarm in the same request.
+func (n *Node) apiStore() store.Store {
+	if n.rep == nil {
+		return n.db
+	}
+	return replication.GroupCommitStore(n.db)
 }
