@@ -392,7 +392,7 @@ func (d *Devnet) NodeConfig(i int) nodeconfig.Config { return d.nodeCfg[i] }
 func (d *Devnet) Running(i int) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.members[i] == nil {
+	if i < 0 || i >= len(d.members) || d.members[i] == nil {
 		return false
 	}
 	select {

@@ -157,6 +157,9 @@ func (p *process) done() <-chan struct{} { return p.exited }
 func (d *Devnet) Pid(i int) int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if i < 0 || i >= len(d.members) {
+		return 0
+	}
 	if p, ok := d.members[i].(*process); ok && p != nil {
 		return p.cmd.Process.Pid
 	}
