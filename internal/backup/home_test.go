@@ -1,0 +1,203 @@
+package backup
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/clientdb"
+	"github.com/hushnet/hush/internal/keystore"
+)
+
+// newHome makes a home with a contact, a conversation and a paths file.
+func newHome(t *testing.T) (string, *keystore.Secrets) {
+	t.Helper()
+	home := filepath.Join(t.TempDir(), "home")
+	sec, err := keystore.Create(home, identity.NewSeed(), []byte("home-pw"), testParams, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := clientdb.Open(clientdb.Path(home), sec.DBKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	peer := identity.NewAccount().ID()
+	now := time.UnixMilli(1_700_000_000_000).UTC()
+	if err := db.UpsertContact(clientdb.Contact{Account: peer, Nickname: "bob", Accepted: true}, now); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		m := clientdb.Message{Direction: clientdb.Incoming, Sender: peer, SentAt: now.Add(time.Duration(i) * time.Second),
+			ReceivedAt: now.Add(time.Minute), Body: "hello " + string(rune('a'+i))}
+		m.MessageID[0] = byte(i + 1)
+		if _, _, err := db.InsertMessage(peer, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(home, "paths.json"), []byte(`{"guards":["x"]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return home, sec
+}
+
+// dump is what a home's database says, for comparison.
+func dump(t *testing.T, home string, key [32]byte) any {
+	t.Helper()
+	db, err := clientdb.Open(clientdb.Path(home), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	cs, err := db.Contacts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	convs, err := db.Conversations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []clientdb.Message
+	for _, cv := range convs {
+		ms, err := db.Messages(cv.ID, clientdb.Page{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, ms...)
+	}
+	return []any{cs, convs, msgs}
+}
+
+func export(t *testing.T, home string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	sum, err := Export(&buf, home, []byte("home-pw"), []byte("backup-pw"), testParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.DatabaseBytes == 0 || !reflect.DeepEqual(sum.Files, []string{"paths.json"}) {
+		t.Fatalf("summary %+v", sum)
+	}
+	return buf.Bytes()
+}
+
+func TestExportImport(t *testing.T) {
+	home, sec := newHome(t)
+	b := export(t, home)
+	if bytes.Contains(b, []byte("hello")) || bytes.Contains(b, []byte("guards")) || bytes.Contains(b, []byte(sec.Account.ID().String())) {
+		t.Fatal("the backup holds plaintext")
+	}
+
+	dest := filepath.Join(t.TempDir(), "new", "home")
+	sum, err := Import(bytes.NewReader(b), []byte("backup-pw"), dest, []byte("new-pw"), testParams, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sum.AccountID.Equal(sec.Account.ID()) {
+		t.Fatalf("restored %s, want %s", sum.AccountID, sec.Account.ID())
+	}
+	if _, err := keystore.Open(dest, []byte("home-pw")); !errors.Is(err, keystore.ErrWrongPassphrase) {
+		t.Fatalf("the old home passphrase opens the new home: %v", err)
+	}
+	got, err := keystore.Open(dest, []byte("new-pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Account.Seed().Equal(sec.Account.Seed()) || got.DBKey != sec.DBKey {
+		t.Fatal("the secrets changed")
+	}
+	if a, b := dump(t, home, sec.DBKey), dump(t, dest, got.DBKey); !reflect.DeepEqual(a, b) {
+		t.Fatalf("databases differ:\n%v\n%v", a, b)
+	}
+	if p, _ := os.ReadFile(filepath.Join(dest, "paths.json")); string(p) != `{"guards":["x"]}` {
+		t.Fatalf("paths.json = %q", p)
+	}
+	for _, p := range []string{dest, keystore.Path(dest), clientdb.Path(dest), filepath.Join(dest, "paths.json")} {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := os.FileMode(0o600)
+		if st.IsDir() {
+			want = 0o700
+		}
+		if st.Mode().Perm() != want {
+			t.Errorf("%s: mode %v, want %v", p, st.Mode().Perm(), want)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(home, ".backup-*")); len(left) != 0 {
+		t.Fatalf("export left %v", left)
+	}
+}
+
+func TestImportRefusals(t *testing.T) {
+	home, sec := newHome(t)
+	b := export(t, home)
+	tampered := bytes.Clone(b)
+	tampered[len(tampered)-20] ^= 1
+	dir := t.TempDir()
+
+	// Each refusal leaves no home and nothing beside it.
+	tests := []struct {
+		name string
+		file []byte
+		pass string
+		want error
+	}{
+		{"wrong backup passphrase", b, "nope", ErrWrongPassphrase},
+		{"tampered", tampered, "backup-pw", ErrCorrupt},
+		{"truncated", b[:len(b)-1], "backup-pw", ErrCorrupt},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dest := filepath.Join(dir, "dest")
+			if _, err := Import(bytes.NewReader(tt.file), []byte(tt.pass), dest, []byte("pw"), testParams, false); !errors.Is(err, tt.want) {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+			if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+				t.Fatalf("left behind: %v", ents)
+			}
+		})
+	}
+
+	// A home in use is refused, and kept, unless forced.
+	if _, err := Import(bytes.NewReader(b), []byte("backup-pw"), home, []byte("pw"), testParams, false); !errors.Is(err, ErrHomeNotEmpty) {
+		t.Fatalf("non-empty home: %v", err)
+	}
+	if _, err := keystore.Open(home, []byte("home-pw")); err != nil {
+		t.Fatalf("refused import touched the home: %v", err)
+	}
+	if _, err := Import(bytes.NewReader(tampered), []byte("backup-pw"), home, []byte("pw"), testParams, true); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("forced tampered import: %v", err)
+	}
+	if _, err := keystore.Open(home, []byte("home-pw")); err != nil {
+		t.Fatalf("failed forced import touched the home: %v", err)
+	}
+	if _, err := Import(bytes.NewReader(b), []byte("backup-pw"), home, []byte("pw2"), testParams, true); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := keystore.Open(home, []byte("pw2")); err != nil || got.DBKey != sec.DBKey {
+		t.Fatalf("forced import: %v", err)
+	}
+	if ents, _ := os.ReadDir(filepath.Dir(home)); len(ents) != 1 {
+		t.Fatalf("left beside the home: %v", ents)
+	}
+
+	// An existing empty directory is a fresh home.
+	empty := filepath.Join(dir, "empty")
+	os.Mkdir(empty, 0o755)
+	if _, err := Import(bytes.NewReader(b), []byte("backup-pw"), empty, []byte("pw"), testParams, false); err != nil {
+		t.Fatalf("empty directory: %v", err)
+	}
+
+	// A wrong home passphrase at export writes nothing.
+	var buf bytes.Buffer
+	if _, err := Export(&buf, home, []byte("nope"), []byte("x"), testParams); !errors.Is(err, keystore.ErrWrongPassphrase) || buf.Len() != 0 {
+		t.Fatalf("export with a wrong passphrase: %v, %d bytes", err, buf.Len())
+	}
+}
