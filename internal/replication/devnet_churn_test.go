@@ -146,7 +146,10 @@ func TestDevnetChurn(t *testing.T) {
 		}
 	}
 	listed := func(i int) func(*snapshot.Snapshot) bool {
-		return func(s *snapshot.Snapshot) bool { n, ok := s.Node(nodes[i].Ed25519); return ok && n.Swarm != snapshot.Unassigned }
+		return func(s *snapshot.Snapshot) bool {
+			n, ok := s.Node(nodes[i].Ed25519)
+			return ok && n.Swarm != snapshot.Unassigned
+		}
 	}
 	waitPlaced("at the start")
 
