@@ -214,8 +214,15 @@ func (d *SnapshotDirectory) snapshot(ctx context.Context) (*snapshot.Snapshot, e
 
 func (d *SnapshotDirectory) fetch(ctx context.Context, cur *snapshot.Snapshot, minEpoch uint64) ([]byte, *snapshot.Snapshot, error) {
 	if cur != nil && d.Fetch != nil {
-		if raw, s, err := d.Fetch(ctx, minEpoch); err == nil {
+		raw, s, err := d.Fetch(ctx, minEpoch)
+		if err == nil {
 			return raw, s, nil
+		}
+		// Refreshes go through paths (DESIGN.md §3); a seed is asked
+		// directly again only once the current snapshot has expired and
+		// the paths built from it cannot be trusted to work.
+		if d.clock().Before(cur.ExpiresAt) {
+			return nil, nil, err
 		}
 	}
 	// Seeds first for a fresh client; a client with a snapshot but no
