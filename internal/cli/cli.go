@@ -79,6 +79,7 @@ that never learn who talks to whom.`,
 		a.devnetCommand(),
 		a.pathCommand(),
 		a.sendCommand(), a.receiveCommand(), a.chatsCommand(), a.chatCommand(), a.contactsCommand(), a.storageCommand(),
+		a.exportCommand(), a.importCommand(), a.accountCommand(),
 	)
 	return root
 }

@@ -1,0 +1,205 @@
+package cli
+
+import (
+	"bufio"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hushnet/hush/client"
+	"github.com/hushnet/hush/internal/backup"
+	"github.com/hushnet/hush/internal/clientdb"
+	"github.com/hushnet/hush/internal/keystore"
+)
+
+// confirmChars is how much of the Account ID a user types to confirm.
+const confirmChars = 8
+
+func (a *app) accountCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "account", Short: "Control the account as a whole"}
+	var (
+		f         netFlags
+		yes       bool
+		localOnly bool
+	)
+	del := &cobra.Command{
+		Use:   "delete",
+		Short: "Delete everything the account's swarm holds for it, then wipe this home",
+		Long: `Ask every node of the account's swarm to delete all it holds for the account
+(every namespace: inbox, sync copies, settings), then wipe this home: the
+key file is overwritten and removed, then the database and the rest.
+
+Your recovery phrase still restores the account (an Account ID is a key,
+not a registration), and contacts can still write to it; other devices of
+the account keep their own copies. Confirm by typing the first 8
+characters of the Account ID, or pass --yes in scripts.
+
+When the network cannot be reached nothing is deleted, unless --local-only
+is given: then only this home is wiped, and the swarm keeps its copies
+until they expire (up to 30 days).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			home, err := a.homeDir()
+			if err != nil {
+				return err
+			}
+			id, err := keystore.ReadAccountID(home)
+			if err != nil {
+				return err
+			}
+			if !yes {
+				fmt.Fprintf(a.stderr, "This deletes account %s\n", id)
+				if localOnly {
+					fmt.Fprintln(a.stderr, "from this device only; its swarm keeps the copies until they expire (up to 30 days).")
+				} else {
+					fmt.Fprintln(a.stderr, "from its swarm (all messages, sync copies and settings) and from this device.")
+				}
+				fmt.Fprintf(a.stderr, "Only the recovery phrase can bring it back. Type the first %d characters of the Account ID to confirm: ", confirmChars)
+				line, err := bufio.NewReader(io.LimitReader(a.stdin, 256)).ReadString('\n')
+				fmt.Fprintln(a.stderr)
+				if err != nil && !errors.Is(err, io.EOF) {
+					return err
+				}
+				if strings.TrimSpace(line) != id.String()[:confirmChars] {
+					return errors.New("not confirmed; nothing was deleted")
+				}
+			}
+			pass, err := a.passphrase("Passphrase", a.passphraseFile, envPassphrase, false)
+			if err != nil {
+				return err
+			}
+			swarmDone := false
+			if localOnly {
+				// The passphrase still guards the wipe against a slip of
+				// the hand in the wrong home.
+				if _, err := keystore.Open(home, pass); err != nil {
+					return err
+				}
+			} else {
+				if err := a.deleteSwarmData(cmd, &f, home, pass); err != nil {
+					if errors.Is(err, client.ErrUnreachable) {
+						return fmt.Errorf("the network is unreachable, so nothing was deleted (retry later, or use --local-only to wipe this device anyway): %w", err)
+					}
+					return fmt.Errorf("the swarm did not delete the account's data, so nothing was wiped here: %w", err)
+				}
+				swarmDone = true
+			}
+			left, err := wipeHome(home)
+			if err != nil {
+				return err
+			}
+			if a.jsonOut {
+				if left == nil {
+					left = []string{}
+				}
+				return a.printJSON(map[string]any{"account_id": id, "swarm_deleted": swarmDone, "home_wiped": true, "left": left})
+			}
+			if swarmDone {
+				fmt.Fprintf(a.stdout, "Deleted account %s from its swarm and this device.\n", id)
+			} else {
+				fmt.Fprintf(a.stdout, "Deleted account %s from this device.\n", id)
+				fmt.Fprintln(a.stderr, "hush: warning: the swarm keeps this account's messages until they expire (up to 30 days).")
+			}
+			if len(left) > 0 {
+				fmt.Fprintf(a.stdout, "Left in %s (not hush's): %s\n", home, strings.Join(left, ", "))
+			}
+			return nil
+		},
+	}
+	f.register(del)
+	del.Flags().BoolVar(&yes, "yes", false, "do not ask for confirmation")
+	del.Flags().BoolVar(&localOnly, "local-only", false, "wipe this home without contacting the network")
+	cmd.AddCommand(del)
+	return cmd
+}
+
+// deleteSwarmData opens the client on home and deletes the account's data
+// in its swarm.
+func (a *app) deleteSwarmData(cmd *cobra.Command, f *netFlags, home string, pass []byte) error {
+	ctx, cancel := signalContext(cmd)
+	defer cancel()
+	o, err := f.options(true)
+	if err != nil {
+		return err
+	}
+	o.Home, o.Passphrase = home, pass
+	c, err := client.Open(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return c.DeleteAccountData(ctx)
+}
+
+// wipeHome overwrites the key file with random bytes and removes it (the
+// database key is wrapped only there, so the database is unreadable from
+// then on), then removes the database and every other file hush keeps in
+// the home, and the home itself when nothing else is left. It returns the
+// names of entries it left because they are not hush's.
+func wipeHome(home string) ([]string, error) {
+	if err := shred(keystore.Path(home)); err != nil {
+		return nil, err
+	}
+	db := clientdb.FileName
+	ours := map[string]bool{db: true, db + "-wal": true, db + "-shm": true, db + "-journal": true}
+	for _, name := range backup.HomeFiles {
+		ours[name] = true
+	}
+	ents, err := os.ReadDir(home)
+	if err != nil {
+		return nil, fmt.Errorf("wipe: %w", err)
+	}
+	var left []string
+	for _, e := range ents {
+		name := e.Name()
+		// Leftovers of interrupted writes: key file and backup scratch.
+		if ours[name] || strings.HasPrefix(name, ".tmp-") || strings.HasPrefix(name, ".backup-") {
+			if err := os.RemoveAll(filepath.Join(home, name)); err != nil {
+				return nil, fmt.Errorf("wipe: %w", err)
+			}
+			continue
+		}
+		left = append(left, name)
+	}
+	if len(left) == 0 {
+		if err := os.Remove(home); err != nil {
+			return nil, fmt.Errorf("wipe: %w", err)
+		}
+	}
+	return left, nil
+}
+
+// shred overwrites path with random bytes, syncs, and removes it. On
+// flash storage and journalling file systems the old blocks may survive
+// below the file; the wrap under the passphrase still protects them.
+func shred(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("wipe: %w", err)
+	}
+	st, err := f.Stat()
+	if err == nil {
+		buf := make([]byte, st.Size())
+		rand.Read(buf)
+		_, err = f.WriteAt(buf, 0)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("wipe: %w", err)
+	}
+	return os.Remove(path)
+}
