@@ -8,8 +8,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/paths"
 	"github.com/hushnet/hush/internal/relay/relaytest"
 	"github.com/hushnet/hush/protocol/netfile"
@@ -148,4 +150,71 @@ func TestSnapshotDirectory(t *testing.T) {
 			t.Fatalf("epoch %d after a refresh, want %d kept", got, s.Epoch)
 		}
 	})
+}
+
+// staleDirectory answers with the wrong swarm until told it is stale, as
+// a client's old snapshot would after the network reshaped its swarms.
+type staleDirectory struct {
+	Directory
+	mu     sync.Mutex
+	wrong  []snapshot.Node
+	stale  bool
+	wrongs int // how many SwarmFor calls got the wrong swarm
+}
+
+func (d *staleDirectory) SwarmFor(ctx context.Context, id identity.AccountID) ([]snapshot.Node, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.stale {
+		d.wrongs++
+		return d.wrong, nil
+	}
+	return d.Directory.SwarmFor(ctx, id)
+}
+
+func (d *staleDirectory) Invalidate() {
+	d.mu.Lock()
+	d.stale = false
+	d.mu.Unlock()
+	d.Directory.Invalidate()
+}
+
+// TestWrongSwarm: a 421 refreshes the directory and the store or poll is
+// retried on the right swarm, within the same call.
+func TestWrongSwarm(t *testing.T) {
+	nw, nf := testNetwork(t)
+	pool := NewDirectTransport()
+	mk := func(home string) (*Client, *staleDirectory) {
+		sd := &staleDirectory{Directory: NewSnapshotDirectory(nf, "", pool.Poster, nil)}
+		return open(t, home, Options{Directory: sd, Transport: pool}), sd
+	}
+	alice, ad := mk(newHome(t))
+	bob, bd := mk(newHome(t))
+	other := func(id identity.AccountID) []snapshot.Node {
+		right := nw.SwarmFor(id)
+		var out []snapshot.Node
+		for _, n := range nw.Snapshot.Nodes {
+			if n.Swarm != right[0].Swarm {
+				out = append(out, n)
+			}
+		}
+		return out
+	}
+	ad.wrong, ad.stale = other(bob.Account()), true
+	bd.wrong, bd.stale = other(bob.Account()), true
+	ctx := context.Background()
+	m, err := alice.Send(ctx, bob.Account(), "through a stale view")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Status != "sent" || ad.wrongs == 0 {
+		t.Fatalf("status %s after %d stale lookups", m.Status, ad.wrongs)
+	}
+	got, err := bob.Poll(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || bd.wrongs == 0 {
+		t.Fatalf("bob received %d messages after %d stale lookups", len(got), bd.wrongs)
+	}
 }

@@ -34,6 +34,17 @@ var ErrDropped = errors.New("message dropped")
 // validate are dropped and counted ([Client.Stats]); they do not stop the
 // poll. It fails only when no member answered.
 func (c *Client) Poll(ctx context.Context) ([]Message, error) {
+	got, err := c.poll(ctx)
+	var ne *NodeError
+	if errors.As(err, &ne) && ne.Code == rpc.CodeWrongSwarm {
+		// The directory was stale and is refreshed: poll the right swarm.
+		more, err := c.poll(ctx)
+		return append(got, more...), err
+	}
+	return got, err
+}
+
+func (c *Client) poll(ctx context.Context) ([]Message, error) {
 	members, err := c.dir.SwarmFor(ctx, c.acct.ID())
 	if err != nil {
 		return nil, err

@@ -97,7 +97,19 @@ func confirmations(members int) int { return min(2, members) }
 // suffice. When they do not (a member that does not replicate, or a
 // forward that failed), it stores to further members itself, as many at
 // once as confirmations are still missing, replacing each that fails.
+//
+// A member that answers 421 made the directory stale; the store is then
+// tried once more on the swarm a fresh snapshot names.
 func (c *Client) store(ctx context.Context, to identity.AccountID, ns int32, ttl time.Duration, data []byte) (string, error) {
+	hash, err := c.storeRound(ctx, to, ns, ttl, data)
+	var ne *NodeError
+	if errors.As(err, &ne) && ne.Code == rpc.CodeWrongSwarm {
+		hash, err = c.storeRound(ctx, to, ns, ttl, data)
+	}
+	return hash, err
+}
+
+func (c *Client) storeRound(ctx context.Context, to identity.AccountID, ns int32, ttl time.Duration, data []byte) (string, error) {
 	members, err := c.dir.SwarmFor(ctx, to)
 	if err != nil {
 		return "", err
@@ -135,7 +147,11 @@ func (c *Client) store(ctx context.Context, to identity.AccountID, ns int32, ttl
 		a := <-results
 		inflight--
 		if a.err != nil {
-			lastErr = a.err
+			var ne *NodeError
+			// A 421 is the most telling failure: keep it for store.
+			if !errors.As(lastErr, &ne) || ne.Code != rpc.CodeWrongSwarm {
+				lastErr = a.err
+			}
 			if ctx.Err() != nil {
 				return "", ctx.Err()
 			}
