@@ -91,7 +91,8 @@ type streamReader struct {
 	enc     []byte
 	plain   []byte // opened, not yet returned
 	counter uint64
-	last    bool // the last chunk was opened
+	last    bool  // the last chunk was opened
+	err     error // sticky: nothing is read past a failure
 }
 
 func newStreamReader(r io.Reader, key []byte) *streamReader {
@@ -104,8 +105,11 @@ func (s *streamReader) Read(p []byte) (int, error) {
 		if s.last {
 			return 0, io.EOF
 		}
-		if err := s.next(); err != nil {
-			return 0, err
+		if s.err != nil {
+			return 0, s.err
+		}
+		if s.err = s.next(); s.err != nil {
+			return 0, s.err
 		}
 	}
 	n := copy(p, s.plain)
