@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/clientdb"
@@ -129,6 +130,30 @@ func Export(w io.Writer, home string, homePass, backupPass []byte, p keystore.Pa
 	return sum, nil
 }
 
+// IsHomeFile reports whether name is a file hush keeps in a home: the key
+// file, the database and its journals, [HomeFiles], and the leftovers of
+// interrupted writes (".tmp-*" from atomic writes, ".backup-*" from
+// [Export]).
+func IsHomeFile(name string) bool {
+	return reserved(name) || slices.Contains(HomeFiles, name) ||
+		strings.HasPrefix(name, ".tmp-") || strings.HasPrefix(name, ".backup-")
+}
+
+// foreignFiles lists what home holds that is not hush's.
+func foreignFiles(home string) ([]string, error) {
+	ents, err := os.ReadDir(home)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range ents {
+		if !IsHomeFile(e.Name()) {
+			out = append(out, e.Name())
+		}
+	}
+	return out, nil
+}
+
 // HomeEmpty reports whether home does not exist or is an empty directory.
 func HomeEmpty(home string) (bool, error) {
 	ents, err := os.ReadDir(home)
@@ -144,7 +169,9 @@ func HomeEmpty(home string) (bool, error) {
 // Import restores the backup read from r, sealed under backupPass, into
 // home, whose key file it writes under homePass with parameters p. It
 // refuses a home that is not empty with [ErrHomeNotEmpty] unless force is
-// set, in which case the old home is replaced. Everything is assembled in
+// set, in which case the old home is replaced, but only when everything in
+// it is hush's ([IsHomeFile]): force never sweeps away a directory that
+// was not a home. Everything is assembled in
 // a private directory beside home, checked by opening the key file and the
 // database, and only then moved into place, so a failed import leaves no
 // half-written home (and leaves a forced-over home as it was). It returns
@@ -163,6 +190,15 @@ func Import(r io.Reader, backupPass []byte, home string, homePass []byte, p keys
 	}
 	if !empty && !force {
 		return nil, fmt.Errorf("%w: %s", ErrHomeNotEmpty, home)
+	}
+	if !empty {
+		foreign, err := foreignFiles(home)
+		if err != nil {
+			return nil, fmt.Errorf("import: %w", err)
+		}
+		if len(foreign) > 0 {
+			return nil, fmt.Errorf("%w: %s holds files that are not hush's (%s); not replacing it", ErrHomeNotEmpty, home, strings.Join(foreign, ", "))
+		}
 	}
 	parent := filepath.Dir(home)
 	if err := os.MkdirAll(parent, 0o700); err != nil {

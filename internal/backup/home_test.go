@@ -178,6 +178,12 @@ func TestImportRefusals(t *testing.T) {
 	if _, err := keystore.Open(home, []byte("home-pw")); err != nil {
 		t.Fatalf("failed forced import touched the home: %v", err)
 	}
+	// force never replaces a directory that holds more than a home.
+	os.WriteFile(filepath.Join(home, "notes.txt"), nil, 0o600)
+	if _, err := Import(bytes.NewReader(b), []byte("backup-pw"), home, []byte("pw"), testParams, true); !errors.Is(err, ErrHomeNotEmpty) {
+		t.Fatalf("forced over a foreign file: %v", err)
+	}
+	os.Remove(filepath.Join(home, "notes.txt"))
 	if _, err := Import(bytes.NewReader(b), []byte("backup-pw"), home, []byte("pw2"), testParams, true); err != nil {
 		t.Fatal(err)
 	}

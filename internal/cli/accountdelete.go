@@ -15,7 +15,6 @@ import (
 
 	"github.com/hushnet/hush/client"
 	"github.com/hushnet/hush/internal/backup"
-	"github.com/hushnet/hush/internal/clientdb"
 	"github.com/hushnet/hush/internal/keystore"
 )
 
@@ -147,11 +146,6 @@ func wipeHome(home string) ([]string, error) {
 	if err := shred(keystore.Path(home)); err != nil {
 		return nil, err
 	}
-	db := clientdb.FileName
-	ours := map[string]bool{db: true, db + "-wal": true, db + "-shm": true, db + "-journal": true}
-	for _, name := range backup.HomeFiles {
-		ours[name] = true
-	}
 	ents, err := os.ReadDir(home)
 	if err != nil {
 		return nil, fmt.Errorf("wipe: %w", err)
@@ -159,9 +153,15 @@ func wipeHome(home string) ([]string, error) {
 	var left []string
 	for _, e := range ents {
 		name := e.Name()
-		// Leftovers of interrupted writes: key file and backup scratch.
-		if ours[name] || strings.HasPrefix(name, ".tmp-") || strings.HasPrefix(name, ".backup-") {
-			if err := os.RemoveAll(filepath.Join(home, name)); err != nil {
+		if backup.IsHomeFile(name) {
+			path := filepath.Join(home, name)
+			// An interrupted key file write leaves a wrapped seed behind.
+			if strings.HasPrefix(name, ".tmp-") && e.Type().IsRegular() {
+				if err := shred(path); err != nil {
+					return nil, err
+				}
+			}
+			if err := os.RemoveAll(path); err != nil {
 				return nil, fmt.Errorf("wipe: %w", err)
 			}
 			continue
