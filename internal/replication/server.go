@@ -59,6 +59,10 @@ func (r *Replicator) serve(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "bad JSON", http.StatusBadRequest)
 		return
 	}
+	if !r.limiter(sender).AllowN(now, methodCost(env.Method)) {
+		writeRefusal(w, refuse(http.StatusTooManyRequests, "too many requests from node %s", sender))
+		return
+	}
 	out, err := r.dispatch(req.Context(), sender, env, now)
 	if err != nil {
 		writeRefusal(w, err)
@@ -84,8 +88,8 @@ func writeRefusal(w http.ResponseWriter, err error) {
 
 // authenticate checks, in order: the headers' form, the time, the
 // signature, the replay cache (only for valid signatures, so forgeries
-// cannot fill it), that the sender is a registered node, and its rate
-// limit. It returns the sender's key.
+// cannot fill it) and that the sender is a registered node. It returns
+// the sender's key; serve then charges the sender's rate limit.
 func (r *Replicator) authenticate(h http.Header, body []byte, now time.Time) (identity.Ed25519PublicKey, error) {
 	sender, err := identity.ParseEd25519PublicKey(h.Get(rpc.HeaderNode))
 	if err != nil {
@@ -112,10 +116,18 @@ func (r *Replicator) authenticate(h http.Header, body []byte, now time.Time) (id
 	if !r.cfg.Membership.Known(sender) {
 		return nil, refuse(http.StatusForbidden, "sender is not a registered node")
 	}
-	if !r.limiter(sender).AllowN(now, 1) {
-		return nil, refuse(http.StatusTooManyRequests, "too many requests from node %s", sender)
-	}
 	return sender, nil
+}
+
+// methodCost is what a method takes from the sender's token bucket:
+// summary and accounts digest every shared account, so a member asking
+// for them in a loop would cost far more than its forwards.
+func methodCost(method string) int {
+	switch method {
+	case rpc.NodeSummary, rpc.NodeAccounts:
+		return 100
+	}
+	return 1
 }
 
 // limiter returns sender's token bucket. Only authenticated, registered
