@@ -34,10 +34,9 @@ var (
 	ErrTooLarge = errors.New("message too large")
 	// ErrEmptyMessage: the text is empty.
 	ErrEmptyMessage = errors.New("message is empty")
-	// ErrNoNetwork: Options name neither a network file nor a node.
+	// ErrNoNetwork: the client was opened without a network (Options name
+	// no network file, node or directory) and the call needs one.
 	ErrNoNetwork = errors.New("no network: give a network file or a standalone node")
-	// ErrClosed: the client was closed.
-	ErrClosed = errors.New("client is closed")
 )
 
 // Defaults for [Options].
@@ -245,8 +244,9 @@ func (c *Client) standalone(ctx context.Context, n *Node) (*StandaloneDirectory,
 // and paths (public node keys and addresses only).
 const PathsFile = "paths.json"
 
-// Close closes the database and idle connections. Methods called after
-// Close return [ErrClosed] or clientdb.ErrClosed.
+// Close ends subscriptions and closes the database and idle connections.
+// Methods that use the database fail after Close with the database's
+// closed error; a running [Client.Receive] should be stopped first.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	if c.closed {
