@@ -233,10 +233,8 @@ func (e Entry) check() error {
 // Writer writes a backup file. Add entries in the order the package doc
 // gives, then Close; nothing written is a valid backup before Close.
 type Writer struct {
-	s       *streamWriter
-	left    int64 // bytes the current entry still expects
-	started bool
-	closed  bool
+	s      *streamWriter
+	closed bool
 }
 
 // NewWriter writes a backup header sealed under passphrase to w.

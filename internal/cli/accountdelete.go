@@ -15,6 +15,7 @@ import (
 
 	"github.com/hushnet/hush/client"
 	"github.com/hushnet/hush/internal/backup"
+	"github.com/hushnet/hush/internal/devnet"
 	"github.com/hushnet/hush/internal/keystore"
 )
 
@@ -83,6 +84,9 @@ until they expire (up to 30 days).`,
 				}
 			} else {
 				if err := a.deleteSwarmData(cmd, &f, home, pass); err != nil {
+					if errors.Is(err, devnet.ErrNoNetwork) || errors.Is(err, client.ErrNoNetwork) {
+						return fmt.Errorf("no network to delete the account's data from, so nothing was deleted (or use --local-only to wipe this device only): %w", err)
+					}
 					if errors.Is(err, client.ErrUnreachable) {
 						return fmt.Errorf("the network is unreachable, so nothing was deleted (retry later, or use --local-only to wipe this device anyway): %w", err)
 					}
