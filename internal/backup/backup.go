@@ -144,9 +144,10 @@ var DefaultParams = keystore.Params{Time: 3, MemoryKiB: 256 * 1024, Threads: 2}
 
 // checkParams bounds the KDF parameters a header may ask for: a damaged or
 // hostile file must not make the reader allocate gigabytes or spin for
-// minutes before the MAC can fail.
+// minutes before the MAC can fail: at most 1 GiB (four times the default)
+// and 64 passes.
 func checkParams(p keystore.Params) error {
-	if p.Time < 1 || p.Time > 64 || p.Threads < 1 || p.MemoryKiB < 8*uint32(p.Threads) || p.MemoryKiB > 4<<20 {
+	if p.Time < 1 || p.Time > 64 || p.Threads < 1 || p.MemoryKiB < 8*uint32(p.Threads) || p.MemoryKiB > 1<<20 {
 		return fmt.Errorf("%w: bad KDF parameters %+v", ErrCorrupt, p)
 	}
 	return nil
