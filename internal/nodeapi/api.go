@@ -222,7 +222,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
 	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
+	// b may be shared (the snapshot's verbatim bytes): never append to it.
+	w.Write(b)
+	w.Write([]byte{'\n'})
 }
 
 // errorBody turns any error from a request into a coded body. Store
