@@ -2,7 +2,9 @@ package replication
 
 import (
 	"context"
+	"errors"
 	"sync"
+	"time"
 
 	"github.com/hushnet/hush/protocol/rpc"
 )
@@ -16,10 +18,23 @@ type forwardQueue struct {
 	r    *Replicator
 	peer Member
 
-	mu      sync.Mutex // guards pending and running
+	mu      sync.Mutex // guards the fields below
 	pending []*forwardReq
 	running bool
+	// down is when forwards to the peer resume after it failed to answer
+	// (refused, reset or timed out); until then they fail at once, so a
+	// frozen peer costs a client's store one ForwardTimeout per back-off
+	// period instead of each time. Anti-entropy repairs what is skipped.
+	down     time.Time
+	failures int
 }
+
+// ErrPeerDown: forwards to a peer that recently failed to answer are
+// skipped until its back-off ends.
+var ErrPeerDown = errors.New("peer is backed off after failing to answer")
+
+// maxBackoff bounds how long a peer that stopped answering is skipped.
+const maxBackoff = 30 * time.Second
 
 type forwardReq struct {
 	op     rpc.NodeOp
@@ -46,6 +61,10 @@ func (r *Replicator) queue(m Member) *forwardQueue {
 func (q *forwardQueue) send(ctx context.Context, op rpc.NodeOp) (rpc.ApplyResult, error) {
 	req := &forwardReq{op: op, ctx: ctx, done: make(chan struct{})}
 	q.mu.Lock()
+	if q.r.cfg.Clock().Before(q.down) {
+		q.mu.Unlock()
+		return rpc.ApplyResult{}, ErrPeerDown
+	}
 	q.pending = append(q.pending, req)
 	if !q.running {
 		q.running = true
@@ -98,6 +117,7 @@ func (q *forwardQueue) run() {
 		if err == nil && len(reply.Results) != len(ops) {
 			err = errWrongResults
 		}
+		q.noteOutcome(err)
 		for i, r := range live {
 			if err != nil {
 				r.err = err
@@ -107,4 +127,19 @@ func (q *forwardQueue) run() {
 			close(r.done)
 		}
 	}
+}
+
+// noteOutcome backs the peer off after a transport failure (doubling from
+// a second up to maxBackoff) and clears the back-off when it answers. An
+// HTTP error is an answer: the peer is up.
+func (q *forwardQueue) noteOutcome(err error) {
+	var answered *PeerError
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if err == nil || errors.As(err, &answered) {
+		q.failures, q.down = 0, time.Time{}
+		return
+	}
+	q.failures++
+	q.down = q.r.cfg.Clock().Add(min(time.Second<<min(q.failures-1, 5), maxBackoff))
 }
