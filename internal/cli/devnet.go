@@ -27,13 +27,16 @@ func (a *app) devnetCommand() *cobra.Command {
 
 func (a *app) devnetUpCommand() *cobra.Command {
 	var opts devnet.Options
+	var demo bool
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Start a devnet and run it until Ctrl-C or SIGTERM",
 		Long: `Start registry host(s) and service nodes on 127.0.0.1 with free ports, each
 with its own data folder under --dir, wait until every node is registered
 and in a swarm, write the network file --dir/network.json, and run until
-Ctrl-C or SIGTERM, then stop everything.
+Ctrl-C or SIGTERM, then stop everything. Unless --demo=false, it then
+creates two demo accounts, alice and bob, in --dir/demo, sends a message
+from alice to bob through onion paths, and prints how to chat as them.
 
 Point hush at the devnet with --network FILE or HUSH_NETWORK (the default
 devnet's file is found without either). A previous devnet in --dir is
@@ -65,6 +68,19 @@ hushd is taken from next to this program, else from PATH, else built with
 				return err
 			}
 			a.printDevnetUp(d, opts)
+			if demo {
+				accts, text, err := a.runDemo(ctx, d, opts.Dir)
+				if err != nil {
+					fmt.Fprintf(a.stderr, "hush devnet: the demo failed (the devnet keeps running): %v\n", err)
+				} else if !a.jsonOut {
+					a.printDemo(d, accts, text)
+				} else {
+					a.printJSON(map[string]any{"demo": accts, "received": text})
+				}
+			}
+			if !a.jsonOut {
+				fmt.Fprintln(a.stdout, "\nPress Ctrl-C to stop.")
+			}
 			select {
 			case <-ctx.Done():
 			case <-d.Done():
@@ -84,6 +100,7 @@ hushd is taken from next to this program, else from PATH, else built with
 	f.IntVar(&opts.Registries, "registries", 1, "number of registry hosts: 1 or 3")
 	f.BoolVar(&opts.Processes, "processes", false, "run each host and node as its own hushd process")
 	f.StringVar(&opts.HushdPath, "hushd", "", "hushd binary for --processes (default: next to hush, PATH, or go build)")
+	f.BoolVar(&demo, "demo", true, "create two demo accounts (alice, bob) and send a first message between them")
 	f.DurationVar(&opts.Timeout, "timeout", 2*time.Minute, "give up if the devnet has not formed after this long (building hushd not counted)")
 	return cmd
 }
@@ -106,7 +123,7 @@ func (a *app) printDevnetUp(d *devnet.Devnet, opts devnet.Options) {
 	if !opts.Processes {
 		fmt.Fprintf(a.stdout, "  logs     %s\n", filepath.Join(opts.Dir, devnet.LogFile))
 	}
-	fmt.Fprintf(a.stdout, "\nIn another terminal:\n\n  export %s=%s\n  hush devnet status\n\nPress Ctrl-C to stop.\n", devnet.EnvNetwork, d.NetworkPath())
+	fmt.Fprintf(a.stdout, "\nIn another terminal:\n\n  export %s=%s\n  hush devnet status\n", devnet.EnvNetwork, d.NetworkPath())
 }
 
 func (a *app) devnetStatusCommand() *cobra.Command {
