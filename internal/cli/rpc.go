@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hushnet/hush/client"
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/devnet"
 	"github.com/hushnet/hush/internal/nodeclient"
@@ -17,6 +18,7 @@ import (
 
 func (a *app) toolRPCCommand() *cobra.Command {
 	var nodeURL, nodeKey, network string
+	var direct bool
 	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "rpc [--network FILE | --node URL] METHOD [PARAMS_JSON]",
@@ -28,11 +30,12 @@ current account, so PARAMS_JSON holds only what the method is about, e.g.
   hush tool rpc --node https://127.0.0.1:22021 store '{"namespace":0,"ttl":60000,"data":"aGk="}'
   hush tool rpc --node https://127.0.0.1:22021 retrieve '{"namespace":0}'
 
-Without --node the command finds the account's swarm: it fetches the
-current registry snapshot from a seed node of the network file (--network,
-else $HUSH_NETWORK, else the default devnet's), verifies its registry
-signatures, and sends the request to a member of the swarm, following
-421 answers to a newer snapshot.
+Without --node the command finds the account's swarm in the network's
+signed registry snapshot (network file from --network, else $HUSH_NETWORK,
+else the default devnet's) and sends the request to a member of the swarm
+through an onion path, as every hush command does. --direct skips the
+onion path (debugging: the node then sees your address); it fetches the
+snapshot from a seed node and follows 421 answers to a newer snapshot.
 
 With --node the connection is direct. The node's key is learned from its
 info on first contact unless --node-key pins it, and then it must match.`,
@@ -69,16 +72,28 @@ info on first contact unless --node-key pins it, and then it must match.`,
 					return err
 				}
 			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			if net != nil && !direct {
+				reply, err := a.onionRPC(ctx, network, args[0], params)
+				var ne *client.NodeError
+				if errors.As(err, &ne) {
+					// Keep the stable error code on stdout, as --node does.
+					a.printJSON(map[string]any{"error": map[string]any{"code": ne.Code, "message": ne.Message}})
+				} else if err == nil {
+					a.printRaw(reply)
+				}
+				return err
+			}
 			s, err := a.unlock()
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
-			defer cancel()
 			var reply json.RawMessage
-			if net != nil {
+			switch {
+			case net != nil:
 				reply, err = callInSwarm(ctx, s.Account, net, args[0], params)
-			} else {
+			default:
 				reply, err = nodeclient.SignedCall(ctx, s.Account, nodeURL, key, args[0], params)
 			}
 			if len(reply) > 0 {
@@ -92,8 +107,19 @@ info on first contact unless --node-key pins it, and then it must match.`,
 	cmd.Flags().StringVar(&nodeURL, "node", "", "node URL, e.g. https://127.0.0.1:22021")
 	cmd.Flags().StringVar(&nodeKey, "node-key", "", "the node's Ed25519 key (hex) to pin")
 	cmd.Flags().StringVar(&network, "network", "", "network file (default: $HUSH_NETWORK, else the default devnet's)")
+	cmd.Flags().BoolVar(&direct, "direct", false, "with a network file, skip the onion path and talk to the swarm member directly")
 	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "give up after this long")
 	return cmd
+}
+
+// onionRPC sends a signed RPC through the client library's onion paths.
+func (a *app) onionRPC(ctx context.Context, network, method string, params json.RawMessage) (json.RawMessage, error) {
+	c, err := a.openClient(ctx, &netFlags{network: network}, true)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	return c.RPC(ctx, method, params)
 }
 
 // printRaw prints a JSON document indented, or as it came if it is not JSON.
