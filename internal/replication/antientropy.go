@@ -168,6 +168,7 @@ func (r *Replicator) reconcile(ctx context.Context, p Member, acct identity.Acco
 	if err := r.call(ctx, p, rpc.NodeHashes, rpc.HashesParams{Account: acct}, &theirs); err != nil {
 		return err
 	}
+	defer r.digests.forget(acct)
 	now := r.cfg.Clock()
 	mine, err := r.loadAccount(ctx, acct, now)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/hushnet/hush/identity"
@@ -58,6 +59,69 @@ func (s accountState) digest() [32]byte {
 
 func (s accountState) empty() bool { return len(s.msgs) == 0 && len(s.tombs) == 0 }
 
+// digestCache remembers account digests between rounds, so a round over
+// unchanged accounts reads no hashes. An entry is dropped when this node
+// changes the account (Forward after a client's write, apply, repair,
+// hand-off) and is valid only until the earliest expiry it covers (when a
+// message or tombstone drops out of the digest) and at most
+// digestMaxAge, which bounds the harm of a change made some other way.
+type digestCache struct {
+	mu sync.Mutex // guards m
+	m  map[identity.AccountID]cachedDigest
+}
+
+type cachedDigest struct {
+	digest [32]byte
+	empty  bool
+	until  time.Time
+}
+
+const digestMaxAge = 5 * time.Minute
+
+// ForgetDigests empties the digest cache, so the next round reads every
+// account again (benchmarks; an operator suspecting the cache).
+func (r *Replicator) ForgetDigests() {
+	r.digests.mu.Lock()
+	clear(r.digests.m)
+	r.digests.mu.Unlock()
+}
+
+func (c *digestCache) forget(acct identity.AccountID) {
+	c.mu.Lock()
+	delete(c.m, acct)
+	c.mu.Unlock()
+}
+
+// accountDigest returns acct's digest from the cache or the store.
+func (r *Replicator) accountDigest(ctx context.Context, acct identity.AccountID, now time.Time) ([32]byte, bool, error) {
+	c := &r.digests
+	c.mu.Lock()
+	e, ok := c.m[acct]
+	c.mu.Unlock()
+	if ok && now.Before(e.until) {
+		return e.digest, e.empty, nil
+	}
+	st, err := r.loadAccount(ctx, acct, now)
+	if err != nil {
+		return [32]byte{}, false, err
+	}
+	e = cachedDigest{digest: st.digest(), empty: st.empty(), until: now.Add(digestMaxAge)}
+	for _, hs := range [][]sqlite.HashInfo{st.msgs, st.tombs} {
+		for _, h := range hs {
+			if h.Expiry.Before(e.until) {
+				e.until = h.Expiry
+			}
+		}
+	}
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = make(map[identity.AccountID]cachedDigest)
+	}
+	c.m[acct] = e
+	c.mu.Unlock()
+	return e.digest, e.empty, nil
+}
+
 // bucket is an account's bucket: its first key byte after the prefix.
 func bucket(acct identity.AccountID) int { return int(acct[1]) }
 
@@ -81,14 +145,14 @@ func (r *Replicator) summarize(ctx context.Context, peer identity.Ed25519PublicK
 		if !r.cfg.Membership.Owns(a) || (peer != nil && !r.cfg.Membership.IsMember(peer, a)) {
 			continue
 		}
-		st, err := r.loadAccount(ctx, a, now)
+		d, empty, err := r.accountDigest(ctx, a, now)
 		if err != nil {
 			return nil, err
 		}
-		if st.empty() {
+		if empty {
 			continue
 		}
-		ls.accounts[a] = st.digest()
+		ls.accounts[a] = d
 		perBucket[bucket(a)] = append(perBucket[bucket(a)], a)
 	}
 	for b, as := range perBucket {

@@ -20,6 +20,7 @@ import (
 // the hashes deleted here without their expiries; Forward fills those in
 // from the local tombstones.
 func (r *Replicator) Forward(ctx context.Context, op *rpc.NodeOp) map[string]rpc.Confirmation {
+	r.digests.forget(op.Account) // the caller just changed it here
 	var conf map[string]rpc.Confirmation
 	if op.Kind == rpc.OpStore {
 		conf = map[string]rpc.Confirmation{

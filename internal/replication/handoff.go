@@ -50,7 +50,9 @@ func (r *Replicator) handOffStrays(ctx context.Context, budget *int64) (RoundSta
 			incomplete++
 			continue
 		}
-		if _, err := r.cfg.Store.DropAccount(ctx, a); err != nil {
+		_, err = r.cfg.Store.DropAccount(ctx, a)
+		r.digests.forget(a)
+		if err != nil {
 			return st, err
 		}
 		st.HandedOff++

@@ -130,6 +130,7 @@ type Replicator struct {
 	limiters map[string]*rate.Limiter // by sender key hex
 	handler  http.Handler
 	commits  *groupCommit
+	digests  digestCache
 	queues   map[string]*forwardQueue // by key hex + "@" + address
 }
 

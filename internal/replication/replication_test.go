@@ -2,12 +2,14 @@ package replication_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/store"
+	"github.com/hushnet/hush/protocol/rpc"
 )
 
 func TestStoreReachesEveryMember(t *testing.T) {
@@ -210,4 +212,41 @@ func TestDecommissionHandsOff(t *testing.T) {
 			t.Errorf("node %d holds %d messages after the hand-off, want 10", i, got)
 		}
 	}
+}
+
+// TestWarmDigestCacheStillRepairs: with every member's digest cache warm
+// from rounds over converged stores, a deletion and a store that one
+// member missed still converge by anti-entropy.
+func TestWarmDigestCacheStillRepairs(t *testing.T) {
+	c := newCluster(t, 3, nil)
+	c.oneSwarm()
+	c.startAll()
+	for _, n := range c.nodes {
+		runAntiEntropy(t, n)
+	}
+	acct := identity.NewAccount()
+	var hashes []string
+	for i := range 5 {
+		hashes = append(hashes, storeMsg(t, c.nodes[0], acct.ID(), fmt.Sprint("warm ", i), time.Now()).Hash)
+	}
+	// Let a few rounds run so that every cache holds the account.
+	for _, n := range c.nodes {
+		for range 3 {
+			if _, err := n.repl.Round(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	lossy := c.nodes[2]
+	lossy.fault.Store(true)
+	params, _ := json.Marshal(map[string]any{"messages": []string{hashes[0]}})
+	if _, err := c.nodes[0].client.Signed(context.Background(), acct, rpc.MethodDelete, params); err != nil {
+		t.Fatal(err)
+	}
+	storeMsg(t, c.nodes[1], acct.ID(), "missed", time.Now())
+	lossy.fault.Store(false)
+	eventually(t, "the lossy member drops the deleted message and gets the new one", func() bool {
+		got, err := lossy.db.Messages(context.Background(), acct.ID(), []string{hashes[0]}, time.Now())
+		return err == nil && len(got) == 0 && holds(t, lossy, acct.ID()) == 5
+	})
 }

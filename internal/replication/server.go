@@ -276,6 +276,7 @@ func (r *Replicator) apply(ctx context.Context, sender identity.Ed25519PublicKey
 			out.Results[i].Error = "this node does not store the account"
 			continue
 		}
+		defer r.digests.forget(op.Account) // after the commit below
 		if op.Kind == rpc.OpStore {
 			batch = append(batch, storeMessage(op))
 			index = append(index, i)
