@@ -114,10 +114,7 @@ func (h *Handler) retrieve(ctx context.Context, params json.RawMessage, now time
 	if err := h.owns(r.Auth.Account); err != nil {
 		return nil, err
 	}
-	if err := h.timeCheck(rpc.CheckSigTime("timestamp", r.Timestamp, now)); err != nil {
-		return nil, err
-	}
-	if err := h.authorize(r.Auth, r.SigMessage(h.cfg.NetworkID), now); err != nil {
+	if err := h.authorizeRetrieve(r, now); err != nil {
 		return nil, err
 	}
 	msgs, more, err := h.cfg.Store.List(ctx, store.Query{

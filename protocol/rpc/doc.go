@@ -19,7 +19,8 @@
 //	              divisible by 10 also pubkey_ed25519, sig_timestamp?, signature
 //	              → {hash, already, t}
 //	retrieve      namespace?, timestamp, after_timestamp?+after_hash?, max_count?,
-//	              max_size? → {messages: [{hash, timestamp, expiration, data}], more, t}
+//	              max_size? → {messages: [{hash, timestamp, expiration, data}], more, t};
+//	              unsigned (pubkey only) for the public-read [NamespaceKeys]
 //	delete        messages: [hash…] → {deleted, t}
 //	delete_all    namespace? (integer or "all"), timestamp → {deleted, t}
 //	delete_before namespace?, before → {deleted, t}

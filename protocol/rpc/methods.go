@@ -112,7 +112,10 @@ func (r *Store) CheckTime(now time.Time) error {
 
 // Retrieve is a checked retrieve request.
 type Retrieve struct {
+	// Auth is the signed identity; for an unsigned retrieve from a
+	// public-read namespace (Unsigned set) only Auth.Account is filled.
 	Auth      *Auth
+	Unsigned  bool
 	Namespace int32
 	Timestamp time.Time
 	// AfterTimestamp and AfterHash are the cursor: messages after this
@@ -141,10 +144,10 @@ func ParseRetrieve(params json.RawMessage) (*Retrieve, error) {
 	}
 	r := &Retrieve{MaxCount: RetrieveMaxCount, MaxSize: RetrieveMaxSize}
 	var err error
-	if r.Auth, err = p.auth(); err != nil {
+	if r.Namespace, err = parseNamespace(p.Namespace); err != nil {
 		return nil, err
 	}
-	if r.Namespace, err = parseNamespace(p.Namespace); err != nil {
+	if r.Auth, r.Unsigned, err = p.retrieveAuth(r.Namespace); err != nil {
 		return nil, err
 	}
 	if r.Timestamp, err = parseMs("timestamp", p.Timestamp); err != nil {
