@@ -93,22 +93,28 @@ func (c *Client) nicknames() (map[identity.AccountID]string, error) {
 	return m, nil
 }
 
-// Conversations lists the conversations, most recently active first.
+// Conversations lists the conversations, most recently active first;
+// message requests are listed by [Client.Requests] instead.
 func (c *Client) Conversations() ([]Conversation, error) {
+	c.expireLocal()
 	cs, err := c.db.Conversations()
 	if err != nil {
 		return nil, err
 	}
-	nicks, err := c.nicknames()
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Conversation, len(cs))
-	for i, cv := range cs {
-		out[i] = Conversation{Peer: cv.Peer, Nickname: nicks[cv.Peer], Unread: cv.Unread, Messages: cv.Messages, LastActivity: cv.LastActivity}
-		if cv.Disappearing.Mode != clientdb.DisappearOff {
-			out[i].DisappearAfter = cv.Disappearing.After
+	out := make([]Conversation, 0, len(cs))
+	for _, cv := range cs {
+		st, err := c.peerState(cv.Peer)
+		if err != nil {
+			return nil, err
 		}
+		if st.isRequest() {
+			continue
+		}
+		o := Conversation{Peer: cv.Peer, Nickname: st.nickname, DisplayName: st.display, Unread: cv.Unread, Messages: cv.Messages, LastActivity: cv.LastActivity}
+		if cv.Disappearing.Mode != clientdb.DisappearOff {
+			o.DisappearAfter, o.DisappearMode = cv.Disappearing.After, modeName(cv.Disappearing.Mode)
+		}
+		out = append(out, o)
 	}
 	return out, nil
 }
@@ -116,6 +122,7 @@ func (c *Client) Conversations() ([]Conversation, error) {
 // History returns the conversation with peer, oldest first (signed send
 // time). It returns clientdb.ErrNotFound when there is none.
 func (c *Client) History(peer identity.AccountID) ([]Message, error) {
+	c.expireLocal() // a deadline that passed while no command ran
 	cv, err := c.db.Conversation(peer)
 	if err != nil {
 		return nil, err
@@ -137,6 +144,7 @@ func (c *Client) History(peer identity.AccountID) ([]Message, error) {
 	for i, m := range all {
 		out[i] = toMessage(peer, m)
 	}
+	c.decorate(out)
 	return out, nil
 }
 

@@ -27,13 +27,26 @@ type Message struct {
 	// Status is queued, sent, delivered, read or failed for outgoing
 	// messages; received or read for incoming ones.
 	Status string `json:"status"`
+	// Request is set while the peer's conversation is a message request
+	// (an account the user has not accepted).
+	Request bool `json:"request,omitempty"`
+	// DisplayName is the name the peer chose in its profile: a hint shown
+	// beside the Account ID, never used to address anyone.
+	DisplayName string `json:"display_name,omitempty"`
+	// Disappearing is the message's timer mode (after-send, after-read)
+	// and ExpiresAt its deadline here, when known.
+	Disappearing string    `json:"disappearing,omitempty"`
+	ExpiresAt    time.Time `json:"expires_at,omitzero"`
 }
 
 func toMessage(peer identity.AccountID, m clientdb.Message) Message {
 	return Message{
 		ID: int64(m.ID), MessageID: hex.EncodeToString(m.MessageID[:]), Peer: peer, Sender: m.Sender,
 		Outgoing: m.Direction == clientdb.Outgoing, SentAt: m.SentAt, ReceivedAt: m.ReceivedAt,
-		Text: m.Body, Status: m.Status.String(),
+		Text: m.Body, Status: m.Status.String(), ExpiresAt: m.ExpiresAt,
+		Disappearing: map[clientdb.DisappearMode]string{
+			clientdb.DisappearAfterSend: DisappearAfterSend, clientdb.DisappearAfterRead: DisappearAfterRead,
+		}[m.Disappearing.Mode],
 	}
 }
 
@@ -53,8 +66,11 @@ type Conversation struct {
 	Unread       int       `json:"unread"`
 	Messages     int       `json:"messages"`
 	LastActivity time.Time `json:"last_activity"`
-	// DisappearAfter is the after-send timer, zero when off.
+	// DisplayName is the name the peer chose in its profile (a hint).
+	DisplayName string `json:"display_name,omitempty"`
+	// DisappearAfter is the timer, zero when off; DisappearMode names it.
 	DisappearAfter time.Duration `json:"disappear_after_ns,omitempty"`
+	DisappearMode  string        `json:"disappear_mode,omitempty"`
 }
 
 // ConversationUsage is one conversation's share of local storage.

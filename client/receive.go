@@ -38,10 +38,23 @@ func (c *Client) Poll(ctx context.Context) ([]Message, error) {
 	var ne *NodeError
 	if errors.As(err, &ne) && ne.Code == rpc.CodeWrongSwarm {
 		// The directory was stale and is refreshed: poll the right swarm.
-		more, err := c.poll(ctx)
-		return append(got, more...), err
+		var more []Message
+		more, err = c.poll(ctx)
+		got = append(got, more...)
+	}
+	if err == nil {
+		c.afterPoll(ctx)
 	}
 	return got, err
+}
+
+// afterPoll sends what the poll queued (receipts, deletions of unsent,
+// blocked and expired copies) and drops what expired. A failure waits
+// for the next background duties.
+func (c *Client) afterPoll(ctx context.Context) {
+	if err := errors.Join(c.expireLocal(), c.Flush(ctx)); err != nil {
+		c.log.Debug("after the poll", "err", err)
+	}
 }
 
 func (c *Client) poll(ctx context.Context) ([]Message, error) {
@@ -228,13 +241,20 @@ func (c *Client) accept(ns int32, m rpc.Message) ([]Message, error) {
 		return nil, fmt.Errorf("%w: %w", ErrDropped, err)
 	}
 	self := c.acct.ID()
+	if ns == NamespaceInbox && c.blocked(sender) {
+		// Dropped unread, and its copy deleted from the own swarm.
+		return nil, c.addPendingDeletes([]string{m.Hash})
+	}
+	signed := time.UnixMilli(int64(content.GetSentAtMs()))
 	switch {
 	case ns == NamespaceInbox && content.GetData() != nil:
-		msg, ok, err := c.storeData(sender, sender, content, m.Hash, clientdb.Incoming)
-		if err != nil || !ok {
-			return nil, err
-		}
-		return []Message{msg}, nil
+		return c.acceptData(sender, content, m.Hash)
+	case ns == NamespaceInbox && content.GetReceipt() != nil:
+		return nil, c.applyReceipt(sender, content.GetReceipt(), signed)
+	case ns == NamespaceInbox && content.GetUnsend() != nil:
+		return nil, c.applyUnsend(sender, content.GetUnsend())
+	case ns == NamespaceInbox && content.GetExpirationSettings() != nil:
+		return nil, c.applyTimerChange(sender, content.GetExpirationSettings(), signed)
 	case ns == NamespaceSync && content.GetHistoryShare() != nil:
 		// Only our own account can deposit here, but the seal is what
 		// proves it: a sync copy must be signed by us.
@@ -261,6 +281,12 @@ func (c *Client) accept(ns int32, m rpc.Message) ([]Message, error) {
 			msg, ok, err := c.storeData(peer, author, inner, m.Hash, dir)
 			if err != nil {
 				return out, err
+			}
+			if ok && dir == clientdb.Outgoing {
+				// Another device wrote to peer: accepted there, so here.
+				if err := c.Accept(peer); err != nil {
+					return out, err
+				}
 			}
 			if ok {
 				out = append(out, msg)
@@ -304,13 +330,20 @@ func (c *Client) storeData(peer, author identity.AccountID, content *envelope.Co
 	})
 	switch {
 	case errors.Is(err, clientdb.ErrDeleted):
-		return Message{}, false, nil
+		// Unsent, expired or in a deleted chat: its copy goes too.
+		return Message{}, false, c.addPendingDeletes([]string{hash})
 	case errors.Is(err, clientdb.ErrInvalid):
 		return Message{}, false, fmt.Errorf("%w: %w", ErrDropped, err)
 	case err != nil:
 		return Message{}, false, err
 	case !isNew:
 		return Message{}, false, nil
+	}
+	if dir == clientdb.Outgoing && d.Mode == clientdb.DisappearAfterRead {
+		// As Queue does: until a read receipt, the inbox copy's lifetime.
+		if err := c.db.SetExpiry(id, sentAt.Add(InboxTTL)); err != nil {
+			return Message{}, false, err
+		}
 	}
 	m, err := c.db.Message(id)
 	if err != nil {
@@ -368,7 +401,8 @@ func (c *Client) Receive(ctx context.Context, fn func([]Message) error) error {
 }
 
 // TakeUnread marks every unread incoming message read and returns them in
-// signed-time order: what `hush receive` prints. Two processes sharing a
+// signed-time order: what `hush receive` prints. It queues read receipts
+// and after-read expiry changes; [Client.Flush] sends them. Two processes sharing a
 // home never get the same message, since each is marked in one
 // transaction.
 func (c *Client) TakeUnread() ([]Message, error) {
@@ -385,10 +419,14 @@ func (c *Client) TakeUnread() ([]Message, error) {
 		if err != nil {
 			return out, err
 		}
+		if err := c.afterRead(cv.Peer, ms); err != nil {
+			return out, err
+		}
 		for _, m := range ms {
 			out = append(out, toMessage(cv.Peer, m))
 		}
 	}
 	slices.SortStableFunc(out, func(a, b Message) int { return a.SentAt.Compare(b.SentAt) })
+	c.decorate(out)
 	return out, nil
 }

@@ -46,6 +46,10 @@ func (c *Client) Queue(peer identity.AccountID, text string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	// Writing to an account accepts it: its answer is no request.
+	if err := c.Accept(peer); err != nil {
+		return 0, err
+	}
 	ttl := InboxTTL
 	var exp *envelope.ExpirationSettings
 	if d := conv.Disappearing; d.Mode != clientdb.DisappearOff {
@@ -63,7 +67,7 @@ func (c *Client) Queue(peer identity.AccountID, text string) (int64, error) {
 	content := &envelope.Content{
 		MessageId: mid[:],
 		SentAtMs:  uint64(now.UnixMilli()),
-		Body:      &envelope.Content_Data{Data: &envelope.DataMessage{Body: text, Expiration: exp}},
+		Body:      &envelope.Content_Data{Data: &envelope.DataMessage{Body: text, Expiration: exp, Profile: c.profile()}},
 	}
 	encoded, err := envelope.MarshalContent(content)
 	if err != nil {
@@ -111,9 +115,17 @@ func (c *Client) Queue(peer identity.AccountID, text string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	if d.Mode == clientdb.DisappearAfterRead {
+		// Until the read receipt says when the timer started: the
+		// longest a copy can live in the recipient's inbox.
+		if err := c.db.SetExpiry(local, c.clock().Add(InboxTTL)); err != nil {
+			return 0, err
+		}
+	}
 	for _, it := range []clientdb.OutboxItem{
 		{Message: local, To: peer, Namespace: int(NamespaceInbox), TTL: ttl, Payload: toPeer},
-		{Message: local, To: self, Namespace: int(NamespaceSync), TTL: InboxTTL, Payload: toSelf},
+		// An after-send timer bounds the sync copy too.
+		{Message: local, To: self, Namespace: int(NamespaceSync), TTL: ttl, Payload: toSelf},
 	} {
 		if _, err := c.db.EnqueueOutbox(it, c.clock()); err != nil {
 			return 0, err

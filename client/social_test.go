@@ -1,0 +1,284 @@
+package client
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/clientdb"
+	"github.com/hushnet/hush/protocol/envelope"
+)
+
+// fakeClock is an injectable local clock that tests move forward instead
+// of sleeping. Signatures stay valid: the client corrects its clock to the
+// node's from every answer, while deadlines use the local clock.
+type fakeClock struct {
+	mu  sync.Mutex
+	off time.Duration
+}
+
+func (f *fakeClock) Now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return time.Now().Add(f.off)
+}
+
+func (f *fakeClock) Advance(d time.Duration) {
+	f.mu.Lock()
+	f.off += d
+	f.mu.Unlock()
+}
+
+// pair is two accounts on one standalone node, reopened at will (a
+// client restart) on the same homes and clock.
+type pair struct {
+	t              *testing.T
+	nd             *Node
+	clock          *fakeClock
+	aHome, bHome   string
+	alice, bob     *Client
+	aliceID, bobID identity.AccountID
+	ctx            context.Context
+}
+
+func newPair(t *testing.T) *pair {
+	p := &pair{t: t, nd: startStandalone(t), clock: &fakeClock{}, aHome: newHome(t), bHome: newHome(t), ctx: context.Background()}
+	p.restart()
+	p.aliceID, p.bobID = p.alice.Account(), p.bob.Account()
+	return p
+}
+
+func (p *pair) restart() {
+	if p.alice != nil {
+		p.alice.Close()
+		p.bob.Close()
+	}
+	o := Options{Standalone: p.nd, Clock: p.clock.Now}
+	p.alice, p.bob = open(p.t, p.aHome, o), open(p.t, p.bHome, o)
+}
+
+func (p *pair) sync(cs ...*Client) {
+	p.t.Helper()
+	for _, c := range cs {
+		if _, err := c.Sync(p.ctx); err != nil {
+			p.t.Fatalf("sync: %v", err)
+		}
+	}
+}
+
+func (p *pair) send(c *Client, to identity.AccountID, text string) Message {
+	p.t.Helper()
+	m, err := c.Send(p.ctx, to, text)
+	if err != nil || m.Status != "sent" {
+		p.t.Fatalf("send: %+v, %v", m, err)
+	}
+	return m
+}
+
+// read is what `hush receive` does: poll, take the unread, flush.
+func (p *pair) read(c *Client) []Message {
+	p.t.Helper()
+	p.sync(c)
+	ms, err := c.TakeUnread()
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if err := c.Flush(p.ctx); err != nil {
+		p.t.Fatal(err)
+	}
+	return ms
+}
+
+// swarm returns the hashes and expiries in c's own namespace ns.
+func (p *pair) swarm(c *Client, ns int32) map[string]time.Time {
+	p.t.Helper()
+	msgs, err := c.retrieve(p.ctx, p.nd.node(p.t, c), ns, time.Time{}, "")
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	out := map[string]time.Time{}
+	for _, m := range msgs {
+		out[m.Hash] = time.UnixMilli(m.Expiration)
+	}
+	return out
+}
+
+// hashes returns the swarm hashes recorded for message m.
+func hashes(t *testing.T, c *Client, m Message) []string {
+	t.Helper()
+	dm, err := c.db.Message(clientdb.LocalID(m.ID))
+	if err != nil || len(dm.SwarmHashes) == 0 {
+		t.Fatalf("hashes of %d: %+v, %v", m.ID, dm, err)
+	}
+	return dm.SwarmHashes
+}
+
+func mustHex(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func texts(ms []Message) []string {
+	var out []string
+	for _, m := range ms {
+		out = append(out, m.Text)
+	}
+	return out
+}
+
+func TestRequestsAcceptBlock(t *testing.T) {
+	p := newPair(t)
+	if err := p.alice.SetProfileName("Alice A"); err != nil {
+		t.Fatal(err)
+	}
+	p.send(p.alice, p.bobID, "first")
+	got := p.read(p.bob)
+	if len(got) != 1 || !got[0].Request || got[0].DisplayName != "Alice A" {
+		t.Fatalf("first message from an unknown account: %+v", got)
+	}
+	if rs, _ := p.bob.Requests(); len(rs) != 1 || rs[0].Peer != p.aliceID || rs[0].DisplayName != "Alice A" {
+		t.Fatalf("requests: %+v", rs)
+	}
+	if cs, _ := p.bob.Conversations(); len(cs) != 0 {
+		t.Fatalf("a request among the chats: %+v", cs)
+	}
+	// A display name never addresses anyone.
+	if _, err := p.bob.Resolve("Alice A"); !errors.Is(err, ErrUnknownContact) {
+		t.Fatalf("Resolve by display name: %v", err)
+	}
+	// The writer's side is no request: writing accepts.
+	if rs, _ := p.alice.Requests(); len(rs) != 0 {
+		t.Fatalf("alice's requests: %+v", rs)
+	}
+	if err := p.bob.Accept(p.aliceID); err != nil {
+		t.Fatal(err)
+	}
+	if rs, _ := p.bob.Requests(); len(rs) != 0 {
+		t.Fatalf("requests after accept: %+v", rs)
+	}
+	if cs, _ := p.bob.Conversations(); len(cs) != 1 || cs[0].DisplayName != "Alice A" {
+		t.Fatalf("chats after accept: %+v", cs)
+	}
+
+	if err := p.bob.Block(p.aliceID); err != nil {
+		t.Fatal(err)
+	}
+	p.send(p.alice, p.bobID, "while blocked")
+	inbox := p.swarm(p.bob, NamespaceInbox)
+	if got := p.read(p.bob); len(got) != 0 {
+		t.Fatalf("a blocked account's message arrived: %+v", got)
+	}
+	after := p.swarm(p.bob, NamespaceInbox)
+	if len(after) != len(inbox)-1 {
+		t.Fatalf("inbox holds %d copies after the blocked message was dropped, want %d", len(after), len(inbox)-1)
+	}
+	if err := p.bob.Unblock(p.aliceID); err != nil {
+		t.Fatal(err)
+	}
+	p.send(p.alice, p.bobID, "after unblock")
+	if got := p.read(p.bob); !slices.Equal(texts(got), []string{"after unblock"}) || got[0].Request {
+		t.Fatalf("after unblock: %+v", got)
+	}
+
+	// Refusing a request: gone, and a later message is a new request.
+	carol := open(t, newHome(t), Options{Standalone: p.nd, Clock: p.clock.Now})
+	p.send(carol, p.bobID, "hi from carol")
+	p.read(p.bob)
+	if n, err := p.bob.DeleteRequest(p.ctx, carol.Account()); err != nil || n != 1 {
+		t.Fatalf("DeleteRequest: %d, %v", n, err)
+	}
+	if rs, _ := p.bob.Requests(); len(rs) != 0 {
+		t.Fatalf("requests after delete: %+v", rs)
+	}
+	if _, err := p.bob.DeleteRequest(p.ctx, p.aliceID); !errors.Is(err, ErrNotRequest) {
+		t.Fatalf("DeleteRequest of an accepted contact: %v", err)
+	}
+}
+
+func TestReceipts(t *testing.T) {
+	p := newPair(t)
+	p.send(p.bob, p.aliceID, "hello") // bob accepted alice by writing
+	p.read(p.alice)
+	m := p.send(p.alice, p.bobID, "receipts are off")
+	p.read(p.bob)
+	p.sync(p.alice)
+	if got, _ := p.alice.Message(m.ID); got.Status != "sent" {
+		t.Fatalf("with receipts off: %s", got.Status)
+	}
+	if err := p.bob.SetReceipts(true); err != nil {
+		t.Fatal(err)
+	}
+	m = p.send(p.alice, p.bobID, "receipts are on")
+	p.sync(p.bob)
+	p.sync(p.alice)
+	if got, _ := p.alice.Message(m.ID); got.Status != "delivered" {
+		t.Fatalf("after delivery: %s", got.Status)
+	}
+	p.read(p.bob)
+	p.sync(p.alice)
+	if got, _ := p.alice.Message(m.ID); got.Status != "read" {
+		t.Fatalf("after reading: %s", got.Status)
+	}
+}
+
+func TestUnsend(t *testing.T) {
+	p := newPair(t)
+	m := p.send(p.alice, p.bobID, "oops")
+	keep := p.send(p.alice, p.bobID, "keep")
+	got := p.read(p.bob)
+	if len(got) != 2 {
+		t.Fatalf("bob got %+v", got)
+	}
+	bobCopy := hashes(t, p.bob, got[0])
+	aliceCopy := hashes(t, p.alice, m)
+	if err := p.bob.Unsend(p.ctx, p.aliceID, m.MessageID); !errors.Is(err, clientdb.ErrNotFound) {
+		t.Fatalf("unsending someone else's message: %v", err)
+	}
+	if err := p.alice.Unsend(p.ctx, p.bobID, m.MessageID); err != nil {
+		t.Fatal(err)
+	}
+	p.sync(p.bob)
+	for _, c := range []*Client{p.alice, p.bob} {
+		h, err := c.History(map[*Client]identity.AccountID{p.alice: p.bobID, p.bob: p.aliceID}[c])
+		if err != nil || !slices.Equal(texts(h), []string{"keep"}) {
+			t.Fatalf("history after unsend: %v, %v", texts(h), err)
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		c      *Client
+		ns     int32
+		hashes []string
+	}{{"bob's inbox", p.bob, NamespaceInbox, bobCopy}, {"alice's sync copy", p.alice, NamespaceSync, aliceCopy}} {
+		sw := p.swarm(tc.c, tc.ns)
+		for _, h := range tc.hashes {
+			if _, ok := sw[h]; ok {
+				t.Fatalf("%s still holds the unsent message", tc.name)
+			}
+		}
+	}
+	// A request naming alice's message but sealed by bob is dropped.
+	var raw clientdb.MessageID
+	copy(raw[:], mustHex(t, keep.MessageID))
+	forged := &envelope.Content{Body: &envelope.Content_Unsend{Unsend: &envelope.UnsendRequest{Author: p.aliceID[:], MessageId: raw[:]}}}
+	before := p.bob.Stats().Dropped
+	if err := p.bob.queueControl(p.bobID, NamespaceInbox, InboxTTL, forged); err != nil {
+		t.Fatal(err)
+	}
+	p.sync(p.bob)
+	if p.bob.Stats().Dropped == before {
+		t.Fatal("an unsend request for another account's message was not dropped")
+	}
+	if h, _ := p.bob.History(p.aliceID); !slices.Equal(texts(h), []string{"keep"}) {
+		t.Fatalf("a forged unsend deleted: %v", texts(h))
+	}
+}
