@@ -181,13 +181,16 @@ func (a *app) printStatus(st *devnet.Status) {
 	w.Flush()
 	fmt.Fprintln(a.stdout)
 	w = tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "NODE\tKEY\tSTATE\tSWARM")
+	fmt.Fprintln(w, "NODE\tKEY\tSTATE\tSWARM\tMESSAGES")
 	for _, n := range st.Nodes {
-		sw := "-"
+		sw, msgs := "-", "-"
 		if n.SwarmID != nil {
 			sw = *n.SwarmID
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", n.Address, short(n.PubkeyEd25519), up(n.Up), sw)
+		if n.Messages != nil {
+			msgs = fmt.Sprint(*n.Messages)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", n.Address, short(n.PubkeyEd25519), up(n.Up), sw, msgs)
 	}
 	w.Flush()
 	fmt.Fprintln(a.stdout)

@@ -58,6 +58,7 @@ func TestDevnetScripts(t *testing.T) {
 						Address       string  `json:"address"`
 						Up            *bool   `json:"up"`
 						SwarmID       *string `json:"swarm_id"`
+						Messages      *int64  `json:"messages"`
 					} `json:"nodes"`
 					Swarms []struct {
 						SwarmID string   `json:"swarm_id"`
@@ -81,7 +82,7 @@ func TestDevnetScripts(t *testing.T) {
 					}
 				}
 				for _, n := range st.Nodes {
-					if n.Up == nil || !*n.Up || n.SwarmID == nil || members[n.PubkeyEd25519] != *n.SwarmID || n.Address == "" {
+					if n.Up == nil || !*n.Up || n.SwarmID == nil || members[n.PubkeyEd25519] != *n.SwarmID || n.Address == "" || n.Messages == nil {
 						ts.Fatalf("node %+v", n)
 					}
 				}

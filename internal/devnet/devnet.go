@@ -327,6 +327,7 @@ func (d *Devnet) prepare() error {
 		cfg := nodeconfig.Default()
 		cfg.Data, cfg.Listen, cfg.Advertise, cfg.Network = dir, n.Address, n.Address, filepath.Join(o.Dir, nodesNetworkFile)
 		cfg.ShutdownTimeout = nodeconfig.Duration(5 * time.Second)
+		cfg.PublicStats = true // devnet status shows each node's message count
 		if err := cfg.Validate(); err != nil {
 			return err
 		}

@@ -58,7 +58,7 @@ func (d *Devnet) startNode(i int) (runner, error) {
 	cfg := d.nodeCfg[i]
 	if d.opts.Processes {
 		return d.startProcess(cfg.Data, "node", "--network", cfg.Network, "--data", cfg.Data,
-			"--listen", cfg.Listen, "--advertise", cfg.Advertise, "--shutdown-timeout", cfg.ShutdownTimeout.D().String())
+			"--listen", cfg.Listen, "--advertise", cfg.Advertise, "--shutdown-timeout", cfg.ShutdownTimeout.D().String(), "--public-stats")
 	}
 	n, err := relaynode.NewNode(cfg, d.opts.Logger.With("node", fmt.Sprintf("%02d", i+1)))
 	if err != nil {

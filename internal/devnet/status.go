@@ -91,6 +91,9 @@ type NodeStatus struct {
 	Version       string  `json:"version"`
 	Up            bool    `json:"up"`
 	SwarmID       *string `json:"swarm_id"`
+	// Messages is how many messages the node holds (nodes started with
+	// --public-stats, as a devnet's are), so a swarm can be seen converging.
+	Messages *int64 `json:"messages,omitempty"`
 }
 
 // SwarmStatus is one swarm and its members' Ed25519 keys.
@@ -146,7 +149,7 @@ func Inspect(ctx context.Context, n *netfile.Network) (*Status, error) {
 			ns.SwarmID = &id
 		}
 		st.Nodes[i] = ns
-		wg.Go(func() { st.Nodes[i].Up = ping(ctx, nd) })
+		wg.Go(func() { st.Nodes[i].Up, st.Nodes[i].Messages = ping(ctx, nd) })
 	}
 	for _, id := range s.SwarmIDs() {
 		sw := SwarmStatus{SwarmID: SwarmID(id)}
@@ -159,14 +162,18 @@ func Inspect(ctx context.Context, n *netfile.Network) (*Status, error) {
 	return st, nil
 }
 
-// ping reports whether a node answers info with its key and network.
-func ping(ctx context.Context, n snapshot.Node) bool {
+// ping reports whether a node answers info with its key and network, and
+// the message count it reports if it publishes one.
+func ping(ctx context.Context, n snapshot.Node) (bool, *int64) {
 	c, err := nodeclient.New("https://"+n.Address, identity.Ed25519PublicKey(n.Ed25519[:]))
 	if err != nil {
-		return false
+		return false, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, pingTimeout)
 	defer cancel()
-	_, err = c.Info(ctx)
-	return err == nil
+	info, err := c.Info(ctx)
+	if err != nil {
+		return false, nil
+	}
+	return true, info.Messages
 }

@@ -230,6 +230,7 @@ func New(cfg nodeconfig.Config, logger *slog.Logger, opts ...Option) (n *Node, e
 		X25519:      n.id.X25519Public(),
 		MaxBodySize: cfg.MaxBodyBytes,
 		LogPrivate:  cfg.DebugLogPrivate,
+		PublicStats: cfg.PublicStats,
 		Replicator:  n.replicator(),
 	})
 	if err != nil {

@@ -83,6 +83,10 @@ type Config struct {
 	MaxBodySize int64
 	// LogPrivate allows IP addresses, Account IDs and sizes in logs.
 	LogPrivate bool
+	// PublicStats adds the node's total message count to info, so a devnet
+	// operator can watch a swarm converge. Off by default: anyone could
+	// follow a node's traffic volume with it.
+	PublicStats bool
 	// Snapshot, when set, serves the node's registry snapshot to clients
 	// (get_snapshot); a standalone node has none.
 	Snapshot SnapshotSource

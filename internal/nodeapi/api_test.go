@@ -335,10 +335,29 @@ func TestInfoAndGetSwarm(t *testing.T) {
 	if info.NetworkID != testNet || info.PubkeyEd25519 != f.h.cfg.Ed25519.String() || !strings.HasPrefix(info.PubkeyX25519, "010203") || info.Version != "test" || info.T == 0 {
 		t.Fatalf("info: %+v", info)
 	}
+	if info.Messages != nil {
+		t.Fatalf("info publishes a message count without PublicStats: %d", *info.Messages)
+	}
 	var sw rpc.SwarmResult
 	f.mustCall(t, identity.NewAccount(), rpc.MethodGetSwarm, `{}`, &sw)
 	if len(sw.Members) != 1 || sw.Members[0].PubkeyEd25519 != info.PubkeyEd25519 || sw.Members[0].Address != "127.0.0.1:1" {
 		t.Fatalf("get_swarm: %+v", sw)
+	}
+}
+
+// TestInfoPublicStats: only a node that opts in reports its total message
+// count (a devnet, so `hush devnet status` can show swarms converging).
+func TestInfoPublicStats(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.PublicStats = true })
+	acct := identity.NewAccount()
+	for i := range 3 {
+		var res rpc.StoreResult
+		f.mustCall(t, acct, rpc.MethodStore, storeParams(0, "m"+itoa(i), time.Hour, f.clock().UnixMilli()), &res)
+	}
+	var info rpc.InfoResult
+	f.mustCall(t, nil, rpc.MethodInfo, `{}`, &info)
+	if info.Messages == nil || *info.Messages != 3 {
+		t.Fatalf("info.messages = %v, want 3", info.Messages)
 	}
 }
 

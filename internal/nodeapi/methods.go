@@ -40,7 +40,7 @@ func (h *Handler) dispatch(ctx context.Context, req rpc.Request, now time.Time, 
 	case rpc.MethodGetSwarm:
 		resp, err = h.getSwarm(req.Params, now)
 	case rpc.MethodInfo:
-		resp, err = h.info(req.Params, now)
+		resp, err = h.info(ctx, req.Params, now)
 	case MethodGetSnapshot, MethodSnapshot:
 		var status int
 		if status, resp, err = h.getSnapshot(req.Params, now); err == nil {
@@ -309,17 +309,23 @@ func (h *Handler) getSwarm(params json.RawMessage, now time.Time) (any, error) {
 	return &res, nil
 }
 
-func (h *Handler) info(params json.RawMessage, now time.Time) (any, error) {
+func (h *Handler) info(ctx context.Context, params json.RawMessage, now time.Time) (any, error) {
 	if err := rpc.ParseInfo(params); err != nil {
 		return nil, err
 	}
-	return &rpc.InfoResult{
+	res := &rpc.InfoResult{
 		Version:       h.cfg.Version,
 		NetworkID:     h.cfg.NetworkID,
 		PubkeyEd25519: h.cfg.Ed25519.String(),
 		PubkeyX25519:  hexKey(h.cfg.X25519),
 		T:             now.UnixMilli(),
-	}, nil
+	}
+	if h.cfg.PublicStats {
+		if st, err := h.cfg.Store.Stats(ctx); err == nil {
+			res.Messages = &st.Messages
+		}
+	}
+	return res, nil
 }
 
 // batch runs sub-requests: all of them concurrently for batch, in order

@@ -43,6 +43,7 @@ type Config struct {
 
 	InsecureHTTP    bool   `toml:"insecure_http" help:"serve plain HTTP instead of TLS (debugging only)"`
 	DebugLogPrivate bool   `toml:"debug_log_private" help:"allow IP addresses, Account IDs and sizes in logs"`
+	PublicStats     bool   `toml:"public_stats" help:"report the node's total stored message count in info (devnets; off by default: it shows traffic volume to anyone)"`
 	LogLevel        string `toml:"log_level" help:"debug, info, warn or error"`
 
 	RateLimitBurst     int     `toml:"rate_limit_burst" help:"per-IP burst of client requests"`

@@ -73,7 +73,10 @@ type InfoResult struct {
 	NetworkID     string `json:"network_id"`
 	PubkeyEd25519 string `json:"pubkey_ed25519"`
 	PubkeyX25519  string `json:"pubkey_x25519"`
-	T             int64  `json:"t"`
+	// Messages is the node's total stored message count, present only on
+	// nodes that opt in (devnets: `hushd node --public-stats`).
+	Messages *int64 `json:"messages,omitempty"`
+	T        int64  `json:"t"`
 }
 
 // SubResult is one sub-request's outcome in a batch or sequence.
