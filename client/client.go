@@ -15,6 +15,7 @@ import (
 	"github.com/hushnet/hush/internal/keystore"
 	"github.com/hushnet/hush/internal/onionclient"
 	"github.com/hushnet/hush/internal/paths"
+	"github.com/hushnet/hush/protocol/devicerecord"
 	"github.com/hushnet/hush/protocol/netfile"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
@@ -102,6 +103,8 @@ type Client struct {
 	log   *slog.Logger
 	home  string
 
+	device *devicerecord.Device // this home's device identity (devices.go)
+
 	interval, lookback time.Duration
 
 	mu      sync.Mutex // guards the fields below
@@ -153,6 +156,10 @@ func Open(ctx context.Context, o Options) (*Client, error) {
 	c := &Client{
 		acct: sec.Account, db: db, seal: v1{sec.Account}, clock: o.Clock, log: o.Logger, home: o.Home,
 		interval: o.PollInterval, lookback: o.Lookback, subs: map[int]chan Event{},
+	}
+	if c.device, err = ensureDevice(db, sec.Account.ID(), o.Clock()); err != nil {
+		db.Close()
+		return nil, err
 	}
 	if err := c.wire(ctx, o); err != nil {
 		db.Close()
@@ -323,6 +330,7 @@ type Event struct {
 	Kind    EventKind
 	Message Message // unset for EventDropped
 	Err     error   // EventDropped only
+	Device  Device  // EventNewDevice only
 }
 
 // Subscribe returns a channel of events with room for buf of them and a

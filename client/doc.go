@@ -45,7 +45,37 @@
 //   - 0: the account's public inbox (DMs), TTL 14 days, or the
 //     conversation's after-send disappearing timer when shorter.
 //   - 1 ([NamespaceSync]): owner-only, the sender's sync copies, TTL 14
-//     days. Later issues add config namespaces (2–5, as Session's).
+//     days.
+//   - 2 ([NamespaceDevices]): owner-only, one announcement per device of
+//     the account (device ID, Ed25519 device key, creation time), TTL 30
+//     days, renewed weekly.
+//   - 3 ([NamespaceConfig]): owner-only, config objects (ConfigSync kinds
+//     contacts and conversations), TTL 30 days, renewed weekly and at
+//     every change. Session spreads its config over namespaces 2–5; one
+//     namespace with typed objects is enough here.
+//
+// # Devices and config sync
+//
+// Every home is a device with a random device ID and an Ed25519 device key
+// (protocol/devicerecord.Device, the identity protocol v2 hangs prekeys on),
+// made at `hush init` and kept in the home's sealed settings. [Client.Sync]
+// first announces the device, reads the account's announcements (a device
+// not seen before raises [EventNewDevice] and waits in
+// [Client.TakeNewDevices]; those already there at a device's first poll
+// are not news) and merges the config, then polls messages; so a device
+// restored from the recovery phrase knows the contacts before their
+// messages arrive and shows none of them as requests. Under v1 it also
+// reads the history still in namespaces 0 and 1.
+//
+// Config (nicknames, accepted requests, blocks, disappearing settings,
+// read state) is sealed with XChaCha20-Poly1305 under a key derived from
+// the account seed with HKDF-SHA256 ("hush/1 config key"), inside content
+// sealed and signed by the account with protocol v1. Anyone with the
+// recovery phrase can read all config ever stored: config has no forward
+// secrecy, by design, since a phrase restore must recover it. Each entry
+// carries the signed time of its change and the changing device's ID, and
+// the larger (time, device ID) wins, so every device converges whatever
+// order objects arrive in; read state takes the maximum (config.go).
 //
 // # Receiving
 //

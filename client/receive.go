@@ -359,7 +359,13 @@ func (c *Client) storeData(peer, author identity.AccountID, content *envelope.Co
 func (c *Client) Sync(ctx context.Context) ([]Message, error) {
 	_, flushErr := c.FlushOutbox(ctx)
 	delErr := c.retryDeletes(ctx)
+	// Devices and config before messages: a restored device then knows its
+	// contacts before their messages arrive (devices.go, config.go).
+	accErr := c.SyncAccount(ctx)
 	got, pollErr := c.Poll(ctx)
+	if err := c.applyReadState(); err != nil {
+		return got, err
+	}
 	if _, err := c.db.ExpireDue(c.clock()); err != nil {
 		return got, err
 	}
@@ -369,7 +375,7 @@ func (c *Client) Sync(ctx context.Context) ([]Message, error) {
 	if flushErr != nil && !errors.Is(flushErr, ErrUnreachable) {
 		return got, flushErr
 	}
-	return got, delErr
+	return got, errors.Join(delErr, accErr)
 }
 
 // Receive runs the background duties every poll interval until ctx ends,

@@ -1,0 +1,395 @@
+package client
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/hushnet/hush/crypto/sealv1"
+	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/clientdb"
+	"github.com/hushnet/hush/internal/keystore"
+	"github.com/hushnet/hush/protocol/devicerecord"
+	"github.com/hushnet/hush/protocol/envelope"
+	"github.com/hushnet/hush/protocol/rpc"
+	"github.com/hushnet/hush/protocol/snapshot"
+)
+
+// Namespaces of the account's own swarm beside 0 and 1 (see the package
+// doc). Both are owner-only: only the account deposits and reads there.
+const (
+	// NamespaceDevices holds the account's device announcements.
+	NamespaceDevices int32 = 2
+	// NamespaceConfig holds sealed config objects (contacts, conversations).
+	NamespaceConfig int32 = 3
+)
+
+// accountTTL is the lifetime of announcements and config objects: the
+// longest an owner-only namespace allows (DESIGN.md §4). refreshAfter is
+// how old a device's last announcement or config object may grow before it
+// publishes a fresh one, so neither expires while the device is in use.
+const (
+	accountTTL   = rpc.MaxTTLPrivate
+	refreshAfter = 7 * 24 * time.Hour
+)
+
+// EventNewDevice reports a device of this account that this device had not
+// seen before (Event.Device). Its value stands apart from the message kinds
+// so they can grow without renumbering it.
+const EventNewDevice EventKind = 64
+
+// Settings kept in the sealed settings table of the home's database.
+const (
+	deviceSetting     = "client/device"           // devicerecord.Device, binary
+	announcedSetting  = "client/device-announced" // last announcement, unix ms
+	devicesSynced     = "client/devices-synced"   // set after the first device poll
+	newDevicesSetting = "client/new-devices"      // JSON list of IDs not yet shown
+)
+
+// Device is one device of the account, as its announcement described it.
+type Device struct {
+	ID        devicerecord.DeviceID
+	PublicKey identity.Ed25519PublicKey
+	// Created is what the device announced; FirstSeen when this device
+	// first learnt of it.
+	Created, FirstSeen time.Time
+	// This is set for the device the Client runs on.
+	This bool
+}
+
+// CreateDevice gives the home a device identity (a random device ID and
+// Ed25519 device key, kept in the home's encrypted database) unless it has
+// one. `hush init` calls it right after creating the key file; [Open] calls
+// it too, for homes made before devices existed. An imported backup keeps
+// its device, since moving a home is not a new device.
+func CreateDevice(home string, sec *keystore.Secrets, now time.Time) error {
+	db, err := clientdb.Open(clientdb.Path(home), sec.DBKey)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = ensureDevice(db, sec.Account.ID(), now)
+	return err
+}
+
+// ensureDevice returns the home's device identity, creating and recording
+// it if there is none.
+func ensureDevice(db *clientdb.DB, self identity.AccountID, now time.Time) (*devicerecord.Device, error) {
+	b, err := db.Setting(deviceSetting)
+	if err == nil {
+		return devicerecord.ParseDevice(b)
+	}
+	if !errors.Is(err, clientdb.ErrNotFound) {
+		return nil, err
+	}
+	d := devicerecord.NewDevice()
+	b, _ = d.MarshalBinary() // never fails
+	if err := db.SetSetting(deviceSetting, b); err != nil {
+		return nil, err
+	}
+	_, err = db.UpsertDevice(clientdb.Device{Account: self, ID: clientdb.DeviceID(d.ID), PublicKey: d.PublicKey(), Created: now}, now)
+	return d, err
+}
+
+// ThisDevice returns the ID of the device the Client runs on.
+func (c *Client) ThisDevice() devicerecord.DeviceID { return c.device.ID }
+
+// Devices lists the account's devices this device knows of (its own and
+// those announced in the swarm), first seen first. It reads the local
+// database only; [Client.Sync] and [Client.SyncAccount] bring news.
+func (c *Client) Devices() ([]Device, error) {
+	ds, err := c.db.Devices(c.acct.ID())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Device, len(ds))
+	for i, d := range ds {
+		out[i] = Device{
+			ID: devicerecord.DeviceID(d.ID), PublicKey: identity.Ed25519PublicKey(d.PublicKey),
+			Created: d.Created, FirstSeen: d.FirstSeen, This: d.ID == clientdb.DeviceID(c.device.ID),
+		}
+	}
+	return out, nil
+}
+
+// TakeNewDevices returns the devices that appeared since the last call and
+// forgets them, so each is shown once (by `hush receive` and `hush
+// devices`). Devices already in the swarm when this one was set up are not
+// news and never listed here.
+func (c *Client) TakeNewDevices() ([]Device, error) {
+	ids, err := c.pendingNewDevices()
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	all, err := c.Devices()
+	if err != nil {
+		return nil, err
+	}
+	var out []Device
+	for _, d := range all {
+		if slices.Contains(ids, d.ID) {
+			out = append(out, d)
+		}
+	}
+	return out, c.db.DeleteSetting(newDevicesSetting)
+}
+
+func (c *Client) pendingNewDevices() ([]devicerecord.DeviceID, error) {
+	b, err := c.db.Setting(newDevicesSetting)
+	if errors.Is(err, clientdb.ErrNotFound) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	var ids []devicerecord.DeviceID
+	if err := json.Unmarshal(b, &ids); err != nil {
+		return nil, fmt.Errorf("setting %s: %w", newDevicesSetting, err)
+	}
+	return ids, nil
+}
+
+// SyncAccount announces this device if due, reads the account's device
+// announcements and config objects, merges the config with the local
+// database and publishes it when it changed. [Client.Sync] runs it before
+// polling messages, so a restored device knows its contacts before their
+// messages arrive and does not show them as requests.
+func (c *Client) SyncAccount(ctx context.Context) error {
+	members, err := c.dir.SwarmFor(ctx, c.acct.ID())
+	if err != nil {
+		return err
+	}
+	members = slices.Clone(members)
+	mrand.Shuffle(len(members), func(i, j int) { members[i], members[j] = members[j], members[i] })
+	annErr := c.announce(ctx)
+	devErr := c.pollDevices(ctx, members)
+	cfgErr := c.syncConfig(ctx, members)
+	return errors.Join(annErr, devErr, cfgErr)
+}
+
+// announce stores this device's announcement in the own swarm when there is
+// none younger than refreshAfter.
+func (c *Client) announce(ctx context.Context) error {
+	now := c.now()
+	if last, err := c.settingTime(announcedSetting); err != nil {
+		return err
+	} else if now.Sub(last) < refreshAfter {
+		return nil
+	}
+	created := now
+	if own, err := c.Devices(); err == nil {
+		for _, d := range own {
+			if d.This && !d.Created.IsZero() {
+				created = d.Created
+			}
+		}
+	}
+	content := &envelope.Content{
+		MessageId: randomID(),
+		SentAtMs:  uint64(now.UnixMilli()),
+		Body: &envelope.Content_DeviceAnnouncement{DeviceAnnouncement: &envelope.DeviceAnnouncement{
+			DeviceId: c.device.ID[:], DevicePublicKey: c.device.PublicKey(), CreatedAtMs: uint64(created.UnixMilli()),
+		}},
+	}
+	if _, err := c.storeOwn(ctx, NamespaceDevices, content, now); err != nil {
+		return fmt.Errorf("announce device: %w", err)
+	}
+	return c.setSettingTime(announcedSetting, now)
+}
+
+// pollDevices reads the account's announcements and records the devices in
+// them. A device unknown here raises [EventNewDevice] and is kept for
+// [Client.TakeNewDevices], except on this device's first poll: what is in
+// the swarm then existed before this device did.
+func (c *Client) pollDevices(ctx context.Context, members []snapshot.Node) error {
+	_, err := c.db.Setting(devicesSynced)
+	first := errors.Is(err, clientdb.ErrNotFound)
+	if err != nil && !first {
+		return err
+	}
+	self := c.acct.ID()
+	err = c.pollOwn(ctx, members, NamespaceDevices, func(content *envelope.Content) error {
+		a := content.GetDeviceAnnouncement()
+		if a == nil {
+			return fmt.Errorf("%w: not a device announcement", ErrDropped)
+		}
+		d := clientdb.Device{Account: self, PublicKey: a.GetDevicePublicKey(), Created: time.UnixMilli(int64(a.GetCreatedAtMs()))}
+		copy(d.ID[:], a.GetDeviceId())
+		isNew, err := c.db.UpsertDevice(d, c.clock())
+		if errors.Is(err, clientdb.ErrDeviceKeyChanged) {
+			// Only the seed's holder can sign this: a bug, or the seed
+			// is in other hands. Keep the first key and say so.
+			c.log.Warn("a device of this account was announced with a new key", "device", devicerecord.DeviceID(d.ID))
+			return fmt.Errorf("%w: %w", ErrDropped, err)
+		}
+		if err != nil || !isNew || first || d.ID == clientdb.DeviceID(c.device.ID) {
+			return err
+		}
+		ids, err := c.pendingNewDevices()
+		if err != nil {
+			return err
+		}
+		b, _ := json.Marshal(append(ids, devicerecord.DeviceID(d.ID)))
+		if err := c.db.SetSetting(newDevicesSetting, b); err != nil {
+			return err
+		}
+		c.emit(Event{Kind: EventNewDevice, Device: Device{
+			ID: devicerecord.DeviceID(d.ID), PublicKey: identity.Ed25519PublicKey(d.PublicKey), Created: d.Created, FirstSeen: c.clock(),
+		}})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if first {
+		return c.db.SetSetting(devicesSynced, []byte{1})
+	}
+	return nil
+}
+
+// pollOwn fetches namespace ns of the own swarm from its cursor (minus the
+// lookback), opens each message not seen before as content sealed by this
+// account with protocol v1 and hands it to fn. A message that does not open,
+// or that fn rejects with ErrDropped, is dropped and counted.
+func (c *Client) pollOwn(ctx context.Context, members []snapshot.Node, ns int32, fn func(*envelope.Content) error) error {
+	name := cursorName(ns)
+	cur, err := c.db.Cursor(name)
+	if err != nil {
+		return err
+	}
+	all, err := c.fetch(ctx, members, ns, cur.Resume(c.lookback))
+	if err != nil {
+		return err
+	}
+	hashes := make([]string, len(all))
+	for i, m := range all {
+		hashes[i] = m.Hash
+	}
+	unseen, err := c.db.Unseen(hashes...)
+	if err != nil {
+		return err
+	}
+	for _, m := range all {
+		if !slices.Contains(unseen, m.Hash) {
+			continue
+		}
+		content, err := c.openOwn(ns, m)
+		if err == nil {
+			err = fn(content)
+		}
+		if err != nil {
+			if !errors.Is(err, ErrDropped) {
+				return err
+			}
+			c.dropped.Add(1)
+			c.log.Debug("dropped a fetched message", "namespace", ns, "err", err)
+			c.emit(Event{Kind: EventDropped, Err: err})
+		}
+		exp := time.UnixMilli(m.Expiration)
+		if m.Expiration <= 0 {
+			exp = c.clock().Add(accountTTL)
+		}
+		if err := c.db.MarkSeen(exp, m.Hash); err != nil {
+			return err
+		}
+	}
+	if len(all) > 0 {
+		last := all[len(all)-1]
+		if t := time.UnixMilli(last.Timestamp); t.After(cur.Time) {
+			return c.db.SetCursor(name, clientdb.Cursor{Position: last.Hash, Time: t})
+		}
+	}
+	return nil
+}
+
+// openOwn opens a message of the own swarm's namespace ns that this account
+// sealed to itself. Announcements and config go through protocol v1
+// directly, not the sealing seam: they must open on a device restored from
+// the recovery phrase alone, which protocol v2's prekeys do not allow.
+func (c *Client) openOwn(ns int32, m rpc.Message) (*envelope.Content, error) {
+	data, err := base64.StdEncoding.DecodeString(m.Data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: data is not base64", ErrDropped)
+	}
+	if rpc.MessageHash(c.acct.ID(), ns, data) != m.Hash {
+		return nil, fmt.Errorf("%w: hash does not match the data", ErrDropped)
+	}
+	env, err := envelope.UnmarshalEnvelope(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrDropped, err)
+	}
+	if env.GetType() != envelope.Envelope_TYPE_SESSION_MESSAGE_V1 {
+		return nil, fmt.Errorf("%w: envelope type %v in namespace %d", ErrDropped, env.GetType(), ns)
+	}
+	padded, _, sender, err := sealv1.Open(c.acct, env.GetContent())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrDropped, err)
+	}
+	// The namespace is owner-only, but only the signature proves the
+	// account wrote this: a node could place anything there.
+	if !sender.Equal(c.acct.ID()) {
+		return nil, fmt.Errorf("%w: signed by another account", ErrDropped)
+	}
+	plain, err := envelope.Unpad(padded)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrDropped, err)
+	}
+	content, err := envelope.UnmarshalContent(plain)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrDropped, err)
+	}
+	return content, nil
+}
+
+// storeOwn seals content to this account with protocol v1 (see openOwn)
+// and stores it in the own swarm's namespace ns for accountTTL.
+func (c *Client) storeOwn(ctx context.Context, ns int32, content *envelope.Content, now time.Time) (string, error) {
+	encoded, err := envelope.MarshalContent(content)
+	if err != nil {
+		return "", err
+	}
+	sealed, err := sealv1.Seal(c.acct, c.acct.ID(), envelope.Pad(encoded))
+	if err != nil {
+		return "", err
+	}
+	data, err := envelope.MarshalEnvelope(&envelope.Envelope{
+		Type: envelope.Envelope_TYPE_SESSION_MESSAGE_V1, CoarseTimestampS: envelope.CoarseTimestamp(now), Content: sealed,
+	})
+	if err != nil {
+		return "", err
+	}
+	if len(data) > rpc.MaxDataSize {
+		return "", fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, len(data), rpc.MaxDataSize)
+	}
+	return c.store(ctx, c.acct.ID(), ns, accountTTL, data)
+}
+
+func (c *Client) settingTime(name string) (time.Time, error) {
+	b, err := c.db.Setting(name)
+	if errors.Is(err, clientdb.ErrNotFound) {
+		return time.Time{}, nil
+	} else if err != nil {
+		return time.Time{}, err
+	}
+	var ms int64
+	if err := json.Unmarshal(b, &ms); err != nil {
+		return time.Time{}, fmt.Errorf("setting %s: %w", name, err)
+	}
+	return time.UnixMilli(ms), nil
+}
+
+func (c *Client) setSettingTime(name string, t time.Time) error {
+	b, _ := json.Marshal(t.UnixMilli())
+	return c.db.SetSetting(name, b)
+}
+
+func randomID() []byte {
+	b := make([]byte, envelope.MessageIDSize)
+	rand.Read(b)
+	return b
+}

@@ -1,0 +1,334 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/clientdb"
+	"github.com/hushnet/hush/internal/keystore"
+	"github.com/hushnet/hush/protocol/devicerecord"
+	"github.com/hushnet/hush/protocol/envelope"
+)
+
+// homeFromSeed creates a home for the account of seed, as `hush init
+// --restore` does.
+func homeFromSeed(t testing.TB, seed identity.Seed) string {
+	t.Helper()
+	home := t.TempDir()
+	sec, err := keystore.Create(home, seed, []byte(testPass), keystore.TestParams, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CreateDevice(home, sec, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	return home
+}
+
+func mustSync(t testing.TB, c *Client) {
+	t.Helper()
+	if _, err := c.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func historyByText(t testing.TB, c *Client, peer identity.AccountID) map[string]Message {
+	t.Helper()
+	h, err := c.History(peer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]Message{}
+	for _, x := range h {
+		m[x.Text] = x
+	}
+	return m
+}
+
+// TestMultiDevice restores a second home from the first one's seed against
+// a real standalone node: history and config arrive, the first device is
+// told of the second, and later messages and config changes reach both.
+func TestMultiDevice(t *testing.T) {
+	nd := startStandalone(t)
+	ctx := context.Background()
+	seed := identity.NewSeed()
+	a1 := open(t, homeFromSeed(t, seed), Options{Standalone: nd})
+	bob := open(t, newHome(t), Options{Standalone: nd})
+	carol := open(t, newHome(t), Options{Standalone: nd})
+
+	if err := a1.AddContact(bob.Account(), "Bobby"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a1.Send(ctx, bob.Account(), "hello bob"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.Send(ctx, a1.Account(), "hi alice"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := carol.Send(ctx, a1.Account(), "carol here"); err != nil {
+		t.Fatal(err)
+	}
+	mustSync(t, a1)
+	if _, err := a1.TakeUnread(); err != nil { // alice reads bob's and carol's messages here
+		t.Fatal(err)
+	}
+	d := clientdb.Disappearing{Mode: clientdb.DisappearAfterSend, After: time.Hour}
+	if err := a1.db.SetDisappearing(bob.Account(), d, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	ct, err := a1.db.ContactByAccount(carol.Account())
+	if err != nil {
+		ct = clientdb.Contact{Account: carol.Account()}
+	}
+	ct.Blocked = true
+	if err := a1.db.UpsertContact(ct, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	events, stop := a1.Subscribe(16)
+	defer stop()
+	mustSync(t, a1) // publishes the config
+
+	a2 := open(t, homeFromSeed(t, seed), Options{Standalone: nd})
+	if a2.ThisDevice() == a1.ThisDevice() {
+		t.Fatal("two homes share a device ID")
+	}
+	mustSync(t, a2)
+
+	t.Run("config arrives", func(t *testing.T) {
+		got, err := a2.db.ContactByAccount(bob.Account())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Nickname != "Bobby" || !got.Accepted || got.Blocked {
+			t.Fatalf("bob on the new device: %+v, want nickname Bobby, accepted", got)
+		}
+		if got, err := a2.db.ContactByAccount(carol.Account()); err != nil || !got.Blocked {
+			t.Fatalf("carol on the new device: %+v, %v; want blocked", got, err)
+		}
+		cv, err := a2.db.Conversation(bob.Account())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cv.Disappearing != d {
+			t.Fatalf("disappearing %+v, want %+v", cv.Disappearing, d)
+		}
+		if cv.Unread != 0 {
+			t.Fatalf("%d unread messages from bob; the first device read them", cv.Unread)
+		}
+	})
+	t.Run("history arrives", func(t *testing.T) {
+		h := historyByText(t, a2, bob.Account())
+		if m, ok := h["hello bob"]; !ok || !m.Outgoing {
+			t.Fatalf("history %v lacks the outgoing message", h)
+		}
+		if _, ok := h["hi alice"]; !ok {
+			t.Fatalf("history %v lacks the incoming message", h)
+		}
+	})
+	t.Run("devices", func(t *testing.T) {
+		for _, c := range []*Client{a1, a2} {
+			mustSync(t, c)
+			ds, err := c.Devices()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ds) != 2 {
+				t.Fatalf("%d devices listed, want 2", len(ds))
+			}
+			this := 0
+			for _, x := range ds {
+				if x.This {
+					this++
+					if x.ID != c.ThisDevice() {
+						t.Fatalf("device %v marked as this one, want %v", x.ID, c.ThisDevice())
+					}
+				}
+			}
+			if this != 1 {
+				t.Fatalf("%d devices marked as this one", this)
+			}
+		}
+		news, err := a1.TakeNewDevices()
+		if err != nil || len(news) != 1 || news[0].ID != a2.ThisDevice() {
+			t.Fatalf("first device's news: %+v, %v; want the second device", news, err)
+		}
+		if again, _ := a1.TakeNewDevices(); len(again) != 0 {
+			t.Fatalf("news shown twice: %+v", again)
+		}
+		// The first device existed before the second: no news there.
+		if news, _ := a2.TakeNewDevices(); len(news) != 0 {
+			t.Fatalf("second device reports %+v as new", news)
+		}
+		for {
+			select {
+			case e := <-events:
+				if e.Kind != EventNewDevice {
+					continue
+				}
+				if e.Device.ID != a2.ThisDevice() {
+					t.Fatalf("event names device %v, want %v", e.Device.ID, a2.ThisDevice())
+				}
+				return
+			default:
+				t.Fatal("no EventNewDevice on the first device")
+			}
+		}
+	})
+	t.Run("changes reach both", func(t *testing.T) {
+		if err := a2.AddContact(bob.Account(), "Robert"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bob.Send(ctx, a1.Account(), "third"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a2.Send(ctx, bob.Account(), "from the second device"); err != nil {
+			t.Fatal(err)
+		}
+		mustSync(t, a2)
+		mustSync(t, a1)
+		if got, err := a1.db.ContactByAccount(bob.Account()); err != nil || got.Nickname != "Robert" {
+			t.Fatalf("bob on the first device: %+v, %v; want the nickname Robert", got, err)
+		}
+		for name, c := range map[string]*Client{"first": a1, "second": a2} {
+			h := historyByText(t, c, bob.Account())
+			if _, ok := h["third"]; !ok {
+				t.Errorf("%s device lacks bob's new message", name)
+			}
+			if m, ok := h["from the second device"]; !ok || !m.Outgoing {
+				t.Errorf("%s device lacks the second device's message", name)
+			}
+		}
+		// Bob's message is unread on both until one reads it.
+		if _, err := a1.TakeUnread(); err != nil {
+			t.Fatal(err)
+		}
+		mustSync(t, a1)
+		mustSync(t, a2)
+		if cv, err := a2.db.Conversation(bob.Account()); err != nil || cv.Unread != 0 {
+			t.Fatalf("second device: %d unread, %v; the first read everything", cv.Unread, err)
+		}
+	})
+}
+
+func TestMergeConfig(t *testing.T) {
+	devA, devB := devicerecord.DeviceID{1}, devicerecord.DeviceID{2}
+	entry := func(nick string, ms int64, dev devicerecord.DeviceID) contactEntry {
+		return contactEntry{contactConfig{Nickname: nick}, stamp{ms, dev}}
+	}
+	const k = "bob"
+	tests := []struct {
+		name        string
+		local, in   contactEntry
+		want        string
+		localRead   int64
+		remoteRead  int64
+		wantReadMax int64
+	}{
+		{"newer wins", entry("old", 1, devA), entry("new", 2, devA), "new", 5, 3, 5},
+		{"older loses", entry("keep", 2, devA), entry("stale", 1, devB), "keep", 3, 5, 5},
+		{"tie broken by device ID", entry("a", 7, devA), entry("b", 7, devB), "b", 0, 0, 0},
+		{"tie broken by device ID, other order", entry("b", 7, devB), entry("a", 7, devA), "b", 0, 9, 9},
+		{"absent locally", contactEntry{}, entry("x", 1, devA), "x", 0, 1, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// Both orders of merging must agree: the result may not depend
+			// on which object a device saw first.
+			for _, order := range [][2]contactEntry{{tt.local, tt.in}, {tt.in, tt.local}} {
+				st := &configState{Contacts: map[string]contactEntry{}, Conversations: map[string]convEntry{}}
+				for i, e := range order {
+					r := &configState{Contacts: map[string]contactEntry{}, Conversations: map[string]convEntry{
+						k: {ReadMS: [2]int64{tt.localRead, tt.remoteRead}[i]},
+					}}
+					if e != (contactEntry{}) {
+						r.Contacts[k] = e
+					}
+					mergeConfig(st, r)
+				}
+				if got := st.Contacts[k].Nickname; got != tt.want {
+					t.Fatalf("nickname %q, want %q", got, tt.want)
+				}
+				if got := st.Conversations[k].ReadMS; got != tt.wantReadMax {
+					t.Fatalf("read up to %d, want %d", got, tt.wantReadMax)
+				}
+			}
+		})
+	}
+}
+
+func TestConfigSeal(t *testing.T) {
+	seed := identity.NewSeed()
+	c := open(t, homeFromSeed(t, seed), Options{})
+	same := open(t, homeFromSeed(t, seed), Options{})
+	other := open(t, newHome(t), Options{})
+	st := configState{Contacts: map[string]contactEntry{
+		other.Account().String(): {contactConfig{Nickname: "o", Accepted: true}, stamp{MS: 1}},
+	}}
+	plain, err := jsonMarshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const kind = 2 // KIND_CONTACTS
+	sealed, err := c.sealConfig(kind, 9, plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		reader *Client
+		kind   int32
+		seq    uint64
+		ok     bool
+	}{
+		{"same seed, other home", same, kind, 9, true},
+		{"another account", other, kind, 9, false},
+		{"kind swapped", same, 3, 9, false},
+		{"sequence changed", same, kind, 10, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.reader.openConfig(configSync(tt.kind, tt.seq, sealed))
+			if tt.ok != (err == nil) {
+				t.Fatalf("open: %v, want success %v", err, tt.ok)
+			}
+			if tt.ok && got.Contacts[other.Account().String()].Nickname != "o" {
+				t.Fatalf("opened %+v", got)
+			}
+		})
+	}
+}
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
+
+func configSync(kind int32, seq uint64, sealed []byte) *envelope.ConfigSync {
+	return &envelope.ConfigSync{Kind: envelope.ConfigSync_Kind(kind), Sequence: seq, Version: configVersion, SealedConfig: sealed}
+}
+
+// FuzzParseConfig feeds decrypted config objects: only the account's own
+// devices can produce them, but a device with a bug or an older format must
+// not make the others fail.
+func FuzzParseConfig(f *testing.F) {
+	id := identity.FromSeed(identity.Seed{1}).ID().String()
+	f.Add(int32(2), []byte(`{"contacts":{"`+id+`":{"n":"bob","a":true,"at":{"t":1,"d":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]}}}}`))
+	f.Add(int32(3), []byte(`{"conversations":{"`+id+`":{"m":1,"s":3600,"r":5,"at":{"t":2}}}}`))
+	f.Add(int32(3), []byte(`{"conversations":{"`+id+`":{"m":1,"s":-1}}}`))
+	f.Add(int32(9), []byte(`{}`))
+	f.Fuzz(func(t *testing.T, kind int32, plain []byte) {
+		st, err := parseConfig(envelope.ConfigSync_Kind(kind), plain)
+		if err != nil {
+			return
+		}
+		for k, e := range st.Conversations {
+			if _, err := identity.ParseAccountID(k); err != nil {
+				t.Fatalf("kept an entry keyed %q", k)
+			}
+			if !validDisappearing(clientdb.Disappearing{Mode: e.Mode, After: time.Duration(e.Seconds) * time.Second}) {
+				t.Fatalf("kept a bad disappearing setting %+v", e.convConfig)
+			}
+		}
+		mergeConfig(&configState{Contacts: map[string]contactEntry{}, Conversations: map[string]convEntry{}}, st)
+	})
+}
