@@ -17,6 +17,7 @@ import (
 	"github.com/hushnet/hush/internal/paths"
 	"github.com/hushnet/hush/protocol/devicerecord"
 	"github.com/hushnet/hush/protocol/netfile"
+	"github.com/hushnet/hush/protocol/rpc"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
 
@@ -306,6 +307,12 @@ func (c *Client) signTime() time.Time {
 func (c *Client) setOffset(d time.Duration) {
 	c.mu.Lock()
 	c.offset = d
+	// After the local clock jumped ahead, signatures made before this
+	// correction were refused as skewed, so none can be replayed: let
+	// signTime follow the corrected clock instead of staying pinned ahead.
+	if ms := c.clock().Add(d).UnixMilli(); c.lastMs > ms+rpc.SigTolerance.Milliseconds() {
+		c.lastMs = ms
+	}
 	c.mu.Unlock()
 }
 

@@ -282,3 +282,82 @@ func TestUnsend(t *testing.T) {
 		t.Fatalf("a forged unsend deleted: %v", texts(h))
 	}
 }
+
+// TestDisappearing: both modes delete the message on both sides and its
+// copies in both swarms, across a restart of both clients, with the
+// clock moved forward instead of waited for.
+func TestDisappearing(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mode string
+	}{{"after send", DisappearAfterSend}, {"after read", DisappearAfterRead}} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPair(t)
+			for _, c := range []*Client{p.alice, p.bob} {
+				if err := c.SetReceipts(true); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p.send(p.bob, p.aliceID, "hi") // both accepted
+			p.read(p.alice)
+			timer, err := p.alice.SetTimer(p.ctx, p.bobID, tc.mode, time.Hour)
+			if err != nil || timer.Mode != tc.mode || timer.ChangedBy != p.aliceID {
+				t.Fatalf("SetTimer: %+v, %v", timer, err)
+			}
+			m := p.send(p.alice, p.bobID, "vanishing")
+			p.clock.Advance(10 * time.Minute) // bob reads later
+			got := p.read(p.bob)
+			if len(got) != 1 || got[0].Disappearing != tc.mode {
+				t.Fatalf("bob got %+v", got)
+			}
+			// Both sides agree, and see who changed it.
+			if bt, _ := p.bob.Timer(p.aliceID); bt.Mode != tc.mode || bt.After != time.Hour || bt.ChangedBy != p.aliceID {
+				t.Fatalf("bob's setting: %+v", bt)
+			}
+			p.sync(p.alice)
+			bobCopies, aliceCopies := hashes(t, p.bob, got[0]), hashes(t, p.alice, m)
+			if tc.mode == DisappearAfterRead {
+				// The reader shortened its copy to read + timer; the sender
+				// learnt the read time from the receipt.
+				for _, h := range bobCopies {
+					if exp := p.swarm(p.bob, NamespaceInbox)[h]; exp.After(time.Now().Add(2 * time.Hour)) {
+						t.Fatalf("bob's copy still expires at %v", exp)
+					}
+				}
+				am, _ := p.alice.Message(m.ID)
+				if am.Status != "read" || am.ExpiresAt.After(time.Now().Add(2*time.Hour)) {
+					t.Fatalf("alice's message after the read receipt: %+v", am)
+				}
+			}
+			p.clock.Advance(59 * time.Minute)
+			p.restart()
+			p.sync(p.alice, p.bob)
+			if tc.mode == DisappearAfterRead {
+				// Read 10 minutes after sending: bob's deadline is later.
+				if h, _ := p.bob.History(p.aliceID); !slices.Contains(texts(h), "vanishing") {
+					t.Fatalf("bob's copy went before read + timer: %v", texts(h))
+				}
+			}
+			p.clock.Advance(11 * time.Minute)
+			p.restart()
+			p.sync(p.alice, p.bob)
+			for _, c := range []struct {
+				c      *Client
+				peer   identity.AccountID
+				ns     int32
+				copies []string
+			}{{p.alice, p.bobID, NamespaceSync, aliceCopies}, {p.bob, p.aliceID, NamespaceInbox, bobCopies}} {
+				h, err := c.c.History(c.peer)
+				if err != nil || slices.Contains(texts(h), "vanishing") {
+					t.Fatalf("after the deadline: %v, %v", texts(h), err)
+				}
+				sw := p.swarm(c.c, c.ns)
+				for _, x := range c.copies {
+					if _, ok := sw[x]; ok {
+						t.Fatalf("a swarm copy outlived the deadline")
+					}
+				}
+			}
+		})
+	}
+}

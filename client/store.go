@@ -194,22 +194,30 @@ func (c *Client) countConfirmations(confirmed map[snapshot.Ed25519Key]bool, memb
 }
 
 func (c *Client) storeOnce(ctx context.Context, n snapshot.Node, to identity.AccountID, ns int32, ttl time.Duration, data []byte) (*rpc.StoreResult, error) {
-	params, _ := json.Marshal(map[string]any{
-		"pubkey":    to.String(),
-		"namespace": ns,
-		"ttl":       ttl.Milliseconds(),
-		"timestamp": c.now().UnixMilli(),
-		"data":      base64.StdEncoding.EncodeToString(data),
-	})
 	var (
 		resp json.RawMessage
 		err  error
 	)
-	if rpc.IsPublicNamespace(ns) {
-		resp, err = c.call(ctx, n, rpc.MethodStore, params)
-	} else {
-		// An owner-only namespace: only the account itself deposits.
-		resp, err = c.signedCall(ctx, n, rpc.MethodStore, params)
+	for attempt := 0; attempt < 2; attempt++ {
+		params, _ := json.Marshal(map[string]any{
+			"pubkey":    to.String(),
+			"namespace": ns,
+			"ttl":       ttl.Milliseconds(),
+			"timestamp": c.now().UnixMilli(),
+			"data":      base64.StdEncoding.EncodeToString(data),
+		})
+		if rpc.IsPublicNamespace(ns) {
+			resp, err = c.call(ctx, n, rpc.MethodStore, params)
+		} else {
+			// An owner-only namespace: only the account itself deposits.
+			resp, err = c.signedCall(ctx, n, rpc.MethodStore, params)
+		}
+		// A local clock that jumped makes the deposit's timestamp skewed;
+		// call has corrected the offset from the answer, so try once more.
+		var ne *NodeError
+		if !errors.As(err, &ne) || (ne.Code != rpc.CodeClockSkew && ne.Code != rpc.CodeBadTimestamp) {
+			break
+		}
 	}
 	if err != nil {
 		return nil, err
