@@ -11,15 +11,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/schema"
 )
 
 // FileName is the database's file name inside a home directory.
@@ -199,7 +197,7 @@ func Open(path string, key [32]byte, opts ...Option) (*DB, error) {
 	// IMMEDIATE takes the write lock at BEGIN: a deferred transaction that
 	// reads and then writes fails with SQLITE_BUSY_SNAPSHOT when another
 	// process committed in between, which busy_timeout cannot retry.
-	wdsn := fileURI(path, url.Values{"_pragma": wpragmas, "_txlock": {"immediate"}})
+	wdsn := schema.FileURI(path, url.Values{"_pragma": wpragmas, "_txlock": {"immediate"}})
 	db := &DB{path: path, cfg: cfg, k: k}
 	if err := db.precheck(path, common); err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -214,7 +212,7 @@ func Open(path string, key [32]byte, opts ...Option) (*DB, error) {
 	db.w.SetMaxIdleConns(1)
 	db.w.SetConnMaxLifetime(0)
 	db.w.SetConnMaxIdleTime(0)
-	rdsn := fileURI(path, url.Values{"_pragma": append(common, "query_only(1)")})
+	rdsn := schema.FileURI(path, url.Values{"_pragma": append(common, "query_only(1)")})
 	if db.r, err = sql.Open("sqlite", rdsn); err != nil {
 		db.w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -228,41 +226,6 @@ func Open(path string, key [32]byte, opts ...Option) (*DB, error) {
 	return db, nil
 }
 
-// fileURI builds the DSN as syncthing's basedb.go does, so that a path with
-// '?' or '#' in it is not taken for parameters.
-func fileURI(path string, q url.Values) string {
-	u := url.URL{Scheme: "file", Path: filepath.ToSlash(path), RawQuery: q.Encode()}
-	return u.String()
-}
-
-type migration struct {
-	version int
-	name    string
-}
-
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFiles, "sql/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, n := range names {
-		num, _, ok := strings.Cut(filepath.Base(n), "-")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v < 1 {
-			return nil, fmt.Errorf("migration %s: name must start with its version number", n)
-		}
-		ms = append(ms, migration{version: v, name: n})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %s: expected version %d", m.name, i+1)
-		}
-	}
-	return ms, nil
-}
-
 // precheck verifies the key over a read-only connection before the writer
 // opens the file. migrate checks it again, but only a read-only connection
 // is sure to write nothing at all: after a crash the WAL may still hold
@@ -272,7 +235,7 @@ func (db *DB) precheck(path string, pragmas []string) error {
 	if size, err := fileSize(path); err != nil || size == 0 {
 		return err
 	}
-	c, err := sql.Open("sqlite", fileURI(path, url.Values{"_pragma": pragmas, "mode": {"ro"}}))
+	c, err := sql.Open("sqlite", schema.FileURI(path, url.Values{"_pragma": pragmas, "mode": {"ro"}}))
 	if err != nil {
 		return err
 	}
@@ -306,7 +269,7 @@ func (db *DB) migrate(dsn string) error {
 	}
 	defer c.Close()
 	c.SetMaxOpenConns(1)
-	ms, err := migrations()
+	ms, err := schema.Migrations(migrationFiles, "sql/*.sql")
 	if err != nil {
 		return err
 	}
@@ -350,12 +313,12 @@ func (db *DB) migrate(dsn string) error {
 		}
 	}
 	for _, m := range ms[min(version, target):target] {
-		script, err := fs.ReadFile(migrationFiles, m.name)
+		script, err := fs.ReadFile(migrationFiles, m.Name)
 		if err != nil {
 			return err
 		}
 		if _, err := tx.Exec(string(script)); err != nil {
-			return fmt.Errorf("migration %s: %w", m.name, err)
+			return fmt.Errorf("migration %s: %w", m.Name, err)
 		}
 	}
 	if fresh {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/schema"
 )
 
 var (
@@ -200,8 +201,8 @@ func TestReopenMigrationNoop(t *testing.T) {
 	}
 }
 
-func mustMigrations(t *testing.T) []migration {
-	ms, err := migrations()
+func mustMigrations(t *testing.T) []schema.Migration {
+	ms, err := schema.Migrations(migrationFiles, "sql/*.sql")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hushnet/hush/internal/schema"
 	"github.com/hushnet/hush/internal/store"
 )
 
@@ -28,7 +29,7 @@ func openBare(b *testing.B, synchronous string) *sql.DB {
 		fmt.Sprintf("busy_timeout(%d)", DefaultBusyTimeout.Milliseconds()),
 		"foreign_keys(1)", "journal_mode(WAL)", "synchronous(" + synchronous + ")",
 	}, "_txlock": {"immediate"}}
-	c, err := sql.Open("sqlite", fileURI(filepath.Join(b.TempDir(), "bare.db"), q))
+	c, err := sql.Open("sqlite", schema.FileURI(filepath.Join(b.TempDir(), "bare.db"), q))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -9,11 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
-	"path/filepath"
 	"runtime"
-	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +17,7 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"github.com/hushnet/hush/internal/schema"
 	"github.com/hushnet/hush/internal/store"
 )
 
@@ -222,7 +219,7 @@ func Open(path string, opts ...Option) (*DB, error) {
 	// process committed in between, and busy_timeout cannot retry that.
 	mq := url.Values{"_pragma": wpragmas, "_txlock": {"immediate"}}
 	db := &DB{cfg: cfg}
-	pageSize, err := db.migrate(fileURI(path, mq))
+	pageSize, err := db.migrate(schema.FileURI(path, mq))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, db.wrap(err))
 	}
@@ -235,7 +232,7 @@ func Open(path string, opts ...Option) (*DB, error) {
 		wpragmas = append(wpragmas, fmt.Sprintf("max_page_count(%d)", max(cfg.maxTotalBytes/pageSize, 1)))
 	}
 	wq := url.Values{"_pragma": wpragmas, "_txlock": {"immediate"}}
-	if db.w, err = sql.Open("sqlite", fileURI(path, wq)); err != nil {
+	if db.w, err = sql.Open("sqlite", schema.FileURI(path, wq)); err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	db.w.SetMaxOpenConns(1)
@@ -250,7 +247,7 @@ func Open(path string, opts ...Option) (*DB, error) {
 	}
 
 	rq := url.Values{"_pragma": append(common, "query_only(1)")}
-	db.r, err = sql.Open("sqlite", fileURI(path, rq))
+	db.r, err = sql.Open("sqlite", schema.FileURI(path, rq))
 	if err != nil {
 		db.puts.close()
 		db.w.Close()
@@ -259,42 +256,6 @@ func Open(path string, opts ...Option) (*DB, error) {
 	db.r.SetMaxOpenConns(cfg.readers)
 	db.r.SetMaxIdleConns(cfg.readers)
 	return db, nil
-}
-
-// fileURI builds the DSN as syncthing's basedb.go does, so that a path with
-// '?' or '#' in it is not mistaken for parameters.
-func fileURI(path string, q url.Values) string {
-	u := url.URL{Scheme: "file", Path: filepath.ToSlash(path), RawQuery: q.Encode()}
-	return u.String()
-}
-
-// migration is one numbered script from sql/.
-type migration struct {
-	version int
-	name    string
-}
-
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFiles, "sql/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var list []migration
-	for _, n := range names {
-		num, _, ok := strings.Cut(filepath.Base(n), "-")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v < 1 {
-			return nil, fmt.Errorf("migration %s: name must start with its version number", n)
-		}
-		list = append(list, migration{version: v, name: n})
-	}
-	sort.Slice(list, func(i, j int) bool { return list[i].version < list[j].version })
-	for i, m := range list {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %s: expected version %d", m.name, i+1)
-		}
-	}
-	return list, nil
 }
 
 // migrate runs, in one transaction, every migration newer than the file's
@@ -316,7 +277,7 @@ func (db *DB) migrate(dsn string) (pageSize int64, err error) {
 }
 
 func (db *DB) migrateConn(c *sql.DB) error {
-	ms, err := migrations()
+	ms, err := schema.Migrations(migrationFiles, "sql/*.sql")
 	if err != nil {
 		return err
 	}
@@ -353,15 +314,15 @@ func (db *DB) migrateConn(c *sql.DB) error {
 		return nil
 	}
 	for _, m := range ms[version:target] {
-		script, err := fs.ReadFile(migrationFiles, m.name)
+		script, err := fs.ReadFile(migrationFiles, m.Name)
 		if err != nil {
 			return err
 		}
 		// The driver runs every statement of a multi-statement script.
 		if _, err := tx.Exec(string(script)); err != nil {
-			return fmt.Errorf("migration %s: %w", m.name, err)
+			return fmt.Errorf("migration %s: %w", m.Name, err)
 		}
-		db.cfg.logger.Info("applied store migration", "script", m.name)
+		db.cfg.logger.Info("applied store migration", "script", m.Name)
 	}
 	if _, err := tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", target)); err != nil {
 		return err

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hushnet/hush/internal/schema"
 	"github.com/hushnet/hush/internal/store"
 )
 
@@ -105,7 +106,7 @@ func TestCloseRacesCalls(t *testing.T) {
 
 func schemaDump(t *testing.T, path string) string {
 	t.Helper()
-	c, err := sql.Open("sqlite", fileURI(path, url.Values{}))
+	c, err := sql.Open("sqlite", schema.FileURI(path, url.Values{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,10 +135,10 @@ func TestMigration(t *testing.T) {
 
 	// A file as a binary that knew only the first migration left it.
 	v1 := &DB{cfg: config{targetVersion: 1, logger: slog.New(slog.DiscardHandler)}}
-	if _, err := v1.migrate(fileURI(path, url.Values{"_pragma": {"journal_mode(WAL)"}})); err != nil {
+	if _, err := v1.migrate(schema.FileURI(path, url.Values{"_pragma": {"journal_mode(WAL)"}})); err != nil {
 		t.Fatal(err)
 	}
-	c, err := sql.Open("sqlite", fileURI(path, url.Values{}))
+	c, err := sql.Open("sqlite", schema.FileURI(path, url.Values{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +170,7 @@ func TestMigration(t *testing.T) {
 		t.Fatalf("Put after delete on migrated file = %v, %v", added, err)
 	}
 	db.Close()
-	all, err := migrations()
+	all, err := schema.Migrations(migrationFiles, "sql/*.sql")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +202,7 @@ func TestOpenRefuses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "store.db")
-			c, err := sql.Open("sqlite", fileURI(path, url.Values{}))
+			c, err := sql.Open("sqlite", schema.FileURI(path, url.Values{}))
 			if err != nil {
 				t.Fatal(err)
 			}
