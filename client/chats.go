@@ -114,6 +114,7 @@ func (c *Client) Conversations() ([]Conversation, error) {
 		if cv.Disappearing.Mode != clientdb.DisappearOff {
 			o.DisappearAfter, o.DisappearMode = cv.Disappearing.After, modeName(cv.Disappearing.Mode)
 		}
+		o.DisappearChangedBy = c.lastChange(cv.Peer).By
 		out = append(out, o)
 	}
 	return out, nil

@@ -37,13 +37,17 @@ type Message struct {
 	// and ExpiresAt its deadline here, when known.
 	Disappearing string    `json:"disappearing,omitempty"`
 	ExpiresAt    time.Time `json:"expires_at,omitzero"`
+	// SwarmHashes name the message's copies in the own swarm (an incoming
+	// message's inbox copy, an outgoing one's sync copy): what unsend,
+	// delete and the timers remove there.
+	SwarmHashes []string `json:"swarm_hashes,omitempty"`
 }
 
 func toMessage(peer identity.AccountID, m clientdb.Message) Message {
 	return Message{
 		ID: int64(m.ID), MessageID: hex.EncodeToString(m.MessageID[:]), Peer: peer, Sender: m.Sender,
 		Outgoing: m.Direction == clientdb.Outgoing, SentAt: m.SentAt, ReceivedAt: m.ReceivedAt,
-		Text: m.Body, Status: m.Status.String(), ExpiresAt: m.ExpiresAt,
+		Text: m.Body, Status: m.Status.String(), ExpiresAt: m.ExpiresAt, SwarmHashes: m.SwarmHashes,
 		Disappearing: map[clientdb.DisappearMode]string{
 			clientdb.DisappearAfterSend: DisappearAfterSend, clientdb.DisappearAfterRead: DisappearAfterRead,
 		}[m.Disappearing.Mode],
@@ -71,6 +75,8 @@ type Conversation struct {
 	// DisappearAfter is the timer, zero when off; DisappearMode names it.
 	DisappearAfter time.Duration `json:"disappear_after_ns,omitempty"`
 	DisappearMode  string        `json:"disappear_mode,omitempty"`
+	// DisappearChangedBy is who last changed the setting (either side).
+	DisappearChangedBy identity.AccountID `json:"disappear_changed_by,omitzero"`
 }
 
 // ConversationUsage is one conversation's share of local storage.

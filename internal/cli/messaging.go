@@ -177,9 +177,27 @@ arrive, until interrupted. With --json, one JSON object per message.`,
 						}
 						continue
 					}
-					fmt.Fprintf(a.stdout, "%s %s: %s\n", m.SentAt.Local().Format(time.DateTime), label(nicks, m.Sender), m.Text)
+					var notes []string
+					if m.DisplayName != "" && nicks[m.Sender] == "" {
+						notes = append(notes, hint(m.DisplayName))
+					}
+					if m.Request {
+						notes = append(notes, "message request")
+					}
+					note := ""
+					if len(notes) > 0 {
+						note = "  [" + strings.Join(notes, ", ") + "]"
+					}
+					fmt.Fprintf(a.stdout, "%s %s: %s%s\n", m.SentAt.Local().Format(time.DateTime), label(nicks, m.Sender), m.Text, note)
 				}
-				return err
+				if err != nil {
+					return err
+				}
+				// Read receipts and after-read timers reach the network.
+				if err := c.Flush(ctx); err != nil && !errors.Is(err, client.ErrUnreachable) {
+					fmt.Fprintln(a.stderr, "hush: "+err.Error())
+				}
+				return nil
 			}
 			if !follow {
 				_, syncErr := c.Sync(ctx)
@@ -275,7 +293,7 @@ func (a *app) chatsCommand() *cobra.Command {
 }
 
 func (a *app) chatCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "chat", Short: "Show or delete one conversation"}
+	cmd := &cobra.Command{Use: "chat", Short: "Show, set or delete one conversation"}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "show ID",
 		Short: "Print a conversation, oldest first, with each message's state",
@@ -306,11 +324,16 @@ func (a *app) chatCommand() *cobra.Command {
 				if m.Outgoing {
 					who = "me"
 				}
-				fmt.Fprintf(a.stdout, "%s %s: %s [%s]\n", m.SentAt.Local().Format(time.DateTime), who, m.Text, m.Status)
+				state := m.Status
+				if m.Disappearing != "" && !m.ExpiresAt.IsZero() {
+					state += ", disappears " + m.ExpiresAt.Local().Format(time.DateTime)
+				}
+				fmt.Fprintf(a.stdout, "%s %s: %s [%s]\n", m.SentAt.Local().Format(time.DateTime), who, m.Text, state)
 			}
 			return nil
 		},
 	})
+	cmd.AddCommand(a.chatSetCommand()) // social.go
 	var f netFlags
 	del := &cobra.Command{
 		Use:   "delete ID",

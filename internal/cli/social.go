@@ -1,0 +1,362 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hushnet/hush/client"
+	"github.com/hushnet/hush/identity"
+)
+
+// The commands of conversations between people: profile name, receipts,
+// message requests, blocking, unsend and disappearing timers. Receipts
+// are a setting of this device (`hush settings receipts on|off`, off by
+// default as in Session), since they reveal when this device is online.
+
+func (a *app) profileCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "profile",
+		Short: "Show your profile: the display name sent with your messages",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.openClient(cmd.Context(), &netFlags{}, false)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			name, err := c.ProfileName()
+			if err != nil {
+				return err
+			}
+			if a.jsonOut {
+				return a.printJSON(map[string]any{"id": c.Account(), "display_name": name})
+			}
+			if name == "" {
+				name = "(none)"
+			}
+			fmt.Fprintf(a.stdout, "Account ID: %s\nDisplay name: %s\n", c.Account(), name)
+			return nil
+		},
+	}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "set-name NAME",
+		Short: "Set the display name sent with your messages (\"\" to stop sending one)",
+		Long: `Set the display name sent with every later message. Others see it as a hint
+beside your Account ID; it never addresses you, since anyone can choose any
+name.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.openClient(cmd.Context(), &netFlags{}, false)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			if err := c.SetProfileName(args[0]); err != nil {
+				return err
+			}
+			name, _ := c.ProfileName()
+			if a.jsonOut {
+				return a.printJSON(map[string]any{"id": c.Account(), "display_name": name})
+			}
+			fmt.Fprintf(a.stdout, "Display name: %q\n", name)
+			return nil
+		},
+	})
+	return cmd
+}
+
+func (a *app) settingsCommand() *cobra.Command {
+	show := func(c *client.Client) error {
+		on, err := c.Receipts()
+		if err != nil {
+			return err
+		}
+		if a.jsonOut {
+			return a.printJSON(map[string]any{"receipts": on})
+		}
+		fmt.Fprintf(a.stdout, "receipts: %s\n", onOff(on))
+		return nil
+	}
+	cmd := &cobra.Command{
+		Use:   "settings",
+		Short: "Show this device's settings",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.openClient(cmd.Context(), &netFlags{}, false)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			return show(c)
+		},
+	}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "receipts on|off",
+		Short: "Send delivery and read receipts (off by default)",
+		Long: `Turn delivery and read receipts on or off. A receipt tells the sender when
+this device fetched and when you read a message, so they are off by default.
+They go only to accounts you accepted. Receipts others send are always shown.
+Without read receipts, the sender of an after-read disappearing message keeps
+its copy until the 14-day inbox lifetime ends.`,
+		Args:      cobra.ExactArgs(1),
+		ValidArgs: []string{"on", "off"},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if args[0] != "on" && args[0] != "off" {
+				return fmt.Errorf("want on or off, not %q", args[0])
+			}
+			c, err := a.openClient(cmd.Context(), &netFlags{}, false)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			if err := c.SetReceipts(args[0] == "on"); err != nil {
+				return err
+			}
+			return show(c)
+		},
+	})
+	return cmd
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+func (a *app) requestsCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "requests",
+		Short: "List message requests: conversations opened by accounts you have not accepted",
+		Long: `List message requests. A first message from an unknown Account ID waits here
+(and hush receive marks it as a request) until you accept it with
+hush accept ID or refuse it with hush requests delete ID.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.openClient(cmd.Context(), &netFlags{}, false)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			rs, err := c.Requests()
+			if err != nil {
+				return err
+			}
+			if a.jsonOut {
+				if rs == nil {
+					rs = []client.Request{}
+				}
+				return a.printJSON(rs)
+			}
+			if len(rs) == 0 {
+				fmt.Fprintln(a.stdout, "No message requests.")
+				return nil
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			for _, r := range rs {
+				fmt.Fprintf(tw, "%s\t%s\t%d messages\t%s\n", r.Peer, hint(r.DisplayName), r.Messages, r.LastActivity.Local().Format(time.DateTime))
+			}
+			return tw.Flush()
+		},
+	}
+	var f netFlags
+	del := &cobra.Command{
+		Use:   "delete ID",
+		Short: "Refuse a message request: delete its conversation here and in your swarm",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := signalContext(cmd)
+			defer cancel()
+			c, err := a.openClient(ctx, &f, true)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			peer, err := c.Resolve(args[0])
+			if err != nil {
+				return err
+			}
+			n, err := c.DeleteRequest(ctx, peer)
+			if err != nil && !errors.Is(err, client.ErrUnreachable) {
+				return err
+			}
+			if a.jsonOut {
+				return a.printJSON(map[string]any{"deleted": n, "remote_done": err == nil})
+			}
+			fmt.Fprintf(a.stdout, "Deleted the request (%d messages).\n", n)
+			return nil
+		},
+	}
+	f.register(del)
+	cmd.AddCommand(del)
+	return cmd
+}
+
+// hint shows a display name as what it is: a claim, in quotes.
+func hint(name string) string {
+	if name == "" {
+		return "-"
+	}
+	return "~" + fmt.Sprintf("%q", name)
+}
+
+// contactFlagCommand is accept, block and unblock: local changes to a
+// contact, named by Account ID or nickname.
+func (a *app) contactFlagCommand(use, short, done string, fn func(*client.Client, identity.AccountID) error) *cobra.Command {
+	return &cobra.Command{
+		Use:   use + " ID",
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.openClient(cmd.Context(), &netFlags{}, false)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			peer, err := c.Resolve(args[0])
+			if err != nil {
+				return err
+			}
+			if err := fn(c, peer); err != nil {
+				return err
+			}
+			if a.jsonOut {
+				return a.printJSON(map[string]any{"id": peer, "done": use})
+			}
+			fmt.Fprintf(a.stdout, "%s %s.\n", done, peer)
+			return nil
+		},
+	}
+}
+
+func (a *app) acceptCommand() *cobra.Command {
+	return a.contactFlagCommand("accept", "Accept a message request", "Accepted", func(c *client.Client, peer identity.AccountID) error {
+		return c.Accept(peer)
+	})
+}
+
+func (a *app) blockCommand() *cobra.Command {
+	return a.contactFlagCommand("block", "Block an account: its messages are dropped unread and deleted from your swarm", "Blocked", func(c *client.Client, peer identity.AccountID) error {
+		return c.Block(peer)
+	})
+}
+
+func (a *app) unblockCommand() *cobra.Command {
+	return a.contactFlagCommand("unblock", "Unblock an account", "Unblocked", func(c *client.Client, peer identity.AccountID) error {
+		return c.Unblock(peer)
+	})
+}
+
+func (a *app) unsendCommand() *cobra.Command {
+	var f netFlags
+	cmd := &cobra.Command{
+		Use:   "unsend ID MSG_ID",
+		Short: "Delete a message you sent, for everyone",
+		Long: `Delete a message you sent to ID, for everyone: here and in your swarm at once,
+and at the recipient, whose client deletes it when the signed unsend request
+arrives. MSG_ID is the message's id (hush --json chat show ID).`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := signalContext(cmd)
+			defer cancel()
+			c, err := a.openClient(ctx, &f, true)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			peer, err := c.Resolve(args[0])
+			if err != nil {
+				return err
+			}
+			err = c.Unsend(ctx, peer, strings.TrimSpace(args[1]))
+			if err != nil && !errors.Is(err, client.ErrUnreachable) {
+				return err
+			}
+			if a.jsonOut {
+				return a.printJSON(map[string]any{"unsent": args[1], "remote_done": err == nil})
+			}
+			fmt.Fprintln(a.stdout, "Unsent.")
+			if err != nil {
+				fmt.Fprintln(a.stdout, "The recipient will be asked to delete it when the network is reachable.")
+			}
+			return nil
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+func (a *app) chatSetCommand() *cobra.Command {
+	var (
+		f         netFlags
+		disappear string
+		after     string
+	)
+	cmd := &cobra.Command{
+		Use:   "set ID --disappear 5m|off [--after send|read]",
+		Short: "Set a conversation's disappearing messages",
+		Long: `Set disappearing messages for a conversation, for both sides: the setting
+travels in a signed message naming you as the one who changed it, and inside
+every later message. --after send (the default) deletes a message the timer
+after it was sent, also from the swarms; --after read deletes it the timer
+after the recipient read it. --disappear off turns it off.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			mode, d := client.DisappearOff, time.Duration(0)
+			if disappear == "" {
+				return errors.New("--disappear is required (a duration such as 5m, or off)")
+			}
+			if disappear != "off" {
+				var err error
+				if d, err = time.ParseDuration(disappear); err != nil {
+					return fmt.Errorf("--disappear: %w", err)
+				}
+				switch after {
+				case "send":
+					mode = client.DisappearAfterSend
+				case "read":
+					mode = client.DisappearAfterRead
+				default:
+					return fmt.Errorf("--after: want send or read, not %q", after)
+				}
+			}
+			ctx, cancel := signalContext(cmd)
+			defer cancel()
+			c, err := a.openClient(ctx, &f, true)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			peer, err := c.Resolve(args[0])
+			if err != nil {
+				return err
+			}
+			t, err := c.SetTimer(ctx, peer, mode, d)
+			if err != nil {
+				return err
+			}
+			if a.jsonOut {
+				return a.printJSON(t)
+			}
+			fmt.Fprintln(a.stdout, "Disappearing messages: "+timerText(t))
+			return nil
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().StringVar(&disappear, "disappear", "", "the timer (e.g. 30s, 5m, 1h), or off")
+	cmd.Flags().StringVar(&after, "after", "send", "start the timer when a message is sent or when it is read: send|read")
+	return cmd
+}
+
+func timerText(t client.Timer) string {
+	if t.Mode == client.DisappearOff {
+		return "off"
+	}
+	return fmt.Sprintf("%s %v", t.Mode, t.After)
+}
