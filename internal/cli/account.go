@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/mdp/qrterminal/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/hushnet/hush/client"
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/keystore"
 )
@@ -46,6 +48,10 @@ recovery phrase. With --restore, read a recovery phrase from standard input
 			s, err := keystore.Create(home, seed, pass, a.kdfParams(), force)
 			if err != nil {
 				return err
+			}
+			// Every home is a device of its account, a restored one too.
+			if err := client.CreateDevice(home, s, time.Now()); err != nil {
+				fmt.Fprintln(a.stderr, "hush: device identity not created: "+err.Error())
 			}
 			id := s.Account.ID().String()
 			if restore {

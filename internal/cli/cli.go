@@ -82,6 +82,7 @@ that never learn who talks to whom.`,
 		a.exportCommand(), a.importCommand(), a.accountCommand(),
 		a.profileCommand(), a.settingsCommand(), a.requestsCommand(), a.acceptCommand(),
 		a.blockCommand(), a.unblockCommand(), a.unsendCommand(),
+		a.devicesCommand(),
 	)
 	return root
 }

@@ -169,6 +169,9 @@ arrive, until interrupted. With --json, one JSON object per message.`,
 			nicks := nicknames(c)
 			enc := json.NewEncoder(a.stdout)
 			print := func() error {
+				if !a.jsonOut {
+					a.printNewDevices(c) // devices.go
+				}
 				ms, err := c.TakeUnread()
 				for _, m := range ms {
 					if a.jsonOut {
