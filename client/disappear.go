@@ -161,8 +161,8 @@ func (c *Client) adoptTimer(sender identity.AccountID, d clientdb.Disappearing, 
 	if err != nil {
 		return err
 	}
-	if cv.Disappearing == d && !last.At.IsZero() {
-		return nil
+	if cv.Disappearing == d {
+		return nil // no change, so no one to name as its author
 	}
 	if err := c.db.SetDisappearing(sender, d, c.clock()); err != nil {
 		return err

@@ -361,3 +361,43 @@ func TestDisappearing(t *testing.T) {
 		})
 	}
 }
+
+// TestTimerChanges: a change names its author, who must be its sender;
+// a message written before the last change does not undo it.
+func TestTimerChanges(t *testing.T) {
+	p := newPair(t)
+	p.send(p.alice, p.bobID, "hi")
+	p.read(p.bob)
+	if tm, _ := p.bob.Timer(p.aliceID); tm.Mode != DisappearOff || !tm.ChangedBy.IsZero() {
+		t.Fatalf("no one changed the setting yet: %+v", tm)
+	}
+	// Bob claims alice changed it: dropped.
+	x := toWire(clientdb.Disappearing{Mode: clientdb.DisappearAfterSend, After: time.Minute})
+	x.ChangedBy = p.aliceID[:]
+	if err := p.bob.queueControl(p.aliceID, NamespaceInbox, InboxTTL, &envelope.Content{Body: &envelope.Content_ExpirationSettings{ExpirationSettings: x}}); err != nil {
+		t.Fatal(err)
+	}
+	p.bob.FlushOutbox(p.ctx)
+	before := p.alice.Stats().Dropped
+	p.sync(p.alice)
+	if tm, _ := p.alice.Timer(p.bobID); tm.Mode != DisappearOff || p.alice.Stats().Dropped == before {
+		t.Fatalf("a change on behalf of another account was applied: %+v", tm)
+	}
+	// Bob's message queued before alice's change arrives after it.
+	if _, err := p.bob.Queue(p.aliceID, "written before the change"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.alice.SetTimer(p.ctx, p.bobID, DisappearAfterRead, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	p.bob.FlushOutbox(p.ctx)
+	p.sync(p.alice, p.bob)
+	for _, c := range []struct {
+		c    *Client
+		peer identity.AccountID
+	}{{p.alice, p.bobID}, {p.bob, p.aliceID}} {
+		if tm, _ := c.c.Timer(c.peer); tm.Mode != DisappearAfterRead || tm.ChangedBy != p.aliceID {
+			t.Fatalf("setting after a stale message: %+v", tm)
+		}
+	}
+}
