@@ -44,8 +44,8 @@
 //
 //   - 0: the account's public inbox (DMs), TTL 14 days, or the
 //     conversation's after-send disappearing timer when shorter.
-//   - 1 ([NamespaceSync]): owner-only, the sender's sync copies, TTL 14
-//     days.
+//   - 1 ([NamespaceSync]): owner-only, the sender's sync copies, with the
+//     same TTL as the inbox copy.
 //   - 2 ([NamespaceDevices]): owner-only, one announcement per device of
 //     the account (device ID, Ed25519 device key, creation time), TTL 30
 //     days, renewed weekly.
@@ -94,6 +94,47 @@
 // A conversation is named by the peer's full Account ID or by a nickname
 // the user gave the contact locally ([Client.Resolve]); never by a display
 // name the other side chose.
+//
+// # Requests, receipts, unsend, timers and blocks
+//
+// The user's display name ([Client.SetProfileName]) rides in every
+// DataMessage; receivers keep it as the contact's display name, a hint
+// shown beside the Account ID and never resolved. A data message from an
+// account with no accepted contact makes it an unaccepted contact: its
+// conversation is a message request ([Client.Requests], Message.Request)
+// until [Client.Accept] or [Client.DeleteRequest]; writing to an account,
+// here or on another device (a sync copy), accepts it.
+//
+// Receipts ([Client.SetReceipts], off by default as in Session) are
+// ReceiptMessages to the peer's inbox: delivered when a poll stores a
+// message, read when [Client.TakeUnread] hands it out, and only to
+// accepted contacts. A receipt moves only messages we sent to its sender.
+//
+// [Client.Unsend] deletes an own message locally (tombstoned), deletes its
+// sync copy from the own swarm and sends an UnsendRequest. The receiver
+// honours it only when the request's author is the account that sealed it
+// (the v1 signature), deletes the message (or tombstones it, if it has not
+// arrived) and deletes its inbox copy from its own swarm: no account can
+// delete from another's swarm.
+//
+// Disappearing settings ([Client.SetTimer]) are the conversation's column
+// in clientdb; a change travels as a Content.expiration_settings naming
+// its author (who must be its sender), and every message carries the
+// setting, so a receiver whose setting lags adopts it, unless it knows a
+// later change (signed times decide). After-send: the deadline is the
+// sender's signed time plus the timer, and the swarm TTL is the timer (at
+// least rpc.MinTTL). After-read: the reader's deadline is the local read
+// time plus the timer, and it shortens its inbox copy with expire; the
+// sender's is the read receipt's signed time plus the timer, or 14 days
+// (the inbox TTL) without a receipt. Deadlines live in the database, so
+// they survive restarts; every command runs clientdb.ExpireDue (also
+// those that stay offline), and the own-swarm copies of what expired are
+// deleted by the next command that reaches the network.
+//
+// A blocked account's messages (any kind) are dropped unopened beyond the
+// seal and their copies deleted from the own swarm ([Client.Block]).
+// Pending remote deletions and expiry changes are kept in sealed settings
+// and retried by the background duties ([Client.Flush]).
 //
 // # Files in the home
 //
