@@ -101,6 +101,9 @@ type configState struct {
 	PublishedMS   int64                   `json:"published_ms,omitempty"`
 	// Hashes are this device's newest objects, deleted once replaced.
 	Hashes []string `json:"hashes,omitempty"`
+	// Scanned notes, per conversation, its activity, size and unread count
+	// when its read mark was last computed. Local only, never published.
+	Scanned map[string]string `json:"scanned,omitempty"`
 }
 
 func (c *Client) loadConfig() (*configState, error) {
@@ -170,7 +173,7 @@ func (c *Client) syncConfig(ctx context.Context, members []snapshot.Node) error 
 // stampLocal compares the database with st and gives every entry that
 // differs the database's value and a fresh stamp of this device.
 func (c *Client) stampLocal(st *configState) error {
-	contacts, convs, err := c.localConfig()
+	contacts, convs, err := c.localConfig(st)
 	if err != nil {
 		return err
 	}
@@ -202,7 +205,7 @@ func (c *Client) stampLocal(st *configState) error {
 }
 
 // localConfig projects the database onto config entries.
-func (c *Client) localConfig() (map[string]contactConfig, map[string]convEntry, error) {
+func (c *Client) localConfig(st *configState) (map[string]contactConfig, map[string]convEntry, error) {
 	cts, err := c.db.Contacts()
 	if err != nil {
 		return nil, nil, err
@@ -216,8 +219,21 @@ func (c *Client) localConfig() (map[string]contactConfig, map[string]convEntry, 
 		return nil, nil, err
 	}
 	convs := map[string]convEntry{}
+	if st.Scanned == nil {
+		st.Scanned = map[string]string{}
+	}
 	for _, cv := range cvs {
+		k := cv.Peer.String()
 		e := convEntry{convConfig: convConfig{Mode: cv.Disappearing.Mode, Seconds: int64(cv.Disappearing.After / time.Second)}}
+		// Finding the read mark reads messages; a conversation unchanged
+		// since the last scan keeps its mark (Sync runs every few seconds
+		// under receive --follow).
+		sig := fmt.Sprintf("%d/%d/%d", cv.LastActivity.UnixMilli(), cv.Messages, cv.Unread)
+		if st.Scanned[k] == sig {
+			e.ReadMS = st.Conversations[k].ReadMS
+			convs[k] = e
+			continue
+		}
 		ms, err := c.db.Messages(cv.ID, clientdb.Page{Limit: clientdb.MaxPageSize})
 		if err != nil {
 			return nil, nil, err
@@ -228,7 +244,8 @@ func (c *Client) localConfig() (map[string]contactConfig, map[string]convEntry, 
 				break
 			}
 		}
-		convs[cv.Peer.String()] = e
+		st.Scanned[k] = sig
+		convs[k] = e
 	}
 	return contacts, convs, nil
 }
