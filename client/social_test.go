@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/clientdb"
 	"github.com/hushnet/hush/protocol/envelope"
+	"github.com/hushnet/hush/protocol/rpc"
 )
 
 // fakeClock is an injectable local clock that tests move forward instead
@@ -118,7 +120,7 @@ func hashes(t *testing.T, c *Client, m Message) []string {
 	return dm.SwarmHashes
 }
 
-func mustHex(t *testing.T, s string) []byte {
+func mustHex(t testing.TB, s string) []byte {
 	t.Helper()
 	b, err := hex.DecodeString(s)
 	if err != nil {
@@ -400,4 +402,54 @@ func TestTimerChanges(t *testing.T) {
 			t.Fatalf("setting after a stale message: %+v", tm)
 		}
 	}
+}
+
+// FuzzControl feeds Content a peer sealed (so it passes the seal, as a
+// malicious contact's would) to the receive path: receipts, unsend
+// requests and timer changes with any fields must never panic, fail with
+// anything but a drop, or touch the user's messages to someone else.
+func FuzzControl(f *testing.F) {
+	c := open(f, newHome(f), Options{})
+	peer := open(f, newHome(f), Options{})
+	other := open(f, newHome(f), Options{})
+	self, pid := c.Account(), peer.Account()
+	// A message the user sent to another account: no peer may touch it.
+	mine, err := c.Queue(other.Account(), "not yours")
+	if err != nil {
+		f.Fatal(err)
+	}
+	mineMsg, _ := c.Message(mine)
+	mid := mustHex(f, mineMsg.MessageID)
+	now := time.Now()
+	seeds := []*envelope.Content{
+		{Body: &envelope.Content_Receipt{Receipt: &envelope.ReceiptMessage{Type: envelope.ReceiptMessage_TYPE_READ, MessageIds: [][]byte{mid}}}},
+		{Body: &envelope.Content_Unsend{Unsend: &envelope.UnsendRequest{Author: self[:], MessageId: mid}}},
+		{Body: &envelope.Content_Unsend{Unsend: &envelope.UnsendRequest{Author: pid[:], MessageId: mid}}},
+		{Body: &envelope.Content_ExpirationSettings{ExpirationSettings: &envelope.ExpirationSettings{Mode: envelope.ExpirationSettings_MODE_AFTER_READ, Seconds: 5, ChangedBy: pid[:]}}},
+		{Body: &envelope.Content_Data{Data: &envelope.DataMessage{Body: "x", Profile: &envelope.Profile{DisplayName: "Mallory"},
+			Expiration: &envelope.ExpirationSettings{Mode: envelope.ExpirationSettings_MODE_AFTER_SEND, Seconds: 1}}}},
+	}
+	for i, s := range seeds {
+		s.MessageId, s.SentAtMs = append(make([]byte, 15), byte(i)), uint64(now.UnixMilli())
+		b, err := envelope.MarshalContent(s)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, content []byte) {
+		data, err := peer.sealEnvelope(self, content, now)
+		if err != nil {
+			return
+		}
+		m := rpc.Message{Hash: rpc.MessageHash(self, NamespaceInbox, data), Timestamp: now.UnixMilli(),
+			Expiration: now.Add(time.Hour).UnixMilli(), Data: base64.StdEncoding.EncodeToString(data)}
+		if _, err := c.accept(NamespaceInbox, m); err != nil && !errors.Is(err, ErrDropped) {
+			t.Fatalf("accept failed with a non-drop error: %v", err)
+		}
+		got, err := c.Message(mine)
+		if err != nil || got.Status != mineMsg.Status {
+			t.Fatalf("a peer touched a message sent to another account: %+v, %v", got, err)
+		}
+	})
 }
