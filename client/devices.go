@@ -349,24 +349,34 @@ func (c *Client) openOwn(ns int32, m rpc.Message) (*envelope.Content, error) {
 // storeOwn seals content to this account with protocol v1 (see openOwn)
 // and stores it in the own swarm's namespace ns for accountTTL.
 func (c *Client) storeOwn(ctx context.Context, ns int32, content *envelope.Content, now time.Time) (string, error) {
-	encoded, err := envelope.MarshalContent(content)
+	data, err := c.sealOwn(content, now)
 	if err != nil {
 		return "", err
 	}
+	return c.store(ctx, c.acct.ID(), ns, accountTTL, data)
+}
+
+// sealOwn wraps content for the own swarm: padded, sealed to this account
+// with protocol v1, in an envelope.
+func (c *Client) sealOwn(content *envelope.Content, now time.Time) ([]byte, error) {
+	encoded, err := envelope.MarshalContent(content)
+	if err != nil {
+		return nil, err
+	}
 	sealed, err := sealv1.Seal(c.acct, c.acct.ID(), envelope.Pad(encoded))
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	data, err := envelope.MarshalEnvelope(&envelope.Envelope{
 		Type: envelope.Envelope_TYPE_SESSION_MESSAGE_V1, CoarseTimestampS: envelope.CoarseTimestamp(now), Content: sealed,
 	})
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if len(data) > rpc.MaxDataSize {
-		return "", fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, len(data), rpc.MaxDataSize)
+		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, len(data), rpc.MaxDataSize)
 	}
-	return c.store(ctx, c.acct.ID(), ns, accountTTL, data)
+	return data, nil
 }
 
 func (c *Client) settingTime(name string) (time.Time, error) {

@@ -1,8 +1,11 @@
 package client
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
@@ -11,6 +14,7 @@ import (
 	"github.com/hushnet/hush/internal/keystore"
 	"github.com/hushnet/hush/protocol/devicerecord"
 	"github.com/hushnet/hush/protocol/envelope"
+	"github.com/hushnet/hush/protocol/rpc"
 )
 
 // homeFromSeed creates a home for the account of seed, as `hush init
@@ -330,5 +334,86 @@ func FuzzParseConfig(f *testing.F) {
 			}
 		}
 		mergeConfig(&configState{Contacts: map[string]contactEntry{}, Conversations: map[string]convEntry{}}, st)
+	})
+}
+
+// TestDeviceKeyChange: an announcement that gives a known device another
+// key is dropped and the first key kept.
+func TestDeviceKeyChange(t *testing.T) {
+	nd := startStandalone(t)
+	ctx := context.Background()
+	c := open(t, newHome(t), Options{Standalone: nd})
+	mustSync(t, c)
+	before, err := c.Devices()
+	if err != nil || len(before) != 1 {
+		t.Fatalf("devices %+v, %v; want this one", before, err)
+	}
+	other := devicerecord.NewDevice()
+	forged := &envelope.Content{
+		MessageId: randomID(), SentAtMs: uint64(time.Now().UnixMilli()),
+		Body: &envelope.Content_DeviceAnnouncement{DeviceAnnouncement: &envelope.DeviceAnnouncement{
+			DeviceId: before[0].ID[:], DevicePublicKey: other.PublicKey(), CreatedAtMs: 1,
+		}},
+	}
+	if _, err := c.storeOwn(ctx, NamespaceDevices, forged, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	mustSync(t, c)
+	after, err := c.Devices()
+	if err != nil || len(after) != 1 || !bytes.Equal(after[0].PublicKey, before[0].PublicKey) {
+		t.Fatalf("devices after the forged announcement: %+v, %v; want the first key kept", after, err)
+	}
+	if c.Stats().Dropped != 1 {
+		t.Fatalf("%d messages dropped, want the forged announcement", c.Stats().Dropped)
+	}
+}
+
+// FuzzOpenOwn feeds what a node could return for the device and config
+// namespaces: every failure must be a drop, and what opens must be content
+// this account sealed.
+func FuzzOpenOwn(f *testing.F) {
+	c := open(f, newHome(f), Options{})
+	peer := open(f, newHome(f), Options{})
+	now := time.Now()
+	ann := &envelope.Content{
+		MessageId: randomID(), SentAtMs: uint64(now.UnixMilli()),
+		Body: &envelope.Content_DeviceAnnouncement{DeviceAnnouncement: &envelope.DeviceAnnouncement{
+			DeviceId: c.device.ID[:], DevicePublicKey: c.device.PublicKey(), CreatedAtMs: 1,
+		}},
+	}
+	sealed, err := c.sealConfig(envelope.ConfigSync_KIND_CONTACTS, 1, []byte(`{"contacts":{}}`))
+	if err != nil {
+		f.Fatal(err)
+	}
+	cfg := &envelope.Content{
+		MessageId: randomID(), SentAtMs: uint64(now.UnixMilli()),
+		Body: &envelope.Content_ConfigSync{ConfigSync: &envelope.ConfigSync{Kind: envelope.ConfigSync_KIND_CONTACTS, Sequence: 1, Version: configVersion, SealedConfig: sealed}},
+	}
+	for _, x := range []struct {
+		by      *Client
+		content *envelope.Content
+	}{{c, ann}, {c, cfg}, {peer, ann}} {
+		data, err := x.by.sealOwn(x.content, now)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte{})
+	self := c.Account()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m := rpc.Message{Hash: rpc.MessageHash(self, NamespaceConfig, data), Data: base64.StdEncoding.EncodeToString(data)}
+		content, err := c.openOwn(NamespaceConfig, m)
+		if err != nil {
+			if !errors.Is(err, ErrDropped) {
+				t.Fatalf("a non-drop error: %v", err)
+			}
+			return
+		}
+		if cs := content.GetConfigSync(); cs != nil {
+			if _, err := c.openConfig(cs); err != nil && !errors.Is(err, ErrConfig) {
+				t.Fatalf("openConfig: %v", err)
+			}
+		}
 	})
 }
