@@ -75,6 +75,10 @@ func TestMultiDevice(t *testing.T) {
 	if _, err := carol.Send(ctx, a1.Account(), "carol here"); err != nil {
 		t.Fatal(err)
 	}
+	dave := open(t, newHome(t), Options{Standalone: nd})
+	if _, err := dave.Send(ctx, a1.Account(), "a stranger writes"); err != nil {
+		t.Fatal(err)
+	}
 	mustSync(t, a1)
 	if _, err := a1.TakeUnread(); err != nil { // alice reads bob's and carol's messages here
 		t.Fatal(err)
@@ -121,6 +125,15 @@ func TestMultiDevice(t *testing.T) {
 		}
 		if cv.Unread != 0 {
 			t.Fatalf("%d unread messages from bob; the first device read them", cv.Unread)
+		}
+		// Known contacts are no requests on the new device; the stranger
+		// alice never accepted still is one.
+		reqs, err := a2.Requests()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(reqs) != 1 || reqs[0].Peer != dave.Account() {
+			t.Fatalf("requests on the new device: %+v, want dave's only", reqs)
 		}
 	})
 	t.Run("history arrives", func(t *testing.T) {
