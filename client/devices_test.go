@@ -430,3 +430,46 @@ func FuzzOpenOwn(f *testing.F) {
 		}
 	})
 }
+
+// TestMultiDeviceDevnet restores a second device on a devnet, where the
+// own swarm replicates and each poll asks two of its members.
+func TestMultiDeviceDevnet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a whole network")
+	}
+	d := startDevnet(t)
+	seed := identity.NewSeed()
+	o := Options{Network: d.Network(), Direct: true}
+	a1 := open(t, homeFromSeed(t, seed), o)
+	peer := newAccountID(t)
+	if err := a1.AddContact(peer, "Pat"); err != nil {
+		t.Fatal(err)
+	}
+	syncUntil(t, a1, func() bool { return true })
+	a2 := open(t, homeFromSeed(t, seed), o)
+	syncUntil(t, a2, func() bool {
+		ct, err := a2.db.ContactByAccount(peer)
+		return err == nil && ct.Nickname == "Pat"
+	})
+	syncUntil(t, a1, func() bool {
+		ds, err := a1.Devices()
+		return err == nil && len(ds) == 2
+	})
+	if news, err := a1.TakeNewDevices(); err != nil || len(news) != 1 || news[0].ID != a2.ThisDevice() {
+		t.Fatalf("first device's news: %+v, %v; want the second device", news, err)
+	}
+}
+
+// syncUntil syncs c until done holds; a devnet may still be reshaping its
+// swarms, so a failed sync is retried a few times.
+func syncUntil(t *testing.T, c *Client, done func() bool) {
+	t.Helper()
+	var err error
+	for range 10 {
+		if _, err = c.Sync(context.Background()); err == nil && done() {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("not done after 10 syncs (last error %v)", err)
+}
