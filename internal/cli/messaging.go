@@ -96,6 +96,7 @@ func (a *app) openClient(ctx context.Context, f *netFlags, network bool) (*clien
 		return nil, err
 	}
 	o.Home, o.Passphrase = home, pass
+	o.Clock = testClock() // social.go
 	return client.Open(ctx, o)
 }
 
