@@ -131,8 +131,9 @@
 // those that stay offline), and the own-swarm copies of what expired are
 // deleted by the next command that reaches the network.
 //
-// A blocked account's messages (any kind) are dropped unopened beyond the
-// seal and their copies deleted from the own swarm ([Client.Block]).
+// A blocked account's messages (any kind) are dropped unread, the seal
+// opened only to learn the sender, and their copies deleted from the own
+// swarm ([Client.Block]).
 // Pending remote deletions and expiry changes are kept in sealed settings
 // and retried by the background duties ([Client.Flush]).
 //

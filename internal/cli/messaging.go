@@ -288,6 +288,8 @@ func (a *app) chatsCommand() *cobra.Command {
 				name := cv.Peer.String()
 				if cv.Nickname != "" {
 					name = cv.Nickname + " (" + cv.Peer.Short() + ")"
+				} else if cv.DisplayName != "" {
+					name += " " + hint(cv.DisplayName)
 				}
 				fmt.Fprintf(tw, "%s\t%d messages\t%d unread\t%s\n", name, cv.Messages, cv.Unread, cv.LastActivity.Local().Format(time.DateTime))
 			}
