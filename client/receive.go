@@ -255,6 +255,12 @@ func (c *Client) accept(ns int32, m rpc.Message) ([]Message, error) {
 		return nil, c.applyUnsend(sender, content.GetUnsend())
 	case ns == NamespaceInbox && content.GetExpirationSettings() != nil:
 		return nil, c.applyTimerChange(sender, content.GetExpirationSettings(), signed)
+	case ns == NamespaceSync && content.GetUnsend() != nil:
+		// Another device of ours unsent a message; the seal must be ours.
+		if !sender.Equal(self) {
+			return nil, fmt.Errorf("%w: sync unsend signed by another account", ErrDropped)
+		}
+		return nil, c.applyUnsend(sender, content.GetUnsend())
 	case ns == NamespaceSync && content.GetHistoryShare() != nil:
 		// Only our own account can deposit here, but the seal is what
 		// proves it: a sync copy must be signed by us.

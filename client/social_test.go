@@ -12,6 +12,7 @@ import (
 
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/clientdb"
+	"github.com/hushnet/hush/internal/keystore"
 	"github.com/hushnet/hush/protocol/envelope"
 	"github.com/hushnet/hush/protocol/rpc"
 )
@@ -452,4 +453,40 @@ func FuzzControl(f *testing.F) {
 			t.Fatalf("a peer touched a message sent to another account: %+v, %v", got, err)
 		}
 	})
+}
+
+// TestUnsendOtherDevice: the sender's other devices drop an unsent
+// message too.
+func TestUnsendOtherDevice(t *testing.T) {
+	nd := startStandalone(t)
+	seed := identity.NewSeed()
+	var homes [2]string
+	for i := range homes {
+		homes[i] = t.TempDir()
+		if _, err := keystore.Create(homes[i], seed, []byte(testPass), keystore.TestParams, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a1, a2 := open(t, homes[0], Options{Standalone: nd}), open(t, homes[1], Options{Standalone: nd})
+	bob := open(t, newHome(t), Options{Standalone: nd})
+	ctx := context.Background()
+	m, err := a1.Send(ctx, bob.Account(), "second thoughts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a2.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := a2.History(bob.Account()); !slices.Equal(texts(h), []string{"second thoughts"}) {
+		t.Fatalf("the other device lacks the sync copy: %v", texts(h))
+	}
+	if err := a1.Unsend(ctx, bob.Account(), m.MessageID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a2.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := a2.History(bob.Account()); len(h) != 0 {
+		t.Fatalf("the other device still shows it: %v", texts(h))
+	}
 }

@@ -44,6 +44,11 @@ func (c *Client) Unsend(ctx context.Context, peer identity.AccountID, msgID stri
 	if err := c.queueControl(peer, NamespaceInbox, InboxTTL, &envelope.Content{Body: &envelope.Content_Unsend{Unsend: req}}); err != nil {
 		return err
 	}
+	// The same request for the account's other devices, which hold the
+	// message from its sync copy.
+	if err := c.queueControl(self, NamespaceSync, InboxTTL, &envelope.Content{Body: &envelope.Content_Unsend{Unsend: req}}); err != nil {
+		return err
+	}
 	d, err := c.db.DeleteMessageByID(self, mid, c.clock())
 	if err != nil {
 		return err
