@@ -122,11 +122,21 @@ type Client struct {
 	flushed bool
 
 	dropped, received atomic.Int64
+
+	// v2mu serializes the load-modify-save of this device's prekeys and
+	// its record publication (v2keys.go).
+	v2mu sync.Mutex
+	// recordCache holds recently fetched device records (v2keys.go);
+	// guarded by mu.
+	recordCache map[recordCacheKey]cachedRecordSet
 }
 
-// Open unlocks the home with the passphrase and opens its database. It
-// contacts no node, except a standalone node's info to learn its network
-// ID. It returns keystore.ErrWrongPassphrase for a wrong passphrase.
+// Open unlocks the home with the passphrase and opens its database. With
+// a network, it asks a standalone node's info for its network ID, and
+// publishes this device's protocol v2 records when they are due
+// ([Client.KeyDuties], best effort and time-bounded), so that a home that
+// only receives stays reachable. It returns keystore.ErrWrongPassphrase
+// for a wrong passphrase.
 func Open(ctx context.Context, o Options) (*Client, error) {
 	if o.Clock == nil {
 		o.Clock = time.Now
@@ -166,6 +176,7 @@ func Open(ctx context.Context, o Options) (*Client, error) {
 		db.Close()
 		return nil, err
 	}
+	c.openKeyDuties(ctx)
 	return c, nil
 }
 

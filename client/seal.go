@@ -1,16 +1,22 @@
 package client
 
 import (
+	"bytes"
+	"context"
+	"errors"
 	"fmt"
 
 	"github.com/hushnet/hush/crypto/sealv1"
+	"github.com/hushnet/hush/crypto/sealv2"
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/clientdb"
+	"github.com/hushnet/hush/protocol/devicerecord"
 	"github.com/hushnet/hush/protocol/envelope"
+	"github.com/hushnet/hush/protocol/rpc"
 )
 
-// sealer is the seam between messages and their encryption: protocol v1
-// now; protocol v2 (crypto/sealv2 over protocol/devicerecord) replaces it
-// here, with the device records it needs fetched by its own code.
+// sealer is the seam between messages and their encryption. Between hush
+// clients it is protocol v2 ([v2]); v1 stays for tests and tooling.
 type sealer interface {
 	// seal encrypts padded Content bytes to account to and returns the
 	// envelope type that names the format.
@@ -19,6 +25,11 @@ type sealer interface {
 	// returns the padded plaintext and its sender.
 	open(typ envelope.Envelope_Type, sealed []byte) ([]byte, identity.AccountID, error)
 }
+
+// ErrV1Refused: a fetched message is sealed with protocol v1, which hush
+// clients never send each other (docs/protocol-v2.md §10); it is dropped,
+// counted and reported, since it was injected, replayed or downgraded.
+var ErrV1Refused = errors.New("protocol v1 message refused: hush clients use protocol v2 only")
 
 // v1 seals with crypto/sealv1 (Session-compatible, no forward secrecy).
 type v1 struct{ acct *identity.Account }
@@ -34,4 +45,91 @@ func (s v1) open(typ envelope.Envelope_Type, sealed []byte) ([]byte, identity.Ac
 	}
 	pt, _, sender, err := sealv1.Open(s.acct, sealed)
 	return pt, sender, err
+}
+
+// v2 seals with crypto/sealv2 to the destination's verified device
+// records. Sealing needs those records, fetched from the network, and a
+// message may be queued while offline; so seal only marks the Content as
+// pending (pendingV2 ‖ padded, inside the outbox, which is sealed at rest)
+// and the outbox seals it for real when it sends it ([Client.finalize]).
+// A destination without valid records makes the item wait, retried by the
+// outbox, never a v1 message.
+type v2 struct{ c *Client }
+
+// pendingV2 starts the content of an envelope not yet sealed. It never
+// leaves the device: finalize replaces it before the store.
+var pendingV2 = []byte("hush/1 pending v2\x00")
+
+func (s *v2) seal(_ identity.AccountID, padded []byte) (envelope.Envelope_Type, []byte, error) {
+	return envelope.Envelope_TYPE_SESSION_MESSAGE_V2, append(bytes.Clone(pendingV2), padded...), nil
+}
+
+func (s *v2) open(typ envelope.Envelope_Type, sealed []byte) ([]byte, identity.AccountID, error) {
+	c := s.c
+	switch typ {
+	case envelope.Envelope_TYPE_SESSION_MESSAGE_V1:
+		return nil, identity.AccountID{}, ErrV1Refused
+	case envelope.Envelope_TYPE_SESSION_MESSAGE_V2:
+	default:
+		return nil, identity.AccountID{}, fmt.Errorf("envelope type %v is not supported", typ)
+	}
+	if len(sealed) < 2 || !devicerecord.Class(sealed[1]).Valid() {
+		return nil, identity.AccountID{}, sealv2.ErrMalformed
+	}
+	dev, err := c.thisDevice()
+	if err != nil {
+		return nil, identity.AccountID{}, err
+	}
+	keys, err := c.prekeys(dev.ID, devicerecord.Class(sealed[1]))
+	if err != nil {
+		return nil, identity.AccountID{}, err
+	}
+	pt, sender, _, err := sealv2.Open(c.acct.ID(), keys, sealed, c.now())
+	return pt, sender, err
+}
+
+// finalize returns the bytes to store for outbox item it: the payload as
+// queued, or, for a pending v2 envelope, the envelope sealed now to the
+// destination's devices. It returns nil bytes for a sync copy when the
+// account has no other device (nothing to store), and an error wrapping
+// [ErrWaitingForKeys] when the destination has no valid record.
+func (c *Client) finalize(ctx context.Context, it clientdb.OutboxItem) ([]byte, error) {
+	env, err := envelope.UnmarshalEnvelope(it.Payload)
+	if err != nil || env.GetType() != envelope.Envelope_TYPE_SESSION_MESSAGE_V2 || !bytes.HasPrefix(env.GetContent(), pendingV2) {
+		return it.Payload, nil
+	}
+	padded := env.GetContent()[len(pendingV2):]
+	recs, none, err := c.recipients(ctx, it.To)
+	if err != nil {
+		return nil, err
+	}
+	if none {
+		return nil, nil
+	}
+	sealed, err := sealv2.Seal(c.acct, it.To, recs, c.now(), padded)
+	if err != nil {
+		return nil, err
+	}
+	data, err := envelope.MarshalEnvelope(&envelope.Envelope{
+		Type: envelope.Envelope_TYPE_SESSION_MESSAGE_V2, CoarseTimestampS: env.GetCoarseTimestampS(), Content: sealed,
+	})
+	if err != nil {
+		return nil, sizeErr(err)
+	}
+	if len(data) > rpc.MaxDataSize {
+		return nil, fmt.Errorf("%w: %d bytes for %d devices, at most %d", ErrTooLarge, len(data), len(recs), rpc.MaxDataSize)
+	}
+	if it.To.Equal(c.acct.ID()) {
+		// Our own sync copy comes back to this device's polls but is not
+		// sealed to it: mark it seen so it is not reported as dropped, and
+		// give the message its hash so a chat delete removes it.
+		h := rpc.MessageHash(it.To, int32(it.Namespace), data)
+		if err := c.db.MarkSeen(c.clock().Add(it.TTL+rpc.SigTolerance), h); err != nil {
+			return nil, err
+		}
+		if it.Message != 0 {
+			c.db.AddSwarmHashes(it.Message, h)
+		}
+	}
+	return data, nil
 }

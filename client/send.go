@@ -243,7 +243,10 @@ func (c *Client) FlushOutbox(ctx context.Context) (int, error) {
 // of reach (the next item would only fail the same way and count an
 // attempt).
 func (c *Client) flushItem(ctx context.Context, it clientdb.OutboxItem) (bool, error) {
-	_, sendErr := c.store(ctx, it.To, int32(it.Namespace), it.TTL, it.Payload)
+	payload, sendErr := c.finalize(ctx, it)
+	if sendErr == nil && payload != nil {
+		_, sendErr = c.store(ctx, it.To, int32(it.Namespace), it.TTL, payload)
+	}
 	if ctx.Err() != nil {
 		return false, ctx.Err()
 	}

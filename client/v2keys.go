@@ -1,0 +1,554 @@
+package client
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/clientdb"
+	"github.com/hushnet/hush/protocol/devicerecord"
+	"github.com/hushnet/hush/protocol/rpc"
+	"github.com/hushnet/hush/protocol/snapshot"
+)
+
+// Protocol v2's device records live in two namespaces of the account's
+// swarm (docs/protocol-v2.md §5): Inbox records in [NamespaceKeys], which
+// anyone may read and only the account may write, and Sync records in
+// [NamespaceSyncKeys], owner-only, for the account's other devices.
+const (
+	NamespaceKeys     = rpc.NamespaceKeys
+	NamespaceSyncKeys = rpc.NamespaceSyncKeys
+)
+
+// Settings of protocol v2 in the home's sealed settings table. Private
+// prekeys are sealed there under the database key like every setting, and
+// overwritten in place: the database runs with secure_delete, so a pruned
+// key does not survive in a free page.
+const (
+	prekeySetting    = "client/v2/prekeys/"  // + class: devicerecord.DeviceKeys, binary
+	publishedSetting = "client/v2/published" // JSON publishState
+	waitingSetting   = "client/v2/waiting/"  // + Account ID: why its keys are missing
+	// v2DeviceSetting is the devices code's setting (devices.go) for this
+	// home's device identity; v2 reads the same one so both name the same
+	// device.
+	v2DeviceSetting = "client/device"
+)
+
+// republishAfter is how old this device's published records may grow
+// before a command that reaches the network publishes fresh ones: well
+// inside one epoch, so a record always starts at the current epoch.
+const republishAfter = 12 * time.Hour
+
+// ErrWaitingForKeys: a peer (or, for a sync copy, another device of the
+// account) has no valid protocol v2 record yet, so nothing can be sealed
+// to it. The message stays queued and the outbox retries; there is no
+// weaker fallback (docs/protocol-v2.md §10).
+var ErrWaitingForKeys = errors.New("waiting for keys")
+
+// thisDevice returns the home's device identity, creating it (in the
+// setting devices.go uses) when the home has none yet.
+func (c *Client) thisDevice() (*devicerecord.Device, error) {
+	b, err := c.db.Setting(v2DeviceSetting)
+	if err == nil {
+		return devicerecord.ParseDevice(b)
+	}
+	if !errors.Is(err, clientdb.ErrNotFound) {
+		return nil, err
+	}
+	d := devicerecord.NewDevice()
+	b, _ = d.MarshalBinary() // never fails
+	return d, c.db.SetSetting(v2DeviceSetting, b)
+}
+
+// prekeys loads this device's private prekeys of class cl, or an empty set.
+func (c *Client) prekeys(dev devicerecord.DeviceID, cl devicerecord.Class) (*devicerecord.DeviceKeys, error) {
+	b, err := c.db.Setting(prekeySetting + cl.String())
+	if errors.Is(err, clientdb.ErrNotFound) {
+		return devicerecord.NewDeviceKeys(dev, cl)
+	} else if err != nil {
+		return nil, err
+	}
+	k, err := devicerecord.ParseDeviceKeys(b)
+	if err != nil {
+		return nil, fmt.Errorf("stored %s prekeys: %w", cl, err)
+	}
+	if k.Device() != dev || k.Class() != cl {
+		return nil, fmt.Errorf("stored %s prekeys belong to another device", cl)
+	}
+	return k, nil
+}
+
+func (c *Client) savePrekeys(k *devicerecord.DeviceKeys) error {
+	b, err := k.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	return c.db.SetSetting(prekeySetting+k.Class().String(), b)
+}
+
+// PrunePrekeys deletes every private prekey past its deadline (the
+// deletion rule, docs/protocol-v2.md §4) and reports how many went. Every
+// command's background duties run it, and exports should run it first so
+// they carry only unexpired prekeys.
+func (c *Client) PrunePrekeys() (int, error) {
+	c.v2mu.Lock()
+	defer c.v2mu.Unlock()
+	dev, err := c.thisDevice()
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, cl := range []devicerecord.Class{devicerecord.Inbox, devicerecord.Sync} {
+		k, err := c.prekeys(dev.ID, cl)
+		if err != nil {
+			return n, err
+		}
+		if gone := k.Prune(c.now()); len(gone) > 0 {
+			n += len(gone)
+			if err := c.savePrekeys(k); err != nil {
+				return n, err
+			}
+		}
+	}
+	return n, nil
+}
+
+// publishState remembers this device's last published records: when, and
+// their hashes, so the next publication deletes them from the swarm.
+type publishState struct {
+	At     int64    `json:"at_ms"`
+	Hashes []string `json:"hashes"`
+}
+
+// PublishKeys generates the prekeys this device lacks for the coming
+// epochs, prunes expired ones, and publishes a fresh signed record of each
+// class to the account's swarm, replacing the previous ones. `hush init`
+// and restore call it; [Client.KeyDuties] calls it when the last
+// publication is older than half an epoch.
+func (c *Client) PublishKeys(ctx context.Context) error {
+	c.v2mu.Lock()
+	defer c.v2mu.Unlock()
+	dev, err := c.thisDevice()
+	if err != nil {
+		return err
+	}
+	now := c.now()
+	self := c.acct.ID()
+	var st publishState
+	if b, err := c.db.Setting(publishedSetting); err == nil {
+		json.Unmarshal(b, &st) // a damaged state only costs a stale record left in the swarm
+	}
+	var hashes []string
+	for _, cl := range []devicerecord.Class{devicerecord.Inbox, devicerecord.Sync} {
+		k, err := c.prekeys(dev.ID, cl)
+		if err != nil {
+			return err
+		}
+		k.Prune(now)
+		if err := k.Cover(now); err != nil {
+			return err
+		}
+		// Saved before publishing: a record must never name a key this
+		// device could lose.
+		if err := c.savePrekeys(k); err != nil {
+			return err
+		}
+		rec, err := k.Record(c.acct, dev, now)
+		if err != nil {
+			return err
+		}
+		parsed, err := devicerecord.Parse(rec)
+		if err != nil {
+			return err
+		}
+		ttl := min(parsed.ExpiresAt.Sub(now), rpc.MaxTTLPrivate)
+		ns := NamespaceKeys
+		if cl == devicerecord.Sync {
+			ns = NamespaceSyncKeys
+		}
+		h, err := c.store(ctx, self, ns, ttl, rec)
+		if err != nil {
+			return fmt.Errorf("publishing the %s record: %w", cl, err)
+		}
+		hashes = append(hashes, h)
+	}
+	var old []string
+	for _, h := range st.Hashes {
+		if !slices.Contains(hashes, h) {
+			old = append(old, h)
+		}
+	}
+	b, _ := json.Marshal(publishState{At: now.UnixMilli(), Hashes: hashes})
+	if err := c.db.SetSetting(publishedSetting, b); err != nil {
+		return err
+	}
+	// Best effort: a record left behind expires by itself, and senders
+	// prefer the newest record of each device anyway.
+	if err := c.deleteOwn(ctx, old); err != nil {
+		c.log.Debug("deleting superseded device records", "err", err)
+	}
+	return nil
+}
+
+// KeyDuties is protocol v2's share of every command's background work:
+// prune expired private prekeys, and publish fresh records when the last
+// ones are older than half an epoch (or were never published).
+func (c *Client) KeyDuties(ctx context.Context) error {
+	if _, err := c.PrunePrekeys(); err != nil {
+		return err
+	}
+	var st publishState
+	if b, err := c.db.Setting(publishedSetting); err == nil {
+		json.Unmarshal(b, &st)
+	}
+	at := time.UnixMilli(st.At)
+	now := c.now()
+	// A publication stamped a little after now comes from another Client
+	// on this home whose clock offset differs; only one far in the future
+	// (a clock that jumped back) is redone.
+	if st.At != 0 && now.Sub(at) < republishAfter && devicerecord.EpochOf(at) == devicerecord.EpochOf(now) && at.Before(now.Add(rpc.SigTolerance)) {
+		return nil
+	}
+	return c.PublishKeys(ctx)
+}
+
+// VerifiedRecord is a device record that passed the sender's checks
+// (docs/protocol-v2.md §5.3), with the bytes it was published as.
+type VerifiedRecord struct {
+	*devicerecord.Record
+	Raw  []byte
+	Hash string // its message hash in the swarm
+}
+
+// RecordProblem is a fetched record that failed verification.
+type RecordProblem struct {
+	Hash string
+	Err  error
+}
+
+// fetchRecords reads account's records of class cl from two members of its
+// swarm, verifies each at now, and returns the newest valid record of each
+// device, ordered by device ID, and what failed. Inbox records are read
+// without a signature (the public-read namespace); Sync records only from
+// the own account.
+func (c *Client) fetchRecords(ctx context.Context, account identity.AccountID, cl devicerecord.Class) ([]VerifiedRecord, []RecordProblem, error) {
+	ns := NamespaceKeys
+	if cl == devicerecord.Sync {
+		ns = NamespaceSyncKeys
+		if !account.Equal(c.acct.ID()) {
+			return nil, nil, errors.New("sync records are readable by their own account only")
+		}
+	}
+	members, err := c.dir.SwarmFor(ctx, account)
+	if err != nil {
+		return nil, nil, err
+	}
+	members = slices.Clone(members)
+	fetched := map[string]rpc.Message{}
+	answered := 0
+	var lastErr error
+	// Two members, as a poll asks: a record confirmed by two is on both,
+	// and one member withholding records does not hide them.
+	for _, n := range members {
+		if answered == pollMembers {
+			break
+		}
+		var msgs []rpc.Message
+		if ns == NamespaceKeys {
+			msgs, err = c.retrievePublic(ctx, n, account, ns)
+		} else {
+			msgs, err = c.retrieve(ctx, n, ns, time.Time{}, "")
+		}
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		answered++
+		for _, m := range msgs {
+			fetched[m.Hash] = m
+		}
+	}
+	if answered == 0 {
+		if lastErr == nil {
+			lastErr = ErrUnreachable
+		}
+		return nil, nil, lastErr
+	}
+	now := c.now()
+	var (
+		valid    []*devicerecord.Record
+		raws     = map[*devicerecord.Record]rpc.Message{}
+		problems []RecordProblem
+	)
+	for h, m := range fetched {
+		raw, err := base64.StdEncoding.DecodeString(m.Data)
+		if err != nil || rpc.MessageHash(account, ns, raw) != h {
+			problems = append(problems, RecordProblem{Hash: h, Err: errors.New("data does not match its hash")})
+			continue
+		}
+		rec, err := devicerecord.Verify(raw, account, now)
+		if err == nil && rec.Class != cl {
+			err = fmt.Errorf("a %s record in the %s namespace", rec.Class, cl)
+		}
+		if err != nil {
+			problems = append(problems, RecordProblem{Hash: h, Err: err})
+			continue
+		}
+		valid = append(valid, rec)
+		raws[rec] = m
+	}
+	var out []VerifiedRecord
+	for _, rec := range devicerecord.Newest(valid) {
+		m := raws[rec]
+		raw, _ := base64.StdEncoding.DecodeString(m.Data)
+		out = append(out, VerifiedRecord{Record: rec, Raw: raw, Hash: m.Hash})
+	}
+	slices.SortFunc(out, func(a, b VerifiedRecord) int { return compareIDs(a.DeviceID, b.DeviceID) })
+	slices.SortFunc(problems, func(a, b RecordProblem) int { return compareStrings(a.Hash, b.Hash) })
+	return out, problems, nil
+}
+
+func compareIDs(a, b devicerecord.DeviceID) int { return compareStrings(string(a[:]), string(b[:])) }
+
+func compareStrings(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// retrievePublic reads account's public-read namespace ns on node n, all
+// pages, without a signature: a sender reads a contact's records so.
+func (c *Client) retrievePublic(ctx context.Context, n snapshot.Node, account identity.AccountID, ns int32) ([]rpc.Message, error) {
+	var out []rpc.Message
+	var after time.Time
+	afterHash := ""
+	for {
+		p := map[string]any{"pubkey": account.String(), "namespace": ns, "timestamp": c.now().UnixMilli(), "max_size": retrievePageSize}
+		if !after.IsZero() {
+			p["after_timestamp"], p["after_hash"] = after.UnixMilli(), afterHash
+		}
+		params, _ := json.Marshal(p)
+		resp, err := c.call(ctx, n, rpc.MethodRetrieve, params)
+		if err != nil {
+			return out, err
+		}
+		var r rpc.RetrieveResult
+		if err := json.Unmarshal(resp, &r); err != nil {
+			return out, fmt.Errorf("retrieve reply: %w", err)
+		}
+		out = append(out, r.Messages...)
+		if !r.More || len(r.Messages) == 0 {
+			return out, nil
+		}
+		last := r.Messages[len(r.Messages)-1]
+		after, afterHash = time.UnixMilli(last.Timestamp), last.Hash
+	}
+}
+
+// Bundle fetches account's Inbox records (or, for the own account, its
+// other devices' Sync records as well) and returns those that verify and
+// the problems of those that do not. It is what a sender seals to.
+func (c *Client) Bundle(ctx context.Context, account identity.AccountID) ([]VerifiedRecord, []RecordProblem, error) {
+	recs, problems, err := c.fetchRecords(ctx, account, devicerecord.Inbox)
+	if err != nil {
+		return nil, nil, err
+	}
+	return recs, problems, nil
+}
+
+// recipients returns the records a message to account is sealed to: the
+// peer's Inbox records, or for a sync copy (account = self) the Sync
+// records of the account's devices other than this one. It announces
+// devices not seen before and remembers whether account is waiting for
+// keys. none is true when a sync copy has no other device to go to.
+func (c *Client) recipients(ctx context.Context, account identity.AccountID) (recs []*devicerecord.Record, none bool, err error) {
+	self := c.acct.ID()
+	cl := devicerecord.Inbox
+	if account.Equal(self) {
+		cl = devicerecord.Sync
+	}
+	got, problems, err := c.cachedRecords(ctx, account, cl)
+	if err != nil {
+		return nil, false, err
+	}
+	dev, err := c.thisDevice()
+	if err != nil {
+		return nil, false, err
+	}
+	var own *devicerecord.Record
+	for _, r := range got {
+		if cl == devicerecord.Sync && r.DeviceID == dev.ID {
+			own = r.Record
+			continue
+		}
+		recs = append(recs, r.Record)
+	}
+	if cl == devicerecord.Sync && len(recs) == 0 && own != nil {
+		// A sync copy goes to the account's other devices. With none, it
+		// is sealed to this device alone, so the own swarm always holds a
+		// copy that chat delete, account delete and disappearing timers
+		// treat as they treat the inbox copy; its content is in this
+		// device's database anyway, so no secret is kept longer.
+		recs = []*devicerecord.Record{own}
+	}
+	if len(recs) > 16 {
+		recs = recs[:16] // sealv2.MaxDevices; the rest wait for a later design
+	}
+	c.noteDevices(account, recs)
+	if cl == devicerecord.Sync {
+		return recs, len(recs) == 0, nil
+	}
+	if len(recs) == 0 {
+		why := "no device record published"
+		if len(problems) > 0 {
+			why = fmt.Sprintf("%d record(s), none valid: %v", len(problems), problems[0].Err)
+		}
+		c.db.SetSetting(waitingSetting+account.String(), []byte(why))
+		return nil, false, fmt.Errorf("%w from %s: %s", ErrWaitingForKeys, account.Short(), why)
+	}
+	if waiting, _, _ := c.WaitingForKeys(account); waiting {
+		c.db.DeleteSetting(waitingSetting + account.String())
+	}
+	return recs, false, nil
+}
+
+// noteDevices records account's devices among recs in the devices table
+// and emits [EventNewKeyDevice] for each one this home had not seen.
+func (c *Client) noteDevices(account identity.AccountID, recs []*devicerecord.Record) {
+	now := c.clock()
+	for _, r := range recs {
+		isNew, err := c.db.UpsertDevice(clientdb.Device{
+			Account: account, ID: clientdb.DeviceID(r.DeviceID), PublicKey: r.DeviceKey, Created: r.CreatedAt,
+		}, now)
+		if err != nil {
+			c.log.Debug("recording a device", "err", err)
+			continue
+		}
+		if isNew {
+			c.emit(Event{Kind: EventNewKeyDevice, Err: fmt.Errorf("%s has a new device %s", account.Short(), r.DeviceID)})
+		}
+	}
+}
+
+// EventNewKeyDevice reports a device of a contact, or of this account,
+// that appeared in a protocol v2 record for the first time; Err describes
+// it. Its value stands apart from the other kinds so they can grow.
+const EventNewKeyDevice EventKind = 65
+
+// WaitingForKeys reports whether messages to peer wait for its device
+// records, and why.
+func (c *Client) WaitingForKeys(peer identity.AccountID) (bool, string, error) {
+	b, err := c.db.Setting(waitingSetting + peer.String())
+	if errors.Is(err, clientdb.ErrNotFound) {
+		return false, "", nil
+	}
+	if err != nil {
+		return false, "", err
+	}
+	return true, string(b), nil
+}
+
+// PeerDevice is one device of a contact as its verified record shows it.
+type PeerDevice struct {
+	ID        devicerecord.DeviceID
+	PublicKey identity.Ed25519PublicKey
+	FirstSeen time.Time
+}
+
+// PeerDevices lists the devices of account this home has seen in verified
+// records, from the local database.
+func (c *Client) PeerDevices(account identity.AccountID) ([]PeerDevice, error) {
+	ds, err := c.db.Devices(account)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]PeerDevice, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, PeerDevice{ID: devicerecord.DeviceID(d.ID), PublicKey: identity.Ed25519PublicKey(d.PublicKey), FirstSeen: d.FirstSeen})
+	}
+	return out, nil
+}
+
+// openKeyDuties runs KeyDuties when a Client opens on a network, so a home
+// that only ever receives still publishes records senders can use. It is
+// best effort and bounded: an offline command must not hang on it.
+func (c *Client) openKeyDuties(ctx context.Context) {
+	if _, ok := c.dir.(noNetwork); ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, openDutiesTimeout)
+	defer cancel()
+	if err := c.KeyDuties(ctx); err != nil {
+		c.log.Debug("protocol v2 key duties at open", "err", err)
+	}
+}
+
+const openDutiesTimeout = 15 * time.Second
+
+// recordCacheTTL is how long fetched records are reused for further
+// messages to the same account: a burst of messages costs one fetch, and
+// a device added meanwhile is picked up within it.
+const recordCacheTTL = 2 * time.Minute
+
+type recordCacheKey struct {
+	account identity.AccountID
+	class   devicerecord.Class
+}
+
+type cachedRecordSet struct {
+	at   time.Time
+	recs []VerifiedRecord
+}
+
+// cachedRecords is fetchRecords behind a short cache. Cached records are
+// verified again at every use, so one that expired meanwhile is never
+// sealed to; an empty or stale set is fetched again.
+func (c *Client) cachedRecords(ctx context.Context, account identity.AccountID, cl devicerecord.Class) ([]VerifiedRecord, []RecordProblem, error) {
+	key := recordCacheKey{account, cl}
+	now := c.now()
+	c.mu.Lock()
+	set, ok := c.recordCache[key]
+	c.mu.Unlock()
+	if ok && now.Sub(set.at) < recordCacheTTL && !set.at.After(now) {
+		fresh := make([]VerifiedRecord, 0, len(set.recs))
+		for _, r := range set.recs {
+			rec, err := devicerecord.Verify(r.Raw, account, now)
+			if err != nil {
+				break
+			}
+			fresh = append(fresh, VerifiedRecord{Record: rec, Raw: r.Raw, Hash: r.Hash})
+		}
+		if len(fresh) == len(set.recs) {
+			return fresh, nil, nil
+		}
+	}
+	recs, problems, err := c.fetchRecords(ctx, account, cl)
+	var ne *NodeError
+	if errors.As(err, &ne) && ne.Code == rpc.CodeWrongSwarm {
+		// The directory was stale and is refreshed: ask the right swarm.
+		recs, problems, err = c.fetchRecords(ctx, account, cl)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	c.mu.Lock()
+	if len(recs) > 0 {
+		if c.recordCache == nil {
+			c.recordCache = map[recordCacheKey]cachedRecordSet{}
+		}
+		c.recordCache[key] = cachedRecordSet{at: now, recs: recs}
+	} else {
+		delete(c.recordCache, key)
+	}
+	c.mu.Unlock()
+	return recs, problems, nil
+}
