@@ -103,7 +103,7 @@ func (c *Client) Conversations() ([]Conversation, error) {
 	}
 	out := make([]Conversation, 0, len(cs))
 	for _, cv := range cs {
-		st, err := c.peerState(cv.Peer)
+		st, err := c.requestState(cv.Peer)
 		if err != nil {
 			return nil, err
 		}

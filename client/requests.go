@@ -39,8 +39,42 @@ func (c *Client) peerState(id identity.AccountID) (peerState, error) {
 	return peerState{known: true, accepted: ct.Accepted, blocked: ct.Blocked, nickname: ct.Nickname, display: ct.DisplayName}, nil
 }
 
-// isRequest reports whether a conversation with id is a message request.
+// isRequest reports whether a conversation with the account is a message
+// request, as far as its contact says.
 func (s peerState) isRequest() bool { return !s.accepted && !s.blocked }
+
+// requestState is peerState for a conversation: one the user wrote in is
+// no request even without an accepted contact (homes from before
+// requests existed), and its contact is accepted on the way.
+func (c *Client) requestState(peer identity.AccountID) (peerState, error) {
+	st, err := c.peerState(peer)
+	if err != nil || !st.isRequest() {
+		return st, err
+	}
+	cv, err := c.db.Conversation(peer)
+	if errors.Is(err, clientdb.ErrNotFound) {
+		return st, nil
+	} else if err != nil {
+		return st, err
+	}
+	p := clientdb.Page{Limit: clientdb.MaxPageSize}
+	for {
+		ms, err := c.db.Messages(cv.ID, p)
+		if err != nil {
+			return st, err
+		}
+		for _, m := range ms {
+			if m.Direction == clientdb.Outgoing {
+				st.accepted = true
+				return st, c.Accept(peer)
+			}
+		}
+		if len(ms) < clientdb.MaxPageSize {
+			return st, nil
+		}
+		p.Before = ms[0].ID
+	}
+}
 
 // Requests lists the pending message requests, most recently active
 // first. Blocked accounts are not listed.
@@ -52,7 +86,7 @@ func (c *Client) Requests() ([]Request, error) {
 	}
 	var out []Request
 	for _, cv := range cs {
-		st, err := c.peerState(cv.Peer)
+		st, err := c.requestState(cv.Peer)
 		if err != nil {
 			return nil, err
 		}
@@ -136,7 +170,7 @@ func (c *Client) decorate(ms []Message) {
 	for i := range ms {
 		st, ok := states[ms[i].Peer]
 		if !ok {
-			st, _ = c.peerState(ms[i].Peer)
+			st, _ = c.requestState(ms[i].Peer)
 			states[ms[i].Peer] = st
 		}
 		ms[i].Request = st.isRequest()

@@ -490,3 +490,31 @@ func TestUnsendOtherDevice(t *testing.T) {
 		t.Fatalf("the other device still shows it: %v", texts(h))
 	}
 }
+
+// TestWrittenIsNoRequest: a conversation the user wrote in, from a home
+// older than requests (no accepted contact), is a chat, not a request.
+func TestWrittenIsNoRequest(t *testing.T) {
+	c := open(t, newHome(t), Options{})
+	peer := open(t, newHome(t), Options{}).Account()
+	now := time.Now()
+	for i, dir := range []clientdb.Direction{clientdb.Incoming, clientdb.Outgoing} {
+		sender := peer
+		if dir == clientdb.Outgoing {
+			sender = c.Account()
+		}
+		_, _, err := c.db.InsertMessage(peer, clientdb.Message{MessageID: clientdb.MessageID{byte(i + 1)}, Direction: dir,
+			Sender: sender, SentAt: now, ReceivedAt: now, Body: "old"})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rs, err := c.Requests(); err != nil || len(rs) != 0 {
+		t.Fatalf("requests: %+v, %v", rs, err)
+	}
+	if cs, err := c.Conversations(); err != nil || len(cs) != 1 {
+		t.Fatalf("chats: %+v, %v", cs, err)
+	}
+	if h, _ := c.History(peer); len(h) != 2 || h[0].Request {
+		t.Fatalf("history: %+v", h)
+	}
+}
