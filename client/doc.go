@@ -51,8 +51,8 @@
 //     days, renewed weekly.
 //   - 3 ([NamespaceConfig]): owner-only, config objects (ConfigSync kinds
 //     contacts and conversations), TTL 30 days, renewed weekly and by
-//     the first sync after a change. Session spreads its config over namespaces 2–5; one
-//     namespace with typed objects is enough here.
+//     the first sync after a change. Session spreads its config over
+//     namespaces 2–5; one namespace with typed objects is enough here.
 //
 // # Devices and config sync
 //
