@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"pgregory.net/rapid"
+
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/clientdb"
 	"github.com/hushnet/hush/internal/keystore"
@@ -472,4 +474,47 @@ func syncUntil(t *testing.T, c *Client, done func() bool) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Fatalf("not done after 10 syncs (last error %v)", err)
+}
+
+// TestMergeConverges: devices that receive the same config objects in any
+// order, each merging them into its own state, end with the same state.
+func TestMergeConverges(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		keys := []string{"a", "b", "c"}
+		// One (time, device) stamp names one change, so the value is a
+		// function of the stamp, as it is for real devices.
+		genStamp := func(t *rapid.T) stamp {
+			return stamp{rapid.Int64Range(0, 3).Draw(t, "ms"), devicerecord.DeviceID{rapid.ByteRange(0, 2).Draw(t, "dev")}}
+		}
+		genState := rapid.Custom(func(t *rapid.T) *configState {
+			st := &configState{Contacts: map[string]contactEntry{}, Conversations: map[string]convEntry{}}
+			for _, k := range keys {
+				if rapid.Bool().Draw(t, "has contact "+k) {
+					at := genStamp(t)
+					v := at.MS + int64(at.Device[0])
+					st.Contacts[k] = contactEntry{contactConfig{Nickname: []string{"", "x", "y"}[v%3], Blocked: v%2 == 1}, at}
+				}
+				if rapid.Bool().Draw(t, "has conversation "+k) {
+					at := genStamp(t)
+					st.Conversations[k] = convEntry{convConfig{Seconds: at.MS + int64(at.Device[0])}, at, rapid.Int64Range(0, 5).Draw(t, "read")}
+				}
+			}
+			return st
+		})
+		objs := rapid.SliceOfN(genState, 1, 5).Draw(t, "objects")
+		perm := rapid.Permutation(objs).Draw(t, "order")
+		merged := func(in []*configState) *configState {
+			st := &configState{Contacts: map[string]contactEntry{}, Conversations: map[string]convEntry{}}
+			for _, o := range in {
+				mergeConfig(st, o)
+			}
+			return st
+		}
+		a, b := merged(objs), merged(perm)
+		for _, k := range keys {
+			if a.Contacts[k] != b.Contacts[k] || a.Conversations[k] != b.Conversations[k] {
+				t.Fatalf("key %s differs by merge order: %+v, %+v / %+v, %+v", k, a.Contacts[k], a.Conversations[k], b.Contacts[k], b.Conversations[k])
+			}
+		}
+	})
 }
