@@ -99,8 +99,8 @@ func (c *Client) startReadTimer(m clientdb.Message, read time.Time) error {
 }
 
 // acceptData stores an incoming data message from sender: its profile
-// name is noted (an unknown sender becomes a request), the timer it
-// carries adopted, and a delivery receipt queued.
+// name is noted (an unknown sender becomes a request) and the timer it
+// carries adopted.
 func (c *Client) acceptData(sender identity.AccountID, content *envelope.Content, hash string) ([]Message, error) {
 	data := content.GetData()
 	signed := time.UnixMilli(int64(content.GetSentAtMs()))
@@ -114,10 +114,7 @@ func (c *Client) acceptData(sender identity.AccountID, content *envelope.Content
 	if err != nil || !ok {
 		return nil, err
 	}
-	if err := c.sendReceipt(sender, envelope.ReceiptMessage_TYPE_DELIVERED, [][]byte{content.GetMessageId()}); err != nil {
-		return nil, err
-	}
-	return []Message{msg}, nil
+	return []Message{msg}, nil // the poll sends its delivery receipts
 }
 
 // afterRead does what reading messages from peer entails: a read receipt

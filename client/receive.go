@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -43,16 +44,28 @@ func (c *Client) Poll(ctx context.Context) ([]Message, error) {
 		got = append(got, more...)
 	}
 	if err == nil {
-		c.afterPoll(ctx)
+		c.afterPoll(ctx, got)
 	}
 	return got, err
 }
 
-// afterPoll sends what the poll queued (receipts, deletions of unsent,
-// blocked and expired copies) and drops what expired. A failure waits
-// for the next background duties.
-func (c *Client) afterPoll(ctx context.Context) {
-	if err := errors.Join(c.expireLocal(), c.Flush(ctx)); err != nil {
+// afterPoll queues one delivery receipt per peer for the incoming
+// messages got, sends what the poll queued (receipts, deletions of
+// unsent, blocked and expired copies) and drops what expired. A failure
+// waits for the next background duties.
+func (c *Client) afterPoll(ctx context.Context, got []Message) {
+	delivered := map[identity.AccountID][][]byte{}
+	for _, m := range got {
+		if id, err := hex.DecodeString(m.MessageID); err == nil && !m.Outgoing {
+			delivered[m.Peer] = append(delivered[m.Peer], id)
+		}
+	}
+	var errs []error
+	for peer, ids := range delivered {
+		errs = append(errs, c.sendReceipt(peer, envelope.ReceiptMessage_TYPE_DELIVERED, ids))
+	}
+	errs = append(errs, c.expireLocal(), c.Flush(ctx))
+	if err := errors.Join(errs...); err != nil {
 		c.log.Debug("after the poll", "err", err)
 	}
 }
