@@ -106,12 +106,13 @@
 // here or on another device (a sync copy), accepts it.
 //
 // Receipts ([Client.SetReceipts], off by default as in Session) are
-// ReceiptMessages to the peer's inbox: delivered when a poll stores a
-// message, read when [Client.TakeUnread] hands it out, and only to
-// accepted contacts. A receipt moves only messages we sent to its sender.
+// ReceiptMessages to the peer's inbox: delivered when a poll stores
+// messages (one receipt per peer and poll), read when [Client.TakeUnread]
+// hands them out, and only to accepted contacts. A receipt moves only messages we sent to its sender.
 //
 // [Client.Unsend] deletes an own message locally (tombstoned), deletes its
-// sync copy from the own swarm and sends an UnsendRequest. The receiver
+// sync copy from the own swarm and sends an UnsendRequest to the peer and,
+// in namespace 1, to the account's other devices. The receiver
 // honours it only when the request's author is the account that sealed it
 // (the v1 signature), deletes the message (or tombstones it, if it has not
 // arrived) and deletes its inbox copy from its own swarm: no account can
