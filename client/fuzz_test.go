@@ -14,8 +14,8 @@ import (
 // receive path: it must never panic, and every failure must be a drop
 // (ErrDropped), never a database error that would stop the poll.
 func FuzzAccept(f *testing.F) {
-	c := open(f, newHome(f), Options{})
-	peer := open(f, newHome(f), Options{})
+	c := openV2(f, newHome(f), Options{})
+	peer := openV2(f, newHome(f), Options{})
 	now := time.Now()
 	id := func(b byte) []byte { return append(make([]byte, 15), b) }
 	content := func(body string) []byte {
@@ -28,10 +28,7 @@ func FuzzAccept(f *testing.F) {
 		}
 		return b
 	}
-	good, err := peer.sealEnvelope(c.Account(), content("hello"), now)
-	if err != nil {
-		f.Fatal(err)
-	}
+	good := sealV2(f, peer, c, content("hello"), now)
 	self := c.Account()
 	pid := peer.Account()
 	sync, _ := envelope.MarshalContent(&envelope.Content{
@@ -41,14 +38,8 @@ func FuzzAccept(f *testing.F) {
 			Messages: []*envelope.HistoryShare_SharedMessage{{Conversation: pid[:], Author: self[:], Content: content("mine")}},
 		}},
 	})
-	syncCopy, err := c.sealEnvelope(self, sync, now)
-	if err != nil {
-		f.Fatal(err)
-	}
-	forged, err := peer.sealEnvelope(self, sync, now) // a sync copy signed by another account
-	if err != nil {
-		f.Fatal(err)
-	}
+	syncCopy := sealV2(f, c, c, sync, now)
+	forged := sealV2(f, peer, c, sync, now) // a sync copy signed by another account
 	f.Add(uint8(0), good)
 	f.Add(uint8(1), syncCopy)
 	f.Add(uint8(1), forged)

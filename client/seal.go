@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/hushnet/hush/crypto/sealv1"
 	"github.com/hushnet/hush/crypto/sealv2"
@@ -119,15 +120,18 @@ func (c *Client) finalize(ctx context.Context, it clientdb.OutboxItem) ([]byte, 
 	if len(data) > rpc.MaxDataSize {
 		return nil, fmt.Errorf("%w: %d bytes for %d devices, at most %d", ErrTooLarge, len(data), len(recs), rpc.MaxDataSize)
 	}
-	if it.To.Equal(c.acct.ID()) {
-		// Our own sync copy comes back to this device's polls but is not
-		// sealed to it: mark it seen so it is not reported as dropped, and
-		// give the message its hash so a chat delete removes it.
+	if it.To.Equal(c.acct.ID()) && it.Namespace == int(NamespaceSync) {
 		h := rpc.MessageHash(it.To, int32(it.Namespace), data)
-		if err := c.db.MarkSeen(c.clock().Add(it.TTL+rpc.SigTolerance), h); err != nil {
-			return nil, err
+		if !slices.ContainsFunc(recs, func(r *devicerecord.Record) bool { return r.DeviceID == c.device.ID }) {
+			// Our own sync copy comes back to this device's polls but is
+			// not sealed to it: seen already, not a dropped message.
+			if err := c.db.MarkSeen(c.clock().Add(it.TTL+rpc.SigTolerance), h); err != nil {
+				return nil, err
+			}
 		}
 		if it.Message != 0 {
+			// The hash Queue recorded was the pending envelope's; this one
+			// is what a chat delete must remove.
 			c.db.AddSwarmHashes(it.Message, h)
 		}
 	}

@@ -175,6 +175,7 @@ const (
 func (c *Client) FlushOutbox(ctx context.Context) (int, error) {
 	c.flushMu.Lock()
 	defer c.flushMu.Unlock()
+	c.dropRecordCache()
 	var (
 		mu      sync.Mutex // guards sent and stopErr
 		sent    int

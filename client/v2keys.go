@@ -33,10 +33,6 @@ const (
 	prekeySetting    = "client/v2/prekeys/"  // + class: devicerecord.DeviceKeys, binary
 	publishedSetting = "client/v2/published" // JSON publishState
 	waitingSetting   = "client/v2/waiting/"  // + Account ID: why its keys are missing
-	// v2DeviceSetting is the devices code's setting (devices.go) for this
-	// home's device identity; v2 reads the same one so both name the same
-	// device.
-	v2DeviceSetting = "client/device"
 )
 
 // republishAfter is how old this device's published records may grow
@@ -50,19 +46,13 @@ const republishAfter = 12 * time.Hour
 // weaker fallback (docs/protocol-v2.md §10).
 var ErrWaitingForKeys = errors.New("waiting for keys")
 
-// thisDevice returns the home's device identity, creating it (in the
-// setting devices.go uses) when the home has none yet.
+// thisDevice returns the home's device identity, made by devices.go at
+// init or at the first Open; v2 publishes records and holds prekeys for it.
 func (c *Client) thisDevice() (*devicerecord.Device, error) {
-	b, err := c.db.Setting(v2DeviceSetting)
-	if err == nil {
-		return devicerecord.ParseDevice(b)
+	if c.device == nil {
+		return nil, errors.New("the home has no device identity")
 	}
-	if !errors.Is(err, clientdb.ErrNotFound) {
-		return nil, err
-	}
-	d := devicerecord.NewDevice()
-	b, _ = d.MarshalBinary() // never fails
-	return d, c.db.SetSetting(v2DeviceSetting, b)
+	return c.device, nil
 }
 
 // prekeys loads this device's private prekeys of class cl, or an empty set.
@@ -494,10 +484,18 @@ func (c *Client) openKeyDuties(ctx context.Context) {
 
 const openDutiesTimeout = 15 * time.Second
 
-// recordCacheTTL is how long fetched records are reused for further
-// messages to the same account: a burst of messages costs one fetch, and
-// a device added meanwhile is picked up within it.
+// recordCacheTTL bounds how long fetched records are reused for further
+// messages to the same account. Each outbox flush also starts with an
+// empty cache ([Client.dropRecordCache]): a burst of messages in one flush
+// costs one fetch, and a device added since the last flush is sealed to.
 const recordCacheTTL = 2 * time.Minute
+
+// dropRecordCache forgets every fetched record.
+func (c *Client) dropRecordCache() {
+	c.mu.Lock()
+	c.recordCache = nil
+	c.mu.Unlock()
+}
 
 type recordCacheKey struct {
 	account identity.AccountID

@@ -53,6 +53,7 @@ recovery phrase. With --restore, read a recovery phrase from standard input
 			if err := client.CreateDevice(home, s, time.Now()); err != nil {
 				fmt.Fprintln(a.stderr, "hush: device identity not created: "+err.Error())
 			}
+			a.publishKeys(cmd.Context(), home, pass)
 			id := s.Account.ID().String()
 			if restore {
 				if a.jsonOut {

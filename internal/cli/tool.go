@@ -16,7 +16,7 @@ func (a *app) toolCommand() *cobra.Command {
 		Use:   "tool",
 		Short: "Interop and debugging tools (raw v1 sealing, phrase conversion, raw RPC)",
 	}
-	cmd.AddCommand(a.toolPhraseCommand(), a.toolSeedCommand(), a.toolSealCommand(), a.toolOpenCommand(), a.toolRPCCommand())
+	cmd.AddCommand(a.toolPhraseCommand(), a.toolSeedCommand(), a.toolSealCommand(), a.toolOpenCommand(), a.toolRPCCommand(), a.bundleCommand())
 	return cmd
 }
 

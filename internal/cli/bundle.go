@@ -1,0 +1,111 @@
+package cli
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hushnet/hush/client"
+	"github.com/hushnet/hush/protocol/devicerecord"
+)
+
+// publishKeys publishes a new home's protocol v2 device records when a
+// network is configured, so contacts can write to it before it runs any
+// other command. Offline, the next command that reaches the network does
+// it; init does not fail for it.
+func (a *app) publishKeys(ctx context.Context, home string, pass []byte) {
+	o, err := (&netFlags{}).options(true)
+	if err != nil {
+		return // no network configured
+	}
+	o.Home, o.Passphrase = home, pass
+	c, err := client.Open(ctx, o)
+	if err == nil {
+		err = c.PublishKeys(ctx)
+		c.Close()
+	}
+	if err != nil {
+		fmt.Fprintln(a.stderr, "hush: device keys not published yet ("+err.Error()+"); the next command that reaches the network publishes them")
+	}
+}
+
+// bundleCommand is `hush tool bundle ID`: a contact's verified protocol v2
+// device records, as a sender would seal to them.
+func (a *app) bundleCommand() *cobra.Command {
+	var f netFlags
+	cmd := &cobra.Command{
+		Use:   "bundle ID",
+		Short: "Fetch and verify a contact's protocol v2 device records",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			c, err := a.openClient(ctx, &f, true)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			peer, err := c.Resolve(args[0])
+			if err != nil {
+				return err
+			}
+			recs, problems, err := c.Bundle(ctx, peer)
+			if err != nil {
+				return err
+			}
+			type prekey struct {
+				Epoch  uint64 `json:"epoch"`
+				XWing  string `json:"xwing_public_key"`
+				Starts string `json:"starts"`
+			}
+			type record struct {
+				Device    string   `json:"device_id"`
+				DeviceKey string   `json:"device_ed25519"`
+				Class     string   `json:"class"`
+				Created   string   `json:"created_at"`
+				Expires   string   `json:"expires_at"`
+				Hash      string   `json:"hash"`
+				Prekeys   []prekey `json:"prekeys"`
+			}
+			type problem struct {
+				Hash  string `json:"hash"`
+				Error string `json:"error"`
+			}
+			out := struct {
+				Account  string    `json:"account_id"`
+				Protocol string    `json:"protocol"`
+				Records  []record  `json:"records"`
+				Problems []problem `json:"problems"`
+			}{Account: peer.String(), Protocol: "v2", Records: []record{}, Problems: []problem{}}
+			for _, r := range recs {
+				rec := record{
+					Device: r.DeviceID.String(), DeviceKey: hex.EncodeToString(r.DeviceKey), Class: r.Class.String(),
+					Created: r.CreatedAt.UTC().Format(time.RFC3339), Expires: r.ExpiresAt.UTC().Format(time.RFC3339), Hash: r.Hash,
+				}
+				for _, p := range r.Prekeys {
+					rec.Prekeys = append(rec.Prekeys, prekey{Epoch: p.Epoch, XWing: hex.EncodeToString(p.Key.Bytes()),
+						Starts: devicerecord.EpochStart(p.Epoch).UTC().Format(time.RFC3339)})
+				}
+				out.Records = append(out.Records, rec)
+			}
+			for _, p := range problems {
+				out.Problems = append(out.Problems, problem{Hash: p.Hash, Error: p.Err.Error()})
+			}
+			if a.jsonOut {
+				return a.printJSON(out)
+			}
+			fmt.Fprintf(a.stdout, "%s: %d verified device record(s)\n", peer, len(recs))
+			for _, r := range out.Records {
+				fmt.Fprintf(a.stdout, "  device %s  %s  valid until %s  %d prekeys\n", r.Device, r.Class, r.Expires, len(r.Prekeys))
+			}
+			for _, p := range out.Problems {
+				fmt.Fprintf(a.stdout, "  refused %s: %s\n", p.Hash, p.Error)
+			}
+			return nil
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
