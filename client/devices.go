@@ -204,13 +204,26 @@ func (c *Client) announce(ctx context.Context) error {
 
 // pollDevices reads the account's announcements and records the devices in
 // them. A device unknown here raises [EventNewDevice] and is kept for
-// [Client.TakeNewDevices], except on this device's first poll: what is in
-// the swarm then existed before this device did.
+// [Client.TakeNewDevices], except on this device's first poll for devices
+// made before this one: those existed before it did (a restore finds the
+// devices it was restored beside).
 func (c *Client) pollDevices(ctx context.Context, members []snapshot.Node) error {
 	_, err := c.db.Setting(devicesSynced)
 	first := errors.Is(err, clientdb.ErrNotFound)
 	if err != nil && !first {
 		return err
+	}
+	var born time.Time // this device's creation
+	if first {
+		ds, err := c.Devices()
+		if err != nil {
+			return err
+		}
+		for _, d := range ds {
+			if d.This {
+				born = d.Created
+			}
+		}
 	}
 	self := c.acct.ID()
 	err = c.pollOwn(ctx, members, NamespaceDevices, func(content *envelope.Content) error {
@@ -227,7 +240,8 @@ func (c *Client) pollDevices(ctx context.Context, members []snapshot.Node) error
 			c.log.Warn("a device of this account was announced with a new key", "device", devicerecord.DeviceID(d.ID))
 			return fmt.Errorf("%w: %w", ErrDropped, err)
 		}
-		if err != nil || !isNew || first || d.ID == clientdb.DeviceID(c.device.ID) {
+		older := first && !d.Created.After(born)
+		if err != nil || !isNew || older || d.ID == clientdb.DeviceID(c.device.ID) {
 			return err
 		}
 		ids, err := c.pendingNewDevices()

@@ -518,3 +518,21 @@ func TestMergeConverges(t *testing.T) {
 		}
 	})
 }
+
+// TestNewDeviceBeforeFirstSync: a device restored while the first device
+// had not synced yet is still news to the first device.
+func TestNewDeviceBeforeFirstSync(t *testing.T) {
+	nd := startStandalone(t)
+	seed := identity.NewSeed()
+	a1 := open(t, homeFromSeed(t, seed), Options{Standalone: nd})
+	time.Sleep(2 * time.Millisecond) // creation times are in milliseconds
+	a2 := open(t, homeFromSeed(t, seed), Options{Standalone: nd})
+	mustSync(t, a2)
+	mustSync(t, a1)
+	if news, err := a1.TakeNewDevices(); err != nil || len(news) != 1 || news[0].ID != a2.ThisDevice() {
+		t.Fatalf("first device's news: %+v, %v; want the younger device", news, err)
+	}
+	if news, err := a2.TakeNewDevices(); err != nil || len(news) != 0 {
+		t.Fatalf("second device's news: %+v, %v; want none (it has not polled since)", news, err)
+	}
+}
