@@ -61,7 +61,7 @@
 // made at `hush init` and kept in the home's sealed settings. [Client.Sync]
 // first announces the device, reads the account's announcements (a device
 // not seen before raises [EventNewDevice] and waits in
-// [Client.TakeNewDevices]; those already there at a device's first poll
+// [Client.TakeNewDevices]; older devices found by a device's first poll
 // are not news) and merges the config, then polls messages; so a device
 // restored from the recovery phrase knows the contacts before their
 // messages arrive and shows none of them as requests. Under v1 it also
