@@ -344,14 +344,19 @@ func (c *Client) retrievePublic(ctx context.Context, n snapshot.Node, account id
 	}
 }
 
-// Bundle fetches account's Inbox records (or, for the own account, its
-// other devices' Sync records as well) and returns those that verify and
-// the problems of those that do not. It is what a sender seals to.
+// Bundle fetches account's Inbox records and returns those that verify
+// and the problems of those that do not: what a sender seals to. Devices
+// not seen before are recorded and announced ([EventNewKeyDevice]).
 func (c *Client) Bundle(ctx context.Context, account identity.AccountID) ([]VerifiedRecord, []RecordProblem, error) {
 	recs, problems, err := c.fetchRecords(ctx, account, devicerecord.Inbox)
 	if err != nil {
 		return nil, nil, err
 	}
+	rs := make([]*devicerecord.Record, len(recs))
+	for i, r := range recs {
+		rs[i] = r.Record
+	}
+	c.noteDevices(account, rs)
 	return recs, problems, nil
 }
 
@@ -549,4 +554,13 @@ func (c *Client) cachedRecords(ctx context.Context, account identity.AccountID, 
 	}
 	c.mu.Unlock()
 	return recs, problems, nil
+}
+
+// Protocol names the sealing protocol this Client uses between hush
+// clients: "v2", or "v1" where a caller still runs the old seam.
+func (c *Client) Protocol() string {
+	if _, ok := c.seal.(*v2); ok {
+		return "v2"
+	}
+	return "v1"
 }

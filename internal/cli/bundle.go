@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hushnet/hush/client"
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/protocol/devicerecord"
 )
 
@@ -108,4 +109,33 @@ func (a *app) bundleCommand() *cobra.Command {
 	}
 	f.register(cmd)
 	return cmd
+}
+
+// conversationJSON is `hush --json chat show`: the conversation's protocol,
+// whether it waits for the contact's keys, the contact's devices seen in
+// verified records, and the messages, oldest first.
+func conversationJSON(c *client.Client, peer identity.AccountID, h []client.Message) any {
+	type device struct {
+		ID        string `json:"device_id"`
+		Key       string `json:"device_ed25519"`
+		FirstSeen string `json:"first_seen"`
+	}
+	out := struct {
+		Peer     string           `json:"peer"`
+		Protocol string           `json:"protocol"`
+		Waiting  bool             `json:"waiting_for_keys"`
+		Why      string           `json:"waiting_reason,omitempty"`
+		Devices  []device         `json:"devices"`
+		Messages []client.Message `json:"messages"`
+	}{Peer: peer.String(), Protocol: c.Protocol(), Devices: []device{}, Messages: h}
+	if out.Messages == nil {
+		out.Messages = []client.Message{}
+	}
+	out.Waiting, out.Why, _ = c.WaitingForKeys(peer)
+	if ds, err := c.PeerDevices(peer); err == nil {
+		for _, d := range ds {
+			out.Devices = append(out.Devices, device{ID: d.ID.String(), Key: hex.EncodeToString(d.PublicKey), FirstSeen: d.FirstSeen.UTC().Format(time.RFC3339)})
+		}
+	}
+	return out
 }

@@ -319,10 +319,7 @@ func (a *app) chatCommand() *cobra.Command {
 				return fmt.Errorf("no conversation with %s: %w", args[0], err)
 			}
 			if a.jsonOut {
-				if h == nil {
-					h = []client.Message{}
-				}
-				return a.printJSON(h)
+				return a.printJSON(conversationJSON(c, peer, h)) // bundle.go
 			}
 			nicks := nicknames(c)
 			for _, m := range h {

@@ -72,6 +72,9 @@ func jsonPick(b []byte, text, path string) (string, error) {
 	if err := json.Unmarshal(b, &v); err != nil {
 		return "", err
 	}
+	if obj, ok := v.(map[string]any); ok && obj["messages"] != nil && text != "-" {
+		v = obj["messages"] // chat show: the conversation, its messages inside
+	}
 	if arr, ok := v.([]any); ok {
 		v = nil
 		for _, e := range arr {
