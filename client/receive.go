@@ -381,6 +381,9 @@ func (c *Client) Sync(ctx context.Context) ([]Message, error) {
 	// Devices and config before messages: a restored device then knows its
 	// contacts before their messages arrive (devices.go, config.go).
 	accErr := c.SyncAccount(ctx)
+	if err := c.KeyDuties(ctx); err != nil { // v2keys.go
+		c.log.Debug("protocol v2 key duties", "err", err)
+	}
 	got, pollErr := c.Poll(ctx)
 	if err := c.applyReadState(); err != nil {
 		return got, err

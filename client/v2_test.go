@@ -2,7 +2,10 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -161,4 +164,57 @@ func openV2(t testing.TB, home string, o Options) *Client {
 	c := open(t, home, o)
 	c.seal = &v2{c: c}
 	return c
+}
+
+// TestRepublish: KeyDuties leaves fresh records alone, publishes new ones
+// once the last are half an epoch old, and deletes those it replaced.
+func TestRepublish(t *testing.T) {
+	nd := startStandalone(t)
+	ctx := context.Background()
+	// Records made within one second are the same bytes (deterministic
+	// signatures): the clock moves two seconds on before republishing.
+	var shift atomic.Int64
+	clock := func() time.Time { return time.Now().Add(time.Duration(shift.Load())) }
+	c := open(t, newHome(t), Options{Standalone: nd, Clock: clock})
+	hashes := func() []string {
+		t.Helper()
+		var out []string
+		for _, cl := range []devicerecord.Class{devicerecord.Inbox, devicerecord.Sync} {
+			ns := NamespaceKeys
+			if cl == devicerecord.Sync {
+				ns = NamespaceSyncKeys
+			}
+			msgs, err := c.retrieve(ctx, nd.node(t, c), ns, time.Time{}, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range msgs {
+				out = append(out, m.Hash)
+			}
+		}
+		return out
+	}
+	first := hashes()
+	if len(first) != 2 {
+		t.Fatalf("after open: %d records, want 2", len(first))
+	}
+	if err := c.KeyDuties(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := hashes(); !slices.Equal(got, first) {
+		t.Fatalf("fresh records replaced: %v, was %v", got, first)
+	}
+	// Pretend the last publication was 13 hours ago.
+	b, _ := json.Marshal(publishState{At: c.now().Add(-13 * time.Hour).UnixMilli(), Hashes: first})
+	if err := c.db.SetSetting(publishedSetting, b); err != nil {
+		t.Fatal(err)
+	}
+	shift.Store(int64(2 * time.Second))
+	if err := c.KeyDuties(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := hashes()
+	if len(got) != 2 || slices.Contains(got, first[0]) || slices.Contains(got, first[1]) {
+		t.Fatalf("after republishing: %v, was %v", got, first)
+	}
 }
