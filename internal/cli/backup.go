@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hushnet/hush/client"
 	"github.com/hushnet/hush/internal/backup"
 	"github.com/hushnet/hush/internal/keystore"
 )
@@ -65,6 +66,16 @@ device into a new home.`,
 			}
 			if len(backupPass) == 0 {
 				return backup.ErrEmptyPassphrase
+			}
+			// A backup carries only unexpired prekeys (docs/protocol-v2.md §9):
+			// expired ones are deleted first, as every command would. A home
+			// that does not open is left to writeBackup, which says why.
+			if c, err := client.Open(cmd.Context(), client.Options{Home: home, Passphrase: homePass}); err == nil {
+				_, err = c.PrunePrekeys()
+				c.Close()
+				if err != nil {
+					return fmt.Errorf("pruning expired prekeys before the export: %w", err)
+				}
 			}
 			sum, err := writeBackup(out, home, homePass, backupPass, a.backupParams())
 			if err != nil {

@@ -322,6 +322,10 @@ func (a *app) chatCommand() *cobra.Command {
 				return a.printJSON(conversationJSON(c, peer, h)) // bundle.go
 			}
 			nicks := nicknames(c)
+			if waiting, why, _ := c.WaitingForKeys(peer); waiting {
+				// Protocol v2 has no weaker fallback: say why nothing goes out.
+				fmt.Fprintf(a.stdout, "(waiting for %s's keys: %s; queued messages are retried)\n", label(nicks, peer), why)
+			}
 			for _, m := range h {
 				who := label(nicks, m.Sender)
 				if m.Outgoing {
