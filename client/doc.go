@@ -53,6 +53,12 @@
 //     contacts and conversations), TTL 30 days, renewed weekly and by
 //     the first sync after a change. Session spreads its config over
 //     namespaces 2–5; one namespace with typed objects is enough here.
+//   - 7 ([NamespaceKeys], rpc.NamespaceKeys): each device's protocol v2
+//     Inbox record. The one namespace anyone may read without a signature
+//     (a sender needs a contact's records before it can write); only the
+//     account writes it. TTL up to the record's expiry.
+//   - 8 ([NamespaceSyncKeys]): owner-only, each device's Sync record, for
+//     the account's other devices.
 //
 // # Devices and config sync
 //
@@ -148,6 +154,37 @@
 //
 // # Sealing
 //
-// Sealing goes through one small seam (seal.go), so protocol v2
-// (crypto/sealv2 with protocol/devicerecord) can replace v1 there.
+// Sealing goes through one small seam (seal.go). Its protocol v2 side
+// (crypto/sealv2 over protocol/devicerecord, docs/protocol-v2.md) is
+// built; Open still installs v1 until multi-device history (which v1 lets
+// a new device read from the swarm and v2 by design does not) is re-shared
+// by a live device, see the devices tests.
+//
+// Under v2, Queue only marks each copy as pending in the outbox (sealed at
+// rest there), because sealing needs the destination's device records and
+// a message may be queued offline. The outbox seals a pending copy when it
+// sends it ([Client.FlushOutbox]): it reads the recipient's Inbox records
+// from two members of its swarm (unsigned, namespace 7), verifies each
+// (account signature, account, validity, a prekey for now's epoch), keeps
+// the newest per device and seals one ciphertext to all of them. The sync
+// copy is a separate ciphertext to the Sync records of the account's other
+// devices (namespace 8), or to this device alone when it has none, so the
+// own swarm always holds a copy that deletes and timers apply to. A
+// recipient without a valid record leaves the copy queued and the
+// conversation "waiting for keys" ([Client.WaitingForKeys]); the outbox
+// retries it, and nothing weaker is ever sent. Records fetched in one flush
+// are reused within it. Devices seen for the first time are recorded and
+// announced ([EventNewKeyDevice]).
+//
+// Receiving, a v2 message is opened with this device's prekeys of the
+// class its header names; a v1 message is dropped, counted and reported
+// ([ErrV1Refused]): hush clients never send each other v1, so one is
+// injected, replayed or downgraded.
+//
+// Prekeys: each device keeps private X-Wing prekeys of both classes in the
+// sealed settings of its database (secure_delete on). [Client.KeyDuties],
+// run by Open on a network and by every Sync, generates the epochs ahead,
+// prunes keys past their deadline and republishes both records when the
+// last ones are half an epoch old, deleting the ones they replace. `hush
+// init` publishes at once; `hush export` prunes first.
 package client
