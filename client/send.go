@@ -108,9 +108,10 @@ func (c *Client) Queue(peer identity.AccountID, text string) (int64, error) {
 	local, _, err := c.db.InsertMessage(peer, clientdb.Message{
 		MessageID: mid, Direction: clientdb.Outgoing, Sender: self, SentAt: now, ReceivedAt: c.clock(),
 		Body: text, Status: clientdb.StatusQueued, Disappearing: d,
-		// The sync copy's hash is known now; recording it lets the poll
-		// that fetches it back recognise it, and chat delete remove it.
-		SwarmHashes: []string{rpc.MessageHash(self, NamespaceSync, toSelf)},
+		// The sync copy's hash, when known now (a pending v2 copy gets it
+		// when the outbox seals it); recording it lets the poll that
+		// fetches it back recognise it, and chat delete remove it.
+		SwarmHashes: knownHashes(self, NamespaceSync, toSelf), // seal.go
 	})
 	if err != nil {
 		return 0, err
