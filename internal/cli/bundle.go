@@ -139,3 +139,17 @@ func conversationJSON(c *client.Client, peer identity.AccountID, h []client.Mess
 	}
 	return out
 }
+
+// keyNotices tells the user, on stderr, about devices that appeared in
+// verified records while the command ran, and when messages to peer wait
+// for its keys. events must be closed (the subscription stopped).
+func (a *app) keyNotices(c *client.Client, peer identity.AccountID, events <-chan client.Event) {
+	for e := range events {
+		if e.Kind == client.EventNewKeyDevice && e.Err != nil {
+			fmt.Fprintln(a.stderr, "hush: note: "+e.Err.Error())
+		}
+	}
+	if waiting, why, _ := c.WaitingForKeys(peer); waiting {
+		fmt.Fprintf(a.stderr, "hush: waiting for %s's keys (%s); the message stays queued and is retried by the next command that reaches the network\n", peer.Short(), why)
+	}
+}

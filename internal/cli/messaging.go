@@ -126,8 +126,10 @@ the outbox and goes out the next time a hush command reaches the network.`,
 			if err != nil {
 				return err
 			}
+			events, stop := c.Subscribe(32)
 			m, err := c.Send(ctx, peer, args[1])
 			if err != nil {
+				stop()
 				return err
 			}
 			// The background duties: receive what waits, retry the rest.
@@ -135,6 +137,8 @@ the outbox and goes out the next time a hush command reaches the network.`,
 			if m2, err := c.Message(m.ID); err == nil {
 				m = m2
 			}
+			stop()
+			a.keyNotices(c, peer, events) // bundle.go
 			if a.jsonOut {
 				return a.printJSON(m)
 			}
