@@ -233,3 +233,45 @@ func TestV2EpochBoundary(t *testing.T) {
 		t.Fatalf("after the prune and a clock step back: %v", err)
 	}
 }
+
+// TestDevnetV2: protocol v2 end to end on a devnet through onion paths:
+// records published to replicating swarms, read unsigned by the sender
+// through a path, the message sealed to them and opened.
+func TestDevnetV2(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a whole network")
+	}
+	d := startDevnet(t)
+	ctx := context.Background()
+	alice := openV2(t, newHome(t), Options{Network: d.Network()})
+	bob := openV2(t, newHome(t), Options{Network: d.Network()})
+	// The devnet may still be reshaping swarms when the homes open:
+	// publishing again is what the next command would do.
+	for _, c := range []*Client{alice, bob} {
+		if err := c.PublishKeys(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := alice.Send(ctx, bob.Account(), "through the onion, sealed with v2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; m.Status != "sent"; i++ {
+		if i == 20 {
+			w, why, _ := alice.WaitingForKeys(bob.Account())
+			t.Fatalf("status %s after %d flushes (waiting for keys %v: %s)", m.Status, i, w, why)
+		}
+		alice.FlushOutbox(ctx)
+		m, _ = alice.Message(m.ID)
+	}
+	var got []Message
+	for i := 0; len(got) == 0; i++ {
+		if i == 20 {
+			t.Fatalf("bob received nothing after %d polls (dropped %d)", i, bob.Stats().Dropped)
+		}
+		got, _ = bob.Poll(ctx)
+	}
+	if len(got) != 1 || got[0].Text != "through the onion, sealed with v2" || bob.Stats().Dropped != 0 {
+		t.Fatalf("bob polled %+v, dropped %d", got, bob.Stats().Dropped)
+	}
+}
