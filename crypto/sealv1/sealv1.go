@@ -63,6 +63,7 @@ import (
 	"filippo.io/edwards25519/field"
 	"golang.org/x/crypto/blake2b"
 	"golang.org/x/crypto/nacl/box"
+	//lint:ignore SA1019 HSalsa20 is crypto_box's key derivation (libsodium crypto_box_beforenm); byte compatibility with Session needs exactly it, after our own checked X25519 step.
 	"golang.org/x/crypto/salsa20/salsa"
 
 	"github.com/hushnet/hush/identity"
