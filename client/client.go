@@ -176,6 +176,8 @@ func Open(ctx context.Context, o Options) (*Client, error) {
 		db.Close()
 		return nil, err
 	}
+	// Protocol v2 between hush clients; v1 stays for tooling and tests.
+	c.seal = &v2{c: c}
 	c.openKeyDuties(ctx)
 	return c, nil
 }

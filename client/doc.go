@@ -154,11 +154,11 @@
 //
 // # Sealing
 //
-// Sealing goes through one small seam (seal.go). Its protocol v2 side
-// (crypto/sealv2 over protocol/devicerecord, docs/protocol-v2.md) is
-// built; Open still installs v1 until multi-device history (which v1 lets
-// a new device read from the swarm and v2 by design does not) is re-shared
-// by a live device, see the devices tests.
+// Sealing goes through one small seam (seal.go), protocol v2 between hush
+// clients (crypto/sealv2 over protocol/devicerecord, docs/protocol-v2.md);
+// v1 stays for tooling and tests. A new device (a restore) therefore
+// cannot read what was sealed before it existed: history reaches it only
+// when a live device shares it again.
 //
 // Under v2, Queue only marks each copy as pending in the outbox (sealed at
 // rest there), because sealing needs the destination's device records and

@@ -156,9 +156,8 @@ func sealV2(t testing.TB, from, to *Client, encoded []byte, now time.Time) []byt
 	return data
 }
 
-// openV2 is open with the protocol v2 seam, which Open will install by
-// itself once multi-device history sharing covers what v1 let a new
-// device read.
+// openV2 is open that makes sure of the protocol v2 seam, which Open
+// installs: these tests are about v2 whatever the default.
 func openV2(t testing.TB, home string, o Options) *Client {
 	t.Helper()
 	c := open(t, home, o)

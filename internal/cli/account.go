@@ -56,6 +56,9 @@ recovery phrase. With --restore, read a recovery phrase from standard input
 			a.publishKeys(cmd.Context(), home, pass)
 			id := s.Account.ID().String()
 			if restore {
+				// Protocol v2: this new device holds no key for what was
+				// sealed before it existed (DESIGN.md §5).
+				fmt.Fprintln(a.stderr, "Contacts and settings come back from the network; messages sent before this restore cannot be read on this device.")
 				if a.jsonOut {
 					return a.printJSON(map[string]string{"account_id": id})
 				}
