@@ -67,7 +67,10 @@ func (a *app) runDemo(ctx context.Context, d *devnet.Devnet, dir string) ([]demo
 		return nil, "", fmt.Errorf("demo send: %w", err)
 	}
 	// Replication settles within a poll or two; poll until it is there.
+	// Bob's device records may reach the member alice reads a moment
+	// after his client published them: her outbox retries meanwhile.
 	for {
+		clients[0].FlushOutbox(ctx)
 		got, err := clients[1].Poll(ctx)
 		if err != nil {
 			return nil, "", fmt.Errorf("demo receive: %w", err)
