@@ -153,3 +153,25 @@ func (a *app) keyNotices(c *client.Client, peer identity.AccountID, events <-cha
 		fmt.Fprintf(a.stderr, "hush: waiting for %s's keys (%s); the message stays queued and is retried by the next command that reaches the network\n", peer.Short(), why)
 	}
 }
+
+// dropNotices sums up, on stderr, the fetched messages that could not be
+// opened, with the first reason of each kind: a v1 message between hush
+// clients, one sealed before this device existed, a forgery. events must
+// be closed.
+func (a *app) dropNotices(events <-chan client.Event) {
+	counts := map[string]int{}
+	var order []string
+	for e := range events {
+		if e.Kind != client.EventDropped || e.Err == nil {
+			continue
+		}
+		why := e.Err.Error()
+		if counts[why] == 0 {
+			order = append(order, why)
+		}
+		counts[why]++
+	}
+	for _, why := range order {
+		fmt.Fprintf(a.stderr, "hush: %d fetched message(s) not shown: %s\n", counts[why], why)
+	}
+}

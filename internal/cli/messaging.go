@@ -208,7 +208,10 @@ arrive, until interrupted. With --json, one JSON object per message.`,
 				return nil
 			}
 			if !follow {
+				events, stop := c.Subscribe(256)
 				_, syncErr := c.Sync(ctx)
+				stop()
+				a.dropNotices(events) // bundle.go
 				if err := print(); err != nil {
 					return err
 				}
