@@ -275,3 +275,40 @@ func TestDevnetV2(t *testing.T) {
 		t.Fatalf("bob polled %+v, dropped %d", got, bob.Stats().Dropped)
 	}
 }
+
+// TestV2Replay: a v2 message stored again under a new envelope (another
+// hash, so the node and the seen-hash table let it through) opens to the
+// same signed message ID and is not stored twice.
+func TestV2Replay(t *testing.T) {
+	nd := startStandalone(t)
+	ctx := context.Background()
+	alice := openV2(t, newHome(t), Options{Standalone: nd})
+	bob := openV2(t, newHome(t), Options{Standalone: nd})
+	if _, err := alice.Send(ctx, bob.Account(), "only once"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := bob.Poll(ctx); err != nil || len(got) != 1 {
+		t.Fatalf("first poll: %d, %v", len(got), err)
+	}
+	msgs, err := bob.retrieve(ctx, nd.node(t, bob), NamespaceInbox, time.Time{}, "")
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("inbox: %d, %v", len(msgs), err)
+	}
+	data, _ := base64.StdEncoding.DecodeString(msgs[0].Data)
+	env, _ := envelope.UnmarshalEnvelope(data)
+	replayed, _ := envelope.MarshalEnvelope(&envelope.Envelope{
+		Type: env.GetType(), CoarseTimestampS: env.GetCoarseTimestampS() + 3600, Content: env.GetContent(),
+	})
+	if _, err := alice.store(ctx, bob.Account(), NamespaceInbox, time.Hour, replayed); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := bob.retrieve(ctx, nd.node(t, bob), NamespaceInbox, time.Time{}, ""); len(again) != 2 {
+		t.Fatalf("the replay is not a second swarm message: %d", len(again))
+	}
+	if got, err := bob.Poll(ctx); err != nil || len(got) != 0 || bob.Stats().Dropped != 0 {
+		t.Fatalf("after the replay: %d new messages, %d dropped, %v", len(got), bob.Stats().Dropped, err)
+	}
+	if h, _ := bob.History(alice.Account()); len(h) != 1 {
+		t.Fatalf("history holds %d messages, want 1", len(h))
+	}
+}
