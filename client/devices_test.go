@@ -56,8 +56,9 @@ func historyByText(t testing.TB, c *Client, peer identity.AccountID) map[string]
 
 // TestMultiDevice restores a second home from the first one's seed against
 // a real standalone node: config arrives, history sealed before the new
-// device existed does not (protocol v2), the first device is told of the
-// second, and later messages and config changes reach both.
+// device existed does not (protocol v2) until the first device shares it,
+// the first device is told of the second, and later messages and config
+// changes reach both.
 func TestMultiDevice(t *testing.T) {
 	nd := startStandalone(t)
 	ctx := context.Background()
@@ -149,6 +150,19 @@ func TestMultiDevice(t *testing.T) {
 		}
 		if a2.Stats().Dropped == 0 {
 			t.Fatal("the earlier copies were not reported as unreadable")
+		}
+	})
+	t.Run("a live device shares the history", func(t *testing.T) {
+		if n, err := a1.ShareHistory(ctx, nil); err != nil || n == 0 {
+			t.Fatalf("shared %d messages, %v", n, err)
+		}
+		mustSync(t, a2)
+		h := historyByText(t, a2, bob.Account())
+		if len(h) != 2 || !h["hello bob"].Outgoing || h["hi alice"].Outgoing {
+			t.Fatalf("history on the new device after the share: %v", h)
+		}
+		if h, err := a2.History(carol.Account()); err == nil && len(h) != 0 {
+			t.Fatalf("a blocked contact's messages came with the share: %v", h)
 		}
 	})
 	t.Run("devices", func(t *testing.T) {

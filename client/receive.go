@@ -281,7 +281,15 @@ func (c *Client) accept(ns int32, m rpc.Message) ([]Message, error) {
 			return nil, fmt.Errorf("%w: sync copy signed by another account", ErrDropped)
 		}
 		var out []Message
-		for _, sm := range content.GetHistoryShare().GetMessages() {
+		entries := content.GetHistoryShare().GetMessages()
+		// A sync copy carries one message, and its copy is that message's;
+		// a history share's many entries share one copy (history.go), which
+		// no single message may claim or delete.
+		hash := m.Hash
+		if len(entries) > 1 {
+			hash = ""
+		}
+		for _, sm := range entries {
 			peer, err1 := identity.AccountIDFromBytes(sm.GetConversation())
 			author, err2 := identity.AccountIDFromBytes(sm.GetAuthor())
 			inner, err3 := envelope.UnmarshalContent(sm.GetContent())
@@ -297,9 +305,19 @@ func (c *Client) accept(ns int32, m rpc.Message) ([]Message, error) {
 			} else if !author.Equal(peer) {
 				return out, fmt.Errorf("%w: shared message by a third account", ErrDropped)
 			}
-			msg, ok, err := c.storeData(peer, author, inner, m.Hash, dir)
+			if x := sm.GetExpiresAtMs(); x > 0 && !time.UnixMilli(int64(x)).After(c.clock()) {
+				continue // disappeared since it was shared
+			}
+			msg, ok, err := c.storeData(peer, author, inner, hash, dir)
 			if err != nil {
 				return out, err
+			}
+			if x := sm.GetExpiresAtMs(); ok && x > 0 {
+				// The sharing device's deadline, not a fresh one.
+				if err := c.db.SetExpiry(clientdb.LocalID(msg.ID), time.UnixMilli(int64(x))); err != nil {
+					return out, err
+				}
+				msg.ExpiresAt = time.UnixMilli(int64(x))
 			}
 			if ok && dir == clientdb.Outgoing {
 				// Another device wrote to peer: accepted there, so here.
@@ -343,14 +361,18 @@ func (c *Client) storeData(peer, author identity.AccountID, content *envelope.Co
 	if dir == clientdb.Outgoing {
 		status = clientdb.StatusSent
 	}
+	var hashes []string // none for an entry of a history share
+	if hash != "" {
+		hashes = []string{hash}
+	}
 	id, isNew, err := c.db.InsertMessage(peer, clientdb.Message{
 		MessageID: mid, Direction: dir, Sender: author, SentAt: sentAt, ReceivedAt: c.clock(),
-		Body: data.GetBody(), Status: status, Disappearing: d, SwarmHashes: []string{hash},
+		Body: data.GetBody(), Status: status, Disappearing: d, SwarmHashes: hashes,
 	})
 	switch {
 	case errors.Is(err, clientdb.ErrDeleted):
 		// Unsent, expired or in a deleted chat: its copy goes too.
-		return Message{}, false, c.addPendingDeletes([]string{hash})
+		return Message{}, false, c.addPendingDeletes(hashes)
 	case errors.Is(err, clientdb.ErrInvalid):
 		return Message{}, false, fmt.Errorf("%w: %w", ErrDropped, err)
 	case err != nil:

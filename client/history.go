@@ -1,0 +1,262 @@
+package client
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/hushnet/hush/crypto/sealv2"
+	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/clientdb"
+	"github.com/hushnet/hush/protocol/devicerecord"
+	"github.com/hushnet/hush/protocol/envelope"
+	"github.com/hushnet/hush/protocol/rpc"
+)
+
+// ErrUnknownDevice: a device named to [Client.ShareHistory] has no valid
+// Sync record in the own swarm, so nothing can be sealed to it.
+var ErrUnknownDevice = errors.New("no sync record for this device of the account")
+
+// historyPartBytes bounds the encoded entries of one HistoryShare part. It
+// leaves room, under rpc.MaxDataSize, for the padding, the envelope and
+// sealv2's per-device wraps (up to sealv2.MaxDevices of them).
+const historyPartBytes = 32 << 10
+
+// historyShared remembers, per device, when this device shared its
+// history with it; "every device that lacks it" is the devices without it.
+const historySharedSetting = "client/history-shared/"
+
+// HistoryShared says what one [Client.ShareHistoryTo] sent.
+type HistoryShared struct {
+	Messages int                     // entries shared (to each device)
+	Parts    int                     // HistoryShare parts stored per batch of devices
+	Devices  []devicerecord.DeviceID // the devices sealed to
+}
+
+// ShareHistory seals the messages this device holds that are still within
+// the inbox TTL to the account's devices to, or with nil to every other
+// device of the account it has not shared them with yet, and returns how
+// many messages it shared. A device restored from the recovery phrase cannot
+// open what was sealed before it existed (protocol v2); this is how it gets
+// that history (DESIGN.md §5). See [Client.ShareHistoryTo].
+func (c *Client) ShareHistory(ctx context.Context, to []devicerecord.DeviceID) (shared int, err error) {
+	r, err := c.ShareHistoryTo(ctx, to)
+	return r.Messages, err
+}
+
+// ShareHistoryTo is [Client.ShareHistory] reporting the devices and parts
+// too. The messages are HistoryShare contents (one share ID, numbered parts
+// under historyPartBytes each), sealed with protocol v2 only to the target
+// devices' Sync records and stored in the own swarm's sync namespace for
+// InboxTTL. Messages that disappeared, were unsent or deleted, or are still
+// queued are not shared. It returns [ErrUnknownDevice] when a device named
+// in to has no Sync record.
+func (c *Client) ShareHistoryTo(ctx context.Context, to []devicerecord.DeviceID) (HistoryShared, error) {
+	var out HistoryShared
+	recs, err := c.historyTargets(ctx, to)
+	if err != nil || len(recs) == 0 {
+		return out, err
+	}
+	entries, err := c.historyEntries()
+	if err != nil {
+		return out, err
+	}
+	parts := batchEntries(entries, historyPartBytes)
+	now := c.now()
+	shareID := make([]byte, envelope.ShareIDSize)
+	rand.Read(shareID)
+	for group := range slices.Chunk(recs, sealv2.MaxDevices) {
+		for i, part := range parts {
+			content := &envelope.Content{
+				MessageId: randomID(),
+				SentAtMs:  uint64(now.UnixMilli()),
+				Body: &envelope.Content_HistoryShare{HistoryShare: &envelope.HistoryShare{
+					ShareId: shareID, Part: uint32(i), Parts: uint32(len(parts)), Messages: part,
+				}},
+			}
+			if err := c.storeHistoryPart(ctx, group, content, now); err != nil {
+				return out, err
+			}
+		}
+		for _, r := range group {
+			if err := c.setSettingTime(historySharedSetting+r.DeviceID.String(), now); err != nil {
+				return out, err
+			}
+			out.Devices = append(out.Devices, r.DeviceID)
+		}
+	}
+	out.Messages, out.Parts = len(entries), len(parts)
+	return out, nil
+}
+
+// historyTargets returns the verified Sync records of the devices to share
+// with: those named in to, or every other device not yet served.
+func (c *Client) historyTargets(ctx context.Context, to []devicerecord.DeviceID) ([]*devicerecord.Record, error) {
+	self := c.acct.ID()
+	// Fetched afresh: the new device's record is what this is for, and a
+	// cached set may predate it.
+	got, _, err := c.fetchRecords(ctx, self, devicerecord.Sync)
+	var ne *NodeError
+	if errors.As(err, &ne) && ne.Code == rpc.CodeWrongSwarm {
+		got, _, err = c.fetchRecords(ctx, self, devicerecord.Sync)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var recs []*devicerecord.Record
+	for _, id := range to {
+		i := slices.IndexFunc(got, func(r VerifiedRecord) bool { return r.DeviceID == id })
+		if i < 0 || id == c.device.ID {
+			return nil, fmt.Errorf("%w: %s", ErrUnknownDevice, id)
+		}
+		recs = append(recs, got[i].Record)
+	}
+	if to != nil {
+		return recs, nil
+	}
+	for _, r := range got {
+		if r.DeviceID == c.device.ID {
+			continue
+		}
+		if at, err := c.settingTime(historySharedSetting + r.DeviceID.String()); err != nil {
+			return nil, err
+		} else if at.IsZero() {
+			recs = append(recs, r.Record)
+		}
+	}
+	return recs, nil
+}
+
+// historyEntries returns the shareable messages of every conversation, in
+// signed-time order: sent or received, within InboxTTL, not past their
+// disappearing deadline. Deleted and unsent messages are gone from the
+// database (tombstones only), so they cannot come back this way.
+func (c *Client) historyEntries() ([]*envelope.HistoryShare_SharedMessage, error) {
+	if err := c.expireLocal(); err != nil {
+		return nil, err
+	}
+	now := c.clock()
+	convs, err := c.db.Conversations()
+	if err != nil {
+		return nil, err
+	}
+	type entry struct {
+		at time.Time
+		m  *envelope.HistoryShare_SharedMessage
+	}
+	var all []entry
+	for _, cv := range convs {
+		p := clientdb.Page{Limit: clientdb.MaxPageSize}
+		for {
+			ms, err := c.db.Messages(cv.ID, p)
+			if err != nil {
+				return nil, err
+			}
+			for _, m := range ms {
+				e, err := sharedMessage(cv.Peer, m, now)
+				if err != nil {
+					return nil, err
+				}
+				if e != nil {
+					all = append(all, entry{m.SentAt, e})
+				}
+			}
+			if len(ms) < clientdb.MaxPageSize {
+				break
+			}
+			p.Before = ms[0].ID
+		}
+	}
+	slices.SortStableFunc(all, func(a, b entry) int { return a.at.Compare(b.at) })
+	out := make([]*envelope.HistoryShare_SharedMessage, len(all))
+	for i, e := range all {
+		out[i] = e.m
+	}
+	return out, nil
+}
+
+// sharedMessage rebuilds m's Content for a history share, or returns nil
+// for a message that must not be shared.
+func sharedMessage(peer identity.AccountID, m clientdb.Message, now time.Time) (*envelope.HistoryShare_SharedMessage, error) {
+	switch {
+	case m.Status == clientdb.StatusQueued || m.Status == clientdb.StatusFailed:
+		// Its sync copy is sealed when it is sent, to the devices then.
+		return nil, nil
+	case !m.ExpiresAt.IsZero() && !m.ExpiresAt.After(now), m.SentAt.Before(now.Add(-InboxTTL)):
+		return nil, nil
+	}
+	data := &envelope.DataMessage{Body: m.Body}
+	if m.Disappearing.Mode != clientdb.DisappearOff {
+		data.Expiration = toWire(m.Disappearing)
+	}
+	encoded, err := envelope.MarshalContent(&envelope.Content{
+		MessageId: m.MessageID[:], SentAtMs: uint64(m.SentAt.UnixMilli()), Body: &envelope.Content_Data{Data: data},
+	})
+	if err != nil {
+		return nil, err
+	}
+	e := &envelope.HistoryShare_SharedMessage{
+		Conversation: peer[:], Author: m.Sender[:], Content: encoded, ReceivedAtMs: uint64(m.ReceivedAt.UnixMilli()),
+	}
+	if !m.ExpiresAt.IsZero() {
+		e.ExpiresAtMs = uint64(m.ExpiresAt.UnixMilli())
+	}
+	return e, nil
+}
+
+// batchEntries splits entries into parts of at most limit encoded bytes
+// each (a larger entry alone in its part). It returns no parts for no
+// entries.
+func batchEntries(entries []*envelope.HistoryShare_SharedMessage, limit int) [][]*envelope.HistoryShare_SharedMessage {
+	var parts [][]*envelope.HistoryShare_SharedMessage
+	var cur []*envelope.HistoryShare_SharedMessage
+	size := 0
+	for _, e := range entries {
+		n := proto.Size(e) + 8 // the field's tag and length
+		if len(cur) > 0 && size+n > limit {
+			parts = append(parts, cur)
+			cur, size = nil, 0
+		}
+		cur = append(cur, e)
+		size += n
+	}
+	if len(cur) > 0 {
+		parts = append(parts, cur)
+	}
+	return parts
+}
+
+// storeHistoryPart seals content with protocol v2 to recs alone and stores
+// it in the own swarm's sync namespace.
+func (c *Client) storeHistoryPart(ctx context.Context, recs []*devicerecord.Record, content *envelope.Content, now time.Time) error {
+	encoded, err := envelope.MarshalContent(content)
+	if err != nil {
+		return sizeErr(err)
+	}
+	self := c.acct.ID()
+	sealed, err := sealv2.Seal(c.acct, self, recs, now, envelope.Pad(encoded))
+	if err != nil {
+		return err
+	}
+	data, err := envelope.MarshalEnvelope(&envelope.Envelope{
+		Type: envelope.Envelope_TYPE_SESSION_MESSAGE_V2, CoarseTimestampS: envelope.CoarseTimestamp(now), Content: sealed,
+	})
+	if err != nil {
+		return sizeErr(err)
+	}
+	if len(data) > rpc.MaxDataSize {
+		return fmt.Errorf("%w: history part of %d bytes, at most %d", ErrTooLarge, len(data), rpc.MaxDataSize)
+	}
+	// Not sealed to this device: its own polls must not count it dropped.
+	h := rpc.MessageHash(self, NamespaceSync, data)
+	if err := c.db.MarkSeen(c.clock().Add(InboxTTL+rpc.SigTolerance), h); err != nil {
+		return err
+	}
+	_, err = c.store(ctx, self, NamespaceSync, InboxTTL, data)
+	return err
+}

@@ -1,0 +1,157 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/clientdb"
+	"github.com/hushnet/hush/protocol/devicerecord"
+	"github.com/hushnet/hush/protocol/envelope"
+)
+
+func chatTexts(t testing.TB, c *Client, peer identity.AccountID) []string {
+	t.Helper()
+	h, err := c.History(peer)
+	if err != nil && !errors.Is(err, clientdb.ErrNotFound) {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, m := range h {
+		out = append(out, m.Text)
+	}
+	return out
+}
+
+func equalTexts(a, b []string) bool { return slices.Equal(a, b) }
+
+// TestShareHistory: a device restored from the seed cannot read the
+// history sealed before it existed; once the first device shares it, the
+// new one has it in order, exactly once, without what was unsent, and a
+// second share to every device lacking it sends nothing.
+func TestShareHistory(t *testing.T) {
+	nd := startStandalone(t)
+	ctx := context.Background()
+	seed := identity.NewSeed()
+	a1 := open(t, homeFromSeed(t, seed), Options{Standalone: nd})
+	bob := open(t, newHome(t), Options{Standalone: nd})
+	if _, err := a1.Send(ctx, bob.Account(), "one"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.Send(ctx, a1.Account(), "two"); err != nil {
+		t.Fatal(err)
+	}
+	gone, err := a1.Send(ctx, bob.Account(), "unsent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a1.Send(ctx, bob.Account(), "three"); err != nil {
+		t.Fatal(err)
+	}
+	mustSync(t, a1)
+	if err := a1.Unsend(ctx, bob.Account(), gone.MessageID); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"one", "two", "three"}
+	if got := chatTexts(t, a1, bob.Account()); !equalTexts(got, want) {
+		t.Fatalf("first device's history %q, want %q", got, want)
+	}
+
+	a2 := open(t, homeFromSeed(t, seed), Options{Standalone: nd})
+	mustSync(t, a2)
+	if got := chatTexts(t, a2, bob.Account()); len(got) != 0 {
+		t.Fatalf("history %q before any share", got)
+	}
+
+	r, err := a1.ShareHistoryTo(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Messages != len(want) || len(r.Devices) != 1 || r.Devices[0] != a2.ThisDevice() || r.Parts != 1 {
+		t.Fatalf("shared %+v, want %d messages to %v in one part", r, len(want), a2.ThisDevice())
+	}
+	dropped := a1.Stats().Dropped
+	mustSync(t, a1)
+	if a1.Stats().Dropped != dropped {
+		t.Fatal("the sharing device counted its own share as dropped")
+	}
+	mustSync(t, a2)
+	mustSync(t, a2) // a second poll brings nothing twice
+	if got := chatTexts(t, a2, bob.Account()); !equalTexts(got, want) {
+		t.Fatalf("shared history %q, want %q", got, want)
+	}
+	for _, m := range historyByText(t, a2, bob.Account()) {
+		if m.Outgoing != (m.Text != "two") {
+			t.Fatalf("%q arrived with the wrong direction", m.Text)
+		}
+	}
+
+	if n, err := a1.ShareHistory(ctx, nil); err != nil || n != 0 {
+		t.Fatalf("second share: %d messages, %v; want none, every device has it", n, err)
+	}
+
+	t.Run("deleted on the new device stays deleted", func(t *testing.T) {
+		two := historyByText(t, a2, bob.Account())["two"]
+		if _, err := a2.db.DeleteMessage(clientdb.LocalID(two.ID), a2.clock()); err != nil {
+			t.Fatal(err)
+		}
+		// Named explicitly, the device is served again.
+		if n, err := a1.ShareHistory(ctx, []devicerecord.DeviceID{a2.ThisDevice()}); err != nil || n != len(want) {
+			t.Fatalf("explicit share: %d, %v", n, err)
+		}
+		mustSync(t, a2)
+		if got, want := chatTexts(t, a2, bob.Account()), []string{"one", "three"}; !equalTexts(got, want) {
+			t.Fatalf("history %q after the share, want %q", got, want)
+		}
+	})
+	t.Run("unknown device", func(t *testing.T) {
+		if _, err := a1.ShareHistory(ctx, []devicerecord.DeviceID{{1, 2, 3}}); !errors.Is(err, ErrUnknownDevice) {
+			t.Fatalf("err %v, want ErrUnknownDevice", err)
+		}
+	})
+}
+
+// TestBatchEntries: parts stay under the limit unless one entry alone is
+// larger, keep the order, and lose nothing.
+func TestBatchEntries(t *testing.T) {
+	entry := func(n int) *envelope.HistoryShare_SharedMessage {
+		return &envelope.HistoryShare_SharedMessage{Content: make([]byte, n)}
+	}
+	tests := []struct {
+		name  string
+		sizes []int
+		parts []int // entries per part
+	}{
+		{"none", nil, nil},
+		{"one small", []int{10}, []int{1}},
+		{"fit in one", []int{100, 100, 100}, []int{3}},
+		{"split", []int{400, 400, 400}, []int{2, 1}},
+		{"oversized alone", []int{100, 2000, 100}, []int{1, 1, 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var es []*envelope.HistoryShare_SharedMessage
+			for _, n := range tt.sizes {
+				es = append(es, entry(n))
+			}
+			parts := batchEntries(es, 1000)
+			if len(parts) != len(tt.parts) {
+				t.Fatalf("%d parts, want %d", len(parts), len(tt.parts))
+			}
+			i := 0
+			for p, part := range parts {
+				if len(part) != tt.parts[p] {
+					t.Fatalf("part %d has %d entries, want %d", p, len(part), tt.parts[p])
+				}
+				for _, e := range part {
+					if e != es[i] {
+						t.Fatalf("entry %d out of order", i)
+					}
+					i++
+				}
+			}
+		})
+	}
+}
