@@ -58,7 +58,7 @@ recovery phrase. With --restore, read a recovery phrase from standard input
 			if restore {
 				// Protocol v2: this new device holds no key for what was
 				// sealed before it existed (DESIGN.md §5).
-				fmt.Fprintln(a.stderr, "Contacts and settings come back from the network; messages sent before this restore cannot be read on this device.")
+				fmt.Fprintln(a.stderr, "Contacts and settings come back from the network; messages sent before this restore cannot be read on this device, unless a device you still have runs `hush devices share-history`.")
 				if a.jsonOut {
 					return a.printJSON(map[string]string{"account_id": id})
 				}

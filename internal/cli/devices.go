@@ -73,7 +73,66 @@ what this home already knows.`,
 		},
 	}
 	f.register(cmd)
+	cmd.AddCommand(a.shareHistoryCommand())
 	return cmd
+}
+
+// shareHistoryCommand is `hush devices share-history`: the one way a
+// device restored from the recovery phrase gets the messages sealed before
+// it existed (DESIGN.md §5). It never runs by itself; a new device only
+// brings a hint (printNewDevice).
+func (a *app) shareHistoryCommand() *cobra.Command {
+	var f netFlags
+	cmd := &cobra.Command{
+		Use:   "share-history",
+		Short: "Give this account's other devices the history they cannot read",
+		Long: `Seal the messages this device holds that are still within the 14-day TTL
+again, to every other device of this account that has not had them from
+this device yet (a device restored from the recovery phrase cannot read what
+was sealed before it existed), and store them in the account's swarm. The
+other device receives them on its next receive.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := signalContext(cmd)
+			defer cancel()
+			c, err := a.openClient(ctx, &f, true)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			// Devices first: a device restored since the last command is
+			// known, and its records are published by its own init.
+			if err := c.SyncAccount(ctx); err != nil {
+				fmt.Fprintln(a.stderr, "hush: "+err.Error())
+			}
+			r, err := c.ShareHistoryTo(ctx, nil)
+			if err != nil {
+				return err
+			}
+			if a.jsonOut {
+				ids := make([]string, len(r.Devices))
+				for i, d := range r.Devices {
+					ids[i] = d.String()
+				}
+				return a.printJSON(map[string]any{"messages": r.Messages, "devices": ids, "parts": r.Parts})
+			}
+			if len(r.Devices) == 0 {
+				fmt.Fprintln(a.stdout, "Every other device of this account already has the history from this one.")
+				return nil
+			}
+			fmt.Fprintf(a.stdout, "Shared %s with %s.\n", count(r.Messages, "message"), count(len(r.Devices), "device"))
+			return nil
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func isNew(news []client.Device, d client.Device) bool {
@@ -101,4 +160,6 @@ func (a *app) printNewDevices(c *client.Client) {
 func (a *app) printNewDevice(d client.Device) {
 	fmt.Fprintf(a.stdout, "New device %s appeared on this account (created %s). If it is not yours, your recovery phrase is in other hands.\n",
 		d.ID, d.Created.Local().Format(time.DateTime))
+	// Offered, never done unasked: sharing seals the history to it.
+	fmt.Fprintln(a.stdout, "Run `hush devices share-history` to give it your history.")
 }
