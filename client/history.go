@@ -79,7 +79,7 @@ func (c *Client) ShareHistoryTo(ctx context.Context, to []devicerecord.DeviceID)
 					ShareId: shareID, Part: uint32(i), Parts: uint32(len(parts)), Messages: part,
 				}},
 			}
-			if err := c.storeHistoryPart(ctx, group, content, now); err != nil {
+			if err := c.storeHistoryPart(ctx, group, content, partTTL(part, now), now); err != nil {
 				return out, err
 			}
 		}
@@ -233,7 +233,7 @@ func batchEntries(entries []*envelope.HistoryShare_SharedMessage, limit int) [][
 
 // storeHistoryPart seals content with protocol v2 to recs alone and stores
 // it in the own swarm's sync namespace.
-func (c *Client) storeHistoryPart(ctx context.Context, recs []*devicerecord.Record, content *envelope.Content, now time.Time) error {
+func (c *Client) storeHistoryPart(ctx context.Context, recs []*devicerecord.Record, content *envelope.Content, ttl time.Duration, now time.Time) error {
 	encoded, err := envelope.MarshalContent(content)
 	if err != nil {
 		return sizeErr(err)
@@ -254,9 +254,25 @@ func (c *Client) storeHistoryPart(ctx context.Context, recs []*devicerecord.Reco
 	}
 	// Not sealed to this device: its own polls must not count it dropped.
 	h := rpc.MessageHash(self, NamespaceSync, data)
-	if err := c.db.MarkSeen(c.clock().Add(InboxTTL+rpc.SigTolerance), h); err != nil {
+	if err := c.db.MarkSeen(c.clock().Add(ttl+rpc.SigTolerance), h); err != nil {
 		return err
 	}
-	_, err = c.store(ctx, self, NamespaceSync, InboxTTL, data)
+	_, err = c.store(ctx, self, NamespaceSync, ttl, data)
 	return err
+}
+
+// partTTL is how long a part stays in the swarm: InboxTTL, or until its
+// last entry disappears when every entry has a deadline, so disappearing
+// messages do not outlive their timers there.
+func partTTL(part []*envelope.HistoryShare_SharedMessage, now time.Time) time.Duration {
+	var last time.Time
+	for _, e := range part {
+		if e.GetExpiresAtMs() == 0 {
+			return InboxTTL
+		}
+		if x := time.UnixMilli(int64(e.GetExpiresAtMs())); x.After(last) {
+			last = x
+		}
+	}
+	return min(max(last.Sub(now), rpc.MinTTL), InboxTTL)
 }

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/clientdb"
 	"github.com/hushnet/hush/protocol/devicerecord"
 	"github.com/hushnet/hush/protocol/envelope"
+	"github.com/hushnet/hush/protocol/rpc"
 )
 
 func chatTexts(t testing.TB, c *Client, peer identity.AccountID) []string {
@@ -151,6 +153,36 @@ func TestBatchEntries(t *testing.T) {
 					}
 					i++
 				}
+			}
+		})
+	}
+}
+
+// TestPartTTL: a part lives 14 days unless every entry disappears sooner.
+func TestPartTTL(t *testing.T) {
+	now := time.UnixMilli(1_700_000_000_000)
+	at := func(d time.Duration) *envelope.HistoryShare_SharedMessage {
+		e := &envelope.HistoryShare_SharedMessage{}
+		if d != 0 {
+			e.ExpiresAtMs = uint64(now.Add(d).UnixMilli())
+		}
+		return e
+	}
+	tests := []struct {
+		name string
+		part []*envelope.HistoryShare_SharedMessage
+		want time.Duration
+	}{
+		{"no deadline", []*envelope.HistoryShare_SharedMessage{at(0)}, InboxTTL},
+		{"one without", []*envelope.HistoryShare_SharedMessage{at(time.Hour), at(0)}, InboxTTL},
+		{"latest deadline", []*envelope.HistoryShare_SharedMessage{at(time.Hour), at(3 * time.Hour)}, 3 * time.Hour},
+		{"at least the minimum", []*envelope.HistoryShare_SharedMessage{at(time.Millisecond)}, rpc.MinTTL},
+		{"at most the inbox TTL", []*envelope.HistoryShare_SharedMessage{at(30 * 24 * time.Hour)}, InboxTTL},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := partTTL(tt.part, now); got != tt.want {
+				t.Fatalf("ttl %v, want %v", got, tt.want)
 			}
 		})
 	}
