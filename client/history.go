@@ -27,7 +27,7 @@ var ErrUnknownDevice = errors.New("no sync record for this device of the account
 // sealv2's per-device wraps (up to sealv2.MaxDevices of them).
 const historyPartBytes = 32 << 10
 
-// historyShared remembers, per device, when this device shared its
+// historySharedSetting remembers, per device, when this device shared its
 // history with it; "every device that lacks it" is the devices without it.
 const historySharedSetting = "client/history-shared/"
 
