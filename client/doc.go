@@ -158,7 +158,9 @@
 // clients (crypto/sealv2 over protocol/devicerecord, docs/protocol-v2.md);
 // v1 stays for tooling and tests. A new device (a restore) therefore
 // cannot read what was sealed before it existed: history reaches it only
-// when a live device shares it again.
+// when a live device shares it again ([Client.ShareHistory], `hush devices
+// share-history`): the messages still within the TTL, in HistoryShare parts
+// sealed with v2 to the new device's Sync records only.
 //
 // Under v2, Queue only marks each copy as pending in the outbox (sealed at
 // rest there), because sealing needs the destination's device records and
