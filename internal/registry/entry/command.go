@@ -18,25 +18,27 @@ type Type string
 
 // Command types.
 const (
-	TypeGenesis  Type = "genesis"   // founds the registry: network, hosts, rules
-	TypeAdmit    Type = "admit"     // a steward admits a node key
-	TypeRegister Type = "register"  // a node's descriptor (and maybe its admission)
-	TypeVote     Type = "vote"      // a host's liveness vote on a node
-	TypeHost     Type = "host"      // add or remove a registry host
-	TypeTick     Type = "tick"      // the next epoch: swarm update and snapshot
-	TypeEpochSig Type = "epoch_sig" // a host's signature over an epoch's snapshot
+	TypeGenesis    Type = "genesis"    // founds the registry: network, hosts, rules
+	TypeAdmit      Type = "admit"      // a steward admits a node key
+	TypeRegister   Type = "register"   // a node's descriptor (and maybe its admission)
+	TypeVote       Type = "vote"       // a host's liveness vote on a node
+	TypeHost       Type = "host"       // add or remove a registry host
+	TypeTick       Type = "tick"       // the next epoch: swarm update and snapshot
+	TypeEpochSig   Type = "epoch_sig"  // a host's signature over an epoch's snapshot
+	TypeDeregister Type = "deregister" // a node leaves the network
 )
 
 // Command is one Raft log entry: a Type and the payload it names.
 type Command struct {
-	Type     Type            `json:"type"`
-	Genesis  *Genesis        `json:"genesis,omitempty"`
-	Admit    *Admission      `json:"admit,omitempty"`
-	Register *Register       `json:"register,omitempty"`
-	Vote     *Vote           `json:"vote,omitempty"`
-	Host     *HostChange     `json:"host,omitempty"`
-	Tick     *Tick           `json:"tick,omitempty"`
-	EpochSig *EpochSignature `json:"epoch_sig,omitempty"`
+	Type       Type            `json:"type"`
+	Genesis    *Genesis        `json:"genesis,omitempty"`
+	Admit      *Admission      `json:"admit,omitempty"`
+	Register   *Register       `json:"register,omitempty"`
+	Vote       *Vote           `json:"vote,omitempty"`
+	Host       *HostChange     `json:"host,omitempty"`
+	Tick       *Tick           `json:"tick,omitempty"`
+	EpochSig   *EpochSignature `json:"epoch_sig,omitempty"`
+	Deregister *Deregister     `json:"deregister,omitempty"`
 }
 
 // Genesis founds a registry. Everything a replica needs to apply the log
@@ -132,13 +134,14 @@ func Decode(b []byte) (*Command, error) {
 
 func (c *Command) checkShape() error {
 	set := map[Type]bool{
-		TypeGenesis:  c.Genesis != nil,
-		TypeAdmit:    c.Admit != nil,
-		TypeRegister: c.Register != nil,
-		TypeVote:     c.Vote != nil,
-		TypeHost:     c.Host != nil,
-		TypeTick:     c.Tick != nil,
-		TypeEpochSig: c.EpochSig != nil,
+		TypeGenesis:    c.Genesis != nil,
+		TypeAdmit:      c.Admit != nil,
+		TypeRegister:   c.Register != nil,
+		TypeVote:       c.Vote != nil,
+		TypeHost:       c.Host != nil,
+		TypeTick:       c.Tick != nil,
+		TypeEpochSig:   c.EpochSig != nil,
+		TypeDeregister: c.Deregister != nil,
 	}
 	present, known := set[c.Type]
 	if !known {

@@ -84,6 +84,19 @@ func TestSignatures(t *testing.T) {
 			c.Add = false
 			return c.Verify(net)
 		}, ErrBadSignature},
+		{"deregister", func() error { d := SignDeregister(net, 7, node); return d.Verify(net) }, nil},
+		{"deregister other network", func() error { d := SignDeregister(net, 7, node); return d.Verify("othernet") }, ErrBadSignature},
+		{"deregister for another node", func() error {
+			d := SignDeregister(net, 7, node)
+			d.Node = KeyOf(key("other"))
+			return d.Verify(net)
+		}, ErrBadSignature},
+		{"deregister changed timestamp", func() error {
+			d := SignDeregister(net, 7, node)
+			d.TimestampMs = 8
+			return d.Verify(net)
+		}, ErrBadSignature},
+		{"deregister zero timestamp", func() error { d := SignDeregister(net, 0, node); return d.Verify(net) }, ErrMalformed},
 		{"small-order signer", func() error {
 			a := Admit(net, KeyOf(node), 5, steward)
 			a.Steward = Key{1} // the identity point
@@ -97,6 +110,27 @@ func TestSignatures(t *testing.T) {
 				t.Fatalf("got %v, want %v", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestDeregisterRoundTrip(t *testing.T) {
+	d := SignDeregister(net, 1_764_000_000_000, key("node"))
+	b, err := Encode(&Command{Type: TypeDeregister, Deregister: &d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Type != TypeDeregister || c.Deregister == nil || *c.Deregister != d {
+		t.Fatalf("round trip: got %+v, want %+v", c.Deregister, d)
+	}
+	if err := c.Deregister.Verify(net); err != nil {
+		t.Fatalf("decoded deregister does not verify: %v", err)
+	}
+	if _, err := Encode(&Command{Type: TypeDeregister}); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("deregister without payload: %v, want ErrMalformed", err)
 	}
 }
 

@@ -14,6 +14,7 @@ const (
 	labelAdmission  = "hush/1 registry admission"
 	labelVote       = "hush/1 registry liveness vote"
 	labelHostChange = "hush/1 registry host change"
+	labelDeregister = "hush/1 registry deregister"
 )
 
 // Key is an Ed25519 public key: a node's, a steward's or a registry
@@ -253,6 +254,42 @@ func (v *Vote) Verify(networkID string) error {
 		return fmt.Errorf("%w: vote timestamp_ms must be positive", ErrMalformed)
 	}
 	return verify("vote", v.Host, v.SignedBytes(networkID), v.Signature)
+}
+
+// Deregister is a node's own request to leave the network at once,
+// instead of waiting for the hosts to vote it unreachable. The registry
+// drops it from the node list when applied; its swarm learns at the next
+// epoch, as for a voted-out node.
+type Deregister struct {
+	Node Key `json:"node"`
+	// TimestampMs must be later than the node's current registration, so
+	// a deregistration never removes a registration made after it.
+	TimestampMs int64     `json:"timestamp_ms"`
+	Signature   Signature `json:"signature"`
+}
+
+// SignedBytes returns the message the node signs:
+//
+//	"hush/1 registry deregister" ‖ u8 len ‖ network ID ‖ [32] node ‖ i64 timestamp_ms
+func (d *Deregister) SignedBytes(networkID string) []byte {
+	b := header(labelDeregister, networkID)
+	b = append(b, d.Node[:]...)
+	return binary.BigEndian.AppendUint64(b, uint64(d.TimestampMs))
+}
+
+// SignDeregister returns the node's signed request to leave.
+func SignDeregister(networkID string, timestampMs int64, node ed25519.PrivateKey) Deregister {
+	d := Deregister{Node: KeyOf(node), TimestampMs: timestampMs}
+	d.Signature = sign(node, d.SignedBytes(networkID))
+	return d
+}
+
+// Verify checks the request's signature by the node it names.
+func (d *Deregister) Verify(networkID string) error {
+	if d.TimestampMs <= 0 {
+		return fmt.Errorf("%w: deregister timestamp_ms must be positive", ErrMalformed)
+	}
+	return verify("deregister", d.Node, d.SignedBytes(networkID), d.Signature)
 }
 
 // HostInfo names a registry host: its key and where to reach it.

@@ -32,6 +32,7 @@ func makeVectors(t *testing.T) []vector {
 	a := Admit(net, KeyOf(node), 1_764_000_000_001, steward)
 	v := SignVote(net, Vote{Node: KeyOf(node), Registration: d.TimestampMs, Unreachable: true, TimestampMs: 1_764_000_000_002}, host)
 	c := SignHostChange(net, HostChange{Add: true, Host: HostInfo{Key: KeyOf(node), RaftAddress: "10.0.0.2:7100", APIAddress: "10.0.0.2:7101"}, TimestampMs: 1_764_000_000_003}, host)
+	dr := SignDeregister(net, 1_764_000_000_004, node)
 	mk := func(name string, signer []byte, msg []byte, sig Signature) vector {
 		return vector{Name: name, Signer: hex.EncodeToString(signer), SignedBytes: hex.EncodeToString(msg), Signature: hex.EncodeToString(sig[:])}
 	}
@@ -40,6 +41,7 @@ func makeVectors(t *testing.T) []vector {
 		mk("admission", steward.Seed(), a.SignedBytes(net), a.Signature),
 		mk("vote", host.Seed(), v.SignedBytes(net), v.Signature),
 		mk("host change", host.Seed(), c.SignedBytes(net), c.Signature),
+		mk("deregister", node.Seed(), dr.SignedBytes(net), dr.Signature),
 	}
 }
 
