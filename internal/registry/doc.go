@@ -51,6 +51,13 @@
 // that comes back registers again with a newer descriptor, which starts
 // with no votes.
 //
+// A node that is decommissioned leaves at once instead: it signs a
+// deregistration (entry.Deregister) later than its current registration,
+// and the registry drops it when the entry is applied. As for a voted-out
+// node, its swarm changes at the next epoch. The registry remembers the
+// deregistration's timestamp, so neither it nor the descriptor it ended
+// can be replayed.
+//
 // # Hosts
 //
 // Raft traffic runs over mutual TLS pinned to the hosts' Ed25519 keys

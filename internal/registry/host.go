@@ -264,6 +264,8 @@ func (h *Host) Submit(ctx context.Context, c *entry.Command) error {
 		err = c.Vote.Verify(netID)
 	case entry.TypeHost:
 		err = c.Host.Verify(netID)
+	case entry.TypeDeregister:
+		err = c.Deregister.Verify(netID)
 	case entry.TypeGenesis, entry.TypeTick:
 		err = entry.ErrForbidden
 	}

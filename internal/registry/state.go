@@ -33,8 +33,12 @@ type state struct {
 	lastHostChange int64
 	admitted       map[key]entry.Admission
 	nodes          map[key]*nodeState
-	assignment     swarm.Assignment
-	epoch          uint64
+	// left holds the timestamp of each node's last applied
+	// deregistration, so neither it nor the descriptor it ended can be
+	// replayed to change the registry again.
+	left       map[key]int64
+	assignment swarm.Assignment
+	epoch      uint64
 	// chain hashes every entry applied so far with its index and term:
 	// a running digest replicas can compare, mixed into the swarm seed.
 	chain entry.Hash
@@ -56,7 +60,7 @@ type nodeState struct {
 }
 
 func newState() *state {
-	return &state{admitted: map[key]entry.Admission{}, nodes: map[key]*nodeState{}, assignment: swarm.Assignment{}}
+	return &state{admitted: map[key]entry.Admission{}, nodes: map[key]*nodeState{}, left: map[key]int64{}, assignment: swarm.Assignment{}}
 }
 
 // mix folds one log entry into the chain digest.
@@ -98,6 +102,8 @@ func (s *state) apply(c *entry.Command) error {
 		return s.applyTick(c.Tick)
 	case entry.TypeEpochSig:
 		return s.applyEpochSig(c.EpochSig)
+	case entry.TypeDeregister:
+		return s.applyDeregister(c.Deregister)
 	}
 	return fmt.Errorf("%w: unknown command type %q", entry.ErrMalformed, c.Type)
 }
@@ -158,6 +164,9 @@ func (s *state) applyRegister(r *entry.Register) error {
 	}
 	if old, ok := s.nodes[d.Ed25519]; ok && old.desc.TimestampMs >= d.TimestampMs {
 		return fmt.Errorf("%w: descriptor is not newer than the registered one", entry.ErrStale)
+	}
+	if left, ok := s.left[d.Ed25519]; ok && left >= d.TimestampMs {
+		return fmt.Errorf("%w: descriptor is not newer than the node's deregistration", entry.ErrStale)
 	}
 	// Two nodes at one address (or with one onion key) would make the
 	// epoch's snapshot invalid; the later registrant is refused instead.
@@ -222,6 +231,30 @@ func (s *state) deregisterIfVotedOut(k key) {
 	if against > len(s.hosts)/2 {
 		delete(s.nodes, k)
 	}
+}
+
+// applyDeregister removes a node at its own signed request. Like a
+// voted-out node, it leaves the swarms at the next tick.
+func (s *state) applyDeregister(d *entry.Deregister) error {
+	if err := d.Verify(s.networkID()); err != nil {
+		return err
+	}
+	if left, ok := s.left[d.Node]; ok && left >= d.TimestampMs {
+		return fmt.Errorf("%w: deregistration is not newer than the node's last one", entry.ErrStale)
+	}
+	n, ok := s.nodes[d.Node]
+	if !ok {
+		return fmt.Errorf("%w: %s", entry.ErrUnknownNode, d.Node)
+	}
+	// The descriptor's rule: only a later timestamp replaces a
+	// registration, so a deregistration signed before the current one
+	// (a replay from an earlier life of the node) cannot end it.
+	if n.desc.TimestampMs >= d.TimestampMs {
+		return fmt.Errorf("%w: deregistration is not newer than the node's registration", entry.ErrStale)
+	}
+	delete(s.nodes, d.Node)
+	s.left[d.Node] = d.TimestampMs
+	return nil
 }
 
 func (s *state) applyHost(c *entry.HostChange) error {
@@ -371,6 +404,7 @@ type persisted struct {
 	LastHostChange int64             `json:"last_host_change_ms"`
 	Admitted       []entry.Admission `json:"admitted"`
 	Nodes          []persistedNode   `json:"nodes"`
+	Left           []persistedLeft   `json:"left,omitempty"`
 	Assignment     []byte            `json:"assignment"`
 	Epoch          uint64            `json:"epoch"`
 	Chain          entry.Hash        `json:"chain"`
@@ -378,6 +412,11 @@ type persisted struct {
 	PendingHosts   []key             `json:"pending_hosts,omitempty"`
 	Signed         []byte            `json:"signed,omitempty"`
 	SignedEpoch    uint64            `json:"signed_epoch"`
+}
+
+type persistedLeft struct {
+	Node        key   `json:"node"`
+	TimestampMs int64 `json:"timestamp_ms"`
 }
 
 type persistedNode struct {
@@ -400,6 +439,9 @@ func (s *state) marshal() ([]byte, error) {
 			pn.Votes = append(pn.Votes, n.votes[h])
 		}
 		p.Nodes = append(p.Nodes, pn)
+	}
+	for _, k := range sortedKeys(s.left) {
+		p.Left = append(p.Left, persistedLeft{Node: k, TimestampMs: s.left[k]})
 	}
 	var err error
 	if p.Assignment, err = s.assignment.MarshalBinary(); err != nil {
@@ -431,6 +473,9 @@ func unmarshalState(b []byte) (*state, error) {
 			n.votes[v.Host] = v
 		}
 		s.nodes[pn.Descriptor.Ed25519] = n
+	}
+	for _, l := range p.Left {
+		s.left[l.Node] = l.TimestampMs
 	}
 	if err := s.assignment.UnmarshalBinary(p.Assignment); err != nil {
 		return nil, fmt.Errorf("registry snapshot: %w", err)

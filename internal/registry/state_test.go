@@ -288,3 +288,97 @@ func TestStateDeterministicAndPersisted(t *testing.T) {
 		t.Fatal("state changed through a raft snapshot round trip")
 	}
 }
+
+func TestDeregister(t *testing.T) {
+	m := newMachine(t, 3, true)
+	nodes := []testNode{newNode(t, 1), newNode(t, 2), newNode(t, 3), newNode(t, 4)}
+	for _, n := range nodes {
+		m.register(n)
+	}
+	m.tick()
+	leaving := nodes[0]
+	dereg := func(ts int64, k ed25519.PrivateKey) *entry.Command {
+		d := entry.SignDeregister(testNet, ts, k)
+		return &entry.Command{Type: entry.TypeDeregister, Deregister: &d}
+	}
+	// refused applies c straight to the state (no chain step) and checks
+	// it fails with want and changes nothing.
+	refused := func(name string, c *entry.Command, want error) {
+		t.Helper()
+		before, err := m.s.marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.s.apply(c); !errors.Is(err, want) {
+			t.Fatalf("%s: %v, want %v", name, err, want)
+		}
+		after, err := m.s.marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(before, after) {
+			t.Fatalf("%s: a refused deregistration changed the state", name)
+		}
+	}
+
+	forged := dereg(leaving.desc.TimestampMs+1, leaving.key).Deregister
+	forged.TimestampMs++
+	refused("forged signature", &entry.Command{Type: entry.TypeDeregister, Deregister: forged}, entry.ErrBadSignature)
+	refused("signed by another node", func() *entry.Command {
+		c := dereg(leaving.desc.TimestampMs+1, nodes[1].key)
+		c.Deregister.Node = leaving.pub()
+		return c
+	}(), entry.ErrBadSignature)
+	refused("unknown node", dereg(m.now, testKey("never registered")), entry.ErrUnknownNode)
+	refused("older than the registration", dereg(leaving.desc.TimestampMs-1, leaving.key), entry.ErrStale)
+	refused("same time as the registration", dereg(leaving.desc.TimestampMs, leaving.key), entry.ErrStale)
+
+	valid := dereg(leaving.desc.TimestampMs+1, leaving.key)
+	m.must(valid)
+	if _, ok := m.s.nodes[leaving.pub()]; ok {
+		t.Fatal("deregistered node still registered")
+	}
+	// Swarms change only at ticks: the current epoch still lists it.
+	if !hasNode(m.s.pending, leaving.pub()) {
+		t.Fatal("deregistration changed the current epoch's snapshot")
+	}
+	refused("replay", valid, entry.ErrStale)
+	// Nor can the descriptor it ended bring the node back.
+	refused("replayed descriptor", &entry.Command{Type: entry.TypeRegister, Register: &entry.Register{Descriptor: leaving.desc, ReceivedAtMs: leaving.desc.TimestampMs}}, entry.ErrStale)
+
+	m.tick()
+	if hasNode(m.s.pending, leaving.pub()) {
+		t.Fatal("the next epoch still lists the deregistered node")
+	}
+	if _, ok := m.s.assignment[[32]byte(leaving.pub())]; ok {
+		t.Fatal("the deregistered node is still assigned a swarm")
+	}
+	for _, n := range nodes[1:] {
+		if !hasNode(m.s.pending, n.pub()) {
+			t.Fatalf("node %s dropped with the deregistered one", n.pub())
+		}
+	}
+
+	// The tombstone survives a Raft snapshot.
+	b, err := m.s.marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	restored, err := unmarshalState(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.s = restored
+	refused("replay after restore", valid, entry.ErrStale)
+
+	// A later registration brings the node back; the old deregistration
+	// cannot end it.
+	back := leaving.desc.Descriptor
+	back.TimestampMs = leaving.desc.TimestampMs + 2
+	sd, err := entry.SignDescriptor(testNet, back, leaving.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.must(&entry.Command{Type: entry.TypeRegister, Register: &entry.Register{Descriptor: sd, ReceivedAtMs: back.TimestampMs}})
+	refused("replay after re-registering", valid, entry.ErrStale)
+}

@@ -1,8 +1,8 @@
 // Package entry defines what the network registry's Raft log holds: the
 // commands its state machine applies, and the signed records inside them
 // (a steward's admission of a node key, a node's descriptor, a registry
-// host's liveness vote, a host membership change, a host's signature over
-// an epoch's snapshot). It also holds the errors the registry reports and
+// host's liveness vote, a node's deregistration, a host membership change,
+// a host's signature over an epoch's snapshot). It also holds the errors the registry reports and
 // their stable codes, shared by the state machine, the HTTP API and its
 // client. The package does no I/O.
 //
