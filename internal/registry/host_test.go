@@ -415,3 +415,45 @@ func TestRunLeavesNoGoroutines(t *testing.T) {
 	// Connections close asynchronously; give them a moment, no more.
 	eventually(t, "goroutines to wind down", func() bool { return runtime.NumGoroutine() <= before })
 }
+
+func TestNodeDeregistersItself(t *testing.T) {
+	c := newCluster(t, 3)
+	l := c.leader()
+	var follower *testHost
+	for _, th := range c.hosts {
+		if th != l {
+			follower = th
+			break
+		}
+	}
+	n := newNode(t, 1)
+	register(t, c.hosts[0], n)
+	verifiedSnapshot(t, c.hosts[0], c.hostKeys(), "node in a snapshot", func(s *snapshot.Snapshot) bool { return hasNode(s, n.pub()) })
+
+	// Through a follower, which forwards to the leader; no host votes.
+	pool := registryclient.NewPool([]entry.HostInfo{{Key: entry.KeyOf(follower.key), APIAddress: follower.cfg.APIAdvertise}})
+	defer pool.Close()
+	d := entry.SignDeregister(testNet, n.desc.TimestampMs+1, n.key)
+	eventually(t, "deregistration accepted", func() bool {
+		err := pool.Deregister(context.Background(), d)
+		if err != nil && !errors.Is(err, entry.ErrUnavailable) {
+			t.Fatalf("deregister: %v", err)
+		}
+		return err == nil
+	})
+	for _, th := range c.hosts {
+		eventually(t, "node gone on every replica", func() bool { _, ok := th.h.Node(n.pub()); return !ok })
+	}
+	verifiedSnapshot(t, c.hosts[2], c.hostKeys(), "snapshot without the node", func(s *snapshot.Snapshot) bool {
+		_, ok := s.Node(n.pub())
+		return !ok
+	})
+	if err := pool.Deregister(context.Background(), d); !errors.Is(err, entry.ErrStale) {
+		t.Fatalf("replayed deregistration: %v, want ErrStale", err)
+	}
+	forged := entry.SignDeregister(testNet, d.TimestampMs+1, testKey("someone else"))
+	forged.Node = n.pub()
+	if err := pool.Deregister(context.Background(), forged); !errors.Is(err, entry.ErrBadSignature) {
+		t.Fatalf("forged deregistration: %v, want ErrBadSignature", err)
+	}
+}

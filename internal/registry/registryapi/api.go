@@ -7,6 +7,7 @@
 //
 //	POST /v1/register   entry.Register: a node's signed descriptor (+ admission)
 //	POST /v1/admit      entry.Admission: a steward's admission of a node key
+//	POST /v1/deregister entry.Deregister: a node's signed request to leave
 //	POST /v1/commands   entry.Command: vote, host change or epoch signature,
 //	                    forwarded by a host to the leader, or from `hushd registry`
 //	GET  /v1/snapshot   the newest majority-signed snapshot (protocol/snapshot
@@ -93,6 +94,7 @@ func New(b Backend, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/register", a.register)
 	mux.HandleFunc("POST /v1/admit", a.admit)
+	mux.HandleFunc("POST /v1/deregister", a.deregister)
 	mux.HandleFunc("POST /v1/commands", a.command)
 	mux.HandleFunc("GET /v1/snapshot", a.snapshot)
 	mux.HandleFunc("GET /v1/status", a.status)
@@ -132,6 +134,15 @@ func (a *api) admit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.submit(w, r, &entry.Command{Type: entry.TypeAdmit, Admit: &adm})
+}
+
+func (a *api) deregister(w http.ResponseWriter, r *http.Request) {
+	var d entry.Deregister
+	if err := strictUnmarshal(readBody(w, r), &d); err != nil {
+		a.fail(w, err)
+		return
+	}
+	a.submit(w, r, &entry.Command{Type: entry.TypeDeregister, Deregister: &d})
 }
 
 func (a *api) command(w http.ResponseWriter, r *http.Request) {

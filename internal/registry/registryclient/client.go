@@ -61,6 +61,14 @@ func (c *Client) Admit(ctx context.Context, a entry.Admission) error {
 	return c.post(ctx, "/v1/admit", a)
 }
 
+// Deregister submits a node's signed request to leave the network. The
+// registry drops the node when the entry is applied; its swarm changes
+// at the next epoch. Errors wrap entry's errors (ErrBadSignature,
+// ErrUnknownNode, ErrStale, ...) or ErrUnavailable for transport failures.
+func (c *Client) Deregister(ctx context.Context, d entry.Deregister) error {
+	return c.post(ctx, "/v1/deregister", d)
+}
+
 // Submit submits a signed command (vote, host change, epoch signature).
 func (c *Client) Submit(ctx context.Context, cmd *entry.Command) error {
 	b, err := entry.Encode(cmd)
@@ -203,6 +211,12 @@ func retryable(err error) bool {
 // Register is [Client.Register] on the first host that can answer.
 func (p *Pool) Register(ctx context.Context, d entry.SignedDescriptor, adm *entry.Admission) error {
 	return p.each(func(c *Client) error { return c.Register(ctx, d, adm) })
+}
+
+// Deregister is [Client.Deregister] on the first host that can answer;
+// a follower forwards it to the leader.
+func (p *Pool) Deregister(ctx context.Context, d entry.Deregister) error {
+	return p.each(func(c *Client) error { return c.Deregister(ctx, d) })
 }
 
 // Snapshot is [Client.Snapshot] on the first host that can answer.
