@@ -126,6 +126,10 @@ type Client struct {
 	// v2mu serializes the load-modify-save of this device's prekeys and
 	// its record publication (v2keys.go).
 	v2mu sync.Mutex
+	// prekeyTestHook, when set (tests only), runs inside PublishKeys'
+	// locked section, after the keys are generated and before they are
+	// saved: the window two processes on one home could race in.
+	prekeyTestHook func()
 	// recordCache holds recently fetched device records (v2keys.go);
 	// guarded by mu.
 	recordCache map[recordCacheKey]cachedRecordSet

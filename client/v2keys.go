@@ -93,19 +93,22 @@ func (c *Client) PrunePrekeys() (int, error) {
 		return 0, err
 	}
 	n := 0
-	for _, cl := range []devicerecord.Class{devicerecord.Inbox, devicerecord.Sync} {
-		k, err := c.prekeys(dev.ID, cl)
-		if err != nil {
-			return n, err
-		}
-		if gone := k.Prune(c.now()); len(gone) > 0 {
-			n += len(gone)
-			if err := c.savePrekeys(k); err != nil {
-				return n, err
+	err = c.withPrekeyLock(func() error {
+		for _, cl := range []devicerecord.Class{devicerecord.Inbox, devicerecord.Sync} {
+			k, err := c.prekeys(dev.ID, cl)
+			if err != nil {
+				return err
+			}
+			if gone := k.Prune(c.now()); len(gone) > 0 {
+				n += len(gone)
+				if err := c.savePrekeys(k); err != nil {
+					return err
+				}
 			}
 		}
-	}
-	return n, nil
+		return nil
+	})
+	return n, err
 }
 
 // publishState remembers this device's last published records: when, and
@@ -133,21 +136,38 @@ func (c *Client) PublishKeys(ctx context.Context) error {
 	if b, err := c.db.Setting(publishedSetting); err == nil {
 		json.Unmarshal(b, &st) // a damaged state only costs a stale record left in the swarm
 	}
+	classes := []devicerecord.Class{devicerecord.Inbox, devicerecord.Sync}
+	sets := make([]*devicerecord.DeviceKeys, len(classes))
+	// Generate and save under the home's prekey lock, before publishing: a
+	// record must never name a key this device could lose, and another
+	// process on the same home (receive --follow beside send) must see
+	// these keys rather than generate and save its own over them.
+	err = c.withPrekeyLock(func() error {
+		for i, cl := range classes {
+			k, err := c.prekeys(dev.ID, cl)
+			if err != nil {
+				return err
+			}
+			k.Prune(now)
+			if err := k.Cover(now); err != nil {
+				return err
+			}
+			if c.prekeyTestHook != nil {
+				c.prekeyTestHook()
+			}
+			if err := c.savePrekeys(k); err != nil {
+				return err
+			}
+			sets[i] = k
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
 	var hashes []string
-	for _, cl := range []devicerecord.Class{devicerecord.Inbox, devicerecord.Sync} {
-		k, err := c.prekeys(dev.ID, cl)
-		if err != nil {
-			return err
-		}
-		k.Prune(now)
-		if err := k.Cover(now); err != nil {
-			return err
-		}
-		// Saved before publishing: a record must never name a key this
-		// device could lose.
-		if err := c.savePrekeys(k); err != nil {
-			return err
-		}
+	for i, cl := range classes {
+		k := sets[i]
 		rec, err := k.Record(c.acct, dev, now)
 		if err != nil {
 			return err
