@@ -135,9 +135,13 @@ func Export(w io.Writer, home string, homePass, backupPass []byte, p keystore.Pa
 // interrupted writes (".tmp-*" from atomic writes, ".backup-*" from
 // [Export]).
 func IsHomeFile(name string) bool {
-	return reserved(name) || slices.Contains(HomeFiles, name) ||
+	return reserved(name) || slices.Contains(HomeFiles, name) || name == prekeyLockFile ||
 		strings.HasPrefix(name, ".tmp-") || strings.HasPrefix(name, ".backup-")
 }
+
+// prekeyLockFile is the client's empty lock file for prekey generation
+// (client.prekeyLockFile): hush's own, but nothing to back up.
+const prekeyLockFile = ".prekeys.lock"
 
 // foreignFiles lists what home holds that is not hush's.
 func foreignFiles(home string) ([]string, error) {
