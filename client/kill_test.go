@@ -27,7 +27,9 @@ func TestExchangeSurvivesKill(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, "github.com/hushnet/hush/cmd/hushd").CombinedOutput(); err != nil {
 		t.Fatalf("build hushd: %v\n%s", err, out)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	// Generous: on a busy machine 400 sends through onion paths under
+	// -race take minutes; the test waits on messages, not on the clock.
+	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
 	d, err := devnet.Up(ctx, devnet.Options{
 		Dir: t.TempDir(), Nodes: 6, Processes: true, HushdPath: bin,
@@ -90,7 +92,7 @@ func exchange(ctx context.Context, t *testing.T, alice, bob *Client, first, n in
 		c, peer *Client
 		tag     string
 	}{{alice, bob, "b"}, {bob, alice, "a"}} {
-		deadline := time.Now().Add(90 * time.Second)
+		deadline := time.Now().Add(5 * time.Minute)
 		for {
 			if _, err := p.c.FlushOutbox(ctx); err != nil {
 				t.Logf("flush: %v", err)

@@ -61,9 +61,11 @@ func swarmsAtLeast(t *testing.T, s *snapshot.Snapshot, min int) {
 // refuses while the node still runs.
 func TestProcesses(t *testing.T) {
 	hushd := buildHushd(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	d := up(t, ctx, Options{Nodes: 7, Processes: true, HushdPath: hushd})
+	// This test is about the registry dropping nodes: a short unreachable
+	// time, though not so short that a busy machine drops live nodes.
+	d := up(t, ctx, Options{Nodes: 7, Processes: true, HushdPath: hushd, UnreachableAfter: 3 * time.Second})
 	nodes := d.Nodes()
 	listed := func(i int) func(*snapshot.Snapshot) bool {
 		return func(s *snapshot.Snapshot) bool { _, ok := s.Node(nodes[i].Ed25519); return ok }

@@ -143,14 +143,18 @@ func (c *cluster) start(th *testHost, raftLn, apiLn net.Listener) {
 	t.Cleanup(func() { th.stop(t) })
 }
 
-// newCluster founds a registry of n hosts.
-func newCluster(t *testing.T, n int) *cluster {
+// newCluster founds a registry of n hosts; configure, if given, edits each
+// host's config before it starts.
+func newCluster(t *testing.T, n int, configure ...func(*Config)) *cluster {
 	c := &cluster{t: t}
 	type pending struct{ raftLn, apiLn net.Listener }
 	var ps []pending
 	var founding []HostConfig
 	for i := range n {
 		th, r, a := prepareHost(t, fmt.Sprintf("host %d", i))
+		for _, f := range configure {
+			f(th.cfg)
+		}
 		c.hosts = append(c.hosts, th)
 		ps = append(ps, pending{r, a})
 		founding = append(founding, HostConfig{Key: entry.KeyOf(th.key).String(), RaftAddress: r.Addr().String(), APIAddress: a.Addr().String()})
@@ -170,10 +174,12 @@ func (c *cluster) hostKeys() []ed25519.PublicKey {
 	return out
 }
 
-// eventually polls cond until it holds or the deadline passes.
+// eventually polls cond until it holds or the deadline passes. The
+// deadline is for a busy machine running -race: a quiet one takes well
+// under a second for anything these tests wait for.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
