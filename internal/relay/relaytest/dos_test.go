@@ -1,0 +1,153 @@
+package relaytest_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/onionclient"
+	"github.com/hushnet/hush/internal/relay/relaytest"
+	"github.com/hushnet/hush/protocol/onion"
+	"github.com/hushnet/hush/protocol/snapshot"
+)
+
+// attackerIP is where misbehaving clients dial from: not ClientIP, so
+// that per-address limits tell them from the honest client.
+const attackerIP = "127.0.0.3"
+
+// waitFor polls cond until it holds. The deadline is generous: it only
+// bounds a broken test, never paces a passing one.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// countFrom wraps node 0's handler to count the onion requests that
+// reached it from ip.
+func countFrom(ip string, n *atomic.Int64) func(int, http.Handler) http.Handler {
+	return func(i int, h http.Handler) http.Handler {
+		if i != 0 {
+			return h
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.RemoteAddr, ip+":") {
+				n.Add(1)
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+}
+
+// TestSlowBodiesDoNotStarveHonestClients: an attacker holds 200 HTTP/1.1
+// connections to a guard, each announcing a largest-class body and then
+// sending one byte of it. Honest onion requests through that guard keep
+// succeeding: a body still arriving holds no processing slot, and one
+// address cannot hold more than its share of requests in flight.
+func TestSlowBodiesDoNotStarveHonestClients(t *testing.T) {
+	const slow = 200
+	var entered atomic.Int64
+	// 64 slots: fewer than the attacker's connections, so that slots
+	// taken before the body is read would run out.
+	nw := relaytest.Start(t, relaytest.Options{Nodes: 4, MaxInFlight: 64, Front: countFrom(attackerIP, &entered)})
+	guard := nw.Nodes[0].Info
+
+	d := tls.Dialer{
+		NetDialer: &net.Dialer{Timeout: 10 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(attackerIP)}},
+		Config:    &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}},
+	}
+	conns := make([]net.Conn, 0, slow)
+	t.Cleanup(func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	for range slow {
+		c, err := d.DialContext(context.Background(), "tcp", guard.Address)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: node\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\nx",
+			onionclient.OnionPath, onion.MaxFrameSize)
+	}
+	waitFor(t, "the slow requests to reach the guard", func() bool { return entered.Load() == slow })
+
+	pool := nw.ClientPool()
+	path := []snapshot.Node{guard, nw.Nodes[1].Info, nw.Nodes[2].Info}
+	for i := range 20 {
+		status, body, err := onionclient.Send(context.Background(), pool, path, nw.Nodes[3].Info, []byte(`{"method":"info"}`))
+		if err != nil || status != http.StatusOK {
+			t.Fatalf("honest request %d during the attack: %d %s %v", i, status, body, err)
+		}
+	}
+}
+
+// TestOneRelaysClientsCannotExhaustAnother: an abusive client sends, as
+// fast as it may, requests through relay R that the destination D is slow
+// to answer. The clients of another relay R2 still reach D: D budgets
+// requests per relay identity, and R's share leaves room for R2's.
+func TestOneRelaysClientsCannotExhaustAnother(t *testing.T) {
+	const slots = 16
+	abuser := identity.NewAccount().ID()
+	release := make(chan struct{})
+	var held atomic.Int64
+	nw := relaytest.Start(t, relaytest.Options{Nodes: 4, MaxInFlight: slots, Wrap: func(i int, h http.Handler) http.Handler {
+		if i != 3 {
+			return h
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			if bytes.Contains(body, []byte(abuser.String())) {
+				held.Add(1)
+				select {
+				case <-release:
+				case <-r.Context().Done():
+				}
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			h.ServeHTTP(w, r)
+		})
+	}})
+	r, r2, dest := nw.Nodes[0].Info, nw.Nodes[1].Info, nw.Nodes[3].Info
+
+	// The abuser's requests all go through R to D; each is either held at
+	// D or already answered (refused) before the honest client starts.
+	pool := nw.ClientPool()
+	var returned atomic.Int64
+	var wg sync.WaitGroup
+	for i := range slots {
+		wg.Go(func() {
+			defer returned.Add(1)
+			onionclient.Send(context.Background(), pool, []snapshot.Node{r}, dest, storeBody(t, abuser, []byte{byte(i)}))
+		})
+	}
+	defer func() { close(release); wg.Wait() }()
+	waitFor(t, "the abuser's requests to be held or refused", func() bool { return held.Load()+returned.Load() == slots })
+	if held.Load() == slots {
+		t.Errorf("relay R holds all %d of the destination's slots", slots)
+	}
+
+	honest := nw.ClientPoolFrom("127.0.0.4")
+	for i := range 5 {
+		status, body, err := onionclient.Send(context.Background(), honest, []snapshot.Node{r2}, dest, []byte(`{"method":"info"}`))
+		if err != nil || status != http.StatusOK {
+			t.Fatalf("request %d through R2 while R's client abuses D: %d %s %v", i, status, body, err)
+		}
+	}
+}
