@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,6 +15,8 @@ import (
 
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/onionclient"
+	"github.com/hushnet/hush/internal/ratelimit"
+	"github.com/hushnet/hush/internal/relay"
 	"github.com/hushnet/hush/internal/relay/relaytest"
 	"github.com/hushnet/hush/protocol/onion"
 	"github.com/hushnet/hush/protocol/snapshot"
@@ -38,17 +39,14 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// countFrom wraps node 0's handler to count the onion requests that
-// reached it from ip.
-func countFrom(ip string, n *atomic.Int64) func(int, http.Handler) http.Handler {
+// countAt wraps node 0's handler to count the requests that reach it.
+func countAt(n *atomic.Int64) func(int, http.Handler) http.Handler {
 	return func(i int, h http.Handler) http.Handler {
 		if i != 0 {
 			return h
 		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if strings.HasPrefix(r.RemoteAddr, ip+":") {
-				n.Add(1)
-			}
+			n.Add(1)
 			h.ServeHTTP(w, r)
 		})
 	}
@@ -57,44 +55,56 @@ func countFrom(ip string, n *atomic.Int64) func(int, http.Handler) http.Handler 
 // TestSlowBodiesDoNotStarveHonestClients: an attacker holds 200 HTTP/1.1
 // connections to a guard, each announcing a largest-class body and then
 // sending one byte of it. Honest onion requests through that guard keep
-// succeeding: a body still arriving holds no processing slot, and one
-// address cannot hold more than its share of requests in flight.
+// succeeding: one address cannot hold more than its share of requests in
+// flight, and, when the attacker spreads over addresses that each stay
+// under that share, a body still arriving holds no processing slot.
 func TestSlowBodiesDoNotStarveHonestClients(t *testing.T) {
 	const slow = 200
-	var entered atomic.Int64
-	// 64 slots: fewer than the attacker's connections, so that slots
-	// taken before the body is read would run out.
-	nw := relaytest.Start(t, relaytest.Options{Nodes: 4, MaxInFlight: 64, Front: countFrom(attackerIP, &entered)})
-	guard := nw.Nodes[0].Info
-
-	d := tls.Dialer{
-		NetDialer: &net.Dialer{Timeout: 10 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(attackerIP)}},
-		Config:    &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}},
+	tests := []struct {
+		name  string
+		addrs []string
+	}{
+		{"one address", []string{attackerIP}},
+		// 29 connections each: under relay.DefaultClientInFlight.
+		{"seven addresses", []string{"127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6", "127.0.0.7", "127.0.0.8", "127.0.0.9"}},
 	}
-	conns := make([]net.Conn, 0, slow)
-	t.Cleanup(func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	for range slow {
-		c, err := d.DialContext(context.Background(), "tcp", guard.Address)
-		if err != nil {
-			t.Fatal(err)
-		}
-		conns = append(conns, c)
-		fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: node\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\nx",
-			onionclient.OnionPath, onion.MaxFrameSize)
-	}
-	waitFor(t, "the slow requests to reach the guard", func() bool { return entered.Load() == slow })
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var entered atomic.Int64
+			// 64 slots: fewer than the attacker's connections, so that slots
+			// taken before the body is read would run out.
+			nw := relaytest.Start(t, relaytest.Options{Nodes: 4, MaxInFlight: 64, Front: countAt(&entered)})
+			guard := nw.Nodes[0].Info
+			conns := make([]net.Conn, 0, slow)
+			t.Cleanup(func() {
+				for _, c := range conns {
+					c.Close()
+				}
+			})
+			for i := range slow {
+				d := tls.Dialer{
+					NetDialer: &net.Dialer{Timeout: 10 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(tt.addrs[i%len(tt.addrs)])}},
+					Config:    &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}},
+				}
+				c, err := d.DialContext(context.Background(), "tcp", guard.Address)
+				if err != nil {
+					t.Fatal(err)
+				}
+				conns = append(conns, c)
+				fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: node\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\nx",
+					onionclient.OnionPath, onion.MaxFrameSize)
+			}
+			waitFor(t, "the slow requests to reach the guard", func() bool { return entered.Load() == slow })
 
-	pool := nw.ClientPool()
-	path := []snapshot.Node{guard, nw.Nodes[1].Info, nw.Nodes[2].Info}
-	for i := range 20 {
-		status, body, err := onionclient.Send(context.Background(), pool, path, nw.Nodes[3].Info, []byte(`{"method":"info"}`))
-		if err != nil || status != http.StatusOK {
-			t.Fatalf("honest request %d during the attack: %d %s %v", i, status, body, err)
-		}
+			pool := nw.ClientPool()
+			path := []snapshot.Node{guard, nw.Nodes[1].Info, nw.Nodes[2].Info}
+			for i := range 20 {
+				status, body, err := onionclient.Send(context.Background(), pool, path, nw.Nodes[3].Info, []byte(`{"method":"info"}`))
+				if err != nil || status != http.StatusOK {
+					t.Fatalf("honest request %d during the attack: %d %s %v", i, status, body, err)
+				}
+			}
+		})
 	}
 }
 
@@ -149,5 +159,53 @@ func TestOneRelaysClientsCannotExhaustAnother(t *testing.T) {
 		if err != nil || status != http.StatusOK {
 			t.Fatalf("request %d through R2 while R's client abuses D: %d %s %v", i, status, body, err)
 		}
+	}
+}
+
+// TestRateBudgets: a guard limits each client address's rate of onion
+// requests, and a destination each relay's, so that spending one budget
+// leaves the others whole.
+func TestRateBudgets(t *testing.T) {
+	const burst = 3
+	// Refilled once in ~12 days: the test never sees a refill.
+	spent := ratelimit.Rate{Burst: burst, PerSecond: 1e-6}
+	info := []byte(`{"method":"info"}`)
+	tests := []struct {
+		name   string
+		limits relay.Limits
+		// abuse and honest each send through their own path to node 3.
+		abuse, honest []int
+		abuseIP       string
+	}{
+		{"per client address at the guard", relay.Limits{ClientRate: spent}, []int{0, 1}, []int{0, 1}, attackerIP},
+		// Both clients at one address: only the relays differ.
+		{"per relay at the destination", relay.Limits{NodeRate: spent}, []int{0}, []int{1}, relaytest.ClientIP},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			nw := relaytest.Start(t, relaytest.Options{Nodes: 4, Limits: tt.limits})
+			nodes := func(idx []int) (p []snapshot.Node) {
+				for _, i := range idx {
+					p = append(p, nw.Nodes[i].Info)
+				}
+				return p
+			}
+			dest := nw.Nodes[3].Info
+			abuser := nw.ClientPoolFrom(tt.abuseIP)
+			for i := range burst {
+				if status, _, err := onionclient.Send(context.Background(), abuser, nodes(tt.abuse), dest, info); err != nil || status != http.StatusOK {
+					t.Fatalf("request %d within the budget: %d %v", i, status, err)
+				}
+			}
+			if _, _, err := onionclient.Send(context.Background(), abuser, nodes(tt.abuse), dest, info); err == nil {
+				t.Fatal("request past the budget succeeded")
+			}
+			honest := nw.ClientPool()
+			for i := range burst {
+				if status, _, err := onionclient.Send(context.Background(), honest, nodes(tt.honest), dest, info); err != nil || status != http.StatusOK {
+					t.Fatalf("honest request %d after the abuser spent its budget: %d %v", i, status, err)
+				}
+			}
+		})
 	}
 }

@@ -61,8 +61,9 @@ type Options struct {
 	// Front, when set, wraps node i's whole HTTP handler (to watch
 	// requests arrive before the relay sees them).
 	Front func(i int, h http.Handler) http.Handler
-	// MaxInFlight goes to every relay (relay.Config.MaxInFlight).
+	// MaxInFlight and Limits go to every relay (relay.Config).
 	MaxInFlight int
+	Limits      relay.Limits
 }
 
 // Node is one running node.
@@ -306,6 +307,7 @@ func (nw *Network) serve(t testing.TB, n *Node, o Options) {
 		HopTimeout:   o.HopTimeout,
 		HopSlack:     o.HopSlack,
 		MaxInFlight:  o.MaxInFlight,
+		Limits:       o.Limits,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -317,7 +319,7 @@ func (nw *Network) serve(t testing.TB, n *Node, o Options) {
 	if o.Front != nil {
 		front = o.Front(n.Index, front)
 	}
-	n.srv = &http.Server{Handler: front, TLSConfig: node.ServerTLSConfig(cert), ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug)}
+	n.srv = &http.Server{Handler: front, TLSConfig: node.ServerTLSConfig(cert), HTTP2: node.HTTP2Config(), ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug)}
 	go n.srv.ServeTLS(countingListener{n.ln, &n.Accepted}, "", "")
 	t.Cleanup(func() {
 		n.Stop()
