@@ -329,14 +329,24 @@ func (rl *Relay) serve(w http.ResponseWriter, r *http.Request, obs *Observation)
 func (rl *Relay) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	rc := http.NewResponseController(w)
 	// Writers that cannot set deadlines (tests' recorders) read without one.
-	if err := rc.SetReadDeadline(time.Now().Add(rl.cfg.Limits.BodyTimeout)); err == nil {
-		// Clear it once the body is in: on HTTP/1.1 the server keeps
-		// reading the connection to notice a client hanging up, and a
-		// deadline passing there would cancel the request while it is
-		// still being relayed.
-		defer rc.SetReadDeadline(time.Time{})
+	deadline := rc.SetReadDeadline(time.Now().Add(rl.cfg.Limits.BodyTimeout)) == nil
+	b, err := io.ReadAll(io.LimitReader(r.Body, int64(rl.cfg.MaxFrame)+1))
+	if err != nil {
+		// Leave the deadline in place and the connection to close: the
+		// server would otherwise wait for the rest of a small body before
+		// answering.
+		w.Header().Set("Connection", "close")
+		return nil, err
 	}
-	return io.ReadAll(io.LimitReader(r.Body, int64(rl.cfg.MaxFrame)+1))
+	if deadline {
+		// The deadline is for the body only: once it passes, a read the
+		// server still has pending (HTTP/1.1 watches the connection for a
+		// client hanging up) would cancel a request still being relayed.
+		// net/http clears it itself when that watch starts; clearing it
+		// here keeps that true whatever the transport.
+		rc.SetReadDeadline(time.Time{})
+	}
+	return b, nil
 }
 
 // fail answers with code under l's keys. Fail only errs on an unknown

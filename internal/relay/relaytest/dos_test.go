@@ -1,6 +1,7 @@
 package relaytest_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -208,4 +209,70 @@ func TestRateBudgets(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBodyDeadline: a body that stops arriving is refused with 408 once
+// Limits.BodyTimeout has passed, and a request whose body arrived in time
+// is not cut short by that deadline however long the destination then
+// takes (on HTTP/1.1 the server keeps reading the connection after the
+// body to notice a client leaving; a deadline left set there would cancel
+// the request).
+func TestBodyDeadline(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	var cancelled, served atomic.Bool
+	nw := relaytest.Start(t, relaytest.Options{Nodes: 3, Limits: relay.Limits{BodyTimeout: timeout}, Wrap: func(i int, h http.Handler) http.Handler {
+		if i != 0 {
+			return h
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-time.After(3 * timeout):
+			case <-r.Context().Done():
+				cancelled.Store(true)
+			}
+			served.Store(true)
+			h.ServeHTTP(w, r)
+		})
+	}})
+	node := nw.Nodes[0].Info
+	tlsConf := &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}}
+	dialer := &net.Dialer{Timeout: 10 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(relaytest.ClientIP)}}
+
+	t.Run("trickling body", func(t *testing.T) {
+		c, err := (&tls.Dialer{NetDialer: dialer, Config: tlsConf}).DialContext(context.Background(), "tcp", node.Address)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(60 * time.Second))
+		fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: node\r\nContent-Length: %d\r\n\r\nx", onionclient.OnionPath, onion.SizeClasses[0])
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestTimeout {
+			t.Fatalf("trickling body answered %d, want 408", resp.StatusCode)
+		}
+	})
+	t.Run("slow destination", func(t *testing.T) {
+		frame, _, err := onion.Build(nil, onion.Destination{Node: hop(t, node)}, []byte(`{"method":"info"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		client := &http.Client{Transport: &http.Transport{
+			DialContext:     dialer.DialContext,
+			TLSClientConfig: tlsConf,
+			// An empty map turns HTTP/2 off.
+			TLSNextProto: map[string]func(string, *tls.Conn) http.RoundTripper{},
+		}}
+		resp, err := client.Post("https://"+node.Address+onionclient.OnionPath, "application/octet-stream", bytes.NewReader(frame))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !served.Load() || cancelled.Load() {
+			t.Fatalf("status %d, served %v, cancelled %v", resp.StatusCode, served.Load(), cancelled.Load())
+		}
+	})
 }
