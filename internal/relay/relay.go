@@ -268,24 +268,23 @@ func (rl *Relay) serve(w http.ResponseWriter, r *http.Request, obs *Observation)
 	src := ratelimit.SourceOf(r, rl.isNode)
 	if ok, retry := rl.rates.Allow(src, rl.cfg.Clock()); !ok {
 		w.Header().Set("Retry-After", strconv.FormatInt(max(1, int64((retry+time.Second-1)/time.Second)), 10))
-		return plain(http.StatusTooManyRequests, "too many requests")
+		return unread(w, http.StatusTooManyRequests, "too many requests")
 	}
 	leave, err := rl.sources.Acquire(src)
 	if err != nil {
-		return plain(http.StatusServiceUnavailable, "too many requests in flight")
+		return unread(w, http.StatusServiceUnavailable, "too many requests in flight")
 	}
 	defer leave()
 	frame, err := rl.readBody(w, r)
-	if err != nil {
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return plain(http.StatusRequestTimeout, "request body too slow")
-		}
-		return plain(http.StatusBadRequest, "could not read the request")
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return unread(w, http.StatusRequestTimeout, "request body too slow")
+	case err != nil:
+		return unread(w, http.StatusBadRequest, "could not read the request")
+	case len(frame) > rl.cfg.MaxFrame:
+		return unread(w, http.StatusRequestEntityTooLarge, "frame too large")
 	}
 	obs.Request = frame
-	if len(frame) > rl.cfg.MaxFrame {
-		return plain(http.StatusRequestEntityTooLarge, "frame too large")
-	}
 	release, err := rl.short.Acquire(src)
 	if err != nil {
 		return plain(http.StatusServiceUnavailable, "busy")
@@ -323,6 +322,14 @@ func (rl *Relay) serve(w http.ResponseWriter, r *http.Request, obs *Observation)
 	}
 }
 
+// unread answers a request whose body was not read to its end, and
+// closes the connection after the answer: otherwise an HTTP/1.1 server
+// would first read the rest of a small body, at the sender's pace.
+func unread(w http.ResponseWriter, status int, text string) (int, []byte) {
+	w.Header().Set("Connection", "close")
+	return plain(status, text)
+}
+
 // readBody reads at most MaxFrame+1 bytes of r's body, under a deadline
 // of BodyTimeout: a body that trickles in ties up a source's admission
 // but no processing slot, and not for long.
@@ -331,22 +338,16 @@ func (rl *Relay) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 	// Writers that cannot set deadlines (tests' recorders) read without one.
 	deadline := rc.SetReadDeadline(time.Now().Add(rl.cfg.Limits.BodyTimeout)) == nil
 	b, err := io.ReadAll(io.LimitReader(r.Body, int64(rl.cfg.MaxFrame)+1))
-	if err != nil {
-		// Leave the deadline in place and the connection to close: the
-		// server would otherwise wait for the rest of a small body before
-		// answering.
-		w.Header().Set("Connection", "close")
-		return nil, err
-	}
-	if deadline {
+	if err == nil && len(b) <= rl.cfg.MaxFrame && deadline {
 		// The deadline is for the body only: once it passes, a read the
 		// server still has pending (HTTP/1.1 watches the connection for a
 		// client hanging up) would cancel a request still being relayed.
 		// net/http clears it itself when that watch starts; clearing it
-		// here keeps that true whatever the transport.
+		// here keeps that true whatever the transport. A body cut short
+		// keeps it, for the connection is closed anyway.
 		rc.SetReadDeadline(time.Time{})
 	}
-	return b, nil
+	return b, err
 }
 
 // fail answers with code under l's keys. Fail only errs on an unknown
