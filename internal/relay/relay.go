@@ -268,25 +268,26 @@ func (rl *Relay) serve(w http.ResponseWriter, r *http.Request, obs *Observation)
 	src := ratelimit.SourceOf(r, rl.isNode)
 	if ok, retry := rl.rates.Allow(src, rl.cfg.Clock()); !ok {
 		w.Header().Set("Retry-After", strconv.FormatInt(max(1, int64((retry+time.Second-1)/time.Second)), 10))
-		return unread(w, http.StatusTooManyRequests, "too many requests")
+		return rl.unread(w, src, http.StatusTooManyRequests, "too many requests")
 	}
 	leave, err := rl.sources.Acquire(src)
 	if err != nil {
-		return unread(w, http.StatusServiceUnavailable, "too many requests in flight")
+		return rl.unread(w, src, http.StatusServiceUnavailable, "too many requests in flight")
 	}
 	defer leave()
 	frame, err := rl.readBody(w, r)
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		return unread(w, http.StatusRequestTimeout, "request body too slow")
+		return rl.unread(w, src, http.StatusRequestTimeout, "request body too slow")
 	case err != nil:
-		return unread(w, http.StatusBadRequest, "could not read the request")
+		return rl.unread(w, src, http.StatusBadRequest, "could not read the request")
 	case len(frame) > rl.cfg.MaxFrame:
-		return unread(w, http.StatusRequestEntityTooLarge, "frame too large")
+		return rl.unread(w, src, http.StatusRequestEntityTooLarge, "frame too large")
 	}
 	obs.Request = frame
 	release, err := rl.short.Acquire(src)
 	if err != nil {
+		rl.cfg.Logger.Debug("onion request refused", "reason", "busy", "source", src.String())
 		return plain(http.StatusServiceUnavailable, "busy")
 	}
 	defer release()
@@ -324,8 +325,10 @@ func (rl *Relay) serve(w http.ResponseWriter, r *http.Request, obs *Observation)
 
 // unread answers a request whose body was not read to its end, and
 // closes the connection after the answer: otherwise an HTTP/1.1 server
-// would first read the rest of a small body, at the sender's pace.
-func unread(w http.ResponseWriter, status int, text string) (int, []byte) {
+// would first read the rest of a small body, at the sender's pace. The
+// log names a relay by its key and a client by nothing.
+func (rl *Relay) unread(w http.ResponseWriter, src ratelimit.Source, status int, text string) (int, []byte) {
+	rl.cfg.Logger.Debug("onion request refused", "reason", text, "source", src.String())
 	w.Header().Set("Connection", "close")
 	return plain(status, text)
 }
