@@ -251,6 +251,7 @@ func New(cfg nodeconfig.Config, logger *slog.Logger, opts ...Option) (n *Node, e
 		WriteTimeout:      cfg.WriteTimeout.D(),
 		IdleTimeout:       cfg.IdleTimeout.D(),
 		MaxHeaderBytes:    cfg.MaxHeaderBytes,
+		HTTP2:             HTTP2Config(),
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
 	}
 	if !cfg.InsecureHTTP {

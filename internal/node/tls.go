@@ -7,7 +7,10 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"math/big"
+	"net/http"
 	"time"
+
+	"github.com/hushnet/hush/internal/registry/keytls"
 )
 
 // Certificate returns a self-signed TLS certificate whose key is the
@@ -42,10 +45,27 @@ func Certificate(key ed25519.PrivateKey, now time.Time) (tls.Certificate, error)
 
 // ServerTLSConfig is the node's TLS configuration: TLS 1.3 only, with Go's
 // default key exchanges (which include the hybrid post-quantum
-// X25519MLKEM768) left as they are.
+// X25519MLKEM768) left as they are. It requests, never requires, a client
+// certificate: a relay forwarding onion traffic presents its own node
+// certificate so that this node can budget it per node identity
+// (keytls.PeerNode, internal/relay), while clients present none.
 func ServerTLSConfig(cert tls.Certificate) *tls.Config {
-	return &tls.Config{
+	c := &tls.Config{
 		MinVersion:   tls.VersionTLS13,
 		Certificates: []tls.Certificate{cert},
 	}
+	keytls.RequestClientCerts(c)
+	return c
+}
+
+// MaxStreamsPerConn bounds the HTTP/2 streams one connection may have
+// open at once, so that one connection holds no more requests than that
+// (an HTTP/1.1 connection holds one). 100 is the least RFC 9113 asks a
+// server to allow; a relay with more to send opens another connection,
+// which the relay's per-node budget still counts.
+const MaxStreamsPerConn = 100
+
+// HTTP2Config is the node's HTTP/2 server configuration.
+func HTTP2Config() *http.HTTP2Config {
+	return &http.HTTP2Config{MaxConcurrentStreams: MaxStreamsPerConn}
 }

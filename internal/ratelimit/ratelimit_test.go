@@ -48,8 +48,8 @@ func TestLimiter(t *testing.T) {
 		{"sweep forgets refilled buckets", func(t *testing.T, l *Limiter) {
 			l.Allow(a, t0)
 			l.Allow(b, t0.Add(2*time.Minute))
-			if len(l.buckets) != 1 {
-				t.Fatalf("%d buckets after sweep, want 1", len(l.buckets))
+			if len(l.t.buckets) != 1 {
+				t.Fatalf("%d buckets after sweep, want 1", len(l.t.buckets))
 			}
 		}},
 	}
@@ -64,8 +64,8 @@ func TestOverflowBucketBoundsMemory(t *testing.T) {
 	for i := range 10 {
 		l.Allow(netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}), t0)
 	}
-	if len(l.buckets) != 2 {
-		t.Fatalf("%d buckets, want 2", len(l.buckets))
+	if len(l.t.buckets) != 2 {
+		t.Fatalf("%d buckets, want 2", len(l.t.buckets))
 	}
 	if ok, _ := l.Allow(netip.MustParseAddr("10.0.1.1"), t0); ok {
 		t.Fatal("overflow bucket not shared")

@@ -49,6 +49,7 @@ func BenchmarkRelayHop(b *testing.B) {
 	rl, err := relay.New(relay.Config{
 		X25519: x, Directory: everyone{}, Local: http.NotFoundHandler(),
 		Forwarder: echoForwarder{resp}, Replay: nopReplay{}, Clock: time.Now, Logger: discard,
+		Limits: relay.Limits{ClientRate: unlimited},
 	})
 	if err != nil {
 		b.Fatal(err)

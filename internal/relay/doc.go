@@ -10,8 +10,10 @@
 //
 // A frame this node cannot open (wrong size, bad JSON, unknown version,
 // low-order or wrong ephemeral key, hop counter at the limit) gets a plain
-// HTTP 400 (413 when too large, 503 when the relay is full): the node holds no key to answer with, and
-// only the previous hop or the client can have sent it. Everything after a
+// HTTP 400 (413 when too large, 429 past the source's rate, 503 past its
+// requests in flight or when the relay is full, 408 for a body too slow):
+// the node holds no key to answer with, and only the previous hop or the
+// client can have sent it. Everything after a
 // successful peel is answered with HTTP 200 and an onion response under
 // this layer's keys: the destination's answer, wrapped again by every
 // relay, or an authenticated failure code (onion.CodeTimeout and its
@@ -20,16 +22,63 @@
 //
 // # Checks, in order
 //
-//  1. method POST, a free slot ([Config.MaxInFlight]) and a body no
-//     larger than [Config.MaxFrame];
-//  2. onion.Peel (frame syntax, version, hop counter, AEAD);
-//  3. the replay cache, keyed by the layer's ephemeral key, filled only by
+// Nothing substantial is spent on a request before it is known to be
+// allowed, and every limit is per a named source (see Budgets):
+//
+//  1. method POST;
+//  2. the source's rate ([Limits.ClientRate] or [Limits.NodeRate]; 429);
+//  3. the source's requests in flight, body reading included
+//     ([Limits.ClientInFlight], or a relay's fair share; 503);
+//  4. the body, at most [Config.MaxFrame] bytes, read under
+//     [Limits.BodyTimeout] (408 when it trickles) before anything else is
+//     held for it;
+//  5. a processing slot ([Config.MaxInFlight]; 503);
+//  6. onion.Peel (frame syntax, version, hop counter, AEAD);
+//  7. the replay cache, keyed by the layer's ephemeral key, filled only by
 //     layers that decrypted so that forged frames cannot flush it;
-//  4. the instruction: a relay target must be in the [Directory] (the
+//  8. the instruction: a relay target must be in the [Directory] (the
 //     node's verified snapshot), a steward target must match an entry of
 //     [Config.StewardAllow] (host, port, protocol and method exactly; the
 //     path exactly, or below an entry ending in "/"); nothing else is
 //     ever contacted, and no URL comes from the request alone.
+//
+// # Budgets
+//
+// A node cannot read its position in a path from the frame (the hop
+// counter is the sender's to set), so it tells hop 0 from later hops by
+// the connection: a relay forwarding a frame presents its node
+// certificate as a TLS client certificate (onionclient.Pool with
+// PoolConfig.Cert), and a request whose connection proved a key that is
+// a node of the current snapshot (keytls.PeerNode, ratelimit.SourceOf)
+// comes from a relay. Every other request (no certificate, a key that is
+// no current node, plain HTTP) comes from a client, and this node is its
+// guard: hop 0, the only hop that sees the client's address.
+//
+// Clients are budgeted per address (per /64 for IPv6): a token bucket of
+// onion requests and a cap on requests in flight. Relays are budgeted per
+// node identity, with buckets [DefaultNodeRateFactor] times a client's,
+// for the aggregate of the clients behind them, and in-flight caps that
+// share [Config.MaxInFlight] fairly between the relays active at the
+// moment (ratelimit.PoolLimits.NodeShare) while always leaving a share
+// for one more. An abuser behind relay R therefore spends its own budget
+// at R, then R's share at later hops, and never another relay's. A
+// relay's request reaches the storage RPC with no address, so the storage
+// RPC's per-address limit never charges a relay for its clients; a
+// client's one-layer onion keeps its address and is limited there as a
+// direct request is.
+//
+// HTTP/2 bounds the requests of one connection (node.MaxStreamsPerConn),
+// as HTTP/1.1 does by its nature.
+//
+// # Pools
+//
+// A request holds a slot of the processing pool from the moment its body
+// has arrived until it is answered; every request today is short, bounded
+// by the deadlines below. Long-held requests (fast mode's push waits,
+// planned) will be counted in a pool of their own, a second
+// ratelimit.Pool beside [Relay]'s short one, chosen after the peel by the
+// layer's instruction, so that requests held open never take the slots
+// that short ones need.
 //
 // # Deadlines
 //

@@ -81,6 +81,9 @@ func FuzzServeHTTP(f *testing.F) {
 		}),
 		Forwarder: fw, Steward: st, StewardAllow: []onion.ServerTarget{target},
 		Replay: nopReplay{}, Clock: time.Now, Logger: discard,
+		// Every input comes from one address; the fuzzer must reach the
+		// peel, not the rate limit.
+		Limits: relay.Limits{ClientRate: unlimited},
 	})
 	if err != nil {
 		f.Fatal(err)

@@ -9,10 +9,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hushnet/hush/internal/onionclient"
+	"github.com/hushnet/hush/internal/ratelimit"
 	"github.com/hushnet/hush/protocol/onion"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
@@ -64,7 +67,10 @@ type Config struct {
 	Directory Directory
 	// Local serves the storage RPC (internal/nodeapi) when this node is
 	// the destination. It gets a POST to RPCPath whose RemoteAddr is the
-	// previous hop's, so it never learns the client's address.
+	// client's when the client sent a one-layer onion straight to this
+	// node, and empty when a relay brought it (see "Budgets" in the
+	// package doc), so it never learns the address of a client behind a
+	// relay and never charges a relay's address for its clients.
 	Local http.Handler
 	// Forwarder carries frames to other nodes over connections pinned to
 	// their keys (onionclient.Pool).
@@ -83,15 +89,51 @@ type Config struct {
 
 	// MaxFrame caps a request body; 0 means onion.MaxFrameSize.
 	MaxFrame int
-	// MaxInFlight caps the requests handled at once; more are refused
-	// with 503 before their body is read, so that a flood of slow paths
-	// cannot hold unbounded memory. 0 means 1024.
+	// MaxInFlight caps the requests processed at once (peeled, waiting
+	// for the next hop or the storage RPC), so that a flood of slow paths
+	// cannot hold unbounded memory; more are refused with 503. A request
+	// takes its slot only once its body has arrived. 0 means 1024.
 	MaxInFlight int
+	// Limits budget each source; see "Budgets" in the package doc.
+	Limits Limits
 	// HopTimeout is what the last relay waits for the destination, and
 	// the destination for its own storage RPC; 0 means 10 s. HopSlack is
 	// added per position that could follow this one; 0 means 1 s.
 	HopTimeout, HopSlack time.Duration
 }
+
+// Limits budget what one source may use of a relay (see "Budgets" in
+// the package doc). Zero fields take the defaults given.
+type Limits struct {
+	// ClientRate is each client address's token bucket, one token per
+	// onion request; the default is Session's client limit
+	// (ratelimit.DefaultBurst, ratelimit.DefaultRate).
+	ClientRate ratelimit.Rate
+	// NodeRate is each relay node's bucket, sized for the aggregate of
+	// the clients it relays for; the default is DefaultNodeRateFactor
+	// times ClientRate.
+	NodeRate ratelimit.Rate
+	// ClientInFlight caps one client address's requests in flight, body
+	// reading included; 0 means DefaultClientInFlight.
+	ClientInFlight int
+	// NodeMinInFlight is the least a relay node may hold in flight
+	// however many relays share this one; 0 means MaxInFlight/64 (16 by
+	// default). Above it relays share MaxInFlight fairly
+	// (ratelimit.PoolLimits.NodeShare).
+	NodeMinInFlight int
+	// BodyTimeout bounds reading a request body; 0 means
+	// DefaultBodyTimeout.
+	BodyTimeout time.Duration
+}
+
+// Defaults of [Limits].
+const (
+	DefaultNodeRateFactor = 20
+	DefaultClientInFlight = 32
+	// DefaultBodyTimeout lets a client send the largest size class (2 MiB)
+	// at 1.7 Mbit/s; a body slower than that is refused with 408.
+	DefaultBodyTimeout = 10 * time.Second
+)
 
 // RPCPath is the request path Local is called with.
 const RPCPath = onionclient.RPCPath
@@ -99,7 +141,17 @@ const RPCPath = onionclient.RPCPath
 // Relay is the onion relay handler. It is safe for concurrent use.
 type Relay struct {
 	cfg   Config
-	slots chan struct{} // one token per request in flight
+	rates *ratelimit.SourceLimiter
+	// sources counts each source's requests from the moment they are
+	// admitted, while their body arrives and until they are answered;
+	// its total is unbounded (the node's connection limits bound it).
+	sources *ratelimit.Pool
+	// short is the processing pool: requests whose body has arrived and
+	// that are answered within the hop deadlines. Long-held requests
+	// (fast mode's push waits) will get a pool of their own beside it,
+	// chosen after the peel by the layer's instruction, so that they
+	// never take the slots short requests need.
+	short *ratelimit.Pool
 }
 
 var _ http.Handler = (*Relay)(nil)
@@ -141,13 +193,44 @@ func New(cfg Config) (*Relay, error) {
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = 1024
 	}
-	return &Relay{cfg: cfg, slots: make(chan struct{}, cfg.MaxInFlight)}, nil
+	lim := &cfg.Limits
+	if lim.ClientRate == (ratelimit.Rate{}) {
+		lim.ClientRate = ratelimit.Rate{Burst: ratelimit.DefaultBurst, PerSecond: ratelimit.DefaultRate}
+	}
+	if lim.NodeRate == (ratelimit.Rate{}) {
+		lim.NodeRate = ratelimit.Rate{Burst: DefaultNodeRateFactor * lim.ClientRate.Burst, PerSecond: DefaultNodeRateFactor * lim.ClientRate.PerSecond}
+	}
+	if lim.ClientInFlight <= 0 {
+		lim.ClientInFlight = DefaultClientInFlight
+	}
+	if lim.NodeMinInFlight <= 0 {
+		lim.NodeMinInFlight = max(1, cfg.MaxInFlight/64)
+	}
+	if lim.BodyTimeout <= 0 {
+		lim.BodyTimeout = DefaultBodyTimeout
+	}
+	return &Relay{
+		cfg:   cfg,
+		rates: ratelimit.NewSourceLimiter(lim.ClientRate, lim.NodeRate, 0),
+		sources: ratelimit.NewPool(ratelimit.PoolLimits{
+			PerClient: lim.ClientInFlight,
+			NodeShare: cfg.MaxInFlight,
+			NodeMin:   lim.NodeMinInFlight,
+		}),
+		short: ratelimit.NewPool(ratelimit.PoolLimits{Total: cfg.MaxInFlight}),
+	}, nil
+}
+
+// isNode reports whether k is a node of the current snapshot.
+func (rl *Relay) isNode(k snapshot.Ed25519Key) bool {
+	_, _, ok := rl.cfg.Directory.Lookup(k)
+	return ok
 }
 
 // ServeHTTP implements http.Handler for POST /onion_req/v2.
 func (rl *Relay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	obs := Observation{Node: rl.cfg.Ed25519, Remote: r.RemoteAddr, Hop: -1}
-	status, resp := rl.serve(r, &obs)
+	status, resp := rl.serve(w, r, &obs)
 	obs.Status, obs.Response = status, resp
 	if rl.cfg.Recorder != nil {
 		rl.cfg.Recorder.Record(obs)
@@ -178,24 +261,36 @@ var peelAnswers = []struct {
 
 func plain(status int, text string) (int, []byte) { return status, []byte(text + "\n") }
 
-func (rl *Relay) serve(r *http.Request, obs *Observation) (int, []byte) {
+func (rl *Relay) serve(w http.ResponseWriter, r *http.Request, obs *Observation) (int, []byte) {
 	if r.Method != http.MethodPost {
 		return plain(http.StatusMethodNotAllowed, "use POST")
 	}
-	select {
-	case rl.slots <- struct{}{}:
-		defer func() { <-rl.slots }()
-	default:
-		return plain(http.StatusServiceUnavailable, "busy")
+	src := ratelimit.SourceOf(r, rl.isNode)
+	if ok, retry := rl.rates.Allow(src, rl.cfg.Clock()); !ok {
+		w.Header().Set("Retry-After", strconv.FormatInt(max(1, int64((retry+time.Second-1)/time.Second)), 10))
+		return rl.unread(w, src, http.StatusTooManyRequests, "too many requests")
 	}
-	frame, err := io.ReadAll(io.LimitReader(r.Body, int64(rl.cfg.MaxFrame)+1))
+	leave, err := rl.sources.Acquire(src)
 	if err != nil {
-		return plain(http.StatusBadRequest, "could not read the request")
+		return rl.unread(w, src, http.StatusServiceUnavailable, "too many requests in flight")
+	}
+	defer leave()
+	frame, err := rl.readBody(w, r)
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return rl.unread(w, src, http.StatusRequestTimeout, "request body too slow")
+	case err != nil:
+		return rl.unread(w, src, http.StatusBadRequest, "could not read the request")
+	case len(frame) > rl.cfg.MaxFrame:
+		return rl.unread(w, src, http.StatusRequestEntityTooLarge, "frame too large")
 	}
 	obs.Request = frame
-	if len(frame) > rl.cfg.MaxFrame {
-		return plain(http.StatusRequestEntityTooLarge, "frame too large")
+	release, err := rl.short.Acquire(src)
+	if err != nil {
+		rl.cfg.Logger.Debug("onion request refused", "reason", "busy", "source", src.String())
+		return plain(http.StatusServiceUnavailable, "busy")
 	}
+	defer release()
 	now := rl.cfg.Clock()
 	l, err := onion.Peel(rl.cfg.X25519, frame)
 	if l == nil {
@@ -220,12 +315,42 @@ func (rl *Relay) serve(r *http.Request, obs *Observation) (int, []byte) {
 	case onion.KindRelay:
 		return rl.relay(r.Context(), l, obs)
 	case onion.KindDestination:
-		return rl.local(r, l, obs)
+		return rl.local(r, src, l, obs)
 	case onion.KindServer:
 		return rl.steward(r.Context(), l, obs)
 	default:
 		return rl.fail(l, onion.CodeBadInstruction)
 	}
+}
+
+// unread answers a request whose body was not read to its end, and
+// closes the connection after the answer: otherwise an HTTP/1.1 server
+// would first read the rest of a small body, at the sender's pace. The
+// log names a relay by its key and a client by nothing.
+func (rl *Relay) unread(w http.ResponseWriter, src ratelimit.Source, status int, text string) (int, []byte) {
+	rl.cfg.Logger.Debug("onion request refused", "reason", text, "source", src.String())
+	w.Header().Set("Connection", "close")
+	return plain(status, text)
+}
+
+// readBody reads at most MaxFrame+1 bytes of r's body, under a deadline
+// of BodyTimeout: a body that trickles in ties up a source's admission
+// but no processing slot, and not for long.
+func (rl *Relay) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	rc := http.NewResponseController(w)
+	// Writers that cannot set deadlines (tests' recorders) read without one.
+	deadline := rc.SetReadDeadline(time.Now().Add(rl.cfg.Limits.BodyTimeout)) == nil
+	b, err := io.ReadAll(io.LimitReader(r.Body, int64(rl.cfg.MaxFrame)+1))
+	if err == nil && len(b) <= rl.cfg.MaxFrame && deadline {
+		// The deadline is for the body only: once it passes, a read the
+		// server still has pending (HTTP/1.1 watches the connection for a
+		// client hanging up) would cancel a request still being relayed.
+		// net/http clears it itself when that watch starts; clearing it
+		// here keeps that true whatever the transport. A body cut short
+		// keeps it, for the connection is closed anyway.
+		rc.SetReadDeadline(time.Time{})
+	}
+	return b, err
 }
 
 // fail answers with code under l's keys. Fail only errs on an unknown
@@ -314,7 +439,7 @@ func (rl *Relay) allowed(t onion.ServerTarget) bool {
 }
 
 // local runs the storage RPC in-process and seals its answer.
-func (rl *Relay) local(r *http.Request, l *onion.Layer, obs *Observation) (int, []byte) {
+func (rl *Relay) local(r *http.Request, src ratelimit.Source, l *onion.Layer, obs *Observation) (int, []byte) {
 	obs.Inner = l.Inner
 	ctx, cancel := context.WithTimeout(r.Context(), rl.cfg.HopTimeout)
 	defer cancel()
@@ -322,7 +447,13 @@ func (rl *Relay) local(r *http.Request, l *onion.Layer, obs *Observation) (int, 
 	if err != nil {
 		return rl.fail(l, onion.CodeUnavailable)
 	}
-	req.RemoteAddr = r.RemoteAddr
+	if _, relayed := src.Node(); !relayed {
+		// The client itself sent this one-layer onion: the storage RPC
+		// limits it per address as it would a direct request. A relay's
+		// address stands for every client behind it, so a relayed request
+		// carries none; the relay's budget here was charged in serve.
+		req.RemoteAddr = r.RemoteAddr
+	}
 	req.Header.Set("Content-Type", "application/json")
 	for k, v := range l.Instruction.Headers {
 		req.Header.Set(k, v)

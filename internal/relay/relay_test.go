@@ -197,3 +197,65 @@ func TestStewardAllowList(t *testing.T) {
 		})
 	}
 }
+
+// TestInFlightPerAddress: one client address cannot hold more than its
+// share of requests in flight, however large the node's pool; a client
+// at another address still gets through.
+func TestInFlightPerAddress(t *testing.T) {
+	const burst = 100
+	x, _ := ecdh.X25519().GenerateKey(rand.Reader)
+	nx, _ := ecdh.X25519().GenerateKey(rand.Reader)
+	npub, _, _ := ed25519.GenerateKey(rand.Reader)
+	fw := blockingForwarder{entered: make(chan struct{}, burst+1), release: make(chan struct{})}
+	rl, err := relay.New(relay.Config{
+		X25519: x, Directory: everyone{}, Local: http.NotFoundHandler(), Forwarder: fw,
+		Replay: nopReplay{}, Clock: time.Now, Logger: discard, MaxInFlight: 2 * burst,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := onion.Hop{Ed25519: make(ed25519.PublicKey, 32), X25519: x.PublicKey()}
+	next := onion.Hop{Ed25519: npub, X25519: nx.PublicKey()}
+	send := func(remote string) int {
+		frame, _, err := onion.Build([]onion.Hop{me}, onion.Destination{Node: next}, []byte("x"))
+		if err != nil {
+			t.Error(err)
+		}
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest(http.MethodPost, relay.Path, bytes.NewReader(frame))
+		r.RemoteAddr = remote
+		rl.ServeHTTP(w, r)
+		return w.Code
+	}
+	results := make(chan int, burst+1)
+	for range burst {
+		go func() { results <- send("192.0.2.1:4000") }()
+	}
+	entered, refused := 0, 0
+	for entered+refused < burst {
+		select {
+		case <-fw.entered:
+			entered++
+		case code := <-results:
+			if code != http.StatusServiceUnavailable {
+				t.Fatalf("request refused with %d, want 503", code)
+			}
+			refused++
+		}
+	}
+	if entered != relay.DefaultClientInFlight {
+		t.Fatalf("one address holds %d requests in flight, want %d", entered, relay.DefaultClientInFlight)
+	}
+	go func() { results <- send("192.0.2.2:4000") }()
+	select {
+	case <-fw.entered:
+	case code := <-results:
+		t.Fatalf("another address refused with %d while the first is at its cap", code)
+	}
+	close(fw.release)
+	for range entered + 1 {
+		if code := <-results; code != http.StatusOK {
+			t.Fatalf("held request answered %d", code)
+		}
+	}
+}

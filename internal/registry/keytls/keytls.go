@@ -68,6 +68,43 @@ func PeerKey(raw [][]byte) (entry.Key, error) {
 	return entry.Key(pub), nil
 }
 
+// PeerNode returns the node identity a TLS peer proved: the Ed25519 key
+// of the certificate it presented, when nodes accepts that key (in a
+// service node, when the key is a node of the current snapshot). It
+// reports false for a nil state, a peer without a certificate (an
+// ordinary client), a certificate without an Ed25519 key, and a key nodes
+// refuses; a server treats all of those as clients.
+//
+// This is the proof by which a relay identifies itself to the next hop
+// (internal/relay) and to steward servers, so that they can budget its
+// traffic per relay rather than per address. Possession is proven by the
+// handshake itself: a TLS 1.3 client signs the transcript with the
+// certificate's key (CertificateVerify), which crypto/tls checks whenever
+// a certificate is sent, even when the server, like a node, only requests
+// one ([RequestClientCerts]) and verifies no chain. Names, dates and
+// issuers are ignored, as everywhere in this package.
+func PeerNode(cs *tls.ConnectionState, nodes func(entry.Key) bool) (entry.Key, bool) {
+	if cs == nil || len(cs.PeerCertificates) == 0 {
+		return entry.Key{}, false
+	}
+	pub, ok := cs.PeerCertificates[0].PublicKey.(ed25519.PublicKey)
+	if !ok || len(pub) != ed25519.PublicKeySize {
+		return entry.Key{}, false
+	}
+	k := entry.Key(pub)
+	if !nodes(k) {
+		return entry.Key{}, false
+	}
+	return k, true
+}
+
+// RequestClientCerts makes a server config ask every client for a
+// certificate without requiring one or checking its chain, so that relays
+// can identify themselves ([PeerNode]) while clients connect without one.
+func RequestClientCerts(c *tls.Config) {
+	c.ClientAuth = tls.RequestClientCert
+}
+
 // pin returns a VerifyPeerCertificate that admits the keys trusted accepts.
 func pin(trusted func(entry.Key) bool) func([][]byte, [][]*x509.Certificate) error {
 	return func(raw [][]byte, _ [][]*x509.Certificate) error {

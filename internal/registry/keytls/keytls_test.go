@@ -116,3 +116,62 @@ func TestMutualPinning(t *testing.T) {
 		t.Fatal("untrusted client accepted")
 	}
 }
+
+// TestPeerNode: a server that only requests client certificates learns the
+// key of a relay that presents one, and nothing from a client without.
+func TestPeerNode(t *testing.T) {
+	srvKey, relayKey, strangerKey := key("server"), key("relay"), key("stranger")
+	srvCert, _ := Certificate(srvKey)
+	cfg := ServerConfig(srvCert, nil)
+	RequestClientCerts(cfg)
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	states := make(chan tls.ConnectionState, 1)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			tc := c.(*tls.Conn)
+			tc.Handshake()
+			states <- tc.ConnectionState()
+			c.Close()
+		}
+	}()
+	isNode := Only(entry.KeyOf(relayKey))
+	tests := []struct {
+		name string
+		cert ed25519.PrivateKey
+		want bool
+	}{
+		{"relay of the snapshot", relayKey, true},
+		{"key outside the snapshot", strangerKey, false},
+		{"no certificate", nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var cert *tls.Certificate
+			if tt.cert != nil {
+				c, _ := Certificate(tt.cert)
+				cert = &c
+			}
+			c, err := tls.Dial("tcp", ln.Addr().String(), ClientConfig(cert, Only(entry.KeyOf(srvKey))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			st := <-states
+			k, ok := PeerNode(&st, isNode)
+			if ok != tt.want || (ok && k != entry.KeyOf(relayKey)) {
+				t.Fatalf("PeerNode = %s, %v", k, ok)
+			}
+		})
+	}
+	if _, ok := PeerNode(nil, isNode); ok {
+		t.Fatal("a connection without TLS names a node")
+	}
+}

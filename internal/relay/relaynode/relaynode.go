@@ -2,7 +2,9 @@
 // node (internal/node): [Routes] returns the function node.WithRoutes
 // takes, which serves POST /onion_req/v2 next to the storage RPC, with the
 // node's own keys, a replay cache, and a connection pool to other nodes
-// that presents the node's certificate and pins each peer's key.
+// that presents the node's certificate and pins each peer's key. The
+// certificate is also presented to steward servers: it is how the next
+// hop tells a relay from a client (internal/relay, "Budgets").
 //
 // The node's snapshot only exists once node.New has returned, after the
 // routes are mounted, so the relay looks it up through a [Late] filled in
@@ -19,6 +21,7 @@
 package relaynode
 
 import (
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -76,7 +79,7 @@ func Routes(o Options) func(mux *http.ServeMux, id *node.Identity, rpc http.Hand
 			Directory:    relay.SnapshotDirectory(o.Snapshot),
 			Local:        rpc,
 			Forwarder:    onionclient.NewPool(onionclient.PoolConfig{Cert: &cert}),
-			Steward:      relay.HTTPSteward{Client: &http.Client{}},
+			Steward:      relay.HTTPSteward{Client: stewardClient(cert)},
 			StewardAllow: o.StewardAllow,
 			Replay:       replay.New(o.ReplayEntries, replayWindow),
 			Clock:        time.Now,
@@ -90,6 +93,15 @@ func Routes(o Options) func(mux *http.ServeMux, id *node.Identity, rpc http.Hand
 		mux.Handle(relay.Path, rl)
 		return nil
 	}
+}
+
+// stewardClient reaches steward servers with their usual certificate
+// checks, presenting the node's certificate so that a steward server can
+// budget this relay per node identity (keytls.PeerNode) as nodes do.
+func stewardClient(cert tls.Certificate) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+	return &http.Client{Transport: tr}
 }
 
 // Late is a snapshot source set once the node exists. It is safe for

@@ -58,6 +58,12 @@ type Options struct {
 	StewardAllow []onion.ServerTarget
 	// Wrap, when set, wraps node i's storage handler (to inject faults).
 	Wrap func(i int, h http.Handler) http.Handler
+	// Front, when set, wraps node i's whole HTTP handler (to watch
+	// requests arrive before the relay sees them).
+	Front func(i int, h http.Handler) http.Handler
+	// MaxInFlight and Limits go to every relay (relay.Config).
+	MaxInFlight int
+	Limits      relay.Limits
 }
 
 // Node is one running node.
@@ -157,7 +163,13 @@ func (nw *Network) RegistryKeys() []ed25519.PublicKey {
 
 // ClientPool returns a pool that dials from [ClientIP].
 func (nw *Network) ClientPool() *onionclient.Pool {
-	return onionclient.NewPool(onionclient.PoolConfig{Dialer: dialerFrom(ClientIP)})
+	return nw.ClientPoolFrom(ClientIP)
+}
+
+// ClientPoolFrom returns a pool that dials from ip, a loopback address
+// below 127.0.0.10, for tests that need clients with distinct addresses.
+func (nw *Network) ClientPoolFrom(ip string) *onionclient.Pool {
+	return onionclient.NewPool(onionclient.PoolConfig{Dialer: dialerFrom(ip)})
 }
 
 // Node returns the node with key k, or nil.
@@ -294,6 +306,8 @@ func (nw *Network) serve(t testing.TB, n *Node, o Options) {
 		Recorder:     nw,
 		HopTimeout:   o.HopTimeout,
 		HopSlack:     o.HopSlack,
+		MaxInFlight:  o.MaxInFlight,
+		Limits:       o.Limits,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -301,7 +315,11 @@ func (nw *Network) serve(t testing.TB, n *Node, o Options) {
 	mux := http.NewServeMux()
 	mux.Handle(nodeapi.RPCPath, local)
 	mux.Handle(relay.Path, n.Relay)
-	n.srv = &http.Server{Handler: mux, TLSConfig: node.ServerTLSConfig(cert), ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug)}
+	var front http.Handler = mux
+	if o.Front != nil {
+		front = o.Front(n.Index, front)
+	}
+	n.srv = &http.Server{Handler: front, TLSConfig: node.ServerTLSConfig(cert), HTTP2: node.HTTP2Config(), ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug)}
 	go n.srv.ServeTLS(countingListener{n.ln, &n.Accepted}, "", "")
 	t.Cleanup(func() {
 		n.Stop()
