@@ -32,6 +32,13 @@ const (
 	attempts = 3
 	// guardTestTimeout bounds the direct info request to a candidate.
 	guardTestTimeout = 5 * time.Second
+	// DefaultAttemptTimeout bounds one attempt of a request on one path
+	// when the caller's context allows longer (or has no deadline). A
+	// guard answers within its own deadline (the hops' time-outs plus the
+	// body deadline, about half a minute) unless it or the connection to
+	// it is stuck; without a bound of its own the client would wait on
+	// such a guard forever instead of trying another path.
+	DefaultAttemptTimeout = 45 * time.Second
 )
 
 // Errors returned by [Manager] methods.
@@ -68,6 +75,9 @@ type Options struct {
 	// Clock defaults to time.Now.
 	Clock  func() time.Time
 	Logger *slog.Logger
+	// AttemptTimeout bounds one attempt on one path; 0 means
+	// DefaultAttemptTimeout.
+	AttemptTimeout time.Duration
 	// RegistryKeys and NetworkID verify fetched snapshots.
 	RegistryKeys []ed25519.PublicKey
 	NetworkID    string
@@ -124,6 +134,9 @@ func New(opts Options) (*Manager, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.AttemptTimeout <= 0 {
+		opts.AttemptTimeout = DefaultAttemptTimeout
+	}
 	m := &Manager{opts: opts, fails: map[snapshot.Ed25519Key]int{}, avoid: map[snapshot.Ed25519Key]bool{}}
 	if opts.StateFile != "" {
 		st, err := loadState(opts.StateFile)
@@ -156,7 +169,7 @@ func (m *Manager) ClockOffset() time.Duration {
 // 421 status and body), or an error wrapping ErrClockSkew (with the
 // status and body).
 func (m *Manager) Do(ctx context.Context, dest snapshot.Node, body []byte) (int, []byte, error) {
-	status, resp, start, err := m.do(ctx, dest.Ed25519, func(p *path) (int, []byte, error) {
+	status, resp, start, err := m.do(ctx, dest.Ed25519, func(ctx context.Context, p *path) (int, []byte, error) {
 		return onionclient.Send(ctx, m.opts.Transport, p.nodes, dest, body)
 	})
 	if err != nil {
@@ -171,7 +184,7 @@ func (m *Manager) Do(ctx context.Context, dest snapshot.Node, body []byte) (int,
 // returns the server's status and body; failures are as for Do, a
 // *onionclient.HopError at position Relays blaming the server.
 func (m *Manager) DoServer(ctx context.Context, target onion.ServerTarget, serverKey snapshot.X25519Key, body []byte) (int, []byte, error) {
-	status, resp, _, err := m.do(ctx, snapshot.Ed25519Key{}, func(p *path) (int, []byte, error) {
+	status, resp, _, err := m.do(ctx, snapshot.Ed25519Key{}, func(ctx context.Context, p *path) (int, []byte, error) {
 		return onionclient.SendServer(ctx, m.opts.Transport, p.nodes, target, serverKey, body)
 	})
 	return status, resp, err
@@ -180,7 +193,7 @@ func (m *Manager) DoServer(ctx context.Context, target onion.ServerTarget, serve
 // do runs send on a path, charging failures and retrying those that
 // happened before the destination on another path. It returns when the
 // last attempt started, for the clock offset.
-func (m *Manager) do(ctx context.Context, dest snapshot.Ed25519Key, send func(*path) (int, []byte, error)) (int, []byte, time.Time, error) {
+func (m *Manager) do(ctx context.Context, dest snapshot.Ed25519Key, send func(context.Context, *path) (int, []byte, error)) (int, []byte, time.Time, error) {
 	var lastErr error
 	for range attempts {
 		p, err := m.pick(ctx, dest)
@@ -188,7 +201,9 @@ func (m *Manager) do(ctx context.Context, dest snapshot.Ed25519Key, send func(*p
 			return 0, nil, time.Time{}, err
 		}
 		start := m.opts.Clock()
-		status, resp, err := send(p)
+		actx, cancel := context.WithTimeout(ctx, m.opts.AttemptTimeout)
+		status, resp, err := send(actx, p)
+		cancel()
 		if err == nil {
 			m.succeeded(p)
 			return status, resp, start, nil
