@@ -31,17 +31,21 @@ func TestStuckGuardDoesNotHangTheClient(t *testing.T) {
 			}
 			h.ServeHTTP(w, r)
 		})
-	}}, func(o *paths.Options) { o.AttemptTimeout = 300 * time.Millisecond })
+	}})
 	acct := identity.NewAccount().ID()
 	dest := f.nw.SwarmFor(acct)[0]
 	if status, _, err := f.m.Do(context.Background(), dest, storeBody(t, acct, []byte("first"))); err != nil || status != http.StatusOK {
 		t.Fatalf("request on a healthy network: %d %v", status, err)
 	}
 
+	// The same guards and paths, with a short bound on each attempt (the
+	// healthy request above could not count on one on a busy machine).
+	f.m.Flush()
+	m := f.manager(t, func(o *paths.Options) { o.AttemptTimeout = 300 * time.Millisecond })
 	stuck.Store(true) // every node now takes requests and sits on them
 	done := make(chan error, 1)
 	go func() {
-		_, _, err := f.m.Do(context.Background(), dest, storeBody(t, acct, []byte("second")))
+		_, _, err := m.Do(context.Background(), dest, storeBody(t, acct, []byte("second")))
 		done <- err
 	}()
 	select {

@@ -51,7 +51,9 @@ const ClientIP = "127.0.0.2"
 type Options struct {
 	Nodes  int // default 6
 	Swarms int // default 1; every swarm gets at least 3 nodes
-	// HopTimeout and HopSlack go to every relay (default 2 s and 200 ms).
+	// HopTimeout and HopSlack go to every relay (default 10 s, as in a
+	// node, and 200 ms). Tests of time-outs set short ones; a short default
+	// made a destination starved of CPU on a busy machine answer 503.
 	HopTimeout, HopSlack time.Duration
 	// Steward and StewardAllow go to every relay.
 	Steward      relay.Steward
@@ -209,7 +211,7 @@ func Start(t testing.TB, o Options) *Network {
 		t.Fatalf("relaytest: %d nodes cannot fill %d swarms of 3", o.Nodes, o.Swarms)
 	}
 	if o.HopTimeout == 0 {
-		o.HopTimeout = 2 * time.Second
+		o.HopTimeout = 10 * time.Second
 	}
 	if o.HopSlack == 0 {
 		o.HopSlack = 200 * time.Millisecond
