@@ -263,6 +263,11 @@ func TestBadInput(t *testing.T) {
 		{"body too large", append([]byte(`{"method":"info","params":{"x":"`), make([]byte, rpc.MaxBodySize)...), 413, rpc.CodeTooLarge},
 		{"nested batch", []byte(`{"method":"batch","params":{"requests":[{"method":"sequence","params":{}}]}}`), 400, rpc.CodeUnknownMethod},
 		{"unknown field", pub(`,"extra":1`), 400, rpc.CodeBadField},
+		{"trailing data", []byte(`{"method":"info"}xyz`), 400, rpc.CodeBadJSON},
+		{"duplicate method", []byte(`{"method":"info","method":"drop_tables"}`), 400, rpc.CodeBadJSON},
+		{"duplicate param", pub(`,"ttl":70000`), 400, rpc.CodeBadJSON},
+		{"case-folded key", []byte(`{"Method":"info"}`), 400, rpc.CodeBadField},
+		{"duplicate in a sub-request", []byte(`{"method":"batch","params":{"requests":[{"method":"info","params":{},"params":{}}]}}`), 400, rpc.CodeBadJSON},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

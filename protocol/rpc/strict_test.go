@@ -1,0 +1,73 @@
+package rpc
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// TestStrictBodies: every JSON the storage RPC accepts (the body, batch
+// sub-requests, params) refuses what encoding/json lets through: trailing
+// data, a key twice, a key that only matches case-insensitively. Errors
+// name wire keys, never Go fields.
+func TestStrictBodies(t *testing.T) {
+	const acct = `"pubkey":"05` + "0000000000000000000000000000000000000000000000000000000000000000" + `"`
+	tests := []struct {
+		name     string
+		body     string
+		wantCode Code
+		wantMsg  string // substring of the message
+	}{
+		{"trailing data", `{"method":"info"}xyz`, CodeBadJSON, "trailing"},
+		{"trailing object", `{"method":"info"}{"method":"info"}`, CodeBadJSON, "trailing"},
+		{"duplicate method", `{"method":"info","method":"store"}`, CodeBadJSON, `duplicate key "method"`},
+		{"case-folded method", `{"Method":"info"}`, CodeBadField, `unknown field "Method"`},
+		{"duplicate param", `{"method":"get_swarm","params":{` + acct + `,` + acct + `}}`, CodeBadJSON, `duplicate key "pubkey"`},
+		{"case-folded param", `{"method":"get_swarm","params":{"PubKey":"05"}}`, CodeBadField, `unknown field "PubKey"`},
+		{"trailing after params", `{"method":"info","params":{}} {}`, CodeBadJSON, "trailing"},
+		{"duplicate in sub-request", `{"method":"batch","params":{"requests":[{"method":"info","method":"info"}]}}`, CodeBadJSON, `requests[0]`},
+		{"duplicate inside namespace-or-all", `{"method":"delete_all","params":{"namespace":1,"namespace":"all"}}`, CodeBadJSON, `duplicate key "namespace"`},
+		{"embedded Go field not named", `{"method":"store","params":{"pubkey":{}}}`, CodeBadField, `field "pubkey" must be a string`},
+		{"invalid utf-8", "{\"method\":\"info\xff\"}", CodeBadJSON, "malformed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := parseBody([]byte(tt.body))
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("parse(%s) = %v, want a %s error", tt.body, err, tt.wantCode)
+			}
+			if e.Code != tt.wantCode || !strings.Contains(e.Message, tt.wantMsg) {
+				t.Fatalf("parse(%s) = %v, want %s containing %q", tt.body, err, tt.wantCode, tt.wantMsg)
+			}
+			for _, goWord := range []string{"authFields", "Go struct", "int32", "RawMessage"} {
+				if strings.Contains(e.Message, goWord) {
+					t.Errorf("message %q exposes %q", e.Message, goWord)
+				}
+			}
+		})
+	}
+}
+
+// parseBody decodes a body and its params as a node does.
+func parseBody(body []byte) error {
+	req, err := DecodeRequest(body)
+	if err != nil {
+		return err
+	}
+	switch req.Method {
+	case MethodInfo:
+		return ParseInfo(req.Params)
+	case MethodGetSwarm:
+		_, err = ParseGetSwarm(req.Params)
+	case MethodStore:
+		_, err = ParseStore(req.Params)
+	case MethodDeleteAll:
+		_, err = ParseDeleteAll(req.Params)
+	case MethodBatch:
+		_, err = ParseBatch(req.Params)
+	default:
+		return errors.New("test: no parser for " + req.Method)
+	}
+	return err
+}
