@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/protocol/strictjson"
 )
 
 // Request is the body of POST /storage_rpc/v1 and one sub-request of a
@@ -64,9 +65,9 @@ func DecodeRequest(body []byte) (Request, error) {
 	return Request{Method: *raw.Method, Params: raw.Params}, nil
 }
 
-// decodeStrict decodes one JSON object into v, refusing unknown fields and
-// trailing data, and turns decoder errors into coded errors that name the
-// field.
+// decodeStrict decodes one JSON object into v with [strictjson.Decode]
+// (no unknown, duplicate or case-folded keys, no trailing data) and turns
+// its errors into coded errors that name the wire key.
 func decodeStrict(b []byte, v any, what string) error {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 || string(b) == "null" {
@@ -75,43 +76,33 @@ func decodeStrict(b []byte, v any, what string) error {
 	if b[0] != '{' {
 		return Errorf(CodeBadJSON, "%s must be a JSON object", what)
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return jsonError(err, what)
-	}
-	if _, err := dec.Token(); err == nil {
-		return Errorf(CodeBadJSON, "%s: trailing data after the JSON object", what)
-	}
-	return nil
+	return jsonError(strictjson.Decode(b, v), what)
 }
 
 func jsonError(err error, what string) error {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		if te.Field == "" {
+	var e *strictjson.Error
+	switch {
+	case err == nil:
+		return nil
+	case !errors.As(err, &e):
+		return Errorf(CodeBadJSON, "%s: malformed JSON", what)
+	case errors.Is(err, strictjson.ErrType):
+		return Errorf(CodeBadField, "%s: field %q must be %s", what, e.Path, e.Want)
+	case errors.Is(err, strictjson.ErrUnknownKey):
+		return Errorf(CodeBadField, "%s: unknown field %q", what, e.Path)
+	case errors.Is(err, strictjson.ErrDuplicateKey):
+		return Errorf(CodeBadJSON, "%s: duplicate key %q", what, e.Path)
+	case errors.Is(err, strictjson.ErrNotObject):
+		if e.Path == "" {
 			return Errorf(CodeBadJSON, "%s must be a JSON object", what)
 		}
-		return Errorf(CodeBadField, "%s: field %q must be %s, not %s", what, te.Field, jsonTypeName(te.Type.Kind().String()), te.Value)
-	}
-	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		return Errorf(CodeBadField, "%s: unknown field %s", what, f)
+		return Errorf(CodeBadField, "%s: field %q must be a JSON object", what, e.Path)
+	case errors.Is(err, strictjson.ErrTrailing):
+		return Errorf(CodeBadJSON, "%s: trailing data after the JSON object", what)
+	case errors.Is(err, strictjson.ErrTooDeep):
+		return Errorf(CodeBadJSON, "%s: nested too deeply", what)
 	}
 	return Errorf(CodeBadJSON, "%s: malformed JSON", what)
-}
-
-func jsonTypeName(kind string) string {
-	switch {
-	case strings.HasPrefix(kind, "int"), strings.HasPrefix(kind, "uint"):
-		return "an integer in range"
-	case kind == "string":
-		return "a string"
-	case kind == "bool":
-		return "a boolean"
-	case kind == "slice":
-		return "an array"
-	}
-	return "a " + kind
 }
 
 // Auth is the identity and signature of a signed request, as sent: the

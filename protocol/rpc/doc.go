@@ -10,8 +10,10 @@
 //
 // # Methods
 //
-// Request bodies are {"method": M, "params": {...}}; unknown fields are
-// refused. Keys and Account IDs are lowercase hex, signatures and data
+// Request bodies are {"method": M, "params": {...}}, decoded by
+// protocol/strictjson: unknown keys, a key twice, keys that match only
+// case-insensitively and anything after the object are refused, and
+// errors name keys as they appear on the wire. Keys and Account IDs are lowercase hex, signatures and data
 // standard base64, times integer ms since the Unix epoch. Signed requests
 // carry pubkey (05 Account ID), pubkey_ed25519 and signature.
 //

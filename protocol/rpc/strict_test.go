@@ -22,11 +22,11 @@ func TestStrictBodies(t *testing.T) {
 		{"trailing object", `{"method":"info"}{"method":"info"}`, CodeBadJSON, "trailing"},
 		{"duplicate method", `{"method":"info","method":"store"}`, CodeBadJSON, `duplicate key "method"`},
 		{"case-folded method", `{"Method":"info"}`, CodeBadField, `unknown field "Method"`},
-		{"duplicate param", `{"method":"get_swarm","params":{` + acct + `,` + acct + `}}`, CodeBadJSON, `duplicate key "pubkey"`},
+		{"duplicate param", `{"method":"get_swarm","params":{` + acct + `,` + acct + `}}`, CodeBadJSON, `duplicate key "params.pubkey"`},
 		{"case-folded param", `{"method":"get_swarm","params":{"PubKey":"05"}}`, CodeBadField, `unknown field "PubKey"`},
 		{"trailing after params", `{"method":"info","params":{}} {}`, CodeBadJSON, "trailing"},
 		{"duplicate in sub-request", `{"method":"batch","params":{"requests":[{"method":"info","method":"info"}]}}`, CodeBadJSON, `requests[0]`},
-		{"duplicate inside namespace-or-all", `{"method":"delete_all","params":{"namespace":1,"namespace":"all"}}`, CodeBadJSON, `duplicate key "namespace"`},
+		{"duplicate inside namespace-or-all", `{"method":"delete_all","params":{"namespace":1,"namespace":"all"}}`, CodeBadJSON, `duplicate key "params.namespace"`},
 		{"embedded Go field not named", `{"method":"store","params":{"pubkey":{}}}`, CodeBadField, `field "pubkey" must be a string`},
 		{"invalid utf-8", "{\"method\":\"info\xff\"}", CodeBadJSON, "malformed"},
 	}
