@@ -448,6 +448,18 @@ func TestDeleteAndExpire(t *testing.T) {
 			t.Fatalf("deleted %v", res.Deleted)
 		}
 	})
+	t.Run("delete_before includes the message stamped at before", func(t *testing.T) {
+		f := newFixture(t)
+		ts := f.clock().Add(-time.Second).UnixMilli()
+		var at, after rpc.StoreResult
+		f.mustCall(t, owner, rpc.MethodStore, storeParams(0, "at", time.Hour, ts), &at)
+		f.mustCall(t, owner, rpc.MethodStore, storeParams(0, "after", time.Hour, ts+1), &after)
+		var res rpc.DeleteResult
+		f.mustCall(t, owner, rpc.MethodDeleteBefore, fmt.Sprintf(`{"namespace":0,"before":%d}`, ts), &res)
+		if msgs := f.retrieveAll(t, owner, 0); !slices.Equal(res.Deleted, []string{at.Hash}) || len(msgs) != 1 || msgs[0].Hash != after.Hash {
+			t.Fatalf("deleted %v, left %+v", res.Deleted, msgs)
+		}
+	})
 	t.Run("expire shorten, extend, get_expiries", func(t *testing.T) {
 		f := newFixture(t)
 		h := f.storeMsg(t, owner, 0, "a", time.Hour)

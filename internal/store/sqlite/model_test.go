@@ -111,7 +111,7 @@ func TestModel(t *testing.T) {
 				msgs, _ := m.account(a)
 				var want []string
 				for h, x := range msgs {
-					if (n == nil || *n == x.ns) && x.ts < before {
+					if (n == nil || *n == x.ns) && x.ts <= before {
 						want = append(want, h)
 						m.remove(a, h)
 					}

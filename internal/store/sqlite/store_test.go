@@ -390,11 +390,13 @@ func TestDeleteBefore(t *testing.T) {
 		before int
 		want   []string
 	}{
-		{name: "one namespace", ns: ns(0), before: 20, want: []string{"n0-10"}},
-		{name: "strictly before", ns: ns(0), before: 30, want: []string{"n0-10", "n0-20"}},
-		{name: "all namespaces", before: 20, want: []string{"n0-10", "n2-10"}},
+		// Session's delete_before removes timestamp <= before.
+		{name: "one namespace", ns: ns(0), before: 19, want: []string{"n0-10"}},
+		{name: "at before included", ns: ns(0), before: 30, want: []string{"n0-10", "n0-20", "n0-30"}},
+		{name: "just before excluded", ns: ns(0), before: 29, want: []string{"n0-10", "n0-20"}},
+		{name: "all namespaces", before: 20, want: []string{"n0-10", "n0-20", "n2-10", "n2-20"}},
 		{name: "everything", before: 1000, want: []string{"n0-10", "n0-20", "n0-30", "n2-10", "n2-20"}},
-		{name: "nothing", before: 10, want: nil},
+		{name: "nothing", before: 9, want: nil},
 		{name: "empty namespace", ns: ns(7), before: 1000, want: nil},
 	}
 	for _, tt := range tests {
