@@ -181,7 +181,7 @@ func (h *Handler) deleteAll(ctx context.Context, params json.RawMessage, now tim
 	if err := h.authorize(r.Auth, r.SigMessage(h.cfg.NetworkID), now); err != nil {
 		return nil, err
 	}
-	// Only what was deposited before the signed time: replaying this
+	// Only what was deposited at or before the signed time: replaying this
 	// request within its window cannot erase newer mail.
 	deleted, err := h.cfg.Store.DeleteBefore(ctx, r.Auth.Account, r.Namespace, r.Timestamp)
 	if err == nil {

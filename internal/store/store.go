@@ -88,10 +88,11 @@ type Store interface {
 	// Delete removes the account's messages with the given hashes (in any
 	// namespace) and returns the hashes that existed and were removed.
 	Delete(ctx context.Context, account identity.AccountID, hashes []string) ([]string, error)
-	// DeleteBefore removes the account's messages whose Timestamp is before
-	// before, in one namespace or, when ns is nil, in all of them, and returns
-	// their hashes. delete_all uses before = the request's signed timestamp,
-	// so a replayed request cannot remove newer mail.
+	// DeleteBefore removes the account's messages whose Timestamp is at or
+	// before before (Session's delete_before removes timestamp <= before),
+	// in one namespace or, when ns is nil, in all of them, and returns
+	// their hashes. delete_all uses before = the request's signed
+	// timestamp, so a replayed request cannot remove newer mail.
 	DeleteBefore(ctx context.Context, account identity.AccountID, ns *int32, before time.Time) ([]string, error)
 	// SetExpiry changes the expiry of the account's given messages (in any
 	// namespace) as mode allows and returns the resulting expiry of each

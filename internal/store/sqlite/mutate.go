@@ -120,7 +120,7 @@ func (db *DB) DeleteBefore(ctx context.Context, account identity.AccountID, ns *
 		}
 		deleted, err = deleteRows(ctx, tx, acct, `
 			DELETE FROM messages
-			WHERE account_id = ?1 AND (?2 IS NULL OR namespace = ?2) AND timestamp < ?3
+			WHERE account_id = ?1 AND (?2 IS NULL OR namespace = ?2) AND timestamp <= ?3
 			RETURNING hash, expiry`, acct, nsArg(ns), ms(before))
 		return err
 	})
