@@ -622,3 +622,45 @@ func TestFloodPublicInbox(t *testing.T) {
 		})
 	}
 }
+
+// TestStoreDuplicate: re-storing a deleted message answers deleted:true
+// (not already:true, which would claim it is retrievable), and a
+// duplicate with a longer ttl extends the expiry, as Session's store does.
+func TestStoreDuplicate(t *testing.T) {
+	owner := identity.NewAccount()
+	type reply struct {
+		Hash    string `json:"hash"`
+		Already bool   `json:"already"`
+		Deleted bool   `json:"deleted"`
+	}
+	t.Run("deleted", func(t *testing.T) {
+		f := newFixture(t)
+		h := f.storeMsg(t, owner, 0, "gone", time.Hour)
+		f.mustCall(t, owner, rpc.MethodDelete, fmt.Sprintf(`{"messages":[%q]}`, h), nil)
+		var r reply
+		f.mustCall(t, owner, rpc.MethodStore, storeParams(0, "gone", time.Hour, 0), &r)
+		if r.Hash != h || !r.Deleted || r.Already {
+			t.Fatalf("re-store of a deleted message answered %+v, want deleted", r)
+		}
+		if msgs := f.retrieveAll(t, owner, 0); len(msgs) != 0 {
+			t.Fatalf("deleted message retrievable: %+v", msgs)
+		}
+	})
+	t.Run("longer ttl extends", func(t *testing.T) {
+		f := newFixture(t)
+		ts := f.clock().UnixMilli()
+		var r reply
+		f.mustCall(t, owner, rpc.MethodStore, storeParams(0, "m", time.Hour, ts), &r)
+		f.mustCall(t, owner, rpc.MethodStore, storeParams(0, "m", 2*time.Hour, ts), &r)
+		if !r.Already || r.Deleted {
+			t.Fatalf("duplicate answered %+v", r)
+		}
+		if msgs := f.retrieveAll(t, owner, 0); len(msgs) != 1 || msgs[0].Expiration != ts+(2*time.Hour).Milliseconds() {
+			t.Fatalf("after a longer duplicate: %+v, want expiration %d", msgs, ts+(2*time.Hour).Milliseconds())
+		}
+		f.mustCall(t, owner, rpc.MethodStore, storeParams(0, "m", time.Minute, ts), &r)
+		if msgs := f.retrieveAll(t, owner, 0); msgs[0].Expiration != ts+(2*time.Hour).Milliseconds() {
+			t.Fatalf("a shorter duplicate moved the expiry: %+v", msgs)
+		}
+	})
+}

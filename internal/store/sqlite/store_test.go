@@ -752,3 +752,64 @@ func TestNoGoroutineLeak(t *testing.T) {
 	buf := make([]byte, 1<<16)
 	t.Fatalf("%d goroutines before Open, %d after Close:\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
 }
+
+// TestPutDuplicate: a duplicate with a later expiry extends the stored
+// one (Session's store answers "extended"), never shortens it; a
+// duplicate of a deleted message stays deleted, is reported by Deleted,
+// and makes the tombstone live as long as the copy it refused.
+func TestPutDuplicate(t *testing.T) {
+	a := acct(1)
+	base := msg(a, 0, "m", 10, 5)
+	later := func(d time.Duration) store.Message { m := base; m.Expiry = base.Expiry.Add(d); return m }
+	tests := []struct {
+		name       string
+		deleted    bool
+		put        store.Message
+		wantExpiry time.Time // of the message, or of its tombstone when deleted
+	}{
+		{name: "longer ttl extends", put: later(time.Hour), wantExpiry: base.Expiry.Add(time.Hour)},
+		{name: "shorter ttl keeps", put: later(-30 * time.Minute), wantExpiry: base.Expiry},
+		{name: "same ttl keeps", put: base, wantExpiry: base.Expiry},
+		{name: "deleted stays deleted", deleted: true, put: base, wantExpiry: base.Expiry},
+		{name: "deleted, longer ttl extends the tombstone", deleted: true, put: later(time.Hour), wantExpiry: base.Expiry.Add(time.Hour)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			db := openTest(t)
+			mustPut(t, db, base)
+			if tt.deleted {
+				if _, err := db.Delete(ctx, a, []string{"m"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if added, err := db.Put(ctx, tt.put); added || err != nil {
+				t.Fatalf("Put of a duplicate = %v, %v; want false, nil", added, err)
+			}
+			gone, err := db.Deleted(ctx, a, "m")
+			if err != nil || gone != tt.deleted {
+				t.Fatalf("Deleted = %v, %v; want %v", gone, err, tt.deleted)
+			}
+			if tt.deleted {
+				ts, err := db.Tombstones(ctx, a, t0)
+				if err != nil || len(ts) != 1 || !ts[0].Expiry.Equal(tt.wantExpiry) {
+					t.Fatalf("Tombstones = %+v, %v; want expiry %v", ts, err, tt.wantExpiry)
+				}
+				if got := listAll(t, db, a, 0, 10, t0); len(got) != 0 {
+					t.Fatalf("deleted message came back: %v", got)
+				}
+				return
+			}
+			exp, err := db.Expiries(ctx, a, []string{"m"}, t0)
+			if err != nil || !exp["m"].Equal(tt.wantExpiry) {
+				t.Fatalf("Expiries = %v, %v; want %v", exp, err, tt.wantExpiry)
+			}
+		})
+	}
+	t.Run("never stored is not deleted", func(t *testing.T) {
+		db := openTest(t)
+		if gone, err := db.Deleted(context.Background(), a, "nope"); gone || err != nil {
+			t.Fatalf("Deleted = %v, %v", gone, err)
+		}
+	})
+}
