@@ -99,6 +99,18 @@ func (h *Handler) store(ctx context.Context, params json.RawMessage, now time.Ti
 	if h.cfg.LogPrivate {
 		h.cfg.Logger.Debug("stored", "account", r.Account.String(), "namespace", r.Namespace, "bytes", len(r.Data), "new", added)
 	}
+	if !added {
+		// already:true would claim the message is there to retrieve; a
+		// deleted one is not, and forwarding it would only meet the
+		// peers' tombstones.
+		deleted, err := h.cfg.Store.Deleted(ctx, r.Account, hash)
+		if err != nil {
+			return nil, err
+		}
+		if deleted {
+			return &rpc.StoreResult{Hash: hash, Deleted: true, T: now.UnixMilli()}, nil
+		}
+	}
 	// Forwarded even when already stored: a client retrying wants the
 	// confirmations that its first attempt may have missed.
 	swarm := h.forward(ctx, &rpc.NodeOp{Kind: rpc.OpStore, Account: r.Account, Namespace: nsPtr(r.Namespace), Hash: hash,

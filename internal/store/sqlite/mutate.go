@@ -109,6 +109,25 @@ func (db *DB) Delete(ctx context.Context, account identity.AccountID, hashes []s
 	return deleted, nil
 }
 
+// Deleted implements [store.Store].
+func (db *DB) Deleted(ctx context.Context, account identity.AccountID, hash string) (bool, error) {
+	if err := db.enter(); err != nil {
+		return false, err
+	}
+	defer db.leave()
+	var one int
+	err := db.r.QueryRowContext(ctx, `
+		SELECT 1 FROM tombstones JOIN accounts ON accounts.id = tombstones.account_id
+		WHERE accounts.account = ? AND tombstones.hash = ?`, account[:], hash).Scan(&one)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("deleted: %w", db.wrap(err))
+	}
+	return true, nil
+}
+
 // DeleteBefore implements [store.Store], leaving tombstones as [DB.Delete]
 // does.
 func (db *DB) DeleteBefore(ctx context.Context, account identity.AccountID, ns *int32, before time.Time) ([]string, error) {

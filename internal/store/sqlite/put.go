@@ -19,7 +19,12 @@ func isPublic(ns int32) bool { return ns%10 == 0 }
 // Put implements [store.Store]. A message whose hash has a live tombstone
 // (see [DB.Delete]) is not stored and Put reports false, as does one whose
 // hash the account holds in another namespace: the hash commits to the
-// namespace, so only a caller's bug can produce that. Over quota, a
+// namespace, so only a caller's bug can produce that. A duplicate with a
+// later expiry extends the stored copy's expiry, as Session's store does
+// ("extended"): a sender that re-sends with a longer TTL, or a member
+// forwarding such a re-send, gets what it asked for and swarm members
+// converge on the latest expiry. A duplicate of a deleted message extends
+// its tombstone the same way, so the tombstone outlives every copy. Over quota, a
 // message for a public namespace evicts or is refused as the [FloodPolicy]
 // says; one for an owner-only namespace is always refused with
 // store.ErrAccountQuota: that is the owner's own data and only the owner may
@@ -37,15 +42,15 @@ func (db *DB) Put(ctx context.Context, m store.Message) (bool, error) {
 		return false, fmt.Errorf("put: %w", db.wrap(err))
 	}
 	defer tx.Rollback()
-	added, evicted, err := db.put(ctx, tx, m)
-	if err != nil || !added {
+	out, err := db.put(ctx, tx, m)
+	if err != nil || !out.changed() {
 		return false, err
 	}
 	if err := tx.Commit(); err != nil {
 		return false, fmt.Errorf("put: %w", db.wrap(err))
 	}
-	db.evicted.Add(int64(evicted))
-	return true, nil
+	db.evicted.Add(int64(out.evicted))
+	return out.added, nil
 }
 
 // PutResult is the outcome of one message of [DB.PutBatch].
@@ -83,7 +88,7 @@ func (db *DB) PutBatch(ctx context.Context, msgs []store.Message) ([]PutResult, 
 	res := make([]PutResult, len(msgs))
 	evicted := 0
 	for i, m := range msgs {
-		added, ev, err := db.put(ctx, tx, m)
+		out, err := db.put(ctx, tx, m)
 		switch {
 		case errors.Is(err, store.ErrAccountQuota):
 			// Refused before anything of it was written.
@@ -91,8 +96,8 @@ func (db *DB) PutBatch(ctx context.Context, msgs []store.Message) ([]PutResult, 
 		case err != nil:
 			return nil, fmt.Errorf("put batch: message %d: %w", i, err)
 		}
-		res[i].Added = added
-		evicted += ev
+		res[i].Added = out.added
+		evicted += out.evicted
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("put batch: %w", db.wrap(err))
@@ -113,13 +118,22 @@ func validate(m store.Message) error {
 	return nil
 }
 
-// put does Put's work inside tx and reports how many messages it evicted.
-// Errors are already wrapped.
-func (db *DB) put(ctx context.Context, tx *sql.Tx, m store.Message) (added bool, evicted int, err error) {
-	fail := func(err error) (bool, int, error) { return false, 0, fmt.Errorf("put: %w", db.wrap(err)) }
+// putOutcome is what put did inside its transaction.
+type putOutcome struct {
+	added    bool // the message was inserted
+	extended bool // a duplicate's (or a tombstone's) expiry moved later
+	evicted  int  // messages evicted to make room
+}
+
+// changed reports whether the transaction has anything to commit.
+func (o putOutcome) changed() bool { return o.added || o.extended }
+
+// put does Put's work inside tx. Errors are already wrapped.
+func (db *DB) put(ctx context.Context, tx *sql.Tx, m store.Message) (putOutcome, error) {
+	fail := func(err error) (putOutcome, error) { return putOutcome{}, fmt.Errorf("put: %w", db.wrap(err)) }
 
 	var acct, count, bytes int64
-	err = tx.StmtContext(ctx, db.puts.account).QueryRowContext(ctx, m.Account[:]).Scan(&acct, &count, &bytes)
+	err := tx.StmtContext(ctx, db.puts.account).QueryRowContext(ctx, m.Account[:]).Scan(&acct, &count, &bytes)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		if err := tx.StmtContext(ctx, db.puts.newAccount).QueryRowContext(ctx, m.Account[:]).Scan(&acct); err != nil {
@@ -128,10 +142,22 @@ func (db *DB) put(ctx context.Context, tx *sql.Tx, m store.Message) (added bool,
 	case err != nil:
 		return fail(err)
 	default:
-		var one int
-		err := tx.StmtContext(ctx, db.puts.exists).QueryRowContext(ctx, acct, m.Hash).Scan(&one)
+		var deleted bool
+		var expiry int64
+		err := tx.StmtContext(ctx, db.puts.exists).QueryRowContext(ctx, acct, m.Hash).Scan(&deleted, &expiry)
 		if err == nil {
-			return false, 0, nil // stored already, or deleted
+			// Stored already, or deleted: only the expiry may move, later.
+			if ms(m.Expiry) <= expiry {
+				return putOutcome{}, nil
+			}
+			st := db.puts.extendMessage
+			if deleted {
+				st = db.puts.extendTombstone
+			}
+			if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, acct, m.Hash, ms(m.Expiry)); err != nil {
+				return fail(err)
+			}
+			return putOutcome{extended: true}, nil
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return fail(err)
@@ -142,16 +168,18 @@ func (db *DB) put(ctx context.Context, tx *sql.Tx, m store.Message) (added bool,
 	if m.Data == nil {
 		m.Data = []byte{} // the driver binds nil as NULL
 	}
+	var out putOutcome
 	if count+1 > db.cfg.maxAccountMessages || bytes+size > db.cfg.maxAccountBytes {
-		if evicted, err = db.makeRoom(ctx, tx, acct, m, count, bytes); err != nil {
-			return false, 0, err
+		if out.evicted, err = db.makeRoom(ctx, tx, acct, m, count, bytes); err != nil {
+			return putOutcome{}, err
 		}
 	}
 	if _, err := tx.StmtContext(ctx, db.puts.insert).ExecContext(ctx,
 		acct, m.Namespace, m.Hash, ms(m.Timestamp), ms(m.Expiry), size, m.Data); err != nil {
 		return fail(err)
 	}
-	return true, evicted, nil
+	out.added = true
+	return out, nil
 }
 
 // makeRoom frees space in account acct for m or returns an error wrapping
@@ -229,7 +257,7 @@ func (db *DB) makeRoom(ctx context.Context, tx *sql.Tx, acct int64, m store.Mess
 // putStatements are Put's statements, prepared once on the writer
 // connection: preparing them on every call cost about a third of Put.
 type putStatements struct {
-	account, newAccount, exists, insert *sql.Stmt
+	account, newAccount, exists, insert, extendMessage, extendTombstone *sql.Stmt
 }
 
 func (p *putStatements) prepare(w *sql.DB) error {
@@ -240,10 +268,12 @@ func (p *putStatements) prepare(w *sql.DB) error {
 		{&p.account, `SELECT id, messages, bytes FROM accounts WHERE account = ?`},
 		{&p.newAccount, `INSERT INTO accounts (account) VALUES (?) RETURNING id`},
 		{&p.exists, `
-			SELECT 1 FROM messages WHERE account_id = ?1 AND hash = ?2
+			SELECT 0, expiry FROM messages WHERE account_id = ?1 AND hash = ?2
 			UNION ALL
-			SELECT 1 FROM tombstones WHERE account_id = ?1 AND hash = ?2
+			SELECT 1, expiry FROM tombstones WHERE account_id = ?1 AND hash = ?2
 			LIMIT 1`},
+		{&p.extendMessage, `UPDATE messages SET expiry = max(expiry, ?3) WHERE account_id = ?1 AND hash = ?2`},
+		{&p.extendTombstone, `UPDATE tombstones SET expiry = max(expiry, ?3) WHERE account_id = ?1 AND hash = ?2`},
 		{&p.insert, `
 			INSERT INTO messages (account_id, namespace, hash, timestamp, expiry, size, data)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`},
@@ -259,7 +289,7 @@ func (p *putStatements) prepare(w *sql.DB) error {
 
 func (p *putStatements) close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{p.account, p.newAccount, p.exists, p.insert} {
+	for _, st := range []*sql.Stmt{p.account, p.newAccount, p.exists, p.insert, p.extendMessage, p.extendTombstone} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
