@@ -212,8 +212,9 @@ func TestStoreRetrieve(t *testing.T) {
 	}
 }
 
-// TestPublicDeposit: anyone may deposit into a namespace divisible by 10
-// without a signature, but not into an owner-only one.
+// TestPublicDeposit: anyone may deposit without a signature into a public
+// namespace (divisible by 10) that has a defined use, the DM inbox 0; other
+// public namespaces take no deposits, nor does an owner-only one unsigned.
 func TestPublicDeposit(t *testing.T) {
 	f := newFixture(t)
 	acct := identity.NewAccount()
@@ -221,10 +222,11 @@ func TestPublicDeposit(t *testing.T) {
 		name   string
 		ns     int
 		status int
-	}{{"dm inbox", 0, 200}, {"public 20", 20, 200}, {"owner-only 3", 3, 400}} {
+		code   rpc.Code
+	}{{"dm inbox", 0, 200, ""}, {"public 20", 20, 400, rpc.CodeBadNamespace}, {"public -10", -10, 400, rpc.CodeBadNamespace}, {"owner-only 3", 3, 400, rpc.CodeMissingField}} {
 		t.Run(tt.name, func(t *testing.T) {
 			p := fmt.Sprintf(`{"pubkey":%q,"namespace":%d,"data":%q,"ttl":60000,"timestamp":%d}`, acct.ID(), tt.ns, b64("x"), f.clock().UnixMilli())
-			if status, b := f.post(reqBody(rpc.MethodStore, json.RawMessage(p))); status != tt.status {
+			if status, b := f.post(reqBody(rpc.MethodStore, json.RawMessage(p))); status != tt.status || (tt.code != "" && errCode(t, b) != tt.code) {
 				t.Fatalf("status %d: %s", status, b)
 			}
 		})
@@ -441,10 +443,10 @@ func TestDeleteAndExpire(t *testing.T) {
 	t.Run("delete_before one namespace", func(t *testing.T) {
 		f := newFixture(t)
 		a := f.storeMsg(t, owner, 0, "a", time.Hour)
-		f.storeMsg(t, owner, 10, "b", time.Hour)
+		f.storeMsg(t, owner, 1, "b", time.Hour)
 		var res rpc.DeleteResult
 		f.mustCall(t, owner, rpc.MethodDeleteBefore, fmt.Sprintf(`{"namespace":0,"before":%d}`, f.clock().UnixMilli()), &res)
-		if !slices.Equal(res.Deleted, []string{a}) || len(f.retrieveAll(t, owner, 10)) != 1 {
+		if !slices.Equal(res.Deleted, []string{a}) || len(f.retrieveAll(t, owner, 1)) != 1 {
 			t.Fatalf("deleted %v", res.Deleted)
 		}
 	})
@@ -588,7 +590,7 @@ func TestFloodPublicInbox(t *testing.T) {
 		status int
 	}{{"evict oldest", sqlite.EvictOldest, 200}, {"refuse", sqlite.Refuse, 403}} {
 		t.Run(tt.name, func(t *testing.T) {
-			db, err := sqlite.Open(filepath.Join(t.TempDir(), "flood.db"), sqlite.WithAccountQuota(0, 5), sqlite.WithFloodPolicy(tt.policy))
+			db, err := sqlite.Open(filepath.Join(t.TempDir(), "flood.db"), sqlite.WithPublicQuota(0, 5), sqlite.WithFloodPolicy(tt.policy))
 			if err != nil {
 				t.Fatal(err)
 			}

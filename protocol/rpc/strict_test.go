@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -71,3 +72,51 @@ func parseBody(body []byte) error {
 	}
 	return err
 }
+
+// TestDepositNamespaces: of the namespaces divisible by 10 (public,
+// Session's rule), only those with a defined use take deposits, signed or
+// not; the rest are refused with a code of their own, so that a flood
+// cannot spread over thousands of namespaces nobody reads.
+func TestDepositNamespaces(t *testing.T) {
+	const (
+		pub = `"pubkey":"05` + "1111111111111111111111111111111111111111111111111111111111111111" + `"`
+		sig = `,"pubkey_ed25519":"` + "2222222222222222222222222222222222222222222222222222222222222222" +
+			`","signature":"` + "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" + `"`
+	)
+	tests := []struct {
+		name     string
+		ns       int
+		signed   bool
+		wantCode Code // "" for accepted
+	}{
+		{"dm inbox", 0, false, ""},
+		{"dm inbox signed", 0, true, ""},
+		{"public 10 unsigned", 10, false, CodeBadNamespace},
+		{"public 10 signed", 10, true, CodeBadNamespace},
+		{"public 20", 20, false, CodeBadNamespace},
+		{"public -10", -10, false, CodeBadNamespace},
+		{"public 32760", 32760, false, CodeBadNamespace},
+		{"owner-only 1 signed", 1, true, ""},
+		{"owner-only 8 signed", 8, true, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := `{` + pub + `,"namespace":` + itoa(tt.ns) + `,"data":"eA==","ttl":60000,"timestamp":1700000000000`
+			if tt.signed {
+				p += sig
+			}
+			_, err := ParseStore([]byte(p + `}`))
+			var e *Error
+			switch {
+			case tt.wantCode == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tt.wantCode != "" && (!errors.As(err, &e) || e.Code != tt.wantCode):
+				t.Fatalf("ParseStore = %v, want %s", err, tt.wantCode)
+			case tt.wantCode != "" && !strings.Contains(e.Message, "namespace "+itoa(tt.ns)):
+				t.Fatalf("message %q does not name the namespace", e.Message)
+			}
+		})
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -601,13 +601,13 @@ func TestStats(t *testing.T) {
 func TestPutBatch(t *testing.T) {
 	a := acct(1)
 	ctx := context.Background()
-	db := openTest(t, WithAccountQuota(0, 3))
+	db := openTest(t, WithAccountQuota(0, 1))
 	mustPut(t, db, msg(a, 0, "old", 0, 1))
 	res, err := db.PutBatch(ctx, []store.Message{
 		msg(a, 0, "old", 0, 1),  // duplicate of a stored one
 		msg(a, 0, "n1", 1, 1),   // new
 		msg(a, 0, "n1", 1, 1),   // duplicate within the batch
-		msg(a, 1, "own1", 2, 1), // fills the quota
+		msg(a, 1, "own1", 2, 1), // fills the owner-only quota
 		msg(a, 1, "own2", 3, 1), // owner-only namespace over quota: refused
 	})
 	if err != nil {
