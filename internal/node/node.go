@@ -173,6 +173,7 @@ func New(cfg nodeconfig.Config, logger *slog.Logger, opts ...Option) (n *Node, e
 	dbOpts := []sqlite.Option{
 		sqlite.WithLogger(logger),
 		sqlite.WithAccountQuota(cfg.AccountQuotaBytes, cfg.AccountQuotaMessages),
+		sqlite.WithPublicQuota(cfg.PublicQuotaBytes, cfg.PublicQuotaMessages),
 		sqlite.WithMaxTotalBytes(cfg.MaxDBBytes),
 	}
 	if cfg.FloodPolicy == "refuse" {

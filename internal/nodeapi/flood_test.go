@@ -50,12 +50,6 @@ func TestRateLimitBatch(t *testing.T) {
 					t.Fatalf("batch %d: %d, want %d: %s", i, status, want, b)
 				}
 			}
-			// The 5 tokens left still serve single requests.
-			for i := range 5 {
-				if status, _ := f.postFrom("198.51.100.7:1", []byte(`{"method":"info"}`)); status != 200 {
-					t.Fatalf("single request %d after the batches: %d", i, status)
-				}
-			}
 		})
 	}
 }
@@ -82,9 +76,13 @@ func TestFloodEveryPublicNamespace(t *testing.T) {
 		c.Limiter = ratelimit.New(ratelimit.DefaultBurst, ratelimit.DefaultRate, 0)
 	})
 	victim := identity.NewAccount()
+	// Each deposit is stamped later than the one before (an hour back
+	// plus a count), so that eviction, which keeps the newest, always
+	// has older spam to drop.
 	deposit := func(ns int32, i int) string {
+		ts := f.clock().Add(-time.Hour).UnixMilli() + int64(i)
 		return fmt.Sprintf(`{"method":"store","params":{"pubkey":%q,"namespace":%d,"data":%q,"ttl":%d,"timestamp":%d}}`,
-			victim.ID(), ns, b64(fmt.Sprint("spam ", ns, " ", i)), rpc.MaxTTLPublic.Milliseconds(), f.clock().UnixMilli())
+			victim.ID(), ns, b64(fmt.Sprint("spam ", ns, " ", i)), rpc.MaxTTLPublic.Milliseconds(), ts)
 	}
 	// Every public namespace once, then the DM inbox to twice its quota.
 	var targets []int32

@@ -14,8 +14,9 @@ import (
 )
 
 // dispatch runs one request at node time now and returns its status and
-// response body. top is false for batch sub-requests.
-func (h *Handler) dispatch(ctx context.Context, req rpc.Request, now time.Time, top bool) (int, any) {
+// response body. A batch or sequence is run by serveRPC (it costs a rate
+// token per sub-request); here it can only be a sub-request, and nested.
+func (h *Handler) dispatch(ctx context.Context, req rpc.Request, now time.Time) (int, any) {
 	var (
 		resp any
 		err  error
@@ -47,11 +48,7 @@ func (h *Handler) dispatch(ctx context.Context, req rpc.Request, now time.Time, 
 			return status, resp
 		}
 	case rpc.MethodBatch, rpc.MethodSequence:
-		if !top {
-			err = rpc.Errorf(rpc.CodeUnknownMethod, "%s cannot be nested", req.Method)
-			break
-		}
-		resp, err = h.batch(ctx, req, now)
+		err = rpc.Errorf(rpc.CodeUnknownMethod, "%s cannot be nested", req.Method)
 	default:
 		err = rpc.Errorf(rpc.CodeUnknownMethod, "unknown method %q", truncate(req.Method, 64))
 	}
@@ -340,15 +337,12 @@ func (h *Handler) info(ctx context.Context, params json.RawMessage, now time.Tim
 	return res, nil
 }
 
-// batch runs sub-requests: all of them concurrently for batch, in order
-// until the first failure for sequence. All share the request's node time.
-func (h *Handler) batch(ctx context.Context, req rpc.Request, now time.Time) (any, error) {
-	subs, err := rpc.ParseBatch(req.Params)
-	if err != nil {
-		return nil, err
-	}
+// batch runs the sub-requests of method (batch or sequence): all of them
+// concurrently for batch, in order until the first failure for sequence.
+// All share the request's node time.
+func (h *Handler) batch(ctx context.Context, method string, subs []rpc.Request, now time.Time) *rpc.BatchResult {
 	run := func(sub rpc.Request) rpc.SubResult {
-		status, body := h.dispatch(ctx, sub, now, false)
+		status, body := h.dispatch(ctx, sub, now)
 		b, err := json.Marshal(body)
 		if err != nil {
 			status, b = http.StatusInternalServerError, []byte(`{"error":{"code":"internal_error","message":"encoding failed"}}`)
@@ -357,7 +351,7 @@ func (h *Handler) batch(ctx context.Context, req rpc.Request, now time.Time) (an
 		return rpc.SubResult{Code: status, Body: b}
 	}
 	res := &rpc.BatchResult{T: now.UnixMilli()}
-	if req.Method == rpc.MethodSequence {
+	if method == rpc.MethodSequence {
 		for _, sub := range subs {
 			r := run(sub)
 			res.Results = append(res.Results, r)
@@ -365,7 +359,7 @@ func (h *Handler) batch(ctx context.Context, req rpc.Request, now time.Time) (an
 				break
 			}
 		}
-		return res, nil
+		return res
 	}
 	res.Results = make([]rpc.SubResult, len(subs))
 	var wg sync.WaitGroup
@@ -373,5 +367,5 @@ func (h *Handler) batch(ctx context.Context, req rpc.Request, now time.Time) (an
 		wg.Go(func() { res.Results[i] = run(sub) })
 	}
 	wg.Wait()
-	return res, nil
+	return res
 }

@@ -58,8 +58,10 @@ type Config struct {
 	ShutdownTimeout   Duration `toml:"shutdown_timeout" help:"time in-flight requests get to finish on SIGTERM"`
 	SweepInterval     Duration `toml:"sweep_interval" help:"how often expired messages are deleted"`
 
-	AccountQuotaBytes    int64  `toml:"account_quota_bytes" help:"most data bytes one account may hold (0: store default)"`
-	AccountQuotaMessages int64  `toml:"account_quota_messages" help:"most messages one account may hold (0: store default)"`
+	AccountQuotaBytes    int64  `toml:"account_quota_bytes" help:"most data bytes one account may hold in its owner-only namespaces together (0: store default)"`
+	AccountQuotaMessages int64  `toml:"account_quota_messages" help:"most messages one account may hold in its owner-only namespaces together (0: store default)"`
+	PublicQuotaBytes     int64  `toml:"public_quota_bytes" help:"most data bytes one account may hold in each public namespace, apart from the owner's quota (0: store default)"`
+	PublicQuotaMessages  int64  `toml:"public_quota_messages" help:"most messages one account may hold in each public namespace (0: store default)"`
 	MaxDBBytes           int64  `toml:"max_db_bytes" help:"database size cap (0: store default, negative: disk only)"`
 	FloodPolicy          string `toml:"flood_policy" help:"full public inbox: evict (oldest) or refuse"`
 	ReplayCacheSize      int    `toml:"replay_cache_size" help:"signatures remembered to refuse replays"`
@@ -259,8 +261,16 @@ func (c *Config) Validate() error {
 			return bad(d.name, "must be positive")
 		}
 	}
-	if c.AccountQuotaBytes < 0 || c.AccountQuotaMessages < 0 {
-		return bad("account_quota_bytes", "must not be negative")
+	for _, q := range []struct {
+		name string
+		v    int64
+	}{
+		{"account_quota_bytes", c.AccountQuotaBytes}, {"account_quota_messages", c.AccountQuotaMessages},
+		{"public_quota_bytes", c.PublicQuotaBytes}, {"public_quota_messages", c.PublicQuotaMessages},
+	} {
+		if q.v < 0 {
+			return bad(q.name, "must not be negative")
+		}
 	}
 	if c.FloodPolicy != "evict" && c.FloodPolicy != "refuse" {
 		return bad("flood_policy", "%q is not evict or refuse", c.FloodPolicy)

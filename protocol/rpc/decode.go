@@ -45,9 +45,34 @@ var Methods = []string{
 	MethodBatch, MethodSequence,
 }
 
-// IsPublicNamespace reports whether anyone may deposit into ns without a
-// signature: Session's rule, namespaces divisible by 10 (0 holds DMs).
+// IsPublicNamespace reports whether ns is public by Session's rule,
+// divisible by 10: a deposit there needs no signature and lives at most
+// [MaxTTLPublic]. Only the public namespaces in [DepositNamespaces] take
+// deposits at all.
 func IsPublicNamespace(ns int32) bool { return ns%10 == 0 }
+
+// DepositNamespaces are the public namespaces with a defined use, and what
+// each holds. A store into any other public namespace is refused
+// ([CodeBadNamespace]), signed or not: a node gives every public namespace
+// an account uses a storage quota of its own (so that strangers' deposits
+// never use up the owner's room), and an open set of namespaces would let
+// a flood claim thousands of quotas. A feature that needs one (a group's
+// public inbox, say) adds a row here and to the namespace list in
+// DESIGN.md §4.
+var DepositNamespaces = map[int32]string{
+	0: "direct messages",
+}
+
+// TakesDeposits reports whether a store into ns may be accepted: any
+// owner-only namespace (the owner signs), and the public ones in
+// [DepositNamespaces].
+func TakesDeposits(ns int32) bool {
+	if !IsPublicNamespace(ns) {
+		return true
+	}
+	_, ok := DepositNamespaces[ns]
+	return ok
+}
 
 // DecodeRequest parses a request body strictly: one JSON object with a
 // string "method" and an optional "params", nothing else.

@@ -2,6 +2,10 @@ package rpc
 
 import (
 	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/hushnet/hush/identity"
@@ -38,6 +42,9 @@ func ParseStore(params json.RawMessage) (*Store, error) {
 	var err error
 	if r.Namespace, err = parseNamespace(p.Namespace); err != nil {
 		return nil, err
+	}
+	if !TakesDeposits(r.Namespace) {
+		return nil, Errorf(CodeBadNamespace, "namespace %d takes no deposits: of the public namespaces (divisible by 10) only %s do", r.Namespace, depositList())
 	}
 	if p.Signature != nil || !IsPublicNamespace(r.Namespace) {
 		if r.Auth, err = p.auth(); err != nil {
@@ -84,6 +91,16 @@ func ParseStore(params json.RawMessage) (*Store, error) {
 		return nil, Errorf(CodeTooLarge, "data: %d bytes, at most %d", len(r.Data), MaxDataSize)
 	}
 	return r, nil
+}
+
+// depositList names the public namespaces that take deposits.
+func depositList() string {
+	ns := slices.Sorted(maps.Keys(DepositNamespaces))
+	parts := make([]string, len(ns))
+	for i, n := range ns {
+		parts[i] = fmt.Sprintf("%d (%s)", n, DepositNamespaces[n])
+	}
+	return strings.Join(parts, ", ")
 }
 
 // SigMessage returns the string r's signature must cover.

@@ -16,6 +16,39 @@ var errInvalidMessage = errors.New("invalid message")
 // signature (DESIGN.md §4: namespaces divisible by 10).
 func isPublic(ns int32) bool { return ns%10 == 0 }
 
+// ownerBucket is the quota bucket of every owner-only namespace; each
+// public namespace is its own bucket, numbered as the namespace (see
+// sql/0003-usage.sql, which computes the same).
+const ownerBucket = 1 << 16
+
+func quotaBucket(ns int32) int64 {
+	if isPublic(ns) {
+		return int64(ns)
+	}
+	return ownerBucket
+}
+
+// quota returns the most messages and bytes ns's bucket may hold.
+func (c *config) quota(ns int32) (messages, bytes int64) {
+	if isPublic(ns) {
+		return c.maxPublicMessages, c.maxPublicBytes
+	}
+	return c.maxAccountMessages, c.maxAccountBytes
+}
+
+// ttlCap returns SQL for the latest expiry a message row may have: its
+// deposit timestamp plus the longest TTL of its namespace, the public one
+// bound to parameter number pub and the owner-only one to priv (both in
+// ms, from [config.ttlMS]).
+func ttlCap(pub, priv int) string {
+	return fmt.Sprintf(`(timestamp + CASE WHEN namespace %% 10 = 0 THEN ?%d ELSE ?%d END)`, pub, priv)
+}
+
+// ttlMS returns the TTL caps in ms, public first.
+func (c *config) ttlMS() (int64, int64) {
+	return c.maxTTLPublic.Milliseconds(), c.maxTTLPrivate.Milliseconds()
+}
+
 // Put implements [store.Store]. A message whose hash has a live tombstone
 // (see [DB.Delete]) is not stored and Put reports false, as does one whose
 // hash the account holds in another namespace: the hash commits to the
@@ -133,7 +166,7 @@ func (db *DB) put(ctx context.Context, tx *sql.Tx, m store.Message) (putOutcome,
 	fail := func(err error) (putOutcome, error) { return putOutcome{}, fmt.Errorf("put: %w", db.wrap(err)) }
 
 	var acct, count, bytes int64
-	err := tx.StmtContext(ctx, db.puts.account).QueryRowContext(ctx, m.Account[:]).Scan(&acct, &count, &bytes)
+	err := tx.StmtContext(ctx, db.puts.account).QueryRowContext(ctx, m.Account[:], quotaBucket(m.Namespace)).Scan(&acct, &count, &bytes)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		if err := tx.StmtContext(ctx, db.puts.newAccount).QueryRowContext(ctx, m.Account[:]).Scan(&acct); err != nil {
@@ -150,11 +183,13 @@ func (db *DB) put(ctx context.Context, tx *sql.Tx, m store.Message) (putOutcome,
 			if ms(m.Expiry) <= expiry {
 				return putOutcome{}, nil
 			}
-			st := db.puts.extendMessage
 			if deleted {
-				st = db.puts.extendTombstone
+				_, err = tx.StmtContext(ctx, db.puts.extendTombstone).ExecContext(ctx, acct, m.Hash, ms(m.Expiry))
+			} else {
+				pub, priv := db.cfg.ttlMS()
+				_, err = tx.StmtContext(ctx, db.puts.extendMessage).ExecContext(ctx, acct, m.Hash, ms(m.Expiry), pub, priv)
 			}
-			if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, acct, m.Hash, ms(m.Expiry)); err != nil {
+			if err != nil {
 				return fail(err)
 			}
 			return putOutcome{extended: true}, nil
@@ -169,7 +204,7 @@ func (db *DB) put(ctx context.Context, tx *sql.Tx, m store.Message) (putOutcome,
 		m.Data = []byte{} // the driver binds nil as NULL
 	}
 	var out putOutcome
-	if count+1 > db.cfg.maxAccountMessages || bytes+size > db.cfg.maxAccountBytes {
+	if maxN, maxB := db.cfg.quota(m.Namespace); count+1 > maxN || bytes+size > maxB {
 		if out.evicted, err = db.makeRoom(ctx, tx, acct, m, count, bytes); err != nil {
 			return putOutcome{}, err
 		}
@@ -182,10 +217,14 @@ func (db *DB) put(ctx context.Context, tx *sql.Tx, m store.Message) (putOutcome,
 	return out, nil
 }
 
-// makeRoom frees space in account acct for m or returns an error wrapping
-// store.ErrAccountQuota. It drops the account's expired messages first (List
-// no longer returns them anyway), then, for a public namespace under
+// makeRoom frees space in m's quota bucket of account acct (count and
+// bytes are the bucket's use) or returns an error wrapping
+// store.ErrAccountQuota. It drops the account's expired messages first
+// (List no longer returns them anyway), then, for a public namespace under
 // EvictOldest, the namespace's oldest messages in (Timestamp, Hash) order.
+// A public namespace is a bucket of its own, so eviction never reaches
+// another namespace, and a deposit never counts against the owner-only
+// bucket.
 //
 // Only messages ordered before m are evicted: a message older than all that
 // the full namespace holds is refused instead. So the namespace keeps the
@@ -193,10 +232,10 @@ func (db *DB) put(ctx context.Context, tx *sql.Tx, m store.Message) (putOutcome,
 // received the same messages in different orders end up holding the same
 // ones, which keeps anti-entropy from shipping evicted mail back and forth.
 func (db *DB) makeRoom(ctx context.Context, tx *sql.Tx, acct int64, m store.Message, count, bytes int64) (int, error) {
-	maxN, maxB := db.cfg.maxAccountMessages, db.cfg.maxAccountBytes
+	maxN, maxB := db.cfg.quota(m.Namespace)
 	size := int64(len(m.Data))
 	quota := func(what string) error {
-		return fmt.Errorf("put: %w: %s (account holds %d messages, %d bytes; limits %d, %d)",
+		return fmt.Errorf("put: %w: %s (holds %d messages, %d bytes; limits %d, %d)",
 			store.ErrAccountQuota, what, count, bytes, maxN, maxB)
 	}
 	if size > maxB {
@@ -207,7 +246,12 @@ func (db *DB) makeRoom(ctx context.Context, tx *sql.Tx, acct int64, m store.Mess
 		acct, ms(db.cfg.clock())); err != nil {
 		return 0, fmt.Errorf("put: %w", db.wrap(err))
 	}
-	if err := tx.QueryRowContext(ctx, `SELECT messages, bytes FROM accounts WHERE id = ?`, acct).Scan(&count, &bytes); err != nil {
+	err := tx.QueryRowContext(ctx, `SELECT messages, bytes FROM usage WHERE account_id = ? AND bucket = ?`,
+		acct, quotaBucket(m.Namespace)).Scan(&count, &bytes)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		count, bytes = 0, 0
+	case err != nil:
 		return 0, fmt.Errorf("put: %w", db.wrap(err))
 	}
 	needN, needB := count+1-maxN, bytes+size-maxB
@@ -265,14 +309,20 @@ func (p *putStatements) prepare(w *sql.DB) error {
 		dst   **sql.Stmt
 		query string
 	}{
-		{&p.account, `SELECT id, messages, bytes FROM accounts WHERE account = ?`},
+		// The account's row id and the use of the new message's bucket.
+		{&p.account, `
+			SELECT a.id, coalesce(u.messages, 0), coalesce(u.bytes, 0)
+			FROM accounts a LEFT JOIN usage u ON u.account_id = a.id AND u.bucket = ?2
+			WHERE a.account = ?1`},
 		{&p.newAccount, `INSERT INTO accounts (account) VALUES (?) RETURNING id`},
 		{&p.exists, `
 			SELECT 0, expiry FROM messages WHERE account_id = ?1 AND hash = ?2
 			UNION ALL
 			SELECT 1, expiry FROM tombstones WHERE account_id = ?1 AND hash = ?2
 			LIMIT 1`},
-		{&p.extendMessage, `UPDATE messages SET expiry = max(expiry, ?3) WHERE account_id = ?1 AND hash = ?2`},
+		{&p.extendMessage, `UPDATE messages SET expiry = max(expiry, min(?3, ` + ttlCap(4, 5) + `)) WHERE account_id = ?1 AND hash = ?2`},
+		// A tombstone has no namespace; its expiry only has to outlive
+		// every copy, and those are capped.
 		{&p.extendTombstone, `UPDATE tombstones SET expiry = max(expiry, ?3) WHERE account_id = ?1 AND hash = ?2`},
 		{&p.insert, `
 			INSERT INTO messages (account_id, namespace, hash, timestamp, expiry, size, data)
