@@ -67,18 +67,18 @@ func signedMethods() []signedMethod {
 			return storeParams(1, "owner-only note", time.Hour, 0)
 		}},
 		{method: rpc.MethodRetrieve, timestamped: true, params: func(*fixture, string) string { return `{"namespace":1}` }},
-		{method: rpc.MethodDelete, params: func(_ *fixture, h string) string { return `{"messages":["` + h + `"]}` }},
+		{method: rpc.MethodDelete, timestamped: true, params: func(_ *fixture, h string) string { return `{"messages":["` + h + `"]}` }},
 		{method: rpc.MethodDeleteAll, timestamped: true, params: func(*fixture, string) string { return `{"namespace":"all"}` }},
-		{method: rpc.MethodDeleteBefore, params: func(f *fixture, _ string) string { return `{"namespace":1,"before":` + ms(f.clock()) + `}` },
+		{method: rpc.MethodDeleteBefore, timestamped: true, params: func(f *fixture, _ string) string { return `{"namespace":1,"before":` + ms(f.clock()) + `}` },
 			stale: func(f *fixture, _ string) string {
 				return `{"namespace":1,"before":` + ms(f.clock().Add(61*time.Second)) + `}`
 			}},
-		{method: rpc.MethodExpire, params: func(f *fixture, h string) string {
+		{method: rpc.MethodExpire, timestamped: true, params: func(f *fixture, h string) string {
 			return `{"messages":["` + h + `"],"expiry":` + ms(f.clock().Add(time.Minute)) + `,"shorten":true}`
 		}, stale: func(f *fixture, h string) string {
 			return `{"messages":["` + h + `"],"expiry":` + ms(f.clock().Add(-61*time.Second)) + `}`
 		}},
-		{method: rpc.MethodExpireAll, params: func(f *fixture, _ string) string {
+		{method: rpc.MethodExpireAll, timestamped: true, params: func(f *fixture, _ string) string {
 			return `{"namespace":1,"expiry":` + ms(f.clock().Add(time.Minute)) + `}`
 		},
 			stale: func(f *fixture, _ string) string { return `{"expiry":` + ms(f.clock().Add(-2*time.Minute)) + `}` }},
@@ -180,6 +180,13 @@ func TestAuth(t *testing.T) {
 			f.advance(5 * time.Second) // still inside the signature window
 			if status, b := f.post(body); status != 401 || errCode(t, b) != rpc.CodeReplayed {
 				t.Fatalf("replay: %d %s", status, b)
+			}
+			// Past the replay cache's window, the signed time refuses it:
+			// every signed method signs its request time (issue 13: a
+			// captured delete was accepted again after 121 s).
+			f.advance(2*rpc.SigTolerance + 5*time.Second)
+			if status, b := f.post(body); status != 406 || errCode(t, b) != rpc.CodeClockSkew {
+				t.Fatalf("replay after the cache window: %d %s", status, b)
 			}
 		})
 	}
@@ -665,4 +672,32 @@ func TestStoreDuplicate(t *testing.T) {
 			t.Fatalf("a shorter duplicate moved the expiry: %+v", msgs)
 		}
 	})
+}
+
+// TestExpireCappedByNamespaceTTL: the owner may extend a message's expiry,
+// but not past its deposit time plus the longest TTL of its namespace
+// (14 days for the public DM inbox, 30 days owner-only).
+func TestExpireCappedByNamespaceTTL(t *testing.T) {
+	owner := identity.NewAccount()
+	for _, tt := range []struct {
+		name  string
+		ns    int
+		limit time.Duration
+	}{{"public inbox", 0, rpc.MaxTTLPublic}, {"owner-only", 1, rpc.MaxTTLPrivate}} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			ts := f.clock().UnixMilli()
+			var st rpc.StoreResult
+			f.mustCall(t, owner, rpc.MethodStore, storeParams(tt.ns, "m", time.Hour, ts), &st)
+			var res rpc.ExpireResult
+			f.mustCall(t, owner, rpc.MethodExpire, fmt.Sprintf(`{"messages":[%q],"expiry":%d,"extend":true}`, st.Hash, ts+(40*24*time.Hour).Milliseconds()), &res)
+			if want := ts + tt.limit.Milliseconds(); res.Updated[st.Hash] != want {
+				t.Fatalf("extended to %d, want the namespace's limit %d", res.Updated[st.Hash], want)
+			}
+			f.mustCall(t, owner, rpc.MethodExpireAll, fmt.Sprintf(`{"namespace":%d,"expiry":%d}`, tt.ns, ts+(40*24*time.Hour).Milliseconds()), &res)
+			if msgs := f.retrieveAll(t, owner, tt.ns); msgs[0].Expiration != ts+tt.limit.Milliseconds() {
+				t.Fatalf("expiry %d after expire_all, want %d", msgs[0].Expiration, ts+tt.limit.Milliseconds())
+			}
+		})
+	}
 }

@@ -120,3 +120,37 @@ func TestDepositNamespaces(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestSignedTimestampRequired: delete, delete_before, expire and
+// expire_all carry the request time they sign (hush's difference from
+// Session), so a request without it is refused before any signature work.
+func TestSignedTimestampRequired(t *testing.T) {
+	const (
+		auth = `"pubkey":"05` + "1111111111111111111111111111111111111111111111111111111111111111" + `","pubkey_ed25519":"` +
+			"2222222222222222222222222222222222222222222222222222222222222222" + `","signature":"` +
+			"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" + `"`
+		hash = `"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"`
+	)
+	tests := []struct {
+		name   string
+		parse  func([]byte) error
+		params string
+	}{
+		{"delete", func(b []byte) error { _, err := ParseDelete(b); return err }, `"messages":[` + hash + `]`},
+		{"delete_before", func(b []byte) error { _, err := ParseDeleteBefore(b); return err }, `"before":1700000000000`},
+		{"expire", func(b []byte) error { _, err := ParseExpire(b); return err }, `"messages":[` + hash + `],"expiry":1700000000000`},
+		{"expire_all", func(b []byte) error { _, err := ParseExpireAll(b); return err }, `"expiry":1700000000000`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.parse([]byte(`{` + auth + `,` + tt.params + `}`))
+			var e *Error
+			if !errors.As(err, &e) || e.Code != CodeMissingField || !strings.Contains(e.Message, "timestamp") {
+				t.Fatalf("without timestamp: %v, want missing_field timestamp", err)
+			}
+			if err := tt.parse([]byte(`{` + auth + `,` + tt.params + `,"timestamp":1700000000500}`)); err != nil {
+				t.Fatalf("with timestamp: %v", err)
+			}
+		})
+	}
+}
