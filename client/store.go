@@ -299,8 +299,9 @@ func (c *Client) deleteOwn(ctx context.Context, hashes []string) error {
 			params, _ := json.Marshal(map[string]any{"messages": chunk})
 			_, err := c.signedCall(ctx, n, rpc.MethodDelete, params)
 			var ne *NodeError
-			// A delete signs no timestamp, so a repeat of one that already
-			// reached this node is refused as a replay: it is done.
+			// Each call signs its own request time, so a replay answer
+			// means this very request already reached the node (a
+			// transport retry inside one millisecond): it is done.
 			if errors.As(err, &ne) && ne.Code == rpc.CodeReplayed {
 				err = nil
 			}

@@ -157,6 +157,9 @@ func (h *Handler) delete(ctx context.Context, params json.RawMessage, now time.T
 	if err := h.owns(r.Auth.Account); err != nil {
 		return nil, err
 	}
+	if err := h.timeCheck(rpc.CheckSigTime("timestamp", r.Timestamp, now)); err != nil {
+		return nil, err
+	}
 	if err := h.authorize(r.Auth, r.SigMessage(h.cfg.NetworkID), now); err != nil {
 		return nil, err
 	}
@@ -242,6 +245,9 @@ func (h *Handler) expire(ctx context.Context, params json.RawMessage, now time.T
 	if err := h.owns(r.Auth.Account); err != nil {
 		return nil, err
 	}
+	if err := h.timeCheck(rpc.CheckSigTime("timestamp", r.Timestamp, now)); err != nil {
+		return nil, err
+	}
 	expiry, err := rpc.CheckExpiry(r.Expiry, now)
 	if err := h.timeCheck(err); err != nil {
 		return nil, err
@@ -263,6 +269,9 @@ func (h *Handler) expireAll(ctx context.Context, params json.RawMessage, now tim
 		return nil, err
 	}
 	if err := h.owns(r.Auth.Account); err != nil {
+		return nil, err
+	}
+	if err := h.timeCheck(rpc.CheckSigTime("timestamp", r.Timestamp, now)); err != nil {
 		return nil, err
 	}
 	expiry, err := rpc.CheckExpiry(r.Expiry, now)
