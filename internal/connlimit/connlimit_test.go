@@ -110,3 +110,21 @@ func TestServer(t *testing.T) {
 		t.Fatalf("request after a slot freed: %v", err)
 	}
 }
+
+// TestNoLimit: n < 1 leaves the listener unlimited.
+func TestNoLimit(t *testing.T) {
+	l := listen(t, 0)
+	for range 5 {
+		dial(t, l)
+	}
+	for i := range 5 {
+		c, err := l.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if l.Open() != i+1 {
+			t.Fatalf("Open() = %d, want %d", l.Open(), i+1)
+		}
+	}
+}

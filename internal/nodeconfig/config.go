@@ -50,6 +50,7 @@ type Config struct {
 	RateLimitPerSecond float64 `toml:"rate_limit_per_second" help:"per-IP sustained client requests per second (0: no limit)"`
 	MaxBodyBytes       int64   `toml:"max_body_bytes" help:"largest request body"`
 	MaxHeaderBytes     int     `toml:"max_header_bytes" help:"largest request header block"`
+	MaxConnections     int     `toml:"max_connections" help:"most client and node connections open at once; more wait to be accepted"`
 
 	ReadHeaderTimeout Duration `toml:"read_header_timeout" help:"time to read request headers"`
 	ReadTimeout       Duration `toml:"read_timeout" help:"time to read a whole request"`
@@ -113,14 +114,16 @@ func Default() Config {
 		RateLimitPerSecond: ratelimit.DefaultRate,
 		MaxBodyBytes:       rpc.MaxBodySize,
 		MaxHeaderBytes:     16 << 10,
-		ReadHeaderTimeout:  Duration(5 * time.Second),
-		ReadTimeout:        Duration(30 * time.Second),
-		WriteTimeout:       Duration(30 * time.Second),
-		IdleTimeout:        Duration(2 * time.Minute),
-		ShutdownTimeout:    Duration(20 * time.Second),
-		SweepInterval:      Duration(time.Minute),
-		FloodPolicy:        "evict",
-		ReplayCacheSize:    1_000_000,
+		// Some 150 KiB each when idle over TLS: about 300 MiB at the cap.
+		MaxConnections:    2048,
+		ReadHeaderTimeout: Duration(5 * time.Second),
+		ReadTimeout:       Duration(30 * time.Second),
+		WriteTimeout:      Duration(30 * time.Second),
+		IdleTimeout:       Duration(2 * time.Minute),
+		ShutdownTimeout:   Duration(20 * time.Second),
+		SweepInterval:     Duration(time.Minute),
+		FloodPolicy:       "evict",
+		ReplayCacheSize:   1_000_000,
 	}
 }
 
@@ -249,6 +252,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxHeaderBytes < 1024 {
 		return bad("max_header_bytes", "at least 1024")
+	}
+	if c.MaxConnections < 16 {
+		return bad("max_connections", "at least 16")
 	}
 	for _, d := range []struct {
 		name string
