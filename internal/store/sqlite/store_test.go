@@ -646,6 +646,7 @@ func TestClosed(t *testing.T) {
 		"List":          func() error { _, _, err := db.List(ctx, store.Query{Account: a, Now: t0}); return err },
 		"Delete":        func() error { _, err := db.Delete(ctx, a, []string{"h"}); return err },
 		"DeleteBefore":  func() error { _, err := db.DeleteBefore(ctx, a, nil, t0); return err },
+		"Deleted":       func() error { _, err := db.Deleted(ctx, a, "h"); return err },
 		"SetExpiry":     func() error { _, err := db.SetExpiry(ctx, a, []string{"h"}, t0, 0, t0); return err },
 		"SetExpiryAll":  func() error { _, err := db.SetExpiryAll(ctx, a, nil, t0, 0, t0); return err },
 		"Expiries":      func() error { _, err := db.Expiries(ctx, a, []string{"h"}, t0); return err },
