@@ -124,6 +124,8 @@ func jsonError(err error, what string) error {
 		return Errorf(CodeBadField, "%s: field %q must be a JSON object", what, e.Path)
 	case errors.Is(err, strictjson.ErrTrailing):
 		return Errorf(CodeBadJSON, "%s: trailing data after the JSON object", what)
+	case errors.Is(err, strictjson.ErrValue):
+		return Errorf(CodeBadField, "%s: %v", what, err)
 	case errors.Is(err, strictjson.ErrTooDeep):
 		return Errorf(CodeBadJSON, "%s: nested too deeply", what)
 	}

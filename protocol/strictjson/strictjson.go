@@ -16,6 +16,7 @@ package strictjson
 
 import (
 	"bytes"
+	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,6 +46,9 @@ var (
 	ErrType = errors.New("wrong type")
 	// ErrTooDeep: nesting deeper than [MaxDepth].
 	ErrTooDeep = errors.New("json nested too deeply")
+	// ErrValue: a type that decodes itself (UnmarshalJSON or
+	// UnmarshalText) refused its value; its error is wrapped too.
+	ErrValue = errors.New("bad value")
 )
 
 // MaxDepth bounds nesting. No format hush speaks goes deeper than a few
@@ -248,13 +252,22 @@ func join(path, key string) string {
 	return path + "." + key
 }
 
-var rawMessage = reflect.TypeFor[json.RawMessage]()
+var (
+	rawMessage      = reflect.TypeFor[json.RawMessage]()
+	jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
 
+// deref returns the type whose keys a value of type t is checked against,
+// or nil for one that takes any keys: a RawMessage, an interface, or a
+// type that decodes itself (its own UnmarshalJSON or UnmarshalText
+// decides what it accepts; duplicates are still refused).
 func deref(t reflect.Type) reflect.Type {
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if t == rawMessage || t != nil && t.Kind() == reflect.Interface {
+	if t == nil || t == rawMessage || t.Kind() == reflect.Interface ||
+		reflect.PointerTo(t).Implements(jsonUnmarshaler) || reflect.PointerTo(t).Implements(textUnmarshaler) {
 		return nil
 	}
 	return t
@@ -316,7 +329,9 @@ func unmarshalError(root reflect.Type, err error) error {
 	if errors.As(err, &te) {
 		return &Error{Path: wirePath(root, te.Field), Want: typeName(te.Type), Err: ErrType}
 	}
-	return &Error{Err: ErrSyntax}
+	// Only a self-decoding type's own error is left (the walk proved the
+	// syntax); its message is the type's, written for the wire.
+	return &Error{Err: fmt.Errorf("%w: %w", ErrValue, err)}
 }
 
 // wirePath rewrites encoding/json's dotted field path as keys: it follows

@@ -135,3 +135,34 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// selfDecoding decodes itself, so its keys are its own business.
+type selfDecoding struct{ raw string }
+
+func (s *selfDecoding) UnmarshalJSON(b []byte) error { s.raw = string(b); return nil }
+
+func TestSelfDecodingField(t *testing.T) {
+	var v struct {
+		S selfDecoding `json:"s"`
+	}
+	if err := Decode([]byte(`{"s":{"Any":1,"keys":[2]}}`), &v); err != nil || v.S.raw != `{"Any":1,"keys":[2]}` {
+		t.Fatalf("Decode = %v, %q", err, v.S.raw)
+	}
+	if err := Decode([]byte(`{"s":{"a":1,"a":2}}`), &v); !errors.Is(err, ErrDuplicateKey) {
+		t.Fatalf("duplicate inside a self-decoding value: %v", err)
+	}
+}
+
+type picky struct{}
+
+func (*picky) UnmarshalJSON([]byte) error { return errors.New("want lowercase hex") }
+
+func TestSelfDecodingError(t *testing.T) {
+	var v struct {
+		P picky `json:"p"`
+	}
+	err := Decode([]byte(`{"p":"AB"}`), &v)
+	if !errors.Is(err, ErrValue) || !strings.Contains(err.Error(), "want lowercase hex") {
+		t.Fatalf("Decode = %v, want ErrValue with the type's message", err)
+	}
+}
