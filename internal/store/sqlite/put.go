@@ -56,12 +56,13 @@ func (c *config) ttlMS() (int64, int64) {
 // later expiry extends the stored copy's expiry, as Session's store does
 // ("extended"): a sender that re-sends with a longer TTL, or a member
 // forwarding such a re-send, gets what it asked for and swarm members
-// converge on the latest expiry. A duplicate of a deleted message extends
-// its tombstone the same way, so the tombstone outlives every copy. Over quota, a
-// message for a public namespace evicts or is refused as the [FloodPolicy]
-// says; one for an owner-only namespace is always refused with
-// store.ErrAccountQuota: that is the owner's own data and only the owner may
-// decide what of it to drop.
+// converge on the latest expiry (never past the namespace's TTL after the
+// deposit; see [WithMaxTTL]). A duplicate of a deleted message extends its
+// tombstone the same way, so the tombstone outlives every copy. Over its
+// bucket's quota, a message for a public namespace evicts or is refused
+// as the [FloodPolicy] says; one for an owner-only namespace is always
+// refused with store.ErrAccountQuota: that is the owner's own data and
+// only the owner may decide what of it to drop.
 func (db *DB) Put(ctx context.Context, m store.Message) (bool, error) {
 	if err := db.enter(); err != nil {
 		return false, err
