@@ -176,8 +176,13 @@ func (c *Client) storeRound(ctx context.Context, to identity.AccountID, ns int32
 // non-replicating node) confirms from alone: it came over a connection or
 // onion layer bound to from's key. Confirmations are checked against the
 // verified swarm, never against keys the reply names.
+//
+// A deleted answer (the recipient already received and deleted this very
+// message, so the node refused to store it again) also confirms from
+// alone: the message needs no further copies, but one member's word is
+// not enough to stop trying, so a lying member cannot make it be dropped.
 func (c *Client) countConfirmations(confirmed map[snapshot.Ed25519Key]bool, members []snapshot.Node, from snapshot.Node, to identity.AccountID, hash string, res *rpc.StoreResult) {
-	if len(res.Swarm) == 0 {
+	if len(res.Swarm) == 0 || res.Deleted {
 		confirmed[from.Ed25519] = true
 		return
 	}
@@ -294,8 +299,9 @@ func (c *Client) deleteOwn(ctx context.Context, hashes []string) error {
 			params, _ := json.Marshal(map[string]any{"messages": chunk})
 			_, err := c.signedCall(ctx, n, rpc.MethodDelete, params)
 			var ne *NodeError
-			// A delete signs no timestamp, so a repeat of one that already
-			// reached this node is refused as a replay: it is done.
+			// Each call signs its own request time, so a replay answer
+			// means this very request already reached the node (a
+			// transport retry inside one millisecond): it is done.
 			if errors.As(err, &ne) && ne.Code == rpc.CodeReplayed {
 				err = nil
 			}

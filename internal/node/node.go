@@ -70,6 +70,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/connlimit"
 	"github.com/hushnet/hush/internal/nodeapi"
 	"github.com/hushnet/hush/internal/nodeconfig"
 	"github.com/hushnet/hush/internal/ratelimit"
@@ -173,6 +174,7 @@ func New(cfg nodeconfig.Config, logger *slog.Logger, opts ...Option) (n *Node, e
 	dbOpts := []sqlite.Option{
 		sqlite.WithLogger(logger),
 		sqlite.WithAccountQuota(cfg.AccountQuotaBytes, cfg.AccountQuotaMessages),
+		sqlite.WithPublicQuota(cfg.PublicQuotaBytes, cfg.PublicQuotaMessages),
 		sqlite.WithMaxTotalBytes(cfg.MaxDBBytes),
 	}
 	if cfg.FloodPolicy == "refuse" {
@@ -185,6 +187,7 @@ func New(cfg nodeconfig.Config, logger *slog.Logger, opts ...Option) (n *Node, e
 	if n.apiLn, err = net.Listen("tcp", cfg.Listen); err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
+	n.apiLn = connlimit.New(n.apiLn, cfg.MaxConnections)
 	advertise := cfg.Advertise
 	if host, port, _ := net.SplitHostPort(advertise); port == "0" {
 		// Listening on an ephemeral port (tests, devnets): advertise the

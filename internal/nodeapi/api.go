@@ -164,16 +164,8 @@ func (h *Handler) serveRPC(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, now, rpc.Errorf(rpc.CodeMethodNotPost, "use POST"), "")
 		return
 	}
-	if h.cfg.Limiter != nil {
-		if addr, ok := remoteIP(r.RemoteAddr); ok {
-			if ok, retry := h.cfg.Limiter.Allow(addr, now); !ok {
-				secs := int64((retry + time.Second - 1) / time.Second)
-				w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
-				h.metrics.rateLimited.Inc()
-				h.writeError(w, now, rpc.Errorf(rpc.CodeRateLimited, "too many requests from your address; retry in %s", retry.Round(time.Millisecond)), "")
-				return
-			}
-		}
+	if !h.allow(w, r, now, 1) {
+		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodySize))
 	if err != nil {
@@ -191,7 +183,26 @@ func (h *Handler) serveRPC(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
-	status, resp := h.dispatch(r.Context(), req, now, true)
+	var (
+		status int
+		resp   any
+	)
+	if req.Method == rpc.MethodBatch || req.Method == rpc.MethodSequence {
+		subs, err := rpc.ParseBatch(req.Params)
+		if err != nil {
+			h.writeError(w, now, err, req.Method)
+			return
+		}
+		// Every sub-request costs a token (the request took the first):
+		// otherwise a batch of 20 stores would cost a flooder a twentieth
+		// of what the limit means.
+		if !h.allow(w, r, now, len(subs)-1) {
+			return
+		}
+		status, resp = http.StatusOK, h.batch(r.Context(), req.Method, subs, now)
+	} else {
+		status, resp = h.dispatch(r.Context(), req, now)
+	}
 	h.metrics.observe(req.Method, resp, time.Since(start))
 	if h.cfg.LogPrivate {
 		h.cfg.Logger.Debug("rpc", "method", req.Method, "status", status, "remote", r.RemoteAddr, "bytes", len(body))
@@ -199,6 +210,28 @@ func (h *Handler) serveRPC(w http.ResponseWriter, r *http.Request) {
 		h.cfg.Logger.Debug("rpc", "method", metricMethod(req.Method), "status", status)
 	}
 	writeJSON(w, status, resp)
+}
+
+// allow takes n tokens of the client's rate limit, or answers 429 and
+// reports false. Tokens taken before one is refused stay spent.
+func (h *Handler) allow(w http.ResponseWriter, r *http.Request, now time.Time, n int) bool {
+	if h.cfg.Limiter == nil {
+		return true
+	}
+	addr, ok := remoteIP(r.RemoteAddr)
+	if !ok {
+		return true
+	}
+	for range n {
+		if ok, retry := h.cfg.Limiter.Allow(addr, now); !ok {
+			secs := int64((retry + time.Second - 1) / time.Second)
+			w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
+			h.metrics.rateLimited.Inc()
+			h.writeError(w, now, rpc.Errorf(rpc.CodeRateLimited, "too many requests from your address; retry in %s", retry.Round(time.Millisecond)), "")
+			return false
+		}
+	}
+	return true
 }
 
 func (h *Handler) writeError(w http.ResponseWriter, now time.Time, err error, method string) {

@@ -67,18 +67,18 @@ func signedMethods() []signedMethod {
 			return storeParams(1, "owner-only note", time.Hour, 0)
 		}},
 		{method: rpc.MethodRetrieve, timestamped: true, params: func(*fixture, string) string { return `{"namespace":1}` }},
-		{method: rpc.MethodDelete, params: func(_ *fixture, h string) string { return `{"messages":["` + h + `"]}` }},
+		{method: rpc.MethodDelete, timestamped: true, params: func(_ *fixture, h string) string { return `{"messages":["` + h + `"]}` }},
 		{method: rpc.MethodDeleteAll, timestamped: true, params: func(*fixture, string) string { return `{"namespace":"all"}` }},
-		{method: rpc.MethodDeleteBefore, params: func(f *fixture, _ string) string { return `{"namespace":1,"before":` + ms(f.clock()) + `}` },
+		{method: rpc.MethodDeleteBefore, timestamped: true, params: func(f *fixture, _ string) string { return `{"namespace":1,"before":` + ms(f.clock()) + `}` },
 			stale: func(f *fixture, _ string) string {
 				return `{"namespace":1,"before":` + ms(f.clock().Add(61*time.Second)) + `}`
 			}},
-		{method: rpc.MethodExpire, params: func(f *fixture, h string) string {
+		{method: rpc.MethodExpire, timestamped: true, params: func(f *fixture, h string) string {
 			return `{"messages":["` + h + `"],"expiry":` + ms(f.clock().Add(time.Minute)) + `,"shorten":true}`
 		}, stale: func(f *fixture, h string) string {
 			return `{"messages":["` + h + `"],"expiry":` + ms(f.clock().Add(-61*time.Second)) + `}`
 		}},
-		{method: rpc.MethodExpireAll, params: func(f *fixture, _ string) string {
+		{method: rpc.MethodExpireAll, timestamped: true, params: func(f *fixture, _ string) string {
 			return `{"namespace":1,"expiry":` + ms(f.clock().Add(time.Minute)) + `}`
 		},
 			stale: func(f *fixture, _ string) string { return `{"expiry":` + ms(f.clock().Add(-2*time.Minute)) + `}` }},
@@ -181,6 +181,13 @@ func TestAuth(t *testing.T) {
 			if status, b := f.post(body); status != 401 || errCode(t, b) != rpc.CodeReplayed {
 				t.Fatalf("replay: %d %s", status, b)
 			}
+			// Past the replay cache's window, the signed time refuses it:
+			// every signed method signs its request time (issue 13: a
+			// captured delete was accepted again after 121 s).
+			f.advance(2*rpc.SigTolerance + 5*time.Second)
+			if status, b := f.post(body); status != 406 || errCode(t, b) != rpc.CodeClockSkew {
+				t.Fatalf("replay after the cache window: %d %s", status, b)
+			}
 		})
 	}
 }
@@ -212,8 +219,9 @@ func TestStoreRetrieve(t *testing.T) {
 	}
 }
 
-// TestPublicDeposit: anyone may deposit into a namespace divisible by 10
-// without a signature, but not into an owner-only one.
+// TestPublicDeposit: anyone may deposit without a signature into a public
+// namespace (divisible by 10) that has a defined use, the DM inbox 0; other
+// public namespaces take no deposits, nor does an owner-only one unsigned.
 func TestPublicDeposit(t *testing.T) {
 	f := newFixture(t)
 	acct := identity.NewAccount()
@@ -221,10 +229,11 @@ func TestPublicDeposit(t *testing.T) {
 		name   string
 		ns     int
 		status int
-	}{{"dm inbox", 0, 200}, {"public 20", 20, 200}, {"owner-only 3", 3, 400}} {
+		code   rpc.Code
+	}{{"dm inbox", 0, 200, ""}, {"public 20", 20, 400, rpc.CodeBadNamespace}, {"public -10", -10, 400, rpc.CodeBadNamespace}, {"owner-only 3", 3, 400, rpc.CodeMissingField}} {
 		t.Run(tt.name, func(t *testing.T) {
 			p := fmt.Sprintf(`{"pubkey":%q,"namespace":%d,"data":%q,"ttl":60000,"timestamp":%d}`, acct.ID(), tt.ns, b64("x"), f.clock().UnixMilli())
-			if status, b := f.post(reqBody(rpc.MethodStore, json.RawMessage(p))); status != tt.status {
+			if status, b := f.post(reqBody(rpc.MethodStore, json.RawMessage(p))); status != tt.status || (tt.code != "" && errCode(t, b) != tt.code) {
 				t.Fatalf("status %d: %s", status, b)
 			}
 		})
@@ -263,6 +272,11 @@ func TestBadInput(t *testing.T) {
 		{"body too large", append([]byte(`{"method":"info","params":{"x":"`), make([]byte, rpc.MaxBodySize)...), 413, rpc.CodeTooLarge},
 		{"nested batch", []byte(`{"method":"batch","params":{"requests":[{"method":"sequence","params":{}}]}}`), 400, rpc.CodeUnknownMethod},
 		{"unknown field", pub(`,"extra":1`), 400, rpc.CodeBadField},
+		{"trailing data", []byte(`{"method":"info"}xyz`), 400, rpc.CodeBadJSON},
+		{"duplicate method", []byte(`{"method":"info","method":"drop_tables"}`), 400, rpc.CodeBadJSON},
+		{"duplicate param", pub(`,"ttl":70000`), 400, rpc.CodeBadJSON},
+		{"case-folded key", []byte(`{"Method":"info"}`), 400, rpc.CodeBadField},
+		{"duplicate in a sub-request", []byte(`{"method":"batch","params":{"requests":[{"method":"info","params":{},"params":{}}]}}`), 400, rpc.CodeBadJSON},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -436,11 +450,23 @@ func TestDeleteAndExpire(t *testing.T) {
 	t.Run("delete_before one namespace", func(t *testing.T) {
 		f := newFixture(t)
 		a := f.storeMsg(t, owner, 0, "a", time.Hour)
-		f.storeMsg(t, owner, 10, "b", time.Hour)
+		f.storeMsg(t, owner, 1, "b", time.Hour)
 		var res rpc.DeleteResult
 		f.mustCall(t, owner, rpc.MethodDeleteBefore, fmt.Sprintf(`{"namespace":0,"before":%d}`, f.clock().UnixMilli()), &res)
-		if !slices.Equal(res.Deleted, []string{a}) || len(f.retrieveAll(t, owner, 10)) != 1 {
+		if !slices.Equal(res.Deleted, []string{a}) || len(f.retrieveAll(t, owner, 1)) != 1 {
 			t.Fatalf("deleted %v", res.Deleted)
+		}
+	})
+	t.Run("delete_before includes the message stamped at before", func(t *testing.T) {
+		f := newFixture(t)
+		ts := f.clock().Add(-time.Second).UnixMilli()
+		var at, after rpc.StoreResult
+		f.mustCall(t, owner, rpc.MethodStore, storeParams(0, "at", time.Hour, ts), &at)
+		f.mustCall(t, owner, rpc.MethodStore, storeParams(0, "after", time.Hour, ts+1), &after)
+		var res rpc.DeleteResult
+		f.mustCall(t, owner, rpc.MethodDeleteBefore, fmt.Sprintf(`{"namespace":0,"before":%d}`, ts), &res)
+		if msgs := f.retrieveAll(t, owner, 0); !slices.Equal(res.Deleted, []string{at.Hash}) || len(msgs) != 1 || msgs[0].Hash != after.Hash {
+			t.Fatalf("deleted %v, left %+v", res.Deleted, msgs)
 		}
 	})
 	t.Run("expire shorten, extend, get_expiries", func(t *testing.T) {
@@ -571,7 +597,7 @@ func TestFloodPublicInbox(t *testing.T) {
 		status int
 	}{{"evict oldest", sqlite.EvictOldest, 200}, {"refuse", sqlite.Refuse, 403}} {
 		t.Run(tt.name, func(t *testing.T) {
-			db, err := sqlite.Open(filepath.Join(t.TempDir(), "flood.db"), sqlite.WithAccountQuota(0, 5), sqlite.WithFloodPolicy(tt.policy))
+			db, err := sqlite.Open(filepath.Join(t.TempDir(), "flood.db"), sqlite.WithPublicQuota(0, 5), sqlite.WithFloodPolicy(tt.policy))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -601,6 +627,76 @@ func TestFloodPublicInbox(t *testing.T) {
 			}
 			if msgs[0].Data != wantFirst {
 				t.Fatalf("oldest kept message %s, want %s", msgs[0].Data, wantFirst)
+			}
+		})
+	}
+}
+
+// TestStoreDuplicate: re-storing a deleted message answers deleted:true
+// (not already:true, which would claim it is retrievable), and a
+// duplicate with a longer ttl extends the expiry, as Session's store does.
+func TestStoreDuplicate(t *testing.T) {
+	owner := identity.NewAccount()
+	type reply struct {
+		Hash    string `json:"hash"`
+		Already bool   `json:"already"`
+		Deleted bool   `json:"deleted"`
+	}
+	t.Run("deleted", func(t *testing.T) {
+		f := newFixture(t)
+		h := f.storeMsg(t, owner, 0, "gone", time.Hour)
+		f.mustCall(t, owner, rpc.MethodDelete, fmt.Sprintf(`{"messages":[%q]}`, h), nil)
+		var r reply
+		f.mustCall(t, owner, rpc.MethodStore, storeParams(0, "gone", time.Hour, 0), &r)
+		if r.Hash != h || !r.Deleted || r.Already {
+			t.Fatalf("re-store of a deleted message answered %+v, want deleted", r)
+		}
+		if msgs := f.retrieveAll(t, owner, 0); len(msgs) != 0 {
+			t.Fatalf("deleted message retrievable: %+v", msgs)
+		}
+	})
+	t.Run("longer ttl extends", func(t *testing.T) {
+		f := newFixture(t)
+		ts := f.clock().UnixMilli()
+		var r reply
+		f.mustCall(t, owner, rpc.MethodStore, storeParams(0, "m", time.Hour, ts), &r)
+		f.mustCall(t, owner, rpc.MethodStore, storeParams(0, "m", 2*time.Hour, ts), &r)
+		if !r.Already || r.Deleted {
+			t.Fatalf("duplicate answered %+v", r)
+		}
+		if msgs := f.retrieveAll(t, owner, 0); len(msgs) != 1 || msgs[0].Expiration != ts+(2*time.Hour).Milliseconds() {
+			t.Fatalf("after a longer duplicate: %+v, want expiration %d", msgs, ts+(2*time.Hour).Milliseconds())
+		}
+		f.mustCall(t, owner, rpc.MethodStore, storeParams(0, "m", time.Minute, ts), &r)
+		if msgs := f.retrieveAll(t, owner, 0); msgs[0].Expiration != ts+(2*time.Hour).Milliseconds() {
+			t.Fatalf("a shorter duplicate moved the expiry: %+v", msgs)
+		}
+	})
+}
+
+// TestExpireCappedByNamespaceTTL: the owner may extend a message's expiry,
+// but not past its deposit time plus the longest TTL of its namespace
+// (14 days for the public DM inbox, 30 days owner-only).
+func TestExpireCappedByNamespaceTTL(t *testing.T) {
+	owner := identity.NewAccount()
+	for _, tt := range []struct {
+		name  string
+		ns    int
+		limit time.Duration
+	}{{"public inbox", 0, rpc.MaxTTLPublic}, {"owner-only", 1, rpc.MaxTTLPrivate}} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			ts := f.clock().UnixMilli()
+			var st rpc.StoreResult
+			f.mustCall(t, owner, rpc.MethodStore, storeParams(tt.ns, "m", time.Hour, ts), &st)
+			var res rpc.ExpireResult
+			f.mustCall(t, owner, rpc.MethodExpire, fmt.Sprintf(`{"messages":[%q],"expiry":%d,"extend":true}`, st.Hash, ts+(40*24*time.Hour).Milliseconds()), &res)
+			if want := ts + tt.limit.Milliseconds(); res.Updated[st.Hash] != want {
+				t.Fatalf("extended to %d, want the namespace's limit %d", res.Updated[st.Hash], want)
+			}
+			f.mustCall(t, owner, rpc.MethodExpireAll, fmt.Sprintf(`{"namespace":%d,"expiry":%d}`, tt.ns, ts+(40*24*time.Hour).Milliseconds()), &res)
+			if msgs := f.retrieveAll(t, owner, tt.ns); msgs[0].Expiration != ts+tt.limit.Milliseconds() {
+				t.Fatalf("expiry %d after expire_all, want %d", msgs[0].Expiration, ts+tt.limit.Milliseconds())
 			}
 		})
 	}

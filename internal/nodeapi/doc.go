@@ -6,8 +6,10 @@
 //
 // # Request path
 //
-// Each request is rate-limited per client IP, size-limited, decoded by
-// protocol/rpc, then handled in a fixed order: swarm membership (421 with
+// Each request is rate-limited per client IP (one token before the body is
+// read; a batch or sequence then one more per further sub-request),
+// size-limited, decoded by protocol/rpc (strictly: protocol/strictjson),
+// then handled in a fixed order: swarm membership (421 with
 // the right swarm), time rules (clock skew reported as such), signature,
 // replay cache, and only then the store. A check that fails changes
 // nothing. Every answer carries the node time "t".

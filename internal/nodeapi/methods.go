@@ -14,8 +14,9 @@ import (
 )
 
 // dispatch runs one request at node time now and returns its status and
-// response body. top is false for batch sub-requests.
-func (h *Handler) dispatch(ctx context.Context, req rpc.Request, now time.Time, top bool) (int, any) {
+// response body. A batch or sequence is run by serveRPC (it costs a rate
+// token per sub-request); here it can only be a sub-request, and nested.
+func (h *Handler) dispatch(ctx context.Context, req rpc.Request, now time.Time) (int, any) {
 	var (
 		resp any
 		err  error
@@ -47,11 +48,7 @@ func (h *Handler) dispatch(ctx context.Context, req rpc.Request, now time.Time, 
 			return status, resp
 		}
 	case rpc.MethodBatch, rpc.MethodSequence:
-		if !top {
-			err = rpc.Errorf(rpc.CodeUnknownMethod, "%s cannot be nested", req.Method)
-			break
-		}
-		resp, err = h.batch(ctx, req, now)
+		err = rpc.Errorf(rpc.CodeUnknownMethod, "%s cannot be nested", req.Method)
 	default:
 		err = rpc.Errorf(rpc.CodeUnknownMethod, "unknown method %q", truncate(req.Method, 64))
 	}
@@ -98,6 +95,18 @@ func (h *Handler) store(ctx context.Context, params json.RawMessage, now time.Ti
 	}
 	if h.cfg.LogPrivate {
 		h.cfg.Logger.Debug("stored", "account", r.Account.String(), "namespace", r.Namespace, "bytes", len(r.Data), "new", added)
+	}
+	if !added {
+		// already:true would claim the message is there to retrieve; a
+		// deleted one is not, and forwarding it would only meet the
+		// peers' tombstones.
+		deleted, err := h.cfg.Store.Deleted(ctx, r.Account, hash)
+		if err != nil {
+			return nil, err
+		}
+		if deleted {
+			return &rpc.StoreResult{Hash: hash, Deleted: true, T: now.UnixMilli()}, nil
+		}
 	}
 	// Forwarded even when already stored: a client retrying wants the
 	// confirmations that its first attempt may have missed.
@@ -148,6 +157,9 @@ func (h *Handler) delete(ctx context.Context, params json.RawMessage, now time.T
 	if err := h.owns(r.Auth.Account); err != nil {
 		return nil, err
 	}
+	if err := h.timeCheck(rpc.CheckSigTime("timestamp", r.Timestamp, now)); err != nil {
+		return nil, err
+	}
 	if err := h.authorize(r.Auth, r.SigMessage(h.cfg.NetworkID), now); err != nil {
 		return nil, err
 	}
@@ -181,7 +193,7 @@ func (h *Handler) deleteAll(ctx context.Context, params json.RawMessage, now tim
 	if err := h.authorize(r.Auth, r.SigMessage(h.cfg.NetworkID), now); err != nil {
 		return nil, err
 	}
-	// Only what was deposited before the signed time: replaying this
+	// Only what was deposited at or before the signed time: replaying this
 	// request within its window cannot erase newer mail.
 	deleted, err := h.cfg.Store.DeleteBefore(ctx, r.Auth.Account, r.Namespace, r.Timestamp)
 	if err == nil {
@@ -233,6 +245,9 @@ func (h *Handler) expire(ctx context.Context, params json.RawMessage, now time.T
 	if err := h.owns(r.Auth.Account); err != nil {
 		return nil, err
 	}
+	if err := h.timeCheck(rpc.CheckSigTime("timestamp", r.Timestamp, now)); err != nil {
+		return nil, err
+	}
 	expiry, err := rpc.CheckExpiry(r.Expiry, now)
 	if err := h.timeCheck(err); err != nil {
 		return nil, err
@@ -254,6 +269,9 @@ func (h *Handler) expireAll(ctx context.Context, params json.RawMessage, now tim
 		return nil, err
 	}
 	if err := h.owns(r.Auth.Account); err != nil {
+		return nil, err
+	}
+	if err := h.timeCheck(rpc.CheckSigTime("timestamp", r.Timestamp, now)); err != nil {
 		return nil, err
 	}
 	expiry, err := rpc.CheckExpiry(r.Expiry, now)
@@ -328,15 +346,12 @@ func (h *Handler) info(ctx context.Context, params json.RawMessage, now time.Tim
 	return res, nil
 }
 
-// batch runs sub-requests: all of them concurrently for batch, in order
-// until the first failure for sequence. All share the request's node time.
-func (h *Handler) batch(ctx context.Context, req rpc.Request, now time.Time) (any, error) {
-	subs, err := rpc.ParseBatch(req.Params)
-	if err != nil {
-		return nil, err
-	}
+// batch runs the sub-requests of method (batch or sequence): all of them
+// concurrently for batch, in order until the first failure for sequence.
+// All share the request's node time.
+func (h *Handler) batch(ctx context.Context, method string, subs []rpc.Request, now time.Time) *rpc.BatchResult {
 	run := func(sub rpc.Request) rpc.SubResult {
-		status, body := h.dispatch(ctx, sub, now, false)
+		status, body := h.dispatch(ctx, sub, now)
 		b, err := json.Marshal(body)
 		if err != nil {
 			status, b = http.StatusInternalServerError, []byte(`{"error":{"code":"internal_error","message":"encoding failed"}}`)
@@ -345,7 +360,7 @@ func (h *Handler) batch(ctx context.Context, req rpc.Request, now time.Time) (an
 		return rpc.SubResult{Code: status, Body: b}
 	}
 	res := &rpc.BatchResult{T: now.UnixMilli()}
-	if req.Method == rpc.MethodSequence {
+	if method == rpc.MethodSequence {
 		for _, sub := range subs {
 			r := run(sub)
 			res.Results = append(res.Results, r)
@@ -353,7 +368,7 @@ func (h *Handler) batch(ctx context.Context, req rpc.Request, now time.Time) (an
 				break
 			}
 		}
-		return res, nil
+		return res
 	}
 	res.Results = make([]rpc.SubResult, len(subs))
 	var wg sync.WaitGroup
@@ -361,5 +376,5 @@ func (h *Handler) batch(ctx context.Context, req rpc.Request, now time.Time) (an
 		wg.Go(func() { res.Results[i] = run(sub) })
 	}
 	wg.Wait()
-	return res, nil
+	return res
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/protocol/rpc"
+	"github.com/hushnet/hush/protocol/strictjson"
 )
 
 // Snapshot methods. protocol/rpc stays free of the registry's formats, so
@@ -64,8 +65,9 @@ type verbatim []byte
 // MarshalJSON implements json.Marshaler.
 func (v verbatim) MarshalJSON() ([]byte, error) { return v, nil }
 
+// decodeParams decodes params strictly, as protocol/rpc does its own.
 func decodeParams(b []byte, v any) error {
-	if err := json.Unmarshal(b, v); err != nil {
+	if err := strictjson.Decode(b, v); err != nil {
 		return rpc.Errorf(rpc.CodeBadJSON, "params: %s", "want {\"after\": EPOCH} or nothing")
 	}
 	return nil

@@ -98,15 +98,18 @@ func SignParams(acct *identity.Account, networkID, method string, params json.Ra
 		set("timestamp", ts.UnixMilli())
 		msg = rpc.SigRetrieve(networkID, ns, ts)
 	case rpc.MethodDelete:
-		msg = rpc.SigDelete(networkID, f.Messages)
+		ts := tsOr(f.Timestamp)
+		set("timestamp", ts.UnixMilli())
+		msg = rpc.SigDelete(networkID, ts, f.Messages)
 	case rpc.MethodDeleteAll:
 		ts := tsOr(f.Timestamp)
 		set("timestamp", ts.UnixMilli())
 		msg = rpc.SigDeleteAll(networkID, nsVar, ts)
 	case rpc.MethodDeleteBefore:
-		before := tsOr(f.Before)
+		before, ts := tsOr(f.Before), tsOr(f.Timestamp)
 		set("before", before.UnixMilli())
-		msg = rpc.SigDeleteBefore(networkID, nsVar, before)
+		set("timestamp", ts.UnixMilli())
+		msg = rpc.SigDeleteBefore(networkID, ts, nsVar, before)
 	case rpc.MethodExpire:
 		if f.Expiry == 0 {
 			return nil, fmt.Errorf("expire needs expiry (ms since the Unix epoch)")
@@ -118,12 +121,16 @@ func SignParams(acct *identity.Account, networkID, method string, params json.Ra
 		case f.Extend && !f.Shorten:
 			mode = rpc.ExpireExtend
 		}
-		msg = rpc.SigExpire(networkID, mode, time.UnixMilli(f.Expiry), f.Messages)
+		ts := tsOr(f.Timestamp)
+		set("timestamp", ts.UnixMilli())
+		msg = rpc.SigExpire(networkID, ts, mode, time.UnixMilli(f.Expiry), f.Messages)
 	case rpc.MethodExpireAll:
 		if f.Expiry == 0 {
 			return nil, fmt.Errorf("expire_all needs expiry (ms since the Unix epoch)")
 		}
-		msg = rpc.SigExpireAll(networkID, nsVar, time.UnixMilli(f.Expiry))
+		ts := tsOr(f.Timestamp)
+		set("timestamp", ts.UnixMilli())
+		msg = rpc.SigExpireAll(networkID, ts, nsVar, time.UnixMilli(f.Expiry))
 	case rpc.MethodGetExpiries:
 		ts := tsOr(f.Timestamp)
 		set("timestamp", ts.UnixMilli())

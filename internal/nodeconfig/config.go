@@ -50,6 +50,7 @@ type Config struct {
 	RateLimitPerSecond float64 `toml:"rate_limit_per_second" help:"per-IP sustained client requests per second (0: no limit)"`
 	MaxBodyBytes       int64   `toml:"max_body_bytes" help:"largest request body"`
 	MaxHeaderBytes     int     `toml:"max_header_bytes" help:"largest request header block"`
+	MaxConnections     int     `toml:"max_connections" help:"most client and node connections open at once; more wait to be accepted"`
 
 	ReadHeaderTimeout Duration `toml:"read_header_timeout" help:"time to read request headers"`
 	ReadTimeout       Duration `toml:"read_timeout" help:"time to read a whole request"`
@@ -58,8 +59,10 @@ type Config struct {
 	ShutdownTimeout   Duration `toml:"shutdown_timeout" help:"time in-flight requests get to finish on SIGTERM"`
 	SweepInterval     Duration `toml:"sweep_interval" help:"how often expired messages are deleted"`
 
-	AccountQuotaBytes    int64  `toml:"account_quota_bytes" help:"most data bytes one account may hold (0: store default)"`
-	AccountQuotaMessages int64  `toml:"account_quota_messages" help:"most messages one account may hold (0: store default)"`
+	AccountQuotaBytes    int64  `toml:"account_quota_bytes" help:"most data bytes one account may hold in its owner-only namespaces together (0: store default)"`
+	AccountQuotaMessages int64  `toml:"account_quota_messages" help:"most messages one account may hold in its owner-only namespaces together (0: store default)"`
+	PublicQuotaBytes     int64  `toml:"public_quota_bytes" help:"most data bytes one account may hold in each public namespace, apart from the owner's quota (0: store default)"`
+	PublicQuotaMessages  int64  `toml:"public_quota_messages" help:"most messages one account may hold in each public namespace (0: store default)"`
 	MaxDBBytes           int64  `toml:"max_db_bytes" help:"database size cap (0: store default, negative: disk only)"`
 	FloodPolicy          string `toml:"flood_policy" help:"full public inbox: evict (oldest) or refuse"`
 	ReplayCacheSize      int    `toml:"replay_cache_size" help:"signatures remembered to refuse replays"`
@@ -111,14 +114,16 @@ func Default() Config {
 		RateLimitPerSecond: ratelimit.DefaultRate,
 		MaxBodyBytes:       rpc.MaxBodySize,
 		MaxHeaderBytes:     16 << 10,
-		ReadHeaderTimeout:  Duration(5 * time.Second),
-		ReadTimeout:        Duration(30 * time.Second),
-		WriteTimeout:       Duration(30 * time.Second),
-		IdleTimeout:        Duration(2 * time.Minute),
-		ShutdownTimeout:    Duration(20 * time.Second),
-		SweepInterval:      Duration(time.Minute),
-		FloodPolicy:        "evict",
-		ReplayCacheSize:    1_000_000,
+		// Some 150 KiB each when idle over TLS: about 300 MiB at the cap.
+		MaxConnections:    2048,
+		ReadHeaderTimeout: Duration(5 * time.Second),
+		ReadTimeout:       Duration(30 * time.Second),
+		WriteTimeout:      Duration(30 * time.Second),
+		IdleTimeout:       Duration(2 * time.Minute),
+		ShutdownTimeout:   Duration(20 * time.Second),
+		SweepInterval:     Duration(time.Minute),
+		FloodPolicy:       "evict",
+		ReplayCacheSize:   1_000_000,
 	}
 }
 
@@ -248,6 +253,9 @@ func (c *Config) Validate() error {
 	if c.MaxHeaderBytes < 1024 {
 		return bad("max_header_bytes", "at least 1024")
 	}
+	if c.MaxConnections < 16 {
+		return bad("max_connections", "at least 16")
+	}
 	for _, d := range []struct {
 		name string
 		d    Duration
@@ -259,8 +267,16 @@ func (c *Config) Validate() error {
 			return bad(d.name, "must be positive")
 		}
 	}
-	if c.AccountQuotaBytes < 0 || c.AccountQuotaMessages < 0 {
-		return bad("account_quota_bytes", "must not be negative")
+	for _, q := range []struct {
+		name string
+		v    int64
+	}{
+		{"account_quota_bytes", c.AccountQuotaBytes}, {"account_quota_messages", c.AccountQuotaMessages},
+		{"public_quota_bytes", c.PublicQuotaBytes}, {"public_quota_messages", c.PublicQuotaMessages},
+	} {
+		if q.v < 0 {
+			return bad(q.name, "must not be negative")
+		}
 	}
 	if c.FloodPolicy != "evict" && c.FloodPolicy != "refuse" {
 		return bad("flood_policy", "%q is not evict or refuse", c.FloodPolicy)

@@ -51,6 +51,8 @@ func TestLoad(t *testing.T) {
 		{name: "bad advertise", toml: "standalone = true\nadvertise = \"example.com\"\n", wantErr: "config field advertise"},
 		{name: "bad log level", toml: "standalone = true\nlog_level = \"loud\"\n", wantErr: "config field log_level"},
 		{name: "bad flood policy", toml: "standalone = true\nflood_policy = \"drop\"\n", wantErr: "config field flood_policy"},
+		{name: "too few connections", toml: "standalone = true\nmax_connections = 2\n", wantErr: "config field max_connections"},
+		{name: "negative public quota", toml: "standalone = true\npublic_quota_messages = -1\n", wantErr: "config field public_quota_messages"},
 		{name: "zero timeout", toml: "standalone = true\nwrite_timeout = \"0s\"\n", wantErr: "config field write_timeout"},
 		{name: "syntax error", toml: "standalone = \n", wantErr: "line 1"},
 	}

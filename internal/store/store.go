@@ -77,21 +77,28 @@ var (
 // Every method that changes state returns only after the change is committed
 // to disk, so a caller may acknowledge it to a client.
 type Store interface {
-	// Put stores m. It reports false, and changes nothing, when a message with
-	// the same account, namespace and hash is already stored (duplicates are
-	// idempotent). It may evict other messages of the same account to stay
-	// within quota, depending on the implementation's documented policy.
+	// Put stores m. It reports false when a message with the same account
+	// and hash is already stored or was deleted (duplicates are idempotent;
+	// [Store.Deleted] tells the two apart); a duplicate with a later
+	// expiry only extends the stored one's. It may evict other messages of
+	// the same account to stay within quota, depending on the
+	// implementation's documented policy.
 	Put(ctx context.Context, m Message) (added bool, err error)
+	// Deleted reports whether the account's message with this hash was
+	// deleted and the deletion is still remembered (its tombstone lives
+	// until the message would have expired), so that Put refuses it.
+	Deleted(ctx context.Context, account identity.AccountID, hash string) (bool, error)
 	// List returns messages matching q in (Timestamp, Hash) order, never one
 	// whose Expiry is at or before q.Now, and reports whether more remain.
 	List(ctx context.Context, q Query) (msgs []Message, more bool, err error)
 	// Delete removes the account's messages with the given hashes (in any
 	// namespace) and returns the hashes that existed and were removed.
 	Delete(ctx context.Context, account identity.AccountID, hashes []string) ([]string, error)
-	// DeleteBefore removes the account's messages whose Timestamp is before
-	// before, in one namespace or, when ns is nil, in all of them, and returns
-	// their hashes. delete_all uses before = the request's signed timestamp,
-	// so a replayed request cannot remove newer mail.
+	// DeleteBefore removes the account's messages whose Timestamp is at or
+	// before before (Session's delete_before removes timestamp <= before),
+	// in one namespace or, when ns is nil, in all of them, and returns
+	// their hashes. delete_all uses before = the request's signed
+	// timestamp, so a replayed request cannot remove newer mail.
 	DeleteBefore(ctx context.Context, account identity.AccountID, ns *int32, before time.Time) ([]string, error)
 	// SetExpiry changes the expiry of the account's given messages (in any
 	// namespace) as mode allows and returns the resulting expiry of each

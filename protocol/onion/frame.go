@@ -5,9 +5,9 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"io"
 	"slices"
-	"unicode/utf8"
+
+	"github.com/hushnet/hush/protocol/strictjson"
 )
 
 // SizeClasses are the only lengths a request frame or a response may have on
@@ -100,66 +100,19 @@ func decodeFrame(frame []byte, maxObj int) (blob, obj []byte, keys []string, err
 
 // objectKeys checks that obj is exactly one JSON object, valid UTF-8, with
 // no duplicate keys at any depth (encoding/json would silently keep the last
-// one, a classic parser differential), and returns its top-level keys.
+// one, a classic parser differential), and returns its top-level keys. The
+// rules are protocol/strictjson's, shared with the storage RPC; a frame
+// adds that the object starts and ends the JSON part (no whitespace but
+// the relay's padding, trimmed before).
 func objectKeys(obj []byte) ([]string, error) {
 	if len(obj) < 2 || obj[0] != '{' || obj[len(obj)-1] != '}' {
 		return nil, fmt.Errorf("%w: json part is not an object", ErrMalformedFrame)
 	}
-	if !utf8.Valid(obj) {
-		return nil, fmt.Errorf("%w: json part is not valid utf-8", ErrMalformedFrame)
+	keys, err := strictjson.Keys(obj)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformedFrame, err)
 	}
-	if !json.Valid(obj) {
-		return nil, fmt.Errorf("%w: json part is not valid json", ErrMalformedFrame)
-	}
-	dec := json.NewDecoder(bytes.NewReader(obj))
-	dec.UseNumber()
-	var top []string
-	type level struct {
-		keys    map[string]bool
-		wantKey bool // inside an object, the next token is a key
-	}
-	var stack []*level
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrMalformedFrame, err)
-		}
-		var cur *level
-		if len(stack) > 0 {
-			cur = stack[len(stack)-1]
-		}
-		if cur != nil && cur.keys != nil && cur.wantKey {
-			if d, ok := tok.(json.Delim); ok && d == '}' {
-				stack = stack[:len(stack)-1]
-				continue
-			}
-			k := tok.(string)
-			if cur.keys[k] {
-				return nil, fmt.Errorf("%w: duplicate key %q", ErrMalformedFrame, k)
-			}
-			cur.keys[k] = true
-			if len(stack) == 1 {
-				top = append(top, k)
-			}
-			cur.wantKey = false
-			continue
-		}
-		if cur != nil && cur.keys != nil {
-			cur.wantKey = true // a value was read; a key or '}' follows
-		}
-		switch tok {
-		case json.Delim('{'):
-			stack = append(stack, &level{keys: map[string]bool{}, wantKey: true})
-		case json.Delim('['):
-			stack = append(stack, &level{})
-		case json.Delim(']'):
-			stack = stack[:len(stack)-1]
-		}
-	}
-	return top, nil
+	return keys, nil
 }
 
 // decodeStrict requires the top-level keys of obj (as objectKeys returned

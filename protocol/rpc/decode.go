@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/protocol/strictjson"
 )
 
 // Request is the body of POST /storage_rpc/v1 and one sub-request of a
@@ -44,9 +45,34 @@ var Methods = []string{
 	MethodBatch, MethodSequence,
 }
 
-// IsPublicNamespace reports whether anyone may deposit into ns without a
-// signature: Session's rule, namespaces divisible by 10 (0 holds DMs).
+// IsPublicNamespace reports whether ns is public by Session's rule,
+// divisible by 10: a deposit there needs no signature and lives at most
+// [MaxTTLPublic]. Only the public namespaces in [DepositNamespaces] take
+// deposits at all.
 func IsPublicNamespace(ns int32) bool { return ns%10 == 0 }
+
+// DepositNamespaces are the public namespaces with a defined use, and what
+// each holds. A store into any other public namespace is refused
+// ([CodeBadNamespace]), signed or not: a node gives every public namespace
+// an account uses a storage quota of its own (so that strangers' deposits
+// never use up the owner's room), and an open set of namespaces would let
+// a flood claim thousands of quotas. A feature that needs one (a group's
+// public inbox, say) adds a row here and to the namespace list in
+// DESIGN.md §4.
+var DepositNamespaces = map[int32]string{
+	0: "direct messages",
+}
+
+// TakesDeposits reports whether a store into ns may be accepted: any
+// owner-only namespace (the owner signs), and the public ones in
+// [DepositNamespaces].
+func TakesDeposits(ns int32) bool {
+	if !IsPublicNamespace(ns) {
+		return true
+	}
+	_, ok := DepositNamespaces[ns]
+	return ok
+}
 
 // DecodeRequest parses a request body strictly: one JSON object with a
 // string "method" and an optional "params", nothing else.
@@ -64,9 +90,9 @@ func DecodeRequest(body []byte) (Request, error) {
 	return Request{Method: *raw.Method, Params: raw.Params}, nil
 }
 
-// decodeStrict decodes one JSON object into v, refusing unknown fields and
-// trailing data, and turns decoder errors into coded errors that name the
-// field.
+// decodeStrict decodes one JSON object into v with [strictjson.Decode]
+// (no unknown, duplicate or case-folded keys, no trailing data) and turns
+// its errors into coded errors that name the wire key.
 func decodeStrict(b []byte, v any, what string) error {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 || string(b) == "null" {
@@ -75,43 +101,35 @@ func decodeStrict(b []byte, v any, what string) error {
 	if b[0] != '{' {
 		return Errorf(CodeBadJSON, "%s must be a JSON object", what)
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return jsonError(err, what)
-	}
-	if _, err := dec.Token(); err == nil {
-		return Errorf(CodeBadJSON, "%s: trailing data after the JSON object", what)
-	}
-	return nil
+	return jsonError(strictjson.Decode(b, v), what)
 }
 
 func jsonError(err error, what string) error {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		if te.Field == "" {
+	var e *strictjson.Error
+	switch {
+	case err == nil:
+		return nil
+	case !errors.As(err, &e):
+		return Errorf(CodeBadJSON, "%s: malformed JSON", what)
+	case errors.Is(err, strictjson.ErrType):
+		return Errorf(CodeBadField, "%s: field %q must be %s", what, e.Path, e.Want)
+	case errors.Is(err, strictjson.ErrUnknownKey):
+		return Errorf(CodeBadField, "%s: unknown field %q", what, e.Path)
+	case errors.Is(err, strictjson.ErrDuplicateKey):
+		return Errorf(CodeBadJSON, "%s: duplicate key %q", what, e.Path)
+	case errors.Is(err, strictjson.ErrNotObject):
+		if e.Path == "" {
 			return Errorf(CodeBadJSON, "%s must be a JSON object", what)
 		}
-		return Errorf(CodeBadField, "%s: field %q must be %s, not %s", what, te.Field, jsonTypeName(te.Type.Kind().String()), te.Value)
-	}
-	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		return Errorf(CodeBadField, "%s: unknown field %s", what, f)
+		return Errorf(CodeBadField, "%s: field %q must be a JSON object", what, e.Path)
+	case errors.Is(err, strictjson.ErrTrailing):
+		return Errorf(CodeBadJSON, "%s: trailing data after the JSON object", what)
+	case errors.Is(err, strictjson.ErrValue):
+		return Errorf(CodeBadField, "%s: %v", what, err)
+	case errors.Is(err, strictjson.ErrTooDeep):
+		return Errorf(CodeBadJSON, "%s: nested too deeply", what)
 	}
 	return Errorf(CodeBadJSON, "%s: malformed JSON", what)
-}
-
-func jsonTypeName(kind string) string {
-	switch {
-	case strings.HasPrefix(kind, "int"), strings.HasPrefix(kind, "uint"):
-		return "an integer in range"
-	case kind == "string":
-		return "a string"
-	case kind == "bool":
-		return "a boolean"
-	case kind == "slice":
-		return "an array"
-	}
-	return "a " + kind
 }
 
 // Auth is the identity and signature of a signed request, as sent: the

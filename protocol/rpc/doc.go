@@ -10,22 +10,24 @@
 //
 // # Methods
 //
-// Request bodies are {"method": M, "params": {...}}; unknown fields are
-// refused. Keys and Account IDs are lowercase hex, signatures and data
+// Request bodies are {"method": M, "params": {...}}, decoded by
+// protocol/strictjson: unknown keys, a key twice, keys that match only
+// case-insensitively and anything after the object are refused, and
+// errors name keys as they appear on the wire. Keys and Account IDs are lowercase hex, signatures and data
 // standard base64, times integer ms since the Unix epoch. Signed requests
 // carry pubkey (05 Account ID), pubkey_ed25519 and signature.
 //
 //	store         pubkey, namespace?, data, ttl, timestamp; for a namespace not
 //	              divisible by 10 also pubkey_ed25519, sig_timestamp?, signature
-//	              → {hash, already, t}
+//	              → {hash, already, deleted?, t}
 //	retrieve      namespace?, timestamp, after_timestamp?+after_hash?, max_count?,
 //	              max_size? → {messages: [{hash, timestamp, expiration, data}], more, t};
 //	              unsigned (pubkey only) for the public-read [NamespaceKeys]
-//	delete        messages: [hash…] → {deleted, t}
+//	delete        messages: [hash…], timestamp → {deleted, t}
 //	delete_all    namespace? (integer or "all"), timestamp → {deleted, t}
-//	delete_before namespace?, before → {deleted, t}
-//	expire        messages, expiry, shorten? | extend? → {updated: {hash: ms}, expiry, t}
-//	expire_all    namespace?, expiry (only shortens) → {updated, expiry, t}
+//	delete_before namespace?, before, timestamp → {deleted, t}
+//	expire        messages, expiry, shorten? | extend?, timestamp → {updated: {hash: ms}, expiry, t}
+//	expire_all    namespace?, expiry (only shortens), timestamp → {updated, expiry, t}
 //	get_expiries  messages, timestamp → {expiries: {hash: ms}, t}
 //	get_swarm     pubkey → {swarm_id, members: [{pubkey_ed25519, pubkey_x25519, address}], t}
 //	info          (none) → {version, network_id, pubkey_ed25519, pubkey_x25519, t}
@@ -48,6 +50,16 @@
 // Session; this is unambiguous because every hash is checked to be exactly
 // [HashLen] characters of unpadded base64.
 //
+// delete, delete_before, expire and expire_all use hush's own strings
+// instead (see [SigDelete] and its siblings): Session signs no request
+// time for them, so a captured request stays valid for ever and the
+// replay cache, which lives ±[SigTolerance], cannot cover it. Here each
+// carries a "timestamp" parameter, the request time, checked like every
+// signed time (within ±60 s of the node's clock, else clock_skew), and
+// signed as "method:" ‖ timestamp ‖ ":" ‖ fields separated by ":" — for
+// example "expire:1764000000500:shorten:1764000000000:" ‖ hash…. A replay
+// inside the window meets the replay cache; after it, the clock check.
+//
 // # Differences from Session
 //
 //   - retrieve pages in the swarm-wide (timestamp, hash) order of
@@ -59,12 +71,22 @@
 //   - there are no subaccounts, no ifelse, no revoke_subaccount.
 //   - errors are JSON objects {"error": {"code", "message"}, "t"} with a
 //     stable [Code], instead of plain-text bodies.
-//
-// Signatures over expire, expire_all and delete_before carry no request
-// timestamp (as in Session), so the node's replay cache cannot cover their
-// whole validity: a replayed expire sets the same expiry on the same hashes
-// again; a replayed delete_before removes only messages deposited before its
-// signed time. A replayed expire_all can reach messages deposited after it
-// was signed, until its signed expiry passes; clients should prefer expire
-// with explicit hashes.
+//   - delete, delete_before, expire and expire_all sign a request time in
+//     hush's own string format (above), so a replay is refused at any time.
+//   - of the public namespaces (divisible by 10) only those in
+//     [DepositNamespaces] take stores (the DM inbox 0 today); Session
+//     accepts any. Others answer bad_namespace.
+//   - no expiry change (expire, expire_all, or a duplicate store) takes a
+//     message past its deposit timestamp plus its namespace's longest TTL
+//     (14 days public, 30 owner-only). Session caps at now plus the TTL;
+//     hush's bound follows from the deposit, so a message never outlives
+//     the forward-secrecy window of the key it was sealed to.
+//   - delete_before removes messages stamped at or before "before", as
+//     Session does; delete_all removes those at or before its signed
+//     timestamp (Session: all), so a replay cannot reach newer mail.
+//   - a duplicate store with a later expiry extends the stored one, as in
+//     Session; a store of a message its owner deleted is not stored again
+//     and answers deleted:true (Session stores it again).
+//   - each sub-request of batch and sequence costs one token of the
+//     client's rate limit (the node's rule, not the wire format's).
 package rpc

@@ -22,6 +22,7 @@ const (
 	CodeClockSkew     Code = "clock_skew"     // signed timestamp outside ±60 s of the node's clock
 	CodeBadTimestamp  Code = "bad_timestamp"  // deposit timestamp in the future or already expired
 	CodeBadTTL        Code = "bad_ttl"        // ttl or expiry out of the allowed range
+	CodeBadNamespace  Code = "bad_namespace"  // a public namespace with no defined use: it takes no deposits
 	CodeWrongSwarm    Code = "wrong_swarm"    // this node does not hold the account (421)
 	CodeRateLimited   Code = "rate_limited"   // per-IP limit; see Retry-After
 	CodeQuota         Code = "quota_exceeded" // the account holds its maximum
@@ -35,7 +36,7 @@ const (
 // net/http's names, keep this package free of the HTTP stack.)
 func (c Code) Status() int {
 	switch c {
-	case CodeBadJSON, CodeMissingField, CodeBadField, CodeBadBase64, CodeBadPubkey, CodeUnknownMethod, CodeBadTTL:
+	case CodeBadJSON, CodeMissingField, CodeBadField, CodeBadBase64, CodeBadPubkey, CodeUnknownMethod, CodeBadTTL, CodeBadNamespace:
 		return 400
 	case CodeTooLarge:
 		return 413

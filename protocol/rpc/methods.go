@@ -2,6 +2,10 @@ package rpc
 
 import (
 	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/hushnet/hush/identity"
@@ -38,6 +42,9 @@ func ParseStore(params json.RawMessage) (*Store, error) {
 	var err error
 	if r.Namespace, err = parseNamespace(p.Namespace); err != nil {
 		return nil, err
+	}
+	if !TakesDeposits(r.Namespace) {
+		return nil, Errorf(CodeBadNamespace, "namespace %d takes no deposits: of the public namespaces (divisible by 10) only %s do", r.Namespace, depositList())
 	}
 	if p.Signature != nil || !IsPublicNamespace(r.Namespace) {
 		if r.Auth, err = p.auth(); err != nil {
@@ -84,6 +91,16 @@ func ParseStore(params json.RawMessage) (*Store, error) {
 		return nil, Errorf(CodeTooLarge, "data: %d bytes, at most %d", len(r.Data), MaxDataSize)
 	}
 	return r, nil
+}
+
+// depositList names the public namespaces that take deposits.
+func depositList() string {
+	ns := slices.Sorted(maps.Keys(DepositNamespaces))
+	parts := make([]string, len(ns))
+	for i, n := range ns {
+		parts[i] = fmt.Sprintf("%d (%s)", n, DepositNamespaces[n])
+	}
+	return strings.Join(parts, ", ")
 }
 
 // SigMessage returns the string r's signature must cover.
@@ -197,15 +214,17 @@ func (r *Retrieve) SigMessage(networkID string) []byte {
 
 // Delete is a checked delete request.
 type Delete struct {
-	Auth   *Auth
-	Hashes []string
+	Auth      *Auth
+	Hashes    []string
+	Timestamp time.Time // the signed request time
 }
 
 // ParseDelete checks a delete request.
 func ParseDelete(params json.RawMessage) (*Delete, error) {
 	var p struct {
 		authFields
-		Messages *[]string `json:"messages"`
+		Messages  *[]string `json:"messages"`
+		Timestamp *int64    `json:"timestamp"`
 	}
 	if err := decodeStrict(params, &p, "params"); err != nil {
 		return nil, err
@@ -218,11 +237,16 @@ func ParseDelete(params json.RawMessage) (*Delete, error) {
 	if r.Hashes, err = parseHashes(p.Messages); err != nil {
 		return nil, err
 	}
+	if r.Timestamp, err = parseMs("timestamp", p.Timestamp); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
 // SigMessage returns the string r's signature must cover.
-func (r *Delete) SigMessage(networkID string) []byte { return SigDelete(networkID, r.Hashes) }
+func (r *Delete) SigMessage(networkID string) []byte {
+	return SigDelete(networkID, r.Timestamp, r.Hashes)
+}
 
 // DeleteAll is a checked delete_all request. Only messages deposited
 // before Timestamp are deleted, so a replay cannot erase newer mail.
@@ -266,6 +290,7 @@ type DeleteBefore struct {
 	Auth      *Auth
 	Namespace *int32 // nil: all namespaces
 	Before    time.Time
+	Timestamp time.Time // the signed request time
 }
 
 // ParseDeleteBefore checks a delete_before request.
@@ -274,6 +299,7 @@ func ParseDeleteBefore(params json.RawMessage) (*DeleteBefore, error) {
 		authFields
 		Namespace json.RawMessage `json:"namespace"`
 		Before    *int64          `json:"before"`
+		Timestamp *int64          `json:"timestamp"`
 	}
 	if err := decodeStrict(params, &p, "params"); err != nil {
 		return nil, err
@@ -289,18 +315,25 @@ func ParseDeleteBefore(params json.RawMessage) (*DeleteBefore, error) {
 	if r.Before, err = parseMs("before", p.Before); err != nil {
 		return nil, err
 	}
+	if r.Timestamp, err = parseMs("timestamp", p.Timestamp); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
 // SigMessage returns the string r's signature must cover.
 func (r *DeleteBefore) SigMessage(networkID string) []byte {
-	return SigDeleteBefore(networkID, r.Namespace, r.Before)
+	return SigDeleteBefore(networkID, r.Timestamp, r.Namespace, r.Before)
 }
 
-// CheckTime refuses a cut-off more than [SigTolerance] in the future
-// (Session allows one minute), which would otherwise reach messages not
-// yet deposited.
+// CheckTime checks the signed request time against the node's clock
+// (±[SigTolerance]) and refuses a cut-off more than [SigTolerance] in the
+// future (Session allows one minute), which would otherwise reach messages
+// not yet deposited.
 func (r *DeleteBefore) CheckTime(now time.Time) error {
+	if err := CheckSigTime("timestamp", r.Timestamp, now); err != nil {
+		return err
+	}
 	if d := r.Before.Sub(now); d > SigTolerance {
 		return Errorf(CodeClockSkew, "before is %s ahead of node time %d (tolerance %s); check your clock", d.Round(time.Millisecond), now.UnixMilli(), SigTolerance)
 	}
@@ -309,20 +342,22 @@ func (r *DeleteBefore) CheckTime(now time.Time) error {
 
 // Expire is a checked expire request.
 type Expire struct {
-	Auth   *Auth
-	Hashes []string
-	Expiry time.Time
-	Mode   ExpireMode
+	Auth      *Auth
+	Hashes    []string
+	Expiry    time.Time
+	Mode      ExpireMode
+	Timestamp time.Time // the signed request time
 }
 
 // ParseExpire checks an expire request.
 func ParseExpire(params json.RawMessage) (*Expire, error) {
 	var p struct {
 		authFields
-		Messages *[]string `json:"messages"`
-		Expiry   *int64    `json:"expiry"`
-		Shorten  *bool     `json:"shorten"`
-		Extend   *bool     `json:"extend"`
+		Messages  *[]string `json:"messages"`
+		Expiry    *int64    `json:"expiry"`
+		Shorten   *bool     `json:"shorten"`
+		Extend    *bool     `json:"extend"`
+		Timestamp *int64    `json:"timestamp"`
 	}
 	if err := decodeStrict(params, &p, "params"); err != nil {
 		return nil, err
@@ -336,6 +371,9 @@ func ParseExpire(params json.RawMessage) (*Expire, error) {
 		return nil, err
 	}
 	if r.Expiry, err = parseMs("expiry", p.Expiry); err != nil {
+		return nil, err
+	}
+	if r.Timestamp, err = parseMs("timestamp", p.Timestamp); err != nil {
 		return nil, err
 	}
 	shorten, extend := p.Shorten != nil && *p.Shorten, p.Extend != nil && *p.Extend
@@ -352,7 +390,7 @@ func ParseExpire(params json.RawMessage) (*Expire, error) {
 
 // SigMessage returns the string r's signature must cover.
 func (r *Expire) SigMessage(networkID string) []byte {
-	return SigExpire(networkID, r.Mode, r.Expiry, r.Hashes)
+	return SigExpire(networkID, r.Timestamp, r.Mode, r.Expiry, r.Hashes)
 }
 
 // ExpireAll is a checked expire_all request. As in Session it only
@@ -361,6 +399,7 @@ type ExpireAll struct {
 	Auth      *Auth
 	Namespace *int32 // nil: all namespaces
 	Expiry    time.Time
+	Timestamp time.Time // the signed request time
 }
 
 // ParseExpireAll checks an expire_all request.
@@ -369,6 +408,7 @@ func ParseExpireAll(params json.RawMessage) (*ExpireAll, error) {
 		authFields
 		Namespace json.RawMessage `json:"namespace"`
 		Expiry    *int64          `json:"expiry"`
+		Timestamp *int64          `json:"timestamp"`
 	}
 	if err := decodeStrict(params, &p, "params"); err != nil {
 		return nil, err
@@ -384,12 +424,15 @@ func ParseExpireAll(params json.RawMessage) (*ExpireAll, error) {
 	if r.Expiry, err = parseMs("expiry", p.Expiry); err != nil {
 		return nil, err
 	}
+	if r.Timestamp, err = parseMs("timestamp", p.Timestamp); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
 // SigMessage returns the string r's signature must cover.
 func (r *ExpireAll) SigMessage(networkID string) []byte {
-	return SigExpireAll(networkID, r.Namespace, r.Expiry)
+	return SigExpireAll(networkID, r.Timestamp, r.Namespace, r.Expiry)
 }
 
 // CheckExpiry applies Session's rule for expire and expire_all: the new

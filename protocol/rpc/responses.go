@@ -9,7 +9,13 @@ import "encoding/json"
 type StoreResult struct {
 	Hash    string `json:"hash"`
 	Already bool   `json:"already"` // the message was stored before (idempotent duplicate)
-	T       int64  `json:"t"`
+	// Deleted says the message was stored before and then deleted by its
+	// owner (the node keeps a tombstone until it would have expired): it
+	// was not stored again and nothing is retrievable. Already is false,
+	// and there are no confirmations. A sender treats it as this member's
+	// word that the message was delivered and removed.
+	Deleted bool  `json:"deleted,omitempty"`
+	T       int64 `json:"t"`
 	// Swarm holds each confirming member's signed confirmation, keyed by
 	// its Ed25519 key (hex), the answering node's own among them; see
 	// [VerifyConfirmation]. Empty from a node that does not replicate.

@@ -40,6 +40,7 @@ func TestMessageHashSession(t *testing.T) {
 
 func TestSigStrings(t *testing.T) {
 	ts := time.UnixMilli(1700000000123)
+	st := time.UnixMilli(1700000000999) // a request's signed time
 	ns5, ns0 := int32(5), int32(0)
 	h := []string{strings.Repeat("A", 43), strings.Repeat("B", 43)}
 	pre := "hush/1\x07testnet"
@@ -51,13 +52,18 @@ func TestSigStrings(t *testing.T) {
 		{"store ns0", SigStore("testnet", 0, ts), pre + "store1700000000123"},
 		{"store ns-12", SigStore("testnet", -12, ts), pre + "store-121700000000123"},
 		{"retrieve ns5", SigRetrieve("testnet", 5, ts), pre + "retrieve51700000000123"},
-		{"delete", SigDelete("testnet", h), pre + "delete" + h[0] + h[1]},
+		// hush's own format for the methods Session signs without a
+		// request time: "method:" sig timestamp ":" fields, ':' between.
+		{"delete", SigDelete("testnet", st, h), pre + "delete:1700000000999:" + h[0] + h[1]},
 		{"delete_all all", SigDeleteAll("testnet", nil, ts), pre + "delete_allall1700000000123"},
 		{"delete_all 0", SigDeleteAll("testnet", &ns0, ts), pre + "delete_all1700000000123"},
-		{"delete_before 5", SigDeleteBefore("testnet", &ns5, ts), pre + "delete_before51700000000123"},
-		{"expire shorten", SigExpire("testnet", ExpireShorten, ts, h[:1]), pre + "expireshorten1700000000123" + h[0]},
-		{"expire plain", SigExpire("testnet", ExpireAny, ts, h[:1]), pre + "expire1700000000123" + h[0]},
-		{"expire_all all", SigExpireAll("testnet", nil, ts), pre + "expire_allall1700000000123"},
+		{"delete_before 5", SigDeleteBefore("testnet", st, &ns5, ts), pre + "delete_before:1700000000999:5:1700000000123"},
+		{"delete_before 0", SigDeleteBefore("testnet", st, &ns0, ts), pre + "delete_before:1700000000999:0:1700000000123"},
+		{"delete_before all", SigDeleteBefore("testnet", st, nil, ts), pre + "delete_before:1700000000999:all:1700000000123"},
+		{"expire shorten", SigExpire("testnet", st, ExpireShorten, ts, h[:1]), pre + "expire:1700000000999:shorten:1700000000123:" + h[0]},
+		{"expire plain", SigExpire("testnet", st, ExpireAny, ts, h[:1]), pre + "expire:1700000000999::1700000000123:" + h[0]},
+		{"expire_all all", SigExpireAll("testnet", st, nil, ts), pre + "expire_all:1700000000999:all:1700000000123"},
+		{"expire_all 0", SigExpireAll("testnet", st, &ns0, ts), pre + "expire_all:1700000000999:0:1700000000123"},
 		{"get_expiries", SigGetExpiries("testnet", ts, h), pre + "get_expiries1700000000123" + h[0] + h[1]},
 	}
 	for _, tt := range tests {

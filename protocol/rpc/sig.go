@@ -59,9 +59,33 @@ func SigRetrieve(networkID string, ns int32, timestamp time.Time) []byte {
 	return newSig(networkID, "retrieve").str(nsString(ns)).ms(timestamp)
 }
 
-// SigDelete is the string signed for delete: "delete" ‖ hash….
-func SigDelete(networkID string, hashes []string) []byte {
-	return newSig(networkID, "delete").hashes(hashes)
+// timed starts hush's own format for the methods Session signs without a
+// request time (delete, delete_before, expire, expire_all): the method,
+// ":", the signed request time, then each field after a ":". The colon
+// appears in no field (decimal numbers, "all", a mode word, base64
+// hashes), so, unlike Session's run-together strings, no two field lists
+// give one string, and no Session-format string of any method has a ":"
+// after its method name, so the two formats never meet either.
+func timed(networkID, method string, ts time.Time) sigBuilder {
+	return newSig(networkID, method).str(":").ms(ts)
+}
+
+// field appends ":" and s.
+func (b sigBuilder) field(s string) sigBuilder { return append(append(b, ':'), s...) }
+
+// nsField is a namespace as a timed string writes it: decimal (0 too),
+// or "all" for nil.
+func nsField(ns *int32) string {
+	if ns == nil {
+		return "all"
+	}
+	return strconv.Itoa(int(*ns))
+}
+
+// SigDelete is the string signed for delete: "delete:" ‖ timestamp ‖ ":" ‖
+// hash… (hush's format; Session signs "delete" ‖ hash… with no time).
+func SigDelete(networkID string, timestamp time.Time, hashes []string) []byte {
+	return timed(networkID, "delete", timestamp).field("").hashes(hashes)
 }
 
 // SigDeleteAll is the string signed for delete_all: "delete_all" ‖ ns ‖
@@ -70,21 +94,23 @@ func SigDeleteAll(networkID string, ns *int32, timestamp time.Time) []byte {
 	return newSig(networkID, "delete_all").str(nsVarString(ns)).ms(timestamp)
 }
 
-// SigDeleteBefore is the string signed for delete_before: "delete_before" ‖
-// ns ‖ before.
-func SigDeleteBefore(networkID string, ns *int32, before time.Time) []byte {
-	return newSig(networkID, "delete_before").str(nsVarString(ns)).ms(before)
+// SigDeleteBefore is the string signed for delete_before:
+// "delete_before:" ‖ timestamp ‖ ":" ‖ ns ‖ ":" ‖ before (hush's format).
+func SigDeleteBefore(networkID string, timestamp time.Time, ns *int32, before time.Time) []byte {
+	return timed(networkID, "delete_before", timestamp).field(nsField(ns)).field("").ms(before)
 }
 
-// SigExpire is the string signed for expire: "expire" ‖ mode ‖ expiry ‖
-// hash…, mode being "shorten", "extend" or nothing.
-func SigExpire(networkID string, mode ExpireMode, expiry time.Time, hashes []string) []byte {
-	return newSig(networkID, "expire").str(mode.String()).ms(expiry).hashes(hashes)
+// SigExpire is the string signed for expire: "expire:" ‖ timestamp ‖ ":" ‖
+// mode ‖ ":" ‖ expiry ‖ ":" ‖ hash… (hush's format), mode being
+// "shorten", "extend" or nothing.
+func SigExpire(networkID string, timestamp time.Time, mode ExpireMode, expiry time.Time, hashes []string) []byte {
+	return timed(networkID, "expire", timestamp).field(mode.String()).field("").ms(expiry).field("").hashes(hashes)
 }
 
-// SigExpireAll is the string signed for expire_all: "expire_all" ‖ ns ‖ expiry.
-func SigExpireAll(networkID string, ns *int32, expiry time.Time) []byte {
-	return newSig(networkID, "expire_all").str(nsVarString(ns)).ms(expiry)
+// SigExpireAll is the string signed for expire_all: "expire_all:" ‖
+// timestamp ‖ ":" ‖ ns ‖ ":" ‖ expiry (hush's format).
+func SigExpireAll(networkID string, timestamp time.Time, ns *int32, expiry time.Time) []byte {
+	return timed(networkID, "expire_all", timestamp).field(nsField(ns)).field("").ms(expiry)
 }
 
 // SigGetExpiries is the string signed for get_expiries: "get_expiries" ‖

@@ -33,6 +33,7 @@ func buildVectors() []sigVector {
 	seed := identity.Seed{0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32, 0x10}
 	acct := identity.FromSeed(seed)
 	ts := time.UnixMilli(1764000000000)
+	st := time.UnixMilli(1764000000500) // a request's signed time, for hush's own format
 	ns := int32(-7)
 	hashes := []string{MessageHash(acct.ID(), 0, []byte("hello")), MessageHash(acct.ID(), 1, []byte("note"))}
 	cases := []struct {
@@ -42,12 +43,15 @@ func buildVectors() []sigVector {
 		{"store ns 1", SigStore("devnet", 1, ts)},
 		{"retrieve ns 0", SigRetrieve("devnet", 0, ts)},
 		{"retrieve ns -7", SigRetrieve("devnet", ns, ts)},
-		{"delete two", SigDelete("devnet", hashes)},
+		{"delete two", SigDelete("devnet", st, hashes)},
 		{"delete_all all", SigDeleteAll("devnet", nil, ts)},
 		{"delete_all ns -7", SigDeleteAll("devnet", &ns, ts)},
-		{"delete_before all", SigDeleteBefore("devnet", nil, ts)},
-		{"expire shorten", SigExpire("devnet", ExpireShorten, ts, hashes[:1])},
-		{"expire_all all", SigExpireAll("devnet", nil, ts)},
+		{"delete_before all", SigDeleteBefore("devnet", st, nil, ts)},
+		{"delete_before ns 0", SigDeleteBefore("devnet", st, new(int32), ts)},
+		{"expire shorten", SigExpire("devnet", st, ExpireShorten, ts, hashes[:1])},
+		{"expire extend two", SigExpire("devnet", st, ExpireExtend, ts, hashes)},
+		{"expire_all all", SigExpireAll("devnet", st, nil, ts)},
+		{"expire_all ns -7", SigExpireAll("devnet", st, &ns, ts)},
 		{"get_expiries", SigGetExpiries("devnet", ts, hashes)},
 		{"retrieve other network", SigRetrieve("standalone-0a1b2c3d", 0, ts)},
 	}

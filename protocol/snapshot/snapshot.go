@@ -57,6 +57,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/hushnet/hush/protocol/strictjson"
 )
 
 // Unassigned is the swarm ID of a node that is in no swarm, the value
@@ -210,13 +212,10 @@ func decodeStructure(raw []byte) (*Snapshot, error) {
 	if len(raw) > MaxEncodedSize {
 		return nil, fmt.Errorf("%w: %d bytes exceeds the %d-byte limit", ErrMalformed, len(raw), MaxEncodedSize)
 	}
-	if err := checkStrictJSON(raw); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
-	}
+	// protocol/strictjson, as for every JSON a node accepts: no key twice,
+	// none that only matches case-insensitively, nothing after the object.
 	var w wireSnapshot
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&w); err != nil {
+	if err := strictjson.Decode(raw, &w); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	s, err := w.snapshot()

@@ -290,9 +290,9 @@ func TestDecodeRejects(t *testing.T) {
 		raw  func(t *testing.T) []byte
 		msg  string // part of the error message
 	}{
-		{"unknown field", replace(`"epoch":`, `"era":1,"epoch":`), "unknown field"},
-		{"case-variant field", replace(`"epoch":`, `"Epoch":`), "unknown field"},
-		{"duplicate field", replace(`"epoch":42`, `"epoch":42,"epoch":43`), "twice"},
+		{"unknown field", replace(`"epoch":`, `"era":1,"epoch":`), "era: unknown key"},
+		{"case-variant field", replace(`"epoch":`, `"Epoch":`), "Epoch: unknown key"},
+		{"duplicate field", replace(`"epoch":42`, `"epoch":42,"epoch":43`), "epoch: duplicate key"},
 		{"trailing data", func(t *testing.T) []byte { return append(append([]byte{}, good...), "{}"...) }, "trailing"},
 		{"missing epoch", replace(`"epoch":42,`, ``), "missing epoch"},
 		{"missing nodes", func(t *testing.T) []byte {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/hushnet/hush/internal/schema"
 	"github.com/hushnet/hush/internal/store"
+	"github.com/hushnet/hush/protocol/rpc"
 )
 
 // applicationID marks the file as a hush node store ("hush") in the SQLite
@@ -62,8 +63,14 @@ const (
 
 // Defaults used by [Open] when no option overrides them.
 const (
+	// DefaultMaxAccountBytes and DefaultMaxAccountMessages bound what an
+	// account holds in all its owner-only namespaces together.
 	DefaultMaxAccountBytes    = 100 << 20 // about 1,300 messages of the 76,800-byte maximum
 	DefaultMaxAccountMessages = 10_000
+	// DefaultPublicBytes and DefaultPublicMessages bound what an account
+	// holds in each public namespace, separately.
+	DefaultPublicBytes    = 100 << 20
+	DefaultPublicMessages = 10_000
 	// DefaultMaxTotalBytes is session-storage-server's Database::SIZE_LIMIT
 	// (oxenss/storage/database.hpp), 3.5 GiB.
 	DefaultMaxTotalBytes = 3584 << 20
@@ -77,6 +84,10 @@ const (
 type config struct {
 	maxAccountBytes    int64
 	maxAccountMessages int64
+	maxPublicBytes     int64
+	maxPublicMessages  int64
+	maxTTLPublic       time.Duration
+	maxTTLPrivate      time.Duration
 	maxTotalBytes      int64
 	flood              FloodPolicy
 	listLimit          int
@@ -92,8 +103,40 @@ type config struct {
 // Option configures [Open].
 type Option func(*config)
 
+// WithPublicQuota sets the most Data bytes and the most messages one
+// account may hold in each public namespace (divisible by 10); zero keeps
+// the default. A full public namespace evicts or refuses as the
+// [FloodPolicy] says, and never takes room from another namespace.
+func WithPublicQuota(maxBytes, maxMessages int64) Option {
+	return func(c *config) {
+		if maxBytes > 0 {
+			c.maxPublicBytes = maxBytes
+		}
+		if maxMessages > 0 {
+			c.maxPublicMessages = maxMessages
+		}
+	}
+}
+
+// WithMaxTTL sets the longest a message may live after its deposit
+// timestamp, in a public and in an owner-only namespace; SetExpiry,
+// SetExpiryAll and a duplicate Put never take an expiry past it. Zero
+// keeps the default, the storage RPC's limits (rpc.MaxTTLPublic,
+// rpc.MaxTTLPrivate).
+func WithMaxTTL(public, ownerOnly time.Duration) Option {
+	return func(c *config) {
+		if public > 0 {
+			c.maxTTLPublic = public
+		}
+		if ownerOnly > 0 {
+			c.maxTTLPrivate = ownerOnly
+		}
+	}
+}
+
 // WithAccountQuota sets the most Data bytes and the most messages one account
-// may hold across all its namespaces; zero keeps the default.
+// may hold across all its owner-only namespaces together (public ones have
+// [WithPublicQuota]); zero keeps the default.
 func WithAccountQuota(maxBytes, maxMessages int64) Option {
 	return func(c *config) {
 		if maxBytes > 0 {
@@ -183,6 +226,10 @@ func Open(path string, opts ...Option) (*DB, error) {
 	cfg := config{
 		maxAccountBytes:    DefaultMaxAccountBytes,
 		maxAccountMessages: DefaultMaxAccountMessages,
+		maxPublicBytes:     DefaultPublicBytes,
+		maxPublicMessages:  DefaultPublicMessages,
+		maxTTLPublic:       rpc.MaxTTLPublic,
+		maxTTLPrivate:      rpc.MaxTTLPrivate,
 		maxTotalBytes:      DefaultMaxTotalBytes,
 		listLimit:          DefaultListLimit,
 		listBytes:          DefaultListBytes,

@@ -17,20 +17,30 @@
 //
 // # Limits
 //
-// Each account may hold at most a number of messages and of Data bytes over
-// all its namespaces ([WithAccountQuota]), and the file may grow only to
-// [WithMaxTotalBytes]. At that cap, or when the disk is full, a change fails
-// with store.ErrStoreFull and its transaction is rolled back whole: SQLite's
-// journal keeps the file consistent, and the store stays usable for reads,
-// deletes and sweeps.
+// An account's storage is split into quota buckets: each public namespace
+// (divisible by 10, where strangers deposit) is a bucket of its own
+// ([WithPublicQuota]), and all owner-only namespaces share one
+// ([WithAccountQuota]). A flood of deposits therefore fills only the
+// namespace it is sent to: the owner's sync copies, config and key records
+// always have their room, however much strangers send. (Before, one
+// account-wide quota let anyone make every owner write fail with a burst
+// of deposits.) Which public namespaces take deposits at all is the RPC's
+// rule (rpc.DepositNamespaces), so an account has only a few public
+// buckets. No expiry change takes a message past its deposit timestamp plus
+// its namespace's longest TTL ([WithMaxTTL]).
+//
+// The file may grow only to [WithMaxTotalBytes]. At that cap, or when the
+// disk is full, a change fails with store.ErrStoreFull and its transaction
+// is rolled back whole: SQLite's journal keeps the file consistent, and the
+// store stays usable for reads, deletes and sweeps.
 //
 // # Floods
 //
-// Anyone may deposit into a public namespace (divisible by 10, DMs among
-// them), so one account's inbox can be flooded. Once the account is over
-// quota, Put first drops the account's expired messages; after that the
-// store must either evict old messages or refuse new ones. It evicts the
-// oldest by default ([EvictOldest]):
+// Anyone may deposit into a public namespace, so one account's inbox can
+// be flooded. Once the namespace's bucket is full, Put first drops the
+// account's expired messages; after that the store must either evict old
+// messages or refuse new ones. It evicts the oldest by default
+// ([EvictOldest]):
 //
 //   - Refusal keeps old mail but lets a spammer shut the inbox for as long
 //     as the spam lives (up to 14 days), with one burst of deposits: nothing
@@ -43,17 +53,22 @@
 //
 // A mailbox that keeps working is worth more to a messenger than one that
 // is preserved but closed; [WithFloodPolicy]([Refuse]) selects the other
-// trade-off. Only messages ordered before the new one are evicted, so
-// members of a swarm converge on the same newest messages.
+// trade-off. The same policy holds for every public namespace's bucket:
+// eviction stays inside the flooded namespace. Only messages ordered
+// before the new one are evicted, so members of a swarm converge on the
+// same newest messages; a spammer who stamps deposits up to the 10 s the
+// RPC allows ahead can make a real message stamped now count as older
+// than all of them, and be refused, until that spam's time has passed.
 // Owner-only namespaces hold the account's own data and are never evicted:
-// over quota, a Put into them fails with store.ErrAccountQuota.
+// over their quota, a Put into them fails with store.ErrAccountQuota.
 //
 // # Tombstones and anti-entropy
 //
 // [DB.Delete] and [DB.DeleteBefore] leave a tombstone per deleted message,
 // kept until the message's expiry, and Put of a hash with a tombstone
 // reports added=false without storing it, so a peer's late forward or
-// anti-entropy cannot undo a deletion. [DB.AccountDigest] and [DB.Hashes]
+// anti-entropy cannot undo a deletion; [DB.Deleted] tells such a Put from
+// a plain duplicate, so the RPC can say the message is gone. [DB.AccountDigest] and [DB.Hashes]
 // let two members find and list the messages of an account they disagree
 // on; [DB.Tombstones] and [DB.ApplyTombstones] carry deletions across.
 //

@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -331,5 +333,62 @@ func TestCrash(t *testing.T) {
 	var res string
 	if err := db.r.QueryRow("PRAGMA integrity_check").Scan(&res); err != nil || res != "ok" {
 		t.Fatalf("integrity_check = %q, %v", res, err)
+	}
+}
+
+// TestMigrationUsage: version 3 fills the per-bucket usage from the
+// messages a version 2 file holds, so quotas hold at once after upgrade.
+func TestMigrationUsage(t *testing.T) {
+	ctx := context.Background()
+	a := acct(1)
+	path := filepath.Join(t.TempDir(), "store.db")
+	v2 := &DB{cfg: config{targetVersion: 2, logger: slog.New(slog.DiscardHandler)}}
+	if _, err := v2.migrate(schema.FileURI(path, url.Values{"_pragma": {"journal_mode(WAL)"}})); err != nil {
+		t.Fatal(err)
+	}
+	c, err := sql.Open("sqlite", schema.FileURI(path, url.Values{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Exec(`INSERT INTO accounts (id, account) VALUES (1, ?)`, a[:]); err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range []store.Message{msg(a, 0, "p0", 1, 10), msg(a, 0, "p1", 2, 10), msg(a, 1, "o1", 3, 5), msg(a, 3, "o3", 4, 5), msg(a, -10, "n", 5, 7)} {
+		if _, err := c.Exec(`
+			INSERT INTO messages (account_id, namespace, hash, timestamp, expiry, size, data)
+			VALUES (1, ?, ?, ?, ?, ?, ?)`, m.Namespace, m.Hash, ms(m.Timestamp), ms(m.Expiry), len(m.Data), m.Data); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+	}
+	c.Close()
+
+	db, err := Open(path, WithAccountQuota(0, 2), WithPublicQuota(0, 2), WithClock(func() time.Time { return t0 }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	got := map[int64][2]int64{}
+	rows, err := db.r.QueryContext(ctx, `SELECT bucket, messages, bytes FROM usage WHERE account_id = 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var b, n, sz int64
+		rows.Scan(&b, &n, &sz)
+		got[b] = [2]int64{n, sz}
+	}
+	rows.Close()
+	want := map[int64][2]int64{0: {2, 20}, ownerBucket: {2, 10}, -10: {1, 7}}
+	if !maps.Equal(got, want) {
+		t.Fatalf("usage after migration = %v, want %v", got, want)
+	}
+	if _, err := db.Put(ctx, msg(a, 8, "o8", 6, 1)); !errors.Is(err, store.ErrAccountQuota) {
+		t.Fatalf("owner-only Put over the migrated quota = %v", err)
+	}
+	if added, err := db.Put(ctx, msg(a, 0, "p2", 7, 1)); !added || err != nil {
+		t.Fatalf("public Put (evicting) = %v, %v", added, err)
+	}
+	if got := listAll(t, db, a, 0, 10, t0); !slices.Equal(got, []string{"p1", "p2"}) {
+		t.Fatalf("namespace 0 = %v", got)
 	}
 }

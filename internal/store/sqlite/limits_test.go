@@ -38,13 +38,13 @@ func TestQuota(t *testing.T) {
 			wantErr: store.ErrAccountQuota, want: []string{"old0", "old1", "old2"}},
 		{name: "owner-only never evicted", n: 3, policy: EvictOldest, put: msg(a, 3, "new", 40, 10),
 			wantErr: store.ErrAccountQuota, want: []string{"old0", "old1", "old2"}},
-		{name: "public put cannot evict owner-only", n: 3, policy: EvictOldest, put: msg(a, 0, "new", 40, 10),
-			wantErr: store.ErrAccountQuota, want: []string{"old0", "old1", "old2"}},
+		{name: "public put evicts nothing of a full owner-only quota", n: 3, policy: EvictOldest, put: msg(a, 0, "new", 40, 10),
+			want: []string{"old0", "old1", "old2"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
-			db := openTest(t, WithAccountQuota(1000, 3), WithFloodPolicy(tt.policy))
+			db := openTest(t, WithAccountQuota(1000, 3), WithPublicQuota(1000, 3), WithFloodPolicy(tt.policy))
 			mustPut(t, db, msg(a, tt.n, "old0", 10, 10), msg(a, tt.n, "old1", 20, 10), msg(a, tt.n, "old2", 30, 10))
 			added, err := db.Put(ctx, tt.put)
 			if !errors.Is(err, tt.wantErr) || added != (tt.wantErr == nil) {
@@ -54,8 +54,8 @@ func TestQuota(t *testing.T) {
 				t.Fatalf("namespace %d holds %v, want %v", tt.n, got, tt.want)
 			}
 			st, _ := db.Stats(ctx)
-			if st.Messages != 3 {
-				t.Fatalf("account holds %d messages, quota 3", st.Messages)
+			if want := int64(len(tt.want)) + int64(btoi(tt.put.Namespace != tt.n && added)); st.Messages != want {
+				t.Fatalf("account holds %d messages, want %d", st.Messages, want)
 			}
 		})
 	}
@@ -64,7 +64,7 @@ func TestQuota(t *testing.T) {
 func TestQuotaBytes(t *testing.T) {
 	a := acct(1)
 	ctx := context.Background()
-	db := openTest(t, WithAccountQuota(100, 1000))
+	db := openTest(t, WithPublicQuota(100, 1000))
 	mustPut(t, db, msg(a, 0, "a", 1, 40), msg(a, 0, "b", 2, 40), msg(a, 0, "c", 3, 10))
 
 	// 90 held + 50 new needs 40 freed: evicting "a" alone frees exactly 40.
@@ -110,7 +110,7 @@ func TestFlood(t *testing.T) {
 	for _, policy := range []FloodPolicy{EvictOldest, Refuse} {
 		t.Run(fmt.Sprintf("policy=%d", policy), func(t *testing.T) {
 			ctx := context.Background()
-			db := openTest(t, WithAccountQuota(1<<20, quota), WithFloodPolicy(policy))
+			db := openTest(t, WithPublicQuota(1<<20, quota), WithFloodPolicy(policy))
 			mustPut(t, db, msg(victim, 0, "real-early", 0, 100), msg(victim, 3, "config", 0, 100), msg(bystander, 0, "mail", 0, 100))
 			refused := 0
 			for i := range spam {
@@ -126,8 +126,8 @@ func TestFlood(t *testing.T) {
 			added, err := db.Put(ctx, real)
 
 			inbox := listAll(t, db, victim, 0, 1000, t0)
-			if len(inbox) != quota-1 { // one slot holds the owner's config
-				t.Fatalf("inbox holds %d messages, want %d", len(inbox), quota-1)
+			if len(inbox) != quota { // the owner's config takes no slot of it
+				t.Fatalf("inbox holds %d messages, want %d", len(inbox), quota)
 			}
 			if got := listAll(t, db, victim, 3, 10, t0); len(got) != 1 {
 				t.Fatal("flood evicted the owner's own namespace")
@@ -147,8 +147,8 @@ func TestFlood(t *testing.T) {
 				if !errors.Is(err, store.ErrAccountQuota) || inbox[0] != "real-early" {
 					t.Fatalf("refuse: late mail %v, %v; inbox starts %v", added, err, inbox[:3])
 				}
-				// The inbox filled up with real-early and quota-2 spam.
-				if refused != spam-(quota-2) {
+				// The inbox filled up with real-early and quota-1 spam.
+				if refused != spam-(quota-1) {
 					t.Fatalf("refused %d", refused)
 				}
 			}
@@ -273,4 +273,127 @@ func TestDiskFull(t *testing.T) {
 	t.Cleanup(func() { db2.Close() })
 	db = db2
 	checkUsable(t, db, acked)
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// TestQuotaBuckets: each public namespace has a quota of its own, and all
+// owner-only namespaces share one that no deposit by a stranger counts
+// against, so a flood can never leave the owner without room (issue: a
+// flood of namespace 10 made every owner write fail quota_exceeded).
+func TestQuotaBuckets(t *testing.T) {
+	a := acct(1)
+	type put struct {
+		ns      int32
+		wantErr error
+	}
+	tests := []struct {
+		name string
+		seed []store.Message // stored first, must fit
+		puts []put
+	}{
+		{name: "public flood leaves the owner room",
+			seed: []store.Message{msg(a, 0, "s0", 1, 1), msg(a, 0, "s1", 2, 1), msg(a, 0, "s2", 3, 1)},
+			puts: []put{{0, nil}, {0, nil}, {1, nil}, {2, nil}, {3, nil}}},
+		{name: "full owner quota does not block deposits",
+			seed: []store.Message{msg(a, 1, "o1", 1, 1), msg(a, 2, "o2", 2, 1), msg(a, 8, "o8", 3, 1)},
+			puts: []put{{0, nil}, {10, nil}, {7, store.ErrAccountQuota}}},
+		{name: "owner-only namespaces share one quota",
+			seed: []store.Message{msg(a, 1, "o1", 1, 1), msg(a, 3, "o3", 2, 1)},
+			puts: []put{{7, nil}, {8, store.ErrAccountQuota}, {2, store.ErrAccountQuota}}},
+		{name: "each public namespace its own quota",
+			seed: []store.Message{msg(a, 0, "s0", 1, 1), msg(a, 0, "s1", 2, 1), msg(a, 0, "s2", 3, 1)},
+			puts: []put{{10, nil}, {10, nil}, {10, nil}, {-10, nil}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			db := openTest(t, WithAccountQuota(1000, 3), WithPublicQuota(1000, 3))
+			mustPut(t, db, tt.seed...)
+			owner := map[string]bool{}
+			for _, m := range tt.seed {
+				if !isPublic(m.Namespace) {
+					owner[m.Hash] = true
+				}
+			}
+			for i, p := range tt.puts {
+				m := msg(a, p.ns, fmt.Sprintf("p%d", i), 100+i, 1)
+				added, err := db.Put(ctx, m)
+				if !errors.Is(err, p.wantErr) || added != (p.wantErr == nil) {
+					t.Fatalf("put %d into %d = %v, %v; want %v", i, p.ns, added, err, p.wantErr)
+				}
+				if added && !isPublic(p.ns) {
+					owner[m.Hash] = true
+				}
+			}
+			// Nothing the owner wrote was evicted.
+			for _, n := range []int32{1, 2, 3, 7, 8} {
+				for _, h := range listAll(t, db, a, n, 10, t0) {
+					delete(owner, h)
+				}
+			}
+			if len(owner) != 0 {
+				t.Fatalf("owner messages lost: %v", owner)
+			}
+		})
+	}
+}
+
+// TestExpiryCapped: no expiry change, by expire or by a duplicate store,
+// takes a message past its deposit timestamp plus the longest TTL its
+// namespace allows (14 days public, 30 days owner-only by default): the
+// forward-secrecy window of DESIGN.md §6 counts on that bound.
+func TestExpiryCapped(t *testing.T) {
+	a := acct(1)
+	const day = 24 * time.Hour
+	tests := []struct {
+		name string
+		ns   int32
+		ask  time.Duration // after the deposit timestamp
+		dup  bool          // by a duplicate store instead of SetExpiry
+		want time.Duration
+	}{
+		{name: "public extend capped", ns: 0, ask: 20 * day, want: 14 * day},
+		{name: "public within", ns: 0, ask: 13 * day, want: 13 * day},
+		{name: "owner-only extend capped", ns: 1, ask: 40 * day, want: 30 * day},
+		{name: "owner-only within", ns: 1, ask: 20 * day, want: 20 * day},
+		{name: "public duplicate capped", ns: 0, ask: 20 * day, dup: true, want: 14 * day},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			db := openTest(t)
+			m := msg(a, tt.ns, "m", 0, 1)
+			mustPut(t, db, m)
+			if tt.dup {
+				d := m
+				d.Expiry = m.Timestamp.Add(tt.ask)
+				if _, err := db.Put(ctx, d); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				got, err := db.SetExpiry(ctx, a, []string{"m"}, m.Timestamp.Add(tt.ask), store.ExpiryExtend, t0)
+				if err != nil || !got["m"].Equal(m.Timestamp.Add(tt.want)) {
+					t.Fatalf("SetExpiry = %v, %v; want %v", got, err, m.Timestamp.Add(tt.want))
+				}
+			}
+			exp, err := db.Expiries(ctx, a, []string{"m"}, t0)
+			if err != nil || !exp["m"].Equal(m.Timestamp.Add(tt.want)) {
+				t.Fatalf("expiry %v, %v; want %v", exp["m"], err, m.Timestamp.Add(tt.want))
+			}
+			limit := 30 * day
+			if tt.ns%10 == 0 {
+				limit = 14 * day
+			}
+			all, err := db.SetExpiryAll(ctx, a, nil, m.Timestamp.Add(60*day), store.ExpiryExtend, t0)
+			if err != nil || !all["m"].Equal(m.Timestamp.Add(limit)) {
+				t.Fatalf("SetExpiryAll = %v, %v; want %v", all, err, m.Timestamp.Add(limit))
+			}
+		})
+	}
 }

@@ -109,6 +109,25 @@ func (db *DB) Delete(ctx context.Context, account identity.AccountID, hashes []s
 	return deleted, nil
 }
 
+// Deleted implements [store.Store].
+func (db *DB) Deleted(ctx context.Context, account identity.AccountID, hash string) (bool, error) {
+	if err := db.enter(); err != nil {
+		return false, err
+	}
+	defer db.leave()
+	var one int
+	err := db.r.QueryRowContext(ctx, `
+		SELECT 1 FROM tombstones JOIN accounts ON accounts.id = tombstones.account_id
+		WHERE accounts.account = ? AND tombstones.hash = ?`, account[:], hash).Scan(&one)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("deleted: %w", db.wrap(err))
+	}
+	return true, nil
+}
+
 // DeleteBefore implements [store.Store], leaving tombstones as [DB.Delete]
 // does.
 func (db *DB) DeleteBefore(ctx context.Context, account identity.AccountID, ns *int32, before time.Time) ([]string, error) {
@@ -120,7 +139,7 @@ func (db *DB) DeleteBefore(ctx context.Context, account identity.AccountID, ns *
 		}
 		deleted, err = deleteRows(ctx, tx, acct, `
 			DELETE FROM messages
-			WHERE account_id = ?1 AND (?2 IS NULL OR namespace = ?2) AND timestamp < ?3
+			WHERE account_id = ?1 AND (?2 IS NULL OR namespace = ?2) AND timestamp <= ?3
 			RETURNING hash, expiry`, acct, nsArg(ns), ms(before))
 		return err
 	})
@@ -167,8 +186,11 @@ func (db *DB) ApplyTombstones(ctx context.Context, account identity.AccountID, t
 }
 
 // newExpiry is the SQL for the expiry SetExpiry gives a message: ?1 is the
-// requested expiry, ?2 the ExpiryMode.
-const newExpiry = `CASE ?2 WHEN 1 THEN min(expiry, ?1) WHEN 2 THEN max(expiry, ?1) ELSE ?1 END`
+// requested expiry, ?2 the ExpiryMode, ?6 and ?7 the TTL caps of
+// [ttlCap]. No mode takes a message past its cap, so an owner cannot keep
+// a deposit longer than its namespace allows (the forward-secrecy window
+// of DESIGN.md §6 assumes that bound); extend never shortens.
+var newExpiry = `CASE ?2 WHEN 1 THEN min(expiry, ?1) WHEN 2 THEN max(expiry, min(?1, ` + ttlCap(6, 7) + `)) ELSE min(?1, ` + ttlCap(6, 7) + `) END`
 
 // SetExpiry implements [store.Store].
 func (db *DB) SetExpiry(ctx context.Context, account identity.AccountID, hashes []string, expiry time.Time, mode store.ExpiryMode, now time.Time) (map[string]time.Time, error) {
@@ -176,6 +198,7 @@ func (db *DB) SetExpiry(ctx context.Context, account identity.AccountID, hashes 
 		return nil, fmt.Errorf("set expiry: %w", err)
 	}
 	out := make(map[string]time.Time, len(hashes))
+	pub, priv := db.cfg.ttlMS()
 	err := db.write(ctx, "set expiry", func(tx *sql.Tx) error {
 		acct, ok, err := accountID(ctx, tx, account)
 		if !ok {
@@ -186,7 +209,7 @@ func (db *DB) SetExpiry(ctx context.Context, account identity.AccountID, hashes 
 				UPDATE messages SET expiry = `+newExpiry+`
 				WHERE account_id = ?3 AND hash = ?4 AND expiry > ?5
 				RETURNING hash, expiry`,
-				ms(expiry), int(mode), acct, h, ms(now)); err != nil {
+				ms(expiry), int(mode), acct, h, ms(now), pub, priv); err != nil {
 				return err
 			}
 		}
@@ -204,6 +227,7 @@ func (db *DB) SetExpiryAll(ctx context.Context, account identity.AccountID, ns *
 		return nil, fmt.Errorf("set expiry all: %w", err)
 	}
 	out := make(map[string]time.Time)
+	pub, priv := db.cfg.ttlMS()
 	err := db.write(ctx, "set expiry all", func(tx *sql.Tx) error {
 		acct, ok, err := accountID(ctx, tx, account)
 		if !ok {
@@ -213,7 +237,7 @@ func (db *DB) SetExpiryAll(ctx context.Context, account identity.AccountID, ns *
 			UPDATE messages SET expiry = `+newExpiry+`
 			WHERE account_id = ?3 AND (?4 IS NULL OR namespace = ?4) AND expiry > ?5
 			RETURNING hash, expiry`,
-			ms(expiry), int(mode), acct, nsArg(ns), ms(now))
+			ms(expiry), int(mode), acct, nsArg(ns), ms(now), pub, priv)
 	})
 	if err != nil {
 		return nil, err

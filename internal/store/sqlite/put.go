@@ -16,14 +16,53 @@ var errInvalidMessage = errors.New("invalid message")
 // signature (DESIGN.md §4: namespaces divisible by 10).
 func isPublic(ns int32) bool { return ns%10 == 0 }
 
+// ownerBucket is the quota bucket of every owner-only namespace; each
+// public namespace is its own bucket, numbered as the namespace (see
+// sql/0003-usage.sql, which computes the same).
+const ownerBucket = 1 << 16
+
+func quotaBucket(ns int32) int64 {
+	if isPublic(ns) {
+		return int64(ns)
+	}
+	return ownerBucket
+}
+
+// quota returns the most messages and bytes ns's bucket may hold.
+func (c *config) quota(ns int32) (messages, bytes int64) {
+	if isPublic(ns) {
+		return c.maxPublicMessages, c.maxPublicBytes
+	}
+	return c.maxAccountMessages, c.maxAccountBytes
+}
+
+// ttlCap returns SQL for the latest expiry a message row may have: its
+// deposit timestamp plus the longest TTL of its namespace, the public one
+// bound to parameter number pub and the owner-only one to priv (both in
+// ms, from [config.ttlMS]).
+func ttlCap(pub, priv int) string {
+	return fmt.Sprintf(`(timestamp + CASE WHEN namespace %% 10 = 0 THEN ?%d ELSE ?%d END)`, pub, priv)
+}
+
+// ttlMS returns the TTL caps in ms, public first.
+func (c *config) ttlMS() (int64, int64) {
+	return c.maxTTLPublic.Milliseconds(), c.maxTTLPrivate.Milliseconds()
+}
+
 // Put implements [store.Store]. A message whose hash has a live tombstone
 // (see [DB.Delete]) is not stored and Put reports false, as does one whose
 // hash the account holds in another namespace: the hash commits to the
-// namespace, so only a caller's bug can produce that. Over quota, a
-// message for a public namespace evicts or is refused as the [FloodPolicy]
-// says; one for an owner-only namespace is always refused with
-// store.ErrAccountQuota: that is the owner's own data and only the owner may
-// decide what of it to drop.
+// namespace, so only a caller's bug can produce that. A duplicate with a
+// later expiry extends the stored copy's expiry, as Session's store does
+// ("extended"): a sender that re-sends with a longer TTL, or a member
+// forwarding such a re-send, gets what it asked for and swarm members
+// converge on the latest expiry (never past the namespace's TTL after the
+// deposit; see [WithMaxTTL]). A duplicate of a deleted message extends its
+// tombstone the same way, so the tombstone outlives every copy. Over its
+// bucket's quota, a message for a public namespace evicts or is refused
+// as the [FloodPolicy] says; one for an owner-only namespace is always
+// refused with store.ErrAccountQuota: that is the owner's own data and
+// only the owner may decide what of it to drop.
 func (db *DB) Put(ctx context.Context, m store.Message) (bool, error) {
 	if err := db.enter(); err != nil {
 		return false, err
@@ -37,15 +76,15 @@ func (db *DB) Put(ctx context.Context, m store.Message) (bool, error) {
 		return false, fmt.Errorf("put: %w", db.wrap(err))
 	}
 	defer tx.Rollback()
-	added, evicted, err := db.put(ctx, tx, m)
-	if err != nil || !added {
+	out, err := db.put(ctx, tx, m)
+	if err != nil || !out.changed() {
 		return false, err
 	}
 	if err := tx.Commit(); err != nil {
 		return false, fmt.Errorf("put: %w", db.wrap(err))
 	}
-	db.evicted.Add(int64(evicted))
-	return true, nil
+	db.evicted.Add(int64(out.evicted))
+	return out.added, nil
 }
 
 // PutResult is the outcome of one message of [DB.PutBatch].
@@ -83,7 +122,7 @@ func (db *DB) PutBatch(ctx context.Context, msgs []store.Message) ([]PutResult, 
 	res := make([]PutResult, len(msgs))
 	evicted := 0
 	for i, m := range msgs {
-		added, ev, err := db.put(ctx, tx, m)
+		out, err := db.put(ctx, tx, m)
 		switch {
 		case errors.Is(err, store.ErrAccountQuota):
 			// Refused before anything of it was written.
@@ -91,8 +130,8 @@ func (db *DB) PutBatch(ctx context.Context, msgs []store.Message) ([]PutResult, 
 		case err != nil:
 			return nil, fmt.Errorf("put batch: message %d: %w", i, err)
 		}
-		res[i].Added = added
-		evicted += ev
+		res[i].Added = out.added
+		evicted += out.evicted
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("put batch: %w", db.wrap(err))
@@ -113,13 +152,22 @@ func validate(m store.Message) error {
 	return nil
 }
 
-// put does Put's work inside tx and reports how many messages it evicted.
-// Errors are already wrapped.
-func (db *DB) put(ctx context.Context, tx *sql.Tx, m store.Message) (added bool, evicted int, err error) {
-	fail := func(err error) (bool, int, error) { return false, 0, fmt.Errorf("put: %w", db.wrap(err)) }
+// putOutcome is what put did inside its transaction.
+type putOutcome struct {
+	added    bool // the message was inserted
+	extended bool // a duplicate's (or a tombstone's) expiry moved later
+	evicted  int  // messages evicted to make room
+}
+
+// changed reports whether the transaction has anything to commit.
+func (o putOutcome) changed() bool { return o.added || o.extended }
+
+// put does Put's work inside tx. Errors are already wrapped.
+func (db *DB) put(ctx context.Context, tx *sql.Tx, m store.Message) (putOutcome, error) {
+	fail := func(err error) (putOutcome, error) { return putOutcome{}, fmt.Errorf("put: %w", db.wrap(err)) }
 
 	var acct, count, bytes int64
-	err = tx.StmtContext(ctx, db.puts.account).QueryRowContext(ctx, m.Account[:]).Scan(&acct, &count, &bytes)
+	err := tx.StmtContext(ctx, db.puts.account).QueryRowContext(ctx, m.Account[:], quotaBucket(m.Namespace)).Scan(&acct, &count, &bytes)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		if err := tx.StmtContext(ctx, db.puts.newAccount).QueryRowContext(ctx, m.Account[:]).Scan(&acct); err != nil {
@@ -128,10 +176,24 @@ func (db *DB) put(ctx context.Context, tx *sql.Tx, m store.Message) (added bool,
 	case err != nil:
 		return fail(err)
 	default:
-		var one int
-		err := tx.StmtContext(ctx, db.puts.exists).QueryRowContext(ctx, acct, m.Hash).Scan(&one)
+		var deleted bool
+		var expiry int64
+		err := tx.StmtContext(ctx, db.puts.exists).QueryRowContext(ctx, acct, m.Hash).Scan(&deleted, &expiry)
 		if err == nil {
-			return false, 0, nil // stored already, or deleted
+			// Stored already, or deleted: only the expiry may move, later.
+			if ms(m.Expiry) <= expiry {
+				return putOutcome{}, nil
+			}
+			if deleted {
+				_, err = tx.StmtContext(ctx, db.puts.extendTombstone).ExecContext(ctx, acct, m.Hash, ms(m.Expiry))
+			} else {
+				pub, priv := db.cfg.ttlMS()
+				_, err = tx.StmtContext(ctx, db.puts.extendMessage).ExecContext(ctx, acct, m.Hash, ms(m.Expiry), pub, priv)
+			}
+			if err != nil {
+				return fail(err)
+			}
+			return putOutcome{extended: true}, nil
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return fail(err)
@@ -142,22 +204,28 @@ func (db *DB) put(ctx context.Context, tx *sql.Tx, m store.Message) (added bool,
 	if m.Data == nil {
 		m.Data = []byte{} // the driver binds nil as NULL
 	}
-	if count+1 > db.cfg.maxAccountMessages || bytes+size > db.cfg.maxAccountBytes {
-		if evicted, err = db.makeRoom(ctx, tx, acct, m, count, bytes); err != nil {
-			return false, 0, err
+	var out putOutcome
+	if maxN, maxB := db.cfg.quota(m.Namespace); count+1 > maxN || bytes+size > maxB {
+		if out.evicted, err = db.makeRoom(ctx, tx, acct, m, count, bytes); err != nil {
+			return putOutcome{}, err
 		}
 	}
 	if _, err := tx.StmtContext(ctx, db.puts.insert).ExecContext(ctx,
 		acct, m.Namespace, m.Hash, ms(m.Timestamp), ms(m.Expiry), size, m.Data); err != nil {
 		return fail(err)
 	}
-	return true, evicted, nil
+	out.added = true
+	return out, nil
 }
 
-// makeRoom frees space in account acct for m or returns an error wrapping
-// store.ErrAccountQuota. It drops the account's expired messages first (List
-// no longer returns them anyway), then, for a public namespace under
+// makeRoom frees space in m's quota bucket of account acct (count and
+// bytes are the bucket's use) or returns an error wrapping
+// store.ErrAccountQuota. It drops the account's expired messages first
+// (List no longer returns them anyway), then, for a public namespace under
 // EvictOldest, the namespace's oldest messages in (Timestamp, Hash) order.
+// A public namespace is a bucket of its own, so eviction never reaches
+// another namespace, and a deposit never counts against the owner-only
+// bucket.
 //
 // Only messages ordered before m are evicted: a message older than all that
 // the full namespace holds is refused instead. So the namespace keeps the
@@ -165,10 +233,10 @@ func (db *DB) put(ctx context.Context, tx *sql.Tx, m store.Message) (added bool,
 // received the same messages in different orders end up holding the same
 // ones, which keeps anti-entropy from shipping evicted mail back and forth.
 func (db *DB) makeRoom(ctx context.Context, tx *sql.Tx, acct int64, m store.Message, count, bytes int64) (int, error) {
-	maxN, maxB := db.cfg.maxAccountMessages, db.cfg.maxAccountBytes
+	maxN, maxB := db.cfg.quota(m.Namespace)
 	size := int64(len(m.Data))
 	quota := func(what string) error {
-		return fmt.Errorf("put: %w: %s (account holds %d messages, %d bytes; limits %d, %d)",
+		return fmt.Errorf("put: %w: %s (holds %d messages, %d bytes; limits %d, %d)",
 			store.ErrAccountQuota, what, count, bytes, maxN, maxB)
 	}
 	if size > maxB {
@@ -179,7 +247,12 @@ func (db *DB) makeRoom(ctx context.Context, tx *sql.Tx, acct int64, m store.Mess
 		acct, ms(db.cfg.clock())); err != nil {
 		return 0, fmt.Errorf("put: %w", db.wrap(err))
 	}
-	if err := tx.QueryRowContext(ctx, `SELECT messages, bytes FROM accounts WHERE id = ?`, acct).Scan(&count, &bytes); err != nil {
+	err := tx.QueryRowContext(ctx, `SELECT messages, bytes FROM usage WHERE account_id = ? AND bucket = ?`,
+		acct, quotaBucket(m.Namespace)).Scan(&count, &bytes)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		count, bytes = 0, 0
+	case err != nil:
 		return 0, fmt.Errorf("put: %w", db.wrap(err))
 	}
 	needN, needB := count+1-maxN, bytes+size-maxB
@@ -229,7 +302,7 @@ func (db *DB) makeRoom(ctx context.Context, tx *sql.Tx, acct int64, m store.Mess
 // putStatements are Put's statements, prepared once on the writer
 // connection: preparing them on every call cost about a third of Put.
 type putStatements struct {
-	account, newAccount, exists, insert *sql.Stmt
+	account, newAccount, exists, insert, extendMessage, extendTombstone *sql.Stmt
 }
 
 func (p *putStatements) prepare(w *sql.DB) error {
@@ -237,13 +310,21 @@ func (p *putStatements) prepare(w *sql.DB) error {
 		dst   **sql.Stmt
 		query string
 	}{
-		{&p.account, `SELECT id, messages, bytes FROM accounts WHERE account = ?`},
+		// The account's row id and the use of the new message's bucket.
+		{&p.account, `
+			SELECT a.id, coalesce(u.messages, 0), coalesce(u.bytes, 0)
+			FROM accounts a LEFT JOIN usage u ON u.account_id = a.id AND u.bucket = ?2
+			WHERE a.account = ?1`},
 		{&p.newAccount, `INSERT INTO accounts (account) VALUES (?) RETURNING id`},
 		{&p.exists, `
-			SELECT 1 FROM messages WHERE account_id = ?1 AND hash = ?2
+			SELECT 0, expiry FROM messages WHERE account_id = ?1 AND hash = ?2
 			UNION ALL
-			SELECT 1 FROM tombstones WHERE account_id = ?1 AND hash = ?2
+			SELECT 1, expiry FROM tombstones WHERE account_id = ?1 AND hash = ?2
 			LIMIT 1`},
+		{&p.extendMessage, `UPDATE messages SET expiry = max(expiry, min(?3, ` + ttlCap(4, 5) + `)) WHERE account_id = ?1 AND hash = ?2`},
+		// A tombstone has no namespace; its expiry only has to outlive
+		// every copy, and those are capped.
+		{&p.extendTombstone, `UPDATE tombstones SET expiry = max(expiry, ?3) WHERE account_id = ?1 AND hash = ?2`},
 		{&p.insert, `
 			INSERT INTO messages (account_id, namespace, hash, timestamp, expiry, size, data)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`},
@@ -259,7 +340,7 @@ func (p *putStatements) prepare(w *sql.DB) error {
 
 func (p *putStatements) close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{p.account, p.newAccount, p.exists, p.insert} {
+	for _, st := range []*sql.Stmt{p.account, p.newAccount, p.exists, p.insert, p.extendMessage, p.extendTombstone} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}

@@ -390,11 +390,13 @@ func TestDeleteBefore(t *testing.T) {
 		before int
 		want   []string
 	}{
-		{name: "one namespace", ns: ns(0), before: 20, want: []string{"n0-10"}},
-		{name: "strictly before", ns: ns(0), before: 30, want: []string{"n0-10", "n0-20"}},
-		{name: "all namespaces", before: 20, want: []string{"n0-10", "n2-10"}},
+		// Session's delete_before removes timestamp <= before.
+		{name: "one namespace", ns: ns(0), before: 19, want: []string{"n0-10"}},
+		{name: "at before included", ns: ns(0), before: 30, want: []string{"n0-10", "n0-20", "n0-30"}},
+		{name: "just before excluded", ns: ns(0), before: 29, want: []string{"n0-10", "n0-20"}},
+		{name: "all namespaces", before: 20, want: []string{"n0-10", "n0-20", "n2-10", "n2-20"}},
 		{name: "everything", before: 1000, want: []string{"n0-10", "n0-20", "n0-30", "n2-10", "n2-20"}},
-		{name: "nothing", before: 10, want: nil},
+		{name: "nothing", before: 9, want: nil},
 		{name: "empty namespace", ns: ns(7), before: 1000, want: nil},
 	}
 	for _, tt := range tests {
@@ -599,13 +601,13 @@ func TestStats(t *testing.T) {
 func TestPutBatch(t *testing.T) {
 	a := acct(1)
 	ctx := context.Background()
-	db := openTest(t, WithAccountQuota(0, 3))
+	db := openTest(t, WithAccountQuota(0, 1))
 	mustPut(t, db, msg(a, 0, "old", 0, 1))
 	res, err := db.PutBatch(ctx, []store.Message{
 		msg(a, 0, "old", 0, 1),  // duplicate of a stored one
 		msg(a, 0, "n1", 1, 1),   // new
 		msg(a, 0, "n1", 1, 1),   // duplicate within the batch
-		msg(a, 1, "own1", 2, 1), // fills the quota
+		msg(a, 1, "own1", 2, 1), // fills the owner-only quota
 		msg(a, 1, "own2", 3, 1), // owner-only namespace over quota: refused
 	})
 	if err != nil {
@@ -644,6 +646,7 @@ func TestClosed(t *testing.T) {
 		"List":          func() error { _, _, err := db.List(ctx, store.Query{Account: a, Now: t0}); return err },
 		"Delete":        func() error { _, err := db.Delete(ctx, a, []string{"h"}); return err },
 		"DeleteBefore":  func() error { _, err := db.DeleteBefore(ctx, a, nil, t0); return err },
+		"Deleted":       func() error { _, err := db.Deleted(ctx, a, "h"); return err },
 		"SetExpiry":     func() error { _, err := db.SetExpiry(ctx, a, []string{"h"}, t0, 0, t0); return err },
 		"SetExpiryAll":  func() error { _, err := db.SetExpiryAll(ctx, a, nil, t0, 0, t0); return err },
 		"Expiries":      func() error { _, err := db.Expiries(ctx, a, []string{"h"}, t0); return err },
@@ -749,4 +752,65 @@ func TestNoGoroutineLeak(t *testing.T) {
 	}
 	buf := make([]byte, 1<<16)
 	t.Fatalf("%d goroutines before Open, %d after Close:\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
+}
+
+// TestPutDuplicate: a duplicate with a later expiry extends the stored
+// one (Session's store answers "extended"), never shortens it; a
+// duplicate of a deleted message stays deleted, is reported by Deleted,
+// and makes the tombstone live as long as the copy it refused.
+func TestPutDuplicate(t *testing.T) {
+	a := acct(1)
+	base := msg(a, 0, "m", 10, 5)
+	later := func(d time.Duration) store.Message { m := base; m.Expiry = base.Expiry.Add(d); return m }
+	tests := []struct {
+		name       string
+		deleted    bool
+		put        store.Message
+		wantExpiry time.Time // of the message, or of its tombstone when deleted
+	}{
+		{name: "longer ttl extends", put: later(time.Hour), wantExpiry: base.Expiry.Add(time.Hour)},
+		{name: "shorter ttl keeps", put: later(-30 * time.Minute), wantExpiry: base.Expiry},
+		{name: "same ttl keeps", put: base, wantExpiry: base.Expiry},
+		{name: "deleted stays deleted", deleted: true, put: base, wantExpiry: base.Expiry},
+		{name: "deleted, longer ttl extends the tombstone", deleted: true, put: later(time.Hour), wantExpiry: base.Expiry.Add(time.Hour)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			db := openTest(t)
+			mustPut(t, db, base)
+			if tt.deleted {
+				if _, err := db.Delete(ctx, a, []string{"m"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if added, err := db.Put(ctx, tt.put); added || err != nil {
+				t.Fatalf("Put of a duplicate = %v, %v; want false, nil", added, err)
+			}
+			gone, err := db.Deleted(ctx, a, "m")
+			if err != nil || gone != tt.deleted {
+				t.Fatalf("Deleted = %v, %v; want %v", gone, err, tt.deleted)
+			}
+			if tt.deleted {
+				ts, err := db.Tombstones(ctx, a, t0)
+				if err != nil || len(ts) != 1 || !ts[0].Expiry.Equal(tt.wantExpiry) {
+					t.Fatalf("Tombstones = %+v, %v; want expiry %v", ts, err, tt.wantExpiry)
+				}
+				if got := listAll(t, db, a, 0, 10, t0); len(got) != 0 {
+					t.Fatalf("deleted message came back: %v", got)
+				}
+				return
+			}
+			exp, err := db.Expiries(ctx, a, []string{"m"}, t0)
+			if err != nil || !exp["m"].Equal(tt.wantExpiry) {
+				t.Fatalf("Expiries = %v, %v; want %v", exp, err, tt.wantExpiry)
+			}
+		})
+	}
+	t.Run("never stored is not deleted", func(t *testing.T) {
+		db := openTest(t)
+		if gone, err := db.Deleted(context.Background(), a, "nope"); gone || err != nil {
+			t.Fatalf("Deleted = %v, %v", gone, err)
+		}
+	})
 }
