@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,8 +61,16 @@ var readyRE = regexp.MustCompile(`msg="node ready".* listen=(\S+)`)
 
 func startHushd(t *testing.T, dataDir string, args ...string) *proc {
 	t.Helper()
+	return startHushdIn(t, "", dataDir, args...)
+}
+
+// startHushdIn starts a standalone node in the working directory wd (""
+// for the test's own).
+func startHushdIn(t *testing.T, wd, dataDir string, args ...string) *proc {
+	t.Helper()
 	args = append([]string{"node", "--standalone", "--data", dataDir, "--listen", "127.0.0.1:0"}, args...)
 	p := &proc{cmd: exec.Command(hushdBin, args...), done: make(chan struct{})}
+	p.cmd.Dir = wd
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -362,5 +372,58 @@ func TestDoneWhen(t *testing.T) {
 	call(alice, rpc.MethodRetrieve, `{"namespace":0}`, &after)
 	if len(del.Deleted) != 1 || len(after.Messages) != 0 {
 		t.Fatalf("delete: %+v, left %+v", del, after)
+	}
+}
+
+// TestStartupErrors: a node that cannot start says why in one line and
+// exits non-zero; it never panics.
+func TestStartupErrors(t *testing.T) {
+	t.Parallel()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	notDir := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(notDir, []byte("x"), 0o600)
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"busy listen port", []string{"--listen", busy.Addr().String(), "--data", t.TempDir()}, "listen"},
+		{"data path is a file", []string{"--listen", "127.0.0.1:0", "--data", notDir}, notDir},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := runHushd(t, append([]string{"node", "--standalone", "--log-level", "error"}, tt.args...)...)
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+				t.Fatalf("exit: %v, want status 1; output:\n%s", err, out)
+			}
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			if len(lines) != 1 || !strings.HasPrefix(lines[0], "hushd: ") || !strings.Contains(lines[0], tt.want) {
+				t.Fatalf("want one line \"hushd: …%s…\", got:\n%s", tt.want, out)
+			}
+		})
+	}
+}
+
+// TestRelativeDataPath: --data may be relative to the working directory.
+func TestRelativeDataPath(t *testing.T) {
+	t.Parallel()
+	wd := t.TempDir()
+	p := startHushdIn(t, wd, "./data")
+	c, err := nodeclient.New(p.url(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct := identity.NewAccount()
+	signed(t, c, acct, rpc.MethodStore, `{"namespace":1,"ttl":60000,"data":"eA=="}`, nil)
+	if got := retrieveAll(t, c, acct, 1); len(got) != 1 {
+		t.Fatalf("retrieved %d messages, want 1", len(got))
+	}
+	if _, err := os.Stat(filepath.Join(wd, "data", "messages.db")); err != nil {
+		t.Fatalf("database not under the relative data path: %v", err)
 	}
 }
