@@ -135,12 +135,14 @@ func (s standalone) SwarmOf(identity.AccountID) nodeapi.Swarm {
 
 // New prepares a node from a validated configuration: keys, database,
 // handler and listeners. On error everything acquired is released.
-func New(cfg nodeconfig.Config, logger *slog.Logger, opts ...Option) (n *Node, err error) {
+func New(cfg nodeconfig.Config, logger *slog.Logger, opts ...Option) (_ *Node, err error) {
 	var o options
 	for _, f := range opts {
 		f(&o)
 	}
-	n = &Node{cfg: cfg, logger: logger}
+	// n is not the named result: every error return sets that to nil
+	// before the deferred release runs, and release needs what n holds.
+	n := &Node{cfg: cfg, logger: logger}
 	defer func() {
 		if err != nil {
 			n.release()
