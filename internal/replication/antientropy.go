@@ -279,12 +279,14 @@ func (r *Replicator) fetch(ctx context.Context, p Member, acct identity.AccountI
 			hashes = hashes[len(chunk):] // gone from p meanwhile (expired or deleted)
 			continue
 		}
+		now := r.cfg.Clock()
 		got := make(map[string]bool, len(reply.Messages))
 		batch := make([]store.Message, 0, len(reply.Messages))
 		for _, m := range reply.Messages {
 			op := rpc.NodeOp{Kind: rpc.OpStore, Account: acct, Namespace: &m.Namespace, Hash: m.Hash, Data: m.Data, Timestamp: m.Timestamp, Expiry: m.Expiry}
-			// A peer's reply is checked like a forward: the hash must match.
-			if !slices.Contains(chunk, m.Hash) || op.Check() != nil {
+			// A peer's reply is checked like a repair it pushed: the hash
+			// must match and the times be possible.
+			if !slices.Contains(chunk, m.Hash) || op.Check() != nil || op.CheckTime(rpc.SourceRepair, now) != nil {
 				continue
 			}
 			got[m.Hash] = true

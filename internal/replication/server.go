@@ -266,6 +266,10 @@ func (r *Replicator) apply(ctx context.Context, sender identity.Ed25519PublicKey
 			out.Results[i].Error = err.Error()
 			continue
 		}
+		if err := op.CheckTime(p.Source, now); err != nil {
+			out.Results[i].Error = err.Error()
+			continue
+		}
 		allowed := r.cfg.Membership.IsMember(sender, op.Account) ||
 			(p.Source == rpc.SourceHandoff && r.cfg.Membership.WasMember(sender, op.Account))
 		if !allowed {
