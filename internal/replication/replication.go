@@ -88,6 +88,9 @@ type Config struct {
 	// node identity (default 2,000/s with a burst of 4,000).
 	PeerRate  float64
 	PeerBurst int
+	// PeerInFlight bounds the node RPC requests one peer node identity
+	// may have in progress here (default 8).
+	PeerInFlight int
 	// PlainHTTP talks to peers over http:// (nodes run with
 	// --insecure-http, for debugging only).
 	PlainHTTP bool

@@ -34,6 +34,10 @@ const (
 	HeaderNode      = "Hush-Node"      // sender's Ed25519 key, hex
 	HeaderTimestamp = "Hush-Timestamp" // ms since the Unix epoch
 	HeaderSignature = "Hush-Signature" // base64 Ed25519 signature over SigNodeRequest
+	// HeaderBodySHA256 is the SHA-256 of the body, hex: with it the
+	// receiver verifies the signature on the headers alone, before it
+	// reads a byte of the body, then checks the body against it.
+	HeaderBodySHA256 = "Hush-Body-Sha256"
 )
 
 // Node RPC methods.
@@ -68,8 +72,10 @@ const (
 	MaxNodeOps = 512
 	// MaxFetchHashes bounds the hashes of one fetch.
 	MaxFetchHashes = 512
-	// MaxNodeBody bounds a node-to-node request or reply body.
+	// MaxNodeBody bounds a node-to-node reply body.
 	MaxNodeBody = 16 << 20
+	// MaxNodeRequestBody bounds a node-to-node request body.
+	MaxNodeRequestBody = 8 << 20
 )
 
 // NodeOp is one replicated change to an account. Times are ms since the
