@@ -88,6 +88,29 @@ type Config struct {
 	UnreachableAfter Duration `toml:"unreachable_after"`
 
 	Raft RaftConfig `toml:"raft"`
+	API  APIConfig  `toml:"api"`
+}
+
+// APIConfig bounds what clients of the HTTPS API may hold: nodes,
+// operators' tools and other hosts share it, so one source that opens
+// idle connections, trickles its requests or long-polls many times gets
+// a 503 past its share instead of taking the API from everyone.
+type APIConfig struct {
+	// ReadTimeout bounds reading a request, headers and body, and the TLS
+	// handshake before it; IdleTimeout how long a kept-alive connection
+	// may wait for its next request.
+	ReadTimeout Duration `toml:"read_timeout"`
+	IdleTimeout Duration `toml:"idle_timeout"`
+	// MaxConns bounds the open connections, MaxConnsPerSource those from
+	// one IP address (one /64 for IPv6). A loopback devnet's nodes all
+	// share one source, so the per-source caps allow a large devnet.
+	MaxConns          int `toml:"max_conns"`
+	MaxConnsPerSource int `toml:"max_conns_per_source"`
+	// MaxPolls and MaxPollsPerSource bound the snapshot long-polls held
+	// open (each node holds one to one host; past the cap it is told to
+	// try another host).
+	MaxPolls          int `toml:"max_polls"`
+	MaxPollsPerSource int `toml:"max_polls_per_source"`
 }
 
 // RaftConfig are hashicorp/raft's timers; the defaults suit a WAN.

@@ -144,7 +144,11 @@ func (c *cluster) start(th *testHost, raftLn, apiLn net.Listener) {
 }
 
 // newCluster founds a registry of n hosts.
-func newCluster(t *testing.T, n int) *cluster {
+func newCluster(t *testing.T, n int) *cluster { return newClusterWith(t, n, nil) }
+
+// newClusterWith founds a registry of n hosts whose configs edit changes
+// (nil: none).
+func newClusterWith(t *testing.T, n int, edit func(*Config)) *cluster {
 	c := &cluster{t: t}
 	type pending struct{ raftLn, apiLn net.Listener }
 	var ps []pending
@@ -157,6 +161,9 @@ func newCluster(t *testing.T, n int) *cluster {
 	}
 	for i, th := range c.hosts {
 		th.cfg.Bootstrap, th.cfg.Hosts = true, founding
+		if edit != nil {
+			edit(th.cfg)
+		}
 		c.start(th, ps[i].raftLn, ps[i].apiLn)
 	}
 	return c

@@ -366,6 +366,10 @@ func (h *Host) Status() registryapi.Status {
 	return s
 }
 
+// pollsFrom returns how many long-polls from source (an IP) are held.
+// Not counted yet.
+func (h *Host) pollsFrom(source string) int { return 0 }
+
 // Node returns what the registry holds about a node.
 func (h *Host) Node(k entry.Key) (NodeInfo, bool) { return h.fsm.node(k) }
 
