@@ -67,7 +67,9 @@ func closedByServer(c net.Conn, d time.Duration) bool {
 func TestAPIHoldsOffIdleSlowAndPollingClients(t *testing.T) {
 	const perSource, pollsPerSource = 8, 2
 	c := newClusterWith(t, 1, func(cfg *Config) {
-		cfg.API = APIConfig{ReadTimeout: Duration(2 * time.Second), IdleTimeout: Duration(time.Second),
+		// Long enough that the source's share is still held when its
+		// extra request arrives, on a slow machine too.
+		cfg.API = APIConfig{ReadTimeout: Duration(8 * time.Second), IdleTimeout: Duration(time.Second),
 			MaxConns: 64, MaxConnsPerSource: perSource, MaxPolls: 16, MaxPollsPerSource: pollsPerSource}
 	})
 	h := c.leader()
@@ -87,27 +89,33 @@ func TestAPIHoldsOffIdleSlowAndPollingClients(t *testing.T) {
 		}
 	}
 
-	// 127.0.0.2 fills its share with idle TCP connections and TLS
-	// connections whose headers never end, and opens as many more.
+	// 127.0.0.2 fills its share with idle TCP connections, opens more
+	// whose TLS request headers never end, then floods.
 	const attacker = "127.0.0.2"
-	var idle, slow []net.Conn
-	for range 2 * perSource {
-		idle = append(idle, dialFrom(t, attacker, addr))
+	var conns []net.Conn
+	for range perSource {
+		conns = append(conns, dialFrom(t, attacker, addr))
+	}
+	for range perSource / 2 {
 		tc := tls.Client(dialFrom(t, attacker, addr), &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13})
 		tc.SetDeadline(time.Now().Add(10 * time.Second))
 		if tc.Handshake() == nil {
 			io.WriteString(tc, "GET /v1/status HTTP/1.1\r\nHost: registry\r\n")
 		}
-		slow = append(slow, tc)
+		conns = append(conns, tc)
 	}
 	nodeAnswers("while one source holds many idle and slow connections")
 	status, code, _ := getOn(t, attacker, addr, "/v1/status")
 	if status != http.StatusServiceUnavailable || code != "unavailable" {
 		t.Errorf("a request from the source over its connection share: %d %q, want 503 unavailable", status, code)
 	}
-	// The time-outs close every one of them.
-	for i, conn := range append(idle, slow...) {
-		if !closedByServer(conn, 15*time.Second) {
+	for range 4 * perSource {
+		conns = append(conns, dialFrom(t, attacker, addr))
+	}
+	nodeAnswers("while one source floods connections")
+	// The caps and time-outs close every one of them.
+	for i, conn := range conns {
+		if !closedByServer(conn, 20*time.Second) {
 			t.Fatalf("connection %d of the flooding source still open after the time-outs", i)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -58,6 +59,8 @@ type Host struct {
 	seeds  []entry.Key // hosts the config names, trusted before the log says so
 
 	raftLn, apiLn net.Listener
+
+	api atomic.Pointer[registryapi.Handler] // set by Run
 
 	mu  sync.Mutex // guards r and fwd
 	r   *raft.Raft // nil until Run has started Raft
@@ -195,15 +198,26 @@ func (h *Host) Run(ctx context.Context) (err error) {
 	h.mu.Unlock()
 
 	apiCtx, stopAPI := context.WithCancel(context.Background())
+	lim := h.cfg.API
+	h.api.Store(registryapi.New(h, h.log, registryapi.Limits{Polls: lim.MaxPolls, PollsPerSource: lim.MaxPollsPerSource}))
+	read := time.Duration(lim.ReadTimeout)
 	srv := &http.Server{
-		Handler:           registryapi.New(h, h.log),
-		TLSConfig:         keytls.ServerConfig(h.cert, nil),
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler:   refuseOverCap(h.api.Load()),
+		TLSConfig: keytls.ServerConfig(h.cert, nil),
+		// The read time-outs also bound the TLS handshake; the write
+		// time-out leaves room for the longest long-poll.
+		ReadHeaderTimeout: read,
+		ReadTimeout:       read,
+		WriteTimeout:      registryapi.MaxWait + read,
+		IdleTimeout:       time.Duration(lim.IdleTimeout),
+		MaxHeaderBytes:    64 << 10,
 		BaseContext:       func(net.Listener) context.Context { return apiCtx },
+		ConnContext:       connContext,
 		ErrorLog:          slog.NewLogLogger(h.log.Handler(), slog.LevelDebug),
 	}
+	apiLn := newConnLimiter(h.apiLn, lim.MaxConns, lim.MaxConnsPerSource, min(read, 5*time.Second))
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.ServeTLS(h.apiLn, "", "") }()
+	go func() { serveErr <- srv.ServeTLS(apiLn, "", "") }()
 	defer func() { // step 2
 		stopAPI()
 		shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -367,8 +381,12 @@ func (h *Host) Status() registryapi.Status {
 }
 
 // pollsFrom returns how many long-polls from source (an IP) are held.
-// Not counted yet.
-func (h *Host) pollsFrom(source string) int { return 0 }
+func (h *Host) pollsFrom(source string) int {
+	if a := h.api.Load(); a != nil {
+		return a.PollsFrom(source)
+	}
+	return 0
+}
 
 // Node returns what the registry holds about a node.
 func (h *Host) Node(k entry.Key) (NodeInfo, bool) { return h.fsm.node(k) }
