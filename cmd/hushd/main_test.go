@@ -427,3 +427,57 @@ func TestRelativeDataPath(t *testing.T) {
 		t.Fatalf("database not under the relative data path: %v", err)
 	}
 }
+
+// TestDebugLogsKeepClientsPrivate: at debug level, after stores,
+// retrieves, a refused request and failed TLS handshakes, the logs name
+// no client address, Account ID or size unless --debug-log-private.
+func TestDebugLogsKeepClientsPrivate(t *testing.T) {
+	t.Parallel()
+	p := startHushd(t, t.TempDir(), "--log-level", "debug")
+	c, err := nodeclient.New(p.url(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct := identity.NewAccount()
+	for i := range 3 {
+		signed(t, c, acct, rpc.MethodStore, fmt.Sprintf(`{"namespace":1,"ttl":60000,"data":%q}`, base64.StdEncoding.EncodeToString([]byte(strings.Repeat("x", 100+i)))), nil)
+	}
+	retrieveAll(t, c, acct, 1)
+	c.Call(context.Background(), "no_such_method", json.RawMessage(`{}`))
+	// Connections that hang up during the TLS handshake, or speak plain
+	// HTTP to it: the server logs those with the client's address.
+	for range 3 {
+		conn, err := net.Dial("tcp", p.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		io.Copy(io.Discard, conn)
+		conn.Close()
+	}
+	// Another request after them, so their log lines are out first.
+	signed(t, c, acct, rpc.MethodStore, `{"namespace":1,"ttl":60000,"data":"eA=="}`, nil)
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.wait(t)
+	logs := p.logs()
+	if !strings.Contains(logs, "level=DEBUG") {
+		t.Fatalf("no debug lines to check:\n%s", logs)
+	}
+	addr := regexp.MustCompile(`\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(:\d+)?\b`)
+	for _, line := range strings.Split(logs, "\n") {
+		if strings.Contains(line, `msg="node ready"`) {
+			continue // the node's own listening address
+		}
+		for _, a := range addr.FindAllString(line, -1) {
+			if a != p.addr {
+				t.Errorf("client address %s in: %s", a, line)
+			}
+		}
+		if regexp.MustCompile(`\b05[0-9a-f]{64}\b`).MatchString(line) || strings.Contains(line, acct.ID().String()) {
+			t.Errorf("Account ID in: %s", line)
+		}
+		if regexp.MustCompile(`\b(bytes|size|len)=\d`).MatchString(line) {
+			t.Errorf("a size in: %s", line)
+		}
+	}
+}
