@@ -70,6 +70,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/logfilter"
 	"github.com/hushnet/hush/internal/nodeapi"
 	"github.com/hushnet/hush/internal/nodeconfig"
 	"github.com/hushnet/hush/internal/ratelimit"
@@ -253,7 +254,8 @@ func New(cfg nodeconfig.Config, logger *slog.Logger, opts ...Option) (_ *Node, e
 		WriteTimeout:      cfg.WriteTimeout.D(),
 		IdleTimeout:       cfg.IdleTimeout.D(),
 		MaxHeaderBytes:    cfg.MaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+		// TLS handshake errors name the client's IP:port.
+		ErrorLog: logfilter.ErrorLog(logger.Handler(), cfg.DebugLogPrivate),
 	}
 	if !cfg.InsecureHTTP {
 		cert, err := Certificate(n.id.Ed25519, time.Now())

@@ -21,6 +21,7 @@ import (
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 
+	"github.com/hushnet/hush/internal/logfilter"
 	"github.com/hushnet/hush/internal/registry/entry"
 	"github.com/hushnet/hush/internal/registry/keytls"
 	"github.com/hushnet/hush/internal/registry/raftnet"
@@ -213,7 +214,9 @@ func (h *Host) Run(ctx context.Context) (err error) {
 		MaxHeaderBytes:    64 << 10,
 		BaseContext:       func(net.Listener) context.Context { return apiCtx },
 		ConnContext:       connContext,
-		ErrorLog:          slog.NewLogLogger(h.log.Handler(), slog.LevelDebug),
+		// TLS handshake errors name the client's IP:port; a registry
+		// logs no client addresses, not even at debug level.
+		ErrorLog: logfilter.ErrorLog(h.log.Handler(), false),
 	}
 	apiLn := newConnLimiter(h.apiLn, lim.MaxConns, lim.MaxConnsPerSource, min(read, 5*time.Second))
 	serveErr := make(chan error, 1)
