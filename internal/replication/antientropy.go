@@ -211,8 +211,7 @@ func (r *Replicator) reconcile(ctx context.Context, p Member, acct identity.Acco
 		}
 	}
 	if len(tout) > 0 {
-		op := rpc.NodeOp{Kind: rpc.OpDelete, Account: acct, Tombstones: tout}
-		if err := r.push(ctx, p, rpc.SourceRepair, []rpc.NodeOp{op}); err != nil {
+		if err := r.pushTombstones(ctx, p, rpc.SourceRepair, acct, tout); err != nil {
 			return err
 		}
 		st.TombstonesOut += len(tout)
@@ -308,6 +307,24 @@ func (r *Replicator) fetch(ctx context.Context, p Member, acct identity.AccountI
 			return nil // nothing usable came back; try again next round
 		}
 		hashes = rest
+	}
+	return nil
+}
+
+// maxTombstonesPerApply keeps an apply of tombstones (about 80 bytes of
+// JSON each) far under rpc.MaxNodeRequestBody.
+const maxTombstonesPerApply = 20_000
+
+// pushTombstones sends acct's tombstones ts to p as deletes, in applies
+// that fit a request body.
+func (r *Replicator) pushTombstones(ctx context.Context, p Member, source string, acct identity.AccountID, ts []rpc.HashExpiry) error {
+	for len(ts) > 0 {
+		chunk := ts[:min(len(ts), maxTombstonesPerApply)]
+		ts = ts[len(chunk):]
+		op := rpc.NodeOp{Kind: rpc.OpDelete, Account: acct, Tombstones: chunk}
+		if err := r.push(ctx, p, source, []rpc.NodeOp{op}); err != nil {
+			return err
+		}
 	}
 	return nil
 }
