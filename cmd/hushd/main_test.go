@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,7 +22,9 @@ import (
 
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/nodeclient"
+	"github.com/hushnet/hush/internal/onionclient"
 	"github.com/hushnet/hush/protocol/rpc"
+	"github.com/hushnet/hush/protocol/snapshot"
 )
 
 // hushdBin is the real binary, built once for this package's tests
@@ -444,6 +447,7 @@ func TestDebugLogsKeepClientsPrivate(t *testing.T) {
 	}
 	retrieveAll(t, c, acct, 1)
 	c.Call(context.Background(), "no_such_method", json.RawMessage(`{}`))
+	onionStoreAndRetrieve(t, c, p.addr, acct)
 	// Connections that hang up during the TLS handshake, or speak plain
 	// HTTP to it: the server logs those with the client's address.
 	for range 3 {
@@ -479,5 +483,45 @@ func TestDebugLogsKeepClientsPrivate(t *testing.T) {
 		if regexp.MustCompile(`\b(bytes|size|len)=\d`).MatchString(line) {
 			t.Errorf("a size in: %s", line)
 		}
+	}
+}
+
+// onionStoreAndRetrieve stores into acct's DM inbox and retrieves it
+// through an onion request to the node (the node is the destination).
+func onionStoreAndRetrieve(t *testing.T, c *nodeclient.Client, addr string, acct *identity.Account) {
+	t.Helper()
+	ctx := context.Background()
+	info, err := c.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dest snapshot.Node
+	ed, err1 := hex.DecodeString(info.PubkeyEd25519)
+	x, err2 := hex.DecodeString(info.PubkeyX25519)
+	if err1 != nil || err2 != nil || len(ed) != 32 || len(x) != 32 {
+		t.Fatalf("info keys: %+v", info)
+	}
+	copy(dest.Ed25519[:], ed)
+	copy(dest.X25519[:], x)
+	dest.Address = addr
+	pool := onionclient.NewPool(onionclient.PoolConfig{})
+	defer pool.Close()
+	send := func(method string, params json.RawMessage) []byte {
+		t.Helper()
+		signedParams, err := nodeclient.SignParams(acct, info.NetworkID, method, params, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		payload, _ := json.Marshal(map[string]any{"method": method, "params": signedParams})
+		status, body, err := onionclient.Send(ctx, pool, nil, dest, payload)
+		if err != nil || status != 200 {
+			t.Fatalf("onion %s: %d %v %s", method, status, err, body)
+		}
+		return body
+	}
+	send(rpc.MethodStore, json.RawMessage(`{"namespace":0,"ttl":60000,"data":"b25pb24="}`))
+	var res rpc.RetrieveResult
+	if err := json.Unmarshal(send(rpc.MethodRetrieve, json.RawMessage(`{"namespace":0}`)), &res); err != nil || len(res.Messages) != 1 {
+		t.Fatalf("onion retrieve: %+v %v", res, err)
 	}
 }
