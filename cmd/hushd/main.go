@@ -23,6 +23,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hushnet/hush/internal/devnet"
+	"github.com/hushnet/hush/internal/logfilter"
 	"github.com/hushnet/hush/internal/node"
 	"github.com/hushnet/hush/internal/nodeconfig"
 	"github.com/hushnet/hush/internal/registry/registrycmd"
@@ -127,7 +128,14 @@ func newLogger(cfg nodeconfig.Config, stderr io.Writer) (*slog.Logger, error) {
 	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
 		return nil, err
 	}
-	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})), nil
+	var h slog.Handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})
+	if !cfg.DebugLogPrivate {
+		// Whatever a log line quotes (an error naming an address, a
+		// library's message), no IP address or Account ID gets out; the
+		// node's own listening address is public.
+		h = logfilter.Handler(h, "listen", "advertise")
+	}
+	return slog.New(h), nil
 }
 
 func runDecommission(cfg nodeconfig.Config, stderr io.Writer) error {

@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"context"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,7 +22,9 @@ import (
 
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/nodeclient"
+	"github.com/hushnet/hush/internal/onionclient"
 	"github.com/hushnet/hush/protocol/rpc"
+	"github.com/hushnet/hush/protocol/snapshot"
 )
 
 // hushdBin is the real binary, built once for this package's tests
@@ -59,8 +64,16 @@ var readyRE = regexp.MustCompile(`msg="node ready".* listen=(\S+)`)
 
 func startHushd(t *testing.T, dataDir string, args ...string) *proc {
 	t.Helper()
+	return startHushdIn(t, "", dataDir, args...)
+}
+
+// startHushdIn starts a standalone node in the working directory wd (""
+// for the test's own).
+func startHushdIn(t *testing.T, wd, dataDir string, args ...string) *proc {
+	t.Helper()
 	args = append([]string{"node", "--standalone", "--data", dataDir, "--listen", "127.0.0.1:0"}, args...)
 	p := &proc{cmd: exec.Command(hushdBin, args...), done: make(chan struct{})}
+	p.cmd.Dir = wd
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -362,5 +375,153 @@ func TestDoneWhen(t *testing.T) {
 	call(alice, rpc.MethodRetrieve, `{"namespace":0}`, &after)
 	if len(del.Deleted) != 1 || len(after.Messages) != 0 {
 		t.Fatalf("delete: %+v, left %+v", del, after)
+	}
+}
+
+// TestStartupErrors: a node that cannot start says why in one line and
+// exits non-zero; it never panics.
+func TestStartupErrors(t *testing.T) {
+	t.Parallel()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	notDir := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(notDir, []byte("x"), 0o600)
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"busy listen port", []string{"--listen", busy.Addr().String(), "--data", t.TempDir()}, "listen"},
+		{"data path is a file", []string{"--listen", "127.0.0.1:0", "--data", notDir}, notDir},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := runHushd(t, append([]string{"node", "--standalone", "--log-level", "error"}, tt.args...)...)
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+				t.Fatalf("exit: %v, want status 1; output:\n%s", err, out)
+			}
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			if len(lines) != 1 || !strings.HasPrefix(lines[0], "hushd: ") || !strings.Contains(lines[0], tt.want) {
+				t.Fatalf("want one line \"hushd: …%s…\", got:\n%s", tt.want, out)
+			}
+		})
+	}
+}
+
+// TestRelativeDataPath: --data may be relative to the working directory.
+func TestRelativeDataPath(t *testing.T) {
+	t.Parallel()
+	wd := t.TempDir()
+	p := startHushdIn(t, wd, "./data")
+	c, err := nodeclient.New(p.url(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct := identity.NewAccount()
+	signed(t, c, acct, rpc.MethodStore, `{"namespace":1,"ttl":60000,"data":"eA=="}`, nil)
+	if got := retrieveAll(t, c, acct, 1); len(got) != 1 {
+		t.Fatalf("retrieved %d messages, want 1", len(got))
+	}
+	if _, err := os.Stat(filepath.Join(wd, "data", "messages.db")); err != nil {
+		t.Fatalf("database not under the relative data path: %v", err)
+	}
+}
+
+// TestDebugLogsKeepClientsPrivate: at debug level, after stores,
+// retrieves, a refused request and failed TLS handshakes, the logs name
+// no client address, Account ID or size unless --debug-log-private.
+func TestDebugLogsKeepClientsPrivate(t *testing.T) {
+	t.Parallel()
+	p := startHushd(t, t.TempDir(), "--log-level", "debug")
+	c, err := nodeclient.New(p.url(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct := identity.NewAccount()
+	for i := range 3 {
+		signed(t, c, acct, rpc.MethodStore, fmt.Sprintf(`{"namespace":1,"ttl":60000,"data":%q}`, base64.StdEncoding.EncodeToString([]byte(strings.Repeat("x", 100+i)))), nil)
+	}
+	retrieveAll(t, c, acct, 1)
+	c.Call(context.Background(), "no_such_method", json.RawMessage(`{}`))
+	onionStoreAndRetrieve(t, c, p.addr, acct)
+	// Connections that hang up during the TLS handshake, or speak plain
+	// HTTP to it: the server logs those with the client's address.
+	for range 3 {
+		conn, err := net.Dial("tcp", p.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		io.Copy(io.Discard, conn)
+		conn.Close()
+	}
+	// Another request after them, so their log lines are out first.
+	signed(t, c, acct, rpc.MethodStore, `{"namespace":1,"ttl":60000,"data":"eA=="}`, nil)
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.wait(t)
+	logs := p.logs()
+	if !strings.Contains(logs, "level=DEBUG") {
+		t.Fatalf("no debug lines to check:\n%s", logs)
+	}
+	addr := regexp.MustCompile(`\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(:\d+)?\b`)
+	for _, line := range strings.Split(logs, "\n") {
+		if strings.Contains(line, `msg="node ready"`) {
+			continue // the node's own listening address
+		}
+		for _, a := range addr.FindAllString(line, -1) {
+			if a != p.addr {
+				t.Errorf("client address %s in: %s", a, line)
+			}
+		}
+		if regexp.MustCompile(`\b05[0-9a-f]{64}\b`).MatchString(line) || strings.Contains(line, acct.ID().String()) {
+			t.Errorf("Account ID in: %s", line)
+		}
+		if regexp.MustCompile(`\b(bytes|size|len)=\d`).MatchString(line) {
+			t.Errorf("a size in: %s", line)
+		}
+	}
+}
+
+// onionStoreAndRetrieve stores into acct's DM inbox and retrieves it
+// through an onion request to the node (the node is the destination).
+func onionStoreAndRetrieve(t *testing.T, c *nodeclient.Client, addr string, acct *identity.Account) {
+	t.Helper()
+	ctx := context.Background()
+	info, err := c.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dest snapshot.Node
+	ed, err1 := hex.DecodeString(info.PubkeyEd25519)
+	x, err2 := hex.DecodeString(info.PubkeyX25519)
+	if err1 != nil || err2 != nil || len(ed) != 32 || len(x) != 32 {
+		t.Fatalf("info keys: %+v", info)
+	}
+	copy(dest.Ed25519[:], ed)
+	copy(dest.X25519[:], x)
+	dest.Address = addr
+	pool := onionclient.NewPool(onionclient.PoolConfig{})
+	defer pool.Close()
+	send := func(method string, params json.RawMessage) []byte {
+		t.Helper()
+		signedParams, err := nodeclient.SignParams(acct, info.NetworkID, method, params, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		payload, _ := json.Marshal(map[string]any{"method": method, "params": signedParams})
+		status, body, err := onionclient.Send(ctx, pool, nil, dest, payload)
+		if err != nil || status != 200 {
+			t.Fatalf("onion %s: %d %v %s", method, status, err, body)
+		}
+		return body
+	}
+	send(rpc.MethodStore, json.RawMessage(`{"namespace":0,"ttl":60000,"data":"b25pb24="}`))
+	var res rpc.RetrieveResult
+	if err := json.Unmarshal(send(rpc.MethodRetrieve, json.RawMessage(`{"namespace":0}`)), &res); err != nil || len(res.Messages) != 1 {
+		t.Fatalf("onion retrieve: %+v %v", res, err)
 	}
 }

@@ -71,6 +71,7 @@ import (
 
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/connlimit"
+	"github.com/hushnet/hush/internal/logfilter"
 	"github.com/hushnet/hush/internal/nodeapi"
 	"github.com/hushnet/hush/internal/nodeconfig"
 	"github.com/hushnet/hush/internal/ratelimit"
@@ -136,12 +137,14 @@ func (s standalone) SwarmOf(identity.AccountID) nodeapi.Swarm {
 
 // New prepares a node from a validated configuration: keys, database,
 // handler and listeners. On error everything acquired is released.
-func New(cfg nodeconfig.Config, logger *slog.Logger, opts ...Option) (n *Node, err error) {
+func New(cfg nodeconfig.Config, logger *slog.Logger, opts ...Option) (_ *Node, err error) {
 	var o options
 	for _, f := range opts {
 		f(&o)
 	}
-	n = &Node{cfg: cfg, logger: logger}
+	// n is not the named result: every error return sets that to nil
+	// before the deferred release runs, and release needs what n holds.
+	n := &Node{cfg: cfg, logger: logger}
 	defer func() {
 		if err != nil {
 			n.release()
@@ -255,7 +258,8 @@ func New(cfg nodeconfig.Config, logger *slog.Logger, opts ...Option) (n *Node, e
 		IdleTimeout:       cfg.IdleTimeout.D(),
 		MaxHeaderBytes:    cfg.MaxHeaderBytes,
 		HTTP2:             HTTP2Config(),
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+		// TLS handshake errors name the client's IP:port.
+		ErrorLog: logfilter.ErrorLog(logger.Handler(), cfg.DebugLogPrivate),
 	}
 	if !cfg.InsecureHTTP {
 		cert, err := Certificate(n.id.Ed25519, time.Now())

@@ -88,6 +88,29 @@ type Config struct {
 	UnreachableAfter Duration `toml:"unreachable_after"`
 
 	Raft RaftConfig `toml:"raft"`
+	API  APIConfig  `toml:"api"`
+}
+
+// APIConfig bounds what clients of the HTTPS API may hold: nodes,
+// operators' tools and other hosts share it, so one source that opens
+// idle connections, trickles its requests or long-polls many times gets
+// a 503 past its share instead of taking the API from everyone.
+type APIConfig struct {
+	// ReadTimeout bounds reading a request, headers and body, and the TLS
+	// handshake before it; IdleTimeout how long a kept-alive connection
+	// may wait for its next request.
+	ReadTimeout Duration `toml:"read_timeout"`
+	IdleTimeout Duration `toml:"idle_timeout"`
+	// MaxConns bounds the open connections, MaxConnsPerSource those from
+	// one IP address (one /64 for IPv6). A loopback devnet's nodes all
+	// share one source, so the per-source caps allow a large devnet.
+	MaxConns          int `toml:"max_conns"`
+	MaxConnsPerSource int `toml:"max_conns_per_source"`
+	// MaxPolls and MaxPollsPerSource bound the snapshot long-polls held
+	// open (each node holds one to one host; past the cap it is told to
+	// try another host).
+	MaxPolls          int `toml:"max_polls"`
+	MaxPollsPerSource int `toml:"max_polls_per_source"`
 }
 
 // RaftConfig are hashicorp/raft's timers; the defaults suit a WAN.
@@ -157,6 +180,21 @@ func (c *Config) SetDefaults() {
 	if c.Raft.SnapshotThreshold == 0 {
 		c.Raft.SnapshotThreshold = 8192
 	}
+	def(&c.API.ReadTimeout, 10*time.Second)
+	def(&c.API.IdleTimeout, 30*time.Second)
+	defInt := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	// Each node holds about one connection and one long-poll to one host,
+	// so the totals suit a few thousand nodes per host (raise the open
+	// files limit above MaxConns); a loopback devnet of up to 64 nodes fits
+	// the per-source caps.
+	defInt(&c.API.MaxConns, 2048)
+	defInt(&c.API.MaxConnsPerSource, 128)
+	defInt(&c.API.MaxPolls, 1536)
+	defInt(&c.API.MaxPollsPerSource, 64)
 }
 
 // Validate checks the config, naming the first bad field.
@@ -197,6 +235,23 @@ func (c *Config) Validate() error {
 		{"unreachable_after", c.UnreachableAfter}, {"snapshot_lifetime", c.SnapshotLifetime}} {
 		if d.d <= 0 {
 			return bad(d.field, "must be positive")
+		}
+	}
+	for _, d := range []struct {
+		field string
+		d     Duration
+	}{{"api.read_timeout", c.API.ReadTimeout}, {"api.idle_timeout", c.API.IdleTimeout}} {
+		if d.d <= 0 {
+			return bad(d.field, "must be positive")
+		}
+	}
+	for _, v := range []struct {
+		field string
+		n     int
+	}{{"api.max_conns", c.API.MaxConns}, {"api.max_conns_per_source", c.API.MaxConnsPerSource},
+		{"api.max_polls", c.API.MaxPolls}, {"api.max_polls_per_source", c.API.MaxPollsPerSource}} {
+		if v.n <= 0 {
+			return bad(v.field, "must be positive")
 		}
 	}
 	if c.SnapshotLifetime <= c.EpochInterval {

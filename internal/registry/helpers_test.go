@@ -152,15 +152,15 @@ func newCluster(t *testing.T, n int, configure ...func(*Config)) *cluster {
 	var founding []HostConfig
 	for i := range n {
 		th, r, a := prepareHost(t, fmt.Sprintf("host %d", i))
-		for _, f := range configure {
-			f(th.cfg)
-		}
 		c.hosts = append(c.hosts, th)
 		ps = append(ps, pending{r, a})
 		founding = append(founding, HostConfig{Key: entry.KeyOf(th.key).String(), RaftAddress: r.Addr().String(), APIAddress: a.Addr().String()})
 	}
 	for i, th := range c.hosts {
 		th.cfg.Bootstrap, th.cfg.Hosts = true, founding
+		for _, f := range configure {
+			f(th.cfg)
+		}
 		c.start(th, ps[i].raftLn, ps[i].apiLn)
 	}
 	return c

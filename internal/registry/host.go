@@ -14,12 +14,14 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 
+	"github.com/hushnet/hush/internal/logfilter"
 	"github.com/hushnet/hush/internal/registry/entry"
 	"github.com/hushnet/hush/internal/registry/keytls"
 	"github.com/hushnet/hush/internal/registry/raftnet"
@@ -58,6 +60,8 @@ type Host struct {
 	seeds  []entry.Key // hosts the config names, trusted before the log says so
 
 	raftLn, apiLn net.Listener
+
+	api atomic.Pointer[registryapi.Handler] // set by Run
 
 	mu  sync.Mutex // guards r and fwd
 	r   *raft.Raft // nil until Run has started Raft
@@ -195,15 +199,28 @@ func (h *Host) Run(ctx context.Context) (err error) {
 	h.mu.Unlock()
 
 	apiCtx, stopAPI := context.WithCancel(context.Background())
+	lim := h.cfg.API
+	h.api.Store(registryapi.New(h, h.log, registryapi.Limits{Polls: lim.MaxPolls, PollsPerSource: lim.MaxPollsPerSource}))
+	read := time.Duration(lim.ReadTimeout)
 	srv := &http.Server{
-		Handler:           registryapi.New(h, h.log),
-		TLSConfig:         keytls.ServerConfig(h.cert, nil),
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler:   refuseOverCap(h.api.Load()),
+		TLSConfig: keytls.ServerConfig(h.cert, nil),
+		// The read time-outs also bound the TLS handshake; the write
+		// time-out leaves room for the longest long-poll.
+		ReadHeaderTimeout: read,
+		ReadTimeout:       read,
+		WriteTimeout:      registryapi.MaxWait + read,
+		IdleTimeout:       time.Duration(lim.IdleTimeout),
+		MaxHeaderBytes:    64 << 10,
 		BaseContext:       func(net.Listener) context.Context { return apiCtx },
-		ErrorLog:          slog.NewLogLogger(h.log.Handler(), slog.LevelDebug),
+		ConnContext:       connContext,
+		// TLS handshake errors name the client's IP:port; a registry
+		// logs no client addresses, not even at debug level.
+		ErrorLog: logfilter.ErrorLog(h.log.Handler(), false),
 	}
+	apiLn := newConnLimiter(h.apiLn, lim.MaxConns, lim.MaxConnsPerSource, min(read, 5*time.Second))
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.ServeTLS(h.apiLn, "", "") }()
+	go func() { serveErr <- srv.ServeTLS(apiLn, "", "") }()
 	defer func() { // step 2
 		stopAPI()
 		shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -364,6 +381,14 @@ func (h *Host) Status() registryapi.Status {
 		s.Hosts = append(s.Hosts, registryapi.Host{Key: hi.Key.String(), RaftAddress: hi.RaftAddress, APIAddress: hi.APIAddress})
 	}
 	return s
+}
+
+// pollsFrom returns how many long-polls from source (an IP) are held.
+func (h *Host) pollsFrom(source string) int {
+	if a := h.api.Load(); a != nil {
+		return a.PollsFrom(source)
+	}
+	return 0
 }
 
 // Node returns what the registry holds about a node.

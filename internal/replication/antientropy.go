@@ -211,8 +211,7 @@ func (r *Replicator) reconcile(ctx context.Context, p Member, acct identity.Acco
 		}
 	}
 	if len(tout) > 0 {
-		op := rpc.NodeOp{Kind: rpc.OpDelete, Account: acct, Tombstones: tout}
-		if err := r.push(ctx, p, rpc.SourceRepair, []rpc.NodeOp{op}); err != nil {
+		if err := r.pushTombstones(ctx, p, rpc.SourceRepair, acct, tout); err != nil {
 			return err
 		}
 		st.TombstonesOut += len(tout)
@@ -279,12 +278,14 @@ func (r *Replicator) fetch(ctx context.Context, p Member, acct identity.AccountI
 			hashes = hashes[len(chunk):] // gone from p meanwhile (expired or deleted)
 			continue
 		}
+		now := r.cfg.Clock()
 		got := make(map[string]bool, len(reply.Messages))
 		batch := make([]store.Message, 0, len(reply.Messages))
 		for _, m := range reply.Messages {
 			op := rpc.NodeOp{Kind: rpc.OpStore, Account: acct, Namespace: &m.Namespace, Hash: m.Hash, Data: m.Data, Timestamp: m.Timestamp, Expiry: m.Expiry}
-			// A peer's reply is checked like a forward: the hash must match.
-			if !slices.Contains(chunk, m.Hash) || op.Check() != nil {
+			// A peer's reply is checked like a repair it pushed: the hash
+			// must match and the times be possible.
+			if !slices.Contains(chunk, m.Hash) || op.Check() != nil || op.CheckTime(rpc.SourceRepair, now) != nil {
 				continue
 			}
 			got[m.Hash] = true
@@ -306,6 +307,24 @@ func (r *Replicator) fetch(ctx context.Context, p Member, acct identity.AccountI
 			return nil // nothing usable came back; try again next round
 		}
 		hashes = rest
+	}
+	return nil
+}
+
+// maxTombstonesPerApply keeps an apply of tombstones (about 80 bytes of
+// JSON each) far under rpc.MaxNodeRequestBody.
+const maxTombstonesPerApply = 20_000
+
+// pushTombstones sends acct's tombstones ts to p as deletes, in applies
+// that fit a request body.
+func (r *Replicator) pushTombstones(ctx context.Context, p Member, source string, acct identity.AccountID, ts []rpc.HashExpiry) error {
+	for len(ts) > 0 {
+		chunk := ts[:min(len(ts), maxTombstonesPerApply)]
+		ts = ts[len(chunk):]
+		op := rpc.NodeOp{Kind: rpc.OpDelete, Account: acct, Tombstones: chunk}
+		if err := r.push(ctx, p, source, []rpc.NodeOp{op}); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -82,7 +82,13 @@ func (q *forwardQueue) send(ctx context.Context, op rpc.NodeOp) (rpc.ApplyResult
 func (q *forwardQueue) run() {
 	for {
 		q.mu.Lock()
-		n := min(len(q.pending), rpc.MaxNodeOps)
+		// At most MaxNodeOps ops and maxApplyData bytes of data, so the
+		// apply fits the peer's request body cap.
+		n, size := 0, 0
+		for n < len(q.pending) && n < rpc.MaxNodeOps && (n == 0 || size+len(q.pending[n].op.Data) <= maxApplyData) {
+			size += len(q.pending[n].op.Data)
+			n++
+		}
 		reqs := q.pending[:n:n]
 		q.pending = q.pending[n:]
 		if n == 0 {

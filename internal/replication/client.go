@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -101,7 +102,8 @@ func (r *Replicator) call(ctx context.Context, m Member, method string, params, 
 		return err
 	}
 	now := r.cfg.Clock()
-	sig := ed25519.Sign(r.cfg.Key, rpc.SigNodeRequest(r.cfg.NetworkID, r.self, m.Key, now, sha256.Sum256(body)))
+	sum := sha256.Sum256(body)
+	sig := ed25519.Sign(r.cfg.Key, rpc.SigNodeRequest(r.cfg.NetworkID, r.self, m.Key, now, sum))
 	c := r.client(m)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
 	if err != nil {
@@ -110,6 +112,7 @@ func (r *Replicator) call(ctx context.Context, m Member, method string, params, 
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(rpc.HeaderNode, r.self.String())
 	req.Header.Set(rpc.HeaderTimestamp, strconv.FormatInt(now.UnixMilli(), 10))
+	req.Header.Set(rpc.HeaderBodySHA256, hex.EncodeToString(sum[:]))
 	req.Header.Set(rpc.HeaderSignature, base64.StdEncoding.EncodeToString(sig))
 	resp, err := c.hc.Do(req)
 	if err != nil {

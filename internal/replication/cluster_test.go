@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"math/big"
@@ -292,13 +293,15 @@ func (c *cluster) confirmations(acct identity.AccountID, res rpc.StoreResult) in
 func nodeRequest(t testing.TB, n *testNode, key ed25519.PrivateKey, recipient identity.Ed25519PublicKey, ts time.Time, body []byte, sigOverride []byte) (int, string) {
 	t.Helper()
 	sender := identity.Ed25519PublicKey(key.Public().(ed25519.PublicKey))
-	sig := ed25519.Sign(key, rpc.SigNodeRequest(testNetwork, sender, recipient, ts, sha256sum(body)))
+	sum := sha256sum(body)
+	sig := ed25519.Sign(key, rpc.SigNodeRequest(testNetwork, sender, recipient, ts, sum))
 	if sigOverride != nil {
 		sig = sigOverride
 	}
 	req, _ := http.NewRequest(http.MethodPost, "https://"+n.addr+rpc.NodeRPCPath, bytesReader(body))
 	req.Header.Set(rpc.HeaderNode, sender.String())
 	req.Header.Set(rpc.HeaderTimestamp, itoa(ts.UnixMilli()))
+	req.Header.Set(rpc.HeaderBodySHA256, hex.EncodeToString(sum[:]))
 	req.Header.Set(rpc.HeaderSignature, base64.StdEncoding.EncodeToString(sig))
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	defer hc.CloseIdleConnections()

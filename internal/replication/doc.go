@@ -24,11 +24,16 @@
 //
 // # Authentication and limits
 //
-// Every node-to-node request carries the sender's key, a timestamp and an
-// Ed25519 signature over rpc.SigNodeRequest: network, sender, recipient,
-// time and the SHA-256 of the body (which holds a random nonce). The
-// receiver checks the time (±rpc.SigTolerance), the signature, a replay
-// cache of signatures, then a token bucket per sender key — node traffic
+// Every node-to-node request carries the sender's key, a timestamp, the
+// SHA-256 of the body (which holds a random nonce) and an Ed25519
+// signature over rpc.SigNodeRequest: network, sender, recipient, time and
+// that hash. The receiver checks, on the headers alone and before it
+// reads a byte of the body, the time (±rpc.SigTolerance), that the sender
+// is registered (current or previous snapshot), the signature and a
+// replay cache of signatures; it then takes one of the sender's in-flight
+// slots (Config.PeerInFlight, and Config.InFlight for all peers; 503 past
+// them), reads at most rpc.MaxNodeRequestBody and checks it against the
+// signed hash. Then comes a token bucket per sender key — node traffic
 // is limited per authenticated identity, never per IP; summary and
 // accounts, which digest every shared account, cost 100 tokens — and, per
 // operation, that the sender is a current member of the account's swarm

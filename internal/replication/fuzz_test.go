@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -65,10 +66,12 @@ func FuzzHandler(f *testing.F) {
 	f.Add([]byte(`{"method":"apply","params":{"source":"forward","ops":[{"kind":"expire","account":"05` + string(bytes.Repeat([]byte("0"), 64)) + `","mode":7,"expiry":5}]}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		now := time.UnixMilli(clock.Add(1))
-		sig := ed25519.Sign(peer, rpc.SigNodeRequest("fuzz", peerKey, selfKey, now, sha256.Sum256(body)))
+		sum := sha256.Sum256(body)
+		sig := ed25519.Sign(peer, rpc.SigNodeRequest("fuzz", peerKey, selfKey, now, sum))
 		req := httptest.NewRequest(http.MethodPost, rpc.NodeRPCPath, bytes.NewReader(body))
 		req.Header.Set(rpc.HeaderNode, peerKey.String())
 		req.Header.Set(rpc.HeaderTimestamp, strconv.FormatInt(now.UnixMilli(), 10))
+		req.Header.Set(rpc.HeaderBodySHA256, hex.EncodeToString(sum[:]))
 		req.Header.Set(rpc.HeaderSignature, base64.StdEncoding.EncodeToString(sig))
 		w := httptest.NewRecorder()
 		r.Handler().ServeHTTP(w, req)

@@ -77,9 +77,8 @@ func (r *Replicator) pushAccount(ctx context.Context, acct identity.AccountID, t
 		for i, t := range state.tombs {
 			ts[i] = rpc.HashExpiry{Hash: t.Hash, Expiry: t.Expiry.UnixMilli()}
 		}
-		op := rpc.NodeOp{Kind: rpc.OpDelete, Account: acct, Tombstones: ts}
 		for i, t := range targets {
-			errs[i] = r.push(ctx, t, rpc.SourceHandoff, []rpc.NodeOp{op})
+			errs[i] = r.pushTombstones(ctx, t, rpc.SourceHandoff, acct, ts)
 		}
 	}
 	hashes := make([]string, len(state.msgs))

@@ -88,6 +88,12 @@ type Config struct {
 	// node identity (default 2,000/s with a burst of 4,000).
 	PeerRate  float64
 	PeerBurst int
+	// PeerInFlight bounds the node RPC requests one peer node identity
+	// may have in progress here (default 8), and InFlight those of all
+	// peers together (default 128). With bodies of at most
+	// rpc.MaxNodeRequestBody they bound the memory peers can hold.
+	PeerInFlight int
+	InFlight     int
 	// PlainHTTP talks to peers over http:// (nodes run with
 	// --insecure-http, for debugging only).
 	PlainHTTP bool
@@ -110,6 +116,15 @@ func (c *Config) setDefaults() {
 	if c.BatchBytes <= 0 {
 		c.BatchBytes = 1 << 20
 	}
+	// A push of BatchBytes of data, base64-encoded in JSON, must fit a
+	// request body.
+	c.BatchBytes = min(c.BatchBytes, maxApplyData)
+	if c.PeerInFlight <= 0 {
+		c.PeerInFlight = 8
+	}
+	if c.InFlight <= 0 {
+		c.InFlight = 128
+	}
 	if c.PeerRate <= 0 {
 		c.PeerRate = 2000
 	}
@@ -125,14 +140,20 @@ type Replicator struct {
 	self   identity.Ed25519PublicKey
 	replay *replay.Cache
 
-	mu       sync.Mutex               // guards the maps below
-	clients  map[string]*peerClient   // by key hex + "@" + address
-	limiters map[string]*rate.Limiter // by sender key hex
-	handler  http.Handler
-	commits  *groupCommit
-	digests  digestCache
-	queues   map[string]*forwardQueue // by key hex + "@" + address
+	mu            sync.Mutex               // guards the maps below
+	clients       map[string]*peerClient   // by key hex + "@" + address
+	limiters      map[string]*rate.Limiter // by sender key hex
+	inFlight      map[string]int           // requests being served, by sender key hex
+	inFlightTotal int
+	handler       http.Handler
+	commits       *groupCommit
+	digests       digestCache
+	queues        map[string]*forwardQueue // by key hex + "@" + address
 }
+
+// maxApplyData bounds the message data of one apply a node sends: base64
+// (4/3) plus the JSON around each op stays under rpc.MaxNodeRequestBody.
+const maxApplyData = rpc.MaxNodeRequestBody / 2
 
 // maxPeerLimiters bounds the limiter table; only authenticated, registered
 // nodes get an entry, so this is far above any real network's size.
@@ -162,6 +183,7 @@ func New(cfg Config) (*Replicator, error) {
 		replay:   replay.New(1<<16, 2*rpc.SigTolerance+time.Second),
 		clients:  make(map[string]*peerClient),
 		limiters: make(map[string]*rate.Limiter),
+		inFlight: make(map[string]int),
 		queues:   make(map[string]*forwardQueue),
 	}
 	r.handler = http.HandlerFunc(r.serve)

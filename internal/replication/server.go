@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -44,14 +45,27 @@ func (r *Replicator) serve(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	now := r.cfg.Clock()
-	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, rpc.MaxNodeBody))
+	// Nothing is read of the body, and no slot taken, before the headers
+	// prove a registered node sent it: they carry the body's hash, which
+	// the signature covers.
+	sender, sum, err := r.authenticate(req.Header, now)
+	if err != nil {
+		writeRefusal(w, err)
+		return
+	}
+	release, err := r.enter(sender)
+	if err != nil {
+		writeRefusal(w, err)
+		return
+	}
+	defer release()
+	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, rpc.MaxNodeRequestBody))
 	if err != nil {
 		http.Error(w, "body too large or unreadable", http.StatusRequestEntityTooLarge)
 		return
 	}
-	sender, err := r.authenticate(req.Header, body, now)
-	if err != nil {
-		writeRefusal(w, err)
+	if sha256.Sum256(body) != sum {
+		writeRefusal(w, refuse(http.StatusUnauthorized, "body does not match its signed hash"))
 		return
 	}
 	var env envelope
@@ -77,6 +91,32 @@ func (r *Replicator) serve(w http.ResponseWriter, req *http.Request) {
 	w.Write(b)
 }
 
+// enter takes one of sender's in-flight slots (and one of the node's),
+// or refuses with 503: a member that holds its requests open, or trickles
+// their bodies, spends only its own share. The returned func gives the
+// slots back.
+func (r *Replicator) enter(sender identity.Ed25519PublicKey) (func(), error) {
+	k := sender.String()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.inFlight[k] >= r.cfg.PeerInFlight {
+		return nil, refuse(http.StatusServiceUnavailable, "too many requests in flight from node %s", sender)
+	}
+	if r.inFlightTotal >= r.cfg.InFlight {
+		return nil, refuse(http.StatusServiceUnavailable, "too many node requests in flight")
+	}
+	r.inFlight[k]++
+	r.inFlightTotal++
+	return func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.inFlightTotal--
+		if r.inFlight[k]--; r.inFlight[k] == 0 {
+			delete(r.inFlight, k)
+		}
+	}, nil
+}
+
 func writeRefusal(w http.ResponseWriter, err error) {
 	var re *requestError
 	if errors.As(err, &re) {
@@ -86,37 +126,45 @@ func writeRefusal(w http.ResponseWriter, err error) {
 	http.Error(w, "internal error", http.StatusInternalServerError)
 }
 
-// authenticate checks, in order: the headers' form, the time, the
-// signature, the replay cache (only for valid signatures, so forgeries
-// cannot fill it) and that the sender is a registered node. It returns
-// the sender's key; serve then charges the sender's rate limit.
-func (r *Replicator) authenticate(h http.Header, body []byte, now time.Time) (identity.Ed25519PublicKey, error) {
+// authenticate checks the headers alone, cheapest first: their form, the
+// time, that the sender is a registered node (current or previous
+// snapshot: hand-offs come from former members), the signature over the
+// announced body hash, and the replay cache (only for valid signatures,
+// so forgeries cannot fill it). It returns the sender's key and the body
+// hash the body must match; serve then charges the sender's limits.
+func (r *Replicator) authenticate(h http.Header, now time.Time) (identity.Ed25519PublicKey, [32]byte, error) {
+	var sum [32]byte
 	sender, err := identity.ParseEd25519PublicKey(h.Get(rpc.HeaderNode))
 	if err != nil {
-		return nil, refuse(http.StatusUnauthorized, "bad %s header", rpc.HeaderNode)
+		return nil, sum, refuse(http.StatusUnauthorized, "bad %s header", rpc.HeaderNode)
 	}
 	ms, err := strconv.ParseInt(h.Get(rpc.HeaderTimestamp), 10, 64)
 	if err != nil {
-		return nil, refuse(http.StatusUnauthorized, "bad %s header", rpc.HeaderTimestamp)
+		return nil, sum, refuse(http.StatusUnauthorized, "bad %s header", rpc.HeaderTimestamp)
 	}
 	ts := time.UnixMilli(ms)
 	if d := ts.Sub(now); d > rpc.SigTolerance || d < -rpc.SigTolerance {
-		return nil, refuse(http.StatusUnauthorized, "timestamp %d is %s from node time %d", ms, d.Round(time.Millisecond), now.UnixMilli())
+		return nil, sum, refuse(http.StatusUnauthorized, "timestamp %d is %s from node time %d", ms, d.Round(time.Millisecond), now.UnixMilli())
+	}
+	if hs := h.Get(rpc.HeaderBodySHA256); len(hs) != 2*len(sum) {
+		return nil, sum, refuse(http.StatusUnauthorized, "bad %s header", rpc.HeaderBodySHA256)
+	} else if _, err := hex.Decode(sum[:], []byte(hs)); err != nil {
+		return nil, sum, refuse(http.StatusUnauthorized, "bad %s header", rpc.HeaderBodySHA256)
 	}
 	sig, err := base64.StdEncoding.DecodeString(h.Get(rpc.HeaderSignature))
 	if err != nil || len(sig) != ed25519.SignatureSize {
-		return nil, refuse(http.StatusUnauthorized, "bad %s header", rpc.HeaderSignature)
-	}
-	if !ed25519.Verify(ed25519.PublicKey(sender), rpc.SigNodeRequest(r.cfg.NetworkID, sender, r.self, ts, sha256.Sum256(body)), sig) {
-		return nil, refuse(http.StatusUnauthorized, "bad signature")
-	}
-	if r.replay.Seen(sha256.Sum256(sig), now) {
-		return nil, refuse(http.StatusConflict, "replayed request")
+		return nil, sum, refuse(http.StatusUnauthorized, "bad %s header", rpc.HeaderSignature)
 	}
 	if !r.cfg.Membership.Known(sender) {
-		return nil, refuse(http.StatusForbidden, "sender is not a registered node")
+		return nil, sum, refuse(http.StatusForbidden, "sender is not a registered node")
 	}
-	return sender, nil
+	if !ed25519.Verify(ed25519.PublicKey(sender), rpc.SigNodeRequest(r.cfg.NetworkID, sender, r.self, ts, sum), sig) {
+		return nil, sum, refuse(http.StatusUnauthorized, "bad signature")
+	}
+	if r.replay.Seen(sha256.Sum256(sig), now) {
+		return nil, sum, refuse(http.StatusConflict, "replayed request")
+	}
+	return sender, sum, nil
 }
 
 // methodCost is what a method takes from the sender's token bucket:
@@ -263,6 +311,10 @@ func (r *Replicator) apply(ctx context.Context, sender identity.Ed25519PublicKey
 	for i := range p.Ops {
 		op := &p.Ops[i]
 		if err := op.Check(); err != nil {
+			out.Results[i].Error = err.Error()
+			continue
+		}
+		if err := op.CheckTime(p.Source, now); err != nil {
 			out.Results[i].Error = err.Error()
 			continue
 		}

@@ -51,8 +51,23 @@ func Migrations(fsys fs.FS, glob string) ([]Migration, error) {
 
 // FileURI builds a file: DSN for the modernc.org/sqlite driver, as
 // syncthing's basedb.go does, so that a path with '?' or '#' in it is not
-// taken for parameters.
+// taken for parameters. The path is made absolute first: net/url writes a
+// relative path as file://dir/name, and SQLite reads "dir" as the URI's
+// host and refuses it.
 func FileURI(path string, q url.Values) string {
-	u := url.URL{Scheme: "file", Path: filepath.ToSlash(path), RawQuery: q.Encode()}
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	p := filepath.ToSlash(path)
+	if !strings.HasPrefix(p, "/") {
+		if filepath.IsAbs(path) {
+			p = "/" + p // a Windows drive letter: file:///C:/dir/name
+		} else {
+			// Abs failed (no working directory): keep the path relative
+			// and out of the authority, as file:dir/name.
+			return "file:" + (&url.URL{Path: p}).EscapedPath() + "?" + q.Encode()
+		}
+	}
+	u := url.URL{Scheme: "file", Path: p, RawQuery: q.Encode()}
 	return u.String()
 }

@@ -2,6 +2,8 @@ package schema
 
 import (
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -53,6 +55,18 @@ func TestMigrations(t *testing.T) {
 func TestFileURI(t *testing.T) {
 	got := FileURI("/tmp/a?b#c/node.db", url.Values{"_pragma": {"journal_mode(WAL)"}})
 	want := "file:///tmp/a%3Fb%23c/node.db?_pragma=journal_mode%28WAL%29"
+	if got != want {
+		t.Fatalf("FileURI = %s, want %s", got, want)
+	}
+}
+
+func TestFileURIRelative(t *testing.T) {
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := FileURI(filepath.Join("data", "node.db"), nil)
+	want := (&url.URL{Scheme: "file", Path: filepath.ToSlash(filepath.Join(wd, "data", "node.db"))}).String()
 	if got != want {
 		t.Fatalf("FileURI = %s, want %s", got, want)
 	}

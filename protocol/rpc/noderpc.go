@@ -34,6 +34,10 @@ const (
 	HeaderNode      = "Hush-Node"      // sender's Ed25519 key, hex
 	HeaderTimestamp = "Hush-Timestamp" // ms since the Unix epoch
 	HeaderSignature = "Hush-Signature" // base64 Ed25519 signature over SigNodeRequest
+	// HeaderBodySHA256 is the SHA-256 of the body, hex: with it the
+	// receiver verifies the signature on the headers alone, before it
+	// reads a byte of the body, then checks the body against it.
+	HeaderBodySHA256 = "Hush-Body-Sha256"
 )
 
 // Node RPC methods.
@@ -68,8 +72,10 @@ const (
 	MaxNodeOps = 512
 	// MaxFetchHashes bounds the hashes of one fetch.
 	MaxFetchHashes = 512
-	// MaxNodeBody bounds a node-to-node request or reply body.
+	// MaxNodeBody bounds a node-to-node reply body.
 	MaxNodeBody = 16 << 20
+	// MaxNodeRequestBody bounds a node-to-node request body.
+	MaxNodeRequestBody = 8 << 20
 )
 
 // NodeOp is one replicated change to an account. Times are ms since the
@@ -186,6 +192,58 @@ func (op *NodeOp) Check() error {
 		return nil
 	}
 	return fmt.Errorf("op: unknown kind %q", truncateString(op.Kind, 32))
+}
+
+// PeerClockSkew is how far another member's clock may run ahead of this
+// node's. A member accepted a deposit dated at most [StoreTolerance]
+// ahead of its own clock, so a replicated deposit may be that much plus
+// this ahead of ours; nodes are expected to run NTP, and a farther
+// peer's honest deposits are only delayed (anti-entropy copies them once
+// the clocks agree), never lost.
+const PeerClockSkew = 10 * time.Second
+
+// CheckTime applies to op, at node time now, the time rules a client's
+// deposit met where it first arrived, so that one member cannot plant
+// what a client could not (a message dated 2999 would push every
+// client's cursor past all real mail). source is the apply's source;
+// anti-entropy checks a fetched message as a repair.
+//
+//   - store: the timestamp at most StoreTolerance+PeerClockSkew ahead;
+//     a forward (a fresh deposit) expires at most the namespace's longest
+//     TTL after its timestamp; a repair or hand-off may carry an expiry
+//     its owner extended later, which is still at most MaxTTLPrivate
+//     (the clamp of expire) after some past moment, so at most that after
+//     now plus the tolerances.
+//   - expire, expire_all: the expiry at most MaxTTLPrivate after now
+//     (expire's own clamp) plus PeerClockSkew.
+func (op *NodeOp) CheckTime(source string, now time.Time) error {
+	ahead := StoreTolerance + PeerClockSkew
+	switch op.Kind {
+	case OpStore:
+		ts, exp := time.UnixMilli(op.Timestamp), time.UnixMilli(op.Expiry)
+		if ts.After(now.Add(ahead)) {
+			return fmt.Errorf("op: timestamp %d is more than %s ahead of node time %d", op.Timestamp, ahead, now.UnixMilli())
+		}
+		ns := int32(0)
+		if op.Namespace != nil {
+			ns = *op.Namespace
+		}
+		maxTTL := MaxTTLPrivate
+		if IsPublicNamespace(ns) {
+			maxTTL = MaxTTLPublic
+		}
+		if source == SourceForward && exp.Sub(ts) > maxTTL {
+			return fmt.Errorf("op: expiry %d is more than %s after the timestamp (namespace %d)", op.Expiry, maxTTL, ns)
+		}
+		if exp.After(now.Add(MaxTTLPrivate + ahead)) {
+			return fmt.Errorf("op: expiry %d is more than %s after node time %d", op.Expiry, MaxTTLPrivate+ahead, now.UnixMilli())
+		}
+	case OpExpire, OpExpireAll:
+		if time.UnixMilli(op.Expiry).After(now.Add(MaxTTLPrivate + PeerClockSkew)) {
+			return fmt.Errorf("op: expiry %d is more than %s after node time %d", op.Expiry, MaxTTLPrivate+PeerClockSkew, now.UnixMilli())
+		}
+	}
+	return nil
 }
 
 func truncateString(s string, n int) string {

@@ -26,6 +26,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -85,12 +86,26 @@ type ErrorBody struct {
 const (
 	maxBody     = entry.MaxCommandSize
 	defaultWait = 25 * time.Second
-	maxWait     = 60 * time.Second
 )
 
-// New returns the API handler over b.
-func New(b Backend, log *slog.Logger) http.Handler {
-	a := &api{b: b, log: log}
+// MaxWait is the longest a snapshot long-poll is held.
+const MaxWait = 60 * time.Second
+
+// Handler is the API over a backend.
+type Handler struct {
+	mux   *http.ServeMux
+	polls *counter
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// PollsFrom returns how many long-polls from source ([Source]) are held.
+func (h *Handler) PollsFrom(source string) int { return h.polls.count(source) }
+
+// New returns the API handler over b, holding long-polls within lim.
+func New(b Backend, log *slog.Logger, lim Limits) *Handler {
+	a := &api{b: b, log: log, polls: newCounter(lim.Polls, lim.PollsPerSource)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/register", a.register)
 	mux.HandleFunc("POST /v1/admit", a.admit)
@@ -98,12 +113,13 @@ func New(b Backend, log *slog.Logger) http.Handler {
 	mux.HandleFunc("POST /v1/commands", a.command)
 	mux.HandleFunc("GET /v1/snapshot", a.snapshot)
 	mux.HandleFunc("GET /v1/status", a.status)
-	return mux
+	return &Handler{mux: mux, polls: a.polls}
 }
 
 type api struct {
-	b   Backend
-	log *slog.Logger
+	b     Backend
+	log   *slog.Logger
+	polls *counter
 }
 
 func strictUnmarshal(b []byte, v any) error {
@@ -196,7 +212,15 @@ func (a *api) snapshot(w http.ResponseWriter, r *http.Request) {
 			a.fail(w, errors.Join(entry.ErrMalformed, errors.New("wait: want a duration like 25s")))
 			return
 		}
-		wait = min(d, maxWait)
+		wait = min(d, MaxWait)
+	}
+	if wait > 0 {
+		src := Source(r.RemoteAddr)
+		if !a.polls.enter(src) {
+			a.fail(w, fmt.Errorf("%w: too many snapshot long-polls held; try again later or another host", entry.ErrUnavailable))
+			return
+		}
+		defer a.polls.leave(src)
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), wait)
 	defer cancel()

@@ -70,7 +70,7 @@ func TestAPI(t *testing.T) {
 				req.Header.Set(tt.header, "1")
 			}
 			w := httptest.NewRecorder()
-			New(b, slog.New(slog.DiscardHandler)).ServeHTTP(w, req)
+			New(b, slog.New(slog.DiscardHandler), Limits{}).ServeHTTP(w, req)
 			if w.Code != tt.wantStatus {
 				t.Fatalf("status %d, want %d: %s", w.Code, tt.wantStatus, w.Body)
 			}
@@ -93,4 +93,4 @@ func TestAPI(t *testing.T) {
 	}
 }
 
-var _ http.Handler = New(&fakeBackend{}, slog.New(slog.DiscardHandler))
+var _ http.Handler = New(&fakeBackend{}, slog.New(slog.DiscardHandler), Limits{})
