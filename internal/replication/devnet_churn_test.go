@@ -39,7 +39,11 @@ func TestDevnetChurn(t *testing.T) {
 	defer cancel()
 	d, err := devnet.Up(ctx, devnet.Options{
 		Dir: t.TempDir(), Nodes: 8, Processes: true, HushdPath: bin,
-		EpochInterval: 200 * time.Millisecond, ProbeInterval: 100 * time.Millisecond, UnreachableAfter: time.Second,
+		// Short enough that the drop below happens in seconds; long enough
+		// that the stopped leaver is still registered when its decommission
+		// hands off (members refuse a hand-off from a node two snapshots
+		// gone), also on a busy machine.
+		EpochInterval: 200 * time.Millisecond, ProbeInterval: 100 * time.Millisecond, UnreachableAfter: 5 * time.Second,
 	})
 	if err != nil {
 		t.Fatal(err)

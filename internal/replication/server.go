@@ -20,6 +20,7 @@ import (
 	"github.com/hushnet/hush/internal/store"
 	"github.com/hushnet/hush/internal/store/sqlite"
 	"github.com/hushnet/hush/protocol/rpc"
+	"github.com/hushnet/hush/protocol/strictjson"
 )
 
 // Handler returns the node-to-node handler, to be mounted at
@@ -69,7 +70,7 @@ func (r *Replicator) serve(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	var env envelope
-	if err := json.Unmarshal(body, &env); err != nil {
+	if err := strictjson.Decode(body, &env); err != nil {
 		http.Error(w, "bad JSON", http.StatusBadRequest)
 		return
 	}
@@ -199,7 +200,7 @@ func (r *Replicator) dispatch(ctx context.Context, sender identity.Ed25519Public
 	switch env.Method {
 	case rpc.NodeApply:
 		var p rpc.ApplyParams
-		if err := json.Unmarshal(env.Params, &p); err != nil || len(p.Ops) > rpc.MaxNodeOps {
+		if err := strictjson.Decode(env.Params, &p); err != nil || len(p.Ops) > rpc.MaxNodeOps {
 			return nil, refuse(http.StatusBadRequest, "bad apply params")
 		}
 		return r.apply(ctx, sender, p, now)
@@ -215,7 +216,7 @@ func (r *Replicator) dispatch(ctx context.Context, sender identity.Ed25519Public
 		return out, nil
 	case rpc.NodeAccounts:
 		var p rpc.AccountsParams
-		if err := json.Unmarshal(env.Params, &p); err != nil || len(p.Buckets) > 256 {
+		if err := strictjson.Decode(env.Params, &p); err != nil || len(p.Buckets) > 256 {
 			return nil, refuse(http.StatusBadRequest, "bad accounts params")
 		}
 		ls, err := r.summarize(ctx, sender, now)
@@ -235,7 +236,7 @@ func (r *Replicator) dispatch(ctx context.Context, sender identity.Ed25519Public
 		return out, nil
 	case rpc.NodeHashes:
 		var p rpc.HashesParams
-		if err := json.Unmarshal(env.Params, &p); err != nil {
+		if err := strictjson.Decode(env.Params, &p); err != nil {
 			return nil, refuse(http.StatusBadRequest, "bad hashes params")
 		}
 		if err := r.checkShared(sender, p.Account); err != nil {
@@ -248,7 +249,7 @@ func (r *Replicator) dispatch(ctx context.Context, sender identity.Ed25519Public
 		return &rpc.HashesReply{Messages: wireInfo(st.msgs), Tombstones: wireInfo(st.tombs)}, nil
 	case rpc.NodeFetch:
 		var p rpc.HashesParams
-		if err := json.Unmarshal(env.Params, &p); err != nil || len(p.Hashes) > rpc.MaxFetchHashes {
+		if err := strictjson.Decode(env.Params, &p); err != nil || len(p.Hashes) > rpc.MaxFetchHashes {
 			return nil, refuse(http.StatusBadRequest, "bad fetch params")
 		}
 		if err := r.checkShared(sender, p.Account); err != nil {
