@@ -304,11 +304,7 @@ func (c *Client) pollOwn(ctx context.Context, members []snapshot.Node, ns int32,
 			c.log.Debug("dropped a fetched message", "namespace", ns, "err", err)
 			c.emit(Event{Kind: EventDropped, Err: err})
 		}
-		exp := time.UnixMilli(m.Expiration)
-		if m.Expiration <= 0 {
-			exp = c.clock().Add(accountTTL)
-		}
-		if err := c.db.MarkSeen(exp, m.Hash); err != nil {
+		if err := c.db.MarkSeen(c.seenUntil(), m.Hash); err != nil {
 			return err
 		}
 	}
@@ -392,6 +388,13 @@ func (c *Client) sealOwn(content *envelope.Content, now time.Time) ([]byte, erro
 	}
 	return data, nil
 }
+
+// seenUntil is when a hash fetched now stops being marked seen. It is
+// computed here, never taken from a node's `expiration` (which a node
+// chooses), and lasts as long as a tombstone (clientdb.DefaultTombstoneTTL):
+// past that, no key that could open the message is left, so a replay of it
+// is dropped again instead of stored.
+func (c *Client) seenUntil() time.Time { return c.clock().Add(clientdb.DefaultTombstoneTTL) }
 
 func (c *Client) settingTime(name string) (time.Time, error) {
 	b, err := c.db.Setting(name)

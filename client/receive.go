@@ -202,11 +202,7 @@ func (c *Client) process(ns int32, cur clientdb.Cursor, all []rpc.Message) ([]Me
 			c.emit(Event{Kind: EventDropped, Err: err})
 		}
 		// Seen whether or not it opened: a bad message is dropped once.
-		exp := time.UnixMilli(m.Expiration)
-		if m.Expiration <= 0 {
-			exp = c.clock().Add(rpc.MaxTTLPrivate)
-		}
-		if err := c.db.MarkSeen(exp, m.Hash); err != nil {
+		if err := c.db.MarkSeen(c.seenUntil(), m.Hash); err != nil {
 			return out, err
 		}
 		for _, msg := range got {
