@@ -282,8 +282,10 @@ func validateHistory(path string, h *HistoryShare) error {
 		if err := exactLen(p+".author", m.GetAuthor(), AccountIDSize); err != nil {
 			return err
 		}
-		if len(m.GetContent()) == 0 {
-			return invalid(p+".content", "is empty")
+		// Exactly one of content (the own account's message) and signed
+		// (a contact's, with the contact's signed part) is set.
+		if (len(m.GetContent()) == 0) == (len(m.GetSigned()) == 0) {
+			return invalid(p+".content", "and signed: want exactly one set")
 		}
 	}
 	return nil
