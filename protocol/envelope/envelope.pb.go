@@ -53,6 +53,13 @@ const (
 	Envelope_TYPE_SESSION_MESSAGE_V1 Envelope_Type = 1
 	// Protocol v2: HPKE X-Wing per-device wraps (see DESIGN.md §6).
 	Envelope_TYPE_SESSION_MESSAGE_V2 Envelope_Type = 2
+	// An object an account stores for its own devices (device
+	// announcements, config objects): XChaCha20-Poly1305 under a key
+	// derived from the account seed (24-byte nonce ‖ ciphertext), so it
+	// opens on a device restored from the recovery phrase, and neither the
+	// account's X25519 key nor a quantum computer opens it
+	// (docs/protocol-v2.md §10).
+	Envelope_TYPE_ACCOUNT_OBJECT Envelope_Type = 3
 )
 
 // Enum value maps for Envelope_Type.
@@ -61,11 +68,13 @@ var (
 		0: "TYPE_UNSPECIFIED",
 		1: "TYPE_SESSION_MESSAGE_V1",
 		2: "TYPE_SESSION_MESSAGE_V2",
+		3: "TYPE_ACCOUNT_OBJECT",
 	}
 	Envelope_Type_value = map[string]int32{
 		"TYPE_UNSPECIFIED":        0,
 		"TYPE_SESSION_MESSAGE_V1": 1,
 		"TYPE_SESSION_MESSAGE_V2": 2,
+		"TYPE_ACCOUNT_OBJECT":     3,
 	}
 )
 
@@ -1770,15 +1779,16 @@ var File_envelope_proto protoreflect.FileDescriptor
 
 const file_envelope_proto_rawDesc = "" +
 	"\n" +
-	"\x0eenvelope.proto\x12\x10hush.envelope.v1\"\xdf\x01\n" +
+	"\x0eenvelope.proto\x12\x10hush.envelope.v1\"\xf8\x01\n" +
 	"\bEnvelope\x123\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x1f.hush.envelope.v1.Envelope.TypeR\x04type\x12,\n" +
 	"\x12coarse_timestamp_s\x18\x02 \x01(\x04R\x10coarseTimestampS\x12\x18\n" +
-	"\acontent\x18\x03 \x01(\fR\acontent\"V\n" +
+	"\acontent\x18\x03 \x01(\fR\acontent\"o\n" +
 	"\x04Type\x12\x14\n" +
 	"\x10TYPE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17TYPE_SESSION_MESSAGE_V1\x10\x01\x12\x1b\n" +
-	"\x17TYPE_SESSION_MESSAGE_V2\x10\x02\"\xa6\x05\n" +
+	"\x17TYPE_SESSION_MESSAGE_V2\x10\x02\x12\x17\n" +
+	"\x13TYPE_ACCOUNT_OBJECT\x10\x03\"\xa6\x05\n" +
 	"\aContent\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\fR\tmessageId\x12\x1c\n" +

@@ -238,7 +238,7 @@ func TestEnvelopeErrors(t *testing.T) {
 	}{
 		{"nil", nil, ErrEmptyContent},
 		{"unset type", &Envelope{Content: []byte{1}}, ErrUnknownType},
-		{"unknown type", &Envelope{Type: 3, Content: []byte{1}}, ErrUnknownType},
+		{"unknown type", &Envelope{Type: 4, Content: []byte{1}}, ErrUnknownType},
 		{"no content", &Envelope{Type: Envelope_TYPE_SESSION_MESSAGE_V1}, ErrEmptyContent},
 		{"oversized", &Envelope{Type: Envelope_TYPE_SESSION_MESSAGE_V1, Content: make([]byte, MaxEnvelopeSize)}, ErrOversized},
 	}

@@ -8,14 +8,14 @@ import (
 
 // ValidateEnvelope checks the fields of e that MarshalEnvelope and
 // UnmarshalEnvelope require: a known type (ErrUnknownType) and non-empty
-// content (ErrEmptyContent). Both v1 and v2 are known here; whether this
-// client can open a type is the caller's decision.
+// content (ErrEmptyContent). v1, v2 and account objects are known here;
+// whether this client can open a type is the caller's decision.
 func ValidateEnvelope(e *Envelope) error {
 	if e == nil {
 		return fmt.Errorf("%w: nil envelope", ErrEmptyContent)
 	}
 	switch e.GetType() {
-	case Envelope_TYPE_SESSION_MESSAGE_V1, Envelope_TYPE_SESSION_MESSAGE_V2:
+	case Envelope_TYPE_SESSION_MESSAGE_V1, Envelope_TYPE_SESSION_MESSAGE_V2, Envelope_TYPE_ACCOUNT_OBJECT:
 	default:
 		return fmt.Errorf("%w: %d", ErrUnknownType, int32(e.GetType()))
 	}
