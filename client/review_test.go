@@ -300,4 +300,16 @@ func TestPublicRecordTime(t *testing.T) {
 	if c := recs[0].CreatedAt; !c.Equal(devicerecord.EpochStart(devicerecord.EpochOf(c))) {
 		t.Fatalf("created_at %s is not an epoch start", c)
 	}
+	// The swarm's deposit time and expiry, which every reader of
+	// namespace 7 sees too, say no more.
+	msgs, err := p.alice.retrievePublic(p.ctx, p.nd.node(t, p.alice), p.bobID, NamespaceKeys)
+	if err != nil || len(msgs) == 0 {
+		t.Fatalf("namespace 7: %d records, %v", len(msgs), err)
+	}
+	for _, m := range msgs {
+		at := time.UnixMilli(m.Timestamp)
+		if !at.Equal(devicerecord.EpochStart(devicerecord.EpochOf(at))) || (m.Expiration-m.Timestamp)%(24*3600*1000) != 0 {
+			t.Fatalf("a record deposited at %s, expiring %s", at.UTC(), time.UnixMilli(m.Expiration).UTC())
+		}
+	}
 }

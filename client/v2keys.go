@@ -192,12 +192,16 @@ func (c *Client) PublishKeys(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		ttl := min(parsed.ExpiresAt.Sub(now), rpc.MaxTTLPrivate)
+		// Deposited as of the record's created_at (the epoch start), with
+		// the TTL counted from there: namespace 7 shows every reader each
+		// record's deposit time and expiry, which would otherwise tell when
+		// the device was last in use (docs/protocol-v2.md §11).
+		ttl := min(parsed.ExpiresAt.Sub(parsed.CreatedAt), rpc.MaxTTLPrivate)
 		ns := NamespaceKeys
 		if cl == devicerecord.Sync {
 			ns = NamespaceSyncKeys
 		}
-		h, err := c.store(ctx, self, ns, ttl, rec)
+		h, err := c.store(withDepositTime(ctx, parsed.CreatedAt), self, ns, ttl, rec)
 		if err != nil {
 			return fmt.Errorf("publishing the %s record: %w", cl, err)
 		}
@@ -776,4 +780,23 @@ func (c *Client) Protocol() string {
 		return "v2"
 	}
 	return "v1"
+}
+
+type depositTimeKey struct{}
+
+// withDepositTime makes the stores made with ctx carry the deposit
+// timestamp t instead of the current time. A node accepts a timestamp in
+// the past as long as timestamp + TTL is not (rpc.StoreRequest.Check).
+// Only record publication uses it; it is a context value so that the one
+// store path serves every caller unchanged.
+func withDepositTime(ctx context.Context, t time.Time) context.Context {
+	return context.WithValue(ctx, depositTimeKey{}, t)
+}
+
+// depositTime returns the deposit timestamp set by withDepositTime, or now.
+func depositTime(ctx context.Context, now time.Time) time.Time {
+	if t, ok := ctx.Value(depositTimeKey{}).(time.Time); ok && !t.IsZero() {
+		return t
+	}
+	return now
 }
