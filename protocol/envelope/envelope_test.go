@@ -191,6 +191,9 @@ func TestMarshalContentErrors(t *testing.T) {
 		{"history entry without content", content(&Content_HistoryShare{HistoryShare: &HistoryShare{
 			ShareId: fill(16, 0), Parts: 1, Messages: []*HistoryShare_SharedMessage{{Conversation: bob, Author: bob}},
 		}}), ErrInvalid},
+		{"history entry with content and signed part", content(&Content_HistoryShare{HistoryShare: &HistoryShare{
+			ShareId: fill(16, 0), Parts: 1, Messages: []*HistoryShare_SharedMessage{{Conversation: bob, Author: bob, Content: []byte{1}, Signed: []byte{2}}},
+		}}), ErrInvalid},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
