@@ -310,7 +310,7 @@ func partTTL(part []*envelope.HistoryShare_SharedMessage, now time.Time) time.Du
 // thief of the seed can too; so an entry is the contact's message only if
 // it carries the contact's signed part (sealv2.VerifySigned: signed by
 // the conversation's peer, for this account), and is then taken from it,
-// Content and signed time included. An entry without one is accepted only
+// Content included. An entry without one is accepted only
 // as this account's own message. Any other entry is refused (ErrDropped).
 func (c *Client) sharedEntry(sm *envelope.HistoryShare_SharedMessage) (peer, author identity.AccountID, content *envelope.Content, signed []byte, err error) {
 	self := c.acct.ID()
@@ -331,7 +331,7 @@ func (c *Client) sharedEntry(sm *envelope.HistoryShare_SharedMessage) (peer, aut
 		}
 		return peer, author, content, nil, nil
 	}
-	padded, sender, meta, err := sealv2.VerifySigned(signed, self)
+	padded, sender, _, err := sealv2.VerifySigned(signed, self)
 	if err == nil && !sender.Equal(peer) {
 		err = fmt.Errorf("signed by %s, not by the conversation's peer", sender.Short())
 	}
@@ -345,8 +345,10 @@ func (c *Client) sharedEntry(sm *envelope.HistoryShare_SharedMessage) (peer, aut
 	if err != nil {
 		return peer, author, nil, nil, fmt.Errorf("%w: shared message: %w", ErrDropped, err)
 	}
-	// One time per message: the one the contact signed in the seal.
-	content.SentAtMs = uint64(meta.SignedAt.UnixMilli())
+	// The Content's own sent_at_ms is kept, as the receive path keeps it,
+	// so that both devices order and mark read the message alike. When the
+	// receive path moves to the seal's signed time (issue 13), this entry
+	// must follow (VerifySigned's Meta.SignedAt).
 	return peer, sender, content, signed, nil
 }
 

@@ -204,8 +204,21 @@ func TestRepublish(t *testing.T) {
 	if got := hashes(); !slices.Equal(got, first) {
 		t.Fatalf("fresh records replaced: %v, was %v", got, first)
 	}
+	// A fresh publication of an older record version is redone at once:
+	// peers refuse the old version.
+	b, _ := json.Marshal(publishState{At: c.now().UnixMilli(), Hashes: first, Version: 1})
+	if err := c.db.SetSetting(publishedSetting, b); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.KeyDuties(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var st publishState
+	if b, err := c.db.Setting(publishedSetting); err != nil || json.Unmarshal(b, &st) != nil || st.Version != devicerecord.Version {
+		t.Fatalf("after a version-1 publication: state %+v, %v; want republished as version %d", st, err, devicerecord.Version)
+	}
 	// Pretend the last publication was 13 hours ago.
-	b, _ := json.Marshal(publishState{At: c.now().Add(-13 * time.Hour).UnixMilli(), Hashes: first})
+	b, _ = json.Marshal(publishState{At: c.now().Add(-13 * time.Hour).UnixMilli(), Hashes: first})
 	if err := c.db.SetSetting(publishedSetting, b); err != nil {
 		t.Fatal(err)
 	}

@@ -132,6 +132,9 @@ func (c *Client) PrunePrekeys() (int, error) {
 type publishState struct {
 	At     int64    `json:"at_ms"`
 	Hashes []string `json:"hashes"`
+	// Version is the record version published: a client that moves to a
+	// new one republishes at once, since peers refuse the old.
+	Version int `json:"version,omitempty"`
 }
 
 // PublishKeys generates the prekeys this device lacks for the coming
@@ -213,7 +216,7 @@ func (c *Client) PublishKeys(ctx context.Context) error {
 			old = append(old, h)
 		}
 	}
-	b, _ := json.Marshal(publishState{At: now.UnixMilli(), Hashes: hashes})
+	b, _ := json.Marshal(publishState{At: now.UnixMilli(), Hashes: hashes, Version: devicerecord.Version})
 	if err := c.db.SetSetting(publishedSetting, b); err != nil {
 		return err
 	}
@@ -241,7 +244,7 @@ func (c *Client) KeyDuties(ctx context.Context) error {
 	// A publication stamped a little after now comes from another Client
 	// on this home whose clock offset differs; only one far in the future
 	// (a clock that jumped back) is redone.
-	if st.At != 0 && now.Sub(at) < republishAfter && devicerecord.EpochOf(at) == devicerecord.EpochOf(now) && at.Before(now.Add(rpc.SigTolerance)) {
+	if st.At != 0 && st.Version == devicerecord.Version && now.Sub(at) < republishAfter && devicerecord.EpochOf(at) == devicerecord.EpochOf(now) && at.Before(now.Add(rpc.SigTolerance)) {
 		return nil
 	}
 	return c.PublishKeys(ctx)
