@@ -796,9 +796,11 @@ func withDepositTime(ctx context.Context, t time.Time) context.Context {
 	return context.WithValue(ctx, depositTimeKey{}, t)
 }
 
-// depositTime returns the deposit timestamp set by withDepositTime, or now.
+// depositTime returns the deposit timestamp set by withDepositTime, or now
+// when none is set or the one set is after now (a record made by a clock
+// ahead of the network's: the node would refuse it as in the future).
 func depositTime(ctx context.Context, now time.Time) time.Time {
-	if t, ok := ctx.Value(depositTimeKey{}).(time.Time); ok && !t.IsZero() {
+	if t, ok := ctx.Value(depositTimeKey{}).(time.Time); ok && !t.IsZero() && !t.After(now) {
 		return t
 	}
 	return now
