@@ -106,6 +106,17 @@ func TestDeviceTakeover(t *testing.T) {
 	if !told {
 		t.Fatal("alice was not told that a device of bob's changed its key")
 	}
+	// Only the user's confirmation makes the new key the device's.
+	if err := p.alice.ConfirmDeviceKey(p.bobID, thief.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.alice.ConfirmDeviceKey(p.bobID, thief.ID); !errors.Is(err, ErrNoKeyChange) {
+		t.Fatalf("a second confirmation = %v, want ErrNoKeyChange", err)
+	}
+	devs, err := p.alice.PeerDevices(p.bobID)
+	if err != nil || len(devs) != 1 || !devs[0].PublicKey.Equal(thief.PublicKey()) {
+		t.Fatalf("bob's devices after the confirmation: %+v, %v", devs, err)
+	}
 }
 
 // filtering is a Transport that drops, from every answer to a read of the
