@@ -62,3 +62,35 @@ func TestVerifySigned(t *testing.T) {
 		})
 	}
 }
+
+// FuzzVerifySigned: any bytes a sharing device could send as a signed part
+// either fail with one of the documented errors or verify, returning
+// exactly those bytes as the signed part and content taken from them.
+func FuzzVerifySigned(f *testing.F) {
+	w := shared(f)
+	sealed, err := Seal(w.alice, w.bob.ID(), records(w.bobDevs[:1]), now, []byte("seed"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	_, _, meta, err := Open(w.bob.ID(), w.bobDevs[0].keys, sealed, now)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(meta.Signed)
+	f.Add([]byte{Version})
+	bob := w.bob.ID()
+	f.Fuzz(func(t *testing.T, signed []byte) {
+		content, sender, m, err := VerifySigned(signed, bob)
+		if err != nil {
+			for _, known := range []error{ErrMalformed, ErrVersion, ErrBadSignature, ErrWrongRecipient, ErrTimestamp} {
+				if errors.Is(err, known) {
+					return
+				}
+			}
+			t.Fatalf("undocumented error %v", err)
+		}
+		if !bytes.Equal(m.Signed, signed) || !bytes.Contains(signed, content) {
+			t.Fatalf("verified a part from %s, %d content bytes", sender.Short(), len(content))
+		}
+	})
+}
