@@ -101,6 +101,10 @@ type configState struct {
 	PublishedMS   int64                   `json:"published_ms,omitempty"`
 	// Hashes are this device's newest objects, deleted once replaced.
 	Hashes []string `json:"hashes,omitempty"`
+	// Objects is set once this device published its config as account
+	// objects (devices.go) rather than protocol v1: until then it
+	// publishes at the next sync, replacing its v1 objects.
+	Objects bool `json:"objects,omitempty"`
 	// Scanned notes, per conversation, its activity, size and unread count
 	// when its read mark was last computed. Local only, never published.
 	Scanned map[string]string `json:"scanned,omitempty"`
@@ -164,7 +168,7 @@ func (c *Client) syncConfig(ctx context.Context, members []snapshot.Node) error 
 	if pollErr != nil || applyErr != nil {
 		return errors.Join(pollErr, applyErr)
 	}
-	if !st.Dirty && c.now().Sub(time.UnixMilli(st.PublishedMS)) < refreshAfter {
+	if !st.Dirty && st.Objects && c.now().Sub(time.UnixMilli(st.PublishedMS)) < refreshAfter {
 		return nil
 	}
 	return c.publishConfig(ctx, st)
@@ -417,7 +421,7 @@ func (c *Client) publishConfig(ctx context.Context, st *configState) error {
 		hashes = append(hashes, h)
 	}
 	old := st.Hashes
-	st.Hashes, st.Dirty, st.PublishedMS = hashes, false, now.UnixMilli()
+	st.Hashes, st.Dirty, st.PublishedMS, st.Objects = hashes, false, now.UnixMilli(), true
 	if err := c.saveConfig(st); err != nil {
 		return err
 	}

@@ -2,8 +2,12 @@ package client
 
 import (
 	"context"
+	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,7 +15,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/hushnet/hush/crypto/sealv1"
+	"golang.org/x/crypto/chacha20poly1305"
+
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/clientdb"
 	"github.com/hushnet/hush/internal/keystore"
@@ -46,10 +51,12 @@ const EventNewDevice EventKind = 64
 
 // Settings kept in the sealed settings table of the home's database.
 const (
-	deviceSetting     = "client/device"           // devicerecord.Device, binary
-	announcedSetting  = "client/device-announced" // last announcement, unix ms
-	devicesSynced     = "client/devices-synced"   // set after the first device poll
-	newDevicesSetting = "client/new-devices"      // JSON list of IDs not yet shown
+	deviceSetting = "client/device" // devicerecord.Device, binary
+	// The last announcement, unix ms. Renamed when announcements moved off
+	// protocol v1, so every device announces itself again in the new form.
+	announcedSetting  = "client/device-announced/object"
+	devicesSynced     = "client/devices-synced" // set after the first device poll
+	newDevicesSetting = "client/new-devices"    // JSON list of IDs not yet shown
 )
 
 // Device is one device of the account, as its announcement described it.
@@ -267,8 +274,8 @@ func (c *Client) pollDevices(ctx context.Context, members []snapshot.Node) error
 }
 
 // pollOwn fetches namespace ns of the own swarm from its cursor (minus the
-// lookback), opens each message not seen before as content sealed by this
-// account with protocol v1 and hands it to fn. A message that does not open,
+// lookback), opens each message not seen before as an account object
+// (openOwn) and hands it to fn. A message that does not open,
 // or that fn rejects with ErrDropped, is dropped and counted.
 func (c *Client) pollOwn(ctx context.Context, members []snapshot.Node, ns int32, fn func(*envelope.Content) error) error {
 	name := cursorName(ns)
@@ -304,11 +311,7 @@ func (c *Client) pollOwn(ctx context.Context, members []snapshot.Node, ns int32,
 			c.log.Debug("dropped a fetched message", "namespace", ns, "err", err)
 			c.emit(Event{Kind: EventDropped, Err: err})
 		}
-		exp := time.UnixMilli(m.Expiration)
-		if m.Expiration <= 0 {
-			exp = c.clock().Add(accountTTL)
-		}
-		if err := c.db.MarkSeen(exp, m.Hash); err != nil {
+		if err := c.db.MarkSeen(c.seenUntil(), m.Hash); err != nil {
 			return err
 		}
 	}
@@ -321,10 +324,37 @@ func (c *Client) pollOwn(ctx context.Context, members []snapshot.Node, ns int32,
 	return nil
 }
 
-// openOwn opens a message of the own swarm's namespace ns that this account
-// sealed to itself. Announcements and config go through protocol v1
-// directly, not the sealing seam: they must open on a device restored from
-// the recovery phrase alone, which protocol v2's prekeys do not allow.
+// Account objects (device announcements, config objects) are what an
+// account stores for its own devices. They must open on a device restored
+// from the recovery phrase alone, which protocol v2's prekeys do not allow,
+// so they are sealed under a key derived from the account seed:
+// XChaCha20-Poly1305, random 24-byte nonce first, the AAD binding the
+// account and the namespace. Protocol v1 sealed them to the account's
+// X25519 key, which a quantum computer recovers from the public Account ID
+// (docs/protocol-v2.md §10). Anyone with the seed can make one, as anyone
+// with the seed could sign a v1 object.
+const (
+	objectKeyLabel = "hush/1 account object key"
+	objectAADLabel = "hush/1 account object"
+)
+
+// objectAEAD returns the AEAD of account objects.
+func (c *Client) objectAEAD() (cipher.AEAD, error) {
+	seed := c.acct.Seed()
+	key, err := hkdf.Key(sha256.New, seed[:], nil, objectKeyLabel, chacha20poly1305.KeySize)
+	if err != nil {
+		return nil, err
+	}
+	return chacha20poly1305.NewX(key)
+}
+
+func objectAAD(acct identity.AccountID, ns int32) []byte {
+	aad := append([]byte(objectAADLabel), acct[:]...)
+	return binary.BigEndian.AppendUint32(aad, uint32(ns))
+}
+
+// openOwn opens an account object fetched from the own swarm's namespace
+// ns. Anything else there (protocol v1 objects included) is dropped.
 func (c *Client) openOwn(ns int32, m rpc.Message) (*envelope.Content, error) {
 	data, err := base64.StdEncoding.DecodeString(m.Data)
 	if err != nil {
@@ -337,17 +367,22 @@ func (c *Client) openOwn(ns int32, m rpc.Message) (*envelope.Content, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrDropped, err)
 	}
-	if env.GetType() != envelope.Envelope_TYPE_SESSION_MESSAGE_V1 {
+	if env.GetType() != envelope.Envelope_TYPE_ACCOUNT_OBJECT {
 		return nil, fmt.Errorf("%w: envelope type %v in namespace %d", ErrDropped, env.GetType(), ns)
 	}
-	padded, _, sender, err := sealv1.Open(c.acct, env.GetContent())
+	aead, err := c.objectAEAD()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrDropped, err)
+		return nil, err
 	}
-	// The namespace is owner-only, but only the signature proves the
-	// account wrote this: a node could place anything there.
-	if !sender.Equal(c.acct.ID()) {
-		return nil, fmt.Errorf("%w: signed by another account", ErrDropped)
+	sealed := env.GetContent()
+	if len(sealed) < aead.NonceSize()+aead.Overhead() {
+		return nil, fmt.Errorf("%w: account object of %d bytes", ErrDropped, len(sealed))
+	}
+	// The namespace is owner-only, but only the key proves the account
+	// (its seed) wrote this: a node could place anything there.
+	padded, err := aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], objectAAD(c.acct.ID(), ns))
+	if err != nil {
+		return nil, fmt.Errorf("%w: account object does not open", ErrDropped)
 	}
 	plain, err := envelope.Unpad(padded)
 	if err != nil {
@@ -360,29 +395,33 @@ func (c *Client) openOwn(ns int32, m rpc.Message) (*envelope.Content, error) {
 	return content, nil
 }
 
-// storeOwn seals content to this account with protocol v1 (see openOwn)
-// and stores it in the own swarm's namespace ns for accountTTL.
+// storeOwn seals content as an account object (see openOwn) and stores it
+// in the own swarm's namespace ns for accountTTL.
 func (c *Client) storeOwn(ctx context.Context, ns int32, content *envelope.Content, now time.Time) (string, error) {
-	data, err := c.sealOwn(content, now)
+	data, err := c.sealOwn(ns, content, now)
 	if err != nil {
 		return "", err
 	}
 	return c.store(ctx, c.acct.ID(), ns, accountTTL, data)
 }
 
-// sealOwn wraps content for the own swarm: padded, sealed to this account
-// with protocol v1, in an envelope.
-func (c *Client) sealOwn(content *envelope.Content, now time.Time) ([]byte, error) {
+// sealOwn wraps content for the own swarm's namespace ns: padded, sealed as
+// an account object, in an envelope.
+func (c *Client) sealOwn(ns int32, content *envelope.Content, now time.Time) ([]byte, error) {
 	encoded, err := envelope.MarshalContent(content)
 	if err != nil {
 		return nil, err
 	}
-	sealed, err := sealv1.Seal(c.acct, c.acct.ID(), envelope.Pad(encoded))
+	aead, err := c.objectAEAD()
 	if err != nil {
 		return nil, err
 	}
+	padded := envelope.Pad(encoded)
+	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(padded)+aead.Overhead())
+	rand.Read(nonce)
 	data, err := envelope.MarshalEnvelope(&envelope.Envelope{
-		Type: envelope.Envelope_TYPE_SESSION_MESSAGE_V1, CoarseTimestampS: envelope.CoarseTimestamp(now), Content: sealed,
+		Type: envelope.Envelope_TYPE_ACCOUNT_OBJECT, CoarseTimestampS: envelope.CoarseTimestamp(now),
+		Content: aead.Seal(nonce, nonce, padded, objectAAD(c.acct.ID(), ns)),
 	})
 	if err != nil {
 		return nil, err
@@ -392,6 +431,13 @@ func (c *Client) sealOwn(content *envelope.Content, now time.Time) ([]byte, erro
 	}
 	return data, nil
 }
+
+// seenUntil is when a hash fetched now stops being marked seen. It is
+// computed here, never taken from a node's `expiration` (which a node
+// chooses), and lasts as long as a tombstone (clientdb.DefaultTombstoneTTL):
+// past that, no key that could open the message is left, so a replay of it
+// is dropped again instead of stored.
+func (c *Client) seenUntil() time.Time { return c.clock().Add(clientdb.DefaultTombstoneTTL) }
 
 func (c *Client) settingTime(name string) (time.Time, error) {
 	b, err := c.db.Setting(name)

@@ -426,7 +426,7 @@ func FuzzOpenOwn(f *testing.F) {
 		by      *Client
 		content *envelope.Content
 	}{{c, ann}, {c, cfg}, {peer, ann}} {
-		data, err := x.by.sealOwn(x.content, now)
+		data, err := x.by.sealOwn(NamespaceConfig, x.content, now)
 		if err != nil {
 			f.Fatal(err)
 		}

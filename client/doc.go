@@ -75,8 +75,12 @@
 //
 // Config (nicknames, accepted requests, blocks, disappearing settings,
 // read state) is sealed with XChaCha20-Poly1305 under a key derived from
-// the account seed with HKDF-SHA256 ("hush/1 config key"), inside content
-// sealed and signed by the account with protocol v1. Anyone with the
+// the account seed with HKDF-SHA256 ("hush/1 config key"), inside an
+// account object. Announcements and config objects are account objects
+// (envelope type 3): XChaCha20-Poly1305 under another seed-derived key
+// ("hush/1 account object key"), the AAD naming account and namespace;
+// protocol v1, which the account's X25519 key opens, is no longer used for
+// them (docs/protocol-v2.md §10). Anyone with the
 // recovery phrase can read all config ever stored: config has no forward
 // secrecy, by design, since a phrase restore must recover it. Each entry
 // carries the signed time of its change and the changing device's ID, and
@@ -176,7 +180,12 @@
 // conversation "waiting for keys" ([Client.WaitingForKeys]); the outbox
 // retries it, and nothing weaker is ever sent. Records fetched in one flush
 // are reused within it. Devices seen for the first time are recorded and
-// announced ([EventNewKeyDevice]).
+// announced ([EventNewKeyDevice]); a record that gives a known device ID
+// another device key is held back, never sealed to, and reported the same
+// way until [Client.ConfirmDeviceKey]. A known contact device whose record
+// is missing from the answer (withheld) holds the message for up to ten
+// minutes, then it goes to the others ([EventDeviceMissing],
+// [Client.MissingDevices]).
 //
 // Receiving, a v2 message is opened with this device's prekeys of the
 // class its header names; a v1 message is dropped, counted and reported

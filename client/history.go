@@ -36,6 +36,17 @@ type HistoryShared struct {
 	Messages int                     // entries shared (to each device)
 	Parts    int                     // HistoryShare parts stored per batch of devices
 	Devices  []devicerecord.DeviceID // the devices sealed to
+	// Unproven counts contacts' messages left out because this device
+	// holds no signature of theirs to carry (received with protocol v1,
+	// or stored before signatures were kept): shared, they would be
+	// refused.
+	Unproven int
+	// OpenableUntil is when the shared copies stop opening: the deadline
+	// of the Sync prekeys they are sealed to. It is later than the
+	// originals' (up to 45 days 1 hour after a contact's message was
+	// sent, against 15 days 1 hour for the message itself,
+	// docs/protocol-v2.md §4), and the user is told so.
+	OpenableUntil time.Time
 }
 
 // ShareHistory seals the messages this device holds that are still within
@@ -62,12 +73,14 @@ func (c *Client) ShareHistoryTo(ctx context.Context, to []devicerecord.DeviceID)
 	if err != nil || len(recs) == 0 {
 		return out, err
 	}
-	entries, err := c.historyEntries()
+	entries, unproven, err := c.historyEntries()
 	if err != nil {
 		return out, err
 	}
+	out.Unproven = unproven
 	parts := batchEntries(entries, historyPartBytes)
 	now := c.now()
+	out.OpenableUntil = devicerecord.DeleteAfter(devicerecord.Sync, devicerecord.EpochOf(now))
 	shareID := make([]byte, envelope.ShareIDSize)
 	rand.Read(shareID)
 	for group := range slices.Chunk(recs, sealv2.MaxDevices) {
@@ -134,16 +147,18 @@ func (c *Client) historyTargets(ctx context.Context, to []devicerecord.DeviceID)
 
 // historyEntries returns the shareable messages of every conversation, in
 // signed-time order: sent or received, within InboxTTL, not past their
-// disappearing deadline. Deleted and unsent messages are gone from the
-// database (tombstones only), so they cannot come back this way.
-func (c *Client) historyEntries() ([]*envelope.HistoryShare_SharedMessage, error) {
+// disappearing deadline, and, for a contact's message, with the contact's
+// signed part to carry; it counts the contacts' messages left out for the
+// lack of one. Deleted and unsent messages are gone from the database
+// (tombstones only), so they cannot come back this way.
+func (c *Client) historyEntries() (_ []*envelope.HistoryShare_SharedMessage, unproven int, _ error) {
 	if err := c.expireLocal(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	now := c.clock()
 	convs, err := c.db.Conversations()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	type entry struct {
 		at time.Time
@@ -155,12 +170,16 @@ func (c *Client) historyEntries() ([]*envelope.HistoryShare_SharedMessage, error
 		for {
 			ms, err := c.db.Messages(cv.ID, p)
 			if err != nil {
-				return nil, err
+				return nil, 0, err
 			}
 			for _, m := range ms {
 				e, err := sharedMessage(cv.Peer, m, now)
 				if err != nil {
-					return nil, err
+					return nil, 0, err
+				}
+				if e != nil && m.Direction == clientdb.Incoming && len(e.GetSigned()) == 0 {
+					unproven++
+					continue
 				}
 				if e != nil {
 					all = append(all, entry{m.SentAt, e})
@@ -177,7 +196,7 @@ func (c *Client) historyEntries() ([]*envelope.HistoryShare_SharedMessage, error
 	for i, e := range all {
 		out[i] = e.m
 	}
-	return out, nil
+	return out, unproven, nil
 }
 
 // sharedMessage rebuilds m's Content for a history share, or returns nil
@@ -201,7 +220,14 @@ func sharedMessage(peer identity.AccountID, m clientdb.Message, now time.Time) (
 		return nil, err
 	}
 	e := &envelope.HistoryShare_SharedMessage{
-		Conversation: peer[:], Author: m.Sender[:], Content: encoded, ReceivedAtMs: uint64(m.ReceivedAt.UnixMilli()),
+		Conversation: peer[:], Author: m.Sender[:], ReceivedAtMs: uint64(m.ReceivedAt.UnixMilli()),
+	}
+	if m.Direction == clientdb.Incoming {
+		// The contact's own signed part, which the receiving device
+		// verifies again; our rebuilt Content would prove nothing.
+		e.Signed = m.Signed
+	} else {
+		e.Content = encoded
 	}
 	if !m.ExpiresAt.IsZero() {
 		e.ExpiresAtMs = uint64(m.ExpiresAt.UnixMilli())
@@ -275,4 +301,70 @@ func partTTL(part []*envelope.HistoryShare_SharedMessage, now time.Time) time.Du
 		}
 	}
 	return min(max(last.Sub(now), rpc.MinTTL), InboxTTL)
+}
+
+// sharedEntry reads one entry of a HistoryShare that this account's seal
+// covered, and returns its conversation, author and Content, and the
+// signed part that proves the author (nil for the own account's messages).
+// The seal proves only that the account's seed made the share, which a
+// thief of the seed can too; so an entry is the contact's message only if
+// it carries the contact's signed part (sealv2.VerifySigned: signed by
+// the conversation's peer, for this account), and is then taken from it,
+// Content included. An entry without one is accepted only
+// as this account's own message. Any other entry is refused (ErrDropped).
+func (c *Client) sharedEntry(sm *envelope.HistoryShare_SharedMessage) (peer, author identity.AccountID, content *envelope.Content, signed []byte, err error) {
+	self := c.acct.ID()
+	peer, err = identity.AccountIDFromBytes(sm.GetConversation())
+	if err != nil {
+		return peer, author, nil, nil, fmt.Errorf("%w: shared message: %w", ErrDropped, err)
+	}
+	if signed = sm.GetSigned(); len(signed) == 0 {
+		author, err = identity.AccountIDFromBytes(sm.GetAuthor())
+		if err == nil && !author.Equal(self) {
+			err = errors.New("attributed to a contact without the contact's signature")
+		}
+		if err == nil {
+			content, err = envelope.UnmarshalContent(sm.GetContent())
+		}
+		if err != nil {
+			return peer, author, nil, nil, fmt.Errorf("%w: shared message: %w", ErrDropped, err)
+		}
+		return peer, author, content, nil, nil
+	}
+	padded, sender, _, err := sealv2.VerifySigned(signed, self)
+	if err == nil && !sender.Equal(peer) {
+		err = fmt.Errorf("signed by %s, not by the conversation's peer", sender.Short())
+	}
+	var plain []byte
+	if err == nil {
+		plain, err = envelope.Unpad(padded)
+	}
+	if err == nil {
+		content, err = envelope.UnmarshalContent(plain)
+	}
+	if err != nil {
+		return peer, author, nil, nil, fmt.Errorf("%w: shared message: %w", ErrDropped, err)
+	}
+	// The Content's own sent_at_ms is kept, as the receive path keeps it,
+	// so that both devices order and mark read the message alike. When the
+	// receive path moves to the seal's signed time (issue 13), this entry
+	// must follow (VerifySigned's Meta.SignedAt).
+	return peer, sender, content, signed, nil
+}
+
+// keepSigned stores the signed part of a contact's message with each of
+// the messages just stored from it, for later history shares.
+func (c *Client) keepSigned(ms []Message, signed []byte) error {
+	if len(signed) == 0 {
+		return nil
+	}
+	for _, m := range ms {
+		if m.Outgoing {
+			continue
+		}
+		if err := c.db.SetSigned(clientdb.LocalID(m.ID), signed); err != nil {
+			return err
+		}
+	}
+	return nil
 }

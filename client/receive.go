@@ -1,7 +1,6 @@
 package client
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/base64"
@@ -202,11 +201,7 @@ func (c *Client) process(ns int32, cur clientdb.Cursor, all []rpc.Message) ([]Me
 			c.emit(Event{Kind: EventDropped, Err: err})
 		}
 		// Seen whether or not it opened: a bad message is dropped once.
-		exp := time.UnixMilli(m.Expiration)
-		if m.Expiration <= 0 {
-			exp = c.clock().Add(rpc.MaxTTLPrivate)
-		}
-		if err := c.db.MarkSeen(exp, m.Hash); err != nil {
+		if err := c.db.MarkSeen(c.seenUntil(), m.Hash); err != nil {
 			return out, err
 		}
 		for _, msg := range got {
@@ -241,7 +236,7 @@ func (c *Client) accept(ns int32, m rpc.Message) ([]Message, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrDropped, err)
 	}
-	padded, sender, err := c.seal.open(env.GetType(), env.GetContent())
+	padded, sender, sealSigned, err := c.seal.open(env.GetType(), env.GetContent())
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrDropped, err)
 	}
@@ -261,7 +256,8 @@ func (c *Client) accept(ns int32, m rpc.Message) ([]Message, error) {
 	signed := time.UnixMilli(int64(content.GetSentAtMs()))
 	switch {
 	case ns == NamespaceInbox && content.GetData() != nil:
-		return c.acceptData(sender, content, m.Hash)
+		got, err := c.acceptData(sender, content, m.Hash)
+		return got, errors.Join(err, c.keepSigned(got, sealSigned))
 	case ns == NamespaceInbox && content.GetReceipt() != nil:
 		return nil, c.applyReceipt(sender, content.GetReceipt(), signed)
 	case ns == NamespaceInbox && content.GetUnsend() != nil:
@@ -290,25 +286,24 @@ func (c *Client) accept(ns int32, m rpc.Message) ([]Message, error) {
 			hash = ""
 		}
 		for _, sm := range entries {
-			peer, err1 := identity.AccountIDFromBytes(sm.GetConversation())
-			author, err2 := identity.AccountIDFromBytes(sm.GetAuthor())
-			inner, err3 := envelope.UnmarshalContent(sm.GetContent())
-			if err := errors.Join(err1, err2, err3); err != nil {
-				return out, fmt.Errorf("%w: shared message: %w", ErrDropped, err)
+			peer, author, inner, proof, err := c.sharedEntry(sm) // history.go
+			if err != nil {
+				return out, err
 			}
 			if inner.GetData() == nil {
 				continue
 			}
 			dir := clientdb.Incoming
-			if bytes.Equal(author[:], self[:]) {
+			if author.Equal(self) {
 				dir = clientdb.Outgoing
-			} else if !author.Equal(peer) {
-				return out, fmt.Errorf("%w: shared message by a third account", ErrDropped)
 			}
 			if x := sm.GetExpiresAtMs(); x > 0 && !time.UnixMilli(int64(x)).After(c.clock()) {
 				continue // disappeared since it was shared
 			}
 			msg, ok, err := c.storeData(peer, author, inner, hash, dir)
+			if err == nil && ok {
+				err = c.keepSigned([]Message{msg}, proof)
+			}
 			if err != nil {
 				return out, err
 			}

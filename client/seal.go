@@ -23,8 +23,10 @@ type sealer interface {
 	// envelope type that names the format.
 	seal(to identity.AccountID, padded []byte) (envelope.Envelope_Type, []byte, error)
 	// open decrypts and authenticates a sealed Content of type typ and
-	// returns the padded plaintext and its sender.
-	open(typ envelope.Envelope_Type, sealed []byte) ([]byte, identity.AccountID, error)
+	// returns the padded plaintext, its sender, and the part of the seal
+	// the sender signed (v2's sealv2.Meta.Signed; nil for v1), which a
+	// history share carries to prove the author (history.go).
+	open(typ envelope.Envelope_Type, sealed []byte) (padded []byte, sender identity.AccountID, signed []byte, err error)
 }
 
 // ErrV1Refused: a fetched message is sealed with protocol v1, which hush
@@ -40,12 +42,12 @@ func (s v1) seal(to identity.AccountID, padded []byte) (envelope.Envelope_Type, 
 	return envelope.Envelope_TYPE_SESSION_MESSAGE_V1, ct, err
 }
 
-func (s v1) open(typ envelope.Envelope_Type, sealed []byte) ([]byte, identity.AccountID, error) {
+func (s v1) open(typ envelope.Envelope_Type, sealed []byte) ([]byte, identity.AccountID, []byte, error) {
 	if typ != envelope.Envelope_TYPE_SESSION_MESSAGE_V1 {
-		return nil, identity.AccountID{}, fmt.Errorf("envelope type %v is not supported yet", typ)
+		return nil, identity.AccountID{}, nil, fmt.Errorf("envelope type %v is not supported yet", typ)
 	}
 	pt, _, sender, err := sealv1.Open(s.acct, sealed)
-	return pt, sender, err
+	return pt, sender, nil, err
 }
 
 // v2 seals with crypto/sealv2 to the destination's verified device
@@ -65,28 +67,28 @@ func (s *v2) seal(_ identity.AccountID, padded []byte) (envelope.Envelope_Type, 
 	return envelope.Envelope_TYPE_SESSION_MESSAGE_V2, append(bytes.Clone(pendingV2), padded...), nil
 }
 
-func (s *v2) open(typ envelope.Envelope_Type, sealed []byte) ([]byte, identity.AccountID, error) {
+func (s *v2) open(typ envelope.Envelope_Type, sealed []byte) ([]byte, identity.AccountID, []byte, error) {
 	c := s.c
 	switch typ {
 	case envelope.Envelope_TYPE_SESSION_MESSAGE_V1:
-		return nil, identity.AccountID{}, ErrV1Refused
+		return nil, identity.AccountID{}, nil, ErrV1Refused
 	case envelope.Envelope_TYPE_SESSION_MESSAGE_V2:
 	default:
-		return nil, identity.AccountID{}, fmt.Errorf("envelope type %v is not supported", typ)
+		return nil, identity.AccountID{}, nil, fmt.Errorf("envelope type %v is not supported", typ)
 	}
 	if len(sealed) < 2 || !devicerecord.Class(sealed[1]).Valid() {
-		return nil, identity.AccountID{}, sealv2.ErrMalformed
+		return nil, identity.AccountID{}, nil, sealv2.ErrMalformed
 	}
 	dev, err := c.thisDevice()
 	if err != nil {
-		return nil, identity.AccountID{}, err
+		return nil, identity.AccountID{}, nil, err
 	}
 	keys, err := c.prekeys(dev.ID, devicerecord.Class(sealed[1]))
 	if err != nil {
-		return nil, identity.AccountID{}, err
+		return nil, identity.AccountID{}, nil, err
 	}
-	pt, sender, _, err := sealv2.Open(c.acct.ID(), keys, sealed, c.now())
-	return pt, sender, err
+	pt, sender, meta, err := sealv2.Open(c.acct.ID(), keys, sealed, c.now())
+	return pt, sender, meta.Signed, err
 }
 
 // finalize returns the bytes to store for outbox item it: the payload as

@@ -208,7 +208,7 @@ func (c *Client) storeOnce(ctx context.Context, n snapshot.Node, to identity.Acc
 			"pubkey":    to.String(),
 			"namespace": ns,
 			"ttl":       ttl.Milliseconds(),
-			"timestamp": c.now().UnixMilli(),
+			"timestamp": depositTime(ctx, c.now()).UnixMilli(), // v2keys.go
 			"data":      base64.StdEncoding.EncodeToString(data),
 		})
 		if rpc.IsPublicNamespace(ns) {

@@ -2,7 +2,9 @@ package client
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,7 +35,21 @@ const (
 	prekeySetting    = "client/v2/prekeys/"  // + class: devicerecord.DeviceKeys, binary
 	publishedSetting = "client/v2/published" // JSON publishState
 	waitingSetting   = "client/v2/waiting/"  // + Account ID: why its keys are missing
+	// + Account ID + "/" + device ID: the device key a record presented
+	// in place of the one known (hex), until the user confirms it.
+	keyChangedSetting = "client/v2/key-changed/"
+	missingSetting    = "client/v2/missing/" // + Account ID: JSON missingState
 )
+
+// withheldWait bounds how long a message waits for a contact's known
+// device whose record is missing from what the swarm returned (withheld by
+// a node, or the device was removed and its last record has not expired
+// yet). After it, the message goes to the devices that can be reached and
+// the user is told which were left out (docs/protocol-v2.md §8). Ten
+// minutes outlast a node's restart or a swarm repair, and cost a user
+// little next to a message silently missing from one of the contact's
+// devices.
+const withheldWait = 10 * time.Minute
 
 // republishAfter is how old this device's published records may grow
 // before a command that reaches the network publishes fresh ones: well
@@ -116,6 +132,9 @@ func (c *Client) PrunePrekeys() (int, error) {
 type publishState struct {
 	At     int64    `json:"at_ms"`
 	Hashes []string `json:"hashes"`
+	// Version is the record version published: a client that moves to a
+	// new one republishes at once, since peers refuse the old.
+	Version int `json:"version,omitempty"`
 }
 
 // PublishKeys generates the prekeys this device lacks for the coming
@@ -176,12 +195,16 @@ func (c *Client) PublishKeys(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		ttl := min(parsed.ExpiresAt.Sub(now), rpc.MaxTTLPrivate)
+		// Deposited as of the record's created_at (the epoch start), with
+		// the TTL counted from there: namespace 7 shows every reader each
+		// record's deposit time and expiry, which would otherwise tell when
+		// the device was last in use (docs/protocol-v2.md §11).
+		ttl := min(parsed.ExpiresAt.Sub(parsed.CreatedAt), rpc.MaxTTLPrivate)
 		ns := NamespaceKeys
 		if cl == devicerecord.Sync {
 			ns = NamespaceSyncKeys
 		}
-		h, err := c.store(ctx, self, ns, ttl, rec)
+		h, err := c.store(withDepositTime(ctx, parsed.CreatedAt), self, ns, ttl, rec)
 		if err != nil {
 			return fmt.Errorf("publishing the %s record: %w", cl, err)
 		}
@@ -193,7 +216,7 @@ func (c *Client) PublishKeys(ctx context.Context) error {
 			old = append(old, h)
 		}
 	}
-	b, _ := json.Marshal(publishState{At: now.UnixMilli(), Hashes: hashes})
+	b, _ := json.Marshal(publishState{At: now.UnixMilli(), Hashes: hashes, Version: devicerecord.Version})
 	if err := c.db.SetSetting(publishedSetting, b); err != nil {
 		return err
 	}
@@ -221,7 +244,7 @@ func (c *Client) KeyDuties(ctx context.Context) error {
 	// A publication stamped a little after now comes from another Client
 	// on this home whose clock offset differs; only one far in the future
 	// (a clock that jumped back) is redone.
-	if st.At != 0 && now.Sub(at) < republishAfter && devicerecord.EpochOf(at) == devicerecord.EpochOf(now) && at.Before(now.Add(rpc.SigTolerance)) {
+	if st.At != 0 && st.Version == devicerecord.Version && now.Sub(at) < republishAfter && devicerecord.EpochOf(at) == devicerecord.EpochOf(now) && at.Before(now.Add(rpc.SigTolerance)) {
 		return nil
 	}
 	return c.PublishKeys(ctx)
@@ -297,6 +320,12 @@ func (c *Client) fetchRecords(ctx context.Context, account identity.AccountID, c
 	)
 	for h, m := range fetched {
 		raw, err := base64.StdEncoding.DecodeString(m.Data)
+		if err == nil && len(raw) > 0 && raw[0] != devicerecord.Version {
+			// A record of an older version: its device republishes in
+			// the current one within half an epoch.
+			problems = append(problems, RecordProblem{Hash: h, Err: devicerecord.ErrVersion})
+			continue
+		}
 		if err != nil || rpc.MessageHash(account, ns, raw) != h {
 			problems = append(problems, RecordProblem{Hash: h, Err: errors.New("data does not match its hash")})
 			continue
@@ -312,6 +341,11 @@ func (c *Client) fetchRecords(ctx context.Context, account identity.AccountID, c
 		valid = append(valid, rec)
 		raws[rec] = m
 	}
+	valid, held := c.pinDeviceKeys(account, valid)
+	for _, p := range held {
+		p.Hash = raws[p.rec].Hash
+		problems = append(problems, p.RecordProblem)
+	}
 	var out []VerifiedRecord
 	for _, rec := range devicerecord.Newest(valid) {
 		m := raws[rec]
@@ -321,6 +355,82 @@ func (c *Client) fetchRecords(ctx context.Context, account identity.AccountID, c
 	slices.SortFunc(out, func(a, b VerifiedRecord) int { return compareIDs(a.DeviceID, b.DeviceID) })
 	slices.SortFunc(problems, func(a, b RecordProblem) int { return compareStrings(a.Hash, b.Hash) })
 	return out, problems, nil
+}
+
+type heldRecord struct {
+	RecordProblem
+	rec *devicerecord.Record
+}
+
+// pinDeviceKeys keeps the records whose device key is the one this home
+// knows for their device ID, or whose device ID it does not know yet. A
+// record that names a known device with another key could only be made
+// with the account's seed and a new device key: it is either a bug or the
+// seed in other hands, posing as the device to read its mail. Such a
+// record is held back (never sealed to) and the user told, as for a new
+// device, until [Client.ConfirmDeviceKey] accepts the new key.
+func (c *Client) pinDeviceKeys(account identity.AccountID, recs []*devicerecord.Record) ([]*devicerecord.Record, []heldRecord) {
+	known, err := c.db.Devices(account)
+	if err != nil {
+		// Without the known keys nothing can be checked: seal to none.
+		out := make([]heldRecord, len(recs))
+		for i, r := range recs {
+			out[i] = heldRecord{RecordProblem{Err: fmt.Errorf("reading known devices: %w", err)}, r}
+		}
+		return nil, out
+	}
+	keys := map[devicerecord.DeviceID][]byte{}
+	for _, d := range known {
+		keys[devicerecord.DeviceID(d.ID)] = d.PublicKey
+	}
+	var kept []*devicerecord.Record
+	var held []heldRecord
+	for _, r := range recs {
+		k, ok := keys[r.DeviceID]
+		if !ok || subtle.ConstantTimeCompare(k, r.DeviceKey) == 1 {
+			kept = append(kept, r)
+			continue
+		}
+		err := fmt.Errorf("%w: a record of %s's device %s presents another device key; it is not sealed to until you confirm it (a new device key means the account's seed is on another device)",
+			clientdb.ErrDeviceKeyChanged, account.Short(), r.DeviceID)
+		held = append(held, heldRecord{RecordProblem{Err: err}, r})
+		name := keyChangedSetting + account.String() + "/" + r.DeviceID.String()
+		if old, _ := c.db.Setting(name); string(old) == hex.EncodeToString(r.DeviceKey) {
+			continue // told already
+		}
+		c.db.SetSetting(name, []byte(hex.EncodeToString(r.DeviceKey)))
+		c.log.Warn("a device record presents a changed device key; held until confirmed", "device", r.DeviceID)
+		c.emit(Event{Kind: EventNewKeyDevice, Err: err})
+	}
+	return kept, held
+}
+
+// ErrNoKeyChange: [Client.ConfirmDeviceKey] was asked about a device
+// whose key did not change.
+var ErrNoKeyChange = errors.New("no changed device key to confirm")
+
+// ConfirmDeviceKey accepts the changed device key last presented by
+// account's device id (an [EventNewKeyDevice] wrapping
+// clientdb.ErrDeviceKeyChanged said so): from now on that key is the
+// device's, and messages are sealed to it. It returns [ErrNoKeyChange]
+// when no change is pending.
+func (c *Client) ConfirmDeviceKey(account identity.AccountID, id devicerecord.DeviceID) error {
+	name := keyChangedSetting + account.String() + "/" + id.String()
+	b, err := c.db.Setting(name)
+	if errors.Is(err, clientdb.ErrNotFound) {
+		return ErrNoKeyChange
+	} else if err != nil {
+		return err
+	}
+	key, err := hex.DecodeString(string(b))
+	if err != nil {
+		return fmt.Errorf("setting %s: %w", name, err)
+	}
+	if err := c.db.ReplaceDeviceKey(clientdb.Device{Account: account, ID: clientdb.DeviceID(id), PublicKey: key}, c.clock()); err != nil {
+		return err
+	}
+	c.dropRecordCache()
+	return c.db.DeleteSetting(name)
 }
 
 func compareIDs(a, b devicerecord.DeviceID) int { return compareStrings(string(a[:]), string(b[:])) }
@@ -422,6 +532,11 @@ func (c *Client) recipients(ctx context.Context, account identity.AccountID) (re
 	if cl == devicerecord.Sync {
 		return recs, len(recs) == 0, nil
 	}
+	if len(recs) > 0 {
+		if err := c.checkWithheld(account, recs); err != nil {
+			return nil, false, err
+		}
+	}
 	if len(recs) == 0 {
 		why := "no device record published"
 		if len(problems) > 0 {
@@ -436,13 +551,98 @@ func (c *Client) recipients(ctx context.Context, account identity.AccountID) (re
 	return recs, false, nil
 }
 
+// missingState remembers the known devices of a contact whose records a
+// fetch did not return, since when, and whether the user was told that a
+// message went without them.
+type missingState struct {
+	Devices []devicerecord.DeviceID `json:"devices"`
+	SinceMS int64                   `json:"since_ms"`
+	Skipped bool                    `json:"skipped,omitempty"`
+}
+
+// checkWithheld compares the records about to be sealed to with the
+// devices of account this home knows and whose last record is still valid.
+// A known device missing from recs was withheld, most likely: the message
+// waits (an error wrapping [ErrWaitingForKeys], which keeps it queued) for
+// up to withheldWait from when the device first went missing, and then
+// goes to the devices in recs, the user told both times ([EventDeviceMissing]).
+func (c *Client) checkWithheld(account identity.AccountID, recs []*devicerecord.Record) error {
+	known, err := c.db.Devices(account)
+	if err != nil {
+		return err
+	}
+	now := c.now()
+	var missing []devicerecord.DeviceID
+	for _, d := range known {
+		id := devicerecord.DeviceID(d.ID)
+		if d.Expires.After(now) && !slices.ContainsFunc(recs, func(r *devicerecord.Record) bool { return r.DeviceID == id }) {
+			missing = append(missing, id)
+		}
+	}
+	name := missingSetting + account.String()
+	if len(missing) == 0 {
+		c.db.DeleteSetting(name)
+		return nil
+	}
+	var st missingState
+	if b, err := c.db.Setting(name); err == nil {
+		json.Unmarshal(b, &st) // a damaged state restarts the wait
+	}
+	local := c.clock() // a node's clock must not cut the wait short
+	if st.SinceMS == 0 || !slices.Equal(st.Devices, missing) {
+		st = missingState{Devices: missing, SinceMS: local.UnixMilli()}
+	}
+	since := time.UnixMilli(st.SinceMS)
+	ids := fmt.Sprint(missing)
+	if waited := local.Sub(since); waited >= 0 && waited < withheldWait {
+		why := fmt.Sprintf("%s's known device(s) %s have no record in the swarm's answer (withheld by a node?); the message waits for them until %s, then goes to the other devices",
+			account.Short(), ids, since.Add(withheldWait).UTC().Format(time.RFC3339))
+		if b, _ := c.db.Setting(waitingSetting + account.String()); string(b) != why {
+			c.emit(Event{Kind: EventDeviceMissing, Err: errors.New(why)})
+		}
+		c.db.SetSetting(waitingSetting+account.String(), []byte(why))
+		b, _ := json.Marshal(st)
+		c.db.SetSetting(name, b)
+		return fmt.Errorf("%w from %s: %s", ErrWaitingForKeys, account.Short(), why)
+	}
+	if !st.Skipped {
+		st.Skipped = true
+		c.emit(Event{Kind: EventDeviceMissing, Err: fmt.Errorf("sending to %s without its device(s) %s, whose records are still missing after %s",
+			account.Short(), ids, withheldWait)})
+	}
+	b, _ := json.Marshal(st)
+	return c.db.SetSetting(name, b)
+}
+
+// MissingDevices lists account's known devices that the last fetch of its
+// records did not return (withheld, or removed), and whether messages were
+// sent without them after the bounded wait.
+func (c *Client) MissingDevices(account identity.AccountID) (ids []devicerecord.DeviceID, sentWithout bool, err error) {
+	b, err := c.db.Setting(missingSetting + account.String())
+	if errors.Is(err, clientdb.ErrNotFound) {
+		return nil, false, nil
+	} else if err != nil {
+		return nil, false, err
+	}
+	var st missingState
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, false, fmt.Errorf("setting %s: %w", missingSetting, err)
+	}
+	return st.Devices, st.Skipped, nil
+}
+
+// EventDeviceMissing reports that a contact's known device has no record
+// in what the swarm returned: the message waits for it, or, after
+// withheldWait, went without it. Err says which.
+const EventDeviceMissing EventKind = 66
+
 // noteDevices records account's devices among recs in the devices table
 // and emits [EventNewKeyDevice] for each one this home had not seen.
 func (c *Client) noteDevices(account identity.AccountID, recs []*devicerecord.Record) {
 	now := c.clock()
 	for _, r := range recs {
 		isNew, err := c.db.UpsertDevice(clientdb.Device{
-			Account: account, ID: clientdb.DeviceID(r.DeviceID), PublicKey: r.DeviceKey, Created: r.CreatedAt,
+			Account: account, ID: clientdb.DeviceID(r.DeviceID), PublicKey: r.DeviceKey, Created: r.CreatedAt, Expires: r.ExpiresAt,
 		}, now)
 		if err != nil {
 			c.log.Debug("recording a device", "err", err)
@@ -583,4 +783,25 @@ func (c *Client) Protocol() string {
 		return "v2"
 	}
 	return "v1"
+}
+
+type depositTimeKey struct{}
+
+// withDepositTime makes the stores made with ctx carry the deposit
+// timestamp t instead of the current time. A node accepts a timestamp in
+// the past as long as timestamp + TTL is not (rpc.StoreRequest.Check).
+// Only record publication uses it; it is a context value so that the one
+// store path serves every caller unchanged.
+func withDepositTime(ctx context.Context, t time.Time) context.Context {
+	return context.WithValue(ctx, depositTimeKey{}, t)
+}
+
+// depositTime returns the deposit timestamp set by withDepositTime, or now
+// when none is set or the one set is after now (a record made by a clock
+// ahead of the network's: the node would refuse it as in the future).
+func depositTime(ctx context.Context, now time.Time) time.Time {
+	if t, ok := ctx.Value(depositTimeKey{}).(time.Time); ok && !t.IsZero() && !t.After(now) {
+		return t
+	}
+	return now
 }

@@ -146,6 +146,11 @@ type Meta struct {
 	Class     devicerecord.Class
 	Epoch     uint64
 	Devices   []devicerecord.DeviceID // the devices wrapped for, ascending
+	// Signed is the message's signed part as the sender made it: header
+	// bytes [0, 10) (version, class, epoch) ‖ inner part ‖ signature. A
+	// receiver keeps it to prove later, to its own other devices, who
+	// wrote the content ([VerifySigned]); it reveals no key.
+	Signed []byte
 }
 
 // Seal encrypts content from sender to the devices of recipient whose
@@ -313,6 +318,71 @@ func Open(recipient identity.AccountID, keys *devicerecord.DeviceKeys, sealed []
 		return fail(ErrDecrypt)
 	}
 
+	content, sender, meta, err = checkInner(header[:10], inner, n, recipient)
+	if err != nil {
+		return fail(err)
+	}
+	self := keys.Device()
+	if !slices.ContainsFunc(meta.Devices, self.Equal) {
+		// Someone who could open the message re-wrapped its key for a device
+		// the sender did not choose.
+		return fail(fmt.Errorf("%w: device %s is not in the signed list", ErrNotForThisDevice, self))
+	}
+	if meta.SignedAt.After(now.Add(devicerecord.ClockSkew)) || !inEpoch(meta) {
+		return fail(fmt.Errorf("%w: signed at %s, epoch %d, now %s", ErrTimestamp, meta.SignedAt.Format(time.RFC3339), meta.Epoch, now.Format(time.RFC3339)))
+	}
+	return content, sender, meta, nil
+}
+
+// inEpoch reports whether the signed time lies in the signed epoch, give or
+// take the clock skew.
+func inEpoch(meta Meta) bool {
+	return !meta.SignedAt.Before(devicerecord.EpochStart(meta.Epoch).Add(-devicerecord.ClockSkew)) &&
+		meta.SignedAt.Before(devicerecord.EpochEnd(meta.Epoch).Add(devicerecord.ClockSkew))
+}
+
+// VerifySigned checks a signed part kept from an opened message
+// ([Meta.Signed]), as a device does that receives it from another device
+// of the same account in a history share: the layout, the sender's
+// signature, that the message was signed for recipient, the class rule and
+// that the signed time lies in the signed epoch (steps 6 to 11 of Open,
+// except those about the opening device and the current time: the device
+// that checks was not among those sealed to, and the message may be old).
+// It returns the content, the sender and the signed metadata, or
+// [ErrMalformed], [ErrVersion], [ErrBadSignature], [ErrWrongRecipient] or
+// [ErrTimestamp]. Whoever holds only the recipient's seed cannot make a
+// signed part that passes as another account's.
+func VerifySigned(signed []byte, recipient identity.AccountID) (content []byte, sender identity.AccountID, meta Meta, err error) {
+	if len(signed) < 10+innerFixed {
+		return nil, identity.AccountID{}, Meta{}, fmt.Errorf("%w: signed part of %d bytes", ErrMalformed, len(signed))
+	}
+	if signed[0] != Version {
+		return nil, identity.AccountID{}, Meta{}, fmt.Errorf("%w: %d", ErrVersion, signed[0])
+	}
+	n := int(signed[10+innerFixed-1])
+	if n == 0 || n > MaxDevices {
+		return nil, identity.AccountID{}, Meta{}, fmt.Errorf("%w: %d devices", ErrMalformed, n)
+	}
+	content, sender, meta, err = checkInner(signed[:10], signed[10:], n, recipient)
+	if err == nil && !inEpoch(meta) {
+		return nil, identity.AccountID{}, Meta{}, fmt.Errorf("%w: signed at %s, epoch %d", ErrTimestamp, meta.SignedAt.Format(time.RFC3339), meta.Epoch)
+	}
+	return content, sender, meta, err
+}
+
+// checkInner checks a decrypted inner part (with its signature) under the
+// header's first 10 bytes head, for n devices, addressed to recipient:
+// steps 6 to 11 of docs/protocol-v2.md §7 but those that need the opening
+// device or the time.
+func checkInner(head, inner []byte, n int, recipient identity.AccountID) (content []byte, sender identity.AccountID, meta Meta, err error) {
+	fail := func(err error) ([]byte, identity.AccountID, Meta, error) {
+		return nil, identity.AccountID{}, Meta{}, err
+	}
+	class := devicerecord.Class(head[1])
+	epoch := binary.BigEndian.Uint64(head[2:10])
+	if !class.Valid() {
+		return fail(fmt.Errorf("%w: class %d", ErrMalformed, head[1]))
+	}
 	// Only the sender wrote inner, so its layout errors mean a broken or
 	// hostile sender; they are still checked before the signature is read.
 	if len(inner) < innerFixed+n*devicerecord.DeviceIDSize+ed25519.SignatureSize || int(inner[innerFixed-1]) != n {
@@ -330,7 +400,7 @@ func Open(recipient identity.AccountID, keys *devicerecord.DeviceKeys, sealed []
 	if err != nil {
 		return fail(fmt.Errorf("%w: %w", ErrBadSignature, err))
 	}
-	if !ed25519.Verify(ed25519.PublicKey(meta.SenderKey), signedMessage(header[:10], signed), sig) {
+	if !ed25519.Verify(ed25519.PublicKey(meta.SenderKey), signedMessage(head, signed), sig) {
 		return fail(ErrBadSignature)
 	}
 	if !signedFor.Equal(recipient) {
@@ -339,27 +409,16 @@ func Open(recipient identity.AccountID, keys *devicerecord.DeviceKeys, sealed []
 	if (class == devicerecord.Sync) != sender.Equal(recipient) {
 		return fail(fmt.Errorf("%w: %s message from %s", ErrMalformed, class, sender.Short()))
 	}
-	self := keys.Device()
-	found := false
 	for i := range n {
 		var d devicerecord.DeviceID
 		copy(d[:], list[i*devicerecord.DeviceIDSize:])
 		if i > 0 && bytes.Compare(d[:], meta.Devices[i-1][:]) <= 0 {
 			return fail(fmt.Errorf("%w: device list not ascending", ErrMalformed))
 		}
-		found = found || d.Equal(self)
 		meta.Devices = append(meta.Devices, d)
 	}
-	if !found {
-		// Someone who could open the message re-wrapped its key for a device
-		// the sender did not choose.
-		return fail(fmt.Errorf("%w: device %s is not in the signed list", ErrNotForThisDevice, self))
-	}
-	if meta.SignedAt.After(now.Add(devicerecord.ClockSkew)) ||
-		meta.SignedAt.Before(devicerecord.EpochStart(epoch).Add(-devicerecord.ClockSkew)) ||
-		!meta.SignedAt.Before(devicerecord.EpochEnd(epoch).Add(devicerecord.ClockSkew)) {
-		return fail(fmt.Errorf("%w: signed at %s, epoch %d, now %s", ErrTimestamp, meta.SignedAt.Format(time.RFC3339), epoch, now.Format(time.RFC3339)))
-	}
+	meta.Signed = make([]byte, 0, len(head)+len(inner))
+	meta.Signed = append(append(meta.Signed, head...), inner...)
 	content = signed[innerFixed+n*devicerecord.DeviceIDSize:]
 	return content[:len(content):len(content)], sender, meta, nil
 }

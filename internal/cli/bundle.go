@@ -125,6 +125,8 @@ func conversationJSON(c *client.Client, peer identity.AccountID, h []client.Mess
 		Protocol string           `json:"protocol"`
 		Waiting  bool             `json:"waiting_for_keys"`
 		Why      string           `json:"waiting_reason,omitempty"`
+		Missing  []string         `json:"missing_devices,omitempty"`
+		Without  bool             `json:"sent_without_missing,omitempty"`
 		Devices  []device         `json:"devices"`
 		Messages []client.Message `json:"messages"`
 	}{Peer: peer.String(), Protocol: c.Protocol(), Devices: []device{}, Messages: h}
@@ -132,6 +134,14 @@ func conversationJSON(c *client.Client, peer identity.AccountID, h []client.Mess
 		out.Messages = []client.Message{}
 	}
 	out.Waiting, out.Why, _ = c.WaitingForKeys(peer)
+	// Known devices whose records the swarm did not return: messages
+	// wait for them, then go without them (docs/protocol-v2.md §8).
+	if ids, without, err := c.MissingDevices(peer); err == nil {
+		for _, id := range ids {
+			out.Missing = append(out.Missing, id.String())
+		}
+		out.Without = without
+	}
 	if ds, err := c.PeerDevices(peer); err == nil {
 		for _, d := range ds {
 			out.Devices = append(out.Devices, device{ID: d.ID.String(), Key: hex.EncodeToString(d.PublicKey), FirstSeen: d.FirstSeen.UTC().Format(time.RFC3339)})
@@ -141,11 +151,11 @@ func conversationJSON(c *client.Client, peer identity.AccountID, h []client.Mess
 }
 
 // keyNotices tells the user, on stderr, about devices that appeared in
-// verified records while the command ran, and when messages to peer wait
-// for its keys. events must be closed (the subscription stopped).
+// verified records while the command ran (or presented a changed key, or
+// went missing), and when messages to peer wait for its keys. events must be closed (the subscription stopped).
 func (a *app) keyNotices(c *client.Client, peer identity.AccountID, events <-chan client.Event) {
 	for e := range events {
-		if e.Kind == client.EventNewKeyDevice && e.Err != nil {
+		if (e.Kind == client.EventNewKeyDevice || e.Kind == client.EventDeviceMissing) && e.Err != nil {
 			fmt.Fprintln(a.stderr, "hush: note: "+e.Err.Error())
 		}
 	}

@@ -114,13 +114,21 @@ other device receives them on its next receive.`,
 				for i, d := range r.Devices {
 					ids[i] = d.String()
 				}
-				return a.printJSON(map[string]any{"messages": r.Messages, "devices": ids, "parts": r.Parts})
+				return a.printJSON(map[string]any{"messages": r.Messages, "devices": ids, "parts": r.Parts,
+					"unproven": r.Unproven, "openable_until": r.OpenableUntil.UTC().Format(time.RFC3339)})
 			}
 			if len(r.Devices) == 0 {
 				fmt.Fprintln(a.stdout, "Every other device of this account already has the history from this one.")
 				return nil
 			}
 			fmt.Fprintf(a.stdout, "Shared %s with %s.\n", count(r.Messages, "message"), count(len(r.Devices), "device"))
+			if r.Unproven > 0 {
+				fmt.Fprintf(a.stdout, "Left out %s from contacts that this device holds no signature of (received with protocol v1, or before signatures were kept).\n", count(r.Unproven, "message"))
+			}
+			// docs/protocol-v2.md §4: shared copies are sealed to Sync
+			// prekeys, which outlive the originals' Inbox prekeys.
+			fmt.Fprintf(a.stdout, "Note: the shared copies stay decryptable by a thief of a device until %s (protocol v2 §4: up to 45 days after a contact's message, instead of 15).\n",
+				r.OpenableUntil.UTC().Format(time.RFC3339))
 			return nil
 		},
 	}

@@ -30,6 +30,10 @@ type Device struct {
 	PublicKey []byte // the device's 32-byte Ed25519 key
 	Name      string // chosen by the device's owner; display only
 	Created   time.Time
+	// Expires is when the latest protocol v2 record seen of the device
+	// stops being valid (zero if none was seen): until then a sender
+	// expects to find the device's record, and one missing was withheld.
+	Expires time.Time
 	// FirstSeen is when this database first learnt of the device; LastSeen
 	// when it last saw an announcement.
 	FirstSeen, LastSeen time.Time
@@ -41,6 +45,7 @@ type deviceSealed struct {
 	PublicKey []byte             `json:"pk"`
 	Name      string             `json:"name,omitempty"`
 	CreatedMS int64              `json:"created_ms"`
+	ExpiresMS int64              `json:"expires_ms,omitempty"`
 }
 
 // UpsertDevice records an announcement of d seen at now and reports whether
@@ -66,8 +71,12 @@ func (db *DB) UpsertDevice(d Device, now time.Time) (bool, error) {
 			return err
 		case subtle.ConstantTimeCompare(old.PublicKey, d.PublicKey) != 1:
 			return ErrDeviceKeyChanged
+		default:
+			if old.Expires.After(d.Expires) {
+				d.Expires = old.Expires // an older record seen later does not shorten it
+			}
 		}
-		plain, err := json.Marshal(deviceSealed{Account: d.Account, ID: d.ID, PublicKey: d.PublicKey, Name: d.Name, CreatedMS: nullMS(d.Created).Int64})
+		plain, err := json.Marshal(deviceSealed{Account: d.Account, ID: d.ID, PublicKey: d.PublicKey, Name: d.Name, CreatedMS: nullMS(d.Created).Int64, ExpiresMS: nullMS(d.Expires).Int64})
 		if err != nil {
 			return err
 		}
@@ -77,6 +86,35 @@ func (db *DB) UpsertDevice(d Device, now time.Time) (bool, error) {
 		return err
 	})
 	return isNew, err
+}
+
+// ReplaceDeviceKey records d.PublicKey as the key of a known device, after
+// the user confirmed a key change that [DB.UpsertDevice] refused with
+// [ErrDeviceKeyChanged]. It returns [ErrNotFound] for an unknown device.
+func (db *DB) ReplaceDeviceKey(d Device, now time.Time) error {
+	if err := checkTime("now", now); err != nil {
+		return err
+	}
+	if len(d.PublicKey) == 0 {
+		return fmt.Errorf("%w: device needs a key", ErrInvalid)
+	}
+	dk := db.k.lookupKey(lookupDevice, d.Account[:], d.ID[:])
+	return db.write(false, func(tx *sql.Tx) error {
+		old, err := db.scanDevice(tx.QueryRow("SELECT device_key, sealed, first_seen_ms, last_seen_ms FROM devices WHERE device_key = ?", dk))
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		} else if err != nil {
+			return err
+		}
+		old.PublicKey, old.Expires = d.PublicKey, d.Expires
+		plain, err := json.Marshal(deviceSealed{Account: old.Account, ID: old.ID, PublicKey: old.PublicKey, Name: old.Name, CreatedMS: nullMS(old.Created).Int64, ExpiresMS: nullMS(old.Expires).Int64})
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec("UPDATE devices SET sealed = ?, last_seen_ms = max(last_seen_ms, ?) WHERE device_key = ?",
+			seal(db.k.contacts, "devices.device", dk, plain), toMS(now), dk)
+		return err
+	})
 }
 
 // Devices returns the known devices of account, first seen first.
@@ -139,5 +177,6 @@ func (db *DB) scanDevice(s scanner) (Device, error) {
 		return Device{}, fmt.Errorf("%w: device: %w", ErrCorrupt, err)
 	}
 	return Device{Account: v.Account, ID: v.ID, PublicKey: v.PublicKey, Name: v.Name, Created: fromNullMS(sql.NullInt64{Int64: v.CreatedMS, Valid: v.CreatedMS != 0}),
+		Expires:   fromNullMS(sql.NullInt64{Int64: v.ExpiresMS, Valid: v.ExpiresMS != 0}),
 		FirstSeen: fromMS(first), LastSeen: fromMS(last)}, nil
 }

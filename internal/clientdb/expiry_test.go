@@ -4,6 +4,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/hushnet/hush/protocol/devicerecord"
 )
 
 func TestSetExpiry(t *testing.T) {
@@ -37,5 +39,18 @@ func TestSetExpiry(t *testing.T) {
 	}
 	if err := db.SetExpiry(999, at(1)); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("unknown message: %v", err)
+	}
+}
+
+// TestTombstoneOutlivesKeys: a tombstone lasts at least as long as the
+// longest-lived prekey that could open the copy it covers, counted from the
+// earliest moment that copy can be deleted (issue 27, item 5).
+func TestTombstoneOutlivesKeys(t *testing.T) {
+	e := devicerecord.EpochOf(time.Now())
+	earliestDelete := devicerecord.EpochStart(e).Add(-devicerecord.ClockSkew)
+	for _, c := range []devicerecord.Class{devicerecord.Inbox, devicerecord.Sync} {
+		if gone := earliestDelete.Add(DefaultTombstoneTTL); gone.Before(devicerecord.DeleteAfter(c, e)) {
+			t.Errorf("%s: tombstone gone at %s, before the key's deadline %s", c, gone, devicerecord.DeleteAfter(c, e))
+		}
 	}
 }

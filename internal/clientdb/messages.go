@@ -138,6 +138,11 @@ type Message struct {
 	// particular order.
 	SwarmHashes []string
 	Attachments []Attachment
+	// Signed is, for a message a contact sent with protocol v2, the
+	// signed part of its seal (crypto/sealv2 Meta.Signed), kept so that a
+	// history share can prove to the account's other devices who wrote it.
+	// Nil for others. Set with [DB.SetSigned].
+	Signed []byte
 }
 
 // Page selects a slice of a conversation in display order (signed sent time,
@@ -303,15 +308,19 @@ func attachmentRow(msgKey []byte, idx int) []byte {
 }
 
 // encodeContent lays out the sealed part of a message: sender ‖ message ID ‖
-// 4-byte body length ‖ body, zero-padded to a multiple of 32 bytes so the
-// row's size tells less about the body's.
+// 4-byte body length ‖ body ‖ 4-byte signed length ‖ signed, zero-padded to
+// a multiple of 32 bytes so the row's size tells less about the body's.
+// Rows written before the signed part existed end in padding, which reads
+// as a signed length of 0 (or too short to hold one).
 func encodeContent(m *Message) []byte {
-	n := identity.AccountIDSize + len(m.MessageID) + 4 + len(m.Body)
+	n := identity.AccountIDSize + len(m.MessageID) + 4 + len(m.Body) + 4 + len(m.Signed)
 	b := make([]byte, 0, (n+31)/32*32)
 	b = append(b, m.Sender[:]...)
 	b = append(b, m.MessageID[:]...)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(m.Body)))
 	b = append(b, m.Body...)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(m.Signed)))
+	b = append(b, m.Signed...)
 	return b[:cap(b)]
 }
 
@@ -327,7 +336,43 @@ func decodeContent(b []byte, m *Message) error {
 		return fmt.Errorf("%w: message body length", ErrCorrupt)
 	}
 	m.Body = string(b[head : head+int(n)])
+	rest := b[head+int(n):]
+	if len(rest) < 4 {
+		return nil
+	}
+	k := binary.BigEndian.Uint32(rest)
+	if uint64(k) > uint64(len(rest)-4) {
+		return fmt.Errorf("%w: message signed part length", ErrCorrupt)
+	}
+	if k > 0 {
+		m.Signed = slices.Clone(rest[4 : 4+int(k)])
+	}
 	return nil
+}
+
+// SetSigned keeps the signed part of message id's seal (see
+// [Message.Signed]). It returns [ErrNotFound] for an unknown message.
+func (db *DB) SetSigned(id LocalID, signed []byte) error {
+	return db.write(false, func(tx *sql.Tx) error {
+		var mk, sealed []byte
+		err := tx.QueryRow("SELECT msg_key, sealed FROM messages WHERE id = ?", id).Scan(&mk, &sealed)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		} else if err != nil {
+			return err
+		}
+		pt, err := open(db.k.messages, "messages.content", mk, sealed)
+		if err != nil {
+			return err
+		}
+		var m Message
+		if err := decodeContent(pt, &m); err != nil {
+			return err
+		}
+		m.Signed = signed
+		_, err = tx.Exec("UPDATE messages SET sealed = ? WHERE id = ?", seal(db.k.messages, "messages.content", mk, encodeContent(&m)), id)
+		return err
+	})
 }
 
 // addCopies records swarm hashes of message id, skipping known ones.

@@ -1,6 +1,7 @@
 package clientdb
 
 import (
+	"bytes"
 	"errors"
 	"slices"
 	"testing"
@@ -561,5 +562,34 @@ func TestConversations(t *testing.T) {
 	}
 	if _, _, err := db.InsertMessage(zero, incoming(9, 0, "x")); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("InsertMessage(zero peer): %v", err)
+	}
+}
+
+// TestSetSigned: a message's kept signed part survives a reopen, beside
+// the body, and rows without one (as every row written before it existed)
+// read as having none.
+func TestSetSigned(t *testing.T) {
+	db, path := openTest(t)
+	with := mustInsert(t, db, alice, incoming(1, 10, "signed by alice"))
+	without := mustInsert(t, db, alice, incoming(2, 11, "no signature kept"))
+	proof := bytes.Repeat([]byte{7}, 1234)
+	if err := db.SetSigned(with, proof); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetSigned(LocalID(999), proof); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("SetSigned of an unknown message = %v", err)
+	}
+	db.Close()
+	db, err := Open(path, testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	m, err := db.Message(with)
+	if err != nil || !bytes.Equal(m.Signed, proof) || m.Body != "signed by alice" {
+		t.Fatalf("message with a signed part: %q, %d bytes signed, %v", m.Body, len(m.Signed), err)
+	}
+	if m, err := db.Message(without); err != nil || m.Signed != nil || m.Body != "no signature kept" {
+		t.Fatalf("message without: %q, %d bytes signed, %v", m.Body, len(m.Signed), err)
 	}
 }

@@ -2,6 +2,7 @@ package devicerecord
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"crypto/hpke"
 	"encoding/binary"
 	"encoding/hex"
@@ -113,7 +114,7 @@ func TestRecordRoundTrip(t *testing.T) {
 			if r.Class != c || r.DeviceID != f.dev.ID || !r.DeviceKey.Equal(f.dev.PublicKey()) || !r.Account.Equal(f.acct.Ed25519Public()) {
 				t.Fatalf("fields differ: %+v", r)
 			}
-			if len(r.Prekeys) != int(c.Ahead())+1 || len(f.raw) != headerSize+len(r.Prekeys)*prekeySize+64 {
+			if len(r.Prekeys) != int(c.Ahead())+1 || len(f.raw) != headerSize+len(r.Prekeys)*prekeySize+128 {
 				t.Fatalf("%d prekeys in %d bytes", len(r.Prekeys), len(f.raw))
 			}
 			// A record made now must reach a device for as long as a message
@@ -147,18 +148,19 @@ func TestLayout(t *testing.T) {
 		name string
 		ok   bool
 	}{
-		{"version at 0", b[0] == 1},
+		{"version at 0", b[0] == 2},
 		{"class at 1", b[1] == byte(Inbox)},
 		{"account key at 2", bytes.Equal(b[2:34], f.acct.Ed25519Public())},
 		{"device ID at 34", bytes.Equal(b[34:50], f.dev.ID[:])},
 		{"device key at 50", bytes.Equal(b[50:82], f.dev.PublicKey())},
-		{"created at 82", binary.BigEndian.Uint64(b[82:90]) == uint64(now.Unix())},
+		{"created at 82, the epoch start", binary.BigEndian.Uint64(b[82:90]) == uint64(EpochStart(EpochOf(now)).Unix())},
 		{"expires at 90", binary.BigEndian.Uint64(b[90:98]) == uint64(EpochEnd(EpochOf(now)+14).Unix())},
 		{"count at 98", n == 15},
 		{"first epoch at 99", binary.BigEndian.Uint64(b[99:107]) == EpochOf(now)},
 		{"second epoch at 99+1224", binary.BigEndian.Uint64(b[99+1224:107+1224]) == EpochOf(now)+1},
-		{"length", len(b) == 99+n*1224+64},
-		{"signature over label ‖ body", verifyRaw(f.acct, b)},
+		{"length", len(b) == 99+n*1224+128},
+		{"device signature over device label ‖ body", ed25519.Verify(ed25519.PublicKey(f.dev.PublicKey()), append([]byte("hush/1 device record by device"), b[:99+n*1224]...), b[99+n*1224:99+n*1224+64])},
+		{"account signature over label ‖ body ‖ device signature", verifyRaw(f.acct, b)},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
@@ -184,7 +186,7 @@ func resign(acct *identity.Account, b []byte) []byte {
 func TestVerifyRefuses(t *testing.T) {
 	f := newFixture(t, Inbox)
 	other := account(t, 100)
-	created := now
+	created := EpochStart(EpochOf(now))
 	expires := EpochEnd(EpochOf(now) + Inbox.Ahead())
 	lowOrder := make([]byte, 32) // X25519 point 0, of order 4
 
@@ -198,7 +200,8 @@ func TestVerifyRefuses(t *testing.T) {
 	}{
 		{"valid", f.raw, f.acct.ID(), now, nil},
 		{"valid at the last second", f.raw, f.acct.ID(), expires.Add(-time.Second), nil},
-		{"valid from slightly ahead clock", f.raw, f.acct.ID(), created.Add(-30 * time.Minute), nil},
+		{"valid from slightly ahead clock", f.raw, f.acct.ID(), created.Add(30 * time.Minute), nil},
+		{"before its first epoch", f.raw, f.acct.ID(), created.Add(-30 * time.Minute), ErrNoPrekey},
 		{"expired", f.raw, f.acct.ID(), expires, ErrExpired},
 		{"not yet valid", f.raw, f.acct.ID(), created.Add(-ClockSkew - time.Second), ErrNotYetValid},
 		{"foreign account expected", f.raw, other.ID(), now, ErrWrongAccount},
@@ -211,12 +214,17 @@ func TestVerifyRefuses(t *testing.T) {
 		{"tampered expiry", mutate(func(b []byte) []byte { b[97] -= 1; return b }), f.acct.ID(), now, ErrBadSignature},
 		{"tampered prekey", mutate(func(b []byte) []byte { b[99+8+1200] ^= 0x10; return b }), f.acct.ID(), now, ErrBadSignature},
 		{"tampered signature", mutate(func(b []byte) []byte { b[len(b)-1] ^= 1; return b }), f.acct.ID(), now, ErrBadSignature},
-		{"version", mutate(func(b []byte) []byte { b[0] = 2; return resign(f.acct, b) }), f.acct.ID(), now, ErrVersion},
+		{"version 1", mutate(func(b []byte) []byte { b[0] = 1; return resign(f.acct, b) }), f.acct.ID(), now, ErrVersion},
 		{"empty", nil, f.acct.ID(), now, ErrMalformed},
 		{"truncated", f.raw[:len(f.raw)-1], f.acct.ID(), now, ErrMalformed},
 		{"trailing byte", append(slices.Clone(f.raw), 0), f.acct.ID(), now, ErrMalformed},
 		{"unknown class", mutate(func(b []byte) []byte { b[1] = 3; return resign(f.acct, b) }), f.acct.ID(), now, ErrMalformed},
-		{"zero prekeys", mutate(func(b []byte) []byte { b[98] = 0; return resign(f.acct, b[:99+64]) }), f.acct.ID(), now, ErrMalformed},
+		{"zero prekeys", mutate(func(b []byte) []byte { b[98] = 0; return resign(f.acct, b[:99+128]) }), f.acct.ID(), now, ErrMalformed},
+		{"created inside its epoch", mutate(func(b []byte) []byte {
+			binary.BigEndian.PutUint64(b[82:], uint64(now.Unix()))
+			return resign(f.acct, b)
+		}), f.acct.ID(), now, ErrMalformed},
+		{"tampered device signature", mutate(func(b []byte) []byte { b[len(b)-65] ^= 1; return resign(f.acct, b) }), f.acct.ID(), now, ErrBadSignature},
 		{"count over MaxPrekeys", mutate(func(b []byte) []byte { b[98] = MaxPrekeys + 1; return resign(f.acct, b) }), f.acct.ID(), now, ErrMalformed},
 		{"epoch gap", mutate(func(b []byte) []byte {
 			binary.BigEndian.PutUint64(b[99+1224:], EpochOf(now)+2)
@@ -294,7 +302,7 @@ func TestSignRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	good := Prekey{Epoch: EpochOf(now), Key: sk.PublicKey()}
-	base := Record{Class: Inbox, DeviceID: dev.ID, DeviceKey: dev.PublicKey(), CreatedAt: now, ExpiresAt: EpochEnd(EpochOf(now))}
+	base := Record{Class: Inbox, CreatedAt: EpochStart(EpochOf(now)), ExpiresAt: EpochEnd(EpochOf(now))}
 	tests := []struct {
 		name string
 		edit func(r *Record)
@@ -302,7 +310,7 @@ func TestSignRefuses(t *testing.T) {
 		{"no prekeys", func(r *Record) { r.Prekeys = nil }},
 		{"nil prekey", func(r *Record) { r.Prekeys = []Prekey{{Epoch: good.Epoch}} }},
 		{"bad class", func(r *Record) { r.Class = 9 }},
-		{"short device key", func(r *Record) { r.DeviceKey = r.DeviceKey[:31] }},
+		{"created inside an epoch", func(r *Record) { r.CreatedAt = now }},
 		{"expiry past the prekeys", func(r *Record) { r.ExpiresAt = r.ExpiresAt.Add(time.Second) }},
 	}
 	for _, tt := range tests {
@@ -310,14 +318,14 @@ func TestSignRefuses(t *testing.T) {
 			r := base
 			r.Prekeys = []Prekey{good}
 			tt.edit(&r)
-			if _, err := Sign(acct, &r); !errors.Is(err, ErrMalformed) {
+			if _, err := Sign(acct, dev, &r); !errors.Is(err, ErrMalformed) {
 				t.Fatalf("Sign = %v, want ErrMalformed", err)
 			}
 		})
 	}
 	r := base
 	r.Prekeys = []Prekey{good}
-	if _, err := Sign(acct, &r); err != nil {
+	if _, err := Sign(acct, dev, &r); err != nil {
 		t.Fatalf("Sign of the base record = %v", err)
 	}
 }

@@ -2,7 +2,11 @@
 // protocol v2 and the private prekeys behind it.
 //
 // Each device of an account publishes its own record in its account's swarm.
-// The record is signed by the account's Ed25519 key and lists, for each
+// The record is signed by the device's own Ed25519 key and then by the
+// account's (so a device ID stays bound to its key: whoever has only the
+// account seed cannot publish in an existing device's name), is dated at
+// the start of its epoch (namespace 7 is public, and an exact time would
+// tell when the device was last in use), and lists, for each
 // epoch (one UTC day, [EpochLength]) from now until the longest time a
 // message to it may live, an X-Wing public key (ML-KEM-768 + X25519, HPKE's
 // MLKEM768X25519 from the Go standard library). Senders wrap a message key to
@@ -27,8 +31,10 @@
 //
 // [Parse] only checks the format. A sender uses a record only after [Verify],
 // which checks the account signature, that the record belongs to the account
-// it was fetched for, its validity period and that it has a prekey for the
-// current epoch; each failure has its own error.
+// it was fetched for, the device signature, its validity period and that it
+// has a prekey for the current epoch; each failure has its own error. The
+// client then checks the device key against the one it remembers for the
+// device ID before [Newest] picks among the records.
 //
 // # Private side
 //

@@ -13,7 +13,7 @@ import (
 // The seed corpus in testdata/fuzz/FuzzParse holds real records.
 func FuzzParse(f *testing.F) {
 	f.Add([]byte{Version})
-	f.Add(make([]byte, headerSize+prekeySize+64))
+	f.Add(make([]byte, headerSize+prekeySize+128))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		in := slices.Clone(raw)
 		r, err := Parse(raw)
@@ -29,7 +29,7 @@ func FuzzParse(f *testing.F) {
 		if _, err := r.PrekeyFor(EpochOf(r.CreatedAt)); err != nil && EpochOf(r.CreatedAt) <= r.Prekeys[len(r.Prekeys)-1].Epoch {
 			t.Fatalf("parsed record has no prekey at its creation: %v", err)
 		}
-		// Re-encode without signing: everything but the signature must match.
+		// Re-encode without signing: everything but the signatures must match.
 		var enc []byte
 		enc = append(enc, Version, byte(r.Class))
 		enc = append(enc, r.Account...)
@@ -42,7 +42,7 @@ func FuzzParse(f *testing.F) {
 			enc = appendUint64(enc, p.Epoch)
 			enc = append(enc, p.Key.Bytes()...)
 		}
-		if !bytes.Equal(enc, raw[:len(raw)-64]) {
+		if !bytes.Equal(enc, raw[:len(raw)-128]) {
 			t.Fatal("parsed record does not re-encode to its bytes")
 		}
 		id, err := r.AccountID()

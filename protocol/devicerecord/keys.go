@@ -156,15 +156,16 @@ func (k *DeviceKeys) Epochs() []uint64 {
 
 // Record makes the device's signed record of this class at now: prekeys for
 // now's epoch and every consecutive held epoch after it (at most
-// [MaxPrekeys]), valid until the end of the last one. Call
-// [DeviceKeys.Cover] first. It returns [ErrNoPrekey] when no key for now's
-// epoch is held.
+// [MaxPrekeys]), valid until the end of the last one, dated at the start of
+// now's epoch (so every record the device makes during one epoch is the
+// same, and a republish reveals nothing). Call [DeviceKeys.Cover] first.
+// It returns [ErrNoPrekey] when no key for now's epoch is held.
 func (k *DeviceKeys) Record(acct *identity.Account, dev *Device, now time.Time) ([]byte, error) {
 	if dev.ID != k.device {
 		return nil, errors.New("device keys belong to another device")
 	}
 	k.mu.RLock()
-	rec := &Record{Class: k.class, DeviceID: dev.ID, DeviceKey: dev.PublicKey(), CreatedAt: now.Truncate(time.Second)}
+	rec := &Record{Class: k.class, DeviceID: dev.ID, DeviceKey: dev.PublicKey(), CreatedAt: EpochStart(EpochOf(now))}
 	for e := EpochOf(now); len(rec.Prekeys) < MaxPrekeys; e++ {
 		sk, ok := k.keys[e]
 		if !ok {
@@ -177,7 +178,7 @@ func (k *DeviceKeys) Record(acct *identity.Account, dev *Device, now time.Time) 
 		return nil, fmt.Errorf("%w: epoch %d (call Cover first)", ErrNoPrekey, EpochOf(now))
 	}
 	rec.ExpiresAt = EpochEnd(rec.Prekeys[len(rec.Prekeys)-1].Epoch)
-	return Sign(acct, rec)
+	return Sign(acct, dev, rec)
 }
 
 // keysVersion is the first byte of a marshaled DeviceKeys.

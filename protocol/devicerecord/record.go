@@ -18,12 +18,19 @@ import (
 )
 
 // Version is the first byte of every record this package writes and reads.
-const Version = 0x01
+// Version 1 records carried the account's signature only; version 2 adds
+// the device key's, so that a device ID stays bound to its key.
+const Version = 0x02
 
 // SignatureLabel starts every message an account signs to make a record. It
 // names no network: a record means the same on every hush network, and
 // nothing else hush signs starts with it.
 const SignatureLabel = "hush/1 device record"
+
+// DeviceSignatureLabel starts the message a device key signs to make its
+// record. It differs from SignatureLabel, so neither signature can stand
+// for the other.
+const DeviceSignatureLabel = "hush/1 device record by device"
 
 // Sizes of the record's parts, in bytes; docs/protocol-v2.md §4 has the
 // layout.
@@ -33,6 +40,8 @@ const (
 	headerSize    = 1 + 1 + ed25519.PublicKeySize + DeviceIDSize + ed25519.PublicKeySize + 8 + 8 + 1
 	prekeySize    = 8 + PublicKeySize
 	mlkemKeySize  = 1184
+	// signaturesSize: the device key's signature, then the account's.
+	signaturesSize = 2 * ed25519.SignatureSize
 )
 
 // MaxPrekeys bounds the prekeys in one record. 48 of them (58,752 bytes of
@@ -51,7 +60,8 @@ var (
 	ErrMalformed = errors.New("malformed device record")
 	// ErrVersion: the record's version byte is not [Version].
 	ErrVersion = errors.New("unsupported device record version")
-	// ErrBadSignature: the account signature does not verify.
+	// ErrBadSignature: the account's or the device key's signature does
+	// not verify.
 	ErrBadSignature = errors.New("device record signature is not valid")
 	// ErrWrongAccount: the record is validly signed, but by another account
 	// than the one whose swarm it was fetched from.
@@ -110,22 +120,24 @@ func (r *Record) PrekeyFor(e uint64) (hpke.PublicKey, error) {
 	return r.Prekeys[e-r.Prekeys[0].Epoch].Key, nil
 }
 
-// Sign encodes rec under acct's key and signs it. rec.Account is ignored: the
-// record always carries the key that signs it. Sign refuses (with
-// [ErrMalformed]) a record that [Parse] would refuse, so every record it
-// returns is one peers accept.
-func Sign(acct *identity.Account, rec *Record) ([]byte, error) {
+// Sign encodes rec as dev's record, signs it with dev's key and then with
+// acct's. rec.Account, rec.DeviceID and rec.DeviceKey are ignored: the
+// record always carries the keys that sign it. Sign refuses (with
+// [ErrMalformed]) a record that [Parse] would refuse (one whose CreatedAt
+// is not an epoch start, for instance), so every record it returns is one
+// peers accept.
+func Sign(acct *identity.Account, dev *Device, rec *Record) ([]byte, error) {
 	if len(rec.Prekeys) == 0 || len(rec.Prekeys) > MaxPrekeys {
 		return nil, fmt.Errorf("%w: %d prekeys, want 1 to %d", ErrMalformed, len(rec.Prekeys), MaxPrekeys)
 	}
-	if len(rec.DeviceKey) != ed25519.PublicKeySize {
-		return nil, fmt.Errorf("%w: device key is %d bytes", ErrMalformed, len(rec.DeviceKey))
+	if dev == nil || len(dev.key) != ed25519.PrivateKeySize {
+		return nil, fmt.Errorf("%w: no device key", ErrMalformed)
 	}
-	out := make([]byte, 0, headerSize+len(rec.Prekeys)*prekeySize+ed25519.SignatureSize)
+	out := make([]byte, 0, headerSize+len(rec.Prekeys)*prekeySize+signaturesSize)
 	out = append(out, Version, byte(rec.Class))
 	out = append(out, acct.Ed25519Public()...)
-	out = append(out, rec.DeviceID[:]...)
-	out = append(out, rec.DeviceKey...)
+	out = append(out, dev.ID[:]...)
+	out = append(out, dev.PublicKey()...)
 	out = binary.BigEndian.AppendUint64(out, unixSeconds(rec.CreatedAt))
 	out = binary.BigEndian.AppendUint64(out, unixSeconds(rec.ExpiresAt))
 	out = append(out, byte(len(rec.Prekeys)))
@@ -136,6 +148,11 @@ func Sign(acct *identity.Account, rec *Record) ([]byte, error) {
 		out = binary.BigEndian.AppendUint64(out, p.Epoch)
 		out = append(out, p.Key.Bytes()...)
 	}
+	// The device signs first and the account signs over the device's
+	// signature too: the account vouches for the device's key, and the
+	// device key proves that the record comes from the device that holds
+	// it, not from anyone who has only the account's seed.
+	out = append(out, ed25519.Sign(dev.key, deviceSignedMessage(out))...)
 	out = append(out, acct.Sign(signedMessage(out))...)
 	if _, err := Parse(out); err != nil {
 		return nil, err
@@ -153,7 +170,7 @@ func Parse(raw []byte) (*Record, error) {
 	if raw[0] != Version {
 		return nil, fmt.Errorf("%w: %d", ErrVersion, raw[0])
 	}
-	if len(raw) < headerSize+prekeySize+ed25519.SignatureSize {
+	if len(raw) < headerSize+prekeySize+signaturesSize {
 		return nil, fmt.Errorf("%w: %d bytes is too short", ErrMalformed, len(raw))
 	}
 	r := &Record{Class: Class(raw[1])}
@@ -172,7 +189,7 @@ func Parse(raw []byte) (*Record, error) {
 	if n == 0 || n > MaxPrekeys {
 		return nil, fmt.Errorf("%w: %d prekeys, want 1 to %d", ErrMalformed, n, MaxPrekeys)
 	}
-	if len(p) != n*prekeySize+ed25519.SignatureSize {
+	if len(p) != n*prekeySize+signaturesSize {
 		return nil, fmt.Errorf("%w: %d bytes for %d prekeys", ErrMalformed, len(raw), n)
 	}
 	if r.accountID, err = checkEd25519(r.Account); err != nil {
@@ -186,6 +203,12 @@ func Parse(raw []byte) (*Record, error) {
 	const maxSeconds = 1 << 40
 	if created >= expires || expires > maxSeconds {
 		return nil, fmt.Errorf("%w: validity %d to %d", ErrMalformed, created, expires)
+	}
+	// created_at is public (namespace 7 is readable by anyone), so it
+	// names the record's epoch and nothing finer: the time of a republish
+	// would tell when the device was last in use.
+	if created%uint64(EpochLength/time.Second) != 0 {
+		return nil, fmt.Errorf("%w: created_at %d is not the start of an epoch", ErrMalformed, created)
 	}
 	r.CreatedAt, r.ExpiresAt = time.Unix(int64(created), 0).UTC(), time.Unix(int64(expires), 0).UTC()
 
@@ -212,7 +235,8 @@ func Parse(raw []byte) (*Record, error) {
 }
 
 // Verify parses a record fetched for the account expected and checks it for
-// use at now: the account signature, that the signing key belongs to
+// use at now: the account signature, the device key's signature, that the
+// account key belongs to
 // expected, that now lies within the validity period (a record made up to
 // [ClockSkew] in the future is accepted), and that it has a prekey for now's
 // epoch. It returns [ErrVersion], [ErrMalformed], [ErrBadSignature],
@@ -222,8 +246,8 @@ func Verify(raw []byte, expected identity.AccountID, now time.Time) (*Record, er
 	if err != nil {
 		return nil, err
 	}
-	body, sig := raw[:len(raw)-ed25519.SignatureSize], raw[len(raw)-ed25519.SignatureSize:]
-	if !ed25519.Verify(ed25519.PublicKey(r.Account), signedMessage(body), sig) {
+	signed, sig := raw[:len(raw)-ed25519.SignatureSize], raw[len(raw)-ed25519.SignatureSize:]
+	if !ed25519.Verify(ed25519.PublicKey(r.Account), signedMessage(signed), sig) {
 		return nil, ErrBadSignature
 	}
 	id, err := r.AccountID()
@@ -232,6 +256,10 @@ func Verify(raw []byte, expected identity.AccountID, now time.Time) (*Record, er
 	}
 	if !id.Equal(expected) {
 		return nil, fmt.Errorf("%w: signed by %s, fetched for %s", ErrWrongAccount, id.Short(), expected.Short())
+	}
+	body, devSig := signed[:len(signed)-ed25519.SignatureSize], signed[len(signed)-ed25519.SignatureSize:]
+	if !ed25519.Verify(ed25519.PublicKey(r.DeviceKey), deviceSignedMessage(body), devSig) {
+		return nil, fmt.Errorf("%w: device key", ErrBadSignature)
 	}
 	if now.Add(ClockSkew).Before(r.CreatedAt) {
 		return nil, fmt.Errorf("%w: made at %s", ErrNotYetValid, r.CreatedAt.Format(time.RFC3339))
@@ -247,6 +275,10 @@ func Verify(raw []byte, expected identity.AccountID, now time.Time) (*Record, er
 
 func signedMessage(body []byte) []byte {
 	return append([]byte(SignatureLabel), body...)
+}
+
+func deviceSignedMessage(body []byte) []byte {
+	return append([]byte(DeviceSignatureLabel), body...)
 }
 
 // parsePublicKey decodes an X-Wing public key. hpke checks the ML-KEM part;
@@ -309,14 +341,23 @@ var orderMinusOne = func() *edwards25519.Scalar {
 // Equal reports whether two device IDs are equal, in constant time.
 func (id DeviceID) Equal(o DeviceID) bool { return subtle.ConstantTimeCompare(id[:], o[:]) == 1 }
 
-// Newest keeps, for each device, the record made last (by CreatedAt; on a
-// tie, the one that comes first in recs), and returns them ordered by device
-// ID. A device republishes its record at least once per epoch, so a swarm
-// usually holds several; the newest carries the prekeys it still has.
+// Newest keeps, for each device, the record made last (by CreatedAt, then
+// by ExpiresAt; on a full tie, the one that comes first in recs), and
+// returns them ordered by device ID. A device republishes its record at
+// least once per epoch, so a swarm usually holds several; the newest
+// carries the prekeys it still has.
+//
+// Newest trusts the records it is given: pass only records that passed
+// [Verify], which refuses one dated beyond [ClockSkew] in the future (so a
+// far-future record cannot win), and only records whose device key is the
+// one the caller knows for that device ID: a record is the device's only
+// if its device key signed it, and records of one device ID with two keys
+// are two claims, which the caller must settle (docs/protocol-v2.md §8).
 func Newest(recs []*Record) []*Record {
 	byDevice := map[DeviceID]*Record{}
 	for _, r := range recs {
-		if cur, ok := byDevice[r.DeviceID]; !ok || r.CreatedAt.After(cur.CreatedAt) {
+		cur, ok := byDevice[r.DeviceID]
+		if !ok || r.CreatedAt.After(cur.CreatedAt) || r.CreatedAt.Equal(cur.CreatedAt) && r.ExpiresAt.After(cur.ExpiresAt) {
 			byDevice[r.DeviceID] = r
 		}
 	}

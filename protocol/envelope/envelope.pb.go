@@ -53,6 +53,13 @@ const (
 	Envelope_TYPE_SESSION_MESSAGE_V1 Envelope_Type = 1
 	// Protocol v2: HPKE X-Wing per-device wraps (see DESIGN.md §6).
 	Envelope_TYPE_SESSION_MESSAGE_V2 Envelope_Type = 2
+	// An object an account stores for its own devices (device
+	// announcements, config objects): XChaCha20-Poly1305 under a key
+	// derived from the account seed (24-byte nonce ‖ ciphertext), so it
+	// opens on a device restored from the recovery phrase, and neither the
+	// account's X25519 key nor a quantum computer opens it
+	// (docs/protocol-v2.md §10).
+	Envelope_TYPE_ACCOUNT_OBJECT Envelope_Type = 3
 )
 
 // Enum value maps for Envelope_Type.
@@ -61,11 +68,13 @@ var (
 		0: "TYPE_UNSPECIFIED",
 		1: "TYPE_SESSION_MESSAGE_V1",
 		2: "TYPE_SESSION_MESSAGE_V2",
+		3: "TYPE_ACCOUNT_OBJECT",
 	}
 	Envelope_Type_value = map[string]int32{
 		"TYPE_UNSPECIFIED":        0,
 		"TYPE_SESSION_MESSAGE_V1": 1,
 		"TYPE_SESSION_MESSAGE_V2": 2,
+		"TYPE_ACCOUNT_OBJECT":     3,
 	}
 )
 
@@ -1668,15 +1677,28 @@ type HistoryShare_SharedMessage struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The other party of the conversation, a 33-byte Account ID.
 	Conversation []byte `protobuf:"bytes,1,opt,name=conversation,proto3" json:"conversation,omitempty"`
-	// Who wrote the message, a 33-byte Account ID.
+	// Who wrote the message, a 33-byte Account ID. Without `signed`, the
+	// receiving device accepts only its own account here: the sharing
+	// device's seal proves no more than that the account's seed made the
+	// entry.
 	Author []byte `protobuf:"bytes,2,opt,name=author,proto3" json:"author,omitempty"`
-	// The original encoded Content, to be read with UnmarshalContent.
+	// The original encoded Content, to be read with UnmarshalContent. When
+	// `signed` is set, the Content is taken from there instead and this
+	// is empty.
 	Content []byte `protobuf:"bytes,3,opt,name=content,proto3" json:"content,omitempty"`
 	// When the sharing device received (or sent) it.
 	ReceivedAtMs uint64 `protobuf:"varint,4,opt,name=received_at_ms,json=receivedAtMs,proto3" json:"received_at_ms,omitempty"`
 	// When the message must be deleted, 0 for never; the new device keeps
 	// the original deadline rather than starting a fresh one.
-	ExpiresAtMs   uint64 `protobuf:"varint,5,opt,name=expires_at_ms,json=expiresAtMs,proto3" json:"expires_at_ms,omitempty"`
+	ExpiresAtMs uint64 `protobuf:"varint,5,opt,name=expires_at_ms,json=expiresAtMs,proto3" json:"expires_at_ms,omitempty"`
+	// For a message a contact sent (protocol v2): the signed part of the
+	// message as the contact sealed it (crypto/sealv2 Meta.Signed: header
+	// bytes 0-9 ‖ inner part ‖ signature). The receiving device verifies
+	// the contact's signature again (sealv2.VerifySigned) and takes the
+	// author, the padded Content and the signed time from it, so that
+	// whoever holds only the account's seed cannot make a device show a
+	// message the contact never signed (docs/protocol-v2.md §8).
+	Signed        []byte `protobuf:"bytes,6,opt,name=signed,proto3" json:"signed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1746,19 +1768,27 @@ func (x *HistoryShare_SharedMessage) GetExpiresAtMs() uint64 {
 	return 0
 }
 
+func (x *HistoryShare_SharedMessage) GetSigned() []byte {
+	if x != nil {
+		return x.Signed
+	}
+	return nil
+}
+
 var File_envelope_proto protoreflect.FileDescriptor
 
 const file_envelope_proto_rawDesc = "" +
 	"\n" +
-	"\x0eenvelope.proto\x12\x10hush.envelope.v1\"\xdf\x01\n" +
+	"\x0eenvelope.proto\x12\x10hush.envelope.v1\"\xf8\x01\n" +
 	"\bEnvelope\x123\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x1f.hush.envelope.v1.Envelope.TypeR\x04type\x12,\n" +
 	"\x12coarse_timestamp_s\x18\x02 \x01(\x04R\x10coarseTimestampS\x12\x18\n" +
-	"\acontent\x18\x03 \x01(\fR\acontent\"V\n" +
+	"\acontent\x18\x03 \x01(\fR\acontent\"o\n" +
 	"\x04Type\x12\x14\n" +
 	"\x10TYPE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17TYPE_SESSION_MESSAGE_V1\x10\x01\x12\x1b\n" +
-	"\x17TYPE_SESSION_MESSAGE_V2\x10\x02\"\xa6\x05\n" +
+	"\x17TYPE_SESSION_MESSAGE_V2\x10\x02\x12\x17\n" +
+	"\x13TYPE_ACCOUNT_OBJECT\x10\x03\"\xa6\x05\n" +
 	"\aContent\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\fR\tmessageId\x12\x1c\n" +
@@ -1878,18 +1908,19 @@ const file_envelope_proto_rawDesc = "" +
 	"\x11KIND_USER_PROFILE\x10\x01\x12\x11\n" +
 	"\rKIND_CONTACTS\x10\x02\x12\x16\n" +
 	"\x12KIND_CONVERSATIONS\x10\x03\x12\x14\n" +
-	"\x10KIND_USER_GROUPS\x10\x04\"\xcf\x02\n" +
+	"\x10KIND_USER_GROUPS\x10\x04\"\xe7\x02\n" +
 	"\fHistoryShare\x12\x19\n" +
 	"\bshare_id\x18\x01 \x01(\fR\ashareId\x12\x12\n" +
 	"\x04part\x18\x02 \x01(\rR\x04part\x12\x14\n" +
 	"\x05parts\x18\x03 \x01(\rR\x05parts\x12H\n" +
-	"\bmessages\x18\x04 \x03(\v2,.hush.envelope.v1.HistoryShare.SharedMessageR\bmessages\x1a\xaf\x01\n" +
+	"\bmessages\x18\x04 \x03(\v2,.hush.envelope.v1.HistoryShare.SharedMessageR\bmessages\x1a\xc7\x01\n" +
 	"\rSharedMessage\x12\"\n" +
 	"\fconversation\x18\x01 \x01(\fR\fconversation\x12\x16\n" +
 	"\x06author\x18\x02 \x01(\fR\x06author\x12\x18\n" +
 	"\acontent\x18\x03 \x01(\fR\acontent\x12$\n" +
 	"\x0ereceived_at_ms\x18\x04 \x01(\x04R\freceivedAtMs\x12\"\n" +
-	"\rexpires_at_ms\x18\x05 \x01(\x04R\vexpiresAtMsB+Z)github.com/hushnet/hush/protocol/envelopeb\x06proto3"
+	"\rexpires_at_ms\x18\x05 \x01(\x04R\vexpiresAtMs\x12\x16\n" +
+	"\x06signed\x18\x06 \x01(\fR\x06signedB+Z)github.com/hushnet/hush/protocol/envelopeb\x06proto3"
 
 var (
 	file_envelope_proto_rawDescOnce sync.Once

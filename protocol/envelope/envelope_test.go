@@ -191,6 +191,9 @@ func TestMarshalContentErrors(t *testing.T) {
 		{"history entry without content", content(&Content_HistoryShare{HistoryShare: &HistoryShare{
 			ShareId: fill(16, 0), Parts: 1, Messages: []*HistoryShare_SharedMessage{{Conversation: bob, Author: bob}},
 		}}), ErrInvalid},
+		{"history entry with content and signed part", content(&Content_HistoryShare{HistoryShare: &HistoryShare{
+			ShareId: fill(16, 0), Parts: 1, Messages: []*HistoryShare_SharedMessage{{Conversation: bob, Author: bob, Content: []byte{1}, Signed: []byte{2}}},
+		}}), ErrInvalid},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -238,7 +241,7 @@ func TestEnvelopeErrors(t *testing.T) {
 	}{
 		{"nil", nil, ErrEmptyContent},
 		{"unset type", &Envelope{Content: []byte{1}}, ErrUnknownType},
-		{"unknown type", &Envelope{Type: 3, Content: []byte{1}}, ErrUnknownType},
+		{"unknown type", &Envelope{Type: 4, Content: []byte{1}}, ErrUnknownType},
 		{"no content", &Envelope{Type: Envelope_TYPE_SESSION_MESSAGE_V1}, ErrEmptyContent},
 		{"oversized", &Envelope{Type: Envelope_TYPE_SESSION_MESSAGE_V1, Content: make([]byte, MaxEnvelopeSize)}, ErrOversized},
 	}

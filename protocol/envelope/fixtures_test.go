@@ -130,6 +130,13 @@ var contentCases = []struct {
 			ReceivedAtMs: fixedSentAt - 3_600_000, ExpiresAtMs: fixedSentAt + 3_600_000,
 		}},
 	}})},
+	{"history_share_signed", content(&Content_HistoryShare{HistoryShare: &HistoryShare{
+		ShareId: fill(ShareIDSize, 0xd1), Part: 1, Parts: 2,
+		Messages: []*HistoryShare_SharedMessage{{
+			Conversation: bob, Author: bob, Signed: fill(40, 0xe1),
+			ReceivedAtMs: fixedSentAt - 3_600_000,
+		}},
+	}})},
 }
 
 // fixedEnvelope is the Envelope in the golden vectors.

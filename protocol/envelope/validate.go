@@ -8,14 +8,14 @@ import (
 
 // ValidateEnvelope checks the fields of e that MarshalEnvelope and
 // UnmarshalEnvelope require: a known type (ErrUnknownType) and non-empty
-// content (ErrEmptyContent). Both v1 and v2 are known here; whether this
-// client can open a type is the caller's decision.
+// content (ErrEmptyContent). v1, v2 and account objects are known here;
+// whether this client can open a type is the caller's decision.
 func ValidateEnvelope(e *Envelope) error {
 	if e == nil {
 		return fmt.Errorf("%w: nil envelope", ErrEmptyContent)
 	}
 	switch e.GetType() {
-	case Envelope_TYPE_SESSION_MESSAGE_V1, Envelope_TYPE_SESSION_MESSAGE_V2:
+	case Envelope_TYPE_SESSION_MESSAGE_V1, Envelope_TYPE_SESSION_MESSAGE_V2, Envelope_TYPE_ACCOUNT_OBJECT:
 	default:
 		return fmt.Errorf("%w: %d", ErrUnknownType, int32(e.GetType()))
 	}
@@ -282,8 +282,10 @@ func validateHistory(path string, h *HistoryShare) error {
 		if err := exactLen(p+".author", m.GetAuthor(), AccountIDSize); err != nil {
 			return err
 		}
-		if len(m.GetContent()) == 0 {
-			return invalid(p+".content", "is empty")
+		// Exactly one of content (the own account's message) and signed
+		// (a contact's, with the contact's signed part) is set.
+		if (len(m.GetContent()) == 0) == (len(m.GetSigned()) == 0) {
+			return invalid(p+".content", "and signed: want exactly one set")
 		}
 	}
 	return nil
