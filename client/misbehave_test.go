@@ -6,14 +6,16 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/hushnet/hush/internal/devnet"
 	"github.com/hushnet/hush/internal/misbehave"
+	"github.com/hushnet/hush/internal/paths"
 	"github.com/hushnet/hush/protocol/devicerecord"
 )
 
@@ -115,6 +117,7 @@ func TestMisbehavingMember(t *testing.T) {
 		if i < misbehaveMessages%len(modes) {
 			per++
 		}
+		start := time.Now()
 		t.Logf("%s: %d messages each way", mode, per)
 		for _, c := range []*Client{alice, bob} {
 			bad[c].Set(mode)
@@ -143,6 +146,7 @@ func TestMisbehavingMember(t *testing.T) {
 				t.Fatalf("%s: alice has %d of %d messages, bob %d", mode, countIncoming(t, alice, bob), want, countIncoming(t, bob, alice))
 			}
 		}
+		t.Logf("%s: all arrived after %v", mode, time.Since(start).Round(time.Second))
 	}
 	for _, c := range []*Client{alice, bob} {
 		bad[c].Set(misbehave.Honest)
@@ -202,10 +206,28 @@ func countIncoming(t *testing.T, c, peer *Client) int {
 	return n
 }
 
-// checkNamed fails unless c warned about the bad node by its key.
+// checkNamed fails unless c names the bad node: in a warning, in
+// BadNodes, and in the paths file `hush path --json` reads.
 func checkNamed(t *testing.T, c *Client, key snapshotKey, logs *lockedBuffer) {
 	t.Helper()
 	if !strings.Contains(logs.String(), key.String()) {
 		t.Fatalf("no warning names the bad node %s; warnings:\n%s", key, logs.String())
+	}
+	if !slices.ContainsFunc(c.BadNodes(), func(b BadNode) bool { return b.Ed25519 == key }) {
+		t.Fatalf("BadNodes %+v does not name %s", c.BadNodes(), key)
+	}
+	r, err := paths.ReadReport(filepath.Join(c.home, PathsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := paths.WriteJSON(&b, r.Paths, r.BadNodes...); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), `"bad_nodes"`) || !strings.Contains(b.String(), key.String()) {
+		t.Fatalf("hush path --json does not name %s:\n%s", key, b.String())
+	}
+	for _, bn := range c.BadNodes() {
+		t.Logf("%s named %s: %s", c.Account().Short(), bn.Ed25519.String()[:12], bn.Reason)
 	}
 }

@@ -218,7 +218,7 @@ func TestV2EpochBoundary(t *testing.T) {
 			if _, err := bob.PrunePrekeys(); err != nil {
 				t.Fatal(err)
 			}
-			_, sender, err := bob.seal.open(env.GetType(), env.GetContent())
+			_, sender, _, err := bob.seal.open(env.GetType(), env.GetContent())
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("open: %v, want %v", err, tc.want)
 			}
@@ -229,7 +229,7 @@ func TestV2EpochBoundary(t *testing.T) {
 	}
 	// The clock going back does not bring the key back.
 	now.Store(devicerecord.EpochEnd(e).Add(time.Hour).UnixMilli())
-	if _, _, err := bob.seal.open(env.GetType(), env.GetContent()); !errors.Is(err, sealv2.ErrNoKeyForEpoch) {
+	if _, _, _, err := bob.seal.open(env.GetType(), env.GetContent()); !errors.Is(err, sealv2.ErrNoKeyForEpoch) {
 		t.Fatalf("after the prune and a clock step back: %v", err)
 	}
 }

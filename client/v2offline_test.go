@@ -70,7 +70,7 @@ func TestV2OfflineDevice(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, m := range msgs {
-		_, sender, err := bob.seal.open(m.env.GetType(), m.env.GetContent())
+		_, sender, _, err := bob.seal.open(m.env.GetType(), m.env.GetContent())
 		if err != nil {
 			t.Fatalf("message %d (sent %s after bob left): %v", i, m.at.Sub(t0), err)
 		}

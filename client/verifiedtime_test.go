@@ -10,16 +10,21 @@ import (
 	"github.com/hushnet/hush/protocol/envelope"
 )
 
-// TestForgedInnerTime: a message whose Content claims a sent_at_ms other
+// TestForgedInnerTime: a message whose Content claims a sent_at_ms later
 // than the time sealed (and signed) by protocol v2 is shown and timed by
 // the sealed time: an after-send message dated ten years ahead still
-// disappears an hour after it was sealed, and a read receipt dated ahead
-// starts the after-read timer at its sealed time.
+// disappears an hour after it was sealed. One dated a year back is
+// clamped to the longest an outbox holds a message before sealing it.
 func TestForgedInnerTime(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		forged time.Duration // added to the sealed time in sent_at_ms
-	}{{"ten years ahead", 10 * 365 * 24 * time.Hour}, {"a year behind", -365 * 24 * time.Hour}} {
+		shown  time.Duration // the time shown, from the sealed time
+		timer  bool
+	}{
+		{"ten years ahead", 10 * 365 * 24 * time.Hour, 0, true},
+		{"a year behind", -365 * 24 * time.Hour, -maxQueueDelay, false},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newPair(t)
 			for _, c := range []*Client{p.alice, p.bob} {
@@ -40,12 +45,18 @@ func TestForgedInnerTime(t *testing.T) {
 			sealedAt := p.alice.now()
 			var mid clientdb.MessageID
 			rand.Read(mid[:])
+			var exp *envelope.ExpirationSettings
+			if tc.timer {
+				exp = &envelope.ExpirationSettings{Mode: envelope.ExpirationSettings_MODE_AFTER_SEND, Seconds: 3600}
+			} else if _, err := p.alice.SetTimer(p.ctx, p.bobID, DisappearOff, 0); err != nil {
+				t.Fatal(err)
+			}
+			p.read(p.bob)
 			encoded, err := envelope.MarshalContent(&envelope.Content{
 				MessageId: mid[:],
 				SentAtMs:  uint64(sealedAt.Add(tc.forged).UnixMilli()),
 				Body: &envelope.Content_Data{Data: &envelope.DataMessage{
-					Body:       "forged time",
-					Expiration: &envelope.ExpirationSettings{Mode: envelope.ExpirationSettings_MODE_AFTER_SEND, Seconds: 3600},
+					Body: "forged time", Expiration: exp,
 				}},
 			})
 			if err != nil {
@@ -59,8 +70,11 @@ func TestForgedInnerTime(t *testing.T) {
 			if len(got) != 1 || got[0].Text != "forged time" {
 				t.Fatalf("bob got %+v", got)
 			}
-			if d := got[0].SentAt.Sub(sealedAt); d < -time.Second || d > time.Second {
+			if d := got[0].SentAt.Sub(sealedAt.Add(tc.shown)); d < -time.Second || d > time.Second {
 				t.Fatalf("shown as sent at %v, sealed at %v", got[0].SentAt, sealedAt)
+			}
+			if !tc.timer {
+				return
 			}
 			p.clock.Advance(61 * time.Minute)
 			p.restart()
