@@ -116,6 +116,8 @@ type Client struct {
 	lastMs int64
 	// bad holds the nodes caught misbehaving (trust.go).
 	bad map[snapshot.Ed25519Key]BadNode
+	// slow holds when members last missed their deadline (trust.go).
+	slow map[snapshot.Ed25519Key]time.Time
 	// clockWarned is when safeNow last warned of a clock disagreement.
 	clockWarned time.Time
 	subs        map[int]chan Event

@@ -100,10 +100,12 @@
 // No one member of a swarm can make the client lose mail or keys
 // (trust.go). Every message a member serves must hash to its hash and be
 // dated no later than the network time allows; a member whose answer
-// fails (garbled data, a far-future message, pages that never end, no
-// answer within its deadline) is marked bad, its bad messages ignored,
-// and another member asked in its place, so answers are never merged
-// last-wins. A message is marked seen only once stored, or refused for a
+// fails (garbled data, a far-future message, pages that never end) is
+// marked bad, its bad messages ignored, and another member asked in its
+// place, so answers are never merged last-wins. A member slower than a
+// few seconds gets company (one more member is asked) and one that misses
+// its deadline is replaced; both are asked last for a while, but a slow
+// answer proves nothing, so slowness alone names no node. A message is marked seen only once stored, or refused for a
 // reason its own data proves; one whose signed time is not yet plausible
 // is tried again by later polls. The cursor moves only over messages that
 // passed these checks, never past where a member cut off by a bound

@@ -124,17 +124,23 @@ func TestMisbehavingMember(t *testing.T) {
 		}
 		for range per {
 			for _, c := range []*Client{alice, bob} {
-				// A failed store leaves the message queued; the syncs below
-				// send it.
-				c.Send(ctx, peers[c].Account(), fmt.Sprint(sent))
+				// Queued, then sent by the syncs below in parallel: one
+				// flush reads the records once and stores many at once.
+				if _, err := c.Queue(peers[c].Account(), fmt.Sprint(sent)); err != nil {
+					t.Fatal(err)
+				}
 			}
 			sent++
 		}
 		want := sent
 		for attempt := 0; ; attempt++ {
+			var wg sync.WaitGroup
+			for _, c := range []*Client{alice, bob} {
+				wg.Go(func() { c.Sync(ctx) })
+			}
+			wg.Wait()
 			done := true
 			for _, c := range []*Client{alice, bob} {
-				c.Sync(ctx)
 				if n := countIncoming(t, c, peers[c]); n < want {
 					done = false
 				}

@@ -210,7 +210,9 @@ func (c *Client) fetch(ctx context.Context, members []snapshot.Node, ns int32, f
 			fetchedMsgs[m.Hash] = m
 		}
 		switch {
-		case errors.Is(a.err, errSlowMember) || errors.Is(a.err, errPaging):
+		case errors.Is(a.err, errSlowMember):
+			c.markSlow(a.n)
+		case errors.Is(a.err, errPaging):
 			bad = a.err.Error()
 		case a.end != nil && bad == "":
 			bad = fmt.Sprintf("its answer in namespace %d went past the poll's bounds", ns)

@@ -45,7 +45,8 @@ const badFor = time.Hour
 
 // BadNode is a node caught misbehaving: an answer that failed a check
 // (garbled data, a far-future message, endless paging, a clock far off
-// the network's, no answer in time). It is asked last for a while; `hush
+// the network's). A node that is only slow is not named: a timeout does
+// not show whose fault it is. It is asked last for a while; `hush
 // path` lists it.
 type BadNode struct {
 	Ed25519 snapshot.Ed25519Key `json:"pubkey_ed25519"`
@@ -91,8 +92,22 @@ func (c *Client) markBad(n snapshot.Node, reason string) {
 	}
 }
 
-// askOrder returns members in random order, those caught misbehaving in
-// the last badFor last.
+// markSlow records that n did not answer within its deadline. A slow
+// answer proves nothing (the path, or a loaded machine, may be to blame),
+// so n is not named as bad, only asked last for a while, as bad ones are.
+func (c *Client) markSlow(n snapshot.Node) {
+	now := c.clock()
+	c.mu.Lock()
+	if c.slow == nil {
+		c.slow = map[snapshot.Ed25519Key]time.Time{}
+	}
+	c.slow[n.Ed25519] = now
+	c.mu.Unlock()
+	c.log.Debug("a swarm member did not answer in time; others were asked", "node", n.Ed25519.String())
+}
+
+// askOrder returns members in random order, those caught misbehaving or
+// slow in the last badFor last.
 func (c *Client) askOrder(members []snapshot.Node) []snapshot.Node {
 	members = slices.Clone(members)
 	rand.Shuffle(len(members), func(i, j int) { members[i], members[j] = members[j], members[i] })
@@ -100,7 +115,8 @@ func (c *Client) askOrder(members []snapshot.Node) []snapshot.Node {
 	c.mu.Lock()
 	isBad := func(n snapshot.Node) bool {
 		b, ok := c.bad[n.Ed25519]
-		return ok && now.Sub(b.At) < badFor
+		slow, isSlow := c.slow[n.Ed25519]
+		return ok && now.Sub(b.At) < badFor || isSlow && now.Sub(slow) < badFor
 	}
 	slices.SortStableFunc(members, func(a, b snapshot.Node) int {
 		switch ab, bb := isBad(a), isBad(b); {

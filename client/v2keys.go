@@ -286,7 +286,7 @@ func (c *Client) fetchRecords(ctx context.Context, account identity.AccountID, c
 			case errors.Is(err, errPaging):
 				c.markBad(n, err.Error())
 			case slow:
-				c.markBad(n, fmt.Sprintf("%v: %s", errSlowMember, c.limits.member))
+				c.markSlow(n)
 			}
 			lastErr = err
 			continue

@@ -20,7 +20,7 @@ goes through one of them, then on to the node that holds the data; the guard
 sees your IP address but not what you ask, and the node that answers sees
 what you ask but not your address. Paths are built on the first request.
 Nodes caught misbehaving (garbled answers, a clock far off the network's,
-endless paging, no answer in time) are listed after the paths.`,
+endless paging) are listed after the paths.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			home, err := a.homeDir()
