@@ -13,11 +13,11 @@ import (
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/clientdb"
 	"github.com/hushnet/hush/internal/keystore"
+	"github.com/hushnet/hush/internal/netclock"
 	"github.com/hushnet/hush/internal/onionclient"
 	"github.com/hushnet/hush/internal/paths"
 	"github.com/hushnet/hush/protocol/devicerecord"
 	"github.com/hushnet/hush/protocol/netfile"
-	"github.com/hushnet/hush/protocol/rpc"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
 
@@ -108,12 +108,21 @@ type Client struct {
 
 	interval, lookback time.Duration
 
-	mu      sync.Mutex // guards the fields below
-	offset  time.Duration
-	lastMs  int64
-	subs    map[int]chan Event
-	nextSub int
-	closed  bool
+	// netc is the network's time, from the nodes' answers (trust.go).
+	netc   *netclock.Clock
+	limits pollLimits
+
+	mu     sync.Mutex // guards the fields below
+	lastMs int64
+	// bad holds the nodes caught misbehaving (trust.go).
+	bad map[snapshot.Ed25519Key]BadNode
+	// slow holds when members last missed their deadline (trust.go).
+	slow map[snapshot.Ed25519Key]time.Time
+	// clockWarned is when safeNow last warned of a clock disagreement.
+	clockWarned time.Time
+	subs        map[int]chan Event
+	nextSub     int
+	closed      bool
 
 	flushMu sync.Mutex // one outbox flush at a time per Client; guards flushed
 	// flushed is set after the first flush: that one sends every item,
@@ -171,6 +180,7 @@ func Open(ctx context.Context, o Options) (*Client, error) {
 	c := &Client{
 		acct: sec.Account, db: db, seal: v1{sec.Account}, clock: o.Clock, log: o.Logger, home: o.Home,
 		interval: o.PollInterval, lookback: o.Lookback, subs: map[int]chan Event{},
+		netc: netclock.New(o.Clock, 0), limits: defaultLimits,
 	}
 	if c.device, err = ensureDevice(db, sec.Account.ID(), o.Clock()); err != nil {
 		db.Close()
@@ -222,6 +232,7 @@ func (c *Client) wire(ctx context.Context, o Options) error {
 			StateFile:    filepath.Join(o.Home, PathsFile),
 			Transport:    c.pool,
 			Clock:        o.Clock,
+			NetClock:     c.netc,
 			Logger:       o.Logger,
 			RegistryKeys: o.Network.RegistryKeys(),
 			NetworkID:    o.Network.ID,
@@ -300,37 +311,23 @@ func (c *Client) Account() identity.AccountID { return c.acct.ID() }
 func (c *Client) NetworkID() string { return c.dir.NetworkID() }
 
 // now is the network's time as far as the client knows it: the local
-// clock corrected by the offset nodes' answers showed.
-func (c *Client) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.clock().Add(c.offset)
-}
+// clock corrected by the median offset of distinct nodes' answers. It
+// signs and seals; destructive decisions take safeNow (trust.go).
+func (c *Client) now() time.Time { return c.netc.Now() }
 
 // signTime returns a network time strictly later than every one handed
 // out before, so no two signatures of this client are equal (nodes refuse
 // a repeated signature as a replay). reserve ms are kept for a batch.
 func (c *Client) signTime() time.Time {
+	now := c.netc.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	ms := c.clock().Add(c.offset).UnixMilli()
+	ms := now.UnixMilli()
 	if ms <= c.lastMs {
 		ms = c.lastMs + 1
 	}
 	c.lastMs = ms
 	return time.UnixMilli(ms)
-}
-
-func (c *Client) setOffset(d time.Duration) {
-	c.mu.Lock()
-	c.offset = d
-	// After the local clock jumped ahead, signatures made before this
-	// correction were refused as skewed, so none can be replayed: let
-	// signTime follow the corrected clock instead of staying pinned ahead.
-	if ms := c.clock().Add(d).UnixMilli(); c.lastMs > ms+rpc.SigTolerance.Milliseconds() {
-		c.lastMs = ms
-	}
-	c.mu.Unlock()
 }
 
 // EventKind says what an [Event] reports.

@@ -283,10 +283,11 @@ func (c *Client) pollOwn(ctx context.Context, members []snapshot.Node, ns int32,
 	if err != nil {
 		return err
 	}
-	all, err := c.fetch(ctx, members, ns, cur.Resume(c.lookback))
-	if err != nil {
-		return err
+	f := c.fetch(ctx, c.askOrder(members), ns, cur.Resume(c.lookback), c.pollBudget())
+	if f.err != nil {
+		return f.err
 	}
+	all := f.msgs
 	hashes := make([]string, len(all))
 	for i, m := range all {
 		hashes[i] = m.Hash
@@ -315,10 +316,9 @@ func (c *Client) pollOwn(ctx context.Context, members []snapshot.Node, ns int32,
 			return err
 		}
 	}
-	if len(all) > 0 {
-		last := all[len(all)-1]
-		if t := time.UnixMilli(last.Timestamp); t.After(cur.Time) {
-			return c.db.SetCursor(name, clientdb.Cursor{Position: last.Hash, Time: t})
+	if end := f.cursorEnd(); end != nil {
+		if t := time.UnixMilli(end.ms); t.After(cur.Time) {
+			return c.db.SetCursor(name, clientdb.Cursor{Position: end.hash, Time: t})
 		}
 	}
 	return nil

@@ -93,11 +93,41 @@
 // transport, for namespaces 0 and 1 from a cursor kept in the database
 // minus a lookback window ([Options.Lookback]), so messages repaired into
 // a swarm behind the cursor are still found; hashes already seen are
-// skipped. Each new message is opened (v1), its signature checked, its
+// skipped. Each new message is opened, its signature checked, its
 // Content validated and stored with the sender's signed time; an envelope
 // that does not open is dropped and counted ([Stats]) and the poll goes
 // on. [Client.Receive] polls in a loop; [Client.Subscribe] delivers
 // [Event]s to a UI.
+//
+// # Trusting no single node
+//
+// No one member of a swarm can make the client lose mail or keys
+// (trust.go). Every message a member serves must hash to its hash and be
+// dated no later than the network time allows; a member whose answer
+// fails (garbled data, a far-future message, pages that never end) is
+// marked bad, its bad messages ignored, and another member asked in its
+// place, so answers are never merged last-wins. A member slower than a
+// few seconds gets company (one more member is asked) and one that misses
+// its deadline is replaced; both are asked last for a while, but a slow
+// answer proves nothing, so slowness alone names no node. A message is marked seen only once stored, or refused for a
+// reason its own data proves; one whose signed time is not yet plausible
+// is tried again by later polls. The cursor moves only over messages that
+// passed these checks, never past where a member cut off by a bound
+// stopped. Pages, bytes and time per poll are bounded. Bad nodes are
+// logged as warnings, listed by [Client.BadNodes] and saved in paths.json
+// for `hush path`.
+//
+// Time: the network's time is the local clock plus the median offset of
+// distinct nodes' answers (internal/netclock), never one node's word;
+// samples further than a week off are refused and their node marked bad.
+// It signs requests and dates what is sealed. Decisions that destroy
+// something (pruning prekeys, refusing mail as past its key's deadline)
+// take the earlier of the local and the network clock, so they wait,
+// with a warning, while the two disagree; local expiry of messages uses
+// the local clock only. A message's time is the one its sender signed in
+// the protocol v2 seal, which replaces the Content's sent_at_ms
+// everywhere (ordering, disappearing timers, receipts); an entry of a
+// history share cannot be dated after the share was sealed.
 //
 // # Addressing
 //

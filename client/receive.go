@@ -7,14 +7,16 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/hushnet/hush/crypto/sealv2"
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/clientdb"
+	"github.com/hushnet/hush/internal/netclock"
 	"github.com/hushnet/hush/protocol/envelope"
 	"github.com/hushnet/hush/protocol/rpc"
 	"github.com/hushnet/hush/protocol/snapshot"
@@ -70,26 +72,26 @@ func (c *Client) afterPoll(ctx context.Context, got []Message) {
 }
 
 func (c *Client) poll(ctx context.Context) ([]Message, error) {
+	// Every poll ends: a member that answers slowly or pages forever
+	// cannot hold it (issue 13).
+	ctx, cancel := context.WithTimeout(ctx, c.limits.poll)
+	defer cancel()
 	members, err := c.dir.SwarmFor(ctx, c.acct.ID())
 	if err != nil {
 		return nil, err
 	}
-	members = slices.Clone(members)
-	rand.Shuffle(len(members), func(i, j int) { members[i], members[j] = members[j], members[i] })
+	members = c.askOrder(members)
 	// Both namespaces are fetched at once; storing is sequential.
-	type fetched struct {
-		msgs []rpc.Message
-		err  error
-	}
 	namespaces := []int32{NamespaceInbox, NamespaceSync}
 	res := make([]fetched, len(namespaces))
 	curs := make([]clientdb.Cursor, len(namespaces))
+	budget := c.pollBudget()
 	var wg sync.WaitGroup
 	for i, ns := range namespaces {
 		if curs[i], err = c.db.Cursor(cursorName(ns)); err != nil {
 			return nil, err
 		}
-		wg.Go(func() { res[i].msgs, res[i].err = c.fetch(ctx, members, ns, curs[i].Resume(c.lookback)) })
+		wg.Go(func() { res[i] = c.fetch(ctx, members, ns, curs[i].Resume(c.lookback), budget) })
 	}
 	wg.Wait()
 	var out []Message
@@ -97,7 +99,7 @@ func (c *Client) poll(ctx context.Context) ([]Message, error) {
 		if res[i].err != nil {
 			return out, res[i].err
 		}
-		got, err := c.process(ns, curs[i], res[i].msgs)
+		got, err := c.process(ns, curs[i], res[i])
 		out = append(out, got...)
 		if err != nil {
 			return out, err
@@ -109,55 +111,145 @@ func (c *Client) poll(ctx context.Context) ([]Message, error) {
 
 func cursorName(ns int32) string { return fmt.Sprintf("own/%d", ns) }
 
-// fetch reads namespace ns from pollMembers members at once, replacing a
-// member that fails by the next, and returns the union in swarm order.
-func (c *Client) fetch(ctx context.Context, members []snapshot.Node, ns int32, from time.Time) ([]rpc.Message, error) {
+// position is a place in swarm order: (deposit timestamp, hash).
+type position struct {
+	ms   int64
+	hash string
+}
+
+func (p position) before(q position) bool {
+	return p.ms < q.ms || p.ms == q.ms && p.hash < q.hash
+}
+
+func posOf(m rpc.Message) position { return position{m.Timestamp, m.Hash} }
+
+// fetched is what one poll got from a namespace: the union of the
+// members' validated messages in swarm order, and how far the cursor may
+// move.
+type fetched struct {
+	msgs []rpc.Message
+	// limit, when set, is the end of the shortest answer cut off by a
+	// bound: beyond it, that member's messages were not seen, so the
+	// cursor stops there.
+	limit *position
+	err   error
+}
+
+// fetch reads namespace ns from pollMembers members at once and returns
+// the union of what they answered. Each answer is checked message by
+// message: the data must hash to the hash given, and the deposit time
+// must not be in the future (an honest node refuses such deposits). A
+// member whose answer fails a check is marked bad ([Client.BadNodes]),
+// its bad messages are ignored, and the next member is asked instead, as
+// for a member that fails or times out; so one member can neither hide
+// messages by garbling them nor move the cursor past them.
+func (c *Client) fetch(ctx context.Context, members []snapshot.Node, ns int32, from time.Time, budget *atomic.Int64) fetched {
 	type answer struct {
+		n    snapshot.Node
 		msgs []rpc.Message
+		end  *position // set when cut off by a bound
 		err  error
 	}
-	results := make(chan answer, len(members))
+	results := make(chan answer, len(members)) // buffered: stragglers never block
+	// Members still in flight once enough answered are abandoned.
+	fctx, abandon := context.WithCancel(ctx)
+	defer abandon()
 	next, inflight, answered := 0, 0, 0
 	launch := func() {
 		n := members[next]
 		next++
 		inflight++
 		go func() {
-			msgs, err := c.retrieve(ctx, n, ns, from, lowHash)
-			results <- answer{msgs, err}
+			mctx, cancel := context.WithTimeout(fctx, c.limits.member)
+			defer cancel()
+			msgs, cut, err := c.retrievePages(mctx, n, ns, from, lowHash, budget)
+			a := answer{n: n, msgs: msgs, err: err}
+			if cut && len(msgs) > 0 {
+				p := posOf(msgs[len(msgs)-1])
+				a.end = &p
+			} else if cut {
+				p := position{ms: from.UnixMilli(), hash: lowHash}
+				a.end = &p
+			}
+			if err != nil && fctx.Err() == nil && mctx.Err() != nil {
+				a.err = fmt.Errorf("%w: %s", errSlowMember, c.limits.member)
+			}
+			results <- a
 		}()
 	}
 	for inflight < pollMembers && next < len(members) {
 		launch()
 	}
-	fetched := map[string]rpc.Message{}
+	fetchedMsgs := map[string]rpc.Message{}
+	var limit *position
 	var lastErr error
-	for inflight > 0 {
-		a := <-results
-		inflight--
-		for _, m := range a.msgs {
-			fetched[m.Hash] = m
+	future := c.netc.Latest().Add(futureSlack).UnixMilli()
+	// A member slower than the hedge delay gets company: one more member
+	// is asked, and the first to answer well count.
+	hedge := time.NewTimer(c.limits.hedge)
+	defer hedge.Stop()
+	for inflight > 0 && answered < pollMembers {
+		var a answer
+		select {
+		case a = <-results:
+		case <-hedge.C:
+			if next < len(members) {
+				launch()
+			}
+			hedge.Reset(c.limits.hedge)
+			continue
 		}
-		if a.err == nil {
+		inflight--
+		bad := ""
+		for _, m := range a.msgs {
+			if why := checkFetched(c.acct.ID(), ns, m, future); why != "" {
+				bad = why
+				continue
+			}
+			fetchedMsgs[m.Hash] = m
+		}
+		switch {
+		case errors.Is(a.err, errSlowMember):
+			c.markSlow(a.n)
+		case errors.Is(a.err, errPaging):
+			bad = a.err.Error()
+		case a.end != nil && bad == "":
+			bad = fmt.Sprintf("its answer in namespace %d went past the poll's bounds", ns)
+		}
+		if a.end != nil && (limit == nil || a.end.before(*limit)) {
+			limit = a.end
+		}
+		if bad != "" {
+			c.markBad(a.n, bad)
+		}
+		if a.err == nil && bad == "" {
 			answered++
 			continue
 		}
-		lastErr = a.err
-		if ctx.Err() == nil && next < len(members) {
+		if a.err != nil {
+			lastErr = a.err
+		}
+		if ctx.Err() == nil && next < len(members) && answered+inflight < pollMembers {
 			launch()
 		}
 	}
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
+	if ctx.Err() != nil && answered == 0 {
+		return fetched{err: ctx.Err()}
 	}
-	if answered == 0 {
+	if answered == 0 && len(fetchedMsgs) == 0 {
 		if lastErr == nil {
 			lastErr = ErrUnreachable
 		}
-		return nil, lastErr
+		return fetched{err: lastErr}
 	}
-	all := make([]rpc.Message, 0, len(fetched))
-	for _, m := range fetched {
+	if answered == 0 {
+		// Only members that misbehaved answered: keep what checked out,
+		// but the cursor stays until an honest member confirms the rest.
+		p := position{ms: from.UnixMilli(), hash: lowHash}
+		limit = &p
+	}
+	all := make([]rpc.Message, 0, len(fetchedMsgs))
+	for _, m := range fetchedMsgs {
 		all = append(all, m)
 	}
 	// Swarm order: (timestamp, hash), the order the cursor follows.
@@ -167,13 +259,60 @@ func (c *Client) fetch(ctx context.Context, members []snapshot.Node, ns int32, f
 		}
 		return strings.Compare(a.Hash, b.Hash)
 	})
-	return all, nil
+	return fetched{msgs: all, limit: limit}
 }
 
-// process stores the new messages among all, fetched from namespace ns,
-// and moves the namespace's cursor past them.
-func (c *Client) process(ns int32, cur clientdb.Cursor, all []rpc.Message) ([]Message, error) {
+// cursorEnd is the last position the cursor may move to after f: its
+// last message, or the last one before the limit.
+func (f fetched) cursorEnd() *position {
+	for i := len(f.msgs) - 1; i >= 0; i-- {
+		if p := posOf(f.msgs[i]); f.limit == nil || !f.limit.before(p) {
+			return &p
+		}
+	}
+	return nil
+}
+
+// pollBudget returns a fresh byte budget for one poll's retrievals.
+func (c *Client) pollBudget() *atomic.Int64 {
+	b := &atomic.Int64{}
+	b.Store(c.limits.pollBytes)
+	return b
+}
+
+// futureSlack is how far past the network time a deposit may be dated:
+// nodes accept deposits up to 10 s ahead of their clocks, which agree
+// with the network's to within netclock.Agree.
+const futureSlack = 10*time.Second + netclock.Agree
+
+// checkFetched returns why a message of account's namespace ns shows that
+// the member that served it misbehaves, or "". future is the latest
+// plausible deposit time (Unix ms).
+func checkFetched(account identity.AccountID, ns int32, m rpc.Message, future int64) string {
+	data, err := base64.StdEncoding.DecodeString(m.Data)
+	if err != nil {
+		return "it served data that is not base64"
+	}
+	if rpc.MessageHash(account, ns, data) != m.Hash {
+		return "it served data that does not match its hash"
+	}
+	if m.Timestamp > future {
+		return "it served a message dated in the future"
+	}
+	return ""
+}
+
+// process stores the new messages among f's, fetched from namespace ns,
+// and moves the namespace's cursor past them (never past f.limit). Every
+// message here passed fetch's checks. One is marked seen once it is
+// stored, or refused for a reason its hash-checked data proves: it does
+// not open, is not for us, or is malformed. One refused for a reason
+// that depends on the clock (a signed time not yet plausible) is not
+// marked, so the polls that re-read the lookback window try it again; it
+// does not hold the cursor, or anyone could stop it with one message.
+func (c *Client) process(ns int32, cur clientdb.Cursor, f fetched) ([]Message, error) {
 	name := cursorName(ns)
+	all := f.msgs
 	hashes := make([]string, len(all))
 	for i, m := range all {
 		hashes[i] = m.Hash
@@ -187,7 +326,14 @@ func (c *Client) process(ns int32, cur clientdb.Cursor, all []rpc.Message) ([]Me
 		isNew[h] = true
 	}
 	var out []Message
+	// advance is the last position the cursor may move to: every message
+	// up to it is seen.
+	var advance *position
 	for _, m := range all {
+		p := posOf(m)
+		if f.limit == nil || !f.limit.before(p) {
+			advance = &p
+		}
 		if !isNew[m.Hash] {
 			continue
 		}
@@ -199,8 +345,12 @@ func (c *Client) process(ns int32, cur clientdb.Cursor, all []rpc.Message) ([]Me
 			c.dropped.Add(1)
 			c.log.Debug("dropped a fetched message", "namespace", ns, "err", err)
 			c.emit(Event{Kind: EventDropped, Err: err})
+			if retryable(err) {
+				continue
+			}
 		}
 		// Seen whether or not it opened: a bad message is dropped once.
+		// How long is computed here, never taken from a node (seenUntil).
 		if err := c.db.MarkSeen(c.seenUntil(), m.Hash); err != nil {
 			return out, err
 		}
@@ -210,15 +360,20 @@ func (c *Client) process(ns int32, cur clientdb.Cursor, all []rpc.Message) ([]Me
 			out = append(out, msg)
 		}
 	}
-	if len(all) > 0 {
-		last := all[len(all)-1]
-		if t := time.UnixMilli(last.Timestamp); t.After(cur.Time) {
-			if err := c.db.SetCursor(name, clientdb.Cursor{Position: last.Hash, Time: t}); err != nil {
+	if advance != nil {
+		if t := time.UnixMilli(advance.ms); t.After(cur.Time) {
+			if err := c.db.SetCursor(name, clientdb.Cursor{Position: advance.hash, Time: t}); err != nil {
 				return out, err
 			}
 		}
 	}
 	return out, nil
+}
+
+// retryable reports whether a message was refused for a reason that may
+// pass: its data proves nothing wrong yet.
+func retryable(err error) bool {
+	return errors.Is(err, sealv2.ErrTimestamp) || !errors.Is(err, ErrDropped)
 }
 
 // accept opens one fetched message and stores what it carries. It
@@ -236,7 +391,7 @@ func (c *Client) accept(ns int32, m rpc.Message) ([]Message, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrDropped, err)
 	}
-	padded, sender, sealSigned, err := c.seal.open(env.GetType(), env.GetContent())
+	padded, sender, sm, err := c.seal.open(env.GetType(), env.GetContent())
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrDropped, err)
 	}
@@ -253,11 +408,12 @@ func (c *Client) accept(ns int32, m rpc.Message) ([]Message, error) {
 		// Dropped unread, and its copy deleted from the own swarm.
 		return nil, c.addPendingDeletes([]string{m.Hash})
 	}
+	verifyTime(content, sm.SignedAt)
 	signed := time.UnixMilli(int64(content.GetSentAtMs()))
 	switch {
 	case ns == NamespaceInbox && content.GetData() != nil:
 		got, err := c.acceptData(sender, content, m.Hash)
-		return got, errors.Join(err, c.keepSigned(got, sealSigned))
+		return got, errors.Join(err, c.keepSigned(got, sm.Signed))
 	case ns == NamespaceInbox && content.GetReceipt() != nil:
 		return nil, c.applyReceipt(sender, content.GetReceipt(), signed)
 	case ns == NamespaceInbox && content.GetUnsend() != nil:
@@ -289,6 +445,11 @@ func (c *Client) accept(ns int32, m rpc.Message) ([]Message, error) {
 			peer, author, inner, proof, err := c.sharedEntry(sm) // history.go
 			if err != nil {
 				return out, err
+			}
+			// A shared entry's own seal is gone; it cannot have been
+			// written after the share that carries it was sealed.
+			if sealed := time.UnixMilli(int64(content.GetSentAtMs())); time.UnixMilli(int64(inner.GetSentAtMs())).After(sealed) {
+				inner.SentAtMs = content.GetSentAtMs()
 			}
 			if inner.GetData() == nil {
 				continue
@@ -329,6 +490,30 @@ func (c *Client) accept(ns int32, m rpc.Message) ([]Message, error) {
 	// Receipts, typing and the rest come with later issues.
 	return nil, nil
 }
+
+// verifyTime bounds content's sent_at_ms by the time its sender signed in
+// the seal, when the format signs one (protocol v2), so that every use of
+// the message's time (ordering, disappearing timers, receipts, timer
+// changes) rests on the verified time (docs/protocol-v2.md §7). The
+// Content's field is only the sender's word: a modified client could date
+// a message years ahead so that it never disappears. It is kept when it
+// lies within [sealed - maxQueueDelay, sealed], since a message queued
+// offline is sealed only when the outbox sends it, and its written time
+// keeps a burst in order and a message written before a timer change
+// from undoing it; outside, it is clamped to that range. Without a sealed
+// time (v1, tests and tooling only) the Content's time stands.
+func verifyTime(content *envelope.Content, sealedAt time.Time) {
+	if sealedAt.IsZero() || sealedAt.UnixMilli() <= 0 {
+		return
+	}
+	hi := sealedAt.UnixMilli()
+	lo := sealedAt.Add(-maxQueueDelay).UnixMilli()
+	content.SentAtMs = uint64(max(min(int64(content.GetSentAtMs()), hi), lo))
+}
+
+// maxQueueDelay is the longest a message waits in the outbox before it is
+// sealed and sent: after that, the outbox gives it up.
+const maxQueueDelay = clientdb.DefaultOutboxGiveUp
 
 // storeData stores a data message of conversation peer written by author.
 // ok is false for a message already stored, deleted, or from a blocked

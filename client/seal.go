@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/hushnet/hush/crypto/sealv1"
 	"github.com/hushnet/hush/crypto/sealv2"
@@ -23,10 +24,19 @@ type sealer interface {
 	// envelope type that names the format.
 	seal(to identity.AccountID, padded []byte) (envelope.Envelope_Type, []byte, error)
 	// open decrypts and authenticates a sealed Content of type typ and
-	// returns the padded plaintext, its sender, and the part of the seal
-	// the sender signed (v2's sealv2.Meta.Signed; nil for v1), which a
-	// history share carries to prove the author (history.go).
-	open(typ envelope.Envelope_Type, sealed []byte) (padded []byte, sender identity.AccountID, signed []byte, err error)
+	// returns the padded plaintext, its sender, and what the seal proves
+	// beyond them (nothing for v1).
+	open(typ envelope.Envelope_Type, sealed []byte) (padded []byte, sender identity.AccountID, meta sealMeta, err error)
+}
+
+// sealMeta is what a seal proves besides the sender: the time the sender
+// signed (the one time used for the message everywhere: order, timers,
+// receipts), and the signed part itself (sealv2.Meta.Signed), which a
+// history share carries so a new device can check the author (history.go).
+// Both are zero for v1, which signs neither.
+type sealMeta struct {
+	SignedAt time.Time
+	Signed   []byte
 }
 
 // ErrV1Refused: a fetched message is sealed with protocol v1, which hush
@@ -42,12 +52,12 @@ func (s v1) seal(to identity.AccountID, padded []byte) (envelope.Envelope_Type, 
 	return envelope.Envelope_TYPE_SESSION_MESSAGE_V1, ct, err
 }
 
-func (s v1) open(typ envelope.Envelope_Type, sealed []byte) ([]byte, identity.AccountID, []byte, error) {
+func (s v1) open(typ envelope.Envelope_Type, sealed []byte) ([]byte, identity.AccountID, sealMeta, error) {
 	if typ != envelope.Envelope_TYPE_SESSION_MESSAGE_V1 {
-		return nil, identity.AccountID{}, nil, fmt.Errorf("envelope type %v is not supported yet", typ)
+		return nil, identity.AccountID{}, sealMeta{}, fmt.Errorf("envelope type %v is not supported yet", typ)
 	}
 	pt, _, sender, err := sealv1.Open(s.acct, sealed)
-	return pt, sender, nil, err
+	return pt, sender, sealMeta{}, err
 }
 
 // v2 seals with crypto/sealv2 to the destination's verified device
@@ -67,28 +77,41 @@ func (s *v2) seal(_ identity.AccountID, padded []byte) (envelope.Envelope_Type, 
 	return envelope.Envelope_TYPE_SESSION_MESSAGE_V2, append(bytes.Clone(pendingV2), padded...), nil
 }
 
-func (s *v2) open(typ envelope.Envelope_Type, sealed []byte) ([]byte, identity.AccountID, []byte, error) {
+func (s *v2) open(typ envelope.Envelope_Type, sealed []byte) ([]byte, identity.AccountID, sealMeta, error) {
 	c := s.c
+	fail := func(err error) ([]byte, identity.AccountID, sealMeta, error) {
+		return nil, identity.AccountID{}, sealMeta{}, err
+	}
 	switch typ {
 	case envelope.Envelope_TYPE_SESSION_MESSAGE_V1:
-		return nil, identity.AccountID{}, nil, ErrV1Refused
+		return fail(ErrV1Refused)
 	case envelope.Envelope_TYPE_SESSION_MESSAGE_V2:
 	default:
-		return nil, identity.AccountID{}, nil, fmt.Errorf("envelope type %v is not supported", typ)
+		return fail(fmt.Errorf("envelope type %v is not supported", typ))
 	}
 	if len(sealed) < 2 || !devicerecord.Class(sealed[1]).Valid() {
-		return nil, identity.AccountID{}, nil, sealv2.ErrMalformed
+		return fail(sealv2.ErrMalformed)
 	}
 	dev, err := c.thisDevice()
 	if err != nil {
-		return nil, identity.AccountID{}, nil, err
+		return fail(err)
 	}
 	keys, err := c.prekeys(dev.ID, devicerecord.Class(sealed[1]))
 	if err != nil {
-		return nil, identity.AccountID{}, nil, err
+		return fail(err)
 	}
-	pt, sender, meta, err := sealv2.Open(c.acct.ID(), keys, sealed, c.now())
-	return pt, sender, meta.Signed, err
+	// Refusing a message as past its key's deadline destroys it, so that
+	// check takes the earlier of our clock and the network's; a signed
+	// time refused as in the future is checked again with the later one,
+	// so neither clock being behind refuses an honest message.
+	pt, sender, meta, err := sealv2.Open(c.acct.ID(), keys, sealed, c.safeNow())
+	if errors.Is(err, sealv2.ErrTimestamp) {
+		pt, sender, meta, err = sealv2.Open(c.acct.ID(), keys, sealed, c.netc.Latest())
+	}
+	if err != nil {
+		return fail(err)
+	}
+	return pt, sender, sealMeta{SignedAt: meta.SignedAt, Signed: meta.Signed}, nil
 }
 
 // finalize returns the bytes to store for outbox item it: the payload as

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/hushnet/hush/identity"
@@ -26,9 +27,9 @@ func (e *NodeError) Error() string {
 	return fmt.Sprintf("node answered %d %s: %s", e.Status, e.Code, e.Message)
 }
 
-// call sends one storage RPC to n and returns the answer's body. It learns
-// the clock offset from every answer's "t" and reports a 421 to the
-// directory. A transport failure wraps ErrUnreachable.
+// call sends one storage RPC to n and returns the answer's body. It gives
+// every answer's "t" to the network clock (trust.go), which takes the
+// median over distinct nodes, and reports a 421 to the directory. A transport failure wraps ErrUnreachable.
 func (c *Client) call(ctx context.Context, n snapshot.Node, method string, params json.RawMessage) (json.RawMessage, error) {
 	body, err := json.Marshal(rpc.Request{Method: method, Params: params})
 	if err != nil {
@@ -49,9 +50,7 @@ func (c *Client) call(ctx context.Context, n snapshot.Node, method string, param
 		T int64 `json:"t"`
 	}
 	if json.Unmarshal(resp, &t) == nil && t.T > 0 {
-		// The node read its clock about halfway through the round trip.
-		mid := start.Add(c.clock().Sub(start) / 2)
-		c.setOffset(time.UnixMilli(t.T).Sub(mid))
+		c.observeTime(n, start, c.clock(), t.T)
 	}
 	if status/100 == 2 {
 		return resp, nil
@@ -253,10 +252,26 @@ var lowHash = func() string {
 const retrievePageSize = 1 << 20
 
 // retrieve reads the account's namespace ns on node n from position
-// (after, afterHash) on, all pages.
+// (after, afterHash) on, within the page bound.
 func (c *Client) retrieve(ctx context.Context, n snapshot.Node, ns int32, after time.Time, afterHash string) ([]rpc.Message, error) {
-	var out []rpc.Message
-	for {
+	msgs, cut, err := c.retrievePages(ctx, n, ns, after, afterHash, c.pollBudget())
+	if err == nil && cut {
+		err = fmt.Errorf("%w: more than %d pages or %d bytes", errPaging, c.limits.pages, c.limits.pollBytes)
+	}
+	return msgs, err
+}
+
+// retrievePages reads the account's namespace ns on node n from position
+// (after, afterHash) on, page by page, until the node has no more, at
+// most c.limits.pages pages and while budget (bytes of message data,
+// shared by a poll's retrievals) lasts. cut reports that a bound ended it
+// with more to read. A node whose pages do not move forward in swarm
+// order fails with errPaging.
+func (c *Client) retrievePages(ctx context.Context, n snapshot.Node, ns int32, after time.Time, afterHash string, budget *atomic.Int64) (out []rpc.Message, cut bool, err error) {
+	for page := 0; ; page++ {
+		if page == c.limits.pages || budget.Load() <= 0 {
+			return out, true, nil
+		}
 		p := map[string]any{"namespace": ns, "max_size": retrievePageSize}
 		if !after.IsZero() {
 			p["after_timestamp"], p["after_hash"] = after.UnixMilli(), afterHash
@@ -264,17 +279,21 @@ func (c *Client) retrieve(ctx context.Context, n snapshot.Node, ns int32, after 
 		params, _ := json.Marshal(p)
 		resp, err := c.signedCall(ctx, n, rpc.MethodRetrieve, params)
 		if err != nil {
-			return out, err
+			return out, false, err
 		}
+		budget.Add(-int64(len(resp)))
 		var r rpc.RetrieveResult
 		if err := json.Unmarshal(resp, &r); err != nil {
-			return out, fmt.Errorf("retrieve reply: %w", err)
+			return out, false, fmt.Errorf("retrieve reply: %w", err)
 		}
 		out = append(out, r.Messages...)
 		if !r.More || len(r.Messages) == 0 {
-			return out, nil
+			return out, false, nil
 		}
 		last := r.Messages[len(r.Messages)-1]
+		if !after.IsZero() && !(position{after.UnixMilli(), afterHash}).before(posOf(last)) {
+			return out, false, fmt.Errorf("%w: a page did not move forward", errPaging)
+		}
 		after, afterHash = time.UnixMilli(last.Timestamp), last.Hash
 	}
 }

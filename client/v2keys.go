@@ -115,7 +115,9 @@ func (c *Client) PrunePrekeys() (int, error) {
 			if err != nil {
 				return err
 			}
-			if gone := k.Prune(c.now()); len(gone) > 0 {
+			// Deleting a prekey is final: the earlier of our clock and the
+			// network's decides (safeNow), so no node can make it early.
+			if gone := k.Prune(c.safeNow()); len(gone) > 0 {
 				n += len(gone)
 				if err := c.savePrekeys(k); err != nil {
 					return err
@@ -167,7 +169,7 @@ func (c *Client) PublishKeys(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			k.Prune(now)
+			k.Prune(c.safeNow()) // as PrunePrekeys
 			if err := k.Cover(now); err != nil {
 				return err
 			}
@@ -281,30 +283,50 @@ func (c *Client) fetchRecords(ctx context.Context, account identity.AccountID, c
 	if err != nil {
 		return nil, nil, err
 	}
-	members = slices.Clone(members)
 	fetched := map[string]rpc.Message{}
 	answered := 0
 	var lastErr error
+	future := c.netc.Latest().Add(futureSlack).UnixMilli()
 	// Two members, as a poll asks: a record confirmed by two is on both,
-	// and one member withholding records does not hide them.
-	for _, n := range members {
+	// and one member withholding records does not hide them. As in a
+	// poll, a member whose answer fails the checks (receive.go fetch) is
+	// marked bad and does not count; the next one is asked.
+	for _, n := range c.askOrder(members) {
 		if answered == pollMembers {
 			break
 		}
 		var msgs []rpc.Message
+		mctx, cancel := context.WithTimeout(ctx, c.limits.member)
 		if ns == NamespaceKeys {
-			msgs, err = c.retrievePublic(ctx, n, account, ns)
+			msgs, err = c.retrievePublic(mctx, n, account, ns)
 		} else {
-			msgs, err = c.retrieve(ctx, n, ns, time.Time{}, "")
+			msgs, err = c.retrieve(mctx, n, ns, time.Time{}, "")
 		}
+		slow := err != nil && ctx.Err() == nil && mctx.Err() != nil
+		cancel()
 		if err != nil {
+			switch {
+			case errors.Is(err, errPaging):
+				c.markBad(n, err.Error())
+			case slow:
+				c.markSlow(n)
+			}
 			lastErr = err
 			continue
 		}
-		answered++
+		bad := ""
 		for _, m := range msgs {
+			if why := checkFetched(account, ns, m, future); why != "" {
+				bad = why
+				continue
+			}
 			fetched[m.Hash] = m
 		}
+		if bad != "" {
+			c.markBad(n, bad)
+			continue
+		}
+		answered++
 	}
 	if answered == 0 {
 		if lastErr == nil {
@@ -451,7 +473,10 @@ func (c *Client) retrievePublic(ctx context.Context, n snapshot.Node, account id
 	var out []rpc.Message
 	var after time.Time
 	afterHash := ""
-	for {
+	for page := 0; ; page++ {
+		if page == c.limits.pages {
+			return out, fmt.Errorf("%w: more than %d pages", errPaging, c.limits.pages)
+		}
 		p := map[string]any{"pubkey": account.String(), "namespace": ns, "timestamp": c.now().UnixMilli(), "max_size": retrievePageSize}
 		if !after.IsZero() {
 			p["after_timestamp"], p["after_hash"] = after.UnixMilli(), afterHash
@@ -470,6 +495,9 @@ func (c *Client) retrievePublic(ctx context.Context, n snapshot.Node, account id
 			return out, nil
 		}
 		last := r.Messages[len(r.Messages)-1]
+		if !after.IsZero() && !(position{after.UnixMilli(), afterHash}).before(posOf(last)) {
+			return out, fmt.Errorf("%w: a page did not move forward", errPaging)
+		}
 		after, afterHash = time.UnixMilli(last.Timestamp), last.Hash
 	}
 }

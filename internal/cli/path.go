@@ -18,7 +18,9 @@ func (a *app) pathCommand() *cobra.Command {
 key and address, and when the path last worked. Every request to the network
 goes through one of them, then on to the node that holds the data; the guard
 sees your IP address but not what you ask, and the node that answers sees
-what you ask but not your address. Paths are built on the first request.`,
+what you ask but not your address. Paths are built on the first request.
+Nodes caught misbehaving (garbled answers, a clock far off the network's,
+endless paging) are listed after the paths.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			home, err := a.homeDir()
@@ -27,14 +29,17 @@ what you ask but not your address. Paths are built on the first request.`,
 			}
 			// Paths are public facts about the network (no passphrase needed),
 			// stored beside the account by the client.
-			ps, err := paths.ReadPaths(filepath.Join(home, client.PathsFile))
+			r, err := paths.ReadReport(filepath.Join(home, client.PathsFile))
 			if err != nil {
 				return err
 			}
 			if a.jsonOut {
-				return paths.WriteJSON(a.stdout, ps)
+				return paths.WriteJSON(a.stdout, r.Paths, r.BadNodes...)
 			}
-			return paths.WriteText(a.stdout, ps, time.Now())
+			if err := paths.WriteText(a.stdout, r.Paths, time.Now()); err != nil {
+				return err
+			}
+			return paths.WriteBad(a.stdout, r.BadNodes, time.Now())
 		},
 	}
 }

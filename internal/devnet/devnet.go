@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -65,6 +66,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Progress receives one line per step while starting [nothing].
 	Progress io.Writer
+	// WrapRPC, when set, wraps the storage RPC handler of in-process node
+	// i (node.WithRPCWrapper): tests use it to make a real node misbehave
+	// (internal/misbehave). It returns nil to leave a node as it is.
+	WrapRPC func(i int) func(http.Handler) http.Handler
 }
 
 func (o *Options) setDefaults() error {

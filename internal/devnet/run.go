@@ -12,6 +12,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/hushnet/hush/internal/node"
 	"github.com/hushnet/hush/internal/registry"
 	"github.com/hushnet/hush/internal/relay/relaynode"
 )
@@ -60,7 +61,13 @@ func (d *Devnet) startNode(i int) (runner, error) {
 		return d.startProcess(cfg.Data, "node", "--network", cfg.Network, "--data", cfg.Data,
 			"--listen", cfg.Listen, "--advertise", cfg.Advertise, "--shutdown-timeout", cfg.ShutdownTimeout.D().String(), "--public-stats")
 	}
-	n, err := relaynode.NewNode(cfg, d.opts.Logger.With("node", fmt.Sprintf("%02d", i+1)))
+	var opts []node.Option
+	if d.opts.WrapRPC != nil {
+		if wrap := d.opts.WrapRPC(i); wrap != nil {
+			opts = append(opts, node.WithRPCWrapper(wrap))
+		}
+	}
+	n, err := relaynode.NewNode(cfg, d.opts.Logger.With("node", fmt.Sprintf("%02d", i+1)), opts...)
 	if err != nil {
 		return nil, err
 	}

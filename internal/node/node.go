@@ -116,6 +116,14 @@ type Option func(*options)
 type options struct {
 	mounts      []func(mux *http.ServeMux, id *Identity, rpc http.Handler) error
 	replication []func(*replication.Config)
+	wrapRPC     func(http.Handler) http.Handler
+}
+
+// WithRPCWrapper wraps the storage RPC handler (direct requests and the
+// final hop of onion requests alike) in wrap. It exists for tests that
+// make a real node misbehave (internal/misbehave); hushd never sets it.
+func WithRPCWrapper(wrap func(http.Handler) http.Handler) Option {
+	return func(o *options) { o.wrapRPC = wrap }
 }
 
 // WithRoutes lets mount add routes to the node's HTTP mux, next to the
@@ -242,11 +250,15 @@ func New(cfg nodeconfig.Config, logger *slog.Logger, opts ...Option) (_ *Node, e
 	if err != nil {
 		return nil, err
 	}
+	var rpcHandler http.Handler = h
+	if o.wrapRPC != nil {
+		rpcHandler = o.wrapRPC(h)
+	}
 	mux := http.NewServeMux()
-	mux.Handle("/", h)
+	mux.Handle("/", rpcHandler)
 	n.mountReplication(mux)
 	for _, mount := range o.mounts {
-		if err := mount(mux, n.id, h); err != nil {
+		if err := mount(mux, n.id, rpcHandler); err != nil {
 			return nil, fmt.Errorf("mount routes: %w", err)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/netclock"
 	"github.com/hushnet/hush/protocol/rpc"
 )
 
@@ -56,8 +57,10 @@ type Client struct {
 	// presented is the key of the last handshake, for TOFU.
 	presented identity.Ed25519PublicKey
 	info      *rpc.InfoResult
-	offset    time.Duration // node clock minus ours
-	lastMs    int64         // last timestamp handed out, to keep them unique
+	// clock is the node's time (one node: its own word, bounded by
+	// netclock.MaxOffset); the one clock-offset type of the project.
+	clock  *netclock.Clock
+	lastMs int64 // last timestamp handed out, to keep them unique
 }
 
 // New returns a client for the node at nodeURL (https://host:port, or
@@ -150,7 +153,10 @@ func (c *Client) Info(ctx context.Context) (*rpc.InfoResult, error) {
 	c.pinned = key
 	c.info = &info
 	// The node read its clock about halfway through the round trip.
-	c.offset = time.UnixMilli(info.T).Sub(start.Add(rtt / 2))
+	if c.clock == nil {
+		c.clock = netclock.New(time.Now, 0)
+	}
+	c.clock.Observe(key.String(), start, start.Add(rtt), info.T)
 	return &info, nil
 }
 
@@ -170,7 +176,11 @@ func (c *Client) Now() time.Time {
 }
 
 func (c *Client) nowLocked(reserve int64) time.Time {
-	ms := time.Now().Add(c.offset).UnixMilli()
+	now := time.Now()
+	if c.clock != nil {
+		now = c.clock.Now()
+	}
+	ms := now.UnixMilli()
 	if ms <= c.lastMs {
 		ms = c.lastMs + 1
 	}

@@ -34,9 +34,12 @@
 //
 // A 421 answer returns a *[WrongSwarmError] with the swarm the node named,
 // so that the caller refreshes its swarm cache (onions.ts
-// handle421InvalidSwarm). A clock_skew answer sets the manager's clock
-// offset from the node's time "t" and returns [ErrClockSkew]; callers sign
-// with [Manager.Now] and retry. The snapshot itself is fetched through a
+// handle421InvalidSwarm). A clock_skew answer gives the node's time "t"
+// to the network clock (internal/netclock, shared with the client through
+// Options.NetClock: the median over distinct nodes, so one node cannot
+// set it) and returns [ErrClockSkew]; callers sign with [Manager.Now] and
+// retry. Nodes the client caught misbehaving ([Manager.MarkBad]) are kept
+// in the state file for `hush path` ([ReadReport]). The snapshot itself is fetched through a
 // path ([Manager.FetchSnapshot]) once the client has one; only the first
 // comes straight from a seed node ([FetchFromSeed]).
 //

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hushnet/hush/internal/netclock"
 	"github.com/hushnet/hush/internal/onionclient"
 	"github.com/hushnet/hush/protocol/onion"
 	"github.com/hushnet/hush/protocol/rpc"
@@ -73,8 +74,13 @@ type Options struct {
 	// (onionclient.Pool).
 	Transport onionclient.Poster
 	// Clock defaults to time.Now.
-	Clock  func() time.Time
-	Logger *slog.Logger
+	Clock func() time.Time
+	// NetClock is the network clock the manager feeds with the time in
+	// clock-skew answers and signs snapshots' checks by; the client shares
+	// its own, so there is one per client. Nil makes one from Clock and
+	// the offset saved in the state file.
+	NetClock *netclock.Clock
+	Logger   *slog.Logger
 	// AttemptTimeout bounds one attempt on one path; 0 means
 	// DefaultAttemptTimeout.
 	AttemptTimeout time.Duration
@@ -106,7 +112,10 @@ type Manager struct {
 	// only until the first check.
 	epoch   uint64
 	checked bool
-	offset  time.Duration
+	netc    *netclock.Clock
+	// bad holds the nodes the client caught misbehaving (MarkBad), newest
+	// first, at most maxBad, for `hush path`.
+	bad     []BadNode
 	savedAt time.Time
 	// unsaved: a success since the last save is not on disk yet.
 	unsaved bool
@@ -138,29 +147,38 @@ func New(opts Options) (*Manager, error) {
 		opts.AttemptTimeout = DefaultAttemptTimeout
 	}
 	m := &Manager{opts: opts, fails: map[snapshot.Ed25519Key]int{}, avoid: map[snapshot.Ed25519Key]bool{}}
+	var saved time.Duration
 	if opts.StateFile != "" {
 		st, err := loadState(opts.StateFile)
 		if err != nil {
 			return nil, err
 		}
 		m.fromState(st)
+		saved = time.Duration(st.ClockOffsetMs) * time.Millisecond
+	}
+	m.netc = opts.NetClock
+	if m.netc == nil {
+		m.netc = netclock.New(opts.Clock, saved)
 	}
 	return m, nil
 }
 
 // Now is the client's clock corrected by the offset learnt from nodes:
 // the time to put into signed requests.
-func (m *Manager) Now() time.Time {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.opts.Clock().Add(m.offset)
-}
+func (m *Manager) Now() time.Time { return m.clock().Now() }
 
 // ClockOffset is the network's time minus the client's.
-func (m *Manager) ClockOffset() time.Duration {
+func (m *Manager) ClockOffset() time.Duration { return m.clock().Offset() }
+
+// clock returns the network clock; a Manager built without New gets one
+// over its local clock on first use.
+func (m *Manager) clock() *netclock.Clock {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.offset
+	if m.netc == nil {
+		m.netc = netclock.New(m.opts.Clock, 0)
+	}
+	return m.netc
 }
 
 // Do sends one storage RPC body through a path to dest and returns the
@@ -175,7 +193,7 @@ func (m *Manager) Do(ctx context.Context, dest snapshot.Node, body []byte) (int,
 	if err != nil {
 		return 0, nil, err
 	}
-	return status, resp, m.interpret(status, resp, start)
+	return status, resp, m.interpret(dest, status, resp, start)
 }
 
 // DoServer sends body through a path to a steward server (file or push
@@ -224,7 +242,7 @@ func (m *Manager) do(ctx context.Context, dest snapshot.Ed25519Key, send func(co
 }
 
 // interpret turns the answers the manager acts on into errors.
-func (m *Manager) interpret(status int, resp []byte, start time.Time) error {
+func (m *Manager) interpret(dest snapshot.Node, status int, resp []byte, start time.Time) error {
 	if status/100 == 2 {
 		return nil
 	}
@@ -236,16 +254,11 @@ func (m *Manager) interpret(status int, resp []byte, start time.Time) error {
 	case status == rpc.CodeWrongSwarm.Status() || (eb.Error != nil && eb.Error.Code == rpc.CodeWrongSwarm):
 		return &WrongSwarmError{Swarm: eb.Swarm}
 	case eb.Error != nil && eb.Error.Code == rpc.CodeClockSkew && eb.T > 0:
-		end := m.opts.Clock()
-		// The node read its clock somewhere in the round trip; the middle
-		// is the best guess, good to half the path's latency.
-		mid := start.Add(end.Sub(start) / 2)
-		off := time.UnixMilli(eb.T).Sub(mid)
-		m.mu.Lock()
-		m.offset = off
-		m.mu.Unlock()
+		// One node's time is one sample: the offset is the median over
+		// distinct nodes (internal/netclock), so a lying node cannot set it.
+		m.clock().Observe(dest.Ed25519.String(), start, m.opts.Clock(), eb.T)
 		m.save()
-		return fmt.Errorf("%w: offset now %v", ErrClockSkew, off.Round(time.Millisecond))
+		return fmt.Errorf("%w: offset now %v", ErrClockSkew, m.ClockOffset().Round(time.Millisecond))
 	}
 	return nil
 }
@@ -406,4 +419,33 @@ func network(addr string) string {
 	}
 	p, _ := ip.Unmap().Prefix(bits)
 	return p.String()
+}
+
+// BadNode is a node the client caught misbehaving, as `hush path` shows
+// it.
+type BadNode struct {
+	Ed25519 snapshot.Ed25519Key `json:"pubkey_ed25519"`
+	Reason  string              `json:"reason"`
+	At      time.Time           `json:"at"`
+}
+
+// maxBad bounds the bad nodes kept.
+const maxBad = 32
+
+// MarkBad records that the client caught node key misbehaving (reason
+// says how) and saves it for `hush path`.
+func (m *Manager) MarkBad(key snapshot.Ed25519Key, reason string, at time.Time) {
+	m.mu.Lock()
+	m.bad = slices.DeleteFunc(m.bad, func(b BadNode) bool { return b.Ed25519 == key })
+	m.bad = slices.Insert(m.bad, 0, BadNode{Ed25519: key, Reason: reason, At: at})
+	m.bad = m.bad[:min(len(m.bad), maxBad)]
+	m.mu.Unlock()
+	m.save()
+}
+
+// BadNodes returns the nodes marked bad, newest first.
+func (m *Manager) BadNodes() []BadNode {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.bad)
 }

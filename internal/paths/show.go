@@ -10,22 +10,39 @@ import (
 
 // Report is the JSON `hush path --json` prints:
 //
-//	{"paths": [{"hops": [{"pubkey_ed25519", "address"}, …], "last_ok": …}]}
+//	{"paths": [{"hops": [{"pubkey_ed25519", "address"}, …], "last_ok": …}],
+//	 "bad_nodes": [{"pubkey_ed25519", "reason", "at"}, …]}
 //
 // with the three relays of each path in order, guard first, and last_ok
-// an RFC 3339 time or null.
+// an RFC 3339 time or null; bad_nodes lists the nodes the client caught
+// misbehaving (a garbled answer, a clock far off, endless paging…),
+// newest first.
 type Report struct {
-	Paths []PathInfo `json:"paths"`
+	Paths    []PathInfo `json:"paths"`
+	BadNodes []BadNode  `json:"bad_nodes"`
 }
 
-// WriteJSON writes ps as a [Report].
-func WriteJSON(w io.Writer, ps []PathInfo) error {
+// WriteJSON writes ps and the bad nodes as a [Report].
+func WriteJSON(w io.Writer, ps []PathInfo, bad ...BadNode) error {
 	if ps == nil {
 		ps = []PathInfo{}
 	}
+	if bad == nil {
+		bad = []BadNode{}
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(Report{Paths: ps})
+	return enc.Encode(Report{Paths: ps, BadNodes: bad})
+}
+
+// WriteBad writes one line per bad node for `hush path`.
+func WriteBad(w io.Writer, bad []BadNode, now time.Time) error {
+	for _, b := range bad {
+		if _, err := fmt.Fprintf(w, "bad node %s, %s ago: %s\n", b.Ed25519, ago(now.Sub(b.At)), b.Reason); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // WriteText writes one line per path for `hush path`:

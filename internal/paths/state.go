@@ -7,7 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"time"
+	"slices"
 
 	"github.com/hushnet/hush/protocol/snapshot"
 )
@@ -23,6 +23,7 @@ type state struct {
 	Guards        []HopInfo  `json:"guards"`
 	Paths         []PathInfo `json:"paths"`
 	ClockOffsetMs int64      `json:"clock_offset_ms"`
+	BadNodes      []BadNode  `json:"bad_nodes,omitempty"`
 }
 
 func loadState(file string) (*state, error) {
@@ -43,8 +44,17 @@ func loadState(file string) (*state, error) {
 	return &st, nil
 }
 
-// ReadPaths returns the paths saved in a state file, for `hush path` in
-// a process that sends nothing.
+// ReadReport returns the paths and bad nodes saved in a state file, for
+// `hush path` in a process that sends nothing.
+func ReadReport(file string) (Report, error) {
+	st, err := loadState(file)
+	if err != nil {
+		return Report{}, err
+	}
+	return Report{Paths: st.Paths, BadNodes: st.BadNodes}, nil
+}
+
+// ReadPaths returns the paths saved in a state file.
 func ReadPaths(file string) ([]PathInfo, error) {
 	st, err := loadState(file)
 	if err != nil {
@@ -70,7 +80,7 @@ func (m *Manager) fromState(st *state) {
 		}
 		m.paths = append(m.paths, q)
 	}
-	m.offset = time.Duration(st.ClockOffsetMs) * time.Millisecond
+	m.bad = st.BadNodes
 }
 
 // save writes the state file atomically (write, sync, rename). Failing to
@@ -82,8 +92,9 @@ func (m *Manager) save() {
 	}
 	m.saveMu.Lock()
 	defer m.saveMu.Unlock()
+	off := m.ClockOffset()
 	m.mu.Lock()
-	st := state{Version: stateVersion, ClockOffsetMs: m.offset.Milliseconds()}
+	st := state{Version: stateVersion, ClockOffsetMs: off.Milliseconds(), BadNodes: slices.Clone(m.bad)}
 	for _, g := range m.guards {
 		h := HopInfo{Ed25519: g}
 		for _, p := range m.paths {

@@ -3,6 +3,7 @@ package paths
 import (
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,5 +27,35 @@ func TestFlushPersistsLastOK(t *testing.T) {
 	ps, err := ReadPaths(file)
 	if err != nil || len(ps) != 1 || ps[0].LastOK == nil || !ps[0].LastOK.Equal(now) {
 		t.Fatalf("after Flush: %+v, %v", ps, err)
+	}
+}
+
+// TestBadNodesSaved: nodes the client marks bad reach the state file, so
+// `hush path --json` in another process lists them, newest first, one
+// entry per node.
+func TestBadNodesSaved(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "paths.json")
+	now := time.Unix(1_800_000_000, 0).UTC()
+	m, err := New(Options{StateFile: file, Clock: func() time.Time { return now }, Snapshot: func() *snapshot.Snapshot { return nil }, Transport: &infoPoster{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := snapshot.Ed25519Key{1}, snapshot.Ed25519Key{2}
+	m.MarkBad(a, "garbled data", now)
+	m.MarkBad(b, "clock far off", now.Add(time.Second))
+	m.MarkBad(a, "endless paging", now.Add(2*time.Second))
+	r, err := ReadReport(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.BadNodes) != 2 || r.BadNodes[0].Ed25519 != a || r.BadNodes[0].Reason != "endless paging" || r.BadNodes[1].Ed25519 != b {
+		t.Fatalf("saved %+v", r.BadNodes)
+	}
+	var out strings.Builder
+	if err := WriteJSON(&out, r.Paths, r.BadNodes...); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), `"bad_nodes"`) || !strings.Contains(out.String(), a.String()) {
+		t.Fatalf("JSON: %s", out.String())
 	}
 }
