@@ -431,6 +431,11 @@ func (c *Client) pinDeviceKeys(account identity.AccountID, recs []*devicerecord.
 // whose key did not change.
 var ErrNoKeyChange = errors.New("no changed device key to confirm")
 
+// ErrDeviceKeyChanged is wrapped by the [EventNewKeyDevice] error of a
+// record that gives a known device ID another device key: nothing is
+// sealed to it until [Client.ConfirmDeviceKey].
+var ErrDeviceKeyChanged = clientdb.ErrDeviceKeyChanged
+
 // ConfirmDeviceKey accepts the changed device key last presented by
 // account's device id (an [EventNewKeyDevice] wrapping
 // clientdb.ErrDeviceKeyChanged said so): from now on that key is the

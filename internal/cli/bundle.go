@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
@@ -157,6 +158,9 @@ func (a *app) keyNotices(c *client.Client, peer identity.AccountID, events <-cha
 	for e := range events {
 		if (e.Kind == client.EventNewKeyDevice || e.Kind == client.EventDeviceMissing) && e.Err != nil {
 			fmt.Fprintln(a.stderr, "hush: note: "+e.Err.Error())
+			if errors.Is(e.Err, client.ErrDeviceKeyChanged) {
+				fmt.Fprintln(a.stderr, "hush: note: after checking with its owner, accept the new key with `hush devices confirm-key ACCOUNT DEVICE_ID`")
+			}
 		}
 	}
 	if waiting, why, _ := c.WaitingForKeys(peer); waiting {

@@ -1,12 +1,14 @@
 package cli
 
 import (
+	"encoding/hex"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hushnet/hush/client"
+	"github.com/hushnet/hush/protocol/devicerecord"
 )
 
 // deviceJSON is a device as `hush devices --json` prints it.
@@ -73,7 +75,53 @@ what this home already knows.`,
 		},
 	}
 	f.register(cmd)
-	cmd.AddCommand(a.shareHistoryCommand())
+	cmd.AddCommand(a.shareHistoryCommand(), a.confirmKeyCommand())
+	return cmd
+}
+
+// confirmKeyCommand is `hush devices confirm-key`: the user's answer to a
+// record that gives a known device ID another device key (protocol v2 §8).
+// Until then nothing is sealed to that record.
+func (a *app) confirmKeyCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "confirm-key ACCOUNT DEVICE_ID",
+		Short: "Accept a device's changed key, after checking with its owner",
+		Long: `A device record that gives a known device another key is held: hush seals
+nothing to it and says so once. A new device key means the account's seed
+(its recovery phrase) is on another device, which may be a reinstall by its
+owner or a thief. Ask the owner (not through hush), then accept the key with
+this command. ACCOUNT is a contact's nickname or Account ID, or your own
+Account ID for one of your devices.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := signalContext(cmd)
+			defer cancel()
+			var f netFlags
+			c, err := a.openClient(ctx, &f, false)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			acct, err := c.Resolve(args[0])
+			if err != nil {
+				return err
+			}
+			var id devicerecord.DeviceID
+			if b, err := hex.DecodeString(args[1]); err != nil || len(b) != len(id) {
+				return fmt.Errorf("device ID %q: want %d hex digits", args[1], 2*len(id))
+			} else {
+				copy(id[:], b)
+			}
+			if err := c.ConfirmDeviceKey(acct, id); err != nil {
+				return err
+			}
+			if a.jsonOut {
+				return a.printJSON(map[string]any{"account_id": acct.String(), "device": id.String(), "confirmed": true})
+			}
+			fmt.Fprintf(a.stdout, "Device %s of %s now uses its new key; messages are sealed to it from now on.\n", id, acct.Short())
+			return nil
+		},
+	}
 	return cmd
 }
 
