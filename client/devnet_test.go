@@ -70,7 +70,9 @@ func exchangeOn(t *testing.T, d *devnet.Devnet, direct bool) {
 		if members, err = alice.dir.SwarmFor(ctx, bob.Account()); err != nil {
 			t.Fatal(err)
 		}
-		res, err = alice.storeOnce(ctx, members[0], bob.Account(), NamespaceInbox, time.Minute, data)
+		// An hour: on a busy machine the sends below take minutes, and an
+		// expired deposit is never fetched (so never dropped).
+		res, err = alice.storeOnce(ctx, members[0], bob.Account(), NamespaceInbox, time.Hour, data)
 		var ne *NodeError
 		if !errors.As(err, &ne) || ne.Code != rpc.CodeWrongSwarm {
 			break
