@@ -70,6 +70,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/labnet"
 	"github.com/hushnet/hush/internal/nodeapi"
 	"github.com/hushnet/hush/internal/nodeconfig"
 	"github.com/hushnet/hush/internal/ratelimit"
@@ -182,7 +183,7 @@ func New(cfg nodeconfig.Config, logger *slog.Logger, opts ...Option) (n *Node, e
 		return nil, err
 	}
 
-	if n.apiLn, err = net.Listen("tcp", cfg.Listen); err != nil {
+	if n.apiLn, err = labnet.Listen("tcp", cfg.Listen); err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	advertise := cfg.Advertise
