@@ -29,6 +29,9 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	if os.Getenv(envHelper) != "" {
+		return helperMain()
+	}
 	if unavailable = Available(); unavailable != nil {
 		return m.Run()
 	}
@@ -65,7 +68,15 @@ func newLab(t *testing.T) *Lab {
 	if unavailable != nil {
 		t.Skip(unavailable)
 	}
-	l, err := New(t.TempDir())
+	dir := t.TempDir()
+	if keep := os.Getenv("HUSH_LAB_DIR"); keep != "" {
+		// Kept after the run, to read the hosts' logs.
+		dir = filepath.Join(keep, t.Name())
+		if err := os.RemoveAll(dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l, err := New(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

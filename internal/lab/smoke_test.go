@@ -25,7 +25,9 @@ func (s *sender) send(ctx context.Context, phase string, count int) {
 	for range count {
 		s.n++
 		text := fmt.Sprintf("%s %d", phase, s.n)
+		t0 := time.Now()
 		status, err := s.from.Send(ctx, s.to.ID, text)
+		s.t.Logf("send %q: %s in %v", text, status, time.Since(t0).Round(time.Millisecond))
 		if err != nil {
 			s.t.Logf("send %q: %v", text, err)
 		}
@@ -119,7 +121,7 @@ func TestLabSmoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("partitioned %s (%s), one of %d members of bob's swarm", victim.Host.Name, victim.Host.Addr, len(members))
-	s.send(ctx, "partition", 5)
+	s.send(ctx, "partition", 2)
 	st, err = n.Status(ctx)
 	if err != nil {
 		t.Fatal(err)
