@@ -143,4 +143,3 @@ func duplicates(hs []string) int {
 	}
 	return d
 }
-
