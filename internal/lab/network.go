@@ -49,6 +49,9 @@ type NetOptions struct {
 	// NodeEnv is added to every node's environment (e.g. a shorter
 	// anti-entropy interval).
 	NodeEnv []string
+	// NodeArgs are added to every node's command line (e.g. a lower
+	// per-IP rate limit).
+	NodeArgs []string
 	// Links is the links file every hushd reads [nothing slowed].
 	Links labnet.File
 	// Params are the swarm sizes [3/4].
@@ -65,6 +68,8 @@ type Network struct {
 	NetPath  string
 	Observer *Host
 	Regs     []*Server
+
+	linksPath string
 
 	mu    sync.Mutex // guards Nodes after the start
 	Nodes []*Server
@@ -90,6 +95,7 @@ func (n *Network) newNode(addr string) (*Server, netfile.Seed, error) {
 	a := addr + ":" + NodePort
 	s.args = []string{"node", "--network", n.NetPath, "--data", dir, "--listen", a, "--advertise", a,
 		"--shutdown-timeout", "5s", "--public-stats"}
+	s.args = append(s.args, n.Opts.NodeArgs...)
 	n.mu.Lock()
 	n.Nodes = append(n.Nodes, s)
 	n.mu.Unlock()
@@ -159,6 +165,7 @@ func (l *Lab) StartNetwork(ctx context.Context, o NetOptions) (*Network, error) 
 		return nil, err
 	}
 	linksPath := filepath.Join(l.Dir, "links.json")
+	n.linksPath = linksPath
 	if err := os.WriteFile(linksPath, links, 0o644); err != nil {
 		return nil, err
 	}
@@ -378,4 +385,18 @@ func (n *Network) Node(key string) *Server {
 		}
 	}
 	return nil
+}
+
+// SetLinks replaces the links file; every lab process reads it again
+// within a second (internal/labnet), open connections included.
+func (n *Network) SetLinks(f labnet.File) error {
+	b, err := f.Marshal()
+	if err != nil {
+		return err
+	}
+	tmp := n.linksPath + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, n.linksPath)
 }

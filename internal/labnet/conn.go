@@ -31,12 +31,19 @@ const (
 // WrapListener returns ln with every accepted connection slowed by the
 // profile cfg gives the link between its two addresses.
 func WrapListener(ln net.Listener, cfg *Config) net.Listener {
-	return &listener{Listener: ln, cfg: cfg}
+	return &listener{Listener: ln, src: func() *Config { return cfg }, static: true}
+}
+
+// WrapListenerFunc is WrapListener with the links read from src at
+// every chunk, so a changed links file applies to open connections too.
+func WrapListenerFunc(ln net.Listener, src func() *Config) net.Listener {
+	return &listener{Listener: ln, src: src}
 }
 
 type listener struct {
 	net.Listener
-	cfg *Config
+	src    func() *Config
+	static bool
 }
 
 func (l *listener) Accept() (net.Conn, error) {
@@ -44,11 +51,12 @@ func (l *listener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := l.cfg.For(addrOf(c.LocalAddr()), addrOf(c.RemoteAddr()))
-	if p.IsZero() {
+	local, remote := addrOf(c.LocalAddr()), addrOf(c.RemoteAddr())
+	prof := func() Profile { return l.src().For(local, remote) }
+	if l.static && prof().IsZero() {
 		return c, nil
 	}
-	return WrapConn(c, p), nil
+	return wrapConn(c, prof), nil
 }
 
 func addrOf(a net.Addr) netip.Addr {
@@ -92,7 +100,7 @@ type chunk struct {
 // conn delays both directions of an accepted connection.
 type conn struct {
 	net.Conn
-	p Profile
+	prof func() Profile
 
 	in     chan chunk // from the reader goroutine
 	out    chan chunk // to the writer goroutine
@@ -113,7 +121,11 @@ type conn struct {
 
 // WrapConn returns c with what it reads and writes delayed by p.
 func WrapConn(c net.Conn, p Profile) net.Conn {
-	w := &conn{Conn: c, p: p, in: make(chan chunk, queued), out: make(chan chunk, queued),
+	return wrapConn(c, func() Profile { return p })
+}
+
+func wrapConn(c net.Conn, prof func() Profile) net.Conn {
+	w := &conn{Conn: c, prof: prof, in: make(chan chunk, queued), out: make(chan chunk, queued),
 		closed: make(chan struct{}), dlChange: make(chan struct{})}
 	go w.reader()
 	go w.writer()
@@ -126,7 +138,7 @@ func (c *conn) reader() {
 	for {
 		buf := make([]byte, readChunk)
 		n, err := c.Conn.Read(buf)
-		due := time.Now().Add(c.p.delay(n))
+		due := time.Now().Add(c.prof().delay(n))
 		if due.Before(last) {
 			due = last // a stream never reorders
 		}
@@ -249,7 +261,7 @@ func (c *conn) Write(b []byte) (int, error) {
 	if c.werr != nil {
 		return 0, c.werr
 	}
-	due := time.Now().Add(c.p.delay(len(b)))
+	due := time.Now().Add(c.prof().delay(len(b)))
 	if due.Before(c.lastOut) {
 		due = c.lastOut
 	}
@@ -275,7 +287,7 @@ func (c *conn) Close() error {
 		c.wmu.Unlock()
 		// A peer that stopped reading must not keep the socket open
 		// for ever.
-		time.AfterFunc(c.p.RTT+closeGrace, func() { c.Conn.Close() })
+		time.AfterFunc(c.prof().RTT+closeGrace, func() { c.Conn.Close() })
 	})
 	return nil
 }

@@ -12,6 +12,11 @@
 // per-relay identities and the client's /24 path rule see what they
 // would see on a real network.
 //
+// A lab-built process reads the links file again when it changes
+// (looking every 250 ms), and every chunk looks its link up, so a test
+// can move a running network from one profile to another, open
+// connections included.
+//
 // Only the accepting side is slowed: every connection between lab
 // processes ends at exactly one hushd listener, so each link's delay
 // is counted once. Clients (`hush`) open no listeners and need no hook.

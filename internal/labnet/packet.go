@@ -13,16 +13,22 @@ import (
 // one round trip. Received datagrams are held in order, so one late
 // datagram delays those behind it.
 func WrapPacketConn(pc net.PacketConn, cfg *Config) net.PacketConn {
-	return &packetConn{PacketConn: pc, cfg: cfg}
+	return WrapPacketConnFunc(pc, func() *Config { return cfg })
+}
+
+// WrapPacketConnFunc is WrapPacketConn with the links read from src at
+// every datagram.
+func WrapPacketConnFunc(pc net.PacketConn, src func() *Config) net.PacketConn {
+	return &packetConn{PacketConn: pc, src: src}
 }
 
 type packetConn struct {
 	net.PacketConn
-	cfg *Config
+	src func() *Config
 }
 
 func (c *packetConn) profile(peer net.Addr) Profile {
-	return c.cfg.For(addrOf(c.LocalAddr()), addrOf(peer))
+	return c.src().For(addrOf(c.LocalAddr()), addrOf(peer))
 }
 
 // pdelay is a datagram's one-way delay: loss drops it instead.
