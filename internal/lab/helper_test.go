@@ -17,8 +17,12 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/node"
 	"github.com/hushnet/hush/internal/nodeclient"
+	"github.com/hushnet/hush/internal/onionclient"
+	"github.com/hushnet/hush/internal/paths"
 	"github.com/hushnet/hush/protocol/rpc"
+	"github.com/hushnet/hush/protocol/snapshot"
 )
 
 // The test binary doubles as the lab's load tool: run inside a host's
@@ -35,9 +39,13 @@ type helperJob struct {
 	Seed  string       `json:"seed"`
 	Nodes []helperNode `json:"nodes"`
 	// Store: Count messages, Parallel at a time, texts Prefix-i.
+	// Flood: Count info calls to Nodes[0], Parallel at a time.
+	// RTT: Count timed info calls, direct and through onion paths.
 	Count    int    `json:"count"`
 	Parallel int    `json:"parallel"`
 	Prefix   string `json:"prefix"`
+	// Network is the network file (RTT).
+	Network string `json:"network,omitempty"`
 }
 
 type helperNode struct {
@@ -53,6 +61,11 @@ type helperResult struct {
 	Errors  []string            `json:"errors,omitempty"`
 	Hashes  map[string][]string `json:"hashes,omitempty"`
 	Elapsed time.Duration       `json:"elapsed"`
+	// Flood: answers by HTTP status (0: transport error).
+	Statuses map[int]int `json:"statuses,omitempty"`
+	// RTT: each timed call, direct to Nodes[0] and through a path to it.
+	Direct []time.Duration `json:"direct,omitempty"`
+	Onion  []time.Duration `json:"onion,omitempty"`
 }
 
 // helperMain runs the job in $HUSH_LAB_HELPER and exits.
@@ -62,21 +75,29 @@ func helperMain() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	seed, err := hex.DecodeString(job.Seed)
-	if err != nil || len(seed) != len(identity.Seed{}) {
-		fmt.Fprintln(os.Stderr, "bad seed")
-		return 2
+	var acct *identity.Account
+	if job.Seed != "" {
+		seed, err := hex.DecodeString(job.Seed)
+		if err != nil || len(seed) != len(identity.Seed{}) {
+			fmt.Fprintln(os.Stderr, "bad seed")
+			return 2
+		}
+		acct = identity.FromSeed(identity.Seed(seed))
 	}
-	acct := identity.FromSeed(identity.Seed(seed))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	start := time.Now()
 	var res helperResult
+	var err error
 	switch job.Mode {
 	case "store":
 		res, err = helperStore(ctx, acct, job)
 	case "list":
 		res, err = helperList(ctx, acct, job)
+	case "flood":
+		res, err = helperFlood(ctx, job)
+	case "rtt":
+		res, err = helperRTT(ctx, job)
 	default:
 		err = fmt.Errorf("no mode %q", job.Mode)
 	}
@@ -224,4 +245,92 @@ func runHelper(ctx context.Context, t *testing.T, l *Lab, h *Host, job helperJob
 		t.Fatalf("helper output %q: %v", out, err)
 	}
 	return res
+}
+
+// helperFlood sends job.Count info calls to job.Nodes[0] and counts the
+// answers by status.
+func helperFlood(ctx context.Context, job helperJob) (helperResult, error) {
+	c, err := newNodeClient(job.Nodes[0])
+	if err != nil {
+		return helperResult{}, err
+	}
+	res := helperResult{Statuses: map[int]int{}}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range max(job.Parallel, 1) {
+		wg.Go(func() {
+			for range next {
+				_, err := c.Call(ctx, rpc.MethodInfo, nil)
+				status := 200
+				var e *nodeclient.Error
+				if errors.As(err, &e) {
+					status = e.Status
+				} else if err != nil {
+					status = 0
+				}
+				mu.Lock()
+				res.Statuses[status]++
+				mu.Unlock()
+			}
+		})
+	}
+	for i := range job.Count {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return res, nil
+}
+
+// helperRTT times job.Count info calls to job.Nodes[0], each on warm
+// connections: directly, then through an onion path (guard and two
+// relays) built from a snapshot fetched from a seed.
+func helperRTT(ctx context.Context, job helperJob) (helperResult, error) {
+	nf, err := node.LoadNetwork(job.Network)
+	if err != nil {
+		return helperResult{}, err
+	}
+	pool := onionclient.NewPool(onionclient.PoolConfig{})
+	defer pool.Close()
+	seed := nf.Seeds[0]
+	_, snap, err := paths.FetchFromSeed(ctx, pool, seed.Ed25519, seed.Address, nf.RegistryKeys(), nf.ID, time.Now(), 0)
+	if err != nil {
+		return helperResult{}, err
+	}
+	key, err := snapshot.ParseEd25519Key(job.Nodes[0].Key)
+	if err != nil {
+		return helperResult{}, err
+	}
+	dest, ok := snap.Node(key)
+	if !ok {
+		return helperResult{}, errors.New("destination not in the snapshot")
+	}
+	m, err := paths.New(paths.Options{Snapshot: func() *snapshot.Snapshot { return snap }, Loopback: nf.Loopback, Transport: pool,
+		RegistryKeys: nf.RegistryKeys(), NetworkID: nf.ID})
+	if err != nil {
+		return helperResult{}, err
+	}
+	body, _ := json.Marshal(rpc.Request{Method: rpc.MethodInfo, Params: json.RawMessage("{}")})
+	var res helperResult
+	// Two untimed calls each way warm the connections and the path.
+	for i := range job.Count + 2 {
+		start := time.Now()
+		if _, _, err := pool.Post(ctx, dest.Ed25519, dest.Address, onionclient.RPCPath, body, 1<<20); err != nil {
+			return res, fmt.Errorf("direct: %w", err)
+		}
+		if i >= 2 {
+			res.Direct = append(res.Direct, time.Since(start))
+		}
+	}
+	for i := range job.Count + 2 {
+		start := time.Now()
+		if _, _, err := m.Do(ctx, dest, body); err != nil {
+			return res, fmt.Errorf("onion: %w", err)
+		}
+		if i >= 2 {
+			res.Onion = append(res.Onion, time.Since(start))
+		}
+	}
+	return res, nil
 }
