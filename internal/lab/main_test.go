@@ -8,7 +8,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"os/signal"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -59,8 +62,25 @@ func run(m *testing.M) int {
 			return 1
 		}
 	}
+	// A SIGTERM or Ctrl-C would end the binary without the tests'
+	// clean-ups: close the open labs first (New would clean them up on
+	// the next run anyway).
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
+	go func() {
+		s := <-sig
+		fmt.Fprintf(os.Stderr, "lab: %v: tearing the labs down\n", s)
+		openLabs.Range(func(l, _ any) bool {
+			l.(*Lab).Close()
+			return true
+		})
+		os.Exit(1)
+	}()
 	return m.Run()
 }
+
+// openLabs are the labs not yet closed.
+var openLabs sync.Map
 
 // newLab returns a lab torn down when the test ends, or skips.
 func newLab(t *testing.T) *Lab {
@@ -80,7 +100,9 @@ func newLab(t *testing.T) *Lab {
 	if err != nil {
 		t.Fatal(err)
 	}
+	openLabs.Store(l, nil)
 	t.Cleanup(func() {
+		openLabs.Delete(l)
 		if err := l.Close(); err != nil {
 			t.Error(err)
 		}
