@@ -13,6 +13,7 @@ import (
 
 	"github.com/hushnet/hush/client"
 	"github.com/hushnet/hush/internal/keystore"
+	"github.com/hushnet/hush/internal/paths"
 )
 
 // cliTimeout bounds one `hush` command; a lossy link and a cold path
@@ -93,4 +94,33 @@ func parseMessages(out []byte) ([]client.Message, error) {
 		ms = append(ms, m)
 	}
 	return ms, nil
+}
+
+// Paths returns the client's onion paths (`hush path --json`).
+func (c *Client) Paths(ctx context.Context) ([]paths.PathInfo, error) {
+	out, err := c.Run(ctx, "path", "--json")
+	if err != nil {
+		return nil, err
+	}
+	var r paths.Report
+	if err := json.Unmarshal(out, &r); err != nil {
+		return nil, fmt.Errorf("lab: path output: %w", err)
+	}
+	return r.Paths, nil
+}
+
+// Relays returns the Ed25519 keys (hex) of every relay on the client's
+// paths.
+func (c *Client) Relays(ctx context.Context) (map[string]bool, error) {
+	ps, err := c.Paths(ctx)
+	if err != nil {
+		return nil, err
+	}
+	keys := map[string]bool{}
+	for _, p := range ps {
+		for _, h := range p.Hops {
+			keys[h.Ed25519.String()] = true
+		}
+	}
+	return keys, nil
 }

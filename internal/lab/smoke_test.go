@@ -5,6 +5,7 @@ package lab
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -116,7 +117,24 @@ func TestLabSmoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	members := swarmOf(t, st, bob.ID)
+	// Not a seed, nor on the clients' paths: a partitioned relay makes
+	// every send wait for the client to give up on its path, which
+	// TestLabGuardPartition measures; here the repair is the point.
+	onPaths := map[string]bool{}
+	for _, c := range []*Client{alice, bob} {
+		rs, err := c.Relays(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		maps.Copy(onPaths, rs)
+	}
 	victim := n.Node(members[len(members)-1])
+	for _, m := range members {
+		if s := n.Node(m); !onPaths[m] && !slices.Contains(n.Nodes[:3], s) {
+			victim = s
+			break
+		}
+	}
 	if err := l.Partition(victim.Host); err != nil {
 		t.Fatal(err)
 	}
