@@ -109,7 +109,8 @@ func (l *Ledger) Missing(to string) []string {
 	return out
 }
 
-func (b Balance) details() string {
+// Details lists (the first few) missing, duplicated and unknown texts.
+func (b Balance) Details() string {
 	trim := func(s []string) string {
 		if len(s) > 10 {
 			s = append(s[:10:10], "…")

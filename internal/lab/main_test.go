@@ -168,6 +168,6 @@ func checkLedger(t *testing.T, l *Ledger) {
 	b := l.Balance()
 	t.Logf("ledger: %s", b)
 	if !b.OK() {
-		t.Fatalf("ledger does not balance: %s", b.details())
+		t.Fatalf("ledger does not balance: %s", b.Details())
 	}
 }
