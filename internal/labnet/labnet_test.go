@@ -151,3 +151,57 @@ func TestReadDeadline(t *testing.T) {
 		t.Fatalf("read %q, %v; want x then EOF", got, err)
 	}
 }
+
+// TestPacketConn: a datagram exchange costs the link's round trip, and
+// a link that loses everything delivers nothing.
+func TestPacketConn(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		p    Profile
+		lost bool
+	}{
+		{"continental", Continental, false},
+		{"dead link", Profile{Loss: 0.999999}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			raw, err := net.ListenPacket("udp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			pc := WrapPacketConn(raw, &Config{Default: tc.p})
+			defer pc.Close()
+			go func() {
+				buf := make([]byte, 64)
+				for {
+					n, addr, err := pc.ReadFrom(buf)
+					if err != nil {
+						return
+					}
+					pc.WriteTo(buf[:n], addr)
+				}
+			}()
+			c, err := net.Dial("udp", raw.LocalAddr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			start := time.Now()
+			c.Write([]byte("ping"))
+			c.SetReadDeadline(time.Now().Add(2 * time.Second))
+			buf := make([]byte, 64)
+			n, err := c.Read(buf)
+			if tc.lost {
+				if err == nil {
+					t.Fatalf("a dead link delivered %q", buf[:n])
+				}
+				return
+			}
+			if err != nil || string(buf[:n]) != "ping" {
+				t.Fatalf("read %q, %v", buf[:n], err)
+			}
+			if el := time.Since(start); el < tc.p.RTT {
+				t.Fatalf("exchange took %v, less than the link's %v", el, tc.p.RTT)
+			}
+		})
+	}
+}
