@@ -121,10 +121,6 @@ func newNodeClient(n helperNode) (*nodeclient.Client, error) {
 // helperStore stores job.Count messages through job.Nodes[0], retrying
 // refusals (429) a few times.
 func helperStore(ctx context.Context, acct *identity.Account, job helperJob) (helperResult, error) {
-	c, err := newNodeClient(job.Nodes[0])
-	if err != nil {
-		return helperResult{}, err
-	}
 	var (
 		mu  sync.Mutex
 		res helperResult
@@ -132,6 +128,14 @@ func helperStore(ctx context.Context, acct *identity.Account, job helperJob) (he
 	)
 	next := make(chan int)
 	for range max(job.Parallel, 1) {
+		// A client per worker: nodeclient's clock moves 20 ms ahead per
+		// signed call (room for a batch's sub-requests), so one client
+		// storing 1,000 messages within seconds would run more than the
+		// allowed 10 s ahead of the node.
+		c, err := newNodeClient(job.Nodes[0])
+		if err != nil {
+			return helperResult{}, err
+		}
 		wg.Go(func() {
 			for i := range next {
 				data := base64.StdEncoding.EncodeToString(fmt.Appendf(nil, "%s-%d", job.Prefix, i))

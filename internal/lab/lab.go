@@ -179,6 +179,28 @@ func (l *Lab) Partition(h *Host) error { return ip("-n", l.bridge, "link", "set"
 // Heal plugs h back in.
 func (l *Lab) Heal(h *Host) error { return ip("-n", l.bridge, "link", "set", h.port, "up") }
 
+// Block drops, silently and in both directions, the traffic between h
+// and the hosts in others: a blackhole route in each namespace (the lab's
+// own, never the root's), so only these pairs are partitioned.
+func (l *Lab) Block(h *Host, others ...*Host) error {
+	return l.block("add", h, others)
+}
+
+// Unblock undoes Block.
+func (l *Lab) Unblock(h *Host, others ...*Host) error {
+	return l.block("del", h, others)
+}
+
+func (l *Lab) block(op string, h *Host, others []*Host) error {
+	var errs []error
+	for _, o := range others {
+		errs = append(errs,
+			ip("-n", h.NS, "route", op, "blackhole", o.Addr+"/32"),
+			ip("-n", o.NS, "route", op, "blackhole", h.Addr+"/32"))
+	}
+	return errors.Join(errs...)
+}
+
 // Proc is a process running in a host's namespace.
 type Proc struct {
 	Host *Host
