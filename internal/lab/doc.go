@@ -25,6 +25,8 @@
 // for why that is not a proxy and what TCP loss becomes. A partition
 // takes a host's bridge port down ([Lab.Partition]), so its packets go
 // nowhere until [Lab.Heal], while its processes and address stay.
+// [Lab.Block] cuts only some pairs (the registry from half the nodes):
+// blackhole routes in both namespaces, again never in the root's.
 //
 // # Clean-up
 //
