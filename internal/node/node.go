@@ -71,6 +71,7 @@ import (
 
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/connlimit"
+	"github.com/hushnet/hush/internal/labnet"
 	"github.com/hushnet/hush/internal/logfilter"
 	"github.com/hushnet/hush/internal/nodeapi"
 	"github.com/hushnet/hush/internal/nodeconfig"
@@ -195,7 +196,7 @@ func New(cfg nodeconfig.Config, logger *slog.Logger, opts ...Option) (_ *Node, e
 		return nil, err
 	}
 
-	if n.apiLn, err = net.Listen("tcp", cfg.Listen); err != nil {
+	if n.apiLn, err = labnet.Listen("tcp", cfg.Listen); err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	n.apiLn = connlimit.New(n.apiLn, cfg.MaxConnections)

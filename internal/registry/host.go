@@ -21,6 +21,7 @@ import (
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 
+	"github.com/hushnet/hush/internal/labnet"
 	"github.com/hushnet/hush/internal/logfilter"
 	"github.com/hushnet/hush/internal/registry/entry"
 	"github.com/hushnet/hush/internal/registry/keytls"
@@ -95,12 +96,12 @@ func New(cfg *Config, key ed25519.PrivateKey, opts Options) (*Host, error) {
 	}
 	h.fsm = newFSM(h.log)
 	if h.raftLn == nil {
-		if h.raftLn, err = net.Listen("tcp", cfg.RaftListen); err != nil {
+		if h.raftLn, err = labnet.Listen("tcp", cfg.RaftListen); err != nil {
 			return nil, fmt.Errorf("registry: raft listener: %w", err)
 		}
 	}
 	if h.apiLn == nil {
-		if h.apiLn, err = net.Listen("tcp", cfg.APIListen); err != nil {
+		if h.apiLn, err = labnet.Listen("tcp", cfg.APIListen); err != nil {
 			h.raftLn.Close()
 			return nil, fmt.Errorf("registry: api listener: %w", err)
 		}
