@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,31 +11,11 @@ import (
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/clientdb"
 	"github.com/hushnet/hush/internal/keystore"
-	"github.com/hushnet/hush/internal/node"
-	"github.com/hushnet/hush/internal/nodeconfig"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
 
 // startStandalone runs a real standalone node until the test ends.
-func startStandalone(t testing.TB) *Node {
-	t.Helper()
-	c := nodeconfig.Default()
-	c.Data, c.Listen, c.Standalone = t.TempDir(), "127.0.0.1:0", true
-	if err := c.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	n, err := node.New(c, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- n.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	var key snapshot.Ed25519Key
-	copy(key[:], n.Identity().Ed25519Public())
-	return &Node{Address: n.Addr().String(), Ed25519: key}
-}
+func startStandalone(t testing.TB) *Node { return startStandaloneWith(t) }
 
 const testPass = "correct horse"
 
