@@ -22,18 +22,7 @@ func TestLabAddresses(t *testing.T) {
 	// A low per-IP budget, so a flood from one host is refused quickly
 	// whatever the machine's speed.
 	o.NodeArgs = []string{"--rate-limit-burst", "50", "--rate-limit-per-second", "10"}
-	n, err := l.StartNetwork(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	alice, err := n.AddClient(ctx, "alice", "10.77.20.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bob, err := n.AddClient(ctx, "bob", "10.77.21.1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	n, alice, bob := startPair(t, ctx, l, o)
 	ledger := NewLedger()
 	s := &sender{t: t, from: alice, to: bob, ledger: ledger}
 	s.send(ctx, "path", 3)

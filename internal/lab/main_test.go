@@ -171,3 +171,29 @@ func checkLedger(t *testing.T, l *Ledger) {
 		t.Fatalf("ledger does not balance: %s", b.Details())
 	}
 }
+
+// startPair starts a network with o and the two clients most tests use:
+// alice at 10.77.20.1 and bob at 10.77.21.1, each in a /24 of its own.
+func startPair(t *testing.T, ctx context.Context, l *Lab, o NetOptions) (*Network, *Client, *Client) {
+	t.Helper()
+	n, err := l.StartNetwork(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice, bob := addPair(t, ctx, n)
+	return n, alice, bob
+}
+
+// addPair adds alice and bob (as startPair does) to a running network.
+func addPair(t *testing.T, ctx context.Context, n *Network) (*Client, *Client) {
+	t.Helper()
+	alice, err := n.AddClient(ctx, "alice", "10.77.20.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, err := n.AddClient(ctx, "bob", "10.77.21.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return alice, bob
+}

@@ -28,18 +28,7 @@ func TestLabMeasure(t *testing.T) {
 	ctx := testCtx(t, 20*time.Minute)
 	l := newLab(t)
 	o := baseOptions([]string{"10.77.1.1", "10.77.1.2", "10.77.2.1", "10.77.2.2", "10.77.3.1", "10.77.4.1"})
-	n, err := l.StartNetwork(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	alice, err := n.AddClient(ctx, "alice", "10.77.20.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bob, err := n.AddClient(ctx, "bob", "10.77.21.1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	n, alice, bob := startPair(t, ctx, l, o)
 	meter, err := l.AddHost("meter", "10.77.22.1")
 	if err != nil {
 		t.Fatal(err)

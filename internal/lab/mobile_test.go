@@ -18,18 +18,7 @@ func TestLabMobileClient(t *testing.T) {
 	l := newLab(t)
 	o := baseOptions([]string{"10.77.1.1", "10.77.1.2", "10.77.2.1", "10.77.2.2", "10.77.3.1", "10.77.4.1"})
 	o.Links = labnet.File{Default: "lan", Rules: []labnet.FileRule{{A: "10.77.20.1", B: "0.0.0.0/0", Profile: "mobile"}}}
-	n, err := l.StartNetwork(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	alice, err := n.AddClient(ctx, "alice", "10.77.20.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bob, err := n.AddClient(ctx, "bob", "10.77.21.1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, alice, bob := startPair(t, ctx, l, o)
 	ledger := NewLedger()
 	start := time.Now()
 	(&sender{t: t, from: alice, to: bob, ledger: ledger}).send(ctx, "from mobile", 5)

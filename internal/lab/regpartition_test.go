@@ -29,14 +29,7 @@ func TestLabRegistryPartition(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	alice, err := n.AddClient(ctx, "alice", "10.77.20.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bob, err := n.AddClient(ctx, "bob", "10.77.21.1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	alice, bob := addPair(t, ctx, n)
 	ledger := NewLedger()
 	s := &sender{t: t, from: alice, to: bob, ledger: ledger}
 	s.send(ctx, "before", 2)

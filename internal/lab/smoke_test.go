@@ -69,14 +69,7 @@ func TestLabSmoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("network formed in %v", time.Since(start).Round(time.Millisecond))
-	alice, err := n.AddClient(ctx, "alice", "10.77.20.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bob, err := n.AddClient(ctx, "bob", "10.77.21.1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	alice, bob := addPair(t, ctx, n)
 	ledger := NewLedger()
 	s := &sender{t: t, from: alice, to: bob, ledger: ledger}
 	ep := &epochs{t: t}
