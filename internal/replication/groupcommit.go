@@ -5,7 +5,6 @@ import (
 	"sync"
 
 	"github.com/hushnet/hush/internal/store"
-	"github.com/hushnet/hush/internal/store/sqlite"
 )
 
 // groupCommit commits the stores of concurrent applies together: while
@@ -14,7 +13,7 @@ import (
 // member then pays one fsync per batch of forwards instead of one per
 // message; a lone forward waits for nobody.
 type groupCommit struct {
-	store Store
+	store store.Replica
 
 	mu      sync.Mutex // guards pending and running
 	pending []*commitReq
@@ -23,7 +22,7 @@ type groupCommit struct {
 
 type commitReq struct {
 	msgs []store.Message
-	res  []sqlite.PutResult
+	res  []store.PutResult
 	err  error
 	done chan struct{}
 }
@@ -31,7 +30,7 @@ type commitReq struct {
 // put stores msgs in the next group commit and returns their results.
 // If ctx ends first, put returns its error; the messages may still be
 // committed, and the caller must then not confirm them.
-func (g *groupCommit) put(ctx context.Context, msgs []store.Message) ([]sqlite.PutResult, error) {
+func (g *groupCommit) put(ctx context.Context, msgs []store.Message) ([]store.PutResult, error) {
 	req := &commitReq{msgs: msgs, done: make(chan struct{})}
 	g.mu.Lock()
 	g.pending = append(g.pending, req)
@@ -82,12 +81,12 @@ func (g *groupCommit) run() {
 // and each still returns only after its message is committed, so a store
 // acknowledged to a client is durable as before. The other methods are
 // s's own.
-func GroupCommitStore(s Store) store.Store {
-	return &groupStore{Store: s, g: &groupCommit{store: s}}
+func GroupCommitStore(s store.Replica) store.Store {
+	return &groupStore{Replica: s, g: &groupCommit{store: s}}
 }
 
 type groupStore struct {
-	Store
+	store.Replica
 	g *groupCommit
 }
 

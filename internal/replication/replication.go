@@ -1,7 +1,6 @@
 package replication
 
 import (
-	"context"
 	"crypto/ed25519"
 	"errors"
 	"log/slog"
@@ -15,25 +14,8 @@ import (
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/replay"
 	"github.com/hushnet/hush/internal/store"
-	"github.com/hushnet/hush/internal/store/sqlite"
 	"github.com/hushnet/hush/protocol/rpc"
 )
-
-// Store is what replication needs of the node's message store: the
-// store.Store methods plus the listing and batch methods that
-// internal/store/sqlite provides for exactly this.
-type Store interface {
-	store.Store
-	PutBatch(ctx context.Context, msgs []store.Message) ([]sqlite.PutResult, error)
-	Hashes(ctx context.Context, account identity.AccountID, ns *int32, now time.Time) ([]sqlite.HashInfo, error)
-	Tombstones(ctx context.Context, account identity.AccountID, now time.Time) ([]sqlite.HashInfo, error)
-	ApplyTombstones(ctx context.Context, account identity.AccountID, ts []sqlite.HashInfo) ([]string, error)
-	Accounts(ctx context.Context) ([]identity.AccountID, error)
-	Messages(ctx context.Context, account identity.AccountID, hashes []string, now time.Time) ([]store.Message, error)
-	DropAccount(ctx context.Context, account identity.AccountID) (int, error)
-}
-
-var _ Store = (*sqlite.DB)(nil)
 
 // Member is a node of the network as replication reaches it.
 type Member struct {
@@ -68,7 +50,7 @@ type Membership interface {
 type Config struct {
 	Key        ed25519.PrivateKey // the node's identity key
 	NetworkID  string
-	Store      Store
+	Store      store.Replica
 	Membership Membership
 	Clock      func() time.Time
 	Logger     *slog.Logger
