@@ -76,9 +76,9 @@
 // Forwards to one peer are batched: while an apply to the peer is in
 // flight, the forwards that arrive meanwhile go together in the next one
 // (up to rpc.MaxNodeOps). The receiver commits the stores of concurrent
-// applies in one transaction ([GroupCommitStore] does the same for the
-// client-facing Puts), so under load a member pays one request, one
-// signature and one fsync per batch rather than per message. A receiver
+// applies in one transaction (sqlite.GroupCommit, which the node's
+// client-facing Puts go through too), so under load a member pays one
+// request, one signature and one fsync per batch rather than per message. A receiver
 // decodes a forwarded account without the X25519 point check (see
 // rpc.NodeOp.UnmarshalJSON), and the forwarding member checks only the
 // form of the confirmations it passes on: the client verifies them.

@@ -48,8 +48,11 @@ type Membership interface {
 // Store, Membership, Clock and Logger are required; zero tunables take
 // the defaults below.
 type Config struct {
-	Key        ed25519.PrivateKey // the node's identity key
-	NetworkID  string
+	Key       ed25519.PrivateKey // the node's identity key
+	NetworkID string
+	// Store is the node's message store. A node passes a
+	// *sqlite.GroupCommit, so that the stores of concurrent applies from
+	// peers share one commit.
 	Store      store.Replica
 	Membership Membership
 	Clock      func() time.Time
@@ -128,7 +131,6 @@ type Replicator struct {
 	inFlight      map[string]int           // requests being served, by sender key hex
 	inFlightTotal int
 	handler       http.Handler
-	commits       *groupCommit
 	digests       digestCache
 	queues        map[string]*forwardQueue // by key hex + "@" + address
 }
@@ -169,7 +171,6 @@ func New(cfg Config) (*Replicator, error) {
 		queues:   make(map[string]*forwardQueue),
 	}
 	r.handler = http.HandlerFunc(r.serve)
-	r.commits = &groupCommit{store: cfg.Store}
 	return r, nil
 }
 

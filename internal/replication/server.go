@@ -340,7 +340,7 @@ func (r *Replicator) apply(ctx context.Context, sender identity.Ed25519PublicKey
 		}
 	}
 	if len(batch) > 0 {
-		res, err := r.commits.put(ctx, batch)
+		res, err := r.cfg.Store.PutBatch(ctx, batch)
 		if err != nil {
 			return nil, err
 		}
