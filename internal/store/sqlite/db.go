@@ -309,21 +309,18 @@ func (db *DB) migrate(dsn string) (pageSize int64, err error) {
 	}
 	defer c.Close()
 	c.SetMaxOpenConns(1)
-	if err := db.migrateConn(c); err != nil {
-		return 0, err
-	}
-	err = c.QueryRow("PRAGMA page_size").Scan(&pageSize)
-	return pageSize, err
-}
-
-func (db *DB) migrateConn(c *sql.DB) error {
-	return schema.Migrate(context.Background(), c, schema.Schema{
+	err = schema.Migrate(context.Background(), c, schema.Schema{
 		ApplicationID: applicationID,
 		Files:         migrationFiles,
 		Glob:          "sql/*.sql",
 		Target:        db.cfg.targetVersion,
 		Logger:        db.cfg.logger,
 	})
+	if err != nil {
+		return 0, err
+	}
+	err = c.QueryRow("PRAGMA page_size").Scan(&pageSize)
+	return pageSize, err
 }
 
 // enter starts a method call; every successful enter needs a leave.
