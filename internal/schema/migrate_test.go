@@ -86,6 +86,17 @@ func dump(t *testing.T, path string) string {
 	return b.String()
 }
 
+// migrateTo builds a file as a binary that knew only the first version
+// scripts left it.
+func migrateTo(t *testing.T, path string, version int) {
+	t.Helper()
+	s := testSchema()
+	s.Target = version
+	if err := Migrate(context.Background(), openTestDB(t, path), s); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestMigrate(t *testing.T) {
 	errCheck := errors.New("check refused")
 	broken := fstest.MapFS{
@@ -138,11 +149,7 @@ func TestMigrate(t *testing.T) {
 		{
 			name: "partially migrated",
 			setup: func(t *testing.T, path string) {
-				s := testSchema()
-				s.Target = 1
-				if err := Migrate(context.Background(), openTestDB(t, path), s); err != nil {
-					t.Fatal(err)
-				}
+				migrateTo(t, path, 1)
 				exec(t, path, "INSERT INTO a VALUES (1), (2)")
 			},
 			version: 3,
@@ -157,25 +164,15 @@ func TestMigrate(t *testing.T) {
 			msg: "version 9, this binary knows 3",
 		},
 		{
-			name: "check refuses",
-			setup: func(t *testing.T, path string) {
-				s := testSchema()
-				s.Target = 1
-				if err := Migrate(context.Background(), openTestDB(t, path), s); err != nil {
-					t.Fatal(err)
-				}
-			},
-			tune: func(s *Schema) { s.Check = func(*sql.Tx) error { return errCheck } },
-			err:  errCheck,
+			name:  "check refuses",
+			setup: func(t *testing.T, path string) { migrateTo(t, path, 1) },
+			tune:  func(s *Schema) { s.Check = func(*sql.Tx) error { return errCheck } },
+			err:   errCheck,
 		},
 		{
 			name: "script fails midway",
 			setup: func(t *testing.T, path string) {
-				s := testSchema()
-				s.Target = 1
-				if err := Migrate(context.Background(), openTestDB(t, path), s); err != nil {
-					t.Fatal(err)
-				}
+				migrateTo(t, path, 1)
 				exec(t, path, "INSERT INTO a VALUES (1)")
 			},
 			tune: func(s *Schema) { s.Files = broken },
@@ -184,11 +181,7 @@ func TestMigrate(t *testing.T) {
 		{
 			name: "row without its parent",
 			setup: func(t *testing.T, path string) {
-				s := testSchema()
-				s.Target = 2
-				if err := Migrate(context.Background(), openTestDB(t, path), s); err != nil {
-					t.Fatal(err)
-				}
+				migrateTo(t, path, 2)
 				// A row without its parent, as foreign_keys(0) lets in.
 				exec(t, path, "INSERT INTO b VALUES (5)")
 			},
@@ -224,6 +217,9 @@ func TestMigrate(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := dump(t, path)
+			if !strings.Contains(got, fmt.Sprintf("user_version %d\n", tt.version)) {
+				t.Errorf("not at version %d:\n%s", tt.version, got)
+			}
 			for _, h := range tt.has {
 				if !strings.Contains(got, h) {
 					t.Errorf("no %q in\n%s", h, got)
