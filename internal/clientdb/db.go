@@ -7,7 +7,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -52,11 +51,6 @@ var (
 	// ErrCorrupt: a sealed value failed to open or a row is malformed; the
 	// file was damaged or tampered with.
 	ErrCorrupt = errors.New("database is damaged")
-	// ErrNewerSchema: the file was written by a newer hush; it is left
-	// untouched.
-	ErrNewerSchema = errors.New("database schema is newer than this binary")
-	// ErrForeignDatabase: the file is another application's SQLite database.
-	ErrForeignDatabase = errors.New("file is not a hush client database")
 	// ErrInvalid: an argument is out of range (a zero time, an empty
 	// nickname where one is required, an unknown enum value).
 	ErrInvalid = errors.New("invalid argument")
@@ -160,7 +154,9 @@ type DB struct {
 // Open opens or creates the database at path (mode 0600), checks key against
 // the sealed check value, and brings the schema up to date. A key that does
 // not open the check value returns [ErrWrongKey] before anything is written.
-// Open also returns [ErrForeignDatabase], [ErrNewerSchema] and [ErrCorrupt].
+// Open also returns schema.ErrForeignDatabase (another application's
+// file, or an unmarked one holding tables), schema.ErrNewerSchema and
+// [ErrCorrupt].
 func Open(path string, key [32]byte, opts ...Option) (*DB, error) {
 	cfg := config{
 		busyTimeout:  DefaultBusyTimeout,
@@ -266,10 +262,11 @@ func (db *DB) precheck(path string, pragmas []string) error {
 	return db.verifyCheck(tx)
 }
 
-// migrate checks the key and runs, in one transaction, every migration newer
-// than the file's user_version: a crash in the middle leaves the old version,
-// and the next Open starts over. The key is checked first, before any write,
-// so a wrong key leaves the file as it was.
+// migrate checks the key and runs the migrations newer than the file's
+// user_version (schema.Migrate: one transaction, a crash in the middle
+// leaves the old version, and the next Open starts over). The key is checked
+// first, before any write, so a wrong key leaves the file as it was; a new
+// file gets its key check value in the same transaction.
 func (db *DB) migrate(dsn string) error {
 	c, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -277,73 +274,18 @@ func (db *DB) migrate(dsn string) error {
 	}
 	defer c.Close()
 	c.SetMaxOpenConns(1)
-	ms, err := schema.Migrations(migrationFiles, "sql/*.sql")
-	if err != nil {
-		return err
-	}
-	target := len(ms)
-	if db.cfg.targetVersion > 0 {
-		target = db.cfg.targetVersion
-	}
-	tx, err := c.Begin()
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-
-	var appID, version int
-	if err := tx.QueryRow("PRAGMA application_id").Scan(&appID); err != nil {
-		return err
-	}
-	if err := tx.QueryRow("PRAGMA user_version").Scan(&version); err != nil {
-		return err
-	}
-	fresh := appID == 0 && version == 0
-	switch {
-	case fresh:
-		var n int
-		if err := tx.QueryRow("SELECT count(*) FROM sqlite_schema").Scan(&n); err != nil {
+	return schema.Migrate(context.Background(), c, schema.Schema{
+		ApplicationID: applicationID,
+		Files:         migrationFiles,
+		Glob:          "sql/*.sql",
+		Target:        db.cfg.targetVersion,
+		Check:         db.verifyCheck,
+		Init: func(tx *sql.Tx) error {
+			check := seal(db.k.check, "meta.check", nil, []byte(checkPlaintext))
+			_, err := tx.Exec("INSERT INTO meta(name, value) VALUES (?, ?)", checkName, check)
 			return err
-		}
-		if n != 0 {
-			return fmt.Errorf("%w: unmarked file with %d schema objects", ErrForeignDatabase, n)
-		}
-		if _, err := tx.Exec(fmt.Sprintf("PRAGMA application_id = %d", applicationID)); err != nil {
-			return err
-		}
-	case appID != applicationID:
-		return fmt.Errorf("%w: application_id %#x", ErrForeignDatabase, appID)
-	case version > len(ms):
-		return fmt.Errorf("%w: version %d, this binary knows %d", ErrNewerSchema, version, len(ms))
-	default:
-		if err := db.verifyCheck(tx); err != nil {
-			return err
-		}
-	}
-	for _, m := range ms[min(version, target):target] {
-		script, err := fs.ReadFile(migrationFiles, m.Name)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(string(script)); err != nil {
-			return fmt.Errorf("migration %s: %w", m.Name, err)
-		}
-	}
-	if fresh {
-		check := seal(db.k.check, "meta.check", nil, []byte(checkPlaintext))
-		if _, err := tx.Exec("INSERT INTO meta(name, value) VALUES (?, ?)", checkName, check); err != nil {
-			return err
-		}
-	}
-	if version >= target {
-		// Nothing to change: end the transaction without a commit, so a
-		// plain reopen writes nothing.
-		return nil
-	}
-	if _, err := tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", target)); err != nil {
-		return err
-	}
-	return tx.Commit()
+		},
+	})
 }
 
 func (db *DB) verifyCheck(tx *sql.Tx) error {

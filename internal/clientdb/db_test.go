@@ -144,8 +144,8 @@ func TestOpenErrors(t *testing.T) {
 		path string
 		want error
 	}{
-		{"foreign schema", foreign, ErrForeignDatabase},
-		{"newer schema", newer, ErrNewerSchema},
+		{"foreign schema", foreign, schema.ErrForeignDatabase},
+		{"newer schema", newer, schema.ErrNewerSchema},
 		{"not sqlite", garbage, nil},
 		{"missing directory", filepath.Join(dir, "no", "such", "dir.db"), nil},
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/nodeapi"
+	"github.com/hushnet/hush/internal/replication"
 	"github.com/hushnet/hush/protocol/snapshot"
 	"github.com/hushnet/hush/swarm"
 )
@@ -109,18 +110,18 @@ func (m *snapshotMembership) Owns(id identity.AccountID) bool {
 }
 
 // SwarmOf implements nodeapi.Membership.
-func (m *snapshotMembership) SwarmOf(id identity.AccountID) nodeapi.Swarm {
+func (m *snapshotMembership) SwarmOf(id identity.AccountID) replication.Swarm {
 	v := m.cur.Load()
 	if v == nil {
-		return nodeapi.Swarm{}
+		return replication.Swarm{}
 	}
 	sw, ok := v.ring.Lookup(id.PubKey())
 	if !ok {
-		return nodeapi.Swarm{}
+		return replication.Swarm{}
 	}
-	out := nodeapi.Swarm{ID: uint64(sw)}
+	out := replication.Swarm{ID: uint64(sw)}
 	for _, n := range v.snap.Members(uint64(sw)) {
-		out.Members = append(out.Members, nodeapi.Member{Ed25519: identity.Ed25519PublicKey(n.Ed25519[:]), X25519: n.X25519, Address: n.Address})
+		out.Members = append(out.Members, replication.SwarmMember{Ed25519: identity.Ed25519PublicKey(n.Ed25519[:]), X25519: n.X25519, Address: n.Address})
 	}
 	return out
 }

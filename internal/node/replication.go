@@ -90,7 +90,7 @@ func (n *Node) setUpReplication(o options) error {
 	}
 	m := &liveMembership{snap: replication.NewSnapshotMembership(n.id.Ed25519Public(), nil), src: n.members}
 	cfg := replication.Config{
-		Key: n.id.Ed25519, NetworkID: n.networkID, Store: n.db, Membership: m,
+		Key: n.id.Ed25519, NetworkID: n.networkID, Store: sqlite.NewGroupCommit(n.db), Membership: m,
 		Clock: time.Now, Logger: n.logger.With("subsystem", "replication"), PlainHTTP: n.cfg.InsecureHTTP,
 	}
 	if v := os.Getenv(AntiEntropyEnv); v != "" {
@@ -195,11 +195,11 @@ func handOffBeforeLeaving(ctx context.Context, cfg nodeconfig.Config, id *Identi
 }
 
 // apiStore is the store the storage RPC writes through: in a network,
-// concurrent client stores share a commit (replication.GroupCommitStore),
+// concurrent client stores share a commit (sqlite.GroupCommit),
 // since each is forwarded and confirmed by the swarm in the same request.
 func (n *Node) apiStore() store.Store {
 	if n.rep == nil {
 		return n.db
 	}
-	return replication.GroupCommitStore(n.db)
+	return sqlite.NewGroupCommit(n.db)
 }

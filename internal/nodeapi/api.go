@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/replication"
 	"github.com/hushnet/hush/internal/store"
 	"github.com/hushnet/hush/protocol/rpc"
 )
@@ -26,27 +27,17 @@ import (
 // RPCPath is where the storage RPC is served.
 const RPCPath = "/storage_rpc/v1"
 
-// Membership says which accounts this node stores. The registry will
-// provide real swarms; a standalone node owns every account.
+// Membership says which accounts this node stores: in a network,
+// replication.SnapshotMembership answers from the registry's snapshots; a
+// standalone node owns every account.
 type Membership interface {
 	// Owns reports whether this node stores id's messages.
 	Owns(id identity.AccountID) bool
 	// SwarmOf returns the swarm that stores id's messages.
-	SwarmOf(id identity.AccountID) Swarm
+	SwarmOf(id identity.AccountID) replication.Swarm
 }
 
-// Swarm is a swarm and its members.
-type Swarm struct {
-	ID      uint64
-	Members []Member
-}
-
-// Member is one node of a swarm.
-type Member struct {
-	Ed25519 identity.Ed25519PublicKey
-	X25519  [32]byte
-	Address string // host:port
-}
+var _ Membership = (*replication.SnapshotMembership)(nil)
 
 // ReplayCache remembers signatures already used. Seen reports whether key
 // was seen within the cache's window before now, and records it. It must
@@ -294,7 +285,7 @@ type wrongSwarm struct{ swarm rpc.SwarmResult }
 
 func (*wrongSwarm) Error() string { return "wrong swarm" }
 
-func swarmResult(s Swarm) rpc.SwarmResult {
+func swarmResult(s replication.Swarm) rpc.SwarmResult {
 	r := rpc.SwarmResult{SwarmID: fmt.Sprintf("%016x", s.ID), Members: make([]rpc.SwarmMember, len(s.Members))}
 	for i, m := range s.Members {
 		r.Members[i] = rpc.SwarmMember{PubkeyEd25519: m.Ed25519.String(), PubkeyX25519: hex.EncodeToString(m.X25519[:]), Address: m.Address}

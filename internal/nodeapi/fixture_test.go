@@ -15,6 +15,7 @@ import (
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/nodeclient"
 	"github.com/hushnet/hush/internal/replay"
+	"github.com/hushnet/hush/internal/replication"
 	"github.com/hushnet/hush/internal/store/sqlite"
 	"github.com/hushnet/hush/protocol/rpc"
 )
@@ -22,19 +23,19 @@ import (
 const testNet = "testnet"
 
 // ownsAll is a standalone node's membership: one swarm, this node.
-type ownsAll struct{ self Member }
+type ownsAll struct{ self replication.SwarmMember }
 
 func (o ownsAll) Owns(identity.AccountID) bool { return true }
-func (o ownsAll) SwarmOf(identity.AccountID) Swarm {
-	return Swarm{ID: 0, Members: []Member{o.self}}
+func (o ownsAll) SwarmOf(identity.AccountID) replication.Swarm {
+	return replication.Swarm{ID: 0, Members: []replication.SwarmMember{o.self}}
 }
 
 // ownsNone sends every account elsewhere.
 type ownsNone struct{ ownsAll }
 
 func (ownsNone) Owns(identity.AccountID) bool { return false }
-func (o ownsNone) SwarmOf(identity.AccountID) Swarm {
-	return Swarm{ID: 0xabcdef, Members: []Member{{Ed25519: o.self.Ed25519, Address: "203.0.113.9:443"}}}
+func (o ownsNone) SwarmOf(identity.AccountID) replication.Swarm {
+	return replication.Swarm{ID: 0xabcdef, Members: []replication.SwarmMember{{Ed25519: o.self.Ed25519, Address: "203.0.113.9:443"}}}
 }
 
 // fixture is a handler over a real SQLite store with a settable clock.
@@ -60,7 +61,7 @@ func newFixture(t testing.TB, opts ...fixtureOpt) *fixture {
 	cfg := Config{
 		Store:      db,
 		Clock:      f.clock,
-		Membership: ownsAll{Member{Ed25519: nodeAcct.Ed25519Public(), Address: "127.0.0.1:1"}},
+		Membership: ownsAll{replication.SwarmMember{Ed25519: nodeAcct.Ed25519Public(), Address: "127.0.0.1:1"}},
 		Replay:     replay.New(100_000, 2*rpc.SigTolerance+time.Second),
 		Logger:     slog.New(slog.DiscardHandler),
 		NetworkID:  testNet,

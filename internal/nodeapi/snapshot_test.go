@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/replication"
 	"github.com/hushnet/hush/protocol/rpc"
 )
 
@@ -62,7 +63,7 @@ func TestGetSnapshot(t *testing.T) {
 }
 
 func TestNotReadyRefusesAccountRequests(t *testing.T) {
-	f := newFixture(t, func(c *Config) { c.Membership = notReady{ownsAll{Member{Ed25519: c.Ed25519}}} })
+	f := newFixture(t, func(c *Config) { c.Membership = notReady{ownsAll{replication.SwarmMember{Ed25519: c.Ed25519}}} })
 	acct := identity.NewAccount()
 	var eb rpc.ErrorBody
 	if code := f.call(t, acct, rpc.MethodStore, storeParams(0, "hi", time.Minute, 0), &eb); code != http.StatusServiceUnavailable {

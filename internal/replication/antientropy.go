@@ -8,7 +8,6 @@ import (
 
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/store"
-	"github.com/hushnet/hush/internal/store/sqlite"
 	"github.com/hushnet/hush/protocol/rpc"
 )
 
@@ -174,7 +173,7 @@ func (r *Replicator) reconcile(ctx context.Context, p Member, acct identity.Acco
 	if err != nil {
 		return err
 	}
-	myMsgs := make(map[string]sqlite.HashInfo, len(mine.msgs))
+	myMsgs := make(map[string]store.HashInfo, len(mine.msgs))
 	for _, m := range mine.msgs {
 		myMsgs[m.Hash] = m
 	}
@@ -192,10 +191,10 @@ func (r *Replicator) reconcile(ctx context.Context, p Member, acct identity.Acco
 	}
 
 	// Deletions first, so that nothing deleted on one side is copied back.
-	var tin []sqlite.HashInfo
+	var tin []store.HashInfo
 	for _, t := range theirs.Tombstones {
 		if !myTombs[t.Hash] && rpc.ValidHash(t.Hash) && t.Expiry > 0 {
-			tin = append(tin, sqlite.HashInfo{Hash: t.Hash, Expiry: time.UnixMilli(t.Expiry).UTC()})
+			tin = append(tin, store.HashInfo{Hash: t.Hash, Expiry: time.UnixMilli(t.Expiry).UTC()})
 		}
 	}
 	if len(tin) > 0 {

@@ -155,7 +155,7 @@ func (c *cluster) start(n *testNode) {
 	n.db = db
 	n.mem = replication.NewSnapshotMembership(n.pub(), c.snap)
 	cfg := replication.Config{
-		Key: n.key, NetworkID: testNetwork, Store: db, Membership: n.mem, Clock: time.Now, Logger: logger,
+		Key: n.key, NetworkID: testNetwork, Store: sqlite.NewGroupCommit(db), Membership: n.mem, Clock: time.Now, Logger: logger,
 		ForwardTimeout: 2 * time.Second, AntiEntropyInterval: 20 * time.Millisecond, FaultDropForwards: &n.fault,
 	}
 	if n.cfg != nil {
@@ -166,7 +166,7 @@ func (c *cluster) start(n *testNode) {
 		t.Fatal(err)
 	}
 	api, err := nodeapi.New(nodeapi.Config{
-		Store: replication.GroupCommitStore(db), Clock: time.Now, Membership: n.mem, Replay: replay.New(1<<16, 2*rpc.SigTolerance+time.Second),
+		Store: sqlite.NewGroupCommit(db), Clock: time.Now, Membership: n.mem, Replay: replay.New(1<<16, 2*rpc.SigTolerance+time.Second),
 		Logger: logger, NetworkID: testNetwork, Version: "test", Ed25519: n.pub(), X25519: n.x, Replicator: n.repl,
 	})
 	if err != nil {

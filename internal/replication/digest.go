@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/identity"
-	"github.com/hushnet/hush/internal/store/sqlite"
+	"github.com/hushnet/hush/internal/store"
 )
 
 // Domain labels keep these digests apart from every other SHA-256 in hush
@@ -21,8 +21,8 @@ const (
 
 // accountState is what a member holds of one account.
 type accountState struct {
-	msgs  []sqlite.HashInfo // sorted by hash
-	tombs []sqlite.HashInfo // sorted by hash
+	msgs  []store.HashInfo // sorted by hash
+	tombs []store.HashInfo // sorted by hash
 }
 
 func (r *Replicator) loadAccount(ctx context.Context, acct identity.AccountID, now time.Time) (accountState, error) {
@@ -106,7 +106,7 @@ func (r *Replicator) accountDigest(ctx context.Context, acct identity.AccountID,
 		return [32]byte{}, false, err
 	}
 	e = cachedDigest{digest: st.digest(), empty: st.empty(), until: now.Add(digestMaxAge)}
-	for _, hs := range [][]sqlite.HashInfo{st.msgs, st.tombs} {
+	for _, hs := range [][]store.HashInfo{st.msgs, st.tombs} {
 		for _, h := range hs {
 			if h.Expiry.Before(e.until) {
 				e.until = h.Expiry

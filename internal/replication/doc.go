@@ -4,7 +4,10 @@
 // registry moves them to another swarm. [New] returns a [Replicator]; the
 // node mounts [Replicator.Handler] at rpc.NodeRPCPath, calls
 // [Replicator.Forward] from its storage RPC handlers, and runs
-// [Replicator.RunAntiEntropy].
+// [Replicator.RunAntiEntropy]. It needs a store.Replica of the node's
+// messages and a [Membership]; [SnapshotMembership] answers the latter, and
+// the storage RPC (internal/nodeapi), from verified registry snapshots,
+// using the [Swarm] type defined here.
 //
 // # Forwarding
 //
@@ -76,12 +79,12 @@
 // Forwards to one peer are batched: while an apply to the peer is in
 // flight, the forwards that arrive meanwhile go together in the next one
 // (up to rpc.MaxNodeOps). The receiver commits the stores of concurrent
-// applies in one transaction ([GroupCommitStore] does the same for the
-// client-facing Puts), so under load a member pays one request, one
-// signature and one fsync per batch rather than per message. A receiver
-// decodes a forwarded account without the X25519 point check (see
-// rpc.NodeOp.UnmarshalJSON), and the forwarding member checks only the
-// form of the confirmations it passes on: the client verifies them.
+// applies in one transaction (sqlite.GroupCommit, which the node's
+// client-facing Puts go through too), so under load a member pays one
+// request, one signature and one fsync per batch rather than per message.
+// A receiver decodes a forwarded account without the X25519 point check
+// (see rpc.NodeOp.UnmarshalJSON), and the forwarding member checks only
+// the form of the confirmations it passes on: the client verifies them.
 // BenchmarkReplicatedStore measures a swarm of 3 against a single node.
 //
 // # Churn

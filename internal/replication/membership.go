@@ -4,7 +4,6 @@ import (
 	"sync"
 
 	"github.com/hushnet/hush/identity"
-	"github.com/hushnet/hush/internal/nodeapi"
 	"github.com/hushnet/hush/protocol/snapshot"
 	"github.com/hushnet/hush/swarm"
 )
@@ -20,10 +19,23 @@ type SnapshotMembership struct {
 	cur, prev *view
 }
 
-var (
-	_ Membership         = (*SnapshotMembership)(nil)
-	_ nodeapi.Membership = (*SnapshotMembership)(nil)
-)
+var _ Membership = (*SnapshotMembership)(nil)
+
+// Swarm is a swarm and its members, as the storage RPC reports it to
+// clients (get_swarm, and the answer to a request for an account stored
+// elsewhere).
+type Swarm struct {
+	ID      uint64
+	Members []SwarmMember
+}
+
+// SwarmMember is one node of a [Swarm], with the keys a client needs to
+// reach it through an onion path.
+type SwarmMember struct {
+	Ed25519 identity.Ed25519PublicKey
+	X25519  [32]byte
+	Address string // host:port
+}
 
 // view is one snapshot with its ring built once.
 type view struct {
@@ -171,13 +183,13 @@ func (m *SnapshotMembership) Peers() []Member {
 	return out
 }
 
-// SwarmOf implements nodeapi.Membership.
-func (m *SnapshotMembership) SwarmOf(acct identity.AccountID) nodeapi.Swarm {
+// SwarmOf returns the swarm that stores acct (nodeapi.Membership).
+func (m *SnapshotMembership) SwarmOf(acct identity.AccountID) Swarm {
 	cur, _ := m.views()
 	id, ns := cur.swarmOf(acct)
-	s := nodeapi.Swarm{ID: id}
+	s := Swarm{ID: id}
 	for _, n := range ns {
-		s.Members = append(s.Members, nodeapi.Member{Ed25519: identity.Ed25519PublicKey(n.Ed25519[:]), X25519: n.X25519, Address: n.Address})
+		s.Members = append(s.Members, SwarmMember{Ed25519: identity.Ed25519PublicKey(n.Ed25519[:]), X25519: n.X25519, Address: n.Address})
 	}
 	return s
 }

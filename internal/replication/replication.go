@@ -1,7 +1,6 @@
 package replication
 
 import (
-	"context"
 	"crypto/ed25519"
 	"errors"
 	"log/slog"
@@ -15,25 +14,8 @@ import (
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/replay"
 	"github.com/hushnet/hush/internal/store"
-	"github.com/hushnet/hush/internal/store/sqlite"
 	"github.com/hushnet/hush/protocol/rpc"
 )
-
-// Store is what replication needs of the node's message store: the
-// store.Store methods plus the listing and batch methods that
-// internal/store/sqlite provides for exactly this.
-type Store interface {
-	store.Store
-	PutBatch(ctx context.Context, msgs []store.Message) ([]sqlite.PutResult, error)
-	Hashes(ctx context.Context, account identity.AccountID, ns *int32, now time.Time) ([]sqlite.HashInfo, error)
-	Tombstones(ctx context.Context, account identity.AccountID, now time.Time) ([]sqlite.HashInfo, error)
-	ApplyTombstones(ctx context.Context, account identity.AccountID, ts []sqlite.HashInfo) ([]string, error)
-	Accounts(ctx context.Context) ([]identity.AccountID, error)
-	Messages(ctx context.Context, account identity.AccountID, hashes []string, now time.Time) ([]store.Message, error)
-	DropAccount(ctx context.Context, account identity.AccountID) (int, error)
-}
-
-var _ Store = (*sqlite.DB)(nil)
 
 // Member is a node of the network as replication reaches it.
 type Member struct {
@@ -66,9 +48,12 @@ type Membership interface {
 // Store, Membership, Clock and Logger are required; zero tunables take
 // the defaults below.
 type Config struct {
-	Key        ed25519.PrivateKey // the node's identity key
-	NetworkID  string
-	Store      Store
+	Key       ed25519.PrivateKey // the node's identity key
+	NetworkID string
+	// Store is the node's message store. A node passes a
+	// *sqlite.GroupCommit, so that the stores of concurrent applies from
+	// peers share one commit.
+	Store      store.Replica
 	Membership Membership
 	Clock      func() time.Time
 	Logger     *slog.Logger
@@ -146,7 +131,6 @@ type Replicator struct {
 	inFlight      map[string]int           // requests being served, by sender key hex
 	inFlightTotal int
 	handler       http.Handler
-	commits       *groupCommit
 	digests       digestCache
 	queues        map[string]*forwardQueue // by key hex + "@" + address
 }
@@ -187,7 +171,6 @@ func New(cfg Config) (*Replicator, error) {
 		queues:   make(map[string]*forwardQueue),
 	}
 	r.handler = http.HandlerFunc(r.serve)
-	r.commits = &groupCommit{store: cfg.Store}
 	return r, nil
 }
 

@@ -18,7 +18,6 @@ import (
 
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/store"
-	"github.com/hushnet/hush/internal/store/sqlite"
 	"github.com/hushnet/hush/protocol/rpc"
 	"github.com/hushnet/hush/protocol/strictjson"
 )
@@ -282,7 +281,7 @@ func (r *Replicator) checkShared(sender identity.Ed25519PublicKey, acct identity
 	return nil
 }
 
-func wireInfo(hs []sqlite.HashInfo) []rpc.HashExpiry {
+func wireInfo(hs []store.HashInfo) []rpc.HashExpiry {
 	out := make([]rpc.HashExpiry, len(hs))
 	for i, h := range hs {
 		out[i] = rpc.HashExpiry{Hash: h.Hash, Namespace: h.Namespace, Expiry: h.Expiry.UnixMilli()}
@@ -341,7 +340,7 @@ func (r *Replicator) apply(ctx context.Context, sender identity.Ed25519PublicKey
 		}
 	}
 	if len(batch) > 0 {
-		res, err := r.commits.put(ctx, batch)
+		res, err := r.cfg.Store.PutBatch(ctx, batch)
 		if err != nil {
 			return nil, err
 		}
@@ -379,9 +378,9 @@ var storeModes = map[rpc.ExpireMode]store.ExpiryMode{
 // applyChange applies a delete or expire op to the local store.
 func (r *Replicator) applyChange(ctx context.Context, op *rpc.NodeOp, now time.Time) error {
 	if len(op.Tombstones) > 0 {
-		ts := make([]sqlite.HashInfo, len(op.Tombstones))
+		ts := make([]store.HashInfo, len(op.Tombstones))
 		for i, t := range op.Tombstones {
-			ts[i] = sqlite.HashInfo{Hash: t.Hash, Expiry: time.UnixMilli(t.Expiry).UTC()}
+			ts[i] = store.HashInfo{Hash: t.Hash, Expiry: time.UnixMilli(t.Expiry).UTC()}
 		}
 		if _, err := r.cfg.Store.ApplyTombstones(ctx, op.Account, ts); err != nil {
 			return err

@@ -10,7 +10,6 @@ import (
 
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/store"
-	"github.com/hushnet/hush/internal/store/sqlite"
 	"github.com/hushnet/hush/protocol/rpc"
 )
 
@@ -137,7 +136,7 @@ func TestAntiEntropyRefusesFutureMessages(t *testing.T) {
 	}
 }
 
-func hashList(hs []sqlite.HashInfo) []string {
+func hashList(hs []store.HashInfo) []string {
 	out := make([]string, len(hs))
 	for i, h := range hs {
 		out[i] = h.Hash

@@ -1,7 +1,9 @@
 // Package store defines what a service node needs from its message storage:
 // a small interface over encrypted messages keyed by account, namespace and
 // hash, with expiry. internal/store/sqlite implements it; the node's RPC
-// handlers, replication and the sweeper use only this interface.
+// handlers and the sweeper use only [Store], replication the wider
+// [Replica] (batches, hash lists and tombstones for anti-entropy, whole
+// accounts for hand-off).
 //
 // # Order
 //
@@ -125,4 +127,54 @@ type Stats struct {
 	Messages int64
 	Bytes    int64 // total Data bytes
 	Accounts int64
+}
+
+// PutResult is the outcome of one message of [Replica.PutBatch].
+type PutResult struct {
+	Added bool
+	// Err is nil or wraps ErrAccountQuota; errors that concern the whole
+	// batch are returned by PutBatch itself.
+	Err error
+}
+
+// HashInfo is what anti-entropy compares of one stored message or tombstone.
+type HashInfo struct {
+	Hash      string
+	Namespace int32 // zero for a tombstone
+	Expiry    time.Time
+}
+
+// Replica is a [Store] that replication (internal/replication) can keep in
+// step with the other members of a swarm: it stores many messages in one
+// commit, lists what an account holds and has deleted for anti-entropy,
+// and hands whole accounts to another swarm. All methods are safe for
+// concurrent use, and those that change state return only after the change
+// is committed, as for Store.
+type Replica interface {
+	Store
+	// PutBatch stores msgs in one commit, each as Put would, in order, later
+	// ones seeing earlier ones, and returns one result per message. When it
+	// returns an error (ErrStoreFull, a cancelled ctx, an invalid
+	// message...) nothing of the batch is stored.
+	PutBatch(ctx context.Context, msgs []Message) ([]PutResult, error)
+	// Hashes returns the hash, namespace and expiry of every message of
+	// account in ns (nil: all namespaces) unexpired at now, sorted by hash.
+	Hashes(ctx context.Context, account identity.AccountID, ns *int32, now time.Time) ([]HashInfo, error)
+	// Tombstones returns the account's tombstones still live at now (expiry
+	// after now), sorted by hash, for anti-entropy to pass deletions on.
+	Tombstones(ctx context.Context, account identity.AccountID, now time.Time) ([]HashInfo, error)
+	// ApplyTombstones records tombstones learnt from a swarm peer and
+	// deletes the messages they name, returning the hashes it deleted.
+	ApplyTombstones(ctx context.Context, account identity.AccountID, ts []HashInfo) ([]string, error)
+	// Accounts returns every account holding messages or tombstones, in
+	// ascending byte order.
+	Accounts(ctx context.Context) ([]identity.AccountID, error)
+	// Messages returns the account's messages with the given hashes that
+	// are unexpired at now, data included, in the order of hashes; missing
+	// ones are left out.
+	Messages(ctx context.Context, account identity.AccountID, hashes []string, now time.Time) ([]Message, error)
+	// DropAccount removes every message and tombstone of account without
+	// leaving tombstones, and returns how many messages it removed: the
+	// account went to the swarm that now stores it.
+	DropAccount(ctx context.Context, account identity.AccountID) (int, error)
 }

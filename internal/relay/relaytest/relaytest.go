@@ -33,6 +33,7 @@ import (
 	"github.com/hushnet/hush/internal/onionclient"
 	"github.com/hushnet/hush/internal/relay"
 	"github.com/hushnet/hush/internal/replay"
+	"github.com/hushnet/hush/internal/replication"
 	"github.com/hushnet/hush/internal/store/sqlite"
 	"github.com/hushnet/hush/protocol/onion"
 	"github.com/hushnet/hush/protocol/rpc"
@@ -268,7 +269,7 @@ func (nw *Network) serve(t testing.TB, n *Node, o Options) {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.DiscardHandler)
-	self := nodeapi.Member{Ed25519: identity.Ed25519PublicKey(n.Ed25519.Public().(ed25519.PublicKey)), X25519: n.Info.X25519, Address: n.Info.Address}
+	self := replication.SwarmMember{Ed25519: identity.Ed25519PublicKey(n.Ed25519.Public().(ed25519.PublicKey)), X25519: n.Info.X25519, Address: n.Info.Address}
 	api, err := nodeapi.New(nodeapi.Config{
 		Store:      db,
 		Clock:      time.Now,
@@ -370,11 +371,11 @@ func (m membership) Owns(id identity.AccountID) bool {
 	return sid == m.self.Swarm
 }
 
-func (m membership) SwarmOf(id identity.AccountID) nodeapi.Swarm {
+func (m membership) SwarmOf(id identity.AccountID) replication.Swarm {
 	sid, nodes := m.swarmOf(id)
-	sw := nodeapi.Swarm{ID: sid}
+	sw := replication.Swarm{ID: sid}
 	for _, n := range nodes {
-		sw.Members = append(sw.Members, nodeapi.Member{Ed25519: identity.Ed25519PublicKey(n.Ed25519.PublicKey()), X25519: n.X25519, Address: n.Address})
+		sw.Members = append(sw.Members, replication.SwarmMember{Ed25519: identity.Ed25519PublicKey(n.Ed25519.PublicKey()), X25519: n.X25519, Address: n.Address})
 	}
 	return sw
 }

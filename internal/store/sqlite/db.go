@@ -6,7 +6,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/url"
 	"runtime"
@@ -33,15 +32,6 @@ const applicationID = 0x68757368
 //
 //go:embed sql/*.sql
 var migrationFiles embed.FS
-
-// Errors returned by [Open].
-var (
-	// ErrNewerSchema: the file was written by a newer version of hush; it is
-	// left untouched rather than used with a schema this binary does not know.
-	ErrNewerSchema = errors.New("database schema is newer than this binary")
-	// ErrForeignDatabase: the file is a SQLite database of another application.
-	ErrForeignDatabase = errors.New("database belongs to another application")
-)
 
 // ErrNoTime is returned by methods that take a now, or a [store.Query] with
 // Now, when it is the zero time: with it every stored message would count as
@@ -221,7 +211,10 @@ type DB struct {
 
 var _ store.Store = (*DB)(nil)
 
-// Open opens or creates the store at path and brings its schema up to date.
+// Open opens or creates the store at path and brings its schema up to date
+// (schema.Migrate). It returns schema.ErrForeignDatabase for a file that is
+// not a node store, and schema.ErrNewerSchema for one a newer hush wrote,
+// leaving either file as it was.
 func Open(path string, opts ...Option) (*DB, error) {
 	cfg := config{
 		maxAccountBytes:    DefaultMaxAccountBytes,
@@ -305,10 +298,10 @@ func Open(path string, opts ...Option) (*DB, error) {
 	return db, nil
 }
 
-// migrate runs, in one transaction, every migration newer than the file's
-// PRAGMA user_version and then sets it: a crash in the middle leaves the file
-// at the old version, and the next Open starts over. It uses a connection of
-// its own, closed before the store's pools open, and returns the page size.
+// migrate runs the store's migrations (schema.Migrate: one transaction, a
+// crash in the middle leaves the file at the old version, and the next Open
+// starts over). It uses a connection of its own, closed before the store's
+// pools open, and returns the page size.
 func (db *DB) migrate(dsn string) (pageSize int64, err error) {
 	c, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -316,68 +309,18 @@ func (db *DB) migrate(dsn string) (pageSize int64, err error) {
 	}
 	defer c.Close()
 	c.SetMaxOpenConns(1)
-	if err := db.migrateConn(c); err != nil {
+	err = schema.Migrate(context.Background(), c, schema.Schema{
+		ApplicationID: applicationID,
+		Files:         migrationFiles,
+		Glob:          "sql/*.sql",
+		Target:        db.cfg.targetVersion,
+		Logger:        db.cfg.logger,
+	})
+	if err != nil {
 		return 0, err
 	}
 	err = c.QueryRow("PRAGMA page_size").Scan(&pageSize)
 	return pageSize, err
-}
-
-func (db *DB) migrateConn(c *sql.DB) error {
-	ms, err := schema.Migrations(migrationFiles, "sql/*.sql")
-	if err != nil {
-		return err
-	}
-	target := len(ms)
-	if db.cfg.targetVersion > 0 {
-		target = db.cfg.targetVersion
-	}
-	tx, err := c.BeginTx(context.Background(), nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-
-	var appID, version int
-	if err := tx.QueryRow("PRAGMA application_id").Scan(&appID); err != nil {
-		return err
-	}
-	if err := tx.QueryRow("PRAGMA user_version").Scan(&version); err != nil {
-		return err
-	}
-	switch {
-	case appID == 0 && version == 0:
-		// A new file (or an empty one another program left): claim it.
-		if _, err := tx.Exec(fmt.Sprintf("PRAGMA application_id = %d", applicationID)); err != nil {
-			return err
-		}
-	case appID != applicationID:
-		return fmt.Errorf("%w: application_id %#x", ErrForeignDatabase, appID)
-	}
-	if version > len(ms) {
-		return fmt.Errorf("%w: version %d, this binary knows %d", ErrNewerSchema, version, len(ms))
-	}
-	if version >= target {
-		return nil
-	}
-	for _, m := range ms[version:target] {
-		script, err := fs.ReadFile(migrationFiles, m.Name)
-		if err != nil {
-			return err
-		}
-		// The driver runs every statement of a multi-statement script.
-		if _, err := tx.Exec(string(script)); err != nil {
-			return fmt.Errorf("migration %s: %w", m.Name, err)
-		}
-		db.cfg.logger.Info("applied store migration", "script", m.Name)
-	}
-	if _, err := tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", target)); err != nil {
-		return err
-	}
-	if _, err := tx.Exec("PRAGMA foreign_key_check"); err != nil {
-		return err
-	}
-	return tx.Commit()
 }
 
 // enter starts a method call; every successful enter needs a leave.

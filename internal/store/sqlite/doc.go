@@ -1,6 +1,7 @@
-// Package sqlite is the service node's message store: [store.Store] over one
-// SQLite file (modernc.org/sqlite, pure Go), with quotas, tombstones and the
-// per-account digests that anti-entropy between swarm members compares.
+// Package sqlite is the service node's message store: [store.Store] and
+// [store.Replica] over one SQLite file (modernc.org/sqlite, pure Go), with
+// quotas, tombstones and the per-account digests that anti-entropy between
+// swarm members compares.
 //
 // # Durability
 //
@@ -9,7 +10,8 @@
 // Put acknowledged survives kill -9 and power loss. Writes go through a
 // single connection, in IMMEDIATE transactions; reads use a pool of
 // read-only connections that WAL lets run beside the writer. [DB.PutBatch]
-// commits many messages with one fsync, for replication and hand-off.
+// commits many messages with one fsync, for replication and hand-off, and
+// [GroupCommit] lets concurrent Puts and PutBatches share one commit.
 //
 // The schema lives in sql/ as numbered scripts embedded in the binary; Open
 // runs the ones newer than the file's PRAGMA user_version in one transaction

@@ -198,8 +198,8 @@ func TestOpenRefuses(t *testing.T) {
 		setup string
 		want  error
 	}{
-		{name: "newer schema", setup: fmt.Sprintf("PRAGMA application_id = %d; PRAGMA user_version = 99", applicationID), want: ErrNewerSchema},
-		{name: "other application", setup: "PRAGMA application_id = 7; CREATE TABLE t (x)", want: ErrForeignDatabase},
+		{name: "newer schema", setup: fmt.Sprintf("PRAGMA application_id = %d; PRAGMA user_version = 99", applicationID), want: schema.ErrNewerSchema},
+		{name: "other application", setup: "PRAGMA application_id = 7; CREATE TABLE t (x)", want: schema.ErrForeignDatabase},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

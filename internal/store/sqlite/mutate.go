@@ -152,7 +152,7 @@ func (db *DB) DeleteBefore(ctx context.Context, account identity.AccountID, ns *
 // ApplyTombstones records tombstones learnt from a swarm peer and deletes
 // the messages they name, returning the hashes it deleted. It is the
 // anti-entropy counterpart of [DB.Tombstones].
-func (db *DB) ApplyTombstones(ctx context.Context, account identity.AccountID, ts []HashInfo) ([]string, error) {
+func (db *DB) ApplyTombstones(ctx context.Context, account identity.AccountID, ts []store.HashInfo) ([]string, error) {
 	var deleted []string
 	err := db.write(ctx, "apply tombstones", func(tx *sql.Tx) error {
 		var acct int64

@@ -87,15 +87,7 @@ func (db *DB) Put(ctx context.Context, m store.Message) (bool, error) {
 	return out.added, nil
 }
 
-// PutResult is the outcome of one message of [DB.PutBatch].
-type PutResult struct {
-	Added bool
-	// Err is nil or wraps store.ErrAccountQuota; errors that concern the
-	// whole batch are returned by PutBatch itself.
-	Err error
-}
-
-// PutBatch stores msgs in one transaction, so one commit (one fsync) covers
+// PutBatch implements [store.Replica]. It stores msgs in one transaction, so one commit (one fsync) covers
 // them all: group commit for replication and hand-off, where messages arrive
 // many at a time. Each message is treated as Put would, in order, later ones
 // seeing earlier ones. When PutBatch returns an error (store.ErrStoreFull,
@@ -104,7 +96,7 @@ type PutResult struct {
 // In BenchmarkPutBatch a message in a batch of 10 cost 0.3 to 0.4 of a bare
 // one-row INSERT and commit, in a batch of 100 0.1 to 0.27, where Put costs
 // 0.9 to 1.2 of it: the fsync, not the store's checks, dominates a Put.
-func (db *DB) PutBatch(ctx context.Context, msgs []store.Message) ([]PutResult, error) {
+func (db *DB) PutBatch(ctx context.Context, msgs []store.Message) ([]store.PutResult, error) {
 	if err := db.enter(); err != nil {
 		return nil, err
 	}
@@ -119,7 +111,7 @@ func (db *DB) PutBatch(ctx context.Context, msgs []store.Message) ([]PutResult, 
 		return nil, fmt.Errorf("put batch: %w", db.wrap(err))
 	}
 	defer tx.Rollback()
-	res := make([]PutResult, len(msgs))
+	res := make([]store.PutResult, len(msgs))
 	evicted := 0
 	for i, m := range msgs {
 		out, err := db.put(ctx, tx, m)

@@ -106,18 +106,11 @@ func (db *DB) Expiries(ctx context.Context, account identity.AccountID, hashes [
 	return out, nil
 }
 
-// HashInfo is what anti-entropy compares of one stored message or tombstone.
-type HashInfo struct {
-	Hash      string
-	Namespace int32 // zero for a tombstone
-	Expiry    time.Time
-}
-
 // Hashes returns the hash, namespace and expiry of every message of account
 // in ns (nil: all namespaces) unexpired at now, sorted by hash. It reads
 // messages_hash and each row's first page, never the data, so listing an
 // account costs about one page read per message.
-func (db *DB) Hashes(ctx context.Context, account identity.AccountID, ns *int32, now time.Time) ([]HashInfo, error) {
+func (db *DB) Hashes(ctx context.Context, account identity.AccountID, ns *int32, now time.Time) ([]store.HashInfo, error) {
 	if err := db.enter(); err != nil {
 		return nil, err
 	}
@@ -171,7 +164,7 @@ func (db *DB) AccountDigest(ctx context.Context, account identity.AccountID, now
 // Tombstones returns the account's tombstones still live at now (expiry after
 // now), sorted by hash, for anti-entropy to pass deletions on
 // ([DB.ApplyTombstones] on the peer).
-func (db *DB) Tombstones(ctx context.Context, account identity.AccountID, now time.Time) ([]HashInfo, error) {
+func (db *DB) Tombstones(ctx context.Context, account identity.AccountID, now time.Time) ([]store.HashInfo, error) {
 	if err := db.enter(); err != nil {
 		return nil, err
 	}
@@ -194,12 +187,12 @@ func (db *DB) Tombstones(ctx context.Context, account identity.AccountID, now ti
 	return out, nil
 }
 
-func scanHashInfo(rows *sql.Rows, withNS bool) ([]HashInfo, error) {
+func scanHashInfo(rows *sql.Rows, withNS bool) ([]store.HashInfo, error) {
 	defer rows.Close()
-	var out []HashInfo
+	var out []store.HashInfo
 	for rows.Next() {
 		var (
-			x   HashInfo
+			x   store.HashInfo
 			exp int64
 			err error
 		)

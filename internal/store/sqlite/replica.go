@@ -12,9 +12,13 @@ import (
 
 // This file holds what replication (internal/replication) needs beyond
 // store.Store: which accounts the node holds, messages by hash, and dropping
-// an account handed to another swarm.
+// an account handed to another swarm. PutBatch, Hashes, Tombstones and
+// ApplyTombstones, the rest of store.Replica, sit beside the store.Store
+// methods they share code with.
 
-// Accounts returns every account holding messages or tombstones, in
+var _ store.Replica = (*DB)(nil)
+
+// Accounts implements [store.Replica]. It returns every account holding messages or tombstones, in
 // ascending byte order.
 func (db *DB) Accounts(ctx context.Context) ([]identity.AccountID, error) {
 	if err := db.enter(); err != nil {
@@ -50,7 +54,7 @@ func (db *DB) Accounts(ctx context.Context) ([]identity.AccountID, error) {
 	return out, nil
 }
 
-// Messages returns the account's messages with the given hashes that are
+// Messages implements [store.Replica]. It returns the account's messages with the given hashes that are
 // unexpired at now, data included, in the order of hashes; missing ones are
 // left out.
 func (db *DB) Messages(ctx context.Context, account identity.AccountID, hashes []string, now time.Time) ([]store.Message, error) {
@@ -90,7 +94,7 @@ func (db *DB) Messages(ctx context.Context, account identity.AccountID, hashes [
 	return out, nil
 }
 
-// DropAccount removes every message and tombstone of account without
+// DropAccount implements [store.Replica]. It removes every message and tombstone of account without
 // leaving tombstones, and returns how many messages it removed. It is for
 // an account handed off to the swarm that now stores it: tombstones would
 // wrongly delete the messages should the account ever map back here.

@@ -534,7 +534,7 @@ func TestTombstones(t *testing.T) {
 	// A peer's tombstones delete here and block re-insertion too.
 	peer := openTest(t)
 	mustPut(t, peer, m, msg(a, 0, "live", 9, 1))
-	gone, err := peer.ApplyTombstones(ctx, a, []HashInfo{{Hash: "dead", Expiry: m.Expiry}, {Hash: "never-stored", Expiry: m.Expiry}})
+	gone, err := peer.ApplyTombstones(ctx, a, []store.HashInfo{{Hash: "dead", Expiry: m.Expiry}, {Hash: "never-stored", Expiry: m.Expiry}})
 	if err != nil || !slices.Equal(gone, []string{"dead"}) {
 		t.Fatalf("ApplyTombstones = %v, %v", gone, err)
 	}
@@ -656,7 +656,7 @@ func TestClosed(t *testing.T) {
 		"AccountDigest": func() error { _, _, err := db.AccountDigest(ctx, a, t0); return err },
 		"Tombstones":    func() error { _, err := db.Tombstones(ctx, a, t0); return err },
 		"ApplyTombstones": func() error {
-			_, err := db.ApplyTombstones(ctx, a, []HashInfo{{Hash: "h", Expiry: t0}})
+			_, err := db.ApplyTombstones(ctx, a, []store.HashInfo{{Hash: "h", Expiry: t0}})
 			return err
 		},
 		"RunSweeper": func() error { return db.RunSweeper(ctx, time.Millisecond, func() time.Time { return t0 }) },
