@@ -35,7 +35,7 @@ func TestDevnetChurn(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	t.Setenv(node.AntiEntropyEnv, "300ms")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	d, err := devnet.Up(ctx, devnet.Options{
 		Dir: t.TempDir(), Nodes: 8, Processes: true, HushdPath: bin,
@@ -43,7 +43,7 @@ func TestDevnetChurn(t *testing.T) {
 		// that the stopped leaver is still registered when its decommission
 		// hands off (members refuse a hand-off from a node two snapshots
 		// gone), also on a busy machine.
-		EpochInterval: 200 * time.Millisecond, ProbeInterval: 100 * time.Millisecond, UnreachableAfter: 5 * time.Second,
+		EpochInterval: 200 * time.Millisecond, ProbeInterval: 100 * time.Millisecond, UnreachableAfter: 15 * time.Second,
 	})
 	if err != nil {
 		t.Fatal(err)
