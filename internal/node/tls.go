@@ -10,7 +10,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/hushnet/hush/internal/registry/keytls"
+	"github.com/hushnet/hush/internal/keytls"
 )
 
 // Certificate returns a self-signed TLS certificate whose key is the

@@ -6,9 +6,9 @@ import (
 	"sync"
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/keytls"
 	"github.com/hushnet/hush/internal/nodeclient"
 	"github.com/hushnet/hush/internal/registry/entry"
-	"github.com/hushnet/hush/internal/registry/keytls"
 )
 
 // NodeProber is the registry's default prober: it asks the node for its

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hushnet/hush/internal/keytls"
 	"github.com/hushnet/hush/internal/registry/entry"
-	"github.com/hushnet/hush/internal/registry/keytls"
 	"github.com/hushnet/hush/protocol/rpc"
 )
 

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hushnet/hush/internal/keytls"
 	"github.com/hushnet/hush/internal/node"
-	"github.com/hushnet/hush/internal/registry/keytls"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
 
