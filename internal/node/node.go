@@ -71,6 +71,7 @@ import (
 
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/connlimit"
+	"github.com/hushnet/hush/internal/keytls"
 	"github.com/hushnet/hush/internal/labnet"
 	"github.com/hushnet/hush/internal/logfilter"
 	"github.com/hushnet/hush/internal/nodeapi"
@@ -275,11 +276,15 @@ func New(cfg nodeconfig.Config, logger *slog.Logger, opts ...Option) (_ *Node, e
 		ErrorLog: logfilter.ErrorLog(logger.Handler(), cfg.DebugLogPrivate),
 	}
 	if !cfg.InsecureHTTP {
-		cert, err := Certificate(n.id.Ed25519, time.Now())
+		cert, err := keytls.Certificate(n.id.Ed25519)
 		if err != nil {
 			return nil, fmt.Errorf("tls certificate: %w", err)
 		}
-		n.api.TLSConfig = ServerTLSConfig(cert)
+		// Relays present their node certificate so that this node can
+		// budget them per node identity (keytls.PeerNode, internal/relay);
+		// clients present none.
+		n.api.TLSConfig = keytls.ServerConfig(cert, nil)
+		keytls.RequestClientCerts(n.api.TLSConfig)
 	}
 
 	if cfg.Metrics != "" {

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"crypto/tls"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,18 +14,10 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/keytls"
 	"github.com/hushnet/hush/internal/netclock"
+	"github.com/hushnet/hush/internal/registry/entry"
 	"github.com/hushnet/hush/protocol/rpc"
-)
-
-// Errors returned by [Client] methods.
-var (
-	// ErrWrongNodeKey: the node presented a key other than the pinned one
-	// (the TLS handshake fails), or info reported a key other than the one
-	// it presented.
-	ErrWrongNodeKey = errors.New("node key does not match")
-	// ErrNotEd25519: the node's certificate does not carry an Ed25519 key.
-	ErrNotEd25519 = errors.New("node certificate is not an Ed25519 key")
 )
 
 // maxResponse bounds how much of a reply the client reads (a full
@@ -66,7 +56,9 @@ type Client struct {
 // New returns a client for the node at nodeURL (https://host:port, or
 // http:// for a node run with --insecure-http). With a nil nodeKey the
 // first node reached is trusted and its key pinned (TOFU); otherwise every
-// connection must present nodeKey.
+// connection must present nodeKey. A node presenting another key fails
+// the handshake, and an info reply naming another key than the one
+// presented is refused, both with an error wrapping keytls.ErrWrongKey.
 func New(nodeURL string, nodeKey identity.Ed25519PublicKey) (*Client, error) {
 	u, err := url.Parse(nodeURL)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
@@ -77,13 +69,7 @@ func New(nodeURL string, nodeKey identity.Ed25519PublicKey) (*Client, error) {
 	}
 	c := &Client{rpcURL: u.Scheme + "://" + u.Host + "/storage_rpc/v1", tls: u.Scheme == "https", pinned: nodeKey}
 	tr := &http.Transport{
-		TLSClientConfig: &tls.Config{
-			MinVersion: tls.VersionTLS13,
-			// The chain is not checked against any CA: the node's
-			// certificate is self-signed, and VerifyConnection pins its key.
-			InsecureSkipVerify: true,
-			VerifyConnection:   c.verifyConnection,
-		},
+		TLSClientConfig:     keytls.ClientConfig(nil, c.trust),
 		ForceAttemptHTTP2:   true,
 		TLSHandshakeTimeout: 10 * time.Second,
 		MaxIdleConnsPerHost: 4,
@@ -92,25 +78,18 @@ func New(nodeURL string, nodeKey identity.Ed25519PublicKey) (*Client, error) {
 	return c, nil
 }
 
-// verifyConnection runs in every handshake, resumed ones included. TLS 1.3
-// has already checked the CertificateVerify signature against the leaf's
-// key, so a matching key means the peer holds the node's secret key.
-func (c *Client) verifyConnection(cs tls.ConnectionState) error {
-	if len(cs.PeerCertificates) == 0 {
-		return ErrNotEd25519
-	}
-	pk, ok := cs.PeerCertificates[0].PublicKey.(ed25519.PublicKey)
-	if !ok {
-		return ErrNotEd25519
-	}
-	key := identity.Ed25519PublicKey(pk)
+// trust is the key pin (keytls.ClientConfig), run in every handshake:
+// it admits the pinned key, or any key before one is pinned, and records
+// the key shown for Info's check.
+func (c *Client) trust(k entry.Key) bool {
+	key := identity.Ed25519PublicKey(k[:])
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.pinned != nil && !c.pinned.Equal(key) {
-		return fmt.Errorf("%w: node presented %s, expected %s", ErrWrongNodeKey, key, c.pinned)
+		return false
 	}
 	c.presented = key
-	return nil
+	return true
 }
 
 // NodeKey returns the pinned node key, nil before the first Info of a
@@ -145,10 +124,10 @@ func (c *Client) Info(ctx context.Context) (*rpc.InfoResult, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.tls && !key.Equal(c.presented) {
-		return nil, fmt.Errorf("%w: info reports %s, TLS presented %s", ErrWrongNodeKey, key, c.presented)
+		return nil, fmt.Errorf("%w: info reports %s, TLS presented %s", keytls.ErrWrongKey, key, c.presented)
 	}
 	if c.pinned != nil && !c.pinned.Equal(key) {
-		return nil, fmt.Errorf("%w: info reports %s, expected %s", ErrWrongNodeKey, key, c.pinned)
+		return nil, fmt.Errorf("%w: info reports %s, expected %s", keytls.ErrWrongKey, key, c.pinned)
 	}
 	c.pinned = key
 	c.info = &info

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/keytls"
 	"github.com/hushnet/hush/internal/node"
 	"github.com/hushnet/hush/internal/nodeclient"
 	"github.com/hushnet/hush/internal/nodeconfig"
@@ -47,7 +48,7 @@ func TestPinning(t *testing.T) {
 	}{
 		{"pinned to the node's key", right, nil},
 		{"trust on first use", nil, nil},
-		{"pinned to another key", wrong, nodeclient.ErrWrongNodeKey},
+		{"pinned to another key", wrong, keytls.ErrWrongKey},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,7 +65,7 @@ func TestPinning(t *testing.T) {
 			}
 			if err != nil {
 				// Nothing was sent: the refusal happened in the handshake.
-				if _, err := c.Call(context.Background(), rpc.MethodInfo, nil); !errors.Is(err, nodeclient.ErrWrongNodeKey) {
+				if _, err := c.Call(context.Background(), rpc.MethodInfo, nil); !errors.Is(err, keytls.ErrWrongKey) {
 					t.Fatalf("second call: %v", err)
 				}
 			}

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/identity"
-	"github.com/hushnet/hush/internal/keytls"
 	"github.com/hushnet/hush/internal/registry/entry"
 	"github.com/hushnet/hush/internal/registry/registryclient"
 	"github.com/hushnet/hush/protocol/snapshot"
@@ -60,7 +59,7 @@ type testHost struct {
 	cfg    *Config
 	prober *fakeProber
 	// probeWith, if set, replaces prober as the host's Prober.
-	probeWith keytls.Prober
+	probeWith Prober
 	cancel    context.CancelFunc
 	done      chan error
 }
@@ -128,7 +127,7 @@ func prepareHost(t *testing.T, label string) (*testHost, net.Listener, net.Liste
 func (c *cluster) start(th *testHost, raftLn, apiLn net.Listener) {
 	t := c.t
 	th.cfg.SetDefaults()
-	var p keytls.Prober = th.prober
+	var p Prober = th.prober
 	if th.probeWith != nil {
 		p = th.probeWith
 	}

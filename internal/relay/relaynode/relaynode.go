@@ -28,6 +28,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hushnet/hush/internal/keytls"
 	"github.com/hushnet/hush/internal/node"
 	"github.com/hushnet/hush/internal/nodeconfig"
 	"github.com/hushnet/hush/internal/onionclient"
@@ -67,7 +68,7 @@ func Routes(o Options) func(mux *http.ServeMux, id *node.Identity, rpc http.Hand
 		if o.ReplayEntries == 0 {
 			o.ReplayEntries = 200_000
 		}
-		cert, err := node.Certificate(id.Ed25519, time.Now())
+		cert, err := keytls.Certificate(id.Ed25519)
 		if err != nil {
 			return err
 		}
