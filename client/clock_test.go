@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hushnet/hush/internal/config"
 	"github.com/hushnet/hush/internal/misbehave"
 	"github.com/hushnet/hush/internal/node"
-	"github.com/hushnet/hush/internal/nodeconfig"
 	"github.com/hushnet/hush/protocol/devicerecord"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
@@ -19,7 +19,7 @@ import (
 // misbehaving node's wrapper).
 func startStandaloneWith(t testing.TB, opts ...node.Option) *Node {
 	t.Helper()
-	c := nodeconfig.Default()
+	c := config.DefaultNode()
 	c.Data, c.Listen, c.Standalone = t.TempDir(), "127.0.0.1:0", true
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)

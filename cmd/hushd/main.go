@@ -22,10 +22,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hushnet/hush/internal/config"
 	"github.com/hushnet/hush/internal/devnet"
 	"github.com/hushnet/hush/internal/logfilter"
 	"github.com/hushnet/hush/internal/node"
-	"github.com/hushnet/hush/internal/nodeconfig"
 	"github.com/hushnet/hush/internal/registry/registrycmd"
 	"github.com/hushnet/hush/internal/relay/relaynode"
 )
@@ -66,20 +66,20 @@ func nodeCmd(stdout, stderr io.Writer) *cobra.Command {
 		validateConfig bool
 		decommission   bool
 	)
-	flags := nodeconfig.Default()
+	flags := config.DefaultNode()
 	cmd := &cobra.Command{
 		Use:   "node",
 		Short: "run a service node",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg := nodeconfig.Default()
+			cfg := config.DefaultNode()
 			if configPath != "" {
 				var err error
-				if cfg, err = nodeconfig.Load(configPath); err != nil {
+				if cfg, err = config.LoadNode(configPath); err != nil {
 					return err
 				}
 			}
-			nodeconfig.ApplyFlags(&cfg, &flags, cmd.Flags())
+			config.ApplyFlags(&cfg, &flags, cmd.Flags())
 			if !cfg.Standalone && cfg.Network == "" {
 				// Left empty when nothing names a file: Validate then
 				// says what to pass.
@@ -123,7 +123,7 @@ func nodeCmd(stdout, stderr io.Writer) *cobra.Command {
 	return cmd
 }
 
-func newLogger(cfg nodeconfig.Config, stderr io.Writer) (*slog.Logger, error) {
+func newLogger(cfg config.Node, stderr io.Writer) (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
 		return nil, err
@@ -138,7 +138,7 @@ func newLogger(cfg nodeconfig.Config, stderr io.Writer) (*slog.Logger, error) {
 	return slog.New(h), nil
 }
 
-func runDecommission(cfg nodeconfig.Config, stderr io.Writer) error {
+func runDecommission(cfg config.Node, stderr io.Writer) error {
 	logger, err := newLogger(cfg, stderr)
 	if err != nil {
 		return err
@@ -148,7 +148,7 @@ func runDecommission(cfg nodeconfig.Config, stderr io.Writer) error {
 	return node.Decommission(ctx, cfg, logger)
 }
 
-func run(cfg nodeconfig.Config, stderr io.Writer) error {
+func run(cfg config.Node, stderr io.Writer) error {
 	logger, err := newLogger(cfg, stderr)
 	if err != nil {
 		return err

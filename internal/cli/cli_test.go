@@ -13,9 +13,9 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/hushnet/hush/internal/config"
 	"github.com/hushnet/hush/internal/keystore"
 	"github.com/hushnet/hush/internal/node"
-	"github.com/hushnet/hush/internal/nodeconfig"
 )
 
 // TestMain lets the scripts in testdata/script run the real `hush` command:
@@ -95,7 +95,7 @@ func TestScripts(t *testing.T) {
 
 func startNode(t *testing.T) *node.Node {
 	t.Helper()
-	c := nodeconfig.Default()
+	c := config.DefaultNode()
 	c.Data, c.Listen, c.Standalone = t.TempDir(), "127.0.0.1:0", true
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)

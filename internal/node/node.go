@@ -70,12 +70,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/config"
 	"github.com/hushnet/hush/internal/connlimit"
 	"github.com/hushnet/hush/internal/keytls"
 	"github.com/hushnet/hush/internal/labnet"
 	"github.com/hushnet/hush/internal/logfilter"
 	"github.com/hushnet/hush/internal/nodeapi"
-	"github.com/hushnet/hush/internal/nodeconfig"
 	"github.com/hushnet/hush/internal/ratelimit"
 	"github.com/hushnet/hush/internal/registry/entry"
 	"github.com/hushnet/hush/internal/replay"
@@ -95,7 +95,7 @@ const DBFile = "messages.db"
 
 // Node is a running service node's subsystems.
 type Node struct {
-	cfg       nodeconfig.Config
+	cfg       config.Node
 	logger    *slog.Logger
 	id        *Identity
 	networkID string
@@ -147,7 +147,7 @@ func (s standalone) SwarmOf(identity.AccountID) nodeapi.Swarm {
 
 // New prepares a node from a validated configuration: keys, database,
 // handler and listeners. On error everything acquired is released.
-func New(cfg nodeconfig.Config, logger *slog.Logger, opts ...Option) (_ *Node, err error) {
+func New(cfg config.Node, logger *slog.Logger, opts ...Option) (_ *Node, err error) {
 	var o options
 	for _, f := range opts {
 		f(&o)

@@ -11,16 +11,16 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/config"
 	"github.com/hushnet/hush/internal/keytls"
 	"github.com/hushnet/hush/internal/node"
 	"github.com/hushnet/hush/internal/nodeclient"
-	"github.com/hushnet/hush/internal/nodeconfig"
 	"github.com/hushnet/hush/protocol/rpc"
 )
 
 func startNode(t *testing.T) *node.Node {
 	t.Helper()
-	c := nodeconfig.Default()
+	c := config.DefaultNode()
 	c.Data, c.Listen, c.Standalone = t.TempDir(), "127.0.0.1:0", true
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)

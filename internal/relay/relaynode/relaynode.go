@@ -28,9 +28,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hushnet/hush/internal/config"
 	"github.com/hushnet/hush/internal/keytls"
 	"github.com/hushnet/hush/internal/node"
-	"github.com/hushnet/hush/internal/nodeconfig"
 	"github.com/hushnet/hush/internal/onionclient"
 	"github.com/hushnet/hush/internal/relay"
 	"github.com/hushnet/hush/internal/replay"
@@ -125,7 +125,7 @@ func (l *Late) Snapshot() *snapshot.Snapshot {
 // NewNode builds a service node with the onion relay mounted. It is the one
 // place that assembles a full node, shared by `hushd node` and the
 // in-process devnet, so both serve exactly the same routes.
-func NewNode(cfg nodeconfig.Config, logger *slog.Logger, opts ...node.Option) (*node.Node, error) {
+func NewNode(cfg config.Node, logger *slog.Logger, opts ...node.Option) (*node.Node, error) {
 	var late Late
 	opts = append(opts, node.WithRoutes(Routes(Options{Snapshot: late.Snapshot, Logger: logger})))
 	n, err := node.New(cfg, logger, opts...)

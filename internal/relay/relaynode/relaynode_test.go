@@ -8,8 +8,8 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/hushnet/hush/internal/config"
 	"github.com/hushnet/hush/internal/node"
-	"github.com/hushnet/hush/internal/nodeconfig"
 	"github.com/hushnet/hush/internal/onionclient"
 	"github.com/hushnet/hush/internal/relay/relaynode"
 	"github.com/hushnet/hush/protocol/onion"
@@ -20,7 +20,7 @@ import (
 // TestMountedInARealNode runs internal/node with the relay mounted and
 // sends onion requests to it.
 func TestMountedInARealNode(t *testing.T) {
-	cfg := nodeconfig.Default()
+	cfg := config.DefaultNode()
 	cfg.Data = t.TempDir()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Standalone = true

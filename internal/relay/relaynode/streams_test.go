@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hushnet/hush/internal/config"
 	"github.com/hushnet/hush/internal/node"
-	"github.com/hushnet/hush/internal/nodeconfig"
 	"github.com/hushnet/hush/internal/relay/relaynode"
 )
 
@@ -19,7 +19,7 @@ import (
 // ends.
 func startNode(t *testing.T) *node.Node {
 	t.Helper()
-	cfg := nodeconfig.Default()
+	cfg := config.DefaultNode()
 	cfg.Data = t.TempDir()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Standalone = true
