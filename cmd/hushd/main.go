@@ -27,7 +27,6 @@ import (
 	"github.com/hushnet/hush/internal/logfilter"
 	"github.com/hushnet/hush/internal/node"
 	"github.com/hushnet/hush/internal/registry/registrycmd"
-	"github.com/hushnet/hush/internal/relay/relaynode"
 )
 
 func main() {
@@ -155,7 +154,7 @@ func run(cfg config.Node, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	n, err := relaynode.NewNode(cfg, logger)
+	n, err := node.New(cfg, logger)
 	if err != nil {
 		return err
 	}

@@ -41,6 +41,12 @@ func start(t *testing.T, cfg config.Node) (*Node, func() error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- n.Run(ctx) }()
+	select {
+	case <-n.Ready():
+	case err := <-done:
+		cancel()
+		t.Fatal(err)
+	}
 	stopped := false
 	stop := func() error {
 		if stopped {

@@ -5,35 +5,21 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/hushnet/hush/identity"
-	"github.com/hushnet/hush/internal/config"
 	"github.com/hushnet/hush/internal/keytls"
 	"github.com/hushnet/hush/internal/node"
+	"github.com/hushnet/hush/internal/node/nodetest"
 	"github.com/hushnet/hush/internal/nodeclient"
 	"github.com/hushnet/hush/protocol/rpc"
 )
 
 func startNode(t *testing.T) *node.Node {
 	t.Helper()
-	c := config.DefaultNode()
-	c.Data, c.Listen, c.Standalone = t.TempDir(), "127.0.0.1:0", true
-	if err := c.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	n, err := node.New(c, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- n.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return n
+	return nodetest.Start(t, nodetest.Standalone(t))
 }
 
 func TestPinning(t *testing.T) {

@@ -1,4 +1,4 @@
-package relaynode
+package node
 
 import (
 	"crypto/ed25519"
