@@ -6,7 +6,7 @@
 //
 // A node in a network reads its network file from --network, else from
 // $HUSH_NETWORK, else from the default devnet's folder if there is one
-// (see internal/devnet); --standalone runs a one-node network instead.
+// (see internal/netlookup); --standalone runs a one-node network instead.
 // --decommission takes a stopped node out of its network and exits.
 package main
 
@@ -23,8 +23,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hushnet/hush/internal/config"
-	"github.com/hushnet/hush/internal/devnet"
 	"github.com/hushnet/hush/internal/logfilter"
+	"github.com/hushnet/hush/internal/netlookup"
 	"github.com/hushnet/hush/internal/node"
 	"github.com/hushnet/hush/internal/registry/registrycmd"
 )
@@ -82,7 +82,7 @@ func nodeCmd(stdout, stderr io.Writer) *cobra.Command {
 			if !cfg.Standalone && cfg.Network == "" {
 				// Left empty when nothing names a file: Validate then
 				// says what to pass.
-				cfg.Network, _ = devnet.ResolveNetwork("")
+				cfg.Network, _ = netlookup.Resolve("")
 			}
 			if showIdentity {
 				id, err := node.LoadOrCreateIdentity(cfg.Data)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/internal/config"
+	"github.com/hushnet/hush/internal/netlookup"
 	"github.com/hushnet/hush/internal/node"
 	"github.com/hushnet/hush/internal/registry"
 	"github.com/hushnet/hush/internal/registry/entry"
@@ -24,13 +25,15 @@ import (
 )
 
 // Files inside a devnet's folder.
+// The network file itself is netlookup.DevnetFile, where hush and hushd
+// look for it.
 const (
-	NetworkFile = "network.json"
-	LogFile     = "devnet.log"
-	markerFile  = ".hush-devnet"
+	LogFile    = "devnet.log"
+	markerFile = ".hush-devnet"
 	// nodesNetworkFile is the same network file for the devnet's own
-	// nodes, which need it before the network has formed; NetworkFile
-	// appears only once it has, so whoever finds it finds a network.
+	// nodes, which need it before the network has formed;
+	// netlookup.DevnetFile appears only once it has, so whoever finds it
+	// finds a network.
 	nodesNetworkFile = ".network-nodes.json"
 )
 
@@ -42,7 +45,7 @@ const seedCount = 3
 
 // Options configure [Up]. Zero values take the defaults in brackets.
 type Options struct {
-	// Dir is the devnet's folder (required; see [DefaultDir]).
+	// Dir is the devnet's folder (required; see netlookup.DevnetDir).
 	Dir string
 	// Nodes is the number of service nodes [12].
 	Nodes int
@@ -167,7 +170,7 @@ func Up(ctx context.Context, opts Options) (*Devnet, error) {
 	if err := prepareDir(ctx, opts.Dir, opts.Progress); err != nil {
 		return nil, err
 	}
-	d := &Devnet{opts: opts, netPath: filepath.Join(opts.Dir, NetworkFile)}
+	d := &Devnet{opts: opts, netPath: filepath.Join(opts.Dir, netlookup.DevnetFile)}
 	if err := d.up(ctx); err != nil {
 		d.Stop()
 		return nil, err
