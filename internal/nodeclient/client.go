@@ -48,9 +48,8 @@ type Client struct {
 	presented identity.Ed25519PublicKey
 	info      *rpc.InfoResult
 	// clock is the node's time (one node: its own word, bounded by
-	// netclock.MaxOffset); the one clock-offset type of the project.
-	clock  *netclock.Clock
-	lastMs int64 // last timestamp handed out, to keep them unique
+	// netclock.MaxOffset), the local clock until Info measured it.
+	clock *netclock.Clock
 }
 
 // New returns a client for the node at nodeURL (https://host:port, or
@@ -67,7 +66,8 @@ func New(nodeURL string, nodeKey identity.Ed25519PublicKey) (*Client, error) {
 	if nodeKey != nil && len(nodeKey) != ed25519.PublicKeySize {
 		return nil, fmt.Errorf("node key: want %d bytes", ed25519.PublicKeySize)
 	}
-	c := &Client{rpcURL: u.Scheme + "://" + u.Host + "/storage_rpc/v1", tls: u.Scheme == "https", pinned: nodeKey}
+	c := &Client{rpcURL: u.Scheme + "://" + u.Host + "/storage_rpc/v1", tls: u.Scheme == "https", pinned: nodeKey,
+		clock: netclock.New(time.Now, 0)}
 	tr := &http.Transport{
 		TLSClientConfig:     keytls.ClientConfig(nil, c.trust),
 		ForceAttemptHTTP2:   true,
@@ -131,10 +131,6 @@ func (c *Client) Info(ctx context.Context) (*rpc.InfoResult, error) {
 	}
 	c.pinned = key
 	c.info = &info
-	// The node read its clock about halfway through the round trip.
-	if c.clock == nil {
-		c.clock = netclock.New(time.Now, 0)
-	}
 	c.clock.Observe(key.String(), start, start.Add(rtt), info.T)
 	return &info, nil
 }
@@ -148,24 +144,7 @@ func rpcNetworkID(id string) error {
 
 // Now returns the node's estimated time, strictly later than any time
 // returned before, so that no two signatures this client makes are equal.
-func (c *Client) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.nowLocked(1)
-}
-
-func (c *Client) nowLocked(reserve int64) time.Time {
-	now := time.Now()
-	if c.clock != nil {
-		now = c.clock.Now()
-	}
-	ms := now.UnixMilli()
-	if ms <= c.lastMs {
-		ms = c.lastMs + 1
-	}
-	c.lastMs = ms + reserve - 1
-	return time.UnixMilli(ms)
-}
+func (c *Client) Now() time.Time { return c.clock.Stamp(1) }
 
 // Call sends one storage RPC with params as given and returns the reply
 // body. A non-2xx reply returns the body together with an *Error.
@@ -212,9 +191,14 @@ func (c *Client) Signed(ctx context.Context, acct *identity.Account, method stri
 	}
 	c.mu.Lock()
 	netID := c.info.NetworkID
-	// A batch signs sub-request i at now + i ms: reserve them all.
-	now := c.nowLocked(rpc.MaxBatch)
 	c.mu.Unlock()
+	// A batch signs sub-request i at now + i ms: reserve them all, and
+	// only for a batch, or fast calls would run the clock ahead.
+	reserve := int64(1)
+	if method == rpc.MethodBatch || method == rpc.MethodSequence {
+		reserve = rpc.MaxBatch
+	}
+	now := c.clock.Stamp(reserve)
 	signed, err := SignParams(acct, netID, method, params, now)
 	if err != nil {
 		return nil, err
