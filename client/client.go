@@ -112,8 +112,7 @@ type Client struct {
 	netc   *netclock.Clock
 	limits pollLimits
 
-	mu     sync.Mutex // guards the fields below
-	lastMs int64
+	mu sync.Mutex // guards the fields below
 	// bad holds the nodes caught misbehaving (trust.go).
 	bad map[snapshot.Ed25519Key]BadNode
 	// slow holds when members last missed their deadline (trust.go).
@@ -317,18 +316,8 @@ func (c *Client) now() time.Time { return c.netc.Now() }
 
 // signTime returns a network time strictly later than every one handed
 // out before, so no two signatures of this client are equal (nodes refuse
-// a repeated signature as a replay). reserve ms are kept for a batch.
-func (c *Client) signTime() time.Time {
-	now := c.netc.Now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ms := now.UnixMilli()
-	if ms <= c.lastMs {
-		ms = c.lastMs + 1
-	}
-	c.lastMs = ms
-	return time.UnixMilli(ms)
-}
+// a repeated signature as a replay).
+func (c *Client) signTime() time.Time { return c.netc.Stamp(1) }
 
 // EventKind says what an [Event] reports.
 type EventKind int

@@ -10,7 +10,7 @@ import (
 
 	"github.com/hushnet/hush/internal/misbehave"
 	"github.com/hushnet/hush/internal/node"
-	"github.com/hushnet/hush/internal/nodeconfig"
+	"github.com/hushnet/hush/internal/node/nodetest"
 	"github.com/hushnet/hush/protocol/devicerecord"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
@@ -19,19 +19,7 @@ import (
 // misbehaving node's wrapper).
 func startStandaloneWith(t testing.TB, opts ...node.Option) *Node {
 	t.Helper()
-	c := nodeconfig.Default()
-	c.Data, c.Listen, c.Standalone = t.TempDir(), "127.0.0.1:0", true
-	if err := c.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	n, err := node.New(c, slog.New(slog.DiscardHandler), opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- n.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	n := nodetest.Start(t, nodetest.Standalone(t), opts...)
 	var key snapshot.Ed25519Key
 	copy(key[:], n.Identity().Ed25519Public())
 	return &Node{Address: n.Addr().String(), Ed25519: key}

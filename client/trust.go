@@ -7,7 +7,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/hushnet/hush/internal/netclock"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
 
@@ -139,14 +138,6 @@ func (c *Client) observeTime(n snapshot.Node, sent, received time.Time, t int64)
 	if outlier {
 		c.markBad(n, fmt.Sprintf("its clock is %v off ours, far from the other nodes'", off.Round(time.Second)))
 	}
-	c.mu.Lock()
-	// After the local clock jumped ahead, signatures made before this
-	// correction were refused as skewed, so none can be replayed: let
-	// signTime follow the corrected clock instead of staying pinned ahead.
-	if ms := c.netc.Now().UnixMilli(); c.lastMs > ms+int64(netclock.Agree/time.Millisecond) {
-		c.lastMs = ms
-	}
-	c.mu.Unlock()
 }
 
 // safeNow is the time for decisions that destroy something: deleting

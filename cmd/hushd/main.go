@@ -6,7 +6,7 @@
 //
 // A node in a network reads its network file from --network, else from
 // $HUSH_NETWORK, else from the default devnet's folder if there is one
-// (see internal/devnet); --standalone runs a one-node network instead.
+// (see internal/netlookup); --standalone runs a one-node network instead.
 // --decommission takes a stopped node out of its network and exits.
 package main
 
@@ -22,12 +22,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hushnet/hush/internal/devnet"
+	"github.com/hushnet/hush/internal/config"
 	"github.com/hushnet/hush/internal/logfilter"
+	"github.com/hushnet/hush/internal/netlookup"
 	"github.com/hushnet/hush/internal/node"
-	"github.com/hushnet/hush/internal/nodeconfig"
 	"github.com/hushnet/hush/internal/registry/registrycmd"
-	"github.com/hushnet/hush/internal/relay/relaynode"
 )
 
 func main() {
@@ -66,24 +65,24 @@ func nodeCmd(stdout, stderr io.Writer) *cobra.Command {
 		validateConfig bool
 		decommission   bool
 	)
-	flags := nodeconfig.Default()
+	flags := config.DefaultNode()
 	cmd := &cobra.Command{
 		Use:   "node",
 		Short: "run a service node",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg := nodeconfig.Default()
+			cfg := config.DefaultNode()
 			if configPath != "" {
 				var err error
-				if cfg, err = nodeconfig.Load(configPath); err != nil {
+				if cfg, err = config.LoadNode(configPath); err != nil {
 					return err
 				}
 			}
-			nodeconfig.ApplyFlags(&cfg, &flags, cmd.Flags())
+			config.ApplyFlags(&cfg, &flags, cmd.Flags())
 			if !cfg.Standalone && cfg.Network == "" {
 				// Left empty when nothing names a file: Validate then
 				// says what to pass.
-				cfg.Network, _ = devnet.ResolveNetwork("")
+				cfg.Network, _ = netlookup.Resolve("")
 			}
 			if showIdentity {
 				id, err := node.LoadOrCreateIdentity(cfg.Data)
@@ -123,7 +122,7 @@ func nodeCmd(stdout, stderr io.Writer) *cobra.Command {
 	return cmd
 }
 
-func newLogger(cfg nodeconfig.Config, stderr io.Writer) (*slog.Logger, error) {
+func newLogger(cfg config.Node, stderr io.Writer) (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
 		return nil, err
@@ -138,7 +137,7 @@ func newLogger(cfg nodeconfig.Config, stderr io.Writer) (*slog.Logger, error) {
 	return slog.New(h), nil
 }
 
-func runDecommission(cfg nodeconfig.Config, stderr io.Writer) error {
+func runDecommission(cfg config.Node, stderr io.Writer) error {
 	logger, err := newLogger(cfg, stderr)
 	if err != nil {
 		return err
@@ -148,14 +147,14 @@ func runDecommission(cfg nodeconfig.Config, stderr io.Writer) error {
 	return node.Decommission(ctx, cfg, logger)
 }
 
-func run(cfg nodeconfig.Config, stderr io.Writer) error {
+func run(cfg config.Node, stderr io.Writer) error {
 	logger, err := newLogger(cfg, stderr)
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	n, err := relaynode.NewNode(cfg, logger)
+	n, err := node.New(cfg, logger)
 	if err != nil {
 		return err
 	}

@@ -15,8 +15,8 @@ import (
 
 	"github.com/hushnet/hush/client"
 	"github.com/hushnet/hush/internal/backup"
-	"github.com/hushnet/hush/internal/devnet"
 	"github.com/hushnet/hush/internal/keystore"
+	"github.com/hushnet/hush/internal/netlookup"
 )
 
 // confirmChars is how much of the Account ID a user types to confirm.
@@ -84,7 +84,7 @@ until they expire (up to 30 days).`,
 				}
 			} else {
 				if err := a.deleteSwarmData(cmd, &f, home, pass); err != nil {
-					if errors.Is(err, devnet.ErrNoNetwork) || errors.Is(err, client.ErrNoNetwork) {
+					if errors.Is(err, netlookup.ErrNoNetwork) || errors.Is(err, client.ErrNoNetwork) {
 						return fmt.Errorf("no network to delete the account's data from, so nothing was deleted (or use --local-only to wipe this device only): %w", err)
 					}
 					if errors.Is(err, client.ErrUnreachable) {

@@ -1,10 +1,8 @@
 package cli
 
 import (
-	"context"
 	"encoding/hex"
 	"encoding/json"
-	"log/slog"
 	"os"
 	"regexp"
 	"strconv"
@@ -15,7 +13,7 @@ import (
 
 	"github.com/hushnet/hush/internal/keystore"
 	"github.com/hushnet/hush/internal/node"
-	"github.com/hushnet/hush/internal/nodeconfig"
+	"github.com/hushnet/hush/internal/node/nodetest"
 )
 
 // TestMain lets the scripts in testdata/script run the real `hush` command:
@@ -95,18 +93,5 @@ func TestScripts(t *testing.T) {
 
 func startNode(t *testing.T) *node.Node {
 	t.Helper()
-	c := nodeconfig.Default()
-	c.Data, c.Listen, c.Standalone = t.TempDir(), "127.0.0.1:0", true
-	if err := c.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	n, err := node.New(c, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- n.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return n
+	return nodetest.Start(t, nodetest.Standalone(t))
 }

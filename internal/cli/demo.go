@@ -11,6 +11,7 @@ import (
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/devnet"
 	"github.com/hushnet/hush/internal/keystore"
+	"github.com/hushnet/hush/internal/netlookup"
 )
 
 // demoPassphrase protects the demo homes. They live in the devnet's scratch
@@ -96,7 +97,7 @@ func (a *app) printDemo(d *devnet.Devnet, accts []demoAccount, text string) {
 	fmt.Fprintf(a.stdout, "Chat as them in two terminals (passphrase %q; use `go run ./cmd/hush` for hush in a source checkout):\n\n", demoPassphrase)
 	for i, acc := range accts {
 		other := accts[1-i].Name
-		fmt.Fprintf(a.stdout, "  # %s (%s)\n  export %s=%s HUSH_HOME=%s HUSH_PASSPHRASE=%s\n", acc.Name, acc.ID, devnet.EnvNetwork, d.NetworkPath(), acc.Home, demoPassphrase)
+		fmt.Fprintf(a.stdout, "  # %s (%s)\n  export %s=%s HUSH_HOME=%s HUSH_PASSPHRASE=%s\n", acc.Name, acc.ID, netlookup.Env, d.NetworkPath(), acc.Home, demoPassphrase)
 		if i == 0 {
 			fmt.Fprintf(a.stdout, "  hush receive --follow\n\n")
 		} else {

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hushnet/hush/internal/devnet"
+	"github.com/hushnet/hush/internal/netlookup"
 )
 
 func (a *app) devnetCommand() *cobra.Command {
@@ -49,7 +50,7 @@ hushd is taken from next to this program, else from PATH, else built with
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.Dir == "" {
-				dir, err := devnet.DefaultDir()
+				dir, err := netlookup.DevnetDir()
 				if err != nil {
 					return err
 				}
@@ -123,7 +124,7 @@ func (a *app) printDevnetUp(d *devnet.Devnet, opts devnet.Options) {
 	if !opts.Processes {
 		fmt.Fprintf(a.stdout, "  logs     %s\n", filepath.Join(opts.Dir, devnet.LogFile))
 	}
-	fmt.Fprintf(a.stdout, "\nIn another terminal:\n\n  export %s=%s\n  hush devnet status\n", devnet.EnvNetwork, d.NetworkPath())
+	fmt.Fprintf(a.stdout, "\nIn another terminal:\n\n  export %s=%s\n  hush devnet status\n", netlookup.Env, d.NetworkPath())
 }
 
 func (a *app) devnetStatusCommand() *cobra.Command {

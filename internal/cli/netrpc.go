@@ -13,6 +13,7 @@ import (
 
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/devnet"
+	"github.com/hushnet/hush/internal/netlookup"
 	"github.com/hushnet/hush/internal/nodeclient"
 	"github.com/hushnet/hush/protocol/netfile"
 	"github.com/hushnet/hush/protocol/snapshot"
@@ -21,7 +22,7 @@ import (
 // loadNetwork reads the network file that flag, $HUSH_NETWORK or the
 // default devnet names.
 func loadNetwork(flag string) (*netfile.Network, string, error) {
-	path, err := devnet.ResolveNetwork(flag)
+	path, err := netlookup.Resolve(flag)
 	if err != nil {
 		return nil, "", err
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/hushnet/hush/client"
 	"github.com/hushnet/hush/identity"
-	"github.com/hushnet/hush/internal/devnet"
+	"github.com/hushnet/hush/internal/netlookup"
 	"github.com/hushnet/hush/internal/nodeclient"
 	"github.com/hushnet/hush/protocol/netfile"
 )
@@ -66,7 +66,7 @@ info on first contact unless --node-key pins it, and then it must match.`,
 			if nodeURL == "" {
 				var err error
 				if net, _, err = loadNetwork(network); err != nil {
-					if errors.Is(err, devnet.ErrNoNetwork) {
+					if errors.Is(err, netlookup.ErrNoNetwork) {
 						return fmt.Errorf("--node URL or a network file is required: %w", err)
 					}
 					return err

@@ -14,8 +14,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hushnet/hush/internal/config"
+	"github.com/hushnet/hush/internal/netlookup"
 	"github.com/hushnet/hush/internal/node"
-	"github.com/hushnet/hush/internal/nodeconfig"
 	"github.com/hushnet/hush/internal/registry"
 	"github.com/hushnet/hush/internal/registry/entry"
 	"github.com/hushnet/hush/protocol/netfile"
@@ -24,13 +25,15 @@ import (
 )
 
 // Files inside a devnet's folder.
+// The network file itself is netlookup.DevnetFile, where hush and hushd
+// look for it.
 const (
-	NetworkFile = "network.json"
-	LogFile     = "devnet.log"
-	markerFile  = ".hush-devnet"
+	LogFile    = "devnet.log"
+	markerFile = ".hush-devnet"
 	// nodesNetworkFile is the same network file for the devnet's own
-	// nodes, which need it before the network has formed; NetworkFile
-	// appears only once it has, so whoever finds it finds a network.
+	// nodes, which need it before the network has formed;
+	// netlookup.DevnetFile appears only once it has, so whoever finds it
+	// finds a network.
 	nodesNetworkFile = ".network-nodes.json"
 )
 
@@ -42,7 +45,7 @@ const seedCount = 3
 
 // Options configure [Up]. Zero values take the defaults in brackets.
 type Options struct {
-	// Dir is the devnet's folder (required; see [DefaultDir]).
+	// Dir is the devnet's folder (required; see netlookup.DevnetDir).
 	Dir string
 	// Nodes is the number of service nodes [12].
 	Nodes int
@@ -149,7 +152,7 @@ type Devnet struct {
 	regs    []Registry
 	regCfgs []*registry.Config
 	nodes   []Node
-	nodeCfg []nodeconfig.Config
+	nodeCfg []config.Node
 
 	mu      sync.Mutex // guards the runners
 	hosts   []runner
@@ -167,7 +170,7 @@ func Up(ctx context.Context, opts Options) (*Devnet, error) {
 	if err := prepareDir(ctx, opts.Dir, opts.Progress); err != nil {
 		return nil, err
 	}
-	d := &Devnet{opts: opts, netPath: filepath.Join(opts.Dir, NetworkFile)}
+	d := &Devnet{opts: opts, netPath: filepath.Join(opts.Dir, netlookup.DevnetFile)}
 	if err := d.up(ctx); err != nil {
 		d.Stop()
 		return nil, err
@@ -296,14 +299,14 @@ func (d *Devnet) prepare() error {
 			Bootstrap: true, Hosts: hosts, OpenAdmission: true,
 			Stewards:     []string{d.regs[0].Key.String()},
 			SwarmMinSize: o.Params.MinSize, SwarmIdealSize: o.Params.IdealSize,
-			EpochInterval: registry.Duration(o.EpochInterval), SnapshotLifetime: registry.Duration(o.SnapshotLifetime),
-			ProbeInterval: registry.Duration(o.ProbeInterval), UnreachableAfter: registry.Duration(o.UnreachableAfter),
+			EpochInterval: config.Duration(o.EpochInterval), SnapshotLifetime: config.Duration(o.SnapshotLifetime),
+			ProbeInterval: config.Duration(o.ProbeInterval), UnreachableAfter: config.Duration(o.UnreachableAfter),
 			Raft: registry.RaftConfig{
 				// Short enough to elect a leader within a second, long
 				// enough that a busy 2-core machine does not make
 				// leadership flap.
-				HeartbeatTimeout: registry.Duration(500 * time.Millisecond), ElectionTimeout: registry.Duration(500 * time.Millisecond),
-				LeaderLeaseTimeout: registry.Duration(250 * time.Millisecond), CommitTimeout: registry.Duration(5 * time.Millisecond),
+				HeartbeatTimeout: config.Duration(500 * time.Millisecond), ElectionTimeout: config.Duration(500 * time.Millisecond),
+				LeaderLeaseTimeout: config.Duration(250 * time.Millisecond), CommitTimeout: config.Duration(5 * time.Millisecond),
 			},
 		}
 		c.SetDefaults()
@@ -329,9 +332,9 @@ func (d *Devnet) prepare() error {
 		}
 		n := Node{Index: i, Ed25519: snapshot.Ed25519Key(id.Ed25519Public()), X25519: snapshot.X25519Key(id.X25519Public()), Address: addr(), Dir: dir}
 		d.nodes = append(d.nodes, n)
-		cfg := nodeconfig.Default()
+		cfg := config.DefaultNode()
 		cfg.Data, cfg.Listen, cfg.Advertise, cfg.Network = dir, n.Address, n.Address, filepath.Join(o.Dir, nodesNetworkFile)
-		cfg.ShutdownTimeout = nodeconfig.Duration(5 * time.Second)
+		cfg.ShutdownTimeout = config.Duration(5 * time.Second)
 		cfg.PublicStats = true // devnet status shows each node's message count
 		if err := cfg.Validate(); err != nil {
 			return err
@@ -392,7 +395,7 @@ func (d *Devnet) Hushd() string { return d.hushd }
 
 // NodeConfig returns node i's configuration (for commands run against
 // its data directory, such as a decommission).
-func (d *Devnet) NodeConfig(i int) nodeconfig.Config { return d.nodeCfg[i] }
+func (d *Devnet) NodeConfig(i int) config.Node { return d.nodeCfg[i] }
 
 // Running reports whether node i runs.
 func (d *Devnet) Running(i int) bool {

@@ -14,7 +14,6 @@ import (
 
 	"github.com/hushnet/hush/internal/node"
 	"github.com/hushnet/hush/internal/registry"
-	"github.com/hushnet/hush/internal/relay/relaynode"
 )
 
 // registryConfigFile is a host's config inside its folder; hushd
@@ -67,11 +66,19 @@ func (d *Devnet) startNode(i int) (runner, error) {
 			opts = append(opts, node.WithRPCWrapper(wrap))
 		}
 	}
-	n, err := relaynode.NewNode(cfg, d.opts.Logger.With("node", fmt.Sprintf("%02d", i+1)), opts...)
+	n, err := node.New(cfg, d.opts.Logger.With("node", fmt.Sprintf("%02d", i+1)), opts...)
 	if err != nil {
 		return nil, err
 	}
-	return goRun(n.Run), nil
+	// Run opens the listeners: an error there is a start error, as for a
+	// process that exits at once.
+	g := goRun(n.Run)
+	select {
+	case <-n.Ready():
+		return g, nil
+	case <-g.done():
+		return nil, g.err
+	}
 }
 
 // goroutine runs a host or node in this process.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/hushnet/hush/internal/config"
 	"github.com/hushnet/hush/internal/devnet"
 	"github.com/hushnet/hush/internal/labnet"
 	"github.com/hushnet/hush/internal/node"
@@ -198,11 +199,11 @@ func (l *Lab) StartNetwork(ctx context.Context, o NetOptions) (*Network, error) 
 			RaftListen: hosts[i].RaftAddress, APIListen: hosts[i].APIAddress,
 			Bootstrap: true, Hosts: hosts, OpenAdmission: true, Stewards: []string{n.Regs[0].Key},
 			SwarmMinSize: o.Params.MinSize, SwarmIdealSize: o.Params.IdealSize,
-			EpochInterval: registry.Duration(o.EpochInterval), SnapshotLifetime: registry.Duration(o.SnapshotLifetime),
-			ProbeInterval: registry.Duration(o.ProbeInterval), UnreachableAfter: registry.Duration(o.UnreachableAfter),
+			EpochInterval: config.Duration(o.EpochInterval), SnapshotLifetime: config.Duration(o.SnapshotLifetime),
+			ProbeInterval: config.Duration(o.ProbeInterval), UnreachableAfter: config.Duration(o.UnreachableAfter),
 			Raft: registry.RaftConfig{
-				HeartbeatTimeout: registry.Duration(500 * time.Millisecond), ElectionTimeout: registry.Duration(500 * time.Millisecond),
-				LeaderLeaseTimeout: registry.Duration(250 * time.Millisecond), CommitTimeout: registry.Duration(5 * time.Millisecond),
+				HeartbeatTimeout: config.Duration(500 * time.Millisecond), ElectionTimeout: config.Duration(500 * time.Millisecond),
+				LeaderLeaseTimeout: config.Duration(250 * time.Millisecond), CommitTimeout: config.Duration(5 * time.Millisecond),
 			},
 		}
 		c.SetDefaults()

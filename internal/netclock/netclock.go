@@ -15,6 +15,11 @@
 // expiring messages) take [Clock.Safe], the earlier of the local and the
 // network time: they wait until both clocks agree the moment has come,
 // so neither a lying node nor a wrong local clock can make them early.
+//
+// Signatures take [Clock.Stamp]: the network time, but strictly later
+// than every stamp before, since nodes refuse a repeated signature as a
+// replay. The client library and internal/nodeclient both sign with it;
+// this is the project's one clock-offset type.
 package netclock
 
 import (
@@ -51,6 +56,7 @@ type Clock struct {
 	mu      sync.Mutex // guards the fields below
 	samples map[string]sample
 	offset  time.Duration // the median, recomputed on every sample
+	lastMs  int64         // the last millisecond Stamp handed out or reserved
 }
 
 // New returns a clock over local (time.Now if nil) that starts at offset
@@ -90,6 +96,12 @@ func (c *Clock) Observe(node string, sent, received time.Time, t int64) (time.Du
 	}
 	c.samples[node] = sample{offset: off, at: now}
 	c.offset = median(c.fresh(now, ""))
+	// After the local clock jumped ahead, signatures stamped before this
+	// correction were refused as skewed, so none can be replayed: let
+	// Stamp follow the corrected clock instead of staying pinned ahead.
+	if ms := now.Add(c.offset).UnixMilli(); c.lastMs > ms+Agree.Milliseconds() {
+		c.lastMs = ms
+	}
 	return off, outlier
 }
 
@@ -158,6 +170,24 @@ func (c *Clock) Local() time.Time { return c.local() }
 
 // Now is the network's time: for signatures and sealed times.
 func (c *Clock) Now() time.Time { return c.local().Add(c.Offset()) }
+
+// Stamp returns the network time to sign with, to the millisecond and
+// strictly later than every stamp handed out before, so that no two
+// signatures made with this clock are equal. The reserve milliseconds
+// from the stamp on are kept for the caller (a batch signs sub-request i
+// at the stamp + i ms); reserve below 1 counts as 1. A stamp runs ahead
+// of the network time only while stamps are asked for faster than one
+// per millisecond (per reserve).
+func (c *Clock) Stamp(reserve int64) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ms := c.local().Add(c.offset).UnixMilli()
+	if ms <= c.lastMs {
+		ms = c.lastMs + 1
+	}
+	c.lastMs = ms + max(reserve, 1) - 1
+	return time.UnixMilli(ms)
+}
 
 // Safe is the time for decisions that destroy something: the earlier of
 // the local and the network time. agree is false when the two differ by

@@ -78,3 +78,40 @@ func TestStaleSamplesExpire(t *testing.T) {
 		t.Fatalf("offset %v: a stale sample still counts", got)
 	}
 }
+
+// TestStamp: stamps are strictly increasing network times that keep each
+// caller's reserve free, and follow a correction back instead of staying
+// pinned ahead of it.
+func TestStamp(t *testing.T) {
+	base := time.UnixMilli(1_800_000_000_000)
+	now := base
+	c := New(func() time.Time { return now }, 0)
+	steps := []struct {
+		name    string
+		advance time.Duration // local clock moves before the stamp
+		reserve int64
+		want    int64 // ms after base
+	}{
+		{"first is the network time", 0, 1, 0},
+		{"same millisecond: the next one", 0, 1, 1},
+		{"a batch reserves its milliseconds", 0, 20, 2},
+		{"after the batch", 0, 1, 22},
+		{"reserve 0 counts as 1", 0, 0, 23},
+		{"time passes: back to the clock", time.Second, 1, 1000},
+	}
+	for _, st := range steps {
+		now = now.Add(st.advance)
+		if got := c.Stamp(st.reserve).Sub(base).Milliseconds(); got != st.want {
+			t.Fatalf("%s: stamp at +%d ms, want +%d", st.name, got, st.want)
+		}
+	}
+	// The local clock jumped an hour ahead; stamps follow it until nodes
+	// correct the clock, then the network's time again.
+	now = now.Add(time.Hour)
+	c.Stamp(1)
+	ms := now.UnixMilli()
+	c.Observe("node", now, now, ms-time.Hour.Milliseconds())
+	if got := c.Stamp(1); got.Sub(now) > -time.Hour+time.Second {
+		t.Fatalf("stamp %v stays ahead of the corrected clock %v", got, now.Add(-time.Hour))
+	}
+}

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/config"
 	"github.com/hushnet/hush/internal/nodeclient"
-	"github.com/hushnet/hush/internal/nodeconfig"
 	"github.com/hushnet/hush/internal/registry/entry"
 	"github.com/hushnet/hush/internal/registry/registryclient"
 	"github.com/hushnet/hush/protocol/snapshot"
@@ -40,7 +40,7 @@ var ErrStillRunning = errors.New("the node is still running")
 // drops the node within [DeregisteredWait], the node leaves the way an
 // unreachable one does: the registry hosts vote it unreachable after
 // their unreachable_after time, and Decommission waits for that instead.
-func Decommission(ctx context.Context, cfg nodeconfig.Config, logger *slog.Logger) error {
+func Decommission(ctx context.Context, cfg config.Node, logger *slog.Logger) error {
 	if cfg.Network == "" {
 		return errors.New("decommission: a standalone node has no network to leave")
 	}

@@ -1,14 +1,21 @@
-// Package node is the wiring root of a service node (`hushd node`): it
-// loads the node's keys, opens the store, builds the API handler with its
-// rate limiter and replay cache, serves it over TLS pinned to the node key,
-// serves metrics on a separate address, sweeps expired messages, and (in
-// a network) registers with the registry and follows its snapshots.
+// Package node is the one wiring point of a service node (`hushd node`
+// and the in-process devnet): it loads the node's keys, opens the store,
+// builds the storage RPC handler with its rate limiter and replay cache,
+// the onion relay (internal/relay) at /onion_req/v2 and, in a network, the
+// replication route, serves them over TLS pinned to the node key
+// (internal/keytls), serves metrics on a separate address, sweeps expired
+// messages, and (in a network) registers with the registry and follows
+// its snapshots.
 //
 // # Lifetime
 //
-// [New] acquires everything (keys, database, listeners) so that errors
-// surface before the node reports itself ready; [Node.Run] serves until its
-// context is cancelled and then stops in this order:
+// [New] assembles the whole node: it reads the node's files (keys,
+// network file, registration, saved snapshot) and opens its database, so
+// that configuration errors surface before it serves, but it opens no
+// socket and contacts nobody. [Node.Run] opens the listeners (closing
+// [Node.Ready] once they are open, after which [Node.Addr] and
+// [Node.Advertise] are known), serves until its context is cancelled and
+// then stops in this order:
 //
 //  1. registration and snapshot following stop, so no new view of the
 //     network arrives while the node winds down;
@@ -47,9 +54,6 @@
 // expired view) until a newer snapshot arrives. A node the registry
 // dropped (voted unreachable) registers again when it sees a snapshot
 // without itself.
-//
-// Extra routes (the onion relay's /onion_req/v2) are mounted next to the
-// storage RPC with [WithRoutes].
 package node
 
 import (
@@ -70,13 +74,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/config"
 	"github.com/hushnet/hush/internal/connlimit"
+	"github.com/hushnet/hush/internal/keytls"
 	"github.com/hushnet/hush/internal/labnet"
 	"github.com/hushnet/hush/internal/logfilter"
 	"github.com/hushnet/hush/internal/nodeapi"
-	"github.com/hushnet/hush/internal/nodeconfig"
 	"github.com/hushnet/hush/internal/ratelimit"
 	"github.com/hushnet/hush/internal/registry/entry"
+	"github.com/hushnet/hush/internal/relay"
 	"github.com/hushnet/hush/internal/replay"
 	"github.com/hushnet/hush/internal/replication"
 	"github.com/hushnet/hush/internal/store"
@@ -94,16 +100,19 @@ const DBFile = "messages.db"
 
 // Node is a running service node's subsystems.
 type Node struct {
-	cfg       nodeconfig.Config
+	cfg       config.Node
 	logger    *slog.Logger
 	id        *Identity
 	networkID string
 	db        *sqlite.DB
 
-	api, metrics *http.Server
-	apiLn        net.Listener
-	metricsLn    net.Listener // nil when metrics are off
-	advertise    string
+	api, metrics *http.Server // metrics nil when off
+
+	// Set by Run before ready closes, never after.
+	ready     chan struct{}
+	apiLn     net.Listener
+	metricsLn net.Listener // nil when metrics are off
+	advertise string
 
 	network *netfile.Network    // nil when standalone
 	members *snapshotMembership // nil when standalone
@@ -115,7 +124,6 @@ type Node struct {
 type Option func(*options)
 
 type options struct {
-	mounts      []func(mux *http.ServeMux, id *Identity, rpc http.Handler) error
 	replication []func(*replication.Config)
 	wrapRPC     func(http.Handler) http.Handler
 }
@@ -127,33 +135,27 @@ func WithRPCWrapper(wrap func(http.Handler) http.Handler) Option {
 	return func(o *options) { o.wrapRPC = wrap }
 }
 
-// WithRoutes lets mount add routes to the node's HTTP mux, next to the
-// storage RPC at nodeapi.RPCPath (which it must not replace). mount gets
-// the node's keys and the storage RPC handler, for routes that pass
-// requests on to it, as the final hop of an onion request does. The
-// routes share the node's listener, TLS and time-outs.
-func WithRoutes(mount func(mux *http.ServeMux, id *Identity, rpc http.Handler) error) Option {
-	return func(o *options) { o.mounts = append(o.mounts, mount) }
-}
-
-// standalone owns every account: one swarm holding only this node.
-type standalone struct{ self replication.SwarmMember }
+// standalone owns every account: one swarm holding only this node, at the
+// address Run advertises (no request is served before Run sets it).
+type standalone struct{ n *Node }
 
 func (standalone) Owns(identity.AccountID) bool { return true }
 func (s standalone) SwarmOf(identity.AccountID) replication.Swarm {
-	return replication.Swarm{ID: 0, Members: []replication.SwarmMember{s.self}}
+	self := replication.SwarmMember{Ed25519: s.n.id.Ed25519Public(), X25519: s.n.id.X25519Public(), Address: s.n.advertise}
+	return replication.Swarm{ID: 0, Members: []replication.SwarmMember{self}}
 }
 
-// New prepares a node from a validated configuration: keys, database,
-// handler and listeners. On error everything acquired is released.
-func New(cfg nodeconfig.Config, logger *slog.Logger, opts ...Option) (_ *Node, err error) {
+// New assembles a node from a validated configuration, without opening a
+// socket (see the package documentation). On error everything acquired
+// is released; after success, Run releases it.
+func New(cfg config.Node, logger *slog.Logger, opts ...Option) (_ *Node, err error) {
 	var o options
 	for _, f := range opts {
 		f(&o)
 	}
 	// n is not the named result: every error return sets that to nil
 	// before the deferred release runs, and release needs what n holds.
-	n := &Node{cfg: cfg, logger: logger}
+	n := &Node{cfg: cfg, logger: logger, ready: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			n.release()
@@ -196,17 +198,6 @@ func New(cfg nodeconfig.Config, logger *slog.Logger, opts ...Option) (_ *Node, e
 		return nil, err
 	}
 
-	if n.apiLn, err = labnet.Listen("tcp", cfg.Listen); err != nil {
-		return nil, fmt.Errorf("listen: %w", err)
-	}
-	n.apiLn = connlimit.New(n.apiLn, cfg.MaxConnections)
-	advertise := cfg.Advertise
-	if host, port, _ := net.SplitHostPort(advertise); port == "0" {
-		// Listening on an ephemeral port (tests, devnets): advertise the
-		// port the system chose.
-		advertise = net.JoinHostPort(host, strconv.Itoa(n.apiLn.Addr().(*net.TCPAddr).Port))
-	}
-
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	n.registerStoreMetrics(reg)
@@ -215,14 +206,12 @@ func New(cfg nodeconfig.Config, logger *slog.Logger, opts ...Option) (_ *Node, e
 	if cfg.RateLimitPerSecond > 0 {
 		limiter = ratelimit.New(cfg.RateLimitBurst, cfg.RateLimitPerSecond, 0)
 	}
-	n.advertise = advertise
-	self := replication.SwarmMember{Ed25519: n.id.Ed25519Public(), X25519: n.id.X25519Public(), Address: advertise}
-	var membership nodeapi.Membership = standalone{self}
+	var membership nodeapi.Membership = standalone{n}
 	var snapshots nodeapi.SnapshotSource
 	if n.network != nil {
 		n.members = &snapshotMembership{self: entry.KeyOf(n.id.Ed25519)}
 		membership, snapshots = n.members, n.members.snapshot
-		n.link = newRegistryLink(n.network, n.id, advertise, admission, n.members, logger, cfg.Data)
+		n.link = newRegistryLink(n.network, n.id, admission, n.members, logger, cfg.Data)
 		n.link.loadSaved()
 	}
 	if err := n.setUpReplication(o); err != nil {
@@ -255,14 +244,20 @@ func New(cfg nodeconfig.Config, logger *slog.Logger, opts ...Option) (_ *Node, e
 	if o.wrapRPC != nil {
 		rpcHandler = o.wrapRPC(h)
 	}
+	// The certificate also identifies the node when it relays (to the next
+	// node and to steward servers), so a node serving plain HTTP has one.
+	cert, err := keytls.Certificate(n.id.Ed25519)
+	if err != nil {
+		return nil, fmt.Errorf("tls certificate: %w", err)
+	}
+	rl, err := n.newRelay(cert, rpcHandler)
+	if err != nil {
+		return nil, err
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/", rpcHandler)
+	mux.Handle(relay.Path, rl)
 	n.mountReplication(mux)
-	for _, mount := range o.mounts {
-		if err := mount(mux, n.id, rpcHandler); err != nil {
-			return nil, fmt.Errorf("mount routes: %w", err)
-		}
-	}
 	n.api = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout.D(),
@@ -275,36 +270,64 @@ func New(cfg nodeconfig.Config, logger *slog.Logger, opts ...Option) (_ *Node, e
 		ErrorLog: logfilter.ErrorLog(logger.Handler(), cfg.DebugLogPrivate),
 	}
 	if !cfg.InsecureHTTP {
-		cert, err := Certificate(n.id.Ed25519, time.Now())
-		if err != nil {
-			return nil, fmt.Errorf("tls certificate: %w", err)
-		}
-		n.api.TLSConfig = ServerTLSConfig(cert)
+		// Relays present their node certificate so that this node can
+		// budget them per node identity (keytls.PeerNode, internal/relay);
+		// clients present none.
+		n.api.TLSConfig = keytls.ServerConfig(cert, nil)
+		keytls.RequestClientCerts(n.api.TLSConfig)
 	}
 
 	if cfg.Metrics != "" {
-		if n.metricsLn, err = net.Listen("tcp", cfg.Metrics); err != nil {
-			return nil, fmt.Errorf("metrics listen: %w", err)
-		}
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 		n.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	}
-	logger.Info("node ready",
-		"network_id", n.networkID, "ed25519", n.id.Ed25519Public().String(),
-		"listen", n.apiLn.Addr().String(), "advertise", advertise, "tls", !cfg.InsecureHTTP, "registry", n.network != nil)
-	if cfg.InsecureHTTP {
-		logger.Warn("serving plain HTTP: clients cannot authenticate this node; use only for debugging")
-	}
 	return n, nil
+}
+
+// listen opens the API and metrics listeners and works out the advertised
+// address; on error it closes what it opened.
+func (n *Node) listen() error {
+	ln, err := labnet.Listen("tcp", n.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	if n.metrics != nil {
+		if n.metricsLn, err = net.Listen("tcp", n.cfg.Metrics); err != nil {
+			ln.Close()
+			return fmt.Errorf("metrics listen: %w", err)
+		}
+	}
+	n.apiLn = connlimit.New(ln, n.cfg.MaxConnections)
+	n.advertise = n.cfg.Advertise
+	if host, port, _ := net.SplitHostPort(n.advertise); port == "0" {
+		// Listening on an ephemeral port (tests, devnets): advertise the
+		// port the system chose.
+		n.advertise = net.JoinHostPort(host, strconv.Itoa(n.apiLn.Addr().(*net.TCPAddr).Port))
+	}
+	if n.link != nil {
+		n.link.advertise = n.advertise
+	}
+	n.logger.Info("node ready",
+		"network_id", n.networkID, "ed25519", n.id.Ed25519Public().String(),
+		"listen", n.apiLn.Addr().String(), "advertise", n.advertise, "tls", !n.cfg.InsecureHTTP, "registry", n.network != nil)
+	if n.cfg.InsecureHTTP {
+		n.logger.Warn("serving plain HTTP: clients cannot authenticate this node; use only for debugging")
+	}
+	return nil
 }
 
 func (n *Node) dataPath(name string) string { return filepath.Join(n.cfg.Data, name) }
 
-// Addr is the API listener's address.
+// Ready is closed once Run has opened the listeners. If it cannot, Run
+// returns the error without closing Ready.
+func (n *Node) Ready() <-chan struct{} { return n.ready }
+
+// Addr is the API listener's address, once Ready is closed.
 func (n *Node) Addr() net.Addr { return n.apiLn.Addr() }
 
-// MetricsAddr is the metrics listener's address, or nil.
+// MetricsAddr is the metrics listener's address once Ready is closed, or
+// nil when metrics are off.
 func (n *Node) MetricsAddr() net.Addr {
 	if n.metricsLn == nil {
 		return nil
@@ -312,7 +335,8 @@ func (n *Node) MetricsAddr() net.Addr {
 	return n.metricsLn.Addr()
 }
 
-// Advertise is the address the node tells the registry and clients.
+// Advertise is the address the node tells the registry and clients, once
+// Ready is closed.
 func (n *Node) Advertise() string { return n.advertise }
 
 // Network returns the node's network file, nil for a standalone node.
@@ -333,9 +357,16 @@ func (n *Node) Identity() *Identity { return n.id }
 // NetworkID returns the network the node serves.
 func (n *Node) NetworkID() string { return n.networkID }
 
-// Run serves until ctx is cancelled, then stops in the order the package
-// documentation gives. It returns nil after a clean stop.
+// Run opens the listeners, serves until ctx is cancelled, then stops in
+// the order the package documentation gives. It returns nil after a clean
+// stop. It releases everything New acquired, also when the listeners
+// cannot be opened; a Node runs once.
 func (n *Node) Run(ctx context.Context) error {
+	if err := n.listen(); err != nil {
+		n.release()
+		return err
+	}
+	close(n.ready)
 	serveErr := make(chan error, 2)
 	go func() {
 		var err error
@@ -399,7 +430,7 @@ func (n *Node) Run(ctx context.Context) error {
 	return runErr
 }
 
-// release frees what New acquired when New fails.
+// release frees what New (and a failed listen) acquired.
 func (n *Node) release() {
 	if n.apiLn != nil {
 		n.apiLn.Close()

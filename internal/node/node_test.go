@@ -14,13 +14,13 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/config"
 	"github.com/hushnet/hush/internal/nodeclient"
-	"github.com/hushnet/hush/internal/nodeconfig"
 	"github.com/hushnet/hush/protocol/rpc"
 )
 
-func testConfig(t *testing.T, dir string) nodeconfig.Config {
-	c := nodeconfig.Default()
+func testConfig(t *testing.T, dir string) config.Node {
+	c := config.DefaultNode()
 	c.Data = dir
 	c.Listen = "127.0.0.1:0"
 	c.Standalone = true
@@ -32,7 +32,7 @@ func testConfig(t *testing.T, dir string) nodeconfig.Config {
 }
 
 // start runs a node until the test ends and returns it.
-func start(t *testing.T, cfg nodeconfig.Config) (*Node, func() error) {
+func start(t *testing.T, cfg config.Node) (*Node, func() error) {
 	t.Helper()
 	n, err := New(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -41,6 +41,12 @@ func start(t *testing.T, cfg nodeconfig.Config) (*Node, func() error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- n.Run(ctx) }()
+	select {
+	case <-n.Ready():
+	case err := <-done:
+		cancel()
+		t.Fatal(err)
+	}
 	stopped := false
 	stop := func() error {
 		if stopped {

@@ -71,7 +71,7 @@ type registryLink struct {
 	pool      *registryclient.Pool
 	verifier  registryclient.Verifier
 	id        *Identity
-	advertise string
+	advertise string // set by Node.Run before run starts
 	admission *entry.Admission
 	members   *snapshotMembership
 	logger    *slog.Logger
@@ -83,9 +83,9 @@ type registryLink struct {
 	again    chan struct{} // buffered 1: a registration is wanted
 }
 
-func newRegistryLink(n *netfile.Network, id *Identity, advertise string, adm *entry.Admission, m *snapshotMembership, logger *slog.Logger, dataDir string) *registryLink {
+func newRegistryLink(n *netfile.Network, id *Identity, adm *entry.Admission, m *snapshotMembership, logger *slog.Logger, dataDir string) *registryLink {
 	l := &registryLink{
-		net: n, pool: registryclient.NewPoolForNetwork(n), id: id, advertise: advertise, admission: adm,
+		net: n, pool: registryclient.NewPoolForNetwork(n), id: id, admission: adm,
 		members: m, logger: logger, dataDir: dataDir, again: make(chan struct{}, 1),
 		verifier: registryclient.Verifier{NetworkID: n.ID, Hosts: n.RegistryKeys()},
 	}

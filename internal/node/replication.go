@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/config"
 	"github.com/hushnet/hush/internal/nodeapi"
-	"github.com/hushnet/hush/internal/nodeconfig"
 	"github.com/hushnet/hush/internal/replication"
 	"github.com/hushnet/hush/internal/store"
 	"github.com/hushnet/hush/internal/store/sqlite"
@@ -172,7 +172,7 @@ func (n *Node) startReplication() (stop func()) {
 // the other members of each account's swarm in s, the snapshot that still
 // lists it, so that leaving loses nothing. The peers accept it because
 // the node is still a member in their view.
-func handOffBeforeLeaving(ctx context.Context, cfg nodeconfig.Config, id *Identity, networkID string, s *snapshot.Snapshot, logger *slog.Logger) error {
+func handOffBeforeLeaving(ctx context.Context, cfg config.Node, id *Identity, networkID string, s *snapshot.Snapshot, logger *slog.Logger) error {
 	db, err := sqlite.Open(filepath.Join(cfg.Data, DBFile), sqlite.WithLogger(logger))
 	if err != nil {
 		return fmt.Errorf("decommission: %w", err)

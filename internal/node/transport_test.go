@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hushnet/hush/internal/nodeconfig"
+	"github.com/hushnet/hush/internal/config"
 )
 
 // TestTLS: TLS 1.3 with Go's hybrid post-quantum key exchange, and a
@@ -43,7 +43,7 @@ func TestHTTPLimits(t *testing.T) {
 	cfg := testConfig(t, t.TempDir())
 	cfg.InsecureHTTP = true
 	cfg.Metrics = ""
-	cfg.ReadHeaderTimeout = nodeconfig.Duration(300 * time.Millisecond)
+	cfg.ReadHeaderTimeout = config.Duration(300 * time.Millisecond)
 	n, _ := start(t, cfg)
 
 	req, _ := http.NewRequest(http.MethodPost, "http://"+n.Addr().String()+"/storage_rpc/v1", strings.NewReader(`{"method":"info"}`))

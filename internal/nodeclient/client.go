@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"crypto/tls"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,18 +14,10 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/keytls"
 	"github.com/hushnet/hush/internal/netclock"
+	"github.com/hushnet/hush/internal/registry/entry"
 	"github.com/hushnet/hush/protocol/rpc"
-)
-
-// Errors returned by [Client] methods.
-var (
-	// ErrWrongNodeKey: the node presented a key other than the pinned one
-	// (the TLS handshake fails), or info reported a key other than the one
-	// it presented.
-	ErrWrongNodeKey = errors.New("node key does not match")
-	// ErrNotEd25519: the node's certificate does not carry an Ed25519 key.
-	ErrNotEd25519 = errors.New("node certificate is not an Ed25519 key")
 )
 
 // maxResponse bounds how much of a reply the client reads (a full
@@ -58,15 +48,16 @@ type Client struct {
 	presented identity.Ed25519PublicKey
 	info      *rpc.InfoResult
 	// clock is the node's time (one node: its own word, bounded by
-	// netclock.MaxOffset); the one clock-offset type of the project.
-	clock  *netclock.Clock
-	lastMs int64 // last timestamp handed out, to keep them unique
+	// netclock.MaxOffset), the local clock until Info measured it.
+	clock *netclock.Clock
 }
 
 // New returns a client for the node at nodeURL (https://host:port, or
 // http:// for a node run with --insecure-http). With a nil nodeKey the
 // first node reached is trusted and its key pinned (TOFU); otherwise every
-// connection must present nodeKey.
+// connection must present nodeKey. A node presenting another key fails
+// the handshake, and an info reply naming another key than the one
+// presented is refused, both with an error wrapping keytls.ErrWrongKey.
 func New(nodeURL string, nodeKey identity.Ed25519PublicKey) (*Client, error) {
 	u, err := url.Parse(nodeURL)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
@@ -75,15 +66,10 @@ func New(nodeURL string, nodeKey identity.Ed25519PublicKey) (*Client, error) {
 	if nodeKey != nil && len(nodeKey) != ed25519.PublicKeySize {
 		return nil, fmt.Errorf("node key: want %d bytes", ed25519.PublicKeySize)
 	}
-	c := &Client{rpcURL: u.Scheme + "://" + u.Host + "/storage_rpc/v1", tls: u.Scheme == "https", pinned: nodeKey}
+	c := &Client{rpcURL: u.Scheme + "://" + u.Host + "/storage_rpc/v1", tls: u.Scheme == "https", pinned: nodeKey,
+		clock: netclock.New(time.Now, 0)}
 	tr := &http.Transport{
-		TLSClientConfig: &tls.Config{
-			MinVersion: tls.VersionTLS13,
-			// The chain is not checked against any CA: the node's
-			// certificate is self-signed, and VerifyConnection pins its key.
-			InsecureSkipVerify: true,
-			VerifyConnection:   c.verifyConnection,
-		},
+		TLSClientConfig:     keytls.ClientConfig(nil, c.trust),
 		ForceAttemptHTTP2:   true,
 		TLSHandshakeTimeout: 10 * time.Second,
 		MaxIdleConnsPerHost: 4,
@@ -92,25 +78,18 @@ func New(nodeURL string, nodeKey identity.Ed25519PublicKey) (*Client, error) {
 	return c, nil
 }
 
-// verifyConnection runs in every handshake, resumed ones included. TLS 1.3
-// has already checked the CertificateVerify signature against the leaf's
-// key, so a matching key means the peer holds the node's secret key.
-func (c *Client) verifyConnection(cs tls.ConnectionState) error {
-	if len(cs.PeerCertificates) == 0 {
-		return ErrNotEd25519
-	}
-	pk, ok := cs.PeerCertificates[0].PublicKey.(ed25519.PublicKey)
-	if !ok {
-		return ErrNotEd25519
-	}
-	key := identity.Ed25519PublicKey(pk)
+// trust is the key pin (keytls.ClientConfig), run in every handshake:
+// it admits the pinned key, or any key before one is pinned, and records
+// the key shown for Info's check.
+func (c *Client) trust(k entry.Key) bool {
+	key := identity.Ed25519PublicKey(k[:])
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.pinned != nil && !c.pinned.Equal(key) {
-		return fmt.Errorf("%w: node presented %s, expected %s", ErrWrongNodeKey, key, c.pinned)
+		return false
 	}
 	c.presented = key
-	return nil
+	return true
 }
 
 // NodeKey returns the pinned node key, nil before the first Info of a
@@ -145,17 +124,13 @@ func (c *Client) Info(ctx context.Context) (*rpc.InfoResult, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.tls && !key.Equal(c.presented) {
-		return nil, fmt.Errorf("%w: info reports %s, TLS presented %s", ErrWrongNodeKey, key, c.presented)
+		return nil, fmt.Errorf("%w: info reports %s, TLS presented %s", keytls.ErrWrongKey, key, c.presented)
 	}
 	if c.pinned != nil && !c.pinned.Equal(key) {
-		return nil, fmt.Errorf("%w: info reports %s, expected %s", ErrWrongNodeKey, key, c.pinned)
+		return nil, fmt.Errorf("%w: info reports %s, expected %s", keytls.ErrWrongKey, key, c.pinned)
 	}
 	c.pinned = key
 	c.info = &info
-	// The node read its clock about halfway through the round trip.
-	if c.clock == nil {
-		c.clock = netclock.New(time.Now, 0)
-	}
 	c.clock.Observe(key.String(), start, start.Add(rtt), info.T)
 	return &info, nil
 }
@@ -169,24 +144,7 @@ func rpcNetworkID(id string) error {
 
 // Now returns the node's estimated time, strictly later than any time
 // returned before, so that no two signatures this client makes are equal.
-func (c *Client) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.nowLocked(1)
-}
-
-func (c *Client) nowLocked(reserve int64) time.Time {
-	now := time.Now()
-	if c.clock != nil {
-		now = c.clock.Now()
-	}
-	ms := now.UnixMilli()
-	if ms <= c.lastMs {
-		ms = c.lastMs + 1
-	}
-	c.lastMs = ms + reserve - 1
-	return time.UnixMilli(ms)
-}
+func (c *Client) Now() time.Time { return c.clock.Stamp(1) }
 
 // Call sends one storage RPC with params as given and returns the reply
 // body. A non-2xx reply returns the body together with an *Error.
@@ -233,9 +191,14 @@ func (c *Client) Signed(ctx context.Context, acct *identity.Account, method stri
 	}
 	c.mu.Lock()
 	netID := c.info.NetworkID
-	// A batch signs sub-request i at now + i ms: reserve them all.
-	now := c.nowLocked(rpc.MaxBatch)
 	c.mu.Unlock()
+	// A batch signs sub-request i at now + i ms: reserve them all, and
+	// only for a batch, or fast calls would run the clock ahead.
+	reserve := int64(1)
+	if method == rpc.MethodBatch || method == rpc.MethodSequence {
+		reserve = rpc.MaxBatch
+	}
+	now := c.clock.Stamp(reserve)
 	signed, err := SignParams(acct, netID, method, params, now)
 	if err != nil {
 		return nil, err

@@ -5,34 +5,21 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/keytls"
 	"github.com/hushnet/hush/internal/node"
+	"github.com/hushnet/hush/internal/node/nodetest"
 	"github.com/hushnet/hush/internal/nodeclient"
-	"github.com/hushnet/hush/internal/nodeconfig"
 	"github.com/hushnet/hush/protocol/rpc"
 )
 
 func startNode(t *testing.T) *node.Node {
 	t.Helper()
-	c := nodeconfig.Default()
-	c.Data, c.Listen, c.Standalone = t.TempDir(), "127.0.0.1:0", true
-	if err := c.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	n, err := node.New(c, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- n.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return n
+	return nodetest.Start(t, nodetest.Standalone(t))
 }
 
 func TestPinning(t *testing.T) {
@@ -47,7 +34,7 @@ func TestPinning(t *testing.T) {
 	}{
 		{"pinned to the node's key", right, nil},
 		{"trust on first use", nil, nil},
-		{"pinned to another key", wrong, nodeclient.ErrWrongNodeKey},
+		{"pinned to another key", wrong, keytls.ErrWrongKey},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,7 +51,7 @@ func TestPinning(t *testing.T) {
 			}
 			if err != nil {
 				// Nothing was sent: the refusal happened in the handshake.
-				if _, err := c.Call(context.Background(), rpc.MethodInfo, nil); !errors.Is(err, nodeclient.ErrWrongNodeKey) {
+				if _, err := c.Call(context.Background(), rpc.MethodInfo, nil); !errors.Is(err, keytls.ErrWrongKey) {
 					t.Fatalf("second call: %v", err)
 				}
 			}

@@ -4,7 +4,7 @@
 // first hop and opens the response. The client's path manager
 // (internal/paths) and the node's relay (internal/relay, for node-to-node
 // hops) both use the Pool, so there is one pinning implementation for
-// onion traffic, built on internal/registry/keytls.
+// onion traffic, built on internal/keytls.
 //
 // # Connections
 //

@@ -12,8 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/hushnet/hush/internal/keytls"
 	"github.com/hushnet/hush/internal/onionclient"
-	"github.com/hushnet/hush/internal/registry/keytls"
 	"github.com/hushnet/hush/protocol/onion"
 	"github.com/hushnet/hush/protocol/snapshot"
 )

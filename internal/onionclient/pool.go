@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hushnet/hush/internal/registry/keytls"
+	"github.com/hushnet/hush/internal/keytls"
 	"github.com/hushnet/hush/protocol/onion"
 	"github.com/hushnet/hush/protocol/snapshot"
 )

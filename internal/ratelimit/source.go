@@ -6,7 +6,7 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/hushnet/hush/internal/registry/keytls"
+	"github.com/hushnet/hush/internal/keytls"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
 

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hushnet/hush/internal/registry/keytls"
+	"github.com/hushnet/hush/internal/keytls"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
 

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hushnet/hush/internal/config"
 	"github.com/hushnet/hush/internal/registry/registryapi"
 )
 
@@ -69,7 +70,7 @@ func TestAPIHoldsOffIdleSlowAndPollingClients(t *testing.T) {
 	c := newCluster(t, 1, func(cfg *Config) {
 		// Long enough that the source's share is still held when its
 		// extra request arrives, on a slow machine too.
-		cfg.API = APIConfig{ReadTimeout: Duration(8 * time.Second), IdleTimeout: Duration(time.Second),
+		cfg.API = APIConfig{ReadTimeout: config.Duration(8 * time.Second), IdleTimeout: config.Duration(time.Second),
 			MaxConns: 64, MaxConnsPerSource: perSource, MaxPolls: 16, MaxPollsPerSource: pollsPerSource}
 	})
 	h := c.leader()

@@ -10,8 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/BurntSushi/toml"
-
+	"github.com/hushnet/hush/internal/config"
 	"github.com/hushnet/hush/internal/registry/entry"
 	"github.com/hushnet/hush/protocol/snapshot"
 	"github.com/hushnet/hush/swarm"
@@ -20,25 +19,6 @@ import (
 // ErrConfig is wrapped by every error [LoadConfig] and [Config.Validate]
 // return; the message names the offending field.
 var ErrConfig = errors.New("invalid registry config")
-
-// Duration is a time.Duration written as "1m30s" in TOML.
-type Duration time.Duration
-
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return err
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// MarshalText implements encoding.TextMarshaler.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
-
-// String returns the duration as time.Duration writes it ("1m0s").
-func (d Duration) String() string { return time.Duration(d).String() }
 
 // HostConfig names a registry host in a config file.
 type HostConfig struct {
@@ -77,15 +57,15 @@ type Config struct {
 	SwarmIdealSize int  `toml:"swarm_ideal_size"`
 
 	// EpochInterval is the time between epochs (snapshots).
-	EpochInterval Duration `toml:"epoch_interval"`
+	EpochInterval config.Duration `toml:"epoch_interval"`
 	// SnapshotLifetime is how long after issue a snapshot stays valid;
 	// several epochs, so a missed epoch does not strand clients.
-	SnapshotLifetime Duration `toml:"snapshot_lifetime"`
+	SnapshotLifetime config.Duration `toml:"snapshot_lifetime"`
 	// ProbeInterval is how often this host tests every node.
-	ProbeInterval Duration `toml:"probe_interval"`
+	ProbeInterval config.Duration `toml:"probe_interval"`
 	// UnreachableAfter is how long a node must fail every probe before
 	// this host votes it unreachable.
-	UnreachableAfter Duration `toml:"unreachable_after"`
+	UnreachableAfter config.Duration `toml:"unreachable_after"`
 
 	Raft RaftConfig `toml:"raft"`
 	API  APIConfig  `toml:"api"`
@@ -99,8 +79,8 @@ type APIConfig struct {
 	// ReadTimeout bounds reading a request, headers and body, and the TLS
 	// handshake before it; IdleTimeout how long a kept-alive connection
 	// may wait for its next request.
-	ReadTimeout Duration `toml:"read_timeout"`
-	IdleTimeout Duration `toml:"idle_timeout"`
+	ReadTimeout config.Duration `toml:"read_timeout"`
+	IdleTimeout config.Duration `toml:"idle_timeout"`
 	// MaxConns bounds the open connections, MaxConnsPerSource those from
 	// one IP address (one /64 for IPv6). A loopback devnet's nodes all
 	// share one source, so the per-source caps allow a large devnet.
@@ -115,10 +95,10 @@ type APIConfig struct {
 
 // RaftConfig are hashicorp/raft's timers; the defaults suit a WAN.
 type RaftConfig struct {
-	HeartbeatTimeout   Duration `toml:"heartbeat_timeout"`
-	ElectionTimeout    Duration `toml:"election_timeout"`
-	LeaderLeaseTimeout Duration `toml:"leader_lease_timeout"`
-	CommitTimeout      Duration `toml:"commit_timeout"`
+	HeartbeatTimeout   config.Duration `toml:"heartbeat_timeout"`
+	ElectionTimeout    config.Duration `toml:"election_timeout"`
+	LeaderLeaseTimeout config.Duration `toml:"leader_lease_timeout"`
+	CommitTimeout      config.Duration `toml:"commit_timeout"`
 	// SnapshotThreshold is how many log entries trigger a Raft snapshot.
 	SnapshotThreshold uint64 `toml:"snapshot_threshold"`
 }
@@ -128,16 +108,8 @@ type RaftConfig struct {
 // and validates.
 func LoadConfig(path string, overrides ...func(*Config)) (*Config, error) {
 	var c Config
-	md, err := toml.DecodeFile(path, &c)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
-	}
-	if und := md.Undecoded(); len(und) > 0 {
-		keys := make([]string, len(und))
-		for i, k := range und {
-			keys[i] = k.String()
-		}
-		return nil, fmt.Errorf("%w: unknown key %s in %s", ErrConfig, strings.Join(keys, ", "), path)
+	if err := config.Load(path, &c); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	if c.DataDir != "" && !filepath.IsAbs(c.DataDir) {
 		c.DataDir = filepath.Join(filepath.Dir(path), c.DataDir)
@@ -154,9 +126,9 @@ func LoadConfig(path string, overrides ...func(*Config)) (*Config, error) {
 
 // SetDefaults fills every unset field that has a default.
 func (c *Config) SetDefaults() {
-	def := func(d *Duration, v time.Duration) {
+	def := func(d *config.Duration, v time.Duration) {
 		if *d == 0 {
-			*d = Duration(v)
+			*d = config.Duration(v)
 		}
 	}
 	if c.SwarmMinSize == 0 && c.SwarmIdealSize == 0 {
@@ -230,7 +202,7 @@ func (c *Config) Validate() error {
 	}
 	for _, d := range []struct {
 		field string
-		d     Duration
+		d     config.Duration
 	}{{"epoch_interval", c.EpochInterval}, {"probe_interval", c.ProbeInterval},
 		{"unreachable_after", c.UnreachableAfter}, {"snapshot_lifetime", c.SnapshotLifetime}} {
 		if d.d <= 0 {
@@ -239,7 +211,7 @@ func (c *Config) Validate() error {
 	}
 	for _, d := range []struct {
 		field string
-		d     Duration
+		d     config.Duration
 	}{{"api.read_timeout", c.API.ReadTimeout}, {"api.idle_timeout", c.API.IdleTimeout}} {
 		if d.d <= 0 {
 			return bad(d.field, "must be positive")

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/config"
 	"github.com/hushnet/hush/internal/registry/entry"
-	"github.com/hushnet/hush/internal/registry/keytls"
 	"github.com/hushnet/hush/internal/registry/registryclient"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
@@ -60,7 +60,7 @@ type testHost struct {
 	cfg    *Config
 	prober *fakeProber
 	// probeWith, if set, replaces prober as the host's Prober.
-	probeWith keytls.Prober
+	probeWith Prober
 	cancel    context.CancelFunc
 	done      chan error
 }
@@ -91,12 +91,12 @@ func fastConfig(dir string) *Config {
 	return &Config{
 		NetworkID: testNet, DataDir: dir, Stewards: []string{entry.KeyOf(steward).String()},
 		SwarmMinSize: 3, SwarmIdealSize: 4,
-		EpochInterval: Duration(40 * time.Millisecond), SnapshotLifetime: Duration(time.Hour),
-		ProbeInterval: Duration(10 * time.Millisecond), UnreachableAfter: Duration(30 * time.Millisecond),
+		EpochInterval: config.Duration(40 * time.Millisecond), SnapshotLifetime: config.Duration(time.Hour),
+		ProbeInterval: config.Duration(10 * time.Millisecond), UnreachableAfter: config.Duration(30 * time.Millisecond),
 		// Short enough for quick elections, long enough that a loaded
 		// machine running -race does not lose its leader every second.
-		Raft: RaftConfig{HeartbeatTimeout: Duration(200 * time.Millisecond), ElectionTimeout: Duration(200 * time.Millisecond),
-			LeaderLeaseTimeout: Duration(100 * time.Millisecond), CommitTimeout: Duration(5 * time.Millisecond)},
+		Raft: RaftConfig{HeartbeatTimeout: config.Duration(200 * time.Millisecond), ElectionTimeout: config.Duration(200 * time.Millisecond),
+			LeaderLeaseTimeout: config.Duration(100 * time.Millisecond), CommitTimeout: config.Duration(5 * time.Millisecond)},
 	}
 }
 
@@ -128,7 +128,7 @@ func prepareHost(t *testing.T, label string) (*testHost, net.Listener, net.Liste
 func (c *cluster) start(th *testHost, raftLn, apiLn net.Listener) {
 	t := c.t
 	th.cfg.SetDefaults()
-	var p keytls.Prober = th.prober
+	var p Prober = th.prober
 	if th.probeWith != nil {
 		p = th.probeWith
 	}

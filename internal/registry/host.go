@@ -21,10 +21,10 @@ import (
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 
+	"github.com/hushnet/hush/internal/keytls"
 	"github.com/hushnet/hush/internal/labnet"
 	"github.com/hushnet/hush/internal/logfilter"
 	"github.com/hushnet/hush/internal/registry/entry"
-	"github.com/hushnet/hush/internal/registry/keytls"
 	"github.com/hushnet/hush/internal/registry/raftnet"
 	"github.com/hushnet/hush/internal/registry/registryapi"
 	"github.com/hushnet/hush/internal/registry/registryclient"
@@ -40,7 +40,7 @@ type Options struct {
 	// by key and nodes never by address.
 	Logger *slog.Logger
 	// Prober tests nodes' reachability (default: a [NodeProber]).
-	Prober keytls.Prober
+	Prober Prober
 	// RaftListener and APIListener, when set, are used instead of
 	// binding the config's listen addresses; tests bind 127.0.0.1:0
 	// first to learn the ports. Run closes them.
@@ -55,7 +55,7 @@ type Host struct {
 	key    ed25519.PrivateKey
 	pub    entry.Key
 	log    *slog.Logger
-	prober keytls.Prober
+	prober Prober
 	fsm    *fsm
 	cert   tls.Certificate
 	seeds  []entry.Key // hosts the config names, trusted before the log says so

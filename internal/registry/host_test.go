@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hushnet/hush/internal/config"
 	"github.com/hushnet/hush/internal/registry/entry"
 	"github.com/hushnet/hush/internal/registry/registryclient"
 	"github.com/hushnet/hush/protocol/snapshot"
@@ -52,7 +53,7 @@ func testLeaderKilled(t *testing.T, hosts int) {
 	// Every live host's signature must reach the log within one epoch for
 	// the test's last snapshot: 40 ms epochs are too short for that on a
 	// busy machine, where a slow signer is always one epoch late.
-	c := newCluster(t, hosts, func(cfg *Config) { cfg.EpochInterval = Duration(400 * time.Millisecond) })
+	c := newCluster(t, hosts, func(cfg *Config) { cfg.EpochInterval = config.Duration(400 * time.Millisecond) })
 	old := c.leader()
 	n1, n2 := newNode(t, 1), newNode(t, 2)
 	register(t, c.hosts[0], n1) // through whichever host: followers forward

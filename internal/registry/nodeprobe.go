@@ -8,8 +8,15 @@ import (
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/nodeclient"
 	"github.com/hushnet/hush/internal/registry/entry"
-	"github.com/hushnet/hush/internal/registry/keytls"
 )
+
+// Prober checks that a service node answers at its advertised address
+// with its key. Probe returns nil only if a TLS server at address
+// completes a handshake presenting key; otherwise its error wraps
+// entry.ErrUnreachable. It must return when ctx is done.
+type Prober interface {
+	Probe(ctx context.Context, address string, key entry.Key) error
+}
 
 // NodeProber is the registry's default prober: it asks the node for its
 // info over the storage RPC (internal/nodeclient), so a probe passes only
@@ -31,9 +38,9 @@ type probeClient struct {
 	c       *nodeclient.Client
 }
 
-var _ keytls.Prober = (*NodeProber)(nil)
+var _ Prober = (*NodeProber)(nil)
 
-// Probe implements keytls.Prober.
+// Probe implements [Prober].
 func (p *NodeProber) Probe(ctx context.Context, address string, key entry.Key) error {
 	c, err := p.client(address, key)
 	if err != nil {

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hushnet/hush/internal/keytls"
 	"github.com/hushnet/hush/internal/registry/entry"
-	"github.com/hushnet/hush/internal/registry/keytls"
 	"github.com/hushnet/hush/protocol/rpc"
 )
 
@@ -44,10 +44,21 @@ func TestNodeProber(t *testing.T) {
 		{"another key in TLS", entry.KeyOf(nodeKey), testNet, entry.KeyOf(otherKey), false},
 		{"reports another key", entry.KeyOf(otherKey), testNet, entry.KeyOf(nodeKey), false},
 		{"another network", entry.KeyOf(nodeKey), "othernet", entry.KeyOf(nodeKey), false},
+		{"nobody listening", entry.Key{}, "", entry.KeyOf(nodeKey), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			addr := serve(t, tt.reported, tt.netID)
+			var addr string
+			if tt.netID == "" {
+				closed, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				addr = closed.Addr().String()
+				closed.Close()
+			} else {
+				addr = serve(t, tt.reported, tt.netID)
+			}
 			p := &NodeProber{NetworkID: testNet}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()

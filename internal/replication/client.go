@@ -6,11 +6,9 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/tls"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,18 +16,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/keytls"
+	"github.com/hushnet/hush/internal/registry/entry"
 	"github.com/hushnet/hush/protocol/rpc"
 )
 
-// ErrWrongPeerKey: a peer's TLS certificate does not carry the key the
-// snapshot gives for its address.
-var ErrWrongPeerKey = errors.New("peer presented another key")
-
-// peerClient is a connection pool to one peer, pinned to its key as
-// internal/nodeclient pins a node: the certificate is self-signed, and
-// VerifyConnection accepts only the expected Ed25519 key (TLS 1.3 has
-// already checked that the peer holds it).
+// peerClient is a connection pool to one peer, pinned to its key
+// (internal/keytls): a peer presenting another key fails the handshake
+// with keytls.ErrWrongKey.
 type peerClient struct {
 	url string
 	hc  *http.Client
@@ -42,22 +36,8 @@ func (r *Replicator) client(m Member) *peerClient {
 	if c, ok := r.clients[id]; ok {
 		return c
 	}
-	want := m.Key
 	tr := &http.Transport{
-		TLSClientConfig: &tls.Config{
-			MinVersion:         tls.VersionTLS13,
-			InsecureSkipVerify: true, // no CA: VerifyConnection pins the key
-			VerifyConnection: func(cs tls.ConnectionState) error {
-				if len(cs.PeerCertificates) == 0 {
-					return ErrWrongPeerKey
-				}
-				pk, ok := cs.PeerCertificates[0].PublicKey.(ed25519.PublicKey)
-				if !ok || !want.Equal(identity.Ed25519PublicKey(pk)) {
-					return ErrWrongPeerKey
-				}
-				return nil
-			},
-		},
+		TLSClientConfig: keytls.ClientConfig(nil, keytls.Only(entry.Key(m.Key))),
 		// HTTP/2 multiplexes the many small forwards over one connection.
 		ForceAttemptHTTP2:   true,
 		TLSHandshakeTimeout: 10 * time.Second,

@@ -7,13 +7,10 @@ import (
 	"crypto/rand"
 	"crypto/sha512"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -23,6 +20,7 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/keytls"
 	"github.com/hushnet/hush/internal/nodeapi"
 	"github.com/hushnet/hush/internal/nodeclient"
 	"github.com/hushnet/hush/internal/replay"
@@ -200,13 +198,11 @@ func (c *cluster) kill(n *testNode) {
 }
 
 func cert(t testing.TB, key ed25519.PrivateKey) tls.Certificate {
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "hush node"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	c, err := keytls.Certificate(key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	return c
 }
 
 // storeMsg deposits data into acct's DM inbox through n and returns the

@@ -19,8 +19,8 @@ import (
 
 	"github.com/hashicorp/raft"
 
+	"github.com/hushnet/hush/internal/keytls"
 	"github.com/hushnet/hush/internal/registry/entry"
-	"github.com/hushnet/hush/internal/registry/keytls"
 )
 
 // ErrBadAdvertise is returned by [New] for an advertised address that is

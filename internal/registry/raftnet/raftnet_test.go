@@ -10,8 +10,8 @@ import (
 
 	"github.com/hashicorp/raft"
 
+	"github.com/hushnet/hush/internal/keytls"
 	"github.com/hushnet/hush/internal/registry/entry"
-	"github.com/hushnet/hush/internal/registry/keytls"
 )
 
 func layer(t *testing.T, label string, trusted func(entry.Key) bool) (*Layer, ed25519.PrivateKey) {

@@ -20,8 +20,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hushnet/hush/internal/keytls"
 	"github.com/hushnet/hush/internal/registry/entry"
-	"github.com/hushnet/hush/internal/registry/keytls"
 	"github.com/hushnet/hush/internal/registry/registryapi"
 )
 

@@ -20,6 +20,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hushnet/hush/internal/config"
 	"github.com/hushnet/hush/internal/registry"
 	"github.com/hushnet/hush/internal/registry/entry"
 	"github.com/hushnet/hush/protocol/snapshot"
@@ -181,7 +182,7 @@ func runCmd(stderr io.Writer, load loader) *cobra.Command {
 						*dst = v
 					}
 				}
-				dur := func(name string, dst *registry.Duration, v registry.Duration) {
+				dur := func(name string, dst *config.Duration, v config.Duration) {
 					if fs.Changed(name) {
 						*dst = v
 					}

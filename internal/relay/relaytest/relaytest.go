@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/keytls"
 	"github.com/hushnet/hush/internal/node"
 	"github.com/hushnet/hush/internal/nodeapi"
 	"github.com/hushnet/hush/internal/onionclient"
@@ -290,7 +291,7 @@ func (nw *Network) serve(t testing.TB, n *Node, o Options) {
 		local = o.Wrap(n.Index, local)
 	}
 	local = nw.watch(n, local)
-	cert, err := node.Certificate(n.Ed25519, time.Now())
+	cert, err := keytls.Certificate(n.Ed25519)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -322,7 +323,10 @@ func (nw *Network) serve(t testing.TB, n *Node, o Options) {
 	if o.Front != nil {
 		front = o.Front(n.Index, front)
 	}
-	n.srv = &http.Server{Handler: front, TLSConfig: node.ServerTLSConfig(cert), HTTP2: node.HTTP2Config(), ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug)}
+	// Like a node: relays present their certificate, clients none.
+	tlsConf := keytls.ServerConfig(cert, nil)
+	keytls.RequestClientCerts(tlsConf)
+	n.srv = &http.Server{Handler: front, TLSConfig: tlsConf, HTTP2: node.HTTP2Config(), ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug)}
 	go n.srv.ServeTLS(countingListener{n.ln, &n.Accepted}, "", "")
 	t.Cleanup(func() {
 		n.Stop()

@@ -1,4 +1,4 @@
-package nodeconfig
+package config
 
 import (
 	"os"
@@ -19,19 +19,19 @@ func writeFile(t *testing.T, text string) string {
 	return p
 }
 
-func TestLoad(t *testing.T) {
+func TestLoadNode(t *testing.T) {
 	tests := []struct {
 		name    string
 		toml    string
 		wantErr string // substring; "" means success
-		check   func(t *testing.T, c Config)
+		check   func(t *testing.T, c Node)
 	}{
-		{name: "minimal standalone", toml: "standalone = true\nlisten = \"127.0.0.1:9000\"\n", check: func(t *testing.T, c Config) {
+		{name: "minimal standalone", toml: "standalone = true\nlisten = \"127.0.0.1:9000\"\n", check: func(t *testing.T, c Node) {
 			if c.Advertise != "127.0.0.1:9000" || c.RateLimitBurst != 600 || c.SweepInterval.D() != time.Minute {
 				t.Fatalf("%+v", c)
 			}
 		}},
-		{name: "durations", toml: "standalone = true\nread_timeout = \"3s\"\n", check: func(t *testing.T, c Config) {
+		{name: "durations", toml: "standalone = true\nread_timeout = \"3s\"\n", check: func(t *testing.T, c Node) {
 			if c.ReadTimeout.D() != 3*time.Second || c.Advertise != "127.0.0.1:22021" {
 				t.Fatalf("%+v", c)
 			}
@@ -41,7 +41,7 @@ func TestLoad(t *testing.T) {
 		{name: "bad duration", toml: "standalone = true\nread_timeout = \"soon\"\n", wantErr: "read_timeout"},
 		{name: "no network file", toml: "listen = \"127.0.0.1:1\"\nnetwork_id = \"x\"\n", wantErr: "config field network"},
 		{name: "standalone with network file", toml: "standalone = true\nnetwork = \"n.json\"\n", wantErr: "config field network"},
-		{name: "network node", toml: "listen = \"127.0.0.1:1\"\nnetwork = \"n.json\"\n", check: func(t *testing.T, c Config) {
+		{name: "network node", toml: "listen = \"127.0.0.1:1\"\nnetwork = \"n.json\"\n", check: func(t *testing.T, c Node) {
 			if c.Network != "n.json" || c.Advertise != "127.0.0.1:1" {
 				t.Fatalf("%+v", c)
 			}
@@ -58,7 +58,7 @@ func TestLoad(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := Load(writeFile(t, tt.toml))
+			c, err := LoadNode(writeFile(t, tt.toml))
 			if err == nil {
 				err = c.Validate()
 			}
@@ -77,11 +77,11 @@ func TestLoad(t *testing.T) {
 }
 
 func TestFlagsOverrideFile(t *testing.T) {
-	file, err := Load(writeFile(t, "standalone = true\nlisten = \"127.0.0.1:9000\"\nlog_level = \"warn\"\n"))
+	file, err := LoadNode(writeFile(t, "standalone = true\nlisten = \"127.0.0.1:9000\"\nlog_level = \"warn\"\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	flags := Default()
+	flags := DefaultNode()
 	fs := pflag.NewFlagSet("node", pflag.ContinueOnError)
 	flags.RegisterFlags(fs)
 	if err := fs.Parse([]string{"--listen", "127.0.0.1:9001", "--read-timeout", "7s", "--debug-log-private"}); err != nil {
@@ -97,7 +97,7 @@ func TestFlagsOverrideFile(t *testing.T) {
 }
 
 func TestEveryFieldHasAFlag(t *testing.T) {
-	c := Default()
+	c := DefaultNode()
 	fs := pflag.NewFlagSet("node", pflag.ContinueOnError)
 	c.RegisterFlags(fs)
 	for _, name := range []string{"data", "listen", "advertise", "standalone", "metrics", "insecure-http", "debug-log-private", "validate-config"} {

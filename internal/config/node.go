@@ -1,15 +1,6 @@
-// Package nodeconfig is the configuration of `hushd node`, loaded in one
-// step: defaults, then a strict TOML file (unknown keys are refused), then
-// command-line flags, then [Config.Validate]. Every field is also a flag,
-// named after its TOML key with dashes (max_body_bytes → --max-body-bytes),
-// and every error names the field.
-//
-// The pattern follows katzenpost's server/config (strict TOML, validated in
-// one place) and syncthing's flags-override-file order.
-package nodeconfig
+package config
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -20,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/BurntSushi/toml"
 	"github.com/spf13/pflag"
 
 	"github.com/hushnet/hush/internal/ratelimit"
@@ -28,9 +18,11 @@ import (
 	"github.com/hushnet/hush/protocol/snapshot"
 )
 
-// Config is everything `hushd node` can be told. The toml tag names the
-// key and the flag; help is the flag's usage text.
-type Config struct {
+// Node is everything `hushd node` can be told. Every field is also a
+// flag, named after its TOML key with dashes (max_body_bytes →
+// --max-body-bytes). The toml tag names the key and the flag; help is the
+// flag's usage text.
+type Node struct {
 	Data       string `toml:"data" help:"data directory (keys, database)"`
 	Listen     string `toml:"listen" help:"address to listen on for client and node traffic"`
 	Advertise  string `toml:"advertise" help:"host:port others should use to reach this node (default: listen address; required for a wildcard listen outside standalone)"`
@@ -68,45 +60,17 @@ type Config struct {
 	ReplayCacheSize      int    `toml:"replay_cache_size" help:"signatures remembered to refuse replays"`
 }
 
-// Duration is a time.Duration written as "10s" in TOML and flags.
-type Duration time.Duration
-
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return fmt.Errorf("%q is not a duration like 10s or 2m", b)
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// MarshalText implements encoding.TextMarshaler.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
-
-// String implements pflag.Value.
-func (d *Duration) String() string { return time.Duration(*d).String() }
-
-// Set implements pflag.Value.
-func (d *Duration) Set(s string) error { return d.UnmarshalText([]byte(s)) }
-
-// Type implements pflag.Value.
-func (d *Duration) Type() string { return "duration" }
-
-// D returns d as a time.Duration.
-func (d Duration) D() time.Duration { return time.Duration(d) }
-
 // DefaultPort is the port a node listens on by default (Session's storage
 // server HTTPS port).
 const DefaultPort = 22021
 
-// Default returns the defaults.
-func Default() Config {
+// DefaultNode returns a node's defaults.
+func DefaultNode() Node {
 	data := "hushd-data"
 	if home, err := os.UserHomeDir(); err == nil {
 		data = filepath.Join(home, ".hushd", "node")
 	}
-	return Config{
+	return Node{
 		Data:               data,
 		Listen:             ":" + strconv.Itoa(DefaultPort),
 		LogLevel:           "info",
@@ -127,33 +91,16 @@ func Default() Config {
 	}
 }
 
-// Load returns the defaults overlaid with the TOML file at path. Unknown
-// keys and wrongly typed values are errors that name the key.
-func Load(path string) (Config, error) {
-	c := Default()
-	md, err := toml.DecodeFile(path, &c)
-	if err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			if pe.LastKey != "" {
-				return c, fmt.Errorf("config %s: line %d: field %s: %s", path, pe.Position.Line, pe.LastKey, pe.Message)
-			}
-			return c, fmt.Errorf("config %s: line %d: %s", path, pe.Position.Line, pe.Message)
-		}
-		return c, fmt.Errorf("config %s: %w", path, err)
-	}
-	if und := md.Undecoded(); len(und) > 0 {
-		keys := make([]string, len(und))
-		for i, k := range und {
-			keys[i] = k.String()
-		}
-		return c, fmt.Errorf("config %s: unknown field %s", path, strings.Join(keys, ", "))
-	}
-	return c, nil
+// LoadNode returns a node's defaults overlaid with the TOML file at path
+// (see [Load]).
+func LoadNode(path string) (Node, error) {
+	c := DefaultNode()
+	err := Load(path, &c)
+	return c, err
 }
 
 // RegisterFlags adds a flag for every field, bound to c's fields.
-func (c *Config) RegisterFlags(fs *pflag.FlagSet) {
+func (c *Node) RegisterFlags(fs *pflag.FlagSet) {
 	v := reflect.ValueOf(c).Elem()
 	t := v.Type()
 	for i := range t.NumField() {
@@ -173,7 +120,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet) {
 		case *Duration:
 			fs.Var(p, name, help)
 		default:
-			panic("nodeconfig: no flag type for " + f.Name)
+			panic("config: no flag type for " + f.Name)
 		}
 	}
 }
@@ -183,8 +130,8 @@ func flagName(f reflect.StructField) string {
 }
 
 // ApplyFlags copies into dst every field whose flag was set on the command
-// line, from src (the Config the flags were registered on).
-func ApplyFlags(dst, src *Config, fs *pflag.FlagSet) {
+// line, from src (the Node the flags were registered on).
+func ApplyFlags(dst, src *Node, fs *pflag.FlagSet) {
 	dv, sv := reflect.ValueOf(dst).Elem(), reflect.ValueOf(src).Elem()
 	for i := range dv.NumField() {
 		if fs.Changed(flagName(dv.Type().Field(i))) {
@@ -195,7 +142,7 @@ func ApplyFlags(dst, src *Config, fs *pflag.FlagSet) {
 
 // Validate checks every field and returns an error naming the first bad
 // one. It fills in what follows from other fields (advertise from listen).
-func (c *Config) Validate() error {
+func (c *Node) Validate() error {
 	bad := func(field, format string, args ...any) error {
 		return fmt.Errorf("config field %s: %s", field, fmt.Sprintf(format, args...))
 	}

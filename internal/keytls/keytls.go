@@ -1,16 +1,18 @@
-// Package keytls binds TLS to Ed25519 identities: a registry host or a
-// service node presents a self-signed certificate for its own Ed25519 key,
-// and its peer accepts the connection only if that key is the one it
-// expects. No certificate authority is involved; the key is the identity,
-// as in the network file and the registry snapshot.
+// Package keytls binds TLS to Ed25519 identities, for every HTTPS hop of
+// hush: a service node, a relay or a registry host presents a self-signed
+// certificate for its own Ed25519 key ([Certificate]), and its peer
+// accepts the connection only if that key is the one it expects
+// ([ClientConfig], [ServerConfig]). No certificate authority is involved;
+// the key is the identity, as in the network file and the registry
+// snapshot.
 //
 // Pinning checks the leaf certificate's public key and nothing else (not
 // names, not dates): the TLS 1.3 handshake itself proves that the peer
-// holds the matching private key.
+// holds the matching private key. The check runs in VerifyConnection, so
+// it also covers resumed sessions.
 package keytls
 
 import (
-	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/tls"
@@ -19,18 +21,19 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"net"
 	"time"
 
 	"github.com/hushnet/hush/internal/registry/entry"
 )
 
 // ErrWrongKey is returned, wrapped, by handshakes whose peer presents a
-// key that is not the one (or one of those) expected.
+// key that is not the one (or one of those) expected, or no Ed25519 key.
 var ErrWrongKey = errors.New("peer presents an unexpected key")
 
-// Certificate returns a self-signed TLS certificate for priv. Its dates
-// span centuries because nobody checks them: the key is what is pinned.
+// Certificate returns a self-signed TLS certificate for priv, usable by a
+// server and as a client certificate. Its dates span centuries because
+// nobody checks them: the key is what is pinned, and a host with a wrong
+// clock still serves peers that check dates anyway.
 func Certificate(priv ed25519.PrivateKey) (tls.Certificate, error) {
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
 	if err != nil {
@@ -49,23 +52,23 @@ func Certificate(priv ed25519.PrivateKey) (tls.Certificate, error) {
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("keytls: %w", err)
 	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: priv}, nil
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("keytls: %w", err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: priv, Leaf: leaf}, nil
 }
 
-// PeerKey returns the Ed25519 key of the leaf certificate in raw.
-func PeerKey(raw [][]byte) (entry.Key, error) {
-	if len(raw) == 0 {
-		return entry.Key{}, fmt.Errorf("%w: no certificate", ErrWrongKey)
+// peerKey returns the Ed25519 key of the peer's leaf certificate.
+func peerKey(cs *tls.ConnectionState) (entry.Key, bool) {
+	if cs == nil || len(cs.PeerCertificates) == 0 {
+		return entry.Key{}, false
 	}
-	cert, err := x509.ParseCertificate(raw[0])
-	if err != nil {
-		return entry.Key{}, fmt.Errorf("%w: %v", ErrWrongKey, err)
+	pub, ok := cs.PeerCertificates[0].PublicKey.(ed25519.PublicKey)
+	if !ok || len(pub) != ed25519.PublicKeySize {
+		return entry.Key{}, false
 	}
-	pub, ok := cert.PublicKey.(ed25519.PublicKey)
-	if !ok {
-		return entry.Key{}, fmt.Errorf("%w: certificate key is not ed25519", ErrWrongKey)
-	}
-	return entry.Key(pub), nil
+	return entry.Key(pub), true
 }
 
 // PeerNode returns the node identity a TLS peer proved: the Ed25519 key
@@ -84,15 +87,8 @@ func PeerKey(raw [][]byte) (entry.Key, error) {
 // one ([RequestClientCerts]) and verifies no chain. Names, dates and
 // issuers are ignored, as everywhere in this package.
 func PeerNode(cs *tls.ConnectionState, nodes func(entry.Key) bool) (entry.Key, bool) {
-	if cs == nil || len(cs.PeerCertificates) == 0 {
-		return entry.Key{}, false
-	}
-	pub, ok := cs.PeerCertificates[0].PublicKey.(ed25519.PublicKey)
-	if !ok || len(pub) != ed25519.PublicKeySize {
-		return entry.Key{}, false
-	}
-	k := entry.Key(pub)
-	if !nodes(k) {
+	k, ok := peerKey(cs)
+	if !ok || !nodes(k) {
 		return entry.Key{}, false
 	}
 	return k, true
@@ -105,12 +101,12 @@ func RequestClientCerts(c *tls.Config) {
 	c.ClientAuth = tls.RequestClientCert
 }
 
-// pin returns a VerifyPeerCertificate that admits the keys trusted accepts.
-func pin(trusted func(entry.Key) bool) func([][]byte, [][]*x509.Certificate) error {
-	return func(raw [][]byte, _ [][]*x509.Certificate) error {
-		k, err := PeerKey(raw)
-		if err != nil {
-			return err
+// verify returns a VerifyConnection that admits the keys trusted accepts.
+func verify(trusted func(entry.Key) bool) func(tls.ConnectionState) error {
+	return func(cs tls.ConnectionState) error {
+		k, ok := peerKey(&cs)
+		if !ok {
+			return fmt.Errorf("%w: no Ed25519 certificate", ErrWrongKey)
 		}
 		if !trusted(k) {
 			return fmt.Errorf("%w: %s", ErrWrongKey, k)
@@ -124,65 +120,33 @@ func Only(k entry.Key) func(entry.Key) bool {
 	return func(o entry.Key) bool { return o == k }
 }
 
-// ServerConfig returns a TLS 1.3 server config presenting cert. With
-// trusted non-nil the server demands a client certificate whose key
-// trusted accepts (mutual TLS); with nil any client may connect.
+// ServerConfig returns a TLS 1.3 server config presenting cert, with Go's
+// default key exchanges (which include the hybrid post-quantum
+// X25519MLKEM768) left as they are. With trusted non-nil the server
+// demands a client certificate whose key trusted accepts (mutual TLS);
+// with nil any client may connect.
 func ServerConfig(cert tls.Certificate, trusted func(entry.Key) bool) *tls.Config {
 	c := &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}}
 	if trusted != nil {
 		c.ClientAuth = tls.RequireAnyClientCert
-		c.VerifyPeerCertificate = pin(trusted)
+		c.VerifyConnection = verify(trusted)
 	}
 	return c
 }
 
 // ClientConfig returns a TLS 1.3 client config that accepts only servers
-// whose key trusted accepts, and presents cert if it is non-nil.
+// whose key trusted accepts, and presents cert if it is non-nil. trusted
+// runs in every handshake, resumed ones included, and may record the key
+// it is shown (trust on first use).
 func ClientConfig(cert *tls.Certificate, trusted func(entry.Key) bool) *tls.Config {
 	c := &tls.Config{
 		MinVersion: tls.VersionTLS13,
-		// Chain and name checks are replaced by the key pin below.
-		InsecureSkipVerify:    true,
-		VerifyPeerCertificate: pin(trusted),
+		// Chain and name checks are replaced by the key pin.
+		InsecureSkipVerify: true,
+		VerifyConnection:   verify(trusted),
 	}
 	if cert != nil {
 		c.Certificates = []tls.Certificate{*cert}
 	}
 	return c
-}
-
-// Prober checks that a service node answers at its advertised address
-// with its key. Probe returns nil only if a TLS server at address
-// completes a handshake presenting key; otherwise its error wraps
-// entry.ErrUnreachable. It must return when ctx is done.
-type Prober interface {
-	Probe(ctx context.Context, address string, key entry.Key) error
-}
-
-// TLSProber is the real [Prober]: a TLS handshake pinned to the node key.
-type TLSProber struct {
-	// Timeout bounds one probe; zero means 5 seconds.
-	Timeout time.Duration
-}
-
-var _ Prober = TLSProber{}
-
-// Probe implements [Prober].
-func (p TLSProber) Probe(ctx context.Context, address string, key entry.Key) error {
-	timeout := p.Timeout
-	if timeout == 0 {
-		timeout = 5 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	d := tls.Dialer{Config: ClientConfig(nil, Only(key))}
-	conn, err := d.DialContext(ctx, "tcp", address)
-	if err != nil {
-		var opErr *net.OpError
-		if errors.As(err, &opErr) && !errors.Is(err, ErrWrongKey) {
-			return fmt.Errorf("%w: %v", entry.ErrUnreachable, opErr.Err)
-		}
-		return fmt.Errorf("%w: %w", entry.ErrUnreachable, err)
-	}
-	return conn.Close()
 }

@@ -1,44 +1,24 @@
-package relaynode_test
+package node_test
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
 	"testing"
 
-	"github.com/hushnet/hush/internal/node"
-	"github.com/hushnet/hush/internal/nodeconfig"
+	"github.com/hushnet/hush/internal/node/nodetest"
 	"github.com/hushnet/hush/internal/onionclient"
-	"github.com/hushnet/hush/internal/relay/relaynode"
 	"github.com/hushnet/hush/protocol/onion"
 	"github.com/hushnet/hush/protocol/rpc"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
 
-// TestMountedInARealNode runs internal/node with the relay mounted and
-// sends onion requests to it.
+// TestMountedInARealNode runs a node, whose relay is mounted next to the
+// storage RPC, and sends onion requests to it.
 func TestMountedInARealNode(t *testing.T) {
-	cfg := nodeconfig.Default()
-	cfg.Data = t.TempDir()
-	cfg.Listen = "127.0.0.1:0"
-	cfg.Standalone = true
-	cfg.Metrics = ""
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	logger := slog.New(slog.DiscardHandler)
-	var late relaynode.Late
-	n, err := node.New(cfg, logger, node.WithRoutes(relaynode.Routes(relaynode.Options{Snapshot: late.Snapshot, Logger: logger})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	late.Set(n)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- n.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	n := nodetest.Start(t, nodetest.Standalone(t))
+	ctx := context.Background()
 
 	var self snapshot.Node
 	copy(self.Ed25519[:], n.Identity().Ed25519Public())

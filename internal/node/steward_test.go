@@ -1,4 +1,4 @@
-package relaynode
+package node
 
 import (
 	"crypto/ed25519"
@@ -8,10 +8,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
 
-	"github.com/hushnet/hush/internal/node"
-	"github.com/hushnet/hush/internal/registry/keytls"
+	"github.com/hushnet/hush/internal/keytls"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
 
@@ -31,7 +29,7 @@ func TestStewardSeesRelayIdentity(t *testing.T) {
 	srv.StartTLS()
 	defer srv.Close()
 
-	cert, err := node.Certificate(priv, time.Now())
+	cert, err := keytls.Certificate(priv)
 	if err != nil {
 		t.Fatal(err)
 	}

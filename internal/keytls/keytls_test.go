@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"errors"
-	"net"
 	"testing"
 
 	"github.com/hushnet/hush/internal/registry/entry"
@@ -41,37 +40,28 @@ func serve(t *testing.T, priv ed25519.PrivateKey) string {
 	return ln.Addr().String()
 }
 
-func TestProbe(t *testing.T) {
+// TestClientPinning: a client config admits the server's own key and
+// refuses any other in the handshake, with ErrWrongKey.
+func TestClientPinning(t *testing.T) {
 	node := key("node")
 	addr := serve(t, node)
-	closed, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	deadAddr := closed.Addr().String()
-	closed.Close()
 	tests := []struct {
 		name    string
-		addr    string
 		key     entry.Key
-		wrong   bool
-		wantErr bool
+		wantErr error
 	}{
-		{"right key", addr, entry.KeyOf(node), false, false},
-		{"another node's key", addr, entry.KeyOf(key("other")), true, true},
-		{"nobody listening", deadAddr, entry.KeyOf(node), false, true},
+		{"right key", entry.KeyOf(node), nil},
+		{"another node's key", entry.KeyOf(key("other")), ErrWrongKey},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := TLSProber{}.Probe(context.Background(), tt.addr, tt.key)
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("Probe: %v", err)
+			d := tls.Dialer{Config: ClientConfig(nil, Only(tt.key))}
+			c, err := d.DialContext(context.Background(), "tcp", addr)
+			if err == nil {
+				c.Close()
 			}
-			if err != nil && !errors.Is(err, entry.ErrUnreachable) {
-				t.Fatalf("error %v does not wrap ErrUnreachable", err)
-			}
-			if tt.wrong && !errors.Is(err, ErrWrongKey) {
-				t.Fatalf("error %v does not wrap ErrWrongKey", err)
+			if !errors.Is(err, tt.wantErr) || (err != nil) != (tt.wantErr != nil) {
+				t.Fatalf("dial: %v, want %v", err, tt.wantErr)
 			}
 		})
 	}

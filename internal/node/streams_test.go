@@ -1,42 +1,15 @@
-package relaynode_test
+package node_test
 
 import (
 	"bufio"
-	"context"
 	"crypto/tls"
 	"encoding/binary"
 	"io"
-	"log/slog"
 	"testing"
 	"time"
 
-	"github.com/hushnet/hush/internal/node"
-	"github.com/hushnet/hush/internal/nodeconfig"
-	"github.com/hushnet/hush/internal/relay/relaynode"
+	"github.com/hushnet/hush/internal/node/nodetest"
 )
-
-// startNode runs a standalone node with the relay mounted until the test
-// ends.
-func startNode(t *testing.T) *node.Node {
-	t.Helper()
-	cfg := nodeconfig.Default()
-	cfg.Data = t.TempDir()
-	cfg.Listen = "127.0.0.1:0"
-	cfg.Standalone = true
-	cfg.Metrics = ""
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	n, err := relaynode.NewNode(cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- n.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return n
-}
 
 // HTTP/2 frame types and flags this test speaks (RFC 9113 §6).
 const (
@@ -69,7 +42,7 @@ func TestHTTP2StreamsPerConnection(t *testing.T) {
 	// maxStreams is the most one connection may hold (RFC 9113 asks for
 	// at least 100, and a node needs no more).
 	const maxStreams = 100
-	n := startNode(t)
+	n := nodetest.Start(t, nodetest.Standalone(t))
 	conn, err := tls.Dial("tcp", n.Addr().String(), &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}})
 	if err != nil {
 		t.Fatal(err)
