@@ -70,7 +70,7 @@ func (c *Client) call(ctx context.Context, n snapshot.Node, method string, param
 // once if the node found the clock skewed (call has corrected it).
 func (c *Client) signedCall(ctx context.Context, n snapshot.Node, method string, params json.RawMessage) (json.RawMessage, error) {
 	for attempt := 0; ; attempt++ {
-		signed, err := nodeclient.SignParams(c.acct, c.dir.NetworkID(), method, params, c.signTime())
+		signed, err := nodeclient.SignDraft(c.acct, c.dir.NetworkID(), method, params, c.signTime())
 		if err != nil {
 			return nil, err
 		}

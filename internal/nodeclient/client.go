@@ -220,27 +220,35 @@ func (c *Client) Call(ctx context.Context, method string, params json.RawMessage
 	return body, e
 }
 
-// Signed signs params for acct (see [SignParams]) with the node's network
-// ID and clock, learning both from info first if needed, and sends them.
+// Signed signs hand-written params for acct (see [SignDraft]) with the
+// node's network ID and clock, learning both from info first if needed,
+// and sends them.
 func (c *Client) Signed(ctx context.Context, acct *identity.Account, method string, params json.RawMessage) (json.RawMessage, error) {
+	netID, now, err := c.signing(ctx)
+	if err != nil {
+		return nil, err
+	}
+	signed, err := SignDraft(acct, netID, method, params, now)
+	if err != nil {
+		return nil, err
+	}
+	return c.Call(ctx, method, signed)
+}
+
+// signing returns the network ID and the time to sign with.
+func (c *Client) signing(ctx context.Context) (string, time.Time, error) {
 	c.mu.Lock()
 	known := c.info != nil
 	c.mu.Unlock()
 	if !known {
 		if _, err := c.Info(ctx); err != nil {
-			return nil, err
+			return "", time.Time{}, err
 		}
 	}
 	c.mu.Lock()
-	netID := c.info.NetworkID
+	defer c.mu.Unlock()
 	// A batch signs sub-request i at now + i ms: reserve them all.
-	now := c.nowLocked(rpc.MaxBatch)
-	c.mu.Unlock()
-	signed, err := SignParams(acct, netID, method, params, now)
-	if err != nil {
-		return nil, err
-	}
-	return c.Call(ctx, method, signed)
+	return c.info.NetworkID, c.nowLocked(rpc.MaxBatch), nil
 }
 
 // SignedCall is what `hush tool rpc` runs: connect to the node at nodeURL

@@ -44,7 +44,7 @@ func TestSignVectors(t *testing.T) {
 			if v.Params != "" {
 				params = json.RawMessage(v.Params)
 			}
-			got, err := nodeclient.SignParams(acct, "devnet", v.Method, params, now)
+			got, err := nodeclient.SignDraft(acct, "devnet", v.Method, params, now)
 			if err != nil {
 				t.Fatal(err)
 			}
