@@ -66,20 +66,25 @@ func signWith(s Signer, msg []byte) *Auth {
 	return &Auth{Account: s.ID(), Ed25519: s.Ed25519Public(), Signature: s.Sign(msg)}
 }
 
-// authWire is how an Auth appears in params: pubkey always, the key and
-// signature only when signed.
-type authWire struct {
-	pubkey, ed25519, signature string
+// signedWire is how an Auth and the request time appear in params:
+// pubkey always, the key and signature only when signed. Its keys sort
+// after those of most methods, so they embed it last.
+type signedWire struct {
+	Pubkey        string `json:"pubkey"`
+	PubkeyEd25519 string `json:"pubkey_ed25519,omitempty"`
+	Signature     string `json:"signature,omitempty"`
+	Timestamp     *int64 `json:"timestamp,omitempty"`
 }
 
-func wireAuth(a *Auth) authWire {
+func wireSigned(a *Auth, ts time.Time) signedWire {
+	w := signedWire{Timestamp: wireMs(ts)}
 	if a == nil {
-		return authWire{}
+		return w
 	}
-	w := authWire{pubkey: a.Account.String()}
+	w.Pubkey = a.Account.String()
 	if a.Signature != nil {
-		w.ed25519 = a.Ed25519.String()
-		w.signature = base64.StdEncoding.EncodeToString(a.Signature)
+		w.PubkeyEd25519 = a.Ed25519.String()
+		w.Signature = base64.StdEncoding.EncodeToString(a.Signature)
 	}
 	return w
 }
@@ -119,7 +124,7 @@ func (r *Store) Method() string { return MethodStore }
 // Params returns the store params; sig_timestamp and the signature fields
 // are present when r is signed.
 func (r *Store) Params() json.RawMessage {
-	a := wireAuth(r.Auth)
+	a := wireSigned(r.Auth, r.Timestamp)
 	var sigTS *int64
 	if r.Auth != nil {
 		sigTS = wireMs(r.SigTimestamp)
@@ -134,8 +139,8 @@ func (r *Store) Params() json.RawMessage {
 		Timestamp     *int64 `json:"timestamp,omitempty"`
 		TTL           int64  `json:"ttl"`
 	}{
-		base64.StdEncoding.EncodeToString(r.Data), r.Namespace, r.Account.String(), a.ed25519,
-		sigTS, a.signature, wireMs(r.Timestamp), r.TTL.Milliseconds(),
+		base64.StdEncoding.EncodeToString(r.Data), r.Namespace, r.Account.String(), a.PubkeyEd25519,
+		sigTS, a.Signature, a.Timestamp, r.TTL.Milliseconds(),
 	})
 }
 
@@ -161,7 +166,6 @@ func (r *Retrieve) Method() string { return MethodRetrieve }
 // out, so the node's default applies; a zero AfterTimestamp leaves out the
 // cursor.
 func (r *Retrieve) Params() json.RawMessage {
-	a := wireAuth(r.Auth)
 	var afterHash *string
 	if !r.AfterTimestamp.IsZero() {
 		afterHash = &r.AfterHash
@@ -172,14 +176,8 @@ func (r *Retrieve) Params() json.RawMessage {
 		MaxCount       int     `json:"max_count,omitempty"`
 		MaxSize        int     `json:"max_size,omitempty"`
 		Namespace      int32   `json:"namespace"`
-		Pubkey         string  `json:"pubkey"`
-		PubkeyEd25519  string  `json:"pubkey_ed25519,omitempty"`
-		Signature      string  `json:"signature,omitempty"`
-		Timestamp      *int64  `json:"timestamp,omitempty"`
-	}{
-		afterHash, wireMs(r.AfterTimestamp), r.MaxCount, r.MaxSize, r.Namespace,
-		a.pubkey, a.ed25519, a.signature, wireMs(r.Timestamp),
-	})
+		signedWire
+	}{afterHash, wireMs(r.AfterTimestamp), r.MaxCount, r.MaxSize, r.Namespace, wireSigned(r.Auth, r.Timestamp)})
 }
 
 // Stamp sets Timestamp.
@@ -200,15 +198,14 @@ func PublicRetrieve(account identity.AccountID, ns int32) *Retrieve {
 func (r *Delete) Method() string { return MethodDelete }
 
 // Params returns the delete params.
-func (r *Delete) Params() json.RawMessage {
-	a := wireAuth(r.Auth)
+func (r *Delete) Params() json.RawMessage { return hashesParams(r.Hashes, r.Auth, r.Timestamp) }
+
+// hashesParams are the params of delete and get_expiries.
+func hashesParams(hashes []string, a *Auth, ts time.Time) json.RawMessage {
 	return marshalParams(struct {
-		Messages      []string `json:"messages"`
-		Pubkey        string   `json:"pubkey"`
-		PubkeyEd25519 string   `json:"pubkey_ed25519,omitempty"`
-		Signature     string   `json:"signature,omitempty"`
-		Timestamp     *int64   `json:"timestamp,omitempty"`
-	}{r.Hashes, a.pubkey, a.ed25519, a.signature, wireMs(r.Timestamp)})
+		Messages []string `json:"messages"`
+		signedWire
+	}{hashes, wireSigned(a, ts)})
 }
 
 // Stamp sets Timestamp.
@@ -222,14 +219,10 @@ func (r *DeleteAll) Method() string { return MethodDeleteAll }
 
 // Params returns the delete_all params; a nil Namespace is sent as "all".
 func (r *DeleteAll) Params() json.RawMessage {
-	a := wireAuth(r.Auth)
 	return marshalParams(struct {
-		Namespace     nsVar  `json:"namespace"`
-		Pubkey        string `json:"pubkey"`
-		PubkeyEd25519 string `json:"pubkey_ed25519,omitempty"`
-		Signature     string `json:"signature,omitempty"`
-		Timestamp     *int64 `json:"timestamp,omitempty"`
-	}{nsVar{r.Namespace}, a.pubkey, a.ed25519, a.signature, wireMs(r.Timestamp)})
+		Namespace nsVar `json:"namespace"`
+		signedWire
+	}{nsVar{r.Namespace}, wireSigned(r.Auth, r.Timestamp)})
 }
 
 // Stamp sets Timestamp.
@@ -243,15 +236,11 @@ func (r *DeleteBefore) Method() string { return MethodDeleteBefore }
 
 // Params returns the delete_before params; a nil Namespace is sent as "all".
 func (r *DeleteBefore) Params() json.RawMessage {
-	a := wireAuth(r.Auth)
 	return marshalParams(struct {
-		Before        *int64 `json:"before,omitempty"`
-		Namespace     nsVar  `json:"namespace"`
-		Pubkey        string `json:"pubkey"`
-		PubkeyEd25519 string `json:"pubkey_ed25519,omitempty"`
-		Signature     string `json:"signature,omitempty"`
-		Timestamp     *int64 `json:"timestamp,omitempty"`
-	}{wireMs(r.Before), nsVar{r.Namespace}, a.pubkey, a.ed25519, a.signature, wireMs(r.Timestamp)})
+		Before    *int64 `json:"before,omitempty"`
+		Namespace nsVar  `json:"namespace"`
+		signedWire
+	}{wireMs(r.Before), nsVar{r.Namespace}, wireSigned(r.Auth, r.Timestamp)})
 }
 
 // Stamp sets Timestamp (the request time; Before is the caller's).
@@ -268,7 +257,7 @@ func (r *Expire) Method() string { return MethodExpire }
 // Params returns the expire params; the mode is sent as "shorten" or
 // "extend" set to true, or neither.
 func (r *Expire) Params() json.RawMessage {
-	a := wireAuth(r.Auth)
+	a := wireSigned(r.Auth, r.Timestamp)
 	return marshalParams(struct {
 		Expiry        *int64   `json:"expiry,omitempty"`
 		Extend        bool     `json:"extend,omitempty"`
@@ -279,8 +268,8 @@ func (r *Expire) Params() json.RawMessage {
 		Signature     string   `json:"signature,omitempty"`
 		Timestamp     *int64   `json:"timestamp,omitempty"`
 	}{
-		wireMs(r.Expiry), r.Mode == ExpireExtend, r.Hashes, a.pubkey, a.ed25519,
-		r.Mode == ExpireShorten, a.signature, wireMs(r.Timestamp),
+		wireMs(r.Expiry), r.Mode == ExpireExtend, r.Hashes, a.Pubkey, a.PubkeyEd25519,
+		r.Mode == ExpireShorten, a.Signature, a.Timestamp,
 	})
 }
 
@@ -295,15 +284,11 @@ func (r *ExpireAll) Method() string { return MethodExpireAll }
 
 // Params returns the expire_all params; a nil Namespace is sent as "all".
 func (r *ExpireAll) Params() json.RawMessage {
-	a := wireAuth(r.Auth)
 	return marshalParams(struct {
-		Expiry        *int64 `json:"expiry,omitempty"`
-		Namespace     nsVar  `json:"namespace"`
-		Pubkey        string `json:"pubkey"`
-		PubkeyEd25519 string `json:"pubkey_ed25519,omitempty"`
-		Signature     string `json:"signature,omitempty"`
-		Timestamp     *int64 `json:"timestamp,omitempty"`
-	}{wireMs(r.Expiry), nsVar{r.Namespace}, a.pubkey, a.ed25519, a.signature, wireMs(r.Timestamp)})
+		Expiry    *int64 `json:"expiry,omitempty"`
+		Namespace nsVar  `json:"namespace"`
+		signedWire
+	}{wireMs(r.Expiry), nsVar{r.Namespace}, wireSigned(r.Auth, r.Timestamp)})
 }
 
 // Stamp sets Timestamp.
@@ -316,16 +301,7 @@ func (r *ExpireAll) Sign(networkID string, s Signer) { r.Auth = signWith(s, r.Si
 func (r *GetExpiries) Method() string { return MethodGetExpiries }
 
 // Params returns the get_expiries params.
-func (r *GetExpiries) Params() json.RawMessage {
-	a := wireAuth(r.Auth)
-	return marshalParams(struct {
-		Messages      []string `json:"messages"`
-		Pubkey        string   `json:"pubkey"`
-		PubkeyEd25519 string   `json:"pubkey_ed25519,omitempty"`
-		Signature     string   `json:"signature,omitempty"`
-		Timestamp     *int64   `json:"timestamp,omitempty"`
-	}{r.Hashes, a.pubkey, a.ed25519, a.signature, wireMs(r.Timestamp)})
-}
+func (r *GetExpiries) Params() json.RawMessage { return hashesParams(r.Hashes, r.Auth, r.Timestamp) }
 
 // Stamp sets Timestamp.
 func (r *GetExpiries) Stamp(t time.Time) { r.Timestamp = t }

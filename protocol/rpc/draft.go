@@ -58,24 +58,24 @@ func ParseDraft(method string, params json.RawMessage, account identity.AccountI
 		}
 	}
 	var f struct {
-		Namespace      json.RawMessage   `json:"namespace"`
-		Data           *string           `json:"data"`
-		TTL            *int64            `json:"ttl"`
-		Timestamp      int64             `json:"timestamp"`
-		SigTimestamp   int64             `json:"sig_timestamp"`
-		Before         int64             `json:"before"`
-		Expiry         int64             `json:"expiry"`
-		AfterTimestamp *int64            `json:"after_timestamp"`
-		AfterHash      *string           `json:"after_hash"`
-		MaxCount       int               `json:"max_count"`
-		MaxSize        int               `json:"max_size"`
-		Messages       []string          `json:"messages"`
-		Shorten        bool              `json:"shorten"`
-		Extend         bool              `json:"extend"`
-		Requests       []json.RawMessage `json:"requests"`
-		Pubkey         *string           `json:"pubkey"`
-		PubkeyEd25519  *string           `json:"pubkey_ed25519"`
-		Signature      *string           `json:"signature"`
+		Namespace      json.RawMessage `json:"namespace"`
+		Data           *string         `json:"data"`
+		TTL            *int64          `json:"ttl"`
+		Timestamp      int64           `json:"timestamp"`
+		SigTimestamp   int64           `json:"sig_timestamp"`
+		Before         int64           `json:"before"`
+		Expiry         int64           `json:"expiry"`
+		AfterTimestamp *int64          `json:"after_timestamp"`
+		AfterHash      *string         `json:"after_hash"`
+		MaxCount       int             `json:"max_count"`
+		MaxSize        int             `json:"max_size"`
+		Messages       []string        `json:"messages"`
+		Shorten        bool            `json:"shorten"`
+		Extend         bool            `json:"extend"`
+		Requests       json.RawMessage `json:"requests"`
+		Pubkey         *string         `json:"pubkey"`
+		PubkeyEd25519  *string         `json:"pubkey_ed25519"`
+		Signature      *string         `json:"signature"`
 	}
 	if err := decodeStrict(params, &f, "params"); err != nil {
 		return nil, err
@@ -99,7 +99,7 @@ func ParseDraft(method string, params json.RawMessage, account identity.AccountI
 		}
 		return r, nil
 	case MethodBatch, MethodSequence:
-		return parseDraftBatch(method, f.Requests, account, now)
+		return parseDraftBatch(method, params, account, now)
 	case MethodStore:
 		ns, err := draftNamespace(f.Namespace)
 		if err != nil {
@@ -179,20 +179,13 @@ func draftNamespace(raw json.RawMessage) (int32, error) {
 	return ns, nil
 }
 
-func parseDraftBatch(method string, raw []json.RawMessage, account identity.AccountID, now time.Time) (*Batch, error) {
-	if len(raw) > MaxBatch {
-		return nil, Errorf(CodeTooLarge, "requests: at most %d sub-requests, got %d", MaxBatch, len(raw))
+func parseDraftBatch(method string, params json.RawMessage, account identity.AccountID, now time.Time) (*Batch, error) {
+	subs, err := ParseBatch(params)
+	if err != nil {
+		return nil, err
 	}
-	b := &Batch{Sequence: method == MethodSequence, Requests: make([]Outgoing, len(raw))}
-	for i, r := range raw {
-		sub, err := DecodeRequest(r)
-		if err != nil {
-			e := err.(*Error)
-			return nil, Errorf(e.Code, "requests[%d]: %s", i, e.Message)
-		}
-		if sub.Method == MethodBatch || sub.Method == MethodSequence {
-			return nil, Errorf(CodeUnknownMethod, "requests[%d]: %s cannot be nested", i, sub.Method)
-		}
+	b := &Batch{Sequence: method == MethodSequence, Requests: make([]Outgoing, len(subs))}
+	for i, sub := range subs {
 		// Distinct times, so no two sub-requests carry one signature.
 		req, err := ParseDraft(sub.Method, sub.Params, account, now.Add(time.Duration(i)*time.Millisecond))
 		if err != nil {
