@@ -9,8 +9,9 @@ import (
 	"time"
 )
 
-// FuzzDecode feeds arbitrary bodies to every parser: each must either
-// succeed or return an *Error with a 4xx code, and never panic.
+// FuzzDecode feeds arbitrary bodies to every parser and to ParseDraft:
+// each must either succeed or return an *Error with a 4xx code, and never
+// panic.
 func FuzzDecode(f *testing.F) {
 	for _, s := range []string{
 		`{"method":"info"}`,
@@ -51,6 +52,16 @@ func FuzzDecode(f *testing.F) {
 		for _, p := range parsers {
 			check(t, p(req.Params))
 			check(t, p(body))
+		}
+		// Hand-written params go the same way, and what ParseDraft
+		// returns signs and encodes.
+		if d, err := ParseDraft(req.Method, req.Params, testPeer, testNow); err == nil {
+			d.Sign("devnet", testAcct)
+			if !json.Valid(d.Params()) {
+				t.Fatalf("%s: draft params %s", req.Method, d.Params())
+			}
+		} else {
+			check(t, err)
 		}
 	})
 }
