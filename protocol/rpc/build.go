@@ -43,7 +43,8 @@ type Outgoing interface {
 	// Sign makes the request act for s on network networkID: its
 	// account becomes s's and, where the method is signed, it carries
 	// s's signature over the method's string (SigMessage). Sign after
-	// Stamp and after the last change to a signed field.
+	// Stamp and after the last change to a signed field. Requests that
+	// act for no account (info, get_swarm) are left as they are.
 	Sign(networkID string, s Signer)
 }
 
@@ -57,7 +58,7 @@ var (
 	_ Outgoing = (*ExpireAll)(nil)
 	_ Outgoing = (*GetExpiries)(nil)
 	_ Outgoing = (*GetSwarm)(nil)
-	_ Outgoing = (*Info)(nil)
+	_ Outgoing = Info{}
 	_ Outgoing = (*Batch)(nil)
 )
 
