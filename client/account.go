@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -28,11 +27,10 @@ func (c *Client) DeleteAccountData(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	params, _ := json.Marshal(map[string]any{"namespace": "all"})
 	errs := make(chan error, len(members))
 	for _, n := range members {
 		go func(n snapshot.Node) {
-			_, err := c.signedCall(ctx, n, rpc.MethodDeleteAll, params)
+			_, err := c.signed(ctx, n, &rpc.DeleteAll{}) // nil namespace: all
 			if err != nil {
 				err = fmt.Errorf("%s: %w", n.Address, err)
 			}

@@ -241,10 +241,9 @@ func (c *Client) retryExpires(ctx context.Context) error {
 		slices.Sort(hs)
 		for start := 0; start < len(hs); start += rpc.MaxHashes {
 			chunk := hs[start:min(start+rpc.MaxHashes, len(hs))]
-			params, _ := json.Marshal(map[string]any{"messages": chunk, "expiry": at, "shorten": true})
 			ok := false
 			for _, n := range members {
-				_, err := c.signedCall(ctx, n, rpc.MethodExpire, params)
+				_, err := c.signed(ctx, n, &rpc.Expire{Hashes: chunk, Expiry: time.UnixMilli(at), Mode: rpc.ExpireShorten})
 				var ne *NodeError
 				if err == nil || errors.As(err, &ne) && ne.Code == rpc.CodeReplayed {
 					ok = true

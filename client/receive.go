@@ -162,7 +162,7 @@ func (c *Client) fetch(ctx context.Context, members []snapshot.Node, ns int32, f
 		go func() {
 			mctx, cancel := context.WithTimeout(fctx, c.limits.member)
 			defer cancel()
-			msgs, cut, err := c.retrievePages(mctx, n, ns, from, lowHash, budget)
+			msgs, cut, err := c.retrievePages(mctx, n, &rpc.Retrieve{Namespace: ns, AfterTimestamp: from, AfterHash: lowHash}, budget)
 			a := answer{n: n, msgs: msgs, err: err}
 			if cut && len(msgs) > 0 {
 				p := posOf(msgs[len(msgs)-1])

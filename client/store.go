@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/identity"
-	"github.com/hushnet/hush/internal/nodeclient"
 	"github.com/hushnet/hush/protocol/rpc"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
@@ -27,11 +26,11 @@ func (e *NodeError) Error() string {
 	return fmt.Sprintf("node answered %d %s: %s", e.Status, e.Code, e.Message)
 }
 
-// call sends one storage RPC to n and returns the answer's body. It gives
+// call sends req to n as it is and returns the answer's body. It gives
 // every answer's "t" to the network clock (trust.go), which takes the
 // median over distinct nodes, and reports a 421 to the directory. A transport failure wraps ErrUnreachable.
-func (c *Client) call(ctx context.Context, n snapshot.Node, method string, params json.RawMessage) (json.RawMessage, error) {
-	body, err := json.Marshal(rpc.Request{Method: method, Params: params})
+func (c *Client) call(ctx context.Context, n snapshot.Node, req rpc.Outgoing) (json.RawMessage, error) {
+	body, err := json.Marshal(rpc.Request{Method: req.Method(), Params: req.Params()})
 	if err != nil {
 		return nil, err
 	}
@@ -66,15 +65,36 @@ func (c *Client) call(ctx context.Context, n snapshot.Node, method string, param
 	return nil, ne
 }
 
-// signedCall signs params for the account and sends them, signing again
-// once if the node found the clock skewed (call has corrected it).
+// signed stamps req with the network time, signs it for the account and
+// sends it, once more with a fresh time if the node found the clock
+// skewed (call has corrected it).
+func (c *Client) signed(ctx context.Context, n snapshot.Node, req rpc.Outgoing) (json.RawMessage, error) {
+	return c.signedEach(ctx, n, func(now time.Time) (rpc.Outgoing, error) {
+		req.Stamp(now)
+		return req, nil
+	})
+}
+
+// signedCall signs hand-written params ([Client.RPC]) for the account and
+// sends them as signed does: [rpc.ParseDraft] reads them, the times they
+// leave out being the network time.
 func (c *Client) signedCall(ctx context.Context, n snapshot.Node, method string, params json.RawMessage) (json.RawMessage, error) {
+	return c.signedEach(ctx, n, func(now time.Time) (rpc.Outgoing, error) {
+		return rpc.ParseDraft(method, params, c.acct.ID(), now)
+	})
+}
+
+// signedEach sends the request build returns for the network time, signed
+// for the account, building it again once if the node found the clock
+// skewed.
+func (c *Client) signedEach(ctx context.Context, n snapshot.Node, build func(now time.Time) (rpc.Outgoing, error)) (json.RawMessage, error) {
 	for attempt := 0; ; attempt++ {
-		signed, err := nodeclient.SignParams(c.acct, c.dir.NetworkID(), method, params, c.signTime())
+		req, err := build(c.signTime())
 		if err != nil {
 			return nil, err
 		}
-		resp, err := c.call(ctx, n, method, signed)
+		req.Sign(c.dir.NetworkID(), c.acct)
+		resp, err := c.call(ctx, n, req)
 		var ne *NodeError
 		if attempt == 0 && errors.As(err, &ne) && ne.Code == rpc.CodeClockSkew {
 			continue
@@ -203,18 +223,13 @@ func (c *Client) storeOnce(ctx context.Context, n snapshot.Node, to identity.Acc
 		err  error
 	)
 	for attempt := 0; attempt < 2; attempt++ {
-		params, _ := json.Marshal(map[string]any{
-			"pubkey":    to.String(),
-			"namespace": ns,
-			"ttl":       ttl.Milliseconds(),
-			"timestamp": depositTime(ctx, c.now()).UnixMilli(), // v2keys.go
-			"data":      base64.StdEncoding.EncodeToString(data),
-		})
+		// depositTime: v2keys.go.
+		req := &rpc.Store{Account: to, Namespace: ns, TTL: ttl, Timestamp: depositTime(ctx, c.now()), Data: data}
 		if rpc.IsPublicNamespace(ns) {
-			resp, err = c.call(ctx, n, rpc.MethodStore, params)
+			resp, err = c.call(ctx, n, req)
 		} else {
 			// An owner-only namespace: only the account itself deposits.
-			resp, err = c.signedCall(ctx, n, rpc.MethodStore, params)
+			resp, err = c.signed(ctx, n, req)
 		}
 		// A local clock that jumped makes the deposit's timestamp skewed;
 		// call has corrected the offset from the answer, so try once more.
@@ -254,30 +269,45 @@ const retrievePageSize = 1 << 20
 // retrieve reads the account's namespace ns on node n from position
 // (after, afterHash) on, within the page bound.
 func (c *Client) retrieve(ctx context.Context, n snapshot.Node, ns int32, after time.Time, afterHash string) ([]rpc.Message, error) {
-	msgs, cut, err := c.retrievePages(ctx, n, ns, after, afterHash, c.pollBudget())
+	return c.retrieveAll(ctx, n, &rpc.Retrieve{Namespace: ns, AfterTimestamp: after, AfterHash: afterHash})
+}
+
+// retrievePublic reads account's public-read namespace ns on node n, all
+// pages, without a signature: a sender reads a contact's records so.
+func (c *Client) retrievePublic(ctx context.Context, n snapshot.Node, account identity.AccountID, ns int32) ([]rpc.Message, error) {
+	return c.retrieveAll(ctx, n, rpc.PublicRetrieve(account, ns))
+}
+
+// retrieveAll reads what req names on node n from its cursor on, all
+// pages within the bounds of one poll.
+func (c *Client) retrieveAll(ctx context.Context, n snapshot.Node, req *rpc.Retrieve) ([]rpc.Message, error) {
+	msgs, cut, err := c.retrievePages(ctx, n, req, c.pollBudget())
 	if err == nil && cut {
 		err = fmt.Errorf("%w: more than %d pages or %d bytes", errPaging, c.limits.pages, c.limits.pollBytes)
 	}
 	return msgs, err
 }
 
-// retrievePages reads the account's namespace ns on node n from position
-// (after, afterHash) on, page by page, until the node has no more, at
-// most c.limits.pages pages and while budget (bytes of message data,
+// retrievePages reads what req names on node n (the account's own
+// namespace, signed; with req.Unsigned another account's public-read
+// namespace) from req's cursor on, page by page, until the node has no
+// more, at most c.limits.pages pages and while budget (bytes of answers,
 // shared by a poll's retrievals) lasts. cut reports that a bound ended it
 // with more to read. A node whose pages do not move forward in swarm
-// order fails with errPaging.
-func (c *Client) retrievePages(ctx context.Context, n snapshot.Node, ns int32, after time.Time, afterHash string, budget *atomic.Int64) (out []rpc.Message, cut bool, err error) {
+// order fails with errPaging. It moves req's cursor.
+func (c *Client) retrievePages(ctx context.Context, n snapshot.Node, req *rpc.Retrieve, budget *atomic.Int64) (out []rpc.Message, cut bool, err error) {
+	req.MaxSize = retrievePageSize
 	for page := 0; ; page++ {
 		if page == c.limits.pages || budget.Load() <= 0 {
 			return out, true, nil
 		}
-		p := map[string]any{"namespace": ns, "max_size": retrievePageSize}
-		if !after.IsZero() {
-			p["after_timestamp"], p["after_hash"] = after.UnixMilli(), afterHash
+		var resp json.RawMessage
+		if req.Unsigned {
+			req.Timestamp = c.now()
+			resp, err = c.call(ctx, n, req)
+		} else {
+			resp, err = c.signed(ctx, n, req)
 		}
-		params, _ := json.Marshal(p)
-		resp, err := c.signedCall(ctx, n, rpc.MethodRetrieve, params)
 		if err != nil {
 			return out, false, err
 		}
@@ -291,10 +321,10 @@ func (c *Client) retrievePages(ctx context.Context, n snapshot.Node, ns int32, a
 			return out, false, nil
 		}
 		last := r.Messages[len(r.Messages)-1]
-		if !after.IsZero() && !(position{after.UnixMilli(), afterHash}).before(posOf(last)) {
+		if after := req.AfterTimestamp; !after.IsZero() && !(position{after.UnixMilli(), req.AfterHash}).before(posOf(last)) {
 			return out, false, fmt.Errorf("%w: a page did not move forward", errPaging)
 		}
-		after, afterHash = time.UnixMilli(last.Timestamp), last.Hash
+		req.AfterTimestamp, req.AfterHash = time.UnixMilli(last.Timestamp), last.Hash
 	}
 }
 
@@ -315,8 +345,7 @@ func (c *Client) deleteOwn(ctx context.Context, hashes []string) error {
 		failed := false
 		for start := 0; start < len(hashes); start += rpc.MaxHashes {
 			chunk := hashes[start:min(start+rpc.MaxHashes, len(hashes))]
-			params, _ := json.Marshal(map[string]any{"messages": chunk})
-			_, err := c.signedCall(ctx, n, rpc.MethodDelete, params)
+			_, err := c.signed(ctx, n, &rpc.Delete{Hashes: chunk})
 			var ne *NodeError
 			// Each call signs its own request time, so a replay answer
 			// means this very request already reached the node (a

@@ -15,7 +15,6 @@ import (
 	"github.com/hushnet/hush/internal/clientdb"
 	"github.com/hushnet/hush/protocol/devicerecord"
 	"github.com/hushnet/hush/protocol/rpc"
-	"github.com/hushnet/hush/protocol/snapshot"
 )
 
 // Protocol v2's device records live in two namespaces of the account's
@@ -470,41 +469,6 @@ func compareStrings(a, b string) int {
 		return 1
 	}
 	return 0
-}
-
-// retrievePublic reads account's public-read namespace ns on node n, all
-// pages, without a signature: a sender reads a contact's records so.
-func (c *Client) retrievePublic(ctx context.Context, n snapshot.Node, account identity.AccountID, ns int32) ([]rpc.Message, error) {
-	var out []rpc.Message
-	var after time.Time
-	afterHash := ""
-	for page := 0; ; page++ {
-		if page == c.limits.pages {
-			return out, fmt.Errorf("%w: more than %d pages", errPaging, c.limits.pages)
-		}
-		p := map[string]any{"pubkey": account.String(), "namespace": ns, "timestamp": c.now().UnixMilli(), "max_size": retrievePageSize}
-		if !after.IsZero() {
-			p["after_timestamp"], p["after_hash"] = after.UnixMilli(), afterHash
-		}
-		params, _ := json.Marshal(p)
-		resp, err := c.call(ctx, n, rpc.MethodRetrieve, params)
-		if err != nil {
-			return out, err
-		}
-		var r rpc.RetrieveResult
-		if err := json.Unmarshal(resp, &r); err != nil {
-			return out, fmt.Errorf("retrieve reply: %w", err)
-		}
-		out = append(out, r.Messages...)
-		if !r.More || len(r.Messages) == 0 {
-			return out, nil
-		}
-		last := r.Messages[len(r.Messages)-1]
-		if !after.IsZero() && !(position{after.UnixMilli(), afterHash}).before(posOf(last)) {
-			return out, fmt.Errorf("%w: a page did not move forward", errPaging)
-		}
-		after, afterHash = time.UnixMilli(last.Timestamp), last.Hash
-	}
 }
 
 // Bundle fetches account's Inbox records and returns those that verify

@@ -508,7 +508,7 @@ func onionStoreAndRetrieve(t *testing.T, c *nodeclient.Client, addr string, acct
 	defer pool.Close()
 	send := func(method string, params json.RawMessage) []byte {
 		t.Helper()
-		signedParams, err := nodeclient.SignParams(acct, info.NetworkID, method, params, time.Now())
+		signedParams, err := nodeclient.SignDraft(acct, info.NetworkID, method, params, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -99,7 +99,7 @@ func TestAuth(t *testing.T) {
 		skip   func(m signedMethod) bool
 	}
 	signAs := func(t *testing.T, f *fixture, acct *identity.Account, net string, m signedMethod, hash string, skew time.Duration) json.RawMessage {
-		p, err := nodeclient.SignParams(acct, net, m.method, json.RawMessage(m.params(f, hash)), f.clock().Add(skew))
+		p, err := nodeclient.SignDraft(acct, net, m.method, json.RawMessage(m.params(f, hash)), f.clock().Add(skew))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -144,7 +144,7 @@ func TestAuth(t *testing.T) {
 			}},
 		{name: "stale signed time", status: 406, code: rpc.CodeClockSkew, skip: func(m signedMethod) bool { return m.stale == nil },
 			build: func(t *testing.T, f *fixture, m signedMethod, h string) json.RawMessage {
-				p, err := nodeclient.SignParams(owner, testNet, m.method, json.RawMessage(m.stale(f, h)), f.clock())
+				p, err := nodeclient.SignDraft(owner, testNet, m.method, json.RawMessage(m.stale(f, h)), f.clock())
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -564,12 +564,12 @@ func TestConcurrent(t *testing.T) {
 		wg.Go(func() {
 			for i := range each {
 				now := f.clock().Add(time.Duration(i) * time.Millisecond)
-				p, _ := nodeclient.SignParams(accts[w], testNet, rpc.MethodStore, json.RawMessage(storeParams(1, fmt.Sprintf("w%d-%d", w, i), time.Hour, 0)), now)
+				p, _ := nodeclient.SignDraft(accts[w], testNet, rpc.MethodStore, json.RawMessage(storeParams(1, fmt.Sprintf("w%d-%d", w, i), time.Hour, 0)), now)
 				if status, b := f.post(reqBody(rpc.MethodStore, p)); status != 200 {
 					t.Errorf("store: %d %s", status, b)
 					return
 				}
-				p, _ = nodeclient.SignParams(accts[w], testNet, rpc.MethodRetrieve, json.RawMessage(`{"namespace":1}`), now)
+				p, _ = nodeclient.SignDraft(accts[w], testNet, rpc.MethodRetrieve, json.RawMessage(`{"namespace":1}`), now)
 				status, b := f.post(reqBody(rpc.MethodRetrieve, p))
 				var res rpc.RetrieveResult
 				if status != 200 || json.Unmarshal(b, &res) != nil || len(res.Messages) != i+1 {

@@ -133,7 +133,7 @@ func BenchmarkRetrieve(b *testing.B) {
 	base := f.clock()
 	for i := range b.N {
 		now := base.Add(time.Duration(i) * time.Millisecond)
-		p, err := nodeclient.SignParams(acct, testNet, rpc.MethodRetrieve, json.RawMessage(`{"namespace":1}`), now)
+		p, err := nodeclient.SignDraft(acct, testNet, rpc.MethodRetrieve, json.RawMessage(`{"namespace":1}`), now)
 		if err != nil {
 			b.Fatal(err)
 		}

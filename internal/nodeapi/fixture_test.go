@@ -111,7 +111,7 @@ func reqBody(method string, params json.RawMessage) []byte {
 // sign signs params for acct at the fixture's time (plus skew).
 func (f *fixture) sign(t testing.TB, acct *identity.Account, method, params string, skew time.Duration) json.RawMessage {
 	t.Helper()
-	p, err := nodeclient.SignParams(acct, testNet, method, json.RawMessage(params), f.clock().Add(skew))
+	p, err := nodeclient.SignDraft(acct, testNet, method, json.RawMessage(params), f.clock().Add(skew))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -178,15 +178,29 @@ func (c *Client) Call(ctx context.Context, method string, params json.RawMessage
 	return body, e
 }
 
-// Signed signs params for acct (see [SignParams]) with the node's network
-// ID and clock, learning both from info first if needed, and sends them.
+// Signed signs hand-written params for acct (see [SignDraft]) with the
+// node's network ID and clock, learning both from info first if needed,
+// and sends them.
 func (c *Client) Signed(ctx context.Context, acct *identity.Account, method string, params json.RawMessage) (json.RawMessage, error) {
+	netID, now, err := c.signing(ctx, method)
+	if err != nil {
+		return nil, err
+	}
+	signed, err := SignDraft(acct, netID, method, params, now)
+	if err != nil {
+		return nil, err
+	}
+	return c.Call(ctx, method, signed)
+}
+
+// signing returns the network ID and the time to sign a method with.
+func (c *Client) signing(ctx context.Context, method string) (string, time.Time, error) {
 	c.mu.Lock()
 	known := c.info != nil
 	c.mu.Unlock()
 	if !known {
 		if _, err := c.Info(ctx); err != nil {
-			return nil, err
+			return "", time.Time{}, err
 		}
 	}
 	c.mu.Lock()
@@ -198,12 +212,7 @@ func (c *Client) Signed(ctx context.Context, acct *identity.Account, method stri
 	if method == rpc.MethodBatch || method == rpc.MethodSequence {
 		reserve = rpc.MaxBatch
 	}
-	now := c.clock.Stamp(reserve)
-	signed, err := SignParams(acct, netID, method, params, now)
-	if err != nil {
-		return nil, err
-	}
-	return c.Call(ctx, method, signed)
+	return netID, c.clock.Stamp(reserve), nil
 }
 
 // SignedCall is what `hush tool rpc` runs: connect to the node at nodeURL

@@ -92,7 +92,7 @@ func TestOwnMessagesOnly(t *testing.T) {
 		t.Fatal("mallory reads alice's messages")
 	}
 	// Mallory signing for alice's account is refused outright.
-	forged, err := nodeclient.SignParams(mallory, n.NetworkID(), rpc.MethodRetrieve, json.RawMessage(`{"namespace":1}`), nowFrom(t, url))
+	forged, err := nodeclient.SignDraft(mallory, n.NetworkID(), rpc.MethodRetrieve, json.RawMessage(`{"namespace":1}`), nowFrom(t, url))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -281,7 +281,7 @@ func TestClockSkewAdjustsOffset(t *testing.T) {
 	dest := f.nw.SwarmFor(acct.ID())[0]
 	retrieve := func() (int, error) {
 		params, _ := json.Marshal(map[string]any{"pubkey": acct.ID().String(), "namespace": 0})
-		signed, err := nodeclient.SignParams(acct, relaytest.NetworkID, rpc.MethodRetrieve, params, f.m.Now())
+		signed, err := nodeclient.SignDraft(acct, relaytest.NetworkID, rpc.MethodRetrieve, params, f.m.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,8 +1,9 @@
 // Package rpc is the wire format of a service node's storage RPC
 // (POST /storage_rpc/v1): request and response types, strict decoding of
-// untrusted request bodies into checked values, the canonical strings a
-// client signs, the message hash, and the stable error codes a node answers
-// with. It does no I/O and reads no clock: callers pass the time in.
+// untrusted request bodies into checked values, the typed requests a
+// client builds and signs, the canonical strings it signs, the message
+// hash, and the stable error codes a node answers with. It does no I/O
+// and reads no clock: callers pass the time in.
 //
 // The methods and their semantics follow session-storage-server
 // (oxenss/rpc/client_rpc_endpoints.h, oxenss/rpc/request_handler.cpp), with
@@ -32,6 +33,16 @@
 //	get_swarm     pubkey → {swarm_id, members: [{pubkey_ed25519, pubkey_x25519, address}], t}
 //	info          (none) → {version, network_id, pubkey_ed25519, pubkey_x25519, t}
 //	batch, sequence  requests: [{method, params}…] (≤ 20) → {results: [{code, body}], t}
+//
+// # Building requests
+//
+// Each checked request type ([Store], [Retrieve], [Delete], …, and
+// [GetSwarm], [Info], [Batch]) is also the request a client builds: an
+// [Outgoing] with Params, Stamp (the signed request time, which the
+// caller reads from its clock) and Sign. Parsing what a builder encodes
+// gives back what was built; round-trip fuzz targets hold both sides to
+// that. [ParseDraft] turns params a person wrote (`hush tool rpc`) into
+// such a request, filling in the account and the times left out.
 //
 // Errors are {"error": {"code", "message"}, "t"} with the HTTP status of
 // [Code.Status]; a wrong_swarm error also carries "swarm".
