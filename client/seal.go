@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/hushnet/hush/crypto/prekey"
 	"github.com/hushnet/hush/crypto/sealv1"
 	"github.com/hushnet/hush/crypto/sealv2"
 	"github.com/hushnet/hush/identity"
@@ -89,14 +90,14 @@ func (s *v2) open(typ envelope.Envelope_Type, sealed []byte) ([]byte, identity.A
 	default:
 		return fail(fmt.Errorf("envelope type %v is not supported", typ))
 	}
-	if len(sealed) < 2 || !devicerecord.Class(sealed[1]).Valid() {
+	if len(sealed) < 2 || !prekey.Class(sealed[1]).Valid() {
 		return fail(sealv2.ErrMalformed)
 	}
 	dev, err := c.thisDevice()
 	if err != nil {
 		return fail(err)
 	}
-	keys, err := c.prekeys(dev.ID, devicerecord.Class(sealed[1]))
+	keys, err := c.prekeys(dev.ID, prekey.Class(sealed[1]))
 	if err != nil {
 		return fail(err)
 	}
@@ -132,7 +133,7 @@ func (c *Client) finalize(ctx context.Context, it clientdb.OutboxItem) ([]byte, 
 	if none {
 		return nil, nil
 	}
-	sealed, err := sealv2.Seal(c.acct, it.To, recs, c.now(), padded)
+	sealed, err := sealv2.Seal(c.acct, it.To, devicerecord.Bundles(recs), c.now(), padded)
 	if err != nil {
 		return nil, err
 	}
