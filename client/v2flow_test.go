@@ -106,11 +106,11 @@ func TestV1Refused(t *testing.T) {
 		MessageId: make([]byte, 16), SentAtMs: uint64(alice.now().UnixMilli()),
 		Body: &envelope.Content_Data{Data: &envelope.DataMessage{Body: "downgraded"}},
 	})
-	typ, sealed, err := v1{alice.acct}.seal(bob.Account(), envelope.Pad(content))
+	env, err := v1{alice.acct}.seal(ctx, bob.Account(), envelope.Pad(content), envelope.CoarseTimestamp(alice.now()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, _ := envelope.MarshalEnvelope(&envelope.Envelope{Type: typ, CoarseTimestampS: envelope.CoarseTimestamp(alice.now()), Content: sealed})
+	data := env.data
 	if _, err := alice.store(ctx, bob.Account(), NamespaceInbox, time.Hour, data); err != nil {
 		t.Fatal(err)
 	}
