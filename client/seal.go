@@ -67,13 +67,7 @@ func (s v1) seal(_ context.Context, to identity.AccountID, padded []byte, coarse
 		return sealedEnvelope{}, err
 	}
 	data, err := marshalEnvelope(envelope.Envelope_TYPE_SESSION_MESSAGE_V1, coarse, ct)
-	if err != nil {
-		return sealedEnvelope{}, err
-	}
-	if len(data) > rpc.MaxDataSize {
-		return sealedEnvelope{}, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, len(data), rpc.MaxDataSize)
-	}
-	return sealedEnvelope{data: data, here: true}, nil
+	return sealedEnvelope{data: data, here: true}, err
 }
 
 func (s v1) open(typ envelope.Envelope_Type, sealed []byte) ([]byte, identity.AccountID, sealMeta, error) {
@@ -85,9 +79,8 @@ func (s v1) open(typ envelope.Envelope_Type, sealed []byte) ([]byte, identity.Ac
 }
 
 // v2 seals with crypto/sealv2 to the destination's verified device
-// records, which it fetches from the network (cached for one flush). A
-// destination without valid records makes the item wait in the outbox,
-// never a v1 message.
+// records, which it fetches from the network. A destination without valid
+// records makes the item wait in the outbox, never a v1 message.
 type v2 struct{ c *Client }
 
 func (s *v2) seal(ctx context.Context, to identity.AccountID, padded []byte, coarse uint64) (sealedEnvelope, error) {
@@ -105,10 +98,7 @@ func (s *v2) seal(ctx context.Context, to identity.AccountID, padded []byte, coa
 	}
 	data, err := marshalEnvelope(envelope.Envelope_TYPE_SESSION_MESSAGE_V2, coarse, ct)
 	if err != nil {
-		return sealedEnvelope{}, err
-	}
-	if len(data) > rpc.MaxDataSize {
-		return sealedEnvelope{}, fmt.Errorf("%w: %d bytes for %d devices, at most %d", ErrTooLarge, len(data), len(recs), rpc.MaxDataSize)
+		return sealedEnvelope{}, fmt.Errorf("sealed for %d devices: %w", len(recs), err)
 	}
 	here := slices.ContainsFunc(recs, func(r *devicerecord.Record) bool { return r.DeviceID == c.device.ID })
 	return sealedEnvelope{data: data, here: here}, nil
@@ -151,10 +141,16 @@ func (s *v2) open(typ envelope.Envelope_Type, sealed []byte) ([]byte, identity.A
 	return pt, sender, sealMeta{SignedAt: meta.SignedAt, Signed: meta.Signed}, nil
 }
 
+// marshalEnvelope returns the envelope of a Content sealed as typ (or
+// unsealed, in the outbox), or [ErrTooLarge] when it does not fit a swarm
+// message.
 func marshalEnvelope(typ envelope.Envelope_Type, coarse uint64, content []byte) ([]byte, error) {
 	data, err := envelope.MarshalEnvelope(&envelope.Envelope{Type: typ, CoarseTimestampS: coarse, Content: content})
 	if err != nil {
 		return nil, sizeErr(err)
+	}
+	if len(data) > rpc.MaxDataSize {
+		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, len(data), rpc.MaxDataSize)
 	}
 	return data, nil
 }

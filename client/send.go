@@ -155,15 +155,8 @@ var unsealedMark = []byte("hush/1 pending v2\x00")
 // to be sealed when sent. It returns [ErrTooLarge] for Content that does
 // not fit.
 func unsealedPayload(encoded []byte, now time.Time) ([]byte, error) {
-	data, err := marshalEnvelope(envelope.Envelope_TYPE_SESSION_MESSAGE_V2, envelope.CoarseTimestamp(now),
+	return marshalEnvelope(envelope.Envelope_TYPE_SESSION_MESSAGE_V2, envelope.CoarseTimestamp(now),
 		append(bytes.Clone(unsealedMark), envelope.Pad(encoded)...))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > rpc.MaxDataSize {
-		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, len(data), rpc.MaxDataSize)
-	}
-	return data, nil
 }
 
 // parseUnsealed returns the padded Content and coarse timestamp of an
