@@ -357,8 +357,9 @@ func TestBadInput(t *testing.T) {
 	t.Run("envelopes that do not open", func(t *testing.T) {
 		events, stop := bob.Subscribe(16)
 		defer stop()
-		carol := identity.NewAccount()
-		sealedToCarol, err := alice.sealEnvelope(carol.ID(), []byte("not for bob"), time.Now())
+		// What Queue puts in the outbox, before it is sealed: a v2
+		// envelope that opens for nobody.
+		unsealed, err := unsealedPayload([]byte("not for bob"), time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -366,7 +367,7 @@ func TestBadInput(t *testing.T) {
 			Type: envelope.Envelope_TYPE_SESSION_MESSAGE_V1, Content: bytes.Repeat([]byte{7}, 300)})
 		v2, _ := envelope.MarshalEnvelope(&envelope.Envelope{
 			Type: envelope.Envelope_TYPE_SESSION_MESSAGE_V2, Content: bytes.Repeat([]byte{7}, 300)})
-		bad := [][]byte{[]byte("not an envelope at all"), garbageContent, sealedToCarol, v2}
+		bad := [][]byte{[]byte("not an envelope at all"), garbageContent, unsealed, v2}
 		for _, b := range bad {
 			if _, err := alice.store(ctx, bob.Account(), NamespaceInbox, time.Hour, b); err != nil {
 				t.Fatal(err)

@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hushnet/hush/crypto/prekey"
 	"github.com/hushnet/hush/internal/misbehave"
 	"github.com/hushnet/hush/internal/node"
 	"github.com/hushnet/hush/internal/node/nodetest"
-	"github.com/hushnet/hush/protocol/devicerecord"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
 
@@ -44,7 +44,7 @@ func TestLyingClock(t *testing.T) {
 			}
 			epochs := func(c *Client) []uint64 {
 				var out []uint64
-				for _, cl := range []devicerecord.Class{devicerecord.Inbox, devicerecord.Sync} {
+				for _, cl := range []prekey.Class{prekey.Inbox, prekey.Sync} {
 					k, err := c.prekeys(c.device.ID, cl)
 					if err != nil {
 						t.Fatal(err)

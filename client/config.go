@@ -16,9 +16,9 @@ import (
 
 	"golang.org/x/crypto/chacha20poly1305"
 
+	"github.com/hushnet/hush/crypto/prekey"
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/clientdb"
-	"github.com/hushnet/hush/protocol/devicerecord"
 	"github.com/hushnet/hush/protocol/envelope"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
@@ -56,8 +56,8 @@ const (
 
 // stamp orders config changes: signed Unix milliseconds, then device ID.
 type stamp struct {
-	MS     int64                 `json:"t"`
-	Device devicerecord.DeviceID `json:"d"`
+	MS     int64           `json:"t"`
+	Device prekey.DeviceID `json:"d"`
 }
 
 func (s stamp) after(o stamp) bool {

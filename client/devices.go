@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/crypto/chacha20poly1305"
 
+	"github.com/hushnet/hush/crypto/prekey"
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/clientdb"
 	"github.com/hushnet/hush/internal/keystore"
@@ -61,7 +62,7 @@ const (
 
 // Device is one device of the account, as its announcement described it.
 type Device struct {
-	ID        devicerecord.DeviceID
+	ID        prekey.DeviceID
 	PublicKey identity.Ed25519PublicKey
 	// Created is what the device announced; FirstSeen when this device
 	// first learnt of it.
@@ -105,7 +106,7 @@ func ensureDevice(db *clientdb.DB, self identity.AccountID, now time.Time) (*dev
 }
 
 // ThisDevice returns the ID of the device the Client runs on.
-func (c *Client) ThisDevice() devicerecord.DeviceID { return c.device.ID }
+func (c *Client) ThisDevice() prekey.DeviceID { return c.device.ID }
 
 // Devices lists the account's devices this device knows of (its own and
 // those announced in the swarm), first seen first. It reads the local
@@ -118,7 +119,7 @@ func (c *Client) Devices() ([]Device, error) {
 	out := make([]Device, len(ds))
 	for i, d := range ds {
 		out[i] = Device{
-			ID: devicerecord.DeviceID(d.ID), PublicKey: identity.Ed25519PublicKey(d.PublicKey),
+			ID: prekey.DeviceID(d.ID), PublicKey: identity.Ed25519PublicKey(d.PublicKey),
 			Created: d.Created, FirstSeen: d.FirstSeen, This: d.ID == clientdb.DeviceID(c.device.ID),
 		}
 	}
@@ -147,14 +148,14 @@ func (c *Client) TakeNewDevices() ([]Device, error) {
 	return out, c.db.DeleteSetting(newDevicesSetting)
 }
 
-func (c *Client) pendingNewDevices() ([]devicerecord.DeviceID, error) {
+func (c *Client) pendingNewDevices() ([]prekey.DeviceID, error) {
 	b, err := c.db.Setting(newDevicesSetting)
 	if errors.Is(err, clientdb.ErrNotFound) {
 		return nil, nil
 	} else if err != nil {
 		return nil, err
 	}
-	var ids []devicerecord.DeviceID
+	var ids []prekey.DeviceID
 	if err := json.Unmarshal(b, &ids); err != nil {
 		return nil, fmt.Errorf("setting %s: %w", newDevicesSetting, err)
 	}
@@ -244,7 +245,7 @@ func (c *Client) pollDevices(ctx context.Context, members []snapshot.Node) error
 		if errors.Is(err, clientdb.ErrDeviceKeyChanged) {
 			// Only the seed's holder can sign this: a bug, or the seed
 			// is in other hands. Keep the first key and say so.
-			c.log.Warn("a device of this account was announced with a new key", "device", devicerecord.DeviceID(d.ID))
+			c.log.Warn("a device of this account was announced with a new key", "device", prekey.DeviceID(d.ID))
 			return fmt.Errorf("%w: %w", ErrDropped, err)
 		}
 		older := first && !d.Created.After(born)
@@ -255,12 +256,12 @@ func (c *Client) pollDevices(ctx context.Context, members []snapshot.Node) error
 		if err != nil {
 			return err
 		}
-		b, _ := json.Marshal(append(ids, devicerecord.DeviceID(d.ID)))
+		b, _ := json.Marshal(append(ids, prekey.DeviceID(d.ID)))
 		if err := c.db.SetSetting(newDevicesSetting, b); err != nil {
 			return err
 		}
 		c.emit(Event{Kind: EventNewDevice, Device: Device{
-			ID: devicerecord.DeviceID(d.ID), PublicKey: identity.Ed25519PublicKey(d.PublicKey), Created: d.Created, FirstSeen: c.clock(),
+			ID: prekey.DeviceID(d.ID), PublicKey: identity.Ed25519PublicKey(d.PublicKey), Created: d.Created, FirstSeen: c.clock(),
 		}})
 		return nil
 	})

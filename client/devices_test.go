@@ -11,6 +11,7 @@ import (
 
 	"pgregory.net/rapid"
 
+	"github.com/hushnet/hush/crypto/prekey"
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/clientdb"
 	"github.com/hushnet/hush/internal/keystore"
@@ -251,8 +252,8 @@ func TestMultiDevice(t *testing.T) {
 }
 
 func TestMergeConfig(t *testing.T) {
-	devA, devB := devicerecord.DeviceID{1}, devicerecord.DeviceID{2}
-	entry := func(nick string, ms int64, dev devicerecord.DeviceID) contactEntry {
+	devA, devB := prekey.DeviceID{1}, prekey.DeviceID{2}
+	entry := func(nick string, ms int64, dev prekey.DeviceID) contactEntry {
 		return contactEntry{contactConfig{Nickname: nick}, stamp{ms, dev}}
 	}
 	const k = "bob"
@@ -502,7 +503,7 @@ func TestMergeConverges(t *testing.T) {
 		// One (time, device) stamp names one change, so the value is a
 		// function of the stamp, as it is for real devices.
 		genStamp := func(t *rapid.T) stamp {
-			return stamp{rapid.Int64Range(0, 3).Draw(t, "ms"), devicerecord.DeviceID{rapid.ByteRange(0, 2).Draw(t, "dev")}}
+			return stamp{rapid.Int64Range(0, 3).Draw(t, "ms"), prekey.DeviceID{rapid.ByteRange(0, 2).Draw(t, "dev")}}
 		}
 		genState := rapid.Custom(func(t *rapid.T) *configState {
 			st := &configState{Contacts: map[string]contactEntry{}, Conversations: map[string]convEntry{}}

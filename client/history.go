@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/hushnet/hush/crypto/prekey"
 	"github.com/hushnet/hush/crypto/sealv2"
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/clientdb"
@@ -33,9 +34,9 @@ const historySharedSetting = "client/history-shared/"
 
 // HistoryShared says what one [Client.ShareHistoryTo] sent.
 type HistoryShared struct {
-	Messages int                     // entries shared (to each device)
-	Parts    int                     // HistoryShare parts stored per batch of devices
-	Devices  []devicerecord.DeviceID // the devices sealed to
+	Messages int               // entries shared (to each device)
+	Parts    int               // HistoryShare parts stored per batch of devices
+	Devices  []prekey.DeviceID // the devices sealed to
 	// Unproven counts contacts' messages left out because this device
 	// holds no signature of theirs to carry (received with protocol v1,
 	// or stored before signatures were kept): shared, they would be
@@ -55,7 +56,7 @@ type HistoryShared struct {
 // many messages it shared. A device restored from the recovery phrase cannot
 // open what was sealed before it existed (protocol v2); this is how it gets
 // that history (DESIGN.md §5). See [Client.ShareHistoryTo].
-func (c *Client) ShareHistory(ctx context.Context, to []devicerecord.DeviceID) (shared int, err error) {
+func (c *Client) ShareHistory(ctx context.Context, to []prekey.DeviceID) (shared int, err error) {
 	r, err := c.ShareHistoryTo(ctx, to)
 	return r.Messages, err
 }
@@ -67,7 +68,7 @@ func (c *Client) ShareHistory(ctx context.Context, to []devicerecord.DeviceID) (
 // InboxTTL. Messages that disappeared, were unsent or deleted, or are still
 // queued are not shared. It returns [ErrUnknownDevice] when a device named
 // in to has no Sync record.
-func (c *Client) ShareHistoryTo(ctx context.Context, to []devicerecord.DeviceID) (HistoryShared, error) {
+func (c *Client) ShareHistoryTo(ctx context.Context, to []prekey.DeviceID) (HistoryShared, error) {
 	var out HistoryShared
 	recs, err := c.historyTargets(ctx, to)
 	if err != nil || len(recs) == 0 {
@@ -80,7 +81,7 @@ func (c *Client) ShareHistoryTo(ctx context.Context, to []devicerecord.DeviceID)
 	out.Unproven = unproven
 	parts := batchEntries(entries, historyPartBytes)
 	now := c.now()
-	out.OpenableUntil = devicerecord.DeleteAfter(devicerecord.Sync, devicerecord.EpochOf(now))
+	out.OpenableUntil = prekey.DeleteAfter(prekey.Sync, prekey.EpochOf(now))
 	shareID := make([]byte, envelope.ShareIDSize)
 	rand.Read(shareID)
 	for group := range slices.Chunk(recs, sealv2.MaxDevices) {
@@ -109,14 +110,14 @@ func (c *Client) ShareHistoryTo(ctx context.Context, to []devicerecord.DeviceID)
 
 // historyTargets returns the verified Sync records of the devices to share
 // with: those named in to, or every other device not yet served.
-func (c *Client) historyTargets(ctx context.Context, to []devicerecord.DeviceID) ([]*devicerecord.Record, error) {
+func (c *Client) historyTargets(ctx context.Context, to []prekey.DeviceID) ([]*devicerecord.Record, error) {
 	self := c.acct.ID()
 	// Fetched afresh: the new device's record is what this is for, and a
 	// cached set may predate it.
-	got, _, err := c.fetchRecords(ctx, self, devicerecord.Sync)
+	got, _, err := c.fetchRecords(ctx, self, prekey.Sync)
 	var ne *NodeError
 	if errors.As(err, &ne) && ne.Code == rpc.CodeWrongSwarm {
-		got, _, err = c.fetchRecords(ctx, self, devicerecord.Sync)
+		got, _, err = c.fetchRecords(ctx, self, prekey.Sync)
 	}
 	if err != nil {
 		return nil, err
@@ -265,7 +266,7 @@ func (c *Client) storeHistoryPart(ctx context.Context, recs []*devicerecord.Reco
 		return sizeErr(err)
 	}
 	self := c.acct.ID()
-	sealed, err := sealv2.Seal(c.acct, self, recs, now, envelope.Pad(encoded))
+	sealed, err := sealv2.Seal(c.acct, self, devicerecord.Bundles(recs), now, envelope.Pad(encoded))
 	if err != nil {
 		return err
 	}

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hushnet/hush/crypto/prekey"
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/clientdb"
-	"github.com/hushnet/hush/protocol/devicerecord"
 	"github.com/hushnet/hush/protocol/envelope"
 	"github.com/hushnet/hush/protocol/rpc"
 )
@@ -100,7 +100,7 @@ func TestShareHistory(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Named explicitly, the device is served again.
-		if n, err := a1.ShareHistory(ctx, []devicerecord.DeviceID{a2.ThisDevice()}); err != nil || n != len(want) {
+		if n, err := a1.ShareHistory(ctx, []prekey.DeviceID{a2.ThisDevice()}); err != nil || n != len(want) {
 			t.Fatalf("explicit share: %d, %v", n, err)
 		}
 		mustSync(t, a2)
@@ -109,7 +109,7 @@ func TestShareHistory(t *testing.T) {
 		}
 	})
 	t.Run("unknown device", func(t *testing.T) {
-		if _, err := a1.ShareHistory(ctx, []devicerecord.DeviceID{{1, 2, 3}}); !errors.Is(err, ErrUnknownDevice) {
+		if _, err := a1.ShareHistory(ctx, []prekey.DeviceID{{1, 2, 3}}); !errors.Is(err, ErrUnknownDevice) {
 			t.Fatalf("err %v, want ErrUnknownDevice", err)
 		}
 	})

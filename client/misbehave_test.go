@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hushnet/hush/crypto/prekey"
 	"github.com/hushnet/hush/internal/devnet"
 	"github.com/hushnet/hush/internal/misbehave"
 	"github.com/hushnet/hush/internal/paths"
-	"github.com/hushnet/hush/protocol/devicerecord"
 )
 
 // lockedBuffer collects log output from several goroutines.
@@ -101,7 +101,7 @@ func TestMisbehavingMember(t *testing.T) {
 		if err := c.PublishKeys(ctx); err != nil {
 			t.Fatal(err)
 		}
-		for _, cl := range []devicerecord.Class{devicerecord.Inbox, devicerecord.Sync} {
+		for _, cl := range []prekey.Class{prekey.Inbox, prekey.Sync} {
 			k, err := c.prekeys(c.device.ID, cl)
 			if err != nil {
 				t.Fatal(err)
@@ -210,7 +210,7 @@ func TestMisbehavingMember(t *testing.T) {
 			t.Fatalf("%d messages in the chat, want %d", len(h), 2*sent)
 		}
 		var now []uint64
-		for _, cl := range []devicerecord.Class{devicerecord.Inbox, devicerecord.Sync} {
+		for _, cl := range []prekey.Class{prekey.Inbox, prekey.Sync} {
 			k, err := c.prekeys(c.device.ID, cl)
 			if err != nil {
 				t.Fatal(err)

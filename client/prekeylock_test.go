@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hushnet/hush/crypto/prekey"
 	"github.com/hushnet/hush/protocol/devicerecord"
 	"github.com/hushnet/hush/protocol/rpc"
 )
@@ -23,7 +24,7 @@ func TestPrekeysOneHomeTwoClients(t *testing.T) {
 	nd := startStandalone(t)
 	ctx := context.Background()
 	var now atomic.Int64
-	start := devicerecord.EpochStart(devicerecord.EpochOf(time.Now()))
+	start := prekey.EpochStart(prekey.EpochOf(time.Now()))
 	now.Store(start.UnixMilli())
 	clock := func() time.Time { return time.UnixMilli(now.Load()) }
 	home := newHome(t)
@@ -31,7 +32,7 @@ func TestPrekeysOneHomeTwoClients(t *testing.T) {
 	b := open(t, home, Options{Standalone: nd, Clock: clock})
 	for round := range 6 {
 		// A new epoch each round, so both clients have keys to generate.
-		now.Store(start.Add(time.Duration(round+1) * devicerecord.EpochLength).UnixMilli())
+		now.Store(start.Add(time.Duration(round+1) * prekey.EpochLength).UnixMilli())
 		var wg sync.WaitGroup
 		for _, c := range []*Client{a, b} {
 			wg.Go(func() {
@@ -48,7 +49,7 @@ func TestPrekeysOneHomeTwoClients(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		for _, cl := range []devicerecord.Class{devicerecord.Inbox, devicerecord.Sync} {
+		for _, cl := range []prekey.Class{prekey.Inbox, prekey.Sync} {
 			recs, _, err := a.fetchRecords(ctx, a.Account(), cl)
 			if err != nil {
 				t.Fatal(err)
@@ -59,7 +60,7 @@ func TestPrekeysOneHomeTwoClients(t *testing.T) {
 			}
 			for _, r := range recs {
 				for _, pk := range r.Prekeys {
-					if pk.Epoch < devicerecord.EpochOf(clock()) {
+					if pk.Epoch < prekey.EpochOf(clock()) {
 						continue
 					}
 					sk, ok := held.PrivateKey(pk.Epoch)
@@ -81,12 +82,12 @@ func TestPrekeyLockOrdersPublishers(t *testing.T) {
 	nd := startStandalone(t)
 	ctx := context.Background()
 	var now atomic.Int64
-	now.Store(devicerecord.EpochStart(devicerecord.EpochOf(time.Now())).Add(devicerecord.EpochLength).UnixMilli())
+	now.Store(prekey.EpochStart(prekey.EpochOf(time.Now())).Add(prekey.EpochLength).UnixMilli())
 	clock := func() time.Time { return time.UnixMilli(now.Load()) }
 	home := newHome(t)
 	a := open(t, home, Options{Standalone: nd, Clock: clock})
 	b := open(t, home, Options{Standalone: nd, Clock: clock})
-	now.Add(int64(3 * devicerecord.EpochLength / time.Millisecond)) // new epochs to generate
+	now.Add(int64(3 * prekey.EpochLength / time.Millisecond)) // new epochs to generate
 
 	inside, release := make(chan struct{}), make(chan struct{})
 	var once sync.Once
@@ -116,7 +117,7 @@ func TestPrekeyLockOrdersPublishers(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The Inbox class is public-read; Sync records take the same path.
-	for _, cl := range []devicerecord.Class{devicerecord.Inbox} {
+	for _, cl := range []prekey.Class{prekey.Inbox} {
 		msgs, err := a.retrievePublic(ctx, members[0], a.Account(), NamespaceKeys)
 		if err != nil {
 			t.Fatal(err)
@@ -136,7 +137,7 @@ func TestPrekeyLockOrdersPublishers(t *testing.T) {
 			}
 			for _, pk := range r.Prekeys {
 				sk, ok := held.PrivateKey(pk.Epoch)
-				if pk.Epoch >= devicerecord.EpochOf(clock()) && (!ok || !bytes.Equal(sk.PublicKey().Bytes(), pk.Key.Bytes())) {
+				if pk.Epoch >= prekey.EpochOf(clock()) && (!ok || !bytes.Equal(sk.PublicKey().Bytes(), pk.Key.Bytes())) {
 					t.Fatalf("a published %s record names a prekey for epoch %d that the home does not hold", cl, pk.Epoch)
 				}
 			}

@@ -9,9 +9,9 @@ import (
 	"github.com/hushnet/hush/protocol/envelope"
 )
 
-// queueControl seals a Content body that is not a chat message (a
-// receipt, an unsend request, a timer change) to account to and puts it
-// in the outbox for namespace ns; the next flush sends it.
+// queueControl puts a Content body that is not a chat message (a
+// receipt, an unsend request, a timer change) for account to
+// in the outbox for namespace ns; the next flush seals and sends it.
 func (c *Client) queueControl(to identity.AccountID, ns int32, ttl time.Duration, content *envelope.Content) error {
 	now := c.now()
 	mid := make([]byte, envelope.MessageIDSize)
@@ -21,7 +21,7 @@ func (c *Client) queueControl(to identity.AccountID, ns int32, ttl time.Duration
 	if err != nil {
 		return sizeErr(err)
 	}
-	data, err := c.sealEnvelope(to, encoded, now)
+	data, err := unsealedPayload(encoded, now)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hushnet/hush/crypto/prekey"
 	"github.com/hushnet/hush/crypto/sealv1"
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/clientdb"
@@ -80,12 +81,12 @@ func TestDeviceTakeover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, _ := devicerecord.NewDeviceKeys(thief.ID, devicerecord.Inbox)
+	keys, _ := prekey.NewDeviceKeys(thief.ID, prekey.Inbox)
 	at := p.bob.now().Add(30 * time.Minute) // a little ahead, inside the skew
 	if err := keys.Cover(at); err != nil {
 		t.Fatal(err)
 	}
-	raw, err := keys.Record(p.bob.acct, thief, at)
+	raw, err := devicerecord.Make(p.bob.acct, thief, keys, at)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +125,7 @@ func TestDeviceTakeover(t *testing.T) {
 // member could.
 type filtering struct {
 	Transport
-	hide atomic.Pointer[devicerecord.DeviceID]
+	hide atomic.Pointer[prekey.DeviceID]
 }
 
 func (f *filtering) Do(ctx context.Context, n snapshot.Node, body []byte) (int, []byte, error) {
@@ -227,9 +228,9 @@ func TestHistoryShareWindow(t *testing.T) {
 	// The latest share of a message sent at the start of epoch e0 is made
 	// in epoch e0+14 (shares carry messages up to InboxTTL old), sealed to
 	// that epoch's Sync prekey.
-	e0 := devicerecord.EpochOf(time.Now())
-	last := devicerecord.EpochOf(devicerecord.EpochEnd(e0).Add(-time.Second).Add(InboxTTL))
-	window := devicerecord.DeleteAfter(devicerecord.Sync, last).Sub(devicerecord.EpochStart(e0))
+	e0 := prekey.EpochOf(time.Now())
+	last := prekey.EpochOf(prekey.EpochEnd(e0).Add(-time.Second).Add(InboxTTL))
+	window := prekey.DeleteAfter(prekey.Sync, last).Sub(prekey.EpochStart(e0))
 	if window != 45*24*time.Hour+time.Hour {
 		t.Fatalf("history share window %v, want 45 days 1 hour", window)
 	}
@@ -251,11 +252,11 @@ func TestDeletedSyncCopyReplay(t *testing.T) {
 	// Deleted early in the copy's UTC day (by a local clock that says so):
 	// the worst case, where a tombstone counted from the deletion ends
 	// soonest compared with the key's deadline, counted from the epoch.
-	if _, err := p.alice.db.DeleteMessage(clientdb.LocalID(sent.ID), devicerecord.EpochStart(devicerecord.EpochOf(sent.SentAt))); err != nil {
+	if _, err := p.alice.db.DeleteMessage(clientdb.LocalID(sent.ID), prekey.EpochStart(prekey.EpochOf(sent.SentAt))); err != nil {
 		t.Fatal(err)
 	}
 	// Just before the latest deadline of the key that opens the copy.
-	deadline := devicerecord.DeleteAfter(devicerecord.Sync, devicerecord.EpochOf(sent.SentAt))
+	deadline := prekey.DeleteAfter(prekey.Sync, prekey.EpochOf(sent.SentAt))
 	p.clock.Advance(deadline.Add(-time.Minute).Sub(p.alice.clock()))
 	if _, err := p.alice.db.ExpireDue(p.alice.clock()); err != nil {
 		t.Fatal(err)
@@ -308,7 +309,7 @@ func TestPublicRecordTime(t *testing.T) {
 	if err != nil || len(recs) != 1 {
 		t.Fatalf("bundle: %d, %v", len(recs), err)
 	}
-	if c := recs[0].CreatedAt; !c.Equal(devicerecord.EpochStart(devicerecord.EpochOf(c))) {
+	if c := recs[0].CreatedAt; !c.Equal(prekey.EpochStart(prekey.EpochOf(c))) {
 		t.Fatalf("created_at %s is not an epoch start", c)
 	}
 	// The swarm's deposit time and expiry, which every reader of
@@ -319,7 +320,7 @@ func TestPublicRecordTime(t *testing.T) {
 	}
 	for _, m := range msgs {
 		at := time.UnixMilli(m.Timestamp)
-		if !at.Equal(devicerecord.EpochStart(devicerecord.EpochOf(at))) || (m.Expiration-m.Timestamp)%(24*3600*1000) != 0 {
+		if !at.Equal(prekey.EpochStart(prekey.EpochOf(at))) || (m.Expiration-m.Timestamp)%(24*3600*1000) != 0 {
 			t.Fatalf("a record deposited at %s, expiring %s", at.UTC(), time.UnixMilli(m.Expiration).UTC())
 		}
 	}

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -73,7 +74,7 @@ func (c *Client) Queue(peer identity.AccountID, text string) (int64, error) {
 	if err != nil {
 		return 0, sizeErr(err)
 	}
-	toPeer, err := c.sealEnvelope(peer, encoded, now)
+	toPeer, err := unsealedPayload(encoded, now)
 	if err != nil {
 		return 0, err
 	}
@@ -97,7 +98,7 @@ func (c *Client) Queue(peer identity.AccountID, text string) (int64, error) {
 	if err != nil {
 		return 0, sizeErr(err)
 	}
-	toSelf, err := c.sealEnvelope(self, syncEncoded, now)
+	toSelf, err := unsealedPayload(syncEncoded, now)
 	if err != nil {
 		return 0, err
 	}
@@ -108,10 +109,8 @@ func (c *Client) Queue(peer identity.AccountID, text string) (int64, error) {
 	local, _, err := c.db.InsertMessage(peer, clientdb.Message{
 		MessageID: mid, Direction: clientdb.Outgoing, Sender: self, SentAt: now, ReceivedAt: c.clock(),
 		Body: text, Status: clientdb.StatusQueued, Disappearing: d,
-		// The sync copy's hash, when known now (a pending v2 copy gets it
-		// when the outbox seals it); recording it lets the poll that
-		// fetches it back recognise it, and chat delete remove it.
-		SwarmHashes: knownHashes(self, NamespaceSync, toSelf), // seal.go
+		// The sync copy's swarm hash is recorded when the outbox seals it
+		// (sealItem).
 	})
 	if err != nil {
 		return 0, err
@@ -142,23 +141,32 @@ func sizeErr(err error) error {
 	return err
 }
 
-// sealEnvelope pads and seals encoded Content to account to and returns
-// the envelope's bytes, the data stored in the swarm.
-func (c *Client) sealEnvelope(to identity.AccountID, encoded []byte, now time.Time) ([]byte, error) {
-	typ, sealed, err := c.seal.seal(to, envelope.Pad(encoded))
-	if err != nil {
-		return nil, err
+// unsealedMark starts the content of an outbox payload whose Content is
+// not sealed yet: a v2 envelope whose content is unsealedMark ‖ padded
+// Content, stamped with the coarse time it was queued. Sealing needs the
+// destination's device records, fetched from the network, and a message
+// may be queued offline, so the outbox seals when it sends
+// ([Client.sealItem]). The mark never leaves the device (the outbox is
+// sealed at rest); its bytes are those of the "pending v2" payloads
+// earlier versions queued, which are sent the same way.
+var unsealedMark = []byte("hush/1 pending v2\x00")
+
+// unsealedPayload pads encoded Content and returns it as an outbox payload
+// to be sealed when sent. It returns [ErrTooLarge] for Content that does
+// not fit.
+func unsealedPayload(encoded []byte, now time.Time) ([]byte, error) {
+	return marshalEnvelope(envelope.Envelope_TYPE_SESSION_MESSAGE_V2, envelope.CoarseTimestamp(now),
+		append(bytes.Clone(unsealedMark), envelope.Pad(encoded)...))
+}
+
+// parseUnsealed returns the padded Content and coarse timestamp of an
+// unsealed outbox payload, or false for a payload queued sealed.
+func parseUnsealed(payload []byte) (padded []byte, coarse uint64, ok bool) {
+	env, err := envelope.UnmarshalEnvelope(payload)
+	if err != nil || env.GetType() != envelope.Envelope_TYPE_SESSION_MESSAGE_V2 || !bytes.HasPrefix(env.GetContent(), unsealedMark) {
+		return nil, 0, false
 	}
-	data, err := envelope.MarshalEnvelope(&envelope.Envelope{
-		Type: typ, CoarseTimestampS: envelope.CoarseTimestamp(now), Content: sealed,
-	})
-	if err != nil {
-		return nil, sizeErr(err)
-	}
-	if len(data) > rpc.MaxDataSize {
-		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, len(data), rpc.MaxDataSize)
-	}
-	return data, nil
+	return env.GetContent()[len(unsealedMark):], env.GetCoarseTimestampS(), true
 }
 
 // outboxBatch is how many due items one flush takes at a time, and
@@ -240,13 +248,23 @@ func (c *Client) FlushOutbox(ctx context.Context) (int, error) {
 	}
 }
 
-// flushItem sends one outbox item and records the result. A non-nil error
-// stops the flush: ctx ended, the database failed, or the network is out
-// of reach (the next item would only fail the same way and count an
-// attempt).
+// flushItem seals and sends one outbox item and records the result. A
+// non-nil error stops the flush: ctx ended, the database failed, or the
+// network is out of reach (the next item would only fail the same way and
+// count an attempt).
 func (c *Client) flushItem(ctx context.Context, it clientdb.OutboxItem) (bool, error) {
-	payload, sendErr := c.finalize(ctx, it)
-	if sendErr == nil && payload != nil {
+	payload, sendErr := c.sealItem(ctx, it)
+	switch {
+	case errors.Is(sendErr, ErrWaitingForKeys):
+		// The destination has no usable keys yet: nothing is sent, and the
+		// item waits. The wait counts as an attempt, so clientdb's backoff
+		// spaces the retries and gives up on the message as it does on a
+		// failed send; it is never sent another way (v1).
+	case sendErr != nil:
+		// Sealing failed: recorded as a failed attempt.
+	case payload == nil:
+		// No device to seal to: done, with nothing to store.
+	default:
 		_, sendErr = c.store(ctx, it.To, int32(it.Namespace), it.TTL, payload)
 	}
 	if ctx.Err() != nil {
@@ -277,6 +295,39 @@ func (c *Client) flushItem(ctx context.Context, it clientdb.OutboxItem) (bool, e
 		return false, sendErr
 	}
 	return false, nil
+}
+
+// sealItem returns the bytes to store for outbox item it: an unsealed
+// payload sealed now, to the destination's current devices, or a payload
+// queued sealed as it is. It returns nil bytes when there is no device to
+// seal to, and an error wrapping [ErrWaitingForKeys] when the
+// destination's keys are not at hand.
+func (c *Client) sealItem(ctx context.Context, it clientdb.OutboxItem) ([]byte, error) {
+	padded, coarse, ok := parseUnsealed(it.Payload)
+	if !ok {
+		return it.Payload, nil
+	}
+	env, err := c.seal.seal(ctx, it.To, padded, coarse)
+	if err != nil || env.data == nil {
+		return nil, err
+	}
+	if it.To.Equal(c.acct.ID()) && it.Namespace == int(NamespaceSync) {
+		h := rpc.MessageHash(it.To, int32(it.Namespace), env.data)
+		if !env.here {
+			// Our own sync copy comes back to this device's polls but is
+			// not sealed to it: seen already, not a dropped message.
+			if err := c.db.MarkSeen(c.clock().Add(it.TTL+rpc.SigTolerance), h); err != nil {
+				return nil, err
+			}
+		}
+		if it.Message != 0 {
+			// Queue recorded no hash for the sync copy: this is the one
+			// the poll that fetches it back recognises, and the one chat
+			// delete must remove.
+			c.db.AddSwarmHashes(it.Message, h)
+		}
+	}
+	return env.data, nil
 }
 
 // Message returns the message with local ID id.

@@ -439,7 +439,7 @@ func FuzzControl(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, content []byte) {
-		data, err := peer.sealEnvelope(self, content, now)
+		data, err := unsealedPayload(content, now)
 		if err != nil {
 			return
 		}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hushnet/hush/crypto/prekey"
 	"github.com/hushnet/hush/crypto/sealv2"
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/protocol/devicerecord"
@@ -33,10 +34,10 @@ func TestRecordsPublishAndVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 1 || len(problems) != 0 || recs[0].DeviceID != bobDev.ID || recs[0].Class != devicerecord.Inbox {
+	if len(recs) != 1 || len(problems) != 0 || recs[0].DeviceID != bobDev.ID || recs[0].Class != prekey.Inbox {
 		t.Fatalf("bundle: %d records, %v", len(recs), problems)
 	}
-	if _, err := recs[0].PrekeyFor(devicerecord.EpochOf(alice.now()) + devicerecord.Inbox.Ahead()); err != nil {
+	if _, err := recs[0].Bundle().For(prekey.EpochOf(alice.now()) + prekey.Inbox.Ahead()); err != nil {
 		t.Fatalf("the record does not cover the message TTL ahead: %v", err)
 	}
 
@@ -44,28 +45,28 @@ func TestRecordsPublishAndVerify(t *testing.T) {
 	// third account: it must not verify as bob's.
 	mallory := identity.NewAccount()
 	mdev := devicerecord.NewDevice()
-	keys, _ := devicerecord.NewDeviceKeys(mdev.ID, devicerecord.Inbox)
+	keys, _ := prekey.NewDeviceKeys(mdev.ID, prekey.Inbox)
 	if err := keys.Cover(bob.now()); err != nil {
 		t.Fatal(err)
 	}
-	forged, err := keys.Record(mallory, mdev, bob.now())
+	forged, err := devicerecord.Make(mallory, mdev, keys, bob.now())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := bob.store(ctx, bob.Account(), NamespaceKeys, time.Hour, forged); err != nil {
 		t.Fatal(err)
 	}
-	recs, problems, err = alice.fetchRecords(ctx, bob.Account(), devicerecord.Inbox)
+	recs, problems, err = alice.fetchRecords(ctx, bob.Account(), prekey.Inbox)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(recs) != 1 || len(problems) != 1 || !errors.Is(problems[0].Err, devicerecord.ErrWrongAccount) && !errors.Is(problems[0].Err, devicerecord.ErrBadSignature) {
 		t.Fatalf("with a forged record: %d valid, problems %v", len(recs), problems)
 	}
-	if _, _, err := alice.fetchRecords(ctx, bob.Account(), devicerecord.Sync); err == nil {
+	if _, _, err := alice.fetchRecords(ctx, bob.Account(), prekey.Sync); err == nil {
 		t.Fatal("read another account's sync records")
 	}
-	own, _, err := bob.fetchRecords(ctx, bob.Account(), devicerecord.Sync)
+	own, _, err := bob.fetchRecords(ctx, bob.Account(), prekey.Sync)
 	if err != nil || len(own) != 1 || own[0].DeviceID != bobDev.ID {
 		t.Fatalf("own sync records: %d, %v", len(own), err)
 	}
@@ -89,28 +90,28 @@ func TestPrekeyDeletion(t *testing.T) {
 	now = time.Now()
 	c := open(t, home, Options{Standalone: nd})
 	dev, _ := c.thisDevice()
-	inbox, err := c.prekeys(dev.ID, devicerecord.Inbox)
+	inbox, err := c.prekeys(dev.ID, prekey.Inbox)
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := devicerecord.EpochOf(time.Now())
-	if got := inbox.Epochs(); len(got) != int(devicerecord.Inbox.Ahead())+1 || got[0] != first {
+	first := prekey.EpochOf(time.Now())
+	if got := inbox.Epochs(); len(got) != int(prekey.Inbox.Ahead())+1 || got[0] != first {
 		t.Fatalf("inbox prekeys for epochs %v", got)
 	}
 	c.Close()
 	// The same home, opened by a clock past the first epoch's deadline
 	// but without a network: pruning needs none.
-	now = devicerecord.DeleteAfter(devicerecord.Inbox, first)
+	now = prekey.DeleteAfter(prekey.Inbox, first)
 	c = open(t, home, Options{Clock: clock})
 	n, err := c.PrunePrekeys()
 	if err != nil || n != 1 {
 		t.Fatalf("pruned %d keys (%v), want the first inbox epoch", n, err)
 	}
-	inbox, _ = c.prekeys(dev.ID, devicerecord.Inbox)
+	inbox, _ = c.prekeys(dev.ID, prekey.Inbox)
 	if _, ok := inbox.PrivateKey(first); ok {
 		t.Fatal("the expired prekey is still held")
 	}
-	sync, _ := c.prekeys(dev.ID, devicerecord.Sync)
+	sync, _ := c.prekeys(dev.ID, prekey.Sync)
 	if _, ok := sync.PrivateKey(first); !ok {
 		t.Fatal("a sync prekey was deleted before its own, later deadline")
 	}
@@ -121,9 +122,9 @@ func TestPrekeyDeletion(t *testing.T) {
 // recipient's prekeys are covered and its record made on the spot.
 func sealV2(t testing.TB, from, to *Client, encoded []byte, now time.Time) []byte {
 	t.Helper()
-	cl := devicerecord.Inbox
+	cl := prekey.Inbox
 	if from.Account().Equal(to.Account()) {
-		cl = devicerecord.Sync
+		cl = prekey.Sync
 	}
 	keys, err := to.prekeys(to.device.ID, cl)
 	if err != nil {
@@ -135,7 +136,7 @@ func sealV2(t testing.TB, from, to *Client, encoded []byte, now time.Time) []byt
 	if err := to.savePrekeys(keys); err != nil {
 		t.Fatal(err)
 	}
-	raw, err := keys.Record(to.acct, to.device, now)
+	raw, err := devicerecord.Make(to.acct, to.device, keys, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +144,7 @@ func sealV2(t testing.TB, from, to *Client, encoded []byte, now time.Time) []byt
 	if err != nil {
 		t.Fatal(err)
 	}
-	sealed, err := sealv2.Seal(from.acct, to.Account(), []*devicerecord.Record{rec}, now, envelope.Pad(encoded))
+	sealed, err := sealv2.Seal(from.acct, to.Account(), []prekey.Bundle{rec.Bundle()}, now, envelope.Pad(encoded))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,9 +180,9 @@ func TestRepublish(t *testing.T) {
 	hashes := func() []string {
 		t.Helper()
 		var out []string
-		for _, cl := range []devicerecord.Class{devicerecord.Inbox, devicerecord.Sync} {
+		for _, cl := range []prekey.Class{prekey.Inbox, prekey.Sync} {
 			ns := NamespaceKeys
-			if cl == devicerecord.Sync {
+			if cl == prekey.Sync {
 				ns = NamespaceSyncKeys
 			}
 			msgs, err := c.retrieve(ctx, nd.node(t, c), ns, time.Time{}, "")

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hushnet/hush/crypto/prekey"
 	"github.com/hushnet/hush/crypto/sealv2"
 	"github.com/hushnet/hush/identity"
-	"github.com/hushnet/hush/protocol/devicerecord"
 	"github.com/hushnet/hush/protocol/envelope"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
@@ -106,11 +106,11 @@ func TestV1Refused(t *testing.T) {
 		MessageId: make([]byte, 16), SentAtMs: uint64(alice.now().UnixMilli()),
 		Body: &envelope.Content_Data{Data: &envelope.DataMessage{Body: "downgraded"}},
 	})
-	typ, sealed, err := v1{alice.acct}.seal(bob.Account(), envelope.Pad(content))
+	env, err := v1{alice.acct}.seal(ctx, bob.Account(), envelope.Pad(content), envelope.CoarseTimestamp(alice.now()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, _ := envelope.MarshalEnvelope(&envelope.Envelope{Type: typ, CoarseTimestampS: envelope.CoarseTimestamp(alice.now()), Content: sealed})
+	data := env.data
 	if _, err := alice.store(ctx, bob.Account(), NamespaceInbox, time.Hour, data); err != nil {
 		t.Fatal(err)
 	}
@@ -193,11 +193,11 @@ func TestWithholdingNode(t *testing.T) {
 func TestV2EpochBoundary(t *testing.T) {
 	var now atomic.Int64
 	clock := func() time.Time { return time.UnixMilli(now.Load()) }
-	e := devicerecord.EpochOf(time.Now())
-	now.Store(devicerecord.EpochStart(e).UnixMilli())
+	e := prekey.EpochOf(time.Now())
+	now.Store(prekey.EpochStart(e).UnixMilli())
 	bob := openV2(t, newHome(t), Options{Clock: clock})
 	alice := openV2(t, newHome(t), Options{Clock: clock})
-	sealedAt := devicerecord.EpochEnd(e).Add(-time.Millisecond)
+	sealedAt := prekey.EpochEnd(e).Add(-time.Millisecond)
 	content, _ := envelope.MarshalContent(&envelope.Content{
 		MessageId: make([]byte, 16), SentAtMs: uint64(sealedAt.UnixMilli()),
 		Body: &envelope.Content_Data{Data: &envelope.DataMessage{Body: "late in the day"}},
@@ -209,9 +209,9 @@ func TestV2EpochBoundary(t *testing.T) {
 		at   time.Time
 		want error
 	}{
-		{"next epoch", devicerecord.EpochEnd(e).Add(time.Hour), nil},
-		{"just before the deadline", devicerecord.DeleteAfter(devicerecord.Inbox, e).Add(-time.Second), nil},
-		{"at the deadline", devicerecord.DeleteAfter(devicerecord.Inbox, e), sealv2.ErrNoKeyForEpoch},
+		{"next epoch", prekey.EpochEnd(e).Add(time.Hour), nil},
+		{"just before the deadline", prekey.DeleteAfter(prekey.Inbox, e).Add(-time.Second), nil},
+		{"at the deadline", prekey.DeleteAfter(prekey.Inbox, e), sealv2.ErrNoKeyForEpoch},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			now.Store(tc.at.UnixMilli())
@@ -228,7 +228,7 @@ func TestV2EpochBoundary(t *testing.T) {
 		})
 	}
 	// The clock going back does not bring the key back.
-	now.Store(devicerecord.EpochEnd(e).Add(time.Hour).UnixMilli())
+	now.Store(prekey.EpochEnd(e).Add(time.Hour).UnixMilli())
 	if _, _, _, err := bob.seal.open(env.GetType(), env.GetContent()); !errors.Is(err, sealv2.ErrNoKeyForEpoch) {
 		t.Fatalf("after the prune and a clock step back: %v", err)
 	}

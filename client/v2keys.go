@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/hushnet/hush/crypto/prekey"
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/clientdb"
 	"github.com/hushnet/hush/protocol/devicerecord"
@@ -31,7 +32,7 @@ const (
 // overwritten in place: the database runs with secure_delete, so a pruned
 // key does not survive in a free page.
 const (
-	prekeySetting    = "client/v2/prekeys/"  // + class: devicerecord.DeviceKeys, binary
+	prekeySetting    = "client/v2/prekeys/"  // + class: prekey.DeviceKeys, binary
 	publishedSetting = "client/v2/published" // JSON publishState
 	waitingSetting   = "client/v2/waiting/"  // + Account ID: why its keys are missing
 	// + Account ID + "/" + device ID: the device key a record presented
@@ -71,14 +72,14 @@ func (c *Client) thisDevice() (*devicerecord.Device, error) {
 }
 
 // prekeys loads this device's private prekeys of class cl, or an empty set.
-func (c *Client) prekeys(dev devicerecord.DeviceID, cl devicerecord.Class) (*devicerecord.DeviceKeys, error) {
+func (c *Client) prekeys(dev prekey.DeviceID, cl prekey.Class) (*prekey.DeviceKeys, error) {
 	b, err := c.db.Setting(prekeySetting + cl.String())
 	if errors.Is(err, clientdb.ErrNotFound) {
-		return devicerecord.NewDeviceKeys(dev, cl)
+		return prekey.NewDeviceKeys(dev, cl)
 	} else if err != nil {
 		return nil, err
 	}
-	k, err := devicerecord.ParseDeviceKeys(b)
+	k, err := prekey.ParseDeviceKeys(b)
 	if err != nil {
 		return nil, fmt.Errorf("stored %s prekeys: %w", cl, err)
 	}
@@ -88,7 +89,7 @@ func (c *Client) prekeys(dev devicerecord.DeviceID, cl devicerecord.Class) (*dev
 	return k, nil
 }
 
-func (c *Client) savePrekeys(k *devicerecord.DeviceKeys) error {
+func (c *Client) savePrekeys(k *prekey.DeviceKeys) error {
 	b, err := k.MarshalBinary()
 	if err != nil {
 		return err
@@ -109,7 +110,7 @@ func (c *Client) PrunePrekeys() (int, error) {
 	}
 	n := 0
 	err = c.withPrekeyLock(func() error {
-		for _, cl := range []devicerecord.Class{devicerecord.Inbox, devicerecord.Sync} {
+		for _, cl := range []prekey.Class{prekey.Inbox, prekey.Sync} {
 			k, err := c.prekeys(dev.ID, cl)
 			if err != nil {
 				return err
@@ -156,8 +157,8 @@ func (c *Client) PublishKeys(ctx context.Context) error {
 	if b, err := c.db.Setting(publishedSetting); err == nil {
 		json.Unmarshal(b, &st) // a damaged state only costs a stale record left in the swarm
 	}
-	classes := []devicerecord.Class{devicerecord.Inbox, devicerecord.Sync}
-	sets := make([]*devicerecord.DeviceKeys, len(classes))
+	classes := []prekey.Class{prekey.Inbox, prekey.Sync}
+	sets := make([]*prekey.DeviceKeys, len(classes))
 	// Generate and save under the home's prekey lock, before publishing: a
 	// record must never name a key this device could lose, and another
 	// process on the same home (receive --follow beside send) must see
@@ -188,7 +189,7 @@ func (c *Client) PublishKeys(ctx context.Context) error {
 	var hashes []string
 	for i, cl := range classes {
 		k := sets[i]
-		rec, err := k.Record(c.acct, dev, now)
+		rec, err := devicerecord.Make(c.acct, dev, k, now)
 		if err != nil {
 			return err
 		}
@@ -202,7 +203,7 @@ func (c *Client) PublishKeys(ctx context.Context) error {
 		// the device was last in use (docs/protocol-v2.md §11).
 		ttl := min(parsed.ExpiresAt.Sub(parsed.CreatedAt), rpc.MaxTTLPrivate)
 		ns := NamespaceKeys
-		if cl == devicerecord.Sync {
+		if cl == prekey.Sync {
 			ns = NamespaceSyncKeys
 		}
 		h, err := c.store(withDepositTime(ctx, parsed.CreatedAt), self, ns, ttl, rec)
@@ -245,7 +246,7 @@ func (c *Client) KeyDuties(ctx context.Context) error {
 	// A publication stamped a little after now comes from another Client
 	// on this home whose clock offset differs; only one far in the future
 	// (a clock that jumped back) is redone.
-	if st.At != 0 && st.Version == devicerecord.Version && now.Sub(at) < republishAfter && devicerecord.EpochOf(at) == devicerecord.EpochOf(now) && at.Before(now.Add(rpc.SigTolerance)) {
+	if st.At != 0 && st.Version == devicerecord.Version && now.Sub(at) < republishAfter && prekey.EpochOf(at) == prekey.EpochOf(now) && at.Before(now.Add(rpc.SigTolerance)) {
 		return nil
 	}
 	return c.PublishKeys(ctx)
@@ -270,9 +271,9 @@ type RecordProblem struct {
 // device, ordered by device ID, and what failed. Inbox records are read
 // without a signature (the public-read namespace); Sync records only from
 // the own account.
-func (c *Client) fetchRecords(ctx context.Context, account identity.AccountID, cl devicerecord.Class) ([]VerifiedRecord, []RecordProblem, error) {
+func (c *Client) fetchRecords(ctx context.Context, account identity.AccountID, cl prekey.Class) ([]VerifiedRecord, []RecordProblem, error) {
 	ns := NamespaceKeys
-	if cl == devicerecord.Sync {
+	if cl == prekey.Sync {
 		ns = NamespaceSyncKeys
 		if !account.Equal(c.acct.ID()) {
 			return nil, nil, errors.New("sync records are readable by their own account only")
@@ -400,9 +401,9 @@ func (c *Client) pinDeviceKeys(account identity.AccountID, recs []*devicerecord.
 		}
 		return nil, out
 	}
-	keys := map[devicerecord.DeviceID][]byte{}
+	keys := map[prekey.DeviceID][]byte{}
 	for _, d := range known {
-		keys[devicerecord.DeviceID(d.ID)] = d.PublicKey
+		keys[prekey.DeviceID(d.ID)] = d.PublicKey
 	}
 	var kept []*devicerecord.Record
 	var held []heldRecord
@@ -440,7 +441,7 @@ var ErrDeviceKeyChanged = clientdb.ErrDeviceKeyChanged
 // clientdb.ErrDeviceKeyChanged said so): from now on that key is the
 // device's, and messages are sealed to it. It returns [ErrNoKeyChange]
 // when no change is pending.
-func (c *Client) ConfirmDeviceKey(account identity.AccountID, id devicerecord.DeviceID) error {
+func (c *Client) ConfirmDeviceKey(account identity.AccountID, id prekey.DeviceID) error {
 	name := keyChangedSetting + account.String() + "/" + id.String()
 	b, err := c.db.Setting(name)
 	if errors.Is(err, clientdb.ErrNotFound) {
@@ -459,7 +460,7 @@ func (c *Client) ConfirmDeviceKey(account identity.AccountID, id devicerecord.De
 	return c.db.DeleteSetting(name)
 }
 
-func compareIDs(a, b devicerecord.DeviceID) int { return compareStrings(string(a[:]), string(b[:])) }
+func compareIDs(a, b prekey.DeviceID) int { return compareStrings(string(a[:]), string(b[:])) }
 
 func compareStrings(a, b string) int {
 	switch {
@@ -475,7 +476,7 @@ func compareStrings(a, b string) int {
 // and the problems of those that do not: what a sender seals to. Devices
 // not seen before are recorded and announced ([EventNewKeyDevice]).
 func (c *Client) Bundle(ctx context.Context, account identity.AccountID) ([]VerifiedRecord, []RecordProblem, error) {
-	recs, problems, err := c.fetchRecords(ctx, account, devicerecord.Inbox)
+	recs, problems, err := c.fetchRecords(ctx, account, prekey.Inbox)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -494,9 +495,9 @@ func (c *Client) Bundle(ctx context.Context, account identity.AccountID) ([]Veri
 // keys. none is true when a sync copy has no other device to go to.
 func (c *Client) recipients(ctx context.Context, account identity.AccountID) (recs []*devicerecord.Record, none bool, err error) {
 	self := c.acct.ID()
-	cl := devicerecord.Inbox
+	cl := prekey.Inbox
 	if account.Equal(self) {
-		cl = devicerecord.Sync
+		cl = prekey.Sync
 	}
 	got, problems, err := c.cachedRecords(ctx, account, cl)
 	if err != nil {
@@ -508,13 +509,13 @@ func (c *Client) recipients(ctx context.Context, account identity.AccountID) (re
 	}
 	var own *devicerecord.Record
 	for _, r := range got {
-		if cl == devicerecord.Sync && r.DeviceID == dev.ID {
+		if cl == prekey.Sync && r.DeviceID == dev.ID {
 			own = r.Record
 			continue
 		}
 		recs = append(recs, r.Record)
 	}
-	if cl == devicerecord.Sync && len(recs) == 0 && own != nil {
+	if cl == prekey.Sync && len(recs) == 0 && own != nil {
 		// A sync copy goes to the account's other devices. With none, it
 		// is sealed to this device alone, so the own swarm always holds a
 		// copy that chat delete, account delete and disappearing timers
@@ -526,7 +527,7 @@ func (c *Client) recipients(ctx context.Context, account identity.AccountID) (re
 		recs = recs[:16] // sealv2.MaxDevices; the rest wait for a later design
 	}
 	c.noteDevices(account, recs)
-	if cl == devicerecord.Sync {
+	if cl == prekey.Sync {
 		return recs, len(recs) == 0, nil
 	}
 	if len(recs) > 0 {
@@ -552,9 +553,9 @@ func (c *Client) recipients(ctx context.Context, account identity.AccountID) (re
 // fetch did not return, since when, and whether the user was told that a
 // message went without them.
 type missingState struct {
-	Devices []devicerecord.DeviceID `json:"devices"`
-	SinceMS int64                   `json:"since_ms"`
-	Skipped bool                    `json:"skipped,omitempty"`
+	Devices []prekey.DeviceID `json:"devices"`
+	SinceMS int64             `json:"since_ms"`
+	Skipped bool              `json:"skipped,omitempty"`
 }
 
 // checkWithheld compares the records about to be sealed to with the
@@ -569,9 +570,9 @@ func (c *Client) checkWithheld(account identity.AccountID, recs []*devicerecord.
 		return err
 	}
 	now := c.now()
-	var missing []devicerecord.DeviceID
+	var missing []prekey.DeviceID
 	for _, d := range known {
-		id := devicerecord.DeviceID(d.ID)
+		id := prekey.DeviceID(d.ID)
 		if d.Expires.After(now) && !slices.ContainsFunc(recs, func(r *devicerecord.Record) bool { return r.DeviceID == id }) {
 			missing = append(missing, id)
 		}
@@ -614,7 +615,7 @@ func (c *Client) checkWithheld(account identity.AccountID, recs []*devicerecord.
 // MissingDevices lists account's known devices that the last fetch of its
 // records did not return (withheld, or removed), and whether messages were
 // sent without them after the bounded wait.
-func (c *Client) MissingDevices(account identity.AccountID) (ids []devicerecord.DeviceID, sentWithout bool, err error) {
+func (c *Client) MissingDevices(account identity.AccountID) (ids []prekey.DeviceID, sentWithout bool, err error) {
 	b, err := c.db.Setting(missingSetting + account.String())
 	if errors.Is(err, clientdb.ErrNotFound) {
 		return nil, false, nil
@@ -671,7 +672,7 @@ func (c *Client) WaitingForKeys(peer identity.AccountID) (bool, string, error) {
 
 // PeerDevice is one device of a contact as its verified record shows it.
 type PeerDevice struct {
-	ID        devicerecord.DeviceID
+	ID        prekey.DeviceID
 	PublicKey identity.Ed25519PublicKey
 	FirstSeen time.Time
 }
@@ -685,7 +686,7 @@ func (c *Client) PeerDevices(account identity.AccountID) ([]PeerDevice, error) {
 	}
 	out := make([]PeerDevice, 0, len(ds))
 	for _, d := range ds {
-		out = append(out, PeerDevice{ID: devicerecord.DeviceID(d.ID), PublicKey: identity.Ed25519PublicKey(d.PublicKey), FirstSeen: d.FirstSeen})
+		out = append(out, PeerDevice{ID: prekey.DeviceID(d.ID), PublicKey: identity.Ed25519PublicKey(d.PublicKey), FirstSeen: d.FirstSeen})
 	}
 	return out, nil
 }
@@ -721,7 +722,7 @@ func (c *Client) dropRecordCache() {
 
 type recordCacheKey struct {
 	account identity.AccountID
-	class   devicerecord.Class
+	class   prekey.Class
 }
 
 type cachedRecordSet struct {
@@ -732,7 +733,7 @@ type cachedRecordSet struct {
 // cachedRecords is fetchRecords behind a short cache. Cached records are
 // verified again at every use, so one that expired meanwhile is never
 // sealed to; an empty or stale set is fetched again.
-func (c *Client) cachedRecords(ctx context.Context, account identity.AccountID, cl devicerecord.Class) ([]VerifiedRecord, []RecordProblem, error) {
+func (c *Client) cachedRecords(ctx context.Context, account identity.AccountID, cl prekey.Class) ([]VerifiedRecord, []RecordProblem, error) {
 	key := recordCacheKey{account, cl}
 	now := c.now()
 	c.mu.Lock()

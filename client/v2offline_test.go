@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hushnet/hush/crypto/prekey"
 	"github.com/hushnet/hush/crypto/sealv2"
 	"github.com/hushnet/hush/protocol/devicerecord"
 	"github.com/hushnet/hush/protocol/envelope"
@@ -18,14 +19,14 @@ import (
 func TestV2OfflineDevice(t *testing.T) {
 	var now atomic.Int64
 	clock := func() time.Time { return time.UnixMilli(now.Load()) }
-	e := devicerecord.EpochOf(time.Now())
-	t0 := devicerecord.EpochStart(e).Add(time.Hour)
+	e := prekey.EpochOf(time.Now())
+	t0 := prekey.EpochStart(e).Add(time.Hour)
 	now.Store(t0.UnixMilli())
 	bob := openV2(t, newHome(t), Options{Clock: clock})
 	alice := openV2(t, newHome(t), Options{Clock: clock})
 
 	// Bob publishes once, at t0, and goes offline.
-	keys, err := bob.prekeys(bob.device.ID, devicerecord.Inbox)
+	keys, err := bob.prekeys(bob.device.ID, prekey.Inbox)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +36,7 @@ func TestV2OfflineDevice(t *testing.T) {
 	if err := bob.savePrekeys(keys); err != nil {
 		t.Fatal(err)
 	}
-	raw, err := keys.Record(bob.acct, bob.device, t0)
+	raw, err := devicerecord.Make(bob.acct, bob.device, keys, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +57,7 @@ func TestV2OfflineDevice(t *testing.T) {
 			MessageId: make([]byte, 16), SentAtMs: uint64(at.UnixMilli()),
 			Body: &envelope.Content_Data{Data: &envelope.DataMessage{Body: "day"}},
 		})
-		sealed, err := sealv2.Seal(alice.acct, bob.Account(), []*devicerecord.Record{rec}, at, envelope.Pad(content))
+		sealed, err := sealv2.Seal(alice.acct, bob.Account(), []prekey.Bundle{rec.Bundle()}, at, envelope.Pad(content))
 		if err != nil {
 			t.Fatalf("day %d: seal: %v", days, err)
 		}

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hushnet/hush/crypto/prekey"
 	"github.com/hushnet/hush/crypto/sealv1"
-	"github.com/hushnet/hush/protocol/devicerecord"
 	"github.com/hushnet/hush/protocol/envelope"
 )
 
@@ -28,7 +28,7 @@ func benchOps(b *testing.B, n int) ops {
 	w := shared(b)
 	devs := w.bobDevs[:n]
 	payload := envelope.Pad(make([]byte, 1000)) // 1120 bytes
-	e := devicerecord.EpochOf(now)
+	e := prekey.EpochOf(now)
 	suite := func() (hpke.KDF, hpke.AEAD) { return hpke.HKDFSHA256(), hpke.ChaCha20Poly1305() }
 
 	sealed, err := Seal(w.alice, w.bob.ID(), records(devs), now, payload)
@@ -41,16 +41,16 @@ func benchOps(b *testing.B, n int) ops {
 	for _, d := range devs {
 		sk, _ := d.keys.PrivateKey(e)
 		kdf, aead := suite()
-		if _, err := hpke.Open(sk, kdf, aead, wrapInfo(devicerecord.Inbox, w.bob.ID(), d.dev.ID, e), last); err == nil {
+		if _, err := hpke.Open(sk, kdf, aead, wrapInfo(prekey.Inbox, w.bob.ID(), d.dev.ID, e), last); err == nil {
 			worst = d
 		}
-		if _, err := hpke.Open(sk, kdf, aead, wrapInfo(devicerecord.Inbox, w.bob.ID(), d.dev.ID, e), sealed[headerSize:headerSize+WrapSize]); err == nil {
+		if _, err := hpke.Open(sk, kdf, aead, wrapInfo(prekey.Inbox, w.bob.ID(), d.dev.ID, e), sealed[headerSize:headerSize+WrapSize]); err == nil {
 			first = d
 		}
 	}
 
-	info := wrapInfo(devicerecord.Inbox, w.bob.ID(), devs[0].dev.ID, e)
-	pk, _ := devs[0].rec.PrekeyFor(e)
+	info := wrapInfo(prekey.Inbox, w.bob.ID(), devs[0].dev.ID, e)
+	pk, _ := devs[0].rec.Bundle().For(e)
 	sk, _ := devs[0].keys.PrivateKey(e)
 	bareCT, err := hpke.Seal(pk, hpke.HKDFSHA256(), hpke.ChaCha20Poly1305(), info, payload)
 	if err != nil {
@@ -69,7 +69,7 @@ func benchOps(b *testing.B, n int) ops {
 		seal: func() error { _, err := Seal(w.alice, w.bob.ID(), records(devs), now, payload); return err },
 		bareSeal: func() error {
 			for _, d := range devs {
-				pk, _ := d.rec.PrekeyFor(e)
+				pk, _ := d.rec.Bundle().For(e)
 				kdf, aead := suite()
 				if _, err := hpke.Seal(pk, kdf, aead, info, payload); err != nil {
 					return err

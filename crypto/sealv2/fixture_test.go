@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/crypto/chacha20poly1305"
 
+	"github.com/hushnet/hush/crypto/prekey"
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/protocol/devicerecord"
 )
@@ -30,7 +31,7 @@ func account(b byte) *identity.Account {
 // (for yesterday, today and tomorrow) and its verified record.
 type device struct {
 	dev  *devicerecord.Device
-	keys *devicerecord.DeviceKeys
+	keys *prekey.DeviceKeys
 	raw  []byte
 	rec  *devicerecord.Record
 }
@@ -42,31 +43,31 @@ type fataler interface {
 }
 
 // clone returns a private copy of the device's keys, for tests that delete.
-func (d *device) clone(t fataler) *devicerecord.DeviceKeys {
+func (d *device) clone(t fataler) *prekey.DeviceKeys {
 	t.Helper()
 	b, err := d.keys.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := devicerecord.ParseDeviceKeys(b)
+	k, err := prekey.ParseDeviceKeys(b)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return k
 }
 
-func newDevice(t testing.TB, acct *identity.Account, c devicerecord.Class, at time.Time) *device {
+func newDevice(t testing.TB, acct *identity.Account, c prekey.Class, at time.Time) *device {
 	t.Helper()
 	d := &device{dev: devicerecord.NewDevice()}
 	var err error
-	if d.keys, err = devicerecord.NewDeviceKeys(d.dev.ID, c); err != nil {
+	if d.keys, err = prekey.NewDeviceKeys(d.dev.ID, c); err != nil {
 		t.Fatal(err)
 	}
-	e := devicerecord.EpochOf(at)
+	e := prekey.EpochOf(at)
 	if err := d.keys.Generate(e-1, e, e+1); err != nil {
 		t.Fatal(err)
 	}
-	if d.raw, err = d.keys.Record(acct, d.dev, at); err != nil {
+	if d.raw, err = devicerecord.Make(acct, d.dev, d.keys, at); err != nil {
 		t.Fatal(err)
 	}
 	if d.rec, err = devicerecord.Verify(d.raw, acct.ID(), at); err != nil {
@@ -93,10 +94,10 @@ func shared(t testing.TB) *world {
 	theWorldOnce.Do(func() {
 		w := &world{alice: account(1), bob: account(50), carol: account(100)}
 		for range 6 {
-			w.bobDevs = append(w.bobDevs, newDevice(t, w.bob, devicerecord.Inbox, now))
+			w.bobDevs = append(w.bobDevs, newDevice(t, w.bob, prekey.Inbox, now))
 		}
 		for range 3 {
-			w.aliceDevs = append(w.aliceDevs, newDevice(t, w.alice, devicerecord.Sync, now))
+			w.aliceDevs = append(w.aliceDevs, newDevice(t, w.alice, prekey.Sync, now))
 		}
 		theWorld = w
 	})
@@ -106,10 +107,10 @@ func shared(t testing.TB) *world {
 	return theWorld
 }
 
-func records(devs []*device) []*devicerecord.Record {
-	out := make([]*devicerecord.Record, len(devs))
+func records(devs []*device) []prekey.Bundle {
+	out := make([]prekey.Bundle, len(devs))
 	for i, d := range devs {
-		out[i] = d.rec
+		out[i] = d.rec.Bundle()
 	}
 	return out
 }
@@ -118,7 +119,7 @@ func records(devs []*device) []*devicerecord.Record {
 // than from Seal, with every field open to change. Tests use it to make
 // messages an honest Seal never makes, and to check Seal against the spec.
 type message struct {
-	class     devicerecord.Class
+	class     prekey.Class
 	epoch     uint64
 	wrapFor   []*device          // whose prekeys get a wrap, in this order
 	wrapTo    identity.AccountID // recipient in the wrap info
@@ -126,13 +127,13 @@ type message struct {
 	senderKey identity.Ed25519PublicKey
 	signedFor identity.AccountID
 	signedAt  time.Time
-	list      []devicerecord.DeviceID
+	list      []prekey.DeviceID
 	content   []byte
 }
 
 // honest returns the message Seal would make from a to the given devices.
-func honest(from *identity.Account, to identity.AccountID, c devicerecord.Class, at time.Time, devs []*device, content []byte) *message {
-	m := &message{class: c, epoch: devicerecord.EpochOf(at), wrapFor: devs, wrapTo: to, sender: from,
+func honest(from *identity.Account, to identity.AccountID, c prekey.Class, at time.Time, devs []*device, content []byte) *message {
+	m := &message{class: c, epoch: prekey.EpochOf(at), wrapFor: devs, wrapTo: to, sender: from,
 		senderKey: from.Ed25519Public(), signedFor: to, signedAt: at, content: content}
 	for _, d := range devs {
 		m.list = append(m.list, d.dev.ID)
@@ -141,7 +142,7 @@ func honest(from *identity.Account, to identity.AccountID, c devicerecord.Class,
 	return m
 }
 
-func sortIDs(ids []devicerecord.DeviceID) {
+func sortIDs(ids []prekey.DeviceID) {
 	for i := range ids {
 		for j := i + 1; j < len(ids); j++ {
 			if string(ids[j][:]) < string(ids[i][:]) {
@@ -159,7 +160,7 @@ func (m *message) build(t testing.TB) []byte {
 	out = binary.BigEndian.AppendUint64(out, m.epoch)
 	out = append(out, byte(len(m.wrapFor)))
 	for _, d := range m.wrapFor {
-		pk, err := d.rec.PrekeyFor(m.epoch)
+		pk, err := d.rec.Bundle().For(m.epoch)
 		if err != nil {
 			t.Fatal(err)
 		}

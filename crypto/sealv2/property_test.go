@@ -9,7 +9,7 @@ import (
 
 	"pgregory.net/rapid"
 
-	"github.com/hushnet/hush/protocol/devicerecord"
+	"github.com/hushnet/hush/crypto/prekey"
 )
 
 // pick draws 1 to 5 of Bob's six devices; the rest are the ones left out.
@@ -32,7 +32,7 @@ func TestPropertyRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		deadline := devicerecord.DeleteAfter(devicerecord.Inbox, devicerecord.EpochOf(at))
+		deadline := prekey.DeleteAfter(prekey.Inbox, prekey.EpochOf(at))
 		later := at.Add(time.Duration(rapid.Int64Range(0, int64(deadline.Sub(at))-1).Draw(t, "later")))
 		for _, d := range in {
 			got, sender, meta, err := Open(w.bob.ID(), d.keys, sealed, later)
@@ -81,12 +81,12 @@ func TestPropertyTamper(t *testing.T) {
 func TestPropertyPrune(t *testing.T) {
 	w := shared(t)
 	d := w.bobDevs[5]
-	e := devicerecord.EpochOf(now)
+	e := prekey.EpochOf(now)
 	sealed := map[uint64][]byte{}
 	for _, epoch := range []uint64{e - 1, e, e + 1} {
 		at := sentAt(epoch)
 		r := newDeviceFrom(t, w.bob, d, at)
-		m, err := Seal(w.alice, w.bob.ID(), []*devicerecord.Record{r}, at, []byte("m"))
+		m, err := Seal(w.alice, w.bob.ID(), []prekey.Bundle{r.Bundle()}, at, []byte("m"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -103,7 +103,7 @@ func TestPropertyPrune(t *testing.T) {
 				openAt = sentAt(epoch) // a message opens no earlier than it was sent
 			}
 			_, _, _, err := Open(w.bob.ID(), keys, m, openAt)
-			alive := pruneAt.Before(devicerecord.DeleteAfter(devicerecord.Inbox, epoch))
+			alive := pruneAt.Before(prekey.DeleteAfter(prekey.Inbox, epoch))
 			if alive != (err == nil) || (!alive && !errors.Is(err, ErrNoKeyForEpoch)) {
 				t.Fatalf("epoch %d pruned at %s: alive %v, Open %v", epoch, pruneAt, alive, err)
 			}
@@ -116,4 +116,4 @@ func TestPropertyPrune(t *testing.T) {
 	})
 }
 
-func sentAt(epoch uint64) time.Time { return devicerecord.EpochStart(epoch).Add(12 * time.Hour) }
+func sentAt(epoch uint64) time.Time { return prekey.EpochStart(epoch).Add(12 * time.Hour) }

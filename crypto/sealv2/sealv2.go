@@ -7,7 +7,7 @@
 // fresh 32-byte key, and wraps that key for each destination device with
 // HPKE (RFC 9180) in base mode: KEM MLKEM768-X25519 (X-Wing), KDF
 // HKDF-SHA256, AEAD ChaCha20-Poly1305, to the device's prekey for the
-// current epoch (protocol/devicerecord). The HPKE info is
+// current epoch (crypto/prekey). The HPKE info is
 //
 //	"hush/1 seal v2 wrap" ‖ class ‖ recipient Account ID ‖ device ID ‖ epoch
 //
@@ -41,8 +41,9 @@
 //
 // # What the caller does
 //
-// Seal takes records the caller has verified with devicerecord.Verify. The
-// content is expected to be padded (protocol/envelope.Pad). Open does not
+// Seal takes the prekey bundles of device records the caller has verified
+// (protocol/devicerecord's Verify, then Record.Bundle). The content is
+// expected to be padded (protocol/envelope.Pad). Open does not
 // deduplicate: a replayed message opens again until its prekey is deleted,
 // and the client drops it by message ID. Neither function does I/O or reads
 // the clock; randomness comes from crypto/rand.
@@ -62,8 +63,8 @@ import (
 	"filippo.io/edwards25519"
 	"golang.org/x/crypto/chacha20poly1305"
 
+	"github.com/hushnet/hush/crypto/prekey"
 	"github.com/hushnet/hush/identity"
-	"github.com/hushnet/hush/protocol/devicerecord"
 )
 
 // Version is the first byte of a v2 sealed message.
@@ -87,7 +88,7 @@ const (
 	WrapSize = EncSize + KeySize + chacha20poly1305.Overhead
 	// PerDevice is what each destination device adds to a message: its wrap
 	// and its ID in the signed list.
-	PerDevice = WrapSize + devicerecord.DeviceIDSize
+	PerDevice = WrapSize + prekey.DeviceIDSize
 	// Overhead is what a message adds to its content besides PerDevice bytes
 	// per device.
 	Overhead = headerSize + chacha20poly1305.Overhead + innerFixed + ed25519.SignatureSize
@@ -98,11 +99,11 @@ const (
 
 // Errors returned by [Seal].
 var (
-	// ErrNoDevices: Seal was given no records.
+	// ErrNoDevices: Seal was given no bundles.
 	ErrNoDevices = errors.New("no device records to seal to")
-	// ErrTooManyDevices: Seal was given more than [MaxDevices] records.
+	// ErrTooManyDevices: Seal was given more than [MaxDevices] bundles.
 	ErrTooManyDevices = errors.New("too many devices to seal to")
-	// ErrBadRecord: a record does not fit this message: another account,
+	// ErrBadRecord: a bundle does not fit this message: another account,
 	// the wrong class, a device listed twice, expired or without a prekey
 	// for now's epoch.
 	ErrBadRecord = errors.New("device record cannot be used for this message")
@@ -143,9 +144,9 @@ var (
 type Meta struct {
 	SenderKey identity.Ed25519PublicKey
 	SignedAt  time.Time // millisecond precision
-	Class     devicerecord.Class
+	Class     prekey.Class
 	Epoch     uint64
-	Devices   []devicerecord.DeviceID // the devices wrapped for, ascending
+	Devices   []prekey.DeviceID // the devices wrapped for, ascending
 	// Signed is the message's signed part as the sender made it: header
 	// bytes [0, 10) (version, class, epoch) ‖ inner part ‖ signature. A
 	// receiver keeps it to prove later, to its own other devices, who
@@ -154,48 +155,49 @@ type Meta struct {
 }
 
 // Seal encrypts content from sender to the devices of recipient whose
-// verified records are given, at now. For a sync copy, recipient is the
-// sender's own account and the records are its other devices' Sync records;
-// otherwise they must be Inbox records. It returns [ErrBadRecipient],
-// [ErrNoDevices], [ErrTooManyDevices] or [ErrBadRecord].
-func Seal(sender *identity.Account, recipient identity.AccountID, records []*devicerecord.Record, now time.Time, content []byte) ([]byte, error) {
-	// Every record must belong to recipient (usable checks it), and a
-	// record's account key is a valid Ed25519 key, so the prefix is all that
-	// is left to check here.
+// prekey bundles, taken from verified records, are given, at now. For a
+// sync copy, recipient is the sender's own account and the bundles are its
+// other devices' Sync bundles; otherwise they must be Inbox bundles. It
+// returns [ErrBadRecipient], [ErrNoDevices], [ErrTooManyDevices] or
+// [ErrBadRecord].
+func Seal(sender *identity.Account, recipient identity.AccountID, bundles []prekey.Bundle, now time.Time, content []byte) ([]byte, error) {
+	// Every bundle must belong to recipient (usable checks it), and a
+	// verified record's account is a valid Account ID, so the prefix is all
+	// that is left to check here.
 	if recipient[0] != identity.AccountPrefix {
 		return nil, fmt.Errorf("%w: prefix %02x", ErrBadRecipient, recipient[0])
 	}
 	switch {
-	case len(records) == 0:
+	case len(bundles) == 0:
 		return nil, ErrNoDevices
-	case len(records) > MaxDevices:
-		return nil, fmt.Errorf("%w: %d, at most %d", ErrTooManyDevices, len(records), MaxDevices)
+	case len(bundles) > MaxDevices:
+		return nil, fmt.Errorf("%w: %d, at most %d", ErrTooManyDevices, len(bundles), MaxDevices)
 	}
-	class := devicerecord.Inbox
+	class := prekey.Inbox
 	if recipient.Equal(sender.ID()) {
-		class = devicerecord.Sync
+		class = prekey.Sync
 	}
-	epoch := devicerecord.EpochOf(now)
+	epoch := prekey.EpochOf(now)
 
 	// The signed list is sorted, so it says nothing about wrap order.
-	recs := slices.Clone(records)
-	slices.SortFunc(recs, func(a, b *devicerecord.Record) int { return bytes.Compare(a.DeviceID[:], b.DeviceID[:]) })
-	keys := make([]hpke.PublicKey, len(recs))
-	for i, r := range recs {
-		if i > 0 && r.DeviceID == recs[i-1].DeviceID {
-			return nil, fmt.Errorf("%w: device %s twice", ErrBadRecord, r.DeviceID)
+	sorted := slices.Clone(bundles)
+	slices.SortFunc(sorted, func(a, b prekey.Bundle) int { return bytes.Compare(a.Device[:], b.Device[:]) })
+	keys := make([]hpke.PublicKey, len(sorted))
+	for i, r := range sorted {
+		if i > 0 && r.Device == sorted[i-1].Device {
+			return nil, fmt.Errorf("%w: device %s twice", ErrBadRecord, r.Device)
 		}
 		if err := usable(r, recipient, class, now); err != nil {
-			return nil, fmt.Errorf("%w: device %s: %w", ErrBadRecord, r.DeviceID, err)
+			return nil, fmt.Errorf("%w: device %s: %w", ErrBadRecord, r.Device, err)
 		}
-		k, err := r.PrekeyFor(epoch)
+		k, err := r.For(epoch)
 		if err != nil {
-			return nil, fmt.Errorf("%w: device %s: %w", ErrBadRecord, r.DeviceID, err)
+			return nil, fmt.Errorf("%w: device %s: %w", ErrBadRecord, r.Device, err)
 		}
 		keys[i] = k
 	}
 
-	n := len(recs)
+	n := len(sorted)
 	out := make([]byte, 0, Overhead+n*PerDevice+len(content))
 	out = append(out, Version, byte(class))
 	out = binary.BigEndian.AppendUint64(out, epoch)
@@ -204,21 +206,21 @@ func Seal(sender *identity.Account, recipient identity.AccountID, records []*dev
 	var ck [KeySize]byte
 	rand.Read(ck[:]) // never returns an error (crypto/rand documents this)
 	for _, i := range shuffled(n) {
-		w, err := hpke.Seal(keys[i], hpke.HKDFSHA256(), hpke.ChaCha20Poly1305(), wrapInfo(class, recipient, recs[i].DeviceID, epoch), ck[:])
+		w, err := hpke.Seal(keys[i], hpke.HKDFSHA256(), hpke.ChaCha20Poly1305(), wrapInfo(class, recipient, sorted[i].Device, epoch), ck[:])
 		if err != nil {
-			return nil, fmt.Errorf("%w: device %s: %w", ErrBadRecord, recs[i].DeviceID, err)
+			return nil, fmt.Errorf("%w: device %s: %w", ErrBadRecord, sorted[i].Device, err)
 		}
 		out = append(out, w...)
 	}
 	header := out
 
-	inner := make([]byte, 0, innerFixed+n*devicerecord.DeviceIDSize+len(content)+ed25519.SignatureSize)
+	inner := make([]byte, 0, innerFixed+n*prekey.DeviceIDSize+len(content)+ed25519.SignatureSize)
 	inner = append(inner, sender.Ed25519Public()...)
 	inner = append(inner, recipient[:]...)
 	inner = binary.BigEndian.AppendUint64(inner, uint64(now.UnixMilli()))
 	inner = append(inner, byte(n))
-	for _, r := range recs {
-		inner = append(inner, r.DeviceID[:]...)
+	for _, r := range sorted {
+		inner = append(inner, r.Device[:]...)
 	}
 	inner = append(inner, content...)
 	inner = append(inner, sender.Sign(signedMessage(header[:10], inner))...)
@@ -232,21 +234,18 @@ func Seal(sender *identity.Account, recipient identity.AccountID, records []*dev
 	return aead.Seal(out, nonce[:], inner, header), nil
 }
 
-// usable checks a verified record against this message: it may have been
-// verified for another account, or long enough ago to have expired.
-func usable(r *devicerecord.Record, recipient identity.AccountID, class devicerecord.Class, now time.Time) error {
-	id, err := r.AccountID()
-	if err != nil {
-		return err
+// usable checks a bundle from a verified record against this message: the
+// record may have been verified for another account, or long enough ago to
+// have expired.
+func usable(b prekey.Bundle, recipient identity.AccountID, class prekey.Class, now time.Time) error {
+	if !b.Account.Equal(recipient) {
+		return fmt.Errorf("record of account %s, sealing to %s", b.Account.Short(), recipient.Short())
 	}
-	if !id.Equal(recipient) {
-		return fmt.Errorf("record of account %s, sealing to %s", id.Short(), recipient.Short())
+	if b.Class != class {
+		return fmt.Errorf("%s record, message needs %s", b.Class, class)
 	}
-	if r.Class != class {
-		return fmt.Errorf("%s record, message needs %s", r.Class, class)
-	}
-	if !now.Before(r.ExpiresAt) {
-		return devicerecord.ErrExpired
+	if !now.Before(b.ExpiresAt) {
+		return fmt.Errorf("record expired at %s", b.ExpiresAt.Format(time.RFC3339))
 	}
 	return nil
 }
@@ -257,10 +256,10 @@ func usable(r *devicerecord.Record, recipient identity.AccountID, class devicere
 // [ErrMalformed], [ErrVersion], [ErrNotForThisDevice], [ErrNoKeyForEpoch],
 // [ErrDecrypt], [ErrBadSignature], [ErrWrongRecipient], [ErrTimestamp].
 //
-// A prekey whose deletion deadline (devicerecord.DeleteAfter) has passed is
+// A prekey whose deletion deadline (prekey.DeleteAfter) has passed is
 // not used even if still held, so a client that is late to prune still
 // behaves as the forward-secrecy rule says.
-func Open(recipient identity.AccountID, keys *devicerecord.DeviceKeys, sealed []byte, now time.Time) (content []byte, sender identity.AccountID, meta Meta, err error) {
+func Open(recipient identity.AccountID, keys *prekey.DeviceKeys, sealed []byte, now time.Time) (content []byte, sender identity.AccountID, meta Meta, err error) {
 	fail := func(err error) ([]byte, identity.AccountID, Meta, error) {
 		return nil, identity.AccountID{}, Meta{}, err
 	}
@@ -273,7 +272,7 @@ func Open(recipient identity.AccountID, keys *devicerecord.DeviceKeys, sealed []
 	if len(sealed) < headerSize {
 		return fail(fmt.Errorf("%w: %d bytes", ErrMalformed, len(sealed)))
 	}
-	class := devicerecord.Class(sealed[1])
+	class := prekey.Class(sealed[1])
 	epoch := binary.BigEndian.Uint64(sealed[2:10])
 	n := int(sealed[10])
 	if !class.Valid() || n == 0 || n > MaxDevices {
@@ -285,7 +284,7 @@ func Open(recipient identity.AccountID, keys *devicerecord.DeviceKeys, sealed []
 	if class != keys.Class() {
 		return fail(fmt.Errorf("%w: sealed to %s prekeys, these are %s", ErrNotForThisDevice, class, keys.Class()))
 	}
-	if !now.Before(devicerecord.DeleteAfter(class, epoch)) {
+	if !now.Before(prekey.DeleteAfter(class, epoch)) {
 		return fail(fmt.Errorf("%w: epoch %d was deleted for forward secrecy", ErrNoKeyForEpoch, epoch))
 	}
 	sk, ok := keys.PrivateKey(epoch)
@@ -328,7 +327,7 @@ func Open(recipient identity.AccountID, keys *devicerecord.DeviceKeys, sealed []
 		// the sender did not choose.
 		return fail(fmt.Errorf("%w: device %s is not in the signed list", ErrNotForThisDevice, self))
 	}
-	if meta.SignedAt.After(now.Add(devicerecord.ClockSkew)) || !inEpoch(meta) {
+	if meta.SignedAt.After(now.Add(prekey.ClockSkew)) || !inEpoch(meta) {
 		return fail(fmt.Errorf("%w: signed at %s, epoch %d, now %s", ErrTimestamp, meta.SignedAt.Format(time.RFC3339), meta.Epoch, now.Format(time.RFC3339)))
 	}
 	return content, sender, meta, nil
@@ -337,8 +336,8 @@ func Open(recipient identity.AccountID, keys *devicerecord.DeviceKeys, sealed []
 // inEpoch reports whether the signed time lies in the signed epoch, give or
 // take the clock skew.
 func inEpoch(meta Meta) bool {
-	return !meta.SignedAt.Before(devicerecord.EpochStart(meta.Epoch).Add(-devicerecord.ClockSkew)) &&
-		meta.SignedAt.Before(devicerecord.EpochEnd(meta.Epoch).Add(devicerecord.ClockSkew))
+	return !meta.SignedAt.Before(prekey.EpochStart(meta.Epoch).Add(-prekey.ClockSkew)) &&
+		meta.SignedAt.Before(prekey.EpochEnd(meta.Epoch).Add(prekey.ClockSkew))
 }
 
 // VerifySigned checks a signed part kept from an opened message
@@ -378,14 +377,14 @@ func checkInner(head, inner []byte, n int, recipient identity.AccountID) (conten
 	fail := func(err error) ([]byte, identity.AccountID, Meta, error) {
 		return nil, identity.AccountID{}, Meta{}, err
 	}
-	class := devicerecord.Class(head[1])
+	class := prekey.Class(head[1])
 	epoch := binary.BigEndian.Uint64(head[2:10])
 	if !class.Valid() {
 		return fail(fmt.Errorf("%w: class %d", ErrMalformed, head[1]))
 	}
 	// Only the sender wrote inner, so its layout errors mean a broken or
 	// hostile sender; they are still checked before the signature is read.
-	if len(inner) < innerFixed+n*devicerecord.DeviceIDSize+ed25519.SignatureSize || int(inner[innerFixed-1]) != n {
+	if len(inner) < innerFixed+n*prekey.DeviceIDSize+ed25519.SignatureSize || int(inner[innerFixed-1]) != n {
 		return fail(fmt.Errorf("%w: signed part does not list %d devices", ErrMalformed, n))
 	}
 	meta = Meta{Class: class, Epoch: epoch}
@@ -393,7 +392,7 @@ func checkInner(head, inner []byte, n int, recipient identity.AccountID) (conten
 	var signedFor identity.AccountID
 	copy(signedFor[:], inner[32:65])
 	meta.SignedAt = time.UnixMilli(int64(binary.BigEndian.Uint64(inner[65:73]))).UTC()
-	list := inner[innerFixed : innerFixed+n*devicerecord.DeviceIDSize]
+	list := inner[innerFixed : innerFixed+n*prekey.DeviceIDSize]
 	signed, sig := inner[:len(inner)-ed25519.SignatureSize], inner[len(inner)-ed25519.SignatureSize:]
 
 	sender, err = checkEd25519(meta.SenderKey)
@@ -406,12 +405,12 @@ func checkInner(head, inner []byte, n int, recipient identity.AccountID) (conten
 	if !signedFor.Equal(recipient) {
 		return fail(fmt.Errorf("%w: signed for %s", ErrWrongRecipient, signedFor.Short()))
 	}
-	if (class == devicerecord.Sync) != sender.Equal(recipient) {
+	if (class == prekey.Sync) != sender.Equal(recipient) {
 		return fail(fmt.Errorf("%w: %s message from %s", ErrMalformed, class, sender.Short()))
 	}
 	for i := range n {
-		var d devicerecord.DeviceID
-		copy(d[:], list[i*devicerecord.DeviceIDSize:])
+		var d prekey.DeviceID
+		copy(d[:], list[i*prekey.DeviceIDSize:])
 		if i > 0 && bytes.Compare(d[:], meta.Devices[i-1][:]) <= 0 {
 			return fail(fmt.Errorf("%w: device list not ascending", ErrMalformed))
 		}
@@ -419,13 +418,13 @@ func checkInner(head, inner []byte, n int, recipient identity.AccountID) (conten
 	}
 	meta.Signed = make([]byte, 0, len(head)+len(inner))
 	meta.Signed = append(append(meta.Signed, head...), inner...)
-	content = signed[innerFixed+n*devicerecord.DeviceIDSize:]
+	content = signed[innerFixed+n*prekey.DeviceIDSize:]
 	return content[:len(content):len(content)], sender, meta, nil
 }
 
 // wrapInfo is the HPKE info of one wrap.
-func wrapInfo(class devicerecord.Class, recipient identity.AccountID, device devicerecord.DeviceID, epoch uint64) []byte {
-	info := make([]byte, 0, len(WrapLabel)+1+identity.AccountIDSize+devicerecord.DeviceIDSize+8)
+func wrapInfo(class prekey.Class, recipient identity.AccountID, device prekey.DeviceID, epoch uint64) []byte {
+	info := make([]byte, 0, len(WrapLabel)+1+identity.AccountIDSize+prekey.DeviceIDSize+8)
 	info = append(info, WrapLabel...)
 	info = append(info, byte(class))
 	info = append(info, recipient[:]...)

@@ -12,6 +12,7 @@ import (
 
 	"filippo.io/edwards25519"
 
+	"github.com/hushnet/hush/crypto/prekey"
 	"github.com/hushnet/hush/crypto/sealv1"
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/protocol/devicerecord"
@@ -42,7 +43,7 @@ func TestRoundTrip(t *testing.T) {
 			if want := Overhead + len(tt.devs)*PerDevice + len(tt.content); len(sealed) != want {
 				t.Fatalf("sealed %d bytes, want %d", len(sealed), want)
 			}
-			var ids []devicerecord.DeviceID
+			var ids []prekey.DeviceID
 			for _, d := range tt.devs {
 				ids = append(ids, d.dev.ID)
 			}
@@ -55,7 +56,7 @@ func TestRoundTrip(t *testing.T) {
 				if !bytes.Equal(got, tt.content) || sender != tt.from.ID() || !meta.SenderKey.Equal(tt.from.Ed25519Public()) {
 					t.Fatalf("device %s opened %q from %s", d.dev.ID, got, sender)
 				}
-				if !meta.SignedAt.Equal(now) || meta.Epoch != devicerecord.EpochOf(now) || meta.Class != tt.devs[0].rec.Class || !slices.Equal(meta.Devices, ids) {
+				if !meta.SignedAt.Equal(now) || meta.Epoch != prekey.EpochOf(now) || meta.Class != tt.devs[0].rec.Class || !slices.Equal(meta.Devices, ids) {
 					t.Fatalf("meta %+v", meta)
 				}
 			}
@@ -70,7 +71,7 @@ func TestSpecLayout(t *testing.T) {
 	w := shared(t)
 	content := envelope.Pad([]byte("layout"))
 	devs := w.bobDevs[:3]
-	byHand := honest(w.alice, w.bob.ID(), devicerecord.Inbox, now, devs, content).build(t)
+	byHand := honest(w.alice, w.bob.ID(), prekey.Inbox, now, devs, content).build(t)
 	sealed, err := Seal(w.alice, w.bob.ID(), records(devs), now, content)
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +92,7 @@ func TestSpecLayout(t *testing.T) {
 // which device it is for. Over 40 seals of two devices, each order appears.
 func TestWrapOrder(t *testing.T) {
 	w := shared(t)
-	first := map[devicerecord.DeviceID]int{}
+	first := map[prekey.DeviceID]int{}
 	k0 := w.bobDevs[0].clone(t)
 	for range 40 {
 		sealed, err := Seal(w.alice, w.bob.ID(), records(w.bobDevs[:2]), now, nil)
@@ -100,8 +101,8 @@ func TestWrapOrder(t *testing.T) {
 		}
 		// Strip every wrap but the first: device 0 opens it iff it is its.
 		one := slices.Concat(sealed[:10], []byte{1}, sealed[11:11+WrapSize])
-		sk, _ := k0.PrivateKey(devicerecord.EpochOf(now))
-		if _, err := hpke.Open(sk, hpke.HKDFSHA256(), hpke.ChaCha20Poly1305(), wrapInfo(devicerecord.Inbox, w.bob.ID(), w.bobDevs[0].dev.ID, devicerecord.EpochOf(now)), one[11:]); err == nil {
+		sk, _ := k0.PrivateKey(prekey.EpochOf(now))
+		if _, err := hpke.Open(sk, hpke.HKDFSHA256(), hpke.ChaCha20Poly1305(), wrapInfo(prekey.Inbox, w.bob.ID(), w.bobDevs[0].dev.ID, prekey.EpochOf(now)), one[11:]); err == nil {
 			first[w.bobDevs[0].dev.ID]++
 		} else {
 			first[w.bobDevs[1].dev.ID]++
@@ -115,16 +116,15 @@ func TestWrapOrder(t *testing.T) {
 func TestSealRefuses(t *testing.T) {
 	w := shared(t)
 	expired := now.Add(3 * 24 * time.Hour) // the fixture records cover two epochs
-	many := make([]*devicerecord.Record, MaxDevices+1)
+	many := make([]prekey.Bundle, MaxDevices+1)
 	for i := range many {
-		r := *w.bobDevs[0].rec
-		r.DeviceID[0] = byte(i)
-		many[i] = &r
+		many[i] = w.bobDevs[0].rec.Bundle()
+		many[i].Device[0] = byte(i)
 	}
 	tests := []struct {
 		name string
 		to   identity.AccountID
-		recs []*devicerecord.Record
+		recs []prekey.Bundle
 		at   time.Time
 		want error
 	}{
@@ -151,7 +151,7 @@ func TestOpenRefuses(t *testing.T) {
 	w := shared(t)
 	bob0 := w.bobDevs[0]
 	content := envelope.Pad([]byte("x"))
-	good := func() *message { return honest(w.alice, w.bob.ID(), devicerecord.Inbox, now, w.bobDevs[:2], content) }
+	good := func() *message { return honest(w.alice, w.bob.ID(), prekey.Inbox, now, w.bobDevs[:2], content) }
 	sealed := good().build(t)
 	edit := func(fn func(m *message)) []byte {
 		m := good()
@@ -168,7 +168,7 @@ func TestOpenRefuses(t *testing.T) {
 		name string
 		msg  []byte
 		to   identity.AccountID
-		keys *devicerecord.DeviceKeys
+		keys *prekey.DeviceKeys
 		at   time.Time
 		want error
 	}{
@@ -181,20 +181,20 @@ func TestOpenRefuses(t *testing.T) {
 		{"too many devices", slices.Concat(sealed[:10], []byte{MaxDevices + 1}, sealed[11:]), w.bob.ID(), bob0.keys, now, ErrMalformed},
 		{"unknown class", slices.Concat(sealed[:1], []byte{7}, sealed[2:]), w.bob.ID(), bob0.keys, now, ErrMalformed},
 		{"truncated", sealed[:len(sealed)-len(content)-65], w.bob.ID(), bob0.keys, now, ErrMalformed},
-		{"other class of keys", sealed, w.bob.ID(), mustKeys(t, bob0, devicerecord.Sync), now, ErrNotForThisDevice},
+		{"other class of keys", sealed, w.bob.ID(), mustKeys(t, bob0, prekey.Sync), now, ErrNotForThisDevice},
 		{"device not wrapped for", sealed, w.bob.ID(), w.bobDevs[3].keys, now, ErrNotForThisDevice},
 		{"other recipient opens", sealed, w.carol.ID(), bob0.keys, now, ErrNotForThisDevice},
 		{"own wrap altered", flip(11 + 500), w.bob.ID(), bob0.keys, now, ErrNotForThisDevice},
 		{"other device's wrap altered", flip(11 + WrapSize + 3), w.bob.ID(), bob0.keys, now, ErrDecrypt},
 		{"body altered", flip(len(sealed) - 20), w.bob.ID(), bob0.keys, now, ErrDecrypt},
 		{"epoch altered", flip(9), w.bob.ID(), bob0.keys, now, ErrNoKeyForEpoch},
-		{"no key for the epoch", sealed, w.bob.ID(), mustKeys(t, bob0, devicerecord.Inbox), now, ErrNoKeyForEpoch},
-		{"past the deletion deadline", sealed, w.bob.ID(), bob0.keys, devicerecord.DeleteAfter(devicerecord.Inbox, devicerecord.EpochOf(now)), ErrNoKeyForEpoch},
+		{"no key for the epoch", sealed, w.bob.ID(), mustKeys(t, bob0, prekey.Inbox), now, ErrNoKeyForEpoch},
+		{"past the deletion deadline", sealed, w.bob.ID(), bob0.keys, prekey.DeleteAfter(prekey.Inbox, prekey.EpochOf(now)), ErrNoKeyForEpoch},
 		{"forged signature", edit(func(m *message) { m.sender = w.carol }), w.bob.ID(), bob0.keys, now, ErrBadSignature},
 		{"small-order sender key", edit(func(m *message) { m.senderKey = append([]byte{1}, make([]byte, 31)...) }), w.bob.ID(), bob0.keys, now, ErrBadSignature},
 		{"signed for another recipient", edit(func(m *message) { m.signedFor = w.carol.ID() }), w.bob.ID(), bob0.keys, now, ErrWrongRecipient},
 		{"not in the signed list", edit(func(m *message) {
-			m.list = []devicerecord.DeviceID{w.bobDevs[1].dev.ID, w.bobDevs[4].dev.ID}
+			m.list = []prekey.DeviceID{w.bobDevs[1].dev.ID, w.bobDevs[4].dev.ID}
 			sortIDs(m.list)
 		}), w.bob.ID(), bob0.keys, now, ErrNotForThisDevice},
 		{"list shorter than wraps", edit(func(m *message) { m.list = m.list[:1] }), w.bob.ID(), bob0.keys, now, ErrMalformed},
@@ -232,8 +232,8 @@ func mustSealV1(t *testing.T, from *identity.Account, to identity.AccountID) []b
 }
 
 // mustKeys returns keys for d's device of class c without any prekey.
-func mustKeys(t *testing.T, d *device, c devicerecord.Class) *devicerecord.DeviceKeys {
-	k, err := devicerecord.NewDeviceKeys(d.dev.ID, c)
+func mustKeys(t *testing.T, d *device, c prekey.Class) *prekey.DeviceKeys {
+	k, err := prekey.NewDeviceKeys(d.dev.ID, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,20 +247,20 @@ func mustKeys(t *testing.T, d *device, c devicerecord.Class) *devicerecord.Devic
 func TestEpochBoundaries(t *testing.T) {
 	w := shared(t)
 	bob := w.bobDevs[1]
-	today := devicerecord.EpochOf(now)
-	midnight := devicerecord.EpochStart(today)
+	today := prekey.EpochOf(now)
+	midnight := prekey.EpochStart(today)
 	lastSecondYesterday := midnight.Add(-time.Second)
 	// The fixture's record was made at noon; this one starts yesterday.
 	yesterdays := newDeviceFrom(t, w.bob, bob, lastSecondYesterday)
 
-	sealed, err := Seal(w.alice, w.bob.ID(), []*devicerecord.Record{yesterdays}, lastSecondYesterday, []byte("late"))
+	sealed, err := Seal(w.alice, w.bob.ID(), []prekey.Bundle{yesterdays.Bundle()}, lastSecondYesterday, []byte("late"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if binary.BigEndian.Uint64(sealed[2:10]) != today-1 {
 		t.Fatal("sealed before midnight to another epoch than yesterday's")
 	}
-	deadline := devicerecord.DeleteAfter(devicerecord.Inbox, today-1)
+	deadline := prekey.DeleteAfter(prekey.Inbox, today-1)
 	opens := []struct {
 		name string
 		at   time.Time
@@ -268,7 +268,7 @@ func TestEpochBoundaries(t *testing.T) {
 	}{
 		{"right away", lastSecondYesterday, nil},
 		{"after midnight", midnight.Add(time.Minute), nil},
-		{"when the longest TTL has passed", lastSecondYesterday.Add(devicerecord.Inbox.MaxTTL()), nil},
+		{"when the longest TTL has passed", lastSecondYesterday.Add(prekey.Inbox.MaxTTL()), nil},
 		{"just before the deadline", deadline.Add(-time.Nanosecond), nil},
 		{"at the deadline", deadline, ErrNoKeyForEpoch},
 	}
@@ -282,7 +282,7 @@ func TestEpochBoundaries(t *testing.T) {
 
 	t.Run("slow sender clock", func(t *testing.T) {
 		// The sender thinks it is 23:30 yesterday; the receiver, 00:30 today.
-		m, err := Seal(w.alice, w.bob.ID(), []*devicerecord.Record{yesterdays}, midnight.Add(-30*time.Minute), nil)
+		m, err := Seal(w.alice, w.bob.ID(), []prekey.Bundle{yesterdays.Bundle()}, midnight.Add(-30*time.Minute), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -292,7 +292,7 @@ func TestEpochBoundaries(t *testing.T) {
 	})
 	t.Run("fast sender clock", func(t *testing.T) {
 		// The sender thinks it is 00:30 tomorrow; the receiver, 23:30 today.
-		tomorrow := devicerecord.EpochEnd(today)
+		tomorrow := prekey.EpochEnd(today)
 		m, err := Seal(w.alice, w.bob.ID(), records([]*device{bob}), tomorrow.Add(30*time.Minute), nil)
 		if err != nil {
 			t.Fatal(err)
@@ -308,7 +308,7 @@ func TestEpochBoundaries(t *testing.T) {
 
 // newDeviceFrom makes a record of d's existing keys as of at.
 func newDeviceFrom(t *testing.T, acct *identity.Account, d *device, at time.Time) *devicerecord.Record {
-	raw, err := d.keys.Record(acct, d.dev, at)
+	raw, err := devicerecord.Make(acct, d.dev, d.keys, at)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -336,10 +336,10 @@ func TestForwardSecrecy(t *testing.T) {
 		t.Fatalf("before deletion: %v", err)
 	}
 
-	e := devicerecord.EpochOf(now)
-	later := devicerecord.DeleteAfter(devicerecord.Inbox, e)
+	e := prekey.EpochOf(now)
+	later := prekey.DeleteAfter(prekey.Inbox, e)
 	// The device kept running: tomorrow's prekey exists and a new one too.
-	if err := keys.Generate(devicerecord.EpochOf(later)); err != nil {
+	if err := keys.Generate(prekey.EpochOf(later)); err != nil {
 		t.Fatal(err)
 	}
 	gone := keys.Prune(later)
@@ -352,7 +352,7 @@ func TestForwardSecrecy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stolen, err := devicerecord.ParseDeviceKeys(stolenBytes)
+	stolen, err := prekey.ParseDeviceKeys(stolenBytes)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,7 +370,7 @@ func TestForwardSecrecy(t *testing.T) {
 		for i := range n {
 			wrap := sealed[11+i*WrapSize : 11+(i+1)*WrapSize]
 			for _, epoch := range []uint64{e - 1, e, e + 1, held} {
-				info := wrapInfo(devicerecord.Inbox, acct.ID(), d.dev.ID, epoch)
+				info := wrapInfo(prekey.Inbox, acct.ID(), d.dev.ID, epoch)
 				if _, err := hpke.Open(sk, hpke.HKDFSHA256(), hpke.ChaCha20Poly1305(), info, wrap); err == nil {
 					t.Fatalf("prekey of epoch %d opens wrap %d", held, i)
 				}
@@ -383,7 +383,7 @@ func TestForwardSecrecy(t *testing.T) {
 	}
 	// A fresh set for the same device and epoch is a different key: prekeys
 	// are random, not derived from anything the device keeps.
-	again, _ := devicerecord.NewDeviceKeys(d.dev.ID, devicerecord.Inbox)
+	again, _ := prekey.NewDeviceKeys(d.dev.ID, prekey.Inbox)
 	if err := again.Generate(e); err != nil {
 		t.Fatal(err)
 	}
@@ -407,7 +407,7 @@ func TestReplay(t *testing.T) {
 	if err1 != nil || err2 != nil || !m1.SignedAt.Equal(m2.SignedAt) {
 		t.Fatalf("replay: %v %v", err1, err2)
 	}
-	deadline := devicerecord.DeleteAfter(devicerecord.Inbox, devicerecord.EpochOf(now))
+	deadline := prekey.DeleteAfter(prekey.Inbox, prekey.EpochOf(now))
 	if _, _, _, err := Open(w.bob.ID(), d.keys, sealed, deadline); !errors.Is(err, ErrNoKeyForEpoch) {
 		t.Fatalf("replay after the deadline = %v", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"testing/cryptotest"
 	"time"
 
+	"github.com/hushnet/hush/crypto/prekey"
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/protocol/devicerecord"
 	"github.com/hushnet/hush/protocol/envelope"
@@ -37,7 +38,7 @@ type vector struct {
 	Now           int64    `json:"now_unix_ms"`
 	Devices       int      `json:"devices"`
 	Content       string   `json:"content"`
-	DeviceKeys    []string `json:"device_keys"` // devicerecord.DeviceKeys.MarshalBinary, per device
+	DeviceKeys    []string `json:"device_keys"` // prekey.DeviceKeys.MarshalBinary, per device
 	Records       []string `json:"records"`
 	Sealed        string   `json:"sealed"`
 }
@@ -66,23 +67,23 @@ func seedAccount(t testing.TB, s string) *identity.Account {
 func makeVector(t *testing.T, v vector) vector {
 	cryptotest.SetGlobalRandom(t, v.RandomSeed)
 	from, to := seedAccount(t, v.SenderSeed), seedAccount(t, v.RecipientSeed)
-	class := devicerecord.Inbox
+	class := prekey.Inbox
 	if from.ID() == to.ID() {
-		class = devicerecord.Sync
+		class = prekey.Sync
 	}
 	at := time.UnixMilli(v.Now).UTC()
 	v.DeviceKeys, v.Records = nil, nil
-	var recs []*devicerecord.Record
+	var recs []prekey.Bundle
 	for range v.Devices {
 		dev := devicerecord.NewDevice()
-		keys, err := devicerecord.NewDeviceKeys(dev.ID, class)
+		keys, err := prekey.NewDeviceKeys(dev.ID, class)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := keys.Generate(devicerecord.EpochOf(at)); err != nil {
+		if err := keys.Generate(prekey.EpochOf(at)); err != nil {
 			t.Fatal(err)
 		}
-		raw, err := keys.Record(to, dev, at)
+		raw, err := devicerecord.Make(to, dev, keys, at)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -90,7 +91,7 @@ func makeVector(t *testing.T, v vector) vector {
 		if err != nil {
 			t.Fatal(err)
 		}
-		recs = append(recs, r)
+		recs = append(recs, r.Bundle())
 		kb, err := keys.MarshalBinary()
 		if err != nil {
 			t.Fatal(err)
@@ -126,7 +127,7 @@ func loadVectors(t testing.TB) []vector {
 func TestVectors(t *testing.T) {
 	if *update {
 		f := vectorFile{Comment: "crypto/sealv2 messages made with testing/cryptotest.SetGlobalRandom(random_seed). " +
-			"Seeds are 16-byte account seeds; device_keys are devicerecord.DeviceKeys.MarshalBinary; records are signed device records; " +
+			"Seeds are 16-byte account seeds; device_keys are prekey.DeviceKeys.MarshalBinary; records are signed device records; " +
 			"sealed = Seal(sender, recipient, records, now, content). Regenerate with go test -run TestVectors -update."}
 		for _, in := range vectorInputs {
 			f.Vectors = append(f.Vectors, makeVector(t, in))
@@ -155,7 +156,7 @@ func TestVectors(t *testing.T) {
 			content, _ := hex.DecodeString(v.Content)
 			for _, kh := range v.DeviceKeys {
 				kb, _ := hex.DecodeString(kh)
-				keys, err := devicerecord.ParseDeviceKeys(kb)
+				keys, err := prekey.ParseDeviceKeys(kb)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -193,7 +194,7 @@ func FuzzOpen(f *testing.F) {
 	v := vs[1]
 	to := seedAccount(f, v.RecipientSeed)
 	kb, _ := hex.DecodeString(v.DeviceKeys[0])
-	keys, err := devicerecord.ParseDeviceKeys(kb)
+	keys, err := prekey.ParseDeviceKeys(kb)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -10,8 +10,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hushnet/hush/client"
+	"github.com/hushnet/hush/crypto/prekey"
 	"github.com/hushnet/hush/identity"
-	"github.com/hushnet/hush/protocol/devicerecord"
 )
 
 // publishKeys publishes a new home's protocol v2 device records when a
@@ -57,7 +57,7 @@ func (a *app) bundleCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			type prekey struct {
+			type pubkey struct {
 				Epoch  uint64 `json:"epoch"`
 				XWing  string `json:"xwing_public_key"`
 				Starts string `json:"starts"`
@@ -69,7 +69,7 @@ func (a *app) bundleCommand() *cobra.Command {
 				Created   string   `json:"created_at"`
 				Expires   string   `json:"expires_at"`
 				Hash      string   `json:"hash"`
-				Prekeys   []prekey `json:"prekeys"`
+				Prekeys   []pubkey `json:"prekeys"`
 			}
 			type problem struct {
 				Hash  string `json:"hash"`
@@ -87,8 +87,8 @@ func (a *app) bundleCommand() *cobra.Command {
 					Created: r.CreatedAt.UTC().Format(time.RFC3339), Expires: r.ExpiresAt.UTC().Format(time.RFC3339), Hash: r.Hash,
 				}
 				for _, p := range r.Prekeys {
-					rec.Prekeys = append(rec.Prekeys, prekey{Epoch: p.Epoch, XWing: hex.EncodeToString(p.Key.Bytes()),
-						Starts: devicerecord.EpochStart(p.Epoch).UTC().Format(time.RFC3339)})
+					rec.Prekeys = append(rec.Prekeys, pubkey{Epoch: p.Epoch, XWing: hex.EncodeToString(p.Key.Bytes()),
+						Starts: prekey.EpochStart(p.Epoch).UTC().Format(time.RFC3339)})
 				}
 				out.Records = append(out.Records, rec)
 			}

@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hushnet/hush/client"
-	"github.com/hushnet/hush/protocol/devicerecord"
+	"github.com/hushnet/hush/crypto/prekey"
 )
 
 // deviceJSON is a device as `hush devices --json` prints it.
@@ -106,7 +106,7 @@ Account ID for one of your devices.`,
 			if err != nil {
 				return err
 			}
-			var id devicerecord.DeviceID
+			var id prekey.DeviceID
 			if b, err := hex.DecodeString(args[1]); err != nil || len(b) != len(id) {
 				return fmt.Errorf("device ID %q: want %d hex digits", args[1], 2*len(id))
 			} else {

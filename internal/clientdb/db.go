@@ -15,9 +15,9 @@ import (
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
+	"github.com/hushnet/hush/crypto/prekey"
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/schema"
-	"github.com/hushnet/hush/protocol/devicerecord"
 )
 
 // FileName is the database's file name inside a home directory.
@@ -63,13 +63,13 @@ const (
 	// what a tombstone covers, so no copy a node keeps or stores again can
 	// come back once the tombstone goes. The longest-lived is a Sync
 	// prekey: deleted at start(e+1) + 30 days + 1 hour
-	// (devicerecord.DeleteAfter), 31 days 1 hour after the start of the
+	// (prekey.DeleteAfter), 31 days 1 hour after the start of the
 	// copy's epoch e; a deletion happens at the earliest one clock skew
 	// (1 hour) before that start. Hence one epoch + the Sync TTL + twice
 	// the skew, 31 days 2 hours. (31 days, the longest swarm TTL, was not
 	// enough: a copy sealed and deleted early in its UTC day could be
 	// stored again and opened for up to an hour after its tombstone.)
-	DefaultTombstoneTTL = devicerecord.EpochLength + 30*24*time.Hour + 2*devicerecord.ClockSkew
+	DefaultTombstoneTTL = prekey.EpochLength + 30*24*time.Hour + 2*prekey.ClockSkew
 	DefaultPageSize     = 100
 	MaxPageSize         = 1000
 	// Outbox backoff: 5 s doubling to 10 min; an item is given up 24 h after

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hushnet/hush/protocol/devicerecord"
+	"github.com/hushnet/hush/crypto/prekey"
 )
 
 func TestSetExpiry(t *testing.T) {
@@ -46,11 +46,11 @@ func TestSetExpiry(t *testing.T) {
 // longest-lived prekey that could open the copy it covers, counted from the
 // earliest moment that copy can be deleted (issue 27, item 5).
 func TestTombstoneOutlivesKeys(t *testing.T) {
-	e := devicerecord.EpochOf(time.Now())
-	earliestDelete := devicerecord.EpochStart(e).Add(-devicerecord.ClockSkew)
-	for _, c := range []devicerecord.Class{devicerecord.Inbox, devicerecord.Sync} {
-		if gone := earliestDelete.Add(DefaultTombstoneTTL); gone.Before(devicerecord.DeleteAfter(c, e)) {
-			t.Errorf("%s: tombstone gone at %s, before the key's deadline %s", c, gone, devicerecord.DeleteAfter(c, e))
+	e := prekey.EpochOf(time.Now())
+	earliestDelete := prekey.EpochStart(e).Add(-prekey.ClockSkew)
+	for _, c := range []prekey.Class{prekey.Inbox, prekey.Sync} {
+		if gone := earliestDelete.Add(DefaultTombstoneTTL); gone.Before(prekey.DeleteAfter(c, e)) {
+			t.Errorf("%s: tombstone gone at %s, before the key's deadline %s", c, gone, prekey.DeleteAfter(c, e))
 		}
 	}
 }

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/hpke"
-	"crypto/subtle"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -14,6 +12,7 @@ import (
 
 	"filippo.io/edwards25519"
 
+	"github.com/hushnet/hush/crypto/prekey"
 	"github.com/hushnet/hush/identity"
 )
 
@@ -35,11 +34,9 @@ const DeviceSignatureLabel = "hush/1 device record by device"
 // Sizes of the record's parts, in bytes; docs/protocol-v2.md §4 has the
 // layout.
 const (
-	DeviceIDSize  = 16
-	PublicKeySize = 1216 // X-Wing: ML-KEM-768 encapsulation key (1184) ‖ X25519 (32)
-	headerSize    = 1 + 1 + ed25519.PublicKeySize + DeviceIDSize + ed25519.PublicKeySize + 8 + 8 + 1
-	prekeySize    = 8 + PublicKeySize
-	mlkemKeySize  = 1184
+	headerSize   = 1 + 1 + ed25519.PublicKeySize + prekey.DeviceIDSize + ed25519.PublicKeySize + 8 + 8 + 1
+	prekeySize   = 8 + prekey.PublicKeySize
+	mlkemKeySize = 1184
 	// signaturesSize: the device key's signature, then the account's.
 	signaturesSize = 2 * ed25519.SignatureSize
 )
@@ -52,7 +49,8 @@ const MaxPrekeys = 48
 // Errors returned by [Parse], [Verify] and [Sign]. Each names one reason, so
 // that a client can tell a broken record (ErrMalformed, ErrVersion) from a
 // forged one (ErrBadSignature, ErrWrongAccount) from a stale one
-// (ErrExpired, ErrNoPrekey).
+// (ErrExpired, and prekey.ErrNoPrekey for a record without a prekey for the
+// epoch asked for).
 var (
 	// ErrMalformed: the bytes are not a record: wrong length, an unknown
 	// class, keys that do not decode, epochs that are not consecutive, a
@@ -68,35 +66,21 @@ var (
 	ErrWrongAccount = errors.New("device record belongs to another account")
 	// ErrExpired: the record's expiry has passed.
 	ErrExpired = errors.New("device record has expired")
-	// ErrNotYetValid: the record was made later than now, beyond [ClockSkew].
+	// ErrNotYetValid: the record was made later than now, beyond
+	// prekey.ClockSkew.
 	ErrNotYetValid = errors.New("device record is from the future")
-	// ErrNoPrekey: the record has no prekey for the epoch asked for.
-	ErrNoPrekey = errors.New("device record has no prekey for this epoch")
 )
-
-// DeviceID is a device's random 16-byte identifier. It is public: records
-// carry it in the clear.
-type DeviceID [DeviceIDSize]byte
-
-// String returns the ID as lowercase hex.
-func (id DeviceID) String() string { return hex.EncodeToString(id[:]) }
-
-// Prekey is one epoch's public prekey.
-type Prekey struct {
-	Epoch uint64
-	Key   hpke.PublicKey // an MLKEM768X25519 key
-}
 
 // Record is a device's published prekey record. The zero value is not a valid
 // record; [Parse] and [Verify] return one that passed their checks.
 type Record struct {
-	Class     Class
+	Class     prekey.Class
 	Account   identity.Ed25519PublicKey // the account's key, which signs the record
-	DeviceID  DeviceID
+	DeviceID  prekey.DeviceID
 	DeviceKey identity.Ed25519PublicKey // the device's own signing key
 	CreatedAt time.Time                 // whole seconds
 	ExpiresAt time.Time                 // whole seconds; the record is valid before it
-	Prekeys   []Prekey                  // consecutive epochs, ascending
+	Prekeys   []prekey.Public           // consecutive epochs, ascending
 
 	// accountID caches Account's Account ID, computed by Parse, while
 	// Account is still idOf: senders ask for it on every message.
@@ -112,12 +96,22 @@ func (r *Record) AccountID() (identity.AccountID, error) {
 	return r.Account.AccountID()
 }
 
-// PrekeyFor returns the prekey for epoch e, or [ErrNoPrekey].
-func (r *Record) PrekeyFor(e uint64) (hpke.PublicKey, error) {
-	if len(r.Prekeys) == 0 || e < r.Prekeys[0].Epoch || e-r.Prekeys[0].Epoch >= uint64(len(r.Prekeys)) {
-		return nil, fmt.Errorf("%w: epoch %d", ErrNoPrekey, e)
+// Bundle returns what a sender needs of the record to seal to its device
+// (crypto/sealv2). Take it only from a record that passed [Verify]. A
+// record whose account key has no Account ID (one not made by [Parse])
+// gives a bundle with a zero Account, which no sealer accepts.
+func (r *Record) Bundle() prekey.Bundle {
+	id, _ := r.AccountID()
+	return prekey.Bundle{Account: id, Device: r.DeviceID, Class: r.Class, ExpiresAt: r.ExpiresAt, Prekeys: r.Prekeys}
+}
+
+// Bundles returns the bundles of recs, in order.
+func Bundles(recs []*Record) []prekey.Bundle {
+	out := make([]prekey.Bundle, len(recs))
+	for i, r := range recs {
+		out[i] = r.Bundle()
 	}
-	return r.Prekeys[e-r.Prekeys[0].Epoch].Key, nil
+	return out
 }
 
 // Sign encodes rec as dev's record, signs it with dev's key and then with
@@ -173,7 +167,7 @@ func Parse(raw []byte) (*Record, error) {
 	if len(raw) < headerSize+prekeySize+signaturesSize {
 		return nil, fmt.Errorf("%w: %d bytes is too short", ErrMalformed, len(raw))
 	}
-	r := &Record{Class: Class(raw[1])}
+	r := &Record{Class: prekey.Class(raw[1])}
 	var err error
 	if !r.Class.Valid() {
 		return nil, fmt.Errorf("%w: unknown class %d", ErrMalformed, raw[1])
@@ -207,12 +201,12 @@ func Parse(raw []byte) (*Record, error) {
 	// created_at is public (namespace 7 is readable by anyone), so it
 	// names the record's epoch and nothing finer: the time of a republish
 	// would tell when the device was last in use.
-	if created%uint64(EpochLength/time.Second) != 0 {
+	if created%uint64(prekey.EpochLength/time.Second) != 0 {
 		return nil, fmt.Errorf("%w: created_at %d is not the start of an epoch", ErrMalformed, created)
 	}
 	r.CreatedAt, r.ExpiresAt = time.Unix(int64(created), 0).UTC(), time.Unix(int64(expires), 0).UTC()
 
-	r.Prekeys = make([]Prekey, n)
+	r.Prekeys = make([]prekey.Public, n)
 	for i := range r.Prekeys {
 		e := binary.BigEndian.Uint64(p[:8])
 		if i > 0 && e != r.Prekeys[i-1].Epoch+1 {
@@ -222,13 +216,13 @@ func Parse(raw []byte) (*Record, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: prekey for epoch %d: %w", ErrMalformed, e, err)
 		}
-		r.Prekeys[i] = Prekey{Epoch: e, Key: key}
+		r.Prekeys[i] = prekey.Public{Epoch: e, Key: key}
 		p = p[prekeySize:]
 	}
 	// The prekeys must cover the whole validity period, so that a sender who
 	// accepts the record at any moment of it finds that moment's prekey.
 	first, last := r.Prekeys[0].Epoch, r.Prekeys[n-1].Epoch
-	if first > EpochOf(r.CreatedAt) || r.ExpiresAt.After(EpochEnd(last)) {
+	if first > prekey.EpochOf(r.CreatedAt) || r.ExpiresAt.After(prekey.EpochEnd(last)) {
 		return nil, fmt.Errorf("%w: prekeys for epochs %d to %d do not cover %d to %d", ErrMalformed, first, last, created, expires)
 	}
 	return r, nil
@@ -238,9 +232,9 @@ func Parse(raw []byte) (*Record, error) {
 // use at now: the account signature, the device key's signature, that the
 // account key belongs to
 // expected, that now lies within the validity period (a record made up to
-// [ClockSkew] in the future is accepted), and that it has a prekey for now's
+// [prekey.ClockSkew] in the future is accepted), and that it has a prekey for now's
 // epoch. It returns [ErrVersion], [ErrMalformed], [ErrBadSignature],
-// [ErrWrongAccount], [ErrNotYetValid], [ErrExpired] or [ErrNoPrekey].
+// [ErrWrongAccount], [ErrNotYetValid], [ErrExpired] or [prekey.ErrNoPrekey].
 func Verify(raw []byte, expected identity.AccountID, now time.Time) (*Record, error) {
 	r, err := Parse(raw)
 	if err != nil {
@@ -261,13 +255,14 @@ func Verify(raw []byte, expected identity.AccountID, now time.Time) (*Record, er
 	if !ed25519.Verify(ed25519.PublicKey(r.DeviceKey), deviceSignedMessage(body), devSig) {
 		return nil, fmt.Errorf("%w: device key", ErrBadSignature)
 	}
-	if now.Add(ClockSkew).Before(r.CreatedAt) {
+	if now.Add(prekey.ClockSkew).Before(r.CreatedAt) {
 		return nil, fmt.Errorf("%w: made at %s", ErrNotYetValid, r.CreatedAt.Format(time.RFC3339))
 	}
 	if !now.Before(r.ExpiresAt) {
 		return nil, fmt.Errorf("%w: at %s", ErrExpired, r.ExpiresAt.Format(time.RFC3339))
 	}
-	if _, err := r.PrekeyFor(EpochOf(now)); err != nil {
+	b := r.Bundle()
+	if _, err := b.For(prekey.EpochOf(now)); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -338,9 +333,6 @@ var orderMinusOne = func() *edwards25519.Scalar {
 	return edwards25519.NewScalar().Negate(one)
 }()
 
-// Equal reports whether two device IDs are equal, in constant time.
-func (id DeviceID) Equal(o DeviceID) bool { return subtle.ConstantTimeCompare(id[:], o[:]) == 1 }
-
 // Newest keeps, for each device, the record made last (by CreatedAt, then
 // by ExpiresAt; on a full tie, the one that comes first in recs), and
 // returns them ordered by device ID. A device republishes its record at
@@ -348,13 +340,13 @@ func (id DeviceID) Equal(o DeviceID) bool { return subtle.ConstantTimeCompare(id
 // carries the prekeys it still has.
 //
 // Newest trusts the records it is given: pass only records that passed
-// [Verify], which refuses one dated beyond [ClockSkew] in the future (so a
+// [Verify], which refuses one dated beyond [prekey.ClockSkew] in the future (so a
 // far-future record cannot win), and only records whose device key is the
 // one the caller knows for that device ID: a record is the device's only
 // if its device key signed it, and records of one device ID with two keys
 // are two claims, which the caller must settle (docs/protocol-v2.md §8).
 func Newest(recs []*Record) []*Record {
-	byDevice := map[DeviceID]*Record{}
+	byDevice := map[prekey.DeviceID]*Record{}
 	for _, r := range recs {
 		cur, ok := byDevice[r.DeviceID]
 		if !ok || r.CreatedAt.After(cur.CreatedAt) || r.CreatedAt.Equal(cur.CreatedAt) && r.ExpiresAt.After(cur.ExpiresAt) {
@@ -373,7 +365,7 @@ func Newest(recs []*Record) []*Record {
 // order given. The client announces each to the user ("Bob has a new
 // device", "a new device was added to your account") before sealing to it,
 // since a new device means the account's seed is on it.
-func NewDevices(known []DeviceID, recs []*Record) []*Record {
+func NewDevices(known []prekey.DeviceID, recs []*Record) []*Record {
 	var out []*Record
 	for _, r := range recs {
 		if !slices.Contains(known, r.DeviceID) {

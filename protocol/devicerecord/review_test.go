@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/hushnet/hush/crypto/prekey"
 )
 
 // TestDeviceKeyMustSign: whoever holds only the account seed cannot put
@@ -12,7 +14,7 @@ import (
 // key signs its record too, so a record re-keyed and re-signed by the
 // account alone is refused.
 func TestDeviceKeyMustSign(t *testing.T) {
-	f := newFixture(t, Inbox)
+	f := newFixture(t, prekey.Inbox)
 	thief := NewDevice()
 	forged := slices.Clone(f.raw)
 	copy(forged[50:82], thief.PublicKey())
@@ -26,17 +28,17 @@ func TestDeviceKeyMustSign(t *testing.T) {
 // a record's created_at is the start of its epoch, never the time of the
 // device's last republish (issue 27, item 7); Parse refuses any other.
 func TestCreatedAtRounded(t *testing.T) {
-	for _, c := range []Class{Inbox, Sync} {
+	for _, c := range []prekey.Class{prekey.Inbox, prekey.Sync} {
 		t.Run(c.String(), func(t *testing.T) {
 			f := newFixture(t, c)
 			r, err := Parse(f.raw)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := EpochStart(EpochOf(now)); !r.CreatedAt.Equal(want) {
+			if want := prekey.EpochStart(prekey.EpochOf(now)); !r.CreatedAt.Equal(want) {
 				t.Fatalf("created_at %s, want the epoch start %s", r.CreatedAt, want)
 			}
-			later, err := f.keys.Record(f.acct, f.dev, now.Add(3*time.Hour+17*time.Second))
+			later, err := Make(f.acct, f.dev, f.keys, now.Add(3*time.Hour+17*time.Second))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,4 +1,4 @@
-package devicerecord
+package prekey
 
 import (
 	"fmt"
