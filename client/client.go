@@ -85,10 +85,19 @@ type Options struct {
 	// Lookback the window re-read before the cursor (DefaultLookback).
 	PollInterval time.Duration
 	Lookback     time.Duration
-	// DBOptions are passed to clientdb.Open.
-	DBOptions []clientdb.Option
-	Clock     func() time.Time
-	Logger    *slog.Logger
+	// OutboxBackoff paces the outbox's retries (zero fields keep the
+	// defaults).
+	OutboxBackoff Backoff
+	Clock         func() time.Time
+	Logger        *slog.Logger
+}
+
+// Backoff is the outbox's retry policy: the first retry waits Base, each
+// further one twice as long up to Max, and an item queued longer than
+// GiveUp ago is given up at its next failure. Zero fields keep the
+// defaults.
+type Backoff struct {
+	Base, Max, GiveUp time.Duration
 }
 
 // Client is an open home. It is safe for concurrent use; several Clients,
@@ -163,17 +172,17 @@ func Open(ctx context.Context, o Options) (*Client, error) {
 	if o.Lookback <= 0 {
 		o.Lookback = DefaultLookback
 	}
-	// clientdb opens the file through a URI, which needs an absolute path.
-	home, err := filepath.Abs(o.Home)
+	home, err := NewHome(o.Home)
 	if err != nil {
 		return nil, err
 	}
-	o.Home = home
+	o.Home = home.Dir()
 	sec, err := keystore.Open(o.Home, o.Passphrase)
 	if err != nil {
 		return nil, err
 	}
-	db, err := clientdb.Open(clientdb.Path(o.Home), sec.DBKey, o.DBOptions...)
+	b := o.OutboxBackoff
+	db, err := clientdb.Open(home.dbPath(), sec.DBKey, clientdb.WithOutboxBackoff(b.Base, b.Max, b.GiveUp))
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +211,7 @@ func (c *Client) wire(ctx context.Context, o Options) error {
 	c.dir, c.tr = o.Directory, o.Transport
 	if c.tr == nil && (o.Direct || o.Standalone != nil) {
 		c.pool = onionclient.NewPool(onionclient.PoolConfig{})
-		c.tr = &DirectTransport{Poster: c.pool}
+		c.tr = &DirectTransport{poster: c.pool}
 	}
 	if c.dir == nil && o.Standalone != nil {
 		sd, err := c.standalone(ctx, o.Standalone)
@@ -221,7 +230,7 @@ func (c *Client) wire(ctx context.Context, o Options) error {
 	if c.pool == nil {
 		c.pool = onionclient.NewPool(onionclient.PoolConfig{})
 	}
-	sd := NewSnapshotDirectory(o.Network, o.Home, c.pool, o.Clock)
+	sd := newSnapshotDirectory(o.Network, o.Home, c.pool, o.Clock)
 	if c.dir == nil {
 		c.dir = sd
 	}
@@ -275,10 +284,6 @@ func (c *Client) standalone(ctx context.Context, n *Node) (*StandaloneDirectory,
 	cached.Node.Address = n.Address
 	return &cached, nil
 }
-
-// PathsFile is the file in the home where the path manager keeps guards
-// and paths (public node keys and addresses only).
-const PathsFile = "paths.json"
 
 // Close ends subscriptions and closes the database and idle connections.
 // Methods that use the database fail after Close with the database's

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/identity"
-	"github.com/hushnet/hush/internal/clientdb"
 	"github.com/hushnet/hush/internal/keystore"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
@@ -30,12 +29,12 @@ func newHome(t testing.TB) string {
 }
 
 // fastRetry makes failed outbox items due again almost at once.
-var fastRetry = clientdb.WithOutboxBackoff(time.Millisecond, time.Millisecond, 0)
+var fastRetry = Backoff{Base: time.Millisecond, Max: time.Millisecond}
 
 func open(t testing.TB, home string, o Options) *Client {
 	t.Helper()
 	o.Home, o.Passphrase = home, []byte(testPass)
-	o.DBOptions = append(o.DBOptions, fastRetry)
+	o.OutboxBackoff = fastRetry
 	c, err := Open(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)

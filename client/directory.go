@@ -109,15 +109,12 @@ type SnapshotDirectory struct {
 	epoch uint64 // newest epoch seen, never decreases
 }
 
-// snapshotFile is where a home keeps its newest snapshot.
-const snapshotFile = "snapshot.json"
-
 // refreshBefore is how long before its expiry a snapshot is replaced.
 const refreshBefore = 5 * time.Minute
 
-// NewSnapshotDirectory returns a directory for the network n, keeping its
+// newSnapshotDirectory returns a directory for the network n, keeping its
 // snapshot in home (empty: memory only). pool reaches seed nodes directly.
-func NewSnapshotDirectory(n *netfile.Network, home string, pool onionclient.Poster, clock func() time.Time) *SnapshotDirectory {
+func newSnapshotDirectory(n *netfile.Network, home string, pool onionclient.Poster, clock func() time.Time) *SnapshotDirectory {
 	if clock == nil {
 		clock = time.Now
 	}

@@ -13,17 +13,18 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/hushnet/hush/internal/keystore"
+	"github.com/hushnet/hush/client"
 	"github.com/hushnet/hush/internal/node"
 	"github.com/hushnet/hush/internal/nodeconfig"
 )
 
 // TestMain lets the scripts in testdata/script run the real `hush` command:
 // testscript re-executes this test binary as `hush` in a fresh process for
-// every invocation, so each command starts cold, as a user's would.
+// every invocation, so each command starts cold, as a user's would. Its
+// `hush` reads the test hooks (testhooks.go), which a shipped one ignores.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"hush": func() { os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+		"hush": func() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, true)) },
 	})
 }
 
@@ -65,7 +66,9 @@ func TestScripts(t *testing.T) {
 			},
 			// idvar HOME VAR: set VAR to the Account ID of the account in HOME.
 			"idvar": func(ts *testscript.TestScript, neg bool, args []string) {
-				id, err := keystore.ReadAccountID(ts.MkAbs(args[0]))
+				h, err := client.NewHome(ts.MkAbs(args[0]))
+				ts.Check(err)
+				id, err := h.AccountID()
 				ts.Check(err)
 				ts.Setenv(args[1], id.String())
 			},

@@ -17,7 +17,6 @@ import (
 
 	"github.com/hushnet/hush/client"
 	"github.com/hushnet/hush/identity"
-	"github.com/hushnet/hush/internal/keystore"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
 
@@ -84,20 +83,12 @@ func (a *app) openClient(ctx context.Context, f *netFlags, network bool) (*clien
 	if err != nil {
 		return nil, err
 	}
-	home, err := a.homeDir()
+	h, pass, err := a.homePassphrase()
 	if err != nil {
 		return nil, err
 	}
-	if _, err := keystore.ReadAccountID(home); err != nil {
-		return nil, err
-	}
-	pass, err := a.passphrase("Passphrase", a.passphraseFile, envPassphrase, false)
-	if err != nil {
-		return nil, err
-	}
-	o.Home, o.Passphrase = home, pass
-	o.Clock = testClock() // social.go
-	return client.Open(ctx, o)
+	o.Clock = a.testClock()
+	return h.Open(ctx, pass, o)
 }
 
 // signalContext ends on Ctrl-C or SIGTERM.

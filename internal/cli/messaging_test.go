@@ -39,7 +39,7 @@ func TestMessagingOnDevnet(t *testing.T) {
 	run := func(args ...string) string {
 		t.Helper()
 		var out, errOut bytes.Buffer
-		if code := Main(args, strings.NewReader(""), &out, &errOut); code != 0 {
+		if code := run(args, strings.NewReader(""), &out, &errOut, true); code != 0 {
 			t.Fatalf("hush %s: exit %d: %s", strings.Join(args, " "), code, errOut.String())
 		}
 		return out.String()

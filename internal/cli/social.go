@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -18,21 +17,6 @@ import (
 // message requests, blocking, unsend and disappearing timers. Receipts
 // are a setting of this device (`hush settings receipts on|off`, off by
 // default as in Session), since they reveal when this device is online.
-
-// envTestClock moves the client's local clock by a duration (such as 61m),
-// so scripts can pass disappearing deadlines without sleeping. Only the
-// local clock moves: signed times still follow the nodes' clocks, which
-// the client learns from their answers. Tests set it; users never should.
-const envTestClock = "HUSH_TEST_CLOCK_OFFSET"
-
-// testClock returns the clock envTestClock asks for, or nil (the real one).
-func testClock() func() time.Time {
-	d, err := time.ParseDuration(os.Getenv(envTestClock))
-	if err != nil || d == 0 {
-		return nil
-	}
-	return func() time.Time { return time.Now().Add(d) }
-}
 
 func (a *app) profileCommand() *cobra.Command {
 	cmd := &cobra.Command{

@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -20,12 +19,6 @@ import (
 	"github.com/hushnet/hush/internal/schema"
 	"github.com/hushnet/hush/protocol/devicerecord"
 )
-
-// FileName is the database's file name inside a home directory.
-const FileName = "hush.db"
-
-// Path returns the database path in home.
-func Path(home string) string { return filepath.Join(home, FileName) }
 
 // applicationID marks the file as a hush client database ("hshc") in the
 // SQLite header, so that opening another application's database (or the

@@ -1,7 +1,8 @@
-package backup
+package client
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -10,19 +11,20 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/backup"
 	"github.com/hushnet/hush/internal/clientdb"
 	"github.com/hushnet/hush/internal/keystore"
 )
 
-// newHome makes a home with a contact, a conversation and a paths file.
-func newHome(t *testing.T) (string, *keystore.Secrets) {
+// newBackupHome makes a home with a contact, a conversation and a paths file.
+func newBackupHome(t *testing.T) (string, *keystore.Secrets) {
 	t.Helper()
 	home := filepath.Join(t.TempDir(), "home")
-	sec, err := keystore.Create(home, identity.NewSeed(), []byte("home-pw"), testParams, false)
+	sec, err := keystore.Create(home, identity.NewSeed(), []byte("home-pw"), keystore.TestParams, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := clientdb.Open(clientdb.Path(home), sec.DBKey)
+	db, err := clientdb.Open(filepath.Join(home, dbFile), sec.DBKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +51,7 @@ func newHome(t *testing.T) (string, *keystore.Secrets) {
 // dump is what a home's database says, for comparison.
 func dump(t *testing.T, home string, key [32]byte) any {
 	t.Helper()
-	db, err := clientdb.Open(clientdb.Path(home), key)
+	db, err := clientdb.Open(filepath.Join(home, dbFile), key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,10 +75,10 @@ func dump(t *testing.T, home string, key [32]byte) any {
 	return []any{cs, convs, msgs}
 }
 
-func export(t *testing.T, home string) []byte {
+func exportHome(t *testing.T, home string) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	sum, err := Export(&buf, home, []byte("home-pw"), []byte("backup-pw"), testParams)
+	sum, err := (&Home{dir: home}).Export(context.Background(), &buf, []byte("home-pw"), []byte("backup-pw"), InsecureTestKDF())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,15 +88,15 @@ func export(t *testing.T, home string) []byte {
 	return buf.Bytes()
 }
 
-func TestExportImport(t *testing.T) {
-	home, sec := newHome(t)
-	b := export(t, home)
+func TestHomeExportImport(t *testing.T) {
+	home, sec := newBackupHome(t)
+	b := exportHome(t, home)
 	if bytes.Contains(b, []byte("hello")) || bytes.Contains(b, []byte("guards")) || bytes.Contains(b, []byte(sec.Account.ID().String())) {
 		t.Fatal("the backup holds plaintext")
 	}
 
 	dest := filepath.Join(t.TempDir(), "new", "home")
-	sum, err := Import(bytes.NewReader(b), []byte("backup-pw"), dest, []byte("new-pw"), testParams, false)
+	sum, err := (&Home{dir: dest}).Import(bytes.NewReader(b), []byte("backup-pw"), []byte("new-pw"), InsecureTestKDF())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +119,7 @@ func TestExportImport(t *testing.T) {
 	if p, _ := os.ReadFile(filepath.Join(dest, "paths.json")); string(p) != `{"guards":["x"]}` {
 		t.Fatalf("paths.json = %q", p)
 	}
-	for _, p := range []string{dest, keystore.Path(dest), clientdb.Path(dest), filepath.Join(dest, "paths.json")} {
+	for _, p := range []string{dest, filepath.Join(dest, keystore.FileName), filepath.Join(dest, dbFile), filepath.Join(dest, "paths.json")} {
 		st, err := os.Stat(p)
 		if err != nil {
 			t.Fatal(err)
@@ -135,9 +137,9 @@ func TestExportImport(t *testing.T) {
 	}
 }
 
-func TestImportRefusals(t *testing.T) {
-	home, sec := newHome(t)
-	b := export(t, home)
+func TestHomeImportRefusals(t *testing.T) {
+	home, sec := newBackupHome(t)
+	b := exportHome(t, home)
 	tampered := bytes.Clone(b)
 	tampered[len(tampered)-20] ^= 1
 	dir := t.TempDir()
@@ -149,14 +151,14 @@ func TestImportRefusals(t *testing.T) {
 		pass string
 		want error
 	}{
-		{"wrong backup passphrase", b, "nope", ErrWrongPassphrase},
-		{"tampered", tampered, "backup-pw", ErrCorrupt},
-		{"truncated", b[:len(b)-1], "backup-pw", ErrCorrupt},
+		{"wrong backup passphrase", b, "nope", backup.ErrWrongPassphrase},
+		{"tampered", tampered, "backup-pw", backup.ErrCorrupt},
+		{"truncated", b[:len(b)-1], "backup-pw", backup.ErrCorrupt},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dest := filepath.Join(dir, "dest")
-			if _, err := Import(bytes.NewReader(tt.file), []byte(tt.pass), dest, []byte("pw"), testParams, false); !errors.Is(err, tt.want) {
+			if _, err := (&Home{dir: dest}).Import(bytes.NewReader(tt.file), []byte(tt.pass), []byte("pw"), InsecureTestKDF()); !errors.Is(err, tt.want) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
 			if ents, _ := os.ReadDir(dir); len(ents) != 0 {
@@ -166,13 +168,13 @@ func TestImportRefusals(t *testing.T) {
 	}
 
 	// A home in use is refused, and kept, unless forced.
-	if _, err := Import(bytes.NewReader(b), []byte("backup-pw"), home, []byte("pw"), testParams, false); !errors.Is(err, ErrHomeNotEmpty) {
+	if _, err := (&Home{dir: home}).Import(bytes.NewReader(b), []byte("backup-pw"), []byte("pw"), InsecureTestKDF()); !errors.Is(err, ErrHomeNotEmpty) {
 		t.Fatalf("non-empty home: %v", err)
 	}
 	if _, err := keystore.Open(home, []byte("home-pw")); err != nil {
 		t.Fatalf("refused import touched the home: %v", err)
 	}
-	if _, err := Import(bytes.NewReader(tampered), []byte("backup-pw"), home, []byte("pw"), testParams, true); !errors.Is(err, ErrCorrupt) {
+	if _, err := (&Home{dir: home}).Import(bytes.NewReader(tampered), []byte("backup-pw"), []byte("pw"), InsecureTestKDF(), ReplaceHome()); !errors.Is(err, backup.ErrCorrupt) {
 		t.Fatalf("forced tampered import: %v", err)
 	}
 	if _, err := keystore.Open(home, []byte("home-pw")); err != nil {
@@ -180,11 +182,11 @@ func TestImportRefusals(t *testing.T) {
 	}
 	// force never replaces a directory that holds more than a home.
 	os.WriteFile(filepath.Join(home, "notes.txt"), nil, 0o600)
-	if _, err := Import(bytes.NewReader(b), []byte("backup-pw"), home, []byte("pw"), testParams, true); !errors.Is(err, ErrHomeNotEmpty) {
+	if _, err := (&Home{dir: home}).Import(bytes.NewReader(b), []byte("backup-pw"), []byte("pw"), InsecureTestKDF(), ReplaceHome()); !errors.Is(err, ErrHomeNotEmpty) {
 		t.Fatalf("forced over a foreign file: %v", err)
 	}
 	os.Remove(filepath.Join(home, "notes.txt"))
-	if _, err := Import(bytes.NewReader(b), []byte("backup-pw"), home, []byte("pw2"), testParams, true); err != nil {
+	if _, err := (&Home{dir: home}).Import(bytes.NewReader(b), []byte("backup-pw"), []byte("pw2"), InsecureTestKDF(), ReplaceHome()); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := keystore.Open(home, []byte("pw2")); err != nil || got.DBKey != sec.DBKey {
@@ -197,13 +199,13 @@ func TestImportRefusals(t *testing.T) {
 	// An existing empty directory is a fresh home.
 	empty := filepath.Join(dir, "empty")
 	os.Mkdir(empty, 0o755)
-	if _, err := Import(bytes.NewReader(b), []byte("backup-pw"), empty, []byte("pw"), testParams, false); err != nil {
+	if _, err := (&Home{dir: empty}).Import(bytes.NewReader(b), []byte("backup-pw"), []byte("pw"), InsecureTestKDF()); err != nil {
 		t.Fatalf("empty directory: %v", err)
 	}
 
 	// A wrong home passphrase at export writes nothing.
 	var buf bytes.Buffer
-	if _, err := Export(&buf, home, []byte("nope"), []byte("x"), testParams); !errors.Is(err, keystore.ErrWrongPassphrase) || buf.Len() != 0 {
+	if _, err := (&Home{dir: home}).Export(context.Background(), &buf, []byte("nope"), []byte("x"), InsecureTestKDF()); !errors.Is(err, keystore.ErrWrongPassphrase) || buf.Len() != 0 {
 		t.Fatalf("export with a wrong passphrase: %v, %d bytes", err, buf.Len())
 	}
 }
