@@ -21,26 +21,6 @@ import (
 	"github.com/hushnet/hush/protocol/snapshot"
 )
 
-// Errors returned by the client. Methods document which they return;
-// keystore.ErrWrongPassphrase and keystore.ErrNoAccount come from [Open].
-var (
-	// ErrUnreachable: no node answered; queued work waits in the outbox.
-	ErrUnreachable = errors.New("network unreachable")
-	// ErrBadAccountID: text that looks like an Account ID is not a valid
-	// one. It wraps identity's error saying what is wrong.
-	ErrBadAccountID = errors.New("malformed Account ID")
-	// ErrUnknownContact: a name is neither an Account ID nor the nickname
-	// of a contact.
-	ErrUnknownContact = errors.New("no contact with that nickname")
-	// ErrTooLarge: the message does not fit the network's size limit.
-	ErrTooLarge = errors.New("message too large")
-	// ErrEmptyMessage: the text is empty.
-	ErrEmptyMessage = errors.New("message is empty")
-	// ErrNoNetwork: the client was opened without a network (Options name
-	// no network file, node or directory) and the call needs one.
-	ErrNoNetwork = errors.New("no network: give a network file or a standalone node")
-)
-
 // Defaults for [Options].
 const (
 	DefaultPollInterval = 3 * time.Second
@@ -157,7 +137,7 @@ type Client struct {
 // a network, it asks a standalone node's info for its network ID, and
 // publishes this device's protocol v2 records when they are due
 // ([Client.KeyDuties], best effort and time-bounded), so that a home that
-// only receives stays reachable. It returns keystore.ErrWrongPassphrase
+// only receives stays reachable. It returns [ErrWrongPassphrase]
 // for a wrong passphrase.
 func Open(ctx context.Context, o Options) (*Client, error) {
 	if o.Clock == nil {

@@ -35,10 +35,6 @@ type Directory interface {
 	Invalidate()
 }
 
-// ErrNoSwarm: the snapshot places the account in no swarm (a network with
-// no assigned nodes).
-var ErrNoSwarm = errors.New("no swarm holds this account")
-
 // StandaloneDirectory is one standalone node (`hushd node --standalone`)
 // that owns every account.
 type StandaloneDirectory struct {

@@ -49,34 +49,6 @@ const (
 // needs no seed node). See internal/backup's package doc.
 var backupFiles = []string{PathsFile, snapshotFile}
 
-// Errors of [Home]'s methods, besides the ones [Open] shares.
-var (
-	// ErrNoAccount: the home holds no account (no key file).
-	ErrNoAccount = keystore.ErrNoAccount
-	// ErrAccountExists: [Home.Create] or [Home.Restore] found an account
-	// in the home and was not told to replace it.
-	ErrAccountExists = keystore.ErrExists
-	// ErrWrongPassphrase: the home's passphrase is wrong. Returned by
-	// [Open], [Home.Unlock], [Home.ChangePassphrase] and [Home.Export].
-	ErrWrongPassphrase = keystore.ErrWrongPassphrase
-	// ErrEmptyPassphrase: a new home passphrase is empty.
-	ErrEmptyPassphrase = keystore.ErrEmptyPassphrase
-	// ErrEmptyBackupPassphrase: a new backup passphrase is empty.
-	ErrEmptyBackupPassphrase = backup.ErrEmptyPassphrase
-	// ErrHomeCorrupt: the key file is damaged.
-	ErrHomeCorrupt = keystore.ErrCorrupt
-	// ErrHomeNotEmpty: [Home.Import] was asked to restore into a home
-	// that already holds something, without [ReplaceHome].
-	ErrHomeNotEmpty = errors.New("the home directory is not empty")
-	// ErrWrongBackupPassphrase: a backup's passphrase is wrong.
-	ErrWrongBackupPassphrase = backup.ErrWrongPassphrase
-	// ErrBackupCorrupt: a backup file is damaged or was tampered with.
-	ErrBackupCorrupt = backup.ErrCorrupt
-	// ErrBackupVersion: a backup file has a version this client does not
-	// read.
-	ErrBackupVersion = backup.ErrUnsupportedVersion
-)
-
 // Home is a home directory: the key file that holds the account's seed
 // and the database key under the passphrase (internal/keystore), the
 // encrypted database, and small public files (the newest snapshot, the
