@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -148,21 +147,9 @@ hush accept ID or refuse it with hush requests delete ID.`,
 			if err != nil {
 				return err
 			}
-			if a.jsonOut {
-				if rs == nil {
-					rs = []client.Request{}
-				}
-				return a.printJSON(rs)
-			}
-			if len(rs) == 0 {
-				fmt.Fprintln(a.stdout, "No message requests.")
-				return nil
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			for _, r := range rs {
-				fmt.Fprintf(tw, "%s\t%s\t%d messages\t%s\n", r.Peer, hint(r.DisplayName), r.Messages, r.LastActivity.Local().Format(time.DateTime))
-			}
-			return tw.Flush()
+			return printList(a, rs, "No message requests.", func(r client.Request) []string {
+				return []string{r.Peer.String(), hint(r.DisplayName), fmt.Sprintf("%d messages", r.Messages), r.LastActivity.Local().Format(time.DateTime)}
+			})
 		},
 	}
 	var f netFlags
