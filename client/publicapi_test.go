@@ -53,16 +53,19 @@ func TestAPIUsesOnlyPublicTypes(t *testing.T) {
 	seen := map[types.Type]bool{}
 	var check func(where string, typ types.Type)
 	check = func(where string, typ types.Type) {
+		if tt, ok := typ.(*types.Named); ok {
+			// Checked before seen, so every use is named, not the first.
+			if p := tt.Obj().Pkg(); p != nil && strings.Contains(p.Path()+"/", "/internal/") {
+				t.Errorf("%s uses %s", where, tt)
+				return
+			}
+		}
 		if seen[typ] {
 			return
 		}
 		seen[typ] = true
 		switch tt := typ.(type) {
 		case *types.Named:
-			if p := tt.Obj().Pkg(); p != nil && strings.Contains(p.Path()+"/", "/internal/") {
-				t.Errorf("%s uses %s", where, tt)
-				return
-			}
 			if p := tt.Obj().Pkg(); p == nil || p.Path() != pkg.Path() {
 				return // another public package's type: its own business
 			}
