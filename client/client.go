@@ -157,7 +157,7 @@ func Open(ctx context.Context, o Options) (*Client, error) {
 		return nil, err
 	}
 	o.Home = home.Dir()
-	sec, err := keystore.Open(o.Home, o.Passphrase)
+	sec, err := keystore.Open(home.keyPath(), o.Passphrase)
 	if err != nil {
 		return nil, err
 	}

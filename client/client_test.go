@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,7 +23,7 @@ const testPass = "correct horse"
 func newHome(t testing.TB) string {
 	t.Helper()
 	home := t.TempDir()
-	if _, err := keystore.Create(home, identity.NewSeed(), []byte(testPass), keystore.TestParams, false); err != nil {
+	if _, err := keystore.Create(filepath.Join(home, keyFile), identity.NewSeed(), []byte(testPass), keystore.TestParams, false); err != nil {
 		t.Fatal(err)
 	}
 	return home

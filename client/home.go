@@ -22,9 +22,12 @@ import (
 )
 
 // The home's file layout. These are every name hush keeps in a home; no
-// other package knows them (internal/keystore only its own file's name,
-// which it is handed the home for).
+// other package knows them: the key store and the database are handed
+// paths.
 const (
+	// keyFile is the key file (internal/keystore): the Account ID in the
+	// clear, the seed and the database key under the passphrase.
+	keyFile = "account.json"
 	// dbFile is the encrypted local database (internal/clientdb), with
 	// SQLite's -wal, -shm and -journal files beside it.
 	dbFile = "hush.db"
@@ -71,7 +74,8 @@ func NewHome(dir string) (*Home, error) {
 // Dir returns the home's absolute path.
 func (h *Home) Dir() string { return h.dir }
 
-func (h *Home) dbPath() string { return filepath.Join(h.dir, dbFile) }
+func (h *Home) dbPath() string  { return filepath.Join(h.dir, dbFile) }
+func (h *Home) keyPath() string { return filepath.Join(h.dir, keyFile) }
 
 // HomeOption adjusts what [Home]'s methods write.
 type HomeOption func(*homeConfig)
@@ -106,13 +110,13 @@ func InsecureTestKDF() HomeOption {
 // AccountID returns the home's Account ID, which the key file keeps in
 // the clear: no passphrase needed. It returns [ErrNoAccount].
 func (h *Home) AccountID() (identity.AccountID, error) {
-	return keystore.ReadAccountID(h.dir)
+	return keystore.ReadAccountID(h.keyPath())
 }
 
 // Unlock checks the passphrase and returns the account (the seed and its
 // keys). It returns [ErrNoAccount] and [ErrWrongPassphrase].
 func (h *Home) Unlock(passphrase []byte) (*identity.Account, error) {
-	sec, err := keystore.Open(h.dir, passphrase)
+	sec, err := keystore.Open(h.keyPath(), passphrase)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +151,7 @@ func (h *Home) Restore(phrase string, passphrase []byte, opts ...HomeOption) (id
 }
 
 func (h *Home) create(seed identity.Seed, passphrase []byte, c homeConfig) (identity.AccountID, error) {
-	sec, err := keystore.Create(h.dir, seed, passphrase, c.kdf, c.replace)
+	sec, err := keystore.Create(h.keyPath(), seed, passphrase, c.kdf, c.replace)
 	if err != nil {
 		return identity.AccountID{}, err
 	}
@@ -183,7 +187,7 @@ func (h *Home) Open(ctx context.Context, passphrase []byte, o Options) (*Client,
 // new passphrase; nothing else is rewritten. It returns
 // [ErrWrongPassphrase] and [ErrEmptyPassphrase].
 func (h *Home) ChangePassphrase(oldPass, newPass []byte, opts ...HomeOption) error {
-	return keystore.ChangePassphrase(h.dir, oldPass, newPass, homeOptions(opts).kdf)
+	return keystore.ChangePassphrase(h.keyPath(), oldPass, newPass, homeOptions(opts).kdf)
 }
 
 // Empty reports whether the home does not exist or is an empty directory:
@@ -210,7 +214,7 @@ func isHomeFile(name string) bool {
 // reservedFile names belong to the key file and the database, which have
 // their own entries in a backup.
 func reservedFile(name string) bool {
-	return name == keystore.FileName || name == dbFile || name == dbFile+"-wal" || name == dbFile+"-shm" || name == dbFile+"-journal"
+	return name == keyFile || name == dbFile || name == dbFile+"-wal" || name == dbFile+"-shm" || name == dbFile+"-journal"
 }
 
 // foreignFiles lists what the home holds that is not hush's.
@@ -235,7 +239,7 @@ func (h *Home) foreignFiles() ([]string, error) {
 // names of entries it left because they are not hush's. It asks for no
 // passphrase: callers confirm first ([Home.Unlock]).
 func (h *Home) Wipe() ([]string, error) {
-	if err := shred(filepath.Join(h.dir, keystore.FileName)); err != nil {
+	if err := shred(h.keyPath()); err != nil {
 		return nil, err
 	}
 	ents, err := os.ReadDir(h.dir)
@@ -356,30 +360,31 @@ func (h *Home) Export(ctx context.Context, w io.Writer, homePass, backupPass []b
 	defer os.RemoveAll(tmp)
 	transport := make([]byte, backup.TransportKeySize)
 	rand.Read(transport)
-	keyFile, err := os.ReadFile(filepath.Join(h.dir, keystore.FileName))
+	scratch := &Home{dir: tmp}
+	keys, err := os.ReadFile(h.keyPath())
 	if err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(tmp, keystore.FileName), keyFile, 0o600); err != nil {
+	if err := os.WriteFile(scratch.keyPath(), keys, 0o600); err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}
 	// ChangePassphrase checks homePass and re-wraps the same seed and
 	// database key under the transport key, in the copy only.
-	if err := keystore.ChangePassphrase(tmp, homePass, transport, transportParams); err != nil {
+	if err := keystore.ChangePassphrase(scratch.keyPath(), homePass, transport, transportParams); err != nil {
 		return nil, err
 	}
-	sec, err := keystore.Open(tmp, transport)
+	sec, err := keystore.Open(scratch.keyPath(), transport)
 	if err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}
-	if keyFile, err = os.ReadFile(filepath.Join(tmp, keystore.FileName)); err != nil {
+	if keys, err = os.ReadFile(scratch.keyPath()); err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}
 	db, err := clientdb.Open(h.dbPath(), sec.DBKey)
 	if err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}
-	dbCopy := filepath.Join(tmp, dbFile)
+	dbCopy := scratch.dbPath()
 	err = db.Backup(dbCopy)
 	db.Close()
 	if err != nil {
@@ -391,7 +396,7 @@ func (h *Home) Export(ctx context.Context, w io.Writer, homePass, backupPass []b
 		return nil, err
 	}
 	sum := &BackupSummary{AccountID: sec.Account.ID(), Files: []string{}}
-	keysEntry := append(transport, keyFile...)
+	keysEntry := append(transport, keys...)
 	if err := bw.Add(backup.Entry{Kind: backup.KindKeys, Size: int64(len(keysEntry))}, bytes.NewReader(keysEntry)); err != nil {
 		return nil, err
 	}
@@ -518,13 +523,13 @@ func restoreBackup(r io.Reader, backupPass []byte, stage *Home, homePass []byte,
 		return nil, fmt.Errorf("%w: the keys or the database are missing", backup.ErrCorrupt)
 	}
 	// The whole file authenticated: now the key file may be rewritten.
-	if err := writeNewFile(filepath.Join(stage.dir, keystore.FileName), bytes.NewReader(keysEntry[backup.TransportKeySize:])); err != nil {
+	if err := writeNewFile(stage.keyPath(), bytes.NewReader(keysEntry[backup.TransportKeySize:])); err != nil {
 		return nil, err
 	}
-	if err := keystore.ChangePassphrase(stage.dir, keysEntry[:backup.TransportKeySize], homePass, p); err != nil {
+	if err := keystore.ChangePassphrase(stage.keyPath(), keysEntry[:backup.TransportKeySize], homePass, p); err != nil {
 		return nil, fmt.Errorf("%w: the key file does not open: %w", backup.ErrCorrupt, err)
 	}
-	sec, err := keystore.Open(stage.dir, homePass)
+	sec, err := keystore.Open(stage.keyPath(), homePass)
 	if err != nil {
 		return nil, fmt.Errorf("import: %w", err)
 	}

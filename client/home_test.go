@@ -20,7 +20,7 @@ import (
 func newBackupHome(t *testing.T) (string, *keystore.Secrets) {
 	t.Helper()
 	home := filepath.Join(t.TempDir(), "home")
-	sec, err := keystore.Create(home, identity.NewSeed(), []byte("home-pw"), keystore.TestParams, false)
+	sec, err := keystore.Create(filepath.Join(home, keyFile), identity.NewSeed(), []byte("home-pw"), keystore.TestParams, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,10 +103,10 @@ func TestHomeExportImport(t *testing.T) {
 	if !sum.AccountID.Equal(sec.Account.ID()) {
 		t.Fatalf("restored %s, want %s", sum.AccountID, sec.Account.ID())
 	}
-	if _, err := keystore.Open(dest, []byte("home-pw")); !errors.Is(err, keystore.ErrWrongPassphrase) {
+	if _, err := keystore.Open(filepath.Join(dest, keyFile), []byte("home-pw")); !errors.Is(err, keystore.ErrWrongPassphrase) {
 		t.Fatalf("the old home passphrase opens the new home: %v", err)
 	}
-	got, err := keystore.Open(dest, []byte("new-pw"))
+	got, err := keystore.Open(filepath.Join(dest, keyFile), []byte("new-pw"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestHomeExportImport(t *testing.T) {
 	if p, _ := os.ReadFile(filepath.Join(dest, "paths.json")); string(p) != `{"guards":["x"]}` {
 		t.Fatalf("paths.json = %q", p)
 	}
-	for _, p := range []string{dest, filepath.Join(dest, keystore.FileName), filepath.Join(dest, dbFile), filepath.Join(dest, "paths.json")} {
+	for _, p := range []string{dest, filepath.Join(dest, keyFile), filepath.Join(dest, dbFile), filepath.Join(dest, "paths.json")} {
 		st, err := os.Stat(p)
 		if err != nil {
 			t.Fatal(err)
@@ -171,13 +171,13 @@ func TestHomeImportRefusals(t *testing.T) {
 	if _, err := (&Home{dir: home}).Import(bytes.NewReader(b), []byte("backup-pw"), []byte("pw"), InsecureTestKDF()); !errors.Is(err, ErrHomeNotEmpty) {
 		t.Fatalf("non-empty home: %v", err)
 	}
-	if _, err := keystore.Open(home, []byte("home-pw")); err != nil {
+	if _, err := keystore.Open(filepath.Join(home, keyFile), []byte("home-pw")); err != nil {
 		t.Fatalf("refused import touched the home: %v", err)
 	}
 	if _, err := (&Home{dir: home}).Import(bytes.NewReader(tampered), []byte("backup-pw"), []byte("pw"), InsecureTestKDF(), ReplaceHome()); !errors.Is(err, backup.ErrCorrupt) {
 		t.Fatalf("forced tampered import: %v", err)
 	}
-	if _, err := keystore.Open(home, []byte("home-pw")); err != nil {
+	if _, err := keystore.Open(filepath.Join(home, keyFile), []byte("home-pw")); err != nil {
 		t.Fatalf("failed forced import touched the home: %v", err)
 	}
 	// force never replaces a directory that holds more than a home.
@@ -189,7 +189,7 @@ func TestHomeImportRefusals(t *testing.T) {
 	if _, err := (&Home{dir: home}).Import(bytes.NewReader(b), []byte("backup-pw"), []byte("pw2"), InsecureTestKDF(), ReplaceHome()); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := keystore.Open(home, []byte("pw2")); err != nil || got.DBKey != sec.DBKey {
+	if got, err := keystore.Open(filepath.Join(home, keyFile), []byte("pw2")); err != nil || got.DBKey != sec.DBKey {
 		t.Fatalf("forced import: %v", err)
 	}
 	if ents, _ := os.ReadDir(filepath.Dir(home)); len(ents) != 1 {

@@ -14,6 +14,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/hushnet/hush/client"
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/node"
 	"github.com/hushnet/hush/internal/nodeconfig"
 )
@@ -66,9 +67,7 @@ func TestScripts(t *testing.T) {
 			},
 			// idvar HOME VAR: set VAR to the Account ID of the account in HOME.
 			"idvar": func(ts *testscript.TestScript, neg bool, args []string) {
-				h, err := client.NewHome(ts.MkAbs(args[0]))
-				ts.Check(err)
-				id, err := h.AccountID()
+				id, err := homeAccountID(ts.MkAbs(args[0]))
 				ts.Check(err)
 				ts.Setenv(args[1], id.String())
 			},
@@ -112,4 +111,13 @@ func startNode(t *testing.T) *node.Node {
 	go func() { done <- n.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 	return n
+}
+
+// homeAccountID reads the Account ID of the account in home.
+func homeAccountID(home string) (identity.AccountID, error) {
+	h, err := client.NewHome(home)
+	if err != nil {
+		return identity.AccountID{}, err
+	}
+	return h.AccountID()
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/internal/devnet"
-	"github.com/hushnet/hush/internal/keystore"
 )
 
 // TestMessagingOnDevnet runs the messaging commands against an in-process
@@ -48,11 +47,11 @@ func TestMessagingOnDevnet(t *testing.T) {
 	alice, bob := filepath.Join(dir, "alice"), filepath.Join(dir, "bob")
 	run("--home", alice, "init")
 	run("--home", bob, "init")
-	bobID, err := keystore.ReadAccountID(bob)
+	bobID, err := homeAccountID(bob)
 	if err != nil {
 		t.Fatal(err)
 	}
-	aliceID, err := keystore.ReadAccountID(alice)
+	aliceID, err := homeAccountID(alice)
 	if err != nil {
 		t.Fatal(err)
 	}
