@@ -88,6 +88,7 @@ type SnapshotFetcher func(ctx context.Context, minEpoch uint64) ([]byte, *snapsh
 // registry keys, and an epoch older than the newest seen is refused, so a
 // node cannot roll the client back. The newest snapshot is kept in the
 // home (public data: node keys and addresses), so a restart needs no seed.
+// [Open] builds the one for [Options].Network.
 type SnapshotDirectory struct {
 	net   *netfile.Network
 	keys  []ed25519.PublicKey
