@@ -126,15 +126,17 @@ func (h *Home) Unlock(passphrase []byte) (*identity.Account, error) {
 // Create makes a new account in the home (created 0700 if missing) under
 // passphrase, with this home as its first device, and returns its recovery
 // phrase. It returns [ErrAccountExists] unless [ReplaceHome] is given, and
-// [ErrEmptyPassphrase]. Publishing the device's keys needs the network:
-// open the home and call [Client.PublishKeys].
+// [ErrEmptyPassphrase]. When only the device identity could not be made,
+// it returns the Account ID with the error: the account exists, and the
+// first [Open] makes the device. Publishing the device's keys needs the
+// network: open the home and call [Client.PublishKeys].
 func (h *Home) Create(passphrase []byte, opts ...HomeOption) (identity.AccountID, string, error) {
 	seed := identity.NewSeed()
 	id, err := h.create(seed, passphrase, homeOptions(opts))
-	if err != nil {
-		return identity.AccountID{}, "", err
+	if id.IsZero() {
+		return id, "", err
 	}
-	return id, identity.Phrase(seed), nil
+	return id, identity.Phrase(seed), err
 }
 
 // Restore makes the account of a recovery phrase in the home, as a new

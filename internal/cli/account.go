@@ -53,8 +53,12 @@ recovery phrase. With --restore, read a recovery phrase from standard input
 			} else {
 				id, phrase, err = h.Create(pass, opts...)
 			}
-			if err != nil {
+			if err != nil && id.IsZero() {
 				return err
+			}
+			if err != nil {
+				// The account exists; the next Open makes the device.
+				fmt.Fprintln(a.stderr, "hush: "+err.Error())
 			}
 			a.publishKeys(cmd.Context(), h, pass)
 			if restore {
