@@ -209,3 +209,64 @@ func TestHomeImportRefusals(t *testing.T) {
 		t.Fatalf("export with a wrong passphrase: %v, %d bytes", err, buf.Len())
 	}
 }
+
+// TestHomeLifecycle walks a home through create, unlock, passphrase
+// change, restore and wipe, with the errors a caller tells apart.
+func TestHomeLifecycle(t *testing.T) {
+	dir := t.TempDir()
+	h, err := NewHome(filepath.Join(dir, "home"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.AccountID(); !errors.Is(err, ErrNoAccount) {
+		t.Fatalf("empty home: %v", err)
+	}
+	id, phrase, err := h.Create([]byte("pw"), InsecureTestKDF())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := h.AccountID(); err != nil || got != id {
+		t.Fatalf("AccountID = %v, %v; want %v", got, err, id)
+	}
+	if _, _, err := h.Create([]byte("pw"), InsecureTestKDF()); !errors.Is(err, ErrAccountExists) {
+		t.Fatalf("second create: %v", err)
+	}
+	if _, err := h.Unlock([]byte("nope")); !errors.Is(err, ErrWrongPassphrase) {
+		t.Fatalf("wrong passphrase: %v", err)
+	}
+	if err := h.ChangePassphrase([]byte("pw"), nil, InsecureTestKDF()); !errors.Is(err, ErrEmptyPassphrase) {
+		t.Fatalf("empty new passphrase: %v", err)
+	}
+	if err := h.ChangePassphrase([]byte("pw"), []byte("pw2"), InsecureTestKDF()); err != nil {
+		t.Fatal(err)
+	}
+	acct, err := h.Unlock([]byte("pw2"))
+	if err != nil || acct.ID() != id {
+		t.Fatalf("unlock after change: %v", err)
+	}
+
+	// The phrase restores the same account in another home, as a device
+	// of its own.
+	h2, _ := NewHome(filepath.Join(dir, "restored"))
+	if got, err := h2.Restore(phrase, []byte("pw"), InsecureTestKDF()); err != nil || got != id {
+		t.Fatalf("restore = %v, %v; want %v", got, err, id)
+	}
+
+	// Wipe removes hush's files and leaves others (and so the folder).
+	if err := os.WriteFile(filepath.Join(h.Dir(), "notes.txt"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	left, err := h.Wipe()
+	if err != nil || !reflect.DeepEqual(left, []string{"notes.txt"}) {
+		t.Fatalf("wipe left %v, %v", left, err)
+	}
+	if _, err := h.AccountID(); !errors.Is(err, ErrNoAccount) {
+		t.Fatalf("after wipe: %v", err)
+	}
+	if left, err := h2.Wipe(); err != nil || len(left) != 0 {
+		t.Fatalf("wipe left %v, %v", left, err)
+	}
+	if _, err := os.Stat(h2.Dir()); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("an emptied home stays: %v", err)
+	}
+}
