@@ -49,7 +49,7 @@ func (c *Client) Resolve(s string) (identity.AccountID, error) {
 }
 
 // AddContact adds or renames a contact. It returns
-// clientdb.ErrNicknameTaken when another contact has the nickname, and
+// [ErrNicknameTaken] when another contact has the nickname, and
 // [ErrBadAccountID] for an unusable ID or a nickname that looks like one.
 func (c *Client) AddContact(id identity.AccountID, nickname string) error {
 	if _, err := id.X25519(); err != nil {
@@ -121,7 +121,7 @@ func (c *Client) Conversations() ([]Conversation, error) {
 }
 
 // History returns the conversation with peer, oldest first (signed send
-// time). It returns clientdb.ErrNotFound when there is none.
+// time). It returns [ErrNotFound] when there is none.
 func (c *Client) History(peer identity.AccountID) ([]Message, error) {
 	c.expireLocal() // a deadline that passed while no command ran
 	cv, err := c.db.Conversation(peer)

@@ -21,26 +21,6 @@ import (
 	"github.com/hushnet/hush/protocol/snapshot"
 )
 
-// Errors returned by the client. Methods document which they return;
-// keystore.ErrWrongPassphrase and keystore.ErrNoAccount come from [Open].
-var (
-	// ErrUnreachable: no node answered; queued work waits in the outbox.
-	ErrUnreachable = errors.New("network unreachable")
-	// ErrBadAccountID: text that looks like an Account ID is not a valid
-	// one. It wraps identity's error saying what is wrong.
-	ErrBadAccountID = errors.New("malformed Account ID")
-	// ErrUnknownContact: a name is neither an Account ID nor the nickname
-	// of a contact.
-	ErrUnknownContact = errors.New("no contact with that nickname")
-	// ErrTooLarge: the message does not fit the network's size limit.
-	ErrTooLarge = errors.New("message too large")
-	// ErrEmptyMessage: the text is empty.
-	ErrEmptyMessage = errors.New("message is empty")
-	// ErrNoNetwork: the client was opened without a network (Options name
-	// no network file, node or directory) and the call needs one.
-	ErrNoNetwork = errors.New("no network: give a network file or a standalone node")
-)
-
 // Defaults for [Options].
 const (
 	DefaultPollInterval = 3 * time.Second
@@ -85,10 +65,19 @@ type Options struct {
 	// Lookback the window re-read before the cursor (DefaultLookback).
 	PollInterval time.Duration
 	Lookback     time.Duration
-	// DBOptions are passed to clientdb.Open.
-	DBOptions []clientdb.Option
-	Clock     func() time.Time
-	Logger    *slog.Logger
+	// OutboxBackoff paces the outbox's retries (zero fields keep the
+	// defaults).
+	OutboxBackoff Backoff
+	Clock         func() time.Time
+	Logger        *slog.Logger
+}
+
+// Backoff is the outbox's retry policy: the first retry waits Base, each
+// further one twice as long up to Max, and an item queued longer than
+// GiveUp ago is given up at its next failure. Zero fields keep the
+// defaults.
+type Backoff struct {
+	Base, Max, GiveUp time.Duration
 }
 
 // Client is an open home. It is safe for concurrent use; several Clients,
@@ -147,7 +136,7 @@ type Client struct {
 // a network, it asks a standalone node's info for its network ID, and
 // publishes this device's protocol v2 records when they are due
 // ([Client.KeyDuties], best effort and time-bounded), so that a home that
-// only receives stays reachable. It returns keystore.ErrWrongPassphrase
+// only receives stays reachable. It returns [ErrWrongPassphrase]
 // for a wrong passphrase.
 func Open(ctx context.Context, o Options) (*Client, error) {
 	if o.Clock == nil {
@@ -162,17 +151,17 @@ func Open(ctx context.Context, o Options) (*Client, error) {
 	if o.Lookback <= 0 {
 		o.Lookback = DefaultLookback
 	}
-	// clientdb opens the file through a URI, which needs an absolute path.
-	home, err := filepath.Abs(o.Home)
+	home, err := NewHome(o.Home)
 	if err != nil {
 		return nil, err
 	}
-	o.Home = home
-	sec, err := keystore.Open(o.Home, o.Passphrase)
+	o.Home = home.Dir()
+	sec, err := keystore.Open(home.keyPath(), o.Passphrase)
 	if err != nil {
 		return nil, err
 	}
-	db, err := clientdb.Open(clientdb.Path(o.Home), sec.DBKey, o.DBOptions...)
+	b := o.OutboxBackoff
+	db, err := clientdb.Open(home.dbPath(), sec.DBKey, clientdb.WithOutboxBackoff(b.Base, b.Max, b.GiveUp))
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +190,7 @@ func (c *Client) wire(ctx context.Context, o Options) error {
 	c.dir, c.tr = o.Directory, o.Transport
 	if c.tr == nil && (o.Direct || o.Standalone != nil) {
 		c.pool = onionclient.NewPool(onionclient.PoolConfig{})
-		c.tr = &DirectTransport{Poster: c.pool}
+		c.tr = &DirectTransport{poster: c.pool}
 	}
 	if c.dir == nil && o.Standalone != nil {
 		sd, err := c.standalone(ctx, o.Standalone)
@@ -220,7 +209,7 @@ func (c *Client) wire(ctx context.Context, o Options) error {
 	if c.pool == nil {
 		c.pool = onionclient.NewPool(onionclient.PoolConfig{})
 	}
-	sd := NewSnapshotDirectory(o.Network, o.Home, c.pool, o.Clock)
+	sd := newSnapshotDirectory(o.Network, o.Home, c.pool, o.Clock)
 	if c.dir == nil {
 		c.dir = sd
 	}
@@ -274,10 +263,6 @@ func (c *Client) standalone(ctx context.Context, n *Node) (*StandaloneDirectory,
 	cached.Node.Address = n.Address
 	return &cached, nil
 }
-
-// PathsFile is the file in the home where the path manager keeps guards
-// and paths (public node keys and addresses only).
-const PathsFile = "paths.json"
 
 // Close ends subscriptions and closes the database and idle connections.
 // Methods that use the database fail after Close with the database's

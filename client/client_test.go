@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hushnet/hush/identity"
-	"github.com/hushnet/hush/internal/clientdb"
 	"github.com/hushnet/hush/internal/keystore"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
@@ -23,19 +23,19 @@ const testPass = "correct horse"
 func newHome(t testing.TB) string {
 	t.Helper()
 	home := t.TempDir()
-	if _, err := keystore.Create(home, identity.NewSeed(), []byte(testPass), keystore.TestParams, false); err != nil {
+	if _, err := keystore.Create(filepath.Join(home, keyFile), identity.NewSeed(), []byte(testPass), keystore.TestParams, false); err != nil {
 		t.Fatal(err)
 	}
 	return home
 }
 
 // fastRetry makes failed outbox items due again almost at once.
-var fastRetry = clientdb.WithOutboxBackoff(time.Millisecond, time.Millisecond, 0)
+var fastRetry = Backoff{Base: time.Millisecond, Max: time.Millisecond}
 
 func open(t testing.TB, home string, o Options) *Client {
 	t.Helper()
 	o.Home, o.Passphrase = home, []byte(testPass)
-	o.DBOptions = append(o.DBOptions, fastRetry)
+	o.OutboxBackoff = fastRetry
 	c, err := Open(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)

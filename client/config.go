@@ -464,9 +464,6 @@ func (c *Client) sealConfig(kind envelope.ConfigSync_Kind, seq uint64, plain []b
 	return aead.Seal(nonce, nonce, plain, configAAD(c.acct.ID(), kind, seq, configVersion)), nil
 }
 
-// ErrConfig wraps why a config object could not be read.
-var ErrConfig = errors.New("unreadable config object")
-
 // openConfig decrypts and parses a config object.
 func (c *Client) openConfig(cs *envelope.ConfigSync) (*configState, error) {
 	if cs.GetVersion() != configVersion {

@@ -20,7 +20,6 @@ import (
 	"github.com/hushnet/hush/crypto/prekey"
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/clientdb"
-	"github.com/hushnet/hush/internal/keystore"
 	"github.com/hushnet/hush/protocol/devicerecord"
 	"github.com/hushnet/hush/protocol/envelope"
 	"github.com/hushnet/hush/protocol/rpc"
@@ -69,21 +68,6 @@ type Device struct {
 	Created, FirstSeen time.Time
 	// This is set for the device the Client runs on.
 	This bool
-}
-
-// CreateDevice gives the home a device identity (a random device ID and
-// Ed25519 device key, kept in the home's encrypted database) unless it has
-// one. `hush init` calls it right after creating the key file; [Open] calls
-// it too, for homes made before devices existed. An imported backup keeps
-// its device, since moving a home is not a new device.
-func CreateDevice(home string, sec *keystore.Secrets, now time.Time) error {
-	db, err := clientdb.Open(clientdb.Path(home), sec.DBKey)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	_, err = ensureDevice(db, sec.Account.ID(), now)
-	return err
 }
 
 // ensureDevice returns the home's device identity, creating and recording

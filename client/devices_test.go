@@ -14,7 +14,6 @@ import (
 	"github.com/hushnet/hush/crypto/prekey"
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/clientdb"
-	"github.com/hushnet/hush/internal/keystore"
 	"github.com/hushnet/hush/protocol/devicerecord"
 	"github.com/hushnet/hush/protocol/envelope"
 	"github.com/hushnet/hush/protocol/rpc"
@@ -25,11 +24,7 @@ import (
 func homeFromSeed(t testing.TB, seed identity.Seed) string {
 	t.Helper()
 	home := t.TempDir()
-	sec, err := keystore.Create(home, seed, []byte(testPass), keystore.TestParams, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := CreateDevice(home, sec, time.Now()); err != nil {
+	if _, err := (&Home{dir: home}).Restore(identity.Phrase(seed), []byte(testPass), InsecureTestKDF()); err != nil {
 		t.Fatal(err)
 	}
 	return home

@@ -35,10 +35,6 @@ type Directory interface {
 	Invalidate()
 }
 
-// ErrNoSwarm: the snapshot places the account in no swarm (a network with
-// no assigned nodes).
-var ErrNoSwarm = errors.New("no swarm holds this account")
-
 // StandaloneDirectory is one standalone node (`hushd node --standalone`)
 // that owns every account.
 type StandaloneDirectory struct {
@@ -92,6 +88,7 @@ type SnapshotFetcher func(ctx context.Context, minEpoch uint64) ([]byte, *snapsh
 // registry keys, and an epoch older than the newest seen is refused, so a
 // node cannot roll the client back. The newest snapshot is kept in the
 // home (public data: node keys and addresses), so a restart needs no seed.
+// [Open] builds the one for [Options].Network.
 type SnapshotDirectory struct {
 	net   *netfile.Network
 	keys  []ed25519.PublicKey
@@ -109,15 +106,12 @@ type SnapshotDirectory struct {
 	epoch uint64 // newest epoch seen, never decreases
 }
 
-// snapshotFile is where a home keeps its newest snapshot.
-const snapshotFile = "snapshot.json"
-
 // refreshBefore is how long before its expiry a snapshot is replaced.
 const refreshBefore = 5 * time.Minute
 
-// NewSnapshotDirectory returns a directory for the network n, keeping its
+// newSnapshotDirectory returns a directory for the network n, keeping its
 // snapshot in home (empty: memory only). pool reaches seed nodes directly.
-func NewSnapshotDirectory(n *netfile.Network, home string, pool onionclient.Poster, clock func() time.Time) *SnapshotDirectory {
+func newSnapshotDirectory(n *netfile.Network, home string, pool onionclient.Poster, clock func() time.Time) *SnapshotDirectory {
 	if clock == nil {
 		clock = time.Now
 	}

@@ -31,9 +31,6 @@ type Timer struct {
 	ChangedAt time.Time          `json:"changed_at,omitzero"`
 }
 
-// ErrBadTimer: an unknown mode, or a timer that is not whole seconds.
-var ErrBadTimer = errors.New("bad disappearing setting")
-
 func toDB(mode string, after time.Duration) (clientdb.Disappearing, error) {
 	switch mode {
 	case DisappearOff:

@@ -1,8 +1,48 @@
 // Package client is the hush client library: a [Client] opened on a home
 // directory, a network and a passphrase sends 1:1 messages, receives them
 // by polling the account's own swarm, and keeps contacts, conversations and
-// messages in the home's encrypted database (internal/clientdb). The `hush`
-// command line and, later, the web UI are thin layers over it.
+// messages in the home's encrypted database. It is the one door into hush:
+// the `hush` command line, the daemon and any other program go through it,
+// and its exported API uses only its own types and those of the public
+// packages (identity, protocol/...), so a program outside this module can
+// use it too (TestAPIUsesOnlyPublicTypes keeps it so).
+//
+// # Homes
+//
+// A [Home] is a directory holding one device of an account: the key file
+// (the seed and the database key wrapped under the passphrase with
+// Argon2id), the database, and small public files. It owns the layout and
+// every operation on it: [Home.Create] and [Home.Restore] (from the
+// recovery phrase) make an account, [Home.Open] opens a Client,
+// [Home.ChangePassphrase], [Home.Export] and [Home.Import] (an encrypted
+// backup that moves the home as the same device) and [Home.Wipe].
+//
+// # A first program
+//
+// Package hushtest starts a small network on loopback; the package
+// example (Example) creates two accounts on it and exchanges a message
+// with nothing but this package. In short:
+//
+//	home, _ := client.NewHome(dir)
+//	id, phrase, err := home.Create(passphrase)
+//	c, err := home.Open(ctx, passphrase, client.Options{Network: network})
+//	defer c.Close()
+//	m, err := c.Send(ctx, peer, "hello")
+//	msgs, err := c.Sync(ctx) // send what waits, receive what is new
+//
+// # Errors
+//
+// Errors a caller must tell apart are exported values, listed in one
+// place (errors.go, starting at [ErrNoAccount]), and a node's refusal is a
+// [*NodeError] carrying the node's stable error code; wrapped errors keep
+// them visible to errors.Is and errors.As.
+//
+// # Raw RPC
+//
+// [Client.RPC] signs a storage RPC for the account and sends it to a
+// member of its swarm, through onion paths or, with [Options].Direct,
+// straight to the node, following 421s to a newer verified snapshot;
+// [Client.NodeRPC] sends one to a single node. They are `hush tool rpc`.
 //
 // # Reaching the network
 //
@@ -180,10 +220,11 @@
 //
 // # Files in the home
 //
-// Besides the key file (internal/keystore) and the database, the home
-// holds snapshot.json (the newest verified registry snapshot) and
-// paths.json ([PathsFile], guards and paths): public node keys and
-// addresses only, readable without the passphrase. Nothing in the home
+// Besides the key file and the database, the home holds snapshot.json
+// (the newest verified registry snapshot) and paths.json ([PathsFile],
+// guards and paths, shown by [Home.WritePaths]): public node keys and
+// addresses only, readable without the passphrase. The names are defined
+// once, in home.go. Nothing in the home
 // holds a message, a contact's Account ID or a nickname in the clear.
 //
 // # Sealing

@@ -19,10 +19,6 @@ import (
 	"github.com/hushnet/hush/protocol/rpc"
 )
 
-// ErrUnknownDevice: a device named to [Client.ShareHistory] has no valid
-// Sync record in the own swarm, so nothing can be sealed to it.
-var ErrUnknownDevice = errors.New("no sync record for this device of the account")
-
 // historyPartBytes bounds the encoded entries of one HistoryShare part. It
 // leaves room, under rpc.MaxDataSize, for the padding, the envelope and
 // sealv2's per-device wraps (up to sealv2.MaxDevices of them).

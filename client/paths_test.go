@@ -100,8 +100,8 @@ func TestOnionPaths(t *testing.T) {
 func TestSnapshotDirectory(t *testing.T) {
 	nw, nf := testNetwork(t)
 	home := t.TempDir()
-	pool := NewDirectTransport().Poster
-	d := NewSnapshotDirectory(nf, home, pool, nil)
+	pool := NewDirectTransport().poster
+	d := newSnapshotDirectory(nf, home, pool, nil)
 	acct := newAccountID(t)
 	members, err := d.SwarmFor(context.Background(), acct)
 	if err != nil {
@@ -120,7 +120,7 @@ func TestSnapshotDirectory(t *testing.T) {
 	t.Run("wrong registry key", func(t *testing.T) {
 		bad := *nf
 		bad.Registries = []netfile.Registry{{Address: "127.0.0.1:9", Ed25519: snapshot.Ed25519Key{1}}}
-		d := NewSnapshotDirectory(&bad, "", pool, nil)
+		d := newSnapshotDirectory(&bad, "", pool, nil)
 		if _, err := d.SwarmFor(context.Background(), acct); err == nil {
 			t.Fatal("accepted a snapshot not signed by the network file's registry")
 		}
@@ -141,7 +141,7 @@ func TestSnapshotDirectory(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(h, snapshotFile), raw, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		d := NewSnapshotDirectory(nf, h, pool, nil)
+		d := newSnapshotDirectory(nf, h, pool, nil)
 		d.Invalidate() // force a fetch: the network still serves the old epoch
 		if _, err := d.SwarmFor(context.Background(), acct); err != nil {
 			t.Fatalf("kept snapshot unusable: %v", err)
@@ -185,7 +185,7 @@ func TestWrongSwarm(t *testing.T) {
 	nw, nf := testNetwork(t)
 	pool := NewDirectTransport()
 	mk := func(home string) (*Client, *staleDirectory) {
-		sd := &staleDirectory{Directory: NewSnapshotDirectory(nf, "", pool.Poster, nil)}
+		sd := &staleDirectory{Directory: newSnapshotDirectory(nf, "", pool.poster, nil)}
 		return open(t, home, Options{Directory: sd, Transport: pool}), sd
 	}
 	alice, ad := mk(newHome(t))

@@ -4,13 +4,12 @@ import (
 	"path/filepath"
 )
 
-// prekeyLockFile is the file in the home whose lock serializes every
+// The prekey lock (prekeyLockFile in home.go) serializes every
 // load-modify-save of this device's private prekeys across processes.
 // Without it, `hush receive --follow` and `hush send` on one home could each
 // generate keys for a new epoch, one publishing its record while the other
 // saved different keys over them: mail sealed to the published record would
 // then never open. v2mu does the same within one process.
-const prekeyLockFile = ".prekeys.lock"
 
 // withPrekeyLock runs fn holding the home's prekey lock.
 func (c *Client) withPrekeyLock(fn func() error) error {

@@ -23,9 +23,6 @@ const (
 // limit for contacts' display names, so a receiver can store it).
 const MaxProfileNameLen = 100
 
-// ErrBadProfileName: the display name is blank, too long or not UTF-8.
-var ErrBadProfileName = errors.New("bad display name")
-
 // SetProfileName sets the display name sent with every later message
 // (DataMessage.profile). Receivers show it only as a hint beside the
 // Account ID and never address anyone by it. An empty name stops sending

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+
+	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/nodeclient"
 )
 
 // RPC signs params for the account and sends the storage RPC method to a
@@ -43,4 +46,19 @@ func (c *Client) RPC(ctx context.Context, method string, params json.RawMessage)
 		}
 	}
 	return nil, fmt.Errorf("no member of the account's swarm answered: %w", lastErr)
+}
+
+// NodeRPC signs params for the account and sends the storage RPC method
+// straight to the one node at nodeURL (https://host:port), pinned to
+// nodeKey, or trusting the key it presents first when nodeKey is nil
+// (the node then sees the client's address). It needs no network in the
+// Options: this is `hush tool rpc --node`. On a non-2xx answer it returns
+// the node's body together with a *NodeError.
+func (c *Client) NodeRPC(ctx context.Context, nodeURL string, nodeKey identity.Ed25519PublicKey, method string, params json.RawMessage) (json.RawMessage, error) {
+	reply, err := nodeclient.SignedCall(ctx, c.acct, nodeURL, nodeKey, method, params)
+	var ne *nodeclient.Error
+	if errors.As(err, &ne) {
+		return reply, &NodeError{Status: ne.Status, Code: ne.Code, Message: ne.Message}
+	}
+	return reply, err
 }

@@ -124,9 +124,6 @@ func (c *Client) DeleteRequest(ctx context.Context, peer identity.AccountID) (in
 	return c.DeleteChat(ctx, peer)
 }
 
-// ErrNotRequest: the account's conversation is not a message request.
-var ErrNotRequest = errors.New("not a message request")
-
 // setContactFlags changes a contact, creating it (without nickname) when
 // the account is unknown.
 func (c *Client) setContactFlags(peer identity.AccountID, fn func(*clientdb.Contact)) error {

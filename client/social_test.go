@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -463,7 +464,7 @@ func TestUnsendOtherDevice(t *testing.T) {
 	var homes [2]string
 	for i := range homes {
 		homes[i] = t.TempDir()
-		if _, err := keystore.Create(homes[i], seed, []byte(testPass), keystore.TestParams, false); err != nil {
+		if _, err := keystore.Create(filepath.Join(homes[i], keyFile), seed, []byte(testPass), keystore.TestParams, false); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -26,17 +26,17 @@ var (
 // to its key: the node sees the client's address. It serves standalone
 // nodes, `--direct` debugging, and tests.
 type DirectTransport struct {
-	Poster onionclient.Poster
+	poster onionclient.Poster
 }
 
 // NewDirectTransport returns a DirectTransport over a fresh connection pool.
 func NewDirectTransport() *DirectTransport {
-	return &DirectTransport{Poster: onionclient.NewPool(onionclient.PoolConfig{})}
+	return &DirectTransport{poster: onionclient.NewPool(onionclient.PoolConfig{})}
 }
 
 // Do implements [Transport].
 func (d *DirectTransport) Do(ctx context.Context, n snapshot.Node, body []byte) (int, []byte, error) {
-	return d.Poster.Post(ctx, n.Ed25519, n.Address, onionclient.RPCPath, body, maxDirectResponse)
+	return d.poster.Post(ctx, n.Ed25519, n.Address, onionclient.RPCPath, body, maxDirectResponse)
 }
 
 // maxDirectResponse bounds a direct reply: a full retrieve page is ~7.8 MB.

@@ -20,7 +20,7 @@ var ErrCannotUnsend = errors.New("only a message you sent to that account can be
 // from its own swarm (no one can delete from another account's swarm).
 // msgID is the message's hex ID (Message.MessageID). The request waits in
 // the outbox when the network is out of reach. It returns
-// clientdb.ErrNotFound for an unknown message and [ErrCannotUnsend].
+// [ErrNotFound] for an unknown message and [ErrCannotUnsend].
 func (c *Client) Unsend(ctx context.Context, peer identity.AccountID, msgID string) error {
 	var mid clientdb.MessageID
 	b, err := hex.DecodeString(msgID)

@@ -438,7 +438,7 @@ var ErrDeviceKeyChanged = clientdb.ErrDeviceKeyChanged
 
 // ConfirmDeviceKey accepts the changed device key last presented by
 // account's device id (an [EventNewKeyDevice] wrapping
-// clientdb.ErrDeviceKeyChanged said so): from now on that key is the
+// [ErrDeviceKeyChanged] said so): from now on that key is the
 // device's, and messages are sealed to it. It returns [ErrNoKeyChange]
 // when no change is pending.
 func (c *Client) ConfirmDeviceKey(account identity.AccountID, id prekey.DeviceID) error {

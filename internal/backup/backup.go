@@ -2,9 +2,9 @@
 // of a home (key file, database, the small files beside them), encrypted
 // under a backup passphrase that is independent of the home's own, so a
 // home can be moved to another machine as the same device, or kept safe
-// somewhere less trusted than the machine. It also exports a home into a
-// backup and imports one into a new home ([Export], [Import]). It does no
-// network I/O.
+// somewhere less trusted than the machine. What goes into a backup, and
+// where it goes back, is the home's business (client.Home's Export and
+// Import, which own the home's layout); this package is the format only.
 //
 // # The file, byte by byte
 //
@@ -74,8 +74,8 @@
 //     content is encrypted twice here; the database key must travel too,
 //     because the database is useless without it and it is random, not
 //     derived from the recovery phrase.
-//   - 3, file (named): a small file of the home, restored under its name.
-//     [HomeFiles] lists them.
+//   - 3, file (named): a small file of the home, restored under its name
+//     (the client's home layout lists them).
 //
 // The keys entry comes first, then files, then the database; each of keys
 // and database appears exactly once and file names at most once.
@@ -89,8 +89,8 @@
 // verified registry snapshot, whose epoch is the floor against rollback).
 // Out: the database's -wal and -shm files (folded into the copy), temporary
 // files, and anything else in the directory. The home has no device
-// identity file yet; when devices get one (DESIGN.md §5: an import
-// restores the same device) it joins [HomeFiles] or the keys entry.
+// identity file: the device lives in the database, so an import restores
+// the same device (DESIGN.md §5).
 package backup
 
 import (
@@ -189,13 +189,16 @@ type Entry struct {
 }
 
 const (
-	maxName        = 64
-	entryHeadSize  = 1 + 1 + 8
-	maxEntrySize   = 1 << 40 // a bound for the parser, far beyond any real database
-	maxKeysSize    = 64 << 10
-	maxFileSize    = 16 << 20
-	transportKeyLn = 32
+	maxName       = 64
+	entryHeadSize = 1 + 1 + 8
+	maxEntrySize  = 1 << 40 // a bound for the parser, far beyond any real database
+	maxKeysSize   = 64 << 10
+	maxFileSize   = 16 << 20
 )
+
+// TransportKeySize is the length of the random transport key at the start
+// of the keys entry.
+const TransportKeySize = 32
 
 // validName accepts the plain file names a home holds: no separators, no
 // "." or "..", nothing hidden.

@@ -6,14 +6,12 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/mdp/qrterminal/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/hushnet/hush/client"
 	"github.com/hushnet/hush/identity"
-	"github.com/hushnet/hush/internal/keystore"
 )
 
 func (a *app) initCommand() *cobra.Command {
@@ -26,18 +24,18 @@ recovery phrase. With --restore, read a recovery phrase from standard input
 (or a prompt) and restore that account instead.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			home, err := a.homeDir()
+			h, err := a.openHome()
 			if err != nil {
 				return err
 			}
 			if !force {
-				if _, err := keystore.ReadAccountID(home); err == nil {
-					return fmt.Errorf("%w (%s); use --force to replace it, which destroys it unless you have its recovery phrase", keystore.ErrExists, home)
+				if _, err := h.AccountID(); err == nil {
+					return fmt.Errorf("%w (%s); use --force to replace it, which destroys it unless you have its recovery phrase", client.ErrAccountExists, h.Dir())
 				}
 			}
-			seed := identity.NewSeed()
+			var phrase string
 			if restore {
-				if seed, err = a.readPhrase(); err != nil {
+				if phrase, err = a.readPhrase(); err != nil {
 					return err
 				}
 			}
@@ -45,29 +43,36 @@ recovery phrase. With --restore, read a recovery phrase from standard input
 			if err != nil {
 				return err
 			}
-			s, err := keystore.Create(home, seed, pass, a.kdfParams(), force)
-			if err != nil {
+			opts := a.homeOptions()
+			if force {
+				opts = append(opts, client.ReplaceHome())
+			}
+			var id identity.AccountID
+			if restore {
+				id, err = h.Restore(phrase, pass, opts...)
+			} else {
+				id, phrase, err = h.Create(pass, opts...)
+			}
+			if err != nil && id.IsZero() {
 				return err
 			}
-			// Every home is a device of its account, a restored one too.
-			if err := client.CreateDevice(home, s, time.Now()); err != nil {
-				fmt.Fprintln(a.stderr, "hush: device identity not created: "+err.Error())
+			if err != nil {
+				// The account exists; the next Open makes the device.
+				fmt.Fprintln(a.stderr, "hush: "+err.Error())
 			}
-			a.publishKeys(cmd.Context(), home, pass)
-			id := s.Account.ID().String()
+			a.publishKeys(cmd.Context(), h, pass)
 			if restore {
 				// Protocol v2: this new device holds no key for what was
 				// sealed before it existed (DESIGN.md §5).
 				fmt.Fprintln(a.stderr, "Contacts and settings come back from the network; messages sent before this restore cannot be read on this device, unless a device you still have runs `hush devices share-history`.")
 				if a.jsonOut {
-					return a.printJSON(map[string]string{"account_id": id})
+					return a.printJSON(map[string]string{"account_id": id.String()})
 				}
 				fmt.Fprintf(a.stdout, "Restored account %s\n", id)
 				return nil
 			}
-			phrase := identity.Phrase(seed)
 			if a.jsonOut {
-				return a.printJSON(map[string]string{"account_id": id, "recovery_phrase": phrase})
+				return a.printJSON(map[string]string{"account_id": id.String(), "recovery_phrase": phrase})
 			}
 			fmt.Fprintf(a.stdout, "Account ID:      %s\nRecovery phrase: %s\n", id, phrase)
 			fmt.Fprintln(a.stderr, "Write the recovery phrase down and keep it secret: it is the only way to restore this account.")
@@ -80,21 +85,22 @@ recovery phrase. With --restore, read a recovery phrase from standard input
 }
 
 // readPhrase reads a recovery phrase: a prompt on a terminal, else the first
-// non-empty line of stdin.
-func (a *app) readPhrase() (identity.Seed, error) {
+// non-empty line of stdin. It is checked before the passphrase is asked for.
+func (a *app) readPhrase() (string, error) {
 	if _, ok := a.terminal(); ok {
 		fmt.Fprint(a.stderr, "Recovery phrase: ")
 	}
 	sc := bufio.NewScanner(io.LimitReader(a.stdin, 4096))
 	for sc.Scan() {
 		if line := strings.TrimSpace(sc.Text()); line != "" {
-			return identity.ParsePhrase(line)
+			_, err := identity.ParsePhrase(line)
+			return line, err
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return identity.Seed{}, fmt.Errorf("read recovery phrase: %w", err)
+		return "", fmt.Errorf("read recovery phrase: %w", err)
 	}
-	return identity.Seed{}, errors.New("no recovery phrase on standard input")
+	return "", errors.New("no recovery phrase on standard input")
 }
 
 func (a *app) idCommand() *cobra.Command {
@@ -104,11 +110,11 @@ func (a *app) idCommand() *cobra.Command {
 		Short: "Print this account's Account ID (public; no passphrase needed)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			home, err := a.homeDir()
+			h, err := a.openHome()
 			if err != nil {
 				return err
 			}
-			id, err := keystore.ReadAccountID(home)
+			id, err := h.AccountID()
 			if err != nil {
 				return err
 			}
@@ -137,13 +143,13 @@ func (a *app) phraseCommand() *cobra.Command {
 		Short: "Show the recovery phrase again (asks for the passphrase)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := a.unlock()
+			acct, err := a.unlock()
 			if err != nil {
 				return err
 			}
-			phrase := identity.Phrase(s.Account.Seed())
+			phrase := identity.Phrase(acct.Seed())
 			if a.jsonOut {
-				return a.printJSON(map[string]string{"account_id": s.Account.ID().String(), "recovery_phrase": phrase})
+				return a.printJSON(map[string]string{"account_id": acct.ID().String(), "recovery_phrase": phrase})
 			}
 			fmt.Fprintln(a.stdout, phrase)
 			return nil
@@ -162,11 +168,11 @@ func (a *app) passphraseCommand() *cobra.Command {
 		Short: "Change the passphrase (new one from --new-passphrase-file, env " + envNewPassphrase + ", or a prompt)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			home, err := a.homeDir()
+			h, err := a.openHome()
 			if err != nil {
 				return err
 			}
-			if _, err := keystore.ReadAccountID(home); err != nil {
+			if _, err := h.AccountID(); err != nil {
 				return err
 			}
 			oldPass, err := a.passphrase("Current passphrase", a.passphraseFile, envPassphrase, false)
@@ -174,14 +180,14 @@ func (a *app) passphraseCommand() *cobra.Command {
 				return err
 			}
 			// Check the old one before asking for a new one.
-			if _, err := keystore.Open(home, oldPass); err != nil {
+			if _, err := h.Unlock(oldPass); err != nil {
 				return err
 			}
 			newPass, err := a.passphrase("New passphrase", newFile, envNewPassphrase, true)
 			if err != nil {
 				return err
 			}
-			if err := keystore.ChangePassphrase(home, oldPass, newPass, a.kdfParams()); err != nil {
+			if err := h.ChangePassphrase(oldPass, newPass, a.homeOptions()...); err != nil {
 				return err
 			}
 			if a.jsonOut {

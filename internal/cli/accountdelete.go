@@ -2,20 +2,14 @@ package cli
 
 import (
 	"bufio"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hushnet/hush/client"
-	"github.com/hushnet/hush/internal/backup"
-	"github.com/hushnet/hush/internal/keystore"
 	"github.com/hushnet/hush/internal/netlookup"
 )
 
@@ -46,11 +40,11 @@ is given: then only this home is wiped, and the swarm keeps its copies
 until they expire (up to 30 days).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			home, err := a.homeDir()
+			h, err := a.openHome()
 			if err != nil {
 				return err
 			}
-			id, err := keystore.ReadAccountID(home)
+			id, err := h.AccountID()
 			if err != nil {
 				return err
 			}
@@ -79,11 +73,11 @@ until they expire (up to 30 days).`,
 			if localOnly {
 				// The passphrase still guards the wipe against a slip of
 				// the hand in the wrong home.
-				if _, err := keystore.Open(home, pass); err != nil {
+				if _, err := h.Unlock(pass); err != nil {
 					return err
 				}
 			} else {
-				if err := a.deleteSwarmData(cmd, &f, home, pass); err != nil {
+				if err := a.deleteSwarmData(cmd, &f, h, pass); err != nil {
 					if errors.Is(err, netlookup.ErrNoNetwork) || errors.Is(err, client.ErrNoNetwork) {
 						return fmt.Errorf("no network to delete the account's data from, so nothing was deleted (or use --local-only to wipe this device only): %w", err)
 					}
@@ -94,7 +88,7 @@ until they expire (up to 30 days).`,
 				}
 				swarmDone = true
 			}
-			left, err := wipeHome(home)
+			left, err := h.Wipe()
 			if err != nil {
 				return err
 			}
@@ -111,7 +105,7 @@ until they expire (up to 30 days).`,
 				fmt.Fprintln(a.stderr, "hush: warning: the swarm keeps this account's messages until they expire (up to 30 days).")
 			}
 			if len(left) > 0 {
-				fmt.Fprintf(a.stdout, "Left in %s (not hush's): %s\n", home, strings.Join(left, ", "))
+				fmt.Fprintf(a.stdout, "Left in %s (not hush's): %s\n", h.Dir(), strings.Join(left, ", "))
 			}
 			return nil
 		},
@@ -125,85 +119,17 @@ until they expire (up to 30 days).`,
 
 // deleteSwarmData opens the client on home and deletes the account's data
 // in its swarm.
-func (a *app) deleteSwarmData(cmd *cobra.Command, f *netFlags, home string, pass []byte) error {
+func (a *app) deleteSwarmData(cmd *cobra.Command, f *netFlags, h *client.Home, pass []byte) error {
 	ctx, cancel := signalContext(cmd)
 	defer cancel()
 	o, err := f.options(true)
 	if err != nil {
 		return err
 	}
-	o.Home, o.Passphrase = home, pass
-	c, err := client.Open(ctx, o)
+	c, err := h.Open(ctx, pass, o)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	return c.DeleteAccountData(ctx)
-}
-
-// wipeHome overwrites the key file with random bytes and removes it (the
-// database key is wrapped only there, so the database is unreadable from
-// then on), then removes the database and every other file hush keeps in
-// the home, and the home itself when nothing else is left. It returns the
-// names of entries it left because they are not hush's.
-func wipeHome(home string) ([]string, error) {
-	if err := shred(keystore.Path(home)); err != nil {
-		return nil, err
-	}
-	ents, err := os.ReadDir(home)
-	if err != nil {
-		return nil, fmt.Errorf("wipe: %w", err)
-	}
-	var left []string
-	for _, e := range ents {
-		name := e.Name()
-		if backup.IsHomeFile(name) {
-			path := filepath.Join(home, name)
-			// An interrupted key file write leaves a wrapped seed behind.
-			if strings.HasPrefix(name, ".tmp-") && e.Type().IsRegular() {
-				if err := shred(path); err != nil {
-					return nil, err
-				}
-			}
-			if err := os.RemoveAll(path); err != nil {
-				return nil, fmt.Errorf("wipe: %w", err)
-			}
-			continue
-		}
-		left = append(left, name)
-	}
-	if len(left) == 0 {
-		if err := os.Remove(home); err != nil {
-			return nil, fmt.Errorf("wipe: %w", err)
-		}
-	}
-	return left, nil
-}
-
-// shred overwrites path with random bytes, syncs, and removes it. On
-// flash storage and journalling file systems the old blocks may survive
-// below the file; the wrap under the passphrase still protects them.
-func shred(path string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	} else if err != nil {
-		return fmt.Errorf("wipe: %w", err)
-	}
-	st, err := f.Stat()
-	if err == nil {
-		buf := make([]byte, st.Size())
-		rand.Read(buf)
-		_, err = f.WriteAt(buf, 0)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("wipe: %w", err)
-	}
-	return os.Remove(path)
 }

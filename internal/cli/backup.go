@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -11,22 +12,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hushnet/hush/client"
-	"github.com/hushnet/hush/internal/backup"
-	"github.com/hushnet/hush/internal/keystore"
 )
 
 // envBackupPassphrase holds the backup passphrase of export and import.
 const envBackupPassphrase = "HUSH_BACKUP_PASSPHRASE"
-
-// backupParams are the backup file's KDF parameters; the test KDF
-// variable makes them cheap as it does the key file's.
-func (a *app) backupParams() keystore.Params {
-	if os.Getenv(envTestKDF) == "1" {
-		fmt.Fprintln(a.stderr, "hush: warning: "+envTestKDF+" is set; this backup's passphrase is cheap to guess")
-		return keystore.TestParams
-	}
-	return backup.DefaultParams
-}
 
 func (a *app) exportCommand() *cobra.Command {
 	var passFile string
@@ -41,11 +30,11 @@ passphrase has the account. 'hush import FILE' restores it as the same
 device into a new home.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			home, err := a.homeDir()
+			h, err := a.openHome()
 			if err != nil {
 				return err
 			}
-			if _, err := keystore.ReadAccountID(home); err != nil {
+			if _, err := h.AccountID(); err != nil {
 				return err
 			}
 			out := args[0]
@@ -57,7 +46,7 @@ device into a new home.`,
 				return err
 			}
 			// Check it before asking for a second passphrase.
-			if _, err := keystore.Open(home, homePass); err != nil {
+			if _, err := h.Unlock(homePass); err != nil {
 				return err
 			}
 			backupPass, err := a.passphrase("Backup passphrase", passFile, envBackupPassphrase, true)
@@ -65,19 +54,12 @@ device into a new home.`,
 				return err
 			}
 			if len(backupPass) == 0 {
-				return backup.ErrEmptyPassphrase
+				return client.ErrEmptyBackupPassphrase
 			}
-			// A backup carries only unexpired prekeys (docs/protocol-v2.md §9):
-			// expired ones are deleted first, as every command would. A home
-			// that does not open is left to writeBackup, which says why.
-			if c, err := client.Open(cmd.Context(), client.Options{Home: home, Passphrase: homePass}); err == nil {
-				_, err = c.PrunePrekeys()
-				c.Close()
-				if err != nil {
-					return fmt.Errorf("pruning expired prekeys before the export: %w", err)
-				}
-			}
-			sum, err := writeBackup(out, home, homePass, backupPass, a.backupParams())
+			opts := a.homeOptions()
+			sum, err := writeBackup(out, func(w io.Writer) (*client.BackupSummary, error) {
+				return h.Export(cmd.Context(), w, homePass, backupPass, opts...)
+			})
 			if err != nil {
 				return err
 			}
@@ -93,10 +75,10 @@ device into a new home.`,
 	return cmd
 }
 
-// writeBackup writes the backup to a private temporary file beside out and
-// renames it into place, so a failure leaves no partial backup and never
-// clobbers an existing one.
-func writeBackup(out, home string, homePass, backupPass []byte, p keystore.Params) (*backup.Summary, error) {
+// writeBackup has export write the backup to a private temporary file
+// beside out and renames it into place, so a failure leaves no partial
+// backup and never clobbers an existing one.
+func writeBackup(out string, export func(io.Writer) (*client.BackupSummary, error)) (*client.BackupSummary, error) {
 	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp-*")
 	if err != nil {
 		return nil, fmt.Errorf("write backup: %w", err)
@@ -106,7 +88,7 @@ func writeBackup(out, home string, homePass, backupPass []byte, p keystore.Param
 		tmp.Close()
 		return nil, fmt.Errorf("write backup: %w", err)
 	}
-	sum, err := backup.Export(tmp, home, homePass, backupPass, p)
+	sum, err := export(tmp)
 	if err == nil {
 		err = tmp.Sync()
 	}
@@ -140,10 +122,14 @@ prompt; the new home's own passphrase the usual way (--passphrase-file,
 			if err != nil {
 				return err
 			}
-			if empty, err := backup.HomeEmpty(home); err != nil {
+			h, err := client.NewHome(home)
+			if err != nil {
+				return err
+			}
+			if empty, err := h.Empty(); err != nil {
 				return err
 			} else if !empty && !force {
-				return fmt.Errorf("%w: %s (use another --home, or --force to replace it)", backup.ErrHomeNotEmpty, home)
+				return fmt.Errorf("%w: %s (use another --home, or --force to replace it)", client.ErrHomeNotEmpty, home)
 			}
 			f, err := os.Open(args[0])
 			if errors.Is(err, fs.ErrNotExist) {
@@ -160,7 +146,11 @@ prompt; the new home's own passphrase the usual way (--passphrase-file,
 			if err != nil {
 				return err
 			}
-			sum, err := backup.Import(f, backupPass, home, homePass, a.kdfParams(), force)
+			opts := a.homeOptions()
+			if force {
+				opts = append(opts, client.ReplaceHome())
+			}
+			sum, err := h.Import(f, backupPass, homePass, opts...)
 			if err != nil {
 				return err
 			}

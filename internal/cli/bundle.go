@@ -18,13 +18,12 @@ import (
 // network is configured, so contacts can write to it before it runs any
 // other command. Offline, the next command that reaches the network does
 // it; init does not fail for it.
-func (a *app) publishKeys(ctx context.Context, home string, pass []byte) {
+func (a *app) publishKeys(ctx context.Context, h *client.Home, pass []byte) {
 	o, err := (&netFlags{}).options(true)
 	if err != nil {
 		return // no network configured
 	}
-	o.Home, o.Passphrase = home, pass
-	c, err := client.Open(ctx, o)
+	c, err := h.Open(ctx, pass, o)
 	if err == nil {
 		err = c.PublishKeys(ctx)
 		c.Close()

@@ -17,7 +17,8 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/hushnet/hush/internal/keystore"
+	"github.com/hushnet/hush/client"
+	"github.com/hushnet/hush/identity"
 )
 
 // Environment variables the CLI reads.
@@ -25,9 +26,6 @@ const (
 	envHome          = "HUSH_HOME"
 	envPassphrase    = "HUSH_PASSPHRASE"
 	envNewPassphrase = "HUSH_NEW_PASSPHRASE"
-	// envTestKDF makes new key files use keystore.TestParams. Only the test
-	// suites set it: it makes passphrases cheap to guess.
-	envTestKDF = "HUSH_INSECURE_TEST_KDF"
 )
 
 // app carries the global flags and streams of one invocation.
@@ -38,12 +36,20 @@ type app struct {
 	home           string
 	passphraseFile string
 	jsonOut        bool
+
+	// hooks says whether the test hooks' variables are read (testhooks.go).
+	hooks bool
 }
 
 // Main runs the hush command line with args (without the program name) and
 // returns the process exit status.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	return run(args, stdin, stdout, stderr, buildHooks)
+}
+
+// run is Main with the test hooks on or off.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer, hooks bool) int {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, hooks: hooks}
 	root := a.rootCommand()
 	root.SetArgs(args)
 	root.SetIn(stdin)
@@ -106,12 +112,13 @@ func (a *app) homeDir() (string, error) {
 	return filepath.Join(h, ".local", "share", "hush"), nil
 }
 
-func (a *app) kdfParams() keystore.Params {
-	if os.Getenv(envTestKDF) == "1" {
-		fmt.Fprintln(a.stderr, "hush: warning: "+envTestKDF+" is set; this account's passphrase is cheap to guess")
-		return keystore.TestParams
+// openHome returns the home directory's [client.Home].
+func (a *app) openHome() (*client.Home, error) {
+	dir, err := a.homeDir()
+	if err != nil {
+		return nil, err
 	}
-	return keystore.DefaultParams
+	return client.NewHome(dir)
 }
 
 // errNoPassphrase is returned when no passphrase source is available.
@@ -167,21 +174,30 @@ func (a *app) terminal() (int, bool) {
 	return int(f.Fd()), true
 }
 
-// unlock opens the current home's secrets.
-func (a *app) unlock() (*keystore.Secrets, error) {
-	home, err := a.homeDir()
+// unlock opens the current home's account.
+func (a *app) unlock() (*identity.Account, error) {
+	h, pass, err := a.homePassphrase()
 	if err != nil {
 		return nil, err
 	}
-	// Check for the account before asking for a passphrase that has no use.
-	if _, err := keystore.ReadAccountID(home); err != nil {
-		return nil, err
+	return h.Unlock(pass)
+}
+
+// homePassphrase returns the home and its passphrase, checking for the
+// account first so no one types a passphrase that has no use.
+func (a *app) homePassphrase() (*client.Home, []byte, error) {
+	h, err := a.openHome()
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := h.AccountID(); err != nil {
+		return nil, nil, err
 	}
 	pass, err := a.passphrase("Passphrase", a.passphraseFile, envPassphrase, false)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return keystore.Open(home, pass)
+	return h, pass, nil
 }
 
 // printJSON writes v as indented JSON on stdout.

@@ -11,17 +11,19 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/hushnet/hush/internal/keystore"
+	"github.com/hushnet/hush/client"
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/node"
 	"github.com/hushnet/hush/internal/node/nodetest"
 )
 
 // TestMain lets the scripts in testdata/script run the real `hush` command:
 // testscript re-executes this test binary as `hush` in a fresh process for
-// every invocation, so each command starts cold, as a user's would.
+// every invocation, so each command starts cold, as a user's would. Its
+// `hush` reads the test hooks (testhooks.go), which a shipped one ignores.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"hush": func() { os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+		"hush": func() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, true)) },
 	})
 }
 
@@ -63,7 +65,7 @@ func TestScripts(t *testing.T) {
 			},
 			// idvar HOME VAR: set VAR to the Account ID of the account in HOME.
 			"idvar": func(ts *testscript.TestScript, neg bool, args []string) {
-				id, err := keystore.ReadAccountID(ts.MkAbs(args[0]))
+				id, err := homeAccountID(ts.MkAbs(args[0]))
 				ts.Check(err)
 				ts.Setenv(args[1], id.String())
 			},
@@ -94,4 +96,13 @@ func TestScripts(t *testing.T) {
 func startNode(t *testing.T) *node.Node {
 	t.Helper()
 	return nodetest.Start(t, nodetest.Standalone(t))
+}
+
+// homeAccountID reads the Account ID of the account in home.
+func homeAccountID(home string) (identity.AccountID, error) {
+	h, err := client.NewHome(home)
+	if err != nil {
+		return identity.AccountID{}, err
+	}
+	return h.AccountID()
 }

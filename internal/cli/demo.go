@@ -8,9 +8,7 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/client"
-	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/devnet"
-	"github.com/hushnet/hush/internal/keystore"
 	"github.com/hushnet/hush/internal/netlookup"
 )
 
@@ -49,10 +47,14 @@ func (a *app) runDemo(ctx context.Context, d *devnet.Devnet, dir string) ([]demo
 		if err := os.RemoveAll(home); err != nil {
 			return nil, "", err
 		}
-		if _, err := keystore.Create(home, identity.NewSeed(), []byte(demoPassphrase), a.kdfParams(), false); err != nil {
+		h, err := client.NewHome(home)
+		if err != nil {
+			return nil, "", err
+		}
+		if _, _, err := h.Create([]byte(demoPassphrase), a.homeOptions()...); err != nil {
 			return nil, "", fmt.Errorf("demo account %s: %w", name, err)
 		}
-		c, err := client.Open(ctx, client.Options{Home: home, Passphrase: []byte(demoPassphrase), Network: d.Network()})
+		c, err := h.Open(ctx, []byte(demoPassphrase), client.Options{Network: d.Network()})
 		if err != nil {
 			return nil, "", fmt.Errorf("demo account %s: %w", name, err)
 		}

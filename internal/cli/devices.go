@@ -53,25 +53,23 @@ what this home already knows.`,
 			if err != nil {
 				return err
 			}
-			if a.jsonOut {
-				out := make([]deviceJSON, len(ds))
-				for i, d := range ds {
-					out[i] = deviceJSON{ID: d.ID.String(), PublicKey: fmt.Sprintf("%x", []byte(d.PublicKey)),
-						Created: d.Created.UTC(), FirstSeen: d.FirstSeen.UTC(), This: d.This, New: isNew(news, d)}
+			out := make([]deviceJSON, len(ds))
+			for i, d := range ds {
+				out[i] = deviceJSON{ID: d.ID.String(), PublicKey: fmt.Sprintf("%x", []byte(d.PublicKey)),
+					Created: d.Created.UTC(), FirstSeen: d.FirstSeen.UTC(), This: d.This, New: isNew(news, d)}
+			}
+			if !a.jsonOut {
+				for _, d := range news {
+					a.printNewDevice(d)
 				}
-				return a.printJSON(out)
 			}
-			for _, d := range news {
-				a.printNewDevice(d)
-			}
-			for _, d := range ds {
-				line := fmt.Sprintf("%s\tcreated %s", d.ID, d.Created.Local().Format(time.DateTime))
+			return printList(a, out, "", func(d deviceJSON) []string {
+				cells := []string{d.ID, "created " + d.Created.Local().Format(time.DateTime)}
 				if d.This {
-					line += "\t(this device)"
+					cells = append(cells, "(this device)")
 				}
-				fmt.Fprintln(a.stdout, line)
-			}
-			return nil
+				return cells
+			})
 		},
 	}
 	f.register(cmd)

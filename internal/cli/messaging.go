@@ -10,14 +10,12 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hushnet/hush/client"
 	"github.com/hushnet/hush/identity"
-	"github.com/hushnet/hush/internal/keystore"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
 
@@ -84,20 +82,12 @@ func (a *app) openClient(ctx context.Context, f *netFlags, network bool) (*clien
 	if err != nil {
 		return nil, err
 	}
-	home, err := a.homeDir()
+	h, pass, err := a.homePassphrase()
 	if err != nil {
 		return nil, err
 	}
-	if _, err := keystore.ReadAccountID(home); err != nil {
-		return nil, err
-	}
-	pass, err := a.passphrase("Passphrase", a.passphraseFile, envPassphrase, false)
-	if err != nil {
-		return nil, err
-	}
-	o.Home, o.Passphrase = home, pass
-	o.Clock = testClock() // social.go
-	return client.Open(ctx, o)
+	o.Clock = a.testClock()
+	return h.Open(ctx, pass, o)
 }
 
 // signalContext ends on Ctrl-C or SIGTERM.
@@ -280,27 +270,15 @@ func (a *app) chatsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if a.jsonOut {
-				if cs == nil {
-					cs = []client.Conversation{}
-				}
-				return a.printJSON(cs)
-			}
-			if len(cs) == 0 {
-				fmt.Fprintln(a.stdout, "No conversations.")
-				return nil
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			for _, cv := range cs {
+			return printList(a, cs, "No conversations.", func(cv client.Conversation) []string {
 				name := cv.Peer.String()
 				if cv.Nickname != "" {
 					name = cv.Nickname + " (" + cv.Peer.Short() + ")"
 				} else if cv.DisplayName != "" {
 					name += " " + hint(cv.DisplayName)
 				}
-				fmt.Fprintf(tw, "%s\t%d messages\t%d unread\t%s\n", name, cv.Messages, cv.Unread, cv.LastActivity.Local().Format(time.DateTime))
-			}
-			return tw.Flush()
+				return []string{name, fmt.Sprintf("%d messages", cv.Messages), fmt.Sprintf("%d unread", cv.Unread), cv.LastActivity.Local().Format(time.DateTime)}
+			})
 		},
 	}
 }
@@ -401,19 +379,9 @@ func (a *app) contactsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if a.jsonOut {
-				if cs == nil {
-					cs = []client.Contact{}
-				}
-				return a.printJSON(cs)
-			}
-			if len(cs) == 0 {
-				fmt.Fprintln(a.stdout, "No contacts.")
-			}
-			for _, ct := range cs {
-				fmt.Fprintf(a.stdout, "%s\t%s\n", ct.Nickname, ct.Account)
-			}
-			return nil
+			return printList(a, cs, "No contacts.", func(ct client.Contact) []string {
+				return []string{ct.Nickname, ct.Account.String()}
+			})
 		},
 	}
 	var name string
@@ -471,15 +439,13 @@ func (a *app) storageCommand() *cobra.Command {
 				return a.printJSON(u)
 			}
 			fmt.Fprintf(a.stdout, "Messages: %d bytes\nDatabase: %d bytes\nOutbox: %d items\n", u.MessageBytes, u.DatabaseBytes, u.Outbox)
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			for _, cu := range u.Conversations {
+			return printList(a, u.Conversations, "", func(cu client.ConversationUsage) []string {
 				name := cu.Peer.String()
 				if cu.Nickname != "" {
 					name = cu.Nickname
 				}
-				fmt.Fprintf(tw, "%s\t%d messages\t%d bytes\n", name, cu.Messages, cu.MessageBytes)
-			}
-			return tw.Flush()
+				return []string{name, fmt.Sprintf("%d messages", cu.Messages), fmt.Sprintf("%d bytes", cu.MessageBytes)}
+			})
 		},
 	}
 }

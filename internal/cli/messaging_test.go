@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/internal/devnet"
-	"github.com/hushnet/hush/internal/keystore"
 )
 
 // TestMessagingOnDevnet runs the messaging commands against an in-process
@@ -39,7 +38,7 @@ func TestMessagingOnDevnet(t *testing.T) {
 	run := func(args ...string) string {
 		t.Helper()
 		var out, errOut bytes.Buffer
-		if code := Main(args, strings.NewReader(""), &out, &errOut); code != 0 {
+		if code := run(args, strings.NewReader(""), &out, &errOut, true); code != 0 {
 			t.Fatalf("hush %s: exit %d: %s", strings.Join(args, " "), code, errOut.String())
 		}
 		return out.String()
@@ -48,11 +47,11 @@ func TestMessagingOnDevnet(t *testing.T) {
 	alice, bob := filepath.Join(dir, "alice"), filepath.Join(dir, "bob")
 	run("--home", alice, "init")
 	run("--home", bob, "init")
-	bobID, err := keystore.ReadAccountID(bob)
+	bobID, err := homeAccountID(bob)
 	if err != nil {
 		t.Fatal(err)
 	}
-	aliceID, err := keystore.ReadAccountID(alice)
+	aliceID, err := homeAccountID(alice)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,13 +1,9 @@
 package cli
 
 import (
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
-
-	"github.com/hushnet/hush/client"
-	"github.com/hushnet/hush/internal/paths"
 )
 
 func (a *app) pathCommand() *cobra.Command {
@@ -23,23 +19,13 @@ Nodes caught misbehaving (garbled answers, a clock far off the network's,
 endless paging) are listed after the paths.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			home, err := a.homeDir()
+			h, err := a.openHome()
 			if err != nil {
 				return err
 			}
 			// Paths are public facts about the network (no passphrase needed),
 			// stored beside the account by the client.
-			r, err := paths.ReadReport(filepath.Join(home, client.PathsFile))
-			if err != nil {
-				return err
-			}
-			if a.jsonOut {
-				return paths.WriteJSON(a.stdout, r.Paths, r.BadNodes...)
-			}
-			if err := paths.WriteText(a.stdout, r.Paths, time.Now()); err != nil {
-				return err
-			}
-			return paths.WriteBad(a.stdout, r.BadNodes, time.Now())
+			return h.WritePaths(a.stdout, a.jsonOut, time.Now())
 		},
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/hushnet/hush/client"
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/netlookup"
-	"github.com/hushnet/hush/internal/nodeclient"
 	"github.com/hushnet/hush/protocol/netfile"
 )
 
@@ -74,8 +73,16 @@ info on first contact unless --node-key pins it, and then it must match.`,
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
-			if net != nil && !direct {
-				reply, err := a.onionRPC(ctx, network, args[0], params)
+			f := &netFlags{network: network, direct: direct}
+			c, err := a.openClient(ctx, f, net != nil)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			if net != nil {
+				// Through onion paths, or with --direct straight to a swarm
+				// member; the client follows 421s to newer snapshots.
+				reply, err := c.RPC(ctx, args[0], params)
 				var ne *client.NodeError
 				if errors.As(err, &ne) {
 					// Keep the stable error code on stdout, as --node does.
@@ -85,17 +92,7 @@ info on first contact unless --node-key pins it, and then it must match.`,
 				}
 				return err
 			}
-			s, err := a.unlock()
-			if err != nil {
-				return err
-			}
-			var reply json.RawMessage
-			switch {
-			case net != nil:
-				reply, err = callInSwarm(ctx, s.Account, net, args[0], params)
-			default:
-				reply, err = nodeclient.SignedCall(ctx, s.Account, nodeURL, key, args[0], params)
-			}
+			reply, err := c.NodeRPC(ctx, nodeURL, key, args[0], params)
 			if len(reply) > 0 {
 				// The node's reply is the output, errors included: a script
 				// wants the stable error code in it.
@@ -110,16 +107,6 @@ info on first contact unless --node-key pins it, and then it must match.`,
 	cmd.Flags().BoolVar(&direct, "direct", false, "with a network file, skip the onion path and talk to the swarm member directly")
 	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "give up after this long")
 	return cmd
-}
-
-// onionRPC sends a signed RPC through the client library's onion paths.
-func (a *app) onionRPC(ctx context.Context, network, method string, params json.RawMessage) (json.RawMessage, error) {
-	c, err := a.openClient(ctx, &netFlags{network: network}, true)
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
-	return c.RPC(ctx, method, params)
 }
 
 // printRaw prints a JSON document indented, or as it came if it is not JSON.

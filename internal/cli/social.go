@@ -3,9 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,21 +16,6 @@ import (
 // message requests, blocking, unsend and disappearing timers. Receipts
 // are a setting of this device (`hush settings receipts on|off`, off by
 // default as in Session), since they reveal when this device is online.
-
-// envTestClock moves the client's local clock by a duration (such as 61m),
-// so scripts can pass disappearing deadlines without sleeping. Only the
-// local clock moves: signed times still follow the nodes' clocks, which
-// the client learns from their answers. Tests set it; users never should.
-const envTestClock = "HUSH_TEST_CLOCK_OFFSET"
-
-// testClock returns the clock envTestClock asks for, or nil (the real one).
-func testClock() func() time.Time {
-	d, err := time.ParseDuration(os.Getenv(envTestClock))
-	if err != nil || d == 0 {
-		return nil
-	}
-	return func() time.Time { return time.Now().Add(d) }
-}
 
 func (a *app) profileCommand() *cobra.Command {
 	cmd := &cobra.Command{
@@ -164,21 +147,9 @@ hush accept ID or refuse it with hush requests delete ID.`,
 			if err != nil {
 				return err
 			}
-			if a.jsonOut {
-				if rs == nil {
-					rs = []client.Request{}
-				}
-				return a.printJSON(rs)
-			}
-			if len(rs) == 0 {
-				fmt.Fprintln(a.stdout, "No message requests.")
-				return nil
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			for _, r := range rs {
-				fmt.Fprintf(tw, "%s\t%s\t%d messages\t%s\n", r.Peer, hint(r.DisplayName), r.Messages, r.LastActivity.Local().Format(time.DateTime))
-			}
-			return tw.Flush()
+			return printList(a, rs, "No message requests.", func(r client.Request) []string {
+				return []string{r.Peer.String(), hint(r.DisplayName), fmt.Sprintf("%d messages", r.Messages), r.LastActivity.Local().Format(time.DateTime)}
+			})
 		},
 	}
 	var f netFlags

@@ -10,8 +10,6 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
-
-	"github.com/hushnet/hush/internal/keystore"
 )
 
 // TestSocialScripts runs the scripts of testdata/social (requests,
@@ -34,7 +32,7 @@ func TestSocialScripts(t *testing.T) {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"idvar": func(ts *testscript.TestScript, neg bool, args []string) {
-				id, err := keystore.ReadAccountID(ts.MkAbs(args[0]))
+				id, err := homeAccountID(ts.MkAbs(args[0]))
 				ts.Check(err)
 				ts.Setenv(args[1], id.String())
 			},

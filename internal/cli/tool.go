@@ -75,11 +75,11 @@ debugging: it adds no envelope and no padding, and v1 has no forward secrecy.`,
 			if err != nil {
 				return fmt.Errorf("recipient: %w", err)
 			}
-			s, err := a.unlock()
+			acct, err := a.unlock()
 			if err != nil {
 				return err
 			}
-			ct, err := sealv1.Seal(s.Account, to, []byte(args[1]))
+			ct, err := sealv1.Seal(acct, to, []byte(args[1]))
 			if err != nil {
 				return err
 			}
@@ -102,11 +102,11 @@ func (a *app) toolOpenCommand() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("ciphertext is not hex: %w", err)
 			}
-			s, err := a.unlock()
+			acct, err := a.unlock()
 			if err != nil {
 				return err
 			}
-			pt, _, sender, err := sealv1.Open(s.Account, ct)
+			pt, _, sender, err := sealv1.Open(acct, ct)
 			if err != nil {
 				return err
 			}

@@ -18,7 +18,7 @@ import (
 // form, and the ciphertexts of deleted rows must be gone too.
 func TestAtRest(t *testing.T) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, FileName)
+	path := filepath.Join(dir, "hush.db")
 	db, err := Open(path, testKey)
 	if err != nil {
 		t.Fatal(err)

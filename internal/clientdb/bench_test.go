@@ -172,7 +172,7 @@ func BenchmarkListMessages(b *testing.B) {
 func BenchmarkStorage100k(b *testing.B) {
 	const n = 100_000
 	dir := b.TempDir()
-	path := filepath.Join(dir, FileName)
+	path := filepath.Join(dir, "hush.db")
 	db, err := Open(path, testKey)
 	if err != nil {
 		b.Fatal(err)

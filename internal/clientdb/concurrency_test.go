@@ -15,7 +15,7 @@ import (
 // receive --follow` and `hush send` do on one home: every write must land,
 // no call may fail with SQLITE_BUSY, and readers must never see a torn state.
 func TestTwoHandles(t *testing.T) {
-	path := filepath.Join(t.TempDir(), FileName)
+	path := filepath.Join(t.TempDir(), "hush.db")
 	a, err := Open(path, testKey)
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +118,7 @@ func TestTwoProcesses(t *testing.T) {
 	if os.Getenv("CLIENTDB_HELPER_PATH") != "" {
 		t.Skip("helper run")
 	}
-	path := filepath.Join(t.TempDir(), FileName)
+	path := filepath.Join(t.TempDir(), "hush.db")
 	db, err := Open(path, testKey)
 	if err != nil {
 		t.Fatal(err)

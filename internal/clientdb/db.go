@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -19,12 +18,6 @@ import (
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/schema"
 )
-
-// FileName is the database's file name inside a home directory.
-const FileName = "hush.db"
-
-// Path returns the database path in home.
-func Path(home string) string { return filepath.Join(home, FileName) }
 
 // applicationID marks the file as a hush client database ("hshc") in the
 // SQLite header, so that opening another application's database (or the

@@ -21,7 +21,7 @@ var (
 
 func openTest(t testing.TB, opts ...Option) (*DB, string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), FileName)
+	path := filepath.Join(t.TempDir(), "hush.db")
 	db, err := Open(path, testKey, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -213,7 +213,7 @@ func mustMigrations(t *testing.T) []schema.Migration {
 // migration left it, with data in it, and checks that a full Open migrates
 // it, keeps the data, and can use the new tables.
 func TestMigrateFromOlder(t *testing.T) {
-	path := filepath.Join(t.TempDir(), FileName)
+	path := filepath.Join(t.TempDir(), "hush.db")
 	db, err := Open(path, testKey, withSchemaVersion(1))
 	if err != nil {
 		t.Fatal(err)
@@ -316,7 +316,7 @@ func TestWrongKeyAfterCrash(t *testing.T) {
 	for i := range 20 {
 		mustInsert(t, db, alice, incoming(byte(i+1), i, "in the WAL"))
 	}
-	crashed := filepath.Join(t.TempDir(), FileName)
+	crashed := filepath.Join(t.TempDir(), "hush.db")
 	for _, suffix := range []string{"", "-wal"} {
 		b, err := os.ReadFile(path + suffix)
 		if err != nil {

@@ -97,7 +97,7 @@ func TestOutbox(t *testing.T) {
 }
 
 func TestOutboxOrderLimitAndRestart(t *testing.T) {
-	path := filepath.Join(t.TempDir(), FileName)
+	path := filepath.Join(t.TempDir(), "hush.db")
 	db, err := Open(path, testKey)
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,8 @@
 //
 // # The file
 //
-// HOME/account.json (mode 0600, HOME mode 0700) holds the public Account ID in
+// The key file (mode 0600, in a directory of mode 0700; its name in a home
+// is the client's business, client.Home) holds the public Account ID in
 // the clear (so `hush id` needs no passphrase), the KDF parameters and salt,
 // and the two wrapped secrets. Each wrap binds the Account ID and its own
 // purpose as associated data, so blobs cannot be swapped between files or
@@ -39,9 +40,6 @@ import (
 
 	"github.com/hushnet/hush/identity"
 )
-
-// FileName is the name of the key file inside a home directory.
-const FileName = "account.json"
 
 // Params are Argon2id parameters.
 type Params struct {
@@ -81,7 +79,7 @@ type Secrets struct {
 	DBKey   [32]byte
 }
 
-type file struct {
+type keyFile struct {
 	Version   int                `json:"version"`
 	AccountID identity.AccountID `json:"account_id"`
 	KDF       string             `json:"kdf"`
@@ -98,47 +96,46 @@ const (
 	aadDBKey    = "hush/1 keystore db-key "
 )
 
-// Path returns the key file's path in home.
-func Path(home string) string { return filepath.Join(home, FileName) }
-
-// Create writes a new key file for seed into home, creating home (0700) if
-// needed. It returns [ErrExists] if home already has an account, unless force
-// is set. The returned secrets include a fresh database key.
-func Create(home string, seed identity.Seed, passphrase []byte, p Params, force bool) (*Secrets, error) {
+// Create writes a new key file for seed at file, creating its directory
+// (the home, 0700) if needed. It returns [ErrExists] if the file exists,
+// unless force is set. The returned secrets include a fresh database key.
+func Create(file string, seed identity.Seed, passphrase []byte, p Params, force bool) (*Secrets, error) {
 	if len(passphrase) == 0 {
 		return nil, ErrEmptyPassphrase
 	}
+	home := filepath.Dir(file)
 	if err := os.MkdirAll(home, 0o700); err != nil {
 		return nil, fmt.Errorf("create home directory: %w", err)
 	}
 	if err := os.Chmod(home, 0o700); err != nil {
 		return nil, fmt.Errorf("restrict home directory: %w", err)
 	}
-	if _, err := os.Stat(Path(home)); err == nil && !force {
+	if _, err := os.Stat(file); err == nil && !force {
 		return nil, ErrExists
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("read home directory: %w", err)
 	}
 	s := &Secrets{Account: identity.FromSeed(seed)}
 	rand.Read(s.DBKey[:])
-	if err := write(home, s, passphrase, p); err != nil {
+	if err := write(file, s, passphrase, p); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// ReadAccountID returns the Account ID stored in home without the passphrase.
-func ReadAccountID(home string) (identity.AccountID, error) {
-	f, err := read(home)
+// ReadAccountID returns the Account ID stored in file without the
+// passphrase.
+func ReadAccountID(file string) (identity.AccountID, error) {
+	f, err := read(file)
 	if err != nil {
 		return identity.AccountID{}, err
 	}
 	return f.AccountID, nil
 }
 
-// Open unlocks home's secrets with passphrase.
-func Open(home string, passphrase []byte) (*Secrets, error) {
-	f, err := read(home)
+// Open unlocks the secrets in file with passphrase.
+func Open(file string, passphrase []byte) (*Secrets, error) {
+	f, err := read(file)
 	if err != nil {
 		return nil, err
 	}
@@ -163,28 +160,30 @@ func Open(home string, passphrase []byte) (*Secrets, error) {
 	return s, nil
 }
 
-// ChangePassphrase re-wraps home's secrets under a new passphrase (with a
-// fresh salt and the given parameters). The old passphrase must be right.
-func ChangePassphrase(home string, oldPass, newPass []byte, p Params) error {
+// ChangePassphrase re-wraps the secrets in file under a new passphrase
+// (with a fresh salt and the given parameters). The old passphrase must be
+// right.
+func ChangePassphrase(file string, oldPass, newPass []byte, p Params) error {
 	if len(newPass) == 0 {
 		return ErrEmptyPassphrase
 	}
-	s, err := Open(home, oldPass)
+	s, err := Open(file, oldPass)
 	if err != nil {
 		return err
 	}
-	return write(home, s, newPass, p)
+	return write(file, s, newPass, p)
 }
 
-func read(home string) (*file, error) {
-	raw, err := os.ReadFile(Path(home))
+func read(path string) (*keyFile, error) {
+	raw, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w: %s", ErrNoAccount, home)
+		// Users know homes, not key files: name the directory.
+		return nil, fmt.Errorf("%w: %s", ErrNoAccount, filepath.Dir(path))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read key file: %w", err)
 	}
-	var f file
+	var f keyFile
 	if err := json.Unmarshal(raw, &f); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
@@ -200,8 +199,8 @@ func read(home string) (*file, error) {
 	return &f, nil
 }
 
-func write(home string, s *Secrets, passphrase []byte, p Params) error {
-	f := file{Version: fileVersion, AccountID: s.Account.ID(), KDF: kdfName, Params: p, Salt: make([]byte, 16)}
+func write(path string, s *Secrets, passphrase []byte, p Params) error {
+	f := keyFile{Version: fileVersion, AccountID: s.Account.ID(), KDF: kdfName, Params: p, Salt: make([]byte, 16)}
 	rand.Read(f.Salt)
 	key := argon2.IDKey(passphrase, f.Salt, p.Time, p.MemoryKiB, p.Threads, chacha20poly1305.KeySize)
 	seed := s.Account.Seed()
@@ -211,7 +210,7 @@ func write(home string, s *Secrets, passphrase []byte, p Params) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(Path(home), append(raw, '\n'))
+	return writeFileAtomic(path, append(raw, '\n'))
 }
 
 func wrap(key, plaintext []byte, aad string) []byte {

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/client"
-	"github.com/hushnet/hush/internal/keystore"
 	"github.com/hushnet/hush/internal/paths"
 )
 
@@ -43,7 +42,11 @@ func (n *Network) AddClient(ctx context.Context, name, addr string) (*Client, er
 	if _, err := c.Run(ctx, "init"); err != nil {
 		return nil, err
 	}
-	id, err := keystore.ReadAccountID(home)
+	ch, err := client.NewHome(home)
+	if err != nil {
+		return nil, err
+	}
+	id, err := ch.AccountID()
 	if err != nil {
 		return nil, err
 	}
