@@ -60,7 +60,7 @@ const (
 // Node names a standalone node: its address (host:port) and key.
 type Node struct {
 	Address string
-	Ed25519 snapshot.Ed25519Key
+	Ed25519 identity.Ed25519PublicKey
 }
 
 // Options configure [Open]. Home and Passphrase are required. With none of
@@ -115,9 +115,9 @@ type Client struct {
 	mu     sync.Mutex // guards the fields below
 	lastMs int64
 	// bad holds the nodes caught misbehaving (trust.go).
-	bad map[snapshot.Ed25519Key]BadNode
+	bad map[identity.Ed25519PublicKey]BadNode
 	// slow holds when members last missed their deadline (trust.go).
-	slow map[snapshot.Ed25519Key]time.Time
+	slow map[identity.Ed25519PublicKey]time.Time
 	// clockWarned is when safeNow last warned of a clock disagreement.
 	clockWarned time.Time
 	subs        map[int]chan Event

@@ -134,4 +134,4 @@ func newAccountID(t testing.TB) identity.AccountID {
 	return identity.NewAccount().ID()
 }
 
-type snapshotKey = snapshot.Ed25519Key
+type snapshotKey = identity.Ed25519PublicKey

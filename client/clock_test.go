@@ -12,7 +12,6 @@ import (
 	"github.com/hushnet/hush/internal/node"
 	"github.com/hushnet/hush/internal/nodeconfig"
 	"github.com/hushnet/hush/protocol/devicerecord"
-	"github.com/hushnet/hush/protocol/snapshot"
 )
 
 // startStandaloneWith is startStandalone with node options (a
@@ -32,9 +31,7 @@ func startStandaloneWith(t testing.TB, opts ...node.Option) *Node {
 	done := make(chan error)
 	go func() { done <- n.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	var key snapshot.Ed25519Key
-	copy(key[:], n.Identity().Ed25519Public())
-	return &Node{Address: n.Addr().String(), Ed25519: key}
+	return &Node{Address: n.Addr().String(), Ed25519: n.Identity().Ed25519Public()}
 }
 
 // TestLyingClock: the only node a client reaches says it is 16 days (or

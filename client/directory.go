@@ -48,7 +48,7 @@ type StandaloneDirectory struct {
 
 // NewStandaloneDirectory asks the node at addr (host:port), over HTTPS
 // pinned to key, for its network ID and X25519 key.
-func NewStandaloneDirectory(ctx context.Context, t Transport, addr string, key snapshot.Ed25519Key) (*StandaloneDirectory, error) {
+func NewStandaloneDirectory(ctx context.Context, t Transport, addr string, key identity.Ed25519PublicKey) (*StandaloneDirectory, error) {
 	n := snapshot.Node{Ed25519: key, Address: addr}
 	status, body, err := t.Do(ctx, n, []byte(`{"method":"info"}`))
 	if err != nil {

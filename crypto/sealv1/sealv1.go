@@ -139,7 +139,7 @@ func seal(rand io.Reader, sender *identity.Account, recipient identity.AccountID
 	n := len(plaintext)
 	inner := make([]byte, 0, n+ed25519.PublicKeySize+ed25519.SignatureSize)
 	inner = append(inner, plaintext...)
-	inner = append(inner, sender.Ed25519Public()...)
+	inner = append(inner, sender.Ed25519Public().Bytes()...)
 	sig := sender.Sign(append(inner, y[:]...))
 	inner = append(inner[:n+ed25519.PublicKeySize], sig...)
 
@@ -154,37 +154,40 @@ func seal(rand io.Reader, sender *identity.Account, recipient identity.AccountID
 // [ErrBadSenderKey] or [ErrBadSignature].
 func Open(recipient *identity.Account, sealed []byte) (plaintext []byte, sender identity.Ed25519PublicKey, senderID identity.AccountID, err error) {
 	if len(sealed) < Overhead {
-		return nil, nil, identity.AccountID{}, fmt.Errorf("%w: %d bytes, need at least %d", ErrTooShort, len(sealed), Overhead)
+		return nil, identity.Ed25519PublicKey{}, identity.AccountID{}, fmt.Errorf("%w: %d bytes, need at least %d", ErrTooShort, len(sealed), Overhead)
 	}
 	y := recipient.X25519().PublicKey().Bytes()
 	epk, err := ecdh.X25519().NewPublicKey(sealed[:32])
 	if err != nil {
-		return nil, nil, identity.AccountID{}, ErrDecrypt
+		return nil, identity.Ed25519PublicKey{}, identity.AccountID{}, ErrDecrypt
 	}
 	key, err := boxKey(recipient.X25519(), epk)
 	if err != nil {
-		return nil, nil, identity.AccountID{}, ErrDecrypt // low-order ephemeral key
+		return nil, identity.Ed25519PublicKey{}, identity.AccountID{}, ErrDecrypt // low-order ephemeral key
 	}
 	nonce := sealNonce(sealed[:32], y)
 	inner, ok := box.OpenAfterPrecomputation(nil, sealed[32:], &nonce, &key)
 	if !ok {
-		return nil, nil, identity.AccountID{}, ErrDecrypt
+		return nil, identity.Ed25519PublicKey{}, identity.AccountID{}, ErrDecrypt
 	}
 
 	n := len(inner) - ed25519.PublicKeySize - ed25519.SignatureSize
-	sender = identity.Ed25519PublicKey(append([]byte(nil), inner[n:n+ed25519.PublicKeySize]...))
+	sender, err = identity.Ed25519PublicKeyFromBytes(inner[n : n+ed25519.PublicKeySize])
+	if err != nil { // cannot happen: Overhead covers the key
+		return nil, identity.Ed25519PublicKey{}, identity.AccountID{}, fmt.Errorf("%w: %w", ErrBadSenderKey, err)
+	}
 	var sig [ed25519.SignatureSize]byte
 	copy(sig[:], inner[n+ed25519.PublicKeySize:])
 
 	senderID, err = checkSenderKey(sender)
 	if err != nil {
-		return nil, nil, identity.AccountID{}, err
+		return nil, identity.Ed25519PublicKey{}, identity.AccountID{}, err
 	}
 
 	// Reuse the buffer: M ‖ A ‖ SIG becomes M ‖ A ‖ Y, what the sender signed.
 	signed := append(inner[:n+ed25519.PublicKeySize], y...)
-	if !smallOrderFree(sig[:32]) || !ed25519.Verify(ed25519.PublicKey(sender), signed, sig[:]) {
-		return nil, nil, identity.AccountID{}, ErrBadSignature
+	if !smallOrderFree(sig[:32]) || !ed25519.Verify(sender.Bytes(), signed, sig[:]) {
+		return nil, identity.Ed25519PublicKey{}, identity.AccountID{}, ErrBadSignature
 	}
 	return signed[:n:n], sender, senderID, nil
 }
@@ -228,7 +231,7 @@ func sealNonce(epk, y []byte) [24]byte {
 // each of them is of a small-order point or one outside the subgroup (a test
 // enumerates them), so these two checks refuse them as well.
 func checkSenderKey(k identity.Ed25519PublicKey) (identity.AccountID, error) {
-	p, err := new(edwards25519.Point).SetBytes(k)
+	p, err := new(edwards25519.Point).SetBytes(k.Bytes())
 	if err != nil {
 		return identity.AccountID{}, fmt.Errorf("%w: not a curve point", ErrBadSenderKey)
 	}

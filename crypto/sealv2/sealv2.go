@@ -213,7 +213,7 @@ func Seal(sender *identity.Account, recipient identity.AccountID, records []*dev
 	header := out
 
 	inner := make([]byte, 0, innerFixed+n*devicerecord.DeviceIDSize+len(content)+ed25519.SignatureSize)
-	inner = append(inner, sender.Ed25519Public()...)
+	inner = append(inner, sender.Ed25519Public().Bytes()...)
 	inner = append(inner, recipient[:]...)
 	inner = binary.BigEndian.AppendUint64(inner, uint64(now.UnixMilli()))
 	inner = append(inner, byte(n))
@@ -389,7 +389,9 @@ func checkInner(head, inner []byte, n int, recipient identity.AccountID) (conten
 		return fail(fmt.Errorf("%w: signed part does not list %d devices", ErrMalformed, n))
 	}
 	meta = Meta{Class: class, Epoch: epoch}
-	meta.SenderKey = identity.Ed25519PublicKey(bytes.Clone(inner[:32]))
+	if meta.SenderKey, err = identity.Ed25519PublicKeyFromBytes(inner[:32]); err != nil {
+		return fail(fmt.Errorf("%w: sender key: %w", ErrMalformed, err)) // cannot happen: the length was checked
+	}
 	var signedFor identity.AccountID
 	copy(signedFor[:], inner[32:65])
 	meta.SignedAt = time.UnixMilli(int64(binary.BigEndian.Uint64(inner[65:73]))).UTC()
@@ -400,7 +402,7 @@ func checkInner(head, inner []byte, n int, recipient identity.AccountID) (conten
 	if err != nil {
 		return fail(fmt.Errorf("%w: %w", ErrBadSignature, err))
 	}
-	if !ed25519.Verify(ed25519.PublicKey(meta.SenderKey), signedMessage(head, signed), sig) {
+	if !ed25519.Verify(meta.SenderKey.Bytes(), signedMessage(head, signed), sig) {
 		return fail(ErrBadSignature)
 	}
 	if !signedFor.Equal(recipient) {
@@ -466,8 +468,8 @@ func shuffled(n int) []int {
 // point of the prime-order subgroup other than the identity is not of small
 // order. The subgroup check costs about half a signature verification.
 func checkEd25519(k identity.Ed25519PublicKey) (identity.AccountID, error) {
-	p, err := new(edwards25519.Point).SetBytes(k)
-	if err != nil || !bytes.Equal(p.Bytes(), k) {
+	p, err := new(edwards25519.Point).SetBytes(k.Bytes())
+	if err != nil || !bytes.Equal(p.Bytes(), k.Bytes()) {
 		return identity.AccountID{}, identity.ErrBadEd25519Key
 	}
 	if p.Equal(edwards25519.NewIdentityPoint()) == 1 {

@@ -18,7 +18,6 @@ import (
 	"github.com/hushnet/hush/client"
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/keystore"
-	"github.com/hushnet/hush/protocol/snapshot"
 )
 
 // Environment variables of the messaging commands.
@@ -63,8 +62,8 @@ func (f *netFlags) options(network bool) (client.Options, error) {
 		if err != nil || u.Scheme != "https" || u.Host == "" {
 			return o, fmt.Errorf("--node %q: want https://host:port", node)
 		}
-		key, err := snapshot.ParseEd25519Key(envOr(f.nodeKey, envNodeKey))
-		if err != nil {
+		var key identity.Ed25519PublicKey
+		if err := key.UnmarshalText([]byte(envOr(f.nodeKey, envNodeKey))); err != nil {
 			return o, fmt.Errorf("--node-key: %w", err)
 		}
 		o.Standalone = &client.Node{Address: u.Host, Ed25519: key}

@@ -40,7 +40,7 @@ func loadNetwork(flag string) (*netfile.Network, string, error) {
 func preferred(id identity.AccountID, members []snapshot.Node) []snapshot.Node {
 	rank := func(n snapshot.Node) [32]byte {
 		pk := id.PubKey()
-		return sha256.Sum256(append(pk[:], n.Ed25519[:]...))
+		return sha256.Sum256(append(pk[:], n.Ed25519.Bytes()...))
 	}
 	out := slices.Clone(members)
 	slices.SortFunc(out, func(a, b snapshot.Node) int {
@@ -73,7 +73,7 @@ refresh:
 		}
 		var lastErr error
 		for _, m := range preferred(acct.ID(), members) {
-			c, err := nodeclient.New("https://"+m.Address, identity.Ed25519PublicKey(m.Ed25519[:]))
+			c, err := nodeclient.New("https://"+m.Address, m.Ed25519)
 			if err != nil {
 				return nil, err
 			}

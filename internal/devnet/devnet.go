@@ -14,10 +14,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/node"
 	"github.com/hushnet/hush/internal/nodeconfig"
 	"github.com/hushnet/hush/internal/registry"
-	"github.com/hushnet/hush/internal/registry/entry"
 	"github.com/hushnet/hush/protocol/netfile"
 	"github.com/hushnet/hush/protocol/snapshot"
 	"github.com/hushnet/hush/swarm"
@@ -113,7 +113,7 @@ func (o *Options) setDefaults() error {
 // Node describes one of the devnet's service nodes.
 type Node struct {
 	Index   int
-	Ed25519 snapshot.Ed25519Key
+	Ed25519 identity.Ed25519PublicKey
 	X25519  snapshot.X25519Key
 	Address string
 	Dir     string
@@ -121,7 +121,7 @@ type Node struct {
 
 // Registry describes one of the devnet's registry hosts.
 type Registry struct {
-	Key         snapshot.Ed25519Key
+	Key         identity.Ed25519PublicKey
 	APIAddress  string
 	RaftAddress string
 	Dir         string
@@ -285,7 +285,7 @@ func (d *Devnet) prepare() error {
 			return fmt.Errorf("devnet: registry key: %w", err)
 		}
 		keys[i] = key
-		r := Registry{Key: entry.KeyOf(key), RaftAddress: addr(), APIAddress: addr(), Dir: dir}
+		r := Registry{Key: identity.Ed25519PublicKeyOf(key), RaftAddress: addr(), APIAddress: addr(), Dir: dir}
 		d.regs = append(d.regs, r)
 		hosts = append(hosts, registry.HostConfig{Key: r.Key.String(), RaftAddress: r.RaftAddress, APIAddress: r.APIAddress})
 	}
@@ -327,7 +327,7 @@ func (d *Devnet) prepare() error {
 		if err != nil {
 			return err
 		}
-		n := Node{Index: i, Ed25519: snapshot.Ed25519Key(id.Ed25519Public()), X25519: snapshot.X25519Key(id.X25519Public()), Address: addr(), Dir: dir}
+		n := Node{Index: i, Ed25519: id.Ed25519Public(), X25519: snapshot.X25519Key(id.X25519Public()), Address: addr(), Dir: dir}
 		d.nodes = append(d.nodes, n)
 		cfg := nodeconfig.Default()
 		cfg.Data, cfg.Listen, cfg.Advertise, cfg.Network = dir, n.Address, n.Address, filepath.Join(o.Dir, nodesNetworkFile)

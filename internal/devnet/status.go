@@ -27,7 +27,7 @@ const pingTimeout = 2 * time.Second
 func FetchSnapshot(ctx context.Context, n *netfile.Network) ([]byte, *snapshot.Snapshot, error) {
 	var errs []error
 	for _, seed := range n.Seeds {
-		c, err := nodeclient.New("https://"+seed.Address, identity.Ed25519PublicKey(seed.Ed25519[:]))
+		c, err := nodeclient.New("https://"+seed.Address, seed.Ed25519)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -165,7 +165,7 @@ func Inspect(ctx context.Context, n *netfile.Network) (*Status, error) {
 // ping reports whether a node answers info with its key and network, and
 // the message count it reports if it publishes one.
 func ping(ctx context.Context, n snapshot.Node) (bool, *int64) {
-	c, err := nodeclient.New("https://"+n.Address, identity.Ed25519PublicKey(n.Ed25519[:]))
+	c, err := nodeclient.New("https://"+n.Address, n.Ed25519)
 	if err != nil {
 		return false, nil
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/nodeclient"
 	"github.com/hushnet/hush/internal/registry/registryclient"
 	"github.com/hushnet/hush/protocol/snapshot"
@@ -148,7 +147,7 @@ func (d *Devnet) formed(ctx context.Context, pool *registryclient.Pool, v regist
 		}
 		c := clients[i]
 		if c == nil {
-			if c, err = nodeclient.New("https://"+n.Address, identity.Ed25519PublicKey(n.Ed25519[:])); err != nil {
+			if c, err = nodeclient.New("https://"+n.Address, n.Ed25519); err != nil {
 				return false, line, err
 			}
 			clients[i] = c

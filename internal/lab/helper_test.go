@@ -111,11 +111,11 @@ func helperMain() int {
 }
 
 func newNodeClient(n helperNode) (*nodeclient.Client, error) {
-	key, err := hex.DecodeString(n.Key)
+	key, err := identity.ParseEd25519PublicKey(n.Key)
 	if err != nil {
 		return nil, err
 	}
-	return nodeclient.New("https://"+n.Address, identity.Ed25519PublicKey(key))
+	return nodeclient.New("https://"+n.Address, key)
 }
 
 // helperStore stores job.Count messages through job.Nodes[0], retrying
@@ -302,8 +302,8 @@ func helperRTT(ctx context.Context, job helperJob) (helperResult, error) {
 	if err != nil {
 		return helperResult{}, err
 	}
-	key, err := snapshot.ParseEd25519Key(job.Nodes[0].Key)
-	if err != nil {
+	var key identity.Ed25519PublicKey
+	if err := key.UnmarshalText([]byte(job.Nodes[0].Key)); err != nil {
 		return helperResult{}, err
 	}
 	dest, ok := snap.Node(key)

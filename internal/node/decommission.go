@@ -52,7 +52,7 @@ func Decommission(ctx context.Context, cfg nodeconfig.Config, logger *slog.Logge
 	if err != nil {
 		return err
 	}
-	self := entry.KeyOf(id.Ed25519)
+	self := identity.Ed25519PublicKeyOf(id.Ed25519)
 	pool := registryclient.NewPoolForNetwork(net)
 	defer pool.Close()
 	v := registryclient.Verifier{NetworkID: net.ID, Hosts: net.RegistryKeys()}
@@ -116,7 +116,7 @@ func deregister(ctx context.Context, pool *registryclient.Pool, networkID string
 
 // waitGone follows the verified snapshots after epoch after until one no
 // longer lists self.
-func waitGone(ctx context.Context, pool *registryclient.Pool, v registryclient.Verifier, after uint64, self entry.Key, logger *slog.Logger) error {
+func waitGone(ctx context.Context, pool *registryclient.Pool, v registryclient.Verifier, after uint64, self identity.Ed25519PublicKey, logger *slog.Logger) error {
 	gone := errors.New("gone")
 	err := pool.Follow(ctx, v, after, func(s *snapshot.Snapshot, _ []byte) error {
 		if _, listed := s.Node(self); !listed {
@@ -136,7 +136,7 @@ func waitGone(ctx context.Context, pool *registryclient.Pool, v registryclient.V
 
 // answers reports whether the node n describes answers info with its key.
 func answers(ctx context.Context, n snapshot.Node) bool {
-	c, err := nodeclient.New("https://"+n.Address, identity.Ed25519PublicKey(n.Ed25519[:]))
+	c, err := nodeclient.New("https://"+n.Address, n.Ed25519)
 	if err != nil {
 		return false
 	}

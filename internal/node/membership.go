@@ -26,7 +26,7 @@ type view struct {
 // snapshot from start to end, and only for a higher epoch: rollback is
 // refused here as well as by verification.
 type snapshotMembership struct {
-	self snapshot.Ed25519Key
+	self identity.Ed25519PublicKey
 	cur  atomic.Pointer[view]
 }
 
@@ -120,7 +120,7 @@ func (m *snapshotMembership) SwarmOf(id identity.AccountID) nodeapi.Swarm {
 	}
 	out := nodeapi.Swarm{ID: uint64(sw)}
 	for _, n := range v.snap.Members(uint64(sw)) {
-		out.Members = append(out.Members, nodeapi.Member{Ed25519: identity.Ed25519PublicKey(n.Ed25519[:]), X25519: n.X25519, Address: n.Address})
+		out.Members = append(out.Members, nodeapi.Member{Ed25519: n.Ed25519, X25519: n.X25519, Address: n.Address})
 	}
 	return out
 }

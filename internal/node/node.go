@@ -173,7 +173,7 @@ func New(cfg nodeconfig.Config, logger *slog.Logger, opts ...Option) (_ *Node, e
 		}
 		n.networkID = n.network.ID
 		if cfg.Registration != "" {
-			if admission, err = loadAdmission(cfg.Registration, entry.KeyOf(n.id.Ed25519)); err != nil {
+			if admission, err = loadAdmission(cfg.Registration, identity.Ed25519PublicKeyOf(n.id.Ed25519)); err != nil {
 				return nil, err
 			}
 		}
@@ -220,7 +220,7 @@ func New(cfg nodeconfig.Config, logger *slog.Logger, opts ...Option) (_ *Node, e
 	var membership nodeapi.Membership = standalone{self}
 	var snapshots nodeapi.SnapshotSource
 	if n.network != nil {
-		n.members = &snapshotMembership{self: entry.KeyOf(n.id.Ed25519)}
+		n.members = &snapshotMembership{self: identity.Ed25519PublicKeyOf(n.id.Ed25519)}
 		membership, snapshots = n.members, n.members.snapshot
 		n.link = newRegistryLink(n.network, n.id, advertise, admission, n.members, logger, cfg.Data)
 		n.link.loadSaved()

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/registry/entry"
 	"github.com/hushnet/hush/internal/registry/registryclient"
 	"github.com/hushnet/hush/protocol/netfile"
@@ -47,7 +48,7 @@ func LoadNetwork(path string) (*netfile.Network, error) {
 
 // loadAdmission reads a steward's admission (JSON, as entry.Admission
 // encodes it) for this node's key.
-func loadAdmission(path string, self entry.Key) (*entry.Admission, error) {
+func loadAdmission(path string, self identity.Ed25519PublicKey) (*entry.Admission, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("registration: %w", err)
@@ -134,7 +135,7 @@ func (l *registryLink) registrar(ctx context.Context) {
 // register submits a fresh descriptor until a registry host accepts it.
 func (l *registryLink) register(ctx context.Context) error {
 	d := entry.Descriptor{
-		Ed25519: entry.KeyOf(l.id.Ed25519), X25519: snapshot.X25519Key(l.id.X25519Public()),
+		Ed25519: identity.Ed25519PublicKeyOf(l.id.Ed25519), X25519: snapshot.X25519Key(l.id.X25519Public()),
 		Address: l.advertise, Version: Version,
 	}
 	delay := registerRetryFirst
@@ -193,7 +194,7 @@ func (l *registryLink) install(s *snapshot.Snapshot, raw []byte) error {
 	if err := writeFileAtomic(filepath.Join(l.dataDir, SnapshotFile), raw); err != nil {
 		l.logger.Warn("could not save the snapshot", "err", err)
 	}
-	_, listed := s.Node(entry.KeyOf(l.id.Ed25519))
+	_, listed := s.Node(identity.Ed25519PublicKeyOf(l.id.Ed25519))
 	reg := l.regEpoch.Load()
 	l.logger.Debug("snapshot", "epoch", s.Epoch, "nodes", len(s.Nodes), "swarms", len(s.SwarmIDs()), "listed", listed)
 	// The epoch right after a registration may have been built before

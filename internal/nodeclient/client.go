@@ -52,7 +52,7 @@ type Client struct {
 	hc     *http.Client
 
 	mu sync.Mutex // guards the fields below
-	// pinned is the node key every handshake must show; nil until known.
+	// pinned is the node key every handshake must show; zero until known.
 	pinned identity.Ed25519PublicKey
 	// presented is the key of the last handshake, for TOFU.
 	presented identity.Ed25519PublicKey
@@ -64,16 +64,13 @@ type Client struct {
 }
 
 // New returns a client for the node at nodeURL (https://host:port, or
-// http:// for a node run with --insecure-http). With a nil nodeKey the
+// http:// for a node run with --insecure-http). With a zero nodeKey the
 // first node reached is trusted and its key pinned (TOFU); otherwise every
 // connection must present nodeKey.
 func New(nodeURL string, nodeKey identity.Ed25519PublicKey) (*Client, error) {
 	u, err := url.Parse(nodeURL)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return nil, fmt.Errorf("node URL %q: want https://host:port", nodeURL)
-	}
-	if nodeKey != nil && len(nodeKey) != ed25519.PublicKeySize {
-		return nil, fmt.Errorf("node key: want %d bytes", ed25519.PublicKeySize)
 	}
 	c := &Client{rpcURL: u.Scheme + "://" + u.Host + "/storage_rpc/v1", tls: u.Scheme == "https", pinned: nodeKey}
 	tr := &http.Transport{
@@ -103,17 +100,20 @@ func (c *Client) verifyConnection(cs tls.ConnectionState) error {
 	if !ok {
 		return ErrNotEd25519
 	}
-	key := identity.Ed25519PublicKey(pk)
+	key, err := identity.Ed25519PublicKeyFromBytes(pk)
+	if err != nil {
+		return ErrNotEd25519
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.pinned != nil && !c.pinned.Equal(key) {
+	if !c.pinned.IsZero() && !c.pinned.Equal(key) {
 		return fmt.Errorf("%w: node presented %s, expected %s", ErrWrongNodeKey, key, c.pinned)
 	}
 	c.presented = key
 	return nil
 }
 
-// NodeKey returns the pinned node key, nil before the first Info of a
+// NodeKey returns the pinned node key, zero before the first Info of a
 // TOFU client.
 func (c *Client) NodeKey() identity.Ed25519PublicKey {
 	c.mu.Lock()
@@ -147,7 +147,7 @@ func (c *Client) Info(ctx context.Context) (*rpc.InfoResult, error) {
 	if c.tls && !key.Equal(c.presented) {
 		return nil, fmt.Errorf("%w: info reports %s, TLS presented %s", ErrWrongNodeKey, key, c.presented)
 	}
-	if c.pinned != nil && !c.pinned.Equal(key) {
+	if !c.pinned.IsZero() && !c.pinned.Equal(key) {
 		return nil, fmt.Errorf("%w: info reports %s, expected %s", ErrWrongNodeKey, key, c.pinned)
 	}
 	c.pinned = key

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/onionclient"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
@@ -45,7 +46,7 @@ func (m *Manager) FetchSnapshot(ctx context.Context, minEpoch uint64) ([]byte, *
 // node of the network file (the only request a client sends outside a
 // path: it has no nodes to build one from), over a connection pinned to
 // the seed's key, and verifies it.
-func FetchFromSeed(ctx context.Context, p onionclient.Poster, seedKey snapshot.Ed25519Key, seedAddr string, hosts []ed25519.PublicKey, networkID string, now time.Time, minEpoch uint64) ([]byte, *snapshot.Snapshot, error) {
+func FetchFromSeed(ctx context.Context, p onionclient.Poster, seedKey identity.Ed25519PublicKey, seedAddr string, hosts []ed25519.PublicKey, networkID string, now time.Time, minEpoch uint64) ([]byte, *snapshot.Snapshot, error) {
 	status, raw, err := p.Post(ctx, seedKey, seedAddr, onionclient.RPCPath, snapshotRequest, snapshot.MaxEncodedSize)
 	if err != nil {
 		return nil, nil, err

@@ -23,7 +23,7 @@ type NodeProber struct {
 	NetworkID string
 
 	mu      sync.Mutex // guards clients
-	clients map[entry.Key]probeClient
+	clients map[identity.Ed25519PublicKey]probeClient
 }
 
 type probeClient struct {
@@ -34,7 +34,7 @@ type probeClient struct {
 var _ keytls.Prober = (*NodeProber)(nil)
 
 // Probe implements keytls.Prober.
-func (p *NodeProber) Probe(ctx context.Context, address string, key entry.Key) error {
+func (p *NodeProber) Probe(ctx context.Context, address string, key identity.Ed25519PublicKey) error {
 	c, err := p.client(address, key)
 	if err != nil {
 		return fmt.Errorf("%w: %v", entry.ErrUnreachable, err)
@@ -49,18 +49,18 @@ func (p *NodeProber) Probe(ctx context.Context, address string, key entry.Key) e
 	return nil
 }
 
-func (p *NodeProber) client(address string, key entry.Key) (*nodeclient.Client, error) {
+func (p *NodeProber) client(address string, key identity.Ed25519PublicKey) (*nodeclient.Client, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if pc, ok := p.clients[key]; ok && pc.address == address {
 		return pc.c, nil
 	}
-	c, err := nodeclient.New("https://"+address, identity.Ed25519PublicKey(key[:]))
+	c, err := nodeclient.New("https://"+address, key)
 	if err != nil {
 		return nil, err
 	}
 	if p.clients == nil {
-		p.clients = map[entry.Key]probeClient{}
+		p.clients = map[identity.Ed25519PublicKey]probeClient{}
 	}
 	p.clients[key] = probeClient{address: address, c: c}
 	return c, nil

@@ -52,7 +52,10 @@ func (r *Replicator) client(m Member) *peerClient {
 					return ErrWrongPeerKey
 				}
 				pk, ok := cs.PeerCertificates[0].PublicKey.(ed25519.PublicKey)
-				if !ok || !want.Equal(identity.Ed25519PublicKey(pk)) {
+				if !ok {
+					return ErrWrongPeerKey
+				}
+				if k, err := identity.Ed25519PublicKeyFromBytes(pk); err != nil || !want.Equal(k) {
 					return ErrWrongPeerKey
 				}
 				return nil

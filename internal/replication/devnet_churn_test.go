@@ -50,11 +50,11 @@ func TestDevnetChurn(t *testing.T) {
 	}
 	t.Cleanup(func() { d.Stop() })
 	nodes := d.Nodes()
-	index := map[snapshot.Ed25519Key]int{}
+	index := map[identity.Ed25519PublicKey]int{}
 	clients := make([]*nodeclient.Client, len(nodes))
 	for i, n := range nodes {
 		index[n.Ed25519] = i
-		if clients[i], err = nodeclient.New("https://"+n.Address, identity.Ed25519PublicKey(n.Ed25519[:])); err != nil {
+		if clients[i], err = nodeclient.New("https://"+n.Address, n.Ed25519); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -52,7 +52,7 @@ func TestDevnetProcesses(t *testing.T) {
 	nodes := d.Nodes()
 	clients := make([]*nodeclient.Client, len(nodes))
 	for i, n := range nodes {
-		if clients[i], err = nodeclient.New("https://"+n.Address, identity.Ed25519PublicKey(n.Ed25519[:])); err != nil {
+		if clients[i], err = nodeclient.New("https://"+n.Address, n.Ed25519); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -61,9 +61,7 @@ func TestDevnetProcesses(t *testing.T) {
 		t.Fatalf("the account's swarm has %d members, want 3", len(ms))
 	}
 	isMember := func(k identity.Ed25519PublicKey) bool {
-		var key snapshot.Ed25519Key
-		copy(key[:], k)
-		n, ok := snap.Node(key)
+		n, ok := snap.Node(k)
 		return ok && n.Swarm != snapshot.Unassigned
 	}
 	store := func(c *nodeclient.Client, data string) int {

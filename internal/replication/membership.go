@@ -14,7 +14,7 @@ import (
 // hand-offs. The caller verifies snapshots (snapshot.Verify) before
 // passing them to [SnapshotMembership.Update].
 type SnapshotMembership struct {
-	self snapshot.Ed25519Key
+	self identity.Ed25519PublicKey
 
 	mu        sync.RWMutex // guards cur and prev
 	cur, prev *view
@@ -52,7 +52,7 @@ func (v *view) swarmOf(acct identity.AccountID) (uint64, []snapshot.Node) {
 	return uint64(id), v.snap.Members(uint64(id))
 }
 
-func (v *view) node(k snapshot.Ed25519Key) (snapshot.Node, bool) {
+func (v *view) node(k identity.Ed25519PublicKey) (snapshot.Node, bool) {
 	if v == nil {
 		return snapshot.Node{}, false
 	}
@@ -62,7 +62,7 @@ func (v *view) node(k snapshot.Ed25519Key) (snapshot.Node, bool) {
 func (v *view) isMember(k identity.Ed25519PublicKey, acct identity.AccountID) bool {
 	_, ms := v.swarmOf(acct)
 	for _, m := range ms {
-		if identity.Ed25519PublicKey(m.Ed25519[:]).Equal(k) {
+		if m.Ed25519.Equal(k) {
 			return true
 		}
 	}
@@ -77,7 +77,7 @@ func NewSnapshotMembership(self identity.Ed25519PublicKey, s *snapshot.Snapshot)
 	if s != nil {
 		m.cur = newView(s)
 	}
-	copy(m.self[:], self)
+	m.self = self
 	return m
 }
 
@@ -112,7 +112,7 @@ func (m *SnapshotMembership) views() (cur, prev *view) {
 func members(ns []snapshot.Node) []Member {
 	out := make([]Member, len(ns))
 	for i, n := range ns {
-		out[i] = Member{Key: identity.Ed25519PublicKey(n.Ed25519[:]), Address: n.Address}
+		out[i] = Member{Key: n.Ed25519, Address: n.Address}
 	}
 	return out
 }
@@ -127,7 +127,7 @@ func (m *SnapshotMembership) Members(acct identity.AccountID) []Member {
 // Owns implements [Membership] and nodeapi.Membership.
 func (m *SnapshotMembership) Owns(acct identity.AccountID) bool {
 	cur, _ := m.views()
-	return cur.isMember(identity.Ed25519PublicKey(m.self[:]), acct)
+	return cur.isMember(m.self, acct)
 }
 
 // IsMember implements [Membership].
@@ -144,14 +144,9 @@ func (m *SnapshotMembership) WasMember(k identity.Ed25519PublicKey, acct identit
 
 // Known implements [Membership].
 func (m *SnapshotMembership) Known(k identity.Ed25519PublicKey) bool {
-	if len(k) != len(snapshot.Ed25519Key{}) {
-		return false
-	}
-	var key snapshot.Ed25519Key
-	copy(key[:], k)
 	cur, prev := m.views()
-	_, inCur := cur.node(key)
-	_, inPrev := prev.node(key)
+	_, inCur := cur.node(k)
+	_, inPrev := prev.node(k)
 	return inCur || inPrev
 }
 
@@ -165,7 +160,7 @@ func (m *SnapshotMembership) Peers() []Member {
 	var out []Member
 	for _, n := range cur.snap.Members(me.Swarm) {
 		if n.Ed25519 != m.self {
-			out = append(out, Member{Key: identity.Ed25519PublicKey(n.Ed25519[:]), Address: n.Address})
+			out = append(out, Member{Key: n.Ed25519, Address: n.Address})
 		}
 	}
 	return out
@@ -177,7 +172,7 @@ func (m *SnapshotMembership) SwarmOf(acct identity.AccountID) nodeapi.Swarm {
 	id, ns := cur.swarmOf(acct)
 	s := nodeapi.Swarm{ID: id}
 	for _, n := range ns {
-		s.Members = append(s.Members, nodeapi.Member{Ed25519: identity.Ed25519PublicKey(n.Ed25519[:]), X25519: n.X25519, Address: n.Address})
+		s.Members = append(s.Members, nodeapi.Member{Ed25519: n.Ed25519, X25519: n.X25519, Address: n.Address})
 	}
 	return s
 }

@@ -178,7 +178,7 @@ func New(cfg Config) (*Replicator, error) {
 	cfg.setDefaults()
 	r := &Replicator{
 		cfg:  cfg,
-		self: identity.Ed25519PublicKey(cfg.Key.Public().(ed25519.PublicKey)),
+		self: identity.Ed25519PublicKeyOf(cfg.Key),
 		// Entries outlive the whole ±SigTolerance window of a timestamp.
 		replay:   replay.New(1<<16, 2*rpc.SigTolerance+time.Second),
 		clients:  make(map[string]*peerClient),

@@ -101,12 +101,12 @@ type Record struct {
 	// accountID caches Account's Account ID, computed by Parse, while
 	// Account is still idOf: senders ask for it on every message.
 	accountID identity.AccountID
-	idOf      [32]byte
+	idOf      identity.Ed25519PublicKey
 }
 
 // AccountID returns the Account ID of the record's account key.
 func (r *Record) AccountID() (identity.AccountID, error) {
-	if !r.accountID.IsZero() && len(r.Account) == 32 && [32]byte(r.Account) == r.idOf {
+	if !r.accountID.IsZero() && r.Account == r.idOf {
 		return r.accountID, nil
 	}
 	return r.Account.AccountID()
@@ -135,9 +135,9 @@ func Sign(acct *identity.Account, dev *Device, rec *Record) ([]byte, error) {
 	}
 	out := make([]byte, 0, headerSize+len(rec.Prekeys)*prekeySize+signaturesSize)
 	out = append(out, Version, byte(rec.Class))
-	out = append(out, acct.Ed25519Public()...)
+	out = append(out, acct.Ed25519Public().Bytes()...)
 	out = append(out, dev.ID[:]...)
-	out = append(out, dev.PublicKey()...)
+	out = append(out, dev.PublicKey().Bytes()...)
 	out = binary.BigEndian.AppendUint64(out, unixSeconds(rec.CreatedAt))
 	out = binary.BigEndian.AppendUint64(out, unixSeconds(rec.ExpiresAt))
 	out = append(out, byte(len(rec.Prekeys)))
@@ -179,9 +179,13 @@ func Parse(raw []byte) (*Record, error) {
 		return nil, fmt.Errorf("%w: unknown class %d", ErrMalformed, raw[1])
 	}
 	p := raw[2:]
-	r.Account = identity.Ed25519PublicKey(bytes.Clone(p[:32]))
+	if r.Account, err = identity.Ed25519PublicKeyFromBytes(p[:32]); err != nil {
+		return nil, fmt.Errorf("%w: account key: %w", ErrMalformed, err)
+	}
 	copy(r.DeviceID[:], p[32:48])
-	r.DeviceKey = identity.Ed25519PublicKey(bytes.Clone(p[48:80]))
+	if r.DeviceKey, err = identity.Ed25519PublicKeyFromBytes(p[48:80]); err != nil {
+		return nil, fmt.Errorf("%w: device key: %w", ErrMalformed, err)
+	}
 	created := binary.BigEndian.Uint64(p[80:88])
 	expires := binary.BigEndian.Uint64(p[88:96])
 	n := int(p[96])
@@ -195,7 +199,7 @@ func Parse(raw []byte) (*Record, error) {
 	if r.accountID, err = checkEd25519(r.Account); err != nil {
 		return nil, fmt.Errorf("%w: account key: %w", ErrMalformed, err)
 	}
-	r.idOf = [32]byte(r.Account)
+	r.idOf = r.Account
 	if _, err := checkEd25519(r.DeviceKey); err != nil {
 		return nil, fmt.Errorf("%w: device key: %w", ErrMalformed, err)
 	}
@@ -247,7 +251,7 @@ func Verify(raw []byte, expected identity.AccountID, now time.Time) (*Record, er
 		return nil, err
 	}
 	signed, sig := raw[:len(raw)-ed25519.SignatureSize], raw[len(raw)-ed25519.SignatureSize:]
-	if !ed25519.Verify(ed25519.PublicKey(r.Account), signedMessage(signed), sig) {
+	if !ed25519.Verify(r.Account.Bytes(), signedMessage(signed), sig) {
 		return nil, ErrBadSignature
 	}
 	id, err := r.AccountID()
@@ -258,7 +262,7 @@ func Verify(raw []byte, expected identity.AccountID, now time.Time) (*Record, er
 		return nil, fmt.Errorf("%w: signed by %s, fetched for %s", ErrWrongAccount, id.Short(), expected.Short())
 	}
 	body, devSig := signed[:len(signed)-ed25519.SignatureSize], signed[len(signed)-ed25519.SignatureSize:]
-	if !ed25519.Verify(ed25519.PublicKey(r.DeviceKey), deviceSignedMessage(body), devSig) {
+	if !ed25519.Verify(r.DeviceKey.Bytes(), deviceSignedMessage(body), devSig) {
 		return nil, fmt.Errorf("%w: device key", ErrBadSignature)
 	}
 	if now.Add(ClockSkew).Before(r.CreatedAt) {
@@ -310,8 +314,8 @@ func unixSeconds(t time.Time) uint64 {
 // part but maps to another Account ID). It returns the key's Account ID, as
 // identity.Ed25519PublicKey.AccountID would, from the one decoded point.
 func checkEd25519(k identity.Ed25519PublicKey) (identity.AccountID, error) {
-	p, err := new(edwards25519.Point).SetBytes(k)
-	if err != nil || !bytes.Equal(p.Bytes(), k) {
+	p, err := new(edwards25519.Point).SetBytes(k.Bytes())
+	if err != nil || !bytes.Equal(p.Bytes(), k.Bytes()) {
 		return identity.AccountID{}, identity.ErrBadEd25519Key
 	}
 	// A point of the prime-order subgroup other than the identity is not of

@@ -2,12 +2,14 @@ package snapshot
 
 import (
 	"slices"
+
+	"github.com/hushnet/hush/identity"
 )
 
 // Node returns the node with Ed25519 key k. It assumes canonical order
 // (see [Snapshot]).
-func (s *Snapshot) Node(k Ed25519Key) (Node, bool) {
-	i, ok := slices.BinarySearchFunc(s.Nodes, k, func(n Node, k Ed25519Key) int { return compareKeys(n.Ed25519, k) })
+func (s *Snapshot) Node(k identity.Ed25519PublicKey) (Node, bool) {
+	i, ok := slices.BinarySearchFunc(s.Nodes, k, func(n Node, k identity.Ed25519PublicKey) int { return n.Ed25519.Compare(k) })
 	if !ok {
 		return Node{}, false
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hushnet/hush/identity"
 )
 
 const testNetwork = "testnet"
@@ -45,7 +47,7 @@ func testNode(i int, swarm uint64) Node {
 		panic(err)
 	}
 	var n Node
-	copy(n.Ed25519[:], ed.Public().(ed25519.PublicKey))
+	n.Ed25519 = identity.Ed25519PublicKeyOf(ed)
 	copy(n.X25519[:], x.PublicKey().Bytes())
 	n.Address = fmt.Sprintf("10.%d.%d.%d:22021", i>>16&0xff, i>>8&0xff, i&0xff)
 	n.Version = "0.1.0"
@@ -182,7 +184,7 @@ func TestVerify(t *testing.T) {
 			s.Nodes[3].X25519 = lowOrderX25519
 			for _, h := range priv {
 				var hs HostSignature
-				copy(hs.Host[:], h.Public().(ed25519.PublicKey))
+				hs.Host = identity.Ed25519PublicKeyOf(h)
 				copy(hs.Signature[:], ed25519.Sign(h, s.signedBytes()))
 				s.Signatures = append(s.Signatures, hs)
 			}
@@ -332,8 +334,8 @@ func TestDecodeRejects(t *testing.T) {
 				s.Nodes[2].X25519[i] = 0xff
 			}
 		}), "non-canonical"},
-		{"small-order ed25519", mutate(func(s *Snapshot) { s.Nodes[0].Ed25519 = Ed25519Key{1} }), "small order"},
-		{"ed25519 not a point", mutate(func(s *Snapshot) { s.Nodes[0].Ed25519 = Ed25519Key{2} }), "not a valid"},
+		{"small-order ed25519", mutate(func(s *Snapshot) { s.Nodes[0].Ed25519 = edKey(1) }), "small order"},
+		{"ed25519 not a point", mutate(func(s *Snapshot) { s.Nodes[0].Ed25519 = edKey(2) }), "not a valid"},
 		{"bad address", mutate(func(s *Snapshot) { s.Nodes[1].Address = "10.0.0.1" }), "host:port"},
 		{"empty version", mutate(func(s *Snapshot) { s.Nodes[1].Version = "" }), "version"},
 		{"version with space", mutate(func(s *Snapshot) { s.Nodes[1].Version = "1 2" }), "printable"},
@@ -464,7 +466,7 @@ func TestLookups(t *testing.T) {
 	if m := d.Members(12345); m != nil {
 		t.Fatalf("unknown swarm has members %v", m)
 	}
-	if _, ok := d.Node(Ed25519Key{9}); ok {
+	if _, ok := d.Node(edKey(9)); ok {
 		t.Fatal("found a node that does not exist")
 	}
 	for i := range 12 {
@@ -537,4 +539,15 @@ func TestCheckAddress(t *testing.T) {
 			}
 		})
 	}
+}
+
+// edKey returns the Ed25519 key whose first byte is b and the rest zero.
+func edKey(b byte) identity.Ed25519PublicKey {
+	raw := make([]byte, identity.Ed25519PublicKeySize)
+	raw[0] = b
+	k, err := identity.Ed25519PublicKeyFromBytes(raw)
+	if err != nil {
+		panic(err)
+	}
+	return k
 }

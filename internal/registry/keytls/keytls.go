@@ -22,6 +22,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/registry/entry"
 )
 
@@ -38,7 +39,7 @@ func Certificate(priv ed25519.PrivateKey) (tls.Certificate, error) {
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "hush " + entry.KeyOf(priv).String()[:16]},
+		Subject:               pkix.Name{CommonName: "hush " + identity.Ed25519PublicKeyOf(priv).String()[:16]},
 		NotBefore:             time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC),
 		NotAfter:              time.Date(2999, 1, 1, 0, 0, 0, 0, time.UTC),
 		KeyUsage:              x509.KeyUsageDigitalSignature,
@@ -53,19 +54,23 @@ func Certificate(priv ed25519.PrivateKey) (tls.Certificate, error) {
 }
 
 // PeerKey returns the Ed25519 key of the leaf certificate in raw.
-func PeerKey(raw [][]byte) (entry.Key, error) {
+func PeerKey(raw [][]byte) (identity.Ed25519PublicKey, error) {
 	if len(raw) == 0 {
-		return entry.Key{}, fmt.Errorf("%w: no certificate", ErrWrongKey)
+		return identity.Ed25519PublicKey{}, fmt.Errorf("%w: no certificate", ErrWrongKey)
 	}
 	cert, err := x509.ParseCertificate(raw[0])
 	if err != nil {
-		return entry.Key{}, fmt.Errorf("%w: %v", ErrWrongKey, err)
+		return identity.Ed25519PublicKey{}, fmt.Errorf("%w: %v", ErrWrongKey, err)
 	}
 	pub, ok := cert.PublicKey.(ed25519.PublicKey)
 	if !ok {
-		return entry.Key{}, fmt.Errorf("%w: certificate key is not ed25519", ErrWrongKey)
+		return identity.Ed25519PublicKey{}, fmt.Errorf("%w: certificate key is not ed25519", ErrWrongKey)
 	}
-	return entry.Key(pub), nil
+	k, err := identity.Ed25519PublicKeyFromBytes(pub)
+	if err != nil {
+		return identity.Ed25519PublicKey{}, fmt.Errorf("%w: %v", ErrWrongKey, err)
+	}
+	return k, nil
 }
 
 // PeerNode returns the node identity a TLS peer proved: the Ed25519 key
@@ -83,17 +88,17 @@ func PeerKey(raw [][]byte) (entry.Key, error) {
 // a certificate is sent, even when the server, like a node, only requests
 // one ([RequestClientCerts]) and verifies no chain. Names, dates and
 // issuers are ignored, as everywhere in this package.
-func PeerNode(cs *tls.ConnectionState, nodes func(entry.Key) bool) (entry.Key, bool) {
+func PeerNode(cs *tls.ConnectionState, nodes func(identity.Ed25519PublicKey) bool) (identity.Ed25519PublicKey, bool) {
 	if cs == nil || len(cs.PeerCertificates) == 0 {
-		return entry.Key{}, false
+		return identity.Ed25519PublicKey{}, false
 	}
 	pub, ok := cs.PeerCertificates[0].PublicKey.(ed25519.PublicKey)
-	if !ok || len(pub) != ed25519.PublicKeySize {
-		return entry.Key{}, false
+	if !ok {
+		return identity.Ed25519PublicKey{}, false
 	}
-	k := entry.Key(pub)
-	if !nodes(k) {
-		return entry.Key{}, false
+	k, err := identity.Ed25519PublicKeyFromBytes(pub)
+	if err != nil || !nodes(k) {
+		return identity.Ed25519PublicKey{}, false
 	}
 	return k, true
 }
@@ -106,7 +111,7 @@ func RequestClientCerts(c *tls.Config) {
 }
 
 // pin returns a VerifyPeerCertificate that admits the keys trusted accepts.
-func pin(trusted func(entry.Key) bool) func([][]byte, [][]*x509.Certificate) error {
+func pin(trusted func(identity.Ed25519PublicKey) bool) func([][]byte, [][]*x509.Certificate) error {
 	return func(raw [][]byte, _ [][]*x509.Certificate) error {
 		k, err := PeerKey(raw)
 		if err != nil {
@@ -120,14 +125,14 @@ func pin(trusted func(entry.Key) bool) func([][]byte, [][]*x509.Certificate) err
 }
 
 // Only returns a trust function that accepts exactly k.
-func Only(k entry.Key) func(entry.Key) bool {
-	return func(o entry.Key) bool { return o == k }
+func Only(k identity.Ed25519PublicKey) func(identity.Ed25519PublicKey) bool {
+	return func(o identity.Ed25519PublicKey) bool { return o == k }
 }
 
 // ServerConfig returns a TLS 1.3 server config presenting cert. With
 // trusted non-nil the server demands a client certificate whose key
 // trusted accepts (mutual TLS); with nil any client may connect.
-func ServerConfig(cert tls.Certificate, trusted func(entry.Key) bool) *tls.Config {
+func ServerConfig(cert tls.Certificate, trusted func(identity.Ed25519PublicKey) bool) *tls.Config {
 	c := &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}}
 	if trusted != nil {
 		c.ClientAuth = tls.RequireAnyClientCert
@@ -138,7 +143,7 @@ func ServerConfig(cert tls.Certificate, trusted func(entry.Key) bool) *tls.Confi
 
 // ClientConfig returns a TLS 1.3 client config that accepts only servers
 // whose key trusted accepts, and presents cert if it is non-nil.
-func ClientConfig(cert *tls.Certificate, trusted func(entry.Key) bool) *tls.Config {
+func ClientConfig(cert *tls.Certificate, trusted func(identity.Ed25519PublicKey) bool) *tls.Config {
 	c := &tls.Config{
 		MinVersion: tls.VersionTLS13,
 		// Chain and name checks are replaced by the key pin below.
@@ -156,7 +161,7 @@ func ClientConfig(cert *tls.Certificate, trusted func(entry.Key) bool) *tls.Conf
 // completes a handshake presenting key; otherwise its error wraps
 // entry.ErrUnreachable. It must return when ctx is done.
 type Prober interface {
-	Probe(ctx context.Context, address string, key entry.Key) error
+	Probe(ctx context.Context, address string, key identity.Ed25519PublicKey) error
 }
 
 // TLSProber is the real [Prober]: a TLS handshake pinned to the node key.
@@ -168,7 +173,7 @@ type TLSProber struct {
 var _ Prober = TLSProber{}
 
 // Probe implements [Prober].
-func (p TLSProber) Probe(ctx context.Context, address string, key entry.Key) error {
+func (p TLSProber) Probe(ctx context.Context, address string, key identity.Ed25519PublicKey) error {
 	timeout := p.Timeout
 	if timeout == 0 {
 		timeout = 5 * time.Second

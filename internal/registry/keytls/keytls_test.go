@@ -9,6 +9,7 @@ import (
 	"net"
 	"testing"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/registry/entry"
 )
 
@@ -53,13 +54,13 @@ func TestProbe(t *testing.T) {
 	tests := []struct {
 		name    string
 		addr    string
-		key     entry.Key
+		key     identity.Ed25519PublicKey
 		wrong   bool
 		wantErr bool
 	}{
-		{"right key", addr, entry.KeyOf(node), false, false},
-		{"another node's key", addr, entry.KeyOf(key("other")), true, true},
-		{"nobody listening", deadAddr, entry.KeyOf(node), false, true},
+		{"right key", addr, identity.Ed25519PublicKeyOf(node), false, false},
+		{"another node's key", addr, identity.Ed25519PublicKeyOf(key("other")), true, true},
+		{"nobody listening", deadAddr, identity.Ed25519PublicKeyOf(node), false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,7 +81,7 @@ func TestProbe(t *testing.T) {
 func TestMutualPinning(t *testing.T) {
 	srvKey, good, bad := key("server"), key("trusted client"), key("untrusted client")
 	srvCert, _ := Certificate(srvKey)
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", ServerConfig(srvCert, Only(entry.KeyOf(good))))
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", ServerConfig(srvCert, Only(identity.Ed25519PublicKeyOf(good))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +102,7 @@ func TestMutualPinning(t *testing.T) {
 	}()
 	dial := func(client ed25519.PrivateKey) error {
 		cert, _ := Certificate(client)
-		c, err := tls.Dial("tcp", ln.Addr().String(), ClientConfig(&cert, Only(entry.KeyOf(srvKey))))
+		c, err := tls.Dial("tcp", ln.Addr().String(), ClientConfig(&cert, Only(identity.Ed25519PublicKeyOf(srvKey))))
 		if err != nil {
 			return err
 		}
@@ -142,7 +143,7 @@ func TestPeerNode(t *testing.T) {
 			c.Close()
 		}
 	}()
-	isNode := Only(entry.KeyOf(relayKey))
+	isNode := Only(identity.Ed25519PublicKeyOf(relayKey))
 	tests := []struct {
 		name string
 		cert ed25519.PrivateKey
@@ -159,14 +160,14 @@ func TestPeerNode(t *testing.T) {
 				c, _ := Certificate(tt.cert)
 				cert = &c
 			}
-			c, err := tls.Dial("tcp", ln.Addr().String(), ClientConfig(cert, Only(entry.KeyOf(srvKey))))
+			c, err := tls.Dial("tcp", ln.Addr().String(), ClientConfig(cert, Only(identity.Ed25519PublicKeyOf(srvKey))))
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer c.Close()
 			st := <-states
 			k, ok := PeerNode(&st, isNode)
-			if ok != tt.want || (ok && k != entry.KeyOf(relayKey)) {
+			if ok != tt.want || (ok && k != identity.Ed25519PublicKeyOf(relayKey)) {
 				t.Fatalf("PeerNode = %s, %v", k, ok)
 			}
 		})

@@ -71,8 +71,7 @@ func Routes(o Options) func(mux *http.ServeMux, id *node.Identity, rpc http.Hand
 		if err != nil {
 			return err
 		}
-		var self snapshot.Ed25519Key
-		copy(self[:], id.Ed25519Public())
+		self := id.Ed25519Public()
 		rl, err := relay.New(relay.Config{
 			X25519:       id.X25519,
 			Ed25519:      self,

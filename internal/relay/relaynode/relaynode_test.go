@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/node"
 	"github.com/hushnet/hush/internal/nodeconfig"
 	"github.com/hushnet/hush/internal/onionclient"
@@ -41,7 +42,7 @@ func TestMountedInARealNode(t *testing.T) {
 	t.Cleanup(func() { cancel(); <-done })
 
 	var self snapshot.Node
-	copy(self.Ed25519[:], n.Identity().Ed25519Public())
+	self.Ed25519 = n.Identity().Ed25519Public()
 	self.X25519 = n.Identity().X25519Public()
 	self.Address = n.Addr().String()
 	pool := onionclient.NewPool(onionclient.PoolConfig{})
@@ -54,7 +55,9 @@ func TestMountedInARealNode(t *testing.T) {
 	}
 	// A standalone node has no snapshot, so it knows no next node.
 	other := self
-	other.Ed25519[0] ^= 1
+	raw := other.Ed25519.Raw32()
+	raw[0] ^= 1
+	other.Ed25519 = identity.Ed25519PublicKeyFromRaw32(raw)
 	_, _, err = onionclient.Send(ctx, pool, []snapshot.Node{self}, other, []byte(`{"method":"info"}`))
 	var he *onionclient.HopError
 	if !errors.Is(err, onion.ErrNextNodeNotFound) || !errors.As(err, &he) || he.Hop != 1 {

@@ -102,7 +102,7 @@ func (l countingListener) Accept() (net.Conn, error) {
 }
 
 // Key is the node's Ed25519 key in snapshot form.
-func (n *Node) Key() snapshot.Ed25519Key { return n.Info.Ed25519 }
+func (n *Node) Key() identity.Ed25519PublicKey { return n.Info.Ed25519 }
 
 // Stop closes the node's listener and connections: it becomes
 // unreachable, as after a crash.
@@ -113,7 +113,7 @@ func (n *Node) Stop() {
 
 // RPCSeen is what a node's storage handler was called with.
 type RPCSeen struct {
-	Node   snapshot.Ed25519Key
+	Node   identity.Ed25519PublicKey
 	Remote string
 	Body   []byte
 }
@@ -175,7 +175,7 @@ func (nw *Network) ClientPoolFrom(ip string) *onionclient.Pool {
 }
 
 // Node returns the node with key k, or nil.
-func (nw *Network) Node(k snapshot.Ed25519Key) *Node {
+func (nw *Network) Node(k identity.Ed25519PublicKey) *Node {
 	for _, n := range nw.Nodes {
 		if n.Key() == k {
 			return n
@@ -237,7 +237,7 @@ func Start(t testing.TB, o Options) *Network {
 			t.Skipf("relaytest: cannot listen on %s: %v", ip, err)
 		}
 		n := &Node{Index: i, Ed25519: ed, X25519: x, IP: ip, ln: ln, net: nw}
-		copy(n.Info.Ed25519[:], ed.Public().(ed25519.PublicKey))
+		n.Info.Ed25519 = identity.Ed25519PublicKeyOf(ed)
 		copy(n.Info.X25519[:], x.PublicKey().Bytes())
 		n.Info.Address = ln.Addr().String()
 		n.Info.Version = "test"
@@ -268,7 +268,7 @@ func (nw *Network) serve(t testing.TB, n *Node, o Options) {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.DiscardHandler)
-	self := nodeapi.Member{Ed25519: identity.Ed25519PublicKey(n.Ed25519.Public().(ed25519.PublicKey)), X25519: n.Info.X25519, Address: n.Info.Address}
+	self := nodeapi.Member{Ed25519: identity.Ed25519PublicKeyOf(n.Ed25519), X25519: n.Info.X25519, Address: n.Info.Address}
 	api, err := nodeapi.New(nodeapi.Config{
 		Store:      db,
 		Clock:      time.Now,
@@ -374,7 +374,7 @@ func (m membership) SwarmOf(id identity.AccountID) nodeapi.Swarm {
 	sid, nodes := m.swarmOf(id)
 	sw := nodeapi.Swarm{ID: sid}
 	for _, n := range nodes {
-		sw.Members = append(sw.Members, nodeapi.Member{Ed25519: identity.Ed25519PublicKey(n.Ed25519.PublicKey()), X25519: n.X25519, Address: n.Address})
+		sw.Members = append(sw.Members, nodeapi.Member{Ed25519: n.Ed25519, X25519: n.X25519, Address: n.Address})
 	}
 	return sw
 }
