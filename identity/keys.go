@@ -180,32 +180,47 @@ func (k *Ed25519PublicKey) UnmarshalText(b []byte) error {
 
 // AccountID returns the Account ID that belongs to this Ed25519 key: 0x05 and
 // the key's Montgomery form (libsodium crypto_sign_ed25519_pk_to_curve25519).
-// A caller that is handed both an Account ID and an Ed25519 key (a storage RPC
-// with pubkey_ed25519, a sealed message) checks that they match with this.
+//
+// It is the one strict check of an Ed25519 key that arrives from outside
+// (a storage RPC's pubkey_ed25519, a sealed message's sender, a device
+// record's account and device keys): it accepts exactly the keys libsodium
+// accepts there, those canonically encoded, not of small order and in the
+// prime-order subgroup. A small-order key's X25519 form is a low-order point
+// nobody can encrypt to. A key with a torsion component signs for the same
+// secret as its prime-order part but maps to another Account ID, so one
+// sender could appear under eight IDs. A caller that is handed both an
+// Account ID and an Ed25519 key checks that they match with this. The
+// subgroup check costs about half a signature verification.
 func (k Ed25519PublicKey) AccountID() (AccountID, error) {
-	var id AccountID
 	p, err := new(edwards25519.Point).SetBytes(k.k[:])
 	if err != nil {
-		return id, fmt.Errorf("%w: not a curve point", ErrBadEd25519Key)
+		return AccountID{}, fmt.Errorf("%w: not a curve point", ErrBadEd25519Key)
 	}
-	// libsodium refuses small-order keys here; so do we, since their X25519
-	// form would be a low-order point nobody can encrypt to.
+	// edwards25519 accepts non-canonical encodings (y ≥ p); libsodium does
+	// not. Each of them is of a point refused below as well (a test
+	// enumerates them), but the rule should not rest on that argument.
+	if !bytes.Equal(p.Bytes(), k.k[:]) {
+		return AccountID{}, fmt.Errorf("%w: not canonically encoded", ErrBadEd25519Key)
+	}
 	if new(edwards25519.Point).MultByCofactor(p).Equal(edwards25519.NewIdentityPoint()) == 1 {
-		return id, fmt.Errorf("%w: small-order point", ErrBadEd25519Key)
+		return AccountID{}, fmt.Errorf("%w: small-order point", ErrBadEd25519Key)
 	}
-	// libsodium also refuses points with a torsion component ([L]P ≠ O):
-	// otherwise one secret key would answer to eight Account IDs.
-	lp := new(edwards25519.Point).ScalarMult(minusOne, p)
-	if lp.Add(lp, p).Equal(edwards25519.NewIdentityPoint()) != 1 {
-		return id, fmt.Errorf("%w: not in the prime-order subgroup", ErrBadEd25519Key)
+	// P is in the prime-order subgroup iff [ℓ-1]P = -P. Keys are public, so
+	// the variable-time multiplication is fine.
+	q := new(edwards25519.Point).VarTimeDoubleScalarBaseMult(orderMinusOne, p, edwards25519.NewScalar())
+	if q.Equal(new(edwards25519.Point).Negate(p)) != 1 {
+		return AccountID{}, fmt.Errorf("%w: not in the prime-order subgroup", ErrBadEd25519Key)
 	}
-	id[0] = AccountPrefix
+	id := AccountID{AccountPrefix}
 	copy(id[1:], p.BytesMontgomery())
 	return id, nil
 }
 
-// minusOne is L-1, the scalar with [L-1]P + P = [L]P.
-var minusOne = func() *edwards25519.Scalar {
-	one, _ := edwards25519.NewScalar().SetCanonicalBytes(append([]byte{1}, make([]byte, 31)...))
+// orderMinusOne is ℓ-1, the group order minus one, computed as -1 mod ℓ.
+var orderMinusOne = func() *edwards25519.Scalar {
+	one, err := edwards25519.NewScalar().SetCanonicalBytes(append([]byte{1}, make([]byte, 31)...))
+	if err != nil {
+		panic("identity: scalar 1 rejected: " + err.Error()) // cannot happen
+	}
 	return edwards25519.NewScalar().Negate(one)
 }()

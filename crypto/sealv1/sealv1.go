@@ -30,10 +30,11 @@
 // [Open] refuses everything libsodium and libsession refuse: a low-order
 // ephemeral key, a sender key that is non-canonical, of small order or outside
 // the prime-order subgroup (libsodium's crypto_sign_verify_detached and
-// crypto_sign_ed25519_pk_to_curve25519), and a signature whose R is of small
-// order. Each failure has its own error. x/crypto's box accepts a low-order
-// ephemeral key, whose all-zero shared secret lets anyone forge a box, so the
-// X25519 step here is crypto/ecdh's, which refuses it; the rest is x/crypto's.
+// crypto_sign_ed25519_pk_to_curve25519; [identity.Ed25519PublicKey.AccountID]
+// checks it), and a signature whose R is of small order. Each failure has its
+// own error. x/crypto's box accepts a low-order ephemeral key, whose all-zero
+// shared secret lets anyone forge a box, so the X25519 step here is
+// crypto/ecdh's, which refuses it; the rest is x/crypto's.
 //
 // # What v1 does not protect
 //
@@ -179,9 +180,9 @@ func Open(recipient *identity.Account, sealed []byte) (plaintext []byte, sender 
 	var sig [ed25519.SignatureSize]byte
 	copy(sig[:], inner[n+ed25519.PublicKeySize:])
 
-	senderID, err = checkSenderKey(sender)
+	senderID, err = sender.AccountID()
 	if err != nil {
-		return nil, identity.Ed25519PublicKey{}, identity.AccountID{}, err
+		return nil, identity.Ed25519PublicKey{}, identity.AccountID{}, fmt.Errorf("%w: %w", ErrBadSenderKey, err)
 	}
 
 	// Reuse the buffer: M ‖ A ‖ SIG becomes M ‖ A ‖ Y, what the sender signed.
@@ -221,32 +222,6 @@ func sealNonce(epk, y []byte) [24]byte {
 	return nonce
 }
 
-// checkSenderKey accepts exactly the Ed25519 keys that libsodium's
-// crypto_sign_ed25519_pk_to_curve25519 accepts (libsession derives the sender's
-// Session ID with it): canonical, not of small order, in the prime-order
-// subgroup. identity's AccountID checks the small order; the subgroup check is
-// ours. A key with a torsion component maps to a different Account ID than its
-// prime-order part while signing for the same secret, so one sender could
-// appear under eight IDs. edwards25519 accepts non-canonical encodings, but
-// each of them is of a small-order point or one outside the subgroup (a test
-// enumerates them), so these two checks refuse them as well.
-func checkSenderKey(k identity.Ed25519PublicKey) (identity.AccountID, error) {
-	p, err := new(edwards25519.Point).SetBytes(k.Bytes())
-	if err != nil {
-		return identity.AccountID{}, fmt.Errorf("%w: not a curve point", ErrBadSenderKey)
-	}
-	id, err := k.AccountID()
-	if err != nil {
-		return identity.AccountID{}, fmt.Errorf("%w: %w", ErrBadSenderKey, err)
-	}
-	// P is in the prime-order subgroup iff [ℓ-1]P = -P.
-	q := new(edwards25519.Point).VarTimeDoubleScalarBaseMult(orderMinusOne, p, edwards25519.NewScalar())
-	if q.Equal(new(edwards25519.Point).Negate(p)) != 1 {
-		return identity.AccountID{}, fmt.Errorf("%w: not in the prime-order subgroup", ErrBadSenderKey)
-	}
-	return id, nil
-}
-
 // smallOrderFree reports whether the 32-byte encoding r (a signature's R)
 // decodes to a point not of small order. libsodium's verify refuses a
 // small-order R; crypto/ed25519 does not. An honest signer never makes one.
@@ -257,12 +232,3 @@ func smallOrderFree(r []byte) bool {
 	}
 	return new(edwards25519.Point).MultByCofactor(p).Equal(edwards25519.NewIdentityPoint()) != 1
 }
-
-// orderMinusOne is ℓ-1, the group order minus one, computed as -1 mod ℓ.
-var orderMinusOne = func() *edwards25519.Scalar {
-	one, err := edwards25519.NewScalar().SetCanonicalBytes(append([]byte{1}, make([]byte, 31)...))
-	if err != nil {
-		panic("sealv1: scalar 1 rejected: " + err.Error()) // cannot happen
-	}
-	return edwards25519.NewScalar().Negate(one)
-}()

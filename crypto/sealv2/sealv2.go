@@ -59,7 +59,6 @@ import (
 	"slices"
 	"time"
 
-	"filippo.io/edwards25519"
 	"golang.org/x/crypto/chacha20poly1305"
 
 	"github.com/hushnet/hush/identity"
@@ -398,7 +397,7 @@ func checkInner(head, inner []byte, n int, recipient identity.AccountID) (conten
 	list := inner[innerFixed : innerFixed+n*devicerecord.DeviceIDSize]
 	signed, sig := inner[:len(inner)-ed25519.SignatureSize], inner[len(inner)-ed25519.SignatureSize:]
 
-	sender, err = checkEd25519(meta.SenderKey)
+	sender, err = meta.SenderKey.AccountID()
 	if err != nil {
 		return fail(fmt.Errorf("%w: %w", ErrBadSignature, err))
 	}
@@ -459,37 +458,3 @@ func shuffled(n int) []int {
 	}
 	return p
 }
-
-// checkEd25519 accepts the sender keys crypto/sealv1 accepts: canonical, not
-// of small order, in the prime-order subgroup (a key with a torsion component
-// signs like its prime-order part but maps to another Account ID, so one
-// sender could appear under eight). It returns the key's Account ID, as
-// identity.Ed25519PublicKey.AccountID would, from the one decoded point: a
-// point of the prime-order subgroup other than the identity is not of small
-// order. The subgroup check costs about half a signature verification.
-func checkEd25519(k identity.Ed25519PublicKey) (identity.AccountID, error) {
-	p, err := new(edwards25519.Point).SetBytes(k.Bytes())
-	if err != nil || !bytes.Equal(p.Bytes(), k.Bytes()) {
-		return identity.AccountID{}, identity.ErrBadEd25519Key
-	}
-	if p.Equal(edwards25519.NewIdentityPoint()) == 1 {
-		return identity.AccountID{}, fmt.Errorf("%w: small-order point", identity.ErrBadEd25519Key)
-	}
-	// P is in the prime-order subgroup iff [ℓ-1]P = -P.
-	q := new(edwards25519.Point).VarTimeDoubleScalarBaseMult(orderMinusOne, p, edwards25519.NewScalar())
-	if q.Equal(new(edwards25519.Point).Negate(p)) != 1 {
-		return identity.AccountID{}, fmt.Errorf("%w: not in the prime-order subgroup", identity.ErrBadEd25519Key)
-	}
-	id := identity.AccountID{identity.AccountPrefix}
-	copy(id[1:], p.BytesMontgomery())
-	return id, nil
-}
-
-// orderMinusOne is ℓ-1, computed as -1 mod ℓ.
-var orderMinusOne = func() *edwards25519.Scalar {
-	one, err := edwards25519.NewScalar().SetCanonicalBytes(append([]byte{1}, make([]byte, 31)...))
-	if err != nil {
-		panic("sealv2: scalar 1 rejected: " + err.Error()) // cannot happen
-	}
-	return edwards25519.NewScalar().Negate(one)
-}()

@@ -4,13 +4,10 @@ import (
 	"bytes"
 	"crypto/hpke"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"slices"
 	"testing"
 	"time"
-
-	"filippo.io/edwards25519"
 
 	"github.com/hushnet/hush/crypto/sealv1"
 	"github.com/hushnet/hush/identity"
@@ -410,49 +407,5 @@ func TestReplay(t *testing.T) {
 	deadline := devicerecord.DeleteAfter(devicerecord.Inbox, devicerecord.EpochOf(now))
 	if _, _, _, err := Open(w.bob.ID(), d.keys, sealed, deadline); !errors.Is(err, ErrNoKeyForEpoch) {
 		t.Fatalf("replay after the deadline = %v", err)
-	}
-}
-
-// TestCheckEd25519 compares the sender-key check with identity's derivation,
-// and checks that it refuses what libsodium refuses.
-func TestCheckEd25519(t *testing.T) {
-	w := shared(t)
-	// A point of order 8 (from libsodium's list of small-order encodings).
-	t8, _ := hex.DecodeString("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a")
-	a, _ := new(edwards25519.Point).SetBytes(w.alice.Ed25519Public().Bytes())
-	tp, err := new(edwards25519.Point).SetBytes(t8)
-	if err != nil {
-		t.Fatal(err)
-	}
-	torsioned := new(edwards25519.Point).Add(a, tp).Bytes()
-	nonCanonical := append([]byte{0xee}, bytes.Repeat([]byte{0xff}, 30)...)
-	nonCanonical = append(nonCanonical, 0x7f) // p+1, an alias of 1
-	tests := []struct {
-		name string
-		key  []byte
-		ok   bool
-	}{
-		{"alice", w.alice.Ed25519Public().Bytes(), true},
-		{"bob", w.bob.Ed25519Public().Bytes(), true},
-		{"torsion component", torsioned, false},
-		{"order 8", t8, false},
-		{"identity", append([]byte{1}, make([]byte, 31)...), false},
-		{"non-canonical", nonCanonical, false},
-		{"short", w.alice.Ed25519Public().Bytes()[:31], false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			k, err := identity.Ed25519PublicKeyFromBytes(tt.key)
-			var id identity.AccountID
-			if err == nil {
-				id, err = checkEd25519(k)
-			}
-			if (err == nil) != tt.ok {
-				t.Fatalf("checkEd25519 = %v, want ok %v", err, tt.ok)
-			}
-			if want, err := k.AccountID(); tt.ok && (err != nil || id != want) {
-				t.Fatalf("ID %s, identity derives %s", id, want)
-			}
-		})
 	}
 }

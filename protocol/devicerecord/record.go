@@ -12,8 +12,6 @@ import (
 	"slices"
 	"time"
 
-	"filippo.io/edwards25519"
-
 	"github.com/hushnet/hush/identity"
 )
 
@@ -196,11 +194,11 @@ func Parse(raw []byte) (*Record, error) {
 	if len(p) != n*prekeySize+signaturesSize {
 		return nil, fmt.Errorf("%w: %d bytes for %d prekeys", ErrMalformed, len(raw), n)
 	}
-	if r.accountID, err = checkEd25519(r.Account); err != nil {
+	if r.accountID, err = r.Account.AccountID(); err != nil {
 		return nil, fmt.Errorf("%w: account key: %w", ErrMalformed, err)
 	}
 	r.idOf = r.Account
-	if _, err := checkEd25519(r.DeviceKey); err != nil {
+	if _, err := r.DeviceKey.AccountID(); err != nil {
 		return nil, fmt.Errorf("%w: device key: %w", ErrMalformed, err)
 	}
 	// Bounding the times keeps every later conversion in range.
@@ -306,41 +304,6 @@ func unixSeconds(t time.Time) uint64 {
 	}
 	return 0
 }
-
-// checkEd25519 accepts an Ed25519 public key only if it is canonical, not of
-// small order and in the prime-order subgroup (as libsodium's
-// crypto_sign_ed25519_pk_to_curve25519 does; crypto/sealv1 explains why: a
-// key with a torsion component signs for the same secret as its prime-order
-// part but maps to another Account ID). It returns the key's Account ID, as
-// identity.Ed25519PublicKey.AccountID would, from the one decoded point.
-func checkEd25519(k identity.Ed25519PublicKey) (identity.AccountID, error) {
-	p, err := new(edwards25519.Point).SetBytes(k.Bytes())
-	if err != nil || !bytes.Equal(p.Bytes(), k.Bytes()) {
-		return identity.AccountID{}, identity.ErrBadEd25519Key
-	}
-	// A point of the prime-order subgroup other than the identity is not of
-	// small order.
-	if p.Equal(edwards25519.NewIdentityPoint()) == 1 {
-		return identity.AccountID{}, fmt.Errorf("%w: small-order point", identity.ErrBadEd25519Key)
-	}
-	// P is in the prime-order subgroup iff [ℓ-1]P = -P.
-	q := new(edwards25519.Point).VarTimeDoubleScalarBaseMult(orderMinusOne, p, edwards25519.NewScalar())
-	if q.Equal(new(edwards25519.Point).Negate(p)) != 1 {
-		return identity.AccountID{}, fmt.Errorf("%w: not in the prime-order subgroup", identity.ErrBadEd25519Key)
-	}
-	id := identity.AccountID{identity.AccountPrefix}
-	copy(id[1:], p.BytesMontgomery())
-	return id, nil
-}
-
-// orderMinusOne is ℓ-1, computed as -1 mod ℓ.
-var orderMinusOne = func() *edwards25519.Scalar {
-	one, err := edwards25519.NewScalar().SetCanonicalBytes(append([]byte{1}, make([]byte, 31)...))
-	if err != nil {
-		panic("devicerecord: scalar 1 rejected: " + err.Error()) // cannot happen
-	}
-	return edwards25519.NewScalar().Negate(one)
-}()
 
 // Equal reports whether two device IDs are equal, in constant time.
 func (id DeviceID) Equal(o DeviceID) bool { return subtle.ConstantTimeCompare(id[:], o[:]) == 1 }
