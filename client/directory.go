@@ -18,7 +18,6 @@ import (
 	"github.com/hushnet/hush/protocol/netfile"
 	"github.com/hushnet/hush/protocol/rpc"
 	"github.com/hushnet/hush/protocol/snapshot"
-	"github.com/hushnet/hush/swarm"
 )
 
 // Directory is the client's view of the network: its ID (signatures carry
@@ -165,20 +164,11 @@ func (d *SnapshotDirectory) SwarmFor(ctx context.Context, id identity.AccountID)
 	if err != nil {
 		return nil, err
 	}
-	_, nodes, ok := s.SwarmFor(id.PubKey(), pickSwarm)
+	_, nodes, ok := s.SwarmOf(id)
 	if !ok || len(nodes) == 0 {
 		return nil, ErrNoSwarm
 	}
 	return nodes, nil
-}
-
-func pickSwarm(pk [32]byte, swarms []uint64) (uint64, bool) {
-	ids := make([]swarm.ID, len(swarms))
-	for i, s := range swarms {
-		ids[i] = swarm.ID(s)
-	}
-	id, ok := swarm.ForKey(pk, ids)
-	return uint64(id), ok
 }
 
 // snapshot returns a usable snapshot, fetching one when there is none, it

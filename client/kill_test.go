@@ -57,7 +57,7 @@ func TestExchangeSurvivesKill(t *testing.T) {
 	}
 	killed := map[int]bool{}
 	for _, c := range []*Client{alice, bob} {
-		_, members, ok := devnet.AccountSwarm(snap, c.Account())
+		_, members, ok := snap.SwarmOf(c.Account())
 		if !ok || len(members) < 3 {
 			t.Fatalf("swarm of %s: %d members", c.Account().Short(), len(members))
 		}

@@ -67,7 +67,7 @@ func callInSwarm(ctx context.Context, acct *identity.Account, n *netfile.Network
 	}
 refresh:
 	for range swarmRefreshes {
-		_, members, ok := devnet.AccountSwarm(snap, acct.ID())
+		_, members, ok := snap.SwarmOf(acct.ID())
 		if !ok {
 			return nil, fmt.Errorf("the network has no swarms yet (epoch %d); retry shortly", snap.Epoch)
 		}

@@ -138,7 +138,7 @@ func TestNodesFollowTheRegistry(t *testing.T) {
 	}
 
 	acct := identity.NewAccount()
-	swarmID, members, ok := AccountSwarm(first, acct.ID())
+	swarmID, members, ok := first.SwarmOf(acct.ID())
 	if !ok {
 		t.Fatal("no swarm")
 	}
@@ -232,7 +232,7 @@ func TestRegistryOutage(t *testing.T) {
 	}
 
 	acct := identity.NewAccount()
-	_, members, _ := AccountSwarm(s, acct.ID())
+	_, members, _ := s.SwarmOf(acct.ID())
 	c := client(t, members[0])
 	store := json.RawMessage(`{"namespace":0,"ttl":60000,"data":"aGk="}`)
 	if body, err := c.Signed(ctx, acct, rpc.MethodStore, store); err != nil {

@@ -8,13 +8,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/nodeapi"
 	"github.com/hushnet/hush/internal/nodeclient"
 	"github.com/hushnet/hush/internal/registry/registryclient"
 	"github.com/hushnet/hush/protocol/netfile"
 	"github.com/hushnet/hush/protocol/snapshot"
-	"github.com/hushnet/hush/swarm"
 )
 
 // pingTimeout bounds each reachability check in [Inspect].
@@ -100,19 +98,6 @@ type NodeStatus struct {
 type SwarmStatus struct {
 	SwarmID string   `json:"swarm_id"`
 	Members []string `json:"members"`
-}
-
-// AccountSwarm returns the swarm of s that stores id's messages and its
-// members (the rule of swarm.ForKey); false when s has no swarms.
-func AccountSwarm(s *snapshot.Snapshot, id identity.AccountID) (uint64, []snapshot.Node, bool) {
-	return s.SwarmFor(id.PubKey(), func(pk [32]byte, ids []uint64) (uint64, bool) {
-		sw := make([]swarm.ID, len(ids))
-		for i, x := range ids {
-			sw[i] = swarm.ID(x)
-		}
-		got, ok := swarm.ForKey(pk, sw)
-		return uint64(got), ok
-	})
 }
 
 // SwarmID formats a swarm ID as get_swarm does.

@@ -75,7 +75,7 @@ func TestDevnetChurn(t *testing.T) {
 	var msgs []sent
 	for i := range 40 {
 		a := identity.NewAccount()
-		_, members, ok := devnet.AccountSwarm(s0, a.ID())
+		_, members, ok := s0.SwarmOf(a.ID())
 		if !ok {
 			t.Fatal("no swarm for an account")
 		}
@@ -105,7 +105,7 @@ func TestDevnetChurn(t *testing.T) {
 			return false, nil
 		}
 		for _, m := range msgs {
-			_, members, ok := devnet.AccountSwarm(s, m.acct.ID())
+			_, members, ok := s.SwarmOf(m.acct.ID())
 			if !ok {
 				return false, s
 			}

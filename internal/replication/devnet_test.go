@@ -57,7 +57,7 @@ func TestDevnetProcesses(t *testing.T) {
 		}
 	}
 	acct := identity.NewAccount()
-	if _, ms, ok := devnet.AccountSwarm(snap, acct.ID()); !ok || len(ms) != 3 {
+	if _, ms, ok := snap.SwarmOf(acct.ID()); !ok || len(ms) != 3 {
 		t.Fatalf("the account's swarm has %d members, want 3", len(ms))
 	}
 	isMember := func(k identity.Ed25519PublicKey) bool {

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdh"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -477,30 +478,37 @@ func TestLookups(t *testing.T) {
 		}
 	}
 
-	var gotIDs []uint64
-	pick := func(want uint64, ok bool) func([32]byte, []uint64) (uint64, bool) {
-		return func(_ [32]byte, swarms []uint64) (uint64, bool) { gotIDs = swarms; return want, ok }
+	// An account whose key starts with pos and is zero after sits at ring
+	// position pos (swarm.KeyPosition XORs the key's four uint64s).
+	at := func(pos uint64) identity.AccountID {
+		id := identity.AccountID{identity.AccountPrefix}
+		binary.BigEndian.PutUint64(id[1:], pos)
+		return id
 	}
 	tests := []struct {
 		name   string
-		pick   func([32]byte, []uint64) (uint64, bool)
+		snap   *Snapshot
+		acct   identity.AccountID
 		wantID uint64
 		wantN  int
 		wantOK bool
 	}{
-		{"picked swarm", pick(0x2222_2222_2222_2222, true), 0x2222_2222_2222_2222, 1, true},
-		{"rule finds none", pick(0, false), 0, 0, false},
-		{"rule names unknown swarm", pick(77, true), 0, 0, false},
-		{"rule names unassigned", pick(Unassigned, true), 0, 0, false},
+		{"nearest is the last swarm", d, at(0x2222_2222_2222_2223), 0x2222_2222_2222_2222, 1, true},
+		{"nearest is the middle swarm", d, at(0x1111_1111_1111_1000), 0x1111_1111_1111_1111, 5, true},
+		{"nearest is swarm 0", d, at(1), 0, 5, true},
+		{"wraps around to swarm 0", d, at(0xffff_ffff_ffff_fff0), 0, 5, true},
+		{"no swarms", &Snapshot{Nodes: []Node{testNode(1, Unassigned)}}, at(1), 0, 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			id, m, ok := d.SwarmFor([32]byte{5}, tt.pick)
+			id, m, ok := tt.snap.SwarmOf(tt.acct)
 			if id != tt.wantID || len(m) != tt.wantN || ok != tt.wantOK {
-				t.Fatalf("SwarmFor = %x, %d members, %v", id, len(m), ok)
+				t.Fatalf("SwarmOf = %x, %d members, %v", id, len(m), ok)
 			}
-			if fmt.Sprint(gotIDs) != fmt.Sprint(wantIDs) {
-				t.Fatalf("rule got swarms %x", gotIDs)
+			for _, n := range m {
+				if n.Swarm != id {
+					t.Fatalf("member %s is in swarm %x", n.Ed25519, n.Swarm)
+				}
 			}
 		})
 	}

@@ -37,7 +37,6 @@ import (
 	"github.com/hushnet/hush/protocol/onion"
 	"github.com/hushnet/hush/protocol/rpc"
 	"github.com/hushnet/hush/protocol/snapshot"
-	"github.com/hushnet/hush/swarm"
 )
 
 // NetworkID is the test network's ID.
@@ -349,16 +348,7 @@ type membership struct {
 }
 
 func (m membership) swarmOf(id identity.AccountID) (uint64, []snapshot.Node) {
-	var k [32]byte
-	copy(k[:], id[1:])
-	sid, nodes, ok := m.snap.SwarmFor(k, func(pk [32]byte, swarms []uint64) (uint64, bool) {
-		ids := make([]swarm.ID, len(swarms))
-		for i, s := range swarms {
-			ids[i] = swarm.ID(s)
-		}
-		id, ok := swarm.ForKey(pk, ids)
-		return uint64(id), ok
-	})
+	sid, nodes, ok := m.snap.SwarmOf(id)
 	if !ok {
 		return snapshot.Unassigned, nil
 	}
