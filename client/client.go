@@ -227,15 +227,14 @@ func (c *Client) wire(ctx context.Context, o Options) error {
 	}
 	if c.tr == nil {
 		m, err := paths.New(paths.Options{
-			Snapshot:     sd.Current,
-			Loopback:     o.Network.Loopback,
-			StateFile:    filepath.Join(o.Home, PathsFile),
-			Transport:    c.pool,
-			Clock:        o.Clock,
-			NetClock:     c.netc,
-			Logger:       o.Logger,
-			RegistryKeys: o.Network.RegistryKeys(),
-			NetworkID:    o.Network.ID,
+			Snapshot:  sd.Current,
+			Loopback:  o.Network.Loopback,
+			StateFile: filepath.Join(o.Home, PathsFile),
+			Transport: c.pool,
+			Clock:     o.Clock,
+			NetClock:  c.netc,
+			Logger:    o.Logger,
+			Verifier:  o.Network.SnapshotVerifier(),
 		})
 		if err != nil {
 			return err

@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/onionclient"
+	"github.com/hushnet/hush/internal/paths"
 	"github.com/hushnet/hush/protocol/netfile"
 	"github.com/hushnet/hush/protocol/rpc"
 	"github.com/hushnet/hush/protocol/snapshot"
@@ -93,7 +93,7 @@ type SnapshotFetcher func(ctx context.Context, minEpoch uint64) ([]byte, *snapsh
 // home (public data: node keys and addresses), so a restart needs no seed.
 type SnapshotDirectory struct {
 	net   *netfile.Network
-	keys  []ed25519.PublicKey
+	v     snapshot.Verifier
 	pool  onionclient.Poster
 	file  string
 	clock func() time.Time
@@ -120,7 +120,7 @@ func NewSnapshotDirectory(n *netfile.Network, home string, pool onionclient.Post
 	if clock == nil {
 		clock = time.Now
 	}
-	d := &SnapshotDirectory{net: n, keys: n.RegistryKeys(), pool: pool, clock: clock}
+	d := &SnapshotDirectory{net: n, v: n.SnapshotVerifier(), pool: pool, clock: clock}
 	if home != "" {
 		d.file = filepath.Join(home, snapshotFile)
 		if raw, err := os.ReadFile(d.file); err == nil {
@@ -128,7 +128,7 @@ func NewSnapshotDirectory(n *netfile.Network, home string, pool onionclient.Post
 			if s, err := snapshot.Decode(raw); err == nil && s.NetworkID == n.ID {
 				d.epoch = s.Epoch
 			}
-			if s, err := snapshot.Verify(raw, d.keys, n.ID, clock(), 0); err == nil {
+			if s, err := d.v.Verify(raw, clock(), 0); err == nil {
 				d.cur = s
 			}
 		}
@@ -236,19 +236,12 @@ func (d *SnapshotDirectory) fetch(ctx context.Context, cur *snapshot.Snapshot, m
 	return nil, nil, lastErr
 }
 
+// fromNode fetches straight from n over a connection pinned to its key.
 func (d *SnapshotDirectory) fromNode(ctx context.Context, n snapshot.Node, minEpoch uint64) ([]byte, *snapshot.Snapshot, error) {
-	status, raw, err := d.pool.Post(ctx, n.Ed25519, n.Address, onionclient.RPCPath, []byte(`{"method":"snapshot"}`), snapshot.MaxEncodedSize)
-	if err != nil {
-		return nil, nil, err
+	do := func(ctx context.Context, body []byte) (int, []byte, error) {
+		return d.pool.Post(ctx, n.Ed25519, n.Address, onionclient.RPCPath, body, snapshot.MaxEncodedSize)
 	}
-	if status != http.StatusOK {
-		return nil, nil, fmt.Errorf("node %s answered %d to snapshot", n.Address, status)
-	}
-	s, err := snapshot.Verify(raw, d.keys, d.net.ID, d.clock(), minEpoch)
-	if err != nil {
-		return nil, nil, err
-	}
-	return raw, s, nil
+	return paths.FetchSnapshot(ctx, do, d.v, d.clock(), minEpoch)
 }
 
 func writeFileAtomic(path string, data []byte) error {

@@ -81,7 +81,7 @@ func TestOnionPaths(t *testing.T) {
 		host, _, _ := net.SplitHostPort(r.Remote)
 		var req rpc.Request
 		json.Unmarshal(r.Body, &req)
-		if host == "127.0.0.1" && req.Method != "snapshot" && req.Method != rpc.MethodInfo {
+		if host == "127.0.0.1" && req.Method != "get_snapshot" && req.Method != rpc.MethodInfo {
 			t.Errorf("a %s request reached node %s straight from the client", req.Method, r.Node)
 		}
 	}

@@ -1,15 +1,14 @@
 package devnet
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"sync"
 	"time"
 
-	"github.com/hushnet/hush/internal/nodeapi"
 	"github.com/hushnet/hush/internal/nodeclient"
+	"github.com/hushnet/hush/internal/paths"
 	"github.com/hushnet/hush/internal/registry/registryclient"
 	"github.com/hushnet/hush/protocol/netfile"
 	"github.com/hushnet/hush/protocol/snapshot"
@@ -41,19 +40,9 @@ func FetchSnapshot(ctx context.Context, n *netfile.Network) ([]byte, *snapshot.S
 
 // FetchSnapshotFrom asks the node c talks to for its snapshot and
 // verifies it against n's registry keys, with an epoch of at least
-// minEpoch.
+// minEpoch (paths.FetchSnapshot over c's pinned connection).
 func FetchSnapshotFrom(ctx context.Context, c *nodeclient.Client, n *netfile.Network, minEpoch uint64) ([]byte, *snapshot.Snapshot, error) {
-	raw, err := c.Call(ctx, nodeapi.MethodGetSnapshot, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	// The node's JSON writer ends the document with a newline.
-	raw = bytes.TrimSpace(raw)
-	s, err := snapshot.Verify(raw, n.RegistryKeys(), n.ID, time.Now(), minEpoch)
-	if err != nil {
-		return nil, nil, err
-	}
-	return raw, s, nil
+	return paths.FetchSnapshot(ctx, c.Post, n.SnapshotVerifier(), time.Now(), minEpoch)
 }
 
 // Status is what `hush devnet status` shows: the registry hosts, the

@@ -298,7 +298,10 @@ func helperRTT(ctx context.Context, job helperJob) (helperResult, error) {
 	pool := onionclient.NewPool(onionclient.PoolConfig{})
 	defer pool.Close()
 	seed := nf.Seeds[0]
-	_, snap, err := paths.FetchFromSeed(ctx, pool, seed.Ed25519, seed.Address, nf.RegistryKeys(), nf.ID, time.Now(), 0)
+	fromSeed := func(ctx context.Context, body []byte) (int, []byte, error) {
+		return pool.Post(ctx, seed.Ed25519, seed.Address, onionclient.RPCPath, body, snapshot.MaxEncodedSize)
+	}
+	_, snap, err := paths.FetchSnapshot(ctx, fromSeed, nf.SnapshotVerifier(), time.Now(), 0)
 	if err != nil {
 		return helperResult{}, err
 	}
@@ -311,7 +314,7 @@ func helperRTT(ctx context.Context, job helperJob) (helperResult, error) {
 		return helperResult{}, errors.New("destination not in the snapshot")
 	}
 	m, err := paths.New(paths.Options{Snapshot: func() *snapshot.Snapshot { return snap }, Loopback: nf.Loopback, Transport: pool,
-		RegistryKeys: nf.RegistryKeys(), NetworkID: nf.ID})
+		Verifier: nf.SnapshotVerifier()})
 	if err != nil {
 		return helperResult{}, err
 	}

@@ -70,7 +70,7 @@ func loadAdmission(path string, self identity.Ed25519PublicKey) (*entry.Admissio
 type registryLink struct {
 	net       *netfile.Network
 	pool      *registryclient.Pool
-	verifier  registryclient.Verifier
+	verifier  snapshot.Verifier
 	id        *Identity
 	advertise string
 	admission *entry.Admission
@@ -88,7 +88,7 @@ func newRegistryLink(n *netfile.Network, id *Identity, advertise string, adm *en
 	l := &registryLink{
 		net: n, pool: registryclient.NewPoolForNetwork(n), id: id, advertise: advertise, admission: adm,
 		members: m, logger: logger, dataDir: dataDir, again: make(chan struct{}, 1),
-		verifier: registryclient.Verifier{NetworkID: n.ID, Hosts: n.RegistryKeys()},
+		verifier: n.SnapshotVerifier(),
 	}
 	l.regEpoch.Store(-1)
 	l.again <- struct{}{}
@@ -102,7 +102,7 @@ func (l *registryLink) loadSaved() {
 	if err != nil {
 		return
 	}
-	s, err := l.verifier.Verify(raw, 0)
+	s, err := l.verifier.Verify(raw, time.Now(), 0)
 	if err != nil {
 		l.logger.Info("saved snapshot not used", "err", err)
 		return

@@ -195,29 +195,39 @@ func (c *Client) Call(ctx context.Context, method string, params json.RawMessage
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.rpcURL, bytes.NewReader(reqBody))
+	status, body, err := c.Post(ctx, reqBody)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	if err != nil {
-		return nil, fmt.Errorf("reading reply: %w", err)
-	}
-	if resp.StatusCode/100 == 2 {
+	if status/100 == 2 {
 		return body, nil
 	}
-	e := &Error{Status: resp.StatusCode, Code: rpc.CodeInternal, Message: strings.TrimSpace(string(body))}
+	e := &Error{Status: status, Code: rpc.CodeInternal, Message: strings.TrimSpace(string(body))}
 	var eb rpc.ErrorBody
 	if json.Unmarshal(body, &eb) == nil && eb.Error != nil {
 		e.Code, e.Message = eb.Error.Code, eb.Error.Message
 	}
 	return body, e
+}
+
+// Post sends one storage RPC body as given and returns the node's HTTP
+// status and reply body; an error means no reply arrived.
+func (c *Client) Post(ctx context.Context, body []byte) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.rpcURL, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	reply, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return 0, nil, fmt.Errorf("reading reply: %w", err)
+	}
+	return resp.StatusCode, reply, nil
 }
 
 // Signed signs params for acct (see [SignParams]) with the node's network

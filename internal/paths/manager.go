@@ -2,7 +2,6 @@ package paths
 
 import (
 	"context"
-	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -85,9 +84,8 @@ type Options struct {
 	// AttemptTimeout bounds one attempt on one path; 0 means
 	// DefaultAttemptTimeout.
 	AttemptTimeout time.Duration
-	// RegistryKeys and NetworkID verify fetched snapshots.
-	RegistryKeys []ed25519.PublicKey
-	NetworkID    string
+	// Verifier verifies fetched snapshots.
+	Verifier snapshot.Verifier
 }
 
 // Manager keeps a client's onion paths. It is safe for concurrent use:

@@ -59,7 +59,7 @@ func newFixture(t testing.TB, o relaytest.Options, edit ...func(*paths.Options))
 func (f *fixture) manager(t testing.TB, edit ...func(*paths.Options)) *paths.Manager {
 	opts := paths.Options{
 		Snapshot: f.snap, Loopback: true, StateFile: f.state, Transport: f.nw.ClientPool(),
-		RegistryKeys: f.nw.RegistryKeys(), NetworkID: relaytest.NetworkID,
+		Verifier: f.nw.SnapshotVerifier(),
 	}
 	for _, e := range edit {
 		e(&opts)
@@ -404,12 +404,17 @@ func TestFetchSnapshot(t *testing.T) {
 		t.Fatalf("older epoch accepted: %v", err)
 	}
 	seed := f.nw.Nodes[0]
-	_, s, err = paths.FetchFromSeed(context.Background(), f.nw.ClientPool(), seed.Key(), seed.Info.Address, f.nw.RegistryKeys(), relaytest.NetworkID, time.Now(), 0)
+	direct := func(key identity.Ed25519PublicKey) paths.DoFunc {
+		return func(ctx context.Context, body []byte) (int, []byte, error) {
+			return f.nw.ClientPool().Post(ctx, key, seed.Info.Address, onionclient.RPCPath, body, snapshot.MaxEncodedSize)
+		}
+	}
+	_, s, err = paths.FetchSnapshot(context.Background(), direct(seed.Key()), f.nw.SnapshotVerifier(), time.Now(), 0)
 	if err != nil || s.Epoch != 1 {
-		t.Fatalf("FetchFromSeed: %v", err)
+		t.Fatalf("FetchSnapshot from the seed: %v", err)
 	}
 	// The seed is pinned: a wrong key never gets an answer.
-	_, _, err = paths.FetchFromSeed(context.Background(), f.nw.ClientPool(), f.nw.Nodes[1].Key(), seed.Info.Address, f.nw.RegistryKeys(), relaytest.NetworkID, time.Now(), 0)
+	_, _, err = paths.FetchSnapshot(context.Background(), direct(f.nw.Nodes[1].Key()), f.nw.SnapshotVerifier(), time.Now(), 0)
 	if err == nil {
 		t.Fatal("seed with the wrong key accepted")
 	}

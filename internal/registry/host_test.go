@@ -313,7 +313,7 @@ func TestPoolFollow(t *testing.T) {
 		}
 	}
 
-	v := registryclient.Verifier{NetworkID: testNet, Hosts: c.hostKeys()}
+	v := snapshot.Verifier{NetworkID: testNet, Hosts: c.hostKeys()}
 	var epochs []uint64
 	err := pool.Follow(ctx, v, 0, func(s *snapshot.Snapshot, raw []byte) error {
 		epochs = append(epochs, s.Epoch)

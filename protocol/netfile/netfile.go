@@ -162,14 +162,14 @@ type Service struct {
 	X25519  *snapshot.X25519Key
 }
 
-// RegistryKeys returns the registry hosts' keys in the form
-// [snapshot.Verify] takes.
-func (n *Network) RegistryKeys() []ed25519.PublicKey {
+// SnapshotVerifier returns what the network's snapshots are verified
+// against: its ID and its registry hosts' keys.
+func (n *Network) SnapshotVerifier() snapshot.Verifier {
 	keys := make([]ed25519.PublicKey, len(n.Registries))
 	for i := range n.Registries {
 		keys[i] = n.Registries[i].Ed25519.Bytes()
 	}
-	return keys
+	return snapshot.Verifier{NetworkID: n.ID, Hosts: keys}
 }
 
 // Validate checks n as [Parse] checks a file. Errors name fields by

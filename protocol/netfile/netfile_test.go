@@ -86,8 +86,8 @@ func TestGolden(t *testing.T) {
 	if !reflect.DeepEqual(n, testNetwork()) {
 		t.Fatalf("Parse(%s) = %+v", path, n)
 	}
-	if keys := n.RegistryKeys(); len(keys) != 3 || !bytes.Equal(keys[1], n.Registries[1].Ed25519.Bytes()) {
-		t.Fatal("RegistryKeys does not match the registries")
+	if v := n.SnapshotVerifier(); len(v.Hosts) != 3 || !bytes.Equal(v.Hosts[1], n.Registries[1].Ed25519.Bytes()) || v.NetworkID != n.ID {
+		t.Fatal("SnapshotVerifier does not match the registries")
 	}
 }
 
@@ -292,7 +292,7 @@ func TestVerifiesSnapshots(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = snapshot.Verify(enc, parsed.RegistryKeys(), parsed.ID, issued, 0)
+			_, err = parsed.SnapshotVerifier().Verify(enc, issued, 0)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("Verify error = %v, want %v", err, tt.want)
 			}

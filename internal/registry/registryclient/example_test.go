@@ -37,7 +37,7 @@ func Example() {
 	if err := pool.Register(ctx, sd, adm); err != nil {
 		log.Fatal(err) // errors.Is(err, entry.ErrNotAdmitted), entry.ErrUnreachable, ...
 	}
-	v := registryclient.Verifier{NetworkID: network.ID, Hosts: network.RegistryKeys()}
+	v := network.SnapshotVerifier()
 	err = pool.Follow(ctx, v, 0, func(s *snapshot.Snapshot, raw []byte) error {
 		// Keep raw to serve to clients; look swarms up in s.
 		return nil

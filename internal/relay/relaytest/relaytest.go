@@ -157,9 +157,9 @@ func (nw *Network) RPCs() []RPCSeen {
 	return r
 }
 
-// RegistryKeys is the registry key list snapshot.Verify takes.
-func (nw *Network) RegistryKeys() []ed25519.PublicKey {
-	return []ed25519.PublicKey{nw.RegistryKey.Public().(ed25519.PublicKey)}
+// SnapshotVerifier is what the network's snapshots verify against.
+func (nw *Network) SnapshotVerifier() snapshot.Verifier {
+	return snapshot.Verifier{NetworkID: NetworkID, Hosts: []ed25519.PublicKey{nw.RegistryKey.Public().(ed25519.PublicKey)}}
 }
 
 // ClientPool returns a pool that dials from [ClientIP].
@@ -251,7 +251,7 @@ func Start(t testing.TB, o Options) *Network {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if nw.Snapshot, err = snapshot.Verify(raw, nw.RegistryKeys(), NetworkID, now, 0); err != nil {
+	if nw.Snapshot, err = nw.SnapshotVerifier().Verify(raw, now, 0); err != nil {
 		t.Fatal(err)
 	}
 	nw.Raw = raw
