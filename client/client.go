@@ -57,12 +57,6 @@ const (
 	NamespaceSync int32 = 1
 )
 
-// Node names a standalone node: its address (host:port) and key.
-type Node struct {
-	Address string
-	Ed25519 identity.Ed25519PublicKey
-}
-
 // Options configure [Open]. Home and Passphrase are required. With none of
 // Network, Standalone or Directory the client works on the local database
 // only, and whatever needs the network returns [ErrNoNetwork].
@@ -71,9 +65,10 @@ type Options struct {
 	Passphrase []byte
 	// Network is the parsed network file.
 	Network *netfile.Network
-	// Standalone is a single standalone node owning every account; it is
+	// Standalone is a single standalone node owning every account (its
+	// Address and Ed25519 key; the rest is asked of the node); it is
 	// always reached directly.
-	Standalone *Node
+	Standalone *snapshot.Node
 	// Direct sends storage RPCs straight to nodes instead of through
 	// onion paths (debugging; the nodes see the client's address).
 	Direct bool
@@ -251,7 +246,7 @@ const standaloneSetting = "client/standalone-node"
 
 // standalone asks the node for its network ID and key, or, when it cannot
 // be reached, takes them from the last time it could.
-func (c *Client) standalone(ctx context.Context, n *Node) (*StandaloneDirectory, error) {
+func (c *Client) standalone(ctx context.Context, n *snapshot.Node) (*StandaloneDirectory, error) {
 	sd, err := NewStandaloneDirectory(ctx, c.tr, n.Address, n.Ed25519)
 	if err == nil {
 		if b, err := json.Marshal(sd); err == nil {

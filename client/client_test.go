@@ -15,7 +15,7 @@ import (
 )
 
 // startStandalone runs a real standalone node until the test ends.
-func startStandalone(t testing.TB) *Node { return startStandaloneWith(t) }
+func startStandalone(t testing.TB) *snapshot.Node { return startStandaloneWith(t) }
 
 const testPass = "correct horse"
 

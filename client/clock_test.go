@@ -12,11 +12,12 @@ import (
 	"github.com/hushnet/hush/internal/node"
 	"github.com/hushnet/hush/internal/nodeconfig"
 	"github.com/hushnet/hush/protocol/devicerecord"
+	"github.com/hushnet/hush/protocol/snapshot"
 )
 
 // startStandaloneWith is startStandalone with node options (a
 // misbehaving node's wrapper).
-func startStandaloneWith(t testing.TB, opts ...node.Option) *Node {
+func startStandaloneWith(t testing.TB, opts ...node.Option) *snapshot.Node {
 	t.Helper()
 	c := nodeconfig.Default()
 	c.Data, c.Listen, c.Standalone = t.TempDir(), "127.0.0.1:0", true
@@ -31,7 +32,7 @@ func startStandaloneWith(t testing.TB, opts ...node.Option) *Node {
 	done := make(chan error)
 	go func() { done <- n.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	return &Node{Address: n.Addr().String(), Ed25519: n.Identity().Ed25519Public()}
+	return &snapshot.Node{Address: n.Addr().String(), Ed25519: n.Identity().Ed25519Public()}
 }
 
 // TestLyingClock: the only node a client reaches says it is 16 days (or

@@ -18,6 +18,7 @@ import (
 	"github.com/hushnet/hush/client"
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/keystore"
+	"github.com/hushnet/hush/protocol/snapshot"
 )
 
 // Environment variables of the messaging commands.
@@ -66,7 +67,7 @@ func (f *netFlags) options(network bool) (client.Options, error) {
 		if err := key.UnmarshalText([]byte(envOr(f.nodeKey, envNodeKey))); err != nil {
 			return o, fmt.Errorf("--node-key: %w", err)
 		}
-		o.Standalone = &client.Node{Address: u.Host, Ed25519: key}
+		o.Standalone = &snapshot.Node{Address: u.Host, Ed25519: key}
 		return o, nil
 	}
 	n, _, err := loadNetwork(f.network)

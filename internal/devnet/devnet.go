@@ -110,13 +110,13 @@ func (o *Options) setDefaults() error {
 	return o.Params.Validate()
 }
 
-// Node describes one of the devnet's service nodes.
+// Node describes one of the devnet's service nodes: its descriptor (keys
+// and address; Version and Swarm are the registry's snapshot's to tell)
+// and its place in the devnet.
 type Node struct {
-	Index   int
-	Ed25519 identity.Ed25519PublicKey
-	X25519  snapshot.X25519Key
-	Address string
-	Dir     string
+	snapshot.Node
+	Index int
+	Dir   string
 }
 
 // Registry describes one of the devnet's registry hosts.
@@ -327,7 +327,7 @@ func (d *Devnet) prepare() error {
 		if err != nil {
 			return err
 		}
-		n := Node{Index: i, Ed25519: id.Ed25519Public(), X25519: snapshot.X25519Key(id.X25519Public()), Address: addr(), Dir: dir}
+		n := Node{Node: snapshot.Node{Ed25519: id.Ed25519Public(), X25519: snapshot.X25519Key(id.X25519Public()), Address: addr()}, Index: i, Dir: dir}
 		d.nodes = append(d.nodes, n)
 		cfg := nodeconfig.Default()
 		cfg.Data, cfg.Listen, cfg.Advertise, cfg.Network = dir, n.Address, n.Address, filepath.Join(o.Dir, nodesNetworkFile)

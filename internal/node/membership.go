@@ -118,9 +118,5 @@ func (m *snapshotMembership) SwarmOf(id identity.AccountID) nodeapi.Swarm {
 	if !ok {
 		return nodeapi.Swarm{}
 	}
-	out := nodeapi.Swarm{ID: uint64(sw)}
-	for _, n := range v.snap.Members(uint64(sw)) {
-		out.Members = append(out.Members, nodeapi.Member{Ed25519: n.Ed25519, X25519: n.X25519, Address: n.Address})
-	}
-	return out
+	return nodeapi.Swarm{ID: uint64(sw), Members: v.snap.Members(uint64(sw))}
 }

@@ -137,11 +137,11 @@ func WithRoutes(mount func(mux *http.ServeMux, id *Identity, rpc http.Handler) e
 }
 
 // standalone owns every account: one swarm holding only this node.
-type standalone struct{ self nodeapi.Member }
+type standalone struct{ self snapshot.Node }
 
 func (standalone) Owns(identity.AccountID) bool { return true }
 func (s standalone) SwarmOf(identity.AccountID) nodeapi.Swarm {
-	return nodeapi.Swarm{ID: 0, Members: []nodeapi.Member{s.self}}
+	return nodeapi.Swarm{ID: 0, Members: []snapshot.Node{s.self}}
 }
 
 // New prepares a node from a validated configuration: keys, database,
@@ -216,7 +216,7 @@ func New(cfg nodeconfig.Config, logger *slog.Logger, opts ...Option) (_ *Node, e
 		limiter = ratelimit.New(cfg.RateLimitBurst, cfg.RateLimitPerSecond, 0)
 	}
 	n.advertise = advertise
-	self := nodeapi.Member{Ed25519: n.id.Ed25519Public(), X25519: n.id.X25519Public(), Address: advertise}
+	self := snapshot.Node{Ed25519: n.id.Ed25519Public(), X25519: n.id.X25519Public(), Address: advertise}
 	var membership nodeapi.Membership = standalone{self}
 	var snapshots nodeapi.SnapshotSource
 	if n.network != nil {

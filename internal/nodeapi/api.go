@@ -21,6 +21,7 @@ import (
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/store"
 	"github.com/hushnet/hush/protocol/rpc"
+	"github.com/hushnet/hush/protocol/snapshot"
 )
 
 // RPCPath is where the storage RPC is served.
@@ -38,14 +39,7 @@ type Membership interface {
 // Swarm is a swarm and its members.
 type Swarm struct {
 	ID      uint64
-	Members []Member
-}
-
-// Member is one node of a swarm.
-type Member struct {
-	Ed25519 identity.Ed25519PublicKey
-	X25519  [32]byte
-	Address string // host:port
+	Members []snapshot.Node
 }
 
 // ReplayCache remembers signatures already used. Seen reports whether key

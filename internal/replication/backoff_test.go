@@ -15,6 +15,7 @@ import (
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/store/sqlite"
 	"github.com/hushnet/hush/protocol/rpc"
+	"github.com/hushnet/hush/protocol/snapshot"
 )
 
 // TestFrozenPeerIsBackedOff: a peer that accepts connections but never
@@ -51,7 +52,7 @@ func TestFrozenPeerIsBackedOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	peer := Member{Key: identity.Ed25519PublicKeyOf(peerPriv), Address: ln.Addr().String()}
+	peer := snapshot.Node{Ed25519: identity.Ed25519PublicKeyOf(peerPriv), Address: ln.Addr().String()}
 	acct := identity.NewAccount().ID()
 	op := rpc.NodeOp{Kind: rpc.OpDelete, Account: acct}
 	send := func() error {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/protocol/rpc"
+	"github.com/hushnet/hush/protocol/snapshot"
 )
 
 // ErrWrongPeerKey: a peer's TLS certificate does not carry the key the
@@ -35,14 +36,14 @@ type peerClient struct {
 	hc  *http.Client
 }
 
-func (r *Replicator) client(m Member) *peerClient {
-	id := m.Key.String() + "@" + m.Address
+func (r *Replicator) client(m snapshot.Node) *peerClient {
+	id := m.Ed25519.String() + "@" + m.Address
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if c, ok := r.clients[id]; ok {
 		return c
 	}
-	want := m.Key
+	want := m.Ed25519
 	tr := &http.Transport{
 		TLSClientConfig: &tls.Config{
 			MinVersion:         tls.VersionTLS13,
@@ -93,7 +94,7 @@ type PeerError struct {
 func (e *PeerError) Error() string { return fmt.Sprintf("peer answered %d: %s", e.Status, e.Text) }
 
 // call sends one signed node request to m and decodes the reply into out.
-func (r *Replicator) call(ctx context.Context, m Member, method string, params, out any) error {
+func (r *Replicator) call(ctx context.Context, m snapshot.Node, method string, params, out any) error {
 	p, err := json.Marshal(params)
 	if err != nil {
 		return err
@@ -106,7 +107,7 @@ func (r *Replicator) call(ctx context.Context, m Member, method string, params, 
 	}
 	now := r.cfg.Clock()
 	sum := sha256.Sum256(body)
-	sig := ed25519.Sign(r.cfg.Key, rpc.SigNodeRequest(r.cfg.NetworkID, r.self, m.Key, now, sum))
+	sig := ed25519.Sign(r.cfg.Key, rpc.SigNodeRequest(r.cfg.NetworkID, r.self, m.Ed25519, now, sum))
 	c := r.client(m)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
 	if err != nil {

@@ -109,19 +109,11 @@ func (m *SnapshotMembership) views() (cur, prev *view) {
 	return m.cur, m.prev
 }
 
-func members(ns []snapshot.Node) []Member {
-	out := make([]Member, len(ns))
-	for i, n := range ns {
-		out[i] = Member{Key: n.Ed25519, Address: n.Address}
-	}
-	return out
-}
-
 // Members implements [Membership].
-func (m *SnapshotMembership) Members(acct identity.AccountID) []Member {
+func (m *SnapshotMembership) Members(acct identity.AccountID) []snapshot.Node {
 	cur, _ := m.views()
 	_, ns := cur.swarmOf(acct)
-	return members(ns)
+	return ns
 }
 
 // Owns implements [Membership] and nodeapi.Membership.
@@ -151,16 +143,16 @@ func (m *SnapshotMembership) Known(k identity.Ed25519PublicKey) bool {
 }
 
 // Peers implements [Membership].
-func (m *SnapshotMembership) Peers() []Member {
+func (m *SnapshotMembership) Peers() []snapshot.Node {
 	cur, _ := m.views()
 	me, ok := cur.node(m.self)
 	if !ok || me.Swarm == snapshot.Unassigned {
 		return nil
 	}
-	var out []Member
+	var out []snapshot.Node
 	for _, n := range cur.snap.Members(me.Swarm) {
 		if n.Ed25519 != m.self {
-			out = append(out, Member{Key: n.Ed25519, Address: n.Address})
+			out = append(out, n)
 		}
 	}
 	return out
@@ -170,9 +162,5 @@ func (m *SnapshotMembership) Peers() []Member {
 func (m *SnapshotMembership) SwarmOf(acct identity.AccountID) nodeapi.Swarm {
 	cur, _ := m.views()
 	id, ns := cur.swarmOf(acct)
-	s := nodeapi.Swarm{ID: id}
-	for _, n := range ns {
-		s.Members = append(s.Members, nodeapi.Member{Ed25519: n.Ed25519, X25519: n.X25519, Address: n.Address})
-	}
-	return s
+	return nodeapi.Swarm{ID: id, Members: ns}
 }

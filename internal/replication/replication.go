@@ -17,6 +17,7 @@ import (
 	"github.com/hushnet/hush/internal/store"
 	"github.com/hushnet/hush/internal/store/sqlite"
 	"github.com/hushnet/hush/protocol/rpc"
+	"github.com/hushnet/hush/protocol/snapshot"
 )
 
 // Store is what replication needs of the node's message store: the
@@ -35,19 +36,13 @@ type Store interface {
 
 var _ Store = (*sqlite.DB)(nil)
 
-// Member is a node of the network as replication reaches it.
-type Member struct {
-	Key     identity.Ed25519PublicKey
-	Address string // host:port
-}
-
 // Membership answers who stores what, from the current verified registry
 // snapshot. All methods must be safe for concurrent use and cheap: they
 // run on every request. [SnapshotMembership] implements it.
 type Membership interface {
 	// Members returns every member of the swarm that stores acct, this
 	// node included if it is one; nil when there is no swarm.
-	Members(acct identity.AccountID) []Member
+	Members(acct identity.AccountID) []snapshot.Node
 	// Owns reports whether this node is a member of acct's swarm.
 	Owns(acct identity.AccountID) bool
 	// IsMember reports whether node is a current member of acct's swarm.
@@ -59,7 +54,7 @@ type Membership interface {
 	// previous snapshot.
 	Known(node identity.Ed25519PublicKey) bool
 	// Peers returns the other members of this node's swarm.
-	Peers() []Member
+	Peers() []snapshot.Node
 }
 
 // Config holds a Replicator's dependencies and tunables. Key, NetworkID,

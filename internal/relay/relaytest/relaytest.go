@@ -267,7 +267,7 @@ func (nw *Network) serve(t testing.TB, n *Node, o Options) {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.DiscardHandler)
-	self := nodeapi.Member{Ed25519: identity.Ed25519PublicKeyOf(n.Ed25519), X25519: n.Info.X25519, Address: n.Info.Address}
+	self := snapshot.Node{Ed25519: identity.Ed25519PublicKeyOf(n.Ed25519), X25519: n.Info.X25519, Address: n.Info.Address}
 	api, err := nodeapi.New(nodeapi.Config{
 		Store:      db,
 		Clock:      time.Now,
@@ -362,11 +362,7 @@ func (m membership) Owns(id identity.AccountID) bool {
 
 func (m membership) SwarmOf(id identity.AccountID) nodeapi.Swarm {
 	sid, nodes := m.swarmOf(id)
-	sw := nodeapi.Swarm{ID: sid}
-	for _, n := range nodes {
-		sw.Members = append(sw.Members, nodeapi.Member{Ed25519: n.Ed25519, X25519: n.X25519, Address: n.Address})
-	}
-	return sw
+	return nodeapi.Swarm{ID: sid, Members: nodes}
 }
 
 // SwarmFor returns the members of the swarm holding id.
