@@ -25,7 +25,7 @@ func TestDeleteAccountData(t *testing.T) {
 	held := func(c *Client) (in, sync int) {
 		t.Helper()
 		for ns, n := range map[int32]*int{NamespaceInbox: &in, NamespaceSync: &sync} {
-			msgs, err := c.retrieve(ctx, nd.node(t, c), ns, time.Time{}, "")
+			msgs, err := c.retrieve(ctx, standaloneNode(t, c), ns, time.Time{}, "")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -249,7 +249,7 @@ func TestDeleteChat(t *testing.T) {
 		t.Fatalf("bob polled %d messages (%v), want 3", len(got), err)
 	}
 	own := func(ns int32) int {
-		msgs, err := bob.retrieve(ctx, nd.node(t, bob), ns, time.Time{}, "")
+		msgs, err := bob.retrieve(ctx, standaloneNode(t, bob), ns, time.Time{}, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -410,8 +410,8 @@ func TestBadInput(t *testing.T) {
 	})
 }
 
-// node returns the standalone node as the client sees it.
-func (n *Node) node(t testing.TB, c *Client) snapshotNode {
+// standaloneNode returns the standalone node as the client sees it.
+func standaloneNode(t testing.TB, c *Client) snapshotNode {
 	t.Helper()
 	ms, err := c.dir.SwarmFor(context.Background(), c.Account())
 	if err != nil || len(ms) != 1 {
@@ -449,7 +449,7 @@ func TestDisappearingTTL(t *testing.T) {
 				want time.Duration
 				// The sync copy disappears with the message it carries.
 			}{{bob, NamespaceInbox, tc.want}, {alice, NamespaceSync, tc.want}} {
-				msgs, err := p.c.retrieve(ctx, nd.node(t, p.c), p.ns, time.Time{}, "")
+				msgs, err := p.c.retrieve(ctx, standaloneNode(t, p.c), p.ns, time.Time{}, "")
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -37,12 +37,6 @@ const (
 	NamespaceSync int32 = 1
 )
 
-// Node names a standalone node: its address (host:port) and key.
-type Node struct {
-	Address string
-	Ed25519 snapshot.Ed25519Key
-}
-
 // Options configure [Open]. Home and Passphrase are required. With none of
 // Network, Standalone or Directory the client works on the local database
 // only, and whatever needs the network returns [ErrNoNetwork].
@@ -51,9 +45,10 @@ type Options struct {
 	Passphrase []byte
 	// Network is the parsed network file.
 	Network *netfile.Network
-	// Standalone is a single standalone node owning every account; it is
+	// Standalone is a single standalone node owning every account (its
+	// Address and Ed25519 key; the rest is asked of the node); it is
 	// always reached directly.
-	Standalone *Node
+	Standalone *snapshot.Node
 	// Direct sends storage RPCs straight to nodes instead of through
 	// onion paths (debugging; the nodes see the client's address).
 	Direct bool
@@ -103,9 +98,9 @@ type Client struct {
 
 	mu sync.Mutex // guards the fields below
 	// bad holds the nodes caught misbehaving (trust.go).
-	bad map[snapshot.Ed25519Key]BadNode
+	bad map[identity.Ed25519PublicKey]BadNode
 	// slow holds when members last missed their deadline (trust.go).
-	slow map[snapshot.Ed25519Key]time.Time
+	slow map[identity.Ed25519PublicKey]time.Time
 	// clockWarned is when safeNow last warned of a clock disagreement.
 	clockWarned time.Time
 	subs        map[int]chan Event
@@ -215,15 +210,14 @@ func (c *Client) wire(ctx context.Context, o Options) error {
 	}
 	if c.tr == nil {
 		m, err := paths.New(paths.Options{
-			Snapshot:     sd.Current,
-			Loopback:     o.Network.Loopback,
-			StateFile:    filepath.Join(o.Home, PathsFile),
-			Transport:    c.pool,
-			Clock:        o.Clock,
-			NetClock:     c.netc,
-			Logger:       o.Logger,
-			RegistryKeys: o.Network.RegistryKeys(),
-			NetworkID:    o.Network.ID,
+			Snapshot:  sd.Current,
+			Loopback:  o.Network.Loopback,
+			StateFile: filepath.Join(o.Home, PathsFile),
+			Transport: c.pool,
+			Clock:     o.Clock,
+			NetClock:  c.netc,
+			Logger:    o.Logger,
+			Verifier:  o.Network.SnapshotVerifier(),
 		})
 		if err != nil {
 			return err
@@ -240,7 +234,7 @@ const standaloneSetting = "client/standalone-node"
 
 // standalone asks the node for its network ID and key, or, when it cannot
 // be reached, takes them from the last time it could.
-func (c *Client) standalone(ctx context.Context, n *Node) (*StandaloneDirectory, error) {
+func (c *Client) standalone(ctx context.Context, n *snapshot.Node) (*StandaloneDirectory, error) {
 	sd, err := NewStandaloneDirectory(ctx, c.tr, n.Address, n.Ed25519)
 	if err == nil {
 		if b, err := json.Marshal(sd); err == nil {

@@ -15,7 +15,7 @@ import (
 )
 
 // startStandalone runs a real standalone node until the test ends.
-func startStandalone(t testing.TB) *Node { return startStandaloneWith(t) }
+func startStandalone(t testing.TB) *snapshot.Node { return startStandaloneWith(t) }
 
 const testPass = "correct horse"
 
@@ -134,4 +134,4 @@ func newAccountID(t testing.TB) identity.AccountID {
 	return identity.NewAccount().ID()
 }
 
-type snapshotKey = snapshot.Ed25519Key
+type snapshotKey = identity.Ed25519PublicKey

@@ -17,12 +17,10 @@ import (
 
 // startStandaloneWith is startStandalone with node options (a
 // misbehaving node's wrapper).
-func startStandaloneWith(t testing.TB, opts ...node.Option) *Node {
+func startStandaloneWith(t testing.TB, opts ...node.Option) *snapshot.Node {
 	t.Helper()
 	n := nodetest.Start(t, nodetest.Standalone(t), opts...)
-	var key snapshot.Ed25519Key
-	copy(key[:], n.Identity().Ed25519Public())
-	return &Node{Address: n.Addr().String(), Ed25519: key}
+	return &snapshot.Node{Address: n.Addr().String(), Ed25519: n.Identity().Ed25519Public()}
 }
 
 // TestLyingClock: the only node a client reaches says it is 16 days (or

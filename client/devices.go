@@ -85,7 +85,7 @@ func ensureDevice(db *clientdb.DB, self identity.AccountID, now time.Time) (*dev
 	if err := db.SetSetting(deviceSetting, b); err != nil {
 		return nil, err
 	}
-	_, err = db.UpsertDevice(clientdb.Device{Account: self, ID: clientdb.DeviceID(d.ID), PublicKey: d.PublicKey(), Created: now}, now)
+	_, err = db.UpsertDevice(clientdb.Device{Account: self, ID: clientdb.DeviceID(d.ID), PublicKey: d.PublicKey().Bytes(), Created: now}, now)
 	return d, err
 }
 
@@ -102,8 +102,12 @@ func (c *Client) Devices() ([]Device, error) {
 	}
 	out := make([]Device, len(ds))
 	for i, d := range ds {
+		pub, err := identity.Ed25519PublicKeyFromBytes(d.PublicKey)
+		if err != nil {
+			return nil, fmt.Errorf("device %s: %w", prekey.DeviceID(d.ID), err)
+		}
 		out[i] = Device{
-			ID: prekey.DeviceID(d.ID), PublicKey: identity.Ed25519PublicKey(d.PublicKey),
+			ID: prekey.DeviceID(d.ID), PublicKey: pub,
 			Created: d.Created, FirstSeen: d.FirstSeen, This: d.ID == clientdb.DeviceID(c.device.ID),
 		}
 	}
@@ -185,7 +189,7 @@ func (c *Client) announce(ctx context.Context) error {
 		MessageId: randomID(),
 		SentAtMs:  uint64(now.UnixMilli()),
 		Body: &envelope.Content_DeviceAnnouncement{DeviceAnnouncement: &envelope.DeviceAnnouncement{
-			DeviceId: c.device.ID[:], DevicePublicKey: c.device.PublicKey(), CreatedAtMs: uint64(created.UnixMilli()),
+			DeviceId: c.device.ID[:], DevicePublicKey: c.device.PublicKey().Bytes(), CreatedAtMs: uint64(created.UnixMilli()),
 		}},
 	}
 	if _, err := c.storeOwn(ctx, NamespaceDevices, content, now); err != nil {
@@ -244,8 +248,12 @@ func (c *Client) pollDevices(ctx context.Context, members []snapshot.Node) error
 		if err := c.db.SetSetting(newDevicesSetting, b); err != nil {
 			return err
 		}
+		pub, err := identity.Ed25519PublicKeyFromBytes(d.PublicKey)
+		if err != nil {
+			return err
+		}
 		c.emit(Event{Kind: EventNewDevice, Device: Device{
-			ID: prekey.DeviceID(d.ID), PublicKey: identity.Ed25519PublicKey(d.PublicKey), Created: d.Created, FirstSeen: c.clock(),
+			ID: prekey.DeviceID(d.ID), PublicKey: pub, Created: d.Created, FirstSeen: c.clock(),
 		}})
 		return nil
 	})

@@ -1,7 +1,6 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -381,7 +380,7 @@ func TestDeviceKeyChange(t *testing.T) {
 	forged := &envelope.Content{
 		MessageId: randomID(), SentAtMs: uint64(time.Now().UnixMilli()),
 		Body: &envelope.Content_DeviceAnnouncement{DeviceAnnouncement: &envelope.DeviceAnnouncement{
-			DeviceId: before[0].ID[:], DevicePublicKey: other.PublicKey(), CreatedAtMs: 1,
+			DeviceId: before[0].ID[:], DevicePublicKey: other.PublicKey().Bytes(), CreatedAtMs: 1,
 		}},
 	}
 	if _, err := c.storeOwn(ctx, NamespaceDevices, forged, time.Now()); err != nil {
@@ -389,7 +388,7 @@ func TestDeviceKeyChange(t *testing.T) {
 	}
 	mustSync(t, c)
 	after, err := c.Devices()
-	if err != nil || len(after) != 1 || !bytes.Equal(after[0].PublicKey, before[0].PublicKey) {
+	if err != nil || len(after) != 1 || after[0].PublicKey != before[0].PublicKey {
 		t.Fatalf("devices after the forged announcement: %+v, %v; want the first key kept", after, err)
 	}
 	if c.Stats().Dropped != 1 {
@@ -407,7 +406,7 @@ func FuzzOpenOwn(f *testing.F) {
 	ann := &envelope.Content{
 		MessageId: randomID(), SentAtMs: uint64(now.UnixMilli()),
 		Body: &envelope.Content_DeviceAnnouncement{DeviceAnnouncement: &envelope.DeviceAnnouncement{
-			DeviceId: c.device.ID[:], DevicePublicKey: c.device.PublicKey(), CreatedAtMs: 1,
+			DeviceId: c.device.ID[:], DevicePublicKey: c.device.PublicKey().Bytes(), CreatedAtMs: 1,
 		}},
 	}
 	sealed, err := c.sealConfig(envelope.ConfigSync_KIND_CONTACTS, 1, []byte(`{"contacts":{}}`))

@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,10 +14,10 @@ import (
 
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/onionclient"
+	"github.com/hushnet/hush/internal/paths"
 	"github.com/hushnet/hush/protocol/netfile"
 	"github.com/hushnet/hush/protocol/rpc"
 	"github.com/hushnet/hush/protocol/snapshot"
-	"github.com/hushnet/hush/swarm"
 )
 
 // Directory is the client's view of the network: its ID (signatures carry
@@ -44,7 +43,7 @@ type StandaloneDirectory struct {
 
 // NewStandaloneDirectory asks the node at addr (host:port), over HTTPS
 // pinned to key, for its network ID and X25519 key.
-func NewStandaloneDirectory(ctx context.Context, t Transport, addr string, key snapshot.Ed25519Key) (*StandaloneDirectory, error) {
+func NewStandaloneDirectory(ctx context.Context, t Transport, addr string, key identity.Ed25519PublicKey) (*StandaloneDirectory, error) {
 	n := snapshot.Node{Ed25519: key, Address: addr}
 	status, body, err := t.Do(ctx, n, []byte(`{"method":"info"}`))
 	if err != nil {
@@ -91,7 +90,7 @@ type SnapshotFetcher func(ctx context.Context, minEpoch uint64) ([]byte, *snapsh
 // [Open] builds the one for [Options].Network.
 type SnapshotDirectory struct {
 	net   *netfile.Network
-	keys  []ed25519.PublicKey
+	v     snapshot.Verifier
 	pool  onionclient.Poster
 	file  string
 	clock func() time.Time
@@ -115,7 +114,7 @@ func newSnapshotDirectory(n *netfile.Network, home string, pool onionclient.Post
 	if clock == nil {
 		clock = time.Now
 	}
-	d := &SnapshotDirectory{net: n, keys: n.RegistryKeys(), pool: pool, clock: clock}
+	d := &SnapshotDirectory{net: n, v: n.SnapshotVerifier(), pool: pool, clock: clock}
 	if home != "" {
 		d.file = filepath.Join(home, snapshotFile)
 		if raw, err := os.ReadFile(d.file); err == nil {
@@ -123,7 +122,7 @@ func newSnapshotDirectory(n *netfile.Network, home string, pool onionclient.Post
 			if s, err := snapshot.Decode(raw); err == nil && s.NetworkID == n.ID {
 				d.epoch = s.Epoch
 			}
-			if s, err := snapshot.Verify(raw, d.keys, n.ID, clock(), 0); err == nil {
+			if s, err := d.v.Verify(raw, clock(), 0); err == nil {
 				d.cur = s
 			}
 		}
@@ -159,20 +158,11 @@ func (d *SnapshotDirectory) SwarmFor(ctx context.Context, id identity.AccountID)
 	if err != nil {
 		return nil, err
 	}
-	_, nodes, ok := s.SwarmFor(id.PubKey(), pickSwarm)
+	_, nodes, ok := s.SwarmOf(id)
 	if !ok || len(nodes) == 0 {
 		return nil, ErrNoSwarm
 	}
 	return nodes, nil
-}
-
-func pickSwarm(pk [32]byte, swarms []uint64) (uint64, bool) {
-	ids := make([]swarm.ID, len(swarms))
-	for i, s := range swarms {
-		ids[i] = swarm.ID(s)
-	}
-	id, ok := swarm.ForKey(pk, ids)
-	return uint64(id), ok
 }
 
 // snapshot returns a usable snapshot, fetching one when there is none, it
@@ -240,19 +230,12 @@ func (d *SnapshotDirectory) fetch(ctx context.Context, cur *snapshot.Snapshot, m
 	return nil, nil, lastErr
 }
 
+// fromNode fetches straight from n over a connection pinned to its key.
 func (d *SnapshotDirectory) fromNode(ctx context.Context, n snapshot.Node, minEpoch uint64) ([]byte, *snapshot.Snapshot, error) {
-	status, raw, err := d.pool.Post(ctx, n.Ed25519, n.Address, onionclient.RPCPath, []byte(`{"method":"snapshot"}`), snapshot.MaxEncodedSize)
-	if err != nil {
-		return nil, nil, err
+	do := func(ctx context.Context, body []byte) (int, []byte, error) {
+		return d.pool.Post(ctx, n.Ed25519, n.Address, onionclient.RPCPath, body, snapshot.MaxEncodedSize)
 	}
-	if status != http.StatusOK {
-		return nil, nil, fmt.Errorf("node %s answered %d to snapshot", n.Address, status)
-	}
-	s, err := snapshot.Verify(raw, d.keys, d.net.ID, d.clock(), minEpoch)
-	if err != nil {
-		return nil, nil, err
-	}
-	return raw, s, nil
+	return paths.FetchSnapshot(ctx, do, d.v, d.clock(), minEpoch)
 }
 
 func writeFileAtomic(path string, data []byte) error {

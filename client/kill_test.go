@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/devnet"
-	"github.com/hushnet/hush/protocol/snapshot"
 )
 
 // TestExchangeSurvivesKill is the messaging issue's end-to-end test on real
@@ -51,13 +51,13 @@ func TestExchangeSurvivesKill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	index := map[snapshot.Ed25519Key]int{}
+	index := map[identity.Ed25519PublicKey]int{}
 	for _, n := range d.Nodes() {
 		index[n.Ed25519] = n.Index
 	}
 	killed := map[int]bool{}
 	for _, c := range []*Client{alice, bob} {
-		_, members, ok := devnet.AccountSwarm(snap, c.Account())
+		_, members, ok := snap.SwarmOf(c.Account())
 		if !ok || len(members) < 3 {
 			t.Fatalf("swarm of %s: %d members", c.Account().Short(), len(members))
 		}

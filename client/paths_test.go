@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -25,8 +24,7 @@ import (
 func testNetwork(t testing.TB) (*relaytest.Network, *netfile.Network) {
 	t.Helper()
 	nw := relaytest.Start(t, relaytest.Options{Nodes: 6, Swarms: 2})
-	var reg snapshot.Ed25519Key
-	copy(reg[:], nw.RegistryKey.Public().(ed25519.PublicKey))
+	reg := identity.Ed25519PublicKeyOf(nw.RegistryKey)
 	seed := nw.Nodes[0].Info
 	nf := &netfile.Network{
 		ID:         relaytest.NetworkID,
@@ -83,7 +81,7 @@ func TestOnionPaths(t *testing.T) {
 		host, _, _ := net.SplitHostPort(r.Remote)
 		var req rpc.Request
 		json.Unmarshal(r.Body, &req)
-		if host == "127.0.0.1" && req.Method != "snapshot" && req.Method != rpc.MethodInfo {
+		if host == "127.0.0.1" && req.Method != "get_snapshot" && req.Method != rpc.MethodInfo {
 			t.Errorf("a %s request reached node %s straight from the client", req.Method, r.Node)
 		}
 	}
@@ -119,7 +117,7 @@ func TestSnapshotDirectory(t *testing.T) {
 
 	t.Run("wrong registry key", func(t *testing.T) {
 		bad := *nf
-		bad.Registries = []netfile.Registry{{Address: "127.0.0.1:9", Ed25519: snapshot.Ed25519Key{1}}}
+		bad.Registries = []netfile.Registry{{Address: "127.0.0.1:9", Ed25519: identity.Ed25519PublicKeyFromRaw32([32]byte{1})}}
 		d := newSnapshotDirectory(&bad, "", pool, nil)
 		if _, err := d.SwarmFor(context.Background(), acct); err == nil {
 			t.Fatal("accepted a snapshot not signed by the network file's registry")

@@ -245,7 +245,7 @@ func TestHistoryShareWindow(t *testing.T) {
 func TestDeletedSyncCopyReplay(t *testing.T) {
 	p := newPair(t)
 	sent := p.send(p.alice, p.bobID, "delete me")
-	copies, err := p.alice.retrieve(p.ctx, p.nd.node(t, p.alice), NamespaceSync, time.Time{}, "")
+	copies, err := p.alice.retrieve(p.ctx, standaloneNode(t, p.alice), NamespaceSync, time.Time{}, "")
 	if err != nil || len(copies) == 0 {
 		t.Fatalf("alice's sync namespace holds %d copies, %v", len(copies), err)
 	}
@@ -284,7 +284,7 @@ func TestAccountObjectsOffV1(t *testing.T) {
 	}
 	p.sync(p.alice)
 	for _, ns := range []int32{NamespaceDevices, NamespaceConfig} {
-		msgs, err := p.alice.retrieve(p.ctx, p.nd.node(t, p.alice), ns, time.Time{}, "")
+		msgs, err := p.alice.retrieve(p.ctx, standaloneNode(t, p.alice), ns, time.Time{}, "")
 		if err != nil || len(msgs) == 0 {
 			t.Fatalf("namespace %d: %d objects, %v", ns, len(msgs), err)
 		}
@@ -314,7 +314,7 @@ func TestPublicRecordTime(t *testing.T) {
 	}
 	// The swarm's deposit time and expiry, which every reader of
 	// namespace 7 sees too, say no more.
-	msgs, err := p.alice.retrievePublic(p.ctx, p.nd.node(t, p.alice), p.bobID, NamespaceKeys)
+	msgs, err := p.alice.retrievePublic(p.ctx, standaloneNode(t, p.alice), p.bobID, NamespaceKeys)
 	if err != nil || len(msgs) == 0 {
 		t.Fatalf("namespace 7: %d records, %v", len(msgs), err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/hushnet/hush/internal/keystore"
 	"github.com/hushnet/hush/protocol/envelope"
 	"github.com/hushnet/hush/protocol/rpc"
+	"github.com/hushnet/hush/protocol/snapshot"
 )
 
 // fakeClock is an injectable local clock that tests move forward instead
@@ -42,7 +43,7 @@ func (f *fakeClock) Advance(d time.Duration) {
 // client restart) on the same homes and clock.
 type pair struct {
 	t              *testing.T
-	nd             *Node
+	nd             *snapshot.Node
 	clock          *fakeClock
 	aHome, bHome   string
 	alice, bob     *Client
@@ -101,7 +102,7 @@ func (p *pair) read(c *Client) []Message {
 // swarm returns the hashes and expiries in c's own namespace ns.
 func (p *pair) swarm(c *Client, ns int32) map[string]time.Time {
 	p.t.Helper()
-	msgs, err := c.retrieve(p.ctx, p.nd.node(p.t, c), ns, time.Time{}, "")
+	msgs, err := c.retrieve(p.ctx, standaloneNode(p.t, c), ns, time.Time{}, "")
 	if err != nil {
 		p.t.Fatal(err)
 	}

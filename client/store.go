@@ -142,8 +142,8 @@ func (c *Client) storeRound(ctx context.Context, to identity.AccountID, ns int32
 	}
 	order := rand.Perm(len(members))
 	results := make(chan answer, len(order)) // buffered: late answers never block
-	confirmed := map[snapshot.Ed25519Key]bool{}
-	asked := map[snapshot.Ed25519Key]bool{}
+	confirmed := map[identity.Ed25519PublicKey]bool{}
+	asked := map[identity.Ed25519PublicKey]bool{}
 	next, inflight := 0, 0
 	launch := func(k int) {
 		for ; k > 0 && next < len(order); next++ {
@@ -200,7 +200,7 @@ func (c *Client) storeRound(ctx context.Context, to identity.AccountID, ns int32
 // message, so the node refused to store it again) also confirms from
 // alone: the message needs no further copies, but one member's word is
 // not enough to stop trying, so a lying member cannot make it be dropped.
-func (c *Client) countConfirmations(confirmed map[snapshot.Ed25519Key]bool, members []snapshot.Node, from snapshot.Node, to identity.AccountID, hash string, res *rpc.StoreResult) {
+func (c *Client) countConfirmations(confirmed map[identity.Ed25519PublicKey]bool, members []snapshot.Node, from snapshot.Node, to identity.AccountID, hash string, res *rpc.StoreResult) {
 	if len(res.Swarm) == 0 || res.Deleted {
 		confirmed[from.Ed25519] = true
 		return
@@ -211,7 +211,7 @@ func (c *Client) countConfirmations(confirmed map[snapshot.Ed25519Key]bool, memb
 			continue
 		}
 		sig, err := base64.StdEncoding.DecodeString(conf.Signature)
-		if err == nil && rpc.VerifyConfirmation(c.dir.NetworkID(), identity.Ed25519PublicKey(m.Ed25519.PublicKey()), to, hash, sig) {
+		if err == nil && rpc.VerifyConfirmation(c.dir.NetworkID(), m.Ed25519, to, hash, sig) {
 			confirmed[m.Ed25519] = true
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
 
@@ -48,9 +49,9 @@ const badFor = time.Hour
 // not show whose fault it is. It is asked last for a while; `hush
 // path` lists it.
 type BadNode struct {
-	Ed25519 snapshot.Ed25519Key `json:"pubkey_ed25519"`
-	Reason  string              `json:"reason"`
-	At      time.Time           `json:"at"`
+	Ed25519 identity.Ed25519PublicKey `json:"pubkey_ed25519"`
+	Reason  string                    `json:"reason"`
+	At      time.Time                 `json:"at"`
 }
 
 // BadNodes returns the nodes caught misbehaving, most recent first.
@@ -68,7 +69,7 @@ func (c *Client) BadNodes() []BadNode {
 // badReporter is a transport that keeps the bad nodes for `hush path`
 // (paths.Manager).
 type badReporter interface {
-	MarkBad(key snapshot.Ed25519Key, reason string, at time.Time)
+	MarkBad(key identity.Ed25519PublicKey, reason string, at time.Time)
 }
 
 // markBad records that n misbehaved, and warns once per node and reason.
@@ -78,7 +79,7 @@ func (c *Client) markBad(n snapshot.Node, reason string) {
 	now := c.clock()
 	c.mu.Lock()
 	if c.bad == nil {
-		c.bad = map[snapshot.Ed25519Key]BadNode{}
+		c.bad = map[identity.Ed25519PublicKey]BadNode{}
 	}
 	old, seen := c.bad[n.Ed25519]
 	c.bad[n.Ed25519] = BadNode{Ed25519: n.Ed25519, Reason: reason, At: now}
@@ -98,7 +99,7 @@ func (c *Client) markSlow(n snapshot.Node) {
 	now := c.clock()
 	c.mu.Lock()
 	if c.slow == nil {
-		c.slow = map[snapshot.Ed25519Key]time.Time{}
+		c.slow = map[identity.Ed25519PublicKey]time.Time{}
 	}
 	c.slow[n.Ed25519] = now
 	c.mu.Unlock()

@@ -71,7 +71,7 @@ func TestRecordsPublishAndVerify(t *testing.T) {
 		t.Fatalf("own sync records: %d, %v", len(own), err)
 	}
 	// Unsigned, the sync namespace answers nothing.
-	if _, err := alice.retrievePublic(ctx, nd.node(t, alice), bob.Account(), NamespaceSyncKeys); err == nil {
+	if _, err := alice.retrievePublic(ctx, standaloneNode(t, alice), bob.Account(), NamespaceSyncKeys); err == nil {
 		t.Fatal("unsigned retrieve of the sync record namespace succeeded")
 	}
 	if rpc.MessageHash(bob.Account(), NamespaceSyncKeys, own[0].Raw) != own[0].Hash {
@@ -185,7 +185,7 @@ func TestRepublish(t *testing.T) {
 			if cl == prekey.Sync {
 				ns = NamespaceSyncKeys
 			}
-			msgs, err := c.retrieve(ctx, nd.node(t, c), ns, time.Time{}, "")
+			msgs, err := c.retrieve(ctx, standaloneNode(t, c), ns, time.Time{}, "")
 			if err != nil {
 				t.Fatal(err)
 			}

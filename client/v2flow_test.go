@@ -64,7 +64,7 @@ func TestV2TwoDevices(t *testing.T) {
 		ns      int32
 		devices byte
 	}{{b1, NamespaceInbox, 2}, {a1, NamespaceSync, 1}} {
-		msgs, err := tc.c.retrieve(ctx, nd.node(t, tc.c), tc.ns, time.Time{}, "")
+		msgs, err := tc.c.retrieve(ctx, standaloneNode(t, tc.c), tc.ns, time.Time{}, "")
 		if err != nil || len(msgs) != 1 {
 			t.Fatalf("namespace %d: %d messages, %v", tc.ns, len(msgs), err)
 		}
@@ -169,7 +169,7 @@ func TestWithholdingNode(t *testing.T) {
 	if waiting, why, err := alice.WaitingForKeys(bob.Account()); err != nil || !waiting || why == "" {
 		t.Fatalf("waiting for keys: %v %q %v", waiting, why, err)
 	}
-	if msgs, err := bob.retrieve(ctx, nd.node(t, bob), NamespaceInbox, time.Time{}, ""); err != nil || len(msgs) != 0 {
+	if msgs, err := bob.retrieve(ctx, standaloneNode(t, bob), NamespaceInbox, time.Time{}, ""); err != nil || len(msgs) != 0 {
 		t.Fatalf("bob's inbox holds %d messages (%v) while his keys are withheld", len(msgs), err)
 	}
 	w.on.Store(false)
@@ -290,7 +290,7 @@ func TestV2Replay(t *testing.T) {
 	if got, err := bob.Poll(ctx); err != nil || len(got) != 1 {
 		t.Fatalf("first poll: %d, %v", len(got), err)
 	}
-	msgs, err := bob.retrieve(ctx, nd.node(t, bob), NamespaceInbox, time.Time{}, "")
+	msgs, err := bob.retrieve(ctx, standaloneNode(t, bob), NamespaceInbox, time.Time{}, "")
 	if err != nil || len(msgs) != 1 {
 		t.Fatalf("inbox: %d, %v", len(msgs), err)
 	}
@@ -302,7 +302,7 @@ func TestV2Replay(t *testing.T) {
 	if _, err := alice.store(ctx, bob.Account(), NamespaceInbox, time.Hour, replayed); err != nil {
 		t.Fatal(err)
 	}
-	if again, _ := bob.retrieve(ctx, nd.node(t, bob), NamespaceInbox, time.Time{}, ""); len(again) != 2 {
+	if again, _ := bob.retrieve(ctx, standaloneNode(t, bob), NamespaceInbox, time.Time{}, ""); len(again) != 2 {
 		t.Fatalf("the replay is not a second swarm message: %d", len(again))
 	}
 	if got, err := bob.Poll(ctx); err != nil || len(got) != 0 || bob.Stats().Dropped != 0 {

@@ -409,7 +409,7 @@ func (c *Client) pinDeviceKeys(account identity.AccountID, recs []*devicerecord.
 	var held []heldRecord
 	for _, r := range recs {
 		k, ok := keys[r.DeviceID]
-		if !ok || subtle.ConstantTimeCompare(k, r.DeviceKey) == 1 {
+		if !ok || subtle.ConstantTimeCompare(k, r.DeviceKey.Bytes()) == 1 {
 			kept = append(kept, r)
 			continue
 		}
@@ -417,10 +417,10 @@ func (c *Client) pinDeviceKeys(account identity.AccountID, recs []*devicerecord.
 			clientdb.ErrDeviceKeyChanged, account.Short(), r.DeviceID)
 		held = append(held, heldRecord{RecordProblem{Err: err}, r})
 		name := keyChangedSetting + account.String() + "/" + r.DeviceID.String()
-		if old, _ := c.db.Setting(name); string(old) == hex.EncodeToString(r.DeviceKey) {
+		if old, _ := c.db.Setting(name); string(old) == r.DeviceKey.String() {
 			continue // told already
 		}
-		c.db.SetSetting(name, []byte(hex.EncodeToString(r.DeviceKey)))
+		c.db.SetSetting(name, []byte(r.DeviceKey.String()))
 		c.log.Warn("a device record presents a changed device key; held until confirmed", "device", r.DeviceID)
 		c.emit(Event{Kind: EventNewKeyDevice, Err: err})
 	}
@@ -640,7 +640,7 @@ func (c *Client) noteDevices(account identity.AccountID, recs []*devicerecord.Re
 	now := c.clock()
 	for _, r := range recs {
 		isNew, err := c.db.UpsertDevice(clientdb.Device{
-			Account: account, ID: clientdb.DeviceID(r.DeviceID), PublicKey: r.DeviceKey, Created: r.CreatedAt, Expires: r.ExpiresAt,
+			Account: account, ID: clientdb.DeviceID(r.DeviceID), PublicKey: r.DeviceKey.Bytes(), Created: r.CreatedAt, Expires: r.ExpiresAt,
 		}, now)
 		if err != nil {
 			c.log.Debug("recording a device", "err", err)
@@ -686,7 +686,11 @@ func (c *Client) PeerDevices(account identity.AccountID) ([]PeerDevice, error) {
 	}
 	out := make([]PeerDevice, 0, len(ds))
 	for _, d := range ds {
-		out = append(out, PeerDevice{ID: prekey.DeviceID(d.ID), PublicKey: identity.Ed25519PublicKey(d.PublicKey), FirstSeen: d.FirstSeen})
+		pub, err := identity.Ed25519PublicKeyFromBytes(d.PublicKey)
+		if err != nil {
+			return nil, fmt.Errorf("device %s: %w", prekey.DeviceID(d.ID), err)
+		}
+		out = append(out, PeerDevice{ID: prekey.DeviceID(d.ID), PublicKey: pub, FirstSeen: d.FirstSeen})
 	}
 	return out, nil
 }

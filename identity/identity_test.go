@@ -332,7 +332,7 @@ func FuzzParseAccountID(f *testing.F) {
 
 func mixedOrderKey(t *testing.T) string {
 	a := FromSeed(mustSeed(t, "0123456789abcdef0123456789abcdef"))
-	p, err := new(edwards25519.Point).SetBytes(a.Ed25519Public())
+	p, err := new(edwards25519.Point).SetBytes(a.Ed25519Public().Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}

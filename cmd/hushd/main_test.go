@@ -167,7 +167,7 @@ func TestKill9Durability(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	p := startHushd(t, dir)
-	c, err := nodeclient.New(p.url(), nil)
+	c, err := nodeclient.New(p.url(), identity.Ed25519PublicKey{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +205,7 @@ func TestKill9Durability(t *testing.T) {
 func TestRealShortTTL(t *testing.T) {
 	t.Parallel()
 	p := startHushd(t, t.TempDir(), "--sweep-interval", "1s")
-	c, _ := nodeclient.New(p.url(), nil)
+	c, _ := nodeclient.New(p.url(), identity.Ed25519PublicKey{})
 	acct := identity.NewAccount()
 	signed(t, c, acct, rpc.MethodStore, `{"ttl":10000,"data":"c2hvcnQ="}`, nil)
 	signed(t, c, acct, rpc.MethodStore, `{"ttl":600000,"data":"bG9uZw=="}`, nil)
@@ -223,7 +223,7 @@ func TestRealShortTTL(t *testing.T) {
 func TestSIGTERM(t *testing.T) {
 	t.Parallel()
 	p := startHushd(t, t.TempDir())
-	c, _ := nodeclient.New(p.url(), nil)
+	c, _ := nodeclient.New(p.url(), identity.Ed25519PublicKey{})
 	if _, err := c.Info(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +247,7 @@ func TestLogPrivacy(t *testing.T) {
 				args = append(args, "--debug-log-private")
 			}
 			p := startHushd(t, t.TempDir(), args...)
-			c, _ := nodeclient.New(p.url(), nil)
+			c, _ := nodeclient.New(p.url(), identity.Ed25519PublicKey{})
 			acct := identity.NewAccount()
 			signed(t, c, acct, rpc.MethodStore, `{"namespace":1,"ttl":60000,"data":"eA=="}`, nil)
 			p.cmd.Process.Signal(syscall.SIGTERM)
@@ -342,7 +342,7 @@ func TestDoneWhen(t *testing.T) {
 	alice, mallory := identity.NewAccount(), identity.NewAccount()
 	call := func(acct *identity.Account, method, params string, out any) {
 		t.Helper()
-		body, err := nodeclient.SignedCall(ctx, acct, p.url(), nil, method, json.RawMessage(params))
+		body, err := nodeclient.SignedCall(ctx, acct, p.url(), identity.Ed25519PublicKey{}, method, json.RawMessage(params))
 		if err != nil {
 			t.Fatalf("%s: %v %s", method, err, body)
 		}
@@ -417,7 +417,7 @@ func TestRelativeDataPath(t *testing.T) {
 	t.Parallel()
 	wd := t.TempDir()
 	p := startHushdIn(t, wd, "./data")
-	c, err := nodeclient.New(p.url(), nil)
+	c, err := nodeclient.New(p.url(), identity.Ed25519PublicKey{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -437,7 +437,7 @@ func TestRelativeDataPath(t *testing.T) {
 func TestDebugLogsKeepClientsPrivate(t *testing.T) {
 	t.Parallel()
 	p := startHushd(t, t.TempDir(), "--log-level", "debug")
-	c, err := nodeclient.New(p.url(), nil)
+	c, err := nodeclient.New(p.url(), identity.Ed25519PublicKey{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -501,7 +501,7 @@ func onionStoreAndRetrieve(t *testing.T, c *nodeclient.Client, addr string, acct
 	if err1 != nil || err2 != nil || len(ed) != 32 || len(x) != 32 {
 		t.Fatalf("info keys: %+v", info)
 	}
-	copy(dest.Ed25519[:], ed)
+	dest.Ed25519, _ = identity.Ed25519PublicKeyFromBytes(ed)
 	copy(dest.X25519[:], x)
 	dest.Address = addr
 	pool := onionclient.NewPool(onionclient.PoolConfig{})

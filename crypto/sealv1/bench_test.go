@@ -24,8 +24,8 @@ func benchOps(b *testing.B) (seal, bareSeal, open, bareOpen func() error) {
 
 	seal = func() error { _, err := Seal(from, to.ID(), m); return err }
 	bareSeal = func() error {
-		sig := ed25519.Sign(from.SigningKey(), cat(m, from.Ed25519Public(), y[:]))
-		_, err := box.SealAnonymous(nil, cat(m, from.Ed25519Public(), sig), &y, rand.Reader)
+		sig := ed25519.Sign(from.SigningKey(), cat(m, from.Ed25519Public().Bytes(), y[:]))
+		_, err := box.SealAnonymous(nil, cat(m, from.Ed25519Public().Bytes(), sig), &y, rand.Reader)
 		return err
 	}
 	open = func() error { _, _, _, err := Open(to, sealed); return err }

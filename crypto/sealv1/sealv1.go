@@ -30,10 +30,11 @@
 // [Open] refuses everything libsodium and libsession refuse: a low-order
 // ephemeral key, a sender key that is non-canonical, of small order or outside
 // the prime-order subgroup (libsodium's crypto_sign_verify_detached and
-// crypto_sign_ed25519_pk_to_curve25519), and a signature whose R is of small
-// order. Each failure has its own error. x/crypto's box accepts a low-order
-// ephemeral key, whose all-zero shared secret lets anyone forge a box, so the
-// X25519 step here is crypto/ecdh's, which refuses it; the rest is x/crypto's.
+// crypto_sign_ed25519_pk_to_curve25519; [identity.Ed25519PublicKey.AccountID]
+// checks it), and a signature whose R is of small order. Each failure has its
+// own error. x/crypto's box accepts a low-order ephemeral key, whose all-zero
+// shared secret lets anyone forge a box, so the X25519 step here is
+// crypto/ecdh's, which refuses it; the rest is x/crypto's.
 //
 // # What v1 does not protect
 //
@@ -63,6 +64,7 @@ import (
 	"filippo.io/edwards25519/field"
 	"golang.org/x/crypto/blake2b"
 	"golang.org/x/crypto/nacl/box"
+
 	//lint:ignore SA1019 HSalsa20 is crypto_box's key derivation (libsodium crypto_box_beforenm); byte compatibility with Session needs exactly it, after our own checked X25519 step.
 	"golang.org/x/crypto/salsa20/salsa"
 
@@ -139,7 +141,7 @@ func seal(rand io.Reader, sender *identity.Account, recipient identity.AccountID
 	n := len(plaintext)
 	inner := make([]byte, 0, n+ed25519.PublicKeySize+ed25519.SignatureSize)
 	inner = append(inner, plaintext...)
-	inner = append(inner, sender.Ed25519Public()...)
+	inner = append(inner, sender.Ed25519Public().Bytes()...)
 	sig := sender.Sign(append(inner, y[:]...))
 	inner = append(inner[:n+ed25519.PublicKeySize], sig...)
 
@@ -154,37 +156,40 @@ func seal(rand io.Reader, sender *identity.Account, recipient identity.AccountID
 // [ErrBadSenderKey] or [ErrBadSignature].
 func Open(recipient *identity.Account, sealed []byte) (plaintext []byte, sender identity.Ed25519PublicKey, senderID identity.AccountID, err error) {
 	if len(sealed) < Overhead {
-		return nil, nil, identity.AccountID{}, fmt.Errorf("%w: %d bytes, need at least %d", ErrTooShort, len(sealed), Overhead)
+		return nil, identity.Ed25519PublicKey{}, identity.AccountID{}, fmt.Errorf("%w: %d bytes, need at least %d", ErrTooShort, len(sealed), Overhead)
 	}
 	y := recipient.X25519().PublicKey().Bytes()
 	epk, err := ecdh.X25519().NewPublicKey(sealed[:32])
 	if err != nil {
-		return nil, nil, identity.AccountID{}, ErrDecrypt
+		return nil, identity.Ed25519PublicKey{}, identity.AccountID{}, ErrDecrypt
 	}
 	key, err := boxKey(recipient.X25519(), epk)
 	if err != nil {
-		return nil, nil, identity.AccountID{}, ErrDecrypt // low-order ephemeral key
+		return nil, identity.Ed25519PublicKey{}, identity.AccountID{}, ErrDecrypt // low-order ephemeral key
 	}
 	nonce := sealNonce(sealed[:32], y)
 	inner, ok := box.OpenAfterPrecomputation(nil, sealed[32:], &nonce, &key)
 	if !ok {
-		return nil, nil, identity.AccountID{}, ErrDecrypt
+		return nil, identity.Ed25519PublicKey{}, identity.AccountID{}, ErrDecrypt
 	}
 
 	n := len(inner) - ed25519.PublicKeySize - ed25519.SignatureSize
-	sender = identity.Ed25519PublicKey(append([]byte(nil), inner[n:n+ed25519.PublicKeySize]...))
+	sender, err = identity.Ed25519PublicKeyFromBytes(inner[n : n+ed25519.PublicKeySize])
+	if err != nil { // cannot happen: Overhead covers the key
+		return nil, identity.Ed25519PublicKey{}, identity.AccountID{}, fmt.Errorf("%w: %w", ErrBadSenderKey, err)
+	}
 	var sig [ed25519.SignatureSize]byte
 	copy(sig[:], inner[n+ed25519.PublicKeySize:])
 
-	senderID, err = checkSenderKey(sender)
+	senderID, err = sender.AccountID()
 	if err != nil {
-		return nil, nil, identity.AccountID{}, err
+		return nil, identity.Ed25519PublicKey{}, identity.AccountID{}, fmt.Errorf("%w: %w", ErrBadSenderKey, err)
 	}
 
 	// Reuse the buffer: M ‖ A ‖ SIG becomes M ‖ A ‖ Y, what the sender signed.
 	signed := append(inner[:n+ed25519.PublicKeySize], y...)
-	if !smallOrderFree(sig[:32]) || !ed25519.Verify(ed25519.PublicKey(sender), signed, sig[:]) {
-		return nil, nil, identity.AccountID{}, ErrBadSignature
+	if !smallOrderFree(sig[:32]) || !ed25519.Verify(sender.Bytes(), signed, sig[:]) {
+		return nil, identity.Ed25519PublicKey{}, identity.AccountID{}, ErrBadSignature
 	}
 	return signed[:n:n], sender, senderID, nil
 }
@@ -218,32 +223,6 @@ func sealNonce(epk, y []byte) [24]byte {
 	return nonce
 }
 
-// checkSenderKey accepts exactly the Ed25519 keys that libsodium's
-// crypto_sign_ed25519_pk_to_curve25519 accepts (libsession derives the sender's
-// Session ID with it): canonical, not of small order, in the prime-order
-// subgroup. identity's AccountID checks the small order; the subgroup check is
-// ours. A key with a torsion component maps to a different Account ID than its
-// prime-order part while signing for the same secret, so one sender could
-// appear under eight IDs. edwards25519 accepts non-canonical encodings, but
-// each of them is of a small-order point or one outside the subgroup (a test
-// enumerates them), so these two checks refuse them as well.
-func checkSenderKey(k identity.Ed25519PublicKey) (identity.AccountID, error) {
-	p, err := new(edwards25519.Point).SetBytes(k)
-	if err != nil {
-		return identity.AccountID{}, fmt.Errorf("%w: not a curve point", ErrBadSenderKey)
-	}
-	id, err := k.AccountID()
-	if err != nil {
-		return identity.AccountID{}, fmt.Errorf("%w: %w", ErrBadSenderKey, err)
-	}
-	// P is in the prime-order subgroup iff [ℓ-1]P = -P.
-	q := new(edwards25519.Point).VarTimeDoubleScalarBaseMult(orderMinusOne, p, edwards25519.NewScalar())
-	if q.Equal(new(edwards25519.Point).Negate(p)) != 1 {
-		return identity.AccountID{}, fmt.Errorf("%w: not in the prime-order subgroup", ErrBadSenderKey)
-	}
-	return id, nil
-}
-
 // smallOrderFree reports whether the 32-byte encoding r (a signature's R)
 // decodes to a point not of small order. libsodium's verify refuses a
 // small-order R; crypto/ed25519 does not. An honest signer never makes one.
@@ -254,12 +233,3 @@ func smallOrderFree(r []byte) bool {
 	}
 	return new(edwards25519.Point).MultByCofactor(p).Equal(edwards25519.NewIdentityPoint()) != 1
 }
-
-// orderMinusOne is ℓ-1, the group order minus one, computed as -1 mod ℓ.
-var orderMinusOne = func() *edwards25519.Scalar {
-	one, err := edwards25519.NewScalar().SetCanonicalBytes(append([]byte{1}, make([]byte, 31)...))
-	if err != nil {
-		panic("sealv1: scalar 1 rejected: " + err.Error()) // cannot happen
-	}
-	return edwards25519.NewScalar().Negate(one)
-}()

@@ -124,7 +124,7 @@ type message struct {
 	wrapFor   []*device          // whose prekeys get a wrap, in this order
 	wrapTo    identity.AccountID // recipient in the wrap info
 	sender    *identity.Account  // signs
-	senderKey identity.Ed25519PublicKey
+	senderKey []byte
 	signedFor identity.AccountID
 	signedAt  time.Time
 	list      []prekey.DeviceID
@@ -134,7 +134,7 @@ type message struct {
 // honest returns the message Seal would make from a to the given devices.
 func honest(from *identity.Account, to identity.AccountID, c prekey.Class, at time.Time, devs []*device, content []byte) *message {
 	m := &message{class: c, epoch: prekey.EpochOf(at), wrapFor: devs, wrapTo: to, sender: from,
-		senderKey: from.Ed25519Public(), signedFor: to, signedAt: at, content: content}
+		senderKey: from.Ed25519Public().Bytes(), signedFor: to, signedAt: at, content: content}
 	for _, d := range devs {
 		m.list = append(m.list, d.dev.ID)
 	}

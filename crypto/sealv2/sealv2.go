@@ -60,7 +60,6 @@ import (
 	"slices"
 	"time"
 
-	"filippo.io/edwards25519"
 	"golang.org/x/crypto/chacha20poly1305"
 
 	"github.com/hushnet/hush/crypto/prekey"
@@ -215,7 +214,7 @@ func Seal(sender *identity.Account, recipient identity.AccountID, bundles []prek
 	header := out
 
 	inner := make([]byte, 0, innerFixed+n*prekey.DeviceIDSize+len(content)+ed25519.SignatureSize)
-	inner = append(inner, sender.Ed25519Public()...)
+	inner = append(inner, sender.Ed25519Public().Bytes()...)
 	inner = append(inner, recipient[:]...)
 	inner = binary.BigEndian.AppendUint64(inner, uint64(now.UnixMilli()))
 	inner = append(inner, byte(n))
@@ -388,18 +387,20 @@ func checkInner(head, inner []byte, n int, recipient identity.AccountID) (conten
 		return fail(fmt.Errorf("%w: signed part does not list %d devices", ErrMalformed, n))
 	}
 	meta = Meta{Class: class, Epoch: epoch}
-	meta.SenderKey = identity.Ed25519PublicKey(bytes.Clone(inner[:32]))
+	if meta.SenderKey, err = identity.Ed25519PublicKeyFromBytes(inner[:32]); err != nil {
+		return fail(fmt.Errorf("%w: sender key: %w", ErrMalformed, err)) // cannot happen: the length was checked
+	}
 	var signedFor identity.AccountID
 	copy(signedFor[:], inner[32:65])
 	meta.SignedAt = time.UnixMilli(int64(binary.BigEndian.Uint64(inner[65:73]))).UTC()
 	list := inner[innerFixed : innerFixed+n*prekey.DeviceIDSize]
 	signed, sig := inner[:len(inner)-ed25519.SignatureSize], inner[len(inner)-ed25519.SignatureSize:]
 
-	sender, err = checkEd25519(meta.SenderKey)
+	sender, err = meta.SenderKey.AccountID()
 	if err != nil {
 		return fail(fmt.Errorf("%w: %w", ErrBadSignature, err))
 	}
-	if !ed25519.Verify(ed25519.PublicKey(meta.SenderKey), signedMessage(head, signed), sig) {
+	if !ed25519.Verify(meta.SenderKey.Bytes(), signedMessage(head, signed), sig) {
 		return fail(ErrBadSignature)
 	}
 	if !signedFor.Equal(recipient) {
@@ -456,37 +457,3 @@ func shuffled(n int) []int {
 	}
 	return p
 }
-
-// checkEd25519 accepts the sender keys crypto/sealv1 accepts: canonical, not
-// of small order, in the prime-order subgroup (a key with a torsion component
-// signs like its prime-order part but maps to another Account ID, so one
-// sender could appear under eight). It returns the key's Account ID, as
-// identity.Ed25519PublicKey.AccountID would, from the one decoded point: a
-// point of the prime-order subgroup other than the identity is not of small
-// order. The subgroup check costs about half a signature verification.
-func checkEd25519(k identity.Ed25519PublicKey) (identity.AccountID, error) {
-	p, err := new(edwards25519.Point).SetBytes(k)
-	if err != nil || !bytes.Equal(p.Bytes(), k) {
-		return identity.AccountID{}, identity.ErrBadEd25519Key
-	}
-	if p.Equal(edwards25519.NewIdentityPoint()) == 1 {
-		return identity.AccountID{}, fmt.Errorf("%w: small-order point", identity.ErrBadEd25519Key)
-	}
-	// P is in the prime-order subgroup iff [ℓ-1]P = -P.
-	q := new(edwards25519.Point).VarTimeDoubleScalarBaseMult(orderMinusOne, p, edwards25519.NewScalar())
-	if q.Equal(new(edwards25519.Point).Negate(p)) != 1 {
-		return identity.AccountID{}, fmt.Errorf("%w: not in the prime-order subgroup", identity.ErrBadEd25519Key)
-	}
-	id := identity.AccountID{identity.AccountPrefix}
-	copy(id[1:], p.BytesMontgomery())
-	return id, nil
-}
-
-// orderMinusOne is ℓ-1, computed as -1 mod ℓ.
-var orderMinusOne = func() *edwards25519.Scalar {
-	one, err := edwards25519.NewScalar().SetCanonicalBytes(append([]byte{1}, make([]byte, 31)...))
-	if err != nil {
-		panic("sealv2: scalar 1 rejected: " + err.Error()) // cannot happen
-	}
-	return edwards25519.NewScalar().Negate(one)
-}()

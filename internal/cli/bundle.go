@@ -82,7 +82,7 @@ func (a *app) bundleCommand() *cobra.Command {
 			}{Account: peer.String(), Protocol: "v2", Records: []record{}, Problems: []problem{}}
 			for _, r := range recs {
 				rec := record{
-					Device: r.DeviceID.String(), DeviceKey: hex.EncodeToString(r.DeviceKey), Class: r.Class.String(),
+					Device: r.DeviceID.String(), DeviceKey: r.DeviceKey.String(), Class: r.Class.String(),
 					Created: r.CreatedAt.UTC().Format(time.RFC3339), Expires: r.ExpiresAt.UTC().Format(time.RFC3339), Hash: r.Hash,
 				}
 				for _, p := range r.Prekeys {
@@ -144,7 +144,7 @@ func conversationJSON(c *client.Client, peer identity.AccountID, h []client.Mess
 	}
 	if ds, err := c.PeerDevices(peer); err == nil {
 		for _, d := range ds {
-			out.Devices = append(out.Devices, device{ID: d.ID.String(), Key: hex.EncodeToString(d.PublicKey), FirstSeen: d.FirstSeen.UTC().Format(time.RFC3339)})
+			out.Devices = append(out.Devices, device{ID: d.ID.String(), Key: d.PublicKey.String(), FirstSeen: d.FirstSeen.UTC().Format(time.RFC3339)})
 		}
 	}
 	return out

@@ -31,7 +31,7 @@ func TestScripts(t *testing.T) {
 	// One real standalone node serves the scripts that talk to the network.
 	n := startNode(t)
 	nodeURL := "https://" + n.Addr().String()
-	nodeKey := hex.EncodeToString(n.Identity().Ed25519Public())
+	nodeKey := hex.EncodeToString(n.Identity().Ed25519Public().Bytes())
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Setup: func(env *testscript.Env) error {

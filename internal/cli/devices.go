@@ -55,7 +55,7 @@ what this home already knows.`,
 			}
 			out := make([]deviceJSON, len(ds))
 			for i, d := range ds {
-				out[i] = deviceJSON{ID: d.ID.String(), PublicKey: fmt.Sprintf("%x", []byte(d.PublicKey)),
+				out[i] = deviceJSON{ID: d.ID.String(), PublicKey: d.PublicKey.String(),
 					Created: d.Created.UTC(), FirstSeen: d.FirstSeen.UTC(), This: d.This, New: isNew(news, d)}
 			}
 			if !a.jsonOut {

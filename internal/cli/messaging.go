@@ -61,11 +61,11 @@ func (f *netFlags) options(network bool) (client.Options, error) {
 		if err != nil || u.Scheme != "https" || u.Host == "" {
 			return o, fmt.Errorf("--node %q: want https://host:port", node)
 		}
-		key, err := snapshot.ParseEd25519Key(envOr(f.nodeKey, envNodeKey))
-		if err != nil {
+		var key identity.Ed25519PublicKey
+		if err := key.UnmarshalText([]byte(envOr(f.nodeKey, envNodeKey))); err != nil {
 			return o, fmt.Errorf("--node-key: %w", err)
 		}
-		o.Standalone = &client.Node{Address: u.Host, Ed25519: key}
+		o.Standalone = &snapshot.Node{Address: u.Host, Ed25519: key}
 		return o, nil
 	}
 	n, _, err := loadNetwork(f.network)

@@ -20,7 +20,7 @@ import (
 func TestSocialScripts(t *testing.T) {
 	n := startNode(t)
 	nodeURL := "https://" + n.Addr().String()
-	nodeKey := hex.EncodeToString(n.Identity().Ed25519Public())
+	nodeKey := hex.EncodeToString(n.Identity().Ed25519Public().Bytes())
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/social",
 		Setup: func(env *testscript.Env) error {

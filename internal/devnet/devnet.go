@@ -14,11 +14,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/config"
 	"github.com/hushnet/hush/internal/netlookup"
 	"github.com/hushnet/hush/internal/node"
 	"github.com/hushnet/hush/internal/registry"
-	"github.com/hushnet/hush/internal/registry/entry"
 	"github.com/hushnet/hush/protocol/netfile"
 	"github.com/hushnet/hush/protocol/snapshot"
 	"github.com/hushnet/hush/swarm"
@@ -113,18 +113,18 @@ func (o *Options) setDefaults() error {
 	return o.Params.Validate()
 }
 
-// Node describes one of the devnet's service nodes.
+// Node describes one of the devnet's service nodes: its descriptor (keys
+// and address; Version and Swarm are the registry's snapshot's to tell)
+// and its place in the devnet.
 type Node struct {
-	Index   int
-	Ed25519 snapshot.Ed25519Key
-	X25519  snapshot.X25519Key
-	Address string
-	Dir     string
+	snapshot.Node
+	Index int
+	Dir   string
 }
 
 // Registry describes one of the devnet's registry hosts.
 type Registry struct {
-	Key         snapshot.Ed25519Key
+	Key         identity.Ed25519PublicKey
 	APIAddress  string
 	RaftAddress string
 	Dir         string
@@ -288,7 +288,7 @@ func (d *Devnet) prepare() error {
 			return fmt.Errorf("devnet: registry key: %w", err)
 		}
 		keys[i] = key
-		r := Registry{Key: entry.KeyOf(key), RaftAddress: addr(), APIAddress: addr(), Dir: dir}
+		r := Registry{Key: identity.Ed25519PublicKeyOf(key), RaftAddress: addr(), APIAddress: addr(), Dir: dir}
 		d.regs = append(d.regs, r)
 		hosts = append(hosts, registry.HostConfig{Key: r.Key.String(), RaftAddress: r.RaftAddress, APIAddress: r.APIAddress})
 	}
@@ -330,7 +330,7 @@ func (d *Devnet) prepare() error {
 		if err != nil {
 			return err
 		}
-		n := Node{Index: i, Ed25519: snapshot.Ed25519Key(id.Ed25519Public()), X25519: snapshot.X25519Key(id.X25519Public()), Address: addr(), Dir: dir}
+		n := Node{Node: snapshot.Node{Ed25519: id.Ed25519Public(), X25519: snapshot.X25519Key(id.X25519Public()), Address: addr()}, Index: i, Dir: dir}
 		d.nodes = append(d.nodes, n)
 		cfg := config.DefaultNode()
 		cfg.Data, cfg.Listen, cfg.Advertise, cfg.Network = dir, n.Address, n.Address, filepath.Join(o.Dir, nodesNetworkFile)

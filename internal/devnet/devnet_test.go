@@ -52,7 +52,7 @@ func up(t *testing.T, ctx context.Context, o Options) *Devnet {
 
 func client(t *testing.T, n snapshot.Node) *nodeclient.Client {
 	t.Helper()
-	c, err := nodeclient.New("https://"+n.Address, identity.Ed25519PublicKey(n.Ed25519[:]))
+	c, err := nodeclient.New("https://"+n.Address, n.Ed25519)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,11 +138,11 @@ func TestNodesFollowTheRegistry(t *testing.T) {
 	}
 
 	acct := identity.NewAccount()
-	swarmID, members, ok := AccountSwarm(first, acct.ID())
+	swarmID, members, ok := first.SwarmOf(acct.ID())
 	if !ok {
 		t.Fatal("no swarm")
 	}
-	isMember := func(k snapshot.Ed25519Key) bool {
+	isMember := func(k identity.Ed25519PublicKey) bool {
 		return slices.ContainsFunc(members, func(m snapshot.Node) bool { return m.Ed25519 == k })
 	}
 	var outsider snapshot.Node
@@ -166,7 +166,8 @@ func TestNodesFollowTheRegistry(t *testing.T) {
 		t.Fatalf("421 names swarm %s with %d members, want %s with %d", eb.Swarm.SwarmID, len(eb.Swarm.Members), SwarmID(swarmID), len(members))
 	}
 	for _, m := range eb.Swarm.Members {
-		k, err := snapshot.ParseEd25519Key(m.PubkeyEd25519)
+		var k identity.Ed25519PublicKey
+		err := k.UnmarshalText([]byte(m.PubkeyEd25519))
 		if err != nil || !isMember(k) {
 			t.Fatalf("421 names %s, not a member", m.PubkeyEd25519)
 		}
@@ -231,7 +232,7 @@ func TestRegistryOutage(t *testing.T) {
 	}
 
 	acct := identity.NewAccount()
-	_, members, _ := AccountSwarm(s, acct.ID())
+	_, members, _ := s.SwarmOf(acct.ID())
 	c := client(t, members[0])
 	store := json.RawMessage(`{"namespace":0,"ttl":60000,"data":"aGk="}`)
 	if body, err := c.Signed(ctx, acct, rpc.MethodStore, store); err != nil {

@@ -134,7 +134,7 @@ func TestProcesses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err = registryclient.Verifier{NetworkID: d.Network().ID, Hosts: d.Network().RegistryKeys()}.Verify(raw, 0)
+	s, err = d.Network().SnapshotVerifier().Verify(raw, time.Now(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,20 +1,17 @@
 package devnet
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"sync"
 	"time"
 
-	"github.com/hushnet/hush/identity"
-	"github.com/hushnet/hush/internal/nodeapi"
 	"github.com/hushnet/hush/internal/nodeclient"
+	"github.com/hushnet/hush/internal/paths"
 	"github.com/hushnet/hush/internal/registry/registryclient"
 	"github.com/hushnet/hush/protocol/netfile"
 	"github.com/hushnet/hush/protocol/snapshot"
-	"github.com/hushnet/hush/swarm"
 )
 
 // pingTimeout bounds each reachability check in [Inspect].
@@ -27,7 +24,7 @@ const pingTimeout = 2 * time.Second
 func FetchSnapshot(ctx context.Context, n *netfile.Network) ([]byte, *snapshot.Snapshot, error) {
 	var errs []error
 	for _, seed := range n.Seeds {
-		c, err := nodeclient.New("https://"+seed.Address, identity.Ed25519PublicKey(seed.Ed25519[:]))
+		c, err := nodeclient.New("https://"+seed.Address, seed.Ed25519)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -43,19 +40,9 @@ func FetchSnapshot(ctx context.Context, n *netfile.Network) ([]byte, *snapshot.S
 
 // FetchSnapshotFrom asks the node c talks to for its snapshot and
 // verifies it against n's registry keys, with an epoch of at least
-// minEpoch.
+// minEpoch (paths.FetchSnapshot over c's pinned connection).
 func FetchSnapshotFrom(ctx context.Context, c *nodeclient.Client, n *netfile.Network, minEpoch uint64) ([]byte, *snapshot.Snapshot, error) {
-	raw, err := c.Call(ctx, nodeapi.MethodGetSnapshot, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	// The node's JSON writer ends the document with a newline.
-	raw = bytes.TrimSpace(raw)
-	s, err := snapshot.Verify(raw, n.RegistryKeys(), n.ID, time.Now(), minEpoch)
-	if err != nil {
-		return nil, nil, err
-	}
-	return raw, s, nil
+	return paths.FetchSnapshot(ctx, c.Post, n.SnapshotVerifier(), time.Now(), minEpoch)
 }
 
 // Status is what `hush devnet status` shows: the registry hosts, the
@@ -100,19 +87,6 @@ type NodeStatus struct {
 type SwarmStatus struct {
 	SwarmID string   `json:"swarm_id"`
 	Members []string `json:"members"`
-}
-
-// AccountSwarm returns the swarm of s that stores id's messages and its
-// members (the rule of swarm.ForKey); false when s has no swarms.
-func AccountSwarm(s *snapshot.Snapshot, id identity.AccountID) (uint64, []snapshot.Node, bool) {
-	return s.SwarmFor(id.PubKey(), func(pk [32]byte, ids []uint64) (uint64, bool) {
-		sw := make([]swarm.ID, len(ids))
-		for i, x := range ids {
-			sw[i] = swarm.ID(x)
-		}
-		got, ok := swarm.ForKey(pk, sw)
-		return uint64(got), ok
-	})
 }
 
 // SwarmID formats a swarm ID as get_swarm does.
@@ -165,7 +139,7 @@ func Inspect(ctx context.Context, n *netfile.Network) (*Status, error) {
 // ping reports whether a node answers info with its key and network, and
 // the message count it reports if it publishes one.
 func ping(ctx context.Context, n snapshot.Node) (bool, *int64) {
-	c, err := nodeclient.New("https://"+n.Address, identity.Ed25519PublicKey(n.Ed25519[:]))
+	c, err := nodeclient.New("https://"+n.Address, n.Ed25519)
 	if err != nil {
 		return false, nil
 	}

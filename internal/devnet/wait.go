@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/nodeclient"
 	"github.com/hushnet/hush/internal/registry/registryclient"
 	"github.com/hushnet/hush/protocol/snapshot"
@@ -86,7 +85,7 @@ func (d *Devnet) logHint(dir string) string {
 func (d *Devnet) Wait(ctx context.Context) error {
 	pool := registryclient.NewPoolForNetwork(d.net)
 	defer pool.Close()
-	v := registryclient.Verifier{NetworkID: d.net.ID, Hosts: d.net.RegistryKeys()}
+	v := d.net.SnapshotVerifier()
 	clients := map[int]*nodeclient.Client{}
 	t := time.NewTicker(pollEvery)
 	defer t.Stop()
@@ -115,12 +114,12 @@ func (d *Devnet) Wait(ctx context.Context) error {
 }
 
 // formed checks the condition Wait waits for and describes progress.
-func (d *Devnet) formed(ctx context.Context, pool *registryclient.Pool, v registryclient.Verifier, clients map[int]*nodeclient.Client) (bool, string, error) {
+func (d *Devnet) formed(ctx context.Context, pool *registryclient.Pool, v snapshot.Verifier, clients map[int]*nodeclient.Client) (bool, string, error) {
 	raw, err := pool.Snapshot(ctx, 0, 0)
 	if err != nil || raw == nil {
 		return false, "waiting for a snapshot", nil
 	}
-	s, err := v.Verify(raw, 0)
+	s, err := v.Verify(raw, time.Now(), 0)
 	if err != nil {
 		return false, "", fmt.Errorf("devnet: the registry's snapshot does not verify: %w", err)
 	}
@@ -148,7 +147,7 @@ func (d *Devnet) formed(ctx context.Context, pool *registryclient.Pool, v regist
 		}
 		c := clients[i]
 		if c == nil {
-			if c, err = nodeclient.New("https://"+n.Address, identity.Ed25519PublicKey(n.Ed25519[:])); err != nil {
+			if c, err = nodeclient.New("https://"+n.Address, n.Ed25519); err != nil {
 				return false, line, err
 			}
 			clients[i] = c

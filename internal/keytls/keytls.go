@@ -23,7 +23,7 @@ import (
 	"math/big"
 	"time"
 
-	"github.com/hushnet/hush/internal/registry/entry"
+	"github.com/hushnet/hush/identity"
 )
 
 // ErrWrongKey is returned, wrapped, by handshakes whose peer presents a
@@ -41,7 +41,7 @@ func Certificate(priv ed25519.PrivateKey) (tls.Certificate, error) {
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "hush " + entry.KeyOf(priv).String()[:16]},
+		Subject:               pkix.Name{CommonName: "hush " + identity.Ed25519PublicKeyOf(priv).String()[:16]},
 		NotBefore:             time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC),
 		NotAfter:              time.Date(2999, 1, 1, 0, 0, 0, 0, time.UTC),
 		KeyUsage:              x509.KeyUsageDigitalSignature,
@@ -60,15 +60,16 @@ func Certificate(priv ed25519.PrivateKey) (tls.Certificate, error) {
 }
 
 // peerKey returns the Ed25519 key of the peer's leaf certificate.
-func peerKey(cs *tls.ConnectionState) (entry.Key, bool) {
+func peerKey(cs *tls.ConnectionState) (identity.Ed25519PublicKey, bool) {
 	if cs == nil || len(cs.PeerCertificates) == 0 {
-		return entry.Key{}, false
+		return identity.Ed25519PublicKey{}, false
 	}
 	pub, ok := cs.PeerCertificates[0].PublicKey.(ed25519.PublicKey)
-	if !ok || len(pub) != ed25519.PublicKeySize {
-		return entry.Key{}, false
+	if !ok {
+		return identity.Ed25519PublicKey{}, false
 	}
-	return entry.Key(pub), true
+	k, err := identity.Ed25519PublicKeyFromBytes(pub)
+	return k, err == nil
 }
 
 // PeerNode returns the node identity a TLS peer proved: the Ed25519 key
@@ -86,10 +87,10 @@ func peerKey(cs *tls.ConnectionState) (entry.Key, bool) {
 // a certificate is sent, even when the server, like a node, only requests
 // one ([RequestClientCerts]) and verifies no chain. Names, dates and
 // issuers are ignored, as everywhere in this package.
-func PeerNode(cs *tls.ConnectionState, nodes func(entry.Key) bool) (entry.Key, bool) {
+func PeerNode(cs *tls.ConnectionState, nodes func(identity.Ed25519PublicKey) bool) (identity.Ed25519PublicKey, bool) {
 	k, ok := peerKey(cs)
 	if !ok || !nodes(k) {
-		return entry.Key{}, false
+		return identity.Ed25519PublicKey{}, false
 	}
 	return k, true
 }
@@ -102,7 +103,7 @@ func RequestClientCerts(c *tls.Config) {
 }
 
 // verify returns a VerifyConnection that admits the keys trusted accepts.
-func verify(trusted func(entry.Key) bool) func(tls.ConnectionState) error {
+func verify(trusted func(identity.Ed25519PublicKey) bool) func(tls.ConnectionState) error {
 	return func(cs tls.ConnectionState) error {
 		k, ok := peerKey(&cs)
 		if !ok {
@@ -116,8 +117,8 @@ func verify(trusted func(entry.Key) bool) func(tls.ConnectionState) error {
 }
 
 // Only returns a trust function that accepts exactly k.
-func Only(k entry.Key) func(entry.Key) bool {
-	return func(o entry.Key) bool { return o == k }
+func Only(k identity.Ed25519PublicKey) func(identity.Ed25519PublicKey) bool {
+	return func(o identity.Ed25519PublicKey) bool { return o == k }
 }
 
 // ServerConfig returns a TLS 1.3 server config presenting cert, with Go's
@@ -125,7 +126,7 @@ func Only(k entry.Key) func(entry.Key) bool {
 // X25519MLKEM768) left as they are. With trusted non-nil the server
 // demands a client certificate whose key trusted accepts (mutual TLS);
 // with nil any client may connect.
-func ServerConfig(cert tls.Certificate, trusted func(entry.Key) bool) *tls.Config {
+func ServerConfig(cert tls.Certificate, trusted func(identity.Ed25519PublicKey) bool) *tls.Config {
 	c := &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}}
 	if trusted != nil {
 		c.ClientAuth = tls.RequireAnyClientCert
@@ -138,7 +139,7 @@ func ServerConfig(cert tls.Certificate, trusted func(entry.Key) bool) *tls.Confi
 // whose key trusted accepts, and presents cert if it is non-nil. trusted
 // runs in every handshake, resumed ones included, and may record the key
 // it is shown (trust on first use).
-func ClientConfig(cert *tls.Certificate, trusted func(entry.Key) bool) *tls.Config {
+func ClientConfig(cert *tls.Certificate, trusted func(identity.Ed25519PublicKey) bool) *tls.Config {
 	c := &tls.Config{
 		MinVersion: tls.VersionTLS13,
 		// Chain and name checks are replaced by the key pin.

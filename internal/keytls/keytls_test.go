@@ -8,7 +8,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/hushnet/hush/internal/registry/entry"
+	"github.com/hushnet/hush/identity"
 )
 
 func key(label string) ed25519.PrivateKey {
@@ -47,11 +47,11 @@ func TestClientPinning(t *testing.T) {
 	addr := serve(t, node)
 	tests := []struct {
 		name    string
-		key     entry.Key
+		key     identity.Ed25519PublicKey
 		wantErr error
 	}{
-		{"right key", entry.KeyOf(node), nil},
-		{"another node's key", entry.KeyOf(key("other")), ErrWrongKey},
+		{"right key", identity.Ed25519PublicKeyOf(node), nil},
+		{"another node's key", identity.Ed25519PublicKeyOf(key("other")), ErrWrongKey},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,7 +70,7 @@ func TestClientPinning(t *testing.T) {
 func TestMutualPinning(t *testing.T) {
 	srvKey, good, bad := key("server"), key("trusted client"), key("untrusted client")
 	srvCert, _ := Certificate(srvKey)
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", ServerConfig(srvCert, Only(entry.KeyOf(good))))
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", ServerConfig(srvCert, Only(identity.Ed25519PublicKeyOf(good))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestMutualPinning(t *testing.T) {
 	}()
 	dial := func(client ed25519.PrivateKey) error {
 		cert, _ := Certificate(client)
-		c, err := tls.Dial("tcp", ln.Addr().String(), ClientConfig(&cert, Only(entry.KeyOf(srvKey))))
+		c, err := tls.Dial("tcp", ln.Addr().String(), ClientConfig(&cert, Only(identity.Ed25519PublicKeyOf(srvKey))))
 		if err != nil {
 			return err
 		}
@@ -132,7 +132,7 @@ func TestPeerNode(t *testing.T) {
 			c.Close()
 		}
 	}()
-	isNode := Only(entry.KeyOf(relayKey))
+	isNode := Only(identity.Ed25519PublicKeyOf(relayKey))
 	tests := []struct {
 		name string
 		cert ed25519.PrivateKey
@@ -149,14 +149,14 @@ func TestPeerNode(t *testing.T) {
 				c, _ := Certificate(tt.cert)
 				cert = &c
 			}
-			c, err := tls.Dial("tcp", ln.Addr().String(), ClientConfig(cert, Only(entry.KeyOf(srvKey))))
+			c, err := tls.Dial("tcp", ln.Addr().String(), ClientConfig(cert, Only(identity.Ed25519PublicKeyOf(srvKey))))
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer c.Close()
 			st := <-states
 			k, ok := PeerNode(&st, isNode)
-			if ok != tt.want || (ok && k != entry.KeyOf(relayKey)) {
+			if ok != tt.want || (ok && k != identity.Ed25519PublicKeyOf(relayKey)) {
 				t.Fatalf("PeerNode = %s, %v", k, ok)
 			}
 		})

@@ -111,11 +111,11 @@ func helperMain() int {
 }
 
 func newNodeClient(n helperNode) (*nodeclient.Client, error) {
-	key, err := hex.DecodeString(n.Key)
+	key, err := identity.ParseEd25519PublicKey(n.Key)
 	if err != nil {
 		return nil, err
 	}
-	return nodeclient.New("https://"+n.Address, identity.Ed25519PublicKey(key))
+	return nodeclient.New("https://"+n.Address, key)
 }
 
 // helperStore stores job.Count messages through job.Nodes[0], retrying
@@ -298,12 +298,15 @@ func helperRTT(ctx context.Context, job helperJob) (helperResult, error) {
 	pool := onionclient.NewPool(onionclient.PoolConfig{})
 	defer pool.Close()
 	seed := nf.Seeds[0]
-	_, snap, err := paths.FetchFromSeed(ctx, pool, seed.Ed25519, seed.Address, nf.RegistryKeys(), nf.ID, time.Now(), 0)
+	fromSeed := func(ctx context.Context, body []byte) (int, []byte, error) {
+		return pool.Post(ctx, seed.Ed25519, seed.Address, onionclient.RPCPath, body, snapshot.MaxEncodedSize)
+	}
+	_, snap, err := paths.FetchSnapshot(ctx, fromSeed, nf.SnapshotVerifier(), time.Now(), 0)
 	if err != nil {
 		return helperResult{}, err
 	}
-	key, err := snapshot.ParseEd25519Key(job.Nodes[0].Key)
-	if err != nil {
+	var key identity.Ed25519PublicKey
+	if err := key.UnmarshalText([]byte(job.Nodes[0].Key)); err != nil {
 		return helperResult{}, err
 	}
 	dest, ok := snap.Node(key)
@@ -311,7 +314,7 @@ func helperRTT(ctx context.Context, job helperJob) (helperResult, error) {
 		return helperResult{}, errors.New("destination not in the snapshot")
 	}
 	m, err := paths.New(paths.Options{Snapshot: func() *snapshot.Snapshot { return snap }, Loopback: nf.Loopback, Transport: pool,
-		RegistryKeys: nf.RegistryKeys(), NetworkID: nf.ID})
+		Verifier: nf.SnapshotVerifier()})
 	if err != nil {
 		return helperResult{}, err
 	}

@@ -15,12 +15,12 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/config"
 	"github.com/hushnet/hush/internal/devnet"
 	"github.com/hushnet/hush/internal/labnet"
 	"github.com/hushnet/hush/internal/node"
 	"github.com/hushnet/hush/internal/registry"
-	"github.com/hushnet/hush/internal/registry/entry"
 	"github.com/hushnet/hush/protocol/netfile"
 	"github.com/hushnet/hush/protocol/snapshot"
 	"github.com/hushnet/hush/swarm"
@@ -91,7 +91,7 @@ func (n *Network) newNode(addr string) (*Server, netfile.Seed, error) {
 	if err != nil {
 		return nil, netfile.Seed{}, err
 	}
-	ed := snapshot.Ed25519Key(id.Ed25519Public())
+	ed := id.Ed25519Public()
 	s := &Server{Host: h, Dir: dir, Key: ed.String(), env: append(append([]string(nil), n.env...), n.Opts.NodeEnv...), bin: n.Opts.Hushd}
 	a := addr + ":" + NodePort
 	s.args = []string{"node", "--network", n.NetPath, "--data", dir, "--listen", a, "--advertise", a,
@@ -175,7 +175,7 @@ func (l *Lab) StartNetwork(ctx context.Context, o NetOptions) (*Network, error) 
 		return nil, err
 	}
 	var hosts []registry.HostConfig
-	var regKeys []entry.Key
+	var regKeys []identity.Ed25519PublicKey
 	for i, addr := range o.Registries {
 		h, err := l.AddHost(fmt.Sprintf("reg%d", i+1), addr)
 		if err != nil {
@@ -186,8 +186,8 @@ func (l *Lab) StartNetwork(ctx context.Context, o NetOptions) (*Network, error) 
 		if err != nil {
 			return nil, err
 		}
-		regKeys = append(regKeys, entry.KeyOf(key))
-		s := &Server{Host: h, Dir: dir, Key: entry.KeyOf(key).String(), env: env, bin: o.Hushd}
+		regKeys = append(regKeys, identity.Ed25519PublicKeyOf(key))
+		s := &Server{Host: h, Dir: dir, Key: identity.Ed25519PublicKeyOf(key).String(), env: env, bin: o.Hushd}
 		n.Regs = append(n.Regs, s)
 		hosts = append(hosts, registry.HostConfig{Key: s.Key, RaftAddress: addr + ":" + RaftPort, APIAddress: addr + ":" + RegistryPort})
 	}

@@ -52,10 +52,10 @@ func Decommission(ctx context.Context, cfg config.Node, logger *slog.Logger) err
 	if err != nil {
 		return err
 	}
-	self := entry.KeyOf(id.Ed25519)
+	self := identity.Ed25519PublicKeyOf(id.Ed25519)
 	pool := registryclient.NewPoolForNetwork(net)
 	defer pool.Close()
-	v := registryclient.Verifier{NetworkID: net.ID, Hosts: net.RegistryKeys()}
+	v := net.SnapshotVerifier()
 
 	raw, err := pool.Snapshot(ctx, 0, 0)
 	if err != nil {
@@ -63,7 +63,7 @@ func Decommission(ctx context.Context, cfg config.Node, logger *slog.Logger) err
 	}
 	var after uint64
 	if raw != nil {
-		s, err := v.Verify(raw, 0)
+		s, err := v.Verify(raw, time.Now(), 0)
 		if err != nil {
 			return fmt.Errorf("decommission: %w", err)
 		}
@@ -116,7 +116,7 @@ func deregister(ctx context.Context, pool *registryclient.Pool, networkID string
 
 // waitGone follows the verified snapshots after epoch after until one no
 // longer lists self.
-func waitGone(ctx context.Context, pool *registryclient.Pool, v registryclient.Verifier, after uint64, self entry.Key, logger *slog.Logger) error {
+func waitGone(ctx context.Context, pool *registryclient.Pool, v snapshot.Verifier, after uint64, self identity.Ed25519PublicKey, logger *slog.Logger) error {
 	gone := errors.New("gone")
 	err := pool.Follow(ctx, v, after, func(s *snapshot.Snapshot, _ []byte) error {
 		if _, listed := s.Node(self); !listed {
@@ -136,7 +136,7 @@ func waitGone(ctx context.Context, pool *registryclient.Pool, v registryclient.V
 
 // answers reports whether the node n describes answers info with its key.
 func answers(ctx context.Context, n snapshot.Node) bool {
-	c, err := nodeclient.New("https://"+n.Address, identity.Ed25519PublicKey(n.Ed25519[:]))
+	c, err := nodeclient.New("https://"+n.Address, n.Ed25519)
 	if err != nil {
 		return false
 	}

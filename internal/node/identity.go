@@ -30,7 +30,7 @@ type Identity struct {
 
 // Ed25519Public returns the node's Ed25519 public key.
 func (id *Identity) Ed25519Public() identity.Ed25519PublicKey {
-	return identity.Ed25519PublicKey(id.Ed25519.Public().(ed25519.PublicKey))
+	return identity.Ed25519PublicKeyOf(id.Ed25519)
 }
 
 // X25519Public returns the node's X25519 public key bytes.
@@ -43,7 +43,7 @@ func (id *Identity) X25519Public() [32]byte {
 // StandaloneNetworkID is a standalone node's own network ID, fixed by its
 // key so that it survives restarts and differs between nodes.
 func (id *Identity) StandaloneNetworkID() string {
-	return "standalone-" + hex.EncodeToString(id.Ed25519Public()[:4])
+	return "standalone-" + id.Ed25519Public().String()[:8]
 }
 
 func identityFromSeed(seed []byte) (*Identity, error) {

@@ -27,7 +27,7 @@ type view struct {
 // snapshot from start to end, and only for a higher epoch: rollback is
 // refused here as well as by verification.
 type snapshotMembership struct {
-	self snapshot.Ed25519Key
+	self identity.Ed25519PublicKey
 	cur  atomic.Pointer[view]
 }
 
@@ -121,7 +121,7 @@ func (m *snapshotMembership) SwarmOf(id identity.AccountID) replication.Swarm {
 	}
 	out := replication.Swarm{ID: uint64(sw)}
 	for _, n := range v.snap.Members(uint64(sw)) {
-		out.Members = append(out.Members, replication.SwarmMember{Ed25519: identity.Ed25519PublicKey(n.Ed25519[:]), X25519: n.X25519, Address: n.Address})
+		out.Members = append(out.Members, n)
 	}
 	return out
 }

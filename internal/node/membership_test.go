@@ -20,13 +20,13 @@ func testSnapshot(epoch uint64, expires time.Time, swarms map[uint64][]byte) *sn
 	s := &snapshot.Snapshot{NetworkID: "t", Epoch: epoch, ExpiresAt: expires}
 	for id, keys := range swarms {
 		for _, b := range keys {
-			s.Nodes = append(s.Nodes, snapshot.Node{Ed25519: snapshot.Ed25519Key{b}, Address: "127.0.0.1:1", Swarm: id})
+			s.Nodes = append(s.Nodes, snapshot.Node{Ed25519: identity.Ed25519PublicKeyFromRaw32([32]byte{b}), Address: "127.0.0.1:1", Swarm: id})
 		}
 	}
 	// Lookups need canonical (ascending key) order.
 	for i := range s.Nodes {
 		for j := i + 1; j < len(s.Nodes); j++ {
-			if s.Nodes[j].Ed25519[0] < s.Nodes[i].Ed25519[0] {
+			if s.Nodes[j].Ed25519.Compare(s.Nodes[i].Ed25519) < 0 {
 				s.Nodes[i], s.Nodes[j] = s.Nodes[j], s.Nodes[i]
 			}
 		}
@@ -38,7 +38,7 @@ func TestSnapshotMembership(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	low, high := uint64(1)<<60, uint64(3)<<62
 	s := testSnapshot(5, now.Add(time.Hour), map[uint64][]byte{low: {1, 2, 3}, high: {4, 5, 6}})
-	m := &snapshotMembership{self: snapshot.Ed25519Key{2}}
+	m := &snapshotMembership{self: identity.Ed25519PublicKeyFromRaw32([32]byte{2})}
 	if err := m.Ready(now); err == nil {
 		t.Fatal("ready without a snapshot")
 	}
@@ -59,7 +59,7 @@ func TestSnapshotMembership(t *testing.T) {
 			t.Fatalf("Owns = %v for swarm %x", m.Owns(acct), want)
 		}
 		for _, mem := range got.Members {
-			if n, ok := s.Node(snapshot.Ed25519Key(mem.Ed25519)); !ok || n.Swarm != uint64(want) {
+			if n, ok := s.Node(identity.Ed25519PublicKey(mem.Ed25519)); !ok || n.Swarm != uint64(want) {
 				t.Fatalf("member %s not in swarm %x", mem.Ed25519, want)
 			}
 		}
@@ -100,9 +100,9 @@ func TestSnapshotMembership(t *testing.T) {
 
 func TestLoadAdmission(t *testing.T) {
 	_, steward, _ := ed25519.GenerateKey(nil)
-	self := entry.Key{7}
+	self := identity.Ed25519PublicKeyFromRaw32([32]byte{7})
 	good := entry.Admit("devnet", self, 1, steward)
-	other := entry.Admit("devnet", entry.Key{8}, 1, steward)
+	other := entry.Admit("devnet", identity.Ed25519PublicKeyFromRaw32([32]byte{8}), 1, steward)
 	dir := t.TempDir()
 	write := func(name string, v any) string {
 		b, _ := json.Marshal(v)

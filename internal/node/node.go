@@ -141,8 +141,8 @@ type standalone struct{ n *Node }
 
 func (standalone) Owns(identity.AccountID) bool { return true }
 func (s standalone) SwarmOf(identity.AccountID) replication.Swarm {
-	self := replication.SwarmMember{Ed25519: s.n.id.Ed25519Public(), X25519: s.n.id.X25519Public(), Address: s.n.advertise}
-	return replication.Swarm{ID: 0, Members: []replication.SwarmMember{self}}
+	self := snapshot.Node{Ed25519: s.n.id.Ed25519Public(), X25519: s.n.id.X25519Public(), Address: s.n.advertise}
+	return replication.Swarm{ID: 0, Members: []snapshot.Node{self}}
 }
 
 // New assembles a node from a validated configuration, without opening a
@@ -175,7 +175,7 @@ func New(cfg config.Node, logger *slog.Logger, opts ...Option) (_ *Node, err err
 		}
 		n.networkID = n.network.ID
 		if cfg.Registration != "" {
-			if admission, err = loadAdmission(cfg.Registration, entry.KeyOf(n.id.Ed25519)); err != nil {
+			if admission, err = loadAdmission(cfg.Registration, identity.Ed25519PublicKeyOf(n.id.Ed25519)); err != nil {
 				return nil, err
 			}
 		}
@@ -209,7 +209,7 @@ func New(cfg config.Node, logger *slog.Logger, opts ...Option) (_ *Node, err err
 	var membership nodeapi.Membership = standalone{n}
 	var snapshots nodeapi.SnapshotSource
 	if n.network != nil {
-		n.members = &snapshotMembership{self: entry.KeyOf(n.id.Ed25519)}
+		n.members = &snapshotMembership{self: identity.Ed25519PublicKeyOf(n.id.Ed25519)}
 		membership, snapshots = n.members, n.members.snapshot
 		n.link = newRegistryLink(n.network, n.id, admission, n.members, logger, cfg.Data)
 		n.link.loadSaved()

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/registry/entry"
 	"github.com/hushnet/hush/internal/registry/registryclient"
 	"github.com/hushnet/hush/protocol/netfile"
@@ -47,7 +48,7 @@ func LoadNetwork(path string) (*netfile.Network, error) {
 
 // loadAdmission reads a steward's admission (JSON, as entry.Admission
 // encodes it) for this node's key.
-func loadAdmission(path string, self entry.Key) (*entry.Admission, error) {
+func loadAdmission(path string, self identity.Ed25519PublicKey) (*entry.Admission, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("registration: %w", err)
@@ -69,7 +70,7 @@ func loadAdmission(path string, self entry.Key) (*entry.Admission, error) {
 type registryLink struct {
 	net       *netfile.Network
 	pool      *registryclient.Pool
-	verifier  registryclient.Verifier
+	verifier  snapshot.Verifier
 	id        *Identity
 	advertise string // set by Node.Run before run starts
 	admission *entry.Admission
@@ -87,7 +88,7 @@ func newRegistryLink(n *netfile.Network, id *Identity, adm *entry.Admission, m *
 	l := &registryLink{
 		net: n, pool: registryclient.NewPoolForNetwork(n), id: id, admission: adm,
 		members: m, logger: logger, dataDir: dataDir, again: make(chan struct{}, 1),
-		verifier: registryclient.Verifier{NetworkID: n.ID, Hosts: n.RegistryKeys()},
+		verifier: n.SnapshotVerifier(),
 	}
 	l.regEpoch.Store(-1)
 	l.again <- struct{}{}
@@ -101,7 +102,7 @@ func (l *registryLink) loadSaved() {
 	if err != nil {
 		return
 	}
-	s, err := l.verifier.Verify(raw, 0)
+	s, err := l.verifier.Verify(raw, time.Now(), 0)
 	if err != nil {
 		l.logger.Info("saved snapshot not used", "err", err)
 		return
@@ -134,7 +135,7 @@ func (l *registryLink) registrar(ctx context.Context) {
 // register submits a fresh descriptor until a registry host accepts it.
 func (l *registryLink) register(ctx context.Context) error {
 	d := entry.Descriptor{
-		Ed25519: entry.KeyOf(l.id.Ed25519), X25519: snapshot.X25519Key(l.id.X25519Public()),
+		Ed25519: identity.Ed25519PublicKeyOf(l.id.Ed25519), X25519: snapshot.X25519Key(l.id.X25519Public()),
 		Address: l.advertise, Version: Version,
 	}
 	delay := registerRetryFirst
@@ -193,7 +194,7 @@ func (l *registryLink) install(s *snapshot.Snapshot, raw []byte) error {
 	if err := writeFileAtomic(filepath.Join(l.dataDir, SnapshotFile), raw); err != nil {
 		l.logger.Warn("could not save the snapshot", "err", err)
 	}
-	_, listed := s.Node(entry.KeyOf(l.id.Ed25519))
+	_, listed := s.Node(identity.Ed25519PublicKeyOf(l.id.Ed25519))
 	reg := l.regEpoch.Load()
 	l.logger.Debug("snapshot", "epoch", s.Epoch, "nodes", len(s.Nodes), "swarms", len(s.SwarmIDs()), "listed", listed)
 	// The epoch right after a registration may have been built before

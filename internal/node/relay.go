@@ -5,10 +5,10 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/onionclient"
 	"github.com/hushnet/hush/internal/relay"
 	"github.com/hushnet/hush/internal/replay"
-	"github.com/hushnet/hush/protocol/snapshot"
 )
 
 // The onion relay (internal/relay) serves POST /onion_req/v2 next to the
@@ -37,7 +37,7 @@ const relayReplayEntries = 200_000
 func (n *Node) newRelay(cert tls.Certificate, local http.Handler) (*relay.Relay, error) {
 	return relay.New(relay.Config{
 		X25519:    n.id.X25519,
-		Ed25519:   snapshot.Ed25519Key(n.id.Ed25519Public()),
+		Ed25519:   identity.Ed25519PublicKey(n.id.Ed25519Public()),
 		Directory: relay.SnapshotDirectory(n.Snapshot),
 		Local:     local,
 		Forwarder: onionclient.NewPool(onionclient.PoolConfig{Cert: &cert}),

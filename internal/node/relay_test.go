@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/node/nodetest"
 	"github.com/hushnet/hush/internal/onionclient"
 	"github.com/hushnet/hush/protocol/onion"
@@ -21,7 +22,7 @@ func TestMountedInARealNode(t *testing.T) {
 	ctx := context.Background()
 
 	var self snapshot.Node
-	copy(self.Ed25519[:], n.Identity().Ed25519Public())
+	self.Ed25519 = n.Identity().Ed25519Public()
 	self.X25519 = n.Identity().X25519Public()
 	self.Address = n.Addr().String()
 	pool := onionclient.NewPool(onionclient.PoolConfig{})
@@ -34,7 +35,9 @@ func TestMountedInARealNode(t *testing.T) {
 	}
 	// A standalone node has no snapshot, so it knows no next node.
 	other := self
-	other.Ed25519[0] ^= 1
+	raw := other.Ed25519.Raw32()
+	raw[0] ^= 1
+	other.Ed25519 = identity.Ed25519PublicKeyFromRaw32(raw)
 	_, _, err = onionclient.Send(ctx, pool, []snapshot.Node{self}, other, []byte(`{"method":"info"}`))
 	var he *onionclient.HopError
 	if !errors.Is(err, onion.ErrNextNodeNotFound) || !errors.As(err, &he) || he.Hop != 1 {

@@ -63,7 +63,7 @@ func (l *liveMembership) sync() *replication.SnapshotMembership {
 	return l.snap
 }
 
-func (l *liveMembership) Members(a identity.AccountID) []replication.Member {
+func (l *liveMembership) Members(a identity.AccountID) []snapshot.Node {
 	return l.sync().Members(a)
 }
 func (l *liveMembership) Owns(a identity.AccountID) bool { return l.sync().Owns(a) }
@@ -74,7 +74,7 @@ func (l *liveMembership) WasMember(k identity.Ed25519PublicKey, a identity.Accou
 	return l.sync().WasMember(k, a)
 }
 func (l *liveMembership) Known(k identity.Ed25519PublicKey) bool { return l.sync().Known(k) }
-func (l *liveMembership) Peers() []replication.Member            { return l.sync().Peers() }
+func (l *liveMembership) Peers() []snapshot.Node                 { return l.sync().Peers() }
 
 // WithReplication lets tune adjust the replicator's configuration (time
 // intervals, the test-only fault hook) before the node builds it.

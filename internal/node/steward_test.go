@@ -9,19 +9,19 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/keytls"
-	"github.com/hushnet/hush/protocol/snapshot"
 )
 
 // TestStewardSeesRelayIdentity: a steward server that requests client
 // certificates learns which node relays to it, with the same check nodes
 // use (keytls.PeerNode).
 func TestStewardSeesRelayIdentity(t *testing.T) {
-	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
-	relayKey := snapshot.Ed25519Key(pub)
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	relayKey := identity.Ed25519PublicKeyOf(priv)
 	seen := make(chan bool, 1)
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		k, ok := keytls.PeerNode(r.TLS, func(k snapshot.Ed25519Key) bool { return k == relayKey })
+		k, ok := keytls.PeerNode(r.TLS, func(k identity.Ed25519PublicKey) bool { return k == relayKey })
 		seen <- ok && k == relayKey
 	}))
 	srv.TLS = &tls.Config{}

@@ -2,6 +2,7 @@ package node
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/ed25519"
 	"crypto/tls"
 	"io"
@@ -29,7 +30,7 @@ func TestTLS(t *testing.T) {
 		t.Fatalf("version %x, key exchange %v", st.Version, st.CurveID)
 	}
 	pk, ok := st.PeerCertificates[0].PublicKey.(ed25519.PublicKey)
-	if !ok || !n.Identity().Ed25519Public().Equal([]byte(pk)) {
+	if !ok || !bytes.Equal(n.Identity().Ed25519Public().Bytes(), pk) {
 		t.Fatal("certificate does not carry the node key")
 	}
 	if _, err := tls.Dial("tcp", n.Addr().String(), &tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12}); err == nil {

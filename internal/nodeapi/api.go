@@ -110,7 +110,7 @@ func New(cfg Config) (*Handler, error) {
 		return nil, errors.New("nodeapi: no replay cache")
 	case cfg.Logger == nil:
 		return nil, errors.New("nodeapi: no logger")
-	case len(cfg.Ed25519) != identity.Ed25519PublicKeySize:
+	case cfg.Ed25519.IsZero():
 		return nil, errors.New("nodeapi: no node key")
 	case cfg.NetworkID == "":
 		return nil, errors.New("nodeapi: no network ID")
@@ -323,7 +323,7 @@ func (h *Handler) authorize(a *rpc.Auth, msg []byte, now time.Time) error {
 		return err
 	}
 	k := sha256.New()
-	k.Write(a.Ed25519)
+	k.Write(a.Ed25519.Bytes())
 	k.Write(a.Signature)
 	var key [32]byte
 	k.Sum(key[:0])

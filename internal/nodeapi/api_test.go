@@ -17,9 +17,9 @@ import (
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/nodeclient"
 	"github.com/hushnet/hush/internal/ratelimit"
-	"github.com/hushnet/hush/internal/replication"
 	"github.com/hushnet/hush/internal/store/sqlite"
 	"github.com/hushnet/hush/protocol/rpc"
+	"github.com/hushnet/hush/protocol/snapshot"
 )
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
@@ -330,7 +330,7 @@ func TestRateLimit(t *testing.T) {
 }
 
 func TestWrongSwarm(t *testing.T) {
-	f := newFixture(t, func(c *Config) { c.Membership = ownsNone{ownsAll{replication.SwarmMember{Ed25519: c.Ed25519}}} })
+	f := newFixture(t, func(c *Config) { c.Membership = ownsNone{ownsAll{snapshot.Node{Ed25519: c.Ed25519}}} })
 	acct := identity.NewAccount()
 	var body rpc.ErrorBody
 	status := f.call(t, acct, rpc.MethodStore, storeParams(0, "x", time.Hour, 0), &body)

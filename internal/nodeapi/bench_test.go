@@ -141,7 +141,7 @@ func BenchmarkRetrieve(b *testing.B) {
 		sigMsgs[i] = rpc.SigRetrieve(testNet, 1, now)
 		sigs[i] = acct.Sign(sigMsgs[i])
 	}
-	pub := ed25519.PublicKey(acct.Ed25519Public())
+	pub := ed25519.PublicKey(acct.Ed25519Public().Bytes())
 	var tHandler, tBase time.Duration
 	b.ResetTimer()
 	for i := range b.N {
@@ -190,7 +190,7 @@ func BenchmarkVerify(b *testing.B) {
 	acct := identity.NewAccount()
 	msg := rpc.SigRetrieve(testNet, 1, time.Now())
 	sig := acct.Sign(msg)
-	pub := ed25519.PublicKey(acct.Ed25519Public())
+	pub := ed25519.PublicKey(acct.Ed25519Public().Bytes())
 	for b.Loop() {
 		if !ed25519.Verify(pub, msg, sig) {
 			b.Fatal("verify")

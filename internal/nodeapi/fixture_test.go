@@ -18,16 +18,17 @@ import (
 	"github.com/hushnet/hush/internal/replication"
 	"github.com/hushnet/hush/internal/store/sqlite"
 	"github.com/hushnet/hush/protocol/rpc"
+	"github.com/hushnet/hush/protocol/snapshot"
 )
 
 const testNet = "testnet"
 
 // ownsAll is a standalone node's membership: one swarm, this node.
-type ownsAll struct{ self replication.SwarmMember }
+type ownsAll struct{ self snapshot.Node }
 
 func (o ownsAll) Owns(identity.AccountID) bool { return true }
 func (o ownsAll) SwarmOf(identity.AccountID) replication.Swarm {
-	return replication.Swarm{ID: 0, Members: []replication.SwarmMember{o.self}}
+	return replication.Swarm{ID: 0, Members: []snapshot.Node{o.self}}
 }
 
 // ownsNone sends every account elsewhere.
@@ -35,7 +36,7 @@ type ownsNone struct{ ownsAll }
 
 func (ownsNone) Owns(identity.AccountID) bool { return false }
 func (o ownsNone) SwarmOf(identity.AccountID) replication.Swarm {
-	return replication.Swarm{ID: 0xabcdef, Members: []replication.SwarmMember{{Ed25519: o.self.Ed25519, Address: "203.0.113.9:443"}}}
+	return replication.Swarm{ID: 0xabcdef, Members: []snapshot.Node{{Ed25519: o.self.Ed25519, Address: "203.0.113.9:443"}}}
 }
 
 // fixture is a handler over a real SQLite store with a settable clock.
@@ -61,7 +62,7 @@ func newFixture(t testing.TB, opts ...fixtureOpt) *fixture {
 	cfg := Config{
 		Store:      db,
 		Clock:      f.clock,
-		Membership: ownsAll{replication.SwarmMember{Ed25519: nodeAcct.Ed25519Public(), Address: "127.0.0.1:1"}},
+		Membership: ownsAll{snapshot.Node{Ed25519: nodeAcct.Ed25519Public(), Address: "127.0.0.1:1"}},
 		Replay:     replay.New(100_000, 2*rpc.SigTolerance+time.Second),
 		Logger:     slog.New(slog.DiscardHandler),
 		NetworkID:  testNet,

@@ -20,21 +20,17 @@ type keyCache struct {
 	max int
 
 	mu sync.Mutex // guards m
-	m  map[[32]byte]identity.AccountID
+	m  map[identity.Ed25519PublicKey]identity.AccountID
 }
 
 func newKeyCache(max int) *keyCache {
-	return &keyCache{max: max, m: make(map[[32]byte]identity.AccountID)}
+	return &keyCache{max: max, m: make(map[identity.Ed25519PublicKey]identity.AccountID)}
 }
 
 // derive is an rpc.DeriveFunc.
 func (c *keyCache) derive(k identity.Ed25519PublicKey) (identity.AccountID, error) {
-	if len(k) != 32 {
-		return k.AccountID() // reports the error
-	}
-	key := [32]byte(k)
 	c.mu.Lock()
-	id, ok := c.m[key]
+	id, ok := c.m[k]
 	c.mu.Unlock()
 	if ok {
 		return id, nil
@@ -47,7 +43,7 @@ func (c *keyCache) derive(k identity.Ed25519PublicKey) (identity.AccountID, erro
 	if len(c.m) >= c.max {
 		clear(c.m)
 	}
-	c.m[key] = id
+	c.m[k] = id
 	c.mu.Unlock()
 	return id, nil
 }

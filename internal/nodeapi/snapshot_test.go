@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/identity"
-	"github.com/hushnet/hush/internal/replication"
 	"github.com/hushnet/hush/protocol/rpc"
+	"github.com/hushnet/hush/protocol/snapshot"
 )
 
 // notReady is a membership whose view of the network has lapsed.
@@ -63,7 +63,7 @@ func TestGetSnapshot(t *testing.T) {
 }
 
 func TestNotReadyRefusesAccountRequests(t *testing.T) {
-	f := newFixture(t, func(c *Config) { c.Membership = notReady{ownsAll{replication.SwarmMember{Ed25519: c.Ed25519}}} })
+	f := newFixture(t, func(c *Config) { c.Membership = notReady{ownsAll{snapshot.Node{Ed25519: c.Ed25519}}} })
 	acct := identity.NewAccount()
 	var eb rpc.ErrorBody
 	if code := f.call(t, acct, rpc.MethodStore, storeParams(0, "hi", time.Minute, 0), &eb); code != http.StatusServiceUnavailable {

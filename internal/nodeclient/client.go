@@ -3,7 +3,6 @@ package nodeclient
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,7 +15,6 @@ import (
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/keytls"
 	"github.com/hushnet/hush/internal/netclock"
-	"github.com/hushnet/hush/internal/registry/entry"
 	"github.com/hushnet/hush/protocol/rpc"
 )
 
@@ -42,7 +40,7 @@ type Client struct {
 	hc     *http.Client
 
 	mu sync.Mutex // guards the fields below
-	// pinned is the node key every handshake must show; nil until known.
+	// pinned is the node key every handshake must show; zero until known.
 	pinned identity.Ed25519PublicKey
 	// presented is the key of the last handshake, for TOFU.
 	presented identity.Ed25519PublicKey
@@ -53,7 +51,7 @@ type Client struct {
 }
 
 // New returns a client for the node at nodeURL (https://host:port, or
-// http:// for a node run with --insecure-http). With a nil nodeKey the
+// http:// for a node run with --insecure-http). With a zero nodeKey the
 // first node reached is trusted and its key pinned (TOFU); otherwise every
 // connection must present nodeKey. A node presenting another key fails
 // the handshake, and an info reply naming another key than the one
@@ -62,9 +60,6 @@ func New(nodeURL string, nodeKey identity.Ed25519PublicKey) (*Client, error) {
 	u, err := url.Parse(nodeURL)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return nil, fmt.Errorf("node URL %q: want https://host:port", nodeURL)
-	}
-	if nodeKey != nil && len(nodeKey) != ed25519.PublicKeySize {
-		return nil, fmt.Errorf("node key: want %d bytes", ed25519.PublicKeySize)
 	}
 	c := &Client{rpcURL: u.Scheme + "://" + u.Host + "/storage_rpc/v1", tls: u.Scheme == "https", pinned: nodeKey,
 		clock: netclock.New(time.Now, 0)}
@@ -81,18 +76,17 @@ func New(nodeURL string, nodeKey identity.Ed25519PublicKey) (*Client, error) {
 // trust is the key pin (keytls.ClientConfig), run in every handshake:
 // it admits the pinned key, or any key before one is pinned, and records
 // the key shown for Info's check.
-func (c *Client) trust(k entry.Key) bool {
-	key := identity.Ed25519PublicKey(k[:])
+func (c *Client) trust(k identity.Ed25519PublicKey) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.pinned != nil && !c.pinned.Equal(key) {
+	if !c.pinned.IsZero() && c.pinned != k {
 		return false
 	}
-	c.presented = key
+	c.presented = k
 	return true
 }
 
-// NodeKey returns the pinned node key, nil before the first Info of a
+// NodeKey returns the pinned node key, zero before the first Info of a
 // TOFU client.
 func (c *Client) NodeKey() identity.Ed25519PublicKey {
 	c.mu.Lock()
@@ -123,10 +117,10 @@ func (c *Client) Info(ctx context.Context) (*rpc.InfoResult, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.tls && !key.Equal(c.presented) {
+	if c.tls && key != c.presented {
 		return nil, fmt.Errorf("%w: info reports %s, TLS presented %s", keytls.ErrWrongKey, key, c.presented)
 	}
-	if c.pinned != nil && !c.pinned.Equal(key) {
+	if !c.pinned.IsZero() && c.pinned != key {
 		return nil, fmt.Errorf("%w: info reports %s, expected %s", keytls.ErrWrongKey, key, c.pinned)
 	}
 	c.pinned = key
@@ -153,29 +147,39 @@ func (c *Client) Call(ctx context.Context, method string, params json.RawMessage
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.rpcURL, bytes.NewReader(reqBody))
+	status, body, err := c.Post(ctx, reqBody)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	if err != nil {
-		return nil, fmt.Errorf("reading reply: %w", err)
-	}
-	if resp.StatusCode/100 == 2 {
+	if status/100 == 2 {
 		return body, nil
 	}
-	e := &Error{Status: resp.StatusCode, Code: rpc.CodeInternal, Message: strings.TrimSpace(string(body))}
+	e := &Error{Status: status, Code: rpc.CodeInternal, Message: strings.TrimSpace(string(body))}
 	var eb rpc.ErrorBody
 	if json.Unmarshal(body, &eb) == nil && eb.Error != nil {
 		e.Code, e.Message = eb.Error.Code, eb.Error.Message
 	}
 	return body, e
+}
+
+// Post sends body to the node's storage RPC endpoint and returns the
+// reply's status and body (at most maxResponse bytes).
+func (c *Client) Post(ctx context.Context, body []byte) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.rpcURL, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	reply, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return 0, nil, fmt.Errorf("reading reply: %w", err)
+	}
+	return resp.StatusCode, reply, nil
 }
 
 // Signed signs hand-written params for acct (see [SignDraft]) with the

@@ -33,7 +33,7 @@ func TestPinning(t *testing.T) {
 		wantErr error
 	}{
 		{"pinned to the node's key", right, nil},
-		{"trust on first use", nil, nil},
+		{"trust on first use", identity.Ed25519PublicKey{}, nil},
 		{"pinned to another key", wrong, keytls.ErrWrongKey},
 	}
 	for _, tt := range tests {
@@ -69,7 +69,7 @@ func TestOwnMessagesOnly(t *testing.T) {
 	alice, mallory := identity.NewAccount(), identity.NewAccount()
 	call := func(acct *identity.Account, method, params string, out any) {
 		t.Helper()
-		body, err := nodeclient.SignedCall(ctx, acct, url, nil, method, json.RawMessage(params))
+		body, err := nodeclient.SignedCall(ctx, acct, url, identity.Ed25519PublicKey{}, method, json.RawMessage(params))
 		if err != nil {
 			t.Fatalf("%s: %v: %s", method, err, body)
 		}
@@ -100,7 +100,7 @@ func TestOwnMessagesOnly(t *testing.T) {
 	json.Unmarshal(forged, &m)
 	m["pubkey"] = alice.ID().String()
 	forged, _ = json.Marshal(m)
-	c, _ := nodeclient.New(url, nil)
+	c, _ := nodeclient.New(url, identity.Ed25519PublicKey{})
 	if _, err := c.Call(ctx, rpc.MethodRetrieve, forged); !isCode(err, rpc.CodeKeyMismatch) {
 		t.Fatalf("forged retrieve: %v", err)
 	}
@@ -126,7 +126,7 @@ func isCode(err error, c rpc.Code) bool {
 }
 
 func nowFrom(t *testing.T, url string) (now timeT) {
-	c, err := nodeclient.New(url, nil)
+	c, err := nodeclient.New(url, identity.Ed25519PublicKey{})
 	if err != nil {
 		t.Fatal(err)
 	}

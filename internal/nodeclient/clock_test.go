@@ -22,7 +22,7 @@ func TestSignedCallsKeepTheClock(t *testing.T) {
 		w.Write([]byte(`{}`))
 	}))
 	defer srv.Close()
-	c, err := New(srv.URL, nil)
+	c, err := New(srv.URL, identity.Ed25519PublicKey{})
 	if err != nil {
 		t.Fatal(err)
 	}

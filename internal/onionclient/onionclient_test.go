@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/keytls"
 	"github.com/hushnet/hush/internal/onionclient"
 	"github.com/hushnet/hush/protocol/onion"
@@ -21,7 +22,7 @@ import (
 // server is an HTTPS server whose certificate is bound to an Ed25519 key,
 // as a node's is, answering every request with answer.
 type server struct {
-	key   snapshot.Ed25519Key
+	key   identity.Ed25519PublicKey
 	addr  string
 	conns atomic.Int64
 }
@@ -33,7 +34,7 @@ func startServer(t *testing.T, answer http.HandlerFunc) *server {
 		t.Fatal(err)
 	}
 	s := &server{}
-	copy(s.key[:], priv.Public().(ed25519.PublicKey))
+	s.key = identity.Ed25519PublicKeyOf(priv)
 	ts := httptest.NewUnstartedServer(answer)
 	ts.TLS = keytls.ServerConfig(cert, nil)
 	ts.Config.ConnState = func(_ net.Conn, st http.ConnState) {
@@ -49,14 +50,14 @@ func startServer(t *testing.T, answer http.HandlerFunc) *server {
 
 func TestPool(t *testing.T) {
 	s := startServer(t, func(w http.ResponseWriter, r *http.Request) { w.Write(make([]byte, 100)) })
-	var wrong snapshot.Ed25519Key
-	copy(wrong[:], s.key[:])
-	wrong[0] ^= 1
+	raw := s.key.Raw32()
+	raw[0] ^= 1
+	wrong := identity.Ed25519PublicKeyFromRaw32(raw)
 	pool := onionclient.NewPool(onionclient.PoolConfig{})
 	ctx := context.Background()
 	tests := []struct {
 		name  string
-		key   snapshot.Ed25519Key
+		key   identity.Ed25519PublicKey
 		limit int
 		want  error
 	}{

@@ -12,9 +12,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/keytls"
 	"github.com/hushnet/hush/protocol/onion"
-	"github.com/hushnet/hush/protocol/snapshot"
 )
 
 // OnionPath is where every node serves onion requests.
@@ -27,7 +27,7 @@ const RPCPath = "/storage_rpc/v1"
 // returns the HTTP status and at most limit bytes of body; a longer body is
 // an error. It must be safe for concurrent use. [Pool] implements it.
 type Poster interface {
-	Post(ctx context.Context, key snapshot.Ed25519Key, addr, path string, body []byte, limit int) (status int, resp []byte, err error)
+	Post(ctx context.Context, key identity.Ed25519PublicKey, addr, path string, body []byte, limit int) (status int, resp []byte, err error)
 }
 
 // ErrTooLong is returned by [Pool.Post] for a response body over the limit.
@@ -56,7 +56,7 @@ type Pool struct {
 	// byKey is the transport for each node key seen. It grows with the
 	// nodes contacted (bounded by the snapshot), and idle connections
 	// time out on their own.
-	byKey map[snapshot.Ed25519Key]*http.Client
+	byKey map[identity.Ed25519PublicKey]*http.Client
 }
 
 var _ Poster = (*Pool)(nil)
@@ -72,10 +72,10 @@ func NewPool(cfg PoolConfig) *Pool {
 	if cfg.HandshakeTimeout == 0 {
 		cfg.HandshakeTimeout = 10 * time.Second
 	}
-	return &Pool{cfg: cfg, byKey: map[snapshot.Ed25519Key]*http.Client{}}
+	return &Pool{cfg: cfg, byKey: map[identity.Ed25519PublicKey]*http.Client{}}
 }
 
-func (p *Pool) client(key snapshot.Ed25519Key) *http.Client {
+func (p *Pool) client(key identity.Ed25519PublicKey) *http.Client {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if c, ok := p.byKey[key]; ok {
@@ -95,7 +95,7 @@ func (p *Pool) client(key snapshot.Ed25519Key) *http.Client {
 }
 
 // Post implements [Poster]. The deadline comes from ctx only.
-func (p *Pool) Post(ctx context.Context, key snapshot.Ed25519Key, addr, path string, body []byte, limit int) (int, []byte, error) {
+func (p *Pool) Post(ctx context.Context, key identity.Ed25519PublicKey, addr, path string, body []byte, limit int) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "https://"+addr+path, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, err

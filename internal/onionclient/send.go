@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/protocol/onion"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
@@ -30,7 +31,7 @@ var (
 type HopError struct {
 	Hop int
 	// Node is the node at Hop (zero when Hop is -1).
-	Node snapshot.Ed25519Key
+	Node identity.Ed25519PublicKey
 	// Reporter is the position whose layer key authenticated a relay
 	// error; -1 when the failure was seen by this client directly.
 	Reporter int
@@ -46,7 +47,7 @@ func (e *HopError) Error() string {
 
 func (e *HopError) Unwrap() error { return e.Err }
 
-func short(k snapshot.Ed25519Key) string { return k.String()[:12] }
+func short(k identity.Ed25519PublicKey) string { return k.String()[:12] }
 
 // Send builds an onion request carrying payload through path to dest,
 // posts it to path[0] (or dest, with an empty path) and opens the
@@ -91,7 +92,7 @@ func send(ctx context.Context, p Poster, path []snapshot.Node, dest onion.Destin
 	if err != nil {
 		return 0, nil, err
 	}
-	at := func(i int) snapshot.Ed25519Key {
+	at := func(i int) identity.Ed25519PublicKey {
 		if i < len(path) {
 			return path[i].Ed25519
 		}
@@ -134,5 +135,5 @@ func hop(n snapshot.Node) (onion.Hop, error) {
 	if err != nil {
 		return onion.Hop{}, err
 	}
-	return onion.Hop{Ed25519: n.Ed25519.PublicKey(), X25519: x}, nil
+	return onion.Hop{Ed25519: n.Ed25519.Bytes(), X25519: x}, nil
 }

@@ -27,7 +27,7 @@ func BenchmarkPathVsDirect(b *testing.B) {
 	if _, _, err := f.m.Do(ctx, f.nw.SwarmFor(acct)[0], storeBody(b, acct, []byte("warm"))); err != nil {
 		b.Fatal(err)
 	}
-	inPath := map[snapshot.Ed25519Key]bool{}
+	inPath := map[identity.Ed25519PublicKey]bool{}
 	for _, p := range f.m.Paths() {
 		for _, h := range p.Hops {
 			inPath[h.Ed25519] = true

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/onionclient"
 	"github.com/hushnet/hush/protocol/onion"
 	"github.com/hushnet/hush/protocol/rpc"
@@ -90,8 +91,8 @@ func (m *Manager) ensure(ctx context.Context) error {
 	return err
 }
 
-func maps(m map[snapshot.Ed25519Key]bool) map[snapshot.Ed25519Key]bool {
-	c := make(map[snapshot.Ed25519Key]bool, len(m))
+func maps(m map[identity.Ed25519PublicKey]bool) map[identity.Ed25519PublicKey]bool {
+	c := make(map[identity.Ed25519PublicKey]bool, len(m))
 	for k, v := range m {
 		c[k] = v
 	}
@@ -107,7 +108,7 @@ func (m *Manager) refresh(s *snapshot.Snapshot) {
 	}
 	m.epoch, m.checked = s.Epoch, true
 	clear(m.avoid)
-	m.guards = slices.DeleteFunc(m.guards, func(g snapshot.Ed25519Key) bool {
+	m.guards = slices.DeleteFunc(m.guards, func(g identity.Ed25519PublicKey) bool {
 		_, ok := s.Node(g)
 		return !ok
 	})
@@ -141,8 +142,8 @@ func distinctNetworks(nodes []snapshot.Node) bool {
 // drawRelays returns guard followed by Relays-1 random nodes: not guards,
 // not avoided, not in extra, preferably in no other path, and (unless
 // loopback) each in a network of its own. m.mu must be held.
-func (m *Manager) drawRelays(s *snapshot.Snapshot, guard snapshot.Node, extra map[snapshot.Ed25519Key]bool) ([]snapshot.Node, error) {
-	used := map[snapshot.Ed25519Key]bool{}
+func (m *Manager) drawRelays(s *snapshot.Snapshot, guard snapshot.Node, extra map[identity.Ed25519PublicKey]bool) ([]snapshot.Node, error) {
+	used := map[identity.Ed25519PublicKey]bool{}
 	for _, p := range m.paths {
 		for _, n := range p.nodes {
 			used[n.Ed25519] = true

@@ -41,7 +41,8 @@
 // retry. Nodes the client caught misbehaving ([Manager.MarkBad]) are kept
 // in the state file for `hush path` ([ReadReport]). The snapshot itself is fetched through a
 // path ([Manager.FetchSnapshot]) once the client has one; only the first
-// comes straight from a seed node ([FetchFromSeed]).
+// comes straight from a seed node (the same [FetchSnapshot] over a direct
+// connection).
 //
 // # Differences from Session
 //

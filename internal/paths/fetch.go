@@ -1,14 +1,13 @@
 package paths
 
 import (
+	"bytes"
 	"context"
-	"crypto/ed25519"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"time"
 
-	"github.com/hushnet/hush/internal/onionclient"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
 
@@ -17,6 +16,33 @@ import (
 // get_snapshot; DESIGN.md §3 "Nodes serve the snapshot"). No "after"
 // parameter: the caller wants an answer to verify, not a 204.
 var snapshotRequest = []byte(`{"method":"get_snapshot"}`)
+
+// DoFunc carries one storage RPC body to one node and returns the node's
+// HTTP status and body: through a path ([Manager.Do]) or over a direct
+// connection pinned to the node's key.
+type DoFunc func(ctx context.Context, body []byte) (status int, resp []byte, err error)
+
+// FetchSnapshot asks a node, through do, for its newest snapshot and
+// verifies it with v at now, accepting no epoch below minEpoch. It is the
+// one snapshot fetch of the client, the devnet and the tools (nodes follow
+// the registry hosts instead: registryclient.Pool.Follow); how the request
+// travels is do's business.
+func FetchSnapshot(ctx context.Context, do DoFunc, v snapshot.Verifier, now time.Time, minEpoch uint64) ([]byte, *snapshot.Snapshot, error) {
+	status, raw, err := do(ctx, snapshotRequest)
+	if err != nil {
+		return nil, nil, err
+	}
+	if status != http.StatusOK {
+		return nil, nil, fmt.Errorf("paths: snapshot request answered %d", status)
+	}
+	// The node's JSON writer ends the document with a newline.
+	raw = bytes.TrimSpace(raw)
+	s, err := v.Verify(raw, now, minEpoch)
+	if err != nil {
+		return nil, nil, err
+	}
+	return raw, s, nil
+}
 
 // FetchSnapshot asks a random node of the current snapshot for a newer
 // one, through a path, and verifies it against the registry keys (epoch
@@ -27,35 +53,6 @@ func (m *Manager) FetchSnapshot(ctx context.Context, minEpoch uint64) ([]byte, *
 		return nil, nil, ErrNoSnapshot
 	}
 	n := s.Nodes[rand.IntN(len(s.Nodes))]
-	status, raw, err := m.Do(ctx, n, snapshotRequest)
-	if err != nil {
-		return nil, nil, err
-	}
-	if status != http.StatusOK {
-		return nil, nil, fmt.Errorf("paths: snapshot request answered %d", status)
-	}
-	got, err := snapshot.Verify(raw, m.opts.RegistryKeys, m.opts.NetworkID, m.Now(), minEpoch)
-	if err != nil {
-		return nil, nil, err
-	}
-	return raw, got, nil
-}
-
-// FetchFromSeed fetches a client's first snapshot directly from a seed
-// node of the network file (the only request a client sends outside a
-// path: it has no nodes to build one from), over a connection pinned to
-// the seed's key, and verifies it.
-func FetchFromSeed(ctx context.Context, p onionclient.Poster, seedKey snapshot.Ed25519Key, seedAddr string, hosts []ed25519.PublicKey, networkID string, now time.Time, minEpoch uint64) ([]byte, *snapshot.Snapshot, error) {
-	status, raw, err := p.Post(ctx, seedKey, seedAddr, onionclient.RPCPath, snapshotRequest, snapshot.MaxEncodedSize)
-	if err != nil {
-		return nil, nil, err
-	}
-	if status != http.StatusOK {
-		return nil, nil, fmt.Errorf("paths: seed answered %d", status)
-	}
-	s, err := snapshot.Verify(raw, hosts, networkID, now, minEpoch)
-	if err != nil {
-		return nil, nil, err
-	}
-	return raw, s, nil
+	do := func(ctx context.Context, body []byte) (int, []byte, error) { return m.Do(ctx, n, body) }
+	return FetchSnapshot(ctx, do, m.opts.Verifier, m.Now(), minEpoch)
 }

@@ -2,7 +2,6 @@ package paths
 
 import (
 	"context"
-	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/netclock"
 	"github.com/hushnet/hush/internal/onionclient"
 	"github.com/hushnet/hush/protocol/onion"
@@ -84,9 +84,8 @@ type Options struct {
 	// AttemptTimeout bounds one attempt on one path; 0 means
 	// DefaultAttemptTimeout.
 	AttemptTimeout time.Duration
-	// RegistryKeys and NetworkID verify fetched snapshots.
-	RegistryKeys []ed25519.PublicKey
-	NetworkID    string
+	// Verifier verifies fetched snapshots.
+	Verifier snapshot.Verifier
 }
 
 // Manager keeps a client's onion paths. It is safe for concurrent use:
@@ -100,13 +99,13 @@ type Manager struct {
 
 	mu sync.Mutex // guards everything below
 	// guards are the current guards' keys, in selection order.
-	guards []snapshot.Ed25519Key
+	guards []identity.Ed25519PublicKey
 	paths  []*path
 	// fails counts a node's failures since it last worked.
-	fails map[snapshot.Ed25519Key]int
+	fails map[identity.Ed25519PublicKey]int
 	// avoid holds nodes dropped for failing, until the snapshot's epoch
 	// changes: a new snapshot is a fresh view of who is up.
-	avoid map[snapshot.Ed25519Key]bool
+	avoid map[identity.Ed25519PublicKey]bool
 	// epoch is the snapshot epoch paths were last checked against, if
 	// checked; paths loaded from the state file hold keys and addresses
 	// only until the first check.
@@ -146,7 +145,7 @@ func New(opts Options) (*Manager, error) {
 	if opts.AttemptTimeout <= 0 {
 		opts.AttemptTimeout = DefaultAttemptTimeout
 	}
-	m := &Manager{opts: opts, fails: map[snapshot.Ed25519Key]int{}, avoid: map[snapshot.Ed25519Key]bool{}}
+	m := &Manager{opts: opts, fails: map[identity.Ed25519PublicKey]int{}, avoid: map[identity.Ed25519PublicKey]bool{}}
 	var saved time.Duration
 	if opts.StateFile != "" {
 		st, err := loadState(opts.StateFile)
@@ -202,7 +201,7 @@ func (m *Manager) Do(ctx context.Context, dest snapshot.Node, body []byte) (int,
 // returns the server's status and body; failures are as for Do, a
 // *onionclient.HopError at position Relays blaming the server.
 func (m *Manager) DoServer(ctx context.Context, target onion.ServerTarget, serverKey snapshot.X25519Key, body []byte) (int, []byte, error) {
-	status, resp, _, err := m.do(ctx, snapshot.Ed25519Key{}, func(ctx context.Context, p *path) (int, []byte, error) {
+	status, resp, _, err := m.do(ctx, identity.Ed25519PublicKey{}, func(ctx context.Context, p *path) (int, []byte, error) {
 		return onionclient.SendServer(ctx, m.opts.Transport, p.nodes, target, serverKey, body)
 	})
 	return status, resp, err
@@ -211,7 +210,7 @@ func (m *Manager) DoServer(ctx context.Context, target onion.ServerTarget, serve
 // do runs send on a path, charging failures and retrying those that
 // happened before the destination on another path. It returns when the
 // last attempt started, for the clock offset.
-func (m *Manager) do(ctx context.Context, dest snapshot.Ed25519Key, send func(context.Context, *path) (int, []byte, error)) (int, []byte, time.Time, error) {
+func (m *Manager) do(ctx context.Context, dest identity.Ed25519PublicKey, send func(context.Context, *path) (int, []byte, error)) (int, []byte, time.Time, error) {
 	var lastErr error
 	for range attempts {
 		p, err := m.pick(ctx, dest)
@@ -265,7 +264,7 @@ func (m *Manager) interpret(dest snapshot.Node, status int, resp []byte, start t
 
 // pick returns a path that does not contain dest, building paths first
 // if needed.
-func (m *Manager) pick(ctx context.Context, dest snapshot.Ed25519Key) (*path, error) {
+func (m *Manager) pick(ctx context.Context, dest identity.Ed25519PublicKey) (*path, error) {
 	if err := m.ensure(ctx); err != nil {
 		return nil, err
 	}
@@ -291,7 +290,7 @@ func (m *Manager) pick(ctx context.Context, dest snapshot.Ed25519Key) (*path, er
 	if g.Ed25519 == dest {
 		g = m.paths[len(m.paths)-1].nodes[0]
 	}
-	nodes, err := m.drawRelays(s, g, map[snapshot.Ed25519Key]bool{dest: true})
+	nodes, err := m.drawRelays(s, g, map[identity.Ed25519PublicKey]bool{dest: true})
 	if err != nil {
 		return nil, err
 	}
@@ -350,7 +349,7 @@ func (m *Manager) failed(p *path, err error) {
 	changed = true
 	if he.Hop == 0 {
 		m.logf("dropping guard %s after %d failures", k.String()[:12], MaxFailures)
-		m.guards = slices.DeleteFunc(m.guards, func(g snapshot.Ed25519Key) bool { return g == k })
+		m.guards = slices.DeleteFunc(m.guards, func(g identity.Ed25519PublicKey) bool { return g == k })
 		m.paths = slices.DeleteFunc(m.paths, func(q *path) bool { return q.nodes[0].Ed25519 == k })
 		return
 	}
@@ -379,8 +378,8 @@ type PathInfo struct {
 
 // HopInfo is one relay of a path.
 type HopInfo struct {
-	Ed25519 snapshot.Ed25519Key `json:"pubkey_ed25519"`
-	Address string              `json:"address"`
+	Ed25519 identity.Ed25519PublicKey `json:"pubkey_ed25519"`
+	Address string                    `json:"address"`
 }
 
 // Paths returns the current paths, guard first in each.
@@ -424,9 +423,9 @@ func network(addr string) string {
 // BadNode is a node the client caught misbehaving, as `hush path` shows
 // it.
 type BadNode struct {
-	Ed25519 snapshot.Ed25519Key `json:"pubkey_ed25519"`
-	Reason  string              `json:"reason"`
-	At      time.Time           `json:"at"`
+	Ed25519 identity.Ed25519PublicKey `json:"pubkey_ed25519"`
+	Reason  string                    `json:"reason"`
+	At      time.Time                 `json:"at"`
 }
 
 // maxBad bounds the bad nodes kept.
@@ -434,7 +433,7 @@ const maxBad = 32
 
 // MarkBad records that the client caught node key misbehaving (reason
 // says how) and saves it for `hush path`.
-func (m *Manager) MarkBad(key snapshot.Ed25519Key, reason string, at time.Time) {
+func (m *Manager) MarkBad(key identity.Ed25519PublicKey, reason string, at time.Time) {
 	m.mu.Lock()
 	m.bad = slices.DeleteFunc(m.bad, func(b BadNode) bool { return b.Ed25519 == key })
 	m.bad = slices.Insert(m.bad, 0, BadNode{Ed25519: key, Reason: reason, At: at})

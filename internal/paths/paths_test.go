@@ -59,7 +59,7 @@ func newFixture(t testing.TB, o relaytest.Options, edit ...func(*paths.Options))
 func (f *fixture) manager(t testing.TB, edit ...func(*paths.Options)) *paths.Manager {
 	opts := paths.Options{
 		Snapshot: f.snap, Loopback: true, StateFile: f.state, Transport: f.nw.ClientPool(),
-		RegistryKeys: f.nw.RegistryKeys(), NetworkID: relaytest.NetworkID,
+		Verifier: f.nw.SnapshotVerifier(),
 	}
 	for _, e := range edit {
 		e(&opts)
@@ -71,12 +71,12 @@ func (f *fixture) manager(t testing.TB, edit ...func(*paths.Options)) *paths.Man
 	return m
 }
 
-func guards(ps []paths.PathInfo) []snapshot.Ed25519Key {
-	var g []snapshot.Ed25519Key
+func guards(ps []paths.PathInfo) []identity.Ed25519PublicKey {
+	var g []identity.Ed25519PublicKey
 	for _, p := range ps {
 		g = append(g, p.Hops[0].Ed25519)
 	}
-	slices.SortFunc(g, func(a, b snapshot.Ed25519Key) int { return bytes.Compare(a[:], b[:]) })
+	slices.SortFunc(g, identity.Ed25519PublicKey.Compare)
 	return g
 }
 
@@ -92,7 +92,7 @@ func TestDoBuildsAndPersistsPaths(t *testing.T) {
 	if len(ps) != paths.Guards {
 		t.Fatalf("%d paths, want %d", len(ps), paths.Guards)
 	}
-	seen := map[snapshot.Ed25519Key]bool{}
+	seen := map[identity.Ed25519PublicKey]bool{}
 	used := 0
 	for _, p := range ps {
 		if len(p.Hops) != paths.Relays {
@@ -155,7 +155,7 @@ func host(addr string) string {
 // messages through its paths, and checks what each position can learn.
 func TestPrivacy(t *testing.T) {
 	f := newFixture(t, relaytest.Options{Nodes: 8})
-	ipOf := map[snapshot.Ed25519Key]string{}
+	ipOf := map[identity.Ed25519PublicKey]string{}
 	for _, n := range f.nw.Nodes {
 		ipOf[n.Key()] = n.IP
 	}
@@ -184,7 +184,7 @@ func TestPrivacy(t *testing.T) {
 			"account (bytes)":     acct[:],
 			"account key (bytes)": acct[1:],
 			"destination (hex)":   []byte(dest.Ed25519.String()),
-			"destination (bytes)": dest.Ed25519[:],
+			"destination (bytes)": dest.Ed25519.Bytes(),
 			"response plaintext":  resp,
 			"message data":        data,
 			"message (base64)":    []byte(base64.StdEncoding.EncodeToString(data)),
@@ -315,7 +315,7 @@ func TestRelayFailuresRebuildPaths(t *testing.T) {
 	f.nw.Node(relay).Stop()
 	f.nw.Node(guard).Stop()
 
-	contains := func(k snapshot.Ed25519Key) bool {
+	contains := func(k identity.Ed25519PublicKey) bool {
 		for _, p := range f.m.Paths() {
 			for _, h := range p.Hops {
 				if h.Ed25519 == k {
@@ -404,12 +404,17 @@ func TestFetchSnapshot(t *testing.T) {
 		t.Fatalf("older epoch accepted: %v", err)
 	}
 	seed := f.nw.Nodes[0]
-	_, s, err = paths.FetchFromSeed(context.Background(), f.nw.ClientPool(), seed.Key(), seed.Info.Address, f.nw.RegistryKeys(), relaytest.NetworkID, time.Now(), 0)
+	direct := func(key identity.Ed25519PublicKey) paths.DoFunc {
+		return func(ctx context.Context, body []byte) (int, []byte, error) {
+			return f.nw.ClientPool().Post(ctx, key, seed.Info.Address, onionclient.RPCPath, body, snapshot.MaxEncodedSize)
+		}
+	}
+	_, s, err = paths.FetchSnapshot(context.Background(), direct(seed.Key()), f.nw.SnapshotVerifier(), time.Now(), 0)
 	if err != nil || s.Epoch != 1 {
-		t.Fatalf("FetchFromSeed: %v", err)
+		t.Fatalf("FetchSnapshot from the seed: %v", err)
 	}
 	// The seed is pinned: a wrong key never gets an answer.
-	_, _, err = paths.FetchFromSeed(context.Background(), f.nw.ClientPool(), f.nw.Nodes[1].Key(), seed.Info.Address, f.nw.RegistryKeys(), relaytest.NetworkID, time.Now(), 0)
+	_, _, err = paths.FetchSnapshot(context.Background(), direct(f.nw.Nodes[1].Key()), f.nw.SnapshotVerifier(), time.Now(), 0)
 	if err == nil {
 		t.Fatal("seed with the wrong key accepted")
 	}

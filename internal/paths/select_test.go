@@ -1,7 +1,6 @@
 package paths
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
@@ -14,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
 
@@ -42,11 +42,11 @@ func TestNetwork(t *testing.T) {
 // infoPoster answers info for every node except the dead ones.
 type infoPoster struct {
 	mu    sync.Mutex
-	dead  map[snapshot.Ed25519Key]bool
+	dead  map[identity.Ed25519PublicKey]bool
 	tests int
 }
 
-func (p *infoPoster) Post(_ context.Context, k snapshot.Ed25519Key, _, path string, _ []byte, _ int) (int, []byte, error) {
+func (p *infoPoster) Post(_ context.Context, k identity.Ed25519PublicKey, _, path string, _ []byte, _ int) (int, []byte, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.tests++
@@ -61,13 +61,13 @@ func fakeSnapshot(addrs ...string) *snapshot.Snapshot {
 	for i, a := range addrs {
 		seed := sha256.Sum256([]byte{byte(i)})
 		var n snapshot.Node
-		copy(n.Ed25519[:], ed25519.NewKeyFromSeed(seed[:]).Public().(ed25519.PublicKey))
+		n.Ed25519 = identity.Ed25519PublicKeyOf(ed25519.NewKeyFromSeed(seed[:]))
 		n.X25519[0] = byte(i + 1)
 		n.Address = a
 		s.Nodes = append(s.Nodes, n)
 	}
 	// Lookups assume the canonical order Verify returns.
-	slices.SortFunc(s.Nodes, func(a, b snapshot.Node) int { return bytes.Compare(a.Ed25519[:], b.Ed25519[:]) })
+	slices.SortFunc(s.Nodes, func(a, b snapshot.Node) int { return a.Ed25519.Compare(b.Ed25519) })
 	return s
 }
 
@@ -90,7 +90,7 @@ func TestEnsureRespectsNetworks(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := fakeSnapshot(tc.addrs...)
-			p := &infoPoster{dead: map[snapshot.Ed25519Key]bool{}}
+			p := &infoPoster{dead: map[identity.Ed25519PublicKey]bool{}}
 			for _, n := range s.Nodes[:tc.dead] {
 				p.dead[n.Ed25519] = true
 			}

@@ -7,15 +7,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hushnet/hush/protocol/snapshot"
+	"github.com/hushnet/hush/identity"
 )
 
 func TestShow(t *testing.T) {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	then := now.Add(-3 * time.Minute)
-	var k [3]snapshot.Ed25519Key
+	var k [3]identity.Ed25519PublicKey
 	for i := range k {
-		k[i][0], k[i][31] = byte(0xa0+i), byte(i)
+		var raw [32]byte
+		raw[0], raw[31] = byte(0xa0+i), byte(i)
+		k[i] = identity.Ed25519PublicKeyFromRaw32(raw)
 	}
 	ps := []PathInfo{
 		{Hops: []HopInfo{{k[0], "10.0.0.1:1"}, {k[1], "10.0.1.1:1"}, {k[2], "10.0.2.1:1"}}, LastOK: &then},

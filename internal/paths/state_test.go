@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
 
@@ -15,7 +16,7 @@ func TestFlushPersistsLastOK(t *testing.T) {
 	file := filepath.Join(dir, "paths.json")
 	now := time.Unix(1_800_000_000, 0)
 	m := &Manager{opts: Options{StateFile: file, Clock: func() time.Time { return now }, Logger: slog.New(slog.DiscardHandler)},
-		fails: map[snapshot.Ed25519Key]int{}}
+		fails: map[identity.Ed25519PublicKey]int{}}
 	p := &path{nodes: []snapshot.Node{{Address: "127.0.0.1:1"}, {Address: "127.0.0.1:2"}, {Address: "127.0.0.1:3"}}}
 	m.paths = []*path{p}
 	m.save() // as after building paths: savedAt = now
@@ -40,7 +41,7 @@ func TestBadNodesSaved(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, b := snapshot.Ed25519Key{1}, snapshot.Ed25519Key{2}
+	a, b := identity.Ed25519PublicKeyFromRaw32([32]byte{1}), identity.Ed25519PublicKeyFromRaw32([32]byte{2})
 	m.MarkBad(a, "garbled data", now)
 	m.MarkBad(b, "clock far off", now.Add(time.Second))
 	m.MarkBad(a, "endless paging", now.Add(2*time.Second))

@@ -6,8 +6,8 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/keytls"
-	"github.com/hushnet/hush/protocol/snapshot"
 )
 
 // Source is whom a budget is per: a node of the network, proven by its
@@ -16,7 +16,7 @@ import (
 // share its budget. Sources are comparable and can key maps.
 type Source struct {
 	node bool
-	key  snapshot.Ed25519Key
+	key  identity.Ed25519PublicKey
 	addr netip.Addr
 }
 
@@ -24,10 +24,10 @@ type Source struct {
 func ClientSource(addr netip.Addr) Source { return Source{addr: addrKey(addr)} }
 
 // NodeSource is the source for the node with key k.
-func NodeSource(k snapshot.Ed25519Key) Source { return Source{node: true, key: k} }
+func NodeSource(k identity.Ed25519PublicKey) Source { return Source{node: true, key: k} }
 
 // Node reports the node's key, and whether the source is a node at all.
-func (s Source) Node() (snapshot.Ed25519Key, bool) { return s.key, s.node }
+func (s Source) Node() (identity.Ed25519PublicKey, bool) { return s.key, s.node }
 
 // String names the kind of source and, for a node, its key. It never
 // shows a client's address, so it may be logged.
@@ -44,7 +44,7 @@ func (s Source) String() string {
 // for client certificates (tls.RequestClientCert) for nodes to be told
 // apart; without one, or with a key that is no current node, the peer is
 // a client like any other. See keytls.PeerNode.
-func SourceOf(r *http.Request, nodes func(snapshot.Ed25519Key) bool) Source {
+func SourceOf(r *http.Request, nodes func(identity.Ed25519PublicKey) bool) Source {
 	if k, ok := keytls.PeerNode(r.TLS, nodes); ok {
 		return NodeSource(k)
 	}

@@ -11,14 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/keytls"
-	"github.com/hushnet/hush/protocol/snapshot"
 )
 
-func nodeKey(label string) (ed25519.PrivateKey, snapshot.Ed25519Key) {
+func nodeKey(label string) (ed25519.PrivateKey, identity.Ed25519PublicKey) {
 	s := sha256.Sum256([]byte(label))
 	priv := ed25519.NewKeyFromSeed(s[:])
-	return priv, snapshot.Ed25519Key(priv.Public().(ed25519.PublicKey))
+	return priv, identity.Ed25519PublicKeyOf(priv)
 }
 
 // TestSourceOf: a peer is a node only with a certificate for a key of the
@@ -37,7 +37,7 @@ func TestSourceOf(t *testing.T) {
 		}
 		return &tls.ConnectionState{PeerCertificates: []*x509.Certificate{leaf}}
 	}
-	inSnapshot := func(k snapshot.Ed25519Key) bool { return k == member }
+	inSnapshot := func(k identity.Ed25519PublicKey) bool { return k == member }
 	tests := []struct {
 		name   string
 		remote string

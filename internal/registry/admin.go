@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/registry/entry"
 	"github.com/hushnet/hush/internal/registry/registryapi"
 	"github.com/hushnet/hush/internal/registry/registryclient"
@@ -23,7 +24,7 @@ type Admin struct {
 
 // NewAdmin returns an Admin for the host that cfg and key describe.
 func NewAdmin(cfg *Config, key ed25519.PrivateKey) *Admin {
-	return &Admin{cfg: cfg, key: key, c: registryclient.New(cfg.APIAdvertise, entry.KeyOf(key))}
+	return &Admin{cfg: cfg, key: key, c: registryclient.New(cfg.APIAdvertise, identity.Ed25519PublicKeyOf(key))}
 }
 
 // HostKey returns the host's private key, the default steward key.
@@ -34,7 +35,7 @@ func (a *Admin) Close() { a.c.Close() }
 
 // Admit signs an admission of node with steward (a key listed among the
 // registry's stewards) and submits it.
-func (a *Admin) Admit(ctx context.Context, node entry.Key, steward ed25519.PrivateKey) error {
+func (a *Admin) Admit(ctx context.Context, node identity.Ed25519PublicKey, steward ed25519.PrivateKey) error {
 	adm := entry.Admit(a.cfg.NetworkID, node, time.Now().UnixMilli(), steward)
 	return a.c.Admit(ctx, adm)
 }
@@ -44,7 +45,7 @@ func (a *Admin) Admit(ctx context.Context, node entry.Key, steward ed25519.Priva
 // the address cannot be spoofed), then submits the host change signed
 // by this host; the leader then adds it as a Raft voter. The new host
 // must already be running with this registry's hosts in its config.
-func (a *Admin) Join(ctx context.Context, apiAddress string, hostKey entry.Key) error {
+func (a *Admin) Join(ctx context.Context, apiAddress string, hostKey identity.Ed25519PublicKey) error {
 	nc := registryclient.New(apiAddress, hostKey)
 	defer nc.Close()
 	st, err := nc.Status(ctx)
@@ -59,7 +60,7 @@ func (a *Admin) Join(ctx context.Context, apiAddress string, hostKey entry.Key) 
 }
 
 // Leave removes the host with hostKey from the registry.
-func (a *Admin) Leave(ctx context.Context, hostKey entry.Key) error {
+func (a *Admin) Leave(ctx context.Context, hostKey identity.Ed25519PublicKey) error {
 	return a.change(ctx, false, entry.HostInfo{Key: hostKey})
 }
 

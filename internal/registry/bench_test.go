@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"testing"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/registry/entry"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
@@ -62,7 +63,7 @@ func BenchmarkApply(b *testing.B) {
 		if err := snapshot.Sign(&body, m.hosts[0]); err != nil {
 			b.Fatal(err)
 		}
-		es := &entry.EpochSignature{Epoch: m.s.epoch, Host: entry.KeyOf(m.hosts[0]), Signature: body.Signatures[0].Signature}
+		es := &entry.EpochSignature{Epoch: m.s.epoch, Host: identity.Ed25519PublicKeyOf(m.hosts[0]), Signature: body.Signatures[0].Signature}
 		for b.Loop() {
 			m.s.pending.Signatures = nil
 			if err := m.s.applyEpochSig(es); err != nil {

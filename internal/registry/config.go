@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/config"
 	"github.com/hushnet/hush/internal/registry/entry"
 	"github.com/hushnet/hush/protocol/snapshot"
@@ -235,8 +236,8 @@ func (c *Config) Validate() error {
 func (c *Config) hostInfos() ([]entry.HostInfo, error) {
 	var out []entry.HostInfo
 	for i, h := range c.Hosts {
-		k, err := snapshot.ParseEd25519Key(h.Key)
-		if err != nil {
+		var k identity.Ed25519PublicKey
+		if err := k.UnmarshalText([]byte(h.Key)); err != nil {
 			return nil, fmt.Errorf("%w: hosts[%d].key: %v", ErrConfig, i, err)
 		}
 		hi := entry.HostInfo{Key: k, RaftAddress: h.RaftAddress, APIAddress: h.APIAddress}
@@ -254,11 +255,11 @@ func (c *Config) hostInfos() ([]entry.HostInfo, error) {
 	return out, nil
 }
 
-func (c *Config) stewardKeys() ([]entry.Key, error) {
-	var out []entry.Key
+func (c *Config) stewardKeys() ([]identity.Ed25519PublicKey, error) {
+	var out []identity.Ed25519PublicKey
 	for i, s := range c.Stewards {
-		k, err := snapshot.ParseEd25519Key(s)
-		if err != nil {
+		var k identity.Ed25519PublicKey
+		if err := k.UnmarshalText([]byte(s)); err != nil {
 			return nil, fmt.Errorf("%w: stewards[%d]: %v", ErrConfig, i, err)
 		}
 		if err := snapshot.CheckEd25519(k); err != nil {

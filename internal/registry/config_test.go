@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hushnet/hush/internal/registry/entry"
+	"github.com/hushnet/hush/identity"
 )
 
 func TestLoadConfig(t *testing.T) {
@@ -17,7 +17,7 @@ data_dir = "data"
 raft_listen = "127.0.0.1:7001"
 api_listen = "127.0.0.1:7002"
 `
-	host := "\n[[hosts]]\nkey = \"" + entry.KeyOf(testKey("h")).String() + "\"\nraft_address = \"127.0.0.1:7001\"\napi_address = \"127.0.0.1:7002\"\n"
+	host := "\n[[hosts]]\nkey = \"" + identity.Ed25519PublicKeyOf(testKey("h")).String() + "\"\nraft_address = \"127.0.0.1:7001\"\napi_address = \"127.0.0.1:7002\"\n"
 	// Tables come last in TOML, so each case's top-level keys go before the host.
 	with := func(extra string) string { return base + extra + host }
 	tests := []struct {

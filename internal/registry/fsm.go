@@ -10,8 +10,10 @@ import (
 
 	"github.com/hashicorp/raft"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/registry/entry"
 	"github.com/hushnet/hush/protocol/snapshot"
+	"github.com/hushnet/hush/swarm"
 )
 
 // fsm is the Raft state machine around state. Raft calls Apply, Snapshot
@@ -116,7 +118,7 @@ func (f *fsm) signed() ([]byte, uint64) {
 
 // toSign returns a copy of the current epoch's snapshot if host may sign
 // it and has not yet.
-func (f *fsm) toSign(host key) (*snapshot.Snapshot, bool) {
+func (f *fsm) toSign(host identity.Ed25519PublicKey) (*snapshot.Snapshot, bool) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	p := f.st.pending
@@ -139,7 +141,7 @@ func (f *fsm) hosts() []entry.HostInfo {
 	return slices.Clone(f.st.hosts)
 }
 
-func (f *fsm) host(k key) (entry.HostInfo, bool) {
+func (f *fsm) host(k identity.Ed25519PublicKey) (entry.HostInfo, bool) {
 	for _, h := range f.hosts() {
 		if h.Key == k {
 			return h, true
@@ -156,7 +158,7 @@ func (f *fsm) hasGenesis() bool {
 
 // probeTarget is a registered node as the liveness prober sees it.
 type probeTarget struct {
-	key          key
+	key          identity.Ed25519PublicKey
 	address      string
 	registration int64
 }
@@ -182,7 +184,7 @@ type NodeInfo struct {
 	Assigned bool
 }
 
-func (f *fsm) node(k key) (NodeInfo, bool) {
+func (f *fsm) node(k identity.Ed25519PublicKey) (NodeInfo, bool) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	n, ok := f.st.nodes[k]
@@ -195,7 +197,7 @@ func (f *fsm) node(k key) (NodeInfo, bool) {
 			info.UnreachableVotes++
 		}
 	}
-	_, info.Assigned = f.st.assignment[[32]byte(k)]
+	_, info.Assigned = f.st.assignment[swarm.NodeKey(k.Raw32())]
 	return info, true
 }
 
@@ -234,7 +236,7 @@ func (f *fsm) lastIssued() time.Time {
 // goes: the same test Apply makes, run before the host probes the node,
 // so that nobody unadmitted can make registry hosts dial addresses of
 // their choosing.
-func (f *fsm) checkAdmitted(node key, adm *entry.Admission) error {
+func (f *fsm) checkAdmitted(node identity.Ed25519PublicKey, adm *entry.Admission) error {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	if f.st.genesis == nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/registry/entry"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
@@ -37,13 +38,13 @@ func FuzzApply(f *testing.F) {
 	}
 	late := newNode(f, 9)
 	vote := entry.SignVote(testNet, entry.Vote{Node: nodes[0].pub(), Registration: nodes[0].desc.TimestampMs, Unreachable: true, TimestampMs: m.now + 5}, m.hosts[1])
-	change := entry.SignHostChange(testNet, entry.HostChange{Host: entry.HostInfo{Key: entry.KeyOf(m.hosts[2])}, TimestampMs: 5}, m.hosts[0])
+	change := entry.SignHostChange(testNet, entry.HostChange{Host: entry.HostInfo{Key: identity.Ed25519PublicKeyOf(m.hosts[2])}, TimestampMs: 5}, m.hosts[0])
 	for _, c := range []*entry.Command{
 		{Type: entry.TypeRegister, Register: &entry.Register{Descriptor: late.desc, Admission: late.admission(), ReceivedAtMs: late.desc.TimestampMs}},
 		{Type: entry.TypeVote, Vote: &vote},
 		{Type: entry.TypeHost, Host: &change},
 		{Type: entry.TypeTick, Tick: &entry.Tick{IssuedAtMs: m.now + 10, ExpiresAtMs: m.now + 1000}},
-		{Type: entry.TypeEpochSig, EpochSig: &entry.EpochSignature{Epoch: 1, Host: entry.KeyOf(m.hosts[1]), Signature: body.Signatures[0].Signature}},
+		{Type: entry.TypeEpochSig, EpochSig: &entry.EpochSignature{Epoch: 1, Host: identity.Ed25519PublicKeyOf(m.hosts[1]), Signature: body.Signatures[0].Signature}},
 		{Type: entry.TypeAdmit, Admit: late.admission()},
 	} {
 		b, err := entry.Encode(c)

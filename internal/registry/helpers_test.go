@@ -33,10 +33,10 @@ var steward = testKey("steward")
 // down per host.
 type fakeProber struct {
 	mu   sync.Mutex
-	down map[entry.Key]bool
+	down map[identity.Ed25519PublicKey]bool
 }
 
-func (p *fakeProber) Probe(ctx context.Context, addr string, k entry.Key) error {
+func (p *fakeProber) Probe(ctx context.Context, addr string, k identity.Ed25519PublicKey) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.down[k] {
@@ -45,11 +45,11 @@ func (p *fakeProber) Probe(ctx context.Context, addr string, k entry.Key) error 
 	return nil
 }
 
-func (p *fakeProber) setDown(k entry.Key, down bool) {
+func (p *fakeProber) setDown(k identity.Ed25519PublicKey, down bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.down == nil {
-		p.down = map[entry.Key]bool{}
+		p.down = map[identity.Ed25519PublicKey]bool{}
 	}
 	p.down[k] = down
 }
@@ -66,7 +66,7 @@ type testHost struct {
 }
 
 func (th *testHost) client() *registryclient.Client {
-	return registryclient.New(th.cfg.APIAdvertise, entry.KeyOf(th.key))
+	return registryclient.New(th.cfg.APIAdvertise, identity.Ed25519PublicKeyOf(th.key))
 }
 
 // stop shuts the host down and waits for Run to return.
@@ -89,7 +89,7 @@ type cluster struct {
 
 func fastConfig(dir string) *Config {
 	return &Config{
-		NetworkID: testNet, DataDir: dir, Stewards: []string{entry.KeyOf(steward).String()},
+		NetworkID: testNet, DataDir: dir, Stewards: []string{identity.Ed25519PublicKeyOf(steward).String()},
 		SwarmMinSize: 3, SwarmIdealSize: 4,
 		EpochInterval: config.Duration(40 * time.Millisecond), SnapshotLifetime: config.Duration(time.Hour),
 		ProbeInterval: config.Duration(10 * time.Millisecond), UnreachableAfter: config.Duration(30 * time.Millisecond),
@@ -154,7 +154,7 @@ func newCluster(t *testing.T, n int, configure ...func(*Config)) *cluster {
 		th, r, a := prepareHost(t, fmt.Sprintf("host %d", i))
 		c.hosts = append(c.hosts, th)
 		ps = append(ps, pending{r, a})
-		founding = append(founding, HostConfig{Key: entry.KeyOf(th.key).String(), RaftAddress: r.Addr().String(), APIAddress: a.Addr().String()})
+		founding = append(founding, HostConfig{Key: identity.Ed25519PublicKeyOf(th.key).String(), RaftAddress: r.Addr().String(), APIAddress: a.Addr().String()})
 	}
 	for i, th := range c.hosts {
 		th.cfg.Bootstrap, th.cfg.Hosts = true, founding
@@ -211,11 +211,11 @@ type testNode struct {
 func newNode(t testing.TB, i int) testNode {
 	t.Helper()
 	k := testKey(fmt.Sprintf("node %d", i))
-	id, err := identity.Ed25519PublicKey(k.Public().(ed25519.PublicKey)).AccountID()
+	id, err := identity.Ed25519PublicKeyOf(k).AccountID()
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := entry.Descriptor{Ed25519: entry.KeyOf(k), X25519: snapshot.X25519Key(id.PubKey()),
+	d := entry.Descriptor{Ed25519: identity.Ed25519PublicKeyOf(k), X25519: snapshot.X25519Key(id.PubKey()),
 		Address: fmt.Sprintf("127.0.0.1:%d", 20000+i), Version: "0.1.0", TimestampMs: time.Now().UnixMilli()}
 	sd, err := entry.SignDescriptor(testNet, d, k)
 	if err != nil {
@@ -224,7 +224,7 @@ func newNode(t testing.TB, i int) testNode {
 	return testNode{key: k, desc: sd}
 }
 
-func (n testNode) pub() entry.Key { return entry.KeyOf(n.key) }
+func (n testNode) pub() identity.Ed25519PublicKey { return identity.Ed25519PublicKeyOf(n.key) }
 
 func (n testNode) admission() *entry.Admission {
 	a := entry.Admit(testNet, n.pub(), time.Now().UnixMilli(), steward)
@@ -279,7 +279,7 @@ func verifiedSnapshot(t *testing.T, th *testHost, keys []ed25519.PublicKey, what
 	return got
 }
 
-func hasNode(s *snapshot.Snapshot, k entry.Key) bool {
+func hasNode(s *snapshot.Snapshot, k identity.Ed25519PublicKey) bool {
 	n, ok := s.Node(k)
 	return ok && n.Swarm != snapshot.Unassigned
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/keytls"
 	"github.com/hushnet/hush/internal/labnet"
 	"github.com/hushnet/hush/internal/logfilter"
@@ -53,12 +54,12 @@ type Options struct {
 type Host struct {
 	cfg    *Config
 	key    ed25519.PrivateKey
-	pub    entry.Key
+	pub    identity.Ed25519PublicKey
 	log    *slog.Logger
 	prober Prober
 	fsm    *fsm
 	cert   tls.Certificate
-	seeds  []entry.Key // hosts the config names, trusted before the log says so
+	seeds  []identity.Ed25519PublicKey // hosts the config names, trusted before the log says so
 
 	raftLn, apiLn net.Listener
 
@@ -66,7 +67,7 @@ type Host struct {
 
 	mu  sync.Mutex // guards r and fwd
 	r   *raft.Raft // nil until Run has started Raft
-	fwd map[entry.Key]*registryclient.Client
+	fwd map[identity.Ed25519PublicKey]*registryclient.Client
 }
 
 // New prepares a host: it binds the listeners (unless opts brings them)
@@ -83,8 +84,8 @@ func New(cfg *Config, key ed25519.PrivateKey, opts Options) (*Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Host{cfg: cfg, key: key, pub: entry.KeyOf(key), log: opts.Logger, prober: opts.Prober, cert: cert,
-		raftLn: opts.RaftListener, apiLn: opts.APIListener, fwd: map[entry.Key]*registryclient.Client{}}
+	h := &Host{cfg: cfg, key: key, pub: identity.Ed25519PublicKeyOf(key), log: opts.Logger, prober: opts.Prober, cert: cert,
+		raftLn: opts.RaftListener, apiLn: opts.APIListener, fwd: map[identity.Ed25519PublicKey]*registryclient.Client{}}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -110,12 +111,12 @@ func New(cfg *Config, key ed25519.PrivateKey, opts Options) (*Host, error) {
 }
 
 // Key returns the host's public key.
-func (h *Host) Key() entry.Key { return h.pub }
+func (h *Host) Key() identity.Ed25519PublicKey { return h.pub }
 
 // trusted decides which peers may speak Raft with this host: the hosts
 // in the log, and those in the config (so a joining host accepts the
 // leader before it has any log).
-func (h *Host) trusted(k entry.Key) bool {
+func (h *Host) trusted(k identity.Ed25519PublicKey) bool {
 	for _, s := range h.seeds {
 		if s == k {
 			return true
@@ -312,8 +313,8 @@ func (h *Host) propose(ctx context.Context, c *entry.Command) error {
 		return fmt.Errorf("%w: not the leader", entry.ErrUnavailable)
 	}
 	_, id := r.LeaderWithID()
-	lk, err := snapshot.ParseEd25519Key(string(id))
-	if err != nil {
+	var lk identity.Ed25519PublicKey
+	if err := lk.UnmarshalText([]byte(id)); err != nil {
 		return fmt.Errorf("%w: no leader", entry.ErrUnavailable)
 	}
 	hi, ok := h.fsm.host(lk)
@@ -393,7 +394,7 @@ func (h *Host) pollsFrom(source string) int {
 }
 
 // Node returns what the registry holds about a node.
-func (h *Host) Node(k entry.Key) (NodeInfo, bool) { return h.fsm.node(k) }
+func (h *Host) Node(k identity.Ed25519PublicKey) (NodeInfo, bool) { return h.fsm.node(k) }
 
 // SignedSnapshot returns the newest majority-signed snapshot and its epoch.
 func (h *Host) SignedSnapshot() ([]byte, uint64) { return h.fsm.signed() }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/config"
 	"github.com/hushnet/hush/internal/registry/entry"
 	"github.com/hushnet/hush/internal/registry/registryclient"
@@ -81,7 +82,7 @@ func testLeaderKilled(t *testing.T, hosts int) {
 			len(s.Signatures) == hosts-1
 	})
 	for _, sg := range after.Signatures {
-		if sg.Host == entry.KeyOf(old.key) {
+		if sg.Host == identity.Ed25519PublicKeyOf(old.key) {
 			t.Fatal("stopped host signed a later snapshot")
 		}
 	}
@@ -109,7 +110,7 @@ func TestForgedEntryRejectedByApply(t *testing.T) {
 			return &v
 		}()}, entry.ErrUnknownHost},
 		{"second genesis", &entry.Command{Type: entry.TypeGenesis, Genesis: &entry.Genesis{NetworkID: testNet,
-			Hosts: []entry.HostInfo{{Key: entry.KeyOf(other), RaftAddress: "127.0.0.1:1", APIAddress: "127.0.0.1:2"}}, SwarmMinSize: 3, SwarmIdealSize: 4}}, entry.ErrConflict},
+			Hosts: []entry.HostInfo{{Key: identity.Ed25519PublicKeyOf(other), RaftAddress: "127.0.0.1:1", APIAddress: "127.0.0.1:2"}}, SwarmMinSize: 3, SwarmIdealSize: 4}}, entry.ErrConflict},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -196,32 +197,32 @@ func TestHostJoinAndLeave(t *testing.T) {
 
 	// A second host starts without bootstrapping, trusting the first.
 	th, raftLn, apiLn := prepareHost(t, "joiner")
-	th.cfg.Hosts = []HostConfig{{Key: entry.KeyOf(first.key).String(), RaftAddress: first.cfg.RaftAdvertise, APIAddress: first.cfg.APIAdvertise}}
+	th.cfg.Hosts = []HostConfig{{Key: identity.Ed25519PublicKeyOf(first.key).String(), RaftAddress: first.cfg.RaftAdvertise, APIAddress: first.cfg.APIAdvertise}}
 	c.hosts = append(c.hosts, th)
 	c.start(th, raftLn, apiLn)
 
 	admin := NewAdmin(first.cfg, first.key)
 	defer admin.Close()
 	ctx := context.Background()
-	if err := admin.Join(ctx, th.cfg.APIAdvertise, entry.KeyOf(th.key)); err != nil {
+	if err := admin.Join(ctx, th.cfg.APIAdvertise, identity.Ed25519PublicKeyOf(th.key)); err != nil {
 		t.Fatalf("join: %v", err)
 	}
 	eventually(t, "the joiner to replicate the host list", func() bool { return len(th.h.Status().Hosts) == 2 })
 	// With two hosts a snapshot needs both signatures.
 	verifiedSnapshot(t, th, c.hostKeys(), "a snapshot both hosts signed", func(s *snapshot.Snapshot) bool { return len(s.Signatures) == 2 })
 
-	if err := admin.Join(ctx, th.cfg.APIAdvertise, entry.KeyOf(th.key)); !errors.Is(err, entry.ErrConflict) {
+	if err := admin.Join(ctx, th.cfg.APIAdvertise, identity.Ed25519PublicKeyOf(th.key)); !errors.Is(err, entry.ErrConflict) {
 		t.Fatalf("joining twice: %v", err)
 	}
-	if err := admin.Leave(ctx, entry.KeyOf(testKey("stranger"))); !errors.Is(err, entry.ErrUnknownHost) {
+	if err := admin.Leave(ctx, identity.Ed25519PublicKeyOf(testKey("stranger"))); !errors.Is(err, entry.ErrUnknownHost) {
 		t.Fatalf("removing an unknown host: %v", err)
 	}
-	if err := admin.Leave(ctx, entry.KeyOf(th.key)); err != nil {
+	if err := admin.Leave(ctx, identity.Ed25519PublicKeyOf(th.key)); err != nil {
 		t.Fatalf("leave: %v", err)
 	}
 	eventually(t, "the first host to stand alone", func() bool { return len(first.h.Status().Hosts) == 1 })
 	verifiedSnapshot(t, first, c.hostKeys()[:1], "a snapshot signed by the remaining host alone", func(s *snapshot.Snapshot) bool {
-		return len(s.Signatures) == 1 && s.Signatures[0].Host == entry.KeyOf(first.key)
+		return len(s.Signatures) == 1 && s.Signatures[0].Host == identity.Ed25519PublicKeyOf(first.key)
 	})
 }
 
@@ -290,12 +291,12 @@ func TestBadRequests(t *testing.T) {
 func TestPoolFollow(t *testing.T) {
 	c := newCluster(t, 3)
 	c.leader()
-	dead := entry.HostInfo{Key: entry.KeyOf(testKey("dead")), APIAddress: "127.0.0.1:1"}
+	dead := entry.HostInfo{Key: identity.Ed25519PublicKeyOf(testKey("dead")), APIAddress: "127.0.0.1:1"}
 	// A host that answers with another key is skipped like a dead one.
-	impostor := entry.HostInfo{Key: entry.KeyOf(testKey("impostor")), APIAddress: c.hosts[0].cfg.APIAdvertise}
+	impostor := entry.HostInfo{Key: identity.Ed25519PublicKeyOf(testKey("impostor")), APIAddress: c.hosts[0].cfg.APIAdvertise}
 	hosts := []entry.HostInfo{dead, impostor}
 	for _, th := range c.hosts {
-		hosts = append(hosts, entry.HostInfo{Key: entry.KeyOf(th.key), APIAddress: th.cfg.APIAdvertise})
+		hosts = append(hosts, entry.HostInfo{Key: identity.Ed25519PublicKeyOf(th.key), APIAddress: th.cfg.APIAdvertise})
 	}
 	pool := registryclient.NewPool(hosts)
 	defer pool.Close()
@@ -313,7 +314,7 @@ func TestPoolFollow(t *testing.T) {
 		}
 	}
 
-	v := registryclient.Verifier{NetworkID: testNet, Hosts: c.hostKeys()}
+	v := snapshot.Verifier{NetworkID: testNet, Hosts: c.hostKeys()}
 	var epochs []uint64
 	err := pool.Follow(ctx, v, 0, func(s *snapshot.Snapshot, raw []byte) error {
 		epochs = append(epochs, s.Epoch)
@@ -375,7 +376,7 @@ type countingProber struct {
 	probed map[string]bool
 }
 
-func (p *countingProber) Probe(ctx context.Context, addr string, k entry.Key) error {
+func (p *countingProber) Probe(ctx context.Context, addr string, k identity.Ed25519PublicKey) error {
 	p.mu.Lock()
 	if p.probed == nil {
 		p.probed = map[string]bool{}
@@ -388,7 +389,7 @@ func (p *countingProber) Probe(ctx context.Context, addr string, k entry.Key) er
 func TestUnadmittedNodeIsNeverProbed(t *testing.T) {
 	th, raftLn, apiLn := prepareHost(t, "host 0")
 	th.cfg.Bootstrap = true
-	th.cfg.Hosts = []HostConfig{{Key: entry.KeyOf(th.key).String(), RaftAddress: th.cfg.RaftListen, APIAddress: th.cfg.APIListen}}
+	th.cfg.Hosts = []HostConfig{{Key: identity.Ed25519PublicKeyOf(th.key).String(), RaftAddress: th.cfg.RaftListen, APIAddress: th.cfg.APIListen}}
 	c := &cluster{t: t, hosts: []*testHost{th}}
 	p := &countingProber{}
 	th.probeWith = p
@@ -435,7 +436,7 @@ func TestNodeDeregistersItself(t *testing.T) {
 	verifiedSnapshot(t, c.hosts[0], c.hostKeys(), "node in a snapshot", func(s *snapshot.Snapshot) bool { return hasNode(s, n.pub()) })
 
 	// Through a follower, which forwards to the leader; no host votes.
-	pool := registryclient.NewPool([]entry.HostInfo{{Key: entry.KeyOf(follower.key), APIAddress: follower.cfg.APIAdvertise}})
+	pool := registryclient.NewPool([]entry.HostInfo{{Key: identity.Ed25519PublicKeyOf(follower.key), APIAddress: follower.cfg.APIAdvertise}})
 	defer pool.Close()
 	d := entry.SignDeregister(testNet, n.desc.TimestampMs+1, n.key)
 	eventually(t, "deregistration accepted", func() bool {

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/hushnet/hush/internal/registry/entry"
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
 
@@ -39,7 +39,7 @@ func (s *syncBuffer) String() string {
 func TestDebugLogsNameNoClientAddress(t *testing.T) {
 	th, raftLn, apiLn := prepareHost(t, "logging host")
 	th.cfg.Bootstrap = true
-	th.cfg.Hosts = []HostConfig{{Key: entry.KeyOf(th.key).String(), RaftAddress: raftLn.Addr().String(), APIAddress: apiLn.Addr().String()}}
+	th.cfg.Hosts = []HostConfig{{Key: identity.Ed25519PublicKeyOf(th.key).String(), RaftAddress: raftLn.Addr().String(), APIAddress: apiLn.Addr().String()}}
 	th.cfg.SetDefaults()
 	var logs syncBuffer
 	h, err := New(th.cfg, th.key, Options{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),

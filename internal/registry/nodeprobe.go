@@ -15,7 +15,7 @@ import (
 // completes a handshake presenting key; otherwise its error wraps
 // entry.ErrUnreachable. It must return when ctx is done.
 type Prober interface {
-	Probe(ctx context.Context, address string, key entry.Key) error
+	Probe(ctx context.Context, address string, key identity.Ed25519PublicKey) error
 }
 
 // NodeProber is the registry's default prober: it asks the node for its
@@ -30,7 +30,7 @@ type NodeProber struct {
 	NetworkID string
 
 	mu      sync.Mutex // guards clients
-	clients map[entry.Key]probeClient
+	clients map[identity.Ed25519PublicKey]probeClient
 }
 
 type probeClient struct {
@@ -41,7 +41,7 @@ type probeClient struct {
 var _ Prober = (*NodeProber)(nil)
 
 // Probe implements [Prober].
-func (p *NodeProber) Probe(ctx context.Context, address string, key entry.Key) error {
+func (p *NodeProber) Probe(ctx context.Context, address string, key identity.Ed25519PublicKey) error {
 	c, err := p.client(address, key)
 	if err != nil {
 		return fmt.Errorf("%w: %v", entry.ErrUnreachable, err)
@@ -56,18 +56,18 @@ func (p *NodeProber) Probe(ctx context.Context, address string, key entry.Key) e
 	return nil
 }
 
-func (p *NodeProber) client(address string, key entry.Key) (*nodeclient.Client, error) {
+func (p *NodeProber) client(address string, key identity.Ed25519PublicKey) (*nodeclient.Client, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if pc, ok := p.clients[key]; ok && pc.address == address {
 		return pc.c, nil
 	}
-	c, err := nodeclient.New("https://"+address, identity.Ed25519PublicKey(key[:]))
+	c, err := nodeclient.New("https://"+address, key)
 	if err != nil {
 		return nil, err
 	}
 	if p.clients == nil {
-		p.clients = map[entry.Key]probeClient{}
+		p.clients = map[identity.Ed25519PublicKey]probeClient{}
 	}
 	p.clients[key] = probeClient{address: address, c: c}
 	return c, nil

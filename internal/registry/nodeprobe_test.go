@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/keytls"
 	"github.com/hushnet/hush/internal/registry/entry"
 	"github.com/hushnet/hush/protocol/rpc"
@@ -16,7 +17,7 @@ import (
 
 func TestNodeProber(t *testing.T) {
 	nodeKey, otherKey := testKey("node 1"), testKey("node 2")
-	serve := func(t *testing.T, reported entry.Key, netID string) string {
+	serve := func(t *testing.T, reported identity.Ed25519PublicKey, netID string) string {
 		cert, err := keytls.Certificate(nodeKey) // what internal/node presents: a self-signed cert for its key
 		if err != nil {
 			t.Fatal(err)
@@ -35,16 +36,16 @@ func TestNodeProber(t *testing.T) {
 	}
 	tests := []struct {
 		name     string
-		reported entry.Key
+		reported identity.Ed25519PublicKey
 		netID    string
-		probeKey entry.Key
+		probeKey identity.Ed25519PublicKey
 		ok       bool
 	}{
-		{"answers with its key", entry.KeyOf(nodeKey), testNet, entry.KeyOf(nodeKey), true},
-		{"another key in TLS", entry.KeyOf(nodeKey), testNet, entry.KeyOf(otherKey), false},
-		{"reports another key", entry.KeyOf(otherKey), testNet, entry.KeyOf(nodeKey), false},
-		{"another network", entry.KeyOf(nodeKey), "othernet", entry.KeyOf(nodeKey), false},
-		{"nobody listening", entry.Key{}, "", entry.KeyOf(nodeKey), false},
+		{"answers with its key", identity.Ed25519PublicKeyOf(nodeKey), testNet, identity.Ed25519PublicKeyOf(nodeKey), true},
+		{"another key in TLS", identity.Ed25519PublicKeyOf(nodeKey), testNet, identity.Ed25519PublicKeyOf(otherKey), false},
+		{"reports another key", identity.Ed25519PublicKeyOf(otherKey), testNet, identity.Ed25519PublicKeyOf(nodeKey), false},
+		{"another network", identity.Ed25519PublicKeyOf(nodeKey), "othernet", identity.Ed25519PublicKeyOf(nodeKey), false},
+		{"nobody listening", identity.Ed25519PublicKey{}, "", identity.Ed25519PublicKeyOf(nodeKey), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/registry/entry"
 )
 
@@ -26,7 +27,7 @@ type liveness struct {
 func (h *Host) proberLoop(ctx context.Context) {
 	t := time.NewTicker(time.Duration(h.cfg.ProbeInterval))
 	defer t.Stop()
-	seen := map[entry.Key]*liveness{}
+	seen := map[identity.Ed25519PublicKey]*liveness{}
 	for {
 		select {
 		case <-ctx.Done():
@@ -40,7 +41,7 @@ func (h *Host) proberLoop(ctx context.Context) {
 	}
 }
 
-func (h *Host) probeAll(ctx context.Context, seen map[entry.Key]*liveness) {
+func (h *Host) probeAll(ctx context.Context, seen map[identity.Ed25519PublicKey]*liveness) {
 	targets := h.fsm.probeTargets()
 	results := make([]error, len(targets))
 	sem := make(chan struct{}, maxParallelProbes)
@@ -59,7 +60,7 @@ func (h *Host) probeAll(ctx context.Context, seen map[entry.Key]*liveness) {
 		return
 	}
 	now := time.Now()
-	current := make(map[entry.Key]bool, len(targets))
+	current := make(map[identity.Ed25519PublicKey]bool, len(targets))
 	for i, tg := range targets {
 		current[tg.key] = true
 		l := seen[tg.key]

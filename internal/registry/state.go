@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/binary"
@@ -11,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/registry/entry"
 	"github.com/hushnet/hush/protocol/snapshot"
 	"github.com/hushnet/hush/swarm"
@@ -21,8 +21,6 @@ import (
 // replayed much later, after the node has moved.
 const MaxDescriptorSkew = 10 * time.Minute
 
-type key = entry.Key
-
 // state is the registry: everything the log has decided. Its apply is a
 // pure function of the state and the entry (no clock, no randomness, no
 // map order reaching a result), so every replica computes the same state.
@@ -31,12 +29,12 @@ type state struct {
 	hosts   []entry.HostInfo // current hosts, ascending key
 	// lastHostChange orders membership changes; older ones are replays.
 	lastHostChange int64
-	admitted       map[key]entry.Admission
-	nodes          map[key]*nodeState
+	admitted       map[identity.Ed25519PublicKey]entry.Admission
+	nodes          map[identity.Ed25519PublicKey]*nodeState
 	// left holds the timestamp of each node's last applied
 	// deregistration, so neither it nor the descriptor it ended can be
 	// replayed to change the registry again.
-	left       map[key]int64
+	left       map[identity.Ed25519PublicKey]int64
 	assignment swarm.Assignment
 	epoch      uint64
 	// chain hashes every entry applied so far with its index and term:
@@ -45,7 +43,7 @@ type state struct {
 	// pending is the snapshot of the current epoch, collecting host
 	// signatures; pendingHosts are the hosts that may sign it.
 	pending      *snapshot.Snapshot
-	pendingHosts []key
+	pendingHosts []identity.Ed25519PublicKey
 	// pendingMsg caches snapshot.SignedBytes(pending), which validates
 	// every node key and so costs about as much as the rest of an epoch.
 	pendingMsg []byte
@@ -56,11 +54,11 @@ type state struct {
 
 type nodeState struct {
 	desc  entry.SignedDescriptor
-	votes map[key]entry.Vote // each host's latest vote on this registration
+	votes map[identity.Ed25519PublicKey]entry.Vote // each host's latest vote on this registration
 }
 
 func newState() *state {
-	return &state{admitted: map[key]entry.Admission{}, nodes: map[key]*nodeState{}, left: map[key]int64{}, assignment: swarm.Assignment{}}
+	return &state{admitted: map[identity.Ed25519PublicKey]entry.Admission{}, nodes: map[identity.Ed25519PublicKey]*nodeState{}, left: map[identity.Ed25519PublicKey]int64{}, assignment: swarm.Assignment{}}
 }
 
 // mix folds one log entry into the chain digest.
@@ -72,8 +70,8 @@ func (s *state) mix(index, term uint64, data []byte) {
 	copy(s.chain[:], h.Sum(nil))
 }
 
-func (s *state) isHost(k key) bool {
-	_, ok := slices.BinarySearchFunc(s.hosts, k, func(h entry.HostInfo, k key) int { return bytes.Compare(h.Key[:], k[:]) })
+func (s *state) isHost(k identity.Ed25519PublicKey) bool {
+	_, ok := slices.BinarySearchFunc(s.hosts, k, func(h entry.HostInfo, k identity.Ed25519PublicKey) int { return h.Key.Compare(k) })
 	return ok
 }
 
@@ -117,7 +115,7 @@ func (s *state) applyGenesis(g *entry.Genesis) error {
 	}
 	s.genesis = g
 	s.hosts = slices.Clone(g.Hosts)
-	slices.SortFunc(s.hosts, func(a, b entry.HostInfo) int { return bytes.Compare(a.Key[:], b.Key[:]) })
+	slices.SortFunc(s.hosts, func(a, b entry.HostInfo) int { return a.Key.Compare(b.Key) })
 	return nil
 }
 
@@ -185,7 +183,7 @@ func (s *state) applyRegister(r *entry.Register) error {
 		s.admitted[d.Ed25519] = *r.Admission
 	}
 	// A new registration starts with no votes: it proves the node is back.
-	s.nodes[d.Ed25519] = &nodeState{desc: *d, votes: map[key]entry.Vote{}}
+	s.nodes[d.Ed25519] = &nodeState{desc: *d, votes: map[identity.Ed25519PublicKey]entry.Vote{}}
 	return nil
 }
 
@@ -220,7 +218,7 @@ func (s *state) applyVote(v *entry.Vote) error {
 
 // deregisterIfVotedOut removes the node once a strict majority of the
 // current hosts vote it unreachable. Its swarm learns at the next tick.
-func (s *state) deregisterIfVotedOut(k key) {
+func (s *state) deregisterIfVotedOut(k identity.Ed25519PublicKey) {
 	n := s.nodes[k]
 	against := 0
 	for h, v := range n.votes {
@@ -269,7 +267,7 @@ func (s *state) applyHost(c *entry.HostChange) error {
 	if c.TimestampMs <= s.lastHostChange {
 		return fmt.Errorf("%w: host change is not newer than the last one", entry.ErrStale)
 	}
-	i, present := slices.BinarySearchFunc(s.hosts, c.Host.Key, func(h entry.HostInfo, k key) int { return bytes.Compare(h.Key[:], k[:]) })
+	i, present := slices.BinarySearchFunc(s.hosts, c.Host.Key, func(h entry.HostInfo, k identity.Ed25519PublicKey) int { return h.Key.Compare(k) })
 	switch {
 	case c.Add && present:
 		return fmt.Errorf("%w: %s is already a host", entry.ErrConflict, c.Host.Key)
@@ -325,7 +323,7 @@ func (s *state) applyTick(t *entry.Tick) error {
 	}
 	active := make([]swarm.NodeKey, 0, len(s.nodes))
 	for k := range s.nodes {
-		active = append(active, swarm.NodeKey(k))
+		active = append(active, swarm.NodeKey(k.Raw32()))
 	}
 	p := swarm.Params{MinSize: s.genesis.SwarmMinSize, IdealSize: s.genesis.SwarmIdealSize}
 	s.epoch++
@@ -344,13 +342,13 @@ func (s *state) applyTick(t *entry.Tick) error {
 		Nodes:          make([]snapshot.Node, 0, len(s.nodes)),
 	}
 	for k, n := range s.nodes {
-		id, ok := next[swarm.NodeKey(k)]
+		id, ok := next[swarm.NodeKey(k.Raw32())]
 		if !ok {
 			id = swarm.Invalid
 		}
 		body.Nodes = append(body.Nodes, snapshot.Node{Ed25519: k, X25519: n.desc.X25519, Address: n.desc.Address, Version: n.desc.Version, Swarm: uint64(id)})
 	}
-	slices.SortFunc(body.Nodes, func(a, b snapshot.Node) int { return bytes.Compare(a.Ed25519[:], b.Ed25519[:]) })
+	slices.SortFunc(body.Nodes, func(a, b snapshot.Node) int { return a.Ed25519.Compare(b.Ed25519) })
 	msg, err := snapshot.SignedBytes(body)
 	if err != nil {
 		s.epoch--
@@ -358,7 +356,7 @@ func (s *state) applyTick(t *entry.Tick) error {
 	}
 	s.assignment = next
 	s.pending, s.pendingMsg = body, msg
-	s.pendingHosts = make([]key, len(s.hosts))
+	s.pendingHosts = make([]identity.Ed25519PublicKey, len(s.hosts))
 	for i, h := range s.hosts {
 		s.pendingHosts[i] = h.Key
 	}
@@ -379,10 +377,10 @@ func (s *state) applyEpochSig(es *entry.EpochSignature) error {
 		}
 		s.pendingMsg = msg
 	}
-	if !ed25519.Verify(es.Host.PublicKey(), s.pendingMsg, es.Signature[:]) {
+	if !ed25519.Verify(es.Host.Bytes(), s.pendingMsg, es.Signature[:]) {
 		return fmt.Errorf("%w: epoch %d signature by %s", entry.ErrBadSignature, es.Epoch, es.Host)
 	}
-	i, found := slices.BinarySearchFunc(s.pending.Signatures, es.Host, func(h snapshot.HostSignature, k key) int { return bytes.Compare(h.Host[:], k[:]) })
+	i, found := slices.BinarySearchFunc(s.pending.Signatures, es.Host, func(h snapshot.HostSignature, k identity.Ed25519PublicKey) int { return h.Host.Compare(k) })
 	if found {
 		return nil // a repeat: the same host, the same message
 	}
@@ -399,24 +397,24 @@ func (s *state) applyEpochSig(es *entry.EpochSignature) error {
 
 // persisted is the state as a Raft snapshot stores it.
 type persisted struct {
-	Genesis        *entry.Genesis    `json:"genesis"`
-	Hosts          []entry.HostInfo  `json:"hosts"`
-	LastHostChange int64             `json:"last_host_change_ms"`
-	Admitted       []entry.Admission `json:"admitted"`
-	Nodes          []persistedNode   `json:"nodes"`
-	Left           []persistedLeft   `json:"left,omitempty"`
-	Assignment     []byte            `json:"assignment"`
-	Epoch          uint64            `json:"epoch"`
-	Chain          entry.Hash        `json:"chain"`
-	Pending        []byte            `json:"pending,omitempty"`
-	PendingHosts   []key             `json:"pending_hosts,omitempty"`
-	Signed         []byte            `json:"signed,omitempty"`
-	SignedEpoch    uint64            `json:"signed_epoch"`
+	Genesis        *entry.Genesis              `json:"genesis"`
+	Hosts          []entry.HostInfo            `json:"hosts"`
+	LastHostChange int64                       `json:"last_host_change_ms"`
+	Admitted       []entry.Admission           `json:"admitted"`
+	Nodes          []persistedNode             `json:"nodes"`
+	Left           []persistedLeft             `json:"left,omitempty"`
+	Assignment     []byte                      `json:"assignment"`
+	Epoch          uint64                      `json:"epoch"`
+	Chain          entry.Hash                  `json:"chain"`
+	Pending        []byte                      `json:"pending,omitempty"`
+	PendingHosts   []identity.Ed25519PublicKey `json:"pending_hosts,omitempty"`
+	Signed         []byte                      `json:"signed,omitempty"`
+	SignedEpoch    uint64                      `json:"signed_epoch"`
 }
 
 type persistedLeft struct {
-	Node        key   `json:"node"`
-	TimestampMs int64 `json:"timestamp_ms"`
+	Node        identity.Ed25519PublicKey `json:"node"`
+	TimestampMs int64                     `json:"timestamp_ms"`
 }
 
 type persistedNode struct {
@@ -468,7 +466,7 @@ func unmarshalState(b []byte) (*state, error) {
 		s.admitted[a.Node] = a
 	}
 	for _, pn := range p.Nodes {
-		n := &nodeState{desc: pn.Descriptor, votes: map[key]entry.Vote{}}
+		n := &nodeState{desc: pn.Descriptor, votes: map[identity.Ed25519PublicKey]entry.Vote{}}
 		for _, v := range pn.Votes {
 			n.votes[v.Host] = v
 		}
@@ -490,8 +488,8 @@ func unmarshalState(b []byte) (*state, error) {
 	return s, nil
 }
 
-func sortedKeys[V any](m map[key]V) []key {
+func sortedKeys[V any](m map[identity.Ed25519PublicKey]V) []identity.Ed25519PublicKey {
 	ks := slices.Collect(maps.Keys(m))
-	slices.SortFunc(ks, func(a, b key) int { return bytes.Compare(a[:], b[:]) })
+	slices.SortFunc(ks, func(a, b identity.Ed25519PublicKey) int { return a.Compare(b) })
 	return ks
 }

@@ -8,8 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/registry/entry"
 	"github.com/hushnet/hush/protocol/snapshot"
+	"github.com/hushnet/hush/swarm"
 )
 
 // machine drives a state as the FSM does, without Raft.
@@ -23,11 +25,11 @@ type machine struct {
 
 func newMachine(t testing.TB, hosts int, open bool) *machine {
 	m := &machine{t: t, s: newState(), now: time.Now().UnixMilli()}
-	g := &entry.Genesis{NetworkID: testNet, Stewards: []entry.Key{entry.KeyOf(steward)}, OpenAdmission: open, SwarmMinSize: 3, SwarmIdealSize: 4}
+	g := &entry.Genesis{NetworkID: testNet, Stewards: []identity.Ed25519PublicKey{identity.Ed25519PublicKeyOf(steward)}, OpenAdmission: open, SwarmMinSize: 3, SwarmIdealSize: 4}
 	for i := range hosts {
 		k := testKey(fmt.Sprintf("host %d", i))
 		m.hosts = append(m.hosts, k)
-		g.Hosts = append(g.Hosts, entry.HostInfo{Key: entry.KeyOf(k), RaftAddress: fmt.Sprintf("127.0.0.1:%d", 7000+i), APIAddress: fmt.Sprintf("127.0.0.1:%d", 8000+i)})
+		g.Hosts = append(g.Hosts, entry.HostInfo{Key: identity.Ed25519PublicKeyOf(k), RaftAddress: fmt.Sprintf("127.0.0.1:%d", 7000+i), APIAddress: fmt.Sprintf("127.0.0.1:%d", 8000+i)})
 	}
 	m.must(&entry.Command{Type: entry.TypeGenesis, Genesis: g})
 	return m
@@ -160,7 +162,7 @@ func TestVotes(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A vote replayed with its old timestamp is refused.
-	old := m.s.nodes[n.pub()].votes[entry.KeyOf(m.hosts[0])]
+	old := m.s.nodes[n.pub()].votes[identity.Ed25519PublicKeyOf(m.hosts[0])]
 	if err := m.apply(&entry.Command{Type: entry.TypeVote, Vote: &old}); !errors.Is(err, entry.ErrStale) {
 		t.Fatalf("replayed vote: %v", err)
 	}
@@ -183,7 +185,7 @@ func TestVotes(t *testing.T) {
 	}
 	// Removing host 2, which did not vote, leaves host 1's vote as 1 of
 	// 2: no majority. Host 0 voting again makes it 2 of 2.
-	rm := entry.SignHostChange(testNet, entry.HostChange{Host: entry.HostInfo{Key: entry.KeyOf(m.hosts[2])}, TimestampMs: m.now}, m.hosts[0])
+	rm := entry.SignHostChange(testNet, entry.HostChange{Host: entry.HostInfo{Key: identity.Ed25519PublicKeyOf(m.hosts[2])}, TimestampMs: m.now}, m.hosts[0])
 	m.must(&entry.Command{Type: entry.TypeHost, Host: &rm})
 	if _, ok := m.s.nodes[n.pub()]; !ok {
 		t.Fatal("1 of 2 votes deregistered the node")
@@ -206,12 +208,12 @@ func TestEpochSignatures(t *testing.T) {
 		if err := snapshot.Sign(&body, m.hosts[host]); err != nil {
 			t.Fatal(err)
 		}
-		return &entry.Command{Type: entry.TypeEpochSig, EpochSig: &entry.EpochSignature{Epoch: epoch, Host: entry.KeyOf(m.hosts[host]), Signature: body.Signatures[0].Signature}}
+		return &entry.Command{Type: entry.TypeEpochSig, EpochSig: &entry.EpochSignature{Epoch: epoch, Host: identity.Ed25519PublicKeyOf(m.hosts[host]), Signature: body.Signatures[0].Signature}}
 	}
 	bad := sign(0, 1)
 	bad.EpochSig.Signature[5] ^= 1
 	stranger := sign(0, 1)
-	stranger.EpochSig.Host = entry.KeyOf(testKey("stranger"))
+	stranger.EpochSig.Host = identity.Ed25519PublicKeyOf(testKey("stranger"))
 	tests := []struct {
 		name string
 		cmd  *entry.Command
@@ -350,7 +352,7 @@ func TestDeregister(t *testing.T) {
 	if hasNode(m.s.pending, leaving.pub()) {
 		t.Fatal("the next epoch still lists the deregistered node")
 	}
-	if _, ok := m.s.assignment[[32]byte(leaving.pub())]; ok {
+	if _, ok := m.s.assignment[swarm.NodeKey(leaving.pub().Raw32())]; ok {
 		t.Fatal("the deregistered node is still assigned a swarm")
 	}
 	for _, n := range nodes[1:] {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/relay"
 	"github.com/hushnet/hush/protocol/onion"
 	"github.com/hushnet/hush/protocol/snapshot"
@@ -20,13 +21,13 @@ import (
 // the benchmark measures the relay's own work.
 type echoForwarder struct{ resp []byte }
 
-func (f echoForwarder) Post(context.Context, snapshot.Ed25519Key, string, string, []byte, int) (int, []byte, error) {
+func (f echoForwarder) Post(context.Context, identity.Ed25519PublicKey, string, string, []byte, int) (int, []byte, error) {
 	return http.StatusOK, f.resp, nil
 }
 
 type everyone struct{}
 
-func (everyone) Lookup(snapshot.Ed25519Key) (string, snapshot.X25519Key, bool) {
+func (everyone) Lookup(identity.Ed25519PublicKey) (string, snapshot.X25519Key, bool) {
 	return "127.0.0.1:1", snapshot.X25519Key{}, true
 }
 

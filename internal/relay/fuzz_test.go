@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/relay"
 	"github.com/hushnet/hush/protocol/onion"
-	"github.com/hushnet/hush/protocol/snapshot"
 )
 
 // countingForwarder counts forwards and answers like a next hop would.
@@ -23,7 +23,7 @@ type countingForwarder struct {
 	resp []byte
 }
 
-func (f *countingForwarder) Post(context.Context, snapshot.Ed25519Key, string, string, []byte, int) (int, []byte, error) {
+func (f *countingForwarder) Post(context.Context, identity.Ed25519PublicKey, string, string, []byte, int) (int, []byte, error) {
 	f.n.Add(1)
 	return http.StatusOK, f.resp, nil
 }

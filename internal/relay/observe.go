@@ -1,16 +1,16 @@
 package relay
 
 import (
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/protocol/onion"
-	"github.com/hushnet/hush/protocol/snapshot"
 )
 
 // Observation is what one node saw of one request: everything it
 // received and sent, and what it learned by peeling. Byte slices alias
 // the relay's buffers and must not be modified.
 type Observation struct {
-	Node   snapshot.Ed25519Key // the observing node
-	Remote string              // the peer's address as the connection shows it
+	Node   identity.Ed25519PublicKey // the observing node
+	Remote string                    // the peer's address as the connection shows it
 	// Request is the frame as received; Response what was sent back with
 	// Status.
 	Request  []byte
@@ -21,7 +21,7 @@ type Observation struct {
 	Hop  int
 	Kind onion.Kind
 	// Next is the node a relay layer named; Server the steward target.
-	Next   snapshot.Ed25519Key
+	Next   identity.Ed25519PublicKey
 	Server *onion.ServerTarget
 	// Inner is the storage RPC body, when this node was the destination.
 	Inner []byte

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/onionclient"
 	"github.com/hushnet/hush/internal/ratelimit"
 	"github.com/hushnet/hush/protocol/onion"
@@ -27,7 +28,7 @@ const Path = onionclient.OnionPath
 // advertised address and X25519 key, and false when the key is not in the
 // node's current verified snapshot. It must be safe for concurrent use.
 type Directory interface {
-	Lookup(key snapshot.Ed25519Key) (addr string, x25519 snapshot.X25519Key, ok bool)
+	Lookup(key identity.Ed25519PublicKey) (addr string, x25519 snapshot.X25519Key, ok bool)
 }
 
 // SnapshotDirectory is a [Directory] over the snapshot its function
@@ -35,7 +36,7 @@ type Directory interface {
 type SnapshotDirectory func() *snapshot.Snapshot
 
 // Lookup implements [Directory].
-func (f SnapshotDirectory) Lookup(k snapshot.Ed25519Key) (string, snapshot.X25519Key, bool) {
+func (f SnapshotDirectory) Lookup(k identity.Ed25519PublicKey) (string, snapshot.X25519Key, bool) {
 	s := f()
 	if s == nil {
 		return "", snapshot.X25519Key{}, false
@@ -62,7 +63,7 @@ type Config struct {
 	// X25519 is the node's onion key; Ed25519 its identity, used only to
 	// label observations.
 	X25519  *ecdh.PrivateKey
-	Ed25519 snapshot.Ed25519Key
+	Ed25519 identity.Ed25519PublicKey
 
 	Directory Directory
 	// Local serves the storage RPC (internal/nodeapi) when this node is
@@ -222,7 +223,7 @@ func New(cfg Config) (*Relay, error) {
 }
 
 // isNode reports whether k is a node of the current snapshot.
-func (rl *Relay) isNode(k snapshot.Ed25519Key) bool {
+func (rl *Relay) isNode(k identity.Ed25519PublicKey) bool {
 	_, _, ok := rl.cfg.Directory.Lookup(k)
 	return ok
 }
@@ -371,9 +372,11 @@ func (rl *Relay) deadline(hop int) time.Duration {
 }
 
 func (rl *Relay) relay(ctx context.Context, l *onion.Layer, obs *Observation) (int, []byte) {
-	var next snapshot.Ed25519Key
-	copy(next[:], l.Instruction.Next)
+	next, err := identity.Ed25519PublicKeyFromBytes(l.Instruction.Next)
 	obs.Next = next
+	if err != nil {
+		return rl.fail(l, onion.CodeNextNodeNotFound)
+	}
 	addr, _, ok := rl.cfg.Directory.Lookup(next)
 	if !ok {
 		return rl.fail(l, onion.CodeNextNodeNotFound)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/onionclient"
 	"github.com/hushnet/hush/internal/relay"
 	"github.com/hushnet/hush/protocol/onion"
@@ -99,7 +100,7 @@ type blockingForwarder struct {
 	release chan struct{}
 }
 
-func (f blockingForwarder) Post(context.Context, snapshot.Ed25519Key, string, string, []byte, int) (int, []byte, error) {
+func (f blockingForwarder) Post(context.Context, identity.Ed25519PublicKey, string, string, []byte, int) (int, []byte, error) {
 	f.entered <- struct{}{}
 	<-f.release
 	return http.StatusOK, make([]byte, onion.SizeClasses[0]), nil

@@ -9,6 +9,7 @@ import (
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/store"
 	"github.com/hushnet/hush/protocol/rpc"
+	"github.com/hushnet/hush/protocol/snapshot"
 )
 
 // RoundStats counts what one anti-entropy round (or hand-off) did.
@@ -94,12 +95,12 @@ func (r *Replicator) Round(ctx context.Context) (RoundStats, error) {
 }
 
 // syncPeer reconciles every account this node shares with p.
-func (r *Replicator) syncPeer(ctx context.Context, p Member, st *RoundStats, budget *int64) error {
+func (r *Replicator) syncPeer(ctx context.Context, p snapshot.Node, st *RoundStats, budget *int64) error {
 	var theirs rpc.SummaryReply
 	if err := r.call(ctx, p, rpc.NodeSummary, struct{}{}, &theirs); err != nil {
 		return err
 	}
-	mine, err := r.summarize(ctx, p.Key, r.cfg.Clock())
+	mine, err := r.summarize(ctx, p.Ed25519, r.cfg.Clock())
 	if err != nil {
 		return err
 	}
@@ -134,7 +135,7 @@ func (r *Replicator) syncPeer(ctx context.Context, p Member, st *RoundStats, bud
 		if err != nil {
 			continue
 		}
-		if _, ok := mine.accounts[a]; !ok && r.cfg.Membership.Owns(a) && r.cfg.Membership.IsMember(p.Key, a) {
+		if _, ok := mine.accounts[a]; !ok && r.cfg.Membership.Owns(a) && r.cfg.Membership.IsMember(p.Ed25519, a) {
 			todo = append(todo, a)
 		}
 	}
@@ -162,7 +163,7 @@ func compareAccounts(a, b identity.AccountID) int {
 
 // reconcile makes this node and p agree on one account, in both
 // directions, as the package doc describes.
-func (r *Replicator) reconcile(ctx context.Context, p Member, acct identity.AccountID, st *RoundStats, budget *int64) error {
+func (r *Replicator) reconcile(ctx context.Context, p snapshot.Node, acct identity.AccountID, st *RoundStats, budget *int64) error {
 	var theirs rpc.HashesReply
 	if err := r.call(ctx, p, rpc.NodeHashes, rpc.HashesParams{Account: acct}, &theirs); err != nil {
 		return err
@@ -250,7 +251,7 @@ func (r *Replicator) reconcile(ctx context.Context, p Member, acct identity.Acco
 	if err := r.fetch(ctx, p, acct, missing, st, budget); err != nil {
 		return err
 	}
-	n, err := r.pushMessages(ctx, []Member{p}, acct, extra, rpc.SourceRepair, budget, st)
+	n, err := r.pushMessages(ctx, []snapshot.Node{p}, acct, extra, rpc.SourceRepair, budget, st)
 	if err != nil {
 		return err
 	}
@@ -263,7 +264,7 @@ func (r *Replicator) reconcile(ctx context.Context, p Member, acct identity.Acco
 // fetch copies the given messages from p into the local store, in
 // requests of at most rpc.MaxFetchHashes hashes and replies of at most
 // [Config.BatchBytes], one commit per reply.
-func (r *Replicator) fetch(ctx context.Context, p Member, acct identity.AccountID, hashes []string, st *RoundStats, budget *int64) error {
+func (r *Replicator) fetch(ctx context.Context, p snapshot.Node, acct identity.AccountID, hashes []string, st *RoundStats, budget *int64) error {
 	for len(hashes) > 0 {
 		if *budget <= 0 {
 			return errBudget
@@ -316,7 +317,7 @@ const maxTombstonesPerApply = 20_000
 
 // pushTombstones sends acct's tombstones ts to p as deletes, in applies
 // that fit a request body.
-func (r *Replicator) pushTombstones(ctx context.Context, p Member, source string, acct identity.AccountID, ts []rpc.HashExpiry) error {
+func (r *Replicator) pushTombstones(ctx context.Context, p snapshot.Node, source string, acct identity.AccountID, ts []rpc.HashExpiry) error {
 	for len(ts) > 0 {
 		chunk := ts[:min(len(ts), maxTombstonesPerApply)]
 		ts = ts[len(chunk):]
@@ -329,7 +330,7 @@ func (r *Replicator) pushTombstones(ctx context.Context, p Member, source string
 }
 
 // push sends ops to p and fails if p refused any.
-func (r *Replicator) push(ctx context.Context, p Member, source string, ops []rpc.NodeOp) error {
+func (r *Replicator) push(ctx context.Context, p snapshot.Node, source string, ops []rpc.NodeOp) error {
 	var reply rpc.ApplyReply
 	if err := r.call(ctx, p, rpc.NodeApply, rpc.ApplyParams{Source: source, Ops: ops}, &reply); err != nil {
 		return err
@@ -348,7 +349,7 @@ func (r *Replicator) push(ctx context.Context, p Member, source string, ops []rp
 // pushMessages sends the account's given messages to each target as store
 // ops, in applies of at most [Config.BatchBytes] (and rpc.MaxNodeOps ops).
 // It returns, per target, nil if the target accepted every message.
-func (r *Replicator) pushMessages(ctx context.Context, targets []Member, acct identity.AccountID, hashes []string, source string, budget *int64, st *RoundStats) ([]error, error) {
+func (r *Replicator) pushMessages(ctx context.Context, targets []snapshot.Node, acct identity.AccountID, hashes []string, source string, budget *int64, st *RoundStats) ([]error, error) {
 	errs := make([]error, len(targets))
 	for len(hashes) > 0 {
 		if *budget <= 0 {

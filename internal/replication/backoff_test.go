@@ -15,6 +15,7 @@ import (
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/store/sqlite"
 	"github.com/hushnet/hush/protocol/rpc"
+	"github.com/hushnet/hush/protocol/snapshot"
 )
 
 // TestFrozenPeerIsBackedOff: a peer that accepts connections but never
@@ -42,16 +43,16 @@ func TestFrozenPeerIsBackedOff(t *testing.T) {
 	}
 	defer db.Close()
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
-	peerPub, _, _ := ed25519.GenerateKey(rand.Reader)
+	_, peerPriv, _ := ed25519.GenerateKey(rand.Reader)
 	var now atomic.Int64
 	now.Store(time.Now().UnixMilli())
-	r, err := New(Config{Key: key, NetworkID: "n", Store: db, Membership: NewSnapshotMembership(nil, nil), Logger: slog.New(slog.DiscardHandler),
+	r, err := New(Config{Key: key, NetworkID: "n", Store: db, Membership: NewSnapshotMembership(identity.Ed25519PublicKey{}, nil), Logger: slog.New(slog.DiscardHandler),
 		Clock: func() time.Time { return time.UnixMilli(now.Load()) }, ForwardTimeout: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	peer := Member{Key: identity.Ed25519PublicKey(peerPub), Address: ln.Addr().String()}
+	peer := snapshot.Node{Ed25519: identity.Ed25519PublicKeyOf(peerPriv), Address: ln.Addr().String()}
 	acct := identity.NewAccount().ID()
 	op := rpc.NodeOp{Kind: rpc.OpDelete, Account: acct}
 	send := func() error {

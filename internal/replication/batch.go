@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/protocol/rpc"
+	"github.com/hushnet/hush/protocol/snapshot"
 )
 
 // forwardQueue batches the forwards to one peer: while one apply to the
@@ -16,7 +17,7 @@ import (
 // per batch; a lone forward is sent at once.
 type forwardQueue struct {
 	r    *Replicator
-	peer Member
+	peer snapshot.Node
 
 	mu      sync.Mutex // guards the fields below
 	pending []*forwardReq
@@ -44,8 +45,8 @@ type forwardReq struct {
 	done   chan struct{}
 }
 
-func (r *Replicator) queue(m Member) *forwardQueue {
-	id := m.Key.String() + "@" + m.Address
+func (r *Replicator) queue(m snapshot.Node) *forwardQueue {
+	id := m.Ed25519.String() + "@" + m.Address
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	q, ok := r.queues[id]

@@ -40,7 +40,7 @@ var xs = [64 << 10]byte{}
 // signedNodeRequest builds a node RPC request carrying body, signed by key
 // over bodySHA (which the headers announce) at ts.
 func signedNodeRequest(key ed25519.PrivateKey, recipient identity.Ed25519PublicKey, ts time.Time, bodySHA [32]byte, body io.Reader) *http.Request {
-	sender := identity.Ed25519PublicKey(key.Public().(ed25519.PublicKey))
+	sender := identity.Ed25519PublicKeyOf(key)
 	sig := ed25519.Sign(key, rpc.SigNodeRequest(testNetwork, sender, recipient, ts, bodySHA))
 	req := httptest.NewRequest(http.MethodPost, rpc.NodeRPCPath, body)
 	req.Header.Set(rpc.HeaderNode, sender.String())

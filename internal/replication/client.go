@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/internal/keytls"
-	"github.com/hushnet/hush/internal/registry/entry"
 	"github.com/hushnet/hush/protocol/rpc"
+	"github.com/hushnet/hush/protocol/snapshot"
 )
 
 // peerClient is a connection pool to one peer, pinned to its key
@@ -29,15 +29,15 @@ type peerClient struct {
 	hc  *http.Client
 }
 
-func (r *Replicator) client(m Member) *peerClient {
-	id := m.Key.String() + "@" + m.Address
+func (r *Replicator) client(m snapshot.Node) *peerClient {
+	id := m.Ed25519.String() + "@" + m.Address
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if c, ok := r.clients[id]; ok {
 		return c
 	}
 	tr := &http.Transport{
-		TLSClientConfig: keytls.ClientConfig(nil, keytls.Only(entry.Key(m.Key))),
+		TLSClientConfig: keytls.ClientConfig(nil, keytls.Only(m.Ed25519)),
 		// HTTP/2 multiplexes the many small forwards over one connection.
 		ForceAttemptHTTP2:   true,
 		TLSHandshakeTimeout: 10 * time.Second,
@@ -70,7 +70,7 @@ type PeerError struct {
 func (e *PeerError) Error() string { return fmt.Sprintf("peer answered %d: %s", e.Status, e.Text) }
 
 // call sends one signed node request to m and decodes the reply into out.
-func (r *Replicator) call(ctx context.Context, m Member, method string, params, out any) error {
+func (r *Replicator) call(ctx context.Context, m snapshot.Node, method string, params, out any) error {
 	p, err := json.Marshal(params)
 	if err != nil {
 		return err
@@ -83,7 +83,7 @@ func (r *Replicator) call(ctx context.Context, m Member, method string, params, 
 	}
 	now := r.cfg.Clock()
 	sum := sha256.Sum256(body)
-	sig := ed25519.Sign(r.cfg.Key, rpc.SigNodeRequest(r.cfg.NetworkID, r.self, m.Key, now, sum))
+	sig := ed25519.Sign(r.cfg.Key, rpc.SigNodeRequest(r.cfg.NetworkID, r.self, m.Ed25519, now, sum))
 	c := r.client(m)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
 	if err != nil {

@@ -52,7 +52,7 @@ type testNode struct {
 }
 
 func (n *testNode) pub() identity.Ed25519PublicKey {
-	return identity.Ed25519PublicKey(n.key.Public().(ed25519.PublicKey))
+	return identity.Ed25519PublicKeyOf(n.key)
 }
 
 // cluster is a network of test nodes and the registry key that signs its
@@ -103,9 +103,7 @@ func (c *cluster) publish(swarms map[*testNode]uint64) {
 	now := time.Now()
 	s := &snapshot.Snapshot{NetworkID: testNetwork, Epoch: c.epoch, IssuedAt: now, ExpiresAt: now.Add(time.Hour), SwarmMinSize: 3, SwarmIdealSize: 4}
 	for n, sw := range swarms {
-		var k snapshot.Ed25519Key
-		copy(k[:], n.pub())
-		s.Nodes = append(s.Nodes, snapshot.Node{Ed25519: k, X25519: snapshot.X25519Key(n.x), Address: n.addr, Version: "test", Swarm: sw})
+		s.Nodes = append(s.Nodes, snapshot.Node{Ed25519: n.pub(), X25519: snapshot.X25519Key(n.x), Address: n.addr, Version: "test", Swarm: sw})
 	}
 	if err := snapshot.Sign(s, c.reg); err != nil {
 		c.t.Fatal(err)
@@ -280,7 +278,7 @@ func runAntiEntropy(t testing.TB, n *testNode) {
 // confirmations counts the valid confirmations in res by members of
 // acct's swarm in the cluster's current snapshot.
 func (c *cluster) confirmations(acct identity.AccountID, res rpc.StoreResult) int {
-	mem := replication.NewSnapshotMembership(nil, c.snap)
+	mem := replication.NewSnapshotMembership(identity.Ed25519PublicKey{}, c.snap)
 	return rpc.CountConfirmations(testNetwork, acct, res.Hash, res.Swarm, func(k identity.Ed25519PublicKey) bool { return mem.IsMember(k, acct) })
 }
 
@@ -288,7 +286,7 @@ func (c *cluster) confirmations(acct identity.AccountID, res rpc.StoreResult) in
 // recipient at ts, and returns the status and body.
 func nodeRequest(t testing.TB, n *testNode, key ed25519.PrivateKey, recipient identity.Ed25519PublicKey, ts time.Time, body []byte, sigOverride []byte) (int, string) {
 	t.Helper()
-	sender := identity.Ed25519PublicKey(key.Public().(ed25519.PublicKey))
+	sender := identity.Ed25519PublicKeyOf(key)
 	sum := sha256sum(body)
 	sig := ed25519.Sign(key, rpc.SigNodeRequest(testNetwork, sender, recipient, ts, sum))
 	if sigOverride != nil {

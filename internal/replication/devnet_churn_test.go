@@ -50,11 +50,11 @@ func TestDevnetChurn(t *testing.T) {
 	}
 	t.Cleanup(func() { d.Stop() })
 	nodes := d.Nodes()
-	index := map[snapshot.Ed25519Key]int{}
+	index := map[identity.Ed25519PublicKey]int{}
 	clients := make([]*nodeclient.Client, len(nodes))
 	for i, n := range nodes {
 		index[n.Ed25519] = i
-		if clients[i], err = nodeclient.New("https://"+n.Address, identity.Ed25519PublicKey(n.Ed25519[:])); err != nil {
+		if clients[i], err = nodeclient.New("https://"+n.Address, n.Ed25519); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -75,7 +75,7 @@ func TestDevnetChurn(t *testing.T) {
 	var msgs []sent
 	for i := range 40 {
 		a := identity.NewAccount()
-		_, members, ok := devnet.AccountSwarm(s0, a.ID())
+		_, members, ok := s0.SwarmOf(a.ID())
 		if !ok {
 			t.Fatal("no swarm for an account")
 		}
@@ -105,7 +105,7 @@ func TestDevnetChurn(t *testing.T) {
 			return false, nil
 		}
 		for _, m := range msgs {
-			_, members, ok := devnet.AccountSwarm(s, m.acct.ID())
+			_, members, ok := s.SwarmOf(m.acct.ID())
 			if !ok {
 				return false, s
 			}

@@ -52,18 +52,16 @@ func TestDevnetProcesses(t *testing.T) {
 	nodes := d.Nodes()
 	clients := make([]*nodeclient.Client, len(nodes))
 	for i, n := range nodes {
-		if clients[i], err = nodeclient.New("https://"+n.Address, identity.Ed25519PublicKey(n.Ed25519[:])); err != nil {
+		if clients[i], err = nodeclient.New("https://"+n.Address, n.Ed25519); err != nil {
 			t.Fatal(err)
 		}
 	}
 	acct := identity.NewAccount()
-	if _, ms, ok := devnet.AccountSwarm(snap, acct.ID()); !ok || len(ms) != 3 {
+	if _, ms, ok := snap.SwarmOf(acct.ID()); !ok || len(ms) != 3 {
 		t.Fatalf("the account's swarm has %d members, want 3", len(ms))
 	}
 	isMember := func(k identity.Ed25519PublicKey) bool {
-		var key snapshot.Ed25519Key
-		copy(key[:], k)
-		n, ok := snap.Node(key)
+		n, ok := snap.Node(k)
 		return ok && n.Swarm != snapshot.Unassigned
 	}
 	store := func(c *nodeclient.Client, data string) int {

@@ -142,7 +142,7 @@ func (r *Replicator) summarize(ctx context.Context, peer identity.Ed25519PublicK
 	ls := &localSummary{accounts: make(map[identity.AccountID][32]byte), buckets: make(map[int][32]byte)}
 	perBucket := make(map[int][]identity.AccountID)
 	for _, a := range accts { // ascending, so each bucket's list is too
-		if !r.cfg.Membership.Owns(a) || (peer != nil && !r.cfg.Membership.IsMember(peer, a)) {
+		if !r.cfg.Membership.Owns(a) || (!peer.IsZero() && !r.cfg.Membership.IsMember(peer, a)) {
 			continue
 		}
 		d, empty, err := r.accountDigest(ctx, a, now)

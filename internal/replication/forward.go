@@ -9,6 +9,7 @@ import (
 
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/protocol/rpc"
+	"github.com/hushnet/hush/protocol/snapshot"
 )
 
 // Forward applies nothing locally: the caller has already committed op to
@@ -44,11 +45,11 @@ func (r *Replicator) Forward(ctx context.Context, op *rpc.NodeOp) map[string]rpc
 		wg.Go(func() {
 			res, err := r.queue(p).send(ctx, *op)
 			if err != nil {
-				r.cfg.Logger.Debug("forward failed; anti-entropy will repair", "peer", p.Key.String(), "kind", op.Kind, "err", err)
+				r.cfg.Logger.Debug("forward failed; anti-entropy will repair", "peer", p.Ed25519.String(), "kind", op.Kind, "err", err)
 				return
 			}
 			if res.Error != "" {
-				r.cfg.Logger.Debug("peer refused a forward", "peer", p.Key.String(), "err", res.Error)
+				r.cfg.Logger.Debug("peer refused a forward", "peer", p.Ed25519.String(), "err", res.Error)
 				return
 			}
 			if conf == nil || res.Confirmation == "" {
@@ -59,11 +60,11 @@ func (r *Replicator) Forward(ctx context.Context, op *rpc.NodeOp) map[string]rpc
 			// too cost a tenth of a replicated store's CPU.
 			sig, err := base64.StdEncoding.DecodeString(res.Confirmation)
 			if err != nil || len(sig) != ed25519.SignatureSize {
-				r.cfg.Logger.Warn("peer sent a malformed confirmation", "peer", p.Key.String())
+				r.cfg.Logger.Warn("peer sent a malformed confirmation", "peer", p.Ed25519.String())
 				return
 			}
 			mu.Lock()
-			conf[p.Key.String()] = rpc.Confirmation{Hash: op.Hash, Signature: res.Confirmation}
+			conf[p.Ed25519.String()] = rpc.Confirmation{Hash: op.Hash, Signature: res.Confirmation}
 			mu.Unlock()
 		})
 	}
@@ -97,10 +98,10 @@ func (r *Replicator) fillTombstones(ctx context.Context, op *rpc.NodeOp) {
 }
 
 // members returns acct's swarm without this node.
-func (r *Replicator) others(acct identity.AccountID) []Member {
-	var out []Member
+func (r *Replicator) others(acct identity.AccountID) []snapshot.Node {
+	var out []snapshot.Node
 	for _, m := range r.cfg.Membership.Members(acct) {
-		if !m.Key.Equal(r.self) {
+		if !m.Ed25519.Equal(r.self) {
 			out = append(out, m)
 		}
 	}

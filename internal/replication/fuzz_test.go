@@ -36,13 +36,13 @@ func FuzzHandler(f *testing.F) {
 	s := &snapshot.Snapshot{NetworkID: "fuzz", Epoch: 1}
 	for i, k := range []ed25519.PrivateKey{self, peer} {
 		var n snapshot.Node
-		copy(n.Ed25519[:], k.Public().(ed25519.PublicKey))
+		n.Ed25519 = identity.Ed25519PublicKeyOf(k)
 		n.Address, n.Swarm = "127.0.0.1:"+strconv.Itoa(1000+i), 1
 		s.Nodes = append(s.Nodes, n)
 	}
-	slices.SortFunc(s.Nodes, func(a, b snapshot.Node) int { return bytes.Compare(a.Ed25519[:], b.Ed25519[:]) })
-	selfKey := identity.Ed25519PublicKey(self.Public().(ed25519.PublicKey))
-	peerKey := identity.Ed25519PublicKey(peer.Public().(ed25519.PublicKey))
+	slices.SortFunc(s.Nodes, func(a, b snapshot.Node) int { return a.Ed25519.Compare(b.Ed25519) })
+	selfKey := identity.Ed25519PublicKeyOf(self)
+	peerKey := identity.Ed25519PublicKeyOf(peer)
 	var clock atomic.Int64
 	clock.Store(1_800_000_000_000)
 	r, err := New(Config{Key: self, NetworkID: "fuzz", Store: db, Membership: NewSnapshotMembership(selfKey, s),

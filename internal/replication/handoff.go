@@ -7,6 +7,7 @@ import (
 
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/protocol/rpc"
+	"github.com/hushnet/hush/protocol/snapshot"
 )
 
 // ErrHandOffIncomplete: some account could not be handed to enough
@@ -65,7 +66,7 @@ func (r *Replicator) handOffStrays(ctx context.Context, budget *int64) (RoundSta
 
 // pushAccount sends all of acct's tombstones and messages to each target
 // and returns how many accepted everything.
-func (r *Replicator) pushAccount(ctx context.Context, acct identity.AccountID, targets []Member, budget *int64, st *RoundStats) (int, error) {
+func (r *Replicator) pushAccount(ctx context.Context, acct identity.AccountID, targets []snapshot.Node, budget *int64, st *RoundStats) (int, error) {
 	now := r.cfg.Clock()
 	state, err := r.loadAccount(ctx, acct, now)
 	if err != nil {
@@ -86,7 +87,7 @@ func (r *Replicator) pushAccount(ctx context.Context, acct identity.AccountID, t
 		hashes[i] = m.Hash
 	}
 	// Targets that refused the tombstones are skipped for the messages.
-	live := make([]Member, 0, len(targets))
+	live := make([]snapshot.Node, 0, len(targets))
 	idx := make([]int, 0, len(targets))
 	for i, t := range targets {
 		if errs[i] == nil {
@@ -103,7 +104,7 @@ func (r *Replicator) pushAccount(ctx context.Context, acct identity.AccountID, t
 		if e == nil {
 			ok++
 		} else {
-			r.cfg.Logger.Debug("hand-off to a member failed", "peer", targets[i].Key.String(), "err", e)
+			r.cfg.Logger.Debug("hand-off to a member failed", "peer", targets[i].Ed25519.String(), "err", e)
 		}
 	}
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 // hand-offs. The caller verifies snapshots (snapshot.Verify) before
 // passing them to [SnapshotMembership.Update].
 type SnapshotMembership struct {
-	self snapshot.Ed25519Key
+	self identity.Ed25519PublicKey
 
 	mu        sync.RWMutex // guards cur and prev
 	cur, prev *view
@@ -26,15 +26,7 @@ var _ Membership = (*SnapshotMembership)(nil)
 // elsewhere).
 type Swarm struct {
 	ID      uint64
-	Members []SwarmMember
-}
-
-// SwarmMember is one node of a [Swarm], with the keys a client needs to
-// reach it through an onion path.
-type SwarmMember struct {
-	Ed25519 identity.Ed25519PublicKey
-	X25519  [32]byte
-	Address string // host:port
+	Members []snapshot.Node
 }
 
 // view is one snapshot with its ring built once.
@@ -64,7 +56,7 @@ func (v *view) swarmOf(acct identity.AccountID) (uint64, []snapshot.Node) {
 	return uint64(id), v.snap.Members(uint64(id))
 }
 
-func (v *view) node(k snapshot.Ed25519Key) (snapshot.Node, bool) {
+func (v *view) node(k identity.Ed25519PublicKey) (snapshot.Node, bool) {
 	if v == nil {
 		return snapshot.Node{}, false
 	}
@@ -74,7 +66,7 @@ func (v *view) node(k snapshot.Ed25519Key) (snapshot.Node, bool) {
 func (v *view) isMember(k identity.Ed25519PublicKey, acct identity.AccountID) bool {
 	_, ms := v.swarmOf(acct)
 	for _, m := range ms {
-		if identity.Ed25519PublicKey(m.Ed25519[:]).Equal(k) {
+		if m.Ed25519.Equal(k) {
 			return true
 		}
 	}
@@ -89,7 +81,7 @@ func NewSnapshotMembership(self identity.Ed25519PublicKey, s *snapshot.Snapshot)
 	if s != nil {
 		m.cur = newView(s)
 	}
-	copy(m.self[:], self)
+	m.self = self
 	return m
 }
 
@@ -121,25 +113,17 @@ func (m *SnapshotMembership) views() (cur, prev *view) {
 	return m.cur, m.prev
 }
 
-func members(ns []snapshot.Node) []Member {
-	out := make([]Member, len(ns))
-	for i, n := range ns {
-		out[i] = Member{Key: identity.Ed25519PublicKey(n.Ed25519[:]), Address: n.Address}
-	}
-	return out
-}
-
 // Members implements [Membership].
-func (m *SnapshotMembership) Members(acct identity.AccountID) []Member {
+func (m *SnapshotMembership) Members(acct identity.AccountID) []snapshot.Node {
 	cur, _ := m.views()
 	_, ns := cur.swarmOf(acct)
-	return members(ns)
+	return ns
 }
 
 // Owns implements [Membership] and nodeapi.Membership.
 func (m *SnapshotMembership) Owns(acct identity.AccountID) bool {
 	cur, _ := m.views()
-	return cur.isMember(identity.Ed25519PublicKey(m.self[:]), acct)
+	return cur.isMember(m.self, acct)
 }
 
 // IsMember implements [Membership].
@@ -156,28 +140,23 @@ func (m *SnapshotMembership) WasMember(k identity.Ed25519PublicKey, acct identit
 
 // Known implements [Membership].
 func (m *SnapshotMembership) Known(k identity.Ed25519PublicKey) bool {
-	if len(k) != len(snapshot.Ed25519Key{}) {
-		return false
-	}
-	var key snapshot.Ed25519Key
-	copy(key[:], k)
 	cur, prev := m.views()
-	_, inCur := cur.node(key)
-	_, inPrev := prev.node(key)
+	_, inCur := cur.node(k)
+	_, inPrev := prev.node(k)
 	return inCur || inPrev
 }
 
 // Peers implements [Membership].
-func (m *SnapshotMembership) Peers() []Member {
+func (m *SnapshotMembership) Peers() []snapshot.Node {
 	cur, _ := m.views()
 	me, ok := cur.node(m.self)
 	if !ok || me.Swarm == snapshot.Unassigned {
 		return nil
 	}
-	var out []Member
+	var out []snapshot.Node
 	for _, n := range cur.snap.Members(me.Swarm) {
 		if n.Ed25519 != m.self {
-			out = append(out, Member{Key: identity.Ed25519PublicKey(n.Ed25519[:]), Address: n.Address})
+			out = append(out, n)
 		}
 	}
 	return out
@@ -189,7 +168,7 @@ func (m *SnapshotMembership) SwarmOf(acct identity.AccountID) Swarm {
 	id, ns := cur.swarmOf(acct)
 	s := Swarm{ID: id}
 	for _, n := range ns {
-		s.Members = append(s.Members, SwarmMember{Ed25519: identity.Ed25519PublicKey(n.Ed25519[:]), X25519: n.X25519, Address: n.Address})
+		s.Members = append(s.Members, n)
 	}
 	return s
 }

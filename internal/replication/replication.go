@@ -15,6 +15,7 @@ import (
 	"github.com/hushnet/hush/internal/replay"
 	"github.com/hushnet/hush/internal/store"
 	"github.com/hushnet/hush/protocol/rpc"
+	"github.com/hushnet/hush/protocol/snapshot"
 )
 
 // Member is a node of the network as replication reaches it.
@@ -29,7 +30,7 @@ type Member struct {
 type Membership interface {
 	// Members returns every member of the swarm that stores acct, this
 	// node included if it is one; nil when there is no swarm.
-	Members(acct identity.AccountID) []Member
+	Members(acct identity.AccountID) []snapshot.Node
 	// Owns reports whether this node is a member of acct's swarm.
 	Owns(acct identity.AccountID) bool
 	// IsMember reports whether node is a current member of acct's swarm.
@@ -41,7 +42,7 @@ type Membership interface {
 	// previous snapshot.
 	Known(node identity.Ed25519PublicKey) bool
 	// Peers returns the other members of this node's swarm.
-	Peers() []Member
+	Peers() []snapshot.Node
 }
 
 // Config holds a Replicator's dependencies and tunables. Key, NetworkID,
@@ -162,7 +163,7 @@ func New(cfg Config) (*Replicator, error) {
 	cfg.setDefaults()
 	r := &Replicator{
 		cfg:  cfg,
-		self: identity.Ed25519PublicKey(cfg.Key.Public().(ed25519.PublicKey)),
+		self: identity.Ed25519PublicKeyOf(cfg.Key),
 		// Entries outlive the whole ±SigTolerance window of a timestamp.
 		replay:   replay.New(1<<16, 2*rpc.SigTolerance+time.Second),
 		clients:  make(map[string]*peerClient),

@@ -136,33 +136,33 @@ func (r *Replicator) authenticate(h http.Header, now time.Time) (identity.Ed2551
 	var sum [32]byte
 	sender, err := identity.ParseEd25519PublicKey(h.Get(rpc.HeaderNode))
 	if err != nil {
-		return nil, sum, refuse(http.StatusUnauthorized, "bad %s header", rpc.HeaderNode)
+		return identity.Ed25519PublicKey{}, sum, refuse(http.StatusUnauthorized, "bad %s header", rpc.HeaderNode)
 	}
 	ms, err := strconv.ParseInt(h.Get(rpc.HeaderTimestamp), 10, 64)
 	if err != nil {
-		return nil, sum, refuse(http.StatusUnauthorized, "bad %s header", rpc.HeaderTimestamp)
+		return identity.Ed25519PublicKey{}, sum, refuse(http.StatusUnauthorized, "bad %s header", rpc.HeaderTimestamp)
 	}
 	ts := time.UnixMilli(ms)
 	if d := ts.Sub(now); d > rpc.SigTolerance || d < -rpc.SigTolerance {
-		return nil, sum, refuse(http.StatusUnauthorized, "timestamp %d is %s from node time %d", ms, d.Round(time.Millisecond), now.UnixMilli())
+		return identity.Ed25519PublicKey{}, sum, refuse(http.StatusUnauthorized, "timestamp %d is %s from node time %d", ms, d.Round(time.Millisecond), now.UnixMilli())
 	}
 	if hs := h.Get(rpc.HeaderBodySHA256); len(hs) != 2*len(sum) {
-		return nil, sum, refuse(http.StatusUnauthorized, "bad %s header", rpc.HeaderBodySHA256)
+		return identity.Ed25519PublicKey{}, sum, refuse(http.StatusUnauthorized, "bad %s header", rpc.HeaderBodySHA256)
 	} else if _, err := hex.Decode(sum[:], []byte(hs)); err != nil {
-		return nil, sum, refuse(http.StatusUnauthorized, "bad %s header", rpc.HeaderBodySHA256)
+		return identity.Ed25519PublicKey{}, sum, refuse(http.StatusUnauthorized, "bad %s header", rpc.HeaderBodySHA256)
 	}
 	sig, err := base64.StdEncoding.DecodeString(h.Get(rpc.HeaderSignature))
 	if err != nil || len(sig) != ed25519.SignatureSize {
-		return nil, sum, refuse(http.StatusUnauthorized, "bad %s header", rpc.HeaderSignature)
+		return identity.Ed25519PublicKey{}, sum, refuse(http.StatusUnauthorized, "bad %s header", rpc.HeaderSignature)
 	}
 	if !r.cfg.Membership.Known(sender) {
-		return nil, sum, refuse(http.StatusForbidden, "sender is not a registered node")
+		return identity.Ed25519PublicKey{}, sum, refuse(http.StatusForbidden, "sender is not a registered node")
 	}
-	if !ed25519.Verify(ed25519.PublicKey(sender), rpc.SigNodeRequest(r.cfg.NetworkID, sender, r.self, ts, sum), sig) {
-		return nil, sum, refuse(http.StatusUnauthorized, "bad signature")
+	if !ed25519.Verify(sender.Bytes(), rpc.SigNodeRequest(r.cfg.NetworkID, sender, r.self, ts, sum), sig) {
+		return identity.Ed25519PublicKey{}, sum, refuse(http.StatusUnauthorized, "bad signature")
 	}
 	if r.replay.Seen(sha256.Sum256(sig), now) {
-		return nil, sum, refuse(http.StatusConflict, "replayed request")
+		return identity.Ed25519PublicKey{}, sum, refuse(http.StatusConflict, "replayed request")
 	}
 	return sender, sum, nil
 }

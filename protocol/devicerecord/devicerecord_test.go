@@ -116,16 +116,16 @@ func TestLayout(t *testing.T) {
 	}{
 		{"version at 0", b[0] == 2},
 		{"class at 1", b[1] == byte(prekey.Inbox)},
-		{"account key at 2", bytes.Equal(b[2:34], f.acct.Ed25519Public())},
+		{"account key at 2", bytes.Equal(b[2:34], f.acct.Ed25519Public().Bytes())},
 		{"device ID at 34", bytes.Equal(b[34:50], f.dev.ID[:])},
-		{"device key at 50", bytes.Equal(b[50:82], f.dev.PublicKey())},
+		{"device key at 50", bytes.Equal(b[50:82], f.dev.PublicKey().Bytes())},
 		{"created at 82, the epoch start", binary.BigEndian.Uint64(b[82:90]) == uint64(prekey.EpochStart(prekey.EpochOf(now)).Unix())},
 		{"expires at 90", binary.BigEndian.Uint64(b[90:98]) == uint64(prekey.EpochEnd(prekey.EpochOf(now)+14).Unix())},
 		{"count at 98", n == 15},
 		{"first epoch at 99", binary.BigEndian.Uint64(b[99:107]) == prekey.EpochOf(now)},
 		{"second epoch at 99+1224", binary.BigEndian.Uint64(b[99+1224:107+1224]) == prekey.EpochOf(now)+1},
 		{"length", len(b) == 99+n*1224+128},
-		{"device signature over device label ‖ body", ed25519.Verify(ed25519.PublicKey(f.dev.PublicKey()), append([]byte("hush/1 device record by device"), b[:99+n*1224]...), b[99+n*1224:99+n*1224+64])},
+		{"device signature over device label ‖ body", ed25519.Verify(f.dev.PublicKey().Bytes(), append([]byte("hush/1 device record by device"), b[:99+n*1224]...), b[99+n*1224:99+n*1224+64])},
 		{"account signature over label ‖ body ‖ device signature", verifyRaw(f.acct, b)},
 	}
 	for _, c := range checks {
@@ -173,7 +173,7 @@ func TestVerifyRefuses(t *testing.T) {
 		{"foreign account expected", f.raw, other.ID(), now, ErrWrongAccount},
 		{"signed by another account", mutate(func(b []byte) []byte { return resign(other, b) }), f.acct.ID(), now, ErrBadSignature},
 		{"re-signed and re-keyed by another account", mutate(func(b []byte) []byte {
-			copy(b[2:34], other.Ed25519Public())
+			copy(b[2:34], other.Ed25519Public().Bytes())
 			return resign(other, b)
 		}), f.acct.ID(), now, ErrWrongAccount},
 		{"tampered device ID", mutate(func(b []byte) []byte { b[40] ^= 1; return b }), f.acct.ID(), now, ErrBadSignature},

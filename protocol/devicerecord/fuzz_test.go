@@ -34,9 +34,9 @@ func FuzzParse(f *testing.F) {
 		// Re-encode without signing: everything but the signatures must match.
 		var enc []byte
 		enc = append(enc, Version, byte(r.Class))
-		enc = append(enc, r.Account...)
+		enc = append(enc, r.Account.Bytes()...)
 		enc = append(enc, r.DeviceID[:]...)
-		enc = append(enc, r.DeviceKey...)
+		enc = append(enc, r.DeviceKey.Bytes()...)
 		enc = appendUint64(enc, uint64(r.CreatedAt.Unix()))
 		enc = appendUint64(enc, uint64(r.ExpiresAt.Unix()))
 		enc = append(enc, byte(len(r.Prekeys)))

@@ -28,7 +28,7 @@ func NewDevice() *Device {
 
 // PublicKey returns the device's Ed25519 public key.
 func (d *Device) PublicKey() identity.Ed25519PublicKey {
-	return identity.Ed25519PublicKey(d.key.Public().(ed25519.PublicKey))
+	return identity.Ed25519PublicKeyOf(d.key)
 }
 
 // deviceSize is the length of a marshaled Device: ID ‖ Ed25519 seed.

@@ -10,8 +10,6 @@ import (
 	"slices"
 	"time"
 
-	"filippo.io/edwards25519"
-
 	"github.com/hushnet/hush/crypto/prekey"
 	"github.com/hushnet/hush/identity"
 )
@@ -85,12 +83,12 @@ type Record struct {
 	// accountID caches Account's Account ID, computed by Parse, while
 	// Account is still idOf: senders ask for it on every message.
 	accountID identity.AccountID
-	idOf      [32]byte
+	idOf      identity.Ed25519PublicKey
 }
 
 // AccountID returns the Account ID of the record's account key.
 func (r *Record) AccountID() (identity.AccountID, error) {
-	if !r.accountID.IsZero() && len(r.Account) == 32 && [32]byte(r.Account) == r.idOf {
+	if !r.accountID.IsZero() && r.Account == r.idOf {
 		return r.accountID, nil
 	}
 	return r.Account.AccountID()
@@ -129,9 +127,9 @@ func Sign(acct *identity.Account, dev *Device, rec *Record) ([]byte, error) {
 	}
 	out := make([]byte, 0, headerSize+len(rec.Prekeys)*prekeySize+signaturesSize)
 	out = append(out, Version, byte(rec.Class))
-	out = append(out, acct.Ed25519Public()...)
+	out = append(out, acct.Ed25519Public().Bytes()...)
 	out = append(out, dev.ID[:]...)
-	out = append(out, dev.PublicKey()...)
+	out = append(out, dev.PublicKey().Bytes()...)
 	out = binary.BigEndian.AppendUint64(out, unixSeconds(rec.CreatedAt))
 	out = binary.BigEndian.AppendUint64(out, unixSeconds(rec.ExpiresAt))
 	out = append(out, byte(len(rec.Prekeys)))
@@ -173,9 +171,13 @@ func Parse(raw []byte) (*Record, error) {
 		return nil, fmt.Errorf("%w: unknown class %d", ErrMalformed, raw[1])
 	}
 	p := raw[2:]
-	r.Account = identity.Ed25519PublicKey(bytes.Clone(p[:32]))
+	if r.Account, err = identity.Ed25519PublicKeyFromBytes(p[:32]); err != nil {
+		return nil, fmt.Errorf("%w: account key: %w", ErrMalformed, err)
+	}
 	copy(r.DeviceID[:], p[32:48])
-	r.DeviceKey = identity.Ed25519PublicKey(bytes.Clone(p[48:80]))
+	if r.DeviceKey, err = identity.Ed25519PublicKeyFromBytes(p[48:80]); err != nil {
+		return nil, fmt.Errorf("%w: device key: %w", ErrMalformed, err)
+	}
 	created := binary.BigEndian.Uint64(p[80:88])
 	expires := binary.BigEndian.Uint64(p[88:96])
 	n := int(p[96])
@@ -186,11 +188,11 @@ func Parse(raw []byte) (*Record, error) {
 	if len(p) != n*prekeySize+signaturesSize {
 		return nil, fmt.Errorf("%w: %d bytes for %d prekeys", ErrMalformed, len(raw), n)
 	}
-	if r.accountID, err = checkEd25519(r.Account); err != nil {
+	if r.accountID, err = r.Account.AccountID(); err != nil {
 		return nil, fmt.Errorf("%w: account key: %w", ErrMalformed, err)
 	}
-	r.idOf = [32]byte(r.Account)
-	if _, err := checkEd25519(r.DeviceKey); err != nil {
+	r.idOf = r.Account
+	if _, err := r.DeviceKey.AccountID(); err != nil {
 		return nil, fmt.Errorf("%w: device key: %w", ErrMalformed, err)
 	}
 	// Bounding the times keeps every later conversion in range.
@@ -241,7 +243,7 @@ func Verify(raw []byte, expected identity.AccountID, now time.Time) (*Record, er
 		return nil, err
 	}
 	signed, sig := raw[:len(raw)-ed25519.SignatureSize], raw[len(raw)-ed25519.SignatureSize:]
-	if !ed25519.Verify(ed25519.PublicKey(r.Account), signedMessage(signed), sig) {
+	if !ed25519.Verify(r.Account.Bytes(), signedMessage(signed), sig) {
 		return nil, ErrBadSignature
 	}
 	id, err := r.AccountID()
@@ -252,7 +254,7 @@ func Verify(raw []byte, expected identity.AccountID, now time.Time) (*Record, er
 		return nil, fmt.Errorf("%w: signed by %s, fetched for %s", ErrWrongAccount, id.Short(), expected.Short())
 	}
 	body, devSig := signed[:len(signed)-ed25519.SignatureSize], signed[len(signed)-ed25519.SignatureSize:]
-	if !ed25519.Verify(ed25519.PublicKey(r.DeviceKey), deviceSignedMessage(body), devSig) {
+	if !ed25519.Verify(r.DeviceKey.Bytes(), deviceSignedMessage(body), devSig) {
 		return nil, fmt.Errorf("%w: device key", ErrBadSignature)
 	}
 	if now.Add(prekey.ClockSkew).Before(r.CreatedAt) {
@@ -297,41 +299,6 @@ func unixSeconds(t time.Time) uint64 {
 	}
 	return 0
 }
-
-// checkEd25519 accepts an Ed25519 public key only if it is canonical, not of
-// small order and in the prime-order subgroup (as libsodium's
-// crypto_sign_ed25519_pk_to_curve25519 does; crypto/sealv1 explains why: a
-// key with a torsion component signs for the same secret as its prime-order
-// part but maps to another Account ID). It returns the key's Account ID, as
-// identity.Ed25519PublicKey.AccountID would, from the one decoded point.
-func checkEd25519(k identity.Ed25519PublicKey) (identity.AccountID, error) {
-	p, err := new(edwards25519.Point).SetBytes(k)
-	if err != nil || !bytes.Equal(p.Bytes(), k) {
-		return identity.AccountID{}, identity.ErrBadEd25519Key
-	}
-	// A point of the prime-order subgroup other than the identity is not of
-	// small order.
-	if p.Equal(edwards25519.NewIdentityPoint()) == 1 {
-		return identity.AccountID{}, fmt.Errorf("%w: small-order point", identity.ErrBadEd25519Key)
-	}
-	// P is in the prime-order subgroup iff [ℓ-1]P = -P.
-	q := new(edwards25519.Point).VarTimeDoubleScalarBaseMult(orderMinusOne, p, edwards25519.NewScalar())
-	if q.Equal(new(edwards25519.Point).Negate(p)) != 1 {
-		return identity.AccountID{}, fmt.Errorf("%w: not in the prime-order subgroup", identity.ErrBadEd25519Key)
-	}
-	id := identity.AccountID{identity.AccountPrefix}
-	copy(id[1:], p.BytesMontgomery())
-	return id, nil
-}
-
-// orderMinusOne is ℓ-1, computed as -1 mod ℓ.
-var orderMinusOne = func() *edwards25519.Scalar {
-	one, err := edwards25519.NewScalar().SetCanonicalBytes(append([]byte{1}, make([]byte, 31)...))
-	if err != nil {
-		panic("devicerecord: scalar 1 rejected: " + err.Error()) // cannot happen
-	}
-	return edwards25519.NewScalar().Negate(one)
-}()
 
 // Newest keeps, for each device, the record made last (by CreatedAt, then
 // by ExpiresAt; on a full tie, the one that comes first in recs), and

@@ -17,7 +17,7 @@ func TestDeviceKeyMustSign(t *testing.T) {
 	f := newFixture(t, prekey.Inbox)
 	thief := NewDevice()
 	forged := slices.Clone(f.raw)
-	copy(forged[50:82], thief.PublicKey())
+	copy(forged[50:82], thief.PublicKey().Bytes())
 	forged = resign(f.acct, forged)
 	if _, err := Verify(forged, f.acct.ID(), now); !errors.Is(err, ErrBadSignature) {
 		t.Fatalf("Verify of a record re-keyed by the account alone = %v, want ErrBadSignature", err)

@@ -47,6 +47,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
 
@@ -105,13 +106,13 @@ type Network struct {
 // Registry is one registry host.
 type Registry struct {
 	Address string
-	Ed25519 snapshot.Ed25519Key
+	Ed25519 identity.Ed25519PublicKey
 }
 
 // Seed is one seed node.
 type Seed struct {
 	Address string
-	Ed25519 snapshot.Ed25519Key
+	Ed25519 identity.Ed25519PublicKey
 	X25519  snapshot.X25519Key
 }
 
@@ -161,14 +162,14 @@ type Service struct {
 	X25519  *snapshot.X25519Key
 }
 
-// RegistryKeys returns the registry hosts' keys in the form
-// [snapshot.Verify] takes.
-func (n *Network) RegistryKeys() []ed25519.PublicKey {
+// SnapshotVerifier returns what the network's snapshots are verified
+// against: its ID and its registry hosts' keys.
+func (n *Network) SnapshotVerifier() snapshot.Verifier {
 	keys := make([]ed25519.PublicKey, len(n.Registries))
 	for i := range n.Registries {
-		keys[i] = n.Registries[i].Ed25519.PublicKey()
+		keys[i] = n.Registries[i].Ed25519.Bytes()
 	}
-	return keys
+	return snapshot.Verifier{NetworkID: n.ID, Hosts: keys}
 }
 
 // Validate checks n as [Parse] checks a file. Errors name fields by
@@ -180,7 +181,7 @@ func (n *Network) Validate() error {
 	if len(n.Registries) == 0 || len(n.Registries) > MaxRegistries {
 		return fieldErr("registries", "want 1 to %d registry hosts, got %d", MaxRegistries, len(n.Registries))
 	}
-	seenKey := map[snapshot.Ed25519Key]string{}
+	seenKey := map[identity.Ed25519PublicKey]string{}
 	seenAddr := map[string]string{}
 	for i, r := range n.Registries {
 		path := fmt.Sprintf("registries[%d]", i)
@@ -196,7 +197,7 @@ func (n *Network) Validate() error {
 	}
 	// Seeds are nodes, registries are not: they get their own namespaces
 	// for duplicates, so one machine may host both.
-	seenKey, seenAddr = map[snapshot.Ed25519Key]string{}, map[string]string{}
+	seenKey, seenAddr = map[identity.Ed25519PublicKey]string{}, map[string]string{}
 	seenX := map[snapshot.X25519Key]string{}
 	for i, s := range n.Seeds {
 		path := fmt.Sprintf("seeds[%d]", i)
@@ -227,7 +228,7 @@ func checkAddress(path, addr string, seen map[string]string) error {
 	return nil
 }
 
-func checkEd25519(path string, k snapshot.Ed25519Key, seen map[snapshot.Ed25519Key]string) error {
+func checkEd25519(path string, k identity.Ed25519PublicKey, seen map[identity.Ed25519PublicKey]string) error {
 	if err := snapshot.CheckEd25519(k); err != nil {
 		return &FieldError{path + ".pubkey_ed25519", err}
 	}

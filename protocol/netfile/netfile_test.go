@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
 
@@ -24,8 +25,8 @@ func seed32(label string) []byte {
 	return h[:]
 }
 
-func edKey(label string) snapshot.Ed25519Key {
-	return snapshot.Ed25519Key(ed25519.NewKeyFromSeed(seed32(label)).Public().(ed25519.PublicKey))
+func edKey(label string) identity.Ed25519PublicKey {
+	return identity.Ed25519PublicKeyOf(ed25519.NewKeyFromSeed(seed32(label)))
 }
 
 func xKey(label string) snapshot.X25519Key {
@@ -85,8 +86,8 @@ func TestGolden(t *testing.T) {
 	if !reflect.DeepEqual(n, testNetwork()) {
 		t.Fatalf("Parse(%s) = %+v", path, n)
 	}
-	if keys := n.RegistryKeys(); len(keys) != 3 || !bytes.Equal(keys[1], n.Registries[1].Ed25519[:]) {
-		t.Fatal("RegistryKeys does not match the registries")
+	if v := n.SnapshotVerifier(); len(v.Hosts) != 3 || !bytes.Equal(v.Hosts[1], n.Registries[1].Ed25519.Bytes()) || v.NetworkID != n.ID {
+		t.Fatal("SnapshotVerifier does not match the registries")
 	}
 }
 
@@ -291,7 +292,7 @@ func TestVerifiesSnapshots(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = snapshot.Verify(enc, parsed.RegistryKeys(), parsed.ID, issued, 0)
+			_, err = parsed.SnapshotVerifier().Verify(enc, issued, 0)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("Verify error = %v, want %v", err, tt.want)
 			}

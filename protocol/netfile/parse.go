@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
 
@@ -235,7 +236,7 @@ func (o *object) str(key string) (string, error) {
 	return s, nil
 }
 
-// key parses a lowercase-hex key into dst (a *snapshot.Ed25519Key or
+// key parses a lowercase-hex key into dst (a *identity.Ed25519PublicKey or
 // *snapshot.X25519Key).
 func (o *object) key(name string, dst interface{ UnmarshalText([]byte) error }) error {
 	s, err := o.str(name)
@@ -295,13 +296,13 @@ func Marshal(n *Network) ([]byte, error) {
 		return nil, err
 	}
 	type registry struct {
-		Address string              `json:"address"`
-		Ed25519 snapshot.Ed25519Key `json:"pubkey_ed25519"`
+		Address string                    `json:"address"`
+		Ed25519 identity.Ed25519PublicKey `json:"pubkey_ed25519"`
 	}
 	type seed struct {
-		Address string              `json:"address"`
-		Ed25519 snapshot.Ed25519Key `json:"pubkey_ed25519"`
-		X25519  snapshot.X25519Key  `json:"pubkey_x25519"`
+		Address string                    `json:"address"`
+		Ed25519 identity.Ed25519PublicKey `json:"pubkey_ed25519"`
+		X25519  snapshot.X25519Key        `json:"pubkey_x25519"`
 	}
 	type limits struct {
 		SwarmMinSize    int   `json:"swarm_min_size"`

@@ -165,7 +165,7 @@ func (a *Auth) Verify(msg []byte, derive DeriveFunc) error {
 	if !derived.Equal(a.Account) {
 		return Errorf(CodeKeyMismatch, "pubkey_ed25519 does not belong to pubkey")
 	}
-	if !ed25519.Verify(ed25519.PublicKey(a.Ed25519), msg, a.Signature) {
+	if !ed25519.Verify(a.Ed25519.Bytes(), msg, a.Signature) {
 		return Errorf(CodeBadSignature, "signature does not verify for pubkey_ed25519")
 	}
 	return nil
@@ -209,10 +209,12 @@ func (f authFields) auth() (*Auth, error) {
 		return nil, Errorf(CodeMissingField, "pubkey_ed25519 is required for a signed request")
 	}
 	ed, err := hex.DecodeString(*f.PubkeyEd25519)
-	if err != nil || len(ed) != identity.Ed25519PublicKeySize {
+	if err == nil {
+		a.Ed25519, err = identity.Ed25519PublicKeyFromBytes(ed)
+	}
+	if err != nil {
 		return nil, Errorf(CodeBadPubkey, "pubkey_ed25519: want %d hex characters", 2*identity.Ed25519PublicKeySize)
 	}
-	a.Ed25519 = ed
 	if f.Signature == nil {
 		return nil, Errorf(CodeMissingField, "signature is required")
 	}

@@ -31,8 +31,8 @@ func buildNodeVectors() []nodeVector {
 		seed[i] = byte(i * 7)
 	}
 	key := ed25519.NewKeyFromSeed(seed)
-	node := identity.Ed25519PublicKey(key.Public().(ed25519.PublicKey))
-	peer := identity.Ed25519PublicKey(ed25519.NewKeyFromSeed(make([]byte, 32)).Public().(ed25519.PublicKey))
+	node := identity.Ed25519PublicKeyOf(key)
+	peer := identity.Ed25519PublicKeyOf(ed25519.NewKeyFromSeed(make([]byte, 32)))
 	acct := identity.FromSeed(identity.Seed{0x01, 0x23, 0x45, 0x67}).ID()
 	hash := MessageHash(acct, 0, []byte("hello"))
 	ts := time.UnixMilli(1764000000000)

@@ -11,7 +11,7 @@ import (
 
 func ExampleVerify() {
 	// Three registry hosts; in real use their public keys come from the
-	// network file (netfile.Network.RegistryKeys).
+	// network file (netfile.Network.SnapshotVerifier).
 	var hosts []ed25519.PrivateKey
 	var hostKeys []ed25519.PublicKey
 	for i := range 3 {

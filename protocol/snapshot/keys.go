@@ -2,7 +2,6 @@ package snapshot
 
 import (
 	"crypto/ecdh"
-	"crypto/ed25519"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -12,47 +11,24 @@ import (
 	"sync"
 
 	"filippo.io/edwards25519"
-)
 
-// Ed25519Key is an Ed25519 public key: a node's or registry host's
-// signing identity. In JSON it is 64 lowercase hex characters.
-type Ed25519Key [32]byte
+	"github.com/hushnet/hush/identity"
+)
 
 // X25519Key is an X25519 public key: the key a node's onion layers are
 // encrypted to. In JSON it is 64 lowercase hex characters.
 type X25519Key [32]byte
 
 // String returns the key as lowercase hex.
-func (k Ed25519Key) String() string { return hex.EncodeToString(k[:]) }
-
-// String returns the key as lowercase hex.
 func (k X25519Key) String() string { return hex.EncodeToString(k[:]) }
-
-// MarshalText implements encoding.TextMarshaler (lowercase hex).
-func (k Ed25519Key) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
 // MarshalText implements encoding.TextMarshaler (lowercase hex).
 func (k X25519Key) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
 // UnmarshalText implements encoding.TextUnmarshaler. It accepts exactly
 // 64 lowercase hex characters and does not check that the key is a
-// usable point; see [CheckEd25519].
-func (k *Ed25519Key) UnmarshalText(b []byte) error { return decodeHex("ed25519 key", k[:], b) }
-
-// UnmarshalText implements encoding.TextUnmarshaler. It accepts exactly
-// 64 lowercase hex characters and does not check that the key is a
 // usable point; see [CheckX25519].
 func (k *X25519Key) UnmarshalText(b []byte) error { return decodeHex("x25519 key", k[:], b) }
-
-// PublicKey returns the key in the form crypto/ed25519 takes.
-func (k Ed25519Key) PublicKey() ed25519.PublicKey { return ed25519.PublicKey(k[:]) }
-
-// ParseEd25519Key parses 64 lowercase hex characters.
-func ParseEd25519Key(s string) (Ed25519Key, error) {
-	var k Ed25519Key
-	err := k.UnmarshalText([]byte(s))
-	return k, err
-}
 
 // ParseX25519Key parses 64 lowercase hex characters.
 func ParseX25519Key(s string) (X25519Key, error) {
@@ -80,8 +56,8 @@ func decodeHex(what string, dst, src []byte) error {
 // CheckEd25519 reports whether k decodes to an Ed25519 point that is not
 // of small order. A small-order key would let anyone produce signatures
 // that verify for it, so it is no identity at all.
-func CheckEd25519(k Ed25519Key) error {
-	p, err := new(edwards25519.Point).SetBytes(k[:])
+func CheckEd25519(k identity.Ed25519PublicKey) error {
+	p, err := new(edwards25519.Point).SetBytes(k.Bytes())
 	if err != nil {
 		return errors.New("not a valid ed25519 point")
 	}

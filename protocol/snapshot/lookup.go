@@ -2,12 +2,15 @@ package snapshot
 
 import (
 	"slices"
+
+	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/swarm"
 )
 
 // Node returns the node with Ed25519 key k. It assumes canonical order
 // (see [Snapshot]).
-func (s *Snapshot) Node(k Ed25519Key) (Node, bool) {
-	i, ok := slices.BinarySearchFunc(s.Nodes, k, func(n Node, k Ed25519Key) int { return compareKeys(n.Ed25519, k) })
+func (s *Snapshot) Node(k identity.Ed25519PublicKey) (Node, bool) {
+	i, ok := slices.BinarySearchFunc(s.Nodes, k, func(n Node, k identity.Ed25519PublicKey) int { return n.Ed25519.Compare(k) })
 	if !ok {
 		return Node{}, false
 	}
@@ -40,20 +43,20 @@ func (s *Snapshot) SwarmIDs() []uint64 {
 	return slices.Compact(ids)
 }
 
-// SwarmFor returns the swarm that holds the account with the given
-// 32-byte public key, and its members. pick is the mapping rule (the
-// swarm package's; passed in so this package stays independent of it):
-// it gets the key and [Snapshot.SwarmIDs] and returns the chosen ID, or
-// false when there is none. SwarmFor reports false if pick does, or if
-// pick names an ID that is not one of the swarms.
-func (s *Snapshot) SwarmFor(pubkey [32]byte, pick func(pubkey [32]byte, swarms []uint64) (uint64, bool)) (uint64, []Node, bool) {
-	id, ok := pick(pubkey, s.SwarmIDs())
-	if !ok || id == Unassigned {
+// SwarmOf returns the swarm that holds the account id and its members in
+// ascending key order, by the swarm package's rule (session-storage-server
+// get_swarm_by_pk: the nearest swarm ID on the ring); false when the
+// snapshot has no swarms. A caller that looks up many accounts in one
+// snapshot can build a [swarm.Ring] from [Snapshot.SwarmIDs] once instead.
+func (s *Snapshot) SwarmOf(id identity.AccountID) (uint64, []Node, bool) {
+	ids := s.SwarmIDs()
+	sw := make([]swarm.ID, len(ids))
+	for i, x := range ids {
+		sw[i] = swarm.ID(x)
+	}
+	got, ok := swarm.ForKey(id.PubKey(), sw)
+	if !ok {
 		return 0, nil, false
 	}
-	m := s.Members(id)
-	if m == nil {
-		return 0, nil, false
-	}
-	return id, m, true
+	return uint64(got), s.Members(uint64(got)), true
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/hushnet/hush/identity"
 )
 
 // domainLabel starts every signed snapshot message, separating these
@@ -58,7 +60,7 @@ func (s *Snapshot) signedBytes() []byte {
 	b = binary.BigEndian.AppendUint32(b, uint32(len(s.Nodes)))
 	for i := range s.Nodes {
 		n := &s.Nodes[i]
-		b = append(b, n.Ed25519[:]...)
+		b = append(b, n.Ed25519.Bytes()...)
 		b = append(b, n.X25519[:]...)
 		b = append(b, byte(len(n.Address)))
 		b = append(b, n.Address...)
@@ -81,10 +83,10 @@ func Sign(s *Snapshot, host ed25519.PrivateKey) error {
 		return fmt.Errorf("snapshot: %w", err)
 	}
 	var hs HostSignature
-	copy(hs.Host[:], host.Public().(ed25519.PublicKey))
+	hs.Host = identity.Ed25519PublicKeyOf(host)
 	copy(hs.Signature[:], ed25519.Sign(host, s.signedBytes()))
-	i, found := slices.BinarySearchFunc(s.Signatures, hs.Host, func(e HostSignature, k Ed25519Key) int {
-		return compareKeys(e.Host, k)
+	i, found := slices.BinarySearchFunc(s.Signatures, hs.Host, func(e HostSignature, k identity.Ed25519PublicKey) int {
+		return e.Host.Compare(k)
 	})
 	if found {
 		s.Signatures[i] = hs
@@ -112,12 +114,13 @@ func Verify(raw []byte, hosts []ed25519.PublicKey, networkID string, now time.Ti
 	if err := CheckNetworkID(networkID); err != nil {
 		return nil, fmt.Errorf("snapshot: verify: %w", err)
 	}
-	listed := make(map[Ed25519Key]bool, len(hosts))
+	listed := make(map[identity.Ed25519PublicKey]bool, len(hosts))
 	for i, h := range hosts {
-		if len(h) != ed25519.PublicKeySize {
+		k, err := identity.Ed25519PublicKeyFromBytes(h)
+		if err != nil {
 			return nil, fmt.Errorf("snapshot: verify: registry host %d: invalid ed25519 public key", i)
 		}
-		listed[Ed25519Key(h)] = true
+		listed[k] = true
 	}
 	if len(listed) == 0 {
 		return nil, errors.New("snapshot: verify: no registry hosts given")
@@ -135,7 +138,7 @@ func Verify(raw []byte, hosts []ed25519.PublicKey, networkID string, now time.Ti
 		if !listed[sg.Host] {
 			continue
 		}
-		if !ed25519.Verify(sg.Host[:], msg, sg.Signature[:]) {
+		if !ed25519.Verify(sg.Host.Bytes(), msg, sg.Signature[:]) {
 			return nil, fmt.Errorf("%w: signature by registry host %s does not verify", ErrBadSignature, sg.Host)
 		}
 		valid++

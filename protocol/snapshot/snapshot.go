@@ -49,7 +49,6 @@
 package snapshot
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -58,6 +57,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/protocol/strictjson"
 )
 
@@ -123,7 +123,7 @@ type Snapshot struct {
 
 // Node is one registered service node.
 type Node struct {
-	Ed25519 Ed25519Key
+	Ed25519 identity.Ed25519PublicKey
 	X25519  X25519Key
 	// Address is the advertised host:port; see [CheckAddress].
 	Address string
@@ -136,7 +136,7 @@ type Node struct {
 // HostSignature is one registry host's Ed25519 signature over
 // [SignedBytes].
 type HostSignature struct {
-	Host      Ed25519Key
+	Host      identity.Ed25519PublicKey
 	Signature [64]byte
 }
 
@@ -152,16 +152,16 @@ type wireSnapshot struct {
 }
 
 type wireNode struct {
-	Ed25519 *Ed25519Key `json:"pubkey_ed25519"`
-	X25519  *X25519Key  `json:"pubkey_x25519"`
-	Address string      `json:"address"`
-	Version string      `json:"version"`
-	Swarm   *swarmID    `json:"swarm_id,omitempty"`
+	Ed25519 *identity.Ed25519PublicKey `json:"pubkey_ed25519"`
+	X25519  *X25519Key                 `json:"pubkey_x25519"`
+	Address string                     `json:"address"`
+	Version string                     `json:"version"`
+	Swarm   *swarmID                   `json:"swarm_id,omitempty"`
 }
 
 type wireSig struct {
-	Host      *Ed25519Key `json:"pubkey_ed25519"`
-	Signature *sigHex     `json:"signature"`
+	Host      *identity.Ed25519PublicKey `json:"pubkey_ed25519"`
+	Signature *sigHex                    `json:"signature"`
 }
 
 // swarmID is a swarm ID in JSON: a decimal string without leading zeros.
@@ -334,8 +334,8 @@ func (s *Snapshot) sortedCopy() *Snapshot {
 }
 
 func (s *Snapshot) sortInPlace() {
-	slices.SortStableFunc(s.Nodes, func(a, b Node) int { return compareKeys(a.Ed25519, b.Ed25519) })
-	slices.SortStableFunc(s.Signatures, func(a, b HostSignature) int { return compareKeys(a.Host, b.Host) })
+	slices.SortStableFunc(s.Nodes, func(a, b Node) int { return a.Ed25519.Compare(b.Ed25519) })
+	slices.SortStableFunc(s.Signatures, func(a, b HostSignature) int { return a.Host.Compare(b.Host) })
 }
 
 // validate checks everything except signatures, network, epoch and
@@ -395,7 +395,7 @@ func (s *Snapshot) validateStructure() error {
 	for i := range s.Nodes {
 		n := &s.Nodes[i]
 		if i > 0 {
-			switch c := bytes.Compare(s.Nodes[i-1].Ed25519[:], n.Ed25519[:]); {
+			switch c := s.Nodes[i-1].Ed25519.Compare(n.Ed25519); {
 			case c == 0:
 				return fmt.Errorf("nodes[%d].pubkey_ed25519: duplicate node %s", i, n.Ed25519)
 			case c > 0:
@@ -418,7 +418,7 @@ func (s *Snapshot) validateStructure() error {
 		}
 	}
 	for i := 1; i < len(s.Signatures); i++ {
-		switch c := bytes.Compare(s.Signatures[i-1].Host[:], s.Signatures[i].Host[:]); {
+		switch c := s.Signatures[i-1].Host.Compare(s.Signatures[i].Host); {
 		case c == 0:
 			return fmt.Errorf("signatures[%d]: second signature by host %s", i, s.Signatures[i].Host)
 		case c > 0:
@@ -439,6 +439,3 @@ func checkVersion(v string) error {
 	}
 	return nil
 }
-
-// compareKeys orders Ed25519 keys bytewise, the canonical order.
-func compareKeys(a, b Ed25519Key) int { return bytes.Compare(a[:], b[:]) }

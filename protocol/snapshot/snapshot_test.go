@@ -5,11 +5,14 @@ import (
 	"crypto/ecdh"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hushnet/hush/identity"
 )
 
 const testNetwork = "testnet"
@@ -45,7 +48,7 @@ func testNode(i int, swarm uint64) Node {
 		panic(err)
 	}
 	var n Node
-	copy(n.Ed25519[:], ed.Public().(ed25519.PublicKey))
+	n.Ed25519 = identity.Ed25519PublicKeyOf(ed)
 	copy(n.X25519[:], x.PublicKey().Bytes())
 	n.Address = fmt.Sprintf("10.%d.%d.%d:22021", i>>16&0xff, i>>8&0xff, i&0xff)
 	n.Version = "0.1.0"
@@ -182,7 +185,7 @@ func TestVerify(t *testing.T) {
 			s.Nodes[3].X25519 = lowOrderX25519
 			for _, h := range priv {
 				var hs HostSignature
-				copy(hs.Host[:], h.Public().(ed25519.PublicKey))
+				hs.Host = identity.Ed25519PublicKeyOf(h)
 				copy(hs.Signature[:], ed25519.Sign(h, s.signedBytes()))
 				s.Signatures = append(s.Signatures, hs)
 			}
@@ -332,8 +335,8 @@ func TestDecodeRejects(t *testing.T) {
 				s.Nodes[2].X25519[i] = 0xff
 			}
 		}), "non-canonical"},
-		{"small-order ed25519", mutate(func(s *Snapshot) { s.Nodes[0].Ed25519 = Ed25519Key{1} }), "small order"},
-		{"ed25519 not a point", mutate(func(s *Snapshot) { s.Nodes[0].Ed25519 = Ed25519Key{2} }), "not a valid"},
+		{"small-order ed25519", mutate(func(s *Snapshot) { s.Nodes[0].Ed25519 = edKey(1) }), "small order"},
+		{"ed25519 not a point", mutate(func(s *Snapshot) { s.Nodes[0].Ed25519 = edKey(2) }), "not a valid"},
 		{"bad address", mutate(func(s *Snapshot) { s.Nodes[1].Address = "10.0.0.1" }), "host:port"},
 		{"empty version", mutate(func(s *Snapshot) { s.Nodes[1].Version = "" }), "version"},
 		{"version with space", mutate(func(s *Snapshot) { s.Nodes[1].Version = "1 2" }), "printable"},
@@ -464,7 +467,7 @@ func TestLookups(t *testing.T) {
 	if m := d.Members(12345); m != nil {
 		t.Fatalf("unknown swarm has members %v", m)
 	}
-	if _, ok := d.Node(Ed25519Key{9}); ok {
+	if _, ok := d.Node(edKey(9)); ok {
 		t.Fatal("found a node that does not exist")
 	}
 	for i := range 12 {
@@ -475,30 +478,37 @@ func TestLookups(t *testing.T) {
 		}
 	}
 
-	var gotIDs []uint64
-	pick := func(want uint64, ok bool) func([32]byte, []uint64) (uint64, bool) {
-		return func(_ [32]byte, swarms []uint64) (uint64, bool) { gotIDs = swarms; return want, ok }
+	// An account whose key starts with pos and is zero after sits at ring
+	// position pos (swarm.KeyPosition XORs the key's four uint64s).
+	at := func(pos uint64) identity.AccountID {
+		id := identity.AccountID{identity.AccountPrefix}
+		binary.BigEndian.PutUint64(id[1:], pos)
+		return id
 	}
 	tests := []struct {
 		name   string
-		pick   func([32]byte, []uint64) (uint64, bool)
+		snap   *Snapshot
+		acct   identity.AccountID
 		wantID uint64
 		wantN  int
 		wantOK bool
 	}{
-		{"picked swarm", pick(0x2222_2222_2222_2222, true), 0x2222_2222_2222_2222, 1, true},
-		{"rule finds none", pick(0, false), 0, 0, false},
-		{"rule names unknown swarm", pick(77, true), 0, 0, false},
-		{"rule names unassigned", pick(Unassigned, true), 0, 0, false},
+		{"nearest is the last swarm", d, at(0x2222_2222_2222_2223), 0x2222_2222_2222_2222, 1, true},
+		{"nearest is the middle swarm", d, at(0x1111_1111_1111_1000), 0x1111_1111_1111_1111, 5, true},
+		{"nearest is swarm 0", d, at(1), 0, 5, true},
+		{"wraps around to swarm 0", d, at(0xffff_ffff_ffff_fff0), 0, 5, true},
+		{"no swarms", &Snapshot{Nodes: []Node{testNode(1, Unassigned)}}, at(1), 0, 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			id, m, ok := d.SwarmFor([32]byte{5}, tt.pick)
+			id, m, ok := tt.snap.SwarmOf(tt.acct)
 			if id != tt.wantID || len(m) != tt.wantN || ok != tt.wantOK {
-				t.Fatalf("SwarmFor = %x, %d members, %v", id, len(m), ok)
+				t.Fatalf("SwarmOf = %x, %d members, %v", id, len(m), ok)
 			}
-			if fmt.Sprint(gotIDs) != fmt.Sprint(wantIDs) {
-				t.Fatalf("rule got swarms %x", gotIDs)
+			for _, n := range m {
+				if n.Swarm != id {
+					t.Fatalf("member %s is in swarm %x", n.Ed25519, n.Swarm)
+				}
 			}
 		})
 	}
@@ -537,4 +547,15 @@ func TestCheckAddress(t *testing.T) {
 			}
 		})
 	}
+}
+
+// edKey returns the Ed25519 key whose first byte is b and the rest zero.
+func edKey(b byte) identity.Ed25519PublicKey {
+	raw := make([]byte, identity.Ed25519PublicKeySize)
+	raw[0] = b
+	k, err := identity.Ed25519PublicKeyFromBytes(raw)
+	if err != nil {
+		panic(err)
+	}
+	return k
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
 
@@ -48,7 +49,7 @@ type Genesis struct {
 	NetworkID string     `json:"network_id"`
 	Hosts     []HostInfo `json:"hosts"`
 	// Stewards may sign admissions.
-	Stewards []Key `json:"stewards"`
+	Stewards []identity.Ed25519PublicKey `json:"stewards"`
 	// OpenAdmission lets any node register without an admission (devnets).
 	OpenAdmission  bool `json:"open_admission"`
 	SwarmMinSize   int  `json:"swarm_min_size"`
@@ -166,7 +167,7 @@ func (g *Genesis) Check() error {
 	if len(g.Hosts) == 0 || len(g.Hosts) > snapshot.MaxSignatures {
 		return fmt.Errorf("%w: genesis needs 1 to %d hosts", ErrMalformed, snapshot.MaxSignatures)
 	}
-	seen := make(map[Key]bool)
+	seen := make(map[identity.Ed25519PublicKey]bool)
 	for i := range g.Hosts {
 		if err := g.Hosts[i].Check(); err != nil {
 			return fmt.Errorf("genesis host %d: %w", i, err)

@@ -19,11 +19,11 @@ func key(label string) ed25519.PrivateKey {
 
 func descriptor(t testing.TB, node ed25519.PrivateKey) SignedDescriptor {
 	t.Helper()
-	id, err := identity.Ed25519PublicKey(node.Public().(ed25519.PublicKey)).AccountID()
+	id, err := identity.Ed25519PublicKeyOf(node).AccountID()
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := Descriptor{Ed25519: KeyOf(node), X25519: snapshot.X25519Key(id.PubKey()), Address: "127.0.0.1:4000", Version: "0.1.0", TimestampMs: 1_700_000_000_000}
+	d := Descriptor{Ed25519: identity.Ed25519PublicKeyOf(node), X25519: snapshot.X25519Key(id.PubKey()), Address: "127.0.0.1:4000", Version: "0.1.0", TimestampMs: 1_700_000_000_000}
 	sd, err := SignDescriptor(net, d, node)
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +47,7 @@ func TestSignatures(t *testing.T) {
 		}, ErrBadSignature},
 		{"descriptor signed by another key", func() error {
 			d := descriptor(t, node)
-			d.Ed25519 = KeyOf(key("other"))
+			d.Ed25519 = identity.Ed25519PublicKeyOf(key("other"))
 			return d.Verify(net)
 		}, ErrBadSignature},
 		{"descriptor bad address", func() error {
@@ -55,32 +55,32 @@ func TestSignatures(t *testing.T) {
 			d.Address = "localhost"
 			return d.Verify(net)
 		}, ErrMalformed},
-		{"admission", func() error { a := Admit(net, KeyOf(node), 5, steward); return a.Verify(net) }, nil},
+		{"admission", func() error { a := Admit(net, identity.Ed25519PublicKeyOf(node), 5, steward); return a.Verify(net) }, nil},
 		{"admission for another node", func() error {
-			a := Admit(net, KeyOf(node), 5, steward)
-			a.Node = KeyOf(key("other"))
+			a := Admit(net, identity.Ed25519PublicKeyOf(node), 5, steward)
+			a.Node = identity.Ed25519PublicKeyOf(key("other"))
 			return a.Verify(net)
 		}, ErrBadSignature},
 		{"admission claims another steward", func() error {
-			a := Admit(net, KeyOf(node), 5, steward)
-			a.Steward = KeyOf(host)
+			a := Admit(net, identity.Ed25519PublicKeyOf(node), 5, steward)
+			a.Steward = identity.Ed25519PublicKeyOf(host)
 			return a.Verify(net)
 		}, ErrBadSignature},
 		{"vote", func() error {
-			v := SignVote(net, Vote{Node: KeyOf(node), Registration: 1, Unreachable: true, TimestampMs: 2}, host)
+			v := SignVote(net, Vote{Node: identity.Ed25519PublicKeyOf(node), Registration: 1, Unreachable: true, TimestampMs: 2}, host)
 			return v.Verify(net)
 		}, nil},
 		{"vote flipped", func() error {
-			v := SignVote(net, Vote{Node: KeyOf(node), Registration: 1, Unreachable: true, TimestampMs: 2}, host)
+			v := SignVote(net, Vote{Node: identity.Ed25519PublicKeyOf(node), Registration: 1, Unreachable: true, TimestampMs: 2}, host)
 			v.Unreachable = false
 			return v.Verify(net)
 		}, ErrBadSignature},
 		{"host change", func() error {
-			c := SignHostChange(net, HostChange{Add: true, Host: HostInfo{Key: KeyOf(node), RaftAddress: "127.0.0.1:1", APIAddress: "127.0.0.1:2"}, TimestampMs: 3}, host)
+			c := SignHostChange(net, HostChange{Add: true, Host: HostInfo{Key: identity.Ed25519PublicKeyOf(node), RaftAddress: "127.0.0.1:1", APIAddress: "127.0.0.1:2"}, TimestampMs: 3}, host)
 			return c.Verify(net)
 		}, nil},
 		{"host change turned into removal", func() error {
-			c := SignHostChange(net, HostChange{Add: true, Host: HostInfo{Key: KeyOf(node), RaftAddress: "127.0.0.1:1", APIAddress: "127.0.0.1:2"}, TimestampMs: 3}, host)
+			c := SignHostChange(net, HostChange{Add: true, Host: HostInfo{Key: identity.Ed25519PublicKeyOf(node), RaftAddress: "127.0.0.1:1", APIAddress: "127.0.0.1:2"}, TimestampMs: 3}, host)
 			c.Add = false
 			return c.Verify(net)
 		}, ErrBadSignature},
@@ -88,7 +88,7 @@ func TestSignatures(t *testing.T) {
 		{"deregister other network", func() error { d := SignDeregister(net, 7, node); return d.Verify("othernet") }, ErrBadSignature},
 		{"deregister for another node", func() error {
 			d := SignDeregister(net, 7, node)
-			d.Node = KeyOf(key("other"))
+			d.Node = identity.Ed25519PublicKeyOf(key("other"))
 			return d.Verify(net)
 		}, ErrBadSignature},
 		{"deregister changed timestamp", func() error {
@@ -98,8 +98,8 @@ func TestSignatures(t *testing.T) {
 		}, ErrBadSignature},
 		{"deregister zero timestamp", func() error { d := SignDeregister(net, 0, node); return d.Verify(net) }, ErrMalformed},
 		{"small-order signer", func() error {
-			a := Admit(net, KeyOf(node), 5, steward)
-			a.Steward = Key{1} // the identity point
+			a := Admit(net, identity.Ed25519PublicKeyOf(node), 5, steward)
+			a.Steward = identity.Ed25519PublicKeyFromRaw32([32]byte{1}) // the identity point
 			return a.Verify(net)
 		}, ErrMalformed},
 	}
@@ -182,12 +182,12 @@ func TestCodes(t *testing.T) {
 func FuzzDecode(f *testing.F) {
 	node := key("node")
 	d := descriptor(f, node)
-	a := Admit(net, KeyOf(node), 5, key("steward"))
+	a := Admit(net, identity.Ed25519PublicKeyOf(node), 5, key("steward"))
 	for _, c := range []*Command{
 		{Type: TypeRegister, Register: &Register{Descriptor: d, Admission: &a, ReceivedAtMs: 9}},
 		{Type: TypeAdmit, Admit: &a},
 		{Type: TypeTick, Tick: &Tick{IssuedAtMs: 1, ExpiresAtMs: 2}},
-		{Type: TypeGenesis, Genesis: &Genesis{NetworkID: net, Stewards: []Key{KeyOf(node)}, SwarmMinSize: 3, SwarmIdealSize: 4}},
+		{Type: TypeGenesis, Genesis: &Genesis{NetworkID: net, Stewards: []identity.Ed25519PublicKey{identity.Ed25519PublicKeyOf(node)}, SwarmMinSize: 3, SwarmIdealSize: 4}},
 	} {
 		b, err := Encode(c)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
 
@@ -16,10 +17,6 @@ const (
 	labelHostChange = "hush/1 registry host change"
 	labelDeregister = "hush/1 registry deregister"
 )
-
-// Key is an Ed25519 public key: a node's, a steward's or a registry
-// host's identity. In JSON it is 64 lowercase hex characters.
-type Key = snapshot.Ed25519Key
 
 // Signature is an Ed25519 signature; 128 lowercase hex characters in JSON.
 type Signature [ed25519.SignatureSize]byte
@@ -53,11 +50,6 @@ func unhex(c byte) (byte, bool) {
 	return 0, false
 }
 
-// KeyOf returns the public key of priv.
-func KeyOf(priv ed25519.PrivateKey) Key {
-	return Key(priv.Public().(ed25519.PublicKey))
-}
-
 func sign(priv ed25519.PrivateKey, msg []byte) Signature {
 	var s Signature
 	copy(s[:], ed25519.Sign(priv, msg))
@@ -66,11 +58,11 @@ func sign(priv ed25519.PrivateKey, msg []byte) Signature {
 
 // verify checks the key is a usable identity before the signature, so a
 // small-order key (for which forged signatures are easy) never passes.
-func verify(what string, k Key, msg []byte, sig Signature) error {
+func verify(what string, k identity.Ed25519PublicKey, msg []byte, sig Signature) error {
 	if err := snapshot.CheckEd25519(k); err != nil {
 		return fmt.Errorf("%w: %s key: %v", ErrMalformed, what, err)
 	}
-	if !ed25519.Verify(k.PublicKey(), msg, sig[:]) {
+	if !ed25519.Verify(k.Bytes(), msg, sig[:]) {
 		return fmt.Errorf("%w: %s signature by %s", ErrBadSignature, what, k)
 	}
 	return nil
@@ -88,8 +80,8 @@ func header(label, networkID string) []byte {
 
 // Descriptor is what a node publishes about itself.
 type Descriptor struct {
-	Ed25519 Key                `json:"pubkey_ed25519"`
-	X25519  snapshot.X25519Key `json:"pubkey_x25519"`
+	Ed25519 identity.Ed25519PublicKey `json:"pubkey_ed25519"`
+	X25519  snapshot.X25519Key        `json:"pubkey_x25519"`
 	// Address is the advertised host:port (see snapshot.CheckAddress).
 	Address string `json:"address"`
 	// Version is the node software's version, printable ASCII.
@@ -111,7 +103,7 @@ type SignedDescriptor struct {
 //	‖ u8 len ‖ address ‖ u8 len ‖ version ‖ i64 timestamp_ms
 func (d *Descriptor) SignedBytes(networkID string) []byte {
 	b := header(labelDescriptor, networkID)
-	b = append(b, d.Ed25519[:]...)
+	b = append(b, d.Ed25519.Bytes()...)
 	b = append(b, d.X25519[:]...)
 	b = appendString(b, d.Address)
 	b = appendString(b, d.Version)
@@ -155,7 +147,7 @@ func CheckVersion(v string) error {
 
 // SignDescriptor signs d with the node's key, which must match d.Ed25519.
 func SignDescriptor(networkID string, d Descriptor, node ed25519.PrivateKey) (SignedDescriptor, error) {
-	if KeyOf(node) != d.Ed25519 {
+	if identity.Ed25519PublicKeyOf(node) != d.Ed25519 {
 		return SignedDescriptor{}, fmt.Errorf("%w: descriptor key is not the signing key", ErrMalformed)
 	}
 	return SignedDescriptor{Descriptor: d, Signature: sign(node, d.SignedBytes(networkID))}, nil
@@ -173,10 +165,10 @@ func (s *SignedDescriptor) Verify(networkID string) error {
 // Admission is a steward's statement that a node key may join: hush's
 // stand-in for Oxen's stake (DESIGN §3).
 type Admission struct {
-	Node       Key       `json:"node"`
-	Steward    Key       `json:"steward"`
-	IssuedAtMs int64     `json:"issued_at_ms"`
-	Signature  Signature `json:"signature"`
+	Node       identity.Ed25519PublicKey `json:"node"`
+	Steward    identity.Ed25519PublicKey `json:"steward"`
+	IssuedAtMs int64                     `json:"issued_at_ms"`
+	Signature  Signature                 `json:"signature"`
 }
 
 // SignedBytes returns the message a steward signs:
@@ -184,13 +176,13 @@ type Admission struct {
 //	"hush/1 registry admission" ‖ u8 len ‖ network ID ‖ [32] node ‖ i64 issued_at_ms
 func (a *Admission) SignedBytes(networkID string) []byte {
 	b := header(labelAdmission, networkID)
-	b = append(b, a.Node[:]...)
+	b = append(b, a.Node.Bytes()...)
 	return binary.BigEndian.AppendUint64(b, uint64(a.IssuedAtMs))
 }
 
 // Admit returns a steward's admission of node.
-func Admit(networkID string, node Key, issuedAtMs int64, steward ed25519.PrivateKey) Admission {
-	a := Admission{Node: node, Steward: KeyOf(steward), IssuedAtMs: issuedAtMs}
+func Admit(networkID string, node identity.Ed25519PublicKey, issuedAtMs int64, steward ed25519.PrivateKey) Admission {
+	a := Admission{Node: node, Steward: identity.Ed25519PublicKeyOf(steward), IssuedAtMs: issuedAtMs}
 	a.Signature = sign(steward, a.SignedBytes(networkID))
 	return a
 }
@@ -211,8 +203,8 @@ func (a *Admission) Verify(networkID string) error {
 // Unreachable once the node has failed its probes for the configured time,
 // and withdraws the vote (Unreachable false) when the node answers again.
 type Vote struct {
-	Host Key `json:"host"`
-	Node Key `json:"node"`
+	Host identity.Ed25519PublicKey `json:"host"`
+	Node identity.Ed25519PublicKey `json:"node"`
 	// Registration is the timestamp of the node descriptor the vote is
 	// about, so a vote against an old registration never counts against
 	// a node that has since re-registered.
@@ -230,8 +222,8 @@ type Vote struct {
 //	‖ i64 registration_ms ‖ u8 unreachable ‖ i64 timestamp_ms
 func (v *Vote) SignedBytes(networkID string) []byte {
 	b := header(labelVote, networkID)
-	b = append(b, v.Host[:]...)
-	b = append(b, v.Node[:]...)
+	b = append(b, v.Host.Bytes()...)
+	b = append(b, v.Node.Bytes()...)
 	b = binary.BigEndian.AppendUint64(b, uint64(v.Registration))
 	u := byte(0)
 	if v.Unreachable {
@@ -243,7 +235,7 @@ func (v *Vote) SignedBytes(networkID string) []byte {
 
 // SignVote fills in v.Host and v.Signature with the host's key.
 func SignVote(networkID string, v Vote, host ed25519.PrivateKey) Vote {
-	v.Host = KeyOf(host)
+	v.Host = identity.Ed25519PublicKeyOf(host)
 	v.Signature = sign(host, v.SignedBytes(networkID))
 	return v
 }
@@ -261,7 +253,7 @@ func (v *Vote) Verify(networkID string) error {
 // drops it from the node list when applied; its swarm learns at the next
 // epoch, as for a voted-out node.
 type Deregister struct {
-	Node Key `json:"node"`
+	Node identity.Ed25519PublicKey `json:"node"`
 	// TimestampMs must be later than the node's current registration, so
 	// a deregistration never removes a registration made after it.
 	TimestampMs int64     `json:"timestamp_ms"`
@@ -273,13 +265,13 @@ type Deregister struct {
 //	"hush/1 registry deregister" ‖ u8 len ‖ network ID ‖ [32] node ‖ i64 timestamp_ms
 func (d *Deregister) SignedBytes(networkID string) []byte {
 	b := header(labelDeregister, networkID)
-	b = append(b, d.Node[:]...)
+	b = append(b, d.Node.Bytes()...)
 	return binary.BigEndian.AppendUint64(b, uint64(d.TimestampMs))
 }
 
 // SignDeregister returns the node's signed request to leave.
 func SignDeregister(networkID string, timestampMs int64, node ed25519.PrivateKey) Deregister {
-	d := Deregister{Node: KeyOf(node), TimestampMs: timestampMs}
+	d := Deregister{Node: identity.Ed25519PublicKeyOf(node), TimestampMs: timestampMs}
 	d.Signature = sign(node, d.SignedBytes(networkID))
 	return d
 }
@@ -294,7 +286,7 @@ func (d *Deregister) Verify(networkID string) error {
 
 // HostInfo names a registry host: its key and where to reach it.
 type HostInfo struct {
-	Key Key `json:"pubkey_ed25519"`
+	Key identity.Ed25519PublicKey `json:"pubkey_ed25519"`
 	// RaftAddress carries Raft traffic (mutual TLS pinned to host keys).
 	RaftAddress string `json:"raft_address"`
 	// APIAddress serves the HTTPS API to nodes, tools and other hosts.
@@ -318,9 +310,9 @@ func (h *HostInfo) Check() error {
 // HostChange adds or removes a registry host. A current host signs it;
 // the operator runs it with `hushd registry join|leave` on that host.
 type HostChange struct {
-	Signer Key      `json:"signer"`
-	Add    bool     `json:"add"`
-	Host   HostInfo `json:"host"`
+	Signer identity.Ed25519PublicKey `json:"signer"`
+	Add    bool                      `json:"add"`
+	Host   HostInfo                  `json:"host"`
 	// TimestampMs must exceed that of the last applied change.
 	TimestampMs int64     `json:"timestamp_ms"`
 	Signature   Signature `json:"signature"`
@@ -332,13 +324,13 @@ type HostChange struct {
 //	‖ [32] host key ‖ u8 len ‖ raft address ‖ u8 len ‖ api address ‖ i64 timestamp_ms
 func (c *HostChange) SignedBytes(networkID string) []byte {
 	b := header(labelHostChange, networkID)
-	b = append(b, c.Signer[:]...)
+	b = append(b, c.Signer.Bytes()...)
 	add := byte(0)
 	if c.Add {
 		add = 1
 	}
 	b = append(b, add)
-	b = append(b, c.Host.Key[:]...)
+	b = append(b, c.Host.Key.Bytes()...)
 	b = appendString(b, c.Host.RaftAddress)
 	b = appendString(b, c.Host.APIAddress)
 	return binary.BigEndian.AppendUint64(b, uint64(c.TimestampMs))
@@ -346,7 +338,7 @@ func (c *HostChange) SignedBytes(networkID string) []byte {
 
 // SignHostChange fills in c.Signer and c.Signature with a host's key.
 func SignHostChange(networkID string, c HostChange, signer ed25519.PrivateKey) HostChange {
-	c.Signer = KeyOf(signer)
+	c.Signer = identity.Ed25519PublicKeyOf(signer)
 	c.Signature = sign(signer, c.SignedBytes(networkID))
 	return c
 }
@@ -370,7 +362,7 @@ func (c *HostChange) Verify(networkID string) error {
 // EpochSignature is a registry host's signature over the snapshot the
 // registry built at Epoch (snapshot.SignedBytes of it).
 type EpochSignature struct {
-	Epoch     uint64    `json:"epoch"`
-	Host      Key       `json:"host"`
-	Signature Signature `json:"signature"`
+	Epoch     uint64                    `json:"epoch"`
+	Host      identity.Ed25519PublicKey `json:"host"`
+	Signature Signature                 `json:"signature"`
 }

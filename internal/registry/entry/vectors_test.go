@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
 
@@ -24,14 +25,14 @@ type vector struct {
 
 func makeVectors(t *testing.T) []vector {
 	node, steward, host := key("node"), key("steward"), key("host")
-	d := Descriptor{Ed25519: KeyOf(node), X25519: snapshot.X25519Key{9}, Address: "node.example:22021", Version: "0.1.0", TimestampMs: 1_764_000_000_000}
+	d := Descriptor{Ed25519: identity.Ed25519PublicKeyOf(node), X25519: snapshot.X25519Key{9}, Address: "node.example:22021", Version: "0.1.0", TimestampMs: 1_764_000_000_000}
 	sd, err := SignDescriptor(net, d, node)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := Admit(net, KeyOf(node), 1_764_000_000_001, steward)
-	v := SignVote(net, Vote{Node: KeyOf(node), Registration: d.TimestampMs, Unreachable: true, TimestampMs: 1_764_000_000_002}, host)
-	c := SignHostChange(net, HostChange{Add: true, Host: HostInfo{Key: KeyOf(node), RaftAddress: "10.0.0.2:7100", APIAddress: "10.0.0.2:7101"}, TimestampMs: 1_764_000_000_003}, host)
+	a := Admit(net, identity.Ed25519PublicKeyOf(node), 1_764_000_000_001, steward)
+	v := SignVote(net, Vote{Node: identity.Ed25519PublicKeyOf(node), Registration: d.TimestampMs, Unreachable: true, TimestampMs: 1_764_000_000_002}, host)
+	c := SignHostChange(net, HostChange{Add: true, Host: HostInfo{Key: identity.Ed25519PublicKeyOf(node), RaftAddress: "10.0.0.2:7100", APIAddress: "10.0.0.2:7101"}, TimestampMs: 1_764_000_000_003}, host)
 	dr := SignDeregister(net, 1_764_000_000_004, node)
 	mk := func(name string, signer []byte, msg []byte, sig Signature) vector {
 		return vector{Name: name, Signer: hex.EncodeToString(signer), SignedBytes: hex.EncodeToString(msg), Signature: hex.EncodeToString(sig[:])}

@@ -19,8 +19,8 @@ import (
 
 	"github.com/hashicorp/raft"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/keytls"
-	"github.com/hushnet/hush/internal/registry/entry"
 )
 
 // ErrBadAdvertise is returned by [New] for an advertised address that is
@@ -40,7 +40,7 @@ var _ raft.StreamLayer = (*Layer)(nil)
 // this host's identity and trusted deciding which peer keys to accept in
 // either direction. advertise is the address other hosts dial; empty
 // means ln's address. Closing the Layer closes ln.
-func New(ln net.Listener, advertise string, cert tls.Certificate, trusted func(entry.Key) bool) (*Layer, error) {
+func New(ln net.Listener, advertise string, cert tls.Certificate, trusted func(identity.Ed25519PublicKey) bool) (*Layer, error) {
 	addr := ln.Addr()
 	if advertise != "" {
 		a, err := net.ResolveTCPAddr("tcp", advertise)

@@ -10,11 +10,11 @@ import (
 
 	"github.com/hashicorp/raft"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/keytls"
-	"github.com/hushnet/hush/internal/registry/entry"
 )
 
-func layer(t *testing.T, label string, trusted func(entry.Key) bool) (*Layer, ed25519.PrivateKey) {
+func layer(t *testing.T, label string, trusted func(identity.Ed25519PublicKey) bool) (*Layer, ed25519.PrivateKey) {
 	t.Helper()
 	s := sha256.Sum256([]byte(label))
 	k := ed25519.NewKeyFromSeed(s[:])
@@ -35,8 +35,8 @@ func layer(t *testing.T, label string, trusted func(entry.Key) bool) (*Layer, ed
 }
 
 func TestPinnedBothWays(t *testing.T) {
-	trusted := map[entry.Key]bool{}
-	trust := func(k entry.Key) bool { return trusted[k] }
+	trusted := map[identity.Ed25519PublicKey]bool{}
+	trust := func(k identity.Ed25519PublicKey) bool { return trusted[k] }
 	a, aKey := layer(t, "a", trust)
 	b, bKey := layer(t, "b", trust)
 	go func() {
@@ -70,7 +70,7 @@ func TestPinnedBothWays(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			clear(trusted)
 			for _, k := range tt.trusted {
-				trusted[entry.KeyOf(k)] = true
+				trusted[identity.Ed25519PublicKeyOf(k)] = true
 			}
 			if err := roundTrip(); (err == nil) != tt.ok {
 				t.Fatalf("round trip: %v, want ok=%v", err, tt.ok)

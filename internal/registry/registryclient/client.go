@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/keytls"
 	"github.com/hushnet/hush/internal/registry/entry"
 	"github.com/hushnet/hush/internal/registry/registryapi"
@@ -34,7 +35,7 @@ type Client struct {
 // New returns a client for the host at apiAddress (host:port) whose key
 // is hostKey. The client's transport is its own; [Client.Close] releases
 // its idle connections.
-func New(apiAddress string, hostKey entry.Key) *Client {
+func New(apiAddress string, hostKey identity.Ed25519PublicKey) *Client {
 	tr := &http.Transport{
 		TLSClientConfig:     keytls.ClientConfig(nil, keytls.Only(hostKey)),
 		ForceAttemptHTTP2:   true,

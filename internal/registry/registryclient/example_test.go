@@ -6,6 +6,7 @@ import (
 	"log"
 	"time"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/registry/entry"
 	"github.com/hushnet/hush/internal/registry/registryclient"
 	"github.com/hushnet/hush/protocol/netfile"
@@ -25,7 +26,7 @@ func Example() {
 	pool := registryclient.NewPoolForNetwork(network)
 	defer pool.Close()
 
-	d := entry.Descriptor{Ed25519: entry.KeyOf(nodeKey), X25519: x25519, Address: "203.0.113.7:22021",
+	d := entry.Descriptor{Ed25519: identity.Ed25519PublicKeyOf(nodeKey), X25519: x25519, Address: "203.0.113.7:22021",
 		Version: "0.1.0", TimestampMs: time.Now().UnixMilli()}
 	sd, err := entry.SignDescriptor(network.ID, d, nodeKey)
 	if err != nil {
@@ -36,7 +37,7 @@ func Example() {
 	if err := pool.Register(ctx, sd, adm); err != nil {
 		log.Fatal(err) // errors.Is(err, entry.ErrNotAdmitted), entry.ErrUnreachable, ...
 	}
-	v := registryclient.Verifier{NetworkID: network.ID, Hosts: network.RegistryKeys()}
+	v := network.SnapshotVerifier()
 	err = pool.Follow(ctx, v, 0, func(s *snapshot.Snapshot, raw []byte) error {
 		// Keep raw to serve to clients; look swarms up in s.
 		return nil

@@ -2,7 +2,6 @@ package registryclient
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"time"
@@ -22,37 +21,18 @@ func NewPoolForNetwork(n *netfile.Network) *Pool {
 	return NewPool(hosts)
 }
 
-// Verifier checks snapshots as a node or client must: majority-signed by
-// the network file's registry hosts, for its network, not expired, and
-// never older than the last one accepted.
-type Verifier struct {
-	NetworkID string
-	Hosts     []ed25519.PublicKey
-	// Now is the clock (default time.Now).
-	Now func() time.Time
-}
-
-// Verify checks raw with snapshot.Verify, accepting no epoch below minEpoch.
-func (v Verifier) Verify(raw []byte, minEpoch uint64) (*snapshot.Snapshot, error) {
-	now := time.Now
-	if v.Now != nil {
-		now = v.Now
-	}
-	return snapshot.Verify(raw, v.Hosts, v.NetworkID, now(), minEpoch)
-}
-
 // Follow long-polls the pool for snapshots newer than epoch after and
 // calls fn with each one that verifies, in increasing epoch order, until
 // ctx is done (then it returns nil) or fn returns an error (which it
 // returns). A snapshot that fails verification is skipped and retried
 // after a pause, as are unavailable hosts: a node keeps following.
-func (p *Pool) Follow(ctx context.Context, v Verifier, after uint64, fn func(s *snapshot.Snapshot, raw []byte) error) error {
+func (p *Pool) Follow(ctx context.Context, v snapshot.Verifier, after uint64, fn func(s *snapshot.Snapshot, raw []byte) error) error {
 	const wait, pause = 25 * time.Second, time.Second
 	for ctx.Err() == nil {
 		raw, err := p.Snapshot(ctx, after, wait)
 		var s *snapshot.Snapshot
 		if err == nil && raw != nil {
-			s, err = v.Verify(raw, after+1)
+			s, err = v.Verify(raw, time.Now(), after+1)
 		}
 		switch {
 		case ctx.Err() != nil:

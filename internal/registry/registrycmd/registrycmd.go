@@ -20,9 +20,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/config"
 	"github.com/hushnet/hush/internal/registry"
-	"github.com/hushnet/hush/internal/registry/entry"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
 
@@ -111,7 +111,7 @@ to be added to the registry whose hosts are given with --peer.`,
 			if err != nil {
 				return err
 			}
-			pub := entry.KeyOf(key).String()
+			pub := identity.Ed25519PublicKeyOf(key).String()
 			cfg.DataDir = dir
 			cfg.Bootstrap = !join
 			if !join {
@@ -354,13 +354,14 @@ func orNone(s string) string {
 	return s
 }
 
-func parseKey(what, s string) (entry.Key, error) {
-	k, err := snapshot.ParseEd25519Key(strings.ToLower(strings.TrimSpace(s)))
+func parseKey(what, s string) (identity.Ed25519PublicKey, error) {
+	var k identity.Ed25519PublicKey
+	err := k.UnmarshalText([]byte(strings.ToLower(strings.TrimSpace(s))))
 	if err == nil {
 		err = snapshot.CheckEd25519(k)
 	}
 	if err != nil {
-		return entry.Key{}, fmt.Errorf("%s: %w", what, err)
+		return identity.Ed25519PublicKey{}, fmt.Errorf("%s: %w", what, err)
 	}
 	return k, nil
 }

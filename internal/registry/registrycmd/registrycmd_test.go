@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hushnet/hush/internal/registry/entry"
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/registry/registryapi"
 )
 
@@ -88,7 +88,7 @@ func TestCommands(t *testing.T) {
 	}
 
 	node := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, 32))
-	nodeKey := entry.KeyOf(node).String()
+	nodeKey := identity.Ed25519PublicKeyOf(node).String()
 	tests := []struct {
 		name    string
 		args    []string

@@ -52,7 +52,7 @@ func hop(t testing.TB, n snapshot.Node) onion.Hop {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return onion.Hop{Ed25519: n.Ed25519.PublicKey(), X25519: x}
+	return onion.Hop{Ed25519: n.Ed25519.Bytes(), X25519: x}
 }
 
 func isClass(n int) bool { return slices.Contains(onion.SizeClasses, n) }
@@ -115,7 +115,7 @@ type failingPoster struct {
 	flip bool
 }
 
-func (p failingPoster) Post(ctx context.Context, k snapshot.Ed25519Key, addr, path string, body []byte, limit int) (int, []byte, error) {
+func (p failingPoster) Post(ctx context.Context, k identity.Ed25519PublicKey, addr, path string, body []byte, limit int) (int, []byte, error) {
 	s, b, err := p.Poster.Post(ctx, k, addr, path, body, limit)
 	if p.flip && len(b) > 100 {
 		b = bytes.Clone(b)
@@ -142,7 +142,7 @@ func TestPathFailures(t *testing.T) {
 	_, ghostEd, _ := ed25519.GenerateKey(rand.Reader)
 	ghostX, _ := ecdh.X25519().GenerateKey(rand.Reader)
 	ghost := snapshot.Node{Address: "127.0.0.1:1"}
-	copy(ghost.Ed25519[:], ghostEd.Public().(ed25519.PublicKey))
+	ghost.Ed25519 = identity.Ed25519PublicKeyOf(ghostEd)
 	copy(ghost.X25519[:], ghostX.PublicKey().Bytes())
 	n[4].Stop()
 	acct := identity.NewAccount().ID()

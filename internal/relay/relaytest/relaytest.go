@@ -39,7 +39,6 @@ import (
 	"github.com/hushnet/hush/protocol/onion"
 	"github.com/hushnet/hush/protocol/rpc"
 	"github.com/hushnet/hush/protocol/snapshot"
-	"github.com/hushnet/hush/swarm"
 )
 
 // NetworkID is the test network's ID.
@@ -104,7 +103,7 @@ func (l countingListener) Accept() (net.Conn, error) {
 }
 
 // Key is the node's Ed25519 key in snapshot form.
-func (n *Node) Key() snapshot.Ed25519Key { return n.Info.Ed25519 }
+func (n *Node) Key() identity.Ed25519PublicKey { return n.Info.Ed25519 }
 
 // Stop closes the node's listener and connections: it becomes
 // unreachable, as after a crash.
@@ -115,7 +114,7 @@ func (n *Node) Stop() {
 
 // RPCSeen is what a node's storage handler was called with.
 type RPCSeen struct {
-	Node   snapshot.Ed25519Key
+	Node   identity.Ed25519PublicKey
 	Remote string
 	Body   []byte
 }
@@ -160,9 +159,9 @@ func (nw *Network) RPCs() []RPCSeen {
 	return r
 }
 
-// RegistryKeys is the registry key list snapshot.Verify takes.
-func (nw *Network) RegistryKeys() []ed25519.PublicKey {
-	return []ed25519.PublicKey{nw.RegistryKey.Public().(ed25519.PublicKey)}
+// SnapshotVerifier is what the network's snapshots verify against.
+func (nw *Network) SnapshotVerifier() snapshot.Verifier {
+	return snapshot.Verifier{NetworkID: NetworkID, Hosts: []ed25519.PublicKey{nw.RegistryKey.Public().(ed25519.PublicKey)}}
 }
 
 // ClientPool returns a pool that dials from [ClientIP].
@@ -177,7 +176,7 @@ func (nw *Network) ClientPoolFrom(ip string) *onionclient.Pool {
 }
 
 // Node returns the node with key k, or nil.
-func (nw *Network) Node(k snapshot.Ed25519Key) *Node {
+func (nw *Network) Node(k identity.Ed25519PublicKey) *Node {
 	for _, n := range nw.Nodes {
 		if n.Key() == k {
 			return n
@@ -239,7 +238,7 @@ func Start(t testing.TB, o Options) *Network {
 			t.Skipf("relaytest: cannot listen on %s: %v", ip, err)
 		}
 		n := &Node{Index: i, Ed25519: ed, X25519: x, IP: ip, ln: ln, net: nw}
-		copy(n.Info.Ed25519[:], ed.Public().(ed25519.PublicKey))
+		n.Info.Ed25519 = identity.Ed25519PublicKeyOf(ed)
 		copy(n.Info.X25519[:], x.PublicKey().Bytes())
 		n.Info.Address = ln.Addr().String()
 		n.Info.Version = "test"
@@ -254,7 +253,7 @@ func Start(t testing.TB, o Options) *Network {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if nw.Snapshot, err = snapshot.Verify(raw, nw.RegistryKeys(), NetworkID, now, 0); err != nil {
+	if nw.Snapshot, err = nw.SnapshotVerifier().Verify(raw, now, 0); err != nil {
 		t.Fatal(err)
 	}
 	nw.Raw = raw
@@ -270,7 +269,7 @@ func (nw *Network) serve(t testing.TB, n *Node, o Options) {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.DiscardHandler)
-	self := replication.SwarmMember{Ed25519: identity.Ed25519PublicKey(n.Ed25519.Public().(ed25519.PublicKey)), X25519: n.Info.X25519, Address: n.Info.Address}
+	self := snapshot.Node{Ed25519: identity.Ed25519PublicKeyOf(n.Ed25519), X25519: n.Info.X25519, Address: n.Info.Address}
 	api, err := nodeapi.New(nodeapi.Config{
 		Store:      db,
 		Clock:      time.Now,
@@ -354,16 +353,7 @@ type membership struct {
 }
 
 func (m membership) swarmOf(id identity.AccountID) (uint64, []snapshot.Node) {
-	var k [32]byte
-	copy(k[:], id[1:])
-	sid, nodes, ok := m.snap.SwarmFor(k, func(pk [32]byte, swarms []uint64) (uint64, bool) {
-		ids := make([]swarm.ID, len(swarms))
-		for i, s := range swarms {
-			ids[i] = swarm.ID(s)
-		}
-		id, ok := swarm.ForKey(pk, ids)
-		return uint64(id), ok
-	})
+	sid, nodes, ok := m.snap.SwarmOf(id)
 	if !ok {
 		return snapshot.Unassigned, nil
 	}
@@ -379,7 +369,7 @@ func (m membership) SwarmOf(id identity.AccountID) replication.Swarm {
 	sid, nodes := m.swarmOf(id)
 	sw := replication.Swarm{ID: sid}
 	for _, n := range nodes {
-		sw.Members = append(sw.Members, replication.SwarmMember{Ed25519: identity.Ed25519PublicKey(n.Ed25519.PublicKey()), X25519: n.X25519, Address: n.Address})
+		sw.Members = append(sw.Members, n)
 	}
 	return sw
 }
