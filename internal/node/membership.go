@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -119,9 +120,5 @@ func (m *snapshotMembership) SwarmOf(id identity.AccountID) replication.Swarm {
 	if !ok {
 		return replication.Swarm{}
 	}
-	out := replication.Swarm{ID: uint64(sw)}
-	for _, n := range v.snap.Members(uint64(sw)) {
-		out.Members = append(out.Members, n)
-	}
-	return out
+	return replication.Swarm{ID: uint64(sw), Members: slices.Clone(v.snap.Members(uint64(sw)))}
 }

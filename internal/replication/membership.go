@@ -1,6 +1,7 @@
 package replication
 
 import (
+	"slices"
 	"sync"
 
 	"github.com/hushnet/hush/identity"
@@ -166,9 +167,5 @@ func (m *SnapshotMembership) Peers() []snapshot.Node {
 func (m *SnapshotMembership) SwarmOf(acct identity.AccountID) Swarm {
 	cur, _ := m.views()
 	id, ns := cur.swarmOf(acct)
-	s := Swarm{ID: id}
-	for _, n := range ns {
-		s.Members = append(s.Members, n)
-	}
-	return s
+	return Swarm{ID: id, Members: slices.Clone(ns)}
 }

@@ -47,7 +47,7 @@ func parseOutgoing(t testing.TB, r Outgoing) any {
 		got any
 		err error
 	)
-	switch r.(type) {
+	switch r := r.(type) {
 	case *Store:
 		got, err = ParseStore(p)
 	case *Retrieve:
@@ -75,13 +75,13 @@ func parseOutgoing(t testing.TB, r Outgoing) any {
 		subs, err = ParseBatch(p)
 		b := &Batch{Sequence: r.Method() == MethodSequence}
 		for i, s := range subs {
-			if s.Method != r.(*Batch).Requests[i].Method() {
+			if s.Method != r.Requests[i].Method() {
 				t.Fatalf("requests[%d]: method %q", i, s.Method)
 			}
 			// Each sub-request parses back to itself on its own.
-			b.Requests = append(b.Requests, r.(*Batch).Requests[i])
-			if sub := parseOutgoing(t, r.(*Batch).Requests[i]); !reflect.DeepEqual(sub, withDefaults(r.(*Batch).Requests[i])) {
-				t.Fatalf("requests[%d]: parsed %+v, built %+v", i, sub, r.(*Batch).Requests[i])
+			b.Requests = append(b.Requests, r.Requests[i])
+			if sub := parseOutgoing(t, r.Requests[i]); !reflect.DeepEqual(sub, withDefaults(r.Requests[i])) {
+				t.Fatalf("requests[%d]: parsed %+v, built %+v", i, sub, r.Requests[i])
 			}
 		}
 		got = b

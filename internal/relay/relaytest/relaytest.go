@@ -367,11 +367,7 @@ func (m membership) Owns(id identity.AccountID) bool {
 
 func (m membership) SwarmOf(id identity.AccountID) replication.Swarm {
 	sid, nodes := m.swarmOf(id)
-	sw := replication.Swarm{ID: sid}
-	for _, n := range nodes {
-		sw.Members = append(sw.Members, n)
-	}
-	return sw
+	return replication.Swarm{ID: sid, Members: nodes}
 }
 
 // SwarmFor returns the members of the swarm holding id.
