@@ -85,8 +85,15 @@ func (c *Client) signedCall(ctx context.Context, n snapshot.Node, method string,
 }
 
 // signedEach sends the request build returns for the network time, signed
-// for the account, building it again once if the node found the clock
-// skewed.
+// for the account. It builds and signs it again, once, with a later stamp
+// when the node found the clock skewed, or found the signature already
+// used: the devices of one account share its key, and Ed25519 signatures
+// are deterministic, so two devices that sign the same request in the
+// same millisecond make the same signature and the node keeps only the
+// first. (A request that reached the node twice through a transport retry
+// is then sent once more: the reads, stores, deletes and expiries are
+// idempotent, and a repeated delete_all deletes what the account asked
+// to be rid of anyway.)
 func (c *Client) signedEach(ctx context.Context, n snapshot.Node, build func(now time.Time) (rpc.Outgoing, error)) (json.RawMessage, error) {
 	for attempt := 0; ; attempt++ {
 		req, err := build(c.signTime())
@@ -96,7 +103,7 @@ func (c *Client) signedEach(ctx context.Context, n snapshot.Node, build func(now
 		req.Sign(c.dir.NetworkID(), c.acct)
 		resp, err := c.call(ctx, n, req)
 		var ne *NodeError
-		if attempt == 0 && errors.As(err, &ne) && ne.Code == rpc.CodeClockSkew {
+		if attempt == 0 && errors.As(err, &ne) && (ne.Code == rpc.CodeClockSkew || ne.Code == rpc.CodeReplayed) {
 			continue
 		}
 		return resp, err
