@@ -50,6 +50,8 @@ type Node struct {
 	IdleTimeout       Duration `toml:"idle_timeout" help:"keep-alive idle time"`
 	ShutdownTimeout   Duration `toml:"shutdown_timeout" help:"time in-flight requests get to finish on SIGTERM"`
 	SweepInterval     Duration `toml:"sweep_interval" help:"how often expired messages are deleted"`
+	// AntiEntropyInterval zero leaves replication's default (30 s).
+	AntiEntropyInterval Duration `toml:"anti_entropy_interval" help:"time between anti-entropy rounds with the swarm's other members (0: 30s)"`
 
 	AccountQuotaBytes    int64  `toml:"account_quota_bytes" help:"most data bytes one account may hold in its owner-only namespaces together (0: store default)"`
 	AccountQuotaMessages int64  `toml:"account_quota_messages" help:"most messages one account may hold in its owner-only namespaces together (0: store default)"`
@@ -213,6 +215,9 @@ func (c *Node) Validate() error {
 		if d.d <= 0 {
 			return bad(d.name, "must be positive")
 		}
+	}
+	if c.AntiEntropyInterval < 0 {
+		return bad("anti_entropy_interval", "must not be negative")
 	}
 	for _, q := range []struct {
 		name string

@@ -54,6 +54,12 @@ func TestLoadNode(t *testing.T) {
 		{name: "too few connections", toml: "standalone = true\nmax_connections = 2\n", wantErr: "config field max_connections"},
 		{name: "negative public quota", toml: "standalone = true\npublic_quota_messages = -1\n", wantErr: "config field public_quota_messages"},
 		{name: "zero timeout", toml: "standalone = true\nwrite_timeout = \"0s\"\n", wantErr: "config field write_timeout"},
+		{name: "anti-entropy interval", toml: "standalone = true\nanti_entropy_interval = \"300ms\"\n", check: func(t *testing.T, c Node) {
+			if c.AntiEntropyInterval.D() != 300*time.Millisecond {
+				t.Fatalf("anti_entropy_interval %v", c.AntiEntropyInterval.D())
+			}
+		}},
+		{name: "negative anti-entropy interval", toml: "standalone = true\nanti_entropy_interval = \"-1s\"\n", wantErr: "config field anti_entropy_interval"},
 		{name: "syntax error", toml: "standalone = \n", wantErr: "line 1"},
 	}
 	for _, tt := range tests {

@@ -61,6 +61,9 @@ type Options struct {
 	NetworkID string
 	// Registry timers [500ms, 500ms, 3s, 1h].
 	EpochInterval, ProbeInterval, UnreachableAfter, SnapshotLifetime time.Duration
+	// AntiEntropyInterval is the nodes' anti_entropy_interval [30s]:
+	// tests that wait for a repair scale it down.
+	AntiEntropyInterval time.Duration
 	// Timeout bounds how long Up waits for the registry and then the
 	// network to form [2m]; building hushd does not count.
 	Timeout time.Duration
@@ -336,6 +339,7 @@ func (d *Devnet) prepare() error {
 		cfg.Data, cfg.Listen, cfg.Advertise, cfg.Network = dir, n.Address, n.Address, filepath.Join(o.Dir, nodesNetworkFile)
 		cfg.ShutdownTimeout = config.Duration(5 * time.Second)
 		cfg.PublicStats = true // devnet status shows each node's message count
+		cfg.AntiEntropyInterval = config.Duration(o.AntiEntropyInterval)
 		if err := cfg.Validate(); err != nil {
 			return err
 		}

@@ -58,7 +58,8 @@ func (d *Devnet) startNode(i int) (runner, error) {
 	cfg := d.nodeCfg[i]
 	if d.opts.Processes {
 		return d.startProcess(cfg.Data, "node", "--network", cfg.Network, "--data", cfg.Data,
-			"--listen", cfg.Listen, "--advertise", cfg.Advertise, "--shutdown-timeout", cfg.ShutdownTimeout.D().String(), "--public-stats")
+			"--listen", cfg.Listen, "--advertise", cfg.Advertise, "--shutdown-timeout", cfg.ShutdownTimeout.D().String(), "--public-stats",
+			"--anti-entropy-interval", cfg.AntiEntropyInterval.D().String())
 	}
 	var opts []node.Option
 	if d.opts.WrapRPC != nil {

@@ -21,7 +21,7 @@ func TestLabAddresses(t *testing.T) {
 	o := baseOptions([]string{"10.77.1.1", "10.77.1.2", "10.77.1.3", "10.77.2.1", "10.77.2.2", "10.77.3.1", "10.77.4.1", "10.77.5.1"})
 	// A low per-IP budget, so a flood from one host is refused quickly
 	// whatever the machine's speed.
-	o.NodeArgs = []string{"--rate-limit-burst", "50", "--rate-limit-per-second", "10"}
+	o.NodeArgs = append(o.NodeArgs, "--rate-limit-burst", "50", "--rate-limit-per-second", "10")
 	n, alice, bob := startPair(t, ctx, l, o)
 	ledger := NewLedger()
 	s := &sender{t: t, from: alice, to: bob, ledger: ledger}

@@ -127,7 +127,7 @@ func baseOptions(nodes []string) NetOptions {
 		Links:      labnet.File{Default: "lan"},
 		// Anti-entropy every 2 s: the repair after a heal is the event
 		// a test waits for, not a 30 s timer.
-		NodeEnv: []string{"HUSHD_ANTI_ENTROPY_INTERVAL=2s"},
+		NodeArgs: []string{"--anti-entropy-interval", "2s"},
 	}
 }
 

@@ -47,9 +47,6 @@ type NetOptions struct {
 	// Observer is the address of the host the lab inspects the
 	// network from [10.77.99.1].
 	Observer string
-	// NodeEnv is added to every node's environment (e.g. a shorter
-	// anti-entropy interval).
-	NodeEnv []string
 	// NodeArgs are added to every node's command line (e.g. a lower
 	// per-IP rate limit).
 	NodeArgs []string
@@ -92,7 +89,7 @@ func (n *Network) newNode(addr string) (*Server, netfile.Seed, error) {
 		return nil, netfile.Seed{}, err
 	}
 	ed := id.Ed25519Public()
-	s := &Server{Host: h, Dir: dir, Key: ed.String(), env: append(append([]string(nil), n.env...), n.Opts.NodeEnv...), bin: n.Opts.Hushd}
+	s := &Server{Host: h, Dir: dir, Key: ed.String(), env: n.env, bin: n.Opts.Hushd}
 	a := addr + ":" + NodePort
 	s.args = []string{"node", "--network", n.NetPath, "--data", dir, "--listen", a, "--advertise", a,
 		"--shutdown-timeout", "5s", "--public-stats"}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -26,10 +25,6 @@ import (
 // the node-to-node route is mounted at rpc.NodeRPCPath on the same TLS
 // listener, anti-entropy runs in the background, and every newer snapshot
 // triggers a hand-off. A standalone node has no replication.
-
-// AntiEntropyEnv, when set to a Go duration, overrides the anti-entropy
-// interval: devnets and end-to-end tests scale it down with it.
-const AntiEntropyEnv = "HUSHD_ANTI_ENTROPY_INTERVAL"
 
 // snapshotPoll is how often the node looks for a newer snapshot to hand
 // off after: a pointer load, so it costs nothing.
@@ -93,13 +88,7 @@ func (n *Node) setUpReplication(o options) error {
 		Key: n.id.Ed25519, NetworkID: n.networkID, Store: sqlite.NewGroupCommit(n.db), Membership: m,
 		Clock: time.Now, Logger: n.logger.With("subsystem", "replication"), PlainHTTP: n.cfg.InsecureHTTP,
 	}
-	if v := os.Getenv(AntiEntropyEnv); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return fmt.Errorf("%s=%q: want a positive duration", AntiEntropyEnv, v)
-		}
-		cfg.AntiEntropyInterval = d
-	}
+	cfg.AntiEntropyInterval = n.cfg.AntiEntropyInterval.D()
 	for _, tune := range o.replication {
 		tune(&cfg)
 	}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/devnet"
-	"github.com/hushnet/hush/internal/node"
 	"github.com/hushnet/hush/internal/nodeclient"
 	"github.com/hushnet/hush/protocol/rpc"
 	"github.com/hushnet/hush/protocol/snapshot"
@@ -34,10 +33,9 @@ func TestDevnetChurn(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, "github.com/hushnet/hush/cmd/hushd").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	t.Setenv(node.AntiEntropyEnv, "300ms")
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	d, err := devnet.Up(ctx, devnet.Options{
+	d, err := devnet.Up(ctx, devnet.Options{AntiEntropyInterval: 300 * time.Millisecond,
 		Dir: t.TempDir(), Nodes: 8, Processes: true, HushdPath: bin,
 		// Short enough that the drop below happens in seconds; long enough
 		// that the stopped leaver is still registered when its decommission

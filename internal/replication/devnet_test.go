@@ -12,7 +12,6 @@ import (
 
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/devnet"
-	"github.com/hushnet/hush/internal/node"
 	"github.com/hushnet/hush/internal/nodeclient"
 	"github.com/hushnet/hush/protocol/rpc"
 	"github.com/hushnet/hush/protocol/snapshot"
@@ -31,10 +30,9 @@ func TestDevnetProcesses(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	// The children inherit the environment: anti-entropy every 300 ms.
-	t.Setenv(node.AntiEntropyEnv, "300ms")
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	d, err := devnet.Up(ctx, devnet.Options{
+	d, err := devnet.Up(ctx, devnet.Options{AntiEntropyInterval: 300 * time.Millisecond,
 		Dir: t.TempDir(), Nodes: 3, Processes: true, HushdPath: bin,
 		EpochInterval: 200 * time.Millisecond, ProbeInterval: 100 * time.Millisecond,
 		// The killed member must stay in its swarm: this test is about
