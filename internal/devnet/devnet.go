@@ -295,25 +295,12 @@ func (d *Devnet) prepare() error {
 		d.regs = append(d.regs, r)
 		hosts = append(hosts, registry.HostConfig{Key: r.Key.String(), RaftAddress: r.RaftAddress, APIAddress: r.APIAddress})
 	}
-	for _, r := range d.regs {
-		c := &registry.Config{
-			NetworkID: o.NetworkID, DataDir: r.Dir,
-			RaftListen: r.RaftAddress, APIListen: r.APIAddress,
-			Bootstrap: true, Hosts: hosts, OpenAdmission: true,
-			Stewards:     []string{d.regs[0].Key.String()},
-			SwarmMinSize: o.Params.MinSize, SwarmIdealSize: o.Params.IdealSize,
-			EpochInterval: config.Duration(o.EpochInterval), SnapshotLifetime: config.Duration(o.SnapshotLifetime),
-			ProbeInterval: config.Duration(o.ProbeInterval), UnreachableAfter: config.Duration(o.UnreachableAfter),
-			Raft: registry.RaftConfig{
-				// Short enough to elect a leader within a second, long
-				// enough that a busy 2-core machine does not make
-				// leadership flap.
-				HeartbeatTimeout: config.Duration(500 * time.Millisecond), ElectionTimeout: config.Duration(500 * time.Millisecond),
-				LeaderLeaseTimeout: config.Duration(250 * time.Millisecond), CommitTimeout: config.Duration(5 * time.Millisecond),
-			},
-		}
-		c.SetDefaults()
-		if err := c.Validate(); err != nil {
+	for i, r := range d.regs {
+		c, err := RegistryConfig(o.NetworkID, r.Dir, hosts, i, RegistryTimers{
+			Params: o.Params, EpochInterval: o.EpochInterval, SnapshotLifetime: o.SnapshotLifetime,
+			ProbeInterval: o.ProbeInterval, UnreachableAfter: o.UnreachableAfter,
+		})
+		if err != nil {
 			return err
 		}
 		if err := writeRegistryConfig(c); err != nil {
@@ -541,4 +528,37 @@ func (d *Devnet) Done() <-chan struct{} {
 		}()
 	}
 	return ch
+}
+
+// RegistryTimers are the swarm sizes and timers a test network's registry
+// hosts share.
+type RegistryTimers struct {
+	Params                                                           swarm.Params
+	EpochInterval, SnapshotLifetime, ProbeInterval, UnreachableAfter time.Duration
+}
+
+// RegistryConfig returns the validated configuration of registry host
+// self of a test network whose hosts all bootstrap together: open
+// admission, the first host's key the steward, and Raft timers short
+// enough to elect a leader within a second yet long enough that a busy
+// 2-core machine does not make leadership flap. The devnet and the
+// network lab (internal/lab) both build their registries with it.
+func RegistryConfig(networkID, dir string, hosts []registry.HostConfig, self int, t RegistryTimers) (*registry.Config, error) {
+	c := &registry.Config{
+		NetworkID: networkID, DataDir: dir,
+		RaftListen: hosts[self].RaftAddress, APIListen: hosts[self].APIAddress,
+		Bootstrap: true, Hosts: hosts, OpenAdmission: true, Stewards: []string{hosts[0].Key},
+		SwarmMinSize: t.Params.MinSize, SwarmIdealSize: t.Params.IdealSize,
+		EpochInterval: config.Duration(t.EpochInterval), SnapshotLifetime: config.Duration(t.SnapshotLifetime),
+		ProbeInterval: config.Duration(t.ProbeInterval), UnreachableAfter: config.Duration(t.UnreachableAfter),
+		Raft: registry.RaftConfig{
+			HeartbeatTimeout: config.Duration(500 * time.Millisecond), ElectionTimeout: config.Duration(500 * time.Millisecond),
+			LeaderLeaseTimeout: config.Duration(250 * time.Millisecond), CommitTimeout: config.Duration(5 * time.Millisecond),
+		},
+	}
+	c.SetDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/hushnet/hush/identity"
-	"github.com/hushnet/hush/internal/config"
 	"github.com/hushnet/hush/internal/devnet"
 	"github.com/hushnet/hush/internal/labnet"
 	"github.com/hushnet/hush/internal/node"
@@ -191,20 +190,11 @@ func (l *Lab) StartNetwork(ctx context.Context, o NetOptions) (*Network, error) 
 	nf := &netfile.Network{ID: "lab", Limits: netfile.DefaultLimits()}
 	nf.Limits.SwarmMinSize, nf.Limits.SwarmIdealSize = o.Params.MinSize, o.Params.IdealSize
 	for i, s := range n.Regs {
-		c := &registry.Config{
-			NetworkID: nf.ID, DataDir: s.Dir,
-			RaftListen: hosts[i].RaftAddress, APIListen: hosts[i].APIAddress,
-			Bootstrap: true, Hosts: hosts, OpenAdmission: true, Stewards: []string{n.Regs[0].Key},
-			SwarmMinSize: o.Params.MinSize, SwarmIdealSize: o.Params.IdealSize,
-			EpochInterval: config.Duration(o.EpochInterval), SnapshotLifetime: config.Duration(o.SnapshotLifetime),
-			ProbeInterval: config.Duration(o.ProbeInterval), UnreachableAfter: config.Duration(o.UnreachableAfter),
-			Raft: registry.RaftConfig{
-				HeartbeatTimeout: config.Duration(500 * time.Millisecond), ElectionTimeout: config.Duration(500 * time.Millisecond),
-				LeaderLeaseTimeout: config.Duration(250 * time.Millisecond), CommitTimeout: config.Duration(5 * time.Millisecond),
-			},
-		}
-		c.SetDefaults()
-		if err := c.Validate(); err != nil {
+		c, err := devnet.RegistryConfig(nf.ID, s.Dir, hosts, i, devnet.RegistryTimers{
+			Params: o.Params, EpochInterval: o.EpochInterval, SnapshotLifetime: o.SnapshotLifetime,
+			ProbeInterval: o.ProbeInterval, UnreachableAfter: o.UnreachableAfter,
+		})
+		if err != nil {
 			return nil, err
 		}
 		path := filepath.Join(s.Dir, "registry.toml")
