@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -381,5 +382,61 @@ func TestCheckpointAfterDeletion(t *testing.T) {
 				t.Fatalf("WAL has %d bytes, want empty=%v", got, tt.wantEmpty)
 			}
 		})
+	}
+}
+
+// TestMigrateOutboxKeepsItems: migration 3 rebuilds the outbox so its IDs
+// are never reused; the items queued before it survive it whole, and the
+// next item gets an ID past all of them.
+func TestMigrateOutboxKeepsItems(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hush.db")
+	db, err := Open(path, testKey, withSchemaVersion(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustInsert(t, db, alice, outgoing(1, 0, "queued before"))
+	msg, _ := db.LookupMessage(me, mid(1))
+	item := OutboxItem{Message: msg.ID, To: alice, Namespace: 0, TTL: time.Hour, Payload: []byte("sealed")}
+	var ids []int64
+	for range 3 {
+		id, err := db.EnqueueOutbox(item, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if _, err := db.OutboxResult(ids[1], errors.New("down"), t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.OutboxResult(ids[2], nil, t0); err != nil {
+		t.Fatal(err)
+	}
+	before, err := db.Outbox()
+	if err != nil || len(before) != 2 {
+		t.Fatalf("outbox before: %+v, %v", before, err)
+	}
+	db.Close()
+	db, err = Open(path, testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	after, err := db.Outbox()
+	if err != nil || !reflect.DeepEqual(after, before) {
+		t.Fatalf("outbox after migration:\n%+v, %v\nwant\n%+v", after, err, before)
+	}
+	// Deleting the message still drops its items (the foreign key survived).
+	next, err := db.EnqueueOutbox(item, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next <= ids[0] || next <= ids[1] {
+		t.Fatalf("new item ID %d, want past %v", next, ids)
+	}
+	if _, err := db.DeleteMessage(msg.ID, t0); err != nil {
+		t.Fatal(err)
+	}
+	if items, _ := db.Outbox(); len(items) != 0 {
+		t.Fatalf("outbox after deleting its message: %+v", items)
 	}
 }

@@ -141,3 +141,55 @@ func TestOutboxDroppedWithMessage(t *testing.T) {
 		t.Fatalf("outbox keeps an item of a deleted message: %+v", items)
 	}
 }
+
+// TestOutboxIDsNeverReused: an item's ID names that item for good. Two
+// processes flush one home's outbox: when one finishes an item while the
+// other still sends it, and a new message is queued meanwhile, the slow
+// process's result must not land on the new item (it did: SQLite gave
+// the new row the deleted one's ID, and the new message was dropped
+// unsent).
+func TestOutboxIDsNeverReused(t *testing.T) {
+	db, path := openTest(t)
+	item := OutboxItem{To: alice, Namespace: 0, TTL: time.Hour, Payload: []byte("first")}
+	first, err := db.EnqueueOutbox(item, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One process sends the first item and removes it.
+	if out, err := db.OutboxResult(first, nil, t0); err != nil || out != OutboxDone {
+		t.Fatalf("first result: %v, %v", out, err)
+	}
+	item.Payload = []byte("second")
+	second, err := db.EnqueueOutbox(item, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second == first {
+		t.Fatalf("the second item got the removed first item's ID %d", first)
+	}
+	// The other process, done with its copy of the first item, reports it.
+	if _, err := db.OutboxResult(first, nil, t0); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a second result for the removed item: %v, want ErrNotFound", err)
+	}
+	items, err := db.Outbox()
+	if err != nil || len(items) != 1 || string(items[0].Payload) != "second" {
+		t.Fatalf("outbox %+v, %v; want the second item still queued", items, err)
+	}
+	// The IDs stay unique across a reopen as well.
+	if out, err := db.OutboxResult(second, nil, t0); err != nil || out != OutboxDone {
+		t.Fatalf("second result: %v, %v", out, err)
+	}
+	db.Close()
+	db, err = Open(path, testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	third, err := db.EnqueueOutbox(item, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if third == first || third == second {
+		t.Fatalf("after a reopen the new item got ID %d again", third)
+	}
+}
