@@ -165,7 +165,7 @@ func (r *Retrieve) Method() string { return MethodRetrieve }
 
 // Params returns the retrieve params. A zero MaxCount or MaxSize is left
 // out, so the node's default applies; a zero AfterTimestamp leaves out the
-// cursor.
+// cursor, a zero Wait the wait.
 func (r *Retrieve) Params() json.RawMessage {
 	var afterHash *string
 	if !r.AfterTimestamp.IsZero() {
@@ -177,8 +177,9 @@ func (r *Retrieve) Params() json.RawMessage {
 		MaxCount       int     `json:"max_count,omitempty"`
 		MaxSize        int     `json:"max_size,omitempty"`
 		Namespace      int32   `json:"namespace"`
+		Wait           int64   `json:"wait,omitempty"`
 		signedWire
-	}{afterHash, wireMs(r.AfterTimestamp), r.MaxCount, r.MaxSize, r.Namespace, wireSigned(r.Auth, r.Timestamp)})
+	}{afterHash, wireMs(r.AfterTimestamp), r.MaxCount, r.MaxSize, r.Namespace, r.Wait.Milliseconds(), wireSigned(r.Auth, r.Timestamp)})
 }
 
 // Stamp sets Timestamp.

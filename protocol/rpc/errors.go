@@ -29,6 +29,7 @@ const (
 	CodeMethodNotPost Code = "method_not_allowed"
 	CodeStoreFull     Code = "storage_full"   // node out of space (507)
 	CodeUnavailable   Code = "unavailable"    // node shutting down (503)
+	CodeHoldFull      Code = "hold_full"      // the node holds all the waiting retrieves it will; see retry_after_ms (503)
 	CodeInternal      Code = "internal_error" // a node fault; the message says nothing more
 )
 
@@ -54,7 +55,7 @@ func (c Code) Status() int {
 		return 405
 	case CodeStoreFull:
 		return 507
-	case CodeUnavailable:
+	case CodeUnavailable, CodeHoldFull:
 		return 503
 	default:
 		return 500
@@ -81,4 +82,8 @@ type ErrorBody struct {
 	T     int64  `json:"t"` // node time, ms since the Unix epoch
 	// Swarm is set with CodeWrongSwarm: the swarm that holds the account.
 	Swarm *SwarmResult `json:"swarm,omitempty"`
+	// RetryAfterMs is set with CodeHoldFull (and may be with
+	// CodeRateLimited): how long the client waits before it asks again.
+	// It travels in the body because an onion response carries no headers.
+	RetryAfterMs int64 `json:"retry_after_ms,omitempty"`
 }

@@ -24,6 +24,10 @@ const (
 	// RetrieveMaxCount caps the messages of one retrieve response (hush's
 	// own limit: many tiny messages would otherwise cost a row each).
 	RetrieveMaxCount = 5_000
+	// MaxWait is the longest a retrieve may ask to be held (fast mode):
+	// under the 30 s idle time-outs common on home routers and carrier
+	// NATs, so a held connection is not cut while it waits.
+	MaxWait = 25 * time.Second
 	// MaxBatch is the most sub-requests a batch or sequence may hold.
 	MaxBatch = 20
 	// MaxHashes is the most message hashes one delete, expire or

@@ -141,6 +141,12 @@ type Retrieve struct {
 	AfterHash      string
 	MaxCount       int // 1…RetrieveMaxCount
 	MaxSize        int // 1…RetrieveMaxSize
+	// Wait asks the node to hold the request, when nothing is after the
+	// cursor, until a message lands in the namespace or Wait ends (fast
+	// mode, DESIGN.md §7): 0…MaxWait, whole milliseconds on the wire.
+	// Zero answers at once. Not signed: only the destination reads it, and
+	// it changes when the answer comes, never what it holds.
+	Wait time.Duration
 }
 
 // ParseRetrieve checks a retrieve request. max_count and max_size follow
@@ -155,11 +161,18 @@ func ParseRetrieve(params json.RawMessage) (*Retrieve, error) {
 		AfterHash      *string `json:"after_hash"`
 		MaxCount       *int    `json:"max_count"`
 		MaxSize        *int    `json:"max_size"`
+		Wait           *int64  `json:"wait"`
 	}
 	if err := decodeStrict(params, &p, "params"); err != nil {
 		return nil, err
 	}
 	r := &Retrieve{MaxCount: RetrieveMaxCount, MaxSize: RetrieveMaxSize}
+	if p.Wait != nil {
+		if *p.Wait < 0 || *p.Wait > MaxWait.Milliseconds() {
+			return nil, Errorf(CodeBadField, "wait: must be 0…%d ms", MaxWait.Milliseconds())
+		}
+		r.Wait = time.Duration(*p.Wait) * time.Millisecond
+	}
 	var err error
 	if r.Namespace, err = parseNamespace(p.Namespace); err != nil {
 		return nil, err

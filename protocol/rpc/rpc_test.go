@@ -302,3 +302,63 @@ func TestCodeStatusIs4xxForClientErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestParseRetrieveWait: wait is whole milliseconds, 0…MaxWait; anything
+// else is a clear bad_field, and a valid one survives Params and
+// ParseDraft unchanged.
+func TestParseRetrieveWait(t *testing.T) {
+	acct := identity.NewAccount()
+	ts := time.UnixMilli(1700000000000)
+	sig := SigRetrieve("n", 0, ts)
+	tests := []struct {
+		name string
+		wait any
+		want time.Duration
+		code Code
+	}{
+		{"absent", nil, 0, ""},
+		{"zero", 0, 0, ""},
+		{"one ms", 1, time.Millisecond, ""},
+		{"max", MaxWait.Milliseconds(), MaxWait, ""},
+		{"past max", MaxWait.Milliseconds() + 1, 0, CodeBadField},
+		{"huge", int64(1) << 62, 0, CodeBadField},
+		{"negative", -1, 0, CodeBadField},
+		{"fraction", 1.5, 0, CodeBadField},
+		{"string", "1000", 0, CodeBadField},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			extra := map[string]any{"timestamp": ts.UnixMilli()}
+			if tt.wait != nil {
+				extra["wait"] = tt.wait
+			}
+			r, err := ParseRetrieve(signedParams(acct, extra, sig))
+			if got := codeOf(err); got != tt.code {
+				if tt.code == CodeBadField && got == CodeBadJSON {
+					return // a wrong JSON type is refused as the decoder words it
+				}
+				t.Fatalf("code = %q (%v), want %q", got, err, tt.code)
+			}
+			if err != nil {
+				return
+			}
+			if r.Wait != tt.want {
+				t.Fatalf("wait = %v, want %v", r.Wait, tt.want)
+			}
+			again, err := ParseRetrieve(r.Params())
+			if err != nil || again.Wait != tt.want {
+				t.Fatalf("after Params: %v, %v; want wait %v", again, err, tt.want)
+			}
+			draft, err := ParseDraft(MethodRetrieve, r.Params(), acct.ID(), ts)
+			if err != nil || draft.(*Retrieve).Wait != tt.want {
+				t.Fatalf("draft: %v, %v; want wait %v", draft, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestHoldFullIsRetryable(t *testing.T) {
+	if s := CodeHoldFull.Status(); s != 503 {
+		t.Fatalf("hold_full → %d, want 503", s)
+	}
+}
