@@ -51,11 +51,19 @@ func (c *heldCall) wait(t testing.TB) (int, []byte) {
 	}
 }
 
-// waitHeld waits until the handler holds n retrieves.
-func (f *fixture) waitHeld(t testing.TB, n int) {
+// waitHeld waits until the handler holds n retrieves; calls must not
+// answer meanwhile.
+func (f *fixture) waitHeld(t testing.TB, n int, calls ...*heldCall) {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for f.h.holds.held() != n {
+		for _, c := range calls {
+			select {
+			case <-c.done:
+				t.Fatalf("answered instead of held: %d %s", c.status, c.body)
+			default:
+			}
+		}
 		if time.Now().After(deadline) {
 			t.Fatalf("handler holds %d retrieves, want %d", f.h.holds.held(), n)
 		}
@@ -72,8 +80,10 @@ func (f *fixture) retrieveWait(t testing.TB, acct *identity.Account, ns int, wai
 	return reqBody(rpc.MethodRetrieve, p)
 }
 
-func retrieved(t testing.TB, status int, body []byte) []rpc.Message {
+// messages waits for the call's answer, which must be a retrieve's.
+func (c *heldCall) messages(t testing.TB) []rpc.Message {
 	t.Helper()
+	status, body := c.wait(t)
 	var res rpc.RetrieveResult
 	if status != http.StatusOK || json.Unmarshal(body, &res) != nil || res.Messages == nil {
 		t.Fatalf("retrieve: status %d: %.300s", status, body)
@@ -116,10 +126,10 @@ func TestHoldAnswers(t *testing.T) {
 			}
 			call := f.postAsync(f.retrieveWait(t, acct, 0, tc.wait))
 			if tc.during != nil {
-				f.waitHeld(t, 1)
+				f.waitHeld(t, 1, call)
 				tc.during(t, f, acct)
 			}
-			if got := retrieved(t, call.wait(t)); len(got) != tc.want {
+			if got := call.messages(t); len(got) != tc.want {
 				t.Fatalf("%d messages, want %d", len(got), tc.want)
 			}
 			f.waitHeld(t, 0)
@@ -130,7 +140,7 @@ func TestHoldAnswers(t *testing.T) {
 func TestHoldBounds(t *testing.T) {
 	alice, bob, carol := identity.NewAccount(), identity.NewAccount(), identity.NewAccount()
 	publicRead := func(t testing.TB, f *fixture, acct *identity.Account) []byte {
-		return reqBody(rpc.MethodRetrieve, json.RawMessage(fmt.Sprintf(`{"pubkey":%q,"namespace":%d,"wait":25000}`, acct.ID(), rpc.NamespaceKeys)))
+		return reqBody(rpc.MethodRetrieve, json.RawMessage(fmt.Sprintf(`{"pubkey":%q,"namespace":%d,"timestamp":%d,"wait":25000}`, acct.ID(), rpc.NamespaceKeys, f.clock().UnixMilli())))
 	}
 	signed := func(t testing.TB, f *fixture, acct *identity.Account) []byte {
 		return f.retrieveWait(t, acct, 0, rpc.MaxWait.Milliseconds())
@@ -165,7 +175,7 @@ func TestHoldBounds(t *testing.T) {
 			var calls []*heldCall
 			for i, h := range tc.held {
 				calls = append(calls, f.postAsync(h.req(t, f, h.acct)))
-				f.waitHeld(t, i+1)
+				f.waitHeld(t, i+1, calls...)
 			}
 			status, body := f.post(tc.refused.req(t, f, tc.refused.acct))
 			var e rpc.ErrorBody
@@ -175,7 +185,7 @@ func TestHoldBounds(t *testing.T) {
 			}
 			if tc.stillHeldAfter.acct != nil {
 				calls = append(calls, f.postAsync(tc.stillHeldAfter.req(t, f, tc.stillHeldAfter.acct)))
-				f.waitHeld(t, len(tc.held)+1)
+				f.waitHeld(t, len(tc.held)+1, calls...)
 			}
 			// Ordinary requests are untouched by a full hold: a retrieve
 			// without wait and a store still work.
@@ -245,12 +255,12 @@ func TestHoldStop(t *testing.T) {
 	call := f.postAsync(f.retrieveWait(t, acct, 0, rpc.MaxWait.Milliseconds()))
 	f.waitHeld(t, 1)
 	f.h.StopHolding()
-	if got := retrieved(t, call.wait(t)); len(got) != 0 {
+	if got := call.messages(t); len(got) != 0 {
 		t.Fatalf("%d messages at shutdown", len(got))
 	}
 	// Once stopped, a wait is answered at once, as a plain retrieve.
 	late := f.postAsync(f.retrieveWait(t, acct, 0, rpc.MaxWait.Milliseconds()))
-	if got := retrieved(t, late.wait(t)); len(got) != 0 {
+	if got := late.messages(t); len(got) != 0 {
 		t.Fatalf("%d messages after shutdown", len(got))
 	}
 	f.h.StopHolding() // idempotent
