@@ -46,7 +46,9 @@ func TestHeldRetrieve(t *testing.T) {
 		during func(t *testing.T, c *nodeclient.Client, acct *identity.Account, stop func() error) int
 	}{
 		{name: "a held retrieve outlives the server's read and write time-outs", wait: time.Second,
-			cfg: func(c *config.Node) { c.ReadTimeout, c.WriteTimeout = config.Duration(200*time.Millisecond), config.Duration(200*time.Millisecond) }},
+			cfg: func(c *config.Node) {
+				c.ReadTimeout, c.WriteTimeout = config.Duration(200*time.Millisecond), config.Duration(200*time.Millisecond)
+			}},
 		{name: "a client's store wakes it", wait: rpc.MaxWait,
 			during: func(t *testing.T, c *nodeclient.Client, acct *identity.Account, _ func() error) int {
 				if _, err := c.Signed(context.Background(), acct, rpc.MethodStore, json.RawMessage(`{"namespace":0,"ttl":60000,"data":"`+base64.StdEncoding.EncodeToString([]byte("wake"))+`"}`)); err != nil {
