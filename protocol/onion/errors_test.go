@@ -8,6 +8,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 // withHeader replaces frame's JSON with hdr and pads back to frame's length.
@@ -276,6 +277,11 @@ func TestBuildErrors(t *testing.T) {
 		{"server without a forwarding node", nil, Destination{Node: nodes[0].hop, Server: target}, nil, ErrBadInstruction},
 		{"server target with query", hops(nodes[1:2]), Destination{Node: nodes[0].hop, Server: &badTarget}, nil, ErrBadInstruction},
 		{"server without ed25519 is fine", hops(nodes[1:2]), Destination{Node: Hop{X25519: nodes[0].x.PublicKey()}, Server: target}, nil, nil},
+		{"hold MaxHold", hops(nodes[1:3]), Destination{Node: nodes[0].hop, Hold: MaxHold}, nil, nil},
+		{"hold above MaxHold", hops(nodes[1:3]), Destination{Node: nodes[0].hop, Hold: MaxHold + time.Millisecond}, nil, ErrBadInstruction},
+		{"hold negative", nil, Destination{Node: nodes[0].hop, Hold: -time.Second}, nil, ErrBadInstruction},
+		{"hold not whole milliseconds", nil, Destination{Node: nodes[0].hop, Hold: time.Second + 1}, nil, ErrBadInstruction},
+		{"hold to a server", hops(nodes[1:2]), Destination{Node: nodes[0].hop, Server: target, Hold: time.Second}, nil, ErrBadInstruction},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
