@@ -16,6 +16,7 @@ import (
 
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/onionclient"
+	"github.com/hushnet/hush/internal/relay"
 	"github.com/hushnet/hush/internal/relay/relaytest"
 	"github.com/hushnet/hush/protocol/onion"
 	"github.com/hushnet/hush/protocol/rpc"
@@ -243,4 +244,85 @@ func TestOrdinaryRequestsWhileHeld(t *testing.T) {
 	}
 }
 
-var _ = errors.Is
+// TestHoldCutShortByLowerCap: a middle relay whose max_hold is below the
+// hold asked for waits only its ordinary deadline plus its own cap, then
+// answers an authenticated time-out that the client charges to it as
+// reporter; the request held at the destination is let go (its context
+// ends), nothing hangs, and the answer is no garbled response.
+func TestHoldCutShortByLowerCap(t *testing.T) {
+	hd := newHolder(3)
+	defer close(hd.release)
+	nw := relaytest.Start(t, relaytest.Options{Nodes: 4, HopTimeout: 300 * time.Millisecond, HopSlack: 50 * time.Millisecond, Wrap: hd.wrap,
+		Relay: func(i int, c *relay.Config) {
+			if i == 1 {
+				c.MaxHold = 200 * time.Millisecond
+			}
+		}})
+	path := []snapshot.Node{nw.Nodes[0].Info, nw.Nodes[1].Info, nw.Nodes[2].Info}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	status, body, err := onionclient.SendHold(ctx, nw.ClientPool(), path, nw.Nodes[3].Info, retrieveBody(t, identity.NewAccount(), 25*time.Second), 30*time.Second)
+	var he *onionclient.HopError
+	if !errors.As(err, &he) || he.Reporter != 1 || he.Hop != 2 || !errors.Is(err, onion.ErrTimeout) {
+		t.Fatalf("got %d %s %v, want a time-out reported by the middle relay", status, body, err)
+	}
+	if hd.entered.Load() != 1 {
+		t.Fatalf("%d requests reached the destination", hd.entered.Load())
+	}
+	waitFor(t, "the destination to let the request go", func() bool { return hd.current.Load() == 0 })
+}
+
+// TestHeldRequestsHaveTheirOwnBudget: a client's held requests do not
+// count against its ordinary in-flight budget (ClientInFlight 4; it holds
+// 8), and have a bound of their own (ClientHeld 8): the ninth is refused
+// by the guard with an authenticated "unavailable", at once.
+func TestHeldRequestsHaveTheirOwnBudget(t *testing.T) {
+	const inFlight, clientHeld = 4, 8
+	hd := newHolder(3)
+	nw := relaytest.Start(t, relaytest.Options{Nodes: 4, Wrap: hd.wrap, Limits: relay.Limits{ClientInFlight: inFlight, ClientHeld: clientHeld}})
+	path := []snapshot.Node{nw.Nodes[0].Info, nw.Nodes[1].Info, nw.Nodes[2].Info}
+	dest := nw.Nodes[3].Info
+	acct := identity.NewAccount()
+	pool := nw.ClientPool()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, clientHeld)
+	for i := range clientHeld {
+		wg.Go(func() {
+			st, b, err := onionclient.SendHold(ctx, pool, path, dest, retrieveBody(t, acct, 25*time.Second), 30*time.Second)
+			if err != nil || st != http.StatusOK {
+				errs <- fmt.Errorf("held request %d: %d %s %v", i, st, b, err)
+			}
+		})
+		// One at a time: the ordinary budget is 4, and a request counts
+		// against it until it is peeled.
+		waitFor(t, "the retrieve to be held", func() bool { return hd.entered.Load() == int64(i+1) })
+	}
+	// The ninth: refused by the guard.
+	_, _, err := onionclient.SendHold(ctx, pool, path, dest, retrieveBody(t, acct, 25*time.Second), 30*time.Second)
+	var he *onionclient.HopError
+	if !errors.As(err, &he) || he.Reporter != 0 || !errors.Is(err, onion.ErrUnavailable) {
+		t.Fatalf("held request past the client's bound: %v, want unavailable from the guard", err)
+	}
+	// Ordinary requests, as many at once as the ordinary budget allows.
+	var owg sync.WaitGroup
+	for i := range inFlight {
+		owg.Go(func() {
+			st, b, err := onionclient.Send(ctx, pool, path, dest, []byte(`{"method":"info","params":{}}`))
+			if err != nil || st != http.StatusOK {
+				t.Errorf("ordinary request %d: %d %s %v", i, st, b, err)
+			}
+		})
+	}
+	owg.Wait()
+	if n := hd.current.Load(); n != clientHeld {
+		t.Errorf("%d held after the ordinary requests, want %d", n, clientHeld)
+	}
+	close(hd.release)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
