@@ -88,19 +88,18 @@ func TestDoHold(t *testing.T) {
 	}
 }
 
-// cutter stands for a relay whose max_hold is below the hold asked for:
-// while on, it gives the next hop only a short while, so the relay
-// answers a time-out.
-type cutter struct {
+// stall, while on, keeps a relay's forwards from being answered, so the
+// relay's own capped deadline ends them: it stands for a next hop that
+// holds the request longer than this relay's max_hold allows.
+type stall struct {
 	onionclient.Poster
 	on *atomic.Bool
 }
 
-func (c cutter) Post(ctx context.Context, key identity.Ed25519PublicKey, addr, path string, body []byte, limit int) (int, []byte, error) {
+func (c stall) Post(ctx context.Context, key identity.Ed25519PublicKey, addr, path string, body []byte, limit int) (int, []byte, error) {
 	if c.on.Load() {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, 100*time.Millisecond)
-		defer cancel()
+		<-ctx.Done()
+		return 0, nil, ctx.Err()
 	}
 	return c.Poster.Post(ctx, key, addr, path, body, limit)
 }
@@ -113,12 +112,16 @@ func TestDoHoldCutShortChargesNoOne(t *testing.T) {
 	var entered atomic.Int64
 	release := make(chan struct{})
 	defer close(release)
-	cut := make([]atomic.Bool, 6)
-	f := newFixture(t, relaytest.Options{Nodes: 6, Wrap: holdAll(&entered, release),
-		Relay: func(i int, c *relay.Config) { c.Forwarder = cutter{c.Forwarder, &cut[i]} },
-	})
 	acct := identity.NewAccount()
 	ctx := context.Background()
+	cut := make([]atomic.Bool, 6)
+	f := newFixture(t, relaytest.Options{Nodes: 6, HopTimeout: 300 * time.Millisecond, HopSlack: 50 * time.Millisecond,
+		Wrap: holdAll(&entered, release),
+		Relay: func(i int, c *relay.Config) {
+			c.Forwarder = stall{c.Forwarder, &cut[i]}
+			c.MaxHold = 100 * time.Millisecond
+		},
+	})
 	// Paths exist once a first request went through.
 	dest := f.nw.SwarmFor(acct.ID())[0]
 	if st, b, err := f.m.Do(ctx, dest, []byte(`{"method":"info","params":{}}`)); err != nil || st != http.StatusOK {
