@@ -263,3 +263,33 @@ func TestHeldRequestsHaveTheirOwnBudget(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestHoldOutlastsServerTimeouts: a node's HTTP read and write time-outs
+// (read_timeout, write_timeout) are for ordinary requests; a held one,
+// answered later than both, still reaches the client through every hop.
+func TestHoldOutlastsServerTimeouts(t *testing.T) {
+	const serverTimeout = 300 * time.Millisecond
+	hd := relaytest.NewHolder(3)
+	nw := relaytest.Start(t, relaytest.Options{Nodes: 4, ServerTimeout: serverTimeout, Wrap: hd.Wrap})
+	path := []snapshot.Node{nw.Nodes[0].Info, nw.Nodes[1].Info, nw.Nodes[2].Info}
+	acct := identity.NewAccount()
+	type result struct {
+		status int
+		body   []byte
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		st, b, err := onionclient.SendHold(ctx, nw.ClientPool(), path, nw.Nodes[3].Info, relaytest.WaitRetrieve(t, acct, 20*time.Second), 25*time.Second)
+		done <- result{st, b, err}
+	}()
+	waitFor(t, "the retrieve to be held", func() bool { return hd.Entered.Load() == 1 })
+	time.Sleep(3 * serverTimeout)
+	hd.Release()
+	r := <-done
+	if r.err != nil || r.status != http.StatusOK || string(r.body) != relaytest.HeldAnswer {
+		t.Fatalf("held request past the servers' time-outs: %d %s %v", r.status, r.body, r.err)
+	}
+}

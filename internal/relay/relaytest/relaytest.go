@@ -70,6 +70,9 @@ type Options struct {
 	// Relay, when set, edits node i's relay configuration last (to give
 	// one node its own limits).
 	Relay func(i int, c *relay.Config)
+	// ServerTimeout, when set, is every node's HTTP read and write
+	// time-out (a node's read_timeout and write_timeout).
+	ServerTimeout time.Duration
 }
 
 // Node is one running node.
@@ -332,7 +335,8 @@ func (nw *Network) serve(t testing.TB, n *Node, o Options) {
 	// Like a node: relays present their certificate, clients none.
 	tlsConf := keytls.ServerConfig(cert, nil)
 	keytls.RequestClientCerts(tlsConf)
-	n.srv = &http.Server{Handler: front, TLSConfig: tlsConf, HTTP2: node.HTTP2Config(), ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug)}
+	n.srv = &http.Server{Handler: front, TLSConfig: tlsConf, HTTP2: node.HTTP2Config(), ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+		ReadTimeout: o.ServerTimeout, WriteTimeout: o.ServerTimeout}
 	go n.srv.ServeTLS(countingListener{n.ln, &n.Accepted}, "", "")
 	t.Cleanup(func() {
 		n.Stop()
