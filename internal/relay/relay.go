@@ -368,6 +368,15 @@ func (rl *Relay) serve(w http.ResponseWriter, r *http.Request, obs *Observation)
 		defer done()
 		release()
 		leave()
+		// The server's read and write time-outs are for ordinary requests:
+		// a held one keeps its connection's deadlines past everything
+		// below it (an HTTP/2 stream is reset at the write time-out, and
+		// an HTTP/1.1 read time-out cancels the request's context).
+		// Writers without deadlines (tests' recorders) are left alone.
+		rc := http.NewResponseController(w)
+		until := time.Now().Add(rl.deadline(obs.Hop) + hold + rl.cfg.HopSlack)
+		_ = rc.SetWriteDeadline(until)
+		_ = rc.SetReadDeadline(until)
 	}
 	switch in := l.Instruction; in.Kind {
 	case onion.KindRelay:
