@@ -153,8 +153,8 @@ func TestFastReceive(t *testing.T) {
 	alice := open(t, newHome(t), Options{Standalone: nd})
 	bob := open(t, newHome(t), Options{Standalone: nd, Transport: spy, SafetyNetInterval: time.Hour})
 	ctx := context.Background()
-	if st, err := bob.Notifications(); err != nil || st.Mode != NotifyFast || !st.Available {
-		t.Fatalf("bob's notifications = %+v, %v; want fast (the default), available", st, err)
+	if st, err := bob.Notifications(); err != nil || st.Mode != NotifyFast {
+		t.Fatalf("bob's notifications = %+v, %v; want fast (the default)", st, err)
 	}
 	f := follow(t, bob)
 	const n = 5
@@ -315,7 +315,7 @@ func namesBad(c *Client, why string) bool {
 
 // TestNotificationSetting: the mode defaults to fast, is kept in the home
 // (per device), refuses unknown modes, and explains itself; a transport
-// that cannot hold makes fast unavailable, and Receive then polls.
+// JSON names are snake_case.
 func TestNotificationSetting(t *testing.T) {
 	home := newHome(t)
 	c := open(t, home, Options{})
@@ -323,8 +323,8 @@ func TestNotificationSetting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Mode != NotifyFast || st.Available {
-		t.Errorf("offline client: %+v, want fast, unavailable", st)
+	if st.Mode != NotifyFast {
+		t.Errorf("new home: %+v, want fast", st)
 	}
 	if err := c.SetNotifications("push"); !errors.Is(err, ErrBadNotificationMode) {
 		t.Errorf("SetNotifications(push) = %v, want ErrBadNotificationMode", err)
@@ -338,8 +338,8 @@ func TestNotificationSetting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Mode != NotifySlow || !st.Available || !strings.Contains(st.Explanation, "nothing new") {
-		t.Errorf("after reopening: %+v, want slow, available, explained", st)
+	if st.Mode != NotifySlow || !strings.Contains(st.Explanation, "nothing new") {
+		t.Errorf("after reopening: %+v, want slow, explained", st)
 	}
 	c.SetNotifications(NotifyFast)
 	st, _ = c.Notifications()

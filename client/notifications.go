@@ -34,9 +34,6 @@ type NotificationStatus struct {
 	Mode NotificationMode `json:"mode"`
 	// Explanation says who learns what in this mode.
 	Explanation string `json:"explanation"`
-	// Available is false when this client cannot use the mode (fast mode
-	// needs a transport that can hold a request); it then polls.
-	Available bool `json:"available"`
 }
 
 // explanations say, for each mode, what each party learns (DESIGN.md §7,
@@ -76,18 +73,14 @@ func (c *Client) SetNotifications(mode NotificationMode) error {
 }
 
 // Notifications returns this device's notification mode and what it
-// exposes.
+// exposes. (Fast mode needs a transport that can hold a request,
+// [HoldTransport]; a client without one polls.)
 func (c *Client) Notifications() (NotificationStatus, error) {
 	mode, err := c.notificationMode()
 	if err != nil {
 		return NotificationStatus{}, err
 	}
-	_, canHold := c.tr.(HoldTransport)
-	return NotificationStatus{
-		Mode:        mode,
-		Explanation: explanations[mode],
-		Available:   mode != NotifyFast || canHold,
-	}, nil
+	return NotificationStatus{Mode: mode, Explanation: explanations[mode]}, nil
 }
 
 func (c *Client) notificationMode() (NotificationMode, error) {
