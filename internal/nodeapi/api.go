@@ -21,6 +21,7 @@ import (
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/replication"
 	"github.com/hushnet/hush/internal/store"
+	"github.com/hushnet/hush/internal/store/arrivals"
 	"github.com/hushnet/hush/protocol/rpc"
 )
 
@@ -84,11 +85,22 @@ type Config struct {
 	// Replicator, when set, receives every committed store, delete and
 	// expire to forward to the swarm; a standalone node has none.
 	Replicator Replicator
+	// Arrivals, when set, signals every message inserted into the node's
+	// store by any path (the node wraps Store and replication's store
+	// with it), and a retrieve with wait is held until one lands (see
+	// hold.go). Without it wait is accepted and answered at once.
+	Arrivals *arrivals.Hub
+	// MaxHeld and MaxHeldPerAccount bound the retrieves held at once, on
+	// the node and per account; past either, a retrieve that would be
+	// held is answered hold_full. 0 means DefaultMaxHeld or
+	// DefaultMaxHeldPerAccount.
+	MaxHeld, MaxHeldPerAccount int
 }
 
 // Handler serves the node API. It is safe for concurrent use.
 type Handler struct {
 	cfg     Config
+	holds   *holds
 	mux     *http.ServeMux
 	metrics *metrics
 	clock   *clockWatch
@@ -124,6 +136,7 @@ func New(cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	h.metrics = m
+	h.holds = newHolds(cfg.MaxHeld, cfg.MaxHeldPerAccount, m.held)
 	h.mux.HandleFunc(RPCPath, h.serveRPC)
 	h.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
@@ -192,9 +205,18 @@ func (h *Handler) serveRPC(w http.ResponseWriter, r *http.Request) {
 		}
 		status, resp = http.StatusOK, h.batch(r.Context(), req.Method, subs, now)
 	} else {
-		status, resp = h.dispatch(r.Context(), req, now)
+		top := &topLevel{w: w}
+		status, resp = h.dispatch(r.Context(), req, now, top)
+		if top.held {
+			// A held request's duration is its client's wait.
+			start = time.Time{}
+		}
 	}
-	h.metrics.observe(req.Method, resp, time.Since(start))
+	var took time.Duration
+	if !start.IsZero() {
+		took = time.Since(start)
+	}
+	h.metrics.observe(req.Method, resp, took)
 	if h.cfg.LogPrivate {
 		h.cfg.Logger.Debug("rpc", "method", req.Method, "status", status, "remote", r.RemoteAddr, "bytes", len(body))
 	} else {
@@ -261,8 +283,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func (h *Handler) errorBody(err error, now time.Time) (int, *rpc.ErrorBody) {
 	var e *rpc.Error
 	var ws *wrongSwarm
+	var full *holdFull
 	body := &rpc.ErrorBody{T: now.UnixMilli()}
 	switch {
+	case errors.As(err, &full):
+		body = holdFullBody(full, now)
 	case errors.As(err, &e):
 		body.Error = e
 	case errors.As(err, &ws):

@@ -16,6 +16,7 @@ import (
 	"github.com/hushnet/hush/internal/nodeclient"
 	"github.com/hushnet/hush/internal/replay"
 	"github.com/hushnet/hush/internal/replication"
+	"github.com/hushnet/hush/internal/store/arrivals"
 	"github.com/hushnet/hush/internal/store/sqlite"
 	"github.com/hushnet/hush/protocol/rpc"
 	"github.com/hushnet/hush/protocol/snapshot"
@@ -59,8 +60,11 @@ func newFixture(t testing.TB, opts ...fixtureOpt) *fixture {
 	t.Cleanup(func() { db.Close() })
 	nodeAcct := identity.NewAccount()
 	f := &fixture{db: db, now: time.UnixMilli(1_800_000_000_000)}
+	// Every store goes through the hub, as in a node, so holds wake.
+	hub := arrivals.New()
 	cfg := Config{
-		Store:      db,
+		Store:      hub.Store(db),
+		Arrivals:   hub,
 		Clock:      f.clock,
 		Membership: ownsAll{snapshot.Node{Ed25519: nodeAcct.Ed25519Public(), Address: "127.0.0.1:1"}},
 		Replay:     replay.New(100_000, 2*rpc.SigTolerance+time.Second),

@@ -2,7 +2,6 @@ package nodeapi
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -16,7 +15,9 @@ import (
 // dispatch runs one request at node time now and returns its status and
 // response body. A batch or sequence is run by serveRPC (it costs a rate
 // token per sub-request); here it can only be a sub-request, and nested.
-func (h *Handler) dispatch(ctx context.Context, req rpc.Request, now time.Time) (int, any) {
+//
+// top is nil for a sub-request: only a request of its own may hold.
+func (h *Handler) dispatch(ctx context.Context, req rpc.Request, now time.Time, top *topLevel) (int, any) {
 	var (
 		resp any
 		err  error
@@ -25,7 +26,7 @@ func (h *Handler) dispatch(ctx context.Context, req rpc.Request, now time.Time) 
 	case rpc.MethodStore:
 		resp, err = h.store(ctx, req.Params, now)
 	case rpc.MethodRetrieve:
-		resp, err = h.retrieve(ctx, req.Params, now)
+		resp, err = h.retrieve(ctx, req.Params, now, top)
 	case rpc.MethodDelete:
 		resp, err = h.delete(ctx, req.Params, now)
 	case rpc.MethodDeleteAll:
@@ -115,10 +116,14 @@ func (h *Handler) store(ctx context.Context, params json.RawMessage, now time.Ti
 	return &rpc.StoreResult{Hash: hash, Already: !added, T: now.UnixMilli(), Swarm: swarm}, nil
 }
 
-func (h *Handler) retrieve(ctx context.Context, params json.RawMessage, now time.Time) (any, error) {
+func (h *Handler) retrieve(ctx context.Context, params json.RawMessage, now time.Time, top *topLevel) (any, error) {
 	r, err := rpc.ParseRetrieve(params)
 	if err != nil {
 		return nil, err
+	}
+	if r.Wait > 0 && top == nil {
+		// A held sub-request would hold every other answer of its batch.
+		return nil, rpc.Errorf(rpc.CodeBadField, "wait: only in a retrieve of its own")
 	}
 	if err := h.owns(r.Auth.Account); err != nil {
 		return nil, err
@@ -126,27 +131,17 @@ func (h *Handler) retrieve(ctx context.Context, params json.RawMessage, now time
 	if err := h.authorizeRetrieve(r, now); err != nil {
 		return nil, err
 	}
-	msgs, more, err := h.cfg.Store.List(ctx, store.Query{
+	q := store.Query{
 		Account:   r.Auth.Account,
 		Namespace: r.Namespace,
 		After:     store.Cursor{Timestamp: r.AfterTimestamp, Hash: r.AfterHash},
 		Limit:     r.MaxCount,
 		MaxBytes:  r.MaxSize,
-		Now:       now,
-	})
-	if err != nil {
-		return nil, err
 	}
-	res := &rpc.RetrieveResult{Messages: make([]rpc.Message, len(msgs)), More: more, T: now.UnixMilli()}
-	for i, m := range msgs {
-		res.Messages[i] = rpc.Message{
-			Hash:       m.Hash,
-			Timestamp:  m.Timestamp.UnixMilli(),
-			Expiration: m.Expiry.UnixMilli(),
-			Data:       base64.StdEncoding.EncodeToString(m.Data),
-		}
+	if r.Wait > 0 && h.cfg.Arrivals != nil {
+		return h.hold(ctx, top, q, r.Wait, now)
 	}
-	return res, nil
+	return h.list(ctx, q, now)
 }
 
 func (h *Handler) delete(ctx context.Context, params json.RawMessage, now time.Time) (any, error) {
@@ -351,7 +346,7 @@ func (h *Handler) info(ctx context.Context, params json.RawMessage, now time.Tim
 // All share the request's node time.
 func (h *Handler) batch(ctx context.Context, method string, subs []rpc.Request, now time.Time) *rpc.BatchResult {
 	run := func(sub rpc.Request) rpc.SubResult {
-		status, body := h.dispatch(ctx, sub, now)
+		status, body := h.dispatch(ctx, sub, now, nil)
 		b, err := json.Marshal(body)
 		if err != nil {
 			status, b = http.StatusInternalServerError, []byte(`{"error":{"code":"internal_error","message":"encoding failed"}}`)

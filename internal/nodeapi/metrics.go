@@ -16,6 +16,7 @@ type metrics struct {
 	requests    *prometheus.CounterVec
 	duration    *prometheus.HistogramVec
 	rateLimited prometheus.Counter
+	held        prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -33,9 +34,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "hush", Subsystem: "rpc", Name: "rate_limited_total",
 			Help: "Requests refused by the per-IP rate limit.",
 		}),
+		held: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "hush", Subsystem: "rpc", Name: "held_retrieves",
+			Help: "Retrieves held open until a message lands or their wait ends (fast mode).",
+		}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.requests, m.duration, m.rateLimited} {
+		for _, c := range []prometheus.Collector{m.requests, m.duration, m.rateLimited, m.held} {
 			if err := reg.Register(c); err != nil {
 				return nil, err
 			}
