@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/hushnet/hush/internal/ratelimit"
+	"github.com/hushnet/hush/protocol/onion"
 	"github.com/hushnet/hush/protocol/rpc"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
@@ -52,6 +53,11 @@ type Node struct {
 	SweepInterval     Duration `toml:"sweep_interval" help:"how often expired messages are deleted"`
 	// AntiEntropyInterval zero leaves replication's default (30 s).
 	AntiEntropyInterval Duration `toml:"anti_entropy_interval" help:"time between anti-entropy rounds with the swarm's other members (0: 30s)"`
+	// MaxHold and MaxHeldRelayed shape the onion relay's holds (fast
+	// mode's long-polls, internal/relay "Holds"). write_timeout should
+	// cover max_hold plus the relay's ordinary deadline (about 23 s).
+	MaxHold        Duration `toml:"max_hold" help:"longest hold of an onion request this node honours as a relay or destination (0: none; at most 30s)"`
+	MaxHeldRelayed int      `toml:"max_held_relayed" help:"most held onion requests in flight at once, apart from ordinary ones"`
 
 	AccountQuotaBytes    int64  `toml:"account_quota_bytes" help:"most data bytes one account may hold in its owner-only namespaces together (0: store default)"`
 	AccountQuotaMessages int64  `toml:"account_quota_messages" help:"most messages one account may hold in its owner-only namespaces together (0: store default)"`
@@ -90,6 +96,8 @@ func DefaultNode() Node {
 		SweepInterval:     Duration(time.Minute),
 		FloodPolicy:       "evict",
 		ReplayCacheSize:   1_000_000,
+		MaxHold:           Duration(onion.MaxHold),
+		MaxHeldRelayed:    4096, // relay.DefaultMaxHeld (not imported: config stays a leaf)
 	}
 }
 
@@ -218,6 +226,12 @@ func (c *Node) Validate() error {
 	}
 	if c.AntiEntropyInterval < 0 {
 		return bad("anti_entropy_interval", "must not be negative")
+	}
+	if c.MaxHold < 0 || c.MaxHold.D() > onion.MaxHold {
+		return bad("max_hold", "must be 0…%v", onion.MaxHold)
+	}
+	if c.MaxHeldRelayed < 1 {
+		return bad("max_held_relayed", "at least 1")
 	}
 	for _, q := range []struct {
 		name string

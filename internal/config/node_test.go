@@ -60,6 +60,20 @@ func TestLoadNode(t *testing.T) {
 			}
 		}},
 		{name: "negative anti-entropy interval", toml: "standalone = true\nanti_entropy_interval = \"-1s\"\n", wantErr: "config field anti_entropy_interval"},
+		{name: "hold defaults", toml: "standalone = true\n", check: func(t *testing.T, c Node) {
+			if c.MaxHold.D() != 30*time.Second || c.MaxHeldRelayed != 4096 {
+				t.Fatalf("max_hold %v, max_held_relayed %d", c.MaxHold, c.MaxHeldRelayed)
+			}
+		}},
+		{name: "max hold", toml: "standalone = true\nmax_hold = \"5s\"\nmax_held_relayed = 10\n", check: func(t *testing.T, c Node) {
+			if c.MaxHold.D() != 5*time.Second || c.MaxHeldRelayed != 10 {
+				t.Fatalf("max_hold %v, max_held_relayed %d", c.MaxHold, c.MaxHeldRelayed)
+			}
+		}},
+		{name: "max hold off", toml: "standalone = true\nmax_hold = \"0s\"\n", check: func(t *testing.T, c Node) {}},
+		{name: "max hold above the protocol's", toml: "standalone = true\nmax_hold = \"31s\"\n", wantErr: "config field max_hold"},
+		{name: "negative max hold", toml: "standalone = true\nmax_hold = \"-1s\"\n", wantErr: "config field max_hold"},
+		{name: "no held requests", toml: "standalone = true\nmax_held_relayed = 0\n", wantErr: "config field max_held_relayed"},
 		{name: "syntax error", toml: "standalone = \n", wantErr: "line 1"},
 	}
 	for _, tt := range tests {

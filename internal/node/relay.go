@@ -45,7 +45,18 @@ func (n *Node) newRelay(cert tls.Certificate, local http.Handler) (*relay.Relay,
 		Replay:    replay.New(relayReplayEntries, relayReplayWindow),
 		Clock:     time.Now,
 		Logger:    n.logger,
+		MaxHold:   relayMaxHold(n.cfg.MaxHold.D()),
+		MaxHeld:   n.cfg.MaxHeldRelayed,
 	})
+}
+
+// relayMaxHold maps the max_hold key (0: honour no hold) to
+// relay.Config.MaxHold (0 there is the default, negative none).
+func relayMaxHold(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // stewardClient reaches steward servers with their usual certificate

@@ -12,7 +12,11 @@
 // keyed by address would hand a connection verified for one key to a
 // request meant for another node that took over the address. Transports
 // keep connections alive and speak HTTP/2 when the node offers it, so a
-// relay reuses one connection per neighbour.
+// relay reuses one connection per neighbour. Requests have no time-out
+// but their context's, so a held request ([SendHold], fast mode's
+// long-poll) shares the connection with ordinary ones; when a node's
+// HTTP/2 stream limit is reached, Go's client dials another connection
+// rather than queue (internal/relay/relaytest checks it with 200 held).
 //
 // # Errors
 //

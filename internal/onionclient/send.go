@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/protocol/onion"
@@ -59,6 +60,22 @@ func Send(ctx context.Context, p Poster, path []snapshot.Node, dest snapshot.Nod
 		return 0, nil, fmt.Errorf("destination: %w", err)
 	}
 	return send(ctx, p, path, onion.Destination{Node: d}, dest, payload)
+}
+
+// SendHold is Send for a request the destination may hold open (fast
+// mode's long-poll: a retrieve whose wait is at most hold): every layer,
+// relays and destination, carries hold (onion.Instruction.Hold, 1 ms to
+// onion.MaxHold), so each hop waits up to its ordinary time-out plus hold,
+// capped by its own limit. A hop whose cap cuts the hold short answers
+// with an onion.CodeTimeout failure, a *HopError like any other. ctx must
+// allow for the hold; p needs no time-out of its own (Pool has none). A
+// hold of 0 is Send.
+func SendHold(ctx context.Context, p Poster, path []snapshot.Node, dest snapshot.Node, payload []byte, hold time.Duration) (int, []byte, error) {
+	d, err := hop(dest)
+	if err != nil {
+		return 0, nil, fmt.Errorf("destination: %w", err)
+	}
+	return send(ctx, p, path, onion.Destination{Node: d, Hold: hold}, dest, payload)
 }
 
 // SendServer sends payload through path to a steward server (file or

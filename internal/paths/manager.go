@@ -186,8 +186,23 @@ func (m *Manager) clock() *netclock.Clock {
 // 421 status and body), or an error wrapping ErrClockSkew (with the
 // status and body).
 func (m *Manager) Do(ctx context.Context, dest snapshot.Node, body []byte) (int, []byte, error) {
-	status, resp, start, err := m.do(ctx, dest.Ed25519, func(ctx context.Context, p *path) (int, []byte, error) {
-		return onionclient.Send(ctx, m.opts.Transport, p.nodes, dest, body)
+	return m.DoHold(ctx, dest, body, 0)
+}
+
+// DoHold is Do for a request the destination may hold open, fast mode's
+// long-poll: body is a retrieve whose wait is at most hold, and every
+// layer of the onion asks its node for hold (onion.MaxHold at most; see
+// onionclient.SendHold). Each attempt's time-out grows by hold. A hold of
+// 0 is Do.
+//
+// A time-out reported by a relay is returned at once, neither retried nor
+// charged to any node: under a hold it means that a relay's own cap
+// (max_hold) ended the wait, not that the node after it failed, so
+// charging it would tear down working paths one long-poll at a time. The
+// caller polls again.
+func (m *Manager) DoHold(ctx context.Context, dest snapshot.Node, body []byte, hold time.Duration) (int, []byte, error) {
+	status, resp, start, err := m.do(ctx, dest.Ed25519, hold, func(ctx context.Context, p *path) (int, []byte, error) {
+		return onionclient.SendHold(ctx, m.opts.Transport, p.nodes, dest, body, hold)
 	})
 	if err != nil {
 		return 0, nil, err
@@ -201,16 +216,17 @@ func (m *Manager) Do(ctx context.Context, dest snapshot.Node, body []byte) (int,
 // returns the server's status and body; failures are as for Do, a
 // *onionclient.HopError at position Relays blaming the server.
 func (m *Manager) DoServer(ctx context.Context, target onion.ServerTarget, serverKey snapshot.X25519Key, body []byte) (int, []byte, error) {
-	status, resp, _, err := m.do(ctx, identity.Ed25519PublicKey{}, func(ctx context.Context, p *path) (int, []byte, error) {
+	status, resp, _, err := m.do(ctx, identity.Ed25519PublicKey{}, 0, func(ctx context.Context, p *path) (int, []byte, error) {
 		return onionclient.SendServer(ctx, m.opts.Transport, p.nodes, target, serverKey, body)
 	})
 	return status, resp, err
 }
 
 // do runs send on a path, charging failures and retrying those that
-// happened before the destination on another path. It returns when the
-// last attempt started, for the clock offset.
-func (m *Manager) do(ctx context.Context, dest identity.Ed25519PublicKey, send func(context.Context, *path) (int, []byte, error)) (int, []byte, time.Time, error) {
+// happened before the destination on another path. hold is the request's
+// hold (see DoHold). It returns when the last attempt started, for the
+// clock offset.
+func (m *Manager) do(ctx context.Context, dest identity.Ed25519PublicKey, hold time.Duration, send func(context.Context, *path) (int, []byte, error)) (int, []byte, time.Time, error) {
 	var lastErr error
 	for range attempts {
 		p, err := m.pick(ctx, dest)
@@ -218,7 +234,7 @@ func (m *Manager) do(ctx context.Context, dest identity.Ed25519PublicKey, send f
 			return 0, nil, time.Time{}, err
 		}
 		start := m.opts.Clock()
-		actx, cancel := context.WithTimeout(ctx, m.opts.AttemptTimeout)
+		actx, cancel := context.WithTimeout(ctx, m.opts.AttemptTimeout+hold)
 		status, resp, err := send(actx, p)
 		cancel()
 		if err == nil {
@@ -227,6 +243,9 @@ func (m *Manager) do(ctx context.Context, dest identity.Ed25519PublicKey, send f
 		}
 		if ctx.Err() != nil {
 			return 0, nil, start, ctx.Err()
+		}
+		if hold > 0 && errors.Is(err, onion.ErrTimeout) {
+			return 0, nil, start, err
 		}
 		m.failed(p, err)
 		lastErr = err

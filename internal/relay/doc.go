@@ -73,18 +73,44 @@
 // # Pools
 //
 // A request holds a slot of the processing pool from the moment its body
-// has arrived until it is answered; every request today is short, bounded
-// by the deadlines below. Long-held requests (fast mode's push waits,
-// planned) will be counted in a pool of their own, a second
-// ratelimit.Pool beside [Relay]'s short one, chosen after the peel by the
-// layer's instruction, so that requests held open never take the slots
-// that short ones need.
+// has arrived until it is answered, bounded by the deadlines below. A
+// request whose layer asks for a hold (fast mode's long-poll; see Holds)
+// moves, once peeled, out of the processing pool and out of its source's
+// ordinary in-flight budget into a pool of its own ([Config.MaxHeld],
+// with a per-source bound: [Limits.ClientHeld] per client address, a
+// fair share of MaxHeld per relay), so that requests held open never take
+// the slots or the budget short ones need. Past those bounds a held
+// request is refused at once with onion.CodeUnavailable.
+//
+// # Holds
+//
+// A relay or destination layer may carry a hold (onion.Instruction.Hold,
+// at most onion.MaxHold): the client asks the path to keep the request
+// open that long, because the destination will hold it (a retrieve with a
+// wait). Each node caps the hold at its own [Config.MaxHold] (hushd's
+// max_hold) and waits its ordinary deadline plus the capped hold. A node
+// whose cap is below the hold asked for times out first and answers
+// onion.CodeTimeout under its own key: the client sees a clean time-out
+// from that hop, never a hang. The destination holds only a top-level
+// retrieve whose wait is at most the hold asked for; anything else with a
+// hold is answered with a bad_field error ([HoldRefused]) without calling
+// the storage RPC. Its storage RPC then runs with HopTimeout plus the
+// capped hold.
+//
+// HTTP/2 bounds the streams of one connection (node.MaxStreamsPerConn,
+// 100); when a relay holds that many to the next node, Go's HTTP/2 client
+// opens another connection rather than queue (relaytest's
+// TestOrdinaryRequestsWhileHeld checks it with 200), so one busy
+// guard→relay link never makes ordinary requests wait behind held ones.
+// A node's HTTP write time-out must cover its longest deadline, ordinary
+// plus max_hold.
 //
 // # Deadlines
 //
 // A node does not know how many hops remain below it, so the deadline it
 // gives the rest of the path shrinks with its position: HopTimeout plus
-// HopSlack for every position that could still follow. A node nearer the
+// HopSlack for every position that could still follow (plus the layer's
+// capped hold, which the client sets alike in every layer). A node nearer the
 // client therefore always waits a little longer than the node after it,
 // and a time-out deep in the path comes back as that node's authenticated
 // onion.CodeTimeout instead of the guard's.

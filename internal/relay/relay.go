@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdh"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"github.com/hushnet/hush/internal/onionclient"
 	"github.com/hushnet/hush/internal/ratelimit"
 	"github.com/hushnet/hush/protocol/onion"
+	"github.com/hushnet/hush/protocol/rpc"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
 
@@ -101,6 +103,15 @@ type Config struct {
 	// the destination for its own storage RPC; 0 means 10 s. HopSlack is
 	// added per position that could follow this one; 0 means 1 s.
 	HopTimeout, HopSlack time.Duration
+
+	// MaxHold caps the hold a layer asks for (see "Holds" in the package
+	// doc); 0 means onion.MaxHold, and a negative value honours no hold
+	// (such requests are ordinary ones here).
+	MaxHold time.Duration
+	// MaxHeld caps the held requests in flight, in a pool apart from
+	// MaxInFlight's; more are refused with onion.CodeUnavailable.
+	// 0 means DefaultMaxHeld.
+	MaxHeld int
 }
 
 // Limits budget what one source may use of a relay (see "Budgets" in
@@ -125,6 +136,11 @@ type Limits struct {
 	// BodyTimeout bounds reading a request body; 0 means
 	// DefaultBodyTimeout.
 	BodyTimeout time.Duration
+	// ClientHeld caps one client address's held requests (fast mode's
+	// long-polls, counted apart from ClientInFlight); 0 means
+	// DefaultClientHeld. Relays share Config.MaxHeld fairly, with at
+	// least MaxHeld/64 each, as they share MaxInFlight.
+	ClientHeld int
 }
 
 // Defaults of [Limits].
@@ -134,6 +150,13 @@ const (
 	// DefaultBodyTimeout lets a client send the largest size class (2 MiB)
 	// at 1.7 Mbit/s; a body slower than that is refused with 408.
 	DefaultBodyTimeout = 10 * time.Second
+	// DefaultMaxHeld is Config.MaxHeld's default. A held request costs a
+	// relay about two goroutines and some 20 KiB while it waits (see the
+	// package's BenchmarkHeld), so 4096 of them fit in 100 MiB.
+	DefaultMaxHeld = 4096
+	// DefaultClientHeld is Limits.ClientHeld's default: a client holds one
+	// long-poll per account (a few, for a household behind one address).
+	DefaultClientHeld = 32
 )
 
 // RPCPath is the request path Local is called with.
@@ -148,11 +171,12 @@ type Relay struct {
 	// its total is unbounded (the node's connection limits bound it).
 	sources *ratelimit.Pool
 	// short is the processing pool: requests whose body has arrived and
-	// that are answered within the hop deadlines. Long-held requests
-	// (fast mode's push waits) will get a pool of their own beside it,
-	// chosen after the peel by the layer's instruction, so that they
-	// never take the slots short requests need.
+	// that are answered within the hop deadlines.
 	short *ratelimit.Pool
+	// held is the pool of requests whose layer asked for a hold: they
+	// move here from sources and short once peeled, so that long-polls
+	// never take the slots or the per-source budget short requests need.
+	held *ratelimit.Pool
 }
 
 var _ http.Handler = (*Relay)(nil)
@@ -194,6 +218,15 @@ func New(cfg Config) (*Relay, error) {
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = 1024
 	}
+	switch {
+	case cfg.MaxHold == 0 || cfg.MaxHold > onion.MaxHold:
+		cfg.MaxHold = onion.MaxHold
+	case cfg.MaxHold < 0:
+		cfg.MaxHold = 0
+	}
+	if cfg.MaxHeld <= 0 {
+		cfg.MaxHeld = DefaultMaxHeld
+	}
 	lim := &cfg.Limits
 	if lim.ClientRate == (ratelimit.Rate{}) {
 		lim.ClientRate = ratelimit.Rate{Burst: ratelimit.DefaultBurst, PerSecond: ratelimit.DefaultRate}
@@ -210,6 +243,9 @@ func New(cfg Config) (*Relay, error) {
 	if lim.BodyTimeout <= 0 {
 		lim.BodyTimeout = DefaultBodyTimeout
 	}
+	if lim.ClientHeld <= 0 {
+		lim.ClientHeld = DefaultClientHeld
+	}
 	return &Relay{
 		cfg:   cfg,
 		rates: ratelimit.NewSourceLimiter(lim.ClientRate, lim.NodeRate, 0),
@@ -219,6 +255,12 @@ func New(cfg Config) (*Relay, error) {
 			NodeMin:   lim.NodeMinInFlight,
 		}),
 		short: ratelimit.NewPool(ratelimit.PoolLimits{Total: cfg.MaxInFlight}),
+		held: ratelimit.NewPool(ratelimit.PoolLimits{
+			Total:     cfg.MaxHeld,
+			PerClient: lim.ClientHeld,
+			NodeShare: cfg.MaxHeld,
+			NodeMin:   max(1, cfg.MaxHeld/64),
+		}),
 	}, nil
 }
 
@@ -312,11 +354,25 @@ func (rl *Relay) serve(w http.ResponseWriter, r *http.Request, obs *Observation)
 		rl.cfg.Logger.Debug("onion layer refused", "err", err)
 		return rl.fail(l, onion.CodeBadInstruction)
 	}
+	hold := min(l.Instruction.Hold, rl.cfg.MaxHold)
+	if hold > 0 {
+		// A held request leaves the short pool and the source's ordinary
+		// budget for the held pool (both releases are idempotent, so the
+		// deferred calls above do nothing more).
+		done, err := rl.held.Acquire(src)
+		if err != nil {
+			rl.cfg.Logger.Debug("held onion request refused", "reason", err, "source", src.String())
+			return rl.fail(l, onion.CodeUnavailable)
+		}
+		defer done()
+		release()
+		leave()
+	}
 	switch in := l.Instruction; in.Kind {
 	case onion.KindRelay:
-		return rl.relay(r.Context(), l, obs)
+		return rl.relay(r.Context(), l, hold, obs)
 	case onion.KindDestination:
-		return rl.local(r, src, l, obs)
+		return rl.local(r, src, l, hold, obs)
 	case onion.KindServer:
 		return rl.steward(r.Context(), l, obs)
 	default:
@@ -371,7 +427,9 @@ func (rl *Relay) deadline(hop int) time.Duration {
 	return rl.cfg.HopTimeout + time.Duration(onion.MaxLayers-2-hop)*rl.cfg.HopSlack
 }
 
-func (rl *Relay) relay(ctx context.Context, l *onion.Layer, obs *Observation) (int, []byte) {
+// relay forwards l's next frame. hold is the layer's hold, capped: the
+// next hop gets that much longer than an ordinary request.
+func (rl *Relay) relay(ctx context.Context, l *onion.Layer, hold time.Duration, obs *Observation) (int, []byte) {
 	next, err := identity.Ed25519PublicKeyFromBytes(l.Instruction.Next)
 	obs.Next = next
 	if err != nil {
@@ -386,7 +444,7 @@ func (rl *Relay) relay(ctx context.Context, l *onion.Layer, obs *Observation) (i
 		// The hop counter is at its limit: the path is too long.
 		return rl.fail(l, onion.CodeBadInstruction)
 	}
-	ctx, cancel := context.WithTimeout(ctx, rl.deadline(l.Hop()))
+	ctx, cancel := context.WithTimeout(ctx, rl.deadline(l.Hop())+hold)
 	defer cancel()
 	status, resp, err := rl.cfg.Forwarder.Post(ctx, next, addr, Path, frame, onion.MaxFrameSize)
 	return rl.wrap(ctx, l, status, resp, err)
@@ -441,10 +499,33 @@ func (rl *Relay) allowed(t onion.ServerTarget) bool {
 	return false
 }
 
-// local runs the storage RPC in-process and seals its answer.
-func (rl *Relay) local(r *http.Request, src ratelimit.Source, l *onion.Layer, obs *Observation) (int, []byte) {
+// HoldRefused is the message of the bad_field error a destination
+// answers a held layer with when its body is not a retrieve whose wait
+// fits the hold the layer asked for (capped or not: the client's promise
+// is what is checked, the cap only shortens the wait).
+const HoldRefused = "hold: only a retrieve with wait ≤ hold may be held"
+
+// holdable reports whether body may be held for hold: a top-level
+// retrieve whose wait is at most hold. Nothing else is parsed or held, so
+// a hold cannot make any other method, or a batch, stay open.
+func holdable(body []byte, hold time.Duration) bool {
+	req, err := rpc.DecodeRequest(body)
+	if err != nil || req.Method != rpc.MethodRetrieve {
+		return false
+	}
+	r, err := rpc.ParseRetrieve(req.Params)
+	return err == nil && r.Wait <= hold
+}
+
+// local runs the storage RPC in-process and seals its answer. hold is the
+// layer's hold, capped: the storage RPC's context allows that much longer.
+func (rl *Relay) local(r *http.Request, src ratelimit.Source, l *onion.Layer, hold time.Duration, obs *Observation) (int, []byte) {
 	obs.Inner = l.Inner
-	ctx, cancel := context.WithTimeout(r.Context(), rl.cfg.HopTimeout)
+	if l.Instruction.Hold > 0 && !holdable(l.Inner, l.Instruction.Hold) {
+		b, _ := json.Marshal(rpc.ErrorBody{Error: rpc.Errorf(rpc.CodeBadField, "%s", HoldRefused), T: rl.cfg.Clock().UnixMilli()})
+		return rl.seal(l, rpc.CodeBadField.Status(), b)
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), rl.cfg.HopTimeout+hold)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, RPCPath, bytes.NewReader(l.Inner))
 	if err != nil {
@@ -466,7 +547,12 @@ func (rl *Relay) local(r *http.Request, src ratelimit.Source, l *onion.Layer, ob
 	if rec.status == 0 {
 		rec.status = http.StatusOK
 	}
-	b, err := l.Responder.Seal(rec.status, rec.body.Bytes())
+	return rl.seal(l, rec.status, rec.body.Bytes())
+}
+
+// seal answers the client as the destination.
+func (rl *Relay) seal(l *onion.Layer, status int, body []byte) (int, []byte) {
+	b, err := l.Responder.Seal(status, body)
 	if errors.Is(err, onion.ErrOversize) {
 		// Paged methods can answer more than the largest class; tell the
 		// client to ask for less rather than failing the hop.

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"time"
 )
 
 // Version is the only frame version this package speaks.
@@ -31,10 +32,16 @@ type Hop struct {
 // forwards to that steward server, and Node holds the server's X25519 key
 // (Ed25519 may be nil): the payload is encrypted to the server, not to the
 // node that forwards it.
+//
+// Hold, when non-zero, asks every node of the path to keep the request open
+// that long beyond its ordinary time-out: it is written into every relay
+// layer and the destination layer ([Instruction.Hold]), since each hop must
+// wait as long as the destination. A steward server takes no hold.
 type Destination struct {
 	Node    Hop
 	Server  *ServerTarget
 	Headers map[string]string
+	Hold    time.Duration
 }
 
 // ClientState holds the per-layer keys of one request, for [OpenResponse].
@@ -68,7 +75,8 @@ func marshalHeader(eph *ecdh.PublicKey, hop int) []byte {
 //
 // Build returns [ErrTooManyLayers] beyond [MaxLayers], [ErrOversize] when the
 // onion does not fit the largest class, [ErrLowOrderKey] for a low-order hop
-// key, and [ErrBadInstruction] for an invalid key, header or server target.
+// key, and [ErrBadInstruction] for an invalid key, header, hold or server
+// target.
 func Build(hops []Hop, dest Destination, payload []byte) (frame []byte, st *ClientState, err error) {
 	n := len(hops) + 1
 	if n > MaxLayers {
@@ -76,6 +84,9 @@ func Build(hops []Hop, dest Destination, payload []byte) (frame []byte, st *Clie
 	}
 	if dest.Server != nil && len(hops) == 0 {
 		return nil, nil, badInstruction("a server destination needs a node to forward it")
+	}
+	if dest.Server != nil && dest.Hold != 0 {
+		return nil, nil, badInstruction("a server destination takes no hold")
 	}
 	if len(payload) > MaxFrameSize {
 		return nil, nil, fmt.Errorf("%w: payload of %d bytes", ErrOversize, len(payload))
@@ -104,11 +115,11 @@ func Build(hops []Hop, dest Destination, payload []byte) (frame []byte, st *Clie
 		var in Instruction
 		switch {
 		case i == n-1:
-			in = Instruction{Kind: KindDestination, Headers: dest.Headers}
+			in = Instruction{Kind: KindDestination, Headers: dest.Headers, Hold: dest.Hold}
 		case i == n-2 && dest.Server != nil:
 			in = Instruction{Kind: KindServer, NextEphemeral: eph[i+1].PublicKey(), Server: *dest.Server}
 		default:
-			in = Instruction{Kind: KindRelay, Next: nodes[i+1].Ed25519, NextEphemeral: eph[i+1].PublicKey()}
+			in = Instruction{Kind: KindRelay, Next: nodes[i+1].Ed25519, NextEphemeral: eph[i+1].PublicKey(), Hold: dest.Hold}
 		}
 		if ctrl[i], err = in.marshal(); err != nil {
 			return nil, nil, fmt.Errorf("hop %d: %w", i, err)

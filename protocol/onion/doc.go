@@ -74,6 +74,31 @@
 // For a steward the payload is encrypted to the server's own X25519 key (one
 // more layer), so the node that forwards it cannot read it.
 //
+// # Hold (fast mode)
+//
+// Relay and destination objects may carry one more key, "hold": a JSON
+// integer of milliseconds from 1 to 30000 ([MaxHold]), sorted last like
+// every key ({"destination", "ephemeral_key", "hold"} and {"headers",
+// "hold"}). Zero is never written: no key is an ordinary request, so
+// requests without a hold encode exactly as before. Null, negative,
+// fractional or exponent numbers, strings, values above MaxHold and a hold
+// on a steward object are [ErrBadInstruction] ([Instruction.Hold]).
+//
+// A hold asks the node to keep the request open that much longer than its
+// ordinary per-hop time-out: the client's long-poll, a retrieve with a
+// wait. [Build] writes the same hold into every layer, since each relay
+// must wait as long as the hop after it. Each relay caps it at its own
+// limit and answers a "timeout" failure when its capped deadline passes;
+// the destination holds only a retrieve whose wait fits the hold.
+//
+// What it reveals: each hop learns that this request may stay open up to
+// that long, which it would see anyway from the request's duration; it
+// learns nothing about what the request is or whom it is for (the relays
+// cannot read the body, and every held request asks a similar hold). The
+// guard, which knows the client's address, sees when the answer comes back,
+// and so when a message arrived for that client; polling reveals the same
+// with coarser timing. Held and ordinary frames are the same size classes.
+//
 // # Responses
 //
 // The node that originates a response (the destination, or any node that

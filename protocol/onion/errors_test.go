@@ -8,6 +8,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 // withHeader replaces frame's JSON with hdr and pads back to frame's length.
@@ -128,6 +129,9 @@ func TestBadInstructions(t *testing.T) {
 		return `{"ephemeral_key":` + f["ephemeral_key"] + `,"host":` + f["host"] + `,"method":` + f["method"] +
 			`,"port":` + f["port"] + `,"protocol":` + f["protocol"] + `,"target":` + f["target"] + `}`
 	}
+	relay := func(extra string) string {
+		return `{"destination":"` + next + `","ephemeral_key":"` + eph + `"` + extra + `}`
+	}
 	tests := []struct {
 		name string
 		ctrl string // the control object; "" means plaintext is given raw
@@ -173,6 +177,27 @@ func TestBadInstructions(t *testing.T) {
 		{name: "server host with port", ctrl: server("host", `"a.hush:80"`)},
 		{name: "server host zoned ipv6", ctrl: server("host", `"[fe80::1%eth0]"`)},
 		{name: "server missing field", ctrl: `{"ephemeral_key":"` + eph + `","host":"a.hush","method":"GET","port":443,"protocol":"https"}`},
+		// hold (fast mode): integer milliseconds 1…MaxHold on relay and
+		// destination layers only; 0 is never written, so it is refused too.
+		{name: "valid relay with hold", ctrl: relay(`,"hold":25000`), ok: true},
+		{name: "valid relay with hold 1", ctrl: relay(`,"hold":1`), ok: true},
+		{name: "valid relay with hold MaxHold", ctrl: relay(`,"hold":30000`), ok: true},
+		{name: "valid destination with hold", ctrl: `{"headers":{},"hold":30000}`, ok: true},
+		{name: "hold 0", ctrl: relay(`,"hold":0`)},
+		{name: "hold above MaxHold", ctrl: relay(`,"hold":30001`)},
+		{name: "hold huge", ctrl: relay(`,"hold":99999999999999999999999`)},
+		{name: "hold negative", ctrl: relay(`,"hold":-1`)},
+		{name: "hold fractional", ctrl: relay(`,"hold":1.5`)},
+		{name: "hold integral float", ctrl: relay(`,"hold":1000.0`)},
+		{name: "hold exponent", ctrl: relay(`,"hold":1e3`)},
+		{name: "hold string", ctrl: relay(`,"hold":"1000"`)},
+		{name: "hold null", ctrl: relay(`,"hold":null`)},
+		{name: "hold bool", ctrl: relay(`,"hold":true`)},
+		{name: "destination hold null", ctrl: `{"headers":{},"hold":null}`},
+		{name: "destination hold above MaxHold", ctrl: `{"headers":{},"hold":30001}`},
+		{name: "hold uppercase key", ctrl: relay(`,"Hold":1000`)},
+		{name: "hold alone", ctrl: `{"hold":1000}`},
+		{name: "hold on a server layer", ctrl: server("target", `"/file","hold":1000`)},
 		{name: "plaintext not a frame", raw: []byte("garbage")},
 		{name: "plaintext without padding marker", raw: nil},
 	}
@@ -252,6 +277,11 @@ func TestBuildErrors(t *testing.T) {
 		{"server without a forwarding node", nil, Destination{Node: nodes[0].hop, Server: target}, nil, ErrBadInstruction},
 		{"server target with query", hops(nodes[1:2]), Destination{Node: nodes[0].hop, Server: &badTarget}, nil, ErrBadInstruction},
 		{"server without ed25519 is fine", hops(nodes[1:2]), Destination{Node: Hop{X25519: nodes[0].x.PublicKey()}, Server: target}, nil, nil},
+		{"hold MaxHold", hops(nodes[1:3]), Destination{Node: nodes[0].hop, Hold: MaxHold}, nil, nil},
+		{"hold above MaxHold", hops(nodes[1:3]), Destination{Node: nodes[0].hop, Hold: MaxHold + time.Millisecond}, nil, ErrBadInstruction},
+		{"hold negative", nil, Destination{Node: nodes[0].hop, Hold: -time.Second}, nil, ErrBadInstruction},
+		{"hold not whole milliseconds", nil, Destination{Node: nodes[0].hop, Hold: time.Second + 1}, nil, ErrBadInstruction},
+		{"hold to a server", hops(nodes[1:2]), Destination{Node: nodes[0].hop, Server: target, Hold: time.Second}, nil, ErrBadInstruction},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

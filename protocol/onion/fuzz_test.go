@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 )
 
 // vectorFrames returns the frames of testdata/vectors.json that the node
@@ -95,6 +96,9 @@ func checkPeel(t *testing.T, node *testNode, frame []byte) {
 	if err := in.validate(); err != nil {
 		t.Fatalf("peeled an invalid instruction: %v", err)
 	}
+	if in.Hold < 0 || in.Hold > MaxHold || in.Hold%time.Millisecond != 0 {
+		t.Fatalf("peeled hold %v", in.Hold)
+	}
 	// The instruction survives a trip through its wire form.
 	obj, err := in.marshal()
 	if err != nil {
@@ -145,6 +149,8 @@ func FuzzPeelPlaintext(f *testing.F) {
 		f.Add(appendFrame(nil, l.Inner, ctrl))
 	}
 	f.Add(appendFrame(nil, []byte("body"), []byte(`{"headers":{}}`)))
+	f.Add(appendFrame(nil, []byte("body"), []byte(`{"headers":{},"hold":25000}`)))
+	f.Add(appendFrame(nil, []byte("body"), []byte(`{"headers":{},"hold":1.0}`)))
 	f.Add(appendFrame(nil, nil, []byte(`{"ephemeral_key":"`+hex.EncodeToString(node.x.PublicKey().Bytes())+
 		`","host":"a.b","method":"GET","port":1,"protocol":"http","target":"/"}`)))
 	f.Fuzz(func(t *testing.T, plaintext []byte) {

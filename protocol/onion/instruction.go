@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Kind says what a node must do with a peeled layer.
@@ -55,7 +56,17 @@ type Instruction struct {
 	Headers map[string]string
 	// Server is where to forward (KindServer).
 	Server ServerTarget
+	// Hold (KindRelay, KindDestination) is how long the client asks this
+	// node to keep the request open beyond its ordinary time-out: a
+	// long-poll (fast mode). Zero is an ordinary request; otherwise a whole
+	// number of milliseconds from 1 ms to [MaxHold]. A relay caps it by its
+	// own limit; the destination holds only a retrieve whose wait fits it.
+	Hold time.Duration
 }
+
+// MaxHold is the longest hold a layer may ask for: the storage RPC's
+// longest retrieve wait (rpc.MaxWait, 25 s) plus room for the round trip.
+const MaxHold = 30 * time.Second
 
 // ServerTarget names a steward server (file server, push server) that the
 // last node forwards to. Its shape is checked here; whether the node may
@@ -83,9 +94,11 @@ type (
 	wireRelay struct {
 		Destination  *string `json:"destination"`
 		EphemeralKey *string `json:"ephemeral_key"`
+		Hold         *int64  `json:"hold,omitempty"`
 	}
 	wireDestination struct {
 		Headers *map[string]string `json:"headers"`
+		Hold    *int64             `json:"hold,omitempty"`
 	}
 	wireServer struct {
 		EphemeralKey *string `json:"ephemeral_key"`
@@ -97,6 +110,8 @@ type (
 	}
 )
 
+// Keys are sorted, as encoding/json writes the wire structs' fields in
+// their order; "hold" is optional on the first two, so it sorts last.
 var (
 	keysRelay       = []string{"destination", "ephemeral_key"}
 	keysDestination = []string{"headers"}
@@ -116,13 +131,13 @@ func (in *Instruction) marshal() ([]byte, error) {
 	switch in.Kind {
 	case KindRelay:
 		d, e := hex.EncodeToString(in.Next), hex.EncodeToString(in.NextEphemeral.Bytes())
-		v = wireRelay{&d, &e}
+		v = wireRelay{&d, &e, holdMillis(in.Hold)}
 	case KindDestination:
 		h := in.Headers
 		if h == nil {
 			h = map[string]string{}
 		}
-		v = wireDestination{&h}
+		v = wireDestination{&h, holdMillis(in.Hold)}
 	case KindServer:
 		s := in.Server
 		e := hex.EncodeToString(in.NextEphemeral.Bytes())
@@ -131,7 +146,30 @@ func (in *Instruction) marshal() ([]byte, error) {
 	return json.Marshal(v)
 }
 
+// holdMillis is the wire form of a valid hold: nil (no key) for zero.
+func holdMillis(d time.Duration) *int64 {
+	if d == 0 {
+		return nil
+	}
+	return ptr(d.Milliseconds())
+}
+
+// checkHold accepts zero or whole milliseconds from 1 ms to MaxHold, so
+// that every valid hold has exactly one wire form.
+func checkHold(d time.Duration) error {
+	if d != 0 && (d < time.Millisecond || d > MaxHold || d%time.Millisecond != 0) {
+		return badInstruction("hold %v: want whole milliseconds from 1 ms to %v", d, MaxHold)
+	}
+	return nil
+}
+
 func (in *Instruction) validate() error {
+	if in.Kind != KindRelay && in.Kind != KindDestination && in.Hold != 0 {
+		return badInstruction("hold on a %v layer", in.Kind)
+	}
+	if err := checkHold(in.Hold); err != nil {
+		return err
+	}
 	switch in.Kind {
 	case KindRelay:
 		if len(in.Next) != ed25519.PublicKeySize {
@@ -170,17 +208,41 @@ func parseInstruction(obj []byte, keys []string) (Instruction, error) {
 		}
 		return nil
 	}
+	// holdable is exactly for the kinds that may carry "hold" (which
+	// sorts after their other keys).
+	holdable := func(want []string) error {
+		if slices.Contains(keys, "hold") {
+			want = append(slices.Clip(want), "hold")
+		}
+		return exactly(want)
+	}
+	// hold reads the optional "hold" member: null, fractions, exponents,
+	// strings and out-of-range numbers are refused (json.Unmarshal into an
+	// int64 already refuses all but the range).
+	hold := func(ms *int64) (time.Duration, error) {
+		if !slices.Contains(keys, "hold") {
+			return 0, nil
+		}
+		if ms == nil || *ms < 1 || *ms > MaxHold.Milliseconds() {
+			return 0, badInstruction("hold must be an integer from 1 to %d (milliseconds)", MaxHold.Milliseconds())
+		}
+		return time.Duration(*ms) * time.Millisecond, nil
+	}
 	var in Instruction
 	switch {
 	case slices.Contains(keys, "headers"):
 		var w wireDestination
-		if err := exactly(keysDestination); err != nil {
+		if err := holdable(keysDestination); err != nil {
 			return in, err
 		}
 		if err := json.Unmarshal(obj, &w); err != nil || w.Headers == nil {
-			return in, badInstruction("headers must be an object of strings")
+			return in, badInstruction("headers must be an object of strings and hold an integer")
 		}
-		in = Instruction{Kind: KindDestination, Headers: *w.Headers}
+		h, err := hold(w.Hold)
+		if err != nil {
+			return in, err
+		}
+		in = Instruction{Kind: KindDestination, Headers: *w.Headers, Hold: h}
 	case slices.Contains(keys, "host"):
 		var w wireServer
 		if err := exactly(keysServer); err != nil {
@@ -201,11 +263,15 @@ func parseInstruction(obj []byte, keys []string) (Instruction, error) {
 		}}
 	case slices.Contains(keys, "destination"):
 		var w wireRelay
-		if err := exactly(keysRelay); err != nil {
+		if err := holdable(keysRelay); err != nil {
 			return in, err
 		}
 		if err := json.Unmarshal(obj, &w); err != nil || w.Destination == nil || w.EphemeralKey == nil {
-			return in, badInstruction("relay fields must be strings")
+			return in, badInstruction("relay fields must be strings and hold an integer")
+		}
+		h, err := hold(w.Hold)
+		if err != nil {
+			return in, err
 		}
 		next, err := parseHex32(*w.Destination)
 		if err != nil {
@@ -215,7 +281,7 @@ func parseInstruction(obj []byte, keys []string) (Instruction, error) {
 		if err != nil {
 			return in, fmt.Errorf("%w: %w", ErrBadInstruction, err)
 		}
-		in = Instruction{Kind: KindRelay, Next: ed25519.PublicKey(next), NextEphemeral: eph}
+		in = Instruction{Kind: KindRelay, Next: ed25519.PublicKey(next), NextEphemeral: eph, Hold: h}
 	default:
 		return in, badInstruction("no headers, host or destination key")
 	}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 	"testing/cryptotest"
+	"time"
 )
 
 var update = flag.Bool("update", false, "rewrite the vectors in testdata/")
@@ -39,6 +40,7 @@ type onionVec struct {
 	Server   *ServerTarget `json:"server,omitempty"`
 	FailAt   int           `json:"fail_at"`
 	FailCode ErrorCode     `json:"fail_code,omitempty"`
+	HoldMs   int64         `json:"hold_ms,omitempty"` // Destination.Hold: in every layer
 	Payload  string        `json:"payload"`
 	// Frames[i] is the frame position i received; Responses[i] what it sent back.
 	Frames    []string `json:"frames"`
@@ -56,6 +58,14 @@ var onionCases = []onionVec{
 		Payload: hex.EncodeToString([]byte("ciphertext of an attachment"))},
 	{Name: "timeout at position 2", Seed: 4, Nodes: []string{"v-guard", "v-mid", "v-exit", "v-dest"}, FailAt: 2, FailCode: CodeTimeout,
 		Payload: hex.EncodeToString([]byte(`{"method":"info","params":{}}`))},
+	// Fast mode: "hold" in the relay and destination control objects.
+	{Name: "path of 4 held", Seed: 5, Nodes: []string{"v-guard", "v-mid", "v-exit", "v-dest"}, FailAt: -1, HoldMs: 28000,
+		Payload: hex.EncodeToString([]byte(`{"method":"retrieve","params":{"namespace":0,"wait":25000}}`))},
+	{Name: "direct held", Seed: 6, Nodes: []string{"v-dest"}, FailAt: -1, HoldMs: 30000,
+		Payload: hex.EncodeToString([]byte(`{"method":"retrieve","params":{"namespace":0,"wait":1}}`))},
+	{Name: "timeout of a held request at position 1", Seed: 7, Nodes: []string{"v-guard", "v-mid", "v-exit", "v-dest"}, FailAt: 1,
+		FailCode: CodeTimeout, HoldMs: 1,
+		Payload: hex.EncodeToString([]byte(`{"method":"retrieve","params":{"namespace":0,"wait":1}}`))},
 }
 
 // runVector builds and routes v under fixed randomness.
@@ -66,7 +76,7 @@ func runVector(t *testing.T, v onionVec) onionVec {
 		nodes[i] = newTestNode(t, l)
 	}
 	last := len(nodes) - 1
-	dest := Destination{Node: nodes[last].hop, Server: v.Server}
+	dest := Destination{Node: nodes[last].hop, Server: v.Server, Hold: time.Duration(v.HoldMs) * time.Millisecond}
 	net := newTestNet(t, nodes[:last]...)
 	if v.Server != nil {
 		net.server = nodes[last]
@@ -186,6 +196,9 @@ func checkVector(t *testing.T, v onionVec) {
 			t.Fatalf("position %d: %v", i, err)
 		}
 		st.keys = append(st.keys, &layerKeys{response: l.Responder.response, wrap: l.Responder.wrap})
+		if want := time.Duration(v.HoldMs) * time.Millisecond; l.Instruction.Hold != want {
+			t.Errorf("position %d: hold %v, want %v", i, l.Instruction.Hold, want)
+		}
 		if i == v.FailAt {
 			break
 		}

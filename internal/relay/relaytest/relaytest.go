@@ -67,6 +67,9 @@ type Options struct {
 	// MaxInFlight and Limits go to every relay (relay.Config).
 	MaxInFlight int
 	Limits      relay.Limits
+	// Relay, when set, edits node i's relay configuration last (to give
+	// one node its own limits).
+	Relay func(i int, c *relay.Config)
 }
 
 // Node is one running node.
@@ -295,7 +298,7 @@ func (nw *Network) serve(t testing.TB, n *Node, o Options) {
 		t.Fatal(err)
 	}
 	n.Pool = onionclient.NewPool(onionclient.PoolConfig{Cert: &cert, Dialer: dialerFrom(n.IP)})
-	n.Relay, err = relay.New(relay.Config{
+	rc := relay.Config{
 		X25519:       n.X25519,
 		Ed25519:      n.Info.Ed25519,
 		Directory:    relay.SnapshotDirectory(func() *snapshot.Snapshot { return nw.Snapshot }),
@@ -311,7 +314,11 @@ func (nw *Network) serve(t testing.TB, n *Node, o Options) {
 		HopSlack:     o.HopSlack,
 		MaxInFlight:  o.MaxInFlight,
 		Limits:       o.Limits,
-	})
+	}
+	if o.Relay != nil {
+		o.Relay(n.Index, &rc)
+	}
+	n.Relay, err = relay.New(rc)
 	if err != nil {
 		t.Fatal(err)
 	}
