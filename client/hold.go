@@ -116,10 +116,11 @@ type holder struct {
 	// nothing, so something landed behind the position (a deposit dated
 	// earlier than one already read).
 	rewind bool
-	// pages counts answers in a row from current that came at once with
-	// messages: past the poll's page bound, another member takes over, so
-	// a member cannot keep the loop busy with endless junk.
+	// pages counts answers in a row from current with messages: past the
+	// poll's page bound, another member takes over (avoid), so a member
+	// cannot keep the loop to itself with endless junk.
 	pages int
+	avoid *identity.Ed25519PublicKey
 	// early counts empty answers in a row from current that came well
 	// before the wait's end.
 	early int
@@ -186,16 +187,26 @@ func (c *Client) holdTarget(ctx context.Context, h *holder) (snapshot.Node, time
 		}
 	}
 	var soonest time.Time
+	var fallback *snapshot.Node
 	for _, n := range c.askOrder(members) {
 		until, paused := h.pause[n.Ed25519]
-		if !paused {
+		switch {
+		case paused:
+			if soonest.IsZero() || until.Before(soonest) {
+				soonest = until
+			}
+		case h.avoid != nil && n.Ed25519 == *h.avoid:
+			fallback = &n
+		default:
 			k := n.Ed25519
-			h.current, h.pages = &k, 0
+			h.current, h.avoid, h.pages = &k, nil, 0
 			return n, 0, nil
 		}
-		if soonest.IsZero() || until.Before(soonest) {
-			soonest = until
-		}
+	}
+	if fallback != nil {
+		k := fallback.Ed25519
+		h.current, h.avoid = &k, nil
+		return *fallback, 0, nil
 	}
 	return snapshot.Node{}, max(soonest.Sub(now), time.Millisecond), nil
 }
@@ -292,12 +303,19 @@ func (c *Client) holdOnce(ctx context.Context, h *holder, n snapshot.Node) ([]Me
 		if p := posOf(good[len(good)-1]); h.after == nil || h.after.before(p) {
 			h.after = &p
 		}
+	}
+	switch {
+	case wait == 0:
+		// A re-read of the lookback: it answers at once by design.
+	case len(good) > 0:
 		if h.pages++; h.pages >= c.limits.pages {
-			// Not bad (a backlog is honest), but another member's turn.
-			h.pause[n.Ed25519] = time.Now().Add(holdFailPause)
+			// Not bad (a backlog or a burst is honest), but another
+			// member's turn, if there is one.
+			k := n.Ed25519
+			h.avoid, h.current, h.pages = &k, nil, 0
 		}
 		h.early = 0
-	} else if wait > 0 {
+	default:
 		h.pages = 0
 		// An empty answer well before the wait's end: the member woke for
 		// a message behind the position, which the next round re-reads.

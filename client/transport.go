@@ -29,7 +29,7 @@ type HoldTransport interface {
 }
 
 var (
-	_ Transport     = (*paths.Manager)(nil)
+	_ HoldTransport = (*paths.Manager)(nil)
 	_ HoldTransport = (*DirectTransport)(nil)
 )
 
