@@ -1,0 +1,132 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/devnet"
+)
+
+// TestFastReceiveChurn: on a devnet of hushd processes, alice and bob run
+// the fast-mode receive loop (long-polls through onion paths) while they
+// send each other 100 messages, and members of their swarms are killed
+// with SIGKILL and restarted in turn. Every message is reported by the
+// loop exactly once. The safety-net poll is scaled down (not slept on),
+// so that what a dead member held is caught in the test's time.
+func TestFastReceiveChurn(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts hushd processes")
+	}
+	bin := filepath.Join(t.TempDir(), "hushd")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/hushnet/hush/cmd/hushd").CombinedOutput(); err != nil {
+		t.Fatalf("build hushd: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	d, err := devnet.Up(ctx, devnet.Options{
+		Dir: t.TempDir(), Nodes: 6, Processes: true, HushdPath: bin,
+		EpochInterval: 200 * time.Millisecond, ProbeInterval: 100 * time.Millisecond,
+		// The killed members stay in their swarms: this is about the
+		// receive loop living with dead and returning members.
+		UnreachableAfter: time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Stop() })
+
+	o := Options{Network: d.Network(), SafetyNetInterval: 10 * time.Second}
+	alice := open(t, newHome(t), o)
+	bob := open(t, newHome(t), o)
+	got := map[*Client]*follower{alice: follow(t, alice), bob: follow(t, bob)}
+
+	// The members to kill: the first two of each account's swarm.
+	_, snap, err := devnet.FetchSnapshot(ctx, d.Network())
+	if err != nil {
+		t.Fatal(err)
+	}
+	index := map[identity.Ed25519PublicKey]int{}
+	for _, n := range d.Nodes() {
+		index[n.Ed25519] = n.Index
+	}
+	var victims [2][]int
+	for _, c := range []*Client{alice, bob} {
+		_, members, ok := snap.SwarmOf(c.Account())
+		if !ok || len(members) < 3 {
+			t.Fatalf("swarm of %s: %d members", c.Account().Short(), len(members))
+		}
+		for k := range 2 {
+			victims[k] = append(victims[k], index[members[k].Ed25519])
+		}
+	}
+	// What happens to the members before message i is sent.
+	churn := map[int]func() error{}
+	for k, at := range []int{20, 60} {
+		churn[at] = func() error { return each(victims[k], d.Kill) }
+		churn[at+25] = func() error { return each(victims[k], d.Restart) }
+	}
+
+	const n = 100
+	for i := range n {
+		if f := churn[i]; f != nil {
+			if err := f(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, p := range []struct {
+			from, to *Client
+			tag      string
+		}{{alice, bob, "a"}, {bob, alice, "b"}} {
+			if _, err := p.from.Send(ctx, p.to.Account(), fmt.Sprintf("%s%03d", p.tag, i)); err != nil {
+				t.Fatalf("send %s%d: %v", p.tag, i, err)
+			}
+		}
+	}
+	for _, p := range []struct {
+		c   *Client
+		tag string
+	}{{alice, "b"}, {bob, "a"}} {
+		f := got[p.c]
+		waitForLong(t, 3*time.Minute, fmt.Sprintf("the %s messages", p.tag), func() bool { return f.total() >= n })
+		for i := range n {
+			if k := f.count(fmt.Sprintf("%s%03d", p.tag, i)); k != 1 {
+				t.Errorf("%s%03d reported %d times, want once", p.tag, i, k)
+			}
+		}
+		if k := f.total(); k != n {
+			t.Errorf("%d messages reported, want %d", k, n)
+		}
+	}
+}
+
+// each runs f on every distinct index.
+func each(is []int, f func(int) error) error {
+	done := map[int]bool{}
+	for _, i := range is {
+		if done[i] {
+			continue
+		}
+		done[i] = true
+		if err := f(i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// waitForLong is waitFor with its own deadline.
+func waitForLong(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
