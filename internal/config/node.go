@@ -66,6 +66,11 @@ type Node struct {
 	MaxDBBytes           int64  `toml:"max_db_bytes" help:"database size cap (0: store default, negative: disk only)"`
 	FloodPolicy          string `toml:"flood_policy" help:"full public inbox: evict (oldest) or refuse"`
 	ReplayCacheSize      int    `toml:"replay_cache_size" help:"signatures remembered to refuse replays"`
+
+	// Held retrieves (fast mode): each holds a connection or an HTTP/2
+	// stream and a handler goroutine for up to rpc.MaxWait.
+	MaxHeldRetrieves  int `toml:"max_held_retrieves" help:"most retrieves held open at once waiting for a message (fast mode); past it a retrieve that would wait is answered hold_full"`
+	MaxHeldPerAccount int `toml:"max_held_per_account" help:"most retrieves held open at once for one account"`
 }
 
 // DefaultPort is the port a node listens on by default (Session's storage
@@ -98,6 +103,10 @@ func DefaultNode() Node {
 		ReplayCacheSize:   1_000_000,
 		MaxHold:           Duration(onion.MaxHold),
 		MaxHeldRelayed:    4096, // relay.DefaultMaxHeld (not imported: config stays a leaf)
+		// nodeapi.DefaultMaxHeld and DefaultMaxHeldPerAccount: a few KiB
+		// each, some 40 MiB at the cap; 8 covers an account's devices.
+		MaxHeldRetrieves:  4096,
+		MaxHeldPerAccount: 8,
 	}
 }
 
@@ -249,6 +258,12 @@ func (c *Node) Validate() error {
 	}
 	if c.ReplayCacheSize < 1000 {
 		return bad("replay_cache_size", "at least 1000")
+	}
+	if c.MaxHeldRetrieves < 1 {
+		return bad("max_held_retrieves", "at least 1")
+	}
+	if c.MaxHeldPerAccount < 1 {
+		return bad("max_held_per_account", "at least 1")
 	}
 	return nil
 }

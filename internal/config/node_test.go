@@ -74,6 +74,18 @@ func TestLoadNode(t *testing.T) {
 		{name: "max hold above the protocol's", toml: "standalone = true\nmax_hold = \"31s\"\n", wantErr: "config field max_hold"},
 		{name: "negative max hold", toml: "standalone = true\nmax_hold = \"-1s\"\n", wantErr: "config field max_hold"},
 		{name: "no held requests", toml: "standalone = true\nmax_held_relayed = 0\n", wantErr: "config field max_held_relayed"},
+		{name: "held retrieve bounds", toml: "standalone = true\nmax_held_retrieves = 100\nmax_held_per_account = 2\n", check: func(t *testing.T, c Node) {
+			if c.MaxHeldRetrieves != 100 || c.MaxHeldPerAccount != 2 {
+				t.Fatalf("max_held_retrieves %d, max_held_per_account %d", c.MaxHeldRetrieves, c.MaxHeldPerAccount)
+			}
+		}},
+		{name: "held retrieve defaults", toml: "standalone = true\n", check: func(t *testing.T, c Node) {
+			if c.MaxHeldRetrieves != 4096 || c.MaxHeldPerAccount != 8 {
+				t.Fatalf("max_held_retrieves %d, max_held_per_account %d", c.MaxHeldRetrieves, c.MaxHeldPerAccount)
+			}
+		}},
+		{name: "no held retrieves", toml: "standalone = true\nmax_held_retrieves = 0\n", wantErr: "config field max_held_retrieves"},
+		{name: "no held retrieves per account", toml: "standalone = true\nmax_held_per_account = -1\n", wantErr: "config field max_held_per_account"},
 		{name: "syntax error", toml: "standalone = \n", wantErr: "line 1"},
 	}
 	for _, tt := range tests {
@@ -104,11 +116,11 @@ func TestFlagsOverrideFile(t *testing.T) {
 	flags := DefaultNode()
 	fs := pflag.NewFlagSet("node", pflag.ContinueOnError)
 	flags.RegisterFlags(fs)
-	if err := fs.Parse([]string{"--listen", "127.0.0.1:9001", "--read-timeout", "7s", "--debug-log-private"}); err != nil {
+	if err := fs.Parse([]string{"--listen", "127.0.0.1:9001", "--read-timeout", "7s", "--debug-log-private", "--max-held-retrieves", "50", "--max-held-per-account", "3"}); err != nil {
 		t.Fatal(err)
 	}
 	ApplyFlags(&file, &flags, fs)
-	if file.Listen != "127.0.0.1:9001" || file.ReadTimeout.D() != 7*time.Second || !file.DebugLogPrivate {
+	if file.Listen != "127.0.0.1:9001" || file.ReadTimeout.D() != 7*time.Second || !file.DebugLogPrivate || file.MaxHeldRetrieves != 50 || file.MaxHeldPerAccount != 3 {
 		t.Fatalf("flags not applied: %+v", file)
 	}
 	if file.LogLevel != "warn" || !file.Standalone {

@@ -20,8 +20,9 @@
 //  1. registration and snapshot following stop, so no new view of the
 //     network arrives while the node winds down;
 //  2. the API server stops accepting connections and waits, up to the
-//     shutdown timeout, for requests in flight; a store acknowledged to a
-//     client is already committed;
+//     shutdown timeout, for requests in flight (held retrieves are
+//     answered at once); a store acknowledged to a client is already
+//     committed;
 //     2a. replication stops: anti-entropy and hand-offs, after the
 //     handlers that forward through it;
 //  3. the sweeper stops (after its current sweep);
@@ -86,6 +87,7 @@ import (
 	"github.com/hushnet/hush/internal/replay"
 	"github.com/hushnet/hush/internal/replication"
 	"github.com/hushnet/hush/internal/store"
+	"github.com/hushnet/hush/internal/store/arrivals"
 	"github.com/hushnet/hush/internal/store/sqlite"
 	"github.com/hushnet/hush/protocol/netfile"
 	"github.com/hushnet/hush/protocol/rpc"
@@ -214,14 +216,21 @@ func New(cfg config.Node, logger *slog.Logger, opts ...Option) (_ *Node, err err
 		n.link = newRegistryLink(n.network, n.id, admission, n.members, logger, cfg.Data)
 		n.link.loadSaved()
 	}
-	if err := n.setUpReplication(o); err != nil {
+	// Every path that inserts messages (the storage RPC, replication's
+	// forwards, anti-entropy and hand-offs) goes through the hub, so a
+	// held retrieve wakes whichever way its message came.
+	hub := arrivals.New()
+	if err := n.setUpReplication(o, hub); err != nil {
 		return nil, err
 	}
 	h, err := nodeapi.New(nodeapi.Config{
-		Store:      n.apiStore(),
-		Clock:      time.Now,
-		Membership: membership,
-		Snapshot:   snapshots,
+		Store:             hub.Store(n.apiStore()),
+		Arrivals:          hub,
+		MaxHeld:           cfg.MaxHeldRetrieves,
+		MaxHeldPerAccount: cfg.MaxHeldPerAccount,
+		Clock:             time.Now,
+		Membership:        membership,
+		Snapshot:          snapshots,
 		// Entries must outlive the whole ±SigTolerance window of the
 		// signature they record.
 		Replay:      replay.New(cfg.ReplayCacheSize, 2*rpc.SigTolerance+time.Second),
@@ -259,6 +268,8 @@ func New(cfg config.Node, logger *slog.Logger, opts ...Option) (_ *Node, err err
 	mux.Handle(relay.Path, rl)
 	n.mountReplication(mux)
 	n.api = &http.Server{
+		// Its time-outs are for ordinary requests; a held retrieve
+		// extends its own (nodeapi, hold.go).
 		Handler:           mux,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout.D(),
 		ReadTimeout:       cfg.ReadTimeout.D(),
@@ -269,6 +280,9 @@ func New(cfg config.Node, logger *slog.Logger, opts ...Option) (_ *Node, err err
 		// TLS handshake errors name the client's IP:port.
 		ErrorLog: logfilter.ErrorLog(logger.Handler(), cfg.DebugLogPrivate),
 	}
+	// Shutdown waits for requests in flight: held retrieves are answered
+	// at once instead of after their wait.
+	n.api.RegisterOnShutdown(h.StopHolding)
 	if !cfg.InsecureHTTP {
 		// Relays present their node certificate so that this node can
 		// budget them per node identity (keytls.PeerNode, internal/relay);

@@ -15,6 +15,7 @@ import (
 	"github.com/hushnet/hush/internal/nodeapi"
 	"github.com/hushnet/hush/internal/replication"
 	"github.com/hushnet/hush/internal/store"
+	"github.com/hushnet/hush/internal/store/arrivals"
 	"github.com/hushnet/hush/internal/store/sqlite"
 	"github.com/hushnet/hush/protocol/rpc"
 	"github.com/hushnet/hush/protocol/snapshot"
@@ -78,14 +79,15 @@ func WithReplication(tune func(*replication.Config)) Option {
 }
 
 // setUpReplication builds the replicator of a node in a network, after
-// the registry link loaded any saved snapshot.
-func (n *Node) setUpReplication(o options) error {
+// the registry link loaded any saved snapshot. Its inserts are signalled
+// to hub.
+func (n *Node) setUpReplication(o options, hub *arrivals.Hub) error {
 	if n.members == nil {
 		return nil
 	}
 	m := &liveMembership{snap: replication.NewSnapshotMembership(n.id.Ed25519Public(), nil), src: n.members}
 	cfg := replication.Config{
-		Key: n.id.Ed25519, NetworkID: n.networkID, Store: sqlite.NewGroupCommit(n.db), Membership: m,
+		Key: n.id.Ed25519, NetworkID: n.networkID, Store: hub.Replica(sqlite.NewGroupCommit(n.db)), Membership: m,
 		Clock: time.Now, Logger: n.logger.With("subsystem", "replication"), PlainHTTP: n.cfg.InsecureHTTP,
 	}
 	cfg.AntiEntropyInterval = n.cfg.AntiEntropyInterval.D()
