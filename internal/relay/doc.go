@@ -41,6 +41,9 @@
 //     [Config.StewardAllow] (host, port, protocol and method exactly; the
 //     path exactly, or below an entry ending in "/"); nothing else is
 //     ever contacted, and no URL comes from the request alone.
+//  9. for a layer with a hold, a place in the held pool, for which the
+//     request gives back its processing slot and its ordinary in-flight
+//     place (see Pools; onion.CodeUnavailable when full).
 //
 // # Budgets
 //

@@ -151,8 +151,9 @@ const (
 	// at 1.7 Mbit/s; a body slower than that is refused with 408.
 	DefaultBodyTimeout = 10 * time.Second
 	// DefaultMaxHeld is Config.MaxHeld's default. A held request costs a
-	// relay about two goroutines and some 20 KiB while it waits (see the
-	// package's BenchmarkHeld), so 4096 of them fit in 100 MiB.
+	// relay two goroutines and some 25–35 KiB of heap and stacks while it
+	// waits (relaytest's BenchmarkHeldRequests), so 4096 of them take
+	// about 140 MiB.
 	DefaultMaxHeld = 4096
 	// DefaultClientHeld is Limits.ClientHeld's default: a client holds one
 	// long-poll per account (a few, for a household behind one address).
