@@ -213,3 +213,85 @@ func BenchmarkMemory100k(b *testing.B) {
 	b.ReportMetric(float64(emptyHeap)/float64(b.N)/(1<<20), "empty-heap-MB")
 	b.ReportMetric(float64(fullHeap)/float64(max(emptyHeap, 1)), "ratio")
 }
+
+// BenchmarkFastLatency measures on a devnet, through onion paths, the
+// time from the start of Send to the recipient's receive loop reporting
+// the message, with the loop in fast mode (long-polling) and in slow
+// mode (polling every DefaultPollInterval), against twice the latency of
+// one onion storage RPC measured in the same run (the floor: a store and
+// the held retrieve's answer). Run it with a small -benchtime (20x): the
+// slow mode waits for polls.
+func BenchmarkFastLatency(b *testing.B) {
+	nf := startDevnet(b).Network()
+	for _, mode := range []NotificationMode{NotifyFast, NotifySlow} {
+		b.Run(string(mode), func(b *testing.B) {
+			alice := open(b, newHome(b), Options{Network: nf})
+			bob := open(b, newHome(b), Options{Network: nf})
+			if err := bob.SetNotifications(mode); err != nil {
+				b.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			arrived := make(chan string, 16)
+			loop := make(chan error, 1)
+			go func() {
+				loop <- bob.Receive(ctx, func(ms []Message) error {
+					for _, m := range ms {
+						arrived <- m.Text
+					}
+					return nil
+				})
+			}()
+			defer func() {
+				cancel()
+				if err := <-loop; err != nil {
+					b.Error(err)
+				}
+			}()
+			// Warm up paths, snapshots and connections on both sides.
+			if _, err := alice.Send(ctx, bob.Account(), "warm-up"); err != nil {
+				b.Fatal(err)
+			}
+			next := func() string {
+				select {
+				case got := <-arrived:
+					return got
+				case <-time.After(2 * time.Minute):
+					b.Fatal("no message arrived")
+					return ""
+				}
+			}
+			if got := next(); got != "warm-up" {
+				b.Fatalf("got %q first", got)
+			}
+			members, err := bob.dir.SwarmFor(ctx, bob.Account())
+			if err != nil {
+				b.Fatal(err)
+			}
+			var rpcTime, e2e time.Duration
+			b.ResetTimer()
+			for i := range b.N {
+				// The baseline: one signed retrieve through a path. It
+				// also gives the loop time to hold again.
+				start := time.Now()
+				if _, err := bob.signedCall(ctx, members[i%len(members)], rpc.MethodRetrieve, []byte(`{"namespace":0,"max_count":1}`)); err != nil {
+					b.Fatal(err)
+				}
+				rpcTime += time.Since(start)
+
+				start = time.Now()
+				text := fmt.Sprint("latency ", i)
+				if _, err := alice.Send(ctx, bob.Account(), text); err != nil {
+					b.Fatal(err)
+				}
+				if got := next(); got != text {
+					b.Fatalf("got %q, want %q", got, text)
+				}
+				e2e += time.Since(start)
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(e2e.Microseconds())/float64(b.N)/1000, "e2e-ms")
+			b.ReportMetric(float64(rpcTime.Microseconds())/float64(b.N)/1000, "onion-rpc-ms")
+			b.ReportMetric(float64(e2e)/float64(2*rpcTime), "ratio-vs-2rpc")
+		})
+	}
+}

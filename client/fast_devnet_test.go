@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -78,13 +79,23 @@ func TestFastReceiveChurn(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// Both ways at once.
+		var wg sync.WaitGroup
+		errs := make(chan error, 2)
 		for _, p := range []struct {
 			from, to *Client
 			tag      string
 		}{{alice, bob, "a"}, {bob, alice, "b"}} {
-			if _, err := p.from.Send(ctx, p.to.Account(), fmt.Sprintf("%s%03d", p.tag, i)); err != nil {
-				t.Fatalf("send %s%d: %v", p.tag, i, err)
-			}
+			wg.Go(func() {
+				if _, err := p.from.Send(ctx, p.to.Account(), fmt.Sprintf("%s%03d", p.tag, i)); err != nil {
+					errs <- fmt.Errorf("send %s%d: %w", p.tag, i, err)
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
 		}
 	}
 	for _, p := range []struct {

@@ -61,9 +61,10 @@ func ParseNotificationMode(s string) (NotificationMode, error) {
 	return m, nil
 }
 
-// SetNotifications makes mode this device's notification mode. A running
-// [Client.Receive] picks it up at its next round; another process on the
-// same home at its next start. It returns [ErrBadNotificationMode] for an
+// SetNotifications makes mode this device's notification mode, kept in
+// the home. [Client.Receive] reads it when it starts: a loop already
+// running (here or in another process on the home) keeps its mode until
+// it is started again. It returns [ErrBadNotificationMode] for an
 // unknown mode.
 func (c *Client) SetNotifications(mode NotificationMode) error {
 	if _, err := ParseNotificationMode(string(mode)); err != nil {
