@@ -15,7 +15,8 @@ import (
 
 // TestFastReceiveChurn: on a devnet of hushd processes, alice and bob run
 // the fast-mode receive loop (long-polls through onion paths) while they
-// send each other 100 messages, and members of their swarms are killed
+// send each other fastChurnMessages messages (100 with -tags fastfull),
+// and members of their swarms are killed
 // with SIGKILL and restarted in turn. Every message is reported by the
 // loop exactly once. The safety-net poll is scaled down (not slept on),
 // so that what a dead member held is caught in the test's time.
@@ -65,14 +66,15 @@ func TestFastReceiveChurn(t *testing.T) {
 			victims[k] = append(victims[k], index[members[k].Ed25519])
 		}
 	}
-	// What happens to the members before message i is sent.
+	// What happens to the members before message i is sent: each victim
+	// is killed, and restarted a quarter of the run later.
+	const n = fastChurnMessages
 	churn := map[int]func() error{}
-	for k, at := range []int{20, 60} {
+	for k, at := range []int{n / 5, 3 * n / 5} {
 		churn[at] = func() error { return each(victims[k], d.Kill) }
-		churn[at+25] = func() error { return each(victims[k], d.Restart) }
+		churn[at+n/4] = func() error { return each(victims[k], d.Restart) }
 	}
 
-	const n = 100
 	for i := range n {
 		if f := churn[i]; f != nil {
 			if err := f(); err != nil {
