@@ -3,14 +3,9 @@ package client
 import (
 	"context"
 	"fmt"
-	"os/exec"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/hushnet/hush/identity"
-	"github.com/hushnet/hush/internal/devnet"
 )
 
 // TestFastReceiveChurn: on a devnet of hushd processes, alice and bob run
@@ -24,23 +19,9 @@ func TestFastReceiveChurn(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts hushd processes")
 	}
-	bin := filepath.Join(t.TempDir(), "hushd")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/hushnet/hush/cmd/hushd").CombinedOutput(); err != nil {
-		t.Fatalf("build hushd: %v\n%s", err, out)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	d, err := devnet.Up(ctx, devnet.Options{
-		Dir: t.TempDir(), Nodes: 6, Processes: true, HushdPath: bin,
-		EpochInterval: 200 * time.Millisecond, ProbeInterval: 100 * time.Millisecond,
-		// The killed members stay in their swarms: this is about the
-		// receive loop living with dead and returning members.
-		UnreachableAfter: time.Hour,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Stop() })
+	d := startHushdDevnet(ctx, t)
 
 	o := Options{Network: d.Network(), SafetyNetInterval: 10 * time.Second}
 	alice := open(t, newHome(t), o)
@@ -48,22 +29,10 @@ func TestFastReceiveChurn(t *testing.T) {
 	got := map[*Client]*follower{alice: follow(t, alice), bob: follow(t, bob)}
 
 	// The members to kill: the first two of each account's swarm.
-	_, snap, err := devnet.FetchSnapshot(ctx, d.Network())
-	if err != nil {
-		t.Fatal(err)
-	}
-	index := map[identity.Ed25519PublicKey]int{}
-	for _, n := range d.Nodes() {
-		index[n.Ed25519] = n.Index
-	}
 	var victims [2][]int
-	for _, c := range []*Client{alice, bob} {
-		_, members, ok := snap.SwarmOf(c.Account())
-		if !ok || len(members) < 3 {
-			t.Fatalf("swarm of %s: %d members", c.Account().Short(), len(members))
-		}
+	for _, members := range swarmIndexes(ctx, t, d, alice, bob) {
 		for k := range 2 {
-			victims[k] = append(victims[k], index[members[k].Ed25519])
+			victims[k] = append(victims[k], members[k])
 		}
 	}
 	// What happens to the members before message i is sent: each victim
