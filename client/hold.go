@@ -126,6 +126,13 @@ type holder struct {
 	early int
 }
 
+// stop pauses member n for d; the next member is picked afresh (ask
+// order puts the ones caught misbehaving or slow last).
+func (h *holder) stop(n snapshot.Node, d time.Duration) {
+	h.pause[n.Ed25519] = time.Now().Add(d)
+	h.current = nil
+}
+
 // holdLoop long-polls namespace ns until ctx ends, sending each non-empty
 // batch of new messages to out.
 func (c *Client) holdLoop(ctx context.Context, ns int32, out chan<- []Message) {
@@ -251,20 +258,20 @@ func (c *Client) holdOnce(ctx context.Context, h *holder, n snapshot.Node) ([]Me
 		if wait <= 0 {
 			wait = holdFullPause
 		}
-		h.pause[n.Ed25519] = time.Now().Add(wait)
+		h.stop(n, wait)
 		return nil, err
 	case err != nil && mctx.Err() != nil:
 		c.markSlow(n)
-		h.pause[n.Ed25519] = time.Now().Add(holdFailPause)
+		h.stop(n, holdFailPause)
 		return nil, fmt.Errorf("%w: %w", errSlowMember, err)
 	case err != nil:
-		h.pause[n.Ed25519] = time.Now().Add(holdFailPause)
+		h.stop(n, holdFailPause)
 		return nil, err
 	}
 	var r rpc.RetrieveResult
 	if err := json.Unmarshal(resp, &r); err != nil {
 		c.markBad(n, "it answered a long-poll with a malformed retrieve reply")
-		h.pause[n.Ed25519] = time.Now().Add(holdFailPause)
+		h.stop(n, holdFailPause)
 		return nil, fmt.Errorf("retrieve reply: %w", err)
 	}
 	future := c.netc.Latest().Add(futureSlack).UnixMilli()
@@ -296,7 +303,7 @@ func (c *Client) holdOnce(ctx context.Context, h *holder, n snapshot.Node) ([]Me
 	got, perr := c.process(h.ns, cur, fetched{msgs: good, limit: &limit})
 	if bad != "" {
 		c.markBad(n, bad)
-		h.pause[n.Ed25519] = time.Now().Add(holdFailPause)
+		h.stop(n, holdFailPause)
 		return got, errors.Join(errors.New(bad), perr)
 	}
 	if len(good) > 0 {
@@ -329,7 +336,7 @@ func (c *Client) holdOnce(ctx context.Context, h *holder, n snapshot.Node) ([]Me
 		h.rewind = h.early == 1
 		if h.early > 2 {
 			h.early = 0
-			h.pause[n.Ed25519] = time.Now().Add(holdFailPause)
+			h.stop(n, holdFailPause)
 		}
 	}
 	return got, perr
