@@ -23,6 +23,16 @@
 // Messages repaired late can land behind a cursor; clients re-read a
 // lookback window and dedupe by hash.
 //
+// # Held retrieves
+//
+// A retrieve of its own (not in a batch) with wait > 0 that finds nothing
+// after its cursor is held until a message lands in its account and
+// namespace on this node, by any path ([Config.Arrivals]), or until its
+// wait ends; it then answers as an ordinary retrieve. Held retrieves are
+// bounded per node and per account ([Config.MaxHeld],
+// [Config.MaxHeldPerAccount]); past a bound the answer is hold_full with
+// retry_after_ms. See hold.go.
+//
 // # Privacy
 //
 // Logs carry no IP address, Account ID or message size unless

@@ -27,8 +27,10 @@ import (
 // arrivals hub and one runtime timer: no extra goroutine, no polling. It
 // is held only after the checks every retrieve passes (swarm, time,
 // signature, replay), so a stranger cannot hold for an account it cannot
-// read; unsigned retrieves of a public-read namespace may hold, and count
-// against that account's bound like any other.
+// read. Unsigned retrieves of a public-read namespace may hold; they
+// count against a per-account bound of their own, so that strangers
+// reading an account's public records cannot crowd out its owner's
+// devices.
 
 // Defaults of the bounds on held retrieves ([Config.MaxHeld],
 // [Config.MaxHeldPerAccount]).
@@ -64,7 +66,14 @@ type holds struct {
 
 	mu         sync.Mutex // guards total and perAccount
 	total      int
-	perAccount map[identity.AccountID]int
+	perAccount map[holder]int
+}
+
+// holder is whom a per-account bound is per: the account's owner (signed
+// retrieves) or anyone (unsigned public reads of it).
+type holder struct {
+	account  identity.AccountID
+	unsigned bool
 }
 
 func newHolds(max, maxPerAccount int, gauge prometheus.Gauge) *holds {
@@ -74,11 +83,11 @@ func newHolds(max, maxPerAccount int, gauge prometheus.Gauge) *holds {
 	if maxPerAccount <= 0 {
 		maxPerAccount = DefaultMaxHeldPerAccount
 	}
-	return &holds{max: max, maxPerAccount: maxPerAccount, gauge: gauge, stopped: make(chan struct{}), perAccount: make(map[identity.AccountID]int)}
+	return &holds{max: max, maxPerAccount: maxPerAccount, gauge: gauge, stopped: make(chan struct{}), perAccount: make(map[holder]int)}
 }
 
 // acquire takes a slot for account, or reports false past a bound.
-func (hs *holds) acquire(account identity.AccountID) (release func(), ok bool) {
+func (hs *holds) acquire(account holder) (release func(), ok bool) {
 	hs.mu.Lock()
 	defer hs.mu.Unlock()
 	if hs.total >= hs.max || hs.perAccount[account] >= hs.maxPerAccount {
@@ -153,7 +162,7 @@ func (h *Handler) list(ctx context.Context, q store.Query, now time.Time) (*rpc.
 // hold answers q, holding it up to wait while it finds nothing. It
 // registers with the arrivals hub before every look in the store, so a
 // message committed between the look and the wait still wakes it.
-func (h *Handler) hold(ctx context.Context, top *topLevel, q store.Query, wait time.Duration, now time.Time) (*rpc.RetrieveResult, error) {
+func (h *Handler) hold(ctx context.Context, top *topLevel, q store.Query, unsigned bool, wait time.Duration, now time.Time) (*rpc.RetrieveResult, error) {
 	var (
 		timer   *time.Timer
 		release func()
@@ -177,7 +186,7 @@ func (h *Handler) hold(ctx context.Context, top *topLevel, q store.Query, wait t
 			// Only a retrieve that would be held takes a slot: one with
 			// mail waiting is answered even when the node holds all it will.
 			var ok bool
-			if release, ok = h.holds.acquire(q.Account); !ok {
+			if release, ok = h.holds.acquire(holder{q.Account, unsigned}); !ok {
 				unwatch()
 				return nil, &holdFull{retry: holdRetryMin + rand.N(holdRetryJitter)}
 			}

@@ -139,7 +139,7 @@ func (h *Handler) retrieve(ctx context.Context, params json.RawMessage, now time
 		MaxBytes:  r.MaxSize,
 	}
 	if r.Wait > 0 && h.cfg.Arrivals != nil {
-		return h.hold(ctx, top, q, r.Wait, now)
+		return h.hold(ctx, top, q, r.Unsigned, r.Wait, now)
 	}
 	return h.list(ctx, q, now)
 }

@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/keytls"
 	"github.com/hushnet/hush/internal/nodeapi"
@@ -26,6 +28,7 @@ import (
 	"github.com/hushnet/hush/internal/replay"
 	"github.com/hushnet/hush/internal/replication"
 	"github.com/hushnet/hush/internal/store"
+	"github.com/hushnet/hush/internal/store/arrivals"
 	"github.com/hushnet/hush/internal/store/sqlite"
 	"github.com/hushnet/hush/protocol/rpc"
 	"github.com/hushnet/hush/protocol/snapshot"
@@ -45,6 +48,8 @@ type testNode struct {
 	cfg   func(*replication.Config)
 
 	db     *sqlite.DB
+	hub    *arrivals.Hub        // every insert of the node's, as internal/node wires it
+	reg    *prometheus.Registry // the storage RPC's metrics
 	mem    *replication.SnapshotMembership
 	repl   *replication.Replicator
 	srv    *http.Server
@@ -149,9 +154,10 @@ func (c *cluster) start(n *testNode) {
 		t.Fatal(err)
 	}
 	n.db = db
+	n.hub, n.reg = arrivals.New(), prometheus.NewRegistry()
 	n.mem = replication.NewSnapshotMembership(n.pub(), c.snap)
 	cfg := replication.Config{
-		Key: n.key, NetworkID: testNetwork, Store: sqlite.NewGroupCommit(db), Membership: n.mem, Clock: time.Now, Logger: logger,
+		Key: n.key, NetworkID: testNetwork, Store: n.hub.Replica(sqlite.NewGroupCommit(db)), Membership: n.mem, Clock: time.Now, Logger: logger,
 		ForwardTimeout: 2 * time.Second, AntiEntropyInterval: 20 * time.Millisecond, FaultDropForwards: &n.fault,
 	}
 	if n.cfg != nil {
@@ -162,7 +168,8 @@ func (c *cluster) start(n *testNode) {
 		t.Fatal(err)
 	}
 	api, err := nodeapi.New(nodeapi.Config{
-		Store: sqlite.NewGroupCommit(db), Clock: time.Now, Membership: n.mem, Replay: replay.New(1<<16, 2*rpc.SigTolerance+time.Second),
+		Store: n.hub.Store(sqlite.NewGroupCommit(db)), Arrivals: n.hub, Metrics: n.reg,
+		Clock: time.Now, Membership: n.mem, Replay: replay.New(1<<16, 2*rpc.SigTolerance+time.Second),
 		Logger: logger, NetworkID: testNetwork, Version: "test", Ed25519: n.pub(), X25519: n.x, Replicator: n.repl,
 	})
 	if err != nil {

@@ -111,10 +111,13 @@ func (h *Hub) signal(msgs []store.Message, res []store.PutResult, err error) {
 	}
 }
 
-func (h *Hub) signalOne(m store.Message, added bool, err error) {
+// put stores m in s and signals it as signal does.
+func (h *Hub) put(ctx context.Context, s store.Store, m store.Message) (bool, error) {
+	added, err := s.Put(ctx, m)
 	if added || err != nil {
 		h.Signal(m.Account, m.Namespace)
 	}
+	return added, err
 }
 
 // Store returns s with every insert signalled to the hub.
@@ -129,9 +132,7 @@ type signalStore struct {
 }
 
 func (s *signalStore) Put(ctx context.Context, m store.Message) (bool, error) {
-	added, err := s.Store.Put(ctx, m)
-	s.hub.signalOne(m, added, err)
-	return added, err
+	return s.hub.put(ctx, s.Store, m)
 }
 
 type signalReplica struct {
@@ -140,9 +141,7 @@ type signalReplica struct {
 }
 
 func (s *signalReplica) Put(ctx context.Context, m store.Message) (bool, error) {
-	added, err := s.Replica.Put(ctx, m)
-	s.hub.signalOne(m, added, err)
-	return added, err
+	return s.hub.put(ctx, s.Replica, m)
 }
 
 func (s *signalReplica) PutBatch(ctx context.Context, msgs []store.Message) ([]store.PutResult, error) {
