@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/node/nodetest"
@@ -42,6 +43,12 @@ func TestMountedInARealNode(t *testing.T) {
 	var he *onionclient.HopError
 	if !errors.Is(err, onion.ErrNextNodeNotFound) || !errors.As(err, &he) || he.Hop != 1 {
 		t.Fatalf("relay from a standalone node: %v", err)
+	}
+	// A hold reaches the node's relay: only a retrieve may be held.
+	status, body, err = onionclient.SendHold(ctx, pool, nil, self, []byte(`{"method":"info"}`), time.Second)
+	var eb rpc.ErrorBody
+	if err != nil || status != http.StatusBadRequest || json.Unmarshal(body, &eb) != nil || eb.Error == nil || eb.Error.Code != rpc.CodeBadField {
+		t.Fatalf("held info through the mounted relay: %d %s %v", status, body, err)
 	}
 	// The storage RPC is still where it was.
 	if s, _, err := pool.Post(ctx, self.Ed25519, self.Address, onionclient.RPCPath, []byte(`{"method":"info"}`), 1<<20); err != nil || s != http.StatusOK {

@@ -1,11 +1,8 @@
 package paths_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"slices"
 	"sync/atomic"
@@ -18,52 +15,14 @@ import (
 	"github.com/hushnet/hush/internal/relay"
 	"github.com/hushnet/hush/internal/relay/relaytest"
 	"github.com/hushnet/hush/protocol/onion"
-	"github.com/hushnet/hush/protocol/rpc"
 )
-
-const heldAnswer = `{"messages":[],"more":false,"t":1}`
-
-// holdAll makes every node's storage RPC hold a request that carries a
-// wait until release is closed or its context ends, as a node holds a
-// retrieve with a wait and nothing to answer yet.
-func holdAll(entered *atomic.Int64, release chan struct{}) func(int, http.Handler) http.Handler {
-	return func(_ int, h http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			body, _ := io.ReadAll(r.Body)
-			if !bytes.Contains(body, []byte(`"wait"`)) {
-				r.Body = io.NopCloser(bytes.NewReader(body))
-				h.ServeHTTP(w, r)
-				return
-			}
-			entered.Add(1)
-			select {
-			case <-release:
-			case <-r.Context().Done():
-			}
-			w.Write([]byte(heldAnswer))
-		})
-	}
-}
-
-func waitRetrieve(t testing.TB, acct *identity.Account, wait time.Duration) []byte {
-	t.Helper()
-	r := &rpc.Retrieve{Wait: wait}
-	r.Stamp(time.Now())
-	r.Sign(relaytest.NetworkID, acct)
-	b, err := json.Marshal(rpc.Request{Method: r.Method(), Params: r.Params()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 // TestDoHold: DoHold's request outlives both the hops' ordinary deadlines
 // and the manager's per-attempt time-out, by the hold.
 func TestDoHold(t *testing.T) {
-	var entered atomic.Int64
-	release := make(chan struct{})
+	hd := relaytest.NewHolder(-1)
 	f := newFixture(t, relaytest.Options{Nodes: 6, HopTimeout: 300 * time.Millisecond, HopSlack: 50 * time.Millisecond,
-		Wrap: holdAll(&entered, release)}, func(o *paths.Options) { o.AttemptTimeout = time.Second })
+		Wrap: hd.Wrap}, func(o *paths.Options) { o.AttemptTimeout = time.Second })
 	acct := identity.NewAccount()
 	dest := f.nw.SwarmFor(acct.ID())[0]
 	type result struct {
@@ -73,17 +32,17 @@ func TestDoHold(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		st, b, err := f.m.DoHold(context.Background(), dest, waitRetrieve(t, acct, 20*time.Second), 25*time.Second)
+		st, b, err := f.m.DoHold(context.Background(), dest, relaytest.WaitRetrieve(t, acct, 20*time.Second), 25*time.Second)
 		done <- result{st, b, err}
 	}()
-	for entered.Load() == 0 {
+	for hd.Entered.Load() == 0 {
 		time.Sleep(5 * time.Millisecond)
 	}
 	// Past the attempt time-out and every hop's ordinary deadline.
 	time.Sleep(time.Second + onion.MaxLayers*50*time.Millisecond + 300*time.Millisecond)
-	close(release)
+	hd.Release()
 	r := <-done
-	if r.err != nil || r.status != http.StatusOK || string(r.body) != heldAnswer {
+	if r.err != nil || r.status != http.StatusOK || string(r.body) != relaytest.HeldAnswer {
 		t.Fatalf("DoHold: %d %s %v", r.status, r.body, r.err)
 	}
 }
@@ -109,14 +68,13 @@ func (c stall) Post(ctx context.Context, key identity.Ed25519PublicKey, addr, pa
 // it (the node after that relay is not at fault), so repeated long-polls
 // do not tear down working paths.
 func TestDoHoldCutShortChargesNoOne(t *testing.T) {
-	var entered atomic.Int64
-	release := make(chan struct{})
-	defer close(release)
+	hd := relaytest.NewHolder(-1)
+	defer hd.Release()
 	acct := identity.NewAccount()
 	ctx := context.Background()
 	cut := make([]atomic.Bool, 6)
 	f := newFixture(t, relaytest.Options{Nodes: 6, HopTimeout: 300 * time.Millisecond, HopSlack: 50 * time.Millisecond,
-		Wrap: holdAll(&entered, release),
+		Wrap: hd.Wrap,
 		Relay: func(i int, c *relay.Config) {
 			c.Forwarder = stall{c.Forwarder, &cut[i]}
 			c.MaxHold = 100 * time.Millisecond
@@ -134,7 +92,7 @@ func TestDoHoldCutShortChargesNoOne(t *testing.T) {
 		}
 	}
 	for i := range 2*paths.MaxFailures + 1 {
-		_, _, err := f.m.DoHold(ctx, dest, waitRetrieve(t, acct, 20*time.Second), 25*time.Second)
+		_, _, err := f.m.DoHold(ctx, dest, relaytest.WaitRetrieve(t, acct, 20*time.Second), 25*time.Second)
 		var he *onionclient.HopError
 		if !errors.As(err, &he) || !errors.Is(err, onion.ErrTimeout) {
 			t.Fatalf("long-poll %d: %v, want a time-out", i, err)

@@ -19,8 +19,8 @@ import (
 // process, with the client and the destination) and returns the growth
 // of goroutines and of in-use heap and stacks while they are held, per request.
 func heldCost(b *testing.B, relays, n int) (goroutines, mem float64) {
-	hd := newHolder(relays)
-	nw := relaytest.Start(b, relaytest.Options{Nodes: max(4, relays+1), Wrap: hd.wrap, Limits: relay.Limits{ClientHeld: 2 * n}})
+	hd := relaytest.NewHolder(relays)
+	nw := relaytest.Start(b, relaytest.Options{Nodes: max(4, relays+1), Wrap: hd.Wrap, Limits: relay.Limits{ClientHeld: 2 * n}})
 	var path []snapshot.Node
 	for i := range relays {
 		path = append(path, nw.Nodes[i].Info)
@@ -34,7 +34,7 @@ func heldCost(b *testing.B, relays, n int) (goroutines, mem float64) {
 	}
 	bodies := make([][]byte, n)
 	for i := range bodies {
-		bodies[i] = retrieveBody(b, acct, 25*time.Second)
+		bodies[i] = relaytest.WaitRetrieve(b, acct, 25*time.Second)
 	}
 	var ms runtime.MemStats
 	runtime.GC()
@@ -47,18 +47,18 @@ func heldCost(b *testing.B, relays, n int) (goroutines, mem float64) {
 			onionclient.SendHold(context.Background(), pool, path, dest, bodies[i], 30*time.Second)
 		})
 		if (i+1)%20 == 0 {
-			for hd.entered.Load() < int64(i+1) {
+			for hd.Entered.Load() < int64(i+1) {
 				time.Sleep(time.Millisecond)
 			}
 		}
 	}
-	for hd.entered.Load() < int64(n) {
+	for hd.Entered.Load() < int64(n) {
 		time.Sleep(time.Millisecond)
 	}
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
 	g1, h1 := runtime.NumGoroutine(), ms.HeapInuse+ms.StackInuse
-	close(hd.release)
+	hd.Release()
 	wg.Wait()
 	return float64(g1-g0) / float64(n), (float64(h1) - float64(h0)) / float64(n)
 }

@@ -6,11 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,75 +21,14 @@ import (
 	"github.com/hushnet/hush/protocol/snapshot"
 )
 
-// retrieveBody is a signed retrieve of acct's DMs that asks to wait.
-func retrieveBody(t testing.TB, acct *identity.Account, wait time.Duration) []byte {
-	t.Helper()
-	r := &rpc.Retrieve{Namespace: 0, Wait: wait}
-	r.Stamp(time.Now())
-	r.Sign(relaytest.NetworkID, acct)
-	b, err := json.Marshal(rpc.Request{Method: r.Method(), Params: r.Params()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// holder stands in for a destination that holds a retrieve with a wait
-// (helper A's nodeapi): every request whose body has a "wait" stays in
-// the handler until release is closed (then it answers heldAnswer) or
-// its context ends. Others go to the real storage RPC.
-type holder struct {
-	at      int // node index
-	release chan struct{}
-	entered atomic.Int64 // held requests that arrived
-	current atomic.Int64 // held requests still in the handler
-	// deadlines are the contexts' deadlines as the handler saw them,
-	// minus the time it saw them.
-	mu        sync.Mutex
-	remaining []time.Duration
-}
-
-const heldAnswer = `{"messages":[],"more":false,"t":1}`
-
-func newHolder(at int) *holder { return &holder{at: at, release: make(chan struct{})} }
-
-func (hd *holder) wrap(i int, h http.Handler) http.Handler {
-	if i != hd.at {
-		return h
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		if !bytes.Contains(body, []byte(`"wait"`)) {
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			h.ServeHTTP(w, r)
-			return
-		}
-		if d, ok := r.Context().Deadline(); ok {
-			hd.mu.Lock()
-			hd.remaining = append(hd.remaining, time.Until(d))
-			hd.mu.Unlock()
-		}
-		hd.current.Add(1)
-		defer hd.current.Add(-1)
-		hd.entered.Add(1)
-		select {
-		case <-hd.release:
-			w.Write([]byte(heldAnswer))
-		case <-r.Context().Done():
-			// As a node does at the end of a wait: an empty answer.
-			w.Write([]byte(heldAnswer))
-		}
-	})
-}
-
 // TestHoldOutlastsHopTimeout: a destination that answers a held retrieve
 // later than every hop's ordinary deadline (HopTimeout plus the slack of
 // every position) but within the hold is heard: each hop, the
 // destination's own storage call included, waits for the hold.
 func TestHoldOutlastsHopTimeout(t *testing.T) {
 	const hopTimeout, hopSlack = 300 * time.Millisecond, 50 * time.Millisecond
-	hd := newHolder(3)
-	nw := relaytest.Start(t, relaytest.Options{Nodes: 4, HopTimeout: hopTimeout, HopSlack: hopSlack, Wrap: hd.wrap})
+	hd := relaytest.NewHolder(3)
+	nw := relaytest.Start(t, relaytest.Options{Nodes: 4, HopTimeout: hopTimeout, HopSlack: hopSlack, Wrap: hd.Wrap})
 	path := []snapshot.Node{nw.Nodes[0].Info, nw.Nodes[1].Info, nw.Nodes[2].Info}
 	acct := identity.NewAccount()
 
@@ -104,10 +41,10 @@ func TestHoldOutlastsHopTimeout(t *testing.T) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		st, b, err := onionclient.SendHold(ctx, nw.ClientPool(), path, nw.Nodes[3].Info, retrieveBody(t, acct, 20*time.Second), 25*time.Second)
+		st, b, err := onionclient.SendHold(ctx, nw.ClientPool(), path, nw.Nodes[3].Info, relaytest.WaitRetrieve(t, acct, 20*time.Second), 25*time.Second)
 		done <- result{st, b, err}
 	}()
-	waitFor(t, "the retrieve to be held", func() bool { return hd.entered.Load() == 1 })
+	waitFor(t, "the retrieve to be held", func() bool { return hd.Entered.Load() == 1 })
 	// The guard's ordinary deadline is the longest of the path's; once it
 	// has passed, only the hold keeps the request alive.
 	time.Sleep(hopTimeout + onion.MaxLayers*hopSlack + 200*time.Millisecond)
@@ -116,9 +53,9 @@ func TestHoldOutlastsHopTimeout(t *testing.T) {
 		t.Fatalf("answered before the destination did: %d %s %v", r.status, r.body, r.err)
 	default:
 	}
-	close(hd.release)
+	hd.Release()
 	r := <-done
-	if r.err != nil || r.status != http.StatusOK || string(r.body) != heldAnswer {
+	if r.err != nil || r.status != http.StatusOK || string(r.body) != relaytest.HeldAnswer {
 		t.Fatalf("held request: %d %s %v", r.status, r.body, r.err)
 	}
 }
@@ -132,7 +69,7 @@ func TestHoldOnlyForRetrieveWithWait(t *testing.T) {
 	dest := nw.Nodes[3].Info
 	acct := identity.NewAccount()
 	batch := func() []byte {
-		r := retrieveBody(t, acct, 0)
+		r := relaytest.WaitRetrieve(t, acct, 0)
 		return []byte(`{"method":"batch","params":{"requests":[` + string(r) + `]}}`)
 	}
 	tests := []struct {
@@ -141,15 +78,15 @@ func TestHoldOnlyForRetrieveWithWait(t *testing.T) {
 		hold time.Duration
 		ok   bool // reaches the storage RPC
 	}{
-		{"retrieve with wait equal to hold", retrieveBody(t, acct, 10*time.Second), 10 * time.Second, true},
-		{"retrieve with wait below hold", retrieveBody(t, acct, time.Second), 10 * time.Second, true},
-		{"retrieve without wait", retrieveBody(t, acct, 0), time.Second, true},
-		{"retrieve with wait above hold", retrieveBody(t, acct, 10*time.Second+time.Millisecond), 10 * time.Second, false},
+		{"retrieve with wait equal to hold", relaytest.WaitRetrieve(t, acct, 10*time.Second), 10 * time.Second, true},
+		{"retrieve with wait below hold", relaytest.WaitRetrieve(t, acct, time.Second), 10 * time.Second, true},
+		{"retrieve without wait", relaytest.WaitRetrieve(t, acct, 0), time.Second, true},
+		{"retrieve with wait above hold", relaytest.WaitRetrieve(t, acct, 10*time.Second+time.Millisecond), 10 * time.Second, false},
 		{"info", []byte(`{"method":"info","params":{}}`), 10 * time.Second, false},
 		{"store", storeBody(t, acct.ID(), []byte("x")), 10 * time.Second, false},
 		{"batch of a retrieve", batch(), 10 * time.Second, false},
 		{"not json", []byte("retrieve"), 10 * time.Second, false},
-		{"retrieve with bad wait", bytes.Replace(retrieveBody(t, acct, time.Second), []byte(`"wait":1000`), []byte(`"wait":-1`), 1), 10 * time.Second, false},
+		{"retrieve with bad wait", bytes.Replace(relaytest.WaitRetrieve(t, acct, time.Second), []byte(`"wait":1000`), []byte(`"wait":-1`), 1), 10 * time.Second, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -184,8 +121,8 @@ func TestHoldOnlyForRetrieveWithWait(t *testing.T) {
 // stream cap makes the client open another rather than queue.
 func TestOrdinaryRequestsWhileHeld(t *testing.T) {
 	const held = 200
-	hd := newHolder(3)
-	nw := relaytest.Start(t, relaytest.Options{Nodes: 4, Wrap: hd.wrap})
+	hd := relaytest.NewHolder(3)
+	nw := relaytest.Start(t, relaytest.Options{Nodes: 4, Wrap: hd.Wrap})
 	path := []snapshot.Node{nw.Nodes[0].Info, nw.Nodes[1].Info, nw.Nodes[2].Info}
 	dest := nw.Nodes[3].Info
 	acct := identity.NewAccount()
@@ -204,8 +141,8 @@ func TestOrdinaryRequestsWhileHeld(t *testing.T) {
 	const wave = 20
 	for i := range held {
 		wg.Go(func() {
-			st, b, err := onionclient.SendHold(ctx, pools[i%len(pools)], path, dest, retrieveBody(t, acct, 25*time.Second), 30*time.Second)
-			if err == nil && (st != http.StatusOK || string(b) != heldAnswer) {
+			st, b, err := onionclient.SendHold(ctx, pools[i%len(pools)], path, dest, relaytest.WaitRetrieve(t, acct, 25*time.Second), 30*time.Second)
+			if err == nil && (st != http.StatusOK || string(b) != relaytest.HeldAnswer) {
 				err = fmt.Errorf("%d %s", st, b)
 			}
 			if err != nil {
@@ -213,7 +150,7 @@ func TestOrdinaryRequestsWhileHeld(t *testing.T) {
 			}
 		})
 		if (i+1)%wave == 0 {
-			waitFor(t, "a wave of retrieves to be held", func() bool { return hd.entered.Load() == int64(i+1) || len(errs) > 0 })
+			waitFor(t, "a wave of retrieves to be held", func() bool { return hd.Entered.Load() == int64(i+1) || len(errs) > 0 })
 			if len(errs) > 0 {
 				t.Fatal(<-errs)
 			}
@@ -227,7 +164,7 @@ func TestOrdinaryRequestsWhileHeld(t *testing.T) {
 			t.Fatalf("ordinary request %d while %d are held: %d %s %v", i, held, status, body, err)
 		}
 	}
-	if n := hd.current.Load(); n != held {
+	if n := hd.Current.Load(); n != held {
 		t.Fatalf("%d requests held after the ordinary ones, want all %d still held", n, held)
 	}
 	// 200 streams from the guard to the middle relay need two HTTP/2
@@ -236,7 +173,7 @@ func TestOrdinaryRequestsWhileHeld(t *testing.T) {
 		t.Errorf("the middle relay accepted %d connections for %d held requests", n, held)
 	}
 
-	close(hd.release)
+	hd.Release()
 	wg.Wait()
 	close(errs)
 	for err := range errs {
@@ -250,9 +187,9 @@ func TestOrdinaryRequestsWhileHeld(t *testing.T) {
 // reporter; the request held at the destination is let go (its context
 // ends), nothing hangs, and the answer is no garbled response.
 func TestHoldCutShortByLowerCap(t *testing.T) {
-	hd := newHolder(3)
-	defer close(hd.release)
-	nw := relaytest.Start(t, relaytest.Options{Nodes: 4, HopTimeout: 300 * time.Millisecond, HopSlack: 50 * time.Millisecond, Wrap: hd.wrap,
+	hd := relaytest.NewHolder(3)
+	defer hd.Release()
+	nw := relaytest.Start(t, relaytest.Options{Nodes: 4, HopTimeout: 300 * time.Millisecond, HopSlack: 50 * time.Millisecond, Wrap: hd.Wrap,
 		Relay: func(i int, c *relay.Config) {
 			if i == 1 {
 				c.MaxHold = 200 * time.Millisecond
@@ -261,15 +198,15 @@ func TestHoldCutShortByLowerCap(t *testing.T) {
 	path := []snapshot.Node{nw.Nodes[0].Info, nw.Nodes[1].Info, nw.Nodes[2].Info}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	status, body, err := onionclient.SendHold(ctx, nw.ClientPool(), path, nw.Nodes[3].Info, retrieveBody(t, identity.NewAccount(), 25*time.Second), 30*time.Second)
+	status, body, err := onionclient.SendHold(ctx, nw.ClientPool(), path, nw.Nodes[3].Info, relaytest.WaitRetrieve(t, identity.NewAccount(), 25*time.Second), 30*time.Second)
 	var he *onionclient.HopError
 	if !errors.As(err, &he) || he.Reporter != 1 || he.Hop != 2 || !errors.Is(err, onion.ErrTimeout) {
 		t.Fatalf("got %d %s %v, want a time-out reported by the middle relay", status, body, err)
 	}
-	if hd.entered.Load() != 1 {
-		t.Fatalf("%d requests reached the destination", hd.entered.Load())
+	if hd.Entered.Load() != 1 {
+		t.Fatalf("%d requests reached the destination", hd.Entered.Load())
 	}
-	waitFor(t, "the destination to let the request go", func() bool { return hd.current.Load() == 0 })
+	waitFor(t, "the destination to let the request go", func() bool { return hd.Current.Load() == 0 })
 }
 
 // TestHeldRequestsHaveTheirOwnBudget: a client's held requests do not
@@ -278,8 +215,8 @@ func TestHoldCutShortByLowerCap(t *testing.T) {
 // by the guard with an authenticated "unavailable", at once.
 func TestHeldRequestsHaveTheirOwnBudget(t *testing.T) {
 	const inFlight, clientHeld = 4, 8
-	hd := newHolder(3)
-	nw := relaytest.Start(t, relaytest.Options{Nodes: 4, Wrap: hd.wrap, Limits: relay.Limits{ClientInFlight: inFlight, ClientHeld: clientHeld}})
+	hd := relaytest.NewHolder(3)
+	nw := relaytest.Start(t, relaytest.Options{Nodes: 4, Wrap: hd.Wrap, Limits: relay.Limits{ClientInFlight: inFlight, ClientHeld: clientHeld}})
 	path := []snapshot.Node{nw.Nodes[0].Info, nw.Nodes[1].Info, nw.Nodes[2].Info}
 	dest := nw.Nodes[3].Info
 	acct := identity.NewAccount()
@@ -290,17 +227,17 @@ func TestHeldRequestsHaveTheirOwnBudget(t *testing.T) {
 	errs := make(chan error, clientHeld)
 	for i := range clientHeld {
 		wg.Go(func() {
-			st, b, err := onionclient.SendHold(ctx, pool, path, dest, retrieveBody(t, acct, 25*time.Second), 30*time.Second)
+			st, b, err := onionclient.SendHold(ctx, pool, path, dest, relaytest.WaitRetrieve(t, acct, 25*time.Second), 30*time.Second)
 			if err != nil || st != http.StatusOK {
 				errs <- fmt.Errorf("held request %d: %d %s %v", i, st, b, err)
 			}
 		})
 		// One at a time: the ordinary budget is 4, and a request counts
 		// against it until it is peeled.
-		waitFor(t, "the retrieve to be held", func() bool { return hd.entered.Load() == int64(i+1) })
+		waitFor(t, "the retrieve to be held", func() bool { return hd.Entered.Load() == int64(i+1) })
 	}
 	// The ninth: refused by the guard.
-	_, _, err := onionclient.SendHold(ctx, pool, path, dest, retrieveBody(t, acct, 25*time.Second), 30*time.Second)
+	_, _, err := onionclient.SendHold(ctx, pool, path, dest, relaytest.WaitRetrieve(t, acct, 25*time.Second), 30*time.Second)
 	var he *onionclient.HopError
 	if !errors.As(err, &he) || he.Reporter != 0 || !errors.Is(err, onion.ErrUnavailable) {
 		t.Fatalf("held request past the client's bound: %v, want unavailable from the guard", err)
@@ -316,10 +253,10 @@ func TestHeldRequestsHaveTheirOwnBudget(t *testing.T) {
 		})
 	}
 	owg.Wait()
-	if n := hd.current.Load(); n != clientHeld {
+	if n := hd.Current.Load(); n != clientHeld {
 		t.Errorf("%d held after the ordinary requests, want %d", n, clientHeld)
 	}
-	close(hd.release)
+	hd.Release()
 	wg.Wait()
 	close(errs)
 	for err := range errs {
