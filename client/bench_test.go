@@ -12,6 +12,7 @@ import (
 	"github.com/hushnet/hush/internal/clientdb"
 	"github.com/hushnet/hush/protocol/netfile"
 	"github.com/hushnet/hush/protocol/rpc"
+	"github.com/hushnet/hush/protocol/snapshot"
 )
 
 // BenchmarkSendReceiveLatency measures, through onion paths, the time from
@@ -50,14 +51,9 @@ func benchLatency(b *testing.B, nf *netfile.Network) {
 	var rpcTime, e2e time.Duration
 	b.ResetTimer()
 	for i := range b.N {
-		// The baseline: one signed retrieve through a path.
-		start := time.Now()
-		if _, err := bob.signedCall(ctx, members[i%len(members)], rpc.MethodRetrieve, []byte(`{"namespace":0,"max_count":1}`)); err != nil {
-			b.Fatal(err)
-		}
-		rpcTime += time.Since(start)
+		rpcTime += onionRPC(b, bob, members[i%len(members)])
 
-		start = time.Now()
+		start := time.Now()
 		text := fmt.Sprint("latency ", i)
 		if _, err := alice.Send(ctx, bob.Account(), text); err != nil {
 			b.Fatal(err)
@@ -75,6 +71,16 @@ func benchLatency(b *testing.B, nf *netfile.Network) {
 	b.ReportMetric(float64(e2e.Microseconds())/float64(b.N)/1000, "e2e-ms")
 	b.ReportMetric(float64(rpcTime.Microseconds())/float64(b.N)/1000, "onion-rpc-ms")
 	b.ReportMetric(float64(e2e)/float64(2*rpcTime), "ratio-vs-2rpc")
+}
+
+// onionRPC returns how long one signed retrieve of c's inbox from n took:
+// the baseline of the latency benchmarks.
+func onionRPC(b *testing.B, c *Client, n snapshot.Node) time.Duration {
+	start := time.Now()
+	if _, err := c.signedCall(context.Background(), n, rpc.MethodRetrieve, []byte(`{"namespace":0,"max_count":1}`)); err != nil {
+		b.Fatal(err)
+	}
+	return time.Since(start)
 }
 
 // BenchmarkSendThroughput queues b.N messages and flushes them through
@@ -212,4 +218,112 @@ func BenchmarkMemory100k(b *testing.B) {
 	b.ReportMetric(float64(fullHeap)/float64(b.N)/(1<<20), "heap-MB")
 	b.ReportMetric(float64(emptyHeap)/float64(b.N)/(1<<20), "empty-heap-MB")
 	b.ReportMetric(float64(fullHeap)/float64(max(emptyHeap, 1)), "ratio")
+}
+
+// BenchmarkFastLatency measures on a devnet, through onion paths, the
+// time from the start of Send to the recipient's receive loop reporting
+// the message, with the loop in fast mode (long-polling) and in slow
+// mode (polling every DefaultPollInterval), against twice the latency of
+// one onion storage RPC measured in the same run (the floor: a store and
+// the held retrieve's answer). Run it with a small -benchtime (20x): the
+// slow mode waits for polls. send-ms is Send's own time (sealing, the
+// store with two confirmations, the sync copy), after-send-ms the time
+// from Send's return to the report; store-e2e-ms is the floor without
+// Send's work: one raw store until the loop has fetched it, with its
+// ratio to twice an onion RPC (the goal: ≤ 1.3).
+func BenchmarkFastLatency(b *testing.B) {
+	nf := startDevnet(b).Network()
+	for _, mode := range []NotificationMode{NotifyFast, NotifySlow} {
+		b.Run(string(mode), func(b *testing.B) {
+			alice := open(b, newHome(b), Options{Network: nf})
+			bob := open(b, newHome(b), Options{Network: nf})
+			if err := bob.SetNotifications(mode); err != nil {
+				b.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			arrived := make(chan string, 16)
+			loop := make(chan error, 1)
+			go func() {
+				loop <- bob.Receive(ctx, func(ms []Message) error {
+					for _, m := range ms {
+						arrived <- m.Text
+					}
+					return nil
+				})
+			}()
+			defer func() {
+				cancel()
+				if err := <-loop; err != nil {
+					b.Error(err)
+				}
+			}()
+			// Warm up paths, snapshots and connections on both sides.
+			if _, err := alice.Send(ctx, bob.Account(), "warm-up"); err != nil {
+				b.Fatal(err)
+			}
+			next := func() string {
+				select {
+				case got := <-arrived:
+					return got
+				case <-time.After(2 * time.Minute):
+					b.Fatal("no message arrived")
+					return ""
+				}
+			}
+			if got := next(); got != "warm-up" {
+				b.Fatalf("got %q first", got)
+			}
+			members, err := bob.dir.SwarmFor(ctx, bob.Account())
+			if err != nil {
+				b.Fatal(err)
+			}
+			var rpcTime, e2e, sendTime, afterSend, storeE2E time.Duration
+			events, stop := bob.Subscribe(256)
+			defer stop()
+			b.ResetTimer()
+			for i := range b.N {
+				// The baseline also gives the loop time to hold again.
+				rpcTime += onionRPC(b, bob, members[i%len(members)])
+
+				start := time.Now()
+				text := fmt.Sprint("latency ", i)
+				if _, err := alice.Send(ctx, bob.Account(), text); err != nil {
+					b.Fatal(err)
+				}
+				sent := time.Now()
+				if got := next(); got != text {
+					b.Fatalf("got %q, want %q", got, text)
+				}
+				e2e += time.Since(start)
+				afterSend += time.Since(sent)
+				sendTime += sent.Sub(start)
+
+				// The floor without Send's own work: one store of a
+				// message (junk, which bob drops) until bob's loop has
+				// fetched it.
+				junk := make([]byte, 256)
+				rand.Read(junk)
+				start = time.Now()
+				if _, err := alice.store(ctx, bob.Account(), NamespaceInbox, time.Hour, junk); err != nil {
+					b.Fatal(err)
+				}
+				for ev := range events {
+					if ev.Kind == EventDropped {
+						break
+					}
+				}
+				storeE2E += time.Since(start)
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(e2e.Microseconds())/float64(b.N)/1000, "e2e-ms")
+			// Send itself seals, stores with two confirmations and stores
+			// the sync copy; the message usually arrives before it returns.
+			b.ReportMetric(float64(sendTime.Microseconds())/float64(b.N)/1000, "send-ms")
+			b.ReportMetric(float64(afterSend.Microseconds())/float64(b.N)/1000, "after-send-ms")
+			b.ReportMetric(float64(storeE2E.Microseconds())/float64(b.N)/1000, "store-e2e-ms")
+			b.ReportMetric(float64(storeE2E)/float64(2*rpcTime), "store-ratio-vs-2rpc")
+			b.ReportMetric(float64(rpcTime.Microseconds())/float64(b.N)/1000, "onion-rpc-ms")
+			b.ReportMetric(float64(e2e)/float64(2*rpcTime), "ratio-vs-2rpc")
+		})
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/hushnet/hush/internal/paths"
 	"github.com/hushnet/hush/protocol/devicerecord"
 	"github.com/hushnet/hush/protocol/netfile"
+	"github.com/hushnet/hush/protocol/rpc"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
 
@@ -27,6 +28,10 @@ const (
 	// DefaultLookback re-reads this much before the poll cursor: anti-
 	// entropy repairs and deposits with late timestamps land behind it.
 	DefaultLookback = 5 * time.Minute
+	// DefaultSafetyNetInterval is fast mode's poll interval: the poll of
+	// two members with the lookback that catches what a long-polled
+	// member missed or hid.
+	DefaultSafetyNetInterval = time.Minute
 	// InboxTTL is how long a message waits in a recipient's inbox and a
 	// sync copy in the sender's swarm (rpc.MaxTTLPublic).
 	InboxTTL = 14 * 24 * time.Hour
@@ -60,6 +65,13 @@ type Options struct {
 	// Lookback the window re-read before the cursor (DefaultLookback).
 	PollInterval time.Duration
 	Lookback     time.Duration
+	// SafetyNetInterval is how often Receive polls two members with the
+	// lookback in fast mode, beside the long-poll
+	// (DefaultSafetyNetInterval if zero).
+	SafetyNetInterval time.Duration
+	// HoldWait is the wait of fast mode's long-poll, at most rpc.MaxWait
+	// (the default, and the cap).
+	HoldWait time.Duration
 	// OutboxBackoff paces the outbox's retries (zero fields keep the
 	// defaults).
 	OutboxBackoff Backoff
@@ -91,6 +103,11 @@ type Client struct {
 	device *devicerecord.Device // this home's device identity (devices.go)
 
 	interval, lookback time.Duration
+	// safetyNet and holdWait pace fast mode (hold.go).
+	safetyNet, holdWait time.Duration
+	// procMu serializes process: a long-poll's answer and a poll's may
+	// carry the same message at once, and it must be stored once.
+	procMu sync.Mutex
 
 	// netc is the network's time, from the nodes' answers (trust.go).
 	netc   *netclock.Clock
@@ -146,6 +163,12 @@ func Open(ctx context.Context, o Options) (*Client, error) {
 	if o.Lookback <= 0 {
 		o.Lookback = DefaultLookback
 	}
+	if o.SafetyNetInterval <= 0 {
+		o.SafetyNetInterval = DefaultSafetyNetInterval
+	}
+	if o.HoldWait <= 0 || o.HoldWait > rpc.MaxWait {
+		o.HoldWait = rpc.MaxWait
+	}
 	home, err := NewHome(o.Home)
 	if err != nil {
 		return nil, err
@@ -162,7 +185,7 @@ func Open(ctx context.Context, o Options) (*Client, error) {
 	}
 	c := &Client{
 		acct: sec.Account, db: db, seal: v1{sec.Account}, clock: o.Clock, log: o.Logger, home: o.Home,
-		interval: o.PollInterval, lookback: o.Lookback, subs: map[int]chan Event{},
+		interval: o.PollInterval, lookback: o.Lookback, safetyNet: o.SafetyNetInterval, holdWait: o.HoldWait, subs: map[int]chan Event{},
 		netc: netclock.New(o.Clock, 0), limits: defaultLimits,
 	}
 	if c.device, err = ensureDevice(db, sec.Account.ID(), o.Clock()); err != nil {

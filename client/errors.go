@@ -24,6 +24,7 @@ import (
 //     [ErrNicknameTaken], [ErrNotFound];
 //   - messages: [ErrEmptyMessage], [ErrTooLarge], [ErrCannotUnsend],
 //     [ErrNotRequest], [ErrBadTimer], [ErrBadProfileName];
+//   - settings: [ErrBadNotificationMode];
 //   - keys and devices (protocol v2): [ErrWaitingForKeys] (a message waits
 //     for the peer's device records; not a failure), [ErrUnknownDevice],
 //     [ErrNoKeyChange], [ErrDeviceKeyChanged];
@@ -87,6 +88,9 @@ var (
 	ErrBadTimer = errors.New("bad disappearing setting")
 	// ErrBadProfileName: the display name is blank, too long or not UTF-8.
 	ErrBadProfileName = errors.New("bad display name")
+	// ErrBadNotificationMode: [Client.SetNotifications] was given a mode
+	// it does not know.
+	ErrBadNotificationMode = errors.New("unknown notification mode")
 
 	// ErrUnknownDevice: a device named to [Client.ShareHistory] has no
 	// valid Sync record in the own swarm, so nothing can be sealed to it.

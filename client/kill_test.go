@@ -23,45 +23,19 @@ func TestExchangeSurvivesKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts hushd processes")
 	}
-	bin := filepath.Join(t.TempDir(), "hushd")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/hushnet/hush/cmd/hushd").CombinedOutput(); err != nil {
-		t.Fatalf("build hushd: %v\n%s", err, out)
-	}
 	// Generous: on a busy machine 400 sends through onion paths under
 	// -race take minutes; the test waits on messages, not on the clock.
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
-	d, err := devnet.Up(ctx, devnet.Options{
-		Dir: t.TempDir(), Nodes: 6, Processes: true, HushdPath: bin,
-		EpochInterval: 200 * time.Millisecond, ProbeInterval: 100 * time.Millisecond,
-		// The killed members stay in their swarms: this is about the
-		// client living with dead nodes, not about the registry.
-		UnreachableAfter: time.Hour,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Stop() })
+	d := startHushdDevnet(ctx, t)
 
 	alice := open(t, newHome(t), Options{Network: d.Network()})
 	bob := open(t, newHome(t), Options{Network: d.Network()})
 	exchange(ctx, t, alice, bob, 0, 100)
 
-	_, snap, err := devnet.FetchSnapshot(ctx, d.Network())
-	if err != nil {
-		t.Fatal(err)
-	}
-	index := map[identity.Ed25519PublicKey]int{}
-	for _, n := range d.Nodes() {
-		index[n.Ed25519] = n.Index
-	}
 	killed := map[int]bool{}
-	for _, c := range []*Client{alice, bob} {
-		_, members, ok := snap.SwarmOf(c.Account())
-		if !ok || len(members) < 3 {
-			t.Fatalf("swarm of %s: %d members", c.Account().Short(), len(members))
-		}
-		i := index[members[0].Ed25519]
+	for _, members := range swarmIndexes(ctx, t, d, alice, bob) {
+		i := members[0]
 		if killed[i] {
 			continue // both accounts in one swarm: one dead member is the test
 		}
@@ -71,6 +45,52 @@ func TestExchangeSurvivesKill(t *testing.T) {
 		killed[i] = true
 	}
 	exchange(ctx, t, alice, bob, 100, 100)
+}
+
+// startHushdDevnet builds hushd (without -race) and runs a devnet of six
+// hushd processes. Members that die stay in their swarms: the tests using
+// it are about clients living with dead nodes, not about the registry.
+func startHushdDevnet(ctx context.Context, t *testing.T) *devnet.Devnet {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "hushd")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/hushnet/hush/cmd/hushd").CombinedOutput(); err != nil {
+		t.Fatalf("build hushd: %v\n%s", err, out)
+	}
+	d, err := devnet.Up(ctx, devnet.Options{
+		Dir: t.TempDir(), Nodes: 6, Processes: true, HushdPath: bin,
+		EpochInterval: 200 * time.Millisecond, ProbeInterval: 100 * time.Millisecond,
+		UnreachableAfter: time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Stop() })
+	return d
+}
+
+// swarmIndexes returns the devnet indexes of each client's swarm members
+// (at least three), in the snapshot's order.
+func swarmIndexes(ctx context.Context, t *testing.T, d *devnet.Devnet, cs ...*Client) [][]int {
+	t.Helper()
+	_, snap, err := devnet.FetchSnapshot(ctx, d.Network())
+	if err != nil {
+		t.Fatal(err)
+	}
+	index := map[identity.Ed25519PublicKey]int{}
+	for _, n := range d.Nodes() {
+		index[n.Ed25519] = n.Index
+	}
+	out := make([][]int, len(cs))
+	for k, c := range cs {
+		_, members, ok := snap.SwarmOf(c.Account())
+		if !ok || len(members) < 3 {
+			t.Fatalf("swarm of %s: %d members", c.Account().Short(), len(members))
+		}
+		for _, m := range members {
+			out[k] = append(out[k], index[m.Ed25519])
+		}
+	}
+	return out
 }
 
 // exchange sends n messages each way, numbered from first, and checks that

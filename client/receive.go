@@ -311,6 +311,8 @@ func checkFetched(account identity.AccountID, ns int32, m rpc.Message, future in
 // marked, so the polls that re-read the lookback window try it again; it
 // does not hold the cursor, or anyone could stop it with one message.
 func (c *Client) process(ns int32, cur clientdb.Cursor, f fetched) ([]Message, error) {
+	c.procMu.Lock()
+	defer c.procMu.Unlock()
 	name := cursorName(ns)
 	all := f.msgs
 	hashes := make([]string, len(all))
@@ -602,11 +604,22 @@ func (c *Client) Sync(ctx context.Context) ([]Message, error) {
 	return got, errors.Join(delErr, accErr)
 }
 
-// Receive runs the background duties every poll interval until ctx ends,
-// calling fn (if not nil) with each batch of new messages. Failures are
-// logged and retried at the next interval; it returns nil when ctx ends,
-// or fn's error.
+// Receive runs the background duties until ctx ends, calling fn (if not
+// nil) with each batch of new messages, never two at once. In the
+// notification mode [NotifyFast] (the default; read when Receive starts),
+// with a transport that can hold a request ([HoldTransport]), it
+// long-polls the own swarm and runs the duties every
+// Options.SafetyNetInterval (hold.go); otherwise it runs them every poll
+// interval. Failures are logged and retried; it returns nil when ctx
+// ends, or fn's error.
 func (c *Client) Receive(ctx context.Context, fn func([]Message) error) error {
+	mode, err := c.notificationMode()
+	if err != nil {
+		return err
+	}
+	if _, ok := c.tr.(HoldTransport); ok && mode == NotifyFast {
+		return c.receiveFast(ctx, fn)
+	}
 	t := time.NewTicker(c.interval)
 	defer t.Stop()
 	for {

@@ -20,6 +20,9 @@ type NodeError struct {
 	Status  int
 	Code    rpc.Code
 	Message string
+	// RetryAfter is how long the node asked the client to wait before it
+	// asks again (with rpc.CodeHoldFull); zero if it did not say.
+	RetryAfter time.Duration
 }
 
 func (e *NodeError) Error() string {
@@ -30,12 +33,25 @@ func (e *NodeError) Error() string {
 // every answer's "t" to the network clock (trust.go), which takes the
 // median over distinct nodes, and reports a 421 to the directory. A transport failure wraps ErrUnreachable.
 func (c *Client) call(ctx context.Context, n snapshot.Node, req rpc.Outgoing) (json.RawMessage, error) {
+	return c.callHold(ctx, n, req, 0)
+}
+
+// callHold is call for a request the node may hold up to hold (a retrieve
+// with a wait, fast mode): with a non-zero hold it goes through the
+// transport's DoHold, which the caller has checked it has.
+func (c *Client) callHold(ctx context.Context, n snapshot.Node, req rpc.Outgoing, hold time.Duration) (json.RawMessage, error) {
 	body, err := json.Marshal(rpc.Request{Method: req.Method(), Params: req.Params()})
 	if err != nil {
 		return nil, err
 	}
 	start := c.clock()
-	status, resp, err := c.tr.Do(ctx, n, body)
+	var status int
+	var resp []byte
+	if ht, ok := c.tr.(HoldTransport); ok && hold > 0 {
+		status, resp, err = ht.DoHold(ctx, n, body, hold)
+	} else {
+		status, resp, err = c.tr.Do(ctx, n, body)
+	}
 	if status == 0 {
 		if err == nil {
 			err = errors.New("no answer")
@@ -58,6 +74,7 @@ func (c *Client) call(ctx context.Context, n snapshot.Node, req rpc.Outgoing) (j
 	var eb rpc.ErrorBody
 	if json.Unmarshal(resp, &eb) == nil && eb.Error != nil {
 		ne.Code, ne.Message = eb.Error.Code, eb.Error.Message
+		ne.RetryAfter = time.Duration(max(eb.RetryAfterMs, 0)) * time.Millisecond
 	}
 	if ne.Code == rpc.CodeWrongSwarm || status == rpc.CodeWrongSwarm.Status() {
 		c.dir.Invalidate()
@@ -95,13 +112,19 @@ func (c *Client) signedCall(ctx context.Context, n snapshot.Node, method string,
 // idempotent, and a repeated delete_all deletes what the account asked
 // to be rid of anyway.)
 func (c *Client) signedEach(ctx context.Context, n snapshot.Node, build func(now time.Time) (rpc.Outgoing, error)) (json.RawMessage, error) {
+	return c.signedHold(ctx, n, 0, build)
+}
+
+// signedHold is signedEach for a request the node may hold up to hold
+// (callHold).
+func (c *Client) signedHold(ctx context.Context, n snapshot.Node, hold time.Duration, build func(now time.Time) (rpc.Outgoing, error)) (json.RawMessage, error) {
 	for attempt := 0; ; attempt++ {
 		req, err := build(c.signTime())
 		if err != nil {
 			return nil, err
 		}
 		req.Sign(c.dir.NetworkID(), c.acct)
-		resp, err := c.call(ctx, n, req)
+		resp, err := c.callHold(ctx, n, req, hold)
 		var ne *NodeError
 		if attempt == 0 && errors.As(err, &ne) && (ne.Code == rpc.CodeClockSkew || ne.Code == rpc.CodeReplayed) {
 			continue

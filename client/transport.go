@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"time"
 
 	"github.com/hushnet/hush/internal/onionclient"
 	"github.com/hushnet/hush/internal/paths"
@@ -17,9 +18,19 @@ type Transport interface {
 	Do(ctx context.Context, node snapshot.Node, body []byte) (status int, resp []byte, err error)
 }
 
+// HoldTransport is a Transport that can also carry a long-poll (fast
+// mode, DESIGN.md §7): DoHold is Do for a request the destination may
+// hold for up to hold (a retrieve whose wait is at most hold), so every
+// deadline on the way covers hold. A Transport without it gets slow mode
+// (polling) only.
+type HoldTransport interface {
+	Transport
+	DoHold(ctx context.Context, node snapshot.Node, body []byte, hold time.Duration) (status int, resp []byte, err error)
+}
+
 var (
-	_ Transport = (*paths.Manager)(nil)
-	_ Transport = (*DirectTransport)(nil)
+	_ HoldTransport = (*paths.Manager)(nil)
+	_ HoldTransport = (*DirectTransport)(nil)
 )
 
 // DirectTransport sends storage RPCs straight to the node over HTTPS pinned
@@ -38,6 +49,18 @@ func NewDirectTransport() *DirectTransport {
 func (d *DirectTransport) Do(ctx context.Context, n snapshot.Node, body []byte) (int, []byte, error) {
 	return d.poster.Post(ctx, n.Ed25519, n.Address, onionclient.RPCPath, body, maxDirectResponse)
 }
+
+// DoHold implements [HoldTransport]: the request ends at ctx's deadline
+// or hold plus holdMargin, whichever comes first.
+func (d *DirectTransport) DoHold(ctx context.Context, n snapshot.Node, body []byte, hold time.Duration) (int, []byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, hold+holdMargin)
+	defer cancel()
+	return d.Do(ctx, n, body)
+}
+
+// holdMargin is how much longer than its hold a held request may take:
+// the way there and back, and a node's own margin past the wait.
+const holdMargin = 10 * time.Second
 
 // maxDirectResponse bounds a direct reply: a full retrieve page is ~7.8 MB.
 const maxDirectResponse = 16 << 20

@@ -86,7 +86,7 @@ that never learn who talks to whom.`,
 		a.pathCommand(),
 		a.sendCommand(), a.receiveCommand(), a.chatsCommand(), a.chatCommand(), a.contactsCommand(), a.storageCommand(),
 		a.exportCommand(), a.importCommand(), a.accountCommand(),
-		a.profileCommand(), a.settingsCommand(), a.requestsCommand(), a.acceptCommand(),
+		a.profileCommand(), a.settingsCommand(), a.notificationsCommand(), a.requestsCommand(), a.acceptCommand(),
 		a.blockCommand(), a.unblockCommand(), a.unsendCommand(),
 		a.devicesCommand(),
 	)

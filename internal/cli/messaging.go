@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -76,11 +77,15 @@ func (f *netFlags) options(network bool) (client.Options, error) {
 	return o, nil
 }
 
-// openClient unlocks the home and opens the client library on it.
-func (a *app) openClient(ctx context.Context, f *netFlags, network bool) (*client.Client, error) {
+// openClient unlocks the home and opens the client library on it; set,
+// if any, adjust the options.
+func (a *app) openClient(ctx context.Context, f *netFlags, network bool, set ...func(*client.Options)) (*client.Client, error) {
 	o, err := f.options(network)
 	if err != nil {
 		return nil, err
+	}
+	for _, s := range set {
+		s(&o)
 	}
 	h, pass, err := a.homePassphrase()
 	if err != nil {
@@ -150,13 +155,20 @@ func (a *app) receiveCommand() *cobra.Command {
 		Use:   "receive",
 		Short: "Fetch new messages and print them",
 		Long: `Poll the network once and print every message not printed before (it then
-counts as read). With --follow, keep polling and print messages as they
-arrive, until interrupted. With --json, one JSON object per message.`,
+counts as read). With --follow, keep receiving and print messages as they
+arrive, until interrupted: in the notification mode fast (the default, see
+"hush notifications") a long-lived request through an onion path brings
+each message as soon as it is stored, and a poll every minute is the safety
+net; in the mode slow it polls every --interval. With --json, one JSON
+object per message.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := signalContext(cmd)
 			defer cancel()
-			c, err := a.openClient(ctx, &f, true)
+			if follow && interval <= 0 {
+				return errors.New("--interval must be positive")
+			}
+			c, err := a.openClient(ctx, &f, true, func(o *client.Options) { o.PollInterval = interval })
 			if err != nil {
 				return err
 			}
@@ -207,8 +219,46 @@ arrive, until interrupted. With --json, one JSON object per message.`,
 				}
 				return syncErr
 			}
-			if interval <= 0 {
-				return errors.New("--interval must be positive")
+			st, err := c.Notifications()
+			if err != nil {
+				return err
+			}
+			if st.Mode == client.NotifyFast {
+				// Receive polls once before it holds, then calls back with
+				// each batch. What another process on this home stored
+				// (a send's poll) is printed every --interval.
+				var mu sync.Mutex
+				printLocked := func() error {
+					mu.Lock()
+					defer mu.Unlock()
+					return print()
+				}
+				if err := printLocked(); err != nil {
+					return err
+				}
+				rctx, stop := context.WithCancel(ctx)
+				defer stop()
+				printed := make(chan error, 1)
+				go func() {
+					t := time.NewTicker(interval)
+					defer t.Stop()
+					for {
+						select {
+						case <-rctx.Done():
+							printed <- nil
+							return
+						case <-t.C:
+							if err := printLocked(); err != nil {
+								printed <- err
+								stop()
+								return
+							}
+						}
+					}
+				}()
+				err := c.Receive(rctx, func([]client.Message) error { return printLocked() })
+				stop()
+				return errors.Join(err, <-printed)
 			}
 			for {
 				if _, err := c.Sync(ctx); err != nil && ctx.Err() == nil {
@@ -229,8 +279,8 @@ arrive, until interrupted. With --json, one JSON object per message.`,
 		},
 	}
 	f.register(cmd)
-	cmd.Flags().BoolVar(&follow, "follow", false, "keep polling and print messages as they arrive")
-	cmd.Flags().DurationVar(&interval, "interval", client.DefaultPollInterval, "time between polls with --follow")
+	cmd.Flags().BoolVar(&follow, "follow", false, "keep receiving and print messages as they arrive")
+	cmd.Flags().DurationVar(&interval, "interval", client.DefaultPollInterval, "time between polls with --follow in the slow notification mode")
 	return cmd
 }
 

@@ -1,0 +1,101 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/hushnet/hush/internal/clientdb"
+)
+
+// NotificationMode is how an online client learns of new messages
+// (DESIGN.md §7). It is a setting of this device, kept in the home and
+// never synced: another device of the account may choose differently.
+type NotificationMode string
+
+const (
+	// NotifySlow polls the own swarm through onion paths at an interval.
+	NotifySlow NotificationMode = "slow"
+	// NotifyFast holds a long-poll (a retrieve with a wait) through an
+	// onion path on one swarm member at a time, with a slower poll as a
+	// safety net: a message arrives within one onion round trip.
+	NotifyFast NotificationMode = "fast"
+	// The push mode comes with the push server (issue 16).
+)
+
+// DefaultNotificationMode is the mode of a home that never chose one.
+const DefaultNotificationMode = NotifyFast
+
+// notificationSetting holds this device's NotificationMode (a string).
+const notificationSetting = "client/notifications"
+
+// NotificationStatus is the notification mode with what it exposes, in
+// plain words for the user to read before choosing.
+type NotificationStatus struct {
+	Mode NotificationMode `json:"mode"`
+	// Explanation says who learns what in this mode.
+	Explanation string `json:"explanation"`
+}
+
+// explanations say, for each mode, what each party learns (DESIGN.md §7,
+// issue 15).
+var explanations = map[NotificationMode]string{
+	NotifySlow: "Slow: hush asks your swarm for new messages through onion paths every few seconds. " +
+		"This exposes nothing new: your guard node sees your IP address and that you poll, " +
+		"the nodes of your swarm see requests for your Account ID but not your IP address, " +
+		"and no server sees both.",
+	NotifyFast: "Fast: hush keeps one long-lived request open through an onion path to one node of your swarm, " +
+		"which answers as soon as a message arrives. No server learns anything new: " +
+		"your swarm's nodes still see your Account ID but not your IP address, and your guard node still sees " +
+		"your IP address but not your Account ID. But the guard sees a long-lived request whose answer time " +
+		"tells it when a message arrived, so anyone who can both message you and watch your guard can link " +
+		"your IP address to your Account ID by timing. Polling (slow) leaks the same, with coarser timing.",
+}
+
+// ParseNotificationMode returns the mode named s, or
+// [ErrBadNotificationMode].
+func ParseNotificationMode(s string) (NotificationMode, error) {
+	m := NotificationMode(s)
+	if _, ok := explanations[m]; !ok {
+		return "", fmt.Errorf("%w %q (want slow or fast)", ErrBadNotificationMode, s)
+	}
+	return m, nil
+}
+
+// SetNotifications makes mode this device's notification mode, kept in
+// the home. [Client.Receive] reads it when it starts: a loop already
+// running (here or in another process on the home) keeps its mode until
+// it is started again. It returns [ErrBadNotificationMode] for an
+// unknown mode.
+func (c *Client) SetNotifications(mode NotificationMode) error {
+	if _, err := ParseNotificationMode(string(mode)); err != nil {
+		return err
+	}
+	return c.db.SetSetting(notificationSetting, []byte(mode))
+}
+
+// Notifications returns this device's notification mode and what it
+// exposes. (Fast mode needs a transport that can hold a request,
+// [HoldTransport]; a client without one polls.)
+func (c *Client) Notifications() (NotificationStatus, error) {
+	mode, err := c.notificationMode()
+	if err != nil {
+		return NotificationStatus{}, err
+	}
+	return NotificationStatus{Mode: mode, Explanation: explanations[mode]}, nil
+}
+
+func (c *Client) notificationMode() (NotificationMode, error) {
+	b, err := c.db.Setting(notificationSetting)
+	if errors.Is(err, clientdb.ErrNotFound) {
+		return DefaultNotificationMode, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	mode, err := ParseNotificationMode(string(b))
+	if err != nil {
+		// Written by a later version that knows more modes: poll.
+		return NotifySlow, nil
+	}
+	return mode, nil
+}
