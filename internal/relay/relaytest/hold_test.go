@@ -32,18 +32,7 @@ func TestHoldOutlastsHopTimeout(t *testing.T) {
 	path := []snapshot.Node{nw.Nodes[0].Info, nw.Nodes[1].Info, nw.Nodes[2].Info}
 	acct := identity.NewAccount()
 
-	type result struct {
-		status int
-		body   []byte
-		err    error
-	}
-	done := make(chan result, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		st, b, err := onionclient.SendHold(ctx, nw.ClientPool(), path, nw.Nodes[3].Info, relaytest.WaitRetrieve(t, acct, 20*time.Second), 25*time.Second)
-		done <- result{st, b, err}
-	}()
+	done := sendHeld(t, nw, path, acct)
 	waitFor(t, "the retrieve to be held", func() bool { return hd.Entered.Load() == 1 })
 	// The guard's ordinary deadline is the longest of the path's; once it
 	// has passed, only the hold keeps the request alive.
@@ -273,18 +262,7 @@ func TestHoldOutlastsServerTimeouts(t *testing.T) {
 	nw := relaytest.Start(t, relaytest.Options{Nodes: 4, ServerTimeout: serverTimeout, Wrap: hd.Wrap})
 	path := []snapshot.Node{nw.Nodes[0].Info, nw.Nodes[1].Info, nw.Nodes[2].Info}
 	acct := identity.NewAccount()
-	type result struct {
-		status int
-		body   []byte
-		err    error
-	}
-	done := make(chan result, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		st, b, err := onionclient.SendHold(ctx, nw.ClientPool(), path, nw.Nodes[3].Info, relaytest.WaitRetrieve(t, acct, 20*time.Second), 25*time.Second)
-		done <- result{st, b, err}
-	}()
+	done := sendHeld(t, nw, path, acct)
 	waitFor(t, "the retrieve to be held", func() bool { return hd.Entered.Load() == 1 })
 	time.Sleep(3 * serverTimeout)
 	hd.Release()
@@ -292,4 +270,25 @@ func TestHoldOutlastsServerTimeouts(t *testing.T) {
 	if r.err != nil || r.status != http.StatusOK || string(r.body) != relaytest.HeldAnswer {
 		t.Fatalf("held request past the servers' time-outs: %d %s %v", r.status, r.body, r.err)
 	}
+}
+
+// heldResult is the outcome of one held request sent by sendHeld.
+type heldResult struct {
+	status int
+	body   []byte
+	err    error
+}
+
+// sendHeld sends a retrieve for acct with a 20 s wait and a 25 s hold
+// along path to the network's fourth node, and delivers the outcome.
+func sendHeld(t *testing.T, nw *relaytest.Network, path []snapshot.Node, acct *identity.Account) <-chan heldResult {
+	done := make(chan heldResult, 1)
+	body := relaytest.WaitRetrieve(t, acct, 20*time.Second)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		st, b, err := onionclient.SendHold(ctx, nw.ClientPool(), path, nw.Nodes[3].Info, body, 25*time.Second)
+		done <- heldResult{st, b, err}
+	}()
+	return done
 }
