@@ -5,9 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"maps"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -127,11 +132,6 @@ var rules = []rule{
 		bad: func(_, imp string) bool {
 			return imp == "net" || strings.HasPrefix(imp, "net/") && imp != "net/netip" && imp != "net/url"
 		},
-	},
-	{
-		name: "protocol/onion reads no time",
-		from: func(p string) bool { return p == "protocol/onion" },
-		bad:  func(_, imp string) bool { return imp == "time" },
 	},
 	{
 		name: "protocol/envelope draws no randomness",
@@ -257,11 +257,10 @@ func TestImportRulesCatch(t *testing.T) {
 		{"protocol reaches log/slog", pkg{Path: m("protocol/onion"), Deps: []string{"fmt", "os", "log/slog"}}, rules[2].name},
 		{"os through fmt", pkg{Path: m("protocol/onion"), Deps: []string{"fmt", "os", "syscall"}}, ""},
 		{"rpc reaches net", pkg{Path: m("protocol/rpc"), Deps: []string{m("protocol/snapshot"), "net"}}, rules[3].name},
-		{"onion imports time", pkg{Path: m("protocol/onion"), Imports: []string{"time"}}, rules[4].name},
-		{"envelope imports crypto/rand", pkg{Path: m("protocol/envelope"), Imports: []string{"crypto/rand"}}, rules[5].name},
-		{"swarm imports time", pkg{Path: m("swarm"), Imports: []string{"slices", "time"}}, rules[6].name},
-		{"cli imports keystore", pkg{Path: m("internal/cli"), Imports: []string{m("client"), m("internal/keystore")}}, rules[7].name},
-		{"cli imports the client database", pkg{Path: m("internal/cli"), Imports: []string{m("internal/clientdb")}}, rules[7].name},
+		{"envelope imports crypto/rand", pkg{Path: m("protocol/envelope"), Imports: []string{"crypto/rand"}}, rules[4].name},
+		{"swarm imports time", pkg{Path: m("swarm"), Imports: []string{"slices", "time"}}, rules[5].name},
+		{"cli imports keystore", pkg{Path: m("internal/cli"), Imports: []string{m("client"), m("internal/keystore")}}, rules[6].name},
+		{"cli imports the client database", pkg{Path: m("internal/cli"), Imports: []string{m("internal/clientdb")}}, rules[6].name},
 		{"cli as intended", pkg{Path: m("internal/cli"), Imports: []string{m("client"), m("identity"), m("protocol/netfile"), m("internal/devnet"), m("internal/cli/table"), "github.com/spf13/cobra"}}, ""},
 		{"third-party packages are not layers", pkg{Path: m("crypto/sealv2"), Imports: []string{"golang.org/x/crypto/chacha20poly1305", "filippo.io/edwards25519"}}, ""},
 	}
@@ -275,6 +274,85 @@ func TestImportRulesCatch(t *testing.T) {
 			}
 			if !slices.Equal(names, want) {
 				t.Fatalf("rules broken: %q, want %q (%v)", names, want, got)
+			}
+		})
+	}
+}
+
+// clockCalls are the functions of package time that read or wait on the
+// clock. protocol/onion may name durations (a layer's hold) but calls
+// none of them: a layer means the same whenever it is peeled, and what
+// depends on time (replay windows, deadlines) is the relay's.
+var clockCalls = map[string]bool{
+	"Now": true, "Since": true, "Until": true, "Sleep": true, "After": true, "AfterFunc": true,
+	"Tick": true, "NewTimer": true, "NewTicker": true,
+}
+
+// readsClock returns the clock calls in a Go source file, as "time.Now"
+// and so on, under whatever name the file imports package time.
+func readsClock(t *testing.T, name string, src []byte) []string {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, name, src, parser.SkipObjectResolution)
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := ""
+	for _, im := range f.Imports {
+		if im.Path.Value == `"time"` {
+			local = "time"
+			if im.Name != nil {
+				local = im.Name.Name
+			}
+		}
+	}
+	var found []string
+	if local == "" {
+		return nil
+	}
+	ast.Inspect(f, func(n ast.Node) bool {
+		if sel, ok := n.(*ast.SelectorExpr); ok {
+			if x, ok := sel.X.(*ast.Ident); ok && x.Name == local && clockCalls[sel.Sel.Name] {
+				found = append(found, fmt.Sprintf("%s: time.%s", fset.Position(sel.Pos()), sel.Sel.Name))
+			}
+		}
+		return true
+	})
+	return found
+}
+
+func TestOnionReadsNoClock(t *testing.T) {
+	files, err := filepath.Glob("protocol/onion/*.go")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no sources of protocol/onion: %v", err)
+	}
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range readsClock(t, name, src) {
+			t.Errorf("protocol/onion reads the clock: %s", c)
+		}
+	}
+}
+
+func TestReadsClockCatches(t *testing.T) {
+	tests := []struct {
+		name, src string
+		want      int
+	}{
+		{"durations only", "package p\nimport \"time\"\nconst Max = 30 * time.Second\nvar d time.Duration", 0},
+		{"now", "package p\nimport \"time\"\nvar t = time.Now()", 1},
+		{"renamed import", "package p\nimport clock \"time\"\nfunc f() { clock.Sleep(1); _ = clock.Since }", 2},
+		{"no time", "package p\nfunc Now() {}\nfunc f() { Now() }", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := readsClock(t, "x.go", []byte(tt.src)); len(got) != tt.want {
+				t.Fatalf("found %q, want %d", got, tt.want)
 			}
 		})
 	}
