@@ -593,3 +593,33 @@ func TestSetSigned(t *testing.T) {
 		t.Fatalf("message without: %q, %d bytes signed, %v", m.Body, len(m.Signed), err)
 	}
 }
+
+// TestMessageIDsNeverReused: a local message ID (the public Message.ID)
+// names one message for good. Deleting the newest message must not hand
+// its ID to the next one: a daemon's client, or another process on the
+// home, still holding the old ID would act on the new message (SQLite
+// gives a plain rowid table's deleted highest ID out again).
+func TestMessageIDsNeverReused(t *testing.T) {
+	db, path := openTest(t)
+	first := mustInsert(t, db, alice, incoming(1, 0, "first"))
+	if _, err := db.DeleteMessage(first, t0); err != nil {
+		t.Fatal(err)
+	}
+	second := mustInsert(t, db, alice, incoming(2, 1, "second"))
+	if second == first {
+		t.Fatalf("the next message got the deleted one's ID %d", first)
+	}
+	if _, err := db.DeleteMessage(second, t0); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db, err := Open(path, testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	third := mustInsert(t, db, alice, incoming(3, 2, "third"))
+	if third == first || third == second {
+		t.Fatalf("after a reopen the next message got ID %d again", third)
+	}
+}
