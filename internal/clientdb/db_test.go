@@ -440,3 +440,31 @@ func TestMigrateOutboxKeepsItems(t *testing.T) {
 		t.Fatalf("outbox after deleting its message: %+v", items)
 	}
 }
+
+// TestMigrateMessageIDMarks: migration 4 starts the message ID mark at
+// the highest ID of the file, so a message deleted after it never lends
+// its ID, and the messages from before it keep theirs.
+func TestMigrateMessageIDMarks(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hush.db")
+	db, err := Open(path, testKey, withSchemaVersion(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustInsert(t, db, alice, incoming(1, 0, "one"))
+	last := mustInsert(t, db, alice, incoming(2, 1, "two"))
+	db.Close()
+	db, err = Open(path, testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if m, err := db.Message(last); err != nil || m.Body != "two" {
+		t.Fatalf("message %d after the migration: %+v, %v", last, m, err)
+	}
+	if _, err := db.DeleteMessage(last, t0); err != nil {
+		t.Fatal(err)
+	}
+	if next := mustInsert(t, db, alice, incoming(3, 2, "three")); next <= last {
+		t.Fatalf("the next message got ID %d, want past %d", next, last)
+	}
+}

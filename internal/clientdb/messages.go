@@ -238,6 +238,20 @@ func (db *DB) InsertMessage(peer identity.AccountID, m Message) (LocalID, bool, 
 	return id, isNew, err
 }
 
+// nextMessageID is the SQL expression of a new message's ID: past every
+// ID ever given (id_marks, migration 4), so a deleted message's ID is
+// never handed out again. A file a test stopped at an older version has
+// no marks and gets SQLite's next rowid.
+func (db *DB) nextMessageID() string {
+	if t := db.cfg.targetVersion; t != 0 && t < messageIDMarks {
+		return "NULL"
+	}
+	return "(SELECT last + 1 FROM id_marks WHERE name = 'messages')"
+}
+
+// messageIDMarks is the schema version that added id_marks.
+const messageIDMarks = 4
+
 func (db *DB) insertMessage(tx *sql.Tx, peer identity.AccountID, m *Message) (LocalID, bool, error) {
 	pk := db.k.lookupKey(lookupAccount, peer[:])
 	mk := db.k.lookupKey(lookupMessage, m.Sender[:], m.MessageID[:])
@@ -275,9 +289,9 @@ func (db *DB) insertMessage(tx *sql.Tx, peer identity.AccountID, m *Message) (Lo
 		return 0, false, err
 	}
 	exp := expiry(m.Disappearing, m.Direction, m.SentAt, m.ReadAt)
-	err = tx.QueryRow(`INSERT INTO messages(conv_id, msg_key, outgoing, sent_ms, received_ms, status,
+	err = tx.QueryRow(`INSERT INTO messages(id, conv_id, msg_key, outgoing, sent_ms, received_ms, status,
 			disappear_mode, disappear_s, read_ms, expires_ms, sealed)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		VALUES (`+db.nextMessageID()+`, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		conv, mk, m.Direction == Outgoing, toMS(m.SentAt), toMS(m.ReceivedAt), m.Status,
 		m.Disappearing.Mode, int64(m.Disappearing.After/time.Second), nullMS(m.ReadAt), nullMS(exp),
 		seal(db.k.messages, "messages.content", mk, encodeContent(m))).Scan(&id)
