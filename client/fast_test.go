@@ -431,3 +431,21 @@ func TestSlowModeReceive(t *testing.T) {
 		t.Errorf("%d long-polls in slow mode", k)
 	}
 }
+
+// TestHeldAnswerIsNoClockSample: a held answer's "t" is when the node
+// answered, at the end of a wait of unknown length, not halfway through
+// the round trip; taking it as a clock sample would move the network
+// clock by up to half the wait (12.5 s) and mark honest members as having
+// wrong clocks. Here the spy dates held answers 40 s ahead: the network
+// clock must not follow.
+func TestHeldAnswerIsNoClockSample(t *testing.T) {
+	nd := startStandalone(t)
+	spy := newHoldSpy()
+	spy.alter = func(_ int32, res *rpc.RetrieveResult) { res.T += (40 * time.Second).Milliseconds() }
+	bob := open(t, newHome(t), Options{Standalone: nd, Transport: spy, SafetyNetInterval: time.Hour, HoldWait: 100 * time.Millisecond})
+	follow(t, bob)
+	waitFor(t, "several held answers", func() bool { return spy.calls.Load() >= 6 })
+	if off := bob.netc.Offset(); off > 5*time.Second || off < -5*time.Second {
+		t.Fatalf("network clock offset %v after held answers dated 40 s ahead; want it untouched by them", off)
+	}
+}

@@ -38,7 +38,8 @@ func (c *Client) call(ctx context.Context, n snapshot.Node, req rpc.Outgoing) (j
 
 // callHold is call for a request the node may hold up to hold (a retrieve
 // with a wait, fast mode): with a non-zero hold it goes through the
-// transport's DoHold, which the caller has checked it has.
+// transport's DoHold, which the caller has checked it has, and its answer's
+// "t" is not given to the network clock.
 func (c *Client) callHold(ctx context.Context, n snapshot.Node, req rpc.Outgoing, hold time.Duration) (json.RawMessage, error) {
 	body, err := json.Marshal(rpc.Request{Method: req.Method(), Params: req.Params()})
 	if err != nil {
@@ -64,7 +65,10 @@ func (c *Client) callHold(ctx context.Context, n snapshot.Node, req rpc.Outgoing
 	var t struct {
 		T int64 `json:"t"`
 	}
-	if json.Unmarshal(resp, &t) == nil && t.T > 0 {
+	// A held answer is dated when the node answered, at the end of a
+	// wait of unknown length, not halfway through the round trip: it is
+	// no clock sample (it would move the clock by up to half the wait).
+	if json.Unmarshal(resp, &t) == nil && t.T > 0 && hold == 0 {
 		c.observeTime(n, start, c.clock(), t.T)
 	}
 	if status/100 == 2 {
