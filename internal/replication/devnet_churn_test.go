@@ -13,7 +13,9 @@ import (
 
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/devnet"
+	"github.com/hushnet/hush/internal/node"
 	"github.com/hushnet/hush/internal/nodeclient"
+	"github.com/hushnet/hush/internal/store/sqlite"
 	"github.com/hushnet/hush/protocol/rpc"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
@@ -177,18 +179,49 @@ func TestDevnetChurn(t *testing.T) {
 	waitEpoch("the restarted members to be assigned", func(s *snapshot.Snapshot) bool { return listed(victim)(s) && listed(second)(s) })
 	waitPlaced("after the rejoin")
 
-	// Decommission a member of another swarm than the victim's.
+	// Decommission a member that still holds an account of a swarm it
+	// left in the reshaping (a stray: its new swarm refuses a hand-off
+	// from a non-member), if there is one; else any assigned member.
 	_, s, _ := devnet.FetchSnapshot(ctx, d.Network())
-	var leaver int = -1
+	strays := func(i int) int {
+		db, err := sqlite.Open(filepath.Join(d.NodeConfig(i).Data, node.DBFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		accts, err := db.Accounts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, a := range accts {
+			_, members, _ := s.SwarmOf(a)
+			if !slices.ContainsFunc(members, func(m snapshot.Node) bool { return m.Ed25519 == nodes[i].Ed25519 }) {
+				n++
+			}
+		}
+		return n
+	}
+	var candidates []int
 	for i := range nodes {
 		if n, ok := s.Node(nodes[i].Ed25519); ok && i != victim && i != second && n.Swarm != snapshot.Unassigned {
-			leaver = i
-			break
+			candidates = append(candidates, i)
 		}
 	}
-	if err := d.StopNode(leaver); err != nil {
-		t.Fatal(err)
+	leaver, held := -1, 0
+	for j, i := range candidates {
+		if err := d.StopNode(i); err != nil {
+			t.Fatal(err)
+		}
+		leaver, held = i, strays(i)
+		if held > 0 || j == len(candidates)-1 {
+			break
+		}
+		if err := d.Restart(i); err != nil {
+			t.Fatal(err)
+		}
 	}
+	t.Logf("decommissioning node %d, holding %d accounts of swarms it is not in", leaver, held)
 	cfg := d.NodeConfig(leaver)
 	out, err := exec.CommandContext(ctx, bin, "node", "--decommission", "--network", cfg.Network,
 		"--data", cfg.Data, "--listen", cfg.Listen, "--log-level", "warn").CombinedOutput()

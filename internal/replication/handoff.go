@@ -41,7 +41,7 @@ func (r *Replicator) handOffStrays(ctx context.Context, budget *int64) (RoundSta
 		if len(targets) == 0 {
 			continue // no swarm at all: keep it until there is one
 		}
-		ok, err := r.pushAccount(ctx, a, targets, budget, &st)
+		ok, _, err := r.pushAccount(ctx, a, targets, budget, &st)
 		if err != nil && !errors.Is(err, errBudget) {
 			return st, err
 		}
@@ -65,12 +65,13 @@ func (r *Replicator) handOffStrays(ctx context.Context, budget *int64) (RoundSta
 }
 
 // pushAccount sends all of acct's tombstones and messages to each target
-// and returns how many accepted everything.
-func (r *Replicator) pushAccount(ctx context.Context, acct identity.AccountID, targets []snapshot.Node, budget *int64, st *RoundStats) (int, error) {
+// and returns how many accepted everything, and the first target's
+// refusal (nil if none refused).
+func (r *Replicator) pushAccount(ctx context.Context, acct identity.AccountID, targets []snapshot.Node, budget *int64, st *RoundStats) (int, error, error) {
 	now := r.cfg.Clock()
 	state, err := r.loadAccount(ctx, acct, now)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	errs := make([]error, len(targets))
 	if len(state.tombs) > 0 {
@@ -100,17 +101,21 @@ func (r *Replicator) pushAccount(ctx context.Context, acct identity.AccountID, t
 		errs[idx[j]] = e
 	}
 	ok := 0
+	var refused error
 	for i, e := range errs {
 		if e == nil {
 			ok++
-		} else {
-			r.cfg.Logger.Debug("hand-off to a member failed", "peer", targets[i].Ed25519.String(), "err", e)
+			continue
+		}
+		r.cfg.Logger.Debug("hand-off to a member failed", "peer", targets[i].Ed25519.String(), "err", e)
+		if refused == nil {
+			refused = fmt.Errorf("member %s: %w", targets[i].Ed25519.String(), e)
 		}
 	}
 	if err != nil {
-		return 0, err // budget spent or store failed: nobody got everything
+		return 0, refused, err // budget spent or store failed: nobody got everything
 	}
-	return ok, nil
+	return ok, refused, nil
 }
 
 // Decommission hands every account this node holds to the other members
@@ -125,15 +130,19 @@ func (r *Replicator) Decommission(ctx context.Context) (RoundStats, error) {
 	}
 	budget := int64(1) << 62 // leaving: no bandwidth bound, only ctx
 	incomplete := 0
+	var first error // the first refusal, named in the error
 	for _, a := range accts {
 		targets := r.others(a)
 		if len(targets) == 0 {
 			incomplete++
 			continue
 		}
-		ok, err := r.pushAccount(ctx, a, targets, &budget, &st)
+		ok, refused, err := r.pushAccount(ctx, a, targets, &budget, &st)
 		if err != nil {
 			return st, err
+		}
+		if first == nil {
+			first = refused
 		}
 		if ok < min(2, len(targets)) {
 			incomplete++
@@ -142,6 +151,9 @@ func (r *Replicator) Decommission(ctx context.Context) (RoundStats, error) {
 		st.HandedOff++
 	}
 	if incomplete > 0 {
+		if first != nil {
+			return st, fmt.Errorf("%w: %d accounts not handed off (first refusal: %v)", ErrHandOffIncomplete, incomplete, first)
+		}
 		return st, fmt.Errorf("%w: %d accounts not handed off", ErrHandOffIncomplete, incomplete)
 	}
 	return st, nil
