@@ -181,6 +181,9 @@ func handOffBeforeLeaving(ctx context.Context, cfg config.Node, id *Identity, ne
 	if err != nil {
 		return fmt.Errorf("decommission: handing data to the swarm: %w; nothing was dropped, run it again", err)
 	}
+	if st.StraysLeft > 0 {
+		logger.Warn("some accounts of swarms this node left long ago were refused by those swarms and stay on disk; their swarms hold them if their members did their own hand-offs", "accounts", st.StraysLeft)
+	}
 	logger.Info("handed every account to its swarm", "accounts", st.HandedOff, "messages", st.Pushed)
 	return nil
 }

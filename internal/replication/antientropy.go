@@ -14,15 +14,19 @@ import (
 
 // RoundStats counts what one anti-entropy round (or hand-off) did.
 type RoundStats struct {
-	Peers         int   // peers reconciled with
-	Accounts      int   // accounts whose digests differed
-	Fetched       int   // messages fetched from peers
-	Pushed        int   // messages pushed to peers
-	TombstonesIn  int   // tombstones learnt from peers
-	TombstonesOut int   // tombstones pushed to peers
-	Expiries      int   // expiries shortened here or pushed
-	HandedOff     int   // accounts handed to their new swarm and dropped here
-	Bytes         int64 // message data moved
+	Peers         int // peers reconciled with
+	Accounts      int // accounts whose digests differed
+	Fetched       int // messages fetched from peers
+	Pushed        int // messages pushed to peers
+	TombstonesIn  int // tombstones learnt from peers
+	TombstonesOut int // tombstones pushed to peers
+	Expiries      int // expiries shortened here or pushed
+	HandedOff     int // accounts handed to their new swarm and dropped here
+	// StraysLeft counts accounts a decommission could not hand off because
+	// this node is no longer in their swarm and the swarm refused it (see
+	// [Replicator.Decommission]); they stay on disk.
+	StraysLeft int
+	Bytes      int64 // message data moved
 }
 
 func (s *RoundStats) add(o RoundStats) {
@@ -34,6 +38,7 @@ func (s *RoundStats) add(o RoundStats) {
 	s.TombstonesOut += o.TombstonesOut
 	s.Expiries += o.Expiries
 	s.HandedOff += o.HandedOff
+	s.StraysLeft += o.StraysLeft
 	s.Bytes += o.Bytes
 }
 

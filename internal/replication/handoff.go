@@ -120,8 +120,16 @@ func (r *Replicator) pushAccount(ctx context.Context, acct identity.AccountID, t
 
 // Decommission hands every account this node holds to the other members
 // of its swarm before the node leaves, without dropping anything here. It
-// returns [ErrHandOffIncomplete] if some account reached fewer than two
-// other members (all of them, in a smaller swarm).
+// returns [ErrHandOffIncomplete] if some account of this node's swarm
+// reached fewer than two other members (all of them, in a smaller swarm).
+//
+// An account of a swarm this node is no longer in (a stray its running
+// hand-off could not place) is offered to that swarm too, which accepts
+// it within [PastSnapshots] of the node leaving it. Past that the swarm
+// refuses a stranger's data, as it must (a node's copy of an owner-only
+// namespace carries no owner signature); the account is then counted in
+// [RoundStats.StraysLeft] and left on disk, and the decommission goes on:
+// running it again could not change the answer.
 func (r *Replicator) Decommission(ctx context.Context) (RoundStats, error) {
 	var st RoundStats
 	accts, err := r.cfg.Store.Accounts(ctx)
@@ -145,6 +153,10 @@ func (r *Replicator) Decommission(ctx context.Context) (RoundStats, error) {
 			first = refused
 		}
 		if ok < min(2, len(targets)) {
+			if !r.cfg.Membership.Owns(a) {
+				st.StraysLeft++
+				continue
+			}
 			incomplete++
 			continue
 		}

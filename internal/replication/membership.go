@@ -10,15 +10,25 @@ import (
 )
 
 // SnapshotMembership answers [Membership] (and nodeapi.Membership) from
-// verified registry snapshots: the current one, and the one before it for
-// hand-offs. The caller verifies snapshots (snapshot.Verify) before
-// passing them to [SnapshotMembership.Update].
+// verified registry snapshots: the current one, and the [PastSnapshots]
+// before it for hand-offs. The caller verifies snapshots
+// (snapshot.Verify) before passing them to [SnapshotMembership.Update].
 type SnapshotMembership struct {
 	self identity.Ed25519PublicKey
 
-	mu        sync.RWMutex // guards cur and prev
-	cur, prev *view
+	mu   sync.RWMutex // guards cur and past
+	cur  *view
+	past []*view // newest first, at most PastSnapshots
 }
+
+// PastSnapshots is how many snapshots before the current one a node that
+// left an account's swarm may still hand that account to its members
+// (and, if the registry dropped it, still be let in to do so): 32 epochs,
+// half an hour at the default epoch interval. One was not enough: a node
+// hands off when it sees the change, and a member that had already seen
+// two more epochs refused it as a stranger, so the account stayed behind
+// on the node that left (a stray) and later failed its decommission.
+const PastSnapshots = 32
 
 var _ Membership = (*SnapshotMembership)(nil)
 
@@ -94,7 +104,11 @@ func (m *SnapshotMembership) Update(s *snapshot.Snapshot) bool {
 	if s == nil || (m.cur != nil && s.Epoch <= m.cur.snap.Epoch) {
 		return false
 	}
-	m.prev, m.cur = m.cur, newView(s)
+	if m.cur != nil {
+		m.past = slices.Insert(m.past, 0, m.cur)
+		m.past = m.past[:min(len(m.past), PastSnapshots)]
+	}
+	m.cur = newView(s)
 	return true
 }
 
@@ -108,10 +122,10 @@ func (m *SnapshotMembership) Snapshot() *snapshot.Snapshot {
 	return m.cur.snap
 }
 
-func (m *SnapshotMembership) views() (cur, prev *view) {
+func (m *SnapshotMembership) views() (cur *view, past []*view) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return m.cur, m.prev
+	return m.cur, m.past
 }
 
 // Members implements [Membership].
@@ -133,18 +147,21 @@ func (m *SnapshotMembership) IsMember(k identity.Ed25519PublicKey, acct identity
 	return cur.isMember(k, acct)
 }
 
-// WasMember implements [Membership].
+// WasMember implements [Membership]: k was a member of acct's swarm in
+// one of the [PastSnapshots] before the current one.
 func (m *SnapshotMembership) WasMember(k identity.Ed25519PublicKey, acct identity.AccountID) bool {
-	_, prev := m.views()
-	return prev != nil && prev.isMember(k, acct)
+	_, past := m.views()
+	return slices.ContainsFunc(past, func(v *view) bool { return v.isMember(k, acct) })
 }
 
-// Known implements [Membership].
+// Known implements [Membership]: k is in the current snapshot or one of
+// the [PastSnapshots] before it.
 func (m *SnapshotMembership) Known(k identity.Ed25519PublicKey) bool {
-	cur, prev := m.views()
-	_, inCur := cur.node(k)
-	_, inPrev := prev.node(k)
-	return inCur || inPrev
+	cur, past := m.views()
+	if _, ok := cur.node(k); ok {
+		return true
+	}
+	return slices.ContainsFunc(past, func(v *view) bool { _, ok := v.node(k); return ok })
 }
 
 // Peers implements [Membership].

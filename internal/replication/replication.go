@@ -35,11 +35,12 @@ type Membership interface {
 	Owns(acct identity.AccountID) bool
 	// IsMember reports whether node is a current member of acct's swarm.
 	IsMember(node identity.Ed25519PublicKey, acct identity.AccountID) bool
-	// WasMember reports whether node was a member of acct's swarm in the
-	// snapshot before the current one (hand-offs come from such nodes).
+	// WasMember reports whether node was a member of acct's swarm in one
+	// of the recent snapshots before the current one (hand-offs come from
+	// such nodes; [PastSnapshots]).
 	WasMember(node identity.Ed25519PublicKey, acct identity.AccountID) bool
-	// Known reports whether node is registered in the current or the
-	// previous snapshot.
+	// Known reports whether node is registered in the current snapshot or
+	// one of the recent ones before it.
 	Known(node identity.Ed25519PublicKey) bool
 	// Peers returns the other members of this node's swarm.
 	Peers() []snapshot.Node
