@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/hushnet/hush/crypto/stream"
@@ -361,3 +364,84 @@ func TestSealErrors(t *testing.T) {
 		t.Fatalf("put's error lost: %v", err)
 	}
 }
+
+// patternReader yields n deterministic bytes without holding them.
+type patternReader struct{ off, n int }
+
+func (p *patternReader) Read(b []byte) (int, error) {
+	if p.off == p.n {
+		return 0, io.EOF
+	}
+	k := min(len(b), p.n-p.off)
+	for i := range b[:k] {
+		b[i] = byte((p.off + i) * 31 >> 3)
+	}
+	p.off += k
+	return k, nil
+}
+
+// TestHeapBounded seals a 24 MiB file into a file on disk and opens it
+// back, measuring the live heap at every piece: it must stay near one
+// piece, far below the file's size.
+func TestHeapBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("forces a garbage collection per piece")
+	}
+	const size, pieceSize, slack = 24 << 20, 1 << 20, 3 << 20
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapAlloc
+	peak := uint64(0)
+	measure := func() {
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		if ms.HeapAlloc > base {
+			peak = max(peak, ms.HeapAlloc-base)
+		}
+	}
+	f, err := os.Create(filepath.Join(t.TempDir(), "pieces"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s, err := Seal(&patternReader{n: size}, pieceSize, func(_ int, piece []byte) error {
+		measure()
+		_, err := f.Write(piece)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, len(s.PieceDigests))
+	for i := range ids {
+		ids[i] = "p"
+	}
+	p, err := s.Pointer(ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.New()
+	writes := 0
+	if err := OpenLocal(writerFunc(func(b []byte) (int, error) {
+		if writes++; writes%8 == 0 { // chunks come 16 a piece
+			measure()
+		}
+		return h.Write(b)
+	}), p, f); err != nil {
+		t.Fatal(err)
+	}
+	want := sha256.New()
+	io.Copy(want, &patternReader{n: size})
+	if !bytes.Equal(h.Sum(nil), want.Sum(nil)) {
+		t.Fatal("plaintext differs")
+	}
+	t.Logf("peak live heap over the start: %d KiB for a %d MiB file", peak>>10, size>>20)
+	if peak > pieceSize+slack {
+		t.Fatalf("live heap reached %d bytes for pieces of %d", peak, pieceSize)
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (w writerFunc) Write(b []byte) (int, error) { return w(b) }
