@@ -123,7 +123,8 @@ func (s Sealed) Pointer(ids []string) (Pointer, error) {
 // does not touch it after the call. pieceSize must be 1 to
 // envelope.MaxPieceSize; a file needing more than
 // envelope.MaxAttachmentPieces pieces is ErrTooLarge (before any put of a
-// piece past the limit).
+// piece past the limit). On any error the pieces already put are the
+// caller's to throw away (delete the uploaded blobs).
 func Seal(r io.Reader, pieceSize int, put func(index int, piece []byte) error) (Sealed, error) {
 	if pieceSize < 1 || pieceSize > envelope.MaxPieceSize {
 		return Sealed{}, fmt.Errorf("attach: piece size %d out of range", pieceSize)
