@@ -76,7 +76,7 @@ func exifSegment(orientation uint16) []byte {
 
 // jpegWithEXIF encodes img as a JPEG and puts the EXIF segment right after
 // the start-of-image marker, where cameras put it.
-func jpegWithEXIF(t *testing.T, img image.Image, orientation uint16) []byte {
+func jpegWithEXIF(t testing.TB, img image.Image, orientation uint16) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}); err != nil {
