@@ -58,10 +58,15 @@ func FuzzOpen(f *testing.F) {
 	f.Add([]byte{0}, uint64(0), uint16(1))
 	key := good.p.Key
 	f.Fuzz(func(t *testing.T, padded []byte, size uint64, pieceSize uint16) {
-		if len(padded) == 0 || pieceSize == 0 {
+		if pieceSize == 0 {
 			return
 		}
-		s := sealed{p: Pointer{Key: key, Size: size % (1 << 20)}}
+		// Fit the bytes to the padded length the size gives, so the
+		// pointer is consistent and the stream and padding checks run.
+		size %= 1 << 18
+		want := int(Padme(stream.EncryptedSize(size)))
+		padded = append(padded[:min(len(padded), want)], make([]byte, want-min(len(padded), want))...)
+		s := sealed{p: Pointer{Key: key, Size: size}}
 		whole := sha256.Sum256(padded)
 		s.p.Digest = whole[:]
 		for rest := padded; len(rest) > 0; {
