@@ -40,7 +40,7 @@
 // The plaintext is cut into chunks of [ChunkSize] (64 KiB) bytes; every
 // chunk but the last is full, and the last holds 1 to 64 KiB (it may be
 // empty only when it is also the first). Chunk i is sealed with
-// XChaCha20-Poly1305 under Kp with the 24-byte nonce
+// XChaCha20-Poly1305 under Kp (crypto/stream) with the 24-byte nonce
 //
 //	15 zero bytes ‖ uint64 i ‖ flag (0x01 for the last chunk, else 0x00)
 //
@@ -107,8 +107,12 @@ import (
 
 	"golang.org/x/crypto/argon2"
 
+	"github.com/hushnet/hush/crypto/stream"
 	"github.com/hushnet/hush/internal/keystore"
 )
+
+// ChunkSize is the plaintext size of every payload chunk but the last.
+const ChunkSize = stream.ChunkSize
 
 // Errors returned by this package.
 var (
@@ -237,7 +241,7 @@ func (e Entry) check() error {
 // Writer writes a backup file. Add entries in the order the package doc
 // gives, then Close; nothing written is a valid backup before Close.
 type Writer struct {
-	s      *streamWriter
+	s      io.WriteCloser
 	closed bool
 }
 
@@ -264,7 +268,7 @@ func NewWriter(w io.Writer, passphrase []byte, p keystore.Params) (*Writer, erro
 	if _, err := w.Write(hdr); err != nil {
 		return nil, err
 	}
-	return &Writer{s: newStreamWriter(w, k.payload)}, nil
+	return &Writer{s: stream.NewWriter(w, k.payload)}, nil
 }
 
 // Add writes one entry whose content, exactly e.Size bytes, comes from r.
@@ -309,7 +313,7 @@ func (w *Writer) Close() error {
 // chunk authenticates, but a file cut short is only known to be whole when
 // [Reader.Next] returns io.EOF: treat nothing read as final before that.
 type Reader struct {
-	s    *streamReader
+	s    io.Reader
 	left int64 // unread bytes of the current entry
 	done bool
 }
@@ -349,7 +353,7 @@ func NewReader(r io.Reader, passphrase []byte) (*Reader, error) {
 	if !hmac.Equal(headerMAC(k.header, hdr[:macOffset]), hdr[macOffset:crcOffset]) {
 		return nil, ErrWrongPassphrase
 	}
-	return &Reader{s: newStreamReader(r, k.payload)}, nil
+	return &Reader{s: payloadReader{stream.NewReader(r, k.payload)}}, nil
 }
 
 // Next skips what is left of the current entry and returns the next one.
@@ -429,6 +433,18 @@ func (r *Reader) Read(p []byte) (int, error) {
 	}
 	if errors.Is(err, io.EOF) {
 		err = nil
+	}
+	return n, err
+}
+
+// payloadReader reports the stream's damage as this package's ErrCorrupt,
+// keeping the stream's own error (truncated or corrupt) in the chain.
+type payloadReader struct{ r io.Reader }
+
+func (p payloadReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if errors.Is(err, stream.ErrTruncated) || errors.Is(err, stream.ErrCorrupt) {
+		err = fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	return n, err
 }

@@ -9,10 +9,16 @@ import (
 	"io"
 	"testing"
 
+	"github.com/hushnet/hush/crypto/stream"
 	"github.com/hushnet/hush/internal/keystore"
 )
 
 var testParams = keystore.TestParams
+
+const (
+	encChunkSize = stream.EncryptedChunkSize
+	tagSize      = stream.Overhead
+)
 
 type item struct {
 	e    Entry

@@ -751,29 +751,55 @@ func (x *DataMessage) GetProfile() *Profile {
 
 // AttachmentPointer says where an encrypted file is and how to open it.
 // Session: AttachmentPointer in SignalService.proto.
+//
+// How hush sends a file (internal/attach): the plaintext is sealed as a
+// crypto/stream (64 KiB chunks of XChaCha20-Poly1305, counter and last-chunk
+// flag in the nonce) under a fresh random `key`; the sealed stream is padded
+// with zero bytes to Padmé(its length) (`padded_size`), which leaks
+// O(log log n) bits of the size; the padded bytes are cut into `pieces`,
+// each uploaded as its own blob to the file server named in the network
+// file and fetched back through onion paths. The receiver checks each
+// piece against its digest before using it, the whole against `digest`,
+// the padding (zero, of Padmé's length) and `size`. Fields 1, 2 and 8 are
+// Session's single-blob form: hush clients leave them empty, and never
+// fetch `url` (a sender could use it to learn a receiver's IP address).
 type AttachmentPointer struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The file server's ID for the blob.
+	// Session's file server ID for a single-blob attachment. Unused by hush
+	// clients, which name their blobs in `pieces`.
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	// Where to fetch it (the file server's URL for id).
+	// Session's download URL. Never fetched by hush clients: blobs come only
+	// from the network file's file server, through onion paths.
 	Url string `protobuf:"bytes,2,opt,name=url,proto3" json:"url,omitempty"`
-	// The symmetric key the blob is encrypted under.
+	// The 32-byte key the stream is sealed under.
 	Key []byte `protobuf:"bytes,3,opt,name=key,proto3" json:"key,omitempty"`
-	// SHA-256 of the encrypted blob as uploaded, checked before decrypting.
+	// SHA-256 of the padded ciphertext, all pieces concatenated in order,
+	// checked before the plaintext is trusted.
 	Digest []byte `protobuf:"bytes,4,opt,name=digest,proto3" json:"digest,omitempty"`
-	// The plaintext size in bytes, before padding; also lets the UI show it.
+	// The plaintext size in bytes, before sealing and padding; also lets the
+	// UI show it.
 	Size uint64 `protobuf:"varint,5,opt,name=size,proto3" json:"size,omitempty"`
-	// MIME type, as claimed by the sender.
+	// MIME type, as claimed by the sender (sniffed from the bytes).
 	ContentType string `protobuf:"bytes,6,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
 	// The original file name, as claimed by the sender; never used as a path.
 	FileName string `protobuf:"bytes,7,opt,name=file_name,json=fileName,proto3" json:"file_name,omitempty"`
-	// A small preview image, itself an encrypted blob. A thumbnail has no
-	// thumbnail of its own.
+	// Session's preview image as a separate blob. hush sends
+	// `thumbnail_jpeg` inline instead; a pointer here is still validated but
+	// may not have a thumbnail of its own.
 	Thumbnail *AttachmentPointer `protobuf:"bytes,8,opt,name=thumbnail,proto3" json:"thumbnail,omitempty"`
 	// Pixel dimensions for images and video, so the UI can lay out before
 	// downloading.
-	Width         uint32 `protobuf:"varint,9,opt,name=width,proto3" json:"width,omitempty"`
-	Height        uint32 `protobuf:"varint,10,opt,name=height,proto3" json:"height,omitempty"` // Room: 11–15 for flags (voice message), caption, duration.
+	Width  uint32 `protobuf:"varint,9,opt,name=width,proto3" json:"width,omitempty"`
+	Height uint32 `protobuf:"varint,10,opt,name=height,proto3" json:"height,omitempty"`
+	// The padded ciphertext's pieces, in order: 1 to MaxAttachmentPieces,
+	// each at most MaxPieceSize bytes, their sizes adding up to padded_size.
+	Pieces []*AttachmentPointer_Piece `protobuf:"bytes,11,rep,name=pieces,proto3" json:"pieces,omitempty"`
+	// The length of the padded ciphertext: Padmé(sealed stream length).
+	PaddedSize uint64 `protobuf:"varint,12,opt,name=padded_size,json=paddedSize,proto3" json:"padded_size,omitempty"`
+	// For images: a small JPEG preview (longest side ≤ 160 px, at most
+	// MaxThumbnailSize bytes) carried in the message itself, so showing it
+	// fetches nothing.
+	ThumbnailJpeg []byte `protobuf:"bytes,13,opt,name=thumbnail_jpeg,json=thumbnailJpeg,proto3" json:"thumbnail_jpeg,omitempty"` // Room: 14–15 for flags (voice message), duration.
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -876,6 +902,27 @@ func (x *AttachmentPointer) GetHeight() uint32 {
 		return x.Height
 	}
 	return 0
+}
+
+func (x *AttachmentPointer) GetPieces() []*AttachmentPointer_Piece {
+	if x != nil {
+		return x.Pieces
+	}
+	return nil
+}
+
+func (x *AttachmentPointer) GetPaddedSize() uint64 {
+	if x != nil {
+		return x.PaddedSize
+	}
+	return 0
+}
+
+func (x *AttachmentPointer) GetThumbnailJpeg() []byte {
+	if x != nil {
+		return x.ThumbnailJpeg
+	}
+	return nil
 }
 
 // Quote refers to an earlier message that this one replies to.
@@ -1553,6 +1600,72 @@ func (x *HistoryShare) GetMessages() []*HistoryShare_SharedMessage {
 	return nil
 }
 
+// Piece is one blob of the padded ciphertext.
+type AttachmentPointer_Piece struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The file server's ID for the blob: 1 to 64 characters of unpadded
+	// base64url, random (never derived from the content).
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// SHA-256 of the piece's bytes, checked before they are used: a
+	// tampered or swapped piece is refused and can be fetched again.
+	Digest []byte `protobuf:"bytes,2,opt,name=digest,proto3" json:"digest,omitempty"`
+	// The piece's length in bytes.
+	Size          uint64 `protobuf:"varint,3,opt,name=size,proto3" json:"size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttachmentPointer_Piece) Reset() {
+	*x = AttachmentPointer_Piece{}
+	mi := &file_envelope_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttachmentPointer_Piece) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttachmentPointer_Piece) ProtoMessage() {}
+
+func (x *AttachmentPointer_Piece) ProtoReflect() protoreflect.Message {
+	mi := &file_envelope_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttachmentPointer_Piece.ProtoReflect.Descriptor instead.
+func (*AttachmentPointer_Piece) Descriptor() ([]byte, []int) {
+	return file_envelope_proto_rawDescGZIP(), []int{3, 0}
+}
+
+func (x *AttachmentPointer_Piece) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *AttachmentPointer_Piece) GetDigest() []byte {
+	if x != nil {
+		return x.Digest
+	}
+	return nil
+}
+
+func (x *AttachmentPointer_Piece) GetSize() uint64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
 type Quote_QuotedAttachment struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	ContentType   string                 `protobuf:"bytes,1,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
@@ -1564,7 +1677,7 @@ type Quote_QuotedAttachment struct {
 
 func (x *Quote_QuotedAttachment) Reset() {
 	*x = Quote_QuotedAttachment{}
-	mi := &file_envelope_proto_msgTypes[14]
+	mi := &file_envelope_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1576,7 +1689,7 @@ func (x *Quote_QuotedAttachment) String() string {
 func (*Quote_QuotedAttachment) ProtoMessage() {}
 
 func (x *Quote_QuotedAttachment) ProtoReflect() protoreflect.Message {
-	mi := &file_envelope_proto_msgTypes[14]
+	mi := &file_envelope_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1624,7 +1737,7 @@ type CallMessage_IceCandidate struct {
 
 func (x *CallMessage_IceCandidate) Reset() {
 	*x = CallMessage_IceCandidate{}
-	mi := &file_envelope_proto_msgTypes[15]
+	mi := &file_envelope_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1636,7 +1749,7 @@ func (x *CallMessage_IceCandidate) String() string {
 func (*CallMessage_IceCandidate) ProtoMessage() {}
 
 func (x *CallMessage_IceCandidate) ProtoReflect() protoreflect.Message {
-	mi := &file_envelope_proto_msgTypes[15]
+	mi := &file_envelope_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1705,7 +1818,7 @@ type HistoryShare_SharedMessage struct {
 
 func (x *HistoryShare_SharedMessage) Reset() {
 	*x = HistoryShare_SharedMessage{}
-	mi := &file_envelope_proto_msgTypes[16]
+	mi := &file_envelope_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1717,7 +1830,7 @@ func (x *HistoryShare_SharedMessage) String() string {
 func (*HistoryShare_SharedMessage) ProtoMessage() {}
 
 func (x *HistoryShare_SharedMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_envelope_proto_msgTypes[16]
+	mi := &file_envelope_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1813,7 +1926,7 @@ const file_envelope_proto_rawDesc = "" +
 	"\n" +
 	"expiration\x18\x04 \x01(\v2$.hush.envelope.v1.ExpirationSettingsR\n" +
 	"expiration\x123\n" +
-	"\aprofile\x18\x05 \x01(\v2\x19.hush.envelope.v1.ProfileR\aprofile\"\xa4\x02\n" +
+	"\aprofile\x18\x05 \x01(\v2\x19.hush.envelope.v1.ProfileR\aprofile\"\xf4\x03\n" +
 	"\x11AttachmentPointer\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
 	"\x03url\x18\x02 \x01(\tR\x03url\x12\x10\n" +
@@ -1825,7 +1938,15 @@ const file_envelope_proto_rawDesc = "" +
 	"\tthumbnail\x18\b \x01(\v2#.hush.envelope.v1.AttachmentPointerR\tthumbnail\x12\x14\n" +
 	"\x05width\x18\t \x01(\rR\x05width\x12\x16\n" +
 	"\x06height\x18\n" +
-	" \x01(\rR\x06height\"\xd4\x02\n" +
+	" \x01(\rR\x06height\x12A\n" +
+	"\x06pieces\x18\v \x03(\v2).hush.envelope.v1.AttachmentPointer.PieceR\x06pieces\x12\x1f\n" +
+	"\vpadded_size\x18\f \x01(\x04R\n" +
+	"paddedSize\x12%\n" +
+	"\x0ethumbnail_jpeg\x18\r \x01(\fR\rthumbnailJpeg\x1aC\n" +
+	"\x05Piece\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06digest\x18\x02 \x01(\fR\x06digest\x12\x12\n" +
+	"\x04size\x18\x03 \x01(\x04R\x04size\"\xd4\x02\n" +
 	"\x05Quote\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\fR\tmessageId\x12\x16\n" +
@@ -1935,7 +2056,7 @@ func file_envelope_proto_rawDescGZIP() []byte {
 }
 
 var file_envelope_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_envelope_proto_goTypes = []any{
 	(Envelope_Type)(0),                 // 0: hush.envelope.v1.Envelope.Type
 	(ReceiptMessage_Type)(0),           // 1: hush.envelope.v1.ReceiptMessage.Type
@@ -1957,9 +2078,10 @@ var file_envelope_proto_goTypes = []any{
 	(*DeviceAnnouncement)(nil),         // 17: hush.envelope.v1.DeviceAnnouncement
 	(*ConfigSync)(nil),                 // 18: hush.envelope.v1.ConfigSync
 	(*HistoryShare)(nil),               // 19: hush.envelope.v1.HistoryShare
-	(*Quote_QuotedAttachment)(nil),     // 20: hush.envelope.v1.Quote.QuotedAttachment
-	(*CallMessage_IceCandidate)(nil),   // 21: hush.envelope.v1.CallMessage.IceCandidate
-	(*HistoryShare_SharedMessage)(nil), // 22: hush.envelope.v1.HistoryShare.SharedMessage
+	(*AttachmentPointer_Piece)(nil),    // 20: hush.envelope.v1.AttachmentPointer.Piece
+	(*Quote_QuotedAttachment)(nil),     // 21: hush.envelope.v1.Quote.QuotedAttachment
+	(*CallMessage_IceCandidate)(nil),   // 22: hush.envelope.v1.CallMessage.IceCandidate
+	(*HistoryShare_SharedMessage)(nil), // 23: hush.envelope.v1.HistoryShare.SharedMessage
 }
 var file_envelope_proto_depIdxs = []int32{
 	0,  // 0: hush.envelope.v1.Envelope.type:type_name -> hush.envelope.v1.Envelope.Type
@@ -1977,21 +2099,22 @@ var file_envelope_proto_depIdxs = []int32{
 	15, // 12: hush.envelope.v1.DataMessage.expiration:type_name -> hush.envelope.v1.ExpirationSettings
 	11, // 13: hush.envelope.v1.DataMessage.profile:type_name -> hush.envelope.v1.Profile
 	9,  // 14: hush.envelope.v1.AttachmentPointer.thumbnail:type_name -> hush.envelope.v1.AttachmentPointer
-	20, // 15: hush.envelope.v1.Quote.attachments:type_name -> hush.envelope.v1.Quote.QuotedAttachment
-	9,  // 16: hush.envelope.v1.Profile.avatar:type_name -> hush.envelope.v1.AttachmentPointer
-	1,  // 17: hush.envelope.v1.ReceiptMessage.type:type_name -> hush.envelope.v1.ReceiptMessage.Type
-	2,  // 18: hush.envelope.v1.TypingMessage.action:type_name -> hush.envelope.v1.TypingMessage.Action
-	3,  // 19: hush.envelope.v1.ExpirationSettings.mode:type_name -> hush.envelope.v1.ExpirationSettings.Mode
-	4,  // 20: hush.envelope.v1.CallMessage.type:type_name -> hush.envelope.v1.CallMessage.Type
-	21, // 21: hush.envelope.v1.CallMessage.candidates:type_name -> hush.envelope.v1.CallMessage.IceCandidate
-	5,  // 22: hush.envelope.v1.ConfigSync.kind:type_name -> hush.envelope.v1.ConfigSync.Kind
-	22, // 23: hush.envelope.v1.HistoryShare.messages:type_name -> hush.envelope.v1.HistoryShare.SharedMessage
-	9,  // 24: hush.envelope.v1.Quote.QuotedAttachment.thumbnail:type_name -> hush.envelope.v1.AttachmentPointer
-	25, // [25:25] is the sub-list for method output_type
-	25, // [25:25] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	20, // 15: hush.envelope.v1.AttachmentPointer.pieces:type_name -> hush.envelope.v1.AttachmentPointer.Piece
+	21, // 16: hush.envelope.v1.Quote.attachments:type_name -> hush.envelope.v1.Quote.QuotedAttachment
+	9,  // 17: hush.envelope.v1.Profile.avatar:type_name -> hush.envelope.v1.AttachmentPointer
+	1,  // 18: hush.envelope.v1.ReceiptMessage.type:type_name -> hush.envelope.v1.ReceiptMessage.Type
+	2,  // 19: hush.envelope.v1.TypingMessage.action:type_name -> hush.envelope.v1.TypingMessage.Action
+	3,  // 20: hush.envelope.v1.ExpirationSettings.mode:type_name -> hush.envelope.v1.ExpirationSettings.Mode
+	4,  // 21: hush.envelope.v1.CallMessage.type:type_name -> hush.envelope.v1.CallMessage.Type
+	22, // 22: hush.envelope.v1.CallMessage.candidates:type_name -> hush.envelope.v1.CallMessage.IceCandidate
+	5,  // 23: hush.envelope.v1.ConfigSync.kind:type_name -> hush.envelope.v1.ConfigSync.Kind
+	23, // 24: hush.envelope.v1.HistoryShare.messages:type_name -> hush.envelope.v1.HistoryShare.SharedMessage
+	9,  // 25: hush.envelope.v1.Quote.QuotedAttachment.thumbnail:type_name -> hush.envelope.v1.AttachmentPointer
+	26, // [26:26] is the sub-list for method output_type
+	26, // [26:26] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_envelope_proto_init() }
@@ -2016,7 +2139,7 @@ func file_envelope_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_envelope_proto_rawDesc), len(file_envelope_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   17,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

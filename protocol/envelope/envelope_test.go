@@ -167,7 +167,8 @@ func TestUnmarshalContentErrors(t *testing.T) {
 func TestMarshalContentErrors(t *testing.T) {
 	withData := func(d *DataMessage) *Content { return content(&Content_Data{Data: d}) }
 	noThumbs := attachment()
-	noThumbs.Thumbnail.Thumbnail = attachment().Thumbnail
+	noThumbs.Thumbnail = pointer(1)
+	noThumbs.Thumbnail.Thumbnail = pointer(2)
 	tests := []struct {
 		name string
 		in   *Content
@@ -179,9 +180,6 @@ func TestMarshalContentErrors(t *testing.T) {
 		{"no message id", &Content{SentAtMs: 1, Body: &Content_Data{Data: &DataMessage{Body: "x"}}}, ErrInvalid},
 		{"oversized", withData(&DataMessage{Body: strings.Repeat("x", MaxContentSize)}), ErrOversized},
 		{"invalid utf-8", withData(&DataMessage{Body: "\xff"}), ErrInvalid},
-		{"attachment without key", withData(&DataMessage{Attachments: []*AttachmentPointer{{Id: "a", Digest: fill(32, 0)}}}), ErrInvalid},
-		{"attachment short digest", withData(&DataMessage{Attachments: []*AttachmentPointer{{Id: "a", Key: []byte{1}, Digest: fill(31, 0)}}}), ErrInvalid},
-		{"attachment nowhere", withData(&DataMessage{Attachments: []*AttachmentPointer{{Key: []byte{1}, Digest: fill(32, 0)}}}), ErrInvalid},
 		{"thumbnail of thumbnail", withData(&DataMessage{Attachments: []*AttachmentPointer{noThumbs}}), ErrInvalid},
 		{"quote short author", withData(&DataMessage{Body: "x", Quote: &Quote{MessageId: fixedMessageID, Author: alice[:32]}}), ErrInvalid},
 		{"timer with changed_by", withData(&DataMessage{Expiration: &ExpirationSettings{Mode: ExpirationSettings_MODE_AFTER_SEND, Seconds: 1, ChangedBy: alice}}), ErrInvalid},
@@ -384,6 +382,92 @@ func TestGoldenVectors(t *testing.T) {
 			}
 			if err != nil {
 				t.Errorf("stored vector no longer decodes: %v", err)
+			}
+		})
+	}
+}
+
+// TestValidateAttachment holds the pointer rules (envelope.proto
+// AttachmentPointer), each case one change from a valid pointer.
+func TestValidateAttachment(t *testing.T) {
+	piece := func(id string, size uint64) *AttachmentPointer_Piece {
+		return &AttachmentPointer_Piece{Id: id, Digest: fill(DigestSize, 1), Size: size}
+	}
+	many := func(n int) []*AttachmentPointer_Piece {
+		ps := make([]*AttachmentPointer_Piece, n)
+		for i := range ps {
+			ps[i] = piece("p", 1)
+		}
+		return ps
+	}
+	tests := []struct {
+		name   string
+		change func(a *AttachmentPointer)
+		ok     bool
+	}{
+		{"valid", func(*AttachmentPointer) {}, true},
+		{"thumbnail pointer allowed at top level", func(a *AttachmentPointer) { a.Thumbnail = pointer(9) }, true},
+		{"session url set but ignored", func(a *AttachmentPointer) { a.Url = "http://x/y" }, true},
+		{"thumbnail at the limit", func(a *AttachmentPointer) { a.ThumbnailJpeg = make([]byte, MaxThumbnailSize) }, true},
+		{"64-character id", func(a *AttachmentPointer) { a.Pieces[2].Id = strings.Repeat("A", 64) }, true},
+		{"most pieces", func(a *AttachmentPointer) {
+			a.Pieces = many(MaxAttachmentPieces)
+			a.PaddedSize = MaxAttachmentPieces
+			a.Size = 1
+		}, true},
+		{"largest piece", func(a *AttachmentPointer) {
+			a.Pieces = []*AttachmentPointer_Piece{piece("p", MaxPieceSize)}
+			a.PaddedSize = MaxPieceSize
+			a.Size = 1
+		}, true},
+		{"no key", func(a *AttachmentPointer) { a.Key = nil }, false},
+		{"short key", func(a *AttachmentPointer) { a.Key = a.Key[:31] }, false},
+		{"long key", func(a *AttachmentPointer) { a.Key = append(a.Key, 0) }, false},
+		{"short digest", func(a *AttachmentPointer) { a.Digest = a.Digest[:31] }, false},
+		{"no pieces", func(a *AttachmentPointer) { a.Pieces = nil; a.Id = "legacy" }, false},
+		{"too many pieces", func(a *AttachmentPointer) {
+			a.Pieces = many(MaxAttachmentPieces + 1)
+			a.PaddedSize = MaxAttachmentPieces + 1
+			a.Size = 1
+		}, false},
+		{"piece without id", func(a *AttachmentPointer) { a.Pieces[0].Id = "" }, false},
+		{"piece id too long", func(a *AttachmentPointer) { a.Pieces[0].Id = strings.Repeat("A", 65) }, false},
+		{"piece id with padding", func(a *AttachmentPointer) { a.Pieces[0].Id = "abc=" }, false},
+		{"piece id with a slash", func(a *AttachmentPointer) { a.Pieces[0].Id = "../etc" }, false},
+		{"piece id with std base64", func(a *AttachmentPointer) { a.Pieces[0].Id = "ab+c" }, false},
+		{"piece short digest", func(a *AttachmentPointer) { a.Pieces[1].Digest = fill(31, 0) }, false},
+		{"empty piece", func(a *AttachmentPointer) { a.Pieces[2].Size = 0; a.PaddedSize -= 327_680 }, false},
+		{"piece over the onion class", func(a *AttachmentPointer) {
+			a.Pieces = []*AttachmentPointer_Piece{piece("p", MaxPieceSize+1)}
+			a.PaddedSize = MaxPieceSize + 1
+			a.Size = 1
+		}, false},
+		{"padded size not the pieces' sum", func(a *AttachmentPointer) { a.PaddedSize++ }, false},
+		{"size not below padded size", func(a *AttachmentPointer) { a.Size = a.PaddedSize }, false},
+		{"thumbnail too large", func(a *AttachmentPointer) { a.ThumbnailJpeg = make([]byte, MaxThumbnailSize+1) }, false},
+		{"file name too long", func(a *AttachmentPointer) { a.FileName = strings.Repeat("x", MaxFileNameLength+1) }, false},
+		{"content type too long", func(a *AttachmentPointer) { a.ContentType = strings.Repeat("x", MaxContentTypeLength+1) }, false},
+		{"invalid thumbnail pointer", func(a *AttachmentPointer) { a.Thumbnail = pointer(9); a.Thumbnail.Key = nil }, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := attachment()
+			tc.change(a)
+			c := content(&Content_Data{Data: &DataMessage{Attachments: []*AttachmentPointer{a}}})
+			err := ValidateContent(c)
+			if tc.ok && err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			if !tc.ok && !errors.Is(err, ErrInvalid) {
+				t.Fatalf("err = %v, want ErrInvalid", err)
+			}
+			// The same rules hold for an avatar and a quote's thumbnail.
+			if tc.name == "thumbnail pointer allowed at top level" {
+				return
+			}
+			prof := content(&Content_Data{Data: &DataMessage{Profile: &Profile{Avatar: a}}})
+			if err := ValidateContent(prof); (err == nil) != tc.ok {
+				t.Fatalf("as an avatar: %v", err)
 			}
 		})
 	}

@@ -27,26 +27,35 @@ var (
 	bob            = accountID(0xb0)
 )
 
+// pointer is the smallest valid attachment pointer: one piece.
+func pointer(start byte) *AttachmentPointer {
+	return &AttachmentPointer{
+		Key:        fill(32, start),
+		Digest:     fill(DigestSize, start+0x20),
+		Size:       2_000,
+		PaddedSize: 2_048,
+		Pieces:     []*AttachmentPointer_Piece{{Id: "p1ece", Digest: fill(DigestSize, start+0x20), Size: 2_048}},
+	}
+}
+
+// attachment is a photo as hush sends it: three pieces, an inline
+// thumbnail, no Session single-blob fields.
 func attachment() *AttachmentPointer {
 	return &AttachmentPointer{
-		Id:          "f1le1d",
-		Url:         "http://files.hush.test/file/f1le1d",
 		Key:         fill(32, 0x40),
 		Digest:      fill(DigestSize, 0x60),
-		Size:        123_456,
+		Size:        2_400_000,
+		PaddedSize:  2_424_832,
 		ContentType: "image/jpeg",
 		FileName:    "cat.jpg",
 		Width:       640,
 		Height:      480,
-		Thumbnail: &AttachmentPointer{
-			Id:          "th0mb",
-			Key:         fill(32, 0x41),
-			Digest:      fill(DigestSize, 0x61),
-			Size:        2_048,
-			ContentType: "image/jpeg",
-			Width:       64,
-			Height:      48,
+		Pieces: []*AttachmentPointer_Piece{
+			{Id: "8xEwQqFpbU2d3ZVZvA5bpT1uo9CmU2Cb-RqQy0uLj_c", Digest: fill(DigestSize, 0x61), Size: 1 << 20},
+			{Id: "Zr3R6o8W2yJ0Y5m9n6B3y1wq5oYkD3cXg2pP8aVtQ1A", Digest: fill(DigestSize, 0x62), Size: 1 << 20},
+			{Id: "k_9-aZ", Digest: fill(DigestSize, 0x63), Size: 327_680},
 		},
+		ThumbnailJpeg: append([]byte{0xff, 0xd8, 0xff}, fill(61, 0x90)...),
 	}
 }
 
@@ -72,13 +81,13 @@ var contentCases = []struct {
 			Attachments: []*Quote_QuotedAttachment{{
 				ContentType: "image/png",
 				FileName:    "dog.png",
-				Thumbnail:   &AttachmentPointer{Id: "q", Key: fill(32, 0x42), Digest: fill(DigestSize, 0x62)},
+				Thumbnail:   pointer(0x42),
 			}},
 		},
 		Expiration: &ExpirationSettings{Mode: ExpirationSettings_MODE_AFTER_READ, Seconds: 3600},
 		Profile: &Profile{
 			DisplayName: "Alice",
-			Avatar:      &AttachmentPointer{Url: "http://files.hush.test/file/av", Key: fill(32, 0x43), Digest: fill(DigestSize, 0x63)},
+			Avatar:      pointer(0x43),
 		},
 	}})},
 	{"receipt_delivered", content(&Content_Receipt{Receipt: &ReceiptMessage{

@@ -118,20 +118,55 @@ func validateData(path string, d *DataMessage) error {
 }
 
 // validateAttachment requires what a receiver needs to fetch and open the
-// file. Only top-level attachments may carry a thumbnail, which keeps the
-// recursive message from nesting.
+// file: the pieces, key and digests (envelope.proto AttachmentPointer says
+// how they fit). Whether the sizes agree with Padmé and the stream's
+// overhead is internal/attach's check, which knows the construction; here
+// only the shapes and bounds. Only top-level attachments may carry a
+// thumbnail pointer, which keeps the recursive message from nesting.
 func validateAttachment(path string, a *AttachmentPointer, thumbnailAllowed bool) error {
 	if a == nil {
 		return invalid(path, "is nil")
 	}
-	if a.GetId() == "" && a.GetUrl() == "" {
-		return invalid(path, "has neither id nor url")
-	}
-	if len(a.GetKey()) == 0 {
-		return invalid(path+".key", "is empty")
+	if err := exactLen(path+".key", a.GetKey(), AttachmentKeySize); err != nil {
+		return err
 	}
 	if err := exactLen(path+".digest", a.GetDigest(), DigestSize); err != nil {
 		return err
+	}
+	pieces := a.GetPieces()
+	if len(pieces) == 0 || len(pieces) > MaxAttachmentPieces {
+		return invalid(path+".pieces", "has %d pieces, want 1 to %d", len(pieces), MaxAttachmentPieces)
+	}
+	var total uint64 // cannot overflow: at most 128 pieces of 2 MiB
+	for i, pc := range pieces {
+		pp := fmt.Sprintf("%s.pieces[%d]", path, i)
+		if !isPieceID(pc.GetId()) {
+			return invalid(pp+".id", "is not 1 to %d characters of base64url", MaxPieceIDLength)
+		}
+		if err := exactLen(pp+".digest", pc.GetDigest(), DigestSize); err != nil {
+			return err
+		}
+		if pc.GetSize() == 0 || pc.GetSize() > MaxPieceSize {
+			return invalid(pp+".size", "is %d, want 1 to %d", pc.GetSize(), MaxPieceSize)
+		}
+		total += pc.GetSize()
+	}
+	if total != a.GetPaddedSize() {
+		return invalid(path+".padded_size", "is %d, the pieces hold %d", a.GetPaddedSize(), total)
+	}
+	// The sealed stream is longer than its plaintext, so the padded
+	// ciphertext is too.
+	if a.GetSize() >= a.GetPaddedSize() {
+		return invalid(path+".size", "is %d, not below padded_size %d", a.GetSize(), a.GetPaddedSize())
+	}
+	if len(a.GetThumbnailJpeg()) > MaxThumbnailSize {
+		return invalid(path+".thumbnail_jpeg", "is %d bytes, want at most %d", len(a.GetThumbnailJpeg()), MaxThumbnailSize)
+	}
+	if len(a.GetFileName()) > MaxFileNameLength {
+		return invalid(path+".file_name", "is %d bytes, want at most %d", len(a.GetFileName()), MaxFileNameLength)
+	}
+	if len(a.GetContentType()) > MaxContentTypeLength {
+		return invalid(path+".content_type", "is %d bytes, want at most %d", len(a.GetContentType()), MaxContentTypeLength)
 	}
 	if t := a.GetThumbnail(); t != nil {
 		if !thumbnailAllowed {
@@ -140,6 +175,22 @@ func validateAttachment(path string, a *AttachmentPointer, thumbnailAllowed bool
 		return validateAttachment(path+".thumbnail", t, false)
 	}
 	return nil
+}
+
+// isPieceID reports whether id is 1 to MaxPieceIDLength characters of the
+// unpadded base64url alphabet, so it can go into a file-server request
+// as it is.
+func isPieceID(id string) bool {
+	if id == "" || len(id) > MaxPieceIDLength {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 func validateQuote(path string, q *Quote) error {

@@ -28,6 +28,25 @@ const (
 	ShareIDSize = 16
 	// DigestSize is the length of an attachment digest (SHA-256).
 	DigestSize = 32
+	// AttachmentKeySize is the length of AttachmentPointer.key.
+	AttachmentKeySize = 32
+	// MaxPieceSize bounds AttachmentPointer.Piece.size: the 2 MiB onion
+	// size class, which no piece can exceed whatever the file server's own
+	// limit (protocol/files MaxPiece, a little less) is.
+	MaxPieceSize = 2 << 20
+	// MaxAttachmentPieces bounds AttachmentPointer.pieces: 128 pieces of
+	// about 1 MiB or more cover 128 MiB, above any size cap a client may
+	// set, and 128 piece descriptors (about 90 bytes each) fit a Content.
+	MaxAttachmentPieces = 128
+	// MaxPieceIDLength bounds a piece's file-server ID (32 random bytes
+	// are 43 characters of unpadded base64url).
+	MaxPieceIDLength = 64
+	// MaxThumbnailSize bounds AttachmentPointer.thumbnail_jpeg.
+	MaxThumbnailSize = 8 << 10
+	// MaxFileNameLength and MaxContentTypeLength bound the claimed file
+	// name and MIME type, in bytes.
+	MaxFileNameLength    = 255
+	MaxContentTypeLength = 255
 
 	// MaxEnvelopeSize is the largest encoded Envelope: the service node's
 	// limit on stored data (DESIGN.md §4, 76,800 bytes, as Session's).
