@@ -320,8 +320,12 @@ func (c *Client) SendFiles(ctx context.Context, peer identity.AccountID, caption
 	var atts []clientdb.Attachment
 	fail := func(err error) (Message, error) {
 		// Nothing refers to what was uploaded: delete it (best effort).
+		// Even after ctx ended (Ctrl-C), for a bounded time; what is left
+		// waits for the next background duties.
 		c.dropMedia(atts)
-		c.retryBlobDeletes(context.WithoutCancel(ctx))
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		c.retryBlobDeletes(dctx)
+		cancel()
 		return Message{}, err
 	}
 	for i, f := range files {
