@@ -186,7 +186,45 @@ copy is written beside PATH and renamed into place only once complete.`,
 	clearCmd.Flags().StringVar(&clearChat, "chat", "", "only this conversation (Account ID or nickname)")
 	clearCmd.Flags().DurationVar(&olderThan, "older-than", 0, "only messages older than this (such as 720h)")
 
-	cmd.AddCommand(list, get, openCmd, clearCmd)
+	var maxBytes, autoBytes int64
+	settings := &cobra.Command{
+		Use:   "settings [--max-bytes N] [--auto-download-bytes N]",
+		Short: "Show or set the size cap of files to send and the auto-download size (this device only)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.openClient(cmd.Context(), &netFlags{}, false)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			s, err := c.MediaSettings()
+			if err != nil {
+				return err
+			}
+			fl := cmd.Flags()
+			if fl.Changed("max-bytes") || fl.Changed("auto-download-bytes") {
+				if fl.Changed("max-bytes") {
+					s.MaxAttachmentBytes = maxBytes
+				}
+				if fl.Changed("auto-download-bytes") {
+					s.AutoDownloadBytes = autoBytes
+				}
+				if err := c.SetMediaSettings(s); err != nil {
+					return err
+				}
+			}
+			if a.jsonOut {
+				return a.printJSON(s)
+			}
+			fmt.Fprintf(a.stdout, "Largest file to send: %d bytes\nDownloaded by itself up to: %d bytes (never from message requests)\n",
+				s.MaxAttachmentBytes, s.AutoDownloadBytes)
+			return nil
+		},
+	}
+	settings.Flags().Int64Var(&maxBytes, "max-bytes", 0, "the size cap of a file to send")
+	settings.Flags().Int64Var(&autoBytes, "auto-download-bytes", 0, "received files up to this size download by themselves (0: none)")
+
+	cmd.AddCommand(list, get, openCmd, clearCmd, settings)
 	return cmd
 }
 
