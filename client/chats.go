@@ -163,7 +163,7 @@ func (c *Client) DeleteChat(ctx context.Context, peer identity.AccountID) (int, 
 	if err != nil {
 		return 0, err
 	}
-	if err := c.addPendingDeletes(d.SwarmHashes); err != nil {
+	if err := c.dropDeleted(d); err != nil { // media.go
 		return d.Messages, err
 	}
 	return d.Messages, c.retryDeletes(ctx)
@@ -197,8 +197,13 @@ func (c *Client) addPendingDeletes(hs []string) error {
 	return c.db.SetSetting(pendingDeletes, b)
 }
 
-// retryDeletes deletes the pending hashes from the own swarm.
+// retryDeletes deletes the pending hashes from the own swarm and the
+// pending pieces from the file server (media.go).
 func (c *Client) retryDeletes(ctx context.Context) error {
+	return errors.Join(c.retrySwarmDeletes(ctx), c.retryBlobDeletes(ctx))
+}
+
+func (c *Client) retrySwarmDeletes(ctx context.Context) error {
 	hs, err := c.loadPending()
 	if err != nil || len(hs) == 0 {
 		return err

@@ -75,8 +75,16 @@ type Options struct {
 	// OutboxBackoff paces the outbox's retries (zero fields keep the
 	// defaults).
 	OutboxBackoff Backoff
-	Clock         func() time.Time
-	Logger        *slog.Logger
+	// MaxAttachmentBytes and AutoDownloadBytes override this home's
+	// media settings ([Client.MediaSettings]) for this Client when
+	// positive.
+	MaxAttachmentBytes int64
+	AutoDownloadBytes  int64
+	// Files replaces the file server built from the network file (tests,
+	// or a program with its own way there).
+	Files  FileServer
+	Clock  func() time.Time
+	Logger *slog.Logger
 }
 
 // Backoff is the outbox's retry policy: the first retry waits Base, each
@@ -101,6 +109,13 @@ type Client struct {
 	home  string
 
 	device *devicerecord.Device // this home's device identity (devices.go)
+
+	// files is the file server (nil without one) and codec the
+	// attachment format (nil in a build without it); attachments.go.
+	files FileServer
+	codec mediaCodec
+	// media holds the Options' overrides of the media settings.
+	media MediaSettings
 
 	interval, lookback time.Duration
 	// safetyNet and holdWait pace fast mode (hold.go).
@@ -187,6 +202,8 @@ func Open(ctx context.Context, o Options) (*Client, error) {
 		acct: sec.Account, db: db, seal: v1{sec.Account}, clock: o.Clock, log: o.Logger, home: o.Home,
 		interval: o.PollInterval, lookback: o.Lookback, safetyNet: o.SafetyNetInterval, holdWait: o.HoldWait, subs: map[int]chan Event{},
 		netc: netclock.New(o.Clock, 0), limits: defaultLimits,
+		files: o.Files, codec: newMediaCodec(),
+		media: MediaSettings{MaxAttachmentBytes: o.MaxAttachmentBytes, AutoDownloadBytes: o.AutoDownloadBytes},
 	}
 	if c.device, err = ensureDevice(db, sec.Account.ID(), o.Clock()); err != nil {
 		db.Close()
@@ -247,6 +264,11 @@ func (c *Client) wire(ctx context.Context, o Options) error {
 		}
 		sd.Fetch = m.FetchSnapshot
 		c.tr = m
+	}
+	if m, ok := c.tr.(*paths.Manager); ok && c.files == nil && o.Network.Services.Files != nil {
+		// The file server only through onion paths: a direct connection
+		// would show it the client's address.
+		c.files = newNetworkFiles(m, *o.Network.Services.Files)
 	}
 	return nil
 }
@@ -335,6 +357,9 @@ const (
 	// EventDropped: a fetched message could not be opened or was invalid;
 	// Err says why.
 	EventDropped
+	// EventTransfer: an attachment's upload or download progressed;
+	// Transfer says how far (attachments.go).
+	EventTransfer
 )
 
 // Event is something a UI may want to show.
@@ -343,6 +368,8 @@ type Event struct {
 	Message Message // unset for EventDropped
 	Err     error   // EventDropped only
 	Device  Device  // EventNewDevice only
+	// Transfer is set for EventTransfer only.
+	Transfer Transfer
 }
 
 // Subscribe returns a channel of events with room for buf of them and a

@@ -286,7 +286,7 @@ func (c *Client) expireLocal() error {
 	if err != nil {
 		return err
 	}
-	return c.addPendingDeletes(e.SwarmHashes)
+	return c.dropDeleted(e.Deleted)
 }
 
 // Flush runs the sending half of the background duties: the outbox,

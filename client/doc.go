@@ -223,8 +223,10 @@
 // Besides the key file and the database, the home holds snapshot.json
 // (the newest verified registry snapshot) and paths.json ([PathsFile],
 // guards and paths, shown by [Home.WritePaths]): public node keys and
-// addresses only, readable without the passphrase. The names are defined
-// once, in home.go. Nothing in the home
+// addresses only, readable without the passphrase, and media/, the
+// attachments' verified ciphertexts under random names (attachments.go;
+// their keys, names and types are sealed in the database). The names are
+// defined once, in home.go. Nothing in the home
 // holds a message, a contact's Account ID or a nickname in the clear.
 //
 // # Sealing

@@ -170,7 +170,12 @@ func (c *Client) historyEntries() (_ []*envelope.HistoryShare_SharedMessage, unp
 				return nil, 0, err
 			}
 			for _, m := range ms {
-				e, err := sharedMessage(cv.Peer, m, now)
+				for i, a := range m.Attachments {
+					if a.ThumbnailBytes > 0 && m.Direction == clientdb.Outgoing {
+						m.Attachments[i].ThumbnailJPEG, _ = c.db.Thumbnail(a.ID)
+					}
+				}
+				e, err := sharedMessage(cv.Peer, m, now, c.codec)
 				if err != nil {
 					return nil, 0, err
 				}
@@ -198,7 +203,7 @@ func (c *Client) historyEntries() (_ []*envelope.HistoryShare_SharedMessage, unp
 
 // sharedMessage rebuilds m's Content for a history share, or returns nil
 // for a message that must not be shared.
-func sharedMessage(peer identity.AccountID, m clientdb.Message, now time.Time) (*envelope.HistoryShare_SharedMessage, error) {
+func sharedMessage(peer identity.AccountID, m clientdb.Message, now time.Time, codec mediaCodec) (*envelope.HistoryShare_SharedMessage, error) {
 	switch {
 	case m.Status == clientdb.StatusQueued || m.Status == clientdb.StatusFailed:
 		// Its sync copy is sealed when it is sent, to the devices then.
@@ -207,6 +212,16 @@ func sharedMessage(peer identity.AccountID, m clientdb.Message, now time.Time) (
 		return nil, nil
 	}
 	data := &envelope.DataMessage{Body: m.Body}
+	// The pointers (key and piece IDs) travel, so the new device can
+	// fetch what the file server still holds; thumbnails are in them,
+	// local files and delete tokens stay here. (A contact's message
+	// carries its own, in its signed part.)
+	for _, a := range m.Attachments {
+		if codec == nil || len(a.Pieces) == 0 {
+			break
+		}
+		data.Attachments = append(data.Attachments, codec.toWire(pointerOf(a)))
+	}
 	if m.Disappearing.Mode != clientdb.DisappearOff {
 		data.Expiration = toWire(m.Disappearing)
 	}

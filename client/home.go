@@ -207,9 +207,9 @@ func (h *Home) Empty() (bool, error) {
 
 // isHomeFile reports whether name is a file hush keeps in a home: the key
 // file, the database and its journals, the backed-up files, the prekey
-// lock, and the leftovers of interrupted writes.
+// lock, the media folder, and the leftovers of interrupted writes.
 func isHomeFile(name string) bool {
-	return reservedFile(name) || slices.Contains(backupFiles, name) || name == prekeyLockFile ||
+	return reservedFile(name) || slices.Contains(backupFiles, name) || name == prekeyLockFile || name == mediaDir ||
 		strings.HasPrefix(name, tmpPrefix) || strings.HasPrefix(name, backupPrefix)
 }
 
@@ -325,6 +325,14 @@ type BackupSummary struct {
 	AccountID     identity.AccountID `json:"account_id"`
 	DatabaseBytes int64              `json:"database_bytes"`
 	Files         []string           `json:"files"`
+	// A backup carries no media files (the size of a home's media would
+	// make it unwieldy, and the file server keeps them for weeks): an
+	// export reports the files it left out, an import how many
+	// attachments it marked not downloaded, which [Client.FetchMedia]
+	// gets again while the file server holds them.
+	MediaLeftOut      int   `json:"media_left_out"`
+	MediaLeftOutBytes int64 `json:"media_left_out_bytes"`
+	MediaToFetch      int   `json:"media_to_fetch"`
 }
 
 // transportParams wrap the key file under the random transport key: the
@@ -398,6 +406,14 @@ func (h *Home) Export(ctx context.Context, w io.Writer, homePass, backupPass []b
 		return nil, err
 	}
 	sum := &BackupSummary{AccountID: sec.Account.ID(), Files: []string{}}
+	if ents, err := os.ReadDir(filepath.Join(h.dir, mediaDir)); err == nil {
+		for _, e := range ents {
+			if info, err := e.Info(); err == nil && info.Mode().IsRegular() {
+				sum.MediaLeftOut++
+				sum.MediaLeftOutBytes += info.Size()
+			}
+		}
+	}
 	keysEntry := append(transport, keys...)
 	if err := bw.Add(backup.Entry{Kind: backup.KindKeys, Size: int64(len(keysEntry))}, bytes.NewReader(keysEntry)); err != nil {
 		return nil, err
@@ -538,6 +554,12 @@ func restoreBackup(r io.Reader, backupPass []byte, stage *Home, homePass []byte,
 	db, err := clientdb.Open(stage.dbPath(), sec.DBKey)
 	if err != nil {
 		return nil, fmt.Errorf("%w: the database does not open: %w", backup.ErrCorrupt, err)
+	}
+	// No media came with it (see BackupSummary): what was here is to be
+	// fetched again.
+	if sum.MediaToFetch, err = db.ResetLocalMedia(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("import: %w", err)
 	}
 	if err := db.Close(); err != nil {
 		return nil, fmt.Errorf("import: %w", err)

@@ -41,11 +41,18 @@ type Message struct {
 	// message's inbox copy, an outgoing one's sync copy): what unsend,
 	// delete and the timers remove there.
 	SwarmHashes []string `json:"swarm_hashes,omitempty"`
+	// Attachments are the message's files, with their state here.
+	Attachments []Attachment `json:"attachments,omitempty"`
 }
 
 func toMessage(peer identity.AccountID, m clientdb.Message) Message {
+	var atts []Attachment
+	for i, a := range m.Attachments {
+		atts = append(atts, toAttachment(i, a))
+	}
 	return Message{
-		ID: int64(m.ID), MessageID: hex.EncodeToString(m.MessageID[:]), Peer: peer, Sender: m.Sender,
+		Attachments: atts,
+		ID:          int64(m.ID), MessageID: hex.EncodeToString(m.MessageID[:]), Peer: peer, Sender: m.Sender,
 		Outgoing: m.Direction == clientdb.Outgoing, SentAt: m.SentAt, ReceivedAt: m.ReceivedAt,
 		Text: m.Body, Status: m.Status.String(), ExpiresAt: m.ExpiresAt, SwarmHashes: m.SwarmHashes,
 		Disappearing: map[clientdb.DisappearMode]string{

@@ -69,6 +69,7 @@ func (c *Client) afterPoll(ctx context.Context, got []Message) {
 	if err := errors.Join(errs...); err != nil {
 		c.log.Debug("after the poll", "err", err)
 	}
+	c.autoDownload(ctx, got) // media.go
 }
 
 func (c *Client) poll(ctx context.Context) ([]Message, error) {
@@ -547,9 +548,13 @@ func (c *Client) storeData(peer, author identity.AccountID, content *envelope.Co
 	if hash != "" {
 		hashes = []string{hash}
 	}
+	atts, err := c.receivedAttachments(data) // media.go
+	if err != nil {
+		return Message{}, false, err
+	}
 	id, isNew, err := c.db.InsertMessage(peer, clientdb.Message{
 		MessageID: mid, Direction: dir, Sender: author, SentAt: sentAt, ReceivedAt: c.clock(),
-		Body: data.GetBody(), Status: status, Disappearing: d, SwarmHashes: hashes,
+		Body: data.GetBody(), Status: status, Disappearing: d, SwarmHashes: hashes, Attachments: atts,
 	})
 	switch {
 	case errors.Is(err, clientdb.ErrDeleted):
@@ -592,8 +597,12 @@ func (c *Client) Sync(ctx context.Context) ([]Message, error) {
 	if err := c.applyReadState(); err != nil {
 		return got, err
 	}
-	if _, err := c.db.ExpireDue(c.clock()); err != nil {
+	// Expired messages go with their copies and media.
+	if err := c.expireLocal(); err != nil {
 		return got, err
+	}
+	if err := c.sweepMedia(); err != nil {
+		c.log.Debug("media folder", "err", err)
 	}
 	if pollErr != nil {
 		return got, pollErr

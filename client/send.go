@@ -38,6 +38,13 @@ func (c *Client) Queue(peer identity.AccountID, text string) (int64, error) {
 	if strings.TrimSpace(text) == "" {
 		return 0, ErrEmptyMessage
 	}
+	return c.queueData(peer, &envelope.DataMessage{Body: text}, nil)
+}
+
+// queueData is Queue for a DataMessage whose body and attachments are set
+// (atts are their local rows, in order); it adds the timer and profile.
+func (c *Client) queueData(peer identity.AccountID, data *envelope.DataMessage, atts []clientdb.Attachment) (int64, error) {
+	text := data.GetBody()
 	if _, err := peer.X25519(); err != nil {
 		return 0, fmt.Errorf("%w: %w", ErrBadAccountID, err)
 	}
@@ -65,10 +72,11 @@ func (c *Client) Queue(peer identity.AccountID, text string) (int64, error) {
 	}
 	var mid clientdb.MessageID
 	rand.Read(mid[:])
+	data.Expiration, data.Profile = exp, c.profile()
 	content := &envelope.Content{
 		MessageId: mid[:],
 		SentAtMs:  uint64(now.UnixMilli()),
-		Body:      &envelope.Content_Data{Data: &envelope.DataMessage{Body: text, Expiration: exp, Profile: c.profile()}},
+		Body:      &envelope.Content_Data{Data: data},
 	}
 	encoded, err := envelope.MarshalContent(content)
 	if err != nil {
@@ -108,7 +116,7 @@ func (c *Client) Queue(peer identity.AccountID, text string) (int64, error) {
 	}
 	local, _, err := c.db.InsertMessage(peer, clientdb.Message{
 		MessageID: mid, Direction: clientdb.Outgoing, Sender: self, SentAt: now, ReceivedAt: c.clock(),
-		Body: text, Status: clientdb.StatusQueued, Disappearing: d,
+		Body: text, Status: clientdb.StatusQueued, Disappearing: d, Attachments: atts,
 		// The sync copy's swarm hash is recorded when the outbox seals it
 		// (sealItem).
 	})

@@ -53,7 +53,7 @@ func (c *Client) Unsend(ctx context.Context, peer identity.AccountID, msgID stri
 	if err != nil {
 		return err
 	}
-	if err := c.addPendingDeletes(d.SwarmHashes); err != nil {
+	if err := c.dropDeleted(d); err != nil {
 		return err
 	}
 	_, flushErr := c.FlushOutbox(ctx)
@@ -78,5 +78,5 @@ func (c *Client) applyUnsend(sender identity.AccountID, u *envelope.UnsendReques
 	if err != nil {
 		return err
 	}
-	return c.addPendingDeletes(d.SwarmHashes)
+	return c.dropDeleted(d)
 }

@@ -64,9 +64,14 @@ device into a new home.`,
 				return err
 			}
 			if a.jsonOut {
-				return a.printJSON(map[string]any{"file": out, "account_id": sum.AccountID, "database_bytes": sum.DatabaseBytes, "files": sum.Files})
+				return a.printJSON(map[string]any{"file": out, "account_id": sum.AccountID, "database_bytes": sum.DatabaseBytes, "files": sum.Files,
+					"media_included": false, "media_left_out": sum.MediaLeftOut, "media_left_out_bytes": sum.MediaLeftOutBytes})
 			}
 			fmt.Fprintf(a.stdout, "Exported account %s to %s.\n", sum.AccountID, out)
+			// Said every time, files or not: no one should count on it.
+			fmt.Fprintf(a.stdout, "Media files are not in backups (%d files, %s, left out); the messages keep their attachments, "+
+				"which an import lets you download again while the file server keeps them (21 days by default).\n",
+				sum.MediaLeftOut, sizeText(sum.MediaLeftOutBytes))
 			return nil
 		},
 	}
@@ -155,12 +160,15 @@ prompt; the new home's own passphrase the usual way (--passphrase-file,
 				return err
 			}
 			if a.jsonOut {
-				return a.printJSON(map[string]any{"home": home, "account_id": sum.AccountID, "database_bytes": sum.DatabaseBytes, "files": sum.Files})
+				return a.printJSON(map[string]any{"home": home, "account_id": sum.AccountID, "database_bytes": sum.DatabaseBytes, "files": sum.Files,
+					"media_included": false, "media_to_fetch": sum.MediaToFetch})
 			}
 			fmt.Fprintf(a.stdout, "Imported account %s into %s.\n", sum.AccountID, home)
 			if len(sum.Files) > 0 {
 				fmt.Fprintf(a.stdout, "Also restored: %s.\n", strings.Join(sum.Files, ", "))
 			}
+			fmt.Fprintf(a.stdout, "Backups carry no media files: %d attachments are marked not downloaded; "+
+				"hush media get MSG_ID fetches each while the file server still holds it.\n", sum.MediaToFetch)
 			return nil
 		},
 	}

@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"regexp"
 	"strconv"
@@ -43,7 +44,35 @@ func TestScripts(t *testing.T) {
 			env.Setenv("NODE_KEY", nodeKey)
 			return nil
 		},
+		Condition: func(cond string) (bool, error) {
+			if cond == "attachments" {
+				return attachmentsBuilt, nil // media_build*_test.go
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// hugefile NAME SIZE: a sparse file of SIZE bytes.
+			"hugefile": func(ts *testscript.TestScript, neg bool, args []string) {
+				n, err := strconv.ParseInt(args[1], 10, 64)
+				ts.Check(err)
+				f, err := os.Create(ts.MkAbs(args[0]))
+				ts.Check(err)
+				ts.Check(f.Truncate(n))
+				ts.Check(f.Close())
+			},
+			// mediaid HOME VAR: set VAR to the local ID of HOME's first
+			// attachment's message (hush --json media list).
+			"mediaid": func(ts *testscript.TestScript, neg bool, args []string) {
+				ts.Check(ts.Exec("hush", "--home", args[0], "--json", "media", "list"))
+				var items []struct {
+					ID int64 `json:"local_id"`
+				}
+				ts.Check(json.Unmarshal([]byte(ts.ReadFile("stdout")), &items))
+				if len(items) == 0 {
+					ts.Fatalf("no attachments in %s", args[0])
+				}
+				ts.Setenv(args[1], strconv.FormatInt(items[0].ID, 10))
+			},
 			// sealto HOME IDFILE TEXT: hush --home HOME tool seal $(cat IDFILE) TEXT
 			"sealto": func(ts *testscript.TestScript, neg bool, args []string) {
 				ts.Check(ts.Exec("hush", "--home", args[0], "tool", "seal", strings.TrimSpace(ts.ReadFile(args[1])), args[2]))

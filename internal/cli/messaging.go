@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -92,6 +93,9 @@ func (a *app) openClient(ctx context.Context, f *netFlags, network bool, set ...
 		return nil, err
 	}
 	o.Clock = a.testClock()
+	if fs := a.testFiles(); fs != nil {
+		o.Files = fs
+	}
 	return h.Open(ctx, pass, o)
 }
 
@@ -101,14 +105,35 @@ func signalContext(cmd *cobra.Command) (context.Context, context.CancelFunc) {
 }
 
 func (a *app) sendCommand() *cobra.Command {
-	var f netFlags
+	var (
+		f       netFlags
+		files   []string
+		caption string
+		asFile  bool
+	)
 	cmd := &cobra.Command{
-		Use:   "send ID TEXT",
-		Short: "Send a message to an Account ID or a contact's nickname",
+		Use:   "send ID TEXT | send ID --file PATH [--file PATH...] [--caption TEXT] [--as-file]",
+		Short: "Send a message or files to an Account ID or a contact's nickname",
 		Long: `Send a message. ID is a full Account ID or the nickname you gave a contact.
 The message is sent at once when the network is reachable, else it waits in
-the outbox and goes out the next time a hush command reaches the network.`,
-		Args: cobra.ExactArgs(2),
+the outbox and goes out the next time a hush command reaches the network.
+
+With --file, send files (several --file in one message) with --caption as
+the text. Each is encrypted under a fresh key, padded, and uploaded in
+pieces to the network's file server through onion paths; the size cap is
+checked before anything is uploaded. Photos (JPEG, PNG, WebP) are
+re-encoded without their metadata (EXIF, GPS) and get a thumbnail;
+--as-file sends the bytes untouched. Progress shows on a terminal, and as
+JSON lines on stderr with --json.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(files) > 0 {
+				return cobra.ExactArgs(1)(cmd, args)
+			}
+			if caption != "" || asFile {
+				return errors.New("--caption and --as-file go with --file")
+			}
+			return cobra.ExactArgs(2)(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := signalContext(cmd)
 			defer cancel()
@@ -122,7 +147,20 @@ the outbox and goes out the next time a hush command reaches the network.`,
 				return err
 			}
 			events, stop := c.Subscribe(32)
-			m, err := c.Send(ctx, peer, args[1])
+			var m client.Message
+			if len(files) > 0 {
+				var names []client.Attachment
+				var send []client.FileToSend
+				for i, p := range files {
+					send = append(send, client.FileToSend{Path: p, AsFile: asFile})
+					names = append(names, client.Attachment{Index: i, FileName: filepath.Base(p)})
+				}
+				done := a.showTransfers(c, names) // media.go
+				m, err = c.SendFiles(ctx, peer, caption, send)
+				done()
+			} else {
+				m, err = c.Send(ctx, peer, args[1])
+			}
 			if err != nil {
 				stop()
 				return err
@@ -138,10 +176,16 @@ the outbox and goes out the next time a hush command reaches the network.`,
 				return a.printJSON(m)
 			}
 			fmt.Fprintf(a.stdout, "%s (%s)\n", m.Status, m.MessageID)
+			for _, at := range m.Attachments {
+				fmt.Fprintln(a.stdout, attachmentLine(m.ID, at))
+			}
 			return nil
 		},
 	}
 	f.register(cmd)
+	cmd.Flags().StringArrayVar(&files, "file", nil, "a file to send (repeat for several)")
+	cmd.Flags().StringVar(&caption, "caption", "", "the text sent with --file")
+	cmd.Flags().BoolVar(&asFile, "as-file", false, "send photos as files: bytes untouched, no re-encoding, no thumbnail")
 	return cmd
 }
 
@@ -371,6 +415,9 @@ func (a *app) chatCommand() *cobra.Command {
 					state += ", disappears " + m.ExpiresAt.Local().Format(time.DateTime)
 				}
 				fmt.Fprintf(a.stdout, "%s %s: %s [%s]\n", m.SentAt.Local().Format(time.DateTime), who, m.Text, state)
+				for _, at := range m.Attachments {
+					fmt.Fprintln(a.stdout, attachmentLine(m.ID, at)) // media.go
+				}
 			}
 			return nil
 		},
@@ -470,7 +517,7 @@ func (a *app) contactsCommand() *cobra.Command {
 func (a *app) storageCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "storage",
-		Short: "Show the storage messages and the database use, per conversation",
+		Short: "Show the storage messages, media files and thumbnails use, per conversation",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := a.openClient(cmd.Context(), &netFlags{}, false)
@@ -478,23 +525,23 @@ func (a *app) storageCommand() *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			u, err := c.Usage()
+			u, err := c.Storage() // media.go
 			if err != nil {
 				return err
 			}
 			if a.jsonOut {
-				if u.Conversations == nil {
-					u.Conversations = []client.ConversationUsage{}
-				}
 				return a.printJSON(u)
 			}
-			fmt.Fprintf(a.stdout, "Messages: %d bytes\nDatabase: %d bytes\nOutbox: %d items\n", u.MessageBytes, u.DatabaseBytes, u.Outbox)
-			return printList(a, u.Conversations, "", func(cu client.ConversationUsage) []string {
+			fmt.Fprintf(a.stdout, "Messages: %d bytes\nMedia: %d bytes (%d in the media folder)\nThumbnails: %d bytes\nDatabase: %d bytes\nOutbox: %d items\n",
+				u.MessageBytes, u.MediaBytes, u.MediaFolderBytes, u.ThumbnailBytes, u.DatabaseBytes, u.Outbox)
+			return printList(a, u.Conversations, "", func(cu client.ConversationStorage) []string {
 				name := cu.Peer.String()
 				if cu.Nickname != "" {
 					name = cu.Nickname
 				}
-				return []string{name, fmt.Sprintf("%d messages", cu.Messages), fmt.Sprintf("%d bytes", cu.MessageBytes)}
+				return []string{name, fmt.Sprintf("%d messages", cu.Messages), fmt.Sprintf("%d bytes", cu.MessageBytes),
+					fmt.Sprintf("%d media files", cu.MediaFiles), fmt.Sprintf("%d bytes", cu.MediaBytes),
+					fmt.Sprintf("%d thumbnails", cu.Thumbnails), fmt.Sprintf("%d bytes", cu.ThumbnailBytes)}
 			})
 		},
 	}

@@ -83,24 +83,6 @@ func (db *DB) DeleteMessageByID(sender identity.AccountID, msgID MessageID, now 
 	return d, err
 }
 
-// ClearMedia deletes the attachment rows of every message in conv (the
-// messages stay) and returns them, so the caller can remove their files.
-func (db *DB) ClearMedia(conv ConversationID) ([]Attachment, error) {
-	var out []Attachment
-	err := db.write(true, func(tx *sql.Tx) error {
-		atts, err := db.queryAttachments(tx, "m.conv_id = ?", conv)
-		if err != nil {
-			return err
-		}
-		for _, a := range atts {
-			out = append(out, a.Attachment)
-		}
-		_, err = tx.Exec("DELETE FROM attachments WHERE message_id IN (SELECT id FROM messages WHERE conv_id = ?)", conv)
-		return err
-	})
-	return out, err
-}
-
 // Expired reports what [DB.ExpireDue] removed.
 type Expired struct {
 	Deleted          // disappeared messages

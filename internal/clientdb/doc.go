@@ -73,8 +73,14 @@
 //     shortening after-read swarm expiries.
 //   - Housekeeping: [DB.ExpireDue] on every run of the background duties.
 //   - Deleting: [DB.DeleteConversation], [DB.DeleteMessage] and
-//     [DB.ClearMedia] return the swarm hashes to delete remotely and the
-//     attachment files to remove.
+//     [DB.ExpireDue] return the swarm hashes to delete remotely and the
+//     attachments whose local files (and, for uploads, remote pieces) to
+//     remove; [DB.ClearMedia] marks media cleared and returns its files.
+//   - Media: an attachment row has a state ([MediaState]), the sealed name
+//     of its local file (the verified ciphertext; the client owns the
+//     folder), a sealed inline thumbnail ([DB.Thumbnail]) and, for
+//     uploads, the pieces' sealed delete tokens. [DB.SetMedia] moves it
+//     along; [DB.Media] and [DB.Usage] list and count it.
 //
 // # Concurrency
 //

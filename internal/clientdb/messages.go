@@ -106,11 +106,49 @@ type Attachment struct {
 	FileName    string `json:"name,omitempty"`
 	Width       uint32 `json:"w,omitempty"`
 	Height      uint32 `json:"h,omitempty"`
-	// LocalPath is where the client keeps the downloaded file, empty until
-	// downloaded. Its owner deletes the file when the row goes (see
-	// [Deleted]).
+	// LocalPath is where the client kept a downloaded file before media
+	// had columns of their own (schema version 5); new rows use
+	// LocalFile.
 	LocalPath string      `json:"path,omitempty"`
 	Thumbnail *Attachment `json:"thumb,omitempty"`
+	// Pieces are the file server blobs the padded ciphertext was cut
+	// into, in order, and PaddedSize the ciphertext's padded length.
+	Pieces     []Piece `json:"pieces,omitempty"`
+	PaddedSize uint64  `json:"padded,omitempty"`
+
+	// The fields below are columns of their own (migration 5), changed
+	// without re-sealing the metadata above.
+
+	// State is where the file is in its life; zero means MediaPending on
+	// insert.
+	State MediaState `json:"-"`
+	// LocalFile is the name of the file under the client's media folder
+	// that holds the verified ciphertext, "" when there is none; its
+	// owner deletes the file when the row goes (see [Deleted]).
+	LocalFile  string `json:"-"`
+	LocalBytes int64  `json:"-"`
+	// ThumbnailJPEG is the inline thumbnail: written by InsertMessage,
+	// never filled in by reads (see [DB.Thumbnail]); ThumbnailBytes is
+	// its length, 0 once cleared.
+	ThumbnailJPEG  []byte `json:"-"`
+	ThumbnailBytes int64  `json:"-"`
+	// Tokens are the delete capabilities of the pieces this device
+	// uploaded (none for a received file).
+	Tokens []PieceToken `json:"-"`
+}
+
+// Piece is one file server blob of an attachment.
+type Piece struct {
+	ID     string `json:"id"`
+	Digest []byte `json:"d"`
+	Size   uint64 `json:"n"`
+}
+
+// PieceToken is the capability to delete or extend an uploaded piece.
+type PieceToken struct {
+	ID      string    `json:"id"`
+	Token   []byte    `json:"t"`
+	Expires time.Time `json:"x"`
 }
 
 // Message is one chat message.
@@ -302,13 +340,7 @@ func (db *DB) insertMessage(tx *sql.Tx, peer identity.AccountID, m *Message) (Lo
 		return 0, false, err
 	}
 	for i, a := range m.Attachments {
-		plain, err := json.Marshal(a)
-		if err != nil {
-			return 0, false, err
-		}
-		_, err = tx.Exec("INSERT INTO attachments(message_id, idx, bytes, sealed) VALUES (?, ?, ?, ?)",
-			id, i, int64(a.Size), seal(db.k.attach, "attachments.meta", attachmentRow(mk, i), plain))
-		if err != nil {
+		if err := db.insertAttachment(tx, id, mk, i, a); err != nil {
 			return 0, false, err
 		}
 	}
@@ -598,17 +630,24 @@ func (db *DB) queryCopies(q querier, query string, args ...any) ([]copyRow, erro
 }
 
 type attachmentRowData struct {
-	msg LocalID
-	idx int
-	mk  []byte
+	msg      LocalID
+	idx      int
+	mk       []byte
+	conv     ConversationID
+	sent     time.Time
+	outgoing bool
 	Attachment
 }
 
 // queryAttachments returns the attachments matching where (over attachments
 // a joined with messages m), in message and index order.
 func (db *DB) queryAttachments(q querier, where string, args ...any) ([]attachmentRowData, error) {
-	rows, err := q.Query(`SELECT a.id, a.message_id, a.idx, m.msg_key, a.sealed FROM attachments a
-		JOIN messages m ON m.id = a.message_id WHERE `+where+` ORDER BY a.message_id, a.idx`, args...)
+	cols := "1, NULL, 0, 0, NULL"
+	if db.media() {
+		cols = "a.state, a.local_sealed, a.local_bytes, a.thumb_bytes, a.tokens_sealed"
+	}
+	rows, err := q.Query(`SELECT a.id, a.message_id, a.idx, m.msg_key, a.sealed, `+cols+`, m.conv_id, m.sent_ms, m.outgoing
+		FROM attachments a JOIN messages m ON m.id = a.message_id WHERE `+where+` ORDER BY a.message_id, a.idx`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -616,13 +655,18 @@ func (db *DB) queryAttachments(q querier, where string, args ...any) ([]attachme
 	var out []attachmentRowData
 	for rows.Next() {
 		var (
-			a      attachmentRowData
-			sealed []byte
+			a                    attachmentRowData
+			sealed, local, token []byte
+			state                MediaState
+			localBytes, thumb    int64
+			sent                 int64
 		)
-		if err := rows.Scan(&a.ID, &a.msg, &a.idx, &a.mk, &sealed); err != nil {
+		if err := rows.Scan(&a.ID, &a.msg, &a.idx, &a.mk, &sealed, &state, &local, &localBytes, &thumb, &token,
+			&a.conv, &sent, &a.outgoing); err != nil {
 			return nil, err
 		}
-		pt, err := open(db.k.attach, "attachments.meta", attachmentRow(a.mk, a.idx), sealed)
+		row := attachmentRow(a.mk, a.idx)
+		pt, err := open(db.k.attach, "attachments.meta", row, sealed)
 		if err != nil {
 			return nil, err
 		}
@@ -630,7 +674,23 @@ func (db *DB) queryAttachments(q querier, where string, args ...any) ([]attachme
 		if err := json.Unmarshal(pt, &a.Attachment); err != nil {
 			return nil, fmt.Errorf("%w: attachment: %w", ErrCorrupt, err)
 		}
-		a.ID = id
+		a.ID, a.State, a.LocalBytes, a.ThumbnailBytes, a.sent = id, state, localBytes, thumb, fromMS(sent)
+		if local != nil {
+			name, err := open(db.k.attach, "attachments.local", row, local)
+			if err != nil {
+				return nil, err
+			}
+			a.LocalFile = string(name)
+		}
+		if token != nil {
+			pt, err := open(db.k.attach, "attachments.tokens", row, token)
+			if err != nil {
+				return nil, err
+			}
+			if err := json.Unmarshal(pt, &a.Tokens); err != nil {
+				return nil, fmt.Errorf("%w: attachment tokens: %w", ErrCorrupt, err)
+			}
+		}
 		out = append(out, a)
 	}
 	return out, rows.Err()

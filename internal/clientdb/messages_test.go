@@ -491,31 +491,6 @@ func TestDeleteMessage(t *testing.T) {
 	}
 }
 
-func TestClearMedia(t *testing.T) {
-	db, _ := openTest(t)
-	m := incoming(1, 0, "pics")
-	m.Attachments = []Attachment{{FileID: "a", Size: 100, LocalPath: "/a"}, {FileID: "b", Size: 50}}
-	id := mustInsert(t, db, alice, m)
-	other := incoming(2, 0, "other")
-	other.Attachments = []Attachment{{FileID: "c", Size: 7}}
-	mustInsert(t, db, bob, other)
-	c, _ := db.Conversation(alice)
-	if c.AttachmentBytes != 150 {
-		t.Fatalf("AttachmentBytes %d", c.AttachmentBytes)
-	}
-	atts, err := db.ClearMedia(c.ID)
-	if err != nil || len(atts) != 2 || atts[0].LocalPath != "/a" {
-		t.Fatalf("ClearMedia: %+v, %v", atts, err)
-	}
-	got, err := db.Message(id)
-	if err != nil || len(got.Attachments) != 0 || got.Body != "pics" {
-		t.Fatalf("message after ClearMedia: %+v, %v", got, err)
-	}
-	if c, _ := db.Conversation(bob); c.AttachmentBytes != 7 {
-		t.Fatalf("bob's attachments touched: %d", c.AttachmentBytes)
-	}
-}
-
 func TestConversations(t *testing.T) {
 	db, _ := openTest(t)
 	mustInsert(t, db, alice, incoming(1, 10, "a"))

@@ -19,6 +19,10 @@ type ConversationUsage struct {
 	MessageBytes    int64 // sealed message rows
 	Attachments     int
 	AttachmentBytes int64 // announced sizes of their attachments
+	// Media kept here: local files (the verified ciphertexts) and inline
+	// thumbnails, with their sizes.
+	MediaFiles, Thumbnails     int
+	MediaBytes, ThumbnailBytes int64
 }
 
 // Usage is a storage report.
@@ -26,6 +30,7 @@ type Usage struct {
 	Conversations []ConversationUsage // largest first
 	// Totals over all conversations.
 	MessageBytes, AttachmentBytes int64
+	MediaBytes, ThumbnailBytes    int64
 	// On-disk sizes of the database file and its WAL.
 	FileBytes, WALBytes int64
 }
@@ -35,12 +40,19 @@ type Usage struct {
 // files live outside the database, under the client's control.
 func (db *DB) Usage() (Usage, error) {
 	var u Usage
+	mediaUsage := "0, 0, 0, 0"
+	if db.media() {
+		const in = " FROM attachments a JOIN messages m ON m.id = a.message_id WHERE m.conv_id = c.id"
+		mediaUsage = "(SELECT count(*)" + in + " AND a.local_sealed IS NOT NULL), (SELECT coalesce(sum(a.local_bytes), 0)" + in + `),
+			(SELECT count(*)` + in + " AND a.thumb_bytes > 0), (SELECT coalesce(sum(a.thumb_bytes), 0)" + in + ")"
+	}
 	err := db.read(func(r *sql.DB) error {
 		rows, err := r.Query(`SELECT c.id, c.peer_key, c.peer_sealed,
 				(SELECT count(*) FROM messages m WHERE m.conv_id = c.id),
 				(SELECT coalesce(sum(length(m.sealed)), 0) FROM messages m WHERE m.conv_id = c.id),
 				(SELECT count(*) FROM attachments a JOIN messages m ON m.id = a.message_id WHERE m.conv_id = c.id),
-				(SELECT coalesce(sum(a.bytes), 0) FROM attachments a JOIN messages m ON m.id = a.message_id WHERE m.conv_id = c.id)
+				(SELECT coalesce(sum(a.bytes), 0) FROM attachments a JOIN messages m ON m.id = a.message_id WHERE m.conv_id = c.id),
+				` + mediaUsage + `
 			FROM conversations c`)
 		if err != nil {
 			return err
@@ -51,7 +63,8 @@ func (db *DB) Usage() (Usage, error) {
 				cu       ConversationUsage
 				pk, peer []byte
 			)
-			if err := rows.Scan(&cu.Conversation, &pk, &peer, &cu.Messages, &cu.MessageBytes, &cu.Attachments, &cu.AttachmentBytes); err != nil {
+			if err := rows.Scan(&cu.Conversation, &pk, &peer, &cu.Messages, &cu.MessageBytes, &cu.Attachments, &cu.AttachmentBytes,
+				&cu.MediaFiles, &cu.MediaBytes, &cu.Thumbnails, &cu.ThumbnailBytes); err != nil {
 				return err
 			}
 			raw, err := open(db.k.contacts, "conversations.peer", pk, peer)
@@ -61,6 +74,8 @@ func (db *DB) Usage() (Usage, error) {
 			copy(cu.Peer[:], raw)
 			u.MessageBytes += cu.MessageBytes
 			u.AttachmentBytes += cu.AttachmentBytes
+			u.MediaBytes += cu.MediaBytes
+			u.ThumbnailBytes += cu.ThumbnailBytes
 			u.Conversations = append(u.Conversations, cu)
 		}
 		return rows.Err()

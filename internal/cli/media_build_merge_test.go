@@ -1,0 +1,6 @@
+//go:build attachmerge
+
+package cli
+
+// attachmentsBuilt: see media_build_test.go.
+const attachmentsBuilt = true
