@@ -9,6 +9,7 @@ import (
 	"github.com/hushnet/hush/internal/onionclient"
 	"github.com/hushnet/hush/internal/relay"
 	"github.com/hushnet/hush/internal/replay"
+	"github.com/hushnet/hush/protocol/files"
 	"github.com/hushnet/hush/protocol/netfile"
 )
 
@@ -44,9 +45,8 @@ var stewardEndpoints = []struct {
 	service func(netfile.Services) *netfile.Service
 	path    string
 }{
-	// files.Target (protocol/files); one endpoint for every operation, so
-	// the last relay sees none.
-	{func(s netfile.Services) *netfile.Service { return s.Files }, "/hush/files/v1"},
+	// One endpoint for every file operation, so the last relay sees none.
+	{func(s netfile.Services) *netfile.Service { return s.Files }, files.Target},
 }
 
 // stewardServers lists the steward servers of network (none for nil).
