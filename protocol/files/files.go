@@ -186,7 +186,7 @@ func checkKeys(keys, allowed, required []string, set func(string) bool, what str
 }
 
 // ParseRequest reads a request as the server receives it. Every error
-// matches ErrMalformed.
+// matches ErrMalformed; an upload over MaxPiece also matches ErrTooLarge.
 func ParseRequest(b []byte) (*Request, error) {
 	var w wireRequest
 	keys, body, err := unframe(b, &w)
@@ -251,8 +251,10 @@ func ParseRequest(b []byte) (*Request, error) {
 		}
 	}
 	switch {
-	case r.Op == OpUpload && (len(body) == 0 || len(body) > MaxPiece):
-		return nil, malformed("upload of %d bytes outside 1..%d", len(body), MaxPiece)
+	case r.Op == OpUpload && len(body) > MaxPiece:
+		return nil, fmt.Errorf("%w: %w: upload of %d bytes, at most %d", ErrMalformed, ErrTooLarge, len(body), MaxPiece)
+	case r.Op == OpUpload && len(body) == 0:
+		return nil, malformed("empty upload")
 	case r.Op != OpUpload && len(body) > 0:
 		return nil, malformed("%s carries no body", r.Op)
 	}

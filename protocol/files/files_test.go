@@ -111,6 +111,12 @@ func TestParseRequestRejects(t *testing.T) {
 	}
 }
 
+func TestParseRequestTooLarge(t *testing.T) {
+	if _, err := ParseRequest(msg(`{"op":"upload"}`, make([]byte, MaxPiece+1))); !errors.Is(err, ErrTooLarge) || !errors.Is(err, ErrMalformed) {
+		t.Fatalf("upload over MaxPiece: %v, want ErrTooLarge and ErrMalformed", err)
+	}
+}
+
 func TestMarshalRequestRejects(t *testing.T) {
 	tests := []struct {
 		name string
