@@ -2,7 +2,10 @@ package files
 
 import (
 	"errors"
+	"fmt"
+	"io/fs"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -176,8 +179,22 @@ func (s *Server) wireError(err error) *wire.Error {
 	case errors.Is(err, ErrRange):
 		return &wire.Error{Code: wire.CodeBadRequest, Message: "offset past the end of the attachment"}
 	}
-	s.logger.Error("store failed", "err", err)
+	s.logger.Error("store failed", "err", withoutPaths(err))
 	return &wire.Error{Code: wire.CodeInternal}
+}
+
+// withoutPaths drops the file names from err's file system errors: a
+// blob's file name is its ID, which logs must not hold.
+func withoutPaths(err error) error {
+	var pe *fs.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &pe):
+		return fmt.Errorf("%s: %w", pe.Op, pe.Err)
+	case errors.As(err, &le):
+		return fmt.Errorf("%s: %w", le.Op, le.Err)
+	}
+	return err
 }
 
 func (s *Server) answerError(l *onion.Layer, op string, e *wire.Error) (int, []byte) {

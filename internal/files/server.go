@@ -321,7 +321,7 @@ func (s *Server) sweep(ctx context.Context) {
 		case <-t.C:
 			n, err := s.store.Sweep(ctx, s.clock())
 			if err != nil && ctx.Err() == nil {
-				s.logger.Error("sweep failed", "err", err)
+				s.logger.Error("sweep failed", "err", withoutPaths(err))
 			}
 			s.metrics.swept.Add(float64(n))
 		}

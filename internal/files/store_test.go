@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -113,5 +115,17 @@ func TestPutFailureLeavesNothing(t *testing.T) {
 	}
 	if s.reserved != 0 || s.used != 0 {
 		t.Fatalf("reserved %d used %d", s.reserved, s.used)
+	}
+}
+
+func TestWithoutPaths(t *testing.T) {
+	id := "abcd" + strings.Repeat("0", 60)
+	_, err := os.Open(filepath.Join(t.TempDir(), BlobDir, "ab", "cd", id))
+	lerr := os.Rename(filepath.Join(t.TempDir(), "upload-1"), filepath.Join(t.TempDir(), id))
+	for _, e := range []error{err, lerr, fmt.Errorf("read: %w", err)} {
+		got := withoutPaths(e)
+		if strings.Contains(got.Error(), id) || !errors.Is(got, fs.ErrNotExist) {
+			t.Fatalf("withoutPaths(%v) = %v", e, got)
+		}
 	}
 }
