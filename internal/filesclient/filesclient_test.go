@@ -153,3 +153,42 @@ func TestAnswers(t *testing.T) {
 		t.Fatalf("transport error: %v", err)
 	}
 }
+
+// BenchmarkThroughRelays uploads and downloads MaxPiece pieces through 3
+// real relays to a real file server (one op = one upload and one
+// download), reporting the throughput of the piece's bytes.
+func BenchmarkThroughRelays(b *testing.B) {
+	var nw *relaytest.Network
+	cfg := config.DefaultFiles()
+	cfg.Data, cfg.Listen = b.TempDir(), "127.0.0.1:0"
+	cfg.RelayBurst, cfg.RelayRatePerSecond = 1_000_000, 1_000_000
+	srv, err := files.New(cfg, slog.New(slog.DiscardHandler), files.WithNodes(func(k identity.Ed25519PublicKey) bool { return nw != nil && nw.Node(k) != nil }))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	<-srv.Ready()
+	target := onion.ServerTarget{Host: "127.0.0.1", Port: uint16(srv.Addr().(*net.TCPAddr).Port), Protocol: "https", Method: http.MethodPost, Target: wire.Target}
+	nw = relaytest.Start(b, relaytest.Options{Nodes: 3, StewardServers: []relay.StewardServer{{Target: target, Ed25519: srv.Identity().Ed25519Public()}}})
+	pool := nw.ClientPool()
+	path := []snapshot.Node{nw.Nodes[0].Info, nw.Nodes[1].Info, nw.Nodes[2].Info}
+	key := snapshot.X25519Key(srv.Identity().X25519Public())
+	do := func(ctx context.Context, body []byte) (int, []byte, error) {
+		return onionclient.SendServer(ctx, pool, path, target, key, body)
+	}
+	piece := make([]byte, filesclient.MaxPiece)
+	rand.Read(piece)
+	b.SetBytes(2 * int64(len(piece)))
+	for b.Loop() {
+		up, err := filesclient.Upload(context.Background(), do, piece, time.Hour)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := filesclient.Download(context.Background(), do, up.ID, 0, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
