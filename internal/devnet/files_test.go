@@ -20,9 +20,12 @@ func filesDoer(t *testing.T, d *Devnet) filesclient.Doer {
 	path := []snapshot.Node{nodes[0].Node, nodes[1].Node, nodes[2].Node}
 	pool := onionclient.NewPool(onionclient.PoolConfig{})
 	t.Cleanup(pool.Close)
-	fs := d.FileServer()
+	target, key, ok := filesclient.Endpoint(d.Network())
+	if !ok || target != d.FileServer().Target || key != d.FileServer().X25519 {
+		t.Fatalf("the network file's file server %+v differs from the devnet's %+v", target, d.FileServer())
+	}
 	return func(ctx context.Context, body []byte) (int, []byte, error) {
-		return onionclient.SendServer(ctx, pool, path, fs.Target, fs.X25519, body)
+		return onionclient.SendServer(ctx, pool, path, target, key, body)
 	}
 }
 

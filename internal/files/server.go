@@ -244,6 +244,9 @@ func (s *Server) listen() error {
 	x := s.id.X25519Public()
 	s.logger.Info("file server ready", "listen", s.apiLn.Addr().String(), "ed25519", s.id.Ed25519Public().String(),
 		"x25519", fmt.Sprintf("%x", x[:]), "network", s.network != nil)
+	if s.network == nil && s.nodes == nil {
+		s.logger.Warn("no network file: serving any relay; pass --network to serve only the network's nodes")
+	}
 	return nil
 }
 

@@ -18,6 +18,9 @@ import (
 	"time"
 
 	wire "github.com/hushnet/hush/protocol/files"
+	"github.com/hushnet/hush/protocol/netfile"
+	"github.com/hushnet/hush/protocol/onion"
+	"github.com/hushnet/hush/protocol/snapshot"
 )
 
 // Doer sends one request body to the file server and returns its status
@@ -150,4 +153,15 @@ func HTTPStatus(err error) int {
 		return e.Code.Status()
 	}
 	return 0
+}
+
+// Endpoint returns the file server of a network file: the target its last
+// relay forwards to (which nodes allow) and the X25519 key the request is
+// sealed to. ok is false when the network has no file server.
+func Endpoint(n *netfile.Network) (target onion.ServerTarget, key snapshot.X25519Key, ok bool) {
+	svc := n.Services.Files
+	if svc == nil || svc.X25519 == nil {
+		return onion.ServerTarget{}, snapshot.X25519Key{}, false
+	}
+	return svc.OnionTarget(wire.Target), *svc.X25519, true
 }
