@@ -323,7 +323,7 @@ func TestShowIdentity(t *testing.T) {
 
 func TestNotYetBuilt(t *testing.T) {
 	t.Parallel()
-	for _, sub := range []string{"push", "files", "turn"} {
+	for _, sub := range []string{"push", "turn"} {
 		out, err := runHushd(t, sub)
 		if err == nil || !strings.Contains(out, "not yet built") {
 			t.Errorf("%s: err=%v out=%q", sub, err, out)
@@ -523,5 +523,35 @@ func onionStoreAndRetrieve(t *testing.T, c *nodeclient.Client, addr string, acct
 	var res rpc.RetrieveResult
 	if err := json.Unmarshal(send(rpc.MethodRetrieve, json.RawMessage(`{"namespace":0}`)), &res); err != nil || len(res.Messages) != 1 {
 		t.Fatalf("onion retrieve: %+v %v", res, err)
+	}
+}
+
+// TestFilesCommands: `hushd files --show-identity` creates and prints the
+// file server's keys (stable across runs), and `hushd files transparency`
+// reports its data directory as text and JSON.
+func TestFilesCommands(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	a, err := runHushd(t, "files", "--show-identity", "--data", dir)
+	if err != nil {
+		t.Fatalf("%v %s", err, a)
+	}
+	b, _ := runHushd(t, "files", "--show-identity", "--data", dir)
+	if a != b || !regexp.MustCompile(`^ed25519 [0-9a-f]{64}\nx25519 [0-9a-f]{64}\n$`).MatchString(a) {
+		t.Fatalf("identity output %q then %q", a, b)
+	}
+	if st, err := os.Stat(filepath.Join(dir, "files_ed25519.key")); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v %v", st, err)
+	}
+	out, err := runHushd(t, "files", "transparency", "--data", dir)
+	if err != nil || !strings.Contains(out, "files files_ed25519.key: 1 files") {
+		t.Fatalf("transparency: %v\n%s", err, out)
+	}
+	out, err = runHushd(t, "files", "transparency", "--data", dir, "--json")
+	if err != nil || !json.Valid([]byte(out)) {
+		t.Fatalf("transparency --json: %v\n%s", err, out)
+	}
+	if out, err := runHushd(t, "files", "--validate-config", "--data", dir, "--max-blob-bytes", "99999999"); err == nil || !strings.Contains(out, "max_blob_bytes") {
+		t.Fatalf("a blob limit over MaxPiece was accepted: %v %s", err, out)
 	}
 }

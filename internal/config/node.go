@@ -119,7 +119,15 @@ func LoadNode(path string) (Node, error) {
 }
 
 // RegisterFlags adds a flag for every field, bound to c's fields.
-func (c *Node) RegisterFlags(fs *pflag.FlagSet) {
+func (c *Node) RegisterFlags(fs *pflag.FlagSet) { registerFlags(fs, c) }
+
+// ApplyFlags copies into dst every field whose flag was set on the command
+// line, from src (the Node the flags were registered on).
+func ApplyFlags(dst, src *Node, fs *pflag.FlagSet) { applyFlags(dst, src, fs) }
+
+// registerFlags adds a flag for every field of the struct c points to,
+// named after its toml tag, with its help tag as usage.
+func registerFlags(fs *pflag.FlagSet, c any) {
 	v := reflect.ValueOf(c).Elem()
 	t := v.Type()
 	for i := range t.NumField() {
@@ -148,9 +156,9 @@ func flagName(f reflect.StructField) string {
 	return strings.ReplaceAll(f.Tag.Get("toml"), "_", "-")
 }
 
-// ApplyFlags copies into dst every field whose flag was set on the command
-// line, from src (the Node the flags were registered on).
-func ApplyFlags(dst, src *Node, fs *pflag.FlagSet) {
+// applyFlags copies into *dst every field whose flag was set, from *src;
+// both point to the same struct type.
+func applyFlags(dst, src any, fs *pflag.FlagSet) {
 	dv, sv := reflect.ValueOf(dst).Elem(), reflect.ValueOf(src).Elem()
 	for i := range dv.NumField() {
 		if fs.Changed(flagName(dv.Type().Field(i))) {
@@ -159,12 +167,15 @@ func ApplyFlags(dst, src *Node, fs *pflag.FlagSet) {
 	}
 }
 
+// badField is a validation error naming the field by its TOML key.
+func badField(field, format string, args ...any) error {
+	return fmt.Errorf("config field %s: %s", field, fmt.Sprintf(format, args...))
+}
+
 // Validate checks every field and returns an error naming the first bad
 // one. It fills in what follows from other fields (advertise from listen).
 func (c *Node) Validate() error {
-	bad := func(field, format string, args ...any) error {
-		return fmt.Errorf("config field %s: %s", field, fmt.Sprintf(format, args...))
-	}
+	bad := badField
 	if c.Data == "" {
 		return bad("data", "required")
 	}

@@ -16,10 +16,13 @@ import (
 
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/config"
+	"github.com/hushnet/hush/internal/files"
 	"github.com/hushnet/hush/internal/netlookup"
 	"github.com/hushnet/hush/internal/node"
 	"github.com/hushnet/hush/internal/registry"
+	wire "github.com/hushnet/hush/protocol/files"
 	"github.com/hushnet/hush/protocol/netfile"
+	"github.com/hushnet/hush/protocol/onion"
 	"github.com/hushnet/hush/protocol/snapshot"
 	"github.com/hushnet/hush/swarm"
 )
@@ -133,6 +136,17 @@ type Registry struct {
 	Dir         string
 }
 
+// FileServer describes the devnet's file server (`hushd files`), as the
+// network file's services.files lists it.
+type FileServer struct {
+	Address string
+	Ed25519 identity.Ed25519PublicKey
+	X25519  snapshot.X25519Key
+	// Target is the endpoint clients put in their last relay's layer.
+	Target onion.ServerTarget
+	Dir    string
+}
+
 // runner is one running host or node, in-process or as a process.
 type runner interface {
 	// stop ends it gracefully and waits.
@@ -156,10 +170,13 @@ type Devnet struct {
 	regCfgs []*registry.Config
 	nodes   []Node
 	nodeCfg []config.Node
+	files   FileServer
+	fileCfg config.Files
 
 	mu      sync.Mutex // guards the runners
 	hosts   []runner
 	members []runner // nil for a killed node
+	fileRun runner   // nil while the file server is down
 	stopped bool
 }
 
@@ -208,6 +225,10 @@ func (d *Devnet) up(ctx context.Context) (err error) {
 	if err := d.waitRegistry(ctx); err != nil {
 		return err
 	}
+	fmt.Fprintln(opts.Progress, "starting the file server")
+	if err := d.RestartFiles(); err != nil {
+		return err
+	}
 	fmt.Fprintf(opts.Progress, "starting %d nodes\n", opts.Nodes)
 	d.members = make([]runner, len(d.nodes))
 	for i := range d.nodes {
@@ -217,6 +238,9 @@ func (d *Devnet) up(ctx context.Context) (err error) {
 	}
 	if err := d.Wait(ctx); err != nil {
 		return err
+	}
+	if err := waitListening(ctx, d.files.Address); err != nil {
+		return fmt.Errorf("devnet: the file server: %w", err)
 	}
 	return os.WriteFile(d.netPath, d.netRaw, 0o644)
 }
@@ -273,7 +297,7 @@ func (d *Devnet) prepare() error {
 		d.logFile = f
 		d.opts.Logger = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
-	ports, err := freePorts(2*o.Registries + o.Nodes)
+	ports, err := freePorts(2*o.Registries + o.Nodes + 1)
 	if err != nil {
 		return err
 	}
@@ -335,6 +359,9 @@ func (d *Devnet) prepare() error {
 			net.Seeds = append(net.Seeds, netfile.Seed{Address: n.Address, Ed25519: n.Ed25519, X25519: n.X25519})
 		}
 	}
+	if err := d.prepareFiles(addr(), net); err != nil {
+		return err
+	}
 	b, err := netfile.Marshal(net)
 	if err != nil {
 		return err
@@ -343,6 +370,27 @@ func (d *Devnet) prepare() error {
 		return err
 	}
 	d.net, d.netRaw = net, b
+	return nil
+}
+
+// prepareFiles creates the file server's keys and config, listening on
+// addr, and lists it in net's services.
+func (d *Devnet) prepareFiles(addr string, net *netfile.Network) error {
+	dir := filepath.Join(d.opts.Dir, "files")
+	id, err := node.LoadOrCreateIdentityFile(dir, files.KeyFile)
+	if err != nil {
+		return err
+	}
+	ed, x := id.Ed25519Public(), snapshot.X25519Key(id.X25519Public())
+	net.Services.Files = &netfile.Service{Address: addr, Ed25519: &ed, X25519: &x}
+	d.files = FileServer{Address: addr, Ed25519: ed, X25519: x, Target: net.Services.Files.OnionTarget(wire.Target), Dir: dir}
+	cfg := config.DefaultFiles()
+	cfg.Data, cfg.Listen, cfg.Network = dir, addr, filepath.Join(d.opts.Dir, nodesNetworkFile)
+	cfg.ShutdownTimeout = config.Duration(5 * time.Second)
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	d.fileCfg = cfg
 	return nil
 }
 
@@ -469,13 +517,85 @@ func (d *Devnet) Restart(i int) error {
 	return nil
 }
 
-// Stop stops the nodes, then the registry hosts, and waits for all of
-// them. It is safe to call more than once.
+// FileServer returns the devnet's file server, running or not.
+func (d *Devnet) FileServer() FileServer { return d.files }
+
+// FilesRunning reports whether the file server runs.
+func (d *Devnet) FilesRunning() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.fileRun == nil {
+		return false
+	}
+	select {
+	case <-d.fileRun.done():
+		return false
+	default:
+		return true
+	}
+}
+
+// KillFiles ends the file server at once: SIGKILL for a process (an
+// upload in flight is cut wherever it was), cancellation in-process.
+func (d *Devnet) KillFiles() error {
+	r, err := d.takeFiles()
+	if err != nil {
+		return err
+	}
+	r.kill()
+	return nil
+}
+
+// StopFiles ends the file server gracefully (SIGTERM for a process).
+func (d *Devnet) StopFiles() error {
+	r, err := d.takeFiles()
+	if err != nil {
+		return err
+	}
+	return r.stop()
+}
+
+func (d *Devnet) takeFiles() (runner, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.fileRun == nil {
+		return nil, errors.New("devnet: the file server is not running")
+	}
+	r := d.fileRun
+	d.fileRun = nil
+	return r, nil
+}
+
+// RestartFiles starts the file server again (or the first time) with its
+// data, and returns once it listens.
+func (d *Devnet) RestartFiles() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.stopped {
+		return errors.New("devnet: stopped")
+	}
+	if d.fileRun != nil {
+		return errors.New("devnet: the file server is running")
+	}
+	r, err := d.startFiles()
+	if err != nil {
+		return err
+	}
+	d.fileRun = r
+	return nil
+}
+
+// Stop stops the nodes and the file server, then the registry hosts, and
+// waits for all of them. It is safe to call more than once.
 func (d *Devnet) Stop() error {
 	d.mu.Lock()
 	d.stopped = true
 	members, hosts := d.members, d.hosts
 	d.members, d.hosts = make([]runner, len(d.nodes)), nil
+	if d.fileRun != nil {
+		members = append(members, d.fileRun)
+		d.fileRun = nil
+	}
 	d.mu.Unlock()
 	var errs []error
 	var wg sync.WaitGroup

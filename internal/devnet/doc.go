@@ -5,7 +5,9 @@
 //
 // [Up] picks free ports, creates the keys, writes the registry configs
 // and the network file (the registry hosts, the first nodes as seeds,
-// loopback allowed, the swarm sizes), starts the hosts, then the nodes,
+// loopback allowed, the swarm sizes, the file server as services.files),
+// starts the hosts, then the file server (`hushd files`, internal/files),
+// then the nodes,
 // waits until every node is registered, every node is in a swarm, and
 // every node serves the snapshot that says so ([Devnet.Wait]), and only
 // then writes network.json for clients: whoever finds that file finds a
@@ -20,7 +22,9 @@
 // runs as its own `hushd` process (own process group, so a terminal's
 // Ctrl-C reaches only the parent, which then stops them in order; killed
 // with the parent on Linux through Pdeathsig), so a test can `kill -9`
-// one with [Devnet.Kill] and bring it back with [Devnet.Restart].
+// one with [Devnet.Kill] and bring it back with [Devnet.Restart]; the file
+// server likewise with [Devnet.KillFiles] and [Devnet.RestartFiles]
+// ([Devnet.FileServer] describes it).
 //
 // # Timers
 //
@@ -32,7 +36,7 @@
 //
 // # Folder
 //
-// A devnet's folder holds network.json, registry-N/ and node-NN/ (keys,
+// A devnet's folder holds network.json, registry-N/, node-NN/ and files/ (keys,
 // databases, and in processes mode each child's log), devnet.log for the
 // in-process logs, and a marker file. Up refuses a non-empty folder
 // without the marker, and clears a previous devnet's folder (it is

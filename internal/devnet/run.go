@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/hushnet/hush/internal/files"
 	"github.com/hushnet/hush/internal/node"
 	"github.com/hushnet/hush/internal/registry"
 )
@@ -80,6 +82,67 @@ func (d *Devnet) startNode(i int) (runner, error) {
 	case <-g.done():
 		return nil, g.err
 	}
+}
+
+func (d *Devnet) startFiles() (runner, error) {
+	cfg := d.fileCfg
+	if d.opts.Processes {
+		p, err := d.startProcess(cfg.Data, "files", "--network", cfg.Network, "--data", cfg.Data,
+			"--listen", cfg.Listen, "--shutdown-timeout", cfg.ShutdownTimeout.D().String())
+		if err != nil {
+			return nil, err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+		defer cancel()
+		go func() {
+			<-p.exited
+			cancel()
+		}()
+		if err := waitListening(ctx, cfg.Listen); err != nil {
+			p.kill()
+			return nil, fmt.Errorf("devnet: the file server did not start: %w", err)
+		}
+		return p, nil
+	}
+	s, err := files.New(cfg, d.opts.Logger.With("files", 1))
+	if err != nil {
+		return nil, err
+	}
+	g := goRun(s.Run)
+	select {
+	case <-s.Ready():
+		return g, nil
+	case <-g.done():
+		return nil, g.err
+	}
+}
+
+// waitListening waits until something accepts TCP connections at addr.
+func waitListening(ctx context.Context, addr string) error {
+	for {
+		var dl net.Dialer
+		c, err := dl.DialContext(ctx, "tcp", addr)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// FilesPid returns the file server's process ID, or 0 in-process or when
+// it is not running.
+func (d *Devnet) FilesPid() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if p, ok := d.fileRun.(*process); ok && p != nil {
+		return p.cmd.Process.Pid
+	}
+	return 0
 }
 
 // goroutine runs a host or node in this process.

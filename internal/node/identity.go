@@ -62,7 +62,14 @@ func identityFromSeed(seed []byte) (*Identity, error) {
 // and a fresh key (0600) on first start. It refuses a key file that other
 // users may read.
 func LoadOrCreateIdentity(dir string) (*Identity, error) {
-	path := filepath.Join(dir, KeyFile)
+	return LoadOrCreateIdentityFile(dir, KeyFile)
+}
+
+// LoadOrCreateIdentityFile is LoadOrCreateIdentity for a key file of
+// another name: steward servers (internal/files) keep their keys as nodes
+// do, under their own name.
+func LoadOrCreateIdentityFile(dir, name string) (*Identity, error) {
+	path := filepath.Join(dir, name)
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return createIdentity(dir, path)
