@@ -16,6 +16,7 @@ import (
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/clientdb"
 	"github.com/hushnet/hush/protocol/envelope"
+	"github.com/hushnet/hush/protocol/files"
 )
 
 // Attachments (DESIGN.md §8, issue 17). A file is sealed as a stream under
@@ -38,13 +39,13 @@ const (
 )
 
 const (
-	// pieceSize is the largest piece of an upload: files.MaxPiece (helper
-	// A, protocol/files) once merged; until then the contract's 1 MiB.
-	pieceSize = 1 << 20
+	// pieceSize is the largest piece of an upload: what one onion
+	// request of the largest size class carries to the file server.
+	pieceSize = files.MaxPiece
 	// maxPieces bounds the pieces of one attachment, as the envelope's
-	// validation does (helper B); with pieceSize it bounds the largest
-	// attachment a setting may allow.
-	maxPieces = 64
+	// validation does; with pieceSize it bounds the largest attachment a
+	// setting may allow.
+	maxPieces = envelope.MaxAttachmentPieces
 	// MaxAttachmentLimit is the highest [MediaSettings].MaxAttachmentBytes:
 	// what maxPieces pieces hold once the stream's tags and Padmé's
 	// padding (at most 12.5%, less past a few kilobytes) are paid.

@@ -1,5 +1,3 @@
-//go:build attachmerge
-
 package cli
 
 // attachmentsBuilt: see media_build_test.go.

@@ -1,12 +1,7 @@
-//go:build attachmerge
-
 package client
 
-// The glue to internal/attach and internal/filesclient (FILES.md helpers
-// A and B), written against their contracts before they were merged. At
-// the merge: delete attachcodec.go, remove the build tag above, set
-// pieceSize (attachments.go) to files.MaxPiece and maxPieces to the
-// envelope's bound.
+// The glue to internal/attach (the attachment format) and
+// internal/filesclient (the file server through onion paths).
 
 import (
 	"context"
@@ -53,18 +48,18 @@ func (attachCodec) prepareImage(r io.Reader) (preparedImage, error) {
 func (attachCodec) toWire(p pointer) *envelope.AttachmentPointer { return toAttach(p).Proto() }
 
 func (attachCodec) fromWire(a *envelope.AttachmentPointer) (pointer, error) {
-	p, err := attach.PointerFromProto(a)
+	p, err := attach.FromProto(a)
 	if err != nil {
 		return pointer{}, err
 	}
 	return fromAttach(p), nil
 }
 
-// toAttach and fromAttach map the field names of attach.Pointer, which the
-// contract lists but does not spell; adjust them to helper B's.
+// toAttach and fromAttach map the client's pointer to attach.Pointer and
+// back.
 func toAttach(p pointer) attach.Pointer {
 	out := attach.Pointer{Key: p.Key, Digest: p.Digest, Size: p.Size, PaddedSize: p.PaddedSize, MIME: p.MIME,
-		FileName: p.FileName, Width: p.Width, Height: p.Height, Thumbnail: p.Thumbnail}
+		FileName: p.FileName, Width: int(p.Width), Height: int(p.Height), Thumbnail: p.Thumbnail}
 	for _, pc := range p.Pieces {
 		out.Pieces = append(out.Pieces, attach.Piece{ID: pc.ID, Digest: pc.Digest, Size: pc.Size})
 	}
@@ -73,7 +68,7 @@ func toAttach(p pointer) attach.Pointer {
 
 func fromAttach(a attach.Pointer) pointer {
 	p := pointer{Key: a.Key, Digest: a.Digest, Size: a.Size, PaddedSize: a.PaddedSize, MIME: a.MIME,
-		FileName: a.FileName, Width: a.Width, Height: a.Height, Thumbnail: a.Thumbnail}
+		FileName: a.FileName, Width: uint32(a.Width), Height: uint32(a.Height), Thumbnail: a.Thumbnail}
 	for _, pc := range a.Pieces {
 		p.Pieces = append(p.Pieces, clientdb.Piece{ID: pc.ID, Digest: pc.Digest, Size: pc.Size})
 	}
