@@ -4,7 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
+	"image"
+	"image/jpeg"
+	pngenc "image/png"
 	"os"
 	"path/filepath"
 	"slices"
@@ -22,12 +27,12 @@ import (
 type mediaPair struct {
 	*pair
 	files *fakeFiles
-	codec *fakeCodec
+	codec mediaCodec
 }
 
 func newMediaPair(t *testing.T) *mediaPair {
 	mp := &mediaPair{pair: &pair{t: t, nd: startStandalone(t), clock: &fakeClock{}, aHome: newHome(t), bHome: newHome(t), ctx: context.Background()},
-		files: newFakeFiles(), codec: newFakeCodec()}
+		files: newFakeFiles(), codec: newMediaCodec()}
 	mp.restart()
 	mp.aliceID, mp.bobID = mp.alice.Account(), mp.bob.Account()
 	return mp
@@ -483,7 +488,10 @@ func TestNoAutoDownloadForRequests(t *testing.T) {
 func TestMalformedPointerDropped(t *testing.T) {
 	mp := newMediaPair(t)
 	mp.bob.AddContact(mp.aliceID, "alice")
-	bad := &envelope.DataMessage{Body: "bad", Attachments: []*envelope.AttachmentPointer{{Id: "fake:unknown", Key: []byte{1}, Digest: make([]byte, 32)}}}
+	// Well formed for the envelope, but its padded size is not Padmé's of
+	// the stream its size gives, so the codec refuses it.
+	bad := &envelope.DataMessage{Body: "bad", Attachments: []*envelope.AttachmentPointer{{Key: make([]byte, 32), Digest: make([]byte, 32),
+		Size: 50, PaddedSize: 100, Pieces: []*envelope.AttachmentPointer_Piece{{Id: "abc", Digest: make([]byte, 32), Size: 100}}}}}
 	if _, err := mp.alice.queueData(mp.bobID, bad, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -577,13 +585,13 @@ func TestMediaGoesWithMessages(t *testing.T) {
 	}
 }
 
-// TestImagesAndThumbnails: an image sent as a photo is re-encoded (the
-// stand-in drops its "EXIF-GPS" marker) with a thumbnail the receiver
-// can read; sent as a file, its bytes are untouched.
+// TestImagesAndThumbnails: an image sent as a photo is re-encoded (its
+// text chunk with a location goes) with a thumbnail the receiver can
+// read; sent as a file, its bytes are untouched.
 func TestImagesAndThumbnails(t *testing.T) {
 	mp := newMediaPair(t)
 	mp.bob.AddContact(mp.aliceID, "alice")
-	png := append([]byte("\x89PNG\r\n\x1a\n"), []byte("pixels EXIF-GPS more pixels")...)
+	png := pngWithText(t, 3, 2, "EXIF-GPS 48.8584 N 2.2945 E")
 	path := filepath.Join(t.TempDir(), "pic.png")
 	os.WriteFile(path, png, 0o600)
 	if _, err := mp.alice.SendFiles(mp.ctx, mp.bobID, "", []FileToSend{{Path: path}, {Path: path, AsFile: true}}); err != nil {
@@ -601,18 +609,30 @@ func TestImagesAndThumbnails(t *testing.T) {
 		t.Fatal("the file sent as a file was changed")
 	}
 	var th bytes.Buffer
-	if err := mp.bob.OpenThumbnail(got[0].ID, 0, &th); err != nil || th.String() != "thumbnail-jpeg" {
-		t.Fatalf("thumbnail %q, %v", th.String(), err)
+	if err := mp.bob.OpenThumbnail(got[0].ID, 0, &th); err != nil {
+		t.Fatalf("thumbnail: %v", err)
 	}
+	if cfg, err := jpeg.DecodeConfig(bytes.NewReader(th.Bytes())); err != nil || cfg.Width != 3 || cfg.Height != 2 {
+		t.Fatalf("thumbnail does not decode as a 3×2 JPEG: %+v, %v", cfg, err)
+	}
+	thumbLen := th.Len()
 	if err := mp.bob.OpenThumbnail(got[0].ID, 1, &th); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("thumbnail of a file: %v", err)
 	}
 	rep, _ := mp.bob.Storage()
-	if rep.ThumbnailBytes != int64(len("thumbnail-jpeg")) || rep.Conversations[0].Thumbnails != 1 {
+	if rep.ThumbnailBytes != int64(thumbLen) || rep.Conversations[0].Thumbnails != 1 {
 		t.Fatalf("storage %+v", rep)
 	}
 	bomb := filepath.Join(t.TempDir(), "bomb.png")
-	os.WriteFile(bomb, append([]byte("\x89PNG\r\n\x1a\n"), "BOMB"...), 0o600)
+	// A PNG header claiming 100,000 × 100,000 pixels, and no pixels: the
+	// dimensions are refused before anything is decoded.
+	ihdr := binary.BigEndian.AppendUint32(nil, 13)
+	ihdr = append(ihdr, "IHDR"...)
+	ihdr = binary.BigEndian.AppendUint32(ihdr, 100_000)
+	ihdr = binary.BigEndian.AppendUint32(ihdr, 100_000)
+	ihdr = append(ihdr, 8, 2, 0, 0, 0)
+	ihdr = binary.BigEndian.AppendUint32(ihdr, crc32.ChecksumIEEE(ihdr[4:]))
+	os.WriteFile(bomb, append([]byte("\x89PNG\r\n\x1a\n"), ihdr...), 0o600)
 	if _, err := mp.alice.SendFiles(mp.ctx, mp.bobID, "", []FileToSend{{Path: bomb}}); !errors.Is(err, ErrBadFile) || !strings.Contains(err.Error(), "too large") {
 		t.Fatalf("an image the codec refuses: %v", err)
 	}
@@ -679,4 +699,27 @@ func TestExportSaysNoMedia(t *testing.T) {
 	if err := c.FetchMedia(mp.ctx, it[0].MessageID); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// pngWithText returns a w×h PNG carrying text in a tEXt chunk before its
+// end, as a camera or editor may leave a location there.
+func pngWithText(t *testing.T, w, h int, text string) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for i := range img.Pix {
+		img.Pix[i] = byte(i * 37)
+	}
+	var buf bytes.Buffer
+	if err := pngenc.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	b := buf.Bytes()
+	iend := b[len(b)-12:] // length, "IEND", CRC
+	data := append([]byte("Comment\x00"), text...)
+	chunk := binary.BigEndian.AppendUint32(nil, uint32(len(data)))
+	chunk = append(chunk, "tEXt"...)
+	chunk = append(chunk, data...)
+	chunk = binary.BigEndian.AppendUint32(chunk, crc32.ChecksumIEEE(chunk[4:]))
+	out := append(append(append([]byte{}, b[:len(b)-12]...), chunk...), iend...)
+	return out
 }
