@@ -456,13 +456,8 @@ func (c *Client) pushDuties(ctx context.Context) error {
 		// the same target, as a renewal would have kept it.
 		return c.resubscribe(ctx, s)
 	}
-	if len(s.Old) > 0 {
-		if err := c.deleteOwn(ctx, s.recordHashes()[1:]); err == nil {
-			s.Old = nil
-			if err := c.savePush(s); err != nil {
-				return err
-			}
-		}
+	if err := c.deleteOldRecords(ctx, s); err != nil {
+		c.log.Debug("deleting superseded push records", "err", err)
 	}
 	if now.Before(s.renewAt()) {
 		return nil
@@ -496,9 +491,32 @@ func (c *Client) renew(ctx context.Context, s *pushState) error {
 	s.Created, s.Expiry, s.Problem = req.TS.UnixMilli(), req.Expiry.UnixMilli(), ""
 	if err := c.storePushRecord(ctx, s); err != nil {
 		s.Problem = "storing the renewed record: " + err.Error()
-		c.savePush(s)
+		if serr := c.savePush(s); serr != nil {
+			return serr
+		}
 		return err
 	}
+	if err := c.savePush(s); err != nil {
+		return err
+	}
+	return c.deleteOldRecords(ctx, s)
+}
+
+// deleteOldRecords deletes the records s superseded from the own swarm.
+// Failing, they stay listed for the next duties (they expire anyway, but
+// each counts against push.MaxRecordsPerAccount until then).
+func (c *Client) deleteOldRecords(ctx context.Context, s *pushState) error {
+	if len(s.Old) == 0 {
+		return nil
+	}
+	var old []string
+	for _, o := range s.Old {
+		old = append(old, o.Hash)
+	}
+	if err := c.deleteOwn(ctx, old); err != nil {
+		return err
+	}
+	s.Old = nil
 	return c.savePush(s)
 }
 
