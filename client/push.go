@@ -284,7 +284,8 @@ func rawURL(s string) string {
 // SubscribePush subscribes this device to pushes at target through the
 // network file's push server, stores the subscription's record in the
 // own swarm and makes push this device's notification mode. A previous
-// subscription is cancelled first (a subscription is never reused). It
+// subscription is replaced (a subscription is never reused): cancelled
+// and its record deleted once the new one is in place. It
 // returns [ErrBadPushTarget], [ErrNoPushServer], or the push server's
 // refusal as a *push.Error.
 func (c *Client) SubscribePush(ctx context.Context, target PushTarget) error {
@@ -306,18 +307,9 @@ func (c *Client) subscribe(ctx context.Context, target PushTarget) error {
 	if err != nil {
 		return err
 	}
-	if old, err := c.loadPush(); err != nil {
+	old, err := c.loadPush()
+	if err != nil {
 		return err
-	} else if old != nil {
-		old.Cancel = true
-		if err := c.savePush(old); err != nil {
-			return err
-		}
-		if err := c.finishCancel(ctx, old); err != nil {
-			// The new subscription need not wait: the old one expires by
-			// itself at the server and in the swarm.
-			c.log.Debug("cancelling the previous push subscription", "err", err)
-		}
 	}
 	s := &pushState{Server: hexKey(*svc.X25519), Namespaces: slices.Clone(pushNamespaces), Target: target}
 	for _, k := range []*hexKey{&s.SubID, &s.NotifySecret, &s.EncKey, &s.MgmtSeed} {
@@ -342,7 +334,28 @@ func (c *Client) subscribe(ctx context.Context, target PushTarget) error {
 		}
 		return fmt.Errorf("storing the push record in the own swarm: %w", err)
 	}
-	return c.savePush(s)
+	// The previous subscription goes only now, so that a failure above
+	// leaves the device with the one it had. Its unsubscribe is best
+	// effort (it expires by itself at the server); its records are
+	// deleted like superseded ones, since each counts against the
+	// per-account cap until it expires.
+	if old != nil {
+		if !old.Gone && c.now().Before(old.expiry()) {
+			if err := c.unsubscribe(ctx, old); err != nil {
+				c.log.Debug("cancelling the previous push subscription", "err", err)
+			}
+		}
+		for _, h := range old.recordHashes() {
+			s.Old = append(s.Old, pushOldRecords{Hash: h})
+		}
+	}
+	if err := c.savePush(s); err != nil {
+		return err
+	}
+	if err := c.deleteOldRecords(ctx, s); err != nil {
+		c.log.Debug("deleting the previous push records", "err", err)
+	}
+	return nil
 }
 
 // storePushRecord signs s's record and stores it in the own swarm,
@@ -524,14 +537,10 @@ func (c *Client) deleteOldRecords(ctx context.Context, s *pushState) error {
 // subscription's.
 var errServerMoved = fmt.Errorf("%w: the subscription's push server is no longer in the network file", ErrNoPushServer)
 
-// resubscribe replaces s by a fresh subscription to the same target; s
-// is cancelled (best effort: it may be at a server that is gone).
+// resubscribe replaces s by a fresh subscription to the same target.
 func (c *Client) resubscribe(ctx context.Context, s *pushState) error {
-	s.Cancel = true
-	c.savePush(s)
-	if err := c.finishCancel(ctx, s); err != nil {
-		c.log.Debug("cancelling a lapsed push subscription", "err", err)
-	}
+	// subscribe replaces s only once the new one is registered and
+	// stored, so a failure here is retried at the next duties.
 	return c.subscribe(ctx, s.Target)
 }
 

@@ -301,12 +301,23 @@ func TestPush(t *testing.T) {
 	if _, err := alice.Send(ctx, bob.Account(), "wake up"); err != nil {
 		t.Fatal(err)
 	}
+	// The store confirmed two copies; the third member may not have it
+	// yet.
 	members, _ := bob.dir.SwarmFor(ctx, bob.acct.ID())
-	msgs, err := bob.retrieve(ctx, members[0], NamespaceInbox, time.Time{}, "")
-	if err != nil || len(msgs) == 0 {
-		t.Fatalf("bob's inbox: %d messages, %v", len(msgs), err)
+	var hash string
+	for _, n := range members {
+		msgs, err := bob.retrieve(ctx, n, NamespaceInbox, time.Time{}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(msgs) > 0 {
+			hash = msgs[len(msgs)-1].Hash
+			break
+		}
 	}
-	hash := msgs[len(msgs)-1].Hash
+	if hash == "" {
+		t.Fatal("alice's message is in no member of bob's swarm")
+	}
 	payload, err := push.SealPayload(rec.EncKey, push.Inner{Namespace: NamespaceInbox, Hash: hash, Count: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -507,5 +518,43 @@ func TestPushReceive(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPushReplace: subscribing again replaces the subscription (a new
+// sub_id; the old one unsubscribed and its record deleted), and a
+// subscription that lapsed while the device was off is replaced by the
+// duties with one to the same target.
+func TestPushReplace(t *testing.T) {
+	_, nf, p := pushNetwork(t)
+	ctx := context.Background()
+	bob := open(t, newHome(t), Options{Network: nf})
+	if err := bob.SubscribePush(ctx, PushTarget{FCM: "first"}); err != nil {
+		t.Fatal(err)
+	}
+	expectOp(t, p, push.OpRegister)
+	first := ownRecords(t, bob)
+	if err := bob.SubscribePush(ctx, PushTarget{FCM: "second"}); err != nil {
+		t.Fatal(err)
+	}
+	expectOp(t, p, push.OpRegister)
+	expectOp(t, p, push.OpUnsubscribe)
+	second := ownRecords(t, bob)
+	if len(first) != 1 || len(second) != 1 || first[0].SubID == second[0].SubID {
+		t.Fatalf("records before %d, after %d (a sub_id must never be reused)", len(first), len(second))
+	}
+	if n := p.count(); n != 1 {
+		t.Fatalf("push server keeps %d subscriptions, want 1", n)
+	}
+
+	age(t, bob, push.MaxLifetime+time.Hour)
+	if err := bob.pushDuties(ctx); err != nil {
+		t.Fatal(err)
+	}
+	expectOp(t, p, push.OpRegister)
+	third := ownRecords(t, bob)
+	st, _ := bob.Notifications()
+	if len(third) != 1 || third[0].SubID == second[0].SubID || st.Mode != NotifyPush || st.Push == nil || st.Push.State != "active" || st.Push.Target != "second…" {
+		t.Fatalf("after the lapse: %d records, status %+v", len(third), st.Push)
 	}
 }
