@@ -382,13 +382,16 @@ func (c *Client) storePushRecord(ctx context.Context, s *pushState) error {
 }
 
 // unsubscribe sends s's signed unsubscribe. A server that no longer knows
-// the subscription (not_found, gone) counts as done.
+// the subscription (not_found, gone) counts as done, and so does one this
+// client can no longer reach (the network file names another push server,
+// or none): the subscription expires there by itself, and retrying could
+// never succeed.
 func (c *Client) unsubscribe(ctx context.Context, s *pushState) error {
 	req := &push.Request{Op: push.OpUnsubscribe, SubID: s.SubID, TS: c.pushTS(s)}
 	push.SignRequest(req, s.mgmt())
 	_, err := c.pushCall(ctx, s.Server, req)
 	var pe *push.Error
-	if errors.As(err, &pe) && (pe.Code == push.CodeNotFound || pe.Code == push.CodeGone) {
+	if errors.As(err, &pe) && (pe.Code == push.CodeNotFound || pe.Code == push.CodeGone) || errors.Is(err, ErrNoPushServer) {
 		return nil
 	}
 	return err

@@ -188,8 +188,22 @@ func (p *standInPush) count() int {
 // forward to and the network file names.
 func pushNetwork(t testing.TB) (*relaytest.Network, *netfile.Network, *standInPush) {
 	t.Helper()
-	p := startStandInPush(t)
-	nw := relaytest.Start(t, relaytest.Options{Nodes: 6, Swarms: 2, StewardServers: []relay.StewardServer{p.server}})
+	nw, nf, ps := pushNetworkN(t, 1)
+	return nw, nf, ps[0]
+}
+
+// pushNetworkN starts n stand-in push servers the relays forward to; the
+// network file names the first.
+func pushNetworkN(t testing.TB, n int) (*relaytest.Network, *netfile.Network, []*standInPush) {
+	t.Helper()
+	var ps []*standInPush
+	var servers []relay.StewardServer
+	for range n {
+		p := startStandInPush(t)
+		ps, servers = append(ps, p), append(servers, p.server)
+	}
+	p := ps[0]
+	nw := relaytest.Start(t, relaytest.Options{Nodes: 6, Swarms: 2, StewardServers: servers})
 	reg := identity.Ed25519PublicKeyOf(nw.RegistryKey)
 	seed := nw.Nodes[0].Info
 	nf := &netfile.Network{
@@ -200,7 +214,7 @@ func pushNetwork(t testing.TB) (*relaytest.Network, *netfile.Network, *standInPu
 		Limits:     netfile.DefaultLimits(),
 		Services:   netfile.Services{Push: p.svc},
 	}
-	return nw, nf, p
+	return nw, nf, ps
 }
 
 // testWebPush is RFC 8291 Appendix A's subscriber, in the padded
@@ -556,5 +570,48 @@ func TestPushReplace(t *testing.T) {
 	st, _ := bob.Notifications()
 	if len(third) != 1 || third[0].SubID == second[0].SubID || st.Mode != NotifyPush || st.Push == nil || st.Push.State != "active" || st.Push.Target != "second…" {
 		t.Fatalf("after the lapse: %d records, status %+v", len(third), st.Push)
+	}
+}
+
+// TestPushServerMoved: when the network file names another push server,
+// the next renewal subscribes there afresh, and leaving push mode does
+// not wait forever on the old server, which the client can no longer
+// reach.
+func TestPushServerMoved(t *testing.T) {
+	_, nf, ps := pushNetworkN(t, 2)
+	ctx := context.Background()
+	home := newHome(t)
+	bob := open(t, home, Options{Network: nf})
+	if err := bob.SubscribePush(ctx, PushTarget{FCM: "tok"}); err != nil {
+		t.Fatal(err)
+	}
+	expectOp(t, ps[0], push.OpRegister)
+	bob.Close()
+
+	moved := *nf
+	moved.Services = netfile.Services{Push: ps[1].svc}
+	bob = open(t, home, Options{Network: &moved})
+	age(t, bob, 10*24*time.Hour)
+	if err := bob.pushDuties(ctx); err != nil {
+		t.Fatal(err)
+	}
+	expectOp(t, ps[1], push.OpRegister)
+	recs := ownRecords(t, bob)
+	if len(recs) != 1 || recs[0].Server != [32]byte(*ps[1].svc.X25519) {
+		t.Fatalf("after the move: %d records", len(recs))
+	}
+	bob.Close()
+
+	// Back to the first server's network file: leaving push cannot reach
+	// the subscription's server, and finishes anyway.
+	bob = open(t, home, Options{Network: nf})
+	if err := bob.SwitchNotifications(ctx, NotifySlow); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := bob.Notifications(); st.Push != nil {
+		t.Fatalf("subscription left: %+v", st.Push)
+	}
+	if recs := ownRecords(t, bob); len(recs) != 0 {
+		t.Fatalf("%d records left", len(recs))
 	}
 }
