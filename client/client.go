@@ -69,6 +69,9 @@ type Options struct {
 	// lookback in fast mode, beside the long-poll
 	// (DefaultSafetyNetInterval if zero).
 	SafetyNetInterval time.Duration
+	// PushSafetyNetInterval is how often Receive polls in push mode
+	// (DefaultPushSafetyNetInterval if zero).
+	PushSafetyNetInterval time.Duration
 	// HoldWait is the wait of fast mode's long-poll, at most rpc.MaxWait
 	// (the default, and the cap).
 	HoldWait time.Duration
@@ -120,6 +123,12 @@ type Client struct {
 	interval, lookback time.Duration
 	// safetyNet and holdWait pace fast mode (hold.go).
 	safetyNet, holdWait time.Duration
+	// pushSvc is the network file's push server (nil for none), and
+	// pushSafetyNet push mode's poll interval (push.go).
+	pushSvc       *netfile.Service
+	pushSafetyNet time.Duration
+	// pushMu serializes the load-modify-save of the push subscription.
+	pushMu sync.Mutex
 	// procMu serializes process: a long-poll's answer and a poll's may
 	// carry the same message at once, and it must be stored once.
 	procMu sync.Mutex
@@ -181,6 +190,9 @@ func Open(ctx context.Context, o Options) (*Client, error) {
 	if o.SafetyNetInterval <= 0 {
 		o.SafetyNetInterval = DefaultSafetyNetInterval
 	}
+	if o.PushSafetyNetInterval <= 0 {
+		o.PushSafetyNetInterval = DefaultPushSafetyNetInterval
+	}
 	if o.HoldWait <= 0 || o.HoldWait > rpc.MaxWait {
 		o.HoldWait = rpc.MaxWait
 	}
@@ -201,9 +213,12 @@ func Open(ctx context.Context, o Options) (*Client, error) {
 	c := &Client{
 		acct: sec.Account, db: db, seal: v1{sec.Account}, clock: o.Clock, log: o.Logger, home: o.Home,
 		interval: o.PollInterval, lookback: o.Lookback, safetyNet: o.SafetyNetInterval, holdWait: o.HoldWait, subs: map[int]chan Event{},
-		netc: netclock.New(o.Clock, 0), limits: defaultLimits,
+		netc: netclock.New(o.Clock, 0), limits: defaultLimits, pushSafetyNet: o.PushSafetyNetInterval,
 		files: o.Files, codec: newMediaCodec(),
 		media: MediaSettings{MaxAttachmentBytes: o.MaxAttachmentBytes, AutoDownloadBytes: o.AutoDownloadBytes},
+	}
+	if o.Network != nil {
+		c.pushSvc = o.Network.Services.Push
 	}
 	if c.device, err = ensureDevice(db, sec.Account.ID(), o.Clock()); err != nil {
 		db.Close()

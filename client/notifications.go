@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -19,7 +20,10 @@ const (
 	// onion path on one swarm member at a time, with a slower poll as a
 	// safety net: a message arrives within one onion round trip.
 	NotifyFast NotificationMode = "fast"
-	// The push mode comes with the push server (issue 16).
+	// NotifyPush lets the network file's push server wake the device
+	// through its provider (Web Push, APNs, FCM), with a rare poll as a
+	// safety net (push.go). It is chosen with [Client.SubscribePush].
+	NotifyPush NotificationMode = "push"
 )
 
 // DefaultNotificationMode is the mode of a home that never chose one.
@@ -34,6 +38,9 @@ type NotificationStatus struct {
 	Mode NotificationMode `json:"mode"`
 	// Explanation says who learns what in this mode.
 	Explanation string `json:"explanation"`
+	// Push describes the push subscription, when there is one (in push
+	// mode, or one being cancelled after leaving it).
+	Push *PushStatus `json:"push,omitempty"`
 }
 
 // explanations say, for each mode, what each party learns (DESIGN.md §7,
@@ -49,6 +56,15 @@ var explanations = map[NotificationMode]string{
 		"your IP address but not your Account ID. But the guard sees a long-lived request whose answer time " +
 		"tells it when a message arrived, so anyone who can both message you and watch your guard can link " +
 		"your IP address to your Account ID by timing. Polling (slow) leaks the same, with coarser timing.",
+	NotifyPush: "Push: the push server wakes this device through its provider when a message arrives; " +
+		"hush still polls now and then in case a push is lost. " +
+		"The provider (Apple, Google or your distributor) sees your device's IP address, its push token " +
+		"and when pushes come. The push server sees a random subscription ID, the token and the times of pushes: " +
+		"no Account ID, no IP address, and not which swarm the subscription belongs to. " +
+		"Your swarm's nodes learn the subscription ID. " +
+		"What this does not prevent: anyone who can message you and watch pushes (the push server, the provider) " +
+		"can link your Account ID to your token by timing, and the push server together with one node of your swarm " +
+		"can link them directly.",
 }
 
 // ParseNotificationMode returns the mode named s, or
@@ -56,7 +72,7 @@ var explanations = map[NotificationMode]string{
 func ParseNotificationMode(s string) (NotificationMode, error) {
 	m := NotificationMode(s)
 	if _, ok := explanations[m]; !ok {
-		return "", fmt.Errorf("%w %q (want slow or fast)", ErrBadNotificationMode, s)
+		return "", fmt.Errorf("%w %q (want slow, fast or push)", ErrBadNotificationMode, s)
 	}
 	return m, nil
 }
@@ -65,12 +81,45 @@ func ParseNotificationMode(s string) (NotificationMode, error) {
 // the home. [Client.Receive] reads it when it starts: a loop already
 // running (here or in another process on the home) keeps its mode until
 // it is started again. It returns [ErrBadNotificationMode] for an
-// unknown mode.
+// unknown mode, and for push without a subscription
+// ([Client.SubscribePush] subscribes and chooses push).
+//
+// Leaving push marks the subscription for cancelling, which needs the
+// network: [Client.UnsubscribePush] does it at once, and otherwise the
+// background duties do it at their next run.
 func (c *Client) SetNotifications(mode NotificationMode) error {
 	if _, err := ParseNotificationMode(string(mode)); err != nil {
 		return err
 	}
+	c.pushMu.Lock()
+	defer c.pushMu.Unlock()
+	s, err := c.loadPush()
+	if err != nil {
+		return err
+	}
+	if mode == NotifyPush && (s == nil || s.Cancel) {
+		return fmt.Errorf("%w: push needs a subscription (hush notifications push)", ErrBadNotificationMode)
+	}
+	if mode != NotifyPush && s != nil && !s.Cancel {
+		s.Cancel = true
+		if err := c.savePush(s); err != nil {
+			return err
+		}
+	}
 	return c.db.SetSetting(notificationSetting, []byte(mode))
+}
+
+// SwitchNotifications is SetNotifications followed, when it left push
+// mode, by the subscription's cancelling ([Client.UnsubscribePush]). The
+// mode is set even when the cancelling fails (it is then retried).
+func (c *Client) SwitchNotifications(ctx context.Context, mode NotificationMode) error {
+	if err := c.SetNotifications(mode); err != nil {
+		return err
+	}
+	if mode == NotifyPush {
+		return nil
+	}
+	return c.UnsubscribePush(ctx)
 }
 
 // Notifications returns this device's notification mode and what it
@@ -81,7 +130,9 @@ func (c *Client) Notifications() (NotificationStatus, error) {
 	if err != nil {
 		return NotificationStatus{}, err
 	}
-	return NotificationStatus{Mode: mode, Explanation: explanations[mode]}, nil
+	st := NotificationStatus{Mode: mode, Explanation: explanations[mode]}
+	st.Push, err = c.pushStatus()
+	return st, err
 }
 
 func (c *Client) notificationMode() (NotificationMode, error) {

@@ -594,6 +594,9 @@ func (c *Client) Sync(ctx context.Context) ([]Message, error) {
 		c.log.Debug("protocol v2 key duties", "err", err)
 	}
 	got, pollErr := c.Poll(ctx)
+	if err := c.pushDuties(ctx); err != nil { // push.go: renewal, cancelling
+		c.log.Debug("push subscription duties", "err", err)
+	}
 	if err := c.applyReadState(); err != nil {
 		return got, err
 	}
@@ -625,6 +628,12 @@ func (c *Client) Receive(ctx context.Context, fn func([]Message) error) error {
 	mode, err := c.notificationMode()
 	if err != nil {
 		return err
+	}
+	if mode == NotifyPush {
+		if st, err := c.pushStatus(); err == nil && st != nil && st.State != "unsubscribing" {
+			return c.receivePush(ctx, fn)
+		}
+		mode = DefaultNotificationMode // push chosen, no subscription left
 	}
 	if _, ok := c.tr.(HoldTransport); ok && mode == NotifyFast {
 		return c.receiveFast(ctx, fn)

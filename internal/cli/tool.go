@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -16,7 +18,7 @@ func (a *app) toolCommand() *cobra.Command {
 		Use:   "tool",
 		Short: "Interop and debugging tools (raw v1 sealing, phrase conversion, raw RPC)",
 	}
-	cmd.AddCommand(a.toolPhraseCommand(), a.toolSeedCommand(), a.toolSealCommand(), a.toolOpenCommand(), a.toolRPCCommand(), a.bundleCommand())
+	cmd.AddCommand(a.toolPhraseCommand(), a.toolSeedCommand(), a.toolSealCommand(), a.toolOpenCommand(), a.toolRPCCommand(), a.bundleCommand(), a.toolPushOpenCommand())
 	return cmd
 }
 
@@ -117,4 +119,64 @@ func (a *app) toolOpenCommand() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+var b64url = base64.RawURLEncoding
+
+func (a *app) toolPushOpenCommand() *cobra.Command {
+	var f netFlags
+	cmd := &cobra.Command{
+		Use:   "push-open PAYLOAD",
+		Short: "Open a push payload this device received and fetch the message it names",
+		Long: `Open PAYLOAD, the push payload this device received from its provider
+(base64url, or base64), with this device's push subscription key, print what
+it says (namespace, message hash, how many messages it stands for), then
+fetch new messages and say whether the one it names arrived. A test push
+("hush notifications test") names no message.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			payload, err := pushPayload(args[0])
+			if err != nil {
+				return fmt.Errorf("payload is not base64: %w", err)
+			}
+			c, err := a.openClient(cmd.Context(), &f, true)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			in, err := c.OpenPush(payload)
+			if err != nil {
+				return err
+			}
+			if in.Test {
+				if a.jsonOut {
+					return a.printJSON(map[string]any{"push": in})
+				}
+				fmt.Fprintln(a.stdout, "A test push: it names no message.")
+				return nil
+			}
+			got, found, err := c.FetchPushed(cmd.Context(), in)
+			if a.jsonOut {
+				if err != nil {
+					return err
+				}
+				return a.printJSON(map[string]any{"push": in, "found": found, "messages": got})
+			}
+			fmt.Fprintf(a.stdout, "Push: namespace %d, message %s, %d new message(s)\n", in.Namespace, in.Hash, in.Count)
+			if err != nil {
+				return err
+			}
+			if found {
+				fmt.Fprintln(a.stdout, "The message it names arrived:")
+			} else {
+				fmt.Fprintln(a.stdout, "The message it names was not among the new ones (already fetched, or not yet replicated).")
+			}
+			for _, m := range got {
+				fmt.Fprintf(a.stdout, "%s  %s: %s\n", m.SentAt.Format(time.RFC3339), m.Sender.Short(), m.Text)
+			}
+			return nil
+		},
+	}
+	f.register(cmd)
+	return cmd
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/hushnet/hush/internal/replay"
 	"github.com/hushnet/hush/protocol/files"
 	"github.com/hushnet/hush/protocol/netfile"
+	"github.com/hushnet/hush/protocol/push"
 )
 
 // The onion relay (internal/relay) serves POST /onion_req/v2 next to the
@@ -45,8 +46,10 @@ var stewardEndpoints = []struct {
 	service func(netfile.Services) *netfile.Service
 	path    string
 }{
-	// One endpoint for every file operation, so the last relay sees none.
+	// One endpoint for every operation of a server, so the last relay
+	// sees none.
 	{func(s netfile.Services) *netfile.Service { return s.Files }, files.Target},
+	{func(s netfile.Services) *netfile.Service { return s.Push }, push.Target},
 }
 
 // stewardServers lists the steward servers of network (none for nil).
