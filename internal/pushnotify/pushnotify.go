@@ -272,29 +272,43 @@ func (n *Notifier) accept(ctx context.Context, m store.Message) {
 	}
 }
 
+// maxScan bounds the record-namespace messages read for one deposit.
+// A node accepts a record only while the account holds fewer than
+// push.MaxRecordsPerAccount live ones, so more are expired records whose
+// messages outlive them (message TTLs run to 30 days, records to 14).
+const maxScan = 512
+
 // liveRecords returns acct's records that parse and have not expired at
 // now, at most push.MaxRecordsPerAccount of them (a node keeps no more
 // from clients; more could only come from a misbehaving peer).
 func (n *Notifier) liveRecords(ctx context.Context, acct identity.AccountID, now time.Time) ([]*push.Record, error) {
 	q := store.Query{Account: acct, Namespace: push.Namespace, Limit: 64, Now: now}
-	msgs, _, err := n.cfg.Store.List(ctx, q)
-	if err != nil {
-		return nil, err
-	}
 	var out []*push.Record
-	for _, m := range msgs {
-		r, err := n.records.parse(m, now)
-		switch {
-		case errors.Is(err, push.ErrExpired):
-			continue
-		case err != nil:
-			n.metrics.ignored.WithLabelValues("malformed").Inc()
-			continue
+	for scanned := 0; scanned < maxScan; {
+		msgs, more, err := n.cfg.Store.List(ctx, q)
+		if err != nil {
+			return nil, err
 		}
-		out = append(out, r)
-		if len(out) == push.MaxRecordsPerAccount {
+		for _, m := range msgs {
+			r, err := n.records.parse(m, now)
+			switch {
+			case errors.Is(err, push.ErrExpired):
+				continue
+			case err != nil:
+				n.metrics.ignored.WithLabelValues("malformed").Inc()
+				continue
+			}
+			out = append(out, r)
+			if len(out) == push.MaxRecordsPerAccount {
+				return out, nil
+			}
+		}
+		if !more || len(msgs) == 0 {
 			break
 		}
+		scanned += len(msgs)
+		last := msgs[len(msgs)-1]
+		q.After = store.Cursor{Timestamp: last.Timestamp, Hash: last.Hash}
 	}
 	return out, nil
 }

@@ -134,7 +134,7 @@ func (f *fixture) record(acct *identity.Account, server snapshot.X25519Key, name
 func (f *fixture) put(acct identity.AccountID, ns int32, data []byte) store.Message {
 	f.t.Helper()
 	now := f.clock.Now().Truncate(time.Millisecond)
-	m := store.Message{Account: acct, Namespace: ns, Hash: rpc.MessageHash(acct, ns, data), Data: data, Timestamp: now, Expiry: now.Add(time.Hour)}
+	m := store.Message{Account: acct, Namespace: ns, Hash: rpc.MessageHash(acct, ns, data), Data: data, Timestamp: now, Expiry: now.Add(48 * time.Hour)}
 	if _, err := f.db.Put(context.Background(), m); err != nil {
 		f.t.Fatal(err)
 	}
@@ -276,6 +276,22 @@ func TestWhatIsNotNotified(t *testing.T) {
 	// Once the good record has expired, nothing is sent.
 	f.clock.advance(25 * time.Hour)
 	f.deposit(acct.ID(), 0, "after expiry")
+	f.none()
+}
+
+// TestRecordsPastExpiredOnes: a live record is found behind more expired
+// ones (whose messages live on) than one page of the store holds.
+func TestRecordsPastExpiredOnes(t *testing.T) {
+	f := newFixture(t, nil)
+	f.run()
+	acct := identity.NewAccount()
+	for range 70 {
+		f.record(acct, f.server.Key, 0)
+	}
+	f.clock.advance(25 * time.Hour)
+	rec := f.record(acct, f.server.Key, 0)
+	m := f.deposit(acct.ID(), 0, "hello")
+	check(t, f.next(), rec, m, 1)
 	f.none()
 }
 
