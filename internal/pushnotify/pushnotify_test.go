@@ -2,10 +2,10 @@ package pushnotify
 
 import (
 	"context"
-	"fmt"
 	"crypto/ecdh"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"sync"
