@@ -71,6 +71,11 @@ type Node struct {
 	// stream and a handler goroutine for up to rpc.MaxWait.
 	MaxHeldRetrieves  int `toml:"max_held_retrieves" help:"most retrieves held open at once waiting for a message (fast mode); past it a retrieve that would wait is answered hold_full"`
 	MaxHeldPerAccount int `toml:"max_held_per_account" help:"most retrieves held open at once for one account"`
+
+	// Push notifications (internal/pushnotify): the node notifies the
+	// network file's push server of new deposits for subscribed accounts.
+	PushNotifyInterval Duration `toml:"push_notify_interval" help:"least time between two push notifies of one subscription; deposits in between go in the next one"`
+	PushNotifyQueue    int      `toml:"push_notify_queue" help:"most new deposits waiting for the push notifier; more are dropped and counted (a store never waits)"`
 }
 
 // DefaultPort is the port a node listens on by default (Session's storage
@@ -107,6 +112,9 @@ func DefaultNode() Node {
 		MaxHeldPerAccount: 8,
 		MaxHold:           Duration(onion.MaxHold),
 		MaxHeldRelayed:    4096, // relay.DefaultMaxHeld (not imported: config stays a leaf)
+		// pushnotify.DefaultInterval and DefaultQueueSize.
+		PushNotifyInterval: Duration(5 * time.Second),
+		PushNotifyQueue:    4096,
 	}
 }
 
@@ -275,6 +283,15 @@ func (c *Node) Validate() error {
 	}
 	if c.MaxHeldPerAccount < 1 {
 		return bad("max_held_per_account", "at least 1")
+	}
+	if c.PushNotifyInterval.D() < 100*time.Millisecond || c.PushNotifyInterval.D() > time.Minute {
+		// Past a minute coalesced deposits would be older than what wakes
+		// anyone, and every member's retries must stay within the push
+		// server's memory of tags.
+		return bad("push_notify_interval", "must be 100ms…1m")
+	}
+	if c.PushNotifyQueue < 16 {
+		return bad("push_notify_queue", "at least 16")
 	}
 	return nil
 }

@@ -72,6 +72,18 @@ func TestLoadNode(t *testing.T) {
 		}},
 		{name: "no held retrieves", toml: "standalone = true\nmax_held_retrieves = 0\n", wantErr: "config field max_held_retrieves"},
 		{name: "no held retrieves per account", toml: "standalone = true\nmax_held_per_account = -1\n", wantErr: "config field max_held_per_account"},
+		{name: "push notify defaults", toml: "standalone = true\n", check: func(t *testing.T, c Node) {
+			if c.PushNotifyInterval.D() != 5*time.Second || c.PushNotifyQueue != 4096 {
+				t.Fatalf("push_notify_interval %v, push_notify_queue %d", c.PushNotifyInterval, c.PushNotifyQueue)
+			}
+		}},
+		{name: "push notify", toml: "standalone = true\npush_notify_interval = \"2s\"\npush_notify_queue = 100\n", check: func(t *testing.T, c Node) {
+			if c.PushNotifyInterval.D() != 2*time.Second || c.PushNotifyQueue != 100 {
+				t.Fatalf("push_notify_interval %v, push_notify_queue %d", c.PushNotifyInterval, c.PushNotifyQueue)
+			}
+		}},
+		{name: "push notify interval too long", toml: "standalone = true\npush_notify_interval = \"2m\"\n", wantErr: "config field push_notify_interval"},
+		{name: "push notify queue too small", toml: "standalone = true\npush_notify_queue = 1\n", wantErr: "config field push_notify_queue"},
 		{name: "hold defaults", toml: "standalone = true\n", check: func(t *testing.T, c Node) {
 			if c.MaxHold.D() != 30*time.Second || c.MaxHeldRelayed != 4096 {
 				t.Fatalf("max_hold %v, max_held_relayed %d", c.MaxHold, c.MaxHeldRelayed)

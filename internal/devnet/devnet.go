@@ -79,6 +79,9 @@ type Options struct {
 	// i (node.WithRPCWrapper): tests use it to make a real node misbehave
 	// (internal/misbehave). It returns nil to leave a node as it is.
 	WrapRPC func(i int) func(http.Handler) http.Handler
+	// Services are listed in the network file as they are: tests point
+	// nodes and clients at stand-in steward servers with them.
+	Services netfile.Services
 }
 
 func (o *Options) setDefaults() error {
@@ -333,7 +336,7 @@ func (d *Devnet) prepare() error {
 		d.regCfgs = append(d.regCfgs, c)
 	}
 
-	net := &netfile.Network{ID: o.NetworkID, Loopback: true, Limits: netfile.DefaultLimits()}
+	net := &netfile.Network{ID: o.NetworkID, Loopback: true, Limits: netfile.DefaultLimits(), Services: o.Services}
 	net.Limits.SwarmMinSize, net.Limits.SwarmIdealSize = o.Params.MinSize, o.Params.IdealSize
 	for _, r := range d.regs {
 		net.Registries = append(net.Registries, netfile.Registry{Address: r.APIAddress, Ed25519: r.Key})

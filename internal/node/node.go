@@ -25,9 +25,18 @@
 //     committed;
 //     2a. replication stops: anti-entropy and hand-offs, after the
 //     handlers that forward through it;
+//     2b. the push notifier stops (notifies in flight are cancelled),
+//     after everything that reports deposits to it;
 //  3. the sweeper stops (after its current sweep);
 //  4. the metrics server stops;
 //  5. the database closes, after everything that used it.
+//
+// # Push notifications
+//
+// In a network whose file lists a push server, the node notifies it of
+// new deposits for accounts with push subscription records, through
+// onion paths of its own that avoid itself (push.go, internal/pushnotify);
+// config fields push_notify_interval and push_notify_queue shape it.
 //
 // # Standalone
 //
@@ -81,6 +90,7 @@ import (
 	"github.com/hushnet/hush/internal/labnet"
 	"github.com/hushnet/hush/internal/logfilter"
 	"github.com/hushnet/hush/internal/nodeapi"
+	"github.com/hushnet/hush/internal/pushnotify"
 	"github.com/hushnet/hush/internal/ratelimit"
 	"github.com/hushnet/hush/internal/registry/entry"
 	"github.com/hushnet/hush/internal/relay"
@@ -120,6 +130,7 @@ type Node struct {
 	members *snapshotMembership // nil when standalone
 	link    *registryLink       // nil when standalone
 	rep     *replicationState   // nil when standalone
+	push    *pushState          // nil when it notifies nobody
 }
 
 // Option changes how [New] builds a node.
@@ -127,6 +138,7 @@ type Option func(*options)
 
 type options struct {
 	replication []func(*replication.Config)
+	push        []func(*pushnotify.Config)
 	wrapRPC     func(http.Handler) http.Handler
 }
 
@@ -216,6 +228,18 @@ func New(cfg config.Node, logger *slog.Logger, opts ...Option) (_ *Node, err err
 		n.link = newRegistryLink(n.network, n.id, admission, n.members, logger, cfg.Data)
 		n.link.loadSaved()
 	}
+	// The certificate also identifies the node when it relays (to the next
+	// node and to steward servers) and when it sends its own notifies, so
+	// a node serving plain HTTP has one.
+	cert, err := keytls.Certificate(n.id.Ed25519)
+	if err != nil {
+		return nil, fmt.Errorf("tls certificate: %w", err)
+	}
+	// Before replication and the storage RPC, which report new deposits
+	// to it.
+	if err := n.setUpPush(o, cert, n.db, reg); err != nil {
+		return nil, err
+	}
 	// Every path that inserts messages (the storage RPC, replication's
 	// forwards, anti-entropy and hand-offs) goes through the hub, so a
 	// held retrieve wakes whichever way its message came.
@@ -245,6 +269,7 @@ func New(cfg config.Node, logger *slog.Logger, opts ...Option) (_ *Node, err err
 		LogPrivate:  cfg.DebugLogPrivate,
 		PublicStats: cfg.PublicStats,
 		Replicator:  n.replicator(),
+		Deposits:    n.deposits(),
 	})
 	if err != nil {
 		return nil, err
@@ -252,12 +277,6 @@ func New(cfg config.Node, logger *slog.Logger, opts ...Option) (_ *Node, err err
 	var rpcHandler http.Handler = h
 	if o.wrapRPC != nil {
 		rpcHandler = o.wrapRPC(h)
-	}
-	// The certificate also identifies the node when it relays (to the next
-	// node and to steward servers), so a node serving plain HTTP has one.
-	cert, err := keytls.Certificate(n.id.Ed25519)
-	if err != nil {
-		return nil, fmt.Errorf("tls certificate: %w", err)
 	}
 	rl, err := n.newRelay(cert, rpcHandler)
 	if err != nil {
@@ -405,6 +424,7 @@ func (n *Node) Run(ctx context.Context) error {
 		linker.Go(func() { n.link.run(linkCtx) })
 	}
 	stopReplication := n.startReplication()
+	stopPush := n.startPush(n.logger)
 
 	var runErr error
 	select {
@@ -429,6 +449,8 @@ func (n *Node) Run(ctx context.Context) error {
 	// 2a. Stop replication (anti-entropy, hand-offs) after the handlers
 	// that forward through it.
 	stopReplication()
+	// 2b. Stop the push notifier, which they fed.
+	stopPush()
 	// 3. Stop the sweeper.
 	stopSweep()
 	sweeper.Wait()

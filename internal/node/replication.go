@@ -89,6 +89,7 @@ func (n *Node) setUpReplication(o options, hub *arrivals.Hub) error {
 	cfg := replication.Config{
 		Key: n.id.Ed25519, NetworkID: n.networkID, Store: hub.Replica(sqlite.NewGroupCommit(n.db)), Membership: m,
 		Clock: time.Now, Logger: n.logger.With("subsystem", "replication"), PlainHTTP: n.cfg.InsecureHTTP,
+		Deposits: n.deposits(),
 	}
 	cfg.AntiEntropyInterval = n.cfg.AntiEntropyInterval.D()
 	for _, tune := range o.replication {

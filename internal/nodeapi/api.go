@@ -90,6 +90,10 @@ type Config struct {
 	// with it), and a retrieve with wait is held until one lands (see
 	// hold.go). Without it wait is accepted and answered at once.
 	Arrivals *arrivals.Hub
+	// Deposits, when set, is told of every message a client's store added
+	// to this node (push notifications, internal/pushnotify); a store
+	// never waits for it.
+	Deposits replication.Deposits
 	// MaxHeld and MaxHeldPerAccount bound the retrieves held at once, on
 	// the node and per account; past either, a retrieve that would be
 	// held is answered hold_full. 0 means DefaultMaxHeld or
@@ -105,6 +109,7 @@ type Handler struct {
 	metrics *metrics
 	clock   *clockWatch
 	keys    *keyCache
+	records recordLocks
 }
 
 var _ http.Handler = (*Handler)(nil)

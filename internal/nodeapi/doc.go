@@ -33,6 +33,16 @@
 // [Config.MaxHeldPerAccount]); past a bound the answer is hold_full with
 // retry_after_ms. See hold.go.
 //
+// # Push subscription records
+//
+// Namespace 4 holds push subscription records (protocol/push), which
+// nodes act on: a client's store there must parse as a valid, unexpired
+// record signed by the account (else bad_field, 400), and an account
+// holds at most push.MaxRecordsPerAccount live ones (else quota_exceeded,
+// 403). Every message a client's store adds is reported to
+// [Config.Deposits] for push notifications, without waiting. See
+// pushrecords.go.
+//
 // # Privacy
 //
 // Logs carry no IP address, Account ID or message size unless

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/internal/store"
+	"github.com/hushnet/hush/protocol/push"
 	"github.com/hushnet/hush/protocol/rpc"
 )
 
@@ -83,16 +84,29 @@ func (h *Handler) store(ctx context.Context, params json.RawMessage, now time.Ti
 		}
 	}
 	hash := rpc.MessageHash(r.Account, r.Namespace, r.Data)
-	added, err := h.cfg.Store.Put(ctx, store.Message{
+	if r.Namespace == push.Namespace {
+		// Held until the record is committed, so that two stores at once
+		// cannot both find room for the last record.
+		unlock, err := h.checkRecord(ctx, r.Account, r.Data, hash, now)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+	}
+	msg := store.Message{
 		Account:   r.Account,
 		Namespace: r.Namespace,
 		Hash:      hash,
 		Data:      r.Data,
 		Timestamp: r.Timestamp,
 		Expiry:    r.Timestamp.Add(r.TTL),
-	})
+	}
+	added, err := h.cfg.Store.Put(ctx, msg)
 	if err != nil {
 		return nil, err
+	}
+	if added && h.cfg.Deposits != nil {
+		h.cfg.Deposits.Deposited(msg)
 	}
 	if h.cfg.LogPrivate {
 		h.cfg.Logger.Debug("stored", "account", r.Account.String(), "namespace", r.Namespace, "bytes", len(r.Data), "new", added)

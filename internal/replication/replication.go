@@ -88,6 +88,21 @@ type Config struct {
 	// incoming forwards (not repairs or hand-offs). Tests only: it shows
 	// that anti-entropy alone repairs what forwards missed.
 	FaultDropForwards *atomic.Bool
+	// Deposits, when set, is told of each message a peer's forward added
+	// to this node's store: a new deposit that reached the swarm through
+	// another member. Repairs and hand-offs are not told: they carry old
+	// messages, which must wake nobody (push notifications,
+	// internal/pushnotify).
+	Deposits Deposits
+}
+
+// Deposits is told of new deposits: messages a client stored on this node
+// (internal/nodeapi) or that a swarm peer forwarded. Deposited is called
+// after the message is committed, on the storing request's goroutine, so
+// it must return at once (queue, never wait). internal/pushnotify
+// implements it.
+type Deposits interface {
+	Deposited(m store.Message)
 }
 
 func (c *Config) setDefaults() {

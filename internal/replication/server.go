@@ -351,6 +351,9 @@ func (r *Replicator) apply(ctx context.Context, sender identity.Ed25519PublicKey
 				continue
 			}
 			out.Results[i].Confirmation = base64.StdEncoding.EncodeToString(r.confirm(batch[j].Account, batch[j].Hash))
+			if pr.Added && p.Source == rpc.SourceForward && r.cfg.Deposits != nil {
+				r.cfg.Deposits.Deposited(batch[j])
+			}
 		}
 	}
 	return out, nil

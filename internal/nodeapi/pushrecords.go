@@ -1,0 +1,87 @@
+package nodeapi
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/store"
+	"github.com/hushnet/hush/protocol/push"
+	"github.com/hushnet/hush/protocol/rpc"
+)
+
+// Push subscription records (namespace push.Namespace, DESIGN.md §7
+// push). Nodes act on these messages — they notify the push server a
+// record names (internal/pushnotify) — so a client's store of one is
+// parsed first, and refused with a 4xx unless it is a valid, unexpired
+// record signed by the account, and while the account already holds
+// push.MaxRecordsPerAccount live ones. Records that reach the node by
+// replication are taken as they come (the member that took them from the
+// client checked them); the notifier ignores any it cannot parse.
+
+// recordLocks serialises the record stores of one account (by a stripe
+// of accounts), so that the count and the insert happen as one. Only an
+// account's owner can store records, so a stripe shared by chance costs
+// some waiting, never a refusal.
+type recordLocks struct {
+	stripes [64]sync.Mutex
+}
+
+func (l *recordLocks) lock(acct identity.AccountID) (unlock func()) {
+	m := &l.stripes[int(acct[len(acct)-1])%len(l.stripes)]
+	m.Lock()
+	return m.Unlock
+}
+
+// checkRecord checks a client's store of data (whose message hash is
+// hash) into acct's record namespace at now. On success it returns with
+// the account's record lock held; the caller unlocks once its store is
+// committed.
+func (h *Handler) checkRecord(ctx context.Context, acct identity.AccountID, data []byte, hash string, now time.Time) (unlock func(), err error) {
+	if _, err := push.ParseRecord(data, acct, now); err != nil {
+		if errors.Is(err, push.ErrExpired) {
+			return nil, rpc.Errorf(rpc.CodeBadField, "data: the push subscription record has expired")
+		}
+		return nil, rpc.Errorf(rpc.CodeBadField, "data: not a valid push subscription record (namespace %d takes only those): %v", push.Namespace, err)
+	}
+	unlock = h.records.lock(acct)
+	live, err := liveRecords(ctx, h.cfg.Store, acct, hash, now)
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	if live >= push.MaxRecordsPerAccount {
+		unlock()
+		return nil, rpc.Errorf(rpc.CodeQuota, "the account already holds %d live push subscription records, the most a node keeps; delete one or let it expire first", live)
+	}
+	return unlock, nil
+}
+
+// liveRecords counts acct's stored records that parse and have not
+// expired at now, leaving out the one with hash except (a client storing
+// the same record again).
+func liveRecords(ctx context.Context, s store.Store, acct identity.AccountID, except string, now time.Time) (int, error) {
+	q := store.Query{Account: acct, Namespace: push.Namespace, Limit: 256, Now: now}
+	n := 0
+	for {
+		msgs, more, err := s.List(ctx, q)
+		if err != nil {
+			return 0, err
+		}
+		for _, m := range msgs {
+			if m.Hash == except {
+				continue
+			}
+			if _, err := push.ParseRecord(m.Data, acct, now); err == nil {
+				n++
+			}
+		}
+		if !more || len(msgs) == 0 {
+			return n, nil
+		}
+		last := msgs[len(msgs)-1]
+		q.After = store.Cursor{Timestamp: last.Timestamp, Hash: last.Hash}
+	}
+}
