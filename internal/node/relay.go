@@ -9,6 +9,7 @@ import (
 	"github.com/hushnet/hush/internal/onionclient"
 	"github.com/hushnet/hush/internal/relay"
 	"github.com/hushnet/hush/internal/replay"
+	"github.com/hushnet/hush/protocol/netfile"
 )
 
 // The onion relay (internal/relay) serves POST /onion_req/v2 next to the
@@ -19,6 +20,12 @@ import (
 // "Budgets"). The relay finds next nodes in the node's current snapshot;
 // a standalone node has none, so it answers as a destination only and
 // relaying to a next node fails with next_node_not_found.
+//
+// Steward servers (file server, push server) come from the network file:
+// the relay forwards to exactly their endpoints ([stewardEndpoints]) and
+// reaches each over TLS pinned to the Ed25519 key the file gives for it
+// (relay.PinnedSteward), never through system roots. A standalone node
+// forwards to none.
 
 // relayReplayWindow is how long an ephemeral key is remembered. Onion
 // layers carry no timestamp (see internal/replay), so this is what bounds
@@ -30,23 +37,57 @@ const relayReplayWindow = time.Minute
 // layers a second over the window.
 const relayReplayEntries = 200_000
 
+// stewardEndpoints are the steward services a relay forwards to and the
+// path each serves its onion endpoint at; a new service (push) is one
+// more entry.
+var stewardEndpoints = []struct {
+	service func(netfile.Services) *netfile.Service
+	path    string
+}{
+	// files.Target (protocol/files); one endpoint for every operation, so
+	// the last relay sees none.
+	{func(s netfile.Services) *netfile.Service { return s.Files }, "/hush/files/v1"},
+}
+
+// stewardServers lists the steward servers of network (none for nil).
+func stewardServers(network *netfile.Network) []relay.StewardServer {
+	if network == nil {
+		return nil
+	}
+	var out []relay.StewardServer
+	for _, e := range stewardEndpoints {
+		svc := e.service(network.Services)
+		if svc == nil || svc.Ed25519 == nil {
+			continue // netfile.Validate requires the key; nil is no service
+		}
+		out = append(out, relay.StewardServer{Target: svc.OnionTarget(e.path), Ed25519: *svc.Ed25519})
+	}
+	return out
+}
+
 // newRelay builds the node's onion relay. local is the storage RPC, which
-// answers the final hop of an onion request. No steward endpoint is
-// allowed yet (the network file names none), so steward forwards are
-// refused.
+// answers the final hop of an onion request.
 func (n *Node) newRelay(cert tls.Certificate, local http.Handler) (*relay.Relay, error) {
+	servers := stewardServers(n.network)
+	steward, err := relay.NewPinnedSteward(&cert, servers)
+	if err != nil {
+		return nil, err
+	}
 	return relay.New(relay.Config{
 		X25519:    n.id.X25519,
 		Ed25519:   identity.Ed25519PublicKey(n.id.Ed25519Public()),
 		Directory: relay.SnapshotDirectory(n.Snapshot),
 		Local:     local,
 		Forwarder: onionclient.NewPool(onionclient.PoolConfig{Cert: &cert}),
-		Steward:   relay.HTTPSteward{Client: stewardClient(cert)},
-		Replay:    replay.New(relayReplayEntries, relayReplayWindow),
-		Clock:     time.Now,
-		Logger:    n.logger,
-		MaxHold:   relayMaxHold(n.cfg.MaxHold.D()),
-		MaxHeld:   n.cfg.MaxHeldRelayed,
+		// The node's certificate goes to steward servers too, so that they
+		// can budget this relay per node identity (keytls.PeerNode).
+		Steward:      steward,
+		StewardAllow: relay.AllowList(servers),
+		Replay:       replay.New(relayReplayEntries, relayReplayWindow),
+		Clock:        time.Now,
+		Logger:       n.logger,
+		MaxHold:      relayMaxHold(n.cfg.MaxHold.D()),
+		MaxHeld:      n.cfg.MaxHeldRelayed,
 	})
 }
 
@@ -57,13 +98,4 @@ func relayMaxHold(d time.Duration) time.Duration {
 		return -1
 	}
 	return d
-}
-
-// stewardClient reaches steward servers with their usual certificate
-// checks, presenting the node's certificate so that a steward server can
-// budget this relay per node identity (keytls.PeerNode) as nodes do.
-func stewardClient(cert tls.Certificate) *http.Client {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
-	return &http.Client{Transport: tr}
 }

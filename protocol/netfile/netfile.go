@@ -16,7 +16,7 @@
 //	  "loopback": true,
 //	  "limits": {"swarm_min_size": 3, "swarm_ideal_size": 4,
 //	             "max_message_bytes": 76800, "max_ttl_ms": 1209600000},
-//	  "services": {"files": {"address": "127.0.0.1:7300", "pubkey_x25519": "<64 hex>"},
+//	  "services": {"files": {"address": "127.0.0.1:7300", "pubkey_ed25519": "<64 hex>", "pubkey_x25519": "<64 hex>"},
 //	               "push": {...}, "turn": {"address": "127.0.0.1:3478"}}
 //	}
 //
@@ -29,9 +29,11 @@
 // Beyond the fields the design names, the file carries two things a
 // client needs before it has a snapshot: the format version, and the
 // steward services (file server, push server, TURN) with the X25519 key
-// the final onion layer to each is sealed to (TURN is not reached through
-// onion paths and needs only an address). Everything else a client needs
-// (node list, swarms) comes from signed snapshots, never from this file.
+// the final onion layer to each is sealed to and the Ed25519 key of its
+// TLS certificate, which the last relay of a path pins when it forwards
+// to the server (internal/keytls); TURN is not reached through onion
+// paths and needs only an address. Everything else a client needs (node
+// list, swarms) comes from signed snapshots, never from this file.
 //
 // Parsing is strict: unknown or repeated keys, wrong JSON types, keys in
 // uppercase hex, duplicate hosts and out-of-range limits are rejected,
@@ -45,9 +47,12 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/protocol/onion"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
 
@@ -156,10 +161,28 @@ type Services struct {
 }
 
 // Service is one steward server: its address and, for servers reached
-// through onion paths (files, push), the X25519 key of the final layer.
+// through onion paths (files, push), the X25519 key of the final layer
+// and the Ed25519 key its TLS certificate carries. Relays pin the latter:
+// they forward to a steward server only over TLS bound to that key, never
+// trusting system roots for it, so whoever controls a name or a CA cannot
+// stand in for the server.
 type Service struct {
 	Address string
+	Ed25519 *identity.Ed25519PublicKey
 	X25519  *snapshot.X25519Key
+}
+
+// OnionTarget is the endpoint at path of a service reached through onion
+// paths: its address's host and port, HTTPS (relays pin the server's
+// Ed25519 key) and POST, so that the last relay sees no operation in the
+// method. Clients put it in the last relay's layer, and nodes allow
+// exactly it (internal/node), so both build it here.
+func (s *Service) OnionTarget(path string) onion.ServerTarget {
+	// Address passed Validate: host:port, an IPv6 host in brackets, which
+	// is how a target writes it too.
+	i := strings.LastIndexByte(s.Address, ':')
+	port, _ := strconv.ParseUint(s.Address[i+1:], 10, 16)
+	return onion.ServerTarget{Host: s.Address[:i], Port: uint16(port), Protocol: "https", Method: "POST", Target: path}
 }
 
 // SnapshotVerifier returns what the network's snapshots are verified
@@ -287,6 +310,16 @@ func (s Services) validate() error {
 		case e.svc.X25519 != nil:
 			if err := snapshot.CheckX25519(*e.svc.X25519); err != nil {
 				return &FieldError{path + ".pubkey_x25519", err}
+			}
+		}
+		switch {
+		case e.svc.Ed25519 == nil && e.onionTo:
+			return fieldErr(path+".pubkey_ed25519", "missing: relays pin the %s server's TLS certificate to this key", e.name)
+		case e.svc.Ed25519 != nil && !e.onionTo:
+			return fieldErr(path+".pubkey_ed25519", "not used for %s; remove it", e.name)
+		case e.svc.Ed25519 != nil:
+			if err := snapshot.CheckEd25519(*e.svc.Ed25519); err != nil {
+				return &FieldError{path + ".pubkey_ed25519", err}
 			}
 		}
 	}

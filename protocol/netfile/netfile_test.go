@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/protocol/onion"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
 
@@ -40,6 +41,7 @@ func xKey(label string) snapshot.X25519Key {
 // testNetwork is a devnet-like network with every optional part filled.
 func testNetwork() *Network {
 	files, push := xKey("files"), xKey("push")
+	filesEd, pushEd := edKey("files"), edKey("push")
 	return &Network{
 		ID: "devnet",
 		Registries: []Registry{
@@ -54,8 +56,8 @@ func testNetwork() *Network {
 		Loopback: true,
 		Limits:   Limits{SwarmMinSize: 3, SwarmIdealSize: 4, MaxMessageBytes: 76_800, MaxTTL: 14 * 24 * time.Hour},
 		Services: Services{
-			Files: &Service{Address: "127.0.0.1:7300", X25519: &files},
-			Push:  &Service{Address: "127.0.0.1:7301", X25519: &push},
+			Files: &Service{Address: "127.0.0.1:7300", Ed25519: &filesEd, X25519: &files},
+			Push:  &Service{Address: "127.0.0.1:7301", Ed25519: &pushEd, X25519: &push},
 			TURN:  &Service{Address: "127.0.0.1:3478"},
 		},
 	}
@@ -173,8 +175,11 @@ func TestParseRejects(t *testing.T) {
 		{"limits ttl too short", replace(`"max_ttl_ms": 1209600000`, `"max_ttl_ms": 999`), "limits.max_ttl_ms", "outside"},
 		{"limits unknown", replace(`"max_ttl_ms"`, `"max_tll_ms"`), "limits.max_tll_ms", "unknown field"},
 		{"services unknown", replace(`"turn":`, `"stun":`), "services.stun", "unknown field"},
-		{"files without key", replace(`"address": "127.0.0.1:7300",
-      "pubkey_x25519": "`+xKey("files").String()+`"`, `"address": "127.0.0.1:7300"`), "services.files.pubkey_x25519", "missing"},
+		{"files without key", replace(`,
+      "pubkey_x25519": "`+xKey("files").String()+`"`, ``), "services.files.pubkey_x25519", "missing"},
+		{"files without ed25519", replace(`"pubkey_ed25519": "`+edKey("files").String()+`",`, ``), "services.files.pubkey_ed25519", "missing"},
+		{"files bad ed25519", replace(edKey("files").String(), strings.ToUpper(edKey("files").String())), "services.files.pubkey_ed25519", "hex"},
+		{"turn with ed25519", replace(`"address": "127.0.0.1:3478"`, `"address": "127.0.0.1:3478", "pubkey_ed25519": "`+edKey("files").String()+`"`), "services.turn.pubkey_ed25519", "not used"},
 		{"turn with key", replace(`"address": "127.0.0.1:3478"`, `"address": "127.0.0.1:3478", "pubkey_x25519": "`+seed0x+`"`), "services.turn.pubkey_x25519", "not used"},
 		{"null field", replace(`"devnet"`, `null`), "network_id", "must be a string"},
 	}
@@ -205,6 +210,7 @@ func TestMarshalRejectsInvalid(t *testing.T) {
 		{"bad limits", func(n *Network) { n.Limits = Limits{} }, "limits.swarm_min_size"},
 		{"ttl not whole ms", func(n *Network) { n.Limits.MaxTTL += time.Microsecond }, "limits.max_ttl_ms"},
 		{"push without key", func(n *Network) { n.Services.Push.X25519 = nil }, "services.push.pubkey_x25519"},
+		{"push without ed25519", func(n *Network) { n.Services.Push.Ed25519 = nil }, "services.push.pubkey_ed25519"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -295,6 +301,24 @@ func TestVerifiesSnapshots(t *testing.T) {
 			_, err = parsed.SnapshotVerifier().Verify(enc, issued, 0)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("Verify error = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestOnionTarget(t *testing.T) {
+	tests := []struct {
+		name, addr string
+		want       onion.ServerTarget
+	}{
+		{"ipv4", "127.0.0.1:7300", onion.ServerTarget{Host: "127.0.0.1", Port: 7300, Protocol: "https", Method: "POST", Target: "/x/v1"}},
+		{"ipv6", "[::1]:443", onion.ServerTarget{Host: "[::1]", Port: 443, Protocol: "https", Method: "POST", Target: "/x/v1"}},
+		{"name", "files.example.org:8443", onion.ServerTarget{Host: "files.example.org", Port: 8443, Protocol: "https", Method: "POST", Target: "/x/v1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := (&Service{Address: tt.addr}).OnionTarget("/x/v1"); got != tt.want {
+				t.Fatalf("OnionTarget = %+v, want %+v", got, tt.want)
 			}
 		})
 	}

@@ -59,6 +59,11 @@ type Options struct {
 	// Steward and StewardAllow go to every relay.
 	Steward      relay.Steward
 	StewardAllow []onion.ServerTarget
+	// StewardServers, when set, makes every relay a node's steward
+	// forwarding: a relay.PinnedSteward presenting the node's certificate,
+	// allowed exactly these servers' targets (Steward and StewardAllow are
+	// then ignored).
+	StewardServers []relay.StewardServer
 	// Wrap, when set, wraps node i's storage handler (to inject faults).
 	Wrap func(i int, h http.Handler) http.Handler
 	// Front, when set, wraps node i's whole HTTP handler (to watch
@@ -317,6 +322,13 @@ func (nw *Network) serve(t testing.TB, n *Node, o Options) {
 		HopSlack:     o.HopSlack,
 		MaxInFlight:  o.MaxInFlight,
 		Limits:       o.Limits,
+	}
+	if o.StewardServers != nil {
+		st, err := relay.NewPinnedSteward(&cert, o.StewardServers)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc.Steward, rc.StewardAllow = st, relay.AllowList(o.StewardServers)
 	}
 	if o.Relay != nil {
 		o.Relay(n.Index, &rc)
