@@ -9,13 +9,15 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	pushproto "github.com/hushnet/hush/protocol/push"
 )
 
-// Provider names, as requests and the database write them.
+// Provider names, as requests (protocol/push) and the database write them.
 const (
-	ProviderWebPush = "webpush"
-	ProviderAPNs    = "apns"
-	ProviderFCM     = "fcm"
+	ProviderWebPush = pushproto.ProviderWebPush
+	ProviderAPNs    = pushproto.ProviderAPNs
+	ProviderFCM     = pushproto.ProviderFCM
 )
 
 // Target is where one subscription's pushes go: a Web Push endpoint with

@@ -134,3 +134,5 @@ func decodeB64(s string) ([]byte, error) {
 	}
 	return base64.URLEncoding.DecodeString(s)
 }
+
+func b64url(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
