@@ -119,7 +119,11 @@ func LoadNode(path string) (Node, error) {
 }
 
 // RegisterFlags adds a flag for every field, bound to c's fields.
-func (c *Node) RegisterFlags(fs *pflag.FlagSet) {
+func (c *Node) RegisterFlags(fs *pflag.FlagSet) { registerFlags(c, fs) }
+
+// registerFlags adds a flag for every field of the struct c points to,
+// named after its toml tag, with its help tag as usage.
+func registerFlags(c any, fs *pflag.FlagSet) {
 	v := reflect.ValueOf(c).Elem()
 	t := v.Type()
 	for i := range t.NumField() {
@@ -150,7 +154,11 @@ func flagName(f reflect.StructField) string {
 
 // ApplyFlags copies into dst every field whose flag was set on the command
 // line, from src (the Node the flags were registered on).
-func ApplyFlags(dst, src *Node, fs *pflag.FlagSet) {
+func ApplyFlags(dst, src *Node, fs *pflag.FlagSet) { applyFlags(dst, src, fs) }
+
+// applyFlags is ApplyFlags for any config struct (dst and src point to
+// the same type).
+func applyFlags(dst, src any, fs *pflag.FlagSet) {
 	dv, sv := reflect.ValueOf(dst).Elem(), reflect.ValueOf(src).Elem()
 	for i := range dv.NumField() {
 		if fs.Changed(flagName(dv.Type().Field(i))) {
