@@ -1,6 +1,7 @@
 // Command hushd runs hush's servers. `hushd node` is a service node (see
 // internal/node) and `hushd registry` a network registry host (see
-// internal/registry); push, files and turn are not built yet.
+// internal/registry), `hushd push` the push server (see internal/push);
+// files and turn are not built yet.
 //
 // The main is thin: flags → config → node.New → Run(ctx) → exit.
 //
@@ -45,8 +46,8 @@ func rootCmd(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(nodeCmd(stdout, stderr), registrycmd.New(stdout, stderr))
-	for _, name := range []string{"push", "files", "turn"} {
+	root.AddCommand(nodeCmd(stdout, stderr), registrycmd.New(stdout, stderr), pushCmd(stdout, stderr))
+	for _, name := range []string{"files", "turn"} {
 		root.AddCommand(&cobra.Command{
 			Use:   name,
 			Short: "hushd " + name + " (not yet built)",
