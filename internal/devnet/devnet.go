@@ -76,6 +76,9 @@ type Options struct {
 	// i (node.WithRPCWrapper): tests use it to make a real node misbehave
 	// (internal/misbehave). It returns nil to leave a node as it is.
 	WrapRPC func(i int) func(http.Handler) http.Handler
+	// Push, when set, adjusts the push server's config before it is
+	// written (tests point it at provider stand-ins and their CA).
+	Push func(*config.Push)
 }
 
 func (o *Options) setDefaults() error {
@@ -156,10 +159,12 @@ type Devnet struct {
 	regCfgs []*registry.Config
 	nodes   []Node
 	nodeCfg []config.Node
+	push    PushServer
 
 	mu      sync.Mutex // guards the runners
 	hosts   []runner
 	members []runner // nil for a killed node
+	pushRun runner   // the push server; nil once stopped
 	stopped bool
 }
 
@@ -208,6 +213,14 @@ func (d *Devnet) up(ctx context.Context) (err error) {
 	if err := d.waitRegistry(ctx); err != nil {
 		return err
 	}
+	fmt.Fprintln(opts.Progress, "starting the push server")
+	pr, err := d.startPush()
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	d.pushRun = pr
+	d.mu.Unlock()
 	fmt.Fprintf(opts.Progress, "starting %d nodes\n", opts.Nodes)
 	d.members = make([]runner, len(d.nodes))
 	for i := range d.nodes {
@@ -273,7 +286,7 @@ func (d *Devnet) prepare() error {
 		d.logFile = f
 		d.opts.Logger = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
-	ports, err := freePorts(2*o.Registries + o.Nodes)
+	ports, err := freePorts(2*o.Registries + o.Nodes + 1)
 	if err != nil {
 		return err
 	}
@@ -334,6 +347,9 @@ func (d *Devnet) prepare() error {
 		if i < seedCount {
 			net.Seeds = append(net.Seeds, netfile.Seed{Address: n.Address, Ed25519: n.Ed25519, X25519: n.X25519})
 		}
+	}
+	if err := d.preparePush(net, addr()); err != nil {
+		return err
 	}
 	b, err := netfile.Marshal(net)
 	if err != nil {
@@ -469,13 +485,13 @@ func (d *Devnet) Restart(i int) error {
 	return nil
 }
 
-// Stop stops the nodes, then the registry hosts, and waits for all of
-// them. It is safe to call more than once.
+// Stop stops the nodes, then the push server, then the registry hosts,
+// and waits for all of them. It is safe to call more than once.
 func (d *Devnet) Stop() error {
 	d.mu.Lock()
 	d.stopped = true
-	members, hosts := d.members, d.hosts
-	d.members, d.hosts = make([]runner, len(d.nodes)), nil
+	members, hosts, pushRun := d.members, d.hosts, d.pushRun
+	d.members, d.hosts, d.pushRun = make([]runner, len(d.nodes)), nil, nil
 	d.mu.Unlock()
 	var errs []error
 	var wg sync.WaitGroup
@@ -493,6 +509,12 @@ func (d *Devnet) Stop() error {
 		}
 	}
 	wg.Wait()
+	// The push server follows the registry: it stops before it.
+	if pushRun != nil {
+		if err := pushRun.stop(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	for _, r := range hosts {
 		wg.Go(func() {
 			if err := r.stop(); err != nil {
