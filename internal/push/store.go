@@ -38,6 +38,9 @@ var ErrNotFound = errors.New("push: no such subscription")
 // use; writes go through one connection.
 type Store struct {
 	db *sql.DB
+	// Statements of the notify path, prepared once: preparing one costs
+	// about as much as running it.
+	get, claim, release *sql.Stmt
 }
 
 // OpenStore opens (creating and migrating) the database at path.
@@ -57,11 +60,30 @@ func OpenStore(path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("push database %s: %w", path, err)
 	}
-	return &Store{db: db}, nil
+	s := &Store{db: db}
+	for _, p := range []struct {
+		dst **sql.Stmt
+		q   string
+	}{
+		{&s.get, `SELECT secret_hash, provider, endpoint, p256dh, auth, token, mgmt_key, expiry_ms, last_ts_ms FROM subscriptions WHERE sub_id = ?`},
+		{&s.claim, `INSERT OR IGNORE INTO tags (tag, seen_ms) VALUES (?, ?)`},
+		{&s.release, `DELETE FROM tags WHERE tag = ?`},
+	} {
+		if *p.dst, err = db.Prepare(p.q); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("push database %s: %w", path, err)
+		}
+	}
+	return s, nil
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.get.Close()
+	s.claim.Close()
+	s.release.Close()
+	return s.db.Close()
+}
 
 // Put inserts or replaces a subscription.
 func (s *Store) Put(ctx context.Context, sub *Subscription) error {
@@ -79,8 +101,7 @@ func (s *Store) Get(ctx context.Context, id [32]byte) (*Subscription, error) {
 	var sub Subscription
 	var hash []byte
 	var exp, last int64
-	err := s.db.QueryRowContext(ctx, `SELECT secret_hash, provider, endpoint, p256dh, auth, token, mgmt_key, expiry_ms, last_ts_ms
-		FROM subscriptions WHERE sub_id = ?`, id[:]).
+	err := s.get.QueryRowContext(ctx, id[:]).
 		Scan(&hash, &sub.Target.Provider, &sub.Target.Endpoint, &sub.Target.P256dh, &sub.Target.Auth, &sub.Target.Token, &sub.MgmtKey, &exp, &last)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
@@ -103,7 +124,7 @@ func (s *Store) Delete(ctx context.Context, id [32]byte) error {
 // ClaimTag records tag as seen at now and reports whether it was new:
 // false means a notify with this tag was taken within the window.
 func (s *Store) ClaimTag(ctx context.Context, tag [32]byte, now time.Time) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `INSERT OR IGNORE INTO tags (tag, seen_ms) VALUES (?, ?)`, tag[:], now.UnixMilli())
+	res, err := s.claim.ExecContext(ctx, tag[:], now.UnixMilli())
 	if err != nil {
 		return false, err
 	}
@@ -114,7 +135,7 @@ func (s *Store) ClaimTag(ctx context.Context, tag [32]byte, now time.Time) (bool
 // ReleaseTag forgets tag, after its push failed, so that the nodes'
 // retries are not dropped as repeats.
 func (s *Store) ReleaseTag(ctx context.Context, tag [32]byte) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM tags WHERE tag = ?`, tag[:])
+	_, err := s.release.ExecContext(ctx, tag[:])
 	return err
 }
 
