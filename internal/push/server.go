@@ -28,6 +28,13 @@ import (
 // that no member's late retry causes a second push.
 const TagWindow = 10 * time.Minute
 
+// sendTimeout bounds one provider call. It stays below the 10 s the last
+// relay waits for a steward server's answer (relay.Config.HopTimeout), so
+// that a notify whose push is
+// still going never looks lost to the node while its tag is claimed (a
+// retry then would be dropped as a repeat).
+const sendTimeout = 8 * time.Second
+
 // maxFrame is the largest frame read: a request of at most
 // MaxRequestSize through 15 layers fits the 32 KiB class. Anything larger
 // is refused before any work.
@@ -400,7 +407,9 @@ func (s *Server) notify(ctx context.Context, req *pushproto.Request, now time.Ti
 			return errAnswer(pushproto.CodeUnavailable, "provider not configured")
 		}
 		start := time.Now()
-		err := p.Send(ctx, sub.Target, req.Payload)
+		sctx, cancel := context.WithTimeout(ctx, sendTimeout)
+		err := p.Send(sctx, sub.Target, req.Payload)
+		cancel()
 		s.cfg.Metrics.send(sub.Target.Provider, err, time.Since(start))
 		var pe *ProviderError
 		switch {

@@ -578,3 +578,36 @@ func TestPrivacy(t *testing.T) {
 		t.Error("no debug logs were written; the check saw nothing")
 	}
 }
+
+// TestRegistrationBudgets: registrations are budgeted per relay identity
+// (the last hop, all the server knows of a request's origin) and in
+// total; pushes per Web Push endpoint host.
+func TestRegistrationBudgets(t *testing.T) {
+	lim := DefaultLimits()
+	lim.RegistrationsPerRelay = ratelimit.Rate{Burst: 2, PerSecond: 0.001}
+	lim.Registrations = ratelimit.Rate{Burst: 3, PerSecond: 0.001}
+	lim.PerEndpointHost = ratelimit.Rate{Burst: 1, PerSecond: 0.001}
+	e := newEnv(t, envOpts{limits: lim})
+	relayA, relayB := identity.Ed25519PublicKeyFromRaw32([32]byte{1}), identity.Ed25519PublicKeyFromRaw32([32]byte{2})
+	register := func(relay identity.Ed25519PublicKey, d *device) *pushproto.Answer {
+		return e.srv.Handle(context.Background(), relay, e.registerReq(d).Marshal())
+	}
+	d1, d2 := e.newDevice(ProviderWebPush), e.newDevice(ProviderWebPush)
+	for _, d := range []*device{d1, d2} {
+		e.mustOK(register(relayA, d))
+	}
+	if a := register(relayA, e.newDevice(ProviderAPNs)); a.Error != pushproto.CodeRateLimited || a.RetryAfterMs <= 0 {
+		t.Fatalf("third through one relay: %+v", a)
+	}
+	e.mustOK(register(relayB, e.newDevice(ProviderAPNs)))
+	if a := register(relayB, e.newDevice(ProviderAPNs)); a.Error != pushproto.CodeRateLimited {
+		t.Fatalf("past the total: %+v", a)
+	}
+	// Two subscriptions on one endpoint host: the host's budget of one.
+	if a := e.do(e.notifyReq(d1, "one")); !a.Sent {
+		t.Fatalf("first push to the host: %+v", a)
+	}
+	if a := e.do(e.notifyReq(d2, "two")); a.Error != pushproto.CodeRateLimited {
+		t.Fatalf("second push to the host: %+v", a)
+	}
+}
