@@ -47,8 +47,6 @@ var stewardEndpoints = []struct {
 	// files.Target (protocol/files); one endpoint for every operation, so
 	// the last relay sees none.
 	{func(s netfile.Services) *netfile.Service { return s.Files }, "/hush/files/v1"},
-	// push.Target (protocol/push).
-	{func(s netfile.Services) *netfile.Service { return s.Push }, "/hush/push/v1"},
 }
 
 // stewardServers lists the steward servers of network (none for nil).
