@@ -10,6 +10,7 @@ import (
 	"github.com/hushnet/hush/internal/relay"
 	"github.com/hushnet/hush/internal/replay"
 	"github.com/hushnet/hush/protocol/netfile"
+	"github.com/hushnet/hush/protocol/push"
 )
 
 // The onion relay (internal/relay) serves POST /onion_req/v2 next to the
@@ -47,6 +48,7 @@ var stewardEndpoints = []struct {
 	// files.Target (protocol/files); one endpoint for every operation, so
 	// the last relay sees none.
 	{func(s netfile.Services) *netfile.Service { return s.Files }, "/hush/files/v1"},
+	{func(s netfile.Services) *netfile.Service { return s.Push }, push.Target},
 }
 
 // stewardServers lists the steward servers of network (none for nil).
