@@ -218,9 +218,11 @@ func (d *Devnet) up(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	d.mu.Lock()
-	d.pushRun = pr
-	d.mu.Unlock()
+	if pr != nil {
+		d.mu.Lock()
+		d.pushRun = pr
+		d.mu.Unlock()
+	}
 	fmt.Fprintf(opts.Progress, "starting %d nodes\n", opts.Nodes)
 	d.members = make([]runner, len(d.nodes))
 	for i := range d.nodes {

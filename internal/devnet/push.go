@@ -38,7 +38,12 @@ type PushServer struct {
 func (d *Devnet) Push() PushServer { return d.push }
 
 // preparePush makes the push server's key and config and lists it in net.
+// A push server the network already lists (a test's stand-in) is kept,
+// and none is started.
 func (d *Devnet) preparePush(net *netfile.Network, addr string) error {
+	if net.Services.Push != nil {
+		return nil
+	}
 	dir := filepath.Join(d.opts.Dir, "push")
 	id, err := node.LoadOrCreateIdentity(dir)
 	if err != nil {
@@ -68,9 +73,13 @@ func (d *Devnet) preparePush(net *netfile.Network, addr string) error {
 	return f.Close()
 }
 
-// startPush starts the push server, in-process or as hushd push.
+// startPush starts the push server, in-process or as hushd push; nil
+// when the devnet runs none (see preparePush).
 func (d *Devnet) startPush() (runner, error) {
 	p := d.push
+	if p.Dir == "" {
+		return nil, nil
+	}
 	if d.opts.Processes {
 		return d.startProcess(p.Dir, "push", "--config", filepath.Join(p.Dir, pushConfigFile))
 	}
