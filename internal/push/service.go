@@ -24,6 +24,7 @@ import (
 	"github.com/hushnet/hush/crypto/webpush"
 	"github.com/hushnet/hush/internal/config"
 	"github.com/hushnet/hush/internal/keytls"
+	"github.com/hushnet/hush/internal/logfilter"
 	"github.com/hushnet/hush/internal/ratelimit"
 	"github.com/hushnet/hush/internal/registry/registryclient"
 	"github.com/hushnet/hush/protocol/netfile"
@@ -234,7 +235,9 @@ func (s *Service) Run(ctx context.Context) error {
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelDebug),
+		// net/http's own lines (TLS handshake errors) name the peer's
+		// address: redacted unless debug_log_private.
+		ErrorLog: logfilter.ErrorLog(s.logger.Handler(), s.cfg.DebugLogPrivate),
 	}
 	var ms *http.Server
 	if s.cfg.Metrics != "" {
