@@ -205,6 +205,9 @@ func (s *Service) Server() *Server { return s.srv }
 // Store is the database, for tests and transparency.
 func (s *Service) Store() *Store { return s.store }
 
+// DataDir is the data directory.
+func (s *Service) DataDir() string { return s.cfg.Data }
+
 // Ready is closed once the listener is open.
 func (s *Service) Ready() <-chan struct{} { return s.ready }
 

@@ -8,11 +8,14 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,7 +34,7 @@ import (
 // startService runs a push Service as hushd push does (TLS with its
 // Ed25519 key, the test setting for Web Push) and returns it with the
 // relay-side description of it.
-func startService(t *testing.T, ca *pushtest.CA) (*push.Service, relay.StewardServer, snapshot.X25519Key) {
+func startService(t *testing.T, ca *pushtest.CA, logs io.Writer) (*push.Service, relay.StewardServer, snapshot.X25519Key) {
 	t.Helper()
 	dir := t.TempDir()
 	roots := filepath.Join(dir, "ca.pem")
@@ -41,7 +44,7 @@ func startService(t *testing.T, ca *pushtest.CA) (*push.Service, relay.StewardSe
 	cfg.TestAllowLoopback, cfg.TestExtraRoots = true, roots
 	_, edPriv, _ := ed25519.GenerateKey(rand.Reader)
 	x, _ := ecdh.X25519().GenerateKey(rand.Reader)
-	svc, err := push.NewService(cfg, push.Keys{Ed25519: edPriv, X25519: x}, slog.New(slog.DiscardHandler))
+	svc, err := push.NewService(cfg, push.Keys{Ed25519: edPriv, X25519: x}, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +76,8 @@ func startService(t *testing.T, ca *pushtest.CA) (*push.Service, relay.StewardSe
 func TestThroughRelays(t *testing.T) {
 	ca := pushtest.NewCA(t)
 	rcv := pushtest.StartWebPush(t, ca)
-	svc, server, xk := startService(t, ca)
+	var logs syncBuffer
+	svc, server, xk := startService(t, ca, &logs)
 	nw := relaytest.Start(t, relaytest.Options{Nodes: 3, StewardServers: []relay.StewardServer{server}})
 	pool := nw.ClientPool()
 	path := []snapshot.Node{nw.Nodes[0].Info, nw.Nodes[1].Info, nw.Nodes[2].Info}
@@ -146,4 +150,44 @@ func TestThroughRelays(t *testing.T) {
 	if a, err := send(&pushproto.Request{Op: pushproto.OpInfo}); err != nil || !a.OK {
 		t.Fatalf("registered relay: %+v %v", a, err)
 	}
+
+	// Neither the client's address nor the relays' (the only IPs the
+	// server ever sees) is in its database or its debug logs.
+	var data []byte
+	files, _ := filepath.Glob(filepath.Join(svc.DataDir(), push.DBFile+"*"))
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		data = append(data, b...)
+	}
+	if len(files) == 0 || !strings.Contains(logs.String(), "level=DEBUG") {
+		t.Fatalf("nothing to check: %d files, logs %q", len(files), logs.String())
+	}
+	ips := []string{relaytest.ClientIP}
+	for _, n := range nw.Nodes {
+		ips = append(ips, n.IP)
+	}
+	for _, ip := range ips {
+		for name, blob := range map[string]string{"database": string(data), "logs": logs.String()} {
+			if strings.Contains(blob, ip) {
+				t.Errorf("%s holds address %s", name, ip)
+			}
+		}
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
