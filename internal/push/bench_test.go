@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"runtime"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -30,11 +29,6 @@ func cpuTime() time.Duration {
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
-
-// countingProvider accepts every push.
-type countingProvider struct{ n atomic.Int64 }
-
-func (c *countingProvider) Send(context.Context, Target, []byte) error { c.n.Add(1); return nil }
 
 // benchServer is a server over a fresh database with subs subscriptions
 // (FCM, a counting provider) and budgets that do not bind.
