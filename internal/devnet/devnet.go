@@ -213,6 +213,16 @@ func (d *Devnet) up(ctx context.Context) (err error) {
 	if err := d.waitRegistry(ctx); err != nil {
 		return err
 	}
+	fmt.Fprintf(opts.Progress, "starting %d nodes\n", opts.Nodes)
+	d.members = make([]runner, len(d.nodes))
+	for i := range d.nodes {
+		if err := d.Restart(i); err != nil {
+			return err
+		}
+	}
+	// The push server starts after the nodes have bound their ports: its
+	// connections to the registry take ephemeral ports, which could be
+	// ports freePorts handed out for nodes not yet listening.
 	fmt.Fprintln(opts.Progress, "starting the push server")
 	pr, err := d.startPush()
 	if err != nil {
@@ -222,13 +232,6 @@ func (d *Devnet) up(ctx context.Context) (err error) {
 		d.mu.Lock()
 		d.pushRun = pr
 		d.mu.Unlock()
-	}
-	fmt.Fprintf(opts.Progress, "starting %d nodes\n", opts.Nodes)
-	d.members = make([]runner, len(d.nodes))
-	for i := range d.nodes {
-		if err := d.Restart(i); err != nil {
-			return err
-		}
 	}
 	if err := d.Wait(ctx); err != nil {
 		return err
