@@ -82,6 +82,9 @@ type Options struct {
 	// Services are listed in the network file as they are: tests point
 	// nodes and clients at stand-in steward servers with them.
 	Services netfile.Services
+	// Push, when set, adjusts the push server's config before it is
+	// written (tests point it at provider stand-ins and their CA).
+	Push func(*config.Push)
 }
 
 func (o *Options) setDefaults() error {
@@ -175,11 +178,13 @@ type Devnet struct {
 	nodeCfg []config.Node
 	files   FileServer
 	fileCfg config.Files
+	push    PushServer
 
 	mu      sync.Mutex // guards the runners
 	hosts   []runner
 	members []runner // nil for a killed node
 	fileRun runner   // nil while the file server is down
+	pushRun runner   // the push server; nil once stopped
 	stopped bool
 }
 
@@ -228,16 +233,30 @@ func (d *Devnet) up(ctx context.Context) (err error) {
 	if err := d.waitRegistry(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintln(opts.Progress, "starting the file server")
-	if err := d.RestartFiles(); err != nil {
-		return err
-	}
 	fmt.Fprintf(opts.Progress, "starting %d nodes\n", opts.Nodes)
 	d.members = make([]runner, len(d.nodes))
 	for i := range d.nodes {
 		if err := d.Restart(i); err != nil {
 			return err
 		}
+	}
+	// The file and push servers start after the nodes have bound their
+	// ports: their connections to the registry take ephemeral ports,
+	// which could be ports freePorts handed out for nodes not yet
+	// listening.
+	fmt.Fprintln(opts.Progress, "starting the file server")
+	if err := d.RestartFiles(); err != nil {
+		return err
+	}
+	fmt.Fprintln(opts.Progress, "starting the push server")
+	pr, err := d.startPush()
+	if err != nil {
+		return err
+	}
+	if pr != nil {
+		d.mu.Lock()
+		d.pushRun = pr
+		d.mu.Unlock()
 	}
 	if err := d.Wait(ctx); err != nil {
 		return err
@@ -363,6 +382,9 @@ func (d *Devnet) prepare() error {
 		}
 	}
 	if err := d.prepareFiles(addr(), net); err != nil {
+		return err
+	}
+	if err := d.preparePush(net, addr()); err != nil {
 		return err
 	}
 	b, err := netfile.Marshal(net)
@@ -588,13 +610,13 @@ func (d *Devnet) RestartFiles() error {
 	return nil
 }
 
-// Stop stops the nodes and the file server, then the registry hosts, and
-// waits for all of them. It is safe to call more than once.
+// Stop stops the nodes and the file server, then the push server, then
+// the registry hosts, and waits for all of them. It is safe to call more than once.
 func (d *Devnet) Stop() error {
 	d.mu.Lock()
 	d.stopped = true
-	members, hosts := d.members, d.hosts
-	d.members, d.hosts = make([]runner, len(d.nodes)), nil
+	members, hosts, pushRun := d.members, d.hosts, d.pushRun
+	d.members, d.hosts, d.pushRun = make([]runner, len(d.nodes)), nil, nil
 	if d.fileRun != nil {
 		members = append(members, d.fileRun)
 		d.fileRun = nil
@@ -616,6 +638,12 @@ func (d *Devnet) Stop() error {
 		}
 	}
 	wg.Wait()
+	// The push server follows the registry: it stops before it.
+	if pushRun != nil {
+		if err := pushRun.stop(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	for _, r := range hosts {
 		wg.Go(func() {
 			if err := r.stop(); err != nil {

@@ -15,6 +15,12 @@
 // the default devnet hear "no network" rather than time out. The registry admits every node (open admission), as
 // DESIGN §3 allows for devnets only.
 //
+// A devnet also runs one push server (`hushd push`, listed as
+// services.push in the network file, after the nodes have started): it
+// follows the devnet's snapshots and serves only its nodes, with the Web
+// Push test setting on (endpoints on loopback allowed; [Options.Push]
+// adds a test CA or provider stand-ins' URLs).
+//
 // # In-process or processes
 //
 // By default hosts and nodes run as goroutines of the calling process:
@@ -36,7 +42,7 @@
 //
 // # Folder
 //
-// A devnet's folder holds network.json, registry-N/, node-NN/ and files/ (keys,
+// A devnet's folder holds network.json, registry-N/, node-NN/, files/ and push/ (keys,
 // databases, and in processes mode each child's log), devnet.log for the
 // in-process logs, and a marker file. Up refuses a non-empty folder
 // without the marker, and clears a previous devnet's folder (it is

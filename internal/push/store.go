@@ -1,0 +1,195 @@
+package push
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	_ "modernc.org/sqlite" // the database/sql driver
+
+	"github.com/hushnet/hush/internal/schema"
+)
+
+//go:embed sql/*.sql
+var migrationFiles embed.FS
+
+// applicationID marks a push server database ("hpsh").
+const applicationID = 0x68707368
+
+// Subscription is one row of the subscriptions table.
+type Subscription struct {
+	SubID      [32]byte
+	SecretHash [32]byte
+	Target     Target
+	MgmtKey    []byte
+	Expiry     time.Time
+	LastTS     time.Time
+}
+
+// ErrNotFound is returned by [Store.Get] for an unknown (or expired)
+// subscription.
+var ErrNotFound = errors.New("push: no such subscription")
+
+// Store is the push server's SQLite database. It is safe for concurrent
+// use; writes go through one connection.
+type Store struct {
+	db *sql.DB
+	// Statements of the notify path, prepared once: preparing one costs
+	// about as much as running it.
+	get, claim, release *sql.Stmt
+}
+
+// OpenStore opens (creating and migrating) the database at path.
+func OpenStore(path string) (*Store, error) {
+	pragmas := []string{"busy_timeout(10000)", "foreign_keys(1)", "journal_mode(WAL)", "synchronous(NORMAL)"}
+	dsn := schema.FileURI(path, url.Values{"_pragma": pragmas, "_txlock": {"immediate"}})
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("push database %s: %w", path, err)
+	}
+	// One connection: SQLite has one writer anyway, and the working set
+	// (a page cache) stays one.
+	db.SetMaxOpenConns(1)
+	db.SetConnMaxIdleTime(0)
+	db.SetConnMaxLifetime(0)
+	if err := schema.Migrate(context.Background(), db, schema.Schema{ApplicationID: applicationID, Files: migrationFiles, Glob: "sql/*.sql"}); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("push database %s: %w", path, err)
+	}
+	s := &Store{db: db}
+	for _, p := range []struct {
+		dst **sql.Stmt
+		q   string
+	}{
+		{&s.get, `SELECT secret_hash, provider, endpoint, p256dh, auth, token, mgmt_key, expiry_ms, last_ts_ms FROM subscriptions WHERE sub_id = ?`},
+		{&s.claim, `INSERT OR IGNORE INTO tags (tag, seen_ms) VALUES (?, ?)`},
+		{&s.release, `DELETE FROM tags WHERE tag = ?`},
+	} {
+		if *p.dst, err = db.Prepare(p.q); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("push database %s: %w", path, err)
+		}
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	s.get.Close()
+	s.claim.Close()
+	s.release.Close()
+	return s.db.Close()
+}
+
+// Put inserts or replaces a subscription.
+func (s *Store) Put(ctx context.Context, sub *Subscription) error {
+	t := sub.Target
+	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO subscriptions
+		(sub_id, secret_hash, provider, endpoint, p256dh, auth, token, mgmt_key, expiry_ms, last_ts_ms)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		sub.SubID[:], sub.SecretHash[:], t.Provider, t.Endpoint, t.P256dh, t.Auth, t.Token, sub.MgmtKey,
+		sub.Expiry.UnixMilli(), sub.LastTS.UnixMilli())
+	return err
+}
+
+// Get returns the subscription id, or ErrNotFound.
+func (s *Store) Get(ctx context.Context, id [32]byte) (*Subscription, error) {
+	var sub Subscription
+	var hash []byte
+	var exp, last int64
+	err := s.get.QueryRowContext(ctx, id[:]).
+		Scan(&hash, &sub.Target.Provider, &sub.Target.Endpoint, &sub.Target.P256dh, &sub.Target.Auth, &sub.Target.Token, &sub.MgmtKey, &exp, &last)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	sub.SubID = id
+	copy(sub.SecretHash[:], hash)
+	sub.Expiry, sub.LastTS = time.UnixMilli(exp), time.UnixMilli(last)
+	return &sub, nil
+}
+
+// Delete removes a subscription; deleting an unknown one is no error.
+func (s *Store) Delete(ctx context.Context, id [32]byte) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM subscriptions WHERE sub_id = ?`, id[:])
+	return err
+}
+
+// ClaimTag records tag as seen at now and reports whether it was new:
+// false means a notify with this tag was taken within the window.
+func (s *Store) ClaimTag(ctx context.Context, tag [32]byte, now time.Time) (bool, error) {
+	res, err := s.claim.ExecContext(ctx, tag[:], now.UnixMilli())
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// ReleaseTag forgets tag, after its push failed, so that the nodes'
+// retries are not dropped as repeats.
+func (s *Store) ReleaseTag(ctx context.Context, tag [32]byte) error {
+	_, err := s.release.ExecContext(ctx, tag[:])
+	return err
+}
+
+// Sweep deletes subscriptions expired at now and tags seen before
+// tagsBefore, and returns how many of each.
+func (s *Store) Sweep(ctx context.Context, now, tagsBefore time.Time) (subs, tags int64, err error) {
+	r, err := s.db.ExecContext(ctx, `DELETE FROM subscriptions WHERE expiry_ms <= ?`, now.UnixMilli())
+	if err != nil {
+		return 0, 0, err
+	}
+	subs, _ = r.RowsAffected()
+	r, err = s.db.ExecContext(ctx, `DELETE FROM tags WHERE seen_ms < ?`, tagsBefore.UnixMilli())
+	if err != nil {
+		return subs, 0, err
+	}
+	tags, _ = r.RowsAffected()
+	return subs, tags, nil
+}
+
+// Count returns the number of subscriptions per provider.
+func (s *Store) Count(ctx context.Context) (map[string]int, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT provider, count(*) FROM subscriptions GROUP BY provider`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var p string
+		var n int
+		if err := rows.Scan(&p, &n); err != nil {
+			return nil, err
+		}
+		out[p] = n
+	}
+	return out, rows.Err()
+}
+
+// ServerKey returns the key named name, creating it with create on first
+// use.
+func (s *Store) ServerKey(ctx context.Context, name string, create func() ([]byte, error)) ([]byte, error) {
+	var v []byte
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM server_keys WHERE name = ?`, name).Scan(&v)
+	if err == nil {
+		return v, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	if v, err = create(); err != nil {
+		return nil, err
+	}
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO server_keys (name, value) VALUES (?, ?)`, name, v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
