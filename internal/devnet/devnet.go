@@ -319,7 +319,7 @@ func (d *Devnet) prepare() error {
 		d.logFile = f
 		d.opts.Logger = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
-	ports, err := freePorts(2*o.Registries + o.Nodes + 1)
+	ports, err := freePorts(2*o.Registries + o.Nodes + 2) // + the file and push servers
 	if err != nil {
 		return err
 	}
