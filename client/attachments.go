@@ -242,8 +242,9 @@ type mediaCodec interface {
 	// sniffMIME names the type of a file from its first bytes and name.
 	sniffMIME(head []byte, name string) string
 	// prepareImage decodes (dimensions checked first), re-encodes without
-	// metadata and makes a thumbnail.
-	prepareImage(r io.Reader) (preparedImage, error)
+	// metadata and makes a thumbnail; fitSide > 0 scales a larger image
+	// down to fit fitSide×fitSide.
+	prepareImage(r io.Reader, fitSide int) (preparedImage, error)
 	// toWire and fromWire convert to and from the envelope's pointer;
 	// fromWire refuses a malformed one.
 	toWire(p pointer) *envelope.AttachmentPointer
@@ -382,7 +383,7 @@ func (c *Client) uploadFile(ctx context.Context, index int, f FileToSend, limit 
 	p := pointer{FileName: filepath.Base(f.Path), MIME: c.codec.sniffMIME(head[:n], filepath.Base(f.Path))}
 	var src io.Reader = in
 	if !f.AsFile && reencoded(p.MIME) {
-		img, err := c.codec.prepareImage(in)
+		img, err := c.codec.prepareImage(in, 0)
 		if err != nil {
 			return clientdb.Attachment{}, fmt.Errorf("%w: %s: %w (send it with --as-file to send the bytes as they are)", ErrBadFile, p.FileName, err)
 		}
@@ -392,6 +393,13 @@ func (c *Client) uploadFile(ctx context.Context, index int, f FileToSend, limit 
 		p.MIME, p.Width, p.Height, p.Thumbnail = img.MIME, uint32(img.Width), uint32(img.Height), img.Thumb
 		src = bytes.NewReader(img.Clean)
 	}
+	return c.uploadSealed(ctx, index, p, src, ttl)
+}
+
+// uploadSealed seals src (described by p's MIME type, name and image
+// fields), uploads its pieces and keeps the padded ciphertext as a media
+// file. On failure it returns what it uploaded (for deletion).
+func (c *Client) uploadSealed(ctx context.Context, index int, p pointer, src io.Reader, ttl time.Duration) (clientdb.Attachment, error) {
 	local, err := c.newMediaFile()
 	if err != nil {
 		return clientdb.Attachment{}, err

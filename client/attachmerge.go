@@ -40,8 +40,8 @@ func (attachCodec) openLocal(w io.Writer, p pointer, f io.ReaderAt) error {
 
 func (attachCodec) sniffMIME(head []byte, name string) string { return attach.SniffMIME(head, name) }
 
-func (attachCodec) prepareImage(r io.Reader) (preparedImage, error) {
-	clean, mime, w, h, thumb, err := attach.PrepareImage(r, attach.ImageLimits{})
+func (attachCodec) prepareImage(r io.Reader, fitSide int) (preparedImage, error) {
+	clean, mime, w, h, thumb, err := attach.PrepareImage(r, attach.ImageLimits{FitSide: fitSide})
 	return preparedImage{Clean: clean, MIME: mime, Width: w, Height: h, Thumb: thumb}, err
 }
 

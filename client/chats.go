@@ -77,6 +77,7 @@ func (c *Client) Contacts() ([]Contact, error) {
 	out := make([]Contact, len(cs))
 	for i, ct := range cs {
 		out[i] = Contact{Account: ct.Account, Nickname: ct.Nickname, Blocked: ct.Blocked, Created: ct.Created}
+		out[i].Avatar, _ = c.HasAvatar(ct.Account)
 	}
 	return out, nil
 }
@@ -163,7 +164,7 @@ func (c *Client) DeleteChat(ctx context.Context, peer identity.AccountID) (int, 
 	if err != nil {
 		return 0, err
 	}
-	if err := c.dropDeleted(d); err != nil { // media.go
+	if err := errors.Join(c.dropDeleted(d), c.removePeerAvatar(peer)); err != nil { // media.go, avatar.go
 		return d.Messages, err
 	}
 	return d.Messages, c.retryDeletes(ctx)

@@ -67,6 +67,9 @@ type Contact struct {
 	Nickname string             `json:"name"`
 	Blocked  bool               `json:"blocked,omitempty"`
 	Created  time.Time          `json:"created"`
+	// Avatar: the contact's profile picture is here
+	// ([Client.OpenAvatar]).
+	Avatar bool `json:"avatar,omitempty"`
 }
 
 // Conversation is a 1:1 conversation in the list of chats.

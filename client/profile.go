@@ -51,13 +51,15 @@ func (c *Client) ProfileName() (string, error) {
 	return string(b), err
 }
 
-// profile is the Profile sent with a message, nil without a name.
+// profile is the Profile sent with a message: the name and the avatar's
+// pointer (avatar.go), nil without either.
 func (c *Client) profile() *envelope.Profile {
-	name, err := c.ProfileName()
-	if err != nil || name == "" {
+	name, _ := c.ProfileName()
+	av := c.avatarPointer()
+	if name == "" && av == nil {
 		return nil
 	}
-	return &envelope.Profile{DisplayName: name}
+	return &envelope.Profile{DisplayName: name, Avatar: av}
 }
 
 // SetReceipts turns delivery and read receipts on or off. They are off by

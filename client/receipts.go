@@ -107,6 +107,9 @@ func (c *Client) acceptData(sender identity.AccountID, content *envelope.Content
 	if err := c.noteProfile(sender, data.GetProfile().GetDisplayName()); err != nil {
 		return nil, err
 	}
+	if err := c.noteAvatar(sender, data.GetProfile().GetAvatar()); err != nil { // avatar.go
+		return nil, err
+	}
 	if err := c.adoptTimer(sender, fromWire(data.GetExpiration()), signed); err != nil {
 		return nil, err
 	}

@@ -70,6 +70,7 @@ func (c *Client) afterPoll(ctx context.Context, got []Message) {
 		c.log.Debug("after the poll", "err", err)
 	}
 	c.autoDownload(ctx, got) // media.go
+	c.fetchAvatars(ctx, got) // avatar.go
 }
 
 func (c *Client) poll(ctx context.Context) ([]Message, error) {
@@ -606,6 +607,9 @@ func (c *Client) Sync(ctx context.Context) ([]Message, error) {
 	}
 	if err := c.sweepMedia(); err != nil {
 		c.log.Debug("media folder", "err", err)
+	}
+	if err := c.refreshAvatar(ctx); err != nil { // avatar.go
+		c.log.Debug("avatar upload", "err", err)
 	}
 	if pollErr != nil {
 		return got, pollErr

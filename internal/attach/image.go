@@ -36,6 +36,9 @@ var (
 type ImageLimits struct {
 	MaxSide   int // pixels on either side; default 8192
 	MaxPixels int // width × height; default 40,000,000
+	// FitSide, when above 0, scales a larger image down to fit
+	// FitSide×FitSide (aspect ratio kept), as for a profile picture.
+	FitSide int
 }
 
 const (
@@ -97,6 +100,9 @@ func PrepareImage(r io.Reader, max ImageLimits) (clean []byte, mime string, w, h
 		return nil, "", 0, 0, nil, fmt.Errorf("%w: %v", ErrNotPhoto, err)
 	}
 	img = orient(img, orientation)
+	if b := img.Bounds(); max.FitSide > 0 && (b.Dx() > max.FitSide || b.Dy() > max.FitSide) {
+		img = scale(img, max.FitSide)
+	}
 	var out bytes.Buffer
 	switch format {
 	case "png":
