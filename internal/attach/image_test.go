@@ -330,3 +330,33 @@ func FuzzJPEGOrientation(f *testing.F) {
 		}
 	})
 }
+
+// TestPrepareImageFitSide: FitSide scales a larger image down to fit,
+// keeping its aspect ratio, and leaves a smaller one as it is.
+func TestPrepareImageFitSide(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		w, h, fit    int
+		wantW, wantH int
+	}{
+		{"wide", 900, 300, 640, 640, 213},
+		{"tall", 300, 1280, 640, 150, 640},
+		{"small", 40, 30, 640, 40, 30},
+		{"off", 900, 300, 0, 900, 300},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var in bytes.Buffer
+			if err := jpeg.Encode(&in, photo(tc.w, tc.h), nil); err != nil {
+				t.Fatal(err)
+			}
+			clean, _, w, h, _, err := PrepareImage(&in, ImageLimits{FitSide: tc.fit})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := jpeg.DecodeConfig(bytes.NewReader(clean))
+			if err != nil || w != tc.wantW || h != tc.wantH || cfg.Width != w || cfg.Height != h {
+				t.Fatalf("got %d×%d (encoded %d×%d, %v), want %d×%d", w, h, cfg.Width, cfg.Height, err, tc.wantW, tc.wantH)
+			}
+		})
+	}
+}

@@ -1,9 +1,14 @@
 package cli
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
+	"image"
+	"image/png"
 	"os"
 	"regexp"
 	"strconv"
@@ -59,6 +64,15 @@ func TestScripts(t *testing.T) {
 				ts.Check(err)
 				ts.Check(f.Truncate(n))
 				ts.Check(f.Close())
+			},
+			// pngfile NAME W H TEXT: a W×H PNG carrying TEXT in a tEXt
+			// chunk (as an editor may leave a location there).
+			"pngfile": func(ts *testscript.TestScript, neg bool, args []string) {
+				w, err := strconv.Atoi(args[1])
+				ts.Check(err)
+				h, err := strconv.Atoi(args[2])
+				ts.Check(err)
+				ts.Check(os.WriteFile(ts.MkAbs(args[0]), pngWithText(w, h, args[3]), 0o600))
 			},
 			// mediaid HOME VAR: set VAR to the local ID of HOME's first
 			// attachment's message (hush --json media list).
@@ -134,4 +148,20 @@ func homeAccountID(home string) (identity.AccountID, error) {
 		return identity.AccountID{}, err
 	}
 	return h.AccountID()
+}
+
+// pngWithText returns a w×h PNG with text in a tEXt chunk before its end.
+func pngWithText(w, h int, text string) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for i := range img.Pix {
+		img.Pix[i] = byte(i * 37)
+	}
+	var buf bytes.Buffer
+	png.Encode(&buf, img)
+	b := buf.Bytes()
+	data := append([]byte("Comment\x00"), text...)
+	chunk := binary.BigEndian.AppendUint32(nil, uint32(len(data)))
+	chunk = append(append(chunk, "tEXt"...), data...)
+	chunk = binary.BigEndian.AppendUint32(chunk, crc32.ChecksumIEEE(chunk[4:]))
+	return append(append(append([]byte{}, b[:len(b)-12]...), chunk...), b[len(b)-12:]...)
 }

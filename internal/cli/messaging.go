@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"os/signal"
@@ -477,10 +478,50 @@ func (a *app) contactsCommand() *cobra.Command {
 				return err
 			}
 			return printList(a, cs, "No contacts.", func(ct client.Contact) []string {
-				return []string{ct.Nickname, ct.Account.String()}
+				row := []string{ct.Nickname, ct.Account.String()}
+				if ct.Avatar {
+					row = append(row, "[picture]")
+				}
+				return row
 			})
 		},
 	}
+	var avatarOut string
+	avatarCmd := &cobra.Command{
+		Use:   "avatar ID --out PATH",
+		Short: "Write a decrypted copy of a contact's profile picture where you ask",
+		Long: `Write the profile picture a contact sent (fetched by the receive loop, never
+for a message request) to --out, which must not exist yet. ID is an Account
+ID or a contact's nickname.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if avatarOut == "" {
+				return errors.New("--out is required")
+			}
+			if _, err := os.Lstat(avatarOut); err == nil {
+				return fmt.Errorf("%s exists; not overwriting it", avatarOut)
+			}
+			c, err := a.openClient(cmd.Context(), &netFlags{}, false)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			peer, err := c.Resolve(args[0])
+			if err != nil {
+				return err
+			}
+			if err := writeAtomically(avatarOut, func(w io.Writer) error { return c.OpenAvatar(peer, w) }); err != nil {
+				return err
+			}
+			if a.jsonOut {
+				return a.printJSON(map[string]any{"path": avatarOut, "id": peer})
+			}
+			fmt.Fprintf(a.stdout, "Wrote %s.\n", avatarOut)
+			return nil
+		},
+	}
+	avatarCmd.Flags().StringVar(&avatarOut, "out", "", "where to write the picture")
+	cmd.AddCommand(avatarCmd)
 	var name string
 	add := &cobra.Command{
 		Use:   "add ID --name NICK",
