@@ -185,6 +185,13 @@
 // until [Client.Accept] or [Client.DeleteRequest]; writing to an account,
 // here or on another device (a sync copy), accepts it.
 //
+// A profile picture ([Client.SetAvatar], [Client.ClearAvatar]) rides the
+// same way, as an attachment pointer in Profile.avatar: re-encoded
+// without metadata, scaled to fit [AvatarSide], uploaded for as long as
+// the file server keeps files and again before it would expire.
+// Receivers fetch a contact's picture in the receive loop, never a
+// request's, and keep it encrypted like other media ([Client.OpenAvatar]).
+//
 // Receipts ([Client.SetReceipts], off by default as in Session) are
 // ReceiptMessages to the peer's inbox: delivered when a poll stores
 // messages (one receipt per peer and poll), read when [Client.TakeUnread]
