@@ -135,3 +135,37 @@ func TestAvatarRefresh(t *testing.T) {
 		t.Fatalf("no re-upload: uploads %d→%d, deletes %d→%d, expiry %v→%v", ups, mp.files.uploads.Load(), dels, mp.files.deletes.Load(), exp, exp2)
 	}
 }
+
+// TestAvatarTampered: a tampered piece is refused and nothing is kept;
+// the next message fetches it again once the server holds the right bytes.
+func TestAvatarTampered(t *testing.T) {
+	mp := newMediaPair(t)
+	mp.bob.AddContact(mp.aliceID, "alice")
+	path := filepath.Join(t.TempDir(), "me.png")
+	os.WriteFile(path, pngWithText(t, 16, 16, "x"), 0o600)
+	if err := mp.alice.SetAvatar(mp.ctx, path); err != nil {
+		t.Fatal(err)
+	}
+	mp.files.mu.Lock()
+	var id string
+	var good []byte
+	for k, b := range mp.files.blobs {
+		id, good = k, bytes.Clone(b)
+		b[len(b)/2] ^= 1
+	}
+	mp.files.mu.Unlock()
+	mp.send(mp.alice, mp.bobID, "hi")
+	mp.read(mp.bob)
+	var buf bytes.Buffer
+	if err := mp.bob.OpenAvatar(mp.aliceID, &buf); !errors.Is(err, ErrNotDownloaded) || len(mustDir(t, filepath.Join(mp.bHome, avatarDir))) != 0 {
+		t.Fatalf("tampered avatar: %v", err)
+	}
+	mp.files.mu.Lock()
+	mp.files.blobs[id] = good
+	mp.files.mu.Unlock()
+	mp.send(mp.alice, mp.bobID, "again")
+	mp.read(mp.bob)
+	if err := mp.bob.OpenAvatar(mp.aliceID, &buf); err != nil {
+		t.Fatalf("after the server is right: %v", err)
+	}
+}
