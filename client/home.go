@@ -207,9 +207,10 @@ func (h *Home) Empty() (bool, error) {
 
 // isHomeFile reports whether name is a file hush keeps in a home: the key
 // file, the database and its journals, the backed-up files, the prekey
-// lock, the media folder, and the leftovers of interrupted writes.
+// lock, the media and avatar folders, and the leftovers of interrupted
+// writes.
 func isHomeFile(name string) bool {
-	return reservedFile(name) || slices.Contains(backupFiles, name) || name == prekeyLockFile || name == mediaDir ||
+	return reservedFile(name) || slices.Contains(backupFiles, name) || name == prekeyLockFile || name == mediaDir || name == avatarDir ||
 		strings.HasPrefix(name, tmpPrefix) || strings.HasPrefix(name, backupPrefix)
 }
 

@@ -252,9 +252,18 @@ func TestHomeLifecycle(t *testing.T) {
 		t.Fatalf("restore = %v, %v; want %v", got, err, id)
 	}
 
-	// Wipe removes hush's files and leaves others (and so the folder).
+	// Wipe removes hush's files, the media and avatar folders among them,
+	// and leaves others (and so the folder).
 	if err := os.WriteFile(filepath.Join(h.Dir(), "notes.txt"), nil, 0o600); err != nil {
 		t.Fatal(err)
+	}
+	for _, d := range []string{mediaDir, avatarDir} {
+		if err := os.MkdirAll(filepath.Join(h.Dir(), d), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(h.Dir(), d, "f"), []byte("sealed"), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	left, err := h.Wipe()
 	if err != nil || !reflect.DeepEqual(left, []string{"notes.txt"}) {
