@@ -44,11 +44,12 @@ const (
 	benchPeer    = "HUSH_BENCH17_PEER" // send: the receiver's account
 	benchFile    = "HUSH_BENCH17_FILE" // send: the file
 	benchCaption = "HUSH_BENCH17_CAPTION"
-	benchSize    = "HUSH_BENCH17_SIZE" // recv: the file's size
+	benchSize    = "HUSH_BENCH17_SIZE"  // recv: the file's size
+	benchSizes   = "HUSH_BENCH17_SIZES" // the memory series, in MB
 )
 
 // benchCap is the raised size cap of the memory figures.
-const benchCap = 120_000_000
+const benchCap = MaxAttachmentLimit
 
 func TestBench17(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
@@ -280,6 +281,17 @@ func benchMemory(t *testing.T, netPath, aHome, bHome string, bob identity.Accoun
 	type peak struct{ send, recv, server int64 }
 	peaks := map[int][]peak{}
 	sizes := []int{20_000_000, 100_000_000, 20_000_000, 100_000_000, 20_000_000, 100_000_000}
+	if v := os.Getenv(benchSizes); v != "" {
+		// Another series, e.g. "20,100,200" (MB, each at most benchCap).
+		sizes = nil
+		for f := range strings.SplitSeq(v, ",") {
+			mb, err := strconv.Atoi(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sizes = append(sizes, mb*1_000_000)
+		}
+	}
 	for i, size := range sizes {
 		path := filepath.Join(dir, fmt.Sprintf("f%d.bin", size))
 		if _, err := os.Stat(path); err != nil {
