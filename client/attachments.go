@@ -484,9 +484,9 @@ func (u *uploader) put(i int, piece []byte) error {
 	case <-u.ctx.Done():
 		return u.ctx.Err()
 	}
-	// seal reuses nothing it handed over (one piece at a time, fresh), but
-	// the copy keeps this independent of that.
-	piece = append([]byte(nil), piece...)
+	// No copy: seal hands each piece over for good (internal/attach.Seal:
+	// put owns it), and a copy would add a piece per worker to the
+	// sender's peak memory.
 	u.wg.Go(func() {
 		defer func() { <-u.slots }()
 		got, err := u.c.uploadPiece(u.ctx, piece, u.ttl)
