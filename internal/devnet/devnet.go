@@ -85,6 +85,9 @@ type Options struct {
 	// Push, when set, adjusts the push server's config before it is
 	// written (tests point it at provider stand-ins and their CA).
 	Push func(*config.Push)
+	// Node, when set, adjusts node i's config before it is written
+	// (tests turn on metrics or shorten the push notifier's interval).
+	Node func(i int, c *config.Node)
 }
 
 func (o *Options) setDefaults() error {
@@ -373,6 +376,9 @@ func (d *Devnet) prepare() error {
 		cfg.ShutdownTimeout = config.Duration(5 * time.Second)
 		cfg.PublicStats = true // devnet status shows each node's message count
 		cfg.AntiEntropyInterval = config.Duration(o.AntiEntropyInterval)
+		if o.Node != nil {
+			o.Node(i, &cfg)
+		}
 		if err := cfg.Validate(); err != nil {
 			return err
 		}

@@ -59,9 +59,14 @@ func (d *Devnet) startHost(i int) (runner, error) {
 func (d *Devnet) startNode(i int) (runner, error) {
 	cfg := d.nodeCfg[i]
 	if d.opts.Processes {
-		return d.startProcess(cfg.Data, "node", "--network", cfg.Network, "--data", cfg.Data,
+		args := []string{"node", "--network", cfg.Network, "--data", cfg.Data,
 			"--listen", cfg.Listen, "--advertise", cfg.Advertise, "--shutdown-timeout", cfg.ShutdownTimeout.D().String(), "--public-stats",
-			"--anti-entropy-interval", cfg.AntiEntropyInterval.D().String())
+			"--anti-entropy-interval", cfg.AntiEntropyInterval.D().String(),
+			"--push-notify-interval", cfg.PushNotifyInterval.D().String()}
+		if cfg.Metrics != "" { // set by Options.Node
+			args = append(args, "--metrics", cfg.Metrics)
+		}
+		return d.startProcess(cfg.Data, args...)
 	}
 	var opts []node.Option
 	if d.opts.WrapRPC != nil {
