@@ -323,7 +323,7 @@ func TestShowIdentity(t *testing.T) {
 
 func TestNotYetBuilt(t *testing.T) {
 	t.Parallel()
-	for _, sub := range []string{"push", "turn"} {
+	for _, sub := range []string{"turn"} {
 		out, err := runHushd(t, sub)
 		if err == nil || !strings.Contains(out, "not yet built") {
 			t.Errorf("%s: err=%v out=%q", sub, err, out)
