@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -46,6 +47,11 @@ type testNode struct {
 	dir   string
 	fault atomic.Bool
 	cfg   func(*replication.Config)
+	// stall, while it holds an open channel, makes the node RPC handler
+	// wait for the channel to close before serving (a peer that hangs);
+	// stalled counts the requests that reached it meanwhile.
+	stall   atomic.Pointer[chan struct{}]
+	stalled atomic.Int32
 
 	db     *sqlite.DB
 	hub    *arrivals.Hub        // every insert of the node's, as internal/node wires it
@@ -177,7 +183,7 @@ func (c *cluster) start(n *testNode) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/", api)
-	mux.Handle(rpc.NodeRPCPath, n.repl.Handler())
+	mux.Handle(rpc.NodeRPCPath, n.stallable(n.repl.Handler()))
 	ln, err := net.Listen("tcp", n.addr)
 	if err != nil {
 		t.Fatal(err)
@@ -188,6 +194,33 @@ func (c *cluster) start(n *testNode) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.kill(n) })
+}
+
+// stallable wraps the node RPC handler with n.stall.
+func (n *testNode) stallable(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ch := n.stall.Load(); ch != nil {
+			n.stalled.Add(1)
+			<-*ch
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// stallPeer makes n's node RPC hang until the returned release is called
+// (at the latest when the test ends).
+func (n *testNode) stallPeer(t testing.TB) (release func()) {
+	ch := make(chan struct{})
+	n.stall.Store(&ch)
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			n.stall.Store(nil)
+			close(ch)
+		})
+	}
+	t.Cleanup(release)
+	return release
 }
 
 // kill stops a node abruptly, as kill -9 would: connections drop and the
@@ -214,17 +247,24 @@ func cert(t testing.TB, key ed25519.PrivateKey) tls.Certificate {
 // reply.
 func storeMsg(t testing.TB, n *testNode, acct identity.AccountID, data string, ts time.Time) rpc.StoreResult {
 	t.Helper()
+	res, err := tryStore(n, acct, data, ts)
+	if err != nil {
+		t.Fatalf("store through %s: %v", n.addr, err)
+	}
+	return res
+}
+
+// tryStore is storeMsg for goroutines other than the test's.
+func tryStore(n *testNode, acct identity.AccountID, data string, ts time.Time) (rpc.StoreResult, error) {
 	params, _ := json.Marshal(map[string]any{"pubkey": acct.String(), "data": base64.StdEncoding.EncodeToString([]byte(data)),
 		"ttl": int64(time.Hour / time.Millisecond), "timestamp": ts.UnixMilli()})
 	body, err := n.client.Call(context.Background(), rpc.MethodStore, params)
 	if err != nil {
-		t.Fatalf("store through %s: %v", n.addr, err)
+		return rpc.StoreResult{}, err
 	}
 	var res rpc.StoreResult
-	if err := json.Unmarshal(body, &res); err != nil {
-		t.Fatal(err)
-	}
-	return res
+	err = json.Unmarshal(body, &res)
+	return res, err
 }
 
 // retrieve lists acct's DMs on n after the cursor (zero: all).
