@@ -56,10 +56,11 @@ func TestFrozenPeerIsBackedOff(t *testing.T) {
 	acct := identity.NewAccount().ID()
 	op := rpc.NodeOp{Kind: rpc.OpDelete, Account: acct}
 	send := func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-		defer cancel()
-		_, err := r.queue(peer).send(ctx, op)
-		return err
+		results := make(chan forwardResult, 1)
+		if err := r.queue(peer).enqueue(&forwardReq{op: op, deadline: r.cfg.Clock().Add(r.cfg.ForwardTimeout), results: results}); err != nil {
+			return err
+		}
+		return (<-results).err
 	}
 	if err := send(); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("first forward: %v, want the time-out", err)

@@ -3,7 +3,9 @@ package replication
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hushnet/hush/protocol/rpc"
@@ -15,13 +17,23 @@ import (
 // apply, up to rpc.MaxNodeOps operations. Under load this turns one HTTPS
 // request, one signature and one fsync on the peer per message into one
 // per batch; a lone forward is sent at once.
+//
+// A store is answered before its slowest peers have it ([Replicator.Forward]),
+// so the queue, not the client's request, holds a forward until it is sent:
+// it is bounded by [Config.ForwardQueue] operations and maxQueuedData
+// bytes, and an operation is sent only within [Config.ForwardTimeout] of
+// its store. One goroutine per peer sends, only while there is something
+// to send. A peer that hangs thus costs at most the queue's memory and
+// its own in-flight request; what does not fit or waits too long is left
+// to anti-entropy and counted ([ForwardStats]).
 type forwardQueue struct {
 	r    *Replicator
 	peer snapshot.Node
 
-	mu      sync.Mutex // guards the fields below
-	pending []*forwardReq
-	running bool
+	mu          sync.Mutex // guards the fields below
+	pending     []*forwardReq
+	pendingData int // bytes of message data in pending
+	running     bool
 	// down is when forwards to the peer resume after it failed to answer
 	// (refused, reset or timed out); until then they fail at once, so a
 	// frozen peer costs a client's store one ForwardTimeout per back-off
@@ -30,19 +42,57 @@ type forwardQueue struct {
 	failures int
 }
 
-// ErrPeerDown: forwards to a peer that recently failed to answer are
-// skipped until its back-off ends.
-var ErrPeerDown = errors.New("peer is backed off after failing to answer")
+// Errors a forward to one peer ends with (logged at debug level; the write
+// is left to anti-entropy).
+var (
+	// ErrPeerDown: forwards to a peer that recently failed to answer are
+	// skipped until its back-off ends.
+	ErrPeerDown = errors.New("peer is backed off after failing to answer")
+	// ErrQueueFull: the peer's forward queue holds Config.ForwardQueue
+	// operations or maxQueuedData bytes already.
+	ErrQueueFull = errors.New("the peer's forward queue is full")
+	// ErrForwardExpired: the operation waited in the queue past
+	// Config.ForwardTimeout.
+	ErrForwardExpired = errors.New("forward waited past its time-out")
+)
 
 // maxBackoff bounds how long a peer that stopped answering is skipped.
 const maxBackoff = 30 * time.Second
 
+// maxQueuedData bounds the message data queued for one peer: two full
+// applies, so a peer that keeps up always finds the next batch ready.
+const maxQueuedData = 2 * maxApplyData
+
+// ForwardStats counts, since the Replicator was made, the forwards that
+// did not reach a peer and are left to anti-entropy.
+type ForwardStats struct {
+	QueueFull uint64 // not queued: the peer's queue was full
+	Failed    uint64 // queued but not delivered: the peer was backed off, the op expired in the queue, or the apply failed
+}
+
+// forwardStats are the counters behind [Replicator.ForwardStats].
+type forwardStats struct {
+	queueFull, failed atomic.Uint64
+}
+
+// ForwardStats returns the forward counters.
+func (r *Replicator) ForwardStats() ForwardStats {
+	return ForwardStats{QueueFull: r.stats.queueFull.Load(), Failed: r.stats.failed.Load()}
+}
+
 type forwardReq struct {
-	op     rpc.NodeOp
-	ctx    context.Context
+	op       rpc.NodeOp
+	deadline time.Time // on the Replicator's clock; not sent after it
+	// results receives exactly one forwardResult; it has room for it, so
+	// the queue never waits for Forward (which may have returned).
+	results chan<- forwardResult
+}
+
+type forwardResult struct {
+	peer   snapshot.Node
+	hash   string
 	result rpc.ApplyResult
 	err    error
-	done   chan struct{}
 }
 
 func (r *Replicator) queue(m snapshot.Node) *forwardQueue {
@@ -57,27 +107,34 @@ func (r *Replicator) queue(m snapshot.Node) *forwardQueue {
 	return q
 }
 
-// send forwards op to the peer in the next batch and waits for its result
-// or ctx.
-func (q *forwardQueue) send(ctx context.Context, op rpc.NodeOp) (rpc.ApplyResult, error) {
-	req := &forwardReq{op: op, ctx: ctx, done: make(chan struct{})}
+// enqueue queues req for the peer's next batch, which will send its
+// result; it fails at once, sending nothing, if the peer is backed off or
+// its queue is full.
+func (q *forwardQueue) enqueue(req *forwardReq) error {
 	q.mu.Lock()
+	defer q.mu.Unlock()
 	if q.r.cfg.Clock().Before(q.down) {
-		q.mu.Unlock()
-		return rpc.ApplyResult{}, ErrPeerDown
+		q.r.stats.failed.Add(1)
+		return ErrPeerDown
+	}
+	if len(q.pending) >= q.r.cfg.ForwardQueue || (len(q.pending) > 0 && q.pendingData+len(req.op.Data) > maxQueuedData) {
+		q.r.stats.queueFull.Add(1)
+		return ErrQueueFull
 	}
 	q.pending = append(q.pending, req)
+	q.pendingData += len(req.op.Data)
 	if !q.running {
 		q.running = true
 		go q.run()
 	}
-	q.mu.Unlock()
-	select {
-	case <-req.done:
-		return req.result, req.err
-	case <-ctx.Done():
-		return rpc.ApplyResult{}, ctx.Err()
+	return nil
+}
+
+func (q *forwardQueue) finish(req *forwardReq, res rpc.ApplyResult, err error) {
+	if err != nil {
+		q.r.stats.failed.Add(1)
 	}
+	req.results <- forwardResult{peer: q.peer, hash: req.op.Hash, result: res, err: err}
 }
 
 func (q *forwardQueue) run() {
@@ -90,36 +147,44 @@ func (q *forwardQueue) run() {
 			size += len(q.pending[n].op.Data)
 			n++
 		}
-		reqs := q.pending[:n:n]
-		q.pending = q.pending[n:]
 		if n == 0 {
 			q.running = false
+			q.pending = nil // the array may have grown large under a burst
 			q.mu.Unlock()
 			return
 		}
+		reqs := slices.Clone(q.pending[:n])
+		clear(q.pending[:n]) // the array keeps no data of sent ops
+		q.pending = q.pending[n:]
+		q.pendingData -= size
+		now := q.r.cfg.Clock()
+		down := now.Before(q.down)
 		q.mu.Unlock()
-		// Requests whose caller gave up are not sent; the batch is sent
-		// for as long as its newest caller (usually the last to give up)
-		// waits.
-		live := reqs[:0:0]
+		live := reqs[:0]
 		var ops []rpc.NodeOp
+		var last time.Time
 		for _, r := range reqs {
-			if r.ctx.Err() != nil {
-				r.err = r.ctx.Err()
-				close(r.done)
-				continue
+			switch {
+			case down:
+				q.finish(r, rpc.ApplyResult{}, ErrPeerDown)
+			case !now.Before(r.deadline):
+				q.finish(r, rpc.ApplyResult{}, ErrForwardExpired)
+			default:
+				live = append(live, r)
+				ops = append(ops, r.op)
+				if r.deadline.After(last) {
+					last = r.deadline
+				}
 			}
-			live = append(live, r)
-			ops = append(ops, r.op)
 		}
 		if len(live) == 0 {
 			continue
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		stop := context.AfterFunc(live[len(live)-1].ctx, cancel)
+		// The batch is sent for as long as its newest op may wait, and
+		// no longer than the Replicator lives.
+		ctx, cancel := context.WithTimeout(q.r.life, last.Sub(now))
 		var reply rpc.ApplyReply
 		err := q.r.call(ctx, q.peer, rpc.NodeApply, rpc.ApplyParams{Source: rpc.SourceForward, Ops: ops}, &reply)
-		stop()
 		cancel()
 		if err == nil && len(reply.Results) != len(ops) {
 			err = errWrongResults
@@ -127,11 +192,10 @@ func (q *forwardQueue) run() {
 		q.noteOutcome(err)
 		for i, r := range live {
 			if err != nil {
-				r.err = err
+				q.finish(r, rpc.ApplyResult{}, err)
 			} else {
-				r.result = reply.Results[i]
+				q.finish(r, reply.Results[i], nil)
 			}
-			close(r.done)
 		}
 	}
 }

@@ -86,14 +86,20 @@ func TestDevnetProcesses(t *testing.T) {
 		}
 		return len(res.Messages)
 	}
+	// A store is answered once two members hold it; the third gets it
+	// by the forward that goes on meanwhile.
 	for i := range 5 {
-		if got := store(clients[0], fmt.Sprint("all up ", i)); got != 3 {
-			t.Fatalf("store %d: %d confirmations, want 3", i, got)
+		if got := store(clients[0], fmt.Sprint("all up ", i)); got < 2 {
+			t.Fatalf("store %d: %d confirmations, want at least 2", i, got)
 		}
 	}
 	for i, c := range clients {
-		if got := count(c); got != 5 {
-			t.Errorf("node %d returns %d messages, want 5", i, got)
+		deadline := time.Now().Add(30 * time.Second)
+		for count(c) != 5 {
+			if time.Now().After(deadline) {
+				t.Fatalf("node %d returns %d messages, want 5", i, count(c))
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
 	}
 

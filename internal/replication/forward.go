@@ -5,7 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"slices"
-	"sync"
+	"time"
 
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/protocol/rpc"
@@ -13,13 +13,17 @@ import (
 )
 
 // Forward applies nothing locally: the caller has already committed op to
-// this node's store. It sends op to every other member of the account's
-// swarm in parallel, waits at most [Config.ForwardTimeout], and for a
-// store returns the confirmations keyed by member key (hex), this node's
-// own included; for other kinds it returns nil. A peer that fails or is
-// slow is left to anti-entropy. For delete kinds, op.Tombstones may name
-// the hashes deleted here without their expiries; Forward fills those in
-// from the local tombstones.
+// this node's store. It queues op for every other member of the account's
+// swarm and returns once one of them accepted it (two members, this one
+// included, hold the write: the most a client needs, DESIGN.md §4), once
+// all of them answered, or after [Config.ForwardTimeout] or ctx, whichever
+// comes first. The forwards to the other members go on in the background,
+// bounded by their peers' queues and by ForwardTimeout from now; what they
+// miss is left to anti-entropy ([Replicator.ForwardStats] counts it). For
+// a store it returns the confirmations received by then keyed by member
+// key (hex), this node's own included; for other kinds it returns nil. For
+// delete kinds, op.Tombstones may name the hashes deleted here without
+// their expiries; Forward fills those in from the local tombstones.
 func (r *Replicator) Forward(ctx context.Context, op *rpc.NodeOp) map[string]rpc.Confirmation {
 	r.digests.forget(op.Account) // the caller just changed it here
 	var conf map[string]rpc.Confirmation
@@ -35,41 +39,61 @@ func (r *Replicator) Forward(ctx context.Context, op *rpc.NodeOp) map[string]rpc
 	if len(peers) == 0 {
 		return conf
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.ForwardTimeout)
-	defer cancel()
-	var (
-		mu sync.Mutex // guards conf
-		wg sync.WaitGroup
-	)
+	// Buffered for every peer, so a queue hands over its result without
+	// waiting, also after Forward returned; nothing else outlives the call.
+	results := make(chan forwardResult, len(peers))
+	deadline := r.cfg.Clock().Add(r.cfg.ForwardTimeout)
+	queued := 0
 	for _, p := range peers {
-		wg.Go(func() {
-			res, err := r.queue(p).send(ctx, *op)
-			if err != nil {
-				r.cfg.Logger.Debug("forward failed; anti-entropy will repair", "peer", p.Ed25519.String(), "kind", op.Kind, "err", err)
-				return
-			}
-			if res.Error != "" {
-				r.cfg.Logger.Debug("peer refused a forward", "peer", p.Ed25519.String(), "err", res.Error)
-				return
-			}
-			if conf == nil || res.Confirmation == "" {
-				return
-			}
-			// Only the form is checked: the client verifies every
-			// confirmation against its own snapshot, and verifying here
-			// too cost a tenth of a replicated store's CPU.
-			sig, err := base64.StdEncoding.DecodeString(res.Confirmation)
-			if err != nil || len(sig) != ed25519.SignatureSize {
-				r.cfg.Logger.Warn("peer sent a malformed confirmation", "peer", p.Ed25519.String())
-				return
-			}
-			mu.Lock()
-			conf[p.Ed25519.String()] = rpc.Confirmation{Hash: op.Hash, Signature: res.Confirmation}
-			mu.Unlock()
-		})
+		if err := r.queue(p).enqueue(&forwardReq{op: *op, deadline: deadline, results: results}); err != nil {
+			r.cfg.Logger.Debug("forward skipped; anti-entropy will repair", "peer", p.Ed25519.String(), "kind", op.Kind, "err", err)
+			continue
+		}
+		queued++
 	}
-	wg.Wait()
+	timer := time.NewTimer(r.cfg.ForwardTimeout)
+	defer timer.Stop()
+	for answered := 0; answered < queued; answered++ {
+		var fr forwardResult
+		select {
+		case fr = <-results:
+		case <-timer.C:
+			return conf
+		case <-ctx.Done():
+			return conf
+		}
+		if r.accepted(fr, conf) {
+			return conf
+		}
+	}
 	return conf
+}
+
+// accepted reports whether a peer applied the op, and adds its
+// confirmation to conf (for a store).
+func (r *Replicator) accepted(fr forwardResult, conf map[string]rpc.Confirmation) bool {
+	p, res := fr.peer, fr.result
+	if fr.err != nil {
+		r.cfg.Logger.Debug("forward failed; anti-entropy will repair", "peer", p.Ed25519.String(), "err", fr.err)
+		return false
+	}
+	if res.Error != "" {
+		r.cfg.Logger.Debug("peer refused a forward", "peer", p.Ed25519.String(), "err", res.Error)
+		return false
+	}
+	if conf == nil {
+		return true
+	}
+	// Only the form is checked: the client verifies every confirmation
+	// against its own snapshot, and verifying here too cost a tenth of a
+	// replicated store's CPU.
+	sig, err := base64.StdEncoding.DecodeString(res.Confirmation)
+	if err != nil || len(sig) != ed25519.SignatureSize {
+		r.cfg.Logger.Warn("peer sent a malformed confirmation", "peer", p.Ed25519.String())
+		return false
+	}
+	conf[p.Ed25519.String()] = rpc.Confirmation{Hash: fr.hash, Signature: res.Confirmation}
+	return true
 }
 
 // fillTombstones replaces op.Tombstones (hashes deleted here) with the

@@ -1,6 +1,7 @@
 package replication
 
 import (
+	"context"
 	"crypto/ed25519"
 	"errors"
 	"log/slog"
@@ -60,9 +61,14 @@ type Config struct {
 	Clock      func() time.Time
 	Logger     *slog.Logger
 
-	// ForwardTimeout bounds one forward to all peers (default 3 s); a peer
-	// slower than that is left to anti-entropy.
+	// ForwardTimeout bounds how long a store waits for a peer's
+	// confirmation, and how long a forward may wait in a peer's queue and
+	// in flight (default 3 s); a peer slower than that is left to
+	// anti-entropy.
 	ForwardTimeout time.Duration
+	// ForwardQueue bounds the operations queued for one peer (default
+	// 1,024); forwards past it are left to anti-entropy.
+	ForwardQueue int
 	// AntiEntropyInterval is the time between reconciliation rounds
 	// (default 30 s).
 	AntiEntropyInterval time.Duration
@@ -109,6 +115,9 @@ func (c *Config) setDefaults() {
 	if c.ForwardTimeout <= 0 {
 		c.ForwardTimeout = 3 * time.Second
 	}
+	if c.ForwardQueue <= 0 {
+		c.ForwardQueue = 1024
+	}
 	if c.AntiEntropyInterval <= 0 {
 		c.AntiEntropyInterval = 30 * time.Second
 	}
@@ -150,6 +159,12 @@ type Replicator struct {
 	handler       http.Handler
 	digests       digestCache
 	queues        map[string]*forwardQueue // by key hex + "@" + address
+
+	stats forwardStats
+	// life ends when Close is called; forwards still queued or in flight
+	// then fail, so no goroutine outlives the Replicator for long.
+	life  context.Context
+	close context.CancelFunc
 }
 
 // maxApplyData bounds the message data of one apply a node sends: base64
@@ -187,6 +202,7 @@ func New(cfg Config) (*Replicator, error) {
 		inFlight: make(map[string]int),
 		queues:   make(map[string]*forwardQueue),
 	}
+	r.life, r.close = context.WithCancel(context.Background())
 	r.handler = http.HandlerFunc(r.serve)
 	return r, nil
 }
@@ -194,8 +210,10 @@ func New(cfg Config) (*Replicator, error) {
 // Self returns this node's key.
 func (r *Replicator) Self() identity.Ed25519PublicKey { return r.self }
 
-// Close releases idle connections to peers.
+// Close ends the forwards still queued or in flight (left to anti-entropy)
+// and releases idle connections to peers.
 func (r *Replicator) Close() {
+	r.close()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, c := range r.clients {

@@ -18,14 +18,16 @@ func TestStoreReachesEveryMember(t *testing.T) {
 	c.startAll()
 	acct := identity.NewAccount()
 	res := storeMsg(t, c.nodes[0], acct.ID(), "hello", time.Now())
-	if got := c.confirmations(acct.ID(), res); got != 3 {
-		t.Errorf("store reply holds %d valid confirmations, want 3 (%v)", got, res.Swarm)
+	// The store is answered once two members hold it; the third gets it
+	// by the forward that goes on meanwhile.
+	if got := c.confirmations(acct.ID(), res); got < 2 {
+		t.Errorf("store reply holds %d valid confirmations, want at least 2 (%v)", got, res.Swarm)
 	}
 	for i, n := range c.nodes {
-		msgs := retrieve(t, n, acct, store.Cursor{})
-		if len(msgs) != 1 || msgs[0].Hash != res.Hash {
-			t.Errorf("node %d returns %v, want the stored message", i, msgs)
-		}
+		eventually(t, fmt.Sprint("node ", i, " returns the stored message"), func() bool {
+			msgs := retrieve(t, n, acct, store.Cursor{})
+			return len(msgs) == 1 && msgs[0].Hash == res.Hash
+		})
 	}
 }
 
@@ -35,6 +37,9 @@ func TestKilledMemberConvergesAfterRestart(t *testing.T) {
 	c.startAll()
 	acct := identity.NewAccount()
 	storeMsg(t, c.nodes[0], acct.ID(), "before", time.Now())
+	// The store may be answered before the forward reaches the third
+	// member; this test is about what it misses while down.
+	eventually(t, "every member holds the first message", func() bool { return holds(t, c.nodes[2], acct.ID()) == 1 })
 	c.kill(c.nodes[2])
 	for i := range 10 {
 		res := storeMsg(t, c.nodes[i%2], acct.ID(), fmt.Sprint("while down ", i), time.Now())

@@ -1,6 +1,7 @@
 package replication_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -49,4 +50,35 @@ func TestStoreAnswersWhileAMemberStalls(t *testing.T) {
 	}
 	release()
 	eventually(t, "the recovered member holds the message", func() bool { return holds(t, stalled, acct.ID()) == 1 })
+}
+
+// TestFullQueueFallsBackToAntiEntropy: while a member hangs, forwards to it
+// fill its bounded queue; the stores are still answered, the forwards that
+// did not fit are counted, and anti-entropy brings the member every
+// message once it recovers.
+func TestFullQueueFallsBackToAntiEntropy(t *testing.T) {
+	const stores, queue = 10, 2
+	c := newCluster(t, 3, func(cfg *replication.Config) {
+		cfg.ForwardTimeout, cfg.ForwardQueue = 3*time.Minute, queue
+	})
+	c.oneSwarm()
+	c.startAll()
+	entry, stalled := c.nodes[0], c.nodes[2]
+	release := stalled.stallPeer(t)
+	acct := identity.NewAccount()
+	for i := range stores {
+		res := storeMsg(t, entry, acct.ID(), fmt.Sprint("queued ", i), time.Now())
+		if got := c.confirmations(acct.ID(), res); got < 2 {
+			t.Fatalf("store %d: %d confirmations, want at least 2", i, got)
+		}
+	}
+	// One batch is in flight (hanging), of at most queue forwards (those
+	// queued when it left), and at most queue wait behind it.
+	st := entry.repl.ForwardStats()
+	if st.QueueFull < stores-2*queue {
+		t.Fatalf("%+v: want at least %d forwards refused by the full queue", st, stores-2*queue)
+	}
+	release()
+	runAntiEntropy(t, stalled)
+	eventually(t, "the recovered member holds every message", func() bool { return holds(t, stalled, acct.ID()) == stores })
 }
