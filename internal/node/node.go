@@ -247,6 +247,7 @@ func New(cfg config.Node, logger *slog.Logger, opts ...Option) (_ *Node, err err
 	if err := n.setUpReplication(o, hub); err != nil {
 		return nil, err
 	}
+	n.registerReplicationMetrics(reg)
 	h, err := nodeapi.New(nodeapi.Config{
 		Store:             hub.Store(n.apiStore()),
 		Arrivals:          hub,

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/config"
 	"github.com/hushnet/hush/internal/nodeapi"
@@ -76,6 +78,24 @@ func (l *liveMembership) Peers() []snapshot.Node                 { return l.sync
 // intervals, the test-only fault hook) before the node builds it.
 func WithReplication(tune func(*replication.Config)) Option {
 	return func(o *options) { o.replication = append(o.replication, tune) }
+}
+
+// registerReplicationMetrics counts the forwards left to anti-entropy
+// (a store is answered at two members; the rest are forwarded from
+// bounded queues).
+func (n *Node) registerReplicationMetrics(reg prometheus.Registerer) {
+	if n.rep == nil {
+		return
+	}
+	r := n.rep.repl
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "hush", Subsystem: "replication", Name: "forwards_queue_full_total",
+			Help: "Forwards not queued because the peer's queue was full; anti-entropy repairs them."},
+			func() float64 { return float64(r.ForwardStats().QueueFull) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "hush", Subsystem: "replication", Name: "forwards_failed_total",
+			Help: "Forwards queued but not delivered (peer backed off, time-out, failure); anti-entropy repairs them."},
+			func() float64 { return float64(r.ForwardStats().Failed) }),
+	)
 }
 
 // setUpReplication builds the replicator of a node in a network, after

@@ -20,6 +20,13 @@
 // the member that received the client's request lists them in its reply,
 // so a client can count two confirmations before treating a message as
 // stored: losing one node right after it answered cannot lose the message.
+// That is also when the member answers: once one peer accepted the write
+// (two members hold it), not when every peer did, so a slow or hanging
+// member does not slow the swarm's stores. The forwards to the remaining
+// members go on from bounded per-peer queues; what they cannot deliver
+// within [Config.ForwardTimeout] is counted ([Replicator.ForwardStats])
+// and left to anti-entropy. A client polls two members at once, so it
+// sees the message even while the third still waits for its forward.
 //
 // Deletions travel as tombstones (hash and expiry) together with the
 // client's intent (the hashes, or delete_before's time), so a member that
