@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -240,12 +239,8 @@ func (c *Client) countConfirmations(confirmed map[identity.Ed25519PublicKey]bool
 		return
 	}
 	for _, m := range members {
-		conf, ok := res.Swarm[m.Ed25519.String()]
-		if !ok || conf.Hash != hash {
-			continue
-		}
-		sig, err := base64.StdEncoding.DecodeString(conf.Signature)
-		if err == nil && rpc.VerifyConfirmation(c.dir.NetworkID(), m.Ed25519, to, hash, sig) {
+		// A plain signature, or a batch's with its Merkle proof.
+		if conf, ok := res.Swarm[m.Ed25519.String()]; ok && conf.Verify(c.dir.NetworkID(), m.Ed25519, to, hash) {
 			confirmed[m.Ed25519] = true
 		}
 	}

@@ -2,7 +2,6 @@ package replication
 
 import (
 	"context"
-	"crypto/ed25519"
 	"encoding/base64"
 	"slices"
 	"time"
@@ -87,12 +86,12 @@ func (r *Replicator) accepted(fr forwardResult, conf map[string]rpc.Confirmation
 	// Only the form is checked: the client verifies every confirmation
 	// against its own snapshot, and verifying here too cost a tenth of a
 	// replicated store's CPU.
-	sig, err := base64.StdEncoding.DecodeString(res.Confirmation)
-	if err != nil || len(sig) != ed25519.SignatureSize {
+	c := rpc.Confirmation{Hash: fr.hash, Signature: res.Confirmation, Proof: res.Proof}
+	if !c.WellFormed() {
 		r.cfg.Logger.Warn("peer sent a malformed confirmation", "peer", p.Ed25519.String())
 		return false
 	}
-	conf[p.Ed25519.String()] = rpc.Confirmation{Hash: fr.hash, Signature: res.Confirmation}
+	conf[p.Ed25519.String()] = c
 	return true
 }
 

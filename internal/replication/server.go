@@ -344,16 +344,25 @@ func (r *Replicator) apply(ctx context.Context, sender identity.Ed25519PublicKey
 		if err != nil {
 			return nil, err
 		}
+		var (
+			stored []rpc.Stored
+			at     []int // op index of each stored entry
+		)
 		for j, pr := range res {
 			i := index[j]
 			if pr.Err != nil {
 				out.Results[i].Error = "account quota"
 				continue
 			}
-			out.Results[i].Confirmation = base64.StdEncoding.EncodeToString(r.confirm(batch[j].Account, batch[j].Hash))
+			stored, at = append(stored, rpc.Stored{Account: batch[j].Account, Hash: batch[j].Hash}), append(at, i)
 			if pr.Added && p.Source == rpc.SourceForward && r.cfg.Deposits != nil {
 				r.cfg.Deposits.Deposited(batch[j])
 			}
+		}
+		// One signature for the whole apply (a Merkle root), however
+		// many stores it carried: rpc.SignConfirmations.
+		for k, c := range rpc.SignConfirmations(r.cfg.NetworkID, r.cfg.Key, stored) {
+			out.Results[at[k]].Confirmation, out.Results[at[k]].Proof = c.Signature, c.Proof
 		}
 	}
 	return out, nil

@@ -2,7 +2,6 @@ package rpc
 
 import (
 	"crypto/ed25519"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -17,14 +16,15 @@ import (
 // time and the sender's Ed25519 signature over [SigNodeRequest]:
 //
 //	apply     ops: [NodeOp…], source: "forward" | "repair" | "handoff"
-//	          → {results: [{confirmation?, error?}…]}
+//	          → {results: [{confirmation?, proof?, error?}…]}
 //	summary   (none) → {buckets: {"<byte>": digest hex}}
 //	accounts  buckets: [byte…] → {accounts: {"<account hex>": digest hex}}
 //	hashes    account → {messages: [{hash, namespace, expiry}], tombstones: [{hash, expiry}]}
 //	fetch     account, hashes (≤ MaxFetchHashes) → {messages: [NodeMessage…]} (bounded by bytes)
 //
-// Confirmations are the members' signatures over [SigConfirmation]; a
-// store reply carries them under "swarm" (see [StoreResult]).
+// Confirmations are the members' signatures over [SigConfirmation], or
+// over [SigConfirmationBatch] with a proof for many at once; a store reply
+// carries them under "swarm" (see [StoreResult]).
 
 // NodeRPCPath is where a node serves node-to-node requests.
 const NodeRPCPath = "/node_rpc/v1"
@@ -259,10 +259,12 @@ type ApplyParams struct {
 	Ops    []NodeOp `json:"ops"`
 }
 
-// ApplyResult is one op's outcome: a store's confirmation (base64), or
-// an error text.
+// ApplyResult is one op's outcome: a store's confirmation (base64, with
+// its Merkle proof when the apply's stores were confirmed together: see
+// [SignConfirmations]), or an error text.
 type ApplyResult struct {
 	Confirmation string `json:"confirmation,omitempty"`
+	Proof        string `json:"proof,omitempty"`
 	Error        string `json:"error,omitempty"`
 }
 
@@ -313,6 +315,10 @@ type FetchReply struct {
 type Confirmation struct {
 	Hash      string `json:"hash"`
 	Signature string `json:"signature"` // standard base64
+	// Proof, when set, is the message's path to the Merkle root of a
+	// batch, whose [SigConfirmationBatch] the signature is over (standard
+	// base64; [Confirmation.Verify]).
+	Proof string `json:"proof,omitempty"`
 }
 
 // SigConfirmation is the string a member signs to confirm it stored a
@@ -345,8 +351,7 @@ func CountConfirmations(networkID string, account identity.AccountID, hash strin
 		if err != nil || c.Hash != hash || !members(key) {
 			continue
 		}
-		sig, err := base64.StdEncoding.DecodeString(c.Signature)
-		if err == nil && VerifyConfirmation(networkID, key, account, hash, sig) {
+		if c.Verify(networkID, key, account, hash) {
 			n++
 		}
 	}

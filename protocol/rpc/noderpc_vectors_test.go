@@ -41,6 +41,11 @@ func buildNodeVectors() []nodeVector {
 		msg  []byte
 	}{
 		{"confirmation", SigConfirmation("devnet", acct, hash)},
+		// The root of a batch of three: the first two paired, the third
+		// carried up (SignConfirmations).
+		{"batch confirmation", SigConfirmationBatch("devnet", confirmationNode(
+			confirmationNode(confirmationLeaf("devnet", Stored{acct, hash}), confirmationLeaf("devnet", Stored{acct, MessageHash(acct, 0, []byte("two"))})),
+			confirmationLeaf("devnet", Stored{acct, MessageHash(acct, 1, []byte("three"))})))},
 		{"node request", SigNodeRequest("devnet", node, peer, ts, sha256.Sum256([]byte(`{"method":"summary","params":{},"nonce":"x"}`)))},
 	}
 	var out []nodeVector
