@@ -37,7 +37,12 @@ const snapshotPoll = 250 * time.Millisecond
 type replicationState struct {
 	repl    *replication.Replicator
 	members *liveMembership
-	handed  uint64 // epoch of the last hand-off; only the poller uses it
+	// commit is the one group commit of the node's writes: the storage
+	// RPC's and the peers' forwards share it, so a member that takes both
+	// pays one transaction and one fsync for what arrives together
+	// instead of one per source.
+	commit *sqlite.GroupCommit
+	handed uint64 // epoch of the last hand-off; only the poller uses it
 }
 
 // liveMembership answers replication's questions from the node's newest
@@ -106,8 +111,9 @@ func (n *Node) setUpReplication(o options, hub *arrivals.Hub) error {
 		return nil
 	}
 	m := &liveMembership{snap: replication.NewSnapshotMembership(n.id.Ed25519Public(), nil), src: n.members}
+	commit := sqlite.NewGroupCommit(n.db)
 	cfg := replication.Config{
-		Key: n.id.Ed25519, NetworkID: n.networkID, Store: hub.Replica(sqlite.NewGroupCommit(n.db)), Membership: m,
+		Key: n.id.Ed25519, NetworkID: n.networkID, Store: hub.Replica(commit), Membership: m,
 		Clock: time.Now, Logger: n.logger.With("subsystem", "replication"), PlainHTTP: n.cfg.InsecureHTTP,
 		Deposits: n.deposits(),
 	}
@@ -119,7 +125,7 @@ func (n *Node) setUpReplication(o options, hub *arrivals.Hub) error {
 	if err != nil {
 		return err
 	}
-	n.rep = &replicationState{repl: r, members: m}
+	n.rep = &replicationState{repl: r, members: m, commit: commit}
 	return nil
 }
 
@@ -210,11 +216,12 @@ func handOffBeforeLeaving(ctx context.Context, cfg config.Node, id *Identity, ne
 }
 
 // apiStore is the store the storage RPC writes through: in a network,
-// concurrent client stores share a commit (sqlite.GroupCommit),
-// since each is forwarded and confirmed by the swarm in the same request.
+// concurrent client stores share a commit (sqlite.GroupCommit) with each
+// other and with the peers' forwards, since each is forwarded and
+// confirmed by the swarm in the same request.
 func (n *Node) apiStore() store.Store {
 	if n.rep == nil {
 		return n.db
 	}
-	return sqlite.NewGroupCommit(n.db)
+	return n.rep.commit
 }

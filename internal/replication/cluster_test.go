@@ -162,8 +162,9 @@ func (c *cluster) start(n *testNode) {
 	n.db = db
 	n.hub, n.reg = arrivals.New(), prometheus.NewRegistry()
 	n.mem = replication.NewSnapshotMembership(n.pub(), c.snap)
+	commit := sqlite.NewGroupCommit(db) // shared by both sides, as internal/node does
 	cfg := replication.Config{
-		Key: n.key, NetworkID: testNetwork, Store: n.hub.Replica(sqlite.NewGroupCommit(db)), Membership: n.mem, Clock: time.Now, Logger: logger,
+		Key: n.key, NetworkID: testNetwork, Store: n.hub.Replica(commit), Membership: n.mem, Clock: time.Now, Logger: logger,
 		ForwardTimeout: 2 * time.Second, AntiEntropyInterval: 20 * time.Millisecond, FaultDropForwards: &n.fault,
 	}
 	if n.cfg != nil {
@@ -174,7 +175,7 @@ func (c *cluster) start(n *testNode) {
 		t.Fatal(err)
 	}
 	api, err := nodeapi.New(nodeapi.Config{
-		Store: n.hub.Store(sqlite.NewGroupCommit(db)), Arrivals: n.hub, Metrics: n.reg,
+		Store: n.hub.Store(commit), Arrivals: n.hub, Metrics: n.reg,
 		Clock: time.Now, Membership: n.mem, Replay: replay.New(1<<16, 2*rpc.SigTolerance+time.Second),
 		Logger: logger, NetworkID: testNetwork, Version: "test", Ed25519: n.pub(), X25519: n.x, Replicator: n.repl,
 	})
