@@ -88,7 +88,9 @@
 // (up to rpc.MaxNodeOps). The receiver commits the stores of concurrent
 // applies in one transaction (sqlite.GroupCommit, which the node's
 // client-facing Puts go through too), so under load a member pays one
-// request, one signature and one fsync per batch rather than per message.
+// request, one signature and one fsync per batch rather than per message:
+// it confirms the batch's stores with one signature over a Merkle root,
+// each confirmation carrying its path (rpc.SignConfirmations).
 // A receiver decodes a forwarded account without the X25519 point check
 // (see rpc.NodeOp.UnmarshalJSON), and the forwarding member checks only
 // the form of the confirmations it passes on: the client verifies them.
