@@ -226,3 +226,32 @@ func distinctHeader(name string) func([]pushtest.Push) int {
 		return len(seen)
 	}
 }
+
+// TestVAPIDRenewal: one origin's VAPID header is reused until less than
+// vapidRenew of its JWT is left, then signed anew; another origin gets
+// its own (its aud differs).
+func TestVAPIDRenewal(t *testing.T) {
+	vapid, _ := webpush.GenerateVAPIDKey(rand.Reader)
+	now := time.Unix(1_800_000_000, 0)
+	wp := NewWebPush(WebPushConfig{VAPID: vapid, Subject: "mailto:ops@example.org", Now: func() time.Time { return now }})
+	get := func(ep string) string {
+		t.Helper()
+		h, err := wp.authorization(ep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	first := get("https://push.example.org/a")
+	now = now.Add(vapidLifetime - vapidRenew - time.Second)
+	if get("https://push.example.org/b") != first {
+		t.Fatal("renewed before its time")
+	}
+	if get("https://other.example.org/a") == first {
+		t.Fatal("another origin got the same JWT")
+	}
+	now = now.Add(time.Second)
+	if get("https://push.example.org/a") == first {
+		t.Fatal("not renewed with vapidRenew left")
+	}
+}
