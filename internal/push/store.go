@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // the database/sql driver
@@ -41,6 +42,10 @@ type Store struct {
 	// Statements of the notify path, prepared once: preparing one costs
 	// about as much as running it.
 	get, claim, release *sql.Stmt
+
+	// gets and claims count the subscription reads and tag claims that
+	// went to the database, for tests of the notify path's cost.
+	gets, claims atomic.Int64
 }
 
 // OpenStore opens (creating and migrating) the database at path.
@@ -101,6 +106,7 @@ func (s *Store) Get(ctx context.Context, id [32]byte) (*Subscription, error) {
 	var sub Subscription
 	var hash []byte
 	var exp, last int64
+	s.gets.Add(1)
 	err := s.get.QueryRowContext(ctx, id[:]).
 		Scan(&hash, &sub.Target.Provider, &sub.Target.Endpoint, &sub.Target.P256dh, &sub.Target.Auth, &sub.Target.Token, &sub.MgmtKey, &exp, &last)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -124,6 +130,7 @@ func (s *Store) Delete(ctx context.Context, id [32]byte) error {
 // ClaimTag records tag as seen at now and reports whether it was new:
 // false means a notify with this tag was taken within the window.
 func (s *Store) ClaimTag(ctx context.Context, tag [32]byte, now time.Time) (bool, error) {
+	s.claims.Add(1)
 	res, err := s.claim.ExecContext(ctx, tag[:], now.UnixMilli())
 	if err != nil {
 		return false, err
