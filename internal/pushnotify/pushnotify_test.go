@@ -434,3 +434,48 @@ func value(c prometheus.Counter) float64 {
 	}
 	return mfs[0].GetMetric()[0].GetCounter().GetValue()
 }
+
+// TestCoalescedSendsOnTime: deposits coalesced within the interval go
+// out once it has passed, woken by a timer set for that moment, not by
+// the next tick of a poll: with the poll an hour apart, the coalesced
+// notify still comes.
+func TestCoalescedSendsOnTime(t *testing.T) {
+	f := newFixture(t, func(c *Config) {
+		c.Clock, c.Tick, c.Interval = time.Now, time.Hour, 100*time.Millisecond
+	})
+	f.clock = nil // the fixture's clock is not the notifier's
+	f.run()
+	acct := identity.NewAccount()
+	r := &push.Record{Server: f.server.Key, Namespaces: []int32{0}, Expiry: time.Now().Add(24 * time.Hour)}
+	rand.Read(r.SubID[:])
+	rand.Read(r.NotifySecret[:])
+	rand.Read(r.EncKey[:])
+	if err := push.SignRecord(r, acct); err != nil {
+		t.Fatal(err)
+	}
+	put := func(ns int32, data []byte) store.Message {
+		now := time.Now().Truncate(time.Millisecond)
+		m := store.Message{Account: acct.ID(), Namespace: ns, Hash: rpc.MessageHash(acct.ID(), ns, data), Data: data, Timestamp: now, Expiry: now.Add(time.Hour)}
+		if _, err := f.db.Put(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	put(push.Namespace, r.Marshal())
+	f.n.Deposited(put(0, []byte("one")))
+	f.next()
+	// Both within the interval of the first send, as a rule (a machine
+	// stalled longer sends "two" at once, and "three" waits instead).
+	f.n.Deposited(put(0, []byte("two")))
+	m3 := put(0, []byte("three"))
+	f.n.Deposited(m3)
+	for {
+		in, err := push.OpenPayload(r.EncKey, f.next().Payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if in.Hash == m3.Hash {
+			break
+		}
+	}
+}
