@@ -84,8 +84,10 @@ type Config struct {
 	Backoff  time.Duration
 	// SendTimeout bounds one attempt.
 	SendTimeout time.Duration
-	// Tick is how often coalesced notifies and retries that fell due are
-	// sent.
+	// Tick is how often the notifier looks for work that fell due
+	// besides its timer, which wakes it when the next coalesced notify or
+	// retry is due by the real clock: the poll catches a Clock that moves
+	// otherwise (tests) and work that waited for a send slot.
 	Tick time.Duration
 }
 
@@ -124,6 +126,12 @@ type Notifier struct {
 	inFlight int
 	records  recordCache
 	sends    sync.WaitGroup
+	// due is the earliest time a coalesced notify or a retry falls due,
+	// zero for none; timer fires then.
+	due   time.Time
+	timer *time.Timer
+	// starved: a notify waited for a send slot; one freeing flushes.
+	starved bool
 
 	// accepted counts the deposits Run has taken, so that tests know
 	// when one has been seen.
@@ -217,6 +225,9 @@ func (n *Notifier) Deposited(m store.Message) {
 func (n *Notifier) Run(ctx context.Context) error {
 	t := time.NewTicker(n.cfg.Tick)
 	defer t.Stop()
+	n.timer = time.NewTimer(time.Hour)
+	n.timer.Stop()
+	defer n.timer.Stop()
 	defer n.sends.Wait()
 	for {
 		select {
@@ -227,10 +238,24 @@ func (n *Notifier) Run(ctx context.Context) error {
 			n.accepted.Add(1)
 		case r := <-n.results:
 			n.finish(ctx, r)
+		case <-n.timer.C:
+			n.due = time.Time{}
+			n.flush(ctx)
 		case <-t.C:
 			n.flush(ctx)
 		}
 	}
+}
+
+// wakeAt makes the timer fire by at, when that is earlier than it would.
+// A coalesced notify or a retry then goes when it falls due, not at the
+// next poll: a push is latency.
+func (n *Notifier) wakeAt(at time.Time) {
+	if n.timer == nil || !n.due.IsZero() && !at.Before(n.due) {
+		return
+	}
+	n.due = at
+	n.timer.Reset(max(at.Sub(n.cfg.Clock()), 0))
 }
 
 // accept takes one deposit: each live record of its account that
@@ -316,10 +341,15 @@ func (n *Notifier) liveRecords(ctx context.Context, acct identity.AccountID, now
 // trySend starts s's notify if it has deposits waiting, none travelling,
 // its interval has passed and a send slot is free; otherwise flush will.
 func (n *Notifier) trySend(ctx context.Context, id [32]byte, s *sub, now time.Time) {
-	if s.count == 0 || s.job != nil || n.inFlight >= n.cfg.MaxInFlight {
+	if s.count == 0 || s.job != nil {
+		return
+	}
+	if n.inFlight >= n.cfg.MaxInFlight {
+		n.starved = true
 		return
 	}
 	if !s.lastSent.IsZero() && now.Sub(s.lastSent) < n.cfg.Interval {
+		n.wakeAt(s.lastSent.Add(n.cfg.Interval))
 		return
 	}
 	if !now.Before(s.rec.Expiry) {
@@ -393,6 +423,8 @@ func (n *Notifier) finish(ctx context.Context, r result) {
 		wait := min(max(n.cfg.Backoff<<(r.job.attempts-1), r.after), maxRetryWait)
 		if s != nil {
 			s.retryAt = now.Add(wait)
+			n.wakeAt(s.retryAt)
+			n.unstarve(ctx)
 			return
 		}
 	case r.retry:
@@ -406,16 +438,31 @@ func (n *Notifier) finish(ctx context.Context, r result) {
 		s.job = nil
 		n.trySend(ctx, r.job.id, s, now)
 	}
+	n.unstarve(ctx)
+}
+
+// unstarve flushes once a send slot is free if work waited for one.
+func (n *Notifier) unstarve(ctx context.Context) {
+	if n.starved && n.inFlight < n.cfg.MaxInFlight {
+		n.flush(ctx)
+	}
 }
 
 // flush sends what fell due: retries, and coalesced deposits whose
 // interval has passed. Subscriptions quiet for an interval are forgotten.
 func (n *Notifier) flush(ctx context.Context) {
 	now := n.cfg.Clock()
+	n.starved = false
 	for id, s := range n.subs {
 		switch {
 		case s.job != nil:
-			if !s.retryAt.IsZero() && !now.Before(s.retryAt) && n.inFlight < n.cfg.MaxInFlight {
+			switch {
+			case s.retryAt.IsZero():
+			case now.Before(s.retryAt):
+				n.wakeAt(s.retryAt)
+			case n.inFlight >= n.cfg.MaxInFlight:
+				n.starved = true
+			default:
 				s.retryAt = time.Time{}
 				n.launch(ctx, s.job)
 			}
