@@ -30,7 +30,14 @@ const (
 	DefaultTick        = 250 * time.Millisecond
 	// DefaultSendTimeout bounds one attempt, paths included.
 	DefaultSendTimeout = 30 * time.Second
+	// DefaultKeepWarm is below the 90 s after which the hops close idle
+	// connections (onionclient.Pool, the relays' pools and stewards).
+	DefaultKeepWarm = 45 * time.Second
 )
+
+// activeWindow is how long after its last notify a node keeps its path
+// warm: a node with subscriptions to serve notifies more often than that.
+const activeWindow = time.Hour
 
 // maxRetryWait caps the wait before a retry, also one a server asks for:
 // every attempt must fall well within the push server's memory of tags
@@ -84,6 +91,12 @@ type Config struct {
 	Backoff  time.Duration
 	// SendTimeout bounds one attempt.
 	SendTimeout time.Duration
+	// KeepWarm: when Run starts, and then whenever the node has not
+	// notified for KeepWarm but has within the last hour, an info request
+	// goes to the push server through the node's path, so that the next
+	// notify finds the paths built and every hop's connection open
+	// instead of paying guard tests and handshakes. Negative: never.
+	KeepWarm time.Duration
 	// Tick is how often the notifier looks for work that fell due
 	// besides its timer, which wakes it when the next coalesced notify or
 	// retry is due by the real clock: the poll catches a Clock that moves
@@ -107,6 +120,9 @@ func (c *Config) setDefaults() {
 	def(&c.Backoff, DefaultBackoff)
 	def(&c.SendTimeout, DefaultSendTimeout)
 	def(&c.Tick, DefaultTick)
+	if c.KeepWarm == 0 {
+		c.KeepWarm = DefaultKeepWarm
+	}
 	defInt(&c.QueueSize, DefaultQueueSize)
 	defInt(&c.MaxPending, DefaultMaxPending)
 	defInt(&c.MaxInFlight, DefaultMaxInFlight)
@@ -136,6 +152,10 @@ type Notifier struct {
 	// accepted counts the deposits Run has taken, so that tests know
 	// when one has been seen.
 	accepted atomic.Uint64
+	// lastNotify and lastSend are when the last notify, and the last
+	// request of any kind (warm-ups too), went to the server, in Unix
+	// nanoseconds of Clock; for keepWarm.
+	lastNotify, lastSend atomic.Int64
 }
 
 var _ replication.Deposits = (*Notifier)(nil)
@@ -229,6 +249,7 @@ func (n *Notifier) Run(ctx context.Context) error {
 	n.timer.Stop()
 	defer n.timer.Stop()
 	defer n.sends.Wait()
+	n.sends.Go(func() { n.keepWarm(ctx) })
 	for {
 		select {
 		case <-ctx.Done():
@@ -382,10 +403,69 @@ func (n *Notifier) launch(ctx context.Context, j *job) {
 	})
 }
 
+// keepWarm sends warm-ups (see Config.KeepWarm) until ctx ends: one at
+// the start, retried with backoff until it goes through (the node may
+// have no snapshot yet), then one whenever the node is idle but active.
+func (n *Notifier) keepWarm(ctx context.Context) {
+	if n.cfg.KeepWarm < 0 || n.cfg.Server.Key == (snapshot.X25519Key{}) {
+		return
+	}
+	sleep := func(d time.Duration) bool {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return true
+		}
+	}
+	for wait := n.cfg.Backoff; !n.warm(ctx); wait = min(2*wait, n.cfg.KeepWarm) {
+		if !sleep(wait) {
+			return
+		}
+	}
+	// Checking at a third of KeepWarm leaves no gap longer than 4/3 of
+	// it, below the hops' idle time-outs.
+	for sleep(n.cfg.KeepWarm / 3) {
+		now := n.cfg.Clock().UnixNano()
+		last := n.lastNotify.Load()
+		if last != 0 && now-last < int64(activeWindow) && now-n.lastSend.Load() >= int64(n.cfg.KeepWarm) {
+			n.warm(ctx)
+		}
+	}
+}
+
+// warm sends the push server an info request through the node's path and
+// reports whether it went through. It tells the server nothing: clients
+// ask the same.
+func (n *Notifier) warm(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, n.cfg.SendTimeout)
+	defer cancel()
+	n.lastSend.Store(n.cfg.Clock().UnixNano())
+	_, body, err := n.cfg.Sender.DoServer(ctx, n.cfg.Server.Target, n.cfg.Server.Key, warmRequest)
+	if err != nil {
+		n.metrics.warmups.WithLabelValues("failed").Inc()
+		n.cfg.Logger.Debug("push notifier: warming the path failed", "err", err)
+		return false
+	}
+	if _, err := push.ParseAnswer(body); err != nil {
+		n.metrics.warmups.WithLabelValues("failed").Inc()
+		return false
+	}
+	n.metrics.warmups.WithLabelValues("ok").Inc()
+	return true
+}
+
+var warmRequest = (&push.Request{Op: push.OpInfo}).Marshal()
+
 // attempt sends j once and says how it went.
 func (n *Notifier) attempt(ctx context.Context, j *job) result {
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.SendTimeout)
 	defer cancel()
+	now := n.cfg.Clock().UnixNano()
+	n.lastNotify.Store(now)
+	n.lastSend.Store(now)
 	start := time.Now()
 	status, body, err := n.cfg.Sender.DoServer(ctx, n.cfg.Server.Target, n.cfg.Server.Key, j.body)
 	n.metrics.sendSeconds.Observe(time.Since(start).Seconds())

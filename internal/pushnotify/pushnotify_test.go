@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,12 +43,14 @@ func (c *clock) advance(d time.Duration) {
 }
 
 // sender is a fake onion path to the push server: it parses each notify,
-// passes it on got and answers as answer says.
+// passes it on got and answers as answer says. Info requests (the
+// notifier's warm-ups) are answered and counted apart.
 type sender struct {
 	got    chan *push.Request
 	mu     sync.Mutex
 	answer func(n int) (int, []byte, error) // n: the how-manieth call, from 1
 	calls  int
+	warms  atomic.Int64
 }
 
 var okAnswer = (&push.Answer{OK: true, Sent: true}).Marshal()
@@ -60,6 +63,10 @@ func (s *sender) DoServer(ctx context.Context, target onion.ServerTarget, key sn
 	req, err := push.ParseRequest(body)
 	if err != nil {
 		return 0, nil, err
+	}
+	if req.Op == push.OpInfo {
+		s.warms.Add(1)
+		return 200, (&push.Answer{OK: true}).Marshal(), nil
 	}
 	s.mu.Lock()
 	s.calls++
@@ -477,5 +484,32 @@ func TestCoalescedSendsOnTime(t *testing.T) {
 		if in.Hash == m3.Hash {
 			break
 		}
+	}
+}
+
+// TestKeepWarm: the notifier warms its path to the push server when it
+// starts, before any deposit needs it, and again once a node that
+// notified has been idle for KeepWarm.
+func TestKeepWarm(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.Clock, c.KeepWarm = time.Now, 30*time.Millisecond })
+	f.clock = &clock{now: time.Now()}
+	f.run()
+	f.waitFor("the path to be warmed at the start", func() bool { return f.sender.warms.Load() >= 1 })
+	acct := identity.NewAccount()
+	r := &push.Record{Server: f.server.Key, Namespaces: []int32{0}, Expiry: time.Now().Add(24 * time.Hour)}
+	rand.Read(r.SubID[:])
+	rand.Read(r.NotifySecret[:])
+	rand.Read(r.EncKey[:])
+	if err := push.SignRecord(r, acct); err != nil {
+		t.Fatal(err)
+	}
+	f.put(acct.ID(), push.Namespace, r.Marshal())
+	before := f.sender.warms.Load()
+	f.clock.now = time.Now()
+	f.deposit(acct.ID(), 0, "hello")
+	f.next()
+	f.waitFor("the path to be warmed when idle", func() bool { return f.sender.warms.Load() > before })
+	if got := value(f.n.metrics.notifies.WithLabelValues("sent")); got != 1 {
+		t.Fatalf("%v notifies counted sent, want 1 (warm-ups are no notifies)", got)
 	}
 }
