@@ -67,12 +67,13 @@ type Store struct {
 	gets, claims atomic.Int64
 }
 
-// Bounds of the store's memory: some 500 bytes per subscription (its
-// endpoint or token, keys) and 40 per tag. Tags need to outlive only the
-// burst of one message's notifies for most of the saving.
+// Bounds of the store's memory, some 2 MB each at most (a subscription
+// with its endpoint or token and keys is about 500 bytes, a tag in a map
+// about 100): tags need to outlive only the few seconds over which one
+// message's notifies arrive, some 8 s of tags at 2,000 pushes/s.
 const (
 	maxCachedSubs = 4096
-	maxCachedTags = 65536
+	maxCachedTags = 16384
 )
 
 // OpenStore opens (creating and migrating) the database at path.
