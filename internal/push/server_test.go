@@ -611,3 +611,35 @@ func TestRegistrationBudgets(t *testing.T) {
 		t.Fatalf("second push to the host: %+v", a)
 	}
 }
+
+// TestDedupeCost: a message every member of a swarm notifies (one tag,
+// four times) costs the database one tag claim and at most one
+// subscription read, not four of each: the repeats are dropped from
+// memory. A tag released after a refused push (the rate limit) is
+// claimable again, so the nodes' retry of it is pushed.
+func TestDedupeCost(t *testing.T) {
+	lim := DefaultLimits()
+	lim.PerSubscription = ratelimit.Rate{Burst: 1, PerSecond: 0.1}
+	e := newEnv(t, envOpts{limits: lim})
+	d := e.newDevice(ProviderFCM)
+	e.mustOK(e.do(e.registerReq(d)))
+	gets, claims := e.store.gets.Load(), e.store.claims.Load()
+	for i := range 4 {
+		if a := e.mustOK(e.do(e.notifyReq(d, "once"))); a.Sent != (i == 0) {
+			t.Fatalf("notify %d: sent %v", i, a.Sent)
+		}
+	}
+	expectPush(t, d, e.fcm.Pushes, e.fcm.Refused, "once")
+	if g, c := e.store.gets.Load()-gets, e.store.claims.Load()-claims; g > 1 || c != 1 {
+		t.Errorf("four notifies of one tag: %d subscription reads and %d tag claims in the database, want at most 1 and 1", g, c)
+	}
+
+	if a := e.do(e.notifyReq(d, "limited")); a.Error != pushproto.CodeRateLimited {
+		t.Fatalf("over the budget: %+v", a)
+	}
+	e.advance(10 * time.Second)
+	if a := e.mustOK(e.do(e.notifyReq(d, "limited"))); !a.Sent {
+		t.Fatalf("the retry of a released tag: %+v", a)
+	}
+	expectPush(t, d, e.fcm.Pushes, e.fcm.Refused, "limited")
+}

@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/hushnet/hush/crypto/webpush"
@@ -38,7 +40,31 @@ type WebPushConfig struct {
 type WebPush struct {
 	cfg    WebPushConfig
 	client *http.Client
+
+	mu sync.Mutex // guards vapid
+	// vapid holds the Authorization header per push service origin (the
+	// JWT's aud), reused until vapidRenew before it expires: an ECDSA
+	// signature per push would be latency for nothing. Reuse links no
+	// pushes the VAPID key (one per server, in every header) does not
+	// link already. Endpoints are the subscribers' choice, so the origins
+	// are bounded (maxVAPIDOrigins, then cleared wholesale).
+	vapid map[string]vapidAuth
 }
+
+// vapidAuth is one origin's Authorization header and its JWT's expiry.
+type vapidAuth struct {
+	header string
+	exp    time.Time
+}
+
+// VAPID JWT lifetime and reuse: signed for vapidLifetime (push services
+// refuse more than 24 h), renewed once less than vapidRenew is left, so
+// that no push carries a JWT about to expire on a clock a little ahead.
+const (
+	vapidLifetime   = 12 * time.Hour
+	vapidRenew      = time.Hour
+	maxVAPIDOrigins = 1024
+)
 
 var _ Provider = (*WebPush)(nil)
 
@@ -83,7 +109,7 @@ func (w *WebPush) Send(ctx context.Context, t Target, payload []byte) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrRejected, err)
 	}
-	authz, err := w.cfg.VAPID.Authorization(rand.Reader, t.Endpoint, w.cfg.Subject, w.cfg.Now(), 12*time.Hour)
+	authz, err := w.authorization(t.Endpoint)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrRejected, err)
 	}
@@ -108,6 +134,33 @@ func (w *WebPush) Send(ctx context.Context, t Target, payload []byte) error {
 	}
 	gone := resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone
 	return classify(ProviderWebPush, resp, "", gone)
+}
+
+// authorization returns the VAPID Authorization header for endpoint,
+// signed anew only when its origin has none or one near its expiry.
+func (w *WebPush) authorization(endpoint string) (string, error) {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return "", err
+	}
+	origin := u.Scheme + "://" + u.Host
+	now := w.cfg.Now()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if a, ok := w.vapid[origin]; ok && now.Before(a.exp.Add(-vapidRenew)) {
+		return a.header, nil
+	}
+	h, err := w.cfg.VAPID.Authorization(rand.Reader, endpoint, w.cfg.Subject, now, vapidLifetime)
+	if err != nil {
+		return "", err
+	}
+	if w.vapid == nil || len(w.vapid) >= maxVAPIDOrigins {
+		w.vapid = make(map[string]vapidAuth)
+	}
+	// The JWT's exp is in whole seconds: rounding down keeps the renewal
+	// on the safe side.
+	w.vapid[origin] = vapidAuth{header: h, exp: now.Add(vapidLifetime).Truncate(time.Second)}
+	return h, nil
 }
 
 // webPushKeys decodes a subscription's p256dh and auth (base64url, with

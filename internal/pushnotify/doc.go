@@ -36,7 +36,9 @@
 // the deposits not yet notified. The first deposit of a quiet
 // subscription is sent at once (a push is latency); later ones within
 // [Config.Interval] of the last send are coalesced into one notify whose
-// payload names the newest deposit and counts them all. A notify that
+// payload names the newest deposit and counts them all, sent as soon as
+// the interval has passed (a timer set for that moment; a poll every
+// [Config.Tick] only backs it up). A notify that
 // fails (no path, a 5xx, rate_limited) is retried with doubling backoff,
 // [Config.Attempts] times in all, well within the push server's tag
 // memory; one the server refuses (forbidden, not_found, gone) is not.

@@ -11,6 +11,7 @@ type metrics struct {
 	dropped     prometheus.Counter     // deposits for a subscription past MaxPending
 	notifies    *prometheus.CounterVec // by result: sent, refused, failed
 	retries     prometheus.Counter
+	warmups     *prometheus.CounterVec // by result: ok, failed
 	sendSeconds prometheus.Histogram
 }
 
@@ -26,6 +27,7 @@ func newMetrics(reg prometheus.Registerer, n *Notifier) (*metrics, error) {
 		dropped:   prometheus.NewCounter(prometheus.CounterOpts(opts("pending_full_total", "Deposits dropped because the notifier tracked its most subscriptions."))),
 		notifies:  prometheus.NewCounterVec(prometheus.CounterOpts(opts("notifies_total", "Notifies finished, by result: sent, refused (by the push server), failed (after every attempt).")), []string{"result"}),
 		retries:   prometheus.NewCounter(prometheus.CounterOpts(opts("retries_total", "Notify attempts scheduled again after a failure."))),
+		warmups:   prometheus.NewCounterVec(prometheus.CounterOpts(opts("warmups_total", "Info requests that keep the node's path to the push server warm, by result: ok, failed.")), []string{"result"}),
 		sendSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "hush", Subsystem: "pushnotify", Name: "send_seconds",
 			Help: "Time of one notify attempt through the node's onion path.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 12)}),
 	}
@@ -33,7 +35,7 @@ func newMetrics(reg prometheus.Registerer, n *Notifier) (*metrics, error) {
 		return m, nil
 	}
 	queue := prometheus.NewGaugeFunc(prometheus.GaugeOpts(opts("queue", "Deposits waiting for the push notifier.")), func() float64 { return float64(len(n.queue)) })
-	for _, c := range []prometheus.Collector{m.deposits, m.ignored, m.coalesced, m.dropped, m.notifies, m.retries, m.sendSeconds, queue} {
+	for _, c := range []prometheus.Collector{m.deposits, m.ignored, m.coalesced, m.dropped, m.notifies, m.retries, m.warmups, m.sendSeconds, queue} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -30,7 +30,14 @@ const (
 	DefaultTick        = 250 * time.Millisecond
 	// DefaultSendTimeout bounds one attempt, paths included.
 	DefaultSendTimeout = 30 * time.Second
+	// DefaultKeepWarm is below the 90 s after which the hops close idle
+	// connections (onionclient.Pool, the relays' pools and stewards).
+	DefaultKeepWarm = 45 * time.Second
 )
+
+// activeWindow is how long after its last notify a node keeps its path
+// warm: a node with subscriptions to serve notifies more often than that.
+const activeWindow = time.Hour
 
 // maxRetryWait caps the wait before a retry, also one a server asks for:
 // every attempt must fall well within the push server's memory of tags
@@ -84,8 +91,16 @@ type Config struct {
 	Backoff  time.Duration
 	// SendTimeout bounds one attempt.
 	SendTimeout time.Duration
-	// Tick is how often coalesced notifies and retries that fell due are
-	// sent.
+	// KeepWarm: when Run starts, and then whenever the node has not
+	// notified for KeepWarm but has within the last hour, an info request
+	// goes to the push server through the node's path, so that the next
+	// notify finds the paths built and every hop's connection open
+	// instead of paying guard tests and handshakes. Negative: never.
+	KeepWarm time.Duration
+	// Tick is how often the notifier looks for work that fell due
+	// besides its timer, which wakes it when the next coalesced notify or
+	// retry is due by the real clock: the poll catches a Clock that moves
+	// otherwise (tests) and work that waited for a send slot.
 	Tick time.Duration
 }
 
@@ -105,6 +120,9 @@ func (c *Config) setDefaults() {
 	def(&c.Backoff, DefaultBackoff)
 	def(&c.SendTimeout, DefaultSendTimeout)
 	def(&c.Tick, DefaultTick)
+	if c.KeepWarm == 0 {
+		c.KeepWarm = DefaultKeepWarm
+	}
 	defInt(&c.QueueSize, DefaultQueueSize)
 	defInt(&c.MaxPending, DefaultMaxPending)
 	defInt(&c.MaxInFlight, DefaultMaxInFlight)
@@ -124,10 +142,20 @@ type Notifier struct {
 	inFlight int
 	records  recordCache
 	sends    sync.WaitGroup
+	// due is the earliest time a coalesced notify or a retry falls due,
+	// zero for none; timer fires then.
+	due   time.Time
+	timer *time.Timer
+	// starved: a notify waited for a send slot; one freeing flushes.
+	starved bool
 
 	// accepted counts the deposits Run has taken, so that tests know
 	// when one has been seen.
 	accepted atomic.Uint64
+	// lastNotify and lastSend are when the last notify, and the last
+	// request of any kind (warm-ups too), went to the server, in Unix
+	// nanoseconds of Clock; for keepWarm.
+	lastNotify, lastSend atomic.Int64
 }
 
 var _ replication.Deposits = (*Notifier)(nil)
@@ -217,7 +245,11 @@ func (n *Notifier) Deposited(m store.Message) {
 func (n *Notifier) Run(ctx context.Context) error {
 	t := time.NewTicker(n.cfg.Tick)
 	defer t.Stop()
+	n.timer = time.NewTimer(time.Hour)
+	n.timer.Stop()
+	defer n.timer.Stop()
 	defer n.sends.Wait()
+	n.sends.Go(func() { n.keepWarm(ctx) })
 	for {
 		select {
 		case <-ctx.Done():
@@ -227,10 +259,24 @@ func (n *Notifier) Run(ctx context.Context) error {
 			n.accepted.Add(1)
 		case r := <-n.results:
 			n.finish(ctx, r)
+		case <-n.timer.C:
+			n.due = time.Time{}
+			n.flush(ctx)
 		case <-t.C:
 			n.flush(ctx)
 		}
 	}
+}
+
+// wakeAt makes the timer fire by at, when that is earlier than it would.
+// A coalesced notify or a retry then goes when it falls due, not at the
+// next poll: a push is latency.
+func (n *Notifier) wakeAt(at time.Time) {
+	if n.timer == nil || !n.due.IsZero() && !at.Before(n.due) {
+		return
+	}
+	n.due = at
+	n.timer.Reset(max(at.Sub(n.cfg.Clock()), 0))
 }
 
 // accept takes one deposit: each live record of its account that
@@ -316,10 +362,15 @@ func (n *Notifier) liveRecords(ctx context.Context, acct identity.AccountID, now
 // trySend starts s's notify if it has deposits waiting, none travelling,
 // its interval has passed and a send slot is free; otherwise flush will.
 func (n *Notifier) trySend(ctx context.Context, id [32]byte, s *sub, now time.Time) {
-	if s.count == 0 || s.job != nil || n.inFlight >= n.cfg.MaxInFlight {
+	if s.count == 0 || s.job != nil {
+		return
+	}
+	if n.inFlight >= n.cfg.MaxInFlight {
+		n.starved = true
 		return
 	}
 	if !s.lastSent.IsZero() && now.Sub(s.lastSent) < n.cfg.Interval {
+		n.wakeAt(s.lastSent.Add(n.cfg.Interval))
 		return
 	}
 	if !now.Before(s.rec.Expiry) {
@@ -352,10 +403,69 @@ func (n *Notifier) launch(ctx context.Context, j *job) {
 	})
 }
 
+// keepWarm sends warm-ups (see Config.KeepWarm) until ctx ends: one at
+// the start, retried with backoff until it goes through (the node may
+// have no snapshot yet), then one whenever the node is idle but active.
+func (n *Notifier) keepWarm(ctx context.Context) {
+	if n.cfg.KeepWarm < 0 || n.cfg.Server.Key == (snapshot.X25519Key{}) {
+		return
+	}
+	sleep := func(d time.Duration) bool {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return true
+		}
+	}
+	for wait := n.cfg.Backoff; !n.warm(ctx); wait = min(2*wait, n.cfg.KeepWarm) {
+		if !sleep(wait) {
+			return
+		}
+	}
+	// Checking at a third of KeepWarm leaves no gap longer than 4/3 of
+	// it, below the hops' idle time-outs.
+	for sleep(n.cfg.KeepWarm / 3) {
+		now := n.cfg.Clock().UnixNano()
+		last := n.lastNotify.Load()
+		if last != 0 && now-last < int64(activeWindow) && now-n.lastSend.Load() >= int64(n.cfg.KeepWarm) {
+			n.warm(ctx)
+		}
+	}
+}
+
+// warm sends the push server an info request through the node's path and
+// reports whether it went through. It tells the server nothing: clients
+// ask the same.
+func (n *Notifier) warm(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, n.cfg.SendTimeout)
+	defer cancel()
+	n.lastSend.Store(n.cfg.Clock().UnixNano())
+	_, body, err := n.cfg.Sender.DoServer(ctx, n.cfg.Server.Target, n.cfg.Server.Key, warmRequest)
+	if err != nil {
+		n.metrics.warmups.WithLabelValues("failed").Inc()
+		n.cfg.Logger.Debug("push notifier: warming the path failed", "err", err)
+		return false
+	}
+	if _, err := push.ParseAnswer(body); err != nil {
+		n.metrics.warmups.WithLabelValues("failed").Inc()
+		return false
+	}
+	n.metrics.warmups.WithLabelValues("ok").Inc()
+	return true
+}
+
+var warmRequest = (&push.Request{Op: push.OpInfo}).Marshal()
+
 // attempt sends j once and says how it went.
 func (n *Notifier) attempt(ctx context.Context, j *job) result {
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.SendTimeout)
 	defer cancel()
+	now := n.cfg.Clock().UnixNano()
+	n.lastNotify.Store(now)
+	n.lastSend.Store(now)
 	start := time.Now()
 	status, body, err := n.cfg.Sender.DoServer(ctx, n.cfg.Server.Target, n.cfg.Server.Key, j.body)
 	n.metrics.sendSeconds.Observe(time.Since(start).Seconds())
@@ -393,6 +503,8 @@ func (n *Notifier) finish(ctx context.Context, r result) {
 		wait := min(max(n.cfg.Backoff<<(r.job.attempts-1), r.after), maxRetryWait)
 		if s != nil {
 			s.retryAt = now.Add(wait)
+			n.wakeAt(s.retryAt)
+			n.unstarve(ctx)
 			return
 		}
 	case r.retry:
@@ -406,16 +518,31 @@ func (n *Notifier) finish(ctx context.Context, r result) {
 		s.job = nil
 		n.trySend(ctx, r.job.id, s, now)
 	}
+	n.unstarve(ctx)
+}
+
+// unstarve flushes once a send slot is free if work waited for one.
+func (n *Notifier) unstarve(ctx context.Context) {
+	if n.starved && n.inFlight < n.cfg.MaxInFlight {
+		n.flush(ctx)
+	}
 }
 
 // flush sends what fell due: retries, and coalesced deposits whose
 // interval has passed. Subscriptions quiet for an interval are forgotten.
 func (n *Notifier) flush(ctx context.Context) {
 	now := n.cfg.Clock()
+	n.starved = false
 	for id, s := range n.subs {
 		switch {
 		case s.job != nil:
-			if !s.retryAt.IsZero() && !now.Before(s.retryAt) && n.inFlight < n.cfg.MaxInFlight {
+			switch {
+			case s.retryAt.IsZero():
+			case now.Before(s.retryAt):
+				n.wakeAt(s.retryAt)
+			case n.inFlight >= n.cfg.MaxInFlight:
+				n.starved = true
+			default:
 				s.retryAt = time.Time{}
 				n.launch(ctx, s.job)
 			}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,12 +43,14 @@ func (c *clock) advance(d time.Duration) {
 }
 
 // sender is a fake onion path to the push server: it parses each notify,
-// passes it on got and answers as answer says.
+// passes it on got and answers as answer says. Info requests (the
+// notifier's warm-ups) are answered and counted apart.
 type sender struct {
 	got    chan *push.Request
 	mu     sync.Mutex
 	answer func(n int) (int, []byte, error) // n: the how-manieth call, from 1
 	calls  int
+	warms  atomic.Int64
 }
 
 var okAnswer = (&push.Answer{OK: true, Sent: true}).Marshal()
@@ -60,6 +63,10 @@ func (s *sender) DoServer(ctx context.Context, target onion.ServerTarget, key sn
 	req, err := push.ParseRequest(body)
 	if err != nil {
 		return 0, nil, err
+	}
+	if req.Op == push.OpInfo {
+		s.warms.Add(1)
+		return 200, (&push.Answer{OK: true}).Marshal(), nil
 	}
 	s.mu.Lock()
 	s.calls++
@@ -433,4 +440,76 @@ func value(c prometheus.Counter) float64 {
 		panic(fmt.Sprint("reading a counter: ", err))
 	}
 	return mfs[0].GetMetric()[0].GetCounter().GetValue()
+}
+
+// TestCoalescedSendsOnTime: deposits coalesced within the interval go
+// out once it has passed, woken by a timer set for that moment, not by
+// the next tick of a poll: with the poll an hour apart, the coalesced
+// notify still comes.
+func TestCoalescedSendsOnTime(t *testing.T) {
+	f := newFixture(t, func(c *Config) {
+		c.Clock, c.Tick, c.Interval = time.Now, time.Hour, 100*time.Millisecond
+	})
+	f.clock = nil // the fixture's clock is not the notifier's
+	f.run()
+	acct := identity.NewAccount()
+	r := &push.Record{Server: f.server.Key, Namespaces: []int32{0}, Expiry: time.Now().Add(24 * time.Hour)}
+	rand.Read(r.SubID[:])
+	rand.Read(r.NotifySecret[:])
+	rand.Read(r.EncKey[:])
+	if err := push.SignRecord(r, acct); err != nil {
+		t.Fatal(err)
+	}
+	put := func(ns int32, data []byte) store.Message {
+		now := time.Now().Truncate(time.Millisecond)
+		m := store.Message{Account: acct.ID(), Namespace: ns, Hash: rpc.MessageHash(acct.ID(), ns, data), Data: data, Timestamp: now, Expiry: now.Add(time.Hour)}
+		if _, err := f.db.Put(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	put(push.Namespace, r.Marshal())
+	f.n.Deposited(put(0, []byte("one")))
+	f.next()
+	// Both within the interval of the first send, as a rule (a machine
+	// stalled longer sends "two" at once, and "three" waits instead).
+	f.n.Deposited(put(0, []byte("two")))
+	m3 := put(0, []byte("three"))
+	f.n.Deposited(m3)
+	for {
+		in, err := push.OpenPayload(r.EncKey, f.next().Payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if in.Hash == m3.Hash {
+			break
+		}
+	}
+}
+
+// TestKeepWarm: the notifier warms its path to the push server when it
+// starts, before any deposit needs it, and again once a node that
+// notified has been idle for KeepWarm.
+func TestKeepWarm(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.Clock, c.KeepWarm = time.Now, 30*time.Millisecond })
+	f.clock = &clock{now: time.Now()}
+	f.run()
+	f.waitFor("the path to be warmed at the start", func() bool { return f.sender.warms.Load() >= 1 })
+	acct := identity.NewAccount()
+	r := &push.Record{Server: f.server.Key, Namespaces: []int32{0}, Expiry: time.Now().Add(24 * time.Hour)}
+	rand.Read(r.SubID[:])
+	rand.Read(r.NotifySecret[:])
+	rand.Read(r.EncKey[:])
+	if err := push.SignRecord(r, acct); err != nil {
+		t.Fatal(err)
+	}
+	f.put(acct.ID(), push.Namespace, r.Marshal())
+	before := f.sender.warms.Load()
+	f.clock.now = time.Now()
+	f.deposit(acct.ID(), 0, "hello")
+	f.next()
+	f.waitFor("the path to be warmed when idle", func() bool { return f.sender.warms.Load() > before })
+	if got := value(f.n.metrics.notifies.WithLabelValues("sent")); got != 1 {
+		t.Fatalf("%v notifies counted sent, want 1 (warm-ups are no notifies)", got)
+	}
 }

@@ -5,10 +5,12 @@ import (
 	"crypto/rand"
 	"log/slog"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/onionclient"
 	"github.com/hushnet/hush/internal/paths"
 	"github.com/hushnet/hush/internal/pushnotify"
 	"github.com/hushnet/hush/internal/pushnotify/notifytest"
@@ -29,6 +31,7 @@ import (
 // relayed is a notifier on node 0 of a network of real relays whose
 // relays forward to a stand-in push server.
 type relayed struct {
+	posts *countingPoster
 	srv   *notifytest.Server
 	nw    *relaytest.Network
 	self  *relaytest.Node
@@ -46,10 +49,11 @@ func startRelayed(t testing.TB, interval time.Duration) *relayed {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.db.Close() })
+	r.posts = &countingPoster{Poster: r.self.Pool}
 	r.paths, err = paths.New(paths.Options{
 		Snapshot:  pushnotify.WithoutNode(func() *snapshot.Snapshot { return r.nw.Snapshot }, r.self.Key()),
 		Loopback:  true,
-		Transport: r.self.Pool,
+		Transport: r.posts,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -167,4 +171,59 @@ func BenchmarkNotifyLatency(b *testing.B) {
 	b.ReportMetric(float64(rpcTime.Microseconds())/float64(b.N)/1000, "rpc-ms")
 	b.ReportMetric(float64(notifyTime.Microseconds())/float64(b.N)/1000, "notify-ms")
 	b.ReportMetric(float64(notifyTime)/float64(rpcTime), "ratio")
+}
+
+// countingPoster counts the node's posts by path: guard tests go to
+// onionclient.RPCPath (one per guard a path build takes on), onion
+// requests to onionclient.OnionPath.
+type countingPoster struct {
+	onionclient.Poster
+	guardTests, onions atomic.Int64
+}
+
+func (c *countingPoster) Post(ctx context.Context, key identity.Ed25519PublicKey, addr, path string, body []byte, limit int) (int, []byte, error) {
+	switch path {
+	case onionclient.RPCPath:
+		c.guardTests.Add(1)
+	case onionclient.OnionPath:
+		c.onions.Add(1)
+	}
+	return c.Poster.Post(ctx, key, addr, path, body, limit)
+}
+
+// TestPathsBuiltOnce: a node's notifies share its paths, built once (by
+// the warm-up when the notifier starts): n notifies through real relays
+// cost the guard tests of one build and one onion request each, not a
+// path per notify.
+func TestPathsBuiltOnce(t *testing.T) {
+	const n = 6
+	r := startRelayed(t, time.Nanosecond)
+	deadline := time.Now().Add(time.Minute)
+	for r.srv.Infos.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the notifier did not warm its path up")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if g := r.posts.guardTests.Load(); g != paths.Guards {
+		t.Fatalf("%d guard tests to warm up, want %d", g, paths.Guards)
+	}
+	onions := r.posts.onions.Load()
+	for i := range n {
+		acct := identity.NewAccount()
+		r.record(t, acct, r.srv.Key)
+		r.n.Deposited(r.put(t, acct.ID(), 0, []byte("hello")))
+		select {
+		case <-r.srv.Requests:
+		case <-time.After(time.Minute):
+			t.Fatalf("notify %d did not reach the push server", i)
+		}
+	}
+	if g := r.posts.guardTests.Load(); g != paths.Guards {
+		t.Errorf("%d guard tests after %d notifies, want the %d of one build", g, n, paths.Guards)
+	}
+	// Warm-ups may add onion requests while the test runs, never fewer.
+	if o := r.posts.onions.Load() - onions; o < n {
+		t.Errorf("%d onion requests for %d notifies", o, n)
+	}
 }

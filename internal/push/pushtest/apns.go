@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -35,6 +36,8 @@ type APNs struct {
 	Pushes             chan Push
 	Refused            chan string
 
+	conns atomic.Int64 // connections opened to it
+
 	mu     sync.Mutex      // guards tokens
 	tokens map[string]bool // device token → active
 }
@@ -48,7 +51,7 @@ func StartAPNs(t testing.TB, ca *CA, topic string) *APNs {
 	}
 	a := &APNs{Team: "HUSHTEAM01", KeyID: "HUSHKEY001", Topic: topic, Key: key,
 		Pushes: make(chan Push, 256), Refused: make(chan string, 256), tokens: map[string]bool{}}
-	a.URL = serveTLS(t, ca, a).URL
+	a.URL = serveTLS(t, ca, a, &a.conns).URL
 	return a
 }
 
@@ -190,3 +193,7 @@ func (a *APNs) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("apns-id", "00000000-0000-4000-8000-000000000000")
 	w.WriteHeader(http.StatusOK)
 }
+
+// Conns is how many connections clients have opened to the stand-in, so
+// that tests can tell that a provider reuses its connections.
+func (x *APNs) Conns() int64 { return x.conns.Load() }

@@ -23,6 +23,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -92,10 +93,16 @@ func (ca *CA) ServerCert(t testing.TB) tls.Certificate {
 }
 
 // serveTLS starts h over HTTPS (HTTP/2 offered) with a certificate of ca
-// on 127.0.0.1, closed at the end of the test.
-func serveTLS(t testing.TB, ca *CA, h http.Handler) *httptest.Server {
+// on 127.0.0.1, closed at the end of the test. conns counts the
+// connections clients open to it.
+func serveTLS(t testing.TB, ca *CA, h http.Handler, conns *atomic.Int64) *httptest.Server {
 	t.Helper()
 	s := httptest.NewUnstartedServer(h)
+	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			conns.Add(1)
+		}
+	}
 	s.TLS = &tls.Config{Certificates: []tls.Certificate{ca.ServerCert(t)}, NextProtos: []string{"h2", "http/1.1"}}
 	s.EnableHTTP2 = true
 	s.StartTLS()

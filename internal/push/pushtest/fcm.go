@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -38,6 +39,8 @@ type FCM struct {
 	// TokenRequests counts access tokens issued.
 	TokenRequests chan struct{}
 
+	conns atomic.Int64 // connections opened to it
+
 	key *rsa.PrivateKey
 
 	mu      sync.Mutex      // guards bearers, devices
@@ -54,7 +57,7 @@ func StartFCM(t testing.TB, ca *CA, project string) *FCM {
 	}
 	f := &FCM{Project: project, key: key, Pushes: make(chan Push, 256), Refused: make(chan string, 256),
 		TokenRequests: make(chan struct{}, 256), bearers: map[string]bool{}, devices: map[string]bool{}}
-	f.URL = serveTLS(t, ca, f).URL
+	f.URL = serveTLS(t, ca, f, &f.conns).URL
 	der, _ := x509.MarshalPKCS8PrivateKey(key)
 	f.ServiceAccountJSON, _ = json.Marshal(map[string]string{
 		"type": "service_account", "project_id": project,
@@ -238,3 +241,7 @@ func (f *FCM) send(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(map[string]string{"name": "projects/" + f.Project + "/messages/0:1"})
 }
+
+// Conns is how many connections clients have opened to the stand-in, so
+// that tests can tell that a provider reuses its connections.
+func (x *FCM) Conns() int64 { return x.conns.Load() }

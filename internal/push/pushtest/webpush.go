@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -34,6 +35,8 @@ type WebPushReceiver struct {
 	URL     string
 	Pushes  chan Push
 	Refused chan string
+
+	conns atomic.Int64 // connections opened to it
 
 	mu    sync.Mutex // guards subs, vapid
 	subs  map[string]*webPushSub
@@ -65,7 +68,7 @@ type webPushSub struct {
 func StartWebPush(t testing.TB, ca *CA) *WebPushReceiver {
 	t.Helper()
 	r := &WebPushReceiver{Pushes: make(chan Push, 256), Refused: make(chan string, 256), subs: map[string]*webPushSub{}}
-	s := serveTLS(t, ca, r)
+	s := serveTLS(t, ca, r, &r.conns)
 	// Endpoints name localhost rather than 127.0.0.1, as real ones name
 	// hosts: a privacy test can then look for IP addresses in what the
 	// push server keeps without finding the endpoints it must keep.
@@ -268,3 +271,7 @@ func decryptRFC8291(ua *ecdh.PrivateKey, auth, body []byte) ([]byte, error) {
 	}
 	return p[:i], nil
 }
+
+// Conns is how many connections clients have opened to the stand-in, so
+// that tests can tell that a provider reuses its connections.
+func (x *WebPushReceiver) Conns() int64 { return x.conns.Load() }

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/hushnet/hush/identity"
@@ -34,11 +35,13 @@ type Server struct {
 	Key     snapshot.X25519Key
 	Ed25519 identity.Ed25519PublicKey
 	Address string // host:port
-	// Requests receives every request that parsed, in arrival order.
+	// Requests receives every request that parsed but info requests (the
+	// nodes' warm-ups, which Infos counts), in arrival order.
 	Requests chan *push.Request
-	// Relays receives the node identity each request's connection proved
-	// (the last relay of its path).
+	// Relays receives the node identity each such request's connection
+	// proved (the last relay of its path).
 	Relays chan identity.Ed25519PublicKey
+	Infos  atomic.Int64
 
 	priv *ecdh.PrivateKey
 
@@ -108,18 +111,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad frame", http.StatusBadRequest)
 		return
 	}
-	if r.TLS != nil {
-		k, _ := keytls.PeerNode(r.TLS, func(identity.Ed25519PublicKey) bool { return true })
-		select {
-		case s.Relays <- k:
-		default:
-		}
-	}
 	var a *push.Answer
 	req, err := push.ParseRequest(l.Inner)
-	if err != nil {
+	switch {
+	case err != nil:
 		a = push.ErrorAnswer(push.CodeBadRequest, err.Error(), 0)
-	} else {
+	case req.Op == push.OpInfo:
+		// The nodes' warm-ups: counted, not passed on.
+		s.Infos.Add(1)
+		a = &push.Answer{OK: true}
+	default:
+		if r.TLS != nil {
+			k, _ := keytls.PeerNode(r.TLS, func(identity.Ed25519PublicKey) bool { return true })
+			select {
+			case s.Relays <- k:
+			default:
+			}
+		}
 		select {
 		case s.Requests <- req:
 		default:
