@@ -424,6 +424,8 @@ func (c *Client) accept(ns int32, m rpc.Message) ([]Message, error) {
 		return nil, c.applyUnsend(sender, content.GetUnsend())
 	case ns == NamespaceInbox && content.GetExpirationSettings() != nil:
 		return nil, c.applyTimerChange(sender, content.GetExpirationSettings(), signed)
+	case ns == NamespaceInbox && content.GetTyping() != nil:
+		return nil, c.applyTyping(sender, content.GetTyping(), signed) // typing.go
 	case ns == NamespaceSync && content.GetUnsend() != nil:
 		// Another device of ours unsent a message; the seal must be ours.
 		if !sender.Equal(self) {
@@ -491,7 +493,7 @@ func (c *Client) accept(ns int32, m rpc.Message) ([]Message, error) {
 		}
 		return out, nil
 	}
-	// Receipts, typing and the rest come with later issues.
+	// Call signalling and the rest come with later issues.
 	return nil, nil
 }
 
