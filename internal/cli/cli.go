@@ -89,7 +89,8 @@ that never learn who talks to whom.`,
 		a.profileCommand(), a.settingsCommand(), a.notificationsCommand(), a.requestsCommand(), a.acceptCommand(),
 		a.blockCommand(), a.unblockCommand(), a.unsendCommand(),
 		a.devicesCommand(),
-		a.mediaCommand(), // media.go
+		a.mediaCommand(),  // media.go
+		a.daemonCommand(), // daemon.go
 	)
 	return root
 }
