@@ -286,6 +286,7 @@ func (c *Client) wire(ctx context.Context, o Options) error {
 			NetClock:  c.netc,
 			Logger:    o.Logger,
 			Verifier:  o.Network.SnapshotVerifier(),
+			OnChange:  func() { c.emit(Event{Kind: EventPaths}) },
 		})
 		if err != nil {
 			return err

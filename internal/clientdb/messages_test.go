@@ -370,6 +370,9 @@ func TestExpireDue(t *testing.T) {
 	if e.Messages != 1 || !slices.Equal(e.SwarmHashes, []string{"hs"}) || len(e.Attachments) != 1 || e.Attachments[0].LocalPath != "/att/f" || e.Seen != 1 {
 		t.Fatalf("ExpireDue: %+v", e)
 	}
+	if !slices.Equal(bodies(e.Gone), []string{"short"}) || e.Gone[0].MessageID != gone.MessageID {
+		t.Fatalf("ExpireDue's Gone: %+v", e.Gone)
+	}
 	c, _ := db.Conversation(alice)
 	ms, _ := db.Messages(c.ID, Page{})
 	if !slices.Equal(bodies(ms), []string{"long", "forever"}) {
