@@ -694,6 +694,9 @@ func (d *Daemon) unsend(w http.ResponseWriter, r *http.Request, c *client.Client
 	if err != nil {
 		return err
 	}
+	if !m.Outgoing {
+		return fmt.Errorf("message %d: %w", id, client.ErrCannotUnsend)
+	}
 	if err := c.Unsend(r.Context(), m.Peer, m.MessageID); err != nil {
 		return err
 	}

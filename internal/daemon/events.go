@@ -123,11 +123,9 @@ func (d *Daemon) translate(c *client.Client, e client.Event) []sseEvent {
 		}
 		return out
 	case client.EventRequest:
-		out := []sseEvent{{name: "request", data: e.Message}}
-		if n, ok := d.notification(c, e.Message); ok {
-			out = append(out, sseEvent{name: "notification", data: n})
-		}
-		return out
+		// The message itself comes as EventReceived too, with its
+		// notification.
+		return []sseEvent{{name: "request", data: e.Message}}
 	case client.EventSent, client.EventStatus, client.EventFailed:
 		return []sseEvent{{name: "status", data: e.Message}}
 	case client.EventUnsent:
