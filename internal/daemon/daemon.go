@@ -41,6 +41,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -322,6 +323,10 @@ func (d *Daemon) open(ctx context.Context, passphrase []byte) error {
 	o := d.cfg.Options
 	o.Logger = d.log
 	c, err := d.home.Open(ctx, passphrase, o)
+	// Argon2id has just taken its memory (128 MiB with the default
+	// parameters); a daemon idles for days, so give it back to the system
+	// now rather than when the heap next shrinks.
+	debug.FreeOSMemory()
 	if err != nil {
 		return err
 	}
