@@ -30,7 +30,7 @@ func startNetwork(t testing.TB) *hushtest.Network {
 
 // devnetPair is alice's and bob's daemons on a devnet, through onion
 // paths, with open event streams and each other's accepted contact.
-func devnetPair(t *testing.T, n *hushtest.Network) *pair {
+func devnetPair(t testing.TB, n *hushtest.Network) *pair {
 	o := n.ClientOptions()
 	p := &pair{}
 	for _, d := range []**testDaemon{&p.alice, &p.bob} {

@@ -30,21 +30,21 @@ const testPass = "correct horse"
 // testDaemon is a running daemon and what a test needs to call it.
 type testDaemon struct {
 	*Daemon
-	t      *testing.T
+	t      testing.TB
 	hc     *http.Client
 	cancel context.CancelFunc
 	done   chan error
 }
 
 // standalone starts a standalone node for the test.
-func standalone(t *testing.T) *snapshot.Node {
+func standalone(t testing.TB) *snapshot.Node {
 	n := nodetest.Start(t, nodetest.Standalone(t))
 	return &snapshot.Node{Address: n.Addr().String(), Ed25519: n.Identity().Ed25519Public()}
 }
 
 // startDaemon runs a daemon on a fresh home with options o (Home,
 // Listen, HomeOptions filled in when empty), until the test ends.
-func startDaemon(t *testing.T, cfg Config) *testDaemon {
+func startDaemon(t testing.TB, cfg Config) *testDaemon {
 	t.Helper()
 	if cfg.Home == "" {
 		cfg.Home = t.TempDir()
@@ -104,7 +104,7 @@ func (td *testDaemon) stop() {
 }
 
 // unlockedDaemon is a daemon with a fresh account on node.
-func unlockedDaemon(t *testing.T, node *snapshot.Node, files client.FileServer) *testDaemon {
+func unlockedDaemon(t testing.TB, node *snapshot.Node, files client.FileServer) *testDaemon {
 	td := startDaemon(t, Config{Options: client.Options{Standalone: node, Files: files}})
 	td.mustDo("POST", "/api/v1/account/create", map[string]string{"passphrase": testPass}, http.StatusCreated, nil)
 	return td
@@ -188,7 +188,7 @@ func errorCode(b []byte) string {
 
 // stream is an open event stream.
 type stream struct {
-	t      *testing.T
+	t      testing.TB
 	events chan streamEvent
 	cancel context.CancelFunc
 }
