@@ -91,4 +91,3 @@ func BenchmarkDaemonLatency(b *testing.B) {
 	b.ReportMetric(float64(d.Microseconds())/1000, "daemon-ms/op")
 	b.ReportMetric(float64(d)/float64(c), "daemon/client")
 }
-
