@@ -92,6 +92,9 @@ var (
 	ErrListen = errors.New("give exactly one of a listen address and a socket path")
 )
 
+// errStopping refuses an unlock that comes in while the daemon stops.
+var errStopping = &httpError{http.StatusServiceUnavailable, "stopping", "the daemon is stopping"}
+
 // Daemon is one running `hush daemon`. Create it with [New], then [Run].
 type Daemon struct {
 	cfg   Config
@@ -112,6 +115,9 @@ type Daemon struct {
 	stopRun  context.CancelFunc
 	runDone  chan struct{}
 	pumpDone chan struct{}
+	// stopping is set once Run shuts down: an unlock still in flight
+	// then opens nothing that the shutdown would not close.
+	stopping bool
 	// busy counts requests using c, so lock waits for them before it
 	// closes the client.
 	busy sync.WaitGroup
@@ -289,6 +295,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.log.Warn("requests still running at shutdown", "err", serr)
 		srv.Close()
 	}
+	d.mu.Lock()
+	d.stopping = true
+	d.mu.Unlock()
 	if lerr := d.lock(); lerr != nil {
 		err = errors.Join(err, lerr)
 	}
@@ -319,6 +328,9 @@ func (d *Daemon) open(ctx context.Context, passphrase []byte) error {
 	defer d.mu.Unlock()
 	if d.c != nil {
 		return nil
+	}
+	if d.stopping {
+		return errStopping
 	}
 	o := d.cfg.Options
 	o.Logger = d.log

@@ -58,7 +58,12 @@ func TestTwoDaemonsOnDevnet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a devnet")
 	}
-	p := devnetPair(t, startNetwork(t))
+	start := time.Now()
+	phase := func(name string) { t.Logf("%6.1fs %s", time.Since(start).Seconds(), name) }
+	n := startNetwork(t)
+	phase("devnet up")
+	p := devnetPair(t, n)
+	phase("daemons up")
 
 	var sent client.Message
 	p.alice.mustDo("POST", "/api/v1/conversations/bob/messages", map[string]string{"text": "hi bob"}, http.StatusCreated, &sent)
@@ -75,6 +80,7 @@ func TestTwoDaemonsOnDevnet(t *testing.T) {
 		}
 	}
 	p.aEvents.waitFor("status", statusOf("delivered"))
+	phase("message delivered")
 	var marked map[string]int
 	p.bob.mustDo("POST", "/api/v1/conversations/alice/read", nil, 200, &marked)
 	if marked["marked"] == 1 { // XXX: until clientev's MarkRead does its work
@@ -96,6 +102,7 @@ func TestTwoDaemonsOnDevnet(t *testing.T) {
 	p.bob.mustDo("POST", "/api/v1/conversations/alice/typing", map[string]bool{"typing": false}, http.StatusNoContent, nil)
 	p.aEvents.waitFor("typing", typing(false))
 
+	phase("typing")
 	// An attachment through the devnet's file server.
 	data := bytes.Repeat([]byte("hush attachment "), 20_000) // 320 KB: several pieces
 	var body bytes.Buffer
@@ -117,8 +124,22 @@ func TestTwoDaemonsOnDevnet(t *testing.T) {
 		}
 	}
 	p.aEvents.waitFor("transfer", complete(true))
+	phase("uploaded")
 	json.Unmarshal(p.bEvents.waitFor("message", messageMatch("a file")), &got)
 	p.bEvents.waitFor("transfer", complete(false)) // downloaded by bob's daemon by itself
+	phase("downloaded")
+	// The last progress event may come just before the file counts as
+	// ready (verified whole).
+	for deadline := time.Now().Add(time.Minute); ; {
+		p.bob.mustDo("GET", fmt.Sprintf("/api/v1/messages/%d", got.ID), nil, 200, &got)
+		if got.Attachments[0].State == "ready" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("attachment %+v", got.Attachments[0])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	resp, b = p.bob.do(call{method: "GET", path: fmt.Sprintf("/api/v1/messages/%d/attachments/0", got.ID)})
 	if resp.StatusCode != 200 || !bytes.Equal(b, data) || resp.Header.Get("Content-Disposition") != `attachment; filename=notes.txt` {
 		t.Fatalf("bob opens the file: %d %v, %d bytes", resp.StatusCode, resp.Header, len(b))
