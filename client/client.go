@@ -156,6 +156,11 @@ type Client struct {
 
 	dropped, received atomic.Int64
 
+	// running is set while Run runs, and modeChanged asks it to restart
+	// its receive loop in a new notification mode (run.go).
+	running     atomic.Bool
+	modeChanged chan struct{}
+
 	// v2mu serializes the load-modify-save of this device's prekeys and
 	// its record publication (v2keys.go).
 	v2mu sync.Mutex
@@ -226,7 +231,8 @@ func openHome(ctx context.Context, o Options, h *Home) (*Client, error) {
 	c := &Client{
 		acct: sec.Account, db: db, seal: v1{sec.Account}, clock: o.Clock, log: o.Logger, home: o.Home,
 		interval: o.PollInterval, lookback: o.Lookback, safetyNet: o.SafetyNetInterval, holdWait: o.HoldWait, subs: map[int]chan Event{},
-		netc: netclock.New(o.Clock, 0), limits: defaultLimits, pushSafetyNet: o.PushSafetyNetInterval,
+		modeChanged: make(chan struct{}, 1),
+		netc:        netclock.New(o.Clock, 0), limits: defaultLimits, pushSafetyNet: o.PushSafetyNetInterval,
 		files: o.Files, codec: newMediaCodec(),
 		media: MediaSettings{MaxAttachmentBytes: o.MaxAttachmentBytes, AutoDownloadBytes: o.AutoDownloadBytes},
 	}

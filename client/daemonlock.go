@@ -32,6 +32,9 @@ var ErrDaemonRunning = errors.New("a hush daemon owns this home")
 type DaemonRunningError struct{ Info DaemonInfo }
 
 func (e *DaemonRunningError) Error() string {
+	if e.Info.PID == 0 {
+		return "a hush daemon owns this home: use its API, or stop it first"
+	}
 	where := ""
 	switch {
 	case e.Info.Listen != "":
@@ -39,7 +42,7 @@ func (e *DaemonRunningError) Error() string {
 	case e.Info.Socket != "":
 		where = ", socket " + e.Info.Socket
 	}
-	return fmt.Sprintf("hush daemon (pid %d%s) owns this home: use its API, or stop it first", e.Info.PID, where)
+	return fmt.Sprintf("a hush daemon (pid %d%s) owns this home: use its API, or stop it first", e.Info.PID, where)
 }
 
 func (e *DaemonRunningError) Unwrap() error { return ErrDaemonRunning }
@@ -114,8 +117,10 @@ func (h *Home) RunningDaemon() (DaemonInfo, bool, error) {
 		release()
 		return DaemonInfo{}, false, nil
 	}
-	info, err := h.readDaemonInfo()
-	return info, true, err
+	// A daemon that has just claimed the home may not have written its
+	// daemon.json yet: it is running all the same.
+	info, _ := h.readDaemonInfo()
+	return info, true, nil
 }
 
 // checkDaemon returns a [*DaemonRunningError] when a daemon other than

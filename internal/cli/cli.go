@@ -123,6 +123,25 @@ func (a *app) openHome() (*client.Home, error) {
 	return client.NewHome(dir)
 }
 
+// ownHome is openHome for a command that opens or writes the home: while
+// a daemon owns it, the command refuses with one line naming the daemon
+// ([client.DaemonRunningError]), before asking for any passphrase. Commands
+// that only read public files (id, path) or only unlock (phrase) need not.
+func (a *app) ownHome() (*client.Home, error) {
+	h, err := a.openHome()
+	if err != nil {
+		return nil, err
+	}
+	info, running, err := h.RunningDaemon()
+	if err != nil {
+		return nil, err
+	}
+	if running {
+		return nil, &client.DaemonRunningError{Info: info}
+	}
+	return h, nil
+}
+
 // errNoPassphrase is returned when no passphrase source is available.
 var errNoPassphrase = errors.New("no passphrase: set " + envPassphrase + ", use --passphrase-file, or run on a terminal")
 
@@ -188,7 +207,16 @@ func (a *app) unlock() (*identity.Account, error) {
 // homePassphrase returns the home and its passphrase, checking for the
 // account first so no one types a passphrase that has no use.
 func (a *app) homePassphrase() (*client.Home, []byte, error) {
-	h, err := a.openHome()
+	return a.passphraseOf(a.openHome())
+}
+
+// ownHomePassphrase is homePassphrase for a command that opens or writes
+// the home (ownHome).
+func (a *app) ownHomePassphrase() (*client.Home, []byte, error) {
+	return a.passphraseOf(a.ownHome())
+}
+
+func (a *app) passphraseOf(h *client.Home, err error) (*client.Home, []byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}

@@ -89,7 +89,7 @@ func (a *app) openClient(ctx context.Context, f *netFlags, network bool, set ...
 	for _, s := range set {
 		s(&o)
 	}
-	h, pass, err := a.homePassphrase()
+	h, pass, err := a.ownHomePassphrase()
 	if err != nil {
 		return nil, err
 	}

@@ -363,6 +363,9 @@ func TestExpireDue(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	if next, err := db.NextExpiry(); err != nil || !next.Equal(at(0).Add(time.Minute)) {
+		t.Fatalf("NextExpiry: %v, %v; want %v", next, err, at(0).Add(time.Minute))
+	}
 	e, err := db.ExpireDue(at(60))
 	if err != nil {
 		t.Fatal(err)
