@@ -19,8 +19,7 @@ import (
 //
 //	go test -run '^$' -bench DaemonLatency -benchtime 20x ./internal/daemon
 func BenchmarkDaemonLatency(b *testing.B) {
-	n := startNetwork(b)
-	o := n.ClientOptions()
+	o := startNetwork(b)
 
 	// Two plain clients running their duties: the baseline.
 	open := func() *client.Client {
@@ -64,7 +63,7 @@ func BenchmarkDaemonLatency(b *testing.B) {
 	}
 
 	// Two daemons.
-	p := devnetPair(b, n)
+	p := devnetPair(b, o)
 	daemonRound := func(text string) time.Duration {
 		start := time.Now()
 		req := p.alice.request(call{method: "POST", path: "/api/v1/conversations/bob/messages", body: map[string]string{"text": text}})

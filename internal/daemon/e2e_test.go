@@ -7,31 +7,47 @@ import (
 	"fmt"
 	"mime/multipart"
 	"net/http"
+	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/hushnet/hush/client"
-	"github.com/hushnet/hush/hushtest"
+	"github.com/hushnet/hush/internal/devnet"
 )
 
-// startNetwork runs a six-node devnet (registry, replicating nodes, file
-// server) in this process for the test.
-func startNetwork(t testing.TB) *hushtest.Network {
+// startNetwork builds hushd (without -race: the daemons under test run in
+// this process, the nodes need not be instrumented, and a race-built
+// devnet takes minutes to form on a busy machine) and runs a devnet of
+// six hushd processes with its file server; it returns the options that
+// reach it through onion paths, with the client's timers scaled down.
+func startNetwork(t testing.TB) client.Options {
 	t.Helper()
+	bin := filepath.Join(t.TempDir(), "hushd")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/hushnet/hush/cmd/hushd").CombinedOutput(); err != nil {
+		t.Fatalf("build hushd: %v\n%s", err, out)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	n, err := hushtest.Start(ctx, hushtest.Options{Dir: t.TempDir()})
+	d, err := devnet.Up(ctx, devnet.Options{
+		Dir: t.TempDir(), Nodes: 6, Processes: true, HushdPath: bin,
+		EpochInterval: 200 * time.Millisecond, ProbeInterval: 100 * time.Millisecond,
+		UnreachableAfter: time.Minute,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { n.Stop() })
-	return n
+	t.Cleanup(func() { d.Stop() })
+	return client.Options{
+		Network:       d.Network(),
+		OutboxBackoff: client.Backoff{Base: 100 * time.Millisecond, Max: time.Second},
+		PollInterval:  200 * time.Millisecond,
+	}
 }
 
 // devnetPair is alice's and bob's daemons on a devnet, through onion
 // paths, with open event streams and each other's accepted contact.
-func devnetPair(t testing.TB, n *hushtest.Network) *pair {
-	o := n.ClientOptions()
+func devnetPair(t testing.TB, o client.Options) *pair {
 	p := &pair{}
 	for _, d := range []**testDaemon{&p.alice, &p.bob} {
 		*d = startDaemon(t, Config{Options: o})
