@@ -95,6 +95,9 @@ var (
 // errStopping refuses an unlock that comes in while the daemon stops.
 var errStopping = &httpError{http.StatusServiceUnavailable, "stopping", "the daemon is stopping"}
 
+// errOpening refuses an unlock while another one runs.
+var errOpening = &httpError{http.StatusConflict, "unlocking", "another unlock is running"}
+
 // Daemon is one running `hush daemon`. Create it with [New], then [Run].
 type Daemon struct {
 	cfg   Config
@@ -118,6 +121,8 @@ type Daemon struct {
 	// stopping is set once Run shuts down: an unlock still in flight
 	// then opens nothing that the shutdown would not close.
 	stopping bool
+	// opening is set while an unlock runs Argon2id outside mu.
+	opening bool
 	// busy counts requests using c, so lock waits for them before it
 	// closes the client.
 	busy sync.WaitGroup
@@ -325,13 +330,21 @@ func (d *Daemon) client() (c *client.Client, done func()) {
 // open unlocks the home with passphrase and starts the client's duties.
 func (d *Daemon) open(ctx context.Context, passphrase []byte) error {
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.c != nil {
+	switch {
+	case d.c != nil:
+		d.mu.Unlock()
 		return nil
-	}
-	if d.stopping {
+	case d.stopping:
+		d.mu.Unlock()
 		return errStopping
+	case d.opening:
+		d.mu.Unlock()
+		return errOpening
 	}
+	d.opening = true
+	d.mu.Unlock()
+	// Argon2id takes a second or more: the other requests (the status
+	// a UI polls) are served meanwhile.
 	o := d.cfg.Options
 	o.Logger = d.log
 	c, err := d.home.Open(ctx, passphrase, o)
@@ -339,21 +352,29 @@ func (d *Daemon) open(ctx context.Context, passphrase []byte) error {
 	// parameters); a daemon idles for days, so give it back to the system
 	// now rather than when the heap next shrinks.
 	debug.FreeOSMemory()
+
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.opening = false
 	if err != nil {
 		return err
 	}
+	if d.stopping {
+		c.Close()
+		return errStopping
+	}
 	events, unsubscribe := c.Subscribe(256)
 	runCtx, stop := context.WithCancel(context.Background())
-	d.c, d.stopRun = c, stop
-	d.runDone, d.pumpDone = make(chan struct{}), make(chan struct{})
+	runDone, pumpDone := make(chan struct{}), make(chan struct{})
+	d.c, d.stopRun, d.runDone, d.pumpDone = c, stop, runDone, pumpDone
 	go func() {
-		defer close(d.runDone)
+		defer close(runDone)
 		if err := d.cfg.run(runCtx, c); err != nil {
 			d.log.Warn("background duties ended", "err", err)
 		}
 	}()
 	go func() {
-		defer close(d.pumpDone)
+		defer close(pumpDone)
 		d.pump(runCtx, c, events)
 		unsubscribe()
 	}()
