@@ -82,6 +82,11 @@ func (f *netFlags) options(network bool) (client.Options, error) {
 // openClient unlocks the home and opens the client library on it; set,
 // if any, adjust the options.
 func (a *app) openClient(ctx context.Context, f *netFlags, network bool, set ...func(*client.Options)) (*client.Client, error) {
+	// A daemon's home is refused first, before flags or a passphrase
+	// matter.
+	if _, err := a.ownHome(); err != nil {
+		return nil, err
+	}
 	o, err := f.options(network)
 	if err != nil {
 		return nil, err
@@ -89,7 +94,7 @@ func (a *app) openClient(ctx context.Context, f *netFlags, network bool, set ...
 	for _, s := range set {
 		s(&o)
 	}
-	h, pass, err := a.ownHomePassphrase()
+	h, pass, err := a.homePassphrase()
 	if err != nil {
 		return nil, err
 	}
