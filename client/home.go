@@ -212,8 +212,9 @@ func (h *Home) ChangePassphrase(oldPass, newPass []byte, opts ...HomeOption) err
 	return keystore.ChangePassphrase(h.keyPath(), oldPass, newPass, homeOptions(opts).kdf)
 }
 
-// Empty reports whether the home does not exist or is an empty directory:
-// where [Home.Import] may restore without [ReplaceHome].
+// Empty reports whether the home does not exist or is an empty directory
+// (a daemon's files aside: a daemon may start on an empty home and import
+// into it): where [Home.Import] may restore without [ReplaceHome].
 func (h *Home) Empty() (bool, error) {
 	ents, err := os.ReadDir(h.dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -222,7 +223,18 @@ func (h *Home) Empty() (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return len(ents) == 0, nil
+	for _, e := range ents {
+		if !daemonFile(e.Name()) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// daemonFile reports whether name is one of a running daemon's files,
+// which belong to that process and are never in a backup.
+func daemonFile(name string) bool {
+	return name == daemonLockFile || name == daemonInfoFile || name == DaemonKeyFile
 }
 
 // isHomeFile reports whether name is a file hush keeps in a home: the key
@@ -231,7 +243,7 @@ func (h *Home) Empty() (bool, error) {
 // writes.
 func isHomeFile(name string) bool {
 	return reservedFile(name) || slices.Contains(backupFiles, name) || name == prekeyLockFile || name == mediaDir || name == avatarDir ||
-		name == daemonLockFile || name == daemonInfoFile || name == DaemonKeyFile ||
+		daemonFile(name) ||
 		strings.HasPrefix(name, tmpPrefix) || strings.HasPrefix(name, backupPrefix)
 }
 
@@ -276,6 +288,9 @@ func (h *Home) Wipe() ([]string, error) {
 	var left []string
 	for _, e := range ents {
 		name := e.Name()
+		if h.claim != nil && daemonFile(name) {
+			continue // the daemon wiping its home's account owns it still
+		}
 		if isHomeFile(name) {
 			path := filepath.Join(h.dir, name)
 			// An interrupted key file write leaves a wrapped seed behind.
@@ -291,7 +306,7 @@ func (h *Home) Wipe() ([]string, error) {
 		}
 		left = append(left, name)
 	}
-	if len(left) == 0 {
+	if len(left) == 0 && h.claim == nil {
 		if err := os.Remove(h.dir); err != nil {
 			return nil, fmt.Errorf("wipe: %w", err)
 		}
@@ -523,6 +538,21 @@ func (h *Home) Import(r io.Reader, backupPass, homePass []byte, opts ...HomeOpti
 	sum, err := restoreBackup(r, backupPass, &Home{dir: stage}, homePass, cfg.kdf)
 	if err != nil {
 		return nil, err
+	}
+	if h.claim != nil {
+		// The daemon importing into its home keeps it: its files move
+		// along as hard links, so the lock file is the same file and its
+		// lock stays held.
+		for _, name := range []string{daemonLockFile, daemonInfoFile, DaemonKeyFile} {
+			if err := os.Link(filepath.Join(h.dir, name), filepath.Join(stage, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("import: %w", err)
+			}
+		}
+	}
+	// Empty ignored a daemon's files; the directory is replaced whole
+	// unless nothing at all is in it.
+	if ents, err := os.ReadDir(h.dir); err == nil && len(ents) > 0 {
+		empty = false
 	}
 	if err := replaceDir(stage, h.dir, empty); err != nil {
 		return nil, fmt.Errorf("import: %w", err)

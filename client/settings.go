@@ -1,10 +1,7 @@
 package client
 
 import (
-	"context"
 	"errors"
-
-	"github.com/hushnet/hush/identity"
 )
 
 // NotificationContent is what a desktop notification of a new message
@@ -79,11 +76,4 @@ func (c *Client) Calls() (bool, error) {
 		return false, err
 	}
 	return string(b) == "on", nil
-}
-
-// MarkRead marks every incoming message of the conversation with peer
-// read, sending read receipts when receipts are on and starting after-read
-// timers, and returns how many changed.
-func (c *Client) MarkRead(ctx context.Context, peer identity.AccountID) (int, error) {
-	return 0, nil
 }

@@ -207,16 +207,7 @@ func (a *app) unlock() (*identity.Account, error) {
 // homePassphrase returns the home and its passphrase, checking for the
 // account first so no one types a passphrase that has no use.
 func (a *app) homePassphrase() (*client.Home, []byte, error) {
-	return a.passphraseOf(a.openHome())
-}
-
-// ownHomePassphrase is homePassphrase for a command that opens or writes
-// the home (ownHome).
-func (a *app) ownHomePassphrase() (*client.Home, []byte, error) {
-	return a.passphraseOf(a.ownHome())
-}
-
-func (a *app) passphraseOf(h *client.Home, err error) (*client.Home, []byte, error) {
+	h, err := a.openHome()
 	if err != nil {
 		return nil, nil, err
 	}
