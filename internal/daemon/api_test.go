@@ -111,14 +111,13 @@ func TestMessaging(t *testing.T) {
 	var marked map[string]int
 	p.bob.mustDo("POST", "/api/v1/conversations/alice/read", nil, 200, &marked)
 	if marked["marked"] != 3 {
-		t.Errorf("marked %v", marked) // XXX until clientev's MarkRead
-	} else {
-		p.aEvents.waitFor("status", func(b json.RawMessage) bool {
-			var m client.Message
-			json.Unmarshal(b, &m)
-			return m.ID == sent.ID && m.Status == "read"
-		})
+		t.Fatalf("marked %v", marked)
 	}
+	p.aEvents.waitFor("status", func(b json.RawMessage) bool {
+		var m client.Message
+		json.Unmarshal(b, &m)
+		return m.ID == sent.ID && m.Status == "read"
+	})
 
 	// Typing, both ways of it.
 	p.bob.mustDo("POST", "/api/v1/conversations/alice/typing", map[string]bool{"typing": true}, http.StatusNoContent, nil)

@@ -99,11 +99,10 @@ func TestTwoDaemonsOnDevnet(t *testing.T) {
 	phase("message delivered")
 	var marked map[string]int
 	p.bob.mustDo("POST", "/api/v1/conversations/alice/read", nil, 200, &marked)
-	if marked["marked"] == 1 { // XXX: until clientev's MarkRead does its work
-		p.aEvents.waitFor("status", statusOf("read"))
-	} else {
-		t.Errorf("marked %v", marked)
+	if marked["marked"] != 1 {
+		t.Fatalf("marked %v", marked)
 	}
+	p.aEvents.waitFor("status", statusOf("read"))
 
 	// Bob types; alice sees it start and stop.
 	p.bob.mustDo("POST", "/api/v1/conversations/alice/typing", map[string]bool{"typing": true}, http.StatusNoContent, nil)
