@@ -74,6 +74,12 @@ func TestMessaging(t *testing.T) {
 	p.bob.mustDo("POST", "/api/v1/requests/"+p.aliceID+"/accept", nil, 200, nil)
 	p.bob.mustDo("PUT", "/api/v1/contacts/"+p.aliceID, map[string]string{"name": "alice"}, 200, nil)
 
+	var conv conversationJSON
+	p.bob.mustDo("GET", "/api/v1/conversations/alice", nil, 200, &conv)
+	if conv.Peer.String() != p.aliceID || conv.LastMessage == nil || conv.LastMessage.Text != "hello bob" {
+		t.Fatalf("conversation %+v", conv)
+	}
+
 	// Notification content: name only, then nothing.
 	p.bob.mustDo("PATCH", "/api/v1/settings", map[string]string{"notification_content": "name_only"}, 200, nil)
 	p.alice.mustDo("POST", "/api/v1/conversations/"+p.bobID+"/messages", map[string]string{"text": "second"}, http.StatusCreated, nil)
@@ -197,6 +203,45 @@ func TestMessaging(t *testing.T) {
 	if deleted["deleted"] == 0 {
 		t.Fatalf("deleted %v", deleted)
 	}
+}
+
+// TestRequests: a request deleted, then a new one blocked from the
+// request list.
+func TestRequests(t *testing.T) {
+	p := newPair(t)
+	p.alice.mustDo("POST", "/api/v1/conversations/"+p.bobID+"/messages", map[string]string{"text": "first"}, http.StatusCreated, nil)
+	p.bEvents.waitFor("request", messageMatch("first"))
+	var deleted map[string]int
+	p.bob.mustDo("DELETE", "/api/v1/requests/"+p.aliceID, nil, 200, &deleted)
+	if deleted["deleted"] != 1 {
+		t.Fatalf("deleted %v", deleted)
+	}
+	var reqs []client.Request
+	p.bob.mustDo("GET", "/api/v1/requests", nil, 200, &reqs)
+	if len(reqs) != 0 {
+		t.Fatalf("requests after delete %+v", reqs)
+	}
+	p.alice.mustDo("POST", "/api/v1/conversations/"+p.bobID+"/messages", map[string]string{"text": "again"}, http.StatusCreated, nil)
+	p.bEvents.waitFor("request", messageMatch("again"))
+	p.bob.mustDo("POST", "/api/v1/requests/"+p.aliceID+"/block", nil, 200, nil)
+	var cs []client.Contact
+	p.bob.mustDo("GET", "/api/v1/contacts", nil, 200, &cs)
+	if len(cs) != 1 || !cs[0].Blocked || cs[0].Account.String() != p.aliceID {
+		t.Fatalf("contacts after block %+v", cs)
+	}
+	// Locking ends nothing: the stream says so.
+	p.bob.mustDo("POST", "/api/v1/account/lock", nil, 200, nil)
+	p.bEvents.waitFor("account", func(b json.RawMessage) bool {
+		var st statusJSON
+		json.Unmarshal(b, &st)
+		return st.State == stateLocked
+	})
+	p.bob.mustDo("POST", "/api/v1/account/unlock", map[string]string{"passphrase": testPass}, 200, nil)
+	p.bEvents.waitFor("account", func(b json.RawMessage) bool {
+		var st statusJSON
+		json.Unmarshal(b, &st)
+		return st.State == stateUnlocked && st.AccountID == p.bobID
+	})
 }
 
 // testPNG is a small PNG image.
