@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // One process owns a home while a daemon runs: the daemon holds an
@@ -47,6 +48,12 @@ func (e *DaemonRunningError) Error() string {
 
 func (e *DaemonRunningError) Unwrap() error { return ErrDaemonRunning }
 
+// claimTries and claimRetry pace ClaimDaemon's attempts.
+const (
+	claimTries = 5
+	claimRetry = 20 * time.Millisecond
+)
+
 // DaemonClaim is a daemon's hold on a home, from [Home.ClaimDaemon] to
 // [DaemonClaim.Release].
 type DaemonClaim struct {
@@ -62,9 +69,19 @@ func (h *Home) ClaimDaemon(info DaemonInfo) (*DaemonClaim, error) {
 	if err := os.MkdirAll(h.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("daemon claim: %w", err)
 	}
-	release, held, err := tryLockFile(filepath.Join(h.dir, daemonLockFile), true)
-	if err != nil {
-		return nil, fmt.Errorf("daemon claim: %w", err)
+	var release func()
+	held := true
+	// A command probing the lock (RunningDaemon) holds it for an
+	// instant: a claim tries a few times before it believes a daemon
+	// runs.
+	for try := 0; held && try < claimTries; try++ {
+		if try > 0 {
+			time.Sleep(claimRetry)
+		}
+		var err error
+		if release, held, err = tryLockFile(filepath.Join(h.dir, daemonLockFile), true); err != nil {
+			return nil, fmt.Errorf("daemon claim: %w", err)
+		}
 	}
 	if held {
 		other, _ := h.readDaemonInfo()
