@@ -153,7 +153,19 @@ var rules = []rule{
 		from: func(p string) bool { return under(p, "internal/cli") },
 		bad: func(_, imp string) bool {
 			l, ok := local(imp)
-			return ok && under(l, "internal") && !under(l, "internal/devnet") && !under(l, "internal/netlookup") && !under(l, "internal/cli")
+			return ok && under(l, "internal") && !under(l, "internal/devnet") && !under(l, "internal/netlookup") && !under(l, "internal/cli") && !under(l, "internal/daemon")
+		},
+	},
+	{
+		// The daemon is a program that acts for a user, like the CLI
+		// (STYLE.md rule 14): the client library is its only door to
+		// keys, databases and the network, and it imports no internal
+		// package at all.
+		name: "internal/daemon uses only the public client library",
+		from: func(p string) bool { return under(p, "internal/daemon") },
+		bad: func(_, imp string) bool {
+			l, ok := local(imp)
+			return ok && under(l, "internal") && !under(l, "internal/daemon")
 		},
 	},
 }
@@ -261,6 +273,10 @@ func TestImportRulesCatch(t *testing.T) {
 		{"swarm imports time", pkg{Path: m("swarm"), Imports: []string{"slices", "time"}}, rules[5].name},
 		{"cli imports keystore", pkg{Path: m("internal/cli"), Imports: []string{m("client"), m("internal/keystore")}}, rules[6].name},
 		{"cli imports the client database", pkg{Path: m("internal/cli"), Imports: []string{m("internal/clientdb")}}, rules[6].name},
+		{"cli imports the daemon", pkg{Path: m("internal/cli"), Imports: []string{m("client"), m("internal/daemon")}}, ""},
+		{"daemon imports the client database", pkg{Path: m("internal/daemon"), Imports: []string{m("client"), m("internal/clientdb")}}, rules[7].name},
+		{"daemon imports devnet", pkg{Path: m("internal/daemon"), Imports: []string{m("internal/devnet")}}, rules[7].name},
+		{"daemon as intended", pkg{Path: m("internal/daemon"), Imports: []string{m("client"), m("identity"), m("crypto/prekey"), "net/http"}}, ""},
 		{"cli as intended", pkg{Path: m("internal/cli"), Imports: []string{m("client"), m("identity"), m("protocol/netfile"), m("internal/devnet"), m("internal/cli/table"), "github.com/spf13/cobra"}}, ""},
 		{"third-party packages are not layers", pkg{Path: m("crypto/sealv2"), Imports: []string{"golang.org/x/crypto/chacha20poly1305", "filippo.io/edwards25519"}}, ""},
 	}

@@ -150,6 +150,35 @@ func (c *Client) History(peer identity.AccountID) ([]Message, error) {
 	return out, nil
 }
 
+// MarkRead marks every unread incoming message of the conversation with
+// peer read and returns how many changed: read receipts are queued (when
+// receipts are on and peer is an accepted contact) and after-read timers
+// start, and both are sent at once when the network answers, else by the
+// next background duties. It returns [ErrNotFound] when there is no
+// conversation with peer.
+func (c *Client) MarkRead(ctx context.Context, peer identity.AccountID) (int, error) {
+	cv, err := c.db.Conversation(peer)
+	if err != nil {
+		return 0, err
+	}
+	if cv.Unread == 0 {
+		return 0, nil
+	}
+	ms, err := c.db.MarkRead(cv.ID, c.clock())
+	if err != nil {
+		return 0, err
+	}
+	if err := c.afterRead(peer, ms); err != nil {
+		return len(ms), err
+	}
+	if len(ms) > 0 {
+		if err := c.Flush(ctx); err != nil && !errors.Is(err, ErrUnreachable) {
+			c.log.Debug("after marking read", "err", err)
+		}
+	}
+	return len(ms), nil
+}
+
 // pendingDeletes is the setting holding own-swarm hashes whose remote
 // deletion has not succeeded yet.
 const pendingDeletes = "client/pending-deletes"

@@ -156,6 +156,11 @@ type Client struct {
 
 	dropped, received atomic.Int64
 
+	// running is set while Run runs, and modeChanged asks it to restart
+	// its receive loop in a new notification mode (run.go).
+	running     atomic.Bool
+	modeChanged chan struct{}
+
 	// v2mu serializes the load-modify-save of this device's prekeys and
 	// its record publication (v2keys.go).
 	v2mu sync.Mutex
@@ -173,8 +178,15 @@ type Client struct {
 // publishes this device's protocol v2 records when they are due
 // ([Client.KeyDuties], best effort and time-bounded), so that a home that
 // only receives stays reachable. It returns [ErrWrongPassphrase]
-// for a wrong passphrase.
+// for a wrong passphrase, and a [*DaemonRunningError] while a daemon
+// owns the home (the daemon opens it through its claim's [Home]).
 func Open(ctx context.Context, o Options) (*Client, error) {
+	return openHome(ctx, o, nil)
+}
+
+// openHome is [Open] through h when the caller has a Home: only that value
+// knows whether it is a daemon's claim.
+func openHome(ctx context.Context, o Options, h *Home) (*Client, error) {
 	if o.Clock == nil {
 		o.Clock = time.Now
 	}
@@ -196,11 +208,17 @@ func Open(ctx context.Context, o Options) (*Client, error) {
 	if o.HoldWait <= 0 || o.HoldWait > rpc.MaxWait {
 		o.HoldWait = rpc.MaxWait
 	}
-	home, err := NewHome(o.Home)
-	if err != nil {
-		return nil, err
+	home := h
+	if home == nil {
+		var err error
+		if home, err = NewHome(o.Home); err != nil {
+			return nil, err
+		}
 	}
 	o.Home = home.Dir()
+	if err := home.checkDaemon(); err != nil {
+		return nil, err
+	}
 	sec, err := keystore.Open(home.keyPath(), o.Passphrase)
 	if err != nil {
 		return nil, err
@@ -213,7 +231,8 @@ func Open(ctx context.Context, o Options) (*Client, error) {
 	c := &Client{
 		acct: sec.Account, db: db, seal: v1{sec.Account}, clock: o.Clock, log: o.Logger, home: o.Home,
 		interval: o.PollInterval, lookback: o.Lookback, safetyNet: o.SafetyNetInterval, holdWait: o.HoldWait, subs: map[int]chan Event{},
-		netc: netclock.New(o.Clock, 0), limits: defaultLimits, pushSafetyNet: o.PushSafetyNetInterval,
+		modeChanged: make(chan struct{}, 1),
+		netc:        netclock.New(o.Clock, 0), limits: defaultLimits, pushSafetyNet: o.PushSafetyNetInterval,
 		files: o.Files, codec: newMediaCodec(),
 		media: MediaSettings{MaxAttachmentBytes: o.MaxAttachmentBytes, AutoDownloadBytes: o.AutoDownloadBytes},
 	}
@@ -273,6 +292,7 @@ func (c *Client) wire(ctx context.Context, o Options) error {
 			NetClock:  c.netc,
 			Logger:    o.Logger,
 			Verifier:  o.Network.SnapshotVerifier(),
+			OnChange:  func() { c.emit(Event{Kind: EventPaths}) },
 		})
 		if err != nil {
 			return err
@@ -375,6 +395,22 @@ const (
 	// EventTransfer: an attachment's upload or download progressed;
 	// Transfer says how far (attachments.go).
 	EventTransfer
+	// EventTyping: a contact started or stopped typing; Typing says who
+	// and which. A "started" is not repeated while the contact types on,
+	// so a receiver expires it itself after [TypingExpiry] (typing.go).
+	EventTyping
+	// EventStatus: an outgoing message's status changed (a delivered or
+	// read receipt arrived); Message holds it with its new Status.
+	EventStatus
+	// EventPaths: the onion paths changed (built, dropped, rebuilt);
+	// nothing else is set: read them with [Home.WritePaths].
+	EventPaths
+	// EventUnsent: a message was unsent or deleted by its author, or
+	// disappeared; Message holds its LocalID, Peer and ID.
+	EventUnsent
+	// EventRequest: a new message request arrived (the first message
+	// from an account that is not a contact); Message holds it.
+	EventRequest
 )
 
 // Event is something a UI may want to show.
@@ -385,6 +421,8 @@ type Event struct {
 	Device  Device  // EventNewDevice only
 	// Transfer is set for EventTransfer only.
 	Transfer Transfer
+	// Typing is set for EventTyping only.
+	Typing Typing
 }
 
 // Subscribe returns a channel of events with room for buf of them and a

@@ -286,6 +286,7 @@ func (c *Client) expireLocal() error {
 	if err != nil {
 		return err
 	}
+	c.emitUnsent(e.Gone...)
 	return c.dropDeleted(e.Deleted)
 }
 

@@ -137,7 +137,29 @@
 // Content validated and stored with the sender's signed time; an envelope
 // that does not open is dropped and counted ([Stats]) and the poll goes
 // on. [Client.Receive] polls in a loop; [Client.Subscribe] delivers
-// [Event]s to a UI.
+// [Event]s to a UI: messages received, sent or failed, status changes
+// (receipts), messages unsent or disappeared, requests, typing, path
+// changes, transfers and new devices.
+//
+// # A long-running client
+//
+// [Client.Run] is everything a daemon does in the background, in one
+// call: the receive loop of the notification mode (restarted when the
+// mode changes), whose duties send the outbox, publish keys, sync config
+// and devices, send receipts, download media and renew the push
+// subscription, and the disappearing timers, applied at their deadlines.
+// Failures of the network are retried with backoff; cancelling the
+// context ends it. While a daemon runs, it owns the home
+// ([Home.ClaimDaemon]): an exclusive lock on a file in the home, which the
+// kernel drops when the process dies however it dies, and daemon.json
+// naming it; every other [Home] value's opening and writing methods, and
+// [Open], refuse with a [*DaemonRunningError], so two processes never
+// write one home.
+//
+// Typing indicators ([Client.SendTyping]) are TypingMessages with a
+// one-minute TTL, never stored and never queued: one that cannot be sent
+// now is worth nothing later. Like receipts they go only to accepted
+// contacts, and only an accepted contact's raise an [EventTyping].
 //
 // # Trusting no single node
 //
@@ -230,7 +252,9 @@
 // Besides the key file and the database, the home holds snapshot.json
 // (the newest verified registry snapshot) and paths.json ([PathsFile],
 // guards and paths, shown by [Home.WritePaths]): public node keys and
-// addresses only, readable without the passphrase, and media/, the
+// addresses only, readable without the passphrase, a running daemon's
+// lock file, daemon.json and API key ([DaemonKeyFile]; none of them ever
+// in a backup), and media/, the
 // attachments' verified ciphertexts under random names (attachments.go;
 // their keys, names and types are sealed in the database). The names are
 // defined once, in home.go. Nothing in the home

@@ -14,7 +14,8 @@ import (
 // JSON API) can rely on this list being complete:
 //
 //   - the home: [ErrNoAccount], [ErrAccountExists], [ErrWrongPassphrase],
-//     [ErrEmptyPassphrase], [ErrHomeCorrupt], [ErrHomeNotEmpty];
+//     [ErrEmptyPassphrase], [ErrHomeCorrupt], [ErrHomeNotEmpty], and
+//     [ErrDaemonRunning] (as a [*DaemonRunningError]);
 //   - backups: [ErrWrongBackupPassphrase], [ErrEmptyBackupPassphrase],
 //     [ErrBackupCorrupt], [ErrBackupVersion];
 //   - the network: [ErrNoNetwork], [ErrUnreachable], [ErrNoSwarm], and a
@@ -24,7 +25,7 @@ import (
 //     [ErrNicknameTaken], [ErrNotFound];
 //   - messages: [ErrEmptyMessage], [ErrTooLarge], [ErrCannotUnsend],
 //     [ErrNotRequest], [ErrBadTimer], [ErrBadProfileName];
-//   - settings: [ErrBadNotificationMode];
+//   - settings: [ErrBadNotificationMode], [ErrBadNotificationContent];
 //   - keys and devices (protocol v2): [ErrWaitingForKeys] (a message waits
 //     for the peer's device records; not a failure), [ErrUnknownDevice],
 //     [ErrNoKeyChange], [ErrDeviceKeyChanged];

@@ -40,6 +40,14 @@ const (
 	// load-modify-save of this device's private prekeys across processes
 	// (prekeylock.go): hush's own, but nothing to back up.
 	prekeyLockFile = ".prekeys.lock"
+	// daemonLockFile is the empty file a running daemon holds an
+	// exclusive lock on, and daemonInfoFile names that daemon
+	// (daemonlock.go). DaemonKeyFile is where the daemon keeps its API
+	// key (0600). None of them is ever in a backup: they belong to one
+	// running process on this machine.
+	daemonLockFile = ".daemon.lock"
+	daemonInfoFile = "daemon.json"
+	DaemonKeyFile  = "daemon.key"
 	// Leftovers of interrupted writes: ".tmp-*" from atomic writes of
 	// the key file, ".backup-*" from [Home.Export]'s scratch space.
 	tmpPrefix    = ".tmp-"
@@ -59,6 +67,9 @@ var backupFiles = []string{PathsFile, snapshotFile}
 // paths. A Home is a value; all its state is on disk.
 type Home struct {
 	dir string
+	// claim is set on the Home a daemon's claim hands out: that value
+	// may open and write the home while the daemon holds it.
+	claim *DaemonClaim
 }
 
 // NewHome returns the home in dir, which need not exist yet. The path is
@@ -131,6 +142,9 @@ func (h *Home) Unlock(passphrase []byte) (*identity.Account, error) {
 // first [Open] makes the device. Publishing the device's keys needs the
 // network: open the home and call [Client.PublishKeys].
 func (h *Home) Create(passphrase []byte, opts ...HomeOption) (identity.AccountID, string, error) {
+	if err := h.checkDaemon(); err != nil {
+		return identity.AccountID{}, "", err
+	}
 	seed := identity.NewSeed()
 	id, err := h.create(seed, passphrase, homeOptions(opts))
 	if id.IsZero() {
@@ -145,6 +159,9 @@ func (h *Home) Create(passphrase []byte, opts ...HomeOption) (identity.AccountID
 // unless another device shares it ([Client.ShareHistory]). It returns the
 // errors of [Home.Create] and identity's for a bad phrase.
 func (h *Home) Restore(phrase string, passphrase []byte, opts ...HomeOption) (identity.AccountID, error) {
+	if err := h.checkDaemon(); err != nil {
+		return identity.AccountID{}, err
+	}
 	seed, err := identity.ParsePhrase(phrase)
 	if err != nil {
 		return identity.AccountID{}, err
@@ -182,18 +199,22 @@ func (h *Home) createDevice(sec *keystore.Secrets, now time.Time) error {
 // Open opens a [Client] on the home: [Open] with o.Home set to it.
 func (h *Home) Open(ctx context.Context, passphrase []byte, o Options) (*Client, error) {
 	o.Home, o.Passphrase = h.dir, passphrase
-	return Open(ctx, o)
+	return openHome(ctx, o, h)
 }
 
 // ChangePassphrase re-wraps the account's seed and database key under a
 // new passphrase; nothing else is rewritten. It returns
 // [ErrWrongPassphrase] and [ErrEmptyPassphrase].
 func (h *Home) ChangePassphrase(oldPass, newPass []byte, opts ...HomeOption) error {
+	if err := h.checkDaemon(); err != nil {
+		return err
+	}
 	return keystore.ChangePassphrase(h.keyPath(), oldPass, newPass, homeOptions(opts).kdf)
 }
 
-// Empty reports whether the home does not exist or is an empty directory:
-// where [Home.Import] may restore without [ReplaceHome].
+// Empty reports whether the home does not exist or is an empty directory
+// (a daemon's files aside: a daemon may start on an empty home and import
+// into it): where [Home.Import] may restore without [ReplaceHome].
 func (h *Home) Empty() (bool, error) {
 	ents, err := os.ReadDir(h.dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -202,7 +223,18 @@ func (h *Home) Empty() (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return len(ents) == 0, nil
+	for _, e := range ents {
+		if !daemonFile(e.Name()) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// daemonFile reports whether name is one of a running daemon's files,
+// which belong to that process and are never in a backup.
+func daemonFile(name string) bool {
+	return name == daemonLockFile || name == daemonInfoFile || name == DaemonKeyFile
 }
 
 // isHomeFile reports whether name is a file hush keeps in a home: the key
@@ -211,6 +243,7 @@ func (h *Home) Empty() (bool, error) {
 // writes.
 func isHomeFile(name string) bool {
 	return reservedFile(name) || slices.Contains(backupFiles, name) || name == prekeyLockFile || name == mediaDir || name == avatarDir ||
+		daemonFile(name) ||
 		strings.HasPrefix(name, tmpPrefix) || strings.HasPrefix(name, backupPrefix)
 }
 
@@ -242,6 +275,9 @@ func (h *Home) foreignFiles() ([]string, error) {
 // names of entries it left because they are not hush's. It asks for no
 // passphrase: callers confirm first ([Home.Unlock]).
 func (h *Home) Wipe() ([]string, error) {
+	if err := h.checkDaemon(); err != nil {
+		return nil, err
+	}
 	if err := shred(h.keyPath()); err != nil {
 		return nil, err
 	}
@@ -252,6 +288,9 @@ func (h *Home) Wipe() ([]string, error) {
 	var left []string
 	for _, e := range ents {
 		name := e.Name()
+		if h.claim != nil && daemonFile(name) {
+			continue // the daemon wiping its home's account owns it still
+		}
 		if isHomeFile(name) {
 			path := filepath.Join(h.dir, name)
 			// An interrupted key file write leaves a wrapped seed behind.
@@ -267,7 +306,7 @@ func (h *Home) Wipe() ([]string, error) {
 		}
 		left = append(left, name)
 	}
-	if len(left) == 0 {
+	if len(left) == 0 && h.claim == nil {
 		if err := os.Remove(h.dir); err != nil {
 			return nil, fmt.Errorf("wipe: %w", err)
 		}
@@ -346,6 +385,9 @@ var transportParams = keystore.Params{Time: 1, MemoryKiB: 64, Threads: 1}
 // (docs/protocol-v2.md §9). It returns [ErrWrongPassphrase] before writing
 // anything when homePass is wrong, and [ErrEmptyBackupPassphrase]. The database may be in use meanwhile.
 func (h *Home) Export(ctx context.Context, w io.Writer, homePass, backupPass []byte, opts ...HomeOption) (*BackupSummary, error) {
+	if err := h.checkDaemon(); err != nil {
+		return nil, err
+	}
 	if len(backupPass) == 0 {
 		return nil, backup.ErrEmptyPassphrase
 	}
@@ -461,6 +503,9 @@ func (h *Home) Export(ctx context.Context, w io.Writer, homePass, backupPass []b
 // replaced home as it was). It returns [ErrWrongBackupPassphrase],
 // [ErrBackupCorrupt], [ErrBackupVersion] and [ErrEmptyPassphrase].
 func (h *Home) Import(r io.Reader, backupPass, homePass []byte, opts ...HomeOption) (*BackupSummary, error) {
+	if err := h.checkDaemon(); err != nil {
+		return nil, err
+	}
 	cfg := homeOptions(opts)
 	if len(homePass) == 0 {
 		return nil, keystore.ErrEmptyPassphrase
@@ -493,6 +538,21 @@ func (h *Home) Import(r io.Reader, backupPass, homePass []byte, opts ...HomeOpti
 	sum, err := restoreBackup(r, backupPass, &Home{dir: stage}, homePass, cfg.kdf)
 	if err != nil {
 		return nil, err
+	}
+	if h.claim != nil {
+		// The daemon importing into its home keeps it: its files move
+		// along as hard links, so the lock file is the same file and its
+		// lock stays held.
+		for _, name := range []string{daemonLockFile, daemonInfoFile, DaemonKeyFile} {
+			if err := os.Link(filepath.Join(h.dir, name), filepath.Join(stage, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("import: %w", err)
+			}
+		}
+	}
+	// Empty ignored a daemon's files; the directory is replaced whole
+	// unless nothing at all is in it.
+	if ents, err := os.ReadDir(h.dir); err == nil && len(ents) > 0 {
+		empty = false
 	}
 	if err := replaceDir(stage, h.dir, empty); err != nil {
 		return nil, fmt.Errorf("import: %w", err)

@@ -106,7 +106,11 @@ func (c *Client) SetNotifications(mode NotificationMode) error {
 			return err
 		}
 	}
-	return c.db.SetSetting(notificationSetting, []byte(mode))
+	if err := c.db.SetSetting(notificationSetting, []byte(mode)); err != nil {
+		return err
+	}
+	c.noteModeChange() // run.go
+	return nil
 }
 
 // SwitchNotifications is SetNotifications followed, when it left push

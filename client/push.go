@@ -294,7 +294,11 @@ func (c *Client) SubscribePush(ctx context.Context, target PushTarget) error {
 	if err := c.subscribe(ctx, target); err != nil {
 		return err
 	}
-	return c.db.SetSetting(notificationSetting, []byte(NotifyPush))
+	if err := c.db.SetSetting(notificationSetting, []byte(NotifyPush)); err != nil {
+		return err
+	}
+	c.noteModeChange() // run.go
+	return nil
 }
 
 // subscribe is SubscribePush without the mode, under pushMu.

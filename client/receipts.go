@@ -72,8 +72,14 @@ func (c *Client) applyReceipt(sender identity.AccountID, r *envelope.ReceiptMess
 		if err != nil || !conv.Peer.Equal(sender) || m.Direction != clientdb.Outgoing {
 			continue
 		}
-		if _, err := c.db.SetMessageStatus(m.ID, status, c.clock()); err != nil {
+		changed, err := c.db.SetMessageStatus(m.ID, status, c.clock())
+		if err != nil {
 			return err
+		}
+		if changed {
+			if msg, err := c.Message(int64(m.ID)); err == nil {
+				c.emit(Event{Kind: EventStatus, Message: msg})
+			}
 		}
 		if status == clientdb.StatusRead && m.Disappearing.Mode == clientdb.DisappearAfterRead {
 			if err := c.startReadTimer(m, signed); err != nil {
@@ -104,6 +110,10 @@ func (c *Client) startReadTimer(m clientdb.Message, read time.Time) error {
 func (c *Client) acceptData(sender identity.AccountID, content *envelope.Content, hash string) ([]Message, error) {
 	data := content.GetData()
 	signed := time.UnixMilli(int64(content.GetSentAtMs()))
+	before, err := c.peerState(sender)
+	if err != nil {
+		return nil, err
+	}
 	if err := c.noteProfile(sender, data.GetProfile().GetDisplayName()); err != nil {
 		return nil, err
 	}
@@ -116,6 +126,12 @@ func (c *Client) acceptData(sender identity.AccountID, content *envelope.Content
 	msg, ok, err := c.storeData(sender, sender, content, hash, clientdb.Incoming)
 	if err != nil || !ok {
 		return nil, err
+	}
+	if !before.known {
+		// The first message from an unknown account opens a request.
+		req := []Message{msg}
+		c.decorate(req)
+		c.emit(Event{Kind: EventRequest, Message: req[0]})
 	}
 	return []Message{msg}, nil // the poll sends its delivery receipts
 }

@@ -424,6 +424,8 @@ func (c *Client) accept(ns int32, m rpc.Message) ([]Message, error) {
 		return nil, c.applyUnsend(sender, content.GetUnsend())
 	case ns == NamespaceInbox && content.GetExpirationSettings() != nil:
 		return nil, c.applyTimerChange(sender, content.GetExpirationSettings(), signed)
+	case ns == NamespaceInbox && content.GetTyping() != nil:
+		return nil, c.applyTyping(sender, content.GetTyping(), signed) // typing.go
 	case ns == NamespaceSync && content.GetUnsend() != nil:
 		// Another device of ours unsent a message; the seal must be ours.
 		if !sender.Equal(self) {
@@ -491,7 +493,7 @@ func (c *Client) accept(ns int32, m rpc.Message) ([]Message, error) {
 		}
 		return out, nil
 	}
-	// Receipts, typing and the rest come with later issues.
+	// Call signalling and the rest come with later issues.
 	return nil, nil
 }
 
@@ -642,8 +644,10 @@ func (c *Client) Receive(ctx context.Context, fn func([]Message) error) error {
 	if _, ok := c.tr.(HoldTransport); ok && mode == NotifyFast {
 		return c.receiveFast(ctx, fn)
 	}
-	t := time.NewTicker(c.interval)
-	defer t.Stop()
+	// A failing network is asked less and less often, up to
+	// slowBackoffMax polls' time apart, and at the interval again once it
+	// answers.
+	wait := c.interval
 	for {
 		got, err := c.Sync(ctx)
 		if ctx.Err() != nil {
@@ -651,19 +655,27 @@ func (c *Client) Receive(ctx context.Context, fn func([]Message) error) error {
 		}
 		if err != nil {
 			c.log.Warn("poll failed", "err", err)
+			wait = min(2*wait, slowBackoffMax*c.interval)
+		} else {
+			wait = c.interval
 		}
 		if fn != nil && len(got) > 0 {
 			if err := fn(got); err != nil {
 				return err
 			}
 		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return nil
 		case <-t.C:
 		}
 	}
 }
+
+// slowBackoffMax bounds slow mode's backoff, in poll intervals.
+const slowBackoffMax = 16
 
 // TakeUnread marks every unread incoming message read and returns them in
 // signed-time order: what `hush receive` prints. It queues read receipts

@@ -53,6 +53,9 @@ func (c *Client) Unsend(ctx context.Context, peer identity.AccountID, msgID stri
 	if err != nil {
 		return err
 	}
+	if d.Messages > 0 {
+		c.emitUnsent(m)
+	}
 	if err := c.dropDeleted(d); err != nil {
 		return err
 	}
@@ -74,9 +77,30 @@ func (c *Client) applyUnsend(sender identity.AccountID, u *envelope.UnsendReques
 		return fmt.Errorf("%w: unsend request without a message ID", ErrDropped)
 	}
 	copy(mid[:], u.GetMessageId())
+	m, lookupErr := c.db.LookupMessage(author, mid) // for the event
 	d, err := c.db.DeleteMessageByID(author, mid, c.clock())
 	if err != nil {
 		return err
 	}
+	if lookupErr == nil && d.Messages > 0 {
+		c.emitUnsent(m)
+	}
 	return c.dropDeleted(d)
+}
+
+// emitUnsent raises an [EventUnsent] for each of ms, deleted by their
+// author or gone by their timer.
+func (c *Client) emitUnsent(ms ...clientdb.Message) {
+	peers := map[clientdb.ConversationID]identity.AccountID{}
+	for _, m := range ms {
+		peer, ok := peers[m.Conversation]
+		if !ok {
+			conv, err := c.db.ConversationByID(m.Conversation)
+			if err != nil {
+				continue
+			}
+			peer, peers[m.Conversation] = conv.Peer, conv.Peer
+		}
+		c.emit(Event{Kind: EventUnsent, Message: toMessage(peer, m)})
+	}
 }

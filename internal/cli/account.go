@@ -24,7 +24,7 @@ recovery phrase. With --restore, read a recovery phrase from standard input
 (or a prompt) and restore that account instead.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			h, err := a.openHome()
+			h, err := a.ownHome()
 			if err != nil {
 				return err
 			}
@@ -168,7 +168,7 @@ func (a *app) passphraseCommand() *cobra.Command {
 		Short: "Change the passphrase (new one from --new-passphrase-file, env " + envNewPassphrase + ", or a prompt)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			h, err := a.openHome()
+			h, err := a.ownHome()
 			if err != nil {
 				return err
 			}

@@ -40,7 +40,7 @@ is given: then only this home is wiped, and the swarm keeps its copies
 until they expire (up to 30 days).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			h, err := a.openHome()
+			h, err := a.ownHome()
 			if err != nil {
 				return err
 			}

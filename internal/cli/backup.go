@@ -30,7 +30,7 @@ passphrase has the account. 'hush import FILE' restores it as the same
 device into a new home.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			h, err := a.openHome()
+			h, err := a.ownHome()
 			if err != nil {
 				return err
 			}
@@ -130,6 +130,11 @@ prompt; the new home's own passphrase the usual way (--passphrase-file,
 			h, err := client.NewHome(home)
 			if err != nil {
 				return err
+			}
+			if info, running, err := h.RunningDaemon(); err != nil {
+				return err
+			} else if running {
+				return &client.DaemonRunningError{Info: info}
 			}
 			if empty, err := h.Empty(); err != nil {
 				return err

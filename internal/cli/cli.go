@@ -89,7 +89,8 @@ that never learn who talks to whom.`,
 		a.profileCommand(), a.settingsCommand(), a.notificationsCommand(), a.requestsCommand(), a.acceptCommand(),
 		a.blockCommand(), a.unblockCommand(), a.unsendCommand(),
 		a.devicesCommand(),
-		a.mediaCommand(), // media.go
+		a.mediaCommand(),  // media.go
+		a.daemonCommand(), // daemon.go
 	)
 	return root
 }
@@ -120,6 +121,25 @@ func (a *app) openHome() (*client.Home, error) {
 		return nil, err
 	}
 	return client.NewHome(dir)
+}
+
+// ownHome is openHome for a command that opens or writes the home: while
+// a daemon owns it, the command refuses with one line naming the daemon
+// ([client.DaemonRunningError]), before asking for any passphrase. Commands
+// that only read public files (id, path) or only unlock (phrase) need not.
+func (a *app) ownHome() (*client.Home, error) {
+	h, err := a.openHome()
+	if err != nil {
+		return nil, err
+	}
+	info, running, err := h.RunningDaemon()
+	if err != nil {
+		return nil, err
+	}
+	if running {
+		return nil, &client.DaemonRunningError{Info: info}
+	}
+	return h, nil
 }
 
 // errNoPassphrase is returned when no passphrase source is available.

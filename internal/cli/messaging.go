@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -82,6 +82,11 @@ func (f *netFlags) options(network bool) (client.Options, error) {
 // openClient unlocks the home and opens the client library on it; set,
 // if any, adjust the options.
 func (a *app) openClient(ctx context.Context, f *netFlags, network bool, set ...func(*client.Options)) (*client.Client, error) {
+	// A daemon's home is refused first, before flags or a passphrase
+	// matter.
+	if _, err := a.ownHome(); err != nil {
+		return nil, err
+	}
 	o, err := f.options(network)
 	if err != nil {
 		return nil, err
@@ -213,7 +218,13 @@ object per message.`,
 			if follow && interval <= 0 {
 				return errors.New("--interval must be positive")
 			}
-			c, err := a.openClient(ctx, &f, true, func(o *client.Options) { o.PollInterval = interval })
+			c, err := a.openClient(ctx, &f, true, func(o *client.Options) {
+				o.PollInterval = interval
+				if follow {
+					// Run reports failures it retries through the log.
+					o.Logger = slog.New(warnings{a.stderr})
+				}
+			})
 			if err != nil {
 				return err
 			}
@@ -264,61 +275,41 @@ object per message.`,
 				}
 				return syncErr
 			}
-			st, err := c.Notifications()
-			if err != nil {
+			// Run does every background duty in the notification mode
+			// (receiving, the outbox, timers, keys); what it stores is
+			// printed as it arrives, and what another process on this home
+			// stored (a send's poll) every --interval.
+			events, unsubscribe := c.Subscribe(256)
+			defer unsubscribe()
+			if err := print(); err != nil {
 				return err
 			}
-			if st.Mode == client.NotifyFast {
-				// Receive polls once before it holds, then calls back with
-				// each batch. What another process on this home stored
-				// (a send's poll) is printed every --interval.
-				var mu sync.Mutex
-				printLocked := func() error {
-					mu.Lock()
-					defer mu.Unlock()
-					return print()
-				}
-				if err := printLocked(); err != nil {
-					return err
-				}
-				rctx, stop := context.WithCancel(ctx)
-				defer stop()
-				printed := make(chan error, 1)
-				go func() {
-					t := time.NewTicker(interval)
-					defer t.Stop()
-					for {
-						select {
-						case <-rctx.Done():
-							printed <- nil
-							return
-						case <-t.C:
-							if err := printLocked(); err != nil {
-								printed <- err
-								stop()
-								return
-							}
-						}
-					}
-				}()
-				err := c.Receive(rctx, func([]client.Message) error { return printLocked() })
-				stop()
-				return errors.Join(err, <-printed)
-			}
+			rctx, stop := context.WithCancel(ctx)
+			defer stop()
+			ran := make(chan error, 1)
+			go func() { ran <- c.Run(rctx) }()
+			t := time.NewTicker(interval)
+			defer t.Stop()
 			for {
-				if _, err := c.Sync(ctx); err != nil && ctx.Err() == nil {
-					fmt.Fprintln(a.stderr, "hush: "+err.Error())
-				}
-				if ctx.Err() != nil {
-					return nil
-				}
-				if err := print(); err != nil {
-					return err
-				}
+				var err error
 				select {
 				case <-ctx.Done():
-					return nil
-				case <-time.After(interval):
+					stop()
+					return <-ran
+				case err := <-ran: // the client failed under it
+					return err
+				case e := <-events:
+					if e.Kind != client.EventReceived && e.Kind != client.EventNewDevice {
+						continue
+					}
+					drain(events) // a batch is printed at once
+					err = print()
+				case <-t.C:
+					err = print()
+				}
+				if err != nil {
+					stop()
+					return errors.Join(err, <-ran)
 				}
 			}
 		},
@@ -327,6 +318,37 @@ object per message.`,
 	cmd.Flags().BoolVar(&follow, "follow", false, "keep receiving and print messages as they arrive")
 	cmd.Flags().DurationVar(&interval, "interval", client.DefaultPollInterval, "time between polls with --follow in the slow notification mode")
 	return cmd
+}
+
+// drain empties ch of the events waiting in it.
+func drain(ch <-chan client.Event) {
+	for {
+		select {
+		case <-ch:
+		default:
+			return
+		}
+	}
+}
+
+// warnings is a slog handler that prints warnings and worse as the CLI's
+// error lines ("hush: poll failed: ..."), and nothing else: the failures
+// a long-running command retries are still shown.
+type warnings struct{ w io.Writer }
+
+func (h warnings) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
+func (h warnings) WithAttrs([]slog.Attr) slog.Handler           { return h }
+func (h warnings) WithGroup(string) slog.Handler                { return h }
+func (h warnings) Handle(_ context.Context, r slog.Record) error {
+	line := "hush: " + r.Message
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "err" {
+			line += ": " + a.Value.String()
+		}
+		return true
+	})
+	_, err := fmt.Fprintln(h.w, line)
+	return err
 }
 
 // nicknames maps contacts to their nicknames, for display.

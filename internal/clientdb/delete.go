@@ -85,7 +85,10 @@ func (db *DB) DeleteMessageByID(sender identity.AccountID, msgID MessageID, now 
 
 // Expired reports what [DB.ExpireDue] removed.
 type Expired struct {
-	Deleted          // disappeared messages
+	Deleted // disappeared messages
+	// Gone are the disappeared messages as they were, so a client can
+	// tell its UI which ones went.
+	Gone       []Message
 	Seen       int64 // seen-hash entries past their expiry
 	Tombstones int64 // tombstones past their expiry
 }
@@ -112,6 +115,9 @@ func (db *DB) ExpireDue(now time.Time) (Expired, error) {
 		if _, err := tx.Exec(`INSERT INTO tombstones(kind, key, before_ms, expires_ms)
 				SELECT ?, msg_key, sent_ms, ? FROM messages WHERE expires_ms <= ?
 			ON CONFLICT DO NOTHING`, tombstoneMessage, toMS(now.Add(db.cfg.tombstoneTTL)), toMS(now)); err != nil {
+			return err
+		}
+		if e.Gone, err = db.queryMessages(tx, "SELECT "+messageCols+" FROM messages WHERE expires_ms <= ?", toMS(now)); err != nil {
 			return err
 		}
 		e.Deleted, err = db.deleteMessages(tx, "m.expires_ms <= ?", toMS(now))

@@ -23,3 +23,17 @@ func (db *DB) SetExpiry(id LocalID, at time.Time) error {
 		return nil
 	})
 }
+
+// NextExpiry returns the earliest disappearing deadline of any message,
+// or the zero time when no message has one: when [DB.ExpireDue] next has
+// work.
+func (db *DB) NextExpiry() (time.Time, error) {
+	var ms sql.NullInt64
+	err := db.read(func(r *sql.DB) error {
+		return r.QueryRow("SELECT min(expires_ms) FROM messages WHERE expires_ms IS NOT NULL").Scan(&ms)
+	})
+	if err != nil || !ms.Valid {
+		return time.Time{}, err
+	}
+	return fromMS(ms.Int64), nil
+}

@@ -363,12 +363,18 @@ func TestExpireDue(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	if next, err := db.NextExpiry(); err != nil || !next.Equal(at(0).Add(time.Minute)) {
+		t.Fatalf("NextExpiry: %v, %v; want %v", next, err, at(0).Add(time.Minute))
+	}
 	e, err := db.ExpireDue(at(60))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if e.Messages != 1 || !slices.Equal(e.SwarmHashes, []string{"hs"}) || len(e.Attachments) != 1 || e.Attachments[0].LocalPath != "/att/f" || e.Seen != 1 {
 		t.Fatalf("ExpireDue: %+v", e)
+	}
+	if !slices.Equal(bodies(e.Gone), []string{"short"}) || e.Gone[0].MessageID != gone.MessageID {
+		t.Fatalf("ExpireDue's Gone: %+v", e.Gone)
 	}
 	c, _ := db.Conversation(alice)
 	ms, _ := db.Messages(c.ID, Page{})

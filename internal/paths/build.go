@@ -88,6 +88,7 @@ func (m *Manager) ensure(ctx context.Context) error {
 	}
 	m.mu.Unlock()
 	m.save()
+	m.noteChange()
 	return err
 }
 

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -86,6 +87,10 @@ type Options struct {
 	AttemptTimeout time.Duration
 	// Verifier verifies fetched snapshots.
 	Verifier snapshot.Verifier
+	// OnChange, if set, is called after the set of paths changed (built,
+	// dropped or rebuilt), with no lock held, from whichever request
+	// noticed. It must not block.
+	OnChange func()
 }
 
 // Manager keeps a client's onion paths. It is safe for concurrent use:
@@ -118,6 +123,8 @@ type Manager struct {
 	savedAt time.Time
 	// unsaved: a success since the last save is not on disk yet.
 	unsaved bool
+	// shape names the paths' relays as OnChange last saw them.
+	shape string
 
 	saveMu sync.Mutex // serializes state file writes, in order
 }
@@ -153,6 +160,7 @@ func New(opts Options) (*Manager, error) {
 			return nil, err
 		}
 		m.fromState(st)
+		m.shape = m.shapeLocked() // loaded, not changed
 		saved = time.Duration(st.ClockOffsetMs) * time.Millisecond
 	}
 	m.netc = opts.NetClock
@@ -342,6 +350,7 @@ func (m *Manager) failed(p *path, err error) {
 		m.mu.Unlock()
 		if changed {
 			m.save()
+			m.noteChange()
 		}
 	}()
 	var he *onionclient.HopError
@@ -378,6 +387,34 @@ func (m *Manager) failed(p *path, err error) {
 	m.paths = slices.DeleteFunc(m.paths, func(q *path) bool {
 		return slices.ContainsFunc(q.nodes[1:], func(n snapshot.Node) bool { return n.Ed25519 == k })
 	})
+}
+
+// noteChange calls OnChange if the paths' relays differ from when it
+// last looked. m.mu must not be held.
+func (m *Manager) noteChange() {
+	if m.opts.OnChange == nil {
+		return
+	}
+	m.mu.Lock()
+	shape := m.shapeLocked()
+	changed := shape != m.shape
+	m.shape = shape
+	m.mu.Unlock()
+	if changed {
+		m.opts.OnChange()
+	}
+}
+
+// shapeLocked names the paths' relays in order. m.mu must be held.
+func (m *Manager) shapeLocked() string {
+	var b strings.Builder
+	for _, p := range m.paths {
+		for _, n := range p.nodes {
+			b.WriteString(n.Ed25519.String())
+		}
+		b.WriteByte('|')
+	}
+	return b.String()
 }
 
 func (m *Manager) dropPath(p *path) {

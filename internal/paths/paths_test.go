@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -360,6 +361,46 @@ func TestRelayFailuresRebuildPaths(t *testing.T) {
 	saved, _ := paths.ReadPaths(f.state)
 	if slices.Contains(guards(saved), guard) {
 		t.Fatalf("dropped guard still saved")
+	}
+}
+
+// TestOnChange: OnChange is called when paths are built and when a failed
+// guard's path is dropped, not on requests that change nothing, and not
+// for paths loaded from the state file.
+func TestOnChange(t *testing.T) {
+	var changes atomic.Int32
+	onChange := func(o *paths.Options) { o.OnChange = func() { changes.Add(1) } }
+	f := newFixture(t, relaytest.Options{Nodes: 8}, onChange)
+	acct := identity.NewAccount().ID()
+	ctx := context.Background()
+	do := func(i int) error {
+		_, _, err := f.m.Do(ctx, f.nw.SwarmFor(acct)[0], storeBody(t, acct, []byte{byte(i)}))
+		return err
+	}
+	for i := range 3 {
+		if err := do(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := changes.Load(); n != 1 {
+		t.Fatalf("OnChange called %d times for one build and requests, want 1", n)
+	}
+	f.m.Flush()
+	if m := f.manager(t, onChange); m != nil {
+		if _, _, err := m.Do(ctx, f.nw.SwarmFor(acct)[0], storeBody(t, acct, []byte("loaded"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := changes.Load(); n != 1 {
+		t.Fatalf("OnChange called for paths loaded from the state file (%d calls)", n)
+	}
+	guard := f.m.Paths()[0].Hops[0].Ed25519
+	f.nw.Node(guard).Stop()
+	for i := 0; changes.Load() == 1; i++ {
+		if i == 40 {
+			t.Fatalf("no OnChange after %d requests with a guard down", i)
+		}
+		do(i) // may fail while the paths heal
 	}
 }
 

@@ -1,0 +1,129 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// waitEvent waits (generously) for an event on ch that ok accepts.
+func waitEvent(t *testing.T, ch <-chan Event, what string, ok func(Event) bool) Event {
+	t.Helper()
+	deadline := time.After(60 * time.Second)
+	for {
+		select {
+		case e, open := <-ch:
+			if !open {
+				t.Fatalf("subscription closed waiting for %s", what)
+			}
+			if ok(e) {
+				return e
+			}
+		case <-deadline:
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// runClient runs c.Run until the returned stop is called; stop fails the
+// test unless Run returns nil promptly.
+func runClient(t *testing.T, c *Client) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	stopped := false
+	stop = func() {
+		t.Helper()
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run returned %v after cancel, want nil", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Errorf("Run did not end after cancel")
+		}
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// TestRun: Run sends what waited in the outbox once the network is back,
+// receives in fast mode and, after the mode changed under it, in slow
+// mode, deletes a disappearing message at its deadline, refuses a second
+// call, and ends promptly, with nil, when its context ends.
+func TestRun(t *testing.T) {
+	nd := startStandalone(t)
+	sw := &switchable{Transport: NewDirectTransport()}
+	var skew atomic.Int64 // bob's clock runs ahead by this much
+	bobClock := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	alice := open(t, newHome(t), Options{Standalone: nd, Transport: sw, PollInterval: 50 * time.Millisecond})
+	bob := open(t, newHome(t), Options{Standalone: nd, Clock: bobClock, PollInterval: 50 * time.Millisecond})
+	ctx := context.Background()
+	aev, astop := alice.Subscribe(256)
+	defer astop()
+	bev, bstop := bob.Subscribe(256)
+	defer bstop()
+	received := func(text string) func(Event) bool {
+		return func(e Event) bool { return e.Kind == EventReceived && e.Message.Text == text }
+	}
+
+	sw.down.Store(true)
+	queued, err := alice.Queue(bob.Account(), "queued while offline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopAlice := runClient(t, alice)
+	stopBob := runClient(t, bob)
+	waitFor(t, "bob's Run", bob.running.Load)
+	if err := bob.Run(ctx); !errors.Is(err, errRunning) {
+		t.Fatalf("a second Run: %v, want it refused", err)
+	}
+	sw.down.Store(false)
+	waitEvent(t, aev, "alice's queued message sent", func(e Event) bool { return e.Kind == EventSent && e.Message.ID == queued })
+	waitEvent(t, bev, "the queued message at bob's (fast mode)", received("queued while offline"))
+
+	if err := bob.SetNotifications(NotifySlow); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.Send(ctx, bob.Account(), "after the switch"); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, bev, "a message at bob's in slow mode", received("after the switch"))
+
+	if _, err := alice.SetTimer(ctx, bob.Account(), DisappearAfterSend, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	brief, err := alice.Send(ctx, bob.Account(), "brief")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, bev, "the disappearing message at bob's", received("brief"))
+	skew.Store(int64(2 * time.Minute))
+	waitEvent(t, bev, "the disappearing message gone at bob's", func(e Event) bool {
+		return e.Kind == EventUnsent && e.Message.MessageID == brief.MessageID
+	})
+
+	stopAlice()
+	stopBob()
+	// A closed Client ends Run with an error rather than retrying
+	// forever.
+	alice.Close()
+	done := make(chan error, 1)
+	go func() { done <- alice.Run(ctx) }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("Run on a closed Client returned nil")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run on a closed Client did not return")
+	}
+}

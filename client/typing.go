@@ -1,0 +1,89 @@
+package client
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"time"
+
+	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/protocol/envelope"
+)
+
+// Typing indicators are ephemeral: a TypingMessage through protocol v2
+// with a short TTL, never a history row, never an outbox item. One that is
+// lost is harmless, and one delivered after the outbox's backoff would be
+// worse than none, so a send that fails returns its error and is over.
+
+// TypingExpiry is how long a receiver shows a contact as typing after a
+// "started" with no "stopped": the sender does not repeat it while the
+// user types on, and a "stopped" may be lost. A "started" signed longer
+// ago than this is stale when it arrives and raises no event.
+const TypingExpiry = 15 * time.Second
+
+// typingTTL is a typing indicator's TTL in the recipient's swarm: what
+// waits longer is stale news.
+const typingTTL = time.Minute
+
+// Typing is what an [EventTyping] reports.
+type Typing struct {
+	Peer   identity.AccountID `json:"peer"`
+	Typing bool               `json:"typing"`
+}
+
+// SendTyping tells peer this user started (true) or stopped (false)
+// typing: a TypingMessage through protocol v2 with a TTL of a minute. It
+// is not stored in history and, when the network cannot be reached, not
+// queued in the outbox: typing is ephemeral, so the error
+// ([ErrUnreachable], [ErrWaitingForKeys]...) is returned and nothing is
+// retried. It is never sent to a request (a contact not accepted) or a
+// blocked contact: then it sends nothing and returns nil. It returns
+// [ErrBadAccountID] for an unusable peer.
+func (c *Client) SendTyping(ctx context.Context, peer identity.AccountID, typing bool) error {
+	if _, err := peer.X25519(); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadAccountID, err)
+	}
+	st, err := c.requestState(peer)
+	if err != nil {
+		return err
+	}
+	if !st.accepted || st.blocked {
+		return nil
+	}
+	action := envelope.TypingMessage_ACTION_STOPPED
+	if typing {
+		action = envelope.TypingMessage_ACTION_STARTED
+	}
+	now := c.now()
+	mid := make([]byte, envelope.MessageIDSize)
+	rand.Read(mid)
+	encoded, err := envelope.MarshalContent(&envelope.Content{
+		MessageId: mid, SentAtMs: uint64(now.UnixMilli()),
+		Body: &envelope.Content_Typing{Typing: &envelope.TypingMessage{Action: action}},
+	})
+	if err != nil {
+		return err
+	}
+	env, err := c.seal.seal(ctx, peer, envelope.Pad(encoded), envelope.CoarseTimestamp(now))
+	if err != nil || env.data == nil {
+		return err // no device to seal to: no one to tell
+	}
+	_, err = c.store(ctx, peer, NamespaceInbox, typingTTL, env.data)
+	return err
+}
+
+// applyTyping reports a typing indicator from sender as an [EventTyping]:
+// only from an accepted, unblocked contact (a request's sender must not
+// learn, or show, anything before the user accepts it), and only while
+// fresh. Nothing is stored.
+func (c *Client) applyTyping(sender identity.AccountID, t *envelope.TypingMessage, signed time.Time) error {
+	st, err := c.peerState(sender)
+	if err != nil || !st.accepted || st.blocked {
+		return err
+	}
+	if c.now().Sub(signed) > TypingExpiry {
+		return nil
+	}
+	c.emit(Event{Kind: EventTyping, Typing: Typing{Peer: sender, Typing: t.GetAction() == envelope.TypingMessage_ACTION_STARTED}})
+	return nil
+}

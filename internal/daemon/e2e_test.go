@@ -1,0 +1,162 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"mime/multipart"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/hushnet/hush/client"
+	"github.com/hushnet/hush/internal/devnet"
+)
+
+// startNetwork builds hushd (without -race: the daemons under test run in
+// this process, the nodes need not be instrumented, and a race-built
+// devnet takes minutes to form on a busy machine) and runs a devnet of
+// six hushd processes with its file server; it returns the options that
+// reach it through onion paths, with the client's timers scaled down.
+func startNetwork(t testing.TB) client.Options {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "hushd")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/hushnet/hush/cmd/hushd").CombinedOutput(); err != nil {
+		t.Fatalf("build hushd: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	d, err := devnet.Up(ctx, devnet.Options{
+		Dir: t.TempDir(), Nodes: 6, Processes: true, HushdPath: bin,
+		EpochInterval: 200 * time.Millisecond, ProbeInterval: 100 * time.Millisecond,
+		UnreachableAfter: time.Minute,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Stop() })
+	return client.Options{
+		Network:       d.Network(),
+		OutboxBackoff: client.Backoff{Base: 100 * time.Millisecond, Max: time.Second},
+		PollInterval:  200 * time.Millisecond,
+	}
+}
+
+// devnetPair is alice's and bob's daemons on a devnet, through onion
+// paths, with open event streams and each other's accepted contact.
+func devnetPair(t testing.TB, o client.Options) *pair {
+	p := &pair{}
+	for _, d := range []**testDaemon{&p.alice, &p.bob} {
+		*d = startDaemon(t, Config{Options: o})
+		(*d).mustDo("POST", "/api/v1/account/create", map[string]string{"passphrase": testPass}, http.StatusCreated, nil)
+		(*d).mustDo("PATCH", "/api/v1/settings", map[string]any{"receipts": true, "media": map[string]int64{"auto_download_bytes": 10 << 20}}, 200, nil)
+	}
+	var st statusJSON
+	p.alice.mustDo("GET", "/api/v1/status", nil, 200, &st)
+	p.aliceID = st.AccountID
+	p.bob.mustDo("GET", "/api/v1/status", nil, 200, &st)
+	p.bobID = st.AccountID
+	p.aEvents, p.bEvents = p.alice.events(), p.bob.events()
+	// Each names the other, so neither side's messages are requests.
+	p.alice.mustDo("PUT", "/api/v1/contacts/"+p.bobID, map[string]string{"name": "bob"}, 200, nil)
+	p.bob.mustDo("PUT", "/api/v1/contacts/"+p.aliceID, map[string]string{"name": "alice"}, 200, nil)
+	return p
+}
+
+// TestTwoDaemonsOnDevnet drives a conversation between two daemons on a
+// devnet only through the API and the event streams: a message with its
+// delivered and read receipts, typing, and an attachment with transfer
+// progress on both sides.
+func TestTwoDaemonsOnDevnet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a devnet")
+	}
+	start := time.Now()
+	phase := func(name string) { t.Logf("%6.1fs %s", time.Since(start).Seconds(), name) }
+	n := startNetwork(t)
+	phase("devnet up")
+	p := devnetPair(t, n)
+	phase("daemons up")
+
+	var sent client.Message
+	p.alice.mustDo("POST", "/api/v1/conversations/bob/messages", map[string]string{"text": "hi bob"}, http.StatusCreated, &sent)
+	var got client.Message
+	json.Unmarshal(p.bEvents.waitFor("message", messageMatch("hi bob")), &got)
+	if got.Peer.String() != p.aliceID || got.Request {
+		t.Fatalf("bob got %+v", got)
+	}
+	statusOf := func(status string) func(json.RawMessage) bool {
+		return func(b json.RawMessage) bool {
+			var m client.Message
+			json.Unmarshal(b, &m)
+			return m.ID == sent.ID && m.Status == status
+		}
+	}
+	p.aEvents.waitFor("status", statusOf("delivered"))
+	phase("message delivered")
+	var marked map[string]int
+	p.bob.mustDo("POST", "/api/v1/conversations/alice/read", nil, 200, &marked)
+	if marked["marked"] != 1 {
+		t.Fatalf("marked %v", marked)
+	}
+	p.aEvents.waitFor("status", statusOf("read"))
+
+	// Bob types; alice sees it start and stop.
+	p.bob.mustDo("POST", "/api/v1/conversations/alice/typing", map[string]bool{"typing": true}, http.StatusNoContent, nil)
+	typing := func(on bool) func(json.RawMessage) bool {
+		return func(b json.RawMessage) bool {
+			var ty client.Typing
+			json.Unmarshal(b, &ty)
+			return ty.Peer.String() == p.bobID && ty.Typing == on
+		}
+	}
+	p.aEvents.waitFor("typing", typing(true))
+	p.bob.mustDo("POST", "/api/v1/conversations/alice/typing", map[string]bool{"typing": false}, http.StatusNoContent, nil)
+	p.aEvents.waitFor("typing", typing(false))
+
+	phase("typing")
+	// An attachment through the devnet's file server.
+	data := bytes.Repeat([]byte("hush attachment "), 20_000) // 320 KB: several pieces
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	mw.WriteField("text", "a file")
+	w, _ := mw.CreateFormFile("file", "notes.txt")
+	w.Write(data)
+	mw.Close()
+	resp, b := p.alice.do(call{method: "POST", path: "/api/v1/conversations/bob/messages", body: body.Bytes(),
+		header: map[string]string{"Content-Type": mw.FormDataContentType()}})
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("send a file: %d %s", resp.StatusCode, b)
+	}
+	complete := func(up bool) func(json.RawMessage) bool {
+		return func(b json.RawMessage) bool {
+			var tr transferJSON
+			json.Unmarshal(b, &tr)
+			return tr.Up == up && tr.Total > 0 && tr.Done == tr.Total
+		}
+	}
+	p.aEvents.waitFor("transfer", complete(true))
+	phase("uploaded")
+	json.Unmarshal(p.bEvents.waitFor("message", messageMatch("a file")), &got)
+	p.bEvents.waitFor("transfer", complete(false)) // downloaded by bob's daemon by itself
+	phase("downloaded")
+	// The last progress event may come just before the file counts as
+	// ready (verified whole).
+	for deadline := time.Now().Add(time.Minute); ; {
+		p.bob.mustDo("GET", fmt.Sprintf("/api/v1/messages/%d", got.ID), nil, 200, &got)
+		if got.Attachments[0].State == "ready" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("attachment %+v", got.Attachments[0])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	resp, b = p.bob.do(call{method: "GET", path: fmt.Sprintf("/api/v1/messages/%d/attachments/0", got.ID)})
+	if resp.StatusCode != 200 || !bytes.Equal(b, data) || resp.Header.Get("Content-Disposition") != `attachment; filename=notes.txt` {
+		t.Fatalf("bob opens the file: %d %v, %d bytes", resp.StatusCode, resp.Header, len(b))
+	}
+}
