@@ -41,8 +41,9 @@ var errRunning = errors.New("client: Run is already running on this Client")
 // the push subscription's renewal. What it receives is reported as
 // [Event]s ([Client.Subscribe]). Errors of the network ([ErrUnreachable]
 // and its kind) are retried with backoff and never end Run; it returns
-// nil when ctx ends, and an error when the Client was closed under it.
-// Call it once per Client: a second call while one runs fails at once.
+// nil when ctx ends. End it before [Client.Close] (Run on a closed Client
+// returns the database's error). Call it once per Client: a second call
+// while one runs fails at once.
 func (c *Client) Run(ctx context.Context) error {
 	if !c.running.CompareAndSwap(false, true) {
 		return errRunning

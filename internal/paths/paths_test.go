@@ -394,13 +394,28 @@ func TestOnChange(t *testing.T) {
 	if n := changes.Load(); n != 1 {
 		t.Fatalf("OnChange called for paths loaded from the state file (%d calls)", n)
 	}
-	guard := f.m.Paths()[0].Hops[0].Ed25519
+	// A guard goes down; the destination is in neither its path nor
+	// itself, so requests do go through the broken path and its failures
+	// count.
+	broken := f.m.Paths()[0]
+	guard := broken.Hops[0].Ed25519
+	var dest *snapshot.Node
+	for _, n := range f.nw.SwarmFor(acct) {
+		if !slices.ContainsFunc(broken.Hops, func(h paths.HopInfo) bool { return h.Ed25519 == n.Ed25519 }) {
+			dest = &n
+			break
+		}
+	}
+	if dest == nil {
+		t.Skip("every swarm member is in the path; no destination to test with")
+	}
 	f.nw.Node(guard).Stop()
 	for i := 0; changes.Load() == 1; i++ {
 		if i == 40 {
 			t.Fatalf("no OnChange after %d requests with a guard down", i)
 		}
-		do(i) // may fail while the paths heal
+		// May fail while the paths heal.
+		f.m.Do(ctx, *dest, storeBody(t, acct, []byte{0xfe, byte(i)}))
 	}
 }
 
