@@ -166,6 +166,9 @@ type Client struct {
 	// recordCache holds recently fetched device records (v2keys.go);
 	// guarded by mu.
 	recordCache map[recordCacheKey]cachedRecordSet
+	// recordRefresh and recordStale pace the record cache (v2keys.go;
+	// tests shorten them); guarded by mu.
+	recordRefresh, recordStale time.Duration
 }
 
 // Open unlocks the home with the passphrase and opens its database. With
