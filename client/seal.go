@@ -94,6 +94,13 @@ func (s *v2) seal(ctx context.Context, to identity.AccountID, padded []byte, coa
 	}
 	ct, err := sealv2.Seal(c.acct, to, devicerecord.Bundles(recs), c.now(), padded)
 	if err != nil {
+		// Records that verified but do not seal: the next attempt
+		// fetches them afresh rather than trying the same ones.
+		cl := prekey.Inbox
+		if to.Equal(c.acct.ID()) {
+			cl = prekey.Sync
+		}
+		c.forgetRecords(recordCacheKey{to, cl})
 		return sealedEnvelope{}, err
 	}
 	data, err := marshalEnvelope(envelope.Envelope_TYPE_SESSION_MESSAGE_V2, coarse, ct)

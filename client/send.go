@@ -192,7 +192,8 @@ const (
 func (c *Client) FlushOutbox(ctx context.Context) (int, error) {
 	c.flushMu.Lock()
 	defer c.flushMu.Unlock()
-	c.dropRecordCache()
+	// The device records come from the record cache, kept fresh in the
+	// background (v2keys.go): a warm send is its stores alone.
 	var (
 		mu      sync.Mutex // guards sent and stopErr
 		sent    int
