@@ -92,7 +92,10 @@ func (s *v2) seal(ctx context.Context, to identity.AccountID, padded []byte, coa
 	if none {
 		return sealedEnvelope{}, nil
 	}
-	ct, err := sealv2.Seal(c.acct, to, devicerecord.Bundles(recs), c.now(), padded)
+	// Sealed at a time later than the message's own (signTime, as
+	// queueData's), so the recipient's clamp to the sealed time
+	// (verifyTime) cannot make two messages' times equal.
+	ct, err := sealv2.Seal(c.acct, to, devicerecord.Bundles(recs), c.signTime(), padded)
 	if err != nil {
 		// Records that verified but do not seal: the next attempt
 		// fetches them afresh rather than trying the same ones.
