@@ -452,3 +452,46 @@ func TestPollRepliesStaySmall(t *testing.T) {
 		}
 	}
 }
+
+// TestPollOldNode: a node from before the known list refuses the field
+// (strict parsing); the poll then reads the lookback's bodies as before,
+// and no message is lost.
+func TestPollOldNode(t *testing.T) {
+	_, nf := testNetwork(t)
+	ctx := context.Background()
+	alice := open(t, newHome(t), Options{Network: nf})
+	bob := open(t, newHome(t), Options{Network: nf})
+	h := hook(bob)
+	h.settle = 0
+	refused := 0
+	h.mu.Lock()
+	h.intercept = func(n snapshot.Node, method string, params json.RawMessage) (int, []byte, bool) {
+		var p map[string]json.RawMessage
+		json.Unmarshal(params, &p)
+		if _, ok := p["known"]; !ok || method != rpc.MethodRetrieve {
+			return 0, nil, false
+		}
+		refused++
+		b, _ := json.Marshal(rpc.ErrorBody{Error: &rpc.Error{Code: rpc.CodeBadField, Message: `params: unknown field "known"`}, T: time.Now().UnixMilli()})
+		return rpc.CodeBadField.Status(), b, true
+	}
+	h.mu.Unlock()
+	for i := range 3 {
+		text := fmt.Sprint("to an old node ", i)
+		if _, err := alice.Send(ctx, bob.Account(), text); err != nil {
+			t.Fatal(err)
+		}
+		got, err := bob.Poll(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0].Text != text {
+			t.Fatalf("poll %d: %+v", i, got)
+		}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if refused == 0 {
+		t.Fatal("no poll sent a known list: the test tests nothing")
+	}
+}
