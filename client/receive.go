@@ -127,9 +127,9 @@ func cursorName(ns int32) string { return fmt.Sprintf("own/%d", ns) }
 // has seen at or after from (newest first, at most rpc.MaxKnown), to send
 // as a retrieve's known list, and their positions. With forget (the
 // poll) it forgets those before from, which no later poll reads again
-// (the saved cursor only moves forward). A Client starts with none, so its first poll reads the whole
-// lookback window: one poll per command for the CLI, one per start for
-// a long-running client.
+// (the saved cursor only moves forward). A Client starts with none, so
+// its first poll reads the whole lookback window: one such poll per
+// command for the CLI, one per start for a long-running client.
 func (c *Client) knownSince(ns int32, from time.Time, forget bool) ([]string, []position) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
