@@ -299,7 +299,9 @@ func TestRecordsRefreshedInBackground(t *testing.T) {
 	ctx := context.Background()
 	seed := identity.NewSeed()
 	alice := open(t, newHome(t), Options{Network: nf})
+	alice.mu.Lock()
 	alice.recordRefresh = 200 * time.Millisecond
+	alice.mu.Unlock()
 	bob := open(t, homeFromSeed(t, seed), Options{Network: nf})
 	if _, err := alice.Send(ctx, bob.Account(), "before"); err != nil {
 		t.Fatal(err)
