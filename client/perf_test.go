@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -364,7 +365,7 @@ func TestRecordCacheNeverOlder(t *testing.T) {
 		t.Fatal(err)
 	}
 	oldHash := rpc.MessageHash(bob.Account(), NamespaceKeys, old)
-	served := 0
+	var served atomic.Int64 // the intercept runs on the fetch's goroutines
 	h.mu.Lock()
 	h.intercept = func(n snapshot.Node, method string, params json.RawMessage) (int, []byte, bool) {
 		var p struct {
@@ -375,7 +376,7 @@ func TestRecordCacheNeverOlder(t *testing.T) {
 		if method != rpc.MethodRetrieve || p.Namespace != NamespaceKeys || p.Pubkey != bob.Account().String() {
 			return 0, nil, false
 		}
-		served++
+		served.Add(1)
 		b, _ := json.Marshal(rpc.RetrieveResult{Messages: []rpc.Message{{
 			Hash: oldHash, Timestamp: then.UnixMilli(), Expiration: time.Now().Add(time.Hour).UnixMilli(),
 			Data: base64.StdEncoding.EncodeToString(old),
@@ -391,10 +392,7 @@ func TestRecordCacheNeverOlder(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	h.mu.Lock()
-	n := served
-	h.mu.Unlock()
-	if n == 0 {
+	if served.Load() == 0 {
 		t.Fatal("the old record was never served: the test tests nothing")
 	}
 	if got := cachedHashes(alice, bob.Account(), prekey.Inbox); !slices.Equal(got, fresh) {
@@ -465,7 +463,7 @@ func TestPollOldNode(t *testing.T) {
 	bob := open(t, newHome(t), Options{Network: nf})
 	h := hook(bob)
 	h.settle = 0
-	refused := 0
+	var refused atomic.Int64 // the intercept runs on the fetch's goroutines
 	h.mu.Lock()
 	h.intercept = func(n snapshot.Node, method string, params json.RawMessage) (int, []byte, bool) {
 		var p map[string]json.RawMessage
@@ -473,7 +471,7 @@ func TestPollOldNode(t *testing.T) {
 		if _, ok := p["known"]; !ok || method != rpc.MethodRetrieve {
 			return 0, nil, false
 		}
-		refused++
+		refused.Add(1)
 		b, _ := json.Marshal(rpc.ErrorBody{Error: &rpc.Error{Code: rpc.CodeBadField, Message: `params: unknown field "known"`}, T: time.Now().UnixMilli()})
 		return rpc.CodeBadField.Status(), b, true
 	}
@@ -491,9 +489,7 @@ func TestPollOldNode(t *testing.T) {
 			t.Fatalf("poll %d: %+v", i, got)
 		}
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if refused == 0 {
+	if refused.Load() == 0 {
 		t.Fatal("no poll sent a known list: the test tests nothing")
 	}
 }
