@@ -171,6 +171,20 @@ type Client struct {
 	// recordCache holds recently fetched device records (v2keys.go);
 	// guarded by mu.
 	recordCache map[recordCacheKey]cachedRecordSet
+	// recent holds, per polled namespace, the hashes of messages seen
+	// lately with their deposit times (ms): a poll's known list
+	// (receive.go knownSince).
+	recent map[int32]map[string]int64
+	// recordRefresh and recordStale pace the record cache (v2keys.go;
+	// tests shorten them); guarded by mu.
+	recordRefresh, recordStale time.Duration
+
+	// bg is the context of the Client's background work (record
+	// refreshes), cancelled by Close, which then waits for bgWG. bgWG.Add
+	// happens under mu while closed is false, so Close's Wait is last.
+	bg     context.Context
+	bgStop context.CancelFunc
+	bgWG   sync.WaitGroup
 }
 
 // Open unlocks the home with the passphrase and opens its database. With
@@ -234,8 +248,10 @@ func openHome(ctx context.Context, o Options, h *Home) (*Client, error) {
 		modeChanged: make(chan struct{}, 1),
 		netc:        netclock.New(o.Clock, 0), limits: defaultLimits, pushSafetyNet: o.PushSafetyNetInterval,
 		files: o.Files, codec: newMediaCodec(),
-		media: MediaSettings{MaxAttachmentBytes: o.MaxAttachmentBytes, AutoDownloadBytes: o.AutoDownloadBytes},
+		media:         MediaSettings{MaxAttachmentBytes: o.MaxAttachmentBytes, AutoDownloadBytes: o.AutoDownloadBytes},
+		recordRefresh: recordRefresh, recordStale: recordCacheTTL,
 	}
+	c.bg, c.bgStop = context.WithCancel(context.Background())
 	if o.Network != nil {
 		c.pushSvc = o.Network.Services.Push
 	}
@@ -352,7 +368,17 @@ func (c *Client) Close() error {
 		close(ch)
 		delete(c.subs, id)
 	}
+	for _, set := range c.recordCache {
+		if set.timer != nil {
+			set.timer.Stop()
+		}
+	}
 	c.mu.Unlock()
+	// Background work ends before the database closes under it.
+	if c.bgStop != nil {
+		c.bgStop()
+	}
+	c.bgWG.Wait()
 	if f, ok := c.tr.(interface{ Flush() }); ok {
 		f.Flush() // the paths' last_ok, for `hush path`
 	}

@@ -255,6 +255,8 @@ func (c *Client) pollDevices(ctx context.Context, members []snapshot.Node) error
 		c.emit(Event{Kind: EventNewDevice, Device: Device{
 			ID: prekey.DeviceID(d.ID), PublicKey: pub, Created: d.Created, FirstSeen: c.clock(),
 		}})
+		// Sync copies go to the new device from now on (v2keys.go).
+		c.refreshRecords(recordCacheKey{c.acct.ID(), prekey.Sync}, 0)
 		return nil
 	})
 	if err != nil {

@@ -60,6 +60,9 @@ func TestMultiDevice(t *testing.T) {
 	seed := identity.NewSeed()
 	a1 := open(t, homeFromSeed(t, seed), Options{Standalone: nd})
 	bob := open(t, newHome(t), Options{Standalone: nd})
+	// Bob writes to alice's second device a moment after it appeared,
+	// before his record cache would refresh.
+	fetchEachSend(bob)
 	carol := open(t, newHome(t), Options{Standalone: nd})
 
 	if err := a1.AddContact(bob.Account(), "Bobby"); err != nil {

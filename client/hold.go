@@ -240,6 +240,10 @@ func (c *Client) holdOnce(ctx context.Context, h *holder, n snapshot.Node) ([]Me
 	if !fresh {
 		req.AfterTimestamp, req.AfterHash = time.UnixMilli(from.ms), from.hash
 	}
+	if wait == 0 && !fresh {
+		// A re-read of the lookback, by hash list as the poll's.
+		req.Known, _ = c.knownSince(h.ns, time.UnixMilli(from.ms), false)
+	}
 	hold := wait + holdSlack
 	start := time.Now()
 	// Past its hold plus a member's deadline, the member is slow.

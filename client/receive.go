@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hushnet/hush/crypto/prekey"
 	"github.com/hushnet/hush/crypto/sealv2"
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/clientdb"
@@ -93,7 +94,16 @@ func (c *Client) poll(ctx context.Context) ([]Message, error) {
 		if curs[i], err = c.db.Cursor(cursorName(ns)); err != nil {
 			return nil, err
 		}
-		wg.Go(func() { res[i] = c.fetch(ctx, members, ns, curs[i].Resume(c.lookback), budget) })
+		// The lookback is re-read by hash list: the members send only
+		// what this Client has not seen there (issue 23).
+		from := curs[i].Resume(c.lookback)
+		known, pos := c.knownSince(ns, from, true)
+		wg.Go(func() {
+			res[i] = c.fetchWith(ctx, members, c.acct.ID(), ns, from, func() *rpc.Retrieve {
+				return &rpc.Retrieve{Namespace: ns, AfterTimestamp: from, AfterHash: lowHash, Known: known}
+			}, budget)
+			res[i].known = pos
+		})
 	}
 	wg.Wait()
 	var out []Message
@@ -112,6 +122,56 @@ func (c *Client) poll(ctx context.Context) ([]Message, error) {
 }
 
 func cursorName(ns int32) string { return fmt.Sprintf("own/%d", ns) }
+
+// knownSince returns the hashes of namespace ns's messages this Client
+// has seen at or after from (newest first, at most rpc.MaxKnown), to send
+// as a retrieve's known list, and their positions. With forget (the
+// poll) it forgets those before from, which no later poll reads again
+// (the saved cursor only moves forward). A Client starts with none, so
+// its first poll reads the whole lookback window: one such poll per
+// command for the CLI, one per start for a long-running client.
+func (c *Client) knownSince(ns int32, from time.Time, forget bool) ([]string, []position) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var pos []position
+	for h, ms := range c.recent[ns] {
+		if !from.IsZero() && ms < from.UnixMilli() {
+			if forget {
+				delete(c.recent[ns], h)
+			}
+			continue
+		}
+		pos = append(pos, position{ms, h})
+	}
+	// The newest, when there are more than a request may name: the
+	// others come back whole and are recognised as seen.
+	slices.SortFunc(pos, func(a, b position) int {
+		if a.before(b) {
+			return 1
+		}
+		return -1
+	})
+	pos = pos[:min(len(pos), rpc.MaxKnown)]
+	hashes := make([]string, len(pos))
+	for i, p := range pos {
+		hashes[i] = p.hash
+	}
+	return hashes, pos
+}
+
+// noteSeen remembers that namespace ns's message m is seen, for
+// knownSince.
+func (c *Client) noteSeen(ns int32, m rpc.Message) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.recent == nil {
+		c.recent = map[int32]map[string]int64{}
+	}
+	if c.recent[ns] == nil {
+		c.recent[ns] = map[string]int64{}
+	}
+	c.recent[ns][m.Hash] = m.Timestamp
+}
 
 // position is a place in swarm order: (deposit timestamp, hash).
 type position struct {
@@ -135,6 +195,12 @@ type fetched struct {
 	// cursor stops there.
 	limit *position
 	err   error
+	// answered counts the members whose answers passed the checks.
+	answered int
+	// known are the positions of the messages the retrieve named as
+	// known: left out of msgs, seen already; the cursor may move past
+	// them as past msgs (within limit).
+	known []position
 }
 
 // fetch reads namespace ns from pollMembers members at once and returns
@@ -146,6 +212,16 @@ type fetched struct {
 // for a member that fails or times out; so one member can neither hide
 // messages by garbling them nor move the cursor past them.
 func (c *Client) fetch(ctx context.Context, members []snapshot.Node, ns int32, from time.Time, budget *atomic.Int64) fetched {
+	return c.fetchWith(ctx, members, c.acct.ID(), ns, from, func() *rpc.Retrieve {
+		return &rpc.Retrieve{Namespace: ns, AfterTimestamp: from, AfterHash: lowHash}
+	}, budget)
+}
+
+// fetchWith is fetch for account's namespace ns with the retrieve request
+// build returns (a fresh one per member): the own account's signed
+// retrieve from a position, with a known list (poll), or another
+// account's public-read namespace (fetchRecords).
+func (c *Client) fetchWith(ctx context.Context, members []snapshot.Node, account identity.AccountID, ns int32, from time.Time, build func() *rpc.Retrieve, budget *atomic.Int64) fetched {
 	type answer struct {
 		n    snapshot.Node
 		msgs []rpc.Message
@@ -164,7 +240,7 @@ func (c *Client) fetch(ctx context.Context, members []snapshot.Node, ns int32, f
 		go func() {
 			mctx, cancel := context.WithTimeout(fctx, c.limits.member)
 			defer cancel()
-			msgs, cut, err := c.retrievePages(mctx, n, &rpc.Retrieve{Namespace: ns, AfterTimestamp: from, AfterHash: lowHash}, budget)
+			msgs, cut, err := c.retrievePages(mctx, n, build(), budget)
 			a := answer{n: n, msgs: msgs, err: err}
 			if cut && len(msgs) > 0 {
 				p := posOf(msgs[len(msgs)-1])
@@ -204,7 +280,7 @@ func (c *Client) fetch(ctx context.Context, members []snapshot.Node, ns int32, f
 		inflight--
 		bad := ""
 		for _, m := range a.msgs {
-			if why := checkFetched(c.acct.ID(), ns, m, future); why != "" {
+			if why := checkFetched(account, ns, m, future); why != "" {
 				bad = why
 				continue
 			}
@@ -261,7 +337,7 @@ func (c *Client) fetch(ctx context.Context, members []snapshot.Node, ns int32, f
 		}
 		return strings.Compare(a.Hash, b.Hash)
 	})
-	return fetched{msgs: all, limit: limit}
+	return fetched{msgs: all, limit: limit, answered: answered}
 }
 
 // cursorEnd is the last position the cursor may move to after f: its
@@ -333,12 +409,21 @@ func (c *Client) process(ns int32, cur clientdb.Cursor, f fetched) ([]Message, e
 	// advance is the last position the cursor may move to: every message
 	// up to it is seen.
 	var advance *position
+	// The messages named as known were left out of the answers: seen
+	// already, and the members had nothing else up to them but what
+	// they sent.
+	for _, p := range f.known {
+		if (f.limit == nil || !f.limit.before(p)) && (advance == nil || advance.before(p)) {
+			advance = &p
+		}
+	}
 	for _, m := range all {
 		p := posOf(m)
-		if f.limit == nil || !f.limit.before(p) {
+		if (f.limit == nil || !f.limit.before(p)) && (advance == nil || advance.before(p)) {
 			advance = &p
 		}
 		if !isNew[m.Hash] {
+			c.noteSeen(ns, m)
 			continue
 		}
 		got, err := c.accept(ns, m)
@@ -358,10 +443,19 @@ func (c *Client) process(ns int32, cur clientdb.Cursor, f fetched) ([]Message, e
 		if err := c.db.MarkSeen(c.seenUntil(), m.Hash); err != nil {
 			return out, err
 		}
+		c.noteSeen(ns, m)
 		for _, msg := range got {
 			c.received.Add(1)
 			c.emit(Event{Kind: EventReceived, Message: msg})
 			out = append(out, msg)
+			// A message may come from a device of its author not
+			// sealed to yet: refresh the author's cached records
+			// (v2keys.go), at most every recordNudge.
+			if msg.Outgoing {
+				c.refreshRecords(recordCacheKey{c.acct.ID(), prekey.Sync}, recordNudge)
+			} else {
+				c.refreshRecords(recordCacheKey{msg.Peer, prekey.Inbox}, recordNudge)
+			}
 		}
 	}
 	if advance != nil {

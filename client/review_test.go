@@ -68,6 +68,7 @@ func TestForgedHistoryShare(t *testing.T) {
 // Bob's real device, and she is told that the device's key changed.
 func TestDeviceTakeover(t *testing.T) {
 	p := newPair(t)
+	fetchEachSend(p.alice) // the takeover shows in the next fetch
 	p.send(p.alice, p.bobID, "one")
 	if got := p.read(p.bob); len(got) != 1 {
 		t.Fatalf("bob read %d messages, want 1", len(got))
@@ -165,6 +166,7 @@ func TestWithheldDevice(t *testing.T) {
 	clock := &fakeClock{}
 	f := &filtering{Transport: NewDirectTransport()}
 	alice := open(t, newHome(t), Options{Standalone: nd, Transport: f, Clock: clock.Now})
+	fetchEachSend(alice) // the withholding shows in the next fetch
 	seed := identity.NewSeed()
 	b1 := open(t, homeFromSeed(t, seed), Options{Standalone: nd, Clock: clock.Now})
 	b2 := open(t, homeFromSeed(t, seed), Options{Standalone: nd, Clock: clock.Now})

@@ -92,8 +92,18 @@ func (s *v2) seal(ctx context.Context, to identity.AccountID, padded []byte, coa
 	if none {
 		return sealedEnvelope{}, nil
 	}
-	ct, err := sealv2.Seal(c.acct, to, devicerecord.Bundles(recs), c.now(), padded)
+	// Sealed at a time later than the message's own (signTime, as
+	// queueData's), so the recipient's clamp to the sealed time
+	// (verifyTime) cannot make two messages' times equal.
+	ct, err := sealv2.Seal(c.acct, to, devicerecord.Bundles(recs), c.signTime(), padded)
 	if err != nil {
+		// Records that verified but do not seal: the next attempt
+		// fetches them afresh rather than trying the same ones.
+		cl := prekey.Inbox
+		if to.Equal(c.acct.ID()) {
+			cl = prekey.Sync
+		}
+		c.forgetRecords(recordCacheKey{to, cl})
 		return sealedEnvelope{}, err
 	}
 	data, err := marshalEnvelope(envelope.Envelope_TYPE_SESSION_MESSAGE_V2, coarse, ct)

@@ -49,7 +49,10 @@ func (c *Client) queueData(peer identity.AccountID, data *envelope.DataMessage, 
 		return 0, fmt.Errorf("%w: %w", ErrBadAccountID, err)
 	}
 	self := c.acct.ID()
-	now := c.now()
+	// A time no other message of this Client has: messages sent within
+	// one millisecond (a warm send takes less) keep their order, which
+	// the recipient sorts by.
+	now := c.signTime()
 	conv, err := c.db.EnsureConversation(peer, c.clock())
 	if err != nil {
 		return 0, err
@@ -192,7 +195,8 @@ const (
 func (c *Client) FlushOutbox(ctx context.Context) (int, error) {
 	c.flushMu.Lock()
 	defer c.flushMu.Unlock()
-	c.dropRecordCache()
+	// The device records come from the record cache, kept fresh in the
+	// background (v2keys.go): a warm send is its stores alone.
 	var (
 		mu      sync.Mutex // guards sent and stopErr
 		sent    int

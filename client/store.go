@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -337,6 +338,14 @@ func (c *Client) retrievePages(ctx context.Context, n snapshot.Node, req *rpc.Re
 		} else {
 			resp, err = c.signed(ctx, n, req)
 		}
+		if len(req.Known) > 0 && refusedKnown(err) {
+			// A node from before the known list (issue 23) refuses it:
+			// read the bodies again, as then. One more round trip, on
+			// such nodes only.
+			req.Known = nil
+			page--
+			continue
+		}
 		if err != nil {
 			return out, false, err
 		}
@@ -355,6 +364,13 @@ func (c *Client) retrievePages(ctx context.Context, n snapshot.Node, req *rpc.Re
 		}
 		req.AfterTimestamp, req.AfterHash = time.UnixMilli(last.Timestamp), last.Hash
 	}
+}
+
+// refusedKnown reports whether err is a node's refusal of a retrieve's
+// known list, a field it does not know (strict parsing, protocol/rpc).
+func refusedKnown(err error) bool {
+	var ne *NodeError
+	return errors.As(err, &ne) && ne.Code == rpc.CodeBadField && strings.Contains(ne.Message, `"known"`)
 }
 
 // deleteOwn deletes hashes from the account's own swarm, on every member

@@ -267,72 +267,37 @@ type RecordProblem struct {
 }
 
 // fetchRecords reads account's records of class cl from two members of its
-// swarm, verifies each at now, and returns the newest valid record of each
-// device, ordered by device ID, and what failed. Inbox records are read
-// without a signature (the public-read namespace); Sync records only from
-// the own account.
+// swarm at once, verifies each at now, and returns the newest valid record
+// of each device in the first two good answers, ordered by device ID, and
+// what failed. Inbox records are read without a signature (the
+// public-read namespace); Sync records only from the own account.
 func (c *Client) fetchRecords(ctx context.Context, account identity.AccountID, cl prekey.Class) ([]VerifiedRecord, []RecordProblem, error) {
 	ns := NamespaceKeys
+	build := func() *rpc.Retrieve { return rpc.PublicRetrieve(account, ns) }
 	if cl == prekey.Sync {
 		ns = NamespaceSyncKeys
 		if !account.Equal(c.acct.ID()) {
 			return nil, nil, errors.New("sync records are readable by their own account only")
 		}
+		build = func() *rpc.Retrieve { return &rpc.Retrieve{Namespace: ns} }
 	}
 	members, err := c.dir.SwarmFor(ctx, account)
 	if err != nil {
 		return nil, nil, err
 	}
-	fetched := map[string]rpc.Message{}
-	answered := 0
-	var lastErr error
-	future := c.netc.Latest().Add(futureSlack).UnixMilli()
-	// Two members, as a poll asks: a record confirmed by two is on both,
-	// and one member withholding records does not hide them. As in a
-	// poll, a member whose answer fails the checks (receive.go fetch) is
-	// marked bad and does not count; the next one is asked.
-	for _, n := range c.askOrder(members) {
-		if answered == pollMembers {
-			break
-		}
-		var msgs []rpc.Message
-		mctx, cancel := context.WithTimeout(ctx, c.limits.member)
-		if ns == NamespaceKeys {
-			msgs, err = c.retrievePublic(mctx, n, account, ns)
-		} else {
-			msgs, err = c.retrieve(mctx, n, ns, time.Time{}, "")
-		}
-		slow := err != nil && ctx.Err() == nil && mctx.Err() != nil
-		cancel()
-		if err != nil {
-			switch {
-			case errors.Is(err, errPaging):
-				c.markBad(n, err.Error())
-			case slow:
-				c.markSlow(n)
-			}
-			lastErr = err
-			continue
-		}
-		bad := ""
-		for _, m := range msgs {
-			if why := checkFetched(account, ns, m, future); why != "" {
-				bad = why
-				continue
-			}
-			fetched[m.Hash] = m
-		}
-		if bad != "" {
-			c.markBad(n, bad)
-			continue
-		}
-		answered++
+	// Two members, as a poll asks, and at once (fetchWith, receive.go): a
+	// record confirmed by two is on both, and one member withholding
+	// records does not hide them. As in a poll, a member whose answer
+	// fails the checks is marked bad and does not count; another one is
+	// asked, as for one that fails or is slower than the hedge delay.
+	f := c.fetchWith(ctx, c.askOrder(members), account, ns, time.Time{}, build, c.pollBudget())
+	if f.err != nil {
+		return nil, nil, f.err
 	}
-	if answered == 0 {
-		if lastErr == nil {
-			lastErr = ErrUnreachable
-		}
-		return nil, nil, lastErr
+	if f.answered == 0 {
+		// Only members caught misbehaving answered: what they served may
+		// be partial, and a partial set would look like removed devices.
+		return nil, nil, fmt.Errorf("%w: no member answered well", ErrUnreachable)
 	}
 	now := c.now()
 	var (
@@ -340,7 +305,8 @@ func (c *Client) fetchRecords(ctx context.Context, account identity.AccountID, c
 		raws     = map[*devicerecord.Record]rpc.Message{}
 		problems []RecordProblem
 	)
-	for h, m := range fetched {
+	for _, m := range f.msgs {
+		h := m.Hash
 		raw, err := base64.StdEncoding.DecodeString(m.Data)
 		if err == nil && len(raw) > 0 && raw[0] != devicerecord.Version {
 			// A record of an older version: its device republishes in
@@ -711,15 +677,47 @@ func (c *Client) openKeyDuties(ctx context.Context) {
 
 const openDutiesTimeout = 15 * time.Second
 
-// recordCacheTTL bounds how long fetched records are reused for further
-// messages to the same account. Each outbox flush also starts with an
-// empty cache ([Client.dropRecordCache]): a burst of messages in one flush
-// costs one fetch, and a device added since the last flush is sealed to.
-const recordCacheTTL = 2 * time.Minute
+// The record cache (issue 23). A send seals to the recipient's records
+// (and the sync copy to the own account's) as this Client last fetched
+// them, so a warm send is one onion round trip: the stores. The cache is
+// kept fresh in the background instead: a set older than recordRefresh
+// is fetched again at its next use without the use waiting, and by a
+// timer while the account is written to, so a contact's new device is
+// sealed to within about recordRefresh. A set no refresh renewed for
+// recordCacheTTL (the network out of reach, a Client idle for long) is
+// fetched before use. A refresh also starts at once when the account
+// shows signs of a new device: a message from it (at most every
+// recordNudge), a new device of the own account announced (devices.go),
+// or a seal that failed with the cached records (seal.go).
+//
+// A fetched record never replaces a newer cached one of the same device:
+// a lagging or lying member cannot roll a device back to keys it no
+// longer has. A device missing from a fetch leaves the cache, as before
+// (checkWithheld decides what a send does without it), so a removed
+// device stops being sealed to.
+const (
+	// recordRefresh is the age at which a cached set is refreshed in
+	// the background (Client.recordRefresh; tests shorten it).
+	recordRefresh = time.Minute
+	// recordCacheTTL bounds the staleness a send accepts
+	// (Client.recordStale): an older set is fetched before use.
+	recordCacheTTL = 5 * time.Minute
+	// recordKeepWarm: a set used within this long is refreshed by its
+	// timer; after it, refreshes wait for the next use.
+	recordKeepWarm = 30 * time.Minute
+	// recordNudge is the least age of a set that a message from its
+	// account refreshes.
+	recordNudge = 15 * time.Second
+)
 
 // dropRecordCache forgets every fetched record.
 func (c *Client) dropRecordCache() {
 	c.mu.Lock()
+	for _, set := range c.recordCache {
+		if set.timer != nil {
+			set.timer.Stop()
+		}
+	}
 	c.recordCache = nil
 	c.mu.Unlock()
 }
@@ -730,20 +728,32 @@ type recordCacheKey struct {
 }
 
 type cachedRecordSet struct {
-	at   time.Time
+	at   time.Time // when fetched, by the local clock
+	used time.Time // last used for a seal
 	recs []VerifiedRecord
+	// refreshing is set while a background refresh runs; timer is the
+	// next timed refresh.
+	refreshing bool
+	timer      *time.Timer
 }
 
-// cachedRecords is fetchRecords behind a short cache. Cached records are
-// verified again at every use, so one that expired meanwhile is never
-// sealed to; an empty or stale set is fetched again.
+// cachedRecords is fetchRecords behind the record cache. Cached records
+// are verified again at every use, so one that expired meanwhile is never
+// sealed to; a set with one that fails, or an empty or too stale set, is
+// fetched before use.
 func (c *Client) cachedRecords(ctx context.Context, account identity.AccountID, cl prekey.Class) ([]VerifiedRecord, []RecordProblem, error) {
 	key := recordCacheKey{account, cl}
-	now := c.now()
+	local := c.clock()
 	c.mu.Lock()
 	set, ok := c.recordCache[key]
+	if ok {
+		set.used = local
+		c.recordCache[key] = set
+	}
+	stale, refresh := c.recordStale, c.recordRefresh
 	c.mu.Unlock()
-	if ok && now.Sub(set.at) < recordCacheTTL && !set.at.After(now) {
+	if age := local.Sub(set.at); ok && age >= 0 && age < stale {
+		now := c.now()
 		fresh := make([]VerifiedRecord, 0, len(set.recs))
 		for _, r := range set.recs {
 			rec, err := devicerecord.Verify(r.Raw, account, now)
@@ -753,29 +763,112 @@ func (c *Client) cachedRecords(ctx context.Context, account identity.AccountID, 
 			fresh = append(fresh, VerifiedRecord{Record: rec, Raw: r.Raw, Hash: r.Hash})
 		}
 		if len(fresh) == len(set.recs) {
+			if age >= refresh {
+				c.refreshRecords(key, 0)
+			}
 			return fresh, nil, nil
 		}
 	}
-	recs, problems, err := c.fetchRecords(ctx, account, cl)
+	return c.fetchIntoCache(ctx, key)
+}
+
+// fetchIntoCache fetches key's records, merges them into the cache (never
+// replacing a newer record of a device) and returns the merged set.
+func (c *Client) fetchIntoCache(ctx context.Context, key recordCacheKey) ([]VerifiedRecord, []RecordProblem, error) {
+	recs, problems, err := c.fetchRecords(ctx, key.account, key.class)
 	var ne *NodeError
 	if errors.As(err, &ne) && ne.Code == rpc.CodeWrongSwarm {
 		// The directory was stale and is refreshed: ask the right swarm.
-		recs, problems, err = c.fetchRecords(ctx, account, cl)
+		recs, problems, err = c.fetchRecords(ctx, key.account, key.class)
 	}
 	if err != nil {
 		return nil, nil, err
 	}
+	local, now := c.clock(), c.now()
 	c.mu.Lock()
-	if len(recs) > 0 {
-		if c.recordCache == nil {
-			c.recordCache = map[recordCacheKey]cachedRecordSet{}
+	defer c.mu.Unlock()
+	old, had := c.recordCache[key]
+	if had && old.timer != nil {
+		old.timer.Stop()
+	}
+	for i, r := range recs {
+		for _, o := range old.recs {
+			if o.DeviceID == r.DeviceID && newerRecord(o.Record, r.Record) && o.ExpiresAt.After(now) {
+				recs[i] = o
+			}
 		}
-		c.recordCache[key] = cachedRecordSet{at: now, recs: recs}
-	} else {
+	}
+	if len(recs) == 0 || c.closed {
+		delete(c.recordCache, key)
+		return recs, problems, nil
+	}
+	if c.recordCache == nil {
+		c.recordCache = map[recordCacheKey]cachedRecordSet{}
+	}
+	set := cachedRecordSet{at: local, used: old.used, recs: recs, refreshing: old.refreshing}
+	if !had {
+		set.used = local
+	}
+	set.timer = time.AfterFunc(c.recordRefresh, func() {
+		c.mu.Lock()
+		s, ok := c.recordCache[key]
+		c.mu.Unlock()
+		if ok && c.clock().Sub(s.used) < recordKeepWarm {
+			c.refreshRecords(key, 0)
+		}
+	})
+	c.recordCache[key] = set
+	return recs, problems, nil
+}
+
+// newerRecord reports whether a is a later record of its device than b,
+// by devicerecord.Newest's order.
+func newerRecord(a, b *devicerecord.Record) bool {
+	return a.CreatedAt.After(b.CreatedAt) || a.CreatedAt.Equal(b.CreatedAt) && a.ExpiresAt.After(b.ExpiresAt)
+}
+
+// refreshRecords fetches key's records in the background, unless a
+// refresh is running already, the set is younger than minAge, or nothing
+// is cached for key (a send fetches it when it needs it). A failure
+// leaves the cache as it was.
+func (c *Client) refreshRecords(key recordCacheKey, minAge time.Duration) {
+	c.mu.Lock()
+	set, ok := c.recordCache[key]
+	if !ok || set.refreshing || c.closed || c.bgStop == nil || c.clock().Sub(set.at) < minAge {
+		c.mu.Unlock()
+		return
+	}
+	set.refreshing = true
+	c.recordCache[key] = set
+	c.bgWG.Add(1) // under mu, before Close can wait
+	c.mu.Unlock()
+	go func() {
+		defer c.bgWG.Done()
+		ctx, cancel := context.WithTimeout(c.bg, c.limits.poll)
+		_, _, err := c.fetchIntoCache(ctx, key)
+		cancel()
+		c.mu.Lock()
+		if set, ok := c.recordCache[key]; ok {
+			set.refreshing = false
+			c.recordCache[key] = set
+		}
+		c.mu.Unlock()
+		if err != nil {
+			c.log.Debug("refreshing device records in the background", "err", err)
+		}
+	}()
+}
+
+// forgetRecords drops key's cached records: the next use fetches them.
+func (c *Client) forgetRecords(key recordCacheKey) {
+	c.mu.Lock()
+	if set, ok := c.recordCache[key]; ok {
+		if set.timer != nil {
+			set.timer.Stop()
+		}
 		delete(c.recordCache, key)
 	}
 	c.mu.Unlock()
-	return recs, problems, nil
 }
 
 // Protocol names the sealing protocol this Client uses between hush

@@ -140,29 +140,51 @@ type topLevel struct {
 	held bool
 }
 
-// list runs q at now and builds the retrieve's answer.
-func (h *Handler) list(ctx context.Context, q store.Query, now time.Time) (*rpc.RetrieveResult, error) {
+// list runs q at now and builds the retrieve's answer. Messages whose
+// hash is in known (the retrieve's known list) are left out, and the
+// answer is paged as if they were not there: the store is read page after
+// page until the answer is full by q's bounds or nothing is left. Each
+// known hash is skipped at most once, so the extra reading is bounded by
+// the list's length (rpc.MaxKnown).
+func (h *Handler) list(ctx context.Context, q store.Query, known map[string]struct{}, now time.Time) (*rpc.RetrieveResult, error) {
 	q.Now = now
-	msgs, more, err := h.cfg.Store.List(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	res := &rpc.RetrieveResult{Messages: make([]rpc.Message, len(msgs)), More: more, T: now.UnixMilli()}
-	for i, m := range msgs {
-		res.Messages[i] = rpc.Message{
-			Hash:       m.Hash,
-			Timestamp:  m.Timestamp.UnixMilli(),
-			Expiration: m.Expiry.UnixMilli(),
-			Data:       base64.StdEncoding.EncodeToString(m.Data),
+	res := &rpc.RetrieveResult{Messages: []rpc.Message{}, T: now.UnixMilli()}
+	size := 0
+	for {
+		msgs, more, err := h.cfg.Store.List(ctx, q)
+		if err != nil {
+			return nil, err
 		}
+		for _, m := range msgs {
+			if _, ok := known[m.Hash]; ok {
+				continue
+			}
+			if len(known) > 0 && len(res.Messages) > 0 && (len(res.Messages) == q.Limit || size+len(m.Data) > q.MaxBytes) {
+				// Full: the rest of this page waits for the next request.
+				res.More = true
+				return res, nil
+			}
+			size += len(m.Data)
+			res.Messages = append(res.Messages, rpc.Message{
+				Hash:       m.Hash,
+				Timestamp:  m.Timestamp.UnixMilli(),
+				Expiration: m.Expiry.UnixMilli(),
+				Data:       base64.StdEncoding.EncodeToString(m.Data),
+			})
+		}
+		if !more || len(known) == 0 || len(msgs) == 0 {
+			res.More = more
+			return res, nil
+		}
+		last := msgs[len(msgs)-1]
+		q.After = store.Cursor{Timestamp: last.Timestamp, Hash: last.Hash}
 	}
-	return res, nil
 }
 
 // hold answers q, holding it up to wait while it finds nothing. It
 // registers with the arrivals hub before every look in the store, so a
 // message committed between the look and the wait still wakes it.
-func (h *Handler) hold(ctx context.Context, top *topLevel, q store.Query, unsigned bool, wait time.Duration, now time.Time) (*rpc.RetrieveResult, error) {
+func (h *Handler) hold(ctx context.Context, top *topLevel, q store.Query, known map[string]struct{}, unsigned bool, wait time.Duration, now time.Time) (*rpc.RetrieveResult, error) {
 	var (
 		timer   *time.Timer
 		release func()
@@ -177,7 +199,7 @@ func (h *Handler) hold(ctx context.Context, top *topLevel, q store.Query, unsign
 	}()
 	for {
 		signal, unwatch := h.cfg.Arrivals.Watch(q.Account, q.Namespace)
-		res, err := h.list(ctx, q, now)
+		res, err := h.list(ctx, q, known, now)
 		if err != nil || len(res.Messages) > 0 || h.holds.isStopped() {
 			unwatch()
 			return res, err

@@ -152,10 +152,17 @@ func (h *Handler) retrieve(ctx context.Context, params json.RawMessage, now time
 		Limit:     r.MaxCount,
 		MaxBytes:  r.MaxSize,
 	}
-	if r.Wait > 0 && h.cfg.Arrivals != nil {
-		return h.hold(ctx, top, q, r.Unsigned, r.Wait, now)
+	var known map[string]struct{}
+	if len(r.Known) > 0 {
+		known = make(map[string]struct{}, len(r.Known))
+		for _, k := range r.Known {
+			known[k] = struct{}{}
+		}
 	}
-	return h.list(ctx, q, now)
+	if r.Wait > 0 && h.cfg.Arrivals != nil {
+		return h.hold(ctx, top, q, known, r.Unsigned, r.Wait, now)
+	}
+	return h.list(ctx, q, known, now)
 }
 
 func (h *Handler) delete(ctx context.Context, params json.RawMessage, now time.Time) (any, error) {

@@ -165,21 +165,22 @@ func (r *Retrieve) Method() string { return MethodRetrieve }
 
 // Params returns the retrieve params. A zero MaxCount or MaxSize is left
 // out, so the node's default applies; a zero AfterTimestamp leaves out the
-// cursor, a zero Wait the wait.
+// cursor, a zero Wait the wait, an empty Known the known list.
 func (r *Retrieve) Params() json.RawMessage {
 	var afterHash *string
 	if !r.AfterTimestamp.IsZero() {
 		afterHash = &r.AfterHash
 	}
 	return marshalParams(struct {
-		AfterHash      *string `json:"after_hash,omitempty"`
-		AfterTimestamp *int64  `json:"after_timestamp,omitempty"`
-		MaxCount       int     `json:"max_count,omitempty"`
-		MaxSize        int     `json:"max_size,omitempty"`
-		Namespace      int32   `json:"namespace"`
-		Wait           int64   `json:"wait,omitempty"`
+		AfterHash      *string  `json:"after_hash,omitempty"`
+		AfterTimestamp *int64   `json:"after_timestamp,omitempty"`
+		MaxCount       int      `json:"max_count,omitempty"`
+		MaxSize        int      `json:"max_size,omitempty"`
+		Namespace      int32    `json:"namespace"`
+		Wait           int64    `json:"wait,omitempty"`
+		Known          []string `json:"known,omitempty"`
 		signedWire
-	}{afterHash, wireMs(r.AfterTimestamp), r.MaxCount, r.MaxSize, r.Namespace, r.Wait.Milliseconds(), wireSigned(r.Auth, r.Timestamp)})
+	}{afterHash, wireMs(r.AfterTimestamp), r.MaxCount, r.MaxSize, r.Namespace, r.Wait.Milliseconds(), r.Known, wireSigned(r.Auth, r.Timestamp)})
 }
 
 // Stamp sets Timestamp.

@@ -122,6 +122,8 @@ func TestRequestVectors(t *testing.T) {
 		{"delete", &Delete{Hashes: []string{h1, h2}}, true},
 		{"delete_all all", &DeleteAll{}, true},
 		{"expire shorten", &Expire{Hashes: []string{h1, h2}, Expiry: time.UnixMilli(1764000600000), Mode: ExpireShorten}, true},
+		// Written by the builder that introduced known (issue 23).
+		{"retrieve known", &Retrieve{Namespace: 0, MaxSize: 1 << 20, AfterTimestamp: cursor, AfterHash: h1, Known: []string{h1, h2}}, true},
 	}
 	b, err := os.ReadFile(filepath.Join("testdata", "requests.json"))
 	if err != nil {

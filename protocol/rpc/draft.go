@@ -14,7 +14,7 @@ import (
 // when the request is signed.
 var draftKeys = map[string][]string{
 	MethodStore:        {"namespace", "data", "ttl", "timestamp", "sig_timestamp"},
-	MethodRetrieve:     {"namespace", "timestamp", "after_timestamp", "after_hash", "max_count", "max_size", "wait"},
+	MethodRetrieve:     {"namespace", "timestamp", "after_timestamp", "after_hash", "max_count", "max_size", "wait", "known"},
 	MethodDelete:       {"messages", "timestamp"},
 	MethodDeleteAll:    {"namespace", "timestamp"},
 	MethodDeleteBefore: {"namespace", "before", "timestamp"},
@@ -70,6 +70,7 @@ func ParseDraft(method string, params json.RawMessage, account identity.AccountI
 		MaxCount       int             `json:"max_count"`
 		MaxSize        int             `json:"max_size"`
 		Wait           int64           `json:"wait"`
+		Known          []string        `json:"known"`
 		Messages       []string        `json:"messages"`
 		Shorten        bool            `json:"shorten"`
 		Extend         bool            `json:"extend"`
@@ -123,7 +124,7 @@ func ParseDraft(method string, params json.RawMessage, account identity.AccountI
 			return nil, err
 		}
 		r := &Retrieve{Namespace: ns, Timestamp: ts(f.Timestamp), MaxCount: f.MaxCount, MaxSize: f.MaxSize,
-			Wait: time.Duration(f.Wait) * time.Millisecond}
+			Wait: time.Duration(f.Wait) * time.Millisecond, Known: f.Known}
 		if (f.AfterTimestamp == nil) != (f.AfterHash == nil) {
 			return nil, Errorf(CodeMissingField, "after_timestamp and after_hash go together")
 		}

@@ -17,6 +17,7 @@ func FuzzDecode(f *testing.F) {
 		`{"method":"info"}`,
 		`{"method":"store","params":{"pubkey":"05","data":"aGk=","ttl":10000,"timestamp":1}}`,
 		`{"method":"retrieve","params":{"pubkey":"","namespace":-1,"max_size":-5}}`,
+		`{"method":"retrieve","params":{"namespace":0,"known":["AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"]}}`,
 		`{"method":"delete_all","params":{"namespace":"all","timestamp":1}}`,
 		`{"method":"batch","params":{"requests":[{"method":"info"},{"method":"get_swarm","params":{"pubkey":"05"}}]}}`,
 		`{"method":"expire","params":{"messages":["AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"],"expiry":5,"shorten":true}}`,

@@ -33,6 +33,10 @@ const (
 	// MaxHashes is the most message hashes one delete, expire or
 	// get_expiries may name (hush's limit; the body limit bounds it anyway).
 	MaxHashes = 1_000
+	// MaxKnown is the most hashes a retrieve's known list may name: a
+	// poll's lookback window of a busy conversation, at 43 bytes each
+	// (hush's limit).
+	MaxKnown = 1_000
 	// MaxBodySize is the largest request body a node reads: a batch of
 	// MaxBatch stores at full size, base64-encoded, with room for JSON.
 	MaxBodySize = MaxBatch*(MaxDataSize*4/3+1024) + 4096

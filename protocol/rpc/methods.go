@@ -147,6 +147,13 @@ type Retrieve struct {
 	// Zero answers at once. Not signed: only the destination reads it, and
 	// it changes when the answer comes, never what it holds.
 	Wait time.Duration
+	// Known lists hashes the client holds already (at most [MaxKnown]):
+	// the node leaves them out of the answer and pages as if they were
+	// not there, so a poll that re-reads its lookback window gets only
+	// what it lacks ("which messages after T do you have that I lack")
+	// instead of every body again. Not signed, like Wait: it can only
+	// leave messages out of an answer the signature allows.
+	Known []string
 }
 
 // ParseRetrieve checks a retrieve request. max_count and max_size follow
@@ -155,18 +162,28 @@ type Retrieve struct {
 func ParseRetrieve(params json.RawMessage) (*Retrieve, error) {
 	var p struct {
 		authFields
-		Namespace      *int32  `json:"namespace"`
-		Timestamp      *int64  `json:"timestamp"`
-		AfterTimestamp *int64  `json:"after_timestamp"`
-		AfterHash      *string `json:"after_hash"`
-		MaxCount       *int    `json:"max_count"`
-		MaxSize        *int    `json:"max_size"`
-		Wait           *int64  `json:"wait"`
+		Namespace      *int32   `json:"namespace"`
+		Timestamp      *int64   `json:"timestamp"`
+		AfterTimestamp *int64   `json:"after_timestamp"`
+		AfterHash      *string  `json:"after_hash"`
+		MaxCount       *int     `json:"max_count"`
+		MaxSize        *int     `json:"max_size"`
+		Wait           *int64   `json:"wait"`
+		Known          []string `json:"known"`
 	}
 	if err := decodeStrict(params, &p, "params"); err != nil {
 		return nil, err
 	}
 	r := &Retrieve{MaxCount: RetrieveMaxCount, MaxSize: RetrieveMaxSize}
+	if len(p.Known) > MaxKnown {
+		return nil, Errorf(CodeTooLarge, "known: at most %d hashes", MaxKnown)
+	}
+	for i, h := range p.Known {
+		if !ValidHash(h) {
+			return nil, Errorf(CodeBadField, "known[%d]: not a message hash", i)
+		}
+	}
+	r.Known = p.Known
 	if p.Wait != nil {
 		if *p.Wait < 0 || *p.Wait > MaxWait.Milliseconds() {
 			return nil, Errorf(CodeBadField, "wait: must be 0…%d ms", MaxWait.Milliseconds())

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -360,5 +361,64 @@ func TestParseRetrieveWait(t *testing.T) {
 func TestHoldFullIsRetryable(t *testing.T) {
 	if s := CodeHoldFull.Status(); s != 503 {
 		t.Fatalf("hold_full → %d, want 503", s)
+	}
+}
+
+// TestParseRetrieveKnown: known is a list of at most MaxKnown message
+// hashes; anything else is refused with a 4xx code, and a valid list
+// survives Params and ParseDraft unchanged.
+func TestParseRetrieveKnown(t *testing.T) {
+	acct := identity.NewAccount()
+	ts := time.UnixMilli(1700000000000)
+	sig := SigRetrieve("n", 0, ts)
+	h := MessageHash(acct.ID(), 0, []byte("seen"))
+	many := make([]string, MaxKnown)
+	for i := range many {
+		many[i] = MessageHash(acct.ID(), 0, fmt.Append(nil, i))
+	}
+	tests := []struct {
+		name  string
+		known any
+		want  int
+		code  Code
+	}{
+		{"absent", nil, 0, ""},
+		{"empty", []string{}, 0, ""},
+		{"one", []string{h}, 1, ""},
+		{"max", many, MaxKnown, ""},
+		{"past max", append(slices.Clone(many), h), 0, CodeTooLarge},
+		{"not a hash", []string{"abc"}, 0, CodeBadField},
+		{"padded hash", []string{h + "="}, 0, CodeBadField},
+		{"not a list", h, 0, CodeBadField},
+		{"numbers", []int{1}, 0, CodeBadField},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			extra := map[string]any{"timestamp": ts.UnixMilli()}
+			if tt.known != nil {
+				extra["known"] = tt.known
+			}
+			r, err := ParseRetrieve(signedParams(acct, extra, sig))
+			if got := codeOf(err); got != tt.code {
+				if tt.code == CodeBadField && got == CodeBadJSON {
+					return // a wrong JSON type is refused as the decoder words it
+				}
+				t.Fatalf("code = %q (%v), want %q", got, err, tt.code)
+			}
+			if err != nil {
+				return
+			}
+			if len(r.Known) != tt.want {
+				t.Fatalf("known = %d hashes, want %d", len(r.Known), tt.want)
+			}
+			again, err := ParseRetrieve(r.Params())
+			if err != nil || !slices.Equal(again.Known, r.Known) {
+				t.Fatalf("after Params: %v, %v", again, err)
+			}
+			draft, err := ParseDraft(MethodRetrieve, r.Params(), acct.ID(), ts)
+			if err != nil || !slices.Equal(draft.(*Retrieve).Known, r.Known) {
+				t.Fatalf("draft: %v, %v", draft, err)
+			}
+		})
 	}
 }
