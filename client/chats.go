@@ -199,6 +199,33 @@ func (c *Client) DeleteChat(ctx context.Context, peer identity.AccountID) (int, 
 	return d.Messages, c.retryDeletes(ctx)
 }
 
+// DeleteMessage deletes the message with local ID localID for this account
+// only ("delete for me"): here, with its media and a tombstone so the next
+// poll does not bring it back, and its copy in the own swarm (an incoming
+// message's inbox copy, an outgoing one's sync copy), so another device
+// that has not fetched it yet will not. Like [Client.DeleteChat] it sends
+// nothing to anyone: a device that already holds the message keeps it. It
+// raises an [EventUnsent] for the message. It returns [ErrNotFound] for
+// an unknown (or already deleted) message; remote deletion that cannot
+// reach the network now is retried by later background duties and the
+// returned error then wraps [ErrUnreachable], while the local deletion is
+// done.
+func (c *Client) DeleteMessage(ctx context.Context, localID int64) error {
+	m, err := c.db.Message(clientdb.LocalID(localID))
+	if err != nil {
+		return err
+	}
+	d, err := c.db.DeleteMessage(clientdb.LocalID(localID), c.clock())
+	if err != nil {
+		return err
+	}
+	c.emitUnsent(m)
+	if err := c.dropDeleted(d); err != nil { // media.go
+		return err
+	}
+	return c.retryDeletes(ctx)
+}
+
 func (c *Client) loadPending() ([]string, error) {
 	b, err := c.db.Setting(pendingDeletes)
 	if errors.Is(err, clientdb.ErrNotFound) {

@@ -431,8 +431,9 @@ const (
 	// EventPaths: the onion paths changed (built, dropped, rebuilt);
 	// nothing else is set: read them with [Home.WritePaths].
 	EventPaths
-	// EventUnsent: a message was unsent or deleted by its author, or
-	// disappeared; Message holds its LocalID, Peer and ID.
+	// EventUnsent: a message was unsent or deleted by its author,
+	// deleted here ([Client.DeleteMessage]), or disappeared; Message
+	// holds its LocalID, Peer and ID.
 	EventUnsent
 	// EventRequest: a new message request arrived (the first message
 	// from an account that is not a contact); Message holds it.

@@ -520,3 +520,120 @@ func TestWrittenIsNoRequest(t *testing.T) {
 		t.Fatalf("history: %+v", h)
 	}
 }
+
+// TestDeleteMessage: deleting one message for me removes it here at once
+// (raising EventUnsent), its copy in the own swarm when the network is
+// back, and it comes back neither on the next Sync nor on the account's
+// other device; the rest of the chat stays. Unknown and already deleted
+// IDs are ErrNotFound.
+func TestDeleteMessage(t *testing.T) {
+	nd := startStandalone(t)
+	seed := identity.NewSeed()
+	var homes [2]string
+	for i := range homes {
+		homes[i] = t.TempDir()
+		if _, err := keystore.Create(filepath.Join(homes[i], keyFile), seed, []byte(testPass), keystore.TestParams, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sw := &switchable{Transport: NewDirectTransport()}
+	b1 := open(t, homes[0], Options{Standalone: nd, Transport: sw})
+	// Opened now, synced only after the deletion: a new device does not
+	// fetch what was sent before it existed.
+	b2 := open(t, homes[1], Options{Standalone: nd})
+	alice := open(t, newHome(t), Options{Standalone: nd})
+	ctx := context.Background()
+	send := func(from *Client, to identity.AccountID, text string) Message {
+		t.Helper()
+		m, err := from.Send(ctx, to, text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	send(alice, b1.Account(), "in-keep")
+	send(alice, b1.Account(), "in-drop")
+	send(b1, alice.Account(), "out-keep")
+	outDrop := send(b1, alice.Account(), "out-drop")
+	if _, err := b1.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h, err := b1.History(alice.Account())
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(h, func(m Message) bool { return m.Text == "in-drop" })
+	if len(h) != 4 || i < 0 {
+		t.Fatalf("bob's history before: %v", texts(h))
+	}
+	inDrop := h[i]
+	own := func(ns int32) int {
+		msgs, err := b1.retrieve(ctx, standaloneNode(t, b1), ns, time.Time{}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(msgs)
+	}
+	if in, sync := own(NamespaceInbox), own(NamespaceSync); in != 2 || sync != 2 {
+		t.Fatalf("bob's swarm holds %d inbox and %d sync copies, want 2 and 2", in, sync)
+	}
+	ev, stop := b1.Subscribe(16)
+	defer stop()
+
+	// Offline: the local deletion is done at once, the swarm's copies
+	// wait for the network.
+	sw.down.Store(true)
+	for _, tc := range []struct {
+		name string
+		id   int64
+		want error
+	}{
+		{"incoming", inDrop.ID, ErrUnreachable},
+		{"outgoing", outDrop.ID, ErrUnreachable},
+		{"already deleted", inDrop.ID, ErrNotFound},
+		{"unknown", outDrop.ID + 1000, ErrNotFound},
+		{"zero", 0, ErrNotFound},
+		{"negative", -1, ErrNotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := b1.DeleteMessage(ctx, tc.id); !errors.Is(err, tc.want) {
+				t.Fatalf("DeleteMessage(%d): %v, want %v", tc.id, err, tc.want)
+			}
+			if _, err := b1.Message(tc.id); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("message %d is still there: %v", tc.id, err)
+			}
+		})
+	}
+	got := ofKind(drain(ev), EventUnsent)
+	if len(got) != 2 || got[0].Message.ID != inDrop.ID || got[0].Message.MessageID != inDrop.MessageID ||
+		got[1].Message.ID != outDrop.ID || !got[1].Message.Peer.Equal(alice.Account()) {
+		t.Fatalf("EventUnsent: %+v", got)
+	}
+
+	sw.down.Store(false)
+	if _, err := b1.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"in-keep", "out-keep"}
+	if h, _ := b1.History(alice.Account()); !slices.Equal(sorted(texts(h)), want) {
+		t.Fatalf("bob's history after Sync: %v, want %v", texts(h), want)
+	}
+	if in, sync := own(NamespaceInbox), own(NamespaceSync); in != 1 || sync != 1 {
+		t.Fatalf("after the delete bob's swarm holds %d inbox and %d sync copies, want 1 and 1", in, sync)
+	}
+
+	// A device that had not synced yet finds neither.
+	if _, err := b2.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h, _ = b2.History(alice.Account())
+	if got := texts(h); slices.Contains(got, "in-drop") || slices.Contains(got, "out-drop") || !slices.Contains(got, "out-keep") {
+		t.Fatalf("the other device's history: %v", got)
+	}
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}

@@ -87,7 +87,7 @@ that never learn who talks to whom.`,
 		a.sendCommand(), a.receiveCommand(), a.chatsCommand(), a.chatCommand(), a.contactsCommand(), a.storageCommand(),
 		a.exportCommand(), a.importCommand(), a.accountCommand(),
 		a.profileCommand(), a.settingsCommand(), a.notificationsCommand(), a.requestsCommand(), a.acceptCommand(),
-		a.blockCommand(), a.unblockCommand(), a.unsendCommand(),
+		a.blockCommand(), a.unblockCommand(), a.unsendCommand(), a.deleteMessageCommand(),
 		a.devicesCommand(),
 		a.mediaCommand(),  // media.go
 		a.daemonCommand(), // daemon.go

@@ -14,9 +14,10 @@ import (
 )
 
 // The commands of conversations between people: profile name, receipts,
-// message requests, blocking, unsend and disappearing timers. Receipts
-// are a setting of this device (`hush settings receipts on|off`, off by
-// default as in Session), since they reveal when this device is online.
+// message requests, blocking, unsend, delete-message and disappearing
+// timers. Receipts are a setting of this device (`hush settings receipts
+// on|off`, off by default as in Session), since they reveal when this
+// device is online.
 
 func (a *app) profileCommand() *cobra.Command {
 	cmd := &cobra.Command{
@@ -343,6 +344,48 @@ arrives. MSG_ID is the message's id (hush --json chat show ID).`,
 			fmt.Fprintln(a.stdout, "Unsent.")
 			if err != nil {
 				fmt.Fprintln(a.stdout, "The recipient will be asked to delete it when the network is reachable.")
+			}
+			return nil
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+func (a *app) deleteMessageCommand() *cobra.Command {
+	var f netFlags
+	cmd := &cobra.Command{
+		Use:   "delete-message MSG_ID",
+		Short: "Delete one message for you only, here and in your swarm",
+		Long: `Delete one message for you only: here (with its files) and its copy in your
+swarm, so neither the next receive nor a device of yours that has not
+fetched it yet brings it back. Nothing is sent: the other party, and your
+devices that already hold it, keep it (hush unsend deletes a message you
+sent for everyone). MSG_ID is the message's local ID, as media list and
+chat show print it (local_id in hush --json chat show ID).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := localID(args[0]) // media.go
+			if err != nil {
+				return err
+			}
+			ctx, cancel := signalContext(cmd)
+			defer cancel()
+			c, err := a.openClient(ctx, &f, true)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			err = c.DeleteMessage(ctx, id)
+			if err != nil && !errors.Is(err, client.ErrUnreachable) {
+				return fmt.Errorf("message %d: %w", id, err)
+			}
+			if a.jsonOut {
+				return a.printJSON(map[string]any{"deleted": id, "remote_done": err == nil})
+			}
+			fmt.Fprintln(a.stdout, "Deleted.")
+			if err != nil {
+				fmt.Fprintln(a.stdout, "Its copy in your swarm will be deleted when the network is reachable.")
 			}
 			return nil
 		},

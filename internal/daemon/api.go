@@ -57,6 +57,7 @@ func (d *Daemon) Handler() http.Handler {
 		"GET /api/v1/conversations/{peer}/timer":        d.getTimer,
 		"PUT /api/v1/conversations/{peer}/timer":        d.setTimer,
 		"GET /api/v1/messages/{id}":                     d.getMessage,
+		"DELETE /api/v1/messages/{id}":                  d.deleteMessage,
 		"POST /api/v1/messages/{id}/unsend":             d.unsend,
 		"POST /api/v1/messages/{id}/fetch":              d.fetchMedia,
 		"GET /api/v1/messages/{id}/attachments/{index}": d.openMedia,
@@ -701,6 +702,22 @@ func (d *Daemon) unsend(w http.ResponseWriter, r *http.Request, c *client.Client
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"unsent": true, "local_id": id})
+	return nil
+}
+
+// deleteMessage deletes one message for this account only. The local
+// deletion is done when the own swarm is out of reach (the library
+// retries there), so that is no failure: remote_done says which.
+func (d *Daemon) deleteMessage(w http.ResponseWriter, r *http.Request, c *client.Client) error {
+	id, err := localID(r)
+	if err != nil {
+		return err
+	}
+	err = c.DeleteMessage(r.Context(), id)
+	if err != nil && !errors.Is(err, client.ErrUnreachable) {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"deleted": true, "local_id": id, "remote_done": err == nil})
 	return nil
 }
 

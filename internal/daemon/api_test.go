@@ -149,6 +149,25 @@ func TestMessaging(t *testing.T) {
 	p.bEvents.waitFor("unsent", nil)
 	p.alice.mustDo("GET", fmt.Sprintf("/api/v1/messages/%d", sent.ID), nil, 200, nil)
 
+	// Delete for me: gone here, with an event; deleted again, not found
+	// (in the table below).
+	var m3 client.Message
+	p.alice.mustDo("POST", "/api/v1/conversations/"+p.bobID+"/messages", map[string]string{"text": "delete me"}, http.StatusCreated, &m3)
+	var del struct {
+		Deleted    bool  `json:"deleted"`
+		LocalID    int64 `json:"local_id"`
+		RemoteDone bool  `json:"remote_done"`
+	}
+	p.alice.mustDo("DELETE", fmt.Sprintf("/api/v1/messages/%d", m3.ID), nil, 200, &del)
+	if !del.Deleted || del.LocalID != m3.ID || !del.RemoteDone {
+		t.Fatalf("delete: %+v", del)
+	}
+	p.aEvents.waitFor("unsent", func(b json.RawMessage) bool {
+		var m client.Message
+		json.Unmarshal(b, &m)
+		return m.ID == m3.ID
+	})
+
 	unknown := strings.Repeat("05", 33)
 	for _, tc := range []struct {
 		name   string
@@ -169,6 +188,10 @@ func TestMessaging(t *testing.T) {
 		{"unknown message", call{method: "GET", path: "/api/v1/messages/999999"}, 404, "not_found"},
 		{"bad message ID", call{method: "GET", path: "/api/v1/messages/abc"}, 400, "bad_id"},
 		{"unsend an incoming message", call{method: "POST", path: "/api/v1/messages/999999/unsend"}, 404, "not_found"},
+		{"delete an unknown message", call{method: "DELETE", path: "/api/v1/messages/999999"}, 404, "not_found"},
+		{"delete a deleted message", call{method: "DELETE", path: fmt.Sprintf("/api/v1/messages/%d", m3.ID)}, 404, "not_found"},
+		{"get a deleted message", call{method: "GET", path: fmt.Sprintf("/api/v1/messages/%d", m3.ID)}, 404, "not_found"},
+		{"delete a bad message ID", call{method: "DELETE", path: "/api/v1/messages/-1"}, 400, "bad_id"},
 		{"bad limit", call{method: "GET", path: "/api/v1/conversations/" + p.bobID + "/messages?limit=0"}, 400, "bad_limit"},
 		{"unknown before", call{method: "GET", path: "/api/v1/conversations/" + p.bobID + "/messages?before=999999"}, 404, "not_found"},
 		{"bad timer", call{method: "PUT", path: "/api/v1/conversations/" + p.bobID + "/timer", body: map[string]any{"mode": "sometimes"}}, 400, "bad_timer"},
