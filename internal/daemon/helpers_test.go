@@ -241,9 +241,11 @@ func (td *testDaemon) events() *stream {
 func (s *stream) waitFor(name string, match func(json.RawMessage) bool) json.RawMessage {
 	s.t.Helper()
 	timeout := time.After(90 * time.Second)
+	var seen []string
 	for {
 		select {
 		case e, ok := <-s.events:
+			seen = append(seen, e.name+":"+string(e.data))
 			if !ok {
 				s.t.Fatalf("event stream ended while waiting for %q", name)
 			}
@@ -251,7 +253,7 @@ func (s *stream) waitFor(name string, match func(json.RawMessage) bool) json.Raw
 				return e.data
 			}
 		case <-timeout:
-			s.t.Fatalf("no %q event", name)
+			s.t.Fatalf("no %q event; saw %q", name, seen)
 		}
 	}
 }
