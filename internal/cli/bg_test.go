@@ -21,7 +21,7 @@ import (
 //
 //	bg NAME PROG ARGS...         start PROG (found on the script's PATH) with the
 //	                             script's environment, output to NAME.stdout, NAME.stderr
-//	waitmatch FILE REGEXP [VAR]  wait (up to 3 minutes) for a line of FILE matching
+//	waitmatch FILE REGEXP [VAR]  wait (up to 5 minutes) for a line of FILE matching
 //	                             REGEXP; set VAR to its first group
 //	runline LINE                 exec the command LINE spells (split at spaces),
 //	                             as a user pastes a printed line
@@ -80,7 +80,9 @@ var bgCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string)
 			ts.Fatalf("usage: waitmatch FILE REGEXP [VAR]")
 		}
 		re := regexp.MustCompile(args[1])
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		// Generous: a devnet forming on a busy 2-core machine under -race
+		// has taken over three minutes.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
 		for {
 			if m := matchLine(ts.MkAbs(args[0]), re); m != nil {

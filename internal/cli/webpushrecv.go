@@ -128,7 +128,7 @@ HUSH_NETWORK names, else the default devnet.`,
 				ln.Close()
 				return err
 			}
-			return a.serveReceiver(ctx, ln, cert, rcv, receiverInfo{dir: dir, state: statePath, network: f.network}, open, &f)
+			return a.serveReceiver(ctx, ln, cert, rcv, receiverInfo{dir: dir, state: statePath}, open, &f)
 		},
 	}
 	f.register(cmd)
@@ -377,7 +377,7 @@ func (r *webPushReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 
 // receiverInfo is what the startup lines name.
 type receiverInfo struct {
-	dir, state, network string
+	dir, state string
 }
 
 // subscribeCommand is the command line that subscribes the account to
@@ -389,7 +389,9 @@ func (a *app) subscribeCommand(rcv *webPushReceiver, info receiverInfo) string {
 		args = append(args, "--home", shellQuote(a.home))
 	}
 	args = append(args, "notifications", "push")
-	if p, err := netlookup.Resolve(info.network); err != nil || filepath.Dir(p) != info.dir {
+	// The account's command finds the network as any command does:
+	// without a flag, through HUSH_NETWORK or the default devnet.
+	if p, err := netlookup.Resolve(""); err != nil || filepath.Dir(p) != info.dir {
 		args = append(args, "--network", shellQuote(filepath.Join(info.dir, netlookup.DevnetFile)))
 	}
 	args = append(args, "--webpush", rcv.endpoint(), "--p256dh", rcv.p256dh(), "--auth", b64url.EncodeToString(rcv.auth))

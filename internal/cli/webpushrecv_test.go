@@ -202,3 +202,30 @@ func TestWebPushReceiverState(t *testing.T) {
 		})
 	}
 }
+
+// TestWebPushReceiverCommandLine: the printed line names --home when the
+// receiver had one (quoted for a shell), and --network only when the
+// account's commands would not find the devnet without it.
+func TestWebPushReceiverCommandLine(t *testing.T) {
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	t.Setenv("HUSH_NETWORK", "")
+	st, _ := loadReceiverState(filepath.Join(t.TempDir(), "s.json"))
+	rcv, err := st.receiver("https://localhost:4443", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "my devnet")
+	tail := " notifications push --network '" + dir + "/network.json' --webpush https://localhost:4443" + st.Path + " --p256dh " + rcv.p256dh() + " --auth " + st.Auth
+	a := &app{}
+	if got, want := a.subscribeCommand(rcv, receiverInfo{dir: dir}), "hush"+tail; got != want {
+		t.Errorf("without --home:\n got %s\nwant %s", got, want)
+	}
+	a.home = "/homes/bob's"
+	if got, want := a.subscribeCommand(rcv, receiverInfo{dir: dir}), `hush --home '/homes/bob'\''s'`+tail; got != want {
+		t.Errorf("with --home:\n got %s\nwant %s", got, want)
+	}
+	t.Setenv("HUSH_NETWORK", filepath.Join(dir, "network.json"))
+	if got := a.subscribeCommand(rcv, receiverInfo{dir: dir}); strings.Contains(got, "--network") {
+		t.Errorf("HUSH_NETWORK names the devnet, yet: %s", got)
+	}
+}
