@@ -11,6 +11,7 @@ import (
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/config"
 	"github.com/hushnet/hush/internal/node"
+	"github.com/hushnet/hush/internal/paths"
 	"github.com/hushnet/hush/internal/push"
 	"github.com/hushnet/hush/protocol/netfile"
 	"github.com/hushnet/hush/protocol/snapshot"
@@ -47,6 +48,10 @@ func (d *Devnet) Push() PushServer { return d.push }
 func (d *Devnet) preparePush(net *netfile.Network, addr string) error {
 	if net.Services.Push != nil {
 		return nil
+	}
+	if min := pushMinNodes(); d.opts.Nodes < min {
+		fmt.Fprintf(d.opts.Progress, "note: with %d nodes no push will arrive: a node reaches the push server through an onion path of %d other nodes (use %d nodes or more)\n",
+			d.opts.Nodes, min-1, min)
 	}
 	dir := filepath.Join(d.opts.Dir, "push")
 	id, err := node.LoadOrCreateIdentity(dir)
@@ -111,3 +116,8 @@ func (d *Devnet) startPush() (runner, error) {
 		return nil, g.err
 	}
 }
+
+// pushMinNodes is the smallest devnet whose nodes can notify: a node's
+// onion path to the push server avoids the node itself, and takes its
+// guards and the relays after them from distinct nodes (internal/paths).
+func pushMinNodes() int { return paths.Guards + paths.Relays - 1 + 1 }
