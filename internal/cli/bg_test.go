@@ -23,8 +23,8 @@ import (
 //	                             script's environment, output to NAME.stdout, NAME.stderr
 //	waitmatch FILE REGEXP [VAR]  wait (up to 5 minutes) for a line of FILE matching
 //	                             REGEXP; set VAR to its first group
-//	runline LINE                 exec the command LINE spells (split at spaces),
-//	                             as a user pastes a printed line
+//	runline [-retry N] LINE      exec the command LINE spells (split at spaces),
+//	                             as a user pastes a printed line; N tries in all
 //	stopbg NAME                  SIGINT, and wait for it to exit
 //	countmatch N REGEXP FILE...  the files hold N matches of REGEXP in all
 var bgCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -100,11 +100,26 @@ var bgCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string)
 		}
 	},
 	"runline": func(ts *testscript.TestScript, neg bool, args []string) {
+		tries := 1
+		if len(args) > 1 && args[0] == "-retry" {
+			n, err := strconv.Atoi(args[1])
+			ts.Check(err)
+			tries, args = n, args[2:]
+		}
 		f := strings.Fields(strings.Join(args, " "))
 		if len(f) == 0 {
 			ts.Fatalf("runline: empty line")
 		}
-		err := ts.Exec(f[0], f[1:]...)
+		var err error
+		for i := range tries {
+			if i > 0 {
+				ts.Logf("runline: attempt %d failed (%v); again", i, err)
+				time.Sleep(2 * time.Second)
+			}
+			if err = ts.Exec(f[0], f[1:]...); err == nil || neg {
+				break
+			}
+		}
 		if neg != (err != nil) {
 			ts.Fatalf("runline %s: %v", f[0], err)
 		}
