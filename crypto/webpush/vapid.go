@@ -6,9 +6,12 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -111,4 +114,120 @@ func SignES256Header(rand io.Reader, key *ecdsa.PrivateKey, header map[string]st
 	r.FillBytes(sig[:32])
 	s.FillBytes(sig[32:])
 	return input + "." + b64.EncodeToString(sig), nil
+}
+
+// ErrVAPID is returned by [VerifyAuthorization] for an Authorization
+// value that is not a valid VAPID authorization for the origin and time
+// given; the wrapped text says which check failed.
+var ErrVAPID = errors.New("webpush: invalid vapid authorization")
+
+// VAPIDClaims are the claims of a verified VAPID token.
+type VAPIDClaims struct {
+	// Aud is the push resource's origin the token was made for.
+	Aud string
+	// Exp is when the token stops being valid.
+	Exp time.Time
+	// Sub is the sender's contact, if it gave one.
+	Sub string
+}
+
+// maxVAPIDHeader bounds the Authorization value VerifyAuthorization
+// reads: a real one is about 250 octets.
+const maxVAPIDHeader = 2048
+
+// VerifyAuthorization is the push service's side of
+// [VAPIDKey.Authorization] (RFC 8292 §3–4): header must be
+// "vapid t=JWT, k=KEY" (parameters in any order), KEY an uncompressed
+// P-256 point, the JWT a compact JWS with alg ES256 signed by KEY
+// (r‖s, RFC 7518 §3.4), its aud exactly origin (scheme://host[:port] of
+// the push resource), its exp after now and at most [MaxVAPIDLifetime]
+// after it, and its sub, if present, a mailto: or https: URI. It returns
+// KEY, which the caller compares with the application server key the
+// subscription was made with, and the claims. Every failure is ErrVAPID.
+// The older "WebPush" scheme with a Crypto-Key header (drafts before RFC
+// 8292) is not accepted.
+func VerifyAuthorization(header, origin string, now time.Time) (key []byte, claims VAPIDClaims, err error) {
+	bad := func(format string, args ...any) ([]byte, VAPIDClaims, error) {
+		return nil, VAPIDClaims{}, fmt.Errorf("%w: %s", ErrVAPID, fmt.Sprintf(format, args...))
+	}
+	if len(header) > maxVAPIDHeader {
+		return bad("longer than %d octets", maxVAPIDHeader)
+	}
+	scheme, params, _ := strings.Cut(strings.TrimSpace(header), " ")
+	if !strings.EqualFold(scheme, "vapid") {
+		return bad("scheme is not vapid")
+	}
+	var t, k string
+	for p := range strings.SplitSeq(params, ",") {
+		name, val, _ := strings.Cut(strings.TrimSpace(p), "=")
+		switch strings.ToLower(strings.TrimSpace(name)) {
+		case "t":
+			t = strings.TrimSpace(val)
+		case "k":
+			k = strings.TrimSpace(val)
+		}
+	}
+	if t == "" || k == "" {
+		return bad("t= or k= missing")
+	}
+	key, err = b64.DecodeString(strings.TrimRight(k, "="))
+	if err != nil {
+		return bad("k is not base64url")
+	}
+	pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), key)
+	if err != nil {
+		return bad("k is not a P-256 public key")
+	}
+	parts := strings.Split(t, ".")
+	if len(parts) != 3 {
+		return bad("t is not a compact JWS")
+	}
+	var hdr struct {
+		Alg string `json:"alg"`
+	}
+	if h, err := b64.DecodeString(parts[0]); err != nil || json.Unmarshal(h, &hdr) != nil {
+		return bad("jwt header does not decode")
+	}
+	if hdr.Alg != "ES256" {
+		return bad("jwt alg %q, want ES256", hdr.Alg)
+	}
+	sig, err := b64.DecodeString(parts[2])
+	if err != nil || len(sig) != 64 {
+		return bad("jwt signature is not 64 octets of base64url")
+	}
+	d := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
+	if !ecdsa.Verify(pub, d[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])) {
+		return bad("jwt signature does not verify under k")
+	}
+	// Claims are read only once the signature holds: until then they
+	// are anyone's words.
+	var c struct {
+		Aud *string  `json:"aud"`
+		Exp *float64 `json:"exp"`
+		Sub *string  `json:"sub"`
+	}
+	if b, err := b64.DecodeString(parts[1]); err != nil || json.Unmarshal(b, &c) != nil {
+		return bad("jwt claims do not decode")
+	}
+	switch {
+	case c.Aud == nil || *c.Aud != origin:
+		return bad("aud is not this push service's origin %s", origin)
+	case c.Exp == nil || *c.Exp < 0 || *c.Exp > 1e11:
+		return bad("no exp, or not a time")
+	}
+	exp := time.Unix(int64(*c.Exp), 0)
+	if !exp.After(now) {
+		return bad("expired at %s", exp.UTC().Format(time.RFC3339))
+	}
+	if exp.After(now.Add(MaxVAPIDLifetime)) {
+		return bad("exp %s is more than %s ahead", exp.UTC().Format(time.RFC3339), MaxVAPIDLifetime)
+	}
+	claims = VAPIDClaims{Aud: *c.Aud, Exp: exp}
+	if c.Sub != nil {
+		if !strings.HasPrefix(*c.Sub, "mailto:") && !strings.HasPrefix(*c.Sub, "https:") {
+			return bad("sub is not a mailto: or https: URI")
+		}
+		claims.Sub = *c.Sub
+	}
+	return key, claims, nil
 }

@@ -10,7 +10,7 @@
 // [Encrypt] seals a push message for one subscription (the user agent's
 // P-256 key and 16-byte auth secret from its PushSubscription) as a single
 // aes128gcm record, the only form RFC 8291 allows. [Decrypt] is the user
-// agent's side; hush uses it in tests and stand-ins. [EncryptRecords] and
+// agent's side: tests and `hush tool webpush-receiver` use it. [EncryptRecords] and
 // [DecryptContent] are the underlying RFC 8188 coding, with records and
 // padding, for the RFC's own examples.
 //
@@ -18,7 +18,7 @@
 //
 // [VAPIDKey] is the application server's P-256 key; [VAPIDKey.Authorization]
 // returns the "vapid t=..., k=..." header value of RFC 8292 §3 for one push
-// service origin.
+// service origin; [VerifyAuthorization] is the push service's check of it.
 package webpush
 
 import (

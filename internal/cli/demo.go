@@ -106,4 +106,10 @@ func (a *app) printDemo(d *devnet.Devnet, accts []demoAccount, text string) {
 			fmt.Fprintf(a.stdout, "  hush send %s 'hi %s'\n  hush chat show %s\n\n", other, other, other)
 		}
 	}
+	if d.Push().Dir != "" {
+		// Push mode needs a provider; on a devnet a local Web Push
+		// receiver plays it (webpushrecv.go).
+		fmt.Fprintf(a.stdout, "Wake %s with push notifications: in a third terminal, with %s's exports,\n\n  hush tool webpush-receiver --open\n\n"+
+			"then, as %[1]s, run the \"hush notifications push ...\" line it prints, and have %[3]s send %[1]s a message.\n\n", accts[1].Name, accts[1].Name, accts[0].Name)
+	}
 }

@@ -125,6 +125,9 @@ func (a *app) printDevnetUp(d *devnet.Devnet, opts devnet.Options) {
 		fmt.Fprintf(a.stdout, "  logs     %s\n", filepath.Join(opts.Dir, devnet.LogFile))
 	}
 	fmt.Fprintf(a.stdout, "\nIn another terminal:\n\n  export %s=%s\n  hush devnet status\n", netlookup.Env, d.NetworkPath())
+	if d.Push().Dir != "" {
+		fmt.Fprintf(a.stdout, "  hush tool webpush-receiver   # a local Web Push receiver, to try push notifications\n")
+	}
 }
 
 func (a *app) devnetStatusCommand() *cobra.Command {

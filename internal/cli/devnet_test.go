@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"testing"
 	"time"
@@ -23,9 +24,10 @@ func TestDevnetScripts(t *testing.T) {
 			env.Setenv(envTestKDF, "1")
 			env.Setenv("XDG_DATA_HOME", env.WorkDir+"/xdg")
 			env.Setenv("XDG_STATE_HOME", env.WorkDir+"/state")
+			bgSetup(env)
 			return nil
 		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+		Cmds: withCmds(bgCmds, map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			// devnetready NETFILE N: wait until the network file exists (Up
 			// writes it once the network has formed) and
 			// a seed serves a snapshot with N nodes, all up and in swarms.
@@ -87,8 +89,15 @@ func TestDevnetScripts(t *testing.T) {
 					}
 				}
 			},
-		},
+		}),
 	})
+}
+
+// withCmds returns the script commands of both maps.
+func withCmds(a, b map[string]func(ts *testscript.TestScript, neg bool, args []string)) map[string]func(ts *testscript.TestScript, neg bool, args []string) {
+	out := maps.Clone(a)
+	maps.Copy(out, b)
+	return out
 }
 
 func readyStatus(ctx context.Context, path string) (*devnet.Status, error) {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hushnet/hush/client"
 	"github.com/hushnet/hush/crypto/sealv1"
 	"github.com/hushnet/hush/identity"
 )
@@ -16,9 +18,10 @@ import (
 func (a *app) toolCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "tool",
-		Short: "Interop and debugging tools (raw v1 sealing, phrase conversion, raw RPC)",
+		Short: "Interop and debugging tools (raw v1 sealing, phrase conversion, raw RPC, a devnet Web Push receiver)",
 	}
-	cmd.AddCommand(a.toolPhraseCommand(), a.toolSeedCommand(), a.toolSealCommand(), a.toolOpenCommand(), a.toolRPCCommand(), a.bundleCommand(), a.toolPushOpenCommand())
+	cmd.AddCommand(a.toolPhraseCommand(), a.toolSeedCommand(), a.toolSealCommand(), a.toolOpenCommand(), a.toolRPCCommand(), a.bundleCommand(), a.toolPushOpenCommand(),
+		a.toolWebPushReceiverCommand()) // webpushrecv.go
 	return cmd
 }
 
@@ -139,44 +142,90 @@ fetch new messages and say whether the one it names arrived. A test push
 			if err != nil {
 				return fmt.Errorf("payload is not base64: %w", err)
 			}
-			c, err := a.openClient(cmd.Context(), &f, true)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			in, err := c.OpenPush(payload)
-			if err != nil {
-				return err
-			}
-			if in.Test {
-				if a.jsonOut {
-					return a.printJSON(map[string]any{"push": in})
-				}
-				fmt.Fprintln(a.stdout, "A test push: it names no message.")
-				return nil
-			}
-			got, found, err := c.FetchPushed(cmd.Context(), in)
+			p, err := a.openPush(cmd.Context(), &f, payload, 0)
 			if a.jsonOut {
 				if err != nil {
 					return err
 				}
-				return a.printJSON(map[string]any{"push": in, "found": found, "messages": got})
+				if p.Push.Test {
+					return a.printJSON(map[string]any{"push": p.Push})
+				}
+				return a.printJSON(p)
 			}
-			fmt.Fprintf(a.stdout, "Push: namespace %d, message %s, %d new message(s)\n", in.Namespace, in.Hash, in.Count)
-			if err != nil {
-				return err
-			}
-			if found {
-				fmt.Fprintln(a.stdout, "The message it names arrived:")
-			} else {
-				fmt.Fprintln(a.stdout, "The message it names was not among the new ones (already fetched, or not yet replicated).")
-			}
-			for _, m := range got {
-				fmt.Fprintf(a.stdout, "%s  %s: %s\n", m.SentAt.Format(time.RFC3339), m.Sender.Short(), m.Text)
-			}
-			return nil
+			return a.printPushOpened(p, err)
 		},
 	}
 	f.register(cmd)
 	return cmd
+}
+
+// pushOpened is what `hush tool push-open` learns from a push: what the
+// payload says, and the messages fetched after it.
+type pushOpened struct {
+	// Opened is set once the payload opened; Push is then valid.
+	Opened   bool             `json:"-"`
+	Push     client.PushInner `json:"push"`
+	Found    bool             `json:"found"`
+	Messages []client.Message `json:"messages"`
+}
+
+// openPush is `hush tool push-open` without the printing (the Web Push
+// receiver's --open runs it too): it opens payload with this home's
+// push subscription key and, unless it is a test push, fetches new
+// messages, again until the one the push names is among them or wait has
+// passed (0: once). A push comes as soon as the first node of the swarm
+// has the message, and a fetch asks members that may not have it yet.
+func (a *app) openPush(ctx context.Context, f *netFlags, payload []byte, wait time.Duration) (pushOpened, error) {
+	var p pushOpened
+	c, err := a.openClient(ctx, f, true)
+	if err != nil {
+		return p, err
+	}
+	defer c.Close()
+	if p.Push, err = c.OpenPush(payload); err != nil {
+		return p, err
+	}
+	p.Opened = true
+	if p.Push.Test {
+		return p, nil
+	}
+	deadline := time.Now().Add(wait)
+	for pause := 250 * time.Millisecond; ; pause = min(2*pause, 4*time.Second) {
+		got, found, err := c.FetchPushed(ctx, p.Push)
+		p.Messages = append(p.Messages, got...)
+		p.Found = p.Found || found
+		if err != nil || p.Found || time.Now().Add(pause).After(deadline) {
+			return p, err
+		}
+		select {
+		case <-ctx.Done():
+			return p, ctx.Err()
+		case <-time.After(pause):
+		}
+	}
+}
+
+// printPushOpened prints what openPush returned, as push-open does, and
+// returns err.
+func (a *app) printPushOpened(p pushOpened, err error) error {
+	if !p.Opened {
+		return err
+	}
+	if p.Push.Test {
+		fmt.Fprintln(a.stdout, "A test push: it names no message.")
+		return nil
+	}
+	fmt.Fprintf(a.stdout, "Push: namespace %d, message %s, %d new message(s)\n", p.Push.Namespace, p.Push.Hash, p.Push.Count)
+	if err != nil {
+		return err
+	}
+	if p.Found {
+		fmt.Fprintln(a.stdout, "The message it names arrived:")
+	} else {
+		fmt.Fprintln(a.stdout, "The message it names was not among the new ones (already fetched, or not yet replicated).")
+	}
+	for _, m := range p.Messages {
+		fmt.Fprintf(a.stdout, "%s  %s: %s\n", m.SentAt.Format(time.RFC3339), m.Sender.Short(), m.Text)
+	}
+	return nil
 }

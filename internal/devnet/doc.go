@@ -18,8 +18,10 @@
 // A devnet also runs one push server (`hushd push`, listed as
 // services.push in the network file, after the nodes have started): it
 // follows the devnet's snapshots and serves only its nodes, with the Web
-// Push test setting on (endpoints on loopback allowed; [Options.Push]
-// adds a test CA or provider stand-ins' URLs).
+// Push test setting on: endpoints on loopback allowed, and the devnet's
+// own test CA trusted (written into the folder with the push server's
+// VAPID key, for a local receiver: [LoadWebPush]); [Options.Push] may
+// point it at another CA or at provider stand-ins' URLs.
 //
 // # In-process or processes
 //
@@ -44,7 +46,9 @@
 //
 // A devnet's folder holds network.json, registry-N/, node-NN/, files/ and push/ (keys,
 // databases, and in processes mode each child's log), devnet.log for the
-// in-process logs, and a marker file. Up refuses a non-empty folder
+// in-process logs, the Web Push test CA (webpush-ca.pem, and its key
+// webpush-ca-key.pem, mode 0600) with the push server's VAPID key
+// (webpush-vapid.txt), and a marker file. Up refuses a non-empty folder
 // without the marker, and clears a previous devnet's folder (it is
 // scratch data) unless that devnet still runs.
 package devnet

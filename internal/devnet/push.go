@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/BurntSushi/toml"
 
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/config"
 	"github.com/hushnet/hush/internal/node"
+	"github.com/hushnet/hush/internal/paths"
 	"github.com/hushnet/hush/internal/push"
 	"github.com/hushnet/hush/protocol/netfile"
 	"github.com/hushnet/hush/protocol/snapshot"
@@ -19,8 +21,8 @@ import (
 // as services.push, so that nodes forward to it and clients can subscribe.
 // It follows the devnet's snapshots and serves only its nodes, like a
 // real one, and runs with the test setting (Web Push endpoints on
-// loopback allowed): a devnet is a local network, and a Web Push receiver
-// on it listens on loopback.
+// loopback allowed, the devnet's test CA trusted: webpush.go): a devnet
+// is a local network, and a Web Push receiver on it listens on loopback.
 
 // pushConfigFile is the push server's config inside its folder.
 const pushConfigFile = "push.toml"
@@ -32,6 +34,9 @@ type PushServer struct {
 	X25519  snapshot.X25519Key
 	Dir     string
 	Config  config.Push
+	// VAPIDPublic is the key it signs Web Push requests with
+	// (WebPushVAPIDFile holds it too).
+	VAPIDPublic []byte
 }
 
 // Push describes the devnet's push server.
@@ -44,6 +49,10 @@ func (d *Devnet) preparePush(net *netfile.Network, addr string) error {
 	if net.Services.Push != nil {
 		return nil
 	}
+	if min := pushMinNodes(); d.opts.Nodes < min {
+		fmt.Fprintf(d.opts.Progress, "note: with %d nodes no push will arrive: a node reaches the push server through an onion path of %d other nodes (use %d nodes or more)\n",
+			d.opts.Nodes, min-1, min)
+	}
 	dir := filepath.Join(d.opts.Dir, "push")
 	id, err := node.LoadOrCreateIdentity(dir)
 	if err != nil {
@@ -51,7 +60,15 @@ func (d *Devnet) preparePush(net *netfile.Network, addr string) error {
 	}
 	cfg := config.DefaultPush()
 	cfg.Data, cfg.Listen, cfg.Network = dir, addr, filepath.Join(d.opts.Dir, nodesNetworkFile)
+	if err := createWebPushCA(d.opts.Dir, time.Now()); err != nil {
+		return fmt.Errorf("devnet: web push test CA: %w", err)
+	}
+	vapid, err := seedVAPID(d.opts.Dir, dir)
+	if err != nil {
+		return err
+	}
 	cfg.TestAllowLoopback = true
+	cfg.TestExtraRoots = filepath.Join(d.opts.Dir, WebPushCAFile)
 	cfg.WebPushSubject = "mailto:devnet@invalid"
 	if d.opts.Push != nil {
 		d.opts.Push(&cfg)
@@ -61,7 +78,7 @@ func (d *Devnet) preparePush(net *netfile.Network, addr string) error {
 	}
 	ed, x := id.Ed25519Public(), snapshot.X25519Key(id.X25519Public())
 	net.Services.Push = &netfile.Service{Address: addr, Ed25519: &ed, X25519: &x}
-	d.push = PushServer{Address: addr, Ed25519: ed, X25519: x, Dir: dir, Config: cfg}
+	d.push = PushServer{Address: addr, Ed25519: ed, X25519: x, Dir: dir, Config: cfg, VAPIDPublic: vapid}
 	f, err := os.OpenFile(filepath.Join(dir, pushConfigFile), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err
@@ -99,3 +116,8 @@ func (d *Devnet) startPush() (runner, error) {
 		return nil, g.err
 	}
 }
+
+// pushMinNodes is the smallest devnet whose nodes can notify: a node's
+// onion path to the push server avoids the node itself, and takes its
+// guards and the relays after them from distinct nodes (internal/paths).
+func pushMinNodes() int { return paths.Guards + paths.Relays - 1 + 1 }

@@ -1,6 +1,7 @@
 package devnet
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -69,6 +70,11 @@ func pushThrough(t *testing.T, ctx context.Context, d *Devnet, rcv *pushtest.Web
 		}
 	}
 	vapid, _ := base64.RawURLEncoding.DecodeString(info.VAPIDPublicKey)
+	// The key the devnet wrote for local receivers is the one the push
+	// server announces.
+	if !bytes.Equal(vapid, d.Push().VAPIDPublic) {
+		t.Fatalf("the devnet's VAPID key %x, the push server's %x", d.Push().VAPIDPublic, vapid)
+	}
 	rcv.ExpectVAPID(vapid)
 	sub := rcv.Subscribe(t)
 	var subID, secret, enc [32]byte

@@ -1,0 +1,200 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// Script commands for long-running hush commands whose output a script
+// reads while they run (testscript's own "exec ... &" shows it only after
+// "wait"): each writes straight into files, which a script polls.
+//
+//	bg NAME PROG ARGS...         start PROG (found on the script's PATH) with the
+//	                             script's environment, output to NAME.stdout, NAME.stderr
+//	waitmatch FILE REGEXP [VAR]  wait (up to 5 minutes) for a line of FILE matching
+//	                             REGEXP; set VAR to its first group
+//	runline [-retry N] LINE      exec the command LINE spells (split at spaces),
+//	                             as a user pastes a printed line; N tries in all
+//	stopbg NAME                  SIGINT, and wait for it to exit
+//	countmatch N REGEXP FILE...  the files hold N matches of REGEXP in all
+var bgCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
+	"bg": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) < 2 {
+			ts.Fatalf("usage: bg NAME PROG ARGS...")
+		}
+		prog, err := lookPath(ts, args[1])
+		ts.Check(err)
+		cmd := exec.Command(prog, args[2:]...)
+		cmd.Dir = ts.MkAbs(".")
+		cmd.Env = scriptEnv(ts)
+		out, err := os.Create(ts.MkAbs(args[0] + ".stdout"))
+		ts.Check(err)
+		errf, err := os.Create(ts.MkAbs(args[0] + ".stderr"))
+		ts.Check(err)
+		cmd.Stdout, cmd.Stderr = out, errf
+		ts.Check(cmd.Start())
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait(); out.Close(); errf.Close() }()
+		procs := bgProcsOf(ts)
+		procs[args[0]] = bgProc{cmd, done}
+		ts.Defer(func() {
+			if _, ok := procs[args[0]]; ok {
+				cmd.Process.Kill()
+				<-done
+				delete(procs, args[0])
+			}
+		})
+	},
+	"stopbg": func(ts *testscript.TestScript, neg bool, args []string) {
+		procs := bgProcsOf(ts)
+		p, ok := procs[args[0]]
+		if !ok {
+			ts.Fatalf("no background command %s", args[0])
+		}
+		delete(procs, args[0])
+		p.cmd.Process.Signal(syscall.SIGINT)
+		select {
+		case err := <-p.done:
+			if err != nil && !neg {
+				b, _ := os.ReadFile(ts.MkAbs(args[0] + ".stderr"))
+				ts.Fatalf("%s: %v; its stderr:\n%s", args[0], err, b)
+			}
+		case <-time.After(time.Minute):
+			p.cmd.Process.Kill()
+			<-p.done
+			ts.Fatalf("%s did not stop on SIGINT", args[0])
+		}
+	},
+	"waitmatch": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) < 2 {
+			ts.Fatalf("usage: waitmatch FILE REGEXP [VAR]")
+		}
+		re := regexp.MustCompile(args[1])
+		// Generous: a devnet forming on a busy 2-core machine under -race
+		// has taken over three minutes.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		for {
+			if m := matchLine(ts.MkAbs(args[0]), re); m != nil {
+				if len(args) > 2 && len(m) > 1 {
+					ts.Setenv(args[2], m[1])
+				}
+				return
+			}
+			select {
+			case <-ctx.Done():
+				b, _ := os.ReadFile(ts.MkAbs(args[0]))
+				ts.Fatalf("no line of %s matches %s; it holds:\n%s", args[0], args[1], b)
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	},
+	"runline": func(ts *testscript.TestScript, neg bool, args []string) {
+		tries := 1
+		if len(args) > 1 && args[0] == "-retry" {
+			n, err := strconv.Atoi(args[1])
+			ts.Check(err)
+			tries, args = n, args[2:]
+		}
+		f := strings.Fields(strings.Join(args, " "))
+		if len(f) == 0 {
+			ts.Fatalf("runline: empty line")
+		}
+		var err error
+		for i := range tries {
+			if i > 0 {
+				ts.Logf("runline: attempt %d failed (%v); again", i, err)
+				time.Sleep(2 * time.Second)
+			}
+			if err = ts.Exec(f[0], f[1:]...); err == nil || neg {
+				break
+			}
+		}
+		if neg != (err != nil) {
+			ts.Fatalf("runline %s: %v", f[0], err)
+		}
+	},
+	"countmatch": func(ts *testscript.TestScript, neg bool, args []string) {
+		want, err := strconv.Atoi(args[0])
+		ts.Check(err)
+		re := regexp.MustCompile("(?m)" + args[1])
+		got := 0
+		for _, f := range args[2:] {
+			got += len(re.FindAllString(ts.ReadFile(f), -1))
+		}
+		if got != want {
+			ts.Fatalf("%d matches of %s, want %d", got, args[1], want)
+		}
+	},
+}
+
+type bgProc struct {
+	cmd  *exec.Cmd
+	done chan error
+}
+
+// bgKey holds a script's running background commands by name (in
+// testscript.Env.Values, set up by bgSetup): each script has its own, and
+// only its goroutine touches it.
+type bgKey struct{}
+
+// bgSetup gives a script its table of background commands.
+func bgSetup(env *testscript.Env) {
+	env.Values[bgKey{}] = map[string]bgProc{}
+}
+
+func bgProcsOf(ts *testscript.TestScript) map[string]bgProc {
+	return ts.Value(bgKey{}).(map[string]bgProc)
+}
+
+// matchLine returns the submatches of the first line of file that re
+// matches, or nil.
+func matchLine(file string, re *regexp.Regexp) []string {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if m := re.FindStringSubmatch(sc.Text()); m != nil {
+			return m
+		}
+	}
+	return nil
+}
+
+// lookPath finds prog on the script's PATH (where testscript put hush).
+func lookPath(ts *testscript.TestScript, prog string) (string, error) {
+	for _, dir := range filepath.SplitList(ts.Getenv("PATH")) {
+		p := filepath.Join(dir, prog)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return exec.LookPath(prog)
+}
+
+// scriptEnv is the environment a script's commands get: this process's,
+// with the variables scripts set overriding it.
+func scriptEnv(ts *testscript.TestScript) []string {
+	env := os.Environ()
+	for _, k := range []string{"PATH", "HOME", "TMPDIR", "WORK", "XDG_STATE_HOME", "XDG_DATA_HOME",
+		envTestKDF, envHome, envPassphrase, "HUSH_NETWORK", envNode, envNodeKey} {
+		if v := ts.Getenv(k); v != "" {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
