@@ -105,8 +105,11 @@ func (m *SnapshotMembership) Update(s *snapshot.Snapshot) bool {
 		return false
 	}
 	if m.cur != nil {
-		m.past = slices.Insert(m.past, 0, m.cur)
-		m.past = m.past[:min(len(m.past), PastSnapshots)]
+		// A new slice, never an insert in place: views hands the old
+		// one to readers that use it after the lock is released.
+		past := make([]*view, 0, min(len(m.past)+1, PastSnapshots))
+		past = append(past, m.cur)
+		m.past = append(past, m.past[:min(len(m.past), PastSnapshots-1)]...)
 	}
 	m.cur = newView(s)
 	return true
