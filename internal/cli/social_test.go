@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -29,6 +30,17 @@ func TestSocialScripts(t *testing.T) {
 			env.Setenv("NODE_URL", nodeURL)
 			env.Setenv("NODE_KEY", nodeKey)
 			return nil
+		},
+		Condition: func(cond string) (bool, error) {
+			if cond != "nearmidnight" {
+				return false, fmt.Errorf("unknown condition %q", cond)
+			}
+			// disappear.txt moves client clocks up to 3h01m ahead; from
+			// 20:55 UTC on they cross into the next day's prekey epoch,
+			// where a known bug (issue note, 2026-12-05) makes the
+			// jumping device's published records vanish from its swarm.
+			now := time.Now().UTC()
+			return now.Add(3*time.Hour+5*time.Minute).Day() != now.Day(), nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"idvar": func(ts *testscript.TestScript, neg bool, args []string) {
