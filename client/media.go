@@ -139,6 +139,10 @@ func (c *Client) autoDownload(ctx context.Context, got []Message) {
 		if st, err := c.requestState(m.Peer); err != nil || st.isRequest() {
 			continue // never for a stranger: a download shows it we are online
 		}
+		// A copy: the events already emitted for this message share the
+		// old array, and their readers (a UI encoding them) would race
+		// with the states written below.
+		m.Attachments = slices.Clone(m.Attachments)
 		for j, a := range m.Attachments {
 			if a.State != MediaPending || a.Size > set.AutoDownloadBytes {
 				continue
