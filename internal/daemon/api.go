@@ -818,28 +818,14 @@ func (d *Daemon) listMedia(w http.ResponseWriter, r *http.Request, c *client.Cli
 		pp = &p
 	}
 	items, err := c.Media(pp)
-	if err != nil {
-		return err
-	}
-	if items == nil {
-		items = []client.MediaItem{}
-	}
-	writeJSON(w, http.StatusOK, items)
-	return nil
+	return writeList(w, items, err)
 }
 
 // --- contacts and requests ---------------------------------------------
 
 func (d *Daemon) listContacts(w http.ResponseWriter, r *http.Request, c *client.Client) error {
 	cs, err := c.Contacts()
-	if err != nil {
-		return err
-	}
-	if cs == nil {
-		cs = []client.Contact{}
-	}
-	writeJSON(w, http.StatusOK, cs)
-	return nil
+	return writeList(w, cs, err)
 }
 
 func (d *Daemon) putContact(w http.ResponseWriter, r *http.Request, c *client.Client) error {
@@ -861,39 +847,33 @@ func (d *Daemon) putContact(w http.ResponseWriter, r *http.Request, c *client.Cl
 }
 
 func (d *Daemon) block(w http.ResponseWriter, r *http.Request, c *client.Client) error {
-	p, err := peer(r, c)
-	if err != nil {
-		return err
-	}
-	if err := c.Block(p); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"id": p.String(), "blocked": true})
-	return nil
+	return setBlocked(w, r, c, true)
 }
 
 func (d *Daemon) unblock(w http.ResponseWriter, r *http.Request, c *client.Client) error {
+	return setBlocked(w, r, c, false)
+}
+
+// setBlocked blocks or unblocks the contact the path names.
+func setBlocked(w http.ResponseWriter, r *http.Request, c *client.Client, blocked bool) error {
 	p, err := peer(r, c)
 	if err != nil {
 		return err
 	}
-	if err := c.Unblock(p); err != nil {
+	set := c.Unblock
+	if blocked {
+		set = c.Block
+	}
+	if err := set(p); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"id": p.String(), "blocked": false})
+	writeJSON(w, http.StatusOK, map[string]any{"id": p.String(), "blocked": blocked})
 	return nil
 }
 
 func (d *Daemon) listRequests(w http.ResponseWriter, r *http.Request, c *client.Client) error {
 	rs, err := c.Requests()
-	if err != nil {
-		return err
-	}
-	if rs == nil {
-		rs = []client.Request{}
-	}
-	writeJSON(w, http.StatusOK, rs)
-	return nil
+	return writeList(w, rs, err)
 }
 
 func (d *Daemon) acceptRequest(w http.ResponseWriter, r *http.Request, c *client.Client) error {

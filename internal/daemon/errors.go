@@ -32,6 +32,19 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc.Encode(v)
 }
 
+// writeList answers a list, or the error that stopped it; an empty list
+// is [], never null, so a script can always iterate it.
+func writeList[T any](w http.ResponseWriter, items []T, err error) error {
+	if err != nil {
+		return err
+	}
+	if items == nil {
+		items = []T{}
+	}
+	writeJSON(w, http.StatusOK, items)
+	return nil
+}
+
 // errorCodes maps the client library's exported errors (client/errors.go
 // names them all) to a status and a stable code. The first match wins, so
 // more specific errors come first.
