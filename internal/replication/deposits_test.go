@@ -67,7 +67,11 @@ func TestOnlyForwardsAreDeposits(t *testing.T) {
 		t.Fatalf("a repeated forward was reported: %d deposits, want 1", got)
 	}
 
-	// Anti-entropy repairs the member that dropped the forward.
+	// Anti-entropy repairs the member that dropped the forward. The
+	// forwards to it go on after the store answered (at two
+	// confirmations): wait until both have failed, or a late one would
+	// deliver the message as a forward, a deposit, before the repair.
+	eventually(t, "both forwards to the lossy member failed", func() bool { return c.nodes[0].repl.ForwardStats().Failed >= 2 })
 	lossy.fault.Store(false)
 	for _, n := range c.nodes {
 		runAntiEntropy(t, n)
