@@ -58,8 +58,8 @@ func (c Class) String() string {
 
 // Ahead is how many epochs after the current one a fresh record of class c
 // covers: enough that a sender can still reach a device that has been
-// offline for as long as a message to it could wait (15 prekeys in all for
-// Inbox, 31 for Sync).
+// offline for as long as a message to it could wait (with now's and the
+// epoch before, 16 prekeys in all for Inbox, 32 for Sync).
 func (c Class) Ahead() uint64 {
 	return uint64((c.MaxTTL() + EpochLength - 1) / EpochLength)
 }

@@ -58,12 +58,18 @@ func (k *DeviceKeys) Generate(epochs ...uint64) error {
 	return nil
 }
 
-// Cover generates the keys a fresh record made at now needs: one for now's
-// epoch and for [Class.Ahead] epochs after it.
+// Cover generates the keys a fresh record made at now needs: one for the
+// epoch before now's, one for now's epoch and for [Class.Ahead] epochs
+// after it. The epoch before is for senders whose clock is behind this
+// device's: up to [ClockSkew] into an epoch, they are still in the last one
+// (see [DeviceKeys.Public]).
 func (k *DeviceKeys) Cover(now time.Time) error {
 	first := EpochOf(now)
-	epochs := make([]uint64, 0, k.class.Ahead()+1)
-	for e := first; e <= first+k.class.Ahead(); e++ {
+	if first > 0 {
+		first--
+	}
+	epochs := make([]uint64, 0, k.class.Ahead()+2)
+	for e := first; e <= EpochOf(now)+k.class.Ahead(); e++ {
 		epochs = append(epochs, e)
 	}
 	return k.Generate(epochs...)
@@ -110,13 +116,33 @@ func (k *DeviceKeys) Epochs() []uint64 {
 }
 
 // Public returns the public prekeys for now's epoch and every consecutive
-// held epoch after it, at most max of them: what a record made at now
-// publishes. It returns none when no key for now's epoch is held.
+// held epoch after it, led by the epoch before now's when its key is held,
+// at most max of them: what a record made at now publishes. It returns
+// none when no key for now's epoch is held.
+//
+// The epoch before is published because the record's maker and its
+// senders do not share a clock: a record made just after midnight by a
+// device whose clock is ahead (by up to [ClockSkew]) must still serve a
+// sender for whom it is just before midnight, and a sender seals to its
+// own epoch. Without it such a sender finds no prekey for its epoch until
+// its clock catches up. It costs no forward secrecy: a sender refuses a
+// record made more than [ClockSkew] after its own now, so only a sender at
+// most ClockSkew behind seals to that key through this record, which is
+// the late sender [DeleteAfter] already keeps the key for. A record made at
+// any moment of an epoch publishes the same keys, so a republish stays
+// invisible.
 func (k *DeviceKeys) Public(now time.Time, max int) []Public {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
+	if _, ok := k.keys[EpochOf(now)]; !ok {
+		return nil
+	}
+	first := EpochOf(now)
+	if _, ok := k.keys[first-1]; ok && first > 0 {
+		first--
+	}
 	var out []Public
-	for e := EpochOf(now); len(out) < max; e++ {
+	for e := first; len(out) < max; e++ {
 		sk, ok := k.keys[e]
 		if !ok {
 			break

@@ -197,3 +197,37 @@ func TestBundleFor(t *testing.T) {
 		})
 	}
 }
+
+// TestPublicLeadsWithEpochBefore: a record made just after midnight by a
+// device whose clock is ahead must still serve a sender for whom it is
+// just before midnight, so Cover keeps and Public publishes the key of the
+// epoch before now's; without a key for now's epoch Public gives nothing.
+func TestPublicLeadsWithEpochBefore(t *testing.T) {
+	e := EpochOf(now)
+	tests := []struct {
+		name      string
+		have      func(k *DeviceKeys) error
+		wantFirst uint64
+		wantN     int
+	}{
+		{"covered", func(k *DeviceKeys) error { return k.Cover(now) }, e - 1, int(Inbox.Ahead()) + 2},
+		{"covered just after midnight", func(k *DeviceKeys) error { return k.Cover(EpochStart(e).Add(time.Minute)) }, e - 1, int(Inbox.Ahead()) + 2},
+		{"no key before now's epoch", func(k *DeviceKeys) error { return k.Generate(e, e+1) }, e, 2},
+		{"only the epoch before", func(k *DeviceKeys) error { return k.Generate(e - 1) }, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k, _ := NewDeviceKeys(DeviceID{1}, Inbox)
+			if err := tt.have(k); err != nil {
+				t.Fatal(err)
+			}
+			got := k.Public(now, 48)
+			if len(got) != tt.wantN {
+				t.Fatalf("Public gave %d prekeys, want %d", len(got), tt.wantN)
+			}
+			if len(got) > 0 && got[0].Epoch != tt.wantFirst {
+				t.Fatalf("Public starts at epoch %d, want %d", got[0].Epoch, tt.wantFirst)
+			}
+		})
+	}
+}

@@ -80,7 +80,7 @@ func TestRecordRoundTrip(t *testing.T) {
 			if r.Class != c || r.DeviceID != f.dev.ID || !r.DeviceKey.Equal(f.dev.PublicKey()) || !r.Account.Equal(f.acct.Ed25519Public()) {
 				t.Fatalf("fields differ: %+v", r)
 			}
-			if len(r.Prekeys) != int(c.Ahead())+1 || len(f.raw) != headerSize+len(r.Prekeys)*prekeySize+128 {
+			if len(r.Prekeys) != int(c.Ahead())+2 || len(f.raw) != headerSize+len(r.Prekeys)*prekeySize+128 {
 				t.Fatalf("%d prekeys in %d bytes", len(r.Prekeys), len(f.raw))
 			}
 			// A record made now must reach a device for as long as a message
@@ -94,8 +94,13 @@ func TestRecordRoundTrip(t *testing.T) {
 					t.Fatalf("prekey for epoch %d does not match the private key", p.Epoch)
 				}
 			}
-			if _, err := r.Bundle().For(prekey.EpochOf(now) - 1); !errors.Is(err, prekey.ErrNoPrekey) {
+			// Yesterday's prekey is there for senders whose clock is
+			// behind (prekey.DeviceKeys.Public); the day before is not.
+			if _, err := r.Bundle().For(prekey.EpochOf(now) - 1); err != nil {
 				t.Errorf("PrekeyFor(yesterday) = %v", err)
+			}
+			if _, err := r.Bundle().For(prekey.EpochOf(now) - 2); !errors.Is(err, prekey.ErrNoPrekey) {
+				t.Errorf("PrekeyFor(two days ago) = %v", err)
 			}
 			if _, err := r.Bundle().For(prekey.EpochOf(now) + c.Ahead() + 1); !errors.Is(err, prekey.ErrNoPrekey) {
 				t.Errorf("PrekeyFor(past the end) = %v", err)
@@ -121,9 +126,9 @@ func TestLayout(t *testing.T) {
 		{"device key at 50", bytes.Equal(b[50:82], f.dev.PublicKey().Bytes())},
 		{"created at 82, the epoch start", binary.BigEndian.Uint64(b[82:90]) == uint64(prekey.EpochStart(prekey.EpochOf(now)).Unix())},
 		{"expires at 90", binary.BigEndian.Uint64(b[90:98]) == uint64(prekey.EpochEnd(prekey.EpochOf(now)+14).Unix())},
-		{"count at 98", n == 15},
-		{"first epoch at 99", binary.BigEndian.Uint64(b[99:107]) == prekey.EpochOf(now)},
-		{"second epoch at 99+1224", binary.BigEndian.Uint64(b[99+1224:107+1224]) == prekey.EpochOf(now)+1},
+		{"count at 98", n == 16},
+		{"first epoch at 99, the one before created_at's", binary.BigEndian.Uint64(b[99:107]) == prekey.EpochOf(now)-1},
+		{"second epoch at 99+1224", binary.BigEndian.Uint64(b[99+1224:107+1224]) == prekey.EpochOf(now)},
 		{"length", len(b) == 99+n*1224+128},
 		{"device signature over device label ‖ body", ed25519.Verify(f.dev.PublicKey().Bytes(), append([]byte("hush/1 device record by device"), b[:99+n*1224]...), b[99+n*1224:99+n*1224+64])},
 		{"account signature over label ‖ body ‖ device signature", verifyRaw(f.acct, b)},
@@ -167,7 +172,9 @@ func TestVerifyRefuses(t *testing.T) {
 		{"valid", f.raw, f.acct.ID(), now, nil},
 		{"valid at the last second", f.raw, f.acct.ID(), expires.Add(-time.Second), nil},
 		{"valid from slightly ahead clock", f.raw, f.acct.ID(), created.Add(30 * time.Minute), nil},
-		{"before its first epoch", f.raw, f.acct.ID(), created.Add(-30 * time.Minute), prekey.ErrNoPrekey},
+		// A sender whose clock is behind the maker's, still in the epoch
+		// before: the record carries that epoch's prekey for it.
+		{"from a sender still in the epoch before", f.raw, f.acct.ID(), created.Add(-30 * time.Minute), nil},
 		{"expired", f.raw, f.acct.ID(), expires, ErrExpired},
 		{"not yet valid", f.raw, f.acct.ID(), created.Add(-prekey.ClockSkew - time.Second), ErrNotYetValid},
 		{"foreign account expected", f.raw, other.ID(), now, ErrWrongAccount},

@@ -52,7 +52,9 @@ func ParseDevice(b []byte) (*Device, error) {
 }
 
 // Make makes dev's signed record of keys' class at now: prekeys for now's
-// epoch and every consecutive held epoch after it (at most [MaxPrekeys]),
+// epoch and every consecutive held epoch after it, led by the epoch before
+// now's when held (for senders whose clock is behind; see
+// [prekey.DeviceKeys.Public]) (at most [MaxPrekeys]),
 // valid until the end of the last one, dated at the start of now's epoch
 // (so every record the device makes during one epoch is the same, and a
 // republish reveals nothing). Call keys.Cover first. It returns
