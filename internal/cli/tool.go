@@ -18,10 +18,11 @@ import (
 func (a *app) toolCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "tool",
-		Short: "Interop and debugging tools (raw v1 sealing, phrase conversion, raw RPC, a devnet Web Push receiver)",
+		Short: "Interop, debugging and load tools (raw v1 sealing, phrase conversion, raw RPC, a devnet Web Push receiver, a load generator)",
 	}
 	cmd.AddCommand(a.toolPhraseCommand(), a.toolSeedCommand(), a.toolSealCommand(), a.toolOpenCommand(), a.toolRPCCommand(), a.bundleCommand(), a.toolPushOpenCommand(),
-		a.toolWebPushReceiverCommand()) // webpushrecv.go
+		a.toolWebPushReceiverCommand(), // webpushrecv.go
+		a.toolLoadCommand())            // load.go
 	return cmd
 }
 
