@@ -1,0 +1,1 @@
+export function mount(el, app) { el.append(app.h('p', {}, 'TODO')) }
