@@ -78,6 +78,7 @@ func (d *Daemon) Handler() http.Handler {
 		"GET /api/v1/storage":                           d.getStorage,
 		"POST /api/v1/storage/clear-media":              d.clearMedia,
 		"POST /api/v1/backup/export":                    d.exportBackup,
+		"GET /api/v1/account/qr.svg":                    d.accountQR,
 	}
 	for pat, h := range unlocked {
 		api.HandleFunc(pat, d.withClient(h))
