@@ -49,7 +49,7 @@ export function mount(el, app) {
 
   function requestItem(r, preview) {
     const who = r.display_name || app.shortID(r.peer)
-    return h('li', { class: 'card request', dataset: { peer: r.peer } },
+    return h('div', { role: 'listitem', class: 'card request', dataset: { peer: r.peer } },
       h('h3', {}, who),
       h('p', { class: 'mono muted' }, r.peer),
       preview ? h('p', { class: 'preview' }, preview) : null,
@@ -81,7 +81,7 @@ export function mount(el, app) {
         onclick: () => act(() => app.api('POST', '/contacts/' + path(c.id) + '/unblock'), 'Unblocked ' + who + '.') }, 'Unblock')
       : h('button', { type: 'button', class: 'danger block', 'aria-label': 'Block ' + who,
         onclick: () => act(() => app.api('POST', '/contacts/' + path(c.id) + '/block'), 'Blocked ' + who + '.') }, 'Block')
-    return h('li', { class: 'card contact', dataset: { id: c.id } },
+    return h('div', { role: 'listitem', class: 'card contact', dataset: { id: c.id } },
       h('h3', { class: 'contact-name' }, who, c.blocked ? ' (blocked)' : ''),
       h('p', { class: 'mono muted' }, c.id),
       form,
@@ -109,14 +109,17 @@ export function mount(el, app) {
       const previews = await Promise.all(rs.map((r) => preview(r.peer)))
       if (!alive) return
       requests.replaceChildren(rs.length
-        ? h('ul', { class: 'plain', 'aria-label': 'Message requests' }, rs.map((r, i) => requestItem(r, previews[i])))
+        ? h('div', { role: 'list', 'aria-label': 'Message requests' }, rs.map((r, i) => requestItem(r, previews[i])))
         : h('p', { class: 'empty' }, 'No message requests.'))
-      cs.sort((a, b) => (a.name || a.id).localeCompare(b.name || b.id))
-      contacts.replaceChildren(cs.length
-        ? h('ul', { class: 'plain', 'aria-label': 'Contacts' }, cs.map(contactItem))
+      // A request's sender is known but not a contact until accepted.
+      const pending = new Set(rs.map((r) => r.peer))
+      const shown = cs.filter((c) => !pending.has(c.id))
+      shown.sort((a, b) => (a.name || a.id).localeCompare(b.name || b.id))
+      contacts.replaceChildren(shown.length
+        ? h('div', { role: 'list', 'aria-label': 'Contacts' }, shown.map(contactItem))
         : h('p', { class: 'empty' }, 'No contacts yet. Accept a request, write to someone, or add an Account ID below.'))
       el.dataset.requests = String(rs.length)
-      el.dataset.contacts = String(cs.length)
+      el.dataset.contacts = String(shown.length)
       el.dataset.loaded = String(Number(el.dataset.loaded || 0) + 1)
     } catch (e) {
       if (alive) contacts.replaceChildren(h('p', { role: 'alert' }, 'The contacts could not be read: ' + (e.message || e)))

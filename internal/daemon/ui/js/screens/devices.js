@@ -44,7 +44,7 @@ export function mount(el, app) {
 
   function item(d) {
     const title = d.this_device ? 'This device' : 'Device ' + app.shortID(d.id)
-    return h('li', { class: 'card device', dataset: { id: d.id, this: d.this_device ? '1' : '0' } },
+    return h('div', { role: 'listitem', class: 'card device', dataset: { id: d.id, this: d.this_device ? '1' : '0' } },
       h('h3', {}, title, d.new ? ' (new)' : ''),
       h('dl', {},
         h('dt', {}, 'Device ID'), h('dd', { class: 'mono' }, d.id),
@@ -61,7 +61,7 @@ export function mount(el, app) {
       const ds = await app.api('GET', '/devices')
       if (!alive) return
       ds.sort((a, b) => (b.this_device ? 1 : 0) - (a.this_device ? 1 : 0))
-      list.replaceChildren(h('ul', { class: 'plain', 'aria-label': 'Devices' }, ds.map(item)))
+      list.replaceChildren(h('div', { role: 'list', 'aria-label': 'Devices' }, ds.map(item)))
       el.dataset.devices = String(ds.length)
       el.dataset.loaded = '1'
     } catch (e) {

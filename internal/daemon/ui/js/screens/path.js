@@ -27,7 +27,7 @@ export function mount(el, app) {
   function hop(n, i, count) {
     const key = n.pubkey_ed25519 || ''
     const role = i === 0 ? 'Guard' : (HOP_ROLES[i] || 'Relay')
-    return h('li', { class: 'card hop', dataset: { role: role.toLowerCase() } },
+    return h('div', { role: 'listitem', class: 'card hop', dataset: { role: role.toLowerCase() } },
       h('h3', {}, role, i < count - 1 ? h('span', { 'aria-hidden': 'true' }, ' →') : null),
       h('p', { class: 'muted' }, HOP_NOTES[Math.min(i, HOP_NOTES.length - 1)]),
       h('dl', {},
@@ -49,7 +49,7 @@ export function mount(el, app) {
         h('h2', { id: 'path-title-' + pi }, 'Path ' + (pi + 1)),
         h('p', { class: 'muted mono' }, title),
         h('p', { class: 'muted' }, p.last_ok ? 'Last worked ' + app.formatTime(p.last_ok) + '.' : 'Not used yet.'),
-        h('ol', { class: 'hops', 'aria-label': 'Hops of path ' + (pi + 1) + ', guard first' },
+        h('div', { role: 'list', class: 'hops', 'aria-label': 'Hops of path ' + (pi + 1) + ', guard first' },
           hops.map((n, i) => hop(n, i, hops.length)))))
     })
     if (bad.length) {

@@ -50,9 +50,9 @@ export function mount(el, app) {
       line('Waiting to be sent', String(s.outbox) + (s.outbox === 1 ? ' request' : ' requests'))))
     const convs = (s.conversations || []).slice().sort((a, b) => (b.media_bytes + b.message_bytes) - (a.media_bytes + a.message_bytes))
     perConv.replaceChildren(convs.length
-      ? h('ul', { class: 'plain', 'aria-label': 'Storage per conversation' }, convs.map((c) => {
+      ? h('div', { role: 'list', 'aria-label': 'Storage per conversation' }, convs.map((c) => {
         const who = c.name || names.get(c.peer) || app.shortID(c.peer)
-        return h('li', { class: 'card storage-conv', dataset: { peer: c.peer, mediaBytes: String(c.media_bytes) } },
+        return h('div', { role: 'listitem', class: 'card storage-conv', dataset: { peer: c.peer, mediaBytes: String(c.media_bytes) } },
           h('h3', {}, who),
           h('p', {},
             c.messages + (c.messages === 1 ? ' message, ' : ' messages, ') + app.formatBytes(c.message_bytes) + '; ' +
