@@ -45,7 +45,7 @@ export function mount(el, app) {
   function item(d) {
     const title = d.this_device ? 'This device' : 'Device ' + app.shortID(d.id)
     return h('div', { role: 'listitem', class: 'card device', dataset: { id: d.id, this: d.this_device ? '1' : '0' } },
-      h('h3', {}, title, d.new ? ' (new)' : ''),
+      h('h2', {}, title, d.new ? ' (new)' : ''),
       h('dl', {},
         h('dt', {}, 'Device ID'), h('dd', { class: 'mono' }, d.id),
         h('dt', {}, 'Public key'), h('dd', { class: 'mono' }, d.public_key),
