@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -383,6 +384,15 @@ func do(t testing.TB, ctx context.Context, steps ...chromedp.Action[chromedp.Voi
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// goTo moves the page to a hash route and waits until its screen is
+// mounted (a screen that loads data marks its section data-loaded).
+func (env *uiEnv) goTo(t testing.TB, ctx context.Context, hash string) {
+	t.Helper()
+	name := strings.SplitN(strings.TrimPrefix(hash, "#/"), "/", 2)[0]
+	evalJS[bool](t, ctx, `(window.hushApp.go(`+strconv.Quote(hash)+`), true)`)
+	waitJS(t, ctx, `document.documentElement.dataset.route === `+strconv.Quote(name))
 }
 
 // waitSSE waits until the page's event stream is open.
