@@ -41,17 +41,19 @@ export async function mount(el, app) {
     if (e.code !== 'not_found') throw e
   }
   let peer = conv ? conv.peer : (isAccountID(arg) ? arg.toLowerCase() : '')
-  if (!peer) {
+  let contact = null
+  if (!conv) {
+    // No message yet: the peer is an Account ID or a contact's nickname.
     const contacts = await app.api('GET', '/contacts')
-    const c = contacts.find(c => c.name === arg)
-    if (!c) {
+    contact = contacts.find(c => (peer ? c.id === peer : c.name === arg)) || null
+    if (contact) peer = contact.id
+    if (!peer) {
       el.append(h('h1', { id: 'title-chat' }, 'Unknown conversation'),
         h('p', {}, 'No contact is called ', h('strong', {}, arg), '.'))
       return
     }
-    peer = c.id
   }
-  const name = conv ? peerName(conv, app) : (isAccountID(arg) ? app.shortID(peer) : arg)
+  const name = conv ? peerName(conv, app) : (contact ? contact.name : app.shortID(peer))
   let alive = true
   const items = new Map() // local_id → li
   const transfers = new Map() // "local_id/index" → progress element
@@ -83,7 +85,12 @@ export async function mount(el, app) {
   // --- messages ---
   let oldest = 0
   async function load() {
-    const page = await app.api('GET', '/conversations/' + peer + '/messages?limit=50')
+    let page = { messages: [], more: false }
+    try {
+      page = await app.api('GET', '/conversations/' + peer + '/messages?limit=50')
+    } catch (e) {
+      if (e.code !== 'not_found') throw e // not_found: nothing said yet
+    }
     if (!alive) return
     items.clear()
     list.replaceChildren()
