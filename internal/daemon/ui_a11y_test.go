@@ -95,13 +95,12 @@ func viewport(t testing.TB, ctx context.Context, width int64) {
 	}
 }
 
-// showScreen moves the page to hash and waits until the screen is up
-// and, for screens that say so, has loaded (no "Loading…" left).
-func showScreen(t testing.TB, ctx context.Context, hash, name string) {
+// showScreen moves the page to hash and waits until the screen is up and
+// shows no "Loading…".
+func (env *uiEnv) showScreen(t testing.TB, ctx context.Context, hash string) {
 	t.Helper()
-	evalJS[bool](t, ctx, `(window.hushApp.go(`+strconv.Quote(hash)+`), true)`)
-	waitJS(t, ctx, `document.documentElement.dataset.route === `+strconv.Quote(name)+
-		` && !document.querySelector('main').innerText.includes('Loading…')`)
+	env.goTo(t, ctx, hash)
+	waitJS(t, ctx, `!document.querySelector('main').innerText.includes('Loading…')`)
 }
 
 // TestUIAccessibility runs axe-core on every screen of an unlocked
@@ -135,7 +134,7 @@ func TestUIAccessibility(t *testing.T) {
 		viewport(t, page, width)
 		for _, s := range screens {
 			t.Run(s.name+"/"+strconv.FormatInt(width, 10), func(t *testing.T) {
-				showScreen(t, page, s.hash, s.name)
+				env.showScreen(t, page, s.hash)
 				check(t, page, s.name)
 				if width == 400 {
 					if w := evalJS[int](t, page, `document.documentElement.scrollWidth`); w > 400 {

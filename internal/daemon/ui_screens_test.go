@@ -30,13 +30,13 @@ import (
 // at-rest test looks for each in Chromium's profile.
 var atRestTexts []string
 
-// screen moves the page to hash and waits until the screen name shows
-// what it read from the API (its section's data-loaded).
-func screen(t testing.TB, ctx context.Context, hash, name string) {
+// screen moves the page to hash and waits until the screen shows what
+// it read from the API (its section's data-loaded).
+func (env *uiEnv) screen(t testing.TB, ctx context.Context, hash string) {
 	t.Helper()
-	evalJS[bool](t, ctx, `(window.hushApp.go(`+strconv.Quote(hash)+`), true)`)
-	waitJS(t, ctx, `document.documentElement.dataset.route === `+strconv.Quote(name)+
-		` && document.querySelector('main section.screen-`+name+`[data-loaded]')`)
+	env.goTo(t, ctx, hash)
+	name := strings.SplitN(strings.TrimPrefix(hash, "#/"), "/", 2)[0]
+	waitJS(t, ctx, `document.querySelector('main section.screen-`+name+`[data-loaded]')`)
 }
 
 // eventually polls cond until it holds, failing t after uiWait.
@@ -82,7 +82,7 @@ func TestUIRequests(t *testing.T) {
 
 	page := env.page(t, "alice")
 	waitSSE(t, page)
-	screen(t, page, "#/contacts", "contacts")
+	env.screen(t, page, "#/contacts")
 	req := func(id string) string { return `document.querySelector('.request[data-peer="` + id + `"]')` }
 	// The requests come in through the event stream while the screen is open.
 	waitJS(t, page, req(carolID)+` && `+req(daveID)+` && `+req(carolID)+`.querySelector('.preview').textContent === `+strconv.Quote(carolText))
@@ -119,7 +119,7 @@ func TestUIRequests(t *testing.T) {
 func TestUIContactsRename(t *testing.T) {
 	env := uiFixture(t)
 	page := env.page(t, "alice")
-	screen(t, page, "#/contacts", "contacts")
+	env.screen(t, page, "#/contacts")
 	sel := `.contact[data-id="` + env.BobID + `"]`
 	name := "Bobby " + uniqueText("")[1:5]
 	evalJS[bool](t, page, `(document.querySelector('`+sel+` input.rename-input').value = '', true)`)
@@ -146,7 +146,7 @@ func TestUISettingsPersist(t *testing.T) {
 	td, _ := stranger(t, env)
 	home := td.cfg.Home
 	page := env.pageFor(t, td.Daemon)
-	screen(t, page, "#/settings", "settings")
+	env.screen(t, page, "#/settings")
 	saved := func(n int) string {
 		return `Number(document.querySelector('section.screen-settings').dataset.saved || 0) >= ` + strconv.Itoa(n)
 	}
@@ -183,7 +183,7 @@ func TestUISettingsPersist(t *testing.T) {
 	}
 	// And the screen of the restarted daemon shows them.
 	page2 := env.pageFor(t, td2.Daemon)
-	screen(t, page2, "#/settings", "settings")
+	env.screen(t, page2, "#/settings")
 	waitJS(t, page2, `document.getElementById('set-notification_content-name_only').checked && document.getElementById('set-notification_mode-slow').checked`+
 		` && document.getElementById('set-receipts').checked && document.getElementById('set-calls').checked`+
 		` && document.getElementById('set-timer-mode').value === 'after-read' && document.getElementById('set-timer-after').value === '3600'`+
@@ -198,7 +198,7 @@ func TestUIPath(t *testing.T) {
 	// A request builds paths if none was made yet.
 	alice.mustDo("POST", "/api/v1/conversations/"+env.BobID+"/messages", map[string]string{"text": "paths please"}, http.StatusCreated, nil)
 	page := env.page(t, "alice")
-	screen(t, page, "#/path", "path")
+	env.screen(t, page, "#/path")
 	waitJS(t, page, `(() => { const p = document.querySelector('.path'); return p && p.querySelectorAll('.hop').length === 3 })()`)
 	env.shot(t, page, "path")
 	hops := evalJS[[]string](t, page, `[...document.querySelector('.path').querySelectorAll('.hop')].map(h => h.dataset.role + ' ' + h.querySelector('.hop-key').textContent + ' ' + h.querySelector('.hop-address').textContent)`)
@@ -251,7 +251,7 @@ func TestUIDevices(t *testing.T) {
 	first.mustDo("POST", "/api/v1/conversations/"+env.BobID+"/messages", map[string]string{"text": text}, http.StatusCreated, nil)
 	page := env.pageFor(t, first.Daemon)
 	waitSSE(t, page)
-	screen(t, page, "#/devices", "devices")
+	env.screen(t, page, "#/devices")
 	waitJS(t, page, `document.querySelector('.device[data-this="1"]')`)
 
 	second := env.newDaemon(t)
@@ -296,7 +296,7 @@ func TestUIStorageClearMedia(t *testing.T) {
 	})
 
 	page := env.page(t, "alice")
-	screen(t, page, "#/storage", "storage")
+	env.screen(t, page, "#/storage")
 	waitJS(t, page, `Number(document.querySelector('section.screen-storage').dataset.mediaBytes) > 0`)
 	env.shot(t, page, "storage")
 	do(t, page, chromedp.Click(chromedp.ID("clear-all")))
@@ -322,7 +322,7 @@ func TestUIBackupExport(t *testing.T) {
 		chromedp.CallBrowser(page, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
 			Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: env.Downloads})
 	})
-	screen(t, page, "#/storage", "storage")
+	env.screen(t, page, "#/storage")
 	do(t, page,
 		chromedp.SendKeys(chromedp.ID("backup-pass"), testPass),
 		chromedp.SendKeys(chromedp.ID("backup-newpass"), "a backup passphrase"),
@@ -363,7 +363,7 @@ func TestUIAtRest(t *testing.T) {
 	incoming, typed := uniqueText("at rest canary from bob"), uniqueText("at rest canary typed by alice")
 	page := env.page(t, "alice")
 	waitSSE(t, page)
-	screen(t, page, "#/chats", "chats")
+	env.screen(t, page, "#/chats")
 	evalJS[bool](t, page, `(window.hushApp.go('#/chat/`+env.BobID+`'), true)`)
 	waitJS(t, page, `document.documentElement.dataset.route === 'chat' && document.getElementById('compose')`)
 	env.api(t, "bob").mustDo("POST", "/api/v1/conversations/"+env.AliceID+"/messages", map[string]string{"text": incoming}, http.StatusCreated, nil)
