@@ -281,7 +281,8 @@ func TestUIHostileContent(t *testing.T) {
 	name := `<img src=x onerror=window.__pwned='name'>.svg`
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
-	mw.WriteField("text", "a drawing")
+	drawing := "a drawing " + strconv.Itoa(rand.IntN(1e6))
+	mw.WriteField("text", drawing)
 	h := make(map[string][]string)
 	h["Content-Disposition"] = []string{`form-data; name="file"; filename="` + strings.ReplaceAll(name, `"`, `\"`) + `"`}
 	h["Content-Type"] = []string{"image/svg+xml"}
@@ -293,8 +294,8 @@ func TestUIHostileContent(t *testing.T) {
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("send the SVG: %d %s", resp.StatusCode, b)
 	}
-	link := `document.querySelector('#messages .msg.in a.file[download]:not([data-clicked])')`
-	waitJS(t, bob, hasText("#messages .msg.in .text", "a drawing"))
+	link := fmt.Sprintf(`[...document.querySelectorAll('#messages .msg.in')].find(e => e.querySelector('.text').textContent === %s).querySelector('a.file[download]')`, jsq(drawing))
+	waitJS(t, bob, hasText("#messages .msg.in .text", drawing))
 	waitJS(t, bob, link+` && `+link+`.getAttribute('download') === `+jsq(name))
 	if !evalJS[bool](t, bob, link+`.textContent.startsWith(`+jsq(name)+`)`) {
 		t.Fatal("the file name is not shown as text")
