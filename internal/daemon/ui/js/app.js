@@ -317,6 +317,9 @@ async function route() {
     el.append(h('p', { role: 'alert' }, 'This screen failed: ' + (e && e.message ? e.message : e)))
   }
   if (gen === generation) {
+    // A new screen takes the focus unless it placed it itself (a
+    // keyboard or screen reader user starts at the new content).
+    if (!main.contains(document.activeElement)) main.focus()
     document.documentElement.dataset.route = name
     if (window.performance && !window.__firstRender) {
       window.__firstRender = performance.now()

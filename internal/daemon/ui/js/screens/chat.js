@@ -179,6 +179,23 @@ export async function mount(el, app) {
     return box
   }
 
+  // settle re-reads a message after its last transfer event until no
+  // attachment is still downloading: the file counts as ready only once
+  // verified whole, a moment after the last piece, and no event says so.
+  async function settle(id) {
+    for (let i = 0, wait = 100; i < 30 && alive; i++, wait = Math.min(wait * 2, 2000)) {
+      try {
+        const m = await app.api('GET', '/messages/' + id)
+        if (!alive) return
+        put(m)
+        if (!(m.attachments || []).some(a => a.state === 'downloading')) return
+      } catch (e) {
+        return
+      }
+      await new Promise(r => setTimeout(r, wait))
+    }
+  }
+
   async function fetchMedia(m) {
     try {
       put(await app.api('POST', '/messages/' + m.local_id + '/fetch'))
@@ -306,6 +323,7 @@ export async function mount(el, app) {
     }
     try {
       const m = await app.api('POST', '/conversations/' + peer + '/messages', req)
+      if (uploading) uploading.value = uploading.max
       text.value = ''
       files.value = ''
       if (alive) {
@@ -356,10 +374,7 @@ export async function mount(el, app) {
       p.hidden = false
       p.max = t.total || 1
       p.value = t.done
-      if (t.total && t.done >= t.total) {
-        // The file counts as ready once verified: re-read the message.
-        app.api('GET', '/messages/' + t.local_id).then(m => { if (alive) put(m) }).catch(() => {})
-      }
+      if (t.total && t.done >= t.total) settle(t.local_id)
     }),
     app.on('open', () => { load().catch(app.error) }),
   ]
