@@ -17,7 +17,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf16"
@@ -105,7 +104,7 @@ func (env *uiEnv) showScreen(t testing.TB, ctx context.Context, hash string) {
 
 // TestUIAccessibility runs axe-core on every screen of an unlocked
 // account (alice's, with a conversation), on onboarding and on unlock, in
-// both themes, at 1000 and at 400 px.
+// both themes, and checks that no screen is wider than a 400 px window.
 func TestUIAccessibility(t *testing.T) {
 	env := uiFixture(t)
 	axe := axeSource(t)
@@ -130,19 +129,17 @@ func TestUIAccessibility(t *testing.T) {
 		{"#/chats", "chats"}, {"#/chat/" + env.BobID, "chat"}, {"#/new", "new"}, {"#/account", "account"},
 		{"#/settings", "settings"}, {"#/path", "path"}, {"#/contacts", "contacts"}, {"#/devices", "devices"}, {"#/storage", "storage"},
 	}
-	for _, width := range []int64{1000, 400} {
-		viewport(t, page, width)
-		for _, s := range screens {
-			t.Run(s.name+"/"+strconv.FormatInt(width, 10), func(t *testing.T) {
-				env.showScreen(t, page, s.hash)
-				check(t, page, s.name)
-				if width == 400 {
-					if w := evalJS[int](t, page, `document.documentElement.scrollWidth`); w > 400 {
-						t.Errorf("%s is %d px wide in a 400 px window", s.name, w)
-					}
-				}
-			})
-		}
+	for _, s := range screens {
+		t.Run(s.name, func(t *testing.T) {
+			viewport(t, page, 1000)
+			env.showScreen(t, page, s.hash)
+			check(t, page, s.name)
+			// Usable at 400 px: nothing pushes the page wider.
+			viewport(t, page, 400)
+			if w := evalJS[int](t, page, `document.documentElement.scrollWidth`); w > 400 {
+				t.Errorf("%s is %d px wide in a 400 px window", s.name, w)
+			}
+		})
 	}
 
 	// A daemon with no account shows onboarding; locked, unlock.

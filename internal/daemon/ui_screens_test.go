@@ -154,8 +154,11 @@ func TestUISettingsPersist(t *testing.T) {
 	waitJS(t, page, saved(1))
 	do(t, page, chromedp.Click(chromedp.ID("set-notification_mode-slow")))
 	waitJS(t, page, saved(2))
-	do(t, page, chromedp.Click(chromedp.ID("set-receipts")))
+	// By keyboard: Space toggles the focused checkbox, and the focus
+	// stays on it though the screen is drawn again from the answer.
+	do(t, page, chromedp.Focus(chromedp.ID("set-receipts")), chromedp.KeyEvent(" "))
 	waitJS(t, page, saved(3))
+	waitJS(t, page, `document.activeElement && document.activeElement.id === 'set-receipts' && document.activeElement.checked`)
 	do(t, page, chromedp.Click(chromedp.ID("set-calls")))
 	waitJS(t, page, saved(4))
 	// Selects and the number field save on their change event.

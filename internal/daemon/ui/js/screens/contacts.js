@@ -8,7 +8,7 @@ export function mount(el, app) {
   const h = app.h
   const requests = h('div', {}, h('p', { class: 'muted' }, 'Loading…'))
   const contacts = h('div', {}, h('p', { class: 'muted' }, 'Loading…'))
-  const live = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite' })
+  const live = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite', tabindex: '-1' })
   let alive = true
 
   const addID = h('input', { type: 'text', id: 'contact-add-id', autocomplete: 'off', spellcheck: 'false',
@@ -35,11 +35,17 @@ export function mount(el, app) {
     addForm)
 
   async function act(fn, done) {
+    const focused = document.activeElement && document.activeElement.id
     try {
       await fn()
       if (!alive) return
       live.textContent = done
       await load()
+      // The lists are drawn again: keep the keyboard's place, or put it
+      // on the outcome when the control went away (an accepted request).
+      const again = focused && document.getElementById(focused)
+      if (again) again.focus()
+      else if (!el.contains(document.activeElement)) live.focus()
     } catch (e) {
       if (alive) app.toast(e.message || String(e), 'error')
     }
@@ -64,9 +70,9 @@ export function mount(el, app) {
           onclick: () => act(() => app.api('DELETE', '/requests/' + path(r.peer)), 'Deleted the request from ' + who + '.') }, 'Delete')))
   }
 
-  function contactItem(c, i) {
+  function contactItem(c) {
     const who = c.name || app.shortID(c.id)
-    const inputID = 'contact-name-' + i
+    const inputID = 'contact-name-' + c.id
     const input = h('input', { type: 'text', id: inputID, value: c.name || '', autocomplete: 'off', class: 'rename-input' })
     const form = h('form', { class: 'row rename', onsubmit: (ev) => {
       ev.preventDefault()
@@ -75,11 +81,11 @@ export function mount(el, app) {
       act(() => app.api('PUT', '/contacts/' + path(c.id), { name }), 'Renamed to ' + name + '.')
     } },
     h('label', { for: inputID }, 'Nickname'), input,
-    h('button', { type: 'submit', class: 'secondary', 'aria-label': 'Save the nickname of ' + who }, 'Save'))
+    h('button', { type: 'submit', class: 'secondary', id: 'contact-save-' + c.id, 'aria-label': 'Save the nickname of ' + who }, 'Save'))
     const blockBtn = c.blocked
-      ? h('button', { type: 'button', class: 'secondary unblock', 'aria-label': 'Unblock ' + who,
+      ? h('button', { type: 'button', class: 'secondary unblock', id: 'contact-block-' + c.id, 'aria-label': 'Unblock ' + who,
         onclick: () => act(() => app.api('POST', '/contacts/' + path(c.id) + '/unblock'), 'Unblocked ' + who + '.') }, 'Unblock')
-      : h('button', { type: 'button', class: 'danger block', 'aria-label': 'Block ' + who,
+      : h('button', { type: 'button', class: 'danger block', id: 'contact-block-' + c.id, 'aria-label': 'Block ' + who,
         onclick: () => act(() => app.api('POST', '/contacts/' + path(c.id) + '/block'), 'Blocked ' + who + '.') }, 'Block')
     return h('div', { role: 'listitem', class: 'card contact', dataset: { id: c.id } },
       h('h3', { class: 'contact-name' }, who, c.blocked ? ' (blocked)' : ''),

@@ -28,10 +28,14 @@ export function mount(el, app) {
 
   async function patch(change, what) {
     saved.textContent = 'Saving…'
+    // The screen is drawn again from the answer: keep the keyboard's place.
+    const focused = document.activeElement && document.activeElement.id
     try {
       const s = await app.api('PATCH', '/settings', change)
       if (!alive) return
       render(s)
+      const again = focused && document.getElementById(focused)
+      if (again) again.focus()
       saved.textContent = what + ' saved.'
       el.dataset.saved = String(Number(el.dataset.saved || 0) + 1)
     } catch (e) {

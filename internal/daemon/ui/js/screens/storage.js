@@ -12,7 +12,7 @@ export function mount(el, app) {
   const h = app.h
   const totals = h('div', {}, h('p', { class: 'muted' }, 'Loading…'))
   const perConv = h('div')
-  const live = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite', id: 'storage-status' })
+  const live = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite', id: 'storage-status', tabindex: '-1' })
   const age = h('select', { id: 'clear-age' }, AGES.map(([v, label]) => h('option', { value: v }, label)))
   const clearAll = h('button', { type: 'button', class: 'danger', id: 'clear-all', onclick: () => clear(null, 'every conversation') },
     'Clear media')
@@ -60,7 +60,7 @@ export function mount(el, app) {
             h('span', { class: 'media-bytes' }, app.formatBytes(c.media_bytes)),
             c.thumbnails ? '; ' + c.thumbnails + ' thumbnails, ' + app.formatBytes(c.thumbnail_bytes) : ''),
           h('div', { class: 'actions' },
-            h('button', { type: 'button', class: 'danger clear-conv', disabled: !c.media_files,
+            h('button', { type: 'button', class: 'danger clear-conv', id: 'clear-' + c.peer, disabled: !c.media_files,
               'aria-label': 'Clear the media of ' + who,
               onclick: () => clear(c.peer, who) }, 'Clear media')))
       }))
@@ -89,7 +89,13 @@ export function mount(el, app) {
       const r = await app.api('POST', '/storage/clear-media', body)
       if (!alive) return
       live.textContent = 'Cleared ' + r.files + (r.files === 1 ? ' file' : ' files') + ' (' + app.formatBytes(r.bytes) + ') of ' + who + '.'
+      const focused = document.activeElement && document.activeElement.id
       await load()
+      // The list is drawn again; a cleared conversation's button is now
+      // disabled, so the outcome takes the focus.
+      const again = focused && document.getElementById(focused)
+      if (again && !again.disabled) again.focus()
+      else if (!el.contains(document.activeElement) || document.activeElement.disabled) live.focus()
     } catch (e) {
       if (alive) app.toast(e.message || String(e), 'error')
     }
