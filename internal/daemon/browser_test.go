@@ -335,9 +335,16 @@ func (env *uiEnv) open(t testing.TB, ctx context.Context, cancel context.CancelF
 		mu.Unlock()
 		cancel()
 	})
-	// The page's console errors and exceptions go to the test's log.
+	// Attach the tab first: chromedp's first use of a context must not
+	// run in two goroutines at once.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("open a tab: %v", err)
+	}
+	// The page's console errors and exceptions go to the test's log
+	// (subscribed before the page loads).
+	console := chromedp.Console(ctx)
 	go func() {
-		for m, err := range chromedp.Console(ctx) {
+		for m, err := range console {
 			if err != nil {
 				return
 			}
