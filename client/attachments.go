@@ -314,7 +314,7 @@ func (c *Client) SendFiles(ctx context.Context, peer identity.AccountID, caption
 	if c.codec == nil {
 		return Message{}, errNoCodec
 	}
-	conv, err := c.db.EnsureConversation(peer, c.clock())
+	conv, err := c.startConversation(peer)
 	if err != nil {
 		return Message{}, err
 	}

@@ -67,6 +67,17 @@ var explanations = map[NotificationMode]string{
 		"can link them directly.",
 }
 
+// NotificationModes returns every mode with what it exposes, in the
+// order a user compares them (slowest first), for a choice made after
+// reading them all.
+func NotificationModes() []NotificationStatus {
+	out := make([]NotificationStatus, 0, len(explanations))
+	for _, m := range []NotificationMode{NotifySlow, NotifyFast, NotifyPush} {
+		out = append(out, NotificationStatus{Mode: m, Explanation: explanations[m]})
+	}
+	return out
+}
+
 // ParseNotificationMode returns the mode named s, or
 // [ErrBadNotificationMode].
 func ParseNotificationMode(s string) (NotificationMode, error) {

@@ -53,7 +53,7 @@ func (c *Client) queueData(peer identity.AccountID, data *envelope.DataMessage, 
 	// one millisecond (a warm send takes less) keep their order, which
 	// the recipient sorts by.
 	now := c.signTime()
-	conv, err := c.db.EnsureConversation(peer, c.clock())
+	conv, err := c.startConversation(peer)
 	if err != nil {
 		return 0, err
 	}

@@ -78,6 +78,7 @@ func (d *Daemon) Handler() http.Handler {
 		"GET /api/v1/storage":                           d.getStorage,
 		"POST /api/v1/storage/clear-media":              d.clearMedia,
 		"POST /api/v1/backup/export":                    d.exportBackup,
+		"GET /api/v1/account/qr.svg":                    d.accountQR,
 	}
 	for pat, h := range unlocked {
 		api.HandleFunc(pat, d.withClient(h))
@@ -658,10 +659,7 @@ func (d *Daemon) setTimer(w http.ResponseWriter, r *http.Request, c *client.Clie
 	if err != nil {
 		return err
 	}
-	var b struct {
-		Mode  string        `json:"mode"`
-		After time.Duration `json:"after_ns"`
-	}
+	var b timerBody
 	if err := decode(r, &b); err != nil {
 		return err
 	}
@@ -906,12 +904,14 @@ func (d *Daemon) deleteRequest(w http.ResponseWriter, r *http.Request, c *client
 // settingsJSON is every setting of the home, with the plain-words texts a
 // user reads before choosing.
 type settingsJSON struct {
-	Receipts            bool                       `json:"receipts"`
-	Notifications       client.NotificationStatus  `json:"notifications"`
-	NotificationContent client.NotificationContent `json:"notification_content"`
-	Calls               bool                       `json:"calls"`
-	CallsWarning        string                     `json:"calls_warning"`
-	Media               client.MediaSettings       `json:"media"`
+	Receipts            bool                        `json:"receipts"`
+	Notifications       client.NotificationStatus   `json:"notifications"`
+	NotificationModes   []client.NotificationStatus `json:"notification_modes"`
+	NotificationContent client.NotificationContent  `json:"notification_content"`
+	Calls               bool                        `json:"calls"`
+	CallsWarning        string                      `json:"calls_warning"`
+	Media               client.MediaSettings        `json:"media"`
+	DefaultTimer        client.Timer                `json:"default_timer"`
 }
 
 // settingsPatch changes the settings it names.
@@ -924,6 +924,7 @@ type settingsPatch struct {
 		MaxAttachmentBytes *int64 `json:"max_attachment_bytes"`
 		AutoDownloadBytes  *int64 `json:"auto_download_bytes"`
 	} `json:"media"`
+	DefaultTimer *timerBody `json:"default_timer"`
 }
 
 func settings(c *client.Client) (settingsJSON, error) {
@@ -942,6 +943,10 @@ func settings(c *client.Client) (settingsJSON, error) {
 		return s, err
 	}
 	s.CallsWarning = client.CallsWarning
+	s.NotificationModes = client.NotificationModes()
+	if s.DefaultTimer, err = c.DefaultTimer(); err != nil {
+		return s, err
+	}
 	s.Media, err = c.MediaSettings()
 	return s, err
 }
@@ -975,6 +980,9 @@ func (d *Daemon) patchSettings(w http.ResponseWriter, r *http.Request, c *client
 			return fmt.Errorf("%q: %w", nc, client.ErrBadNotificationContent)
 		}
 	}
+	if err := p.DefaultTimer.check(); err != nil {
+		return err
+	}
 	if p.Receipts != nil {
 		if err := c.SetReceipts(*p.Receipts); err != nil {
 			return err
@@ -1003,6 +1011,11 @@ func (d *Daemon) patchSettings(w http.ResponseWriter, r *http.Request, c *client
 		}
 		if err := c.SetMediaSettings(ms); err != nil {
 			return badRequest("bad_media_settings", "%v", err)
+		}
+	}
+	if p.DefaultTimer != nil {
+		if err := c.SetDefaultTimer(p.DefaultTimer.Mode, p.DefaultTimer.After); err != nil {
+			return err
 		}
 	}
 	if p.NotificationMode != nil {

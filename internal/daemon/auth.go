@@ -220,19 +220,3 @@ func (d *Daemon) handleLogin(w http.ResponseWriter, r *http.Request) {
 	})
 	http.Redirect(w, r, "/ui/", http.StatusSeeOther)
 }
-
-// handleUI is where the web UI will be (its own issue); until then a page
-// that says so.
-func (d *Daemon) handleUI(w http.ResponseWriter, r *http.Request) {
-	if !d.hostAllowed(r.Host) {
-		writeError(w, http.StatusMisdirectedRequest, "bad_host", "the Host header must name the daemon's loopback address")
-		return
-	}
-	h := w.Header()
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'none'")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Type", "text/plain; charset=utf-8")
-	io := "hush daemon: the web UI is not built yet; the JSON API is under /api/v1/ (docs/api.md).\n"
-	w.Write([]byte(io))
-}

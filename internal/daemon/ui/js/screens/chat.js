@@ -1,0 +1,393 @@
+// chat: one conversation. Messages with their status marks, the
+// disappearing timer, unsend and delete, the typing indicator (sent while
+// composing, shown when the other side types), attachments with
+// thumbnails, progress and a download link. Everything the other side
+// wrote (text, names, file names, types) is a text node or an attribute
+// value; an attachment is only ever shown through the daemon's raster
+// thumbnail or downloaded.
+import { peerName, isAccountID } from '../names.js'
+
+const STATUS = {
+  queued: ['◷', 'Queued: waiting for the network'],
+  sent: ['✓', 'Sent'],
+  delivered: ['✓✓', 'Delivered'],
+  read: ['✓✓', 'Read'],
+  failed: ['!', 'Not sent'],
+}
+
+const TIMERS = [
+  ['off', 0, 'Off'],
+  ['after-read', 5 * 60e9, '5 minutes after reading'],
+  ['after-read', 3600e9, '1 hour after reading'],
+  ['after-read', 86400e9, '1 day after reading'],
+  ['after-send', 3600e9, '1 hour after sending'],
+  ['after-send', 86400e9, '1 day after sending'],
+  ['after-send', 7 * 86400e9, '1 week after sending'],
+]
+
+// Typing: "started" again every TYPING_REFRESH while composing (a
+// receiver forgets it after 15 s), "stopped" after TYPING_IDLE without a
+// keystroke or on send.
+const TYPING_REFRESH = 10000
+const TYPING_IDLE = 5000
+
+export async function mount(el, app) {
+  const h = app.h
+  const arg = app.route.arg
+  let conv = null
+  try {
+    conv = await app.api('GET', '/conversations/' + encodeURIComponent(arg))
+  } catch (e) {
+    if (e.code !== 'not_found') throw e
+  }
+  let peer = conv ? conv.peer : (isAccountID(arg) ? arg.toLowerCase() : '')
+  let contact = null
+  if (!conv) {
+    // No message yet: the peer is an Account ID or a contact's nickname.
+    const contacts = await app.api('GET', '/contacts')
+    contact = contacts.find(c => (peer ? c.id === peer : c.name === arg)) || null
+    if (contact) peer = contact.id
+    if (!peer) {
+      el.append(h('h1', { id: 'title-chat' }, 'Unknown conversation'),
+        h('p', {}, 'No contact is called ', h('strong', {}, arg), '.'))
+      return
+    }
+  }
+  const name = conv ? peerName(conv, app) : (contact ? contact.name : app.shortID(peer))
+  let alive = true
+  const items = new Map() // local_id → li
+  const transfers = new Map() // "local_id/index" → progress element
+
+  // --- the frame ---
+  const timerSelect = h('select', { id: 'timer', onchange: setTimer },
+    TIMERS.map(([mode, ns, label], i) => h('option', { value: String(i) }, label)))
+  const list = h('ol', { class: 'messages', id: 'messages', role: 'log', 'aria-live': 'polite', 'aria-label': 'Messages with ' + name })
+  const older = h('button', { type: 'button', class: 'link', id: 'older', hidden: true, onclick: loadOlder }, 'Show older messages')
+  const typing = h('p', { class: 'typing', id: 'typing', 'aria-live': 'polite' })
+  const text = h('textarea', { id: 'compose', rows: 2, 'aria-label': 'Message', placeholder: 'Message', oninput: composing, onkeydown: keydown })
+  const files = h('input', { id: 'files', type: 'file', multiple: true })
+  const asFile = h('input', { id: 'as-file', type: 'checkbox' })
+  const sendBtn = h('button', { type: 'submit', id: 'send' }, 'Send')
+  const uploads = h('div', { id: 'uploads', 'aria-live': 'polite' })
+  el.append(
+    h('div', { class: 'conv-head' },
+      h('div', {},
+        h('h1', { id: 'title-chat' }, name),
+        h('p', { class: 'mono muted', id: 'chat-peer' }, peer)),
+      h('div', { class: 'field' }, h('label', { for: 'timer' }, 'Disappearing messages'), timerSelect)),
+    older, list, typing, uploads,
+    h('form', { class: 'composer', id: 'composer', onsubmit: send },
+      text, sendBtn,
+      h('div', { class: 'tools' },
+        h('label', { for: 'files' }, 'Attach files'), files,
+        asFile, h('label', { for: 'as-file' }, 'Send images as files'))))
+
+  // --- messages ---
+  let oldest = 0
+  async function load() {
+    let page = { messages: [], more: false }
+    try {
+      page = await app.api('GET', '/conversations/' + peer + '/messages?limit=50')
+    } catch (e) {
+      if (e.code !== 'not_found') throw e // not_found: nothing said yet
+    }
+    if (!alive) return
+    items.clear()
+    list.replaceChildren()
+    for (const m of page.messages) put(m)
+    oldest = page.messages.length ? page.messages[0].local_id : 0
+    older.hidden = !page.more
+    scrollDown()
+    markRead()
+    el.dataset.loaded = 'true'
+  }
+
+  async function loadOlder() {
+    const page = await app.api('GET', '/conversations/' + peer + '/messages?limit=50&before=' + oldest)
+    const first = list.firstChild
+    for (const m of page.messages) {
+      if (items.has(m.local_id)) continue
+      const li = render(m)
+      items.set(m.local_id, li)
+      list.insertBefore(li, first)
+    }
+    if (page.messages.length) oldest = page.messages[0].local_id
+    older.hidden = !page.more
+  }
+
+  // put shows m: it replaces the message's row if there is one, else
+  // adds it at its place by local ID (events may come out of order).
+  function put(m) {
+    const li = render(m)
+    const had = items.get(m.local_id)
+    items.set(m.local_id, li)
+    if (had) {
+      had.replaceWith(li)
+      return
+    }
+    let after = null
+    for (const [id, row] of items) if (id > m.local_id && (!after || id < Number(after.dataset.localId))) after = row
+    list.insertBefore(li, after)
+  }
+
+  function render(m) {
+    const out = m.outgoing
+    const meta = h('div', { class: 'meta' }, h('time', { datetime: m.sent_at }, app.formatTime(m.sent_at)))
+    if (out) {
+      const [mark, words] = STATUS[m.status] || ['', m.status]
+      meta.append(h('span', { class: 'status status-' + m.status, title: words, 'aria-label': words, dataset: { status: m.status } }, mark))
+    }
+    if (m.expires_at) {
+      meta.append(h('span', { class: 'expires', title: 'Disappears at ' + new Date(m.expires_at).toLocaleString() }, '⏱ ' + app.formatTime(m.expires_at)))
+    } else if (m.disappearing && m.disappearing !== 'off') {
+      meta.append(h('span', { class: 'expires', title: 'Disappears ' + m.disappearing }, '⏱'))
+    }
+    if (out && m.status !== 'queued') {
+      meta.append(h('button', { type: 'button', class: 'link unsend', onclick: ev => unsend(m, ev.currentTarget) }, 'Unsend'))
+    }
+    meta.append(h('button', { type: 'button', class: 'link delete', onclick: ev => del(m, ev.currentTarget) }, 'Delete for me'))
+    const li = h('li', { class: 'msg ' + (out ? 'out' : 'in'), dataset: { localId: String(m.local_id), id: m.id || '', status: m.status || '' } },
+      h('span', { class: 'visually-hidden sender' }, out ? 'You: ' : name + ': '),
+      (m.attachments || []).map(a => attachment(m, a)),
+      m.text ? h('div', { class: 'text' }, m.text) : null,
+      meta)
+    return li
+  }
+
+  function attachment(m, a) {
+    const url = '/api/v1/messages/' + m.local_id + '/attachments/' + a.index
+    const label = (a.file_name || 'attachment') + ' (' + app.formatBytes(a.size) + ')'
+    const box = h('div', { class: 'attachment', dataset: { state: a.state, index: String(a.index) } })
+    if (a.has_thumbnail) {
+      // The daemon makes thumbnails itself (JPEG), whatever was sent.
+      box.append(h('img', { class: 'thumb', src: url + '?thumbnail=1', alt: 'Preview of ' + (a.file_name || 'an image'), loading: 'lazy' }))
+    }
+    if (a.state === 'ready') {
+      // download: the browser saves the file instead of showing it, and
+      // the daemon serves anything but raster images as a download anyway.
+      box.append(h('a', { href: url, download: a.file_name || 'attachment', class: 'file', rel: 'noopener' }, label))
+    } else {
+      box.append(h('span', { class: 'file' }, label + ' · ' + a.state))
+      if (a.state === 'pending' || a.state === 'cleared' || a.state === 'failed') {
+        box.append(h('button', { type: 'button', class: 'secondary fetch', onclick: () => fetchMedia(m) }, 'Download'))
+      }
+      const p = h('progress', { max: a.size || 1, value: 0, 'aria-label': 'Download of ' + (a.file_name || 'attachment') })
+      if (a.state !== 'downloading') p.hidden = true
+      transfers.set(m.local_id + '/' + a.index, p)
+      box.append(p)
+    }
+    return box
+  }
+
+  // settle re-reads a message after its last transfer event until no
+  // attachment is still downloading: the file counts as ready only once
+  // verified whole, a moment after the last piece, and no event says so.
+  async function settle(id) {
+    for (let i = 0, wait = 100; i < 30 && alive; i++, wait = Math.min(wait * 2, 2000)) {
+      try {
+        const m = await app.api('GET', '/messages/' + id)
+        if (!alive) return
+        put(m)
+        if (!(m.attachments || []).some(a => a.state === 'downloading')) return
+      } catch (e) {
+        return
+      }
+      await new Promise(r => setTimeout(r, wait))
+    }
+  }
+
+  async function fetchMedia(m) {
+    try {
+      put(await app.api('POST', '/messages/' + m.local_id + '/fetch'))
+    } catch (e) { app.error(e) }
+  }
+
+  // confirmFirst makes a button act on its second press, saying first
+  // what it will do (no modal dialog: it stays in the keyboard's flow).
+  function confirmFirst(btn, question) {
+    if (btn.dataset.armed === 'true') return true
+    btn.dataset.armed = 'true'
+    btn.textContent = question
+    return false
+  }
+
+  async function unsend(m, btn) {
+    if (!confirmFirst(btn, 'Unsend for everyone?')) return
+    try {
+      await app.api('POST', '/messages/' + m.local_id + '/unsend')
+      remove(m.local_id)
+    } catch (e) { app.error(e) }
+  }
+
+  async function del(m, btn) {
+    if (!confirmFirst(btn, 'Delete here? (they keep it)')) return
+    try {
+      await app.api('DELETE', '/messages/' + m.local_id)
+      remove(m.local_id)
+    } catch (e) { app.error(e) }
+  }
+
+  function remove(id) {
+    const li = items.get(id)
+    if (li) li.remove()
+    items.delete(id)
+  }
+
+  function scrollDown() { list.scrollTop = list.scrollHeight }
+
+  let reading = false
+  async function markRead() {
+    if (reading || document.hidden) return
+    const unread = [...items.values()].some(li => li.classList.contains('in') && li.dataset.status === 'received')
+    if (!unread) return
+    reading = true
+    try {
+      await app.api('POST', '/conversations/' + peer + '/read')
+    } catch (e) { /* a later event tries again */ } finally {
+      reading = false
+    }
+  }
+
+  // --- timer ---
+  async function loadTimer() {
+    try {
+      const t = await app.api('GET', '/conversations/' + peer + '/timer')
+      showTimer(t)
+    } catch (e) { /* a conversation not started yet has the default */ }
+  }
+  function showTimer(t) {
+    let i = TIMERS.findIndex(([mode, ns]) => mode === t.mode && (mode === 'off' || ns === t.after_ns))
+    if (i < 0) {
+      TIMERS.push([t.mode, t.after_ns, t.mode + ' ' + Math.round(t.after_ns / 60e9) + ' min'])
+      i = TIMERS.length - 1
+      timerSelect.append(h('option', { value: String(i) }, TIMERS[i][2]))
+    }
+    timerSelect.value = String(i)
+  }
+  async function setTimer() {
+    const [mode, ns] = TIMERS[Number(timerSelect.value)]
+    try {
+      showTimer(await app.api('PUT', '/conversations/' + peer + '/timer', { mode, after_ns: ns }))
+      app.toast('Disappearing messages: ' + TIMERS[Number(timerSelect.value)][2] + '.')
+    } catch (e) { app.error(e) }
+  }
+
+  // --- composing ---
+  let typingSent = 0
+  let idleTimer = 0
+  function composing() {
+    clearTimeout(idleTimer)
+    if (!text.value) {
+      stopTyping()
+      return
+    }
+    const now = Date.now()
+    if (now - typingSent > TYPING_REFRESH) {
+      typingSent = now
+      app.api('POST', '/conversations/' + peer + '/typing', { typing: true }).catch(() => {})
+    }
+    idleTimer = setTimeout(stopTyping, TYPING_IDLE)
+  }
+  function stopTyping() {
+    clearTimeout(idleTimer)
+    if (!typingSent) return
+    typingSent = 0
+    app.api('POST', '/conversations/' + peer + '/typing', { typing: false }).catch(() => {})
+  }
+
+  function keydown(ev) {
+    if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
+      ev.preventDefault()
+      el.querySelector('#composer').requestSubmit()
+    }
+  }
+
+  let uploading = null
+  async function send(ev) {
+    ev.preventDefault()
+    const body = text.value
+    const chosen = [...files.files]
+    if (!body.trim() && chosen.length === 0) return
+    stopTyping()
+    sendBtn.disabled = true
+    let req = { text: body }
+    if (chosen.length) {
+      req = new FormData()
+      req.append('text', body)
+      if (asFile.checked) req.append('as_file', 'true')
+      for (const f of chosen) req.append('file', f, f.name)
+      const p = h('progress', { id: 'upload-progress', max: 1, value: 0, 'aria-label': 'Upload' })
+      uploading = p
+      uploads.replaceChildren(h('div', { class: 'attachment uploading' },
+        h('span', {}, 'Sending ' + chosen.map(f => f.name).join(', ')), p))
+    }
+    try {
+      const m = await app.api('POST', '/conversations/' + peer + '/messages', req)
+      if (uploading) uploading.value = uploading.max
+      text.value = ''
+      files.value = ''
+      if (alive) {
+        put(m)
+        scrollDown()
+      }
+    } catch (e) {
+      app.error(e)
+    } finally {
+      sendBtn.disabled = false
+      uploading = null
+      uploads.replaceChildren()
+      text.focus()
+    }
+  }
+
+  // --- events ---
+  const mine = m => m && m.peer === peer
+  let typingTimer = 0
+  const offs = [
+    app.on('message', m => {
+      if (!mine(m)) return
+      const atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 40
+      put(m)
+      if (atEnd || !m.outgoing) scrollDown()
+      if (!m.outgoing) {
+        typing.textContent = ''
+        markRead()
+      }
+    }),
+    app.on('status', m => { if (mine(m) && items.has(m.local_id)) put(m) }),
+    app.on('unsent', m => { if (mine(m)) remove(m.local_id) }),
+    app.on('typing', t => {
+      if (t.peer !== peer) return
+      clearTimeout(typingTimer)
+      typing.textContent = t.typing ? name + ' is typing…' : ''
+      // A "started" not renewed within 15 s is over.
+      if (t.typing) typingTimer = setTimeout(() => { typing.textContent = '' }, 16000)
+    }),
+    app.on('transfer', t => {
+      if (t.up && t.local_id === 0 && uploading) {
+        uploading.max = t.total || 1
+        uploading.value = t.done
+        return
+      }
+      const p = transfers.get(t.local_id + '/' + t.index)
+      if (!p) return
+      p.hidden = false
+      p.max = t.total || 1
+      p.value = t.done
+      if (t.total && t.done >= t.total) settle(t.local_id)
+    }),
+    app.on('open', () => { load().catch(app.error) }),
+  ]
+  const visible = () => { if (!document.hidden) markRead() }
+  document.addEventListener('visibilitychange', visible)
+
+  await Promise.all([load(), loadTimer()])
+  text.focus()
+  return () => {
+    alive = false
+    stopTyping()
+    clearTimeout(typingTimer)
+    document.removeEventListener('visibilitychange', visible)
+    offs.forEach(off => off())
+  }
+}
