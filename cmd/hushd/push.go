@@ -110,35 +110,38 @@ func pushLogger(cfg config.Push, stderr io.Writer) (*slog.Logger, error) {
 // holds, how many and their fields (DESIGN §10), from the live file.
 func pushTransparencyCmd(stdout io.Writer) *cobra.Command {
 	var (
-		data    string
-		asJSON  bool
-		dataDef = config.DefaultPush().Data
+		data, tconfig string
+		asJSON        bool
+		dataDef       = config.DefaultPush().Data
 	)
 	cmd := &cobra.Command{
 		Use:   "transparency",
-		Short: "print every kind of record the push server holds, how many, and their fields",
+		Short: "print every kind of record the push server holds, how many, their fields and retention, and what it logs",
 		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			path := filepath.Join(data, push.DBFile)
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg := config.DefaultPush()
+			if tconfig != "" {
+				var err error
+				if cfg, err = config.LoadPush(tconfig); err != nil {
+					return err
+				}
+			}
+			if cmd.Flags().Changed("data") || tconfig == "" {
+				cfg.Data = data
+			}
+			path := filepath.Join(cfg.Data, push.DBFile)
 			if _, err := os.Stat(path); err != nil {
-				return fmt.Errorf("no push database in %s: %w", data, err)
+				return fmt.Errorf("no push database in %s: %w", cfg.Data, err)
 			}
-			store, err := push.OpenStore(path)
+			r, err := push.Transparency(cmd.Context(), cfg.Data, cfg)
 			if err != nil {
 				return err
 			}
-			defer store.Close()
-			r, err := store.Transparency(context.Background())
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return r.WriteJSON(stdout)
-			}
-			return r.WriteText(stdout)
+			return printReport(stdout, r, asJSON)
 		},
 	}
 	cmd.Flags().StringVar(&data, "data", dataDef, "the push server's data directory")
+	cmd.Flags().StringVar(&tconfig, "config", "", "the server's TOML configuration (its log level and metrics; its data directory unless --data is given)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
