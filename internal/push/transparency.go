@@ -35,6 +35,8 @@ var fileKinds = []inventory.FileKind{
 		Doc: inventory.Doc{Description: "the database", Retention: "as its rows"}},
 	{Name: node.KeyFile, Match: inventory.Exactly(node.KeyFile), Fields: []string{"the server's Ed25519 seed (TLS identity; the onion key derives from it)"},
 		Doc: inventory.Doc{Description: "the server's secret key", Retention: "for the server's life"}},
+	{Name: "push.toml", Match: inventory.Exactly("push.toml"), Fields: []string{"the server's configuration: addresses, limits, provider credentials' file names"},
+		Doc: inventory.Doc{Description: "the configuration, when kept in the data directory (a devnet does)", Retention: "as the operator keeps it"}},
 	{Name: "transparency.toml", Match: inventory.Exactly("transparency.toml"), Fields: []string{"period_start", "period_end", "text"},
 		Doc: inventory.Doc{Description: "the steward's statement of requests received and answered, signed into the published report", Retention: "as the steward edits it"}},
 }
