@@ -87,6 +87,7 @@ services.files entry.`,
 	fs.StringVar(&configPath, "config", "", "TOML configuration file (flags override it)")
 	fs.BoolVar(&showIdentity, "show-identity", false, "print the server's keys (creating them on first use) and exit")
 	fs.BoolVar(&validateConfig, "validate-config", false, "check the configuration and exit")
+	fs.BoolVar(&validateConfig, "check-config", false, "check the configuration and exit (the same as --validate-config)")
 	flags.RegisterFlags(fs)
 
 	var (

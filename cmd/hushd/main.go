@@ -119,6 +119,7 @@ func nodeCmd(stdout, stderr io.Writer) *cobra.Command {
 	fs.StringVar(&configPath, "config", "", "TOML configuration file (flags override it)")
 	fs.BoolVar(&showIdentity, "show-identity", false, "print the node's keys (creating them on first use) and exit")
 	fs.BoolVar(&validateConfig, "validate-config", false, "check the configuration and exit")
+	fs.BoolVar(&validateConfig, "check-config", false, "check the configuration and exit (the same as --validate-config)")
 	fs.BoolVar(&decommission, "decommission", false, "take this (stopped) node out of its network: wait until the registry drops it, then exit")
 	flags.RegisterFlags(fs)
 	cmd.AddCommand(nodeTransparencyCmd(stdout))

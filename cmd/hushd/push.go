@@ -37,6 +37,15 @@ func pushCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if validateConfig && !showIdentity {
+				// Checked before the key is loaded, so that a check writes
+				// nothing (no data directory, no key).
+				if err := cfg.Validate(); err != nil {
+					return err
+				}
+				fmt.Fprintln(stdout, "config ok")
+				return nil
+			}
 			// The push server's key is a node key in form (an Ed25519 seed,
 			// its X25519 derived), kept in its own data directory.
 			id, err := node.LoadOrCreateIdentity(cfg.Data)
@@ -50,10 +59,6 @@ func pushCmd(stdout, stderr io.Writer) *cobra.Command {
 			}
 			if err := cfg.Validate(); err != nil {
 				return err
-			}
-			if validateConfig {
-				fmt.Fprintln(stdout, "config ok")
-				return nil
 			}
 			logger, err := pushLogger(cfg, stderr)
 			if err != nil {
@@ -75,6 +80,7 @@ func pushCmd(stdout, stderr io.Writer) *cobra.Command {
 	fs.StringVar(&configPath, "config", "", "TOML configuration file (flags override it)")
 	fs.BoolVar(&showIdentity, "show-identity", false, "print the server's keys for the network file (creating them on first use) and exit")
 	fs.BoolVar(&validateConfig, "validate-config", false, "check the configuration and exit")
+	fs.BoolVar(&validateConfig, "check-config", false, "check the configuration and exit (the same as --validate-config)")
 	flags.RegisterFlags(fs)
 	cmd.AddCommand(pushTransparencyCmd(stdout))
 	return cmd
