@@ -127,6 +127,8 @@ type Client struct {
 	// pushSafetyNet push mode's poll interval (push.go).
 	pushSvc       *netfile.Service
 	pushSafetyNet time.Duration
+	// network is the parsed network file (nil for none); transparency.go.
+	network *netfile.Network
 	// pushMu serializes the load-modify-save of the push subscription.
 	pushMu sync.Mutex
 	// procMu serializes process: a long-poll's answer and a poll's may
@@ -254,6 +256,7 @@ func openHome(ctx context.Context, o Options, h *Home) (*Client, error) {
 	c.bg, c.bgStop = context.WithCancel(context.Background())
 	if o.Network != nil {
 		c.pushSvc = o.Network.Services.Push
+		c.network = o.Network
 	}
 	if c.device, err = ensureDevice(db, sec.Account.ID(), o.Clock()); err != nil {
 		db.Close()

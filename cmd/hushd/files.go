@@ -87,25 +87,37 @@ services.files entry.`,
 	fs.StringVar(&configPath, "config", "", "TOML configuration file (flags override it)")
 	fs.BoolVar(&showIdentity, "show-identity", false, "print the server's keys (creating them on first use) and exit")
 	fs.BoolVar(&validateConfig, "validate-config", false, "check the configuration and exit")
+	fs.BoolVar(&validateConfig, "check-config", false, "check the configuration and exit (the same as --validate-config)")
 	flags.RegisterFlags(fs)
 
 	var (
-		dir    string
-		asJSON bool
+		dir, tconfig string
+		asJSON       bool
 	)
 	transparency := &cobra.Command{
 		Use:   "transparency",
-		Short: "print every kind of record the file server's data holds, with counts and fields",
+		Short: "print every kind of record the file server's data holds, with counts, fields and retention, and what it logs",
 		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			rep, err := files.Transparency(dir)
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg := config.DefaultFiles()
+			if tconfig != "" {
+				var err error
+				if cfg, err = config.LoadFiles(tconfig); err != nil {
+					return err
+				}
+			}
+			if cmd.Flags().Changed("data") || tconfig == "" {
+				cfg.Data = dir
+			}
+			rep, err := files.Transparency(cmd.Context(), cfg.Data, cfg)
 			if err != nil {
 				return err
 			}
-			return rep.Print(stdout, asJSON)
+			return printReport(stdout, rep, asJSON)
 		},
 	}
 	transparency.Flags().StringVar(&dir, "data", config.DefaultFiles().Data, "the file server's data directory")
+	transparency.Flags().StringVar(&tconfig, "config", "", "the server's TOML configuration (its log level and metrics; its data directory unless --data is given)")
 	transparency.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.AddCommand(transparency)
 	return cmd

@@ -119,8 +119,50 @@ func nodeCmd(stdout, stderr io.Writer) *cobra.Command {
 	fs.StringVar(&configPath, "config", "", "TOML configuration file (flags override it)")
 	fs.BoolVar(&showIdentity, "show-identity", false, "print the node's keys (creating them on first use) and exit")
 	fs.BoolVar(&validateConfig, "validate-config", false, "check the configuration and exit")
+	fs.BoolVar(&validateConfig, "check-config", false, "check the configuration and exit (the same as --validate-config)")
 	fs.BoolVar(&decommission, "decommission", false, "take this (stopped) node out of its network: wait until the registry drops it, then exit")
 	flags.RegisterFlags(fs)
+	cmd.AddCommand(nodeTransparencyCmd(stdout))
+	return cmd
+}
+
+// nodeTransparencyCmd prints what a node holds (DESIGN §10) from its live
+// data directory: every table of its database, every file, what it keeps
+// in memory, and what it logs at its configured level. A node signs no
+// report: nodes are many, and their keys come from snapshots.
+func nodeTransparencyCmd(stdout io.Writer) *cobra.Command {
+	var (
+		data, tconfig string
+		asJSON        bool
+	)
+	cmd := &cobra.Command{
+		Use:   "transparency",
+		Short: "print every kind of record the node holds, how many, their fields and retention, and what it logs",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg := config.DefaultNode()
+			if tconfig != "" {
+				var err error
+				if cfg, err = config.LoadNode(tconfig); err != nil {
+					return err
+				}
+			}
+			if cmd.Flags().Changed("data") || tconfig == "" {
+				cfg.Data = data
+			}
+			if _, err := os.Stat(cfg.Data); err != nil {
+				return fmt.Errorf("no node data directory: %w", err)
+			}
+			rep, err := node.Transparency(cmd.Context(), cfg.Data, cfg)
+			if err != nil {
+				return err
+			}
+			return printReport(stdout, rep, asJSON)
+		},
+	}
+	cmd.Flags().StringVar(&data, "data", config.DefaultNode().Data, "the node's data directory")
+	cmd.Flags().StringVar(&tconfig, "config", "", "the node's TOML configuration (its log level and metrics; its data directory unless --data is given)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
 

@@ -544,7 +544,7 @@ func TestFilesCommands(t *testing.T) {
 		t.Fatalf("key file: %v %v", st, err)
 	}
 	out, err := runHushd(t, "files", "transparency", "--data", dir)
-	if err != nil || !strings.Contains(out, "files files_ed25519.key: 1 files") {
+	if err != nil || !strings.Contains(out, "files files_ed25519.key: 1 (") {
 		t.Fatalf("transparency: %v\n%s", err, out)
 	}
 	out, err = runHushd(t, "files", "transparency", "--data", dir, "--json")

@@ -37,6 +37,15 @@ func pushCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if validateConfig && !showIdentity {
+				// Checked before the key is loaded, so that a check writes
+				// nothing (no data directory, no key).
+				if err := cfg.Validate(); err != nil {
+					return err
+				}
+				fmt.Fprintln(stdout, "config ok")
+				return nil
+			}
 			// The push server's key is a node key in form (an Ed25519 seed,
 			// its X25519 derived), kept in its own data directory.
 			id, err := node.LoadOrCreateIdentity(cfg.Data)
@@ -50,10 +59,6 @@ func pushCmd(stdout, stderr io.Writer) *cobra.Command {
 			}
 			if err := cfg.Validate(); err != nil {
 				return err
-			}
-			if validateConfig {
-				fmt.Fprintln(stdout, "config ok")
-				return nil
 			}
 			logger, err := pushLogger(cfg, stderr)
 			if err != nil {
@@ -75,6 +80,7 @@ func pushCmd(stdout, stderr io.Writer) *cobra.Command {
 	fs.StringVar(&configPath, "config", "", "TOML configuration file (flags override it)")
 	fs.BoolVar(&showIdentity, "show-identity", false, "print the server's keys for the network file (creating them on first use) and exit")
 	fs.BoolVar(&validateConfig, "validate-config", false, "check the configuration and exit")
+	fs.BoolVar(&validateConfig, "check-config", false, "check the configuration and exit (the same as --validate-config)")
 	flags.RegisterFlags(fs)
 	cmd.AddCommand(pushTransparencyCmd(stdout))
 	return cmd
@@ -110,35 +116,38 @@ func pushLogger(cfg config.Push, stderr io.Writer) (*slog.Logger, error) {
 // holds, how many and their fields (DESIGN §10), from the live file.
 func pushTransparencyCmd(stdout io.Writer) *cobra.Command {
 	var (
-		data    string
-		asJSON  bool
-		dataDef = config.DefaultPush().Data
+		data, tconfig string
+		asJSON        bool
+		dataDef       = config.DefaultPush().Data
 	)
 	cmd := &cobra.Command{
 		Use:   "transparency",
-		Short: "print every kind of record the push server holds, how many, and their fields",
+		Short: "print every kind of record the push server holds, how many, their fields and retention, and what it logs",
 		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			path := filepath.Join(data, push.DBFile)
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg := config.DefaultPush()
+			if tconfig != "" {
+				var err error
+				if cfg, err = config.LoadPush(tconfig); err != nil {
+					return err
+				}
+			}
+			if cmd.Flags().Changed("data") || tconfig == "" {
+				cfg.Data = data
+			}
+			path := filepath.Join(cfg.Data, push.DBFile)
 			if _, err := os.Stat(path); err != nil {
-				return fmt.Errorf("no push database in %s: %w", data, err)
+				return fmt.Errorf("no push database in %s: %w", cfg.Data, err)
 			}
-			store, err := push.OpenStore(path)
+			r, err := push.Transparency(cmd.Context(), cfg.Data, cfg)
 			if err != nil {
 				return err
 			}
-			defer store.Close()
-			r, err := store.Transparency(context.Background())
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return r.WriteJSON(stdout)
-			}
-			return r.WriteText(stdout)
+			return printReport(stdout, r, asJSON)
 		},
 	}
 	cmd.Flags().StringVar(&data, "data", dataDef, "the push server's data directory")
+	cmd.Flags().StringVar(&tconfig, "config", "", "the server's TOML configuration (its log level and metrics; its data directory unless --data is given)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }

@@ -89,8 +89,9 @@ that never learn who talks to whom.`,
 		a.profileCommand(), a.settingsCommand(), a.notificationsCommand(), a.requestsCommand(), a.acceptCommand(),
 		a.blockCommand(), a.unblockCommand(), a.unsendCommand(), a.deleteMessageCommand(),
 		a.devicesCommand(),
-		a.mediaCommand(),  // media.go
-		a.daemonCommand(), // daemon.go
+		a.mediaCommand(),   // media.go
+		a.daemonCommand(),  // daemon.go
+		a.networkCommand(), // transparency.go
 	)
 	return root
 }

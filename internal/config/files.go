@@ -23,6 +23,9 @@ type Files struct {
 
 	DebugLogPrivate bool   `toml:"debug_log_private" help:"allow IP addresses, IDs and sizes in logs"`
 	LogLevel        string `toml:"log_level" help:"debug, info, warn or error"`
+	// TransparencyRequests is the steward's statement of requests for
+	// data, signed into the published transparency report.
+	TransparencyRequests string `toml:"transparency_requests" help:"TOML file with the steward's requests statement (period_start, period_end, text) for the signed transparency report (empty: transparency.toml in the data directory)"`
 
 	MaxBlobBytes  int64    `toml:"max_blob_bytes" help:"largest blob (at most files.MaxPiece, the default)"`
 	CapacityBytes int64    `toml:"capacity_bytes" help:"most blob bytes stored at once; past it uploads are refused with full (507)"`
@@ -155,4 +158,13 @@ func (c *Files) Validate() error {
 		}
 	}
 	return nil
+}
+
+// RequestsFile is where a steward server reads the steward's requests
+// statement: the configured file, else transparency.toml in data.
+func RequestsFile(configured, data string) string {
+	if configured != "" {
+		return configured
+	}
+	return filepath.Join(data, "transparency.toml")
 }

@@ -24,6 +24,9 @@ type Push struct {
 	Metrics         string `toml:"metrics" help:"address for Prometheus metrics (empty: off)"`
 	LogLevel        string `toml:"log_level" help:"debug, info, warn or error"`
 	DebugLogPrivate bool   `toml:"debug_log_private" help:"allow IP addresses in logs (the server has no Account IDs to log)"`
+	// TransparencyRequests is the steward's statement of requests for
+	// data, signed into the published transparency report.
+	TransparencyRequests string `toml:"transparency_requests" help:"TOML file with the steward's requests statement (period_start, period_end, text) for the signed transparency report (empty: transparency.toml in the data directory)"`
 
 	WebPushSubject string   `toml:"webpush_subject" help:"VAPID contact for push services (mailto: or https: URI)"`
 	WebPushTTL     Duration `toml:"webpush_ttl" help:"how long push services keep an undelivered push"`

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hushnet/hush/internal/config"
 	"github.com/hushnet/hush/internal/files"
 	"github.com/hushnet/hush/internal/filesclient"
 )
@@ -58,12 +59,12 @@ func TestFileServerKilled(t *testing.T) {
 	if entries, _ := os.ReadDir(filepath.Join(dir, files.TempDir)); len(entries) != 0 {
 		t.Fatalf("half-written uploads survive the restart: %d", len(entries))
 	}
-	rep, err := files.Transparency(dir)
+	rep, err := files.Transparency(ctx, dir, config.DefaultFiles())
 	if err != nil {
 		t.Fatal(err)
 	}
 	var rows, blobs int64
-	for _, k := range rep.Kinds {
+	for _, k := range rep.Records {
 		switch {
 		case k.Kind == "table" && k.Name == "blobs":
 			rows = k.Count

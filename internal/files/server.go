@@ -24,6 +24,7 @@ import (
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/config"
 	"github.com/hushnet/hush/internal/connlimit"
+	"github.com/hushnet/hush/internal/inventory"
 	"github.com/hushnet/hush/internal/keytls"
 	"github.com/hushnet/hush/internal/logfilter"
 	"github.com/hushnet/hush/internal/node"
@@ -33,6 +34,7 @@ import (
 	"github.com/hushnet/hush/protocol/netfile"
 	"github.com/hushnet/hush/protocol/onion"
 	"github.com/hushnet/hush/protocol/snapshot"
+	"github.com/hushnet/hush/protocol/transparency"
 )
 
 // KeyFile is the server's secret key in its data directory: the Ed25519
@@ -132,6 +134,17 @@ func New(cfg config.Files, logger *slog.Logger, opts ...Option) (_ *Server, err 
 	}
 	mux := http.NewServeMux()
 	mux.Handle(TargetPath, s)
+	if s.network != nil {
+		// The signed transparency report, for clients through onion
+		// paths; relays that are no node are refused as for TargetPath.
+		signer := &inventory.Signer{
+			NetworkID: s.network.ID, Server: "files", Key: s.id.Ed25519,
+			RequestsFile: config.RequestsFile(cfg.TransparencyRequests, cfg.Data), Clock: s.clock,
+			Report: func(ctx context.Context) (*transparency.Report, error) { return Transparency(ctx, cfg.Data, cfg) },
+		}
+		ep := inventory.NewEndpoint(s.id.X25519, signer.Signed, s.replay, s.clock, logger)
+		mux.Handle(transparency.Target, s.nodesOnly(ep))
+	}
 	s.api = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout.D(),
@@ -154,6 +167,18 @@ func New(cfg config.Files, logger *slog.Logger, opts ...Option) (_ *Server, err 
 		s.metricsSrv = &http.Server{Handler: m, ReadHeaderTimeout: 5 * time.Second}
 	}
 	return s, nil
+}
+
+// nodesOnly serves h to relays that are nodes of the network.
+func (s *Server) nodesOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := s.source(r); !ok {
+			w.Header().Set("Connection", "close")
+			http.Error(w, "not a node of this network", http.StatusForbidden)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Identity returns the server's keys.

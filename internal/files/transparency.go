@@ -1,169 +1,94 @@
 package files
 
 import (
-	"database/sql"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
-	"io/fs"
-	"net/url"
+	"context"
 	"os"
 	"path/filepath"
-	"strings"
+	"time"
 
-	"github.com/hushnet/hush/internal/schema"
+	"github.com/hushnet/hush/internal/config"
+	"github.com/hushnet/hush/internal/inventory"
+	"github.com/hushnet/hush/protocol/transparency"
 )
 
-// Report is what a file server holds (DESIGN §10): every kind of record
-// in its data directory, how many, and what each carries. It is built
-// from the live state, so a kind nobody thought to describe still shows
-// up: every table of the database and every file of the directory is in
-// exactly one kind.
-type Report struct {
-	Dir   string       `json:"dir"`
-	Kinds []RecordKind `json:"kinds"`
-}
-
-// RecordKind is one kind of record.
-type RecordKind struct {
-	Kind   string   `json:"kind"`  // "table", "files"
-	Name   string   `json:"name"`  // the table, or the files' pattern
-	Count  int64    `json:"count"` // rows or files
-	Bytes  int64    `json:"bytes,omitempty"`
-	Fields []string `json:"fields"` // columns, or what a file holds
+// tableDocs say what each table of files.db is for and how long a row
+// stays; a table without one is listed as undocumented, which
+// TestTransparencyAndPrivacy refuses.
+var tableDocs = map[string]inventory.Doc{
+	"blobs": {
+		Description: "one row per stored blob: its random ID, its size, its expiry and the SHA-256 of its delete/extend token; no uploader, relay, upload time or download count",
+		Retention:   "until the blob expires or its uploader deletes it (default 3 weeks, at most max_ttl); expired rows are swept every sweep_interval",
+	},
 }
 
 // fileKinds classify the files of a data directory; the first match wins.
-var fileKinds = []struct {
-	name   string
-	match  func(rel string) bool
-	fields []string
-}{
-	{BlobDir + "/ab/cd/<blob id in hex>", func(r string) bool { return strings.HasPrefix(r, BlobDir+"/") },
-		[]string{"blob bytes: what the client uploaded, encrypted before upload and opaque to the server"}},
-	{TempDir + "/upload-*", func(r string) bool { return strings.HasPrefix(r, TempDir+"/") },
-		[]string{"an upload being written (removed at start if a crash left it)"}},
-	{DBFile + "*", func(r string) bool { return strings.HasPrefix(r, DBFile) },
-		[]string{"the metadata database and its journal (tables listed above)"}},
-	{KeyFile, func(r string) bool { return r == KeyFile },
-		[]string{"the server's Ed25519 seed (its TLS identity; the onion key derives from it)"}},
-	{SnapshotFile + "*", func(r string) bool { return strings.HasPrefix(r, SnapshotFile) },
-		[]string{"the network's newest signed snapshot: public node list, no client data"}},
+var fileKinds = []inventory.FileKind{
+	{Name: BlobDir + "/ab/cd/<blob id in hex>", Match: inventory.Prefix(BlobDir + "/"),
+		Fields: []string{"blob bytes: what the client uploaded, encrypted before upload and opaque to the server"},
+		Doc:    inventory.Doc{Description: "the encrypted pieces of attachments, one file per blob", Retention: "as its row in blobs: removed with it"}},
+	{Name: TempDir + "/upload-*", Match: inventory.Prefix(TempDir + "/"),
+		Fields: []string{"an upload being written"},
+		Doc:    inventory.Doc{Description: "uploads in progress", Retention: "renamed into blobs/ when complete; removed at start if a crash left one"}},
+	{Name: DBFile + "*", Match: inventory.Prefix(DBFile),
+		Fields: []string{"the tables listed above, with SQLite's journal"},
+		Doc:    inventory.Doc{Description: "the metadata database", Retention: "as its rows"}},
+	{Name: KeyFile, Match: inventory.Exactly(KeyFile),
+		Fields: []string{"the server's Ed25519 seed (its TLS identity; the onion key derives from it)"},
+		Doc:    inventory.Doc{Description: "the server's secret key", Retention: "for the server's life"}},
+	{Name: SnapshotFile + "*", Match: inventory.Prefix(SnapshotFile),
+		Fields: []string{"the network's newest signed snapshot: public node list, no client data"},
+		Doc:    inventory.Doc{Description: "the registry's snapshot, to know which relays are nodes", Retention: "replaced by each newer snapshot"}},
+	{Name: "transparency.toml", Match: inventory.Exactly("transparency.toml"),
+		Fields: []string{"period_start", "period_end", "text"},
+		Doc:    inventory.Doc{Description: "the steward's statement of requests received and answered, signed into the published report", Retention: "as the steward edits it"}},
 }
 
-// Transparency reports what the data directory dir holds. It reads the
-// database without changing it, so it may run beside a live server.
-func Transparency(dir string) (*Report, error) {
-	rep := &Report{Dir: dir}
+// Transparency reports what the data directory dir holds (DESIGN §10),
+// and what the server logs under cfg (its log level, debug_log_private,
+// metrics). It reads the database without changing it, so it may run
+// beside a live server.
+func Transparency(ctx context.Context, dir string, cfg config.Files) (*transparency.Report, error) {
+	rep := &transparency.Report{Format: transparency.Format, Server: "files", AsOf: time.Now().UnixMilli(), Records: []transparency.Record{}}
 	db := filepath.Join(dir, DBFile)
 	if _, err := os.Stat(db); err == nil {
-		tables, err := tableKinds(db)
+		c, err := inventory.OpenReadOnly(db)
 		if err != nil {
 			return nil, err
 		}
-		rep.Kinds = append(rep.Kinds, tables...)
-	}
-	files := make([]RecordKind, len(fileKinds)+1)
-	for i, k := range fileKinds {
-		files[i] = RecordKind{Kind: "files", Name: k.name, Fields: k.fields}
-	}
-	other := &files[len(fileKinds)]
-	*other = RecordKind{Kind: "files", Name: "other", Fields: []string{"not written by the file server"}}
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, path)
-		rel = filepath.ToSlash(rel)
-		info, err := d.Info()
+		tables, err := inventory.Tables(ctx, c, tableDocs)
+		c.Close()
 		if err != nil {
-			return err
+			return nil, err
 		}
-		kind := other
-		for i, k := range fileKinds {
-			if k.match(rel) {
-				kind = &files[i]
-				break
-			}
-		}
-		kind.Count++
-		kind.Bytes += info.Size()
-		return nil
-	})
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		rep.Records = append(rep.Records, tables...)
+	}
+	files, err := inventory.Files(dir, fileKinds)
+	if err != nil {
 		return nil, err
 	}
-	for _, k := range files {
-		if k.Count > 0 || k.Name != "other" {
-			rep.Kinds = append(rep.Kinds, k)
-		}
-	}
+	rep.Records = append(rep.Records, files...)
+	rep.Records = append(rep.Records, transparency.Record{
+		Kind: transparency.KindMemory, Name: "replay cache", Count: 0,
+		Description: "ephemeral keys of recent onion layers, to refuse a replayed request (not counted by this export)",
+		Fields:      []string{"ephemeral X25519 public key", "time seen"}, Retention: "one minute, in memory only",
+	})
+	rep.Logs = filesLogs(cfg)
 	return rep, nil
 }
 
-// tableKinds lists every table of the database at path with its columns
-// and row count.
-func tableKinds(path string) ([]RecordKind, error) {
-	c, err := sql.Open("sqlite", schema.FileURI(path, url.Values{"_pragma": {"query_only(1)", "busy_timeout(5000)"}}))
-	if err != nil {
-		return nil, err
+func filesLogs(cfg config.Files) transparency.Logs {
+	var fields []string
+	switch cfg.LogLevel {
+	case "debug":
+		fields = []string{"op (upload, download, info, extend, delete)", "code (the answer's error code)", "err (store errors, without file names)"}
+	case "info", "warn", "error":
+		fields = []string{"err (store errors, without file names)", "listen (the server's own address)"}
 	}
-	defer c.Close()
-	rows, err := c.Query("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-	if err != nil {
-		return nil, fmt.Errorf("transparency: %w", err)
+	l := transparency.Logs{Level: cfg.LogLevel, Private: cfg.DebugLogPrivate, Streams: []transparency.LogStream{inventory.Stderr(fields)}}
+	if cfg.Metrics != "" {
+		l.Streams = append(l.Streams, inventory.Metrics([]string{
+			"hush_files_requests_total{op,result}", "hush_files_refused_total{reason}", "hush_files_uploaded_bytes_total",
+			"hush_files_downloaded_bytes_total", "hush_files_swept_total", "hush_files_blobs", "hush_files_bytes"}))
 	}
-	var names []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		names = append(names, n)
-	}
-	rows.Close()
-	var out []RecordKind
-	for _, n := range names {
-		k := RecordKind{Kind: "table", Name: n}
-		q := `"` + strings.ReplaceAll(n, `"`, `""`) + `"`
-		if err := c.QueryRow("SELECT count(*) FROM " + q).Scan(&k.Count); err != nil {
-			return nil, err
-		}
-		cols, err := c.Query("SELECT name FROM pragma_table_info(?)", n)
-		if err != nil {
-			return nil, err
-		}
-		for cols.Next() {
-			var col string
-			if err := cols.Scan(&col); err != nil {
-				cols.Close()
-				return nil, err
-			}
-			k.Fields = append(k.Fields, col)
-		}
-		cols.Close()
-		out = append(out, k)
-	}
-	return out, nil
-}
-
-// Print writes rep for people, or as JSON.
-func (rep *Report) Print(w io.Writer, asJSON bool) error {
-	if asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
-	}
-	fmt.Fprintf(w, "file server data in %s\n", rep.Dir)
-	for _, k := range rep.Kinds {
-		switch k.Kind {
-		case "table":
-			fmt.Fprintf(w, "table %s: %d records; fields: %s\n", k.Name, k.Count, strings.Join(k.Fields, ", "))
-		default:
-			fmt.Fprintf(w, "files %s: %d files, %d bytes; each: %s\n", k.Name, k.Count, k.Bytes, strings.Join(k.Fields, "; "))
-		}
-	}
-	return nil
+	return l
 }

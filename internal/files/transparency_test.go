@@ -3,14 +3,17 @@ package files
 import (
 	"bytes"
 	"encoding/hex"
-	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hushnet/hush/internal/config"
+	"github.com/hushnet/hush/internal/inventory"
 	wire "github.com/hushnet/hush/protocol/files"
+	"github.com/hushnet/hush/protocol/transparency"
 )
 
 // TestTransparencyAndPrivacy fills a server through its real flow
@@ -36,13 +39,29 @@ func TestTransparencyAndPrivacy(t *testing.T) {
 	h.clock.Add(90 * time.Minute)
 	h.s.Store().Sweep(t.Context(), h.clock.Now())
 
-	rep, err := Transparency(h.dir)
+	cfg := config.DefaultFiles()
+	cfg.LogLevel = "debug"
+	rep, err := Transparency(t.Context(), h.dir, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	byName := map[string]RecordKind{}
-	for _, k := range rep.Kinds {
+	js, err := rep.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := transparency.ParseReport(js); err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]transparency.Record{}
+	var files int64
+	for _, k := range rep.Records {
 		byName[k.Name] = k
+		if k.Description == inventory.Undocumented || k.Retention == inventory.Undocumented {
+			t.Errorf("undocumented: %+v", k)
+		}
+		if k.Kind == transparency.KindFiles {
+			files += k.Count
+		}
 	}
 	if k := byName["blobs"]; k.Kind != "table" || k.Count != 1 || strings.Join(k.Fields, ",") != "id,size,expires_ms,token_hash" {
 		t.Fatalf("table blobs: %+v", k)
@@ -56,13 +75,31 @@ func TestTransparencyAndPrivacy(t *testing.T) {
 	if k := byName[KeyFile]; k.Count != 1 {
 		t.Fatalf("key file: %+v", k)
 	}
-	var text, js bytes.Buffer
-	rep.Print(&text, false)
-	if err := rep.Print(&js, true); err != nil || !json.Valid(js.Bytes()) {
-		t.Fatalf("json: %v", err)
+	// Complete: every file of the directory is counted, every table listed.
+	var onDisk int64
+	filepath.WalkDir(h.dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			onDisk++
+		}
+		return err
+	})
+	if files != onDisk {
+		t.Errorf("the report counts %d files, the directory holds %d", files, onDisk)
 	}
-	if !strings.Contains(text.String(), "table blobs: 1 records; fields: id, size, expires_ms, token_hash") {
-		t.Fatalf("report:\n%s", text.String())
+	rows, err := h.s.Store().db.Query("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		if k, ok := byName[n]; !ok || k.Kind != transparency.KindTable {
+			t.Errorf("table %s is not in the report", n)
+		}
+	}
+	rows.Close()
+	if text := rep.Text(); !strings.Contains(text, "table blobs: 1\n") || !strings.Contains(text, "logs at level debug") {
+		t.Fatalf("report:\n%s", text)
 	}
 
 	// Nothing names a client, a blob or a size.

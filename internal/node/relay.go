@@ -12,6 +12,7 @@ import (
 	"github.com/hushnet/hush/protocol/files"
 	"github.com/hushnet/hush/protocol/netfile"
 	"github.com/hushnet/hush/protocol/push"
+	"github.com/hushnet/hush/protocol/transparency"
 )
 
 // The onion relay (internal/relay) serves POST /onion_req/v2 next to the
@@ -50,6 +51,10 @@ var stewardEndpoints = []struct {
 	// sees none.
 	{func(s netfile.Services) *netfile.Service { return s.Files }, files.Target},
 	{func(s netfile.Services) *netfile.Service { return s.Push }, push.Target},
+	// Their signed transparency reports (protocol/transparency), which
+	// clients fetch through onion paths like any request to them.
+	{func(s netfile.Services) *netfile.Service { return s.Files }, transparency.Target},
+	{func(s netfile.Services) *netfile.Service { return s.Push }, transparency.Target},
 }
 
 // stewardServers lists the steward servers of network (none for nil).
@@ -64,6 +69,13 @@ func stewardServers(network *netfile.Network) []relay.StewardServer {
 			continue // netfile.Validate requires the key; nil is no service
 		}
 		out = append(out, relay.StewardServer{Target: svc.OnionTarget(e.path), Ed25519: *svc.Ed25519})
+	}
+	// Registry hosts are onion destinations for their transparency report
+	// only: the API address the network file names, pinned to the host's
+	// key, whose onion key derives from it (internal/registry).
+	for _, r := range network.Registries {
+		svc := netfile.Service{Address: r.Address}
+		out = append(out, relay.StewardServer{Target: svc.OnionTarget(transparency.Target), Ed25519: r.Ed25519})
 	}
 	return out
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/hushnet/hush/protocol/netfile"
 	"github.com/hushnet/hush/protocol/onion"
 	"github.com/hushnet/hush/protocol/snapshot"
+	"github.com/hushnet/hush/protocol/transparency"
 )
 
 // TestStewardSeesRelayIdentity: a steward server that requests client
@@ -49,7 +50,9 @@ func TestStewardSeesRelayIdentity(t *testing.T) {
 	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
 	p, _ := strconv.Atoi(port)
 	want := onion.ServerTarget{Host: "127.0.0.1", Port: uint16(p), Protocol: "https", Method: http.MethodPost, Target: "/hush/files/v1"}
-	if len(servers) != 1 || servers[0].Target != want || servers[0].Ed25519 != srvEd {
+	report := want
+	report.Target = transparency.Target
+	if len(servers) != 2 || servers[0].Target != want || servers[0].Ed25519 != srvEd || servers[1].Target != report || servers[1].Ed25519 != srvEd {
 		t.Fatalf("steward servers %+v, want %+v pinned to the file's key", servers, want)
 	}
 	if got := stewardServers(nil); got != nil {

@@ -540,7 +540,7 @@ func TestPrivacy(t *testing.T) {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	rep.WriteText(&buf)
+	buf.WriteString(rep.Text())
 	counts := map[string]int64{}
 	for _, k := range rep.Records {
 		counts[k.Name] = k.Count

@@ -23,12 +23,14 @@ import (
 
 	"github.com/hushnet/hush/crypto/webpush"
 	"github.com/hushnet/hush/internal/config"
+	"github.com/hushnet/hush/internal/inventory"
 	"github.com/hushnet/hush/internal/keytls"
 	"github.com/hushnet/hush/internal/logfilter"
 	"github.com/hushnet/hush/internal/ratelimit"
 	"github.com/hushnet/hush/internal/registry/registryclient"
 	"github.com/hushnet/hush/protocol/netfile"
 	"github.com/hushnet/hush/protocol/snapshot"
+	"github.com/hushnet/hush/protocol/transparency"
 )
 
 // DBFile is the database inside the data directory.
@@ -208,6 +210,30 @@ func (s *Service) Store() *Store { return s.store }
 // DataDir is the data directory.
 func (s *Service) DataDir() string { return s.cfg.Data }
 
+// handler serves the onion endpoint and, with a network, the signed
+// transparency report to the same relays.
+func (s *Service) handler() http.Handler {
+	if s.network == nil {
+		return s.srv
+	}
+	signer := &inventory.Signer{
+		NetworkID: s.network.ID, Server: "push", Key: s.keys.Ed25519,
+		RequestsFile: config.RequestsFile(s.cfg.TransparencyRequests, s.cfg.Data), Clock: time.Now,
+		Report: func(ctx context.Context) (*transparency.Report, error) { return Transparency(ctx, s.cfg.Data, s.cfg) },
+	}
+	ep := inventory.NewEndpoint(s.keys.X25519, signer.Signed, s.srv.replay, time.Now, s.logger)
+	mux := http.NewServeMux()
+	mux.Handle(transparency.Target, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := s.srv.relay(r); !ok {
+			http.Error(w, "not a relay of this network", http.StatusForbidden)
+			return
+		}
+		ep.ServeHTTP(w, r)
+	}))
+	mux.Handle("/", s.srv)
+	return mux
+}
+
 // Ready is closed once the listener is open.
 func (s *Service) Ready() <-chan struct{} { return s.ready }
 
@@ -231,7 +257,7 @@ func (s *Service) Run(ctx context.Context) error {
 		return fmt.Errorf("push: listen: %w", err)
 	}
 	hs := &http.Server{
-		Handler:           s.srv,
+		Handler:           s.handler(),
 		TLSConfig:         conf,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,

@@ -2,95 +2,102 @@ package push
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"io"
-	"strings"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hushnet/hush/internal/config"
+	"github.com/hushnet/hush/internal/inventory"
+	"github.com/hushnet/hush/internal/node"
+	"github.com/hushnet/hush/protocol/transparency"
 )
 
-// Report is what `hushd push transparency` prints: every kind of record
-// the server holds (every table of its database, read from the database
-// itself, so a table added later cannot be left out), how many, and
-// their fields.
-type Report struct {
-	Server  string       `json:"server"`
-	Records []RecordKind `json:"records"`
+// tableDocs say, in plain words, what each table is for and how long a
+// row stays. A table without one is still listed ("undocumented"), and
+// TestPrivacy fails.
+var tableDocs = map[string]inventory.Doc{
+	"subscriptions": {
+		Description: "one per device subscription: a random ID, the hash of its notify secret, the provider and its token or Web Push endpoint and keys, its management public key, its expiry and last management time; no Account ID, no IP address, no swarm",
+		Retention:   "until the subscription expires (14 days unless renewed) or is unsubscribed; expired rows are swept",
+	},
+	"tags": {
+		Description: "tags of recent notifies (HMACs the server cannot link to a message), kept to send one push per message",
+		Retention:   "a few minutes",
+	},
+	"server_keys": {
+		Description: "the server's own VAPID signing key",
+		Retention:   "for the server's life",
+	},
 }
 
-// RecordKind is one table.
-type RecordKind struct {
-	Name        string   `json:"name"`
-	Description string   `json:"description"`
-	Count       int64    `json:"count"`
-	Fields      []string `json:"fields"`
-}
-
-// tableDescriptions say, in plain words, what each table is for. A table
-// without one is still listed ("undocumented"), and a test fails.
-var tableDescriptions = map[string]string{
-	"subscriptions": "one per device subscription: a random ID, the hash of its notify secret, the provider and its token or Web Push endpoint and keys, its management public key, its expiry and last management time; no Account ID, no IP address, no swarm",
-	"tags":          "tags of recent notifies (HMACs the server cannot link to a message), kept a few minutes to send one push per message",
-	"server_keys":   "the server's own VAPID signing key",
+var fileKinds = []inventory.FileKind{
+	{Name: DBFile + "*", Match: inventory.Prefix(DBFile), Fields: []string{"the tables listed above, with SQLite's journal"},
+		Doc: inventory.Doc{Description: "the database", Retention: "as its rows"}},
+	{Name: node.KeyFile, Match: inventory.Exactly(node.KeyFile), Fields: []string{"the server's Ed25519 seed (TLS identity; the onion key derives from it)"},
+		Doc: inventory.Doc{Description: "the server's secret key", Retention: "for the server's life"}},
+	{Name: "push.toml", Match: inventory.Exactly("push.toml"), Fields: []string{"the server's configuration: addresses, limits, provider credentials' file names"},
+		Doc: inventory.Doc{Description: "the configuration, when kept in the data directory (a devnet does)", Retention: "as the operator keeps it"}},
+	{Name: "transparency.toml", Match: inventory.Exactly("transparency.toml"), Fields: []string{"period_start", "period_end", "text"},
+		Doc: inventory.Doc{Description: "the steward's statement of requests received and answered, signed into the published report", Retention: "as the steward edits it"}},
 }
 
 // Transparency reads the report from the live database.
-func (s *Store) Transparency(ctx context.Context) (*Report, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
+func (s *Store) Transparency(ctx context.Context) (*transparency.Report, error) {
+	tables, err := inventory.Tables(ctx, s.db, tableDocs)
 	if err != nil {
 		return nil, err
 	}
-	var names []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		names = append(names, n)
-	}
-	rows.Close()
-	r := &Report{Server: "hushd push"}
-	for _, n := range names {
-		k := RecordKind{Name: n, Description: tableDescriptions[n]}
-		if k.Description == "" {
-			k.Description = "undocumented"
-		}
-		// n comes from sqlite_schema, not from input; quoted all the same.
-		q := `"` + strings.ReplaceAll(n, `"`, `""`) + `"`
-		if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM `+q).Scan(&k.Count); err != nil {
-			return nil, err
-		}
-		cols, err := s.db.QueryContext(ctx, `SELECT name FROM pragma_table_info(?) ORDER BY cid`, n)
+	cfg := config.DefaultPush()
+	return &transparency.Report{Format: transparency.Format, Server: "push", AsOf: time.Now().UnixMilli(), Records: tables, Logs: pushLogs(cfg)}, nil
+}
+
+// Transparency is `hushd push transparency`: every table of the push
+// server's database in dir, every file of dir, what it keeps in memory,
+// and what it logs under cfg. It only reads, beside a live server.
+func Transparency(ctx context.Context, dir string, cfg config.Push) (*transparency.Report, error) {
+	rep := &transparency.Report{Format: transparency.Format, Server: "push", AsOf: time.Now().UnixMilli(), Records: []transparency.Record{}}
+	path := filepath.Join(dir, DBFile)
+	if _, err := os.Stat(path); err == nil {
+		db, err := inventory.OpenReadOnly(path)
 		if err != nil {
 			return nil, err
 		}
-		for cols.Next() {
-			var c string
-			if err := cols.Scan(&c); err != nil {
-				cols.Close()
-				return nil, err
-			}
-			k.Fields = append(k.Fields, c)
+		tables, err := inventory.Tables(ctx, db, tableDocs)
+		db.Close()
+		if err != nil {
+			return nil, err
 		}
-		cols.Close()
-		r.Records = append(r.Records, k)
+		rep.Records = append(rep.Records, tables...)
 	}
-	return r, nil
+	files, err := inventory.Files(dir, fileKinds)
+	if err != nil {
+		return nil, err
+	}
+	rep.Records = append(rep.Records, files...)
+	rep.Records = append(rep.Records,
+		transparency.Record{Kind: transparency.KindMemory, Name: "replay cache", Count: 0,
+			Description: "ephemeral keys of recent onion layers, to refuse a replayed request (not counted by this export)",
+			Fields:      []string{"ephemeral X25519 public key", "time seen"}, Retention: "one minute, in memory only"},
+		transparency.Record{Kind: transparency.KindMemory, Name: "rate limiters", Count: 0,
+			Description: "token buckets per subscription, per Web Push endpoint host and per relay node (not counted by this export)",
+			Fields:      []string{"sub_id, endpoint host or relay key", "tokens", "last refill"}, Retention: "while in use, in memory only"},
+		transparency.Record{Kind: transparency.KindMemory, Name: "snapshot", Count: 0,
+			Description: "the network's newest verified snapshot (public node list), to serve only nodes as relays",
+			Fields:      []string{"the snapshot"}, Retention: "replaced by each newer one, in memory only"},
+	)
+	rep.Logs = pushLogs(cfg)
+	return rep, nil
 }
 
-// WriteText prints r for a person.
-func (r *Report) WriteText(w io.Writer) error {
-	fmt.Fprintf(w, "%s holds %d kinds of record:\n", r.Server, len(r.Records))
-	for _, k := range r.Records {
-		fmt.Fprintf(w, "\n%s: %d\n  %s\n  fields: %s\n", k.Name, k.Count, k.Description, strings.Join(k.Fields, ", "))
+func pushLogs(cfg config.Push) transparency.Logs {
+	fields := []string{"err (without addresses)", "listen (the server's own address)"}
+	if cfg.LogLevel == "debug" {
+		fields = append(fields, "op (register, renew, update, unsubscribe, notify)", "code (the answer's code)", "provider", "result of a provider send")
 	}
-	_, err := fmt.Fprintln(w, "\nNothing else is stored; logs hold no Account ID or IP address.")
-	return err
-}
-
-// WriteJSON prints r as JSON.
-func (r *Report) WriteJSON(w io.Writer) error {
-	e := json.NewEncoder(w)
-	e.SetIndent("", "  ")
-	return e.Encode(r)
+	l := transparency.Logs{Level: cfg.LogLevel, Private: cfg.DebugLogPrivate, Streams: []transparency.LogStream{inventory.Stderr(fields)}}
+	if cfg.Metrics != "" {
+		l.Streams = append(l.Streams, inventory.Metrics([]string{
+			"hush_push_requests_total{op,code}", "hush_push_sends_total{provider,result}", "hush_push_send_seconds{provider}", "hush_push_dedupe_dropped_total"}))
+	}
+	return l
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/hushnet/hush/internal/registry/entry"
 	"github.com/hushnet/hush/internal/registry/registryapi"
 	"github.com/hushnet/hush/internal/registry/registryclient"
+	"github.com/hushnet/hush/protocol/transparency"
 )
 
 // Admin is what an operator's commands (`hushd registry admit|join|leave|
@@ -71,3 +72,13 @@ func (a *Admin) change(ctx context.Context, add bool, hi entry.HostInfo) error {
 
 // Status returns the host's status.
 func (a *Admin) Status(ctx context.Context) (*registryapi.Status, error) { return a.c.Status(ctx) }
+
+// Transparency returns the host's report, fetched from its API and
+// verified against its own key.
+func (a *Admin) Transparency(ctx context.Context) (*transparency.Signed, error) {
+	b, err := a.c.Transparency(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return transparency.Verify(b, a.cfg.NetworkID, "registry", identity.Ed25519PublicKeyOf(a.key))
+}

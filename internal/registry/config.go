@@ -68,6 +68,11 @@ type Config struct {
 	// this host votes it unreachable.
 	UnreachableAfter config.Duration `toml:"unreachable_after"`
 
+	// TransparencyRequests is the steward's statement of requests for
+	// data (TOML: period_start, period_end, text) that the host signs
+	// into its transparency report; empty: transparency.toml in DataDir.
+	TransparencyRequests string `toml:"transparency_requests"`
+
 	Raft RaftConfig `toml:"raft"`
 	API  APIConfig  `toml:"api"`
 }

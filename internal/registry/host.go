@@ -22,6 +22,7 @@ import (
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/inventory"
 	"github.com/hushnet/hush/internal/keytls"
 	"github.com/hushnet/hush/internal/labnet"
 	"github.com/hushnet/hush/internal/logfilter"
@@ -46,6 +47,9 @@ type Options struct {
 	// binding the config's listen addresses; tests bind 127.0.0.1:0
 	// first to learn the ports. Run closes them.
 	RaftListener, APIListener net.Listener
+	// LogLevel is the level Logger logs at, for the transparency report
+	// (default "info").
+	LogLevel string
 }
 
 // Host is one registry host: a Raft replica of the registry, its HTTPS
@@ -65,9 +69,14 @@ type Host struct {
 
 	api atomic.Pointer[registryapi.Handler] // set by Run
 
-	mu  sync.Mutex // guards r and fwd
-	r   *raft.Raft // nil until Run has started Raft
-	fwd map[identity.Ed25519PublicKey]*registryclient.Client
+	logLevel string
+	report   *inventory.Signer
+	endpoint *inventory.Endpoint
+
+	mu   sync.Mutex    // guards r, logs and fwd
+	r    *raft.Raft    // nil until Run has started Raft
+	logs raft.LogStore // the Raft log while Run runs
+	fwd  map[identity.Ed25519PublicKey]*registryclient.Client
 }
 
 // New prepares a host: it binds the listeners (unless opts brings them)
@@ -91,6 +100,13 @@ func New(cfg *Config, key ed25519.PrivateKey, opts Options) (*Host, error) {
 	}
 	if h.prober == nil {
 		h.prober = &NodeProber{NetworkID: cfg.NetworkID}
+	}
+	h.logLevel = opts.LogLevel
+	if h.logLevel == "" {
+		h.logLevel = "info"
+	}
+	if err := h.initTransparency(); err != nil {
+		return nil, err
 	}
 	for _, hi := range hosts {
 		h.seeds = append(h.seeds, hi.Key)
@@ -154,6 +170,10 @@ func (h *Host) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("registry: raft store: %w", err)
 	}
 	defer store.Close() // step 5
+	h.mu.Lock()
+	h.logs = store
+	h.mu.Unlock()
+	defer func() { h.mu.Lock(); h.logs = nil; h.mu.Unlock() }()
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(filepath.Join(h.cfg.DataDir, "snapshots"), 2, hl)
 	if err != nil {
 		return fmt.Errorf("registry: raft snapshots: %w", err)
@@ -205,7 +225,7 @@ func (h *Host) Run(ctx context.Context) (err error) {
 	h.api.Store(registryapi.New(h, h.log, registryapi.Limits{Polls: lim.MaxPolls, PollsPerSource: lim.MaxPollsPerSource}))
 	read := time.Duration(lim.ReadTimeout)
 	srv := &http.Server{
-		Handler:   refuseOverCap(h.api.Load()),
+		Handler:   refuseOverCap(h.withTransparency(h.api.Load())),
 		TLSConfig: keytls.ServerConfig(h.cert, nil),
 		// The read time-outs also bound the TLS handshake; the write
 		// time-out leaves room for the longest long-poll.

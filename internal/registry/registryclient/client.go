@@ -240,3 +240,21 @@ func (p *Pool) each(f func(*Client) error) error {
 	}
 	return err
 }
+
+// Transparency fetches the host's signed transparency report (its bytes,
+// unverified: the caller verifies them with protocol/transparency).
+func (c *Client) Transparency(ctx context.Context) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/v1/transparency", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", entry.ErrUnavailable, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, readError(resp)
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+}

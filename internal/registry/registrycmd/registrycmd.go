@@ -50,7 +50,7 @@ the stake Session's network requires, so stewards decide who runs nodes.`,
 	load := func(overrides ...func(*registry.Config)) (*registry.Config, error) {
 		return registry.LoadConfig(configPath, overrides...)
 	}
-	root.AddCommand(initCmd(stdout), runCmd(stderr, load))
+	root.AddCommand(initCmd(stdout), runCmd(stdout, stderr, load))
 	root.AddCommand(adminCmds(stdout, load)...)
 	return root
 }
@@ -164,10 +164,11 @@ to be added to the registry whose hosts are given with --peer.`,
 	return cmd
 }
 
-func runCmd(stderr io.Writer, load loader) *cobra.Command {
+func runCmd(stdout, stderr io.Writer, load loader) *cobra.Command {
 	var (
-		logLevel string
-		flagCfg  registry.Config
+		logLevel    string
+		checkConfig bool
+		flagCfg     registry.Config
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -203,12 +204,16 @@ func runCmd(stderr io.Writer, load loader) *cobra.Command {
 			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
 				return fmt.Errorf("--log-level: %w", err)
 			}
+			if checkConfig {
+				fmt.Fprintln(stdout, "config ok")
+				return nil
+			}
 			key, err := registry.LoadKey(cfg.DataDir)
 			if err != nil {
 				return err
 			}
 			log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-			h, err := registry.New(cfg, key, registry.Options{Logger: log})
+			h, err := registry.New(cfg, key, registry.Options{Logger: log, LogLevel: logLevel})
 			if err != nil {
 				return err
 			}
@@ -220,6 +225,7 @@ func runCmd(stderr io.Writer, load loader) *cobra.Command {
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&checkConfig, "check-config", false, "check the configuration and exit")
 	fs.StringVar(&flagCfg.DataDir, "data-dir", "", "data directory (host key, raft.db, snapshots/)")
 	fs.StringVar(&flagCfg.RaftListen, "raft-listen", "", "address for Raft traffic")
 	fs.StringVar(&flagCfg.RaftAdvertise, "raft-advertise", "", "Raft address other hosts dial")
@@ -340,7 +346,34 @@ TLS pinned to HOST_KEY.`,
 		},
 	}
 	status.Flags().BoolVar(&jsonOut, "json", false, "print JSON")
-	cmds := []*cobra.Command{admit, join, leave, status}
+	var transparencyJSON bool
+	transparency := &cobra.Command{
+		Use:   "transparency",
+		Short: "print every kind of record the registry host holds, how many, their fields and retention, and what it logs",
+		Long: `transparency asks the running host for its signed transparency report (the
+one clients fetch through onion paths), checks the signature against the
+host's key, and prints it: the steward's requests statement (from
+transparency.toml in the data directory, or transparency_requests), then
+every kind of record from the host's live state.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withAdmin(cmd, func(ctx context.Context, a *registry.Admin) error {
+				s, err := a.Transparency(ctx)
+				if err != nil {
+					return err
+				}
+				if transparencyJSON {
+					enc := json.NewEncoder(stdout)
+					enc.SetIndent("", "  ")
+					return enc.Encode(s.Statement)
+				}
+				_, err = fmt.Fprint(stdout, s.Text())
+				return err
+			})
+		},
+	}
+	transparency.Flags().BoolVar(&transparencyJSON, "json", false, "print JSON (the signed statement)")
+	cmds := []*cobra.Command{admit, join, leave, status, transparency}
 	for _, c := range cmds {
 		c.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "give up after this long")
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,7 +14,9 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/inventory"
 	"github.com/hushnet/hush/internal/registry/registryapi"
+	"github.com/hushnet/hush/protocol/transparency"
 )
 
 // freeAddr returns a loopback address nothing listens on right now.
@@ -87,6 +90,11 @@ func TestCommands(t *testing.T) {
 		t.Fatalf("status %+v", st)
 	}
 
+	defer func() {
+		if !t.Failed() {
+			checkTransparency(t, cfg, dir)
+		}
+	}()
 	node := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, 32))
 	nodeKey := identity.Ed25519PublicKeyOf(node).String()
 	tests := []struct {
@@ -101,6 +109,7 @@ func TestCommands(t *testing.T) {
 		{"leave the only host", []string{"leave", st.Host}, "", "last host"},
 		{"leave an unknown host", []string{"leave", nodeKey}, "", "not a registry host"},
 		{"status", []string{"status"}, "admitted 1", ""},
+		{"check-config", []string{"run", "--check-config"}, "config ok", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -112,6 +121,63 @@ func TestCommands(t *testing.T) {
 				t.Fatalf("output %q lacks %q", out, tt.wantOut)
 			}
 		})
+	}
+}
+
+// checkTransparency: `registry transparency --json` is the host's signed
+// report, verified against its key; it carries the steward's statement
+// from transparency.toml, counts what the state holds, and puts every
+// file of the data directory in a described kind.
+func checkTransparency(t *testing.T, cfg, dir string) {
+	t.Helper()
+	req := "period_start = \"2026-10-01\"\nperiod_end = \"2026-12-31\"\ntext = \"No requests received.\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "transparency.toml"), []byte(req), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The report is cached for a minute: the file is written before the
+	// first transparency call.
+	out, err := hushd(context.Background(), "transparency", "--config", cfg, "--json")
+	if err != nil {
+		t.Fatalf("transparency --json: %v\n%s", err, out)
+	}
+	var st transparency.Statement
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatal(err)
+	}
+	if text, err := hushd(context.Background(), "transparency", "--config", cfg); err != nil || !strings.Contains(text, "state admissions: 1\n") ||
+		!strings.Contains(text, "period 2026-10-01 to 2026-12-31") {
+		t.Fatalf("transparency: %v\n%s", err, text)
+	}
+	if st.Server != "registry" || st.Requests != "No requests received." || st.Period.Start != "2026-10-01" {
+		t.Fatalf("statement %+v", st)
+	}
+	var files int64
+	for _, k := range st.Report.Records {
+		if k.Description == inventory.Undocumented || k.Name == inventory.OtherName {
+			t.Errorf("not described: %+v", k)
+		}
+		if k.Kind == transparency.KindFiles {
+			files += k.Count
+		}
+	}
+	if k, _ := st.Report.Record("admissions"); k.Count != 1 {
+		t.Errorf("admissions %+v", k)
+	}
+	if k, _ := st.Report.Record("hosts"); k.Count != 1 {
+		t.Errorf("hosts %+v", k)
+	}
+	if k, ok := st.Report.Record("raft log entries"); !ok || k.Count < 3 {
+		t.Errorf("raft log %+v", k)
+	}
+	var onDisk int64
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			onDisk++
+		}
+		return err
+	})
+	if files != onDisk {
+		t.Errorf("the report counts %d files, the directory holds %d", files, onDisk)
 	}
 }
 
