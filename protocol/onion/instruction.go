@@ -129,8 +129,8 @@ type (
 var (
 	keysRelay        = []string{"destination", "ephemeral_key"}
 	keysRelaySession = []string{"counter", "destination", "session"}
-	keysDestination = []string{"headers"}
-	keysServer      = []string{"ephemeral_key", "host", "method", "port", "protocol", "target"}
+	keysDestination  = []string{"headers"}
+	keysServer       = []string{"ephemeral_key", "host", "method", "port", "protocol", "target"}
 )
 
 func badInstruction(format string, a ...any) error {
