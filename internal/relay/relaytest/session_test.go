@@ -302,8 +302,7 @@ func TestSessionReplayLive(t *testing.T) {
 func TestMixedNetwork(t *testing.T) {
 	for _, pos := range []int{0, 1} {
 		t.Run(fmt.Sprintf("position %d", pos), func(t *testing.T) {
-			var sp *sessionPath
-			sp = newSessionPath(t, relaytest.Options{Nodes: 5, Relay: func(i int, c *relay.Config) {
+			sp := newSessionPath(t, relaytest.Options{Nodes: 5, Relay: func(i int, c *relay.Config) {
 				if i == pos {
 					c.Signer = nil
 				}
