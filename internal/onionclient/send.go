@@ -114,7 +114,7 @@ func (s *Sessions) SendServer(ctx context.Context, p Poster, path []snapshot.Nod
 // at once as a full request, which opens new sessions in the first case.
 func send(ctx context.Context, p Poster, path []snapshot.Node, dest onion.Destination, last snapshot.Node, payload []byte, sess *Sessions) (int, []byte, error) {
 	for attempt := 0; ; attempt++ {
-		layers, use := sess.plan(len(path))
+		layers, use := sess.plan(len(path), dest.Hold == 0)
 		status, body, st, err := sendOnce(ctx, p, path, dest, last, payload, layers)
 		reached, refused, unknown := sessionOutcome(err)
 		switch use {

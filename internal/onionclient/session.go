@@ -50,7 +50,10 @@ const (
 )
 
 // plan chooses how the next request on a path of relays relays goes.
-func (s *Sessions) plan(relays int) ([]onion.SessionLayer, sessionUse) {
+// A request that may not open sessions (mayOpen false: a held long-poll,
+// which would keep the path's other requests from using the sessions
+// for its whole hold) uses open ones or goes full.
+func (s *Sessions) plan(relays int, mayOpen bool) ([]onion.SessionLayer, sessionUse) {
 	if s == nil || relays <= sessionHops {
 		return nil, useFull
 	}
@@ -67,7 +70,7 @@ func (s *Sessions) plan(relays int) ([]onion.SessionLayer, sessionUse) {
 		}
 		return layers, useWarm
 	}
-	if s.opening {
+	if s.opening || !mayOpen {
 		return nil, useFull
 	}
 	// Spent or expired: open new ones, with new random IDs, on the
