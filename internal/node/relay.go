@@ -91,6 +91,7 @@ func (n *Node) newRelay(cert tls.Certificate, local http.Handler) (*relay.Relay,
 	return relay.New(relay.Config{
 		X25519:    n.id.X25519,
 		Ed25519:   identity.Ed25519PublicKey(n.id.Ed25519Public()),
+		Signer:    n.id.Ed25519, // signs onion session_unknown answers
 		Directory: relay.SnapshotDirectory(n.Snapshot),
 		Local:     local,
 		Forwarder: onionclient.NewPool(onionclient.PoolConfig{Cert: &cert}),

@@ -59,7 +59,7 @@ func Send(ctx context.Context, p Poster, path []snapshot.Node, dest snapshot.Nod
 	if err != nil {
 		return 0, nil, fmt.Errorf("destination: %w", err)
 	}
-	return send(ctx, p, path, onion.Destination{Node: d}, dest, payload)
+	return send(ctx, p, path, onion.Destination{Node: d}, dest, payload, nil)
 }
 
 // SendHold is Send for a request the destination may hold open (fast
@@ -71,11 +71,18 @@ func Send(ctx context.Context, p Poster, path []snapshot.Node, dest snapshot.Nod
 // allow for the hold; p needs no time-out of its own (Pool has none). A
 // hold of 0 is Send.
 func SendHold(ctx context.Context, p Poster, path []snapshot.Node, dest snapshot.Node, payload []byte, hold time.Duration) (int, []byte, error) {
+	return (*Sessions)(nil).SendHold(ctx, p, path, dest, payload, hold)
+}
+
+// SendHold is [SendHold] on the path whose sessions s are: the request
+// opens sessions at the guard and the middle relay, or uses those it
+// opened before (docs/onion.md). A nil s sends full requests.
+func (s *Sessions) SendHold(ctx context.Context, p Poster, path []snapshot.Node, dest snapshot.Node, payload []byte, hold time.Duration) (int, []byte, error) {
 	d, err := hop(dest)
 	if err != nil {
 		return 0, nil, fmt.Errorf("destination: %w", err)
 	}
-	return send(ctx, p, path, onion.Destination{Node: d, Hold: hold}, dest, payload)
+	return send(ctx, p, path, onion.Destination{Node: d, Hold: hold}, dest, payload, s)
 }
 
 // SendServer sends payload through path to a steward server (file or
@@ -84,6 +91,12 @@ func SendHold(ctx context.Context, p Poster, path []snapshot.Node, dest snapshot
 // server's X25519 key from the network file. A *HopError with Hop equal
 // to len(path) blames the server.
 func SendServer(ctx context.Context, p Poster, path []snapshot.Node, target onion.ServerTarget, serverKey snapshot.X25519Key, payload []byte) (int, []byte, error) {
+	return (*Sessions)(nil).SendServer(ctx, p, path, target, serverKey, payload)
+}
+
+// SendServer is [SendServer] on the path whose sessions s are (see
+// [Sessions.SendHold]).
+func (s *Sessions) SendServer(ctx context.Context, p Poster, path []snapshot.Node, target onion.ServerTarget, serverKey snapshot.X25519Key, payload []byte) (int, []byte, error) {
 	if len(path) == 0 {
 		return 0, nil, errors.New("onionclient: a steward server is reached through at least one node")
 	}
@@ -91,23 +104,51 @@ func SendServer(ctx context.Context, p Poster, path []snapshot.Node, target onio
 	if err != nil {
 		return 0, nil, fmt.Errorf("server key: %w", err)
 	}
-	return send(ctx, p, path, onion.Destination{Node: onion.Hop{X25519: x}, Server: &target}, snapshot.Node{}, payload)
+	return send(ctx, p, path, onion.Destination{Node: onion.Hop{X25519: x}, Server: &target}, snapshot.Node{}, payload, s)
 }
 
 // send does the work of Send and SendServer; last is the destination
-// node, zero for a server.
-func send(ctx context.Context, p Poster, path []snapshot.Node, dest onion.Destination, last snapshot.Node, payload []byte) (int, []byte, error) {
+// node, zero for a server. With sessions, a request that finds a session
+// hop without its session (an authenticated session_unknown: it never
+// got past that hop) or a hop that does not speak sessions is sent again
+// at once as a full request, which opens new sessions in the first case.
+func send(ctx context.Context, p Poster, path []snapshot.Node, dest onion.Destination, last snapshot.Node, payload []byte, sess *Sessions) (int, []byte, error) {
+	for attempt := 0; ; attempt++ {
+		layers, use := sess.plan(len(path), dest.Hold == 0)
+		status, body, st, err := sendOnce(ctx, p, path, dest, last, payload, layers)
+		reached, refused, unknown := sessionOutcome(err)
+		switch use {
+		case useOpen:
+			sess.opened(st, reached, refused)
+			if refused && attempt == 0 {
+				continue
+			}
+		case useWarm:
+			if unknown {
+				sess.lost(layers)
+				if attempt == 0 {
+					continue
+				}
+			}
+		}
+		return status, body, err
+	}
+}
+
+// sendOnce builds one request with the given session layers and sends
+// it; st is nil when the request could not be built.
+func sendOnce(ctx context.Context, p Poster, path []snapshot.Node, dest onion.Destination, last snapshot.Node, payload []byte, layers []onion.SessionLayer) (int, []byte, *onion.ClientState, error) {
 	hops := make([]onion.Hop, len(path))
 	for i, n := range path {
 		h, err := hop(n)
 		if err != nil {
-			return 0, nil, fmt.Errorf("hop %d: %w", i, err)
+			return 0, nil, nil, fmt.Errorf("hop %d: %w", i, err)
 		}
 		hops[i] = h
 	}
-	frame, st, err := onion.Build(hops, dest, payload)
+	frame, st, err := onion.BuildSessions(hops, dest, payload, layers)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	at := func(i int) identity.Ed25519PublicKey {
 		if i < len(path) {
@@ -122,18 +163,18 @@ func send(ctx context.Context, p Poster, path []snapshot.Node, dest onion.Destin
 	status, resp, err := p.Post(ctx, first.Ed25519, first.Address, OnionPath, frame, maxResponse)
 	if err != nil {
 		if ctx.Err() != nil {
-			return 0, nil, ctx.Err()
+			return 0, nil, st, ctx.Err()
 		}
-		return 0, nil, &HopError{Hop: 0, Node: first.Ed25519, Reporter: -1, Err: fmt.Errorf("%w: %w", ErrUnreachable, err)}
+		return 0, nil, st, &HopError{Hop: 0, Node: first.Ed25519, Reporter: -1, Err: fmt.Errorf("%w: %w", ErrUnreachable, err)}
 	}
 	if status != http.StatusOK {
-		return 0, nil, &HopError{Hop: 0, Node: first.Ed25519, Reporter: -1, Err: fmt.Errorf("%w: HTTP %d", ErrRejected, status)}
+		return 0, nil, st, &HopError{Hop: 0, Node: first.Ed25519, Reporter: -1, Err: fmt.Errorf("%w: HTTP %d", ErrRejected, status)}
 	}
 	st2, body, err := onion.OpenResponse(st, resp)
 	var re *onion.RelayError
 	switch {
 	case err == nil:
-		return st2, body, nil
+		return st2, body, st, nil
 	case errors.As(err, &re):
 		h := re.Hop
 		switch re.Code {
@@ -141,9 +182,9 @@ func send(ctx context.Context, p Poster, path []snapshot.Node, dest onion.Destin
 			// The reporter is fine; the node after it is not.
 			h = min(h+1, len(path))
 		}
-		return 0, nil, &HopError{Hop: h, Node: at(h), Reporter: re.Hop, Err: err}
+		return 0, nil, st, &HopError{Hop: h, Node: at(h), Reporter: re.Hop, Err: err}
 	default:
-		return 0, nil, &HopError{Hop: -1, Reporter: -1, Err: err}
+		return 0, nil, st, &HopError{Hop: -1, Reporter: -1, Err: err}
 	}
 }
 

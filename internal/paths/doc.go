@@ -30,6 +30,14 @@
 // A request that failed before reaching its destination is retried on
 // another path, at most twice.
 //
+// # Sessions
+//
+// Each path opens onion sessions at its guard and middle relay with its
+// first request and uses them for later ones (onionclient.Sessions,
+// docs/onion.md), so a warm request does public-key work only for the
+// last relay and the destination. A rebuilt path starts new sessions;
+// Options.NoSessions turns them off.
+//
 // # Answers the manager understands
 //
 // A 421 answer returns a *[WrongSwarmError] with the swarm the node named,

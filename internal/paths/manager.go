@@ -87,6 +87,9 @@ type Options struct {
 	AttemptTimeout time.Duration
 	// Verifier verifies fetched snapshots.
 	Verifier snapshot.Verifier
+	// NoSessions sends full requests only: no onion sessions at the
+	// guard and middle relay (docs/onion.md). For comparisons.
+	NoSessions bool
 	// OnChange, if set, is called after the set of paths changed (built,
 	// dropped or rebuilt), with no lock held, from whichever request
 	// noticed. It must not block.
@@ -135,6 +138,20 @@ type path struct {
 	nodes    []snapshot.Node
 	lastOK   time.Time
 	failures int
+	// sess are the path's onion sessions, made on first use; a one-off
+	// path (pick) has none.
+	sess   *onionclient.Sessions
+	oneOff bool
+}
+
+// sessions returns p's onion sessions, nil for none.
+func (m *Manager) sessions(p *path) *onionclient.Sessions {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if p.sess == nil && !p.oneOff && !m.opts.NoSessions {
+		p.sess = onionclient.NewSessions(m.opts.Clock)
+	}
+	return p.sess
 }
 
 // New returns a manager, loading guards and paths from the state file if
@@ -210,7 +227,7 @@ func (m *Manager) Do(ctx context.Context, dest snapshot.Node, body []byte) (int,
 // caller polls again.
 func (m *Manager) DoHold(ctx context.Context, dest snapshot.Node, body []byte, hold time.Duration) (int, []byte, error) {
 	status, resp, start, err := m.do(ctx, dest.Ed25519, hold, func(ctx context.Context, p *path) (int, []byte, error) {
-		return onionclient.SendHold(ctx, m.opts.Transport, p.nodes, dest, body, hold)
+		return m.sessions(p).SendHold(ctx, m.opts.Transport, p.nodes, dest, body, hold)
 	})
 	if err != nil {
 		return 0, nil, err
@@ -225,7 +242,7 @@ func (m *Manager) DoHold(ctx context.Context, dest snapshot.Node, body []byte, h
 // *onionclient.HopError at position Relays blaming the server.
 func (m *Manager) DoServer(ctx context.Context, target onion.ServerTarget, serverKey snapshot.X25519Key, body []byte) (int, []byte, error) {
 	status, resp, _, err := m.do(ctx, identity.Ed25519PublicKey{}, 0, func(ctx context.Context, p *path) (int, []byte, error) {
-		return onionclient.SendServer(ctx, m.opts.Transport, p.nodes, target, serverKey, body)
+		return m.sessions(p).SendServer(ctx, m.opts.Transport, p.nodes, target, serverKey, body)
 	})
 	return status, resp, err
 }
@@ -321,7 +338,7 @@ func (m *Manager) pick(ctx context.Context, dest identity.Ed25519PublicKey) (*pa
 	if err != nil {
 		return nil, err
 	}
-	return &path{nodes: nodes}, nil
+	return &path{nodes: nodes, oneOff: true}, nil
 }
 
 // succeeded records that p carried a request to its destination.

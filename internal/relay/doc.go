@@ -33,9 +33,12 @@
 //     [Limits.BodyTimeout] (408 when it trickles) before anything else is
 //     held for it;
 //  5. a processing slot ([Config.MaxInFlight]; 503);
-//  6. onion.Peel (frame syntax, version, hop counter, AEAD);
-//  7. the replay cache, keyed by the layer's ephemeral key, filled only by
-//     layers that decrypted so that forged frames cannot flush it;
+//  6. onion.Peel (frame syntax, version, hop counter, AEAD), or for a
+//     session frame the source's session and onion.PeelSession (an
+//     unknown session is answered with onion.SessionUnknown);
+//  7. the replay cache, keyed by the layer's ephemeral key, or the
+//     session's replay window, filled only by layers that decrypted so
+//     that forged frames cannot flush it or move it;
 //  8. the instruction: a relay target must be in the [Directory] (the
 //     node's verified snapshot), a steward target must match an entry of
 //     [Config.StewardAllow] (host, port, protocol and method exactly; the
@@ -117,6 +120,26 @@
 // client therefore always waits a little longer than the node after it,
 // and a time-out deep in the path comes back as that node's authenticated
 // onion.CodeTimeout instead of the guard's.
+//
+// # Sessions
+//
+// A client opens a session at its guard and its middle relay with the
+// first full request on a path, and sends later requests there as
+// session frames, keyed from the session without public-key work
+// (docs/onion.md). protocol/onion refuses sessions at hop 2 and later,
+// so the last relay and the destination always see a fresh ephemeral
+// key. The relay keeps sessions in memory only (a restart forgets them)
+// in a cache bounded per source ([SessionLimits.PerClient] per client
+// address, [SessionLimits.PerNode] per relay that opened sessions for the
+// clients behind it) and in total, evicting the source's oldest, or the
+// cache's oldest, to make room. Entries hold no pointers. A session is
+// bound to the source that opened it and lives onion.SessionLifetime plus
+// onion.SessionGrace; its replay window (onion.ReplayWindow counters)
+// accepts parallel requests out of order. A session frame whose session
+// is not held is answered with onion.SessionUnknown, signed with
+// [Config.Signer] so that the client can tell it from a forgery; a relay
+// without a signer opens no sessions (a layer asking for one is refused
+// as a bad instruction, and the client falls back to full requests).
 //
 // # Observation
 //

@@ -67,6 +67,23 @@ func FuzzServeHTTP(f *testing.F) {
 		}
 		f.Add(frame)
 	}
+	// Sessions: a request that opens one here, and a warm request in it
+	// (the fuzzer's first run of the opening seed opens it).
+	third := onion.Hop{Ed25519: npub, X25519: sx.PublicKey()}
+	sid := onion.SessionID{1, 2, 3}
+	opening, ost, err := onion.BuildSessions([]onion.Hop{me, next}, onion.Destination{Node: third}, []byte(`{"method":"info"}`),
+		[]onion.SessionLayer{{Open: &sid}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(opening)
+	sess, _ := ost.OpenedSession(0) // this process's: see the session case below
+	warm, _, err := onion.BuildSessions([]onion.Hop{me, next}, onion.Destination{Node: third}, []byte(`{"method":"info"}`),
+		[]onion.SessionLayer{{Use: &sess, Counter: 1}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(warm)
 	f.Add([]byte{})
 	f.Add(bytes.Repeat([]byte{0xff}, onion.SizeClasses[0]))
 
@@ -81,6 +98,7 @@ func FuzzServeHTTP(f *testing.F) {
 		}),
 		Forwarder: fw, Steward: st, StewardAllow: []onion.ServerTarget{target},
 		Replay: nopReplay{}, Clock: time.Now, Logger: discard,
+		Signer: ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, 32)),
 		// Every input comes from one address; the fuzzer must reach the
 		// peel, not the rate limit.
 		Limits: relay.Limits{ClientRate: unlimited},
@@ -94,6 +112,20 @@ func FuzzServeHTTP(f *testing.F) {
 		rl.ServeHTTP(w, httptest.NewRequest(http.MethodPost, relay.Path, bytes.NewReader(body)))
 		acted := fw.n.Load() + st.n.Load() + locals.Load() - before
 		l, perr := onion.Peel(x, body)
+		if id, _, ok, _ := onion.FrameSession(body); ok {
+			// A session frame: never peeled with the node key. The seed's
+			// session exists only if this process ran the opening seed,
+			// and its key is this process's (fuzz workers build their own
+			// seeds), so only other sessions are checked exactly: they
+			// get a signed session_unknown and cause nothing.
+			switch {
+			case w.Code != http.StatusOK && w.Code != http.StatusBadRequest:
+				t.Fatalf("status %d", w.Code)
+			case id != sid && (w.Code != http.StatusOK || w.Body.Len() != onion.SizeClasses[0] || acted != 0):
+				t.Fatalf("unknown session: status %d, %d bytes, %d actions", w.Code, w.Body.Len(), acted)
+			}
+			return
+		}
 		switch w.Code {
 		case http.StatusOK:
 			if l == nil {

@@ -25,6 +25,10 @@ type Observation struct {
 	Server *onion.ServerTarget
 	// Inner is the storage RPC body, when this node was the destination.
 	Inner []byte
+	// Session is the session the frame came under (with its Counter), or
+	// the one its layer opened here (Counter 0); zero for neither.
+	Session onion.SessionID
+	Counter uint64
 }
 
 // Recorder receives an [Observation] after each request. It must be safe

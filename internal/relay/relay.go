@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdh"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -66,6 +67,12 @@ type Config struct {
 	// label observations.
 	X25519  *ecdh.PrivateKey
 	Ed25519 identity.Ed25519PublicKey
+	// Signer is the node's Ed25519 key (Ed25519's private half). It signs
+	// onion.SessionUnknown answers; without it the relay opens no
+	// sessions (see "Sessions" in the package doc).
+	Signer ed25519.PrivateKey
+	// Sessions bound the session cache.
+	Sessions SessionLimits
 
 	Directory Directory
 	// Local serves the storage RPC (internal/nodeapi) when this node is
@@ -178,6 +185,8 @@ type Relay struct {
 	// move here from sources and short once peeled, so that long-polls
 	// never take the slots or the per-source budget short requests need.
 	held *ratelimit.Pool
+	// sessions are the onion sessions opened here, in memory only.
+	sessions *sessionCache
 }
 
 var _ http.Handler = (*Relay)(nil)
@@ -201,6 +210,18 @@ func New(cfg Config) (*Relay, error) {
 		return nil, errors.New("relay: no logger")
 	case cfg.MaxFrame < 0 || cfg.MaxFrame > onion.MaxFrameSize:
 		return nil, fmt.Errorf("relay: max frame %d out of range", cfg.MaxFrame)
+	case cfg.Signer != nil && len(cfg.Signer) != ed25519.PrivateKeySize:
+		return nil, errors.New("relay: signer is not an ed25519 private key")
+	}
+	sl := cfg.Sessions
+	if sl.Total <= 0 {
+		sl.Total = DefaultSessions
+	}
+	if sl.PerClient <= 0 {
+		sl.PerClient = DefaultClientSessions
+	}
+	if sl.PerNode <= 0 {
+		sl.PerNode = max(1, sl.Total/8)
 	}
 	for i, t := range cfg.StewardAllow {
 		if t.Host == "" || t.Port == 0 || (t.Protocol != "http" && t.Protocol != "https") || t.Method == "" || t.Target == "" || t.Target[0] != '/' {
@@ -262,6 +283,7 @@ func New(cfg Config) (*Relay, error) {
 			NodeShare: cfg.MaxHeld,
 			NodeMin:   max(1, cfg.MaxHeld/64),
 		}),
+		sessions: newSessionCache(sl, onion.SessionLifetime+onion.SessionGrace),
 	}, nil
 }
 
@@ -336,8 +358,11 @@ func (rl *Relay) serve(w http.ResponseWriter, r *http.Request, obs *Observation)
 	}
 	defer release()
 	now := rl.cfg.Clock()
-	l, err := onion.Peel(rl.cfg.X25519, frame)
+	l, session, err := rl.peel(frame, src, r.RemoteAddr, now, obs)
 	if l == nil {
+		if errors.Is(err, onion.ErrSessionUnknown) {
+			return rl.sessionUnknown(frame)
+		}
 		for _, a := range peelAnswers {
 			if errors.Is(err, a.err) {
 				rl.cfg.Logger.Debug("onion frame refused", "err", err)
@@ -348,12 +373,27 @@ func (rl *Relay) serve(w http.ResponseWriter, r *http.Request, obs *Observation)
 		return plain(http.StatusBadRequest, "malformed frame")
 	}
 	obs.Hop, obs.Kind = l.Hop(), l.Instruction.Kind
-	if rl.cfg.Replay.Seen(l.Ephemeral(), now) {
+	if id, counter, ok := l.Session(); ok {
+		// The window moves only for frames that opened, so forged frames
+		// cannot burn counters.
+		if !rl.sessions.accept(session, id, counter) {
+			return rl.fail(l, onion.CodeReplay)
+		}
+	} else if rl.cfg.Replay.Seen(l.Ephemeral(), now) {
 		return rl.fail(l, onion.CodeReplay)
 	}
 	if err != nil {
 		rl.cfg.Logger.Debug("onion layer refused", "err", err)
 		return rl.fail(l, onion.CodeBadInstruction)
+	}
+	if s, ok := l.OpenedSession(); ok {
+		obs.Session = s.ID
+		// Without a key to sign session_unknown with, this node could not
+		// tell a client it lost the session: it opens none, and the
+		// client goes on with full requests.
+		if rl.cfg.Signer == nil || rl.sessions.put(session, s, now) != nil {
+			return rl.fail(l, onion.CodeBadInstruction)
+		}
 	}
 	hold := min(l.Instruction.Hold, rl.cfg.MaxHold)
 	if hold > 0 {
@@ -388,6 +428,41 @@ func (rl *Relay) serve(w http.ResponseWriter, r *http.Request, obs *Observation)
 	default:
 		return rl.fail(l, onion.CodeBadInstruction)
 	}
+}
+
+// peel opens this node's layer of frame: a session frame with the session
+// its source opened here, any other with the node's key. For a session
+// frame whose session is not held it returns onion.ErrSessionUnknown
+// and no layer; session is the source's key in the session cache.
+func (rl *Relay) peel(frame []byte, src ratelimit.Source, remote string, now time.Time, obs *Observation) (*onion.Layer, sourceKey, error) {
+	session := sessionSource(src, remote)
+	id, counter, ok, err := onion.FrameSession(frame)
+	if err != nil || !ok {
+		l, err := onion.Peel(rl.cfg.X25519, frame)
+		return l, session, err
+	}
+	obs.Session, obs.Counter = id, counter
+	s, ok := rl.sessions.get(session, id, now)
+	if !ok {
+		return nil, session, onion.ErrSessionUnknown
+	}
+	l, err := onion.PeelSession(&s, frame)
+	return l, session, err
+}
+
+// sessionUnknown answers a session frame whose session this node does not
+// hold, signed so that the client can tell it from a forgery.
+func (rl *Relay) sessionUnknown(frame []byte) (int, []byte) {
+	id, counter, _, _ := onion.FrameSession(frame)
+	if rl.cfg.Signer == nil {
+		return plain(http.StatusBadRequest, "unknown session")
+	}
+	b, err := onion.SessionUnknown(rl.cfg.Signer, id, counter)
+	if err != nil {
+		rl.cfg.Logger.Error("signing session_unknown", "err", err)
+		return plain(http.StatusInternalServerError, "internal error")
+	}
+	return http.StatusOK, b
 }
 
 // unread answers a request whose body was not read to its end, and

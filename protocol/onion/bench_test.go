@@ -116,3 +116,45 @@ func newFloor(b *testing.B, size int) func() {
 		a.Seal(out[:0], nonce, resp, nil)
 	}
 }
+
+// BenchmarkSessionPathCPU is the CPU of one whole request through a
+// 3-relay path (the client's build and open, every node's peel, next
+// frame, wrap and the destination's seal), full against warm (sessions
+// at the guard and the middle relay), interleaved in one loop so load
+// from other processes hits both alike. warm/full is the ratio.
+func BenchmarkSessionPathCPU(b *testing.B) {
+	nodes := path(b, "cpu", 4)
+	net := newTestNet(b, nodes...)
+	c := &sessionClient{t: b, nodes: nodes}
+	if _, _, err := c.send(net, []byte("open")); err != nil {
+		b.Fatal(err)
+	}
+	payload := make([]byte, 200)
+	var fullT, warmT time.Duration
+	reset := func() { net.layers, net.resps, net.frameLens, net.respLens = nil, nil, nil, nil }
+	for b.Loop() {
+		reset()
+		t0 := time.Now()
+		last := len(nodes) - 1
+		frame, st, err := Build(hops(nodes[:last]), Destination{Node: nodes[last].hop}, payload)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := OpenResponse(st, net.deliver(nodes[0], frame)); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		reset()
+		if c.counter == MaxSessionRequests {
+			c.sessions, c.counter = nil, 0 // a new session, as the client does
+		}
+		if _, _, err := c.send(net, payload); err != nil {
+			b.Fatal(err)
+		}
+		warmT += time.Since(t1)
+		fullT += t1.Sub(t0)
+	}
+	b.ReportMetric(float64(fullT.Nanoseconds())/float64(b.N), "full-ns/req")
+	b.ReportMetric(float64(warmT.Nanoseconds())/float64(b.N), "warm-ns/req")
+	b.ReportMetric(float64(warmT)/float64(fullT), "warm/full")
+}

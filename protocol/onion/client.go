@@ -48,6 +48,41 @@ type Destination struct {
 // It is secret: whoever holds it can read the response.
 type ClientState struct {
 	keys []*layerKeys
+	// sess[i] describes layer i's session use, for the first len(sess)
+	// layers.
+	sess []layerSession
+}
+
+// layerSession is what the client keeps of one layer's session: the
+// session it used (to check a session_unknown) or opened.
+type layerSession struct {
+	used    bool
+	id      SessionID
+	counter uint64
+	hop     ed25519.PublicKey // the node's key, which signs session_unknown
+	opened  *Session
+}
+
+// SessionLayer says how [BuildSessions] treats one relay layer. The zero
+// value is an ordinary full layer.
+type SessionLayer struct {
+	// Open asks the hop to open a session with this ID in a full layer
+	// (use [NewSessionID]); [ClientState.OpenedSession] then has its key.
+	Open *SessionID
+	// Use sends the layer as a session frame of this session, with
+	// Counter (1 to [MaxSessionRequests], never reused). Not with Open.
+	Use     *Session
+	Counter uint64
+}
+
+// OpenedSession returns the session layer i asked its node to open, with
+// its key. The client may use it once the request's answer came back
+// authenticated by a node after that layer (docs/onion.md "Lifetime").
+func (st *ClientState) OpenedSession(i int) (Session, bool) {
+	if i < 0 || i >= len(st.sess) || st.sess[i].opened == nil {
+		return Session{}, false
+	}
+	return *st.sess[i].opened, true
 }
 
 // Layers is the number of layers of the request.
@@ -78,7 +113,33 @@ func marshalHeader(eph *ecdh.PublicKey, hop int) []byte {
 // key, and [ErrBadInstruction] for an invalid key, header, hold or server
 // target.
 func Build(hops []Hop, dest Destination, payload []byte) (frame []byte, st *ClientState, err error) {
+	return BuildSessions(hops, dest, payload, nil)
+}
+
+// BuildSessions is [Build] with sessions at the first len(sess) layers
+// (docs/onion.md): sess[i] says whether layer i opens a session, uses one,
+// or is an ordinary full layer. Sessions are only for relay layers at
+// positions 0 to [MaxSessionHop] that a further relay follows, so that
+// the last relay and the destination always get a fresh ephemeral key;
+// anything else is [ErrBadInstruction].
+func BuildSessions(hops []Hop, dest Destination, payload []byte, sess []SessionLayer) (frame []byte, st *ClientState, err error) {
 	n := len(hops) + 1
+	if len(sess) > MaxSessionHop+1 {
+		return nil, nil, badInstruction("sessions at %d layers, at most %d", len(sess), MaxSessionHop+1)
+	}
+	for i, s := range sess {
+		switch {
+		case s.Open == nil && s.Use == nil:
+		case s.Open != nil && s.Use != nil:
+			return nil, nil, badInstruction("layer %d both opens and uses a session", i)
+		case i+1 >= len(hops):
+			// Layer i must be followed by at least one more relay, which
+			// has no session (the server-forwarding relay counts as one).
+			return nil, nil, badInstruction("no session at layer %d of a path of %d relays", i, len(hops))
+		case s.Use != nil && checkCounter(s.Counter) != nil:
+			return nil, nil, badInstruction("layer %d: %v", i, checkCounter(s.Counter))
+		}
+	}
 	if n > MaxLayers {
 		return nil, nil, fmt.Errorf("%w: %d layers, at most %d", ErrTooManyLayers, n, MaxLayers)
 	}
@@ -99,14 +160,29 @@ func Build(hops []Hop, dest Destination, payload []byte) (frame []byte, st *Clie
 	}
 
 	eph := make([]*ecdh.PrivateKey, n)
-	st = &ClientState{keys: make([]*layerKeys, n)}
+	st = &ClientState{keys: make([]*layerKeys, n), sess: make([]layerSession, len(sess))}
+	use := func(i int) *SessionLayer {
+		if i < len(sess) && sess[i].Use != nil {
+			return &sess[i]
+		}
+		return nil
+	}
 	for i := range nodes {
+		if u := use(i); u != nil {
+			// A warm layer: no public-key work at all.
+			st.keys[i] = requestKeys(u.Use, u.Counter)
+			st.sess[i] = layerSession{used: true, id: u.Use.ID, counter: u.Counter, hop: nodes[i].Ed25519}
+			continue
+		}
 		if eph[i], err = ecdh.X25519().GenerateKey(rand.Reader); err != nil {
 			return nil, nil, err
 		}
 		st.keys[i], err = deriveKeys(eph[i], nodes[i].X25519, eph[i].PublicKey().Bytes(), nodes[i].X25519.Bytes())
 		if err != nil {
 			return nil, nil, fmt.Errorf("hop %d: %w", i, err)
+		}
+		if i < len(sess) && sess[i].Open != nil {
+			st.sess[i].opened = &Session{ID: *sess[i].Open, Key: st.keys[i].session}
 		}
 	}
 
@@ -119,13 +195,26 @@ func Build(hops []Hop, dest Destination, payload []byte) (frame []byte, st *Clie
 		case i == n-2 && dest.Server != nil:
 			in = Instruction{Kind: KindServer, NextEphemeral: eph[i+1].PublicKey(), Server: *dest.Server}
 		default:
-			in = Instruction{Kind: KindRelay, Next: nodes[i+1].Ed25519, NextEphemeral: eph[i+1].PublicKey(), Hold: dest.Hold}
+			in = Instruction{Kind: KindRelay, Next: nodes[i+1].Ed25519, Hold: dest.Hold}
+			if u := use(i + 1); u != nil {
+				in.NextSession, in.NextCounter = &u.Use.ID, u.Counter
+			} else {
+				in.NextEphemeral = eph[i+1].PublicKey()
+			}
+			if i < len(sess) {
+				in.NewSession = sess[i].Open
+			}
 		}
 		if ctrl[i], err = in.marshal(); err != nil {
 			return nil, nil, fmt.Errorf("hop %d: %w", i, err)
 		}
 	}
-	header := marshalHeader(eph[0].PublicKey(), 0)
+	var header []byte
+	if u := use(0); u != nil {
+		header = marshalSessionHeader(u.Use.ID, u.Counter, 0)
+	} else {
+		header = marshalHeader(eph[0].PublicKey(), 0)
+	}
 
 	// Every size below is linear in the padding, so compute the unpadded
 	// total, pick its class, and give the difference to the innermost layer.
@@ -151,7 +240,8 @@ func Build(hops []Hop, dest Destination, payload []byte) (frame []byte, st *Clie
 		}
 	}
 	for _, k := range st.keys {
-		k.request = [keySize]byte{} // the response needs only the other two
+		// The response needs only the response and wrap keys.
+		k.request, k.session = [keySize]byte{}, SessionKey{}
 	}
 	frame = appendFrame(make([]byte, 0, class), blob, header)
 	if len(frame) != class {
@@ -195,6 +285,8 @@ func OpenResponse(st *ClientState, resp []byte) (status int, body []byte, err er
 			return parseResponse(pt, j, n)
 		case err != ErrUndecryptable:
 			return 0, nil, fmt.Errorf("%w: hop %d: %v", ErrMalformedFrame, j, err)
+		case j < len(st.sess) && st.sess[j].used && isSessionUnknown(cur, &st.sess[j]):
+			return 0, nil, &RelayError{Hop: j, Code: CodeSessionUnknown, Status: CodeSessionUnknown.Status()}
 		}
 		if j > 0 {
 			xorWrap(&st.keys[j-1].wrap, cur, cur)
@@ -228,7 +320,7 @@ func parseResponse(pt []byte, hop, n int) (int, []byte, error) {
 		return *w.Status, body, nil
 	}
 	code := ErrorCode(*w.Error)
-	if code.Status() == 0 || code.Status() != *w.Status || len(body) != 0 {
+	if code.Status() == 0 || code == CodeSessionUnknown || code.Status() != *w.Status || len(body) != 0 {
 		return 0, nil, fmt.Errorf("%w: hop %d sent error %q with status %d and %d body bytes",
 			ErrMalformedFrame, hop, code, *w.Status, len(body))
 	}

@@ -35,6 +35,9 @@ type layerKeys struct {
 	request  [keySize]byte // AEAD over the request plaintext
 	response [keySize]byte // AEAD over a response this node originates
 	wrap     [keySize]byte // XChaCha20 stream over a response it passes back
+	// session is Ksession, should this layer open a session (full
+	// layers only; see docs/onion.md).
+	session SessionKey
 }
 
 // deriveKeys computes the layer keys from an X25519 exchange between priv
@@ -61,6 +64,9 @@ func deriveKeys(priv *ecdh.PrivateKey, peer *ecdh.PublicKey, ephPub, nodePub []b
 			return nil, err
 		}
 		copy(o.dst[:], b)
+	}
+	if k.session, err = sessionKey(prk); err != nil {
+		return nil, err
 	}
 	return &k, nil
 }

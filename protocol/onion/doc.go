@@ -150,6 +150,23 @@
 // Sphinx-style constant-size headers (katzenpost core/sphinx), a candidate
 // for version 2.
 //
+// # Sessions
+//
+// A client may open a session at the guard and the middle relay (hop
+// counters 0 and 1, [MaxSessionHop]) with a full request whose relay
+// objects carry "new_session", and send later requests there as session
+// frames,
+//
+//	[uint32 LE N][N bytes blob][{"counter": C, "hop": H, "session": <32 hex>, "v": 1}][spaces]
+//
+// keyed per request from the session key and the counter, without
+// public-key work ([BuildSessions], [FrameSession], [PeelSession]). The
+// last relay and the destination always get full frames with a fresh
+// ephemeral key, so they see no value two requests share. A node that
+// does not hold a session answers with a signed [SessionUnknown]. The
+// frames, key schedule, replay window, lifetime and what each hop learns
+// are specified in docs/onion.md; vectors are in testdata/sessions.json.
+//
 // # Differences from Session
 //
 //   - One AEAD and one key schedule (HKDF-SHA256 over both public keys under

@@ -50,6 +50,9 @@ var (
 	ErrTargetNotAllowed  = errors.New("onion: server target not allowed")
 	ErrReplay            = errors.New("onion: replayed layer")
 	ErrUnavailable       = errors.New("onion: node unavailable")
+	// ErrSessionUnknown: a node does not hold the session a session
+	// frame named (docs/onion.md); the client opens a new one.
+	ErrSessionUnknown = errors.New("onion: session unknown at the node")
 )
 
 // ErrorCode names a relay failure on the wire (the "error" member of a
@@ -65,6 +68,9 @@ const (
 	CodeBadInstruction    ErrorCode = "bad_instruction"     // 400
 	CodeReplay            ErrorCode = "replay"              // 409
 	CodeUnavailable       ErrorCode = "unavailable"         // 503
+	// CodeSessionUnknown is never sealed: a node without the session has
+	// no key, and signs it instead ([SessionUnknown]).
+	CodeSessionUnknown ErrorCode = "session_unknown" // 410
 )
 
 var codeInfo = map[ErrorCode]struct {
@@ -78,6 +84,7 @@ var codeInfo = map[ErrorCode]struct {
 	CodeBadInstruction:    {400, ErrBadInstruction},
 	CodeReplay:            {409, ErrReplay},
 	CodeUnavailable:       {503, ErrUnavailable},
+	CodeSessionUnknown:    {410, ErrSessionUnknown},
 }
 
 // Status is the HTTP-like status code sent with c, or 0 for an unknown code.

@@ -153,6 +153,11 @@ func FuzzPeelPlaintext(f *testing.F) {
 	f.Add(appendFrame(nil, []byte("body"), []byte(`{"headers":{},"hold":1.0}`)))
 	f.Add(appendFrame(nil, nil, []byte(`{"ephemeral_key":"`+hex.EncodeToString(node.x.PublicKey().Bytes())+
 		`","host":"a.b","method":"GET","port":1,"protocol":"http","target":"/"}`)))
+	// Session members (docs/onion.md): opening one, and a next session frame.
+	dst, sid := hex.EncodeToString(node.ed), NewSessionID().String()
+	f.Add(appendFrame(nil, []byte("in"), []byte(`{"destination":"`+dst+`","ephemeral_key":"`+
+		hex.EncodeToString(node.x.PublicKey().Bytes())+`","hold":3,"new_session":"`+sid+`"}`)))
+	f.Add(appendFrame(nil, []byte("in"), []byte(`{"counter":17,"destination":"`+dst+`","new_session":"`+sid+`","session":"`+sid+`"}`)))
 	f.Fuzz(func(t *testing.T, plaintext []byte) {
 		class, ok := sizeClass(len(plaintext) + 1 + sealOver + 4 + headerLen)
 		if !ok {
@@ -183,6 +188,94 @@ func FuzzOpenResponse(f *testing.F) {
 		status, body, err := OpenResponse(st, b)
 		if err == nil && (!bytes.Equal(b, resp) || status != 200 || string(body) != "ok") {
 			t.Fatalf("opened a forged response: %d %q", status, body)
+		}
+	})
+}
+
+// sessionVectorFrames returns the stored warm request's session frames
+// for position p, with the session they belong to.
+func sessionFixture(tb testing.TB) (guard *testNode, s Session, frames [][]byte) {
+	b, err := os.ReadFile(filepath.Join("testdata", sessionVectorsFile))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var f sessionVectorFile
+	if err := json.Unmarshal(b, &f); err != nil {
+		tb.Fatal(err)
+	}
+	guard = newTestNode(tb, "s-guard")
+	open, _ := hex.DecodeString(f.Onions[0].Frames[0])
+	l, err := Peel(guard.x, open)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s, _ = l.OpenedSession()
+	warm, _ := hex.DecodeString(f.Onions[1].Frames[0])
+	return guard, s, [][]byte{warm, open}
+}
+
+// FuzzPeelSession feeds whole frames to a node holding the session of
+// the stored vectors, seeded with its real session frame: only frames of
+// that session may open, and what opens obeys the session rules.
+func FuzzPeelSession(f *testing.F) {
+	_, s, frames := sessionFixture(f)
+	for _, fr := range frames {
+		f.Add(fr)
+	}
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		id, counter, ok, err := FrameSession(frame)
+		l, perr := PeelSession(&s, frame)
+		if err != nil || !ok || id != s.ID {
+			if l != nil || perr == nil {
+				t.Fatalf("peeled a frame whose header is not this session's (%v)", err)
+			}
+			return
+		}
+		if perr != nil {
+			if l != nil && !errors.Is(perr, ErrBadInstruction) {
+				t.Fatalf("a layer returned with %v", perr)
+			}
+			return
+		}
+		if gid, gc, gok := l.Session(); !gok || gid != id || gc != counter || counter < 1 || counter > MaxSessionRequests {
+			t.Fatalf("Session() = %v %d %v", gid, gc, gok)
+		}
+		in := l.Instruction
+		if in.Kind != KindRelay || in.NewSession != nil || l.Hop() > MaxSessionHop {
+			t.Fatalf("a session layer of kind %v at hop %d", in.Kind, l.Hop())
+		}
+		if next, err := l.NextFrame(); err != nil || len(next) != len(frame) {
+			t.Fatalf("next frame: %d bytes, %v", len(next), err)
+		}
+	})
+}
+
+// FuzzSessionUnknown checks that nothing but the named hop's signed
+// session_unknown for this request's session and counter reads as one,
+// and that nothing panics, with the state of a real warm request.
+func FuzzSessionUnknown(f *testing.F) {
+	nodes := path(f, "fzu", 4)
+	// Fixed IDs: fuzz workers rebuild this state, and the seeds must match it.
+	s0 := Session{ID: SessionID{0xa0}, Key: SessionKey{1}}
+	s1 := Session{ID: SessionID{0xa1}, Key: SessionKey{2}}
+	_, st, err := BuildSessions(hops(nodes[:3]), Destination{Node: nodes[3].hop}, []byte("q"),
+		[]SessionLayer{{Use: &s0, Counter: 9}, {Use: &s1, Counter: 9}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	genuine, _ := SessionUnknown(nodes[0].priv, s0.ID, 9)
+	f.Add(genuine)
+	other, _ := SessionUnknown(nodes[0].priv, s0.ID, 8)
+	f.Add(other)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _, err := OpenResponse(st, b)
+		var re *RelayError
+		if errors.As(err, &re) && re.Code == CodeSessionUnknown {
+			// Hop 1's can only arrive wrapped by hop 0, which the fuzzer
+			// cannot produce without the wrap key; hop 0's must be exact.
+			if re.Hop != 0 || !bytes.Equal(b, genuine) {
+				t.Fatalf("accepted a forged session_unknown from hop %d", re.Hop)
+			}
 		}
 	})
 }

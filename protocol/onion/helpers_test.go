@@ -16,9 +16,13 @@ import (
 // testNode is a node with real keys, derived from a label so that vectors
 // stay stable.
 type testNode struct {
-	ed  ed25519.PublicKey
-	x   *ecdh.PrivateKey
-	hop Hop
+	ed   ed25519.PublicKey
+	priv ed25519.PrivateKey
+	x    *ecdh.PrivateKey
+	hop  Hop
+	// sessions are the sessions this node opened, as a relay keeps them;
+	// nil until the first.
+	sessions map[SessionID]Session
 }
 
 func newTestNode(t testing.TB, label string) *testNode {
@@ -31,7 +35,7 @@ func newTestNode(t testing.TB, label string) *testNode {
 		t.Fatal(err)
 	}
 	ed := edPriv.Public().(ed25519.PublicKey)
-	return &testNode{ed: ed, x: x, hop: Hop{Ed25519: ed, X25519: x.PublicKey()}}
+	return &testNode{ed: ed, priv: edPriv, x: x, hop: Hop{Ed25519: ed, X25519: x.PublicKey()}}
 }
 
 // testNet routes frames between test nodes the way internal/relay will:
@@ -71,9 +75,34 @@ func (n *testNet) deliver(to *testNode, frame []byte) []byte {
 	n.frameLens = append(n.frameLens, len(frame))
 	n.resps = append(n.resps, nil)
 	n.respLens = append(n.respLens, 0)
-	l, err := Peel(to.x, frame)
+	id, counter, isSession, err := FrameSession(frame)
+	if err != nil {
+		n.t.Fatalf("position %d: header: %v", pos, err)
+	}
+	var l *Layer
+	if isSession {
+		s, ok := to.sessions[id]
+		if !ok {
+			resp, err := SessionUnknown(to.priv, id, counter)
+			if err != nil {
+				n.t.Fatal(err)
+			}
+			n.layers = append(n.layers, nil)
+			n.resps[pos], n.respLens[pos] = resp, len(resp)
+			return resp
+		}
+		l, err = PeelSession(&s, frame)
+	} else {
+		l, err = Peel(to.x, frame)
+	}
 	if err != nil {
 		n.t.Fatalf("position %d: peel: %v", pos, err)
+	}
+	if s, ok := l.OpenedSession(); ok {
+		if to.sessions == nil {
+			to.sessions = map[SessionID]Session{}
+		}
+		to.sessions[s.ID] = s
 	}
 	n.layers = append(n.layers, l)
 	var resp []byte

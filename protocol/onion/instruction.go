@@ -49,8 +49,16 @@ type Instruction struct {
 	// Next is the Ed25519 identity of the next node (KindRelay).
 	Next ed25519.PublicKey
 	// NextEphemeral is the client's ephemeral key for the next layer, which
-	// the node puts into the next frame (KindRelay, KindServer).
+	// the node puts into the next frame (KindRelay, KindServer). A relay
+	// layer has either it or NextSession.
 	NextEphemeral *ecdh.PublicKey
+	// NextSession and NextCounter (KindRelay) make the next frame a
+	// session frame of the next node's session (docs/onion.md).
+	NextSession *SessionID
+	NextCounter uint64
+	// NewSession (KindRelay, in a full frame at hop 0 or 1) asks this
+	// node to open a session under this ID ([Layer.OpenedSession]).
+	NewSession *SessionID
 	// Headers are request headers for the destination (KindDestination).
 	// Empty for storage RPCs.
 	Headers map[string]string
@@ -92,9 +100,12 @@ const (
 // The wire shapes, one per kind (field order is the encoding order).
 type (
 	wireRelay struct {
+		Counter      *uint64 `json:"counter,omitempty"`
 		Destination  *string `json:"destination"`
-		EphemeralKey *string `json:"ephemeral_key"`
+		EphemeralKey *string `json:"ephemeral_key,omitempty"`
 		Hold         *int64  `json:"hold,omitempty"`
+		NewSession   *string `json:"new_session,omitempty"`
+		Session      *string `json:"session,omitempty"`
 	}
 	wireDestination struct {
 		Headers *map[string]string `json:"headers"`
@@ -111,11 +122,15 @@ type (
 )
 
 // Keys are sorted, as encoding/json writes the wire structs' fields in
-// their order; "hold" is optional on the first two, so it sorts last.
+// their order; "hold" is optional on the first two, so it sorts last
+// there. A relay object names its next hop's key either by
+// "ephemeral_key" or by "counter" and "session", and may add "hold" and
+// "new_session".
 var (
-	keysRelay       = []string{"destination", "ephemeral_key"}
-	keysDestination = []string{"headers"}
-	keysServer      = []string{"ephemeral_key", "host", "method", "port", "protocol", "target"}
+	keysRelay        = []string{"destination", "ephemeral_key"}
+	keysRelaySession = []string{"counter", "destination", "session"}
+	keysDestination  = []string{"headers"}
+	keysServer       = []string{"ephemeral_key", "host", "method", "port", "protocol", "target"}
 )
 
 func badInstruction(format string, a ...any) error {
@@ -130,8 +145,20 @@ func (in *Instruction) marshal() ([]byte, error) {
 	var v any
 	switch in.Kind {
 	case KindRelay:
-		d, e := hex.EncodeToString(in.Next), hex.EncodeToString(in.NextEphemeral.Bytes())
-		v = wireRelay{&d, &e, holdMillis(in.Hold)}
+		d := hex.EncodeToString(in.Next)
+		w := wireRelay{Destination: &d, Hold: holdMillis(in.Hold)}
+		if in.NextSession != nil {
+			c, sid := in.NextCounter, in.NextSession.String()
+			w.Counter, w.Session = &c, &sid
+		} else {
+			e := hex.EncodeToString(in.NextEphemeral.Bytes())
+			w.EphemeralKey = &e
+		}
+		if in.NewSession != nil {
+			ns := in.NewSession.String()
+			w.NewSession = &ns
+		}
+		v = w
 	case KindDestination:
 		h := in.Headers
 		if h == nil {
@@ -170,10 +197,25 @@ func (in *Instruction) validate() error {
 	if err := checkHold(in.Hold); err != nil {
 		return err
 	}
+	if in.Kind != KindRelay && (in.NextSession != nil || in.NewSession != nil || in.NextCounter != 0) {
+		return badInstruction("session members on a %v layer", in.Kind)
+	}
 	switch in.Kind {
 	case KindRelay:
 		if len(in.Next) != ed25519.PublicKeySize {
 			return badInstruction("next node key is %d bytes", len(in.Next))
+		}
+		if in.NextSession != nil {
+			if in.NextEphemeral != nil {
+				return badInstruction("both a next ephemeral key and a next session")
+			}
+			if err := checkCounter(in.NextCounter); err != nil {
+				return badInstruction("%v", err)
+			}
+			return nil
+		}
+		if in.NextCounter != 0 {
+			return badInstruction("a counter without a session")
 		}
 		return checkX25519(in.NextEphemeral)
 	case KindDestination:
@@ -203,6 +245,7 @@ func checkX25519(k *ecdh.PublicKey) error {
 func parseInstruction(obj []byte, keys []string) (Instruction, error) {
 	exactly := func(want []string) error {
 		got := slices.Sorted(slices.Values(keys))
+		want = slices.Sorted(slices.Values(want))
 		if !slices.Equal(got, want) {
 			return badInstruction("keys %q, want %q", got, want)
 		}
@@ -263,11 +306,18 @@ func parseInstruction(obj []byte, keys []string) (Instruction, error) {
 		}}
 	case slices.Contains(keys, "destination"):
 		var w wireRelay
-		if err := holdable(keysRelay); err != nil {
+		want := keysRelay
+		if slices.Contains(keys, "session") {
+			want = keysRelaySession
+		}
+		if slices.Contains(keys, "new_session") {
+			want = append(slices.Clip(want), "new_session")
+		}
+		if err := holdable(want); err != nil {
 			return in, err
 		}
-		if err := json.Unmarshal(obj, &w); err != nil || w.Destination == nil || w.EphemeralKey == nil {
-			return in, badInstruction("relay fields must be strings and hold an integer")
+		if err := json.Unmarshal(obj, &w); err != nil || w.Destination == nil {
+			return in, badInstruction("relay fields must be strings, counter and hold integers")
 		}
 		h, err := hold(w.Hold)
 		if err != nil {
@@ -277,11 +327,36 @@ func parseInstruction(obj []byte, keys []string) (Instruction, error) {
 		if err != nil {
 			return in, fmt.Errorf("%w: destination: %w", ErrBadInstruction, err)
 		}
-		eph, err := parseX25519Hex(*w.EphemeralKey)
-		if err != nil {
-			return in, fmt.Errorf("%w: %w", ErrBadInstruction, err)
+		in = Instruction{Kind: KindRelay, Next: ed25519.PublicKey(next), Hold: h}
+		if slices.Contains(keys, "session") {
+			if w.Session == nil || w.Counter == nil {
+				return in, badInstruction("null session or counter")
+			}
+			id, err := parseSessionID(*w.Session)
+			if err != nil {
+				return in, badInstruction("session: %v", err)
+			}
+			in.NextSession, in.NextCounter = &id, *w.Counter
+		} else {
+			if w.EphemeralKey == nil {
+				return in, badInstruction("null ephemeral_key")
+			}
+			eph, err := parseX25519Hex(*w.EphemeralKey)
+			if err != nil {
+				return in, fmt.Errorf("%w: %w", ErrBadInstruction, err)
+			}
+			in.NextEphemeral = eph
 		}
-		in = Instruction{Kind: KindRelay, Next: ed25519.PublicKey(next), NextEphemeral: eph, Hold: h}
+		if slices.Contains(keys, "new_session") {
+			if w.NewSession == nil {
+				return in, badInstruction("null new_session")
+			}
+			id, err := parseSessionID(*w.NewSession)
+			if err != nil {
+				return in, badInstruction("new_session: %v", err)
+			}
+			in.NewSession = &id
+		}
 	default:
 		return in, badInstruction("no headers, host or destination key")
 	}

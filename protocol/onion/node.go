@@ -23,6 +23,30 @@ type Layer struct {
 	ephemeral [32]byte
 	frameLen  int
 	hop       int
+
+	// A session frame's session and counter (isSession), and the session
+	// a full layer opened (opened).
+	session   SessionID
+	counter   uint64
+	isSession bool
+	opened    *Session
+}
+
+// Session reports the session and counter a session frame came under
+// ([PeelSession]); ok is false for a full frame. The node checks the
+// counter against the session's replay window before acting.
+func (l *Layer) Session() (id SessionID, counter uint64, ok bool) {
+	return l.session, l.counter, l.isSession
+}
+
+// OpenedSession is the session this layer asked the node to open
+// (Instruction.NewSession), with its key; ok is false when it asked none.
+// The node keeps it in its session cache. It is secret.
+func (l *Layer) OpenedSession() (s Session, ok bool) {
+	if l.opened == nil {
+		return Session{}, false
+	}
+	return *l.opened, true
 }
 
 // Hop is this node's position on the path as the frame's "hop" counter
@@ -33,7 +57,8 @@ type Layer struct {
 // oxenss/server/omq.cpp, MAX_ONION_HOPS).
 func (l *Layer) Hop() int { return l.hop }
 
-// Ephemeral is the client's ephemeral key for this layer. Nodes remember it
+// Ephemeral is the client's ephemeral key for this layer (zero for a
+// session frame, which has none). Nodes remember it
 // in a replay cache (internal/replay): a fresh one is made per layer, so a
 // repeat is a replayed request. Only a layer that Peel opened should go in,
 // so that forged frames cannot fill the cache.
@@ -43,7 +68,8 @@ func (l *Layer) Ephemeral() [32]byte { return l.ephemeral }
 // half, part of the key derivation, comes from nodeKey.PublicKey.)
 //
 // Peel returns [ErrOversize] or [ErrMalformedFrame] for a frame that is not
-// exactly a size class long or does not parse, [ErrUnknownVersion],
+// exactly a size class long or does not parse (a session frame included:
+// see [PeelSession]), [ErrUnknownVersion],
 // [ErrTooManyLayers] for a hop counter of [MaxLayers] or more,
 // [ErrLowOrderKey] for a low-order ephemeral key and [ErrUndecryptable] when
 // the AEAD fails; in those cases the node holds no key to answer with and
@@ -52,30 +78,62 @@ func (l *Layer) Ephemeral() [32]byte { return l.ephemeral }
 // node can send [CodeBadInstruction] back, as Session's storage server
 // answers "Invalid json" under the layer key.
 func Peel(nodeKey *ecdh.PrivateKey, frame []byte) (*Layer, error) {
+	h, err := readHeader(frame)
+	if err != nil {
+		return nil, err
+	}
+	if h.session != nil {
+		return nil, fmt.Errorf("%w: a session frame", ErrMalformedFrame)
+	}
+	lk, err := deriveKeys(nodeKey, h.eph, h.eph.Bytes(), nodeKey.PublicKey().Bytes())
+	if err != nil {
+		return nil, err
+	}
+	return peelWith(lk, h, frame)
+}
+
+// header is a request frame's parsed header: eph for a full frame,
+// session and counter for a session frame.
+type header struct {
+	blob    []byte
+	hop     int
+	eph     *ecdh.PublicKey
+	session *SessionID
+	counter uint64
+}
+
+// readHeader checks a request frame's size and parses its header.
+func readHeader(frame []byte) (header, error) {
 	if len(frame) > MaxFrameSize {
-		return nil, fmt.Errorf("%w: frame of %d bytes", ErrOversize, len(frame))
+		return header{}, fmt.Errorf("%w: frame of %d bytes", ErrOversize, len(frame))
 	}
 	if !isSizeClass(len(frame)) {
-		return nil, fmt.Errorf("%w: %d bytes is not a size class", ErrMalformedFrame, len(frame))
+		return header{}, fmt.Errorf("%w: %d bytes is not a size class", ErrMalformedFrame, len(frame))
 	}
 	blob, obj, keys, err := decodeFrame(frame, maxHeaderJSON)
 	if err != nil {
-		return nil, err
+		return header{}, err
 	}
-	eph, hop, err := parseHeader(obj, keys)
-	if err != nil {
-		return nil, err
-	}
-	lk, err := deriveKeys(nodeKey, eph, eph.Bytes(), nodeKey.PublicKey().Bytes())
-	if err != nil {
-		return nil, err
-	}
-	pt, err := open(&lk.request, blob)
+	h, err := parseHeader(obj, keys)
+	h.blob = blob
+	return h, err
+}
+
+// peelWith opens a layer with its request keys and applies the session
+// rules that depend on the frame (docs/onion.md): only a full frame at
+// hop 0 or 1 may open a session, a session frame may only relay, and a
+// session frame may be sent on only to hop MaxSessionHop at most.
+func peelWith(lk *layerKeys, h header, frame []byte) (*Layer, error) {
+	pt, err := open(&lk.request, h.blob)
 	if errors.Is(err, ErrUndecryptable) {
 		return nil, err
 	}
-	l := &Layer{Responder: Responder{response: lk.response, wrap: lk.wrap, ok: true}, frameLen: len(frame), hop: hop}
-	copy(l.ephemeral[:], eph.Bytes())
+	l := &Layer{Responder: Responder{response: lk.response, wrap: lk.wrap, ok: true}, frameLen: len(frame), hop: h.hop}
+	if h.session != nil {
+		l.session, l.counter, l.isSession = *h.session, h.counter, true
+	} else {
+		copy(l.ephemeral[:], h.eph.Bytes())
+	}
 	if err != nil {
 		return l, fmt.Errorf("%w: %v", ErrBadInstruction, err)
 	}
@@ -87,46 +145,100 @@ func Peel(nodeKey *ecdh.PrivateKey, frame []byte) (*Layer, error) {
 	if err != nil {
 		return l, err
 	}
+	switch {
+	case in.NewSession != nil && h.session != nil:
+		return l, badInstruction("a session frame cannot open a session")
+	case in.NewSession != nil && h.hop > MaxSessionHop:
+		return l, badInstruction("no session at hop %d", h.hop)
+	case in.NextSession != nil && h.hop+1 > MaxSessionHop:
+		return l, badInstruction("no session at hop %d", h.hop+1)
+	case h.session != nil && in.Kind != KindRelay:
+		return l, badInstruction("a session layer may only relay")
+	}
+	if in.NewSession != nil {
+		l.opened = &Session{ID: *in.NewSession, Key: lk.session}
+	}
 	l.Instruction, l.Inner = in, inner
 	return l, nil
 }
 
 // parseHeader reads a frame's JSON. The version is read first, since the
-// other members' meaning depends on it.
-func parseHeader(obj []byte, keys []string) (*ecdh.PublicKey, int, error) {
+// other members' meaning depends on it. A full frame has exactly
+// ephemeral_key, hop and v; a session frame exactly counter, hop,
+// session and v, with hop at most MaxSessionHop.
+func parseHeader(obj []byte, keys []string) (header, error) {
 	var probe struct {
 		V json.RawMessage `json:"v"`
 	}
 	// Unmarshal cannot fail on an object objectKeys accepted, but it would
 	// take "V" for "v": insist on the exact key.
 	if err := json.Unmarshal(obj, &probe); err != nil || !slices.Contains(keys, "v") {
-		return nil, 0, fmt.Errorf("%w: no version", ErrMalformedFrame)
+		return header{}, fmt.Errorf("%w: no version", ErrMalformedFrame)
 	}
 	var v int
 	if err := json.Unmarshal(probe.V, &v); err != nil {
-		return nil, 0, fmt.Errorf("%w: version %s", ErrMalformedFrame, probe.V)
+		return header{}, fmt.Errorf("%w: version %s", ErrMalformedFrame, probe.V)
 	}
 	if v != Version {
-		return nil, 0, fmt.Errorf("%w: %d", ErrUnknownVersion, v)
+		return header{}, fmt.Errorf("%w: %d", ErrUnknownVersion, v)
+	}
+	if slices.Contains(keys, "session") {
+		return parseSessionHeader(obj, keys)
 	}
 	var h wireHeader
 	if err := decodeStrict(obj, keys, &h, "ephemeral_key", "hop", "v"); err != nil {
-		return nil, 0, err
+		return header{}, err
 	}
 	if !slices.Contains(keys, "ephemeral_key") || h.Hop == nil {
-		return nil, 0, fmt.Errorf("%w: no ephemeral_key or hop", ErrMalformedFrame)
+		return header{}, fmt.Errorf("%w: no ephemeral_key or hop", ErrMalformedFrame)
 	}
-	switch {
-	case *h.Hop < 0:
-		return nil, 0, fmt.Errorf("%w: hop %d", ErrMalformedFrame, *h.Hop)
-	case *h.Hop >= MaxLayers:
-		return nil, 0, fmt.Errorf("%w: frame at hop %d", ErrTooManyLayers, *h.Hop)
+	if err := checkHop(*h.Hop); err != nil {
+		return header{}, err
 	}
 	eph, err := parseX25519Hex(h.EphemeralKey)
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w: %w", ErrMalformedFrame, err)
+		return header{}, fmt.Errorf("%w: %w", ErrMalformedFrame, err)
 	}
-	return eph, *h.Hop, nil
+	return header{hop: *h.Hop, eph: eph}, nil
+}
+
+func checkHop(hop int) error {
+	switch {
+	case hop < 0:
+		return fmt.Errorf("%w: hop %d", ErrMalformedFrame, hop)
+	case hop >= MaxLayers:
+		return fmt.Errorf("%w: frame at hop %d", ErrTooManyLayers, hop)
+	}
+	return nil
+}
+
+func parseSessionHeader(obj []byte, keys []string) (header, error) {
+	var w struct {
+		Counter *uint64 `json:"counter"`
+		Hop     *int    `json:"hop"`
+		Session *string `json:"session"`
+		V       int     `json:"v"`
+	}
+	if err := decodeStrict(obj, keys, &w, "counter", "hop", "session", "v"); err != nil {
+		return header{}, err
+	}
+	if w.Counter == nil || w.Hop == nil || w.Session == nil {
+		return header{}, fmt.Errorf("%w: session frame lacks counter, hop or session", ErrMalformedFrame)
+	}
+	if err := checkHop(*w.Hop); err != nil {
+		return header{}, err
+	}
+	if *w.Hop > MaxSessionHop {
+		return header{}, fmt.Errorf("%w: session frame at hop %d", ErrMalformedFrame, *w.Hop)
+	}
+	if err := checkCounter(*w.Counter); err != nil {
+		return header{}, fmt.Errorf("%w: %v", ErrMalformedFrame, err)
+	}
+	id, err := parseSessionID(*w.Session)
+	if err != nil {
+		return header{}, fmt.Errorf("%w: %v", ErrMalformedFrame, err)
+	}
+	return header{hop: *w.Hop, session: &id, counter: *w.Counter}, nil
 }
 
 // NextFrame is the frame to send on for KindRelay (to Instruction.Next) and
@@ -142,7 +254,13 @@ func (l *Layer) NextFrame() ([]byte, error) {
 	if l.hop+1 >= MaxLayers {
 		return nil, fmt.Errorf("%w: no hop after %d", ErrTooManyLayers, l.hop)
 	}
-	f := appendFrame(make([]byte, 0, l.frameLen), l.Inner, marshalHeader(l.Instruction.NextEphemeral, l.hop+1))
+	var h []byte
+	if in := l.Instruction; in.NextSession != nil {
+		h = marshalSessionHeader(*in.NextSession, in.NextCounter, l.hop+1)
+	} else {
+		h = marshalHeader(in.NextEphemeral, l.hop+1)
+	}
+	f := appendFrame(make([]byte, 0, l.frameLen), l.Inner, h)
 	if len(f) > l.frameLen {
 		return nil, fmt.Errorf("%w: next frame of %d bytes", ErrOversize, len(f))
 	}
@@ -171,9 +289,10 @@ func (r Responder) Seal(status int, body []byte) ([]byte, error) {
 // Fail is used by any node that cannot carry the request on: it seals an
 // error envelope with code under the layer's response key, in the smallest
 // class. The client learns which hop failed from which key opens it.
+// [CodeSessionUnknown] is refused: it is signed, not sealed ([SessionUnknown]).
 func (r Responder) Fail(code ErrorCode) ([]byte, error) {
 	st := code.Status()
-	if st == 0 {
+	if st == 0 || code == CodeSessionUnknown {
 		return nil, fmt.Errorf("onion: unknown error code %q", code)
 	}
 	c := string(code)

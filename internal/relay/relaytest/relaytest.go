@@ -87,7 +87,8 @@ type Node struct {
 	X25519  *ecdh.PrivateKey
 	Info    snapshot.Node
 	IP      string
-	Relay   *relay.Relay
+	// Relay is the node's relay; RestartRelay replaces it.
+	Relay *relay.Relay
 	// Pool is the node's connection pool to other nodes.
 	Pool *onionclient.Pool
 
@@ -98,6 +99,22 @@ type Node struct {
 	srv *http.Server
 	ln  net.Listener
 	net *Network
+	// relayCfg makes the relay anew; current is the one serving.
+	relayCfg func() relay.Config
+	current  atomic.Pointer[relay.Relay]
+}
+
+// RestartRelay replaces the node's relay with a new one of the same
+// keys and configuration, as a node restart does: its onion sessions
+// and replay cache are forgotten. Requests in flight finish on the old
+// one.
+func (n *Node) RestartRelay() {
+	rl, err := relay.New(n.relayCfg())
+	if err != nil {
+		panic(err) // the same configuration passed New before
+	}
+	n.Relay = rl
+	n.current.Store(rl)
 }
 
 type countingListener struct {
@@ -309,6 +326,7 @@ func (nw *Network) serve(t testing.TB, n *Node, o Options) {
 	rc := relay.Config{
 		X25519:       n.X25519,
 		Ed25519:      n.Info.Ed25519,
+		Signer:       n.Ed25519,
 		Directory:    relay.SnapshotDirectory(func() *snapshot.Snapshot { return nw.Snapshot }),
 		Local:        local,
 		Forwarder:    n.Pool,
@@ -333,13 +351,19 @@ func (nw *Network) serve(t testing.TB, n *Node, o Options) {
 	if o.Relay != nil {
 		o.Relay(n.Index, &rc)
 	}
+	n.relayCfg = func() relay.Config {
+		c := rc
+		c.Replay = replay.New(10_000, time.Minute)
+		return c
+	}
 	n.Relay, err = relay.New(rc)
 	if err != nil {
 		t.Fatal(err)
 	}
+	n.current.Store(n.Relay)
 	mux := http.NewServeMux()
 	mux.Handle(nodeapi.RPCPath, local)
-	mux.Handle(relay.Path, n.Relay)
+	mux.Handle(relay.Path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { n.current.Load().ServeHTTP(w, r) }))
 	var front http.Handler = mux
 	if o.Front != nil {
 		front = o.Front(n.Index, front)
