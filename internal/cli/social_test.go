@@ -73,20 +73,6 @@ func socialParams(n *node.Node, shift time.Duration) testscript.Params {
 			}
 			return nil
 		},
-		Condition: func(cond string) (bool, error) {
-			if cond != "nearmidnight" {
-				return false, fmt.Errorf("unknown condition %q", cond)
-			}
-			if shift != 0 {
-				return false, nil // the point of running at a fixed hour
-			}
-			// disappear.txt moves client clocks up to 3h01m ahead; from
-			// 20:55 UTC on they cross into the next day's prekey epoch,
-			// where a known bug (issue note, 2026-12-05) makes the
-			// jumping device's published records vanish from its swarm.
-			now := time.Now().UTC()
-			return now.Add(3*time.Hour+5*time.Minute).Day() != now.Day(), nil
-		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"idvar": func(ts *testscript.TestScript, neg bool, args []string) {
 				id, err := homeAccountID(ts.MkAbs(args[0]))
