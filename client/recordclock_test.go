@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"testing"
 	"time"
@@ -69,5 +70,56 @@ func TestClockJumpKeepsRecords(t *testing.T) {
 	}
 	if got := texts(h); !slices.Contains(got, "after the jumps") {
 		t.Fatalf("bob has %v", got)
+	}
+}
+
+// TestRecordsMissingRepublished: this device's records vanish from its
+// swarm behind the home's back (here deleted, so the node keeps their
+// tombstones and refuses the same bytes). The publication state still
+// says they are fresh; a fetch of the own account's records notices they
+// are missing, and the next KeyDuties publishes records that differ from
+// the deleted ones, which a sender then accepts.
+func TestRecordsMissingRepublished(t *testing.T) {
+	nd := startStandalone(t)
+	ctx := context.Background()
+	alice := openV2(t, newHome(t), Options{Standalone: nd})
+	bob := openV2(t, newHome(t), Options{Standalone: nd})
+	var st publishState
+	b, err := bob.db.Setting(publishedSetting)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &st); err != nil || len(st.Hashes) != 2 {
+		t.Fatalf("publication state %s: %v", b, err)
+	}
+	if err := bob.deleteOwn(ctx, st.Hashes); err != nil {
+		t.Fatal(err)
+	}
+	if recs, _, err := alice.fetchRecords(ctx, bob.Account(), prekey.Inbox); err != nil || len(recs) != 0 {
+		t.Fatalf("after the deletion: %d records, %v", len(recs), err)
+	}
+	// Trusting its state, KeyDuties does nothing yet.
+	if err := bob.KeyDuties(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The sync copy's fetch of the own records notices.
+	if _, _, err := bob.fetchIntoCache(ctx, recordCacheKey{bob.Account(), prekey.Sync}); err != nil {
+		t.Fatal(err)
+	}
+	if err := bob.KeyDuties(ctx); err != nil {
+		t.Fatal(err)
+	}
+	recs, problems, err := alice.fetchRecords(ctx, bob.Account(), prekey.Inbox)
+	if err != nil || len(recs) != 1 || recs[0].DeviceID != bob.device.ID {
+		t.Fatalf("after KeyDuties: %d records (%v), %v", len(recs), problems, err)
+	}
+	if slices.Contains(st.Hashes, recs[0].Hash) {
+		t.Fatal("the republished record is the deleted one")
+	}
+	if _, err := alice.Send(ctx, bob.Account(), "back"); err != nil {
+		t.Fatal(err)
+	}
+	if w, why, _ := alice.WaitingForKeys(bob.Account()); w {
+		t.Fatalf("alice waits for bob's keys: %s", why)
 	}
 }
