@@ -173,6 +173,11 @@ type Client struct {
 	// recordCache holds recently fetched device records (v2keys.go);
 	// guarded by mu.
 	recordCache map[recordCacheKey]cachedRecordSet
+	// ownRecordsGone is set when a fetch of the own account's records
+	// found none of this device (v2keys.go): the next KeyDuties
+	// republishes whatever the local publication state says. Guarded by
+	// mu.
+	ownRecordsGone bool
 	// recent holds, per polled namespace, the hashes of messages seen
 	// lately with their deposit times (ms): a poll's known list
 	// (receive.go knownSince).

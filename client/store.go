@@ -154,18 +154,27 @@ func confirmations(members int) int { return min(2, members) }
 // A member that answers 421 made the directory stale; the store is then
 // tried once more on the swarm a fresh snapshot names.
 func (c *Client) store(ctx context.Context, to identity.AccountID, ns int32, ttl time.Duration, data []byte) (string, error) {
-	hash, err := c.storeRound(ctx, to, ns, ttl, data)
-	var ne *NodeError
-	if errors.As(err, &ne) && ne.Code == rpc.CodeWrongSwarm {
-		hash, err = c.storeRound(ctx, to, ns, ttl, data)
-	}
+	hash, _, err := c.storeOrDeleted(ctx, to, ns, ttl, data)
 	return hash, err
 }
 
-func (c *Client) storeRound(ctx context.Context, to identity.AccountID, ns int32, ttl time.Duration, data []byte) (string, error) {
+// storeOrDeleted is store, also reporting whether a member answered that
+// this very data was deleted before (rpc.StoreResult.Deleted), so it was
+// not stored again. A message counts as delivered then; a device record
+// does not, since its publisher needs it in the swarm (v2keys.go).
+func (c *Client) storeOrDeleted(ctx context.Context, to identity.AccountID, ns int32, ttl time.Duration, data []byte) (string, bool, error) {
+	hash, deleted, err := c.storeRound(ctx, to, ns, ttl, data)
+	var ne *NodeError
+	if errors.As(err, &ne) && ne.Code == rpc.CodeWrongSwarm {
+		hash, deleted, err = c.storeRound(ctx, to, ns, ttl, data)
+	}
+	return hash, deleted, err
+}
+
+func (c *Client) storeRound(ctx context.Context, to identity.AccountID, ns int32, ttl time.Duration, data []byte) (string, bool, error) {
 	members, err := c.dir.SwarmFor(ctx, to)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	hash := rpc.MessageHash(to, ns, data)
 	need := confirmations(len(members))
@@ -196,6 +205,7 @@ func (c *Client) storeRound(ctx context.Context, to identity.AccountID, ns int32
 	}
 	launch(1)
 	var lastErr error
+	deleted := false
 	for inflight > 0 {
 		a := <-results
 		inflight--
@@ -206,12 +216,13 @@ func (c *Client) storeRound(ctx context.Context, to identity.AccountID, ns int32
 				lastErr = a.err
 			}
 			if ctx.Err() != nil {
-				return "", ctx.Err()
+				return "", false, ctx.Err()
 			}
 		} else {
+			deleted = deleted || a.res.Deleted
 			c.countConfirmations(confirmed, members, a.from, to, hash, a.res)
 			if len(confirmed) >= need {
-				return hash, nil
+				return hash, deleted, nil
 			}
 		}
 		if missing := need - len(confirmed) - inflight; missing > 0 {
@@ -221,7 +232,7 @@ func (c *Client) storeRound(ctx context.Context, to identity.AccountID, ns int32
 	if lastErr == nil {
 		lastErr = ErrUnreachable
 	}
-	return "", fmt.Errorf("%d of the %d confirmations needed: %w", len(confirmed), need, lastErr)
+	return "", false, fmt.Errorf("%d of the %d confirmations needed: %w", len(confirmed), need, lastErr)
 }
 
 // countConfirmations adds to confirmed the members that confirmed hash in

@@ -145,6 +145,18 @@ type publishState struct {
 // and restore call it; [Client.KeyDuties] calls it when the last
 // publication is older than half an epoch.
 func (c *Client) PublishKeys(ctx context.Context) error {
+	// A record is dated by the network's time, never by the local clock
+	// alone: a clock a few hours ahead would make one whose created_at is
+	// in the next epoch, which senders refuse as not yet valid, and whose
+	// publication would delete the good ones (and, as republishing the
+	// same epoch gives the same bytes, leave a tombstone that refuses them
+	// when the clock comes back). Until a node answered, read the own
+	// records: one round trip, whose answers set the network clock.
+	if c.netc.Nodes() == 0 {
+		if _, err := c.ownRecord(ctx); err != nil {
+			return fmt.Errorf("reading the network's time before publishing: %w", err)
+		}
+	}
 	c.v2mu.Lock()
 	defer c.v2mu.Unlock()
 	dev, err := c.thisDevice()
@@ -206,9 +218,20 @@ func (c *Client) PublishKeys(ctx context.Context) error {
 		if cl == prekey.Sync {
 			ns = NamespaceSyncKeys
 		}
-		h, err := c.store(withDepositTime(ctx, parsed.CreatedAt), self, ns, ttl, rec)
+		h, deleted, err := c.storeOrDeleted(withDepositTime(ctx, parsed.CreatedAt), self, ns, ttl, rec)
 		if err != nil {
 			return fmt.Errorf("publishing the %s record: %w", cl, err)
+		}
+		// The previous records go only once the new ones are in the swarm
+		// and usable by a sender whose clock is right: a record this
+		// device deleted before is not stored again (the node keeps its
+		// tombstone), and one the network's time does not accept yet would
+		// leave senders nothing.
+		if deleted {
+			return fmt.Errorf("publishing the %s record: %w", cl, ErrRecordDeleted)
+		}
+		if _, err := devicerecord.Verify(rec, self, c.now()); err != nil {
+			return fmt.Errorf("publishing the %s record: not usable at the network's time: %w", cl, err)
 		}
 		hashes = append(hashes, h)
 	}
@@ -222,6 +245,9 @@ func (c *Client) PublishKeys(ctx context.Context) error {
 	if err := c.db.SetSetting(publishedSetting, b); err != nil {
 		return err
 	}
+	c.mu.Lock()
+	c.ownRecordsGone = false
+	c.mu.Unlock()
 	// Best effort: a record left behind expires by itself, and senders
 	// prefer the newest record of each device anyway.
 	if err := c.deleteOwn(ctx, old); err != nil {
@@ -230,26 +256,93 @@ func (c *Client) PublishKeys(ctx context.Context) error {
 	return nil
 }
 
+// ErrRecordDeleted: [Client.PublishKeys] made a record that this device
+// published and deleted before, so the swarm's nodes refuse it until its
+// tombstone expires. It happens only after the network's time went back
+// into an epoch the device had left; the previous records stay.
+var ErrRecordDeleted = errors.New("the swarm refuses the record: published and deleted before")
+
 // KeyDuties is protocol v2's share of every command's background work:
 // prune expired private prekeys, and publish fresh records when the last
-// ones are older than half an epoch (or were never published).
+// ones are older than half an epoch (or were never published), or when
+// this device's records are missing from the swarm.
+//
+// The publication state is local, and the local clock alone may be
+// wrong (a test's offset, a clock that jumped): when it says a
+// publication is due before any node answered, KeyDuties reads the own
+// records first. That one round trip sets the network clock, which then
+// decides, and shows whether this device's record is still there. A due
+// publication whose clock a node already confirmed costs no extra round
+// trip, and a command whose state is fresh costs none at all.
 func (c *Client) KeyDuties(ctx context.Context) error {
 	if _, err := c.PrunePrekeys(); err != nil {
 		return err
 	}
+	c.mu.Lock()
+	gone := c.ownRecordsGone
+	c.mu.Unlock()
+	if !gone && !c.publishDue(c.now()) {
+		return nil
+	}
+	if !gone && c.netc.Nodes() == 0 {
+		found, err := c.ownRecord(ctx)
+		if err != nil {
+			return fmt.Errorf("reading the own records: %w", err)
+		}
+		if found && !c.publishDue(c.now()) {
+			return nil
+		}
+	}
+	return c.PublishKeys(ctx)
+}
+
+// publishDue reports whether, by the publication state and now, this
+// device should publish fresh records.
+func (c *Client) publishDue(now time.Time) bool {
 	var st publishState
 	if b, err := c.db.Setting(publishedSetting); err == nil {
 		json.Unmarshal(b, &st)
 	}
 	at := time.UnixMilli(st.At)
-	now := c.now()
 	// A publication stamped a little after now comes from another Client
 	// on this home whose clock offset differs; only one far in the future
 	// (a clock that jumped back) is redone.
-	if st.At != 0 && st.Version == devicerecord.Version && now.Sub(at) < republishAfter && prekey.EpochOf(at) == prekey.EpochOf(now) && at.Before(now.Add(rpc.SigTolerance)) {
-		return nil
+	return st.At == 0 || st.Version != devicerecord.Version || now.Sub(at) >= republishAfter ||
+		prekey.EpochOf(at) != prekey.EpochOf(now) || !at.Before(now.Add(rpc.SigTolerance))
+}
+
+// ownRecord reads this account's Inbox records from its swarm and reports
+// whether one of this device is there and valid at the network's time.
+// The answers also sample the network clock.
+func (c *Client) ownRecord(ctx context.Context) (bool, error) {
+	dev, err := c.thisDevice()
+	if err != nil {
+		return false, err
 	}
-	return c.PublishKeys(ctx)
+	recs, _, err := c.fetchRecords(ctx, c.acct.ID(), prekey.Inbox)
+	if err != nil {
+		return false, err
+	}
+	found := slices.ContainsFunc(recs, func(r VerifiedRecord) bool { return r.DeviceID == dev.ID })
+	if !found {
+		c.log.Debug("this device's record is missing from the swarm; republishing")
+	}
+	return found, nil
+}
+
+// noteOwnRecords marks this device's records as gone when recs, just
+// fetched from the own account's swarm, hold none of it: the next
+// KeyDuties republishes.
+func (c *Client) noteOwnRecords(account identity.AccountID, recs []VerifiedRecord) {
+	if c.device == nil || !account.Equal(c.acct.ID()) {
+		return
+	}
+	if slices.ContainsFunc(recs, func(r VerifiedRecord) bool { return r.DeviceID == c.device.ID }) {
+		return
+	}
+	c.mu.Lock()
+	c.ownRecordsGone = true
+	c.mu.Unlock()
 }
 
 // VerifiedRecord is a device record that passed the sender's checks
@@ -784,6 +877,7 @@ func (c *Client) fetchIntoCache(ctx context.Context, key recordCacheKey) ([]Veri
 	if err != nil {
 		return nil, nil, err
 	}
+	c.noteOwnRecords(key.account, recs)
 	local, now := c.clock(), c.now()
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -23,9 +23,12 @@ func (a *app) publishKeys(ctx context.Context, h *client.Home, pass []byte) {
 	if err != nil {
 		return // no network configured
 	}
+	o.Clock = a.testClock()
+	// Open publishes already (its key duties); KeyDuties reports whether
+	// that worked, and tries once more if it did not.
 	c, err := h.Open(ctx, pass, o)
 	if err == nil {
-		err = c.PublishKeys(ctx)
+		err = c.KeyDuties(ctx)
 		c.Close()
 	}
 	if err != nil {

@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/hushnet/hush/internal/node"
+	"github.com/hushnet/hush/internal/node/nodetest"
 )
 
 // TestSocialScripts runs the scripts of testdata/social (requests,
@@ -19,28 +22,56 @@ import (
 // jsonvar, to carry a message ID or swarm hash from one command's --json
 // output into the next command.
 func TestSocialScripts(t *testing.T) {
-	n := startNode(t)
+	p := socialParams(startNode(t), 0)
+	p.Dir = "testdata/social"
+	testscript.Run(t, p)
+}
+
+// TestDisappearAtNight runs disappear.txt with the network's clock (the
+// node's, and the clients' with it) at a fixed hour of the day, whatever
+// the wall clock says: its clients' clocks, moved up to 3h01m ahead, then
+// cross midnight UTC into the next prekey epoch (a UTC day) and back.
+func TestDisappearAtNight(t *testing.T) {
+	for _, at := range []time.Duration{21 * time.Hour, 23*time.Hour + 10*time.Minute} {
+		t.Run(fmt.Sprintf("%02d%02d", int(at.Hours()), int(at.Minutes())%60), func(t *testing.T) {
+			shift := shiftTo(time.Now(), at)
+			n := nodetest.Start(t, nodetest.Standalone(t), node.WithClock(func() time.Time { return time.Now().Add(shift) }))
+			p := socialParams(n, shift)
+			p.Files = []string{"testdata/social/disappear.txt"}
+			testscript.Run(t, p)
+		})
+	}
+}
+
+// shiftTo returns the duration that moves now to the nearest time of day
+// at (since midnight UTC).
+func shiftTo(now time.Time, at time.Duration) time.Duration {
+	now = now.UTC()
+	d := now.Truncate(24 * time.Hour).Add(at).Sub(now)
+	if d > 12*time.Hour {
+		d -= 24 * time.Hour
+	} else if d <= -12*time.Hour {
+		d += 24 * time.Hour
+	}
+	return d
+}
+
+// socialParams returns the testscript parameters of the social scripts
+// against n, whose clock runs shift ahead of the wall clock (the clients'
+// clocks follow through envTestClockBase).
+func socialParams(n *node.Node, shift time.Duration) testscript.Params {
 	nodeURL := "https://" + n.Addr().String()
 	nodeKey := hex.EncodeToString(n.Identity().Ed25519Public().Bytes())
-	testscript.Run(t, testscript.Params{
-		Dir: "testdata/social",
+	return testscript.Params{
 		Setup: func(env *testscript.Env) error {
 			env.Setenv(envTestKDF, "1")
 			env.Setenv("XDG_DATA_HOME", env.WorkDir+"/xdg")
 			env.Setenv("NODE_URL", nodeURL)
 			env.Setenv("NODE_KEY", nodeKey)
-			return nil
-		},
-		Condition: func(cond string) (bool, error) {
-			if cond != "nearmidnight" {
-				return false, fmt.Errorf("unknown condition %q", cond)
+			if shift != 0 {
+				env.Setenv(envTestClockBase, shift.String())
 			}
-			// disappear.txt moves client clocks up to 3h01m ahead; from
-			// 20:55 UTC on they cross into the next day's prekey epoch,
-			// where a known bug (issue note, 2026-12-05) makes the
-			// jumping device's published records vanish from its swarm.
-			now := time.Now().UTC()
-			return now.Add(3*time.Hour+5*time.Minute).Day() != now.Day(), nil
+			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"idvar": func(ts *testscript.TestScript, neg bool, args []string) {
@@ -74,7 +105,7 @@ func TestSocialScripts(t *testing.T) {
 				ts.Setenv(args[3], regexp.QuoteMeta(v))
 			},
 		},
-	})
+	}
 }
 
 func jsonPick(b []byte, text, path string) (string, error) {

@@ -34,6 +34,10 @@ const (
 	// Only the local clock moves: signed times still follow the nodes'
 	// clocks, which the client learns from their answers.
 	envTestClock = "HUSH_TEST_CLOCK_OFFSET"
+	// envTestClockBase is added to envTestClock: a test that runs its node
+	// on a shifted clock (node.WithClock) sets it to the same shift, so
+	// scripts keep writing their offsets relative to the network's time.
+	envTestClockBase = "HUSH_TEST_CLOCK_BASE"
 	// envTestFiles names a folder that stands in for the network's file
 	// server ([folderFiles]), so scripts can send files without one.
 	envTestFiles = "HUSH_TEST_FILES_DIR"
@@ -120,8 +124,13 @@ func (a *app) testClock() func() time.Time {
 	if !a.hooks {
 		return nil
 	}
-	d, err := time.ParseDuration(os.Getenv(envTestClock))
-	if err != nil || d == 0 {
+	var d time.Duration
+	for _, name := range []string{envTestClockBase, envTestClock} {
+		if e, err := time.ParseDuration(os.Getenv(name)); err == nil {
+			d += e
+		}
+	}
+	if d == 0 {
 		return nil
 	}
 	return func() time.Time { return time.Now().Add(d) }

@@ -114,6 +114,7 @@ const DBFile = "messages.db"
 type Node struct {
 	cfg       config.Node
 	logger    *slog.Logger
+	now       func() time.Time // time.Now unless WithClock
 	id        *Identity
 	networkID string
 	db        *sqlite.DB
@@ -140,6 +141,7 @@ type options struct {
 	replication []func(*replication.Config)
 	push        []func(*pushnotify.Config)
 	wrapRPC     func(http.Handler) http.Handler
+	clock       func() time.Time
 }
 
 // WithRPCWrapper wraps the storage RPC handler (direct requests and the
@@ -147,6 +149,15 @@ type options struct {
 // make a real node misbehave (internal/misbehave); hushd never sets it.
 func WithRPCWrapper(wrap func(http.Handler) http.Handler) Option {
 	return func(o *options) { o.wrapRPC = wrap }
+}
+
+// WithClock makes the node read now instead of time.Now wherever it
+// judges time: request timestamps, deposit times and expiry, the sweeper,
+// onion hops, replication and push. It exists for tests that need the
+// network at a given hour of the day (the prekey epochs are UTC days);
+// hushd never sets it.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) { o.clock = now }
 }
 
 // standalone owns every account: one swarm holding only this node, at the
@@ -169,7 +180,10 @@ func New(cfg config.Node, logger *slog.Logger, opts ...Option) (_ *Node, err err
 	}
 	// n is not the named result: every error return sets that to nil
 	// before the deferred release runs, and release needs what n holds.
-	n := &Node{cfg: cfg, logger: logger, ready: make(chan struct{})}
+	n := &Node{cfg: cfg, logger: logger, now: time.Now, ready: make(chan struct{})}
+	if o.clock != nil {
+		n.now = o.clock
+	}
 	defer func() {
 		if err != nil {
 			n.release()
@@ -197,13 +211,14 @@ func New(cfg config.Node, logger *slog.Logger, opts ...Option) (_ *Node, err err
 	if n.networkID == "" {
 		n.networkID = n.id.StandaloneNetworkID()
 	}
-	warnIfClockLooksWrong(logger, time.Now())
+	warnIfClockLooksWrong(logger, n.now())
 
 	dbOpts := []sqlite.Option{
 		sqlite.WithLogger(logger),
 		sqlite.WithAccountQuota(cfg.AccountQuotaBytes, cfg.AccountQuotaMessages),
 		sqlite.WithPublicQuota(cfg.PublicQuotaBytes, cfg.PublicQuotaMessages),
 		sqlite.WithMaxTotalBytes(cfg.MaxDBBytes),
+		sqlite.WithClock(n.now),
 	}
 	if cfg.FloodPolicy == "refuse" {
 		dbOpts = append(dbOpts, sqlite.WithFloodPolicy(sqlite.Refuse))
@@ -253,7 +268,7 @@ func New(cfg config.Node, logger *slog.Logger, opts ...Option) (_ *Node, err err
 		Arrivals:          hub,
 		MaxHeld:           cfg.MaxHeldRetrieves,
 		MaxHeldPerAccount: cfg.MaxHeldPerAccount,
-		Clock:             time.Now,
+		Clock:             n.now,
 		Membership:        membership,
 		Snapshot:          snapshots,
 		// Entries must outlive the whole ±SigTolerance window of the
@@ -488,7 +503,7 @@ func (n *Node) sweep(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if k, err := n.db.Sweep(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			if k, err := n.db.Sweep(ctx, n.now()); err != nil && ctx.Err() == nil {
 				n.logger.Error("sweep failed", "err", err)
 			} else if k > 0 {
 				n.logger.Debug("swept expired messages", "count", k)

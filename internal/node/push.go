@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"log/slog"
 	"sync"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -62,7 +61,7 @@ func (n *Node) setUpPush(o options, cert tls.Certificate, db store.Store, reg pr
 		Store:     db,
 		Server:    pushnotify.Server{Target: svc.OnionTarget(push.Target), Key: *svc.X25519},
 		Sender:    pm,
-		Clock:     time.Now,
+		Clock:     n.now,
 		Logger:    logger,
 		Metrics:   reg,
 		Interval:  n.cfg.PushNotifyInterval.D(),

@@ -114,7 +114,7 @@ func (n *Node) setUpReplication(o options, hub *arrivals.Hub) error {
 	commit := sqlite.NewGroupCommit(n.db)
 	cfg := replication.Config{
 		Key: n.id.Ed25519, NetworkID: n.networkID, Store: hub.Replica(commit), Membership: m,
-		Clock: time.Now, Logger: n.logger.With("subsystem", "replication"), PlainHTTP: n.cfg.InsecureHTTP,
+		Clock: n.now, Logger: n.logger.With("subsystem", "replication"), PlainHTTP: n.cfg.InsecureHTTP,
 		Deposits: n.deposits(),
 	}
 	cfg.AntiEntropyInterval = n.cfg.AntiEntropyInterval.D()
