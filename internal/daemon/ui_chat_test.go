@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"rsc.io/qr"
@@ -165,6 +166,19 @@ func TestUIConversation(t *testing.T) {
 	out := fmt.Sprintf(`[...document.querySelectorAll('#messages .msg.out')].find(e => e.querySelector('.text') && e.querySelector('.text').textContent === %s)`, jsq(text))
 	waitJS(t, alice, out+` && `+out+`.dataset.status === 'read'`)
 	env.shot(t, alice, "conversation")
+
+	// 400 px wide and dark: nothing overflows sideways.
+	do(t, alice, chromedp.EmulateViewport(400, 800), chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}})
+		return err
+	}))
+	waitJS(t, alice, `matchMedia('(prefers-color-scheme: dark)').matches && innerWidth === 400`)
+	if w := evalJS[int](t, alice, `document.documentElement.scrollWidth`); w > 400 {
+		t.Fatalf("at 400 px the page is %d px wide", w)
+	}
+	env.shot(t, alice, "conversation-narrow-dark")
+	do(t, alice, chromedp.ResetViewport())
 
 	// The timer: set on alice's page, the API has it.
 	evalJS[bool](t, alice, `(() => { const s = document.getElementById('timer'); s.value = '2'; s.dispatchEvent(new Event('change')); return true })()`)

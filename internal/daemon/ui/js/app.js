@@ -212,8 +212,10 @@ function openEvents() {
   es.onerror = () => {
     document.documentElement.dataset.sse = 'closed'
     if (es.readyState === EventSource.CLOSED) {
+      // Refused (locked, or a restarted daemon that forgot the session):
+      // re-read the state, which reopens the stream or shows why not.
       source = null
-      retryTimer = setTimeout(() => { if (app.state.status === 'unlocked') openEvents() }, 2000)
+      retryTimer = setTimeout(() => { refreshStatus().catch(() => {}) }, 2000)
     }
   }
 }
@@ -251,7 +253,23 @@ async function refreshStatus() {
 }
 
 function showLogin() {
-  if (app.route.name !== 'login') location.hash = '#/login'
+  closeEvents()
+  app.state.status = 'logged_out'
+  app.state.locked = true
+  document.getElementById('nav').hidden = true
+  route()
+}
+
+// notify shows the daemon's ready-made notification (its content follows
+// the notification_content setting) while the page is not in view, if
+// the user allowed desktop notifications.
+function notify(n) {
+  if (!document.hidden || !('Notification' in window) || Notification.permission !== 'granted') return
+  const note = new Notification(n.title || 'hush', { body: n.body || '', tag: n.peer || 'hush' })
+  note.onclick = () => {
+    window.focus()
+    if (n.peer) app.go('#/chat/' + n.peer)
+  }
 }
 
 // The screen a state allows: with no account only onboarding, locked only
@@ -332,6 +350,7 @@ window.hushApp = app
 
 async function start() {
   window.addEventListener('hashchange', route)
+  app.on('notification', notify)
   try {
     await loadSession()
     await refreshStatus()

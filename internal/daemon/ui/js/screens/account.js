@@ -20,6 +20,8 @@ export function mount(el, app) {
     h('div', { class: 'actions' }, copy),
     h('figure', { class: 'qr' },
       h('img', { src: '/api/v1/account/qr.svg', alt: 'QR code of your Account ID', id: 'own-qr', width: 216, height: 216 })),
+    h('h2', {}, 'Desktop notifications'),
+    notifications(),
     h('h2', {}, 'Lock'),
     h('p', {}, 'Locking stops receiving and closes the database until the passphrase is given again.'),
     h('div', { class: 'actions' },
@@ -29,4 +31,24 @@ export function mount(el, app) {
           await app.refresh()
         } catch (e) { app.error(e) }
       } }, 'Lock hush')))
+
+
+  // notifications offers to allow desktop notifications (what they show
+  // is the notification content setting).
+  function notifications() {
+    const state = h('span', { id: 'notify-state' })
+    const btn = h('button', { type: 'button', class: 'secondary', id: 'notify-allow', onclick: async () => {
+      await Notification.requestPermission()
+      show()
+    } }, 'Allow desktop notifications')
+    const show = () => {
+      const p = 'Notification' in window ? Notification.permission : 'unsupported'
+      state.textContent = p === 'granted' ? 'Allowed: hush notifies you while this page is in the background.'
+        : p === 'denied' ? 'Blocked in the browser\'s site settings.'
+          : p === 'unsupported' ? 'This browser has no desktop notifications.' : ''
+      btn.hidden = p !== 'default'
+    }
+    show()
+    return h('div', { class: 'row' }, state, btn)
+  }
 }
