@@ -10,6 +10,11 @@ package daemon
 // bob's localhost, so both sessions live side by side in the browser's
 // on-disk profile (which the at-rest test reads); any other daemon's page
 // gets a browser context of its own (env.pageFor).
+//
+// Tests share alice and bob: a test leaves them as it found them (each
+// the other's unblocked contact, receipts on, unlocked) and names them by
+// Account ID (env.AliceID, env.BobID), not by nickname. A test that must
+// block, lock, restart or rename starts its own daemon (env.newDaemon).
 
 import (
 	"bytes"

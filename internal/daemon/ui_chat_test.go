@@ -134,11 +134,20 @@ func TestUIConversation(t *testing.T) {
 
 	// The chat list: a message from alice comes in with its unread count.
 	first := "chat list " + strconv.Itoa(rand.IntN(1e6))
-	aliceAPI.mustDo("POST", "/api/v1/conversations/bob/messages", map[string]string{"text": first}, http.StatusCreated, nil)
+	aliceAPI.mustDo("POST", "/api/v1/conversations/"+env.BobID+"/messages", map[string]string{"text": first}, http.StatusCreated, nil)
 	row := fmt.Sprintf(`document.querySelector('#chat-list li[data-peer=%s]')`, jsq(env.AliceID))
 	waitJS(t, bob, row+` && `+row+`.querySelector('.last').textContent === `+jsq(first)+` && Number(`+row+`.querySelector('.badge').textContent) >= 1`)
-	if name := evalJS[string](t, bob, row+`.querySelector('.name').textContent`); name != "alice" {
-		t.Fatalf("the row is named %q", name)
+	// Named by bob's nickname for her.
+	var contacts []map[string]any
+	env.api(t, "bob").mustDo("GET", "/api/v1/contacts", nil, http.StatusOK, &contacts)
+	nick := ""
+	for _, c := range contacts {
+		if c["id"] == env.AliceID {
+			nick, _ = c["name"].(string)
+		}
+	}
+	if name := evalJS[string](t, bob, row+`.querySelector('.name').textContent`); name != nick || nick == "" {
+		t.Fatalf("the row is named %q, bob calls alice %q", name, nick)
 	}
 	env.shot(t, bob, "chats")
 
@@ -185,7 +194,7 @@ func TestUIConversation(t *testing.T) {
 	deadline := time.Now().Add(uiWait)
 	for {
 		var tm client.Timer
-		aliceAPI.mustDo("GET", "/api/v1/conversations/bob/timer", nil, http.StatusOK, &tm)
+		aliceAPI.mustDo("GET", "/api/v1/conversations/"+env.BobID+"/timer", nil, http.StatusOK, &tm)
 		if tm.Mode == "after-read" && tm.After == time.Hour {
 			break
 		}
@@ -303,7 +312,7 @@ func TestUIHostileContent(t *testing.T) {
 	w, _ := mw.CreatePart(h)
 	w.Write([]byte(svg))
 	mw.Close()
-	resp, b := env.api(t, "alice").do(call{method: "POST", path: "/api/v1/conversations/bob/messages", body: body.Bytes(),
+	resp, b := env.api(t, "alice").do(call{method: "POST", path: "/api/v1/conversations/"+env.BobID+"/messages", body: body.Bytes(),
 		header: map[string]string{"Content-Type": mw.FormDataContentType()}})
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("send the SVG: %d %s", resp.StatusCode, b)
@@ -528,7 +537,7 @@ func BenchmarkUISend(b *testing.B) {
 		start := time.Now()
 		sent := make(chan error, 1)
 		go func() {
-			sent <- apiCall(env.Alice, "POST", "/api/v1/conversations/bob/messages", map[string]string{"text": text}, nil)
+			sent <- apiCall(env.Alice, "POST", "/api/v1/conversations/"+env.BobID+"/messages", map[string]string{"text": text}, nil)
 		}()
 		bobEvents.waitFor("message", messageMatch(text))
 		api += time.Since(start)
