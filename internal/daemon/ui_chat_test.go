@@ -312,7 +312,7 @@ func TestUIHostileContent(t *testing.T) {
 	w, _ := mw.CreatePart(h)
 	w.Write([]byte(svg))
 	mw.Close()
-	resp, b := env.api(t, "alice").do(call{method: "POST", path: "/api/v1/conversations/"+env.BobID+"/messages", body: body.Bytes(),
+	resp, b := env.api(t, "alice").do(call{method: "POST", path: "/api/v1/conversations/" + env.BobID + "/messages", body: body.Bytes(),
 		header: map[string]string{"Content-Type": mw.FormDataContentType()}})
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("send the SVG: %d %s", resp.StatusCode, b)
