@@ -19,7 +19,7 @@ import (
 // something. None of them reads the body.
 
 const (
-	// sessionCookie is the web UI's cookie.
+	// sessionCookie is the web UI's cookie's name (see cookieName).
 	sessionCookie = "hush_session"
 	// loginTTL bounds a one-time login URL's life.
 	loginTTL = 5 * time.Minute
@@ -192,7 +192,7 @@ func (d *Daemon) authenticate(r *http.Request) (authKind, *session) {
 		}
 		return authNone, nil
 	}
-	if ck, err := r.Cookie(sessionCookie); err == nil {
+	if ck, err := r.Cookie(d.cookieName()); err == nil {
 		if se, ok := d.auth.lookup(ck.Value); ok {
 			return authCookie, se
 		}
@@ -215,8 +215,19 @@ func (d *Daemon) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name: sessionCookie, Value: cookie, Path: "/",
+		Name: d.cookieName(), Value: cookie, Path: "/",
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: int(sessionTTL / time.Second),
 	})
 	http.Redirect(w, r, "/ui/", http.StatusSeeOther)
+}
+
+// cookieName is the session cookie's name: on TCP it carries the port,
+// since browsers keep cookies per host and not per port, and two daemons
+// on 127.0.0.1 (alice's and bob's) would otherwise replace each other's
+// session in one browser.
+func (d *Daemon) cookieName() string {
+	if d.port == "" {
+		return sessionCookie
+	}
+	return sessionCookie + "_" + d.port
 }

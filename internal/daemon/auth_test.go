@@ -213,7 +213,7 @@ func TestCookieSession(t *testing.T) {
 	}
 	var ck *http.Cookie
 	for _, c := range resp.Cookies() {
-		if c.Name == sessionCookie {
+		if c.Name == "hush_session_"+td.port {
 			ck = c
 		}
 	}
@@ -230,7 +230,7 @@ func TestCookieSession(t *testing.T) {
 		t.Fatalf("second login: %d", resp.StatusCode)
 	}
 	withCookie := func(c call) call {
-		h := map[string]string{"Authorization": "", "Cookie": sessionCookie + "=" + ck.Value}
+		h := map[string]string{"Authorization": "", "Cookie": ck.Name + "=" + ck.Value}
 		for k, v := range c.header {
 			h[k] = v
 		}
@@ -260,7 +260,7 @@ func TestCookieSession(t *testing.T) {
 		{"write with the token", call{method: "PATCH", path: "/api/v1/settings", body: patch, header: map[string]string{"Origin": own, "X-CSRF-Token": sess["csrf_token"]}}, 200, ""},
 		{"cross-origin write with the token", call{method: "PATCH", path: "/api/v1/settings", body: patch, header: map[string]string{"Origin": "http://evil.example", "X-CSRF-Token": sess["csrf_token"]}}, 403, "bad_origin"},
 		{"cookie cannot mint login URLs", call{method: "POST", path: "/api/v1/session/login-url", header: map[string]string{"Origin": own, "X-CSRF-Token": sess["csrf_token"]}}, 403, "key_required"},
-		{"unknown cookie", call{method: "GET", path: "/api/v1/settings", header: map[string]string{"Cookie": sessionCookie + "=nope"}}, 401, "unauthorized"},
+		{"unknown cookie", call{method: "GET", path: "/api/v1/settings", header: map[string]string{"Cookie": td.cookieName() + "=nope"}}, 401, "unauthorized"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, b := td.do(withCookie(tc.c))

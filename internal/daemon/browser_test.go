@@ -6,10 +6,15 @@ package daemon
 // (uiFixture) and stopped by TestMain. Each test opens its own tabs
 // (env.page) and waits on DOM conditions, never on time.
 //
-// Cookies are per host, not per port: alice's pages use 127.0.0.1 and
-// bob's localhost, so both sessions live side by side in the browser's
-// on-disk profile (which the at-rest test reads); any other daemon's page
-// gets a browser context of its own (env.pageFor).
+// Alice's and bob's pages share the browser's default context, whose
+// profile is on disk (the at-rest test reads it): their session cookies
+// carry each daemon's port in their names, so they do not collide. Any
+// other daemon's page gets a browser context of its own (env.pageFor).
+//
+// Tests share alice and bob: a test leaves them as it found them (each
+// the other's unblocked contact, receipts on, unlocked) and names them by
+// Account ID (env.AliceID, env.BobID), not by nickname. A test that must
+// block, lock, restart or rename starts its own daemon (env.newDaemon).
 
 import (
 	"bytes"
@@ -307,13 +312,8 @@ func (env *uiEnv) newDaemon(t testing.TB) *testDaemon {
 func (env *uiEnv) page(t testing.TB, who string) context.Context {
 	t.Helper()
 	d := env.daemon(t, who)
-	login := d.LoginURL()
-	if who == "bob" {
-		// Another host than alice's, so the two cookies do not collide.
-		login = strings.Replace(login, "://127.0.0.1:", "://localhost:", 1)
-	}
 	ctx, cancel := chromedp.NewContext(env.browser)
-	return env.open(t, ctx, cancel, login)
+	return env.open(t, ctx, cancel, d.LoginURL())
 }
 
 // pageFor opens a tab logged in to any other daemon's UI, in a browser
