@@ -61,10 +61,15 @@ export async function mount(el, app) {
   // --- the frame ---
   const timerSelect = h('select', { id: 'timer', onchange: setTimer },
     TIMERS.map(([mode, ns, label], i) => h('option', { value: String(i) }, label)))
-  const list = h('ol', { class: 'messages', id: 'messages', role: 'log', 'aria-live': 'polite', 'aria-label': 'Messages with ' + name })
+  // The list keeps its list semantics (axe: a role on the <ol> would
+  // orphan its items); the live region that announces arrivals wraps it.
+  const list = h('ol', { class: 'messages', id: 'messages', 'aria-label': 'Messages with ' + name })
+  const log = h('div', { role: 'log', 'aria-live': 'polite', 'aria-label': 'New messages with ' + name }, list)
   const older = h('button', { type: 'button', class: 'link', id: 'older', hidden: true, onclick: loadOlder }, 'Show older messages')
   const typing = h('p', { class: 'typing', id: 'typing', 'aria-live': 'polite' })
-  const text = h('textarea', { id: 'compose', rows: 2, 'aria-label': 'Message', placeholder: 'Message', oninput: composing, onkeydown: keydown })
+  // autocomplete off: Chromium otherwise saves the draft with the tab's
+  // form state in its profile (Sessions/), message text at rest.
+  const text = h('textarea', { id: 'compose', rows: 2, autocomplete: 'off', 'aria-label': 'Message', placeholder: 'Message', oninput: composing, onkeydown: keydown })
   const files = h('input', { id: 'files', type: 'file', multiple: true })
   const asFile = h('input', { id: 'as-file', type: 'checkbox' })
   const sendBtn = h('button', { type: 'submit', id: 'send' }, 'Send')
@@ -75,7 +80,7 @@ export async function mount(el, app) {
         h('h1', { id: 'title-chat' }, name),
         h('p', { class: 'mono muted', id: 'chat-peer' }, peer)),
       h('div', { class: 'field' }, h('label', { for: 'timer' }, 'Disappearing messages'), timerSelect)),
-    older, list, typing, uploads,
+    older, log, typing, uploads,
     h('form', { class: 'composer', id: 'composer', onsubmit: send },
       text, sendBtn,
       h('div', { class: 'tools' },
