@@ -200,33 +200,45 @@ func (c *Client) PublishKeys(ctx context.Context) error {
 	}
 	var hashes []string
 	for i, cl := range classes {
-		k := sets[i]
-		rec, err := devicerecord.Make(c.acct, dev, k, now)
-		if err != nil {
-			return err
-		}
-		parsed, err := devicerecord.Parse(rec)
-		if err != nil {
-			return err
-		}
-		// Deposited as of the record's created_at (the epoch start), with
-		// the TTL counted from there: namespace 7 shows every reader each
-		// record's deposit time and expiry, which would otherwise tell when
-		// the device was last in use (docs/protocol-v2.md §11).
-		ttl := min(parsed.ExpiresAt.Sub(parsed.CreatedAt), rpc.MaxTTLPrivate)
 		ns := NamespaceKeys
 		if cl == prekey.Sync {
 			ns = NamespaceSyncKeys
 		}
-		h, deleted, err := c.storeOrDeleted(withDepositTime(ctx, parsed.CreatedAt), self, ns, ttl, rec)
-		if err != nil {
-			return fmt.Errorf("publishing the %s record: %w", cl, err)
-		}
+		var (
+			rec     []byte
+			h       string
+			deleted bool
+		)
 		// The previous records go only once the new ones are in the swarm
-		// and usable by a sender whose clock is right: a record this
-		// device deleted before is not stored again (the node keeps its
-		// tombstone), and one the network's time does not accept yet would
-		// leave senders nothing.
+		// and usable by a sender whose clock is right. A record this device
+		// published and deleted before is not stored again (the node keeps
+		// its tombstone until it would have expired, and answers deleted),
+		// and a republish within one epoch gives the same bytes: then the
+		// record is made again naming fewer of the epochs ahead, which
+		// gives other bytes and an earlier expiry, both harmless (the next
+		// publication is due within half an epoch).
+		for drop := 0; drop <= recordVariants; drop++ {
+			if rec, err = c.makeRecord(dev, sets[i], now, drop); err != nil {
+				return err
+			}
+			parsed, err := devicerecord.Parse(rec)
+			if err != nil {
+				return err
+			}
+			// Deposited as of the record's created_at (the epoch start),
+			// with the TTL counted from there: namespace 7 shows every
+			// reader each record's deposit time and expiry, which would
+			// otherwise tell when the device was last in use
+			// (docs/protocol-v2.md §11).
+			ttl := min(parsed.ExpiresAt.Sub(parsed.CreatedAt), rpc.MaxTTLPrivate)
+			h, deleted, err = c.storeOrDeleted(withDepositTime(ctx, parsed.CreatedAt), self, ns, ttl, rec)
+			if err != nil {
+				return fmt.Errorf("publishing the %s record: %w", cl, err)
+			}
+			if !deleted {
+				break
+			}
+		}
 		if deleted {
 			return fmt.Errorf("publishing the %s record: %w", cl, ErrRecordDeleted)
 		}
@@ -256,11 +268,41 @@ func (c *Client) PublishKeys(ctx context.Context) error {
 	return nil
 }
 
-// ErrRecordDeleted: [Client.PublishKeys] made a record that this device
-// published and deleted before, so the swarm's nodes refuse it until its
-// tombstone expires. It happens only after the network's time went back
-// into an epoch the device had left; the previous records stay.
+// ErrRecordDeleted: every record [Client.PublishKeys] could make (the
+// full one and recordVariants shorter ones) was published and deleted
+// before, so the swarm's nodes refuse it until its tombstone expires; the
+// previous records stay.
 var ErrRecordDeleted = errors.New("the swarm refuses the record: published and deleted before")
+
+// recordVariants is how many shorter records PublishKeys tries when the
+// swarm refuses the full one as deleted before: one more than a device
+// can have deleted in one epoch by jumping back and forth (its record of
+// that epoch, and the one made after the prekeys of the next epochs were
+// generated).
+const recordVariants = 3
+
+// makeRecord makes this device's record of k's class at now, naming drop
+// fewer epochs ahead than the full record (devicerecord.Make), from a
+// copy of k: the keys this device holds stay as they are.
+func (c *Client) makeRecord(dev *devicerecord.Device, k *prekey.DeviceKeys, now time.Time, drop int) ([]byte, error) {
+	if drop > 0 {
+		b, err := k.MarshalBinary()
+		if err != nil {
+			return nil, err
+		}
+		if k, err = prekey.ParseDeviceKeys(b); err != nil {
+			return nil, err
+		}
+		epochs := k.Epochs()
+		for _, e := range epochs[max(0, len(epochs)-drop):] {
+			if e <= prekey.EpochOf(now) {
+				return nil, fmt.Errorf("%w: no epoch ahead left to drop", ErrRecordDeleted)
+			}
+			k.Delete(e)
+		}
+	}
+	return devicerecord.Make(c.acct, dev, k, now)
+}
 
 // KeyDuties is protocol v2's share of every command's background work:
 // prune expired private prekeys, and publish fresh records when the last
