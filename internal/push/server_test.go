@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/hushnet/hush/crypto/webpush"
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/config"
 	"github.com/hushnet/hush/internal/push/pushtest"
 	"github.com/hushnet/hush/internal/ratelimit"
 	"github.com/hushnet/hush/protocol/onion"
@@ -560,6 +562,34 @@ func TestPrivacy(t *testing.T) {
 	if counts["subscriptions"] != 3 || counts["tags"] != 3 {
 		t.Errorf("counts %v\n%s", counts, buf.String())
 	}
+	// The whole export (hushd push transparency): the same tables and
+	// counts, and every file of the data directory in a described kind.
+	full, err := Transparency(context.Background(), e.dir, config.DefaultPush())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var counted, onDisk int64
+	for _, k := range full.Records {
+		if k.Kind == "table" && k.Count != counts[k.Name] {
+			t.Errorf("table %s: %d in the export, %d in the store's", k.Name, k.Count, counts[k.Name])
+		}
+		if k.Kind == "files" {
+			counted += k.Count
+			if k.Name == "other" {
+				t.Errorf("files of no known kind: %+v", k)
+			}
+		}
+	}
+	filepath.WalkDir(e.dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			onDisk++
+		}
+		return err
+	})
+	if counted != onDisk {
+		t.Errorf("the export counts %d files, the directory holds %d", counted, onDisk)
+	}
+	buf.WriteString(full.Text())
 
 	var data []byte
 	files, _ := filepath.Glob(filepath.Join(e.dir, "push.db*"))

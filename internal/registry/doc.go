@@ -68,4 +68,18 @@
 // followers forward writes to the leader.
 //
 // Logs name hosts by key and never carry node addresses or Account IDs.
+//
+// # Transparency
+//
+// [Host.Transparency] reads what the host holds (DESIGN §10) from its live
+// state: the replicated records, the Raft log, every file of the data
+// directory, what it keeps in memory and what it logs. The API serves it
+// signed with the host key (protocol/transparency, with the steward's
+// requests statement from transparency.toml) to a GET at
+// [TransparencyPath], and as an onion destination at
+// transparency.Target, so that clients fetch it without showing their
+// address: the host's onion key is derived from its Ed25519 seed as a
+// node's is, and so is known to every client from the network file's
+// Ed25519 key alone. Nodes relay to that one path of a registry host and
+// to nothing else of its API.
 package registry

@@ -82,7 +82,7 @@ func tamper(t *testing.T, good []byte) []string {
 		flipped[6] ^= 1
 	}
 	return []string{
-		mk(strings.Replace(stmt, `"count":2`, `"count":1`, 1), sig),      // a count lowered
+		mk(strings.Replace(stmt, `"count":2`, `"count":1`, 1), sig),       // a count lowered
 		mk(strings.Replace(stmt, `No requests`, `Nine requests`, 1), sig), // the steward's text
 		mk(stmt, string(flipped)),
 		mk(strings.Replace(stmt, `{"format":1,`, `{ "format":1,`, 1), sig), // even whitespace counts

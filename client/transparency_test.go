@@ -1,0 +1,103 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"net/http"
+	"strconv"
+	"testing"
+
+	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/protocol/netfile"
+	"github.com/hushnet/hush/protocol/onion"
+	"github.com/hushnet/hush/protocol/snapshot"
+	"github.com/hushnet/hush/protocol/transparency"
+)
+
+// reportTransport answers report requests as steward servers would: by
+// the target's port, a signed report, a report signed by a key the
+// network file does not list, or a refusal.
+type reportTransport struct {
+	t       *testing.T
+	answers map[uint16]func() (int, []byte)
+	keys    map[uint16]snapshot.X25519Key
+}
+
+func (r *reportTransport) Do(context.Context, snapshot.Node, []byte) (int, []byte, error) {
+	return 0, nil, errors.New("no nodes here")
+}
+
+func (r *reportTransport) DoServer(_ context.Context, target onion.ServerTarget, key snapshot.X25519Key, body []byte) (int, []byte, error) {
+	if target.Target != transparency.Target || !bytes.Equal(body, transparency.MarshalRequest()) {
+		r.t.Errorf("asked %+v %q", target, body)
+	}
+	if key != r.keys[target.Port] {
+		r.t.Errorf("port %d: sealed to %x, want %x", target.Port, key, r.keys[target.Port])
+	}
+	status, b := r.answers[target.Port]()
+	return status, b, nil
+}
+
+func signedBy(t *testing.T, key ed25519.PrivateKey, server string) []byte {
+	b, err := transparency.Sign(&transparency.Statement{
+		Format: transparency.Format, NetworkID: "testnet", Server: server, Key: identity.Ed25519PublicKeyOf(key), Issued: 1,
+		Report: transparency.Report{Format: transparency.Format, Server: server, Records: []transparency.Record{},
+			Logs: transparency.Logs{Level: "info", Streams: []transparency.LogStream{}}},
+	}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestTransparencyReports: every steward in the network file is asked
+// through the transport, sealed to its key (a registry host's derived
+// from its Ed25519 key); a report signed by another key than the file's
+// is refused, a refusal is that server's error, and a TURN server (no
+// onion destination yet) has ErrNoReport, while the others still come.
+func TestTransparencyReports(t *testing.T) {
+	seed := func(b byte) ed25519.PrivateKey { return ed25519.NewKeyFromSeed(bytes.Repeat([]byte{b}, 32)) }
+	reg, push, files, impostor := seed(1), seed(2), seed(3), seed(4)
+	pub := func(k ed25519.PrivateKey) identity.Ed25519PublicKey { return identity.Ed25519PublicKeyOf(k) }
+	regX := func() snapshot.X25519Key { id, _ := pub(reg).AccountID(); return snapshot.X25519Key(id[1:]) }()
+	pushK, filesK := pub(push), pub(files)
+	px, fx := snapshot.X25519Key{2}, snapshot.X25519Key{3}
+	addr := func(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
+	nf := &netfile.Network{ID: "testnet", Loopback: true, Limits: netfile.DefaultLimits(),
+		Registries: []netfile.Registry{{Address: addr(7101), Ed25519: pub(reg)}},
+		Services: netfile.Services{
+			Push:  &netfile.Service{Address: addr(7102), Ed25519: &pushK, X25519: &px},
+			Files: &netfile.Service{Address: addr(7103), Ed25519: &filesK, X25519: &fx},
+			TURN:  &netfile.Service{Address: addr(3478)},
+		}}
+	tr := &reportTransport{t: t,
+		answers: map[uint16]func() (int, []byte){
+			7101: func() (int, []byte) { return http.StatusOK, signedBy(t, reg, "registry") },
+			7102: func() (int, []byte) { return http.StatusOK, signedBy(t, impostor, "push") },
+			7103: func() (int, []byte) { return http.StatusServiceUnavailable, []byte("busy") },
+		},
+		keys: map[uint16]snapshot.X25519Key{7101: regX, 7102: px, 7103: fx},
+	}
+	c := open(t, newHome(t), Options{Network: nf, Transport: tr})
+	reps, err := c.TransparencyReports(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reps) != 4 {
+		t.Fatalf("%d reports", len(reps))
+	}
+	if r := reps[0]; r.Server != "registry" || r.Err != nil || r.Report == nil || r.Report.Key != pub(reg) {
+		t.Errorf("registry: %+v", r)
+	}
+	if r := reps[1]; r.Server != "push" || !errors.Is(r.Err, transparency.ErrSignature) || r.Report != nil {
+		t.Errorf("push signed by an impostor: %+v", r)
+	}
+	if r := reps[2]; r.Server != "files" || r.Err == nil || r.Report != nil {
+		t.Errorf("files refusing: %+v", r)
+	}
+	if r := reps[3]; r.Server != "turn" || !errors.Is(r.Err, ErrNoReport) {
+		t.Errorf("turn: %+v", r)
+	}
+}
