@@ -2,9 +2,6 @@ package files
 
 import (
 	"context"
-	"os"
-	"path/filepath"
-	"time"
 
 	"github.com/hushnet/hush/internal/config"
 	"github.com/hushnet/hush/internal/inventory"
@@ -43,37 +40,17 @@ var fileKinds = []inventory.FileKind{
 		Doc:    inventory.Doc{Description: "the steward's statement of requests received and answered, signed into the published report", Retention: "as the steward edits it"}},
 }
 
+// filesMemory is what the server keeps only in memory.
+var filesMemory = []transparency.Record{
+	inventory.OnionReplayCache,
+}
+
 // Transparency reports what the data directory dir holds (DESIGN §10),
 // and what the server logs under cfg (its log level, debug_log_private,
 // metrics). It reads the database without changing it, so it may run
 // beside a live server.
 func Transparency(ctx context.Context, dir string, cfg config.Files) (*transparency.Report, error) {
-	rep := &transparency.Report{Format: transparency.Format, Server: "files", AsOf: time.Now().UnixMilli(), Records: []transparency.Record{}}
-	db := filepath.Join(dir, DBFile)
-	if _, err := os.Stat(db); err == nil {
-		c, err := inventory.OpenReadOnly(db)
-		if err != nil {
-			return nil, err
-		}
-		tables, err := inventory.Tables(ctx, c, tableDocs)
-		c.Close()
-		if err != nil {
-			return nil, err
-		}
-		rep.Records = append(rep.Records, tables...)
-	}
-	files, err := inventory.Files(dir, fileKinds)
-	if err != nil {
-		return nil, err
-	}
-	rep.Records = append(rep.Records, files...)
-	rep.Records = append(rep.Records, transparency.Record{
-		Kind: transparency.KindMemory, Name: "replay cache", Count: 0,
-		Description: "ephemeral keys of recent onion layers, to refuse a replayed request (not counted by this export)",
-		Fields:      []string{"ephemeral X25519 public key", "time seen"}, Retention: "one minute, in memory only",
-	})
-	rep.Logs = filesLogs(cfg)
-	return rep, nil
+	return inventory.Store{Server: "files", DB: DBFile, Tables: tableDocs, Files: fileKinds, Memory: filesMemory}.Report(ctx, dir, filesLogs(cfg))
 }
 
 func filesLogs(cfg config.Files) transparency.Logs {

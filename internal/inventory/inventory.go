@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/hushnet/hush/internal/schema"
 	"github.com/hushnet/hush/protocol/transparency"
@@ -178,4 +180,53 @@ func Metrics(names []string) transparency.LogStream {
 		Fields:      names,
 		Retention:   "not kept by the server; as long as the operator's scraper keeps it",
 	}
+}
+
+// OnionReplayCache is the memory record of a steward server that is an
+// onion destination: the replay cache of its layers' ephemeral keys.
+var OnionReplayCache = transparency.Record{
+	Kind: transparency.KindMemory, Name: "replay cache", Count: 0,
+	Description: "ephemeral keys of recent onion layers, to refuse a replayed request (not counted by this export)",
+	Fields:      []string{"ephemeral X25519 public key", "time seen"}, Retention: "one minute, in memory only",
+}
+
+// Store is what one server keeps in its data directory and memory: the
+// part of a transparency report every server builds the same way.
+type Store struct {
+	Server string                // the report's server kind
+	DB     string                // the SQLite file's name in the directory
+	Tables map[string]Doc        // its tables, by name
+	Files  []FileKind            // every kind of file in the directory
+	Memory []transparency.Record // what it keeps only in memory
+}
+
+// Report lists every table of the database in dir, every file of dir and
+// what s keeps in memory, with logs. It only reads, so it may run beside
+// the live server. A directory without the database lists no tables.
+func (s Store) Report(ctx context.Context, dir string, logs transparency.Logs) (*transparency.Report, error) {
+	rep := &transparency.Report{Format: transparency.Format, Server: s.Server, AsOf: time.Now().UnixMilli(), Records: []transparency.Record{}}
+	path := filepath.Join(dir, s.DB)
+	if _, err := os.Stat(path); err == nil {
+		db, err := OpenReadOnly(path)
+		if err != nil {
+			return nil, err
+		}
+		tables, err := Tables(ctx, db, s.Tables)
+		db.Close()
+		if err != nil {
+			return nil, err
+		}
+		rep.Records = append(rep.Records, tables...)
+	}
+	files, err := Files(dir, s.Files)
+	if err != nil {
+		return nil, err
+	}
+	rep.Records = append(rep.Records, files...)
+	for _, m := range s.Memory {
+		m.Fields = append([]string(nil), m.Fields...)
+		rep.Records = append(rep.Records, m)
+	}
+	rep.Logs = logs
+	return rep, nil
 }

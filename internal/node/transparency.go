@@ -2,9 +2,6 @@ package node
 
 import (
 	"context"
-	"os"
-	"path/filepath"
-	"time"
 
 	"github.com/hushnet/hush/internal/config"
 	"github.com/hushnet/hush/internal/inventory"
@@ -63,31 +60,7 @@ var nodeMemory = []transparency.Record{
 // and what it logs under cfg. It only reads, so it may run beside the
 // live node.
 func Transparency(ctx context.Context, dir string, cfg config.Node) (*transparency.Report, error) {
-	rep := &transparency.Report{Format: transparency.Format, Server: "node", AsOf: time.Now().UnixMilli(), Records: []transparency.Record{}}
-	path := filepath.Join(dir, DBFile)
-	if _, err := os.Stat(path); err == nil {
-		db, err := inventory.OpenReadOnly(path)
-		if err != nil {
-			return nil, err
-		}
-		tables, err := inventory.Tables(ctx, db, tableDocs)
-		db.Close()
-		if err != nil {
-			return nil, err
-		}
-		rep.Records = append(rep.Records, tables...)
-	}
-	files, err := inventory.Files(dir, nodeFileKinds)
-	if err != nil {
-		return nil, err
-	}
-	rep.Records = append(rep.Records, files...)
-	for _, m := range nodeMemory {
-		m.Fields = append([]string(nil), m.Fields...)
-		rep.Records = append(rep.Records, m)
-	}
-	rep.Logs = nodeLogs(cfg)
-	return rep, nil
+	return inventory.Store{Server: "node", DB: DBFile, Tables: tableDocs, Files: nodeFileKinds, Memory: nodeMemory}.Report(ctx, dir, nodeLogs(cfg))
 }
 
 func nodeLogs(cfg config.Node) transparency.Logs {

@@ -2,8 +2,6 @@ package push
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/hushnet/hush/internal/config"
@@ -51,42 +49,22 @@ func (s *Store) Transparency(ctx context.Context) (*transparency.Report, error) 
 	return &transparency.Report{Format: transparency.Format, Server: "push", AsOf: time.Now().UnixMilli(), Records: tables, Logs: pushLogs(cfg)}, nil
 }
 
+// pushMemory is what the server keeps only in memory.
+var pushMemory = []transparency.Record{
+	inventory.OnionReplayCache,
+	{Kind: transparency.KindMemory, Name: "rate limiters", Count: 0,
+		Description: "token buckets per subscription, per Web Push endpoint host and per relay node (not counted by this export)",
+		Fields:      []string{"sub_id, endpoint host or relay key", "tokens", "last refill"}, Retention: "while in use, in memory only"},
+	{Kind: transparency.KindMemory, Name: "snapshot", Count: 0,
+		Description: "the network's newest verified snapshot (public node list), to serve only nodes as relays",
+		Fields:      []string{"the snapshot"}, Retention: "replaced by each newer one, in memory only"},
+}
+
 // Transparency is `hushd push transparency`: every table of the push
 // server's database in dir, every file of dir, what it keeps in memory,
 // and what it logs under cfg. It only reads, beside a live server.
 func Transparency(ctx context.Context, dir string, cfg config.Push) (*transparency.Report, error) {
-	rep := &transparency.Report{Format: transparency.Format, Server: "push", AsOf: time.Now().UnixMilli(), Records: []transparency.Record{}}
-	path := filepath.Join(dir, DBFile)
-	if _, err := os.Stat(path); err == nil {
-		db, err := inventory.OpenReadOnly(path)
-		if err != nil {
-			return nil, err
-		}
-		tables, err := inventory.Tables(ctx, db, tableDocs)
-		db.Close()
-		if err != nil {
-			return nil, err
-		}
-		rep.Records = append(rep.Records, tables...)
-	}
-	files, err := inventory.Files(dir, fileKinds)
-	if err != nil {
-		return nil, err
-	}
-	rep.Records = append(rep.Records, files...)
-	rep.Records = append(rep.Records,
-		transparency.Record{Kind: transparency.KindMemory, Name: "replay cache", Count: 0,
-			Description: "ephemeral keys of recent onion layers, to refuse a replayed request (not counted by this export)",
-			Fields:      []string{"ephemeral X25519 public key", "time seen"}, Retention: "one minute, in memory only"},
-		transparency.Record{Kind: transparency.KindMemory, Name: "rate limiters", Count: 0,
-			Description: "token buckets per subscription, per Web Push endpoint host and per relay node (not counted by this export)",
-			Fields:      []string{"sub_id, endpoint host or relay key", "tokens", "last refill"}, Retention: "while in use, in memory only"},
-		transparency.Record{Kind: transparency.KindMemory, Name: "snapshot", Count: 0,
-			Description: "the network's newest verified snapshot (public node list), to serve only nodes as relays",
-			Fields:      []string{"the snapshot"}, Retention: "replaced by each newer one, in memory only"},
-	)
-	rep.Logs = pushLogs(cfg)
-	return rep, nil
+	return inventory.Store{Server: "push", DB: DBFile, Tables: tableDocs, Files: fileKinds, Memory: pushMemory}.Report(ctx, dir, pushLogs(cfg))
 }
 
 func pushLogs(cfg config.Push) transparency.Logs {
