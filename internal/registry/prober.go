@@ -12,6 +12,14 @@ import (
 // maxParallelProbes bounds the probes one host runs at once.
 const maxParallelProbes = 16
 
+// minProbeTimeout is the shortest time a probe waits for its answer,
+// however short ProbeInterval is: a devnet probes every 100 ms, and a
+// node that answers a loaded machine's probe in 150 ms is alive, not
+// failing. It also keeps aborted requests rare: the standard library's
+// HTTP/2 client has an open data race on aborting a request with a body
+// (golang/go#73522) that a devnet under -race hit once in CI.
+const minProbeTimeout = 2 * time.Second
+
 // liveness is this host's record of one node's probes.
 type liveness struct {
 	registration int64     // the registration being probed
@@ -50,7 +58,7 @@ func (h *Host) probeAll(ctx context.Context, seen map[identity.Ed25519PublicKey]
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			pctx, cancel := context.WithTimeout(ctx, time.Duration(h.cfg.ProbeInterval))
+			pctx, cancel := context.WithTimeout(ctx, max(time.Duration(h.cfg.ProbeInterval), minProbeTimeout))
 			defer cancel()
 			results[i] = h.prober.Probe(pctx, tg.address, tg.key)
 		})
