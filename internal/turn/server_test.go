@@ -21,6 +21,7 @@ import (
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/config"
 	"github.com/hushnet/hush/internal/keytls"
+	"github.com/hushnet/hush/internal/logfilter"
 	"github.com/hushnet/hush/internal/relay"
 	"github.com/hushnet/hush/protocol/onion"
 	wire "github.com/hushnet/hush/protocol/turn"
@@ -89,7 +90,9 @@ func start(t *testing.T, edit func(*config.TURN), opts ...Option) *harness {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	logger := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	// As hushd turn builds it (cmd/hushd/turn.go), at debug level.
+	logger := slog.New(logfilter.Handler(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}),
+		"listen", "endpoint", "tls_listen", "relay_ip"))
 	s, err := New(cfg, logger, append([]Option{WithClock(h.clock.Now)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
