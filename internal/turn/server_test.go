@@ -79,7 +79,7 @@ type relayer struct {
 // start runs a server on loopback until the test ends. Its clock is the
 // real time (pion's client dates nothing, but credentials must be valid
 // now); tests move it by hand.
-func start(t *testing.T, edit func(*config.TURN), opts ...Option) *harness {
+func start(t testing.TB, edit func(*config.TURN), opts ...Option) *harness {
 	t.Helper()
 	h := &harness{dir: t.TempDir(), clock: &fakeClock{t: time.Now()}, logs: &syncBuffer{}}
 	cfg := config.DefaultTURN()
@@ -118,7 +118,7 @@ func start(t *testing.T, edit func(*config.TURN), opts ...Option) *harness {
 	return h
 }
 
-func (h *harness) newRelay(t *testing.T) *relayer {
+func (h *harness) newRelay(t testing.TB) *relayer {
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
 	cert, err := keytls.Certificate(priv)
 	if err != nil {
@@ -166,7 +166,7 @@ func (h *harness) ask(t *testing.T, rl *relayer) (*wire.Credential, error) {
 }
 
 // client is a pion TURN client of h's server over UDP.
-func (h *harness) client(t *testing.T, user, pass string) *pionturn.Client {
+func (h *harness) client(t testing.TB, user, pass string) *pionturn.Client {
 	t.Helper()
 	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
@@ -186,7 +186,7 @@ func (h *harness) client(t *testing.T, user, pass string) *pionturn.Client {
 }
 
 // peer is a UDP echo server on loopback.
-func peer(t *testing.T) net.PacketConn {
+func peer(t testing.TB) net.PacketConn {
 	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -206,7 +206,7 @@ func peer(t *testing.T) net.PacketConn {
 }
 
 // echo sends msg through relayed to p and waits for it to come back.
-func echo(t *testing.T, relayed net.PacketConn, p net.Addr, msg []byte) error {
+func echo(t testing.TB, relayed net.PacketConn, p net.Addr, msg []byte) error {
 	t.Helper()
 	buf := make([]byte, 1500)
 	// Datagrams may be lost before the permission is in place; resend.
