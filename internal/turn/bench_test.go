@@ -102,7 +102,6 @@ func BenchmarkAudioStreamCPU(b *testing.B) {
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
 	u := wire.Username(time.Now().Add(time.Hour), make([]byte, wire.RandomSize))
 	pass := wire.Password(secret, u)
-	var conns []net.PacketConn
 	var allocs []net.PacketConn
 	for i := range streams {
 		conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
@@ -133,7 +132,6 @@ func BenchmarkAudioStreamCPU(b *testing.B) {
 			time.Sleep(100 * time.Millisecond)
 		}
 		defer tc.Close()
-		conns = append(conns, conn)
 	}
 	// One peer socket per stream, answering each datagram (the other
 	// party's audio coming back through the allocation).
