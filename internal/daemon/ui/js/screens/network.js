@@ -24,12 +24,12 @@ export function mount(el, app) {
 
   function records(list) {
     return h('table', { class: 'records' },
-      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Record'), h('th', { scope: 'col' }, 'Count'), h('th', { scope: 'col' }, 'Kept'))),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Record, and how long it is kept'), h('th', { scope: 'col' }, 'Count'))),
       h('tbody', {}, (list || []).map((r) => h('tr', { class: 'record', dataset: { kind: r.kind, name: r.name } },
         h('td', { title: (r.description || '') + (r.fields && r.fields.length ? '\nFields: ' + r.fields.join(', ') : '') },
-          h('span', { class: 'muted' }, r.kind + ' '), r.name),
-        h('td', { class: 'count' }, String(r.count)),
-        h('td', {}, r.retention || '')))))
+          h('span', { class: 'muted' }, r.kind + ' '), r.name,
+          h('div', { class: 'muted retention' }, r.retention || '')),
+        h('td', { class: 'count' }, String(r.count))))))
   }
 
   function card(r, i) {
