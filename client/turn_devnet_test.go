@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	pionturn "github.com/pion/turn/v4"
+	pionturn "github.com/pion/turn/v5"
 )
 
 // TestICEServersDevnet: on a devnet, a client gets a TURN credential from

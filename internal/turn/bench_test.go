@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	pionturn "github.com/pion/turn/v4"
+	pionturn "github.com/pion/turn/v5"
 
 	"github.com/hushnet/hush/internal/config"
 	wire "github.com/hushnet/hush/protocol/turn"

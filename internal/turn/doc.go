@@ -2,7 +2,7 @@
 // relays the media of calls so that neither party learns the other's IP
 // address. It is built on pion/turn (RFC 8656): UDP relay allocations,
 // which clients reach over UDP, TCP or TLS (WebRTC uses no RFC 6062 TCP
-// allocations, and none are offered).
+// allocations, and none are offered: asking for one gets 508).
 //
 // # Credentials
 //

@@ -3,12 +3,11 @@ package turn
 import (
 	"crypto/rand"
 	"io"
-	"net"
 	"net/http"
 	"net/netip"
 	"time"
 
-	pionturn "github.com/pion/turn/v4"
+	pionturn "github.com/pion/turn/v5"
 
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/keytls"
@@ -111,23 +110,26 @@ func (s *Server) Issue(now time.Time) *wire.Credential {
 
 // auth is pion's AuthHandler: the key of a username this server could
 // have issued and that has not expired. A wrong password then fails the
-// request's MESSAGE-INTEGRITY (401).
-func (s *Server) auth(username, realm string, _ net.Addr) ([]byte, bool) {
+// request's MESSAGE-INTEGRITY (401). The user ID pion binds allocations
+// to, and hands the quota and event handlers, is the username itself:
+// each credential is its own user.
+func (s *Server) auth(ra *pionturn.RequestAttributes) (string, []byte, bool) {
+	username, realm := ra.Username, ra.Realm
 	exp, err := wire.ParseUsername(username)
 	now := s.clock()
 	switch {
 	case err != nil:
 		s.metrics.auth.WithLabelValues("malformed").Inc()
-		return nil, false
+		return "", nil, false
 	case !now.Before(exp):
 		s.metrics.auth.WithLabelValues("expired").Inc()
-		return nil, false
+		return "", nil, false
 	case exp.After(now.Add(s.cfg.CredentialTTL.D() + time.Minute)):
 		// Longer than this server issues: not one of its credentials.
 		s.metrics.auth.WithLabelValues("too_long").Inc()
-		return nil, false
+		return "", nil, false
 	}
-	return pionturn.GenerateAuthKey(username, realm, wire.Password(s.secret, username)), true
+	return username, pionturn.GenerateAuthKey(username, realm, wire.Password(s.secret, username)), true
 }
 
 func (s *Server) answerError(l *onion.Layer, e *wire.Error) (int, []byte) {

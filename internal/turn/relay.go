@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	pionturn "github.com/pion/turn/v4"
+	pionturn "github.com/pion/turn/v5"
 
 	"github.com/hushnet/hush/internal/config"
 )
@@ -17,7 +17,8 @@ import (
 // 508 Insufficient Capacity.
 var errCapacity = errors.New("turn: allocation capacity reached")
 
-// errNoTCPRelay refuses RFC 6062 TCP allocations, which WebRTC never asks.
+// errNoTCPRelay refuses RFC 6062 TCP allocations, which WebRTC never asks;
+// pion answers 508 Insufficient Capacity.
 var errNoTCPRelay = errors.New("turn: TCP allocations are not offered")
 
 // allocations counts and limits allocations and their bandwidth.
@@ -50,6 +51,7 @@ func (a *allocations) quota(username, _ string, _ net.Addr) bool {
 // events keeps the per-username counts from pion's allocation events.
 func (a *allocations) events() pionturn.EventHandler {
 	return pionturn.EventHandler{
+		// pion's userID is what auth returned: the username.
 		OnAllocationCreated: func(_, _ net.Addr, _, username, _ string, _ net.Addr, _ int) {
 			a.mu.Lock()
 			a.byUser[username]++
@@ -125,14 +127,14 @@ func (g *relayGenerator) Validate() error {
 	return g.err
 }
 
-func (g *relayGenerator) AllocatePacketConn(network string, port int) (net.PacketConn, net.Addr, error) {
+func (g *relayGenerator) AllocatePacketConn(conf pionturn.AllocateListenerConfig) (net.PacketConn, net.Addr, error) {
 	a := g.a
 	if a.total.Add(1) > int64(a.cfg.MaxAllocations) {
 		a.total.Add(-1)
 		a.metrics.refused.WithLabelValues("capacity").Inc()
 		return nil, nil, errCapacity
 	}
-	pc, addr, err := g.inner.AllocatePacketConn(network, port)
+	pc, addr, err := g.inner.AllocatePacketConn(conf)
 	if err != nil {
 		a.total.Add(-1)
 		return nil, nil, err
@@ -140,8 +142,14 @@ func (g *relayGenerator) AllocatePacketConn(network string, port int) (net.Packe
 	return &relayConn{PacketConn: pc, a: a, bytes: newBucket(a.cfg.AllocationBytesPerSecond)}, addr, nil
 }
 
-func (g *relayGenerator) AllocateConn(string, int) (net.Conn, net.Addr, error) {
+// AllocateListener would make an RFC 6062 TCP allocation: refused.
+func (g *relayGenerator) AllocateListener(pionturn.AllocateListenerConfig) (net.Listener, net.Addr, error) {
 	return nil, nil, errNoTCPRelay
+}
+
+// AllocateConn would connect a TCP allocation to a peer: there are none.
+func (g *relayGenerator) AllocateConn(pionturn.AllocateConnConfig) (net.Conn, error) {
+	return nil, errNoTCPRelay
 }
 
 // relayConn is an allocation's relayed socket: it counts what it relays,

@@ -19,7 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	pionturn "github.com/pion/turn/v4"
+	pionturn "github.com/pion/turn/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -298,6 +298,10 @@ func (s *Server) listen() (err error) {
 		QuotaHandler:  s.allocs.quota,
 		EventHandler:  s.allocs.events(),
 		LoggerFactory: newPionLogs(s.logger, s.cfg.DebugLogPrivate),
+		// Relayed sockets are on relay_ip alone: an Allocate without
+		// REQUESTED-ADDRESS-FAMILY gets IPv4 (RFC 6156), not the family
+		// of the socket it came in on.
+		StrictAddressFamily: true,
 		PacketConnConfigs: []pionturn.PacketConnConfig{{
 			PacketConn: s.udp, RelayAddressGenerator: gen, PermissionHandler: perm,
 		}},

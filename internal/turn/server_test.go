@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	pionturn "github.com/pion/turn/v4"
+	pionturn "github.com/pion/turn/v5"
 
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/config"
@@ -442,6 +442,48 @@ func TestTransports(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// TestTCPAllocationRefused: an RFC 6062 TCP allocation (which WebRTC
+// never asks) is refused with 508, and the refusal holds no capacity: the
+// same connection then gets the server's only UDP allocation.
+func TestTCPAllocationRefused(t *testing.T) {
+	h := start(t, func(c *config.TURN) {
+		c.AllowPrivatePeers = true
+		c.MaxAllocations = 1
+		c.MaxAllocationsPerCredential = 1
+	})
+	cred := h.s.Issue(h.clock.Now())
+	tc, err := net.Dial("tcp", h.s.TURNAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := pionturn.NewSTUNConn(tc)
+	defer conn.Close()
+	addr := h.s.TURNAddr().String()
+	c, err := pionturn.NewClient(&pionturn.ClientConfig{STUNServerAddr: addr, TURNServerAddr: addr, Conn: conn,
+		Username: cred.Username, Password: cred.Password, Realm: "hush"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := c.AllocateTCP(); err == nil || !strings.Contains(err.Error(), "508") {
+		if a != nil {
+			a.Close()
+		}
+		t.Fatalf("TCP allocation: %v, want 508", err)
+	}
+	relayed, err := c.Allocate()
+	if err != nil {
+		t.Fatalf("UDP allocation after a refused TCP one: %v", err)
+	}
+	defer relayed.Close()
+	if err := echo(t, relayed, peer(t).LocalAddr(), []byte("udp after tcp")); err != nil {
+		t.Fatal(err)
 	}
 }
 

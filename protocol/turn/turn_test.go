@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	pionturn "github.com/pion/turn/v4"
+	pionturn "github.com/pion/turn/v5"
 )
 
 // TestVectors: Password matches HMAC-SHA1 vectors computed outside Go
