@@ -211,11 +211,15 @@ func newSession(ctx context.Context, c *client.Client, o Options) (*Session, err
 	se := webrtc.SettingEngine{}
 	se.SetICEMulticastDNSMode(iceMDNSDisabled)
 	se.SetIncludeLoopbackCandidate(o.IncludeLoopback)
-	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se))
 	policy := webrtc.ICETransportPolicyRelay
 	if mode == client.CallsDirect {
 		policy = webrtc.ICETransportPolicyAll
+	} else {
+		// pion waits 2 s for a better pair before it takes a relay
+		// one; relay-only has no better one to wait for.
+		se.SetRelayAcceptanceMinWait(0)
 	}
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se))
 	pc, err := api.NewPeerConnection(webrtc.Configuration{ICEServers: ice, ICETransportPolicy: policy})
 	if err != nil {
 		return nil, err
