@@ -16,7 +16,7 @@ import (
 	"github.com/hushnet/hush/client/callrtc"
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/devnet"
-	"github.com/pion/turn/v5"
+	"github.com/pion/turn/v4"
 )
 
 const pass = "correct horse"
@@ -48,8 +48,8 @@ func startTURN(t testing.TB) []client.ICEServer {
 	const user, secret = "hush", "test secret"
 	srv, err := turn.NewServer(turn.ServerConfig{
 		Realm: "hush",
-		AuthHandler: func(ra *turn.RequestAttributes) (string, []byte, bool) {
-			return ra.Username, turn.GenerateAuthKey(ra.Username, ra.Realm, secret), ra.Username == user
+		AuthHandler: func(username, realm string, _ net.Addr) ([]byte, bool) {
+			return turn.GenerateAuthKey(username, realm, secret), username == user
 		},
 		PacketConnConfigs: []turn.PacketConnConfig{{
 			PacketConn:            pc,

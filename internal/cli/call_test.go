@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/turn/v5"
+	"github.com/pion/turn/v4"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/hushnet/hush/client"
@@ -27,8 +27,8 @@ func startTURN(t *testing.T) string {
 	const user, secret = "hush", "script secret"
 	srv, err := turn.NewServer(turn.ServerConfig{
 		Realm: "hush",
-		AuthHandler: func(ra *turn.RequestAttributes) (string, []byte, bool) {
-			return ra.Username, turn.GenerateAuthKey(ra.Username, ra.Realm, secret), ra.Username == user
+		AuthHandler: func(username, realm string, _ net.Addr) ([]byte, bool) {
+			return turn.GenerateAuthKey(username, realm, secret), username == user
 		},
 		PacketConnConfigs: []turn.PacketConnConfig{{
 			PacketConn:            pc,
