@@ -3,7 +3,6 @@ package callrtc_test
 import (
 	"bytes"
 	"context"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,7 +15,6 @@ import (
 	"github.com/hushnet/hush/client/callrtc"
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/devnet"
-	"github.com/pion/turn/v4"
 )
 
 const pass = "correct horse"
@@ -35,35 +33,6 @@ func startDevnet(t testing.TB) *devnet.Devnet {
 	}
 	t.Cleanup(func() { d.Stop() })
 	return d
-}
-
-// startTURN starts a pion TURN server on loopback (until the devnet
-// starts hushd turn) and returns ICE servers for it.
-func startTURN(t testing.TB) []client.ICEServer {
-	t.Helper()
-	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	const user, secret = "hush", "test secret"
-	srv, err := turn.NewServer(turn.ServerConfig{
-		Realm: "hush",
-		AuthHandler: func(username, realm string, _ net.Addr) ([]byte, bool) {
-			return turn.GenerateAuthKey(username, realm, secret), username == user
-		},
-		PacketConnConfigs: []turn.PacketConnConfig{{
-			PacketConn:            pc,
-			RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{RelayAddress: net.ParseIP("127.0.0.1"), Address: "127.0.0.1"},
-		}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	return []client.ICEServer{{
-		URLs: []string{"turn:" + pc.LocalAddr().String() + "?transport=udp"}, Username: user, Credential: secret,
-		Expires: time.Now().Add(time.Hour),
-	}}
 }
 
 // sentLog records every call signal a client sends.
@@ -198,7 +167,7 @@ func pairOf(t testing.TB, s *callrtc.Session) callrtc.CandidatePair {
 }
 
 // TestRelayCallDevnet: two clients on a devnet call each other relay-only
-// through a TURN server: a 440 Hz tone from a WAV file arrives and its
+// through the devnet's hushd turn (credentials from Client.ICEServers): a 440 Hz tone from a WAV file arrives and its
 // recording's dominant frequency is 440 Hz; both selected candidate pairs
 // are relay/relay; no signal either sent carries a host or srflx
 // candidate, or a relay candidate's related address.
@@ -207,7 +176,7 @@ func TestRelayCallDevnet(t *testing.T) {
 		t.Skip("starts a whole network")
 	}
 	d := startDevnet(t)
-	ice := startTURN(t)
+	var ice []client.ICEServer // the devnet's hushd turn, through Client.ICEServers
 	var alog, blog sentLog
 	alice, bob := newClient(t, d, &alog), newClient(t, d, &blog)
 	befriend(t, alice, bob)
