@@ -356,9 +356,10 @@ func (c *Client) AnswerCall(ctx context.Context, id, sdp string) error {
 
 // SendCallCandidates sends a batch of ICE candidates of a call not over.
 // In relay-only mode only relay candidates leave the device: host,
-// server-reflexive and peer-reflexive ones are left out (and the batch is
-// not sent when none is left), so no signal ever carries this device's
-// address. Empty candidates (WebRTC's end-of-candidates) are left out
+// server-reflexive and peer-reflexive ones are left out, so no signal
+// ever carries this device's address; a batch with none but those sends
+// nothing and returns [ErrRelayOnly] (the engine is not using the relay
+// ICE policy). Empty candidates (WebRTC's end-of-candidates) are left out
 // too, and a relay candidate's related address (where the TURN server saw
 // this device) is cleared to 0.0.0.0. It returns [ErrNoCall], or
 // [ErrBadCallSignal] for a candidate that does not parse.
@@ -368,10 +369,12 @@ func (c *Client) SendCallCandidates(ctx context.Context, id string, cands []ICEC
 		return err
 	}
 	var out []*envelope.CallMessage_IceCandidate
+	given := 0
 	for _, cd := range cands {
 		if cd.Candidate == "" {
 			continue
 		}
+		given++
 		cand := cd.Candidate
 		if mode == CallsDirect {
 			if _, err := parseCandidateType(cand); err != nil {
@@ -388,6 +391,11 @@ func (c *Client) SendCallCandidates(ctx context.Context, id string, cands []ICEC
 			cand = relay
 		}
 		out = append(out, &envelope.CallMessage_IceCandidate{Candidate: cand, SdpMid: cd.SDPMid, SdpMlineIndex: uint32(cd.SDPMLineIndex)})
+	}
+	if given > 0 && len(out) == 0 {
+		// Nothing but addresses a relay-only call must not reveal: the
+		// engine is not using the relay policy.
+		return fmt.Errorf("%w: %d candidates, none a relay one", ErrRelayOnly, given)
 	}
 	b := &c.calls
 	b.mu.Lock()

@@ -432,6 +432,10 @@ func TestCallBadInput(t *testing.T) {
 				t.Fatalf("bob's engine got %+v", *e.CallSignal)
 			}
 		}
+		callsOn(t, CallsRelay, alice)
+		if err := alice.SendCallCandidates(ctx, call.ID, []ICECandidate{{Candidate: hostCand}, {Candidate: srflxCand}}); !errors.Is(err, ErrRelayOnly) {
+			t.Fatalf("only non-relay candidates in relay mode: %v", err)
+		}
 		if err := alice.SendCallCandidates(ctx, call.ID, []ICECandidate{{Candidate: "typ relay"}}); !errors.Is(err, ErrBadCallSignal) {
 			t.Fatalf("a malformed candidate sent: %v", err)
 		}
