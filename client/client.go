@@ -85,9 +85,16 @@ type Options struct {
 	AutoDownloadBytes  int64
 	// Files replaces the file server built from the network file (tests,
 	// or a program with its own way there).
-	Files  FileServer
-	Clock  func() time.Time
-	Logger *slog.Logger
+	Files FileServer
+	// CallTimeout is how long a call rings unanswered before it ends
+	// (DefaultCallTimeout if zero; tests shorten it).
+	CallTimeout time.Duration
+	// CallSignalSent, when set, sees every call signal this client sends,
+	// as sent ("pre-offer", "offer", "answer", "candidates", "end"):
+	// audits and tests (that no host candidate leaves in relay mode).
+	CallSignalSent func(to identity.AccountID, sig CallSignal)
+	Clock          func() time.Time
+	Logger         *slog.Logger
 }
 
 // Backoff is the outbox's retry policy: the first retry waits Base, each
@@ -194,6 +201,9 @@ type Client struct {
 	bg     context.Context
 	bgStop context.CancelFunc
 	bgWG   sync.WaitGroup
+
+	// calls is this Client's calls, in memory (call.go).
+	calls callBook
 }
 
 // Open unlocks the home with the passphrase and opens its database. With
@@ -261,6 +271,11 @@ func openHome(ctx context.Context, o Options, h *Home) (*Client, error) {
 		recordRefresh: recordRefresh, recordStale: recordCacheTTL,
 	}
 	c.bg, c.bgStop = context.WithCancel(context.Background())
+	c.calls.timeout = o.CallTimeout
+	c.calls.trace = o.CallSignalSent
+	if c.calls.timeout <= 0 {
+		c.calls.timeout = DefaultCallTimeout
+	}
 	if o.Network != nil {
 		c.pushSvc = o.Network.Services.Push
 		c.network = o.Network
@@ -448,6 +463,10 @@ const (
 	// EventRequest: a new message request arrived (the first message
 	// from an account that is not a contact); Message holds it.
 	EventRequest
+	// EventCall: a call changed state or brought a signal for the media
+	// engine; Call holds the call now and CallSignal the signal (nil for
+	// a pure state change). call.go.
+	EventCall
 )
 
 // Event is something a UI may want to show.
@@ -460,6 +479,9 @@ type Event struct {
 	Transfer Transfer
 	// Typing is set for EventTyping only.
 	Typing Typing
+	// Call and CallSignal are set for EventCall only.
+	Call       *Call
+	CallSignal *CallSignal
 }
 
 // Subscribe returns a channel of events with room for buf of them and a

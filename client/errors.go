@@ -25,7 +25,10 @@ import (
 //     [ErrNicknameTaken], [ErrNotFound];
 //   - messages: [ErrEmptyMessage], [ErrTooLarge], [ErrCannotUnsend],
 //     [ErrNotRequest], [ErrBadTimer], [ErrBadProfileName];
-//   - settings: [ErrBadNotificationMode], [ErrBadNotificationContent];
+//   - settings: [ErrBadNotificationMode], [ErrBadNotificationContent],
+//     [ErrBadCallMode];
+//   - calls (call.go): [ErrCallsOff], [ErrBlocked], [ErrNoCall],
+//     [ErrCallState], [ErrInCall], [ErrRelayOnly], [ErrBadCallSignal];
 //   - keys and devices (protocol v2): [ErrWaitingForKeys] (a message waits
 //     for the peer's device records; not a failure), [ErrUnknownDevice],
 //     [ErrNoKeyChange], [ErrDeviceKeyChanged];

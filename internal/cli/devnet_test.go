@@ -27,7 +27,7 @@ func TestDevnetScripts(t *testing.T) {
 			bgSetup(env)
 			return nil
 		},
-		Cmds: withCmds(bgCmds, map[string]func(ts *testscript.TestScript, neg bool, args []string){
+		Cmds: withCmds(withCmds(bgCmds, callCmds), map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			// devnetready NETFILE N: wait until the network file exists (Up
 			// writes it once the network has formed) and
 			// a seed serves a snapshot with N nodes, all up and in swarms.
