@@ -85,9 +85,12 @@ type Options struct {
 	AutoDownloadBytes  int64
 	// Files replaces the file server built from the network file (tests,
 	// or a program with its own way there).
-	Files  FileServer
-	Clock  func() time.Time
-	Logger *slog.Logger
+	Files FileServer
+	// CallTimeout is how long a call rings unanswered before it ends
+	// (DefaultCallTimeout if zero; tests shorten it).
+	CallTimeout time.Duration
+	Clock       func() time.Time
+	Logger      *slog.Logger
 }
 
 // Backoff is the outbox's retry policy: the first retry waits Base, each
@@ -446,6 +449,10 @@ const (
 	// EventRequest: a new message request arrived (the first message
 	// from an account that is not a contact); Message holds it.
 	EventRequest
+	// EventCall: a call changed state or brought a signal for the media
+	// engine; Call holds the call now and CallSignal the signal (nil for
+	// a pure state change). call.go.
+	EventCall
 )
 
 // Event is something a UI may want to show.
@@ -458,6 +465,9 @@ type Event struct {
 	Transfer Transfer
 	// Typing is set for EventTyping only.
 	Typing Typing
+	// Call and CallSignal are set for EventCall only.
+	Call       *Call
+	CallSignal *CallSignal
 }
 
 // Subscribe returns a channel of events with room for buf of them and a

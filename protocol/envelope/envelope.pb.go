@@ -318,6 +318,66 @@ func (CallMessage_Type) EnumDescriptor() ([]byte, []int) {
 	return file_envelope_proto_rawDescGZIP(), []int{10, 0}
 }
 
+type CallMessage_EndReason int32
+
+const (
+	CallMessage_END_REASON_UNSPECIFIED CallMessage_EndReason = 0
+	CallMessage_END_REASON_HANGUP      CallMessage_EndReason = 1
+	CallMessage_END_REASON_DECLINED    CallMessage_EndReason = 2
+	CallMessage_END_REASON_BUSY        CallMessage_EndReason = 3
+	CallMessage_END_REASON_TIMEOUT     CallMessage_EndReason = 4
+	// The call was answered on another device of the account (sent only
+	// to the account's own devices, through the sync namespace).
+	CallMessage_END_REASON_ANSWERED_ELSEWHERE CallMessage_EndReason = 5
+)
+
+// Enum value maps for CallMessage_EndReason.
+var (
+	CallMessage_EndReason_name = map[int32]string{
+		0: "END_REASON_UNSPECIFIED",
+		1: "END_REASON_HANGUP",
+		2: "END_REASON_DECLINED",
+		3: "END_REASON_BUSY",
+		4: "END_REASON_TIMEOUT",
+		5: "END_REASON_ANSWERED_ELSEWHERE",
+	}
+	CallMessage_EndReason_value = map[string]int32{
+		"END_REASON_UNSPECIFIED":        0,
+		"END_REASON_HANGUP":             1,
+		"END_REASON_DECLINED":           2,
+		"END_REASON_BUSY":               3,
+		"END_REASON_TIMEOUT":            4,
+		"END_REASON_ANSWERED_ELSEWHERE": 5,
+	}
+)
+
+func (x CallMessage_EndReason) Enum() *CallMessage_EndReason {
+	p := new(CallMessage_EndReason)
+	*p = x
+	return p
+}
+
+func (x CallMessage_EndReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CallMessage_EndReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_envelope_proto_enumTypes[5].Descriptor()
+}
+
+func (CallMessage_EndReason) Type() protoreflect.EnumType {
+	return &file_envelope_proto_enumTypes[5]
+}
+
+func (x CallMessage_EndReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CallMessage_EndReason.Descriptor instead.
+func (CallMessage_EndReason) EnumDescriptor() ([]byte, []int) {
+	return file_envelope_proto_rawDescGZIP(), []int{10, 1}
+}
+
 // Which config object; the kinds follow Session's config namespaces 2–5.
 type ConfigSync_Kind int32
 
@@ -358,11 +418,11 @@ func (x ConfigSync_Kind) String() string {
 }
 
 func (ConfigSync_Kind) Descriptor() protoreflect.EnumDescriptor {
-	return file_envelope_proto_enumTypes[5].Descriptor()
+	return file_envelope_proto_enumTypes[6].Descriptor()
 }
 
 func (ConfigSync_Kind) Type() protoreflect.EnumType {
-	return &file_envelope_proto_enumTypes[5]
+	return &file_envelope_proto_enumTypes[6]
 }
 
 func (x ConfigSync_Kind) Number() protoreflect.EnumNumber {
@@ -1316,8 +1376,11 @@ type CallMessage struct {
 	// The 16-byte UUID that ties all messages of one call together.
 	CallUuid []byte `protobuf:"bytes,2,opt,name=call_uuid,json=callUuid,proto3" json:"call_uuid,omitempty"`
 	// The session description, for offers and answers.
-	Sdp           string                      `protobuf:"bytes,3,opt,name=sdp,proto3" json:"sdp,omitempty"`
-	Candidates    []*CallMessage_IceCandidate `protobuf:"bytes,4,rep,name=candidates,proto3" json:"candidates,omitempty"`
+	Sdp        string                      `protobuf:"bytes,3,opt,name=sdp,proto3" json:"sdp,omitempty"`
+	Candidates []*CallMessage_IceCandidate `protobuf:"bytes,4,rep,name=candidates,proto3" json:"candidates,omitempty"`
+	// Why an END ends the call, so the caller can tell "busy" and "declined"
+	// from a hang-up (Session has no reason and shows every end alike).
+	EndReason     CallMessage_EndReason `protobuf:"varint,5,opt,name=end_reason,json=endReason,proto3,enum=hush.envelope.v1.CallMessage_EndReason" json:"end_reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1378,6 +1441,13 @@ func (x *CallMessage) GetCandidates() []*CallMessage_IceCandidate {
 		return x.Candidates
 	}
 	return nil
+}
+
+func (x *CallMessage) GetEndReason() CallMessage_EndReason {
+	if x != nil {
+		return x.EndReason
+	}
+	return CallMessage_END_REASON_UNSPECIFIED
 }
 
 // DeviceAnnouncement is stored by a device in its own account's swarm so the
@@ -1993,14 +2063,16 @@ const file_envelope_proto_rawDesc = "" +
 	"\x10MODE_UNSPECIFIED\x10\x00\x12\f\n" +
 	"\bMODE_OFF\x10\x01\x12\x13\n" +
 	"\x0fMODE_AFTER_SEND\x10\x02\x12\x13\n" +
-	"\x0fMODE_AFTER_READ\x10\x03\"\xa9\x03\n" +
+	"\x0fMODE_AFTER_READ\x10\x03\"\x9b\x05\n" +
 	"\vCallMessage\x126\n" +
 	"\x04type\x18\x01 \x01(\x0e2\".hush.envelope.v1.CallMessage.TypeR\x04type\x12\x1b\n" +
 	"\tcall_uuid\x18\x02 \x01(\fR\bcallUuid\x12\x10\n" +
 	"\x03sdp\x18\x03 \x01(\tR\x03sdp\x12J\n" +
 	"\n" +
 	"candidates\x18\x04 \x03(\v2*.hush.envelope.v1.CallMessage.IceCandidateR\n" +
-	"candidates\x1am\n" +
+	"candidates\x12F\n" +
+	"\n" +
+	"end_reason\x18\x05 \x01(\x0e2'.hush.envelope.v1.CallMessage.EndReasonR\tendReason\x1am\n" +
 	"\fIceCandidate\x12\x1c\n" +
 	"\tcandidate\x18\x01 \x01(\tR\tcandidate\x12\x17\n" +
 	"\asdp_mid\x18\x02 \x01(\tR\x06sdpMid\x12&\n" +
@@ -2012,7 +2084,14 @@ const file_envelope_proto_rawDesc = "" +
 	"TYPE_OFFER\x10\x02\x12\x0f\n" +
 	"\vTYPE_ANSWER\x10\x03\x12\x17\n" +
 	"\x13TYPE_ICE_CANDIDATES\x10\x04\x12\f\n" +
-	"\bTYPE_END\x10\x05\"\x95\x01\n" +
+	"\bTYPE_END\x10\x05\"\xa7\x01\n" +
+	"\tEndReason\x12\x1a\n" +
+	"\x16END_REASON_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11END_REASON_HANGUP\x10\x01\x12\x17\n" +
+	"\x13END_REASON_DECLINED\x10\x02\x12\x13\n" +
+	"\x0fEND_REASON_BUSY\x10\x03\x12\x16\n" +
+	"\x12END_REASON_TIMEOUT\x10\x04\x12!\n" +
+	"\x1dEND_REASON_ANSWERED_ELSEWHERE\x10\x05\"\x95\x01\n" +
 	"\x12DeviceAnnouncement\x12\x1b\n" +
 	"\tdevice_id\x18\x01 \x01(\fR\bdeviceId\x12*\n" +
 	"\x11device_public_key\x18\x02 \x01(\fR\x0fdevicePublicKey\x12\"\n" +
@@ -2055,7 +2134,7 @@ func file_envelope_proto_rawDescGZIP() []byte {
 	return file_envelope_proto_rawDescData
 }
 
-var file_envelope_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_envelope_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
 var file_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_envelope_proto_goTypes = []any{
 	(Envelope_Type)(0),                 // 0: hush.envelope.v1.Envelope.Type
@@ -2063,58 +2142,60 @@ var file_envelope_proto_goTypes = []any{
 	(TypingMessage_Action)(0),          // 2: hush.envelope.v1.TypingMessage.Action
 	(ExpirationSettings_Mode)(0),       // 3: hush.envelope.v1.ExpirationSettings.Mode
 	(CallMessage_Type)(0),              // 4: hush.envelope.v1.CallMessage.Type
-	(ConfigSync_Kind)(0),               // 5: hush.envelope.v1.ConfigSync.Kind
-	(*Envelope)(nil),                   // 6: hush.envelope.v1.Envelope
-	(*Content)(nil),                    // 7: hush.envelope.v1.Content
-	(*DataMessage)(nil),                // 8: hush.envelope.v1.DataMessage
-	(*AttachmentPointer)(nil),          // 9: hush.envelope.v1.AttachmentPointer
-	(*Quote)(nil),                      // 10: hush.envelope.v1.Quote
-	(*Profile)(nil),                    // 11: hush.envelope.v1.Profile
-	(*ReceiptMessage)(nil),             // 12: hush.envelope.v1.ReceiptMessage
-	(*TypingMessage)(nil),              // 13: hush.envelope.v1.TypingMessage
-	(*UnsendRequest)(nil),              // 14: hush.envelope.v1.UnsendRequest
-	(*ExpirationSettings)(nil),         // 15: hush.envelope.v1.ExpirationSettings
-	(*CallMessage)(nil),                // 16: hush.envelope.v1.CallMessage
-	(*DeviceAnnouncement)(nil),         // 17: hush.envelope.v1.DeviceAnnouncement
-	(*ConfigSync)(nil),                 // 18: hush.envelope.v1.ConfigSync
-	(*HistoryShare)(nil),               // 19: hush.envelope.v1.HistoryShare
-	(*AttachmentPointer_Piece)(nil),    // 20: hush.envelope.v1.AttachmentPointer.Piece
-	(*Quote_QuotedAttachment)(nil),     // 21: hush.envelope.v1.Quote.QuotedAttachment
-	(*CallMessage_IceCandidate)(nil),   // 22: hush.envelope.v1.CallMessage.IceCandidate
-	(*HistoryShare_SharedMessage)(nil), // 23: hush.envelope.v1.HistoryShare.SharedMessage
+	(CallMessage_EndReason)(0),         // 5: hush.envelope.v1.CallMessage.EndReason
+	(ConfigSync_Kind)(0),               // 6: hush.envelope.v1.ConfigSync.Kind
+	(*Envelope)(nil),                   // 7: hush.envelope.v1.Envelope
+	(*Content)(nil),                    // 8: hush.envelope.v1.Content
+	(*DataMessage)(nil),                // 9: hush.envelope.v1.DataMessage
+	(*AttachmentPointer)(nil),          // 10: hush.envelope.v1.AttachmentPointer
+	(*Quote)(nil),                      // 11: hush.envelope.v1.Quote
+	(*Profile)(nil),                    // 12: hush.envelope.v1.Profile
+	(*ReceiptMessage)(nil),             // 13: hush.envelope.v1.ReceiptMessage
+	(*TypingMessage)(nil),              // 14: hush.envelope.v1.TypingMessage
+	(*UnsendRequest)(nil),              // 15: hush.envelope.v1.UnsendRequest
+	(*ExpirationSettings)(nil),         // 16: hush.envelope.v1.ExpirationSettings
+	(*CallMessage)(nil),                // 17: hush.envelope.v1.CallMessage
+	(*DeviceAnnouncement)(nil),         // 18: hush.envelope.v1.DeviceAnnouncement
+	(*ConfigSync)(nil),                 // 19: hush.envelope.v1.ConfigSync
+	(*HistoryShare)(nil),               // 20: hush.envelope.v1.HistoryShare
+	(*AttachmentPointer_Piece)(nil),    // 21: hush.envelope.v1.AttachmentPointer.Piece
+	(*Quote_QuotedAttachment)(nil),     // 22: hush.envelope.v1.Quote.QuotedAttachment
+	(*CallMessage_IceCandidate)(nil),   // 23: hush.envelope.v1.CallMessage.IceCandidate
+	(*HistoryShare_SharedMessage)(nil), // 24: hush.envelope.v1.HistoryShare.SharedMessage
 }
 var file_envelope_proto_depIdxs = []int32{
 	0,  // 0: hush.envelope.v1.Envelope.type:type_name -> hush.envelope.v1.Envelope.Type
-	8,  // 1: hush.envelope.v1.Content.data:type_name -> hush.envelope.v1.DataMessage
-	12, // 2: hush.envelope.v1.Content.receipt:type_name -> hush.envelope.v1.ReceiptMessage
-	13, // 3: hush.envelope.v1.Content.typing:type_name -> hush.envelope.v1.TypingMessage
-	14, // 4: hush.envelope.v1.Content.unsend:type_name -> hush.envelope.v1.UnsendRequest
-	15, // 5: hush.envelope.v1.Content.expiration_settings:type_name -> hush.envelope.v1.ExpirationSettings
-	16, // 6: hush.envelope.v1.Content.call:type_name -> hush.envelope.v1.CallMessage
-	17, // 7: hush.envelope.v1.Content.device_announcement:type_name -> hush.envelope.v1.DeviceAnnouncement
-	18, // 8: hush.envelope.v1.Content.config_sync:type_name -> hush.envelope.v1.ConfigSync
-	19, // 9: hush.envelope.v1.Content.history_share:type_name -> hush.envelope.v1.HistoryShare
-	9,  // 10: hush.envelope.v1.DataMessage.attachments:type_name -> hush.envelope.v1.AttachmentPointer
-	10, // 11: hush.envelope.v1.DataMessage.quote:type_name -> hush.envelope.v1.Quote
-	15, // 12: hush.envelope.v1.DataMessage.expiration:type_name -> hush.envelope.v1.ExpirationSettings
-	11, // 13: hush.envelope.v1.DataMessage.profile:type_name -> hush.envelope.v1.Profile
-	9,  // 14: hush.envelope.v1.AttachmentPointer.thumbnail:type_name -> hush.envelope.v1.AttachmentPointer
-	20, // 15: hush.envelope.v1.AttachmentPointer.pieces:type_name -> hush.envelope.v1.AttachmentPointer.Piece
-	21, // 16: hush.envelope.v1.Quote.attachments:type_name -> hush.envelope.v1.Quote.QuotedAttachment
-	9,  // 17: hush.envelope.v1.Profile.avatar:type_name -> hush.envelope.v1.AttachmentPointer
+	9,  // 1: hush.envelope.v1.Content.data:type_name -> hush.envelope.v1.DataMessage
+	13, // 2: hush.envelope.v1.Content.receipt:type_name -> hush.envelope.v1.ReceiptMessage
+	14, // 3: hush.envelope.v1.Content.typing:type_name -> hush.envelope.v1.TypingMessage
+	15, // 4: hush.envelope.v1.Content.unsend:type_name -> hush.envelope.v1.UnsendRequest
+	16, // 5: hush.envelope.v1.Content.expiration_settings:type_name -> hush.envelope.v1.ExpirationSettings
+	17, // 6: hush.envelope.v1.Content.call:type_name -> hush.envelope.v1.CallMessage
+	18, // 7: hush.envelope.v1.Content.device_announcement:type_name -> hush.envelope.v1.DeviceAnnouncement
+	19, // 8: hush.envelope.v1.Content.config_sync:type_name -> hush.envelope.v1.ConfigSync
+	20, // 9: hush.envelope.v1.Content.history_share:type_name -> hush.envelope.v1.HistoryShare
+	10, // 10: hush.envelope.v1.DataMessage.attachments:type_name -> hush.envelope.v1.AttachmentPointer
+	11, // 11: hush.envelope.v1.DataMessage.quote:type_name -> hush.envelope.v1.Quote
+	16, // 12: hush.envelope.v1.DataMessage.expiration:type_name -> hush.envelope.v1.ExpirationSettings
+	12, // 13: hush.envelope.v1.DataMessage.profile:type_name -> hush.envelope.v1.Profile
+	10, // 14: hush.envelope.v1.AttachmentPointer.thumbnail:type_name -> hush.envelope.v1.AttachmentPointer
+	21, // 15: hush.envelope.v1.AttachmentPointer.pieces:type_name -> hush.envelope.v1.AttachmentPointer.Piece
+	22, // 16: hush.envelope.v1.Quote.attachments:type_name -> hush.envelope.v1.Quote.QuotedAttachment
+	10, // 17: hush.envelope.v1.Profile.avatar:type_name -> hush.envelope.v1.AttachmentPointer
 	1,  // 18: hush.envelope.v1.ReceiptMessage.type:type_name -> hush.envelope.v1.ReceiptMessage.Type
 	2,  // 19: hush.envelope.v1.TypingMessage.action:type_name -> hush.envelope.v1.TypingMessage.Action
 	3,  // 20: hush.envelope.v1.ExpirationSettings.mode:type_name -> hush.envelope.v1.ExpirationSettings.Mode
 	4,  // 21: hush.envelope.v1.CallMessage.type:type_name -> hush.envelope.v1.CallMessage.Type
-	22, // 22: hush.envelope.v1.CallMessage.candidates:type_name -> hush.envelope.v1.CallMessage.IceCandidate
-	5,  // 23: hush.envelope.v1.ConfigSync.kind:type_name -> hush.envelope.v1.ConfigSync.Kind
-	23, // 24: hush.envelope.v1.HistoryShare.messages:type_name -> hush.envelope.v1.HistoryShare.SharedMessage
-	9,  // 25: hush.envelope.v1.Quote.QuotedAttachment.thumbnail:type_name -> hush.envelope.v1.AttachmentPointer
-	26, // [26:26] is the sub-list for method output_type
-	26, // [26:26] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	23, // 22: hush.envelope.v1.CallMessage.candidates:type_name -> hush.envelope.v1.CallMessage.IceCandidate
+	5,  // 23: hush.envelope.v1.CallMessage.end_reason:type_name -> hush.envelope.v1.CallMessage.EndReason
+	6,  // 24: hush.envelope.v1.ConfigSync.kind:type_name -> hush.envelope.v1.ConfigSync.Kind
+	24, // 25: hush.envelope.v1.HistoryShare.messages:type_name -> hush.envelope.v1.HistoryShare.SharedMessage
+	10, // 26: hush.envelope.v1.Quote.QuotedAttachment.thumbnail:type_name -> hush.envelope.v1.AttachmentPointer
+	27, // [27:27] is the sub-list for method output_type
+	27, // [27:27] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_envelope_proto_init() }
@@ -2138,7 +2219,7 @@ func file_envelope_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_envelope_proto_rawDesc), len(file_envelope_proto_rawDesc)),
-			NumEnums:      6,
+			NumEnums:      7,
 			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   0,

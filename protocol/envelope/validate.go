@@ -262,6 +262,8 @@ func validateCall(path string, c *CallMessage) error {
 	if err := knownEnum(path+".type", c.GetType()); err != nil {
 		return err
 	}
+	// end_reason is not checked: unset or unknown (a newer sender's)
+	// reads as a hang-up, which ends the call all the same.
 	if err := exactLen(path+".call_uuid", c.GetCallUuid(), CallUUIDSize); err != nil {
 		return err
 	}
