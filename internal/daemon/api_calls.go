@@ -1,0 +1,270 @@
+package daemon
+
+import (
+	"errors"
+	"net/http"
+	"sync"
+
+	"github.com/hushnet/hush/client"
+)
+
+// Calls through the API (issue 20, DESIGN.md §9). The daemon runs no
+// media: the browser (or a script) is the call's media engine. It asks
+// for ICE servers here, sends its SDP and candidates through the
+// endpoints below, and receives the other side's as call_signal events.
+// The client library does the signaling (CallMessages through the
+// network); the daemon only passes signals along and remembers the ones
+// that came in for each call still under way, so a page that opens after
+// the offer arrived (a ringing call answered from a tab opened later)
+// still finds it.
+
+// Bounds of what the daemon remembers of a call's incoming signals: a
+// call has one offer or answer and a few batches of candidates; a peer
+// that sends more gets its extra signals forwarded as events only.
+const (
+	maxSignalsPerCall = 64
+	maxRememberedCall = 8
+)
+
+// callSignals remembers the incoming signals of the calls under way.
+type callSignals struct {
+	mu    sync.Mutex // guards byID and order
+	byID  map[string][]client.CallSignal
+	order []string // call IDs, oldest first, to forget the oldest
+}
+
+func newCallSignals() *callSignals {
+	return &callSignals{byID: map[string][]client.CallSignal{}}
+}
+
+// note records call's state and its signal s (nil for a pure state
+// change); an ended call's signals are forgotten.
+func (cs *callSignals) note(call client.Call, s *client.CallSignal) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if call.State == client.CallEnded {
+		cs.forget(call.ID)
+		return
+	}
+	if s == nil || s.Type == "end" {
+		return
+	}
+	sigs, ok := cs.byID[call.ID]
+	if !ok {
+		if len(cs.order) >= maxRememberedCall {
+			cs.forget(cs.order[0])
+		}
+		cs.order = append(cs.order, call.ID)
+	}
+	if len(sigs) < maxSignalsPerCall {
+		cs.byID[call.ID] = append(sigs, *s)
+	}
+}
+
+// forget drops a call's signals; cs.mu is held.
+func (cs *callSignals) forget(id string) {
+	delete(cs.byID, id)
+	for i, o := range cs.order {
+		if o == id {
+			cs.order = append(cs.order[:i], cs.order[i+1:]...)
+			break
+		}
+	}
+}
+
+// signals returns a copy of the call's incoming signals, oldest first.
+func (cs *callSignals) signals(id string) []client.CallSignal {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	return append([]client.CallSignal{}, cs.byID[id]...)
+}
+
+// callJSON is a call with the signals that came in for it so far (GET
+// /calls/{id}): the media engine applies them in order.
+type callJSON struct {
+	client.Call
+	Signals []client.CallSignal `json:"signals"`
+}
+
+// callSignalJSON is a call_signal event: the call it belongs to and the
+// signal.
+type callSignalJSON struct {
+	CallID string `json:"call_id"`
+	Peer   string `json:"peer"`
+	client.CallSignal
+}
+
+// callEvents returns the API events of a client call event: the call's
+// state ("call") and, when it carries one, its signal ("call_signal").
+func (d *Daemon) callEvents(e client.Event) []sseEvent {
+	if e.Call == nil {
+		return nil
+	}
+	d.signals.note(*e.Call, e.CallSignal)
+	out := []sseEvent{{name: "call", data: *e.Call}}
+	if e.CallSignal != nil {
+		out = append(out, sseEvent{name: "call_signal", data: callSignalJSON{
+			CallID: e.Call.ID, Peer: e.Call.Peer.String(), CallSignal: *e.CallSignal}})
+	}
+	return out
+}
+
+// iceJSON is what a browser needs to build its RTCPeerConnection:
+// RTCConfiguration's iceServers and iceTransportPolicy.
+type iceJSON struct {
+	ICEServers []client.ICEServer `json:"ice_servers"`
+	// ICETransportPolicy is "relay" in relay-only mode (the browser then
+	// gathers relay candidates only, so no host or server-reflexive
+	// address can leave it) and "all" in direct mode.
+	ICETransportPolicy string          `json:"ice_transport_policy"`
+	Mode               client.CallMode `json:"mode"`
+}
+
+func (d *Daemon) iceServers(w http.ResponseWriter, r *http.Request, c *client.Client) error {
+	mode, err := c.CallMode()
+	if err != nil {
+		return err
+	}
+	if mode == client.CallsOff {
+		return client.ErrCallsOff
+	}
+	servers, err := c.ICEServers(r.Context())
+	if err != nil {
+		return err
+	}
+	out := iceJSON{ICEServers: servers, ICETransportPolicy: "relay", Mode: mode}
+	if mode == client.CallsDirect {
+		out.ICETransportPolicy = "all"
+	}
+	if out.ICEServers == nil {
+		out.ICEServers = []client.ICEServer{}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (d *Daemon) listCalls(w http.ResponseWriter, r *http.Request, c *client.Client) error {
+	return writeList(w, c.ActiveCalls(), nil)
+}
+
+func (d *Daemon) startCall(w http.ResponseWriter, r *http.Request, c *client.Client) error {
+	var b struct {
+		Peer string `json:"peer"`
+	}
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	if b.Peer == "" {
+		return badRequest("bad_peer", "peer is an Account ID or a contact's nickname")
+	}
+	p, err := c.Resolve(b.Peer)
+	if err != nil {
+		return err
+	}
+	call, err := c.StartCall(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, callJSON{Call: call, Signals: []client.CallSignal{}})
+	return nil
+}
+
+func (d *Daemon) getCall(w http.ResponseWriter, r *http.Request, c *client.Client) error {
+	id := r.PathValue("id")
+	call, err := c.Call(id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, callJSON{Call: call, Signals: d.signals.signals(id)})
+	return nil
+}
+
+// sdpBody is an offer's or an answer's body.
+type sdpBody struct {
+	SDP string `json:"sdp"`
+}
+
+// maxSDP bounds an SDP from the page: a browser's offer with audio and
+// video is a few KB; it must fit in one signaling message.
+const maxSDP = 32 << 10
+
+func (b sdpBody) check() error {
+	if b.SDP == "" || len(b.SDP) > maxSDP {
+		return badRequest("bad_sdp", "sdp is a session description of at most %d bytes", maxSDP)
+	}
+	return nil
+}
+
+func (d *Daemon) sendOffer(w http.ResponseWriter, r *http.Request, c *client.Client) error {
+	var b sdpBody
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	if err := b.check(); err != nil {
+		return err
+	}
+	return d.afterCall(w, r, c, c.SendCallOffer(r.Context(), r.PathValue("id"), b.SDP))
+}
+
+func (d *Daemon) answerCall(w http.ResponseWriter, r *http.Request, c *client.Client) error {
+	var b sdpBody
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	if err := b.check(); err != nil {
+		return err
+	}
+	return d.afterCall(w, r, c, c.AnswerCall(r.Context(), r.PathValue("id"), b.SDP))
+}
+
+// maxCandidates bounds one batch: a browser gathers a handful per
+// transport; the library batches what it sends anyway.
+const maxCandidates = 32
+
+func (d *Daemon) sendCandidates(w http.ResponseWriter, r *http.Request, c *client.Client) error {
+	var b struct {
+		Candidates []client.ICECandidate `json:"candidates"`
+	}
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	if len(b.Candidates) == 0 || len(b.Candidates) > maxCandidates {
+		return badRequest("bad_candidates", "candidates is a list of 1 to %d ICE candidates", maxCandidates)
+	}
+	return d.afterCall(w, r, c, c.SendCallCandidates(r.Context(), r.PathValue("id"), b.Candidates))
+}
+
+func (d *Daemon) endCall(w http.ResponseWriter, r *http.Request, c *client.Client) error {
+	b := struct {
+		Reason string `json:"reason"`
+	}{Reason: client.EndHangup}
+	if r.ContentLength != 0 {
+		if err := decode(r, &b); err != nil {
+			return err
+		}
+	}
+	switch b.Reason {
+	case client.EndHangup, client.EndDeclined, client.EndBusy, client.EndFailed:
+	default:
+		return badRequest("bad_reason", "reason is hangup, declined, busy or failed")
+	}
+	return d.afterCall(w, r, c, c.EndCall(r.Context(), r.PathValue("id"), b.Reason))
+}
+
+// afterCall answers a call action: its error, or the call as it stands.
+func (d *Daemon) afterCall(w http.ResponseWriter, r *http.Request, c *client.Client, err error) error {
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	call, err := c.Call(id)
+	if errors.Is(err, client.ErrNoCall) {
+		// Done, and the library already forgot the call (it ended).
+		call, err = client.Call{ID: id, State: client.CallEnded}, nil
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, call)
+	return nil
+}
