@@ -253,6 +253,10 @@ func (d *Daemon) endCall(w http.ResponseWriter, r *http.Request, c *client.Clien
 
 // afterCall answers a call action: its error, or the call as it stands.
 func (d *Daemon) afterCall(w http.ResponseWriter, r *http.Request, c *client.Client, err error) error {
+	if errors.Is(err, client.ErrDropped) {
+		// The library refused an SDP or a candidate that does not parse.
+		return badRequest("malformed", "%v", err)
+	}
 	if err != nil {
 		return err
 	}
