@@ -129,6 +129,11 @@ func (d *Daemon) iceServers(w http.ResponseWriter, r *http.Request, c *client.Cl
 		return client.ErrCallsOff
 	}
 	servers, err := c.ICEServers(r.Context())
+	if errors.Is(err, client.ErrNoTURN) && mode == client.CallsDirect {
+		// Direct calls need no relay: peers that reach each other (on
+		// one network) connect without one.
+		servers, err = nil, nil
+	}
 	if err != nil {
 		return err
 	}
