@@ -240,18 +240,19 @@ func (d *Daemon) sendCandidates(w http.ResponseWriter, r *http.Request, c *clien
 }
 
 func (d *Daemon) endCall(w http.ResponseWriter, r *http.Request, c *client.Client) error {
-	b := struct {
+	var b struct {
 		Reason string `json:"reason"`
-	}{Reason: client.EndHangup}
+	}
 	if r.ContentLength != 0 {
 		if err := decode(r, &b); err != nil {
 			return err
 		}
 	}
+	// "" lets the library pick: declined for a ringing call, else hangup.
 	switch b.Reason {
-	case client.EndHangup, client.EndDeclined, client.EndBusy, client.EndFailed:
+	case "", client.EndHangup, client.EndDeclined, client.EndFailed:
 	default:
-		return badRequest("bad_reason", "reason is hangup, declined, busy or failed")
+		return badRequest("bad_reason", "reason is hangup, declined or failed")
 	}
 	return d.afterCall(w, r, c, c.EndCall(r.Context(), r.PathValue("id"), b.Reason))
 }
