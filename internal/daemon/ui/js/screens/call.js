@@ -72,11 +72,21 @@ function onCall(c) {
     cur = newCall(c, false)
     appRef.go('#/call/' + c.id)
     redraw()
+    ringNotice()
     return
   }
   cur.call = c
   if (c.state === 'ended') teardown()
   redraw()
+}
+
+// ringNotice shows a desktop notification of a ringing call while the page
+// is out of sight (when the user allowed them). It names no one: the OS
+// keeps notifications in its history.
+function ringNotice() {
+  if (!document.hidden || !('Notification' in window) || Notification.permission !== 'granted') return
+  const note = new Notification('hush', { body: 'Incoming call', tag: 'hush-call' })
+  note.onclick = () => window.focus()
 }
 
 async function onSignal(s) {
