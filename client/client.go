@@ -195,6 +195,9 @@ type Client struct {
 	bg     context.Context
 	bgStop context.CancelFunc
 	bgWG   sync.WaitGroup
+
+	// calls is this Client's calls, in memory (call.go).
+	calls callBook
 }
 
 // Open unlocks the home with the passphrase and opens its database. With
@@ -262,6 +265,10 @@ func openHome(ctx context.Context, o Options, h *Home) (*Client, error) {
 		recordRefresh: recordRefresh, recordStale: recordCacheTTL,
 	}
 	c.bg, c.bgStop = context.WithCancel(context.Background())
+	c.calls.timeout = o.CallTimeout
+	if c.calls.timeout <= 0 {
+		c.calls.timeout = DefaultCallTimeout
+	}
 	if o.Network != nil {
 		c.pushSvc = o.Network.Services.Push
 		c.network = o.Network

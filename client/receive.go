@@ -520,6 +520,8 @@ func (c *Client) accept(ns int32, m rpc.Message) ([]Message, error) {
 		return nil, c.applyTimerChange(sender, content.GetExpirationSettings(), signed)
 	case ns == NamespaceInbox && content.GetTyping() != nil:
 		return nil, c.applyTyping(sender, content.GetTyping(), signed) // typing.go
+	case content.GetCall() != nil:
+		return nil, c.applyCall(ns, sender, content, signed) // call.go
 	case ns == NamespaceSync && content.GetUnsend() != nil:
 		// Another device of ours unsent a message; the seal must be ours.
 		if !sender.Equal(self) {

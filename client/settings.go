@@ -1,8 +1,6 @@
 package client
 
-import (
-	"errors"
-)
+import "errors"
 
 // NotificationContent is what a desktop notification of a new message
 // shows (Session's setting). It is local to the device: never synced.
@@ -57,23 +55,18 @@ func (c *Client) NotificationContent() (NotificationContent, error) {
 const CallsWarning = "Calls reveal your IP address to someone. By default (relay-only) your call goes through a TURN relay server: the other party never learns your IP address, but the relay server does. In direct mode, the other party learns your IP address."
 
 // SetCalls turns calls on or off; they are off until the user turns them
-// on after reading [CallsWarning]. Local to the device.
+// on after reading [CallsWarning]. Local to the device. On is relay-only
+// ([CallsRelay]); [Client.SetCallMode] also chooses direct calls.
 func (c *Client) SetCalls(on bool) error {
-	v := "off"
 	if on {
-		v = "on"
+		return c.SetCallMode(CallsRelay)
 	}
-	return c.db.SetSetting(settingCalls, []byte(v))
+	return c.SetCallMode(CallsOff)
 }
 
-// Calls reports whether calls are on (off unless set).
+// Calls reports whether calls are on, relay-only or direct (off unless
+// set).
 func (c *Client) Calls() (bool, error) {
-	b, err := c.db.Setting(settingCalls)
-	if errors.Is(err, ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return string(b) == "on", nil
+	m, err := c.CallMode()
+	return m != CallsOff, err
 }
