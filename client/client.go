@@ -116,6 +116,8 @@ type Client struct {
 
 	device *devicerecord.Device // this home's device identity (devices.go)
 
+	turn turnCache // the TURN credential in use (turn.go)
+
 	// files is the file server (nil without one) and codec the
 	// attachment format (nil in a build without it); attachments.go.
 	files FileServer

@@ -29,9 +29,8 @@ type StewardReport struct {
 }
 
 // ErrNoReport is matched by a [StewardReport]'s Err when the server
-// cannot be asked for a report: it is no onion destination (the TURN
-// server, until the calls issue gives it one), or the network file gives
-// no key to verify one with.
+// cannot be asked for a report: the network file gives no key to verify
+// one with (or to seal the request to).
 var ErrNoReport = errors.New("this server publishes no signed report")
 
 // reportTimeout bounds each fetch, so one silent server does not hold up
@@ -76,6 +75,8 @@ func (c *Client) TransparencyReports(ctx context.Context) ([]StewardReport, erro
 		if s.svc == nil {
 			continue
 		}
+		// The TURN server's report, like its credentials, comes from its
+		// endpoint (OnionTarget); Address stays the service's address.
 		rep := StewardReport{Server: s.name, Address: s.svc.Address}
 		if s.svc.Ed25519 != nil {
 			rep.Key = *s.svc.Ed25519

@@ -22,6 +22,7 @@ func TestExampleConfigs(t *testing.T) {
 		{"node", []string{"node", "--config", "node.toml", "--check-config"}},
 		{"files", []string{"files", "--config", "files.toml", "--check-config"}},
 		{"push", []string{"push", "--config", "push.toml", "--check-config"}},
+		{"turn", []string{"turn", "--config", "turn.toml", "--check-config"}},
 		{"registry", []string{"registry", "--config", "registry.toml", "run", "--check-config"}},
 	}
 	for _, tt := range tests {

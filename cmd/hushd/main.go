@@ -1,8 +1,8 @@
 // Command hushd runs hush's servers. `hushd node` is a service node (see
 // internal/node) and `hushd registry` a network registry host (see
 // internal/registry), `hushd files` the file server (see
-// internal/files) and `hushd push` the push server (see internal/push);
-// turn is not built yet.
+// internal/files), `hushd push` the push server (see internal/push) and
+// `hushd turn` the STUN/TURN server for calls (see internal/turn).
 //
 // The main is thin: flags → config → node.New → Run(ctx) → exit.
 //
@@ -47,16 +47,7 @@ func rootCmd(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(nodeCmd(stdout, stderr), registrycmd.New(stdout, stderr), filesCmd(stdout, stderr), pushCmd(stdout, stderr))
-	for _, name := range []string{"turn"} {
-		root.AddCommand(&cobra.Command{
-			Use:   name,
-			Short: "hushd " + name + " (not yet built)",
-			RunE: func(*cobra.Command, []string) error {
-				return fmt.Errorf("%s: not yet built", name)
-			},
-		})
-	}
+	root.AddCommand(nodeCmd(stdout, stderr), registrycmd.New(stdout, stderr), filesCmd(stdout, stderr), pushCmd(stdout, stderr), turnCmd(stdout, stderr))
 	return root
 }
 

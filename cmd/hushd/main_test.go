@@ -321,16 +321,6 @@ func TestShowIdentity(t *testing.T) {
 	}
 }
 
-func TestNotYetBuilt(t *testing.T) {
-	t.Parallel()
-	for _, sub := range []string{"turn"} {
-		out, err := runHushd(t, sub)
-		if err == nil || !strings.Contains(out, "not yet built") {
-			t.Errorf("%s: err=%v out=%q", sub, err, out)
-		}
-	}
-}
-
 // TestDoneWhen is the issue's acceptance check on the real binary: an
 // account stores, retrieves, expires and deletes its own messages through
 // nodeclient.SignedCall (what `hush tool rpc` runs), and another account

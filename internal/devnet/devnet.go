@@ -182,12 +182,14 @@ type Devnet struct {
 	files   FileServer
 	fileCfg config.Files
 	push    PushServer
+	turn    TURNServer
 
 	mu      sync.Mutex // guards the runners
 	hosts   []runner
 	members []runner // nil for a killed node
 	fileRun runner   // nil while the file server is down
 	pushRun runner   // the push server; nil once stopped
+	turnRun runner   // the TURN server; nil once stopped
 	stopped bool
 }
 
@@ -261,6 +263,16 @@ func (d *Devnet) up(ctx context.Context) (err error) {
 		d.pushRun = pr
 		d.mu.Unlock()
 	}
+	fmt.Fprintln(opts.Progress, "starting the TURN server")
+	tr, err := d.startTURN()
+	if err != nil {
+		return err
+	}
+	if tr != nil {
+		d.mu.Lock()
+		d.turnRun = tr
+		d.mu.Unlock()
+	}
 	if err := d.Wait(ctx); err != nil {
 		return err
 	}
@@ -322,7 +334,7 @@ func (d *Devnet) prepare() error {
 		d.logFile = f
 		d.opts.Logger = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
-	ports, err := freePorts(2*o.Registries + o.Nodes + 2) // + the file and push servers
+	ports, err := freePorts(2*o.Registries + o.Nodes + 5) // + the file and push servers, TURN's three
 	if err != nil {
 		return err
 	}
@@ -391,6 +403,9 @@ func (d *Devnet) prepare() error {
 		return err
 	}
 	if err := d.preparePush(net, addr()); err != nil {
+		return err
+	}
+	if err := d.prepareTURN(net, addr(), addr(), addr()); err != nil {
 		return err
 	}
 	b, err := netfile.Marshal(net)
@@ -623,6 +638,10 @@ func (d *Devnet) Stop() error {
 	d.stopped = true
 	members, hosts, pushRun := d.members, d.hosts, d.pushRun
 	d.members, d.hosts, d.pushRun = make([]runner, len(d.nodes)), nil, nil
+	if d.turnRun != nil {
+		members = append(members, d.turnRun)
+		d.turnRun = nil
+	}
 	if d.fileRun != nil {
 		members = append(members, d.fileRun)
 		d.fileRun = nil

@@ -194,7 +194,7 @@ var OnionReplayCache = transparency.Record{
 // part of a transparency report every server builds the same way.
 type Store struct {
 	Server string                // the report's server kind
-	DB     string                // the SQLite file's name in the directory
+	DB     string                // the SQLite file's name in the directory; "" for none
 	Tables map[string]Doc        // its tables, by name
 	Files  []FileKind            // every kind of file in the directory
 	Memory []transparency.Record // what it keeps only in memory
@@ -206,7 +206,7 @@ type Store struct {
 func (s Store) Report(ctx context.Context, dir string, logs transparency.Logs) (*transparency.Report, error) {
 	rep := &transparency.Report{Format: transparency.Format, Server: s.Server, AsOf: time.Now().UnixMilli(), Records: []transparency.Record{}}
 	path := filepath.Join(dir, s.DB)
-	if _, err := os.Stat(path); err == nil {
+	if _, err := os.Stat(path); err == nil && s.DB != "" { // a server without a database (turn) names none
 		db, err := OpenReadOnly(path)
 		if err != nil {
 			return nil, err

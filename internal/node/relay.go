@@ -13,6 +13,7 @@ import (
 	"github.com/hushnet/hush/protocol/netfile"
 	"github.com/hushnet/hush/protocol/push"
 	"github.com/hushnet/hush/protocol/transparency"
+	"github.com/hushnet/hush/protocol/turn"
 )
 
 // The onion relay (internal/relay) serves POST /onion_req/v2 next to the
@@ -51,10 +52,14 @@ var stewardEndpoints = []struct {
 	// sees none.
 	{func(s netfile.Services) *netfile.Service { return s.Files }, files.Target},
 	{func(s netfile.Services) *netfile.Service { return s.Push }, push.Target},
+	// The TURN server's credential endpoint (its Endpoint address, not
+	// the TURN port: netfile.Service.OnionTarget).
+	{func(s netfile.Services) *netfile.Service { return s.TURN }, turn.Target},
 	// Their signed transparency reports (protocol/transparency), which
 	// clients fetch through onion paths like any request to them.
 	{func(s netfile.Services) *netfile.Service { return s.Files }, transparency.Target},
 	{func(s netfile.Services) *netfile.Service { return s.Push }, transparency.Target},
+	{func(s netfile.Services) *netfile.Service { return s.TURN }, transparency.Target},
 }
 
 // stewardServers lists the steward servers of network (none for nil).

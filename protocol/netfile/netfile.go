@@ -17,7 +17,9 @@
 //	  "limits": {"swarm_min_size": 3, "swarm_ideal_size": 4,
 //	             "max_message_bytes": 76800, "max_ttl_ms": 1209600000},
 //	  "services": {"files": {"address": "127.0.0.1:7300", "pubkey_ed25519": "<64 hex>", "pubkey_x25519": "<64 hex>"},
-//	               "push": {...}, "turn": {"address": "127.0.0.1:3478"}}
+//	               "push": {...},
+//	               "turn": {"address": "127.0.0.1:3478", "tls_address": "127.0.0.1:5349",
+//	                        "endpoint": "127.0.0.1:7302", "pubkey_ed25519": "<64 hex>", "pubkey_x25519": "<64 hex>"}}
 //	}
 //
 // format is the version of this layout (1); a reader refuses versions it
@@ -31,9 +33,12 @@
 // steward services (file server, push server, TURN) with the X25519 key
 // the final onion layer to each is sealed to and the Ed25519 key of its
 // TLS certificate, which the last relay of a path pins when it forwards
-// to the server (internal/keytls); TURN is not reached through onion
-// paths and needs only an address. Everything else a client needs (node
-// list, swarms) comes from signed snapshots, never from this file.
+// to the server (internal/keytls). The TURN entry has two sides: address
+// (UDP and TCP) and the optional tls_address are where clients reach the
+// STUN/TURN server itself, and endpoint is its credential endpoint, an
+// onion destination like the file server, whose keys the entry carries.
+// Everything else a client needs (node list, swarms) comes from signed
+// snapshots, never from this file.
 //
 // Parsing is strict: unknown or repeated keys, wrong JSON types, keys in
 // uppercase hex, duplicate hosts and out-of-range limits are rejected,
@@ -170,6 +175,12 @@ type Service struct {
 	Address string
 	Ed25519 *identity.Ed25519PublicKey
 	X25519  *snapshot.X25519Key
+	// TURN only: TLSAddress is the server's TURN-over-TLS listener
+	// (optional), Endpoint the address of its credential endpoint, the
+	// onion destination (required for TURN). Address is then the STUN/TURN
+	// listener on UDP and TCP.
+	TLSAddress string
+	Endpoint   string
 }
 
 // OnionTarget is the endpoint at path of a service reached through onion
@@ -180,9 +191,13 @@ type Service struct {
 func (s *Service) OnionTarget(path string) onion.ServerTarget {
 	// Address passed Validate: host:port, an IPv6 host in brackets, which
 	// is how a target writes it too.
-	i := strings.LastIndexByte(s.Address, ':')
-	port, _ := strconv.ParseUint(s.Address[i+1:], 10, 16)
-	return onion.ServerTarget{Host: s.Address[:i], Port: uint16(port), Protocol: "https", Method: "POST", Target: path}
+	addr := s.Address
+	if s.Endpoint != "" {
+		addr = s.Endpoint // TURN: the credential endpoint, not the TURN port
+	}
+	i := strings.LastIndexByte(addr, ':')
+	port, _ := strconv.ParseUint(addr[i+1:], 10, 16)
+	return onion.ServerTarget{Host: addr[:i], Port: uint16(port), Protocol: "https", Method: "POST", Target: path}
 }
 
 // SnapshotVerifier returns what the network's snapshots are verified
@@ -294,13 +309,31 @@ func (s Services) validate() error {
 		name    string
 		svc     *Service
 		onionTo bool
-	}{{"files", s.Files, true}, {"push", s.Push, true}, {"turn", s.TURN, false}} {
+	}{{"files", s.Files, true}, {"push", s.Push, true}, {"turn", s.TURN, true}} {
 		if e.svc == nil {
 			continue
 		}
 		path := "services." + e.name
 		if err := snapshot.CheckAddress(e.svc.Address); err != nil {
 			return &FieldError{path + ".address", err}
+		}
+		turn := e.name == "turn"
+		switch {
+		case !turn && e.svc.Endpoint != "":
+			return fieldErr(path+".endpoint", "only the turn server has a separate endpoint; remove it")
+		case !turn && e.svc.TLSAddress != "":
+			return fieldErr(path+".tls_address", "only the turn server has a tls_address; remove it")
+		case turn && e.svc.Endpoint == "":
+			return fieldErr(path+".endpoint", "missing: the turn server's credential endpoint, reached through onion paths")
+		case turn:
+			if err := snapshot.CheckAddress(e.svc.Endpoint); err != nil {
+				return &FieldError{path + ".endpoint", err}
+			}
+			if e.svc.TLSAddress != "" {
+				if err := snapshot.CheckAddress(e.svc.TLSAddress); err != nil {
+					return &FieldError{path + ".tls_address", err}
+				}
+			}
 		}
 		switch {
 		case e.svc.X25519 == nil && e.onionTo:

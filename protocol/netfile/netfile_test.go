@@ -40,8 +40,8 @@ func xKey(label string) snapshot.X25519Key {
 
 // testNetwork is a devnet-like network with every optional part filled.
 func testNetwork() *Network {
-	files, push := xKey("files"), xKey("push")
-	filesEd, pushEd := edKey("files"), edKey("push")
+	files, push, turn := xKey("files"), xKey("push"), xKey("turn")
+	filesEd, pushEd, turnEd := edKey("files"), edKey("push"), edKey("turn")
 	return &Network{
 		ID: "devnet",
 		Registries: []Registry{
@@ -58,7 +58,8 @@ func testNetwork() *Network {
 		Services: Services{
 			Files: &Service{Address: "127.0.0.1:7300", Ed25519: &filesEd, X25519: &files},
 			Push:  &Service{Address: "127.0.0.1:7301", Ed25519: &pushEd, X25519: &push},
-			TURN:  &Service{Address: "127.0.0.1:3478"},
+			TURN: &Service{Address: "127.0.0.1:3478", TLSAddress: "127.0.0.1:5349", Endpoint: "127.0.0.1:7302",
+				Ed25519: &turnEd, X25519: &turn},
 		},
 	}
 }
@@ -179,8 +180,13 @@ func TestParseRejects(t *testing.T) {
       "pubkey_x25519": "`+xKey("files").String()+`"`, ``), "services.files.pubkey_x25519", "missing"},
 		{"files without ed25519", replace(`"pubkey_ed25519": "`+edKey("files").String()+`",`, ``), "services.files.pubkey_ed25519", "missing"},
 		{"files bad ed25519", replace(edKey("files").String(), strings.ToUpper(edKey("files").String())), "services.files.pubkey_ed25519", "hex"},
-		{"turn with ed25519", replace(`"address": "127.0.0.1:3478"`, `"address": "127.0.0.1:3478", "pubkey_ed25519": "`+edKey("files").String()+`"`), "services.turn.pubkey_ed25519", "not used"},
-		{"turn with key", replace(`"address": "127.0.0.1:3478"`, `"address": "127.0.0.1:3478", "pubkey_x25519": "`+seed0x+`"`), "services.turn.pubkey_x25519", "not used"},
+		{"turn without endpoint", replace(`"endpoint": "127.0.0.1:7302",`, ``), "services.turn.endpoint", "missing"},
+		{"turn bad endpoint", replace(`"endpoint": "127.0.0.1:7302"`, `"endpoint": "127.0.0.1"`), "services.turn.endpoint", "host:port"},
+		{"turn bad tls address", replace(`"tls_address": "127.0.0.1:5349"`, `"tls_address": "x"`), "services.turn.tls_address", "host:port"},
+		{"turn without key", replace(`,
+      "pubkey_x25519": "`+xKey("turn").String()+`"`, ``), "services.turn.pubkey_x25519", "missing"},
+		{"files with endpoint", replace(`"address": "127.0.0.1:7300"`, `"address": "127.0.0.1:7300", "endpoint": "127.0.0.1:7309"`), "services.files.endpoint", "only the turn"},
+		{"files with tls address", replace(`"address": "127.0.0.1:7300"`, `"address": "127.0.0.1:7300", "tls_address": "127.0.0.1:7309"`), "services.files.tls_address", "only the turn"},
 		{"null field", replace(`"devnet"`, `null`), "network_id", "must be a string"},
 	}
 	for _, tt := range tests {

@@ -153,13 +153,23 @@ func parseServices(raw json.RawMessage) (Services, error) {
 		if !o.has(f.name) {
 			continue
 		}
-		so, err := readObject(o.fields[f.name], o.path(f.name), "address", "pubkey_ed25519", "pubkey_x25519")
+		so, err := readObject(o.fields[f.name], o.path(f.name), "address", "tls_address", "endpoint", "pubkey_ed25519", "pubkey_x25519")
 		if err != nil {
 			return s, err
 		}
 		svc := &Service{}
 		if svc.Address, err = so.str("address"); err != nil {
 			return s, err
+		}
+		for _, o := range []struct {
+			name string
+			dst  *string
+		}{{"tls_address", &svc.TLSAddress}, {"endpoint", &svc.Endpoint}} {
+			if so.has(o.name) {
+				if *o.dst, err = so.str(o.name); err != nil {
+					return s, err
+				}
+			}
 		}
 		if so.has("pubkey_ed25519") {
 			svc.Ed25519 = new(identity.Ed25519PublicKey)
@@ -317,9 +327,11 @@ func Marshal(n *Network) ([]byte, error) {
 		MaxTTLMs        int64 `json:"max_ttl_ms"`
 	}
 	type service struct {
-		Address string                     `json:"address"`
-		Ed25519 *identity.Ed25519PublicKey `json:"pubkey_ed25519,omitempty"`
-		X25519  *snapshot.X25519Key        `json:"pubkey_x25519,omitempty"`
+		Address    string                     `json:"address"`
+		TLSAddress string                     `json:"tls_address,omitempty"`
+		Endpoint   string                     `json:"endpoint,omitempty"`
+		Ed25519    *identity.Ed25519PublicKey `json:"pubkey_ed25519,omitempty"`
+		X25519     *snapshot.X25519Key        `json:"pubkey_x25519,omitempty"`
 	}
 	type services struct {
 		Files *service `json:"files,omitempty"`
@@ -352,7 +364,7 @@ func Marshal(n *Network) ([]byte, error) {
 		if s == nil {
 			return nil
 		}
-		return &service{s.Address, s.Ed25519, s.X25519}
+		return &service{s.Address, s.TLSAddress, s.Endpoint, s.Ed25519, s.X25519}
 	}
 	if sv := n.Services; sv.Files != nil || sv.Push != nil || sv.TURN != nil {
 		f.Services = &services{conv(sv.Files), conv(sv.Push), conv(sv.TURN)}
