@@ -87,6 +87,7 @@ func (d *Daemon) Handler() http.Handler {
 		"POST /api/v1/calls/{id}/answer":                d.answerCall,
 		"POST /api/v1/calls/{id}/candidates":            d.sendCandidates,
 		"POST /api/v1/calls/{id}/end":                   d.endCall,
+		"POST /api/v1/calls/{id}/connected":             d.callConnected,
 	}
 	for pat, h := range unlocked {
 		api.HandleFunc(pat, d.withClient(h))

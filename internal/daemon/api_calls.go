@@ -3,7 +3,6 @@ package daemon
 import (
 	"errors"
 	"net/http"
-	"sync"
 
 	"github.com/hushnet/hush/client"
 )
@@ -13,71 +12,9 @@ import (
 // for ICE servers here, sends its SDP and candidates through the
 // endpoints below, and receives the other side's as call_signal events.
 // The client library does the signaling (CallMessages through the
-// network); the daemon only passes signals along and remembers the ones
-// that came in for each call still under way, so a page that opens after
-// the offer arrived (a ringing call answered from a tab opened later)
-// still finds it.
-
-// Bounds of what the daemon remembers of a call's incoming signals: a
-// call has one offer or answer and a few batches of candidates; a peer
-// that sends more gets its extra signals forwarded as events only.
-const (
-	maxSignalsPerCall = 64
-	maxRememberedCall = 8
-)
-
-// callSignals remembers the incoming signals of the calls under way.
-type callSignals struct {
-	mu    sync.Mutex // guards byID and order
-	byID  map[string][]client.CallSignal
-	order []string // call IDs, oldest first, to forget the oldest
-}
-
-func newCallSignals() *callSignals {
-	return &callSignals{byID: map[string][]client.CallSignal{}}
-}
-
-// note records call's state and its signal s (nil for a pure state
-// change); an ended call's signals are forgotten.
-func (cs *callSignals) note(call client.Call, s *client.CallSignal) {
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	if call.State == client.CallEnded {
-		cs.forget(call.ID)
-		return
-	}
-	if s == nil || s.Type == "end" {
-		return
-	}
-	sigs, ok := cs.byID[call.ID]
-	if !ok {
-		if len(cs.order) >= maxRememberedCall {
-			cs.forget(cs.order[0])
-		}
-		cs.order = append(cs.order, call.ID)
-	}
-	if len(sigs) < maxSignalsPerCall {
-		cs.byID[call.ID] = append(sigs, *s)
-	}
-}
-
-// forget drops a call's signals; cs.mu is held.
-func (cs *callSignals) forget(id string) {
-	delete(cs.byID, id)
-	for i, o := range cs.order {
-		if o == id {
-			cs.order = append(cs.order[:i], cs.order[i+1:]...)
-			break
-		}
-	}
-}
-
-// signals returns a copy of the call's incoming signals, oldest first.
-func (cs *callSignals) signals(id string) []client.CallSignal {
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	return append([]client.CallSignal{}, cs.byID[id]...)
-}
+// network) and keeps the signals that came in for each call still under
+// way, so a page that opens after the offer arrived (a ringing call
+// answered from a tab opened later) still finds it in GET /calls/{id}.
 
 // callJSON is a call with the signals that came in for it so far (GET
 // /calls/{id}): the media engine applies them in order.
@@ -100,7 +37,6 @@ func (d *Daemon) callEvents(e client.Event) []sseEvent {
 	if e.Call == nil {
 		return nil
 	}
-	d.signals.note(*e.Call, e.CallSignal)
 	out := []sseEvent{{name: "call", data: *e.Call}}
 	if e.CallSignal != nil {
 		out = append(out, sseEvent{name: "call_signal", data: callSignalJSON{
@@ -180,7 +116,15 @@ func (d *Daemon) getCall(w http.ResponseWriter, r *http.Request, c *client.Clien
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, callJSON{Call: call, Signals: d.signals.signals(id)})
+	out := callJSON{Call: call, Signals: []client.CallSignal{}}
+	if call.State != client.CallEnded {
+		sigs, err := c.PendingCallSignals(id)
+		if err != nil && !errors.Is(err, client.ErrNoCall) { // ended meanwhile
+			return err
+		}
+		out.Signals = append(out.Signals, sigs...)
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -257,9 +201,15 @@ func (d *Daemon) endCall(w http.ResponseWriter, r *http.Request, c *client.Clien
 	return d.afterCall(w, r, c, c.EndCall(r.Context(), r.PathValue("id"), b.Reason))
 }
 
+// callConnected is the media engine's report that media flows: the call
+// becomes active (its timer starts on the account's side too).
+func (d *Daemon) callConnected(w http.ResponseWriter, r *http.Request, c *client.Client) error {
+	return d.afterCall(w, r, c, c.CallConnected(r.PathValue("id")))
+}
+
 // afterCall answers a call action: its error, or the call as it stands.
 func (d *Daemon) afterCall(w http.ResponseWriter, r *http.Request, c *client.Client, err error) error {
-	if errors.Is(err, client.ErrDropped) {
+	if errors.Is(err, client.ErrBadCallSignal) {
 		// The library refused an SDP or a candidate that does not parse.
 		return badRequest("malformed", "%v", err)
 	}

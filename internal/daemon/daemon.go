@@ -111,8 +111,6 @@ type Daemon struct {
 	port   string
 	events *broker
 	auth   *sessions
-	// signals remembers the incoming signals of calls under way.
-	signals *callSignals
 
 	// mu guards the fields below: the open client and its duties.
 	mu       sync.Mutex
@@ -162,7 +160,7 @@ func New(cfg Config) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Daemon{cfg: cfg, log: cfg.Logger, home: h, key: key, events: newBroker(), auth: newSessions(), signals: newCallSignals()}
+	d := &Daemon{cfg: cfg, log: cfg.Logger, home: h, key: key, events: newBroker(), auth: newSessions()}
 	if cfg.Socket != "" {
 		// A socket file left by a daemon that died is in the way; a live
 		// daemon's is not removed, since its claim fails first in Run

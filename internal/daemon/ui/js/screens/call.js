@@ -147,7 +147,11 @@ async function peerConnection(k, video) {
   }
   pc.onconnectionstatechange = () => {
     k.connection = pc.connectionState
-    if (pc.connectionState === 'connected' && !k.connectedAt) k.connectedAt = Date.now()
+    if (pc.connectionState === 'connected' && !k.connectedAt) {
+      k.connectedAt = Date.now()
+      // The library's call becomes active (other programs see it so).
+      appRef.api('POST', '/calls/' + k.call.id + '/connected').catch(() => {})
+    }
     if (pc.connectionState === 'failed' && cur === k) hangUp('failed')
     redraw()
   }
