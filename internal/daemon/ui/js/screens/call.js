@@ -305,6 +305,22 @@ export async function inboundAudio() {
   return out
 }
 
+// selectedPair returns the candidate types of the call's selected ICE
+// pair ({local: 'relay', remote: 'relay'}), or null while there is none:
+// in relay-only mode both are relays.
+export async function selectedPair() {
+  if (!cur || !cur.pc) return null
+  const stats = await cur.pc.getStats()
+  let pair = null
+  stats.forEach(r => {
+    if (r.type === 'transport' && r.selectedCandidatePairId) pair = stats.get(r.selectedCandidatePairId)
+  })
+  if (!pair) stats.forEach(r => { if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded') pair = r })
+  if (!pair) return null
+  const l = stats.get(pair.localCandidateId), rm = stats.get(pair.remoteCandidateId)
+  return { local: l && l.candidateType, remote: rm && rm.candidateType }
+}
+
 export async function mount(el, app) {
   appRef = app
   const h = app.h
