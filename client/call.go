@@ -149,6 +149,8 @@ type callBook struct {
 	seen map[string]time.Time
 	// malformed counts call messages dropped as malformed.
 	malformed atomic.Int64
+	// trace is Options.CallSignalSent.
+	trace func(identity.AccountID, CallSignal)
 }
 
 type callEntry struct {
@@ -610,6 +612,9 @@ func (c *Client) syncCall(ctx context.Context, m *envelope.CallMessage) error {
 }
 
 func (c *Client) sealCall(ctx context.Context, to identity.AccountID, m *envelope.CallMessage) ([]byte, bool, error) {
+	if c.calls.trace != nil {
+		c.calls.trace(to, traceSignal(m))
+	}
 	now := c.now()
 	mid := make([]byte, envelope.MessageIDSize)
 	rand.Read(mid)
@@ -901,4 +906,25 @@ func checkCandidates(in []*envelope.CallMessage_IceCandidate, relayOnly bool) ([
 		out = append(out, ICECandidate{Candidate: cd.GetCandidate(), SDPMid: cd.GetSdpMid(), SDPMLineIndex: uint16(cd.GetSdpMlineIndex())})
 	}
 	return out, nil
+}
+
+// traceSignal is m as Options.CallSignalSent sees it.
+func traceSignal(m *envelope.CallMessage) CallSignal {
+	sig := CallSignal{SDP: m.GetSdp()}
+	switch m.GetType() {
+	case envelope.CallMessage_TYPE_PRE_OFFER:
+		sig.Type = "pre-offer"
+	case envelope.CallMessage_TYPE_OFFER:
+		sig.Type = "offer"
+	case envelope.CallMessage_TYPE_ANSWER:
+		sig.Type = "answer"
+	case envelope.CallMessage_TYPE_ICE_CANDIDATES:
+		sig.Type = "candidates"
+	case envelope.CallMessage_TYPE_END:
+		sig.Type = "end"
+	}
+	for _, cd := range m.GetCandidates() {
+		sig.Candidates = append(sig.Candidates, ICECandidate{Candidate: cd.GetCandidate(), SDPMid: cd.GetSdpMid(), SDPMLineIndex: uint16(cd.GetSdpMlineIndex())})
+	}
+	return sig
 }

@@ -89,8 +89,12 @@ type Options struct {
 	// CallTimeout is how long a call rings unanswered before it ends
 	// (DefaultCallTimeout if zero; tests shorten it).
 	CallTimeout time.Duration
-	Clock       func() time.Time
-	Logger      *slog.Logger
+	// CallSignalSent, when set, sees every call signal this client sends,
+	// as sent ("pre-offer", "offer", "answer", "candidates", "end"):
+	// audits and tests (that no host candidate leaves in relay mode).
+	CallSignalSent func(to identity.AccountID, sig CallSignal)
+	Clock          func() time.Time
+	Logger         *slog.Logger
 }
 
 // Backoff is the outbox's retry policy: the first retry waits Base, each
@@ -268,6 +272,7 @@ func openHome(ctx context.Context, o Options, h *Home) (*Client, error) {
 	}
 	c.bg, c.bgStop = context.WithCancel(context.Background())
 	c.calls.timeout = o.CallTimeout
+	c.calls.trace = o.CallSignalSent
 	if c.calls.timeout <= 0 {
 		c.calls.timeout = DefaultCallTimeout
 	}
