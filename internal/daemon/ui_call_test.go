@@ -9,6 +9,7 @@ package daemon
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"os"
 	"strconv"
@@ -18,6 +19,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/hushnet/hush/client"
+	"github.com/hushnet/hush/client/callrtc"
 )
 
 // callMode sets a daemon's call mode through the API and puts it back to
@@ -189,4 +191,105 @@ func TestUICallBetweenPages(t *testing.T) {
 	waitJS(t, bob, callState("ended"))
 	waitJS(t, bob, `document.getElementById('call-back')`)
 	axeIfAvailable(t, bob, "ended call")
+}
+
+// TestUICallPion is the issue's browser test: alice's page calls a
+// headless peer that runs pion (client/callrtc, the CLI's engine) on the
+// devnet in relay-only mode, through the devnet's TURN server. The page's
+// connection reaches "connected", its getStats shows inbound audio (the
+// peer sends a 440 Hz tone), pion receives the browser's audio, and both
+// sides' selected candidate pairs are relay to relay.
+func TestUICallPion(t *testing.T) {
+	env := uiFixture(t)
+	aliceAPI := env.api(t, "alice")
+	peer, peerID := stranger(t, env)
+	aliceAPI.mustDo("PUT", "/api/v1/contacts/"+peerID, map[string]string{"name": uniqueText("pion")}, http.StatusOK, nil)
+	t.Cleanup(func() { aliceAPI.do(call{method: "POST", path: "/api/v1/contacts/" + peerID + "/block"}) })
+	peer.mustDo("PUT", "/api/v1/contacts/"+env.AliceID, map[string]string{"name": "alice"}, http.StatusOK, nil)
+	callMode(t, aliceAPI, client.CallsRelay)
+	callMode(t, peer, client.CallsRelay)
+	// Without a TURN server in the devnet nothing can connect: say so
+	// plainly rather than time out.
+	var ice iceJSON
+	aliceAPI.mustDo("GET", "/api/v1/calls/ice-servers", nil, http.StatusOK, &ice)
+	if len(ice.ICEServers) == 0 || ice.ICETransportPolicy != "relay" {
+		t.Fatalf("ICE servers %+v", ice)
+	}
+
+	// The pion side: the peer daemon's own client, answered by callrtc
+	// when it rings.
+	c, release := peer.client()
+	if c == nil {
+		t.Fatal("the peer's daemon is locked")
+	}
+	defer release()
+	ring := peer.events()
+	ctx, cancel := context.WithTimeout(context.Background(), uiWait)
+	defer cancel()
+	type answered struct {
+		s   *callrtc.Session
+		err error
+	}
+	got := make(chan answered, 1)
+	go func() {
+		var in client.Call
+		json.Unmarshal(ring.waitFor("call", callMatch("", client.CallIncoming)), &in)
+		s, err := callrtc.Answer(ctx, c, in.ID, callrtc.Options{Audio: callrtc.Tone(440, 60, 0.5)})
+		got <- answered{s, err}
+	}()
+
+	page := env.page(t, "alice")
+	waitSSE(t, page)
+	env.screen(t, page, "#/chat/"+peerID)
+	do(t, page, chromedp.Click(chromedp.ID("call-start")))
+	waitJS(t, page, callState("outgoing"))
+	var sess *callrtc.Session
+	select {
+	case a := <-got:
+		if a.err != nil {
+			t.Fatalf("pion's answer: %v", a.err)
+		}
+		sess = a.s
+	case <-ctx.Done():
+		t.Fatal("the pion side never rang")
+	}
+	defer sess.Close()
+
+	waitJS(t, page, connected)
+	packets := waitInboundAudio(t, page, "the browser")
+	select {
+	case <-sess.Flowing():
+	case <-sess.Done():
+		t.Fatalf("the pion side ended: %v", sess.Err())
+	case <-ctx.Done():
+		t.Fatal("pion received no audio from the browser")
+	}
+	var pair struct{ Local, Remote string }
+	eventually(t, "the browser's selected pair", func() bool {
+		pair = evalJS[struct{ Local, Remote string }](t, page,
+			`import('/ui/js/screens/call.js').then(m => m.selectedPair()).then(p => p ? {Local: p.local || '', Remote: p.remote || ''} : {Local: '', Remote: ''})`)
+		return pair.Local != ""
+	})
+	if pair.Local != "relay" || pair.Remote != "relay" {
+		t.Errorf("the browser's selected pair is %s → %s, want relay → relay", pair.Local, pair.Remote)
+	}
+	var pp callrtc.CandidatePair
+	eventually(t, "pion's selected pair", func() bool {
+		var ok bool
+		pp, ok = sess.SelectedPair()
+		return ok
+	})
+	if pp.Local != "relay" || pp.Remote != "relay" {
+		t.Errorf("pion's selected pair is %s → %s, want relay → relay", pp.Local, pp.Remote)
+	}
+	t.Logf("browser inbound audio packets %d; pairs: browser %s→%s, pion %s→%s", packets, pair.Local, pair.Remote, pp.Local, pp.Remote)
+	env.shot(t, page, "call-pion")
+
+	do(t, page, chromedp.Click(chromedp.ID("call-hangup")))
+	waitJS(t, page, callState("ended"))
+	select {
+	case <-sess.Done():
+	case <-ctx.Done():
+		t.Fatal("the pion side did not see the hang-up")
+	}
 }
