@@ -330,7 +330,14 @@ export async function mount(el, app) {
     // daemon knows it. A reloaded page lost its media: it can only end it.
     try {
       const c = await app.api('GET', '/calls/' + encodeURIComponent(id))
-      if (!cur || cur.call.state === 'ended') cur = newCall(c, false)
+      if (!cur || cur.call.state === 'ended') {
+        cur = newCall(c, false)
+      } else {
+        el.append(h('h1', { id: 'title-call' }, 'Call'), h('p', {}, 'Another call is under way.'),
+          h('p', {}, h('a', { href: '#/call/' + cur.call.id }, 'Back to that call')))
+        el.dataset.state = 'other'
+        return
+      }
     } catch (e) {
       el.append(h('h1', { id: 'title-call' }, 'Call'), h('p', {}, 'There is no such call; it may be over.'),
         h('p', {}, h('a', { href: '#/chats' }, 'Back to the chats')))
