@@ -149,11 +149,13 @@ func TestUICallSettings(t *testing.T) {
 	}
 }
 
-// TestUICallBetweenPages: alice's page calls bob's (direct mode, so the
-// loopback devnet needs no relay): bob's page rings wherever it is, he
-// answers, both connections reach "connected", each page's getStats shows
-// inbound audio from the other's fake microphone, the timer runs, mute is
-// a pressed button; alice hangs up and bob's page says so.
+// TestUICallBetweenPages: alice's page makes a video call to bob's
+// (direct mode, so the loopback devnet needs no relay): bob's page rings
+// wherever it is, he answers with video, both connections reach
+// "connected", each page's getStats shows inbound audio from the other's
+// fake microphone and each shows the other's camera, the timer runs, mute
+// and camera off are pressed buttons; alice hangs up and bob's page says
+// so.
 func TestUICallBetweenPages(t *testing.T) {
 	env := uiFixture(t)
 	aliceAPI, bobAPI := env.api(t, "alice"), env.api(t, "bob")
@@ -165,7 +167,7 @@ func TestUICallBetweenPages(t *testing.T) {
 	waitSSE(t, bob)
 	env.goTo(t, bob, "#/chats")
 	env.screen(t, alice, "#/chat/"+env.BobID)
-	do(t, alice, chromedp.Click(chromedp.ID("call-start")))
+	do(t, alice, chromedp.Click(chromedp.ID("call-start-video")))
 	waitJS(t, alice, callState("outgoing"))
 	env.shot(t, alice, "call-outgoing")
 	axeIfAvailable(t, alice, "outgoing call")
@@ -175,17 +177,22 @@ func TestUICallBetweenPages(t *testing.T) {
 	waitJS(t, bob, `document.getElementById('call-accept') && document.getElementById('call-decline')`)
 	env.shot(t, bob, "call-incoming")
 	axeIfAvailable(t, bob, "incoming call")
-	do(t, bob, chromedp.Click(chromedp.ID("call-accept")))
+	do(t, bob, chromedp.Click(chromedp.ID("call-accept-video")))
 
 	waitJS(t, alice, connected)
 	waitJS(t, bob, connected)
 	t.Logf("inbound audio packets: alice %d, bob %d", waitInboundAudio(t, alice, "alice"), waitInboundAudio(t, bob, "bob"))
 	waitJS(t, alice, `/\d\d:\d\d/.test(document.getElementById('call-timer').textContent)`)
+	for _, p := range []context.Context{alice, bob} {
+		waitJS(t, p, `!document.getElementById('call-remote').hidden && document.getElementById('call-remote').videoWidth > 0`)
+	}
 	env.shot(t, alice, "call-active")
 	axeIfAvailable(t, alice, "in call")
 
 	do(t, alice, chromedp.Click(chromedp.ID("call-mute")))
 	waitJS(t, alice, `document.getElementById('call-mute').getAttribute('aria-pressed') === 'true'`)
+	do(t, alice, chromedp.Click(chromedp.ID("call-camera")))
+	waitJS(t, alice, `document.getElementById('call-camera').getAttribute('aria-pressed') === 'true'`)
 	do(t, alice, chromedp.Click(chromedp.ID("call-hangup")))
 	waitJS(t, alice, callState("ended"))
 	waitJS(t, bob, callState("ended"))
@@ -283,7 +290,6 @@ func TestUICallPion(t *testing.T) {
 		t.Errorf("pion's selected pair is %s → %s, want relay → relay", pp.Local, pp.Remote)
 	}
 	t.Logf("browser inbound audio packets %d; pairs: browser %s→%s, pion %s→%s", packets, pair.Local, pair.Remote, pp.Local, pp.Remote)
-	env.shot(t, page, "call-pion")
 
 	do(t, page, chromedp.Click(chromedp.ID("call-hangup")))
 	waitJS(t, page, callState("ended"))
