@@ -38,6 +38,7 @@ func TestScripts(t *testing.T) {
 	n := startNode(t)
 	nodeURL := "https://" + n.Addr().String()
 	nodeKey := hex.EncodeToString(n.Identity().Ed25519Public().Bytes())
+	ice := startTURN(t) // call_test.go
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Setup: func(env *testscript.Env) error {
@@ -47,6 +48,7 @@ func TestScripts(t *testing.T) {
 			env.Setenv("XDG_DATA_HOME", env.WorkDir+"/xdg")
 			env.Setenv("NODE_URL", nodeURL)
 			env.Setenv("NODE_KEY", nodeKey)
+			env.Setenv(envTestICE, ice)
 			return nil
 		},
 		Condition: func(cond string) (bool, error) {
@@ -55,7 +57,7 @@ func TestScripts(t *testing.T) {
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+		Cmds: withCalls(map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			// hugefile NAME SIZE: a sparse file of SIZE bytes.
 			"hugefile": func(ts *testscript.TestScript, neg bool, args []string) {
 				n, err := strconv.ParseInt(args[1], 10, 64)
@@ -132,7 +134,7 @@ func TestScripts(t *testing.T) {
 				b[len(b)/2] ^= 0x10
 				ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(hex.EncodeToString(b)), 0o600))
 			},
-		},
+		}),
 	})
 }
 

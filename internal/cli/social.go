@@ -148,10 +148,14 @@ func (a *app) settingsCommand() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		if a.jsonOut {
-			return a.printJSON(map[string]any{"receipts": on})
+		calls, err := c.CallMode()
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(a.stdout, "receipts: %s\n", onOff(on))
+		if a.jsonOut {
+			return a.printJSON(map[string]any{"receipts": on, "calls": calls})
+		}
+		fmt.Fprintf(a.stdout, "receipts: %s\ncalls: %s\n", onOff(on), calls)
 		return nil
 	}
 	cmd := &cobra.Command{
@@ -167,6 +171,7 @@ func (a *app) settingsCommand() *cobra.Command {
 			return show(c)
 		},
 	}
+	cmd.AddCommand(a.callsSettingCommand()) // call.go
 	cmd.AddCommand(&cobra.Command{
 		Use:   "receipts on|off",
 		Short: "Send delivery and read receipts (off by default)",
