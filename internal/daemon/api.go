@@ -73,6 +73,7 @@ func (d *Daemon) Handler() http.Handler {
 		"GET /api/v1/settings":                          d.getSettings,
 		"PATCH /api/v1/settings":                        d.patchSettings,
 		"GET /api/v1/paths":                             d.getPaths,
+		"GET /api/v1/network/transparency":              d.getNetworkTransparency, // api_network.go
 		"GET /api/v1/devices":                           d.listDevices,
 		"POST /api/v1/devices/share-history":            d.shareHistory,
 		"GET /api/v1/storage":                           d.getStorage,

@@ -15,10 +15,15 @@ import (
 // them, and one links a call's allocations.
 var usernameRE = regexp.MustCompile(`\b\d{1,19}:[A-Za-z0-9_-]{22}\b`)
 
-// pionLogs routes pion's log lines into the server's logger: trace and
-// debug at debug, info at debug too (pion's info is per allocation),
-// warnings and errors at warn. Addresses and usernames are filtered out
-// unless private.
+// sizeRE matches a datagram's size as pion quotes it ("Received 136
+// bytes"): logs hold no message sizes.
+var sizeRE = regexp.MustCompile(`\b\d+ bytes\b`)
+
+// pionLogs routes pion's log lines into the server's logger. Its trace
+// and debug lines (one per datagram, naming the peer and the size) are
+// dropped unless private; info goes out at debug (pion's info is per
+// allocation), warnings and errors at warn. Addresses, usernames and
+// sizes are filtered out unless private.
 type pionLogs struct {
 	logger  *slog.Logger
 	private bool
@@ -42,18 +47,26 @@ func (p *pionLogger) log(level slog.Level, msg string) {
 		return
 	}
 	if !p.f.private {
-		msg = usernameRE.ReplaceAllString(logfilter.Redact(msg), "[username]")
+		msg = sizeRE.ReplaceAllString(usernameRE.ReplaceAllString(logfilter.Redact(msg), "[username]"), "[size]")
 	}
 	p.l.Log(context.Background(), level, msg)
 }
 
-func (p *pionLogger) Trace(msg string) { p.log(slog.LevelDebug, msg) }
-func (p *pionLogger) Tracef(format string, args ...any) {
-	p.log(slog.LevelDebug, fmt.Sprintf(format, args...))
+// perPacket logs pion's per-datagram lines (trace and debug), in
+// private mode only.
+func (p *pionLogger) perPacket(msg func() string) {
+	if p.f.private {
+		p.log(slog.LevelDebug, msg())
+	}
 }
-func (p *pionLogger) Debug(msg string) { p.log(slog.LevelDebug, msg) }
+
+func (p *pionLogger) Trace(msg string) { p.perPacket(func() string { return msg }) }
+func (p *pionLogger) Tracef(format string, args ...any) {
+	p.perPacket(func() string { return fmt.Sprintf(format, args...) })
+}
+func (p *pionLogger) Debug(msg string) { p.perPacket(func() string { return msg }) }
 func (p *pionLogger) Debugf(format string, args ...any) {
-	p.log(slog.LevelDebug, fmt.Sprintf(format, args...))
+	p.perPacket(func() string { return fmt.Sprintf(format, args...) })
 }
 func (p *pionLogger) Info(msg string) { p.log(slog.LevelDebug, msg) }
 func (p *pionLogger) Infof(format string, args ...any) {

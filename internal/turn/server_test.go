@@ -21,6 +21,7 @@ import (
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/config"
 	"github.com/hushnet/hush/internal/keytls"
+	"github.com/hushnet/hush/internal/logfilter"
 	"github.com/hushnet/hush/internal/relay"
 	"github.com/hushnet/hush/protocol/onion"
 	wire "github.com/hushnet/hush/protocol/turn"
@@ -78,7 +79,7 @@ type relayer struct {
 // start runs a server on loopback until the test ends. Its clock is the
 // real time (pion's client dates nothing, but credentials must be valid
 // now); tests move it by hand.
-func start(t *testing.T, edit func(*config.TURN), opts ...Option) *harness {
+func start(t testing.TB, edit func(*config.TURN), opts ...Option) *harness {
 	t.Helper()
 	h := &harness{dir: t.TempDir(), clock: &fakeClock{t: time.Now()}, logs: &syncBuffer{}}
 	cfg := config.DefaultTURN()
@@ -89,7 +90,9 @@ func start(t *testing.T, edit func(*config.TURN), opts ...Option) *harness {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	logger := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	// As hushd turn builds it (cmd/hushd/turn.go), at debug level.
+	logger := slog.New(logfilter.Handler(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}),
+		"listen", "endpoint", "tls_listen", "relay_ip"))
 	s, err := New(cfg, logger, append([]Option{WithClock(h.clock.Now)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
@@ -115,7 +118,7 @@ func start(t *testing.T, edit func(*config.TURN), opts ...Option) *harness {
 	return h
 }
 
-func (h *harness) newRelay(t *testing.T) *relayer {
+func (h *harness) newRelay(t testing.TB) *relayer {
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
 	cert, err := keytls.Certificate(priv)
 	if err != nil {
@@ -163,7 +166,7 @@ func (h *harness) ask(t *testing.T, rl *relayer) (*wire.Credential, error) {
 }
 
 // client is a pion TURN client of h's server over UDP.
-func (h *harness) client(t *testing.T, user, pass string) *pionturn.Client {
+func (h *harness) client(t testing.TB, user, pass string) *pionturn.Client {
 	t.Helper()
 	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
@@ -183,7 +186,7 @@ func (h *harness) client(t *testing.T, user, pass string) *pionturn.Client {
 }
 
 // peer is a UDP echo server on loopback.
-func peer(t *testing.T) net.PacketConn {
+func peer(t testing.TB) net.PacketConn {
 	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -203,7 +206,7 @@ func peer(t *testing.T) net.PacketConn {
 }
 
 // echo sends msg through relayed to p and waits for it to come back.
-func echo(t *testing.T, relayed net.PacketConn, p net.Addr, msg []byte) error {
+func echo(t testing.TB, relayed net.PacketConn, p net.Addr, msg []byte) error {
 	t.Helper()
 	buf := make([]byte, 1500)
 	// Datagrams may be lost before the permission is in place; resend.

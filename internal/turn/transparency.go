@@ -20,6 +20,9 @@ var fileKinds = []inventory.FileKind{
 	{Name: SnapshotFile + "*", Match: inventory.Prefix(SnapshotFile),
 		Fields: []string{"the network's newest signed snapshot: public node list, no client data"},
 		Doc:    inventory.Doc{Description: "the registry's snapshot, to know which relays are nodes", Retention: "replaced by each newer snapshot"}},
+	{Name: "turn.toml", Match: inventory.Exactly("turn.toml"),
+		Fields: []string{"the server's configuration"},
+		Doc:    inventory.Doc{Description: "the configuration, when kept in the data directory (a devnet's)", Retention: "as the operator keeps it"}},
 	{Name: "transparency.toml", Match: inventory.Exactly("transparency.toml"),
 		Fields: []string{"period_start", "period_end", "text"},
 		Doc:    inventory.Doc{Description: "the steward's statement of requests received and answered, signed into the published report", Retention: "as the steward edits it"}},
@@ -64,7 +67,7 @@ func turnLogs(cfg config.TURN) transparency.Logs {
 	var fields []string
 	switch cfg.LogLevel {
 	case "debug":
-		fields = []string{"pion (the TURN library's scope) with its messages, addresses and usernames filtered out", "err", "epoch", "nodes"}
+		fields = []string{"pion (the TURN library's scope) with its per-allocation messages, addresses, usernames and sizes filtered out (its per-datagram lines only with debug_log_private)", "err", "epoch", "nodes"}
 	case "info", "warn", "error":
 		fields = []string{"err", "listen, endpoint, tls_listen, relay_ip (the server's own addresses)", "ed25519, x25519 (its public keys)"}
 	}

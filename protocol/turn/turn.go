@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -142,7 +141,7 @@ func ParseAnswer(status int, b []byte) (*Credential, error) {
 	if len(b) > maxBody {
 		return nil, malformed("answer of %d bytes", len(b))
 	}
-	if status != http.StatusOK {
+	if status != 200 {
 		return nil, parseError(status, b)
 	}
 	var w wireCredential
@@ -171,13 +170,14 @@ const (
 
 // Status is the HTTP status a code is sent with, 0 for an unknown code.
 func (c Code) Status() int {
+	// HTTP statuses by number: this package imports no I/O.
 	switch c {
 	case CodeBadRequest:
-		return http.StatusBadRequest
+		return 400
 	case CodeRateLimited:
-		return http.StatusTooManyRequests
+		return 429
 	case CodeInternal:
-		return http.StatusInternalServerError
+		return 500
 	}
 	return 0
 }

@@ -14,6 +14,7 @@ const API = '/api/v1'
 const ROUTES = {
   chats: 'chats', chat: 'chat', new: 'new', account: 'account',
   settings: 'settings', path: 'path', contacts: 'contacts', devices: 'devices', storage: 'storage',
+  network: 'network',
   onboarding: 'onboarding', unlock: 'unlock', login: 'login', call: 'call',
 }
 const OPEN_ROUTES = new Set(['onboarding', 'unlock', 'login'])
