@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -248,6 +249,7 @@ func TestUICallPion(t *testing.T) {
 	page := env.page(t, "alice")
 	waitSSE(t, page)
 	env.screen(t, page, "#/chat/"+peerID)
+	clicked := time.Now()
 	do(t, page, chromedp.Click(chromedp.ID("call-start")))
 	waitJS(t, page, callState("outgoing"))
 	var sess *callrtc.Session
@@ -263,7 +265,9 @@ func TestUICallPion(t *testing.T) {
 	defer sess.Close()
 
 	waitJS(t, page, connected)
+	setup := time.Since(clicked)
 	packets := waitInboundAudio(t, page, "the browser")
+	heard := time.Since(clicked)
 	select {
 	case <-sess.Flowing():
 	case <-sess.Done():
@@ -289,7 +293,9 @@ func TestUICallPion(t *testing.T) {
 	if pp.Local != "relay" || pp.Remote != "relay" {
 		t.Errorf("pion's selected pair is %s → %s, want relay → relay", pp.Local, pp.Remote)
 	}
-	t.Logf("browser inbound audio packets %d; pairs: browser %s→%s, pion %s→%s", packets, pair.Local, pair.Remote, pp.Local, pp.Remote)
+	// Figures only (polled, so each is an upper bound by a poll).
+	t.Logf("click → connected %v, → inbound audio in getStats %v; browser inbound audio packets %d; pairs: browser %s→%s, pion %s→%s",
+		setup.Round(time.Millisecond), heard.Round(time.Millisecond), packets, pair.Local, pair.Remote, pp.Local, pp.Remote)
 
 	do(t, page, chromedp.Click(chromedp.ID("call-hangup")))
 	waitJS(t, page, callState("ended"))
