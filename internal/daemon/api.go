@@ -80,6 +80,15 @@ func (d *Daemon) Handler() http.Handler {
 		"POST /api/v1/storage/clear-media":              d.clearMedia,
 		"POST /api/v1/backup/export":                    d.exportBackup,
 		"GET /api/v1/account/qr.svg":                    d.accountQR,
+		"GET /api/v1/calls":                             d.listCalls,
+		"POST /api/v1/calls":                            d.startCall,
+		"GET /api/v1/calls/ice-servers":                 d.iceServers,
+		"GET /api/v1/calls/{id}":                        d.getCall,
+		"POST /api/v1/calls/{id}/offer":                 d.sendOffer,
+		"POST /api/v1/calls/{id}/answer":                d.answerCall,
+		"POST /api/v1/calls/{id}/candidates":            d.sendCandidates,
+		"POST /api/v1/calls/{id}/end":                   d.endCall,
+		"POST /api/v1/calls/{id}/connected":             d.callConnected,
 	}
 	for pat, h := range unlocked {
 		api.HandleFunc(pat, d.withClient(h))
@@ -911,6 +920,8 @@ type settingsJSON struct {
 	NotificationContent client.NotificationContent  `json:"notification_content"`
 	Calls               bool                        `json:"calls"`
 	CallsWarning        string                      `json:"calls_warning"`
+	CallsMode           client.CallMode             `json:"calls_mode"`
+	CallsDirectWarning  string                      `json:"calls_direct_warning"`
 	Media               client.MediaSettings        `json:"media"`
 	DefaultTimer        client.Timer                `json:"default_timer"`
 }
@@ -921,6 +932,7 @@ type settingsPatch struct {
 	NotificationMode    *string `json:"notification_mode"`
 	NotificationContent *string `json:"notification_content"`
 	Calls               *bool   `json:"calls"`
+	CallsMode           *string `json:"calls_mode"`
 	Media               *struct {
 		MaxAttachmentBytes *int64 `json:"max_attachment_bytes"`
 		AutoDownloadBytes  *int64 `json:"auto_download_bytes"`
@@ -940,10 +952,11 @@ func settings(c *client.Client) (settingsJSON, error) {
 	if s.NotificationContent, err = c.NotificationContent(); err != nil {
 		return s, err
 	}
-	if s.Calls, err = c.Calls(); err != nil {
+	if s.CallsMode, err = c.CallMode(); err != nil {
 		return s, err
 	}
-	s.CallsWarning = client.CallsWarning
+	s.Calls = s.CallsMode != client.CallsOff
+	s.CallsWarning, s.CallsDirectWarning = client.CallsWarning, client.CallsDirectWarning
 	s.NotificationModes = client.NotificationModes()
 	if s.DefaultTimer, err = c.DefaultTimer(); err != nil {
 		return s, err
@@ -984,6 +997,13 @@ func (d *Daemon) patchSettings(w http.ResponseWriter, r *http.Request, c *client
 	if err := p.DefaultTimer.check(); err != nil {
 		return err
 	}
+	if p.CallsMode != nil {
+		switch m := client.CallMode(*p.CallsMode); m {
+		case client.CallsOff, client.CallsRelay, client.CallsDirect:
+		default:
+			return fmt.Errorf("%q: %w", m, client.ErrBadCallMode)
+		}
+	}
 	if p.Receipts != nil {
 		if err := c.SetReceipts(*p.Receipts); err != nil {
 			return err
@@ -994,8 +1014,13 @@ func (d *Daemon) patchSettings(w http.ResponseWriter, r *http.Request, c *client
 			return err
 		}
 	}
-	if p.Calls != nil {
+	if p.Calls != nil && p.CallsMode == nil {
 		if err := c.SetCalls(*p.Calls); err != nil {
+			return err
+		}
+	}
+	if p.CallsMode != nil {
+		if err := c.SetCallMode(client.CallMode(*p.CallsMode)); err != nil {
 			return err
 		}
 	}

@@ -205,6 +205,11 @@ func startUI(chromium string) (env *uiEnv, err error) {
 		chromedp.Flag("password-store", "basic"),
 		chromedp.Flag("use-mock-keychain", true),
 		chromedp.Flag("force-color-profile", "srgb"),
+		// Calls (ui_call_test.go): a fake microphone and camera, granted
+		// without a prompt, and media that plays without a gesture.
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
 	)
 	browser, cancelBrowser := chromedp.NewContext(alloc)
 	env.stops = append(env.stops, cancelAlloc, cancelBrowser)

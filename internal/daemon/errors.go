@@ -87,6 +87,14 @@ var errorCodes = []struct {
 	{client.ErrNoFileServer, http.StatusServiceUnavailable, "no_file_server"},
 	{client.ErrFileServerBusy, http.StatusServiceUnavailable, "file_server_busy"},
 	{client.ErrBadFile, http.StatusBadRequest, "bad_file"},
+	{client.ErrCallsOff, http.StatusConflict, "calls_off"},
+	{client.ErrBlocked, http.StatusConflict, "blocked"},
+	{client.ErrNoCall, http.StatusNotFound, "no_call"},
+	{client.ErrCallState, http.StatusConflict, "call_state"},
+	{client.ErrInCall, http.StatusConflict, "in_call"},
+	{client.ErrRelayOnly, http.StatusBadRequest, "relay_only"},
+	{client.ErrBadCallMode, http.StatusBadRequest, "bad_call_mode"},
+	{client.ErrNoTURN, http.StatusServiceUnavailable, "no_turn"},
 }
 
 // writeClientError answers err from the client library. Messages of known

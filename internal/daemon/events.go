@@ -146,6 +146,8 @@ func (d *Daemon) translate(c *client.Client, e client.Event) []sseEvent {
 		return []sseEvent{{name: "paths", data: json.RawMessage(b.Bytes())}}
 	case client.EventNewDevice:
 		return []sseEvent{{name: "device", data: newDeviceJSON(e.Device, true)}}
+	case client.EventCall:
+		return d.callEvents(e)
 	case client.EventDropped:
 		msg := ""
 		if e.Err != nil {

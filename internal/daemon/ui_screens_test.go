@@ -159,7 +159,10 @@ func TestUISettingsPersist(t *testing.T) {
 	do(t, page, chromedp.Focus(chromedp.ID("set-receipts")), chromedp.KeyEvent(" "))
 	waitJS(t, page, saved(3))
 	waitJS(t, page, `document.activeElement && document.activeElement.id === 'set-receipts' && document.activeElement.checked`)
+	// Calls turn on only once the warning was shown and confirmed.
 	do(t, page, chromedp.Click(chromedp.ID("set-calls")))
+	waitJS(t, page, `document.getElementById('set-calls-warning') && document.getElementById('set-calls-warning').textContent.includes('IP address')`)
+	do(t, page, chromedp.Click(chromedp.ID("set-calls-confirm")))
 	waitJS(t, page, saved(4))
 	// Selects and the number field save on their change event.
 	change := func(id, value string) string {

@@ -15,13 +15,13 @@ const ROUTES = {
   chats: 'chats', chat: 'chat', new: 'new', account: 'account',
   settings: 'settings', path: 'path', contacts: 'contacts', devices: 'devices', storage: 'storage',
   network: 'network',
-  onboarding: 'onboarding', unlock: 'unlock', login: 'login',
+  onboarding: 'onboarding', unlock: 'unlock', login: 'login', call: 'call',
 }
 const OPEN_ROUTES = new Set(['onboarding', 'unlock', 'login'])
 
 // Event kinds the daemon sends (docs/api.md, Events).
 const EVENT_KINDS = ['message', 'request', 'status', 'unsent', 'typing', 'transfer', 'paths',
-  'device', 'notification', 'dropped', 'account']
+  'device', 'notification', 'dropped', 'account', 'call', 'call_signal']
 
 // Properties h() refuses: they would parse text as HTML.
 const FORBIDDEN = new Set(['innerHTML', 'outerHTML', 'srcdoc', 'insertAdjacentHTML'])
@@ -352,6 +352,8 @@ window.hushApp = app
 async function start() {
   window.addEventListener('hashchange', route)
   app.on('notification', notify)
+  // Calls ring whatever screen is shown: call.js follows them from here.
+  import('./screens/call.js').then(m => m.watch(app)).catch(e => console.error(e))
   try {
     await loadSession()
     await refreshStatus()

@@ -79,7 +79,11 @@ export async function mount(el, app) {
       h('div', {},
         h('h1', { id: 'title-chat' }, name),
         h('p', { class: 'mono muted', id: 'chat-peer' }, peer)),
-      h('div', { class: 'field' }, h('label', { for: 'timer' }, 'Disappearing messages'), timerSelect)),
+      h('div', { class: 'conv-tools' },
+        h('div', { class: 'actions' },
+          h('button', { type: 'button', id: 'call-start', class: 'secondary', onclick: () => call(false) }, 'Call'),
+          h('button', { type: 'button', id: 'call-start-video', class: 'secondary', onclick: () => call(true) }, 'Video call')),
+        h('div', { class: 'field' }, h('label', { for: 'timer' }, 'Disappearing messages'), timerSelect))),
     older, log, typing, uploads,
     h('form', { class: 'composer', id: 'composer', onsubmit: send },
       text, sendBtn,
@@ -251,6 +255,12 @@ export async function mount(el, app) {
     } catch (e) { /* a later event tries again */ } finally {
       reading = false
     }
+  }
+
+  // --- calls (call.js does the rest) ---
+  async function call(video) {
+    const mod = await import('./call.js')
+    await mod.startCall(app, peer, video)
   }
 
   // --- timer ---

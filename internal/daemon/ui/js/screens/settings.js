@@ -122,6 +122,40 @@ export function mount(el, app) {
         'The largest file you can send is ' + app.formatBytes(m.max_attachment_bytes) + '.'))
   }
 
+  // callsSection: calls are off until the user reads who learns their IP
+  // address and confirms; direct mode is a second choice with its own
+  // warning. Turning either off needs no confirmation. The warning shows
+  // in the page (no modal dialog) with its two buttons next to it.
+  function callsSection(s) {
+    const mode = s.calls_mode || (s.calls ? 'relay' : 'off')
+    const confirm = h('div', { id: 'set-calls-confirm-box', class: 'warning', hidden: true, role: 'alert' })
+    function ask(want, words, label) {
+      confirm.replaceChildren(
+        h('p', { id: 'set-calls-warning' }, words),
+        h('div', { class: 'actions' },
+          h('button', { type: 'button', id: 'set-calls-confirm', 'aria-describedby': 'set-calls-warning',
+            onclick: () => patch({ calls_mode: want }, 'Calls') }, label),
+          h('button', { type: 'button', id: 'set-calls-cancel', class: 'secondary', onclick: () => render(s) }, 'Cancel')))
+      confirm.hidden = false
+      document.getElementById('set-calls-confirm').focus()
+    }
+    const on = checkbox('set-calls', 'Allow voice and video calls (beta, off by default)', mode !== 'off',
+      mode === 'off' ? 'Off: no call rings here and you cannot call. Turning calls on first shows what they reveal.' : s.calls_warning,
+      (checked) => {
+        if (checked) ask('relay', s.calls_warning, 'I understand: turn calls on (relay-only)')
+        else patch({ calls_mode: 'off' }, 'Calls')
+      })
+    const direct = mode === 'off' ? null : checkbox('set-calls-direct',
+      'Direct calls: connect without the relay when possible (reveals your IP address to the other party)', mode === 'direct',
+      mode === 'direct' ? s.calls_direct_warning : 'Off: relay-only. The other party never learns your IP address; the relay server does.',
+      (checked) => {
+        if (checked) ask('direct', s.calls_direct_warning, 'I understand: allow direct calls')
+        else patch({ calls_mode: 'relay' }, 'Calls')
+      })
+    return h('section', { class: 'card', 'aria-labelledby': 'set-calls-title' },
+      h('h2', { id: 'set-calls-title' }, 'Calls'), on, direct, confirm)
+  }
+
   function render(s) {
     const modes = (s.notification_modes && s.notification_modes.length)
       ? s.notification_modes
@@ -142,8 +176,8 @@ export function mount(el, app) {
         checkbox('set-receipts', 'Send read receipts', s.receipts,
           'When on, people you talk with see when you read their messages, and you see when they read yours if they send them too.',
           (on) => patch({ receipts: on }, 'Read receipts')),
-        checkbox('set-calls', 'Allow voice and video calls (beta, off by default)', s.calls, s.calls_warning,
-          (on) => patch({ calls: on }, 'Calls'))),
+        ),
+      callsSection(s),
       timerSection(s.default_timer || { mode: 'off' }),
       mediaSection(s.media))
     el.dataset.loaded = '1'
