@@ -30,7 +30,7 @@ func TestID(t *testing.T) {
 	}
 	bad := []string{
 		"", g.String()[:64], "05" + g.String()[2:], "03" + "zz" + g.String()[4:],
-		"03" + string(bytes.Repeat([]byte("00"), 32)), // the identity point: small order
+		"03" + string(bytes.Repeat([]byte("00"), 32)),               // the identity point: small order
 		"03" + "ec" + string(bytes.Repeat([]byte("ff"), 30)) + "7f", // y ≥ p: not canonical
 	}
 	for _, s := range bad {
