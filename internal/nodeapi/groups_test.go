@@ -375,3 +375,34 @@ type strangerAsGroup struct {
 func (s strangerAsGroup) ID() identity.AccountID                   { return s.g.Account() }
 func (s strangerAsGroup) Ed25519Public() identity.Ed25519PublicKey { return s.acct.Ed25519Public() }
 func (s strangerAsGroup) Sign(msg []byte) []byte                   { return s.acct.Sign(msg) }
+
+// TestGroupHoldsPerMember: the per-account bound on held retrieves is per
+// member key in a group swarm, so one member's long polls cannot use up
+// the others'.
+func TestGroupHoldsPerMember(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.MaxHeldPerAccount = 1 })
+	admin := newAdmin(t)
+	m1, m2 := newMember(t, admin, group.PermRead), newMember(t, admin, group.PermRead)
+	held := func(m *group.Member) *heldCall {
+		r := &rpc.Retrieve{Namespace: group.NamespaceMessages, Wait: rpc.MaxWait}
+		r.Stamp(f.clock())
+		r.Sign(testNet, m)
+		f.advance(time.Millisecond)
+		return f.postAsync(reqBody(r.Method(), r.Params()))
+	}
+	c1 := held(m1)
+	f.waitHeld(t, 1, c1)
+	if st, b := held(m1).wait(t); st != http.StatusServiceUnavailable || errCode(t, b) != rpc.CodeHoldFull {
+		t.Fatalf("a second hold of one member: %d %s", st, b)
+	}
+	c2 := held(m2)
+	f.waitHeld(t, 2, c1, c2)
+	if st, b := f.groupStore(admin, group.NamespaceMessages, []byte("wake")); st != 200 {
+		t.Fatalf("store: %d %s", st, b)
+	}
+	for _, c := range []*heldCall{c1, c2} {
+		if msgs := c.messages(t); len(msgs) != 1 {
+			t.Fatalf("%d messages", len(msgs))
+		}
+	}
+}
