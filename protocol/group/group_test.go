@@ -364,3 +364,25 @@ func TestInvite(t *testing.T) {
 		t.Fatalf("invite %+v, %v", got, err)
 	}
 }
+
+func TestNewInvite(t *testing.T) {
+	a, _ := vectorAdmin(t)
+	for _, asAdmin := range []bool{false, true} {
+		v, err := a.NewInvite("Hikers", PermRead|PermWrite, asAdmin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := v.Marshal()
+		got, err := ParseInvite(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := got.Member()
+		if err != nil || m.Credential() != v.Credential || (got.GroupSeed != nil) != asAdmin {
+			t.Fatalf("invite %+v: %v", got, err)
+		}
+	}
+	if k1, k2 := NewKey(1), NewKey(1); k1 == k2 {
+		t.Fatal("NewKey drew the same key twice")
+	}
+}
