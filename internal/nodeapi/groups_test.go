@@ -16,6 +16,7 @@ import (
 
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/store"
+	"github.com/hushnet/hush/internal/store/sqlite"
 	"github.com/hushnet/hush/protocol/group"
 	"github.com/hushnet/hush/protocol/rpc"
 )
@@ -404,5 +405,51 @@ func TestGroupHoldsPerMember(t *testing.T) {
 		if msgs := c.messages(t); len(msgs) != 1 {
 			t.Fatalf("%d messages", len(msgs))
 		}
+	}
+}
+
+// TestGroupQuotaRecovery: a member that fills the group swarm's quota
+// blocks the admin's stores, and the admin's sequence of delete_before in
+// the message namespace and the revocation list makes room and removes it.
+func TestGroupQuotaRecovery(t *testing.T) {
+	f := newFixture(t, func(c *Config) {
+		db, err := sqlite.Open(filepath.Join(t.TempDir(), "quota.db"), sqlite.WithAccountQuota(1<<20, 5))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		c.Store = c.Arrivals.Store(db)
+	})
+	admin := newAdmin(t)
+	spammer := newMember(t, admin, group.PermRead|group.PermWrite)
+	if st, b := f.groupStore(admin, group.NamespaceInfo, []byte("info")); st != 200 {
+		t.Fatalf("%d %s", st, b)
+	}
+	for i := 0; ; i++ {
+		st, b := f.groupStore(spammer, group.NamespaceMessages, []byte{byte(i)})
+		if st == 200 {
+			continue
+		}
+		if errCode(t, b) != rpc.CodeQuota {
+			t.Fatalf("%d %s", st, b)
+		}
+		break
+	}
+	list := revocationList(t, admin, 1, f.clock(), spammer.Ed25519Public())
+	if st, b := f.groupStore(admin, group.NamespaceRevocations, list); errCode(t, b) != rpc.CodeQuota {
+		t.Fatalf("with the quota full: %d %s", st, b)
+	}
+	ns := group.NamespaceMessages
+	seq := &rpc.Batch{Sequence: true, Requests: []rpc.Outgoing{
+		&rpc.DeleteBefore{Namespace: &ns, Before: f.clock()},
+		&rpc.Store{Namespace: group.NamespaceRevocations, Data: list, TTL: time.Hour, Timestamp: f.clock()},
+	}}
+	st, b := f.send(seq, admin)
+	var res rpc.BatchResult
+	if st != 200 || json.Unmarshal(b, &res) != nil || len(res.Results) != 2 || res.Results[0].Code != 200 || res.Results[1].Code != 200 {
+		t.Fatalf("sequence: %d %s", st, b)
+	}
+	if st, b := f.groupStore(spammer, group.NamespaceMessages, []byte("more")); errCode(t, b) != rpc.CodeRevoked {
+		t.Fatalf("the spammer after its revocation: %d %s", st, b)
 	}
 }
