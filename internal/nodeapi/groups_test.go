@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -451,5 +452,42 @@ func TestGroupQuotaRecovery(t *testing.T) {
 	}
 	if st, b := f.groupStore(spammer, group.NamespaceMessages, []byte("more")); errCode(t, b) != rpc.CodeRevoked {
 		t.Fatalf("the spammer after its revocation: %d %s", st, b)
+	}
+}
+
+// TestGroupRevocationsConcurrent: members' requests and new lists at once
+// (run with -race): every answer is a success or a revocation, and once
+// the last list is stored every listed member is refused.
+func TestGroupRevocationsConcurrent(t *testing.T) {
+	f := newFixture(t)
+	admin := newAdmin(t)
+	members := make([]*group.Member, 6)
+	for i := range members {
+		members[i] = newMember(t, admin, group.PermRead|group.PermWrite)
+	}
+	var wg sync.WaitGroup
+	for _, m := range members {
+		wg.Go(func() {
+			for range 15 {
+				st, b := f.groupRetrieve(m, group.NamespaceMessages)
+				if st != 200 && errCode(t, b) != rpc.CodeRevoked {
+					t.Errorf("%d %s", st, b)
+				}
+			}
+		})
+	}
+	var revoked []identity.Ed25519PublicKey
+	for i, m := range members[:3] {
+		revoked = append(revoked, m.Ed25519Public())
+		if st, b := f.groupStore(admin, group.NamespaceRevocations, revocationList(t, admin, uint64(i+1), f.clock(), revoked...)); st != 200 {
+			t.Fatalf("%d %s", st, b)
+		}
+	}
+	wg.Wait()
+	for i, m := range members {
+		st, b := f.groupRetrieve(m, group.NamespaceMessages)
+		if (i < 3) != (st == 403 && errCode(t, b) == rpc.CodeRevoked) {
+			t.Fatalf("member %d: %d %s", i, st, b)
+		}
 	}
 }
