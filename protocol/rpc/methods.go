@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/protocol/group"
 )
 
 // Store is a checked store request.
@@ -43,7 +44,11 @@ func ParseStore(params json.RawMessage) (*Store, error) {
 	if r.Namespace, err = parseNamespace(p.Namespace); err != nil {
 		return nil, err
 	}
-	if !TakesDeposits(r.Namespace) {
+	if isGroupPubkey(p.Pubkey) {
+		if err := checkGroupNamespace(r.Namespace); err != nil {
+			return nil, err
+		}
+	} else if !TakesDeposits(r.Namespace) {
 		return nil, Errorf(CodeBadNamespace, "namespace %d takes no deposits: of the public namespaces (divisible by 10) only %s do", r.Namespace, depositList())
 	}
 	if p.Signature != nil || !IsPublicNamespace(r.Namespace) {
@@ -193,6 +198,11 @@ func ParseRetrieve(params json.RawMessage) (*Retrieve, error) {
 	var err error
 	if r.Namespace, err = parseNamespace(p.Namespace); err != nil {
 		return nil, err
+	}
+	if isGroupPubkey(p.Pubkey) {
+		if err := checkGroupNamespace(r.Namespace); err != nil {
+			return nil, err
+		}
 	}
 	if r.Auth, r.Unsigned, err = p.retrieveAuth(r.Namespace); err != nil {
 		return nil, err
@@ -522,6 +532,14 @@ func ParseGetSwarm(params json.RawMessage) (identity.AccountID, error) {
 	}
 	if err := decodeStrict(params, &p, "params"); err != nil {
 		return identity.AccountID{}, err
+	}
+	if isGroupPubkey(p.Pubkey) {
+		// A group's swarm is found as an account's is.
+		g, err := group.ParseID(*p.Pubkey)
+		if err != nil {
+			return identity.AccountID{}, Errorf(CodeBadPubkey, "pubkey: %v", err)
+		}
+		return g.Account(), nil
 	}
 	return parseAccount(p.Pubkey)
 }
