@@ -127,3 +127,15 @@ func (c *Client) Relays(ctx context.Context) (map[string]bool, error) {
 	}
 	return keys, nil
 }
+
+// Env is the environment `hush` runs with as this client: its home, the
+// lab's network file and the account's passphrase.
+func (c *Client) Env() []string { return append([]string(nil), c.env...) }
+
+// Command is the command line that runs `hush args...` (hush being the
+// binary at bin) as this client in its namespace, for a person to type:
+// `ip netns exec NS env VAR=… hush args…`.
+func (c *Client) Command(bin string, args ...string) []string {
+	cmd := append([]string{"ip", "netns", "exec", c.Host.NS, "env"}, c.env...)
+	return append(append(cmd, bin), args...)
+}
