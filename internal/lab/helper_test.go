@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/keytls"
 	"github.com/hushnet/hush/internal/node"
 	"github.com/hushnet/hush/internal/nodeclient"
 	"github.com/hushnet/hush/internal/onionclient"
@@ -46,6 +47,10 @@ type helperJob struct {
 	Prefix   string `json:"prefix"`
 	// Network is the network file (RTT).
 	Network string `json:"network,omitempty"`
+	// NodeDir, for relayflood, is the data folder of the node whose
+	// identity the helper presents (its TLS client certificate), as a
+	// relay forwarding for its clients does; empty: none, a client.
+	NodeDir string `json:"node_dir,omitempty"`
 }
 
 type helperNode struct {
@@ -98,6 +103,8 @@ func helperMain() int {
 		res, err = helperFlood(ctx, job)
 	case "rtt":
 		res, err = helperRTT(ctx, job)
+	case "relayflood":
+		res, err = helperRelayFlood(ctx, job)
 	default:
 		err = fmt.Errorf("no mode %q", job.Mode)
 	}
@@ -229,9 +236,18 @@ func listHashes(ctx context.Context, acct *identity.Account, n helperNode) ([]st
 // runHelper runs job in h's namespace through the test binary.
 func runHelper(ctx context.Context, t *testing.T, l *Lab, h *Host, job helperJob) helperResult {
 	t.Helper()
-	self, err := os.Executable()
+	res, err := runHelperErr(ctx, l, h, job)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return res
+}
+
+// runHelperErr is runHelper for a goroutine other than the test's.
+func runHelperErr(ctx context.Context, l *Lab, h *Host, job helperJob) (helperResult, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return helperResult{}, err
 	}
 	b, _ := json.Marshal(job)
 	ctx, cancel := context.WithTimeout(ctx, 6*time.Minute)
@@ -242,13 +258,13 @@ func runHelper(ctx context.Context, t *testing.T, l *Lab, h *Host, job helperJob
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("helper %s in %s: %v: %s", job.Mode, h.Name, err, stderr.String())
+		return helperResult{}, fmt.Errorf("helper %s in %s: %w: %s", job.Mode, h.Name, err, stderr.String())
 	}
 	var res helperResult
 	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatalf("helper output %q: %v", out, err)
+		return helperResult{}, fmt.Errorf("helper output %q: %w", out, err)
 	}
-	return res
+	return res, nil
 }
 
 // helperFlood sends job.Count info calls to job.Nodes[0] and counts the
@@ -339,5 +355,59 @@ func helperRTT(ctx context.Context, job helperJob) (helperResult, error) {
 			res.Onion = append(res.Onion, time.Since(start))
 		}
 	}
+	return res, nil
+}
+
+// helperRelayFlood posts job.Count onion frames to job.Nodes[0],
+// job.Parallel at a time, presenting the identity of the node in
+// job.NodeDir (none when empty), and counts the answers by status. The
+// frames are junk: a relay's rate is charged before it reads the body
+// (internal/relay, "Checks"), so an admitted frame is answered 400 and a
+// refused one 429, and the flood costs the target little else.
+func helperRelayFlood(ctx context.Context, job helperJob) (helperResult, error) {
+	var cfg onionclient.PoolConfig
+	if job.NodeDir != "" {
+		id, err := node.LoadOrCreateIdentity(job.NodeDir)
+		if err != nil {
+			return helperResult{}, err
+		}
+		cert, err := keytls.Certificate(id.Ed25519)
+		if err != nil {
+			return helperResult{}, err
+		}
+		cfg.Cert = &cert
+	}
+	pool := onionclient.NewPool(cfg)
+	defer pool.Close()
+	var key identity.Ed25519PublicKey
+	if err := key.UnmarshalText([]byte(job.Nodes[0].Key)); err != nil {
+		return helperResult{}, err
+	}
+	frame := make([]byte, 256)
+	res := helperResult{Statuses: map[int]int{}}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range max(job.Parallel, 1) {
+		wg.Go(func() {
+			for range next {
+				status, _, err := pool.Post(ctx, key, job.Nodes[0].Address, onionclient.OnionPath, frame, 1<<20)
+				mu.Lock()
+				if err != nil {
+					status = 0
+					if len(res.Errors) < 5 {
+						res.Errors = append(res.Errors, err.Error())
+					}
+				}
+				res.Statuses[status]++
+				mu.Unlock()
+			}
+		})
+	}
+	for i := range job.Count {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 	return res, nil
 }
