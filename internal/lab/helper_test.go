@@ -51,6 +51,8 @@ type helperJob struct {
 	// identity the helper presents (its TLS client certificate), as a
 	// relay forwarding for its clients does; empty: none, a client.
 	NodeDir string `json:"node_dir,omitempty"`
+	// Pace, for relayflood, is each worker's pause between frames.
+	Pace time.Duration `json:"pace,omitempty"`
 }
 
 type helperNode struct {
@@ -401,6 +403,7 @@ func helperRelayFlood(ctx context.Context, job helperJob) (helperResult, error) 
 				}
 				res.Statuses[status]++
 				mu.Unlock()
+				time.Sleep(job.Pace)
 			}
 		})
 	}
