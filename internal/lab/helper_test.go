@@ -245,7 +245,8 @@ func runHelper(ctx context.Context, t *testing.T, l *Lab, h *Host, job helperJob
 	return res
 }
 
-// runHelperErr is runHelper for a goroutine other than the test's.
+// runHelperErr is runHelper for a goroutine other than the test's. A
+// nil h runs the helper in the root namespace, for loopback runs.
 func runHelperErr(ctx context.Context, l *Lab, h *Host, job helperJob) (helperResult, error) {
 	self, err := os.Executable()
 	if err != nil {
@@ -254,13 +255,19 @@ func runHelperErr(ctx context.Context, l *Lab, h *Host, job helperJob) (helperRe
 	b, _ := json.Marshal(job)
 	ctx, cancel := context.WithTimeout(ctx, 6*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", h.NS, self, "-test.run=^$")
+	argv := []string{self, "-test.run=^$"}
+	name := "loopback"
+	if h != nil {
+		argv = append([]string{"ip", "netns", "exec", h.NS}, argv...)
+		name = h.Name
+	}
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), envHelper+"="+string(b))
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return helperResult{}, fmt.Errorf("helper %s in %s: %w: %s", job.Mode, h.Name, err, stderr.String())
+		return helperResult{}, fmt.Errorf("helper %s in %s: %w: %s", job.Mode, name, err, stderr.String())
 	}
 	var res helperResult
 	if err := json.Unmarshal(out, &res); err != nil {
