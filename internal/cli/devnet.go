@@ -52,8 +52,9 @@ hushd is taken from next to this program, else from PATH, else built with
 With --lab (Linux, as root, with ip) every registry host and node is a
 hushd process in a network namespace of its own, with its own address in
 10.77.0.0/16, and every link slowed as --lab-profile says (lan: 1 ms
-round trip, continental: 30 ms, intercontinental: 150 ms, mobile: 80 ms
-with jitter and 2% loss); see internal/lab. Two client namespaces, alice
+round trip; continental: 30 ms, 100 Mbit/s; intercontinental: 150 ms,
+20 Mbit/s; mobile: 80 ms with jitter and 2% loss, 2 Mbit/s; the rates by
+tc tbf on each host's link); see internal/lab. Two client namespaces, alice
 and bob, get an account each, and the command lines that run hush as them
 are printed. Stopping ends every process and deletes every namespace.
 hushd must be built with -tags lab (--hushd, else next to this program

@@ -228,6 +228,9 @@ func (a *app) printLabUp(l *lab.Lab, d *lab.Devnet, hush, profile, sent string) 
 	if p.Jitter > 0 || p.Loss > 0 {
 		fmt.Fprintf(a.stdout, ", ±%v jitter, %.0f%% loss", p.Jitter, 100*p.Loss)
 	}
+	if p.Rate > 0 {
+		fmt.Fprintf(a.stdout, ", %g Mbit/s each way per host", float64(p.Rate)/1e6)
+	}
 	fmt.Fprintf(a.stdout, ")\n\n  folder   %s\n  network  %s\n  logs     %s\n\n",
 		l.Dir, n.NetPath, filepath.Join(l.Dir, "HOST", "hushd.log"))
 	fmt.Fprintln(a.stdout, "Each host runs in its own network namespace; the root namespace cannot reach them.")

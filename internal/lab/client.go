@@ -35,7 +35,12 @@ func (n *Network) AddClient(ctx context.Context, name, addr string) (*Client, er
 	if err != nil {
 		return nil, err
 	}
-	home := filepath.Join(n.Lab.Dir, name)
+	return n.NewClient(ctx, h)
+}
+
+// NewClient creates an account in host h, named after it.
+func (n *Network) NewClient(ctx context.Context, h *Host) (*Client, error) {
+	home := filepath.Join(n.Lab.Dir, h.Name)
 	c := &Client{Host: h, Home: home, net: n, env: []string{
 		"HUSH_HOME=" + home, "HUSH_NETWORK=" + n.NetPath, "HUSH_PASSPHRASE=lab", "HUSH_INSECURE_TEST_KDF=1",
 	}}

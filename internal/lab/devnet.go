@@ -48,8 +48,10 @@ type Devnet struct {
 }
 
 // StartDevnet starts the network o describes in l, with every link
-// given o.Profile, waits until it has formed, and creates the clients'
-// namespaces and accounts. l is the caller's to close, also on error.
+// given o.Profile (its latency by the lab build of hushd, its rate by
+// Shape on every host), waits until it has formed, and creates the
+// clients' namespaces and accounts. l is the caller's to close, also on
+// error.
 func (l *Lab) StartDevnet(ctx context.Context, o DevnetOptions) (*Devnet, error) {
 	if o.Profile == "" {
 		o.Profile = "lan"
@@ -80,9 +82,29 @@ func (l *Lab) StartDevnet(ctx context.Context, o DevnetOptions) (*Devnet, error)
 	if err != nil {
 		return nil, err
 	}
+	if rate := labnet.Profiles[o.Profile].Rate; rate > 0 {
+		// After the start: shaping the hosts while the network forms
+		// would only slow the forming, and a user watches the links.
+		for _, h := range l.Hosts() {
+			if err := l.Shape(h, rate); err != nil {
+				return nil, err
+			}
+		}
+	}
 	d := &Devnet{Net: n}
 	for i, name := range o.Clients {
-		c, err := n.AddClient(ctx, name, DevnetClientAddr(i))
+		h, err := l.AddHost(name, DevnetClientAddr(i))
+		if err != nil {
+			return nil, err
+		}
+		// Shaped before its account is made, as every other host
+		// before it is used.
+		if rate := labnet.Profiles[o.Profile].Rate; rate > 0 {
+			if err := l.Shape(h, rate); err != nil {
+				return nil, err
+			}
+		}
+		c, err := n.NewClient(ctx, h)
 		if err != nil {
 			return nil, err
 		}

@@ -132,6 +132,13 @@ func TestLabDevnetUp(t *testing.T) {
 	}
 
 	alice, bob := up.Clients[0], up.Clients[1]
+	// Continental links are 100 Mbit/s each way: tbf on every host.
+	for _, ns := range []string{alice.Namespace, up.Nodes[0].Namespace} {
+		out, err := exec.Command("tc", "-n", ns, "qdisc", "show", "dev", "eth0").Output()
+		if err != nil || !strings.Contains(string(out), "tbf") || !strings.Contains(string(out), "100Mbit") {
+			t.Errorf("%s's eth0 qdisc: %q, %v; want tbf at 100Mbit", ns, out, err)
+		}
+	}
 	run := func(c []string, args ...string) []byte {
 		t.Helper()
 		rctx, cancel := context.WithTimeout(ctx, cliTimeout)

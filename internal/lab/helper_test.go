@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -53,6 +55,11 @@ type helperJob struct {
 	NodeDir string `json:"node_dir,omitempty"`
 	// Pace, for relayflood, is each worker's pause between frames.
 	Pace time.Duration `json:"pace,omitempty"`
+	// Upload and Download, for transfer and serve, are the bytes the
+	// client sends (then half-closes) and the server sends back once
+	// it has read them all; Nodes[0].Address is the server's.
+	Upload   int64 `json:"upload,omitempty"`
+	Download int64 `json:"download,omitempty"`
 }
 
 type helperNode struct {
@@ -73,6 +80,11 @@ type helperResult struct {
 	// RTT: each timed call, direct to Nodes[0] and through a path to it.
 	Direct []time.Duration `json:"direct,omitempty"`
 	Onion  []time.Duration `json:"onion,omitempty"`
+	// Transfer: the bytes sent and received, and the time from the
+	// connection's opening to the server's close.
+	Sent     int64         `json:"sent,omitempty"`
+	Received int64         `json:"received,omitempty"`
+	Took     time.Duration `json:"took,omitempty"`
 }
 
 // helperMain runs the job in $HUSH_LAB_HELPER and exits.
@@ -107,6 +119,10 @@ func helperMain() int {
 		res, err = helperRTT(ctx, job)
 	case "relayflood":
 		res, err = helperRelayFlood(ctx, job)
+	case "serve":
+		res, err = helperServe(ctx, job)
+	case "transfer":
+		res, err = helperTransfer(ctx, job)
 	default:
 		err = fmt.Errorf("no mode %q", job.Mode)
 	}
@@ -420,4 +436,67 @@ func helperRelayFlood(ctx context.Context, job helperJob) (helperResult, error) 
 	close(next)
 	wg.Wait()
 	return res, nil
+}
+
+// helperServe accepts one TCP connection on job.Nodes[0].Address, reads
+// until the client half-closes, then sends job.Download bytes and
+// closes.
+func helperServe(ctx context.Context, job helperJob) (helperResult, error) {
+	ln, err := net.Listen("tcp", job.Nodes[0].Address)
+	if err != nil {
+		return helperResult{}, err
+	}
+	defer ln.Close()
+	context.AfterFunc(ctx, func() { ln.Close() })
+	c, err := ln.Accept()
+	if err != nil {
+		return helperResult{}, err
+	}
+	defer c.Close()
+	var res helperResult
+	if res.Received, err = io.Copy(io.Discard, c); err != nil {
+		return res, err
+	}
+	res.Sent, err = io.CopyN(c, zeros{}, job.Download)
+	return res, err
+}
+
+// helperTransfer connects to job.Nodes[0].Address (until the server
+// listens), sends job.Upload bytes, half-closes, and reads until the
+// server closes.
+func helperTransfer(ctx context.Context, job helperJob) (helperResult, error) {
+	var d net.Dialer
+	var c net.Conn
+	var err error
+	for {
+		if c, err = d.DialContext(ctx, "tcp", job.Nodes[0].Address); err == nil || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		return helperResult{}, err
+	}
+	defer c.Close()
+	start := time.Now()
+	var res helperResult
+	if res.Sent, err = io.CopyN(c, zeros{}, job.Upload); err != nil {
+		return res, err
+	}
+	if err := c.(*net.TCPConn).CloseWrite(); err != nil {
+		return res, err
+	}
+	if res.Received, err = io.Copy(io.Discard, c); err != nil {
+		return res, err
+	}
+	res.Took = time.Since(start)
+	return res, nil
+}
+
+// zeros reads as endless zero bytes.
+type zeros struct{}
+
+func (zeros) Read(b []byte) (int, error) {
+	clear(b)
+	return len(b), nil
 }
