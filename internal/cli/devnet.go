@@ -28,7 +28,8 @@ func (a *app) devnetCommand() *cobra.Command {
 
 func (a *app) devnetUpCommand() *cobra.Command {
 	var opts devnet.Options
-	var demo bool
+	var demo, inLab bool
+	var labProfile string
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Start a devnet and run it until Ctrl-C or SIGTERM",
@@ -46,7 +47,18 @@ cleared first: a devnet's folder is scratch data.
 By default everything runs inside this process. With --processes every
 host and node is its own hushd process (so one can be killed with kill -9):
 hushd is taken from next to this program, else from PATH, else built with
-"go build" into --dir/bin (which needs a source checkout).`,
+"go build" into --dir/bin (which needs a source checkout).
+
+With --lab (Linux, as root, with ip) every registry host and node is a
+hushd process in a network namespace of its own, with its own address in
+10.77.0.0/16, and every link slowed as --lab-profile says (lan: 1 ms
+round trip; continental: 30 ms, 100 Mbit/s; intercontinental: 150 ms,
+20 Mbit/s; mobile: 80 ms with jitter and 2% loss, 2 Mbit/s; the rates by
+tc tbf on each host's link); see internal/lab. Two client namespaces, alice
+and bob, get an account each, and the command lines that run hush as them
+are printed. Stopping ends every process and deletes every namespace.
+hushd must be built with -tags lab (--hushd, else next to this program
+or on PATH if it is one, else built into --dir/lab/bin).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.Dir == "" {
@@ -64,6 +76,9 @@ hushd is taken from next to this program, else from PATH, else built with
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			opts.Progress = prefixWriter{a.stderr, "hush devnet: "}
+			if inLab {
+				return a.devnetUpLab(ctx, opts, labProfile, demo)
+			}
 			d, err := devnet.Up(ctx, opts)
 			if err != nil {
 				return err
@@ -102,6 +117,8 @@ hushd is taken from next to this program, else from PATH, else built with
 	f.BoolVar(&opts.Processes, "processes", false, "run each host and node as its own hushd process")
 	f.StringVar(&opts.HushdPath, "hushd", "", "hushd binary for --processes (default: next to hush, PATH, or go build)")
 	f.BoolVar(&demo, "demo", true, "create two demo accounts (alice, bob) and send a first message between them")
+	f.BoolVar(&inLab, "lab", false, "run each host and node in a network namespace of its own (Linux, root; see above)")
+	f.StringVar(&labProfile, "lab-profile", "lan", "with --lab, every link's profile: lan, continental, intercontinental or mobile")
 	f.DurationVar(&opts.Timeout, "timeout", 2*time.Minute, "give up if the devnet has not formed after this long (building hushd not counted)")
 	return cmd
 }

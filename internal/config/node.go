@@ -41,6 +41,11 @@ type Node struct {
 
 	RateLimitBurst     int     `toml:"rate_limit_burst" help:"per-IP burst of client requests"`
 	RateLimitPerSecond float64 `toml:"rate_limit_per_second" help:"per-IP sustained client requests per second (0: no limit)"`
+	// RelayNodeBurst and RelayNodePerSecond budget the onion frames each
+	// relay node identity may forward to this node (internal/relay
+	// "Budgets"): the aggregate of the clients behind it.
+	RelayNodeBurst     int     `toml:"relay_node_burst" help:"onion requests one relay node identity may burst to this node (0: 20 × the relay's client burst)"`
+	RelayNodePerSecond float64 `toml:"relay_node_per_second" help:"onion requests per second one relay node identity may send this node (0: 20 × the relay's client rate)"`
 	MaxBodyBytes       int64   `toml:"max_body_bytes" help:"largest request body"`
 	MaxHeaderBytes     int     `toml:"max_header_bytes" help:"largest request header block"`
 	MaxConnections     int     `toml:"max_connections" help:"most client and node connections open at once; more wait to be accepted"`
@@ -231,6 +236,9 @@ func (c *Node) Validate() error {
 	}
 	if c.RateLimitPerSecond < 0 || (c.RateLimitPerSecond > 0 && c.RateLimitBurst < 1) {
 		return bad("rate_limit_burst", "must be at least 1 with a rate limit")
+	}
+	if c.RelayNodeBurst < 0 || c.RelayNodePerSecond < 0 || (c.RelayNodeBurst == 0) != (c.RelayNodePerSecond == 0) {
+		return bad("relay_node_burst", "relay_node_burst and relay_node_per_second are both set (positive) or both 0")
 	}
 	if c.MaxBodyBytes < 1024 {
 		return bad("max_body_bytes", "at least 1024")

@@ -70,6 +70,12 @@ func TestLoadNode(t *testing.T) {
 				t.Fatalf("max_held_retrieves %d, max_held_per_account %d", c.MaxHeldRetrieves, c.MaxHeldPerAccount)
 			}
 		}},
+		{name: "relay node budget", toml: "standalone = true\nrelay_node_burst = 100\nrelay_node_per_second = 5\n", check: func(t *testing.T, c Node) {
+			if c.RelayNodeBurst != 100 || c.RelayNodePerSecond != 5 {
+				t.Fatalf("relay_node_burst %d, relay_node_per_second %v", c.RelayNodeBurst, c.RelayNodePerSecond)
+			}
+		}},
+		{name: "relay node burst without rate", toml: "standalone = true\nrelay_node_burst = 100\n", wantErr: "config field relay_node_burst"},
 		{name: "no held retrieves", toml: "standalone = true\nmax_held_retrieves = 0\n", wantErr: "config field max_held_retrieves"},
 		{name: "no held retrieves per account", toml: "standalone = true\nmax_held_per_account = -1\n", wantErr: "config field max_held_per_account"},
 		{name: "push notify defaults", toml: "standalone = true\n", check: func(t *testing.T, c Node) {

@@ -35,7 +35,12 @@ func (n *Network) AddClient(ctx context.Context, name, addr string) (*Client, er
 	if err != nil {
 		return nil, err
 	}
-	home := filepath.Join(n.Lab.Dir, name)
+	return n.NewClient(ctx, h)
+}
+
+// NewClient creates an account in host h, named after it.
+func (n *Network) NewClient(ctx context.Context, h *Host) (*Client, error) {
+	home := filepath.Join(n.Lab.Dir, h.Name)
 	c := &Client{Host: h, Home: home, net: n, env: []string{
 		"HUSH_HOME=" + home, "HUSH_NETWORK=" + n.NetPath, "HUSH_PASSPHRASE=lab", "HUSH_INSECURE_TEST_KDF=1",
 	}}
@@ -126,4 +131,16 @@ func (c *Client) Relays(ctx context.Context) (map[string]bool, error) {
 		}
 	}
 	return keys, nil
+}
+
+// Env is the environment `hush` runs with as this client: its home, the
+// lab's network file and the account's passphrase.
+func (c *Client) Env() []string { return append([]string(nil), c.env...) }
+
+// Command is the command line that runs `hush args...` (hush being the
+// binary at bin) as this client in its namespace, for a person to type:
+// `ip netns exec NS env VAR=… hush args…`.
+func (c *Client) Command(bin string, args ...string) []string {
+	cmd := append([]string{"ip", "netns", "exec", c.Host.NS, "env"}, c.env...)
+	return append(append(cmd, bin), args...)
 }

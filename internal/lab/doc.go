@@ -27,6 +27,17 @@
 // nowhere until [Lab.Heal], while its processes and address stay.
 // [Lab.Block] cuts only some pairs (the registry from half the nodes):
 // blackhole routes in both namespaces, again never in the root's.
+// Bandwidth is the kernel's: [Lab.Shape] puts a `tc tbf` on a host's
+// eth0 and on its bridge port (a profile's Rate), and [Lab.Counters]
+// reads eth0's byte counters, so a test can bound a transfer's time by
+// the bytes that really crossed.
+//
+// # Devnet
+//
+// [Lab.StartDevnet] is what `hush devnet up --lab` runs: a devnet's
+// registry hosts and nodes with every link of one profile, and client
+// namespaces with an account each, whose [Client.Command] a person
+// types to use them.
 //
 // # Clean-up
 //

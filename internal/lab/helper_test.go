@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -17,6 +19,7 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/keytls"
 	"github.com/hushnet/hush/internal/node"
 	"github.com/hushnet/hush/internal/nodeclient"
 	"github.com/hushnet/hush/internal/onionclient"
@@ -46,6 +49,17 @@ type helperJob struct {
 	Prefix   string `json:"prefix"`
 	// Network is the network file (RTT).
 	Network string `json:"network,omitempty"`
+	// NodeDir, for relayflood, is the data folder of the node whose
+	// identity the helper presents (its TLS client certificate), as a
+	// relay forwarding for its clients does; empty: none, a client.
+	NodeDir string `json:"node_dir,omitempty"`
+	// Pace, for relayflood, is each worker's pause between frames.
+	Pace time.Duration `json:"pace,omitempty"`
+	// Upload and Download, for transfer and serve, are the bytes the
+	// client sends (then half-closes) and the server sends back once
+	// it has read them all; Nodes[0].Address is the server's.
+	Upload   int64 `json:"upload,omitempty"`
+	Download int64 `json:"download,omitempty"`
 }
 
 type helperNode struct {
@@ -66,6 +80,11 @@ type helperResult struct {
 	// RTT: each timed call, direct to Nodes[0] and through a path to it.
 	Direct []time.Duration `json:"direct,omitempty"`
 	Onion  []time.Duration `json:"onion,omitempty"`
+	// Transfer: the bytes sent and received, and the time from the
+	// connection's opening to the server's close.
+	Sent     int64         `json:"sent,omitempty"`
+	Received int64         `json:"received,omitempty"`
+	Took     time.Duration `json:"took,omitempty"`
 }
 
 // helperMain runs the job in $HUSH_LAB_HELPER and exits.
@@ -98,6 +117,12 @@ func helperMain() int {
 		res, err = helperFlood(ctx, job)
 	case "rtt":
 		res, err = helperRTT(ctx, job)
+	case "relayflood":
+		res, err = helperRelayFlood(ctx, job)
+	case "serve":
+		res, err = helperServe(ctx, job)
+	case "transfer":
+		res, err = helperTransfer(ctx, job)
 	default:
 		err = fmt.Errorf("no mode %q", job.Mode)
 	}
@@ -229,26 +254,42 @@ func listHashes(ctx context.Context, acct *identity.Account, n helperNode) ([]st
 // runHelper runs job in h's namespace through the test binary.
 func runHelper(ctx context.Context, t *testing.T, l *Lab, h *Host, job helperJob) helperResult {
 	t.Helper()
-	self, err := os.Executable()
+	res, err := runHelperErr(ctx, l, h, job)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return res
+}
+
+// runHelperErr is runHelper for a goroutine other than the test's. A
+// nil h runs the helper in the root namespace, for loopback runs.
+func runHelperErr(ctx context.Context, l *Lab, h *Host, job helperJob) (helperResult, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return helperResult{}, err
 	}
 	b, _ := json.Marshal(job)
 	ctx, cancel := context.WithTimeout(ctx, 6*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", h.NS, self, "-test.run=^$")
+	argv := []string{self, "-test.run=^$"}
+	name := "loopback"
+	if h != nil {
+		argv = append([]string{"ip", "netns", "exec", h.NS}, argv...)
+		name = h.Name
+	}
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), envHelper+"="+string(b))
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("helper %s in %s: %v: %s", job.Mode, h.Name, err, stderr.String())
+		return helperResult{}, fmt.Errorf("helper %s in %s: %w: %s", job.Mode, name, err, stderr.String())
 	}
 	var res helperResult
 	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatalf("helper output %q: %v", out, err)
+		return helperResult{}, fmt.Errorf("helper output %q: %w", out, err)
 	}
-	return res
+	return res, nil
 }
 
 // helperFlood sends job.Count info calls to job.Nodes[0] and counts the
@@ -340,4 +381,122 @@ func helperRTT(ctx context.Context, job helperJob) (helperResult, error) {
 		}
 	}
 	return res, nil
+}
+
+// helperRelayFlood posts job.Count onion frames to job.Nodes[0],
+// job.Parallel at a time, presenting the identity of the node in
+// job.NodeDir (none when empty), and counts the answers by status. The
+// frames are junk: a relay's rate is charged before it reads the body
+// (internal/relay, "Checks"), so an admitted frame is answered 400 and a
+// refused one 429, and the flood costs the target little else.
+func helperRelayFlood(ctx context.Context, job helperJob) (helperResult, error) {
+	var cfg onionclient.PoolConfig
+	if job.NodeDir != "" {
+		id, err := node.LoadOrCreateIdentity(job.NodeDir)
+		if err != nil {
+			return helperResult{}, err
+		}
+		cert, err := keytls.Certificate(id.Ed25519)
+		if err != nil {
+			return helperResult{}, err
+		}
+		cfg.Cert = &cert
+	}
+	pool := onionclient.NewPool(cfg)
+	defer pool.Close()
+	var key identity.Ed25519PublicKey
+	if err := key.UnmarshalText([]byte(job.Nodes[0].Key)); err != nil {
+		return helperResult{}, err
+	}
+	frame := make([]byte, 256)
+	res := helperResult{Statuses: map[int]int{}}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range max(job.Parallel, 1) {
+		wg.Go(func() {
+			for range next {
+				status, _, err := pool.Post(ctx, key, job.Nodes[0].Address, onionclient.OnionPath, frame, 1<<20)
+				mu.Lock()
+				if err != nil {
+					status = 0
+					if len(res.Errors) < 5 {
+						res.Errors = append(res.Errors, err.Error())
+					}
+				}
+				res.Statuses[status]++
+				mu.Unlock()
+				time.Sleep(job.Pace)
+			}
+		})
+	}
+	for i := range job.Count {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return res, nil
+}
+
+// helperServe accepts one TCP connection on job.Nodes[0].Address, reads
+// until the client half-closes, then sends job.Download bytes and
+// closes.
+func helperServe(ctx context.Context, job helperJob) (helperResult, error) {
+	ln, err := net.Listen("tcp", job.Nodes[0].Address)
+	if err != nil {
+		return helperResult{}, err
+	}
+	defer ln.Close()
+	context.AfterFunc(ctx, func() { ln.Close() })
+	c, err := ln.Accept()
+	if err != nil {
+		return helperResult{}, err
+	}
+	defer c.Close()
+	var res helperResult
+	if res.Received, err = io.Copy(io.Discard, c); err != nil {
+		return res, err
+	}
+	res.Sent, err = io.CopyN(c, zeros{}, job.Download)
+	return res, err
+}
+
+// helperTransfer connects to job.Nodes[0].Address (until the server
+// listens), sends job.Upload bytes, half-closes, and reads until the
+// server closes.
+func helperTransfer(ctx context.Context, job helperJob) (helperResult, error) {
+	var d net.Dialer
+	var c net.Conn
+	var err error
+	for {
+		if c, err = d.DialContext(ctx, "tcp", job.Nodes[0].Address); err == nil || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		return helperResult{}, err
+	}
+	defer c.Close()
+	start := time.Now()
+	var res helperResult
+	if res.Sent, err = io.CopyN(c, zeros{}, job.Upload); err != nil {
+		return res, err
+	}
+	if err := c.(*net.TCPConn).CloseWrite(); err != nil {
+		return res, err
+	}
+	if res.Received, err = io.Copy(io.Discard, c); err != nil {
+		return res, err
+	}
+	res.Took = time.Since(start)
+	return res, nil
+}
+
+// zeros reads as endless zero bytes.
+type zeros struct{}
+
+func (zeros) Read(b []byte) (int, error) {
+	clear(b)
+	return len(b), nil
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -64,13 +65,22 @@ type Host struct {
 
 // ip runs `ip args...`.
 func ip(args ...string) error {
+	_, err := command("ip", args...)
+	return err
+}
+
+// command runs name (ip or tc) with args and returns its output.
+func command(name string, args ...string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), ipTimeout)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "ip", args...).CombinedOutput()
+	cmd := exec.CommandContext(ctx, name, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		return fmt.Errorf("lab: ip %s: %w: %s", strings.Join(args, " "), err, bytes.TrimSpace(out))
+		return nil, fmt.Errorf("lab: %s %s: %w: %s", name, strings.Join(args, " "), err, bytes.TrimSpace(stderr.Bytes()))
 	}
-	return nil
+	return out, nil
 }
 
 // Available reports why the lab cannot run here, or nil.
@@ -173,6 +183,13 @@ func (l *Lab) AddHost(name, addr string) (*Host, error) {
 	return h, nil
 }
 
+// Hosts returns the lab's hosts so far.
+func (l *Lab) Hosts() []*Host {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]*Host(nil), l.hosts...)
+}
+
 // Partition cuts h off: its bridge port goes down.
 func (l *Lab) Partition(h *Host) error { return ip("-n", l.bridge, "link", "set", h.port, "down") }
 
@@ -199,6 +216,58 @@ func (l *Lab) block(op string, h *Host, others []*Host) error {
 			ip("-n", o.NS, "route", op, "blackhole", h.Addr+"/32"))
 	}
 	return errors.Join(errs...)
+}
+
+// ShapeBurst is the token bucket of Shape's tbf, in bytes: a few
+// full-size frames, so a transfer runs at the rate after its first
+// milliseconds.
+const ShapeBurst = 16 << 10
+
+// Shape limits h's link to rate bits per second each way with `tc tbf`:
+// on h's eth0 (what h sends) and on its port of the bridge (what h
+// receives), both in the lab's namespaces. rate 0 takes the limits off.
+// A queue of 400 ms at the rate is kept; past it tbf drops, and TCP
+// backs off as on a real bottleneck.
+func (l *Lab) Shape(h *Host, rate int64) error {
+	var errs []error
+	for _, dev := range [][2]string{{h.NS, "eth0"}, {l.bridge, h.port}} {
+		if rate <= 0 {
+			// "No such qdisc" when there is none: nothing to take off.
+			command("tc", "-n", dev[0], "qdisc", "del", "dev", dev[1], "root")
+			continue
+		}
+		_, err := command("tc", "-n", dev[0], "qdisc", "replace", "dev", dev[1], "root", "tbf",
+			"rate", strconv.FormatInt(rate, 10)+"bit", "burst", strconv.Itoa(ShapeBurst), "latency", "400ms")
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Counters are a host's eth0 byte counters, frames' headers included.
+type Counters struct {
+	TxBytes, RxBytes uint64
+}
+
+// Counters reads h's eth0 counters (`ip -s link`, in h's namespace).
+func (l *Lab) Counters(h *Host) (Counters, error) {
+	out, err := command("ip", "-n", h.NS, "-j", "-s", "link", "show", "eth0")
+	if err != nil {
+		return Counters{}, err
+	}
+	var links []struct {
+		Stats64 struct {
+			Rx struct {
+				Bytes uint64 `json:"bytes"`
+			} `json:"rx"`
+			Tx struct {
+				Bytes uint64 `json:"bytes"`
+			} `json:"tx"`
+		} `json:"stats64"`
+	}
+	if err := json.Unmarshal(out, &links); err != nil || len(links) != 1 {
+		return Counters{}, fmt.Errorf("lab: ip -s link of %s: %q: %v", h.Name, out, err)
+	}
+	return Counters{TxBytes: links[0].Stats64.Tx.Bytes, RxBytes: links[0].Stats64.Rx.Bytes}, nil
 }
 
 // Proc is a process running in a host's namespace.

@@ -24,14 +24,20 @@ type Profile struct {
 	Jitter time.Duration `json:"jitter"`
 	// Loss is the chance a segment (about 1,448 bytes) is lost.
 	Loss float64 `json:"loss"`
+	// Rate is the link's bandwidth in bits per second each way, 0 for
+	// the veth's own. This package does not apply it: the lab shapes a
+	// host's veth with `tc tbf` (internal/lab, Lab.Shape), since a
+	// bandwidth is a host's link's, not a pair's.
+	Rate int64 `json:"rate"`
 }
 
-// The lab's named profiles.
+// The lab's named profiles. The rates are a host's access link: a
+// datacentre's (continental), a slower long-haul share, a mobile uplink.
 var (
 	LAN              = Profile{RTT: time.Millisecond}
-	Continental      = Profile{RTT: 30 * time.Millisecond}
-	Intercontinental = Profile{RTT: 150 * time.Millisecond}
-	Mobile           = Profile{RTT: 80 * time.Millisecond, Jitter: 20 * time.Millisecond, Loss: 0.02}
+	Continental      = Profile{RTT: 30 * time.Millisecond, Rate: 100_000_000}
+	Intercontinental = Profile{RTT: 150 * time.Millisecond, Rate: 20_000_000}
+	Mobile           = Profile{RTT: 80 * time.Millisecond, Jitter: 20 * time.Millisecond, Loss: 0.02, Rate: 2_000_000}
 )
 
 // Profiles names the built-in profiles for links files.
@@ -39,8 +45,9 @@ var Profiles = map[string]Profile{
 	"lan": LAN, "continental": Continental, "intercontinental": Intercontinental, "mobile": Mobile,
 }
 
-// IsZero reports whether the link does nothing.
-func (p Profile) IsZero() bool { return p == Profile{} }
+// IsZero reports whether the wrapper has nothing to do on the link (it
+// leaves Rate to the lab).
+func (p Profile) IsZero() bool { return p.RTT == 0 && p.Jitter == 0 && p.Loss == 0 }
 
 // Rule gives the links between A and B (prefixes, either direction) a
 // profile.
@@ -74,6 +81,7 @@ type jsonProfile struct {
 	RTTms    float64 `json:"rtt_ms,omitempty"`
 	JitterMs float64 `json:"jitter_ms,omitempty"`
 	Loss     float64 `json:"loss,omitempty"`
+	RateMbit float64 `json:"rate_mbit,omitempty"`
 }
 
 type jsonRule struct {
@@ -95,11 +103,11 @@ func (j jsonProfile) profile() (Profile, error) {
 		}
 		return p, nil
 	}
-	if j.RTTms < 0 || j.JitterMs < 0 || j.Loss < 0 || j.Loss >= 1 {
+	if j.RTTms < 0 || j.JitterMs < 0 || j.Loss < 0 || j.Loss >= 1 || j.RateMbit < 0 {
 		return Profile{}, fmt.Errorf("%w: profile out of range", ErrConfig)
 	}
 	ms := func(f float64) time.Duration { return time.Duration(f * float64(time.Millisecond)) }
-	return Profile{RTT: ms(j.RTTms), Jitter: ms(j.JitterMs), Loss: j.Loss}, nil
+	return Profile{RTT: ms(j.RTTms), Jitter: ms(j.JitterMs), Loss: j.Loss, Rate: int64(j.RateMbit * 1e6)}, nil
 }
 
 func prefix(s string) (netip.Prefix, error) {

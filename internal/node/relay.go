@@ -7,6 +7,7 @@ import (
 
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/onionclient"
+	"github.com/hushnet/hush/internal/ratelimit"
 	"github.com/hushnet/hush/internal/relay"
 	"github.com/hushnet/hush/internal/replay"
 	"github.com/hushnet/hush/protocol/files"
@@ -109,7 +110,24 @@ func (n *Node) newRelay(cert tls.Certificate, local http.Handler) (*relay.Relay,
 		Logger:       n.logger,
 		MaxHold:      relayMaxHold(n.cfg.MaxHold.D()),
 		MaxHeld:      n.cfg.MaxHeldRelayed,
+		Limits:       relayLimits(n.cfg.RateLimitBurst, n.cfg.RateLimitPerSecond, n.cfg.RelayNodeBurst, n.cfg.RelayNodePerSecond),
 	})
+}
+
+// relayLimits maps the rate keys to the relay's budgets: a client's
+// onion requests share the per-IP rate_limit keys with its direct ones
+// (0 there leaves the relay's default, as a relay is never unlimited),
+// and relay_node_* budget each relay identity (0: the relay's default,
+// relay.DefaultNodeRateFactor times the client's).
+func relayLimits(burst int, perSecond float64, nodeBurst int, nodePerSecond float64) relay.Limits {
+	var lim relay.Limits
+	if perSecond > 0 {
+		lim.ClientRate = ratelimit.Rate{Burst: burst, PerSecond: perSecond}
+	}
+	if nodePerSecond > 0 {
+		lim.NodeRate = ratelimit.Rate{Burst: nodeBurst, PerSecond: nodePerSecond}
+	}
+	return lim
 }
 
 // relayMaxHold maps the max_hold key (0: honour no hold) to
