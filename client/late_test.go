@@ -45,20 +45,25 @@ func startTrio(t *testing.T) *trio {
 	return d
 }
 
-// retrieveSpy is a Transport that counts the retrieves each node answered.
+// retrieveSpy is a Transport that counts the retrieves of the account
+// reader each node answered.
 type retrieveSpy struct {
 	Transport
-	mu    sync.Mutex
-	asked map[identity.Ed25519PublicKey]int
+	mu     sync.Mutex
+	reader identity.AccountID
+	asked  map[identity.Ed25519PublicKey]int
 }
 
 func (s *retrieveSpy) Do(ctx context.Context, n snapshot.Node, body []byte) (int, []byte, error) {
 	status, resp, err := s.Transport.Do(ctx, n, body)
-	var req struct{ Method string }
-	if json.Unmarshal(body, &req) == nil && req.Method == rpc.MethodRetrieve && status == 200 {
-		s.mu.Lock()
+	var req struct {
+		Method string
+		Params struct{ Pubkey string }
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if json.Unmarshal(body, &req) == nil && req.Method == rpc.MethodRetrieve && req.Params.Pubkey == s.reader.String() && status == 200 {
 		s.asked[n.Ed25519]++
-		s.mu.Unlock()
 	}
 	return status, resp, err
 }
@@ -83,6 +88,9 @@ func TestLateArrivalBehindCursor(t *testing.T) {
 	o := Options{Directory: swarm, Transport: spy}
 	alice := openV2(t, newHome(t), o)
 	bob := openV2(t, newHome(t), o)
+	spy.mu.Lock()
+	spy.reader = bob.Account()
+	spy.mu.Unlock()
 	if err := bob.PublishKeys(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -90,10 +98,12 @@ func TestLateArrivalBehindCursor(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Bob reads every member at least once (a poll asks two of three at
-	// random), and the cursor moves past "on time".
+	// random), so he holds the late member's arrival mark, and the cursor
+	// moves past "on time". (A member never read is asked for its mark
+	// alone: what reached it before is the lookback's, as without marks.)
 	late := swarm.nodes[2]
 	onTime := 0
-	for try := 0; onTime == 0 || spy.count(late) == 0; try++ {
+	for try := 0; onTime == 0 || bob.arrivalMark(NamespaceInbox, late).asked == rpc.ArrivalMarkOnly; try++ {
 		if try == 30 {
 			t.Fatalf("bob has %d messages after 30 polls; member asked %d times", onTime, spy.count(late))
 		}
@@ -177,5 +187,80 @@ func TestLateArrivalBehindCursor(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("bob's history holds the late message %d times, want 1", n)
+	}
+}
+
+// TestLateArrivalWakesHold (issue 23): in fast mode, a late message
+// (dated behind the cursor by more than the lookback) that lands on the
+// member the receiver holds a long-poll on is delivered by that
+// long-poll, once: the safety-net poll is an hour away.
+func TestLateArrivalWakesHold(t *testing.T) {
+	ctx := context.Background()
+	swarm := startTrio(t)
+	spy := newHoldSpy()
+	o := Options{Directory: swarm, Transport: spy, SafetyNetInterval: time.Hour, HoldWait: 2 * time.Second}
+	alice := openV2(t, newHome(t), o)
+	bob := openV2(t, newHome(t), o)
+	if err := bob.PublishKeys(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.Send(ctx, bob.Account(), "on time"); err != nil {
+		t.Fatal(err)
+	}
+	known := func() bool {
+		for _, n := range swarm.nodes {
+			if bob.arrivalMark(NamespaceInbox, n).asked == rpc.ArrivalMarkOnly {
+				return false
+			}
+		}
+		return true
+	}
+	for try := 0; !known(); try++ {
+		if try == 30 {
+			t.Fatal("bob holds no arrival mark of some member after 30 polls")
+		}
+		if _, err := bob.Poll(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cur, err := bob.db.Cursor(cursorName(NamespaceInbox))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := follow(t, bob)
+	// Bob's loop polls once as it starts, then holds both namespaces.
+	waitFor(t, "the long-polls", func() bool { return spy.inflight.Load() == 2 })
+
+	if _, err := alice.Queue(bob.Account(), "late"); err != nil {
+		t.Fatal(err)
+	}
+	items, err := alice.db.DueOutbox(alice.clock().Add(time.Hour), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dated := cur.Time.Add(-2 * DefaultLookback)
+	for _, it := range items {
+		if it.Namespace == int(NamespaceInbox) {
+			payload, err := alice.sealItem(ctx, it)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Every member gets it late, so whichever bob holds wakes.
+			for _, n := range swarm.nodes {
+				if _, err := alice.storeOnce(withDepositTime(ctx, dated), n, bob.Account(), NamespaceInbox, it.TTL, payload); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if _, err := alice.db.OutboxResult(it.ID, nil, alice.clock()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the late message through the long-poll", func() bool { return f.count("late") > 0 })
+	// A few more held rounds (each member's mark moved past it) bring it
+	// no second time.
+	time.Sleep(3 * o.HoldWait)
+	if n := f.count("late"); n != 1 {
+		t.Errorf("the late message was delivered %d times, want 1", n)
 	}
 }

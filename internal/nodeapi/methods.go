@@ -160,9 +160,9 @@ func (h *Handler) retrieve(ctx context.Context, params json.RawMessage, now time
 		}
 	}
 	if r.Wait > 0 && h.cfg.Arrivals != nil {
-		return h.hold(ctx, top, q, known, r.Unsigned, r.Wait, now)
+		return h.hold(ctx, top, q, known, r.ArrivedAfter, r.Unsigned, r.Wait, now)
 	}
-	return h.list(ctx, q, known, now)
+	return h.answer(ctx, q, known, r.ArrivedAfter, now)
 }
 
 func (h *Handler) delete(ctx context.Context, params json.RawMessage, now time.Time) (any, error) {
