@@ -55,7 +55,7 @@ func TestSendNotDeferredByBacklog(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	tr.fail.Store(2) // fewer than three in a row
+	tr.fail.Store(outboxUnreachable - 1)
 	m, err := alice.Send(ctx, bob.Account(), "now")
 	if err != nil {
 		t.Fatal(err)
