@@ -80,8 +80,8 @@ type ArrivedQuery struct {
 type ArrivalLister interface {
 	// Arrived returns the messages q selects in arrival order and the
 	// mark up to which the answer is complete: the last arrival it read
-	// when a bound cut it short, else the newest arrival in the whole
-	// store when Arrived began. A later call with that mark as q.After
+	// when a bound cut it short, else the newest arrival of the account's
+	// namespace when Arrived began. A later call with that mark as q.After
 	// misses nothing that arrived since. Marks only grow, except where
 	// the store reuses the number of its newest message after deleting
 	// it (documented by the implementation).

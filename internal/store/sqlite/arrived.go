@@ -36,7 +36,13 @@ func (db *DB) Arrived(ctx context.Context, q store.ArrivedQuery) ([]store.Messag
 		maxBytes = db.cfg.listBytes
 	}
 	var mark int64
-	if err := db.r.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM messages`).Scan(&mark); err != nil {
+	// The account's own newest, not the table's: the mark then moves only
+	// when this account's namespace gets mail, so an idle client's marks
+	// stay put (one index look-up on messages_arrival).
+	if err := db.r.QueryRowContext(ctx, `
+		SELECT coalesce(max(id), 0) FROM messages
+		WHERE account_id = (SELECT id FROM accounts WHERE account = ?) AND namespace = ?`,
+		q.Account[:], q.Namespace).Scan(&mark); err != nil {
 		return nil, 0, fmt.Errorf("arrived: %w", db.wrap(err))
 	}
 	upTS, upHash := int64(math.MinInt64), ""
