@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/hushnet/hush/protocol/envelope"
 	"github.com/hushnet/hush/protocol/rpc"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
@@ -83,4 +85,75 @@ func TestSendNotDeferredByBacklog(t *testing.T) {
 	if left, err := alice.db.DueOutbox(alice.clock().Add(24*InboxTTL), 0); err != nil || len(left) != 0 {
 		t.Errorf("outbox after the flush: %d items (%v), want none", len(left), err)
 	}
+}
+
+// gatedStores is a Transport whose stores, once armed, wait for open to
+// be closed.
+type gatedStores struct {
+	Transport
+	armed   atomic.Bool
+	open    chan struct{}
+	waiting atomic.Int64
+}
+
+func (g *gatedStores) Do(ctx context.Context, n snapshot.Node, body []byte) (int, []byte, error) {
+	var req struct{ Method string }
+	if json.Unmarshal(body, &req) == nil && req.Method == rpc.MethodStore && g.armed.Load() {
+		g.waiting.Add(1)
+		<-g.open
+	}
+	return g.Transport.Do(ctx, n, body)
+}
+
+// TestSendWaitsForRunsFlush (issue 23): a send whose items Run's flush
+// took first (it found them due at once) answers with that attempt's
+// outcome, not "queued" while its stores are on their way — the other
+// half of the load run's queued sends.
+func TestSendWaitsForRunsFlush(t *testing.T) {
+	nd := startStandalone(t)
+	tr := &gatedStores{Transport: NewDirectTransport(), open: make(chan struct{})}
+	alice := openV2(t, newHome(t), Options{Standalone: nd, Transport: tr})
+	bob := openV2(t, newHome(t), Options{Standalone: nd})
+	ctx := context.Background()
+	if err := bob.PublishKeys(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.Send(ctx, bob.Account(), "first"); err != nil { // records cached
+		t.Fatal(err)
+	}
+	tr.armed.Store(true)
+	alice.running.Store(true) // as under Run, whose loop flushes the outbox
+	id, items, err := alice.queueItems(bob.Account(), &envelope.DataMessage{Body: "now"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Run's flush takes the items and waits in the store.
+	flushed := make(chan struct{})
+	go func() {
+		defer close(flushed)
+		alice.FlushOutbox(ctx)
+	}()
+	// One store: the sync copy has no other device of alice's to go to.
+	waitFor(t, "the flush's store", func() bool { return tr.waiting.Load() >= 1 })
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		alice.sendNow(ctx, items)
+	}()
+	select {
+	case <-sent:
+		close(tr.open)
+		t.Fatal("the send returned while its stores were still on their way")
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(tr.open)
+	<-sent
+	m, err := alice.Message(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Status != "sent" {
+		t.Errorf("after the send: %s, want sent", m.Status)
+	}
+	<-flushed
 }
