@@ -42,7 +42,15 @@ func (c *Client) Send(ctx context.Context, peer identity.AccountID, text string)
 func (c *Client) sendNow(ctx context.Context, items []clientdb.OutboxItem) {
 	var wg sync.WaitGroup
 	for _, it := range items {
-		wg.Go(func() { c.flushItem(ctx, it) })
+		// Claimed at once, so that Run's flush, which finds them due,
+		// leaves them to this send.
+		if !c.claimItem(it.ID) {
+			// Run's flush took it first: the send's answer is that
+			// attempt's, not "queued" while it is on its way.
+			wg.Go(func() { c.waitItem(ctx, it.ID) })
+			continue
+		}
+		wg.Go(func() { c.sendClaimed(ctx, it) })
 	}
 	wg.Wait()
 	if !c.running.Load() {
@@ -270,6 +278,8 @@ func (c *Client) FlushOutbox(ctx context.Context) (int, error) {
 						sent++
 					}
 					switch {
+					case errors.Is(err, errClaimed):
+						// Sent by the other flush: neither way.
 					case errors.Is(err, ErrUnreachable):
 						if failing++; failing >= outboxUnreachable && stopErr == nil {
 							stopErr = err
@@ -319,8 +329,13 @@ func (c *Client) flushItem(ctx context.Context, it clientdb.OutboxItem) (bool, e
 	// A send's own items go out beside a flush (sendNow): each item is
 	// sent by one of them at a time, or it would be sealed twice.
 	if !c.claimItem(it.ID) {
-		return false, nil
+		return false, errClaimed
 	}
+	return c.sendClaimed(ctx, it)
+}
+
+// sendClaimed is flushItem for an item claimed already; it releases it.
+func (c *Client) sendClaimed(ctx context.Context, it clientdb.OutboxItem) (bool, error) {
 	defer c.releaseItem(it.ID)
 	payload, sendErr := c.sealItem(ctx, it)
 	switch {
@@ -366,25 +381,45 @@ func (c *Client) flushItem(ctx context.Context, it clientdb.OutboxItem) (bool, e
 	return false, nil
 }
 
+// errClaimed is flushItem's answer for an item another flush is sending.
+// It is no failure: FlushOutbox counts it as neither sent nor failed.
+var errClaimed = errors.New("outbox item being sent by another flush")
+
 // claimItem marks outbox item id as being sent, or reports false when it
 // already is.
 func (c *Client) claimItem(id int64) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.sending[id] {
+	if _, ok := c.sending[id]; ok {
 		return false
 	}
 	if c.sending == nil {
-		c.sending = map[int64]bool{}
+		c.sending = map[int64]chan struct{}{}
 	}
-	c.sending[id] = true
+	c.sending[id] = make(chan struct{})
 	return true
 }
 
 func (c *Client) releaseItem(id int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	close(c.sending[id])
 	delete(c.sending, id)
+}
+
+// waitItem waits until outbox item id is no longer being sent, or ctx
+// ends.
+func (c *Client) waitItem(ctx context.Context, id int64) {
+	c.mu.Lock()
+	ch, ok := c.sending[id]
+	c.mu.Unlock()
+	if !ok {
+		return
+	}
+	select {
+	case <-ch:
+	case <-ctx.Done():
+	}
 }
 
 // sealItem returns the bytes to store for outbox item it: an unsealed
