@@ -158,6 +158,9 @@ type Client struct {
 	subs        map[int]chan Event
 	nextSub     int
 	closed      bool
+	// sending holds the outbox items being sent, each with a channel
+	// closed when its attempt ends (send.go claimItem).
+	sending map[int64]chan struct{}
 
 	flushMu sync.Mutex // one outbox flush at a time per Client; guards flushed
 	// flushed is set after the first flush: that one sends every item,

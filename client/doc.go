@@ -133,7 +133,10 @@
 // transport, for namespaces 0 and 1 from a cursor kept in the database
 // minus a lookback window ([Options.Lookback]), so messages repaired into
 // a swarm behind the cursor are still found; hashes already seen are
-// skipped. Each new message is opened, its signature checked, its
+// skipped. Each member is also asked for what arrived there since the
+// arrival mark it gave last (one per node, trusted for that node only),
+// so a message that reaches a member later than the lookback — a forward
+// held back under load, an anti-entropy repair — still arrives. Each new message is opened, its signature checked, its
 // Content validated and stored with the sender's signed time; an envelope
 // that does not open is dropped and counted ([Stats]) and the poll goes
 // on. [Client.Receive] polls in a loop; [Client.Subscribe] delivers

@@ -124,6 +124,9 @@ type holder struct {
 	// early counts empty answers in a row from current that came well
 	// before the wait's end.
 	early int
+	// noMarks is set once a member refused arrival marks (a node from
+	// before them).
+	noMarks bool
 }
 
 // stop pauses member n for d; the next member is picked afresh (ask
@@ -237,6 +240,12 @@ func (c *Client) holdOnce(ctx context.Context, h *holder, n snapshot.Node) ([]Me
 	}
 	h.rewind = false
 	req := &rpc.Retrieve{Namespace: h.ns, MaxSize: retrievePageSize, Wait: wait}
+	// What arrived at n late, behind the position (receive.go, arrival
+	// marks): a held member answers at once when one lands.
+	ar := c.arrivalMark(h.ns, n)
+	if !h.noMarks {
+		req.ArrivedAfter = &ar.asked
+	}
 	if !fresh {
 		req.AfterTimestamp, req.AfterHash = time.UnixMilli(from.ms), from.hash
 	}
@@ -257,6 +266,10 @@ func (c *Client) holdOnce(ctx context.Context, h *holder, n snapshot.Node) ([]Me
 	switch {
 	case ctx.Err() != nil:
 		return nil, ctx.Err()
+	case req.ArrivedAfter != nil && refusedField(err, "arrived_after"):
+		// A node from before arrival marks: the next rounds hold without.
+		h.noMarks = true
+		return nil, err
 	case errors.As(err, &ne) && ne.Code == rpc.CodeHoldFull:
 		wait := ne.RetryAfter
 		if wait <= 0 {
@@ -279,8 +292,17 @@ func (c *Client) holdOnce(ctx context.Context, h *holder, n snapshot.Node) ([]Me
 		return nil, fmt.Errorf("retrieve reply: %w", err)
 	}
 	future := c.netc.Latest().Add(futureSlack).UnixMilli()
-	good := make([]rpc.Message, 0, len(r.Messages))
+	good := make([]rpc.Message, 0, len(r.Messages)+len(r.Late))
 	bad := ""
+	for _, m := range r.Late {
+		// Behind the position by definition; they move nothing.
+		if why := checkFetched(c.acct.ID(), h.ns, m, future); why != "" {
+			bad = why
+			continue
+		}
+		good = append(good, m)
+	}
+	late := len(good)
 	for _, m := range r.Messages {
 		if why := checkFetched(c.acct.ID(), h.ns, m, future); why != "" {
 			bad = why
@@ -304,13 +326,17 @@ func (c *Client) holdOnce(ctx context.Context, h *holder, n snapshot.Node) ([]Me
 	if cur.Time.IsZero() {
 		limit = position{ms: -1}
 	}
-	got, perr := c.process(h.ns, cur, fetched{msgs: good, limit: &limit})
+	got, retry, perr := c.process(h.ns, cur, fetched{msgs: good, limit: &limit})
 	if bad != "" {
 		c.markBad(n, bad)
 		h.stop(n, holdFailPause)
 		return got, errors.Join(errors.New(bad), perr)
 	}
-	if len(good) > 0 {
+	if perr == nil && !retry && req.ArrivedAfter != nil {
+		ar.mark = r.Arrived
+		c.saveArrivalMark(h.ns, ar)
+	}
+	if len(good) > late {
 		if p := posOf(good[len(good)-1]); h.after == nil || h.after.before(p) {
 			h.after = &p
 		}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -101,7 +102,7 @@ func (c *Client) poll(ctx context.Context) ([]Message, error) {
 		wg.Go(func() {
 			res[i] = c.fetchWith(ctx, members, c.acct.ID(), ns, from, func() *rpc.Retrieve {
 				return &rpc.Retrieve{Namespace: ns, AfterTimestamp: from, AfterHash: lowHash, Known: known}
-			}, budget)
+			}, budget, func(n snapshot.Node) *arrival { return c.arrivalMark(ns, n) })
 			res[i].known = pos
 		})
 	}
@@ -111,10 +112,17 @@ func (c *Client) poll(ctx context.Context) ([]Message, error) {
 		if res[i].err != nil {
 			return out, res[i].err
 		}
-		got, err := c.process(ns, curs[i], res[i])
+		got, retry, err := c.process(ns, curs[i], res[i])
 		out = append(out, got...)
 		if err != nil {
 			return out, err
+		}
+		// Only now that what they sent is stored; a message to try again
+		// comes again from a mark not moved.
+		for _, ar := range res[i].arrivals {
+			if !retry {
+				c.saveArrivalMark(ns, ar)
+			}
 		}
 	}
 	slices.SortStableFunc(out, func(a, b Message) int { return a.SentAt.Compare(b.SentAt) })
@@ -173,6 +181,62 @@ func (c *Client) noteSeen(ns int32, m rpc.Message) {
 	c.recent[ns][m.Hash] = m.Timestamp
 }
 
+// Arrival marks (issue 23). A message keeps the deposit time its sender
+// chose on every member, and a member that gets it late — a forward held
+// back under load, an anti-entropy repair — holds it behind the cursor,
+// possibly beyond the lookback, where no poll reads again. So each poll
+// also asks each member it reads for what arrived *there* after the mark
+// that member gave last time, yet lies behind the poll's position
+// (rpc.Retrieve.ArrivedAfter): a late message comes with the first poll
+// that reads a member holding it, whatever its timestamp.
+//
+// A mark is one node's own counter, kept per node and never sent to
+// another, and it decides only what that node is asked again: a node that
+// lies with its mark can hide only what it holds itself, which the other
+// members a store was confirmed by hold too and are asked with their own
+// marks. The swarm-wide cursor still moves only by the two-member poll.
+// A node never read before is asked for its mark alone: what reached it
+// before is covered by the lookback, as before arrival marks.
+
+// arrival is one retrieve's arrival-mark exchange with one node.
+type arrival struct {
+	node snapshot.Node
+	// asked is the mark sent (rpc.ArrivalMarkOnly for a node never read).
+	asked int64
+	// mark is the node's answer (nil: none, a node without marks) and
+	// late the messages that arrived there after asked behind the cursor.
+	mark *int64
+	late []rpc.Message
+}
+
+func arrivalName(ns int32, n snapshot.Node) string {
+	return fmt.Sprintf("arrived/%d/%s", ns, n.Ed25519.String())
+}
+
+// arrivalMark returns the exchange to make with node n for namespace ns:
+// the mark n gave last, kept in the database.
+func (c *Client) arrivalMark(ns int32, n snapshot.Node) *arrival {
+	ar := &arrival{node: n, asked: rpc.ArrivalMarkOnly}
+	if cur, err := c.db.Cursor(arrivalName(ns, n)); err == nil && cur.Position != "" {
+		if m, err := strconv.ParseInt(cur.Position, 10, 64); err == nil && m >= 0 {
+			ar.asked = m
+		}
+	}
+	return ar
+}
+
+// saveArrivalMark keeps the mark ar's node answered, once what it sent
+// is stored. A mark below the one asked means the node counts afresh (a
+// new database): its count is taken as it is.
+func (c *Client) saveArrivalMark(ns int32, ar *arrival) {
+	if ar.mark == nil || *ar.mark == ar.asked {
+		return
+	}
+	if err := c.db.SetCursor(arrivalName(ns, ar.node), clientdb.Cursor{Position: strconv.FormatInt(*ar.mark, 10), Time: c.clock()}); err != nil {
+		c.log.Debug("arrival mark", "err", err)
+	}
+}
+
 // position is a place in swarm order: (deposit timestamp, hash).
 type position struct {
 	ms   int64
@@ -201,6 +265,9 @@ type fetched struct {
 	// known: left out of msgs, seen already; the cursor may move past
 	// them as past msgs (within limit).
 	known []position
+	// arrivals are the arrival marks of the members that answered well,
+	// to keep once msgs are stored.
+	arrivals []*arrival
 }
 
 // fetch reads namespace ns from pollMembers members at once and returns
@@ -214,18 +281,20 @@ type fetched struct {
 func (c *Client) fetch(ctx context.Context, members []snapshot.Node, ns int32, from time.Time, budget *atomic.Int64) fetched {
 	return c.fetchWith(ctx, members, c.acct.ID(), ns, from, func() *rpc.Retrieve {
 		return &rpc.Retrieve{Namespace: ns, AfterTimestamp: from, AfterHash: lowHash}
-	}, budget)
+	}, budget, nil)
 }
 
 // fetchWith is fetch for account's namespace ns with the retrieve request
 // build returns (a fresh one per member): the own account's signed
 // retrieve from a position, with a known list (poll), or another
-// account's public-read namespace (fetchRecords).
-func (c *Client) fetchWith(ctx context.Context, members []snapshot.Node, account identity.AccountID, ns int32, from time.Time, build func() *rpc.Retrieve, budget *atomic.Int64) fetched {
+// account's public-read namespace (fetchRecords). With marks, each
+// member is also asked for what arrived there late (arrival marks).
+func (c *Client) fetchWith(ctx context.Context, members []snapshot.Node, account identity.AccountID, ns int32, from time.Time, build func() *rpc.Retrieve, budget *atomic.Int64, marks func(snapshot.Node) *arrival) fetched {
 	type answer struct {
 		n    snapshot.Node
 		msgs []rpc.Message
 		end  *position // set when cut off by a bound
+		ar   *arrival
 		err  error
 	}
 	results := make(chan answer, len(members)) // buffered: stragglers never block
@@ -240,8 +309,12 @@ func (c *Client) fetchWith(ctx context.Context, members []snapshot.Node, account
 		go func() {
 			mctx, cancel := context.WithTimeout(fctx, c.limits.member)
 			defer cancel()
-			msgs, cut, err := c.retrievePages(mctx, n, build(), budget)
-			a := answer{n: n, msgs: msgs, err: err}
+			var ar *arrival
+			if marks != nil {
+				ar = marks(n)
+			}
+			msgs, cut, err := c.retrievePages(mctx, n, build(), budget, ar)
+			a := answer{n: n, msgs: msgs, ar: ar, err: err}
 			if cut && len(msgs) > 0 {
 				p := posOf(msgs[len(msgs)-1])
 				a.end = &p
@@ -259,6 +332,7 @@ func (c *Client) fetchWith(ctx context.Context, members []snapshot.Node, account
 		launch()
 	}
 	fetchedMsgs := map[string]rpc.Message{}
+	var arrivals []*arrival
 	var limit *position
 	var lastErr error
 	future := c.netc.Latest().Add(futureSlack).UnixMilli()
@@ -279,7 +353,13 @@ func (c *Client) fetchWith(ctx context.Context, members []snapshot.Node, account
 		}
 		inflight--
 		bad := ""
-		for _, m := range a.msgs {
+		msgs := a.msgs
+		if a.ar != nil {
+			// Late messages lie behind the position: they move no cursor
+			// (process moves it forward only) and are stored as any other.
+			msgs = append(slices.Clip(msgs), a.ar.late...)
+		}
+		for _, m := range msgs {
 			if why := checkFetched(account, ns, m, future); why != "" {
 				bad = why
 				continue
@@ -302,6 +382,9 @@ func (c *Client) fetchWith(ctx context.Context, members []snapshot.Node, account
 		}
 		if a.err == nil && bad == "" {
 			answered++
+			if a.ar != nil {
+				arrivals = append(arrivals, a.ar)
+			}
 			continue
 		}
 		if a.err != nil {
@@ -337,7 +420,7 @@ func (c *Client) fetchWith(ctx context.Context, members []snapshot.Node, account
 		}
 		return strings.Compare(a.Hash, b.Hash)
 	})
-	return fetched{msgs: all, limit: limit, answered: answered}
+	return fetched{msgs: all, limit: limit, answered: answered, arrivals: arrivals}
 }
 
 // cursorEnd is the last position the cursor may move to after f: its
@@ -388,7 +471,9 @@ func checkFetched(account identity.AccountID, ns int32, m rpc.Message, future in
 // that depends on the clock (a signed time not yet plausible) is not
 // marked, so the polls that re-read the lookback window try it again; it
 // does not hold the cursor, or anyone could stop it with one message.
-func (c *Client) process(ns int32, cur clientdb.Cursor, f fetched) ([]Message, error) {
+// retry reports such a message, so that the arrival marks of f stay
+// where they were: a late message lies behind the lookback.
+func (c *Client) process(ns int32, cur clientdb.Cursor, f fetched) (out []Message, retry bool, err error) {
 	c.procMu.Lock()
 	defer c.procMu.Unlock()
 	name := cursorName(ns)
@@ -399,13 +484,12 @@ func (c *Client) process(ns int32, cur clientdb.Cursor, f fetched) ([]Message, e
 	}
 	unseen, err := c.db.Unseen(hashes...)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	isNew := map[string]bool{}
 	for _, h := range unseen {
 		isNew[h] = true
 	}
-	var out []Message
 	// advance is the last position the cursor may move to: every message
 	// up to it is seen.
 	var advance *position
@@ -429,19 +513,20 @@ func (c *Client) process(ns int32, cur clientdb.Cursor, f fetched) ([]Message, e
 		got, err := c.accept(ns, m)
 		if err != nil {
 			if errors.Is(err, clientdb.ErrClosed) {
-				return out, err
+				return out, retry, err
 			}
 			c.dropped.Add(1)
 			c.log.Debug("dropped a fetched message", "namespace", ns, "err", err)
 			c.emit(Event{Kind: EventDropped, Err: err})
 			if retryable(err) {
+				retry = true
 				continue
 			}
 		}
 		// Seen whether or not it opened: a bad message is dropped once.
 		// How long is computed here, never taken from a node (seenUntil).
 		if err := c.db.MarkSeen(c.seenUntil(), m.Hash); err != nil {
-			return out, err
+			return out, retry, err
 		}
 		c.noteSeen(ns, m)
 		for _, msg := range got {
@@ -461,11 +546,11 @@ func (c *Client) process(ns int32, cur clientdb.Cursor, f fetched) ([]Message, e
 	if advance != nil {
 		if t := time.UnixMilli(advance.ms); t.After(cur.Time) {
 			if err := c.db.SetCursor(name, clientdb.Cursor{Position: advance.hash, Time: t}); err != nil {
-				return out, err
+				return out, retry, err
 			}
 		}
 	}
-	return out, nil
+	return out, retry, nil
 }
 
 // retryable reports whether a message was refused for a reason that may

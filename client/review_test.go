@@ -267,7 +267,7 @@ func TestDeletedSyncCopyReplay(t *testing.T) {
 	// path: a month on, this client's clock is too far from the test
 	// node's (which has no clock of its own) for a signed poll to pass
 	// the network-clock bound.
-	if _, err := p.alice.process(NamespaceSync, clientdb.Cursor{}, fetched{msgs: copies}); err != nil {
+	if _, _, err := p.alice.process(NamespaceSync, clientdb.Cursor{}, fetched{msgs: copies}); err != nil {
 		t.Fatal(err)
 	}
 	if h := historyByText(t, p.alice, p.bobID); len(h) != 0 {

@@ -23,12 +23,39 @@ import (
 // [ErrTooLarge] for text that does not fit the size limit, and
 // [ErrBadAccountID] for an unusable peer.
 func (c *Client) Send(ctx context.Context, peer identity.AccountID, text string) (Message, error) {
-	id, err := c.Queue(peer, text)
+	if strings.TrimSpace(text) == "" {
+		return Message{}, ErrEmptyMessage
+	}
+	id, items, err := c.queueItems(peer, &envelope.DataMessage{Body: text}, nil)
 	if err != nil {
 		return Message{}, err
 	}
-	c.FlushOutbox(ctx)
+	c.sendNow(ctx, items)
 	return c.Message(id)
+}
+
+// sendNow sends the outbox items of a message just queued, before anything
+// else the outbox holds (issue 23): a send waits for its own stores only,
+// never for a backlog, and a backlog's failures cannot leave it queued
+// untried. Without a background loop (Run) to send the rest, the rest
+// goes next, as before.
+func (c *Client) sendNow(ctx context.Context, items []clientdb.OutboxItem) {
+	var wg sync.WaitGroup
+	for _, it := range items {
+		// Claimed at once, so that Run's flush, which finds them due,
+		// leaves them to this send.
+		if !c.claimItem(it.ID) {
+			// Run's flush took it first: the send's answer is that
+			// attempt's, not "queued" while it is on its way.
+			wg.Go(func() { c.waitItem(ctx, it.ID) })
+			continue
+		}
+		wg.Go(func() { c.sendClaimed(ctx, it) })
+	}
+	wg.Wait()
+	if !c.running.Load() {
+		c.FlushOutbox(ctx)
+	}
 }
 
 // Queue stores text for peer as a queued message with both copies in the
@@ -44,9 +71,15 @@ func (c *Client) Queue(peer identity.AccountID, text string) (int64, error) {
 // queueData is Queue for a DataMessage whose body and attachments are set
 // (atts are their local rows, in order); it adds the timer and profile.
 func (c *Client) queueData(peer identity.AccountID, data *envelope.DataMessage, atts []clientdb.Attachment) (int64, error) {
+	id, _, err := c.queueItems(peer, data, atts)
+	return id, err
+}
+
+// queueItems is queueData, also returning the message's outbox items.
+func (c *Client) queueItems(peer identity.AccountID, data *envelope.DataMessage, atts []clientdb.Attachment) (int64, []clientdb.OutboxItem, error) {
 	text := data.GetBody()
 	if _, err := peer.X25519(); err != nil {
-		return 0, fmt.Errorf("%w: %w", ErrBadAccountID, err)
+		return 0, nil, fmt.Errorf("%w: %w", ErrBadAccountID, err)
 	}
 	self := c.acct.ID()
 	// A time no other message of this Client has: messages sent within
@@ -55,11 +88,11 @@ func (c *Client) queueData(peer identity.AccountID, data *envelope.DataMessage, 
 	now := c.signTime()
 	conv, err := c.startConversation(peer)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	// Writing to an account accepts it: its answer is no request.
 	if err := c.Accept(peer); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	ttl := InboxTTL
 	var exp *envelope.ExpirationSettings
@@ -83,11 +116,11 @@ func (c *Client) queueData(peer identity.AccountID, data *envelope.DataMessage, 
 	}
 	encoded, err := envelope.MarshalContent(content)
 	if err != nil {
-		return 0, sizeErr(err)
+		return 0, nil, sizeErr(err)
 	}
 	toPeer, err := unsealedPayload(encoded, now)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	// The sync copy: the same Content inside a one-message HistoryShare,
 	// sealed to our own account, so our other devices learn the peer.
@@ -107,11 +140,11 @@ func (c *Client) queueData(peer identity.AccountID, data *envelope.DataMessage, 
 	}
 	syncEncoded, err := envelope.MarshalContent(sync)
 	if err != nil {
-		return 0, sizeErr(err)
+		return 0, nil, sizeErr(err)
 	}
 	toSelf, err := unsealedPayload(syncEncoded, now)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	d := clientdb.Disappearing{}
 	if exp != nil {
@@ -124,25 +157,26 @@ func (c *Client) queueData(peer identity.AccountID, data *envelope.DataMessage, 
 		// (sealItem).
 	})
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	if d.Mode == clientdb.DisappearAfterRead {
 		// Until the read receipt says when the timer started: the
 		// longest a copy can live in the recipient's inbox.
 		if err := c.db.SetExpiry(local, c.clock().Add(InboxTTL)); err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 	}
-	for _, it := range []clientdb.OutboxItem{
+	items := []clientdb.OutboxItem{
 		{Message: local, To: peer, Namespace: int(NamespaceInbox), TTL: ttl, Payload: toPeer},
 		// An after-send timer bounds the sync copy too.
 		{Message: local, To: self, Namespace: int(NamespaceSync), TTL: ttl, Payload: toSelf},
-	} {
-		if _, err := c.db.EnqueueOutbox(it, c.clock()); err != nil {
-			return 0, err
+	}
+	for i := range items {
+		if items[i].ID, err = c.db.EnqueueOutbox(items[i], c.clock()); err != nil {
+			return 0, nil, err
 		}
 	}
-	return int64(local), nil
+	return int64(local), items, nil
 }
 
 func sizeErr(err error) error {
@@ -181,10 +215,16 @@ func parseUnsealed(payload []byte) (padded []byte, coarse uint64, ok bool) {
 }
 
 // outboxBatch is how many due items one flush takes at a time, and
-// outboxWorkers how many it sends at once.
+// outboxWorkers how many it sends at once. outboxUnreachable is how many
+// items in a row, with no success between them, must fail to reach the
+// network before a flush stops: one store that failed through one path
+// (an overloaded relay, a time-out) says nothing of the next, which goes
+// through another; a few in a row do (issue 23: one failure used to
+// leave a whole batch queued).
 const (
-	outboxBatch   = 64
-	outboxWorkers = 8
+	outboxBatch       = 64
+	outboxWorkers     = 8
+	outboxUnreachable = 3
 )
 
 // FlushOutbox sends every due outbox item (every item, the first time a
@@ -198,9 +238,13 @@ func (c *Client) FlushOutbox(ctx context.Context) (int, error) {
 	// The device records come from the record cache, kept fresh in the
 	// background (v2keys.go): a warm send is its stores alone.
 	var (
-		mu      sync.Mutex // guards sent and stopErr
+		mu      sync.Mutex // guards sent, stopErr and failing
 		sent    int
 		stopErr error
+		// failing counts the items in a row that failed to reach the
+		// network, and unreachable is the last of their errors.
+		failing     int
+		unreachable error
 	)
 	done := map[int64]bool{}
 	horizon := c.clock()
@@ -233,8 +277,20 @@ func (c *Client) FlushOutbox(ctx context.Context) (int, error) {
 					if ok {
 						sent++
 					}
-					if err != nil && stopErr == nil {
-						stopErr = err
+					switch {
+					case errors.Is(err, errClaimed):
+						// Sent by the other flush: neither way.
+					case errors.Is(err, ErrUnreachable):
+						if failing++; failing >= outboxUnreachable && stopErr == nil {
+							stopErr = err
+						}
+						unreachable = err
+					case err != nil:
+						if stopErr == nil {
+							stopErr = err
+						}
+					default:
+						failing = 0
 					}
 					mu.Unlock()
 				}
@@ -255,6 +311,11 @@ func (c *Client) FlushOutbox(ctx context.Context) (int, error) {
 			return sent, stopErr
 		}
 		if len(items) < outboxBatch {
+			if failing > 0 {
+				// The last items failed: the caller learns the network
+				// was out of reach at the end, as it did before.
+				return sent, unreachable
+			}
 			return sent, nil
 		}
 	}
@@ -265,6 +326,17 @@ func (c *Client) FlushOutbox(ctx context.Context) (int, error) {
 // network is out of reach (the next item would only fail the same way and
 // count an attempt).
 func (c *Client) flushItem(ctx context.Context, it clientdb.OutboxItem) (bool, error) {
+	// A send's own items go out beside a flush (sendNow): each item is
+	// sent by one of them at a time, or it would be sealed twice.
+	if !c.claimItem(it.ID) {
+		return false, errClaimed
+	}
+	return c.sendClaimed(ctx, it)
+}
+
+// sendClaimed is flushItem for an item claimed already; it releases it.
+func (c *Client) sendClaimed(ctx context.Context, it clientdb.OutboxItem) (bool, error) {
+	defer c.releaseItem(it.ID)
 	payload, sendErr := c.sealItem(ctx, it)
 	switch {
 	case errors.Is(sendErr, ErrWaitingForKeys):
@@ -307,6 +379,47 @@ func (c *Client) flushItem(ctx context.Context, it clientdb.OutboxItem) (bool, e
 		return false, sendErr
 	}
 	return false, nil
+}
+
+// errClaimed is flushItem's answer for an item another flush is sending.
+// It is no failure: FlushOutbox counts it as neither sent nor failed.
+var errClaimed = errors.New("outbox item being sent by another flush")
+
+// claimItem marks outbox item id as being sent, or reports false when it
+// already is.
+func (c *Client) claimItem(id int64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.sending[id]; ok {
+		return false
+	}
+	if c.sending == nil {
+		c.sending = map[int64]chan struct{}{}
+	}
+	c.sending[id] = make(chan struct{})
+	return true
+}
+
+func (c *Client) releaseItem(id int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	close(c.sending[id])
+	delete(c.sending, id)
+}
+
+// waitItem waits until outbox item id is no longer being sent, or ctx
+// ends.
+func (c *Client) waitItem(ctx context.Context, id int64) {
+	c.mu.Lock()
+	ch, ok := c.sending[id]
+	c.mu.Unlock()
+	if !ok {
+		return
+	}
+	select {
+	case <-ch:
+	case <-ctx.Done():
+	}
 }
 
 // sealItem returns the bytes to store for outbox item it: an unsealed

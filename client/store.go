@@ -322,7 +322,7 @@ func (c *Client) retrievePublic(ctx context.Context, n snapshot.Node, account id
 // retrieveAll reads what req names on node n from its cursor on, all
 // pages within the bounds of one poll.
 func (c *Client) retrieveAll(ctx context.Context, n snapshot.Node, req *rpc.Retrieve) ([]rpc.Message, error) {
-	msgs, cut, err := c.retrievePages(ctx, n, req, c.pollBudget())
+	msgs, cut, err := c.retrievePages(ctx, n, req, c.pollBudget(), nil)
 	if err == nil && cut {
 		err = fmt.Errorf("%w: more than %d pages or %d bytes", errPaging, c.limits.pages, c.limits.pollBytes)
 	}
@@ -335,9 +335,14 @@ func (c *Client) retrieveAll(ctx context.Context, n snapshot.Node, req *rpc.Retr
 // more, at most c.limits.pages pages and while budget (bytes of answers,
 // shared by a poll's retrievals) lasts. cut reports that a bound ended it
 // with more to read. A node whose pages do not move forward in swarm
-// order fails with errPaging. It moves req's cursor.
-func (c *Client) retrievePages(ctx context.Context, n snapshot.Node, req *rpc.Retrieve, budget *atomic.Int64) (out []rpc.Message, cut bool, err error) {
+// order fails with errPaging. It moves req's cursor. With ar, the first
+// page also asks for what arrived at n after ar.asked behind the cursor,
+// and ar gets the answer (receive.go, arrival marks).
+func (c *Client) retrievePages(ctx context.Context, n snapshot.Node, req *rpc.Retrieve, budget *atomic.Int64, ar *arrival) (out []rpc.Message, cut bool, err error) {
 	req.MaxSize = retrievePageSize
+	if ar != nil {
+		req.ArrivedAfter = &ar.asked
+	}
 	for page := 0; ; page++ {
 		if page == c.limits.pages || budget.Load() <= 0 {
 			return out, true, nil
@@ -357,6 +362,12 @@ func (c *Client) retrievePages(ctx context.Context, n snapshot.Node, req *rpc.Re
 			page--
 			continue
 		}
+		if req.ArrivedAfter != nil && refusedField(err, "arrived_after") {
+			// A node from before arrival marks: without, as then.
+			req.ArrivedAfter = nil
+			page--
+			continue
+		}
 		if err != nil {
 			return out, false, err
 		}
@@ -364,6 +375,11 @@ func (c *Client) retrievePages(ctx context.Context, n snapshot.Node, req *rpc.Re
 		var r rpc.RetrieveResult
 		if err := json.Unmarshal(resp, &r); err != nil {
 			return out, false, fmt.Errorf("retrieve reply: %w", err)
+		}
+		if req.ArrivedAfter != nil {
+			// Late messages and the mark come with the first page only.
+			ar.mark, ar.late = r.Arrived, r.Late
+			req.ArrivedAfter = nil
 		}
 		out = append(out, r.Messages...)
 		if !r.More || len(r.Messages) == 0 {
@@ -379,9 +395,13 @@ func (c *Client) retrievePages(ctx context.Context, n snapshot.Node, req *rpc.Re
 
 // refusedKnown reports whether err is a node's refusal of a retrieve's
 // known list, a field it does not know (strict parsing, protocol/rpc).
-func refusedKnown(err error) bool {
+func refusedKnown(err error) bool { return refusedField(err, "known") }
+
+// refusedField reports whether err is a node's refusal of a retrieve's
+// field name, one it does not know.
+func refusedField(err error, name string) bool {
 	var ne *NodeError
-	return errors.As(err, &ne) && ne.Code == rpc.CodeBadField && strings.Contains(ne.Message, `"known"`)
+	return errors.As(err, &ne) && ne.Code == rpc.CodeBadField && strings.Contains(ne.Message, `"`+name+`"`)
 }
 
 // deleteOwn deletes hashes from the account's own swarm, on every member

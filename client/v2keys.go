@@ -425,7 +425,7 @@ func (c *Client) fetchRecords(ctx context.Context, account identity.AccountID, c
 	// records does not hide them. As in a poll, a member whose answer
 	// fails the checks is marked bad and does not count; another one is
 	// asked, as for one that fails or is slower than the hedge delay.
-	f := c.fetchWith(ctx, c.askOrder(members), account, ns, time.Time{}, build, c.pollBudget())
+	f := c.fetchWith(ctx, c.askOrder(members), account, ns, time.Time{}, build, c.pollBudget(), nil)
 	if f.err != nil {
 		return nil, nil, f.err
 	}

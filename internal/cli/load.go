@@ -58,8 +58,11 @@ type loadStats struct {
 	RecvPerS   float64 `json:"received_per_s"`
 	// SendMs is the time Client.Send took; DeliveryMs from the send's
 	// start to the receiver's event.
-	SendMs     percentiles      `json:"send_ms"`
-	DeliveryMs percentiles      `json:"delivery_ms"`
+	SendMs     percentiles `json:"send_ms"`
+	DeliveryMs percentiles `json:"delivery_ms"`
+	// LateOver1m counts deliveries that took more than a minute (issue
+	// 23: a message reported sent should never wait that long).
+	LateOver1m int64            `json:"late_over_1m"`
 	Errors     map[string]int64 `json:"errors,omitempty"`
 }
 
@@ -159,6 +162,7 @@ func printLoad(w io.Writer, st loadStats) {
 		st.Sent, st.SentPerS, st.Received, st.RecvPerS, st.Lost, st.SendErrors, st.Duplicates)
 	fmt.Fprintf(w, "send     ms: p50 %.1f  p90 %.1f  p99 %.1f  max %.1f  (n=%d)\n", st.SendMs.P50, st.SendMs.P90, st.SendMs.P99, st.SendMs.Max, st.SendMs.N)
 	fmt.Fprintf(w, "delivery ms: p50 %.1f  p90 %.1f  p99 %.1f  max %.1f  (n=%d)\n", st.DeliveryMs.P50, st.DeliveryMs.P90, st.DeliveryMs.P99, st.DeliveryMs.Max, st.DeliveryMs.N)
+	fmt.Fprintf(w, "deliveries later than 1 min: %d\n", st.LateOver1m)
 	keys := make([]string, 0, len(st.Errors))
 	for k := range st.Errors {
 		keys = append(keys, k)
@@ -430,8 +434,15 @@ func (r *loadRun) stats(elapsed time.Duration) loadStats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	secs := elapsed.Seconds()
+	var late int64
+	for _, d := range r.delivery {
+		if d > time.Minute {
+			late++
+		}
+	}
 	return loadStats{
-		Clients: len(r.clients), Mode: string(r.cfg.Mode), DurationS: secs,
+		LateOver1m: late,
+		Clients:    len(r.clients), Mode: string(r.cfg.Mode), DurationS: secs,
 		Sent: r.sent, SendErrors: r.sendErrs, Received: r.received,
 		Lost: int64(len(r.pending)), Duplicates: r.duplicates,
 		SentPerS: float64(r.sent) / secs, RecvPerS: float64(r.received) / secs,

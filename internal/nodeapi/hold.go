@@ -3,6 +3,7 @@ package nodeapi
 import (
 	"context"
 	"encoding/base64"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"sync"
@@ -169,12 +170,7 @@ func (h *Handler) list(ctx context.Context, q store.Query, known map[string]stru
 				return res, nil
 			}
 			size += len(m.Data)
-			res.Messages = append(res.Messages, rpc.Message{
-				Hash:       m.Hash,
-				Timestamp:  m.Timestamp.UnixMilli(),
-				Expiration: m.Expiry.UnixMilli(),
-				Data:       base64.StdEncoding.EncodeToString(m.Data),
-			})
+			res.Messages = append(res.Messages, wireMessage(m))
 		}
 		if !more || len(known) == 0 || len(msgs) == 0 {
 			res.More = more
@@ -185,10 +181,72 @@ func (h *Handler) list(ctx context.Context, q store.Query, known map[string]stru
 	}
 }
 
+// lateShare is the part of a retrieve's byte bound its late messages may
+// take: the answer as a whole stays within the size its client asked for
+// give or take this share, which fits the onion frame the client
+// chose the size for.
+const lateShare = 4
+
+// answer is list with the late messages a retrieve's arrived_after asks
+// for (rpc.Retrieve.ArrivedAfter): those that arrived at this node after
+// the client's mark for it, yet lie at or before q's cursor, where
+// neither the cursor nor a lookback re-read finds them (issue 23). They
+// are read first, with the mark: a message numbered up to the mark and
+// lying after the cursor is then in the list that follows. A store that
+// keeps no arrival order answers without them (no mark).
+func (h *Handler) answer(ctx context.Context, q store.Query, known map[string]struct{}, arrivedAfter *int64, now time.Time) (*rpc.RetrieveResult, error) {
+	al, ok := h.cfg.Store.(store.ArrivalLister)
+	if arrivedAfter == nil || !ok {
+		return h.list(ctx, q, known, now)
+	}
+	var (
+		late []store.Message
+		mark int64
+		err  error
+	)
+	maxBytes := q.MaxBytes / lateShare
+	if *arrivedAfter == rpc.ArrivalMarkOnly {
+		_, mark, err = al.Arrived(ctx, store.ArrivedQuery{Account: q.Account, Namespace: q.Namespace, After: math.MaxInt64, Now: now})
+	} else {
+		late, mark, err = al.Arrived(ctx, store.ArrivedQuery{
+			Account: q.Account, Namespace: q.Namespace, After: *arrivedAfter, UpTo: q.After,
+			Limit: q.Limit, MaxBytes: max(maxBytes, 1), Now: now,
+		})
+	}
+	if err != nil {
+		return nil, err
+	}
+	size := 0
+	for _, m := range late {
+		size += len(m.Data)
+	}
+	q.MaxBytes = max(q.MaxBytes-size, 1)
+	res, err := h.list(ctx, q, known, now)
+	if err != nil {
+		return nil, err
+	}
+	res.Arrived = &mark
+	for _, m := range late {
+		if _, ok := known[m.Hash]; !ok {
+			res.Late = append(res.Late, wireMessage(m))
+		}
+	}
+	return res, nil
+}
+
+func wireMessage(m store.Message) rpc.Message {
+	return rpc.Message{
+		Hash:       m.Hash,
+		Timestamp:  m.Timestamp.UnixMilli(),
+		Expiration: m.Expiry.UnixMilli(),
+		Data:       base64.StdEncoding.EncodeToString(m.Data),
+	}
+}
+
 // hold answers q, holding it up to wait while it finds nothing. It
 // registers with the arrivals hub before every look in the store, so a
 // message committed between the look and the wait still wakes it.
-func (h *Handler) hold(ctx context.Context, top *topLevel, q store.Query, known map[string]struct{}, who holder, wait time.Duration, now time.Time) (*rpc.RetrieveResult, error) {
+func (h *Handler) hold(ctx context.Context, top *topLevel, q store.Query, known map[string]struct{}, arrivedAfter *int64, who holder, wait time.Duration, now time.Time) (*rpc.RetrieveResult, error) {
 	var (
 		timer   *time.Timer
 		release func()
@@ -203,8 +261,8 @@ func (h *Handler) hold(ctx context.Context, top *topLevel, q store.Query, known 
 	}()
 	for {
 		signal, unwatch := h.cfg.Arrivals.Watch(q.Account, q.Namespace)
-		res, err := h.list(ctx, q, known, now)
-		if err != nil || len(res.Messages) > 0 || h.holds.isStopped() {
+		res, err := h.answer(ctx, q, known, arrivedAfter, now)
+		if err != nil || len(res.Messages) > 0 || len(res.Late) > 0 || h.holds.isStopped() {
 			unwatch()
 			return res, err
 		}

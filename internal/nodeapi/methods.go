@@ -167,9 +167,9 @@ func (h *Handler) retrieve(ctx context.Context, params json.RawMessage, now time
 		if r.Auth.Credential != nil {
 			who.member = r.Auth.Credential.Token.Member
 		}
-		return h.hold(ctx, top, q, known, who, r.Wait, now)
+		return h.hold(ctx, top, q, known, r.ArrivedAfter, who, r.Wait, now)
 	}
-	return h.list(ctx, q, known, now)
+	return h.answer(ctx, q, known, r.ArrivedAfter, now)
 }
 
 func (h *Handler) delete(ctx context.Context, params json.RawMessage, now time.Time) (any, error) {

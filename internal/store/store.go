@@ -14,6 +14,15 @@
 // so a client's [Cursor] is valid on any member (Session's last_hash is a
 // per-node insertion order instead). A message repaired late by anti-entropy
 // can land behind a cursor; clients re-read a lookback window and dedupe.
+//
+// # Arrival order
+//
+// A store that also implements [ArrivalLister] numbers messages in the
+// order they arrived at this node, whatever their timestamps. That order
+// is this node's alone: a client keeps one arrival mark per node and asks
+// each node for what arrived after its mark yet lies behind its cursor,
+// so a message that reaches a member late (a forward held back, an
+// anti-entropy repair) is found however old its timestamp (issue 23).
 package store
 
 import (
@@ -51,6 +60,32 @@ type Query struct {
 	Limit     int    // maximum number of messages; 0 means the store's default
 	MaxBytes  int    // maximum total Data bytes; 0 means the store's default; at least one message is returned if any matches
 	Now       time.Time
+}
+
+// ArrivedQuery selects messages by arrival at this node: those of
+// Account's Namespace that arrived after mark After and lie at or before
+// UpTo in (Timestamp, Hash) order, unexpired at Now.
+type ArrivedQuery struct {
+	Account   identity.AccountID
+	Namespace int32
+	After     int64
+	UpTo      Cursor
+	Limit     int // maximum number of messages; 0 means the store's default
+	MaxBytes  int // maximum total Data bytes; 0 means the store's default; at least one message is returned if any matches
+	Now       time.Time
+}
+
+// ArrivalLister is a [Store] that numbers messages in their order of
+// arrival at this node.
+type ArrivalLister interface {
+	// Arrived returns the messages q selects in arrival order and the
+	// mark up to which the answer is complete: the last arrival it read
+	// when a bound cut it short, else the newest arrival of the account's
+	// namespace when Arrived began. A later call with that mark as q.After
+	// misses nothing that arrived since. Marks only grow, except where
+	// the store reuses the number of its newest message after deleting
+	// it (documented by the implementation).
+	Arrived(ctx context.Context, q ArrivedQuery) (msgs []Message, mark int64, err error)
 }
 
 // ExpiryMode says how SetExpiry may move an expiry.

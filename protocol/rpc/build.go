@@ -197,8 +197,9 @@ func (r *Retrieve) Params() json.RawMessage {
 		Namespace      int32    `json:"namespace"`
 		Wait           int64    `json:"wait,omitempty"`
 		Known          []string `json:"known,omitempty"`
+		ArrivedAfter   *int64   `json:"arrived_after,omitempty"`
 		signedWire
-	}{afterHash, wireMs(r.AfterTimestamp), r.MaxCount, r.MaxSize, r.Namespace, r.Wait.Milliseconds(), r.Known, wireSigned(r.Auth, r.Timestamp)})
+	}{afterHash, wireMs(r.AfterTimestamp), r.MaxCount, r.MaxSize, r.Namespace, r.Wait.Milliseconds(), r.Known, r.ArrivedAfter, wireSigned(r.Auth, r.Timestamp)})
 }
 
 // Stamp sets Timestamp.

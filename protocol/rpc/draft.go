@@ -14,7 +14,7 @@ import (
 // when the request is signed.
 var draftKeys = map[string][]string{
 	MethodStore:        {"namespace", "data", "ttl", "timestamp", "sig_timestamp"},
-	MethodRetrieve:     {"namespace", "timestamp", "after_timestamp", "after_hash", "max_count", "max_size", "wait", "known"},
+	MethodRetrieve:     {"namespace", "timestamp", "after_timestamp", "after_hash", "max_count", "max_size", "wait", "known", "arrived_after"},
 	MethodDelete:       {"messages", "timestamp"},
 	MethodDeleteAll:    {"namespace", "timestamp"},
 	MethodDeleteBefore: {"namespace", "before", "timestamp"},
@@ -71,6 +71,7 @@ func ParseDraft(method string, params json.RawMessage, account identity.AccountI
 		MaxSize        int             `json:"max_size"`
 		Wait           int64           `json:"wait"`
 		Known          []string        `json:"known"`
+		ArrivedAfter   *int64          `json:"arrived_after"`
 		Messages       []string        `json:"messages"`
 		Shorten        bool            `json:"shorten"`
 		Extend         bool            `json:"extend"`
@@ -124,7 +125,7 @@ func ParseDraft(method string, params json.RawMessage, account identity.AccountI
 			return nil, err
 		}
 		r := &Retrieve{Namespace: ns, Timestamp: ts(f.Timestamp), MaxCount: f.MaxCount, MaxSize: f.MaxSize,
-			Wait: time.Duration(f.Wait) * time.Millisecond, Known: f.Known}
+			Wait: time.Duration(f.Wait) * time.Millisecond, Known: f.Known, ArrivedAfter: f.ArrivedAfter}
 		if (f.AfterTimestamp == nil) != (f.AfterHash == nil) {
 			return nil, Errorf(CodeMissingField, "after_timestamp and after_hash go together")
 		}

@@ -159,7 +159,22 @@ type Retrieve struct {
 	// instead of every body again. Not signed, like Wait: it can only
 	// leave messages out of an answer the signature allows.
 	Known []string
+	// ArrivedAfter, when set, asks for this node's arrival mark and for
+	// the messages that arrived at this node after the mark *ArrivedAfter
+	// (a mark this node answered before, [RetrieveResult.Arrived]) but lie
+	// at or before the cursor, in [RetrieveResult.Late]: a forward or
+	// anti-entropy repair that reaches a member late keeps the deposit
+	// time its sender chose, so it can land behind every cursor and
+	// lookback (issue 23). [ArrivalMarkOnly] asks for the mark alone. A
+	// mark is this node's own counter: a client keeps one per node and
+	// never sends it to another. Not signed, like Known: it only adds
+	// messages the signature allows to read.
+	ArrivedAfter *int64
 }
+
+// ArrivalMarkOnly as [Retrieve.ArrivedAfter] asks for a node's arrival
+// mark without late messages: a client's first retrieve from a node.
+const ArrivalMarkOnly = -1
 
 // ParseRetrieve checks a retrieve request. max_count and max_size follow
 // Session: 0 or absent means unset, a negative max_size -n means 1/n of
@@ -175,11 +190,16 @@ func ParseRetrieve(params json.RawMessage) (*Retrieve, error) {
 		MaxSize        *int     `json:"max_size"`
 		Wait           *int64   `json:"wait"`
 		Known          []string `json:"known"`
+		ArrivedAfter   *int64   `json:"arrived_after"`
 	}
 	if err := decodeStrict(params, &p, "params"); err != nil {
 		return nil, err
 	}
 	r := &Retrieve{MaxCount: RetrieveMaxCount, MaxSize: RetrieveMaxSize}
+	if p.ArrivedAfter != nil && *p.ArrivedAfter < ArrivalMarkOnly {
+		return nil, Errorf(CodeBadField, "arrived_after: must be %d or a mark", ArrivalMarkOnly)
+	}
+	r.ArrivedAfter = p.ArrivedAfter
 	if len(p.Known) > MaxKnown {
 		return nil, Errorf(CodeTooLarge, "known: at most %d hashes", MaxKnown)
 	}

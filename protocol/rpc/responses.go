@@ -36,6 +36,14 @@ type RetrieveResult struct {
 	Messages []Message `json:"messages"`
 	More     bool      `json:"more"`
 	T        int64     `json:"t"`
+	// Arrived and Late answer a retrieve's arrived_after
+	// ([Retrieve.ArrivedAfter]): the node's arrival mark up to which Late
+	// is complete, and the messages that arrived at this node after the
+	// mark asked for yet lie at or before the cursor, in arrival order.
+	// Late messages are no page of Messages: a client neither moves its
+	// cursor by them nor checks them against it.
+	Arrived *int64    `json:"arrived,omitempty"`
+	Late    []Message `json:"late,omitempty"`
 }
 
 // DeleteResult answers delete, delete_all and delete_before: the hashes

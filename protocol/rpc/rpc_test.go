@@ -364,6 +364,58 @@ func TestHoldFullIsRetryable(t *testing.T) {
 	}
 }
 
+// TestParseRetrieveArrivedAfter: arrived_after is a node's mark (≥ 0) or
+// ArrivalMarkOnly, and survives Params and ParseDraft unchanged.
+func TestParseRetrieveArrivedAfter(t *testing.T) {
+	acct := identity.NewAccount()
+	ts := time.UnixMilli(1700000000000)
+	sig := SigRetrieve("n", 0, ts)
+	tests := []struct {
+		name string
+		v    any
+		code Code
+	}{
+		{"absent", nil, ""},
+		{"mark only", ArrivalMarkOnly, ""},
+		{"zero", 0, ""},
+		{"a mark", int64(1) << 40, ""},
+		{"below mark only", -2, CodeBadField},
+		{"not a number", "7", CodeBadField},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			extra := map[string]any{"timestamp": ts.UnixMilli()}
+			if tt.v != nil {
+				extra["arrived_after"] = tt.v
+			}
+			r, err := ParseRetrieve(signedParams(acct, extra, sig))
+			if got := codeOf(err); got != tt.code {
+				if tt.code == CodeBadField && got == CodeBadJSON {
+					return
+				}
+				t.Fatalf("code = %q (%v), want %q", got, err, tt.code)
+			}
+			if err != nil {
+				return
+			}
+			if (r.ArrivedAfter == nil) != (tt.v == nil) {
+				t.Fatalf("arrived_after = %v, want %v", r.ArrivedAfter, tt.v)
+			}
+			same := func(o *Retrieve) bool {
+				return (o.ArrivedAfter == nil) == (r.ArrivedAfter == nil) && (o.ArrivedAfter == nil || *o.ArrivedAfter == *r.ArrivedAfter)
+			}
+			again, err := ParseRetrieve(r.Params())
+			if err != nil || !same(again) {
+				t.Fatalf("after Params: %v, %v", again, err)
+			}
+			draft, err := ParseDraft(MethodRetrieve, r.Params(), acct.ID(), ts)
+			if err != nil || !same(draft.(*Retrieve)) {
+				t.Fatalf("draft: %v, %v", draft, err)
+			}
+		})
+	}
+}
+
 // TestParseRetrieveKnown: known is a list of at most MaxKnown message
 // hashes; anything else is refused with a 4xx code, and a valid list
 // survives Params and ParseDraft unchanged.

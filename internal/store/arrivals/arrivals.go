@@ -120,8 +120,21 @@ func (h *Hub) put(ctx context.Context, s store.Store, m store.Message) (bool, er
 	return added, err
 }
 
-// Store returns s with every insert signalled to the hub.
-func (h *Hub) Store(s store.Store) store.Store { return &signalStore{s, h} }
+// Store returns s with every insert signalled to the hub. It is a
+// [store.ArrivalLister] when s is one.
+func (h *Hub) Store(s store.Store) store.Store {
+	if al, ok := s.(store.ArrivalLister); ok {
+		return &signalArrivalStore{signalStore{s, h}, al}
+	}
+	return &signalStore{s, h}
+}
+
+// signalArrivalStore is a signalStore that keeps its store's arrival
+// order readable.
+type signalArrivalStore struct {
+	signalStore
+	store.ArrivalLister
+}
 
 // Replica returns r with every insert signalled to the hub.
 func (h *Hub) Replica(r store.Replica) store.Replica { return &signalReplica{r, h} }
