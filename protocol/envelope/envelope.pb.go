@@ -387,6 +387,8 @@ const (
 	GroupUpdate_KIND_SYNC GroupUpdate_Kind = 2
 	// In the group's messages: the sender left the group.
 	GroupUpdate_KIND_LEAVE GroupUpdate_Kind = 3
+	// In the group's keys namespace, sealed to each member: keys.
+	GroupUpdate_KIND_KEYS GroupUpdate_Kind = 4
 )
 
 // Enum value maps for GroupUpdate_Kind.
@@ -396,12 +398,14 @@ var (
 		1: "KIND_INVITE",
 		2: "KIND_SYNC",
 		3: "KIND_LEAVE",
+		4: "KIND_KEYS",
 	}
 	GroupUpdate_Kind_value = map[string]int32{
 		"KIND_UNSPECIFIED": 0,
 		"KIND_INVITE":      1,
 		"KIND_SYNC":        2,
 		"KIND_LEAVE":       3,
+		"KIND_KEYS":        4,
 	}
 )
 
@@ -2316,7 +2320,7 @@ const file_envelope_proto_rawDesc = "" +
 	"\acontent\x18\x03 \x01(\fR\acontent\x12$\n" +
 	"\x0ereceived_at_ms\x18\x04 \x01(\x04R\freceivedAtMs\x12\"\n" +
 	"\rexpires_at_ms\x18\x05 \x01(\x04R\vexpiresAtMs\x12\x16\n" +
-	"\x06signed\x18\x06 \x01(\fR\x06signed\"\x8f\x04\n" +
+	"\x06signed\x18\x06 \x01(\fR\x06signed\"\x9e\x04\n" +
 	"\vGroupUpdate\x126\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\".hush.envelope.v1.GroupUpdate.KindR\x04kind\x12\x19\n" +
 	"\bgroup_id\x18\x02 \x01(\fR\agroupId\x12\x12\n" +
@@ -2339,13 +2343,14 @@ const file_envelope_proto_rawDesc = "" +
 	"generation\x18\x02 \x01(\x04R\n" +
 	"generation\x12\x10\n" +
 	"\x03key\x18\x03 \x01(\fR\x03key\x12\"\n" +
-	"\rexpires_at_ms\x18\x04 \x01(\x04R\vexpiresAtMs\"L\n" +
+	"\rexpires_at_ms\x18\x04 \x01(\x04R\vexpiresAtMs\"[\n" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vKIND_INVITE\x10\x01\x12\r\n" +
 	"\tKIND_SYNC\x10\x02\x12\x0e\n" +
 	"\n" +
-	"KIND_LEAVE\x10\x03B+Z)github.com/hushnet/hush/protocol/envelopeb\x06proto3"
+	"KIND_LEAVE\x10\x03\x12\r\n" +
+	"\tKIND_KEYS\x10\x04B+Z)github.com/hushnet/hush/protocol/envelopeb\x06proto3"
 
 var (
 	file_envelope_proto_rawDescOnce sync.Once
