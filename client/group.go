@@ -2,52 +2,57 @@ package client
 
 import (
 	"context"
-	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hushnet/hush/crypto/prekey"
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/clientdb"
 	"github.com/hushnet/hush/protocol/envelope"
+	"github.com/hushnet/hush/protocol/group"
 )
 
 // Closed groups (issue 21, docs/groups.md): a group is an Ed25519 key pair
 // whose ID is 03 ‖ public key, with a swarm of its own. Admins hold the
-// private key and sign the group's info and member list; members read
-// and write the group swarm with member credentials the admins sign.
-// Messages are encrypted under the current group key and signed inside by
-// the sender's account key; each group key reaches every member device
-// sealed with protocol v2 in the group swarm's keys namespace. This file
-// is the API and the local state; groupnet.go talks to the group swarm,
-// groupformat.go holds the byte formats.
+// private key and sign the group's info, member list, key messages and
+// revocations; members read and write the group swarm with member
+// credentials the admins sign. Messages are encrypted under the current
+// group key and signed inside by the sender's account key; each group key
+// reaches every member device sealed with protocol v2 in the group swarm's
+// keys namespace. This file is the API and the local state; groupnet.go
+// talks to the group swarm. The byte formats are protocol/group's.
+//
+// A group's conversation is an ordinary conversation whose peer is the
+// group's ID; its messages carry their author as Sender.
 
 const (
-	// MaxGroupMembers is the most members (admins included) a group has.
-	MaxGroupMembers = 100
-	// MaxGroupNameLen bounds a group's name, in bytes.
-	MaxGroupNameLen = 100
+	// MaxGroupMembers is the most current members (admins included) a
+	// group has.
+	MaxGroupMembers = group.MaxMembers
 	// groupRotation is how often an admin replaces a stable group's key,
 	// so the group has forward secrecy too: one v2 epoch.
 	groupRotation = prekey.EpochLength
-	// groupKeyLife is how long a group key is kept after it was made:
-	// current for up to groupRotation (more while no admin is online),
-	// then kept for the messages sealed under it, which live at most
-	// InboxTTL, plus the clock-skew margin. Then it is deleted.
-	groupKeyLife = groupRotation + InboxTTL + prekey.ClockSkew
+	// groupKeyTTL is how long a key message lives in the group swarm, and
+	// groupKeyKeep how long a client keeps a key after it was superseded
+	// (so late messages open), both 15 days (docs/groups.md §6). A key is
+	// deleted groupKeyKeep after the next generation arrives, or, when
+	// none does, groupKeyKeep + groupRotation after it was made
+	// (extended while it is the newest).
+	groupKeyTTL  = 15 * 24 * time.Hour
+	groupKeyKeep = 15 * 24 * time.Hour
+	// groupMessageTTL is a group message's life in the swarm.
+	groupMessageTTL = InboxTTL
 )
 
 // Errors of the group API.
 var (
-	// ErrGroupFull: the change would make the group larger than
-	// [MaxGroupMembers].
+	// ErrGroupFull: the change would give the group more than
+	// [MaxGroupMembers] current members.
 	ErrGroupFull = fmt.Errorf("a group has at most %d members", MaxGroupMembers)
 	// ErrNotGroupAdmin: only an admin (who holds the group's key) may do
 	// this.
@@ -60,8 +65,12 @@ var (
 	// ErrGroupAdminFixed: an admin holds the group's private key, which
 	// cannot be taken back: it can be neither demoted nor removed.
 	ErrGroupAdminFixed = errors.New("an admin holds the group's key and cannot be demoted or removed")
-	// ErrBadGroupName: the name is blank or longer than MaxGroupNameLen.
+	// ErrBadGroupName: the name is blank, longer than 100 bytes, or looks
+	// like an ID.
 	ErrBadGroupName = errors.New("bad group name")
+	// ErrBadGroupData wraps why something fetched from a group swarm, or
+	// an invitation, was refused (in [EventDropped]).
+	ErrBadGroupData = errors.New("group data refused")
 )
 
 // Group states, as [Group.State] shows them.
@@ -70,6 +79,7 @@ const (
 	GroupJoined  = "joined"
 	GroupLeft    = "left"
 	GroupRemoved = "removed"
+	GroupDeleted = "deleted"
 )
 
 // Group is a closed group as the client shows it.
@@ -78,21 +88,22 @@ type Group struct {
 	Name        string             `json:"name"`
 	Description string             `json:"description,omitempty"`
 	// State is invited (an invitation not yet accepted: a request),
-	// joined, left or removed.
+	// joined, left, removed or deleted (by an admin).
 	State string `json:"state"`
 	// Admin: this account is an admin.
-	Admin   bool `json:"admin,omitempty"`
-	Members int  `json:"members"`
+	Admin bool `json:"admin,omitempty"`
+	// Members counts the current members (invited or joined).
+	Members int `json:"members"`
 	// InvitedBy is the admin who invited this account.
 	InvitedBy identity.AccountID `json:"invited_by,omitzero"`
 	// DisappearAfter is the group's after-send timer, zero when off (an
 	// admin setting).
 	DisappearAfter time.Duration `json:"disappear_after_ns,omitempty"`
-	// Version is the member list's version.
-	Version uint64 `json:"version"`
+	// KeyGeneration is the newest group key's generation held here.
+	KeyGeneration uint64 `json:"key_generation"`
 }
 
-// GroupMember is one member of a group.
+// GroupMember is one current member of a group.
 type GroupMember struct {
 	Account identity.AccountID `json:"id"`
 	// Nickname is the local nickname of the account, if it is a contact.
@@ -102,67 +113,136 @@ type GroupMember struct {
 	State string `json:"state"`
 }
 
-// groupKey is one group key.
-type groupKey struct {
-	ID      []byte
-	Gen     uint64
-	Key     [32]byte
-	Expires time.Time
-}
-
 // groupState is what this device keeps of a group (sealed in clientdb as
-// JSON): the signed info and member list as the admins made them, this
-// account's credential, and the admin key when it is an admin.
+// JSON).
 type groupState struct {
-	ID     identity.AccountID `json:"id"`
-	Status string             `json:"status"`
-	// AdminKey is the group's Ed25519 seed: admins only.
-	AdminKey []byte `json:"admin_key,omitempty"`
-	// MemberKey and Credential: the per-group member key's seed and the
-	// admins' credential for it, which the nodes check.
-	MemberKey  []byte `json:"member_key,omitempty"`
-	Credential []byte `json:"credential,omitempty"`
-	// InfoSigned and RosterSigned are the signed info and member list.
-	InfoSigned   []byte             `json:"info"`
-	RosterSigned []byte             `json:"members"`
-	InvitedBy    identity.AccountID `json:"invited_by,omitzero"`
-	// RotatedMS is when this admin last made a key; Rotate asks the next
-	// admin duty for a new key (a member left); Publish asks it to store
-	// the info, member list and newest key in the group swarm.
-	RotatedMS int64 `json:"rotated_ms,omitempty"`
-	Rotate    bool  `json:"rotate,omitempty"`
-	Publish   bool  `json:"publish,omitempty"`
-	// Creds maps member Account IDs to their credential keys (admins
-	// only), for revocations.
-	Creds map[string][]byte `json:"creds,omitempty"`
-
-	info   groupInfo
-	roster groupRoster
+	ID     group.ID `json:"id"`
+	Status string   `json:"status"`
+	// AdminSeed is the group's Ed25519 seed: admins only.
+	AdminSeed []byte `json:"admin_seed,omitempty"`
+	// MemberSeed and Credential: this account's member key and the
+	// credential the nodes check.
+	MemberSeed []byte             `json:"member_seed,omitempty"`
+	Credential []byte             `json:"credential,omitempty"`
+	InvitedBy  identity.AccountID `json:"invited_by,omitzero"`
+	// Invite is the invitation as it came, kept while only invited.
+	Invite []byte `json:"invite,omitempty"`
+	// Info is the winning info config's payload, InfoCfg its bytes.
+	Info    groupInfo `json:"info"`
+	InfoCfg []byte    `json:"info_cfg,omitempty"`
+	// Entries is the merge of every member config seen, MembersVersion
+	// the highest version among them and MembersCfg the latest one's
+	// bytes; MemberKeys the admin sections' union (admins only).
+	Entries        []groupEntry     `json:"entries"`
+	MembersVersion uint64           `json:"members_version,omitempty"`
+	MembersCfg     []byte           `json:"members_cfg,omitempty"`
+	MemberKeys     []groupMemberKey `json:"member_keys,omitempty"`
+	// Revoked is the revocation list's union and RevVersion its highest
+	// version seen.
+	Revoked    []identity.Ed25519PublicKey `json:"revoked,omitempty"`
+	RevVersion uint64                      `json:"rev_version,omitempty"`
+	// Admin duties pending (groupnet.go): Rotate asks for a new key (a
+	// member left or was removed), Publish for the configs (and the
+	// revocation list with PublishRevoked), PendingGen for the key
+	// messages of that generation, Supplement for key messages of the
+	// current key for those new members.
+	RotatedMS      int64                `json:"rotated_ms,omitempty"`
+	Rotate         bool                 `json:"rotate,omitempty"`
+	Publish        bool                 `json:"publish,omitempty"`
+	PublishRevoked bool                 `json:"publish_revoked,omitempty"`
+	PendingGen     uint64               `json:"pending_gen,omitempty"`
+	Supplement     []identity.AccountID `json:"supplement,omitempty"`
 }
 
-func (g *groupState) admin() ed25519.PrivateKey {
-	if len(g.AdminKey) != ed25519.SeedSize {
+// groupInfo is group.Info as stored here.
+type groupInfo struct {
+	Version     uint64 `json:"v"`
+	Name        string `json:"name"`
+	Description string `json:"desc,omitempty"`
+	Disappear   uint8  `json:"disappear,omitempty"`
+	TimerS      uint32 `json:"timer_s,omitempty"`
+	Deleted     bool   `json:"deleted,omitempty"`
+}
+
+func (i groupInfo) payload() *group.Info {
+	return &group.Info{Name: i.Name, Description: i.Description, Disappear: group.DisappearMode(i.Disappear),
+		Timer: time.Duration(i.TimerS) * time.Second, Deleted: i.Deleted}
+}
+
+func infoOf(version uint64, in *group.Info) groupInfo {
+	return groupInfo{Version: version, Name: in.Name, Description: in.Description, Disappear: uint8(in.Disappear),
+		TimerS: uint32(in.Timer / time.Second), Deleted: in.Deleted}
+}
+
+// groupEntry is group.Entry as stored here.
+type groupEntry struct {
+	Account identity.AccountID `json:"id"`
+	Role    uint8              `json:"role"`
+	State   uint8              `json:"state"`
+	Changed uint64             `json:"changed"`
+}
+
+type groupMemberKey struct {
+	Account identity.AccountID        `json:"id"`
+	Key     identity.Ed25519PublicKey `json:"key"`
+}
+
+func (g *groupState) entries() []group.Entry {
+	out := make([]group.Entry, len(g.Entries))
+	for i, e := range g.Entries {
+		out[i] = group.Entry{Account: e.Account, Role: group.Role(e.Role), State: group.State(e.State), Changed: e.Changed}
+	}
+	return out
+}
+
+func (g *groupState) setEntries(es []group.Entry) {
+	g.Entries = make([]groupEntry, len(es))
+	for i, e := range es {
+		g.Entries[i] = groupEntry{Account: e.Account, Role: uint8(e.Role), State: uint8(e.State), Changed: e.Changed}
+	}
+}
+
+// member returns account's entry when it is a current member.
+func (g *groupState) member(account identity.AccountID) (group.Entry, bool) {
+	for _, e := range g.entries() {
+		if e.Account == account {
+			return e, e.State.Current()
+		}
+	}
+	return group.Entry{}, false
+}
+
+// current lists the current members.
+func (g *groupState) current() []group.Entry {
+	return slices.DeleteFunc(g.entries(), func(e group.Entry) bool { return !e.State.Current() })
+}
+
+func (g *groupState) admin() *group.Admin {
+	if len(g.AdminSeed) != group.SeedSize {
 		return nil
 	}
-	return ed25519.NewKeyFromSeed(g.AdminKey)
+	a, err := group.NewAdmin(g.AdminSeed)
+	if err != nil || a.Group() != g.ID {
+		return nil
+	}
+	return a
 }
 
 func (g *groupState) isAdmin() bool { return g.admin() != nil }
 
-// parse fills info and roster from their signed forms.
-func (g *groupState) parse() error {
-	var err error
-	if g.info, err = parseInfo(g.ID, g.InfoSigned); err != nil {
-		return err
+// memberSigner returns this account's member signer, nil without a
+// credential.
+func (g *groupState) memberSigner() *group.Member {
+	cred, err := group.ParseCredential(g.Credential)
+	if err != nil {
+		return nil
 	}
-	g.roster, err = parseRoster(g.ID, g.RosterSigned)
-	return err
+	m, err := group.NewMember(g.ID, g.MemberSeed, cred)
+	if err != nil {
+		return nil
+	}
+	return m
 }
-
-// groupMu serializes the load-modify-save of group state in this Client.
-var groupMuKey struct{}
-
-func (c *Client) groupLock() *sync.Mutex { return &c.groupMu }
 
 // loadGroup returns the state of group id, or ErrUnknownGroup.
 func (c *Client) loadGroup(id identity.AccountID) (*groupState, error) {
@@ -176,11 +256,8 @@ func (c *Client) loadGroup(id identity.AccountID) (*groupState, error) {
 	if err := json.Unmarshal(row.State, &g); err != nil {
 		return nil, fmt.Errorf("%w: group state: %w", clientdb.ErrCorrupt, err)
 	}
-	if g.ID != id {
+	if g.ID.Account() != id {
 		return nil, fmt.Errorf("%w: group state of another group", clientdb.ErrCorrupt)
-	}
-	if err := g.parse(); err != nil {
-		return nil, fmt.Errorf("%w: %w", clientdb.ErrCorrupt, err)
 	}
 	return &g, nil
 }
@@ -190,62 +267,122 @@ func (c *Client) saveGroup(g *groupState) error {
 	if err != nil {
 		return err
 	}
-	return c.db.PutGroup(g.ID, b, c.clock())
+	return c.db.PutGroup(g.ID.Account(), b, c.clock())
 }
 
-// groupKeys returns the group's keys, newest first.
-func (c *Client) groupKeys(id identity.AccountID) ([]groupKey, error) {
+// updateGroup runs fn on group id's state under the group lock and saves
+// it when fn returns nil.
+func (c *Client) updateGroup(id identity.AccountID, fn func(g *groupState) error) error {
+	c.groupMu.Lock()
+	defer c.groupMu.Unlock()
+	g, err := c.loadGroup(id)
+	if err != nil {
+		return err
+	}
+	if err := fn(g); err != nil {
+		return err
+	}
+	return c.saveGroup(g)
+}
+
+// groupKeys returns the group's keys held here, newest first.
+func (c *Client) groupKeys(id identity.AccountID) ([]group.Key, error) {
 	ks, err := c.db.GroupKeys(id)
 	if err != nil {
 		return nil, err
 	}
 	now := c.clock()
-	var out []groupKey
+	var out []group.Key
 	for _, k := range ks {
 		if k.Expires.After(now) {
-			out = append(out, groupKey{ID: k.KeyID, Gen: k.Generation, Key: k.Key, Expires: k.Expires})
+			out = append(out, group.Key{Generation: k.Generation, Secret: k.Key})
 		}
 	}
 	return out, nil
 }
 
-func (c *Client) addGroupKey(id identity.AccountID, k groupKey) (bool, error) {
-	if !k.Expires.After(c.clock()) {
-		return false, nil
+// groupKey returns the key of generation gen with ID kid, if held.
+func (c *Client) groupKey(id group.ID, gen uint64, kid group.KeyID) (group.Key, bool) {
+	ks, err := c.groupKeys(id.Account())
+	if err != nil {
+		return group.Key{}, false
 	}
-	return c.db.AddGroupKey(id, clientdb.GroupKey{KeyID: k.ID, Generation: k.Gen, Key: k.Key, Expires: k.Expires})
+	for _, k := range ks {
+		if k.Generation == gen && k.ID(id) == kid {
+			return k, true
+		}
+	}
+	return group.Key{}, false
 }
 
-// newGroupKey makes a random group key of the generation after the
-// newest held (never derived from the admin key, so deleting it is
-// final).
-func (c *Client) newGroupKey(id identity.AccountID) (groupKey, error) {
-	ks, err := c.groupKeys(id)
+// currentKey is the key a sender uses: the newest generation, and of two
+// keys of one generation (two admins rotated at once) the larger ID
+// (docs/groups.md §6).
+func (c *Client) currentKey(id group.ID) (group.Key, bool) {
+	ks, err := c.groupKeys(id.Account())
+	if err != nil || len(ks) == 0 {
+		return group.Key{}, false
+	}
+	best := ks[0]
+	for _, k := range ks[1:] {
+		if k.Generation == best.Generation {
+			a, b := k.ID(id), best.ID(id)
+			if string(a[:]) > string(b[:]) {
+				best = k
+			}
+		}
+	}
+	return best, true
+}
+
+// addGroupKey keeps k (made at created): until groupKeyKeep after the
+// next generation, which is unknown yet, so for groupRotation +
+// groupKeyKeep; the key it supersedes gets groupKeyKeep from now.
+func (c *Client) addGroupKey(id group.ID, k group.Key, created time.Time) (bool, error) {
+	expires := created.Add(groupRotation + groupKeyKeep)
+	if !expires.After(c.clock()) {
+		return false, nil
+	}
+	kid := k.ID(id)
+	isNew, err := c.db.AddGroupKey(id.Account(), clientdb.GroupKey{KeyID: kid[:], Generation: k.Generation, Key: k.Secret, Expires: expires})
+	if err != nil || !isNew {
+		return isNew, err
+	}
+	return true, nil
+}
+
+// newGroupKey draws a random key of the generation after the newest held
+// (never derived from the admin key, so deleting it is final).
+func (c *Client) newGroupKey(id group.ID) (group.Key, error) {
+	var k group.Key
+	ks, err := c.db.GroupKeys(id.Account()) // expired ones too: generations only go up
 	if err != nil {
-		return groupKey{}, err
+		return k, err
 	}
-	k := groupKey{ID: make([]byte, 16), Gen: 1, Expires: c.now().Add(groupKeyLife)}
-	if len(ks) > 0 {
-		k.Gen = ks[0].Gen + 1
+	k.Generation = 1
+	for _, o := range ks {
+		k.Generation = max(k.Generation, o.Generation+1)
 	}
-	rand.Read(k.ID)
-	rand.Read(k.Key[:])
+	rand.Read(k.Secret[:])
 	return k, nil
 }
 
 // ParseGroupID parses a group's ID: 66 hex characters starting 03.
 func ParseGroupID(s string) (identity.AccountID, error) {
-	var id identity.AccountID
-	b, err := hex.DecodeString(strings.TrimSpace(s))
-	if err != nil || len(b) != len(id) || b[0] != GroupIDPrefix {
-		return id, fmt.Errorf("%w: %q is not a group ID (66 hex characters starting 03)", ErrUnknownGroup, s)
+	id, err := group.ParseID(strings.TrimSpace(s))
+	if err != nil {
+		return identity.AccountID{}, fmt.Errorf("%w: %w", ErrUnknownGroup, err)
 	}
-	copy(id[:], b)
-	return id, nil
+	return id.Account(), nil
 }
 
+// IsGroupID reports whether id names a closed group rather than an
+// account.
+func IsGroupID(id identity.AccountID) bool { return group.IsGroup(id) }
+
 // ResolveGroup turns what a user typed into a group ID: the group's ID,
-// or the name of exactly one group known here.
+// or the name of exactly one group known here. It returns
+// [ErrUnknownGroup].
 func (c *Client) ResolveGroup(s string) (identity.AccountID, error) {
 	if id, err := ParseGroupID(s); err == nil {
 		if _, err := c.loadGroup(id); err != nil {
@@ -273,9 +410,14 @@ func (c *Client) ResolveGroup(s string) (identity.AccountID, error) {
 }
 
 func (c *Client) toGroup(g *groupState) Group {
-	out := Group{ID: g.ID, Name: g.info.Name, Description: g.info.Description, State: g.Status,
-		Admin: g.isAdmin(), Members: len(g.roster.Members), InvitedBy: g.InvitedBy, Version: g.roster.Version,
-		DisappearAfter: time.Duration(g.info.DisappearS) * time.Second}
+	out := Group{ID: g.ID.Account(), Name: g.Info.Name, Description: g.Info.Description, State: g.Status,
+		Admin: g.isAdmin(), Members: len(g.current()), InvitedBy: g.InvitedBy}
+	if g.Info.Disappear != 0 {
+		out.DisappearAfter = time.Duration(g.Info.TimerS) * time.Second
+	}
+	if k, ok := c.currentKey(g.ID); ok {
+		out.KeyGeneration = k.Generation
+	}
 	return out
 }
 
@@ -306,7 +448,7 @@ func (c *Client) GroupInfo(id identity.AccountID) (Group, error) {
 	return c.toGroup(g), nil
 }
 
-// GroupMembers lists the members of group id, admins first.
+// GroupMembers lists the current members of group id, admins first.
 func (c *Client) GroupMembers(id identity.AccountID) ([]GroupMember, error) {
 	g, err := c.loadGroup(id)
 	if err != nil {
@@ -317,21 +459,21 @@ func (c *Client) GroupMembers(id identity.AccountID) ([]GroupMember, error) {
 		return nil, err
 	}
 	var out []GroupMember
-	for _, m := range g.roster.Members {
-		gm := GroupMember{Account: m.Account, Nickname: nicks[m.Account], Role: "member", State: GroupInvited}
-		if m.Admin {
-			gm.Role = "admin"
+	for _, e := range g.current() {
+		m := GroupMember{Account: e.Account, Nickname: nicks[e.Account], Role: "member", State: GroupInvited}
+		if e.Role == group.RoleAdmin {
+			m.Role = "admin"
 		}
-		if m.Joined {
-			gm.State = GroupJoined
+		if e.State == group.StateJoined {
+			m.State = GroupJoined
 		}
-		out = append(out, gm)
+		out = append(out, m)
 	}
 	slices.SortStableFunc(out, func(a, b GroupMember) int {
-		if a.Role == b.Role {
+		switch {
+		case a.Role == b.Role:
 			return 0
-		}
-		if a.Role == "admin" {
+		case a.Role == "admin":
 			return -1
 		}
 		return 1
@@ -341,138 +483,142 @@ func (c *Client) GroupMembers(id identity.AccountID) ([]GroupMember, error) {
 
 func checkGroupName(name string) (string, error) {
 	name = strings.TrimSpace(name)
-	if name == "" || len(name) > MaxGroupNameLen || looksLikeID(name) {
-		return "", fmt.Errorf("%w: %q (1 to %d bytes, not an ID)", ErrBadGroupName, name, MaxGroupNameLen)
+	if name == "" || len(name) > group.MaxNameBytes || looksLikeID(name) {
+		return "", fmt.Errorf("%w: %q (1 to %d bytes, not an ID)", ErrBadGroupName, name, group.MaxNameBytes)
 	}
 	return name, nil
 }
 
 // CreateGroup creates a group named name with this account as its admin
-// and members invited, stores its info, member list and first key in the
-// group's swarm, and sends each member an invitation (sealed with
-// protocol v2, which each sees as a request). Work the network cannot do
-// now is retried by the background duties. It returns [ErrGroupFull] for
-// more than MaxGroupMembers members, [ErrBadGroupName] and
-// [ErrBadAccountID].
+// and members invited: its info, member list and first key go to the
+// group's swarm, and each member gets an invitation (sealed with
+// protocol v2, shown as a request). Work the network cannot do now is
+// retried by the background duties ([Client.Sync]). It returns
+// [ErrGroupFull] for more than MaxGroupMembers members,
+// [ErrBadGroupName] and [ErrBadAccountID].
 func (c *Client) CreateGroup(ctx context.Context, name string, members []identity.AccountID) (Group, error) {
 	name, err := checkGroupName(name)
 	if err != nil {
 		return Group{}, err
 	}
 	self := c.acct.ID()
-	roster := groupRoster{Version: 1, Members: []groupEntry{{Account: self, Admin: true, Joined: true}}}
+	var invite []identity.AccountID
 	for _, m := range members {
 		if _, err := m.X25519(); err != nil {
 			return Group{}, fmt.Errorf("%w: %w", ErrBadAccountID, err)
 		}
-		if _, dup := roster.find(m); !dup {
-			roster.Members = append(roster.Members, groupEntry{Account: m})
+		if m != self && !slices.Contains(invite, m) {
+			invite = append(invite, m)
 		}
 	}
-	if len(roster.Members) > MaxGroupMembers {
-		return Group{}, fmt.Errorf("%w: %d asked", ErrGroupFull, len(roster.Members))
+	if 1+len(invite) > MaxGroupMembers {
+		return Group{}, fmt.Errorf("%w: %d asked", ErrGroupFull, 1+len(invite))
 	}
-	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
-	id := identity.AccountID{GroupIDPrefix}
-	copy(id[1:], pub)
-	g := &groupState{ID: id, Status: GroupJoined, AdminKey: priv.Seed(), Publish: true, Creds: map[string][]byte{}}
-	g.MemberKey, g.Credential = c.issueCredential(g, self)
-	for _, m := range roster.Members[1:] {
-		mk, _ := c.issueCredential(g, m.Account)
-		_ = mk
-	}
-	if err := c.setInfo(g, groupInfo{Version: 1, Name: name}); err != nil {
-		return Group{}, err
-	}
-	if err := c.setRoster(g, roster); err != nil {
-		return Group{}, err
-	}
-	if err := c.saveGroup(g); err != nil {
-		return Group{}, err
-	}
-	k, err := c.newGroupKey(id)
+	seed := make([]byte, group.SeedSize)
+	rand.Read(seed)
+	a, err := group.NewAdmin(seed)
 	if err != nil {
 		return Group{}, err
 	}
-	if _, err := c.addGroupKey(id, k); err != nil {
+	g := &groupState{ID: a.Group(), Status: GroupJoined, AdminSeed: seed, Publish: true,
+		Info: groupInfo{Version: 1, Name: name}}
+	es := []group.Entry{{Account: self, Role: group.RoleAdmin, State: group.StateJoined, Changed: 1}}
+	for _, m := range invite {
+		es = append(es, group.Entry{Account: m, Role: group.RoleMember, State: group.StateInvited, Changed: 1})
+	}
+	g.setEntries(group.MergeEntries(es))
+	g.MemberSeed, g.Credential = c.issueCredential(g, self)
+	k, err := c.newGroupKey(g.ID)
+	if err != nil {
 		return Group{}, err
 	}
-	g.RotatedMS = c.now().UnixMilli()
+	c.groupMu.Lock()
+	defer c.groupMu.Unlock()
 	if err := c.saveGroup(g); err != nil {
 		return Group{}, err
 	}
-	if _, err := c.db.EnsureConversation(id, c.clock()); err != nil {
+	if _, err := c.addGroupKey(g.ID, k, c.now()); err != nil {
 		return Group{}, err
 	}
-	for _, m := range roster.Members[1:] {
-		if err := c.queueInvite(g, m.Account); err != nil {
+	g.PendingGen, g.RotatedMS = k.Generation, c.now().UnixMilli()
+	for _, m := range invite {
+		if err := c.queueInvite(g, m); err != nil {
 			return Group{}, err
 		}
+	}
+	if err := c.saveGroup(g); err != nil {
+		return Group{}, err
+	}
+	if _, err := c.db.EnsureConversation(g.ID.Account(), c.clock()); err != nil {
+		return Group{}, err
 	}
 	if err := c.queueGroupSync(g); err != nil {
 		return Group{}, err
 	}
-	c.groupNetDuties(ctx, g.ID)
-	return c.GroupInfo(id)
+	out := c.toGroup(g)
+	c.groupMu.Unlock()
+	c.groupDuties(ctx, g.ID.Account())
+	c.groupMu.Lock()
+	return out, nil
 }
 
-// setInfo signs info as g's info.
-func (c *Client) setInfo(g *groupState, in groupInfo) error {
-	b, err := signGroupObject(labelGroupInfo, g.ID, g.admin(), in)
-	if err != nil {
-		return err
+// issueCredential draws a member key for account and signs its credential
+// (read, write; delete for admins), recording the key for revocations.
+// It returns the seed and the credential.
+func (c *Client) issueCredential(g *groupState, account identity.AccountID) ([]byte, []byte) {
+	a := g.admin()
+	seed := make([]byte, group.SeedSize)
+	rand.Read(seed)
+	m, err := group.NewAdmin(seed) // only for its public key
+	if err != nil || a == nil {
+		return nil, nil
 	}
-	g.InfoSigned, g.info = b, in
-	return nil
-}
-
-// setRoster signs r as g's member list.
-func (c *Client) setRoster(g *groupState, r groupRoster) error {
-	b, err := signGroupObject(labelGroupMembers, g.ID, g.admin(), r)
-	if err != nil {
-		return err
+	perms := group.PermRead | group.PermWrite
+	if e, _ := g.member(account); e.Role == group.RoleAdmin {
+		perms |= group.PermDelete
 	}
-	g.RosterSigned, g.roster = b, r
-	return nil
+	cred := a.Issue(group.Token{Perms: perms, Member: m.Ed25519Public()})
+	g.MemberKeys = slices.DeleteFunc(g.MemberKeys, func(k groupMemberKey) bool { return k.Account == account && false })
+	g.MemberKeys = append(g.MemberKeys, groupMemberKey{Account: account, Key: m.Ed25519Public()})
+	return seed, cred.Marshal()
 }
 
 // adminChange runs fn on group id's state as an admin, then saves it,
-// marks it for publishing and runs the network duties. fn returns the
+// marks it for publishing and runs the group's duties. fn returns the
 // accounts to invite.
 func (c *Client) adminChange(ctx context.Context, id identity.AccountID, fn func(g *groupState) ([]identity.AccountID, error)) error {
-	c.groupMu.Lock()
-	g, err := c.loadGroup(id)
-	if err != nil {
-		c.groupMu.Unlock()
-		return err
-	}
-	if g.Status != GroupJoined {
-		c.groupMu.Unlock()
-		return fmt.Errorf("%w: %s", ErrNotGroupMember, g.Status)
-	}
-	if !g.isAdmin() {
-		c.groupMu.Unlock()
-		return ErrNotGroupAdmin
-	}
-	invite, err := fn(g)
-	if err == nil {
-		g.Publish = true
-		err = c.saveGroup(g)
-	}
-	for _, m := range invite {
-		if err == nil {
-			err = c.queueInvite(g, m)
+	err := c.updateGroup(id, func(g *groupState) error {
+		if g.Status != GroupJoined {
+			return fmt.Errorf("%w: %s", ErrNotGroupMember, g.Status)
 		}
-	}
-	if err == nil {
-		err = c.queueGroupSync(g)
-	}
-	c.groupMu.Unlock()
+		if !g.isAdmin() {
+			return ErrNotGroupAdmin
+		}
+		invite, err := fn(g)
+		if err != nil {
+			return err
+		}
+		g.Publish = true
+		for _, m := range invite {
+			if err := c.queueInvite(g, m); err != nil {
+				return err
+			}
+		}
+		return c.queueGroupSync(g)
+	})
 	if err != nil {
 		return err
 	}
-	c.groupNetDuties(ctx, id)
+	c.groupDuties(ctx, id)
 	return nil
+}
+
+// change returns the entries with account's entry set to role and state,
+// stamped with the next change counter (docs/groups.md §5.4).
+func (g *groupState) change(account identity.AccountID, role group.Role, state group.State) {
+	es := g.entries()
+	next := group.MaxChanged(es) + 1
+	g.setEntries(group.MergeEntries(es, []group.Entry{{Account: account, Role: role, State: state, Changed: next}}))
 }
 
 // InviteToGroup adds members to group id (admins only) and sends each an
@@ -486,23 +632,22 @@ func (c *Client) InviteToGroup(ctx context.Context, id identity.AccountID, membe
 		}
 	}
 	return c.adminChange(ctx, id, func(g *groupState) ([]identity.AccountID, error) {
-		r := g.roster
-		r.Members = slices.Clone(r.Members)
 		var added []identity.AccountID
 		for _, m := range members {
-			if _, ok := r.find(m); !ok {
-				r.Members = append(r.Members, groupEntry{Account: m})
+			if _, in := g.member(m); !in && !slices.Contains(added, m) {
 				added = append(added, m)
 			}
 		}
-		if len(r.Members) > MaxGroupMembers {
-			return nil, fmt.Errorf("%w: it would have %d", ErrGroupFull, len(r.Members))
+		if n := len(g.current()) + len(added); n > MaxGroupMembers {
+			return nil, fmt.Errorf("%w: it would have %d", ErrGroupFull, n)
 		}
 		for _, m := range added {
-			c.issueCredential(g, m)
+			g.change(m, group.RoleMember, group.StateInvited)
+			if !slices.Contains(g.Supplement, m) {
+				g.Supplement = append(g.Supplement, m)
+			}
 		}
-		r.Version++
-		return added, c.setRoster(g, r)
+		return added, nil
 	})
 }
 
@@ -513,23 +658,31 @@ func (c *Client) InviteToGroup(ctx context.Context, id identity.AccountID, membe
 // [ErrNotGroupMember].
 func (c *Client) RemoveFromGroup(ctx context.Context, id identity.AccountID, members ...identity.AccountID) error {
 	return c.adminChange(ctx, id, func(g *groupState) ([]identity.AccountID, error) {
-		r := g.roster
-		r.Members = slices.Clone(r.Members)
 		for _, m := range members {
-			e, ok := r.find(m)
-			if !ok {
+			e, in := g.member(m)
+			if !in {
 				return nil, fmt.Errorf("%w: %s is not in the group", ErrNotFound, m.Short())
 			}
-			if e.Admin {
+			if e.Role == group.RoleAdmin {
 				return nil, fmt.Errorf("%w: %s", ErrGroupAdminFixed, m.Short())
 			}
-			r.Members = slices.DeleteFunc(r.Members, func(e groupEntry) bool { return e.Account == m })
-			c.revokeLater(g, m)
+			g.change(m, group.RoleMember, group.StateRemoved)
+			g.revoke(m)
 		}
-		r.Version++
 		g.Rotate = true
-		return nil, c.setRoster(g, r)
+		return nil, nil
 	})
+}
+
+// revoke puts account's member keys on the revocation list.
+func (g *groupState) revoke(account identity.AccountID) {
+	for _, k := range g.MemberKeys {
+		if k.Account == account && !slices.Contains(g.Revoked, k.Key) {
+			g.Revoked = append(g.Revoked, k.Key)
+			g.PublishRevoked = true
+		}
+	}
+	g.Supplement = slices.DeleteFunc(g.Supplement, func(a identity.AccountID) bool { return a == account })
 }
 
 // PromoteInGroup makes member an admin of group id: it receives the
@@ -537,19 +690,16 @@ func (c *Client) RemoveFromGroup(ctx context.Context, id identity.AccountID, mem
 // demoted). Admins only.
 func (c *Client) PromoteInGroup(ctx context.Context, id, member identity.AccountID) error {
 	return c.adminChange(ctx, id, func(g *groupState) ([]identity.AccountID, error) {
-		r := g.roster
-		r.Members = slices.Clone(r.Members)
-		i := slices.IndexFunc(r.Members, func(e groupEntry) bool { return e.Account == member })
-		if i < 0 {
+		e, in := g.member(member)
+		if !in {
 			return nil, fmt.Errorf("%w: %s is not in the group", ErrNotFound, member.Short())
 		}
-		if r.Members[i].Admin {
+		if e.Role == group.RoleAdmin {
 			return nil, nil
 		}
-		r.Members[i].Admin = true
-		r.Version++
-		// The invitation carries the admin key to an admin.
-		return []identity.AccountID{member}, c.setRoster(g, r)
+		g.change(member, group.RoleAdmin, e.State)
+		// A new invitation carries the group key to the new admin.
+		return []identity.AccountID{member}, nil
 	})
 }
 
@@ -560,67 +710,62 @@ func (c *Client) RenameGroup(ctx context.Context, id identity.AccountID, name st
 		return err
 	}
 	return c.adminChange(ctx, id, func(g *groupState) ([]identity.AccountID, error) {
-		in := g.info
-		in.Name = name
-		in.Version++
-		return nil, c.setInfo(g, in)
+		g.Info.Name = name
+		g.Info.Version++
+		return nil, nil
 	})
 }
 
 // SetGroupDisappearing sets group id's after-send timer (admins only;
-// zero turns it off).
+// zero turns it off, else 30 s to 14 days in whole seconds).
 func (c *Client) SetGroupDisappearing(ctx context.Context, id identity.AccountID, after time.Duration) error {
-	if after < 0 || after%time.Second != 0 || after > InboxTTL {
+	if after != 0 && (after < group.MinTimer || after > group.MaxTimer || after%time.Second != 0) {
 		return fmt.Errorf("%w: %v", ErrBadTimer, after)
 	}
 	return c.adminChange(ctx, id, func(g *groupState) ([]identity.AccountID, error) {
-		in := g.info
-		in.DisappearS = uint32(after / time.Second)
-		in.Version++
-		return nil, c.setInfo(g, in)
+		g.Info.Disappear, g.Info.TimerS = 0, 0
+		if after > 0 {
+			g.Info.Disappear, g.Info.TimerS = uint8(group.DisappearAfterSend), uint32(after/time.Second)
+		}
+		g.Info.Version++
+		return nil, nil
 	})
 }
 
-// AcceptGroup accepts the invitation to group id: the group moves from
-// the requests to the chats and its messages are fetched.
+// AcceptGroup accepts the invitation to group id: it moves from the
+// requests to the chats, and its keys, member list and messages are
+// fetched.
 func (c *Client) AcceptGroup(ctx context.Context, id identity.AccountID) error {
-	c.groupMu.Lock()
-	g, err := c.loadGroup(id)
-	if err == nil && g.Status == GroupInvited {
-		g.Status = GroupJoined
-		err = c.saveGroup(g)
-		if err == nil {
-			err = c.queueGroupSync(g)
+	err := c.updateGroup(id, func(g *groupState) error {
+		if g.Status != GroupInvited {
+			return nil
 		}
-	}
-	c.groupMu.Unlock()
+		g.Status, g.Invite = GroupJoined, nil
+		return c.queueGroupSync(g)
+	})
 	if err != nil {
 		return err
 	}
-	c.groupNetDuties(ctx, id)
+	c.groupDuties(ctx, id)
 	return nil
 }
 
 // LeaveGroup leaves group id: the admins are told (they remove this
 // account and give the others a new key; with no admin online, the key
 // changes when the next one is), this device and the account's others
-// forget the group's keys and credential, and its chat stays as it is.
-// An invitation is declined so too.
+// forget the group's keys and credential, and its chat stays. An
+// invitation is declined so too.
 func (c *Client) LeaveGroup(ctx context.Context, id identity.AccountID) error {
-	c.groupMu.Lock()
-	g, err := c.loadGroup(id)
-	if err != nil {
-		c.groupMu.Unlock()
-		return err
-	}
-	wasMember := g.Status == GroupJoined
-	if wasMember {
-		err = c.queueGroupControl(g, &envelope.GroupUpdate{Kind: envelope.GroupUpdate_KIND_LEAVE, GroupId: id[:]})
-	}
-	if err == nil {
-		err = c.forgetGroup(g, GroupLeft)
-	}
-	c.groupMu.Unlock()
+	wasMember := false
+	err := c.updateGroup(id, func(g *groupState) error {
+		if g.Status == GroupJoined {
+			wasMember = true
+			if err := c.queueGroupControl(g, &envelope.GroupUpdate{Kind: envelope.GroupUpdate_KIND_LEAVE, GroupId: g.ID[:]}); err != nil {
+				return err
+			}
+		}
+		return c.forgetGroup(g, GroupLeft)
+	})
 	if err != nil {
 		return err
 	}
@@ -630,34 +775,26 @@ func (c *Client) LeaveGroup(ctx context.Context, id identity.AccountID) error {
 	return nil
 }
 
-// forgetGroup drops g's secrets here and tells the own devices, keeping
-// the chat: status becomes st.
+// forgetGroup drops g's secrets and keys here, keeping the chat, tells the
+// own devices, and sets the status to st. The caller saves g.
 func (c *Client) forgetGroup(g *groupState, st string) error {
-	g.Status, g.AdminKey, g.MemberKey, g.Credential, g.Creds = st, nil, nil, nil, nil
-	g.Publish, g.Rotate = false, false
+	g.Status, g.AdminSeed, g.MemberSeed, g.Credential, g.MemberKeys = st, nil, nil, nil, nil
+	g.Publish, g.Rotate, g.PublishRevoked, g.PendingGen, g.Supplement, g.Invite = false, false, false, 0, nil, nil
+	// Deleting the row drops every key with it; the caller's save
+	// restores the state.
+	if err := c.db.DeleteGroup(g.ID.Account()); err != nil && !errors.Is(err, clientdb.ErrNotFound) {
+		return err
+	}
 	if err := c.saveGroup(g); err != nil {
 		return err
-	}
-	ks, err := c.db.GroupKeys(g.ID)
-	if err != nil {
-		return err
-	}
-	if len(ks) > 0 {
-		// Deleting and restoring the row drops every key with it.
-		if err := c.db.DeleteGroup(g.ID); err != nil {
-			return err
-		}
-		if err := c.saveGroup(g); err != nil {
-			return err
-		}
 	}
 	return c.queueGroupSync(g)
 }
 
-// DeleteGroup deletes group id: for an admin, everything the group's
-// swarm holds, then the group here and on the account's other devices,
-// with its chat. A member can only leave ([Client.LeaveGroup]); it
-// returns [ErrNotGroupAdmin] then.
+// DeleteGroup deletes group id for everyone (admins only): what its
+// swarm holds goes, the members are told, and the group and its chat are
+// deleted here and on the account's other devices. A member can only
+// leave ([Client.LeaveGroup]); it returns [ErrNotGroupAdmin] then.
 func (c *Client) DeleteGroup(ctx context.Context, id identity.AccountID) error {
 	g, err := c.loadGroup(id)
 	if err != nil {
@@ -669,8 +806,10 @@ func (c *Client) DeleteGroup(ctx context.Context, id identity.AccountID) error {
 	if err := c.groupDeleteAll(ctx, g); err != nil { // groupnet.go
 		return err
 	}
-	g.Status = GroupLeft
-	if err := c.queueGroupSync(g); err != nil {
+	c.groupMu.Lock()
+	err = c.forgetGroup(g, GroupDeleted)
+	c.groupMu.Unlock()
+	if err != nil {
 		return err
 	}
 	if err := c.db.DeleteGroup(id); err != nil && !errors.Is(err, clientdb.ErrNotFound) {
@@ -685,8 +824,9 @@ func (c *Client) DeleteGroup(ctx context.Context, id identity.AccountID) error {
 
 // SendGroup sends text to group id: one copy, encrypted under the current
 // group key and signed by this account, stored in the group's swarm
-// (never one per member). It returns [ErrNotGroupMember] unless this
-// account is a member that accepted.
+// (never one per member). [Client.Send] to a group ID comes here. It
+// returns [ErrNotGroupMember] unless this account is a member that
+// accepted, and [ErrWaitingForKeys] before it holds a group key.
 func (c *Client) SendGroup(ctx context.Context, id identity.AccountID, text string) (Message, error) {
 	if strings.TrimSpace(text) == "" {
 		return Message{}, ErrEmptyMessage
@@ -700,32 +840,32 @@ func (c *Client) SendGroup(ctx context.Context, id identity.AccountID, text stri
 }
 
 // queueGroupData stores a data message for group id and queues its
-// sealed copy for the group swarm.
+// sealed copy for the group swarm. It is sealed now, under the current
+// key: a key rotated before the outbox sends it still opens for the
+// members (keys are kept groupKeyKeep).
 func (c *Client) queueGroupData(id identity.AccountID, data *envelope.DataMessage, atts []clientdb.Attachment) (int64, error) {
 	g, err := c.loadGroup(id)
 	if err != nil {
 		return 0, err
 	}
 	self := c.acct.ID()
-	if _, in := g.roster.find(self); g.Status != GroupJoined || !in {
+	if _, in := g.member(self); g.Status != GroupJoined || !in {
 		return 0, ErrNotGroupMember
 	}
-	ks, err := c.groupKeys(id)
-	if err != nil {
-		return 0, err
-	}
-	if len(ks) == 0 {
-		return 0, fmt.Errorf("%w: no group key yet", ErrWaitingForKeys)
+	k, ok := c.currentKey(g.ID)
+	if !ok {
+		return 0, fmt.Errorf("%w: no key of the group yet", ErrWaitingForKeys)
 	}
 	now := c.signTime()
-	ttl := InboxTTL
+	ttl := groupMessageTTL
 	d := clientdb.Disappearing{}
-	if s := g.info.DisappearS; s > 0 {
-		after := time.Duration(s) * time.Second
-		data.Expiration = &envelope.ExpirationSettings{Mode: envelope.ExpirationSettings_MODE_AFTER_SEND, Seconds: s}
+	if g.Info.Disappear != 0 && g.Info.TimerS > 0 {
+		after := time.Duration(g.Info.TimerS) * time.Second
+		data.Expiration = &envelope.ExpirationSettings{Mode: envelope.ExpirationSettings_MODE_AFTER_SEND, Seconds: g.Info.TimerS}
 		d = clientdb.Disappearing{Mode: clientdb.DisappearAfterSend, After: after}
 		ttl = max(min(ttl, after), time.Minute)
 	}
+	data.Profile = c.profile()
 	var mid clientdb.MessageID
 	rand.Read(mid[:])
 	content := &envelope.Content{MessageId: mid[:], SentAtMs: uint64(now.UnixMilli()), Body: &envelope.Content_Data{Data: data}}
@@ -733,9 +873,9 @@ func (c *Client) queueGroupData(id identity.AccountID, data *envelope.DataMessag
 	if err != nil {
 		return 0, sizeErr(err)
 	}
-	sealed := sealGroupMessage(c.acct, id, ks[0], now.UnixMilli(), envelope.Pad(encoded))
-	if len(sealed) > maxGroupData {
-		return 0, fmt.Errorf("%w: %d bytes", ErrTooLarge, len(sealed))
+	sealed, err := group.SealMessage(g.ID, k, c.acct, now, encoded)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrTooLarge, err)
 	}
 	local, _, err := c.db.InsertMessage(id, clientdb.Message{
 		MessageID: mid, Direction: clientdb.Outgoing, Sender: self, SentAt: now, ReceivedAt: c.clock(),
@@ -744,7 +884,8 @@ func (c *Client) queueGroupData(id identity.AccountID, data *envelope.DataMessag
 	if err != nil {
 		return 0, err
 	}
-	if _, err := c.db.EnqueueOutbox(clientdb.OutboxItem{Message: local, To: id, Namespace: int(GroupNamespaceMessages), TTL: ttl, Payload: sealed}, c.clock()); err != nil {
+	it := clientdb.OutboxItem{Message: local, To: id, Namespace: int(group.NamespaceMessages), TTL: ttl, Payload: sealed}
+	if _, err := c.db.EnqueueOutbox(it, c.clock()); err != nil {
 		return 0, err
 	}
 	return int64(local), nil
@@ -753,9 +894,9 @@ func (c *Client) queueGroupData(id identity.AccountID, data *envelope.DataMessag
 // queueGroupControl queues a GroupUpdate for the group's messages
 // namespace (a leave notice), sealed under the current key.
 func (c *Client) queueGroupControl(g *groupState, u *envelope.GroupUpdate) error {
-	ks, err := c.groupKeys(g.ID)
-	if err != nil || len(ks) == 0 {
-		return err
+	k, ok := c.currentKey(g.ID)
+	if !ok {
+		return nil
 	}
 	now := c.signTime()
 	mid := make([]byte, envelope.MessageIDSize)
@@ -764,62 +905,58 @@ func (c *Client) queueGroupControl(g *groupState, u *envelope.GroupUpdate) error
 	if err != nil {
 		return err
 	}
-	sealed := sealGroupMessage(c.acct, g.ID, ks[0], now.UnixMilli(), envelope.Pad(encoded))
-	_, err = c.db.EnqueueOutbox(clientdb.OutboxItem{To: g.ID, Namespace: int(GroupNamespaceMessages), TTL: InboxTTL, Payload: sealed}, c.clock())
-	return err
-}
-
-// groupUpdate returns the GroupUpdate of kind that gives g to a member
-// (an invitation, with admin key for an admin) or to the own devices.
-func (c *Client) groupUpdate(g *groupState, kind envelope.GroupUpdate_Kind, to identity.AccountID) (*envelope.GroupUpdate, error) {
-	u := &envelope.GroupUpdate{Kind: kind, GroupId: g.ID[:], Info: g.InfoSigned, Members: g.RosterSigned}
-	ks, err := c.groupKeys(g.ID)
-	if err != nil {
-		return nil, err
-	}
-	if kind == envelope.GroupUpdate_KIND_INVITE {
-		self := c.acct.ID()
-		u.InvitedBy = self[:]
-		e, _ := g.roster.find(to)
-		if e.Admin {
-			u.AdminKey = g.AdminKey
-		}
-		seed, cred := c.credentialFor(g, to)
-		u.MemberKey, u.Credential = seed, cred
-		ks = ks[:min(len(ks), 1)] // the current key only
-	} else {
-		u.AdminKey, u.MemberKey, u.Credential = g.AdminKey, g.MemberKey, g.Credential
-		u.Left = g.Status == GroupLeft || g.Status == GroupRemoved
-		if u.Left {
-			ks = nil
-		}
-		if g.Status == GroupInvited {
-			u.InvitedBy = g.InvitedBy[:]
-		}
-	}
-	for _, k := range ks {
-		u.Keys = append(u.Keys, &envelope.GroupUpdate_Key{Id: k.ID, Generation: k.Gen, Key: k.Key[:], ExpiresAtMs: uint64(k.Expires.UnixMilli())})
-	}
-	return u, nil
-}
-
-// queueInvite queues an invitation to member, sealed with protocol v2 to
-// its inbox like a message.
-func (c *Client) queueInvite(g *groupState, member identity.AccountID) error {
-	u, err := c.groupUpdate(g, envelope.GroupUpdate_KIND_INVITE, member)
+	sealed, err := group.SealMessage(g.ID, k, c.acct, now, encoded)
 	if err != nil {
 		return err
 	}
+	_, err = c.db.EnqueueOutbox(clientdb.OutboxItem{To: g.ID.Account(), Namespace: int(group.NamespaceMessages), TTL: groupMessageTTL, Payload: sealed}, c.clock())
+	return err
+}
+
+// queueInvite queues an invitation to member (a new credential, and the
+// group seed for an admin), sealed with protocol v2 to its inbox like a
+// message. The member reads the current key from the keys namespace
+// (the admin's duties add a supplement for it).
+func (c *Client) queueInvite(g *groupState, member identity.AccountID) error {
+	seed, cred := c.issueCredential(g, member)
+	pc, err := group.ParseCredential(cred)
+	if err != nil {
+		return err
+	}
+	inv := &group.Invite{Group: g.ID, Credential: pc, Name: g.Info.Name}
+	copy(inv.MemberSeed[:], seed)
+	if e, _ := g.member(member); e.Role == group.RoleAdmin {
+		inv.GroupSeed = g.AdminSeed
+	}
+	b, err := inv.Marshal()
+	if err != nil {
+		return err
+	}
+	g.Publish = true // the admin section names the new member key
+	u := &envelope.GroupUpdate{Kind: envelope.GroupUpdate_KIND_INVITE, GroupId: g.ID[:], Invite: b}
 	return c.queueControl(member, NamespaceInbox, InboxTTL, &envelope.Content{Body: &envelope.Content_GroupUpdate{GroupUpdate: u}})
 }
 
 // queueGroupSync queues g's state and keys for the account's other
-// devices, as a v2 Sync message (never through the seed-derived config,
-// which has no forward secrecy).
+// devices, as a protocol v2 Sync message (never through the
+// seed-derived config, which has no forward secrecy).
 func (c *Client) queueGroupSync(g *groupState) error {
-	u, err := c.groupUpdate(g, envelope.GroupUpdate_KIND_SYNC, identity.AccountID{})
-	if err != nil {
-		return err
+	u := &envelope.GroupUpdate{Kind: envelope.GroupUpdate_KIND_SYNC, GroupId: g.ID[:]}
+	switch g.Status {
+	case GroupLeft, GroupRemoved, GroupDeleted:
+		u.Left = true
+	case GroupInvited:
+		u.Invite, u.InvitedBy = g.Invite, g.InvitedBy[:]
+	default:
+		u.Info, u.Members = g.InfoCfg, g.MembersCfg
+		u.AdminKey, u.MemberKey, u.Credential = g.AdminSeed, g.MemberSeed, g.Credential
+		ks, err := c.db.GroupKeys(g.ID.Account())
+		if err != nil {
+			return err
+		}
+		for _, k := range ks {
+			u.Keys = append(u.Keys, &envelope.GroupUpdate_Key{Id: k.KeyID, Generation: k.Generation, Key: k.Key[:], ExpiresAtMs: uint64(k.Expires.UnixMilli())})
+		}
 	}
 	return c.queueControl(c.acct.ID(), NamespaceSync, InboxTTL, &envelope.Content{Body: &envelope.Content_GroupUpdate{GroupUpdate: u}})
 }
@@ -827,131 +964,151 @@ func (c *Client) queueGroupSync(g *groupState) error {
 // applyGroupUpdate handles a GroupUpdate that came sealed with protocol v2
 // from sender: an invitation in the inbox (ns 0), or a sync from the own
 // account (ns 1).
-func (c *Client) applyGroupUpdate(ns int32, sender identity.AccountID, u *envelope.GroupUpdate) ([]Message, error) {
-	var id identity.AccountID
-	copy(id[:], u.GetGroupId())
-	self := c.acct.ID()
+func (c *Client) applyGroupUpdate(ns int32, sender identity.AccountID, u *envelope.GroupUpdate) error {
+	id, err := group.IDFromBytes(u.GetGroupId())
+	if err != nil {
+		return fmt.Errorf("%w: %w: %w", ErrDropped, ErrBadGroupData, err)
+	}
 	switch {
 	case ns == NamespaceInbox && u.GetKind() == envelope.GroupUpdate_KIND_INVITE:
 		if c.blocked(sender) {
-			return nil, nil
+			return nil
 		}
+		return c.applyInvite(id, sender, u.GetInvite())
 	case ns == NamespaceSync && u.GetKind() == envelope.GroupUpdate_KIND_SYNC:
-		if !sender.Equal(self) {
-			return nil, fmt.Errorf("%w: group sync signed by another account", ErrDropped)
+		if !sender.Equal(c.acct.ID()) {
+			return fmt.Errorf("%w: group sync signed by another account", ErrDropped)
 		}
-	default:
-		return nil, fmt.Errorf("%w: group update of kind %v in namespace %d", ErrDropped, u.GetKind(), ns)
+		return c.applyGroupSync(id, u)
 	}
-	info, err := parseInfo(id, u.GetInfo())
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrDropped, err)
-	}
-	roster, err := parseRoster(id, u.GetMembers())
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrDropped, err)
-	}
-	if u.GetKind() == envelope.GroupUpdate_KIND_INVITE {
-		// An invitation must come from an admin, to a member.
-		if e, ok := roster.find(sender); !ok || !e.Admin {
-			return nil, fmt.Errorf("%w: group invitation from a non-admin", ErrDropped)
-		}
-		if _, ok := roster.find(self); !ok {
-			return nil, fmt.Errorf("%w: group invitation that does not list us", ErrDropped)
-		}
-	}
-	if ak := u.GetAdminKey(); len(ak) > 0 {
-		if pub := ed25519.NewKeyFromSeed(ak).Public().(ed25519.PublicKey); string(pub) != string(id[1:]) {
-			return nil, fmt.Errorf("%w: group admin key does not match the group", ErrDropped)
-		}
+	return fmt.Errorf("%w: group update of kind %v in namespace %d", ErrDropped, u.GetKind(), ns)
+}
+
+// applyInvite records an invitation from sender: a request until
+// accepted. A promotion (an invitation with the group seed) to a group
+// already joined makes this account an admin.
+func (c *Client) applyInvite(id group.ID, sender identity.AccountID, b []byte) error {
+	inv, err := group.ParseInvite(b)
+	if err != nil || inv.Group != id {
+		return fmt.Errorf("%w: %w: invitation: %w", ErrDropped, ErrBadGroupData, err)
 	}
 	c.groupMu.Lock()
 	defer c.groupMu.Unlock()
-	g, err := c.loadGroup(id)
+	g, err := c.loadGroup(id.Account())
+	isNew := errors.Is(err, ErrUnknownGroup)
+	switch {
+	case isNew:
+		g = &groupState{ID: id, Status: GroupInvited, InvitedBy: sender, Invite: b, Info: groupInfo{Name: inv.Name}}
+	case err != nil:
+		return err
+	case g.Status == GroupJoined:
+		// Already in: a promotion, or a fresh credential.
+	default:
+		g.Status, g.InvitedBy, g.Invite = GroupInvited, sender, b
+		isNew = true
+	}
+	g.MemberSeed, g.Credential = inv.MemberSeed[:], inv.Credential.Marshal()
+	if inv.GroupSeed != nil {
+		g.AdminSeed = inv.GroupSeed
+	}
+	if err := c.saveGroup(g); err != nil {
+		return err
+	}
+	if _, err := c.db.EnsureConversation(id.Account(), c.clock()); err != nil {
+		return err
+	}
+	if !isNew {
+		return c.queueGroupSync(g)
+	}
+	c.emit(Event{Kind: EventRequest, Message: Message{Peer: id.Account(), Sender: sender}})
+	return nil
+}
+
+// applyGroupSync takes what another device of this account holds of a
+// group.
+func (c *Client) applyGroupSync(id group.ID, u *envelope.GroupUpdate) error {
+	c.groupMu.Lock()
+	defer c.groupMu.Unlock()
+	g, err := c.loadGroup(id.Account())
 	isNew := errors.Is(err, ErrUnknownGroup)
 	switch {
 	case isNew:
 		if u.GetLeft() {
-			return nil, nil
+			return nil
 		}
-		g = &groupState{ID: id, Status: GroupInvited, InfoSigned: u.GetInfo(), RosterSigned: u.GetMembers(), info: info, roster: roster}
-		if u.GetKind() == envelope.GroupUpdate_KIND_SYNC && len(u.GetInvitedBy()) == 0 {
-			g.Status = GroupJoined
-		}
-		copy(g.InvitedBy[:], u.GetInvitedBy())
-		if u.GetKind() == envelope.GroupUpdate_KIND_INVITE {
-			g.InvitedBy = sender
-		}
+		g = &groupState{ID: id, Status: GroupJoined}
 	case err != nil:
-		return nil, err
-	default:
-		c.mergeSigned(g, u.GetInfo(), info, u.GetMembers(), roster)
-		if u.GetKind() == envelope.GroupUpdate_KIND_SYNC {
-			if u.GetLeft() {
-				return nil, c.forgetGroup(g, GroupLeft)
-			}
-			if g.Status == GroupInvited && len(u.GetInvitedBy()) == 0 {
-				g.Status = GroupJoined // accepted on another device
-			}
-		} else if g.Status == GroupLeft || g.Status == GroupRemoved {
-			g.Status = GroupInvited // invited again
+		return err
+	}
+	if u.GetLeft() {
+		if g.Status == GroupLeft || g.Status == GroupDeleted {
+			return nil
+		}
+		return c.forgetGroup(g, GroupLeft)
+	}
+	if inv := u.GetInvite(); len(inv) > 0 {
+		p, err := group.ParseInvite(inv)
+		if err != nil || p.Group != id {
+			return fmt.Errorf("%w: %w: synced invitation: %w", ErrDropped, ErrBadGroupData, err)
+		}
+		if isNew {
+			g.Status, g.Invite, g.Info.Name = GroupInvited, inv, p.Name
+			copy(g.InvitedBy[:], u.GetInvitedBy())
+			g.MemberSeed, g.Credential = p.MemberSeed[:], p.Credential.Marshal()
+		}
+	} else if g.Status == GroupInvited {
+		g.Status, g.Invite = GroupJoined, nil // accepted on another device
+	}
+	if s := u.GetAdminKey(); len(s) > 0 {
+		if a, err := group.NewAdmin(s); err == nil && a.Group() == id {
+			g.AdminSeed = s
 		}
 	}
-	if len(u.GetAdminKey()) > 0 {
-		g.AdminKey = u.GetAdminKey()
-	}
-	if len(u.GetMemberKey()) > 0 && len(u.GetCredential()) > 0 {
-		g.MemberKey, g.Credential = u.GetMemberKey(), u.GetCredential()
+	if len(u.GetMemberKey()) > 0 {
+		g.MemberSeed, g.Credential = u.GetMemberKey(), u.GetCredential()
 	}
 	if err := c.saveGroup(g); err != nil {
-		return nil, err
+		return err
 	}
 	for _, k := range u.GetKeys() {
-		gk := groupKey{ID: k.GetId(), Gen: k.GetGeneration(), Expires: time.UnixMilli(int64(k.GetExpiresAtMs()))}
-		copy(gk.Key[:], k.GetKey())
-		if _, err := c.addGroupKey(id, gk); err != nil {
-			return nil, err
+		var secret [32]byte
+		copy(secret[:], k.GetKey())
+		gk := group.Key{Generation: k.GetGeneration(), Secret: secret}
+		if kid := gk.ID(id); string(kid[:]) != string(k.GetId()) {
+			continue
+		}
+		exp := time.UnixMilli(int64(k.GetExpiresAtMs()))
+		if !exp.After(c.clock()) {
+			continue
+		}
+		if _, err := c.db.AddGroupKey(id.Account(), clientdb.GroupKey{KeyID: k.GetId(), Generation: gk.Generation, Key: secret, Expires: exp}); err != nil {
+			return err
 		}
 	}
-	if _, err := c.db.EnsureConversation(id, c.clock()); err != nil {
-		return nil, err
+	// The configs verify under the group key and open with the keys
+	// just added, like configs fetched from the swarm.
+	if b := u.GetInfo(); len(b) > 0 {
+		c.takeInfo(g, b)
 	}
-	if isNew && g.Status == GroupInvited {
-		c.emit(Event{Kind: EventRequest, Message: Message{Peer: id, Sender: sender}})
+	if b := u.GetMembers(); len(b) > 0 {
+		c.takeMembers(g, b)
 	}
-	return nil, nil
+	if err := c.saveGroup(g); err != nil {
+		return err
+	}
+	_, err = c.db.EnsureConversation(id.Account(), c.clock())
+	return err
 }
 
-// mergeSigned takes info and roster (verified) when they are newer than
-// g's (the merge rule: groupformat.go newer).
-func (c *Client) mergeSigned(g *groupState, infoB []byte, info groupInfo, rosterB []byte, roster groupRoster) (changed bool) {
-	if infoB != nil && newer(info.Version, infoB, g.info.Version, g.InfoSigned) {
-		g.InfoSigned, g.info, changed = infoB, info, true
+// isGroupRequest reports whether peer is a group invitation not yet
+// accepted, and ok whether peer is a group at all.
+func (c *Client) groupRequest(peer identity.AccountID) (request, ok bool) {
+	if !IsGroupID(peer) {
+		return false, false
 	}
-	if rosterB != nil && newer(roster.Version, rosterB, g.roster.Version, g.RosterSigned) {
-		g.RosterSigned, g.roster, changed = rosterB, roster, true
-		if _, in := roster.find(c.acct.ID()); !in && g.Status == GroupJoined {
-			// Removed: this device keeps the chat but no longer reads.
-			g.Status = GroupRemoved
-		}
-	}
-	return changed
-}
-
-// groupRequests lists the invitations not yet accepted, for Requests.
-func (c *Client) groupRequests() (map[identity.AccountID]bool, error) {
-	rows, err := c.db.Groups()
+	g, err := c.loadGroup(peer)
 	if err != nil {
-		return nil, err
+		return false, true
 	}
-	out := map[identity.AccountID]bool{}
-	for _, r := range rows {
-		var st struct {
-			Status string `json:"status"`
-		}
-		if json.Unmarshal(r.State, &st) == nil && st.Status == GroupInvited {
-			out[r.ID] = true
-		}
-	}
-	return out, nil
+	return g.Status == GroupInvited, true
 }

@@ -378,17 +378,15 @@ type GroupUpdate_Kind int32
 
 const (
 	GroupUpdate_KIND_UNSPECIFIED GroupUpdate_Kind = 0
-	// An admin invites the recipient: group_id, info, members, the member
-	// credential and its key, the current keys; admin_key for an admin.
+	// An admin invites the recipient: group_id and invite.
 	GroupUpdate_KIND_INVITE GroupUpdate_Kind = 1
-	// To the account's own devices: the same fields as an invitation, as
-	// this device holds them, or left set when the account left or
-	// deleted the group.
+	// To the account's own devices: what this device holds of the group
+	// (invite while only invited; else the latest info and member
+	// configs, the credential and its key, the admin key of an admin,
+	// the keys), or left set when the account left or deleted it.
 	GroupUpdate_KIND_SYNC GroupUpdate_Kind = 2
 	// In the group's messages: the sender left the group.
 	GroupUpdate_KIND_LEAVE GroupUpdate_Kind = 3
-	// In the group's keys namespace, sealed to each member: keys.
-	GroupUpdate_KIND_KEYS GroupUpdate_Kind = 4
 )
 
 // Enum value maps for GroupUpdate_Kind.
@@ -398,14 +396,12 @@ var (
 		1: "KIND_INVITE",
 		2: "KIND_SYNC",
 		3: "KIND_LEAVE",
-		4: "KIND_KEYS",
 	}
 	GroupUpdate_Kind_value = map[string]int32{
 		"KIND_UNSPECIFIED": 0,
 		"KIND_INVITE":      1,
 		"KIND_SYNC":        2,
 		"KIND_LEAVE":       3,
-		"KIND_KEYS":        4,
 	}
 )
 
@@ -1682,14 +1678,15 @@ func (x *HistoryShare) GetMessages() []*HistoryShare_SharedMessage {
 // invitation from an admin to an account (sealed with protocol v2 to the
 // invitee's inbox), the group's state and keys for the account's own other
 // devices (a Sync message), and, inside the group's own messages, a
-// member's notice that it left. The signed group info, member list and
-// member credential are protocol/group's formats, carried here as bytes.
+// member's notice that it left. Invitations, configs and credentials are
+// protocol/group's formats, carried here as bytes.
 type GroupUpdate struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Kind  GroupUpdate_Kind       `protobuf:"varint,1,opt,name=kind,proto3,enum=hush.envelope.v1.GroupUpdate_Kind" json:"kind,omitempty"`
 	// The group's 33-byte ID (prefix 03).
 	GroupId []byte `protobuf:"bytes,2,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
-	// The admin-signed group info and member list (protocol/group).
+	// The latest info and member configs (protocol/group, signed by the
+	// group key and sealed under a group key).
 	Info    []byte `protobuf:"bytes,3,opt,name=info,proto3" json:"info,omitempty"`
 	Members []byte `protobuf:"bytes,4,opt,name=members,proto3" json:"members,omitempty"`
 	// The member credential (protocol/group) and the 32-byte seed of the
@@ -1701,8 +1698,11 @@ type GroupUpdate struct {
 	Keys     []*GroupUpdate_Key `protobuf:"bytes,8,rep,name=keys,proto3" json:"keys,omitempty"`
 	// KIND_SYNC: this account left or deleted the group.
 	Left bool `protobuf:"varint,9,opt,name=left,proto3" json:"left,omitempty"`
-	// Who invited the recipient (KIND_INVITE), a 33-byte Account ID.
-	InvitedBy     []byte `protobuf:"bytes,10,opt,name=invited_by,json=invitedBy,proto3" json:"invited_by,omitempty"`
+	// Who invited the account, a 33-byte Account ID (KIND_SYNC of a group
+	// not accepted yet).
+	InvitedBy []byte `protobuf:"bytes,10,opt,name=invited_by,json=invitedBy,proto3" json:"invited_by,omitempty"`
+	// The invitation (protocol/group Invite).
+	Invite        []byte `protobuf:"bytes,11,opt,name=invite,proto3" json:"invite,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1803,6 +1803,13 @@ func (x *GroupUpdate) GetLeft() bool {
 func (x *GroupUpdate) GetInvitedBy() []byte {
 	if x != nil {
 		return x.InvitedBy
+	}
+	return nil
+}
+
+func (x *GroupUpdate) GetInvite() []byte {
+	if x != nil {
+		return x.Invite
 	}
 	return nil
 }
@@ -2320,7 +2327,7 @@ const file_envelope_proto_rawDesc = "" +
 	"\acontent\x18\x03 \x01(\fR\acontent\x12$\n" +
 	"\x0ereceived_at_ms\x18\x04 \x01(\x04R\freceivedAtMs\x12\"\n" +
 	"\rexpires_at_ms\x18\x05 \x01(\x04R\vexpiresAtMs\x12\x16\n" +
-	"\x06signed\x18\x06 \x01(\fR\x06signed\"\x9e\x04\n" +
+	"\x06signed\x18\x06 \x01(\fR\x06signed\"\xa7\x04\n" +
 	"\vGroupUpdate\x126\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\".hush.envelope.v1.GroupUpdate.KindR\x04kind\x12\x19\n" +
 	"\bgroup_id\x18\x02 \x01(\fR\agroupId\x12\x12\n" +
@@ -2336,21 +2343,21 @@ const file_envelope_proto_rawDesc = "" +
 	"\x04left\x18\t \x01(\bR\x04left\x12\x1d\n" +
 	"\n" +
 	"invited_by\x18\n" +
-	" \x01(\fR\tinvitedBy\x1ak\n" +
+	" \x01(\fR\tinvitedBy\x12\x16\n" +
+	"\x06invite\x18\v \x01(\fR\x06invite\x1ak\n" +
 	"\x03Key\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\fR\x02id\x12\x1e\n" +
 	"\n" +
 	"generation\x18\x02 \x01(\x04R\n" +
 	"generation\x12\x10\n" +
 	"\x03key\x18\x03 \x01(\fR\x03key\x12\"\n" +
-	"\rexpires_at_ms\x18\x04 \x01(\x04R\vexpiresAtMs\"[\n" +
+	"\rexpires_at_ms\x18\x04 \x01(\x04R\vexpiresAtMs\"L\n" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vKIND_INVITE\x10\x01\x12\r\n" +
 	"\tKIND_SYNC\x10\x02\x12\x0e\n" +
 	"\n" +
-	"KIND_LEAVE\x10\x03\x12\r\n" +
-	"\tKIND_KEYS\x10\x04B+Z)github.com/hushnet/hush/protocol/envelopeb\x06proto3"
+	"KIND_LEAVE\x10\x03B+Z)github.com/hushnet/hush/protocol/envelopeb\x06proto3"
 
 var (
 	file_envelope_proto_rawDescOnce sync.Once
