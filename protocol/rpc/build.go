@@ -64,16 +64,26 @@ var (
 
 // signWith returns the Auth of s's signature over msg.
 func signWith(s Signer, msg []byte) *Auth {
-	return &Auth{Account: s.ID(), Ed25519: s.Ed25519Public(), Signature: s.Sign(msg)}
+	a := &Auth{Account: s.ID(), Ed25519: s.Ed25519Public(), Signature: s.Sign(msg)}
+	if cs, ok := s.(CredentialSigner); ok {
+		c := cs.Credential()
+		a.Credential = &c
+	}
+	return a
 }
 
 // signedWire is how an Auth and the request time appear in params:
 // pubkey always, the key and signature only when signed. Its keys sort
 // after those of most methods, so they embed it last.
+//
+// A group's requests carry no pubkey_ed25519 and, from a member,
+// subaccount and subaccount_sig (docs/groups.md §3.3).
 type signedWire struct {
 	Pubkey        string `json:"pubkey"`
 	PubkeyEd25519 string `json:"pubkey_ed25519,omitempty"`
 	Signature     string `json:"signature,omitempty"`
+	Subaccount    string `json:"subaccount,omitempty"`
+	SubaccountSig string `json:"subaccount_sig,omitempty"`
 	Timestamp     *int64 `json:"timestamp,omitempty"`
 }
 
@@ -84,8 +94,14 @@ func wireSigned(a *Auth, ts time.Time) signedWire {
 	}
 	w.Pubkey = a.Account.String()
 	if a.Signature != nil {
-		w.PubkeyEd25519 = a.Ed25519.String()
+		if !a.IsGroup() {
+			w.PubkeyEd25519 = a.Ed25519.String()
+		}
 		w.Signature = base64.StdEncoding.EncodeToString(a.Signature)
+	}
+	if a.Credential != nil {
+		w.Subaccount = base64.StdEncoding.EncodeToString(a.Credential.Token.Marshal())
+		w.SubaccountSig = base64.StdEncoding.EncodeToString(a.Credential.Sig[:])
 	}
 	return w
 }
@@ -137,11 +153,13 @@ func (r *Store) Params() json.RawMessage {
 		PubkeyEd25519 string `json:"pubkey_ed25519,omitempty"`
 		SigTimestamp  *int64 `json:"sig_timestamp,omitempty"`
 		Signature     string `json:"signature,omitempty"`
+		Subaccount    string `json:"subaccount,omitempty"`
+		SubaccountSig string `json:"subaccount_sig,omitempty"`
 		Timestamp     *int64 `json:"timestamp,omitempty"`
 		TTL           int64  `json:"ttl"`
 	}{
 		base64.StdEncoding.EncodeToString(r.Data), r.Namespace, r.Account.String(), a.PubkeyEd25519,
-		sigTS, a.Signature, a.Timestamp, r.TTL.Milliseconds(),
+		sigTS, a.Signature, a.Subaccount, a.SubaccountSig, a.Timestamp, r.TTL.Milliseconds(),
 	})
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/protocol/group"
 	"github.com/hushnet/hush/protocol/strictjson"
 )
 
@@ -136,11 +137,25 @@ func jsonError(err error, what string) error {
 // parsers check only their form. [Auth.Verify] checks that the keys belong
 // together and that the signature is valid; a request is authenticated
 // only after it returns nil.
+//
+// For a group (pubkey 03…, docs/groups.md §3.3) Account holds the group ID
+// and Ed25519 the key that signed: the group key (from the ID) for an
+// admin, the member key of Credential for a member.
 type Auth struct {
-	Account   identity.AccountID        // from pubkey: 05 and 32 bytes
+	Account   identity.AccountID        // from pubkey: 05 and 32 bytes, or a group's 03 and 32 bytes
 	Ed25519   identity.Ed25519PublicKey // from pubkey_ed25519: 32 bytes
 	Signature []byte                    // 64 bytes
+	// Credential is set for a group member's request (subaccount,
+	// subaccount_sig), nil otherwise.
+	Credential *group.Credential
 }
+
+// IsGroup reports whether the request acts on a group swarm.
+func (a *Auth) IsGroup() bool { return group.IsGroup(a.Account) }
+
+// IsGroupAdmin reports whether the request acts on a group swarm as its
+// admin (signed by the group key, no credential).
+func (a *Auth) IsGroupAdmin() bool { return a.IsGroup() && a.Credential == nil }
 
 // DeriveFunc converts an Ed25519 key to the Account ID it controls. nil
 // means [identity.Ed25519PublicKey.AccountID]; a node may pass a cached
@@ -152,9 +167,18 @@ type DeriveFunc func(identity.Ed25519PublicKey) (identity.AccountID, error)
 // client names the Ed25519 key it derives from), and the signature must be
 // valid for msg. It returns a *Error with CodeBadPubkey, CodeKeyMismatch or
 // CodeBadSignature.
+//
+// For a group it checks the group key (through derive, which proves it a
+// valid key), then a member's credential under the group key
+// (CodeBadCredential), then the signature under the signing key. Whether
+// the credential is revoked, and whether it allows the request, is the
+// node's to check afterwards.
 func (a *Auth) Verify(msg []byte, derive DeriveFunc) error {
 	if derive == nil {
 		derive = identity.Ed25519PublicKey.AccountID
+	}
+	if a.IsGroup() {
+		return a.verifyGroup(msg, derive)
 	}
 	derived, err := derive(a.Ed25519)
 	if err != nil {
@@ -176,11 +200,17 @@ type authFields struct {
 	Pubkey        *string `json:"pubkey"`
 	PubkeyEd25519 *string `json:"pubkey_ed25519"`
 	Signature     *string `json:"signature"`
+	// A group member's credential (docs/groups.md §3.3).
+	Subaccount    *string `json:"subaccount"`
+	SubaccountSig *string `json:"subaccount_sig"`
 }
 
 func parseAccount(p *string) (identity.AccountID, error) {
 	if p == nil {
 		return identity.AccountID{}, Errorf(CodeMissingField, "pubkey is required")
+	}
+	if isGroupPubkey(p) {
+		return identity.AccountID{}, Errorf(CodeMissingField, "signature is required: a group (03) swarm answers only its admin and members")
 	}
 	id, err := identity.ParseAccountID(*p)
 	if err != nil {
@@ -194,6 +224,12 @@ func parseAccount(p *string) (identity.AccountID, error) {
 func (f authFields) auth() (*Auth, error) {
 	if f.Pubkey == nil {
 		return nil, Errorf(CodeMissingField, "pubkey is required")
+	}
+	if isGroupPubkey(f.Pubkey) {
+		return f.groupAuth()
+	}
+	if f.Subaccount != nil || f.SubaccountSig != nil {
+		return nil, Errorf(CodeBadField, "subaccount: only a request to a group (03) swarm carries a credential")
 	}
 	var a Auth
 	if len(*f.Pubkey) != 2*identity.AccountIDSize {

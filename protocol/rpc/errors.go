@@ -18,6 +18,9 @@ const (
 	CodeUnknownMethod Code = "unknown_method" // no such method (or not allowed in a batch)
 	CodeKeyMismatch   Code = "key_mismatch"   // pubkey_ed25519 does not convert to pubkey
 	CodeBadSignature  Code = "bad_signature"  // signature does not verify
+	CodeBadCredential Code = "bad_credential" // a group member's credential is not the group's (forged, or another group's)
+	CodeRevoked       Code = "revoked"        // a group member's credential is on the group's revocation list
+	CodeForbidden     Code = "forbidden"      // the credential does not allow this method or namespace (admin-only, or a permission it lacks)
 	CodeReplayed      Code = "replayed"       // this signature was already used
 	CodeClockSkew     Code = "clock_skew"     // signed timestamp outside ±60 s of the node's clock
 	CodeBadTimestamp  Code = "bad_timestamp"  // deposit timestamp in the future or already expired
@@ -41,8 +44,10 @@ func (c Code) Status() int {
 		return 400
 	case CodeTooLarge:
 		return 413
-	case CodeKeyMismatch, CodeBadSignature, CodeReplayed:
+	case CodeKeyMismatch, CodeBadSignature, CodeReplayed, CodeBadCredential:
 		return 401
+	case CodeRevoked, CodeForbidden:
+		return 403
 	case CodeClockSkew, CodeBadTimestamp:
 		return 406 // as Session, so clients can tell skew from forgery
 	case CodeWrongSwarm:

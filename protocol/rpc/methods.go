@@ -43,7 +43,11 @@ func ParseStore(params json.RawMessage) (*Store, error) {
 	if r.Namespace, err = parseNamespace(p.Namespace); err != nil {
 		return nil, err
 	}
-	if !TakesDeposits(r.Namespace) {
+	if isGroupPubkey(p.Pubkey) {
+		if err := checkGroupNamespace(r.Namespace); err != nil {
+			return nil, err
+		}
+	} else if !TakesDeposits(r.Namespace) {
 		return nil, Errorf(CodeBadNamespace, "namespace %d takes no deposits: of the public namespaces (divisible by 10) only %s do", r.Namespace, depositList())
 	}
 	if p.Signature != nil || !IsPublicNamespace(r.Namespace) {
@@ -193,6 +197,11 @@ func ParseRetrieve(params json.RawMessage) (*Retrieve, error) {
 	var err error
 	if r.Namespace, err = parseNamespace(p.Namespace); err != nil {
 		return nil, err
+	}
+	if isGroupPubkey(p.Pubkey) {
+		if err := checkGroupNamespace(r.Namespace); err != nil {
+			return nil, err
+		}
 	}
 	if r.Auth, r.Unsigned, err = p.retrieveAuth(r.Namespace); err != nil {
 		return nil, err

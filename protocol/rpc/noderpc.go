@@ -113,13 +113,11 @@ func (op *NodeOp) UnmarshalJSON(b []byte) error {
 	if w.Account == "" {
 		return nil
 	}
-	if len(w.Account) != 2*identity.AccountIDSize {
-		return fmt.Errorf("op: account: want %d hex digits", 2*identity.AccountIDSize)
+	a, err := ParseStorageAccount(w.Account)
+	if err != nil {
+		return fmt.Errorf("op: %w", err)
 	}
-	if _, err := hex.Decode(op.Account[:], []byte(w.Account)); err != nil || op.Account[0] != identity.AccountPrefix {
-		op.Account = identity.AccountID{}
-		return fmt.Errorf("op: account: not an 05 Account ID in hex")
-	}
+	op.Account = a
 	return nil
 }
 
@@ -294,6 +292,24 @@ type AccountsReply struct {
 type HashesParams struct {
 	Account identity.AccountID `json:"account"`
 	Hashes  []string           `json:"hashes,omitempty"`
+}
+
+// UnmarshalJSON decodes p, taking a group ID (03) as well as an Account
+// ID, checked for form only ([ParseStorageAccount]).
+func (p *HashesParams) UnmarshalJSON(b []byte) error {
+	var w struct {
+		Account string   `json:"account"`
+		Hashes  []string `json:"hashes"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	a, err := ParseStorageAccount(w.Account)
+	if err != nil {
+		return err
+	}
+	*p = HashesParams{Account: a, Hashes: w.Hashes}
+	return nil
 }
 
 // HashesReply answers hashes.

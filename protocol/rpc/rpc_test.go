@@ -152,7 +152,7 @@ func TestParseStore(t *testing.T) {
 		{"timestamp negative", signedParams(acct, with("timestamp", -1), sig), CodeBadField},
 		{"bad pubkey", signedParams(acct, with("pubkey", "05zz"), sig), CodeBadPubkey},
 		{"other's ed key", signedParams(acct, with("pubkey_ed25519", other.Ed25519Public().String()), sig), CodeKeyMismatch},
-		{"pubkey not 05", signedParams(acct, with("pubkey", "03"+acct.ID().String()[2:]), sig), CodeBadPubkey},
+		{"pubkey not 05", signedParams(acct, with("pubkey", "04"+acct.ID().String()[2:]), sig), CodeBadPubkey},
 		{"bad ed key", signedParams(acct, with("pubkey_ed25519", strings.Repeat("g", 64)), sig), CodeBadPubkey},
 		{"ed key missing", signedParams(acct, with("pubkey_ed25519", nil), sig), CodeMissingField},
 		{"short signature", signedParams(acct, with("signature", "AAAA"), sig), CodeBadField},
