@@ -23,6 +23,9 @@ import (
 // [ErrTooLarge] for text that does not fit the size limit, and
 // [ErrBadAccountID] for an unusable peer.
 func (c *Client) Send(ctx context.Context, peer identity.AccountID, text string) (Message, error) {
+	if IsGroupID(peer) {
+		return c.SendGroup(ctx, peer, text) // group.go
+	}
 	id, err := c.Queue(peer, text)
 	if err != nil {
 		return Message{}, err
@@ -266,6 +269,11 @@ func (c *Client) FlushOutbox(ctx context.Context) (int, error) {
 // count an attempt).
 func (c *Client) flushItem(ctx context.Context, it clientdb.OutboxItem) (bool, error) {
 	payload, sendErr := c.sealItem(ctx, it)
+	sctx := ctx
+	if IsGroupID(it.To) && sendErr == nil {
+		// A group message: signed with the member credential (groupnet.go).
+		sctx, sendErr = c.groupItemCtx(ctx, it.To)
+	}
 	switch {
 	case errors.Is(sendErr, ErrWaitingForKeys):
 		// The destination has no usable keys yet: nothing is sent, and the
@@ -277,7 +285,7 @@ func (c *Client) flushItem(ctx context.Context, it clientdb.OutboxItem) (bool, e
 	case payload == nil:
 		// No device to seal to: done, with nothing to store.
 	default:
-		_, sendErr = c.store(ctx, it.To, int32(it.Namespace), it.TTL, payload)
+		_, sendErr = c.store(sctx, it.To, int32(it.Namespace), it.TTL, payload)
 	}
 	if ctx.Err() != nil {
 		return false, ctx.Err()
@@ -290,7 +298,7 @@ func (c *Client) flushItem(ctx context.Context, it clientdb.OutboxItem) (bool, e
 	}
 	switch out {
 	case clientdb.OutboxDone:
-		if it.Namespace == int(NamespaceInbox) && it.Message != 0 {
+		if (it.Namespace == int(NamespaceInbox) || IsGroupID(it.To)) && it.Message != 0 {
 			if changed, err := c.db.SetMessageStatus(it.Message, clientdb.StatusSent, c.clock()); err == nil && changed {
 				if m, err := c.Message(int64(it.Message)); err == nil {
 					c.emit(Event{Kind: EventSent, Message: m})

@@ -92,6 +92,7 @@ that never learn who talks to whom.`,
 		a.mediaCommand(),   // media.go
 		a.daemonCommand(),  // daemon.go
 		a.networkCommand(), // transparency.go
+		a.groupCommand(),   // group.go
 	)
 	return root
 }

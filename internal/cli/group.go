@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -281,5 +280,3 @@ func groupSenderLabel(nicks map[identity.AccountID]string, id identity.AccountID
 	}
 	return id.Short()
 }
-
-var _ = time.Second

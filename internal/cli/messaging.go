@@ -389,7 +389,9 @@ func (a *app) chatsCommand() *cobra.Command {
 			}
 			return printList(a, cs, "No conversations.", func(cv client.Conversation) []string {
 				name := cv.Peer.String()
-				if cv.Nickname != "" {
+				if cv.Group {
+					name = "group " + cv.Nickname + " (" + cv.Peer.Short() + ")"
+				} else if cv.Nickname != "" {
 					name = cv.Nickname + " (" + cv.Peer.Short() + ")"
 				} else if cv.DisplayName != "" {
 					name += " " + hint(cv.DisplayName)
@@ -430,6 +432,9 @@ func (a *app) chatCommand() *cobra.Command {
 			}
 			for _, m := range h {
 				who := label(nicks, m.Sender)
+				if client.IsGroupID(peer) {
+					who = groupSenderLabel(nicks, m.Sender) // group.go
+				}
 				if m.Outgoing {
 					who = "me"
 				}
