@@ -110,6 +110,7 @@ type Handler struct {
 	clock   *clockWatch
 	keys    *keyCache
 	records recordLocks
+	revs    *revocationCache
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -135,7 +136,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.MaxBodySize == 0 {
 		cfg.MaxBodySize = rpc.MaxBodySize
 	}
-	h := &Handler{cfg: cfg, mux: http.NewServeMux(), clock: newClockWatch(cfg.Logger), keys: newKeyCache(keyCacheSize)}
+	h := &Handler{cfg: cfg, mux: http.NewServeMux(), clock: newClockWatch(cfg.Logger), keys: newKeyCache(keyCacheSize), revs: newRevocationCache(cfg.Arrivals)}
 	m, err := newMetrics(cfg.Metrics)
 	if err != nil {
 		return nil, err
@@ -348,8 +349,17 @@ func (h *Handler) owns(id identity.AccountID) error {
 // authorize verifies a signed request (keys, then the signature over msg)
 // and then the replay cache. The cache is consulted only for valid
 // signatures, so forged ones cannot fill it.
-func (h *Handler) authorize(a *rpc.Auth, msg []byte, now time.Time) error {
+//
+// For a group (03) it also applies the group rules (groups.go): a member's
+// permission for acc before the signatures, its revocation after them.
+func (h *Handler) authorize(ctx context.Context, a *rpc.Auth, msg []byte, now time.Time, acc access) error {
+	if err := groupPermission(a, acc); err != nil {
+		return err
+	}
 	if err := a.Verify(msg, h.keys.derive); err != nil {
+		return err
+	}
+	if err := h.groupRevoked(ctx, a, acc, now); err != nil {
 		return err
 	}
 	k := sha256.New()

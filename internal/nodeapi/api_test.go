@@ -268,7 +268,7 @@ func TestBadInput(t *testing.T) {
 		{"ttl too short", []byte(fmt.Sprintf(`{"method":"store","params":{"pubkey":%q,"data":"eA==","ttl":9999,"timestamp":%d}}`, acct.ID(), now)), 400, rpc.CodeBadTTL},
 		{"ttl 15 days public", []byte(fmt.Sprintf(`{"method":"store","params":{"pubkey":%q,"data":"eA==","ttl":%d,"timestamp":%d}}`, acct.ID(), (15 * 24 * time.Hour).Milliseconds(), now)), 400, rpc.CodeBadTTL},
 		{"deposit 11s in the future", []byte(fmt.Sprintf(`{"method":"store","params":{"pubkey":%q,"data":"eA==","ttl":60000,"timestamp":%d}}`, acct.ID(), now+11000)), 406, rpc.CodeBadTimestamp},
-		{"pubkey not 05", []byte(`{"method":"get_swarm","params":{"pubkey":"03` + strings.Repeat("ab", 32) + `"}}`), 400, rpc.CodeBadPubkey},
+		{"pubkey not 05", []byte(`{"method":"get_swarm","params":{"pubkey":"04` + strings.Repeat("ab", 32) + `"}}`), 400, rpc.CodeBadPubkey},
 		{"data too large", []byte(fmt.Sprintf(`{"method":"store","params":{"pubkey":%q,"data":%q,"ttl":60000,"timestamp":%d}}`, acct.ID(), base64.StdEncoding.EncodeToString(make([]byte, rpc.MaxDataSize+1)), now)), 413, rpc.CodeTooLarge},
 		{"body too large", append([]byte(`{"method":"info","params":{"x":"`), make([]byte, rpc.MaxBodySize)...), 413, rpc.CodeTooLarge},
 		{"nested batch", []byte(`{"method":"batch","params":{"requests":[{"method":"sequence","params":{}}]}}`), 400, rpc.CodeUnknownMethod},

@@ -79,9 +79,12 @@ func (h *Handler) store(ctx context.Context, params json.RawMessage, now time.Ti
 		return nil, err
 	}
 	if r.Auth != nil {
-		if err := h.authorize(r.Auth, r.SigMessage(h.cfg.NetworkID), now); err != nil {
+		if err := h.authorize(ctx, r.Auth, r.SigMessage(h.cfg.NetworkID), now, access{rpc.MethodStore, r.Namespace}); err != nil {
 			return nil, err
 		}
+	}
+	if err := checkRevocationList(r.Account, r.Namespace, r.Data); err != nil {
+		return nil, err
 	}
 	hash := rpc.MessageHash(r.Account, r.Namespace, r.Data)
 	if r.Namespace == push.Namespace {
@@ -142,7 +145,7 @@ func (h *Handler) retrieve(ctx context.Context, params json.RawMessage, now time
 	if err := h.owns(r.Auth.Account); err != nil {
 		return nil, err
 	}
-	if err := h.authorizeRetrieve(r, now); err != nil {
+	if err := h.authorizeRetrieve(ctx, r, now); err != nil {
 		return nil, err
 	}
 	q := store.Query{
@@ -176,7 +179,7 @@ func (h *Handler) delete(ctx context.Context, params json.RawMessage, now time.T
 	if err := h.timeCheck(rpc.CheckSigTime("timestamp", r.Timestamp, now)); err != nil {
 		return nil, err
 	}
-	if err := h.authorize(r.Auth, r.SigMessage(h.cfg.NetworkID), now); err != nil {
+	if err := h.authorize(ctx, r.Auth, r.SigMessage(h.cfg.NetworkID), now, access{method: rpc.MethodDelete}); err != nil {
 		return nil, err
 	}
 	deleted, err := h.cfg.Store.Delete(ctx, r.Auth.Account, r.Hashes)
@@ -206,7 +209,7 @@ func (h *Handler) deleteAll(ctx context.Context, params json.RawMessage, now tim
 	if err := h.timeCheck(rpc.CheckSigTime("timestamp", r.Timestamp, now)); err != nil {
 		return nil, err
 	}
-	if err := h.authorize(r.Auth, r.SigMessage(h.cfg.NetworkID), now); err != nil {
+	if err := h.authorize(ctx, r.Auth, r.SigMessage(h.cfg.NetworkID), now, access{method: rpc.MethodDeleteAll}); err != nil {
 		return nil, err
 	}
 	// Only what was deposited at or before the signed time: replaying this
@@ -229,7 +232,7 @@ func (h *Handler) deleteBefore(ctx context.Context, params json.RawMessage, now 
 	if err := h.timeCheck(r.CheckTime(now)); err != nil {
 		return nil, err
 	}
-	if err := h.authorize(r.Auth, r.SigMessage(h.cfg.NetworkID), now); err != nil {
+	if err := h.authorize(ctx, r.Auth, r.SigMessage(h.cfg.NetworkID), now, access{method: rpc.MethodDeleteBefore}); err != nil {
 		return nil, err
 	}
 	deleted, err := h.cfg.Store.DeleteBefore(ctx, r.Auth.Account, r.Namespace, r.Before)
@@ -268,7 +271,7 @@ func (h *Handler) expire(ctx context.Context, params json.RawMessage, now time.T
 	if err := h.timeCheck(err); err != nil {
 		return nil, err
 	}
-	if err := h.authorize(r.Auth, r.SigMessage(h.cfg.NetworkID), now); err != nil {
+	if err := h.authorize(ctx, r.Auth, r.SigMessage(h.cfg.NetworkID), now, access{method: rpc.MethodExpire}); err != nil {
 		return nil, err
 	}
 	updated, err := h.cfg.Store.SetExpiry(ctx, r.Auth.Account, r.Hashes, expiry, expiryModes[r.Mode], now)
@@ -294,7 +297,7 @@ func (h *Handler) expireAll(ctx context.Context, params json.RawMessage, now tim
 	if err := h.timeCheck(err); err != nil {
 		return nil, err
 	}
-	if err := h.authorize(r.Auth, r.SigMessage(h.cfg.NetworkID), now); err != nil {
+	if err := h.authorize(ctx, r.Auth, r.SigMessage(h.cfg.NetworkID), now, access{method: rpc.MethodExpireAll}); err != nil {
 		return nil, err
 	}
 	updated, err := h.cfg.Store.SetExpiryAll(ctx, r.Auth.Account, r.Namespace, expiry, store.ExpiryShorten, now)
@@ -316,7 +319,7 @@ func (h *Handler) getExpiries(ctx context.Context, params json.RawMessage, now t
 	if err := h.timeCheck(rpc.CheckSigTime("timestamp", r.Timestamp, now)); err != nil {
 		return nil, err
 	}
-	if err := h.authorize(r.Auth, r.SigMessage(h.cfg.NetworkID), now); err != nil {
+	if err := h.authorize(ctx, r.Auth, r.SigMessage(h.cfg.NetworkID), now, access{method: rpc.MethodGetExpiries}); err != nil {
 		return nil, err
 	}
 	got, err := h.cfg.Store.Expiries(ctx, r.Auth.Account, r.Hashes, now)

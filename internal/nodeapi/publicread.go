@@ -1,6 +1,7 @@
 package nodeapi
 
 import (
+	"context"
 	"time"
 
 	"github.com/hushnet/hush/protocol/rpc"
@@ -13,7 +14,7 @@ import (
 // owner's signature, as in every namespace not divisible by 10, so the
 // rule is public read, owner write. Nothing signed means nothing to check
 // against the clock or the replay cache.
-func (h *Handler) authorizeRetrieve(r *rpc.Retrieve, now time.Time) error {
+func (h *Handler) authorizeRetrieve(ctx context.Context, r *rpc.Retrieve, now time.Time) error {
 	if r.Unsigned {
 		if !rpc.IsPublicReadNamespace(r.Namespace) {
 			// ParseRetrieve never yields this; refuse rather than trust it.
@@ -24,5 +25,5 @@ func (h *Handler) authorizeRetrieve(r *rpc.Retrieve, now time.Time) error {
 	if err := h.timeCheck(rpc.CheckSigTime("timestamp", r.Timestamp, now)); err != nil {
 		return err
 	}
-	return h.authorize(r.Auth, r.SigMessage(h.cfg.NetworkID), now)
+	return h.authorize(ctx, r.Auth, r.SigMessage(h.cfg.NetworkID), now, access{rpc.MethodRetrieve, r.Namespace})
 }

@@ -136,7 +136,7 @@ func (r *Replicator) syncPeer(ctx context.Context, p snapshot.Node, st *RoundSta
 		}
 	}
 	for s := range accts.Accounts {
-		a, err := identity.ParseAccountID(s)
+		a, err := rpc.ParseStorageAccount(s)
 		if err != nil {
 			continue
 		}

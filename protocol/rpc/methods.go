@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/protocol/group"
 )
 
 // Store is a checked store request.
@@ -531,6 +532,14 @@ func ParseGetSwarm(params json.RawMessage) (identity.AccountID, error) {
 	}
 	if err := decodeStrict(params, &p, "params"); err != nil {
 		return identity.AccountID{}, err
+	}
+	if isGroupPubkey(p.Pubkey) {
+		// A group's swarm is found as an account's is.
+		g, err := group.ParseID(*p.Pubkey)
+		if err != nil {
+			return identity.AccountID{}, Errorf(CodeBadPubkey, "pubkey: %v", err)
+		}
+		return g.Account(), nil
 	}
 	return parseAccount(p.Pubkey)
 }
