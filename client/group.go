@@ -558,6 +558,7 @@ func (c *Client) CreateGroup(ctx context.Context, name string, members []identit
 	out := c.toGroup(g)
 	c.groupMu.Unlock()
 	c.groupDuties(ctx, g.ID.Account())
+	c.FlushOutbox(ctx) // the invitations
 	c.groupMu.Lock()
 	return out, nil
 }
@@ -610,6 +611,7 @@ func (c *Client) adminChange(ctx context.Context, id identity.AccountID, fn func
 		return err
 	}
 	c.groupDuties(ctx, id)
+	c.FlushOutbox(ctx) // invitations, the own devices' sync
 	return nil
 }
 

@@ -2,6 +2,7 @@ package clientdb
 
 import (
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -215,4 +216,21 @@ func (db *DB) PruneGroupKeys(now time.Time) (int, error) {
 		return nil
 	})
 	return int(n), err
+}
+
+// address is a storage address as sealed JSON holds it: an Account ID or
+// a group's ID (prefix 03), as hex, the text form of identity.AccountID,
+// whose parser takes 05 IDs only. Rows written before groups read the
+// same.
+type address identity.AccountID
+
+func (a address) MarshalText() ([]byte, error) { return []byte(hex.EncodeToString(a[:])), nil }
+
+func (a *address) UnmarshalText(b []byte) error {
+	var v identity.AccountID
+	if n, err := hex.Decode(v[:], b); err != nil || n != len(v) || len(b) != 2*len(v) {
+		return fmt.Errorf("%w: address %q", ErrCorrupt, b)
+	}
+	*a = address(v)
+	return nil
 }

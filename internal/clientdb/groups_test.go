@@ -91,3 +91,17 @@ func TestGroups(t *testing.T) {
 		t.Fatalf("delete twice: %v", err)
 	}
 }
+
+// TestOutboxToGroup: an outbox item for a group's swarm (an ID starting
+// 03) reads back, as one for an account does.
+func TestOutboxToGroup(t *testing.T) {
+	db, _ := openTest(t)
+	id, err := db.EnqueueOutbox(OutboxItem{To: testGroup, Namespace: 11, TTL: time.Hour, Payload: []byte("m")}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	items, err := db.DueOutbox(t0, 10)
+	if err != nil || len(items) != 1 || items[0].ID != id || items[0].To != testGroup {
+		t.Fatalf("due: %+v, %v", items, err)
+	}
+}

@@ -1,0 +1,179 @@
+package client
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/protocol/group"
+	"github.com/hushnet/hush/protocol/rpc"
+)
+
+// groupSync runs c's background duties until cond holds or a deadline
+// passes.
+func groupSync(t testing.TB, c *Client, what string, cond func() bool) {
+	t.Helper()
+	ctx := context.Background()
+	for deadline := time.Now().Add(time.Minute); !cond(); {
+		if _, err := c.Sync(ctx); err != nil {
+			t.Logf("sync: %v", err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within a minute", what)
+		}
+	}
+}
+
+// groupTexts returns the texts of group id's chat at c with their
+// senders.
+func groupTexts(t testing.TB, c *Client, id identity.AccountID) map[string]identity.AccountID {
+	t.Helper()
+	h, err := c.History(id)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		t.Fatal(err)
+	}
+	out := map[string]identity.AccountID{}
+	for _, m := range h {
+		if _, dup := out[m.Text]; dup {
+			t.Fatalf("%q stored twice", m.Text)
+		}
+		out[m.Text] = m.Sender
+	}
+	return out
+}
+
+// TestGroupStandalone: a group on a real standalone node. Invitations
+// arrive as requests; members read each other's messages with the right
+// sender, once; a member's second device gets the group, its history
+// and key; a removed member is refused by the node and cannot open what
+// is sent after, even given the ciphertexts.
+func TestGroupStandalone(t *testing.T) {
+	nd := startStandalone(t)
+	ctx := context.Background()
+	bobSeed := identity.NewSeed()
+	alice := openV2(t, newHome(t), Options{Standalone: nd})
+	bob := openV2(t, homeFromSeed(t, bobSeed), Options{Standalone: nd})
+	bob2 := openV2(t, homeFromSeed(t, bobSeed), Options{Standalone: nd})
+	carol := openV2(t, newHome(t), Options{Standalone: nd})
+	for _, c := range []*Client{alice, bob, bob2, carol} {
+		if err := c.PublishKeys(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g, err := alice.CreateGroup(ctx, "team", []identity.AccountID{bob.Account(), carol.Account()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := g.ID
+	for _, c := range []*Client{bob, carol} {
+		groupSync(t, c, "the invitation", func() bool {
+			rs, _ := c.Requests()
+			return len(rs) == 1 && rs[0].Group && rs[0].Peer == id
+		})
+		if err := c.AcceptGroup(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		groupSync(t, c, "the group's key and members", func() bool {
+			gi, _ := c.GroupInfo(id)
+			return gi.KeyGeneration == 1 && gi.Members == 3 && gi.State == GroupJoined
+		})
+	}
+	for _, p := range []struct {
+		from *Client
+		text string
+	}{{alice, "from alice"}, {bob, "from bob"}, {carol, "from carol"}} {
+		if m, err := p.from.Send(ctx, id, p.text); err != nil || m.Status != "sent" {
+			m2, _ := p.from.Message(m.ID)
+			t.Logf("later: %s", m2.Status)
+			ob, _ := p.from.db.Outbox()
+			for _, it := range ob {
+				t.Logf("outbox: to %s ns %d: %s", it.To.Short(), it.Namespace, it.LastError)
+			}
+			t.Fatalf("%s: %+v, %v", p.text, m, err)
+		}
+	}
+	want := map[string]identity.AccountID{"from alice": alice.Account(), "from bob": bob.Account(), "from carol": carol.Account()}
+	for _, c := range []*Client{alice, bob, carol, bob2} {
+		groupSync(t, c, "every message", func() bool { return len(groupTexts(t, c, id)) == 3 })
+		got := groupTexts(t, c, id)
+		for text, from := range want {
+			if got[text] != from {
+				t.Fatalf("%s got %q from %v, want %v", c.Account().Short(), text, got[text], from)
+			}
+		}
+		if c.Stats().Dropped != 0 {
+			t.Fatalf("%s dropped %d", c.Account().Short(), c.Stats().Dropped)
+		}
+	}
+	if gi, _ := bob2.GroupInfo(id); gi.State != GroupJoined || gi.KeyGeneration != 1 {
+		t.Fatalf("bob's second device: %+v", gi)
+	}
+
+	// Removal: a new key for alice and bob, carol's credential revoked.
+	carolState, err := carol.loadGroup(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.RemoveFromGroup(ctx, id, carol.Account()); err != nil {
+		t.Fatal(err)
+	}
+	if gi, _ := alice.GroupInfo(id); gi.KeyGeneration != 2 || gi.Members != 2 {
+		t.Fatalf("after the removal: %+v", gi)
+	}
+	if _, err := alice.Send(ctx, id, "after carol"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*Client{bob, bob2} {
+		groupSync(t, c, "the message after the removal", func() bool { _, ok := groupTexts(t, c, id)["after carol"]; return ok })
+	}
+	groupSync(t, carol, "carol learns she was removed", func() bool {
+		gi, _ := carol.GroupInfo(id)
+		return gi.State == GroupRemoved
+	})
+	if _, ok := groupTexts(t, carol, id)["after carol"]; ok {
+		t.Fatal("carol read a message sent after her removal")
+	}
+	// The node refuses carol's credential.
+	cctx, err := groupCtx(ctx, carolState)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := standaloneNode(t, alice)
+	_, err = carol.signed(cctx, n, &rpc.Retrieve{Namespace: group.NamespaceMessages})
+	var ne *NodeError
+	if !errors.As(err, &ne) || ne.Code != rpc.CodeRevoked {
+		t.Fatalf("carol's retrieve: %v, want %s", err, rpc.CodeRevoked)
+	}
+	// Given every ciphertext of the swarm, carol opens none sent after.
+	actx, _ := groupCtx(ctx, mustGroup(t, alice, id))
+	raw, err := alice.retrieveAll(actx, n, &rpc.Retrieve{Namespace: group.NamespaceMessages})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened := 0
+	for _, m := range raw {
+		data, _ := base64.StdEncoding.DecodeString(m.Data)
+		gen, kid, _ := group.PeekKey(data)
+		if k, ok := carol.groupKey(group.ID(id), gen, kid); ok {
+			if gm, err := group.OpenMessage(group.ID(id), k, data); err == nil && gen >= 2 {
+				t.Fatalf("carol opened a message of generation %d: %+v", gen, gm)
+			}
+			opened++
+		}
+	}
+	if opened != 3 || len(raw) != 4 {
+		t.Fatalf("carol holds keys for %d of %d messages, want 3 of 4", opened, len(raw))
+	}
+}
+
+func mustGroup(t testing.TB, c *Client, id identity.AccountID) *groupState {
+	t.Helper()
+	g, err := c.loadGroup(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
