@@ -177,3 +177,148 @@ func mustGroup(t testing.TB, c *Client, id identity.AccountID) *groupState {
 	}
 	return g
 }
+
+// groupOf sets up a group of alice (admin) and the others on a
+// standalone node, every member joined and holding the first key.
+func groupOf(t *testing.T, alice *Client, others ...*Client) identity.AccountID {
+	t.Helper()
+	ctx := context.Background()
+	for _, c := range append([]*Client{alice}, others...) {
+		if err := c.PublishKeys(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ids []identity.AccountID
+	for _, c := range others {
+		ids = append(ids, c.Account())
+	}
+	g, err := alice.CreateGroup(ctx, "g", ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range others {
+		groupSync(t, c, "the invitation", func() bool { _, err := c.GroupInfo(g.ID); return err == nil })
+		if err := c.AcceptGroup(ctx, g.ID); err != nil {
+			t.Fatal(err)
+		}
+		groupSync(t, c, "the group's key and members", func() bool {
+			gi, _ := c.GroupInfo(g.ID)
+			return gi.KeyGeneration >= 1 && gi.Members == 1+len(others)
+		})
+	}
+	return g.ID
+}
+
+// TestGroupBadInput: a malformed config and a message signed by an
+// account that is not a member are dropped and counted, and change
+// nothing.
+func TestGroupBadInput(t *testing.T) {
+	nd := startStandalone(t)
+	ctx := context.Background()
+	alice := openV2(t, newHome(t), Options{Standalone: nd})
+	bob := openV2(t, newHome(t), Options{Standalone: nd})
+	mallory := openV2(t, newHome(t), Options{Standalone: nd})
+	id := groupOf(t, alice, bob)
+	ga := mustGroup(t, alice, id)
+	actx, _ := groupCtx(ctx, ga)
+	before := bob.Stats().Dropped
+	k, _ := alice.currentKey(group.ID(id))
+	forged, err := group.SealMessage(group.ID(id), k, mallory.acct, time.Now(), []byte("not content at all"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := ga.admin()
+	// A config signed by the group key whose sealed payload is garbage,
+	// and one signed by another key.
+	badPayload, err := group.SealConfig(a, group.KindMembers, 99, time.Now(), k, []byte{0xff, 0xff})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := newTestAdmin(t)
+	foreign, err := group.SealConfig(other, group.KindInfo, 99, time.Now(), k, []byte("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []struct {
+		ns   int32
+		data []byte
+	}{{group.NamespaceMessages, forged}, {group.NamespaceMembers, badPayload}, {group.NamespaceInfo, foreign}, {group.NamespaceInfo, []byte("garbage")}} {
+		if _, err := alice.store(actx, id, p.ns, time.Hour, p.data); err != nil {
+			t.Fatalf("namespace %d: %v", p.ns, err)
+		}
+	}
+	groupSync(t, bob, "four dropped", func() bool { return bob.Stats().Dropped-before >= 4 })
+	if d := bob.Stats().Dropped - before; d != 4 {
+		t.Fatalf("dropped %d, want 4", d)
+	}
+	gi, _ := bob.GroupInfo(id)
+	if gi.Name != "g" || gi.Members != 2 {
+		t.Fatalf("bob's group after the bad input: %+v", gi)
+	}
+	if h := groupTexts(t, bob, id); len(h) != 0 {
+		t.Fatalf("bob stored %v", h)
+	}
+}
+
+// TestGroupConcurrentAdmins: two admins change the member list at once
+// without seeing each other's change; every member ends with both. A
+// replayed old member or info config rolls nothing back.
+func TestGroupConcurrentAdmins(t *testing.T) {
+	nd := startStandalone(t)
+	ctx := context.Background()
+	alice := openV2(t, newHome(t), Options{Standalone: nd})
+	bob := openV2(t, newHome(t), Options{Standalone: nd})
+	carol := openV2(t, newHome(t), Options{Standalone: nd})
+	dan, erin := newAccountID(t), newAccountID(t)
+	id := groupOf(t, alice, bob, carol)
+	oldMembers, oldInfo := mustGroup(t, alice, id).MembersCfg, mustGroup(t, alice, id).InfoCfg
+	if err := alice.PromoteInGroup(ctx, id, bob.Account()); err != nil {
+		t.Fatal(err)
+	}
+	groupSync(t, bob, "the promotion", func() bool { gi, _ := bob.GroupInfo(id); return gi.Admin })
+	// At once: alice invites dan and removes carol; bob invites erin.
+	if err := alice.InviteToGroup(ctx, id, dan); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.RemoveFromGroup(ctx, id, carol.Account()); err != nil {
+		t.Fatal(err)
+	}
+	if err := bob.InviteToGroup(ctx, id, erin); err != nil {
+		t.Fatal(err)
+	}
+	want := map[identity.AccountID]bool{alice.Account(): true, bob.Account(): true, dan: true, erin: true}
+	same := func(c *Client) bool {
+		ms, _ := c.GroupMembers(id)
+		if len(ms) != len(want) {
+			return false
+		}
+		for _, m := range ms {
+			if !want[m.Account] {
+				return false
+			}
+		}
+		return true
+	}
+	for _, c := range []*Client{alice, bob, alice} {
+		groupSync(t, c, "the merged member list", func() bool { return same(c) })
+	}
+	// Replays of the first configs, as a node might serve them.
+	for _, c := range []*Client{alice, bob} {
+		err := c.updateGroup(id, func(g *groupState) error {
+			if err := c.takeMembers(g, oldMembers); err != nil {
+				return err
+			}
+			return c.takeInfo(g, oldInfo)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !same(c) {
+			ms, _ := c.GroupMembers(id)
+			t.Fatalf("a replayed member config rolled back %s's list: %+v", c.Account().Short(), ms)
+		}
+	}
+	if gi, _ := bob.GroupInfo(id); gi.Members != 4 {
+		t.Fatalf("bob: %+v", gi)
+	}
+}
