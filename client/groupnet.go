@@ -320,18 +320,27 @@ func (c *Client) pollGroup(ctx context.Context, id identity.AccountID) ([]Messag
 	if g.isAdmin() {
 		namespaces = append([]int32{group.NamespaceRevocations}, namespaces...)
 	}
-	var out []Message
+	// The namespaces are fetched at once and handled in order: a key
+	// before the configs and messages it opens.
 	budget := c.pollBudget()
-	for _, ns := range namespaces {
-		name := groupCursorName(id, ns)
-		cur, err := c.db.Cursor(name)
-		if err != nil {
-			return out, err
+	res := make([]fetched, len(namespaces))
+	curs := make([]clientdb.Cursor, len(namespaces))
+	var wg sync.WaitGroup
+	for i, ns := range namespaces {
+		if curs[i], err = c.db.Cursor(groupCursorName(id, ns)); err != nil {
+			return nil, err
 		}
-		from := cur.Resume(c.lookback)
-		f := c.fetchWith(gctx, members, id, ns, from, func() *rpc.Retrieve {
-			return &rpc.Retrieve{Namespace: ns, AfterTimestamp: from, AfterHash: lowHash}
-		}, budget)
+		from := curs[i].Resume(c.lookback)
+		wg.Go(func() {
+			res[i] = c.fetchWith(gctx, members, id, ns, from, func() *rpc.Retrieve {
+				return &rpc.Retrieve{Namespace: ns, AfterTimestamp: from, AfterHash: lowHash}
+			}, budget)
+		})
+	}
+	wg.Wait()
+	var out []Message
+	for i, ns := range namespaces {
+		f := res[i]
 		if f.err != nil {
 			var ne *NodeError
 			if errors.As(f.err, &ne) && (ne.Code == rpc.CodeRevoked || ne.Code == rpc.CodeBadCredential) {
@@ -344,7 +353,7 @@ func (c *Client) pollGroup(ctx context.Context, id identity.AccountID) ([]Messag
 			}
 			return out, f.err
 		}
-		got, err := c.processGroup(id, ns, cur, f)
+		got, err := c.processGroup(id, ns, curs[i], f)
 		out = append(out, got...)
 		if err != nil {
 			return out, err
