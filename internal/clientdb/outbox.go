@@ -31,11 +31,11 @@ type OutboxItem struct {
 }
 
 type outboxSealed struct {
-	To        address            `json:"to"`
-	Namespace int                `json:"ns"`
-	TTLms     int64              `json:"ttl_ms"`
-	Payload   []byte             `json:"payload"`
-	LastError string             `json:"err,omitempty"`
+	To        address `json:"to"`
+	Namespace int     `json:"ns"`
+	TTLms     int64   `json:"ttl_ms"`
+	Payload   []byte  `json:"payload"`
+	LastError string  `json:"err,omitempty"`
 }
 
 // EnqueueOutbox queues it and returns its ID. It is due at it.NextAttempt, or
