@@ -322,3 +322,42 @@ func TestGroupConcurrentAdmins(t *testing.T) {
 		t.Fatalf("bob: %+v", gi)
 	}
 }
+
+// TestGroupFast: in fast mode a member's receive loop long-polls the
+// group's swarm, so a group message arrives long before the safety-net
+// poll (an hour here) would fetch it.
+func TestGroupFast(t *testing.T) {
+	nd := startStandalone(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	alice := openV2(t, newHome(t), Options{Standalone: nd})
+	bob := openV2(t, newHome(t), Options{Standalone: nd, SafetyNetInterval: time.Hour})
+	id := groupOf(t, alice, bob)
+	got := make(chan Message, 8)
+	done := make(chan error, 1)
+	go func() {
+		done <- bob.Receive(ctx, func(ms []Message) error {
+			for _, m := range ms {
+				got <- m
+			}
+			return nil
+		})
+	}()
+	// Whether or not the long-poll is held yet, it starts from the saved
+	// cursor, so it finds the message either way.
+	if _, err := alice.Send(ctx, id, "fast"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-got:
+		if m.Text != "fast" || m.Peer != id || m.Sender != alice.Account() {
+			t.Fatalf("got %+v", m)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("no group message through the long-poll within a minute")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"github.com/hushnet/hush/protocol/envelope"
 	"github.com/hushnet/hush/protocol/group"
 	"github.com/hushnet/hush/protocol/rpc"
+	"github.com/hushnet/hush/protocol/snapshot"
 )
 
 // The group swarm (docs/groups.md §2): admins publish revocation lists,
@@ -679,4 +681,141 @@ func (c *Client) groupDeleteAll(ctx context.Context, g *groupState) error {
 	}
 	_, err = c.store(gctx, g.ID.Account(), group.NamespaceInfo, groupKeyTTL, cfg)
 	return err
+}
+
+// groupHolds starts, in fast mode, a long-poll for every joined group not
+// held yet (receiveFast calls it at each safety-net round, so a group
+// joined meanwhile is held from the next).
+type groupHolds struct {
+	mu   sync.Mutex
+	held map[identity.AccountID]bool
+}
+
+func (c *Client) startGroupHolds(ctx context.Context, hs *groupHolds, wg *sync.WaitGroup, out chan<- []Message) {
+	rows, err := c.db.Groups()
+	if err != nil {
+		return
+	}
+	hs.mu.Lock()
+	defer hs.mu.Unlock()
+	if hs.held == nil {
+		hs.held = map[identity.AccountID]bool{}
+	}
+	for _, r := range rows {
+		if hs.held[r.ID] {
+			continue
+		}
+		if g, err := c.loadGroup(r.ID); err != nil || g.Status != GroupJoined {
+			continue
+		}
+		hs.held[r.ID] = true
+		wg.Go(func() {
+			c.groupHoldLoop(ctx, r.ID, out)
+			hs.mu.Lock()
+			delete(hs.held, r.ID)
+			hs.mu.Unlock()
+		})
+	}
+}
+
+// groupHoldLoop long-polls group id's message namespace on one member of
+// its swarm at a time, from where the last answer ended, until ctx ends
+// or the group is no longer joined. An answer with messages wakes the
+// group's two-member poll (pollGroup), which stores what is new: the held
+// member's answer is trusted for nothing but the wake-up.
+func (c *Client) groupHoldLoop(ctx context.Context, id identity.AccountID, out chan<- []Message) {
+	var after *position
+	pause := map[identity.Ed25519PublicKey]time.Time{}
+	sleep := func(d time.Duration) bool {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return true
+		}
+	}
+	for ctx.Err() == nil {
+		g, err := c.loadGroup(id)
+		if err != nil || g.Status != GroupJoined {
+			return
+		}
+		gctx, err := groupCtx(ctx, g)
+		if err != nil {
+			return
+		}
+		members, err := c.dir.SwarmFor(gctx, id)
+		if err != nil || len(members) == 0 {
+			if !sleep(holdFailPause) {
+				return
+			}
+			continue
+		}
+		var n *snapshot.Node
+		for _, m := range c.askOrder(members) {
+			if until, ok := pause[m.Ed25519]; !ok || time.Now().After(until) {
+				n = &m
+				break
+			}
+		}
+		if n == nil {
+			if !sleep(holdFailPause) {
+				return
+			}
+			continue
+		}
+		req := &rpc.Retrieve{Namespace: group.NamespaceMessages, MaxSize: retrievePageSize, Wait: c.holdWait}
+		cur, err := c.db.Cursor(groupCursorName(id, group.NamespaceMessages))
+		if err != nil {
+			return
+		}
+		from := position{ms: cur.Time.UnixMilli(), hash: cur.Position}
+		if after != nil && (cur.Time.IsZero() || from.before(*after)) {
+			from = *after
+		}
+		if from.ms > 0 {
+			req.AfterTimestamp, req.AfterHash = time.UnixMilli(from.ms), from.hash
+		}
+		hold := c.holdWait + holdSlack
+		hctx, cancel := context.WithTimeout(gctx, hold+c.limits.member)
+		resp, err := c.signedHold(hctx, *n, hold, func(now time.Time) (rpc.Outgoing, error) {
+			req.Stamp(now)
+			return req, nil
+		})
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		var r rpc.RetrieveResult
+		if err == nil {
+			err = json.Unmarshal(resp, &r)
+		}
+		if err != nil {
+			var ne *NodeError
+			if errors.As(err, &ne) && (ne.Code == rpc.CodeRevoked || ne.Code == rpc.CodeBadCredential) {
+				c.pollGroup(ctx, id) // marks the group removed
+			}
+			pause[n.Ed25519] = time.Now().Add(holdFailPause)
+			continue
+		}
+		if len(r.Messages) == 0 {
+			continue
+		}
+		last := r.Messages[len(r.Messages)-1]
+		if p := posOf(last); after == nil || after.before(p) {
+			after = &p
+		}
+		got, err := c.pollGroup(ctx, id)
+		if err != nil {
+			c.log.Debug("group poll after a long-poll", "err", err)
+		}
+		if len(got) > 0 {
+			select {
+			case out <- got:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
 }
