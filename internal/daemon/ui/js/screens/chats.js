@@ -50,7 +50,7 @@ export function mount(el, app) {
     const mark = c.group ? [h('span', { class: 'group-mark', 'aria-hidden': 'true', title: 'Group' }, '👥 '), h('span', { class: 'visually-hidden' }, 'Group: ')] : null
     let who = last && last.outgoing ? 'You: ' : ''
     if (c.group && last && !last.outgoing) who = (names.get(last.sender) || app.shortID(last.sender)) + ': '
-    return h('li', { dataset: { peer: c.peer, group: c.group ? 'true' : null } },
+    return h('li', { dataset: c.group ? { peer: c.peer, group: 'true' } : { peer: c.peer } },
       h('a', { href: '#/chat/' + encodeURIComponent(c.peer), class: unread ? 'unread' : '' },
         h('span', { class: 'name' }, mark, name),
         h('span', { class: 'when' }, app.formatTime(c.last_activity)),
