@@ -22,6 +22,7 @@ import (
 func TestUIGroup(t *testing.T) {
 	env := uiFixture(t)
 	start := time.Now()
+	step := func(what string) { t.Logf("%5.1fs %s", time.Since(start).Seconds(), what) }
 	aliceAPI, bobAPI := env.api(t, "alice"), env.api(t, "bob")
 	carol := env.newDaemon(t)
 	var created struct {
@@ -42,6 +43,7 @@ func TestUIGroup(t *testing.T) {
 		}
 	}
 
+	step("carol up")
 	// Alice: Chats → New group.
 	alice := env.page(t, "alice")
 	waitSSE(t, alice)
@@ -60,6 +62,7 @@ func TestUIGroup(t *testing.T) {
 	}
 	t.Cleanup(func() { aliceAPI.do(call{method: "DELETE", path: "/api/v1/groups/" + gid}) })
 
+	step("group created")
 	// Bob: the invitation among his requests, accepted there; carol
 	// accepts through the API.
 	bob := env.page(t, "bob")
@@ -69,6 +72,7 @@ func TestUIGroup(t *testing.T) {
 	waitJS(t, bob, invite+` && `+invite+`.textContent.includes(`+jsq(name)+`)`)
 	do(t, bob, chromedp.Click(chromedp.JSPath(invite+`.querySelector('button.accept')`)))
 	waitJS(t, bob, `!`+invite)
+	step("bob accepted")
 	joined := func(td *testDaemon) func() bool {
 		return func() bool {
 			var g tGroup
@@ -81,13 +85,16 @@ func TestUIGroup(t *testing.T) {
 		return resp.StatusCode == http.StatusOK
 	})
 	carol.mustDo("POST", "/api/v1/groups/"+gid+"/accept", nil, http.StatusOK, nil)
+	step("carol accepted")
 	waitUntil(t, "bob in the group", joined(bobAPI))
 	waitUntil(t, "carol in the group", joined(carol))
 
+	step("both joined")
 	// Bob's chat list marks the group.
 	env.goTo(t, bob, "#/chats")
 	waitJS(t, bob, fmt.Sprintf(`document.querySelector('#chat-list li[data-peer=%s][data-group=true] .group-mark')`, jsq(gid)))
 
+	step("list marked")
 	// Alice sends from the group's chat; bob's page shows it with her name.
 	text := uniqueText("hello group")
 	do(t, alice, chromedp.SendKeys(chromedp.ID("compose"), text), chromedp.Click(chromedp.ID("send")))
@@ -101,6 +108,7 @@ func TestUIGroup(t *testing.T) {
 	if got := evalJS[string](t, bob, in+`.querySelector('.sender-name').dataset.sender`); got != env.AliceID {
 		t.Fatalf("the author is %s, want alice %s", got, env.AliceID)
 	}
+	step("bob got it")
 	waitUntil(t, "carol gets the message", func() bool {
 		var page struct {
 			Messages []tMessage `json:"messages"`
@@ -118,6 +126,7 @@ func TestUIGroup(t *testing.T) {
 	})
 	env.shot(t, bob, "group-chat")
 
+	step("carol got it")
 	// Alice removes carol on the group's info screen (two presses).
 	do(t, alice, chromedp.Click(chromedp.ID("group-info")))
 	waitJS(t, alice, `document.documentElement.dataset.route === 'group' && document.querySelector('.screen-group').dataset.loaded`)
@@ -130,11 +139,13 @@ func TestUIGroup(t *testing.T) {
 		chromedp.Click(chromedp.JSPath(row+`.querySelector('button.remove')`)))
 	waitJS(t, alice, `!`+row+` && document.querySelectorAll('#group-members li').length === 2`)
 	env.shot(t, alice, "group-info")
+	step("removed in the UI")
 	waitUntil(t, "carol learns she was removed", func() bool {
 		var g tGroup
 		carol.mustDo("GET", "/api/v1/groups/"+gid, nil, http.StatusOK, &g)
 		return g.State == "removed"
 	})
+	step("carol knows")
 	var g tGroup
 	b := aliceAPI.mustDo("GET", "/api/v1/groups/"+gid, nil, http.StatusOK, nil)
 	json.Unmarshal(b, &g)
