@@ -188,6 +188,10 @@ func (c *Client) noteProfile(peer identity.AccountID, name string) error {
 func (c *Client) decorate(ms []Message) {
 	states := map[identity.AccountID]peerState{}
 	for i := range ms {
+		if req, ok := c.groupRequest(ms[i].Peer); ok {
+			ms[i].Request = req // a group's: no contact, no profile
+			continue
+		}
 		st, ok := states[ms[i].Peer]
 		if !ok {
 			st, _ = c.requestState(ms[i].Peer)

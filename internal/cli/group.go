@@ -272,6 +272,20 @@ func (a *app) groupListCommand() *cobra.Command {
 	}
 }
 
+// groupLabel names a group message's chat and author for `hush receive`:
+// "group NAME / AUTHOR".
+func groupLabel(c *client.Client, nicks map[identity.AccountID]string, m client.Message) string {
+	name := m.Peer.Short()
+	if g, err := c.GroupInfo(m.Peer); err == nil {
+		name = fmt.Sprintf("%q", g.Name)
+	}
+	who := groupSenderLabel(nicks, m.Sender)
+	if m.Outgoing {
+		who = "me"
+	}
+	return "group " + name + " / " + who
+}
+
 // groupSenderLabel names a group message's author: the nickname of a
 // contact, else the short Account ID (never a name the author chose).
 func groupSenderLabel(nicks map[identity.AccountID]string, id identity.AccountID) string {

@@ -254,7 +254,11 @@ object per message.`,
 					if len(notes) > 0 {
 						note = "  [" + strings.Join(notes, ", ") + "]"
 					}
-					fmt.Fprintf(a.stdout, "%s %s: %s%s\n", m.SentAt.Local().Format(time.DateTime), label(nicks, m.Sender), m.Text, note)
+					who := label(nicks, m.Sender)
+					if client.IsGroupID(m.Peer) {
+						who = groupLabel(c, nicks, m) // group.go
+					}
+					fmt.Fprintf(a.stdout, "%s %s: %s%s\n", m.SentAt.Local().Format(time.DateTime), who, m.Text, note)
 				}
 				if err != nil {
 					return err

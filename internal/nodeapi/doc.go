@@ -43,6 +43,17 @@
 // [Config.Deposits] for push notifications, without waiting. See
 // pushrecords.go.
 //
+// # Group swarms
+//
+// For a group ID (03…) the group key may do everything; a member's
+// request is checked for the permission its method and namespace need
+// (pure, before any signature), then its credential and signature, then
+// the group's revocation lists, whose union is cached per group and
+// dropped when a list lands by any path. Only the admin stores outside the
+// message namespace, and a store into the revocation namespace must be a
+// list the group key signed. Refusals: bad_signature, bad_credential
+// (401), revoked, forbidden (403). See groups.go and docs/groups.md.
+//
 // # Privacy
 //
 // Logs carry no IP address, Account ID or message size unless

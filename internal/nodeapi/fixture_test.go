@@ -53,7 +53,12 @@ type fixture struct {
 type fixtureOpt func(*Config)
 
 func newFixture(t testing.TB, opts ...fixtureOpt) *fixture {
-	db, err := sqlite.Open(filepath.Join(t.TempDir(), "node.db"))
+	return newFixtureAt(t, t.TempDir(), opts...)
+}
+
+// newFixtureAt is newFixture with the database in dir.
+func newFixtureAt(t testing.TB, dir string, opts ...fixtureOpt) *fixture {
+	db, err := sqlite.Open(filepath.Join(dir, "node.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,10 +70,14 @@ type holds struct {
 }
 
 // holder is whom a per-account bound is per: the account's owner (signed
-// retrieves) or anyone (unsigned public reads of it).
+// retrieves) or anyone (unsigned public reads of it). In a group swarm
+// each member key is a holder of its own (member is zero for the admin):
+// a hundred members long-polling their group must not share one
+// account's few slots.
 type holder struct {
 	account  identity.AccountID
 	unsigned bool
+	member   identity.Ed25519PublicKey
 }
 
 func newHolds(max, maxPerAccount int, gauge prometheus.Gauge) *holds {
@@ -184,7 +188,7 @@ func (h *Handler) list(ctx context.Context, q store.Query, known map[string]stru
 // hold answers q, holding it up to wait while it finds nothing. It
 // registers with the arrivals hub before every look in the store, so a
 // message committed between the look and the wait still wakes it.
-func (h *Handler) hold(ctx context.Context, top *topLevel, q store.Query, known map[string]struct{}, unsigned bool, wait time.Duration, now time.Time) (*rpc.RetrieveResult, error) {
+func (h *Handler) hold(ctx context.Context, top *topLevel, q store.Query, known map[string]struct{}, who holder, wait time.Duration, now time.Time) (*rpc.RetrieveResult, error) {
 	var (
 		timer   *time.Timer
 		release func()
@@ -208,7 +212,7 @@ func (h *Handler) hold(ctx context.Context, top *topLevel, q store.Query, known 
 			// Only a retrieve that would be held takes a slot: one with
 			// mail waiting is answered even when the node holds all it will.
 			var ok bool
-			if release, ok = h.holds.acquire(holder{q.Account, unsigned}); !ok {
+			if release, ok = h.holds.acquire(who); !ok {
 				unwatch()
 				return nil, &holdFull{retry: holdRetryMin + rand.N(holdRetryJitter)}
 			}

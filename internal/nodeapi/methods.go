@@ -163,7 +163,11 @@ func (h *Handler) retrieve(ctx context.Context, params json.RawMessage, now time
 		}
 	}
 	if r.Wait > 0 && h.cfg.Arrivals != nil {
-		return h.hold(ctx, top, q, known, r.Unsigned, r.Wait, now)
+		who := holder{account: q.Account, unsigned: r.Unsigned}
+		if r.Auth.Credential != nil {
+			who.member = r.Auth.Credential.Token.Member
+		}
+		return h.hold(ctx, top, q, known, who, r.Wait, now)
 	}
 	return h.list(ctx, q, known, now)
 }

@@ -121,15 +121,19 @@ func (m *KeyMessage) Sign(a *Admin) ([]byte, error) {
 	if size+ObjectOverhead > MaxObjectSize {
 		return nil, fmt.Errorf("%w: key message of %d bytes, at most %d (split it with SplitKeyMessages)", ErrMalformed, size+ObjectOverhead, MaxObjectSize)
 	}
-	body := make([]byte, 0, size)
-	body = append(body, m.KeyID[:]...)
+	o := &Object{Kind: KindKeys, Version: m.Generation, Created: m.Created, Body: m.body()}
+	return o.sign(a)
+}
+
+// body returns the key message's object body.
+func (m *KeyMessage) body() []byte {
+	body := append([]byte(nil), m.KeyID[:]...)
 	body = binary.BigEndian.AppendUint16(body, uint16(len(m.Sealed)))
 	for _, s := range m.Sealed {
 		body = binary.BigEndian.AppendUint32(body, uint32(len(s)))
 		body = append(body, s...)
 	}
-	o := &Object{Kind: KindKeys, Version: m.Generation, Created: m.Created, Body: body}
-	return o.sign(a)
+	return body
 }
 
 // ParseKeyMessage parses and verifies a key message of group g. The

@@ -145,13 +145,7 @@ func (r *Revocations) Sign(a *Admin) ([]byte, error) {
 	if len(keys) > MaxRevoked {
 		return nil, fmt.Errorf("%w: %d revoked keys, at most %d", ErrMalformed, len(keys), MaxRevoked)
 	}
-	body := make([]byte, 2, 2+32*len(keys))
-	binary.BigEndian.PutUint16(body, uint16(len(keys)))
-	for _, k := range keys {
-		raw := k.Raw32()
-		body = append(body, raw[:]...)
-	}
-	o := &Object{Kind: KindRevocations, Version: r.Version, Created: r.Created, Body: body}
+	o := &Object{Kind: KindRevocations, Version: r.Version, Created: r.Created, Body: revocationBody(keys)}
 	b, err := o.sign(a)
 	if err == nil {
 		r.Revoked = keys
@@ -195,4 +189,15 @@ func ParseRevocations(b []byte, g ID) (*Revocations, error) {
 func (r *Revocations) Contains(k identity.Ed25519PublicKey) bool {
 	_, ok := slices.BinarySearchFunc(r.Revoked, k, identity.Ed25519PublicKey.Compare)
 	return ok
+}
+
+// revocationBody encodes sorted, distinct keys.
+func revocationBody(keys []identity.Ed25519PublicKey) []byte {
+	body := make([]byte, 2, 2+32*len(keys))
+	binary.BigEndian.PutUint16(body, uint16(len(keys)))
+	for _, k := range keys {
+		raw := k.Raw32()
+		body = append(body, raw[:]...)
+	}
+	return body
 }

@@ -3,6 +3,7 @@ package group
 import (
 	"crypto/ed25519"
 	"crypto/hkdf"
+	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
 
@@ -100,3 +101,30 @@ func (m *Member) Sign(msg []byte) []byte { return ed25519.Sign(m.priv, msg) }
 
 // Credential returns the credential the member presents.
 func (m *Member) Credential() Credential { return m.cred }
+
+// NewKey draws a new group key of generation gen from crypto/rand.
+func NewKey(gen uint64) Key {
+	k := Key{Generation: gen}
+	rand.Read(k.Secret[:])
+	return k
+}
+
+// NewInvite draws a fresh member key for an invitee, issues its credential
+// with perms, and returns the invitation to seal to the invitee (with the
+// group seed when asAdmin). The caller keeps Credential().Token.Member
+// in the admin section, to revoke it later.
+func (a *Admin) NewInvite(name string, perms Perm, asAdmin bool) (*Invite, error) {
+	v := &Invite{Group: a.id, Name: name}
+	rand.Read(v.MemberSeed[:])
+	v.Credential = a.Issue(Token{Perms: perms, Member: identity.Ed25519PublicKeyOf(ed25519.NewKeyFromSeed(v.MemberSeed[:]))})
+	if asAdmin {
+		v.GroupSeed = a.Seed()
+	}
+	if _, err := v.Marshal(); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// Member returns the signer of an invitation's member key.
+func (v *Invite) Member() (*Member, error) { return NewMember(v.Group, v.MemberSeed[:], v.Credential) }

@@ -287,10 +287,12 @@ func (r *Expire) Params() json.RawMessage {
 		PubkeyEd25519 string   `json:"pubkey_ed25519,omitempty"`
 		Shorten       bool     `json:"shorten,omitempty"`
 		Signature     string   `json:"signature,omitempty"`
+		Subaccount    string   `json:"subaccount,omitempty"`
+		SubaccountSig string   `json:"subaccount_sig,omitempty"`
 		Timestamp     *int64   `json:"timestamp,omitempty"`
 	}{
 		wireMs(r.Expiry), r.Mode == ExpireExtend, r.Hashes, a.Pubkey, a.PubkeyEd25519,
-		r.Mode == ExpireShorten, a.Signature, a.Timestamp,
+		r.Mode == ExpireShorten, a.Signature, a.Subaccount, a.SubaccountSig, a.Timestamp,
 	})
 }
 

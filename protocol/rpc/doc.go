@@ -16,7 +16,10 @@
 // case-insensitively and anything after the object are refused, and
 // errors name keys as they appear on the wire. Keys and Account IDs are lowercase hex, signatures and data
 // standard base64, times integer ms since the Unix epoch. Signed requests
-// carry pubkey (05 Account ID), pubkey_ed25519 and signature.
+// carry pubkey (05 Account ID), pubkey_ed25519 and signature; a group's
+// (03 group ID) carry pubkey and signature, and from a member subaccount
+// and subaccount_sig (see group.go). A group swarm has only the group
+// namespaces (protocol/group.Namespaces).
 //
 //	store         pubkey, namespace?, data, ttl, timestamp; for a namespace not
 //	              divisible by 10 also pubkey_ed25519, sig_timestamp?, signature
@@ -79,7 +82,12 @@
 //     same cursor works on every member of the swarm.
 //   - store takes ttl only (no absolute expiry) and always needs
 //     pubkey_ed25519 with a signature for namespaces not divisible by 10.
-//   - there are no subaccounts, no ifelse, no revoke_subaccount.
+//   - subaccounts exist only for group swarms (03 IDs, docs/groups.md):
+//     a member presents subaccount (its credential's token) and
+//     subaccount_sig (the group key's signature of it, labelled and bound
+//     to the group ID) and signs with the member key; revocations are a
+//     signed list stored in the group swarm, not revoke_subaccount. There
+//     is no ifelse.
 //   - errors are JSON objects {"error": {"code", "message"}, "t"} with a
 //     stable [Code], instead of plain-text bodies.
 //   - delete, delete_before, expire and expire_all sign a request time in

@@ -25,9 +25,25 @@ func FuzzDecode(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	// Group requests, by the admin and by a member with its credential.
+	admin, member := testGroup(f)
+	for _, s := range []Signer{admin, member} {
+		for _, r := range []Outgoing{&Store{Namespace: 11, TTL: time.Hour, Timestamp: testNow, Data: []byte("x")}, &Retrieve{Namespace: -11}, &DeleteAll{}} {
+			r.Stamp(testNow)
+			r.Sign("devnet", s)
+			b, _ := json.Marshal(Request{Method: r.Method(), Params: r.Params()})
+			f.Add(b)
+		}
+	}
 	parsers := map[string]func(json.RawMessage) error{
-		MethodStore:        func(p json.RawMessage) error { _, err := ParseStore(p); return err },
-		MethodRetrieve:     func(p json.RawMessage) error { _, err := ParseRetrieve(p); return err },
+		MethodStore: func(p json.RawMessage) error { _, err := ParseStore(p); return err },
+		MethodRetrieve: func(p json.RawMessage) error {
+			r, err := ParseRetrieve(p)
+			if err == nil && !r.Unsigned {
+				err = r.Auth.Verify(r.SigMessage("devnet"), nil)
+			}
+			return err
+		},
 		MethodDelete:       func(p json.RawMessage) error { _, err := ParseDelete(p); return err },
 		MethodDeleteAll:    func(p json.RawMessage) error { _, err := ParseDeleteAll(p); return err },
 		MethodDeleteBefore: func(p json.RawMessage) error { _, err := ParseDeleteBefore(p); return err },

@@ -94,8 +94,8 @@ type NodeOp struct {
 	Tombstones []HashExpiry       `json:"tombstones,omitempty"`
 }
 
-// UnmarshalJSON decodes op. The account is checked for form (05 prefix,
-// 66 hex digits) but not for being a usable X25519 point as
+// UnmarshalJSON decodes op. The account is checked for form (05 or 03
+// prefix, 66 hex digits) but not for being a usable X25519 point as
 // identity.ParseAccountID checks: that check is a scalar multiplication,
 // 15% of a forward's CPU on the receiving member, and a forward comes from
 // an authenticated member whose client-facing path already made it.

@@ -1,0 +1,493 @@
+package nodeapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/store"
+	"github.com/hushnet/hush/internal/store/sqlite"
+	"github.com/hushnet/hush/protocol/group"
+	"github.com/hushnet/hush/protocol/rpc"
+)
+
+// newAdmin returns the admin of a fresh group.
+func newAdmin(t testing.TB) *group.Admin {
+	t.Helper()
+	seed := make([]byte, group.SeedSize)
+	rand.Read(seed)
+	a, err := group.NewAdmin(seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// newMember issues a credential with perms to a fresh member key of a's
+// group.
+func newMember(t testing.TB, a *group.Admin, perms group.Perm) *group.Member {
+	t.Helper()
+	seed := make([]byte, group.SeedSize)
+	rand.Read(seed)
+	tok := group.Token{Perms: perms, Member: identity.Ed25519PublicKeyOf(ed25519.NewKeyFromSeed(seed))}
+	m, err := group.NewMember(a.Group(), seed, a.Issue(tok))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// send stamps r at the fixture's time, signs it for s and posts it.
+func (f *fixture) send(r rpc.Outgoing, s rpc.Signer) (int, []byte) {
+	r.Stamp(f.clock())
+	r.Sign(testNet, s)
+	f.advance(time.Millisecond)
+	return f.post(reqBody(r.Method(), r.Params()))
+}
+
+func (f *fixture) groupStore(s rpc.Signer, ns int32, data []byte) (int, []byte) {
+	return f.send(&rpc.Store{Namespace: ns, Data: data, TTL: time.Hour, Timestamp: f.clock()}, s)
+}
+
+func (f *fixture) groupRetrieve(s rpc.Signer, ns int32) (int, []byte) {
+	return f.send(&rpc.Retrieve{Namespace: ns}, s)
+}
+
+// revocationList signs a list revoking keys.
+func revocationList(t testing.TB, a *group.Admin, version uint64, now time.Time, keys ...identity.Ed25519PublicKey) []byte {
+	t.Helper()
+	b, err := (&group.Revocations{Version: version, Created: now, Revoked: keys}).Sign(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// countingStore counts List calls: what a refused request must not
+// cause.
+type countingStore struct {
+	store.Store
+	lists atomic.Int64
+}
+
+func (c *countingStore) List(ctx context.Context, q store.Query) ([]store.Message, bool, error) {
+	c.lists.Add(1)
+	return c.Store.List(ctx, q)
+}
+
+// TestGroupAccess: in a group swarm the admin may do everything, members
+// what their credential allows, and everyone else nothing, each refusal
+// with its own code; a refused request reads no storage.
+func TestGroupAccess(t *testing.T) {
+	var counter *countingStore
+	f := newFixture(t, func(c *Config) { counter = &countingStore{Store: c.Store}; c.Store = counter })
+	admin := newAdmin(t)
+	g := admin.Group()
+	member := newMember(t, admin, group.PermRead|group.PermWrite)
+	reader := newMember(t, admin, group.PermRead)
+	moderator := newMember(t, admin, group.PermRead|group.PermWrite|group.PermDelete)
+	revoked := newMember(t, admin, group.PermRead|group.PermWrite)
+	otherAdmin := newAdmin(t)
+	stranger := identity.NewAccount()
+
+	// A token of another group presented to g: the right key, another
+	// group's signature.
+	foreign := rawMemberOf(t, g, func(tok group.Token) group.Credential { return otherAdmin.Issue(tok) })
+	// A credential a stranger made for itself, signed by its own key.
+	forged := rawMemberOf(t, g, func(tok group.Token) group.Credential {
+		c := group.Credential{Token: tok}
+		copy(c.Sig[:], stranger.Sign(tok.Marshal()))
+		return c
+	})
+
+	ok := func(t *testing.T, status int, body []byte) {
+		t.Helper()
+		if status != http.StatusOK {
+			t.Fatalf("status %d: %s", status, body)
+		}
+	}
+	// The admin sets the group up.
+	for _, ns := range []int32{group.NamespaceInfo, group.NamespaceMembers, group.NamespaceKeys, group.NamespaceMessages, group.NamespaceRevokedRetrievable} {
+		st, b := f.groupStore(admin, ns, []byte("admin object"))
+		ok(t, st, b)
+	}
+	st, b := f.groupStore(admin, group.NamespaceRevocations, revocationList(t, admin, 1, f.clock(), revoked.Ed25519Public()))
+	ok(t, st, b)
+
+	tests := []struct {
+		name   string
+		do     func() (int, []byte)
+		status int
+		code   rpc.Code
+	}{
+		{"admin retrieves the revocations", func() (int, []byte) { return f.groupRetrieve(admin, group.NamespaceRevocations) }, 200, ""},
+		{"admin deletes all", func() (int, []byte) {
+			ns := group.NamespaceMessages
+			return f.send(&rpc.DeleteAll{Namespace: &ns}, admin)
+		}, 200, ""},
+		{"member stores a message", func() (int, []byte) { return f.groupStore(member, group.NamespaceMessages, []byte("hi")) }, 200, ""},
+		{"member retrieves messages", func() (int, []byte) { return f.groupRetrieve(member, group.NamespaceMessages) }, 200, ""},
+		{"member retrieves info", func() (int, []byte) { return f.groupRetrieve(member, group.NamespaceInfo) }, 200, ""},
+		{"member retrieves keys", func() (int, []byte) { return f.groupRetrieve(member, group.NamespaceKeys) }, 200, ""},
+		{"reader retrieves members", func() (int, []byte) { return f.groupRetrieve(reader, group.NamespaceMembers) }, 200, ""},
+		{"reader stores a message", func() (int, []byte) { return f.groupStore(reader, group.NamespaceMessages, []byte("x")) }, 403, rpc.CodeForbidden},
+		{"member stores info", func() (int, []byte) { return f.groupStore(member, group.NamespaceInfo, []byte("x")) }, 403, rpc.CodeForbidden},
+		{"member stores members", func() (int, []byte) { return f.groupStore(member, group.NamespaceMembers, []byte("x")) }, 403, rpc.CodeForbidden},
+		{"member stores keys", func() (int, []byte) { return f.groupStore(member, group.NamespaceKeys, []byte("x")) }, 403, rpc.CodeForbidden},
+		{"member stores a revocation list", func() (int, []byte) {
+			return f.groupStore(member, group.NamespaceRevocations, revocationList(t, admin, 9, f.clock()))
+		}, 403, rpc.CodeForbidden},
+		{"member stores a removal notice", func() (int, []byte) {
+			return f.groupStore(member, group.NamespaceRevokedRetrievable, []byte("x"))
+		}, 403, rpc.CodeForbidden},
+		{"member deletes all", func() (int, []byte) {
+			ns := group.NamespaceMessages
+			return f.send(&rpc.DeleteAll{Namespace: &ns}, member)
+		}, 403, rpc.CodeForbidden},
+		{"moderator deletes a message", func() (int, []byte) {
+			return f.send(&rpc.Delete{Hashes: []string{rpc.MessageHash(g.Account(), group.NamespaceMessages, []byte("hi"))}}, moderator)
+		}, 403, rpc.CodeForbidden},
+		{"member extends expiries", func() (int, []byte) {
+			return f.send(&rpc.Expire{Hashes: []string{rpc.MessageHash(g.Account(), group.NamespaceMessages, []byte("hi"))}, Expiry: f.clock().Add(time.Hour), Mode: rpc.ExpireExtend}, member)
+		}, 403, rpc.CodeForbidden},
+		{"non-member signs as the group", func() (int, []byte) {
+			return f.send(&rpc.Retrieve{Namespace: group.NamespaceMessages}, strangerAsGroup{stranger, g})
+		}, 401, rpc.CodeBadSignature},
+		{"forged credential", func() (int, []byte) { return f.groupRetrieve(forged, group.NamespaceMessages) }, 401, rpc.CodeBadCredential},
+		{"another group's credential", func() (int, []byte) { return f.groupRetrieve(foreign, group.NamespaceMessages) }, 401, rpc.CodeBadCredential},
+		{"revoked member retrieves", func() (int, []byte) { return f.groupRetrieve(revoked, group.NamespaceMessages) }, 403, rpc.CodeRevoked},
+		{"revoked member stores", func() (int, []byte) { return f.groupStore(revoked, group.NamespaceMessages, []byte("spam")) }, 403, rpc.CodeRevoked},
+		{"revoked member reads its notice", func() (int, []byte) {
+			return f.groupRetrieve(revoked, group.NamespaceRevokedRetrievable)
+		}, 200, ""},
+		{"group namespace 0", func() (int, []byte) { return f.groupStore(admin, 0, []byte("x")) }, 400, rpc.CodeBadNamespace},
+		{"group namespace 7, unsigned", func() (int, []byte) {
+			return f.post(reqBody(rpc.MethodRetrieve, json.RawMessage(`{"pubkey":"`+g.String()+`","namespace":7,"timestamp":1}`)))
+		}, 400, rpc.CodeBadNamespace},
+		{"unsigned group retrieve", func() (int, []byte) {
+			return f.post(reqBody(rpc.MethodRetrieve, json.RawMessage(`{"pubkey":"`+g.String()+`","namespace":11,"timestamp":1}`)))
+		}, 400, rpc.CodeMissingField},
+		{"unsigned deposit", func() (int, []byte) {
+			return f.post(reqBody(rpc.MethodStore, json.RawMessage(`{"pubkey":"`+g.String()+`","namespace":11,"timestamp":1,"ttl":60000,"data":"eA"}`)))
+		}, 400, rpc.CodeMissingField},
+		{"a revocation list of another group", func() (int, []byte) {
+			return f.groupStore(admin, group.NamespaceRevocations, revocationList(t, otherAdmin, 2, f.clock()))
+		}, 400, rpc.CodeBadField},
+		{"garbage in the revocation namespace", func() (int, []byte) {
+			return f.groupStore(admin, group.NamespaceRevocations, []byte("not a list"))
+		}, 400, rpc.CodeBadField},
+		{"get_swarm of a group", func() (int, []byte) {
+			return f.post(reqBody(rpc.MethodGetSwarm, json.RawMessage(`{"pubkey":"`+g.String()+`"}`)))
+		}, 200, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := tt.do()
+			if status != tt.status {
+				t.Fatalf("status %d, want %d: %s", status, tt.status, body)
+			}
+			if tt.code != "" && errCode(t, body) != tt.code {
+				t.Fatalf("code %q, want %q: %s", errCode(t, body), tt.code, body)
+			}
+		})
+	}
+
+	// Refusals before the revocation check read nothing: a flood of
+	// forged or forbidden requests costs no storage reads.
+	before := counter.lists.Load()
+	for range 20 {
+		f.groupRetrieve(forged, group.NamespaceMessages)
+		f.groupRetrieve(foreign, group.NamespaceMessages)
+		f.groupStore(reader, group.NamespaceMessages, []byte("x"))
+		f.send(&rpc.Retrieve{Namespace: group.NamespaceMessages}, strangerAsGroup{stranger, g})
+	}
+	if n := counter.lists.Load() - before; n != 0 {
+		t.Fatalf("refused requests listed storage %d times", n)
+	}
+	// And a member's requests reuse the cached revocations.
+	for range 5 {
+		if st, b := f.groupRetrieve(member, group.NamespaceInfo); st != 200 {
+			t.Fatalf("status %d: %s", st, b)
+		}
+	}
+	if n := counter.lists.Load() - before; n != 5 {
+		t.Fatalf("5 retrieves listed storage %d times, want 5 (their answers, no revocation reloads)", n)
+	}
+}
+
+// TestGroupPermissionBeforeSignature: a member asking for what its
+// credential does not allow is refused before any signature is checked.
+func TestGroupPermissionBeforeSignature(t *testing.T) {
+	f := newFixture(t)
+	admin := newAdmin(t)
+	reader := newMember(t, admin, group.PermRead)
+	r := &rpc.Store{Namespace: group.NamespaceMessages, Data: []byte("x"), TTL: time.Hour, Timestamp: f.clock()}
+	r.Stamp(f.clock())
+	r.Sign(testNet, reader)
+	r.Auth.Signature = make([]byte, 64) // would be bad_signature
+	status, body := f.post(reqBody(r.Method(), r.Params()))
+	if status != 403 || errCode(t, body) != rpc.CodeForbidden {
+		t.Fatalf("status %d: %s", status, body)
+	}
+}
+
+// TestGroupRevocationArrives: a revocation list that reaches the node by
+// replication (not a client's store) is enforced at once, although the
+// node had the group's revocations cached; lists only add up, so a stale
+// list stored later revokes no less.
+func TestGroupRevocationArrives(t *testing.T) {
+	f := newFixture(t)
+	admin := newAdmin(t)
+	g := admin.Group()
+	m1 := newMember(t, admin, group.PermRead|group.PermWrite)
+	m2 := newMember(t, admin, group.PermRead|group.PermWrite)
+	for _, m := range []*group.Member{m1, m2} {
+		if st, b := f.groupRetrieve(m, group.NamespaceMessages); st != 200 {
+			t.Fatalf("status %d: %s", st, b)
+		}
+	}
+	// As replication.Server applies a forward: through the hub's replica.
+	put := func(data []byte) {
+		t.Helper()
+		msg := store.Message{Account: g.Account(), Namespace: group.NamespaceRevocations, Hash: rpc.MessageHash(g.Account(), group.NamespaceRevocations, data),
+			Data: data, Timestamp: f.clock(), Expiry: f.clock().Add(time.Hour)}
+		if _, err := f.h.cfg.Arrivals.Replica(f.db).Put(context.Background(), msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(revocationList(t, admin, 2, f.clock(), m1.Ed25519Public()))
+	if st, b := f.groupRetrieve(m1, group.NamespaceMessages); st != 403 || errCode(t, b) != rpc.CodeRevoked {
+		t.Fatalf("after a replicated revocation: status %d: %s", st, b)
+	}
+	if st, b := f.groupRetrieve(m2, group.NamespaceMessages); st != 200 {
+		t.Fatalf("an unrevoked member: status %d: %s", st, b)
+	}
+	// An older list that names only m2 arrives late: both stay revoked.
+	put(revocationList(t, admin, 1, f.clock(), m2.Ed25519Public()))
+	for _, m := range []*group.Member{m1, m2} {
+		if st, b := f.groupRetrieve(m, group.NamespaceMessages); st != 403 || errCode(t, b) != rpc.CodeRevoked {
+			t.Fatalf("status %d: %s", st, b)
+		}
+	}
+}
+
+// TestGroupNodeLearnsNoMember: after a group's admin stores its sealed
+// configs and members post messages, no member's Account ID or account key
+// appears anywhere in the node's database files.
+func TestGroupNodeLearnsNoMember(t *testing.T) {
+	dir := t.TempDir()
+	f := newFixtureAt(t, dir)
+	admin := newAdmin(t)
+	g := admin.Group()
+	alice, bob := identity.NewAccount(), identity.NewAccount()
+	key := group.Key{Generation: 1}
+	rand.Read(key.Secret[:])
+	ma, mb := newMember(t, admin, group.PermRead|group.PermWrite), newMember(t, admin, group.PermRead|group.PermWrite)
+	sec, err := group.SealAdminSection(admin, []group.MemberKey{{Account: alice.ID(), Key: ma.Ed25519Public()}, {Account: bob.ID(), Key: mb.Ed25519Public()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	members := &group.Members{Entries: group.MergeEntries([]group.Entry{
+		{Account: alice.ID(), Role: group.RoleMember, State: group.StateJoined, Changed: 1},
+		{Account: bob.ID(), Role: group.RoleMember, State: group.StateJoined, Changed: 1},
+	}), AdminSection: sec}
+	payload, err := members.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := group.SealConfig(admin, group.KindMembers, 1, f.clock(), key, payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, b := f.groupStore(admin, group.NamespaceMembers, cfg); st != 200 {
+		t.Fatalf("status %d: %s", st, b)
+	}
+	for _, p := range []struct {
+		acct *identity.Account
+		m    *group.Member
+	}{{alice, ma}, {bob, mb}} {
+		msg, err := group.SealMessage(g, key, p.acct, f.clock(), []byte("hello from a member"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st, b := f.groupStore(p.m, group.NamespaceMessages, msg); st != 200 {
+			t.Fatalf("status %d: %s", st, b)
+		}
+	}
+	f.db.Close()
+	var files [][]byte
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			b, _ := os.ReadFile(p)
+			files = append(files, b)
+		}
+		return nil
+	})
+	for _, a := range []*identity.Account{alice, bob} {
+		id, ed := a.ID(), a.Ed25519Public()
+		for _, needle := range [][]byte{id[:], id[1:], []byte(id.String()), ed.Bytes(), []byte(ed.String()), []byte(hex.EncodeToString(id[1:]))} {
+			for _, b := range files {
+				if bytes.Contains(b, needle) {
+					t.Fatalf("the node's files contain a member's identity (%x…)", needle[:4])
+				}
+			}
+		}
+	}
+}
+
+// rawMember is a member signer that takes any credential, as a forger
+// would (group.NewMember checks it).
+type rawMember struct {
+	g    group.ID
+	priv ed25519.PrivateKey
+	cred group.Credential
+}
+
+func (m rawMember) ID() identity.AccountID                   { return m.g.Account() }
+func (m rawMember) Ed25519Public() identity.Ed25519PublicKey { return m.cred.Token.Member }
+func (m rawMember) Sign(msg []byte) []byte                   { return ed25519.Sign(m.priv, msg) }
+func (m rawMember) Credential() group.Credential             { return m.cred }
+
+// rawMemberOf makes a fresh member key for g whose credential issue makes.
+func rawMemberOf(t testing.TB, g group.ID, issue func(group.Token) group.Credential) rawMember {
+	t.Helper()
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	tok := group.Token{Perms: group.PermRead | group.PermWrite, Member: identity.Ed25519PublicKeyOf(priv)}
+	return rawMember{g: g, priv: priv, cred: issue(tok)}
+}
+
+// strangerAsGroup signs requests for group g with an account's own key,
+// presenting no credential.
+type strangerAsGroup struct {
+	acct *identity.Account
+	g    group.ID
+}
+
+func (s strangerAsGroup) ID() identity.AccountID                   { return s.g.Account() }
+func (s strangerAsGroup) Ed25519Public() identity.Ed25519PublicKey { return s.acct.Ed25519Public() }
+func (s strangerAsGroup) Sign(msg []byte) []byte                   { return s.acct.Sign(msg) }
+
+// TestGroupHoldsPerMember: the per-account bound on held retrieves is per
+// member key in a group swarm, so one member's long polls cannot use up
+// the others'.
+func TestGroupHoldsPerMember(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.MaxHeldPerAccount = 1 })
+	admin := newAdmin(t)
+	m1, m2 := newMember(t, admin, group.PermRead), newMember(t, admin, group.PermRead)
+	held := func(m *group.Member) *heldCall {
+		r := &rpc.Retrieve{Namespace: group.NamespaceMessages, Wait: rpc.MaxWait}
+		r.Stamp(f.clock())
+		r.Sign(testNet, m)
+		f.advance(time.Millisecond)
+		return f.postAsync(reqBody(r.Method(), r.Params()))
+	}
+	c1 := held(m1)
+	f.waitHeld(t, 1, c1)
+	if st, b := held(m1).wait(t); st != http.StatusServiceUnavailable || errCode(t, b) != rpc.CodeHoldFull {
+		t.Fatalf("a second hold of one member: %d %s", st, b)
+	}
+	c2 := held(m2)
+	f.waitHeld(t, 2, c1, c2)
+	if st, b := f.groupStore(admin, group.NamespaceMessages, []byte("wake")); st != 200 {
+		t.Fatalf("store: %d %s", st, b)
+	}
+	for _, c := range []*heldCall{c1, c2} {
+		if msgs := c.messages(t); len(msgs) != 1 {
+			t.Fatalf("%d messages", len(msgs))
+		}
+	}
+}
+
+// TestGroupQuotaRecovery: a member that fills the group swarm's quota
+// blocks the admin's stores, and the admin's sequence of delete_before in
+// the message namespace and the revocation list makes room and removes it.
+func TestGroupQuotaRecovery(t *testing.T) {
+	f := newFixture(t, func(c *Config) {
+		db, err := sqlite.Open(filepath.Join(t.TempDir(), "quota.db"), sqlite.WithAccountQuota(1<<20, 5))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		c.Store = c.Arrivals.Store(db)
+	})
+	admin := newAdmin(t)
+	spammer := newMember(t, admin, group.PermRead|group.PermWrite)
+	if st, b := f.groupStore(admin, group.NamespaceInfo, []byte("info")); st != 200 {
+		t.Fatalf("%d %s", st, b)
+	}
+	for i := 0; ; i++ {
+		st, b := f.groupStore(spammer, group.NamespaceMessages, []byte{byte(i)})
+		if st == 200 {
+			continue
+		}
+		if errCode(t, b) != rpc.CodeQuota {
+			t.Fatalf("%d %s", st, b)
+		}
+		break
+	}
+	list := revocationList(t, admin, 1, f.clock(), spammer.Ed25519Public())
+	if st, b := f.groupStore(admin, group.NamespaceRevocations, list); errCode(t, b) != rpc.CodeQuota {
+		t.Fatalf("with the quota full: %d %s", st, b)
+	}
+	ns := group.NamespaceMessages
+	seq := &rpc.Batch{Sequence: true, Requests: []rpc.Outgoing{
+		&rpc.DeleteBefore{Namespace: &ns, Before: f.clock()},
+		&rpc.Store{Namespace: group.NamespaceRevocations, Data: list, TTL: time.Hour, Timestamp: f.clock()},
+	}}
+	st, b := f.send(seq, admin)
+	var res rpc.BatchResult
+	if st != 200 || json.Unmarshal(b, &res) != nil || len(res.Results) != 2 || res.Results[0].Code != 200 || res.Results[1].Code != 200 {
+		t.Fatalf("sequence: %d %s", st, b)
+	}
+	if st, b := f.groupStore(spammer, group.NamespaceMessages, []byte("more")); errCode(t, b) != rpc.CodeRevoked {
+		t.Fatalf("the spammer after its revocation: %d %s", st, b)
+	}
+}
+
+// TestGroupRevocationsConcurrent: members' requests and new lists at once
+// (run with -race): every answer is a success or a revocation, and once
+// the last list is stored every listed member is refused.
+func TestGroupRevocationsConcurrent(t *testing.T) {
+	f := newFixture(t)
+	admin := newAdmin(t)
+	members := make([]*group.Member, 6)
+	for i := range members {
+		members[i] = newMember(t, admin, group.PermRead|group.PermWrite)
+	}
+	var wg sync.WaitGroup
+	for _, m := range members {
+		wg.Go(func() {
+			for range 15 {
+				st, b := f.groupRetrieve(m, group.NamespaceMessages)
+				if st != 200 && errCode(t, b) != rpc.CodeRevoked {
+					t.Errorf("%d %s", st, b)
+				}
+			}
+		})
+	}
+	var revoked []identity.Ed25519PublicKey
+	for i, m := range members[:3] {
+		revoked = append(revoked, m.Ed25519Public())
+		if st, b := f.groupStore(admin, group.NamespaceRevocations, revocationList(t, admin, uint64(i+1), f.clock(), revoked...)); st != 200 {
+			t.Fatalf("%d %s", st, b)
+		}
+	}
+	wg.Wait()
+	for i, m := range members {
+		st, b := f.groupRetrieve(m, group.NamespaceMessages)
+		if (i < 3) != (st == 403 && errCode(t, b) == rpc.CodeRevoked) {
+			t.Fatalf("member %d: %d %s", i, st, b)
+		}
+	}
+}
