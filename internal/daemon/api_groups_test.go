@@ -70,7 +70,14 @@ func statusID(td *testDaemon) string {
 // an admin's removal get, rename and the timer, promote, remove, delete.
 func TestGroupsAPI(t *testing.T) {
 	node, files := standalone(t), newMemFiles()
-	alice, bob, carol := unlockedDaemon(t, node, files), unlockedDaemon(t, node, files), unlockedDaemon(t, node, files)
+	// A short safety net: the client starts a group's long-poll at its
+	// next safety-net poll after joining (a minute by default).
+	daemon := func() *testDaemon {
+		td := startDaemon(t, Config{Options: client.Options{Standalone: node, Files: files, SafetyNetInterval: time.Second}})
+		td.mustDo("POST", "/api/v1/account/create", map[string]string{"passphrase": testPass}, http.StatusCreated, nil)
+		return td
+	}
+	alice, bob, carol := daemon(), daemon(), daemon()
 	aliceID, bobID, carolID := statusID(alice), statusID(bob), statusID(carol)
 	aEvents, bEvents := alice.events(), bob.events()
 	alice.mustDo("PUT", "/api/v1/contacts/"+bobID, map[string]string{"name": "bob"}, 200, nil)
@@ -196,14 +203,17 @@ func TestGroupsAPI(t *testing.T) {
 	}
 
 	// The admin renames, sets the timer, promotes bob, removes carol.
+	g = tGroup{} // a fresh decode: omitted fields must not keep old values
 	alice.mustDo("PATCH", "/api/v1/groups/"+gid, map[string]any{"name": "crew", "disappear_after_ns": int64(time.Hour)}, 200, &g)
 	if g.Name != "crew" || g.DisappearAfter != time.Hour {
 		t.Fatalf("after the patch %+v", g)
 	}
+	g = tGroup{}
 	alice.mustDo("POST", "/api/v1/groups/"+gid+"/members/"+bobID+"/promote", nil, 200, &g)
 	if g.MemberList[1].Account.String() != bobID || g.MemberList[1].Role != "admin" {
 		t.Fatalf("after the promotion %+v", g.MemberList)
 	}
+	g = tGroup{}
 	alice.mustDo("DELETE", "/api/v1/groups/"+gid+"/members/"+carolID, nil, 200, &g)
 	if g.Members != 2 || len(g.MemberList) != 2 || g.KeyGeneration < 2 {
 		t.Fatalf("after the removal %+v", g)
@@ -237,6 +247,7 @@ func TestGroupsAPI(t *testing.T) {
 	}
 
 	// Bob leaves; the admin deletes the group.
+	g = tGroup{}
 	bob.mustDo("POST", "/api/v1/groups/"+gid+"/leave", nil, 200, &g)
 	if g.State != client.GroupLeft {
 		t.Fatalf("bob after leaving %+v", g)
