@@ -1114,3 +1114,31 @@ func (c *Client) groupRequest(peer identity.AccountID) (request, ok bool) {
 	}
 	return g.Status == GroupInvited, true
 }
+
+// syncGroups sends every group's state and keys to the account's other
+// devices (a new device among them), as [Client.ShareHistoryTo] does.
+func (c *Client) syncGroups(ctx context.Context) error {
+	rows, err := c.db.Groups()
+	if err != nil {
+		return err
+	}
+	c.groupMu.Lock()
+	for _, r := range rows {
+		g, err := c.loadGroup(r.ID)
+		if err == nil {
+			err = c.queueGroupSync(g)
+		}
+		if err != nil {
+			c.groupMu.Unlock()
+			return err
+		}
+	}
+	c.groupMu.Unlock()
+	if len(rows) > 0 {
+		// Sealed to the records as they are now, the new device's
+		// included, not to a cached set from before it.
+		c.forgetRecords(recordCacheKey{c.acct.ID(), prekey.Sync})
+		c.FlushOutbox(ctx)
+	}
+	return nil
+}

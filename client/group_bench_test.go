@@ -98,7 +98,7 @@ func BenchmarkGroupFanout(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := keys.Generate(prekey.EpochOf(now) - 1, prekey.EpochOf(now)); err != nil {
+		if err := keys.Generate(prekey.EpochOf(now)-1, prekey.EpochOf(now)); err != nil {
 			b.Fatal(err)
 		}
 		raw, err := devicerecord.Make(acct, dev, keys, now)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hushnet/hush/crypto/prekey"
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/protocol/group"
 	"github.com/hushnet/hush/protocol/rpc"
@@ -166,6 +167,22 @@ func TestGroupStandalone(t *testing.T) {
 	}
 	if opened != 3 || len(raw) != 4 {
 		t.Fatalf("carol holds keys for %d of %d messages, want 3 of 4", opened, len(raw))
+	}
+
+	// A device of bob's added now gets the group with its keys when bob
+	// shares history, and reads the group's history from its swarm.
+	bob3 := openV2(t, homeFromSeed(t, bobSeed), Options{Standalone: nd})
+	if err := bob3.PublishKeys(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.ShareHistoryTo(ctx, []prekey.DeviceID{bob3.ThisDevice()}); err != nil {
+		t.Fatal(err)
+	}
+	groupSync(t, bob3, "the group's history on a new device", func() bool {
+		return len(groupTexts(t, bob3, id)) == 4
+	})
+	if gi, _ := bob3.GroupInfo(id); gi.State != GroupJoined || gi.KeyGeneration != 2 || gi.Members != 2 {
+		t.Fatalf("bob's new device: %+v", gi)
 	}
 }
 

@@ -595,7 +595,13 @@ func (c *Client) takeGroupMessage(gid group.ID, hash string, data []byte) ([]Mes
 	}
 	entry, member := g.member(m.Sender)
 	if !member {
-		return nil, fmt.Errorf("%w: %w: group message from a non-member", ErrDropped, ErrBadGroupData)
+		// A member removed or gone since may have written it before,
+		// under a key older than the current one (history read later);
+		// anyone else, or a newer key, is refused.
+		cur, _ := c.currentKey(gid)
+		if !hasEntry(g, m.Sender) || gen >= cur.Generation {
+			return nil, fmt.Errorf("%w: %w: group message from a non-member", ErrDropped, ErrBadGroupData)
+		}
 	}
 	content, err := envelope.UnmarshalContent(m.Content)
 	if err != nil {
@@ -818,4 +824,9 @@ func (c *Client) groupHoldLoop(ctx context.Context, id identity.AccountID, out c
 			}
 		}
 	}
+}
+
+// hasEntry reports whether account was ever in g's member list.
+func hasEntry(g *groupState, account identity.AccountID) bool {
+	return slices.ContainsFunc(g.Entries, func(e groupEntry) bool { return e.Account == account })
 }
