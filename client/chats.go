@@ -34,6 +34,9 @@ func looksLikeID(s string) bool {
 // is not a valid Account ID and [ErrUnknownContact] for a name no contact
 // has. Display names the other side chose are never consulted.
 func (c *Client) Resolve(s string) (identity.AccountID, error) {
+	if id, err := ParseGroupID(s); err == nil {
+		return id, nil // a group's ID (group.go)
+	}
 	if id, err := identity.ParseAccountID(strings.TrimSpace(s)); err == nil {
 		return id, nil
 	} else if looksLikeID(s) {
@@ -41,6 +44,10 @@ func (c *Client) Resolve(s string) (identity.AccountID, error) {
 	}
 	ct, err := c.db.ContactByNickname(s)
 	if errors.Is(err, clientdb.ErrNotFound) {
+		// Else the name of exactly one group.
+		if id, gerr := c.ResolveGroup(s); gerr == nil {
+			return id, nil
+		}
 		return identity.AccountID{}, fmt.Errorf("%w: %q", ErrUnknownContact, s)
 	} else if err != nil {
 		return identity.AccountID{}, err
@@ -104,6 +111,14 @@ func (c *Client) Conversations() ([]Conversation, error) {
 	}
 	out := make([]Conversation, 0, len(cs))
 	for _, cv := range cs {
+		if req, ok := c.groupRequest(cv.Peer); ok {
+			// A group: its name, no contact (group.go).
+			if !req {
+				g, _ := c.GroupInfo(cv.Peer)
+				out = append(out, Conversation{Peer: cv.Peer, Group: true, Nickname: g.Name, Unread: cv.Unread, Messages: cv.Messages, LastActivity: cv.LastActivity, DisappearAfter: g.DisappearAfter})
+			}
+			continue
+		}
 		st, err := c.requestState(cv.Peer)
 		if err != nil {
 			return nil, err

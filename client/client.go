@@ -140,6 +140,9 @@ type Client struct {
 	network *netfile.Network
 	// pushMu serializes the load-modify-save of the push subscription.
 	pushMu sync.Mutex
+	// groupMu serializes the load-modify-save of group state
+	// (group.go).
+	groupMu sync.Mutex
 	// procMu serializes process: a long-poll's answer and a poll's may
 	// carry the same message at once, and it must be stored once.
 	procMu sync.Mutex

@@ -101,7 +101,10 @@ func (c *Client) ShareHistoryTo(ctx context.Context, to []prekey.DeviceID) (Hist
 		}
 	}
 	out.Messages, out.Parts = len(entries), len(parts)
-	return out, nil
+	// The groups, their credentials and keys too: with them the new
+	// device reads each group's history from the group's swarm
+	// (group.go).
+	return out, c.syncGroups(ctx)
 }
 
 // historyTargets returns the verified Sync records of the devices to share
@@ -163,6 +166,11 @@ func (c *Client) historyEntries() (_ []*envelope.HistoryShare_SharedMessage, unp
 	}
 	var all []entry
 	for _, cv := range convs {
+		if IsGroupID(cv.Peer) {
+			// A group's history is in its swarm, which the new device
+			// reads with the keys syncGroups gives it (group.go).
+			continue
+		}
 		p := clientdb.Page{Limit: clientdb.MaxPageSize}
 		for {
 			ms, err := c.db.Messages(cv.ID, p)

@@ -72,6 +72,9 @@ func (c *Client) receiveFast(ctx context.Context, fn func([]Message) error) erro
 	for _, ns := range []int32{NamespaceInbox, NamespaceSync} {
 		wg.Go(func() { c.holdLoop(ctx, ns, batches) })
 	}
+	// And each joined group's swarm (groupnet.go).
+	var groups groupHolds
+	c.startGroupHolds(ctx, &groups, &wg, batches)
 	net := time.NewTicker(c.safetyNet)
 	defer net.Stop()
 	// The outbox keeps its pace: a message queued in this process (the
@@ -86,6 +89,7 @@ func (c *Client) receiveFast(ctx context.Context, fn func([]Message) error) erro
 			if err := safetyNet(); err != nil {
 				return err
 			}
+			c.startGroupHolds(ctx, &groups, &wg, batches)
 		case <-outbox.C:
 			if _, err := c.FlushOutbox(ctx); err != nil && ctx.Err() == nil {
 				c.log.Debug("outbox", "err", err)

@@ -72,9 +72,12 @@ type Contact struct {
 	Avatar bool `json:"avatar,omitempty"`
 }
 
-// Conversation is a 1:1 conversation in the list of chats.
+// Conversation is a conversation in the list of chats: 1:1, or a closed
+// group's (Group set, Peer the group's ID).
 type Conversation struct {
 	Peer identity.AccountID `json:"peer"`
+	// Group: Peer is a closed group, and Nickname its name.
+	Group bool `json:"group,omitempty"`
 	// Nickname is the contact's local nickname, empty if none.
 	Nickname     string    `json:"name,omitempty"`
 	Unread       int       `json:"unread"`

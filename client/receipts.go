@@ -33,7 +33,9 @@ func (c *Client) queueControl(to identity.AccountID, ns int32, ttl time.Duration
 // receipts are on and peer is an accepted, unblocked contact: a request's
 // sender learns nothing until the user accepts it.
 func (c *Client) sendReceipt(peer identity.AccountID, typ envelope.ReceiptMessage_Type, ids [][]byte) error {
-	if len(ids) == 0 {
+	if len(ids) == 0 || IsGroupID(peer) {
+		// Receipts are off in groups: one per member would flood the
+		// group, and tell every member when each read.
 		return nil
 	}
 	if on, err := c.Receipts(); err != nil || !on {

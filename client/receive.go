@@ -594,6 +594,9 @@ func (c *Client) accept(ns int32, m rpc.Message) ([]Message, error) {
 	verifyTime(content, sm.SignedAt)
 	signed := time.UnixMilli(int64(content.GetSentAtMs()))
 	switch {
+	case content.GetGroupUpdate() != nil:
+		// An invitation, or a group's state from another own device.
+		return nil, c.applyGroupUpdate(ns, sender, content.GetGroupUpdate()) // group.go
 	case ns == NamespaceInbox && content.GetData() != nil:
 		got, err := c.acceptData(sender, content, m.Hash)
 		return got, errors.Join(err, c.keepSigned(got, sm.Signed))
@@ -778,6 +781,14 @@ func (c *Client) Sync(ctx context.Context) ([]Message, error) {
 		c.log.Debug("protocol v2 key duties", "err", err)
 	}
 	got, pollErr := c.Poll(ctx)
+	// Groups after the own swarm: an invitation or a synced group polled
+	// in the same run (groupnet.go).
+	if more, err := c.GroupDuties(ctx); err != nil {
+		c.log.Debug("group duties", "err", err)
+		got = append(got, more...)
+	} else {
+		got = append(got, more...)
+	}
 	if err := c.pushDuties(ctx); err != nil { // push.go: renewal, cancelling
 		c.log.Debug("push subscription duties", "err", err)
 	}

@@ -16,6 +16,11 @@ import (
 // out of [Client.Conversations] until [Client.Accept].
 type Request struct {
 	Peer identity.AccountID `json:"peer"`
+	// Group: an invitation to the closed group Peer, named DisplayName,
+	// from InvitedBy (accept with [Client.Accept] or
+	// [Client.AcceptGroup]).
+	Group     bool               `json:"group,omitempty"`
+	InvitedBy identity.AccountID `json:"invited_by,omitzero"`
 	// DisplayName is the name the peer chose in its profile: a hint only.
 	DisplayName  string    `json:"display_name,omitempty"`
 	Messages     int       `json:"messages"`
@@ -86,6 +91,13 @@ func (c *Client) Requests() ([]Request, error) {
 	}
 	var out []Request
 	for _, cv := range cs {
+		if req, ok := c.groupRequest(cv.Peer); ok {
+			if req {
+				g, _ := c.GroupInfo(cv.Peer)
+				out = append(out, Request{Peer: cv.Peer, Group: true, InvitedBy: g.InvitedBy, DisplayName: g.Name, Messages: cv.Messages, Unread: cv.Unread, LastActivity: cv.LastActivity})
+			}
+			continue
+		}
 		st, err := c.requestState(cv.Peer)
 		if err != nil {
 			return nil, err
@@ -101,6 +113,17 @@ func (c *Client) Requests() ([]Request, error) {
 // yet): its conversation moves to the chats and receipts may go to it.
 // Writing to an account accepts it too.
 func (c *Client) Accept(peer identity.AccountID) error {
+	if IsGroupID(peer) {
+		// An invitation: joined here; the next background duties fetch
+		// the group (AcceptGroup does at once).
+		return c.updateGroup(peer, func(g *groupState) error {
+			if g.Status != GroupInvited {
+				return nil
+			}
+			g.Status, g.Invite = GroupJoined, nil
+			return c.queueGroupSync(g)
+		})
+	}
 	return c.setContactFlags(peer, func(ct *clientdb.Contact) { ct.Accepted = true })
 }
 
@@ -165,6 +188,10 @@ func (c *Client) noteProfile(peer identity.AccountID, name string) error {
 func (c *Client) decorate(ms []Message) {
 	states := map[identity.AccountID]peerState{}
 	for i := range ms {
+		if req, ok := c.groupRequest(ms[i].Peer); ok {
+			ms[i].Request = req // a group's: no contact, no profile
+			continue
+		}
 		st, ok := states[ms[i].Peer]
 		if !ok {
 			st, _ = c.requestState(ms[i].Peer)

@@ -26,6 +26,9 @@ func (c *Client) Send(ctx context.Context, peer identity.AccountID, text string)
 	if strings.TrimSpace(text) == "" {
 		return Message{}, ErrEmptyMessage
 	}
+	if IsGroupID(peer) {
+		return c.SendGroup(ctx, peer, text) // group.go
+	}
 	id, items, err := c.queueItems(peer, &envelope.DataMessage{Body: text}, nil)
 	if err != nil {
 		return Message{}, err
@@ -338,6 +341,11 @@ func (c *Client) flushItem(ctx context.Context, it clientdb.OutboxItem) (bool, e
 func (c *Client) sendClaimed(ctx context.Context, it clientdb.OutboxItem) (bool, error) {
 	defer c.releaseItem(it.ID)
 	payload, sendErr := c.sealItem(ctx, it)
+	sctx := ctx
+	if IsGroupID(it.To) && sendErr == nil {
+		// A group message: signed with the member credential (groupnet.go).
+		sctx, sendErr = c.groupItemCtx(ctx, it.To)
+	}
 	switch {
 	case errors.Is(sendErr, ErrWaitingForKeys):
 		// The destination has no usable keys yet: nothing is sent, and the
@@ -349,7 +357,7 @@ func (c *Client) sendClaimed(ctx context.Context, it clientdb.OutboxItem) (bool,
 	case payload == nil:
 		// No device to seal to: done, with nothing to store.
 	default:
-		_, sendErr = c.store(ctx, it.To, int32(it.Namespace), it.TTL, payload)
+		_, sendErr = c.store(sctx, it.To, int32(it.Namespace), it.TTL, payload)
 	}
 	if ctx.Err() != nil {
 		return false, ctx.Err()
@@ -362,7 +370,7 @@ func (c *Client) sendClaimed(ctx context.Context, it clientdb.OutboxItem) (bool,
 	}
 	switch out {
 	case clientdb.OutboxDone:
-		if it.Namespace == int(NamespaceInbox) && it.Message != 0 {
+		if (it.Namespace == int(NamespaceInbox) || IsGroupID(it.To)) && it.Message != 0 {
 			if changed, err := c.db.SetMessageStatus(it.Message, clientdb.StatusSent, c.clock()); err == nil && changed {
 				if m, err := c.Message(int64(it.Message)); err == nil {
 					c.emit(Event{Kind: EventSent, Message: m})

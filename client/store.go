@@ -127,7 +127,8 @@ func (c *Client) signedHold(ctx context.Context, n snapshot.Node, hold time.Dura
 		if err != nil {
 			return nil, err
 		}
-		req.Sign(c.dir.NetworkID(), c.acct)
+		// The account, or a group's admin or member key (groupnet.go).
+		req.Sign(c.dir.NetworkID(), c.signerFor(ctx))
 		resp, err := c.callHold(ctx, n, req, hold)
 		var ne *NodeError
 		if attempt == 0 && errors.As(err, &ne) && (ne.Code == rpc.CodeClockSkew || ne.Code == rpc.CodeReplayed) {

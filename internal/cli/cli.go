@@ -93,6 +93,7 @@ that never learn who talks to whom.`,
 		a.daemonCommand(),  // daemon.go
 		a.networkCommand(), // transparency.go
 		a.callCommand(),    // call.go
+		a.groupCommand(),   // group.go
 	)
 	return root
 }

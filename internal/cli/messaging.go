@@ -254,7 +254,11 @@ object per message.`,
 					if len(notes) > 0 {
 						note = "  [" + strings.Join(notes, ", ") + "]"
 					}
-					fmt.Fprintf(a.stdout, "%s %s: %s%s\n", m.SentAt.Local().Format(time.DateTime), label(nicks, m.Sender), m.Text, note)
+					who := label(nicks, m.Sender)
+					if client.IsGroupID(m.Peer) {
+						who = groupLabel(c, nicks, m) // group.go
+					}
+					fmt.Fprintf(a.stdout, "%s %s: %s%s\n", m.SentAt.Local().Format(time.DateTime), who, m.Text, note)
 				}
 				if err != nil {
 					return err
@@ -389,7 +393,9 @@ func (a *app) chatsCommand() *cobra.Command {
 			}
 			return printList(a, cs, "No conversations.", func(cv client.Conversation) []string {
 				name := cv.Peer.String()
-				if cv.Nickname != "" {
+				if cv.Group {
+					name = "group " + cv.Nickname + " (" + cv.Peer.Short() + ")"
+				} else if cv.Nickname != "" {
 					name = cv.Nickname + " (" + cv.Peer.Short() + ")"
 				} else if cv.DisplayName != "" {
 					name += " " + hint(cv.DisplayName)
@@ -430,6 +436,9 @@ func (a *app) chatCommand() *cobra.Command {
 			}
 			for _, m := range h {
 				who := label(nicks, m.Sender)
+				if client.IsGroupID(peer) {
+					who = groupSenderLabel(nicks, m.Sender) // group.go
+				}
 				if m.Outgoing {
 					who = "me"
 				}

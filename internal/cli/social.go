@@ -226,6 +226,10 @@ hush accept ID or refuse it with hush requests delete ID.`,
 				return err
 			}
 			return printList(a, rs, "No message requests.", func(r client.Request) []string {
+				if r.Group {
+					// A name an admin chose: quoted, and the ID beside it.
+					return []string{r.Peer.String(), "group invitation " + hint(r.DisplayName) + " from " + r.InvitedBy.Short(), fmt.Sprintf("%d messages", r.Messages), r.LastActivity.Local().Format(time.DateTime)}
+				}
 				return []string{r.Peer.String(), hint(r.DisplayName), fmt.Sprintf("%d messages", r.Messages), r.LastActivity.Local().Format(time.DateTime)}
 			})
 		},

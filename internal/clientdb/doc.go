@@ -1,7 +1,7 @@
 // Package clientdb is the hush client's local database: contacts,
 // conversations, messages with their attachments and delivery state, the
-// outbox, poll cursors, seen swarm hashes, tombstones, known devices and
-// settings, in one
+// outbox, poll cursors, seen swarm hashes, tombstones, known devices,
+// closed groups with their keys, and settings, in one
 // SQLite file per home (HOME/hush.db), encrypted at rest under the home's
 // database key.
 //
@@ -14,7 +14,8 @@
 // HMAC-SHA256 key for lookups. Stored only sealed: message bodies, senders
 // and message IDs; swarm hashes of message copies; attachment metadata and
 // keys; contacts' Account IDs, nicknames and display names; outbox payloads
-// and recipients; device records; setting values and poll cursors. A sealed
+// and recipients; device records; setting values and poll cursors; group state and group
+// keys. A sealed
 // value is version
 // byte ‖ random 24-byte nonce ‖ ciphertext, and its associated data names its
 // table and column and the row's identity (a keyed hash or a random

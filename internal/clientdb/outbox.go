@@ -31,11 +31,11 @@ type OutboxItem struct {
 }
 
 type outboxSealed struct {
-	To        identity.AccountID `json:"to"`
-	Namespace int                `json:"ns"`
-	TTLms     int64              `json:"ttl_ms"`
-	Payload   []byte             `json:"payload"`
-	LastError string             `json:"err,omitempty"`
+	To        address `json:"to"`
+	Namespace int     `json:"ns"`
+	TTLms     int64   `json:"ttl_ms"`
+	Payload   []byte  `json:"payload"`
+	LastError string  `json:"err,omitempty"`
 }
 
 // EnqueueOutbox queues it and returns its ID. It is due at it.NextAttempt, or
@@ -53,7 +53,7 @@ func (db *DB) EnqueueOutbox(it OutboxItem, now time.Time) (int64, error) {
 	}
 	ref := make([]byte, 16)
 	rand.Read(ref)
-	plain, err := json.Marshal(outboxSealed{To: it.To, Namespace: it.Namespace, TTLms: it.TTL.Milliseconds(), Payload: it.Payload})
+	plain, err := json.Marshal(outboxSealed{To: address(it.To), Namespace: it.Namespace, TTLms: it.TTL.Milliseconds(), Payload: it.Payload})
 	if err != nil {
 		return 0, err
 	}
@@ -129,7 +129,7 @@ func (db *DB) scanOutbox(s scanner) (OutboxItem, []byte, error) {
 		return it, nil, fmt.Errorf("%w: outbox item: %w", ErrCorrupt, err)
 	}
 	it.Message = LocalID(msg.Int64)
-	it.To, it.Namespace, it.TTL, it.Payload, it.LastError = v.To, v.Namespace, time.Duration(v.TTLms)*time.Millisecond, v.Payload, v.LastError
+	it.To, it.Namespace, it.TTL, it.Payload, it.LastError = identity.AccountID(v.To), v.Namespace, time.Duration(v.TTLms)*time.Millisecond, v.Payload, v.LastError
 	it.NextAttempt, it.Created = fromMS(next), fromMS(crt)
 	return it, ref, nil
 }
@@ -184,7 +184,7 @@ func (db *DB) OutboxResult(id int64, sendErr error, now time.Time) (OutboxOutcom
 		}
 		out = OutboxRetry
 		attempts := it.Attempts + 1
-		plain, err := json.Marshal(outboxSealed{To: it.To, Namespace: it.Namespace, TTLms: it.TTL.Milliseconds(),
+		plain, err := json.Marshal(outboxSealed{To: address(it.To), Namespace: it.Namespace, TTLms: it.TTL.Milliseconds(),
 			Payload: it.Payload, LastError: sendErr.Error()})
 		if err != nil {
 			return err

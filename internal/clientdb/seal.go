@@ -22,6 +22,7 @@ const (
 	labelAttach    = "hush/1 clientdb seal attachments"
 	labelOutbox    = "hush/1 clientdb seal outbox"
 	labelSettings  = "hush/1 clientdb seal settings"
+	labelGroups    = "hush/1 clientdb seal groups"
 	labelLookup    = "hush/1 clientdb lookup hmac"
 	sealVersion    = 1
 	sealOverhead   = 1 + chacha20poly1305.NonceSizeX + chacha20poly1305.Overhead
@@ -31,8 +32,8 @@ const (
 
 // keys are the subkeys derived from the database key.
 type keys struct {
-	check, contacts, messages, attach, outbox, settings cipher.AEAD
-	lookup                                              []byte
+	check, contacts, messages, attach, outbox, settings, groups cipher.AEAD
+	lookup                                                      []byte
 }
 
 func deriveKeys(dbKey [32]byte) (*keys, error) {
@@ -51,6 +52,7 @@ func deriveKeys(dbKey [32]byte) (*keys, error) {
 	}{
 		{&k.check, labelCheck}, {&k.contacts, labelContacts}, {&k.messages, labelMessages},
 		{&k.attach, labelAttach}, {&k.outbox, labelOutbox}, {&k.settings, labelSettings},
+		{&k.groups, labelGroups},
 	} {
 		if *p.dst, err = aead(p.label); err != nil {
 			return nil, fmt.Errorf("derive %s: %w", p.label, err)
@@ -107,6 +109,8 @@ const (
 	lookupSetting  = "setting"
 	lookupCursor   = "cursor"
 	lookupDevice   = "device"
+	lookupGroup    = "group"
+	lookupGroupKey = "group-key"
 )
 
 // lookupKey returns HMAC-SHA256(lookup key, domain ‖ 0 ‖ parts...) cut to

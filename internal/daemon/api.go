@@ -43,6 +43,7 @@ func (d *Daemon) Handler() http.Handler {
 		"GET /api/v1/events":                         d.unlockedOnly(d.handleEvents),
 		"POST /api/v1/account/lock":                  d.handleLock,
 		"POST /api/v1/conversations/{peer}/messages": d.handleSend,
+		"POST /api/v1/groups/{peer}/messages":        d.handleSend, // a group's ID or name
 	}
 	for pat, h := range open {
 		api.HandleFunc(pat, h)
@@ -89,6 +90,9 @@ func (d *Daemon) Handler() http.Handler {
 		"POST /api/v1/calls/{id}/candidates":            d.sendCandidates,
 		"POST /api/v1/calls/{id}/end":                   d.endCall,
 		"POST /api/v1/calls/{id}/connected":             d.callConnected,
+	}
+	for pat, h := range d.groupRoutes() { // api_groups.go
+		unlocked[pat] = h
 	}
 	for pat, h := range unlocked {
 		api.HandleFunc(pat, d.withClient(h))
@@ -526,6 +530,9 @@ func (d *Daemon) send(w http.ResponseWriter, r *http.Request, c *client.Client) 
 			return err
 		}
 	}
+	if len(b.Files) > 0 && client.IsGroupID(p) {
+		return badRequest("group_files", "attachments cannot be sent to a group yet: send text")
+	}
 	var m client.Message
 	if len(b.Files) == 0 {
 		m, err = c.Send(r.Context(), p, b.Text)
@@ -889,7 +896,13 @@ func (d *Daemon) acceptRequest(w http.ResponseWriter, r *http.Request, c *client
 	if err != nil {
 		return err
 	}
-	if err := c.Accept(p); err != nil {
+	if client.IsGroupID(p) {
+		// A group's invitation: join, and fetch the group at once.
+		err = c.AcceptGroup(r.Context(), p)
+	} else {
+		err = c.Accept(p)
+	}
+	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"peer": p.String(), "accepted": true})
@@ -900,6 +913,14 @@ func (d *Daemon) deleteRequest(w http.ResponseWriter, r *http.Request, c *client
 	p, err := peer(r, c)
 	if err != nil {
 		return err
+	}
+	if client.IsGroupID(p) {
+		// Declining a group's invitation (api_groups.go).
+		if err := leaveOrDecline(r, c, p); err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, map[string]int{"deleted": 0})
+		return nil
 	}
 	n, err := c.DeleteRequest(r.Context(), p)
 	if err != nil {

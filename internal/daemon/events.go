@@ -178,6 +178,9 @@ func (d *Daemon) notification(c *client.Client, m client.Message) (notificationJ
 			}
 		}
 	}
+	if client.IsGroupID(m.Peer) {
+		name = groupNotificationTitle(c, m)
+	}
 	if name == "" {
 		name = m.Peer.String()
 	}

@@ -124,10 +124,20 @@ func TestUIAccessibility(t *testing.T) {
 		darkTheme(t, ctx, false)
 	}
 
+	// A group of alice's alone (no invitation reaches bob), with a
+	// message, for the group screens.
+	var g struct {
+		ID string `json:"id"`
+	}
+	alice.mustDo("POST", "/api/v1/groups", map[string]any{"name": "a11y group", "members": []string{}}, http.StatusCreated, &g)
+	t.Cleanup(func() { alice.do(call{method: "DELETE", path: "/api/v1/groups/" + g.ID}) })
+	alice.mustDo("POST", "/api/v1/conversations/"+g.ID+"/messages", map[string]string{"text": uniqueText("group check")}, http.StatusCreated, nil)
+
 	page := env.page(t, "alice")
 	screens := []struct{ hash, name string }{
 		{"#/chats", "chats"}, {"#/chat/" + env.BobID, "chat"}, {"#/new", "new"}, {"#/account", "account"},
 		{"#/settings", "settings"}, {"#/path", "path"}, {"#/contacts", "contacts"}, {"#/devices", "devices"}, {"#/storage", "storage"},
+		{"#/newgroup", "newgroup"}, {"#/chat/" + g.ID, "group chat"}, {"#/group/" + g.ID, "group"},
 	}
 	for _, s := range screens {
 		t.Run(s.name, func(t *testing.T) {

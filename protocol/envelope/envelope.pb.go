@@ -434,6 +434,64 @@ func (ConfigSync_Kind) EnumDescriptor() ([]byte, []int) {
 	return file_envelope_proto_rawDescGZIP(), []int{12, 0}
 }
 
+type GroupUpdate_Kind int32
+
+const (
+	GroupUpdate_KIND_UNSPECIFIED GroupUpdate_Kind = 0
+	// An admin invites the recipient: group_id and invite.
+	GroupUpdate_KIND_INVITE GroupUpdate_Kind = 1
+	// To the account's own devices: what this device holds of the group
+	// (invite while only invited; else the latest info and member
+	// configs, the credential and its key, the admin key of an admin,
+	// the keys), or left set when the account left or deleted it.
+	GroupUpdate_KIND_SYNC GroupUpdate_Kind = 2
+	// In the group's messages: the sender left the group.
+	GroupUpdate_KIND_LEAVE GroupUpdate_Kind = 3
+)
+
+// Enum value maps for GroupUpdate_Kind.
+var (
+	GroupUpdate_Kind_name = map[int32]string{
+		0: "KIND_UNSPECIFIED",
+		1: "KIND_INVITE",
+		2: "KIND_SYNC",
+		3: "KIND_LEAVE",
+	}
+	GroupUpdate_Kind_value = map[string]int32{
+		"KIND_UNSPECIFIED": 0,
+		"KIND_INVITE":      1,
+		"KIND_SYNC":        2,
+		"KIND_LEAVE":       3,
+	}
+)
+
+func (x GroupUpdate_Kind) Enum() *GroupUpdate_Kind {
+	p := new(GroupUpdate_Kind)
+	*p = x
+	return p
+}
+
+func (x GroupUpdate_Kind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (GroupUpdate_Kind) Descriptor() protoreflect.EnumDescriptor {
+	return file_envelope_proto_enumTypes[7].Descriptor()
+}
+
+func (GroupUpdate_Kind) Type() protoreflect.EnumType {
+	return &file_envelope_proto_enumTypes[7]
+}
+
+func (x GroupUpdate_Kind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use GroupUpdate_Kind.Descriptor instead.
+func (GroupUpdate_Kind) EnumDescriptor() ([]byte, []int) {
+	return file_envelope_proto_rawDescGZIP(), []int{14, 0}
+}
+
 // Envelope is what a sender stores in the recipient's swarm. Nothing in it is
 // authenticated and nothing in it identifies the sender: the sender is known
 // only after the content has been opened and its signature checked. Session's
@@ -526,6 +584,7 @@ type Content struct {
 	//	*Content_DeviceAnnouncement
 	//	*Content_ConfigSync
 	//	*Content_HistoryShare
+	//	*Content_GroupUpdate
 	Body          isContent_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -663,6 +722,15 @@ func (x *Content) GetHistoryShare() *HistoryShare {
 	return nil
 }
 
+func (x *Content) GetGroupUpdate() *GroupUpdate {
+	if x != nil {
+		if x, ok := x.Body.(*Content_GroupUpdate); ok {
+			return x.GroupUpdate
+		}
+	}
+	return nil
+}
+
 type isContent_Body interface {
 	isContent_Body()
 }
@@ -703,6 +771,10 @@ type Content_HistoryShare struct {
 	HistoryShare *HistoryShare `protobuf:"bytes,18,opt,name=history_share,json=historyShare,proto3,oneof"`
 }
 
+type Content_GroupUpdate struct {
+	GroupUpdate *GroupUpdate `protobuf:"bytes,19,opt,name=group_update,json=groupUpdate,proto3,oneof"`
+}
+
 func (*Content_Data) isContent_Body() {}
 
 func (*Content_Receipt) isContent_Body() {}
@@ -720,6 +792,8 @@ func (*Content_DeviceAnnouncement) isContent_Body() {}
 func (*Content_ConfigSync) isContent_Body() {}
 
 func (*Content_HistoryShare) isContent_Body() {}
+
+func (*Content_GroupUpdate) isContent_Body() {}
 
 // DataMessage is a visible chat message: text and/or attachments.
 type DataMessage struct {
@@ -1670,6 +1744,146 @@ func (x *HistoryShare) GetMessages() []*HistoryShare_SharedMessage {
 	return nil
 }
 
+// GroupUpdate carries a closed group's control data (docs/groups.md): an
+// invitation from an admin to an account (sealed with protocol v2 to the
+// invitee's inbox), the group's state and keys for the account's own other
+// devices (a Sync message), and, inside the group's own messages, a
+// member's notice that it left. Invitations, configs and credentials are
+// protocol/group's formats, carried here as bytes.
+type GroupUpdate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Kind  GroupUpdate_Kind       `protobuf:"varint,1,opt,name=kind,proto3,enum=hush.envelope.v1.GroupUpdate_Kind" json:"kind,omitempty"`
+	// The group's 33-byte ID (prefix 03).
+	GroupId []byte `protobuf:"bytes,2,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	// The latest info and member configs (protocol/group, signed by the
+	// group key and sealed under a group key).
+	Info    []byte `protobuf:"bytes,3,opt,name=info,proto3" json:"info,omitempty"`
+	Members []byte `protobuf:"bytes,4,opt,name=members,proto3" json:"members,omitempty"`
+	// The member credential (protocol/group) and the 32-byte seed of the
+	// per-group member key it names.
+	Credential []byte `protobuf:"bytes,5,opt,name=credential,proto3" json:"credential,omitempty"`
+	MemberKey  []byte `protobuf:"bytes,6,opt,name=member_key,json=memberKey,proto3" json:"member_key,omitempty"`
+	// The 32-byte Ed25519 seed of the group's key pair: admins only.
+	AdminKey []byte             `protobuf:"bytes,7,opt,name=admin_key,json=adminKey,proto3" json:"admin_key,omitempty"`
+	Keys     []*GroupUpdate_Key `protobuf:"bytes,8,rep,name=keys,proto3" json:"keys,omitempty"`
+	// KIND_SYNC: this account left or deleted the group.
+	Left bool `protobuf:"varint,9,opt,name=left,proto3" json:"left,omitempty"`
+	// Who invited the account, a 33-byte Account ID (KIND_SYNC of a group
+	// not accepted yet).
+	InvitedBy []byte `protobuf:"bytes,10,opt,name=invited_by,json=invitedBy,proto3" json:"invited_by,omitempty"`
+	// The invitation (protocol/group Invite).
+	Invite        []byte `protobuf:"bytes,11,opt,name=invite,proto3" json:"invite,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupUpdate) Reset() {
+	*x = GroupUpdate{}
+	mi := &file_envelope_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupUpdate) ProtoMessage() {}
+
+func (x *GroupUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_envelope_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupUpdate.ProtoReflect.Descriptor instead.
+func (*GroupUpdate) Descriptor() ([]byte, []int) {
+	return file_envelope_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *GroupUpdate) GetKind() GroupUpdate_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return GroupUpdate_KIND_UNSPECIFIED
+}
+
+func (x *GroupUpdate) GetGroupId() []byte {
+	if x != nil {
+		return x.GroupId
+	}
+	return nil
+}
+
+func (x *GroupUpdate) GetInfo() []byte {
+	if x != nil {
+		return x.Info
+	}
+	return nil
+}
+
+func (x *GroupUpdate) GetMembers() []byte {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+func (x *GroupUpdate) GetCredential() []byte {
+	if x != nil {
+		return x.Credential
+	}
+	return nil
+}
+
+func (x *GroupUpdate) GetMemberKey() []byte {
+	if x != nil {
+		return x.MemberKey
+	}
+	return nil
+}
+
+func (x *GroupUpdate) GetAdminKey() []byte {
+	if x != nil {
+		return x.AdminKey
+	}
+	return nil
+}
+
+func (x *GroupUpdate) GetKeys() []*GroupUpdate_Key {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+func (x *GroupUpdate) GetLeft() bool {
+	if x != nil {
+		return x.Left
+	}
+	return false
+}
+
+func (x *GroupUpdate) GetInvitedBy() []byte {
+	if x != nil {
+		return x.InvitedBy
+	}
+	return nil
+}
+
+func (x *GroupUpdate) GetInvite() []byte {
+	if x != nil {
+		return x.Invite
+	}
+	return nil
+}
+
 // Piece is one blob of the padded ciphertext.
 type AttachmentPointer_Piece struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1687,7 +1901,7 @@ type AttachmentPointer_Piece struct {
 
 func (x *AttachmentPointer_Piece) Reset() {
 	*x = AttachmentPointer_Piece{}
-	mi := &file_envelope_proto_msgTypes[14]
+	mi := &file_envelope_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1699,7 +1913,7 @@ func (x *AttachmentPointer_Piece) String() string {
 func (*AttachmentPointer_Piece) ProtoMessage() {}
 
 func (x *AttachmentPointer_Piece) ProtoReflect() protoreflect.Message {
-	mi := &file_envelope_proto_msgTypes[14]
+	mi := &file_envelope_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1747,7 +1961,7 @@ type Quote_QuotedAttachment struct {
 
 func (x *Quote_QuotedAttachment) Reset() {
 	*x = Quote_QuotedAttachment{}
-	mi := &file_envelope_proto_msgTypes[15]
+	mi := &file_envelope_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1759,7 +1973,7 @@ func (x *Quote_QuotedAttachment) String() string {
 func (*Quote_QuotedAttachment) ProtoMessage() {}
 
 func (x *Quote_QuotedAttachment) ProtoReflect() protoreflect.Message {
-	mi := &file_envelope_proto_msgTypes[15]
+	mi := &file_envelope_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1807,7 +2021,7 @@ type CallMessage_IceCandidate struct {
 
 func (x *CallMessage_IceCandidate) Reset() {
 	*x = CallMessage_IceCandidate{}
-	mi := &file_envelope_proto_msgTypes[16]
+	mi := &file_envelope_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1819,7 +2033,7 @@ func (x *CallMessage_IceCandidate) String() string {
 func (*CallMessage_IceCandidate) ProtoMessage() {}
 
 func (x *CallMessage_IceCandidate) ProtoReflect() protoreflect.Message {
-	mi := &file_envelope_proto_msgTypes[16]
+	mi := &file_envelope_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1888,7 +2102,7 @@ type HistoryShare_SharedMessage struct {
 
 func (x *HistoryShare_SharedMessage) Reset() {
 	*x = HistoryShare_SharedMessage{}
-	mi := &file_envelope_proto_msgTypes[17]
+	mi := &file_envelope_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1900,7 +2114,7 @@ func (x *HistoryShare_SharedMessage) String() string {
 func (*HistoryShare_SharedMessage) ProtoMessage() {}
 
 func (x *HistoryShare_SharedMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_envelope_proto_msgTypes[17]
+	mi := &file_envelope_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1958,6 +2172,77 @@ func (x *HistoryShare_SharedMessage) GetSigned() []byte {
 	return nil
 }
 
+// Key is one group key.
+type GroupUpdate_Key struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Id         []byte                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Generation uint64                 `protobuf:"varint,2,opt,name=generation,proto3" json:"generation,omitempty"`
+	// The 32-byte key.
+	Key []byte `protobuf:"bytes,3,opt,name=key,proto3" json:"key,omitempty"`
+	// When it must be deleted, ms since the Unix epoch.
+	ExpiresAtMs   uint64 `protobuf:"varint,4,opt,name=expires_at_ms,json=expiresAtMs,proto3" json:"expires_at_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupUpdate_Key) Reset() {
+	*x = GroupUpdate_Key{}
+	mi := &file_envelope_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupUpdate_Key) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupUpdate_Key) ProtoMessage() {}
+
+func (x *GroupUpdate_Key) ProtoReflect() protoreflect.Message {
+	mi := &file_envelope_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupUpdate_Key.ProtoReflect.Descriptor instead.
+func (*GroupUpdate_Key) Descriptor() ([]byte, []int) {
+	return file_envelope_proto_rawDescGZIP(), []int{14, 0}
+}
+
+func (x *GroupUpdate_Key) GetId() []byte {
+	if x != nil {
+		return x.Id
+	}
+	return nil
+}
+
+func (x *GroupUpdate_Key) GetGeneration() uint64 {
+	if x != nil {
+		return x.Generation
+	}
+	return 0
+}
+
+func (x *GroupUpdate_Key) GetKey() []byte {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+func (x *GroupUpdate_Key) GetExpiresAtMs() uint64 {
+	if x != nil {
+		return x.ExpiresAtMs
+	}
+	return 0
+}
+
 var File_envelope_proto protoreflect.FileDescriptor
 
 const file_envelope_proto_rawDesc = "" +
@@ -1971,7 +2256,7 @@ const file_envelope_proto_rawDesc = "" +
 	"\x10TYPE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17TYPE_SESSION_MESSAGE_V1\x10\x01\x12\x1b\n" +
 	"\x17TYPE_SESSION_MESSAGE_V2\x10\x02\x12\x17\n" +
-	"\x13TYPE_ACCOUNT_OBJECT\x10\x03\"\xa6\x05\n" +
+	"\x13TYPE_ACCOUNT_OBJECT\x10\x03\"\xea\x05\n" +
 	"\aContent\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\fR\tmessageId\x12\x1c\n" +
@@ -1987,7 +2272,8 @@ const file_envelope_proto_rawDesc = "" +
 	"\x13device_announcement\x18\x10 \x01(\v2$.hush.envelope.v1.DeviceAnnouncementH\x00R\x12deviceAnnouncement\x12?\n" +
 	"\vconfig_sync\x18\x11 \x01(\v2\x1c.hush.envelope.v1.ConfigSyncH\x00R\n" +
 	"configSync\x12E\n" +
-	"\rhistory_share\x18\x12 \x01(\v2\x1e.hush.envelope.v1.HistoryShareH\x00R\fhistoryShareB\x06\n" +
+	"\rhistory_share\x18\x12 \x01(\v2\x1e.hush.envelope.v1.HistoryShareH\x00R\fhistoryShare\x12B\n" +
+	"\fgroup_update\x18\x13 \x01(\v2\x1d.hush.envelope.v1.GroupUpdateH\x00R\vgroupUpdateB\x06\n" +
 	"\x04body\"\x92\x02\n" +
 	"\vDataMessage\x12\x12\n" +
 	"\x04body\x18\x01 \x01(\tR\x04body\x12E\n" +
@@ -2120,7 +2406,37 @@ const file_envelope_proto_rawDesc = "" +
 	"\acontent\x18\x03 \x01(\fR\acontent\x12$\n" +
 	"\x0ereceived_at_ms\x18\x04 \x01(\x04R\freceivedAtMs\x12\"\n" +
 	"\rexpires_at_ms\x18\x05 \x01(\x04R\vexpiresAtMs\x12\x16\n" +
-	"\x06signed\x18\x06 \x01(\fR\x06signedB+Z)github.com/hushnet/hush/protocol/envelopeb\x06proto3"
+	"\x06signed\x18\x06 \x01(\fR\x06signed\"\xa7\x04\n" +
+	"\vGroupUpdate\x126\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\".hush.envelope.v1.GroupUpdate.KindR\x04kind\x12\x19\n" +
+	"\bgroup_id\x18\x02 \x01(\fR\agroupId\x12\x12\n" +
+	"\x04info\x18\x03 \x01(\fR\x04info\x12\x18\n" +
+	"\amembers\x18\x04 \x01(\fR\amembers\x12\x1e\n" +
+	"\n" +
+	"credential\x18\x05 \x01(\fR\n" +
+	"credential\x12\x1d\n" +
+	"\n" +
+	"member_key\x18\x06 \x01(\fR\tmemberKey\x12\x1b\n" +
+	"\tadmin_key\x18\a \x01(\fR\badminKey\x125\n" +
+	"\x04keys\x18\b \x03(\v2!.hush.envelope.v1.GroupUpdate.KeyR\x04keys\x12\x12\n" +
+	"\x04left\x18\t \x01(\bR\x04left\x12\x1d\n" +
+	"\n" +
+	"invited_by\x18\n" +
+	" \x01(\fR\tinvitedBy\x12\x16\n" +
+	"\x06invite\x18\v \x01(\fR\x06invite\x1ak\n" +
+	"\x03Key\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\fR\x02id\x12\x1e\n" +
+	"\n" +
+	"generation\x18\x02 \x01(\x04R\n" +
+	"generation\x12\x10\n" +
+	"\x03key\x18\x03 \x01(\fR\x03key\x12\"\n" +
+	"\rexpires_at_ms\x18\x04 \x01(\x04R\vexpiresAtMs\"L\n" +
+	"\x04Kind\x12\x14\n" +
+	"\x10KIND_UNSPECIFIED\x10\x00\x12\x0f\n" +
+	"\vKIND_INVITE\x10\x01\x12\r\n" +
+	"\tKIND_SYNC\x10\x02\x12\x0e\n" +
+	"\n" +
+	"KIND_LEAVE\x10\x03B+Z)github.com/hushnet/hush/protocol/envelopeb\x06proto3"
 
 var (
 	file_envelope_proto_rawDescOnce sync.Once
@@ -2134,8 +2450,8 @@ func file_envelope_proto_rawDescGZIP() []byte {
 	return file_envelope_proto_rawDescData
 }
 
-var file_envelope_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_envelope_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
+var file_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_envelope_proto_goTypes = []any{
 	(Envelope_Type)(0),                 // 0: hush.envelope.v1.Envelope.Type
 	(ReceiptMessage_Type)(0),           // 1: hush.envelope.v1.ReceiptMessage.Type
@@ -2144,58 +2460,64 @@ var file_envelope_proto_goTypes = []any{
 	(CallMessage_Type)(0),              // 4: hush.envelope.v1.CallMessage.Type
 	(CallMessage_EndReason)(0),         // 5: hush.envelope.v1.CallMessage.EndReason
 	(ConfigSync_Kind)(0),               // 6: hush.envelope.v1.ConfigSync.Kind
-	(*Envelope)(nil),                   // 7: hush.envelope.v1.Envelope
-	(*Content)(nil),                    // 8: hush.envelope.v1.Content
-	(*DataMessage)(nil),                // 9: hush.envelope.v1.DataMessage
-	(*AttachmentPointer)(nil),          // 10: hush.envelope.v1.AttachmentPointer
-	(*Quote)(nil),                      // 11: hush.envelope.v1.Quote
-	(*Profile)(nil),                    // 12: hush.envelope.v1.Profile
-	(*ReceiptMessage)(nil),             // 13: hush.envelope.v1.ReceiptMessage
-	(*TypingMessage)(nil),              // 14: hush.envelope.v1.TypingMessage
-	(*UnsendRequest)(nil),              // 15: hush.envelope.v1.UnsendRequest
-	(*ExpirationSettings)(nil),         // 16: hush.envelope.v1.ExpirationSettings
-	(*CallMessage)(nil),                // 17: hush.envelope.v1.CallMessage
-	(*DeviceAnnouncement)(nil),         // 18: hush.envelope.v1.DeviceAnnouncement
-	(*ConfigSync)(nil),                 // 19: hush.envelope.v1.ConfigSync
-	(*HistoryShare)(nil),               // 20: hush.envelope.v1.HistoryShare
-	(*AttachmentPointer_Piece)(nil),    // 21: hush.envelope.v1.AttachmentPointer.Piece
-	(*Quote_QuotedAttachment)(nil),     // 22: hush.envelope.v1.Quote.QuotedAttachment
-	(*CallMessage_IceCandidate)(nil),   // 23: hush.envelope.v1.CallMessage.IceCandidate
-	(*HistoryShare_SharedMessage)(nil), // 24: hush.envelope.v1.HistoryShare.SharedMessage
+	(GroupUpdate_Kind)(0),              // 7: hush.envelope.v1.GroupUpdate.Kind
+	(*Envelope)(nil),                   // 8: hush.envelope.v1.Envelope
+	(*Content)(nil),                    // 9: hush.envelope.v1.Content
+	(*DataMessage)(nil),                // 10: hush.envelope.v1.DataMessage
+	(*AttachmentPointer)(nil),          // 11: hush.envelope.v1.AttachmentPointer
+	(*Quote)(nil),                      // 12: hush.envelope.v1.Quote
+	(*Profile)(nil),                    // 13: hush.envelope.v1.Profile
+	(*ReceiptMessage)(nil),             // 14: hush.envelope.v1.ReceiptMessage
+	(*TypingMessage)(nil),              // 15: hush.envelope.v1.TypingMessage
+	(*UnsendRequest)(nil),              // 16: hush.envelope.v1.UnsendRequest
+	(*ExpirationSettings)(nil),         // 17: hush.envelope.v1.ExpirationSettings
+	(*CallMessage)(nil),                // 18: hush.envelope.v1.CallMessage
+	(*DeviceAnnouncement)(nil),         // 19: hush.envelope.v1.DeviceAnnouncement
+	(*ConfigSync)(nil),                 // 20: hush.envelope.v1.ConfigSync
+	(*HistoryShare)(nil),               // 21: hush.envelope.v1.HistoryShare
+	(*GroupUpdate)(nil),                // 22: hush.envelope.v1.GroupUpdate
+	(*AttachmentPointer_Piece)(nil),    // 23: hush.envelope.v1.AttachmentPointer.Piece
+	(*Quote_QuotedAttachment)(nil),     // 24: hush.envelope.v1.Quote.QuotedAttachment
+	(*CallMessage_IceCandidate)(nil),   // 25: hush.envelope.v1.CallMessage.IceCandidate
+	(*HistoryShare_SharedMessage)(nil), // 26: hush.envelope.v1.HistoryShare.SharedMessage
+	(*GroupUpdate_Key)(nil),            // 27: hush.envelope.v1.GroupUpdate.Key
 }
 var file_envelope_proto_depIdxs = []int32{
 	0,  // 0: hush.envelope.v1.Envelope.type:type_name -> hush.envelope.v1.Envelope.Type
-	9,  // 1: hush.envelope.v1.Content.data:type_name -> hush.envelope.v1.DataMessage
-	13, // 2: hush.envelope.v1.Content.receipt:type_name -> hush.envelope.v1.ReceiptMessage
-	14, // 3: hush.envelope.v1.Content.typing:type_name -> hush.envelope.v1.TypingMessage
-	15, // 4: hush.envelope.v1.Content.unsend:type_name -> hush.envelope.v1.UnsendRequest
-	16, // 5: hush.envelope.v1.Content.expiration_settings:type_name -> hush.envelope.v1.ExpirationSettings
-	17, // 6: hush.envelope.v1.Content.call:type_name -> hush.envelope.v1.CallMessage
-	18, // 7: hush.envelope.v1.Content.device_announcement:type_name -> hush.envelope.v1.DeviceAnnouncement
-	19, // 8: hush.envelope.v1.Content.config_sync:type_name -> hush.envelope.v1.ConfigSync
-	20, // 9: hush.envelope.v1.Content.history_share:type_name -> hush.envelope.v1.HistoryShare
-	10, // 10: hush.envelope.v1.DataMessage.attachments:type_name -> hush.envelope.v1.AttachmentPointer
-	11, // 11: hush.envelope.v1.DataMessage.quote:type_name -> hush.envelope.v1.Quote
-	16, // 12: hush.envelope.v1.DataMessage.expiration:type_name -> hush.envelope.v1.ExpirationSettings
-	12, // 13: hush.envelope.v1.DataMessage.profile:type_name -> hush.envelope.v1.Profile
-	10, // 14: hush.envelope.v1.AttachmentPointer.thumbnail:type_name -> hush.envelope.v1.AttachmentPointer
-	21, // 15: hush.envelope.v1.AttachmentPointer.pieces:type_name -> hush.envelope.v1.AttachmentPointer.Piece
-	22, // 16: hush.envelope.v1.Quote.attachments:type_name -> hush.envelope.v1.Quote.QuotedAttachment
-	10, // 17: hush.envelope.v1.Profile.avatar:type_name -> hush.envelope.v1.AttachmentPointer
-	1,  // 18: hush.envelope.v1.ReceiptMessage.type:type_name -> hush.envelope.v1.ReceiptMessage.Type
-	2,  // 19: hush.envelope.v1.TypingMessage.action:type_name -> hush.envelope.v1.TypingMessage.Action
-	3,  // 20: hush.envelope.v1.ExpirationSettings.mode:type_name -> hush.envelope.v1.ExpirationSettings.Mode
-	4,  // 21: hush.envelope.v1.CallMessage.type:type_name -> hush.envelope.v1.CallMessage.Type
-	23, // 22: hush.envelope.v1.CallMessage.candidates:type_name -> hush.envelope.v1.CallMessage.IceCandidate
-	5,  // 23: hush.envelope.v1.CallMessage.end_reason:type_name -> hush.envelope.v1.CallMessage.EndReason
-	6,  // 24: hush.envelope.v1.ConfigSync.kind:type_name -> hush.envelope.v1.ConfigSync.Kind
-	24, // 25: hush.envelope.v1.HistoryShare.messages:type_name -> hush.envelope.v1.HistoryShare.SharedMessage
-	10, // 26: hush.envelope.v1.Quote.QuotedAttachment.thumbnail:type_name -> hush.envelope.v1.AttachmentPointer
-	27, // [27:27] is the sub-list for method output_type
-	27, // [27:27] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	10, // 1: hush.envelope.v1.Content.data:type_name -> hush.envelope.v1.DataMessage
+	14, // 2: hush.envelope.v1.Content.receipt:type_name -> hush.envelope.v1.ReceiptMessage
+	15, // 3: hush.envelope.v1.Content.typing:type_name -> hush.envelope.v1.TypingMessage
+	16, // 4: hush.envelope.v1.Content.unsend:type_name -> hush.envelope.v1.UnsendRequest
+	17, // 5: hush.envelope.v1.Content.expiration_settings:type_name -> hush.envelope.v1.ExpirationSettings
+	18, // 6: hush.envelope.v1.Content.call:type_name -> hush.envelope.v1.CallMessage
+	19, // 7: hush.envelope.v1.Content.device_announcement:type_name -> hush.envelope.v1.DeviceAnnouncement
+	20, // 8: hush.envelope.v1.Content.config_sync:type_name -> hush.envelope.v1.ConfigSync
+	21, // 9: hush.envelope.v1.Content.history_share:type_name -> hush.envelope.v1.HistoryShare
+	22, // 10: hush.envelope.v1.Content.group_update:type_name -> hush.envelope.v1.GroupUpdate
+	11, // 11: hush.envelope.v1.DataMessage.attachments:type_name -> hush.envelope.v1.AttachmentPointer
+	12, // 12: hush.envelope.v1.DataMessage.quote:type_name -> hush.envelope.v1.Quote
+	17, // 13: hush.envelope.v1.DataMessage.expiration:type_name -> hush.envelope.v1.ExpirationSettings
+	13, // 14: hush.envelope.v1.DataMessage.profile:type_name -> hush.envelope.v1.Profile
+	11, // 15: hush.envelope.v1.AttachmentPointer.thumbnail:type_name -> hush.envelope.v1.AttachmentPointer
+	23, // 16: hush.envelope.v1.AttachmentPointer.pieces:type_name -> hush.envelope.v1.AttachmentPointer.Piece
+	24, // 17: hush.envelope.v1.Quote.attachments:type_name -> hush.envelope.v1.Quote.QuotedAttachment
+	11, // 18: hush.envelope.v1.Profile.avatar:type_name -> hush.envelope.v1.AttachmentPointer
+	1,  // 19: hush.envelope.v1.ReceiptMessage.type:type_name -> hush.envelope.v1.ReceiptMessage.Type
+	2,  // 20: hush.envelope.v1.TypingMessage.action:type_name -> hush.envelope.v1.TypingMessage.Action
+	3,  // 21: hush.envelope.v1.ExpirationSettings.mode:type_name -> hush.envelope.v1.ExpirationSettings.Mode
+	4,  // 22: hush.envelope.v1.CallMessage.type:type_name -> hush.envelope.v1.CallMessage.Type
+	25, // 23: hush.envelope.v1.CallMessage.candidates:type_name -> hush.envelope.v1.CallMessage.IceCandidate
+	5,  // 24: hush.envelope.v1.CallMessage.end_reason:type_name -> hush.envelope.v1.CallMessage.EndReason
+	6,  // 25: hush.envelope.v1.ConfigSync.kind:type_name -> hush.envelope.v1.ConfigSync.Kind
+	26, // 26: hush.envelope.v1.HistoryShare.messages:type_name -> hush.envelope.v1.HistoryShare.SharedMessage
+	7,  // 27: hush.envelope.v1.GroupUpdate.kind:type_name -> hush.envelope.v1.GroupUpdate.Kind
+	27, // 28: hush.envelope.v1.GroupUpdate.keys:type_name -> hush.envelope.v1.GroupUpdate.Key
+	11, // 29: hush.envelope.v1.Quote.QuotedAttachment.thumbnail:type_name -> hush.envelope.v1.AttachmentPointer
+	30, // [30:30] is the sub-list for method output_type
+	30, // [30:30] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_envelope_proto_init() }
@@ -2213,14 +2535,15 @@ func file_envelope_proto_init() {
 		(*Content_DeviceAnnouncement)(nil),
 		(*Content_ConfigSync)(nil),
 		(*Content_HistoryShare)(nil),
+		(*Content_GroupUpdate)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_envelope_proto_rawDesc), len(file_envelope_proto_rawDesc)),
-			NumEnums:      7,
-			NumMessages:   18,
+			NumEnums:      8,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -75,6 +75,8 @@ func ValidateContent(c *Content) error {
 		return validateConfig("config_sync", b.ConfigSync)
 	case *Content_HistoryShare:
 		return validateHistory("history_share", b.HistoryShare)
+	case *Content_GroupUpdate:
+		return validateGroupUpdate("group_update", b.GroupUpdate)
 	}
 	// Unreachable while every oneof case above is listed; a case added to the
 	// schema without one lands here instead of passing unchecked.
@@ -371,4 +373,47 @@ func emptyBody(path string) error {
 
 func invalid(path, format string, args ...any) error {
 	return fmt.Errorf("%w: %s %s", ErrInvalid, path, fmt.Sprintf(format, args...))
+}
+
+func validateGroupUpdate(path string, g *GroupUpdate) error {
+	if g == nil {
+		return emptyBody(path)
+	}
+	if err := knownEnum(path+".kind", g.GetKind()); err != nil {
+		return err
+	}
+	if err := exactLen(path+".group_id", g.GetGroupId(), AccountIDSize); err != nil {
+		return err
+	}
+	if g.GetGroupId()[0] != 0x03 {
+		return invalid(path+".group_id", "does not start with 03")
+	}
+	for _, f := range []struct {
+		name string
+		b    []byte
+	}{{"member_key", g.GetMemberKey()}, {"admin_key", g.GetAdminKey()}} {
+		if len(f.b) != 0 {
+			if err := exactLen(path+"."+f.name, f.b, 32); err != nil {
+				return err
+			}
+		}
+	}
+	if len(g.GetInvitedBy()) != 0 {
+		if err := exactLen(path+".invited_by", g.GetInvitedBy(), AccountIDSize); err != nil {
+			return err
+		}
+	}
+	for i, k := range g.GetKeys() {
+		p := fmt.Sprintf("%s.keys[%d]", path, i)
+		if err := exactLen(p+".key", k.GetKey(), 32); err != nil {
+			return err
+		}
+		if n := len(k.GetId()); n == 0 || n > 64 {
+			return invalid(p+".id", "must have 1 to 64 bytes")
+		}
+		if k.GetExpiresAtMs() == 0 {
+			return invalid(p+".expires_at_ms", "is unset")
+		}
+	}
+	return nil
 }

@@ -14,7 +14,7 @@ const API = '/api/v1'
 const ROUTES = {
   chats: 'chats', chat: 'chat', new: 'new', account: 'account',
   settings: 'settings', path: 'path', contacts: 'contacts', devices: 'devices', storage: 'storage',
-  network: 'network',
+  network: 'network', group: 'group', newgroup: 'groupnew',
   onboarding: 'onboarding', unlock: 'unlock', login: 'login', call: 'call',
 }
 const OPEN_ROUTES = new Set(['onboarding', 'unlock', 'login'])
@@ -315,7 +315,7 @@ async function route() {
   app.route = { name, arg }
   document.documentElement.dataset.route = ''
   for (const a of document.querySelectorAll('#nav a')) {
-    if (a.dataset.route === name || (name === 'chat' && a.dataset.route === 'chats')) a.setAttribute('aria-current', 'page')
+    if (a.dataset.route === name || ((name === 'chat' || name === 'group') && a.dataset.route === 'chats') || (name === 'newgroup' && a.dataset.route === 'new')) a.setAttribute('aria-current', 'page')
     else a.removeAttribute('aria-current')
   }
   const el = h('section', { class: 'screen screen-' + name, 'aria-labelledby': 'title-' + name })

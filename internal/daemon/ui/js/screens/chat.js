@@ -54,6 +54,22 @@ export async function mount(el, app) {
     }
   }
   const name = conv ? peerName(conv, app) : (contact ? contact.name : app.shortID(peer))
+  // A closed group's chat: each message names its author; the timer is
+  // the admins' setting (on the group's info screen); no typing, no
+  // attachments yet.
+  const isGroup = !!(conv && conv.group)
+  const senders = new Map() // Account ID → nickname (group chats)
+  const senderName = id => senders.get(id) || app.shortID(id)
+  async function loadSenders() {
+    const [g, contacts] = await Promise.all([
+      app.api('GET', '/groups/' + encodeURIComponent(peer)).catch(() => null), app.api('GET', '/contacts')])
+    for (const c of contacts) if (c.name) senders.set(c.id, c.name)
+    if (g) {
+      for (const m of g.member_list) if (m.name) senders.set(m.id, m.name)
+      groupLine.textContent = g.members + (g.members === 1 ? ' member' : ' members') +
+        (g.state !== 'joined' ? ' · ' + g.state : '')
+    }
+  }
   let alive = true
   const items = new Map() // local_id → li
   const transfers = new Map() // "local_id/index" → progress element
@@ -74,20 +90,24 @@ export async function mount(el, app) {
   const asFile = h('input', { id: 'as-file', type: 'checkbox' })
   const sendBtn = h('button', { type: 'submit', id: 'send' }, 'Send')
   const uploads = h('div', { id: 'uploads', 'aria-live': 'polite' })
+  const groupLine = h('p', { class: 'muted', id: 'group-line' })
   el.append(
     h('div', { class: 'conv-head' },
       h('div', {},
-        h('h1', { id: 'title-chat' }, name),
+        h('h1', { id: 'title-chat' }, isGroup ? [h('span', { class: 'group-mark', 'aria-hidden': 'true', title: 'Group' }, '👥 '), h('span', { class: 'visually-hidden' }, 'Group: ')] : null, name),
+        isGroup ? groupLine : null,
         h('p', { class: 'mono muted', id: 'chat-peer' }, peer)),
-      h('div', { class: 'conv-tools' },
-        h('div', { class: 'actions' },
-          h('button', { type: 'button', id: 'call-start', class: 'secondary', onclick: () => call(false) }, 'Call'),
-          h('button', { type: 'button', id: 'call-start-video', class: 'secondary', onclick: () => call(true) }, 'Video call')),
-        h('div', { class: 'field' }, h('label', { for: 'timer' }, 'Disappearing messages'), timerSelect))),
+      isGroup
+        ? h('a', { class: 'button secondary', id: 'group-info', href: '#/group/' + encodeURIComponent(peer) }, 'Group info')
+        : h('div', { class: 'conv-tools' },
+          h('div', { class: 'actions' },
+            h('button', { type: 'button', id: 'call-start', class: 'secondary', onclick: () => call(false) }, 'Call'),
+            h('button', { type: 'button', id: 'call-start-video', class: 'secondary', onclick: () => call(true) }, 'Video call')),
+          h('div', { class: 'field' }, h('label', { for: 'timer' }, 'Disappearing messages'), timerSelect))),
     older, log, typing, uploads,
     h('form', { class: 'composer', id: 'composer', onsubmit: send },
       text, sendBtn,
-      h('div', { class: 'tools' },
+      isGroup ? null : h('div', { class: 'tools' },
         h('label', { for: 'files' }, 'Attach files'), files,
         asFile, h('label', { for: 'as-file' }, 'Send images as files'))))
 
@@ -156,7 +176,9 @@ export async function mount(el, app) {
     }
     meta.append(h('button', { type: 'button', class: 'link delete', onclick: ev => del(m, ev.currentTarget) }, 'Delete for me'))
     const li = h('li', { class: 'msg ' + (out ? 'out' : 'in'), dataset: { localId: String(m.local_id), id: m.id || '', status: m.status || '' } },
-      h('span', { class: 'visually-hidden sender' }, out ? 'You: ' : name + ': '),
+      isGroup && !out
+        ? h('span', { class: 'sender sender-name', dataset: { sender: m.sender } }, senderName(m.sender) + ': ')
+        : h('span', { class: 'visually-hidden sender' }, out ? 'You: ' : name + ': '),
       (m.attachments || []).map(a => attachment(m, a)),
       m.text ? h('div', { class: 'text' }, m.text) : null,
       meta)
@@ -265,6 +287,7 @@ export async function mount(el, app) {
 
   // --- timer ---
   async function loadTimer() {
+    if (isGroup) return
     try {
       const t = await app.api('GET', '/conversations/' + peer + '/timer')
       showTimer(t)
@@ -291,6 +314,7 @@ export async function mount(el, app) {
   let typingSent = 0
   let idleTimer = 0
   function composing() {
+    if (isGroup) return // no typing indicators in groups
     clearTimeout(idleTimer)
     if (!text.value) {
       stopTyping()
@@ -391,11 +415,12 @@ export async function mount(el, app) {
       p.value = t.done
       if (t.total && t.done >= t.total) settle(t.local_id)
     }),
-    app.on('open', () => { load().catch(app.error) }),
+    app.on('open', () => { (isGroup ? loadSenders().catch(() => {}) : Promise.resolve()).then(load).catch(app.error) }),
   ]
   const visible = () => { if (!document.hidden) markRead() }
   document.addEventListener('visibilitychange', visible)
 
+  if (isGroup) await loadSenders().catch(() => {})
   await Promise.all([load(), loadTimer()])
   text.focus()
   return () => {

@@ -11,10 +11,13 @@ export function mount(el, app) {
   el.append(
     h('div', { class: 'conv-head' },
       h('h1', { id: 'title-chats' }, 'Chats'),
-      h('a', { class: 'button', href: '#/new', id: 'new-chat' }, 'New conversation')),
+      h('div', { class: 'actions' },
+        h('a', { class: 'button', href: '#/new', id: 'new-chat' }, 'New conversation'),
+        h('a', { class: 'button secondary', href: '#/newgroup', id: 'new-group' }, 'New group'))),
     requests, list, empty)
 
   let timer = 0
+  let names = new Map() // Account ID → nickname, for group senders
   let alive = true
   const reload = () => {
     clearTimeout(timer)
@@ -22,13 +25,15 @@ export function mount(el, app) {
   }
   async function load() {
     try {
-      const [convs, reqs] = await Promise.all([app.api('GET', '/conversations'), app.api('GET', '/requests')])
+      const [convs, reqs, contacts] = await Promise.all([app.api('GET', '/conversations'), app.api('GET', '/requests'),
+        app.api('GET', '/contacts')])
       if (!alive) return
+      names = new Map(contacts.filter(c => c.name).map(c => [c.id, c.name]))
       list.replaceChildren(...convs.map(row))
       empty.hidden = convs.length > 0
       requests.hidden = reqs.length === 0
       requests.replaceChildren(h('a', { href: '#/contacts' },
-        reqs.length === 1 ? '1 message request' : reqs.length + ' message requests'))
+        reqs.length === 1 ? '1 request' : reqs.length + ' requests'))
       el.dataset.loaded = 'true'
     } catch (e) {
       if (alive) app.error(e)
@@ -41,11 +46,15 @@ export function mount(el, app) {
     const unread = c.unread > 0
       ? h('span', { class: 'badge', 'aria-label': c.unread + ' unread' }, String(c.unread))
       : h('span', {})
-    return h('li', { dataset: { peer: c.peer } },
+    // A group's row carries a mark, for the eye and for screen readers.
+    const mark = c.group ? [h('span', { class: 'group-mark', 'aria-hidden': 'true', title: 'Group' }, '👥 '), h('span', { class: 'visually-hidden' }, 'Group: ')] : null
+    let who = last && last.outgoing ? 'You: ' : ''
+    if (c.group && last && !last.outgoing) who = (names.get(last.sender) || app.shortID(last.sender)) + ': '
+    return h('li', { dataset: c.group ? { peer: c.peer, group: 'true' } : { peer: c.peer } },
       h('a', { href: '#/chat/' + encodeURIComponent(c.peer), class: unread ? 'unread' : '' },
-        h('span', { class: 'name' }, name),
+        h('span', { class: 'name' }, mark, name),
         h('span', { class: 'when' }, app.formatTime(c.last_activity)),
-        h('span', { class: 'last' }, last ? (last.outgoing ? 'You: ' : '') + previewOf(last) : ''),
+        h('span', { class: 'last' }, last ? who + previewOf(last) : ''),
         unread))
   }
 

@@ -10,6 +10,7 @@ export function mount(el, app) {
   const contacts = h('div', {}, h('p', { class: 'muted' }, 'Loading…'))
   const live = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite', tabindex: '-1' })
   let alive = true
+  let names = new Map() // Account ID → nickname (who invited)
 
   const addID = h('input', { type: 'text', id: 'contact-add-id', autocomplete: 'off', spellcheck: 'false',
     class: 'mono', 'aria-describedby': 'contact-add-desc' })
@@ -25,9 +26,9 @@ export function mount(el, app) {
     h('h1', { id: 'title-contacts' }, 'Contacts'),
     live,
     h('section', { 'aria-labelledby': 'requests-title' },
-      h('h2', { id: 'requests-title' }, 'Message requests'),
+      h('h2', { id: 'requests-title' }, 'Requests'),
       h('p', { class: 'muted' }, 'People you have not accepted yet. They do not learn whether you read their messages, ' +
-        'and their files are not downloaded until you accept.'),
+        'and their files are not downloaded until you accept. Group invitations are here too.'),
       requests),
     h('section', { 'aria-labelledby': 'contacts-title' },
       h('h2', { id: 'contacts-title' }, 'Your contacts'),
@@ -53,7 +54,24 @@ export function mount(el, app) {
 
   const path = (id) => encodeURIComponent(id)
 
+  // A group's invitation: accept (join) or decline; there is no one to
+  // block but the inviting admin, whose own chat has its own request.
+  function inviteItem(r) {
+    const group = r.display_name || app.shortID(r.peer)
+    const by = r.invited_by ? (names.get(r.invited_by) || app.shortID(r.invited_by)) : ''
+    return h('div', { role: 'listitem', class: 'card request group-invite', dataset: { peer: r.peer, group: 'true' } },
+      h('h3', {}, 'Group invitation: ', group),
+      h('p', { class: 'mono muted' }, r.peer),
+      by ? h('p', {}, 'From ', h('span', { class: 'mono' }, by), '. Accepting shows the members your Account ID.') : null,
+      h('div', { class: 'actions' },
+        h('button', { type: 'button', class: 'accept', 'aria-label': 'Join the group ' + group,
+          onclick: () => act(() => app.api('POST', '/requests/' + path(r.peer) + '/accept'), 'Joined ' + group + '.') }, 'Accept'),
+        h('button', { type: 'button', class: 'secondary decline', 'aria-label': 'Decline the invitation to ' + group,
+          onclick: () => act(() => app.api('DELETE', '/requests/' + path(r.peer)), 'Declined the invitation to ' + group + '.') }, 'Decline')))
+  }
+
   function requestItem(r, preview) {
+    if (r.group) return inviteItem(r)
     const who = r.display_name || app.shortID(r.peer)
     return h('div', { role: 'listitem', class: 'card request', dataset: { peer: r.peer } },
       h('h3', {}, who),
@@ -112,10 +130,11 @@ export function mount(el, app) {
   async function load() {
     try {
       const [rs, cs] = await Promise.all([app.api('GET', '/requests'), app.api('GET', '/contacts')])
-      const previews = await Promise.all(rs.map((r) => preview(r.peer)))
+      const previews = await Promise.all(rs.map((r) => r.group ? '' : preview(r.peer)))
       if (!alive) return
+      names = new Map(cs.filter((c) => c.name).map((c) => [c.id, c.name]))
       requests.replaceChildren(rs.length
-        ? h('div', { role: 'list', 'aria-label': 'Message requests' }, rs.map((r, i) => requestItem(r, previews[i])))
+        ? h('div', { role: 'list', 'aria-label': 'Requests' }, rs.map((r, i) => requestItem(r, previews[i])))
         : h('p', { class: 'empty' }, 'No message requests.'))
       // A request's sender is known but not a contact until accepted.
       const pending = new Set(rs.map((r) => r.peer))

@@ -17,7 +17,8 @@ export function mount(el, app) {
         h('label', { for: 'new-name' }, 'Nickname (optional)'), nick,
         h('p', { class: 'muted', id: 'new-name-help' }, 'Only you see it.')),
       err,
-      h('div', { class: 'actions' }, h('button', { type: 'submit', id: 'new-submit' }, 'Start'))))
+      h('div', { class: 'actions' }, h('button', { type: 'submit', id: 'new-submit' }, 'Start'))),
+    h('p', {}, 'Or ', h('a', { href: '#/newgroup', id: 'new-group-link' }, 'create a group'), ' with several people.'))
   id.focus()
 
   async function submit(ev) {
