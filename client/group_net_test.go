@@ -378,3 +378,48 @@ func TestGroupFast(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestGroupJoinedWhileHeld: a group joined while fast mode runs is
+// long-polled at once, not from the next safety-net poll (an hour here):
+// its first message arrives through the hold.
+func TestGroupJoinedWhileHeld(t *testing.T) {
+	nd := startStandalone(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	alice := openV2(t, newHome(t), Options{Standalone: nd})
+	bob := openV2(t, newHome(t), Options{Standalone: nd, SafetyNetInterval: time.Hour})
+	got := make(chan Message, 8)
+	done := make(chan error, 1)
+	go func() {
+		done <- bob.Receive(ctx, func(ms []Message) error {
+			for _, m := range ms {
+				if m.Peer != alice.Account() { // the invitation's own line is 1:1
+					got <- m
+				}
+			}
+			return nil
+		})
+	}()
+	id := groupOf(t, alice, bob) // bob accepts while Receive runs
+	if _, err := alice.Send(ctx, id, "first"); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		select {
+		case m := <-got:
+			if m.Peer != id {
+				continue
+			}
+			if m.Text != "first" || m.Sender != alice.Account() {
+				t.Fatalf("got %+v", m)
+			}
+		case <-time.After(time.Minute):
+			t.Fatal("the group joined while Receive ran was not long-polled: no message within a minute")
+		}
+		break
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
