@@ -143,6 +143,10 @@ type Client struct {
 	// groupMu serializes the load-modify-save of group state
 	// (group.go).
 	groupMu sync.Mutex
+	// groupJoined wakes fast mode's loop when a group becomes joined
+	// here (created, accepted, synced), so its swarm is long-polled now
+	// rather than at the next safety-net poll (groupnet.go).
+	groupJoined chan struct{}
 	// procMu serializes process: a long-poll's answer and a poll's may
 	// carry the same message at once, and it must be stored once.
 	procMu sync.Mutex
@@ -270,8 +274,8 @@ func openHome(ctx context.Context, o Options, h *Home) (*Client, error) {
 	c := &Client{
 		acct: sec.Account, db: db, seal: v1{sec.Account}, clock: o.Clock, log: o.Logger, home: o.Home,
 		interval: o.PollInterval, lookback: o.Lookback, safetyNet: o.SafetyNetInterval, holdWait: o.HoldWait, subs: map[int]chan Event{},
-		modeChanged: make(chan struct{}, 1),
-		netc:        netclock.New(o.Clock, 0), limits: defaultLimits, pushSafetyNet: o.PushSafetyNetInterval,
+		modeChanged: make(chan struct{}, 1), groupJoined: make(chan struct{}, 1),
+		netc: netclock.New(o.Clock, 0), limits: defaultLimits, pushSafetyNet: o.PushSafetyNetInterval,
 		files: o.Files, codec: newMediaCodec(),
 		media:         MediaSettings{MaxAttachmentBytes: o.MaxAttachmentBytes, AutoDownloadBytes: o.AutoDownloadBytes},
 		recordRefresh: recordRefresh, recordStale: recordCacheTTL,

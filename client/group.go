@@ -267,7 +267,16 @@ func (c *Client) saveGroup(g *groupState) error {
 	if err != nil {
 		return err
 	}
-	return c.db.PutGroup(g.ID.Account(), b, c.clock())
+	if err := c.db.PutGroup(g.ID.Account(), b, c.clock()); err != nil {
+		return err
+	}
+	if g.Status == GroupJoined {
+		select {
+		case c.groupJoined <- struct{}{}:
+		default:
+		}
+	}
+	return nil
 }
 
 // updateGroup runs fn on group id's state under the group lock and saves

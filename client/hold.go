@@ -90,6 +90,9 @@ func (c *Client) receiveFast(ctx context.Context, fn func([]Message) error) erro
 				return err
 			}
 			c.startGroupHolds(ctx, &groups, &wg, batches)
+		case <-c.groupJoined:
+			// A group joined while this loop runs: hold it now.
+			c.startGroupHolds(ctx, &groups, &wg, batches)
 		case <-outbox.C:
 			if _, err := c.FlushOutbox(ctx); err != nil && ctx.Err() == nil {
 				c.log.Debug("outbox", "err", err)
