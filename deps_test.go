@@ -145,7 +145,8 @@ var rules = []rule{
 	},
 	{
 		// The CLI is flags and printing: of the module's internal packages
-		// it may use only internal/devnet (for hush devnet),
+		// it may use only internal/devnet and the network lab's
+		// internal/lab and internal/labnet (for hush devnet up [--lab]),
 		// internal/netlookup (which network file a flag names) and its
 		// own UI helpers under internal/cli; keys, databases, backups and
 		// the network are the client library's.
@@ -153,7 +154,7 @@ var rules = []rule{
 		from: func(p string) bool { return under(p, "internal/cli") },
 		bad: func(_, imp string) bool {
 			l, ok := local(imp)
-			return ok && under(l, "internal") && !under(l, "internal/devnet") && !under(l, "internal/netlookup") && !under(l, "internal/cli") && !under(l, "internal/daemon")
+			return ok && under(l, "internal") && !under(l, "internal/devnet") && !under(l, "internal/lab") && !under(l, "internal/labnet") && !under(l, "internal/netlookup") && !under(l, "internal/cli") && !under(l, "internal/daemon")
 		},
 	},
 	{
