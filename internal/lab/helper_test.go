@@ -60,6 +60,10 @@ type helperJob struct {
 	// it has read them all; Nodes[0].Address is the server's.
 	Upload   int64 `json:"upload,omitempty"`
 	Download int64 `json:"download,omitempty"`
+	// Call (calldial, callanswer; call_test.go): the account's home
+	// and, to dial, the callee's Account ID.
+	Home string `json:"home,omitempty"`
+	Peer string `json:"peer,omitempty"`
 }
 
 type helperNode struct {
@@ -85,6 +89,8 @@ type helperResult struct {
 	Sent     int64         `json:"sent,omitempty"`
 	Received int64         `json:"received,omitempty"`
 	Took     time.Duration `json:"took,omitempty"`
+	// Call: see callResult.
+	Call *callResult `json:"call,omitempty"`
 }
 
 // helperMain runs the job in $HUSH_LAB_HELPER and exits.
@@ -123,6 +129,8 @@ func helperMain() int {
 		res, err = helperServe(ctx, job)
 	case "transfer":
 		res, err = helperTransfer(ctx, job)
+	case "calldial", "callanswer":
+		res, err = helperCall(ctx, job)
 	default:
 		err = fmt.Errorf("no mode %q", job.Mode)
 	}

@@ -55,6 +55,9 @@ type NetOptions struct {
 	Params swarm.Params
 	// Registry timers [500ms, 500ms, 3s, 1h].
 	EpochInterval, ProbeInterval, UnreachableAfter, SnapshotLifetime time.Duration
+	// TURN, when set, is listed as the network file's services.turn
+	// (the caller runs the server) [none].
+	TURN *netfile.Service
 }
 
 // Network is a hush network running in a lab.
@@ -188,6 +191,7 @@ func (l *Lab) StartNetwork(ctx context.Context, o NetOptions) (*Network, error) 
 		hosts = append(hosts, registry.HostConfig{Key: s.Key, RaftAddress: addr + ":" + RaftPort, APIAddress: addr + ":" + RegistryPort})
 	}
 	nf := &netfile.Network{ID: "lab", Limits: netfile.DefaultLimits()}
+	nf.Services.TURN = o.TURN
 	nf.Limits.SwarmMinSize, nf.Limits.SwarmIdealSize = o.Params.MinSize, o.Params.IdealSize
 	for i, s := range n.Regs {
 		c, err := devnet.RegistryConfig(nf.ID, s.Dir, hosts, i, devnet.RegistryTimers{
