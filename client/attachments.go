@@ -278,7 +278,10 @@ func pointerOf(a clientdb.Attachment) pointer {
 // uploaded: it must be a readable regular file within the size cap
 // ([MediaSettings]). Then each is sealed and uploaded, its pieces in
 // parallel, with [EventTransfer] progress events; the message is queued
-// and sent as [Client.Send] does. It returns [ErrAttachmentTooLarge],
+// and sent as [Client.Send] does. To a group ID (issue 21) the pieces
+// are the same and the message is one group copy, as [Client.SendGroup]
+// sends, with [ErrNotGroupMember] and [ErrWaitingForKeys] checked before
+// any upload. It returns [ErrAttachmentTooLarge],
 // [ErrBadFile], [ErrNoFileServer], [ErrBadAccountID], and the upload's
 // failure ([ErrFileServerBusy], [ErrUnreachable], ...) after retries; a
 // failure leaves no message and deletes what was uploaded.
@@ -289,7 +292,8 @@ func (c *Client) SendFiles(ctx context.Context, peer identity.AccountID, caption
 	if len(files) > maxFilesPerMessage {
 		return Message{}, fmt.Errorf("%w: %d files, at most %d in one message", ErrBadFile, len(files), maxFilesPerMessage)
 	}
-	if _, err := peer.X25519(); err != nil {
+	isGroup := IsGroupID(peer)
+	if _, err := peer.X25519(); err != nil && !isGroup {
 		return Message{}, fmt.Errorf("%w: %w", ErrBadAccountID, err)
 	}
 	set, err := c.MediaSettings()
@@ -314,11 +318,27 @@ func (c *Client) SendFiles(ctx context.Context, peer identity.AccountID, caption
 	if c.codec == nil {
 		return Message{}, errNoCodec
 	}
-	conv, err := c.startConversation(peer)
-	if err != nil {
-		return Message{}, err
+	var ttl time.Duration
+	if isGroup {
+		// Checked before uploading: only a member holding a key can send.
+		g, err := c.loadGroup(peer)
+		if err != nil {
+			return Message{}, err
+		}
+		if _, in := g.member(c.acct.ID()); g.Status != GroupJoined || !in {
+			return Message{}, ErrNotGroupMember
+		}
+		if _, ok := c.currentKey(g.ID); !ok {
+			return Message{}, fmt.Errorf("%w: no key of the group yet", ErrWaitingForKeys)
+		}
+		ttl = groupFileTTL(g)
+	} else {
+		conv, err := c.startConversation(peer)
+		if err != nil {
+			return Message{}, err
+		}
+		ttl = fileTTL(conv.Disappearing)
 	}
-	ttl := fileTTL(conv.Disappearing)
 	var atts []clientdb.Attachment
 	fail := func(err error) (Message, error) {
 		// Nothing refers to what was uploaded: delete it (best effort).
@@ -342,12 +362,29 @@ func (c *Client) SendFiles(ctx context.Context, peer identity.AccountID, caption
 	for _, a := range atts {
 		data.Attachments = append(data.Attachments, c.codec.toWire(pointerOf(a)))
 	}
-	id, err := c.queueData(peer, data, atts)
+	var id int64
+	if isGroup {
+		// One copy for the group swarm, as SendGroup; the pieces are the
+		// same for every member (group.go).
+		id, err = c.queueGroupData(peer, data, atts)
+	} else {
+		id, err = c.queueData(peer, data, atts)
+	}
 	if err != nil {
 		return fail(err)
 	}
 	c.FlushOutbox(ctx)
 	return c.Message(id)
+}
+
+// groupFileTTL is fileTTL for a group: the default expiry, or the
+// group's disappearing timer when sooner (queueGroupData sets the same
+// timer on the message).
+func groupFileTTL(g *groupState) time.Duration {
+	if g.Info.Disappear != 0 && g.Info.TimerS > 0 {
+		return fileTTL(clientdb.Disappearing{Mode: clientdb.DisappearAfterSend, After: time.Duration(g.Info.TimerS) * time.Second})
+	}
+	return DefaultFileTTL
 }
 
 // fileTTL is how long pieces live on the file server: the default expiry,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -113,6 +114,7 @@ nothing sent after.`,
 			return nil, "", err
 		}),
 		a.groupRenameCommand(),
+		a.groupTimerCommand(),
 		a.groupListCommand(),
 	)
 	return cmd
@@ -240,6 +242,46 @@ func (a *app) groupRenameCommand() *cobra.Command {
 				return nil, "", err
 			}
 			return map[string]any{"id": g, "name": args[1]}, "Renamed.", nil
+		}),
+	}
+	f.register(cmd)
+	return cmd
+}
+
+// groupTimerCommand sets a group's disappearing timer (issue 21): every
+// message sent after it disappears the timer after sending, for every
+// member, as a 1:1 chat's --after send.
+func (a *app) groupTimerCommand() *cobra.Command {
+	var f netFlags
+	cmd := &cobra.Command{
+		Use:   "timer GROUP DURATION|off",
+		Short: "Set a group's disappearing timer, 30s to 336h, or off (admins)",
+		Long: `Messages sent to the group after this disappear DURATION after they were
+sent (a duration such as 5m or 24h, from 30s to 14 days), for every member.
+off turns it off. Only an admin can change it.`,
+		Args: cobra.ExactArgs(2),
+		RunE: a.groupRun(&f, func(ctx context.Context, c *client.Client, args []string) (any, string, error) {
+			var d time.Duration
+			if args[1] != "off" {
+				var err error
+				if d, err = time.ParseDuration(args[1]); err != nil {
+					return nil, "", fmt.Errorf("a duration such as 5m, or off: %w", err)
+				}
+				if d <= 0 {
+					return nil, "", fmt.Errorf("%w: %v (use off to turn it off)", client.ErrBadTimer, d)
+				}
+			}
+			g, err := c.ResolveGroup(args[0])
+			if err != nil {
+				return nil, "", err
+			}
+			if err := c.SetGroupDisappearing(ctx, g, d); err != nil {
+				return nil, "", err
+			}
+			if d == 0 {
+				return map[string]any{"id": g, "disappear_after_s": 0}, "Disappearing messages off.", nil
+			}
+			return map[string]any{"id": g, "disappear_after_s": int64(d / time.Second)}, fmt.Sprintf("Messages disappear %s after sending.", d), nil
 		}),
 	}
 	f.register(cmd)
