@@ -113,6 +113,7 @@ func start(t *testing.T, edit func(*config.Files), opts ...Option) *harness {
 	select {
 	case <-s.Ready():
 	case err := <-done:
+		done <- err // for the cleanup, which waits for Run
 		t.Fatal(err)
 	}
 	port := s.Addr().(*net.TCPAddr).Port

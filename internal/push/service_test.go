@@ -60,6 +60,7 @@ func startService(t *testing.T, ca *pushtest.CA, logs io.Writer) (*push.Service,
 	select {
 	case <-svc.Ready():
 	case err := <-done:
+		done <- err // for the cleanup, which waits for Run
 		t.Fatal(err)
 	}
 	port := svc.Addr().(*net.TCPAddr).Port

@@ -112,6 +112,7 @@ func start(t testing.TB, edit func(*config.TURN), opts ...Option) *harness {
 	select {
 	case <-s.Ready():
 	case err := <-done:
+		done <- err // for the cleanup, which waits for Run
 		t.Fatal(err)
 	}
 	port := s.EndpointAddr().(*net.TCPAddr).Port
