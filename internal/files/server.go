@@ -11,10 +11,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,11 +27,10 @@ import (
 	"github.com/hushnet/hush/internal/logfilter"
 	"github.com/hushnet/hush/internal/node"
 	"github.com/hushnet/hush/internal/ratelimit"
-	"github.com/hushnet/hush/internal/registry/registryclient"
 	"github.com/hushnet/hush/internal/replay"
+	"github.com/hushnet/hush/internal/steward"
 	"github.com/hushnet/hush/protocol/netfile"
 	"github.com/hushnet/hush/protocol/onion"
-	"github.com/hushnet/hush/protocol/snapshot"
 	"github.com/hushnet/hush/protocol/transparency"
 )
 
@@ -44,7 +41,7 @@ const KeyFile = "files_ed25519.key"
 
 // SnapshotFile keeps the newest verified snapshot across restarts, so a
 // restarted server knows the network's nodes at once.
-const SnapshotFile = "snapshot.json"
+const SnapshotFile = steward.SnapshotFile
 
 // replayWindow is how long an onion layer's ephemeral key is remembered:
 // as a node's relay does (internal/node), a minute covers any honest
@@ -68,7 +65,8 @@ type Server struct {
 	network *netfile.Network // nil: any relay is served
 	// nodes says which relays are served; nil serves any (no network).
 	nodes func(identity.Ed25519PublicKey) bool
-	snap  atomic.Pointer[snapshot.Snapshot]
+	// follower knows the network's nodes; nil without a network.
+	follower *steward.Follower
 
 	api, metricsSrv *http.Server // metricsSrv nil when off
 
@@ -106,10 +104,10 @@ func New(cfg config.Files, logger *slog.Logger, opts ...Option) (_ *Server, err 
 		if s.network, err = node.LoadNetwork(cfg.Network); err != nil {
 			return nil, err
 		}
-		s.loadSavedSnapshot()
+		s.follower = steward.New(steward.Config{Network: s.network, File: filepath.Join(cfg.Data, SnapshotFile), Logger: logger})
 	}
 	if s.nodes == nil && s.network != nil {
-		s.nodes = s.inSnapshot
+		s.nodes = s.follower.IsNode
 	}
 	if s.store, err = OpenStore(cfg.Data, cfg.CapacityBytes, cfg.MaxBlobBytes); err != nil {
 		return nil, err
@@ -219,9 +217,9 @@ func (s *Server) Run(ctx context.Context) error {
 		go func() { serveErr <- s.metricsSrv.Serve(s.metricsLn) }()
 	}
 	bg, stopBG := context.WithCancel(context.Background())
-	var follower, sweeper sync.WaitGroup
+	var following, sweeper sync.WaitGroup
 	if s.network != nil {
-		follower.Go(func() { s.follow(bg) })
+		following.Go(func() { s.follower.Run(bg) })
 	}
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
 	sweeper.Go(func() { s.sweep(sweepCtx) })
@@ -236,7 +234,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.logger.Info("stopping")
 	stopBG()
-	follower.Wait()
+	following.Wait()
 	shutCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout.D())
 	defer cancel()
 	if err := s.api.Shutdown(shutCtx); err != nil {
@@ -283,60 +281,6 @@ func (s *Server) release() {
 		s.metricsLn.Close()
 	}
 	s.store.Close()
-}
-
-// inSnapshot reports whether k is a node of the newest verified snapshot
-// (none before the first: no relay is served blind).
-func (s *Server) inSnapshot(k identity.Ed25519PublicKey) bool {
-	snap := s.snap.Load()
-	if snap == nil {
-		return false
-	}
-	_, ok := snap.Node(k)
-	return ok
-}
-
-func (s *Server) loadSavedSnapshot() {
-	raw, err := os.ReadFile(filepath.Join(s.cfg.Data, SnapshotFile))
-	if err != nil {
-		return
-	}
-	if snap, err := s.network.SnapshotVerifier().Verify(raw, time.Now(), 0); err == nil {
-		s.snap.Store(snap)
-	}
-}
-
-// follow long-polls the registry for snapshots, as a node does, keeping
-// the newest (epochs only go up) and saving it.
-func (s *Server) follow(ctx context.Context) {
-	pool := registryclient.NewPoolForNetwork(s.network)
-	defer pool.Close()
-	v := s.network.SnapshotVerifier()
-	for ctx.Err() == nil {
-		var after uint64
-		if cur := s.snap.Load(); cur != nil {
-			after = cur.Epoch
-		}
-		err := pool.Follow(ctx, v, after, func(snap *snapshot.Snapshot, raw []byte) error {
-			if cur := s.snap.Load(); cur != nil && snap.Epoch <= cur.Epoch {
-				return nil
-			}
-			s.snap.Store(snap)
-			path := filepath.Join(s.cfg.Data, SnapshotFile)
-			if err := os.WriteFile(path+".tmp", raw, 0o600); err == nil {
-				os.Rename(path+".tmp", path)
-			}
-			s.logger.Debug("snapshot", "epoch", snap.Epoch, "nodes", len(snap.Nodes))
-			return nil
-		})
-		if err != nil && ctx.Err() == nil {
-			s.logger.Warn("following registry snapshots failed; retrying", "err", err)
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Second):
-			}
-		}
-	}
 }
 
 func (s *Server) sweep(ctx context.Context) {

@@ -27,9 +27,8 @@ import (
 	"github.com/hushnet/hush/internal/keytls"
 	"github.com/hushnet/hush/internal/logfilter"
 	"github.com/hushnet/hush/internal/ratelimit"
-	"github.com/hushnet/hush/internal/registry/registryclient"
+	"github.com/hushnet/hush/internal/steward"
 	"github.com/hushnet/hush/protocol/netfile"
-	"github.com/hushnet/hush/protocol/snapshot"
 	"github.com/hushnet/hush/protocol/transparency"
 )
 
@@ -287,7 +286,10 @@ func (s *Service) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { s.srv.Run(ctx, s.cfg.SweepInterval.D()) })
 	if s.network != nil {
-		wg.Go(func() { s.follow(ctx) })
+		// In memory only (no file), as the transparency report says;
+		// the server refuses every relay until the first snapshot.
+		f := steward.New(steward.Config{Network: s.network, Logger: s.logger, Installed: s.srv.SetSnapshot})
+		wg.Go(func() { f.Run(ctx) })
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.ServeTLS(ln, "", "") }()
@@ -307,19 +309,4 @@ func (s *Service) Run(ctx context.Context) error {
 		err = nil
 	}
 	return err
-}
-
-// follow installs every verified snapshot: its nodes are the relays
-// served.
-func (s *Service) follow(ctx context.Context) {
-	pool := registryclient.NewPoolForNetwork(s.network)
-	defer pool.Close()
-	err := pool.Follow(ctx, s.network.SnapshotVerifier(), 0, func(snap *snapshot.Snapshot, _ []byte) error {
-		s.srv.SetSnapshot(snap)
-		s.logger.Debug("push: snapshot", "epoch", snap.Epoch, "nodes", len(snap.Nodes))
-		return nil
-	})
-	if err != nil && ctx.Err() == nil {
-		s.logger.Error("push: following snapshots stopped", "err", err)
-	}
 }

@@ -16,7 +16,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	pionturn "github.com/pion/turn/v5"
@@ -31,10 +30,9 @@ import (
 	"github.com/hushnet/hush/internal/logfilter"
 	"github.com/hushnet/hush/internal/node"
 	"github.com/hushnet/hush/internal/ratelimit"
-	"github.com/hushnet/hush/internal/registry/registryclient"
 	"github.com/hushnet/hush/internal/replay"
+	"github.com/hushnet/hush/internal/steward"
 	"github.com/hushnet/hush/protocol/netfile"
-	"github.com/hushnet/hush/protocol/snapshot"
 	"github.com/hushnet/hush/protocol/transparency"
 	wire "github.com/hushnet/hush/protocol/turn"
 )
@@ -47,7 +45,7 @@ const (
 	// SecretFile is the HMAC secret credentials are made with, in hex.
 	SecretFile = "turn_secret.key"
 	// SnapshotFile keeps the newest verified snapshot across restarts.
-	SnapshotFile = "snapshot.json"
+	SnapshotFile = steward.SnapshotFile
 )
 
 // secretSize is the HMAC-SHA1 secret's length: its block size.
@@ -73,7 +71,8 @@ type Server struct {
 
 	network *netfile.Network
 	nodes   func(identity.Ed25519PublicKey) bool
-	snap    atomic.Pointer[snapshot.Snapshot]
+	// follower knows the network's nodes; nil without a network.
+	follower *steward.Follower
 
 	cert       tls.Certificate
 	api        *http.Server
@@ -114,10 +113,10 @@ func New(cfg config.TURN, logger *slog.Logger, opts ...Option) (_ *Server, err e
 		if s.network, err = node.LoadNetwork(cfg.Network); err != nil {
 			return nil, err
 		}
-		s.loadSavedSnapshot()
+		s.follower = steward.New(steward.Config{Network: s.network, File: filepath.Join(cfg.Data, SnapshotFile), Logger: logger})
 	}
 	if s.nodes == nil && s.network != nil {
-		s.nodes = s.inSnapshot
+		s.nodes = s.follower.IsNode
 	}
 	s.replay = replay.New(cfg.ReplayCacheSize, replayWindow)
 	relayRate := ratelimit.Rate{Burst: cfg.RelayBurst, PerSecond: cfg.RelayRatePerSecond}
@@ -235,9 +234,9 @@ func (s *Server) Run(ctx context.Context) error {
 		go func() { serveErr <- s.metricsSrv.Serve(s.metricsLn) }()
 	}
 	bg, stopBG := context.WithCancel(context.Background())
-	var follower sync.WaitGroup
+	var following sync.WaitGroup
 	if s.network != nil {
-		follower.Go(func() { s.follow(bg) })
+		following.Go(func() { s.follower.Run(bg) })
 	}
 	var runErr error
 	select {
@@ -249,7 +248,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.logger.Info("stopping")
 	stopBG()
-	follower.Wait()
+	following.Wait()
 	shutCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout.D())
 	defer cancel()
 	if err := s.api.Shutdown(shutCtx); err != nil {
@@ -349,58 +348,6 @@ func (s *Server) release() {
 	for _, l := range []net.Listener{s.tcp, s.tlsLn, s.apiLn, s.metricsLn} {
 		if l != nil {
 			l.Close()
-		}
-	}
-}
-
-// inSnapshot reports whether k is a node of the newest verified snapshot.
-func (s *Server) inSnapshot(k identity.Ed25519PublicKey) bool {
-	snap := s.snap.Load()
-	if snap == nil {
-		return false
-	}
-	_, ok := snap.Node(k)
-	return ok
-}
-
-func (s *Server) loadSavedSnapshot() {
-	raw, err := os.ReadFile(filepath.Join(s.cfg.Data, SnapshotFile))
-	if err != nil {
-		return
-	}
-	if snap, err := s.network.SnapshotVerifier().Verify(raw, time.Now(), 0); err == nil {
-		s.snap.Store(snap)
-	}
-}
-
-// follow long-polls the registry for snapshots, as the file server does.
-func (s *Server) follow(ctx context.Context) {
-	pool := registryclient.NewPoolForNetwork(s.network)
-	defer pool.Close()
-	v := s.network.SnapshotVerifier()
-	for ctx.Err() == nil {
-		var after uint64
-		if cur := s.snap.Load(); cur != nil {
-			after = cur.Epoch
-		}
-		err := pool.Follow(ctx, v, after, func(snap *snapshot.Snapshot, raw []byte) error {
-			if cur := s.snap.Load(); cur != nil && snap.Epoch <= cur.Epoch {
-				return nil
-			}
-			s.snap.Store(snap)
-			path := filepath.Join(s.cfg.Data, SnapshotFile)
-			if err := os.WriteFile(path+".tmp", raw, 0o600); err == nil {
-				os.Rename(path+".tmp", path)
-			}
-			s.logger.Debug("snapshot", "epoch", snap.Epoch, "nodes", len(snap.Nodes))
-			return nil
-		})
-		if err != nil && ctx.Err() == nil {
-			s.logger.Warn("following registry snapshots failed; retrying", "err", err)
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Second):
-			}
 		}
 	}
 }
