@@ -25,7 +25,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hushnet/hush/internal/config"
-	"github.com/hushnet/hush/internal/logfilter"
 	"github.com/hushnet/hush/internal/netlookup"
 	"github.com/hushnet/hush/internal/node"
 	"github.com/hushnet/hush/internal/registry/registrycmd"
@@ -122,54 +121,20 @@ func nodeCmd(stdout, stderr io.Writer) *cobra.Command {
 // in memory, and what it logs at its configured level. A node signs no
 // report: nodes are many, and their keys come from snapshots.
 func nodeTransparencyCmd(stdout io.Writer) *cobra.Command {
-	var (
-		data, tconfig string
-		asJSON        bool
-	)
-	cmd := &cobra.Command{
-		Use:   "transparency",
-		Short: "print every kind of record the node holds, how many, their fields and retention, and what it logs",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg := config.DefaultNode()
-			if tconfig != "" {
-				var err error
-				if cfg, err = config.LoadNode(tconfig); err != nil {
-					return err
-				}
-			}
-			if cmd.Flags().Changed("data") || tconfig == "" {
-				cfg.Data = data
-			}
-			if _, err := os.Stat(cfg.Data); err != nil {
-				return fmt.Errorf("no node data directory: %w", err)
-			}
-			rep, err := node.Transparency(cmd.Context(), cfg.Data, cfg)
-			if err != nil {
-				return err
-			}
-			return printReport(stdout, rep, asJSON)
-		},
-	}
-	cmd.Flags().StringVar(&data, "data", config.DefaultNode().Data, "the node's data directory")
-	cmd.Flags().StringVar(&tconfig, "config", "", "the node's TOML configuration (its log level and metrics; its data directory unless --data is given)")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	return cmd
+	return reportCommand[config.Node]{
+		who:      "node",
+		short:    "print every kind of record the node holds, how many, their fields and retention, and what it logs",
+		defaults: config.DefaultNode,
+		load:     config.LoadNode,
+		data:     func(cfg *config.Node) *string { return &cfg.Data },
+		check:    dataDirExists("node"),
+		report:   node.Transparency,
+	}.command(stdout)
 }
 
 func newLogger(cfg config.Node, stderr io.Writer) (*slog.Logger, error) {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
-		return nil, err
-	}
-	var h slog.Handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})
-	if !cfg.DebugLogPrivate {
-		// Whatever a log line quotes (an error naming an address, a
-		// library's message), no IP address or Account ID gets out; the
-		// node's own listening address is public.
-		h = logfilter.Handler(h, "listen", "advertise")
-	}
-	return slog.New(h), nil
+	// The node's own listening and advertised addresses are public.
+	return serverLogger(stderr, cfg.LogLevel, cfg.DebugLogPrivate, "listen", "advertise")
 }
 
 func runDecommission(cfg config.Node, stderr io.Writer) error {
