@@ -36,7 +36,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/hushnet/hush/client"
-	"github.com/hushnet/hush/internal/devnet"
 )
 
 // uiWait bounds every wait for a page condition: generous, since the
@@ -66,12 +65,14 @@ var (
 	uiErr    error
 )
 
-// TestMain stops the shared browser-test environment after the tests.
+// TestMain stops the shared browser-test environment, then the shared
+// devnet, after the tests.
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if uiShared != nil {
 		uiShared.teardown()
 	}
+	stopNetwork()
 	os.Exit(code)
 }
 
@@ -138,22 +139,12 @@ func startUI(chromium string) (env *uiEnv, err error) {
 		return env, err
 	}
 
-	// The devnet's nodes need not be race-instrumented (see startNetwork).
-	bin := filepath.Join(dir, "hushd")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/hushnet/hush/cmd/hushd").CombinedOutput(); err != nil {
-		return env, fmt.Errorf("build hushd: %v\n%s", err, out)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	dn, err := devnet.Up(ctx, devnet.Options{
-		Dir: filepath.Join(dir, "devnet"), Nodes: 6, Processes: true, HushdPath: bin,
-		EpochInterval: 200 * time.Millisecond, ProbeInterval: 100 * time.Millisecond,
-		UnreachableAfter: time.Minute,
-	})
+	// The package's devnet, shared with the end-to-end test; TestMain
+	// stops it after the browser.
+	dn, err := sharedNetwork()
 	if err != nil {
-		return env, fmt.Errorf("devnet: %w", err)
+		return env, err
 	}
-	env.stops = append(env.stops, func() { dn.Stop() })
 	env.Opts = client.Options{
 		Network:       dn.Network(),
 		OutboxBackoff: client.Backoff{Base: 100 * time.Millisecond, Max: time.Second},

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"mime/multipart"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,32 +18,67 @@ import (
 	"github.com/hushnet/hush/internal/devnet"
 )
 
-// startNetwork builds hushd (without -race: the daemons under test run in
-// this process, the nodes need not be instrumented, and a race-built
-// devnet takes minutes to form on a busy machine) and runs a devnet of
-// six hushd processes with its file server; it returns the options that
-// reach it through onion paths, with the client's timers scaled down.
+// startNetwork returns options that reach the package's devnet through
+// onion paths, with the client's timers scaled down. The devnet is
+// shared (sharedNetwork): every test on it uses accounts of its own.
 func startNetwork(t testing.TB) client.Options {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "hushd")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/hushnet/hush/cmd/hushd").CombinedOutput(); err != nil {
-		t.Fatalf("build hushd: %v\n%s", err, out)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	d, err := devnet.Up(ctx, devnet.Options{
-		Dir: t.TempDir(), Nodes: 6, Processes: true, HushdPath: bin,
-		EpochInterval: 200 * time.Millisecond, ProbeInterval: 100 * time.Millisecond,
-		UnreachableAfter: time.Minute,
-	})
+	d, err := sharedNetwork()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { d.Stop() })
 	return client.Options{
 		Network:       d.Network(),
 		OutboxBackoff: client.Backoff{Base: 100 * time.Millisecond, Max: time.Second},
 		PollInterval:  200 * time.Millisecond,
+	}
+}
+
+// The package's devnet, started by the first sharedNetwork and stopped
+// by TestMain.
+var (
+	netOnce   sync.Once
+	netShared *devnet.Devnet
+	netDir    string
+	netErr    error
+)
+
+// sharedNetwork builds hushd (without -race: the daemons under test run
+// in this process, the nodes need not be instrumented, and a race-built
+// devnet takes minutes to form on a busy machine) and runs a devnet of
+// six hushd processes with its file server, once for the package: the
+// end-to-end test and the browser tests each started their own.
+func sharedNetwork() (*devnet.Devnet, error) {
+	netOnce.Do(func() {
+		if netDir, netErr = os.MkdirTemp("", "hush-daemon-devnet-"); netErr != nil {
+			return
+		}
+		bin := filepath.Join(netDir, "hushd")
+		if out, err := exec.Command("go", "build", "-o", bin, "github.com/hushnet/hush/cmd/hushd").CombinedOutput(); err != nil {
+			netErr = fmt.Errorf("build hushd: %v\n%s", err, out)
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		netShared, netErr = devnet.Up(ctx, devnet.Options{
+			Dir: filepath.Join(netDir, "devnet"), Nodes: 6, Processes: true, HushdPath: bin,
+			EpochInterval: 200 * time.Millisecond, ProbeInterval: 100 * time.Millisecond,
+			UnreachableAfter: time.Minute,
+		})
+		if netErr != nil {
+			netErr = fmt.Errorf("devnet: %w", netErr)
+		}
+	})
+	return netShared, netErr
+}
+
+// stopNetwork stops the shared devnet, if it started.
+func stopNetwork() {
+	if netShared != nil {
+		netShared.Stop()
+	}
+	if netDir != "" {
+		os.RemoveAll(netDir)
 	}
 }
 
