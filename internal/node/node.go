@@ -298,6 +298,7 @@ func New(cfg config.Node, logger *slog.Logger, opts ...Option) (_ *Node, err err
 	if err != nil {
 		return nil, err
 	}
+	reg.MustRegister(rl.Metrics()...)
 	mux := http.NewServeMux()
 	mux.Handle("/", rpcHandler)
 	mux.Handle(relay.Path, rl)

@@ -122,7 +122,10 @@ func (m *Manager) refresh(s *snapshot.Snapshot) {
 			}
 		}
 		if len(nodes) == Relays && slices.Contains(m.guards, nodes[0].Ed25519) && (m.opts.Loopback || distinctNetworks(nodes)) {
-			kept = append(kept, &path{nodes: nodes, lastOK: p.lastOK})
+			// The same relays: their onion sessions stay valid (a session
+			// key depends on no published key), so a new epoch costs no
+			// full request.
+			kept = append(kept, &path{nodes: nodes, lastOK: p.lastOK, sess: p.sess})
 		}
 	}
 	m.paths = kept

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/onionclient"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
 
@@ -179,6 +180,55 @@ func TestNewSnapshotDropsLeftNodes(t *testing.T) {
 	}
 	if len(m.Paths()) != Guards {
 		t.Fatalf("%d paths after the snapshot changed", len(m.Paths()))
+	}
+}
+
+// TestNewSnapshotKeepsSessions: a new epoch with the same relays keeps
+// each path's onion sessions (they would otherwise cost a full request
+// per path and epoch); a path rebuilt around a node that left starts new
+// ones.
+func TestNewSnapshotKeepsSessions(t *testing.T) {
+	s := fakeSnapshot("10.0.1.1:1", "10.0.2.1:1", "10.0.3.1:1", "10.0.4.1:1", "10.0.5.1:1", "10.0.6.1:1", "10.0.7.1:1")
+	cur := s
+	m, _ := New(Options{Snapshot: func() *snapshot.Snapshot { return cur }, Transport: &infoPoster{}})
+	ctx := context.Background()
+	if err := m.ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sess := map[identity.Ed25519PublicKey]*onionclient.Sessions{}
+	for _, p := range m.paths {
+		sess[p.nodes[0].Ed25519] = m.sessions(p)
+	}
+	cur = &snapshot.Snapshot{Epoch: 2, Nodes: s.Nodes}
+	if err := m.ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range m.paths {
+		if p.sess == nil || p.sess != sess[p.nodes[0].Ed25519] {
+			t.Fatal("a new epoch with the same relays dropped a path's sessions")
+		}
+	}
+	// Paths are disjoint here: only the first path holds gone.
+	gone, rebuilt := m.paths[0].nodes[1].Ed25519, m.paths[0].nodes[0].Ed25519
+	next := &snapshot.Snapshot{Epoch: 3}
+	for _, n := range s.Nodes {
+		if n.Ed25519 != gone {
+			next.Nodes = append(next.Nodes, n)
+		}
+	}
+	cur = next
+	if err := m.ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range m.paths {
+		switch g := p.nodes[0].Ed25519; {
+		case slices.ContainsFunc(p.nodes, func(n snapshot.Node) bool { return n.Ed25519 == gone }):
+			t.Fatal("a node that left is still on a path")
+		case g == rebuilt && p.sess != nil:
+			t.Fatal("the rebuilt path kept the old path's sessions")
+		case g != rebuilt && p.sess != sess[g]:
+			t.Fatal("the untouched path lost its sessions")
+		}
 	}
 }
 

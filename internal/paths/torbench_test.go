@@ -210,6 +210,19 @@ func BenchmarkTorComparison(b *testing.B) {
 		{name: "full", run: rpcOp(func(body []byte) (int, []byte, error) { return full.Do(ctx, dest, body) })},
 		{name: "direct", run: rpcOp(func(body []byte) (int, []byte, error) { return relaytest.Direct(ctx, direct, dest, body) })},
 	}
+	// Right after bootstrap a private network's exits may not be usable
+	// yet (the client gives up on its first stream: "tried 3 different
+	// places"): wait until one GET goes through.
+	for deadline := time.Now().Add(2 * time.Minute); ; {
+		err := get(torStream)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatal("tor never carried a GET: ", err)
+		}
+		time.Sleep(2 * time.Second)
+	}
 	// Warm up: Tor builds its circuit on the first GET; each path's
 	// first request opens its sessions.
 	for range 8 {

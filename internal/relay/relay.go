@@ -187,6 +187,8 @@ type Relay struct {
 	held *ratelimit.Pool
 	// sessions are the onion sessions opened here, in memory only.
 	sessions *sessionCache
+	// counts are what SessionStats and Metrics report.
+	counts sessionCounts
 }
 
 var _ http.Handler = (*Relay)(nil)
@@ -377,8 +379,10 @@ func (rl *Relay) serve(w http.ResponseWriter, r *http.Request, obs *Observation)
 		// The window moves only for frames that opened, so forged frames
 		// cannot burn counters.
 		if !rl.sessions.accept(session, id, counter) {
+			rl.counts.replayed.Add(1)
 			return rl.fail(l, onion.CodeReplay)
 		}
+		rl.counts.warm.Add(1)
 	} else if rl.cfg.Replay.Seen(l.Ephemeral(), now) {
 		return rl.fail(l, onion.CodeReplay)
 	}
@@ -394,6 +398,7 @@ func (rl *Relay) serve(w http.ResponseWriter, r *http.Request, obs *Observation)
 		if rl.cfg.Signer == nil || rl.sessions.put(session, s, now) != nil {
 			return rl.fail(l, onion.CodeBadInstruction)
 		}
+		rl.counts.opened.Add(1)
 	}
 	hold := min(l.Instruction.Hold, rl.cfg.MaxHold)
 	if hold > 0 {
@@ -462,6 +467,7 @@ func (rl *Relay) sessionUnknown(frame []byte) (int, []byte) {
 		rl.cfg.Logger.Error("signing session_unknown", "err", err)
 		return plain(http.StatusInternalServerError, "internal error")
 	}
+	rl.counts.unknown.Add(1)
 	return http.StatusOK, b
 }
 

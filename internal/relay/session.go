@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hushnet/hush/internal/ratelimit"
@@ -277,22 +278,35 @@ func (c *sessionCache) remove(i int32) {
 	c.free = append(c.free, i)
 }
 
-// SessionStats describe the session cache, for tests and metrics.
+// sessionCounts count session events since the relay started.
+type sessionCounts struct {
+	opened, warm, replayed, unknown atomic.Uint64
+}
+
+// SessionStats describe the session cache, for tests and metrics. The
+// counts are totals since the relay started (a restart forgets them with
+// the sessions); none is per source.
 type SessionStats struct {
 	Sessions int // held now
 	Sources  int // sources holding at least one
 	// MaxPerSource is the most one source holds.
 	MaxPerSource int
+	// Opened counts sessions opened, Warm session frames accepted,
+	// Replayed session frames refused by the replay window, and Unknown
+	// session_unknown answers.
+	Opened, Warm, Replayed, Unknown uint64
 }
 
 // SessionStats returns the session cache's counts.
 func (rl *Relay) SessionStats() SessionStats {
 	c := rl.sessions
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	st := SessionStats{Sessions: len(c.byID), Sources: len(c.bySrc)}
 	for _, l := range c.bySrc {
 		st.MaxPerSource = max(st.MaxPerSource, int(l.n))
 	}
+	c.mu.Unlock()
+	st.Opened, st.Warm = rl.counts.opened.Load(), rl.counts.warm.Load()
+	st.Replayed, st.Unknown = rl.counts.replayed.Load(), rl.counts.unknown.Load()
 	return st
 }

@@ -140,6 +140,10 @@ func TestSessionReplay(t *testing.T) {
 			t.Fatalf("%s: %v, want an authenticated replay failure", st.name, err)
 		}
 	}
+	// The counts the node's metrics report (relay.Metrics).
+	if st := f.rl.SessionStats(); st.Opened != 1 || st.Warm != 5 || st.Replayed != 4 || st.Unknown != 0 {
+		t.Fatalf("counts %+v, want 1 opened, 5 warm, 4 replayed", st)
+	}
 }
 
 func TestSessionUnknownAnswers(t *testing.T) {
@@ -177,12 +181,18 @@ func TestSessionUnknownAnswers(t *testing.T) {
 			t.Fatalf("forwarded %v, %v", fwd, err)
 		}
 	})
+	if st := f.rl.SessionStats(); st.Unknown != 3 || st.Warm != 1 {
+		t.Fatalf("counts %+v, want 3 session_unknown answers and 1 warm frame", st)
+	}
 	t.Run("relay restart", func(t *testing.T) {
 		s := f.open(client)
 		f.rl = mustRestart(t, f)
 		_, fwd, _, err := f.send(client, onion.SessionLayer{Use: &s, Counter: 1})
 		if fwd || !errors.Is(err, onion.ErrSessionUnknown) {
 			t.Fatalf("forwarded %v, %v", fwd, err)
+		}
+		if st := f.rl.SessionStats(); st.Sessions != 0 || st.Opened != 0 || st.Unknown != 1 {
+			t.Fatalf("after a restart: %+v", st)
 		}
 	})
 }
