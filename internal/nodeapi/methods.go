@@ -104,32 +104,37 @@ func (h *Handler) store(ctx context.Context, params json.RawMessage, now time.Ti
 		Timestamp: r.Timestamp,
 		Expiry:    r.Timestamp.Add(r.TTL),
 	}
-	added, err := h.cfg.Store.Put(ctx, msg)
+	// Forwarded even when already stored: a client retrying wants the
+	// confirmations that its first attempt may have missed. The peers
+	// commit while this node does (storeAndForward).
+	var added, deleted bool
+	swarm, err := h.storeAndForward(ctx, &rpc.NodeOp{Kind: rpc.OpStore, Account: r.Account, Namespace: nsPtr(r.Namespace), Hash: hash,
+		Data: r.Data, Timestamp: r.Timestamp.UnixMilli(), Expiry: r.Timestamp.Add(r.TTL).UnixMilli()}, func() (bool, error) {
+		var err error
+		if added, err = h.cfg.Store.Put(ctx, msg); err != nil {
+			return false, err
+		}
+		if added && h.cfg.Deposits != nil {
+			h.cfg.Deposits.Deposited(msg)
+		}
+		if h.cfg.LogPrivate {
+			h.cfg.Logger.Debug("stored", "account", r.Account.String(), "namespace", r.Namespace, "bytes", len(r.Data), "new", added)
+		}
+		if !added {
+			// already:true would claim the message is there to retrieve;
+			// a deleted one is not (and the peers' tombstones refuse it).
+			if deleted, err = h.cfg.Store.Deleted(ctx, r.Account, hash); err != nil {
+				return false, err
+			}
+		}
+		return !deleted, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	if added && h.cfg.Deposits != nil {
-		h.cfg.Deposits.Deposited(msg)
+	if deleted {
+		return &rpc.StoreResult{Hash: hash, Deleted: true, T: now.UnixMilli()}, nil
 	}
-	if h.cfg.LogPrivate {
-		h.cfg.Logger.Debug("stored", "account", r.Account.String(), "namespace", r.Namespace, "bytes", len(r.Data), "new", added)
-	}
-	if !added {
-		// already:true would claim the message is there to retrieve; a
-		// deleted one is not, and forwarding it would only meet the
-		// peers' tombstones.
-		deleted, err := h.cfg.Store.Deleted(ctx, r.Account, hash)
-		if err != nil {
-			return nil, err
-		}
-		if deleted {
-			return &rpc.StoreResult{Hash: hash, Deleted: true, T: now.UnixMilli()}, nil
-		}
-	}
-	// Forwarded even when already stored: a client retrying wants the
-	// confirmations that its first attempt may have missed.
-	swarm := h.forward(ctx, &rpc.NodeOp{Kind: rpc.OpStore, Account: r.Account, Namespace: nsPtr(r.Namespace), Hash: hash,
-		Data: r.Data, Timestamp: r.Timestamp.UnixMilli(), Expiry: r.Timestamp.Add(r.TTL).UnixMilli()})
 	return &rpc.StoreResult{Hash: hash, Already: !added, T: now.UnixMilli(), Swarm: swarm}, nil
 }
 

@@ -13,6 +13,20 @@ import (
 // within a bounded time whatever the peers do.
 type Replicator interface {
 	Forward(ctx context.Context, op *rpc.NodeOp) map[string]rpc.Confirmation
+	// StoreAndForward forwards a store while commit commits it here, and
+	// then returns as Forward does; it returns commit's error, or no
+	// confirmations if commit reports false, without waiting for peers.
+	StoreAndForward(ctx context.Context, op *rpc.NodeOp, commit func() (bool, error)) (map[string]rpc.Confirmation, error)
+}
+
+// storeAndForward commits a store through commit and forwards it, at the
+// same time when there is a replicator.
+func (h *Handler) storeAndForward(ctx context.Context, op *rpc.NodeOp, commit func() (bool, error)) (map[string]rpc.Confirmation, error) {
+	if h.cfg.Replicator == nil {
+		_, err := commit()
+		return nil, err
+	}
+	return h.cfg.Replicator.StoreAndForward(ctx, op, commit)
 }
 
 // forward hands op to the replicator, if there is one.

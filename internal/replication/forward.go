@@ -2,7 +2,6 @@ package replication
 
 import (
 	"context"
-	"encoding/base64"
 	"slices"
 	"time"
 
@@ -24,38 +23,86 @@ import (
 // delete kinds, op.Tombstones may name the hashes deleted here without
 // their expiries; Forward fills those in from the local tombstones.
 func (r *Replicator) Forward(ctx context.Context, op *rpc.NodeOp) map[string]rpc.Confirmation {
-	r.digests.forget(op.Account) // the caller just changed it here
-	var conf map[string]rpc.Confirmation
-	if op.Kind == rpc.OpStore {
-		conf = map[string]rpc.Confirmation{
-			r.self.String(): {Hash: op.Hash, Signature: base64.StdEncoding.EncodeToString(r.confirm(op.Account, op.Hash))},
-		}
-	}
 	if op.Kind == rpc.OpDelete || op.Kind == rpc.OpDeleteBefore {
 		r.fillTombstones(ctx, op)
 	}
-	peers := r.others(op.Account)
-	if len(peers) == 0 {
-		return conf
+	f := r.start(op)
+	return f.wait(ctx)
+}
+
+// StoreAndForward forwards a store while the caller commits it here. It
+// queues op (a store) for the other members first and then runs commit,
+// so this node's commit and the peers' run at the same time instead of
+// one after the other: a replicated store costs about one commit's wait,
+// not two, and under load each member's group commit gathers the stores
+// of all waiting clients rather than half of them. This node's
+// confirmation is signed only after commit succeeded, and nothing is
+// returned before it did.
+//
+// commit reports whether the store is to be confirmed (false, for
+// instance, for a message deleted here). If it fails or says false,
+// StoreAndForward returns at once with its error and no confirmations;
+// the forwards already queued go on. A peer may thus hold a message this
+// node refused (its quota, a failed commit): the client was told the
+// store failed and retries it, and a tombstone here reaches a peer that
+// lacked it by anti-entropy, so nothing acknowledged depends on it.
+// Otherwise it returns as [Replicator.Forward] does.
+func (r *Replicator) StoreAndForward(ctx context.Context, op *rpc.NodeOp, commit func() (bool, error)) (map[string]rpc.Confirmation, error) {
+	f := r.start(op)
+	ok, err := commit()
+	if err != nil || !ok {
+		return nil, err
 	}
+	return f.wait(ctx), nil
+}
+
+// forwarding is an op queued for the peers, waiting for their answers.
+type forwarding struct {
+	r       *Replicator
+	op      *rpc.NodeOp
+	results chan forwardResult
+	queued  int
+}
+
+// start queues op for every other member of the account's swarm.
+func (r *Replicator) start(op *rpc.NodeOp) *forwarding {
+	r.digests.forget(op.Account)
+	peers := r.others(op.Account)
 	// Buffered for every peer, so a queue hands over its result without
-	// waiting, also after Forward returned; nothing else outlives the call.
-	results := make(chan forwardResult, len(peers))
+	// waiting, also after wait returned; nothing else outlives the call.
+	f := &forwarding{r: r, op: op, results: make(chan forwardResult, len(peers))}
 	deadline := r.cfg.Clock().Add(r.cfg.ForwardTimeout)
-	queued := 0
 	for _, p := range peers {
-		if err := r.queue(p).enqueue(&forwardReq{op: *op, deadline: deadline, results: results}); err != nil {
+		if err := r.queue(p).enqueue(&forwardReq{op: *op, deadline: deadline, results: f.results}); err != nil {
 			r.cfg.Logger.Debug("forward skipped; anti-entropy will repair", "peer", p.Ed25519.String(), "kind", op.Kind, "err", err)
 			continue
 		}
-		queued++
+		f.queued++
+	}
+	return f
+}
+
+// wait returns once a peer accepted the op, all answered, ForwardTimeout
+// passed or ctx ended, with the confirmations as Forward describes. The
+// caller has committed the op here by now.
+func (f *forwarding) wait(ctx context.Context) map[string]rpc.Confirmation {
+	r, op := f.r, f.op
+	// Again: an anti-entropy round may have cached the account's digest
+	// between start and the caller's commit.
+	r.digests.forget(op.Account)
+	var conf map[string]rpc.Confirmation
+	if op.Kind == rpc.OpStore {
+		conf = map[string]rpc.Confirmation{r.self.String(): r.signer.sign(rpc.Stored{Account: op.Account, Hash: op.Hash})}
+	}
+	if f.queued == 0 {
+		return conf
 	}
 	timer := time.NewTimer(r.cfg.ForwardTimeout)
 	defer timer.Stop()
-	for answered := 0; answered < queued; answered++ {
+	for answered := 0; answered < f.queued; answered++ {
 		var fr forwardResult
 		select {
-		case fr = <-results:
+		case fr = <-f.results:
 		case <-timer.C:
 			return conf
 		case <-ctx.Done():

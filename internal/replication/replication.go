@@ -160,7 +160,8 @@ type Replicator struct {
 	digests       digestCache
 	queues        map[string]*forwardQueue // by key hex + "@" + address
 
-	stats forwardStats
+	stats  forwardStats
+	signer confirmSigner
 	// life ends when Close is called; forwards still queued or in flight
 	// then fail, so no goroutine outlives the Replicator for long.
 	life  context.Context
@@ -202,6 +203,7 @@ func New(cfg Config) (*Replicator, error) {
 		inFlight: make(map[string]int),
 		queues:   make(map[string]*forwardQueue),
 	}
+	r.signer = confirmSigner{networkID: cfg.NetworkID, key: cfg.Key}
 	r.life, r.close = context.WithCancel(context.Background())
 	r.handler = http.HandlerFunc(r.serve)
 	return r, nil
@@ -219,9 +221,4 @@ func (r *Replicator) Close() {
 	for _, c := range r.clients {
 		c.hc.CloseIdleConnections()
 	}
-}
-
-// confirm signs this node's confirmation that it stores hash for acct.
-func (r *Replicator) confirm(acct identity.AccountID, hash string) []byte {
-	return ed25519.Sign(r.cfg.Key, rpc.SigConfirmation(r.cfg.NetworkID, acct, hash))
 }

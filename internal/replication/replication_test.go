@@ -161,6 +161,10 @@ func TestPagingOrderSameOnEveryMember(t *testing.T) {
 	for i := range 9 {
 		storeMsg(t, c.nodes[i%3], acct.ID(), fmt.Sprint("same time ", i), ts.Add(time.Duration(i/3)*time.Millisecond))
 	}
+	// A store is answered at two members; the third gets it a moment later.
+	for i, n := range c.nodes {
+		eventually(t, fmt.Sprint("node ", i, " holds all 9"), func() bool { return holds(t, n, acct.ID()) == 9 })
+	}
 	var first []string
 	for i, n := range c.nodes {
 		var seq []string
