@@ -97,6 +97,9 @@ func (c *Client) GroupDuties(ctx context.Context) ([]Message, error) {
 	}
 	wg.Wait()
 	slices.SortStableFunc(out, func(a, b Message) int { return a.SentAt.Compare(b.SentAt) })
+	// Sync's group messages skip afterPoll (receipts are off in groups),
+	// but their media downloads as a 1:1 chat's does.
+	c.autoDownload(ctx, out) // media.go
 	return out, errors.Join(errs...)
 }
 
