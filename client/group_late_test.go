@@ -83,7 +83,7 @@ func TestGroupLateArrivalBehindCursor(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, it := range items {
-		if it.To != id || it.Namespace != int(group.NamespaceMessages) {
+		if it.To != id {
 			continue
 		}
 		payload, err := alice.sealItem(ctx, it)

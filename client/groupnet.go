@@ -295,9 +295,39 @@ func (c *Client) sealGrants(ctx context.Context, to []identity.AccountID, grant 
 // does not hold yet; it is read again while it is in the lookback.
 var errGroupKeyPending = errors.New("group key not held yet")
 
+// keyPending is errGroupKeyPending with the generation asked for.
+type keyPending struct{ gen uint64 }
+
+func (e *keyPending) Error() string {
+	return fmt.Sprintf("%v (generation %d)", errGroupKeyPending, e.gen)
+}
+func (e *keyPending) Is(target error) bool { return target == errGroupKeyPending }
+
+// pendingGenerations bounds how far ahead of this device's current key
+// an object may be sealed and still hold the arrival marks (processGroup):
+// a poll reads the keys namespace before the others, so a real rotation
+// is at most a few generations ahead by then; a member's message that
+// claims a generation far ahead (no admin issued it) must not pin the
+// marks for ever. Such a one is still re-read while in the lookback.
+const pendingGenerations = 8
+
+// worthRetry reports whether an object pending generation gen of group
+// id should keep the arrival marks where they are.
+func (c *Client) worthRetry(id identity.AccountID, gen uint64) bool {
+	cur, ok := c.currentKey(group.ID(id))
+	return !ok || gen <= cur.Generation+pendingGenerations
+}
+
 // groupCursorName names the cursor of group id's namespace ns.
 func groupCursorName(id identity.AccountID, ns int32) string {
 	return fmt.Sprintf("group/%s/%d", id, ns)
+}
+
+// groupArrivalName names the arrival mark node n gave for group id's
+// namespace ns. Marks are per (swarm, namespace, node): a node's counter
+// for one swarm's namespace says nothing about another's.
+func groupArrivalName(id identity.AccountID, ns int32, n snapshot.Node) string {
+	return fmt.Sprintf("group/%s/arrived/%d/%s", id, ns, n.Ed25519.String())
 }
 
 // pollGroup fetches group id's keys, member and info configs and
@@ -339,7 +369,7 @@ func (c *Client) pollGroup(ctx context.Context, id identity.AccountID) ([]Messag
 		wg.Go(func() {
 			res[i] = c.fetchWith(gctx, members, id, ns, from, func() *rpc.Retrieve {
 				return &rpc.Retrieve{Namespace: ns, AfterTimestamp: from, AfterHash: lowHash}
-			}, budget, nil) // group swarms: no arrival marks yet (the lookback alone)
+			}, budget, func(n snapshot.Node) *arrival { return c.arrivalMarkNamed(groupArrivalName(id, ns, n), n) })
 		})
 	}
 	wg.Wait()
@@ -358,10 +388,18 @@ func (c *Client) pollGroup(ctx context.Context, id identity.AccountID) ([]Messag
 			}
 			return out, f.err
 		}
-		got, err := c.processGroup(id, ns, curs[i], f)
+		got, retry, err := c.processGroup(id, ns, curs[i], f)
 		out = append(out, got...)
 		if err != nil {
 			return out, err
+		}
+		// As in poll: a mark moves only once what its node sent is
+		// handled; one sealed under a key not held yet comes again from
+		// the mark not moved (it may lie behind the lookback).
+		if !retry {
+			for _, ar := range f.arrivals {
+				c.saveArrivalMarkNamed(groupArrivalName(id, ns, ar.node), ar)
+			}
 		}
 	}
 	return out, nil
@@ -370,8 +408,9 @@ func (c *Client) pollGroup(ctx context.Context, id identity.AccountID) ([]Messag
 // processGroup handles the new messages of f, fetched from group id's
 // namespace ns, and moves the cursor past them (never past f.limit). One
 // sealed under a key not held yet is not marked seen: the lookback reads
-// it again.
-func (c *Client) processGroup(id identity.AccountID, ns int32, cur clientdb.Cursor, f fetched) ([]Message, error) {
+// it again, and retry reports it so that f's arrival marks stay (it may
+// have arrived late, behind the lookback).
+func (c *Client) processGroup(id identity.AccountID, ns int32, cur clientdb.Cursor, f fetched) (out []Message, retry bool, err error) {
 	c.procMu.Lock()
 	defer c.procMu.Unlock()
 	hashes := make([]string, len(f.msgs))
@@ -380,9 +419,8 @@ func (c *Client) processGroup(id identity.AccountID, ns int32, cur clientdb.Curs
 	}
 	unseen, err := c.db.Unseen(hashes...)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	var out []Message
 	var advance *position
 	for _, m := range f.msgs {
 		p := posOf(m)
@@ -397,19 +435,20 @@ func (c *Client) processGroup(id identity.AccountID, ns int32, cur clientdb.Curs
 			continue // fetch checked it
 		}
 		got, err := c.acceptGroup(id, ns, m.Hash, data)
-		if errors.Is(err, errGroupKeyPending) {
+		if kp := (*keyPending)(nil); errors.As(err, &kp) {
+			retry = retry || c.worthRetry(id, kp.gen)
 			continue
 		}
 		if err != nil {
 			if errors.Is(err, clientdb.ErrClosed) {
-				return out, err
+				return out, retry, err
 			}
 			c.dropped.Add(1)
 			c.log.Debug("dropped a group message", "namespace", ns, "err", err)
 			c.emit(Event{Kind: EventDropped, Err: err})
 		}
 		if err := c.db.MarkSeen(c.seenUntil(), m.Hash); err != nil {
-			return out, err
+			return out, retry, err
 		}
 		for _, msg := range got {
 			c.received.Add(1)
@@ -420,11 +459,11 @@ func (c *Client) processGroup(id identity.AccountID, ns int32, cur clientdb.Curs
 	if advance != nil {
 		if t := time.UnixMilli(advance.ms); t.After(cur.Time) {
 			if err := c.db.SetCursor(groupCursorName(id, ns), clientdb.Cursor{Position: advance.hash, Time: t}); err != nil {
-				return out, err
+				return out, retry, err
 			}
 		}
 	}
-	return out, nil
+	return out, retry, nil
 }
 
 // acceptGroup handles one object of group id's namespace ns. An error
@@ -488,7 +527,7 @@ func (c *Client) takeKeyMessage(gid group.ID, data []byte) error {
 func (c *Client) groupConfigKey(gid group.ID, cfg *group.Config) (group.Key, error) {
 	k, ok := c.groupKey(gid, cfg.Generation, cfg.KeyID)
 	if !ok {
-		return group.Key{}, errGroupKeyPending
+		return group.Key{}, &keyPending{cfg.Generation}
 	}
 	return k, nil
 }
@@ -586,7 +625,7 @@ func (c *Client) takeGroupMessage(gid group.ID, hash string, data []byte) ([]Mes
 			// a key deleted since: it will never open here.
 			return nil, fmt.Errorf("%w: group message under a key not held (generation %d)", ErrDropped, gen)
 		}
-		return nil, errGroupKeyPending
+		return nil, &keyPending{gen}
 	}
 	m, err := group.OpenMessage(gid, k, data)
 	if err != nil {

@@ -216,8 +216,14 @@ func arrivalName(ns int32, n snapshot.Node) string {
 // arrivalMark returns the exchange to make with node n for namespace ns:
 // the mark n gave last, kept in the database.
 func (c *Client) arrivalMark(ns int32, n snapshot.Node) *arrival {
+	return c.arrivalMarkNamed(arrivalName(ns, n), n)
+}
+
+// arrivalMarkNamed is arrivalMark for the mark kept as name (a group
+// swarm's marks: groupnet.go).
+func (c *Client) arrivalMarkNamed(name string, n snapshot.Node) *arrival {
 	ar := &arrival{node: n, asked: rpc.ArrivalMarkOnly}
-	if cur, err := c.db.Cursor(arrivalName(ns, n)); err == nil && cur.Position != "" {
+	if cur, err := c.db.Cursor(name); err == nil && cur.Position != "" {
 		if m, err := strconv.ParseInt(cur.Position, 10, 64); err == nil && m >= 0 {
 			ar.asked = m
 		}
@@ -229,10 +235,15 @@ func (c *Client) arrivalMark(ns int32, n snapshot.Node) *arrival {
 // is stored. A mark below the one asked means the node counts afresh (a
 // new database): its count is taken as it is.
 func (c *Client) saveArrivalMark(ns int32, ar *arrival) {
+	c.saveArrivalMarkNamed(arrivalName(ns, ar.node), ar)
+}
+
+// saveArrivalMarkNamed is saveArrivalMark for the mark kept as name.
+func (c *Client) saveArrivalMarkNamed(name string, ar *arrival) {
 	if ar.mark == nil || *ar.mark == ar.asked {
 		return
 	}
-	if err := c.db.SetCursor(arrivalName(ns, ar.node), clientdb.Cursor{Position: strconv.FormatInt(*ar.mark, 10), Time: c.clock()}); err != nil {
+	if err := c.db.SetCursor(name, clientdb.Cursor{Position: strconv.FormatInt(*ar.mark, 10), Time: c.clock()}); err != nil {
 		c.log.Debug("arrival mark", "err", err)
 	}
 }
