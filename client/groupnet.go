@@ -826,6 +826,7 @@ func (c *Client) groupHoldLoop(ctx context.Context, id identity.AccountID, out c
 			req.AfterTimestamp, req.AfterHash = time.UnixMilli(from.ms), from.hash
 		}
 		hold := c.holdWait + holdSlack
+		start := time.Now()
 		hctx, cancel := context.WithTimeout(gctx, hold+c.limits.member)
 		resp, err := c.signedHold(hctx, *n, hold, func(now time.Time) (rpc.Outgoing, error) {
 			req.Stamp(now)
@@ -847,12 +848,25 @@ func (c *Client) groupHoldLoop(ctx context.Context, id identity.AccountID, out c
 			pause[n.Ed25519] = time.Now().Add(holdFailPause)
 			continue
 		}
-		if len(r.Messages) == 0 {
+		// A member that answers at once, again and again (nothing, or
+		// only what lies at or before the position asked for: a stale
+		// node serving old objects), would make this loop spin and wake
+		// the poll for nothing: it rests, and another member is held.
+		last := position{ms: -1}
+		if len(r.Messages) > 0 {
+			last = posOf(r.Messages[len(r.Messages)-1])
+		}
+		if len(r.Messages) == 0 || (from.ms > 0 && !from.before(last)) {
+			if time.Since(start) < c.holdWait*3/4 {
+				if len(r.Messages) > 0 {
+					c.markBad(*n, "it answered a group long-poll with nothing after the position asked for")
+				}
+				pause[n.Ed25519] = time.Now().Add(holdFailPause)
+			}
 			continue
 		}
-		last := r.Messages[len(r.Messages)-1]
-		if p := posOf(last); after == nil || after.before(p) {
-			after = &p
+		if after == nil || after.before(last) {
+			after = &last
 		}
 		got, err := c.pollGroup(ctx, id)
 		if err != nil {
