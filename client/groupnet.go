@@ -139,7 +139,7 @@ func (c *Client) groupAdminDuties(ctx context.Context, id identity.AccountID) er
 	}
 	now := c.now()
 	k, have := c.currentKey(g.ID)
-	if g.Rotate || !have || (g.PendingGen == 0 && now.Sub(time.UnixMilli(g.RotatedMS)) >= groupRotation) {
+	if g.Rotate || !have || (g.PendingGen == 0 && now.Sub(time.UnixMilli(g.RotatedMS)) >= c.groupRotation) {
 		nk, err := c.newGroupKey(g.ID)
 		if err != nil {
 			return err
@@ -157,16 +157,25 @@ func (c *Client) groupAdminDuties(ctx context.Context, id identity.AccountID) er
 		}
 	}
 	gctx := withGroupSigner(ctx, a)
+	// A revocation list lives revTTL; once it lapses, nodes serve the
+	// revoked credentials again (docs/groups.md §4). So the union is
+	// republished as a new version when the newest list seen is half
+	// its life old: whichever admin comes first, and the others see it.
+	// A new list rather than an expire of the old one: it covers lists
+	// two admins published at once, and a node that lost the old one.
+	if len(g.Revoked) > 0 && !g.PublishRevoked && now.Sub(time.UnixMilli(g.RevCreatedMS)) >= c.revTTL/2 {
+		g.PublishRevoked = true
+	}
 	if g.PublishRevoked {
 		r := &group.Revocations{Version: g.RevVersion + 1, Created: now, Revoked: g.Revoked}
 		b, err := r.Sign(a)
 		if err != nil {
 			return err
 		}
-		if _, err := c.store(gctx, id, group.NamespaceRevocations, rpc.MaxTTLPrivate, b); err != nil {
+		if _, err := c.store(gctx, id, group.NamespaceRevocations, c.revTTL, b); err != nil {
 			return fmt.Errorf("group revocations: %w", err)
 		}
-		g.PublishRevoked, g.RevVersion = false, r.Version
+		g.PublishRevoked, g.RevVersion, g.RevCreatedMS = false, r.Version, now.UnixMilli()
 		if err := c.saveGroup(g); err != nil {
 			return err
 		}
@@ -489,6 +498,7 @@ func (c *Client) acceptGroup(id identity.AccountID, ns int32, hash string, data 
 				}
 			}
 			g.RevVersion = max(g.RevVersion, r.Version)
+			g.RevCreatedMS = max(g.RevCreatedMS, r.Created.UnixMilli())
 			return nil
 		})
 	case group.NamespaceMessages:
