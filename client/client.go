@@ -159,6 +159,8 @@ type Client struct {
 	// procMu serializes process: a long-poll's answer and a poll's may
 	// carry the same message at once, and it must be stored once.
 	procMu sync.Mutex
+	// marksMu serializes the updates of the arrival marks (arrivalmarks.go).
+	marksMu sync.Mutex
 
 	// netc is the network's time, from the nodes' answers (trust.go).
 	netc   *netclock.Clock

@@ -332,11 +332,21 @@ func groupCursorName(id identity.AccountID, ns int32) string {
 	return fmt.Sprintf("group/%s/%d", id, ns)
 }
 
-// groupArrivalName names the arrival mark node n gave for group id's
-// namespace ns. Marks are per (swarm, namespace, node): a node's counter
-// for one swarm's namespace says nothing about another's.
-func groupArrivalName(id identity.AccountID, ns int32, n snapshot.Node) string {
-	return fmt.Sprintf("group/%s/arrived/%d/%s", id, ns, n.Ed25519.String())
+// groupArrivalsName names the record of the arrival marks the nodes gave
+// for group id's namespace ns (arrivalmarks.go). Marks are per (swarm,
+// namespace, node): a node's counter for one swarm's namespace says
+// nothing about another's.
+func groupArrivalsName(id identity.AccountID, ns int32) string {
+	return fmt.Sprintf("group/%s/arrived/%d", id, ns)
+}
+
+// groupArrivalMark is arrivalMark for group id's namespace ns.
+func (c *Client) groupArrivalMark(id identity.AccountID, ns int32, n snapshot.Node) *arrival {
+	ar := &arrival{node: n, asked: rpc.ArrivalMarkOnly}
+	if m, ok := c.loadArrivalRecord(groupArrivalsName(id, ns))[n.Ed25519.String()]; ok && m >= 0 {
+		ar.asked = m
+	}
+	return ar
 }
 
 // pollGroup fetches group id's keys, member and info configs and
@@ -378,7 +388,7 @@ func (c *Client) pollGroup(ctx context.Context, id identity.AccountID) ([]Messag
 		wg.Go(func() {
 			res[i] = c.fetchWith(gctx, members, id, ns, from, func() *rpc.Retrieve {
 				return &rpc.Retrieve{Namespace: ns, AfterTimestamp: from, AfterHash: lowHash}
-			}, budget, func(n snapshot.Node) *arrival { return c.arrivalMarkNamed(groupArrivalName(id, ns, n), n) })
+			}, budget, func(n snapshot.Node) *arrival { return c.groupArrivalMark(id, ns, n) })
 		})
 	}
 	wg.Wait()
@@ -406,9 +416,7 @@ func (c *Client) pollGroup(ctx context.Context, id identity.AccountID) ([]Messag
 		// handled; one sealed under a key not held yet comes again from
 		// the mark not moved (it may lie behind the lookback).
 		if !retry {
-			for _, ar := range f.arrivals {
-				c.saveArrivalMarkNamed(groupArrivalName(id, ns, ar.node), ar)
-			}
+			c.saveArrivalRecord(groupArrivalsName(id, ns), members, f.arrivals)
 		}
 	}
 	return out, nil

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/node"
 	"github.com/hushnet/hush/internal/node/nodetest"
 	"github.com/hushnet/hush/protocol/rpc"
 	"github.com/hushnet/hush/protocol/snapshot"
@@ -28,13 +29,20 @@ func (d *trio) SwarmFor(context.Context, identity.AccountID) ([]snapshot.Node, e
 func (d *trio) Invalidate() {}
 
 // startTrio starts three standalone nodes and returns them as one swarm.
-func startTrio(t *testing.T) *trio {
+func startTrio(t *testing.T) *trio { return startTrioWith(t, nil) }
+
+// startTrioWith is startTrio with node i started with opts(i).
+func startTrioWith(t *testing.T, opts func(i int) []node.Option) *trio {
 	t.Helper()
 	d := &trio{}
-	for range 3 {
+	for i := range 3 {
 		cfg := nodetest.Standalone(t)
 		cfg.NetworkID = "standalone-trio" // one network, so one signature serves every member
-		n := nodetest.Start(t, cfg)
+		var o []node.Option
+		if opts != nil {
+			o = opts(i)
+		}
+		n := nodetest.Start(t, cfg, o...)
 		sd, err := NewStandaloneDirectory(context.Background(), NewDirectTransport(), n.Addr().String(), n.Identity().Ed25519Public())
 		if err != nil {
 			t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -119,10 +118,8 @@ func (c *Client) poll(ctx context.Context) ([]Message, error) {
 		}
 		// Only now that what they sent is stored; a message to try again
 		// comes again from a mark not moved.
-		for _, ar := range res[i].arrivals {
-			if !retry {
-				c.saveArrivalMark(ns, ar)
-			}
+		if !retry {
+			c.saveArrivalMarks(ns, members, res[i].arrivals)
 		}
 	}
 	slices.SortStableFunc(out, func(a, b Message) int { return a.SentAt.Compare(b.SentAt) })
@@ -207,45 +204,6 @@ type arrival struct {
 	// late the messages that arrived there after asked behind the cursor.
 	mark *int64
 	late []rpc.Message
-}
-
-func arrivalName(ns int32, n snapshot.Node) string {
-	return fmt.Sprintf("arrived/%d/%s", ns, n.Ed25519.String())
-}
-
-// arrivalMark returns the exchange to make with node n for namespace ns:
-// the mark n gave last, kept in the database.
-func (c *Client) arrivalMark(ns int32, n snapshot.Node) *arrival {
-	return c.arrivalMarkNamed(arrivalName(ns, n), n)
-}
-
-// arrivalMarkNamed is arrivalMark for the mark kept as name (a group
-// swarm's marks: groupnet.go).
-func (c *Client) arrivalMarkNamed(name string, n snapshot.Node) *arrival {
-	ar := &arrival{node: n, asked: rpc.ArrivalMarkOnly}
-	if cur, err := c.db.Cursor(name); err == nil && cur.Position != "" {
-		if m, err := strconv.ParseInt(cur.Position, 10, 64); err == nil && m >= 0 {
-			ar.asked = m
-		}
-	}
-	return ar
-}
-
-// saveArrivalMark keeps the mark ar's node answered, once what it sent
-// is stored. A mark below the one asked means the node counts afresh (a
-// new database): its count is taken as it is.
-func (c *Client) saveArrivalMark(ns int32, ar *arrival) {
-	c.saveArrivalMarkNamed(arrivalName(ns, ar.node), ar)
-}
-
-// saveArrivalMarkNamed is saveArrivalMark for the mark kept as name.
-func (c *Client) saveArrivalMarkNamed(name string, ar *arrival) {
-	if ar.mark == nil || *ar.mark == ar.asked {
-		return
-	}
-	if err := c.db.SetCursor(name, clientdb.Cursor{Position: strconv.FormatInt(*ar.mark, 10), Time: c.clock()}); err != nil {
-		c.log.Debug("arrival mark", "err", err)
-	}
 }
 
 // position is a place in swarm order: (deposit timestamp, hash).

@@ -51,9 +51,22 @@ const (
 	// Slow answers every request after Node.Delay (or when the request
 	// is abandoned), honestly.
 	Slow
+	// LieArrival answers a retrieve's arrival-mark exchange
+	// (rpc.Retrieve.ArrivedAfter) with a mark far ahead of its true one
+	// (ArrivalLie) and none of the messages that arrived late, so that a
+	// client that believed it would never again ask this node for what
+	// reaches it late.
+	LieArrival
+	// WithholdLate answers the exchange with the node's true mark but
+	// none of the late messages: the client's mark moves past what it
+	// was not sent.
+	WithholdLate
 )
 
-var names = [...]string{"honest", "lie-time", "garbage", "future", "page-forever", "withhold", "slow"}
+// ArrivalLie is what LieArrival adds to the node's true arrival mark.
+const ArrivalLie = 1 << 40
+
+var names = [...]string{"honest", "lie-time", "garbage", "future", "page-forever", "withhold", "slow", "lie-arrival", "withhold-late"}
 
 func (m Mode) String() string {
 	if name, ok := groupNames[m]; ok { // group.go
@@ -66,7 +79,9 @@ func (m Mode) String() string {
 }
 
 // Modes lists every misbehaving mode (not Honest).
-func Modes() []Mode { return []Mode{LieTime, Garbage, Future, PageForever, Withhold, Slow} }
+func Modes() []Mode {
+	return []Mode{LieTime, Garbage, Future, PageForever, Withhold, Slow, LieArrival, WithholdLate}
+}
 
 // Node is the misbehaviour of one node; the zero value is honest with
 // defaults. Set may be called at any time.
@@ -214,6 +229,13 @@ func (n *Node) alter(m Mode, req rpc.Request, status int, out []byte) []byte {
 		res.More = true
 	case Withhold:
 		res.Messages, res.More = []rpc.Message{}, false
+	case LieArrival:
+		if res.Arrived != nil {
+			lie := *res.Arrived + ArrivalLie
+			res.Arrived, res.Late = &lie, nil
+		}
+	case WithholdLate:
+		res.Late = nil
 	}
 	b, err := json.Marshal(res)
 	if err != nil {

@@ -100,3 +100,45 @@ func TestHTTP2StreamsPerConnection(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTP2FrameSize: a node advertises frames of at most 16 KiB
+// (node.MaxFrameSize), so no peer sends it larger ones and no connection
+// keeps a buffer larger than that at either end (BenchmarkHTTP2ConnMemory).
+func TestHTTP2FrameSize(t *testing.T) {
+	const settingMaxFrameSize = 0x5
+	n := nodetest.Start(t, nodetest.Standalone(t))
+	conn, err := tls.Dial("tcp", n.Addr().String(), &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(60 * time.Second))
+	if _, err := io.WriteString(conn, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	writeFrame(t, conn, frameSettings, 0, 0, nil)
+	r := bufio.NewReader(conn)
+	for {
+		var h [9]byte
+		if _, err := io.ReadFull(r, h[:]); err != nil {
+			t.Fatal(err)
+		}
+		payload := make([]byte, int(h[0])<<16|int(h[1])<<8|int(h[2]))
+		if _, err := io.ReadFull(r, payload); err != nil {
+			t.Fatal(err)
+		}
+		if h[3] != frameSettings || h[4]&flagAck != 0 {
+			continue
+		}
+		size := uint32(16 << 10) // the initial value, if not advertised
+		for s := payload; len(s) >= 6; s = s[6:] {
+			if binary.BigEndian.Uint16(s) == settingMaxFrameSize {
+				size = binary.BigEndian.Uint32(s[2:])
+			}
+		}
+		if size > 16<<10 {
+			t.Errorf("node advertises frames of %d bytes, want at most 16 KiB", size)
+		}
+		return
+	}
+}
