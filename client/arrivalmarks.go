@@ -34,8 +34,14 @@ func legacyArrivalName(ns int32, n snapshot.Node) string {
 // loadArrivalMarks returns namespace ns's record (empty if none or
 // unreadable: the nodes are then asked for their marks alone).
 func (c *Client) loadArrivalMarks(ns int32) arrivalMarks {
+	return c.loadArrivalRecord(arrivalsName(ns))
+}
+
+// loadArrivalRecord is loadArrivalMarks for the record kept as name (a
+// group swarm's namespace: groupnet.go).
+func (c *Client) loadArrivalRecord(name string) arrivalMarks {
 	marks := arrivalMarks{}
-	cur, err := c.db.Cursor(arrivalsName(ns))
+	cur, err := c.db.Cursor(name)
 	if err != nil || cur.Position == "" {
 		return marks
 	}
@@ -47,9 +53,13 @@ func (c *Client) loadArrivalMarks(ns int32) arrivalMarks {
 }
 
 func (c *Client) storeArrivalMarks(ns int32, marks arrivalMarks) {
+	c.storeArrivalRecord(arrivalsName(ns), marks)
+}
+
+func (c *Client) storeArrivalRecord(name string, marks arrivalMarks) {
 	b, err := json.Marshal(marks)
 	if err == nil {
-		err = c.db.SetCursor(arrivalsName(ns), clientdb.Cursor{Position: string(b), Time: c.clock()})
+		err = c.db.SetCursor(name, clientdb.Cursor{Position: string(b), Time: c.clock()})
 	}
 	if err != nil {
 		c.log.Debug("arrival marks", "err", err)
@@ -85,9 +95,14 @@ func (c *Client) saveArrivalMark(ns int32, ar *arrival) {
 // when members is not nil (the account's current swarm), drops the marks
 // of every node that is not one of them.
 func (c *Client) saveArrivalMarks(ns int32, members []snapshot.Node, ars []*arrival) {
+	c.saveArrivalRecord(arrivalsName(ns), members, ars)
+}
+
+// saveArrivalRecord is saveArrivalMarks for the record kept as name.
+func (c *Client) saveArrivalRecord(name string, members []snapshot.Node, ars []*arrival) {
 	c.marksMu.Lock()
 	defer c.marksMu.Unlock()
-	marks := c.loadArrivalMarks(ns)
+	marks := c.loadArrivalRecord(name)
 	changed := false
 	if members != nil {
 		in := make(map[string]bool, len(members))
@@ -113,6 +128,6 @@ func (c *Client) saveArrivalMarks(ns int32, members []snapshot.Node, ars []*arri
 		changed = true
 	}
 	if changed {
-		c.storeArrivalMarks(ns, marks)
+		c.storeArrivalRecord(name, marks)
 	}
 }

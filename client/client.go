@@ -86,6 +86,12 @@ type Options struct {
 	// Files replaces the file server built from the network file (tests,
 	// or a program with its own way there).
 	Files FileServer
+	// GroupRotation is how often an admin replaces a stable group's key
+	// (one v2 epoch if zero), and GroupRevocationTTL a group revocation
+	// list's life in the swarm (rpc.MaxTTLPrivate if zero; an admin
+	// republishes it halfway): tests scale both down (group.go).
+	GroupRotation      time.Duration
+	GroupRevocationTTL time.Duration
 	// CallTimeout is how long a call rings unanswered before it ends
 	// (DefaultCallTimeout if zero; tests shorten it).
 	CallTimeout time.Duration
@@ -143,6 +149,9 @@ type Client struct {
 	// groupMu serializes the load-modify-save of group state
 	// (group.go).
 	groupMu sync.Mutex
+	// groupRotation and revTTL: Options.GroupRotation and
+	// Options.GroupRevocationTTL with their defaults.
+	groupRotation, revTTL time.Duration
 	// groupJoined wakes fast mode's loop when a group becomes joined
 	// here (created, accepted, synced), so its swarm is long-polled now
 	// rather than at the next safety-net poll (groupnet.go).
@@ -281,6 +290,13 @@ func openHome(ctx context.Context, o Options, h *Home) (*Client, error) {
 		files: o.Files, codec: newMediaCodec(),
 		media:         MediaSettings{MaxAttachmentBytes: o.MaxAttachmentBytes, AutoDownloadBytes: o.AutoDownloadBytes},
 		recordRefresh: recordRefresh, recordStale: recordCacheTTL,
+	}
+	c.groupRotation, c.revTTL = o.GroupRotation, o.GroupRevocationTTL
+	if c.groupRotation <= 0 {
+		c.groupRotation = groupRotation
+	}
+	if c.revTTL <= 0 || c.revTTL > rpc.MaxTTLPrivate {
+		c.revTTL = rpc.MaxTTLPrivate
 	}
 	c.bg, c.bgStop = context.WithCancel(context.Background())
 	c.calls.timeout = o.CallTimeout

@@ -141,6 +141,10 @@ type groupState struct {
 	// version seen.
 	Revoked    []identity.Ed25519PublicKey `json:"revoked,omitempty"`
 	RevVersion uint64                      `json:"rev_version,omitempty"`
+	// RevCreatedMS is the creation time of the newest revocation list
+	// seen or published: an admin republishes the union before the
+	// newest list lapses (groupnet.go).
+	RevCreatedMS int64 `json:"rev_created_ms,omitempty"`
 	// Admin duties pending (groupnet.go): Rotate asks for a new key (a
 	// member left or was removed), Publish for the configs (and the
 	// revocation list with PublishRevoked), PendingGen for the key
@@ -348,7 +352,7 @@ func (c *Client) currentKey(id group.ID) (group.Key, bool) {
 // next generation, which is unknown yet, so for groupRotation +
 // groupKeyKeep; the key it supersedes gets groupKeyKeep from now.
 func (c *Client) addGroupKey(id group.ID, k group.Key, created time.Time) (bool, error) {
-	expires := created.Add(groupRotation + groupKeyKeep)
+	expires := created.Add(c.groupRotation + groupKeyKeep)
 	if !expires.After(c.clock()) {
 		return false, nil
 	}

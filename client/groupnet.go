@@ -97,6 +97,9 @@ func (c *Client) GroupDuties(ctx context.Context) ([]Message, error) {
 	}
 	wg.Wait()
 	slices.SortStableFunc(out, func(a, b Message) int { return a.SentAt.Compare(b.SentAt) })
+	// Sync's group messages skip afterPoll (receipts are off in groups),
+	// but their media downloads as a 1:1 chat's does.
+	c.autoDownload(ctx, out) // media.go
 	return out, errors.Join(errs...)
 }
 
@@ -136,7 +139,7 @@ func (c *Client) groupAdminDuties(ctx context.Context, id identity.AccountID) er
 	}
 	now := c.now()
 	k, have := c.currentKey(g.ID)
-	if g.Rotate || !have || (g.PendingGen == 0 && now.Sub(time.UnixMilli(g.RotatedMS)) >= groupRotation) {
+	if g.Rotate || !have || (g.PendingGen == 0 && now.Sub(time.UnixMilli(g.RotatedMS)) >= c.groupRotation) {
 		nk, err := c.newGroupKey(g.ID)
 		if err != nil {
 			return err
@@ -154,16 +157,25 @@ func (c *Client) groupAdminDuties(ctx context.Context, id identity.AccountID) er
 		}
 	}
 	gctx := withGroupSigner(ctx, a)
+	// A revocation list lives revTTL; once it lapses, nodes serve the
+	// revoked credentials again (docs/groups.md §4). So the union is
+	// republished as a new version when the newest list seen is half
+	// its life old: whichever admin comes first, and the others see it.
+	// A new list rather than an expire of the old one: it covers lists
+	// two admins published at once, and a node that lost the old one.
+	if len(g.Revoked) > 0 && !g.PublishRevoked && now.Sub(time.UnixMilli(g.RevCreatedMS)) >= c.revTTL/2 {
+		g.PublishRevoked = true
+	}
 	if g.PublishRevoked {
 		r := &group.Revocations{Version: g.RevVersion + 1, Created: now, Revoked: g.Revoked}
 		b, err := r.Sign(a)
 		if err != nil {
 			return err
 		}
-		if _, err := c.store(gctx, id, group.NamespaceRevocations, rpc.MaxTTLPrivate, b); err != nil {
+		if _, err := c.store(gctx, id, group.NamespaceRevocations, c.revTTL, b); err != nil {
 			return fmt.Errorf("group revocations: %w", err)
 		}
-		g.PublishRevoked, g.RevVersion = false, r.Version
+		g.PublishRevoked, g.RevVersion, g.RevCreatedMS = false, r.Version, now.UnixMilli()
 		if err := c.saveGroup(g); err != nil {
 			return err
 		}
@@ -292,9 +304,49 @@ func (c *Client) sealGrants(ctx context.Context, to []identity.AccountID, grant 
 // does not hold yet; it is read again while it is in the lookback.
 var errGroupKeyPending = errors.New("group key not held yet")
 
+// keyPending is errGroupKeyPending with the generation asked for.
+type keyPending struct{ gen uint64 }
+
+func (e *keyPending) Error() string {
+	return fmt.Sprintf("%v (generation %d)", errGroupKeyPending, e.gen)
+}
+func (e *keyPending) Is(target error) bool { return target == errGroupKeyPending }
+
+// pendingGenerations bounds how far ahead of this device's current key
+// an object may be sealed and still hold the arrival marks (processGroup):
+// a poll reads the keys namespace before the others, so a real rotation
+// is at most a few generations ahead by then; a member's message that
+// claims a generation far ahead (no admin issued it) must not pin the
+// marks for ever. Such a one is still re-read while in the lookback.
+const pendingGenerations = 8
+
+// worthRetry reports whether an object pending generation gen of group
+// id should keep the arrival marks where they are.
+func (c *Client) worthRetry(id identity.AccountID, gen uint64) bool {
+	cur, ok := c.currentKey(group.ID(id))
+	return !ok || gen <= cur.Generation+pendingGenerations
+}
+
 // groupCursorName names the cursor of group id's namespace ns.
 func groupCursorName(id identity.AccountID, ns int32) string {
 	return fmt.Sprintf("group/%s/%d", id, ns)
+}
+
+// groupArrivalsName names the record of the arrival marks the nodes gave
+// for group id's namespace ns (arrivalmarks.go). Marks are per (swarm,
+// namespace, node): a node's counter for one swarm's namespace says
+// nothing about another's.
+func groupArrivalsName(id identity.AccountID, ns int32) string {
+	return fmt.Sprintf("group/%s/arrived/%d", id, ns)
+}
+
+// groupArrivalMark is arrivalMark for group id's namespace ns.
+func (c *Client) groupArrivalMark(id identity.AccountID, ns int32, n snapshot.Node) *arrival {
+	ar := &arrival{node: n, asked: rpc.ArrivalMarkOnly}
+	if m, ok := c.loadArrivalRecord(groupArrivalsName(id, ns))[n.Ed25519.String()]; ok && m >= 0 {
+		ar.asked = m
+	}
+	return ar
 }
 
 // pollGroup fetches group id's keys, member and info configs and
@@ -336,7 +388,7 @@ func (c *Client) pollGroup(ctx context.Context, id identity.AccountID) ([]Messag
 		wg.Go(func() {
 			res[i] = c.fetchWith(gctx, members, id, ns, from, func() *rpc.Retrieve {
 				return &rpc.Retrieve{Namespace: ns, AfterTimestamp: from, AfterHash: lowHash}
-			}, budget, nil) // group swarms: no arrival marks yet (the lookback alone)
+			}, budget, func(n snapshot.Node) *arrival { return c.groupArrivalMark(id, ns, n) })
 		})
 	}
 	wg.Wait()
@@ -355,10 +407,16 @@ func (c *Client) pollGroup(ctx context.Context, id identity.AccountID) ([]Messag
 			}
 			return out, f.err
 		}
-		got, err := c.processGroup(id, ns, curs[i], f)
+		got, retry, err := c.processGroup(id, ns, curs[i], f)
 		out = append(out, got...)
 		if err != nil {
 			return out, err
+		}
+		// As in poll: a mark moves only once what its node sent is
+		// handled; one sealed under a key not held yet comes again from
+		// the mark not moved (it may lie behind the lookback).
+		if !retry {
+			c.saveArrivalRecord(groupArrivalsName(id, ns), members, f.arrivals)
 		}
 	}
 	return out, nil
@@ -367,8 +425,9 @@ func (c *Client) pollGroup(ctx context.Context, id identity.AccountID) ([]Messag
 // processGroup handles the new messages of f, fetched from group id's
 // namespace ns, and moves the cursor past them (never past f.limit). One
 // sealed under a key not held yet is not marked seen: the lookback reads
-// it again.
-func (c *Client) processGroup(id identity.AccountID, ns int32, cur clientdb.Cursor, f fetched) ([]Message, error) {
+// it again, and retry reports it so that f's arrival marks stay (it may
+// have arrived late, behind the lookback).
+func (c *Client) processGroup(id identity.AccountID, ns int32, cur clientdb.Cursor, f fetched) (out []Message, retry bool, err error) {
 	c.procMu.Lock()
 	defer c.procMu.Unlock()
 	hashes := make([]string, len(f.msgs))
@@ -377,9 +436,8 @@ func (c *Client) processGroup(id identity.AccountID, ns int32, cur clientdb.Curs
 	}
 	unseen, err := c.db.Unseen(hashes...)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	var out []Message
 	var advance *position
 	for _, m := range f.msgs {
 		p := posOf(m)
@@ -394,19 +452,20 @@ func (c *Client) processGroup(id identity.AccountID, ns int32, cur clientdb.Curs
 			continue // fetch checked it
 		}
 		got, err := c.acceptGroup(id, ns, m.Hash, data)
-		if errors.Is(err, errGroupKeyPending) {
+		if kp := (*keyPending)(nil); errors.As(err, &kp) {
+			retry = retry || c.worthRetry(id, kp.gen)
 			continue
 		}
 		if err != nil {
 			if errors.Is(err, clientdb.ErrClosed) {
-				return out, err
+				return out, retry, err
 			}
 			c.dropped.Add(1)
 			c.log.Debug("dropped a group message", "namespace", ns, "err", err)
 			c.emit(Event{Kind: EventDropped, Err: err})
 		}
 		if err := c.db.MarkSeen(c.seenUntil(), m.Hash); err != nil {
-			return out, err
+			return out, retry, err
 		}
 		for _, msg := range got {
 			c.received.Add(1)
@@ -417,11 +476,11 @@ func (c *Client) processGroup(id identity.AccountID, ns int32, cur clientdb.Curs
 	if advance != nil {
 		if t := time.UnixMilli(advance.ms); t.After(cur.Time) {
 			if err := c.db.SetCursor(groupCursorName(id, ns), clientdb.Cursor{Position: advance.hash, Time: t}); err != nil {
-				return out, err
+				return out, retry, err
 			}
 		}
 	}
-	return out, nil
+	return out, retry, nil
 }
 
 // acceptGroup handles one object of group id's namespace ns. An error
@@ -447,6 +506,7 @@ func (c *Client) acceptGroup(id identity.AccountID, ns int32, hash string, data 
 				}
 			}
 			g.RevVersion = max(g.RevVersion, r.Version)
+			g.RevCreatedMS = max(g.RevCreatedMS, r.Created.UnixMilli())
 			return nil
 		})
 	case group.NamespaceMessages:
@@ -485,7 +545,7 @@ func (c *Client) takeKeyMessage(gid group.ID, data []byte) error {
 func (c *Client) groupConfigKey(gid group.ID, cfg *group.Config) (group.Key, error) {
 	k, ok := c.groupKey(gid, cfg.Generation, cfg.KeyID)
 	if !ok {
-		return group.Key{}, errGroupKeyPending
+		return group.Key{}, &keyPending{cfg.Generation}
 	}
 	return k, nil
 }
@@ -583,7 +643,7 @@ func (c *Client) takeGroupMessage(gid group.ID, hash string, data []byte) ([]Mes
 			// a key deleted since: it will never open here.
 			return nil, fmt.Errorf("%w: group message under a key not held (generation %d)", ErrDropped, gen)
 		}
-		return nil, errGroupKeyPending
+		return nil, &keyPending{gen}
 	}
 	m, err := group.OpenMessage(gid, k, data)
 	if err != nil {
@@ -784,6 +844,7 @@ func (c *Client) groupHoldLoop(ctx context.Context, id identity.AccountID, out c
 			req.AfterTimestamp, req.AfterHash = time.UnixMilli(from.ms), from.hash
 		}
 		hold := c.holdWait + holdSlack
+		start := time.Now()
 		hctx, cancel := context.WithTimeout(gctx, hold+c.limits.member)
 		resp, err := c.signedHold(hctx, *n, hold, func(now time.Time) (rpc.Outgoing, error) {
 			req.Stamp(now)
@@ -805,12 +866,25 @@ func (c *Client) groupHoldLoop(ctx context.Context, id identity.AccountID, out c
 			pause[n.Ed25519] = time.Now().Add(holdFailPause)
 			continue
 		}
-		if len(r.Messages) == 0 {
+		// A member that answers at once, again and again (nothing, or
+		// only what lies at or before the position asked for: a stale
+		// node serving old objects), would make this loop spin and wake
+		// the poll for nothing: it rests, and another member is held.
+		last := position{ms: -1}
+		if len(r.Messages) > 0 {
+			last = posOf(r.Messages[len(r.Messages)-1])
+		}
+		if len(r.Messages) == 0 || (from.ms > 0 && !from.before(last)) {
+			if time.Since(start) < c.holdWait*3/4 {
+				if len(r.Messages) > 0 {
+					c.markBad(*n, "it answered a group long-poll with nothing after the position asked for")
+				}
+				pause[n.Ed25519] = time.Now().Add(holdFailPause)
+			}
 			continue
 		}
-		last := r.Messages[len(r.Messages)-1]
-		if p := posOf(last); after == nil || after.before(p) {
-			after = &p
+		if after == nil || after.before(last) {
+			after = &last
 		}
 		got, err := c.pollGroup(ctx, id)
 		if err != nil {

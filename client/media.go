@@ -136,7 +136,13 @@ func (c *Client) autoDownload(ctx context.Context, got []Message) {
 		if len(m.Attachments) == 0 {
 			continue
 		}
-		if st, err := c.requestState(m.Peer); err != nil || st.isRequest() {
+		if IsGroupID(m.Peer) {
+			// A joined group's members are no strangers: they were let
+			// in by an admin the user accepted.
+			if g, err := c.loadGroup(m.Peer); err != nil || g.Status != GroupJoined {
+				continue
+			}
+		} else if st, err := c.requestState(m.Peer); err != nil || st.isRequest() {
 			continue // never for a stranger: a download shows it we are online
 		}
 		// A copy: the events already emitted for this message share the

@@ -68,6 +68,9 @@ func (c *Client) Queue(peer identity.AccountID, text string) (int64, error) {
 	if strings.TrimSpace(text) == "" {
 		return 0, ErrEmptyMessage
 	}
+	if IsGroupID(peer) {
+		return c.queueGroupData(peer, &envelope.DataMessage{Body: text}, nil) // group.go
+	}
 	return c.queueData(peer, &envelope.DataMessage{Body: text}, nil)
 }
 

@@ -530,9 +530,6 @@ func (d *Daemon) send(w http.ResponseWriter, r *http.Request, c *client.Client) 
 			return err
 		}
 	}
-	if len(b.Files) > 0 && client.IsGroupID(p) {
-		return badRequest("group_files", "attachments cannot be sent to a group yet: send text")
-	}
 	var m client.Message
 	if len(b.Files) == 0 {
 		m, err = c.Send(r.Context(), p, b.Text)

@@ -1,10 +1,14 @@
 package daemon
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -122,7 +126,6 @@ func TestGroupsAPI(t *testing.T) {
 		{"non-member removed", alice, "DELETE", "/api/v1/groups/" + gid + "/members/" + full[0], nil, 404, "not_found"},
 		{"invite nobody", alice, "POST", "/api/v1/groups/" + gid + "/members", map[string]any{"members": []string{}}, 400, "no_members"},
 		{"invite past the limit", alice, "POST", "/api/v1/groups/" + gid + "/members", map[string]any{"members": full[:client.MaxGroupMembers-2]}, 409, "group_full"},
-		{"files to a group", alice, "POST", "/api/v1/conversations/" + gid + "/messages", map[string]any{"text": "x", "files": []map[string]string{{"path": "/etc/hostname"}}}, 400, "group_files"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, b := tc.td.do(call{method: tc.method, path: tc.path, body: tc.body})
@@ -189,6 +192,35 @@ func TestGroupsAPI(t *testing.T) {
 	alice.mustDo("GET", "/api/v1/conversations/"+gid+"/messages", nil, 200, &page)
 	if len(page.Messages) != 2 || page.Messages[0].Sender == page.Messages[1].Sender {
 		t.Fatalf("alice's history %+v", page.Messages)
+	}
+
+	// A file to the group: bob's daemon seals and uploads it once, alice's
+	// fetches and opens it by itself (a group chat is no request).
+	data := make([]byte, 3000)
+	rand.Read(data)
+	path := filepath.Join(t.TempDir(), "plan.bin")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bob.mustDo("POST", "/api/v1/conversations/"+gid+"/messages", map[string]any{"text": "the plan", "files": []map[string]string{{"path": path}}}, http.StatusCreated, nil)
+	var fm struct {
+		tMessage
+		Attachments []client.Attachment `json:"attachments"`
+	}
+	json.Unmarshal(aEvents.waitFor("message", func(b json.RawMessage) bool {
+		var m tMessage
+		json.Unmarshal(b, &m)
+		return m.Peer == gid && m.Text == "the plan"
+	}), &fm)
+	if fm.Sender != bobID || len(fm.Attachments) != 1 || fm.Attachments[0].FileName != "plan.bin" {
+		t.Fatalf("alice got the file message %+v", fm)
+	}
+	waitUntil(t, "alice's daemon fetches the file", func() bool {
+		alice.mustDo("GET", fmt.Sprintf("/api/v1/messages/%d", fm.LocalID), nil, 200, &fm)
+		return fm.Attachments[0].State == "ready"
+	})
+	if resp, b := alice.do(call{method: "GET", path: fmt.Sprintf("/api/v1/messages/%d/attachments/0", fm.LocalID)}); resp.StatusCode != 200 || !bytes.Equal(b, data) {
+		t.Fatalf("alice opens the group's file: %d, %d bytes", resp.StatusCode, len(b))
 	}
 
 	// A member is no admin.

@@ -6,6 +6,8 @@ package daemon
 import (
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -105,6 +107,22 @@ func TestUIGroup(t *testing.T) {
 	}
 	env.shot(t, carol, "group-chat")
 	step("carol got it")
+
+	// A file to the group from the composer's attachment button: carol's
+	// page offers it as a download named as sent.
+	file := filepath.Join(t.TempDir(), "agenda.txt")
+	if err := os.WriteFile(file, []byte("1. groups\n2. files\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	caption := uniqueText("the agenda")
+	do(t, alice,
+		chromedp.SetUploadFiles(chromedp.ID("files"), []string{file}),
+		chromedp.SendKeys(chromedp.ID("compose"), caption),
+		chromedp.Click(chromedp.ID("send")))
+	waitJS(t, alice, hasText("#messages .msg.out .text", caption))
+	withFile := fmt.Sprintf(`[...document.querySelectorAll('#messages .msg.in')].find(e => e.querySelector('.text') && e.querySelector('.text').textContent === %s)`, jsq(caption))
+	waitJS(t, carol, withFile+` && `+withFile+`.querySelector('a.file[download]') && `+withFile+`.querySelector('a.file').getAttribute('download') === 'agenda.txt'`)
+	step("carol got the file")
 
 	// Alice removes carol on the group's info screen (two presses).
 	do(t, alice, chromedp.Click(chromedp.ID("group-info")))

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/protocol/group"
 	"github.com/hushnet/hush/protocol/rpc"
 )
 
@@ -68,6 +69,9 @@ const ArrivalLie = 1 << 40
 var names = [...]string{"honest", "lie-time", "garbage", "future", "page-forever", "withhold", "slow", "lie-arrival", "withhold-late"}
 
 func (m Mode) String() string {
+	if name, ok := groupNames[m]; ok { // group.go
+		return name
+	}
 	if int(m) < len(names) {
 		return names[m]
 	}
@@ -89,10 +93,15 @@ type Node struct {
 	Delay time.Duration
 	// Requests counts the requests the node answered while misbehaving.
 	Requests atomic.Int64
+
+	grp groupState // group.go
 }
 
 // Set switches the node to mode m.
-func (n *Node) Set(m Mode) { n.mode.Store(int32(m)) }
+func (n *Node) Set(m Mode) {
+	n.grp.reset() // group.go: a stale node freezes afresh
+	n.mode.Store(int32(m))
+}
 
 // Mode returns the current mode.
 func (n *Node) Mode() Mode { return Mode(n.mode.Load()) }
@@ -106,6 +115,10 @@ func (n *Node) Wrap(h http.Handler) http.Handler {
 		m := n.Mode()
 		if m == Honest || r.Method != http.MethodPost {
 			h.ServeHTTP(w, r)
+			return
+		}
+		if m.group() {
+			n.wrapGroup(m, h, w, r) // group.go
 			return
 		}
 		n.Requests.Add(1)
@@ -175,7 +188,11 @@ func (n *Node) alter(m Mode, req rpc.Request, status int, out []byte) []byte {
 	if json.Unmarshal(req.Params, &p) != nil || json.Unmarshal(out, &res) != nil {
 		return out
 	}
+	// A group swarm's (03) answers are altered as an account's.
 	acct, err := identity.ParseAccountID(p.Pubkey)
+	if gid, gerr := group.ParseID(p.Pubkey); err != nil && gerr == nil {
+		acct, err = gid.Account(), nil
+	}
 	if err != nil {
 		return out
 	}

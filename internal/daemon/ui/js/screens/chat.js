@@ -55,8 +55,9 @@ export async function mount(el, app) {
   }
   const name = conv ? peerName(conv, app) : (contact ? contact.name : app.shortID(peer))
   // A closed group's chat: each message names its author; the timer is
-  // the admins' setting (on the group's info screen); no typing, no
-  // attachments yet.
+  // the admins' setting (on the group's info screen); no typing.
+  // Attachments are sealed and uploaded once; the group message carries
+  // the pointers (docs/groups.md §7).
   const isGroup = !!(conv && conv.group)
   const senders = new Map() // Account ID → nickname (group chats)
   const senderName = id => senders.get(id) || app.shortID(id)
@@ -107,7 +108,7 @@ export async function mount(el, app) {
     older, log, typing, uploads,
     h('form', { class: 'composer', id: 'composer', onsubmit: send },
       text, sendBtn,
-      isGroup ? null : h('div', { class: 'tools' },
+      h('div', { class: 'tools' },
         h('label', { for: 'files' }, 'Attach files'), files,
         asFile, h('label', { for: 'as-file' }, 'Send images as files'))))
 
