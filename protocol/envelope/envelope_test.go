@@ -131,7 +131,7 @@ func TestUnmarshalContentErrors(t *testing.T) {
 		{"nested field as bytes", field(header(), 12, field(nil, 1, []byte{1})), ErrMalformed},
 		{"invalid utf-8 text", field(header(), 10, field(nil, 1, []byte{0xff, 0xfe})), ErrMalformed},
 		{"oversized", make([]byte, MaxContentSize+1), ErrOversized},
-		{"unknown body", field(header(), 20, []byte{0x08, 0x01}), ErrUnknownContent},
+		{"unknown body", field(header(), 99, []byte{0x08, 0x01}), ErrUnknownContent},
 		{"unknown enum value", typing(9), ErrUnknownContent},
 		{"unset enum", typing(0), ErrInvalid},
 		{"message_id 15 bytes", field(varint(field(nil, 1, fixedMessageID[:15]), 2, 1), 12, varint(nil, 1, 1)), ErrInvalid},
