@@ -46,7 +46,7 @@ var ErrBadEmoji = errors.New("an emoji must be 1 to 64 bytes with no spaces or c
 // has at most one of each emoji on a message: reacting twice with the same
 // one changes nothing. The reaction is queued and sent at once; when the
 // network is out of reach it waits in the outbox. It returns
-// [ErrQuoteNotFound] for a message not in that chat, [ErrBadEmoji], and
+// [ErrNotInChat] for a message not in that chat, [ErrBadEmoji], and
 // [ErrNotGroupMember] for a group this account is not in.
 func (c *Client) React(ctx context.Context, peer identity.AccountID, msgID, emoji string, remove bool) (Message, error) {
 	target, err := c.findMessage(peer, msgID) // reply.go

@@ -51,13 +51,13 @@ type Quote struct {
 	LocalID   int64 `json:"local_id,omitempty"`
 }
 
-// ErrQuoteNotFound: the message a reply names is not in that conversation
-// here.
-var ErrQuoteNotFound = fmt.Errorf("%w: the message to reply to is not in this chat", ErrNotFound)
+// ErrNotInChat: the message a reply or a reaction names is not in that
+// conversation here (never arrived, or deleted).
+var ErrNotInChat = fmt.Errorf("%w: that message is not in this chat", ErrNotFound)
 
 // SendWith is [Client.Send] with options: a reply ([SendOptions.ReplyTo]).
 // It works for 1:1 chats and groups alike. Besides Send's errors it
-// returns [ErrQuoteNotFound] when the quoted message is not in the
+// returns [ErrNotInChat] when the quoted message is not in the
 // conversation with peer.
 func (c *Client) SendWith(ctx context.Context, peer identity.AccountID, text string, opts SendOptions) (Message, error) {
 	if strings.TrimSpace(text) == "" {
@@ -117,7 +117,7 @@ func (c *Client) findMessage(peer identity.AccountID, msgID string) (clientdb.Me
 	copy(mid[:], b)
 	conv, err := c.db.Conversation(peer)
 	if err != nil {
-		return clientdb.Message{}, ErrQuoteNotFound
+		return clientdb.Message{}, ErrNotInChat
 	}
 	authors := []identity.AccountID{c.acct.ID()}
 	if IsGroupID(peer) {
@@ -137,7 +137,7 @@ func (c *Client) findMessage(peer identity.AccountID, msgID string) (clientdb.Me
 			return m, nil
 		}
 	}
-	return clientdb.Message{}, ErrQuoteNotFound
+	return clientdb.Message{}, ErrNotInChat
 }
 
 // snippet cuts text to QuoteSnippet characters, marking the cut.

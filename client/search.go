@@ -67,13 +67,13 @@ type searchEntry struct {
 func fold(s string) string { return strings.ToLower(s) }
 
 // Search returns the messages whose text contains text, ignoring case,
-// newest first: from every chat, or from opts.Chat's. It returns
-// [ErrEmptyQuery] for blank text.
+// newest first: from every chat, or from opts.Chat's. Spaces count. It
+// returns [ErrEmptyQuery] for blank text.
 func (c *Client) Search(text string, opts SearchOptions) ([]Message, error) {
-	q := fold(strings.TrimSpace(text))
-	if q == "" {
+	if strings.TrimSpace(text) == "" {
 		return nil, ErrEmptyQuery
 	}
+	q := fold(text) // spaces kept: "cat " is not "cat"
 	limit := opts.Limit
 	if limit <= 0 {
 		limit = DefaultSearchLimit

@@ -37,11 +37,20 @@ type Typing struct {
 // queued in the outbox: typing is ephemeral, so the error
 // ([ErrUnreachable], [ErrWaitingForKeys]...) is returned and nothing is
 // retried. It is never sent to a request (a contact not accepted) or a
-// blocked contact: then it sends nothing and returns nil. It returns
-// [ErrBadAccountID] for an unusable peer.
+// blocked contact, nor while receipts are off ([Client.SetReceipts]):
+// then it sends nothing and returns nil. It returns [ErrBadAccountID] for
+// an unusable peer.
+//
+// Typing indicators follow the receipts setting (issue 22): both tell a
+// contact when this user is at the keyboard, so the one privacy switch
+// that keeps that to the user keeps both. As in Signal, the switch works
+// both ways: with receipts off, contacts' typing is not shown either.
 func (c *Client) SendTyping(ctx context.Context, peer identity.AccountID, typing bool) error {
 	if _, err := peer.X25519(); err != nil {
 		return fmt.Errorf("%w: %w", ErrBadAccountID, err)
+	}
+	if on, err := c.Receipts(); err != nil || !on {
+		return err
 	}
 	st, err := c.requestState(peer)
 	if err != nil {
@@ -75,10 +84,13 @@ func (c *Client) SendTyping(ctx context.Context, peer identity.AccountID, typing
 // applyTyping reports a typing indicator from sender as an [EventTyping]:
 // only from an accepted, unblocked contact (a request's sender must not
 // learn, or show, anything before the user accepts it), and only while
-// fresh. Nothing is stored.
+// fresh, and only while receipts are on here. Nothing is stored.
 func (c *Client) applyTyping(sender identity.AccountID, t *envelope.TypingMessage, signed time.Time) error {
 	st, err := c.peerState(sender)
 	if err != nil || !st.accepted || st.blocked {
+		return err
+	}
+	if on, err := c.Receipts(); err != nil || !on {
 		return err
 	}
 	if c.now().Sub(signed) > TypingExpiry {
