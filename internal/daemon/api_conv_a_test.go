@@ -105,6 +105,20 @@ func TestConvAAPIGroup(t *testing.T) {
 		return m.ID == atBob.ID && len(m.Reactions) == 1 && m.Reactions[0].Count == 2
 	})
 
+	// Typing in a group, with receipts on at both: alice sees bob type.
+	for _, td := range []*testDaemon{alice, bob} {
+		td.mustDo("PATCH", "/api/v1/settings", map[string]bool{"receipts": true}, 200, nil)
+	}
+	bob.mustDo("POST", "/api/v1/conversations/"+g.ID+"/typing", map[string]bool{"typing": true}, http.StatusNoContent, nil)
+	aEvents.waitFor("typing", func(b json.RawMessage) bool {
+		var ty struct {
+			Peer, From string
+			Typing     bool
+		}
+		json.Unmarshal(b, &ty)
+		return ty.Peer == g.ID && ty.From == bobID && ty.Typing
+	})
+
 	// Search: the group's chat only, any case.
 	alice.mustDo("PUT", "/api/v1/contacts/"+bobID, map[string]string{"name": "bob"}, 200, nil)
 	alice.mustDo("POST", "/api/v1/conversations/bob/messages", map[string]string{"text": "friday, just us"}, http.StatusCreated, nil)

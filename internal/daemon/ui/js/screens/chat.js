@@ -56,8 +56,8 @@ export async function mount(el, app) {
   }
   const name = conv ? peerName(conv, app) : (contact ? contact.name : app.shortID(peer))
   // A closed group's chat: each message names its author; the timer is
-  // the admins' setting (on the group's info screen); no typing, no
-  // attachments yet.
+  // the admins' setting (on the group's info screen); typing names the
+  // member.
   const isGroup = !!(conv && conv.group)
   const senders = new Map() // Account ID → nickname (group chats)
   const senderName = id => senders.get(id) || app.shortID(id)
@@ -367,7 +367,6 @@ export async function mount(el, app) {
   let typingSent = 0
   let idleTimer = 0
   function composing() {
-    if (isGroup) return // no typing indicators in groups
     clearTimeout(idleTimer)
     if (!text.value) {
       stopTyping()
@@ -455,7 +454,7 @@ export async function mount(el, app) {
     app.on('typing', t => {
       if (t.peer !== peer) return
       clearTimeout(typingTimer)
-      typing.textContent = t.typing ? name + ' is typing…' : ''
+      typing.textContent = t.typing ? (isGroup && t.from ? senderName(t.from) : name) + ' is typing…' : ''
       // A "started" not renewed within 15 s is over.
       if (t.typing) typingTimer = setTimeout(() => { typing.textContent = '' }, 16000)
     }),
