@@ -43,6 +43,10 @@ type Message struct {
 	SwarmHashes []string `json:"swarm_hashes,omitempty"`
 	// Attachments are the message's files, with their state here.
 	Attachments []Attachment `json:"attachments,omitempty"`
+	// Quote is the message this one replies to (reply.go), nil for none.
+	Quote *Quote `json:"quote,omitempty"`
+	// Reactions are the emoji on the message, by emoji (reaction.go).
+	Reactions []Reaction `json:"reactions,omitempty"`
 }
 
 func toMessage(peer identity.AccountID, m clientdb.Message) Message {
@@ -51,8 +55,8 @@ func toMessage(peer identity.AccountID, m clientdb.Message) Message {
 		atts = append(atts, toAttachment(i, a))
 	}
 	return Message{
-		Attachments: atts,
-		ID:          int64(m.ID), MessageID: hex.EncodeToString(m.MessageID[:]), Peer: peer, Sender: m.Sender,
+		Attachments: atts, Quote: toQuote(m.Quote), Reactions: toReactions(m.Reactions),
+		ID: int64(m.ID), MessageID: hex.EncodeToString(m.MessageID[:]), Peer: peer, Sender: m.Sender,
 		Outgoing: m.Direction == clientdb.Outgoing, SentAt: m.SentAt, ReceivedAt: m.ReceivedAt,
 		Text: m.Body, Status: m.Status.String(), ExpiresAt: m.ExpiresAt, SwarmHashes: m.SwarmHashes,
 		Disappearing: map[clientdb.DisappearMode]string{

@@ -116,9 +116,10 @@ func (a *app) sendCommand() *cobra.Command {
 		files   []string
 		caption string
 		asFile  bool
+		reply   string
 	)
 	cmd := &cobra.Command{
-		Use:   "send ID TEXT | send ID --file PATH [--file PATH...] [--caption TEXT] [--as-file]",
+		Use:   "send ID TEXT [--reply MSG_ID] | send ID --file PATH [--file PATH...] [--caption TEXT] [--as-file]",
 		Short: "Send a message or files to an Account ID or a contact's nickname",
 		Long: `Send a message. ID is a full Account ID or the nickname you gave a contact.
 The message is sent at once when the network is reachable, else it waits in
@@ -130,9 +131,17 @@ pieces to the network's file server through onion paths; the size cap is
 checked before anything is uploaded. Photos (JPEG, PNG, WebP) are
 re-encoded without their metadata (EXIF, GPS) and get a thumbnail;
 --as-file sends the bytes untouched. Progress shows on a terminal, and as
-JSON lines on stderr with --json.`,
+JSON lines on stderr with --json.
+
+With --reply, the message replies to message MSG_ID of the same chat (its
+id in hush --json chat show ID): it quotes the message's author and the
+start of its text, which the other side shows even after the original is
+gone there.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(files) > 0 {
+				if reply != "" {
+					return errors.New("--reply goes with a text message, not --file")
+				}
 				return cobra.ExactArgs(1)(cmd, args)
 			}
 			if caption != "" || asFile {
@@ -165,7 +174,7 @@ JSON lines on stderr with --json.`,
 				m, err = c.SendFiles(ctx, peer, caption, send)
 				done()
 			} else {
-				m, err = c.Send(ctx, peer, args[1])
+				m, err = c.SendWith(ctx, peer, args[1], client.SendOptions{ReplyTo: strings.TrimSpace(reply)}) // conva.go
 			}
 			if err != nil {
 				stop()
@@ -192,6 +201,7 @@ JSON lines on stderr with --json.`,
 	cmd.Flags().StringArrayVar(&files, "file", nil, "a file to send (repeat for several)")
 	cmd.Flags().StringVar(&caption, "caption", "", "the text sent with --file")
 	cmd.Flags().BoolVar(&asFile, "as-file", false, "send photos as files: bytes untouched, no re-encoding, no thumbnail")
+	cmd.Flags().StringVar(&reply, "reply", "", "reply to this message (its id) of the same chat")
 	return cmd
 }
 
@@ -446,10 +456,12 @@ func (a *app) chatCommand() *cobra.Command {
 				if m.Disappearing != "" && !m.ExpiresAt.IsZero() {
 					state += ", disappears " + m.ExpiresAt.Local().Format(time.DateTime)
 				}
+				writeQuote(a.stdout, nicks, c.Account(), m.Quote) // conva.go
 				fmt.Fprintf(a.stdout, "%s %s: %s [%s]\n", m.SentAt.Local().Format(time.DateTime), who, m.Text, state)
 				for _, at := range m.Attachments {
 					fmt.Fprintln(a.stdout, attachmentLine(m.ID, at)) // media.go
 				}
+				writeReactions(a.stdout, nicks, c.Account(), m) // conva.go
 			}
 			return nil
 		},

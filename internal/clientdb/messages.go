@@ -181,6 +181,26 @@ type Message struct {
 	// history share can prove to the account's other devices who wrote it.
 	// Nil for others. Set with [DB.SetSigned].
 	Signed []byte
+	// Quote is the message this one replies to, as the sender quoted it;
+	// nil for none.
+	Quote *Quote
+	// Reactions are the standing reactions to the message, oldest
+	// first; filled in by reads, ignored by InsertMessage
+	// ([DB.PutReaction]).
+	Reactions []Reaction
+}
+
+// Quote is what a reply says of the message it replies to.
+type Quote struct {
+	MessageID MessageID
+	Author    identity.AccountID
+	SentAt    time.Time
+	// Text is the sender's excerpt of the quoted text.
+	Text string
+	// Local is the quoted message's local ID when it is in the same
+	// conversation here, 0 when it is not (never arrived, deleted,
+	// disappeared). Filled in by reads.
+	Local LocalID
 }
 
 // Page selects a slice of a conversation in display order (signed sent time,
@@ -354,12 +374,21 @@ func attachmentRow(msgKey []byte, idx int) []byte {
 }
 
 // encodeContent lays out the sealed part of a message: sender ‖ message ID ‖
-// 4-byte body length ‖ body ‖ 4-byte signed length ‖ signed, zero-padded to
-// a multiple of 32 bytes so the row's size tells less about the body's.
-// Rows written before the signed part existed end in padding, which reads
-// as a signed length of 0 (or too short to hold one).
+// 4-byte body length ‖ body ‖ 4-byte signed length ‖ signed ‖ 4-byte
+// quote length ‖ quote, zero-padded to a multiple of 32 bytes so the
+// row's size tells less about the body's. Rows written before the signed
+// part (or the quote) existed end in padding, which reads as a length of
+// 0 (or too short to hold one). A quote is author ‖ message ID ‖ 8-byte
+// sent ms ‖ text.
 func encodeContent(m *Message) []byte {
-	n := identity.AccountIDSize + len(m.MessageID) + 4 + len(m.Body) + 4 + len(m.Signed)
+	var q []byte
+	if m.Quote != nil {
+		q = append(q, m.Quote.Author[:]...)
+		q = append(q, m.Quote.MessageID[:]...)
+		q = binary.BigEndian.AppendUint64(q, uint64(m.Quote.SentAt.UnixMilli()))
+		q = append(q, m.Quote.Text...)
+	}
+	n := identity.AccountIDSize + len(m.MessageID) + 4 + len(m.Body) + 4 + len(m.Signed) + 4 + len(q)
 	b := make([]byte, 0, (n+31)/32*32)
 	b = append(b, m.Sender[:]...)
 	b = append(b, m.MessageID[:]...)
@@ -367,6 +396,10 @@ func encodeContent(m *Message) []byte {
 	b = append(b, m.Body...)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(m.Signed)))
 	b = append(b, m.Signed...)
+	if q != nil {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(q)))
+		b = append(b, q...)
+	}
 	return b[:cap(b)]
 }
 
@@ -393,6 +426,26 @@ func decodeContent(b []byte, m *Message) error {
 	if k > 0 {
 		m.Signed = slices.Clone(rest[4 : 4+int(k)])
 	}
+	rest = rest[4+int(k):]
+	if len(rest) < 4 {
+		return nil
+	}
+	k = binary.BigEndian.Uint32(rest)
+	if uint64(k) > uint64(len(rest)-4) {
+		return fmt.Errorf("%w: message quote length", ErrCorrupt)
+	}
+	if k == 0 {
+		return nil
+	}
+	q := rest[4 : 4+int(k)]
+	const qhead = identity.AccountIDSize + len(MessageID{}) + 8
+	if len(q) < qhead {
+		return fmt.Errorf("%w: message quote too short", ErrCorrupt)
+	}
+	m.Quote = &Quote{Text: string(q[qhead:])}
+	q = q[copy(m.Quote.Author[:], q):]
+	q = q[copy(m.Quote.MessageID[:], q):]
+	m.Quote.SentAt = fromMS(int64(binary.BigEndian.Uint64(q)))
 	return nil
 }
 
@@ -536,6 +589,7 @@ func (db *DB) queryMessages(q querier, query string, args ...any) ([]Message, er
 	}
 	var (
 		ms    []Message
+		keys  [][]byte // msg_key, by index in ms
 		index = map[LocalID]int{}
 	)
 	for rows.Next() {
@@ -569,10 +623,23 @@ func (db *DB) queryMessages(q querier, query string, args ...any) ([]Message, er
 		m.ReadAt, m.ExpiresAt = fromNullMS(readMS), fromNullMS(expMS)
 		index[m.ID] = len(ms)
 		ms = append(ms, m)
+		keys = append(keys, mk)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil || len(ms) == 0 {
 		return ms, err
+	}
+	if err := db.fillReactions(q, ms, keys); err != nil {
+		return nil, err
+	}
+	for i := range ms {
+		if qt := ms[i].Quote; qt != nil {
+			err := q.QueryRow("SELECT id FROM messages WHERE msg_key = ? AND conv_id = ?",
+				db.k.lookupKey(lookupMessage, qt.Author[:], qt.MessageID[:]), ms[i].Conversation).Scan(&qt.Local)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return nil, err
+			}
+		}
 	}
 	ids := make([]any, 0, len(ms))
 	for _, m := range ms {

@@ -94,6 +94,9 @@ func (d *Daemon) Handler() http.Handler {
 	for pat, h := range d.groupRoutes() { // api_groups.go
 		unlocked[pat] = h
 	}
+	for pat, h := range d.convARoutes() { // api_conv_a.go
+		unlocked[pat] = h
+	}
 	for pat, h := range unlocked {
 		api.HandleFunc(pat, d.withClient(h))
 	}
