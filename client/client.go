@@ -93,7 +93,11 @@ type Options struct {
 	// as sent ("pre-offer", "offer", "answer", "candidates", "end"):
 	// audits and tests (that no host candidate leaves in relay mode).
 	CallSignalSent func(to identity.AccountID, sig CallSignal)
-	Clock          func() time.Time
+	// LinkPreviewLoopbackHTTP lets link previews fetch plain http from a
+	// loopback address (tests with a local server); otherwise only https
+	// to public addresses is fetched (linkpreview.go).
+	LinkPreviewLoopbackHTTP bool
+	Clock                   func() time.Time
 	Logger         *slog.Logger
 }
 
@@ -185,6 +189,9 @@ type Client struct {
 	// v2mu serializes the load-modify-save of this device's prekeys and
 	// its record publication (v2keys.go).
 	v2mu sync.Mutex
+	// flagsMu serializes the load-modify-save of the chat flags setting
+	// (chatflags.go).
+	flagsMu sync.Mutex
 	// prekeyTestHook, when set (tests only), runs inside PublishKeys'
 	// locked section, after the keys are generated and before they are
 	// saved: the window two processes on one home could race in.

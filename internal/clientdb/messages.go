@@ -106,6 +106,11 @@ type Attachment struct {
 	FileName    string `json:"name,omitempty"`
 	Width       uint32 `json:"w,omitempty"`
 	Height      uint32 `json:"h,omitempty"`
+	// Flags, DurationMS and Waveform are the pointer's voice-note fields
+	// (envelope AttachmentPointer 14–16).
+	Flags      uint32 `json:"f,omitempty"`
+	DurationMS uint32 `json:"dur,omitempty"`
+	Waveform   []byte `json:"wave,omitempty"`
 	// LocalPath is where the client kept a downloaded file before media
 	// had columns of their own (schema version 5); new rows use
 	// LocalFile.
@@ -181,6 +186,17 @@ type Message struct {
 	// history share can prove to the account's other devices who wrote it.
 	// Nil for others. Set with [DB.SetSigned].
 	Signed []byte
+	// Previews are the link previews the sender attached (envelope
+	// LinkPreview), kept sealed with the body.
+	Previews []LinkPreview
+}
+
+// LinkPreview is a link preview as stored: what the sender fetched.
+type LinkPreview struct {
+	URL         string `json:"u"`
+	Title       string `json:"t,omitempty"`
+	Description string `json:"d,omitempty"`
+	ImageJPEG   []byte `json:"i,omitempty"`
 }
 
 // Page selects a slice of a conversation in display order (signed sent time,
