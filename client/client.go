@@ -98,7 +98,7 @@ type Options struct {
 	// to public addresses is fetched (linkpreview.go).
 	LinkPreviewLoopbackHTTP bool
 	Clock                   func() time.Time
-	Logger         *slog.Logger
+	Logger                  *slog.Logger
 }
 
 // Backoff is the outbox's retry policy: the first retry waits Base, each

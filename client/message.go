@@ -62,7 +62,7 @@ func toMessage(peer identity.AccountID, m clientdb.Message) Message {
 	}
 	return Message{
 		Attachments: atts, Previews: pvs,
-		ID:          int64(m.ID), MessageID: hex.EncodeToString(m.MessageID[:]), Peer: peer, Sender: m.Sender,
+		ID: int64(m.ID), MessageID: hex.EncodeToString(m.MessageID[:]), Peer: peer, Sender: m.Sender,
 		Outgoing: m.Direction == clientdb.Outgoing, SentAt: m.SentAt, ReceivedAt: m.ReceivedAt,
 		Text: m.Body, Status: m.Status.String(), ExpiresAt: m.ExpiresAt, SwarmHashes: m.SwarmHashes,
 		Disappearing: map[clientdb.DisappearMode]string{
