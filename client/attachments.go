@@ -376,7 +376,7 @@ func (c *Client) SendFiles(ctx context.Context, peer identity.AccountID, caption
 		}
 		atts = append(atts, a)
 	}
-	data := &envelope.DataMessage{Body: caption}
+	data := c.withPreviews(ctx, &envelope.DataMessage{Body: caption})
 	for _, a := range atts {
 		data.Attachments = append(data.Attachments, c.codec.toWire(pointerOf(a)))
 	}
@@ -437,7 +437,11 @@ func (c *Client) uploadFile(ctx context.Context, index int, f FileToSend, limit 
 	}
 	p := pointer{FileName: filepath.Base(f.Path), MIME: c.codec.sniffMIME(head[:n], filepath.Base(f.Path))}
 	var src io.Reader = in
-	if !f.AsFile && reencoded(p.MIME) {
+	if f.Voice {
+		if err := voicePointer(f, in, &p); err != nil { // voice.go
+			return clientdb.Attachment{}, err
+		}
+	} else if !f.AsFile && reencoded(p.MIME) {
 		img, err := c.codec.prepareImage(in, 0)
 		if err != nil {
 			return clientdb.Attachment{}, fmt.Errorf("%w: %s: %w (send it with --as-file to send the bytes as they are)", ErrBadFile, p.FileName, err)

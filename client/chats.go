@@ -48,6 +48,9 @@ func (c *Client) Resolve(s string) (identity.AccountID, error) {
 		if id, gerr := c.ResolveGroup(s); gerr == nil {
 			return id, nil
 		}
+		if s == NoteToSelfAlias {
+			return c.acct.ID(), nil // notetoself.go
+		}
 		return identity.AccountID{}, fmt.Errorf("%w: %q", ErrUnknownContact, s)
 	} else if err != nil {
 		return identity.AccountID{}, err

@@ -192,6 +192,8 @@ type Client struct {
 	// flagsMu serializes the load-modify-save of the chat flags setting
 	// (chatflags.go).
 	flagsMu sync.Mutex
+	// previewLoopback is Options.LinkPreviewLoopbackHTTP.
+	previewLoopback bool
 	// prekeyTestHook, when set (tests only), runs inside PublishKeys'
 	// locked section, after the keys are generated and before they are
 	// saved: the window two processes on one home could race in.
@@ -290,6 +292,7 @@ func openHome(ctx context.Context, o Options, h *Home) (*Client, error) {
 	c.bg, c.bgStop = context.WithCancel(context.Background())
 	c.calls.timeout = o.CallTimeout
 	c.calls.trace = o.CallSignalSent
+	c.previewLoopback = o.LinkPreviewLoopbackHTTP
 	if c.calls.timeout <= 0 {
 		c.calls.timeout = DefaultCallTimeout
 	}

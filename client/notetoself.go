@@ -1,6 +1,9 @@
 package client
 
-import "github.com/hushnet/hush/identity"
+import (
+	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/internal/clientdb"
+)
 
 // Note to self (issue 22 item 3) is the conversation whose peer is the own
 // Account ID. A message to it is stored once, as the sync copy every send
@@ -13,7 +16,21 @@ import "github.com/hushnet/hush/identity"
 // lists, the CLI and the web UI.
 const NoteToSelfName = "Note to self"
 
+// NoteToSelfAlias resolves to the own account ([Client.Resolve]) unless a
+// contact or group has that name.
+const NoteToSelfAlias = "self"
+
 // IsNoteToSelf reports whether peer is this client's own account.
 func (c *Client) IsNoteToSelf(peer identity.AccountID) bool {
 	return peer.Equal(c.acct.ID())
+}
+
+// noteCopy reports whether outbox item it is a note to self's sync copy,
+// the one copy whose storing makes the message sent.
+func (c *Client) noteCopy(it clientdb.OutboxItem) bool {
+	if it.Namespace != int(NamespaceSync) || it.Message == 0 {
+		return false
+	}
+	m, err := c.Message(int64(it.Message))
+	return err == nil && m.Peer.Equal(c.acct.ID())
 }

@@ -375,7 +375,11 @@ func attachmentRow(msgKey []byte, idx int) []byte {
 // Rows written before the signed part existed end in padding, which reads
 // as a signed length of 0 (or too short to hold one).
 func encodeContent(m *Message) []byte {
-	n := identity.AccountIDSize + len(m.MessageID) + 4 + len(m.Body) + 4 + len(m.Signed)
+	var previews []byte
+	if len(m.Previews) > 0 {
+		previews, _ = json.Marshal(m.Previews) // cannot fail: strings and bytes
+	}
+	n := identity.AccountIDSize + len(m.MessageID) + 4 + len(m.Body) + 4 + len(m.Signed) + 4 + len(previews)
 	b := make([]byte, 0, (n+31)/32*32)
 	b = append(b, m.Sender[:]...)
 	b = append(b, m.MessageID[:]...)
@@ -383,6 +387,10 @@ func encodeContent(m *Message) []byte {
 	b = append(b, m.Body...)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(m.Signed)))
 	b = append(b, m.Signed...)
+	// Link previews (issue 22), JSON; an older row's zero padding reads
+	// as none.
+	b = binary.BigEndian.AppendUint32(b, uint32(len(previews)))
+	b = append(b, previews...)
 	return b[:cap(b)]
 }
 
@@ -408,6 +416,18 @@ func decodeContent(b []byte, m *Message) error {
 	}
 	if k > 0 {
 		m.Signed = slices.Clone(rest[4 : 4+int(k)])
+	}
+	rest = rest[4+int(k):]
+	if len(rest) < 4 {
+		return nil
+	}
+	if p := binary.BigEndian.Uint32(rest); p > 0 {
+		if uint64(p) > uint64(len(rest)-4) {
+			return fmt.Errorf("%w: message previews length", ErrCorrupt)
+		}
+		if err := json.Unmarshal(rest[4:4+int(p)], &m.Previews); err != nil {
+			return fmt.Errorf("%w: message previews: %w", ErrCorrupt, err)
+		}
 	}
 	return nil
 }
