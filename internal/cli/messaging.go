@@ -469,7 +469,7 @@ func (a *app) chatCommand() *cobra.Command {
 			return nil
 		},
 	})
-	cmd.AddCommand(a.chatSetCommand()) // social.go
+	cmd.AddCommand(a.chatSetCommand())      // social.go
 	cmd.AddCommand(a.chatFlagCommands()...) // convb.go
 	var f netFlags
 	del := &cobra.Command{
