@@ -600,9 +600,10 @@ func checkSessionVectors(t *testing.T, vs []onionVec) {
 
 // TestSessionShapesHidden: the last relay and the destination receive
 // frames of one layout (blob and header lengths, so padding too) whether
-// the request is full, opens sessions or uses them, at any counter:
-// nothing in a frame's sizes tells them a request's session state or
-// how far into a session it is.
+// the request is full or uses sessions, at any counter: nothing in a
+// frame's sizes tells them a request's session state or how far into a
+// session it is. (An opening request is longer by its new_session
+// members, docs/onion.md.)
 func TestSessionShapesHidden(t *testing.T) {
 	c, net := newSessionPath(t, "shape")
 	type layout struct{ blob, header, frame int }
@@ -620,6 +621,19 @@ func TestSessionShapesHidden(t *testing.T) {
 	payload := []byte("the same payload each time")
 	var want [4]layout
 	for i, kind := range []string{"full", "opening", "warm 1", "warm 9", "warm 10", "warm 999", "warm 1024"} {
+		if kind == "opening" {
+			// Sent for its sessions; its layout is checked below.
+			net.layers, net.resps, net.frameLens, net.respLens = nil, nil, nil, nil
+			if _, _, err := c.send(net, payload); err != nil {
+				t.Fatal(err)
+			}
+			for p := 2; p < 4; p++ {
+				if got := at(p); got.blob != want[p].blob-2*len(`,"new_session":""`)-4*len(SessionID{}) || got.header != want[p].header {
+					t.Errorf("opening: position %d receives %+v, a full request %+v", p, got, want[p])
+				}
+			}
+			continue
+		}
 		net.layers, net.resps, net.frameLens, net.respLens = nil, nil, nil, nil
 		if kind == "full" {
 			last := len(c.nodes) - 1
