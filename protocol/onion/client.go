@@ -216,11 +216,31 @@ func BuildSessions(hops []Hop, dest Destination, payload []byte, sess []SessionL
 		header = marshalHeader(eph[0].PublicKey(), 0)
 	}
 
+	// The layers that may hold a session pad their header and control
+	// object, inside their own AEAD, to what a full request's would be
+	// (extra): what the nodes after them receive is then the same size
+	// whether the request is full or uses sessions, at any counter.
+	// Otherwise the last relay and the destination would read from their
+	// blob's length whether a request was warm and how many digits its
+	// counter has (docs/onion.md "Frames"). An opening request stays
+	// longer by its new_session members.
+	extra := make([]int, n)
+	for i := 0; i <= MaxSessionHop && i+1 < len(hops); i++ {
+		longest, err := longestControl(nodes[i+1], dest.Hold)
+		if err != nil {
+			return nil, nil, fmt.Errorf("hop %d: %w", i, err)
+		}
+		extra[i] = max(0, longest-len(ctrl[i]))
+	}
+	if len(hops) > 1 {
+		extra[0] += max(0, longestHeader-len(header))
+	}
+
 	// Every size below is linear in the padding, so compute the unpadded
 	// total, pick its class, and give the difference to the innermost layer.
-	ct := sealOver + 4 + len(payload) + len(ctrl[n-1]) + 1
+	ct := sealOver + 4 + len(payload) + len(ctrl[n-1]) + 1 + extra[n-1]
 	for i := n - 2; i >= 0; i-- {
-		ct = sealOver + 4 + ct + len(ctrl[i]) + 1
+		ct = sealOver + 4 + ct + len(ctrl[i]) + 1 + extra[i]
 	}
 	total := 4 + ct + len(header)
 	class, ok := sizeClass(total)
@@ -229,13 +249,13 @@ func BuildSessions(hops []Hop, dest Destination, payload []byte, sess []SessionL
 	}
 
 	blob, err := seal(&st.keys[n-1].request, appendFrame(nil, payload, ctrl[n-1]),
-		sealOver+4+len(payload)+len(ctrl[n-1])+1+class-total)
+		sealOver+4+len(payload)+len(ctrl[n-1])+1+extra[n-1]+class-total)
 	if err != nil {
 		return nil, nil, err
 	}
 	for i := n - 2; i >= 0; i-- {
 		pt := appendFrame(nil, blob, ctrl[i])
-		if blob, err = seal(&st.keys[i].request, pt, len(pt)+1+sealOver); err != nil {
+		if blob, err = seal(&st.keys[i].request, pt, len(pt)+1+sealOver+extra[i]); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -248,6 +268,30 @@ func BuildSessions(hops []Hop, dest Destination, payload []byte, sess []SessionL
 		panic(fmt.Sprintf("onion: built %d bytes for class %d", len(frame), class))
 	}
 	return frame, st, nil
+}
+
+// longestHeader is the longer header of a frame at hop 0: a full
+// frame's or a session frame's at the highest counter.
+var longestHeader = max(headerLen, len(marshalSessionHeader(SessionID{}, MaxSessionRequests, 0)))
+
+// longestControl is the longer control object of a relay layer naming
+// next and hold without opening a session: a full one, or one naming the
+// next hop's session at the highest counter. (next's own X25519 key
+// stands in for an ephemeral key: only its length counts.)
+func longestControl(next Hop, hold time.Duration) (int, error) {
+	var id SessionID
+	longest := 0
+	for _, in := range []Instruction{
+		{Kind: KindRelay, Next: next.Ed25519, Hold: hold, NextEphemeral: next.X25519},
+		{Kind: KindRelay, Next: next.Ed25519, Hold: hold, NextSession: &id, NextCounter: MaxSessionRequests},
+	} {
+		b, err := in.marshal()
+		if err != nil {
+			return 0, err
+		}
+		longest = max(longest, len(b))
+	}
+	return longest, nil
 }
 
 type wireResponse struct {

@@ -597,3 +597,73 @@ func checkSessionVectors(t *testing.T, vs []onionVec) {
 		t.Errorf("%d sessions opened, want 2", len(sessions))
 	}
 }
+
+// TestSessionShapesHidden: the last relay and the destination receive
+// frames of one layout (blob and header lengths, so padding too) whether
+// the request is full or uses sessions, at any counter: nothing in a
+// frame's sizes tells them a request's session state or how far into a
+// session it is. (An opening request is longer by its new_session
+// members, docs/onion.md.)
+func TestSessionShapesHidden(t *testing.T) {
+	c, net := newSessionPath(t, "shape")
+	type layout struct{ blob, header, frame int }
+	at := func(p int) layout {
+		f, err := net.layers[p-1].NextFrame()
+		if err != nil {
+			t.Fatal(err)
+		}
+		blob, obj, err := DecodeFrame(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return layout{len(blob), len(obj), len(f)}
+	}
+	payload := []byte("the same payload each time")
+	var want [4]layout
+	for i, kind := range []string{"full", "opening", "warm 1", "warm 9", "warm 10", "warm 999", "warm 1024"} {
+		if kind == "opening" {
+			// Sent for its sessions; its layout is checked below.
+			net.layers, net.resps, net.frameLens, net.respLens = nil, nil, nil, nil
+			if _, _, err := c.send(net, payload); err != nil {
+				t.Fatal(err)
+			}
+			for p := 2; p < 4; p++ {
+				if got := at(p); got.blob != want[p].blob-2*len(`,"new_session":""`)-4*len(SessionID{}) || got.header != want[p].header {
+					t.Errorf("opening: position %d receives %+v, a full request %+v", p, got, want[p])
+				}
+			}
+			continue
+		}
+		net.layers, net.resps, net.frameLens, net.respLens = nil, nil, nil, nil
+		if kind == "full" {
+			last := len(c.nodes) - 1
+			frame, st, err := Build(hops(c.nodes[:last]), Destination{Node: c.nodes[last].hop}, payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := OpenResponse(st, net.deliver(c.nodes[0], frame)); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			var n uint64
+			fmt.Sscanf(kind, "warm %d", &n)
+			if n > 0 {
+				c.counter = n - 1
+			}
+			if _, _, err := c.send(net, payload); err != nil {
+				t.Fatalf("%s: %v", kind, err)
+			}
+			if _, _, warm := net.layers[0].Session(); warm != (n > 0) {
+				t.Fatalf("%s: the guard peeled a session frame: %v", kind, warm)
+			}
+		}
+		for p := 2; p < 4; p++ {
+			got := at(p)
+			if i == 0 {
+				want[p] = got
+			} else if got != want[p] {
+				t.Errorf("%s: position %d receives %+v, a full request %+v", kind, p, got, want[p])
+			}
+		}
+	}
+}
