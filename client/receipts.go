@@ -129,13 +129,34 @@ func (c *Client) acceptData(sender identity.AccountID, content *envelope.Content
 	if err != nil || !ok {
 		return nil, err
 	}
-	if !before.known {
-		// The first message from an unknown account opens a request.
+	if opens, err := c.opensRequest(sender, before); err != nil {
+		return nil, err
+	} else if opens {
 		req := []Message{msg}
 		c.decorate(req)
 		c.emit(Event{Kind: EventRequest, Message: req[0]})
 	}
 	return []Message{msg}, nil // the poll sends its delivery receipts
+}
+
+// opensRequest reports whether a message from sender, just stored, opened
+// a request: the account was unknown, or is neither accepted nor blocked
+// and the message is its conversation's only one. The second case is a
+// stranger whose earlier message was dropped after noteProfile had made
+// it a contact (one stamped before a deleted chat's deletion): its next
+// message opens the request.
+func (c *Client) opensRequest(sender identity.AccountID, before peerState) (bool, error) {
+	if !before.known {
+		return true, nil
+	}
+	if !before.isRequest() {
+		return false, nil
+	}
+	cv, err := c.db.Conversation(sender)
+	if err != nil {
+		return false, err
+	}
+	return cv.Messages == 1, nil
 }
 
 // afterRead does what reading messages from peer entails: a read receipt

@@ -240,8 +240,18 @@ func (td *testDaemon) events() *stream {
 // reports true, skipping others.
 func (s *stream) waitFor(name string, match func(json.RawMessage) bool) json.RawMessage {
 	s.t.Helper()
-	timeout := time.After(90 * time.Second)
-	var seen []string
+	b, seen, ok := s.waitWithin(name, match, 90*time.Second)
+	if !ok {
+		s.t.Fatalf("no %q event; saw %q", name, seen)
+	}
+	return b
+}
+
+// waitWithin is waitFor for at most d: ok is false, with the events
+// skipped, when none came.
+func (s *stream) waitWithin(name string, match func(json.RawMessage) bool, d time.Duration) (b json.RawMessage, seen []string, ok bool) {
+	s.t.Helper()
+	timeout := time.After(d)
 	for {
 		select {
 		case e, ok := <-s.events:
@@ -250,10 +260,10 @@ func (s *stream) waitFor(name string, match func(json.RawMessage) bool) json.Raw
 				s.t.Fatalf("event stream ended while waiting for %q", name)
 			}
 			if e.name == name && (match == nil || match(e.data)) {
-				return e.data
+				return e.data, seen, true
 			}
 		case <-timeout:
-			s.t.Fatalf("no %q event; saw %q", name, seen)
+			return nil, seen, false
 		}
 	}
 }
