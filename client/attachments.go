@@ -146,6 +146,13 @@ type FileToSend struct {
 	// image is re-encoded without its metadata (EXIF, GPS) and gets a
 	// thumbnail.
 	AsFile bool
+	// Voice sends the file as a voice note: an audio file (WAV or Ogg
+	// Opus) shown as a player. Its duration and waveform are read from
+	// the file unless DurationMS and Waveform are given (the web UI
+	// measures its recording itself); see voice.go.
+	Voice      bool
+	DurationMS uint32
+	Waveform   []byte
 }
 
 // Attachment is a file of a message, as the client shows it.
@@ -161,6 +168,11 @@ type Attachment struct {
 	// State is pending, downloading, ready, cleared, expired or failed.
 	State        string `json:"state"`
 	HasThumbnail bool   `json:"has_thumbnail,omitempty"`
+	// Voice marks a voice note; DurationMS is its play time and Waveform
+	// its peak levels (0–255, at most 64), as the sender measured them.
+	Voice      bool   `json:"voice,omitempty"`
+	DurationMS uint32 `json:"duration_ms,omitempty"`
+	Waveform   []byte `json:"waveform,omitempty"`
 }
 
 // Attachment states.
@@ -177,6 +189,7 @@ func toAttachment(i int, a clientdb.Attachment) Attachment {
 	return Attachment{
 		Index: i, FileName: a.FileName, MIME: a.ContentType, Size: int64(a.Size),
 		Width: int(a.Width), Height: int(a.Height), State: a.State.String(), HasThumbnail: a.ThumbnailBytes > 0,
+		Voice: a.Flags&envelope.FlagVoiceMessage != 0, DurationMS: a.DurationMS, Waveform: a.Waveform,
 	}
 }
 
@@ -210,6 +223,9 @@ type pointer struct {
 	FileName      string
 	Width, Height uint32
 	Thumbnail     []byte // inline JPEG, at most 8 KiB
+	Flags         uint32 // envelope.FlagVoiceMessage
+	DurationMS    uint32
+	Waveform      []byte
 }
 
 // sealedFile is what mediaCodec.seal reports (internal/attach's Sealed).
@@ -263,6 +279,7 @@ func (p pointer) toDB() clientdb.Attachment {
 	return clientdb.Attachment{
 		FileID: id, Key: p.Key, Digest: p.Digest, Size: p.Size, ContentType: p.MIME, FileName: p.FileName,
 		Width: p.Width, Height: p.Height, Pieces: p.Pieces, PaddedSize: p.PaddedSize, ThumbnailJPEG: p.Thumbnail,
+		Flags: p.Flags, DurationMS: p.DurationMS, Waveform: p.Waveform,
 	}
 }
 
@@ -270,6 +287,7 @@ func pointerOf(a clientdb.Attachment) pointer {
 	return pointer{
 		Pieces: a.Pieces, Key: a.Key, Digest: a.Digest, Size: a.Size, PaddedSize: a.PaddedSize,
 		MIME: a.ContentType, FileName: a.FileName, Width: a.Width, Height: a.Height, Thumbnail: a.ThumbnailJPEG,
+		Flags: a.Flags, DurationMS: a.DurationMS, Waveform: a.Waveform,
 	}
 }
 
@@ -358,7 +376,7 @@ func (c *Client) SendFiles(ctx context.Context, peer identity.AccountID, caption
 		}
 		atts = append(atts, a)
 	}
-	data := &envelope.DataMessage{Body: caption}
+	data := c.withPreviews(ctx, &envelope.DataMessage{Body: caption})
 	for _, a := range atts {
 		data.Attachments = append(data.Attachments, c.codec.toWire(pointerOf(a)))
 	}
@@ -419,7 +437,11 @@ func (c *Client) uploadFile(ctx context.Context, index int, f FileToSend, limit 
 	}
 	p := pointer{FileName: filepath.Base(f.Path), MIME: c.codec.sniffMIME(head[:n], filepath.Base(f.Path))}
 	var src io.Reader = in
-	if !f.AsFile && reencoded(p.MIME) {
+	if f.Voice {
+		if err := voicePointer(f, in, &p); err != nil { // voice.go
+			return clientdb.Attachment{}, err
+		}
+	} else if !f.AsFile && reencoded(p.MIME) {
 		img, err := c.codec.prepareImage(in, 0)
 		if err != nil {
 			return clientdb.Attachment{}, fmt.Errorf("%w: %s: %w (send it with --as-file to send the bytes as they are)", ErrBadFile, p.FileName, err)

@@ -59,7 +59,8 @@ func (attachCodec) fromWire(a *envelope.AttachmentPointer) (pointer, error) {
 // back.
 func toAttach(p pointer) attach.Pointer {
 	out := attach.Pointer{Key: p.Key, Digest: p.Digest, Size: p.Size, PaddedSize: p.PaddedSize, MIME: p.MIME,
-		FileName: p.FileName, Width: int(p.Width), Height: int(p.Height), Thumbnail: p.Thumbnail}
+		FileName: p.FileName, Width: int(p.Width), Height: int(p.Height), Thumbnail: p.Thumbnail,
+		Flags: p.Flags, DurationMS: p.DurationMS, Waveform: p.Waveform}
 	for _, pc := range p.Pieces {
 		out.Pieces = append(out.Pieces, attach.Piece{ID: pc.ID, Digest: pc.Digest, Size: pc.Size})
 	}
@@ -68,7 +69,8 @@ func toAttach(p pointer) attach.Pointer {
 
 func fromAttach(a attach.Pointer) pointer {
 	p := pointer{Key: a.Key, Digest: a.Digest, Size: a.Size, PaddedSize: a.PaddedSize, MIME: a.MIME,
-		FileName: a.FileName, Width: uint32(a.Width), Height: uint32(a.Height), Thumbnail: a.Thumbnail}
+		FileName: a.FileName, Width: uint32(a.Width), Height: uint32(a.Height), Thumbnail: a.Thumbnail,
+		Flags: a.Flags, DurationMS: a.DurationMS, Waveform: a.Waveform}
 	for _, pc := range a.Pieces {
 		p.Pieces = append(p.Pieces, clientdb.Piece{ID: pc.ID, Digest: pc.Digest, Size: pc.Size})
 	}

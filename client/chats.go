@@ -48,6 +48,9 @@ func (c *Client) Resolve(s string) (identity.AccountID, error) {
 		if id, gerr := c.ResolveGroup(s); gerr == nil {
 			return id, nil
 		}
+		if s == NoteToSelfAlias {
+			return c.acct.ID(), nil // notetoself.go
+		}
 		return identity.AccountID{}, fmt.Errorf("%w: %q", ErrUnknownContact, s)
 	} else if err != nil {
 		return identity.AccountID{}, err
@@ -101,21 +104,39 @@ func (c *Client) nicknames() (map[identity.AccountID]string, error) {
 	return m, nil
 }
 
-// Conversations lists the conversations, most recently active first;
-// message requests are listed by [Client.Requests] instead.
+// Conversations lists the conversations, pinned ones first, each part
+// most recently active first; message requests are listed by
+// [Client.Requests] and archived conversations by
+// [Client.ArchivedConversations] instead (chatflags.go).
 func (c *Client) Conversations() ([]Conversation, error) {
+	all, err := c.allConversations()
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(all, func(cv Conversation) bool { return cv.Archived }), nil
+}
+
+// allConversations is Conversations with the archived ones.
+func (c *Client) allConversations() ([]Conversation, error) {
 	c.expireLocal()
 	cs, err := c.db.Conversations()
 	if err != nil {
 		return nil, err
 	}
+	flags, err := c.loadFlags()
+	if err != nil {
+		return nil, err
+	}
+	self := c.acct.ID()
 	out := make([]Conversation, 0, len(cs))
 	for _, cv := range cs {
+		f := flags[cv.Peer.String()].Flags.view(cv.LastActivity)
 		if req, ok := c.groupRequest(cv.Peer); ok {
 			// A group: its name, no contact (group.go).
 			if !req {
 				g, _ := c.GroupInfo(cv.Peer)
-				out = append(out, Conversation{Peer: cv.Peer, Group: true, Nickname: g.Name, Unread: cv.Unread, Messages: cv.Messages, LastActivity: cv.LastActivity, DisappearAfter: g.DisappearAfter})
+				out = append(out, Conversation{Peer: cv.Peer, Group: true, Nickname: g.Name, Unread: cv.Unread, Messages: cv.Messages, LastActivity: cv.LastActivity, DisappearAfter: g.DisappearAfter,
+					Muted: f.Muted, Pinned: f.Pinned, Archived: f.Archived})
 			}
 			continue
 		}
@@ -126,13 +147,18 @@ func (c *Client) Conversations() ([]Conversation, error) {
 		if st.isRequest() {
 			continue
 		}
-		o := Conversation{Peer: cv.Peer, Nickname: st.nickname, DisplayName: st.display, Unread: cv.Unread, Messages: cv.Messages, LastActivity: cv.LastActivity}
+		o := Conversation{Peer: cv.Peer, Nickname: st.nickname, DisplayName: st.display, Unread: cv.Unread, Messages: cv.Messages, LastActivity: cv.LastActivity,
+			Muted: f.Muted, Pinned: f.Pinned, Archived: f.Archived}
+		if cv.Peer.Equal(self) {
+			o.NoteToSelf, o.Nickname = true, NoteToSelfName // notetoself.go
+		}
 		if cv.Disappearing.Mode != clientdb.DisappearOff {
 			o.DisappearAfter, o.DisappearMode = cv.Disappearing.After, modeName(cv.Disappearing.Mode)
 		}
 		o.DisappearChangedBy = c.lastChange(cv.Peer).By
 		out = append(out, o)
 	}
+	sortConversations(out)
 	return out, nil
 }
 

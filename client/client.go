@@ -93,8 +93,12 @@ type Options struct {
 	// as sent ("pre-offer", "offer", "answer", "candidates", "end"):
 	// audits and tests (that no host candidate leaves in relay mode).
 	CallSignalSent func(to identity.AccountID, sig CallSignal)
-	Clock          func() time.Time
-	Logger         *slog.Logger
+	// LinkPreviewLoopbackHTTP lets link previews fetch plain http from a
+	// loopback address (tests with a local server); otherwise only https
+	// to public addresses is fetched (linkpreview.go).
+	LinkPreviewLoopbackHTTP bool
+	Clock                   func() time.Time
+	Logger                  *slog.Logger
 }
 
 // Backoff is the outbox's retry policy: the first retry waits Base, each
@@ -187,6 +191,11 @@ type Client struct {
 	// v2mu serializes the load-modify-save of this device's prekeys and
 	// its record publication (v2keys.go).
 	v2mu sync.Mutex
+	// flagsMu serializes the load-modify-save of the chat flags setting
+	// (chatflags.go).
+	flagsMu sync.Mutex
+	// previewLoopback is Options.LinkPreviewLoopbackHTTP.
+	previewLoopback bool
 	// prekeyTestHook, when set (tests only), runs inside PublishKeys'
 	// locked section, after the keys are generated and before they are
 	// saved: the window two processes on one home could race in.
@@ -285,6 +294,7 @@ func openHome(ctx context.Context, o Options, h *Home) (*Client, error) {
 	c.bg, c.bgStop = context.WithCancel(context.Background())
 	c.calls.timeout = o.CallTimeout
 	c.calls.trace = o.CallSignalSent
+	c.previewLoopback = o.LinkPreviewLoopbackHTTP
 	if c.calls.timeout <= 0 {
 		c.calls.timeout = DefaultCallTimeout
 	}

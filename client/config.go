@@ -90,6 +90,11 @@ type convEntry struct {
 	At stamp `json:"at"`
 	// ReadMS is the signed sent time of the newest incoming message read.
 	ReadMS int64 `json:"r,omitempty"`
+	// Flags are mute, pin and archive (chatflags.go), stamped apart from
+	// the timer. Added in issue 22: an older config has none (zero
+	// stamp, never winning), and an older device keeps them unread.
+	Flags   chatFlags `json:"f,omitzero"`
+	FlagsAt stamp     `json:"fa,omitzero"`
 }
 
 // configState is the merged config, keyed by Account ID (text). It is kept
@@ -161,7 +166,7 @@ func (c *Client) syncConfig(ctx context.Context, members []snapshot.Node) error 
 	for _, r := range remote {
 		mergeConfig(st, r)
 	}
-	applyErr := c.applyConfig(st)
+	applyErr := errors.Join(c.applyConfig(st), c.applyFlags(st))
 	if err := c.saveConfig(st); err != nil {
 		return err
 	}
@@ -205,7 +210,7 @@ func (c *Client) stampLocal(st *configState) error {
 		}
 		st.Conversations[k] = e
 	}
-	return nil
+	return c.stampFlags(st)
 }
 
 // localConfig projects the database onto config entries.
@@ -268,6 +273,9 @@ func mergeConfig(st, r *configState) {
 			cur.convConfig, cur.At = e.convConfig, e.At
 		}
 		cur.ReadMS = max(cur.ReadMS, e.ReadMS)
+		if e.FlagsAt.after(cur.FlagsAt) {
+			cur.Flags, cur.FlagsAt = e.Flags, e.FlagsAt
+		}
 		st.Conversations[k] = cur
 	}
 }

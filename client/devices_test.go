@@ -512,7 +512,10 @@ func TestMergeConverges(t *testing.T) {
 				}
 				if rapid.Bool().Draw(t, "has conversation "+k) {
 					at := genStamp(t)
-					st.Conversations[k] = convEntry{convConfig{Seconds: at.MS + int64(at.Device[0])}, at, rapid.Int64Range(0, 5).Draw(t, "read")}
+					fat := genStamp(t)
+					fv := fat.MS + int64(fat.Device[0])
+					st.Conversations[k] = convEntry{convConfig: convConfig{Seconds: at.MS + int64(at.Device[0])}, At: at, ReadMS: rapid.Int64Range(0, 5).Draw(t, "read"),
+						Flags: chatFlags{Muted: fv%2 == 1, Pinned: fv%3 == 1, Archived: fv%5 == 1, ArchivedMS: fv}, FlagsAt: fat}
 				}
 			}
 			return st

@@ -842,7 +842,7 @@ func (c *Client) SendGroup(ctx context.Context, id identity.AccountID, text stri
 	if strings.TrimSpace(text) == "" {
 		return Message{}, ErrEmptyMessage
 	}
-	local, err := c.queueGroupData(id, &envelope.DataMessage{Body: text}, nil)
+	local, err := c.queueGroupData(id, c.withPreviews(ctx, &envelope.DataMessage{Body: text}), nil) // linkpreview.go
 	if err != nil {
 		return Message{}, err
 	}
@@ -890,7 +890,7 @@ func (c *Client) queueGroupData(id identity.AccountID, data *envelope.DataMessag
 	}
 	local, _, err := c.db.InsertMessage(id, clientdb.Message{
 		MessageID: mid, Direction: clientdb.Outgoing, Sender: self, SentAt: now, ReceivedAt: c.clock(),
-		Body: data.GetBody(), Status: clientdb.StatusQueued, Disappearing: d, Attachments: atts, Quote: storedQuote(data.GetQuote()),
+		Body: data.GetBody(), Status: clientdb.StatusQueued, Disappearing: d, Attachments: atts, Quote: storedQuote(data.GetQuote()), Previews: storedPreviews(data),
 	})
 	if err != nil {
 		return 0, err

@@ -47,6 +47,12 @@ type Message struct {
 	Quote *Quote `json:"quote,omitempty"`
 	// Reactions are the emoji on the message, by emoji (reaction.go).
 	Reactions []Reaction `json:"reactions,omitempty"`
+	// Previews are the link previews the sender attached (linkpreview.go):
+	// shown as they are; nothing is ever fetched for them here.
+	Previews []LinkPreview `json:"previews,omitempty"`
+	// Muted: the conversation is muted, so this message raises no
+	// notification (chatflags.go).
+	Muted bool `json:"muted,omitempty"`
 }
 
 func toMessage(peer identity.AccountID, m clientdb.Message) Message {
@@ -54,8 +60,12 @@ func toMessage(peer identity.AccountID, m clientdb.Message) Message {
 	for i, a := range m.Attachments {
 		atts = append(atts, toAttachment(i, a))
 	}
+	var pvs []LinkPreview
+	for _, p := range m.Previews {
+		pvs = append(pvs, LinkPreview{URL: p.URL, Title: p.Title, Description: p.Description, Image: p.ImageJPEG})
+	}
 	return Message{
-		Attachments: atts, Quote: toQuote(m.Quote), Reactions: toReactions(m.Reactions),
+		Attachments: atts, Previews: pvs, Quote: toQuote(m.Quote), Reactions: toReactions(m.Reactions),
 		ID: int64(m.ID), MessageID: hex.EncodeToString(m.MessageID[:]), Peer: peer, Sender: m.Sender,
 		Outgoing: m.Direction == clientdb.Outgoing, SentAt: m.SentAt, ReceivedAt: m.ReceivedAt,
 		Text: m.Body, Status: m.Status.String(), ExpiresAt: m.ExpiresAt, SwarmHashes: m.SwarmHashes,
@@ -94,6 +104,14 @@ type Conversation struct {
 	DisappearMode  string        `json:"disappear_mode,omitempty"`
 	// DisappearChangedBy is who last changed the setting (either side).
 	DisappearChangedBy identity.AccountID `json:"disappear_changed_by,omitzero"`
+	// Muted, Pinned and Archived are the conversation's flags
+	// (chatflags.go).
+	Muted    bool `json:"muted,omitempty"`
+	Pinned   bool `json:"pinned,omitempty"`
+	Archived bool `json:"archived,omitempty"`
+	// NoteToSelf: Peer is the own account; Nickname is "Note to self"
+	// (notetoself.go).
+	NoteToSelf bool `json:"note_to_self,omitempty"`
 }
 
 // ConversationUsage is one conversation's share of local storage.

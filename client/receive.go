@@ -750,7 +750,7 @@ func (c *Client) storeData(peer, author identity.AccountID, content *envelope.Co
 	}
 	id, isNew, err := c.db.InsertMessage(peer, clientdb.Message{
 		MessageID: mid, Direction: dir, Sender: author, SentAt: sentAt, ReceivedAt: c.clock(),
-		Body: data.GetBody(), Status: status, Disappearing: d, SwarmHashes: hashes, Attachments: atts,
+		Body: data.GetBody(), Status: status, Disappearing: d, SwarmHashes: hashes, Attachments: atts, Previews: storedPreviews(data),
 		Quote: storedQuote(data.GetQuote()), // reply.go
 	})
 	switch {

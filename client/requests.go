@@ -187,7 +187,9 @@ func (c *Client) noteProfile(peer identity.AccountID, name string) error {
 // decorate fills the request flag and display-name hint of messages.
 func (c *Client) decorate(ms []Message) {
 	states := map[identity.AccountID]peerState{}
+	flags, _ := c.loadFlags()
 	for i := range ms {
+		ms[i].Muted = !ms[i].Outgoing && flags[ms[i].Peer.String()].Flags.Muted
 		if req, ok := c.groupRequest(ms[i].Peer); ok {
 			ms[i].Request = req // a group's: no contact, no profile
 			continue

@@ -29,7 +29,7 @@ func (c *Client) Send(ctx context.Context, peer identity.AccountID, text string)
 	if IsGroupID(peer) {
 		return c.SendGroup(ctx, peer, text) // group.go
 	}
-	id, items, err := c.queueItems(peer, &envelope.DataMessage{Body: text}, nil)
+	id, items, err := c.queueItems(peer, c.withPreviews(ctx, &envelope.DataMessage{Body: text}), nil)
 	if err != nil {
 		return Message{}, err
 	}
@@ -80,7 +80,6 @@ func (c *Client) queueData(peer identity.AccountID, data *envelope.DataMessage, 
 
 // queueItems is queueData, also returning the message's outbox items.
 func (c *Client) queueItems(peer identity.AccountID, data *envelope.DataMessage, atts []clientdb.Attachment) (int64, []clientdb.OutboxItem, error) {
-	text := data.GetBody()
 	if _, err := peer.X25519(); err != nil {
 		return 0, nil, fmt.Errorf("%w: %w", ErrBadAccountID, err)
 	}
@@ -155,7 +154,7 @@ func (c *Client) queueItems(peer identity.AccountID, data *envelope.DataMessage,
 	}
 	local, _, err := c.db.InsertMessage(peer, clientdb.Message{
 		MessageID: mid, Direction: clientdb.Outgoing, Sender: self, SentAt: now, ReceivedAt: c.clock(),
-		Body: text, Status: clientdb.StatusQueued, Disappearing: d, Attachments: atts, Quote: storedQuote(data.GetQuote()),
+		Body: data.GetBody(), Status: clientdb.StatusQueued, Disappearing: d, Attachments: atts, Quote: storedQuote(data.GetQuote()), Previews: storedPreviews(data),
 		// The sync copy's swarm hash is recorded when the outbox seals it
 		// (sealItem).
 	})
@@ -173,6 +172,10 @@ func (c *Client) queueItems(peer identity.AccountID, data *envelope.DataMessage,
 		{Message: local, To: peer, Namespace: int(NamespaceInbox), TTL: ttl, Payload: toPeer},
 		// An after-send timer bounds the sync copy too.
 		{Message: local, To: self, Namespace: int(NamespaceSync), TTL: ttl, Payload: toSelf},
+	}
+	if peer.Equal(self) {
+		// Note to self: the sync copy is the only copy (notetoself.go).
+		items = items[1:]
 	}
 	for i := range items {
 		if items[i].ID, err = c.db.EnqueueOutbox(items[i], c.clock()); err != nil {
@@ -370,7 +373,7 @@ func (c *Client) sendClaimed(ctx context.Context, it clientdb.OutboxItem) (bool,
 	}
 	switch out {
 	case clientdb.OutboxDone:
-		if (it.Namespace == int(NamespaceInbox) || IsGroupID(it.To)) && it.Message != 0 {
+		if (it.Namespace == int(NamespaceInbox) || IsGroupID(it.To) || c.noteCopy(it)) && it.Message != 0 {
 			if changed, err := c.db.SetMessageStatus(it.Message, clientdb.StatusSent, c.clock()); err == nil && changed {
 				if m, err := c.Message(int64(it.Message)); err == nil {
 					c.emit(Event{Kind: EventSent, Message: m})

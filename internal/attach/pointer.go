@@ -22,6 +22,11 @@ type Pointer struct {
 	FileName      string // never used as a path
 	Width, Height int
 	Thumbnail     []byte // inline JPEG, at most envelope.MaxThumbnailSize bytes
+	// Flags (envelope.FlagVoiceMessage), DurationMS and Waveform (at most
+	// envelope.MaxWaveformSize peak levels) describe audio.
+	Flags      uint32
+	DurationMS uint32
+	Waveform   []byte
 }
 
 // Piece is one blob of the padded ciphertext on the file server.
@@ -47,6 +52,7 @@ func FromProto(a *envelope.AttachmentPointer) (Pointer, error) {
 		MIME: a.GetContentType(), FileName: a.GetFileName(),
 		Width: int(a.GetWidth()), Height: int(a.GetHeight()),
 		Thumbnail: bytes.Clone(a.GetThumbnailJpeg()),
+		Flags:     a.GetFlags(), DurationMS: a.GetDurationMs(), Waveform: bytes.Clone(a.GetWaveform()),
 	}
 	for _, pc := range a.GetPieces() {
 		p.Pieces = append(p.Pieces, Piece{ID: pc.GetId(), Digest: bytes.Clone(pc.GetDigest()), Size: pc.GetSize()})
@@ -66,6 +72,7 @@ func (p Pointer) Proto() *envelope.AttachmentPointer {
 		ContentType: p.MIME, FileName: p.FileName,
 		Width: uint32(p.Width), Height: uint32(p.Height),
 		ThumbnailJpeg: bytes.Clone(p.Thumbnail),
+		Flags:         p.Flags, DurationMs: p.DurationMS, Waveform: bytes.Clone(p.Waveform),
 	}
 	for _, pc := range p.Pieces {
 		a.Pieces = append(a.Pieces, &envelope.AttachmentPointer_Piece{Id: pc.ID, Digest: bytes.Clone(pc.Digest), Size: pc.Size})
@@ -117,6 +124,9 @@ func (p Pointer) check() error {
 	}
 	if p.Width < 0 || p.Height < 0 || uint64(p.Width) > 1<<32-1 || uint64(p.Height) > 1<<32-1 {
 		return bad("dimensions %dx%d", p.Width, p.Height)
+	}
+	if len(p.Waveform) > envelope.MaxWaveformSize || p.DurationMS > envelope.MaxVoiceDurationMs {
+		return bad("waveform of %d bytes or duration %d ms", len(p.Waveform), p.DurationMS)
 	}
 	return nil
 }

@@ -58,6 +58,7 @@ func TestScripts(t *testing.T) {
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Cmds: withCalls(map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"wavfile": wavfileCmd, // convb_test.go
 			// hugefile NAME SIZE: a sparse file of SIZE bytes.
 			"hugefile": func(ts *testscript.TestScript, neg bool, args []string) {
 				n, err := strconv.ParseInt(args[1], 10, 64)

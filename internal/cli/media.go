@@ -275,7 +275,7 @@ func writeAtomically(path string, fn func(io.Writer) error) error {
 
 // attachmentLine is how `chat show` and `media get` print an attachment.
 func attachmentLine(msgID int64, at client.Attachment) string {
-	return fmt.Sprintf("    + %s, %s, %s, %s [media %d/%d]", quoteName(at.FileName), sizeText(at.Size), stateText(at.State),
+	return fmt.Sprintf("    + %s%s, %s, %s, %s [media %d/%d]", voiceText(at), quoteName(at.FileName), sizeText(at.Size), stateText(at.State),
 		thumbText(at.HasThumbnail), msgID, at.Index)
 }
 

@@ -117,9 +117,10 @@ func (a *app) sendCommand() *cobra.Command {
 		caption string
 		asFile  bool
 		reply   string
+		voiceF  string
 	)
 	cmd := &cobra.Command{
-		Use:   "send ID TEXT [--reply MSG_ID] | send ID --file PATH [--file PATH...] [--caption TEXT] [--as-file]",
+		Use:   "send ID TEXT [--reply MSG_ID] | send ID --file PATH [--file PATH...] [--caption TEXT] [--as-file] | send ID --voice FILE",
 		Short: "Send a message or files to an Account ID or a contact's nickname",
 		Long: `Send a message. ID is a full Account ID or the nickname you gave a contact.
 The message is sent at once when the network is reachable, else it waits in
@@ -131,16 +132,21 @@ pieces to the network's file server through onion paths; the size cap is
 checked before anything is uploaded. Photos (JPEG, PNG, WebP) are
 re-encoded without their metadata (EXIF, GPS) and get a thumbnail;
 --as-file sends the bytes untouched. Progress shows on a terminal, and as
-JSON lines on stderr with --json.
+JSON lines on stderr with --json. With --voice, send a WAV or Ogg Opus
+file as a voice note: its duration and waveform are read from the file
+(an Ogg file's waveform is flat: hush decodes no Opus).
 
 With --reply, the message replies to message MSG_ID of the same chat (its
 id in hush --json chat show ID): it quotes the message's author and the
 start of its text, which the other side shows even after the original is
 gone there.`,
 		Args: func(cmd *cobra.Command, args []string) error {
-			if len(files) > 0 {
+			if voiceF != "" && len(files) > 0 {
+				return errors.New("--voice sends one file: no --file beside it")
+			}
+			if len(files) > 0 || voiceF != "" {
 				if reply != "" {
-					return errors.New("--reply goes with a text message, not --file")
+					return errors.New("--reply goes with a text message, not --file or --voice")
 				}
 				return cobra.ExactArgs(1)(cmd, args)
 			}
@@ -163,11 +169,14 @@ gone there.`,
 			}
 			events, stop := c.Subscribe(32)
 			var m client.Message
+			if voiceF != "" {
+				files = []string{voiceF} // a voice note: one audio file (convb.go)
+			}
 			if len(files) > 0 {
 				var names []client.Attachment
 				var send []client.FileToSend
 				for i, p := range files {
-					send = append(send, client.FileToSend{Path: p, AsFile: asFile})
+					send = append(send, client.FileToSend{Path: p, AsFile: asFile, Voice: voiceF != ""})
 					names = append(names, client.Attachment{Index: i, FileName: filepath.Base(p)})
 				}
 				done := a.showTransfers(c, names) // media.go
@@ -202,6 +211,7 @@ gone there.`,
 	cmd.Flags().StringVar(&caption, "caption", "", "the text sent with --file")
 	cmd.Flags().BoolVar(&asFile, "as-file", false, "send photos as files: bytes untouched, no re-encoding, no thumbnail")
 	cmd.Flags().StringVar(&reply, "reply", "", "reply to this message (its id) of the same chat")
+	cmd.Flags().StringVar(&voiceF, "voice", "", "send a WAV or Ogg Opus file as a voice note, with its duration and waveform")
 	return cmd
 }
 
@@ -259,6 +269,11 @@ object per message.`,
 					}
 					if m.Request {
 						notes = append(notes, "message request")
+					}
+					if m.Muted {
+						// A muted chat's message: printed, but it is no
+						// notification (convb.go).
+						notes = append(notes, "muted")
 					}
 					note := ""
 					if len(notes) > 0 {
@@ -387,9 +402,10 @@ func label(nicks map[identity.AccountID]string, id identity.AccountID) string {
 }
 
 func (a *app) chatsCommand() *cobra.Command {
-	return &cobra.Command{
+	var archived bool
+	cmd := &cobra.Command{
 		Use:   "chats",
-		Short: "List conversations, most recent first",
+		Short: "List conversations, pinned first, then most recent first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := a.openClient(cmd.Context(), &netFlags{}, false)
@@ -397,23 +413,19 @@ func (a *app) chatsCommand() *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			cs, err := c.Conversations()
+			list, empty := c.Conversations, "No conversations."
+			if archived {
+				list, empty = c.ArchivedConversations, "No archived conversations."
+			}
+			cs, err := list()
 			if err != nil {
 				return err
 			}
-			return printList(a, cs, "No conversations.", func(cv client.Conversation) []string {
-				name := cv.Peer.String()
-				if cv.Group {
-					name = "group " + cv.Nickname + " (" + cv.Peer.Short() + ")"
-				} else if cv.Nickname != "" {
-					name = cv.Nickname + " (" + cv.Peer.Short() + ")"
-				} else if cv.DisplayName != "" {
-					name += " " + hint(cv.DisplayName)
-				}
-				return []string{name, fmt.Sprintf("%d messages", cv.Messages), fmt.Sprintf("%d unread", cv.Unread), cv.LastActivity.Local().Format(time.DateTime)}
-			})
+			return printList(a, cs, empty, chatRow) // convb.go
 		},
 	}
+	cmd.Flags().BoolVar(&archived, "archived", false, "list the archived conversations instead")
+	return cmd
 }
 
 func (a *app) chatCommand() *cobra.Command {
@@ -461,12 +473,16 @@ func (a *app) chatCommand() *cobra.Command {
 				for _, at := range m.Attachments {
 					fmt.Fprintln(a.stdout, attachmentLine(m.ID, at)) // media.go
 				}
+				for _, p := range m.Previews {
+					fmt.Fprintln(a.stdout, previewLine(p)) // convb.go
+				}
 				writeReactions(a.stdout, nicks, c.Account(), m) // conva.go
 			}
 			return nil
 		},
 	})
-	cmd.AddCommand(a.chatSetCommand()) // social.go
+	cmd.AddCommand(a.chatSetCommand())      // social.go
+	cmd.AddCommand(a.chatFlagCommands()...) // convb.go
 	var f netFlags
 	del := &cobra.Command{
 		Use:   "delete ID",

@@ -152,10 +152,14 @@ func (a *app) settingsCommand() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		if a.jsonOut {
-			return a.printJSON(map[string]any{"receipts": on, "calls": calls})
+		previews, err := c.LinkPreviews()
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(a.stdout, "receipts: %s\ncalls: %s\n", onOff(on), calls)
+		if a.jsonOut {
+			return a.printJSON(map[string]any{"receipts": on, "calls": calls, "link_previews": previews})
+		}
+		fmt.Fprintf(a.stdout, "receipts: %s\ncalls: %s\nlink previews: %s\n", onOff(on), calls, onOff(previews))
 		return nil
 	}
 	cmd := &cobra.Command{
@@ -172,6 +176,7 @@ func (a *app) settingsCommand() *cobra.Command {
 		},
 	}
 	cmd.AddCommand(a.callsSettingCommand()) // call.go
+	cmd.AddCommand(a.linkPreviewsCommand()) // convb.go
 	cmd.AddCommand(&cobra.Command{
 		Use:   "receipts on|off",
 		Short: "Send delivery and read receipts and typing indicators (off by default)",

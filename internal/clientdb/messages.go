@@ -106,6 +106,11 @@ type Attachment struct {
 	FileName    string `json:"name,omitempty"`
 	Width       uint32 `json:"w,omitempty"`
 	Height      uint32 `json:"h,omitempty"`
+	// Flags, DurationMS and Waveform are the pointer's voice-note fields
+	// (envelope AttachmentPointer 14–16).
+	Flags      uint32 `json:"f,omitempty"`
+	DurationMS uint32 `json:"dur,omitempty"`
+	Waveform   []byte `json:"wave,omitempty"`
 	// LocalPath is where the client kept a downloaded file before media
 	// had columns of their own (schema version 5); new rows use
 	// LocalFile.
@@ -188,6 +193,9 @@ type Message struct {
 	// first; filled in by reads, ignored by InsertMessage
 	// ([DB.PutReaction]).
 	Reactions []Reaction
+	// Previews are the link previews the sender attached (envelope
+	// LinkPreview), kept sealed with the body.
+	Previews []LinkPreview
 }
 
 // Quote is what a reply says of the message it replies to.
@@ -201,6 +209,14 @@ type Quote struct {
 	// conversation here, 0 when it is not (never arrived, deleted,
 	// disappeared). Filled in by reads.
 	Local LocalID
+}
+
+// LinkPreview is a link preview as stored: what the sender fetched.
+type LinkPreview struct {
+	URL         string `json:"u"`
+	Title       string `json:"t,omitempty"`
+	Description string `json:"d,omitempty"`
+	ImageJPEG   []byte `json:"i,omitempty"`
 }
 
 // Page selects a slice of a conversation in display order (signed sent time,
@@ -375,11 +391,11 @@ func attachmentRow(msgKey []byte, idx int) []byte {
 
 // encodeContent lays out the sealed part of a message: sender ‖ message ID ‖
 // 4-byte body length ‖ body ‖ 4-byte signed length ‖ signed ‖ 4-byte
-// quote length ‖ quote, zero-padded to a multiple of 32 bytes so the
-// row's size tells less about the body's. Rows written before the signed
-// part (or the quote) existed end in padding, which reads as a length of
-// 0 (or too short to hold one). A quote is author ‖ message ID ‖ 8-byte
-// sent ms ‖ text.
+// previews length ‖ previews (JSON) ‖ 4-byte quote length ‖ quote,
+// zero-padded to a multiple of 32 bytes so the row's size tells less
+// about the body's. Rows written before a part existed end in padding,
+// which reads as a length of 0 (or too short to hold one). A quote is
+// author ‖ message ID ‖ 8-byte sent ms ‖ text.
 func encodeContent(m *Message) []byte {
 	var q []byte
 	if m.Quote != nil {
@@ -388,7 +404,11 @@ func encodeContent(m *Message) []byte {
 		q = binary.BigEndian.AppendUint64(q, uint64(m.Quote.SentAt.UnixMilli()))
 		q = append(q, m.Quote.Text...)
 	}
-	n := identity.AccountIDSize + len(m.MessageID) + 4 + len(m.Body) + 4 + len(m.Signed) + 4 + len(q)
+	var previews []byte
+	if len(m.Previews) > 0 {
+		previews, _ = json.Marshal(m.Previews) // cannot fail: strings and bytes
+	}
+	n := identity.AccountIDSize + len(m.MessageID) + 4 + len(m.Body) + 4 + len(m.Signed) + 4 + len(previews) + 4 + len(q)
 	b := make([]byte, 0, (n+31)/32*32)
 	b = append(b, m.Sender[:]...)
 	b = append(b, m.MessageID[:]...)
@@ -396,6 +416,10 @@ func encodeContent(m *Message) []byte {
 	b = append(b, m.Body...)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(m.Signed)))
 	b = append(b, m.Signed...)
+	// Link previews (issue 22), JSON; an older row's zero padding reads
+	// as none.
+	b = binary.BigEndian.AppendUint32(b, uint32(len(previews)))
+	b = append(b, previews...)
 	if q != nil {
 		b = binary.BigEndian.AppendUint32(b, uint32(len(q)))
 		b = append(b, q...)
@@ -427,6 +451,19 @@ func decodeContent(b []byte, m *Message) error {
 		m.Signed = slices.Clone(rest[4 : 4+int(k)])
 	}
 	rest = rest[4+int(k):]
+	if len(rest) < 4 {
+		return nil
+	}
+	p := binary.BigEndian.Uint32(rest)
+	if uint64(p) > uint64(len(rest)-4) {
+		return fmt.Errorf("%w: message previews length", ErrCorrupt)
+	}
+	if p > 0 {
+		if err := json.Unmarshal(rest[4:4+int(p)], &m.Previews); err != nil {
+			return fmt.Errorf("%w: message previews: %w", ErrCorrupt, err)
+		}
+	}
+	rest = rest[4+int(p):]
 	if len(rest) < 4 {
 		return nil
 	}

@@ -97,6 +97,9 @@ func (d *Daemon) Handler() http.Handler {
 	for pat, h := range d.convARoutes() { // api_conv_a.go
 		unlocked[pat] = h
 	}
+	for pat, h := range d.convBRoutes() { // api_conv_b.go
+		unlocked[pat] = h
+	}
 	for pat, h := range unlocked {
 		api.HandleFunc(pat, d.withClient(h))
 	}
@@ -487,6 +490,12 @@ type sendBody struct {
 type sendFile struct {
 	Path   string `json:"path"`
 	AsFile bool   `json:"as_file,omitempty"`
+	// Voice sends the file as a voice note; DurationMS and Waveform (base64,
+	// at most 64 levels) are the caller's measurement, else read from a WAV
+	// or Ogg Opus file (client.FileToSend).
+	Voice      bool   `json:"voice,omitempty"`
+	DurationMS uint32 `json:"duration_ms,omitempty"`
+	Waveform   []byte `json:"waveform,omitempty"`
 }
 
 // handleSend sends a message: JSON (text, files by path) or a multipart
@@ -545,7 +554,7 @@ func (d *Daemon) send(w http.ResponseWriter, r *http.Request, c *client.Client) 
 			if !filepath.IsAbs(f.Path) {
 				return badRequest("bad_path", "a file's path must be absolute")
 			}
-			fs[i] = client.FileToSend{Path: f.Path, AsFile: f.AsFile}
+			fs[i] = client.FileToSend{Path: f.Path, AsFile: f.AsFile, Voice: f.Voice, DurationMS: f.DurationMS, Waveform: f.Waveform}
 		}
 		m, err = c.SendFiles(r.Context(), p, b.Text, fs)
 	}
@@ -568,6 +577,7 @@ func readUpload(r *http.Request, dir string, maxFile int64) (sendBody, error) {
 		return b, badRequest("bad_multipart", "bad multipart body: %v", err)
 	}
 	asFile := false
+	var voice sendFile
 	for {
 		part, err := mr.NextPart()
 		if err == io.EOF {
@@ -586,6 +596,11 @@ func readUpload(r *http.Request, dir string, maxFile int64) (sendBody, error) {
 		case "as_file":
 			v, _ := io.ReadAll(io.LimitReader(part, 16))
 			asFile = string(v) == "true" || string(v) == "1"
+		case "voice", "duration_ms", "waveform":
+			// A recorded voice note (api_conv_b.go).
+			if err := voicePart(part, &voice); err != nil {
+				return b, err
+			}
 		case "file":
 			if len(b.Files) == maxFiles {
 				return b, badRequest("too_many_files", "at most %d files in one message", maxFiles)
@@ -618,6 +633,7 @@ func readUpload(r *http.Request, dir string, maxFile int64) (sendBody, error) {
 	}
 	for i := range b.Files {
 		b.Files[i].AsFile = asFile
+		b.Files[i].Voice, b.Files[i].DurationMS, b.Files[i].Waveform = voice.Voice, voice.DurationMS, voice.Waveform
 	}
 	return b, nil
 }

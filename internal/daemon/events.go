@@ -117,6 +117,7 @@ func (d *Daemon) pump(ctx context.Context, c *client.Client, events <-chan clien
 func (d *Daemon) translate(c *client.Client, e client.Event) []sseEvent {
 	switch e.Kind {
 	case client.EventReceived:
+		mutedMessage(c, &e.Message) // api_conv_b.go
 		out := []sseEvent{{name: "message", data: e.Message}}
 		if n, ok := d.notification(c, e.Message); ok {
 			out = append(out, sseEvent{name: "notification", data: n})
@@ -162,9 +163,9 @@ func (d *Daemon) translate(c *client.Client, e client.Event) []sseEvent {
 
 // notification builds the notification of an incoming message, after the
 // notification-content setting; ok is false when nothing is to be shown
-// (an outgoing message, a sync copy, a blocked sender).
+// (an outgoing message, a sync copy, a blocked sender, a muted chat).
 func (d *Daemon) notification(c *client.Client, m client.Message) (notificationJSON, bool) {
-	if m.Outgoing {
+	if m.Outgoing || m.Muted {
 		return notificationJSON{}, false
 	}
 	name := m.DisplayName

@@ -23,10 +23,11 @@ var uiFiles embed.FS
 
 // uiCSP is the UI's Content-Security-Policy: its own scripts and styles
 // only (no inline code, no remote origins), images from itself or made in
-// the page (blob:, data: for thumbnails), fetches to itself only, and it
+// the page (blob:, data: for thumbnails), media only from blobs it made
+// (voice notes, fetched first), fetches to itself only, and it
 // may not be framed, forms may not post anywhere, <base> may not move it.
 const uiCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; " +
-	"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+	"connect-src 'self'; media-src blob:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 // uiTypes are the content types of the files the UI ships, fixed here
 // rather than read from the system's MIME tables (which differ between

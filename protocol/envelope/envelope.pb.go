@@ -151,7 +151,7 @@ func (x ReceiptMessage_Type) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ReceiptMessage_Type.Descriptor instead.
 func (ReceiptMessage_Type) EnumDescriptor() ([]byte, []int) {
-	return file_envelope_proto_rawDescGZIP(), []int{6, 0}
+	return file_envelope_proto_rawDescGZIP(), []int{7, 0}
 }
 
 type TypingMessage_Action int32
@@ -200,7 +200,7 @@ func (x TypingMessage_Action) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use TypingMessage_Action.Descriptor instead.
 func (TypingMessage_Action) EnumDescriptor() ([]byte, []int) {
-	return file_envelope_proto_rawDescGZIP(), []int{7, 0}
+	return file_envelope_proto_rawDescGZIP(), []int{8, 0}
 }
 
 type ExpirationSettings_Mode int32
@@ -255,7 +255,7 @@ func (x ExpirationSettings_Mode) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ExpirationSettings_Mode.Descriptor instead.
 func (ExpirationSettings_Mode) EnumDescriptor() ([]byte, []int) {
-	return file_envelope_proto_rawDescGZIP(), []int{9, 0}
+	return file_envelope_proto_rawDescGZIP(), []int{10, 0}
 }
 
 type CallMessage_Type int32
@@ -315,7 +315,7 @@ func (x CallMessage_Type) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CallMessage_Type.Descriptor instead.
 func (CallMessage_Type) EnumDescriptor() ([]byte, []int) {
-	return file_envelope_proto_rawDescGZIP(), []int{10, 0}
+	return file_envelope_proto_rawDescGZIP(), []int{11, 0}
 }
 
 type CallMessage_EndReason int32
@@ -375,7 +375,7 @@ func (x CallMessage_EndReason) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CallMessage_EndReason.Descriptor instead.
 func (CallMessage_EndReason) EnumDescriptor() ([]byte, []int) {
-	return file_envelope_proto_rawDescGZIP(), []int{10, 1}
+	return file_envelope_proto_rawDescGZIP(), []int{11, 1}
 }
 
 // Which config object; the kinds follow Session's config namespaces 2–5.
@@ -431,7 +431,7 @@ func (x ConfigSync_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ConfigSync_Kind.Descriptor instead.
 func (ConfigSync_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_envelope_proto_rawDescGZIP(), []int{12, 0}
+	return file_envelope_proto_rawDescGZIP(), []int{13, 0}
 }
 
 type GroupUpdate_Kind int32
@@ -489,7 +489,7 @@ func (x GroupUpdate_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use GroupUpdate_Kind.Descriptor instead.
 func (GroupUpdate_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_envelope_proto_rawDescGZIP(), []int{14, 0}
+	return file_envelope_proto_rawDescGZIP(), []int{15, 0}
 }
 
 // Envelope is what a sender stores in the recipient's swarm. Nothing in it is
@@ -829,7 +829,10 @@ type DataMessage struct {
 	// The sender's current profile, so contacts see name and avatar changes
 	// without a separate message. Clients show it only where the user has not
 	// given the contact a nickname (DESIGN.md §5 "Names").
-	Profile       *Profile `protobuf:"bytes,5,opt,name=profile,proto3" json:"profile,omitempty"`
+	Profile *Profile `protobuf:"bytes,5,opt,name=profile,proto3" json:"profile,omitempty"`
+	// Link previews the sender fetched itself, if it turned them on. The
+	// receiver only shows them: it never fetches the URL or the image.
+	Previews      []*LinkPreview `protobuf:"bytes,6,rep,name=previews,proto3" json:"previews,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -899,6 +902,96 @@ func (x *DataMessage) GetProfile() *Profile {
 	return nil
 }
 
+func (x *DataMessage) GetPreviews() []*LinkPreview {
+	if x != nil {
+		return x.Previews
+	}
+	return nil
+}
+
+// LinkPreview is what the sender saw at a URL in the message's text: title,
+// description and a small image re-encoded as a JPEG without metadata,
+// carried inline so showing it fetches nothing.
+type LinkPreview struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The URL as it appears in the body, tracking parameters stripped.
+	Url         string `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
+	Title       string `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
+	Description string `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	// Reserved for an image uploaded to the file server; hush sends
+	// image_jpeg inline instead and leaves this unset.
+	Image *AttachmentPointer `protobuf:"bytes,4,opt,name=image,proto3" json:"image,omitempty"`
+	// A small JPEG (longest side ≤ 320 px, at most MaxPreviewImageSize bytes).
+	ImageJpeg     []byte `protobuf:"bytes,5,opt,name=image_jpeg,json=imageJpeg,proto3" json:"image_jpeg,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LinkPreview) Reset() {
+	*x = LinkPreview{}
+	mi := &file_envelope_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LinkPreview) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LinkPreview) ProtoMessage() {}
+
+func (x *LinkPreview) ProtoReflect() protoreflect.Message {
+	mi := &file_envelope_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LinkPreview.ProtoReflect.Descriptor instead.
+func (*LinkPreview) Descriptor() ([]byte, []int) {
+	return file_envelope_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *LinkPreview) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *LinkPreview) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *LinkPreview) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *LinkPreview) GetImage() *AttachmentPointer {
+	if x != nil {
+		return x.Image
+	}
+	return nil
+}
+
+func (x *LinkPreview) GetImageJpeg() []byte {
+	if x != nil {
+		return x.ImageJpeg
+	}
+	return nil
+}
+
 // AttachmentPointer says where an encrypted file is and how to open it.
 // Session: AttachmentPointer in SignalService.proto.
 //
@@ -949,14 +1042,22 @@ type AttachmentPointer struct {
 	// For images: a small JPEG preview (longest side ≤ 160 px, at most
 	// MaxThumbnailSize bytes) carried in the message itself, so showing it
 	// fetches nothing.
-	ThumbnailJpeg []byte `protobuf:"bytes,13,opt,name=thumbnail_jpeg,json=thumbnailJpeg,proto3" json:"thumbnail_jpeg,omitempty"` // Room: 14–15 for flags (voice message), duration.
+	ThumbnailJpeg []byte `protobuf:"bytes,13,opt,name=thumbnail_jpeg,json=thumbnailJpeg,proto3" json:"thumbnail_jpeg,omitempty"`
+	// Bit flags: FLAG_VOICE_MESSAGE (1) marks a recorded voice note, which
+	// clients show as a player rather than a file. Unknown bits are ignored.
+	Flags uint32 `protobuf:"varint,14,opt,name=flags,proto3" json:"flags,omitempty"`
+	// For audio: the play time in milliseconds, as the sender measured it.
+	DurationMs uint32 `protobuf:"varint,15,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
+	// For voice notes: up to MaxWaveformSize peak levels (0–255), evenly
+	// spaced over the recording, for drawing before downloading.
+	Waveform      []byte `protobuf:"bytes,16,opt,name=waveform,proto3" json:"waveform,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AttachmentPointer) Reset() {
 	*x = AttachmentPointer{}
-	mi := &file_envelope_proto_msgTypes[3]
+	mi := &file_envelope_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -968,7 +1069,7 @@ func (x *AttachmentPointer) String() string {
 func (*AttachmentPointer) ProtoMessage() {}
 
 func (x *AttachmentPointer) ProtoReflect() protoreflect.Message {
-	mi := &file_envelope_proto_msgTypes[3]
+	mi := &file_envelope_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -981,7 +1082,7 @@ func (x *AttachmentPointer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachmentPointer.ProtoReflect.Descriptor instead.
 func (*AttachmentPointer) Descriptor() ([]byte, []int) {
-	return file_envelope_proto_rawDescGZIP(), []int{3}
+	return file_envelope_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *AttachmentPointer) GetId() string {
@@ -1075,6 +1176,27 @@ func (x *AttachmentPointer) GetThumbnailJpeg() []byte {
 	return nil
 }
 
+func (x *AttachmentPointer) GetFlags() uint32 {
+	if x != nil {
+		return x.Flags
+	}
+	return 0
+}
+
+func (x *AttachmentPointer) GetDurationMs() uint32 {
+	if x != nil {
+		return x.DurationMs
+	}
+	return 0
+}
+
+func (x *AttachmentPointer) GetWaveform() []byte {
+	if x != nil {
+		return x.Waveform
+	}
+	return nil
+}
+
 // Quote refers to an earlier message that this one replies to.
 type Quote struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1094,7 +1216,7 @@ type Quote struct {
 
 func (x *Quote) Reset() {
 	*x = Quote{}
-	mi := &file_envelope_proto_msgTypes[4]
+	mi := &file_envelope_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1106,7 +1228,7 @@ func (x *Quote) String() string {
 func (*Quote) ProtoMessage() {}
 
 func (x *Quote) ProtoReflect() protoreflect.Message {
-	mi := &file_envelope_proto_msgTypes[4]
+	mi := &file_envelope_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1119,7 +1241,7 @@ func (x *Quote) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Quote.ProtoReflect.Descriptor instead.
 func (*Quote) Descriptor() ([]byte, []int) {
-	return file_envelope_proto_rawDescGZIP(), []int{4}
+	return file_envelope_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Quote) GetMessageId() []byte {
@@ -1171,7 +1293,7 @@ type Profile struct {
 
 func (x *Profile) Reset() {
 	*x = Profile{}
-	mi := &file_envelope_proto_msgTypes[5]
+	mi := &file_envelope_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1183,7 +1305,7 @@ func (x *Profile) String() string {
 func (*Profile) ProtoMessage() {}
 
 func (x *Profile) ProtoReflect() protoreflect.Message {
-	mi := &file_envelope_proto_msgTypes[5]
+	mi := &file_envelope_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1196,7 +1318,7 @@ func (x *Profile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Profile.ProtoReflect.Descriptor instead.
 func (*Profile) Descriptor() ([]byte, []int) {
-	return file_envelope_proto_rawDescGZIP(), []int{5}
+	return file_envelope_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Profile) GetDisplayName() string {
@@ -1229,7 +1351,7 @@ type ReceiptMessage struct {
 
 func (x *ReceiptMessage) Reset() {
 	*x = ReceiptMessage{}
-	mi := &file_envelope_proto_msgTypes[6]
+	mi := &file_envelope_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1241,7 +1363,7 @@ func (x *ReceiptMessage) String() string {
 func (*ReceiptMessage) ProtoMessage() {}
 
 func (x *ReceiptMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_envelope_proto_msgTypes[6]
+	mi := &file_envelope_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1254,7 +1376,7 @@ func (x *ReceiptMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiptMessage.ProtoReflect.Descriptor instead.
 func (*ReceiptMessage) Descriptor() ([]byte, []int) {
-	return file_envelope_proto_rawDescGZIP(), []int{6}
+	return file_envelope_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ReceiptMessage) GetType() ReceiptMessage_Type {
@@ -1289,7 +1411,7 @@ type TypingMessage struct {
 
 func (x *TypingMessage) Reset() {
 	*x = TypingMessage{}
-	mi := &file_envelope_proto_msgTypes[7]
+	mi := &file_envelope_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1301,7 +1423,7 @@ func (x *TypingMessage) String() string {
 func (*TypingMessage) ProtoMessage() {}
 
 func (x *TypingMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_envelope_proto_msgTypes[7]
+	mi := &file_envelope_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1314,7 +1436,7 @@ func (x *TypingMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TypingMessage.ProtoReflect.Descriptor instead.
 func (*TypingMessage) Descriptor() ([]byte, []int) {
-	return file_envelope_proto_rawDescGZIP(), []int{7}
+	return file_envelope_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *TypingMessage) GetAction() TypingMessage_Action {
@@ -1341,7 +1463,7 @@ type UnsendRequest struct {
 
 func (x *UnsendRequest) Reset() {
 	*x = UnsendRequest{}
-	mi := &file_envelope_proto_msgTypes[8]
+	mi := &file_envelope_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1353,7 +1475,7 @@ func (x *UnsendRequest) String() string {
 func (*UnsendRequest) ProtoMessage() {}
 
 func (x *UnsendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_envelope_proto_msgTypes[8]
+	mi := &file_envelope_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1366,7 +1488,7 @@ func (x *UnsendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnsendRequest.ProtoReflect.Descriptor instead.
 func (*UnsendRequest) Descriptor() ([]byte, []int) {
-	return file_envelope_proto_rawDescGZIP(), []int{8}
+	return file_envelope_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *UnsendRequest) GetAuthor() []byte {
@@ -1407,7 +1529,7 @@ type ExpirationSettings struct {
 
 func (x *ExpirationSettings) Reset() {
 	*x = ExpirationSettings{}
-	mi := &file_envelope_proto_msgTypes[9]
+	mi := &file_envelope_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1419,7 +1541,7 @@ func (x *ExpirationSettings) String() string {
 func (*ExpirationSettings) ProtoMessage() {}
 
 func (x *ExpirationSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_envelope_proto_msgTypes[9]
+	mi := &file_envelope_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1432,7 +1554,7 @@ func (x *ExpirationSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExpirationSettings.ProtoReflect.Descriptor instead.
 func (*ExpirationSettings) Descriptor() ([]byte, []int) {
-	return file_envelope_proto_rawDescGZIP(), []int{9}
+	return file_envelope_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ExpirationSettings) GetMode() ExpirationSettings_Mode {
@@ -1477,7 +1599,7 @@ type CallMessage struct {
 
 func (x *CallMessage) Reset() {
 	*x = CallMessage{}
-	mi := &file_envelope_proto_msgTypes[10]
+	mi := &file_envelope_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1489,7 +1611,7 @@ func (x *CallMessage) String() string {
 func (*CallMessage) ProtoMessage() {}
 
 func (x *CallMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_envelope_proto_msgTypes[10]
+	mi := &file_envelope_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1502,7 +1624,7 @@ func (x *CallMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallMessage.ProtoReflect.Descriptor instead.
 func (*CallMessage) Descriptor() ([]byte, []int) {
-	return file_envelope_proto_rawDescGZIP(), []int{10}
+	return file_envelope_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CallMessage) GetType() CallMessage_Type {
@@ -1558,7 +1680,7 @@ type DeviceAnnouncement struct {
 
 func (x *DeviceAnnouncement) Reset() {
 	*x = DeviceAnnouncement{}
-	mi := &file_envelope_proto_msgTypes[11]
+	mi := &file_envelope_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1570,7 +1692,7 @@ func (x *DeviceAnnouncement) String() string {
 func (*DeviceAnnouncement) ProtoMessage() {}
 
 func (x *DeviceAnnouncement) ProtoReflect() protoreflect.Message {
-	mi := &file_envelope_proto_msgTypes[11]
+	mi := &file_envelope_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1583,7 +1705,7 @@ func (x *DeviceAnnouncement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeviceAnnouncement.ProtoReflect.Descriptor instead.
 func (*DeviceAnnouncement) Descriptor() ([]byte, []int) {
-	return file_envelope_proto_rawDescGZIP(), []int{11}
+	return file_envelope_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *DeviceAnnouncement) GetDeviceId() []byte {
@@ -1631,7 +1753,7 @@ type ConfigSync struct {
 
 func (x *ConfigSync) Reset() {
 	*x = ConfigSync{}
-	mi := &file_envelope_proto_msgTypes[12]
+	mi := &file_envelope_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1643,7 +1765,7 @@ func (x *ConfigSync) String() string {
 func (*ConfigSync) ProtoMessage() {}
 
 func (x *ConfigSync) ProtoReflect() protoreflect.Message {
-	mi := &file_envelope_proto_msgTypes[12]
+	mi := &file_envelope_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1656,7 +1778,7 @@ func (x *ConfigSync) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigSync.ProtoReflect.Descriptor instead.
 func (*ConfigSync) Descriptor() ([]byte, []int) {
-	return file_envelope_proto_rawDescGZIP(), []int{12}
+	return file_envelope_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ConfigSync) GetKind() ConfigSync_Kind {
@@ -1704,7 +1826,7 @@ type HistoryShare struct {
 
 func (x *HistoryShare) Reset() {
 	*x = HistoryShare{}
-	mi := &file_envelope_proto_msgTypes[13]
+	mi := &file_envelope_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1716,7 +1838,7 @@ func (x *HistoryShare) String() string {
 func (*HistoryShare) ProtoMessage() {}
 
 func (x *HistoryShare) ProtoReflect() protoreflect.Message {
-	mi := &file_envelope_proto_msgTypes[13]
+	mi := &file_envelope_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1729,7 +1851,7 @@ func (x *HistoryShare) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HistoryShare.ProtoReflect.Descriptor instead.
 func (*HistoryShare) Descriptor() ([]byte, []int) {
-	return file_envelope_proto_rawDescGZIP(), []int{13}
+	return file_envelope_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *HistoryShare) GetShareId() []byte {
@@ -1795,7 +1917,7 @@ type GroupUpdate struct {
 
 func (x *GroupUpdate) Reset() {
 	*x = GroupUpdate{}
-	mi := &file_envelope_proto_msgTypes[14]
+	mi := &file_envelope_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1807,7 +1929,7 @@ func (x *GroupUpdate) String() string {
 func (*GroupUpdate) ProtoMessage() {}
 
 func (x *GroupUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_envelope_proto_msgTypes[14]
+	mi := &file_envelope_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1820,7 +1942,7 @@ func (x *GroupUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupUpdate.ProtoReflect.Descriptor instead.
 func (*GroupUpdate) Descriptor() ([]byte, []int) {
-	return file_envelope_proto_rawDescGZIP(), []int{14}
+	return file_envelope_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GroupUpdate) GetKind() GroupUpdate_Kind {
@@ -1927,7 +2049,7 @@ type Reaction struct {
 
 func (x *Reaction) Reset() {
 	*x = Reaction{}
-	mi := &file_envelope_proto_msgTypes[15]
+	mi := &file_envelope_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1939,7 +2061,7 @@ func (x *Reaction) String() string {
 func (*Reaction) ProtoMessage() {}
 
 func (x *Reaction) ProtoReflect() protoreflect.Message {
-	mi := &file_envelope_proto_msgTypes[15]
+	mi := &file_envelope_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1952,7 +2074,7 @@ func (x *Reaction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reaction.ProtoReflect.Descriptor instead.
 func (*Reaction) Descriptor() ([]byte, []int) {
-	return file_envelope_proto_rawDescGZIP(), []int{15}
+	return file_envelope_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Reaction) GetMessageId() []byte {
@@ -2000,7 +2122,7 @@ type AttachmentPointer_Piece struct {
 
 func (x *AttachmentPointer_Piece) Reset() {
 	*x = AttachmentPointer_Piece{}
-	mi := &file_envelope_proto_msgTypes[16]
+	mi := &file_envelope_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2012,7 +2134,7 @@ func (x *AttachmentPointer_Piece) String() string {
 func (*AttachmentPointer_Piece) ProtoMessage() {}
 
 func (x *AttachmentPointer_Piece) ProtoReflect() protoreflect.Message {
-	mi := &file_envelope_proto_msgTypes[16]
+	mi := &file_envelope_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2025,7 +2147,7 @@ func (x *AttachmentPointer_Piece) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachmentPointer_Piece.ProtoReflect.Descriptor instead.
 func (*AttachmentPointer_Piece) Descriptor() ([]byte, []int) {
-	return file_envelope_proto_rawDescGZIP(), []int{3, 0}
+	return file_envelope_proto_rawDescGZIP(), []int{4, 0}
 }
 
 func (x *AttachmentPointer_Piece) GetId() string {
@@ -2060,7 +2182,7 @@ type Quote_QuotedAttachment struct {
 
 func (x *Quote_QuotedAttachment) Reset() {
 	*x = Quote_QuotedAttachment{}
-	mi := &file_envelope_proto_msgTypes[17]
+	mi := &file_envelope_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2072,7 +2194,7 @@ func (x *Quote_QuotedAttachment) String() string {
 func (*Quote_QuotedAttachment) ProtoMessage() {}
 
 func (x *Quote_QuotedAttachment) ProtoReflect() protoreflect.Message {
-	mi := &file_envelope_proto_msgTypes[17]
+	mi := &file_envelope_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2085,7 +2207,7 @@ func (x *Quote_QuotedAttachment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Quote_QuotedAttachment.ProtoReflect.Descriptor instead.
 func (*Quote_QuotedAttachment) Descriptor() ([]byte, []int) {
-	return file_envelope_proto_rawDescGZIP(), []int{4, 0}
+	return file_envelope_proto_rawDescGZIP(), []int{5, 0}
 }
 
 func (x *Quote_QuotedAttachment) GetContentType() string {
@@ -2120,7 +2242,7 @@ type CallMessage_IceCandidate struct {
 
 func (x *CallMessage_IceCandidate) Reset() {
 	*x = CallMessage_IceCandidate{}
-	mi := &file_envelope_proto_msgTypes[18]
+	mi := &file_envelope_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2132,7 +2254,7 @@ func (x *CallMessage_IceCandidate) String() string {
 func (*CallMessage_IceCandidate) ProtoMessage() {}
 
 func (x *CallMessage_IceCandidate) ProtoReflect() protoreflect.Message {
-	mi := &file_envelope_proto_msgTypes[18]
+	mi := &file_envelope_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2145,7 +2267,7 @@ func (x *CallMessage_IceCandidate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallMessage_IceCandidate.ProtoReflect.Descriptor instead.
 func (*CallMessage_IceCandidate) Descriptor() ([]byte, []int) {
-	return file_envelope_proto_rawDescGZIP(), []int{10, 0}
+	return file_envelope_proto_rawDescGZIP(), []int{11, 0}
 }
 
 func (x *CallMessage_IceCandidate) GetCandidate() string {
@@ -2201,7 +2323,7 @@ type HistoryShare_SharedMessage struct {
 
 func (x *HistoryShare_SharedMessage) Reset() {
 	*x = HistoryShare_SharedMessage{}
-	mi := &file_envelope_proto_msgTypes[19]
+	mi := &file_envelope_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2213,7 +2335,7 @@ func (x *HistoryShare_SharedMessage) String() string {
 func (*HistoryShare_SharedMessage) ProtoMessage() {}
 
 func (x *HistoryShare_SharedMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_envelope_proto_msgTypes[19]
+	mi := &file_envelope_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2226,7 +2348,7 @@ func (x *HistoryShare_SharedMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HistoryShare_SharedMessage.ProtoReflect.Descriptor instead.
 func (*HistoryShare_SharedMessage) Descriptor() ([]byte, []int) {
-	return file_envelope_proto_rawDescGZIP(), []int{13, 0}
+	return file_envelope_proto_rawDescGZIP(), []int{14, 0}
 }
 
 func (x *HistoryShare_SharedMessage) GetConversation() []byte {
@@ -2286,7 +2408,7 @@ type GroupUpdate_Key struct {
 
 func (x *GroupUpdate_Key) Reset() {
 	*x = GroupUpdate_Key{}
-	mi := &file_envelope_proto_msgTypes[20]
+	mi := &file_envelope_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2298,7 +2420,7 @@ func (x *GroupUpdate_Key) String() string {
 func (*GroupUpdate_Key) ProtoMessage() {}
 
 func (x *GroupUpdate_Key) ProtoReflect() protoreflect.Message {
-	mi := &file_envelope_proto_msgTypes[20]
+	mi := &file_envelope_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2311,7 +2433,7 @@ func (x *GroupUpdate_Key) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupUpdate_Key.ProtoReflect.Descriptor instead.
 func (*GroupUpdate_Key) Descriptor() ([]byte, []int) {
-	return file_envelope_proto_rawDescGZIP(), []int{14, 0}
+	return file_envelope_proto_rawDescGZIP(), []int{15, 0}
 }
 
 func (x *GroupUpdate_Key) GetId() []byte {
@@ -2374,7 +2496,7 @@ const file_envelope_proto_rawDesc = "" +
 	"\rhistory_share\x18\x12 \x01(\v2\x1e.hush.envelope.v1.HistoryShareH\x00R\fhistoryShare\x12B\n" +
 	"\fgroup_update\x18\x13 \x01(\v2\x1d.hush.envelope.v1.GroupUpdateH\x00R\vgroupUpdate\x128\n" +
 	"\breaction\x18\x14 \x01(\v2\x1a.hush.envelope.v1.ReactionH\x00R\breactionB\x06\n" +
-	"\x04body\"\x92\x02\n" +
+	"\x04body\"\xcd\x02\n" +
 	"\vDataMessage\x12\x12\n" +
 	"\x04body\x18\x01 \x01(\tR\x04body\x12E\n" +
 	"\vattachments\x18\x02 \x03(\v2#.hush.envelope.v1.AttachmentPointerR\vattachments\x12-\n" +
@@ -2382,7 +2504,15 @@ const file_envelope_proto_rawDesc = "" +
 	"\n" +
 	"expiration\x18\x04 \x01(\v2$.hush.envelope.v1.ExpirationSettingsR\n" +
 	"expiration\x123\n" +
-	"\aprofile\x18\x05 \x01(\v2\x19.hush.envelope.v1.ProfileR\aprofile\"\xf4\x03\n" +
+	"\aprofile\x18\x05 \x01(\v2\x19.hush.envelope.v1.ProfileR\aprofile\x129\n" +
+	"\bpreviews\x18\x06 \x03(\v2\x1d.hush.envelope.v1.LinkPreviewR\bpreviews\"\xb1\x01\n" +
+	"\vLinkPreview\x12\x10\n" +
+	"\x03url\x18\x01 \x01(\tR\x03url\x12\x14\n" +
+	"\x05title\x18\x02 \x01(\tR\x05title\x12 \n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\x129\n" +
+	"\x05image\x18\x04 \x01(\v2#.hush.envelope.v1.AttachmentPointerR\x05image\x12\x1d\n" +
+	"\n" +
+	"image_jpeg\x18\x05 \x01(\fR\timageJpeg\"\xc7\x04\n" +
 	"\x11AttachmentPointer\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
 	"\x03url\x18\x02 \x01(\tR\x03url\x12\x10\n" +
@@ -2398,7 +2528,11 @@ const file_envelope_proto_rawDesc = "" +
 	"\x06pieces\x18\v \x03(\v2).hush.envelope.v1.AttachmentPointer.PieceR\x06pieces\x12\x1f\n" +
 	"\vpadded_size\x18\f \x01(\x04R\n" +
 	"paddedSize\x12%\n" +
-	"\x0ethumbnail_jpeg\x18\r \x01(\fR\rthumbnailJpeg\x1aC\n" +
+	"\x0ethumbnail_jpeg\x18\r \x01(\fR\rthumbnailJpeg\x12\x14\n" +
+	"\x05flags\x18\x0e \x01(\rR\x05flags\x12\x1f\n" +
+	"\vduration_ms\x18\x0f \x01(\rR\n" +
+	"durationMs\x12\x1a\n" +
+	"\bwaveform\x18\x10 \x01(\fR\bwaveform\x1aC\n" +
 	"\x05Piece\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06digest\x18\x02 \x01(\fR\x06digest\x12\x12\n" +
@@ -2557,7 +2691,7 @@ func file_envelope_proto_rawDescGZIP() []byte {
 }
 
 var file_envelope_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
-var file_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_envelope_proto_goTypes = []any{
 	(Envelope_Type)(0),                 // 0: hush.envelope.v1.Envelope.Type
 	(ReceiptMessage_Type)(0),           // 1: hush.envelope.v1.ReceiptMessage.Type
@@ -2570,62 +2704,65 @@ var file_envelope_proto_goTypes = []any{
 	(*Envelope)(nil),                   // 8: hush.envelope.v1.Envelope
 	(*Content)(nil),                    // 9: hush.envelope.v1.Content
 	(*DataMessage)(nil),                // 10: hush.envelope.v1.DataMessage
-	(*AttachmentPointer)(nil),          // 11: hush.envelope.v1.AttachmentPointer
-	(*Quote)(nil),                      // 12: hush.envelope.v1.Quote
-	(*Profile)(nil),                    // 13: hush.envelope.v1.Profile
-	(*ReceiptMessage)(nil),             // 14: hush.envelope.v1.ReceiptMessage
-	(*TypingMessage)(nil),              // 15: hush.envelope.v1.TypingMessage
-	(*UnsendRequest)(nil),              // 16: hush.envelope.v1.UnsendRequest
-	(*ExpirationSettings)(nil),         // 17: hush.envelope.v1.ExpirationSettings
-	(*CallMessage)(nil),                // 18: hush.envelope.v1.CallMessage
-	(*DeviceAnnouncement)(nil),         // 19: hush.envelope.v1.DeviceAnnouncement
-	(*ConfigSync)(nil),                 // 20: hush.envelope.v1.ConfigSync
-	(*HistoryShare)(nil),               // 21: hush.envelope.v1.HistoryShare
-	(*GroupUpdate)(nil),                // 22: hush.envelope.v1.GroupUpdate
-	(*Reaction)(nil),                   // 23: hush.envelope.v1.Reaction
-	(*AttachmentPointer_Piece)(nil),    // 24: hush.envelope.v1.AttachmentPointer.Piece
-	(*Quote_QuotedAttachment)(nil),     // 25: hush.envelope.v1.Quote.QuotedAttachment
-	(*CallMessage_IceCandidate)(nil),   // 26: hush.envelope.v1.CallMessage.IceCandidate
-	(*HistoryShare_SharedMessage)(nil), // 27: hush.envelope.v1.HistoryShare.SharedMessage
-	(*GroupUpdate_Key)(nil),            // 28: hush.envelope.v1.GroupUpdate.Key
+	(*LinkPreview)(nil),                // 11: hush.envelope.v1.LinkPreview
+	(*AttachmentPointer)(nil),          // 12: hush.envelope.v1.AttachmentPointer
+	(*Quote)(nil),                      // 13: hush.envelope.v1.Quote
+	(*Profile)(nil),                    // 14: hush.envelope.v1.Profile
+	(*ReceiptMessage)(nil),             // 15: hush.envelope.v1.ReceiptMessage
+	(*TypingMessage)(nil),              // 16: hush.envelope.v1.TypingMessage
+	(*UnsendRequest)(nil),              // 17: hush.envelope.v1.UnsendRequest
+	(*ExpirationSettings)(nil),         // 18: hush.envelope.v1.ExpirationSettings
+	(*CallMessage)(nil),                // 19: hush.envelope.v1.CallMessage
+	(*DeviceAnnouncement)(nil),         // 20: hush.envelope.v1.DeviceAnnouncement
+	(*ConfigSync)(nil),                 // 21: hush.envelope.v1.ConfigSync
+	(*HistoryShare)(nil),               // 22: hush.envelope.v1.HistoryShare
+	(*GroupUpdate)(nil),                // 23: hush.envelope.v1.GroupUpdate
+	(*Reaction)(nil),                   // 24: hush.envelope.v1.Reaction
+	(*AttachmentPointer_Piece)(nil),    // 25: hush.envelope.v1.AttachmentPointer.Piece
+	(*Quote_QuotedAttachment)(nil),     // 26: hush.envelope.v1.Quote.QuotedAttachment
+	(*CallMessage_IceCandidate)(nil),   // 27: hush.envelope.v1.CallMessage.IceCandidate
+	(*HistoryShare_SharedMessage)(nil), // 28: hush.envelope.v1.HistoryShare.SharedMessage
+	(*GroupUpdate_Key)(nil),            // 29: hush.envelope.v1.GroupUpdate.Key
 }
 var file_envelope_proto_depIdxs = []int32{
 	0,  // 0: hush.envelope.v1.Envelope.type:type_name -> hush.envelope.v1.Envelope.Type
 	10, // 1: hush.envelope.v1.Content.data:type_name -> hush.envelope.v1.DataMessage
-	14, // 2: hush.envelope.v1.Content.receipt:type_name -> hush.envelope.v1.ReceiptMessage
-	15, // 3: hush.envelope.v1.Content.typing:type_name -> hush.envelope.v1.TypingMessage
-	16, // 4: hush.envelope.v1.Content.unsend:type_name -> hush.envelope.v1.UnsendRequest
-	17, // 5: hush.envelope.v1.Content.expiration_settings:type_name -> hush.envelope.v1.ExpirationSettings
-	18, // 6: hush.envelope.v1.Content.call:type_name -> hush.envelope.v1.CallMessage
-	19, // 7: hush.envelope.v1.Content.device_announcement:type_name -> hush.envelope.v1.DeviceAnnouncement
-	20, // 8: hush.envelope.v1.Content.config_sync:type_name -> hush.envelope.v1.ConfigSync
-	21, // 9: hush.envelope.v1.Content.history_share:type_name -> hush.envelope.v1.HistoryShare
-	22, // 10: hush.envelope.v1.Content.group_update:type_name -> hush.envelope.v1.GroupUpdate
-	23, // 11: hush.envelope.v1.Content.reaction:type_name -> hush.envelope.v1.Reaction
-	11, // 12: hush.envelope.v1.DataMessage.attachments:type_name -> hush.envelope.v1.AttachmentPointer
-	12, // 13: hush.envelope.v1.DataMessage.quote:type_name -> hush.envelope.v1.Quote
-	17, // 14: hush.envelope.v1.DataMessage.expiration:type_name -> hush.envelope.v1.ExpirationSettings
-	13, // 15: hush.envelope.v1.DataMessage.profile:type_name -> hush.envelope.v1.Profile
-	11, // 16: hush.envelope.v1.AttachmentPointer.thumbnail:type_name -> hush.envelope.v1.AttachmentPointer
-	24, // 17: hush.envelope.v1.AttachmentPointer.pieces:type_name -> hush.envelope.v1.AttachmentPointer.Piece
-	25, // 18: hush.envelope.v1.Quote.attachments:type_name -> hush.envelope.v1.Quote.QuotedAttachment
-	11, // 19: hush.envelope.v1.Profile.avatar:type_name -> hush.envelope.v1.AttachmentPointer
-	1,  // 20: hush.envelope.v1.ReceiptMessage.type:type_name -> hush.envelope.v1.ReceiptMessage.Type
-	2,  // 21: hush.envelope.v1.TypingMessage.action:type_name -> hush.envelope.v1.TypingMessage.Action
-	3,  // 22: hush.envelope.v1.ExpirationSettings.mode:type_name -> hush.envelope.v1.ExpirationSettings.Mode
-	4,  // 23: hush.envelope.v1.CallMessage.type:type_name -> hush.envelope.v1.CallMessage.Type
-	26, // 24: hush.envelope.v1.CallMessage.candidates:type_name -> hush.envelope.v1.CallMessage.IceCandidate
-	5,  // 25: hush.envelope.v1.CallMessage.end_reason:type_name -> hush.envelope.v1.CallMessage.EndReason
-	6,  // 26: hush.envelope.v1.ConfigSync.kind:type_name -> hush.envelope.v1.ConfigSync.Kind
-	27, // 27: hush.envelope.v1.HistoryShare.messages:type_name -> hush.envelope.v1.HistoryShare.SharedMessage
-	7,  // 28: hush.envelope.v1.GroupUpdate.kind:type_name -> hush.envelope.v1.GroupUpdate.Kind
-	28, // 29: hush.envelope.v1.GroupUpdate.keys:type_name -> hush.envelope.v1.GroupUpdate.Key
-	11, // 30: hush.envelope.v1.Quote.QuotedAttachment.thumbnail:type_name -> hush.envelope.v1.AttachmentPointer
-	31, // [31:31] is the sub-list for method output_type
-	31, // [31:31] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	15, // 2: hush.envelope.v1.Content.receipt:type_name -> hush.envelope.v1.ReceiptMessage
+	16, // 3: hush.envelope.v1.Content.typing:type_name -> hush.envelope.v1.TypingMessage
+	17, // 4: hush.envelope.v1.Content.unsend:type_name -> hush.envelope.v1.UnsendRequest
+	18, // 5: hush.envelope.v1.Content.expiration_settings:type_name -> hush.envelope.v1.ExpirationSettings
+	19, // 6: hush.envelope.v1.Content.call:type_name -> hush.envelope.v1.CallMessage
+	20, // 7: hush.envelope.v1.Content.device_announcement:type_name -> hush.envelope.v1.DeviceAnnouncement
+	21, // 8: hush.envelope.v1.Content.config_sync:type_name -> hush.envelope.v1.ConfigSync
+	22, // 9: hush.envelope.v1.Content.history_share:type_name -> hush.envelope.v1.HistoryShare
+	23, // 10: hush.envelope.v1.Content.group_update:type_name -> hush.envelope.v1.GroupUpdate
+	24, // 11: hush.envelope.v1.Content.reaction:type_name -> hush.envelope.v1.Reaction
+	12, // 12: hush.envelope.v1.DataMessage.attachments:type_name -> hush.envelope.v1.AttachmentPointer
+	13, // 13: hush.envelope.v1.DataMessage.quote:type_name -> hush.envelope.v1.Quote
+	18, // 14: hush.envelope.v1.DataMessage.expiration:type_name -> hush.envelope.v1.ExpirationSettings
+	14, // 15: hush.envelope.v1.DataMessage.profile:type_name -> hush.envelope.v1.Profile
+	11, // 16: hush.envelope.v1.DataMessage.previews:type_name -> hush.envelope.v1.LinkPreview
+	12, // 17: hush.envelope.v1.LinkPreview.image:type_name -> hush.envelope.v1.AttachmentPointer
+	12, // 18: hush.envelope.v1.AttachmentPointer.thumbnail:type_name -> hush.envelope.v1.AttachmentPointer
+	25, // 19: hush.envelope.v1.AttachmentPointer.pieces:type_name -> hush.envelope.v1.AttachmentPointer.Piece
+	26, // 20: hush.envelope.v1.Quote.attachments:type_name -> hush.envelope.v1.Quote.QuotedAttachment
+	12, // 21: hush.envelope.v1.Profile.avatar:type_name -> hush.envelope.v1.AttachmentPointer
+	1,  // 22: hush.envelope.v1.ReceiptMessage.type:type_name -> hush.envelope.v1.ReceiptMessage.Type
+	2,  // 23: hush.envelope.v1.TypingMessage.action:type_name -> hush.envelope.v1.TypingMessage.Action
+	3,  // 24: hush.envelope.v1.ExpirationSettings.mode:type_name -> hush.envelope.v1.ExpirationSettings.Mode
+	4,  // 25: hush.envelope.v1.CallMessage.type:type_name -> hush.envelope.v1.CallMessage.Type
+	27, // 26: hush.envelope.v1.CallMessage.candidates:type_name -> hush.envelope.v1.CallMessage.IceCandidate
+	5,  // 27: hush.envelope.v1.CallMessage.end_reason:type_name -> hush.envelope.v1.CallMessage.EndReason
+	6,  // 28: hush.envelope.v1.ConfigSync.kind:type_name -> hush.envelope.v1.ConfigSync.Kind
+	28, // 29: hush.envelope.v1.HistoryShare.messages:type_name -> hush.envelope.v1.HistoryShare.SharedMessage
+	7,  // 30: hush.envelope.v1.GroupUpdate.kind:type_name -> hush.envelope.v1.GroupUpdate.Kind
+	29, // 31: hush.envelope.v1.GroupUpdate.keys:type_name -> hush.envelope.v1.GroupUpdate.Key
+	12, // 32: hush.envelope.v1.Quote.QuotedAttachment.thumbnail:type_name -> hush.envelope.v1.AttachmentPointer
+	33, // [33:33] is the sub-list for method output_type
+	33, // [33:33] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_envelope_proto_init() }
@@ -2652,7 +2789,7 @@ func file_envelope_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_envelope_proto_rawDesc), len(file_envelope_proto_rawDesc)),
 			NumEnums:      8,
-			NumMessages:   21,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

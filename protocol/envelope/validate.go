@@ -102,6 +102,9 @@ func validateData(path string, d *DataMessage) error {
 			return err
 		}
 	}
+	if err := validatePreviews(path+".previews", d); err != nil {
+		return err
+	}
 	if q := d.GetQuote(); q != nil {
 		if err := validateQuote(path+".quote", q); err != nil {
 			return err
@@ -173,6 +176,12 @@ func validateAttachment(path string, a *AttachmentPointer, thumbnailAllowed bool
 	}
 	if len(a.GetContentType()) > MaxContentTypeLength {
 		return invalid(path+".content_type", "is %d bytes, want at most %d", len(a.GetContentType()), MaxContentTypeLength)
+	}
+	if len(a.GetWaveform()) > MaxWaveformSize {
+		return invalid(path+".waveform", "is %d bytes, want at most %d", len(a.GetWaveform()), MaxWaveformSize)
+	}
+	if a.GetDurationMs() > MaxVoiceDurationMs {
+		return invalid(path+".duration_ms", "is %d, want at most %d", a.GetDurationMs(), MaxVoiceDurationMs)
 	}
 	if t := a.GetThumbnail(); t != nil {
 		if !thumbnailAllowed {
@@ -447,6 +456,44 @@ func validateGroupUpdate(path string, g *GroupUpdate) error {
 		}
 		if k.GetExpiresAtMs() == 0 {
 			return invalid(p+".expires_at_ms", "is unset")
+		}
+	}
+	return nil
+}
+
+// validatePreviews bounds the link previews a sender attached. A preview
+// must name a URL that appears in the message's text, so a sender cannot
+// show a card for a link the receiver does not see.
+func validatePreviews(path string, d *DataMessage) error {
+	ps := d.GetPreviews()
+	if len(ps) > MaxLinkPreviews {
+		return invalid(path, "has %d previews, want at most %d", len(ps), MaxLinkPreviews)
+	}
+	for i, p := range ps {
+		pp := fmt.Sprintf("%s[%d]", path, i)
+		u := p.GetUrl()
+		if u == "" || len(u) > MaxPreviewURLLength {
+			return invalid(pp+".url", "is %d bytes, want 1 to %d", len(u), MaxPreviewURLLength)
+		}
+		if !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+			return invalid(pp+".url", "is not an http(s) URL")
+		}
+		if !strings.Contains(d.GetBody(), u) {
+			return invalid(pp+".url", "does not appear in the body")
+		}
+		if len(p.GetTitle()) > MaxPreviewTitleLength {
+			return invalid(pp+".title", "is %d bytes, want at most %d", len(p.GetTitle()), MaxPreviewTitleLength)
+		}
+		if len(p.GetDescription()) > MaxPreviewDescriptionLength {
+			return invalid(pp+".description", "is %d bytes, want at most %d", len(p.GetDescription()), MaxPreviewDescriptionLength)
+		}
+		if len(p.GetImageJpeg()) > MaxPreviewImageSize {
+			return invalid(pp+".image_jpeg", "is %d bytes, want at most %d", len(p.GetImageJpeg()), MaxPreviewImageSize)
+		}
+		if img := p.GetImage(); img != nil {
+			if err := validateAttachment(pp+".image", img, false); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -53,6 +53,22 @@ const (
 	// name and MIME type, in bytes.
 	MaxFileNameLength    = 255
 	MaxContentTypeLength = 255
+	// FlagVoiceMessage is the AttachmentPointer.flags bit of a voice note.
+	FlagVoiceMessage = 1
+	// MaxWaveformSize bounds AttachmentPointer.waveform: 64 peak levels
+	// draw a voice note's bar at any width a chat row has.
+	MaxWaveformSize = 64
+	// MaxVoiceDurationMs bounds AttachmentPointer.duration_ms: one hour.
+	MaxVoiceDurationMs = 3600 * 1000
+
+	// MaxLinkPreviews bounds DataMessage.previews; MaxPreviewURLLength,
+	// MaxPreviewTitleLength and MaxPreviewDescriptionLength bound its
+	// strings in bytes, and MaxPreviewImageSize its inline JPEG.
+	MaxLinkPreviews             = 3
+	MaxPreviewURLLength         = 2048
+	MaxPreviewTitleLength       = 300
+	MaxPreviewDescriptionLength = 1000
+	MaxPreviewImageSize         = 24 << 10
 
 	// MaxEnvelopeSize is the largest encoded Envelope: the service node's
 	// limit on stored data (DESIGN.md §4, 76,800 bytes, as Session's).

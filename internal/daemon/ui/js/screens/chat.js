@@ -7,6 +7,8 @@
 // thumbnail or downloaded.
 import { peerName, isAccountID } from '../names.js'
 import { quoteBlock, reactionsBar, openPicker, mineOf } from './replies.js'
+import { voiceNote, recordButton } from './voice.js'
+import { flagButtons, previewCards } from './chatextras.js'
 
 const STATUS = {
   queued: ['◷', 'Queued: waiting for the network'],
@@ -102,7 +104,8 @@ export async function mount(el, app) {
       h('div', {},
         h('h1', { id: 'title-chat' }, isGroup ? [h('span', { class: 'group-mark', 'aria-hidden': 'true', title: 'Group' }, '👥 '), h('span', { class: 'visually-hidden' }, 'Group: ')] : null, name),
         isGroup ? groupLine : null,
-        h('p', { class: 'mono muted', id: 'chat-peer' }, peer)),
+        h('p', { class: 'mono muted', id: 'chat-peer' }, peer),
+        flagButtons(app, peer)), // chatextras.js
       isGroup
         ? h('a', { class: 'button secondary', id: 'group-info', href: '#/group/' + encodeURIComponent(peer) }, 'Group info')
         : h('div', { class: 'conv-tools' },
@@ -115,7 +118,8 @@ export async function mount(el, app) {
       text, sendBtn,
       isGroup ? null : h('div', { class: 'tools' },
         h('label', { for: 'files' }, 'Attach files'), files,
-        asFile, h('label', { for: 'as-file' }, 'Send images as files'))))
+        asFile, h('label', { for: 'as-file' }, 'Send images as files'),
+        recordButton(app, sendForm)))) // voice.js
 
   // --- messages ---
   let oldest = 0
@@ -191,8 +195,9 @@ export async function mount(el, app) {
         ? h('span', { class: 'sender sender-name', dataset: { sender: m.sender } }, senderName(m.sender) + ': ')
         : h('span', { class: 'visually-hidden sender' }, out ? 'You: ' : name + ': '),
       quoteBlock(app, m, whoIs, jumpTo),
-      (m.attachments || []).map(a => attachment(m, a)),
+      (m.attachments || []).map(a => a.voice ? voiceNote(app, m, a) : attachment(m, a)), // voice.js
       m.text ? h('div', { class: 'text' }, m.text) : null,
+      previewCards(app, m), // chatextras.js
       reactionsBar(app, m, whoIs, react),
       meta)
     return li
@@ -432,6 +437,17 @@ export async function mount(el, app) {
       uploads.replaceChildren()
       text.focus()
     }
+  }
+
+  // sendForm sends a recorded voice note (voice.js).
+  async function sendForm(form) {
+    try {
+      const m = await app.api('POST', '/conversations/' + peer + '/messages', form)
+      if (alive) {
+        put(m)
+        scrollDown()
+      }
+    } catch (e) { app.error(e) }
   }
 
   // --- events ---

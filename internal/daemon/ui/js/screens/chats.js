@@ -1,19 +1,28 @@
-// chats: the accepted conversations, most recent first, with unread
-// counts and the last message; kept current by the event stream.
+// chats: the accepted conversations, pinned first, then most recent
+// first, with unread counts, mute and pin marks and the last message; kept
+// current by the event stream. The archived ones are a second view
+// (#/chats/archived).
 import { peerName, previewOf } from '../names.js'
 
 export function mount(el, app) {
   const h = app.h
+  const archived = app.route.arg === 'archived'
   const list = h('ul', { class: 'chat-list', id: 'chat-list', 'aria-label': 'Conversations' })
   const requests = h('p', { id: 'requests-note', hidden: true })
+  // Note to self: the conversation with the own Account ID (issue 22).
+  const noteLink = h('a', { class: 'button secondary', href: '#/chats', id: 'note-to-self' }, 'Note to self')
+  app.api('GET', '/note-to-self').then(n => { noteLink.href = '#/chat/' + encodeURIComponent(n.peer) }).catch(() => {})
   const empty = h('p', { class: 'muted', id: 'chats-empty', hidden: true },
-    'No conversations yet. Start one with someone\'s Account ID.')
+    archived ? 'No archived conversations.' : 'No conversations yet. Start one with someone\'s Account ID.')
   el.append(
     h('div', { class: 'conv-head' },
-      h('h1', { id: 'title-chats' }, 'Chats'),
+      h('h1', { id: 'title-chats' }, archived ? 'Archived chats' : 'Chats'),
       h('div', { class: 'actions' },
         h('a', { class: 'button', href: '#/new', id: 'new-chat' }, 'New conversation'),
-        h('a', { class: 'button secondary', href: '#/newgroup', id: 'new-group' }, 'New group'))),
+        h('a', { class: 'button secondary', href: '#/newgroup', id: 'new-group' }, 'New group'),
+        noteLink,
+        h('a', { class: 'button secondary', href: archived ? '#/chats' : '#/chats/archived', id: 'archived-toggle' },
+          archived ? 'Back to chats' : 'Archived chats'))),
     requests, list, empty)
 
   let timer = 0
@@ -25,7 +34,7 @@ export function mount(el, app) {
   }
   async function load() {
     try {
-      const [convs, reqs, contacts] = await Promise.all([app.api('GET', '/conversations'), app.api('GET', '/requests'),
+      const [convs, reqs, contacts] = await Promise.all([app.api('GET', archived ? '/conversations/archived' : '/conversations'), app.api('GET', '/requests'),
         app.api('GET', '/contacts')])
       if (!alive) return
       names = new Map(contacts.filter(c => c.name).map(c => [c.id, c.name]))
@@ -50,9 +59,16 @@ export function mount(el, app) {
     const mark = c.group ? [h('span', { class: 'group-mark', 'aria-hidden': 'true', title: 'Group' }, '👥 '), h('span', { class: 'visually-hidden' }, 'Group: ')] : null
     let who = last && last.outgoing ? 'You: ' : ''
     if (c.group && last && !last.outgoing) who = (names.get(last.sender) || app.shortID(last.sender)) + ': '
-    return h('li', { dataset: c.group ? { peer: c.peer, group: 'true' } : { peer: c.peer } },
+    const flags = [c.pinned ? ['📌 ', 'Pinned: '] : null, c.muted ? ['🔕 ', 'Muted: '] : null].filter(Boolean)
+      .map(([icon, words]) => [h('span', { 'aria-hidden': 'true', class: 'flag-mark' }, icon), h('span', { class: 'visually-hidden' }, words)])
+    const data = { peer: c.peer }
+    if (c.group) data.group = 'true'
+    if (c.pinned) data.pinned = 'true'
+    if (c.muted) data.muted = 'true'
+    if (c.note_to_self) data.noteToSelf = 'true'
+    return h('li', { dataset: data },
       h('a', { href: '#/chat/' + encodeURIComponent(c.peer), class: unread ? 'unread' : '' },
-        h('span', { class: 'name' }, mark, name),
+        h('span', { class: 'name' }, flags, mark, name),
         h('span', { class: 'when' }, app.formatTime(c.last_activity)),
         h('span', { class: 'last' }, last ? who + previewOf(last) : ''),
         unread))
