@@ -115,3 +115,35 @@ func (db *DB) ConversationPeer(id ConversationID) (identity.AccountID, error) {
 	})
 	return peer, err
 }
+
+// InsertMessages is [DB.InsertMessage] for many messages of the
+// conversation with peer in one transaction (an import, a test filling a
+// large history): all are stored or, on the first error, none.
+func (db *DB) InsertMessages(peer identity.AccountID, ms []Message) error {
+	if err := checkAccount(peer); err != nil {
+		return err
+	}
+	for i := range ms {
+		m := &ms[i]
+		if m.Sender.IsZero() && m.Direction == Incoming {
+			m.Sender = peer
+		}
+		if m.Status == 0 {
+			m.Status = StatusReceived
+			if m.Direction == Outgoing {
+				m.Status = StatusQueued
+			}
+		}
+		if err := m.check(); err != nil {
+			return err
+		}
+	}
+	return db.write(false, func(tx *sql.Tx) error {
+		for i := range ms {
+			if _, _, err := db.insertMessage(tx, peer, &ms[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
