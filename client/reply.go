@@ -63,6 +63,9 @@ func (c *Client) SendWith(ctx context.Context, peer identity.AccountID, text str
 	if strings.TrimSpace(text) == "" {
 		return Message{}, ErrEmptyMessage
 	}
+	if opts == (SendOptions{}) {
+		return c.Send(ctx, peer, text)
+	}
 	data := &envelope.DataMessage{Body: text}
 	if opts.ReplyTo != "" {
 		q, err := c.quoteOf(peer, opts.ReplyTo)
@@ -71,6 +74,7 @@ func (c *Client) SendWith(ctx context.Context, peer identity.AccountID, text str
 		}
 		data.Quote = q
 	}
+	data = c.withPreviews(ctx, data) // linkpreview.go
 	if IsGroupID(peer) {
 		local, err := c.queueGroupData(peer, data, nil) // group.go
 		if err != nil {

@@ -473,10 +473,10 @@ func (a *app) chatCommand() *cobra.Command {
 				for _, at := range m.Attachments {
 					fmt.Fprintln(a.stdout, attachmentLine(m.ID, at)) // media.go
 				}
-				writeReactions(a.stdout, nicks, c.Account(), m) // conva.go
 				for _, p := range m.Previews {
 					fmt.Fprintln(a.stdout, previewLine(p)) // convb.go
 				}
+				writeReactions(a.stdout, nicks, c.Account(), m) // conva.go
 			}
 			return nil
 		},

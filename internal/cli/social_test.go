@@ -74,6 +74,7 @@ func socialParams(n *node.Node, shift time.Duration) testscript.Params {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"wavfile": wavfileCmd, // convb_test.go
 			"idvar": func(ts *testscript.TestScript, neg bool, args []string) {
 				id, err := homeAccountID(ts.MkAbs(args[0]))
 				ts.Check(err)

@@ -391,12 +391,11 @@ func attachmentRow(msgKey []byte, idx int) []byte {
 
 // encodeContent lays out the sealed part of a message: sender ‖ message ID ‖
 // 4-byte body length ‖ body ‖ 4-byte signed length ‖ signed ‖ 4-byte
-// quote length ‖ quote ‖ 4-byte previews length ‖ previews (JSON),
-// zero-padded to a multiple of 32 bytes so the
-// row's size tells less about the body's. Rows written before the signed
-// part (or the quote) existed end in padding, which reads as a length of
-// 0 (or too short to hold one). A quote is author ‖ message ID ‖ 8-byte
-// sent ms ‖ text.
+// previews length ‖ previews (JSON) ‖ 4-byte quote length ‖ quote,
+// zero-padded to a multiple of 32 bytes so the row's size tells less
+// about the body's. Rows written before a part existed end in padding,
+// which reads as a length of 0 (or too short to hold one). A quote is
+// author ‖ message ID ‖ 8-byte sent ms ‖ text.
 func encodeContent(m *Message) []byte {
 	var q []byte
 	if m.Quote != nil {
@@ -409,7 +408,7 @@ func encodeContent(m *Message) []byte {
 	if len(m.Previews) > 0 {
 		previews, _ = json.Marshal(m.Previews) // cannot fail: strings and bytes
 	}
-	n := identity.AccountIDSize + len(m.MessageID) + 4 + len(m.Body) + 4 + len(m.Signed) + 4 + len(q) + 4 + len(previews)
+	n := identity.AccountIDSize + len(m.MessageID) + 4 + len(m.Body) + 4 + len(m.Signed) + 4 + len(previews) + 4 + len(q)
 	b := make([]byte, 0, (n+31)/32*32)
 	b = append(b, m.Sender[:]...)
 	b = append(b, m.MessageID[:]...)
@@ -417,15 +416,13 @@ func encodeContent(m *Message) []byte {
 	b = append(b, m.Body...)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(m.Signed)))
 	b = append(b, m.Signed...)
-	if q != nil || previews != nil {
-		b = binary.BigEndian.AppendUint32(b, uint32(len(q)))
-		b = append(b, q...)
-	}
 	// Link previews (issue 22), JSON; an older row's zero padding reads
 	// as none.
-	if previews != nil {
-		b = binary.BigEndian.AppendUint32(b, uint32(len(previews)))
-		b = append(b, previews...)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(previews)))
+	b = append(b, previews...)
+	if q != nil {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(q)))
+		b = append(b, q...)
 	}
 	return b[:cap(b)]
 }
@@ -457,33 +454,35 @@ func decodeContent(b []byte, m *Message) error {
 	if len(rest) < 4 {
 		return nil
 	}
-	k = binary.BigEndian.Uint32(rest)
-	if uint64(k) > uint64(len(rest)-4) {
-		return fmt.Errorf("%w: message quote length", ErrCorrupt)
+	p := binary.BigEndian.Uint32(rest)
+	if uint64(p) > uint64(len(rest)-4) {
+		return fmt.Errorf("%w: message previews length", ErrCorrupt)
 	}
-	if k > 0 {
-		q := rest[4 : 4+int(k)]
-		const qhead = identity.AccountIDSize + len(MessageID{}) + 8
-		if len(q) < qhead {
-			return fmt.Errorf("%w: message quote too short", ErrCorrupt)
-		}
-		m.Quote = &Quote{Text: string(q[qhead:])}
-		q = q[copy(m.Quote.Author[:], q):]
-		q = q[copy(m.Quote.MessageID[:], q):]
-		m.Quote.SentAt = fromMS(int64(binary.BigEndian.Uint64(q)))
-	}
-	rest = rest[4+int(k):]
-	if len(rest) < 4 {
-		return nil
-	}
-	if p := binary.BigEndian.Uint32(rest); p > 0 {
-		if uint64(p) > uint64(len(rest)-4) {
-			return fmt.Errorf("%w: message previews length", ErrCorrupt)
-		}
+	if p > 0 {
 		if err := json.Unmarshal(rest[4:4+int(p)], &m.Previews); err != nil {
 			return fmt.Errorf("%w: message previews: %w", ErrCorrupt, err)
 		}
 	}
+	rest = rest[4+int(p):]
+	if len(rest) < 4 {
+		return nil
+	}
+	k = binary.BigEndian.Uint32(rest)
+	if uint64(k) > uint64(len(rest)-4) {
+		return fmt.Errorf("%w: message quote length", ErrCorrupt)
+	}
+	if k == 0 {
+		return nil
+	}
+	q := rest[4 : 4+int(k)]
+	const qhead = identity.AccountIDSize + len(MessageID{}) + 8
+	if len(q) < qhead {
+		return fmt.Errorf("%w: message quote too short", ErrCorrupt)
+	}
+	m.Quote = &Quote{Text: string(q[qhead:])}
+	q = q[copy(m.Quote.Author[:], q):]
+	q = q[copy(m.Quote.MessageID[:], q):]
+	m.Quote.SentAt = fromMS(int64(binary.BigEndian.Uint64(q)))
 	return nil
 }
 

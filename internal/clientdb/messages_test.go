@@ -3,6 +3,7 @@ package clientdb
 import (
 	"bytes"
 	"errors"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -602,5 +603,38 @@ func TestMessageIDsNeverReused(t *testing.T) {
 	third := mustInsert(t, db, alice, incoming(3, 2, "third"))
 	if third == first || third == second {
 		t.Fatalf("after a reopen the next message got ID %d again", third)
+	}
+}
+
+// TestMessagePreviewsAndVoice: a message's link previews and an
+// attachment's voice-note fields (issue 22) come back as stored, and a
+// message stored without previews (as before they existed) reads as none.
+func TestMessagePreviewsAndVoice(t *testing.T) {
+	db, _ := openTest(t)
+	pv := []LinkPreview{{URL: "https://example.com/a", Title: "A <b>", Description: "d", ImageJPEG: []byte{0xff, 0xd8, 1}}}
+	in := Message{
+		MessageID: mid(31), Direction: Incoming, SentAt: at(10), ReceivedAt: at(12), Body: "see https://example.com/a",
+		Previews:    pv,
+		Attachments: []Attachment{{FileID: "v", Size: 10, Flags: 1, DurationMS: 1500, Waveform: []byte{0, 128, 255}}},
+	}
+	got, err := db.Message(mustInsert(t, db, alice, in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Previews, pv) || got.Body != in.Body {
+		t.Fatalf("previews %+v, body %q", got.Previews, got.Body)
+	}
+	if a := got.Attachments[0]; a.Flags != 1 || a.DurationMS != 1500 || !slices.Equal(a.Waveform, []byte{0, 128, 255}) {
+		t.Fatalf("voice fields %+v", a)
+	}
+	plain, err := db.Message(mustInsert(t, db, alice, Message{MessageID: mid(32), Direction: Incoming, SentAt: at(11), ReceivedAt: at(12), Body: "plain"}))
+	if err != nil || plain.Previews != nil {
+		t.Fatalf("a message without previews: %+v, %v", plain.Previews, err)
+	}
+	// An older row: content encoded without the previews section.
+	var m Message
+	old := encodeContent(&Message{Sender: alice, Body: "old"})[:identity.AccountIDSize+16+4+3+4]
+	if err := decodeContent(old, &m); err != nil || m.Body != "old" || m.Previews != nil {
+		t.Fatalf("older content: %+v, %v", m, err)
 	}
 }

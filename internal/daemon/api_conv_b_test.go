@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/hushnet/hush/client"
 )
@@ -40,7 +41,9 @@ func wav16(ms int) []byte {
 // loopback server counts the requests).
 func TestConversationFeaturesB(t *testing.T) {
 	node, files := standalone(t), newMemFiles()
-	opts := client.Options{Standalone: node, Files: files, LinkPreviewLoopbackHTTP: true}
+	// A short safety net: a joined group's long-poll starts at the next
+	// safety-net poll (as TestGroupsAPI).
+	opts := client.Options{Standalone: node, Files: files, LinkPreviewLoopbackHTTP: true, SafetyNetInterval: time.Second}
 	alice, bob := startDaemon(t, Config{Options: opts}), startDaemon(t, Config{Options: opts})
 	for _, d := range []*testDaemon{alice, bob} {
 		d.mustDo("POST", "/api/v1/account/create", map[string]string{"passphrase": testPass}, http.StatusCreated, nil)
@@ -180,5 +183,64 @@ func TestConversationFeaturesB(t *testing.T) {
 	bob.mustDo("GET", "/api/v1/conversations/alice/messages", nil, 200, &page)
 	if hits.Load() != fetched || fetched != 1 {
 		t.Errorf("%d requests to the site, want 1 (the sender's only)", hits.Load())
+	}
+
+	// In a group: bob mutes it, and alice's link arrives with its
+	// preview, marked muted, without a notification; still only the
+	// sender fetched.
+	var g struct {
+		ID string `json:"id"`
+	}
+	alice.mustDo("POST", "/api/v1/groups", map[string]any{"name": "team", "members": []string{"bob"}}, http.StatusCreated, &g)
+	bEvents.waitFor("request", func(b json.RawMessage) bool {
+		var m struct{ Peer string }
+		json.Unmarshal(b, &m)
+		return m.Peer == g.ID
+	})
+	bob.mustDo("POST", "/api/v1/requests/"+g.ID+"/accept", nil, 200, nil)
+	waitUntil(t, "the group's key", func() bool {
+		var gs struct {
+			State string `json:"state"`
+			Gen   int    `json:"key_generation"`
+		}
+		bob.mustDo("GET", "/api/v1/groups/"+g.ID, nil, 200, &gs)
+		return gs.State == client.GroupJoined && gs.Gen >= 1
+	})
+	bob.mustDo("PUT", "/api/v1/conversations/"+g.ID+"/flags", map[string]bool{"muted": true, "pinned": true}, 200, nil)
+	bob.mustDo("PUT", "/api/v1/conversations/alice/flags", map[string]bool{"muted": false, "archived": false, "pinned": false}, 200, nil)
+	glink := site.URL + "/group?fbclid=x"
+	var gsent struct{ Previews []client.LinkPreview }
+	alice.mustDo("POST", "/api/v1/conversations/"+g.ID+"/messages", map[string]string{"text": "team " + glink}, http.StatusCreated, &gsent)
+	if len(gsent.Previews) != 1 || gsent.Previews[0].URL != site.URL+"/group" {
+		t.Fatalf("group message sent with previews %+v", gsent.Previews)
+	}
+	var gm struct {
+		Muted    bool
+		Previews []client.LinkPreview
+	}
+	json.Unmarshal(bEvents.waitFor("message", func(b json.RawMessage) bool {
+		var m struct{ Text string }
+		json.Unmarshal(b, &m)
+		return m.Text == "team "+site.URL+"/group"
+	}), &gm)
+	got.Muted, got.Previews = gm.Muted, gm.Previews
+	if !got.Muted || len(got.Previews) != 1 || got.Previews[0].Title != "Site <b>title</b>" {
+		t.Fatalf("group message received: muted %v, previews %+v", got.Muted, got.Previews)
+	}
+	alice.mustDo("POST", "/api/v1/conversations/bob/messages", map[string]string{"text": "after the group"}, http.StatusCreated, nil)
+	json.Unmarshal(bEvents.waitFor("notification", nil), &n)
+	if n.Body != "after the group" {
+		t.Fatalf("the first notification after the muted group's message is %+v", n)
+	}
+	var gconvs []struct {
+		Peer          string
+		Pinned, Muted bool
+	}
+	bob.mustDo("GET", "/api/v1/conversations", nil, 200, &gconvs)
+	if len(gconvs) == 0 || gconvs[0].Peer != g.ID || !gconvs[0].Pinned || !gconvs[0].Muted {
+		t.Errorf("the pinned group is not first: %+v", gconvs)
+	}
+	if hits.Load() != 2 {
+		t.Errorf("%d requests to the site, want 2 (the sender's two)", hits.Load())
 	}
 }

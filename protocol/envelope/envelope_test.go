@@ -456,6 +456,12 @@ func TestValidateAttachment(t *testing.T) {
 		{"file name too long", func(a *AttachmentPointer) { a.FileName = strings.Repeat("x", MaxFileNameLength+1) }, false},
 		{"content type too long", func(a *AttachmentPointer) { a.ContentType = strings.Repeat("x", MaxContentTypeLength+1) }, false},
 		{"invalid thumbnail pointer", func(a *AttachmentPointer) { a.Thumbnail = pointer(9); a.Thumbnail.Key = nil }, false},
+		{"voice note at the limits", func(a *AttachmentPointer) {
+			a.Flags, a.DurationMs, a.Waveform = FlagVoiceMessage, MaxVoiceDurationMs, make([]byte, MaxWaveformSize)
+		}, true},
+		{"unknown flag bits", func(a *AttachmentPointer) { a.Flags = 0xfffffffe }, true},
+		{"waveform too long", func(a *AttachmentPointer) { a.Waveform = make([]byte, MaxWaveformSize+1) }, false},
+		{"voice note over an hour", func(a *AttachmentPointer) { a.DurationMs = MaxVoiceDurationMs + 1 }, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -476,6 +482,48 @@ func TestValidateAttachment(t *testing.T) {
 			prof := content(&Content_Data{Data: &DataMessage{Profile: &Profile{Avatar: a}}})
 			if err := ValidateContent(prof); (err == nil) != tc.ok {
 				t.Fatalf("as an avatar: %v", err)
+			}
+		})
+	}
+}
+
+// TestValidatePreviews: each case one change from a valid link preview.
+func TestValidatePreviews(t *testing.T) {
+	const body = "see https://example.com/a"
+	tests := []struct {
+		name   string
+		change func(d *DataMessage)
+		ok     bool
+	}{
+		{"valid", func(*DataMessage) {}, true},
+		{"at the limits", func(d *DataMessage) {
+			p := d.Previews[0]
+			p.Title, p.Description = strings.Repeat("t", MaxPreviewTitleLength), strings.Repeat("d", MaxPreviewDescriptionLength)
+			p.ImageJpeg = make([]byte, MaxPreviewImageSize)
+		}, true},
+		{"no url", func(d *DataMessage) { d.Previews[0].Url = "" }, false},
+		{"url not in the body", func(d *DataMessage) { d.Previews[0].Url = "https://other.example/" }, false},
+		{"not http", func(d *DataMessage) { d.Body = "javascript:alert(1)"; d.Previews[0].Url = d.Body }, false},
+		{"title too long", func(d *DataMessage) { d.Previews[0].Title = strings.Repeat("t", MaxPreviewTitleLength+1) }, false},
+		{"description too long", func(d *DataMessage) { d.Previews[0].Description = strings.Repeat("d", MaxPreviewDescriptionLength+1) }, false},
+		{"image too large", func(d *DataMessage) { d.Previews[0].ImageJpeg = make([]byte, MaxPreviewImageSize+1) }, false},
+		{"too many", func(d *DataMessage) {
+			for range MaxLinkPreviews {
+				d.Previews = append(d.Previews, &LinkPreview{Url: "https://example.com/a"})
+			}
+		}, false},
+		{"bad image pointer", func(d *DataMessage) { d.Previews[0].Image = pointer(3); d.Previews[0].Image.Key = nil }, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := &DataMessage{Body: body, Previews: []*LinkPreview{{Url: "https://example.com/a", Title: "A"}}}
+			tc.change(d)
+			err := ValidateContent(content(&Content_Data{Data: d}))
+			if tc.ok && err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			if !tc.ok && !errors.Is(err, ErrInvalid) {
+				t.Fatalf("err = %v, want ErrInvalid", err)
 			}
 		})
 	}

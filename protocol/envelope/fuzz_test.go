@@ -65,6 +65,16 @@ func FuzzUnmarshalContent(f *testing.F) {
 			f.Add(b)
 		}
 	}
+	// A voice note and a link preview (issue 22), so the new fields'
+	// checks are in the corpus.
+	voice := pointer(5)
+	voice.Flags, voice.DurationMs, voice.Waveform = FlagVoiceMessage, 1500, fill(MaxWaveformSize, 9)
+	if b, err := MarshalContent(content(&Content_Data{Data: &DataMessage{Body: "x https://e.example/", Attachments: []*AttachmentPointer{voice},
+		Previews: []*LinkPreview{{Url: "https://e.example/", Title: "t", ImageJpeg: []byte{0xff, 0xd8}}}}})); err == nil {
+		f.Add(b)
+	} else {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := UnmarshalContent(b)
 		if err != nil {

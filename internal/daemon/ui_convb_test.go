@@ -1,0 +1,97 @@
+package daemon
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestUIVoiceNoteAndFlags (issue 22): alice records a voice note with the
+// fake microphone and sends it; bob's page shows it as a player with its
+// duration and waveform and plays it; pinning, muting and archiving from
+// the conversation's buttons move it in the chat list. axe-core finds
+// nothing serious on the conversation with a voice note or on the
+// archived list.
+func TestUIVoiceNoteAndFlags(t *testing.T) {
+	env := uiFixture(t)
+	bobAPI := env.api(t, "bob")
+	t.Cleanup(func() {
+		// The fixture is shared: leave bob's chat with alice as it was.
+		bobAPI.do(call{method: "PUT", path: "/api/v1/conversations/" + env.AliceID + "/flags",
+			body: map[string]bool{"muted": false, "pinned": false, "archived": false}})
+	})
+	alice := env.page(t, "alice")
+	waitSSE(t, alice)
+	env.goTo(t, alice, "#/chat/"+env.BobID)
+	bob := env.page(t, "bob")
+	waitSSE(t, bob)
+	env.goTo(t, bob, "#/chat/"+env.AliceID)
+
+	before := evalJS[int](t, alice, `document.querySelectorAll('#messages .msg.out .voice-note').length`)
+	do(t, alice, chromedp.Click(chromedp.ID("record")))
+	waitJS(t, alice, `document.getElementById('record').getAttribute('aria-pressed') === 'true'`)
+	// The fake microphone's beeps for a moment; the test asserts only
+	// that some duration was recorded, never how much.
+	do(t, alice, chromedp.Sleep(1200*time.Millisecond), chromedp.Click(chromedp.ID("record")))
+	waitJS(t, alice, fmt.Sprintf(`document.querySelectorAll('#messages .msg.out .voice-note').length > %d`, before))
+
+	note := `[...document.querySelectorAll('#messages .msg.in .voice-note')].pop()`
+	waitJS(t, bob, note+` && Number(`+note+`.dataset.durationMs) > 0 && `+note+`.querySelectorAll('.waveform .bar').length > 0`)
+	if got := evalJS[string](t, bob, note+`.querySelector('.voice-time').textContent`); !strings.Contains(got, ":") {
+		t.Errorf("duration shown as %q", got)
+	}
+	evalJS[bool](t, bob, `(`+note+`.querySelector('.voice-play').click(), true)`)
+	// Played: the element starts (and with a short note, ends) from the
+	// blob the page fetched.
+	waitJS(t, bob, note+`.dataset.playing === 'true' || `+note+`.dataset.played === 'true'`)
+	waitJS(t, bob, note+`.querySelector('audio').currentTime > 0 || `+note+`.dataset.played === 'true'`)
+	if axe := axeSourceIfSet(); axe != "" {
+		for _, v := range runAxe(t, bob, axe) {
+			t.Errorf("chat with a voice note: %s %s: %s", v.Impact, v.ID, strings.Join(v.Nodes, "; "))
+		}
+	}
+	env.shot(t, bob, "voice-note")
+
+	// Pin and mute with the conversation's buttons: the list shows
+	// alice first with both marks; archived, she moves to the archived
+	// view.
+	do(t, bob, chromedp.Click(chromedp.ID("flag-pin")))
+	waitJS(t, bob, `document.getElementById('flag-pin').getAttribute('aria-pressed') === 'true'`)
+	do(t, bob, chromedp.Click(chromedp.ID("flag-mute")))
+	waitJS(t, bob, `document.getElementById('flag-mute').getAttribute('aria-pressed') === 'true'`)
+	env.goTo(t, bob, "#/chats")
+	waitJS(t, bob, fmt.Sprintf(`(() => { const li = document.querySelector('#chat-list li'); return li && li.dataset.peer === %q && li.dataset.pinned === 'true' && li.dataset.muted === 'true' })()`, env.AliceID))
+	env.goTo(t, bob, "#/chat/"+env.AliceID)
+	do(t, bob, chromedp.Click(chromedp.ID("flag-archive")))
+	waitJS(t, bob, `document.getElementById('flag-archive').getAttribute('aria-pressed') === 'true'`)
+	env.goTo(t, bob, "#/chats")
+	waitJS(t, bob, fmt.Sprintf(`![...document.querySelectorAll('#chat-list li')].some(li => li.dataset.peer === %q)`, env.AliceID))
+	do(t, bob, chromedp.Click(chromedp.ID("archived-toggle")))
+	waitJS(t, bob, `document.getElementById('title-chats').textContent === 'Archived chats'`)
+	waitJS(t, bob, fmt.Sprintf(`[...document.querySelectorAll('#chat-list li')].some(li => li.dataset.peer === %q)`, env.AliceID))
+	if axe := axeSourceIfSet(); axe != "" {
+		for _, v := range runAxe(t, bob, axe) {
+			t.Errorf("archived chats: %s %s: %s", v.Impact, v.ID, strings.Join(v.Nodes, "; "))
+		}
+	}
+	var got map[string]bool
+	bobAPI.mustDo("GET", "/api/v1/conversations/"+env.AliceID+"/flags", nil, http.StatusOK, &got)
+	if !got["muted"] || !got["pinned"] || !got["archived"] {
+		t.Errorf("flags after the clicks: %v", got)
+	}
+}
+
+// axeSourceIfSet is axe-core's script when HUSH_AXE_JS names it (CI sets
+// it), else "" (the voice-note test still runs without it).
+func axeSourceIfSet() string {
+	b, err := os.ReadFile(os.Getenv("HUSH_AXE_JS"))
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
