@@ -22,7 +22,10 @@
 // stored: losing one node right after it answered cannot lose the message.
 // That is also when the member answers: once one peer accepted the write
 // (two members hold it), not when every peer did, so a slow or hanging
-// member does not slow the swarm's stores. The forwards to the remaining
+// member does not slow the swarm's stores. A client's store is queued for
+// the peers before this member commits it ([Replicator.StoreAndForward]),
+// so the two commits overlap; the member still answers only after its own
+// commit, and signs its own confirmation only then. The forwards to the remaining
 // members go on from bounded per-peer queues; what they cannot deliver
 // within [Config.ForwardTimeout] is counted ([Replicator.ForwardStats])
 // and left to anti-entropy. A client polls two members at once, so it
@@ -90,7 +93,9 @@
 // client-facing Puts go through too), so under load a member pays one
 // request, one signature and one fsync per batch rather than per message:
 // it confirms the batch's stores with one signature over a Merkle root,
-// each confirmation carrying its path (rpc.SignConfirmations).
+// each confirmation carrying its path (rpc.SignConfirmations). A member's
+// own confirmations of the client stores it takes are batched the same
+// way: those that wait together share a signature.
 // A receiver decodes a forwarded account without the X25519 point check
 // (see rpc.NodeOp.UnmarshalJSON), and the forwarding member checks only
 // the form of the confirmations it passes on: the client verifies them.

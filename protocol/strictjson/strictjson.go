@@ -125,8 +125,14 @@ func Decode(b []byte, v any) error {
 	return nil
 }
 
+// walker checks a document's shape and keys in one pass over its bytes.
+// newWalker has checked that they are valid UTF-8 and valid JSON, so the
+// walk need not check syntax: it only finds the tokens. (It replaced a
+// walk with json.Decoder.Token, which cost more than the decoding itself:
+// TestWalkMatchesTokens and FuzzWalkMatchesTokens hold it to that walk.)
 type walker struct {
-	dec *json.Decoder
+	b []byte
+	i int
 }
 
 func newWalker(b []byte) (*walker, error) {
@@ -142,14 +148,64 @@ func newWalker(b []byte) (*walker, error) {
 		}
 		return nil, &Error{Err: ErrSyntax}
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	return &walker{dec: dec}, nil
+	return &walker{b: b}, nil
+}
+
+// peek skips whitespace and returns the next byte (0 at the end).
+func (w *walker) peek() byte {
+	for ; w.i < len(w.b); w.i++ {
+		switch c := w.b[w.i]; c {
+		case ' ', '\t', '\n', '\r':
+		default:
+			return c
+		}
+	}
+	return 0
+}
+
+// str reads the string that starts at w.i and returns its value.
+func (w *walker) str() (string, error) {
+	start, escaped := w.i, false
+	for w.i++; w.i < len(w.b); w.i++ {
+		switch w.b[w.i] {
+		case '\\':
+			escaped = true
+			w.i++ // the escaped byte; a \u's digits are plain
+		case '"':
+			w.i++
+			raw := w.b[start:w.i]
+			if !escaped {
+				return string(raw[1 : len(raw)-1]), nil
+			}
+			// encoding/json's own unquoting, as Token did.
+			var s string
+			if err := json.Unmarshal(raw, &s); err != nil {
+				return "", err
+			}
+			return s, nil
+		}
+	}
+	return "", io.ErrUnexpectedEOF
+}
+
+// scalar skips the number, string or literal at w.i.
+func (w *walker) scalar() error {
+	if w.b[w.i] == '"' {
+		_, err := w.str()
+		return err
+	}
+	for ; w.i < len(w.b); w.i++ {
+		switch w.b[w.i] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			return nil
+		}
+	}
+	return nil
 }
 
 // end checks that nothing but whitespace follows.
 func (w *walker) end() error {
-	if _, err := w.dec.Token(); err != io.EOF {
+	if w.peek() != 0 {
 		return &Error{Err: ErrTrailing}
 	}
 	return nil
@@ -158,13 +214,10 @@ func (w *walker) end() error {
 // object reads one value that must be an object, checking its keys
 // against t (nil: any keys), and returns its keys.
 func (w *walker) object(t reflect.Type, path string, depth int) ([]string, error) {
-	tok, err := w.dec.Token()
-	if err != nil {
-		return nil, &Error{Path: path, Err: ErrSyntax}
-	}
-	if tok != json.Delim('{') {
+	if w.peek() != '{' {
 		return nil, &Error{Path: path, Err: ErrNotObject}
 	}
+	w.i++
 	return w.members(t, path, depth)
 }
 
@@ -173,27 +226,37 @@ func (w *walker) value(t reflect.Type, path string, depth int) error {
 	if depth > MaxDepth {
 		return &Error{Path: path, Err: ErrTooDeep}
 	}
-	tok, err := w.dec.Token()
-	if err != nil {
-		return &Error{Path: path, Err: ErrSyntax}
-	}
 	t = deref(t)
-	switch tok {
-	case json.Delim('{'):
+	switch w.peek() {
+	case '{':
+		w.i++
 		_, err := w.members(t, path, depth)
 		return err
-	case json.Delim('['):
+	case '[':
+		w.i++
 		var elem reflect.Type
 		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) && t != rawMessage {
 			elem = t.Elem()
 		}
-		for i := 0; w.dec.More(); i++ {
+		if w.peek() == ']' {
+			w.i++
+			return nil
+		}
+		for i := 0; ; i++ {
 			if err := w.value(elem, path+"["+strconv.Itoa(i)+"]", depth+1); err != nil {
 				return err
 			}
+			c := w.peek()
+			w.i++ // ',' or ']'
+			if c != ',' {
+				return nil
+			}
 		}
-		_, err := w.dec.Token() // ']'
-		return err
+	case 0:
+		return &Error{Path: path, Err: ErrSyntax}
+	}
+	if err := w.scalar(); err != nil {
+		return &Error{Path: path, Err: ErrSyntax}
 	}
 	return nil
 }
@@ -215,13 +278,19 @@ func (w *walker) members(t reflect.Type, path string, depth int) ([]string, erro
 		}
 	}
 	var keys []string
+	if w.peek() == '}' {
+		w.i++
+		return keys, nil
+	}
 	seen := map[string]bool{}
-	for w.dec.More() {
-		tok, err := w.dec.Token()
+	for {
+		if w.peek() != '"' {
+			return nil, &Error{Path: path, Err: ErrSyntax}
+		}
+		k, err := w.str()
 		if err != nil {
 			return nil, &Error{Path: path, Err: ErrSyntax}
 		}
-		k := tok.(string) // json.Valid held, so an object key is a string
 		kp := join(path, k)
 		if seen[k] {
 			return nil, &Error{Path: kp, Err: ErrDuplicateKey}
@@ -235,14 +304,19 @@ func (w *walker) members(t reflect.Type, path string, depth int) ([]string, erro
 				return nil, &Error{Path: kp, Err: ErrUnknownKey}
 			}
 		}
+		if w.peek() != ':' {
+			return nil, &Error{Path: kp, Err: ErrSyntax}
+		}
+		w.i++
 		if err := w.value(ft, kp, depth+1); err != nil {
 			return nil, err
 		}
+		c := w.peek()
+		w.i++ // ',' or '}'
+		if c != ',' {
+			return keys, nil
+		}
 	}
-	if _, err := w.dec.Token(); err != nil { // '}'
-		return nil, &Error{Path: path, Err: ErrSyntax}
-	}
-	return keys, nil
 }
 
 func join(path, key string) string {
