@@ -53,6 +53,17 @@ func groupCtx(ctx context.Context, g *groupState) (context.Context, error) {
 	return ctx, ErrNotGroupMember
 }
 
+// withWriter prefixes a group message (the messages namespace) with the
+// key that signs its store (docs/groups.md §7): nodes count it against
+// that key's share of the group's quota. Added at send time, so a member
+// promoted meanwhile writes as the admin it signs as.
+func (c *Client) withWriter(ctx context.Context, it clientdb.OutboxItem, payload []byte) []byte {
+	if it.Namespace != int(group.NamespaceMessages) || payload == nil {
+		return payload
+	}
+	return group.WithWriter(c.signerFor(ctx).Ed25519Public(), payload)
+}
+
 // groupItemCtx is groupCtx for an outbox item to group id.
 func (c *Client) groupItemCtx(ctx context.Context, id identity.AccountID) (context.Context, error) {
 	g, err := c.loadGroup(id)
@@ -631,7 +642,13 @@ func (c *Client) takeInfo(g *groupState, data []byte) error {
 // takeGroupMessage opens a group message and stores what it carries. A
 // message whose sender is not a current member is dropped (and counted
 // by the caller).
-func (c *Client) takeGroupMessage(gid group.ID, hash string, data []byte) ([]Message, error) {
+func (c *Client) takeGroupMessage(gid group.ID, hash string, stored []byte) ([]Message, error) {
+	// The writer prefix is the nodes' (quota); the sender is the signed
+	// one inside.
+	_, data, err := group.SplitWriter(stored)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w: %w", ErrDropped, ErrBadGroupData, err)
+	}
 	gen, kid, err := group.PeekKey(data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w: %w", ErrDropped, ErrBadGroupData, err)

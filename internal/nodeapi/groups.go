@@ -211,3 +211,26 @@ func (c *revocationCache) load(ctx context.Context, st store.Store, g group.ID, 
 	c.mu.Unlock()
 	return e, nil
 }
+
+// checkWriter refuses a store into a group's messages namespace whose
+// writer prefix (docs/groups.md §7) is not the key that signed it: the
+// member's key, or the group key for an admin. The store counts each
+// message against its writer's share of the group's quota
+// (internal/store/sqlite), so a member cannot charge another's share.
+func checkWriter(a *rpc.Auth, acct identity.AccountID, ns int32, data []byte) error {
+	if !group.IsGroup(acct) || ns != group.NamespaceMessages {
+		return nil
+	}
+	w, _, err := group.SplitWriter(data)
+	if err != nil {
+		return rpc.Errorf(rpc.CodeBadField, "data: %v", err)
+	}
+	want := group.ID(acct).Key()
+	if a != nil && a.Credential != nil {
+		want = a.Credential.Token.Member
+	}
+	if !w.Equal(want) {
+		return rpc.Errorf(rpc.CodeBadField, "data: the writer prefix is not the key that signed the request")
+	}
+	return nil
+}
