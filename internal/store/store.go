@@ -26,9 +26,9 @@
 package store
 
 import (
-	"fmt"
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/hushnet/hush/identity"
