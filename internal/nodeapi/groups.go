@@ -37,6 +37,11 @@ func memberNeeds(acc access) (need group.Perm, ok bool) {
 	case rpc.MethodRetrieve, rpc.MethodGetExpiries:
 		return group.PermRead, true
 	case rpc.MethodStore:
+		// A push subscription record (docs/groups.md §12) needs read
+		// only: a reader may want to be woken for what it reads.
+		if acc.ns == group.NamespacePush {
+			return group.PermRead, true
+		}
 		// Anti-spam: members store only group messages; the configs, keys
 		// and revocations are the admins'.
 		return group.PermWrite, group.MemberStores(acc.ns)

@@ -19,6 +19,7 @@ import (
 	"github.com/hushnet/hush/internal/store"
 	"github.com/hushnet/hush/internal/store/sqlite"
 	"github.com/hushnet/hush/protocol/group"
+	"github.com/hushnet/hush/protocol/push"
 	"github.com/hushnet/hush/protocol/rpc"
 )
 
@@ -552,5 +553,64 @@ func TestGroupWriterPrefix(t *testing.T) {
 				t.Fatalf("%d %s, want %q", st, b, tc.code)
 			}
 		})
+	}
+}
+
+// groupRecord signs a push subscription record for a's group with s.
+func groupRecord(t *testing.T, a *group.Admin, s push.GroupSigner, now time.Time, namespaces ...int32) []byte {
+	t.Helper()
+	r := &push.Record{Namespaces: namespaces, Expiry: now.Add(24 * time.Hour)}
+	r.Server[0] = 9 // any valid X25519 key
+	rand.Read(r.SubID[:])
+	if err := push.SignGroupRecord(r, a.ID(), s); err != nil {
+		t.Fatal(err)
+	}
+	return r.Marshal()
+}
+
+// TestGroupPushRecords (docs/groups.md §12): a member, even read-only,
+// stores push subscription records in the group swarm's namespace 4,
+// signed by its own member key, naming only the messages namespace, at
+// most push.MaxRecordsPerGroupKey live ones per key; a non-member stores
+// none.
+func TestGroupPushRecords(t *testing.T) {
+	f := newFixture(t)
+	admin := newAdmin(t)
+	writer := newMember(t, admin, group.PermRead|group.PermWrite)
+	reader := newMember(t, admin, group.PermRead)
+	now := f.clock()
+	store := func(s rpc.Signer, data []byte) (int, []byte) {
+		return f.send(&rpc.Store{Namespace: push.Namespace, Data: data, TTL: time.Hour, Timestamp: f.clock()}, s)
+	}
+	for _, tc := range []struct {
+		name   string
+		signer rpc.Signer
+		data   []byte
+		code   rpc.Code
+	}{
+		{"a member's own record", writer, groupRecord(t, admin, writer, now, group.NamespaceMessages), ""},
+		{"a reader's own record", reader, groupRecord(t, admin, reader, now, group.NamespaceMessages), ""},
+		{"the admin's", admin, groupRecord(t, admin, admin, now, group.NamespaceMessages), ""},
+		{"signed by another member", writer, groupRecord(t, admin, reader, now, group.NamespaceMessages), rpc.CodeBadField},
+		{"naming the keys namespace", writer, groupRecord(t, admin, writer, now, group.NamespaceKeys), rpc.CodeBadField},
+		{"signed for another group", writer, groupRecord(t, newAdmin(t), writer, now, group.NamespaceMessages), rpc.CodeBadField},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, b := store(tc.signer, tc.data)
+			if tc.code == "" && st != 200 || tc.code != "" && errCode(t, b) != tc.code {
+				t.Fatalf("%d %s, want %q", st, b, tc.code)
+			}
+		})
+	}
+	for i := 1; i < push.MaxRecordsPerGroupKey; i++ {
+		if st, b := store(writer, groupRecord(t, admin, writer, now, group.NamespaceMessages)); st != 200 {
+			t.Fatalf("record %d: %d %s", i+1, st, b)
+		}
+	}
+	if st, b := store(writer, groupRecord(t, admin, writer, now, group.NamespaceMessages)); errCode(t, b) != rpc.CodeQuota {
+		t.Fatalf("one record past the key's limit: %d %s", st, b)
+	}
+	if st, b := store(reader, groupRecord(t, admin, reader, now, group.NamespaceMessages)); st != 200 {
+		t.Fatalf("another key still stores: %d %s", st, b)
 	}
 }

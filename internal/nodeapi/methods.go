@@ -93,7 +93,7 @@ func (h *Handler) store(ctx context.Context, params json.RawMessage, now time.Ti
 	if r.Namespace == push.Namespace {
 		// Held until the record is committed, so that two stores at once
 		// cannot both find room for the last record.
-		unlock, err := h.checkRecord(ctx, r.Account, r.Data, hash, now)
+		unlock, err := h.checkRecord(ctx, r.Auth, r.Account, r.Data, hash, now)
 		if err != nil {
 			return nil, err
 		}

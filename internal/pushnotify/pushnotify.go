@@ -320,9 +320,10 @@ func (n *Notifier) accept(ctx context.Context, m store.Message) {
 
 // maxScan bounds the record-namespace messages read for one deposit.
 // A node accepts a record only while the account holds fewer than
-// push.MaxRecordsPerAccount live ones, so more are expired records whose
-// messages outlive them (message TTLs run to 30 days, records to 14).
-const maxScan = 512
+// push.MaxRecordsPerAccount live ones (a group push.MaxRecordsPerGroup),
+// so more are expired records whose messages outlive them (message TTLs
+// run to 30 days, records to 14).
+const maxScan = 1024
 
 // liveRecords returns acct's records that parse and have not expired at
 // now, at most push.MaxRecordsPerAccount of them (a node keeps no more
@@ -345,7 +346,7 @@ func (n *Notifier) liveRecords(ctx context.Context, acct identity.AccountID, now
 				continue
 			}
 			out = append(out, r)
-			if len(out) == push.MaxRecordsPerAccount {
+			if len(out) == maxRecords(acct) {
 				return out, nil
 			}
 		}
@@ -357,6 +358,15 @@ func (n *Notifier) liveRecords(ctx context.Context, acct identity.AccountID, now
 		q.After = store.Cursor{Timestamp: last.Timestamp, Hash: last.Hash}
 	}
 	return out, nil
+}
+
+// maxRecords is the most live records a node keeps for acct: a group
+// swarm's (03) are its members' (docs/groups.md §12).
+func maxRecords(acct identity.AccountID) int {
+	if acct[0] == 0x03 {
+		return push.MaxRecordsPerGroup
+	}
+	return push.MaxRecordsPerAccount
 }
 
 // trySend starts s's notify if it has deposits waiting, none travelling,
