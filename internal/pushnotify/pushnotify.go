@@ -12,6 +12,7 @@ import (
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/replication"
 	"github.com/hushnet/hush/internal/store"
+	"github.com/hushnet/hush/protocol/group"
 	"github.com/hushnet/hush/protocol/onion"
 	"github.com/hushnet/hush/protocol/push"
 	"github.com/hushnet/hush/protocol/snapshot"
@@ -291,8 +292,23 @@ func (n *Notifier) accept(ctx context.Context, m store.Message) {
 		}
 		return
 	}
+	var revoked map[identity.Ed25519PublicKey]bool
+	if group.IsGroup(m.Account) && len(recs) > 0 {
+		if revoked, err = n.groupRevoked(ctx, m.Account, now); err != nil {
+			if ctx.Err() == nil {
+				n.cfg.Logger.Warn("push notifier: reading revocations failed", "err", err)
+			}
+			return
+		}
+	}
 	for _, r := range recs {
 		if !slices.Contains(r.Namespaces, m.Namespace) {
+			continue
+		}
+		if revoked[r.Ed25519] {
+			// A removed member's record: it wakes nobody from the moment
+			// the list reaches this node (docs/groups.md §12).
+			n.metrics.ignored.WithLabelValues("revoked").Inc()
 			continue
 		}
 		if n.cfg.Server.Key == (snapshot.X25519Key{}) || r.Server != [32]byte(n.cfg.Server.Key) {
@@ -360,10 +376,37 @@ func (n *Notifier) liveRecords(ctx context.Context, acct identity.AccountID, now
 	return out, nil
 }
 
+// groupRevoked returns the union of the revocation lists group acct's
+// swarm holds here (docs/groups.md §4), each checked under the group key.
+func (n *Notifier) groupRevoked(ctx context.Context, acct identity.AccountID, now time.Time) (map[identity.Ed25519PublicKey]bool, error) {
+	q := store.Query{Account: acct, Namespace: group.NamespaceRevocations, Limit: 64, Now: now}
+	out := map[identity.Ed25519PublicKey]bool{}
+	for scanned := 0; scanned < maxScan; {
+		msgs, more, err := n.cfg.Store.List(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range msgs {
+			if l, err := group.ParseRevocations(m.Data, group.ID(acct)); err == nil {
+				for _, k := range l.Revoked {
+					out[k] = true
+				}
+			}
+		}
+		if !more || len(msgs) == 0 {
+			break
+		}
+		scanned += len(msgs)
+		last := msgs[len(msgs)-1]
+		q.After = store.Cursor{Timestamp: last.Timestamp, Hash: last.Hash}
+	}
+	return out, nil
+}
+
 // maxRecords is the most live records a node keeps for acct: a group
 // swarm's (03) are its members' (docs/groups.md §12).
 func maxRecords(acct identity.AccountID) int {
-	if acct[0] == 0x03 {
+	if group.IsGroup(acct) {
 		return push.MaxRecordsPerGroup
 	}
 	return push.MaxRecordsPerAccount

@@ -560,4 +560,14 @@ func TestGroupRecords(t *testing.T) {
 	f.clock.advance(time.Minute)
 	f.deposit(gid, group.NamespaceKeys, "a key message")
 	f.none()
+
+	// The first member is removed: its record wakes nobody any more.
+	list, err := (&group.Revocations{Version: 1, Created: f.clock.Now(), Revoked: []identity.Ed25519PublicKey{recs[0].Ed25519}}).Sign(admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.put(gid, group.NamespaceRevocations, list)
+	msg = f.deposit(gid, group.NamespaceMessages, "after the removal")
+	check(t, f.next(), recs[1], msg, 1)
+	f.none()
 }
