@@ -52,10 +52,6 @@ func (c *Client) loadArrivalRecord(name string) arrivalMarks {
 	return marks
 }
 
-func (c *Client) storeArrivalMarks(ns int32, marks arrivalMarks) {
-	c.storeArrivalRecord(arrivalsName(ns), marks)
-}
-
 func (c *Client) storeArrivalRecord(name string, marks arrivalMarks) {
 	b, err := json.Marshal(marks)
 	if err == nil {

@@ -90,6 +90,7 @@ func TestGroupLateArrivalBehindCursor(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		payload = alice.withWriter(gctx, it, payload)
 		if _, err := alice.storeOnce(withDepositTime(gctx, dated), late, id, group.NamespaceMessages, it.TTL, payload); err != nil {
 			t.Fatal(err)
 		}

@@ -179,13 +179,14 @@ func TestGroupMisbehavingNode(t *testing.T) {
 			t.Fatalf("carol read %q, sent after her removal", text)
 		}
 	}
-	// Nor does she hold the new key. (Whether she learns her removal
-	// here depends on which nodes hold the revocation list: these three
-	// do not replicate, and she reads on from the one that lacks it. Her
-	// client takes any one node's refusal as the removal; it should take
-	// a group-signed revocation list naming her key, see the report.)
+	// Nor does she hold the new key, and she learns her removal from the
+	// group-signed list, whatever the stale liar serves her.
 	if gi, _ := carol.GroupInfo(id); gi.KeyGeneration >= after.KeyGeneration {
 		t.Fatalf("carol holds key generation %d after her removal", gi.KeyGeneration)
 	}
+	groupSync(t, carol, "carol learns her removal", func() bool {
+		gi, _ := carol.GroupInfo(id)
+		return gi.State == GroupRemoved
+	})
 	t.Logf("the liar answered %d requests in its modes", liar.Requests.Load())
 }

@@ -156,7 +156,8 @@ func TestGroupStandalone(t *testing.T) {
 	}
 	opened := 0
 	for _, m := range raw {
-		data, _ := base64.StdEncoding.DecodeString(m.Data)
+		stored, _ := base64.StdEncoding.DecodeString(m.Data)
+		_, data, _ := group.SplitWriter(stored)
 		gen, kid, _ := group.PeekKey(data)
 		if k, ok := carol.groupKey(group.ID(id), gen, kid); ok {
 			if gm, err := group.OpenMessage(group.ID(id), k, data); err == nil && gen >= 2 {
@@ -259,7 +260,7 @@ func TestGroupBadInput(t *testing.T) {
 	for _, p := range []struct {
 		ns   int32
 		data []byte
-	}{{group.NamespaceMessages, forged}, {group.NamespaceMembers, badPayload}, {group.NamespaceInfo, foreign}, {group.NamespaceInfo, []byte("garbage")}} {
+	}{{group.NamespaceMessages, group.WithWriter(a.Ed25519Public(), forged)}, {group.NamespaceMembers, badPayload}, {group.NamespaceInfo, foreign}, {group.NamespaceInfo, []byte("garbage")}} {
 		if _, err := alice.store(actx, id, p.ns, time.Hour, p.data); err != nil {
 			t.Fatalf("namespace %d: %v", p.ns, err)
 		}

@@ -53,6 +53,17 @@ func groupCtx(ctx context.Context, g *groupState) (context.Context, error) {
 	return ctx, ErrNotGroupMember
 }
 
+// withWriter prefixes a group message (the messages namespace) with the
+// key that signs its store (docs/groups.md §7): nodes count it against
+// that key's share of the group's quota. Added at send time, so a member
+// promoted meanwhile writes as the admin it signs as.
+func (c *Client) withWriter(ctx context.Context, it clientdb.OutboxItem, payload []byte) []byte {
+	if it.Namespace != int(group.NamespaceMessages) || payload == nil {
+		return payload
+	}
+	return group.WithWriter(c.signerFor(ctx).Ed25519Public(), payload)
+}
+
 // groupItemCtx is groupCtx for an outbox item to group id.
 func (c *Client) groupItemCtx(ctx context.Context, id identity.AccountID) (context.Context, error) {
 	g, err := c.loadGroup(id)
@@ -174,6 +185,12 @@ func (c *Client) groupAdminDuties(ctx context.Context, id identity.AccountID) er
 		}
 		if _, err := c.store(gctx, id, group.NamespaceRevocations, c.revTTL, b); err != nil {
 			return fmt.Errorf("group revocations: %w", err)
+		}
+		// The same list where a revoked credential still reads: a
+		// removed member learns its removal from the group key's
+		// signature, never from one node's refusal.
+		if _, err := c.store(gctx, id, group.NamespaceRevokedRetrievable, c.revTTL, b); err != nil {
+			return fmt.Errorf("group revocations (revoked-retrievable): %w", err)
 		}
 		g.PublishRevoked, g.RevVersion, g.RevCreatedMS = false, r.Version, now.UnixMilli()
 		if err := c.saveGroup(g); err != nil {
@@ -373,6 +390,10 @@ func (c *Client) pollGroup(ctx context.Context, id identity.AccountID) ([]Messag
 	namespaces := []int32{group.NamespaceKeys, group.NamespaceMembers, group.NamespaceInfo, group.NamespaceMessages}
 	if g.isAdmin() {
 		namespaces = append([]int32{group.NamespaceRevocations}, namespaces...)
+	} else {
+		// First: a signed revocation list naming this member's key is
+		// how it learns its removal (acceptGroup).
+		namespaces = append([]int32{group.NamespaceRevokedRetrievable}, namespaces...)
 	}
 	// The namespaces are fetched at once and handled in order: a key
 	// before the configs and messages it opens.
@@ -396,15 +417,9 @@ func (c *Client) pollGroup(ctx context.Context, id identity.AccountID) ([]Messag
 	for i, ns := range namespaces {
 		f := res[i]
 		if f.err != nil {
-			var ne *NodeError
-			if errors.As(f.err, &ne) && (ne.Code == rpc.CodeRevoked || ne.Code == rpc.CodeBadCredential) {
-				return out, c.updateGroup(id, func(g *groupState) error {
-					if g.Status == GroupJoined && !g.isAdmin() {
-						g.Status = GroupRemoved
-					}
-					return nil
-				})
-			}
+			// A refusal of the credential (revoked) is one node's word:
+			// the removal itself is learnt from a list the group key
+			// signed, read from the revoked-retrievable namespace above.
 			return out, f.err
 		}
 		got, retry, err := c.processGroup(id, ns, curs[i], f)
@@ -494,6 +509,19 @@ func (c *Client) acceptGroup(id identity.AccountID, ns int32, hash string, data 
 		return nil, c.updateGroup(id, func(g *groupState) error { return c.takeMembers(g, data) })
 	case group.NamespaceInfo:
 		return nil, c.updateGroup(id, func(g *groupState) error { return c.takeInfo(g, data) })
+	case group.NamespaceRevokedRetrievable:
+		// Revocation lists (the admins' copies) and, later, other
+		// notices: what is not a list is left alone, not counted.
+		r, err := group.ParseRevocations(data, gid)
+		if err != nil {
+			return nil, nil
+		}
+		return nil, c.updateGroup(id, func(g *groupState) error {
+			if m := g.memberSigner(); m != nil && g.Status == GroupJoined && !g.isAdmin() && slices.Contains(r.Revoked, m.Ed25519Public()) {
+				g.Status = GroupRemoved
+			}
+			return nil
+		})
 	case group.NamespaceRevocations:
 		return nil, c.updateGroup(id, func(g *groupState) error {
 			r, err := group.ParseRevocations(data, gid)
@@ -631,7 +659,13 @@ func (c *Client) takeInfo(g *groupState, data []byte) error {
 // takeGroupMessage opens a group message and stores what it carries. A
 // message whose sender is not a current member is dropped (and counted
 // by the caller).
-func (c *Client) takeGroupMessage(gid group.ID, hash string, data []byte) ([]Message, error) {
+func (c *Client) takeGroupMessage(gid group.ID, hash string, stored []byte) ([]Message, error) {
+	// The writer prefix is the nodes' (quota); the sender is the signed
+	// one inside.
+	_, data, err := group.SplitWriter(stored)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w: %w", ErrDropped, ErrBadGroupData, err)
+	}
 	gen, kid, err := group.PeekKey(data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w: %w", ErrDropped, ErrBadGroupData, err)

@@ -351,6 +351,7 @@ func (c *Client) sendClaimed(ctx context.Context, it clientdb.OutboxItem) (bool,
 	if IsGroupID(it.To) && sendErr == nil {
 		// A group message: signed with the member credential (groupnet.go).
 		sctx, sendErr = c.groupItemCtx(ctx, it.To)
+		payload = c.withWriter(sctx, it, payload) // groupnet.go
 	}
 	switch {
 	case errors.Is(sendErr, ErrWaitingForKeys):

@@ -117,7 +117,7 @@ func TestGroupSwarm(t *testing.T) {
 		m    *group.Member
 	}{{alice, ma}, {bob, mb}} {
 		msg, _ := group.SealMessage(g, key, p.acct, time.Now(), []byte("hello"))
-		store(clients[0], p.m, group.NamespaceMessages, msg)
+		store(clients[0], p.m, group.NamespaceMessages, group.WithWriter(p.m.Ed25519Public(), msg))
 	}
 	// Both members read through the other nodes, which caches the
 	// group's (empty) revocations there.

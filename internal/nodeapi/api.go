@@ -299,6 +299,8 @@ func (h *Handler) errorBody(err error, now time.Time) (int, *rpc.ErrorBody) {
 	case errors.As(err, &ws):
 		body.Error = rpc.Errorf(rpc.CodeWrongSwarm, "this node does not store that account; use swarm %s", ws.swarm.SwarmID)
 		body.Swarm = &ws.swarm
+	case errors.Is(err, store.ErrWriterQuota):
+		body.Error = rpc.Errorf(rpc.CodeWriterQuota, "this member's share of the group's storage is full")
 	case errors.Is(err, store.ErrAccountQuota):
 		body.Error = rpc.Errorf(rpc.CodeQuota, "the account's storage quota is full")
 	case errors.Is(err, store.ErrStoreFull):

@@ -37,6 +37,11 @@ func memberNeeds(acc access) (need group.Perm, ok bool) {
 	case rpc.MethodRetrieve, rpc.MethodGetExpiries:
 		return group.PermRead, true
 	case rpc.MethodStore:
+		// A push subscription record (docs/groups.md §12) needs read
+		// only: a reader may want to be woken for what it reads.
+		if acc.ns == group.NamespacePush {
+			return group.PermRead, true
+		}
 		// Anti-spam: members store only group messages; the configs, keys
 		// and revocations are the admins'.
 		return group.PermWrite, group.MemberStores(acc.ns)
@@ -210,4 +215,27 @@ func (c *revocationCache) load(ctx context.Context, st store.Store, g group.ID, 
 	c.m[g.Account()] = e
 	c.mu.Unlock()
 	return e, nil
+}
+
+// checkWriter refuses a store into a group's messages namespace whose
+// writer prefix (docs/groups.md §7) is not the key that signed it: the
+// member's key, or the group key for an admin. The store counts each
+// message against its writer's share of the group's quota
+// (internal/store/sqlite), so a member cannot charge another's share.
+func checkWriter(a *rpc.Auth, acct identity.AccountID, ns int32, data []byte) error {
+	if !group.IsGroup(acct) || ns != group.NamespaceMessages {
+		return nil
+	}
+	w, _, err := group.SplitWriter(data)
+	if err != nil {
+		return rpc.Errorf(rpc.CodeBadField, "data: %v", err)
+	}
+	want := group.ID(acct).Key()
+	if a != nil && a.Credential != nil {
+		want = a.Credential.Token.Member
+	}
+	if !w.Equal(want) {
+		return rpc.Errorf(rpc.CodeBadField, "data: the writer prefix is not the key that signed the request")
+	}
+	return nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/hushnet/hush/internal/store"
 	"github.com/hushnet/hush/internal/store/sqlite"
 	"github.com/hushnet/hush/protocol/group"
+	"github.com/hushnet/hush/protocol/push"
 	"github.com/hushnet/hush/protocol/rpc"
 )
 
@@ -57,6 +58,9 @@ func (f *fixture) send(r rpc.Outgoing, s rpc.Signer) (int, []byte) {
 }
 
 func (f *fixture) groupStore(s rpc.Signer, ns int32, data []byte) (int, []byte) {
+	if ns == group.NamespaceMessages {
+		data = group.WithWriter(s.Ed25519Public(), data) // docs/groups.md §7
+	}
 	return f.send(&rpc.Store{Namespace: ns, Data: data, TTL: time.Hour, Timestamp: f.clock()}, s)
 }
 
@@ -409,12 +413,16 @@ func TestGroupHoldsPerMember(t *testing.T) {
 	}
 }
 
-// TestGroupQuotaRecovery: a member that fills the group swarm's quota
-// blocks the admin's stores, and the admin's sequence of delete_before in
-// the message namespace and the revocation list makes room and removes it.
+// TestGroupQuotaRecovery: a member that floods the message namespace is
+// refused with writer_quota_exceeded once it holds its share (a quarter
+// of the group's quota), while another member's store and the admin's
+// revocation list still go in. Members that fill the whole quota block
+// the admin's stores, and the admin's sequence of delete_before in the
+// message namespace and the revocation list makes room.
 func TestGroupQuotaRecovery(t *testing.T) {
+	const quota = 20 // messages; a writer's share is 5
 	f := newFixture(t, func(c *Config) {
-		db, err := sqlite.Open(filepath.Join(t.TempDir(), "quota.db"), sqlite.WithAccountQuota(1<<20, 5))
+		db, err := sqlite.Open(filepath.Join(t.TempDir(), "quota.db"), sqlite.WithAccountQuota(1<<20, quota))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -422,36 +430,63 @@ func TestGroupQuotaRecovery(t *testing.T) {
 		c.Store = c.Arrivals.Store(db)
 	})
 	admin := newAdmin(t)
-	spammer := newMember(t, admin, group.PermRead|group.PermWrite)
+	members := make([]*group.Member, 5)
+	for i := range members {
+		members[i] = newMember(t, admin, group.PermRead|group.PermWrite)
+	}
+	spammer := members[0]
 	if st, b := f.groupStore(admin, group.NamespaceInfo, []byte("info")); st != 200 {
 		t.Fatalf("%d %s", st, b)
 	}
-	for i := 0; ; i++ {
-		st, b := f.groupStore(spammer, group.NamespaceMessages, []byte{byte(i)})
-		if st == 200 {
-			continue
+	flood := func(m *group.Member, tag byte) (stored int, code rpc.Code) {
+		for i := 0; ; i++ {
+			st, b := f.groupStore(m, group.NamespaceMessages, []byte{tag, byte(i)})
+			if st != 200 {
+				return i, errCode(t, b)
+			}
 		}
-		if errCode(t, b) != rpc.CodeQuota {
-			t.Fatalf("%d %s", st, b)
-		}
-		break
+	}
+	if n, code := flood(spammer, 0); n != quota/4 || code != rpc.CodeWriterQuota {
+		t.Fatalf("the flooder stored %d, then %s; want %d, then %s", n, code, quota/4, rpc.CodeWriterQuota)
+	}
+	if st, b := f.groupStore(members[1], group.NamespaceMessages, []byte("still room")); st != 200 {
+		t.Fatalf("another member after the flood: %d %s", st, b)
 	}
 	list := revocationList(t, admin, 1, f.clock(), spammer.Ed25519Public())
-	if st, b := f.groupStore(admin, group.NamespaceRevocations, list); errCode(t, b) != rpc.CodeQuota {
+	if st, b := f.groupStore(admin, group.NamespaceRevocations, list); st != 200 {
+		t.Fatalf("the admin's list after the flood: %d %s", st, b)
+	}
+	if st, b := f.groupStore(spammer, group.NamespaceMessages, []byte("more")); errCode(t, b) != rpc.CodeRevoked {
+		t.Fatalf("the spammer after its revocation: %d %s", st, b)
+	}
+
+	// Members together fill the group's quota: the whole bucket refuses.
+	var code rpc.Code
+	for _, m := range members[1:] {
+		if _, code = flood(m, 1); code == rpc.CodeQuota {
+			break
+		}
+	}
+	if code != rpc.CodeQuota {
+		t.Fatalf("the members filled the group and got %s, want %s", code, rpc.CodeQuota)
+	}
+	list2 := revocationList(t, admin, 2, f.clock(), spammer.Ed25519Public(), members[1].Ed25519Public())
+	if st, b := f.groupStore(admin, group.NamespaceRevocations, list2); errCode(t, b) != rpc.CodeQuota {
 		t.Fatalf("with the quota full: %d %s", st, b)
 	}
 	ns := group.NamespaceMessages
 	seq := &rpc.Batch{Sequence: true, Requests: []rpc.Outgoing{
 		&rpc.DeleteBefore{Namespace: &ns, Before: f.clock()},
-		&rpc.Store{Namespace: group.NamespaceRevocations, Data: list, TTL: time.Hour, Timestamp: f.clock()},
+		&rpc.Store{Namespace: group.NamespaceRevocations, Data: list2, TTL: time.Hour, Timestamp: f.clock()},
 	}}
 	st, b := f.send(seq, admin)
 	var res rpc.BatchResult
 	if st != 200 || json.Unmarshal(b, &res) != nil || len(res.Results) != 2 || res.Results[0].Code != 200 || res.Results[1].Code != 200 {
 		t.Fatalf("sequence: %d %s", st, b)
 	}
-	if st, b := f.groupStore(spammer, group.NamespaceMessages, []byte("more")); errCode(t, b) != rpc.CodeRevoked {
-		t.Fatalf("the spammer after its revocation: %d %s", st, b)
+	// The deletes emptied the writers' buckets too.
+	if st, b := f.groupStore(members[2], group.NamespaceMessages, []byte("after the clean-up")); st != 200 {
+		t.Fatalf("a member after the clean-up: %d %s", st, b)
 	}
 }
 
@@ -489,5 +524,93 @@ func TestGroupRevocationsConcurrent(t *testing.T) {
 		if (i < 3) != (st == 403 && errCode(t, b) == rpc.CodeRevoked) {
 			t.Fatalf("member %d: %d %s", i, st, b)
 		}
+	}
+}
+
+// TestGroupWriterPrefix: a store into a group's message namespace must
+// carry the signer's own key as its writer prefix, so that a member
+// cannot charge another's share of the quota.
+func TestGroupWriterPrefix(t *testing.T) {
+	f := newFixture(t)
+	admin := newAdmin(t)
+	m1 := newMember(t, admin, group.PermRead|group.PermWrite)
+	m2 := newMember(t, admin, group.PermRead|group.PermWrite)
+	for _, tc := range []struct {
+		name   string
+		signer rpc.Signer
+		data   []byte
+		code   rpc.Code
+	}{
+		{"own key", m1, group.WithWriter(m1.Ed25519Public(), []byte("x")), ""},
+		{"admin as the group", admin, group.WithWriter(admin.Ed25519Public(), []byte("x")), ""},
+		{"another member's key", m1, group.WithWriter(m2.Ed25519Public(), []byte("x")), rpc.CodeBadField},
+		{"the group key by a member", m1, group.WithWriter(admin.Ed25519Public(), []byte("y")), rpc.CodeBadField},
+		{"no room for a prefix", m1, []byte("short"), rpc.CodeBadField},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, b := f.send(&rpc.Store{Namespace: group.NamespaceMessages, Data: tc.data, TTL: time.Hour, Timestamp: f.clock()}, tc.signer)
+			if tc.code == "" && st != 200 || tc.code != "" && errCode(t, b) != tc.code {
+				t.Fatalf("%d %s, want %q", st, b, tc.code)
+			}
+		})
+	}
+}
+
+// groupRecord signs a push subscription record for a's group with s.
+func groupRecord(t *testing.T, a *group.Admin, s push.GroupSigner, now time.Time, namespaces ...int32) []byte {
+	t.Helper()
+	r := &push.Record{Namespaces: namespaces, Expiry: now.Add(24 * time.Hour)}
+	r.Server[0] = 9 // any valid X25519 key
+	rand.Read(r.SubID[:])
+	if err := push.SignGroupRecord(r, a.ID(), s); err != nil {
+		t.Fatal(err)
+	}
+	return r.Marshal()
+}
+
+// TestGroupPushRecords (docs/groups.md §12): a member, even read-only,
+// stores push subscription records in the group swarm's namespace 4,
+// signed by its own member key, naming only the messages namespace, at
+// most push.MaxRecordsPerGroupKey live ones per key; a non-member stores
+// none.
+func TestGroupPushRecords(t *testing.T) {
+	f := newFixture(t)
+	admin := newAdmin(t)
+	writer := newMember(t, admin, group.PermRead|group.PermWrite)
+	reader := newMember(t, admin, group.PermRead)
+	now := f.clock()
+	store := func(s rpc.Signer, data []byte) (int, []byte) {
+		return f.send(&rpc.Store{Namespace: push.Namespace, Data: data, TTL: time.Hour, Timestamp: f.clock()}, s)
+	}
+	for _, tc := range []struct {
+		name   string
+		signer rpc.Signer
+		data   []byte
+		code   rpc.Code
+	}{
+		{"a member's own record", writer, groupRecord(t, admin, writer, now, group.NamespaceMessages), ""},
+		{"a reader's own record", reader, groupRecord(t, admin, reader, now, group.NamespaceMessages), ""},
+		{"the admin's", admin, groupRecord(t, admin, admin, now, group.NamespaceMessages), ""},
+		{"signed by another member", writer, groupRecord(t, admin, reader, now, group.NamespaceMessages), rpc.CodeBadField},
+		{"naming the keys namespace", writer, groupRecord(t, admin, writer, now, group.NamespaceKeys), rpc.CodeBadField},
+		{"signed for another group", writer, groupRecord(t, newAdmin(t), writer, now, group.NamespaceMessages), rpc.CodeBadField},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, b := store(tc.signer, tc.data)
+			if tc.code == "" && st != 200 || tc.code != "" && errCode(t, b) != tc.code {
+				t.Fatalf("%d %s, want %q", st, b, tc.code)
+			}
+		})
+	}
+	for i := 1; i < push.MaxRecordsPerGroupKey; i++ {
+		if st, b := store(writer, groupRecord(t, admin, writer, now, group.NamespaceMessages)); st != 200 {
+			t.Fatalf("record %d: %d %s", i+1, st, b)
+		}
+	}
+	if st, b := store(writer, groupRecord(t, admin, writer, now, group.NamespaceMessages)); errCode(t, b) != rpc.CodeQuota {
+		t.Fatalf("one record past the key's limit: %d %s", st, b)
+	}
+	if st, b := store(reader, groupRecord(t, admin, reader, now, group.NamespaceMessages)); st != 200 {
+		t.Fatalf("another key still stores: %d %s", st, b)
 	}
 }

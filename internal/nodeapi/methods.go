@@ -86,11 +86,14 @@ func (h *Handler) store(ctx context.Context, params json.RawMessage, now time.Ti
 	if err := checkRevocationList(r.Account, r.Namespace, r.Data); err != nil {
 		return nil, err
 	}
+	if err := checkWriter(r.Auth, r.Account, r.Namespace, r.Data); err != nil { // groups.go
+		return nil, err
+	}
 	hash := rpc.MessageHash(r.Account, r.Namespace, r.Data)
 	if r.Namespace == push.Namespace {
 		// Held until the record is committed, so that two stores at once
 		// cannot both find room for the last record.
-		unlock, err := h.checkRecord(ctx, r.Account, r.Data, hash, now)
+		unlock, err := h.checkRecord(ctx, r.Auth, r.Account, r.Data, hash, now)
 		if err != nil {
 			return nil, err
 		}

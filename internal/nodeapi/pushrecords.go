@@ -8,6 +8,7 @@ import (
 
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/store"
+	"github.com/hushnet/hush/protocol/group"
 	"github.com/hushnet/hush/protocol/push"
 	"github.com/hushnet/hush/protocol/rpc"
 )
@@ -39,12 +40,16 @@ func (l *recordLocks) lock(acct identity.AccountID) (unlock func()) {
 // hash) into acct's record namespace at now. On success it returns with
 // the account's record lock held; the caller unlocks once its store is
 // committed.
-func (h *Handler) checkRecord(ctx context.Context, acct identity.AccountID, data []byte, hash string, now time.Time) (unlock func(), err error) {
-	if _, err := push.ParseRecord(data, acct, now); err != nil {
+func (h *Handler) checkRecord(ctx context.Context, a *rpc.Auth, acct identity.AccountID, data []byte, hash string, now time.Time) (unlock func(), err error) {
+	rec, err := push.ParseRecord(data, acct, now)
+	if err != nil {
 		if errors.Is(err, push.ErrExpired) {
 			return nil, rpc.Errorf(rpc.CodeBadField, "data: the push subscription record has expired")
 		}
 		return nil, rpc.Errorf(rpc.CodeBadField, "data: not a valid push subscription record (namespace %d takes only those): %v", push.Namespace, err)
+	}
+	if group.IsGroup(acct) {
+		return h.checkGroupRecord(ctx, a, acct, rec, hash, now)
 	}
 	unlock = h.records.lock(acct)
 	live, err := liveRecords(ctx, h.cfg.Store, acct, hash, now)
@@ -84,4 +89,53 @@ func liveRecords(ctx context.Context, s store.Store, acct identity.AccountID, ex
 		last := msgs[len(msgs)-1]
 		q.After = store.Cursor{Timestamp: last.Timestamp, Hash: last.Hash}
 	}
+}
+
+// checkGroupRecord is checkRecord for a group swarm's record
+// (docs/groups.md §12): signed by the key that signs the store (a member
+// key, or the group key), naming only the messages namespace, and within
+// push.MaxRecordsPerGroupKey live records of that key and
+// push.MaxRecordsPerGroup of the group.
+func (h *Handler) checkGroupRecord(ctx context.Context, a *rpc.Auth, acct identity.AccountID, rec *push.Record, hash string, now time.Time) (unlock func(), err error) {
+	signer := group.ID(acct).Key()
+	if a != nil && a.Credential != nil {
+		signer = a.Credential.Token.Member
+	}
+	if !rec.Ed25519.Equal(signer) {
+		return nil, rpc.Errorf(rpc.CodeBadField, "data: the push subscription record is not signed by the request's key")
+	}
+	if len(rec.Namespaces) != 1 || rec.Namespaces[0] != group.NamespaceMessages {
+		return nil, rpc.Errorf(rpc.CodeBadField, "data: a group's push subscription record names only namespace %d", group.NamespaceMessages)
+	}
+	unlock = h.records.lock(acct)
+	q := store.Query{Account: acct, Namespace: push.Namespace, Limit: 256, Now: now}
+	all, mine := 0, 0
+	for {
+		msgs, more, err := h.cfg.Store.List(ctx, q)
+		if err != nil {
+			unlock()
+			return nil, err
+		}
+		for _, m := range msgs {
+			if m.Hash == hash {
+				continue
+			}
+			if r, err := push.ParseRecord(m.Data, acct, now); err == nil {
+				all++
+				if r.Ed25519.Equal(signer) {
+					mine++
+				}
+			}
+		}
+		if !more || len(msgs) == 0 {
+			break
+		}
+		last := msgs[len(msgs)-1]
+		q.After = store.Cursor{Timestamp: last.Timestamp, Hash: last.Hash}
+	}
+	if mine >= push.MaxRecordsPerGroupKey || all >= push.MaxRecordsPerGroup {
+		unlock()
+		return nil, rpc.Errorf(rpc.CodeQuota, "this key holds %d and the group %d live push subscription records, the most a node keeps (%d, %d)", mine, all, push.MaxRecordsPerGroupKey, push.MaxRecordsPerGroup)
+	}
+	return unlock, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/replication"
 	"github.com/hushnet/hush/internal/store"
+	"github.com/hushnet/hush/protocol/group"
 	"github.com/hushnet/hush/protocol/onion"
 	"github.com/hushnet/hush/protocol/push"
 	"github.com/hushnet/hush/protocol/snapshot"
@@ -291,8 +292,23 @@ func (n *Notifier) accept(ctx context.Context, m store.Message) {
 		}
 		return
 	}
+	var revoked map[identity.Ed25519PublicKey]bool
+	if group.IsGroup(m.Account) && len(recs) > 0 {
+		if revoked, err = n.groupRevoked(ctx, m.Account, now); err != nil {
+			if ctx.Err() == nil {
+				n.cfg.Logger.Warn("push notifier: reading revocations failed", "err", err)
+			}
+			return
+		}
+	}
 	for _, r := range recs {
 		if !slices.Contains(r.Namespaces, m.Namespace) {
+			continue
+		}
+		if revoked[r.Ed25519] {
+			// A removed member's record: it wakes nobody from the moment
+			// the list reaches this node (docs/groups.md §12).
+			n.metrics.ignored.WithLabelValues("revoked").Inc()
 			continue
 		}
 		if n.cfg.Server.Key == (snapshot.X25519Key{}) || r.Server != [32]byte(n.cfg.Server.Key) {
@@ -320,9 +336,10 @@ func (n *Notifier) accept(ctx context.Context, m store.Message) {
 
 // maxScan bounds the record-namespace messages read for one deposit.
 // A node accepts a record only while the account holds fewer than
-// push.MaxRecordsPerAccount live ones, so more are expired records whose
-// messages outlive them (message TTLs run to 30 days, records to 14).
-const maxScan = 512
+// push.MaxRecordsPerAccount live ones (a group push.MaxRecordsPerGroup),
+// so more are expired records whose messages outlive them (message TTLs
+// run to 30 days, records to 14).
+const maxScan = 1024
 
 // liveRecords returns acct's records that parse and have not expired at
 // now, at most push.MaxRecordsPerAccount of them (a node keeps no more
@@ -345,7 +362,7 @@ func (n *Notifier) liveRecords(ctx context.Context, acct identity.AccountID, now
 				continue
 			}
 			out = append(out, r)
-			if len(out) == push.MaxRecordsPerAccount {
+			if len(out) == maxRecords(acct) {
 				return out, nil
 			}
 		}
@@ -357,6 +374,42 @@ func (n *Notifier) liveRecords(ctx context.Context, acct identity.AccountID, now
 		q.After = store.Cursor{Timestamp: last.Timestamp, Hash: last.Hash}
 	}
 	return out, nil
+}
+
+// groupRevoked returns the union of the revocation lists group acct's
+// swarm holds here (docs/groups.md §4), each checked under the group key.
+func (n *Notifier) groupRevoked(ctx context.Context, acct identity.AccountID, now time.Time) (map[identity.Ed25519PublicKey]bool, error) {
+	q := store.Query{Account: acct, Namespace: group.NamespaceRevocations, Limit: 64, Now: now}
+	out := map[identity.Ed25519PublicKey]bool{}
+	for scanned := 0; scanned < maxScan; {
+		msgs, more, err := n.cfg.Store.List(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range msgs {
+			if l, err := group.ParseRevocations(m.Data, group.ID(acct)); err == nil {
+				for _, k := range l.Revoked {
+					out[k] = true
+				}
+			}
+		}
+		if !more || len(msgs) == 0 {
+			break
+		}
+		scanned += len(msgs)
+		last := msgs[len(msgs)-1]
+		q.After = store.Cursor{Timestamp: last.Timestamp, Hash: last.Hash}
+	}
+	return out, nil
+}
+
+// maxRecords is the most live records a node keeps for acct: a group
+// swarm's (03) are its members' (docs/groups.md §12).
+func maxRecords(acct identity.AccountID) int {
+	if group.IsGroup(acct) {
+		return push.MaxRecordsPerGroup
+	}
+	return push.MaxRecordsPerAccount
 }
 
 // trySend starts s's notify if it has deposits waiting, none travelling,

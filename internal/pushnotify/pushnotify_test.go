@@ -3,6 +3,7 @@ package pushnotify
 import (
 	"context"
 	"crypto/ecdh"
+	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/store"
 	"github.com/hushnet/hush/internal/store/sqlite"
+	"github.com/hushnet/hush/protocol/group"
 	"github.com/hushnet/hush/protocol/onion"
 	"github.com/hushnet/hush/protocol/push"
 	"github.com/hushnet/hush/protocol/rpc"
@@ -512,4 +514,60 @@ func TestKeepWarm(t *testing.T) {
 	if got := value(f.n.metrics.notifies.WithLabelValues("sent")); got != 1 {
 		t.Fatalf("%v notifies counted sent, want 1 (warm-ups are no notifies)", got)
 	}
+}
+
+// TestGroupRecords (docs/groups.md §12): in a group swarm, records signed
+// by member keys (two members here) are each notified of a new group
+// message; a deposit in another group namespace wakes nobody.
+func TestGroupRecords(t *testing.T) {
+	f := newFixture(t, nil)
+	f.run()
+	seed := make([]byte, group.SeedSize)
+	rand.Read(seed)
+	admin, err := group.NewAdmin(seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gid := admin.ID()
+	var recs []*push.Record
+	for range 2 {
+		mseed := make([]byte, group.SeedSize)
+		rand.Read(mseed)
+		tok := group.Token{Perms: group.PermRead, Member: identity.Ed25519PublicKeyOf(ed25519.NewKeyFromSeed(mseed))}
+		m, err := group.NewMember(admin.Group(), mseed, admin.Issue(tok))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &push.Record{Server: f.server.Key, Namespaces: []int32{group.NamespaceMessages}, Expiry: f.clock.Now().Add(24 * time.Hour)}
+		rand.Read(r.SubID[:])
+		rand.Read(r.NotifySecret[:])
+		rand.Read(r.EncKey[:])
+		if err := push.SignGroupRecord(r, gid, m); err != nil {
+			t.Fatal(err)
+		}
+		f.put(gid, push.Namespace, r.Marshal())
+		recs = append(recs, r)
+	}
+	msg := f.deposit(gid, group.NamespaceMessages, "a group message")
+	got := map[[32]byte]*push.Request{}
+	for range 2 {
+		r := f.next()
+		got[r.SubID] = r
+	}
+	for _, r := range recs {
+		check(t, got[r.SubID], r, msg, 1)
+	}
+	f.clock.advance(time.Minute)
+	f.deposit(gid, group.NamespaceKeys, "a key message")
+	f.none()
+
+	// The first member is removed: its record wakes nobody any more.
+	list, err := (&group.Revocations{Version: 1, Created: f.clock.Now(), Revoked: []identity.Ed25519PublicKey{recs[0].Ed25519}}).Sign(admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.put(gid, group.NamespaceRevocations, list)
+	msg = f.deposit(gid, group.NamespaceMessages, "after the removal")
+	check(t, f.next(), recs[1], msg, 1)
+	f.none()
 }

@@ -28,6 +28,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/hushnet/hush/identity"
@@ -103,6 +104,10 @@ var (
 	// ErrAccountQuota: the account already holds its maximum bytes or messages
 	// and the store's policy is to refuse rather than evict.
 	ErrAccountQuota = errors.New("account storage quota exceeded")
+	// ErrWriterQuota: the writer of a group message (a member's key)
+	// already holds its share of the group swarm's quota. It wraps
+	// ErrAccountQuota.
+	ErrWriterQuota = fmt.Errorf("%w: the writer's share of the group is full", ErrAccountQuota)
 	// ErrStoreFull: the whole database reached its configured cap, or the disk
 	// is full. Nothing was written.
 	ErrStoreFull = errors.New("node storage is full")

@@ -219,3 +219,19 @@ func FuzzParseInvite(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSplitWriter: SplitWriter never panics, and what it accepts is
+// rebuilt exactly by WithWriter.
+func FuzzSplitWriter(f *testing.F) {
+	f.Add(make([]byte, WriterSize+1))
+	f.Add([]byte("short"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		w, m, err := SplitWriter(b)
+		if err != nil {
+			return
+		}
+		if got := WithWriter(w, m); string(got) != string(b) {
+			t.Fatalf("round trip: %x, want %x", got, b)
+		}
+	})
+}

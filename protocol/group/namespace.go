@@ -9,6 +9,12 @@ const (
 	// retrievable with any credential the group issued, revoked or not
 	// (Session's NAMESPACE_REVOKED_RETRIEVABLE_GROUP_MESSAGES).
 	NamespaceRevokedRetrievable int32 = -11
+	// NamespacePush holds push subscription records (protocol/push),
+	// each signed by a member key (or the group key), which nodes parse
+	// and notify for new messages; any credential with read stores
+	// (docs/groups.md §12). The number is the account swarm's record
+	// namespace's.
+	NamespacePush int32 = 4
 	// NamespaceMessages holds group messages; members with write store.
 	NamespaceMessages int32 = 11
 	// NamespaceKeys holds key messages (admin-written).
@@ -24,7 +30,7 @@ const (
 
 // Namespaces lists the group swarm's namespaces, in ascending order.
 var Namespaces = []int32{
-	NamespaceRevokedRetrievable, NamespaceMessages, NamespaceKeys,
+	NamespaceRevokedRetrievable, NamespacePush, NamespaceMessages, NamespaceKeys,
 	NamespaceInfo, NamespaceMembers, NamespaceRevocations,
 }
 

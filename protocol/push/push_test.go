@@ -452,3 +452,57 @@ func TestVectors(t *testing.T) {
 		}
 	}
 }
+
+// keySigner is a bare Ed25519 key as a GroupSigner (a member key).
+type keySigner struct{ priv ed25519.PrivateKey }
+
+func (k keySigner) Ed25519Public() identity.Ed25519PublicKey {
+	return identity.Ed25519PublicKeyOf(k.priv)
+}
+func (k keySigner) Sign(m []byte) []byte { return ed25519.Sign(k.priv, m) }
+
+// groupID returns a random 03 ID (no key check needed here).
+func groupID() identity.AccountID {
+	var id identity.AccountID
+	id[0] = 0x03
+	_, priv, _ := ed25519.GenerateKey(nil)
+	copy(id[1:], identity.Ed25519PublicKeyOf(priv).Bytes())
+	return id
+}
+
+// TestGroupRecord: a record signed by a member key for a group parses for
+// that group only: not for another group, not as an account's record,
+// and an account's record does not parse as a group's.
+func TestGroupRecord(t *testing.T) {
+	now := time.Now()
+	_, priv, _ := ed25519.GenerateKey(nil)
+	member := keySigner{priv}
+	g, other := groupID(), groupID()
+	r := &Record{Namespaces: []int32{11}, Expiry: now.Add(time.Hour)}
+	r.Server[0] = 9
+	if err := SignGroupRecord(r, g, member); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ParseRecord(r.Marshal(), g, now)
+	if err != nil || !got.Ed25519.Equal(member.Ed25519Public()) {
+		t.Fatalf("the group's own record: %v", err)
+	}
+	if _, err := ParseRecord(r.Marshal(), other, now); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("for another group: %v, want %v", err, ErrBadSignature)
+	}
+	acct := identity.NewAccount()
+	if _, err := ParseRecord(r.Marshal(), acct.ID(), now); err == nil {
+		t.Fatal("a group's record parsed as an account's")
+	}
+	ar := &Record{Namespaces: []int32{0}, Expiry: now.Add(time.Hour)}
+	ar.Server[0] = 9
+	if err := SignRecord(ar, acct); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ParseRecord(ar.Marshal(), g, now); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("an account's record as a group's: %v, want %v", err, ErrBadSignature)
+	}
+	if err := SignGroupRecord(&Record{Namespaces: []int32{11}, Expiry: now.Add(time.Hour)}, acct.ID(), member); err == nil {
+		t.Fatal("SignGroupRecord took an account's ID")
+	}
+}

@@ -116,6 +116,51 @@ func (r *Record) signedMessage() []byte {
 	return append([]byte(RecordSignatureLabel), marshal(r.wire(false))...)
 }
 
+// GroupRecordSignatureLabel starts what a group swarm's record signs,
+// followed by the group's ID (33 bytes): a record signed by a member key
+// (docs/groups.md §12) can be replayed neither into an account's
+// namespace nor into another group.
+const GroupRecordSignatureLabel = "hush/1 group push record\x00"
+
+func (r *Record) groupSignedMessage(group identity.AccountID) []byte {
+	m := append([]byte(GroupRecordSignatureLabel), group[:]...)
+	return append(m, marshal(r.wire(false))...)
+}
+
+// GroupSigner is a group member key or a group's admin key
+// (protocol/group's Member and Admin).
+type GroupSigner interface {
+	Ed25519Public() identity.Ed25519PublicKey
+	Sign(msg []byte) []byte
+}
+
+// SignGroupRecord signs r for the push namespace of group (an 03 ID)
+// with s, as SignRecord does for an account.
+func SignGroupRecord(r *Record, group identity.AccountID, s GroupSigner) error {
+	if group[0] != groupPrefix {
+		return fmt.Errorf("%w: %s is no group", ErrBadRecord, group)
+	}
+	r.Ed25519 = s.Ed25519Public()
+	slices.Sort(r.Namespaces)
+	r.Expiry = time.UnixMilli(r.Expiry.UnixMilli()).UTC()
+	if err := r.check(); err != nil {
+		return err
+	}
+	r.Sig = s.Sign(r.groupSignedMessage(group))
+	return nil
+}
+
+// A group swarm keeps at most MaxRecordsPerGroupKey live records per
+// signing key (a member's devices share its member key) and
+// MaxRecordsPerGroup in all (docs/groups.md §12).
+const (
+	MaxRecordsPerGroupKey = 4
+	MaxRecordsPerGroup    = 400
+)
+
+// groupPrefix is a group ID's first byte (protocol/group).
+const groupPrefix = 0x03
+
 func marshal(v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -170,7 +215,8 @@ func validNamespace(ns int32) bool { return ns >= -32768 && ns <= 32767 }
 
 // ParseRecord parses data, a namespace-4 message stored for acct, and
 // checks it at now: its one encoding, its fields, that its key derives acct
-// and signed it, that it has not expired and that its expiry is at most
+// and signed it (for a group swarm, an 03 acct: that its key signed it
+// under [GroupRecordSignatureLabel] and the group's ID), that it has not expired and that its expiry is at most
 // MaxLifetime (plus ClockSkew) away. It returns [ErrBadRecord],
 // [ErrBadSignature] or [ErrExpired].
 func ParseRecord(data []byte, acct identity.AccountID, now time.Time) (*Record, error) {
@@ -210,15 +256,23 @@ func ParseRecord(data []byte, acct identity.AccountID, now time.Time) (*Record, 
 	if !bytes.Equal(r.Marshal(), data) {
 		return nil, fmt.Errorf("%w: not in canonical form", ErrBadRecord)
 	}
-	id, err := r.Ed25519.AccountID()
-	if err != nil {
-		return nil, fmt.Errorf("%w: ed25519: %w", ErrBadRecord, err)
-	}
-	if !id.Equal(acct) {
-		return nil, fmt.Errorf("%w: signed by another account", ErrBadSignature)
-	}
-	if !ed25519.Verify(r.Ed25519.Bytes(), r.signedMessage(), r.Sig) {
-		return nil, ErrBadSignature
+	if acct[0] == groupPrefix {
+		// A group swarm's record: signed by a member key, which the node
+		// that took the store checked against the request's signer.
+		if !ed25519.Verify(r.Ed25519.Bytes(), r.groupSignedMessage(acct), r.Sig) {
+			return nil, ErrBadSignature
+		}
+	} else {
+		id, err := r.Ed25519.AccountID()
+		if err != nil {
+			return nil, fmt.Errorf("%w: ed25519: %w", ErrBadRecord, err)
+		}
+		if !id.Equal(acct) {
+			return nil, fmt.Errorf("%w: signed by another account", ErrBadSignature)
+		}
+		if !ed25519.Verify(r.Ed25519.Bytes(), r.signedMessage(), r.Sig) {
+			return nil, ErrBadSignature
+		}
 	}
 	if !now.Before(r.Expiry) {
 		return nil, fmt.Errorf("%w: at %s", ErrExpired, r.Expiry.Format(time.RFC3339))

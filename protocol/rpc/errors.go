@@ -9,26 +9,27 @@ type Code string
 // Error codes. Each maps to one HTTP status ([Code.Status]); a client
 // error is always a 4xx.
 const (
-	CodeBadJSON       Code = "bad_json"       // body is not a JSON object of the expected shape
-	CodeMissingField  Code = "missing_field"  // a required parameter is absent
-	CodeBadField      Code = "bad_field"      // a parameter has the wrong type or an invalid value
-	CodeBadBase64     Code = "bad_base64"     // data or signature is not valid base64
-	CodeBadPubkey     Code = "bad_pubkey"     // pubkey or pubkey_ed25519 is not a valid key
-	CodeTooLarge      Code = "too_large"      // body, data or batch exceeds a limit
-	CodeUnknownMethod Code = "unknown_method" // no such method (or not allowed in a batch)
-	CodeKeyMismatch   Code = "key_mismatch"   // pubkey_ed25519 does not convert to pubkey
-	CodeBadSignature  Code = "bad_signature"  // signature does not verify
-	CodeBadCredential Code = "bad_credential" // a group member's credential is not the group's (forged, or another group's)
-	CodeRevoked       Code = "revoked"        // a group member's credential is on the group's revocation list
-	CodeForbidden     Code = "forbidden"      // the credential does not allow this method or namespace (admin-only, or a permission it lacks)
-	CodeReplayed      Code = "replayed"       // this signature was already used
-	CodeClockSkew     Code = "clock_skew"     // signed timestamp outside ±60 s of the node's clock
-	CodeBadTimestamp  Code = "bad_timestamp"  // deposit timestamp in the future or already expired
-	CodeBadTTL        Code = "bad_ttl"        // ttl or expiry out of the allowed range
-	CodeBadNamespace  Code = "bad_namespace"  // a public namespace with no defined use: it takes no deposits
-	CodeWrongSwarm    Code = "wrong_swarm"    // this node does not hold the account (421)
-	CodeRateLimited   Code = "rate_limited"   // per-IP limit; see Retry-After
-	CodeQuota         Code = "quota_exceeded" // the account holds its maximum
+	CodeBadJSON       Code = "bad_json"              // body is not a JSON object of the expected shape
+	CodeMissingField  Code = "missing_field"         // a required parameter is absent
+	CodeBadField      Code = "bad_field"             // a parameter has the wrong type or an invalid value
+	CodeBadBase64     Code = "bad_base64"            // data or signature is not valid base64
+	CodeBadPubkey     Code = "bad_pubkey"            // pubkey or pubkey_ed25519 is not a valid key
+	CodeTooLarge      Code = "too_large"             // body, data or batch exceeds a limit
+	CodeUnknownMethod Code = "unknown_method"        // no such method (or not allowed in a batch)
+	CodeKeyMismatch   Code = "key_mismatch"          // pubkey_ed25519 does not convert to pubkey
+	CodeBadSignature  Code = "bad_signature"         // signature does not verify
+	CodeBadCredential Code = "bad_credential"        // a group member's credential is not the group's (forged, or another group's)
+	CodeRevoked       Code = "revoked"               // a group member's credential is on the group's revocation list
+	CodeForbidden     Code = "forbidden"             // the credential does not allow this method or namespace (admin-only, or a permission it lacks)
+	CodeReplayed      Code = "replayed"              // this signature was already used
+	CodeClockSkew     Code = "clock_skew"            // signed timestamp outside ±60 s of the node's clock
+	CodeBadTimestamp  Code = "bad_timestamp"         // deposit timestamp in the future or already expired
+	CodeBadTTL        Code = "bad_ttl"               // ttl or expiry out of the allowed range
+	CodeBadNamespace  Code = "bad_namespace"         // a public namespace with no defined use: it takes no deposits
+	CodeWrongSwarm    Code = "wrong_swarm"           // this node does not hold the account (421)
+	CodeRateLimited   Code = "rate_limited"          // per-IP limit; see Retry-After
+	CodeQuota         Code = "quota_exceeded"        // the account holds its maximum
+	CodeWriterQuota   Code = "writer_quota_exceeded" // a group member's share of the group swarm's quota is full (docs/groups.md §10)
 	CodeMethodNotPost Code = "method_not_allowed"
 	CodeStoreFull     Code = "storage_full"   // node out of space (507)
 	CodeUnavailable   Code = "unavailable"    // node shutting down (503)
@@ -54,7 +55,7 @@ func (c Code) Status() int {
 		return 421
 	case CodeRateLimited:
 		return 429
-	case CodeQuota:
+	case CodeQuota, CodeWriterQuota:
 		return 403
 	case CodeMethodNotPost:
 		return 405

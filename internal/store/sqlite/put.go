@@ -3,10 +3,12 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
 
 	"github.com/hushnet/hush/internal/store"
+	"github.com/hushnet/hush/protocol/group"
 )
 
 // errInvalidMessage is returned for a Message no RPC handler should pass on.
@@ -26,6 +28,28 @@ func quotaBucket(ns int32) int64 {
 		return int64(ns)
 	}
 	return ownerBucket
+}
+
+// writerBucketBase is the first writer bucket (sql/0005-writer-buckets.sql):
+// above every namespace and ownerBucket.
+const writerBucketBase = 1 << 17
+
+// writerShare is the writer bucket's quota as a share of the owner-only
+// one: a quarter, so that at least four members fill a group swarm's
+// quota, and one flooding member leaves room for the others.
+const writerShare = 4
+
+// writerBucket returns the writer bucket of m, if it has one: a message in
+// a group swarm's messages namespace counts against its writer's key
+// (the data's first 32 bytes, which the node that took the store checked
+// against the request's signer; nodeapi's checkWriter). The bucket is 47
+// bits of the key: member keys are drawn by the admin, not the member, so
+// a member cannot pick one that collides with another's.
+func writerBucket(m store.Message) (int64, bool) {
+	if !group.IsGroup(m.Account) || m.Namespace != group.NamespaceMessages || len(m.Data) < group.WriterSize {
+		return 0, false
+	}
+	return writerBucketBase + int64(binary.BigEndian.Uint64(m.Data[:8])>>17), true
 }
 
 // quota returns the most messages and bytes ns's bucket may hold.
@@ -202,12 +226,47 @@ func (db *DB) put(ctx context.Context, tx *sql.Tx, m store.Message) (putOutcome,
 			return putOutcome{}, err
 		}
 	}
+	var wb any // NULL: no writer bucket
+	if b, ok := writerBucket(m); ok {
+		if err := db.writerRoom(ctx, tx, acct, b, size); err != nil {
+			return putOutcome{}, err
+		}
+		wb = b
+	}
 	if _, err := tx.StmtContext(ctx, db.puts.insert).ExecContext(ctx,
-		acct, m.Namespace, m.Hash, ms(m.Timestamp), ms(m.Expiry), size, m.Data); err != nil {
+		acct, m.Namespace, m.Hash, ms(m.Timestamp), ms(m.Expiry), size, m.Data, wb); err != nil {
 		return fail(err)
 	}
 	out.added = true
 	return out, nil
+}
+
+// writerRoom returns store.ErrWriterQuota when writer bucket b of account
+// acct cannot take size more bytes and one more message, after dropping
+// the account's expired messages. A writer's messages are the group's,
+// never evicted for it: like the owner-only bucket, it refuses.
+func (db *DB) writerRoom(ctx context.Context, tx *sql.Tx, acct, b, size int64) error {
+	maxN, maxB := db.cfg.maxAccountMessages/writerShare, db.cfg.maxAccountBytes/writerShare
+	use := func() (n, bytes int64, err error) {
+		err = tx.QueryRowContext(ctx, `SELECT messages, bytes FROM usage WHERE account_id = ? AND bucket = ?`, acct, b).Scan(&n, &bytes)
+		if errors.Is(err, sql.ErrNoRows) {
+			err = nil
+		}
+		return n, bytes, err
+	}
+	n, bytes, err := use()
+	if err == nil && (n+1 > maxN || bytes+size > maxB) {
+		if _, err = tx.ExecContext(ctx, `DELETE FROM messages WHERE account_id = ? AND expiry <= ?`, acct, ms(db.cfg.clock())); err == nil {
+			n, bytes, err = use()
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("put: %w", db.wrap(err))
+	}
+	if n+1 > maxN || bytes+size > maxB {
+		return fmt.Errorf("put: %w (holds %d messages, %d bytes; limits %d, %d)", store.ErrWriterQuota, n, bytes, maxN, maxB)
+	}
+	return nil
 }
 
 // makeRoom frees space in m's quota bucket of account acct (count and
@@ -318,8 +377,8 @@ func (p *putStatements) prepare(w *sql.DB) error {
 		// every copy, and those are capped.
 		{&p.extendTombstone, `UPDATE tombstones SET expiry = max(expiry, ?3) WHERE account_id = ?1 AND hash = ?2`},
 		{&p.insert, `
-			INSERT INTO messages (account_id, namespace, hash, timestamp, expiry, size, data)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`},
+			INSERT INTO messages (account_id, namespace, hash, timestamp, expiry, size, data, writer_bucket)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
 	} {
 		st, err := w.Prepare(s.query)
 		if err != nil {
