@@ -6,4 +6,5 @@ package client
 // size they first had.
 func init() {
 	exchangeMessages = 100
+	concurrentMessages = 40
 }
