@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,57 +13,25 @@ import (
 	"github.com/hushnet/hush/protocol/rpc"
 )
 
-// startDevnet returns the package's devnet: a whole network in-process, a
-// registry host and eight replicating nodes (two swarms of four), with fast
-// registry timers. The first call starts it and TestMain stops it: the
-// tests that use it each open their own fresh accounts, so one network
-// serves them all (each used to start and stop its own, some 35 s
-// apiece under -race on a busy machine). A test that needs a network of its own shape, or kills or stops
-// parts of it, starts its own with devnet.Up.
+// startDevnet runs a whole network in-process: a registry host and eight
+// replicating nodes (two swarms of four), with fast registry timers.
 func startDevnet(t testing.TB) *devnet.Devnet {
 	t.Helper()
-	shared.once.Do(func() {
-		dir, err := os.MkdirTemp("", "hush-client-devnet-")
-		if err != nil {
-			shared.err = err
-			return
-		}
-		shared.dir = dir
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		shared.d, shared.err = devnet.Up(ctx, devnet.Options{
-			Dir: dir, Nodes: 8,
-			EpochInterval: 200 * time.Millisecond, ProbeInterval: 100 * time.Millisecond,
-			// No test here is about the registry dropping nodes; a short
-			// unreachable time let a node starved of CPU on a loaded machine be
-			// voted out mid-test, moving swarms under the test (421s).
-			UnreachableAfter: time.Minute,
-		})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	d, err := devnet.Up(ctx, devnet.Options{
+		Dir: t.TempDir(), Nodes: 8,
+		EpochInterval: 200 * time.Millisecond, ProbeInterval: 100 * time.Millisecond,
+		// No test here is about the registry dropping nodes; a short
+		// unreachable time let a node starved of CPU on a loaded machine be
+		// voted out mid-test, moving swarms under the test (421s).
+		UnreachableAfter: time.Minute,
 	})
-	if shared.err != nil {
-		t.Fatalf("starting the package's devnet: %v", shared.err)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return shared.d
-}
-
-// shared is the package's devnet, started by the first startDevnet.
-var shared struct {
-	once sync.Once
-	d    *devnet.Devnet
-	dir  string
-	err  error
-}
-
-// TestMain stops the shared devnet after the last test.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if shared.d != nil {
-		shared.d.Stop()
-	}
-	if shared.dir != "" {
-		os.RemoveAll(shared.dir)
-	}
-	os.Exit(code)
+	t.Cleanup(func() { d.Stop() })
+	return d
 }
 
 // TestDevnet exchanges messages on a devnet, where snapshots come from
