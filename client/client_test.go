@@ -60,12 +60,18 @@ func (s *switchable) Do(ctx context.Context, n snapshot.Node, body []byte) (int,
 	return s.Transport.Do(ctx, n, body)
 }
 
+// exchangeMessages is how many messages each side sends in TestExchange:
+// 50, or 100 with -tags slow (slow_test.go; it was 100, some six minutes under -race on
+// a busy machine; every message goes the same way, and one retrieve page
+// holds them all either way, rpc.RetrieveMaxCount).
+var exchangeMessages = 50
+
 func TestExchange(t *testing.T) {
 	nd := startStandalone(t)
 	alice := open(t, newHome(t), Options{Standalone: nd})
 	bob := open(t, newHome(t), Options{Standalone: nd})
 	ctx := context.Background()
-	const n = 100
+	n := exchangeMessages
 	for i := range n {
 		for _, p := range []struct {
 			from, to *Client

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,17 +13,25 @@ import (
 	"github.com/hushnet/hush/internal/devnet"
 )
 
-// TestMessagingOnDevnet runs the messaging commands against an in-process
-// devnet with their defaults: snapshots from the network file's seeds and
+// TestMessagingOnDevnet runs the messaging commands against a devnet with
+// their defaults: snapshots from the network file's seeds and
 // every request through onion paths.
 func TestMessagingOnDevnet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a whole network")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	// The nodes are hushd processes built without -race: the commands
+	// under test run in this process, race-checked; race-built in-process
+	// nodes (as before) made this the slowest test of the package, most
+	// of it the network forming (as internal/daemon's startNetwork).
+	bin := filepath.Join(t.TempDir(), "hushd")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/hushnet/hush/cmd/hushd").CombinedOutput(); err != nil {
+		t.Fatalf("build hushd: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	d, err := devnet.Up(ctx, devnet.Options{
-		Dir: t.TempDir(), Nodes: 8,
+		Dir: t.TempDir(), Nodes: 8, Processes: true, HushdPath: bin,
 		EpochInterval: 200 * time.Millisecond, ProbeInterval: 100 * time.Millisecond,
 		UnreachableAfter: time.Minute, // nothing here is about dropping nodes; see client/devnet_test.go
 	})

@@ -10,7 +10,7 @@
 //
 // The server asks every connection for a client certificate
 // (keytls.RequestClientCerts). With a network file (config network) it
-// follows the registry's verified snapshots as a node does, saving the
+// follows the registry's verified snapshots (internal/steward), saving the
 // newest, and serves only connections whose certificate proves a node of
 // the newest one; others get a plain 403 before anything is read. Its
 // budgets are per relay node identity (ratelimit.Source): a token bucket
