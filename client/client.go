@@ -144,6 +144,8 @@ type Client struct {
 	network *netfile.Network
 	// pushMu serializes the load-modify-save of the push subscription.
 	pushMu sync.Mutex
+	// search is the in-memory search index (search.go).
+	search searchIndex
 	// groupMu serializes the load-modify-save of group state
 	// (group.go).
 	groupMu sync.Mutex

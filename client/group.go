@@ -890,7 +890,8 @@ func (c *Client) queueGroupData(id identity.AccountID, data *envelope.DataMessag
 	}
 	local, _, err := c.db.InsertMessage(id, clientdb.Message{
 		MessageID: mid, Direction: clientdb.Outgoing, Sender: self, SentAt: now, ReceivedAt: c.clock(),
-		Body: data.GetBody(), Status: clientdb.StatusQueued, Disappearing: d, Attachments: atts, Previews: storedPreviews(data),
+		Body: data.GetBody(), Status: clientdb.StatusQueued, Disappearing: d, Attachments: atts, Quote: storedQuote(data.GetQuote()),
+		Previews: storedPreviews(data), // linkpreview.go
 	})
 	if err != nil {
 		return 0, err

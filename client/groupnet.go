@@ -630,6 +630,10 @@ func (c *Client) takeGroupMessage(gid group.ID, hash string, data []byte) ([]Mes
 			})
 		}
 		return []Message{msg}, err
+	case content.GetReaction() != nil:
+		return nil, c.applyReaction(gid.Account(), m.Sender, content) // reaction.go
+	case content.GetTyping() != nil:
+		return nil, c.applyGroupTyping(gid.Account(), m.Sender, content.GetTyping(), time.UnixMilli(int64(content.GetSentAtMs()))) // typing.go
 	case content.GetGroupUpdate().GetKind() == envelope.GroupUpdate_KIND_LEAVE:
 		if !g.isAdmin() || m.Sender == self {
 			return nil, nil

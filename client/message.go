@@ -43,6 +43,10 @@ type Message struct {
 	SwarmHashes []string `json:"swarm_hashes,omitempty"`
 	// Attachments are the message's files, with their state here.
 	Attachments []Attachment `json:"attachments,omitempty"`
+	// Quote is the message this one replies to (reply.go), nil for none.
+	Quote *Quote `json:"quote,omitempty"`
+	// Reactions are the emoji on the message, by emoji (reaction.go).
+	Reactions []Reaction `json:"reactions,omitempty"`
 	// Previews are the link previews the sender attached (linkpreview.go):
 	// shown as they are; nothing is ever fetched for them here.
 	Previews []LinkPreview `json:"previews,omitempty"`
@@ -61,7 +65,7 @@ func toMessage(peer identity.AccountID, m clientdb.Message) Message {
 		pvs = append(pvs, LinkPreview{URL: p.URL, Title: p.Title, Description: p.Description, Image: p.ImageJPEG})
 	}
 	return Message{
-		Attachments: atts, Previews: pvs,
+		Attachments: atts, Quote: toQuote(m.Quote), Reactions: toReactions(m.Reactions), Previews: pvs,
 		ID: int64(m.ID), MessageID: hex.EncodeToString(m.MessageID[:]), Peer: peer, Sender: m.Sender,
 		Outgoing: m.Direction == clientdb.Outgoing, SentAt: m.SentAt, ReceivedAt: m.ReceivedAt,
 		Text: m.Body, Status: m.Status.String(), ExpiresAt: m.ExpiresAt, SwarmHashes: m.SwarmHashes,

@@ -606,6 +606,8 @@ func (c *Client) accept(ns int32, m rpc.Message) ([]Message, error) {
 		return nil, c.applyUnsend(sender, content.GetUnsend())
 	case ns == NamespaceInbox && content.GetExpirationSettings() != nil:
 		return nil, c.applyTimerChange(sender, content.GetExpirationSettings(), signed)
+	case ns == NamespaceInbox && content.GetReaction() != nil:
+		return nil, c.applyReaction(sender, sender, content) // reaction.go
 	case ns == NamespaceInbox && content.GetTyping() != nil:
 		return nil, c.applyTyping(sender, content.GetTyping(), signed) // typing.go
 	case content.GetCall() != nil:
@@ -640,6 +642,13 @@ func (c *Client) accept(ns int32, m rpc.Message) ([]Message, error) {
 			// written after the share that carries it was sealed.
 			if sealed := time.UnixMilli(int64(content.GetSentAtMs())); time.UnixMilli(int64(inner.GetSentAtMs())).After(sealed) {
 				inner.SentAtMs = content.GetSentAtMs()
+			}
+			if inner.GetReaction() != nil && author.Equal(self) {
+				// Another device of ours reacted (reaction.go).
+				if err := c.applyReaction(peer, author, inner); err != nil {
+					return out, err
+				}
+				continue
 			}
 			if inner.GetData() == nil {
 				continue
@@ -741,7 +750,9 @@ func (c *Client) storeData(peer, author identity.AccountID, content *envelope.Co
 	}
 	id, isNew, err := c.db.InsertMessage(peer, clientdb.Message{
 		MessageID: mid, Direction: dir, Sender: author, SentAt: sentAt, ReceivedAt: c.clock(),
-		Body: data.GetBody(), Status: status, Disappearing: d, SwarmHashes: hashes, Attachments: atts, Previews: storedPreviews(data),
+		Body: data.GetBody(), Status: status, Disappearing: d, SwarmHashes: hashes, Attachments: atts,
+		Quote:    storedQuote(data.GetQuote()), // reply.go
+		Previews: storedPreviews(data),         // linkpreview.go
 	})
 	switch {
 	case errors.Is(err, clientdb.ErrDeleted):

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/protocol/envelope"
+	"github.com/hushnet/hush/protocol/group"
 )
 
 // Typing indicators are ephemeral: a TypingMessage through protocol v2
@@ -25,9 +26,11 @@ const TypingExpiry = 15 * time.Second
 // waits longer is stale news.
 const typingTTL = time.Minute
 
-// Typing is what an [EventTyping] reports.
+// Typing is what an [EventTyping] reports: Peer is the chat (a contact,
+// or a group with From the member typing).
 type Typing struct {
 	Peer   identity.AccountID `json:"peer"`
+	From   identity.AccountID `json:"from,omitzero"`
 	Typing bool               `json:"typing"`
 }
 
@@ -37,18 +40,29 @@ type Typing struct {
 // queued in the outbox: typing is ephemeral, so the error
 // ([ErrUnreachable], [ErrWaitingForKeys]...) is returned and nothing is
 // retried. It is never sent to a request (a contact not accepted) or a
-// blocked contact: then it sends nothing and returns nil. It returns
-// [ErrBadAccountID] for an unusable peer.
+// blocked contact, nor while receipts are off ([Client.SetReceipts]):
+// then it sends nothing and returns nil. It returns [ErrBadAccountID] for
+// an unusable peer.
+//
+// Typing indicators follow the receipts setting (issue 22): both tell a
+// contact when this user is at the keyboard, so the one privacy switch
+// that keeps that to the user keeps both. As in Signal, the switch works
+// both ways: with receipts off, contacts' typing is not shown either.
 func (c *Client) SendTyping(ctx context.Context, peer identity.AccountID, typing bool) error {
-	if _, err := peer.X25519(); err != nil {
+	if _, err := peer.X25519(); err != nil && !IsGroupID(peer) {
 		return fmt.Errorf("%w: %w", ErrBadAccountID, err)
 	}
-	st, err := c.requestState(peer)
-	if err != nil {
+	if on, err := c.Receipts(); err != nil || !on {
 		return err
 	}
-	if !st.accepted || st.blocked {
-		return nil
+	if !IsGroupID(peer) {
+		st, err := c.requestState(peer)
+		if err != nil {
+			return err
+		}
+		if !st.accepted || st.blocked {
+			return nil
+		}
 	}
 	action := envelope.TypingMessage_ACTION_STOPPED
 	if typing {
@@ -64,6 +78,9 @@ func (c *Client) SendTyping(ctx context.Context, peer identity.AccountID, typing
 	if err != nil {
 		return err
 	}
+	if IsGroupID(peer) {
+		return c.sendGroupTyping(ctx, peer, encoded, now)
+	}
 	env, err := c.seal.seal(ctx, peer, envelope.Pad(encoded), envelope.CoarseTimestamp(now))
 	if err != nil || env.data == nil {
 		return err // no device to seal to: no one to tell
@@ -75,15 +92,61 @@ func (c *Client) SendTyping(ctx context.Context, peer identity.AccountID, typing
 // applyTyping reports a typing indicator from sender as an [EventTyping]:
 // only from an accepted, unblocked contact (a request's sender must not
 // learn, or show, anything before the user accepts it), and only while
-// fresh. Nothing is stored.
+// fresh, and only while receipts are on here. Nothing is stored.
 func (c *Client) applyTyping(sender identity.AccountID, t *envelope.TypingMessage, signed time.Time) error {
 	st, err := c.peerState(sender)
 	if err != nil || !st.accepted || st.blocked {
+		return err
+	}
+	if on, err := c.Receipts(); err != nil || !on {
 		return err
 	}
 	if c.now().Sub(signed) > TypingExpiry {
 		return nil
 	}
 	c.emit(Event{Kind: EventTyping, Typing: Typing{Peer: sender, Typing: t.GetAction() == envelope.TypingMessage_ACTION_STARTED}})
+	return nil
+}
+
+// sendGroupTyping stores a typing indicator in group id's swarm, sealed
+// under the group key like a message, with typingTTL: one copy for every
+// member (Session has no typing in groups; one copy per burst of typing,
+// refreshed every few seconds at most by the UI, costs the group's
+// members a small fetch each). Not stored, not queued, as for a contact.
+func (c *Client) sendGroupTyping(ctx context.Context, id identity.AccountID, encoded []byte, now time.Time) error {
+	g, err := c.loadGroup(id)
+	if err != nil {
+		return err
+	}
+	if _, in := g.member(c.acct.ID()); g.Status != GroupJoined || !in {
+		return ErrNotGroupMember
+	}
+	k, ok := c.currentKey(g.ID)
+	if !ok {
+		return fmt.Errorf("%w: no key of the group yet", ErrWaitingForKeys)
+	}
+	sealed, err := group.SealMessage(g.ID, k, c.acct, now, encoded)
+	if err != nil {
+		return err
+	}
+	sctx, err := groupCtx(ctx, g)
+	if err != nil {
+		return err
+	}
+	_, err = c.store(sctx, id, group.NamespaceMessages, typingTTL, sealed)
+	return err
+}
+
+// applyGroupTyping reports a group member's typing indicator (the caller
+// checked membership): not this account's own (another device of ours
+// typing is no news), only while receipts are on here, only while fresh.
+func (c *Client) applyGroupTyping(id, sender identity.AccountID, t *envelope.TypingMessage, signed time.Time) error {
+	if sender.Equal(c.acct.ID()) || c.now().Sub(signed) > TypingExpiry {
+		return nil
+	}
+	if on, err := c.Receipts(); err != nil || !on {
+		return err
+	}
+	c.emit(Event{Kind: EventTyping, Typing: Typing{Peer: id, From: sender, Typing: t.GetAction() == envelope.TypingMessage_ACTION_STARTED}})
 	return nil
 }

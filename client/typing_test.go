@@ -44,6 +44,13 @@ func TestTyping(t *testing.T) {
 	bob := open(t, newHome(t), Options{Standalone: nd})
 	carol := open(t, newHome(t), Options{Standalone: nd})
 	ctx := context.Background()
+	// Typing follows the receipts setting, off by default (its own
+	// check is at the end).
+	for _, c := range []*Client{alice, bob, carol} {
+		if err := c.SetReceipts(true); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	if _, err := alice.Send(ctx, bob.Account(), "hello"); err != nil {
 		t.Fatal(err)
@@ -80,6 +87,25 @@ func TestTyping(t *testing.T) {
 		got := ofKind(drain(bev), EventTyping)
 		if len(got) != 1 || !got[0].Typing.Peer.Equal(alice.Account()) || got[0].Typing.Typing != typing {
 			t.Fatalf("bob's EventTyping after alice's typing=%v: %+v", typing, got)
+		}
+	}
+	// Receipts off: alice's typing is not sent (nothing at bob's), and
+	// with bob's off, what alice sends is not shown.
+	for _, off := range []*Client{alice, bob} {
+		if err := off.SetReceipts(false); err != nil {
+			t.Fatal(err)
+		}
+		if err := alice.SendTyping(ctx, bob.Account(), true); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bob.Poll(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := ofKind(drain(bev), EventTyping); len(got) != 0 {
+			t.Fatalf("typing with receipts off at %v raised %+v", off == alice, got)
+		}
+		if err := off.SetReceipts(true); err != nil {
+			t.Fatal(err)
 		}
 	}
 	for _, c := range []*Client{alice, bob} {

@@ -89,11 +89,12 @@ that never learn who talks to whom.`,
 		a.profileCommand(), a.settingsCommand(), a.notificationsCommand(), a.requestsCommand(), a.acceptCommand(),
 		a.blockCommand(), a.unblockCommand(), a.unsendCommand(), a.deleteMessageCommand(),
 		a.devicesCommand(),
-		a.mediaCommand(),   // media.go
-		a.daemonCommand(),  // daemon.go
-		a.networkCommand(), // transparency.go
-		a.callCommand(),    // call.go
-		a.groupCommand(),   // group.go
+		a.mediaCommand(),                    // media.go
+		a.daemonCommand(),                   // daemon.go
+		a.networkCommand(),                  // transparency.go
+		a.callCommand(),                     // call.go
+		a.groupCommand(),                    // group.go
+		a.reactCommand(), a.searchCommand(), // conva.go
 	)
 	return root
 }

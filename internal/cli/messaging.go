@@ -117,9 +117,10 @@ func (a *app) sendCommand() *cobra.Command {
 		caption string
 		asFile  bool
 		voiceF  string
+		reply   string
 	)
 	cmd := &cobra.Command{
-		Use:   "send ID TEXT | send ID --file PATH [--file PATH...] [--caption TEXT] [--as-file] | send ID --voice FILE",
+		Use:   "send ID TEXT [--reply MSG_ID] | send ID --file PATH [--file PATH...] [--caption TEXT] [--as-file] | send ID --voice FILE",
 		Short: "Send a message or files to an Account ID or a contact's nickname",
 		Long: `Send a message. ID is a full Account ID or the nickname you gave a contact.
 The message is sent at once when the network is reachable, else it waits in
@@ -133,12 +134,20 @@ re-encoded without their metadata (EXIF, GPS) and get a thumbnail;
 --as-file sends the bytes untouched. Progress shows on a terminal, and as
 JSON lines on stderr with --json. With --voice, send a WAV or Ogg Opus
 file as a voice note: its duration and waveform are read from the file
-(an Ogg file's waveform is flat: hush decodes no Opus).`,
+(an Ogg file's waveform is flat: hush decodes no Opus).
+
+With --reply, the message replies to message MSG_ID of the same chat (its
+id in hush --json chat show ID): it quotes the message's author and the
+start of its text, which the other side shows even after the original is
+gone there.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if voiceF != "" && len(files) > 0 {
 				return errors.New("--voice sends one file: no --file beside it")
 			}
 			if len(files) > 0 || voiceF != "" {
+				if reply != "" {
+					return errors.New("--reply goes with a text message, not --file")
+				}
 				return cobra.ExactArgs(1)(cmd, args)
 			}
 			if caption != "" || asFile {
@@ -174,7 +183,7 @@ file as a voice note: its duration and waveform are read from the file
 				m, err = c.SendFiles(ctx, peer, caption, send)
 				done()
 			} else {
-				m, err = c.Send(ctx, peer, args[1])
+				m, err = c.SendWith(ctx, peer, args[1], client.SendOptions{ReplyTo: strings.TrimSpace(reply)}) // conva.go
 			}
 			if err != nil {
 				stop()
@@ -202,6 +211,7 @@ file as a voice note: its duration and waveform are read from the file
 	cmd.Flags().StringVar(&caption, "caption", "", "the text sent with --file")
 	cmd.Flags().BoolVar(&asFile, "as-file", false, "send photos as files: bytes untouched, no re-encoding, no thumbnail")
 	cmd.Flags().StringVar(&voiceF, "voice", "", "send a WAV or Ogg Opus file as a voice note, with its duration and waveform")
+	cmd.Flags().StringVar(&reply, "reply", "", "reply to this message (its id) of the same chat")
 	return cmd
 }
 
@@ -458,6 +468,7 @@ func (a *app) chatCommand() *cobra.Command {
 				if m.Disappearing != "" && !m.ExpiresAt.IsZero() {
 					state += ", disappears " + m.ExpiresAt.Local().Format(time.DateTime)
 				}
+				writeQuote(a.stdout, nicks, c.Account(), m.Quote) // conva.go
 				fmt.Fprintf(a.stdout, "%s %s: %s [%s]\n", m.SentAt.Local().Format(time.DateTime), who, m.Text, state)
 				for _, at := range m.Attachments {
 					fmt.Fprintln(a.stdout, attachmentLine(m.ID, at)) // media.go
@@ -465,6 +476,7 @@ func (a *app) chatCommand() *cobra.Command {
 				for _, p := range m.Previews {
 					fmt.Fprintln(a.stdout, previewLine(p)) // convb.go
 				}
+				writeReactions(a.stdout, nicks, c.Account(), m) // conva.go
 			}
 			return nil
 		},

@@ -179,12 +179,15 @@ func (a *app) settingsCommand() *cobra.Command {
 	cmd.AddCommand(a.linkPreviewsCommand()) // convb.go
 	cmd.AddCommand(&cobra.Command{
 		Use:   "receipts on|off",
-		Short: "Send delivery and read receipts (off by default)",
+		Short: "Send delivery and read receipts and typing indicators (off by default)",
 		Long: `Turn delivery and read receipts on or off. A receipt tells the sender when
 this device fetched and when you read a message, so they are off by default.
 They go only to accounts you accepted. Receipts others send are always shown.
 Without read receipts, the sender of an after-read disappearing message keeps
-its copy until the 14-day inbox lifetime ends.`,
+its copy until the 14-day inbox lifetime ends.
+
+Typing indicators follow the same setting, both ways: with it off, no one
+learns when you type, and you are not shown when others type.`,
 		Args:      cobra.ExactArgs(1),
 		ValidArgs: []string{"on", "off"},
 		RunE: func(cmd *cobra.Command, args []string) error {

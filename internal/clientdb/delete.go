@@ -112,6 +112,9 @@ func (db *DB) ExpireDue(now time.Time) (Expired, error) {
 			return err
 		}
 		e.Tombstones, _ = res.RowsAffected()
+		if err := db.expireOrphanReactions(tx, now); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(`INSERT INTO tombstones(kind, key, before_ms, expires_ms)
 				SELECT ?, msg_key, sent_ms, ? FROM messages WHERE expires_ms <= ?
 			ON CONFLICT DO NOTHING`, tombstoneMessage, toMS(now.Add(db.cfg.tombstoneTTL)), toMS(now)); err != nil {
@@ -144,6 +147,9 @@ func (db *DB) deleteMessages(tx *sql.Tx, where string, args ...any) (Deleted, er
 	}
 	for _, a := range atts {
 		d.Attachments = append(d.Attachments, a.Attachment)
+	}
+	if err := db.deleteReactions(tx, where, args...); err != nil {
+		return d, err
 	}
 	// Copies and attachments go by ON DELETE CASCADE.
 	res, err := tx.Exec("DELETE FROM messages AS m WHERE "+where, args...)

@@ -15,7 +15,10 @@
 // and message IDs; swarm hashes of message copies; attachment metadata and
 // keys; contacts' Account IDs, nicknames and display names; outbox payloads
 // and recipients; device records; setting values and poll cursors; group state and group
-// keys. A sealed
+// keys; the quote a reply carries (inside the message's sealed content);
+// reactions (who, which emoji, when, withdrawn or not), each row sealed
+// with only its keyed hashes, its conversation and its arrival time in the
+// clear (migration 7). A sealed
 // value is version
 // byte ‖ random 24-byte nonce ‖ ciphertext, and its associated data names its
 // table and column and the row's identity (a keyed hash or a random

@@ -186,6 +186,13 @@ type Message struct {
 	// history share can prove to the account's other devices who wrote it.
 	// Nil for others. Set with [DB.SetSigned].
 	Signed []byte
+	// Quote is the message this one replies to, as the sender quoted it;
+	// nil for none.
+	Quote *Quote
+	// Reactions are the standing reactions to the message, oldest
+	// first; filled in by reads, ignored by InsertMessage
+	// ([DB.PutReaction]).
+	Reactions []Reaction
 	// Previews are the link previews the sender attached (envelope
 	// LinkPreview), kept sealed with the body.
 	Previews []LinkPreview
@@ -197,6 +204,19 @@ type LinkPreview struct {
 	Title       string `json:"t,omitempty"`
 	Description string `json:"d,omitempty"`
 	ImageJPEG   []byte `json:"i,omitempty"`
+}
+
+// Quote is what a reply says of the message it replies to.
+type Quote struct {
+	MessageID MessageID
+	Author    identity.AccountID
+	SentAt    time.Time
+	// Text is the sender's excerpt of the quoted text.
+	Text string
+	// Local is the quoted message's local ID when it is in the same
+	// conversation here, 0 when it is not (never arrived, deleted,
+	// disappeared). Filled in by reads.
+	Local LocalID
 }
 
 // Page selects a slice of a conversation in display order (signed sent time,
@@ -370,16 +390,25 @@ func attachmentRow(msgKey []byte, idx int) []byte {
 }
 
 // encodeContent lays out the sealed part of a message: sender ‖ message ID ‖
-// 4-byte body length ‖ body ‖ 4-byte signed length ‖ signed, zero-padded to
-// a multiple of 32 bytes so the row's size tells less about the body's.
-// Rows written before the signed part existed end in padding, which reads
-// as a signed length of 0 (or too short to hold one).
+// 4-byte body length ‖ body ‖ 4-byte signed length ‖ signed ‖ 4-byte
+// quote length ‖ quote, zero-padded to a multiple of 32 bytes so the
+// row's size tells less about the body's. Rows written before the signed
+// part (or the quote) existed end in padding, which reads as a length of
+// 0 (or too short to hold one). A quote is author ‖ message ID ‖ 8-byte
+// sent ms ‖ text.
 func encodeContent(m *Message) []byte {
 	var previews []byte
 	if len(m.Previews) > 0 {
 		previews, _ = json.Marshal(m.Previews) // cannot fail: strings and bytes
 	}
-	n := identity.AccountIDSize + len(m.MessageID) + 4 + len(m.Body) + 4 + len(m.Signed) + 4 + len(previews)
+	var q []byte
+	if m.Quote != nil {
+		q = append(q, m.Quote.Author[:]...)
+		q = append(q, m.Quote.MessageID[:]...)
+		q = binary.BigEndian.AppendUint64(q, uint64(m.Quote.SentAt.UnixMilli()))
+		q = append(q, m.Quote.Text...)
+	}
+	n := identity.AccountIDSize + len(m.MessageID) + 4 + len(m.Body) + 4 + len(m.Signed) + 4 + len(q) + 4 + len(previews)
 	b := make([]byte, 0, (n+31)/32*32)
 	b = append(b, m.Sender[:]...)
 	b = append(b, m.MessageID[:]...)
@@ -387,10 +416,16 @@ func encodeContent(m *Message) []byte {
 	b = append(b, m.Body...)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(m.Signed)))
 	b = append(b, m.Signed...)
-	// Link previews (issue 22), JSON; an older row's zero padding reads
-	// as none.
-	b = binary.BigEndian.AppendUint32(b, uint32(len(previews)))
-	b = append(b, previews...)
+	if q != nil || previews != nil {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(q)))
+		b = append(b, q...)
+	}
+	// Link previews (issue 22), JSON, after the quote (written, with
+	// length 0, when there are previews but no quote).
+	if previews != nil {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(previews)))
+		b = append(b, previews...)
+	}
 	return b[:cap(b)]
 }
 
@@ -421,6 +456,19 @@ func decodeContent(b []byte, m *Message) error {
 	if len(rest) < 4 {
 		return nil
 	}
+	k = binary.BigEndian.Uint32(rest)
+	if uint64(k) > uint64(len(rest)-4) {
+		return fmt.Errorf("%w: message quote length", ErrCorrupt)
+	}
+	if k > 0 {
+		if err := decodeQuote(rest[4:4+int(k)], m); err != nil {
+			return err
+		}
+	}
+	rest = rest[4+int(k):]
+	if len(rest) < 4 {
+		return nil
+	}
 	if p := binary.BigEndian.Uint32(rest); p > 0 {
 		if uint64(p) > uint64(len(rest)-4) {
 			return fmt.Errorf("%w: message previews length", ErrCorrupt)
@@ -429,6 +477,19 @@ func decodeContent(b []byte, m *Message) error {
 			return fmt.Errorf("%w: message previews: %w", ErrCorrupt, err)
 		}
 	}
+	return nil
+}
+
+// decodeQuote reads encodeContent's quote q into m.Quote.
+func decodeQuote(q []byte, m *Message) error {
+	const qhead = identity.AccountIDSize + len(MessageID{}) + 8
+	if len(q) < qhead {
+		return fmt.Errorf("%w: message quote too short", ErrCorrupt)
+	}
+	m.Quote = &Quote{Text: string(q[qhead:])}
+	q = q[copy(m.Quote.Author[:], q):]
+	q = q[copy(m.Quote.MessageID[:], q):]
+	m.Quote.SentAt = fromMS(int64(binary.BigEndian.Uint64(q)))
 	return nil
 }
 
@@ -572,6 +633,7 @@ func (db *DB) queryMessages(q querier, query string, args ...any) ([]Message, er
 	}
 	var (
 		ms    []Message
+		keys  [][]byte // msg_key, by index in ms
 		index = map[LocalID]int{}
 	)
 	for rows.Next() {
@@ -605,10 +667,23 @@ func (db *DB) queryMessages(q querier, query string, args ...any) ([]Message, er
 		m.ReadAt, m.ExpiresAt = fromNullMS(readMS), fromNullMS(expMS)
 		index[m.ID] = len(ms)
 		ms = append(ms, m)
+		keys = append(keys, mk)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil || len(ms) == 0 {
 		return ms, err
+	}
+	if err := db.fillReactions(q, ms, keys); err != nil {
+		return nil, err
+	}
+	for i := range ms {
+		if qt := ms[i].Quote; qt != nil {
+			err := q.QueryRow("SELECT id FROM messages WHERE msg_key = ? AND conv_id = ?",
+				db.k.lookupKey(lookupMessage, qt.Author[:], qt.MessageID[:]), ms[i].Conversation).Scan(&qt.Local)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return nil, err
+			}
+		}
 	}
 	ids := make([]any, 0, len(ms))
 	for _, m := range ms {

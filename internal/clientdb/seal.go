@@ -111,6 +111,7 @@ const (
 	lookupDevice   = "device"
 	lookupGroup    = "group"
 	lookupGroupKey = "group-key"
+	lookupReaction = "reaction"
 )
 
 // lookupKey returns HMAC-SHA256(lookup key, domain ‖ 0 ‖ parts...) cut to

@@ -97,6 +97,9 @@ func (d *Daemon) Handler() http.Handler {
 	for pat, h := range d.convBRoutes() { // api_conv_b.go
 		unlocked[pat] = h
 	}
+	for pat, h := range d.convARoutes() { // api_conv_a.go
+		unlocked[pat] = h
+	}
 	for pat, h := range unlocked {
 		api.HandleFunc(pat, d.withClient(h))
 	}

@@ -118,6 +118,32 @@ func TestTwoDaemonsOnDevnet(t *testing.T) {
 	p.aEvents.waitFor("typing", typing(false))
 
 	phase("typing")
+	// Replies, reactions and search (issue 22, api_conv_a.go): bob
+	// replies to alice's message, she reacts to the reply, bob sees it;
+	// each finds the texts.
+	var reply client.Message
+	p.bob.mustDo("POST", fmt.Sprintf("/api/v1/messages/%d/reply", got.ID), map[string]string{"text": "re: hi"}, http.StatusCreated, &reply)
+	var atAlice client.Message
+	json.Unmarshal(p.aEvents.waitFor("message", messageMatch("re: hi")), &atAlice)
+	if q := atAlice.Quote; q == nil || !q.Available || q.LocalID != sent.ID || q.Text != "hi bob" {
+		t.Fatalf("alice's copy of bob's reply: quote %+v", atAlice.Quote)
+	}
+	p.alice.mustDo("POST", fmt.Sprintf("/api/v1/messages/%d/reactions", atAlice.ID), map[string]string{"emoji": "👍"}, http.StatusOK, nil)
+	p.bEvents.waitFor("reaction", func(b json.RawMessage) bool {
+		var m client.Message
+		json.Unmarshal(b, &m)
+		return m.ID == reply.ID && len(m.Reactions) == 1 && m.Reactions[0].Count == 1 && m.Reactions[0].By[0].String() == p.aliceID
+	})
+	for _, d := range []*testDaemon{p.alice, p.bob} {
+		var res struct {
+			Messages []client.Message `json:"messages"`
+		}
+		d.mustDo("GET", "/api/v1/search?q=HI", nil, http.StatusOK, &res)
+		if len(res.Messages) != 2 || res.Messages[0].Text != "re: hi" || res.Messages[1].Text != "hi bob" {
+			t.Fatalf("search: %+v", res.Messages)
+		}
+	}
+	phase("reply, reaction, search")
 	// An attachment through the devnet's file server.
 	data := bytes.Repeat([]byte("hush attachment "), 20_000) // 320 KB: several pieces
 	var body bytes.Buffer

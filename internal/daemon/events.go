@@ -133,6 +133,8 @@ func (d *Daemon) translate(c *client.Client, e client.Event) []sseEvent {
 		return []sseEvent{{name: "unsent", data: e.Message}}
 	case client.EventTyping:
 		return []sseEvent{{name: "typing", data: e.Typing}}
+	case client.EventReaction:
+		return []sseEvent{{name: "reaction", data: e.Message}} // api_conv_a.go
 	case client.EventTransfer:
 		t := transferJSON{Transfer: e.Transfer}
 		if e.Transfer.Err != nil {

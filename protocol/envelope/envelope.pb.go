@@ -585,6 +585,7 @@ type Content struct {
 	//	*Content_ConfigSync
 	//	*Content_HistoryShare
 	//	*Content_GroupUpdate
+	//	*Content_Reaction
 	Body          isContent_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -731,6 +732,15 @@ func (x *Content) GetGroupUpdate() *GroupUpdate {
 	return nil
 }
 
+func (x *Content) GetReaction() *Reaction {
+	if x != nil {
+		if x, ok := x.Body.(*Content_Reaction); ok {
+			return x.Reaction
+		}
+	}
+	return nil
+}
+
 type isContent_Body interface {
 	isContent_Body()
 }
@@ -775,6 +785,10 @@ type Content_GroupUpdate struct {
 	GroupUpdate *GroupUpdate `protobuf:"bytes,19,opt,name=group_update,json=groupUpdate,proto3,oneof"`
 }
 
+type Content_Reaction struct {
+	Reaction *Reaction `protobuf:"bytes,20,opt,name=reaction,proto3,oneof"`
+}
+
 func (*Content_Data) isContent_Body() {}
 
 func (*Content_Receipt) isContent_Body() {}
@@ -794,6 +808,8 @@ func (*Content_ConfigSync) isContent_Body() {}
 func (*Content_HistoryShare) isContent_Body() {}
 
 func (*Content_GroupUpdate) isContent_Body() {}
+
+func (*Content_Reaction) isContent_Body() {}
 
 // DataMessage is a visible chat message: text and/or attachments.
 type DataMessage struct {
@@ -2006,6 +2022,89 @@ func (x *GroupUpdate) GetInvite() []byte {
 	return nil
 }
 
+// Reaction adds or removes one emoji reaction to a message (issue 22).
+// A person has at most one reaction per emoji per message: receivers keep,
+// for each (message, reactor, emoji), the reaction with the latest
+// Content.sent_at_ms, ties going to the greater Content.message_id (bytes
+// compared), so every device converges whatever order they arrive in. A
+// removal is kept the same way, so an older "add" arriving late does not
+// bring a removed reaction back. Signal and Session carry reactions inside
+// their DataMessage; hush gives them a body of their own, since a reaction
+// is no chat message and never becomes a history row.
+type Reaction struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The target message's Content.message_id.
+	MessageId []byte `protobuf:"bytes,1,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	// The target message's author, a 33-byte Account ID (a message ID is
+	// only unique per author).
+	Author []byte `protobuf:"bytes,2,opt,name=author,proto3" json:"author,omitempty"`
+	// The emoji: 1 to MaxEmojiSize bytes of UTF-8 without control
+	// characters or spaces.
+	Emoji string `protobuf:"bytes,3,opt,name=emoji,proto3" json:"emoji,omitempty"`
+	// Set to withdraw the reaction.
+	Remove        bool `protobuf:"varint,4,opt,name=remove,proto3" json:"remove,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Reaction) Reset() {
+	*x = Reaction{}
+	mi := &file_envelope_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Reaction) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Reaction) ProtoMessage() {}
+
+func (x *Reaction) ProtoReflect() protoreflect.Message {
+	mi := &file_envelope_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Reaction.ProtoReflect.Descriptor instead.
+func (*Reaction) Descriptor() ([]byte, []int) {
+	return file_envelope_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *Reaction) GetMessageId() []byte {
+	if x != nil {
+		return x.MessageId
+	}
+	return nil
+}
+
+func (x *Reaction) GetAuthor() []byte {
+	if x != nil {
+		return x.Author
+	}
+	return nil
+}
+
+func (x *Reaction) GetEmoji() string {
+	if x != nil {
+		return x.Emoji
+	}
+	return ""
+}
+
+func (x *Reaction) GetRemove() bool {
+	if x != nil {
+		return x.Remove
+	}
+	return false
+}
+
 // Piece is one blob of the padded ciphertext.
 type AttachmentPointer_Piece struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2023,7 +2122,7 @@ type AttachmentPointer_Piece struct {
 
 func (x *AttachmentPointer_Piece) Reset() {
 	*x = AttachmentPointer_Piece{}
-	mi := &file_envelope_proto_msgTypes[16]
+	mi := &file_envelope_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2035,7 +2134,7 @@ func (x *AttachmentPointer_Piece) String() string {
 func (*AttachmentPointer_Piece) ProtoMessage() {}
 
 func (x *AttachmentPointer_Piece) ProtoReflect() protoreflect.Message {
-	mi := &file_envelope_proto_msgTypes[16]
+	mi := &file_envelope_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2083,7 +2182,7 @@ type Quote_QuotedAttachment struct {
 
 func (x *Quote_QuotedAttachment) Reset() {
 	*x = Quote_QuotedAttachment{}
-	mi := &file_envelope_proto_msgTypes[17]
+	mi := &file_envelope_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2095,7 +2194,7 @@ func (x *Quote_QuotedAttachment) String() string {
 func (*Quote_QuotedAttachment) ProtoMessage() {}
 
 func (x *Quote_QuotedAttachment) ProtoReflect() protoreflect.Message {
-	mi := &file_envelope_proto_msgTypes[17]
+	mi := &file_envelope_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2143,7 +2242,7 @@ type CallMessage_IceCandidate struct {
 
 func (x *CallMessage_IceCandidate) Reset() {
 	*x = CallMessage_IceCandidate{}
-	mi := &file_envelope_proto_msgTypes[18]
+	mi := &file_envelope_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2155,7 +2254,7 @@ func (x *CallMessage_IceCandidate) String() string {
 func (*CallMessage_IceCandidate) ProtoMessage() {}
 
 func (x *CallMessage_IceCandidate) ProtoReflect() protoreflect.Message {
-	mi := &file_envelope_proto_msgTypes[18]
+	mi := &file_envelope_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2224,7 +2323,7 @@ type HistoryShare_SharedMessage struct {
 
 func (x *HistoryShare_SharedMessage) Reset() {
 	*x = HistoryShare_SharedMessage{}
-	mi := &file_envelope_proto_msgTypes[19]
+	mi := &file_envelope_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2236,7 +2335,7 @@ func (x *HistoryShare_SharedMessage) String() string {
 func (*HistoryShare_SharedMessage) ProtoMessage() {}
 
 func (x *HistoryShare_SharedMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_envelope_proto_msgTypes[19]
+	mi := &file_envelope_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2309,7 +2408,7 @@ type GroupUpdate_Key struct {
 
 func (x *GroupUpdate_Key) Reset() {
 	*x = GroupUpdate_Key{}
-	mi := &file_envelope_proto_msgTypes[20]
+	mi := &file_envelope_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2321,7 +2420,7 @@ func (x *GroupUpdate_Key) String() string {
 func (*GroupUpdate_Key) ProtoMessage() {}
 
 func (x *GroupUpdate_Key) ProtoReflect() protoreflect.Message {
-	mi := &file_envelope_proto_msgTypes[20]
+	mi := &file_envelope_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2378,7 +2477,7 @@ const file_envelope_proto_rawDesc = "" +
 	"\x10TYPE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17TYPE_SESSION_MESSAGE_V1\x10\x01\x12\x1b\n" +
 	"\x17TYPE_SESSION_MESSAGE_V2\x10\x02\x12\x17\n" +
-	"\x13TYPE_ACCOUNT_OBJECT\x10\x03\"\xea\x05\n" +
+	"\x13TYPE_ACCOUNT_OBJECT\x10\x03\"\xa4\x06\n" +
 	"\aContent\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\fR\tmessageId\x12\x1c\n" +
@@ -2395,7 +2494,8 @@ const file_envelope_proto_rawDesc = "" +
 	"\vconfig_sync\x18\x11 \x01(\v2\x1c.hush.envelope.v1.ConfigSyncH\x00R\n" +
 	"configSync\x12E\n" +
 	"\rhistory_share\x18\x12 \x01(\v2\x1e.hush.envelope.v1.HistoryShareH\x00R\fhistoryShare\x12B\n" +
-	"\fgroup_update\x18\x13 \x01(\v2\x1d.hush.envelope.v1.GroupUpdateH\x00R\vgroupUpdateB\x06\n" +
+	"\fgroup_update\x18\x13 \x01(\v2\x1d.hush.envelope.v1.GroupUpdateH\x00R\vgroupUpdate\x128\n" +
+	"\breaction\x18\x14 \x01(\v2\x1a.hush.envelope.v1.ReactionH\x00R\breactionB\x06\n" +
 	"\x04body\"\xcd\x02\n" +
 	"\vDataMessage\x12\x12\n" +
 	"\x04body\x18\x01 \x01(\tR\x04body\x12E\n" +
@@ -2570,7 +2670,13 @@ const file_envelope_proto_rawDesc = "" +
 	"\vKIND_INVITE\x10\x01\x12\r\n" +
 	"\tKIND_SYNC\x10\x02\x12\x0e\n" +
 	"\n" +
-	"KIND_LEAVE\x10\x03B+Z)github.com/hushnet/hush/protocol/envelopeb\x06proto3"
+	"KIND_LEAVE\x10\x03\"o\n" +
+	"\bReaction\x12\x1d\n" +
+	"\n" +
+	"message_id\x18\x01 \x01(\fR\tmessageId\x12\x16\n" +
+	"\x06author\x18\x02 \x01(\fR\x06author\x12\x14\n" +
+	"\x05emoji\x18\x03 \x01(\tR\x05emoji\x12\x16\n" +
+	"\x06remove\x18\x04 \x01(\bR\x06removeB+Z)github.com/hushnet/hush/protocol/envelopeb\x06proto3"
 
 var (
 	file_envelope_proto_rawDescOnce sync.Once
@@ -2585,7 +2691,7 @@ func file_envelope_proto_rawDescGZIP() []byte {
 }
 
 var file_envelope_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
-var file_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_envelope_proto_goTypes = []any{
 	(Envelope_Type)(0),                 // 0: hush.envelope.v1.Envelope.Type
 	(ReceiptMessage_Type)(0),           // 1: hush.envelope.v1.ReceiptMessage.Type
@@ -2611,11 +2717,12 @@ var file_envelope_proto_goTypes = []any{
 	(*ConfigSync)(nil),                 // 21: hush.envelope.v1.ConfigSync
 	(*HistoryShare)(nil),               // 22: hush.envelope.v1.HistoryShare
 	(*GroupUpdate)(nil),                // 23: hush.envelope.v1.GroupUpdate
-	(*AttachmentPointer_Piece)(nil),    // 24: hush.envelope.v1.AttachmentPointer.Piece
-	(*Quote_QuotedAttachment)(nil),     // 25: hush.envelope.v1.Quote.QuotedAttachment
-	(*CallMessage_IceCandidate)(nil),   // 26: hush.envelope.v1.CallMessage.IceCandidate
-	(*HistoryShare_SharedMessage)(nil), // 27: hush.envelope.v1.HistoryShare.SharedMessage
-	(*GroupUpdate_Key)(nil),            // 28: hush.envelope.v1.GroupUpdate.Key
+	(*Reaction)(nil),                   // 24: hush.envelope.v1.Reaction
+	(*AttachmentPointer_Piece)(nil),    // 25: hush.envelope.v1.AttachmentPointer.Piece
+	(*Quote_QuotedAttachment)(nil),     // 26: hush.envelope.v1.Quote.QuotedAttachment
+	(*CallMessage_IceCandidate)(nil),   // 27: hush.envelope.v1.CallMessage.IceCandidate
+	(*HistoryShare_SharedMessage)(nil), // 28: hush.envelope.v1.HistoryShare.SharedMessage
+	(*GroupUpdate_Key)(nil),            // 29: hush.envelope.v1.GroupUpdate.Key
 }
 var file_envelope_proto_depIdxs = []int32{
 	0,  // 0: hush.envelope.v1.Envelope.type:type_name -> hush.envelope.v1.Envelope.Type
@@ -2629,32 +2736,33 @@ var file_envelope_proto_depIdxs = []int32{
 	21, // 8: hush.envelope.v1.Content.config_sync:type_name -> hush.envelope.v1.ConfigSync
 	22, // 9: hush.envelope.v1.Content.history_share:type_name -> hush.envelope.v1.HistoryShare
 	23, // 10: hush.envelope.v1.Content.group_update:type_name -> hush.envelope.v1.GroupUpdate
-	12, // 11: hush.envelope.v1.DataMessage.attachments:type_name -> hush.envelope.v1.AttachmentPointer
-	13, // 12: hush.envelope.v1.DataMessage.quote:type_name -> hush.envelope.v1.Quote
-	18, // 13: hush.envelope.v1.DataMessage.expiration:type_name -> hush.envelope.v1.ExpirationSettings
-	14, // 14: hush.envelope.v1.DataMessage.profile:type_name -> hush.envelope.v1.Profile
-	11, // 15: hush.envelope.v1.DataMessage.previews:type_name -> hush.envelope.v1.LinkPreview
-	12, // 16: hush.envelope.v1.LinkPreview.image:type_name -> hush.envelope.v1.AttachmentPointer
-	12, // 17: hush.envelope.v1.AttachmentPointer.thumbnail:type_name -> hush.envelope.v1.AttachmentPointer
-	24, // 18: hush.envelope.v1.AttachmentPointer.pieces:type_name -> hush.envelope.v1.AttachmentPointer.Piece
-	25, // 19: hush.envelope.v1.Quote.attachments:type_name -> hush.envelope.v1.Quote.QuotedAttachment
-	12, // 20: hush.envelope.v1.Profile.avatar:type_name -> hush.envelope.v1.AttachmentPointer
-	1,  // 21: hush.envelope.v1.ReceiptMessage.type:type_name -> hush.envelope.v1.ReceiptMessage.Type
-	2,  // 22: hush.envelope.v1.TypingMessage.action:type_name -> hush.envelope.v1.TypingMessage.Action
-	3,  // 23: hush.envelope.v1.ExpirationSettings.mode:type_name -> hush.envelope.v1.ExpirationSettings.Mode
-	4,  // 24: hush.envelope.v1.CallMessage.type:type_name -> hush.envelope.v1.CallMessage.Type
-	26, // 25: hush.envelope.v1.CallMessage.candidates:type_name -> hush.envelope.v1.CallMessage.IceCandidate
-	5,  // 26: hush.envelope.v1.CallMessage.end_reason:type_name -> hush.envelope.v1.CallMessage.EndReason
-	6,  // 27: hush.envelope.v1.ConfigSync.kind:type_name -> hush.envelope.v1.ConfigSync.Kind
-	27, // 28: hush.envelope.v1.HistoryShare.messages:type_name -> hush.envelope.v1.HistoryShare.SharedMessage
-	7,  // 29: hush.envelope.v1.GroupUpdate.kind:type_name -> hush.envelope.v1.GroupUpdate.Kind
-	28, // 30: hush.envelope.v1.GroupUpdate.keys:type_name -> hush.envelope.v1.GroupUpdate.Key
-	12, // 31: hush.envelope.v1.Quote.QuotedAttachment.thumbnail:type_name -> hush.envelope.v1.AttachmentPointer
-	32, // [32:32] is the sub-list for method output_type
-	32, // [32:32] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	24, // 11: hush.envelope.v1.Content.reaction:type_name -> hush.envelope.v1.Reaction
+	12, // 12: hush.envelope.v1.DataMessage.attachments:type_name -> hush.envelope.v1.AttachmentPointer
+	13, // 13: hush.envelope.v1.DataMessage.quote:type_name -> hush.envelope.v1.Quote
+	18, // 14: hush.envelope.v1.DataMessage.expiration:type_name -> hush.envelope.v1.ExpirationSettings
+	14, // 15: hush.envelope.v1.DataMessage.profile:type_name -> hush.envelope.v1.Profile
+	11, // 16: hush.envelope.v1.DataMessage.previews:type_name -> hush.envelope.v1.LinkPreview
+	12, // 17: hush.envelope.v1.LinkPreview.image:type_name -> hush.envelope.v1.AttachmentPointer
+	12, // 18: hush.envelope.v1.AttachmentPointer.thumbnail:type_name -> hush.envelope.v1.AttachmentPointer
+	25, // 19: hush.envelope.v1.AttachmentPointer.pieces:type_name -> hush.envelope.v1.AttachmentPointer.Piece
+	26, // 20: hush.envelope.v1.Quote.attachments:type_name -> hush.envelope.v1.Quote.QuotedAttachment
+	12, // 21: hush.envelope.v1.Profile.avatar:type_name -> hush.envelope.v1.AttachmentPointer
+	1,  // 22: hush.envelope.v1.ReceiptMessage.type:type_name -> hush.envelope.v1.ReceiptMessage.Type
+	2,  // 23: hush.envelope.v1.TypingMessage.action:type_name -> hush.envelope.v1.TypingMessage.Action
+	3,  // 24: hush.envelope.v1.ExpirationSettings.mode:type_name -> hush.envelope.v1.ExpirationSettings.Mode
+	4,  // 25: hush.envelope.v1.CallMessage.type:type_name -> hush.envelope.v1.CallMessage.Type
+	27, // 26: hush.envelope.v1.CallMessage.candidates:type_name -> hush.envelope.v1.CallMessage.IceCandidate
+	5,  // 27: hush.envelope.v1.CallMessage.end_reason:type_name -> hush.envelope.v1.CallMessage.EndReason
+	6,  // 28: hush.envelope.v1.ConfigSync.kind:type_name -> hush.envelope.v1.ConfigSync.Kind
+	28, // 29: hush.envelope.v1.HistoryShare.messages:type_name -> hush.envelope.v1.HistoryShare.SharedMessage
+	7,  // 30: hush.envelope.v1.GroupUpdate.kind:type_name -> hush.envelope.v1.GroupUpdate.Kind
+	29, // 31: hush.envelope.v1.GroupUpdate.keys:type_name -> hush.envelope.v1.GroupUpdate.Key
+	12, // 32: hush.envelope.v1.Quote.QuotedAttachment.thumbnail:type_name -> hush.envelope.v1.AttachmentPointer
+	33, // [33:33] is the sub-list for method output_type
+	33, // [33:33] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_envelope_proto_init() }
@@ -2673,6 +2781,7 @@ func file_envelope_proto_init() {
 		(*Content_ConfigSync)(nil),
 		(*Content_HistoryShare)(nil),
 		(*Content_GroupUpdate)(nil),
+		(*Content_Reaction)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2680,7 +2789,7 @@ func file_envelope_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_envelope_proto_rawDesc), len(file_envelope_proto_rawDesc)),
 			NumEnums:      8,
-			NumMessages:   21,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -99,6 +99,12 @@ var contentCases = []struct {
 		SentAtMs: []uint64{fixedSentAt - 1, fixedSentAt - 2},
 	}})},
 	{"typing", content(&Content_Typing{Typing: &TypingMessage{Action: TypingMessage_ACTION_STARTED}})},
+	{"reaction", content(&Content_Reaction{Reaction: &Reaction{
+		MessageId: fill(MessageIDSize, 0x20), Author: alice, Emoji: "👍",
+	}})},
+	{"reaction_remove", content(&Content_Reaction{Reaction: &Reaction{
+		MessageId: fill(MessageIDSize, 0x20), Author: alice, Emoji: "❤️", Remove: true,
+	}})},
 	{"unsend", content(&Content_Unsend{Unsend: &UnsendRequest{
 		Author: alice, MessageId: fill(MessageIDSize, 0x20), SentAtMs: fixedSentAt - 5_000,
 	}})},

@@ -3,6 +3,7 @@ package envelope
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -78,6 +79,8 @@ func ValidateContent(c *Content) error {
 		return validateHistory("history_share", b.HistoryShare)
 	case *Content_GroupUpdate:
 		return validateGroupUpdate("group_update", b.GroupUpdate)
+	case *Content_Reaction:
+		return validateReaction("reaction", b.Reaction)
 	}
 	// Unreachable while every oneof case above is listed; a case added to the
 	// schema without one lands here instead of passing unchecked.
@@ -212,6 +215,9 @@ func validateQuote(path string, q *Quote) error {
 	if err := exactLen(path+".author", q.GetAuthor(), AccountIDSize); err != nil {
 		return err
 	}
+	if len(q.GetText()) > MaxQuoteText {
+		return invalid(path+".text", "is longer than %d bytes", MaxQuoteText)
+	}
 	for i, qa := range q.GetAttachments() {
 		if t := qa.GetThumbnail(); t != nil {
 			if err := validateAttachment(fmt.Sprintf("%s.attachments[%d].thumbnail", path, i), t, false); err != nil {
@@ -236,6 +242,33 @@ func validateReceipt(path string, r *ReceiptMessage) error {
 		if err := exactLen(fmt.Sprintf("%s.message_ids[%d]", path, i), id, MessageIDSize); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// validateReaction checks a reaction's target and that its emoji is a
+// short run of visible characters: 1 to MaxEmojiSize bytes of UTF-8, no
+// spaces or control characters. Which characters make an emoji is the
+// Unicode tables' business and changes yearly; a receiver shows the text
+// as text, so anything visible and short is harmless.
+func validateReaction(path string, r *Reaction) error {
+	if r == nil {
+		return emptyBody(path)
+	}
+	if err := exactLen(path+".message_id", r.GetMessageId(), MessageIDSize); err != nil {
+		return err
+	}
+	if err := exactLen(path+".author", r.GetAuthor(), AccountIDSize); err != nil {
+		return err
+	}
+	e := r.GetEmoji()
+	switch {
+	case e == "" || len(e) > MaxEmojiSize:
+		return invalid(path+".emoji", "must be 1 to %d bytes", MaxEmojiSize)
+	case !utf8.ValidString(e):
+		return invalid(path+".emoji", "is not UTF-8")
+	case strings.ContainsFunc(e, func(c rune) bool { return c < 0x21 || c == 0x7f || (c >= 0x80 && c < 0xa0) }):
+		return invalid(path+".emoji", "has a space or control character")
 	}
 	return nil
 }

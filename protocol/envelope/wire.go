@@ -24,6 +24,12 @@ const (
 	DevicePublicKeySize = 32
 	// CallUUIDSize is the length of CallMessage.call_uuid, a binary UUID.
 	CallUUIDSize = 16
+	// MaxEmojiSize bounds Reaction.emoji in bytes: the longest emoji
+	// sequences (families, tag flags) take about 35.
+	MaxEmojiSize = 64
+	// MaxQuoteText bounds Quote.text in bytes: an excerpt, not a copy
+	// (clients cut it at QuoteSnippet runes, well below).
+	MaxQuoteText = 2048
 	// ShareIDSize is the length of HistoryShare.share_id.
 	ShareIDSize = 16
 	// DigestSize is the length of an attachment digest (SHA-256).

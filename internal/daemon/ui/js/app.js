@@ -16,12 +16,13 @@ const ROUTES = {
   settings: 'settings', path: 'path', contacts: 'contacts', devices: 'devices', storage: 'storage',
   network: 'network', group: 'group', newgroup: 'groupnew',
   onboarding: 'onboarding', unlock: 'unlock', login: 'login', call: 'call',
+  search: 'search',
 }
 const OPEN_ROUTES = new Set(['onboarding', 'unlock', 'login'])
 
 // Event kinds the daemon sends (docs/api.md, Events).
 const EVENT_KINDS = ['message', 'request', 'status', 'unsent', 'typing', 'transfer', 'paths',
-  'device', 'notification', 'dropped', 'account', 'call', 'call_signal']
+  'device', 'notification', 'dropped', 'account', 'call', 'call_signal', 'reaction']
 
 // Properties h() refuses: they would parse text as HTML.
 const FORBIDDEN = new Set(['innerHTML', 'outerHTML', 'srcdoc', 'insertAdjacentHTML'])

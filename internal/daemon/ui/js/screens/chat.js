@@ -8,6 +8,7 @@
 import { peerName, isAccountID } from '../names.js'
 import { voiceNote, recordButton } from './voice.js'
 import { flagButtons, previewCards } from './chatextras.js'
+import { quoteBlock, reactionsBar, openPicker, mineOf } from './replies.js'
 
 const STATUS = {
   queued: ['◷', 'Queued: waiting for the network'],
@@ -57,11 +58,13 @@ export async function mount(el, app) {
   }
   const name = conv ? peerName(conv, app) : (contact ? contact.name : app.shortID(peer))
   // A closed group's chat: each message names its author; the timer is
-  // the admins' setting (on the group's info screen); no typing, no
-  // attachments yet.
+  // the admins' setting (on the group's info screen); typing names the
+  // member.
   const isGroup = !!(conv && conv.group)
   const senders = new Map() // Account ID → nickname (group chats)
   const senderName = id => senders.get(id) || app.shortID(id)
+  // whoIs names an author in a quote or a reaction (replies.js).
+  const whoIs = id => id === app.state.account ? 'You' : (isGroup ? senderName(id) : name)
   async function loadSenders() {
     const [g, contacts] = await Promise.all([
       app.api('GET', '/groups/' + encodeURIComponent(peer)).catch(() => null), app.api('GET', '/contacts')])
@@ -93,6 +96,9 @@ export async function mount(el, app) {
   const sendBtn = h('button', { type: 'submit', id: 'send' }, 'Send')
   const uploads = h('div', { id: 'uploads', 'aria-live': 'polite' })
   const groupLine = h('p', { class: 'muted', id: 'group-line' })
+  // The message being replied to, shown above the composer (replies.js).
+  let replyTo = null
+  const replyBar = h('div', { class: 'reply-bar', id: 'reply-bar', hidden: true })
   el.append(
     h('div', { class: 'conv-head' },
       h('div', {},
@@ -107,7 +113,7 @@ export async function mount(el, app) {
             h('button', { type: 'button', id: 'call-start', class: 'secondary', onclick: () => call(false) }, 'Call'),
             h('button', { type: 'button', id: 'call-start-video', class: 'secondary', onclick: () => call(true) }, 'Video call')),
           h('div', { class: 'field' }, h('label', { for: 'timer' }, 'Disappearing messages'), timerSelect))),
-    older, log, typing, uploads,
+    older, log, typing, uploads, replyBar,
     h('form', { class: 'composer', id: 'composer', onsubmit: send },
       text, sendBtn,
       isGroup ? null : h('div', { class: 'tools' },
@@ -179,13 +185,20 @@ export async function mount(el, app) {
       meta.append(h('button', { type: 'button', class: 'link unsend', onclick: ev => unsend(m, ev.currentTarget) }, 'Unsend'))
     }
     meta.append(h('button', { type: 'button', class: 'link delete', onclick: ev => del(m, ev.currentTarget) }, 'Delete for me'))
-    const li = h('li', { class: 'msg ' + (out ? 'out' : 'in'), dataset: { localId: String(m.local_id), id: m.id || '', status: m.status || '' } },
+    if (m.status !== 'queued') {
+      meta.append(h('button', { type: 'button', class: 'link reply', onclick: () => startReply(m) }, 'Reply'),
+        h('button', { type: 'button', class: 'link react', 'aria-haspopup': 'true', 'aria-expanded': 'false',
+          onclick: ev => openPicker(app, ev.currentTarget, e => react(m, e, mineOf(app, m, e))) }, 'React'))
+    }
+    const li = h('li', { class: 'msg ' + (out ? 'out' : 'in'), tabindex: '-1', dataset: { localId: String(m.local_id), id: m.id || '', status: m.status || '' } },
       isGroup && !out
         ? h('span', { class: 'sender sender-name', dataset: { sender: m.sender } }, senderName(m.sender) + ': ')
         : h('span', { class: 'visually-hidden sender' }, out ? 'You: ' : name + ': '),
+      quoteBlock(app, m, whoIs, jumpTo),
       (m.attachments || []).map(a => a.voice ? voiceNote(app, m, a) : attachment(m, a)), // voice.js
       m.text ? h('div', { class: 'text' }, m.text) : null,
       previewCards(app, m), // chatextras.js
+      reactionsBar(app, m, whoIs, react),
       meta)
     return li
   }
@@ -267,6 +280,46 @@ export async function mount(el, app) {
     const li = items.get(id)
     if (li) li.remove()
     items.delete(id)
+    if (replyTo && replyTo.local_id === id) cancelReply()
+  }
+
+  // --- replies and reactions (replies.js) ---
+  function startReply(m) {
+    replyTo = m
+    replyBar.replaceChildren(
+      h('span', {}, 'Replying to ' + whoIs(m.sender) + ': '),
+      h('span', { class: 'quote-text' }, m.text || '(attachment)'),
+      h('button', { type: 'button', class: 'link', id: 'reply-cancel', onclick: cancelReply }, 'Cancel reply'))
+    replyBar.hidden = false
+    text.focus()
+  }
+  function cancelReply() {
+    replyTo = null
+    replyBar.hidden = true
+    replyBar.replaceChildren()
+  }
+  async function react(m, emoji, remove) {
+    try {
+      const had = document.activeElement && items.get(m.local_id) && items.get(m.local_id).contains(document.activeElement)
+      put(await app.api('POST', '/messages/' + m.local_id + '/reactions', { emoji, remove }))
+      // The row was drawn again: the keyboard stays where it was.
+      const li = items.get(m.local_id)
+      if (had && li) li.querySelector('.react').focus()
+    } catch (e) { app.error(e) }
+  }
+  // jumpTo shows the message with local ID id: loads older pages until
+  // it is there, scrolls to it and gives it the focus.
+  async function jumpTo(id) {
+    for (let i = 0; i < 20 && !items.has(id) && !older.hidden; i++) await loadOlder()
+    const li = items.get(id)
+    if (!li) {
+      app.toast('That message is no longer here.')
+      return
+    }
+    li.scrollIntoView({ block: 'center' })
+    li.classList.add('flash')
+    setTimeout(() => li.classList.remove('flash'), 2000)
+    li.focus()
   }
 
   function scrollDown() { list.scrollTop = list.scrollHeight }
@@ -319,7 +372,6 @@ export async function mount(el, app) {
   let typingSent = 0
   let idleTimer = 0
   function composing() {
-    if (isGroup) return // no typing indicators in groups
     clearTimeout(idleTimer)
     if (!text.value) {
       stopTyping()
@@ -355,6 +407,8 @@ export async function mount(el, app) {
     stopTyping()
     sendBtn.disabled = true
     let req = { text: body }
+    let path = '/conversations/' + peer + '/messages'
+    if (replyTo && !chosen.length) path = '/messages/' + replyTo.local_id + '/reply'
     if (chosen.length) {
       req = new FormData()
       req.append('text', body)
@@ -366,9 +420,10 @@ export async function mount(el, app) {
         h('span', {}, 'Sending ' + chosen.map(f => f.name).join(', ')), p))
     }
     try {
-      const m = await app.api('POST', '/conversations/' + peer + '/messages', req)
+      const m = await app.api('POST', path, req)
       if (uploading) uploading.value = uploading.max
       text.value = ''
+      cancelReply()
       files.value = ''
       if (alive) {
         put(m)
@@ -411,10 +466,11 @@ export async function mount(el, app) {
     }),
     app.on('status', m => { if (mine(m) && items.has(m.local_id)) put(m) }),
     app.on('unsent', m => { if (mine(m)) remove(m.local_id) }),
+    app.on('reaction', m => { if (mine(m) && items.has(m.local_id)) put(m) }),
     app.on('typing', t => {
       if (t.peer !== peer) return
       clearTimeout(typingTimer)
-      typing.textContent = t.typing ? name + ' is typing…' : ''
+      typing.textContent = t.typing ? (isGroup && t.from ? senderName(t.from) : name) + ' is typing…' : ''
       // A "started" not renewed within 15 s is over.
       if (t.typing) typingTimer = setTimeout(() => { typing.textContent = '' }, 16000)
     }),
