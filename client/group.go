@@ -890,8 +890,7 @@ func (c *Client) queueGroupData(id identity.AccountID, data *envelope.DataMessag
 	}
 	local, _, err := c.db.InsertMessage(id, clientdb.Message{
 		MessageID: mid, Direction: clientdb.Outgoing, Sender: self, SentAt: now, ReceivedAt: c.clock(),
-		Body: data.GetBody(), Status: clientdb.StatusQueued, Disappearing: d, Attachments: atts, Quote: storedQuote(data.GetQuote()),
-		Previews: storedPreviews(data), // linkpreview.go
+		Body: data.GetBody(), Status: clientdb.StatusQueued, Disappearing: d, Attachments: atts, Quote: storedQuote(data.GetQuote()), Previews: storedPreviews(data),
 	})
 	if err != nil {
 		return 0, err

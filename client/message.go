@@ -65,7 +65,7 @@ func toMessage(peer identity.AccountID, m clientdb.Message) Message {
 		pvs = append(pvs, LinkPreview{URL: p.URL, Title: p.Title, Description: p.Description, Image: p.ImageJPEG})
 	}
 	return Message{
-		Attachments: atts, Quote: toQuote(m.Quote), Reactions: toReactions(m.Reactions), Previews: pvs,
+		Attachments: atts, Previews: pvs, Quote: toQuote(m.Quote), Reactions: toReactions(m.Reactions),
 		ID: int64(m.ID), MessageID: hex.EncodeToString(m.MessageID[:]), Peer: peer, Sender: m.Sender,
 		Outgoing: m.Direction == clientdb.Outgoing, SentAt: m.SentAt, ReceivedAt: m.ReceivedAt,
 		Text: m.Body, Status: m.Status.String(), ExpiresAt: m.ExpiresAt, SwarmHashes: m.SwarmHashes,

@@ -750,9 +750,8 @@ func (c *Client) storeData(peer, author identity.AccountID, content *envelope.Co
 	}
 	id, isNew, err := c.db.InsertMessage(peer, clientdb.Message{
 		MessageID: mid, Direction: dir, Sender: author, SentAt: sentAt, ReceivedAt: c.clock(),
-		Body: data.GetBody(), Status: status, Disappearing: d, SwarmHashes: hashes, Attachments: atts,
-		Quote:    storedQuote(data.GetQuote()), // reply.go
-		Previews: storedPreviews(data),         // linkpreview.go
+		Body: data.GetBody(), Status: status, Disappearing: d, SwarmHashes: hashes, Attachments: atts, Previews: storedPreviews(data),
+		Quote: storedQuote(data.GetQuote()), // reply.go
 	})
 	switch {
 	case errors.Is(err, clientdb.ErrDeleted):

@@ -63,7 +63,10 @@ func (c *Client) SendWith(ctx context.Context, peer identity.AccountID, text str
 	if strings.TrimSpace(text) == "" {
 		return Message{}, ErrEmptyMessage
 	}
-	data := c.withPreviews(ctx, &envelope.DataMessage{Body: text}) // linkpreview.go
+	if opts == (SendOptions{}) {
+		return c.Send(ctx, peer, text)
+	}
+	data := &envelope.DataMessage{Body: text}
 	if opts.ReplyTo != "" {
 		q, err := c.quoteOf(peer, opts.ReplyTo)
 		if err != nil {
@@ -71,6 +74,7 @@ func (c *Client) SendWith(ctx context.Context, peer identity.AccountID, text str
 		}
 		data.Quote = q
 	}
+	data = c.withPreviews(ctx, data) // linkpreview.go
 	if IsGroupID(peer) {
 		local, err := c.queueGroupData(peer, data, nil) // group.go
 		if err != nil {

@@ -94,14 +94,22 @@ func (c *Client) Search(text string, opts SearchOptions) ([]Message, error) {
 		return nil, err
 	}
 	out := make([]Message, 0, len(ids))
+	peers := map[clientdb.ConversationID]identity.AccountID{}
 	for _, id := range ids {
-		m, err := c.Message(int64(id))
+		m, err := c.db.Message(id)
 		if errors.Is(err, clientdb.ErrNotFound) {
 			continue // deleted since the index was refreshed
 		} else if err != nil {
 			return nil, err
 		}
-		out = append(out, m)
+		peer, ok := peers[m.Conversation]
+		if !ok {
+			if peer, err = c.db.ConversationPeer(m.Conversation); err != nil {
+				return nil, err
+			}
+			peers[m.Conversation] = peer
+		}
+		out = append(out, toMessage(peer, m))
 	}
 	// Newest first by the time shown, not the order they arrived here.
 	sort.SliceStable(out, func(i, j int) bool { return out[i].SentAt.After(out[j].SentAt) })
@@ -144,6 +152,13 @@ func (x *searchIndex) refresh(db *clientdb.DB) error {
 		if len(ts) < searchBatch {
 			break
 		}
+	}
+	// IDs are never reused and every message above x.last was just
+	// added, so the count equals the entries' unless one was deleted
+	// (or one arrived since: then the full check below finds nothing).
+	n, err := db.CountMessages()
+	if err != nil || n == len(x.entries) {
+		return err
 	}
 	live, err := db.MessageIDs()
 	if err != nil {

@@ -154,8 +154,7 @@ func (c *Client) queueItems(peer identity.AccountID, data *envelope.DataMessage,
 	}
 	local, _, err := c.db.InsertMessage(peer, clientdb.Message{
 		MessageID: mid, Direction: clientdb.Outgoing, Sender: self, SentAt: now, ReceivedAt: c.clock(),
-		Body: data.GetBody(), Status: clientdb.StatusQueued, Disappearing: d, Attachments: atts, Quote: storedQuote(data.GetQuote()),
-		Previews: storedPreviews(data), // linkpreview.go
+		Body: data.GetBody(), Status: clientdb.StatusQueued, Disappearing: d, Attachments: atts, Quote: storedQuote(data.GetQuote()), Previews: storedPreviews(data),
 		// The sync copy's swarm hash is recorded when the outbox seals it
 		// (sealItem).
 	})

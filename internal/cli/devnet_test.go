@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"maps"
 	"os"
+	"regexp"
 	"testing"
 	"time"
 
@@ -28,6 +29,13 @@ func TestDevnetScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: withCmds(withCmds(bgCmds, callCmds), map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// jsonvar FILE TEXT PATH VAR: as in the social scripts
+			// (social_test.go).
+			"jsonvar": func(ts *testscript.TestScript, neg bool, args []string) {
+				v, err := jsonPick([]byte(ts.ReadFile(args[0])), args[1], args[2])
+				ts.Check(err)
+				ts.Setenv(args[3], regexp.QuoteMeta(v))
+			},
 			// devnetready NETFILE N: wait until the network file exists (Up
 			// writes it once the network has formed) and
 			// a seed serves a snapshot with N nodes, all up and in swarms.

@@ -116,8 +116,8 @@ func (a *app) sendCommand() *cobra.Command {
 		files   []string
 		caption string
 		asFile  bool
-		voiceF  string
 		reply   string
+		voiceF  string
 	)
 	cmd := &cobra.Command{
 		Use:   "send ID TEXT [--reply MSG_ID] | send ID --file PATH [--file PATH...] [--caption TEXT] [--as-file] | send ID --voice FILE",
@@ -146,7 +146,7 @@ gone there.`,
 			}
 			if len(files) > 0 || voiceF != "" {
 				if reply != "" {
-					return errors.New("--reply goes with a text message, not --file")
+					return errors.New("--reply goes with a text message, not --file or --voice")
 				}
 				return cobra.ExactArgs(1)(cmd, args)
 			}
@@ -210,8 +210,8 @@ gone there.`,
 	cmd.Flags().StringArrayVar(&files, "file", nil, "a file to send (repeat for several)")
 	cmd.Flags().StringVar(&caption, "caption", "", "the text sent with --file")
 	cmd.Flags().BoolVar(&asFile, "as-file", false, "send photos as files: bytes untouched, no re-encoding, no thumbnail")
-	cmd.Flags().StringVar(&voiceF, "voice", "", "send a WAV or Ogg Opus file as a voice note, with its duration and waveform")
 	cmd.Flags().StringVar(&reply, "reply", "", "reply to this message (its id) of the same chat")
+	cmd.Flags().StringVar(&voiceF, "voice", "", "send a WAV or Ogg Opus file as a voice note, with its duration and waveform")
 	return cmd
 }
 

@@ -198,14 +198,6 @@ type Message struct {
 	Previews []LinkPreview
 }
 
-// LinkPreview is a link preview as stored: what the sender fetched.
-type LinkPreview struct {
-	URL         string `json:"u"`
-	Title       string `json:"t,omitempty"`
-	Description string `json:"d,omitempty"`
-	ImageJPEG   []byte `json:"i,omitempty"`
-}
-
 // Quote is what a reply says of the message it replies to.
 type Quote struct {
 	MessageID MessageID
@@ -217,6 +209,14 @@ type Quote struct {
 	// conversation here, 0 when it is not (never arrived, deleted,
 	// disappeared). Filled in by reads.
 	Local LocalID
+}
+
+// LinkPreview is a link preview as stored: what the sender fetched.
+type LinkPreview struct {
+	URL         string `json:"u"`
+	Title       string `json:"t,omitempty"`
+	Description string `json:"d,omitempty"`
+	ImageJPEG   []byte `json:"i,omitempty"`
 }
 
 // Page selects a slice of a conversation in display order (signed sent time,
@@ -391,16 +391,12 @@ func attachmentRow(msgKey []byte, idx int) []byte {
 
 // encodeContent lays out the sealed part of a message: sender ‖ message ID ‖
 // 4-byte body length ‖ body ‖ 4-byte signed length ‖ signed ‖ 4-byte
-// quote length ‖ quote, zero-padded to a multiple of 32 bytes so the
-// row's size tells less about the body's. Rows written before the signed
-// part (or the quote) existed end in padding, which reads as a length of
-// 0 (or too short to hold one). A quote is author ‖ message ID ‖ 8-byte
-// sent ms ‖ text.
+// previews length ‖ previews (JSON) ‖ 4-byte quote length ‖ quote,
+// zero-padded to a multiple of 32 bytes so the row's size tells less
+// about the body's. Rows written before a part existed end in padding,
+// which reads as a length of 0 (or too short to hold one). A quote is
+// author ‖ message ID ‖ 8-byte sent ms ‖ text.
 func encodeContent(m *Message) []byte {
-	var previews []byte
-	if len(m.Previews) > 0 {
-		previews, _ = json.Marshal(m.Previews) // cannot fail: strings and bytes
-	}
 	var q []byte
 	if m.Quote != nil {
 		q = append(q, m.Quote.Author[:]...)
@@ -408,7 +404,11 @@ func encodeContent(m *Message) []byte {
 		q = binary.BigEndian.AppendUint64(q, uint64(m.Quote.SentAt.UnixMilli()))
 		q = append(q, m.Quote.Text...)
 	}
-	n := identity.AccountIDSize + len(m.MessageID) + 4 + len(m.Body) + 4 + len(m.Signed) + 4 + len(q) + 4 + len(previews)
+	var previews []byte
+	if len(m.Previews) > 0 {
+		previews, _ = json.Marshal(m.Previews) // cannot fail: strings and bytes
+	}
+	n := identity.AccountIDSize + len(m.MessageID) + 4 + len(m.Body) + 4 + len(m.Signed) + 4 + len(previews) + 4 + len(q)
 	b := make([]byte, 0, (n+31)/32*32)
 	b = append(b, m.Sender[:]...)
 	b = append(b, m.MessageID[:]...)
@@ -416,15 +416,13 @@ func encodeContent(m *Message) []byte {
 	b = append(b, m.Body...)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(m.Signed)))
 	b = append(b, m.Signed...)
-	if q != nil || previews != nil {
+	// Link previews (issue 22), JSON; an older row's zero padding reads
+	// as none.
+	b = binary.BigEndian.AppendUint32(b, uint32(len(previews)))
+	b = append(b, previews...)
+	if q != nil {
 		b = binary.BigEndian.AppendUint32(b, uint32(len(q)))
 		b = append(b, q...)
-	}
-	// Link previews (issue 22), JSON, after the quote (written, with
-	// length 0, when there are previews but no quote).
-	if previews != nil {
-		b = binary.BigEndian.AppendUint32(b, uint32(len(previews)))
-		b = append(b, previews...)
 	}
 	return b[:cap(b)]
 }
@@ -456,32 +454,27 @@ func decodeContent(b []byte, m *Message) error {
 	if len(rest) < 4 {
 		return nil
 	}
-	k = binary.BigEndian.Uint32(rest)
-	if uint64(k) > uint64(len(rest)-4) {
-		return fmt.Errorf("%w: message quote length", ErrCorrupt)
+	p := binary.BigEndian.Uint32(rest)
+	if uint64(p) > uint64(len(rest)-4) {
+		return fmt.Errorf("%w: message previews length", ErrCorrupt)
 	}
-	if k > 0 {
-		if err := decodeQuote(rest[4:4+int(k)], m); err != nil {
-			return err
-		}
-	}
-	rest = rest[4+int(k):]
-	if len(rest) < 4 {
-		return nil
-	}
-	if p := binary.BigEndian.Uint32(rest); p > 0 {
-		if uint64(p) > uint64(len(rest)-4) {
-			return fmt.Errorf("%w: message previews length", ErrCorrupt)
-		}
+	if p > 0 {
 		if err := json.Unmarshal(rest[4:4+int(p)], &m.Previews); err != nil {
 			return fmt.Errorf("%w: message previews: %w", ErrCorrupt, err)
 		}
 	}
-	return nil
-}
-
-// decodeQuote reads encodeContent's quote q into m.Quote.
-func decodeQuote(q []byte, m *Message) error {
+	rest = rest[4+int(p):]
+	if len(rest) < 4 {
+		return nil
+	}
+	k = binary.BigEndian.Uint32(rest)
+	if uint64(k) > uint64(len(rest)-4) {
+		return fmt.Errorf("%w: message quote length", ErrCorrupt)
+	}
+	if k == 0 {
+		return nil
+	}
+	q := rest[4 : 4+int(k)]
 	const qhead = identity.AccountIDSize + len(MessageID{}) + 8
 	if len(q) < qhead {
 		return fmt.Errorf("%w: message quote too short", ErrCorrupt)

@@ -94,10 +94,10 @@ func (d *Daemon) Handler() http.Handler {
 	for pat, h := range d.groupRoutes() { // api_groups.go
 		unlocked[pat] = h
 	}
-	for pat, h := range d.convBRoutes() { // api_conv_b.go
+	for pat, h := range d.convARoutes() { // api_conv_a.go
 		unlocked[pat] = h
 	}
-	for pat, h := range d.convARoutes() { // api_conv_a.go
+	for pat, h := range d.convBRoutes() { // api_conv_b.go
 		unlocked[pat] = h
 	}
 	for pat, h := range unlocked {

@@ -6,9 +6,9 @@
 // value; an attachment is only ever shown through the daemon's raster
 // thumbnail or downloaded.
 import { peerName, isAccountID } from '../names.js'
+import { quoteBlock, reactionsBar, openPicker, mineOf } from './replies.js'
 import { voiceNote, recordButton } from './voice.js'
 import { flagButtons, previewCards } from './chatextras.js'
-import { quoteBlock, reactionsBar, openPicker, mineOf } from './replies.js'
 
 const STATUS = {
   queued: ['◷', 'Queued: waiting for the network'],
