@@ -52,7 +52,7 @@ func (c *Client) SendTyping(ctx context.Context, peer identity.AccountID, typing
 	if _, err := peer.X25519(); err != nil && !IsGroupID(peer) {
 		return fmt.Errorf("%w: %w", ErrBadAccountID, err)
 	}
-	if on, err := c.Receipts(); err != nil || !on {
+	if on, err := c.Receipts(); err != nil || !on || c.IsNoteToSelf(peer) { // notetoself.go: nobody to tell
 		return err
 	}
 	if !IsGroupID(peer) {

@@ -222,4 +222,40 @@ func TestTwoDaemonsOnDevnet(t *testing.T) {
 	if resp.StatusCode != 200 || !bytes.Equal(b, data) || resp.Header.Get("Content-Disposition") != `attachment; filename=notes.txt` {
 		t.Fatalf("bob opens the file: %d %v, %d bytes", resp.StatusCode, resp.Header, len(b))
 	}
+	// Issue 22 (api_conv_b.go): bob mutes alice; her voice note arrives
+	// with its duration, marked muted, without a notification; unmuted,
+	// the next message notifies. A note to self is sent to no inbox.
+	p.bob.mustDo("PUT", "/api/v1/conversations/alice/flags", map[string]bool{"muted": true}, 200, nil)
+	body.Reset()
+	mw = multipart.NewWriter(&body)
+	w, _ = mw.CreateFormFile("file", "memo.wav")
+	w.Write(wav16(800)) // api_conv_b_test.go
+	mw.WriteField("voice", "true")
+	mw.Close()
+	resp, b = p.alice.do(call{method: "POST", path: "/api/v1/conversations/bob/messages", body: body.Bytes(),
+		header: map[string]string{"Content-Type": mw.FormDataContentType()}})
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("send a voice note: %d %s", resp.StatusCode, b)
+	}
+	json.Unmarshal(p.bEvents.waitFor("message", func(b json.RawMessage) bool {
+		var m client.Message
+		json.Unmarshal(b, &m)
+		return len(m.Attachments) == 1 && m.Attachments[0].Voice
+	}), &got)
+	if got.Attachments[0].DurationMS != 800 || !got.Muted {
+		t.Fatalf("bob's voice note: %+v, muted %v", got.Attachments[0], got.Muted)
+	}
+	p.bob.mustDo("PUT", "/api/v1/conversations/alice/flags", map[string]bool{"muted": false}, 200, nil)
+	p.alice.mustDo("POST", "/api/v1/conversations/bob/messages", map[string]string{"text": "unmuted"}, http.StatusCreated, nil)
+	var notif notificationJSON
+	json.Unmarshal(p.bEvents.waitFor("notification", nil), &notif)
+	if notif.Body != "unmuted" {
+		t.Fatalf("the first notification after the muted voice note: %+v", notif)
+	}
+	var note client.Message
+	p.alice.mustDo("POST", "/api/v1/conversations/"+p.aliceID+"/messages", map[string]string{"text": "note to self"}, http.StatusCreated, &note)
+	if note.Status != "sent" {
+		t.Fatalf("note to self is %q", note.Status)
+	}
+	phase("voice note, mute, note to self")
 }

@@ -110,7 +110,7 @@ export async function mount(el, app) {
       isGroup
         ? h('a', { class: 'button secondary', id: 'group-info', href: '#/group/' + encodeURIComponent(peer) }, 'Group info')
         : h('div', { class: 'conv-tools' },
-          h('div', { class: 'actions' },
+          conv && conv.note_to_self ? null : h('div', { class: 'actions' }, // no calls to yourself
             h('button', { type: 'button', id: 'call-start', class: 'secondary', onclick: () => call(false) }, 'Call'),
             h('button', { type: 'button', id: 'call-start-video', class: 'secondary', onclick: () => call(true) }, 'Video call')),
           h('div', { class: 'field' }, h('label', { for: 'timer' }, 'Disappearing messages'), timerSelect))),
