@@ -133,7 +133,9 @@ func (c *Client) sendGroupTyping(ctx context.Context, id identity.AccountID, enc
 	if err != nil {
 		return err
 	}
-	_, err = c.store(sctx, id, group.NamespaceMessages, typingTTL, sealed)
+	// Prefixed with the writer's key like every group message (groupnet.go
+	// withWriter): the nodes refuse a group store without it.
+	_, err = c.store(sctx, id, group.NamespaceMessages, typingTTL, group.WithWriter(c.signerFor(sctx).Ed25519Public(), sealed))
 	return err
 }
 

@@ -162,12 +162,29 @@ export async function mount(el, app) {
     const had = items.get(m.local_id)
     items.set(m.local_id, li)
     if (had) {
+      const refocus = focusKeeper(had, li)
       had.replaceWith(li)
+      refocus()
       return
     }
     let after = null
     for (const [id, row] of items) if (id > m.local_id && (!after || id < Number(after.dataset.localId))) after = row
     list.insertBefore(li, after)
+  }
+
+  // focusKeeper: a row drawn again (an event, a reaction, a receipt) must
+  // not take the keyboard's focus away; it returns what puts the focus
+  // on the same control of the new row.
+  function focusKeeper(old, li) {
+    const a = document.activeElement
+    if (!a || !old.contains(a)) return () => {}
+    if (a === old) return () => li.focus()
+    const sel = 'button, a[href], input, select, textarea, [tabindex]'
+    const i = [...old.querySelectorAll(sel)].indexOf(a)
+    return () => {
+      const t = li.querySelectorAll(sel)[i]
+      if (t) t.focus()
+    }
   }
 
   function render(m) {
