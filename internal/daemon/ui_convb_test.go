@@ -72,7 +72,7 @@ func TestUIVoiceNoteAndFlags(t *testing.T) {
 	env.goTo(t, bob, "#/chats")
 	waitJS(t, bob, fmt.Sprintf(`![...document.querySelectorAll('#chat-list li')].some(li => li.dataset.peer === %q)`, env.AliceID))
 	do(t, bob, chromedp.Click(chromedp.ID("archived-toggle")))
-	waitJS(t, bob, `document.getElementById('title-chats').textContent === 'Archived chats'`)
+	waitJS(t, bob, `(document.getElementById('title-chats') || {}).textContent === 'Archived chats'`)
 	waitJS(t, bob, fmt.Sprintf(`[...document.querySelectorAll('#chat-list li')].some(li => li.dataset.peer === %q)`, env.AliceID))
 	if axe := axeSourceIfSet(); axe != "" {
 		for _, v := range runAxe(t, bob, axe) {

@@ -35,12 +35,34 @@ export async function mount(el, app) {
   }
 
   // confirmFirst makes a button act on its second press, saying first
-  // what it will do.
-  function confirmFirst(btn, question) {
-    if (btn.dataset.armed === 'true') return true
+  // what it will do. The armed state lives here, by the button's ID or
+  // label, so a redraw (every message event reads the group again)
+  // between the two presses neither disarms the button nor moves the
+  // keyboard's focus.
+  const armed = new Map() // button key → its question
+  const keyOf = btn => btn.id || btn.getAttribute('aria-label') || btn.textContent
+  function arm(btn, question) {
     btn.dataset.armed = 'true'
     btn.textContent = question
+  }
+  function confirmFirst(btn, question) {
+    const key = keyOf(btn)
+    if (btn.dataset.armed === 'true') {
+      armed.delete(key)
+      return true
+    }
+    armed.set(key, question)
+    arm(btn, question)
     return false
+  }
+  // redrawn restores the armed buttons and the focused one after body's
+  // children were replaced; focusKey names the control focused before.
+  function redrawn(focusKey) {
+    for (const btn of body.querySelectorAll('button')) {
+      const key = keyOf(btn)
+      if (armed.has(key)) arm(btn, armed.get(key))
+      if (focusKey && key === focusKey) btn.focus()
+    }
   }
 
   function memberItem(m) {
@@ -135,7 +157,11 @@ export async function mount(el, app) {
       } }, 'Delete group'))
     }
     if (danger.length) parts.push(h('div', { class: 'actions' }, danger))
+    const a = document.activeElement
+    const focusKey = a && a.tagName === 'BUTTON' && body.contains(a) ? keyOf(a) : ''
+    // Keys are read before the redraw: an armed button's text is its question.
     body.replaceChildren(...parts)
+    redrawn(focusKey)
   }
 
   async function load() {
