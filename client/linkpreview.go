@@ -23,7 +23,7 @@ type LinkPreview struct {
 
 // LinkPreviewsWarning is what a user reads before turning link previews on
 // ([Client.SetLinkPreviews]).
-const LinkPreviewsWarning = "Link previews reveal your IP address to the linked site: to make a preview, hush fetches the page directly from your computer (onion paths reach only hush nodes, not other sites). Only you, the sender, fetch it; the people you write to never do."
+const LinkPreviewsWarning = "Link previews reveal your IP address to the linked site: to make a preview, hush fetches the page directly from your computer (onion paths reach only hush nodes, not other sites). Your DNS resolver also learns the site's name. Only you, the sender, fetch it; the people you write to never do."
 
 // settingLinkPreviews is a local setting: link previews are off unless
 // "on".

@@ -3,7 +3,8 @@
 // link previews on (issue 22 item 8). The receiver never fetches: the
 // preview travels in the message.
 //
-// Fetching reveals the user's IP address to the linked site (onion paths
+// Fetching reveals the user's IP address to the linked site, and the
+// site's name to the system's DNS resolver (onion paths
 // reach only hush nodes), so the fetch is kept small: https only (plain
 // http only to a loopback address, and only when a test allows it), no
 // private, loopback or link-local address unless so allowed (checked on
