@@ -185,6 +185,10 @@ type Client struct {
 	// sending holds the outbox items being sent, each with a channel
 	// closed when its attempt ends (send.go claimItem).
 	sending map[int64]chan struct{}
+	// fetching holds the attachments being downloaded, by message and
+	// index, each with a channel closed when its download ends
+	// (media.go fetchOne).
+	fetching map[mediaKey]chan struct{}
 
 	flushMu sync.Mutex // one outbox flush at a time per Client; guards flushed
 	// flushed is set after the first flush: that one sends every item,

@@ -188,11 +188,63 @@ func (c *Client) FetchMedia(ctx context.Context, localID int64) error {
 	return errors.Join(errs...)
 }
 
-// fetchOne downloads attachment index of message msg into a media file
+// mediaKey names one attachment: its message's local ID and its index.
+type mediaKey struct {
+	msg   int64
+	index int
+}
+
+// fetchOne downloads attachment index of message msg, one download per
+// attachment at a time: a second fetch of one being downloaded (the
+// automatic download, then the user's click on it) waits for the first
+// and, where that one did not leave it ready, tries itself. Two at once
+// would write one media file from two sides, and the loser's failure
+// would mark a good file failed.
+func (c *Client) fetchOne(ctx context.Context, msg int64, index int) error {
+	key := mediaKey{msg, index}
+	for {
+		c.mu.Lock()
+		running, busy := c.fetching[key]
+		if !busy {
+			if c.fetching == nil {
+				c.fetching = make(map[mediaKey]chan struct{})
+			}
+			done := make(chan struct{})
+			c.fetching[key] = done
+			c.mu.Unlock()
+			defer func() {
+				c.mu.Lock()
+				delete(c.fetching, key)
+				c.mu.Unlock()
+				close(done)
+			}()
+			return c.download(ctx, msg, index)
+		}
+		c.mu.Unlock()
+		select {
+		case <-running:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		it, err := c.db.MediaOf(clientdb.LocalID(msg), index)
+		if err != nil {
+			return err
+		}
+		switch it.State {
+		case clientdb.MediaReady:
+			return nil
+		case clientdb.MediaExpired:
+			return ErrAttachmentExpired
+		}
+	}
+}
+
+// download downloads attachment index of message msg into a media file
 // recorded as downloading (so a later fetch resumes after its last whole
 // piece), checks each piece's digest as it comes and the whole file (the
 // digest, then the codec's full verification) before marking it ready.
-func (c *Client) fetchOne(ctx context.Context, msg int64, index int) (err error) {
+// Only fetchOne calls it, one at a time per attachment.
+func (c *Client) download(ctx context.Context, msg int64, index int) (err error) {
 	if c.codec == nil {
 		return errNoCodec
 	}

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -722,4 +723,53 @@ func pngWithText(t *testing.T, w, h int, text string) []byte {
 	chunk = binary.BigEndian.AppendUint32(chunk, crc32.ChecksumIEEE(chunk[4:]))
 	out := append(append(append([]byte{}, b[:len(b)-12]...), chunk...), iend...)
 	return out
+}
+
+// TestConcurrentFetchesShareOne: a fetch of an attachment already being
+// downloaded (the automatic download, then a click on it) waits for that
+// download instead of writing the same file from a second side; both
+// calls succeed, every piece is downloaded once, and the file opens.
+func TestConcurrentFetchesShareOne(t *testing.T) {
+	mp := newMediaPair(t)
+	path, content := writeFile(t, "f.bin", 2*pieceSize+100)
+	if _, err := mp.alice.SendFiles(mp.ctx, mp.bobID, "", []FileToSend{{Path: path}}); err != nil {
+		t.Fatal(err)
+	}
+	got := mp.read(mp.bob)
+	var blocked atomic.Int64
+	release := make(chan struct{})
+	mp.files.failDownload = func(id string, n int64) error {
+		blocked.Add(1)
+		<-release
+		return nil
+	}
+	before := mp.files.downloads.Load()
+	errs := make(chan error, 2)
+	go func() { errs <- mp.bob.FetchMedia(mp.ctx, got[0].ID) }()
+	waitFor(t, "the first download", func() bool { return blocked.Load() == 1 })
+	go func() { errs <- mp.bob.FetchMedia(mp.ctx, got[0].ID) }()
+	// The second call must wait, not download: give it the time a
+	// second download would need to start (the test can only pass
+	// wrongly if the machine is slower than that, never fail wrongly).
+	for deadline := time.Now().Add(500 * time.Millisecond); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if blocked.Load() > 1 {
+			t.Error("a second download of the attachment started while the first ran")
+			break
+		}
+	}
+	close(release)
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatalf("FetchMedia: %v", err)
+		}
+	}
+	if n := mp.files.downloads.Load() - before; n != 3 {
+		t.Errorf("%d piece downloads for a three-piece file fetched twice at once, want 3", n)
+	}
+	if it, _ := mp.bob.Media(nil); it[0].State != MediaReady {
+		t.Fatalf("after both fetches: %+v", it[0])
+	}
+	if !bytes.Equal(open1(t, mp.bob, got[0].ID, 0), content) {
+		t.Fatal("content differs")
+	}
 }
