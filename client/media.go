@@ -218,6 +218,15 @@ func (c *Client) fetchOne(ctx context.Context, msg int64, index int) error {
 				c.mu.Unlock()
 				close(done)
 			}()
+			// A caller's view of the attachment may be old (the automatic
+			// download's list, read before a click fetched it): one that
+			// is here already is not downloaded again, which would replace
+			// the file under a reader.
+			if it, err := c.db.MediaOf(clientdb.LocalID(msg), index); err != nil {
+				return err
+			} else if it.State == clientdb.MediaReady {
+				return nil
+			}
 			return c.download(ctx, msg, index)
 		}
 		c.mu.Unlock()

@@ -773,3 +773,33 @@ func TestConcurrentFetchesShareOne(t *testing.T) {
 		t.Fatal("content differs")
 	}
 }
+
+// TestFetchOfReadyAttachmentKeepsIt: a fetch that started from an old
+// view of an attachment (the automatic download's list, read before a
+// click fetched it) finds it ready and neither downloads it again nor
+// replaces the file a reader may have open.
+func TestFetchOfReadyAttachmentKeepsIt(t *testing.T) {
+	mp := newMediaPair(t)
+	path, content := writeFile(t, "f.bin", 2*pieceSize+100)
+	if _, err := mp.alice.SendFiles(mp.ctx, mp.bobID, "", []FileToSend{{Path: path}}); err != nil {
+		t.Fatal(err)
+	}
+	got := mp.read(mp.bob)
+	if err := mp.bob.FetchMedia(mp.ctx, got[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	before := mp.files.downloads.Load()
+	// As the automatic download does with the pending state it read.
+	if err := mp.bob.fetchOne(mp.ctx, got[0].ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	if n := mp.files.downloads.Load() - before; n != 0 {
+		t.Errorf("%d piece downloads for an attachment already here", n)
+	}
+	if it, _ := mp.bob.Media(nil); it[0].State != MediaReady {
+		t.Fatalf("after the second fetch: %+v", it[0])
+	}
+	if !bytes.Equal(open1(t, mp.bob, got[0].ID, 0), content) {
+		t.Fatal("content differs")
+	}
+}
