@@ -45,11 +45,14 @@ func TestUIVoiceNoteAndFlags(t *testing.T) {
 	if got := evalJS[string](t, bob, note+`.querySelector('.voice-time').textContent`); !strings.Contains(got, ":") {
 		t.Errorf("duration shown as %q", got)
 	}
-	evalJS[bool](t, bob, `(`+note+`.querySelector('.voice-play').click(), true)`)
 	// Played: the element starts (and with a short note, ends) from the
-	// blob the page fetched.
-	waitJS(t, bob, note+`.dataset.playing === 'true' || `+note+`.dataset.played === 'true'`)
-	waitJS(t, bob, note+`.querySelector('audio').currentTime > 0 || `+note+`.dataset.played === 'true'`)
+	// blob the page fetched. The row may be drawn again after the click
+	// (a reconnected event stream reloads the chat): the player clicked
+	// plays on, so the test watches that one.
+	evalJS[bool](t, bob, `(window.oneNote = `+note+`, window.oneNote.querySelector('.voice-play').click(), true)`)
+	played := `window.oneNote.dataset.played === 'true'`
+	waitJS(t, bob, `window.oneNote.dataset.playing === 'true' || `+played)
+	waitJS(t, bob, `window.oneNote.querySelector('audio').currentTime > 0 || `+played)
 	if axe := axeSourceIfSet(); axe != "" {
 		for _, v := range runAxe(t, bob, axe) {
 			t.Errorf("chat with a voice note: %s %s: %s", v.Impact, v.ID, strings.Join(v.Nodes, "; "))
