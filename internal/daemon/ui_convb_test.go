@@ -92,7 +92,7 @@ func TestUIVoiceNoteAndFlags(t *testing.T) {
 // TestUIGroupVoiceNote (issue 22, voice notes in groups): in a group's
 // chat alice records a voice note with the fake microphone; bob's page
 // shows it in the group as a player, names alice as its author, and plays
-// it.
+// it; bob's reply to it and his reaction reach alice's page.
 func TestUIGroupVoiceNote(t *testing.T) {
 	env := uiFixture(t)
 	aliceAPI, bobAPI := env.api(t, "alice"), env.api(t, "bob")
@@ -136,6 +136,24 @@ func TestUIGroupVoiceNote(t *testing.T) {
 	// one, not whatever row is on the page then.
 	evalJS[bool](t, bob, `(window.groupNote = `+note+`, window.groupNote.querySelector('.voice-play').click(), true)`)
 	waitJS(t, bob, `window.groupNote.dataset.playing === 'true' || window.groupNote.dataset.played === 'true'`)
+
+	// Bob replies to the voice note and reacts to it in the group; alice's
+	// page shows the quote naming the note's author (her) and the
+	// reaction with its count on her row.
+	waitJS(t, bob, in+` && `+in+`.querySelector('button.reply') && `+in+`.querySelector('button.react')`)
+	do(t, bob, chromedp.Click(chromedp.JSPath(in+`.querySelector('button.reply')`)))
+	waitJS(t, bob, `!document.getElementById('reply-bar').hidden`)
+	reply := uniqueText("nice voice")
+	do(t, bob, chromedp.SendKeys(chromedp.ID("compose"), reply), chromedp.Click(chromedp.ID("send")))
+	waitJS(t, bob, hasText("#messages .msg.out .text", reply))
+	do(t, bob, chromedp.Click(chromedp.JSPath(in+`.querySelector('button.react')`)))
+	waitJS(t, bob, in+`.querySelector('.picker button[data-emoji="👍"]')`)
+	do(t, bob, chromedp.Click(chromedp.JSPath(in+`.querySelector('.picker button[data-emoji="👍"]')`)))
+	waitJS(t, bob, in+`.querySelector('.reaction[data-emoji="👍"][data-count="1"]')`)
+	quoted := fmt.Sprintf(`[...document.querySelectorAll('#messages .msg.in')].find(e => e.querySelector('.text') && e.querySelector('.text').textContent === %s)`, jsq(reply))
+	waitJS(t, alice, quoted+` && `+quoted+`.querySelector('.quote .quote-author') && `+quoted+`.querySelector('.quote .quote-author').textContent === 'You'`)
+	mine := `document.querySelector('#messages .msg.out .voice-note') && document.querySelector('#messages .msg.out .voice-note').closest('li')`
+	waitJS(t, alice, mine+` && `+mine+`.querySelector('.reaction[data-emoji="👍"][data-count="1"]')`)
 }
 
 // axeSourceIfSet is axe-core's script when HUSH_AXE_JS names it (CI sets
