@@ -118,6 +118,9 @@ func (c *Client) SetTimer(ctx context.Context, peer identity.AccountID, mode str
 	if err := c.recordChange(peer, timerChange{By: self, At: now}); err != nil {
 		return Timer{}, err
 	}
+	if c.IsNoteToSelf(peer) { // notetoself.go: the config sync alone carries it
+		return c.Timer(peer)
+	}
 	x := toWire(d)
 	x.ChangedBy = self[:]
 	if err := c.queueControl(peer, NamespaceInbox, InboxTTL, &envelope.Content{Body: &envelope.Content_ExpirationSettings{ExpirationSettings: x}}); err != nil {

@@ -30,9 +30,13 @@ const historySharedSetting = "client/history-shared/"
 
 // HistoryShared says what one [Client.ShareHistoryTo] sent.
 type HistoryShared struct {
-	Messages int               // entries shared (to each device)
-	Parts    int               // HistoryShare parts stored per batch of devices
-	Devices  []prekey.DeviceID // the devices sealed to
+	Messages int // messages shared (to each device)
+	// Reactions counts the standing reactions shared with those messages:
+	// this account's own, and contacts' that came with the contact's
+	// signed part (protocol v2), which the new device verifies.
+	Reactions int
+	Parts     int               // HistoryShare parts stored per batch of devices
+	Devices   []prekey.DeviceID // the devices sealed to
 	// Unproven counts contacts' messages left out because this device
 	// holds no signature of theirs to carry (received with protocol v1,
 	// or stored before signatures were kept): shared, they would be
@@ -70,11 +74,10 @@ func (c *Client) ShareHistoryTo(ctx context.Context, to []prekey.DeviceID) (Hist
 	if err != nil || len(recs) == 0 {
 		return out, err
 	}
-	entries, unproven, err := c.historyEntries()
+	entries, err := c.historyEntries(&out)
 	if err != nil {
 		return out, err
 	}
-	out.Unproven = unproven
 	parts := batchEntries(entries, historyPartBytes)
 	now := c.now()
 	out.OpenableUntil = prekey.DeleteAfter(prekey.Sync, prekey.EpochOf(now))
@@ -100,7 +103,7 @@ func (c *Client) ShareHistoryTo(ctx context.Context, to []prekey.DeviceID) (Hist
 			out.Devices = append(out.Devices, r.DeviceID)
 		}
 	}
-	out.Messages, out.Parts = len(entries), len(parts)
+	out.Parts = len(parts)
 	// The groups, their credentials and keys too: with them the new
 	// device reads each group's history from the group's swarm
 	// (group.go).
@@ -145,20 +148,22 @@ func (c *Client) historyTargets(ctx context.Context, to []prekey.DeviceID) ([]*d
 	return recs, nil
 }
 
-// historyEntries returns the shareable messages of every conversation, in
-// signed-time order: sent or received, within InboxTTL, not past their
-// disappearing deadline, and, for a contact's message, with the contact's
-// signed part to carry; it counts the contacts' messages left out for the
-// lack of one. Deleted and unsent messages are gone from the database
-// (tombstones only), so they cannot come back this way.
-func (c *Client) historyEntries() (_ []*envelope.HistoryShare_SharedMessage, unproven int, _ error) {
+// historyEntries returns the shareable messages of every conversation,
+// with their standing reactions, in signed-time order: sent or received,
+// within InboxTTL, not past their disappearing deadline, and, for a
+// contact's message or reaction, with the contact's signed part to carry.
+// It counts in out the messages and reactions shared and the contacts'
+// messages left out for the lack of one. Deleted and unsent messages are
+// gone from the database (tombstones only), so they cannot come back
+// this way.
+func (c *Client) historyEntries(out *HistoryShared) ([]*envelope.HistoryShare_SharedMessage, error) {
 	if err := c.expireLocal(); err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	now := c.clock()
 	convs, err := c.db.Conversations()
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	type entry struct {
 		at time.Time
@@ -175,7 +180,7 @@ func (c *Client) historyEntries() (_ []*envelope.HistoryShare_SharedMessage, unp
 		for {
 			ms, err := c.db.Messages(cv.ID, p)
 			if err != nil {
-				return nil, 0, err
+				return nil, err
 			}
 			for _, m := range ms {
 				for i, a := range m.Attachments {
@@ -185,14 +190,26 @@ func (c *Client) historyEntries() (_ []*envelope.HistoryShare_SharedMessage, unp
 				}
 				e, err := sharedMessage(cv.Peer, m, now, c.codec)
 				if err != nil {
-					return nil, 0, err
+					return nil, err
 				}
 				if e != nil && m.Direction == clientdb.Incoming && len(e.GetSigned()) == 0 {
-					unproven++
+					out.Unproven++
 					continue
 				}
-				if e != nil {
-					all = append(all, entry{m.SentAt, e})
+				if e == nil {
+					continue
+				}
+				all = append(all, entry{m.SentAt, e})
+				out.Messages++
+				for _, r := range m.Reactions {
+					re, err := c.sharedReaction(cv.Peer, r, e.GetExpiresAtMs(), now)
+					if err != nil {
+						return nil, err
+					}
+					if re != nil {
+						all = append(all, entry{r.SentAt, re})
+						out.Reactions++
+					}
 				}
 			}
 			if len(ms) < clientdb.MaxPageSize {
@@ -201,12 +218,41 @@ func (c *Client) historyEntries() (_ []*envelope.HistoryShare_SharedMessage, unp
 			p.Before = ms[0].ID
 		}
 	}
+	// A reaction is signed after its message, so it comes after it: the
+	// new device holds the message when the reaction arrives (clientdb
+	// keeps an early one anyway, for a while).
 	slices.SortStableFunc(all, func(a, b entry) int { return a.at.Compare(b.at) })
-	out := make([]*envelope.HistoryShare_SharedMessage, len(all))
+	entries := make([]*envelope.HistoryShare_SharedMessage, len(all))
 	for i, e := range all {
-		out[i] = e.m
+		entries[i] = e.m
 	}
-	return out, unproven, nil
+	return entries, nil
+}
+
+// sharedReaction rebuilds standing reaction r in the conversation with
+// peer for a history share, expiring with its message (expiresMS, 0 for
+// never); or returns nil for a contact's reaction with no signed part to
+// prove it (the new device would refuse it: sharedEntry).
+func (c *Client) sharedReaction(peer identity.AccountID, r clientdb.Reaction, expiresMS uint64, now time.Time) (*envelope.HistoryShare_SharedMessage, error) {
+	e := &envelope.HistoryShare_SharedMessage{
+		Conversation: peer[:], Author: r.Reactor[:], ReceivedAtMs: uint64(now.UnixMilli()), ExpiresAtMs: expiresMS,
+	}
+	if !r.Reactor.Equal(c.acct.ID()) {
+		if len(r.Signed) == 0 {
+			return nil, nil
+		}
+		e.Signed = r.Signed
+		return e, nil
+	}
+	encoded, err := envelope.MarshalContent(&envelope.Content{
+		MessageId: r.ID[:], SentAtMs: uint64(r.SentAt.UnixMilli()),
+		Body: &envelope.Content_Reaction{Reaction: &envelope.Reaction{MessageId: r.Target[:], Author: r.TargetAuthor[:], Emoji: r.Emoji}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.Content = encoded
+	return e, nil
 }
 
 // sharedMessage rebuilds m's Content for a history share, or returns nil

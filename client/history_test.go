@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -113,6 +114,92 @@ func TestShareHistory(t *testing.T) {
 			t.Fatalf("err %v, want ErrUnknownDevice", err)
 		}
 	})
+}
+
+// TestShareHistoryReactions: a history share carries the standing
+// reactions of the messages it shares, the account's own and the
+// contact's (with the contact's signed part, which the new device
+// verifies), not those withdrawn; the new device shows them as the first
+// does, and can share them on in turn.
+func TestShareHistoryReactions(t *testing.T) {
+	nd := startStandalone(t)
+	ctx := context.Background()
+	seed := identity.NewSeed()
+	a1 := open(t, homeFromSeed(t, seed), Options{Standalone: nd})
+	bob := open(t, newHome(t), Options{Standalone: nd})
+	alice := a1.Account()
+	mine, err := a1.Send(ctx, bob.Account(), "mine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustSync(t, bob)
+	theirs, err := bob.Send(ctx, alice, "theirs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustSync(t, a1)
+	for _, r := range []struct {
+		c      *Client
+		peer   identity.AccountID
+		msg    string
+		emoji  string
+		remove bool
+	}{
+		{a1, bob.Account(), theirs.MessageID, "👍", false},
+		{a1, bob.Account(), mine.MessageID, "🎉", false},
+		{bob, alice, mine.MessageID, "❤️", false},
+		{bob, alice, theirs.MessageID, "😮", false},
+		{bob, alice, theirs.MessageID, "😮", true}, // withdrawn: not shared
+	} {
+		if _, err := r.c.React(ctx, r.peer, r.msg, r.emoji, r.remove); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustSync(t, a1)
+	want := map[string]map[string][]string{
+		"mine":   {"🎉": {alice.String()[:8]}, "❤️": {bob.Account().String()[:8]}},
+		"theirs": {"👍": {alice.String()[:8]}},
+	}
+	reactions := func(c *Client) map[string]map[string][]string {
+		out := map[string]map[string][]string{}
+		for text, m := range historyByText(t, c, bob.Account()) {
+			out[text] = reactionsOf(m)
+		}
+		return out
+	}
+	if got := reactions(a1); !reflect.DeepEqual(got, want) {
+		t.Fatalf("the first device's reactions %v, want %v", got, want)
+	}
+
+	a2 := open(t, homeFromSeed(t, seed), Options{Standalone: nd})
+	mustSync(t, a2) // drops what was sealed before it existed
+	dropped := a2.Stats().Dropped
+	r, err := a1.ShareHistoryTo(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Messages != 2 || r.Reactions != 3 || r.Unproven != 0 {
+		t.Fatalf("shared %+v, want 2 messages and 3 reactions", r)
+	}
+	mustSync(t, a2)
+	if got := reactions(a2); !reflect.DeepEqual(got, want) {
+		t.Fatalf("the new device's reactions %v, want %v", got, want)
+	}
+	if d := a2.Stats().Dropped - dropped; d != 0 {
+		t.Fatalf("the new device dropped %d of the share", d)
+	}
+
+	// The new device shares them on, the contact's still proven.
+	a3 := open(t, homeFromSeed(t, seed), Options{Standalone: nd})
+	mustSync(t, a3)
+	mustSync(t, a2)
+	if r, err := a2.ShareHistoryTo(ctx, []prekey.DeviceID{a3.ThisDevice()}); err != nil || r.Reactions != 3 {
+		t.Fatalf("a2's share: %+v, %v", r, err)
+	}
+	mustSync(t, a3)
+	if got := reactions(a3); !reflect.DeepEqual(got, want) {
+		t.Fatalf("the third device's reactions %v, want %v", got, want)
+	}
 }
 
 // TestBatchEntries: parts stay under the limit unless one entry alone is

@@ -11,6 +11,10 @@ import (
 // in the account's public inbox: the other devices file it under the same
 // conversation, attachments included, as they do any sync copy. Its status
 // is sent once the sync copy is stored (or at once with no other device).
+// Its disappearing timer reaches the other devices through the config
+// sync, as every conversation's does; the timer-change message a contact
+// gets is not sent, since it would land in the account's public inbox
+// (disappear.go). A call to oneself is refused (call.go).
 
 // NoteToSelfName is how the conversation with the own account is named in
 // lists, the CLI and the web UI.

@@ -172,6 +172,14 @@ func (c *Client) queueGroupReaction(id identity.AccountID, encoded []byte, now t
 // reaction to a message deleted here is dropped. It raises an
 // [EventReaction] when the target is here and something changed.
 func (c *Client) applyReaction(peer, reactor identity.AccountID, content *envelope.Content) error {
+	return c.applySignedReaction(peer, reactor, content, nil)
+}
+
+// applySignedReaction is [Client.applyReaction] keeping signed, the
+// reactor's signed part of the message that carried it (nil for none),
+// so that a history share can prove the reaction to a new device
+// (history.go).
+func (c *Client) applySignedReaction(peer, reactor identity.AccountID, content *envelope.Content, signed []byte) error {
 	r := content.GetReaction()
 	author, err := identity.AccountIDFromBytes(r.GetAuthor())
 	if err != nil {
@@ -191,7 +199,7 @@ func (c *Client) applyReaction(peer, reactor identity.AccountID, content *envelo
 	}
 	cr := clientdb.Reaction{
 		TargetAuthor: author, Reactor: reactor, Emoji: r.GetEmoji(), Removed: r.GetRemove(),
-		SentAt: time.UnixMilli(int64(content.GetSentAtMs())),
+		SentAt: time.UnixMilli(int64(content.GetSentAtMs())), Signed: signed,
 	}
 	copy(cr.Target[:], r.GetMessageId())
 	copy(cr.ID[:], content.GetMessageId())

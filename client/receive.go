@@ -576,7 +576,7 @@ func (c *Client) accept(ns int32, m rpc.Message) ([]Message, error) {
 	case ns == NamespaceInbox && content.GetExpirationSettings() != nil:
 		return nil, c.applyTimerChange(sender, content.GetExpirationSettings(), signed)
 	case ns == NamespaceInbox && content.GetReaction() != nil:
-		return nil, c.applyReaction(sender, sender, content) // reaction.go
+		return nil, c.applySignedReaction(sender, sender, content, sm.Signed) // reaction.go
 	case ns == NamespaceInbox && content.GetTyping() != nil:
 		return nil, c.applyTyping(sender, content.GetTyping(), signed) // typing.go
 	case content.GetCall() != nil:
@@ -612,9 +612,10 @@ func (c *Client) accept(ns int32, m rpc.Message) ([]Message, error) {
 			if sealed := time.UnixMilli(int64(content.GetSentAtMs())); time.UnixMilli(int64(inner.GetSentAtMs())).After(sealed) {
 				inner.SentAtMs = content.GetSentAtMs()
 			}
-			if inner.GetReaction() != nil && author.Equal(self) {
-				// Another device of ours reacted (reaction.go).
-				if err := c.applyReaction(peer, author, inner); err != nil {
+			if inner.GetReaction() != nil {
+				// Another device of ours reacted, or shares a reaction
+				// (proven by the reactor's signed part) (reaction.go).
+				if err := c.applySignedReaction(peer, author, inner, proof); err != nil {
 					return out, err
 				}
 				continue

@@ -160,7 +160,7 @@ other device receives them on its next receive.`,
 				for i, d := range r.Devices {
 					ids[i] = d.String()
 				}
-				return a.printJSON(map[string]any{"messages": r.Messages, "devices": ids, "parts": r.Parts,
+				return a.printJSON(map[string]any{"messages": r.Messages, "devices": ids, "reactions": r.Reactions, "parts": r.Parts,
 					"unproven": r.Unproven, "openable_until": r.OpenableUntil.UTC().Format(time.RFC3339)})
 			}
 			if len(r.Devices) == 0 {

@@ -36,6 +36,11 @@ type Reaction struct {
 	// ID: the latest (SentAt, then ID as bytes) wins.
 	SentAt time.Time
 	ID     MessageID
+	// Signed is the reactor's signed part of the message that carried
+	// the reaction (protocol v2), kept so a history share can prove a
+	// contact's reaction to a new device; nil for this account's own and
+	// for reactions that came without one.
+	Signed []byte
 }
 
 // MaxEmojiSize bounds a reaction's emoji in bytes: the longest emoji
@@ -70,8 +75,10 @@ func (r *Reaction) newer(old *Reaction) bool {
 
 // encodeReaction lays out a reaction's sealed part: target author ‖
 // target ID ‖ reactor ‖ reaction ID ‖ 8-byte sent ms ‖ removed byte ‖
-// emoji, zero-padded to 128 bytes so the row's size says nothing of the
-// emoji.
+// emoji length ‖ emoji, zero-padded to 128 bytes so the row's size says
+// nothing of the emoji; then, with a signed part, 0x01 ‖ 2-byte length ‖
+// signed part (rows written before it have only the zero padding, which
+// reads as none).
 func encodeReaction(r *Reaction) []byte {
 	b := make([]byte, 0, 128)
 	b = append(b, r.TargetAuthor[:]...)
@@ -85,8 +92,17 @@ func encodeReaction(r *Reaction) []byte {
 	}
 	b = append(b, rm, byte(len(r.Emoji)))
 	b = append(b, r.Emoji...)
-	return b[:cap(b)]
+	if len(r.Signed) > 0 && len(r.Signed) <= maxReactionSigned {
+		b = append(b, 1)
+		b = binary.BigEndian.AppendUint16(b, uint16(len(r.Signed)))
+		b = append(b, r.Signed...)
+	}
+	return b[:max(len(b), 128)]
 }
+
+// maxReactionSigned bounds a kept signed part: a reaction's padded
+// Content and its seal's signature take well under a kilobyte.
+const maxReactionSigned = 4 << 10
 
 func decodeReaction(b []byte) (Reaction, error) {
 	const head = 2*identity.AccountIDSize + 2*len(MessageID{}) + 8 + 2
@@ -105,6 +121,13 @@ func decodeReaction(b []byte) (Reaction, error) {
 		return r, fmt.Errorf("%w: reaction emoji length", ErrCorrupt)
 	}
 	r.Emoji = string(b[1 : 1+n])
+	if rest := b[1+n:]; len(rest) >= 3 && rest[0] == 1 {
+		l := int(binary.BigEndian.Uint16(rest[1:]))
+		if l > len(rest)-3 {
+			return r, fmt.Errorf("%w: reaction signed part length", ErrCorrupt)
+		}
+		r.Signed = slices.Clone(rest[3 : 3+l])
+	}
 	return r, nil
 }
 

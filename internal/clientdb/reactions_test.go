@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -179,5 +180,51 @@ func TestReactionsGoWithMessage(t *testing.T) {
 	}
 	if got, _ := db2.LookupMessage(bob, mid(5)); got.Quote == nil || got.Quote.Local != 0 {
 		t.Fatalf("quote of a deleted message: %+v", got.Quote)
+	}
+}
+
+// TestReactionEncoding: a reaction's sealed part keeps every field, a
+// signed part included, whatever the emoji's length; a part written
+// before signed parts were kept (zero padding only) reads as none; a
+// signed part's length that runs past the end is refused.
+func TestReactionEncoding(t *testing.T) {
+	long := strings.Repeat("👍", MaxEmojiSize/4)
+	for _, tc := range []struct {
+		name   string
+		emoji  string
+		signed []byte
+	}{
+		{"short, unsigned", "👍", nil},
+		{"long, unsigned", long, nil},
+		{"short, signed", "👍", bytes.Repeat([]byte{7}, 300)},
+		{"long, signed", long, bytes.Repeat([]byte{9}, 700)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := reaction(1, 2, 3, tc.emoji, false, 10, 4)
+			r.Signed = tc.signed
+			b := encodeReaction(&r)
+			if len(b) < 128 {
+				t.Fatalf("%d bytes, want at least 128", len(b))
+			}
+			got, err := decodeReaction(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, r) {
+				t.Fatalf("decoded %+v, want %+v", got, r)
+			}
+		})
+	}
+	r := reaction(1, 2, 3, "👍", false, 10, 4)
+	r.Signed = []byte("signed part")
+	b := encodeReaction(&r)
+	old := encodeReaction(&Reaction{Target: r.Target, TargetAuthor: r.TargetAuthor, Reactor: r.Reactor, Emoji: r.Emoji, SentAt: r.SentAt, ID: r.ID})
+	if got, err := decodeReaction(old); err != nil || got.Signed != nil {
+		t.Fatalf("an unsigned part reads as %+v, %v", got, err)
+	}
+	i := bytes.Index(b, r.Signed)
+	b[i-1] = 0xff // the length's low byte
+	if _, err := decodeReaction(b); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("a signed part's length past the end: %v, want ErrCorrupt", err)
 	}
 }

@@ -1156,7 +1156,7 @@ func (d *Daemon) shareHistory(w http.ResponseWriter, r *http.Request, c *client.
 	for i, id := range res.Devices {
 		ids[i] = id.String()
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"messages": res.Messages, "devices": ids, "parts": res.Parts,
+	writeJSON(w, http.StatusOK, map[string]any{"messages": res.Messages, "devices": ids, "reactions": res.Reactions, "parts": res.Parts,
 		"unproven": res.Unproven, "openable_until": res.OpenableUntil.UTC().Format(time.RFC3339)})
 	return nil
 }

@@ -174,16 +174,34 @@ export async function mount(el, app) {
 
   // focusKeeper: a row drawn again (an event, a reaction, a receipt) must
   // not take the keyboard's focus away; it returns what puts the focus
-  // on the same control of the new row.
+  // on the same control of the new row. Controls are matched by kind
+  // (tag, classes, emoji, attachment) and rank among that kind, not by
+  // position: a reaction added or taken away shifts every position after
+  // it, and events may bring an older state of the row than the one on
+  // screen. An open emoji picker moves over to the new row with its
+  // focus (replies.js); a control the new row lacks leaves the focus on
+  // the row, never on the page's body.
   function focusKeeper(old, li) {
+    const picker = old.querySelector('.picker')
     const a = document.activeElement
-    if (!a || !old.contains(a)) return () => {}
-    if (a === old) return () => li.focus()
+    const had = !!a && old.contains(a)
     const sel = 'button, a[href], input, select, textarea, [tabindex]'
-    const i = [...old.querySelectorAll(sel)].indexOf(a)
+    const kind = e => [e.tagName, [...e.classList].filter(c => c !== 'mine').sort().join('.'), e.dataset.emoji || '',
+      (e.closest('[data-index]') || { dataset: {} }).dataset.index || ''].join('/')
+    let rank = -1
+    if (had && a !== old && !(picker && picker.contains(a))) {
+      rank = [...old.querySelectorAll(sel)].filter(e => kind(e) === kind(a)).indexOf(a)
+    }
     return () => {
-      const t = li.querySelectorAll(sel)[i]
-      if (t) t.focus()
+      const opener = picker && li.querySelector('button.react')
+      if (opener) {
+        opener.after(picker)
+        opener.setAttribute('aria-expanded', 'true')
+      }
+      if (!had) return
+      if (picker && picker.contains(a) && opener) return a.focus()
+      const t = rank < 0 ? null : [...li.querySelectorAll(sel)].filter(e => kind(e) === kind(a))[rank]
+      ;(t || li).focus()
     }
   }
 

@@ -79,8 +79,11 @@ export function openPicker(app, opener, pick) {
   opener.after(box)
   buttons[0].focus()
   function close(b) {
+    // The row may have been drawn again meanwhile, the picker moved over
+    // to the new row's opener (chat.js focusKeeper): focus that one.
+    const to = b.isConnected && b.previousElementSibling ? b.previousElementSibling : opener
     b.remove()
-    opener.setAttribute('aria-expanded', 'false')
-    opener.focus()
+    to.setAttribute('aria-expanded', 'false')
+    to.focus()
   }
 }

@@ -41,10 +41,19 @@ export function voiceNote(app, m, a) {
         return
       }
       if (!loaded) {
-        if (a.state !== 'ready') {
-          await app.api('POST', '/messages/' + m.local_id + '/fetch')
+        // The row's state may be older than the daemon's (a download
+        // under way or done since it was drawn): a file not there yet is
+        // fetched (which waits for a download in progress) and asked for
+        // again, a few times, before the click counts as failed.
+        let blob = null
+        for (let i = 0; !blob; i++) {
+          if (a.state !== 'ready' || i > 0) await app.api('POST', '/messages/' + m.local_id + '/fetch')
+          try {
+            blob = await app.api('GET', url)
+          } catch (e) {
+            if (e.code !== 'not_downloaded' || i >= 3) throw e
+          }
         }
-        const blob = await app.api('GET', url)
         // The daemon serves audio as a download; the player gets it as
         // the audio type the sender claimed, played from memory.
         audio.src = URL.createObjectURL(new Blob([blob], { type: a.mime || 'audio/wav' }))
