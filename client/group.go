@@ -572,6 +572,7 @@ func (c *Client) CreateGroup(ctx context.Context, name string, members []identit
 	c.groupMu.Unlock()
 	c.groupDuties(ctx, g.ID.Account())
 	c.FlushOutbox(ctx) // the invitations
+	c.groupPushNow(ctx, g.ID.Account()) // grouppush.go
 	c.groupMu.Lock()
 	return out, nil
 }
@@ -762,6 +763,7 @@ func (c *Client) AcceptGroup(ctx context.Context, id identity.AccountID) error {
 		return err
 	}
 	c.groupDuties(ctx, id)
+	c.groupPushNow(ctx, id) // grouppush.go
 	return nil
 }
 
@@ -787,6 +789,7 @@ func (c *Client) LeaveGroup(ctx context.Context, id identity.AccountID) error {
 	if wasMember {
 		c.FlushOutbox(ctx)
 	}
+	c.groupPushNow(ctx, id) // grouppush.go: its push subscription goes
 	return nil
 }
 
@@ -834,6 +837,7 @@ func (c *Client) DeleteGroup(ctx context.Context, id identity.AccountID) error {
 		return err
 	}
 	c.FlushOutbox(ctx)
+	c.groupPushNow(ctx, id) // grouppush.go: its push subscription goes
 	return nil
 }
 
