@@ -571,7 +571,7 @@ func (c *Client) CreateGroup(ctx context.Context, name string, members []identit
 	out := c.toGroup(g)
 	c.groupMu.Unlock()
 	c.groupDuties(ctx, g.ID.Account())
-	c.FlushOutbox(ctx) // the invitations
+	c.FlushOutbox(ctx)                  // the invitations
 	c.groupPushNow(ctx, g.ID.Account()) // grouppush.go
 	c.groupMu.Lock()
 	return out, nil
