@@ -56,13 +56,14 @@ type groupPushState struct {
 	Subs []*groupSub `json:"subs,omitempty"`
 	// RetryAt holds, per group, when the duties may try again to
 	// subscribe it after a failure (ms).
-	RetryAt map[identity.AccountID]int64 `json:"retry_at,omitempty"`
+	RetryAt map[group.ID]int64 `json:"retry_at,omitempty"`
 }
 
 // groupSub is one group's subscription: a pushState (without a target of
 // its own: the account's serves) plus what ties it to the group.
 type groupSub struct {
-	Group identity.AccountID `json:"group"`
+	// Group is the group's ID (group.ID: its JSON takes the 03 prefix).
+	Group group.ID `json:"group"`
 	// Account is the sub_id of the account subscription it was made
 	// under: a new account subscription (a new target) replaces it.
 	Account hexKey `json:"account_sub"`
@@ -169,37 +170,38 @@ func (c *Client) groupPushDuties(ctx context.Context, only identity.AccountID, f
 	// Cancel first: each cancelled one frees a place in the group's
 	// record quota for its replacement.
 	for _, s := range slices.Clone(st.Subs) {
-		if !only.IsZero() && s.Group != only {
+		if !only.IsZero() && s.Group.Account() != only {
 			continue
 		}
-		_, wanted := want[s.Group]
+		_, wanted := want[s.Group.Account()]
 		if wanted && s.Account == acct.SubID && s.Server == acct.Server && !s.Cancel && now.Before(s.expiry()) {
 			continue
 		}
 		s.Cancel = true
 		if err := c.cancelGroupSub(ctx, st, s); err != nil {
-			errs = append(errs, fmt.Errorf("group %s: cancelling its push subscription: %w", s.Group.Short(), err))
+			errs = append(errs, fmt.Errorf("group %s: cancelling its push subscription: %w", s.Group.Account().Short(), err))
 		}
 	}
 	for id, g := range want {
-		i := slices.IndexFunc(st.Subs, func(s *groupSub) bool { return s.Group == id && !s.Cancel })
+		gid := group.ID(id)
+		i := slices.IndexFunc(st.Subs, func(s *groupSub) bool { return s.Group == gid && !s.Cancel })
 		if i < 0 {
-			if at, ok := st.RetryAt[id]; ok && !force && now.Before(time.UnixMilli(at)) {
+			if at, ok := st.RetryAt[gid]; ok && !force && now.Before(time.UnixMilli(at)) {
 				continue
 			}
 			if err := c.subscribeGroup(ctx, st, acct, g); err != nil {
 				if st.RetryAt == nil {
-					st.RetryAt = map[identity.AccountID]int64{}
+					st.RetryAt = map[group.ID]int64{}
 				}
-				st.RetryAt[id] = now.Add(groupPushRetry).UnixMilli()
+				st.RetryAt[gid] = now.Add(groupPushRetry).UnixMilli()
 				if serr := c.saveGroupPush(st); serr != nil {
 					return serr
 				}
 				errs = append(errs, fmt.Errorf("group %s: push subscription: %w", id.Short(), err))
 				continue
 			}
-			if _, ok := st.RetryAt[id]; ok {
-				delete(st.RetryAt, id)
+			if _, ok := st.RetryAt[gid]; ok {
+				delete(st.RetryAt, gid)
 				if err := c.saveGroupPush(st); err != nil {
 					return err
 				}
@@ -212,7 +214,7 @@ func (c *Client) groupPushDuties(ctx context.Context, only identity.AccountID, f
 	}
 	// Groups no longer wanted lose their pause.
 	for id := range st.RetryAt {
-		if _, ok := want[id]; !ok && (only.IsZero() || id == only) {
+		if _, ok := want[id.Account()]; !ok && (only.IsZero() || id.Account() == only) {
 			delete(st.RetryAt, id)
 		}
 	}
@@ -235,7 +237,7 @@ func (c *Client) subscribeGroup(ctx context.Context, st *groupPushState, acct *p
 	if err := requestTarget(acct.Target, &req); err != nil {
 		return err
 	}
-	s := &groupSub{Group: g.ID.Account(), Account: acct.SubID}
+	s := &groupSub{Group: g.ID, Account: acct.SubID}
 	s.Server, s.Namespaces = acct.Server, []int32{group.NamespaceMessages}
 	// Fresh secrets: never the account's, never another group's
 	// (DESIGN.md §7 step 1), so the push server cannot tell which
@@ -268,14 +270,14 @@ func (c *Client) storeGroupRecord(gctx context.Context, s *groupSub) error {
 	signer := c.signerFor(gctx)
 	r := &push.Record{Server: s.Server, SubID: s.SubID, NotifySecret: s.NotifySecret, EncKey: s.EncKey,
 		Namespaces: slices.Clone(s.Namespaces), Expiry: s.expiry()}
-	if err := push.SignGroupRecord(r, s.Group, signer); err != nil {
+	if err := push.SignGroupRecord(r, s.Group.Account(), signer); err != nil {
 		return err
 	}
 	ttl := min(s.expiry().Sub(c.now()), rpc.MaxTTLPrivate)
 	if ttl <= 0 {
 		return fmt.Errorf("%w: expired", ErrNotSubscribed)
 	}
-	h, err := c.store(gctx, s.Group, push.Namespace, ttl, r.Marshal())
+	h, err := c.store(gctx, s.Group.Account(), push.Namespace, ttl, r.Marshal())
 	if err != nil {
 		return err
 	}
@@ -313,7 +315,7 @@ func (c *Client) keepGroupSub(ctx context.Context, st *groupPushState, s *groupS
 		errs = append(errs, c.renewGroupSub(ctx, gctx, st, s))
 	}
 	if len(s.Old) > 0 && g.isAdmin() {
-		if err := c.deleteGroupRecords(gctx, s.Group, s.oldHashes()); err != nil {
+		if err := c.deleteGroupRecords(gctx, s.Group.Account(), s.oldHashes()); err != nil {
 			c.log.Debug("deleting superseded group push records", "err", err)
 		} else {
 			s.Old = nil
@@ -366,12 +368,12 @@ func (c *Client) cancelGroupSub(ctx context.Context, st *groupPushState, s *grou
 			errs = append(errs, fmt.Errorf("unsubscribing: %w", err))
 		}
 	}
-	if g, err := c.loadGroup(s.Group); err == nil && g.Status == GroupJoined && g.isAdmin() {
+	if g, err := c.loadGroup(s.Group.Account()); err == nil && g.Status == GroupJoined && g.isAdmin() {
 		hs := s.oldHashes()
 		if s.RecordHash != "" {
 			hs = append(hs, s.RecordHash)
 		}
-		if err := c.deleteGroupRecords(withGroupSigner(ctx, g.admin()), s.Group, hs); err != nil {
+		if err := c.deleteGroupRecords(withGroupSigner(ctx, g.admin()), s.Group.Account(), hs); err != nil {
 			c.log.Debug("deleting a cancelled group push record", "err", err)
 		}
 	}
@@ -430,7 +432,7 @@ func (c *Client) openGroupPush(payload []byte) (PushInner, bool, error) {
 	}
 	for _, s := range st.Subs {
 		if in, err := push.OpenPayload(s.EncKey, payload); err == nil {
-			return PushInner{Namespace: in.Namespace, Hash: in.Hash, Count: in.Count, Group: s.Group}, true, nil
+			return PushInner{Namespace: in.Namespace, Hash: in.Hash, Count: in.Count, Group: s.Group.Account()}, true, nil
 		}
 	}
 	return PushInner{}, len(st.Subs) > 0, nil
@@ -444,7 +446,7 @@ func (c *Client) groupPushStatus() ([]GroupPushStatus, error) {
 	}
 	var out []GroupPushStatus
 	for _, s := range st.Subs {
-		gs := GroupPushStatus{Group: s.Group, SubID: hex.EncodeToString(s.SubID[:]), Expires: s.expiry().UTC(), State: "active", Problem: s.Problem}
+		gs := GroupPushStatus{Group: s.Group.Account(), SubID: hex.EncodeToString(s.SubID[:]), Expires: s.expiry().UTC(), State: "active", Problem: s.Problem}
 		if s.Cancel {
 			gs.State = "unsubscribing"
 		}
