@@ -68,14 +68,14 @@ func ageGroupSubs(t *testing.T, c *Client, d time.Duration) {
 // secrets), with a record in the group swarm signed by its member key;
 // a push sealed with it opens naming the group; the duties renew it;
 // promoted, the member stores it again under the group key and deletes
-// the old one; leaving a group and leaving push mode cancel the groups'
-// subscriptions at the push server.
+// the old one; leaving a group, a removal and leaving push mode cancel
+// the groups' subscriptions at the push server.
 func TestGroupPush(t *testing.T) {
 	_, nf, p := pushNetwork(t)
 	ctx := context.Background()
 	o := Options{Network: nf}
-	alice, bob, carol := openV2(t, newHome(t), o), openV2(t, newHome(t), o), openV2(t, newHome(t), o)
-	id := groupOf(t, alice, bob, carol)
+	alice, bob, carol, dave := openV2(t, newHome(t), o), openV2(t, newHome(t), o), openV2(t, newHome(t), o), openV2(t, newHome(t), o)
+	id := groupOf(t, alice, bob, carol, dave)
 
 	if err := bob.SubscribePush(ctx, PushTarget{FCM: "bob-token"}); err != nil {
 		t.Fatal(err)
@@ -159,6 +159,29 @@ func TestGroupPush(t *testing.T) {
 		t.Fatalf("carol after leaving: %+v", st.Push)
 	}
 
+	// Dave subscribes and is removed: his group subscription goes when
+	// he learns it (the duties that read the group-signed list).
+	if err := dave.SubscribePush(ctx, PushTarget{FCM: "dave-token"}); err != nil {
+		t.Fatal(err)
+	}
+	expectOp(t, p, push.OpRegister)
+	expectOp(t, p, push.OpRegister)
+	if err := alice.RemoveFromGroup(ctx, id, dave.Account()); err != nil {
+		t.Fatal(err)
+	}
+	groupSync(t, alice, "the removal's publication", func() bool {
+		st := mustGroup(t, alice, id)
+		return !st.Publish && !st.PublishRevoked && st.PendingGen == 0
+	})
+	groupSync(t, dave, "dave learns his removal", func() bool {
+		gi, _ := dave.GroupInfo(id)
+		return gi.State == GroupRemoved
+	})
+	expectOp(t, p, push.OpUnsubscribe)
+	if st, _ := dave.Notifications(); st.Push == nil || len(st.Push.Groups) != 0 {
+		t.Fatalf("dave after his removal: %+v", st.Push)
+	}
+
 	// Leaving push mode cancels the account's and the group's; bob, an
 	// admin now, deletes the group record too.
 	if err := bob.SwitchNotifications(ctx, NotifyFast); err != nil {
@@ -179,7 +202,7 @@ func TestGroupPush(t *testing.T) {
 			t.Fatal("bob's record is left in the group swarm")
 		}
 	}
-	if n := p.count(); n != 1 { // carol's account subscription
-		t.Fatalf("the push server keeps %d subscriptions, want 1", n)
+	if n := p.count(); n != 2 { // carol's and dave's account subscriptions
+		t.Fatalf("the push server keeps %d subscriptions, want 2", n)
 	}
 }
