@@ -626,13 +626,13 @@ func (c *Client) OpenPush(payload []byte) (PushInner, error) {
 		in, err = push.OpenPayload(s.EncKey, payload)
 	}
 	if s == nil || err != nil {
-		gin, any, gerr := c.openGroupPush(payload)
+		gin, haveGroups, gerr := c.openGroupPush(payload)
 		switch {
 		case gerr != nil:
 			return PushInner{}, gerr
 		case !gin.Group.IsZero():
 			return gin, nil
-		case s == nil && !any:
+		case s == nil && !haveGroups:
 			return PushInner{}, ErrNotSubscribed
 		case s == nil:
 			err = errors.New("opens with no subscription's key")
