@@ -87,14 +87,14 @@ func TestGroupPushDevnet(t *testing.T) {
 				return false
 			}
 			st, err := c.Notifications()
-			if err != nil || st.Push == nil || len(st.Push.Groups) != 1 {
+			if err != nil || st.Push == nil || len(st.Push.Groups) != 1 || st.Push.Groups[0].State != "active" {
 				// The group's subscription failed; the duties retry it.
 				if err := c.groupPushDuties(ctx, groupPushAll, true); err != nil {
 					t.Logf("group subscription: %v", err)
 				}
 				st, err = c.Notifications()
 			}
-			return err == nil && st.Push != nil && len(st.Push.Groups) == 1 && st.Push.Groups[0].Group == id
+			return err == nil && st.Push != nil && len(st.Push.Groups) == 1 && st.Push.Groups[0].Group == id && st.Push.Groups[0].State == "active"
 		})
 	}
 	step("subscribed")

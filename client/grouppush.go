@@ -57,6 +57,8 @@ type groupPushState struct {
 	// RetryAt holds, per group, when the duties may try again to
 	// subscribe it after a failure (ms).
 	RetryAt map[group.ID]int64 `json:"retry_at,omitempty"`
+	// Failed holds why each of those failed, for the status.
+	Failed map[group.ID]string `json:"failed,omitempty"`
 }
 
 // groupSub is one group's subscription: a pushState (without a target of
@@ -79,7 +81,9 @@ type GroupPushStatus struct {
 	Group   identity.AccountID `json:"group"`
 	SubID   string             `json:"sub_id"`
 	Expires time.Time          `json:"expires"`
-	// State is "active" or "unsubscribing".
+	// State is "active", "unsubscribing" (to be finished by the
+	// duties) or "failed" (not subscribed: Problem says why; the duties
+	// try again).
 	State   string `json:"state"`
 	Problem string `json:"problem,omitempty"`
 }
@@ -141,7 +145,7 @@ func (c *Client) groupPushDuties(ctx context.Context, only identity.AccountID, f
 	}
 	if !live && len(st.Subs) == 0 {
 		if len(st.RetryAt) > 0 {
-			st.RetryAt = nil
+			st.RetryAt, st.Failed = nil, nil
 			return c.saveGroupPush(st)
 		}
 		return nil
@@ -194,6 +198,10 @@ func (c *Client) groupPushDuties(ctx context.Context, only identity.AccountID, f
 					st.RetryAt = map[group.ID]int64{}
 				}
 				st.RetryAt[gid] = now.Add(groupPushRetry).UnixMilli()
+				if st.Failed == nil {
+					st.Failed = map[group.ID]string{}
+				}
+				st.Failed[gid] = err.Error()
 				if serr := c.saveGroupPush(st); serr != nil {
 					return serr
 				}
@@ -202,6 +210,7 @@ func (c *Client) groupPushDuties(ctx context.Context, only identity.AccountID, f
 			}
 			if _, ok := st.RetryAt[gid]; ok {
 				delete(st.RetryAt, gid)
+				delete(st.Failed, gid)
 				if err := c.saveGroupPush(st); err != nil {
 					return err
 				}
@@ -216,6 +225,7 @@ func (c *Client) groupPushDuties(ctx context.Context, only identity.AccountID, f
 	for id := range st.RetryAt {
 		if _, ok := want[id.Account()]; !ok && (only.IsZero() || id.Account() == only) {
 			delete(st.RetryAt, id)
+			delete(st.Failed, id)
 		}
 	}
 	if err := c.saveGroupPush(st); err != nil {
@@ -451,6 +461,9 @@ func (c *Client) groupPushStatus() ([]GroupPushStatus, error) {
 			gs.State = "unsubscribing"
 		}
 		out = append(out, gs)
+	}
+	for id, why := range st.Failed {
+		out = append(out, GroupPushStatus{Group: id.Account(), State: "failed", Problem: why})
 	}
 	return out, nil
 }
