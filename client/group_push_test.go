@@ -182,11 +182,51 @@ func TestGroupPush(t *testing.T) {
 		t.Fatalf("dave after his removal: %+v", st.Push)
 	}
 
-	// Leaving push mode cancels the account's and the group's; bob, an
+	// A group joined while the push server is down: its subscription
+	// shows as failed, and is made once the server answers again (the
+	// duties wait groupPushRetry; an explicit run does not).
+	g2, err := alice.CreateGroup(ctx, "second", []identity.AccountID{bob.Account()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	groupSync(t, bob, "the second invitation", func() bool { _, err := bob.GroupInfo(g2.ID); return err == nil })
+	p.set(func() { p.down = true })
+	if err := bob.AcceptGroup(ctx, g2.ID); err != nil {
+		t.Fatal(err)
+	}
+	second := func() GroupPushStatus {
+		st, _ := bob.Notifications()
+		for _, g := range st.Push.Groups {
+			if g.Group == g2.ID {
+				return g
+			}
+		}
+		return GroupPushStatus{}
+	}
+	if gs := second(); gs.State != "failed" || gs.Problem == "" {
+		t.Fatalf("the second group's subscription with the push server down: %+v", gs)
+	}
+	p.set(func() { p.down = false })
+	if err := bob.pushDuties(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if gs := second(); gs.State != "failed" {
+		t.Fatalf("retried before its pause: %+v", gs)
+	}
+	if err := bob.groupPushDuties(ctx, groupPushAll, true); err != nil {
+		t.Fatal(err)
+	}
+	expectOp(t, p, push.OpRegister)
+	if gs := second(); gs.State != "active" || gs.Problem != "" {
+		t.Fatalf("the second group's subscription once the server is back: %+v", gs)
+	}
+
+	// Leaving push mode cancels the account's and the groups'; bob, an
 	// admin now, deletes the group record too.
 	if err := bob.SwitchNotifications(ctx, NotifyFast); err != nil {
 		t.Fatal(err)
 	}
+	expectOp(t, p, push.OpUnsubscribe)
 	expectOp(t, p, push.OpUnsubscribe)
 	expectOp(t, p, push.OpUnsubscribe)
 	if st, _ := bob.Notifications(); st.Push != nil {
