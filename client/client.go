@@ -150,6 +150,10 @@ type Client struct {
 	network *netfile.Network
 	// pushMu serializes the load-modify-save of the push subscription.
 	pushMu sync.Mutex
+	// groupPushMu serializes the reconciliation of the groups' push
+	// subscriptions (grouppush.go), network calls included; taken
+	// before pushMu, never while holding it.
+	groupPushMu sync.Mutex
 	// search is the in-memory search index (search.go).
 	search searchIndex
 	// groupMu serializes the load-modify-save of group state

@@ -571,7 +571,8 @@ func (c *Client) CreateGroup(ctx context.Context, name string, members []identit
 	out := c.toGroup(g)
 	c.groupMu.Unlock()
 	c.groupDuties(ctx, g.ID.Account())
-	c.FlushOutbox(ctx) // the invitations
+	c.FlushOutbox(ctx)                  // the invitations
+	c.groupPushNow(ctx, g.ID.Account()) // grouppush.go
 	c.groupMu.Lock()
 	return out, nil
 }
@@ -762,6 +763,7 @@ func (c *Client) AcceptGroup(ctx context.Context, id identity.AccountID) error {
 		return err
 	}
 	c.groupDuties(ctx, id)
+	c.groupPushNow(ctx, id) // grouppush.go
 	return nil
 }
 
@@ -771,22 +773,24 @@ func (c *Client) AcceptGroup(ctx context.Context, id identity.AccountID) error {
 // forget the group's keys and credential, and its chat stays. An
 // invitation is declined so too.
 func (c *Client) LeaveGroup(ctx context.Context, id identity.AccountID) error {
-	wasMember := false
-	err := c.updateGroup(id, func(g *groupState) error {
-		if g.Status == GroupJoined {
-			wasMember = true
-			if err := c.queueGroupControl(g, &envelope.GroupUpdate{Kind: envelope.GroupUpdate_KIND_LEAVE, GroupId: g.ID[:]}); err != nil {
-				return err
-			}
-		}
-		return c.forgetGroup(g, GroupLeft)
-	})
+	g, err := c.loadGroup(id)
 	if err != nil {
 		return err
 	}
-	if wasMember {
+	if g.Status == GroupJoined {
+		// The notice goes out while the credential that signs its store
+		// is still held: once forgotten, the outbox could no longer send
+		// it (groupItemCtx) and the admins would never learn of the leave.
+		if err := c.queueGroupControl(g, &envelope.GroupUpdate{Kind: envelope.GroupUpdate_KIND_LEAVE, GroupId: g.ID[:]}); err != nil {
+			return err
+		}
 		c.FlushOutbox(ctx)
 	}
+	err = c.updateGroup(id, func(g *groupState) error { return c.forgetGroup(g, GroupLeft) })
+	if err != nil {
+		return err
+	}
+	c.groupPushNow(ctx, id) // grouppush.go: its push subscription goes
 	return nil
 }
 
@@ -834,6 +838,7 @@ func (c *Client) DeleteGroup(ctx context.Context, id identity.AccountID) error {
 		return err
 	}
 	c.FlushOutbox(ctx)
+	c.groupPushNow(ctx, id) // grouppush.go: its push subscription goes
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/protocol/group"
+	"github.com/hushnet/hush/protocol/rpc"
 )
 
 // TestGroupLateArrivalBehindCursor is TestLateArrivalBehindCursor for a
@@ -127,5 +128,87 @@ func TestGroupLateArrivalBehindCursor(t *testing.T) {
 	}
 	if _, ok := groupTexts(t, bob, id)["late"]; !ok { // groupTexts fails on a duplicate
 		t.Error("bob's history lacks the late message")
+	}
+}
+
+// TestGroupLateArrivalWakesHold is TestLateArrivalWakesHold for a group
+// swarm: in fast mode, a group message dated behind the receiver's group
+// cursor by more than the lookback lands on the member its group
+// long-poll holds; the long-poll's arrival marks deliver it, once,
+// though the safety-net poll is an hour away.
+func TestGroupLateArrivalWakesHold(t *testing.T) {
+	ctx := context.Background()
+	swarm := startTrio(t)
+	spy := newHoldSpy()
+	o := Options{Directory: swarm, Transport: spy, SafetyNetInterval: time.Hour, HoldWait: 2 * time.Second}
+	alice := openV2(t, newHome(t), o)
+	bob := openV2(t, newHome(t), o)
+	id := groupOf(t, alice, bob)
+	if _, err := alice.Send(ctx, id, "on time"); err != nil {
+		t.Fatal(err)
+	}
+	ns := group.NamespaceMessages
+	known := func() bool {
+		for _, n := range swarm.nodes {
+			if bob.groupArrivalMark(id, ns, n).asked == rpc.ArrivalMarkOnly {
+				return false
+			}
+		}
+		return !groupTexts(t, bob, id)["on time"].IsZero()
+	}
+	for try := 0; !known(); try++ {
+		if try == 60 {
+			t.Fatal("bob holds no group arrival mark of some member after 60 polls")
+		}
+		if _, err := bob.GroupDuties(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cur, err := bob.db.Cursor(groupCursorName(id, ns))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := follow(t, bob)
+	// Bob's loop polls once as it starts, then holds his two namespaces
+	// and the group's.
+	waitFor(t, "the long-polls", func() bool { return spy.inflight.Load() == 3 })
+
+	if _, err := alice.Queue(id, "late"); err != nil {
+		t.Fatal(err)
+	}
+	items, err := alice.db.DueOutbox(alice.clock().Add(time.Hour), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gctx, err := alice.groupItemCtx(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dated := cur.Time.Add(-2 * DefaultLookback)
+	for _, it := range items {
+		if it.To != id {
+			continue
+		}
+		payload, err := alice.sealItem(ctx, it)
+		if err != nil {
+			t.Fatal(err)
+		}
+		payload = alice.withWriter(gctx, it, payload)
+		// Every member gets it late, so whichever bob holds wakes.
+		for _, n := range swarm.nodes {
+			if _, err := alice.storeOnce(withDepositTime(gctx, dated), n, id, ns, it.TTL, payload); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := alice.db.OutboxResult(it.ID, nil, alice.clock()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the late group message through the long-poll", func() bool { return f.count("late") > 0 })
+	// A few more held rounds (the member's mark moved past it) bring it
+	// no second time.
+	time.Sleep(3 * o.HoldWait)
+	if n := f.count("late"); n != 1 {
+		t.Errorf("the late group message was delivered %d times, want 1", n)
 	}
 }

@@ -190,3 +190,86 @@ func TestGroupMisbehavingNode(t *testing.T) {
 	})
 	t.Logf("the liar answered %d requests in its modes", liar.Requests.Load())
 }
+
+// TestGroupFalseRevocation: one node of a group's swarm (of three)
+// answers every member request with "revoked" although no list names
+// the member. A member served by it does not take itself for removed
+// (only a list the group key signed, naming its key, says so), keeps
+// sending and receiving through the honest members, and its poll never
+// stops; a member the admin really removes learns it, liar or not.
+func TestGroupFalseRevocation(t *testing.T) {
+	ctx := context.Background()
+	liar := &misbehave.Node{}
+	swarm := startTrioLiar(t, liar)
+	o := Options{Directory: swarm, Transport: NewDirectTransport()}
+	alice := openV2(t, newHome(t), o)
+	bob := openV2(t, newHome(t), o)
+	carol := openV2(t, newHome(t), o)
+	id := groupOf(t, alice, bob, carol)
+
+	liar.Set(misbehave.RevokedGroup)
+	joined := func(what string) {
+		t.Helper()
+		if gi, err := bob.GroupInfo(id); err != nil || gi.State != GroupJoined {
+			t.Fatalf("%s: bob's group is %+v (%v) after a node's false revocation", what, gi, err)
+		}
+	}
+	// Bob meets the liar: every poll asks two of the three members.
+	for try := 0; liar.Requests.Load() == 0; try++ {
+		if try == 30 {
+			t.Fatal("the liar was never asked")
+		}
+		bob.GroupDuties(ctx)
+		joined("a poll")
+	}
+	want := map[string]identity.AccountID{}
+	for i := range 3 {
+		for _, c := range []*Client{alice, bob} {
+			text := fmt.Sprintf("%d from %s", i, c.Account().Short())
+			if _, err := c.Send(ctx, id, text); err != nil {
+				t.Fatal(err)
+			}
+			groupSync(t, c, "the send", func() bool {
+				ob, err := c.db.Outbox()
+				return err == nil && len(ob) == 0
+			})
+			want[text] = c.Account()
+			bob.GroupDuties(ctx)
+			joined("a poll after a send")
+		}
+	}
+	groupSync(t, bob, "every message", func() bool {
+		joined("a sync")
+		got := groupTexts(t, bob, id)
+		for text, from := range want {
+			if got[text] != from {
+				return false
+			}
+		}
+		return true
+	})
+
+	// A real removal, while the liar still lies: carol learns it from
+	// the group-signed list; bob stays.
+	if err := alice.RemoveFromGroup(ctx, id, carol.Account()); err != nil {
+		t.Fatal(err)
+	}
+	groupSync(t, alice, "the removal's publication", func() bool {
+		st := mustGroup(t, alice, id)
+		return !st.Publish && !st.PublishRevoked && st.PendingGen == 0
+	})
+	groupSync(t, carol, "carol learns her removal", func() bool {
+		gi, _ := carol.GroupInfo(id)
+		return gi.State == GroupRemoved
+	})
+	if _, err := alice.Send(ctx, id, "after carol"); err != nil {
+		t.Fatal(err)
+	}
+	groupSync(t, bob, "the message after the removal", func() bool {
+		joined("a sync after the removal")
+		_, ok := groupTexts(t, bob, id)["after carol"]
+		return ok
+	})
+	joined("the end")
+	t.Logf("the liar refused %d requests", liar.Requests.Load())
+}

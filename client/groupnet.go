@@ -826,9 +826,15 @@ func (c *Client) startGroupHolds(ctx context.Context, hs *groupHolds, wg *sync.W
 // its swarm at a time, from where the last answer ended, until ctx ends
 // or the group is no longer joined. An answer with messages wakes the
 // group's two-member poll (pollGroup), which stores what is new: the held
-// member's answer is trusted for nothing but the wake-up.
+// member's answer is trusted for nothing but the wake-up. Its arrival
+// marks (arrivalmarks.go, the group poll's own record) make a message
+// that lands there behind the position wake it too: such a late one is
+// stored from the answer at once, moving no cursor, as the account's
+// long-poll does (hold.go), rather than waiting for the next safety-net
+// poll.
 func (c *Client) groupHoldLoop(ctx context.Context, id identity.AccountID, out chan<- []Message) {
 	var after *position
+	noMarks := false // a member refused arrived_after (a node from before marks)
 	pause := map[identity.Ed25519PublicKey]time.Time{}
 	sleep := func(d time.Duration) bool {
 		t := time.NewTimer(d)
@@ -881,6 +887,10 @@ func (c *Client) groupHoldLoop(ctx context.Context, id identity.AccountID, out c
 		if from.ms > 0 {
 			req.AfterTimestamp, req.AfterHash = time.UnixMilli(from.ms), from.hash
 		}
+		ar := c.groupArrivalMark(id, group.NamespaceMessages, *n)
+		if !noMarks {
+			req.ArrivedAfter = &ar.asked
+		}
 		hold := c.holdWait + holdSlack
 		start := time.Now()
 		hctx, cancel := context.WithTimeout(gctx, hold+c.limits.member)
@@ -898,10 +908,32 @@ func (c *Client) groupHoldLoop(ctx context.Context, id identity.AccountID, out c
 		}
 		if err != nil {
 			var ne *NodeError
+			if req.ArrivedAfter != nil && refusedField(err, "arrived_after") {
+				noMarks = true
+				continue
+			}
 			if errors.As(err, &ne) && (ne.Code == rpc.CodeRevoked || ne.Code == rpc.CodeBadCredential) {
-				c.pollGroup(ctx, id) // marks the group removed
+				// One node's word: the poll reads the group-signed list
+				// that says whether this member was removed.
+				c.pollGroup(ctx, id)
 			}
 			pause[n.Ed25519] = time.Now().Add(holdFailPause)
+			continue
+		}
+		late, lerr := c.takeGroupLate(id, cur, *n, ar, req.ArrivedAfter != nil, &r)
+		if lerr != nil {
+			c.log.Debug("late group messages from a long-poll", "err", lerr)
+		}
+		if len(late) > 0 {
+			select {
+			case out <- late:
+			case <-ctx.Done():
+				return
+			}
+		}
+		if len(r.Late) > 0 && len(r.Messages) == 0 {
+			// Woken by a late arrival, which its mark now covers: hold
+			// again at once.
 			continue
 		}
 		// A member that answers at once, again and again (nothing, or
@@ -936,6 +968,44 @@ func (c *Client) groupHoldLoop(ctx context.Context, id identity.AccountID, out c
 			}
 		}
 	}
+}
+
+// takeGroupLate stores the late messages (behind the position) of a group
+// long-poll's answer r from member n, moving no cursor, and keeps n's new
+// arrival mark once they are handled (not when one waits for a key: it
+// comes again then). withMarks says whether the request asked for marks.
+func (c *Client) takeGroupLate(id identity.AccountID, cur clientdb.Cursor, n snapshot.Node, ar *arrival, withMarks bool, r *rpc.RetrieveResult) ([]Message, error) {
+	if !withMarks {
+		return nil, nil
+	}
+	ns := group.NamespaceMessages
+	future := c.netc.Latest().Add(futureSlack).UnixMilli()
+	var good []rpc.Message
+	for _, m := range r.Late {
+		if why := checkFetched(id, ns, m, future); why != "" {
+			c.markBad(n, why)
+			return nil, errors.New(why)
+		}
+		good = append(good, m)
+	}
+	var got []Message
+	retry := false
+	if len(good) > 0 {
+		// The limit is the cursor itself: one member's word moves nothing.
+		limit := position{ms: cur.Time.UnixMilli(), hash: cur.Position}
+		if cur.Time.IsZero() {
+			limit = position{ms: -1}
+		}
+		var err error
+		if got, retry, err = c.processGroup(id, ns, cur, fetched{msgs: good, limit: &limit}); err != nil {
+			return got, err
+		}
+	}
+	if !retry {
+		ar.mark = r.Arrived
+		c.saveArrivalRecord(groupArrivalsName(id, ns), nil, []*arrival{ar})
+	}
+	return got, nil
 }
 
 // hasEntry reports whether account was ever in g's member list.

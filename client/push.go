@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/clientdb"
 	"github.com/hushnet/hush/protocol/netfile"
 	"github.com/hushnet/hush/protocol/onion"
@@ -95,6 +96,10 @@ type PushInner struct {
 	Hash      string `json:"hash,omitempty"`
 	Count     int    `json:"count"`
 	Test      bool   `json:"test,omitempty"`
+	// Group is set for a push of a group's subscription (grouppush.go):
+	// a message landed in that group's swarm (Namespace is then its
+	// messages namespace, 11).
+	Group identity.AccountID `json:"group,omitzero"`
 }
 
 // PushStatus describes this device's push subscription.
@@ -117,6 +122,9 @@ type PushStatus struct {
 	State string `json:"state"`
 	// Problem is the last failure of a renewal or unsubscribe, if any.
 	Problem string `json:"problem,omitempty"`
+	// Groups are the subscriptions of the joined groups' swarms, one
+	// each, made with the same target (grouppush.go).
+	Groups []GroupPushStatus `json:"groups,omitempty"`
 }
 
 // pushState is a subscription as this device keeps it.
@@ -288,16 +296,29 @@ func rawURL(s string) string {
 // and its record deleted once the new one is in place. It
 // returns [ErrBadPushTarget], [ErrNoPushServer], or the push server's
 // refusal as a *push.Error.
+//
+// Each joined group gets a subscription of its own too (grouppush.go); a
+// group that cannot be subscribed now is retried by the background
+// duties and shown in the status, without failing the call.
 func (c *Client) SubscribePush(ctx context.Context, target PushTarget) error {
-	c.pushMu.Lock()
-	defer c.pushMu.Unlock()
-	if err := c.subscribe(ctx, target); err != nil {
+	err := func() error {
+		c.pushMu.Lock()
+		defer c.pushMu.Unlock()
+		if err := c.subscribe(ctx, target); err != nil {
+			return err
+		}
+		if err := c.db.SetSetting(notificationSetting, []byte(NotifyPush)); err != nil {
+			return err
+		}
+		c.noteModeChange() // run.go
+		return nil
+	}()
+	if err != nil {
 		return err
 	}
-	if err := c.db.SetSetting(notificationSetting, []byte(NotifyPush)); err != nil {
-		return err
+	if err := c.groupPushDuties(ctx, groupPushAll, true); err != nil {
+		c.log.Debug("group push subscriptions", "err", err)
 	}
-	c.noteModeChange() // run.go
 	return nil
 }
 
@@ -438,26 +459,37 @@ func (s *pushState) recordHashes() []string {
 // unsubscribe at the push server and the record's deletion from the own
 // swarm. When that fails the subscription stays marked for cancelling and
 // the background duties retry. It does not change the notification mode
-// ([Client.SetNotifications] does, and cancels a subscription too).
+// ([Client.SetNotifications] does, and cancels a subscription too). The
+// groups' subscriptions are cancelled with it.
 func (c *Client) UnsubscribePush(ctx context.Context) error {
-	c.pushMu.Lock()
-	defer c.pushMu.Unlock()
-	s, err := c.loadPush()
-	if err != nil || s == nil {
-		return err
-	}
-	s.Cancel = true
-	if err := c.savePush(s); err != nil {
-		return err
-	}
-	return c.finishCancel(ctx, s)
+	err := func() error {
+		c.pushMu.Lock()
+		defer c.pushMu.Unlock()
+		s, err := c.loadPush()
+		if err != nil || s == nil {
+			return err
+		}
+		s.Cancel = true
+		if err := c.savePush(s); err != nil {
+			return err
+		}
+		return c.finishCancel(ctx, s)
+	}()
+	return errors.Join(err, c.groupPushDuties(ctx, groupPushAll, true))
 }
 
 // pushDuties is push mode's share of the background duties: finish a
 // cancel, renew a subscription at two thirds of its life, delete
 // superseded records. Failures are kept in the state for the status and
-// retried at the next run.
+// retried at the next run. The groups' subscriptions follow the
+// account's (grouppush.go).
 func (c *Client) pushDuties(ctx context.Context) error {
+	err := c.accountPushDuties(ctx)
+	return errors.Join(err, c.groupPushDuties(ctx, groupPushAll, false))
+}
+
+// accountPushDuties is pushDuties for the account's own subscription.
+func (c *Client) accountPushDuties(ctx context.Context) error {
 	c.pushMu.Lock()
 	defer c.pushMu.Unlock()
 	s, err := c.loadPush()
@@ -579,20 +611,32 @@ func (c *Client) TestPush(ctx context.Context) error {
 }
 
 // OpenPush opens a push payload this device received (the bytes the
-// provider delivered) with its subscription's key. It returns
-// [ErrNotSubscribed] or [ErrBadPush].
+// provider delivered) with its subscriptions' keys: the account's, then
+// each group's, whose push it reports with [PushInner.Group] set. It
+// returns [ErrNotSubscribed] or [ErrBadPush].
 func (c *Client) OpenPush(payload []byte) (PushInner, error) {
-	c.pushMu.Lock()
+	// Reads only: each setting is read whole, so no lock (a group
+	// subscription's duties may hold theirs across network calls).
 	s, err := c.loadPush()
-	c.pushMu.Unlock()
 	if err != nil {
 		return PushInner{}, err
 	}
-	if s == nil {
-		return PushInner{}, ErrNotSubscribed
+	var in push.Inner
+	if s != nil {
+		in, err = push.OpenPayload(s.EncKey, payload)
 	}
-	in, err := push.OpenPayload(s.EncKey, payload)
-	if err != nil {
+	if s == nil || err != nil {
+		gin, haveGroups, gerr := c.openGroupPush(payload)
+		switch {
+		case gerr != nil:
+			return PushInner{}, gerr
+		case !gin.Group.IsZero():
+			return gin, nil
+		case s == nil && !haveGroups:
+			return PushInner{}, ErrNotSubscribed
+		case s == nil:
+			err = errors.New("opens with no subscription's key")
+		}
 		return PushInner{}, fmt.Errorf("%w: %w", ErrBadPush, err)
 	}
 	if in.Namespace == push.Namespace {
@@ -640,7 +684,8 @@ func (c *Client) pushStatus() (*PushStatus, error) {
 	case s.Gone:
 		st.State = "gone"
 	}
-	return st, nil
+	st.Groups, err = c.groupPushStatus()
+	return st, err
 }
 
 // receivePush is Receive in push mode: the device is woken by pushes, so
@@ -670,6 +715,13 @@ func (c *Client) receivePush(ctx context.Context, fn func([]Message) error) erro
 		case <-net.C:
 			if err := poll(); err != nil {
 				return err
+			}
+		case <-c.groupJoined:
+			// A group joined while this loop runs (on another device, or
+			// in another command): its subscription now, not at the next
+			// safety-net poll (grouppush.go).
+			if err := c.groupPushDuties(ctx, groupPushAll, false); err != nil && ctx.Err() == nil {
+				c.log.Debug("group push subscriptions", "err", err)
 			}
 		case <-outbox.C:
 			if _, err := c.FlushOutbox(ctx); err != nil && ctx.Err() == nil {

@@ -103,6 +103,12 @@ func (a *app) showNotifications(c *client.Client) error {
 		if p.Problem != "" {
 			fmt.Fprintf(a.stdout, "  problem:         %s\n", p.Problem)
 		}
+		for _, g := range p.Groups {
+			fmt.Fprintf(a.stdout, "  group %s: %s, subscription ID %s, expires %s\n", g.Group.Short(), g.State, g.SubID, g.Expires.Format(time.RFC3339))
+			if g.Problem != "" {
+				fmt.Fprintf(a.stdout, "    problem: %s\n", g.Problem)
+			}
+		}
 	}
 	fmt.Fprintf(a.stdout, "\n%s\n", st.Explanation)
 	return nil

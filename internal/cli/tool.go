@@ -217,6 +217,9 @@ func (a *app) printPushOpened(p pushOpened, err error) error {
 		return nil
 	}
 	fmt.Fprintf(a.stdout, "Push: namespace %d, message %s, %d new message(s)\n", p.Push.Namespace, p.Push.Hash, p.Push.Count)
+	if !p.Push.Group.IsZero() {
+		fmt.Fprintf(a.stdout, "  for the group %s\n", p.Push.Group)
+	}
 	if err != nil {
 		return err
 	}

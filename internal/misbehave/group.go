@@ -20,7 +20,7 @@ import (
 // group swarm can drop what members send it and serve stale objects, and
 // the members' clients must trust no single node for group state. The
 // account modes (Withhold, Garbage, Future, PageForever, ...) apply to
-// group swarms (03 IDs) too; these two act on group swarms only and pass
+// group swarms (03 IDs) too; these act on group swarms only and pass
 // every other request through honestly.
 const (
 	// StaleGroup serves each group namespace (messages, keys, info,
@@ -36,12 +36,20 @@ const (
 	// and forwards nothing. Its reply carries no other member's
 	// confirmation (it cannot forge one), so a sender asks others.
 	SwallowGroup
+	// RevokedGroup answers every request to a group swarm that presents
+	// a member credential (a subaccount), whatever its method, with the
+	// refusal a node gives a revoked credential (403, code revoked),
+	// although no revocation list names it. A member must not take one
+	// node's word for its removal (only a list the group key signed,
+	// read from the revoked-retrievable namespace, says so) and must go
+	// on through the other members. Admins' requests pass honestly.
+	RevokedGroup
 )
 
-var groupNames = map[Mode]string{StaleGroup: "stale-group", SwallowGroup: "swallow-group"}
+var groupNames = map[Mode]string{StaleGroup: "stale-group", SwallowGroup: "swallow-group", RevokedGroup: "revoked-group"}
 
 // GroupModes lists the group-swarm modes.
-func GroupModes() []Mode { return []Mode{StaleGroup, SwallowGroup} }
+func GroupModes() []Mode { return []Mode{StaleGroup, SwallowGroup, RevokedGroup} }
 
 func (m Mode) group() bool {
 	_, ok := groupNames[m]
@@ -66,9 +74,10 @@ func (n *Node) wrapGroup(m Mode, h http.Handler, w http.ResponseWriter, r *http.
 	}
 	var req rpc.Request
 	var p struct {
-		Pubkey    string `json:"pubkey"`
-		Namespace int32  `json:"namespace"`
-		Data      string `json:"data"`
+		Pubkey     string `json:"pubkey"`
+		Namespace  int32  `json:"namespace"`
+		Data       string `json:"data"`
+		Subaccount string `json:"subaccount"`
 	}
 	parsed := json.Unmarshal(body, &req) == nil && json.Unmarshal(req.Params, &p) == nil
 	gid, gerr := group.ParseID(p.Pubkey)
@@ -82,6 +91,12 @@ func (n *Node) wrapGroup(m Mode, h http.Handler, w http.ResponseWriter, r *http.
 		return
 	}
 	switch {
+	case m == RevokedGroup && p.Subaccount != "":
+		n.Requests.Add(1)
+		e := rpc.Errorf(rpc.CodeRevoked, "the group revoked this credential")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(e.Code.Status())
+		json.NewEncoder(w).Encode(rpc.ErrorBody{Error: e, T: time.Now().UnixMilli()})
 	case m == SwallowGroup && req.Method == rpc.MethodStore:
 		data, err := base64.StdEncoding.DecodeString(p.Data)
 		if err != nil {
