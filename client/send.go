@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hushnet/hush/crypto/prekey"
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/clientdb"
 	"github.com/hushnet/hush/protocol/envelope"
@@ -346,6 +347,21 @@ func (c *Client) flushItem(ctx context.Context, it clientdb.OutboxItem) (bool, e
 // sendClaimed is flushItem for an item claimed already; it releases it.
 func (c *Client) sendClaimed(ctx context.Context, it clientdb.OutboxItem) (bool, error) {
 	defer c.releaseItem(it.ID)
+	// The item as it is now, not as it was when the flush read its batch:
+	// a send (sendNow) or another process may have sent it since, or tried
+	// it and scheduled its retry, and sending that stale copy again would
+	// be a second store of a message already stored (or sealed anew: a
+	// second deposit).
+	cur, err := c.db.OutboxItemByID(it.ID)
+	switch {
+	case errors.Is(err, clientdb.ErrNotFound):
+		return false, errClaimed
+	case err != nil:
+		return false, err
+	case cur.Attempts != it.Attempts:
+		return false, errClaimed
+	}
+	it = cur
 	payload, sendErr := c.sealItem(ctx, it)
 	sctx := ctx
 	if IsGroupID(it.To) && sendErr == nil {
@@ -396,8 +412,9 @@ func (c *Client) sendClaimed(ctx context.Context, it clientdb.OutboxItem) (bool,
 	return false, nil
 }
 
-// errClaimed is flushItem's answer for an item another flush is sending.
-// It is no failure: FlushOutbox counts it as neither sent nor failed.
+// errClaimed is flushItem's answer for an item another flush is sending,
+// or has sent or tried since this flush read it. It is no failure:
+// FlushOutbox counts it as neither sent nor failed.
 var errClaimed = errors.New("outbox item being sent by another flush")
 
 // claimItem marks outbox item id as being sent, or reports false when it
@@ -437,15 +454,53 @@ func (c *Client) waitItem(ctx context.Context, id int64) {
 	}
 }
 
+// outboxReseal is how long the outbox stores the bytes it sealed for an
+// item's first attempt again at every retry, rather than sealing anew.
+//
+// Why reuse them: protocol v2 seals with fresh ephemeral keys, so a new
+// seal is a new swarm hash. A store that landed although its answer was
+// lost (a time-out, a broken path, a member that answered late) and was
+// then sealed again became a second deposit: counted against the
+// recipient's quota, stored and replicated twice, and announced by a
+// second push. The same bytes are a duplicate, which every node answers
+// as stored without a new deposit, arrival or notify (internal/nodeapi
+// store; the push server drops a repeated tag anyway).
+//
+// Why an hour, and not for as long as the item waits: a retry may extend
+// the deposit's expiry to the retry's time plus the item's TTL, and the
+// recipient deletes the prekey the copy was sealed to at the end of its
+// epoch plus the class's longest TTL plus prekey.ClockSkew
+// (prekey.DeleteAfter), which is no earlier than the seal plus that TTL
+// plus the skew. An inbox copy with the full 14-day TTL therefore stays
+// openable for its whole life only when it is stored at most
+// prekey.ClockSkew after it was sealed. The hour also bounds how stale the
+// device set a retry goes to may be: a device the recipient added since is
+// left out of that retry as it would have been had the first store been
+// answered, and gets every later message. The outbox's backoff (5 s
+// doubling to 10 min) fits about ten retries into the hour, the ones that
+// follow a lost answer; a retry after it seals anew, and may be a second
+// deposit only if the first did land.
+const outboxReseal = prekey.ClockSkew
+
 // sealItem returns the bytes to store for outbox item it: an unsealed
-// payload sealed now, to the destination's current devices, or a payload
-// queued sealed as it is. It returns nil bytes when there is no device to
-// seal to, and an error wrapping [ErrWaitingForKeys] when the
-// destination's keys are not at hand.
+// payload sealed now, to the destination's current devices, or the bytes
+// it was sealed to for an earlier attempt, younger than outboxReseal; a
+// payload queued sealed (a group message) is returned as it is. Bytes it
+// seals are recorded in the item before they are returned, so that every
+// retry, in this process or after a restart, stores the same bytes. It
+// returns nil bytes when there is no device to seal to, and an error
+// wrapping [ErrWaitingForKeys] when the destination's keys are not at
+// hand.
 func (c *Client) sealItem(ctx context.Context, it clientdb.OutboxItem) ([]byte, error) {
 	padded, coarse, ok := parseUnsealed(it.Payload)
 	if !ok {
 		return it.Payload, nil
+	}
+	now := c.clock()
+	// A sealed time after now means the clock went back: how old the copy
+	// is cannot be told, so it is sealed anew.
+	if age := now.Sub(it.SealedAt); len(it.Sealed) > 0 && age >= 0 && age < outboxReseal {
+		return it.Sealed, nil
 	}
 	env, err := c.seal.seal(ctx, it.To, padded, coarse)
 	if err != nil || env.data == nil {
@@ -455,16 +510,24 @@ func (c *Client) sealItem(ctx context.Context, it clientdb.OutboxItem) ([]byte, 
 		h := rpc.MessageHash(it.To, int32(it.Namespace), env.data)
 		if !env.here {
 			// Our own sync copy comes back to this device's polls but is
-			// not sealed to it: seen already, not a dropped message.
-			if err := c.db.MarkSeen(c.clock().Add(it.TTL+rpc.SigTolerance), h); err != nil {
+			// not sealed to it: seen already, not a dropped message. A
+			// retry of these bytes within outboxReseal may extend the
+			// copy's expiry by as much.
+			if err := c.db.MarkSeen(now.Add(it.TTL+rpc.SigTolerance+outboxReseal), h); err != nil {
 				return nil, err
 			}
 		}
 		if it.Message != 0 {
 			// Queue recorded no hash for the sync copy: this is the one
 			// the poll that fetches it back recognises, and the one chat
-			// delete must remove.
+			// delete must remove (each of them, when a late retry sealed
+			// it anew).
 			c.db.AddSwarmHashes(it.Message, h)
+		}
+	}
+	if it.ID != 0 {
+		if err := c.db.SetOutboxSealed(it.ID, env.data, now); err != nil {
+			return nil, err
 		}
 	}
 	return env.data, nil

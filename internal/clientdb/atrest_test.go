@@ -77,10 +77,15 @@ func TestAtRest(t *testing.T) {
 		t.Fatal(err)
 	}
 	add("cursor", []byte("cursor-position-zork"))
-	if _, err := db.EnqueueOutbox(OutboxItem{To: peers[0], Payload: []byte("outbox-payload-gnusto")}, t0); err != nil {
+	outboxID, err := db.EnqueueOutbox(OutboxItem{To: peers[0], Payload: []byte("outbox-payload-gnusto")}, t0)
+	if err != nil {
 		t.Fatal(err)
 	}
 	add("outbox payload", []byte("outbox-payload-gnusto"))
+	if err := db.SetOutboxSealed(outboxID, []byte("outbox-sealed-copy-rezrov"), t0); err != nil {
+		t.Fatal(err)
+	}
+	add("outbox sealed copy", []byte("outbox-sealed-copy-rezrov"))
 
 	// Ciphertexts of what is about to be deleted: they must not survive.
 	var gone []secret

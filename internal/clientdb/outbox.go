@@ -28,14 +28,35 @@ type OutboxItem struct {
 	NextAttempt time.Time
 	Created     time.Time
 	LastError   string
+	// Sealed is Payload as the client sealed it for its first attempt,
+	// and SealedAt when; both are zero until then. A retry stores these
+	// very bytes, so that a store which landed although its answer was
+	// lost is a duplicate the swarm ignores, not a second deposit under
+	// another hash (client/send.go sealItem says when they are replaced).
+	Sealed   []byte
+	SealedAt time.Time
 }
 
+// outboxSealed is what the sealed column holds. Fields added later are
+// omitempty, so that rows written before them read as their zero values.
 type outboxSealed struct {
 	To        address `json:"to"`
 	Namespace int     `json:"ns"`
 	TTLms     int64   `json:"ttl_ms"`
 	Payload   []byte  `json:"payload"`
 	LastError string  `json:"err,omitempty"`
+	Sealed    []byte  `json:"sealed,omitempty"`
+	SealedMS  int64   `json:"sealed_ms,omitempty"`
+}
+
+// sealedColumn returns the plaintext of it's sealed column, with lastErr
+// as its last error.
+func (it OutboxItem) sealedColumn(lastErr string) ([]byte, error) {
+	v := outboxSealed{To: address(it.To), Namespace: it.Namespace, TTLms: it.TTL.Milliseconds(), Payload: it.Payload, LastError: lastErr}
+	if len(it.Sealed) > 0 {
+		v.Sealed, v.SealedMS = it.Sealed, toMS(it.SealedAt)
+	}
+	return json.Marshal(v)
 }
 
 // EnqueueOutbox queues it and returns its ID. It is due at it.NextAttempt, or
@@ -51,9 +72,14 @@ func (db *DB) EnqueueOutbox(it OutboxItem, now time.Time) (int64, error) {
 	if it.NextAttempt.IsZero() {
 		it.NextAttempt = now
 	}
+	if len(it.Sealed) > 0 {
+		if err := checkTime("sealed at", it.SealedAt); err != nil {
+			return 0, err
+		}
+	}
 	ref := make([]byte, 16)
 	rand.Read(ref)
-	plain, err := json.Marshal(outboxSealed{To: address(it.To), Namespace: it.Namespace, TTLms: it.TTL.Milliseconds(), Payload: it.Payload})
+	plain, err := it.sealedColumn("")
 	if err != nil {
 		return 0, err
 	}
@@ -93,7 +119,7 @@ func (db *DB) Outbox() ([]OutboxItem, error) {
 func (db *DB) outboxWhere(where string, args ...any) ([]OutboxItem, error) {
 	var items []OutboxItem
 	err := db.read(func(r *sql.DB) error {
-		rows, err := r.Query("SELECT id, ref, message_id, attempts, next_ms, created_ms, sealed FROM outbox WHERE "+where, args...)
+		rows, err := r.Query("SELECT "+outboxCols+" FROM outbox WHERE "+where, args...)
 		if err != nil {
 			return err
 		}
@@ -130,8 +156,56 @@ func (db *DB) scanOutbox(s scanner) (OutboxItem, []byte, error) {
 	}
 	it.Message = LocalID(msg.Int64)
 	it.To, it.Namespace, it.TTL, it.Payload, it.LastError = identity.AccountID(v.To), v.Namespace, time.Duration(v.TTLms)*time.Millisecond, v.Payload, v.LastError
+	if len(v.Sealed) > 0 {
+		it.Sealed, it.SealedAt = v.Sealed, fromMS(v.SealedMS)
+	}
 	it.NextAttempt, it.Created = fromMS(next), fromMS(crt)
 	return it, ref, nil
+}
+
+const outboxCols = "id, ref, message_id, attempts, next_ms, created_ms, sealed"
+
+// OutboxItemByID returns the queued item id, or [ErrNotFound] when it is
+// not queued (sent, given up, or its message deleted).
+func (db *DB) OutboxItemByID(id int64) (OutboxItem, error) {
+	var it OutboxItem
+	err := db.read(func(r *sql.DB) error {
+		var err error
+		it, _, err = db.scanOutbox(r.QueryRow("SELECT "+outboxCols+" FROM outbox WHERE id = ?", id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		return err
+	})
+	return it, err
+}
+
+// SetOutboxSealed records sealed as the bytes item id was sealed to at
+// time at ([OutboxItem.Sealed]), replacing any earlier ones; its schedule
+// and attempts are left alone. It returns [ErrNotFound] for an item no
+// longer queued, and [ErrInvalid] for empty bytes or a zero time.
+func (db *DB) SetOutboxSealed(id int64, sealed []byte, at time.Time) error {
+	if err := checkTime("sealed at", at); err != nil {
+		return err
+	}
+	if len(sealed) == 0 {
+		return fmt.Errorf("%w: empty sealed payload", ErrInvalid)
+	}
+	return db.write(false, func(tx *sql.Tx) error {
+		it, ref, err := db.scanOutbox(tx.QueryRow("SELECT "+outboxCols+" FROM outbox WHERE id = ?", id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		} else if err != nil {
+			return err
+		}
+		it.Sealed, it.SealedAt = sealed, at
+		plain, err := it.sealedColumn(it.LastError)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec("UPDATE outbox SET sealed = ? WHERE id = ?", seal(db.k.outbox, "outbox.item", ref, plain), id)
+		return err
+	})
 }
 
 // OutboxOutcome says what [DB.OutboxResult] did with an item.
@@ -160,7 +234,7 @@ func (db *DB) OutboxResult(id int64, sendErr error, now time.Time) (OutboxOutcom
 	}
 	var out OutboxOutcome
 	err := db.write(true, func(tx *sql.Tx) error {
-		it, ref, err := db.scanOutbox(tx.QueryRow("SELECT id, ref, message_id, attempts, next_ms, created_ms, sealed FROM outbox WHERE id = ?", id))
+		it, ref, err := db.scanOutbox(tx.QueryRow("SELECT "+outboxCols+" FROM outbox WHERE id = ?", id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		} else if err != nil {
@@ -184,8 +258,7 @@ func (db *DB) OutboxResult(id int64, sendErr error, now time.Time) (OutboxOutcom
 		}
 		out = OutboxRetry
 		attempts := it.Attempts + 1
-		plain, err := json.Marshal(outboxSealed{To: address(it.To), Namespace: it.Namespace, TTLms: it.TTL.Milliseconds(),
-			Payload: it.Payload, LastError: sendErr.Error()})
+		plain, err := it.sealedColumn(sendErr.Error())
 		if err != nil {
 			return err
 		}

@@ -193,3 +193,75 @@ func TestOutboxIDsNeverReused(t *testing.T) {
 		t.Fatalf("after a reopen the new item got ID %d again", third)
 	}
 }
+
+// TestOutboxSealedCopy: the bytes an item was sealed to are kept with it,
+// replaced only by the next SetOutboxSealed, across failed attempts (which
+// rewrite the sealed column) and a reopen. TestAtRest checks that they
+// are sealed at rest like the payload.
+func TestOutboxSealedCopy(t *testing.T) {
+	db, path := openTest(t, WithOutboxBackoff(time.Second, time.Second, time.Hour))
+	id, err := db.EnqueueOutbox(OutboxItem{To: alice, TTL: time.Hour, Payload: []byte("unsealed content")}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, err := db.OutboxItemByID(id)
+	if err != nil || it.Sealed != nil || !it.SealedAt.IsZero() {
+		t.Fatalf("a new item: %+v, %v; want no sealed copy", it, err)
+	}
+	if err := db.SetOutboxSealed(id, []byte("sealed-copy-frotz"), t0.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.OutboxResult(id, errors.New("answer lost"), t0.Add(2*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	check := func(db *DB, sealed string, at time.Time) {
+		t.Helper()
+		it, err := db.OutboxItemByID(id)
+		if err != nil || string(it.Sealed) != sealed || !it.SealedAt.Equal(at) || string(it.Payload) != "unsealed content" ||
+			it.Attempts != 1 || it.LastError != "answer lost" {
+			t.Fatalf("item %+v, %v; want sealed copy %q of %v, one attempt", it, err, sealed, at)
+		}
+	}
+	check(db, "sealed-copy-frotz", t0.Add(time.Second))
+	// A later seal replaces it; schedule and attempts stay.
+	if err := db.SetOutboxSealed(id, []byte("sealed-copy-xyzzy"), t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	check(db, "sealed-copy-xyzzy", t0.Add(time.Hour))
+	due, err := db.DueOutbox(t0.Add(3*time.Second), 0)
+	if err != nil || len(due) != 1 || string(due[0].Sealed) != "sealed-copy-xyzzy" {
+		t.Fatalf("due %+v, %v", due, err)
+	}
+	db.Close()
+	db, err = Open(path, testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	check(db, "sealed-copy-xyzzy", t0.Add(time.Hour))
+
+	for _, tc := range []struct {
+		name   string
+		id     int64
+		sealed []byte
+		at     time.Time
+		want   error
+	}{
+		{"unknown item", id + 1, []byte("x"), t0, ErrNotFound},
+		{"empty bytes", id, nil, t0, ErrInvalid},
+		{"zero time", id, []byte("x"), time.Time{}, ErrInvalid},
+	} {
+		if err := db.SetOutboxSealed(tc.id, tc.sealed, tc.at); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	if _, err := db.OutboxItemByID(id + 1); !errors.Is(err, ErrNotFound) {
+		t.Errorf("an unknown item: %v, want ErrNotFound", err)
+	}
+	if _, err := db.OutboxResult(id, nil, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.OutboxItemByID(id); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a sent item: %v, want ErrNotFound", err)
+	}
+}
