@@ -11,7 +11,7 @@ import (
 // waitEvent waits (generously) for an event on ch that ok accepts.
 func waitEvent(t *testing.T, ch <-chan Event, what string, ok func(Event) bool) Event {
 	t.Helper()
-	deadline := time.After(60 * time.Second)
+	deadline := time.After(2 * time.Minute)
 	for {
 		select {
 		case e, open := <-ch:
