@@ -192,6 +192,29 @@ func (db *DB) put(ctx context.Context, tx *sql.Tx, m store.Message) (putOutcome,
 	case err != nil:
 		return fail(err)
 	default:
+		// The common case in one statement: a new message for an
+		// account with room in the bucket (a writer bucket has its own
+		// check, below). The INSERT skips a hash that is stored or has
+		// a tombstone; only when it inserted nothing does put look at
+		// which, as it does for every message over the quota, so that a
+		// duplicate never counts against it. In BenchmarkPutBatch this
+		// took a message from three statements to two.
+		if maxN, maxB := db.cfg.quota(m.Namespace); count+1 <= maxN && bytes+int64(len(m.Data)) <= maxB && !hasWriterBucket(m) {
+			res, err := tx.StmtContext(ctx, db.puts.insertNew).ExecContext(ctx,
+				acct, m.Namespace, m.Hash, ms(m.Timestamp), ms(m.Expiry), int64(len(m.Data)), nonNil(m.Data))
+			if err != nil {
+				return fail(err)
+			}
+			// Rows the statement itself inserted: SQLite does not
+			// count the counter triggers' writes.
+			n, err := res.RowsAffected()
+			if err != nil {
+				return fail(err)
+			}
+			if n == 1 {
+				return putOutcome{added: true}, nil
+			}
+		}
 		var deleted bool
 		var expiry int64
 		err := tx.StmtContext(ctx, db.puts.exists).QueryRowContext(ctx, acct, m.Hash).Scan(&deleted, &expiry)
@@ -217,9 +240,7 @@ func (db *DB) put(ctx context.Context, tx *sql.Tx, m store.Message) (putOutcome,
 	}
 
 	size := int64(len(m.Data))
-	if m.Data == nil {
-		m.Data = []byte{} // the driver binds nil as NULL
-	}
+	m.Data = nonNil(m.Data)
 	var out putOutcome
 	if maxN, maxB := db.cfg.quota(m.Namespace); count+1 > maxN || bytes+size > maxB {
 		if out.evicted, err = db.makeRoom(ctx, tx, acct, m, count, bytes); err != nil {
@@ -239,6 +260,21 @@ func (db *DB) put(ctx context.Context, tx *sql.Tx, m store.Message) (putOutcome,
 	}
 	out.added = true
 	return out, nil
+}
+
+// nonNil returns data, or an empty slice for nil: the driver binds nil
+// as NULL, which the data column refuses.
+func nonNil(data []byte) []byte {
+	if data == nil {
+		return []byte{}
+	}
+	return data
+}
+
+// hasWriterBucket reports whether m counts in a writer bucket too.
+func hasWriterBucket(m store.Message) bool {
+	_, ok := writerBucket(m)
+	return ok
 }
 
 // writerRoom returns store.ErrWriterQuota when writer bucket b of account
@@ -353,7 +389,7 @@ func (db *DB) makeRoom(ctx context.Context, tx *sql.Tx, acct int64, m store.Mess
 // putStatements are Put's statements, prepared once on the writer
 // connection: preparing them on every call cost about a third of Put.
 type putStatements struct {
-	account, newAccount, exists, insert, extendMessage, extendTombstone *sql.Stmt
+	account, newAccount, exists, insert, insertNew, extendMessage, extendTombstone *sql.Stmt
 }
 
 func (p *putStatements) prepare(w *sql.DB) error {
@@ -379,6 +415,14 @@ func (p *putStatements) prepare(w *sql.DB) error {
 		{&p.insert, `
 			INSERT INTO messages (account_id, namespace, hash, timestamp, expiry, size, data, writer_bucket)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
+		// The same without a writer bucket, unless the account holds
+		// the hash already or has a tombstone for it. (The WHERE also
+		// keeps SQLite from reading ON CONFLICT as a join's ON.)
+		{&p.insertNew, `
+			INSERT INTO messages (account_id, namespace, hash, timestamp, expiry, size, data)
+			SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7
+			WHERE NOT EXISTS (SELECT 1 FROM tombstones WHERE account_id = ?1 AND hash = ?3)
+			ON CONFLICT (account_id, hash) DO NOTHING`},
 	} {
 		st, err := w.Prepare(s.query)
 		if err != nil {
@@ -391,7 +435,7 @@ func (p *putStatements) prepare(w *sql.DB) error {
 
 func (p *putStatements) close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{p.account, p.newAccount, p.exists, p.insert, p.extendMessage, p.extendTombstone} {
+	for _, st := range []*sql.Stmt{p.account, p.newAccount, p.exists, p.insert, p.insertNew, p.extendMessage, p.extendTombstone} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}

@@ -814,3 +814,33 @@ func TestPutDuplicate(t *testing.T) {
 		}
 	})
 }
+
+// TestPutRefusedKeepsUsage: a duplicate and a deleted message's hash,
+// put again while the account has room (Put's one-statement path), are
+// refused without counting against the quota; the last free place still
+// takes a new message, and the next is over the quota.
+func TestPutRefusedKeepsUsage(t *testing.T) {
+	ctx := context.Background()
+	a := acct(1)
+	db := openTest(t, WithAccountQuota(1<<20, 3))
+	mustPut(t, db, msg(a, 1, "kept", 0, 10), msg(a, 1, "gone", 1, 10))
+	if _, err := db.Delete(ctx, a, []string{"gone"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []store.Message{msg(a, 1, "kept", 0, 10), msg(a, 1, "gone", 1, 10), msg(a, 1, "kept", 0, 10)} {
+		if added, err := db.Put(ctx, m); added || err != nil {
+			t.Fatalf("Put(%s) again = %v, %v; want false, nil", m.Hash, added, err)
+		}
+	}
+	if st, err := db.Stats(ctx); err != nil || st != (store.Stats{Messages: 1, Bytes: 10, Accounts: 1}) {
+		t.Fatalf("Stats = %+v, %v", st, err)
+	}
+	mustPut(t, db, msg(a, 1, "new1", 2, 10), msg(a, 1, "new2", 3, 10))
+	if _, err := db.Put(ctx, msg(a, 1, "new3", 4, 10)); !errors.Is(err, store.ErrAccountQuota) {
+		t.Fatalf("Put over the quota = %v, want ErrAccountQuota", err)
+	}
+	res, err := db.PutBatch(ctx, []store.Message{msg(a, 1, "kept", 0, 10), msg(a, 1, "gone", 1, 10)})
+	if err != nil || res[0].Added || res[1].Added || res[0].Err != nil || res[1].Err != nil {
+		t.Fatalf("PutBatch of refused hashes on a full account = %+v, %v", res, err)
+	}
+}
