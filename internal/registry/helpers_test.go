@@ -188,6 +188,20 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// untilAvailable calls f until it answers anything but ErrUnavailable
+// (no leader, or a forward to one that just lost office: on a loaded
+// machine leadership moves, and a node or an admin would ask again), and
+// returns that answer.
+func untilAvailable(t *testing.T, f func() error) error {
+	t.Helper()
+	var err error
+	eventually(t, "an answer from a leader", func() bool {
+		err = f()
+		return !errors.Is(err, entry.ErrUnavailable)
+	})
+	return err
+}
+
 // leader waits for a live host to lead and returns it.
 func (c *cluster) leader() *testHost {
 	var l *testHost
