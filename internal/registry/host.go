@@ -473,9 +473,9 @@ func (h *Host) leaderDuties(r *raft.Raft) error {
 	// that ticked whenever the interval passed would, with a short
 	// interval on a loaded machine, outrun its hosts and never serve a
 	// signed snapshot again (the registry tests, under -race at load 40).
-	// It waits for them, up to half a snapshot's lifetime: the snapshot
-	// served meanwhile stays valid, and a host set that changed gets its
-	// new epoch at once.
+	// It waits for them, up to half a snapshot's lifetime, so that the
+	// one served meanwhile (the epoch before) is still valid; a host set
+	// that changed gets its new epoch at once.
 	if h.fsm.awaitingSignatures() && now.Sub(last) < time.Duration(h.cfg.SnapshotLifetime)/2 {
 		return nil
 	}

@@ -364,9 +364,9 @@ func (s *state) applyTick(t *entry.Tick) error {
 }
 
 // awaitingSignatures reports whether the current epoch still lacks the
-// majority of signatures that makes it served, from a host set that is
-// still the registry's (after a host change only a new epoch, with the
-// new set, can be signed).
+// majority of signatures that makes it served, and its hosts are still
+// the registry's (after a host change the old set may no longer be able
+// to sign, and the new one should: the leader moves on at once).
 func (s *state) awaitingSignatures() bool {
 	if s.pending == nil || s.signedEpoch == s.epoch || len(s.pendingHosts) != len(s.hosts) {
 		return false
