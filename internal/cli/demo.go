@@ -67,6 +67,24 @@ func (a *app) runDemo(ctx context.Context, d *devnet.Devnet, dir string) ([]demo
 			return nil, "", err
 		}
 	}
+	// Both accounts' keys are published before alice sends, so the
+	// demo's message and the commands it prints can go either way. Open
+	// tries once, within a bound a loaded machine can exceed, and the
+	// loop below only flushes and polls: bob's "hush send alice" then
+	// waited for her keys (cli devnet.txt under load).
+	for i, c := range clients {
+		for {
+			err := c.KeyDuties(ctx)
+			if err == nil {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return nil, "", fmt.Errorf("demo account %s: publishing its keys: %w", names[i], err)
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}
 	const text = "Hello Bob! This came to you through a three-hop onion path."
 	if _, err := clients[0].Send(ctx, clients[1].Account(), text); err != nil {
 		return nil, "", fmt.Errorf("demo send: %w", err)

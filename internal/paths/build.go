@@ -144,7 +144,7 @@ func distinctNetworks(nodes []snapshot.Node) bool {
 }
 
 // drawRelays returns guard followed by Relays-1 random nodes: not guards,
-// not avoided, not in extra, preferably in no other path, and (unless
+// not in extra, preferably in no other path and not avoided, and (unless
 // loopback) each in a network of its own. m.mu must be held.
 func (m *Manager) drawRelays(s *snapshot.Snapshot, guard snapshot.Node, extra map[identity.Ed25519PublicKey]bool) ([]snapshot.Node, error) {
 	used := map[identity.Ed25519PublicKey]bool{}
@@ -154,8 +154,11 @@ func (m *Manager) drawRelays(s *snapshot.Snapshot, guard snapshot.Node, extra ma
 		}
 	}
 	// First without nodes of other paths (Session keeps paths disjoint);
-	// a small network may need to share them.
-	for _, shareOK := range []bool{false, true} {
+	// a small network may need to share them, and at last to take nodes
+	// avoided for failing: on a loaded machine a devnet's few nodes all
+	// time out now and then, and no path at all would leave the client
+	// unreachable until the next snapshot clears the marks.
+	for _, pass := range []struct{ shareOK, avoidedOK bool }{{false, false}, {true, false}, {true, true}} {
 		nodes := []snapshot.Node{guard}
 		nets := map[string]bool{network(guard.Address): true}
 		cands := slices.Clone(s.Nodes)
@@ -165,7 +168,7 @@ func (m *Manager) drawRelays(s *snapshot.Snapshot, guard snapshot.Node, extra ma
 				break
 			}
 			k := c.Ed25519
-			if k == guard.Ed25519 || slices.Contains(m.guards, k) || m.avoid[k] || extra[k] || (used[k] && !shareOK) {
+			if k == guard.Ed25519 || slices.Contains(m.guards, k) || (m.avoid[k] && !pass.avoidedOK) || extra[k] || (used[k] && !pass.shareOK) {
 				continue
 			}
 			if !m.opts.Loopback && nets[network(c.Address)] {

@@ -23,7 +23,8 @@
 //
 // onionclient reports which position of a path failed. A relay that fails
 // three times ([MaxFailures], Session's snodeFailureThreshold) is replaced
-// by a fresh node; a guard that fails three times is dropped with its path
+// by a fresh node, and avoided until the next snapshot unless no other
+// node can fill a path (a small network); a guard that fails three times is dropped with its path
 // and a new guard is selected and tested. A path that fails three times
 // without a relay to blame (a response that does not decrypt) is rebuilt.
 // A failure at the destination is the caller's business, not the path's.

@@ -264,3 +264,52 @@ func TestRestoredPathsGetKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestAvoidedRelaysLastResort: relays avoided for failing are passed over
+// while other nodes can fill a path, and taken when none can: on a small
+// network (a devnet on a loaded machine, whose few nodes all time out now
+// and then) refusing them would leave the client with no path, that is
+// unreachable, until the next snapshot.
+func TestAvoidedRelaysLastResort(t *testing.T) {
+	s := fakeSnapshot("127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3", "127.0.0.1:4", "127.0.0.1:5")
+	m, err := New(Options{Snapshot: func() *snapshot.Snapshot { return s }, Transport: &infoPoster{}, Loopback: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.ensure(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var relays []identity.Ed25519PublicKey // the nodes that are no guard
+	for _, n := range s.Nodes {
+		if !slices.Contains(m.guards, n.Ed25519) {
+			relays = append(relays, n.Ed25519)
+		}
+	}
+	// avoid marks nodes as failing relays, drops the paths and builds
+	// them again within the same epoch (a new one clears the marks).
+	avoid := func(ks ...identity.Ed25519PublicKey) error {
+		m.mu.Lock()
+		for _, k := range ks {
+			m.avoid[k] = true
+		}
+		m.paths = nil
+		m.mu.Unlock()
+		return m.ensure(context.Background())
+	}
+	if err := avoid(relays[0]); err != nil {
+		t.Fatalf("one of three relays avoided: %v", err)
+	}
+	for _, p := range m.Paths() {
+		for _, h := range p.Hops {
+			if h.Ed25519 == relays[0] {
+				t.Fatalf("a path through the avoided relay while two others were free: %v", p)
+			}
+		}
+	}
+	if err := avoid(relays[1]); err != nil {
+		t.Fatalf("two of three relays avoided: %v", err)
+	}
+	if ps := m.Paths(); len(ps) != Guards {
+		t.Fatalf("%d paths, want %d", len(ps), Guards)
+	}
+}

@@ -232,6 +232,14 @@ func (f *fsm) lastIssued() time.Time {
 	return f.st.pending.IssuedAt
 }
 
+// awaitingSignatures reports whether the current epoch still waits for
+// its hosts' signatures (state.awaitingSignatures).
+func (f *fsm) awaitingSignatures() bool {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.st.awaitingSignatures()
+}
+
 // checkAdmitted reports whether a node may register as far as admission
 // goes: the same test Apply makes, run before the host probes the node,
 // so that nobody unadmitted can make registry hosts dial addresses of

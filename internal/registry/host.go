@@ -468,6 +468,17 @@ func (h *Host) leaderDuties(r *raft.Raft) error {
 	if now.Sub(last) < time.Duration(h.cfg.EpochInterval) {
 		return nil
 	}
+	// A new epoch makes the current one's missing signatures stale. A
+	// follower's signature takes a log round trip and back, so a leader
+	// that ticked whenever the interval passed would, with a short
+	// interval on a loaded machine, outrun its hosts and never serve a
+	// signed snapshot again (the registry tests, under -race at load 40).
+	// It waits for them, up to half a snapshot's lifetime, so that the
+	// one served meanwhile (the epoch before) is still valid; a host set
+	// that changed gets its new epoch at once.
+	if h.fsm.awaitingSignatures() && now.Sub(last) < time.Duration(h.cfg.SnapshotLifetime)/2 {
+		return nil
+	}
 	issued := max(now.UnixMilli(), last.UnixMilli())
 	t := &entry.Tick{IssuedAtMs: issued, ExpiresAtMs: issued + time.Duration(h.cfg.SnapshotLifetime).Milliseconds()}
 	rand.Read(t.Nonce[:])

@@ -363,6 +363,22 @@ func (s *state) applyTick(t *entry.Tick) error {
 	return nil
 }
 
+// awaitingSignatures reports whether the current epoch still lacks the
+// majority of signatures that makes it served, and its hosts are still
+// the registry's (after a host change the old set may no longer be able
+// to sign, and the new one should: the leader moves on at once).
+func (s *state) awaitingSignatures() bool {
+	if s.pending == nil || s.signedEpoch == s.epoch || len(s.pendingHosts) != len(s.hosts) {
+		return false
+	}
+	for i, h := range s.hosts {
+		if s.pendingHosts[i] != h.Key {
+			return false
+		}
+	}
+	return true
+}
+
 func (s *state) applyEpochSig(es *entry.EpochSignature) error {
 	if s.pending == nil || es.Epoch != s.epoch {
 		return fmt.Errorf("%w: signature for epoch %d, current epoch is %d", entry.ErrStale, es.Epoch, s.epoch)

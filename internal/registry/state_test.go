@@ -250,6 +250,40 @@ func TestEpochSignatures(t *testing.T) {
 	}
 }
 
+// TestAwaitingSignatures: the current epoch waits for signatures (and
+// the leader holds the next one back, host.go) until a majority of its
+// hosts signed it, or until the registry's hosts are no longer its own.
+func TestAwaitingSignatures(t *testing.T) {
+	m := newMachine(t, 3, true)
+	sign := func(host int) *entry.Command {
+		body := *m.s.pending
+		body.Signatures = nil
+		if err := snapshot.Sign(&body, m.hosts[host]); err != nil {
+			t.Fatal(err)
+		}
+		return &entry.Command{Type: entry.TypeEpochSig, EpochSig: &entry.EpochSignature{Epoch: m.s.epoch, Host: identity.Ed25519PublicKeyOf(m.hosts[host]), Signature: body.Signatures[0].Signature}}
+	}
+	want := func(when string, awaiting bool) {
+		t.Helper()
+		if got := m.s.awaitingSignatures(); got != awaiting {
+			t.Fatalf("%s: awaiting signatures %v, want %v", when, got, awaiting)
+		}
+	}
+	want("before the first epoch", false)
+	m.tick()
+	want("a new epoch", true)
+	m.must(sign(0))
+	want("one signature of three", true)
+	m.must(sign(2))
+	want("two of three", false)
+	m.tick()
+	want("the next epoch", true)
+	m.now++
+	rm := entry.SignHostChange(testNet, entry.HostChange{Host: entry.HostInfo{Key: identity.Ed25519PublicKeyOf(m.hosts[2])}, TimestampMs: m.now}, m.hosts[0])
+	m.must(&entry.Command{Type: entry.TypeHost, Host: &rm})
+	want("a host removed", false)
+}
+
 func TestStateDeterministicAndPersisted(t *testing.T) {
 	var nodes []testNode
 	var admissions []*entry.Admission
