@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,6 +54,37 @@ func TestDevnetScripts(t *testing.T) {
 						ts.Fatalf("devnet did not form")
 					case <-time.After(100 * time.Millisecond):
 					}
+				}
+			},
+			// idvar HOME VAR: as in the other scripts (cli_test.go).
+			"idvar": func(ts *testscript.TestScript, neg bool, args []string) {
+				id, err := homeAccountID(ts.MkAbs(args[0]))
+				ts.Check(err)
+				ts.Setenv(args[1], id.String())
+			},
+			// polluntil REGEXP HOME ARGS...: hush --home HOME receive, then
+			// hush --home HOME ARGS..., again every second until the
+			// latter's stdout matches REGEXP (up to 3 minutes). A store is
+			// answered once two of a swarm's members hold it, and a
+			// single poll may ask the third, which has it moments later;
+			// an invitation's key message may come a poll after the
+			// invitation.
+			"polluntil": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) < 3 {
+					ts.Fatalf("usage: polluntil REGEXP HOME ARGS...")
+				}
+				re := regexp.MustCompile("(?m)" + args[0])
+				home, rest := args[1], args[2:]
+				for deadline := time.Now().Add(3 * time.Minute); ; {
+					ts.Exec("hush", "--home", home, "receive") // a failed poll is tried again
+					err := ts.Exec("hush", append([]string{"--home", home}, rest...)...)
+					if err == nil && re.MatchString(ts.ReadFile("stdout")) {
+						return
+					}
+					if time.Now().After(deadline) {
+						ts.Fatalf("hush --home %s %s: no match for %s after 3 minutes (last error %v); stdout:\n%s", home, strings.Join(rest, " "), args[0], err, ts.ReadFile("stdout"))
+					}
+					time.Sleep(time.Second)
 				}
 			},
 			// statusjson N [NETFILE]: stdout is devnet status JSON with N
