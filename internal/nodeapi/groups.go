@@ -45,11 +45,14 @@ func memberNeeds(acc access) (need group.Perm, ok bool) {
 		// Anti-spam: members store only group messages; the configs, keys
 		// and revocations are the admins'.
 		return group.PermWrite, group.MemberStores(acc.ns)
+	case rpc.MethodDelete:
+		// A member deletes only its own push subscription records
+		// (docs/groups.md §12), which it needed read to store; the
+		// handler checks each named message after the signatures
+		// (memberDeletable). Moderation (PermDelete) stays the admins':
+		// delete_all, delete_before, expire and expire_all are refused.
+		return group.PermRead, true
 	}
-	// delete needs to know each named message's namespace before a
-	// moderator (PermDelete) could be limited to messages; until the store
-	// answers that, member deletes are refused like delete_all,
-	// delete_before, expire and expire_all.
 	return 0, false
 }
 

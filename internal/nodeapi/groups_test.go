@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -160,7 +161,10 @@ func TestGroupAccess(t *testing.T) {
 			return f.send(&rpc.DeleteAll{Namespace: &ns}, member)
 		}, 403, rpc.CodeForbidden},
 		{"moderator deletes a message", func() (int, []byte) {
-			return f.send(&rpc.Delete{Hashes: []string{rpc.MessageHash(g.Account(), group.NamespaceMessages, []byte("hi"))}}, moderator)
+			// A message the node holds (the group info; the messages
+			// were deleted above): a member deletes only its own records.
+			h := rpc.MessageHash(g.Account(), group.NamespaceInfo, []byte("admin object"))
+			return f.send(&rpc.Delete{Hashes: []string{h}}, moderator)
 		}, 403, rpc.CodeForbidden},
 		{"member extends expiries", func() (int, []byte) {
 			return f.send(&rpc.Expire{Hashes: []string{rpc.MessageHash(g.Account(), group.NamespaceMessages, []byte("hi"))}, Expiry: f.clock().Add(time.Hour), Mode: rpc.ExpireExtend}, member)
@@ -613,4 +617,105 @@ func TestGroupPushRecords(t *testing.T) {
 	if st, b := store(reader, groupRecord(t, admin, reader, now, group.NamespaceMessages)); st != 200 {
 		t.Fatalf("another key still stores: %d %s", st, b)
 	}
+}
+
+// TestGroupMemberDeletesOwnRecords (docs/groups.md §12): a member deletes
+// exactly the push subscription records its own member key signed; a
+// request naming anything else (another member's record, a message of
+// another namespace) is refused whole, a revoked credential deletes
+// nothing, and the admin still deletes any record.
+func TestGroupMemberDeletesOwnRecords(t *testing.T) {
+	f := newFixture(t)
+	admin := newAdmin(t)
+	g := admin.Group()
+	alice := newMember(t, admin, group.PermRead)
+	bob := newMember(t, admin, group.PermRead|group.PermWrite)
+	gone := newMember(t, admin, group.PermRead)
+	now := f.clock()
+	record := func(s rpc.Signer) string {
+		t.Helper()
+		data := groupRecord(t, admin, s.(push.GroupSigner), now, group.NamespaceMessages)
+		if st, b := f.send(&rpc.Store{Namespace: push.Namespace, Data: data, TTL: time.Hour, Timestamp: f.clock()}, s); st != 200 {
+			t.Fatalf("storing a record: %d %s", st, b)
+		}
+		return rpc.MessageHash(g.Account(), push.Namespace, data)
+	}
+	aliceRec, aliceRec2, bobRec, goneRec, adminRec := record(alice), record(alice), record(bob), record(gone), record(admin)
+	if st, b := f.groupStore(bob, group.NamespaceMessages, []byte("bob's message")); st != 200 {
+		t.Fatalf("%d %s", st, b)
+	}
+	bobMsg := rpc.MessageHash(g.Account(), group.NamespaceMessages, group.WithWriter(bob.Ed25519Public(), []byte("bob's message")))
+	if st, b := f.groupStore(admin, group.NamespaceRevocations, revocationList(t, admin, 1, f.clock(), gone.Ed25519Public())); st != 200 {
+		t.Fatalf("%d %s", st, b)
+	}
+	unknown := rpc.MessageHash(g.Account(), push.Namespace, []byte("never stored"))
+
+	del := func(s rpc.Signer, hashes ...string) (int, []byte) {
+		return f.send(&rpc.Delete{Hashes: hashes}, s)
+	}
+	deleted := func(t *testing.T, body []byte) []string {
+		t.Helper()
+		var r rpc.DeleteResult
+		if err := json.Unmarshal(body, &r); err != nil {
+			t.Fatalf("%v: %s", err, body)
+		}
+		return r.Deleted
+	}
+	held := func(h string) bool {
+		t.Helper()
+		ex, err := f.db.Expiries(context.Background(), g.Account(), []string{h}, f.clock())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, ok := ex[h]
+		return ok
+	}
+	for _, tc := range []struct {
+		name   string
+		signer rpc.Signer
+		hashes []string
+		code   rpc.Code
+	}{
+		{"another member's record", alice, []string{bobRec}, rpc.CodeForbidden},
+		{"its own and another's", alice, []string{aliceRec, bobRec}, rpc.CodeForbidden},
+		{"the admin's record", alice, []string{adminRec}, rpc.CodeForbidden},
+		{"a namespace-11 message", bob, []string{bobMsg}, rpc.CodeForbidden},
+		{"its own record, revoked", gone, []string{goneRec}, rpc.CodeRevoked},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, b := del(tc.signer, tc.hashes...)
+			if st != http.StatusForbidden || errCode(t, b) != tc.code {
+				t.Fatalf("%d %s, want 403 %q", st, b, tc.code)
+			}
+			for _, h := range tc.hashes {
+				if !held(h) {
+					t.Fatalf("refused, yet %s was deleted", h)
+				}
+			}
+		})
+	}
+	t.Run("its own records", func(t *testing.T) {
+		st, b := del(alice, aliceRec, unknown, aliceRec2)
+		if st != 200 {
+			t.Fatalf("%d %s", st, b)
+		}
+		want := []string{aliceRec, aliceRec2}
+		slices.Sort(want)
+		if got := deleted(t, b); !slices.Equal(got, want) {
+			t.Fatalf("deleted %v, want %v", got, want)
+		}
+		if held(aliceRec) || held(aliceRec2) || !held(bobRec) {
+			t.Fatal("the wrong records are left")
+		}
+		// The hash it could not show was its own left no tombstone.
+		if gone, err := f.db.Deleted(context.Background(), g.Account(), unknown); err != nil || gone {
+			t.Fatalf("a tombstone for a message the member never showed: %v %v", gone, err)
+		}
+	})
+	t.Run("the admin deletes any record", func(t *testing.T) {
+		st, b := del(admin, bobRec, goneRec)
+		if st != 200 || len(deleted(t, b)) != 2 {
+			t.Fatalf("%d %s", st, b)
+		}
+	})
 }

@@ -194,9 +194,18 @@ func (h *Handler) delete(ctx context.Context, params json.RawMessage, now time.T
 	if err := h.authorize(ctx, r.Auth, r.SigMessage(h.cfg.NetworkID), now, access{method: rpc.MethodDelete}); err != nil {
 		return nil, err
 	}
-	deleted, err := h.cfg.Store.Delete(ctx, r.Auth.Account, r.Hashes)
+	hashes := r.Hashes
+	if r.Auth.IsGroup() && r.Auth.Credential != nil {
+		if hashes, err = h.memberDeletable(ctx, r.Auth, r.Hashes, now); err != nil { // pushrecords.go
+			return nil, err
+		}
+		if len(hashes) == 0 {
+			return deleteResult(nil, now), nil
+		}
+	}
+	deleted, err := h.cfg.Store.Delete(ctx, r.Auth.Account, hashes)
 	if err == nil {
-		h.forwardDeleted(ctx, rpc.NodeOp{Kind: rpc.OpDelete, Account: r.Auth.Account, Hashes: r.Hashes}, deleted)
+		h.forwardDeleted(ctx, rpc.NodeOp{Kind: rpc.OpDelete, Account: r.Auth.Account, Hashes: hashes}, deleted)
 	}
 	return deleteResult(deleted, now), err
 }

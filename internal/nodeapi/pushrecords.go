@@ -139,3 +139,66 @@ func (h *Handler) checkGroupRecord(ctx context.Context, a *rpc.Auth, acct identi
 	}
 	return unlock, nil
 }
+
+// memberDeletable checks a group member's delete of hashes (docs/groups.md
+// §12): a member may delete exactly the push subscription records signed
+// by its own member key, a.Credential.Token.Member, which the request's
+// signature proved it holds. It returns the hashes to delete (those the
+// node holds) and refuses the whole request, deleting nothing, when one
+// names any other message the node holds: another key's record, one that
+// does not parse, or a message of another namespace. Hashes the node does
+// not hold are left out: deleting them would only leave tombstones, and a
+// member may not tombstone a message it cannot show is its own.
+//
+// Called after authorize, so the store is read only for a credential
+// that verified and is not revoked; the read is bounded by the group's
+// record quota.
+func (h *Handler) memberDeletable(ctx context.Context, a *rpc.Auth, hashes []string, now time.Time) ([]string, error) {
+	acct, member := a.Account, a.Credential.Token.Member
+	want := make(map[string]bool, len(hashes)) // hash -> found in the record namespace
+	for _, hs := range hashes {
+		want[hs] = false
+	}
+	q := store.Query{Account: acct, Namespace: push.Namespace, Limit: 256, Now: now}
+	for {
+		msgs, more, err := h.cfg.Store.List(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range msgs {
+			if _, ok := want[m.Hash]; !ok {
+				continue
+			}
+			r, err := push.ParseRecord(m.Data, acct, now)
+			if err != nil || !r.Ed25519.Equal(member) {
+				return nil, rpc.Errorf(rpc.CodeForbidden, "message %s is not a push subscription record signed by this member key; a member deletes only its own", m.Hash)
+			}
+			want[m.Hash] = true
+		}
+		if !more || len(msgs) == 0 {
+			break
+		}
+		last := msgs[len(msgs)-1]
+		q.After = store.Cursor{Timestamp: last.Timestamp, Hash: last.Hash}
+	}
+	var ok, rest []string
+	for _, hs := range hashes {
+		if want[hs] {
+			ok = append(ok, hs)
+		} else {
+			rest = append(rest, hs)
+		}
+	}
+	if len(rest) > 0 {
+		held, err := h.cfg.Store.Expiries(ctx, acct, rest, now)
+		if err != nil {
+			return nil, err
+		}
+		for _, hs := range rest {
+			if _, found := held[hs]; found {
+				return nil, rpc.Errorf(rpc.CodeForbidden, "message %s is not in namespace %d; a member deletes only its own push subscription records", hs, push.Namespace)
+			}
+		}
+	}
+	return ok, nil
+}
