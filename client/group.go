@@ -785,6 +785,7 @@ func (c *Client) LeaveGroup(ctx context.Context, id identity.AccountID) error {
 			return err
 		}
 		c.FlushOutbox(ctx)
+		c.groupPushLeaving(ctx, g) // grouppush.go: its records go while the key is held
 	}
 	err = c.updateGroup(id, func(g *groupState) error { return c.forgetGroup(g, GroupLeft) })
 	if err != nil {

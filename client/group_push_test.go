@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"testing"
 	"time"
 
@@ -47,6 +48,36 @@ func groupRecords(t *testing.T, c *Client, id identity.AccountID) []*push.Record
 	return out
 }
 
+// keyRecords counts the records in group id's namespace 4 signed by k,
+// as reader reads them.
+func keyRecords(t *testing.T, reader *Client, id identity.AccountID, k identity.Ed25519PublicKey) int {
+	t.Helper()
+	n := 0
+	for _, r := range groupRecords(t, reader, id) {
+		if r.Ed25519.Equal(k) {
+			n++
+		}
+	}
+	return n
+}
+
+// waitKeyRecords waits until reader counts want records of k in group
+// id's namespace 4: a delete reaches each swarm member by the client or
+// by replication, in no set time.
+func waitKeyRecords(t *testing.T, reader *Client, id identity.AccountID, k identity.Ed25519PublicKey, want int, what string) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); ; {
+		n := keyRecords(t, reader, id, k)
+		if n == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d records of the key in the group swarm, want %d", what, n, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // ageGroupSubs moves c's group subscriptions' dates back by d.
 func ageGroupSubs(t *testing.T, c *Client, d time.Duration) {
 	t.Helper()
@@ -67,9 +98,11 @@ func ageGroupSubs(t *testing.T, c *Client, d time.Duration) {
 // subscription of its own for each joined group (never the account's
 // secrets), with a record in the group swarm signed by its member key;
 // a push sealed with it opens naming the group; the duties renew it;
-// promoted, the member stores it again under the group key and deletes
-// the old one; leaving a group, a removal and leaving push mode cancel
-// the groups' subscriptions at the push server.
+// a member deletes the record it superseded; promoted, it stores it
+// again under the group key and deletes the old one; leaving a group, a
+// removal and leaving push mode cancel the groups' subscriptions at the
+// push server, and a member leaving push mode or the group deletes its
+// records (docs/groups.md §12).
 func TestGroupPush(t *testing.T) {
 	_, nf, p := pushNetwork(t)
 	ctx := context.Background()
@@ -117,19 +150,15 @@ func TestGroupPush(t *testing.T) {
 	}
 
 	// Two thirds of its life later the duties renew it, with a record of
-	// the new expiry (a member cannot delete in a group swarm: the old
-	// one lapses).
+	// the new expiry; bob, a member, deletes the one it supersedes.
 	ageGroupSubs(t, bob, 10*24*time.Hour)
 	if err := bob.pushDuties(ctx); err != nil {
 		t.Fatal(err)
 	}
 	expectOp(t, p, push.OpRenew)
-	renewed := false
-	for _, r := range groupRecords(t, bob, id) {
-		renewed = renewed || r.SubID == rec.SubID && time.Until(r.Expiry) > 13*24*time.Hour
-	}
-	if !renewed {
-		t.Fatal("no renewed record in the group swarm")
+	waitKeyRecords(t, bob, id, member, 1, "bob's renewal")
+	if recs := groupRecords(t, bob, id); len(recs) != 1 || recs[0].SubID != rec.SubID || time.Until(recs[0].Expiry) < 13*24*time.Hour {
+		t.Fatalf("after the renewal the group swarm holds %d records, want the renewed one only", len(recs))
 	}
 
 	// Promoted, bob signs as the group: the record is stored again under
@@ -145,16 +174,35 @@ func TestGroupPush(t *testing.T) {
 		return len(recs) == 1 && recs[0].Ed25519.Equal(group.ID(id).Key())
 	})
 
-	// Carol subscribes and leaves: her group subscription goes at once.
-	if err := carol.SubscribePush(ctx, PushTarget{FCM: "carol-token"}); err != nil {
-		t.Fatal(err)
+	// Carol, a member, toggles push mode: leaving it deletes her group
+	// record, so toggling more often than records expire never fills
+	// her key's quota (push.MaxRecordsPerGroupKey).
+	carolKey := mustGroup(t, carol, id).memberSigner().Ed25519Public()
+	for i := range push.MaxRecordsPerGroupKey + 1 {
+		if err := carol.SubscribePush(ctx, PushTarget{FCM: "carol-token"}); err != nil {
+			t.Fatal(err)
+		}
+		expectOp(t, p, push.OpRegister)
+		expectOp(t, p, push.OpRegister)
+		waitKeyRecords(t, alice, id, carolKey, 1, fmt.Sprintf("carol's subscription %d", i+1))
+		if i == push.MaxRecordsPerGroupKey {
+			break // subscribed, for the leave below
+		}
+		if err := carol.SwitchNotifications(ctx, NotifyFast); err != nil {
+			t.Fatal(err)
+		}
+		expectOp(t, p, push.OpUnsubscribe)
+		expectOp(t, p, push.OpUnsubscribe)
+		waitKeyRecords(t, alice, id, carolKey, 0, "carol left push mode")
 	}
-	expectOp(t, p, push.OpRegister)
-	expectOp(t, p, push.OpRegister)
+
+	// Carol leaves: her group subscription goes at once, and her record
+	// with it.
 	if err := carol.LeaveGroup(ctx, id); err != nil {
 		t.Fatal(err)
 	}
 	expectOp(t, p, push.OpUnsubscribe)
+	waitKeyRecords(t, alice, id, carolKey, 0, "carol left the group")
 	if st, _ := carol.Notifications(); st.Push == nil || len(st.Push.Groups) != 0 || st.Push.State != "active" {
 		t.Fatalf("carol after leaving: %+v", st.Push)
 	}
@@ -235,11 +283,9 @@ func TestGroupPush(t *testing.T) {
 	if gst, _ := bob.loadGroupPush(); len(gst.Subs) != 0 {
 		t.Fatalf("bob keeps %d group subscriptions", len(gst.Subs))
 	}
-	// (Carol's lapses: a member cannot delete in a group swarm; the push
-	// server no longer knows its sub_id.)
 	for _, r := range groupRecords(t, bob, id) {
-		if r.Ed25519.Equal(group.ID(id).Key()) || r.Ed25519.Equal(member) {
-			t.Fatal("bob's record is left in the group swarm")
+		if r.Ed25519.Equal(group.ID(id).Key()) || r.Ed25519.Equal(member) || r.Ed25519.Equal(carolKey) {
+			t.Fatal("a cancelled record is left in the group swarm")
 		}
 	}
 	if n := p.count(); n != 2 { // carol's and dave's account subscriptions

@@ -33,12 +33,16 @@ import (
 // cancelled. The background duties run it after the account's own
 // ([Client.Sync]); subscribing, unsubscribing, joining, leaving and
 // deleting a group run it at once for what they changed. A cancel is a
-// signed unsubscribe at the push server; the record itself is deleted
-// only by an admin (members may not delete in a group swarm, §2): a
-// member's lapses at its expiry, and the push server, which no longer
-// knows its sub_id, refuses the nodes' notifies meanwhile. A removed
-// member's record is skipped by the nodes as soon as the revocation list
-// reaches them.
+// signed unsubscribe at the push server and the deletion of its records:
+// an admin deletes any, a member those signed by the key it signs with
+// (the nodes allow a member no other delete, §12), so that a member
+// toggling push mode does not fill its key's record quota. Records it
+// cannot delete (signed by a member key it no longer holds, or a removed
+// member's, whose credential is revoked) lapse at their expiry; the push
+// server, which no longer knows their sub_id, refuses the nodes' notifies
+// meanwhile, and nodes skip a removed member's record as soon as the
+// revocation list reaches them. Leaving a group cancels its subscription
+// before the credential is forgotten (groupPushLeaving).
 //
 // The subscriptions' secrets are a setting of this device, in the
 // encrypted client database next to the account's (never synced).
@@ -182,7 +186,7 @@ func (c *Client) groupPushDuties(ctx context.Context, only identity.AccountID, f
 			continue
 		}
 		s.Cancel = true
-		if err := c.cancelGroupSub(ctx, st, s); err != nil {
+		if err := c.cancelGroupSub(ctx, st, s, nil); err != nil {
 			errs = append(errs, fmt.Errorf("group %s: cancelling its push subscription: %w", s.Group.Account().Short(), err))
 		}
 	}
@@ -274,8 +278,8 @@ func (c *Client) subscribeGroup(ctx context.Context, st *groupPushState, acct *p
 }
 
 // storeGroupRecord signs s's record with gctx's signer and stores it in
-// the group swarm's namespace 4, keeping the previous record's hash in
-// s.Old (an admin deletes it; a member's lapses).
+// the group swarm's namespace 4, keeping the previous record's hash and
+// signer in s.Old for deletion (keepGroupSub).
 func (c *Client) storeGroupRecord(gctx context.Context, s *groupSub) error {
 	signer := c.signerFor(gctx)
 	r := &push.Record{Server: s.Server, SubID: s.SubID, NotifySecret: s.NotifySecret, EncKey: s.EncKey,
@@ -292,15 +296,16 @@ func (c *Client) storeGroupRecord(gctx context.Context, s *groupSub) error {
 		return err
 	}
 	if s.RecordHash != "" && s.RecordHash != h {
-		s.Old = append(s.Old, pushOldRecords{Hash: s.RecordHash})
+		old := s.Signer
+		s.Old = append(s.Old, pushOldRecords{Hash: s.RecordHash, Signer: &old})
 	}
 	s.RecordHash, s.Signer = h, hexKey(signer.Ed25519Public().Bytes())
 	return nil
 }
 
 // keepGroupSub keeps s alive: a record again under a changed signer, a
-// renewal at two thirds of its life, and an admin's deletion of the
-// records it superseded.
+// renewal at two thirds of its life, and the deletion of the records it
+// superseded.
 func (c *Client) keepGroupSub(ctx context.Context, st *groupPushState, s *groupSub, g *groupState) error {
 	gctx, err := groupCtx(ctx, g)
 	if err != nil {
@@ -324,10 +329,11 @@ func (c *Client) keepGroupSub(ctx context.Context, st *groupPushState, s *groupS
 	if !c.now().Before(s.renewAt()) {
 		errs = append(errs, c.renewGroupSub(ctx, gctx, st, s))
 	}
-	if len(s.Old) > 0 && g.isAdmin() {
-		if err := c.deleteGroupRecords(gctx, s.Group.Account(), s.oldHashes()); err != nil {
+	if len(s.Old) > 0 {
+		if err := c.deleteGroupRecords(gctx, s.Group.Account(), c.oldHashes(gctx, s, g)); err != nil {
 			c.log.Debug("deleting superseded group push records", "err", err)
 		} else {
+			// Those this device may not delete lapse.
 			s.Old = nil
 			if err := c.saveGroupPush(st); err != nil {
 				return err
@@ -369,22 +375,28 @@ func (c *Client) renewGroupSub(ctx, gctx context.Context, st *groupPushState, s 
 }
 
 // cancelGroupSub unsubscribes s at the push server and, where this device
-// is still the group's admin, deletes its records; then forgets it. On
-// failure s stays (marked) for the next run.
-func (c *Client) cancelGroupSub(ctx context.Context, st *groupPushState, s *groupSub) error {
+// is still in the group (g, or loaded when nil), deletes the records it
+// may (oldHashes); then forgets it. On failure s stays (marked) for the
+// next run.
+func (c *Client) cancelGroupSub(ctx context.Context, st *groupPushState, s *groupSub, g *groupState) error {
 	var errs []error
 	if c.now().Before(s.expiry()) {
 		if err := c.unsubscribe(ctx, &s.pushState); err != nil {
 			errs = append(errs, fmt.Errorf("unsubscribing: %w", err))
 		}
 	}
-	if g, err := c.loadGroup(s.Group.Account()); err == nil && g.Status == GroupJoined && g.isAdmin() {
-		hs := s.oldHashes()
-		if s.RecordHash != "" {
-			hs = append(hs, s.RecordHash)
-		}
-		if err := c.deleteGroupRecords(withGroupSigner(ctx, g.admin()), s.Group.Account(), hs); err != nil {
-			c.log.Debug("deleting a cancelled group push record", "err", err)
+	if g == nil {
+		g, _ = c.loadGroup(s.Group.Account())
+	}
+	if g != nil && g.Status == GroupJoined {
+		if gctx, err := groupCtx(ctx, g); err == nil {
+			hs := c.oldHashes(gctx, s, g)
+			if s.RecordHash != "" && (g.isAdmin() || s.Signer == hexKey(c.signerFor(gctx).Ed25519Public().Bytes())) {
+				hs = append(hs, s.RecordHash)
+			}
+			if err := c.deleteGroupRecords(gctx, s.Group.Account(), hs); err != nil {
+				c.log.Debug("deleting a cancelled group push record", "err", err)
+			}
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -398,17 +410,25 @@ func (c *Client) cancelGroupSub(ctx context.Context, st *groupPushState, s *grou
 	return c.saveGroupPush(st)
 }
 
-func (s *groupSub) oldHashes() []string {
+// oldHashes returns the superseded records of s that gctx's signer may
+// delete in g's swarm: all of them for an admin; for a member those its
+// own key signed, since the nodes refuse a member's delete naming any
+// other message.
+func (c *Client) oldHashes(gctx context.Context, s *groupSub, g *groupState) []string {
+	admin := g.isAdmin()
+	mine := hexKey(c.signerFor(gctx).Ed25519Public().Bytes())
 	var hs []string
 	for _, o := range s.Old {
-		hs = append(hs, o.Hash)
+		if admin || o.Signer != nil && *o.Signer == mine {
+			hs = append(hs, o.Hash)
+		}
 	}
 	return hs
 }
 
-// deleteGroupRecords deletes hashes from group id's swarm, as its admin
-// (gctx carries the group key): done when one member took it, as
-// deleteOwn.
+// deleteGroupRecords deletes hashes from group id's swarm with gctx's
+// signer (the group key, or a member key deleting its own records, §12):
+// done when one member took it, as deleteOwn.
 func (c *Client) deleteGroupRecords(gctx context.Context, id identity.AccountID, hashes []string) error {
 	if len(hashes) == 0 {
 		return nil
@@ -466,6 +486,29 @@ func (c *Client) groupPushStatus() ([]GroupPushStatus, error) {
 		out = append(out, GroupPushStatus{Group: id.Account(), State: "failed", Problem: why})
 	}
 	return out, nil
+}
+
+// groupPushLeaving cancels g's subscriptions as this device leaves g,
+// while it still holds the key that signed their records and so may
+// delete them; what fails is finished by the duties (the records then
+// lapse).
+func (c *Client) groupPushLeaving(ctx context.Context, g *groupState) {
+	c.groupPushMu.Lock()
+	defer c.groupPushMu.Unlock()
+	st, err := c.loadGroupPush()
+	if err != nil {
+		c.log.Debug("group push subscriptions", "err", err)
+		return
+	}
+	for _, s := range slices.Clone(st.Subs) {
+		if s.Group != g.ID {
+			continue
+		}
+		s.Cancel = true
+		if err := c.cancelGroupSub(ctx, st, s, g); err != nil {
+			c.log.Debug("cancelling a left group's push subscription", "err", err)
+		}
+	}
 }
 
 // groupPushNow reconciles group id's subscription at once (joined, left,

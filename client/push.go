@@ -149,6 +149,9 @@ type pushState struct {
 // pushOldRecords are record hashes left to delete from the own swarm.
 type pushOldRecords struct {
 	Hash string `json:"hash"`
+	// Signer is the key that signed a group swarm's record: a member
+	// deletes only those of the key it signs with (docs/groups.md §12).
+	Signer *hexKey `json:"signer,omitempty"`
 }
 
 type hexKey [32]byte
