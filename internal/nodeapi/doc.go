@@ -50,8 +50,10 @@
 // (pure, before any signature), then its credential and signature, then
 // the group's revocation lists, whose union is cached per group and
 // dropped when a list lands by any path. Only the admin stores outside the
-// message namespace, and a store into the revocation namespace must be a
-// list the group key signed. Refusals: bad_signature, bad_credential
+// message and push record namespaces, and a store into the revocation
+// namespace must be a list the group key signed. A member deletes only
+// the push subscription records its own key signed (pushrecords.go
+// memberDeletable). Refusals: bad_signature, bad_credential
 // (401), revoked, forbidden (403). See groups.go and docs/groups.md.
 //
 // # Privacy

@@ -20,7 +20,9 @@ import (
 // record signed by the account, and while the account already holds
 // push.MaxRecordsPerAccount live ones. Records that reach the node by
 // replication are taken as they come (the member that took them from the
-// client checked them); the notifier ignores any it cannot parse.
+// client checked them); the notifier ignores any it cannot parse. In a
+// group swarm a member may delete its own key's records, and nothing else
+// (memberDeletable).
 
 // recordLocks serialises the record stores of one account (by a stripe
 // of accounts), so that the count and the insert happen as one. Only an
