@@ -219,6 +219,9 @@ func TestGroupAccess(t *testing.T) {
 		f.groupRetrieve(foreign, group.NamespaceMessages)
 		f.groupStore(reader, group.NamespaceMessages, []byte("x"))
 		f.send(&rpc.Retrieve{Namespace: group.NamespaceMessages}, strangerAsGroup{stranger, g})
+		// A member's delete reads the records only once its
+		// credential verified.
+		f.send(&rpc.Delete{Hashes: []string{rpc.MessageHash(g.Account(), group.NamespaceInfo, []byte("admin object"))}}, forged)
 	}
 	if n := counter.lists.Load() - before; n != 0 {
 		t.Fatalf("refused requests listed storage %d times", n)
