@@ -81,8 +81,9 @@ var bgCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string)
 		}
 		re := regexp.MustCompile(args[1])
 		// Generous: a devnet forming on a busy 2-core machine under -race
-		// has taken over three minutes.
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		// has taken over three minutes, and its demo may take three more
+		// (CI's own run beside another test run missed five in all).
+		ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 		defer cancel()
 		for {
 			if m := matchLine(ts.MkAbs(args[0]), re); m != nil {
@@ -94,7 +95,12 @@ var bgCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string)
 			select {
 			case <-ctx.Done():
 				b, _ := os.ReadFile(ts.MkAbs(args[0]))
-				ts.Fatalf("no line of %s matches %s; it holds:\n%s", args[0], args[1], b)
+				// A background command's stderr says where it is stuck.
+				var stderr []byte
+				if name, ok := strings.CutSuffix(args[0], ".stdout"); ok {
+					stderr, _ = os.ReadFile(ts.MkAbs(name + ".stderr"))
+				}
+				ts.Fatalf("no line of %s matches %s; it holds:\n%s\n(its stderr:\n%s)", args[0], args[1], b, stderr)
 			case <-time.After(100 * time.Millisecond):
 			}
 		}
