@@ -42,7 +42,7 @@ func TestDevnetScripts(t *testing.T) {
 			// writes it once the network has formed) and
 			// a seed serves a snapshot with N nodes, all up and in swarms.
 			"devnetready": func(ts *testscript.TestScript, neg bool, args []string) {
-				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+				ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 				defer cancel()
 				want := atoi(ts, args[1])
 				for {
