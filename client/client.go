@@ -213,6 +213,9 @@ type Client struct {
 	// flagsMu serializes the load-modify-save of the chat flags setting
 	// (chatflags.go).
 	flagsMu sync.Mutex
+	// configMu serializes config syncs, each a load-merge-save of the
+	// whole config state (config.go).
+	configMu sync.Mutex
 	// previewLoopback is Options.LinkPreviewLoopbackHTTP.
 	previewLoopback bool
 	// prekeyTestHook, when set (tests only), runs inside PublishKeys'

@@ -143,11 +143,15 @@ func (c *Client) saveConfig(st *configState) error {
 // syncConfig stamps local changes, merges the config objects in the swarm,
 // applies what other devices decided and publishes when needed.
 func (c *Client) syncConfig(ctx context.Context, members []snapshot.Node) error {
+	// One sync at a time: each loads, merges and saves the whole state.
+	c.configMu.Lock()
+	defer c.configMu.Unlock()
 	st, err := c.loadConfig()
 	if err != nil {
 		return err
 	}
-	if err := c.stampLocal(st); err != nil {
+	base, err := c.stampLocal(st)
+	if err != nil {
 		return err
 	}
 	var remote []*configState
@@ -166,7 +170,7 @@ func (c *Client) syncConfig(ctx context.Context, members []snapshot.Node) error 
 	for _, r := range remote {
 		mergeConfig(st, r)
 	}
-	applyErr := errors.Join(c.applyConfig(st), c.applyFlags(st))
+	applyErr := errors.Join(c.applyConfig(st, base), c.applyFlags(st))
 	if err := c.saveConfig(st); err != nil {
 		return err
 	}
@@ -179,12 +183,35 @@ func (c *Client) syncConfig(ctx context.Context, members []snapshot.Node) error 
 	return c.publishConfig(ctx, st)
 }
 
+// configBase is the database's config as [Client.stampLocal] read it.
+// The poll between stamping and applying waits on the network, and the
+// user may change a setting meanwhile (SetTimer, a nickname, an accept):
+// applyConfig changes only an entry the database still holds at its base
+// value, so such a change is never overwritten by an older merged one;
+// the next sync stamps it.
+type configBase struct {
+	contacts map[string]contactConfig
+	convs    map[string]convConfig
+}
+
+// contactChanged reports whether the database's value of a contact is no
+// longer the one stamped; an absent contact counts as the zero value.
+func (b configBase) contactChanged(k string, now contactConfig) bool { return b.contacts[k] != now }
+
+// convChanged is contactChanged for a conversation's timer.
+func (b configBase) convChanged(k string, now convConfig) bool { return b.convs[k] != now }
+
 // stampLocal compares the database with st and gives every entry that
-// differs the database's value and a fresh stamp of this device.
-func (c *Client) stampLocal(st *configState) error {
+// differs the database's value and a fresh stamp of this device. It
+// returns the values it read.
+func (c *Client) stampLocal(st *configState) (configBase, error) {
 	contacts, convs, err := c.localConfig(st)
 	if err != nil {
-		return err
+		return configBase{}, err
+	}
+	base := configBase{contacts: maps.Clone(contacts), convs: map[string]convConfig{}}
+	for k, v := range convs {
+		base.convs[k] = v.convConfig
 	}
 	at := stamp{MS: c.signTime().UnixMilli(), Device: c.device.ID}
 	for _, k := range slices.Sorted(maps.Keys(st.Contacts)) {
@@ -210,7 +237,7 @@ func (c *Client) stampLocal(st *configState) error {
 		}
 		st.Conversations[k] = e
 	}
-	return c.stampFlags(st)
+	return base, c.stampFlags(st)
 }
 
 // localConfig projects the database onto config entries.
@@ -280,10 +307,11 @@ func mergeConfig(st, r *configState) {
 	}
 }
 
-// applyConfig makes the database match st. Nicknames can move between
+// applyConfig makes the database match st, except for entries the
+// database changed since base was read. Nicknames can move between
 // contacts, so a nickname another contact still holds is retried after the
 // others are applied.
-func (c *Client) applyConfig(st *configState) error {
+func (c *Client) applyConfig(st *configState, base configBase) error {
 	now := c.clock()
 	var retry []clientdb.Contact
 	for _, k := range slices.Sorted(maps.Keys(st.Contacts)) {
@@ -293,15 +321,16 @@ func (c *Client) applyConfig(st *configState) error {
 		}
 		want := st.Contacts[k].contactConfig
 		ct, err := c.db.ContactByAccount(id)
+		var have contactConfig
 		switch {
 		case errors.Is(err, clientdb.ErrNotFound):
-			if want == (contactConfig{}) {
-				continue
-			}
 			ct = clientdb.Contact{Account: id}
 		case err != nil:
 			return err
-		case (contactConfig{Nickname: ct.Nickname, Accepted: ct.Accepted, Blocked: ct.Blocked}) == want:
+		default:
+			have = contactConfig{Nickname: ct.Nickname, Accepted: ct.Accepted, Blocked: ct.Blocked}
+		}
+		if have == want || base.contactChanged(k, have) {
 			continue
 		}
 		ct.Nickname, ct.Accepted, ct.Blocked = want.Nickname, want.Accepted, want.Blocked
@@ -325,12 +354,12 @@ func (c *Client) applyConfig(st *configState) error {
 		want := clientdb.Disappearing{Mode: e.Mode, After: time.Duration(e.Seconds) * time.Second}
 		cv, err := c.db.Conversation(id)
 		if errors.Is(err, clientdb.ErrNotFound) {
-			if want == (clientdb.Disappearing{}) {
+			if want == (clientdb.Disappearing{}) || base.convChanged(k, convConfig{}) {
 				continue
 			}
 		} else if err != nil {
 			return err
-		} else if cv.Disappearing == want {
+		} else if cv.Disappearing == want || base.convChanged(k, convConfig{Mode: cv.Disappearing.Mode, Seconds: int64(cv.Disappearing.After / time.Second)}) {
 			if err := c.applyRead(cv, e.ReadMS); err != nil {
 				return err
 			}

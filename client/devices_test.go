@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/hushnet/hush/protocol/devicerecord"
 	"github.com/hushnet/hush/protocol/envelope"
 	"github.com/hushnet/hush/protocol/rpc"
+	"github.com/hushnet/hush/protocol/snapshot"
 )
 
 // homeFromSeed creates a home for the account of seed, as `hush init
@@ -292,6 +294,90 @@ func TestMergeConfig(t *testing.T) {
 			}
 		})
 	}
+}
+
+// hookOnce is a Transport that runs fn, once, at the start of the next
+// request after arm.
+type hookOnce struct {
+	Transport
+	mu sync.Mutex
+	fn func()
+}
+
+func (h *hookOnce) arm(fn func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.fn = fn
+}
+
+func (h *hookOnce) Do(ctx context.Context, n snapshot.Node, body []byte) (int, []byte, error) {
+	h.mu.Lock()
+	fn := h.fn
+	h.fn = nil
+	h.mu.Unlock()
+	if fn != nil {
+		fn()
+	}
+	return h.Transport.Do(ctx, n, body)
+}
+
+// TestConfigSyncKeepsConcurrentChange: a setting the user changes while a
+// config sync waits on the network for the account's config objects is
+// neither undone by that sync (which merged an older state) nor lost: the
+// next sync publishes it to the other device. The daemon syncs after
+// every poll, so this window is open most of the time (it once sent a
+// message without the timer the user had just set).
+func TestConfigSyncKeepsConcurrentChange(t *testing.T) {
+	nd := startStandalone(t)
+	seed := identity.NewSeed()
+	hk := &hookOnce{Transport: NewDirectTransport()}
+	a1 := open(t, homeFromSeed(t, seed), Options{Standalone: nd, Transport: hk})
+	a2 := open(t, homeFromSeed(t, seed), Options{Standalone: nd})
+	bob := newAccountID(t)
+	ctx := context.Background()
+	syncConfig := func(c *Client) {
+		t.Helper()
+		members, err := c.dir.SwarmFor(ctx, c.acct.ID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.syncConfig(ctx, members); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a1.AddContact(bob, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a1.db.EnsureConversation(bob, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	syncConfig(a1) // published: bob accepted, no nickname, timer off
+
+	hour := clientdb.Disappearing{Mode: clientdb.DisappearAfterSend, After: time.Hour}
+	hk.arm(func() { // the user acts while the sync polls
+		if err := a1.AddContact(bob, "Bob"); err != nil {
+			t.Error(err)
+		}
+		if err := a1.db.SetDisappearing(bob, hour, time.Now()); err != nil {
+			t.Error(err)
+		}
+	})
+	syncConfig(a1)
+	check := func(c *Client, who string) {
+		t.Helper()
+		ct, err := c.db.ContactByAccount(bob)
+		if err != nil || ct.Nickname != "Bob" {
+			t.Errorf("%s: nickname %q (%v), want Bob", who, ct.Nickname, err)
+		}
+		cv, err := c.db.Conversation(bob)
+		if err != nil || cv.Disappearing != hour {
+			t.Errorf("%s: timer %+v (%v), want %+v", who, cv.Disappearing, err, hour)
+		}
+	}
+	check(a1, "the device where the user changed it, after the sync it raced")
+	syncConfig(a1)
+	syncConfig(a2)
+	check(a2, "the other device")
 }
 
 func TestConfigSeal(t *testing.T) {
