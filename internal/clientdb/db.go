@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -142,6 +143,14 @@ type DB struct {
 	// Close waits for calls in flight and later calls see closed.
 	mu     sync.RWMutex
 	closed bool
+
+	// scrubOwed is set when the checkpoint after a committed deletion
+	// failed; the next deleting call checkpoints even if it deletes
+	// nothing.
+	scrubOwed atomic.Bool
+	// checkpointHook, when set (tests only), replaces the checkpoint
+	// after a deletion.
+	checkpointHook func() error
 }
 
 // Open opens or creates the database at path (mode 0600), checks key against
@@ -336,7 +345,12 @@ func (db *DB) Close() error {
 // scrub is set and fn changed any row, it then checkpoints and truncates the
 // WAL, so that pages holding deleted values leave the WAL file as well as
 // the main file; a deletion that found nothing (ExpireDue on most runs)
-// skips the checkpoint and its wait for readers.
+// skips the checkpoint and its wait for readers, unless an earlier one
+// failed. A failed checkpoint does not fail the call: its change is
+// committed, and a caller told otherwise would skip what must follow it
+// (the client's event for a disappeared message, the remote deletion of
+// its copies), which no later call can redo since the rows are gone. The
+// scrub is owed to the next deleting call (and Close checkpoints too).
 func (db *DB) write(scrub bool, fn func(tx *sql.Tx) error) error {
 	if err := db.enter(); err != nil {
 		return err
@@ -364,8 +378,12 @@ func (db *DB) write(scrub bool, fn func(tx *sql.Tx) error) error {
 	if err := tx.Commit(); err != nil {
 		return err
 	}
-	if after != before {
-		return db.checkpoint()
+	if scrub && (after != before || db.scrubOwed.Load()) {
+		check := db.checkpoint
+		if db.checkpointHook != nil {
+			check = db.checkpointHook
+		}
+		db.scrubOwed.Store(check() != nil)
 	}
 	return nil
 }

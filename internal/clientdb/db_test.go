@@ -468,3 +468,35 @@ func TestMigrateMessageIDMarks(t *testing.T) {
 		t.Fatalf("the next message got ID %d, want past %d", next, last)
 	}
 }
+
+// TestCheckpointFailureKeepsDeletion: a deletion that committed reports
+// success, with what it deleted, even when the WAL scrub after it fails
+// (the rows are gone; a caller told otherwise would skip what follows
+// a deletion, such as the client's "unsent" event for a disappeared
+// message, and the next ExpireDue finds nothing to report). The scrub
+// is owed, and the next deleting call does it even when it deletes
+// nothing.
+func TestCheckpointFailureKeepsDeletion(t *testing.T) {
+	db, path := openTest(t)
+	m := withTimer(outgoing(1, 0, "brief"), DisappearAfterSend, time.Minute)
+	mustInsert(t, db, alice, m)
+	var calls int
+	db.checkpointHook = func() error {
+		calls++
+		return errors.New("injected checkpoint failure")
+	}
+	e, err := db.ExpireDue(at(120))
+	if err != nil || len(e.Gone) != 1 || e.Messages != 1 {
+		t.Fatalf("ExpireDue with a failing scrub: %d gone, %d deleted, %v; want the message, nil", len(e.Gone), e.Messages, err)
+	}
+	if calls != 1 {
+		t.Fatalf("checkpoint tried %d times, want 1", calls)
+	}
+	db.checkpointHook = nil
+	if _, err := db.ExpireDue(at(121)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := fileSize(path + "-wal"); err != nil || n != 0 {
+		t.Fatalf("WAL has %d bytes (%v) after the owed scrub, want 0", n, err)
+	}
+}
