@@ -105,14 +105,7 @@ func (c *Client) dropAvatar(r *avatarRecord) error {
 	if r.File != "" {
 		os.Remove(c.avatarPath(r.File))
 	}
-	if len(r.Tokens) == 0 {
-		return nil
-	}
-	cur, err := c.loadBlobDeletes()
-	if err != nil {
-		return err
-	}
-	return c.saveBlobDeletes(append(cur, r.Tokens...))
+	return c.addBlobDeletes(r.Tokens)
 }
 
 func (c *Client) avatarPath(name string) string {

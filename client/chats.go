@@ -274,6 +274,13 @@ func (c *Client) loadPending() ([]string, error) {
 	} else if err != nil {
 		return nil, err
 	}
+	return decodePending(b)
+}
+
+func decodePending(b []byte) ([]string, error) {
+	if b == nil {
+		return nil, nil
+	}
 	var hs []string
 	if err := json.Unmarshal(b, &hs); err != nil {
 		return nil, fmt.Errorf("%w: pending deletions: %w", clientdb.ErrCorrupt, err)
@@ -281,18 +288,29 @@ func (c *Client) loadPending() ([]string, error) {
 	return hs, nil
 }
 
+// updatePending changes the pending deletions in one transaction: the
+// expiry loop, user actions and the duties' retry change them at once.
+func (c *Client) updatePending(fn func([]string) []string) error {
+	return c.db.UpdateSetting(pendingDeletes, func(old []byte) ([]byte, error) {
+		hs, err := decodePending(old)
+		if err != nil {
+			return nil, err
+		}
+		hs = fn(hs)
+		if len(hs) == 0 {
+			return nil, nil
+		}
+		slices.Sort(hs)
+		b, _ := json.Marshal(slices.Compact(hs))
+		return b, nil
+	})
+}
+
 func (c *Client) addPendingDeletes(hs []string) error {
 	if len(hs) == 0 {
 		return nil
 	}
-	cur, err := c.loadPending()
-	if err != nil {
-		return err
-	}
-	cur = append(cur, hs...)
-	slices.Sort(cur)
-	b, _ := json.Marshal(slices.Compact(cur))
-	return c.db.SetSetting(pendingDeletes, b)
+	return c.updatePending(func(cur []string) []string { return append(cur, hs...) })
 }
 
 // retryDeletes deletes the pending hashes from the own swarm and the
@@ -309,20 +327,11 @@ func (c *Client) retrySwarmDeletes(ctx context.Context) error {
 	if err := c.deleteOwn(ctx, hs); err != nil {
 		return err
 	}
-	// Keep hashes added meanwhile (by another process) for the next run.
-	now, err := c.loadPending()
-	if err != nil {
-		return err
-	}
-	rest := slices.DeleteFunc(now, func(h string) bool { _, found := slices.BinarySearch(hs, h); return found })
-	if len(rest) == 0 {
-		if err := c.db.DeleteSetting(pendingDeletes); err != nil && !errors.Is(err, clientdb.ErrNotFound) {
-			return err
-		}
-		return nil
-	}
-	b, _ := json.Marshal(rest)
-	return c.db.SetSetting(pendingDeletes, b)
+	// Keep hashes added meanwhile (by this process or another) for the
+	// next run.
+	return c.updatePending(func(now []string) []string {
+		return slices.DeleteFunc(now, func(h string) bool { _, found := slices.BinarySearch(hs, h); return found })
+	})
 }
 
 // Usage reports the storage the home's messages and database use.

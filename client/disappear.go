@@ -191,28 +191,48 @@ func (c *Client) loadExpiries() (map[string]int64, error) {
 	} else if err != nil {
 		return nil, err
 	}
+	return decodeExpiries(b)
+}
+
+func decodeExpiries(b []byte) (map[string]int64, error) {
 	m := map[string]int64{}
+	if b == nil {
+		return m, nil
+	}
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("%w: pending expiries: %w", clientdb.ErrCorrupt, err)
 	}
 	return m, nil
 }
 
+// updateExpiries changes the pending expiries in one transaction: reads
+// (receipts), arrivals and the duties' retry change them at once.
+func (c *Client) updateExpiries(fn func(map[string]int64)) error {
+	return c.db.UpdateSetting(pendingExpiries, func(old []byte) ([]byte, error) {
+		m, err := decodeExpiries(old)
+		if err != nil {
+			return nil, err
+		}
+		fn(m)
+		if len(m) == 0 {
+			return nil, nil
+		}
+		b, _ := json.Marshal(m)
+		return b, nil
+	})
+}
+
 func (c *Client) addPendingExpiries(hashes []string, at time.Time) error {
 	if len(hashes) == 0 {
 		return nil
 	}
-	m, err := c.loadExpiries()
-	if err != nil {
-		return err
-	}
-	for _, h := range hashes {
-		if cur, ok := m[h]; !ok || at.UnixMilli() < cur {
-			m[h] = at.UnixMilli()
+	return c.updateExpiries(func(m map[string]int64) {
+		for _, h := range hashes {
+			if cur, ok := m[h]; !ok || at.UnixMilli() < cur {
+				m[h] = at.UnixMilli()
+			}
 		}
-	}
-	b, _ := json.Marshal(m)
-	return c.db.SetSetting(pendingExpiries, b)
+	})
 }
 
 // retryExpires shortens the pending hashes' expiry in the own swarm, on
@@ -259,26 +279,14 @@ func (c *Client) retryExpires(ctx context.Context) error {
 		}
 	}
 	// Keep entries added meanwhile, and the ones that failed.
-	cur, err := c.loadExpiries()
-	if err != nil {
-		return err
-	}
-	for h, at := range cur {
-		if done[h] || at <= now {
-			delete(cur, h)
+	err = c.updateExpiries(func(cur map[string]int64) {
+		for h, at := range cur {
+			if done[h] || at <= now {
+				delete(cur, h)
+			}
 		}
-	}
-	if len(cur) == 0 {
-		if err := c.db.DeleteSetting(pendingExpiries); err != nil && !errors.Is(err, clientdb.ErrNotFound) {
-			return err
-		}
-		return lastErr
-	}
-	b, _ := json.Marshal(cur)
-	if err := c.db.SetSetting(pendingExpiries, b); err != nil {
-		return err
-	}
-	return lastErr
+	})
+	return errors.Join(err, lastErr)
 }
 
 // expireLocal deletes the messages whose deadline passed and queues

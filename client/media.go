@@ -656,14 +656,15 @@ func (c *Client) dropMedia(atts []clientdb.Attachment) error {
 		}
 		tokens = append(tokens, a.Tokens...)
 	}
+	return c.addBlobDeletes(tokens)
+}
+
+// addBlobDeletes queues pieces for deletion on the file server.
+func (c *Client) addBlobDeletes(tokens []clientdb.PieceToken) error {
 	if len(tokens) == 0 {
 		return nil
 	}
-	cur, err := c.loadBlobDeletes()
-	if err != nil {
-		return err
-	}
-	return c.saveBlobDeletes(append(cur, tokens...))
+	return c.updateBlobDeletes(func(cur []clientdb.PieceToken) []clientdb.PieceToken { return append(cur, tokens...) })
 }
 
 func (c *Client) loadBlobDeletes() ([]clientdb.PieceToken, error) {
@@ -673,6 +674,13 @@ func (c *Client) loadBlobDeletes() ([]clientdb.PieceToken, error) {
 	} else if err != nil {
 		return nil, err
 	}
+	return decodeBlobDeletes(b)
+}
+
+func decodeBlobDeletes(b []byte) ([]clientdb.PieceToken, error) {
+	if b == nil {
+		return nil, nil
+	}
 	var ts []clientdb.PieceToken
 	if err := json.Unmarshal(b, &ts); err != nil {
 		return nil, fmt.Errorf("%w: pending piece deletions: %w", clientdb.ErrCorrupt, err)
@@ -680,17 +688,24 @@ func (c *Client) loadBlobDeletes() ([]clientdb.PieceToken, error) {
 	return ts, nil
 }
 
-func (c *Client) saveBlobDeletes(ts []clientdb.PieceToken) error {
-	slices.SortFunc(ts, func(a, b clientdb.PieceToken) int { return strings.Compare(a.ID, b.ID) })
-	ts = slices.CompactFunc(ts, func(a, b clientdb.PieceToken) bool { return a.ID == b.ID })
-	if len(ts) == 0 {
-		if err := c.db.DeleteSetting(pendingBlobDeletes); err != nil && !errors.Is(err, clientdb.ErrNotFound) {
-			return err
+// updateBlobDeletes changes the pending piece deletions in one
+// transaction: deletions, avatar changes and the duties' retry change
+// them at once.
+func (c *Client) updateBlobDeletes(fn func([]clientdb.PieceToken) []clientdb.PieceToken) error {
+	return c.db.UpdateSetting(pendingBlobDeletes, func(old []byte) ([]byte, error) {
+		ts, err := decodeBlobDeletes(old)
+		if err != nil {
+			return nil, err
 		}
-		return nil
-	}
-	b, _ := json.Marshal(ts)
-	return c.db.SetSetting(pendingBlobDeletes, b)
+		ts = fn(ts)
+		slices.SortFunc(ts, func(a, b clientdb.PieceToken) int { return strings.Compare(a.ID, b.ID) })
+		ts = slices.CompactFunc(ts, func(a, b clientdb.PieceToken) bool { return a.ID == b.ID })
+		if len(ts) == 0 {
+			return nil, nil
+		}
+		b, _ := json.Marshal(ts)
+		return b, nil
+	})
 }
 
 // retryBlobDeletes deletes the pending pieces from the file server. A
@@ -719,13 +734,12 @@ func (c *Client) retryBlobDeletes(ctx context.Context) error {
 			break
 		}
 	}
-	// Keep what was added meanwhile (another process) and what failed.
-	cur, err := c.loadBlobDeletes()
-	if err != nil {
-		return err
-	}
-	cur = slices.DeleteFunc(cur, func(t clientdb.PieceToken) bool { return done[t.ID] })
-	return errors.Join(c.saveBlobDeletes(cur), lastErr)
+	// Keep what was added meanwhile (by this process or another) and
+	// what failed.
+	err = c.updateBlobDeletes(func(cur []clientdb.PieceToken) []clientdb.PieceToken {
+		return slices.DeleteFunc(cur, func(t clientdb.PieceToken) bool { return done[t.ID] })
+	})
+	return errors.Join(err, lastErr)
 }
 
 // sweepMedia removes files of the media folder that no row names: left by

@@ -119,6 +119,44 @@ func (db *DB) SetSetting(name string, value []byte) error {
 	return db.setSealedValue("settings", lookupSetting, name, value)
 }
 
+// UpdateSetting replaces name's value with fn's answer in one write
+// transaction, so a load-modify-save cannot lose a change another
+// goroutine or process made between the load and the save. fn gets the
+// current value (nil when there is none; an empty value may read as nil
+// too) and returns the new one; nil deletes the setting, an empty non-nil
+// slice stores an empty value. An error from fn is returned and changes nothing.
+func (db *DB) UpdateSetting(name string, fn func(old []byte) ([]byte, error)) error {
+	if name == "" || len(name) > maxSettingNameLen {
+		return fmt.Errorf("%w: setting name must have 1 to %d bytes", ErrInvalid, maxSettingNameLen)
+	}
+	nk := db.k.lookupKey(lookupSetting, []byte(name))
+	return db.write(false, func(tx *sql.Tx) error {
+		var old []byte
+		var sealed []byte
+		err := tx.QueryRow("SELECT sealed FROM settings WHERE name_key = ?", nk).Scan(&sealed)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return err
+		default:
+			if old, err = open(db.k.settings, "settings.value", nk, sealed); err != nil {
+				return err
+			}
+		}
+		v, err := fn(old)
+		if err != nil {
+			return err
+		}
+		if v == nil {
+			_, err = tx.Exec("DELETE FROM settings WHERE name_key = ?", nk)
+			return err
+		}
+		_, err = tx.Exec("INSERT INTO settings(name_key, sealed) VALUES (?, ?) ON CONFLICT DO UPDATE SET sealed = excluded.sealed",
+			nk, seal(db.k.settings, "settings.value", nk, v))
+		return err
+	})
+}
+
 // DeleteSetting removes name's value; it returns [ErrNotFound] if there was
 // none.
 func (db *DB) DeleteSetting(name string) error {

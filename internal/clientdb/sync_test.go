@@ -184,3 +184,53 @@ func TestUsageAndBackup(t *testing.T) {
 		t.Fatalf("backup content: %d messages, %v", len(ms), err)
 	}
 }
+
+// TestUpdateSetting: an update reads and writes in one transaction, so
+// concurrent load-modify-saves (the client's queues of pending remote
+// deletions, filled by the expiry loop and user actions and drained by
+// the duties) lose none of each other's changes; nil deletes, an error
+// changes nothing.
+func TestUpdateSetting(t *testing.T) {
+	db, _ := openTest(t)
+	const workers, each = 4, 25
+	errs := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			for i := range each {
+				errs <- db.UpdateSetting("queue", func(old []byte) ([]byte, error) {
+					return append(slices.Clone(old), byte(w*each+i)), nil
+				})
+			}
+		}()
+	}
+	for range workers * each {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := db.Setting("queue")
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	if len(slices.Compact(got)) != workers*each {
+		t.Fatalf("%d distinct entries after %d concurrent appends, want all", len(got), workers*each)
+	}
+
+	boom := errors.New("boom")
+	if err := db.UpdateSetting("queue", func([]byte) ([]byte, error) { return nil, boom }); !errors.Is(err, boom) {
+		t.Fatalf("failing update: %v, want boom", err)
+	}
+	if v, err := db.Setting("queue"); err != nil || len(v) != workers*each {
+		t.Fatalf("after a failing update: %d bytes, %v; want it unchanged", len(v), err)
+	}
+	if err := db.UpdateSetting("queue", func([]byte) ([]byte, error) { return nil, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Setting("queue"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("after a nil update: %v, want ErrNotFound", err)
+	}
+	if err := db.UpdateSetting("", func(b []byte) ([]byte, error) { return b, nil }); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("empty name: %v, want ErrInvalid", err)
+	}
+}
