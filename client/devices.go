@@ -119,13 +119,27 @@ func (c *Client) Devices() ([]Device, error) {
 // devices`). Devices already in the swarm when this one was set up are not
 // news and never listed here.
 func (c *Client) TakeNewDevices() ([]Device, error) {
-	ids, err := c.pendingNewDevices()
+	// Take the list and clear it in one step: a device the duties add
+	// meanwhile (the daemon's Run) stays for the next call.
+	var ids []prekey.DeviceID
+	err := c.db.UpdateSetting(newDevicesSetting, func(old []byte) ([]byte, error) {
+		var err error
+		ids, err = decodeNewDevices(old)
+		return nil, err
+	})
 	if err != nil || len(ids) == 0 {
 		return nil, err
 	}
 	all, err := c.Devices()
 	if err != nil {
-		return nil, err
+		// Not shown: put them back for the next call.
+		return nil, errors.Join(err, c.db.UpdateSetting(newDevicesSetting, func(old []byte) ([]byte, error) {
+			now, err := decodeNewDevices(old)
+			if err != nil {
+				return nil, err
+			}
+			return json.Marshal(append(ids, now...))
+		}))
 	}
 	var out []Device
 	for _, d := range all {
@@ -133,15 +147,12 @@ func (c *Client) TakeNewDevices() ([]Device, error) {
 			out = append(out, d)
 		}
 	}
-	return out, c.db.DeleteSetting(newDevicesSetting)
+	return out, nil
 }
 
-func (c *Client) pendingNewDevices() ([]prekey.DeviceID, error) {
-	b, err := c.db.Setting(newDevicesSetting)
-	if errors.Is(err, clientdb.ErrNotFound) {
+func decodeNewDevices(b []byte) ([]prekey.DeviceID, error) {
+	if b == nil {
 		return nil, nil
-	} else if err != nil {
-		return nil, err
 	}
 	var ids []prekey.DeviceID
 	if err := json.Unmarshal(b, &ids); err != nil {
@@ -240,12 +251,15 @@ func (c *Client) pollDevices(ctx context.Context, members []snapshot.Node) error
 		if err != nil || !isNew || older || d.ID == clientdb.DeviceID(c.device.ID) {
 			return err
 		}
-		ids, err := c.pendingNewDevices()
+		// One step, as TakeNewDevices may clear the list meanwhile.
+		err = c.db.UpdateSetting(newDevicesSetting, func(old []byte) ([]byte, error) {
+			ids, err := decodeNewDevices(old)
+			if err != nil {
+				return nil, err
+			}
+			return json.Marshal(append(ids, prekey.DeviceID(d.ID)))
+		})
 		if err != nil {
-			return err
-		}
-		b, _ := json.Marshal(append(ids, prekey.DeviceID(d.ID)))
-		if err := c.db.SetSetting(newDevicesSetting, b); err != nil {
 			return err
 		}
 		pub, err := identity.Ed25519PublicKeyFromBytes(d.PublicKey)
