@@ -185,7 +185,10 @@ type Client struct {
 	clockWarned time.Time
 	subs        map[int]chan Event
 	nextSub     int
-	closed      bool
+	// subDropped counts, per subscription, the events emit dropped
+	// because its buffer was full (tests print it when a wait fails).
+	subDropped map[int]int
+	closed     bool
 	// sending holds the outbox items being sent, each with a channel
 	// closed when its attempt ends (send.go claimItem).
 	sending map[int64]chan struct{}
@@ -556,6 +559,7 @@ func (c *Client) Subscribe(buf int) (<-chan Event, func()) {
 		if ch, ok := c.subs[id]; ok {
 			close(ch)
 			delete(c.subs, id)
+			delete(c.subDropped, id)
 		}
 	}
 }
@@ -563,10 +567,15 @@ func (c *Client) Subscribe(buf int) (<-chan Event, func()) {
 func (c *Client) emit(e Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, ch := range c.subs {
+	for id, ch := range c.subs {
 		select {
 		case ch <- e:
 		default:
+			if c.subDropped == nil {
+				c.subDropped = map[int]int{}
+			}
+			c.subDropped[id]++
+			c.log.Debug("event dropped: the subscriber's buffer is full", "kind", e.Kind)
 		}
 	}
 }

@@ -3,15 +3,22 @@ package client
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 )
 
-// waitEvent waits (generously) for an event on ch that ok accepts.
-func waitEvent(t *testing.T, ch <-chan Event, what string, ok func(Event) bool) Event {
+// waitEvent waits (generously) for an event of c on ch (its
+// subscription) that ok accepts. When it gives up it reports what it saw
+// instead, how many events c dropped for ch (a full buffer), and c's
+// state (clientState).
+func waitEvent(t *testing.T, c *Client, ch <-chan Event, what string, ok func(Event) bool) Event {
 	t.Helper()
+	start := time.Now()
 	deadline := time.After(2 * time.Minute)
+	var seen []string
 	for {
 		select {
 		case e, open := <-ch:
@@ -21,10 +28,42 @@ func waitEvent(t *testing.T, ch <-chan Event, what string, ok func(Event) bool) 
 			if ok(e) {
 				return e
 			}
+			seen = append(seen, fmt.Sprintf("kind %d id %s %q", e.Kind, e.Message.MessageID, e.Message.Text))
 		case <-deadline:
-			t.Fatalf("timed out waiting for %s", what)
+			t.Fatalf("timed out after %v waiting for %s; %d other events (last: %q); %d dropped for this subscriber; %s",
+				time.Since(start).Round(time.Second), what, len(seen), seen[max(0, len(seen)-8):], droppedFor(c, ch), clientState(c))
 		}
 	}
+}
+
+// droppedFor is how many events c dropped for its subscription ch.
+func droppedFor(c *Client, ch <-chan Event) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id, sub := range c.subs {
+		if (<-chan Event)(sub) == ch {
+			return c.subDropped[id]
+		}
+	}
+	return -1
+}
+
+// clientState describes what c holds, for a wait that gave up: its
+// clock, the next disappearing deadline, the notification mode and
+// whether Run runs, and its outbox.
+func clientState(c *Client) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "client %s: clock %s, running %v", c.Account().String()[:10], c.clock().Format(time.RFC3339Nano), c.running.Load())
+	next, err := c.db.NextExpiry()
+	fmt.Fprintf(&b, "; next expiry %v (%v)", next.Format(time.RFC3339Nano), err)
+	ns, err := c.Notifications()
+	fmt.Fprintf(&b, "; notifications %+v (%v)", ns, err)
+	items, err := c.db.Outbox()
+	fmt.Fprintf(&b, "; outbox %d items (%v)", len(items), err)
+	for _, it := range items {
+		fmt.Fprintf(&b, " [%d attempts %d next %s: %s]", it.ID, it.Attempts, it.NextAttempt.Format(time.RFC3339), it.LastError)
+	}
+	return b.String()
 }
 
 // runClient runs c.Run until the returned stop is called; stop fails the
@@ -87,8 +126,8 @@ func TestRun(t *testing.T) {
 		t.Fatalf("a second Run: %v, want it refused", err)
 	}
 	sw.down.Store(false)
-	waitEvent(t, aev, "alice's queued message sent", func(e Event) bool { return e.Kind == EventSent && e.Message.ID == queued })
-	waitEvent(t, bev, "the queued message at bob's (fast mode)", received("queued while offline"))
+	waitEvent(t, alice, aev, "alice's queued message sent", func(e Event) bool { return e.Kind == EventSent && e.Message.ID == queued })
+	waitEvent(t, bob, bev, "the queued message at bob's (fast mode)", received("queued while offline"))
 
 	if err := bob.SetNotifications(NotifySlow); err != nil {
 		t.Fatal(err)
@@ -96,7 +135,7 @@ func TestRun(t *testing.T) {
 	if _, err := alice.Send(ctx, bob.Account(), "after the switch"); err != nil {
 		t.Fatal(err)
 	}
-	waitEvent(t, bev, "a message at bob's in slow mode", received("after the switch"))
+	waitEvent(t, bob, bev, "a message at bob's in slow mode", received("after the switch"))
 
 	if _, err := alice.SetTimer(ctx, bob.Account(), DisappearAfterSend, time.Minute); err != nil {
 		t.Fatal(err)
@@ -105,9 +144,9 @@ func TestRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitEvent(t, bev, "the disappearing message at bob's", received("brief"))
+	waitEvent(t, bob, bev, "the disappearing message at bob's", received("brief"))
 	skew.Store(int64(2 * time.Minute))
-	waitEvent(t, bev, "the disappearing message gone at bob's", func(e Event) bool {
+	waitEvent(t, bob, bev, "the disappearing message gone at bob's", func(e Event) bool {
 		return e.Kind == EventUnsent && e.Message.MessageID == brief.MessageID
 	})
 
