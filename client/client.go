@@ -219,6 +219,15 @@ type Client struct {
 	// configMu serializes config syncs, each a load-merge-save of the
 	// whole config state (config.go).
 	configMu sync.Mutex
+	// timerMu serializes the changes of conversations' disappearing
+	// settings with their change records (disappear.go): a peer's older
+	// setting checked against the record, then written, must not land
+	// over the user's change made in between. Taken after configMu.
+	timerMu sync.Mutex
+	// timerTestHook, when set (tests only), runs with "adopt" in
+	// adoptTimer's locked section before it writes, and with "lock"
+	// just before timerMu is taken elsewhere.
+	timerTestHook func(string)
 	// previewLoopback is Options.LinkPreviewLoopbackHTTP.
 	previewLoopback bool
 	// prekeyTestHook, when set (tests only), runs inside PublishKeys'

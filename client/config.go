@@ -350,32 +350,38 @@ func (c *Client) applyConfig(st *configState, base configBase) error {
 		if err != nil {
 			continue
 		}
-		e := st.Conversations[k]
-		want := clientdb.Disappearing{Mode: e.Mode, After: time.Duration(e.Seconds) * time.Second}
-		cv, err := c.db.Conversation(id)
-		if errors.Is(err, clientdb.ErrNotFound) {
-			if want == (clientdb.Disappearing{}) || base.convChanged(k, convConfig{}) {
-				continue
-			}
-		} else if err != nil {
+		if err := c.applyTimer(id, k, st.Conversations[k], base, now); err != nil {
 			return err
-		} else if cv.Disappearing == want || base.convChanged(k, convConfig{Mode: cv.Disappearing.Mode, Seconds: int64(cv.Disappearing.After / time.Second)}) {
-			if err := c.applyRead(cv, e.ReadMS); err != nil {
-				return err
-			}
-			continue
 		}
-		if err := c.db.SetDisappearing(id, want, now); err != nil {
-			c.log.Warn("a synced disappearing setting could not be applied", "err", err)
-			continue
+	}
+	return nil
+}
+
+// applyTimer is applyConfig for one conversation's timer, under timerMu:
+// between its check against base and its write, a user's SetTimer or a
+// peer's message must not slip in.
+func (c *Client) applyTimer(id identity.AccountID, k string, e convEntry, base configBase, now time.Time) error {
+	c.lockTimer()
+	defer c.timerMu.Unlock()
+	want := clientdb.Disappearing{Mode: e.Mode, After: time.Duration(e.Seconds) * time.Second}
+	cv, err := c.db.Conversation(id)
+	if errors.Is(err, clientdb.ErrNotFound) {
+		if want == (clientdb.Disappearing{}) || base.convChanged(k, convConfig{}) {
+			return nil
 		}
-		// A message older than the change must not set the timer back
-		// when it reaches this device after the config did.
-		if at := time.UnixMilli(e.At.MS); at.After(c.lastChange(id).At) {
-			if err := c.recordChange(id, timerChange{By: c.acct.ID(), At: at}); err != nil {
-				return err
-			}
-		}
+	} else if err != nil {
+		return err
+	} else if cv.Disappearing == want || base.convChanged(k, convConfig{Mode: cv.Disappearing.Mode, Seconds: int64(cv.Disappearing.After / time.Second)}) {
+		return c.applyRead(cv, e.ReadMS)
+	}
+	if err := c.db.SetDisappearing(id, want, now); err != nil {
+		c.log.Warn("a synced disappearing setting could not be applied", "err", err)
+		return nil
+	}
+	// A message older than the change must not set the timer back when
+	// it reaches this device after the config did.
+	if at := time.UnixMilli(e.At.MS); at.After(c.lastChange(id).At) {
+		return c.recordChange(id, timerChange{By: c.acct.ID(), At: at})
 	}
 	return nil
 }

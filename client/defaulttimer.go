@@ -63,12 +63,17 @@ func (c *Client) startConversation(peer identity.AccountID) (clientdb.Conversati
 	if err != nil {
 		return cv, err
 	}
-	if err := c.db.SetDisappearing(peer, d, c.clock()); err != nil {
-		return cv, err
-	}
-	// Named as the user's own change, so an older change from the peer
-	// arriving later does not override it.
-	if err := c.recordChange(peer, timerChange{By: c.acct.ID(), At: c.now()}); err != nil {
+	err = func() error {
+		c.lockTimer()
+		defer c.timerMu.Unlock()
+		if err := c.db.SetDisappearing(peer, d, c.clock()); err != nil {
+			return err
+		}
+		// Named as the user's own change, so an older change from the
+		// peer arriving later does not override it.
+		return c.recordChange(peer, timerChange{By: c.acct.ID(), At: c.now()})
+	}()
+	if err != nil {
 		return cv, err
 	}
 	return c.db.Conversation(peer)

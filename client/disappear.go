@@ -111,11 +111,16 @@ func (c *Client) SetTimer(ctx context.Context, peer identity.AccountID, mode str
 	if _, err := peer.X25519(); err != nil {
 		return Timer{}, fmt.Errorf("%w: %w", ErrBadAccountID, err)
 	}
-	if err := c.db.SetDisappearing(peer, d, c.clock()); err != nil {
-		return Timer{}, err
-	}
-	self, now := c.acct.ID(), c.now()
-	if err := c.recordChange(peer, timerChange{By: self, At: now}); err != nil {
+	self := c.acct.ID()
+	err = func() error {
+		c.lockTimer()
+		defer c.timerMu.Unlock()
+		if err := c.db.SetDisappearing(peer, d, c.clock()); err != nil {
+			return err
+		}
+		return c.recordChange(peer, timerChange{By: self, At: c.now()})
+	}()
+	if err != nil {
 		return Timer{}, err
 	}
 	if c.IsNoteToSelf(peer) { // notetoself.go: the config sync alone carries it
@@ -128,6 +133,14 @@ func (c *Client) SetTimer(ctx context.Context, peer identity.AccountID, mode str
 	}
 	c.FlushOutbox(ctx) // a failure leaves it queued for the next command
 	return c.Timer(peer)
+}
+
+// lockTimer takes timerMu.
+func (c *Client) lockTimer() {
+	if c.timerTestHook != nil {
+		c.timerTestHook("lock")
+	}
+	c.timerMu.Lock()
 }
 
 func (c *Client) recordChange(peer identity.AccountID, tc timerChange) error {
@@ -153,6 +166,8 @@ func (c *Client) Timer(peer identity.AccountID) (Timer, error) {
 // sender, unless a later change is known: messages can arrive out of
 // order.
 func (c *Client) adoptTimer(sender identity.AccountID, d clientdb.Disappearing, at time.Time) error {
+	c.timerMu.Lock()
+	defer c.timerMu.Unlock()
 	last := c.lastChange(sender)
 	if !at.After(last.At) {
 		return nil
@@ -163,6 +178,9 @@ func (c *Client) adoptTimer(sender identity.AccountID, d clientdb.Disappearing, 
 	}
 	if cv.Disappearing == d {
 		return nil // no change, so no one to name as its author
+	}
+	if c.timerTestHook != nil {
+		c.timerTestHook("adopt")
 	}
 	if err := c.db.SetDisappearing(sender, d, c.clock()); err != nil {
 		return err

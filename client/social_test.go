@@ -407,6 +407,48 @@ func TestTimerChanges(t *testing.T) {
 	}
 }
 
+// TestTimerSetWhileAdopting: the user sets a conversation's timer while
+// the receive loop adopts the older setting a peer's message carries
+// (the daemon receives beside user actions). The user's change, the
+// later one, stays; before timerMu the adoption, checked against the
+// record before the user's change, wrote the peer's setting over it and
+// the user's next message went without the timer.
+func TestTimerSetWhileAdopting(t *testing.T) {
+	p := newPair(t)
+	if err := p.bob.SetDisappearAfterSend(p.aliceID, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	p.send(p.bob, p.aliceID, "carries bob's minute") // signed before alice's change
+
+	done := make(chan error, 1)
+	waiting := make(chan struct{})
+	var once sync.Once
+	p.alice.timerTestHook = func(at string) {
+		switch at {
+		case "lock":
+			once.Do(func() { close(waiting) })
+		case "adopt": // between the adoption's check and its write
+			go func() {
+				_, err := p.alice.SetTimer(p.ctx, p.bobID, DisappearAfterRead, time.Hour)
+				done <- err
+			}()
+			select {
+			case err := <-done: // SetTimer ran inside the window
+				done <- err
+			case <-waiting: // SetTimer waits for the adoption to end
+			}
+		}
+	}
+	p.sync(p.alice)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	p.alice.timerTestHook = nil
+	if tm, err := p.alice.Timer(p.bobID); err != nil || tm.Mode != DisappearAfterRead || tm.After != time.Hour || tm.ChangedBy != p.aliceID {
+		t.Fatalf("alice's timer after her change raced bob's older one: %+v (%v), want her after-read hour", tm, err)
+	}
+}
+
 // FuzzControl feeds Content a peer sealed (so it passes the seal, as a
 // malicious contact's would) to the receive path: receipts, unsend
 // requests and timer changes with any fields must never panic, fail with
