@@ -392,6 +392,12 @@ func TestTimerChanges(t *testing.T) {
 	if _, err := p.bob.Queue(p.aliceID, "written before the change"); err != nil {
 		t.Fatal(err)
 	}
+	// "Before" is by signed time, and each client signs with its own
+	// estimate of the network's time: under load two estimates differ
+	// by more than the moment between these calls (bob's message once
+	// signed after alice's change and won, correctly). Ten seconds
+	// apart, the order is the one the test means.
+	p.clock.Advance(10 * time.Second)
 	if _, err := p.alice.SetTimer(p.ctx, p.bobID, DisappearAfterRead, time.Hour); err != nil {
 		t.Fatal(err)
 	}
