@@ -394,8 +394,13 @@ func (c *Client) sendClaimed(ctx context.Context, it clientdb.OutboxItem) (bool,
 	switch out {
 	case clientdb.OutboxDone:
 		if (it.Namespace == int(NamespaceInbox) || IsGroupID(it.To) || c.noteCopy(it)) && it.Message != 0 {
-			if changed, err := c.db.SetMessageStatus(it.Message, clientdb.StatusSent, c.clock()); err == nil && changed {
-				if m, err := c.Message(int64(it.Message)); err == nil {
+			// This store is the message's one send, so it is reported
+			// even when the status moved on without it: the receive loop
+			// may apply the recipient's delivery receipt between the
+			// store and this update (which then changes nothing).
+			changed, err := c.db.SetMessageStatus(it.Message, clientdb.StatusSent, c.clock())
+			if err == nil {
+				if m, err := c.Message(int64(it.Message)); err == nil && (changed || m.Status == clientdb.StatusDelivered.String() || m.Status == clientdb.StatusRead.String()) {
 					c.emit(Event{Kind: EventSent, Message: m})
 				}
 			}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hushnet/hush/internal/clientdb"
 	"github.com/hushnet/hush/protocol/envelope"
 	"github.com/hushnet/hush/protocol/rpc"
 	"github.com/hushnet/hush/protocol/snapshot"
@@ -156,4 +157,66 @@ func TestSendWaitsForRunsFlush(t *testing.T) {
 		t.Errorf("after the send: %s, want sent", m.Status)
 	}
 	<-flushed
+}
+
+// afterInboxStore is a Transport that runs fn, once, right after the
+// next store into the inbox namespace returned.
+type afterInboxStore struct {
+	Transport
+	fn atomic.Pointer[func()]
+}
+
+func (s *afterInboxStore) Do(ctx context.Context, n snapshot.Node, body []byte) (int, []byte, error) {
+	code, out, err := s.Transport.Do(ctx, n, body)
+	var req struct {
+		Method string
+		Params struct{ Namespace int32 }
+	}
+	if json.Unmarshal(body, &req) == nil && req.Method == rpc.MethodStore && req.Params.Namespace == NamespaceInbox {
+		if fn := s.fn.Swap(nil); fn != nil {
+			(*fn)()
+		}
+	}
+	return code, out, err
+}
+
+// TestSentEventBeforeReceipt: a message's EventSent is raised even when
+// the recipient's delivery receipt is applied between the store and the
+// outbox recording it (the daemon receives beside its flush: the status
+// then moved to delivered first, the sent update changed nothing, and no
+// EventSent came; TestRun waits for one).
+func TestSentEventBeforeReceipt(t *testing.T) {
+	nd := startStandalone(t)
+	tr := &afterInboxStore{Transport: NewDirectTransport()}
+	alice := open(t, newHome(t), Options{Standalone: nd, Transport: tr})
+	bob := open(t, newHome(t), Options{Standalone: nd})
+	ctx := context.Background()
+	id, err := alice.Queue(bob.Account(), "receipted at once")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := alice.Message(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn := func() { // the receive loop applies bob's delivery receipt
+		if _, err := alice.db.SetMessageStatus(clientdb.LocalID(id), clientdb.StatusDelivered, time.Now()); err != nil {
+			t.Error(err)
+		}
+	}
+	tr.fn.Store(&fn)
+	events, stop := alice.Subscribe(64)
+	defer stop()
+	if _, err := alice.FlushOutbox(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	var kinds []EventKind
+	for e := range events {
+		if e.Kind == EventSent && e.Message.MessageID == m.MessageID {
+			return
+		}
+		kinds = append(kinds, e.Kind)
+	}
+	t.Fatalf("no EventSent for the message (events: %v; hook ran: %v)", kinds, tr.fn.Load() == nil)
 }
