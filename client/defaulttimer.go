@@ -48,6 +48,11 @@ func (c *Client) SetDefaultTimer(mode string, after time.Duration) error {
 // startConversation returns the conversation with peer for an outgoing
 // message, creating it with the default timer when there is none yet.
 func (c *Client) startConversation(peer identity.AccountID) (clientdb.Conversation, error) {
+	// Under timerMu from the check on: a stranger's first message
+	// (adoptTimer) must not open the conversation in between, or its
+	// timer would be overwritten with the default.
+	c.lockTimer()
+	defer c.timerMu.Unlock()
 	if cv, err := c.db.Conversation(peer); !errors.Is(err, clientdb.ErrNotFound) {
 		return cv, err
 	}
@@ -63,17 +68,12 @@ func (c *Client) startConversation(peer identity.AccountID) (clientdb.Conversati
 	if err != nil {
 		return cv, err
 	}
-	err = func() error {
-		c.lockTimer()
-		defer c.timerMu.Unlock()
-		if err := c.db.SetDisappearing(peer, d, c.clock()); err != nil {
-			return err
-		}
-		// Named as the user's own change, so an older change from the
-		// peer arriving later does not override it.
-		return c.recordChange(peer, timerChange{By: c.acct.ID(), At: c.now()})
-	}()
-	if err != nil {
+	if err := c.db.SetDisappearing(peer, d, c.clock()); err != nil {
+		return cv, err
+	}
+	// Named as the user's own change, so an older change from the peer
+	// arriving later does not override it.
+	if err := c.recordChange(peer, timerChange{By: c.acct.ID(), At: c.now()}); err != nil {
 		return cv, err
 	}
 	return c.db.Conversation(peer)
