@@ -492,12 +492,9 @@ func (c *Client) process(ns int32, cur clientdb.Cursor, f fetched) (out []Messag
 				continue
 			}
 		}
-		// Seen whether or not it opened: a bad message is dropped once.
-		// How long is computed here, never taken from a node (seenUntil).
-		if err := c.db.MarkSeen(c.seenUntil(), m.Hash); err != nil {
-			return out, retry, err
-		}
-		c.noteSeen(ns, m)
+		// What accept stored is reported first: it is committed, and a
+		// later poll that fetches the message again stores and reports
+		// nothing, so a failure below must not swallow its event.
 		for _, msg := range got {
 			c.received.Add(1)
 			c.emit(Event{Kind: EventReceived, Message: msg})
@@ -511,6 +508,12 @@ func (c *Client) process(ns int32, cur clientdb.Cursor, f fetched) (out []Messag
 				c.refreshRecords(recordCacheKey{msg.Peer, prekey.Inbox}, recordNudge)
 			}
 		}
+		// Seen whether or not it opened: a bad message is dropped once.
+		// How long is computed here, never taken from a node (seenUntil).
+		if err := c.db.MarkSeen(c.seenUntil(), m.Hash); err != nil {
+			return out, retry, err
+		}
+		c.noteSeen(ns, m)
 	}
 	if advance != nil {
 		if t := time.UnixMilli(advance.ms); t.After(cur.Time) {
