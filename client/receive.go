@@ -446,6 +446,13 @@ func (c *Client) process(ns int32, cur clientdb.Cursor, f fetched) (out []Messag
 	c.procMu.Lock()
 	defer c.procMu.Unlock()
 	name := cursorName(ns)
+	// The cursor as it is now: another poll (the user's beside Run's)
+	// may have moved it since this one read it, and must not be set back.
+	if now, err := c.db.Cursor(name); err != nil {
+		return nil, false, err
+	} else if now.Time.After(cur.Time) {
+		cur = now
+	}
 	all := f.msgs
 	hashes := make([]string, len(all))
 	for i, m := range all {
