@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,18 +16,54 @@ import (
 )
 
 // groupSync runs c's background duties until cond holds or a deadline
-// passes.
-func groupSync(t testing.TB, c *Client, what string, cond func() bool) {
+// passes. When it gives up it prints the last sync error and what show
+// returns (the state that explains why).
+func groupSync(t testing.TB, c *Client, what string, cond func() bool, show ...func() string) {
 	t.Helper()
 	ctx := context.Background()
-	for deadline := time.Now().Add(time.Minute); !cond(); {
+	var last error
+	for deadline := time.Now().Add(2 * time.Minute); !cond(); {
 		if _, err := c.Sync(ctx); err != nil {
-			t.Logf("sync: %v", err)
+			last = err
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within a minute", what)
+			state := []string{groupDump(c)}
+			for _, f := range show {
+				state = append(state, f())
+			}
+			t.Fatalf("%s: not within two minutes (last sync error: %v; %s)", what, last, strings.Join(state, "; "))
 		}
 	}
+}
+
+// groupDump describes c's groups and outbox for a test that gives up.
+func groupDump(c *Client) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: ", c.Account().Short())
+	rows, err := c.db.Groups()
+	if err != nil {
+		return b.String() + err.Error()
+	}
+	for _, r := range rows {
+		g, err := c.loadGroup(r.ID)
+		if err != nil {
+			fmt.Fprintf(&b, "group %s: %v; ", r.ID.Short(), err)
+			continue
+		}
+		var gens []uint64
+		ks, _ := c.db.GroupKeys(r.ID)
+		for _, k := range ks {
+			gens = append(gens, k.Generation)
+		}
+		fmt.Fprintf(&b, "group %s: %s admin=%v entries=%v keys=%v publish=%v rotate=%v revoke=%v pending=%d supplement=%d; ",
+			r.ID.Short(), g.Status, g.isAdmin(), g.Entries, gens, g.Publish, g.Rotate, g.PublishRevoked, g.PendingGen, len(g.Supplement))
+	}
+	ob, _ := c.db.Outbox()
+	for _, it := range ob {
+		fmt.Fprintf(&b, "outbox: to %s ns %d attempts %d: %s; ", it.To.Short(), it.Namespace, it.Attempts, it.LastError)
+	}
+	fmt.Fprintf(&b, "stats %+v", c.Stats())
+	return b.String()
 }
 
 // groupTexts returns the texts of group id's chat at c with their

@@ -1,0 +1,78 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hushnet/hush/protocol/snapshot"
+)
+
+// offlineTransport is a Transport that fails every request while down is
+// set, as a device without a network does.
+type offlineTransport struct {
+	Transport
+	down atomic.Bool
+}
+
+var errOffline = errors.New("test: offline")
+
+func (o *offlineTransport) Do(ctx context.Context, n snapshot.Node, body []byte) (int, []byte, error) {
+	if o.down.Load() {
+		return 0, nil, errOffline
+	}
+	return o.Transport.Do(ctx, n, body)
+}
+
+// TestGroupLeaveOffline: a member that leaves while its device cannot
+// reach the group's swarm forgets the group's keys and credential at
+// once, except the member key that signs the leave notice's store, kept
+// for the outbox alone until the notice is sent. Back online, the notice
+// goes out, the admin removes the member and rotates the key, and the
+// device forgets that key too.
+func TestGroupLeaveOffline(t *testing.T) {
+	nd := startStandalone(t)
+	ctx := context.Background()
+	net := &offlineTransport{Transport: NewDirectTransport()}
+	alice := openV2(t, newHome(t), Options{Standalone: nd})
+	bob := openV2(t, newHome(t), Options{Standalone: nd, Transport: net,
+		OutboxBackoff: Backoff{Base: time.Millisecond, Max: time.Millisecond}})
+	id := groupOf(t, alice, bob)
+	state := func(c *Client) string {
+		g, err := c.loadGroup(id)
+		if err != nil {
+			return err.Error()
+		}
+		ob, _ := c.db.Outbox()
+		ks, _ := c.db.GroupKeys(id)
+		return fmt.Sprintf("status %s, members %v, %d keys, %d outbox items", g.Status, g.Entries, len(ks), len(ob))
+	}
+
+	net.down.Store(true)
+	if err := bob.LeaveGroup(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	g := mustGroup(t, bob, id)
+	if g.Status != GroupLeft || g.MemberSeed != nil || g.Credential != nil || g.AdminSeed != nil {
+		t.Fatalf("bob after leaving offline: %s", state(bob))
+	}
+	if ks, _ := bob.db.GroupKeys(id); len(ks) != 0 {
+		t.Fatalf("bob keeps %d group keys after leaving", len(ks))
+	}
+
+	net.down.Store(false)
+	groupSync(t, bob, "bob's leave notice sent and its key forgotten", func() bool {
+		ob, _ := bob.db.Outbox()
+		return len(ob) == 0
+	}, func() string { return state(bob) })
+	groupSync(t, alice, "alice learns bob left and rotates", func() bool {
+		gi, _ := alice.GroupInfo(id)
+		return gi.Members == 1 && gi.KeyGeneration >= 2
+	}, func() string { return state(alice) })
+	if gi, _ := bob.GroupInfo(id); gi.State != GroupLeft || gi.KeyGeneration != 0 {
+		t.Fatalf("bob at the end: %+v", gi)
+	}
+}
