@@ -48,7 +48,7 @@ func TestGroupLeaveOffline(t *testing.T) {
 		}
 		ob, _ := c.db.Outbox()
 		ks, _ := c.db.GroupKeys(id)
-		return fmt.Sprintf("status %s, members %v, %d keys, %d outbox items", g.Status, g.Entries, len(ks), len(ob))
+		return fmt.Sprintf("status %s, members %v, leave key kept %v, %d keys, %d outbox items", g.Status, g.Entries, len(g.LeaveSeed) > 0, len(ks), len(ob))
 	}
 
 	net.down.Store(true)
@@ -62,11 +62,14 @@ func TestGroupLeaveOffline(t *testing.T) {
 	if ks, _ := bob.db.GroupKeys(id); len(ks) != 0 {
 		t.Fatalf("bob keeps %d group keys after leaving", len(ks))
 	}
+	if len(g.LeaveSeed) == 0 {
+		t.Fatalf("bob forgot the key that signs his leave notice before it was sent: %s", state(bob))
+	}
 
 	net.down.Store(false)
 	groupSync(t, bob, "bob's leave notice sent and its key forgotten", func() bool {
 		ob, _ := bob.db.Outbox()
-		return len(ob) == 0
+		return len(ob) == 0 && len(mustGroup(t, bob, id).LeaveSeed) == 0
 	}, func() string { return state(bob) })
 	groupSync(t, alice, "alice learns bob left and rotates", func() bool {
 		gi, _ := alice.GroupInfo(id)

@@ -55,8 +55,8 @@ func groupDump(c *Client) string {
 		for _, k := range ks {
 			gens = append(gens, k.Generation)
 		}
-		fmt.Fprintf(&b, "group %s: %s admin=%v entries=%v keys=%v publish=%v rotate=%v revoke=%v pending=%d supplement=%d; ",
-			r.ID.Short(), g.Status, g.isAdmin(), g.Entries, gens, g.Publish, g.Rotate, g.PublishRevoked, g.PendingGen, len(g.Supplement))
+		fmt.Fprintf(&b, "group %s: %s admin=%v entries=%v keys=%v publish=%v rotate=%v revoke=%v pending=%d supplement=%d leaving=%v; ",
+			r.ID.Short(), g.Status, g.isAdmin(), g.Entries, gens, g.Publish, g.Rotate, g.PublishRevoked, g.PendingGen, len(g.Supplement), len(g.LeaveSeed) > 0)
 	}
 	ob, _ := c.db.Outbox()
 	for _, it := range ob {

@@ -64,16 +64,34 @@ func (c *Client) withWriter(ctx context.Context, it clientdb.OutboxItem, payload
 	return group.WithWriter(c.signerFor(ctx).Ed25519Public(), payload)
 }
 
-// groupItemCtx is groupCtx for an outbox item to group id.
+// groupItemCtx is groupCtx for an outbox item to group id. After a leave
+// it signs with the member key kept for the leave notice (LeaveGroup).
 func (c *Client) groupItemCtx(ctx context.Context, id identity.AccountID) (context.Context, error) {
 	g, err := c.loadGroup(id)
 	if err != nil {
 		return ctx, err
 	}
 	if g.Status != GroupJoined {
+		if m := g.leaveSigner(); m != nil {
+			return withGroupSigner(ctx, m), nil
+		}
 		return ctx, ErrNotGroupMember
 	}
 	return groupCtx(ctx, g)
+}
+
+// leaveSigner returns the signer kept for g's leave notice, nil when none
+// is.
+func (g *groupState) leaveSigner() *group.Member {
+	cred, err := group.ParseCredential(g.LeaveCredential)
+	if err != nil {
+		return nil
+	}
+	m, err := group.NewMember(g.ID, g.LeaveSeed, cred)
+	if err != nil {
+		return nil
+	}
+	return m
 }
 
 // GroupDuties runs every group's background work once: an admin's
@@ -117,8 +135,16 @@ func (c *Client) GroupDuties(ctx context.Context) ([]Message, error) {
 // groupDuties is one group's share of GroupDuties.
 func (c *Client) groupDuties(ctx context.Context, id identity.AccountID) ([]Message, error) {
 	g, err := c.loadGroup(id)
-	if err != nil || g.Status != GroupJoined {
+	if err != nil {
 		return nil, err
+	}
+	if len(g.LeaveSeed) > 0 {
+		if err := c.groupLeaveDuties(id); err != nil {
+			return nil, err
+		}
+	}
+	if g.Status != GroupJoined {
+		return nil, nil
 	}
 	var errs []error
 	if g.isAdmin() {
