@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
 
@@ -78,4 +79,46 @@ func TestGroupLeaveOffline(t *testing.T) {
 	if gi, _ := bob.GroupInfo(id); gi.State != GroupLeft || gi.KeyGeneration != 0 {
 		t.Fatalf("bob at the end: %+v", gi)
 	}
+}
+
+// TestGroupLeaveDuringPoll: a member that leaves while a poll of the
+// group waits on the network keeps none of the keys that poll brings
+// back (it fetched a key message of a rotation): leaving forgets the
+// group's keys for good.
+func TestGroupLeaveDuringPoll(t *testing.T) {
+	id, alice, bob, carol, hk := groupOfThreeHooked(t)
+	ctx := context.Background()
+	if err := alice.RemoveFromGroup(ctx, id, carol.Account()); err != nil {
+		t.Fatal(err)
+	}
+	groupSync(t, alice, "the removal's publication", func() bool {
+		st := mustGroup(t, alice, id)
+		return !st.Publish && !st.PublishRevoked && st.PendingGen == 0
+	})
+	hk.arm(func() { // bob leaves while his poll fetches the rotation
+		if err := bob.LeaveGroup(ctx, id); err != nil {
+			t.Error(err)
+		}
+	})
+	if _, err := bob.GroupDuties(ctx); err != nil {
+		t.Logf("duties: %v", err)
+	}
+	if gi, _ := bob.GroupInfo(id); gi.State != GroupLeft {
+		t.Fatalf("bob did not leave: %s", groupDump(bob))
+	}
+	if ks, _ := bob.db.GroupKeys(id); len(ks) != 0 {
+		t.Fatalf("bob keeps %d group keys after leaving: %s", len(ks), groupDump(bob))
+	}
+}
+
+// groupOfThreeHooked is groupOfThree on a standalone node with bob's
+// requests through a hookOnce.
+func groupOfThreeHooked(t *testing.T) (id identity.AccountID, alice, bob, carol *Client, hk *hookOnce) {
+	t.Helper()
+	nd := startStandalone(t)
+	hk = &hookOnce{Transport: NewDirectTransport()}
+	alice = openV2(t, newHome(t), Options{Standalone: nd})
+	bob = openV2(t, newHome(t), Options{Standalone: nd, Transport: hk})
+	carol = openV2(t, newHome(t), Options{Standalone: nd})
+	return groupOf(t, alice, bob, carol), alice, bob, carol, hk
 }
