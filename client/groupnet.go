@@ -588,6 +588,16 @@ func (c *Client) takeKeyMessage(gid group.ID, data []byte) error {
 		if err != nil || gr.Group != gid || gr.Key.Generation != km.Generation || gr.Key.ID(gid) != km.KeyID {
 			return fmt.Errorf("%w: %w: a grant that does not match its key message", ErrDropped, ErrBadGroupData)
 		}
+		// Kept only while still in the group: a poll that was on the
+		// network when this account left (forgetGroup, under the same
+		// lock) must not bring a key back.
+		c.groupMu.Lock()
+		defer c.groupMu.Unlock()
+		if g, err := c.loadGroup(gid.Account()); errors.Is(err, ErrUnknownGroup) || err == nil && g.Status != GroupJoined {
+			return nil
+		} else if err != nil {
+			return err
+		}
 		_, err = c.addGroupKey(gid, gr.Key, gr.Created)
 		return err
 	}
