@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/identity"
+	"github.com/hushnet/hush/protocol/group"
 	"github.com/hushnet/hush/protocol/snapshot"
 )
 
@@ -121,4 +122,47 @@ func groupOfThreeHooked(t *testing.T) (id identity.AccountID, alice, bob, carol 
 	bob = openV2(t, newHome(t), Options{Standalone: nd, Transport: hk})
 	carol = openV2(t, newHome(t), Options{Standalone: nd})
 	return groupOf(t, alice, bob, carol), alice, bob, carol, hk
+}
+
+// TestGroupDeleteAfterConcurrentInfo: an info config newer than the one
+// the admin held when it began deleting the group (another admin's
+// rename, merged by a poll while the delete waited on the network) does
+// not hide the deletion: the deleted info outranks it, so a member that
+// took the rename learns the group is deleted.
+func TestGroupDeleteAfterConcurrentInfo(t *testing.T) {
+	nd := startStandalone(t)
+	ctx := context.Background()
+	hk := &hookOnce{Transport: NewDirectTransport()}
+	alice := openV2(t, newHome(t), Options{Standalone: nd, Transport: hk})
+	bob := openV2(t, newHome(t), Options{Standalone: nd})
+	id := groupOf(t, alice, bob)
+	hk.arm(func() { // while alice's delete is on its way to the swarm
+		ga := mustGroup(t, alice, id)
+		k, _ := alice.currentKey(group.ID(id))
+		payload, err := (&group.Info{Name: "renamed"}).Marshal()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		cfg, err := group.SealConfig(ga.admin(), group.KindInfo, ga.Info.Version+3, time.Now(), k, payload)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		actx, _ := groupCtx(ctx, ga)
+		if _, err := alice.store(actx, id, group.NamespaceInfo, time.Hour, cfg); err != nil {
+			t.Error(err)
+		}
+		if err := alice.updateGroup(id, func(g *groupState) error { return alice.takeInfo(g, cfg) }); err != nil {
+			t.Error(err)
+		}
+		groupSync(t, bob, "bob takes the rename", func() bool { gi, _ := bob.GroupInfo(id); return gi.Name == "renamed" })
+	})
+	if err := alice.DeleteGroup(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	groupSync(t, bob, "bob learns the group was deleted", func() bool {
+		gi, _ := bob.GroupInfo(id)
+		return gi.State == GroupDeleted
+	})
 }
