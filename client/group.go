@@ -868,12 +868,10 @@ func (c *Client) DeleteGroup(ctx context.Context, id identity.AccountID) error {
 	if !g.isAdmin() {
 		return ErrNotGroupAdmin
 	}
-	if err := c.groupDeleteAll(ctx, g); err != nil { // groupnet.go
+	if err := c.groupDeleteAll(ctx, id); err != nil { // groupnet.go
 		return err
 	}
-	c.groupMu.Lock()
-	err = c.forgetGroup(g, GroupDeleted)
-	c.groupMu.Unlock()
+	err = c.updateGroup(id, func(g *groupState) error { return c.forgetGroup(g, GroupDeleted) })
 	if err != nil {
 		return err
 	}

@@ -780,15 +780,22 @@ func (c *Client) takeGroupMessage(gid group.ID, hash string, stored []byte) ([]M
 	return nil, nil
 }
 
-// groupDeleteAll deletes everything group g's swarm holds (as its admin),
-// then stores an info config marked deleted, so members learn it.
-func (c *Client) groupDeleteAll(ctx context.Context, g *groupState) error {
+// groupDeleteAll deletes everything group id's swarm holds (as its
+// admin), then stores an info config marked deleted, so members learn it.
+// The deleted info is made from the state as it is after the deletion,
+// under the group lock, and kept there: an info merged meanwhile (another
+// admin's, by a poll) or published by the duties cannot outrank it.
+func (c *Client) groupDeleteAll(ctx context.Context, id identity.AccountID) error {
+	g, err := c.loadGroup(id)
+	if err != nil {
+		return err
+	}
 	a := g.admin()
 	if a == nil {
 		return ErrNotGroupAdmin
 	}
 	gctx := withGroupSigner(ctx, a)
-	members, err := c.dir.SwarmFor(gctx, g.ID.Account())
+	members, err := c.dir.SwarmFor(gctx, id)
 	if err != nil {
 		return err
 	}
@@ -804,22 +811,31 @@ func (c *Client) groupDeleteAll(ctx context.Context, g *groupState) error {
 	if ok == 0 {
 		return lastErr
 	}
-	k, have := c.currentKey(g.ID)
-	if !have {
+	var cfg []byte
+	err = c.updateGroup(id, func(g *groupState) error {
+		k, have := c.currentKey(g.ID)
+		if !have {
+			return errNoChange
+		}
+		info := g.Info
+		info.Version++
+		info.Deleted = true
+		payload, err := info.payload().Marshal()
+		if err != nil {
+			return err
+		}
+		if cfg, err = group.SealConfig(a, group.KindInfo, info.Version, c.now(), k, payload); err != nil {
+			return err
+		}
+		g.Info, g.InfoCfg = info, cfg
 		return nil
-	}
-	info := g.Info
-	info.Version++
-	info.Deleted = true
-	payload, err := info.payload().Marshal()
-	if err != nil {
+	})
+	if errors.Is(err, errNoChange) {
+		return nil
+	} else if err != nil {
 		return err
 	}
-	cfg, err := group.SealConfig(a, group.KindInfo, info.Version, c.now(), k, payload)
-	if err != nil {
-		return err
-	}
-	_, err = c.store(gctx, g.ID.Account(), group.NamespaceInfo, groupKeyTTL, cfg)
+	_, err = c.store(gctx, id, group.NamespaceInfo, groupKeyTTL, cfg)
 	return err
 }
 
