@@ -159,12 +159,17 @@ func TestGroupRotationPerEpoch(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	// One run of the duties may rotate twice (before and after its poll,
+	// when the poll outlasts an epoch on a loaded machine), so a step may
+	// skip a generation: n rotations between two observations must be at
+	// least n epochs apart.
 	for i := 1; i < len(gens); i++ {
-		if gens[i] != gens[i-1]+1 {
-			t.Fatalf("generations %v: not one step at a time", gens)
+		n := gens[i] - gens[i-1]
+		if n < 1 {
+			t.Fatalf("generations %v: not moving forward", gens)
 		}
-		if d := time.Duration(rotated[i]-rotated[i-1]) * time.Millisecond; d < epoch {
-			t.Fatalf("rotations %s apart, more often than once per epoch (%s)", d, epoch)
+		if d := time.Duration(rotated[i]-rotated[i-1]) * time.Millisecond; d < time.Duration(n)*epoch {
+			t.Fatalf("generations %v: %d rotations in %s, more often than once per epoch (%s)", gens, n, d, epoch)
 		}
 	}
 	last := gens[len(gens)-1]
