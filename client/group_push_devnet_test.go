@@ -30,7 +30,7 @@ func TestGroupPushDevnet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a whole network")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute) // a devnet may take six to form
 	defer cancel()
 	start := time.Now()
 	ca := pushtest.NewCA(t)
