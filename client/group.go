@@ -156,6 +156,13 @@ type groupState struct {
 	PublishRevoked bool                 `json:"publish_revoked,omitempty"`
 	PendingGen     uint64               `json:"pending_gen,omitempty"`
 	Supplement     []identity.AccountID `json:"supplement,omitempty"`
+	// LeaveSeed and LeaveCredential are, after a leave, the member key
+	// and credential that sign the leave notice's store, kept for the
+	// outbox alone (groupItemCtx) until it has sent the notice or given
+	// up on it, then forgotten (groupLeaveDuties). Without them a leave
+	// made offline would never reach the admins.
+	LeaveSeed       []byte `json:"leave_seed,omitempty"`
+	LeaveCredential []byte `json:"leave_credential,omitempty"`
 }
 
 // groupInfo is group.Info as stored here.
@@ -771,29 +778,67 @@ func (c *Client) AcceptGroup(ctx context.Context, id identity.AccountID) error {
 // account and give the others a new key; with no admin online, the key
 // changes when the next one is), this device and the account's others
 // forget the group's keys and credential, and its chat stays. An
-// invitation is declined so too.
+// invitation is declined so too. The notice waits in the outbox when
+// the network is out of reach, with the one key that signs its store.
 func (c *Client) LeaveGroup(ctx context.Context, id identity.AccountID) error {
 	g, err := c.loadGroup(id)
 	if err != nil {
 		return err
 	}
 	if g.Status == GroupJoined {
-		// The notice goes out while the credential that signs its store
-		// is still held: once forgotten, the outbox could no longer send
-		// it (groupItemCtx) and the admins would never learn of the leave.
-		if err := c.queueGroupControl(g, &envelope.GroupUpdate{Kind: envelope.GroupUpdate_KIND_LEAVE, GroupId: g.ID[:]}); err != nil {
-			return err
-		}
-		c.FlushOutbox(ctx)
 		c.groupPushLeaving(ctx, g) // grouppush.go: its records go while the key is held
 	}
-	err = c.updateGroup(id, func(g *groupState) error { return c.forgetGroup(g, GroupLeft) })
+	err = c.updateGroup(id, func(g *groupState) error {
+		if g.Status == GroupJoined && g.memberSigner() != nil {
+			// The notice is sealed now, under the current key, which
+			// goes below; its store is signed with the member key, kept
+			// until the outbox has sent it.
+			queued, err := c.queueGroupControl(g, &envelope.GroupUpdate{Kind: envelope.GroupUpdate_KIND_LEAVE, GroupId: g.ID[:]})
+			if err != nil {
+				return err
+			}
+			if queued {
+				g.LeaveSeed, g.LeaveCredential = g.MemberSeed, g.Credential
+			}
+		}
+		return c.forgetGroup(g, GroupLeft)
+	})
 	if err != nil {
+		return err
+	}
+	c.FlushOutbox(ctx)
+	if err := c.groupLeaveDuties(id); err != nil {
 		return err
 	}
 	c.groupPushNow(ctx, id) // grouppush.go: its push subscription goes
 	return nil
 }
+
+// groupLeaveDuties forgets the key kept for group id's leave notice once
+// the outbox holds nothing more for the group (sent, or given up).
+func (c *Client) groupLeaveDuties(id identity.AccountID) error {
+	ob, err := c.db.Outbox()
+	if err != nil {
+		return err
+	}
+	if slices.ContainsFunc(ob, func(it clientdb.OutboxItem) bool { return it.To == id }) {
+		return nil
+	}
+	err = c.updateGroup(id, func(g *groupState) error {
+		if len(g.LeaveSeed) == 0 && len(g.LeaveCredential) == 0 {
+			return errNoChange
+		}
+		g.LeaveSeed, g.LeaveCredential = nil, nil
+		return nil
+	})
+	if errors.Is(err, errNoChange) {
+		return nil
+	}
+	return err
+}
+
+// errNoChange tells updateGroup's caller that fn changed nothing to save.
+var errNoChange = errors.New("no change")
 
 // forgetGroup drops g's secrets and keys here, keeping the chat, tells the
 // own devices, and sets the status to st. The caller saves g.
@@ -823,12 +868,10 @@ func (c *Client) DeleteGroup(ctx context.Context, id identity.AccountID) error {
 	if !g.isAdmin() {
 		return ErrNotGroupAdmin
 	}
-	if err := c.groupDeleteAll(ctx, g); err != nil { // groupnet.go
+	if err := c.groupDeleteAll(ctx, id); err != nil { // groupnet.go
 		return err
 	}
-	c.groupMu.Lock()
-	err = c.forgetGroup(g, GroupDeleted)
-	c.groupMu.Unlock()
+	err = c.updateGroup(id, func(g *groupState) error { return c.forgetGroup(g, GroupDeleted) })
 	if err != nil {
 		return err
 	}
@@ -913,25 +956,26 @@ func (c *Client) queueGroupData(id identity.AccountID, data *envelope.DataMessag
 }
 
 // queueGroupControl queues a GroupUpdate for the group's messages
-// namespace (a leave notice), sealed under the current key.
-func (c *Client) queueGroupControl(g *groupState, u *envelope.GroupUpdate) error {
+// namespace (a leave notice), sealed under the current key; queued is
+// false without a key (nothing to seal it under).
+func (c *Client) queueGroupControl(g *groupState, u *envelope.GroupUpdate) (queued bool, err error) {
 	k, ok := c.currentKey(g.ID)
 	if !ok {
-		return nil
+		return false, nil
 	}
 	now := c.signTime()
 	mid := make([]byte, envelope.MessageIDSize)
 	rand.Read(mid)
 	encoded, err := envelope.MarshalContent(&envelope.Content{MessageId: mid, SentAtMs: uint64(now.UnixMilli()), Body: &envelope.Content_GroupUpdate{GroupUpdate: u}})
 	if err != nil {
-		return err
+		return false, err
 	}
 	sealed, err := group.SealMessage(g.ID, k, c.acct, now, encoded)
 	if err != nil {
-		return err
+		return false, err
 	}
 	_, err = c.db.EnqueueOutbox(clientdb.OutboxItem{To: g.ID.Account(), Namespace: int(group.NamespaceMessages), TTL: groupMessageTTL, Payload: sealed}, c.clock())
-	return err
+	return err == nil, err
 }
 
 // queueInvite queues an invitation to member (a new credential, and the

@@ -93,8 +93,15 @@ func TestGroupRevocationRenewed(t *testing.T) {
 	if d := lapse.Sub(time.UnixMilli(first[0].Timestamp)); d > ttl+time.Second {
 		t.Fatalf("the list lives %s, want the option's %s", d, ttl)
 	}
-	// The admin's client runs its duties until the first list has lapsed.
-	for time.Now().Before(lapse.Add(time.Second)) {
+	// The admin's client runs its duties until the first list has lapsed
+	// and it has republished (on a loaded machine one run of the duties
+	// may outlast the half-life it republishes at, so the loop waits for
+	// the republication rather than ending at the lapse).
+	first0 := mustGroup(t, alice, id).RevVersion
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(lapse.Add(time.Second)) || mustGroup(t, alice, id).RevVersion == first0; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the admin did not republish the revocation list within two minutes: %s", groupDump(alice))
+		}
 		if _, err := alice.GroupDuties(ctx); err != nil {
 			t.Logf("duties: %v", err)
 		}
@@ -152,12 +159,17 @@ func TestGroupRotationPerEpoch(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	// One run of the duties may rotate twice (before and after its poll,
+	// when the poll outlasts an epoch on a loaded machine), so a step may
+	// skip a generation: n rotations between two observations must be at
+	// least n epochs apart.
 	for i := 1; i < len(gens); i++ {
-		if gens[i] != gens[i-1]+1 {
-			t.Fatalf("generations %v: not one step at a time", gens)
+		n := gens[i] - gens[i-1]
+		if n < 1 {
+			t.Fatalf("generations %v: not moving forward", gens)
 		}
-		if d := time.Duration(rotated[i]-rotated[i-1]) * time.Millisecond; d < epoch {
-			t.Fatalf("rotations %s apart, more often than once per epoch (%s)", d, epoch)
+		if d := time.Duration(rotated[i]-rotated[i-1]) * time.Millisecond; d < time.Duration(n)*epoch {
+			t.Fatalf("generations %v: %d rotations in %s, more often than once per epoch (%s)", gens, n, d, epoch)
 		}
 	}
 	last := gens[len(gens)-1]

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,18 +16,54 @@ import (
 )
 
 // groupSync runs c's background duties until cond holds or a deadline
-// passes.
-func groupSync(t testing.TB, c *Client, what string, cond func() bool) {
+// passes. When it gives up it prints the last sync error and what show
+// returns (the state that explains why).
+func groupSync(t testing.TB, c *Client, what string, cond func() bool, show ...func() string) {
 	t.Helper()
 	ctx := context.Background()
-	for deadline := time.Now().Add(time.Minute); !cond(); {
+	var last error
+	for deadline := time.Now().Add(2 * time.Minute); !cond(); {
 		if _, err := c.Sync(ctx); err != nil {
-			t.Logf("sync: %v", err)
+			last = err
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within a minute", what)
+			state := []string{groupDump(c)}
+			for _, f := range show {
+				state = append(state, f())
+			}
+			t.Fatalf("%s: not within two minutes (last sync error: %v; %s)", what, last, strings.Join(state, "; "))
 		}
 	}
+}
+
+// groupDump describes c's groups and outbox for a test that gives up.
+func groupDump(c *Client) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: ", c.Account().Short())
+	rows, err := c.db.Groups()
+	if err != nil {
+		return b.String() + err.Error()
+	}
+	for _, r := range rows {
+		g, err := c.loadGroup(r.ID)
+		if err != nil {
+			fmt.Fprintf(&b, "group %s: %v; ", r.ID.Short(), err)
+			continue
+		}
+		var gens []uint64
+		ks, _ := c.db.GroupKeys(r.ID)
+		for _, k := range ks {
+			gens = append(gens, k.Generation)
+		}
+		fmt.Fprintf(&b, "group %s: %s admin=%v entries=%v keys=%v publish=%v rotate=%v revoke=%v pending=%d supplement=%d leaving=%v; ",
+			r.ID.Short(), g.Status, g.isAdmin(), g.Entries, gens, g.Publish, g.Rotate, g.PublishRevoked, g.PendingGen, len(g.Supplement), len(g.LeaveSeed) > 0)
+	}
+	ob, _ := c.db.Outbox()
+	for _, it := range ob {
+		fmt.Fprintf(&b, "outbox: to %s ns %d attempts %d: %s; ", it.To.Short(), it.Namespace, it.Attempts, it.LastError)
+	}
+	fmt.Fprintf(&b, "stats %+v", c.Stats())
+	return b.String()
 }
 
 // groupTexts returns the texts of group id's chat at c with their
@@ -86,15 +124,16 @@ func TestGroupStandalone(t *testing.T) {
 		from *Client
 		text string
 	}{{alice, "from alice"}, {bob, "from bob"}, {carol, "from carol"}} {
-		if m, err := p.from.Send(ctx, id, p.text); err != nil || m.Status != "sent" {
-			m2, _ := p.from.Message(m.ID)
-			t.Logf("later: %s", m2.Status)
-			ob, _ := p.from.db.Outbox()
-			for _, it := range ob {
-				t.Logf("outbox: to %s ns %d: %s", it.To.Short(), it.Namespace, it.LastError)
-			}
-			t.Fatalf("%s: %+v, %v", p.text, m, err)
+		m, err := p.from.Send(ctx, id, p.text)
+		if err != nil {
+			t.Fatalf("%s: %v", p.text, err)
 		}
+		// Sent at once, or (a store that timed out on a loaded machine)
+		// by the outbox's next flush.
+		groupSync(t, p.from, p.text+" sent", func() bool {
+			m2, err := p.from.Message(m.ID)
+			return err == nil && m2.Status == "sent"
+		})
 	}
 	want := map[string]identity.AccountID{"from alice": alice.Account(), "from bob": bob.Account(), "from carol": carol.Account()}
 	for _, c := range []*Client{alice, bob, carol, bob2} {
@@ -366,13 +405,9 @@ func TestGroupFast(t *testing.T) {
 	if _, err := alice.Send(ctx, id, "fast"); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case m := <-got:
-		if m.Text != "fast" || m.Peer != id || m.Sender != alice.Account() {
-			t.Fatalf("got %+v", m)
-		}
-	case <-time.After(time.Minute):
-		t.Fatal("no group message through the long-poll within a minute")
+	m := waitGroupMessage(t, got, alice, bob, id, "no group message through the long-poll")
+	if m.Text != "fast" || m.Sender != alice.Account() {
+		t.Fatalf("got %+v", m)
 	}
 	cancel()
 	if err := <-done; err != nil {
@@ -405,22 +440,37 @@ func TestGroupJoinedWhileHeld(t *testing.T) {
 	if _, err := alice.Send(ctx, id, "first"); err != nil {
 		t.Fatal(err)
 	}
-	for {
-		select {
-		case m := <-got:
-			if m.Peer != id {
-				continue
-			}
-			if m.Text != "first" || m.Sender != alice.Account() {
-				t.Fatalf("got %+v", m)
-			}
-		case <-time.After(time.Minute):
-			t.Fatal("the group joined while Receive ran was not long-polled: no message within a minute")
-		}
-		break
+	m := waitGroupMessage(t, got, alice, bob, id, "the group joined while Receive ran was not long-polled")
+	if m.Text != "first" || m.Sender != alice.Account() {
+		t.Fatalf("got %+v", m)
 	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// waitGroupMessage returns the first message of group id that reaches
+// got (bob's Receive), flushing alice's outbox meanwhile (a send whose
+// store timed out waits there). It fails with both clients' state after
+// two minutes: bob's safety-net poll is an hour away, so only his
+// group long-poll can bring it.
+func waitGroupMessage(t *testing.T, got <-chan Message, alice, bob *Client, id identity.AccountID, what string) Message {
+	t.Helper()
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		select {
+		case m := <-got:
+			if m.Peer == id {
+				return m
+			}
+		case <-tick.C:
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: no message within two minutes (alice: %s) (bob: %s)", what, groupDump(alice), groupDump(bob))
+			}
+			alice.FlushOutbox(context.Background())
+		}
 	}
 }

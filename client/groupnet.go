@@ -64,16 +64,34 @@ func (c *Client) withWriter(ctx context.Context, it clientdb.OutboxItem, payload
 	return group.WithWriter(c.signerFor(ctx).Ed25519Public(), payload)
 }
 
-// groupItemCtx is groupCtx for an outbox item to group id.
+// groupItemCtx is groupCtx for an outbox item to group id. After a leave
+// it signs with the member key kept for the leave notice (LeaveGroup).
 func (c *Client) groupItemCtx(ctx context.Context, id identity.AccountID) (context.Context, error) {
 	g, err := c.loadGroup(id)
 	if err != nil {
 		return ctx, err
 	}
 	if g.Status != GroupJoined {
+		if m := g.leaveSigner(); m != nil {
+			return withGroupSigner(ctx, m), nil
+		}
 		return ctx, ErrNotGroupMember
 	}
 	return groupCtx(ctx, g)
+}
+
+// leaveSigner returns the signer kept for g's leave notice, nil when none
+// is.
+func (g *groupState) leaveSigner() *group.Member {
+	cred, err := group.ParseCredential(g.LeaveCredential)
+	if err != nil {
+		return nil
+	}
+	m, err := group.NewMember(g.ID, g.LeaveSeed, cred)
+	if err != nil {
+		return nil
+	}
+	return m
 }
 
 // GroupDuties runs every group's background work once: an admin's
@@ -117,8 +135,16 @@ func (c *Client) GroupDuties(ctx context.Context) ([]Message, error) {
 // groupDuties is one group's share of GroupDuties.
 func (c *Client) groupDuties(ctx context.Context, id identity.AccountID) ([]Message, error) {
 	g, err := c.loadGroup(id)
-	if err != nil || g.Status != GroupJoined {
+	if err != nil {
 		return nil, err
+	}
+	if len(g.LeaveSeed) > 0 {
+		if err := c.groupLeaveDuties(id); err != nil {
+			return nil, err
+		}
+	}
+	if g.Status != GroupJoined {
+		return nil, nil
 	}
 	var errs []error
 	if g.isAdmin() {
@@ -562,6 +588,16 @@ func (c *Client) takeKeyMessage(gid group.ID, data []byte) error {
 		if err != nil || gr.Group != gid || gr.Key.Generation != km.Generation || gr.Key.ID(gid) != km.KeyID {
 			return fmt.Errorf("%w: %w: a grant that does not match its key message", ErrDropped, ErrBadGroupData)
 		}
+		// Kept only while still in the group: a poll that was on the
+		// network when this account left (forgetGroup, under the same
+		// lock) must not bring a key back.
+		c.groupMu.Lock()
+		defer c.groupMu.Unlock()
+		if g, err := c.loadGroup(gid.Account()); errors.Is(err, ErrUnknownGroup) || err == nil && g.Status != GroupJoined {
+			return nil
+		} else if err != nil {
+			return err
+		}
 		_, err = c.addGroupKey(gid, gr.Key, gr.Created)
 		return err
 	}
@@ -744,15 +780,22 @@ func (c *Client) takeGroupMessage(gid group.ID, hash string, stored []byte) ([]M
 	return nil, nil
 }
 
-// groupDeleteAll deletes everything group g's swarm holds (as its admin),
-// then stores an info config marked deleted, so members learn it.
-func (c *Client) groupDeleteAll(ctx context.Context, g *groupState) error {
+// groupDeleteAll deletes everything group id's swarm holds (as its
+// admin), then stores an info config marked deleted, so members learn it.
+// The deleted info is made from the state as it is after the deletion,
+// under the group lock, and kept there: an info merged meanwhile (another
+// admin's, by a poll) or published by the duties cannot outrank it.
+func (c *Client) groupDeleteAll(ctx context.Context, id identity.AccountID) error {
+	g, err := c.loadGroup(id)
+	if err != nil {
+		return err
+	}
 	a := g.admin()
 	if a == nil {
 		return ErrNotGroupAdmin
 	}
 	gctx := withGroupSigner(ctx, a)
-	members, err := c.dir.SwarmFor(gctx, g.ID.Account())
+	members, err := c.dir.SwarmFor(gctx, id)
 	if err != nil {
 		return err
 	}
@@ -768,22 +811,31 @@ func (c *Client) groupDeleteAll(ctx context.Context, g *groupState) error {
 	if ok == 0 {
 		return lastErr
 	}
-	k, have := c.currentKey(g.ID)
-	if !have {
+	var cfg []byte
+	err = c.updateGroup(id, func(g *groupState) error {
+		k, have := c.currentKey(g.ID)
+		if !have {
+			return errNoChange
+		}
+		info := g.Info
+		info.Version++
+		info.Deleted = true
+		payload, err := info.payload().Marshal()
+		if err != nil {
+			return err
+		}
+		if cfg, err = group.SealConfig(a, group.KindInfo, info.Version, c.now(), k, payload); err != nil {
+			return err
+		}
+		g.Info, g.InfoCfg = info, cfg
 		return nil
-	}
-	info := g.Info
-	info.Version++
-	info.Deleted = true
-	payload, err := info.payload().Marshal()
-	if err != nil {
+	})
+	if errors.Is(err, errNoChange) {
+		return nil
+	} else if err != nil {
 		return err
 	}
-	cfg, err := group.SealConfig(a, group.KindInfo, info.Version, c.now(), k, payload)
-	if err != nil {
-		return err
-	}
-	_, err = c.store(gctx, g.ID.Account(), group.NamespaceInfo, groupKeyTTL, cfg)
+	_, err = c.store(gctx, id, group.NamespaceInfo, groupKeyTTL, cfg)
 	return err
 }
 
