@@ -1,0 +1,114 @@
+package daemon
+
+// Browser tests of the UI's races with its own event stream: an API
+// answer that comes back after events newer than it, a screen's load
+// that an event overtakes, overlapping loads whose answers come back out
+// of order. Each holds one answer in the page (holdAnswer) until the
+// race's other side has happened, so the order is forced, not hoped for.
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// holdAnswer makes the page hold the answer of its next fetch with this
+// method whose URL matches the regular expression re: the request goes
+// out and its answer comes in (the daemon's state is read then), but
+// the page gets it only when the test calls window.__release().
+// window.__held is true once the answer is in and held;
+// window.__consumed once the page has read the held answer's body.
+func holdAnswer(t testing.TB, ctx context.Context, method, re string) {
+	t.Helper()
+	evalJS[bool](t, ctx, `(() => {
+		const real = window.fetch, re = new RegExp(`+jsq(re)+`)
+		window.__held = false
+		window.__consumed = false
+		window.fetch = async (url, init) => {
+			const resp = await real(url, init)
+			if (!window.__held && ((init && init.method) || 'GET') === `+jsq(method)+` && re.test(String(url))) {
+				window.fetch = real
+				window.__held = true
+				await new Promise(r => { window.__release = r })
+				const json = resp.json.bind(resp)
+				resp.json = async () => { const v = await json(); window.__consumed = true; return v }
+			}
+			return resp
+		}
+		return true })()`)
+}
+
+// TestUISendAnswerAfterReceipt: the answer to a send comes back after the
+// recipient's delivery receipt (the send waits for the swarm's
+// confirmations; the receipt may be quicker). The row shows delivered:
+// the older answer does not take the receipt back, and the receipt's
+// event is not lost because the row was not drawn yet.
+func TestUISendAnswerAfterReceipt(t *testing.T) {
+	env := uiFixture(t)
+	alice := env.page(t, "alice")
+	waitSSE(t, alice)
+	env.goTo(t, alice, "#/chat/"+env.BobID)
+	text := uniqueText("answered after its receipt")
+	evalJS[bool](t, alice, `(window.__receipt = false, window.hushApp.on('status', m => {
+		if (m.text === `+jsq(text)+` && (m.status === 'delivered' || m.status === 'read')) window.__receipt = true }), true)`)
+	holdAnswer(t, alice, "POST", "/conversations/"+env.BobID+"/messages$")
+	do(t, alice, chromedp.SendKeys(chromedp.ID("compose"), text), chromedp.Click(chromedp.ID("send")))
+	waitJS(t, alice, `window.__held && window.__receipt`)
+	evalJS[bool](t, alice, `(window.__release(), true)`)
+	// The send is over on the page once the composer is cleared and
+	// enabled again (after the answer's row was drawn).
+	waitJS(t, alice, `window.__consumed && !document.getElementById('send').disabled && document.getElementById('compose').value === ''`)
+	row := `[...document.querySelectorAll('#messages .msg.out')].find(e => e.querySelector('.text') && e.querySelector('.text').textContent === ` + jsq(text) + `)`
+	if got := evalJS[string](t, alice, `(`+row+` || {dataset: {status: 'no row'}}).dataset.status`); got != "delivered" && got != "read" {
+		t.Fatalf("the row shows %q after its receipt came; the page: %s", got, pageState(alice))
+	}
+}
+
+// TestUIChatLoadKeepsLiveMessage: a message arrives (its event is shown)
+// while the conversation's first page of messages is on its way, read
+// before the message was stored. The older page does not wipe it.
+func TestUIChatLoadKeepsLiveMessage(t *testing.T) {
+	env := uiFixture(t)
+	bob := env.page(t, "bob")
+	waitSSE(t, bob)
+	env.goTo(t, bob, "#/chats")
+	text := uniqueText("arrived during the load")
+	evalJS[bool](t, bob, `(window.__got = false, window.hushApp.on('message', m => { if (m.text === `+jsq(text)+`) window.__got = true }), true)`)
+	holdAnswer(t, bob, "GET", "/conversations/"+env.AliceID+`/messages\?limit=50$`)
+	evalJS[bool](t, bob, `(window.hushApp.go(`+jsq("#/chat/"+env.AliceID)+`), true)`)
+	waitJS(t, bob, `window.__held`)
+	env.api(t, "alice").mustDo("POST", "/api/v1/conversations/"+env.BobID+"/messages", map[string]string{"text": text}, http.StatusCreated, nil)
+	waitJS(t, bob, `window.__got`)
+	evalJS[bool](t, bob, `(window.__release(), true)`)
+	// The route is marked once the screen's load is over.
+	waitJS(t, bob, `window.__consumed && document.documentElement.dataset.route === 'chat'`)
+	if !evalJS[bool](t, bob, hasText("#messages .msg.in .text", text)) {
+		t.Fatalf("the message that came during the load is gone; the page: %s", pageState(bob))
+	}
+}
+
+// TestUIChatsNewestLoadWins: the chat list reads itself again on every
+// event; two reads overlap and the older one's answer comes back last.
+// The list shows the newer.
+func TestUIChatsNewestLoadWins(t *testing.T) {
+	env := uiFixture(t)
+	aliceAPI := env.api(t, "alice")
+	bob := env.page(t, "bob")
+	waitSSE(t, bob)
+	env.goTo(t, bob, "#/chats")
+	waitJS(t, bob, `document.getElementById('chat-list').parentNode.dataset.loaded`)
+	first, second := uniqueText("older read"), uniqueText("newer read")
+	row := `document.querySelector('#chat-list li[data-peer=` + jsq(env.AliceID) + `] .last')`
+	holdAnswer(t, bob, "GET", `/api/v1/conversations$`)
+	aliceAPI.mustDo("POST", "/api/v1/conversations/"+env.BobID+"/messages", map[string]string{"text": first}, http.StatusCreated, nil)
+	waitJS(t, bob, `window.__held`)
+	aliceAPI.mustDo("POST", "/api/v1/conversations/"+env.BobID+"/messages", map[string]string{"text": second}, http.StatusCreated, nil)
+	waitJS(t, bob, row+` && `+row+`.textContent.endsWith(`+jsq(second)+`)`)
+	evalJS[bool](t, bob, `(window.__release(), true)`)
+	waitJS(t, bob, `window.__consumed`)
+	if !evalJS[bool](t, bob, row+`.textContent.endsWith(`+jsq(second)+`)`) {
+		t.Fatalf("the list went back to the older read; the page: %s", pageState(bob))
+	}
+}
