@@ -159,6 +159,22 @@ export const app = {
     app.toast(err && err.message ? err.message : String(err), 'error')
   },
 
+  // newest orders a screen's reads of one thing: a read takes a ticket
+  // (const fresh = reads() at its start, reads = app.newest() once) and
+  // shows its answer only if fresh() still holds, i.e. no later read
+  // started meanwhile. Screens read again on events, so reads overlap,
+  // and answers may come back in any order: an older answer shown last
+  // would show an older state with no event left to correct it. An event
+  // that shows its own state takes a ticket too, which retires the reads
+  // started before it.
+  newest() {
+    let last = 0
+    return () => {
+      const mine = ++last
+      return () => mine === last
+    }
+  },
+
   // refresh re-reads the account's state (after a create, restore,
   // unlock or lock) and moves to the screen that fits it.
   refresh() { return refreshStatus() },

@@ -18,6 +18,11 @@ const STATUS = {
   failed: ['!', 'Not sent'],
 }
 
+// An outgoing message's status only moves forward: an answer or an event
+// may bring an older state than the row shows (a send's answer comes
+// after the swarm's confirmations, its receipts may come sooner).
+const PROGRESS = { queued: 0, failed: 0, sent: 1, delivered: 2, read: 3 }
+
 const TIMERS = [
   ['off', 0, 'Off'],
   ['after-read', 5 * 60e9, '5 minutes after reading'],
@@ -79,6 +84,7 @@ export async function mount(el, app) {
   let alive = true
   const items = new Map() // local_id → li
   const transfers = new Map() // "local_id/index" → progress element
+  const gone = new Set() // local IDs unsent or deleted here: a late event does not draw them again
 
   // --- the frame ---
   const timerSelect = h('select', { id: 'timer', onchange: setTimer },
@@ -124,14 +130,29 @@ export async function mount(el, app) {
 
   // --- messages ---
   let oldest = 0
+  // load draws the latest page of messages afresh (at the start and when
+  // the event stream (re)opens). A page read before an event the page
+  // showed meanwhile would wipe what the event drew: such a page is read
+  // again (changes counts those events). Of overlapping loads only the
+  // last one started draws.
+  const reads = app.newest()
+  let changes = 0
   async function load() {
-    let page = { messages: [], more: false }
-    try {
-      page = await app.api('GET', '/conversations/' + peer + '/messages?limit=50')
-    } catch (e) {
-      if (e.code !== 'not_found') throw e // not_found: nothing said yet
+    const fresh = reads()
+    let page
+    for (let tries = 0; ; tries++) {
+      const seen = changes
+      page = { messages: [], more: false }
+      try {
+        page = await app.api('GET', '/conversations/' + peer + '/messages?limit=50')
+      } catch (e) {
+        if (e.code !== 'not_found') throw e // not_found: nothing said yet
+      }
+      if (!alive || !fresh()) return
+      // A stream of events keeps going: after a few tries the page drawn
+      // is as fresh as any, and the events after it are drawn on it.
+      if (seen === changes || tries >= 8) break
     }
-    if (!alive) return
     items.clear()
     list.replaceChildren()
     for (const m of page.messages) put(m)
@@ -158,8 +179,11 @@ export async function mount(el, app) {
   // put shows m: it replaces the message's row if there is one, else
   // adds it at its place by local ID (events may come out of order).
   function put(m) {
-    const li = render(m)
     const had = items.get(m.local_id)
+    if (had && m.outgoing && (PROGRESS[had.dataset.status] || 0) > (PROGRESS[m.status] || 0)) {
+      m = { ...m, status: had.dataset.status }
+    }
+    const li = render(m)
     items.set(m.local_id, li)
     if (had) {
       const refocus = focusKeeper(had, li)
@@ -313,6 +337,7 @@ export async function mount(el, app) {
   }
 
   function remove(id) {
+    gone.add(id)
     const li = items.get(id)
     if (li) li.remove()
     items.delete(id)
@@ -492,6 +517,7 @@ export async function mount(el, app) {
   const offs = [
     app.on('message', m => {
       if (!mine(m)) return
+      changes++
       const atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 40
       put(m)
       if (atEnd || !m.outgoing) scrollDown()
@@ -500,9 +526,11 @@ export async function mount(el, app) {
         markRead()
       }
     }),
-    app.on('status', m => { if (mine(m) && items.has(m.local_id)) put(m) }),
-    app.on('unsent', m => { if (mine(m)) remove(m.local_id) }),
-    app.on('reaction', m => { if (mine(m) && items.has(m.local_id)) put(m) }),
+    // A status may come before the row is drawn (a send's receipt before
+    // the send's answer): a message newer than the oldest shown is drawn.
+    app.on('status', m => { if (mine(m) && (items.has(m.local_id) || (m.local_id >= oldest && !gone.has(m.local_id)))) { changes++; put(m) } }),
+    app.on('unsent', m => { if (mine(m)) { changes++; remove(m.local_id) } }),
+    app.on('reaction', m => { if (mine(m) && items.has(m.local_id)) { changes++; put(m) } }),
     app.on('typing', t => {
       if (t.peer !== peer) return
       clearTimeout(typingTimer)
@@ -530,6 +558,9 @@ export async function mount(el, app) {
 
   if (isGroup) await loadSenders().catch(() => {})
   await Promise.all([load(), loadTimer()])
+  // A load the event stream's opening started meanwhile retired this
+  // one: the screen counts as shown once a load has drawn it.
+  while (alive && !el.dataset.loaded) await load()
   text.focus()
   return () => {
     alive = false

@@ -127,11 +127,14 @@ export function mount(el, app) {
     }
   }
 
+  // Of overlapping loads only the last one started draws (app.newest).
+  const reads = app.newest()
   async function load() {
+    const fresh = reads()
     try {
       const [rs, cs] = await Promise.all([app.api('GET', '/requests'), app.api('GET', '/contacts')])
       const previews = await Promise.all(rs.map((r) => r.group ? '' : preview(r.peer)))
-      if (!alive) return
+      if (!alive || !fresh()) return
       names = new Map(cs.filter((c) => c.name).map((c) => [c.id, c.name]))
       requests.replaceChildren(rs.length
         ? h('div', { role: 'list', 'aria-label': 'Requests' }, rs.map((r, i) => requestItem(r, previews[i])))
@@ -147,7 +150,7 @@ export function mount(el, app) {
       el.dataset.contacts = String(shown.length)
       el.dataset.loaded = String(Number(el.dataset.loaded || 0) + 1)
     } catch (e) {
-      if (alive) contacts.replaceChildren(h('p', { role: 'alert' }, 'The contacts could not be read: ' + (e.message || e)))
+      if (alive && fresh()) contacts.replaceChildren(h('p', { role: 'alert' }, 'The contacts could not be read: ' + (e.message || e)))
     }
   }
 

@@ -164,14 +164,18 @@ export async function mount(el, app) {
     redrawn(focusKey)
   }
 
+  // Of overlapping loads only the last one started draws (app.newest).
+  const reads = app.newest()
   async function load() {
+    const fresh = reads()
     try {
-      g = await app.api('GET', '/groups/' + encodeURIComponent(g ? g.id : arg))
-      if (!alive) return
+      const got = await app.api('GET', '/groups/' + encodeURIComponent(g ? g.id : arg))
+      if (!alive || !fresh()) return
+      g = got
       render()
       el.dataset.loaded = String(Number(el.dataset.loaded || 0) + 1)
     } catch (e) {
-      if (!alive) return
+      if (!alive || !fresh()) return
       if (e.code === 'unknown_group') {
         title.textContent = 'Unknown group'
         body.replaceChildren(h('p', {}, 'No group here is called ', h('strong', {}, arg), '.'))
@@ -188,6 +192,9 @@ export async function mount(el, app) {
   const reload = () => { clearTimeout(timer); timer = setTimeout(() => load().catch(() => {}), 200) }
   const offs = ['message', 'request', 'open'].map(k => app.on(k, reload))
   await load()
+  // A load an event started meanwhile retired this one: the screen
+  // counts as shown once a load has drawn it.
+  while (alive && !el.dataset.loaded) await load()
   return () => {
     alive = false
     clearTimeout(timer)
