@@ -9,6 +9,7 @@ package daemon
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -111,4 +112,47 @@ func TestUIChatsNewestLoadWins(t *testing.T) {
 	if !evalJS[bool](t, bob, row+`.textContent.endsWith(`+jsq(second)+`)`) {
 		t.Fatalf("the list went back to the older read; the page: %s", pageState(bob))
 	}
+}
+
+// TestUIConfirmSurvivesRedraw: "Unsend" acts on its second press; an
+// event that draws the row again between the presses (here bob's
+// reaction) keeps the button armed, so the second press unsends.
+func TestUIConfirmSurvivesRedraw(t *testing.T) {
+	env := uiFixture(t)
+	bobAPI := env.api(t, "bob")
+	alice := env.page(t, "alice")
+	waitSSE(t, alice)
+	env.goTo(t, alice, "#/chat/"+env.BobID)
+	text := uniqueText("unsent after a redraw")
+	env.api(t, "alice").mustDo("POST", "/api/v1/conversations/"+env.BobID+"/messages", map[string]string{"text": text}, http.StatusCreated, nil)
+	row := `[...document.querySelectorAll('#messages .msg.out')].find(e => e.querySelector('.text') && e.querySelector('.text').textContent === ` + jsq(text) + `)`
+	waitJS(t, alice, row+` && `+row+`.querySelector('button.unsend')`)
+	do(t, alice, chromedp.Click(chromedp.JSPath(row+`.querySelector('button.unsend')`)))
+	waitJS(t, alice, row+`.querySelector('button.unsend').dataset.armed === 'true'`)
+	evalJS[bool](t, alice, `(window.__row = `+row+`, true)`)
+
+	// Bob reacts: alice's page draws the row again with the reaction.
+	var local int64
+	waitUntil(t, "bob has the message", func() bool {
+		var page struct {
+			Messages []struct {
+				LocalID int64  `json:"local_id"`
+				Text    string `json:"text"`
+			} `json:"messages"`
+		}
+		bobAPI.mustDo("GET", "/api/v1/conversations/"+env.AliceID+"/messages?limit=50", nil, http.StatusOK, &page)
+		for _, m := range page.Messages {
+			if m.Text == text {
+				local = m.LocalID
+			}
+		}
+		return local != 0
+	})
+	bobAPI.mustDo("POST", "/api/v1/messages/"+strconv.FormatInt(local, 10)+"/reactions", map[string]any{"emoji": "👍"}, http.StatusOK, nil)
+	waitJS(t, alice, row+` !== window.__row && `+row+`.querySelector('.reaction')`)
+	if !evalJS[bool](t, alice, row+`.querySelector('button.unsend').dataset.armed === 'true'`) {
+		t.Fatalf("the redraw disarmed Unsend; the page: %s", pageState(alice))
+	}
+	do(t, alice, chromedp.Click(chromedp.JSPath(row+`.querySelector('button.unsend')`)))
+	waitJS(t, alice, `!(`+row+`)`)
 }
