@@ -242,9 +242,9 @@ export async function mount(el, app) {
       meta.append(h('span', { class: 'expires', title: 'Disappears ' + m.disappearing }, '⏱'))
     }
     if (out && m.status !== 'queued') {
-      meta.append(h('button', { type: 'button', class: 'link unsend', onclick: ev => unsend(m, ev.currentTarget) }, 'Unsend'))
+      meta.append(armedAgain(m, h('button', { type: 'button', class: 'link unsend', onclick: ev => unsend(m, ev.currentTarget) }, 'Unsend')))
     }
-    meta.append(h('button', { type: 'button', class: 'link delete', onclick: ev => del(m, ev.currentTarget) }, 'Delete for me'))
+    meta.append(armedAgain(m, h('button', { type: 'button', class: 'link delete', onclick: ev => del(m, ev.currentTarget) }, 'Delete for me')))
     if (m.status !== 'queued') {
       meta.append(h('button', { type: 'button', class: 'link reply', onclick: () => startReply(m) }, 'Reply'),
         h('button', { type: 'button', class: 'link react', 'aria-haspopup': 'true', 'aria-expanded': 'false',
@@ -313,15 +313,31 @@ export async function mount(el, app) {
 
   // confirmFirst makes a button act on its second press, saying first
   // what it will do (no modal dialog: it stays in the keyboard's flow).
-  function confirmFirst(btn, question) {
-    if (btn.dataset.armed === 'true') return true
+  // The armed state lives here, by message and button, so an event that
+  // draws the row again between the presses keeps it (armedAgain).
+  const armed = new Map() // "local_id/class" → the question
+  const armKey = (m, btn) => m.local_id + '/' + btn.className
+  function confirmFirst(btn, question, m) {
+    if (btn.dataset.armed === 'true') {
+      armed.delete(armKey(m, btn))
+      return true
+    }
+    armed.set(armKey(m, btn), question)
     btn.dataset.armed = 'true'
     btn.textContent = question
     return false
   }
+  function armedAgain(m, btn) {
+    const question = armed.get(armKey(m, btn))
+    if (question) {
+      btn.dataset.armed = 'true'
+      btn.textContent = question
+    }
+    return btn
+  }
 
   async function unsend(m, btn) {
-    if (!confirmFirst(btn, 'Unsend for everyone?')) return
+    if (!confirmFirst(btn, 'Unsend for everyone?', m)) return
     try {
       await app.api('POST', '/messages/' + m.local_id + '/unsend')
       remove(m.local_id)
@@ -329,7 +345,7 @@ export async function mount(el, app) {
   }
 
   async function del(m, btn) {
-    if (!confirmFirst(btn, 'Delete here? (they keep it)')) return
+    if (!confirmFirst(btn, 'Delete here? (they keep it)', m)) return
     try {
       await app.api('DELETE', '/messages/' + m.local_id)
       remove(m.local_id)
