@@ -187,6 +187,13 @@ export async function mount(el, app) {
     items.set(m.local_id, li)
     if (had) {
       const refocus = focusKeeper(had, li)
+      // A voice note the user started keeps its player (the audio,
+      // where it is, the pause button) when its row is drawn again.
+      for (const v of had.querySelectorAll('.voice-note')) {
+        const a = v.querySelector('audio')
+        const again = li.querySelector('.voice-note[data-index="' + v.dataset.index + '"]')
+        if (again && a && a.src) again.replaceWith(v)
+      }
       had.replaceWith(li)
       refocus()
       return
