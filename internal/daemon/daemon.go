@@ -111,6 +111,10 @@ type Daemon struct {
 	port   string
 	events *broker
 	auth   *sessions
+	// settingsMu serializes PATCH /settings: it reads, changes and
+	// writes the media settings as one value, and two at once would
+	// lose one's change.
+	settingsMu sync.Mutex
 
 	// mu guards the fields below: the open client and its duties.
 	mu       sync.Mutex
