@@ -156,3 +156,53 @@ func TestUIConfirmSurvivesRedraw(t *testing.T) {
 	do(t, alice, chromedp.Click(chromedp.JSPath(row+`.querySelector('button.unsend')`)))
 	waitJS(t, alice, `!(`+row+`)`)
 }
+
+// TestUIFlagClickBeforeState: a conversation's Archive button is pressed
+// while the page still reads the flags; the older read does not show
+// the button unpressed after the press's answer.
+func TestUIFlagClickBeforeState(t *testing.T) {
+	env := uiFixture(t)
+	bobAPI := env.api(t, "bob")
+	t.Cleanup(func() {
+		bobAPI.do(call{method: "PUT", path: "/api/v1/conversations/" + env.AliceID + "/flags", body: map[string]bool{"archived": false}})
+	})
+	// A conversation to archive (the suite's first test may run this).
+	env.api(t, "alice").mustDo("POST", "/api/v1/conversations/"+env.BobID+"/messages", map[string]string{"text": uniqueText("to archive")}, http.StatusCreated, nil)
+	waitUntil(t, "bob's conversation with alice", func() bool {
+		resp, _ := bobAPI.do(call{method: "GET", path: "/api/v1/conversations/" + env.AliceID})
+		return resp.StatusCode == http.StatusOK
+	})
+	bob := env.page(t, "bob")
+	waitSSE(t, bob)
+	env.goTo(t, bob, "#/chats")
+	// window.__put follows the press's PUT (started, answered).
+	evalJS[bool](t, bob, `(() => {
+		const inner = window.fetch
+		window.fetch = async (url, init) => {
+			const put = !!init && init.method === 'PUT' && /\/flags$/.test(String(url))
+			if (put) window.__put = 'started'
+			const r = await inner(url, init)
+			if (put) window.__put = 'answered'
+			return r
+		}
+		return true })()`)
+	holdAnswer(t, bob, "GET", "/conversations/"+env.AliceID+"/flags$")
+	evalJS[bool](t, bob, `(window.hushApp.go(`+jsq("#/chat/"+env.AliceID)+`), true)`)
+	waitJS(t, bob, `window.__held && document.documentElement.dataset.route === 'chat'`)
+	do(t, bob, chromedp.Click(chromedp.ID("flag-archive")))
+	// A page that sends the press at once: its answer comes first, then
+	// the read started before it.
+	if evalJS[bool](t, bob, `!!window.__put`) {
+		waitJS(t, bob, `window.__put === 'answered'`)
+	}
+	evalJS[bool](t, bob, `(window.__release(), true)`)
+	waitJS(t, bob, `window.__consumed && [...document.querySelectorAll('#toasts .toast')].some(e => e.textContent === 'Archive: on.')`)
+	if got := evalJS[string](t, bob, `document.getElementById('flag-archive').getAttribute('aria-pressed')`); got != "true" {
+		t.Fatalf("Archive shows aria-pressed %s after it was pressed; the page: %s", got, pageState(bob))
+	}
+	var f map[string]bool
+	bobAPI.mustDo("GET", "/api/v1/conversations/"+env.AliceID+"/flags", nil, http.StatusOK, &f)
+	if !f["archived"] {
+		t.Fatalf("flags after the press: %v", f)
+	}
+}
