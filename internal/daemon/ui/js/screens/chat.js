@@ -428,11 +428,15 @@ export async function mount(el, app) {
   }
 
   // --- timer ---
+  // A change made while the timer is read retires the read (app.newest):
+  // its older answer would show the old timer.
+  const timerReads = app.newest()
   async function loadTimer() {
     if (isGroup) return
+    const fresh = timerReads()
     try {
       const t = await app.api('GET', '/conversations/' + peer + '/timer')
-      showTimer(t)
+      if (fresh()) showTimer(t)
     } catch (e) { /* a conversation not started yet has the default */ }
   }
   function showTimer(t) {
@@ -446,8 +450,10 @@ export async function mount(el, app) {
   }
   async function setTimer() {
     const [mode, ns] = TIMERS[Number(timerSelect.value)]
+    const fresh = timerReads()
     try {
-      showTimer(await app.api('PUT', '/conversations/' + peer + '/timer', { mode, after_ns: ns }))
+      const t = await app.api('PUT', '/conversations/' + peer + '/timer', { mode, after_ns: ns })
+      if (fresh()) showTimer(t)
       app.toast('Disappearing messages: ' + TIMERS[Number(timerSelect.value)][2] + '.')
     } catch (e) { app.error(e) }
   }
