@@ -199,19 +199,26 @@ func TestUIConversation(t *testing.T) {
 
 	// The timer: set on alice's page, the API has it.
 	evalJS[bool](t, alice, `(() => { const s = document.getElementById('timer'); s.value = '2'; s.dispatchEvent(new Event('change')); return true })()`)
-	deadline := time.Now().Add(uiWait)
-	for {
-		var tm client.Timer
-		aliceAPI.mustDo("GET", "/api/v1/conversations/"+env.BobID+"/timer", nil, http.StatusOK, &tm)
-		if tm.Mode == "after-read" && tm.After == time.Hour {
-			break
+	timerIs := func(mode string, after time.Duration) {
+		t.Helper()
+		deadline := time.Now().Add(uiWait)
+		for {
+			var tm client.Timer
+			aliceAPI.mustDo("GET", "/api/v1/conversations/"+env.BobID+"/timer", nil, http.StatusOK, &tm)
+			if tm.Mode == mode && tm.After == after {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("timer %+v, want %s %v; the page: %s", tm, mode, after, pageState(alice))
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timer %+v", tm)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
+	timerIs("after-read", time.Hour)
+	// Off again, before the test ends (the tab closes with it): the
+	// shared fixture's conversation has no timer.
 	evalJS[bool](t, alice, `(() => { const s = document.getElementById('timer'); s.value = '0'; s.dispatchEvent(new Event('change')); return true })()`)
+	timerIs("off", 0)
 
 	// Unsend: two presses on alice's page; bob's page drops it.
 	do(t, alice,
