@@ -206,3 +206,33 @@ func TestUIFlagClickBeforeState(t *testing.T) {
 		t.Fatalf("flags after the press: %v", f)
 	}
 }
+
+// TestUIRenameSurvivesReload: the contacts screen draws its lists again
+// on events (a request comes in) while alice types a nickname: what she
+// typed stays, with the focus, and the keys after it complete it.
+func TestUIRenameSurvivesReload(t *testing.T) {
+	env := uiFixture(t)
+	aliceAPI := env.api(t, "alice")
+	carol, carolID := stranger(t, env)
+	t.Cleanup(func() {
+		// The others' tests name bob "bob" and find no request.
+		aliceAPI.do(call{method: "PUT", path: "/api/v1/contacts/" + env.BobID, body: map[string]string{"name": "bob"}})
+		aliceAPI.do(call{method: "DELETE", path: "/api/v1/requests/" + carolID})
+	})
+	page := env.page(t, "alice")
+	waitSSE(t, page)
+	env.screen(t, page, "#/contacts")
+	input := `document.getElementById(` + jsq("contact-name-"+env.BobID) + `)`
+	name := "Bobby " + uniqueText("")[1:5]
+	evalJS[bool](t, page, `(`+input+`.value = '', true)`)
+	do(t, page, chromedp.SendKeys(chromedp.ID("contact-name-"+env.BobID), name[:3]))
+	loads := evalJS[int](t, page, `Number(document.querySelector('section.screen-contacts').dataset.loaded)`)
+	carol.mustDo("POST", "/api/v1/conversations/"+env.AliceID+"/messages", map[string]string{"text": uniqueText("hello alice")}, http.StatusCreated, nil)
+	waitJS(t, page, `document.querySelector('.request[data-peer="`+carolID+`"]') && Number(document.querySelector('section.screen-contacts').dataset.loaded) > `+strconv.Itoa(loads))
+	if got := evalJS[string](t, page, input+`.value + (document.activeElement === `+input+` ? ' (focused)' : '')`); got != name[:3]+" (focused)" {
+		t.Fatalf("after the redraw the nickname field holds %q, want %q focused; the page: %s", got, name[:3], pageState(page))
+	}
+	do(t, page, chromedp.SendKeys(chromedp.ID("contact-name-"+env.BobID), name[3:]),
+		chromedp.Click(chromedp.CSS(`.contact[data-id="`+env.BobID+`"] form.rename button[type=submit]`)))
+	waitJS(t, page, `document.querySelector('.contact[data-id="`+env.BobID+`"] .contact-name').textContent === `+jsq(name))
+}
