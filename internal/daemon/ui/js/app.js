@@ -175,6 +175,36 @@ export const app = {
     }
   },
 
+  // keepEdits keeps what the user types in box's text fields through
+  // the redraws of box's children a screen makes on events (matched by
+  // ID): const keep = app.keepEdits(box) once; then for each redraw
+  // const restore = keep(), draw, restore(). A field keeps its text, its
+  // focus and its caret until what it shows is what it holds (saved).
+  keepEdits(box) {
+    box.addEventListener('input', ev => {
+      if (ev.target.id && ev.target.matches('input[type=text], textarea')) ev.target.dataset.edited = 'true'
+    })
+    return () => {
+      const kept = [...box.querySelectorAll('[data-edited]')].map(e => ({
+        id: e.id, value: e.value, focused: document.activeElement === e, start: e.selectionStart, end: e.selectionEnd,
+      }))
+      return () => {
+        for (const k of kept) {
+          const e = document.getElementById(k.id)
+          if (!e || !box.contains(e)) continue
+          if (e.value !== k.value) {
+            e.value = k.value
+            e.dataset.edited = 'true'
+          }
+          if (k.focused) {
+            e.focus()
+            e.setSelectionRange(k.start, k.end)
+          }
+        }
+      }
+    }
+  },
+
   // refresh re-reads the account's state (after a create, restore,
   // unlock or lock) and moves to the screen that fits it.
   refresh() { return refreshStatus() },

@@ -11,6 +11,7 @@ export function mount(el, app) {
   const live = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite', tabindex: '-1' })
   let alive = true
   let names = new Map() // Account ID → nickname (who invited)
+  const keepTyping = app.keepEdits(contacts)
 
   const addID = h('input', { type: 'text', id: 'contact-add-id', autocomplete: 'off', spellcheck: 'false',
     class: 'mono', 'aria-describedby': 'contact-add-desc' })
@@ -91,8 +92,7 @@ export function mount(el, app) {
   function contactItem(c) {
     const who = c.name || app.shortID(c.id)
     const inputID = 'contact-name-' + c.id
-    const input = h('input', { type: 'text', id: inputID, value: c.name || '', autocomplete: 'off', class: 'rename-input',
-      oninput: (ev) => { ev.currentTarget.dataset.edited = 'true' } })
+    const input = h('input', { type: 'text', id: inputID, value: c.name || '', autocomplete: 'off', class: 'rename-input' })
     const form = h('form', { class: 'row rename', onsubmit: (ev) => {
       ev.preventDefault()
       const name = input.value.trim()
@@ -144,42 +144,17 @@ export function mount(el, app) {
       const pending = new Set(rs.map((r) => r.peer))
       const shown = cs.filter((c) => !pending.has(c.id))
       shown.sort((a, b) => (a.name || a.id).localeCompare(b.name || b.id))
-      const typing = editedNames()
+      // A nickname being typed stays through the redraw (app.keepEdits).
+      const restore = keepTyping()
       contacts.replaceChildren(shown.length
         ? h('div', { role: 'list', 'aria-label': 'Contacts' }, shown.map(contactItem))
         : h('p', { class: 'empty' }, 'No contacts yet. Accept a request, write to someone, or add an Account ID below.'))
-      typing()
+      restore()
       el.dataset.requests = String(rs.length)
       el.dataset.contacts = String(shown.length)
       el.dataset.loaded = String(Number(el.dataset.loaded || 0) + 1)
     } catch (e) {
       if (alive && fresh()) contacts.replaceChildren(h('p', { role: 'alert' }, 'The contacts could not be read: ' + (e.message || e)))
-    }
-  }
-
-  // editedNames keeps the nicknames being typed through a redraw of the
-  // contacts (each event draws the lists again): it notes the edited
-  // fields and returns what puts their text, the focus and the caret
-  // back into the new fields.
-  function editedNames() {
-    const kept = [...contacts.querySelectorAll('input.rename-input[data-edited]')].map((e) => ({
-      id: e.id, value: e.value, focused: document.activeElement === e, start: e.selectionStart, end: e.selectionEnd,
-    }))
-    return () => {
-      for (const k of kept) {
-        const e = document.getElementById(k.id)
-        if (!e || !contacts.contains(e)) continue
-        // A field showing what was typed holds the saved name: no
-        // longer an edit.
-        if (e.value !== k.value) {
-          e.value = k.value
-          e.dataset.edited = 'true'
-        }
-        if (k.focused) {
-          e.focus()
-          e.setSelectionRange(k.start, k.end)
-        }
-      }
     }
   }
 

@@ -14,6 +14,7 @@ export async function mount(el, app) {
   const arg = app.route.arg
   const live = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite', id: 'group-live', tabindex: '-1' })
   const body = h('div', {})
+  const keepTyping = app.keepEdits(body)
   const title = h('h1', { id: 'title-group' }, 'Group')
   el.append(title, live, body)
   let alive = true
@@ -112,7 +113,15 @@ export async function mount(el, app) {
         ev.preventDefault()
         const list = invite.value.split(/[\s,]+/).filter(Boolean)
         if (!list.length) return
-        act(() => app.api('POST', path() + '/members', { members: list }), 'Invited ' + list.length + (list.length === 1 ? ' account.' : ' accounts.'))
+        act(async () => {
+          await app.api('POST', path() + '/members', { members: list })
+          // Sent: the field (drawn again meanwhile, maybe) is emptied.
+          const field = document.getElementById('group-invite')
+          if (field) {
+            field.value = ''
+            delete field.dataset.edited
+          }
+        }, 'Invited ' + list.length + (list.length === 1 ? ' account.' : ' accounts.'))
       } },
       h('h2', { id: 'group-invite-title' }, 'Invite'),
       h('div', { class: 'field' }, h('label', { for: 'group-invite' }, 'Account IDs or nicknames'), invite,
@@ -159,8 +168,12 @@ export async function mount(el, app) {
     if (danger.length) parts.push(h('div', { class: 'actions' }, danger))
     const a = document.activeElement
     const focusKey = a && a.tagName === 'BUTTON' && body.contains(a) ? keyOf(a) : ''
-    // Keys are read before the redraw: an armed button's text is its question.
+    // Keys are read before the redraw: an armed button's text is its
+    // question. What is being typed (an invitation, a name) stays
+    // (app.keepEdits).
+    const restore = keepTyping()
     body.replaceChildren(...parts)
+    restore()
     redrawn(focusKey)
   }
 
