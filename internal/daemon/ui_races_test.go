@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/hushnet/hush/client"
 )
 
 // holdAnswer makes the page hold the answer of its next fetch with this
@@ -235,4 +237,42 @@ func TestUIRenameSurvivesReload(t *testing.T) {
 	do(t, page, chromedp.SendKeys(chromedp.ID("contact-name-"+env.BobID), name[3:]),
 		chromedp.Click(chromedp.CSS(`.contact[data-id="`+env.BobID+`"] form.rename button[type=submit]`)))
 	waitJS(t, page, `document.querySelector('.contact[data-id="`+env.BobID+`"] .contact-name').textContent === `+jsq(name))
+}
+
+// TestUIReadWhileReading: a message comes in while the page's "mark
+// read" for the one before is still on its way; the page marks the new
+// one read too once the first is done (it skipped it as busy, and
+// nothing asked again: the sender never saw it read).
+func TestUIReadWhileReading(t *testing.T) {
+	env := uiFixture(t)
+	aliceAPI := env.api(t, "alice")
+	bob := env.page(t, "bob")
+	waitSSE(t, bob)
+	env.goTo(t, bob, "#/chat/"+env.AliceID)
+	// window.__reads counts the page's requests to mark the chat read.
+	evalJS[bool](t, bob, `(() => {
+		const inner = window.fetch
+		window.__reads = 0
+		window.fetch = (url, init) => {
+			if (init && init.method === 'POST' && /\/read$/.test(String(url))) window.__reads++
+			return inner(url, init)
+		}
+		return true })()`)
+	holdAnswer(t, bob, "POST", "/conversations/"+env.AliceID+"/read$")
+	first, second := uniqueText("read first"), uniqueText("read second")
+	aliceAPI.mustDo("POST", "/api/v1/conversations/"+env.BobID+"/messages", map[string]string{"text": first}, http.StatusCreated, nil)
+	waitJS(t, bob, `window.__held`)
+	var sent client.Message
+	aliceAPI.mustDo("POST", "/api/v1/conversations/"+env.BobID+"/messages", map[string]string{"text": second}, http.StatusCreated, &sent)
+	waitJS(t, bob, hasText("#messages .msg.in .text", second))
+	evalJS[bool](t, bob, `(window.__release(), true)`)
+	waitJS(t, bob, `window.__consumed`)
+	if n := evalJS[int](t, bob, `window.__reads`); n < 2 {
+		t.Fatalf("the page asked to mark the chat read %d time(s): the second message stays unread; the page: %s", n, pageState(bob))
+	}
+	waitUntil(t, "alice's second message read", func() bool {
+		var m client.Message
+		aliceAPI.mustDo("GET", "/api/v1/messages/"+strconv.FormatInt(sent.ID, 10), nil, http.StatusOK, &m)
+		return m.Status == "read"
+	})
 }
