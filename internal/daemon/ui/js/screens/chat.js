@@ -408,9 +408,16 @@ export async function mount(el, app) {
 
   function scrollDown() { list.scrollTop = list.scrollHeight }
 
+  // One "mark read" at a time; a message that comes in meanwhile may be
+  // newer than what the one under way marks, so it runs once more after.
   let reading = false
+  let readAgain = false
   async function markRead() {
-    if (reading || document.hidden) return
+    if (document.hidden) return
+    if (reading) {
+      readAgain = true
+      return
+    }
     const unread = [...items.values()].some(li => li.classList.contains('in') && li.dataset.status === 'received')
     if (!unread) return
     reading = true
@@ -418,6 +425,10 @@ export async function mount(el, app) {
       await app.api('POST', '/conversations/' + peer + '/read')
     } catch (e) { /* a later event tries again */ } finally {
       reading = false
+      if (readAgain && alive) {
+        readAgain = false
+        markRead()
+      }
     }
   }
 
