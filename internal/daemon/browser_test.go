@@ -405,11 +405,15 @@ func evalJS[T any](t testing.TB, ctx context.Context, expr string) T {
 	return v
 }
 
-// do runs browser actions, failing t on an error.
+// do runs browser actions, failing t on an error. An action on an
+// element waits for it (a click, keys): it gives up after uiWait and says
+// what the page shows, rather than wait as long as the test may run.
 func do(t testing.TB, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		t.Fatal(err)
+	wait, cancel := context.WithTimeout(ctx, uiWait)
+	defer cancel()
+	if err := chromedp.Do(wait, steps...); err != nil {
+		t.Fatalf("%v; the page: %s", err, pageState(ctx))
 	}
 }
 
