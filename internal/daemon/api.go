@@ -1041,6 +1041,8 @@ func (d *Daemon) patchSettings(w http.ResponseWriter, r *http.Request, c *client
 			return fmt.Errorf("%q: %w", m, client.ErrBadCallMode)
 		}
 	}
+	d.settingsMu.Lock()
+	defer d.settingsMu.Unlock()
 	if p.Receipts != nil {
 		if err := c.SetReceipts(*p.Receipts); err != nil {
 			return err

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -451,5 +452,31 @@ func TestSettingsAndAccount(t *testing.T) {
 	h, _ := client.NewHome(filepath.Join(t.TempDir(), "restored"))
 	if _, err := h.Import(bytes.NewReader(b), []byte("backup pass"), []byte(testPass), client.InsecureTestKDF()); err != nil {
 		t.Fatalf("import the exported backup: %v", err)
+	}
+}
+
+// TestConcurrentMediaSettings: two PATCHes at once, each changing one of
+// the media settings, keep both changes (each reads, changes and writes
+// the media settings as one value).
+func TestConcurrentMediaSettings(t *testing.T) {
+	td := unlockedDaemon(t, standalone(t), nil)
+	for i := range 30 {
+		max, auto := int64(1_000_000+i), int64(1000+i)
+		var wg sync.WaitGroup
+		for _, m := range []map[string]int64{{"max_attachment_bytes": max}, {"auto_download_bytes": auto}} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if resp, b := td.do(call{method: "PATCH", path: "/api/v1/settings", body: map[string]any{"media": m}}); resp.StatusCode != 200 {
+					t.Errorf("patch %v: %d %s", m, resp.StatusCode, b)
+				}
+			}()
+		}
+		wg.Wait()
+		var s settingsJSON
+		td.mustDo("GET", "/api/v1/settings", nil, 200, &s)
+		if s.Media.MaxAttachmentBytes != max || s.Media.AutoDownloadBytes != auto {
+			t.Fatalf("round %d: media settings %+v, want max %d and auto %d", i, s.Media, max, auto)
+		}
 	}
 }

@@ -365,10 +365,34 @@ func (env *uiEnv) open(t testing.TB, ctx context.Context, cancel context.CancelF
 func waitJS(t testing.TB, ctx context.Context, expr string) {
 	t.Helper()
 	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(uiWait), chromedp.WithPollingInterval(25*time.Millisecond))); err != nil {
-		var route string
-		route, _ = chromedp.Run(ctx, chromedp.Evaluate[string](`location.hash + ' ' + (document.querySelector('main') || document.body).innerText.slice(0, 400)`))
-		t.Fatalf("waiting for %s: %v; the page shows %q", expr, err, route)
+		t.Fatalf("waiting for %s: %v; the page: %s", expr, err, pageState(ctx))
 	}
+}
+
+// pageStateJS sums up what a page shows and knows, for a test that gave
+// up waiting: its route, its event stream, the account's state, the
+// last rows of a conversation (local ID, status, attachment states,
+// text), the toasts (the errors it showed) and the start of its text.
+const pageStateJS = `(() => {
+	const d = document.documentElement.dataset, app = window.hushApp || {state: {}}
+	const rows = [...document.querySelectorAll('#messages .msg')].slice(-8).map(e =>
+		e.dataset.localId + ':' + (e.dataset.status || '-') + ':' +
+		[...e.querySelectorAll('.attachment')].map(a => a.dataset.state).join(',') + ':' +
+		((e.querySelector('.text') || {}).textContent || '').slice(0, 60))
+	const screen = document.querySelector('#main > section') || {dataset: {}}
+	return JSON.stringify({hash: location.hash, route: d.route, sse: d.sse, state: app.state.status,
+		loaded: screen.dataset.loaded, rows,
+		toasts: [...document.querySelectorAll('#toasts .toast')].map(e => e.textContent),
+		text: (document.querySelector('main') || document.body).innerText.slice(0, 600)})
+})()`
+
+// pageState returns pageStateJS's summary of the page (or why not).
+func pageState(ctx context.Context) string {
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](pageStateJS))
+	if err != nil {
+		return "(unreadable: " + err.Error() + ")"
+	}
+	return s
 }
 
 // evalJS evaluates a JavaScript expression in the page.
@@ -381,11 +405,15 @@ func evalJS[T any](t testing.TB, ctx context.Context, expr string) T {
 	return v
 }
 
-// do runs browser actions, failing t on an error.
+// do runs browser actions, failing t on an error. An action on an
+// element waits for it (a click, keys): it gives up after uiWait and says
+// what the page shows, rather than wait as long as the test may run.
 func do(t testing.TB, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		t.Fatal(err)
+	wait, cancel := context.WithTimeout(ctx, uiWait)
+	defer cancel()
+	if err := chromedp.Do(wait, steps...); err != nil {
+		t.Fatalf("%v; the page: %s", err, pageState(ctx))
 	}
 }
 

@@ -92,6 +92,9 @@ var (
 	ErrListen = errors.New("give exactly one of a listen address and a socket path")
 )
 
+// pumpBuffer is how many client events may wait for the pump.
+const pumpBuffer = 1024
+
 // errStopping refuses an unlock that comes in while the daemon stops.
 var errStopping = &httpError{http.StatusServiceUnavailable, "stopping", "the daemon is stopping"}
 
@@ -111,6 +114,10 @@ type Daemon struct {
 	port   string
 	events *broker
 	auth   *sessions
+	// settingsMu serializes PATCH /settings: it reads, changes and
+	// writes the media settings as one value, and two at once would
+	// lose one's change.
+	settingsMu sync.Mutex
 
 	// mu guards the fields below: the open client and its duties.
 	mu       sync.Mutex
@@ -363,7 +370,10 @@ func (d *Daemon) open(ctx context.Context, passphrase []byte) error {
 		c.Close()
 		return errStopping
 	}
-	events, unsubscribe := c.Subscribe(256)
+	// The client drops events silently for a subscriber that falls
+	// behind (the daemon could not tell its streams): room for a burst
+	// (a download's progress, a history sync) while the pump translates.
+	events, unsubscribe := c.Subscribe(pumpBuffer)
 	runCtx, stop := context.WithCancel(context.Background())
 	runDone, pumpDone := make(chan struct{}), make(chan struct{})
 	d.c, d.stopRun, d.runDone, d.pumpDone = c, stop, runDone, pumpDone

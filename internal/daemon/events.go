@@ -14,9 +14,16 @@ import (
 
 // The event stream (GET /api/v1/events, Server-Sent Events): the client
 // library's events, turned into the API's nouns, plus the notifications
-// the daemon builds from them. One broker fans them out to every stream;
-// a stream that falls behind loses events rather than slowing the others,
-// as the client's own Subscribe does: the API stays the source of truth.
+// the daemon builds from them. One broker fans them out to every stream.
+// A stream that falls behind is ended rather than slowing the others: it
+// would otherwise lose events silently, and a page would show an old
+// state for good. Its reader reconnects (an EventSource does by itself,
+// after the retry the stream names) and reads the state again from the
+// API, which stays the source of truth.
+
+// streamRetry is the reconnection delay a stream asks of its
+// EventSource (the browser's default is some seconds).
+const streamRetry = time.Second
 
 // sseEvent is one event: its SSE name and its JSON data.
 type sseEvent struct {
@@ -34,8 +41,9 @@ type broker struct {
 
 func newBroker() *broker { return &broker{subs: map[int]chan sseEvent{}} }
 
-// subscribe returns a stream's channel (closed when the daemon stops) and
-// the function that ends it.
+// subscribe returns a stream's channel (closed when the daemon stops or
+// when the stream falls behind by more than buf events) and the function
+// that ends it.
 func (b *broker) subscribe(buf int) (<-chan sseEvent, func()) {
 	ch := make(chan sseEvent, buf)
 	b.mu.Lock()
@@ -60,10 +68,13 @@ func (b *broker) subscribe(buf int) (<-chan sseEvent, func()) {
 func (b *broker) publish(e sseEvent) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for _, ch := range b.subs {
+	for id, ch := range b.subs {
 		select {
 		case ch <- e:
 		default:
+			// Behind: its reader gets what is buffered, then the end.
+			close(ch)
+			delete(b.subs, id)
 		}
 	}
 }
@@ -224,7 +235,7 @@ func (d *Daemon) handleEvents(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	fmt.Fprint(w, ": hush events\n\n")
+	fmt.Fprintf(w, ": hush events\nretry: %d\n\n", streamRetry.Milliseconds())
 	fl.Flush()
 	tick := time.NewTicker(d.cfg.Heartbeat)
 	defer tick.Stop()
@@ -240,6 +251,8 @@ func (d *Daemon) handleEvents(w http.ResponseWriter, r *http.Request) {
 			fl.Flush()
 		case e, ok := <-events:
 			if !ok {
+				// The daemon stops, or this stream fell behind and
+				// lost events: its reader reconnects and reads again.
 				return
 			}
 			b, err := json.Marshal(e.data)

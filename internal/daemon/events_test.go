@@ -33,3 +33,31 @@ func TestEventStreamHeartbeat(t *testing.T) {
 		}
 	}
 }
+
+// TestBrokerEndsLaggingStream: a stream that falls behind gets the events
+// it had, then its end (its reader reconnects and re-reads the state),
+// never a silent gap; a stream that keeps up goes on.
+func TestBrokerEndsLaggingStream(t *testing.T) {
+	b := newBroker()
+	slow, stopSlow := b.subscribe(2)
+	defer stopSlow()
+	fast, stopFast := b.subscribe(8)
+	defer stopFast()
+	for i := range 3 {
+		b.publish(sseEvent{name: "message", data: i})
+	}
+	var got []any
+	for e := range slow {
+		got = append(got, e.data)
+	}
+	if len(got) != 2 || got[0] != 0 || got[1] != 1 {
+		t.Fatalf("the slow stream got %v, then its end; want [0 1]", got)
+	}
+	b.publish(sseEvent{name: "message", data: 3})
+	for want := range 4 {
+		if e := <-fast; e.data != want {
+			t.Fatalf("the fast stream got %v, want %d", e.data, want)
+		}
+	}
+	stopSlow() // ending an ended stream is harmless
+}

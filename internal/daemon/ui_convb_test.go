@@ -40,7 +40,22 @@ func TestUIVoiceNoteAndFlags(t *testing.T) {
 	do(t, alice, chromedp.Sleep(1200*time.Millisecond), chromedp.Click(chromedp.ID("record")))
 	waitJS(t, alice, fmt.Sprintf(`document.querySelectorAll('#messages .msg.out .voice-note').length > %d`, before))
 
-	note := `[...document.querySelectorAll('#messages .msg.in .voice-note')].pop()`
+	// Bob's row of this note, by its message ID (an earlier run's note
+	// may be on the page too).
+	var mine struct {
+		Messages []struct {
+			LocalID     int64            `json:"local_id"`
+			ID          string           `json:"id"`
+			Attachments []map[string]any `json:"attachments"`
+		} `json:"messages"`
+	}
+	env.api(t, "alice").mustDo("GET", "/api/v1/conversations/"+env.BobID+"/messages?limit=50", nil, http.StatusOK, &mine)
+	last := mine.Messages[len(mine.Messages)-1]
+	if len(last.Attachments) != 1 || last.Attachments[0]["voice"] != true {
+		t.Fatalf("alice's last message is not her voice note: %+v", last)
+	}
+	row := `document.querySelector('#messages .msg.in[data-id=` + jsq(last.ID) + `]')`
+	note := `(` + row + ` || document.createElement('li')).querySelector('.voice-note')`
 	waitJS(t, bob, note+` && Number(`+note+`.dataset.durationMs) > 0 && `+note+`.querySelectorAll('.waveform .bar').length > 0`)
 	if got := evalJS[string](t, bob, note+`.querySelector('.voice-time').textContent`); !strings.Contains(got, ":") {
 		t.Errorf("duration shown as %q", got)
@@ -53,6 +68,13 @@ func TestUIVoiceNoteAndFlags(t *testing.T) {
 	played := `window.oneNote.dataset.played === 'true'`
 	waitJS(t, bob, `window.oneNote.dataset.playing === 'true' || `+played)
 	waitJS(t, bob, `window.oneNote.querySelector('audio').currentTime > 0 || `+played)
+	// An event draws the row again (alice reacts to her note): the
+	// player started stays on the page, with its audio.
+	env.api(t, "alice").mustDo("POST", fmt.Sprintf("/api/v1/messages/%d/reactions", last.LocalID), map[string]any{"emoji": "👂"}, http.StatusOK, nil)
+	waitJS(t, bob, row+` && `+row+`.querySelector('.reaction[data-emoji="👂"]')`)
+	if !evalJS[bool](t, bob, row+`.contains(window.oneNote) && window.oneNote.querySelector('audio').src !== ''`) {
+		t.Fatalf("the row drawn again lost the player started; the page: %s", pageState(bob))
+	}
 	if axe := axeSourceIfSet(); axe != "" {
 		for _, v := range runAxe(t, bob, axe) {
 			t.Errorf("chat with a voice note: %s %s: %s", v.Impact, v.ID, strings.Join(v.Nodes, "; "))

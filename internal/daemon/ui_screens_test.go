@@ -286,7 +286,8 @@ func TestUIStorageClearMedia(t *testing.T) {
 	alice, bob := env.api(t, "alice"), env.api(t, "bob")
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
-	mw.WriteField("text", "the report")
+	caption := uniqueText("the report")
+	mw.WriteField("text", caption)
 	fw, _ := mw.CreateFormFile("file", "report.bin")
 	fw.Write(bytes.Repeat([]byte("hush storage test "), 4000))
 	mw.Close()
@@ -295,11 +296,23 @@ func TestUIStorageClearMedia(t *testing.T) {
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("send a file: %d %s", resp.StatusCode, b)
 	}
-	var st client.StorageReport
+	// Alice's copy is downloaded whole before she clears: a download
+	// still under way would finish after the clear and bring the file
+	// back (alice has media from earlier tests, so her storage alone
+	// says nothing of this file).
 	eventually(t, "alice's copy of the file", func() bool {
-		alice.mustDo("GET", "/api/v1/storage", nil, http.StatusOK, &st)
-		return st.MediaBytes > 0
+		var page struct {
+			Messages []client.Message `json:"messages"`
+		}
+		alice.mustDo("GET", "/api/v1/conversations/"+env.BobID+"/messages?limit=50", nil, http.StatusOK, &page)
+		for _, m := range page.Messages {
+			if m.Text == caption && len(m.Attachments) == 1 {
+				return m.Attachments[0].State == client.MediaReady
+			}
+		}
+		return false
 	})
+	var st client.StorageReport
 
 	page := env.page(t, "alice")
 	env.screen(t, page, "#/storage")

@@ -159,6 +159,52 @@ export const app = {
     app.toast(err && err.message ? err.message : String(err), 'error')
   },
 
+  // newest orders a screen's reads of one thing: a read takes a ticket
+  // (const fresh = reads() at its start, reads = app.newest() once) and
+  // shows its answer only if fresh() still holds, i.e. no later read
+  // started meanwhile. Screens read again on events, so reads overlap,
+  // and answers may come back in any order: an older answer shown last
+  // would show an older state with no event left to correct it. An event
+  // that shows its own state takes a ticket too, which retires the reads
+  // started before it.
+  newest() {
+    let last = 0
+    return () => {
+      const mine = ++last
+      return () => mine === last
+    }
+  },
+
+  // keepEdits keeps what the user types in box's text fields through
+  // the redraws of box's children a screen makes on events (matched by
+  // ID): const keep = app.keepEdits(box) once; then for each redraw
+  // const restore = keep(), draw, restore(). A field keeps its text, its
+  // focus and its caret until what it shows is what it holds (saved).
+  keepEdits(box) {
+    box.addEventListener('input', ev => {
+      if (ev.target.id && ev.target.matches('input[type=text], textarea')) ev.target.dataset.edited = 'true'
+    })
+    return () => {
+      const kept = [...box.querySelectorAll('[data-edited]')].map(e => ({
+        id: e.id, value: e.value, focused: document.activeElement === e, start: e.selectionStart, end: e.selectionEnd,
+      }))
+      return () => {
+        for (const k of kept) {
+          const e = document.getElementById(k.id)
+          if (!e || !box.contains(e)) continue
+          if (e.value !== k.value) {
+            e.value = k.value
+            e.dataset.edited = 'true'
+          }
+          if (k.focused) {
+            e.focus()
+            e.setSelectionRange(k.start, k.end)
+          }
+        }
+      }
+    }
+  },
+
   // refresh re-reads the account's state (after a create, restore,
   // unlock or lock) and moves to the screen that fits it.
   refresh() { return refreshStatus() },

@@ -47,6 +47,7 @@ function newCall(call, video) {
     inCands: [],          // remote candidates waiting for the remote description
     seen: new Set(),      // remote candidates already applied
     answering: false,
+    gotAnswer: false,     // the caller applies the callee's answer once
     error: '',
   }
 }
@@ -58,11 +59,20 @@ export function watch(app) {
   app.on('call', onCall)
   app.on('call_signal', onSignal)
   app.on('open', async () => {
-    // Events may have been missed: a call that rings now still shows.
+    // Events may have been missed: a call that rings now still shows,
+    // and the call under way gets its state and the signals that came
+    // while the stream was closed (an answer missed would leave it
+    // ringing; candidates are applied once each, see applyCandidates).
     try {
       const calls = await app.api('GET', '/calls')
       for (const c of calls) onCall(c)
-    } catch (e) { /* locked meanwhile */ }
+      const k = cur
+      if (k && k.call.state !== 'ended') {
+        const { signals, ...c } = await app.api('GET', '/calls/' + encodeURIComponent(k.call.id))
+        onCall(c)
+        for (const s of signals || []) await onSignal(Object.assign({}, s, { call_id: c.id }))
+      }
+    } catch (e) { /* locked meanwhile, or the call is over */ }
   })
 }
 
@@ -93,7 +103,10 @@ async function onSignal(s) {
   if (!cur || s.call_id !== cur.call.id) return
   const k = cur
   try {
-    if (s.type === 'answer' && k.pc && !k.call.incoming) {
+    // An answer comes once, but a stream that reopened reads it again
+    // (flagged before the await: the two may overlap).
+    if (s.type === 'answer' && k.pc && !k.call.incoming && !k.gotAnswer) {
+      k.gotAnswer = true
       await k.pc.setRemoteDescription({ type: 'answer', sdp: s.sdp })
       await applyCandidates(k)
     } else if (s.type === 'candidates') {

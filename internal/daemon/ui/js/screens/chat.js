@@ -18,6 +18,11 @@ const STATUS = {
   failed: ['!', 'Not sent'],
 }
 
+// An outgoing message's status only moves forward: an answer or an event
+// may bring an older state than the row shows (a send's answer comes
+// after the swarm's confirmations, its receipts may come sooner).
+const PROGRESS = { queued: 0, failed: 0, sent: 1, delivered: 2, read: 3 }
+
 const TIMERS = [
   ['off', 0, 'Off'],
   ['after-read', 5 * 60e9, '5 minutes after reading'],
@@ -79,6 +84,7 @@ export async function mount(el, app) {
   let alive = true
   const items = new Map() // local_id → li
   const transfers = new Map() // "local_id/index" → progress element
+  const gone = new Set() // local IDs unsent or deleted here: a late event does not draw them again
 
   // --- the frame ---
   const timerSelect = h('select', { id: 'timer', onchange: setTimer },
@@ -124,14 +130,29 @@ export async function mount(el, app) {
 
   // --- messages ---
   let oldest = 0
+  // load draws the latest page of messages afresh (at the start and when
+  // the event stream (re)opens). A page read before an event the page
+  // showed meanwhile would wipe what the event drew: such a page is read
+  // again (changes counts those events). Of overlapping loads only the
+  // last one started draws.
+  const reads = app.newest()
+  let changes = 0
   async function load() {
-    let page = { messages: [], more: false }
-    try {
-      page = await app.api('GET', '/conversations/' + peer + '/messages?limit=50')
-    } catch (e) {
-      if (e.code !== 'not_found') throw e // not_found: nothing said yet
+    const fresh = reads()
+    let page
+    for (let tries = 0; ; tries++) {
+      const seen = changes
+      page = { messages: [], more: false }
+      try {
+        page = await app.api('GET', '/conversations/' + peer + '/messages?limit=50')
+      } catch (e) {
+        if (e.code !== 'not_found') throw e // not_found: nothing said yet
+      }
+      if (!alive || !fresh()) return
+      // A stream of events keeps going: after a few tries the page drawn
+      // is as fresh as any, and the events after it are drawn on it.
+      if (seen === changes || tries >= 8) break
     }
-    if (!alive) return
     items.clear()
     list.replaceChildren()
     for (const m of page.messages) put(m)
@@ -158,11 +179,21 @@ export async function mount(el, app) {
   // put shows m: it replaces the message's row if there is one, else
   // adds it at its place by local ID (events may come out of order).
   function put(m) {
-    const li = render(m)
     const had = items.get(m.local_id)
+    if (had && m.outgoing && (PROGRESS[had.dataset.status] || 0) > (PROGRESS[m.status] || 0)) {
+      m = { ...m, status: had.dataset.status }
+    }
+    const li = render(m)
     items.set(m.local_id, li)
     if (had) {
       const refocus = focusKeeper(had, li)
+      // A voice note the user started keeps its player (the audio,
+      // where it is, the pause button) when its row is drawn again.
+      for (const v of had.querySelectorAll('.voice-note')) {
+        const a = v.querySelector('audio')
+        const again = li.querySelector('.voice-note[data-index="' + v.dataset.index + '"]')
+        if (again && a && a.src) again.replaceWith(v)
+      }
       had.replaceWith(li)
       refocus()
       return
@@ -218,9 +249,9 @@ export async function mount(el, app) {
       meta.append(h('span', { class: 'expires', title: 'Disappears ' + m.disappearing }, '⏱'))
     }
     if (out && m.status !== 'queued') {
-      meta.append(h('button', { type: 'button', class: 'link unsend', onclick: ev => unsend(m, ev.currentTarget) }, 'Unsend'))
+      meta.append(armedAgain(m, h('button', { type: 'button', class: 'link unsend', onclick: ev => unsend(m, ev.currentTarget) }, 'Unsend')))
     }
-    meta.append(h('button', { type: 'button', class: 'link delete', onclick: ev => del(m, ev.currentTarget) }, 'Delete for me'))
+    meta.append(armedAgain(m, h('button', { type: 'button', class: 'link delete', onclick: ev => del(m, ev.currentTarget) }, 'Delete for me')))
     if (m.status !== 'queued') {
       meta.append(h('button', { type: 'button', class: 'link reply', onclick: () => startReply(m) }, 'Reply'),
         h('button', { type: 'button', class: 'link react', 'aria-haspopup': 'true', 'aria-expanded': 'false',
@@ -289,15 +320,31 @@ export async function mount(el, app) {
 
   // confirmFirst makes a button act on its second press, saying first
   // what it will do (no modal dialog: it stays in the keyboard's flow).
-  function confirmFirst(btn, question) {
-    if (btn.dataset.armed === 'true') return true
+  // The armed state lives here, by message and button, so an event that
+  // draws the row again between the presses keeps it (armedAgain).
+  const armed = new Map() // "local_id/class" → the question
+  const armKey = (m, btn) => m.local_id + '/' + btn.className
+  function confirmFirst(btn, question, m) {
+    if (btn.dataset.armed === 'true') {
+      armed.delete(armKey(m, btn))
+      return true
+    }
+    armed.set(armKey(m, btn), question)
     btn.dataset.armed = 'true'
     btn.textContent = question
     return false
   }
+  function armedAgain(m, btn) {
+    const question = armed.get(armKey(m, btn))
+    if (question) {
+      btn.dataset.armed = 'true'
+      btn.textContent = question
+    }
+    return btn
+  }
 
   async function unsend(m, btn) {
-    if (!confirmFirst(btn, 'Unsend for everyone?')) return
+    if (!confirmFirst(btn, 'Unsend for everyone?', m)) return
     try {
       await app.api('POST', '/messages/' + m.local_id + '/unsend')
       remove(m.local_id)
@@ -305,7 +352,7 @@ export async function mount(el, app) {
   }
 
   async function del(m, btn) {
-    if (!confirmFirst(btn, 'Delete here? (they keep it)')) return
+    if (!confirmFirst(btn, 'Delete here? (they keep it)', m)) return
     try {
       await app.api('DELETE', '/messages/' + m.local_id)
       remove(m.local_id)
@@ -313,6 +360,7 @@ export async function mount(el, app) {
   }
 
   function remove(id) {
+    gone.add(id)
     const li = items.get(id)
     if (li) li.remove()
     items.delete(id)
@@ -360,9 +408,16 @@ export async function mount(el, app) {
 
   function scrollDown() { list.scrollTop = list.scrollHeight }
 
+  // One "mark read" at a time; a message that comes in meanwhile may be
+  // newer than what the one under way marks, so it runs once more after.
   let reading = false
+  let readAgain = false
   async function markRead() {
-    if (reading || document.hidden) return
+    if (document.hidden) return
+    if (reading) {
+      readAgain = true
+      return
+    }
     const unread = [...items.values()].some(li => li.classList.contains('in') && li.dataset.status === 'received')
     if (!unread) return
     reading = true
@@ -370,6 +425,10 @@ export async function mount(el, app) {
       await app.api('POST', '/conversations/' + peer + '/read')
     } catch (e) { /* a later event tries again */ } finally {
       reading = false
+      if (readAgain && alive) {
+        readAgain = false
+        markRead()
+      }
     }
   }
 
@@ -380,11 +439,15 @@ export async function mount(el, app) {
   }
 
   // --- timer ---
+  // A change made while the timer is read retires the read (app.newest):
+  // its older answer would show the old timer.
+  const timerReads = app.newest()
   async function loadTimer() {
     if (isGroup) return
+    const fresh = timerReads()
     try {
       const t = await app.api('GET', '/conversations/' + peer + '/timer')
-      showTimer(t)
+      if (fresh()) showTimer(t)
     } catch (e) { /* a conversation not started yet has the default */ }
   }
   function showTimer(t) {
@@ -398,8 +461,10 @@ export async function mount(el, app) {
   }
   async function setTimer() {
     const [mode, ns] = TIMERS[Number(timerSelect.value)]
+    const fresh = timerReads()
     try {
-      showTimer(await app.api('PUT', '/conversations/' + peer + '/timer', { mode, after_ns: ns }))
+      const t = await app.api('PUT', '/conversations/' + peer + '/timer', { mode, after_ns: ns })
+      if (fresh()) showTimer(t)
       app.toast('Disappearing messages: ' + TIMERS[Number(timerSelect.value)][2] + '.')
     } catch (e) { app.error(e) }
   }
@@ -492,6 +557,7 @@ export async function mount(el, app) {
   const offs = [
     app.on('message', m => {
       if (!mine(m)) return
+      changes++
       const atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 40
       put(m)
       if (atEnd || !m.outgoing) scrollDown()
@@ -500,9 +566,11 @@ export async function mount(el, app) {
         markRead()
       }
     }),
-    app.on('status', m => { if (mine(m) && items.has(m.local_id)) put(m) }),
-    app.on('unsent', m => { if (mine(m)) remove(m.local_id) }),
-    app.on('reaction', m => { if (mine(m) && items.has(m.local_id)) put(m) }),
+    // A status may come before the row is drawn (a send's receipt before
+    // the send's answer): a message newer than the oldest shown is drawn.
+    app.on('status', m => { if (mine(m) && (items.has(m.local_id) || (m.local_id >= oldest && !gone.has(m.local_id)))) { changes++; put(m) } }),
+    app.on('unsent', m => { if (mine(m)) { changes++; remove(m.local_id) } }),
+    app.on('reaction', m => { if (mine(m) && items.has(m.local_id)) { changes++; put(m) } }),
     app.on('typing', t => {
       if (t.peer !== peer) return
       clearTimeout(typingTimer)
@@ -530,6 +598,9 @@ export async function mount(el, app) {
 
   if (isGroup) await loadSenders().catch(() => {})
   await Promise.all([load(), loadTimer()])
+  // A load the event stream's opening started meanwhile retired this
+  // one: the screen counts as shown once a load has drawn it.
+  while (alive && !el.dataset.loaded) await load()
   text.focus()
   return () => {
     alive = false

@@ -4,14 +4,18 @@
 // message carries, its title and description text nodes.
 
 // flagButtons returns the conversation's flag toggles (aria-pressed),
-// kept in step with the daemon's answer.
+// kept in step with the daemon's answer. A press made while the flags
+// are still being read waits for them: it toggles the state the daemon
+// holds, and the read's (older) answer cannot come after the press's.
 export function flagButtons(app, peer) {
   const h = app.h
   const defs = [['muted', 'Mute', 'flag-mute'], ['pinned', 'Pin', 'flag-pin'], ['archived', 'Archive', 'flag-archive']]
   const btns = defs.map(([key, label, id]) =>
     h('button', { type: 'button', class: 'secondary', id, 'aria-pressed': 'false', dataset: { flag: key } }, label))
   const show = f => btns.forEach(b => b.setAttribute('aria-pressed', String(!!f[b.dataset.flag])))
+  const known = app.api('GET', '/conversations/' + peer + '/flags').then(show).catch(() => {})
   btns.forEach(b => b.addEventListener('click', async () => {
+    await known
     const on = b.getAttribute('aria-pressed') !== 'true'
     try {
       const f = await app.api('PUT', '/conversations/' + peer + '/flags', { [b.dataset.flag]: on })
@@ -19,7 +23,6 @@ export function flagButtons(app, peer) {
       app.toast(b.textContent + (on ? ': on.' : ': off.'))
     } catch (e) { app.error(e) }
   }))
-  app.api('GET', '/conversations/' + peer + '/flags').then(show).catch(() => {})
   return h('div', { class: 'actions', id: 'chat-flags', role: 'group', 'aria-label': 'Conversation settings' }, btns)
 }
 

@@ -32,11 +32,15 @@ export function mount(el, app) {
     clearTimeout(timer)
     timer = setTimeout(load, 50)
   }
+  // Loads overlap (one per burst of events) and may answer out of order:
+  // only the last one started draws (app.newest).
+  const reads = app.newest()
   async function load() {
+    const fresh = reads()
     try {
       const [convs, reqs, contacts] = await Promise.all([app.api('GET', archived ? '/conversations/archived' : '/conversations'), app.api('GET', '/requests'),
         app.api('GET', '/contacts')])
-      if (!alive) return
+      if (!alive || !fresh()) return
       names = new Map(contacts.filter(c => c.name).map(c => [c.id, c.name]))
       list.replaceChildren(...convs.map(row))
       empty.hidden = convs.length > 0
@@ -45,7 +49,7 @@ export function mount(el, app) {
         reqs.length === 1 ? '1 request' : reqs.length + ' requests'))
       el.dataset.loaded = 'true'
     } catch (e) {
-      if (alive) app.error(e)
+      if (alive && fresh()) app.error(e)
     }
   }
 

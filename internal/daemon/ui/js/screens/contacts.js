@@ -11,6 +11,7 @@ export function mount(el, app) {
   const live = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite', tabindex: '-1' })
   let alive = true
   let names = new Map() // Account ID → nickname (who invited)
+  const keepTyping = app.keepEdits(contacts)
 
   const addID = h('input', { type: 'text', id: 'contact-add-id', autocomplete: 'off', spellcheck: 'false',
     class: 'mono', 'aria-describedby': 'contact-add-desc' })
@@ -127,11 +128,14 @@ export function mount(el, app) {
     }
   }
 
+  // Of overlapping loads only the last one started draws (app.newest).
+  const reads = app.newest()
   async function load() {
+    const fresh = reads()
     try {
       const [rs, cs] = await Promise.all([app.api('GET', '/requests'), app.api('GET', '/contacts')])
       const previews = await Promise.all(rs.map((r) => r.group ? '' : preview(r.peer)))
-      if (!alive) return
+      if (!alive || !fresh()) return
       names = new Map(cs.filter((c) => c.name).map((c) => [c.id, c.name]))
       requests.replaceChildren(rs.length
         ? h('div', { role: 'list', 'aria-label': 'Requests' }, rs.map((r, i) => requestItem(r, previews[i])))
@@ -140,14 +144,17 @@ export function mount(el, app) {
       const pending = new Set(rs.map((r) => r.peer))
       const shown = cs.filter((c) => !pending.has(c.id))
       shown.sort((a, b) => (a.name || a.id).localeCompare(b.name || b.id))
+      // A nickname being typed stays through the redraw (app.keepEdits).
+      const restore = keepTyping()
       contacts.replaceChildren(shown.length
         ? h('div', { role: 'list', 'aria-label': 'Contacts' }, shown.map(contactItem))
         : h('p', { class: 'empty' }, 'No contacts yet. Accept a request, write to someone, or add an Account ID below.'))
+      restore()
       el.dataset.requests = String(rs.length)
       el.dataset.contacts = String(shown.length)
       el.dataset.loaded = String(Number(el.dataset.loaded || 0) + 1)
     } catch (e) {
-      if (alive) contacts.replaceChildren(h('p', { role: 'alert' }, 'The contacts could not be read: ' + (e.message || e)))
+      if (alive && fresh()) contacts.replaceChildren(h('p', { role: 'alert' }, 'The contacts could not be read: ' + (e.message || e)))
     }
   }
 

@@ -56,16 +56,19 @@ export function mount(el, app) {
           onclick: () => share([d.id]) }, 'Share history with this device')))
   }
 
+  // Of overlapping loads only the last one started draws (app.newest).
+  const reads = app.newest()
   async function load() {
+    const fresh = reads()
     try {
       const ds = await app.api('GET', '/devices')
-      if (!alive) return
+      if (!alive || !fresh()) return
       ds.sort((a, b) => (b.this_device ? 1 : 0) - (a.this_device ? 1 : 0))
       list.replaceChildren(h('div', { role: 'list', 'aria-label': 'Devices' }, ds.map(item)))
       el.dataset.devices = String(ds.length)
       el.dataset.loaded = '1'
     } catch (e) {
-      if (alive) list.replaceChildren(h('p', { role: 'alert' }, 'The devices could not be read: ' + (e.message || e)))
+      if (alive && fresh()) list.replaceChildren(h('p', { role: 'alert' }, 'The devices could not be read: ' + (e.message || e)))
     }
   }
 

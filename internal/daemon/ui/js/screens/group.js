@@ -14,6 +14,7 @@ export async function mount(el, app) {
   const arg = app.route.arg
   const live = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite', id: 'group-live', tabindex: '-1' })
   const body = h('div', {})
+  const keepTyping = app.keepEdits(body)
   const title = h('h1', { id: 'title-group' }, 'Group')
   el.append(title, live, body)
   let alive = true
@@ -112,7 +113,15 @@ export async function mount(el, app) {
         ev.preventDefault()
         const list = invite.value.split(/[\s,]+/).filter(Boolean)
         if (!list.length) return
-        act(() => app.api('POST', path() + '/members', { members: list }), 'Invited ' + list.length + (list.length === 1 ? ' account.' : ' accounts.'))
+        act(async () => {
+          await app.api('POST', path() + '/members', { members: list })
+          // Sent: the field (drawn again meanwhile, maybe) is emptied.
+          const field = document.getElementById('group-invite')
+          if (field) {
+            field.value = ''
+            delete field.dataset.edited
+          }
+        }, 'Invited ' + list.length + (list.length === 1 ? ' account.' : ' accounts.'))
       } },
       h('h2', { id: 'group-invite-title' }, 'Invite'),
       h('div', { class: 'field' }, h('label', { for: 'group-invite' }, 'Account IDs or nicknames'), invite,
@@ -159,19 +168,27 @@ export async function mount(el, app) {
     if (danger.length) parts.push(h('div', { class: 'actions' }, danger))
     const a = document.activeElement
     const focusKey = a && a.tagName === 'BUTTON' && body.contains(a) ? keyOf(a) : ''
-    // Keys are read before the redraw: an armed button's text is its question.
+    // Keys are read before the redraw: an armed button's text is its
+    // question. What is being typed (an invitation, a name) stays
+    // (app.keepEdits).
+    const restore = keepTyping()
     body.replaceChildren(...parts)
+    restore()
     redrawn(focusKey)
   }
 
+  // Of overlapping loads only the last one started draws (app.newest).
+  const reads = app.newest()
   async function load() {
+    const fresh = reads()
     try {
-      g = await app.api('GET', '/groups/' + encodeURIComponent(g ? g.id : arg))
-      if (!alive) return
+      const got = await app.api('GET', '/groups/' + encodeURIComponent(g ? g.id : arg))
+      if (!alive || !fresh()) return
+      g = got
       render()
       el.dataset.loaded = String(Number(el.dataset.loaded || 0) + 1)
     } catch (e) {
-      if (!alive) return
+      if (!alive || !fresh()) return
       if (e.code === 'unknown_group') {
         title.textContent = 'Unknown group'
         body.replaceChildren(h('p', {}, 'No group here is called ', h('strong', {}, arg), '.'))
@@ -188,6 +205,9 @@ export async function mount(el, app) {
   const reload = () => { clearTimeout(timer); timer = setTimeout(() => load().catch(() => {}), 200) }
   const offs = ['message', 'request', 'open'].map(k => app.on(k, reload))
   await load()
+  // A load an event started meanwhile retired this one: the screen
+  // counts as shown once a load has drawn it.
+  while (alive && !el.dataset.loaded) await load()
   return () => {
     alive = false
     clearTimeout(timer)

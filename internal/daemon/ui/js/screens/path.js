@@ -64,20 +64,26 @@ export function mount(el, app) {
     el.dataset.loaded = '1'
   }
 
+  // Of overlapping loads only the last one started draws, and an event
+  // that brings the paths retires the loads started before it
+  // (app.newest).
+  const reads = app.newest()
   async function load(note) {
+    const fresh = reads()
     try {
       const r = await app.api('GET', '/paths')
-      if (!alive) return
+      if (!alive || !fresh()) return
       render(r)
       if (note) live.textContent = note
     } catch (e) {
-      if (alive) list.replaceChildren(h('p', { role: 'alert' }, 'The paths could not be read: ' + (e.message || e)))
+      if (alive && fresh()) list.replaceChildren(h('p', { role: 'alert' }, 'The paths could not be read: ' + (e.message || e)))
     }
   }
 
   const offPaths = app.on('paths', (r) => {
     // An event whose report could not be read carries {}: re-read instead.
     if (r && r.paths) {
+      reads()
       render(r)
       live.textContent = 'The paths changed.'
     } else load('The paths changed.')

@@ -23,6 +23,8 @@ export async function mount(el, app) {
     h('h2', { id: 'search-results-title', class: 'visually-hidden' }, 'Results'),
     results)
 
+  // Of searches that overlap, the last one started shows (app.newest).
+  const searches = app.newest()
   try {
     const list = await app.api('GET', '/conversations')
     for (const c of list.conversations || list) {
@@ -39,17 +41,18 @@ export async function mount(el, app) {
   async function run(ev) {
     if (ev) ev.preventDefault()
     if (!q.value.trim()) return
+    const fresh = searches()
     status.textContent = 'Searching…'
     let path = '/search?q=' + encodeURIComponent(q.value) + '&limit=100'
     if (chat.value) path += '&chat=' + encodeURIComponent(chat.value)
     try {
       const r = await app.api('GET', path)
-      if (!alive) return
+      if (!alive || !fresh()) return
       results.replaceChildren(...r.messages.map(item))
       status.textContent = r.messages.length === 0 ? 'No messages found.'
         : r.messages.length + (r.messages.length === 1 ? ' message found.' : ' messages found.')
     } catch (e) {
-      if (alive) { status.textContent = ''; app.error(e) }
+      if (alive && fresh()) { status.textContent = ''; app.error(e) }
     }
   }
 

@@ -70,14 +70,17 @@ export function mount(el, app) {
     el.dataset.loaded = String(Number(el.dataset.loaded || 0) + 1)
   }
 
+  // Of overlapping loads only the last one started draws (app.newest).
+  const reads = app.newest()
   async function load() {
+    const fresh = reads()
     try {
       const [s, convs] = await Promise.all([app.api('GET', '/storage'), app.api('GET', '/conversations').catch(() => [])])
-      if (!alive) return
+      if (!alive || !fresh()) return
       names = new Map(convs.map((c) => [c.peer, c.name || c.display_name]))
       render(s)
     } catch (e) {
-      if (alive) totals.replaceChildren(h('p', { role: 'alert' }, 'The storage could not be read: ' + (e.message || e)))
+      if (alive && fresh()) totals.replaceChildren(h('p', { role: 'alert' }, 'The storage could not be read: ' + (e.message || e)))
     }
   }
 
