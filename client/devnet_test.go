@@ -17,10 +17,13 @@ import (
 // replicating nodes (two swarms of four), with fast registry timers.
 func startDevnet(t testing.TB) *devnet.Devnet {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	d, err := devnet.Up(ctx, devnet.Options{
-		Dir: t.TempDir(), Nodes: 8,
+		// Six minutes to form, as the CLI scripts give it: the two-minute
+		// default was passed under -race on a loaded machine.
+		Timeout: 6 * time.Minute,
+		Dir:     t.TempDir(), Nodes: 8,
 		EpochInterval: 200 * time.Millisecond, ProbeInterval: 100 * time.Millisecond,
 		// No test here is about the registry dropping nodes; a short
 		// unreachable time let a node starved of CPU on a loaded machine be

@@ -57,7 +57,10 @@ func startHushdDevnet(ctx context.Context, t *testing.T) *devnet.Devnet {
 		t.Fatalf("build hushd: %v\n%s", err, out)
 	}
 	d, err := devnet.Up(ctx, devnet.Options{
-		Dir: t.TempDir(), Nodes: 6, Processes: true, HushdPath: bin,
+		// Six minutes to form, as the CLI scripts give it: the two-minute
+		// default was passed under -race on a loaded machine.
+		Timeout: 6 * time.Minute,
+		Dir:     t.TempDir(), Nodes: 6, Processes: true, HushdPath: bin,
 		EpochInterval: 200 * time.Millisecond, ProbeInterval: 100 * time.Millisecond,
 		UnreachableAfter: time.Hour,
 	})

@@ -40,7 +40,7 @@ func TestPushChurnDevnet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts hushd processes")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute) // the devnet may take six to form
 	defer cancel()
 
 	ca := pushtest.NewCA(t)
@@ -56,7 +56,10 @@ func TestPushChurnDevnet(t *testing.T) {
 	const nodes = 8 // two swarms of four; two killed leave bob's below the minimum
 	metrics := freeAddrs(t, nodes+1)
 	d, err := devnet.Up(ctx, devnet.Options{
-		Dir: t.TempDir(), Nodes: nodes, Processes: true, HushdPath: bin,
+		// Six minutes to form, as the CLI scripts give it: the two-minute
+		// default was passed under -race on a loaded machine.
+		Timeout: 6 * time.Minute,
+		Dir:     t.TempDir(), Nodes: nodes, Processes: true, HushdPath: bin,
 		// The registry drops a dead member within seconds; long enough
 		// that a member busy on a loaded machine is not dropped.
 		EpochInterval: 200 * time.Millisecond, ProbeInterval: 100 * time.Millisecond, UnreachableAfter: 5 * time.Second,

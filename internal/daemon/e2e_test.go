@@ -58,10 +58,13 @@ func sharedNetwork() (*devnet.Devnet, error) {
 			netErr = fmt.Errorf("build hushd: %v\n%s", err, out)
 			return
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 		defer cancel()
 		netShared, netErr = devnet.Up(ctx, devnet.Options{
-			Dir: filepath.Join(netDir, "devnet"), Nodes: 6, Processes: true, HushdPath: bin,
+			// Six minutes to form, as the CLI scripts give it: the two-minute
+			// default was passed under -race on a loaded machine.
+			Timeout: 6 * time.Minute,
+			Dir:     filepath.Join(netDir, "devnet"), Nodes: 6, Processes: true, HushdPath: bin,
 			EpochInterval: 200 * time.Millisecond, ProbeInterval: 100 * time.Millisecond,
 			UnreachableAfter: time.Minute,
 		})
