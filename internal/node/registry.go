@@ -150,7 +150,7 @@ func (l *registryLink) register(ctx context.Context) error {
 		_, epoch := l.members.snapshot()
 		err = l.pool.Register(ctx, sd, l.admission)
 		if err == nil {
-			l.regEpoch.Store(int64(epoch))
+			l.registeredAt(epoch)
 			l.logger.Info("registered with the registry", "epoch", epoch)
 			return nil
 		}
@@ -168,6 +168,14 @@ func (l *registryLink) register(ctx context.Context) error {
 		delay = min(2*delay, registerRetryMax)
 	}
 }
+
+// registered notes a registration that just succeeded.
+func (l *registryLink) registered() {
+	_, epoch := l.members.snapshot()
+	l.registeredAt(epoch)
+}
+
+func (l *registryLink) registeredAt(epoch uint64) { l.regEpoch.Store(int64(epoch)) }
 
 // follow long-polls the registry for snapshots and installs each one.
 func (l *registryLink) follow(ctx context.Context) {
