@@ -52,7 +52,7 @@ func TestRegistrationNotDroppedBeforeItShows(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			l := &registryLink{id: id, members: &snapshotMembership{self: self}, logger: slog.New(slog.DiscardHandler),
 				dataDir: t.TempDir(), again: make(chan struct{}, 1)}
-			l.registered() // with no snapshot installed yet
+			l.reg.succeeded() // with no snapshot installed yet
 			for _, st := range tt.steps {
 				if err := l.install(snap(st.epoch, st.listed), []byte("raw")); err != nil {
 					t.Fatal(err)
