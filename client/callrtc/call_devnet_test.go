@@ -29,7 +29,7 @@ func startDevnet(t testing.TB) *devnet.Devnet {
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	d, err := devnet.Up(ctx, devnet.Options{
-		Dir: t.TempDir(), Nodes: 8,
+		Dir: t.TempDir(), Nodes: 8, Timeout: 6 * time.Minute,
 		EpochInterval: 200 * time.Millisecond, ProbeInterval: 100 * time.Millisecond,
 		UnreachableAfter: time.Minute,
 	})

@@ -29,7 +29,7 @@ func TestGroupSwarm(t *testing.T) {
 	// over ten seconds each to start under -race on a loaded machine.
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	d, err := devnet.Up(ctx, devnet.Options{Dir: t.TempDir(), Nodes: 3, EpochInterval: 200 * time.Millisecond, ProbeInterval: 100 * time.Millisecond, UnreachableAfter: time.Minute})
+	d, err := devnet.Up(ctx, devnet.Options{Dir: t.TempDir(), Nodes: 3, Timeout: 6 * time.Minute, EpochInterval: 200 * time.Millisecond, ProbeInterval: 100 * time.Millisecond, UnreachableAfter: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,7 +35,7 @@ func TestNodesNotify(t *testing.T) {
 	defer cancel()
 	// Five nodes: a node's paths leave it out, and two guards and two
 	// other relays need four more.
-	d, err := devnet.Up(ctx, devnet.Options{Dir: t.TempDir(), Nodes: 5, EpochInterval: 200 * time.Millisecond, ProbeInterval: 100 * time.Millisecond,
+	d, err := devnet.Up(ctx, devnet.Options{Dir: t.TempDir(), Nodes: 5, Timeout: 6 * time.Minute, EpochInterval: 200 * time.Millisecond, ProbeInterval: 100 * time.Millisecond,
 		UnreachableAfter: time.Minute, Services: netfile.Services{Push: srv.Service()}})
 	if err != nil {
 		t.Fatal(err)
