@@ -21,10 +21,15 @@ const pass = "correct horse"
 
 func startDevnet(t testing.TB) *devnet.Devnet {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	// A bound for a hang, not a speed: under -race at load 60 starting the
+	// eight in-process nodes alone took 86 s (schema migrations, TLS and
+	// registration each), and the two minutes this had ran out while the
+	// nodes caught up with the registry ("6 nodes still catching up"),
+	// three runs in three; the cli's devnets have six minutes too.
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	d, err := devnet.Up(ctx, devnet.Options{
-		Dir: t.TempDir(), Nodes: 8,
+		Dir: t.TempDir(), Nodes: 8, Timeout: 6 * time.Minute,
 		EpochInterval: 200 * time.Millisecond, ProbeInterval: 100 * time.Millisecond,
 		UnreachableAfter: time.Minute,
 	})

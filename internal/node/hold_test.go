@@ -45,9 +45,13 @@ func TestHeldRetrieve(t *testing.T) {
 		// that); it returns how many messages the retrieve must answer.
 		during func(t *testing.T, c *nodeclient.Client, acct *identity.Account, stop func() error) int
 	}{
-		{name: "a held retrieve outlives the server's read and write time-outs", wait: time.Second,
+		// The handler extends the deadlines once it holds the retrieve;
+		// time-outs must leave it time to get there. With 200 ms a loaded
+		// machine's handler got there late, and HTTP/2 had already reset
+		// the stream ("stream error: stream ID 3; INTERNAL_ERROR").
+		{name: "a held retrieve outlives the server's read and write time-outs", wait: 5 * time.Second,
 			cfg: func(c *config.Node) {
-				c.ReadTimeout, c.WriteTimeout = config.Duration(200*time.Millisecond), config.Duration(200*time.Millisecond)
+				c.ReadTimeout, c.WriteTimeout = config.Duration(2*time.Second), config.Duration(2*time.Second)
 			}},
 		{name: "a client's store wakes it", wait: rpc.MaxWait,
 			during: func(t *testing.T, c *nodeclient.Client, acct *identity.Account, _ func() error) int {

@@ -29,11 +29,13 @@ import (
 func TestNodesNotify(t *testing.T) {
 	srv := notifytest.Start(t)
 	unlisted := notifytest.Start(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	// A bound for a hang, not a speed: a devnet's in-process nodes take
+	// over ten seconds each to start under -race on a loaded machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	// Five nodes: a node's paths leave it out, and two guards and two
 	// other relays need four more.
-	d, err := devnet.Up(ctx, devnet.Options{Dir: t.TempDir(), Nodes: 5, EpochInterval: 200 * time.Millisecond, ProbeInterval: 100 * time.Millisecond,
+	d, err := devnet.Up(ctx, devnet.Options{Dir: t.TempDir(), Nodes: 5, Timeout: 6 * time.Minute, EpochInterval: 200 * time.Millisecond, ProbeInterval: 100 * time.Millisecond,
 		UnreachableAfter: time.Minute, Services: netfile.Services{Push: srv.Service()}})
 	if err != nil {
 		t.Fatal(err)
@@ -111,6 +113,31 @@ func TestNodesNotify(t *testing.T) {
 	if err := storeRecord(bc, bob, rec.Marshal()); err != nil {
 		t.Fatal(err)
 	}
+	// Every member must hold the record before the deposit reaches it,
+	// or it has nobody to wake: the record's forward to the third member
+	// can time out under load and wait for anti-entropy while the
+	// deposit's arrives (a node notifies for deposits, never for records
+	// repaired later). A client stores its record long before anyone
+	// writes to it; the test waits for what that time gives.
+	for _, m := range members {
+		c := client(m)
+		var last string
+		for {
+			body, err := c.Signed(ctx, bob, rpc.MethodRetrieve, json.RawMessage(fmt.Sprintf(`{"namespace":%d}`, push.Namespace)))
+			var res rpc.RetrieveResult
+			if err == nil {
+				if err = json.Unmarshal(body, &res); err == nil && len(res.Messages) > 0 {
+					break
+				}
+			}
+			last = fmt.Sprintf("%d records, %v", len(res.Messages), err)
+			select {
+			case <-ctx.Done():
+				t.Fatalf("member %s never held bob's record (last: %s)", m.Ed25519.String()[:12], last)
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
 	hash := deposit(bc, bob.ID(), "hello bob", time.Now())
 	for i := range members {
 		select {
@@ -122,7 +149,7 @@ func TestNodesNotify(t *testing.T) {
 				t.Fatalf("notify %d: payload %+v, %v", i, in, err)
 			}
 		case <-ctx.Done():
-			t.Fatalf("%d of %d members notified", i, len(members))
+			t.Fatalf("%d of %d members notified (the relays that carried them: %d)", i, len(members), len(srv.Relays))
 		}
 	}
 	quiet("after one notify per member")

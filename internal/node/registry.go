@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/hushnet/hush/identity"
@@ -78,10 +77,57 @@ type registryLink struct {
 	logger    *slog.Logger
 	dataDir   string
 
-	// regEpoch is the newest epoch known when the last registration
-	// succeeded; a later snapshot without this node means it was dropped.
-	regEpoch atomic.Int64  // -1 while not registered
-	again    chan struct{} // buffered 1: a registration is wanted
+	reg   registration
+	again chan struct{} // buffered 1: a registration is wanted
+}
+
+// registration tells from the snapshots a node installs whether the
+// registry dropped its registration (after an outage the hosts voted it
+// unreachable). The snapshots installed first after a registration may
+// not show it yet: a node that registered before it had any snapshot, or
+// whose snapshot lagged the registry's, installs epochs built before the
+// registration was committed. So a registration counts as dropped only
+// when a snapshot without the node follows one that listed it (epochs
+// only go up), or, if none listed it yet, two epochs after the first
+// snapshot installed since it succeeded: that one was fetched about
+// when the registration was committed, and the leader ticks at most one
+// epoch ahead of the signed snapshot it serves. Should a lagging host
+// make that guess wrong, the cost is one needless registration.
+type registration struct {
+	mu         sync.Mutex // guards the fields below
+	registered bool       // a registration succeeded and is not known dropped
+	listed     bool       // a snapshot since then listed the node
+	first      uint64     // epoch of the first snapshot installed since then
+	hasFirst   bool
+}
+
+// succeeded notes a registration that just succeeded.
+func (r *registration) succeeded() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.registered, r.listed, r.hasFirst = true, false, false
+}
+
+// dropped takes one snapshot, newer than the ones before, and whether it
+// lists the node, and reports whether it shows the registration dropped;
+// then the node is no longer registered until succeeded.
+func (r *registration) dropped(epoch uint64, listed bool) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case !r.registered:
+		return false
+	case listed:
+		r.listed = true
+		return false
+	case !r.listed && !r.hasFirst:
+		r.first, r.hasFirst = epoch, true
+		return false
+	case !r.listed && epoch <= r.first+1:
+		return false
+	}
+	r.registered = false
+	return true
 }
 
 func newRegistryLink(n *netfile.Network, id *Identity, adm *entry.Admission, m *snapshotMembership, logger *slog.Logger, dataDir string) *registryLink {
@@ -90,7 +136,6 @@ func newRegistryLink(n *netfile.Network, id *Identity, adm *entry.Admission, m *
 		members: m, logger: logger, dataDir: dataDir, again: make(chan struct{}, 1),
 		verifier: n.SnapshotVerifier(),
 	}
-	l.regEpoch.Store(-1)
 	l.again <- struct{}{}
 	return l
 }
@@ -147,10 +192,10 @@ func (l *registryLink) register(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		_, epoch := l.members.snapshot()
 		err = l.pool.Register(ctx, sd, l.admission)
 		if err == nil {
-			l.regEpoch.Store(int64(epoch))
+			l.reg.succeeded()
+			_, epoch := l.members.snapshot()
 			l.logger.Info("registered with the registry", "epoch", epoch)
 			return nil
 		}
@@ -195,13 +240,9 @@ func (l *registryLink) install(s *snapshot.Snapshot, raw []byte) error {
 		l.logger.Warn("could not save the snapshot", "err", err)
 	}
 	_, listed := s.Node(identity.Ed25519PublicKeyOf(l.id.Ed25519))
-	reg := l.regEpoch.Load()
 	l.logger.Debug("snapshot", "epoch", s.Epoch, "nodes", len(s.Nodes), "swarms", len(s.SwarmIDs()), "listed", listed)
-	// The epoch right after a registration may have been built before
-	// it was committed; two later is certain to include it.
-	if !listed && reg >= 0 && int64(s.Epoch) > reg+1 {
+	if l.reg.dropped(s.Epoch, listed) {
 		l.logger.Warn("the registry dropped this node; registering again", "epoch", s.Epoch)
-		l.regEpoch.Store(-1)
 		select {
 		case l.again <- struct{}{}:
 		default:

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -182,13 +183,58 @@ func (c *cluster) hostKeys() []ed25519.PublicKey {
 // under a second for anything these tests wait for.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
+	eventuallyShow(t, what, cond, nil)
+}
+
+// eventuallyShow is eventually that, when it gives up, also prints what
+// show returns: the state that explains why the wait failed.
+func eventuallyShow(t *testing.T, what string, cond func() bool, show func() string) {
+	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for !cond() {
 		if time.Now().After(deadline) {
+			if show != nil {
+				t.Fatalf("timed out waiting for %s; %s", what, show())
+			}
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// describe names a host's view: its role, leader, epochs, nodes, hosts
+// and the snapshot it serves.
+func (th *testHost) describe() string {
+	if th.h == nil {
+		return "not started"
+	}
+	st := th.h.Status()
+	served := "none"
+	if raw, epoch := th.h.SignedSnapshot(); raw != nil {
+		served = fmt.Sprintf("epoch %d", epoch)
+		if s, err := snapshot.Decode(raw); err == nil {
+			served += fmt.Sprintf(" with %d signatures and %d nodes", len(s.Signatures), len(s.Nodes))
+		}
+	}
+	leader := st.Leader
+	if len(leader) > 8 {
+		leader = leader[:8]
+	}
+	return fmt.Sprintf("host %.8s: %s (leader %q), epoch %d, signed epoch %d, %d nodes, %d hosts, %d rejected, serving %s",
+		st.Host, st.Role, leader, st.Epoch, st.SignedEpoch, st.Nodes, len(st.Hosts), st.Rejected, served)
+}
+
+// describe names every live host's view.
+func (c *cluster) describe() string {
+	var b strings.Builder
+	for _, th := range c.hosts {
+		if th.cancel == nil {
+			fmt.Fprintf(&b, "\n  host %.8s: stopped", identity.Ed25519PublicKeyOf(th.key).String())
+			continue
+		}
+		b.WriteString("\n  " + th.describe())
+	}
+	return b.String()
 }
 
 // untilAvailable calls f until it answers anything but ErrUnavailable
@@ -198,17 +244,17 @@ func eventually(t *testing.T, what string, cond func() bool) {
 func untilAvailable(t *testing.T, f func() error) error {
 	t.Helper()
 	var err error
-	eventually(t, "an answer from a leader", func() bool {
+	eventuallyShow(t, "an answer from a leader", func() bool {
 		err = f()
 		return !errors.Is(err, entry.ErrUnavailable)
-	})
+	}, func() string { return fmt.Sprintf("last answer: %v", err) })
 	return err
 }
 
 // leader waits for a live host to lead and returns it.
 func (c *cluster) leader() *testHost {
 	var l *testHost
-	eventually(c.t, "a leader", func() bool {
+	eventuallyShow(c.t, "a leader", func() bool {
 		for _, th := range c.hosts {
 			if th.cancel != nil && th.h.Status().Role == "leader" && th.h.fsm.hasGenesis() {
 				l = th
@@ -216,7 +262,7 @@ func (c *cluster) leader() *testHost {
 			}
 		}
 		return false
-	})
+	}, c.describe)
 	return l
 }
 
@@ -254,10 +300,11 @@ func register(t *testing.T, th *testHost, n testNode) {
 	t.Helper()
 	c := th.client()
 	defer c.Close()
-	eventually(t, "registration", func() bool {
+	var err error
+	eventuallyShow(t, "registration", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		err := c.Register(ctx, n.desc, n.admission())
+		err = c.Register(ctx, n.desc, n.admission())
 		if errors.Is(err, entry.ErrStale) {
 			// An earlier attempt was committed after all, though its
 			// leader lost office before it could say so.
@@ -268,7 +315,7 @@ func register(t *testing.T, th *testHost, n testNode) {
 			t.Fatalf("register: %v", err)
 		}
 		return err == nil
-	})
+	}, func() string { return fmt.Sprintf("last answer: %v; %s", err, th.describe()) })
 }
 
 // verifiedSnapshot waits until th serves a majority-signed snapshot that
@@ -276,7 +323,7 @@ func register(t *testing.T, th *testHost, n testNode) {
 func verifiedSnapshot(t *testing.T, th *testHost, keys []ed25519.PublicKey, what string, cond func(*snapshot.Snapshot) bool) *snapshot.Snapshot {
 	t.Helper()
 	var got *snapshot.Snapshot
-	eventually(t, what, func() bool {
+	eventuallyShow(t, what, func() bool {
 		raw, _ := th.h.SignedSnapshot()
 		if raw == nil {
 			return false
@@ -292,7 +339,7 @@ func verifiedSnapshot(t *testing.T, th *testHost, keys []ed25519.PublicKey, what
 		}
 		got = s
 		return cond(s)
-	})
+	}, th.describe)
 	return got
 }
 

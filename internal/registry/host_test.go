@@ -207,7 +207,7 @@ func TestHostJoinAndLeave(t *testing.T) {
 	if err := admin.Join(ctx, th.cfg.APIAdvertise, identity.Ed25519PublicKeyOf(th.key)); err != nil {
 		t.Fatalf("join: %v", err)
 	}
-	eventually(t, "the joiner to replicate the host list", func() bool { return len(th.h.Status().Hosts) == 2 })
+	eventuallyShow(t, "the joiner to replicate the host list", func() bool { return len(th.h.Status().Hosts) == 2 }, c.describe)
 	// With two hosts a snapshot needs both signatures.
 	verifiedSnapshot(t, th, c.hostKeys(), "a snapshot both hosts signed", func(s *snapshot.Snapshot) bool { return len(s.Signatures) == 2 })
 
@@ -217,10 +217,16 @@ func TestHostJoinAndLeave(t *testing.T) {
 	if err := untilAvailable(t, func() error { return admin.Leave(ctx, identity.Ed25519PublicKeyOf(testKey("stranger"))) }); !errors.Is(err, entry.ErrUnknownHost) {
 		t.Fatalf("removing an unknown host: %v", err)
 	}
-	if err := admin.Leave(ctx, identity.Ed25519PublicKeyOf(th.key)); err != nil {
-		t.Fatalf("leave: %v", err)
+	// Two hosts lose their leader now and then on a loaded machine (each
+	// needs the other's heartbeats): the admin asks again when the answer
+	// is unavailable, and an attempt that was committed all the same
+	// makes the next one find the host gone.
+	tries := 0
+	err := untilAvailable(t, func() error { tries++; return admin.Leave(ctx, identity.Ed25519PublicKeyOf(th.key)) })
+	if err != nil && !(tries > 1 && errors.Is(err, entry.ErrUnknownHost)) {
+		t.Fatalf("leave (attempt %d): %v", tries, err)
 	}
-	eventually(t, "the first host to stand alone", func() bool { return len(first.h.Status().Hosts) == 1 })
+	eventuallyShow(t, "the first host to stand alone", func() bool { return len(first.h.Status().Hosts) == 1 }, c.describe)
 	verifiedSnapshot(t, first, c.hostKeys()[:1], "a snapshot signed by the remaining host alone", func(s *snapshot.Snapshot) bool {
 		return len(s.Signatures) == 1 && s.Signatures[0].Host == identity.Ed25519PublicKeyOf(first.key)
 	})

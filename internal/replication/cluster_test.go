@@ -40,13 +40,15 @@ const testNetwork = "replnet"
 // testNode is one in-process node: a real sqlite store, the storage RPC
 // and the node RPC behind real TLS bound to the node key, on 127.0.0.1.
 type testNode struct {
-	t     testing.TB
-	key   ed25519.PrivateKey
-	x     [32]byte
-	addr  string
-	dir   string
-	fault atomic.Bool
-	cfg   func(*replication.Config)
+	t    testing.TB
+	key  ed25519.PrivateKey
+	x    [32]byte
+	addr string
+	dir  string
+	// reserved, until start, holds the node's port (see reserve).
+	reserved func() *net.TCPListener
+	fault    atomic.Bool
+	cfg      func(*replication.Config)
 	// stall, while it holds an open channel, makes the node RPC handler
 	// wait for the channel to close before serving (a peer that hangs);
 	// stalled counts the requests that reached it meanwhile.
@@ -100,8 +102,17 @@ func (c *cluster) addNode(cfg func(*replication.Config)) *testNode {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	n.addr = ln.Addr().String()
-	ln.Close()
+	// The port stays bound until start serves on it: closed, the next
+	// node's listen could draw the same port (TestStrayHandOff: "nodes[2]
+	// .address already used by nodes[0]") and any outgoing connection
+	// could take it. Until then connections are refused at once, as by a
+	// node that is down.
+	n.addr, n.reserved = ln.Addr().String(), reserve(ln.(*net.TCPListener))
+	c.t.Cleanup(func() {
+		if n.reserved != nil {
+			n.reserved().Close()
+		}
+	})
 	c.nodes = append(c.nodes, n)
 	return n
 }
@@ -185,8 +196,10 @@ func (c *cluster) start(n *testNode) {
 	mux := http.NewServeMux()
 	mux.Handle("/", api)
 	mux.Handle(rpc.NodeRPCPath, n.stallable(n.repl.Handler()))
-	ln, err := net.Listen("tcp", n.addr)
-	if err != nil {
+	var ln net.Listener
+	if n.reserved != nil {
+		ln, n.reserved = n.reserved(), nil
+	} else if ln, err = net.Listen("tcp", n.addr); err != nil { // a restart after kill
 		t.Fatal(err)
 	}
 	n.srv = &http.Server{Handler: mux, TLSConfig: &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert(t, n.key)}}}
@@ -222,6 +235,28 @@ func (n *testNode) stallPeer(t testing.TB) (release func()) {
 	}
 	t.Cleanup(release)
 	return release
+}
+
+// reserve keeps ln's port while closing every connection it accepts, and
+// returns the function that stops that and hands ln over.
+func reserve(ln *net.TCPListener) func() *net.TCPListener {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return func() *net.TCPListener {
+		ln.SetDeadline(time.Now()) // ends the Accept
+		<-done
+		ln.SetDeadline(time.Time{})
+		return ln
+	}
 }
 
 // kill stops a node abruptly, as kill -9 would: connections drop and the
@@ -354,4 +389,29 @@ func nodeRequest(t testing.TB, n *testNode, key ed25519.PrivateKey, recipient id
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// TestClusterHoldsPortsUntilStart: the harness keeps each node's port
+// from addNode to start, so no other listen (another node's) gets it,
+// and a node not yet started refuses connections at once.
+func TestClusterHoldsPortsUntilStart(t *testing.T) {
+	c := newCluster(t, 2, nil)
+	n := c.nodes[0]
+	if ln, err := net.Listen("tcp", n.addr); err == nil {
+		ln.Close()
+		t.Fatal("a node's port was free before start")
+	}
+	conn, err := net.DialTimeout("tcp", n.addr, time.Minute)
+	if err == nil {
+		conn.SetReadDeadline(time.Now().Add(time.Minute))
+		if _, err := conn.Read(make([]byte, 1)); err == nil {
+			t.Fatal("a node not yet started answered")
+		}
+		conn.Close()
+	}
+	c.oneSwarm()
+	c.start(n)
+	if _, err := n.client.Info(context.Background()); err != nil {
+		t.Fatalf("the started node: %v", err)
+	}
 }

@@ -37,7 +37,7 @@ func TestDevnetChurn(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	d, err := devnet.Up(ctx, devnet.Options{AntiEntropyInterval: 300 * time.Millisecond,
+	d, err := devnet.Up(ctx, devnet.Options{AntiEntropyInterval: 300 * time.Millisecond, Timeout: 6 * time.Minute,
 		Dir: t.TempDir(), Nodes: 8, Processes: true, HushdPath: bin,
 		// Short enough that the drop below happens in seconds; long enough
 		// that the stopped leaver is still registered when its decommission

@@ -30,9 +30,11 @@ func TestDevnetProcesses(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	// The children inherit the environment: anti-entropy every 300 ms.
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	// A bound for a hang, not a speed: a loaded machine under -race took
+	// 86 s to start a devnet's nodes (callrtc's TestRelayCallDevnet).
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	d, err := devnet.Up(ctx, devnet.Options{AntiEntropyInterval: 300 * time.Millisecond,
+	d, err := devnet.Up(ctx, devnet.Options{AntiEntropyInterval: 300 * time.Millisecond, Timeout: 6 * time.Minute,
 		Dir: t.TempDir(), Nodes: 3, Processes: true, HushdPath: bin,
 		EpochInterval: 200 * time.Millisecond, ProbeInterval: 100 * time.Millisecond,
 		// The killed member must stay in its swarm: this test is about

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	pionturn "github.com/pion/turn/v5"
@@ -265,15 +266,8 @@ func (s *Server) Run(ctx context.Context) error {
 }
 
 func (s *Server) listen() (err error) {
-	if s.udp, err = net.ListenPacket("udp", s.cfg.Listen); err != nil {
-		return fmt.Errorf("listen udp: %w", err)
-	}
-	// TCP on the UDP socket's port, as the network file names one address
-	// for both.
-	host, _, _ := net.SplitHostPort(s.cfg.Listen)
-	port := s.udp.LocalAddr().(*net.UDPAddr).Port
-	if s.tcp, err = net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port))); err != nil {
-		return fmt.Errorf("listen tcp: %w", err)
+	if s.udp, s.tcp, err = listenPair(s.cfg.Listen, net.Listen); err != nil {
+		return err
 	}
 	if s.cfg.TLSListen != "" {
 		tc := &tls.Config{Certificates: []tls.Certificate{s.cert}, MinVersion: tls.VersionTLS12}
@@ -339,6 +333,39 @@ func (s *Server) relayGenerator() pionturn.RelayAddressGenerator {
 			MinPort: uint16(s.cfg.RelayPortMin), MaxPort: uint16(s.cfg.RelayPortMax)}
 	}
 	return &pionturn.RelayAddressGeneratorStatic{RelayAddress: ip, Address: ip.String()}
+}
+
+// listenPairTries bounds the ports listenPair draws when the TCP side
+// of a drawn UDP port is taken.
+const listenPairTries = 20
+
+// listenPair opens the UDP socket at addr and a TCP listener (from
+// listenTCP) on the same port, as the network file names one address for
+// both. With port 0 the kernel picks a free UDP port whose TCP twin may
+// be in use (another listener, an outgoing connection's local port): then
+// it closes the UDP socket and draws again. A configured port that is
+// taken is an error.
+func listenPair(addr string, listenTCP func(network, addr string) (net.Listener, error)) (net.PacketConn, net.Listener, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listen: %w", err)
+	}
+	drawn := port == "0" || port == ""
+	for try := 1; ; try++ {
+		udp, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("listen udp: %w", err)
+		}
+		p := udp.LocalAddr().(*net.UDPAddr).Port
+		tcp, err := listenTCP("tcp", net.JoinHostPort(host, strconv.Itoa(p)))
+		if err == nil {
+			return udp, tcp, nil
+		}
+		udp.Close()
+		if !drawn || !errors.Is(err, syscall.EADDRINUSE) || try == listenPairTries {
+			return nil, nil, fmt.Errorf("listen tcp: %w", err)
+		}
+	}
 }
 
 func (s *Server) release() {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,14 +20,25 @@ import (
 	"github.com/hushnet/hush/protocol/transparency"
 )
 
-// freeAddr returns a loopback address nothing listens on right now.
+// handedOut holds the addresses freeAddr returned, to return each once.
+var handedOut sync.Map
+
+// freeAddr returns a loopback address nothing listens on right now and
+// that it never returned before: a port just closed is free, and the
+// next listen on port 0 may draw it again (two hosts of the replication
+// tests' cluster got one port that way), so a test's hosts would clash.
 func freeAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		if _, dup := handedOut.LoadOrStore(addr, true); !dup {
+			return addr
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 func hushd(ctx context.Context, args ...string) (string, error) {
