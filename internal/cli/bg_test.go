@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/hushnet/hush/internal/devnet"
 )
 
 // Script commands for long-running hush commands whose output a script
@@ -21,8 +24,10 @@ import (
 //
 //	bg NAME PROG ARGS...         start PROG (found on the script's PATH) with the
 //	                             script's environment, output to NAME.stdout, NAME.stderr
-//	waitmatch FILE REGEXP [VAR]  wait (up to 5 minutes) for a line of FILE matching
+//	waitmatch FILE REGEXP [VAR]  wait (up to 8 minutes) for a line of FILE matching
 //	                             REGEXP; set VAR to its first group
+//	execuntil REGEXP PROG ARGS...  exec PROG ARGS... again every second until its
+//	                             stdout matches REGEXP (up to 3 minutes)
 //	runline [-retry N] LINE      exec the command LINE spells (split at spaces),
 //	                             as a user pastes a printed line; N tries in all
 //	stopbg NAME                  SIGINT, and wait for it to exit
@@ -47,11 +52,20 @@ var bgCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string)
 		go func() { done <- cmd.Wait(); out.Close(); errf.Close() }()
 		procs := bgProcsOf(ts)
 		procs[args[0]] = bgProc{cmd, done}
+		name, dir := args[0], devnetDir(ts, args[2:])
 		ts.Defer(func() {
-			if _, ok := procs[args[0]]; ok {
+			if _, ok := procs[name]; ok {
 				cmd.Process.Kill()
 				<-done
-				delete(procs, args[0])
+				delete(procs, name)
+			}
+			// A failed script shows what its background commands said, and
+			// a devnet's log, so a CI failure explains itself.
+			if t, ok := bgT(ts).(interface{ Failed() bool }); ok && t.Failed() {
+				logTail(ts, ts.MkAbs(name+".stderr"))
+				if dir != "" {
+					logTail(ts, filepath.Join(dir, devnet.LogFile))
+				}
 			}
 		})
 	},
@@ -105,6 +119,23 @@ var bgCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string)
 			}
 		}
 	},
+	"execuntil": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) < 2 {
+			ts.Fatalf("usage: execuntil REGEXP PROG ARGS...")
+		}
+		re := regexp.MustCompile("(?m)" + args[0])
+		for deadline := time.Now().Add(3 * time.Minute); ; {
+			err := ts.Exec(args[1], args[2:]...)
+			if err == nil && re.MatchString(ts.ReadFile("stdout")) {
+				return
+			}
+			if time.Now().After(deadline) {
+				ts.Fatalf("%s: no match for %s after 3 minutes (last error %v); stdout:\n%s\nstderr:\n%s",
+					strings.Join(args[1:], " "), args[0], err, ts.ReadFile("stdout"), ts.ReadFile("stderr"))
+			}
+			time.Sleep(time.Second)
+		}
+	},
 	"runline": func(ts *testscript.TestScript, neg bool, args []string) {
 		tries := 1
 		if len(args) > 1 && args[0] == "-retry" {
@@ -154,9 +185,54 @@ type bgProc struct {
 // only its goroutine touches it.
 type bgKey struct{}
 
+// bgTKey holds a script's testscript.T (in testscript.Env.Values): its
+// Failed tells a deferred function whether the script failed.
+type bgTKey struct{}
+
 // bgSetup gives a script its table of background commands.
 func bgSetup(env *testscript.Env) {
 	env.Values[bgKey{}] = map[string]bgProc{}
+	env.Values[bgTKey{}] = env.T()
+}
+
+func bgT(ts *testscript.TestScript) testscript.T {
+	t, _ := ts.Value(bgTKey{}).(testscript.T)
+	return t
+}
+
+// devnetDir returns the --dir of a hush devnet up command line, else "".
+func devnetDir(ts *testscript.TestScript, args []string) string {
+	if len(args) < 2 || args[0] != "devnet" || args[1] != "up" {
+		return ""
+	}
+	for i, a := range args {
+		if v, ok := strings.CutPrefix(a, "--dir="); ok {
+			return ts.MkAbs(v)
+		}
+		if a == "--dir" && i+1 < len(args) {
+			return ts.MkAbs(args[i+1])
+		}
+	}
+	return ""
+}
+
+// logTail logs the end of file (its last 64 KiB) into the script's log.
+func logTail(ts *testscript.TestScript, file string) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		ts.Logf("%s: %v", file, err)
+		return
+	}
+	const max = 64 << 10
+	if len(b) > max {
+		b = b[len(b)-max:]
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			b = b[i+1:]
+		}
+		ts.Logf("%s (its last %d KiB):\n%s", file, max>>10, b)
+		return
+	}
+	ts.Logf("%s:\n%s", file, b)
 }
 
 func bgProcsOf(ts *testscript.TestScript) map[string]bgProc {
