@@ -50,3 +50,35 @@ func TestFetchUntilFound(t *testing.T) {
 		})
 	}
 }
+
+// TestFetchReports: a transparency report lost on its way is asked for
+// again, the ones that came are kept, and a server with no report to give
+// is not asked again.
+func TestFetchReports(t *testing.T) {
+	errPath := errors.New("path failed")
+	rounds := [][]client.StewardReport{
+		{{Server: "registry", Err: errPath}, {Server: "push", Address: "first"}, {Server: "turn", Err: client.ErrNoReport}},
+		{{Server: "registry", Err: errPath}, {Server: "push", Err: errPath}, {Server: "turn", Err: client.ErrNoReport}},
+		{{Server: "registry", Address: "third"}, {Server: "push", Err: errPath}, {Server: "turn", Err: client.ErrNoReport}},
+	}
+	calls := 0
+	reps, err := fetchReports(context.Background(), func(context.Context) ([]client.StewardReport, error) {
+		calls++
+		return rounds[calls-1], nil
+	})
+	if err != nil || calls != 3 {
+		t.Fatalf("%d fetches, err %v; want 3, nil", calls, err)
+	}
+	if reps[0].Err != nil || reps[0].Address != "third" || reps[1].Err != nil || reps[1].Address != "first" || !errors.Is(reps[2].Err, client.ErrNoReport) {
+		t.Fatalf("reports %+v", reps)
+	}
+
+	calls = 0
+	fetchReports(context.Background(), func(context.Context) ([]client.StewardReport, error) {
+		calls++
+		return []client.StewardReport{{Server: "turn", Err: client.ErrNoReport}}, nil
+	})
+	if calls != 1 {
+		t.Fatalf("%d fetches with no report to give, want 1", calls)
+	}
+}
