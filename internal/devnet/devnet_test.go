@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,19 +75,22 @@ func TestDevnetForms(t *testing.T) {
 			defer cancel()
 			d := up(t, ctx, Options{Nodes: tt.nodes, Registries: tt.registries})
 			// Leadership can move during an election; wait for a settled
-			// view with exactly one leader.
+			// view with exactly one leader. Inspect pings every host and
+			// node with a 2 s bound, which a node of this busy process can
+			// miss on a loaded machine (a node formed, then shown down):
+			// ask again until all answer.
 			var st *Status
 			for {
 				var err error
 				if st, err = Inspect(ctx, d.Network()); err != nil {
 					t.Fatal(err)
 				}
-				if leaders(st) == 1 {
+				if leaders(st) == 1 && allUp(st) {
 					break
 				}
 				select {
 				case <-ctx.Done():
-					t.Fatalf("never exactly one leader: %+v", st.Registries)
+					t.Fatalf("never exactly one leader and every host and node up: registries %+v, nodes %s", st.Registries, nodesString(st))
 				case <-time.After(pollEvery):
 				}
 			}
@@ -109,6 +114,35 @@ func TestDevnetForms(t *testing.T) {
 			}
 		})
 	}
+}
+
+// allUp reports whether every registry host and node in st answered and
+// every node is in a swarm.
+func allUp(st *Status) bool {
+	for _, r := range st.Registries {
+		if !r.Up {
+			return false
+		}
+	}
+	for _, n := range st.Nodes {
+		if !n.Up || n.SwarmID == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// nodesString shows st's nodes for a failure message.
+func nodesString(st *Status) string {
+	var b strings.Builder
+	for _, n := range st.Nodes {
+		sw := "none"
+		if n.SwarmID != nil {
+			sw = *n.SwarmID
+		}
+		fmt.Fprintf(&b, "\n  %s up %v swarm %s", n.Address, n.Up, sw)
+	}
+	return b.String()
 }
 
 // TestNodesFollowTheRegistry: every node serves a snapshot verified by
