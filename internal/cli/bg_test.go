@@ -24,7 +24,7 @@ import (
 //
 //	bg NAME PROG ARGS...         start PROG (found on the script's PATH) with the
 //	                             script's environment, output to NAME.stdout, NAME.stderr
-//	waitmatch FILE REGEXP [VAR]  wait (up to 8 minutes) for a line of FILE matching
+//	waitmatch FILE REGEXP [VAR]  wait (up to 12 minutes) for a line of FILE matching
 //	                             REGEXP; set VAR to its first group
 //	execuntil REGEXP PROG ARGS...  exec PROG ARGS... again every second until its
 //	                             stdout matches REGEXP (up to 3 minutes)
@@ -95,9 +95,10 @@ var bgCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string)
 		}
 		re := regexp.MustCompile(args[1])
 		// Generous: a devnet forming on a busy 2-core machine under -race
-		// has taken over three minutes, and its demo may take three more
-		// (CI's own run beside another test run missed five in all).
-		ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+		// has taken over three minutes (CI's own run beside another test
+		// run missed five in all), and the scripts give it six to form
+		// and its demo as long again.
+		ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 		defer cancel()
 		for {
 			if m := matchLine(ts.MkAbs(args[0]), re); m != nil {

@@ -16,6 +16,10 @@ import (
 // folder and are wiped with it, so a known passphrase costs nothing.
 const demoPassphrase = "demo"
 
+// demoTimeout is the least time the demo has to send its message and see
+// it arrive.
+const demoTimeout = 3 * time.Minute
+
 // demoAccount is one of the two demo homes `hush devnet up` makes.
 type demoAccount struct {
 	Name string `json:"name"`
@@ -26,11 +30,14 @@ type demoAccount struct {
 // runDemo creates two accounts on the devnet, alice and bob, each knowing
 // the other by nickname, and sends one message from alice to bob through
 // onion paths, so a newcomer sees the whole network work before typing
-// anything. It returns the accounts and the text bob received.
-func (a *app) runDemo(ctx context.Context, d *devnet.Devnet, dir string) ([]demoAccount, string, error) {
+// anything. It returns the accounts and the text bob received. It gives
+// up after limit, or demoTimeout if that is longer.
+func (a *app) runDemo(ctx context.Context, d *devnet.Devnet, dir string, limit time.Duration) ([]demoAccount, string, error) {
 	// Minutes, not seconds: a busy machine (or -race) makes every onion
 	// request slow, and the demo waits on the message, not on the clock.
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	// A devnet given long to form (--timeout) runs on a machine that slow,
+	// and its demo gets as long.
+	ctx, cancel := context.WithTimeout(ctx, max(limit, demoTimeout))
 	defer cancel()
 	names := []string{"alice", "bob"}
 	accts := make([]demoAccount, len(names))

@@ -85,7 +85,7 @@ or on PATH if it is one, else built into --dir/lab/bin).`,
 			}
 			a.printDevnetUp(d, opts)
 			if demo {
-				accts, text, err := a.runDemo(ctx, d, opts.Dir)
+				accts, text, err := a.runDemo(ctx, d, opts.Dir, opts.Timeout)
 				if err != nil {
 					fmt.Fprintf(a.stderr, "hush devnet: the demo failed (the devnet keeps running): %v\n", err)
 				} else if !a.jsonOut {
