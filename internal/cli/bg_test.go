@@ -83,10 +83,11 @@ var bgCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string)
 				b, _ := os.ReadFile(ts.MkAbs(args[0] + ".stderr"))
 				ts.Fatalf("%s: %v; its stderr:\n%s", args[0], err, b)
 			}
-		case <-time.After(time.Minute):
+		case <-time.After(5 * time.Minute): // a devnet stops a dozen servers, on a busy machine
 			p.cmd.Process.Kill()
 			<-p.done
-			ts.Fatalf("%s did not stop on SIGINT", args[0])
+			b, _ := os.ReadFile(ts.MkAbs(args[0] + ".stderr"))
+			ts.Fatalf("%s did not stop on SIGINT in 5 minutes; its stderr:\n%s", args[0], b)
 		}
 	},
 	"waitmatch": func(ts *testscript.TestScript, neg bool, args []string) {
