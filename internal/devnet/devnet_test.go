@@ -237,6 +237,38 @@ func TestUpRefusesAFolderThatIsNotADevnet(t *testing.T) {
 	}
 }
 
+// TestUpRefusesARunningDevnet: a running devnet's folder is never
+// cleared for another, even when none of its nodes answers (as a starved
+// process's may not within the check's bound on a busy machine: the
+// second devnet up then deleted the first's data under it).
+func TestUpRefusesARunningDevnet(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	d := up(t, ctx, Options{Dir: dir, Nodes: 3})
+	for i := range d.Nodes() {
+		if err := d.StopNode(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d2, err := Up(ctx, quick(Options{Dir: dir, Nodes: 3}))
+	if err == nil {
+		d2.Stop()
+		t.Fatal("a second devnet took the folder of a running one")
+	}
+	if !strings.Contains(err.Error(), "a devnet is running from") {
+		t.Fatalf("second devnet: %v", err)
+	}
+	if _, err := os.Stat(d.NetworkPath()); err != nil {
+		t.Fatalf("the running devnet's network file: %v", err)
+	}
+	// Stopped, its folder is free for the next.
+	if err := d.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	up(t, ctx, Options{Dir: dir, Nodes: 3})
+}
+
 // TestRegistryOutage: with the registry gone, nodes keep serving from
 // their last snapshot (also after a restart, from the saved copy) until
 // it expires, then refuse account requests with 503 (never a 421 from an
