@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/client"
+	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/devnet"
 	"github.com/hushnet/hush/internal/netlookup"
 )
@@ -92,20 +93,41 @@ func (a *app) runDemo(ctx context.Context, d *devnet.Devnet, dir string, limit t
 			}
 		}
 	}
+	// Each reads the other's keys before alice sends. They were
+	// published with two members' confirmations, and the other members
+	// of the swarm get them moments later: a send that asked only those
+	// waited for keys, and its retries back off (5 s doubling), past the
+	// demo's time on a busy machine (cli devnet.txt and webpush.txt).
+	for i, c := range clients {
+		for {
+			recs, _, err := c.Bundle(ctx, clients[1-i].Account())
+			if err == nil && len(recs) > 0 {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return nil, "", fmt.Errorf("demo account %s: reading %s's keys: %w (last: %d records, %v)", names[i], names[1-i], ctx.Err(), len(recs), err)
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}
 	const text = "Hello Bob! This came to you through a three-hop onion path."
-	if _, err := clients[0].Send(ctx, clients[1].Account(), text); err != nil {
+	sent, err := clients[0].Send(ctx, clients[1].Account(), text)
+	if err != nil {
 		return nil, "", fmt.Errorf("demo send: %w", err)
 	}
 	// Replication settles within a poll or two; poll until it is there.
-	// Bob's device records may reach the member alice reads a moment
+	// Bob's device records may still reach the member alice reads a moment
 	// after his client published them: her outbox retries meanwhile.
+	var pollErr error
 	for {
 		clients[0].FlushOutbox(ctx)
 		got, err := clients[1].Poll(ctx)
 		if err != nil && ctx.Err() != nil {
-			return nil, "", fmt.Errorf("demo receive: %w", err)
+			return nil, "", fmt.Errorf("demo receive: %w (%s)", err, demoState(clients[0], sent.ID, clients[1].Account(), pollErr))
 		}
 		// A failed poll (a path through a slow node) is tried again.
+		pollErr = err
 		for _, m := range got {
 			if m.Text == text {
 				return accts, m.Text, nil
@@ -113,10 +135,25 @@ func (a *app) runDemo(ctx context.Context, d *devnet.Devnet, dir string, limit t
 		}
 		select {
 		case <-ctx.Done():
-			return nil, "", fmt.Errorf("demo receive: the message did not arrive: %w", ctx.Err())
+			return nil, "", fmt.Errorf("demo receive: the message did not arrive: %w (%s)", ctx.Err(), demoState(clients[0], sent.ID, clients[1].Account(), pollErr))
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// demoState says where the demo's message is, for the error that ends a
+// demo: its status at the sender, whether the sender still waits for the
+// recipient's keys, and bob's last poll error.
+func demoState(from *client.Client, id int64, to identity.AccountID, pollErr error) string {
+	status := "unknown"
+	if m, err := from.Message(id); err == nil {
+		status = m.Status
+	}
+	keys := "alice has bob's keys"
+	if waiting, why, _ := from.WaitingForKeys(to); waiting {
+		keys = "alice waits for bob's keys: " + why
+	}
+	return fmt.Sprintf("the message is %s at alice; %s; bob's last poll error: %v", status, keys, pollErr)
 }
 
 func (a *app) printDemo(d *devnet.Devnet, accts []demoAccount, text string) {
