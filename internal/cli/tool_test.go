@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -80,5 +82,27 @@ func TestFetchReports(t *testing.T) {
 	})
 	if calls != 1 {
 		t.Fatalf("%d fetches with no report to give, want 1", calls)
+	}
+}
+
+// TestWriteFileAtomic: the file is replaced whole, readable by its owner
+// only, and no temporary file is left beside it.
+func TestWriteFileAtomic(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, callFile)
+	for _, want := range []string{`{"pid":1}`, `{"pid":1,"id":"x"}`} {
+		if err := writeFileAtomic(path, []byte(want)); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil || string(b) != want {
+			t.Fatalf("read %q, %v; want %q", b, err, want)
+		}
+		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("mode %v, %v", fi.Mode(), err)
+		}
+	}
+	if es, _ := os.ReadDir(dir); len(es) != 1 {
+		t.Fatalf("%d files in the folder, want 1", len(es))
 	}
 }
