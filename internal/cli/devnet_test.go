@@ -46,12 +46,18 @@ func TestDevnetScripts(t *testing.T) {
 				defer cancel()
 				want := atoi(ts, args[1])
 				for {
-					if st, err := readyStatus(ctx, ts.MkAbs(args[0])); err == nil && len(st.Nodes) == want && allPlaced(st) {
+					st, err := readyStatus(ctx, ts.MkAbs(args[0]))
+					if err == nil && len(st.Nodes) == want && allPlaced(st) {
 						return
 					}
 					select {
 					case <-ctx.Done():
-						ts.Fatalf("devnet did not form")
+						// The background command's stderr and the devnet's
+						// log follow (bg's deferred report).
+						if err == nil {
+							err = fmt.Errorf("%d nodes, want %d, all up and placed: %v", len(st.Nodes), want, allPlaced(st))
+						}
+						ts.Fatalf("devnet did not form in 6 minutes: %v", err)
 					case <-time.After(100 * time.Millisecond):
 					}
 				}
