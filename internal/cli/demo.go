@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/hushnet/hush/client"
-	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/internal/devnet"
 	"github.com/hushnet/hush/internal/netlookup"
 )
@@ -112,6 +111,22 @@ func (a *app) runDemo(ctx context.Context, d *devnet.Devnet, dir string, limit t
 		}
 	}
 	const text = "Hello Bob! This came to you through a three-hop onion path."
+	// Why bob drops what he fetched, should the demo fail (demoState).
+	events, unsubscribe := clients[1].Subscribe(64)
+	defer unsubscribe()
+	var lastDrop error
+	dropped := func() error {
+		for {
+			select {
+			case e := <-events:
+				if e.Kind == client.EventDropped {
+					lastDrop = e.Err
+				}
+			default:
+				return lastDrop
+			}
+		}
+	}
 	sent, err := clients[0].Send(ctx, clients[1].Account(), text)
 	if err != nil {
 		return nil, "", fmt.Errorf("demo send: %w", err)
@@ -124,10 +139,11 @@ func (a *app) runDemo(ctx context.Context, d *devnet.Devnet, dir string, limit t
 		clients[0].FlushOutbox(ctx)
 		got, err := clients[1].Poll(ctx)
 		if err != nil && ctx.Err() != nil {
-			return nil, "", fmt.Errorf("demo receive: %w (%s)", err, demoState(clients[0], sent.ID, clients[1].Account(), pollErr))
+			return nil, "", fmt.Errorf("demo receive: %w (%s)", err, demoState(clients[0], clients[1], sent.ID, pollErr, dropped()))
 		}
 		// A failed poll (a path through a slow node) is tried again.
 		pollErr = err
+		dropped() // keeps the events from filling up
 		for _, m := range got {
 			if m.Text == text {
 				return accts, m.Text, nil
@@ -135,7 +151,7 @@ func (a *app) runDemo(ctx context.Context, d *devnet.Devnet, dir string, limit t
 		}
 		select {
 		case <-ctx.Done():
-			return nil, "", fmt.Errorf("demo receive: the message did not arrive: %w (%s)", ctx.Err(), demoState(clients[0], sent.ID, clients[1].Account(), pollErr))
+			return nil, "", fmt.Errorf("demo receive: the message did not arrive: %w (%s)", ctx.Err(), demoState(clients[0], clients[1], sent.ID, pollErr, dropped()))
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
@@ -143,17 +159,26 @@ func (a *app) runDemo(ctx context.Context, d *devnet.Devnet, dir string, limit t
 
 // demoState says where the demo's message is, for the error that ends a
 // demo: its status at the sender, whether the sender still waits for the
-// recipient's keys, and bob's last poll error.
-func demoState(from *client.Client, id int64, to identity.AccountID, pollErr error) string {
+// recipient's keys, what the recipient holds from the sender, how many
+// fetched messages he dropped and why the last one was, and his last
+// poll error.
+func demoState(from, to *client.Client, id int64, pollErr, lastDrop error) string {
 	status := "unknown"
+	var hashes []string
 	if m, err := from.Message(id); err == nil {
-		status = m.Status
+		status, hashes = m.Status, m.SwarmHashes
 	}
 	keys := "alice has bob's keys"
-	if waiting, why, _ := from.WaitingForKeys(to); waiting {
+	if waiting, why, _ := from.WaitingForKeys(to.Account()); waiting {
 		keys = "alice waits for bob's keys: " + why
 	}
-	return fmt.Sprintf("the message is %s at alice; %s; bob's last poll error: %v", status, keys, pollErr)
+	held := "no conversation"
+	if h, err := to.History(from.Account()); err == nil {
+		held = fmt.Sprintf("%d message(s)", len(h))
+	}
+	st := to.Stats()
+	return fmt.Sprintf("the message is %s at alice (swarm hashes %v); %s; bob holds %s from alice, received %d and dropped %d fetched messages (the last: %v); bob's last poll error: %v",
+		status, hashes, keys, held, st.Received, st.Dropped, lastDrop, pollErr)
 }
 
 func (a *app) printDemo(d *devnet.Devnet, accts []demoAccount, text string) {
