@@ -27,7 +27,7 @@ import (
 //	waitmatch FILE REGEXP [VAR]  wait (up to 12 minutes) for a line of FILE matching
 //	                             REGEXP; set VAR to its first group
 //	execuntil REGEXP PROG ARGS...  exec PROG ARGS... again every second until its
-//	                             stdout matches REGEXP (up to 3 minutes)
+//	                             stdout matches REGEXP (up to 5 minutes)
 //	runline [-retry N] LINE      exec the command LINE spells (split at spaces),
 //	                             as a user pastes a printed line; N tries in all
 //	stopbg NAME                  SIGINT, and wait for it to exit
@@ -126,13 +126,13 @@ var bgCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string)
 			ts.Fatalf("usage: execuntil REGEXP PROG ARGS...")
 		}
 		re := regexp.MustCompile("(?m)" + args[0])
-		for deadline := time.Now().Add(3 * time.Minute); ; {
+		for deadline := time.Now().Add(5 * time.Minute); ; {
 			err := ts.Exec(args[1], args[2:]...)
 			if err == nil && re.MatchString(ts.ReadFile("stdout")) {
 				return
 			}
 			if time.Now().After(deadline) {
-				ts.Fatalf("%s: no match for %s after 3 minutes (last error %v); stdout:\n%s\nstderr:\n%s",
+				ts.Fatalf("%s: no match for %s after 5 minutes (last error %v); stdout:\n%s\nstderr:\n%s",
 					strings.Join(args[1:], " "), args[0], err, ts.ReadFile("stdout"), ts.ReadFile("stderr"))
 			}
 			time.Sleep(time.Second)

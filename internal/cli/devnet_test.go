@@ -70,10 +70,10 @@ func TestDevnetScripts(t *testing.T) {
 			},
 			// polluntil [-sender SENDER]... REGEXP HOME ARGS...: hush --home
 			// HOME receive, then hush --home HOME ARGS..., again every
-			// second until the latter's stdout matches REGEXP (up to 3
-			// minutes). A store is answered once two of a swarm's members
-			// hold it, and a single poll may ask another, which has it
-			// moments later; an invitation's key message may come a poll
+			// second until the latter's stdout matches REGEXP (up to 5
+			// minutes: under load each try's commands take a minute). A
+			// store is answered once two of a swarm's members hold it, and
+			// a single poll may ask another, which has it moments later; an invitation's key message may come a poll
 			// after the invitation. Each try first runs hush --home SENDER
 			// receive for each -sender: a one-shot command leaves what it
 			// could not send yet (a path that failed, the recipient's keys
@@ -89,7 +89,7 @@ func TestDevnetScripts(t *testing.T) {
 				}
 				re := regexp.MustCompile("(?m)" + args[0])
 				home, rest := args[1], args[2:]
-				for deadline := time.Now().Add(3 * time.Minute); ; {
+				for deadline := time.Now().Add(5 * time.Minute); ; {
 					for _, s := range senders {
 						ts.Exec("hush", "--home", s, "receive") // sends what waits in its outbox
 					}
@@ -99,7 +99,7 @@ func TestDevnetScripts(t *testing.T) {
 						return
 					}
 					if time.Now().After(deadline) {
-						ts.Fatalf("hush --home %s %s: no match for %s after 3 minutes (last error %v); stdout:\n%s\nstderr:\n%s", home, strings.Join(rest, " "), args[0], err, ts.ReadFile("stdout"), ts.ReadFile("stderr"))
+						ts.Fatalf("hush --home %s %s: no match for %s after 5 minutes (last error %v); stdout:\n%s\nstderr:\n%s", home, strings.Join(rest, " "), args[0], err, ts.ReadFile("stdout"), ts.ReadFile("stderr"))
 					}
 					time.Sleep(time.Second)
 				}
