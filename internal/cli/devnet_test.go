@@ -73,9 +73,10 @@ func TestDevnetScripts(t *testing.T) {
 			// second until the latter's stdout matches REGEXP (up to 5
 			// minutes: under load each try's commands take a minute). A
 			// store is answered once two of a swarm's members hold it, and
-			// a single poll may ask another, which has it moments later; an invitation's key message may come a poll
-			// after the invitation. Each try first runs hush --home SENDER
-			// receive for each -sender: a one-shot command leaves what it
+			// a single poll may ask another, which has it moments later;
+			// an invitation's key message may come a poll after the
+			// invitation. Each try first runs hush --home SENDER receive
+			// for each -sender: a one-shot command leaves what it
 			// could not send yet (a path that failed, the recipient's keys
 			// not yet at the members it asked) in the outbox, and only the
 			// sender's next command retries it.
