@@ -48,10 +48,10 @@ var bgCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string)
 		ts.Check(err)
 		cmd.Stdout, cmd.Stderr = out, errf
 		ts.Check(cmd.Start())
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait(); out.Close(); errf.Close() }()
+		done, exited := make(chan error, 1), make(chan struct{})
+		go func() { done <- cmd.Wait(); out.Close(); errf.Close(); close(exited) }()
 		procs := bgProcsOf(ts)
-		procs[args[0]] = bgProc{cmd, done}
+		procs[args[0]] = bgProc{cmd, done, exited}
 		name, dir := args[0], devnetDir(ts, args[2:])
 		ts.Defer(func() {
 			if _, ok := procs[name]; ok {
@@ -101,7 +101,19 @@ var bgCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string)
 		// and its demo as long again.
 		ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 		defer cancel()
+		// A background command that exited writes no more: give up at
+		// once (a devnet that failed to start waited out the whole bound).
+		var exited chan struct{}
+		if name, ok := strings.CutSuffix(args[0], ".stdout"); ok {
+			exited = bgProcsOf(ts)[name].exited
+		}
 		for {
+			gone := false
+			select {
+			case <-exited:
+				gone = true
+			default:
+			}
 			if m := matchLine(ts.MkAbs(args[0]), re); m != nil {
 				if len(args) > 2 && len(m) > 1 {
 					ts.Setenv(args[2], m[1])
@@ -118,6 +130,12 @@ var bgCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string)
 				}
 				ts.Fatalf("no line of %s matches %s; it holds:\n%s\n(its stderr:\n%s)", args[0], args[1], b, stderr)
 			case <-time.After(100 * time.Millisecond):
+			}
+			if gone {
+				b, _ := os.ReadFile(ts.MkAbs(args[0]))
+				name, _ := strings.CutSuffix(args[0], ".stdout")
+				stderr, _ := os.ReadFile(ts.MkAbs(name + ".stderr"))
+				ts.Fatalf("%s exited and no line of %s matches %s; it holds:\n%s\n(its stderr:\n%s)", name, args[0], args[1], b, stderr)
 			}
 		}
 	},
@@ -178,8 +196,9 @@ var bgCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string)
 }
 
 type bgProc struct {
-	cmd  *exec.Cmd
-	done chan error
+	cmd    *exec.Cmd
+	done   chan error
+	exited chan struct{} // closed once it exited and its files are closed
 }
 
 // bgKey holds a script's running background commands by name (in
