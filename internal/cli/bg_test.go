@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/hushnet/hush/internal/devnet"
 )
 
 // Script commands for long-running hush commands whose output a script
@@ -21,8 +24,10 @@ import (
 //
 //	bg NAME PROG ARGS...         start PROG (found on the script's PATH) with the
 //	                             script's environment, output to NAME.stdout, NAME.stderr
-//	waitmatch FILE REGEXP [VAR]  wait (up to 5 minutes) for a line of FILE matching
+//	waitmatch FILE REGEXP [VAR]  wait (up to 12 minutes) for a line of FILE matching
 //	                             REGEXP; set VAR to its first group
+//	execuntil REGEXP PROG ARGS...  exec PROG ARGS... again every second until its
+//	                             stdout matches REGEXP (up to 5 minutes)
 //	runline [-retry N] LINE      exec the command LINE spells (split at spaces),
 //	                             as a user pastes a printed line; N tries in all
 //	stopbg NAME                  SIGINT, and wait for it to exit
@@ -43,15 +48,24 @@ var bgCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string)
 		ts.Check(err)
 		cmd.Stdout, cmd.Stderr = out, errf
 		ts.Check(cmd.Start())
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait(); out.Close(); errf.Close() }()
+		done, exited := make(chan error, 1), make(chan struct{})
+		go func() { done <- cmd.Wait(); out.Close(); errf.Close(); close(exited) }()
 		procs := bgProcsOf(ts)
-		procs[args[0]] = bgProc{cmd, done}
+		procs[args[0]] = bgProc{cmd, done, exited}
+		name, dir := args[0], devnetDir(ts, args[2:])
 		ts.Defer(func() {
-			if _, ok := procs[args[0]]; ok {
+			if _, ok := procs[name]; ok {
 				cmd.Process.Kill()
 				<-done
-				delete(procs, args[0])
+				delete(procs, name)
+			}
+			// A failed script shows what its background commands said, and
+			// a devnet's log, so a CI failure explains itself.
+			if t, ok := bgT(ts).(interface{ Failed() bool }); ok && t.Failed() {
+				logTail(ts, ts.MkAbs(name+".stderr"))
+				if dir != "" {
+					logTail(ts, filepath.Join(dir, devnet.LogFile))
+				}
 			}
 		})
 	},
@@ -69,10 +83,11 @@ var bgCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string)
 				b, _ := os.ReadFile(ts.MkAbs(args[0] + ".stderr"))
 				ts.Fatalf("%s: %v; its stderr:\n%s", args[0], err, b)
 			}
-		case <-time.After(time.Minute):
+		case <-time.After(5 * time.Minute): // a devnet stops a dozen servers, on a busy machine
 			p.cmd.Process.Kill()
 			<-p.done
-			ts.Fatalf("%s did not stop on SIGINT", args[0])
+			b, _ := os.ReadFile(ts.MkAbs(args[0] + ".stderr"))
+			ts.Fatalf("%s did not stop on SIGINT in 5 minutes; its stderr:\n%s", args[0], b)
 		}
 	},
 	"waitmatch": func(ts *testscript.TestScript, neg bool, args []string) {
@@ -81,11 +96,24 @@ var bgCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string)
 		}
 		re := regexp.MustCompile(args[1])
 		// Generous: a devnet forming on a busy 2-core machine under -race
-		// has taken over three minutes, and its demo may take three more
-		// (CI's own run beside another test run missed five in all).
-		ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+		// has taken over three minutes (CI's own run beside another test
+		// run missed five in all), and the scripts give it six to form
+		// and its demo as long again.
+		ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 		defer cancel()
+		// A background command that exited writes no more: give up at
+		// once (a devnet that failed to start waited out the whole bound).
+		var exited chan struct{}
+		if name, ok := strings.CutSuffix(args[0], ".stdout"); ok {
+			exited = bgProcsOf(ts)[name].exited
+		}
 		for {
+			gone := false
+			select {
+			case <-exited:
+				gone = true
+			default:
+			}
 			if m := matchLine(ts.MkAbs(args[0]), re); m != nil {
 				if len(args) > 2 && len(m) > 1 {
 					ts.Setenv(args[2], m[1])
@@ -103,6 +131,29 @@ var bgCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string)
 				ts.Fatalf("no line of %s matches %s; it holds:\n%s\n(its stderr:\n%s)", args[0], args[1], b, stderr)
 			case <-time.After(100 * time.Millisecond):
 			}
+			if gone {
+				b, _ := os.ReadFile(ts.MkAbs(args[0]))
+				name, _ := strings.CutSuffix(args[0], ".stdout")
+				stderr, _ := os.ReadFile(ts.MkAbs(name + ".stderr"))
+				ts.Fatalf("%s exited and no line of %s matches %s; it holds:\n%s\n(its stderr:\n%s)", name, args[0], args[1], b, stderr)
+			}
+		}
+	},
+	"execuntil": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) < 2 {
+			ts.Fatalf("usage: execuntil REGEXP PROG ARGS...")
+		}
+		re := regexp.MustCompile("(?m)" + args[0])
+		for deadline := time.Now().Add(5 * time.Minute); ; {
+			err := ts.Exec(args[1], args[2:]...)
+			if err == nil && re.MatchString(ts.ReadFile("stdout")) {
+				return
+			}
+			if time.Now().After(deadline) {
+				ts.Fatalf("%s: no match for %s after 5 minutes (last error %v); stdout:\n%s\nstderr:\n%s",
+					strings.Join(args[1:], " "), args[0], err, ts.ReadFile("stdout"), ts.ReadFile("stderr"))
+			}
+			time.Sleep(time.Second)
 		}
 	},
 	"runline": func(ts *testscript.TestScript, neg bool, args []string) {
@@ -145,8 +196,9 @@ var bgCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string)
 }
 
 type bgProc struct {
-	cmd  *exec.Cmd
-	done chan error
+	cmd    *exec.Cmd
+	done   chan error
+	exited chan struct{} // closed once it exited and its files are closed
 }
 
 // bgKey holds a script's running background commands by name (in
@@ -154,9 +206,54 @@ type bgProc struct {
 // only its goroutine touches it.
 type bgKey struct{}
 
+// bgTKey holds a script's testscript.T (in testscript.Env.Values): its
+// Failed tells a deferred function whether the script failed.
+type bgTKey struct{}
+
 // bgSetup gives a script its table of background commands.
 func bgSetup(env *testscript.Env) {
 	env.Values[bgKey{}] = map[string]bgProc{}
+	env.Values[bgTKey{}] = env.T()
+}
+
+func bgT(ts *testscript.TestScript) testscript.T {
+	t, _ := ts.Value(bgTKey{}).(testscript.T)
+	return t
+}
+
+// devnetDir returns the --dir of a hush devnet up command line, else "".
+func devnetDir(ts *testscript.TestScript, args []string) string {
+	if len(args) < 2 || args[0] != "devnet" || args[1] != "up" {
+		return ""
+	}
+	for i, a := range args {
+		if v, ok := strings.CutPrefix(a, "--dir="); ok {
+			return ts.MkAbs(v)
+		}
+		if a == "--dir" && i+1 < len(args) {
+			return ts.MkAbs(args[i+1])
+		}
+	}
+	return ""
+}
+
+// logTail logs the end of file (its last 64 KiB) into the script's log.
+func logTail(ts *testscript.TestScript, file string) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		ts.Logf("%s: %v", file, err)
+		return
+	}
+	const max = 64 << 10
+	if len(b) > max {
+		b = b[len(b)-max:]
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			b = b[i+1:]
+		}
+		ts.Logf("%s (its last %d KiB):\n%s", file, max>>10, b)
+		return
+	}
+	ts.Logf("%s:\n%s", file, b)
 }
 
 func bgProcsOf(ts *testscript.TestScript) map[string]bgProc {

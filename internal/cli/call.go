@@ -209,8 +209,11 @@ func (a *app) runCall(cmd *cobra.Command, f *callFlags, maxDuration time.Duratio
 	}
 	recPath := filepath.Join(h.Dir(), callFile)
 	writeRec := func(id string) {
+		// Whole or not at all: hush call end reads it at any moment, and
+		// took a file caught between its truncation and its write for
+		// one of a process that is gone (and removed it).
 		b, _ := json.Marshal(callRecord{PID: os.Getpid(), ID: id})
-		os.WriteFile(recPath, b, 0o600)
+		writeFileAtomic(recPath, b)
 	}
 	writeRec("")
 	defer os.Remove(recPath)

@@ -85,7 +85,7 @@ or on PATH if it is one, else built into --dir/lab/bin).`,
 			}
 			a.printDevnetUp(d, opts)
 			if demo {
-				accts, text, err := a.runDemo(ctx, d, opts.Dir)
+				accts, text, err := a.runDemo(ctx, d, opts.Dir, opts.Timeout)
 				if err != nil {
 					fmt.Fprintf(a.stderr, "hush devnet: the demo failed (the devnet keeps running): %v\n", err)
 				} else if !a.jsonOut {
@@ -120,6 +120,7 @@ or on PATH if it is one, else built into --dir/lab/bin).`,
 	f.BoolVar(&inLab, "lab", false, "run each host and node in a network namespace of its own (Linux, root; see above)")
 	f.StringVar(&labProfile, "lab-profile", "lan", "with --lab, every link's profile: lan, continental, intercontinental or mobile")
 	f.DurationVar(&opts.Timeout, "timeout", 2*time.Minute, "give up if the devnet has not formed after this long (building hushd not counted)")
+	f.DurationVar(&opts.UnreachableAfter, "unreachable-after", 3*time.Second, "deregister a node that has not answered the registry's probes for this long (short, so that a node you stop leaves its swarm soon)")
 	return cmd
 }
 

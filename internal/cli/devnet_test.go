@@ -46,12 +46,18 @@ func TestDevnetScripts(t *testing.T) {
 				defer cancel()
 				want := atoi(ts, args[1])
 				for {
-					if st, err := readyStatus(ctx, ts.MkAbs(args[0])); err == nil && len(st.Nodes) == want && allPlaced(st) {
+					st, err := readyStatus(ctx, ts.MkAbs(args[0]))
+					if err == nil && len(st.Nodes) == want && allPlaced(st) {
 						return
 					}
 					select {
 					case <-ctx.Done():
-						ts.Fatalf("devnet did not form")
+						// The background command's stderr and the devnet's
+						// log follow (bg's deferred report).
+						if err == nil {
+							err = fmt.Errorf("%d nodes, want %d, all up and placed: %v", len(st.Nodes), want, allPlaced(st))
+						}
+						ts.Fatalf("devnet did not form in 6 minutes: %v", err)
 					case <-time.After(100 * time.Millisecond):
 					}
 				}
@@ -62,27 +68,39 @@ func TestDevnetScripts(t *testing.T) {
 				ts.Check(err)
 				ts.Setenv(args[1], id.String())
 			},
-			// polluntil REGEXP HOME ARGS...: hush --home HOME receive, then
-			// hush --home HOME ARGS..., again every second until the
-			// latter's stdout matches REGEXP (up to 3 minutes). A store is
-			// answered once two of a swarm's members hold it, and a
-			// single poll may ask the third, which has it moments later;
+			// polluntil [-sender SENDER]... REGEXP HOME ARGS...: hush --home
+			// HOME receive, then hush --home HOME ARGS..., again every
+			// second until the latter's stdout matches REGEXP (up to 5
+			// minutes: under load each try's commands take a minute). A
+			// store is answered once two of a swarm's members hold it, and
+			// a single poll may ask another, which has it moments later;
 			// an invitation's key message may come a poll after the
-			// invitation.
+			// invitation. Each try first runs hush --home SENDER receive
+			// for each -sender: a one-shot command leaves what it
+			// could not send yet (a path that failed, the recipient's keys
+			// not yet at the members it asked) in the outbox, and only the
+			// sender's next command retries it.
 			"polluntil": func(ts *testscript.TestScript, neg bool, args []string) {
+				var senders []string
+				for len(args) > 1 && args[0] == "-sender" {
+					senders, args = append(senders, args[1]), args[2:]
+				}
 				if len(args) < 3 {
-					ts.Fatalf("usage: polluntil REGEXP HOME ARGS...")
+					ts.Fatalf("usage: polluntil [-sender SENDER]... REGEXP HOME ARGS...")
 				}
 				re := regexp.MustCompile("(?m)" + args[0])
 				home, rest := args[1], args[2:]
-				for deadline := time.Now().Add(3 * time.Minute); ; {
+				for deadline := time.Now().Add(5 * time.Minute); ; {
+					for _, s := range senders {
+						ts.Exec("hush", "--home", s, "receive") // sends what waits in its outbox
+					}
 					ts.Exec("hush", "--home", home, "receive") // a failed poll is tried again
 					err := ts.Exec("hush", append([]string{"--home", home}, rest...)...)
 					if err == nil && re.MatchString(ts.ReadFile("stdout")) {
 						return
 					}
 					if time.Now().After(deadline) {
-						ts.Fatalf("hush --home %s %s: no match for %s after 3 minutes (last error %v); stdout:\n%s", home, strings.Join(rest, " "), args[0], err, ts.ReadFile("stdout"))
+						ts.Fatalf("hush --home %s %s: no match for %s after 5 minutes (last error %v); stdout:\n%s\nstderr:\n%s", home, strings.Join(rest, " "), args[0], err, ts.ReadFile("stdout"), ts.ReadFile("stderr"))
 					}
 					time.Sleep(time.Second)
 				}

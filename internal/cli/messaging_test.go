@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -28,7 +29,9 @@ func TestMessagingOnDevnet(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, "github.com/hushnet/hush/cmd/hushd").CombinedOutput(); err != nil {
 		t.Fatalf("build hushd: %v\n%s", err, out)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	// As long as the devnet scripts give it: on a busy 2-core machine
+	// forming has taken over three minutes.
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	d, err := devnet.Up(ctx, devnet.Options{
 		Dir: t.TempDir(), Nodes: 8, Processes: true, HushdPath: bin,
@@ -69,14 +72,23 @@ func TestMessagingOnDevnet(t *testing.T) {
 		run("--home", alice, "send", "bob", text)
 	}
 	// A path may time out on a loaded machine; a later command sends what
-	// waits, so receive until all three arrived (bounded).
-	var got []string
-	for attempt := 0; len(got) < 3 && attempt < 10; attempt++ {
+	// waits, so receive until all three arrived. A send is answered once
+	// two members of bob's swarm hold the message, and a poll asks two
+	// members: the others may get it a poll later, so one message can
+	// come a poll after a later one (their order is checked below, in
+	// the chat, which orders by sent time).
+	got := map[string]int{}
+	var lines []string
+	for deadline := time.Now().Add(3 * time.Minute); len(got) < 3; {
+		if time.Now().After(deadline) {
+			t.Fatalf("bob received %v after 3 minutes; receive printed:\n%s", got, strings.Join(lines, "\n"))
+		}
 		run("--home", alice, "receive")
 		for _, line := range strings.Split(strings.TrimSpace(run("--home", bob, "--json", "receive")), "\n") {
 			if line == "" {
 				continue
 			}
+			lines = append(lines, line)
 			var m struct {
 				ID, Sender, Text string
 				SentAt           time.Time `json:"sent_at"`
@@ -87,11 +99,17 @@ func TestMessagingOnDevnet(t *testing.T) {
 			if m.Sender != aliceID.String() || len(m.ID) != 32 || m.SentAt.IsZero() {
 				t.Fatalf("message %+v", m)
 			}
-			got = append(got, m.Text)
+			got[m.Text]++
+		}
+		if len(got) < 3 {
+			time.Sleep(time.Second)
 		}
 	}
-	if strings.Join(got, ",") != "one,two,three" {
-		t.Fatalf("bob received %q, want one, two, three in order", got)
+	if got["one"] != 1 || got["two"] != 1 || got["three"] != 1 {
+		t.Fatalf("bob received %v, want one, two, three once each; receive printed:\n%s", got, strings.Join(lines, "\n"))
+	}
+	if chat := run("--home", bob, "chat", "show", aliceID.String()); !regexp.MustCompile(`(?s): one \[.*: two \[.*: three \[`).MatchString(chat) {
+		t.Fatalf("bob's chat with alice, want one, two, three in order:\n%s", chat)
 	}
 	// The commands went through onion paths, which `hush path` shows.
 	var rep struct {

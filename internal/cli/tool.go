@@ -190,17 +190,34 @@ func (a *app) openPush(ctx context.Context, f *netFlags, payload []byte, wait ti
 	if p.Push.Test {
 		return p, nil
 	}
+	p.Messages, p.Found, err = fetchUntilFound(ctx, wait, func(ctx context.Context) ([]client.Message, bool, error) {
+		return c.FetchPushed(ctx, p.Push)
+	})
+	return p, err
+}
+
+// fetchUntilFound calls fetch, again after a pause (250 ms, doubling up to
+// 4 s) until it reports the message found or wait has passed (0: once),
+// and returns every message fetched. A fetch that failed is tried again
+// as one that did not find it: on a busy network one poll's path may
+// time out while the next gets through. Once found, an error of the same
+// fetch is dropped: it is about the other duties a fetch runs (the
+// outbox, receipts), which the next one retries, not about the message.
+func fetchUntilFound(ctx context.Context, wait time.Duration, fetch func(context.Context) ([]client.Message, bool, error)) ([]client.Message, bool, error) {
+	var all []client.Message
 	deadline := time.Now().Add(wait)
 	for pause := 250 * time.Millisecond; ; pause = min(2*pause, 4*time.Second) {
-		got, found, err := c.FetchPushed(ctx, p.Push)
-		p.Messages = append(p.Messages, got...)
-		p.Found = p.Found || found
-		if err != nil || p.Found || time.Now().Add(pause).After(deadline) {
-			return p, err
+		got, found, err := fetch(ctx)
+		all = append(all, got...)
+		if found {
+			return all, true, nil
+		}
+		if time.Now().Add(pause).After(deadline) {
+			return all, false, err
 		}
 		select {
 		case <-ctx.Done():
-			return p, ctx.Err()
+			return all, false, ctx.Err()
 		case <-time.After(pause):
 		}
 	}

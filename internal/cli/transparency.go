@@ -1,7 +1,10 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -48,7 +51,7 @@ export with "hushd node transparency".`,
 				return err
 			}
 			defer c.Close()
-			reps, err := c.TransparencyReports(ctx)
+			reps, err := fetchReports(ctx, c.TransparencyReports)
 			if err != nil {
 				return err
 			}
@@ -69,6 +72,35 @@ export with "hushd node transparency".`,
 	f.register(cmd)
 	cmd.Flags().BoolVar(&full, "full", false, "also print each report in full (descriptions, fields, retention, log streams)")
 	return cmd
+}
+
+// reportTries is how many times fetchReports asks for a report that
+// failed.
+const reportTries = 3
+
+// fetchReports returns fetch's reports, asking again (reportTries times in
+// all) while one failed for another reason than having none to give
+// ([client.ErrNoReport]), and keeping the first that came for each
+// server: each fetch goes through a fresh onion path, and one through a
+// busy or failing relay is lost (cli devnet.txt under load).
+func fetchReports(ctx context.Context, fetch func(context.Context) ([]client.StewardReport, error)) ([]client.StewardReport, error) {
+	reps, err := fetch(ctx)
+	if err != nil {
+		return nil, err
+	}
+	failed := func(r client.StewardReport) bool { return r.Err != nil && !errors.Is(r.Err, client.ErrNoReport) }
+	for try := 1; try < reportTries && slices.ContainsFunc(reps, failed) && ctx.Err() == nil; try++ {
+		again, err := fetch(ctx)
+		if err != nil || len(again) != len(reps) {
+			break
+		}
+		for i := range reps {
+			if failed(reps[i]) {
+				reps[i] = again[i]
+			}
+		}
+	}
+	return reps, nil
 }
 
 // reportJSON is one server in `hush network transparency --json`.

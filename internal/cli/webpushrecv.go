@@ -48,8 +48,8 @@ const receiverStateFile = "webpush-receiver.json"
 // has push services accept 4096 octets, and larger ones may get 413.
 const maxPushBody = 4096
 
-// openWait is how long --open keeps fetching for the message a push
-// names before it says it has not arrived.
+// openWait is how long --open keeps fetching, by default, for the
+// message a push names before it says it has not arrived.
 const openWait = 20 * time.Second
 
 func (a *app) toolWebPushReceiverCommand() *cobra.Command {
@@ -57,6 +57,7 @@ func (a *app) toolWebPushReceiverCommand() *cobra.Command {
 		f                      netFlags
 		dir, listen, statePath string
 		open                   bool
+		wait                   time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "webpush-receiver",
@@ -128,7 +129,7 @@ HUSH_NETWORK names, else the default devnet.`,
 				ln.Close()
 				return err
 			}
-			return a.serveReceiver(ctx, ln, cert, rcv, receiverInfo{dir: dir, state: statePath}, open, &f)
+			return a.serveReceiver(ctx, ln, cert, rcv, receiverInfo{dir: dir, state: statePath}, open, wait, &f)
 		},
 	}
 	f.register(cmd)
@@ -137,6 +138,7 @@ HUSH_NETWORK names, else the default devnet.`,
 	fl.StringVar(&listen, "listen", "127.0.0.1:0", "loopback address to serve https on (default: the one --state remembers, else a free port)")
 	fl.StringVar(&statePath, "state", "", "file keeping the subscription's keys (default: "+receiverStateFile+" in the devnet's folder)")
 	fl.BoolVar(&open, "open", false, "open each push as the account in --home does (hush tool push-open) and print its messages")
+	fl.DurationVar(&wait, "open-wait", openWait, "with --open, how long to fetch again for the message a push names before saying it has not arrived")
 	return cmd
 }
 
@@ -243,12 +245,19 @@ func (st *receiverState) save(path string) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".webpush-receiver-*")
+	return writeFileAtomic(path, append(b, '\n'))
+}
+
+// writeFileAtomic writes b to path (0600) through a temporary file in
+// its folder and a rename, so a reader sees the old content or the new,
+// never a file half written.
+func writeFileAtomic(path string, b []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
+	if _, err := tmp.Write(b); err != nil {
 		tmp.Close()
 		return err
 	}
@@ -409,7 +418,7 @@ func shellQuote(s string) string {
 // serveReceiver serves rcv on ln until ctx ends, printing what it
 // receives. With open, a single goroutine opens the pushes in the order
 // they came, one at a time (each opens the home, as push-open does).
-func (a *app) serveReceiver(ctx context.Context, ln net.Listener, cert tls.Certificate, rcv *webPushReceiver, info receiverInfo, open bool, f *netFlags) error {
+func (a *app) serveReceiver(ctx context.Context, ln net.Listener, cert tls.Certificate, rcv *webPushReceiver, info receiverInfo, open bool, wait time.Duration, f *netFlags) error {
 	var (
 		mu     sync.Mutex // guards n, closed and the output: a push's lines stay together
 		n      int
@@ -473,7 +482,7 @@ func (a *app) serveReceiver(ctx context.Context, ln net.Listener, cert tls.Certi
 				if ctx.Err() != nil {
 					continue // stopping: drain
 				}
-				p, err := a.openPush(ctx, f, j.payload, openWait)
+				p, err := a.openPush(ctx, f, j.payload, wait)
 				if ctx.Err() != nil {
 					continue
 				}

@@ -33,6 +33,10 @@ import (
 const (
 	LogFile    = "devnet.log"
 	markerFile = ".hush-devnet"
+	// lockFile is flocked by the devnet running from the folder
+	// (lock_unix.go), so another is refused whether or not the network
+	// answers.
+	lockFile = ".hush-devnet.lock"
 	// nodesNetworkFile is the same network file for the devnet's own
 	// nodes, which need it before the network has formed;
 	// netlookup.DevnetFile appears only once it has, so whoever finds it
@@ -191,6 +195,7 @@ type Devnet struct {
 	pushRun runner   // the push server; nil once stopped
 	turnRun runner   // the TURN server; nil once stopped
 	stopped bool
+	unlock  func() // frees the folder's lock; nil once freed
 }
 
 // Up starts a devnet as opts describe and returns once it has formed
@@ -200,10 +205,11 @@ func Up(ctx context.Context, opts Options) (*Devnet, error) {
 	if err := opts.setDefaults(); err != nil {
 		return nil, err
 	}
-	if err := prepareDir(ctx, opts.Dir, opts.Progress); err != nil {
+	unlock, err := prepareDir(ctx, opts.Dir, opts.Progress)
+	if err != nil {
 		return nil, err
 	}
-	d := &Devnet{opts: opts, netPath: filepath.Join(opts.Dir, netlookup.DevnetFile)}
+	d := &Devnet{opts: opts, netPath: filepath.Join(opts.Dir, netlookup.DevnetFile), unlock: unlock}
 	if err := d.up(ctx); err != nil {
 		d.Stop()
 		return nil, err
@@ -283,39 +289,73 @@ func (d *Devnet) up(ctx context.Context) (err error) {
 }
 
 // prepareDir makes dir ready for a new devnet: created if missing,
-// cleared if a previous devnet (that no longer runs) left it.
-func prepareDir(ctx context.Context, dir string, progress io.Writer) error {
+// cleared if a previous devnet (that no longer runs) left it. It returns
+// with the folder's lock held, for the devnet to free when it stops.
+//
+// A devnet runs from dir if it holds the lock, or (its parent killed,
+// its hushd children still running, or no flock) if its network serves a
+// snapshot. The lock alone decides where it exists: an answer within a
+// bound is no proof that nothing runs, since on a busy machine a running
+// devnet can miss it, and clearing its folder deletes its data under it.
+func prepareDir(ctx context.Context, dir string, progress io.Writer) (unlock func(), err error) {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) || (err == nil && len(entries) == 0) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return fmt.Errorf("devnet: %w", err)
+			return nil, fmt.Errorf("devnet: %w", err)
 		}
-		return os.WriteFile(filepath.Join(dir, markerFile), []byte("a hush devnet's folder: `hush devnet up` may clear it\n"), 0o600)
+		if err := os.WriteFile(filepath.Join(dir, markerFile), []byte("a hush devnet's folder: `hush devnet up` may clear it\n"), 0o600); err != nil {
+			return nil, err
+		}
+		return lockDevnet(dir)
 	}
 	if err != nil {
-		return fmt.Errorf("devnet: %w", err)
+		return nil, fmt.Errorf("devnet: %w", err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, markerFile)); err != nil {
-		return fmt.Errorf("devnet: %s is not empty and is not a devnet's folder; choose another --dir", dir)
+		return nil, fmt.Errorf("devnet: %s is not empty and is not a devnet's folder; choose another --dir", dir)
 	}
+	if unlock, err = lockDevnet(dir); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			unlock()
+		}
+	}()
 	if n, err := node.LoadNetwork(filepath.Join(dir, nodesNetworkFile)); err == nil {
 		ictx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		_, _, ferr := FetchSnapshot(ictx, n)
 		cancel()
 		if ferr == nil {
-			return fmt.Errorf("devnet: a devnet is running from %s; stop it first (or use another --dir)", dir)
+			return nil, errRunning(dir)
 		}
 	}
 	fmt.Fprintf(progress, "clearing the previous devnet in %s\n", dir)
 	for _, e := range entries {
-		if e.Name() == markerFile {
+		if e.Name() == markerFile || e.Name() == lockFile {
 			continue
 		}
 		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
-			return fmt.Errorf("devnet: %w", err)
+			return nil, fmt.Errorf("devnet: %w", err)
 		}
 	}
-	return nil
+	return unlock, nil
+}
+
+// lockDevnet takes dir's lock, or says a devnet runs from dir.
+func lockDevnet(dir string) (func(), error) {
+	unlock, held, err := lockFolder(filepath.Join(dir, lockFile))
+	if err != nil {
+		return nil, fmt.Errorf("devnet: %w", err)
+	}
+	if held {
+		return nil, errRunning(dir)
+	}
+	return unlock, nil
+}
+
+func errRunning(dir string) error {
+	return fmt.Errorf("devnet: a devnet is running from %s; stop it first (or use another --dir)", dir)
 }
 
 // prepare creates every key, config and the network file.
@@ -686,6 +726,14 @@ func (d *Devnet) Stop() error {
 	// Clients find the default devnet by its file: once it is stopped,
 	// they should hear "no network", not time out on dead addresses.
 	os.Remove(d.netPath)
+	// Last: the folder is free for the next devnet once nothing of this
+	// one runs.
+	d.mu.Lock()
+	if d.unlock != nil {
+		d.unlock()
+		d.unlock = nil
+	}
+	d.mu.Unlock()
 	return errors.Join(errs...)
 }
 

@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,19 +75,22 @@ func TestDevnetForms(t *testing.T) {
 			defer cancel()
 			d := up(t, ctx, Options{Nodes: tt.nodes, Registries: tt.registries})
 			// Leadership can move during an election; wait for a settled
-			// view with exactly one leader.
+			// view with exactly one leader. Inspect pings every host and
+			// node with a 2 s bound, which a node of this busy process can
+			// miss on a loaded machine (a node formed, then shown down):
+			// ask again until all answer.
 			var st *Status
 			for {
 				var err error
 				if st, err = Inspect(ctx, d.Network()); err != nil {
 					t.Fatal(err)
 				}
-				if leaders(st) == 1 {
+				if leaders(st) == 1 && allUp(st) {
 					break
 				}
 				select {
 				case <-ctx.Done():
-					t.Fatalf("never exactly one leader: %+v", st.Registries)
+					t.Fatalf("never exactly one leader and every host and node up: registries %+v, nodes %s", st.Registries, nodesString(st))
 				case <-time.After(pollEvery):
 				}
 			}
@@ -109,6 +114,35 @@ func TestDevnetForms(t *testing.T) {
 			}
 		})
 	}
+}
+
+// allUp reports whether every registry host and node in st answered and
+// every node is in a swarm.
+func allUp(st *Status) bool {
+	for _, r := range st.Registries {
+		if !r.Up {
+			return false
+		}
+	}
+	for _, n := range st.Nodes {
+		if !n.Up || n.SwarmID == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// nodesString shows st's nodes for a failure message.
+func nodesString(st *Status) string {
+	var b strings.Builder
+	for _, n := range st.Nodes {
+		sw := "none"
+		if n.SwarmID != nil {
+			sw = *n.SwarmID
+		}
+		fmt.Fprintf(&b, "\n  %s up %v swarm %s", n.Address, n.Up, sw)
+	}
+	return b.String()
 }
 
 // TestNodesFollowTheRegistry: every node serves a snapshot verified by
@@ -201,6 +235,38 @@ func TestUpRefusesAFolderThatIsNotADevnet(t *testing.T) {
 	if err == nil {
 		t.Fatal("Up used a folder with someone else's files")
 	}
+}
+
+// TestUpRefusesARunningDevnet: a running devnet's folder is never
+// cleared for another, even when none of its nodes answers (as a starved
+// process's may not within the check's bound on a busy machine: the
+// second devnet up then deleted the first's data under it).
+func TestUpRefusesARunningDevnet(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	d := up(t, ctx, Options{Dir: dir, Nodes: 3})
+	for i := range d.Nodes() {
+		if err := d.StopNode(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d2, err := Up(ctx, quick(Options{Dir: dir, Nodes: 3}))
+	if err == nil {
+		d2.Stop()
+		t.Fatal("a second devnet took the folder of a running one")
+	}
+	if !strings.Contains(err.Error(), "a devnet is running from") {
+		t.Fatalf("second devnet: %v", err)
+	}
+	if _, err := os.Stat(d.NetworkPath()); err != nil {
+		t.Fatalf("the running devnet's network file: %v", err)
+	}
+	// Stopped, its folder is free for the next.
+	if err := d.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	up(t, ctx, Options{Dir: dir, Nodes: 3})
 }
 
 // TestRegistryOutage: with the registry gone, nodes keep serving from
