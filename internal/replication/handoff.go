@@ -41,7 +41,12 @@ func (r *Replicator) handOffStrays(ctx context.Context, budget *int64) (RoundSta
 		if len(targets) == 0 {
 			continue // no swarm at all: keep it until there is one
 		}
-		ok, _, err := r.pushAccount(ctx, a, targets, budget, &st)
+		now := r.cfg.Clock()
+		state, err := r.loadAccount(ctx, a, now)
+		if err != nil {
+			return st, err
+		}
+		ok, _, err := r.pushAccount(ctx, a, state, targets, budget, &st)
 		if err != nil && !errors.Is(err, errBudget) {
 			return st, err
 		}
@@ -51,7 +56,10 @@ func (r *Replicator) handOffStrays(ctx context.Context, budget *int64) (RoundSta
 			incomplete++
 			continue
 		}
-		_, err = r.cfg.Store.DropAccount(ctx, a)
+		// Only what was handed goes: a store or a deletion that came
+		// in meanwhile (a client with an older snapshot, a peer's
+		// forward) stays for the next round.
+		_, err = r.cfg.Store.DropHandedOff(ctx, a, state.msgHashes(), state.tombHashes(), now)
 		r.digests.forget(a)
 		if err != nil {
 			return st, err
@@ -64,15 +72,10 @@ func (r *Replicator) handOffStrays(ctx context.Context, budget *int64) (RoundSta
 	return st, nil
 }
 
-// pushAccount sends all of acct's tombstones and messages to each target
+// pushAccount sends state, acct's tombstones and messages, to each target
 // and returns how many accepted everything, and the first target's
 // refusal (nil if none refused).
-func (r *Replicator) pushAccount(ctx context.Context, acct identity.AccountID, targets []snapshot.Node, budget *int64, st *RoundStats) (int, error, error) {
-	now := r.cfg.Clock()
-	state, err := r.loadAccount(ctx, acct, now)
-	if err != nil {
-		return 0, nil, err
-	}
+func (r *Replicator) pushAccount(ctx context.Context, acct identity.AccountID, state accountState, targets []snapshot.Node, budget *int64, st *RoundStats) (int, error, error) {
 	errs := make([]error, len(targets))
 	if len(state.tombs) > 0 {
 		ts := make([]rpc.HashExpiry, len(state.tombs))
@@ -83,10 +86,7 @@ func (r *Replicator) pushAccount(ctx context.Context, acct identity.AccountID, t
 			errs[i] = r.pushTombstones(ctx, t, rpc.SourceHandoff, acct, ts)
 		}
 	}
-	hashes := make([]string, len(state.msgs))
-	for i, m := range state.msgs {
-		hashes[i] = m.Hash
-	}
+	hashes := state.msgHashes()
 	// Targets that refused the tombstones are skipped for the messages.
 	live := make([]snapshot.Node, 0, len(targets))
 	idx := make([]int, 0, len(targets))
@@ -145,7 +145,11 @@ func (r *Replicator) Decommission(ctx context.Context) (RoundStats, error) {
 			incomplete++
 			continue
 		}
-		ok, refused, err := r.pushAccount(ctx, a, targets, &budget, &st)
+		state, err := r.loadAccount(ctx, a, r.cfg.Clock())
+		if err != nil {
+			return st, err
+		}
+		ok, refused, err := r.pushAccount(ctx, a, state, targets, &budget, &st)
 		if err != nil {
 			return st, err
 		}
@@ -169,4 +173,20 @@ func (r *Replicator) Decommission(ctx context.Context) (RoundStats, error) {
 		return st, fmt.Errorf("%w: %d accounts not handed off", ErrHandOffIncomplete, incomplete)
 	}
 	return st, nil
+}
+
+func (s accountState) msgHashes() []string {
+	hs := make([]string, len(s.msgs))
+	for i, m := range s.msgs {
+		hs[i] = m.Hash
+	}
+	return hs
+}
+
+func (s accountState) tombHashes() []string {
+	hs := make([]string, len(s.tombs))
+	for i, t := range s.tombs {
+		hs[i] = t.Hash
+	}
+	return hs
 }

@@ -213,8 +213,12 @@ type Replica interface {
 	// are unexpired at now, data included, in the order of hashes; missing
 	// ones are left out.
 	Messages(ctx context.Context, account identity.AccountID, hashes []string, now time.Time) ([]Message, error)
-	// DropAccount removes every message and tombstone of account without
-	// leaving tombstones, and returns how many messages it removed: the
-	// account went to the swarm that now stores it.
-	DropAccount(ctx context.Context, account identity.AccountID) (int, error)
+	// DropHandedOff removes the account's messages named in msgs and its
+	// tombstones named in tombs without leaving tombstones, with every
+	// message of the account expired at now, and the account itself once
+	// it holds nothing more. It returns how many messages it removed: what
+	// a hand-off gave to the swarm that now stores the account. A message
+	// or deletion that arrived while the hand-off ran is not among them
+	// and stays for the next hand-off.
+	DropHandedOff(ctx context.Context, account identity.AccountID, msgs, tombs []string, now time.Time) (int, error)
 }

@@ -94,28 +94,45 @@ func (db *DB) Messages(ctx context.Context, account identity.AccountID, hashes [
 	return out, nil
 }
 
-// DropAccount implements [store.Replica]. It removes every message and tombstone of account without
-// leaving tombstones, and returns how many messages it removed. It is for
-// an account handed off to the swarm that now stores it: tombstones would
-// wrongly delete the messages should the account ever map back here.
-func (db *DB) DropAccount(ctx context.Context, account identity.AccountID) (int, error) {
+// DropHandedOff implements [store.Replica]. It leaves no tombstones: they
+// would wrongly delete the messages should the account ever map back
+// here. Only what the hand-off sent goes, so a store or deletion that
+// committed between the hand-off's read and this call stays.
+func (db *DB) DropHandedOff(ctx context.Context, account identity.AccountID, msgs, tombs []string, now time.Time) (int, error) {
 	var n int64
-	err := db.write(ctx, "drop account", func(tx *sql.Tx) error {
+	err := db.write(ctx, "drop handed off", func(tx *sql.Tx) error {
 		acct, ok, err := accountID(ctx, tx, account)
 		if !ok {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE account_id = ?`, acct)
+		for _, h := range msgs {
+			res, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE account_id = ? AND hash = ?`, acct, h)
+			if err != nil {
+				return err
+			}
+			d, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			n += d
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE account_id = ? AND expiry <= ?`, acct, ms(now))
 		if err != nil {
 			return err
 		}
-		if n, err = res.RowsAffected(); err != nil {
+		d, err := res.RowsAffected()
+		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM tombstones WHERE account_id = ?`, acct); err != nil {
-			return err
+		n += d
+		for _, h := range tombs {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM tombstones WHERE account_id = ? AND hash = ?`, acct, h); err != nil {
+				return err
+			}
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM accounts WHERE id = ?`, acct)
+		_, err = tx.ExecContext(ctx, `
+			DELETE FROM accounts WHERE id = ? AND messages = 0
+			AND NOT EXISTS (SELECT 1 FROM tombstones WHERE account_id = accounts.id)`, acct)
 		return err
 	})
 	return int(n), err

@@ -42,18 +42,44 @@ func TestReplicaMethods(t *testing.T) {
 	if err != nil || len(msgs) != 1 || msgs[0].Hash != h1 || string(msgs[0].Data) != "one" {
 		t.Fatalf("Messages = %+v, %v; want only h1 (h2 expired)", msgs, err)
 	}
-	n, err := db.DropAccount(ctx, a)
+	// A hand-off read h1 (h2 had expired); then h3 arrived and a deletion
+	// of b's hb was learnt. The drop takes h1 and the expired h2 and leaves
+	// h3 for the next hand-off.
+	h3 := put(a, "three", time.Hour)
+	n, err := db.DropHandedOff(ctx, a, []string{h1}, nil, now.Add(2*time.Minute))
 	if err != nil || n != 2 {
-		t.Fatalf("DropAccount = %d, %v; want 2", n, err)
+		t.Fatalf("DropHandedOff = %d, %v; want 2 (h1 and the expired h2)", n, err)
 	}
-	if ts, _ := db.Tombstones(ctx, a, now); len(ts) != 0 {
-		t.Errorf("DropAccount left tombstones %v", ts)
+	if left, _ := db.Hashes(ctx, a, nil, now); len(left) != 1 || left[0].Hash != h3 {
+		t.Fatalf("after the drop a holds %v; want h3 alone, which came after the hand-off read", left)
+	}
+	if accts, _ := db.Accounts(ctx); len(accts) != 2 {
+		t.Errorf("Accounts = %v; a still holds h3", accts)
+	}
+	if n, err := db.DropHandedOff(ctx, a, []string{h3}, nil, now); err != nil || n != 1 {
+		t.Fatalf("second DropHandedOff = %d, %v; want 1", n, err)
 	}
 	// Without tombstones the account can come back.
 	if added, err := db.Put(ctx, store.Message{Account: a, Hash: h1, Data: []byte("one"), Timestamp: now, Expiry: now.Add(time.Hour)}); err != nil || !added {
-		t.Errorf("Put after DropAccount = %v, %v; want added", added, err)
+		t.Errorf("Put after DropHandedOff = %v, %v; want added", added, err)
 	}
-	if n, err := db.DropAccount(ctx, identity.NewAccount().ID()); err != nil || n != 0 {
-		t.Errorf("DropAccount of an unknown account = %d, %v", n, err)
+	// b: a tombstone not named stays, and so does b; named, both go.
+	if n, err := db.DropHandedOff(ctx, b, nil, []string{"other"}, now); err != nil || n != 0 {
+		t.Fatalf("DropHandedOff of b naming another tombstone = %d, %v", n, err)
+	}
+	if ts, _ := db.Tombstones(ctx, b, now); len(ts) != 1 {
+		t.Fatalf("b's tombstones %v; want hb's kept", ts)
+	}
+	if _, err := db.DropHandedOff(ctx, b, nil, []string{hb}, now); err != nil {
+		t.Fatal(err)
+	}
+	if ts, _ := db.Tombstones(ctx, b, now); len(ts) != 0 {
+		t.Errorf("DropHandedOff left tombstones %v", ts)
+	}
+	if accts, _ := db.Accounts(ctx); len(accts) != 1 || accts[0] != a {
+		t.Errorf("Accounts = %v; want a alone (b holds nothing)", accts)
+	}
+	if n, err := db.DropHandedOff(ctx, identity.NewAccount().ID(), []string{h1}, nil, now); err != nil || n != 0 {
+		t.Errorf("DropHandedOff of an unknown account = %d, %v", n, err)
 	}
 }
