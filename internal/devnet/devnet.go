@@ -480,29 +480,6 @@ func (d *Devnet) prepareFiles(addr string, net *netfile.Network) error {
 	return nil
 }
 
-// freePorts returns n distinct free TCP ports on 127.0.0.1. They are
-// held open together so that none repeats, then released for the hosts
-// and nodes to bind; another program could take one in between, which
-// Up then reports.
-func freePorts(n int) ([]int, error) {
-	var lns []net.Listener
-	defer func() {
-		for _, ln := range lns {
-			ln.Close()
-		}
-	}()
-	ports := make([]int, n)
-	for i := range ports {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("devnet: free port: %w", err)
-		}
-		lns = append(lns, ln)
-		ports[i] = ln.Addr().(*net.TCPAddr).Port
-	}
-	return ports, nil
-}
-
 // Network returns the devnet's network file.
 func (d *Devnet) Network() *netfile.Network { return d.net }
 
