@@ -356,9 +356,21 @@ func (c *Client) subscribe(ctx context.Context, target PushTarget) error {
 	}
 	s.Created, s.Expiry = req.TS.UnixMilli(), req.Expiry.UnixMilli()
 	if err := c.storePushRecord(ctx, s); err != nil {
-		// Without its record no node notifies: take the registration back.
+		// Without its record no node notifies: take the registration
+		// back. The record may have reached a member that was too slow to
+		// confirm it and replicates it now, and the unsubscribe may fail
+		// too: then the registration lives on at the server with a record
+		// in the swarm, and every message would push twice once the user
+		// subscribes again. So it is kept as an orphan for the duties to
+		// cancel (finishOrphans) until both are gone.
+		s.Cancel = true
 		if uerr := c.unsubscribe(ctx, s); uerr != nil {
 			c.log.Debug("unsubscribing after a failed record store", "err", uerr)
+		} else {
+			s.Gone = true // nothing left at the server
+		}
+		if oerr := c.addOrphan(s); oerr != nil {
+			return errors.Join(fmt.Errorf("storing the push record in the own swarm: %w", err), oerr)
 		}
 		return fmt.Errorf("storing the push record in the own swarm: %w", err)
 	}
@@ -386,8 +398,70 @@ func (c *Client) subscribe(ctx context.Context, target PushTarget) error {
 	return nil
 }
 
+// pushOrphansSetting holds subscriptions whose record store failed
+// during a subscribe: each is cancelled at the server and its record
+// deleted from the own swarm by the duties, then forgotten.
+const pushOrphansSetting = "client/push-orphans"
+
+// addOrphan adds s to the orphans, under pushMu.
+func (c *Client) addOrphan(s *pushState) error {
+	return c.db.UpdateSetting(pushOrphansSetting, func(b []byte) ([]byte, error) {
+		var os []*pushState
+		if len(b) > 0 {
+			if err := json.Unmarshal(b, &os); err != nil {
+				return nil, fmt.Errorf("push orphans: %w", err)
+			}
+		}
+		return json.Marshal(append(os, s))
+	})
+}
+
+// finishOrphans cancels what it can of the orphaned subscriptions and
+// keeps the rest for the next run, under pushMu. An orphan past its
+// expiry has lapsed at the server and in the swarm by itself.
+func (c *Client) finishOrphans(ctx context.Context) error {
+	b, err := c.db.Setting(pushOrphansSetting)
+	if errors.Is(err, clientdb.ErrNotFound) || err == nil && len(b) == 0 {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	var os []*pushState
+	if err := json.Unmarshal(b, &os); err != nil {
+		return fmt.Errorf("push orphans: %w", err)
+	}
+	var left []*pushState
+	var errs []error
+	for _, o := range os {
+		if !c.now().Before(o.expiry()) {
+			continue
+		}
+		if !o.Gone {
+			if err := c.unsubscribe(ctx, o); err != nil {
+				errs = append(errs, fmt.Errorf("unsubscribing an orphaned subscription: %w", err))
+				left = append(left, o)
+				continue
+			}
+			o.Gone = true
+		}
+		if err := c.deleteOwn(ctx, o.recordHashes()); err != nil {
+			errs = append(errs, fmt.Errorf("deleting an orphaned push record: %w", err))
+			left = append(left, o)
+		}
+	}
+	nb := []byte(nil)
+	if len(left) > 0 {
+		if nb, err = json.Marshal(left); err != nil {
+			return err
+		}
+	}
+	return errors.Join(append(errs, c.db.SetSetting(pushOrphansSetting, nb))...)
+}
+
 // storePushRecord signs s's record and stores it in the own swarm,
-// keeping the previous record's hash in s.Old for deletion.
+// keeping the previous record's hash in s.Old for deletion. A record
+// whose store failed may still have reached a member: its hash goes to
+// s.Old too, to be deleted.
 func (c *Client) storePushRecord(ctx context.Context, s *pushState) error {
 	r := &push.Record{Server: s.Server, SubID: s.SubID, NotifySecret: s.NotifySecret, EncKey: s.EncKey,
 		Namespaces: slices.Clone(s.Namespaces), Expiry: s.expiry()}
@@ -398,8 +472,10 @@ func (c *Client) storePushRecord(ctx context.Context, s *pushState) error {
 	if ttl <= 0 {
 		return fmt.Errorf("%w: expired", ErrNotSubscribed)
 	}
-	h, err := c.store(ctx, c.acct.ID(), push.Namespace, ttl, r.Marshal())
+	data := r.Marshal()
+	h, err := c.store(ctx, c.acct.ID(), push.Namespace, ttl, data)
 	if err != nil {
+		s.Old = append(s.Old, pushOldRecords{Hash: rpc.MessageHash(c.acct.ID(), push.Namespace, data)})
 		return err
 	}
 	if s.RecordHash != "" && s.RecordHash != h {
@@ -495,9 +571,13 @@ func (c *Client) pushDuties(ctx context.Context) error {
 func (c *Client) accountPushDuties(ctx context.Context) error {
 	c.pushMu.Lock()
 	defer c.pushMu.Unlock()
+	orphanErr := c.finishOrphans(ctx)
 	s, err := c.loadPush()
 	if err != nil || s == nil {
-		return err
+		return errors.Join(orphanErr, err)
+	}
+	if orphanErr != nil {
+		c.log.Debug("orphaned push subscriptions", "err", orphanErr)
 	}
 	if s.Cancel {
 		return c.finishCancel(ctx, s)

@@ -47,6 +47,8 @@ type standInPush struct {
 	down bool
 	// gone, when set, answers renewals with gone.
 	gone bool
+	// downAfterRegister, when set, goes down once a register is accepted.
+	downAfterRegister bool
 }
 
 type standInSub struct {
@@ -137,6 +139,7 @@ func (p *standInPush) answer(body []byte) *push.Answer {
 			return push.ErrorAnswer(push.CodeReplay, err.Error(), 0)
 		}
 		p.subs[req.SubID] = &standInSub{secretHash: req.SecretHash, mgmt: req.MgmtKey, lastTS: req.TS, expiry: req.Expiry}
+		p.down = p.downAfterRegister
 	case push.OpNotify:
 		if sub == nil {
 			return push.ErrorAnswer(push.CodeNotFound, "", 0)
@@ -455,6 +458,57 @@ func TestPushCancelRetried(t *testing.T) {
 	}
 	if st, _ := bob.Notifications(); st.Push == nil || st.Push.State != "gone" || !strings.Contains(st.Push.Problem, "subscribe again") {
 		t.Fatalf("status after gone: %+v", st.Push)
+	}
+}
+
+// TestPushOrphanCancelled: a subscribe whose record cannot be stored, and
+// whose registration then cannot be taken back either, leaves no
+// registration at the push server: the duties cancel it later. It used to
+// be forgotten at once, and a subscribe after it made a second one, so
+// every message would wake the device twice.
+func TestPushOrphanCancelled(t *testing.T) {
+	_, nf, p := pushNetwork(t)
+	ctx := context.Background()
+	bob := open(t, newHome(t), Options{Network: nf})
+	// The own swarm is full of records (push.MaxRecordsPerAccount) at
+	// every member: the nodes refuse the new one.
+	members, err := bob.dir.SwarmFor(ctx, bob.Account())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range push.MaxRecordsPerAccount {
+		r := &push.Record{Namespaces: []int32{NamespaceInbox}, Expiry: time.Now().Add(time.Hour).Truncate(time.Millisecond)}
+		copy(r.Server[:], p.svc.X25519[:])
+		for _, k := range [][]byte{r.SubID[:], r.NotifySecret[:], r.EncKey[:]} {
+			rand.Read(k)
+		}
+		if err := push.SignRecord(r, bob.acct); err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range members {
+			if _, err := bob.storeOnce(ctx, n, bob.Account(), push.Namespace, time.Hour, r.Marshal()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	p.set(func() { p.downAfterRegister = true })
+	if err := bob.SubscribePush(ctx, PushTarget{APNs: strings.Repeat("AB", 32)}); err == nil {
+		t.Fatal("a subscribe whose record was refused succeeded")
+	}
+	expectOp(t, p, push.OpRegister)
+	if n := p.count(); n != 1 {
+		t.Fatalf("%d registrations at the server after the failed subscribe, want the orphan", n)
+	}
+	p.set(func() { p.down, p.downAfterRegister = false, false })
+	if err := bob.pushDuties(ctx); err != nil {
+		t.Fatal(err)
+	}
+	expectOp(t, p, push.OpUnsubscribe)
+	if n := p.count(); n != 0 {
+		t.Fatalf("%d registrations left at the server after the duties", n)
+	}
+	if b, err := bob.db.Setting(pushOrphansSetting); err == nil && len(b) > 0 {
+		t.Fatalf("orphans left after the duties: %s", b)
 	}
 }
 
