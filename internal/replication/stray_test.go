@@ -35,25 +35,7 @@ func TestStrayHandOff(t *testing.T) {
 		t.Run(fmt.Sprint(tc.epochs, " epochs"), func(t *testing.T) {
 			// No anti-entropy or hand-off runs unless the test calls it.
 			c := newCluster(t, 4, func(cfg *replication.Config) { cfg.AntiEntropyInterval = time.Hour })
-			c.oneSwarm()
-			c.startAll()
-			mover := c.nodes[3]
-			for _, n := range c.nodes[:3] {
-				n.fault.Store(true) // the stays drop forwards: only the mover holds the account
-			}
-			layout := map[*testNode]uint64{c.nodes[0]: 1, c.nodes[1]: 1, c.nodes[2]: 1, mover: 1 << 63}
-			c.publish(layout)
-			var acct identity.AccountID
-			for {
-				acct = identity.NewAccount().ID()
-				if id, _, ok := c.snap.SwarmOf(acct); ok && id == 1 {
-					break
-				}
-			}
-			c.oneSwarm()
-			for i := range 3 {
-				storeMsg(t, mover, acct, fmt.Sprint("only on the mover ", i), time.Now())
-			}
+			mover, acct, layout := strayMover(t, c)
 			for range tc.epochs {
 				c.publish(layout) // the mover is now in swarm 1<<63, the account stays in swarm 1
 			}
@@ -84,6 +66,33 @@ func TestStrayHandOff(t *testing.T) {
 			}
 		})
 	}
+}
+
+// strayMover starts c's four nodes in one swarm and stores three
+// messages of an account of swarm 1 at the fourth node alone (the others
+// drop forwards), the mover; layout, once published, moves the mover to
+// a swarm of its own, leaving the account a stray there.
+func strayMover(t *testing.T, c *cluster) (mover *testNode, acct identity.AccountID, layout map[*testNode]uint64) {
+	t.Helper()
+	c.oneSwarm()
+	c.startAll()
+	mover = c.nodes[3]
+	for _, n := range c.nodes[:3] {
+		n.fault.Store(true) // the stays drop forwards: only the mover holds the account
+	}
+	layout = map[*testNode]uint64{c.nodes[0]: 1, c.nodes[1]: 1, c.nodes[2]: 1, mover: 1 << 63}
+	c.publish(layout)
+	for {
+		acct = identity.NewAccount().ID()
+		if id, _, ok := c.snap.SwarmOf(acct); ok && id == 1 {
+			break
+		}
+	}
+	c.oneSwarm()
+	for i := range 3 {
+		storeMsg(t, mover, acct, fmt.Sprint("only on the mover ", i), time.Now())
+	}
+	return mover, acct, layout
 }
 
 // lateArrival is a Replica that, once armed, puts a message into the
@@ -121,25 +130,8 @@ func TestHandOffKeepsLateArrival(t *testing.T) {
 		hooks = append(hooks, l)
 		cfg.Store = l
 	})
-	c.oneSwarm()
-	c.startAll()
-	mover, hook := c.nodes[3], hooks[3]
-	for _, n := range c.nodes[:3] {
-		n.fault.Store(true) // the stays drop forwards: only the mover holds the account
-	}
-	layout := map[*testNode]uint64{c.nodes[0]: 1, c.nodes[1]: 1, c.nodes[2]: 1, mover: 1 << 63}
-	c.publish(layout)
-	var acct identity.AccountID
-	for {
-		acct = identity.NewAccount().ID()
-		if id, _, ok := c.snap.SwarmOf(acct); ok && id == 1 {
-			break
-		}
-	}
-	c.oneSwarm()
-	for i := range 3 {
-		storeMsg(t, mover, acct, fmt.Sprint("handed ", i), time.Now())
-	}
+	mover, acct, layout := strayMover(t, c)
+	hook := hooks[3]
 	c.publish(layout) // the mover is now in swarm 1<<63, the account stays in swarm 1
 
 	data := []byte("came during the hand-off")

@@ -105,26 +105,23 @@ func (db *DB) DropHandedOff(ctx context.Context, account identity.AccountID, msg
 		if !ok {
 			return err
 		}
-		for _, h := range msgs {
-			res, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE account_id = ? AND hash = ?`, acct, h)
+		del := func(query string, args ...any) error {
+			res, err := tx.ExecContext(ctx, query, args...)
 			if err != nil {
 				return err
 			}
 			d, err := res.RowsAffected()
-			if err != nil {
+			n += d
+			return err
+		}
+		for _, h := range msgs {
+			if err := del(`DELETE FROM messages WHERE account_id = ? AND hash = ?`, acct, h); err != nil {
 				return err
 			}
-			n += d
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE account_id = ? AND expiry <= ?`, acct, ms(now))
-		if err != nil {
+		if err := del(`DELETE FROM messages WHERE account_id = ? AND expiry <= ?`, acct, ms(now)); err != nil {
 			return err
 		}
-		d, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		n += d
 		for _, h := range tombs {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM tombstones WHERE account_id = ? AND hash = ?`, acct, h); err != nil {
 				return err
