@@ -2,32 +2,13 @@ package client
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hushnet/hush/identity"
 	"github.com/hushnet/hush/protocol/group"
-	"github.com/hushnet/hush/protocol/snapshot"
 )
-
-// offlineTransport is a Transport that fails every request while down is
-// set, as a device without a network does.
-type offlineTransport struct {
-	Transport
-	down atomic.Bool
-}
-
-var errOffline = errors.New("test: offline")
-
-func (o *offlineTransport) Do(ctx context.Context, n snapshot.Node, body []byte) (int, []byte, error) {
-	if o.down.Load() {
-		return 0, nil, errOffline
-	}
-	return o.Transport.Do(ctx, n, body)
-}
 
 // TestGroupLeaveOffline: a member that leaves while its device cannot
 // reach the group's swarm forgets the group's keys and credential at
@@ -38,7 +19,7 @@ func (o *offlineTransport) Do(ctx context.Context, n snapshot.Node, body []byte)
 func TestGroupLeaveOffline(t *testing.T) {
 	nd := startStandalone(t)
 	ctx := context.Background()
-	net := &offlineTransport{Transport: NewDirectTransport()}
+	net := &switchable{Transport: NewDirectTransport()} // client_test.go: down while set
 	alice := openV2(t, newHome(t), Options{Standalone: nd})
 	bob := openV2(t, newHome(t), Options{Standalone: nd, Transport: net,
 		OutboxBackoff: Backoff{Base: time.Millisecond, Max: time.Millisecond}})
