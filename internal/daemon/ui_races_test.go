@@ -129,7 +129,10 @@ func TestUIConfirmSurvivesRedraw(t *testing.T) {
 	env.api(t, "alice").mustDo("POST", "/api/v1/conversations/"+env.BobID+"/messages", map[string]string{"text": text}, http.StatusCreated, nil)
 	row := `[...document.querySelectorAll('#messages .msg.out')].find(e => e.querySelector('.text') && e.querySelector('.text').textContent === ` + jsq(text) + `)`
 	waitJS(t, alice, row+` && `+row+`.querySelector('button.unsend')`)
-	do(t, alice, chromedp.Click(chromedp.JSPath(row+`.querySelector('button.unsend')`)))
+	// Pressed in the page, found and clicked in one step: a receipt's
+	// event may draw the row again between a lookup and a click from
+	// outside ("Could not find node with given id").
+	evalJS[bool](t, alice, `(`+row+`.querySelector('button.unsend').click(), true)`)
 	waitJS(t, alice, row+`.querySelector('button.unsend').dataset.armed === 'true'`)
 	evalJS[bool](t, alice, `(window.__row = `+row+`, true)`)
 
@@ -155,7 +158,10 @@ func TestUIConfirmSurvivesRedraw(t *testing.T) {
 	if !evalJS[bool](t, alice, row+`.querySelector('button.unsend').dataset.armed === 'true'`) {
 		t.Fatalf("the redraw disarmed Unsend; the page: %s", pageState(alice))
 	}
-	do(t, alice, chromedp.Click(chromedp.JSPath(row+`.querySelector('button.unsend')`)))
+	// Pressed in the page, found and clicked in one step: a receipt's
+	// event may draw the row again between a lookup and a click from
+	// outside ("Could not find node with given id").
+	evalJS[bool](t, alice, `(`+row+`.querySelector('button.unsend').click(), true)`)
 	waitJS(t, alice, `!(`+row+`)`)
 }
 
